@@ -1,0 +1,20 @@
+// @ts-check
+import { defineConfig } from 'astro/config';
+import node from '@astrojs/node';
+import sitemap from '@astrojs/sitemap';
+
+// The public URL is needed at build time for canonical links, RSS and the sitemap.
+// It is read here (outside src/lib/config.ts) because Astro evaluates this file before any app code.
+const site = process.env.SITE_URL || 'http://127.0.0.1:4321';
+
+export default defineConfig({
+  site,
+  output: 'server',
+  adapter: node({ mode: 'middleware' }),
+  integrations: [sitemap({ filter: (page) => !/\/(admin|api|t)\//.test(page) })],
+  security: { checkOrigin: true },
+  server: { host: '127.0.0.1', port: 4321 },
+  vite: {
+    ssr: { external: ['better-sqlite3', 'pg', 'kysely'] },
+  },
+});

@@ -1,0 +1,62 @@
+import type { Config } from '../config.ts';
+import { createDatabase, type DB } from '../db/database.ts';
+import { EventWriter } from '../events/event-writer.ts';
+import { insertPageViews } from '../analytics/page-views.repository.ts';
+import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
+import { loadServerSecret } from '../security/server-secret.ts';
+
+function createEventWriter(db: DB, config: Readonly<Config>) {
+  return new EventWriter(
+    db,
+    { page_view: insertPageViews },
+    {
+      ...config.eventWriter,
+      onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
+    },
+  );
+}
+
+/** Everything a request needs that lives as long as the process: one of each. */
+export interface AppContext {
+  config: Readonly<Config>;
+  db: DB;
+  secret: string;
+  writer: ReturnType<typeof createEventWriter>;
+  visitors: VisitorHasher;
+  close(): Promise<void>;
+}
+
+export function createAppContext(config: Readonly<Config>): AppContext {
+  const db = createDatabase(config.databaseUrl);
+  const writer = createEventWriter(db, config);
+  return {
+    config,
+    db,
+    secret: loadServerSecret(config.dataDir, config.secret),
+    writer,
+    visitors: new VisitorHasher(db),
+    async close() {
+      await writer.close();
+      await db.destroy();
+    },
+  };
+}
+
+// The server entry and Astro's bundle each get their own copy of this module, so the one
+// instance lives on globalThis where both find it.
+const KEY = Symbol.for('footfall.appContext');
+type Holder = { [KEY]?: AppContext };
+
+export function installAppContext(context: AppContext): void {
+  (globalThis as Holder)[KEY] = context;
+}
+
+/** The process's context; under `astro dev` (no server entry) it is created on first use. */
+export async function appContext(): Promise<AppContext> {
+  const holder = globalThis as Holder;
+  if (!holder[KEY]) {
+    const { getConfig } = await import('../config.ts');
+    holder[KEY] = createAppContext(getConfig());
+  }
+  return holder[KEY];
+}

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Embedded defaults: a SQLite file and an outbox under DATA_DIR, a secret generated on first start. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4321),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:|[^:]+$|[a-zA-Z]:\\)/, 'must be postgres://…, sqlite:<path> or a file path')
+    .optional(),
+  SITE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(\d+|[0-9a-fA-F.:]+(\s*,\s*[0-9a-fA-F.:]+)*)$/, 'must be a hop count (1) or a comma-separated list of proxy addresses')
+    .optional(),
+  SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  EVENT_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(2000),
+  LOG_REQUESTS: z.enum(['0', '1']).default('0'),
+});
+
+export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: string[] };
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  siteUrl: string;
+  trustProxy: TrustProxy;
+  secret: string | undefined;
+  smtpUrl: string | undefined;
+  eventWriter: { maxWaitMs: number; maxBatch: number };
+  logRequests: boolean;
+}
+
+export class ConfigError extends Error {}
+
+function parseTrustProxy(value: string | undefined): TrustProxy {
+  if (!value) return { kind: 'none' };
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return hops === 0 ? { kind: 'none' } : { kind: 'hops', hops };
+  }
+  return { kind: 'addresses', addresses: value.split(',').map((a) => a.trim()) };
+}
+
+/** Parses an environment into a frozen Config; throws a ConfigError naming every invalid variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`);
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return Object.freeze({
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'footfall.db')}`,
+    siteUrl: (e.SITE_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+    trustProxy: Object.freeze(parseTrustProxy(e.TRUST_PROXY)),
+    secret: e.SECRET,
+    smtpUrl: e.SMTP_URL,
+    eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
+    logRequests: e.LOG_REQUESTS === '1',
+  });
+}
+
+let cached: Readonly<Config> | undefined;
+
+/** The process's configuration, read from process.env once. */
+export function getConfig(): Readonly<Config> {
+  cached ??= loadConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Database } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type DB = Kysely<Database>;
+
+export interface DatabaseLocation {
+  dialect: Dialect;
+  /** A file path for SQLite, a connection string for PostgreSQL. */
+  target: string;
+}
+
+/** `postgres://…` → PostgreSQL; `sqlite:<path>` or a bare path → SQLite (":memory:" allowed). */
+export function parseDatabaseUrl(url: string): DatabaseLocation {
+  if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', target: url };
+  const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : url;
+  if (!file) throw new Error('DATABASE_URL: sqlite: needs a file path');
+  return { dialect: 'sqlite', target: file === ':memory:' ? file : path.resolve(file) };
+}
+
+// int8 (counts, epoch-millisecond columns) arrives as a string from pg; every value we store fits a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
+
+export function openSqlite(file: string): BetterSqlite3.Database {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new BetterSqlite3(file, { timeout: 5000 });
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a commit survives a process crash (kill -9); only power loss can drop the last commits.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  return sqlite;
+}
+
+export function createDatabase(url: string, options: { poolSize?: number } = {}): DB {
+  const location = parseDatabaseUrl(url);
+  if (location.dialect === 'postgres') {
+    const pool = new pg.Pool({ connectionString: location.target, max: options.poolSize ?? 10 });
+    pool.on('error', (error) => console.error('[db] idle PostgreSQL client error:', error.message));
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(location.target) }) });
+}
+
+export function dialectOf(db: Kysely<any>): Dialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/** True when a trivial query answers: what /healthz reports. */
+export async function pingDatabase(db: Kysely<any>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

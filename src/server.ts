@@ -1,0 +1,132 @@
+/**
+ * The Footfall process: one node:http server in front of Astro.
+ *   /t/…            tracking fast path (no Astro)
+ *   prerendered     pages and assets from memory, page views counted here
+ *   everything else Astro (@astrojs/node in middleware mode): SSR pages, actions, admin
+ * SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush the event writer, close the database.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ConfigError, getConfig } from './lib/config.ts';
+import { createAppContext, installAppContext, type AppContext } from './lib/app/context.ts';
+import { migrateToLatest } from './lib/db/migrate.ts';
+import { clientAddress } from './lib/http/client-address.ts';
+import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
+import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
+import { recordPageView } from './lib/analytics/page-views.service.ts';
+import { isCountedPath } from './lib/analytics/page-view.ts';
+
+type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(text + '\n');
+}
+
+async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, file: StaticFile, pathname: string, ip: string, app: AppContext) {
+  if (file.isPage && req.method === 'GET' && isCountedPath(pathname)) {
+    try {
+      await recordPageView(app, {
+        url: req.url ?? pathname,
+        referrer: req.headers.referer,
+        userAgent: req.headers['user-agent'],
+        ownHost: req.headers.host,
+        ip,
+      });
+    } catch {
+      // The writer already logged it; the reader still gets the page.
+    }
+  }
+  if (req.headers['if-none-match'] === file.etag) {
+    res.writeHead(304, { etag: file.etag, 'cache-control': file.headers['cache-control']! });
+    res.end();
+    return;
+  }
+  res.writeHead(200, file.headers);
+  res.end(req.method === 'HEAD' ? undefined : file.body);
+}
+
+function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) {
+  return async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const url = req.url ?? '/';
+    try {
+      if (url.startsWith('/t/')) return await handleTrackingRequest(req, res, app);
+      const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
+      const rawPath = url.split('?', 1)[0]!;
+      let pathname: string;
+      try {
+        pathname = decodeURI(rawPath);
+      } catch {
+        return sendText(res, 400, 'Bad request: the path is not valid percent-encoded UTF-8.');
+      }
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        const file = site.find(pathname);
+        if (file) return await serveStatic(req, res, file, pathname, ip, app);
+      }
+      await astro(req, res, undefined, { clientAddress: ip });
+    } catch (error) {
+      console.error(`[server] ${req.method} ${url.slice(0, 200)} failed:`, error);
+      if (!res.headersSent) sendText(res, 500, 'Internal server error');
+      else res.destroy();
+    }
+  };
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = getConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const entry = path.join(root, 'dist/server/entry.mjs');
+  if (!existsSync(entry)) {
+    console.error('No build found at dist/: run `npm run build` (npm start does it for you).');
+    process.exit(1);
+  }
+
+  const app = createAppContext(config);
+  const applied = await migrateToLatest(app.db);
+  if (applied.length > 0) console.log(`[db] applied ${applied.length} migration(s): ${applied.join(', ')}`);
+  installAppContext(app);
+
+  const site = new StaticSite(path.join(root, 'dist/client'));
+  const { handler } = (await import(pathToFileURL(entry).href)) as { handler: AstroHandler };
+  const server = http.createServer({ keepAliveTimeout: 5000 }, createListener(app, site, handler));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[server] ${signal}: stopping`);
+    const force = setTimeout(() => {
+      console.error('[server] shutdown took over 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.once('close', () => resolve()));
+    await app.close();
+    console.log('[server] stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  server.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    console.log(`[server] Footfall listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port} (${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
+  });
+}
+
+await main();
