@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { describeEachDatabase } from '../../helpers/databases.ts';
+import { EventWriter } from '../../../src/lib/events/event-writer.ts';
+import { countPageViews, insertPageViews, type NewPageView } from '../../../src/lib/analytics/page-views.repository.ts';
+
+function view(i: number, extra: Partial<NewPageView> = {}): NewPageView {
+  return { at: 1_700_000_000_000 + i, path: `/p/${i}`, visitor_hash: `v${i}`, device: 'desktop', is_bot: 0, ...extra };
+}
+
+describeEachDatabase('event writer', (db, dialect) => {
+  it('groups concurrent writes into few transactions and resolves each after commit', async () => {
+    const before = await countPageViews(db());
+    let transactions = 0;
+    const writer = new EventWriter(
+      db(),
+      {
+        page_view: async (trx, rows: NewPageView[]) => {
+          transactions++;
+          await insertPageViews(trx, rows);
+        },
+      },
+      { maxWaitMs: 5, maxBatch: 2000 },
+    );
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => writer.write('page_view', view(i))));
+    expect(await countPageViews(db())).toBe(before + 1500);
+    expect(transactions).toBeLessThan(10);
+    await writer.close();
+  });
+
+  it('a row the database rejects fails alone; its neighbours commit', async () => {
+    const before = await countPageViews(db());
+    const errors: unknown[] = [];
+    const writer = new EventWriter(db(), { page_view: insertPageViews }, { maxWaitMs: 5, maxBatch: 100, onError: (e) => errors.push(e) });
+    const results = await Promise.allSettled([
+      writer.write('page_view', view(1)),
+      writer.write('page_view', { ...view(2), path: null as unknown as string }),
+      writer.write('page_view', view(3)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await countPageViews(db())).toBe(before + 2);
+    expect(errors).toHaveLength(1);
+    await writer.close();
+  });
+
+  it('flush on close commits what is queued, and refuses writes after', async () => {
+    const before = await countPageViews(db());
+    const writer = new EventWriter(db(), { page_view: insertPageViews }, { maxWaitMs: 1000, maxBatch: 10_000 });
+    const pending = Array.from({ length: 50 }, (_, i) => writer.write('page_view', view(i)));
+    await writer.close();
+    await Promise.all(pending);
+    expect(await countPageViews(db())).toBe(before + 50);
+    await expect(writer.write('page_view', view(99))).rejects.toThrow(/closed/);
+  });
+
+  it(`stores epoch milliseconds as numbers (${dialect})`, async () => {
+    const row = await db().selectFrom('page_views').select(['at', 'is_bot']).limit(1).executeTakeFirstOrThrow();
+    expect(typeof row.at).toBe('number');
+    expect(row.at).toBeGreaterThan(1_600_000_000_000);
+    const count = await sql<{ n: number }>`select count(*) as n from page_views`.execute(db());
+    expect(typeof count.rows[0]!.n).toBe('number');
+  });
+});
+
+describe('event writer without a database', () => {
+  it('commits a full batch at once, without waiting for the timer', async () => {
+    const batches: number[] = [];
+    const fakeDb = { transaction: () => ({ execute: async (fn: (t: unknown) => Promise<void>) => fn({}) }) };
+    const writer = new EventWriter(fakeDb as never, { page_view: async (_t: unknown, rows: unknown[]) => void batches.push(rows.length) }, { maxWaitMs: 60_000, maxBatch: 10 });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => writer.write('page_view', view(i))).slice(0, 20));
+    expect(batches.slice(0, 2)).toEqual([10, 10]);
+    await writer.close();
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(25);
+  });
+});

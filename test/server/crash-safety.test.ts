@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { startServer } from '../helpers/server.ts';
+import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { builtArticlePaths } from '../helpers/site.ts';
+import { pageViewsIn } from '../helpers/rows.ts';
+
+const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+/** GET that resolves with the status, or 0 when the connection died before an answer. */
+function get(url: string, agent: http.Agent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent, headers: { 'user-agent': chrome } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    });
+    req.on('error', () => resolve(0));
+  });
+}
+
+for (const dialect of testDialects()) {
+  describe(`kill -9 during a burst [${dialect}]`, () => {
+    it('every request that received a 200 is in the database after restart', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'footfall-crash-'));
+      const db = await createTestDatabaseUrl(dialect, dir);
+      const article = builtArticlePaths()[0]!;
+      const acknowledged: string[] = [];
+      try {
+        for (let round = 0; round < 3; round++) {
+          const server = await startServer({ dataDir: dir, databaseUrl: db.url });
+          const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+          let stop = false;
+          let sent = 0;
+          const worker = async (w: number) => {
+            for (let i = 0; !stop; i++) {
+              const id = `r${round}-w${w}-${i}`;
+              sent++;
+              if ((await get(`${server.url}${article}?utm_content=${id}`, agent)) === 200) acknowledged.push(id);
+            }
+          };
+          const workers = Array.from({ length: 64 }, (_, w) => worker(w));
+          await new Promise((r) => setTimeout(r, 300 + round * 150));
+          await server.kill();
+          stop = true;
+          await Promise.all(workers);
+          agent.destroy();
+          expect(sent).toBeGreaterThan(acknowledged.length / (round + 1));
+        }
+        const restarted = await startServer({ dataDir: dir, databaseUrl: db.url });
+        const stored = new Set((await pageViewsIn(db.url)).map((r) => r.utm_content));
+        await restarted.stop();
+        const lost = acknowledged.filter((id) => !stored.has(id));
+        expect(acknowledged.length).toBeGreaterThan(100);
+        expect(lost).toEqual([]);
+      } finally {
+        await db.drop();
+      }
+    });
+  });
+}
