@@ -11,7 +11,10 @@ export default defineConfig({
   site,
   output: 'server',
   adapter: node({ mode: 'middleware' }),
-  integrations: [sitemap({ filter: (page) => !/\/(admin|api|t)\//.test(page) })],
+  integrations: [
+    // Only public pages: never the admin, APIs, actions or tracking routes.
+    sitemap({ filter: (page) => !/^\/(admin|api|t|_actions)(\/|$)/.test(new URL(page).pathname) }),
+  ],
   security: { checkOrigin: true },
   server: { host: '127.0.0.1', port: 4321 },
   vite: {

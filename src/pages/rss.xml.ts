@@ -1,0 +1,24 @@
+import rss from '@astrojs/rss';
+import type { APIContext } from 'astro';
+import { publishedArticles } from '../site/articles.ts';
+import { articlePath } from '../site/listing.ts';
+import { store } from '../site/store.ts';
+
+export const prerender = true;
+
+export async function GET(context: APIContext) {
+  const articles = await publishedArticles();
+  return rss({
+    title: store.name,
+    description: store.description,
+    site: context.site ?? context.url.origin,
+    items: articles.map((article) => ({
+      title: article.data.title,
+      description: article.data.description,
+      pubDate: article.data.pubDate,
+      link: articlePath(article.id),
+      categories: article.data.tags,
+    })),
+    customData: '<language>en-us</language>',
+  });
+}
