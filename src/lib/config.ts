@@ -18,7 +18,7 @@ const envSchema = z.object({
     .optional(),
   SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
-  EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(0),
   EVENT_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(2000),
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
 });

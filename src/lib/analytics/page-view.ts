@@ -42,6 +42,19 @@ function referrerHost(referrer: string | undefined, ownHost: string | undefined)
   }
 }
 
+const agentCache = new Map<string, { device: NewPageView['device']; is_bot: number }>();
+
+/** Bot and device class of a user agent; remembered, since a burst of readers shares a handful of agents. */
+export function classifyAgent(userAgent: string): { device: NewPageView['device']; is_bot: number } {
+  let known = agentCache.get(userAgent);
+  if (!known) {
+    if (agentCache.size >= 2000) agentCache.clear();
+    known = { device: deviceClass(userAgent), is_bot: userAgent === '' || isbot(userAgent) ? 1 : 0 };
+    agentCache.set(userAgent, known);
+  }
+  return known;
+}
+
 /**
  * The row for one page view, without the visitor hash (the caller adds it). Reads the
  * path, the external referrer's host and the utm_* parameters; keeps nothing else.
@@ -55,7 +68,7 @@ export function describePageView(request: PageRequest, at: number): Omit<NewPage
   } catch {
     path = url.pathname;
   }
-  const userAgent = request.userAgent ?? '';
+  const agent = classifyAgent(request.userAgent ?? '');
   return {
     at,
     path: cleanText(path, MAX_PATH),
@@ -65,8 +78,8 @@ export function describePageView(request: PageRequest, at: number): Omit<NewPage
     utm_campaign: optionalText(q.get('utm_campaign')),
     utm_content: optionalText(q.get('utm_content')),
     utm_term: optionalText(q.get('utm_term')),
-    device: deviceClass(userAgent),
-    is_bot: userAgent === '' || isbot(userAgent) ? 1 : 0,
+    device: agent.device,
+    is_bot: agent.is_bot,
   };
 }
 

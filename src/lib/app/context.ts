@@ -1,14 +1,14 @@
 import type { Config } from '../config.ts';
 import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
-import { insertPageViews } from '../analytics/page-views.repository.ts';
+import { pageViewInserter } from '../analytics/page-views.repository.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
     db,
-    { page_view: insertPageViews },
+    { page_view: pageViewInserter },
     {
       ...config.eventWriter,
       onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),

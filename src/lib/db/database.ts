@@ -37,6 +37,17 @@ export function openSqlite(file: string): BetterSqlite3.Database {
   return sqlite;
 }
 
+const sqliteHandles = new WeakMap<Kysely<any>, BetterSqlite3.Database>();
+
+/**
+ * The better-sqlite3 handle behind a SQLite Kysely instance, for the one hot path that
+ * needs a cached prepared statement (the event writer). Use it only inside
+ * `db.connection().execute(…)`, which holds Kysely's connection lock.
+ */
+export function sqliteHandle(db: Kysely<any>): BetterSqlite3.Database | undefined {
+  return sqliteHandles.get(db);
+}
+
 export function createDatabase(url: string, options: { poolSize?: number } = {}): DB {
   const location = parseDatabaseUrl(url);
   if (location.dialect === 'postgres') {
@@ -44,7 +55,10 @@ export function createDatabase(url: string, options: { poolSize?: number } = {})
     pool.on('error', (error) => console.error('[db] idle PostgreSQL client error:', error.message));
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(location.target) }) });
+  const sqlite = openSqlite(location.target);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  sqliteHandles.set(db, sqlite);
+  return db;
 }
 
 export function dialectOf(db: Kysely<any>): Dialect {

@@ -1,7 +1,16 @@
 import type { Kysely, Transaction } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import { sqliteHandle } from '../db/database.ts';
 
-/** Writes one kind of event row: a single multi-row insert inside the writer's transaction. */
-export type BatchInserter<DB, Row> = (trx: Transaction<DB>, rows: Row[]) => Promise<void>;
+/**
+ * Writes one kind of event row inside the writer's transaction, both dialects side by side:
+ * PostgreSQL through Kysely (a multi-row insert), SQLite through a cached prepared statement
+ * (compiling and preparing a fresh multi-row statement per batch costs more than the insert).
+ */
+export interface BatchInserter<DB, Row> {
+  kysely: (trx: Transaction<DB>, rows: Row[]) => Promise<void>;
+  sqlite: (sqlite: BetterSqlite3.Database, rows: Row[]) => void;
+}
 
 interface Pending<Row> {
   kind: string;
@@ -11,7 +20,11 @@ interface Pending<Row> {
 }
 
 export interface EventWriterOptions {
-  /** How long the first hit of a batch may wait for company before the batch commits. */
+  /**
+   * How long the first hit of a partial batch may wait for company. 0 (the default) means the
+   * end of the current event-loop turn; everything queued while a commit is under way (a
+   * PostgreSQL round trip) shares the next one.
+   */
   maxWaitMs: number;
   /** A batch commits at once when it reaches this many rows. */
   maxBatch: number;
@@ -28,7 +41,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   readonly #inserters: Inserters;
   readonly #options: EventWriterOptions;
   #queue: Pending<unknown>[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  #cancelScheduled: (() => void) | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
 
@@ -42,24 +55,38 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     return this.#queue.length;
   }
 
-  write<K extends keyof Inserters & string>(kind: K, row: Parameters<Inserters[K]>[1][number]): Promise<void> {
+  write<K extends keyof Inserters & string>(kind: K, row: Parameters<Inserters[K]['sqlite']>[1][number]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('event writer is closed'));
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ kind, row, resolve, reject });
-      if (this.#queue.length >= this.#options.maxBatch) this.#schedule(0);
-      else this.#schedule(this.#options.maxWaitMs);
+      this.#schedule(this.#queue.length >= this.#options.maxBatch);
     });
   }
 
-  #schedule(delay: number): void {
+  /**
+   * A full batch commits as soon as the current callback yields, so answers start flowing
+   * while the server is still reading requests; a partial batch waits for the end of this
+   * event-loop turn (or maxWaitMs), so every hit read in the same I/O poll shares its commit.
+   */
+  #schedule(full: boolean): void {
     if (this.#flushing) return; // the running flush picks the queue up when it ends
-    if (this.#timer && delay > 0) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#drain(), delay);
+    if (this.#cancelScheduled && !full) return;
+    this.#cancelScheduled?.();
+    if (full) {
+      let cancelled = false;
+      queueMicrotask(() => void (cancelled || this.#drain()));
+      this.#cancelScheduled = () => (cancelled = true);
+    } else if (this.#options.maxWaitMs === 0) {
+      const immediate = setImmediate(() => void this.#drain());
+      this.#cancelScheduled = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => void this.#drain(), this.#options.maxWaitMs);
+      this.#cancelScheduled = () => clearTimeout(timer);
+    }
   }
 
   async #drain(): Promise<void> {
-    this.#timer = undefined;
+    this.#cancelScheduled = undefined;
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#options.maxBatch);
       this.#flushing = this.#commit(batch);
@@ -90,8 +117,18 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
       if (!rows) byKind.set(p.kind, (rows = []));
       rows.push(p.row);
     }
+    const sqlite = sqliteHandle(this.#db);
+    if (sqlite) {
+      // The connection lock keeps any Kysely transaction from being open around ours.
+      await this.#db.connection().execute(async () => {
+        sqlite.transaction(() => {
+          for (const [kind, rows] of byKind) this.#inserters[kind]!.sqlite(sqlite, rows);
+        })();
+      });
+      return;
+    }
     await this.#db.transaction().execute(async (trx) => {
-      for (const [kind, rows] of byKind) await this.#inserters[kind]!(trx, rows);
+      for (const [kind, rows] of byKind) await this.#inserters[kind]!.kysely(trx, rows);
     });
   }
 
@@ -100,7 +137,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     while (this.#queue.length > 0 || this.#flushing) {
       if (this.#flushing) await this.#flushing;
       else {
-        clearTimeout(this.#timer);
+        this.#cancelScheduled?.();
         await this.#drain();
       }
     }

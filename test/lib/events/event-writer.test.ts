@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { EventWriter } from '../../../src/lib/events/event-writer.ts';
-import { countPageViews, insertPageViews, type NewPageView } from '../../../src/lib/analytics/page-views.repository.ts';
+import { countPageViews, pageViewInserter, type NewPageView } from '../../../src/lib/analytics/page-views.repository.ts';
 
 function view(i: number, extra: Partial<NewPageView> = {}): NewPageView {
   return { at: 1_700_000_000_000 + i, path: `/p/${i}`, visitor_hash: `v${i}`, device: 'desktop', is_bot: 0, ...extra };
@@ -15,9 +15,15 @@ describeEachDatabase('event writer', (db, dialect) => {
     const writer = new EventWriter(
       db(),
       {
-        page_view: async (trx, rows: NewPageView[]) => {
-          transactions++;
-          await insertPageViews(trx, rows);
+        page_view: {
+          kysely: async (trx, rows: NewPageView[]) => {
+            transactions++;
+            await pageViewInserter.kysely(trx, rows);
+          },
+          sqlite: (sqlite, rows: NewPageView[]) => {
+            transactions++;
+            pageViewInserter.sqlite(sqlite, rows);
+          },
         },
       },
       { maxWaitMs: 5, maxBatch: 2000 },
@@ -31,7 +37,7 @@ describeEachDatabase('event writer', (db, dialect) => {
   it('a row the database rejects fails alone; its neighbours commit', async () => {
     const before = await countPageViews(db());
     const errors: unknown[] = [];
-    const writer = new EventWriter(db(), { page_view: insertPageViews }, { maxWaitMs: 5, maxBatch: 100, onError: (e) => errors.push(e) });
+    const writer = new EventWriter(db(), { page_view: pageViewInserter }, { maxWaitMs: 5, maxBatch: 100, onError: (e) => errors.push(e) });
     const results = await Promise.allSettled([
       writer.write('page_view', view(1)),
       writer.write('page_view', { ...view(2), path: null as unknown as string }),
@@ -45,7 +51,7 @@ describeEachDatabase('event writer', (db, dialect) => {
 
   it('flush on close commits what is queued, and refuses writes after', async () => {
     const before = await countPageViews(db());
-    const writer = new EventWriter(db(), { page_view: insertPageViews }, { maxWaitMs: 1000, maxBatch: 10_000 });
+    const writer = new EventWriter(db(), { page_view: pageViewInserter }, { maxWaitMs: 1000, maxBatch: 10_000 });
     const pending = Array.from({ length: 50 }, (_, i) => writer.write('page_view', view(i)));
     await writer.close();
     await Promise.all(pending);
@@ -66,7 +72,8 @@ describe('event writer without a database', () => {
   it('commits a full batch at once, without waiting for the timer', async () => {
     const batches: number[] = [];
     const fakeDb = { transaction: () => ({ execute: async (fn: (t: unknown) => Promise<void>) => fn({}) }) };
-    const writer = new EventWriter(fakeDb as never, { page_view: async (_t: unknown, rows: unknown[]) => void batches.push(rows.length) }, { maxWaitMs: 60_000, maxBatch: 10 });
+    const record = async (_t: unknown, rows: unknown[]) => void batches.push(rows.length);
+    const writer = new EventWriter(fakeDb as never, { page_view: { kysely: record, sqlite: record } }, { maxWaitMs: 60_000, maxBatch: 10 });
     await Promise.all(Array.from({ length: 25 }, (_, i) => writer.write('page_view', view(i))).slice(0, 20));
     expect(batches.slice(0, 2)).toEqual([10, 10]);
     await writer.close();

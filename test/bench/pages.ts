@@ -1,0 +1,58 @@
+// npm run bench:pages — article page throughput with page-view counting on, as a ratio against a
+// bare node:http server sending the same bytes, measured in the same run. Server on core 0,
+// autocannon on core 1, three interleaved runs, median.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot, startServer } from '../helpers/server.ts';
+import { builtArticlePaths } from '../helpers/site.ts';
+import { pageViewsIn } from '../helpers/rows.ts';
+import { conditions, load, median, startPinned } from './run-load.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const RUNS = 3;
+const TARGET = 0.6;
+
+if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
+  console.error('Build first: npm run build');
+  process.exit(1);
+}
+const article = builtArticlePaths()[0]!;
+const htmlFile = path.join(projectRoot, 'dist/client', article, 'index.html');
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-'));
+const footfall = await startServer({ dataDir, cpu: 0 });
+const bare = await startPinned(0, path.join(projectRoot, 'test/bench/bare-server.ts'), [htmlFile, '0']);
+
+const bareRuns: number[] = [];
+const footfallRuns: number[] = [];
+let counted = 0;
+try {
+  // warm-up, not measured
+  await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: 1 });
+  await load(footfall.url + article, { cpu: 1, connections: CONNECTIONS, seconds: 1 });
+  const before = (await pageViewsIn(footfall.databaseUrl)).length;
+  let served = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const b = await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
+    const f = await load(`${footfall.url}${article}?utm_campaign=bench`, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
+    if (f.non2xx || f.errors) throw new Error(`footfall answered ${f.non2xx} non-2xx and ${f.errors} errors`);
+    bareRuns.push(b.requestsPerSecond);
+    footfallRuns.push(f.requestsPerSecond);
+    served += f.total;
+  }
+  counted = (await pageViewsIn(footfall.databaseUrl)).length - before;
+  if (counted < served) throw new Error(`only ${counted} of ${served} answered views were counted`);
+} finally {
+  await footfall.stop();
+  bare.child.kill('SIGTERM');
+}
+
+const ratio = median(footfallRuns) / median(bareRuns);
+console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${SECONDS} s × ${RUNS} interleaved runs, median`);
+console.log(`page: ${article} (prerendered), counting on (SQLite, group commit), ${counted} views counted`);
+console.log(`bare node:http req/s: ${bareRuns.map(Math.round).join(', ')} (median ${Math.round(median(bareRuns))})`);
+console.log(`footfall req/s: ${footfallRuns.map(Math.round).join(', ')} (median ${Math.round(median(footfallRuns))})`);
+console.log(`pages ratio: ${ratio.toFixed(2)} (target >= ${TARGET})`);
+process.exit(ratio >= TARGET ? 0 : 1);

@@ -1,0 +1,54 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { projectRoot } from '../helpers/server.ts';
+
+const run = promisify(execFile);
+const autocannonBin = path.join(projectRoot, 'node_modules/autocannon/autocannon.js');
+
+export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+  p99ms: number;
+}
+
+/** One autocannon run in its own process, pinned to `cpu`, so it does not share a core with the server. */
+export async function load(url: string, options: { cpu: number; connections: number; seconds: number; method?: string }): Promise<LoadResult> {
+  const args = [
+    '-c', String(options.cpu), process.execPath, autocannonBin,
+    '-c', String(options.connections), '-d', String(options.seconds), '-m', options.method ?? 'GET',
+    '-H', `user-agent=${BROWSER_UA}`, '-j', url,
+  ];
+  const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
+  const json = JSON.parse(stdout) as { requests: { average: number }; '2xx': number; non2xx: number; errors: number; latency: { p99: number } };
+  return { requestsPerSecond: json.requests.average, total: json['2xx'] + json.non2xx, non2xx: json.non2xx, errors: json.errors, p99ms: json.latency.p99 };
+}
+
+/** Starts a script pinned to `cpu` and waits for its "listening on <url>" line. */
+export async function startPinned(cpu: number, script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn('taskset', ['-c', String(cpu), process.execPath, script, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s(]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
+  });
+  return { url, child };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export function conditions(): string {
+  return `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}`;
+}
