@@ -7,8 +7,8 @@ const articles = defineCollection({
   schema: z.object({
     title: z.string().min(1).max(120),
     description: z.string().min(1).max(300),
-    pubDate: z.coerce.date(),
-    updatedDate: z.coerce.date().optional(),
+    pubDate: z.coerce.date({ error: 'must be a date such as 2026-05-12' }),
+    updatedDate: z.coerce.date({ error: 'must be a date such as 2026-05-12' }).optional(),
     author: z.string().min(1),
     tags: z.array(z.string().min(1)).default([]),
     heroImage: z.string().optional(),

@@ -23,7 +23,7 @@ const envSchema = z.object({
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
 });
 
-export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: string[] };
+export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: readonly string[] };
 
 export interface Config {
   env: 'development' | 'production' | 'test';

@@ -62,3 +62,22 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+describe('SIGTERM', () => {
+  it('stops accepting, answers what is in flight, flushes the writer and exits 0', async () => {
+    const { startServer } = await import('../helpers/server.ts');
+    const server = await startServer();
+    const article = builtArticlePaths()[0]!;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    const inFlight = Array.from({ length: 32 }, (_, i) => get(`${server.url}${article}?utm_content=term-${i}`, agent));
+    const code = await server.stop();
+    const statuses = await Promise.all(inFlight);
+    agent.destroy();
+    expect(code).toBe(0);
+    expect(server.output()).toMatch(/SIGTERM: stopping[\s\S]*stopped/);
+    const stored = new Set((await pageViewsIn(server.databaseUrl)).map((r) => r.utm_content));
+    statuses.forEach((status, i) => {
+      if (status === 200) expect(stored.has(`term-${i}`)).toBe(true);
+    });
+  });
+});
