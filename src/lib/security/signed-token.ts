@@ -17,8 +17,9 @@ export function verifyToken<T = unknown>(secret: string, purpose: string, token:
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return undefined;
   const body = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = Buffer.from(signature(secret, purpose, body), 'base64url');
+  // Compare the text, not decoded bytes: base64 decoding ignores trailing garbage.
+  const given = Buffer.from(token.slice(dot + 1));
+  const expected = Buffer.from(signature(secret, purpose, body));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
     return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as T;
