@@ -1,0 +1,2 @@
+// Accounts actions (login, setup, users, settings) are added by the accounts work.
+export const accounts = {};

@@ -1,0 +1,8 @@
+import { accounts } from './accounts.ts';
+import { subscribers } from './subscribers.ts';
+
+// Each domain keeps its actions in its own file; they are merged here, Astro's one entry point.
+export const server = {
+  ...accounts,
+  ...subscribers,
+};
