@@ -1,0 +1,126 @@
+import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
+import type { DB } from '../db/database.ts';
+import type { Database, SubscriberStatus, SubscriberTable } from '../db/schema.ts';
+
+export type Subscriber = Selectable<SubscriberTable>;
+type Db = DB | Transaction<Database>;
+
+export async function findSubscriberByEmail(db: Db, email: string): Promise<Subscriber | undefined> {
+  return db.selectFrom('subscribers').selectAll().where('email', '=', email).executeTakeFirst();
+}
+
+export async function findSubscriberById(db: Db, id: number): Promise<Subscriber | undefined> {
+  return db.selectFrom('subscribers').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertSubscriber(db: Db, row: Insertable<SubscriberTable>): Promise<number> {
+  const inserted = await db.insertInto('subscribers').values(row).returning('id').executeTakeFirstOrThrow();
+  return Number(inserted.id);
+}
+
+export async function updateSubscriber(db: Db, id: number, changes: Updateable<SubscriberTable>): Promise<void> {
+  await db.updateTable('subscribers').set(changes).where('id', '=', id).execute();
+}
+
+export async function deleteSubscriber(db: Db, id: number): Promise<void> {
+  await db.deleteFrom('subscribers').where('id', '=', id).execute();
+}
+
+export async function findTopics(db: Db, subscriberId: number): Promise<string[]> {
+  const rows = await db.selectFrom('subscriber_topics').select('topic').where('subscriber_id', '=', subscriberId).orderBy('topic').execute();
+  return rows.map((r) => r.topic);
+}
+
+export async function replaceTopics(db: Db, subscriberId: number, topics: readonly string[]): Promise<void> {
+  await db.deleteFrom('subscriber_topics').where('subscriber_id', '=', subscriberId).execute();
+  if (topics.length > 0) await db.insertInto('subscriber_topics').values(topics.map((topic) => ({ subscriber_id: subscriberId, topic }))).execute();
+}
+
+export async function insertSubscriberEvent(db: Db, subscriberId: number, at: number, kind: string, detail?: Record<string, unknown>): Promise<void> {
+  await db
+    .insertInto('subscriber_events')
+    .values({ subscriber_id: subscriberId, at, kind, detail: detail ? JSON.stringify(detail) : null })
+    .execute();
+}
+
+export async function findSubscriberEvents(db: Db, subscriberId: number): Promise<{ at: number; kind: string; detail: string | null }[]> {
+  return db.selectFrom('subscriber_events').select(['at', 'kind', 'detail']).where('subscriber_id', '=', subscriberId).orderBy('at', 'desc').orderBy('id', 'desc').execute();
+}
+
+export async function findSuppression(db: Db, emailHash: string): Promise<{ reason: string } | undefined> {
+  return db.selectFrom('suppressions').select('reason').where('email_hash', '=', emailHash).executeTakeFirst();
+}
+
+export async function insertSuppression(db: Db, emailHash: string, reason: 'bounced' | 'complained' | 'erased' | 'manual', at: number): Promise<void> {
+  await db
+    .insertInto('suppressions')
+    .values({ email_hash: emailHash, reason, at })
+    .onConflict((oc) => oc.column('email_hash').doUpdateSet({ reason, at }))
+    .execute();
+}
+
+export interface SubscriberFilter {
+  search?: string;
+  status?: SubscriberStatus;
+  topic?: string;
+}
+
+export interface SubscriberListRow {
+  id: number;
+  email: string;
+  name: string | null;
+  status: SubscriberStatus;
+  paused: number;
+  created_at: number;
+  source_form: string | null;
+  source_campaign: string | null;
+}
+
+function filtered(db: Db, filter: SubscriberFilter) {
+  let query = db.selectFrom('subscribers');
+  if (filter.status) query = query.where('subscribers.status', '=', filter.status);
+  if (filter.topic) {
+    const topic = filter.topic;
+    query = query.where((eb) =>
+      eb.exists(eb.selectFrom('subscriber_topics').select('topic').whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id').where('subscriber_topics.topic', '=', topic)),
+    );
+  }
+  if (filter.search) {
+    const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    query = query.where((eb) => eb.or([eb('subscribers.email', 'like', pattern), eb(eb.fn('lower', ['subscribers.name']), 'like', pattern)]));
+  }
+  return query;
+}
+
+/** One page, newest first, by keyset (ids below `beforeId`): constant cost however deep the page. */
+export async function listSubscribers(db: Db, filter: SubscriberFilter, page: { beforeId?: number; limit: number }): Promise<SubscriberListRow[]> {
+  let query = filtered(db, filter).select(['id', 'email', 'name', 'status', 'paused', 'created_at', 'source_form', 'source_campaign']);
+  if (page.beforeId) query = query.where('subscribers.id', '<', page.beforeId);
+  return query.orderBy('subscribers.id', 'desc').limit(page.limit).execute();
+}
+
+export async function countSubscribers(db: Db, filter: SubscriberFilter): Promise<number> {
+  const row = await filtered(db, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Every matching subscriber, for export, in id order, a chunk at a time. */
+export async function listSubscribersAfter(db: Db, filter: SubscriberFilter, afterId: number, limit: number): Promise<Subscriber[]> {
+  return filtered(db, filter).selectAll('subscribers').where('subscribers.id', '>', afterId).orderBy('subscribers.id').limit(limit).execute();
+}
+
+export async function findTopicsOf(db: Db, subscriberIds: readonly number[]): Promise<Map<number, string[]>> {
+  const topics = new Map<number, string[]>();
+  if (subscriberIds.length === 0) return topics;
+  const rows = await db.selectFrom('subscriber_topics').select(['subscriber_id', 'topic']).where('subscriber_id', 'in', subscriberIds).orderBy('topic').execute();
+  for (const row of rows) {
+    const id = Number(row.subscriber_id);
+    topics.set(id, [...(topics.get(id) ?? []), row.topic]);
+  }
+  return topics;
+}
+
+export async function countByStatus(db: Db): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('subscribers').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}

@@ -1,0 +1,276 @@
+import type { DB } from '../db/database.ts';
+import type { SubscriberStatus } from '../db/schema.ts';
+import { emailHash, normalizeEmail } from './email-address.ts';
+import { confirmUrl, readConfirmToken, type LinkDeps } from './links.ts';
+import { CONSENT_TEXT_VERSION, parseTopics, type TopicId } from './topics.ts';
+import {
+  deleteSubscriber,
+  findSubscriberByEmail,
+  findSubscriberById,
+  findSuppression,
+  findTopics,
+  insertSubscriber,
+  insertSubscriberEvent,
+  insertSuppression,
+  replaceTopics,
+  updateSubscriber,
+  type Subscriber,
+} from './subscribers.repository.ts';
+
+/** Sends the double opt-in email; the caller wires it to the mail layer. */
+export type SendConfirmation = (to: string, data: { name: string | null; confirmUrl: string }) => Promise<void>;
+
+export interface SubscriberDeps extends LinkDeps {
+  db: DB;
+  sendConfirmation: SendConfirmation;
+}
+
+export const RESEND_AFTER_MS = 2 * 60_000;
+export const MAX_CONFIRMATIONS_PER_DAY = 5;
+const DAY_MS = 86_400_000;
+const MAX_NAME = 100;
+
+export interface SignupInput {
+  email: string;
+  name?: string | null;
+  topics?: readonly string[];
+  /** Where the form was: "article:/articles/x/", "home", "subscribe-page", "api", … */
+  form: string;
+  /** utm_campaign of the page the form was on, when it had one. */
+  campaign?: string | null;
+  /** The issue that brought the person (attribution cookie), when known. */
+  issueId?: number | null;
+}
+
+/**
+ * What happened, for tests and logs. The person signing up sees the same answer whatever
+ * it is, so a form cannot be used to learn who subscribes.
+ */
+export type SignupOutcome = 'confirmation_sent' | 'confirmation_resent' | 'resend_throttled' | 'already_active' | 'suppressed';
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export function cleanName(name: string | null | undefined): string | null {
+  if (name == null) return null;
+  const cleaned = name.replace(/[\0-\x1f\x7f]/g, ' ').replace(/\s+/g, ' ').trim().normalize('NFC').slice(0, MAX_NAME);
+  return cleaned === '' ? null : cleaned;
+}
+
+function mayResend(subscriber: Subscriber, now: number): boolean {
+  const last = subscriber.confirmation_sent_at ?? 0;
+  if (now - last < RESEND_AFTER_MS) return false;
+  return now - last > DAY_MS || subscriber.confirmations_sent < MAX_CONFIRMATIONS_PER_DAY;
+}
+
+/** Double opt-in signup: a new or returning address gets a confirmation link; nothing is active until it is followed. */
+export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = Date.now()): Promise<Result<SignupOutcome>> {
+  const checked = normalizeEmail(input.email);
+  if (!checked.ok) return { ok: false, error: checked.error };
+  const { topics, unknown } = parseTopics(input.topics ?? []);
+  if (unknown.length > 0) return { ok: false, error: `Unknown topic: ${unknown.join(', ')}.` };
+  const email = checked.email;
+  const name = cleanName(input.name);
+
+  const suppressed = await findSuppression(deps.db, emailHash(email));
+  if (suppressed && (suppressed.reason === 'bounced' || suppressed.reason === 'complained')) return { ok: true, value: 'suppressed' };
+
+  const existing = await findSubscriberByEmail(deps.db, email);
+  if (existing?.status === 'active') return { ok: true, value: 'already_active' };
+  if (existing?.status === 'bounced' || existing?.status === 'complained') return { ok: true, value: 'suppressed' };
+
+  let id: number;
+  let outcome: SignupOutcome;
+  if (existing) {
+    if (!mayResend(existing, now)) return { ok: true, value: 'resend_throttled' };
+    id = existing.id;
+    outcome = 'confirmation_resent';
+    await deps.db.transaction().execute(async (trx) => {
+      await updateSubscriber(trx, id, {
+        name: name ?? existing.name,
+        source_form: input.form,
+        source_campaign: input.campaign ?? existing.source_campaign,
+        source_issue_id: input.issueId ?? existing.source_issue_id,
+        confirmation_sent_at: now,
+        confirmations_sent: now - (existing.confirmation_sent_at ?? 0) > DAY_MS ? 1 : existing.confirmations_sent + 1,
+        updated_at: now,
+      });
+      if (topics.length > 0) await replaceTopics(trx, id, topics);
+      await insertSubscriberEvent(trx, id, now, 'signup_repeated', { form: input.form, campaign: input.campaign ?? undefined });
+    });
+  } else {
+    outcome = 'confirmation_sent';
+    id = await deps.db.transaction().execute(async (trx) => {
+      const newId = await insertSubscriber(trx, {
+        email,
+        name,
+        status: 'pending',
+        created_at: now,
+        updated_at: now,
+        source_form: input.form,
+        source_campaign: input.campaign ?? null,
+        source_issue_id: input.issueId ?? null,
+        confirmation_sent_at: now,
+        confirmations_sent: 1,
+      });
+      await replaceTopics(trx, newId, topics);
+      await insertSubscriberEvent(trx, newId, now, 'signup', { form: input.form, campaign: input.campaign ?? undefined, issue: input.issueId ?? undefined });
+      return newId;
+    });
+  }
+  await deps.sendConfirmation(email, { name: name ?? existing?.name ?? null, confirmUrl: confirmUrl(deps, id, now) });
+  return { ok: true, value: outcome };
+}
+
+export type ConfirmOutcome = 'confirmed' | 'already_confirmed' | 'invalid' | 'expired' | 'not_allowed';
+
+/** Following the emailed link makes the subscriber active and records consent. */
+export async function confirmSubscription(deps: LinkDeps & { db: DB }, token: string | null, now = Date.now()): Promise<{ outcome: ConfirmOutcome; subscriber?: Subscriber }> {
+  const read = readConfirmToken(deps, token, now);
+  if ('error' in read) return { outcome: read.error };
+  const subscriber = await findSubscriberById(deps.db, read.subscriberId);
+  if (!subscriber) return { outcome: 'invalid' };
+  if (subscriber.status === 'active') return { outcome: 'already_confirmed', subscriber };
+  if (subscriber.status === 'bounced' || subscriber.status === 'complained') return { outcome: 'not_allowed', subscriber };
+  await deps.db.transaction().execute(async (trx) => {
+    await updateSubscriber(trx, subscriber.id, {
+      status: 'active',
+      confirmed_at: now,
+      unsubscribed_at: null,
+      consent_at: now,
+      consent_text_version: CONSENT_TEXT_VERSION,
+      consent_note: `double opt-in via ${subscriber.source_form ?? 'form'}`,
+      updated_at: now,
+    });
+    await insertSubscriberEvent(trx, subscriber.id, now, 'confirmed', { consent_text_version: CONSENT_TEXT_VERSION });
+  });
+  return { outcome: 'confirmed', subscriber: { ...subscriber, status: 'active', confirmed_at: now } };
+}
+
+/** Unsubscribes at once; repeating it changes nothing. */
+export async function unsubscribe(db: DB, subscriberId: number, via: { method: 'one-click' | 'page' | 'preferences' | 'admin' | 'api'; issueId?: number }, now = Date.now()): Promise<'unsubscribed' | 'already' | 'not_found'> {
+  const subscriber = await findSubscriberById(db, subscriberId);
+  if (!subscriber) return 'not_found';
+  if (subscriber.status !== 'active' && subscriber.status !== 'pending') return 'already';
+  await db.transaction().execute(async (trx) => {
+    await updateSubscriber(trx, subscriberId, { status: 'unsubscribed', unsubscribed_at: now, updated_at: now });
+    await insertSubscriberEvent(trx, subscriberId, now, 'unsubscribed', { via: via.method, issue: via.issueId });
+  });
+  return 'unsubscribed';
+}
+
+/** Back on the list from a personal link (which proves the mailbox), unless the address bounced or complained. */
+export async function resubscribe(db: DB, subscriberId: number, now = Date.now()): Promise<'resubscribed' | 'already' | 'not_allowed' | 'not_found'> {
+  const subscriber = await findSubscriberById(db, subscriberId);
+  if (!subscriber) return 'not_found';
+  if (subscriber.status === 'active') return 'already';
+  if (subscriber.status === 'bounced' || subscriber.status === 'complained') return 'not_allowed';
+  await db.transaction().execute(async (trx) => {
+    await updateSubscriber(trx, subscriberId, { status: 'active', unsubscribed_at: null, paused: 0, confirmed_at: subscriber.confirmed_at ?? now, consent_at: now, consent_text_version: CONSENT_TEXT_VERSION, updated_at: now });
+    await insertSubscriberEvent(trx, subscriberId, now, 'resubscribed', {});
+  });
+  return 'resubscribed';
+}
+
+export interface PreferencesInput {
+  name?: string | null;
+  topics: readonly string[];
+  paused: boolean;
+}
+
+export async function updatePreferences(db: DB, subscriberId: number, input: PreferencesInput, actor: 'subscriber' | 'admin', now = Date.now()): Promise<Result<void>> {
+  const { topics, unknown } = parseTopics(input.topics);
+  if (unknown.length > 0) return { ok: false, error: `Unknown topic: ${unknown.join(', ')}.` };
+  const subscriber = await findSubscriberById(db, subscriberId);
+  if (!subscriber) return { ok: false, error: 'This subscriber no longer exists.' };
+  await db.transaction().execute(async (trx) => {
+    await updateSubscriber(trx, subscriberId, { name: input.name === undefined ? subscriber.name : cleanName(input.name), paused: input.paused ? 1 : 0, updated_at: now });
+    await replaceTopics(trx, subscriberId, topics);
+    await insertSubscriberEvent(trx, subscriberId, now, 'preferences_changed', { by: actor, topics, paused: input.paused });
+  });
+  return { ok: true, value: undefined };
+}
+
+/**
+ * "Delete my data": the person, their topics and timeline go. A hash of the address stays
+ * on the suppression list so an old CSV cannot bring them back; aggregate counts elsewhere
+ * do not reference the person and stay as they are.
+ */
+export async function eraseSubscriber(db: DB, subscriberId: number, now = Date.now()): Promise<boolean> {
+  const subscriber = await findSubscriberById(db, subscriberId);
+  if (!subscriber) return false;
+  await db.transaction().execute(async (trx) => {
+    const hash = emailHash(subscriber.email);
+    const existing = await findSuppression(trx, hash);
+    if (!existing) await insertSuppression(trx, hash, 'erased', now);
+    await deleteSubscriber(trx, subscriberId);
+  });
+  return true;
+}
+
+export interface ManualAddInput {
+  email: string;
+  name?: string | null;
+  topics?: readonly string[];
+  /** Why this person may be mailed without a double opt-in: required, recorded as the consent note. */
+  consentNote: string;
+  form: 'admin' | 'api' | 'import';
+}
+
+export type ManualAddOutcome = 'added' | 'merged' | 'kept_unsubscribed' | 'suppressed';
+
+/** Adds someone as already confirmed, with a stated reason; never reactivates an address that left. */
+export async function addConfirmedSubscriber(db: DB, input: ManualAddInput, actor: string, now = Date.now()): Promise<Result<{ outcome: ManualAddOutcome; id?: number }>> {
+  const checked = normalizeEmail(input.email);
+  if (!checked.ok) return { ok: false, error: checked.error };
+  const note = input.consentNote?.trim();
+  if (!note) return { ok: false, error: 'A consent note is required to add someone as already confirmed (where and when they agreed).' };
+  if (note.length > 500) return { ok: false, error: 'The consent note is longer than 500 characters.' };
+  const { topics, unknown } = parseTopics(input.topics ?? []);
+  if (unknown.length > 0) return { ok: false, error: `Unknown topic: ${unknown.join(', ')}.` };
+  const email = checked.email;
+  if (await findSuppression(db, emailHash(email))) return { ok: true, value: { outcome: 'suppressed' } };
+  const existing = await findSubscriberByEmail(db, email);
+  if (existing) {
+    if (existing.status !== 'active' && existing.status !== 'pending') return { ok: true, value: { outcome: 'kept_unsubscribed', id: existing.id } };
+    await db.transaction().execute(async (trx) => {
+      const merged = [...new Set([...(await findTopics(trx, existing.id)), ...topics])];
+      await updateSubscriber(trx, existing.id, { name: existing.name ?? cleanName(input.name), updated_at: now });
+      await replaceTopics(trx, existing.id, merged);
+      await insertSubscriberEvent(trx, existing.id, now, 'merged', { by: actor, form: input.form });
+    });
+    return { ok: true, value: { outcome: 'merged', id: existing.id } };
+  }
+  const id = await db.transaction().execute(async (trx) => {
+    const newId = await insertSubscriber(trx, {
+      email,
+      name: cleanName(input.name),
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+      confirmed_at: now,
+      source_form: input.form,
+      consent_at: now,
+      consent_note: note,
+      consent_text_version: null,
+    });
+    await replaceTopics(trx, newId, topics);
+    await insertSubscriberEvent(trx, newId, now, 'added', { by: actor, form: input.form, reason: note });
+    return newId;
+  });
+  return { ok: true, value: { outcome: 'added', id } };
+}
+
+/** Hard bounces and complaints: suppressed for good, never reactivated by signups or imports. */
+export async function suppressAddress(db: DB, email: string, reason: 'bounced' | 'complained', detail: Record<string, unknown>, now = Date.now()): Promise<boolean> {
+  const checked = normalizeEmail(email);
+  if (!checked.ok) return false;
+  await db.transaction().execute(async (trx) => {
+    await insertSuppression(trx, emailHash(checked.email), reason, now);
+    const subscriber = await findSubscriberByEmail(trx, checked.email);
+    if (subscriber) {
+      await updateSubscriber(trx, subscriber.id, { status: reason satisfies SubscriberStatus, updated_at: now });
+      await insertSubscriberEvent(trx, subscriber.id, now, reason, detail);
+    }
+  });
+  return true;
+}
