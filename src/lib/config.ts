@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseMailbox } from './mail/mailbox.ts';
 
 /** Embedded defaults: a SQLite file and an outbox under DATA_DIR, a secret generated on first start. */
 const envSchema = z.object({
@@ -18,6 +19,12 @@ const envSchema = z.object({
     .optional(),
   SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z
+    .string()
+    .default('Frobozz Electric <newsletter@localhost>')
+    .refine((v) => !/[\r\n\0]/.test(v) && parseMailbox(v).ok, 'must be one address, e.g. "Frobozz Electric <newsletter@example.com>"'),
+  SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+  SMTP_RATE_PER_SECOND: z.coerce.number().int().min(1).max(100_000).optional(),
   EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(0),
   EVENT_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(2000),
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
@@ -35,6 +42,8 @@ export interface Config {
   trustProxy: TrustProxy;
   secret: string | undefined;
   smtpUrl: string | undefined;
+  /** Sender of every email; SMTP pool size; messages per second across the pool (unlimited when undefined). */
+  mail: { from: string; poolSize: number; ratePerSecond: number | undefined };
   eventWriter: { maxWaitMs: number; maxBatch: number };
   logRequests: boolean;
 }
@@ -69,6 +78,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: Object.freeze(parseTrustProxy(e.TRUST_PROXY)),
     secret: e.SECRET,
     smtpUrl: e.SMTP_URL,
+    mail: Object.freeze({ from: e.MAIL_FROM, poolSize: e.SMTP_POOL_SIZE, ratePerSecond: e.SMTP_RATE_PER_SECOND }),
     eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
     logRequests: e.LOG_REQUESTS === '1',
   });

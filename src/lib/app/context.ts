@@ -1,9 +1,11 @@
+import path from 'node:path';
 import type { Config } from '../config.ts';
 import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
 import { pageViewInserter } from '../analytics/page-views.repository.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
+import { createMailer, type Mailer } from '../mail/mailer.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
@@ -23,19 +25,28 @@ export interface AppContext {
   secret: string;
   writer: ReturnType<typeof createEventWriter>;
   visitors: VisitorHasher;
+  /** Pooled SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox. */
+  mailer: Mailer;
   close(): Promise<void>;
 }
 
 export function createAppContext(config: Readonly<Config>): AppContext {
   const db = createDatabase(config.databaseUrl);
   const writer = createEventWriter(db, config);
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    outboxDir: path.join(config.dataDir, 'outbox'),
+    pool: { maxConnections: config.mail.poolSize, rateLimitPerSecond: config.mail.ratePerSecond },
+  });
   return {
     config,
     db,
     secret: loadServerSecret(config.dataDir, config.secret),
     writer,
     visitors: new VisitorHasher(db),
+    mailer,
     async close() {
+      await mailer.close();
       await writer.close();
       await db.destroy();
     },

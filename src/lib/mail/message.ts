@@ -1,0 +1,136 @@
+import { parseMailbox, isValidEmailAddress, type Mailbox } from './mailbox.ts';
+import { deriveTextFromHtml } from './plain-text.ts';
+
+/** One email to one recipient, as the rest of Footfall hands it to the mailer. */
+export interface OutgoingMail {
+  /** `jo@example.com` or `Jo Bloggs <jo@example.com>`: one address. */
+  to: string;
+  from: string;
+  replyTo?: string;
+  subject: string;
+  html: string;
+  /** Derived from `html` when absent. */
+  text?: string;
+  headers?: Record<string, string>;
+  /** Adds `List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058). */
+  listUnsubscribe?: { url: string; mailto?: string };
+}
+
+/** A mail that passed validateOutgoingMail: addresses parsed, text part present, list headers set. */
+export interface ValidatedMail {
+  to: Mailbox;
+  from: Mailbox;
+  replyTo?: Mailbox;
+  subject: string;
+  html: string;
+  text: string;
+  headers: Record<string, string>;
+}
+
+export class InvalidMailError extends Error {
+  override name = 'InvalidMailError';
+  /** The field that failed: `to`, `subject`, `header X-Foo`, `listUnsubscribe.url`, … */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field} ${message}`);
+    this.field = field;
+  }
+}
+
+// Headers the mail's own fields set; taking them from `headers` would bypass the checks
+// (Bcc, To) or break the MIME structure (Content-Type).
+const RESERVED_HEADERS = new Set([
+  'from', 'to', 'cc', 'bcc', 'reply-to', 'sender', 'subject', 'date', 'return-path',
+  'mime-version', 'content-type', 'content-transfer-encoding',
+]);
+const HEADER_NAME = /^[!-9;-~]+$/; // printable ASCII without the colon (RFC 5322 ftext)
+
+/** Refuses what could smuggle a header line: CR, LF, NUL (and other control characters). */
+function refuseControlCharacters(field: string, value: string): void {
+  if (/[\r\n\0]/.test(value)) {
+    throw new InvalidMailError(field, `contains a line break or NUL, which could inject headers; refused: ${JSON.stringify(value.slice(0, 120))}`);
+  }
+  if (/[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(value)) {
+    throw new InvalidMailError(field, `contains a control character; refused: ${JSON.stringify(value.slice(0, 120))}`);
+  }
+}
+
+function readMailbox(field: string, value: unknown): Mailbox {
+  if (typeof value !== 'string') throw new InvalidMailError(field, 'is missing');
+  refuseControlCharacters(field, value);
+  const parsed = parseMailbox(value);
+  if (!parsed.ok) throw new InvalidMailError(field, parsed.reason);
+  return parsed.mailbox;
+}
+
+function readHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    refuseControlCharacters('header name', name);
+    if (!HEADER_NAME.test(name)) throw new InvalidMailError(`header ${JSON.stringify(name)}`, 'is not a valid header name');
+    if (RESERVED_HEADERS.has(name.toLowerCase())) throw new InvalidMailError(`header ${name}`, 'is set from the mail fields (to, from, replyTo, subject), not from headers');
+    if (typeof value !== 'string') throw new InvalidMailError(`header ${name}`, 'must be a string');
+    refuseControlCharacters(`header ${name}`, value);
+    out[name] = value;
+  }
+  return out;
+}
+
+/** `<https://…/unsubscribe/…>, <mailto:unsubscribe@…>` for List-Unsubscribe. */
+function listUnsubscribeValue(list: { url: string; mailto?: string }): string {
+  refuseControlCharacters('listUnsubscribe.url', list.url);
+  let url: URL;
+  try {
+    url = new URL(list.url);
+  } catch {
+    throw new InvalidMailError('listUnsubscribe.url', `is not an absolute URL: ${JSON.stringify(list.url.slice(0, 120))}`);
+  }
+  // RFC 8058 wants HTTPS; plain http is let through for local installs (http://127.0.0.1:4321).
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidMailError('listUnsubscribe.url', `must be an https URL (got ${url.protocol})`);
+  const parts = [`<${url.href}>`];
+  if (list.mailto !== undefined) {
+    refuseControlCharacters('listUnsubscribe.mailto', list.mailto);
+    const mailto = list.mailto.replace(/^mailto:/i, '');
+    const [address = '', query] = mailto.split('?', 2) as [string, string | undefined];
+    if (!isValidEmailAddress(address)) throw new InvalidMailError('listUnsubscribe.mailto', `is not a valid email address (${JSON.stringify(address.slice(0, 80))})`);
+    if (query !== undefined && /[\s<>,]/.test(query)) throw new InvalidMailError('listUnsubscribe.mailto', 'has characters a mailto: query cannot carry unencoded');
+    parts.push(`<mailto:${mailto}>`);
+  }
+  return parts.join(', ');
+}
+
+/**
+ * Checks a mail before anything is sent or written, and completes it: every address is one
+ * valid mailbox, no address, subject or header can carry a line break (header injection),
+ * the text part is derived from the HTML when absent, and the RFC 8058 one-click
+ * unsubscribe headers are added when `listUnsubscribe` is given. Throws InvalidMailError
+ * naming the field.
+ */
+export function validateOutgoingMail(mail: OutgoingMail): ValidatedMail {
+  const to = readMailbox('to', mail.to);
+  const from = readMailbox('from', mail.from);
+  const replyTo = mail.replyTo === undefined ? undefined : readMailbox('replyTo', mail.replyTo);
+  if (typeof mail.subject !== 'string' || mail.subject.trim() === '') throw new InvalidMailError('subject', 'is empty');
+  refuseControlCharacters('subject', mail.subject);
+  if (typeof mail.html !== 'string' || mail.html.trim() === '') throw new InvalidMailError('html', 'is empty');
+  if (mail.text !== undefined && typeof mail.text !== 'string') throw new InvalidMailError('text', 'must be a string');
+
+  const headers = readHeaders(mail.headers);
+  if (mail.listUnsubscribe) {
+    if (Object.keys(headers).some((name) => /^list-unsubscribe(-post)?$/i.test(name))) {
+      throw new InvalidMailError('headers', 'set List-Unsubscribe through listUnsubscribe, not both');
+    }
+    headers['List-Unsubscribe'] = listUnsubscribeValue(mail.listUnsubscribe);
+    headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+  }
+
+  return {
+    to,
+    from,
+    ...(replyTo ? { replyTo } : {}),
+    subject: mail.subject,
+    html: mail.html,
+    text: mail.text ?? deriveTextFromHtml(mail.html),
+    headers,
+  };
+}

@@ -1,0 +1,118 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+
+/** An SMTP reply the sink gives instead of accepting, e.g. `{ code: 451, message: 'Try again later' }`. */
+export type SinkAnswer = null | undefined | { code: number; message: string };
+
+export interface SmtpSinkOptions {
+  /** Called at each RCPT TO: a non-null answer refuses that recipient with it (4xx, 5xx). */
+  respond?: (rcpt: string) => SinkAnswer;
+  /** Called at the end of DATA with the accepted recipients: a non-null answer refuses the message. */
+  respondToData?: (rcpts: string[]) => SinkAnswer;
+  /** At RCPT TO: true closes the connection there and then, without a reply. */
+  dropConnectionFor?: (rcpt: string) => boolean;
+}
+
+export interface SinkEnvelope {
+  mailFrom: string;
+  rcptTo: string[];
+  /** When MAIL FROM arrived (epoch ms): for rate and timing assertions. */
+  receivedAt: number;
+}
+
+export interface SmtpSink {
+  /** `smtp://127.0.0.1:PORT`, for createMailer or SMTP_URL. */
+  url: string;
+  port: number;
+  /** Every accepted message, parsed with mailparser, in arrival order. */
+  messages: ParsedMail[];
+  /** The SMTP envelope of each message in `messages`, same order. */
+  envelopes: SinkEnvelope[];
+  /** Resolves once at least `count` messages arrived; rejects after `timeoutMs`. */
+  waitFor(count: number, timeoutMs?: number): Promise<ParsedMail[]>;
+  close(): Promise<void>;
+}
+
+function smtpError(answer: { code: number; message: string }): Error {
+  return Object.assign(new Error(answer.message), { responseCode: answer.code });
+}
+
+/**
+ * A real SMTP server on 127.0.0.1 (random port, no TLS, any or no login) that keeps what it
+ * receives. A message is in `messages` before the client gets its 250, so after `await send()`
+ * there is no need to wait.
+ */
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+  const messages: ParsedMail[] = [];
+  const envelopes: SinkEnvelope[] = [];
+  const waiters = new Set<() => void>();
+  const mailStarts = new Map<string, number>();
+
+  const server: SMTPServer = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    closeTimeout: 250,
+    onAuth(_auth, _session, callback) {
+      callback(null, { user: 'sink' });
+    },
+    onMailFrom(_address, session, callback) {
+      mailStarts.set(session.id, Date.now());
+      callback();
+    },
+    onRcptTo(address, session: SMTPServerSession, callback) {
+      if (options.dropConnectionFor?.(address.address)) {
+        for (const connection of server.connections) if (connection.id === session.id) connection._socket.destroy();
+        return callback(smtpError({ code: 421, message: 'Connection dropped' }));
+      }
+      const answer = options.respond?.(address.address);
+      callback(answer ? smtpError(answer) : undefined);
+    },
+    onData(stream, session, callback) {
+      const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+      simpleParser(stream)
+        .then((mail) => {
+          const answer = options.respondToData?.(rcptTo);
+          if (answer) return callback(smtpError(answer));
+          messages.push(mail);
+          envelopes.push({ mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, receivedAt: mailStarts.get(session.id) ?? Date.now() });
+          for (const wake of waiters) wake();
+          callback();
+        })
+        .catch((error: Error) => callback(error));
+    },
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.server.address() as AddressInfo;
+
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    port,
+    messages,
+    envelopes,
+    waitFor(count, timeoutMs = 5000) {
+      if (messages.length >= count) return Promise.resolve(messages);
+      return new Promise((resolve, reject) => {
+        const wake = () => {
+          if (messages.length < count) return;
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve(messages);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(wake);
+          reject(new Error(`SMTP sink: expected ${count} message(s) within ${timeoutMs} ms, got ${messages.length}`));
+        }, timeoutMs);
+        waiters.add(wake);
+      });
+    },
+    close() {
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
