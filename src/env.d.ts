@@ -2,5 +2,11 @@ declare namespace App {
   interface Locals {
     /** The client's address as src/lib/http/client-address.ts decided it (set by the server entry). */
     clientAddress?: string;
+    /** The signed-in user, from the session cookie (src/middleware.ts). Pages still check roles themselves. */
+    user?: import('./lib/auth/session.service.ts').AuthUser;
+    /** The session behind `user`. */
+    session?: import('./lib/auth/session.service.ts').Session;
+    /** Set by a throttled action: the middleware sends it as a Retry-After header. */
+    retryAfterSeconds?: number;
   }
 }

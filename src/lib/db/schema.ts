@@ -63,9 +63,73 @@ export interface SuppressionTable {
   at: number;
 }
 
+export type UserRole = 'admin' | 'marketer' | 'writer';
+
+export interface UserTable {
+  id: Generated<number>;
+  /** Trimmed and lower-cased. */
+  email: string;
+  name: string;
+  role: UserRole;
+  /** invited: has not chosen a password yet; deactivated: cannot sign in. */
+  status: 'invited' | 'active' | 'deactivated';
+  /** argon2id (PHC string); null until an invited user chooses a password. */
+  password_hash: string | null;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+export interface SessionTable {
+  /** The public half of the `id.secret` token. */
+  id: string;
+  /** SHA-256 (hex) of the secret half; the secret itself is never stored. */
+  secret_hash: string;
+  user_id: number;
+  created_at: number;
+  last_verified_at: number;
+}
+
+export interface AccountTokenTable {
+  /** SHA-256 (hex) of the token sent in the link. */
+  token_hash: string;
+  purpose: 'setup' | 'invite' | 'reset';
+  user_id: number | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface ApiKeyTable {
+  id: Generated<number>;
+  name: string;
+  role: UserRole;
+  /** SHA-256 (hex) of the whole key. */
+  key_hash: string;
+  /** The first characters of the key, shown in the admin to tell keys apart. */
+  key_prefix: string;
+  created_by: number | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SettingTable {
+  key: string;
+  /** JSON. */
+  value: string;
+  updated_at: number;
+  updated_by: number | null;
+}
+
 export interface Database {
   page_views: PageViewTable;
   visitor_salts: VisitorSaltTable;
+  users: UserTable;
+  sessions: SessionTable;
+  account_tokens: AccountTokenTable;
+  api_keys: ApiKeyTable;
+  settings: SettingTable;
   subscribers: SubscriberTable;
   subscriber_topics: SubscriberTopicTable;
   subscriber_events: SubscriberEventTable;

@@ -1,0 +1,73 @@
+import type { Permission } from './roles.ts';
+
+/**
+ * The one list of what needs signing in, and who may use it. The admin navigation is drawn
+ * from it, the middleware gates actions with it, and the role-matrix test
+ * (test/server/role-matrix.test.ts) requests every entry as anonymous, writer, marketer and
+ * admin. A new admin page, API route or action is one line here; the test fails for a file
+ * under src/pages/admin or src/pages/api that is missing.
+ *
+ * Each page, route and action still checks its permission itself (requirePage,
+ * requireApi, authorize): this list is not the gate, it is what the gates are tested against.
+ */
+
+export interface AdminPage {
+  /** The route as Astro names it, e.g. "/admin/issues/[id]". */
+  route: string;
+  /** A path to request in tests when the route has parameters. */
+  sample?: string;
+  title: string;
+  permission: Permission;
+  /** Shown in the admin navigation, in this order. */
+  nav?: boolean;
+}
+
+export const ADMIN_PAGES: readonly AdminPage[] = [
+  { route: '/admin', title: 'Dashboard', permission: 'admin.enter', nav: true },
+  { route: '/admin/issues', title: 'Issues', permission: 'issues.view', nav: true },
+  { route: '/admin/subscribers', title: 'Subscribers', permission: 'subscribers.manage', nav: true },
+  { route: '/admin/articles', title: 'Articles', permission: 'articles.view', nav: true },
+  { route: '/admin/offline-events', title: 'Offline events', permission: 'offline-events.manage', nav: true },
+  { route: '/admin/settings', title: 'Settings', permission: 'settings.manage', nav: true },
+  { route: '/admin/users', title: 'Users', permission: 'users.manage', nav: true },
+  { route: '/admin/api-keys', title: 'API keys', permission: 'api-keys.manage' },
+  { route: '/admin/account', title: 'Your account', permission: 'admin.enter' },
+];
+
+/** Admin pages anyone may open: signing in, the one-time links, and the 403 page itself. */
+export const PUBLIC_ADMIN_PAGES: readonly string[] = ['/admin/login', '/admin/setup', '/admin/invite', '/admin/forgot', '/admin/reset', '/admin/forbidden'];
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  route: string;
+  sample?: string;
+  permission: Permission;
+}
+
+/** `/api/` routes: an API key (`Authorization: Bearer …`) whose role has the permission. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: 'GET', route: '/api/me', permission: 'admin.enter' },
+  { method: 'GET', route: '/api/settings', permission: 'settings.manage' },
+  { method: 'GET', route: '/api/users', permission: 'users.manage' },
+];
+
+/** `/api/` routes that need no key (there are none yet; e.g. a public webhook would go here). */
+export const PUBLIC_API_ROUTES: readonly string[] = [];
+
+/** Actions (src/actions) that need a signed-in user, by name as Astro calls them. */
+export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
+  'accounts.logout': 'admin.enter',
+  'accounts.changePassword': 'admin.enter',
+  'users.invite': 'users.manage',
+  'users.resendInvite': 'users.manage',
+  'users.changeRole': 'users.manage',
+  'users.deactivate': 'users.manage',
+  'users.reactivate': 'users.manage',
+  'settings.save': 'settings.manage',
+  'apiKeys.create': 'api-keys.manage',
+  'apiKeys.revoke': 'api-keys.manage',
+};
+
+export function adminActionPermission(name: string): Permission | undefined {
+  return Object.hasOwn(ADMIN_ACTIONS, name) ? ADMIN_ACTIONS[name] : undefined;
+}

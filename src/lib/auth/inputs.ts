@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { normalizeEmail } from '../subscribers/email-address.ts';
+import { checkNewPassword, normalizePassword } from './password.ts';
+import { ROLES, type Role } from './roles.ts';
+
+/**
+ * Form fields shared by the account actions, the API and the CLI scripts. Each gives one
+ * clear sentence when it refuses a value, and hands on the value as stored.
+ */
+
+const MAX_NAME_LENGTH = 100;
+
+/** Trimmed, lower-cased, an address SMTP can carry (ASCII, ≤ 254 characters, no line breaks). */
+export const emailField = z.string({ error: 'Enter an email address.' }).transform((value, ctx) => {
+  const result = normalizeEmail(value);
+  if (!result.ok) {
+    ctx.addIssue({ code: 'custom', message: result.error });
+    return z.NEVER;
+  }
+  return result.email;
+});
+
+/** A password typed to sign in: normalised like a new one, but not judged. */
+export const passwordField = z.string({ error: 'Enter a password.' }).transform((value, ctx) => {
+  const result = normalizePassword(value);
+  if (!result.ok) {
+    ctx.addIssue({ code: 'custom', message: result.error });
+    return z.NEVER;
+  }
+  return result.password;
+});
+
+/** A password being chosen: long enough and not a common one. */
+export const newPasswordField = z.string({ error: 'Choose a password.' }).transform((value, ctx) => {
+  const result = checkNewPassword(value);
+  if (!result.ok) {
+    ctx.addIssue({ code: 'custom', message: result.error });
+    return z.NEVER;
+  }
+  return result.password;
+});
+
+export function cleanPersonName(value: string): string {
+  return value
+    .toWellFormed()
+    .replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .normalize('NFC');
+}
+
+export const nameField = z
+  .string({ error: 'Enter a name.' })
+  .transform(cleanPersonName)
+  .pipe(z.string().min(1, 'Enter a name.').max(MAX_NAME_LENGTH, `Use at most ${MAX_NAME_LENGTH} characters for the name.`));
+
+export const roleField = z.enum(ROLES as [Role, ...Role[]], { error: `Choose a role: ${ROLES.join(', ')}.` });
+
+/** Turns a zod failure into one line per field, for the CLI and JSON answers. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('\n');
+}

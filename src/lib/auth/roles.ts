@@ -1,0 +1,42 @@
+import type { UserRole } from '../db/schema.ts';
+
+export type Role = UserRole;
+
+export const ROLES: readonly Role[] = ['admin', 'marketer', 'writer'];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  admin: 'Admin — everything, including users and settings',
+  marketer: 'Marketer — subscribers, issues (compose and send), reports, offline events',
+  writer: 'Writer — article statistics, reports, issue drafts (never sending)',
+};
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+const everyone = ['admin', 'marketer', 'writer'] as const;
+
+/**
+ * What each role may do. Pages, actions and API routes ask for a permission, never for a
+ * role, so a role's reach is read (and changed) here in one place.
+ */
+export const PERMISSIONS = {
+  /** Signed in at all: the dashboard, one's own account. */
+  'admin.enter': everyone,
+  'issues.view': everyone,
+  'issues.draft': everyone,
+  'issues.send': ['admin', 'marketer'],
+  'reports.view': everyone,
+  'subscribers.manage': ['admin', 'marketer'],
+  'offline-events.manage': ['admin', 'marketer'],
+  'articles.view': ['admin', 'writer'],
+  'settings.manage': ['admin'],
+  'users.manage': ['admin'],
+  'api-keys.manage': ['admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function can(role: Role, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}

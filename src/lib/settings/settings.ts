@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { store } from '../../site/store.ts';
+import { isValidEmailAddress, parseMailbox } from '../mail/mailbox.ts';
+
+/**
+ * Site settings, edited by admins on /admin/settings and stored in the `settings` table.
+ * Anything not stored takes its default (from the configuration and the store's details).
+ * Read them with getSettings(db) from settings.service.ts.
+ */
+export interface Settings {
+  siteName: string;
+  /** The public URL, no trailing slash: links in mail. */
+  siteUrl: string;
+  senderName: string;
+  senderAddress: string;
+  replyTo: string | null;
+  /** Printed in every newsletter footer (required by anti-spam law). */
+  postalAddress: string;
+  /** IANA name, e.g. "Europe/Amsterdam": day and hour breakdowns use it. */
+  timeZone: string;
+  openTracking: boolean;
+  clickTracking: boolean;
+  /** Tie opens and clicks to the subscriber; off = counts per issue only. */
+  personTracking: boolean;
+  attributionWindowDays: number;
+  retentionDays: number;
+}
+
+export type SettingKey = keyof Settings;
+
+/** True for an IANA zone name that this runtime knows (not offsets such as "+01:00"). */
+export function isValidTimeZone(value: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/.test(value) || value.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function serverTimeZone(): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && isValidTimeZone(zone) ? zone : 'UTC';
+}
+
+/** The defaults: the sender from MAIL_FROM, the site URL from SITE_URL, the rest from the store's details. */
+export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { mail: Pick<Config['mail'], 'from'> }): Settings {
+  const sender = parseMailbox(config.mail.from);
+  return {
+    siteName: store.name,
+    siteUrl: config.siteUrl,
+    senderName: sender.ok && sender.mailbox.name ? sender.mailbox.name : store.name,
+    senderAddress: sender.ok ? sender.mailbox.address.toLowerCase() : 'newsletter@localhost',
+    replyTo: null,
+    postalAddress: `${store.name}, ${store.street}, ${store.town}`,
+    timeZone: serverTimeZone(),
+    openTracking: true,
+    clickTracking: true,
+    personTracking: true,
+    attributionWindowDays: 7,
+    retentionDays: 395,
+  };
+}
+
+const singleLine = (label: string, max: number) =>
+  z
+    .string({ error: `Enter the ${label}.` })
+    .transform((v) => v.trim())
+    .pipe(
+      z
+        .string()
+        .min(1, `Enter the ${label}.`)
+        .max(max, `Use at most ${max} characters for the ${label}.`)
+        .refine((v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v), `The ${label} cannot contain line breaks or control characters.`),
+    );
+
+/** An address the mailer accepts (so the embedded default newsletter@localhost saves too), lower-cased. */
+const address = (label: string) =>
+  z.string({ error: `Enter the ${label}.` }).transform((value, ctx) => {
+    const email = value.trim().toLowerCase();
+    if (/[\p{Cc}\s]/u.test(email) || !isValidEmailAddress(email)) {
+      ctx.addIssue({ code: 'custom', message: `The ${label} is not a valid email address, such as news@example.com.` });
+      return z.NEVER;
+    }
+    return email;
+  });
+
+const days = (label: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `Enter the ${label} as a whole number of days.` })
+    .int(`Enter the ${label} as a whole number of days.`)
+    .min(min, `The ${label} is at least ${min} day${min === 1 ? '' : 's'}.`)
+    .max(max, `The ${label} is at most ${max} days.`);
+
+/** What the settings form may store; each refusal is a sentence naming the field. */
+export const settingsSchema = z
+  .object({
+    siteName: singleLine('site name', 100),
+    siteUrl: z
+      .string({ error: 'Enter the site URL.' })
+      .trim()
+      .pipe(z.url({ protocol: /^https?$/, error: 'Enter the site URL with http:// or https://, e.g. https://www.example.com.' }).max(300))
+      .transform((v) => v.replace(/\/+$/, '')),
+    senderName: singleLine('sender name', 100),
+    senderAddress: address('sender address'),
+    replyTo: z
+      .union([z.literal('').transform(() => null), z.null(), address('reply-to address')])
+      .optional()
+      .transform((v) => v ?? null),
+    postalAddress: z
+      .string({ error: 'Enter the postal address.' })
+      .transform((v) => v.replace(/\r\n?/g, '\n').trim())
+      .pipe(
+        z
+          .string()
+          .min(1, 'Enter the postal address: every newsletter must show one.')
+          .max(500, 'Use at most 500 characters for the postal address.')
+          .refine((v) => v.isWellFormed() && !/[\0-\x09\x0b-\x1f\x7f]/.test(v), 'The postal address cannot contain control characters.'),
+      ),
+    timeZone: z
+      .string({ error: 'Choose a time zone.' })
+      .trim()
+      .refine(isValidTimeZone, 'Use an IANA time zone name such as Europe/Amsterdam or America/New_York.'),
+    openTracking: z.boolean(),
+    clickTracking: z.boolean(),
+    personTracking: z.boolean(),
+    attributionWindowDays: days('attribution window', 1, 90),
+    retentionDays: days('data retention', 30, 3650),
+  })
+  .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
+
+export type SettingsInput = z.input<typeof settingsSchema>;
