@@ -1,10 +1,68 @@
-import { defineMiddleware } from 'astro:middleware';
+import { defineMiddleware, sequence } from 'astro:middleware';
+import { ActionError, getActionContext } from 'astro:actions';
 import { appContext } from './lib/app/context.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
+import { adminActionPermission } from './lib/auth/admin-routes.ts';
+import { checkAccess } from './lib/auth/guard.ts';
+import { SESSION_COOKIE, validateSessionToken } from './lib/auth/session.service.ts';
+import { deleteSessionCookie, setSessionCookie } from './lib/auth/session-cookie.ts';
+
+const PRIVATE_PATH = /^\/(admin|api|_actions)(\/|$)/;
+
+/**
+ * Session cookie → locals.user / locals.session. Also refuses admin actions to those who may
+ * not run them before their input is even read (each action checks again itself), and marks
+ * private answers `Cache-Control: no-store`.
+ */
+const accounts = defineMiddleware(async (context, next) => {
+  if (context.isPrerendered) return next();
+  const token = context.cookies.get(SESSION_COOKIE)?.value;
+  if (token && !context.locals.user) {
+    const app = await appContext();
+    const validated = await validateSessionToken(app.db, token);
+    if (validated) {
+      context.locals.user = validated.user;
+      context.locals.session = validated.session;
+      if (validated.refreshed) setSessionCookie(context.cookies, token, validated.session.expiresAt, app.config.siteUrl);
+    } else {
+      deleteSessionCookie(context.cookies);
+    }
+  }
+
+  const { action, setActionResult, serializeActionResult } = getActionContext(context);
+  const permission = action && adminActionPermission(action.name);
+  if (action && permission) {
+    const access = checkAccess(context.locals.user, permission);
+    if (access !== 'allowed') {
+      const error =
+        access === 'unauthenticated'
+          ? new ActionError({ code: 'UNAUTHORIZED', message: 'Sign in first.' })
+          : new ActionError({ code: 'FORBIDDEN', message: 'Your role does not allow this.' });
+      const result = serializeActionResult({ data: undefined, error });
+      if (action.calledFrom === 'rpc') {
+        return new Response(result.type === 'error' ? result.body : null, { status: error.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+      }
+      setActionResult(action.name, result);
+    }
+  }
+
+  const response = await next();
+  if (PRIVATE_PATH.test(context.url.pathname) || context.locals.user) setHeader(response, 'cache-control', 'no-store');
+  if (context.locals.retryAfterSeconds) setHeader(response, 'retry-after', String(context.locals.retryAfterSeconds));
+  return response;
+});
+
+function setHeader(response: Response, name: string, value: string): void {
+  try {
+    response.headers.set(name, value);
+  } catch {
+    // Immutable headers (a Response.redirect): nothing to add to.
+  }
+}
 
 /** Counts server-rendered public pages; prerendered ones are counted by the server entry. */
-export const onRequest = defineMiddleware(async (context, next) => {
+const pageViews = defineMiddleware(async (context, next) => {
   const response = await next();
   if (
     context.isPrerendered ||
@@ -30,3 +88,5 @@ export const onRequest = defineMiddleware(async (context, next) => {
   }
   return response;
 });
+
+export const onRequest = sequence(accounts, pageViews);

@@ -17,6 +17,7 @@ import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
+import { announceSetupLink } from './lib/auth/setup-link.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -125,7 +126,10 @@ async function main(): Promise<void> {
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    console.log(`[server] Footfall listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port} (${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
+    const listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    console.log(`[server] Footfall listening on ${listening} (${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
+    // With no account yet, the one-time link for the first admin (PORT=0: only the socket knows the port).
+    announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error) => console.error('[setup] could not create the setup link:', error));
   });
 }
 

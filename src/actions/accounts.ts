@@ -1,2 +1,258 @@
-// Accounts actions (login, setup, users, settings) are added by the accounts work.
-export const accounts = {};
+import { ActionError, defineAction, type ActionAPIContext } from 'astro:actions';
+import { z } from 'zod';
+import { appContext } from '../lib/app/context.ts';
+import { accountMail } from '../lib/auth/account-mail.ts';
+import { createApiKey, revokeApiKey } from '../lib/auth/api-keys.service.ts';
+import { safeNextPath } from '../lib/auth/guard.ts';
+import { emailField, nameField, newPasswordField, passwordField, roleField } from '../lib/auth/inputs.ts';
+import { LoginThrottle } from '../lib/auth/login-throttle.ts';
+import { invalidateSession } from '../lib/auth/session.service.ts';
+import { deleteSessionCookie, setSessionCookie } from '../lib/auth/session-cookie.ts';
+import {
+  acceptInvite,
+  changePassword,
+  changeUserRole,
+  completeSetup,
+  deactivateUser,
+  inviteUser,
+  reactivateUser,
+  requestPasswordReset,
+  resendInvite,
+  resetPassword,
+  signIn,
+  type SignedIn,
+} from '../lib/auth/users.service.ts';
+import { RateLimiter } from '../lib/security/rate-limit.ts';
+import { saveSettings, settingsSchema } from '../lib/settings/settings.service.ts';
+import { authorize, failureToActionError } from './authorize.ts';
+
+/**
+ * Accounts, users, settings and API keys. Every handler that needs a user starts with
+ * authorize(context, permission); the middleware refuses them earlier too (ADMIN_ACTIONS).
+ */
+
+const loginThrottle = new LoginThrottle();
+const resetRequestsPerAddress = new RateLimiter(10, 60 * 60_000);
+const resetRequestsPerEmail = new RateLimiter(3, 60 * 60_000);
+
+/** Long enough for any real value, short enough that nothing huge is hashed or stored. */
+const bounded = (max: number) => z.string().max(max, `That is too long (at most ${max} characters).`);
+const token = z.string().regex(/^[a-z2-7]{32}$/, 'This link is not valid. Use the whole link from the email.');
+const id = z.coerce.number().int().positive();
+
+function clientAddress(context: ActionAPIContext): string {
+  return context.locals.clientAddress ?? context.clientAddress;
+}
+
+async function startSession(context: ActionAPIContext, signedIn: SignedIn): Promise<void> {
+  const app = await appContext();
+  setSessionCookie(context.cookies, signedIn.token, signedIn.session.expiresAt, app.config.siteUrl);
+  context.locals.user = signedIn.user;
+  context.locals.session = signedIn.session;
+}
+
+async function mailDeps() {
+  const app = await appContext();
+  return { db: app.db, siteUrl: app.config.siteUrl, mail: accountMail(app) };
+}
+
+export const accounts = {
+  accounts: {
+    login: defineAction({
+      accept: 'form',
+      input: z.object({ email: emailField, password: passwordField, next: bounded(500).optional() }),
+      handler: async (input, context) => {
+        const app = await appContext();
+        const result = await signIn({ db: app.db, throttle: loginThrottle }, { ...input, address: clientAddress(context) });
+        if (!result.ok) throw failureToActionError(result, context);
+        await startSession(context, result.value);
+        return { next: safeNextPath(input.next) };
+      },
+    }),
+
+    logout: defineAction({
+      accept: 'form',
+      handler: async (_input, context) => {
+        authorize(context, 'admin.enter');
+        const app = await appContext();
+        await invalidateSession(app.db, context.locals.session!.id);
+        deleteSessionCookie(context.cookies);
+        context.locals.user = undefined;
+        context.locals.session = undefined;
+        return { signedOut: true };
+      },
+    }),
+
+    setup: defineAction({
+      accept: 'form',
+      input: z.object({ token, email: emailField, name: nameField, password: newPasswordField }),
+      handler: async (input, context) => {
+        const app = await appContext();
+        const result = await completeSetup(app.db, input);
+        if (!result.ok) throw failureToActionError(result, context);
+        await startSession(context, result.value);
+        return { name: result.value.user.name };
+      },
+    }),
+
+    acceptInvite: defineAction({
+      accept: 'form',
+      input: z.object({ token, name: nameField, password: newPasswordField }),
+      handler: async (input, context) => {
+        const app = await appContext();
+        const result = await acceptInvite(app.db, input);
+        if (!result.ok) throw failureToActionError(result, context);
+        await startSession(context, result.value);
+        return { name: result.value.user.name };
+      },
+    }),
+
+    requestReset: defineAction({
+      accept: 'form',
+      input: z.object({ email: emailField }),
+      handler: async (input, context) => {
+        const limit = resetRequestsPerAddress.hit(clientAddress(context));
+        if (!limit.allowed) {
+          context.locals.retryAfterSeconds = limit.retryAfterSeconds;
+          throw new ActionError({ code: 'TOO_MANY_REQUESTS', message: 'Too many reset requests from your network. Try again later.' });
+        }
+        // Three mails an hour per address at most; past that the answer is the same, and nothing is sent.
+        if (resetRequestsPerEmail.hit(input.email).allowed) {
+          try {
+            await requestPasswordReset(await mailDeps(), input.email);
+          } catch (error) {
+            console.error('[accounts] password reset mail failed:', error instanceof Error ? error.message : error);
+          }
+        }
+        return { email: input.email };
+      },
+    }),
+
+    resetPassword: defineAction({
+      accept: 'form',
+      input: z.object({ token, password: newPasswordField }),
+      handler: async (input, context) => {
+        const app = await appContext();
+        const result = await resetPassword(app.db, input);
+        if (!result.ok) throw failureToActionError(result, context);
+        await startSession(context, result.value);
+        return { name: result.value.user.name };
+      },
+    }),
+
+    changePassword: defineAction({
+      accept: 'form',
+      input: z.object({ currentPassword: bounded(1000), newPassword: newPasswordField }),
+      handler: async (input, context) => {
+        const user = authorize(context, 'admin.enter');
+        const app = await appContext();
+        const result = await changePassword(
+          { db: app.db, throttle: loginThrottle },
+          { userId: user.id, sessionId: context.locals.session!.id, currentPassword: input.currentPassword, newPassword: input.newPassword, address: clientAddress(context) },
+        );
+        if (!result.ok) throw failureToActionError(result, context);
+        return result.value;
+      },
+    }),
+  },
+
+  users: {
+    invite: defineAction({
+      accept: 'form',
+      input: z.object({ email: emailField, name: nameField, role: roleField }),
+      handler: async (input, context) => {
+        const actor = authorize(context, 'users.manage');
+        const result = await inviteUser(await mailDeps(), { ...input, invitedBy: actor });
+        if (!result.ok) throw failureToActionError(result, context);
+        return { email: result.value.user.email, acceptUrl: result.value.acceptUrl, mailed: result.value.mailed };
+      },
+    }),
+
+    resendInvite: defineAction({
+      accept: 'form',
+      input: z.object({ userId: id }),
+      handler: async (input, context) => {
+        const actor = authorize(context, 'users.manage');
+        const result = await resendInvite(await mailDeps(), { userId: input.userId, invitedBy: actor });
+        if (!result.ok) throw failureToActionError(result, context);
+        return { email: result.value.user.email, acceptUrl: result.value.acceptUrl, mailed: result.value.mailed };
+      },
+    }),
+
+    changeRole: defineAction({
+      accept: 'form',
+      input: z.object({ userId: id, role: roleField }),
+      handler: async (input, context) => {
+        const actor = authorize(context, 'users.manage');
+        const app = await appContext();
+        const result = await changeUserRole(app.db, { ...input, actor });
+        if (!result.ok) throw failureToActionError(result, context);
+        return { email: result.value.email, role: result.value.role };
+      },
+    }),
+
+    deactivate: defineAction({
+      accept: 'form',
+      input: z.object({ userId: id }),
+      handler: async (input, context) => {
+        const actor = authorize(context, 'users.manage');
+        const app = await appContext();
+        const result = await deactivateUser(app.db, { userId: input.userId, actor });
+        if (!result.ok) throw failureToActionError(result, context);
+        return { email: result.value.email };
+      },
+    }),
+
+    reactivate: defineAction({
+      accept: 'form',
+      input: z.object({ userId: id }),
+      handler: async (input, context) => {
+        authorize(context, 'users.manage');
+        const app = await appContext();
+        const result = await reactivateUser(app.db, { userId: input.userId });
+        if (!result.ok) throw failureToActionError(result, context);
+        return { email: result.value.email };
+      },
+    }),
+  },
+
+  settings: {
+    save: defineAction({
+      accept: 'form',
+      input: settingsSchema,
+      handler: async (input, context) => {
+        const user = authorize(context, 'settings.manage');
+        const app = await appContext();
+        const result = await saveSettings(app.db, input, user.id);
+        if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: Object.values(result.errors).join(' ') });
+        return { saved: true };
+      },
+    }),
+  },
+
+  apiKeys: {
+    create: defineAction({
+      accept: 'form',
+      input: z.object({ name: nameField, role: roleField }),
+      handler: async (input, context) => {
+        const user = authorize(context, 'api-keys.manage');
+        const app = await appContext();
+        const result = await createApiKey(app.db, { ...input, createdBy: user.id });
+        if (!result.ok) throw failureToActionError(result, context);
+        return { key: result.value.key, name: result.value.apiKey.name, role: result.value.apiKey.role };
+      },
+    }),
+
+    revoke: defineAction({
+      accept: 'form',
+      input: z.object({ id }),
+      handler: async (input, context) => {
+        authorize(context, 'api-keys.manage');
+        const app = await appContext();
+        const result = await revokeApiKey(app.db, input.id);
+        if (!result.ok) throw failureToActionError(result, context);
+        return { revoked: input.id };
+      },
+    }),
+  },
+};

@@ -1,0 +1,39 @@
+// npm run user:add -- --email E --password P --role admin|marketer|writer [--name N]
+// Scripted set-up: an active account, ready to sign in. Exit 0 on success, 1 with a reason otherwise.
+import { parseArgs } from 'node:util';
+import { getConfig } from '../src/lib/config.ts';
+import { createDatabase } from '../src/lib/db/database.ts';
+import { migrateToLatest } from '../src/lib/db/migrate.ts';
+import { createUser } from '../src/lib/auth/users.service.ts';
+
+const usage = 'usage: npm run user:add -- --email you@example.com --password "a long passphrase" --role admin|marketer|writer [--name "Your Name"]';
+
+let values: { email?: string; password?: string; role?: string; name?: string };
+try {
+  ({ values } = parseArgs({ options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } }, strict: true }));
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : error}\n${usage}`);
+  process.exit(1);
+}
+const missing = (['email', 'password', 'role'] as const).filter((key) => values[key] === undefined);
+if (missing.length > 0) {
+  console.error(`missing ${missing.map((m) => `--${m}`).join(', ')}\n${usage}`);
+  process.exit(1);
+}
+
+const db = createDatabase(getConfig().databaseUrl, { poolSize: 1 });
+try {
+  await migrateToLatest(db);
+  const result = await createUser(db, { email: values.email!, password: values.password!, role: values.role!, name: values.name });
+  if (!result.ok) {
+    console.error(`user not created: ${result.message}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`created ${result.value.role} ${result.value.email} (${result.value.name}); sign in at ${getConfig().siteUrl}/admin/login`);
+  }
+} catch (error) {
+  console.error(`user not created: ${error instanceof Error ? error.message : error}`);
+  process.exitCode = 1;
+} finally {
+  await db.destroy();
+}

@@ -1,0 +1,369 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { addAccount, apiKeyFor, outboxMessages, postForm, request, sessionCookie, setupLinkFrom, signInOverHttp, withDatabase } from '../helpers/accounts.ts';
+import { pageViewsIn } from '../helpers/rows.ts';
+
+const PASSWORD = 'a long passphrase for tests';
+
+function cookieAttributes(setCookie: string | null): string[] {
+  return (setCookie ?? '').split(';').map((part) => part.trim().toLowerCase());
+}
+
+describe('first start and signing in', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('prints a one-time setup link; it creates the first admin, signs them in, and then stops working', async () => {
+    const link = await setupLinkFrom(server);
+    const path = link.slice(link.indexOf('/admin/setup'));
+    const token = new URL(link).searchParams.get('token')!;
+    const page = await request(server, path);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Create admin account');
+
+    const weak = await postForm(server, path, 'accounts.setup', { token, email: 'owner@example.com', name: 'Owner', password: 'password123' });
+    expect(weak.status).toBe(400);
+    expect(weak.text).toContain('one of the most common');
+
+    const created = await postForm(server, path, 'accounts.setup', { token, email: 'Owner@Example.com', name: 'Owner', password: PASSWORD });
+    expect(created.status).toBe(303);
+    expect(created.location).toBe('/admin?notice=welcome');
+    const attributes = cookieAttributes(created.headers.get('set-cookie'));
+    expect(attributes[0]).toMatch(/^footfall_session=[a-z2-7]+\.[a-z2-7]{32}$/);
+    expect(attributes).toEqual(expect.arrayContaining(['httponly', 'samesite=lax', 'path=/']));
+    expect(attributes).not.toContain('secure');
+    const expires = Date.parse(attributes.find((a) => a.startsWith('expires='))!.slice(8));
+    expect(Math.abs(expires - (Date.now() + 10 * 86_400_000))).toBeLessThan(60_000);
+
+    const cookie = created.headers.get('set-cookie')!.split(';')[0]!;
+    const dashboard = await request(server, '/admin?notice=welcome', { cookie });
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.text).toContain('Welcome, Owner.');
+
+    const again = await request(server, path);
+    expect(again.status).toBe(410);
+    expect(again.text).toContain('set up already');
+    const replay = await postForm(server, path, 'accounts.setup', { token, email: 'intruder@example.com', name: 'Intruder', password: PASSWORD });
+    expect(replay.status).toBe(410);
+    expect(await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('email').execute())).toEqual([{ email: 'owner@example.com' }]);
+  });
+
+  it('the login page signs in (to the page asked for), and a wrong password or unknown email get one answer', async () => {
+    await addAccount(server.databaseUrl, 'writer@example.com', 'writer');
+    const wrong = await postForm(server, '/admin/login', 'accounts.login', { email: 'writer@example.com', password: 'not the password' });
+    const unknown = await postForm(server, '/admin/login', 'accounts.login', { email: 'nobody@example.com', password: 'not the password' });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    const message = (html: string) => /<div class="alert alert--error"[^>]*><p>([^<]*)<\/p>/.exec(html)?.[1];
+    expect(message(wrong.text)).toBe('Wrong email or password.');
+    expect(message(unknown.text)).toBe(message(wrong.text));
+    expect(wrong.text).toContain('value="writer@example.com"'); // the email is kept, the password never
+    expect(wrong.text).not.toContain('not the password');
+
+    const ok = await postForm(server, '/admin/login', 'accounts.login', { email: 'writer@example.com', password: PASSWORD, next: '/admin/articles' });
+    expect(ok.status).toBe(303);
+    expect(ok.location).toBe('/admin/articles');
+    const offsite = await postForm(server, '/admin/login', 'accounts.login', { email: 'writer@example.com', password: PASSWORD, next: '//evil.example/admin' });
+    expect(offsite.location).toBe('/admin');
+  });
+
+  it('sign-out deletes the session row and the cookie; the old cookie no longer opens the admin', async () => {
+    const id = await addAccount(server.databaseUrl, 'leaving@example.com', 'marketer');
+    const cookie = await signInOverHttp(server, 'leaving@example.com');
+    expect((await request(server, '/admin', { cookie })).status).toBe(200);
+    const out = await postForm(server, '/admin/login', 'accounts.logout', {}, { cookie });
+    expect(out.status).toBe(200);
+    expect(out.text).toContain('You are signed out.');
+    expect(out.headers.get('set-cookie')).toMatch(/^footfall_session=[^;]*;.*Expires=Thu, 01 Jan 1970/i);
+    const rows = await withDatabase(server.databaseUrl, (db) => db.selectFrom('sessions').select('id').where('user_id', '=', id).execute());
+    expect(rows).toEqual([]);
+    const after = await request(server, '/admin', { cookie });
+    expect(after.status).toBe(302);
+    expect(after.location).toMatch(/^\/admin\/login/);
+  });
+
+  it('admin pages are private: no-store, not counted as page views', async () => {
+    const id = await addAccount(server.databaseUrl, 'viewer@example.com', 'admin');
+    const cookie = await sessionCookie(server.databaseUrl, id);
+    for (const path of ['/admin', '/admin/users', '/admin/login']) {
+      const answer = await request(server, path, { cookie, headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' } });
+      expect(answer.headers.get('cache-control'), path).toBe('no-store');
+    }
+    expect((await pageViewsIn(server.databaseUrl)).filter((v) => v.path.startsWith('/admin'))).toEqual([]);
+  });
+});
+
+describe('bad input', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // TRUST_PROXY lets each test speak from an address of its own (X-Forwarded-For).
+    server = await startServer({ env: { TRUST_PROXY: '1' } });
+    await addAccount(server.databaseUrl, 'target@example.com', 'admin');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  it('a cross-site form POST (foreign or missing Origin) → 403, and nothing happens', async () => {
+    for (const origin of ['https://evil.example', 'null', null]) {
+      const answer = await postForm(server, '/admin/login', 'accounts.login', { email: 'target@example.com', password: PASSWORD }, { origin });
+      expect(answer.status, String(origin)).toBe(403);
+      expect(answer.headers.get('set-cookie')).toBeNull();
+    }
+    const id = await withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('users').select('id').where('email', '=', 'target@example.com').executeTakeFirstOrThrow()).id);
+    const cookie = await sessionCookie(server.databaseUrl, Number(id));
+    const csrf = await postForm(server, '/admin/users', 'users.invite', { email: 'planted@example.com', name: 'Planted', role: 'admin' }, { cookie, origin: 'https://evil.example' });
+    expect(csrf.status).toBe(403);
+    const rpc = await request(server, '/_actions/users.invite', { method: 'POST', cookie, headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: 'email=x' });
+    expect(rpc.status).toBe(403);
+    expect(await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('id').where('email', '=', 'planted@example.com').executeTakeFirst())).toBeUndefined();
+  });
+
+  it('the 11th failed sign-in for an account within 10 minutes → 429 with Retry-After, even with the right password', async () => {
+    const attempt = (password: string, address: string) =>
+      request(server, '/admin/login?_action=accounts.login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from(address) },
+        body: new URLSearchParams({ email: 'target@example.com', password }).toString(),
+      });
+    for (let i = 1; i <= 10; i++) expect((await attempt(`wrong guess ${i}`, `10.0.0.${i}`)).status, `attempt ${i}`).toBe(401);
+    const eleventh = await attempt(PASSWORD, '10.0.0.11');
+    expect(eleventh.status).toBe(429);
+    const retryAfter = Number(eleventh.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(500);
+    expect(retryAfter).toBeLessThanOrEqual(600);
+    expect(eleventh.text).toMatch(/Too many failed sign-ins\. Try again in 10 minutes\./);
+  });
+
+  it('fifty failures from one address lock that address out, whatever the emails', async () => {
+    const attempt = (email: string) =>
+      request(server, '/admin/login?_action=accounts.login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from('10.9.9.9') },
+        body: new URLSearchParams({ email, password: 'some wrong password' }).toString(),
+      });
+    for (let i = 1; i <= 50; i++) expect((await attempt(`spray${i}@example.com`)).status).toBe(401);
+    expect((await attempt('spray51@example.com')).status).toBe(429);
+  });
+
+  it('overlong and odd-Unicode emails and passwords get clear errors (400), not a crash', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ email: 'a'.repeat(300) + '@example.com', password: PASSWORD }, /longer than 254 characters/],
+      [{ email: 'jö@exämple.com', password: PASSWORD }, /not a valid email address/],
+      [{ email: 'target\u200b@example.com', password: PASSWORD }, /not a valid email address/],
+      [{ email: 'target@example.com\r\nBcc: x@example.com', password: PASSWORD }, /line breaks/],
+      [{ email: 'someone@example.com', password: 'x'.repeat(10_000) }, /too long: use at most 256 characters/],
+      [{ email: 'someone@example.com', password: 'nul\0inside the password' }, /control characters/],
+      [{ email: 'someone@example.com', password: 'tab\there and there' }, /control characters/],
+      [{ email: '', password: '' }, /Enter an email address/],
+    ];
+    let n = 0;
+    for (const [fields, expected] of cases) {
+      const body = new URLSearchParams(fields).toString();
+      const answer = await request(server, '/admin/login?_action=accounts.login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from(`10.1.0.${++n}`) },
+        body,
+      });
+      expect(answer.status, JSON.stringify(fields).slice(0, 80)).toBe(400);
+      expect(answer.text.replace(/&#39;|&quot;/g, "'"), JSON.stringify(fields).slice(0, 80)).toMatch(expected);
+    }
+    // A body far beyond any form is refused outright.
+    const huge = await request(server, '/admin/login?_action=accounts.login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from('10.1.1.1') },
+      body: 'email=' + 'a'.repeat(2_000_000),
+    });
+    expect(huge.status).toBeGreaterThanOrEqual(400);
+    expect(huge.status).toBeLessThan(500);
+  });
+
+  it('sign-in takes about as long for an unknown email as for a wrong password', async () => {
+    await addAccount(server.databaseUrl, 'timing1@example.com', 'writer');
+    await addAccount(server.databaseUrl, 'timing2@example.com', 'writer');
+    const time = async (email: string, address: string) => {
+      const started = performance.now();
+      const answer = await request(server, '/admin/login?_action=accounts.login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from(address) },
+        body: new URLSearchParams({ email, password: 'a wrong password here' }).toString(),
+      });
+      expect(answer.status).toBe(401);
+      return performance.now() - started;
+    };
+    const known: number[] = [];
+    const unknown: number[] = [];
+    await time('warmup@example.com', '10.2.0.0'); // the first unknown email hashes the dummy once
+    for (let i = 0; i < 16; i++) {
+      known.push(await time(`timing${(i % 2) + 1}@example.com`, `10.2.1.${i}`));
+      unknown.push(await time(`ghost${i}@example.com`, `10.2.2.${i}`));
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+    const ratio = median(unknown) / median(known);
+    console.log(`[timing] sign-in median: wrong password ${median(known).toFixed(1)} ms, unknown email ${median(unknown).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
+    expect(ratio).toBeGreaterThan(0.6);
+    expect(ratio).toBeLessThan(1.6);
+  });
+});
+
+describe('passwords over HTTP', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a forgotten password: the reset mail goes through the mail layer; the link sets a new password once and ends every session', async () => {
+    await addAccount(server.databaseUrl, 'forgetful@example.com', 'marketer');
+    const elsewhere = await signInOverHttp(server, 'forgetful@example.com');
+    const asked = await postForm(server, '/admin/forgot', 'accounts.requestReset', { email: 'Forgetful@example.com' });
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain('a reset link is on its way');
+    const unknown = await postForm(server, '/admin/forgot', 'accounts.requestReset', { email: 'nobody@example.com' });
+    expect(unknown.text).toContain('a reset link is on its way');
+
+    const [mail, ...others] = await outboxMessages(server.dataDir, 1);
+    expect(others).toEqual([]);
+    expect(mail!.to).toBe('forgetful@example.com');
+    const link = /https?:\/\/\S+\/admin\/reset\?token=[a-z2-7]{32}/.exec(mail!.text)?.[0];
+    expect(link).toBeDefined();
+    const path = link!.slice(link!.indexOf('/admin/reset'));
+    const token = new URL(link!).searchParams.get('token')!;
+    expect((await request(server, path)).status).toBe(200);
+
+    const done = await postForm(server, path, 'accounts.resetPassword', { token, password: 'a fresh new passphrase' });
+    expect(done.status).toBe(303);
+    expect(done.location).toBe('/admin?notice=password-reset');
+    expect((await request(server, '/admin', { cookie: elsewhere })).status).toBe(302);
+    const reused = await postForm(server, path, 'accounts.resetPassword', { token, password: 'another new passphrase' });
+    expect(reused.status).toBe(410);
+    await signInOverHttp(server, 'forgetful@example.com', 'a fresh new passphrase');
+  });
+
+  it('changing one’s password ends every other session of that user', async () => {
+    await addAccount(server.databaseUrl, 'changer@example.com', 'writer');
+    const here = await signInOverHttp(server, 'changer@example.com');
+    const there = await signInOverHttp(server, 'changer@example.com');
+    const wrong = await postForm(server, '/admin/account', 'accounts.changePassword', { currentPassword: 'not it at all', newPassword: 'a brand new passphrase' }, { cookie: here });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('Your current password is not right.');
+    const changed = await postForm(server, '/admin/account', 'accounts.changePassword', { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' }, { cookie: here });
+    expect(changed.status).toBe(200);
+    expect(changed.text).toContain('1 other session was signed out.');
+    expect((await request(server, '/admin', { cookie: here })).status).toBe(200);
+    expect((await request(server, '/admin', { cookie: there })).status).toBe(302);
+  });
+});
+
+describe('an https site', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { SITE_URL: 'https://shop.example.com' } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('marks the session cookie Secure', async () => {
+    await addAccount(server.databaseUrl, 'secure@example.com', 'admin');
+    const answer = await postForm(server, '/admin/login', 'accounts.login', { email: 'secure@example.com', password: PASSWORD });
+    expect(answer.status).toBe(303);
+    expect(cookieAttributes(answer.headers.get('set-cookie'))).toEqual(expect.arrayContaining(['secure', 'httponly', 'samesite=lax', 'path=/']));
+  });
+});
+
+describe('admin pages at work', () => {
+  let server: RunningServer;
+  let admin: string;
+  beforeAll(async () => {
+    server = await startServer();
+    admin = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'root@example.com', 'admin'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('settings: saved and shown again; a bad time zone is refused next to its field, nothing stored', async () => {
+    const fields = {
+      siteName: 'Frobozz Electric',
+      siteUrl: 'https://shop.example.com',
+      senderName: 'Frobozz News',
+      senderAddress: 'newsletter@localhost',
+      replyTo: '',
+      postalAddress: '12 Flathead Row\nPort Foozle',
+      timeZone: 'Europe/Amsterdam',
+      openTracking: 'on',
+      attributionWindowDays: '14',
+      retentionDays: '400',
+    };
+    const saved = await postForm(server, '/admin/settings', 'settings.save', fields, { cookie: admin });
+    expect(saved.status).toBe(200);
+    expect(saved.text).toContain('Settings saved.');
+    const page = await request(server, '/admin/settings', { cookie: admin });
+    expect(page.text).toContain('value="Europe/Amsterdam"');
+    expect(page.text).toMatch(/name="clickTracking"(?![^>]*checked)/);
+    expect(page.text).toMatch(/name="openTracking"[^>]*checked/);
+
+    const bad = await postForm(server, '/admin/settings', 'settings.save', { ...fields, timeZone: 'Europe/Atlantis' }, { cookie: admin });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/id="field-timeZone-error">Use an IANA time zone name/);
+    expect(bad.text).toContain('value="Europe/Atlantis"'); // what was typed stays in the form
+    const api = await request(server, '/api/settings', { headers: { authorization: `Bearer ${await apiKeyFor(server.databaseUrl, 'admin')}` } });
+    expect(JSON.parse(api.text).settings).toMatchObject({ timeZone: 'Europe/Amsterdam', clickTracking: false, attributionWindowDays: 14 });
+  });
+
+  it('API keys: created in the admin and shown once, used as Bearer, revoked → 401', async () => {
+    const created = await postForm(server, '/admin/api-keys', 'apiKeys.create', { name: 'CRM sync', role: 'marketer' }, { cookie: admin });
+    expect(created.status).toBe(200);
+    const key = /ffk_[a-z2-7]{32}/.exec(created.text)?.[0];
+    expect(key).toBeDefined();
+    const me = await request(server, '/api/me', { headers: { authorization: `Bearer ${key}` } });
+    expect(JSON.parse(me.text)).toMatchObject({ key: { name: 'CRM sync', role: 'marketer' } });
+    expect((await request(server, '/api/users', { headers: { authorization: `Bearer ${key}` } })).status).toBe(403);
+
+    const listing = await request(server, '/admin/api-keys', { cookie: admin });
+    expect(listing.text).not.toContain(key!);
+    expect(listing.text).toContain(key!.slice(0, 10));
+    const id = /name="id" value="(\d+)"/.exec(listing.text)![1]!;
+    const revoked = await postForm(server, '/admin/api-keys', 'apiKeys.revoke', { id }, { cookie: admin });
+    expect(revoked.text).toContain('The key is revoked');
+    expect((await request(server, '/api/me', { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+  });
+
+  it('users: a role change applies at once; deactivation signs the person out everywhere', async () => {
+    const id = await addAccount(server.databaseUrl, 'staff@example.com', 'writer');
+    const staff = await sessionCookie(server.databaseUrl, id);
+    expect((await request(server, '/admin/subscribers', { cookie: staff })).status).toBe(403);
+    const promoted = await postForm(server, '/admin/users', 'users.changeRole', { userId: String(id), role: 'marketer' }, { cookie: admin });
+    expect(promoted.text).toContain('staff@example.com is now marketer.');
+    expect((await request(server, '/admin/subscribers', { cookie: staff })).status).toBe(200);
+
+    const refused = await postForm(server, '/admin/users', 'users.changeRole', { userId: String(id), role: 'owner' }, { cookie: admin });
+    expect(refused.status).toBe(400);
+
+    const deactivated = await postForm(server, '/admin/users', 'users.deactivate', { userId: String(id) }, { cookie: admin });
+    expect(deactivated.text).toContain('is deactivated and signed out everywhere');
+    expect((await request(server, '/admin', { cookie: staff })).status).toBe(302);
+    const login = await postForm(server, '/admin/login', 'accounts.login', { email: 'staff@example.com', password: PASSWORD });
+    expect(login.status).toBe(401);
+  });
+
+  it('a writer posting an admin form gets the 403 page, and nothing changes', async () => {
+    const writer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'sneaky@example.com', 'writer'));
+    const answer = await postForm(server, '/admin/users', 'users.invite', { email: 'planted2@example.com', name: 'P', role: 'admin' }, { cookie: writer });
+    expect(answer.status).toBe(403);
+    const viaLogin = await postForm(server, '/admin/login', 'users.invite', { email: 'planted3@example.com', name: 'P', role: 'admin' }, { cookie: writer });
+    expect(viaLogin.status).toBeGreaterThanOrEqual(300);
+    const users = await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('email').where('email', 'like', 'planted%').execute());
+    expect(users).toEqual([]);
+  });
+});
