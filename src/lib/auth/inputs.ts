@@ -10,35 +10,29 @@ import { ROLES, type Role } from './roles.ts';
 
 const MAX_NAME_LENGTH = 100;
 
-/** Trimmed, lower-cased, an address SMTP can carry (ASCII, ≤ 254 characters, no line breaks). */
-export const emailField = z.string({ error: 'Enter an email address.' }).transform((value, ctx) => {
-  const result = normalizeEmail(value);
-  if (!result.ok) {
+type Check = { ok: true; value: string } | { ok: false; error: string };
+
+/** A string field that `check` turns into the value as stored, or refuses with its sentence. */
+function checkedString(missing: string, check: (value: string) => Check) {
+  return z.string({ error: missing }).transform((value, ctx) => {
+    const result = check(value);
+    if (result.ok) return result.value;
     ctx.addIssue({ code: 'custom', message: result.error });
     return z.NEVER;
-  }
-  return result.email;
-});
+  });
+}
+
+const asCheck = <K extends string>(key: K, result: ({ ok: true } & Record<K, string>) | { ok: false; error: string }): Check =>
+  result.ok ? { ok: true, value: result[key] } : result;
+
+/** Trimmed, lower-cased, an address SMTP can carry (ASCII, ≤ 254 characters, no line breaks). */
+export const emailField = checkedString('Enter an email address.', (value) => asCheck('email', normalizeEmail(value)));
 
 /** A password typed to sign in: normalised like a new one, but not judged. */
-export const passwordField = z.string({ error: 'Enter a password.' }).transform((value, ctx) => {
-  const result = normalizePassword(value);
-  if (!result.ok) {
-    ctx.addIssue({ code: 'custom', message: result.error });
-    return z.NEVER;
-  }
-  return result.password;
-});
+export const passwordField = checkedString('Enter a password.', (value) => asCheck('password', normalizePassword(value)));
 
 /** A password being chosen: long enough and not a common one. */
-export const newPasswordField = z.string({ error: 'Choose a password.' }).transform((value, ctx) => {
-  const result = checkNewPassword(value);
-  if (!result.ok) {
-    ctx.addIssue({ code: 'custom', message: result.error });
-    return z.NEVER;
-  }
-  return result.password;
-});
+export const newPasswordField = checkedString('Choose a password.', (value) => asCheck('password', checkNewPassword(value)));
 
 export function cleanPersonName(value: string): string {
   return value

@@ -7,7 +7,7 @@
 import type { DB } from '../db/database.ts';
 import type { Role } from './roles.ts';
 import { generateSecureRandomString, hashSecret, secretMatchesHash } from './secrets.ts';
-import { deleteSession, deleteUserSessions, findSessionWithUser, insertSession, updateSessionLastVerified } from './sessions.repository.ts';
+import { deleteSession, deleteSessionsIdleSince, deleteUserSessions, findSessionWithUser, insertSession, updateSessionLastVerified } from './sessions.repository.ts';
 
 export const SESSION_COOKIE = 'footfall_session';
 export const SESSION_INACTIVITY_MS = 10 * 24 * 60 * 60 * 1000;
@@ -47,7 +47,9 @@ function toSession(row: { id: string; user_id: number; created_at: number; last_
   };
 }
 
+/** A new session for the user; sessions idle past the limit (anyone's) are swept out on the way. */
 export async function createSession(db: DB, userId: number, now = Date.now()): Promise<{ token: string; session: Session }> {
+  await deleteSessionsIdleSince(db, now - SESSION_INACTIVITY_MS);
   const id = generateSecureRandomString(15);
   const secret = generateSecureRandomString(20);
   const row = { id, secret_hash: hashSecret(secret), user_id: userId, created_at: now, last_verified_at: now };

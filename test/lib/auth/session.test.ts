@@ -110,6 +110,16 @@ describeEachDatabase('sessions', (db) => {
     expect(await countUserSessions(db(), userId)).toBe(1);
   });
 
+  it('a new session sweeps out sessions idle for 10 days, and only those', async () => {
+    const userId = await addUser(db(), 'sweep@example.com', 'writer', T0);
+    const stale = await createSession(db(), userId, T0);
+    const fresh = await createSession(db(), userId, T0 + 5 * 24 * HOUR);
+    await createSession(db(), userId, T0 + SESSION_INACTIVITY_MS);
+    const ids = (await db().selectFrom('sessions').select('id').where('user_id', '=', userId).execute()).map((r) => r.id);
+    expect(ids).not.toContain(stale.session.id);
+    expect(ids).toContain(fresh.session.id);
+  });
+
   it('invalidateUserSessions without an exception ends them all', async () => {
     const userId = await addUser(db(), 'all@example.com', 'writer', T0);
     await createSession(db(), userId, T0);
