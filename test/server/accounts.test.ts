@@ -200,7 +200,6 @@ describe('bad input', () => {
     };
     const known: number[] = [];
     const unknown: number[] = [];
-    await time('warmup@example.com', '10.2.0.0'); // the first unknown email hashes the dummy once
     for (let i = 0; i < 16; i++) {
       known.push(await time(`timing${(i % 2) + 1}@example.com`, `10.2.1.${i}`));
       unknown.push(await time(`ghost${i}@example.com`, `10.2.2.${i}`));

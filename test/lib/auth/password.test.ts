@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkNewPassword, hashPassword, normalizePassword, verifyPassword } from '../../../src/lib/auth/password.ts';
+import { checkNewPassword, hashPassword, normalizePassword, verifyNothing, verifyPassword } from '../../../src/lib/auth/password.ts';
 import { emailField, nameField } from '../../../src/lib/auth/inputs.ts';
 
 describe('passwords', () => {
@@ -9,6 +9,25 @@ describe('passwords', () => {
     expect(await verifyPassword(hash, 'a long enough passphrase')).toBe(true);
     expect(await verifyPassword(hash, 'a long enough passphrasE')).toBe(false);
     expect(await verifyPassword('not a hash', 'x')).toBe(false);
+  });
+
+  it('verifyNothing costs about one real verification, and fails', async () => {
+    const hash = await hashPassword('a long enough passphrase');
+    const time = async (fn: () => Promise<unknown>) => {
+      const started = performance.now();
+      await fn();
+      return performance.now() - started;
+    };
+    const real: number[] = [];
+    const dummy: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      real.push(await time(() => verifyPassword(hash, 'wrong guess')));
+      dummy.push(await time(() => verifyNothing('wrong guess')));
+    }
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[2]!;
+    expect(median(dummy) / median(real)).toBeGreaterThan(0.5);
+    expect(median(dummy) / median(real)).toBeLessThan(2);
+    expect(await verifyNothing('anything')).toBe(false);
   });
 
   it('refuses short, common and email-like passwords with one clear sentence', () => {
