@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,15 +28,29 @@ export interface StartOptions {
   cpu?: number;
 }
 
+/** A port nobody listens on right now (the OS picks it), so SITE_URL can name it before the server starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /** Starts the real server (`node src/server.ts`, built site) on a free port and waits until it listens. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'footfall-srv-'));
   const databaseUrl = options.databaseUrl ?? `sqlite:${path.join(dataDir, 'footfall.db')}`;
+  const port = options.env?.PORT ?? String(await freePort());
   const env = {
     ...process.env,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
-    PORT: '0',
+    PORT: port,
+    SITE_URL: `http://127.0.0.1:${port}`,
     DATA_DIR: dataDir,
     DATABASE_URL: databaseUrl,
     ...options.env,
@@ -50,7 +65,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   child.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${log}`)), 20_000);
     const onData = () => {
       const match = /listening on http:\/\/[^:]+:(\d+)/.exec(log);
@@ -67,8 +82,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   });
 
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${listening}`,
+    port: listening,
     dataDir,
     databaseUrl,
     process: child,

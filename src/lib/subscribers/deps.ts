@@ -1,0 +1,17 @@
+import type { AppContext } from '../app/context.ts';
+import { sendSiteEmail } from '../mail/site-email.ts';
+import { getSettings } from '../settings/settings.service.ts';
+import type { SubscriberDeps } from './subscribers.service.ts';
+
+/** The subscriber services' dependencies, wired to this process's database, secret and mail layer. */
+export async function subscriberDeps(app: AppContext): Promise<SubscriberDeps> {
+  const settings = await getSettings(app.db);
+  return {
+    db: app.db,
+    secret: app.secret,
+    siteUrl: settings.siteUrl,
+    sendConfirmation: async (to, data) => {
+      await sendSiteEmail(app, to, 'confirm-subscription', { confirmUrl: data.confirmUrl });
+    },
+  };
+}

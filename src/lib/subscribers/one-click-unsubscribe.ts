@@ -1,0 +1,69 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppContext } from '../app/context.ts';
+import { readSubscriberToken } from './links.ts';
+import { unsubscribe } from './subscribers.service.ts';
+
+const MAX_BODY = 4096;
+export const ONE_CLICK_PREFIX = '/unsubscribe/';
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        resolve(undefined);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(text + '\n');
+}
+
+/** The body names List-Unsubscribe=One-Click, form-encoded (what providers send) or multipart. */
+async function asksForOneClick(body: Buffer, contentType: string | undefined): Promise<boolean> {
+  try {
+    const form = contentType?.startsWith('multipart/form-data')
+      ? await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData()
+      : new URLSearchParams(body.toString('utf8'));
+    return form.get('List-Unsubscribe') === 'One-Click';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * RFC 8058 one-click unsubscribe: `POST /unsubscribe/<token>` with the body
+ * `List-Unsubscribe=One-Click` (form-encoded or multipart) unsubscribes at once — no cookie,
+ * login or Origin needed, which is why it is served here, before Astro's origin check.
+ * Mail providers get a plain 200; a browser (the button on the GET page) is sent back to
+ * that page, which then shows the result.
+ */
+export async function handleOneClickUnsubscribe(req: IncomingMessage, res: ServerResponse, app: AppContext, now = Date.now()): Promise<void> {
+  const path = (req.url ?? '').split('?', 1)[0]!;
+  const token = path.slice(ONE_CLICK_PREFIX.length); // tokens are base64url: nothing to decode
+  const body = await readBody(req);
+  if (body === undefined) return reply(res, 413, 'Request body too large.');
+  if (!(await asksForOneClick(body, req.headers['content-type']))) {
+    return reply(res, 400, 'A one-click unsubscribe POST must carry List-Unsubscribe=One-Click.');
+  }
+  const link = readSubscriberToken({ secret: app.secret, siteUrl: app.config.siteUrl }, token);
+  if (!link) return reply(res, 400, 'This unsubscribe link is not valid; nothing was changed.');
+  const outcome = await unsubscribe(app.db, link.subscriberId, { method: 'one-click', issueId: link.issueId }, now);
+  if (outcome === 'not_found') return reply(res, 404, 'No subscription for this link.');
+  if ((req.headers.accept ?? '').includes('text/html')) {
+    res.writeHead(303, { location: path, 'cache-control': 'no-store' });
+    res.end();
+    return;
+  }
+  reply(res, 200, outcome === 'already' ? 'Already unsubscribed.' : 'Unsubscribed.');
+}
