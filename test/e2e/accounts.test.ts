@@ -67,6 +67,7 @@ describe('accounts in Chromium', () => {
     // The invitation went through the mail layer (the outbox, without SMTP).
     const [mail] = await outboxMessages(server.dataDir, 1);
     expect(mail!.to).toBe(MARKETER.email);
+    expect(mail!.text).toMatch(/7\s+days/);
     const inviteLink = /https?:\/\/\S+(\/admin\/invite\?token=[a-z2-7]{32})/.exec(mail!.text)!;
 
     // 4. The marketer, in a browser of their own, on a phone.

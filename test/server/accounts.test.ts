@@ -233,6 +233,7 @@ describe('passwords over HTTP', () => {
     const [mail, ...others] = await outboxMessages(server.dataDir, 1);
     expect(others).toEqual([]);
     expect(mail!.to).toBe('forgetful@example.com');
+    expect(mail!.text).toMatch(/1\s+hour/);
     const link = /https?:\/\/\S+\/admin\/reset\?token=[a-z2-7]{32}/.exec(mail!.text)?.[0];
     expect(link).toBeDefined();
     const path = link!.slice(link!.indexOf('/admin/reset'));
