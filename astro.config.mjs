@@ -18,6 +18,6 @@ export default defineConfig({
   security: { checkOrigin: true },
   server: { host: '127.0.0.1', port: 4321 },
   vite: {
-    ssr: { external: ['better-sqlite3', 'pg', 'kysely', '@node-rs/argon2', 'mjml', 'nodemailer', 'html-to-text', 'csv-parse', 'csv-stringify', 'mailparser'] },
+    ssr: { external: ['better-sqlite3', 'pg', 'kysely', '@node-rs/argon2', 'mjml', 'nodemailer', 'html-to-text', 'csv-parse', 'csv-stringify', 'mailparser', 'satteri'] },
   },
 });

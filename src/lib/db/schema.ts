@@ -122,6 +122,58 @@ export interface SettingTable {
   updated_by: number | null;
 }
 
+export type IssueStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'cancelled';
+
+/** A newsletter issue (src/lib/issues). `featured_articles` is JSON: the article cards as saved. */
+export interface IssueTable {
+  id: Generated<number>;
+  slug: string;
+  subject: string;
+  preheader: string;
+  body_markdown: string;
+  featured_articles: string;
+  status: IssueStatus;
+  created_by: number | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
+export type IssueLinkKind = 'site' | 'external' | 'tel' | 'mailto' | 'honeypot';
+
+/** A link of an issue, registered when it is rendered: click redirects go only to these. `url` is the target, UTM tags included. */
+export interface IssueLinkTable {
+  id: Generated<number>;
+  issue_id: number;
+  /** 1-based order of the link in the email. */
+  position: number;
+  url: string;
+  label: string;
+  kind: IssueLinkKind;
+  fingerprint: string;
+  created_at: number;
+}
+
+/** The frozen issue (when sending starts): templates with per-recipient placeholders. */
+export interface IssueSnapshotTable {
+  issue_id: number;
+  subject: string;
+  from_address: string;
+  reply_to: string | null;
+  html: string;
+  text: string;
+  /** JSON: the header template (List-Id, …, Message-ID domain, List-Unsubscribe mailto). */
+  headers: string;
+  /** The body for the web archive: plain links, no tracking. */
+  archive_html: string;
+  /** JSON: the issue_links ids of the email's links, in position order. */
+  link_ids: string;
+  open_tracking: number;
+  click_tracking: number;
+  site_url: string;
+  created_at: number;
+}
+
 export interface Database {
   page_views: PageViewTable;
   visitor_salts: VisitorSaltTable;
@@ -134,4 +186,7 @@ export interface Database {
   subscriber_topics: SubscriberTopicTable;
   subscriber_events: SubscriberEventTable;
   suppressions: SuppressionTable;
+  issues: IssueTable;
+  issue_links: IssueLinkTable;
+  issue_snapshots: IssueSnapshotTable;
 }

@@ -1,0 +1,108 @@
+import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
+import type { DB } from '../db/database.ts';
+import type { Database, IssueLinkTable, IssueSnapshotTable, IssueStatus, IssueTable } from '../db/schema.ts';
+
+export type IssueRow = Selectable<IssueTable>;
+export type IssueLinkRow = Selectable<IssueLinkTable>;
+export type IssueSnapshotRow = Selectable<IssueSnapshotTable>;
+type Db = DB | Transaction<Database>;
+
+export async function insertIssue(db: Db, row: Insertable<IssueTable>): Promise<number> {
+  const inserted = await db.insertInto('issues').values(row).returning('id').executeTakeFirstOrThrow();
+  return Number(inserted.id);
+}
+
+export async function findIssueById(db: Db, id: number): Promise<IssueRow | undefined> {
+  return db.selectFrom('issues').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findIssueBySlug(db: Db, slug: string): Promise<IssueRow | undefined> {
+  return db.selectFrom('issues').selectAll().where('slug', '=', slug).executeTakeFirst();
+}
+
+/** Slugs equal to `base` or starting with `base-`: to pick the next free one. */
+export async function findSlugsLike(db: Db, base: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('issues')
+    .select('slug')
+    .where((eb) => eb.or([eb('slug', '=', base), eb('slug', 'like', `${base.replace(/[%_\\]/g, '')}-%`)]))
+    .execute();
+  return rows.map((r) => r.slug);
+}
+
+/** Every issue, most recently changed first, without the body (the list page). */
+export async function listIssueRows(db: Db, limit = 500): Promise<Omit<IssueRow, 'body_markdown' | 'featured_articles'>[]> {
+  return db
+    .selectFrom('issues')
+    .select(['id', 'slug', 'subject', 'preheader', 'status', 'created_by', 'created_at', 'updated_at', 'sent_at'])
+    .orderBy('updated_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Sent issues, newest first (the web archive and its feed). */
+export async function listSentIssueRows(db: Db, limit = 500): Promise<Pick<IssueRow, 'id' | 'slug' | 'subject' | 'preheader' | 'sent_at'>[]> {
+  return db
+    .selectFrom('issues')
+    .select(['id', 'slug', 'subject', 'preheader', 'sent_at'])
+    .where('status', '=', 'sent')
+    .orderBy('sent_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Updates an issue only while it is in one of `statuses`; false when it was not (or is gone). */
+export async function updateIssueInStatus(db: Db, id: number, statuses: readonly IssueStatus[], changes: Updateable<IssueTable>): Promise<boolean> {
+  const result = await db.updateTable('issues').set(changes).where('id', '=', id).where('status', 'in', [...statuses]).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Registers links; a row with the same (issue, fingerprint) is kept as it is. */
+export async function insertLinksIfMissing(db: Db, rows: Insertable<IssueLinkTable>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 200) {
+    await db
+      .insertInto('issue_links')
+      .values(rows.slice(i, i + 200))
+      .onConflict((oc) => oc.columns(['issue_id', 'fingerprint']).doNothing())
+      .execute();
+  }
+}
+
+export async function findLinksByIssue(db: Db, issueId: number): Promise<IssueLinkRow[]> {
+  return db.selectFrom('issue_links').selectAll().where('issue_id', '=', issueId).orderBy('position').orderBy('id').execute();
+}
+
+/** One registered link: what the click redirect (src/lib/tracking) looks up by the token's link id. */
+export async function findLinkById(db: Db, id: number): Promise<IssueLinkRow | undefined> {
+  return db.selectFrom('issue_links').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Drops the links of an issue that are not in `keep` (those only earlier drafts had). */
+export async function deleteLinksExcept(db: Db, issueId: number, keep: readonly number[]): Promise<void> {
+  let query = db.deleteFrom('issue_links').where('issue_id', '=', issueId);
+  if (keep.length > 0) query = query.where('id', 'not in', [...keep]);
+  await query.execute();
+}
+
+/** Stores the snapshot unless one exists; true when this call stored it. */
+export async function insertSnapshotIfMissing(db: Db, row: Insertable<IssueSnapshotTable>): Promise<boolean> {
+  const result = await db
+    .insertInto('issue_snapshots')
+    .values(row)
+    .onConflict((oc) => oc.column('issue_id').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+export async function findSnapshot(db: Db, issueId: number): Promise<IssueSnapshotRow | undefined> {
+  return db.selectFrom('issue_snapshots').selectAll().where('issue_id', '=', issueId).executeTakeFirst();
+}
+
+/** Ids of the issues that have a snapshot, among `ids`. */
+export async function findFrozenIssueIds(db: Db, ids: readonly number[]): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('issue_snapshots').select('issue_id').where('issue_id', 'in', [...ids]).execute();
+  return new Set(rows.map((r) => Number(r.issue_id)));
+}

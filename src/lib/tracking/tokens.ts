@@ -1,0 +1,180 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createHmacSha256, type Hmac } from '../security/fast-hmac.ts';
+
+/**
+ * Tracking tokens: the last path segment of `/t/o/<token>` (open pixel) and `/t/c/<token>`
+ * (click). Each names one delivery (one message of one issue to one subscriber) and, for a
+ * click, one registered link of that issue; nothing in it names a target URL.
+ *
+ * Bytes, then base64url without padding (16–19 bytes → 22–26 characters):
+ *
+ *   header    1 byte   0x10 | (click ? 0x02 : 0) | (test ? 0x01 : 0)   (high nibble: format version 1)
+ *   delivery  varint   unsigned LEB128; 0 for test and preview messages
+ *   link      varint   clicks only: issue_links.id
+ *   mac       10 bytes HMAC-SHA256(tracking key, header‖delivery‖link), first 10 bytes (80 bits)
+ *
+ * The tracking key is HMAC-SHA256(server secret, "footfall tracking tokens v1"), so these MACs
+ * never coincide with any other token the secret signs. The header (kind and test flag) is
+ * inside the MAC: an open token is not a click token, and a test token cannot be turned into
+ * a live one.
+ *
+ * Test tokens (`test: true`) are in test sends and previews: they verify, so a click on a test
+ * message still reaches its link, but the tracker must record nothing for them.
+ */
+export interface OpenToken {
+  kind: 'open';
+  deliveryId: number;
+  test: boolean;
+}
+
+export interface ClickToken {
+  kind: 'click';
+  deliveryId: number;
+  linkId: number;
+  test: boolean;
+}
+
+export interface TokenOptions {
+  /** A test send or preview: verifies, records nothing. */
+  test?: boolean;
+}
+
+const VERSION = 0x10;
+const CLICK = 0x02;
+const TEST = 0x01;
+const MAC_BYTES = 10;
+/** Varints of up to 2^53 take at most 8 bytes. */
+const MAX_VARINT_BYTES = 8;
+const MAX_TOKEN_CHARS = 40;
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+$/;
+const KEY_LABEL = 'footfall tracking tokens v1';
+
+/** Makes and reads tracking tokens under one server secret; create once per process (the key is derived once). */
+export class TrackingTokens {
+  readonly #mac: Hmac;
+  // One scratch buffer: making a token is synchronous, so it is never shared between calls in flight.
+  readonly #scratch = Buffer.alloc(1 + 2 * MAX_VARINT_BYTES + MAC_BYTES);
+
+  constructor(secret: string) {
+    if (typeof secret !== 'string' || secret.length === 0) throw new Error('TrackingTokens needs the server secret');
+    this.#mac = createHmacSha256(createHmacSha256(secret)(KEY_LABEL));
+  }
+
+  open(deliveryId: number, options: TokenOptions = {}): string {
+    return this.#make(VERSION | (options.test ? TEST : 0), deliveryId, undefined);
+  }
+
+  click(deliveryId: number, linkId: number, options: TokenOptions = {}): string {
+    return this.#make(VERSION | CLICK | (options.test ? TEST : 0), deliveryId, linkId);
+  }
+
+  readOpen(token: string | null | undefined): OpenToken | undefined {
+    const read = this.#read(token);
+    if (!read || read.click) return undefined;
+    return { kind: 'open', deliveryId: read.deliveryId, test: read.test };
+  }
+
+  readClick(token: string | null | undefined): ClickToken | undefined {
+    const read = this.#read(token);
+    if (!read || !read.click || read.linkId === undefined) return undefined;
+    return { kind: 'click', deliveryId: read.deliveryId, linkId: read.linkId, test: read.test };
+  }
+
+  #make(header: number, deliveryId: number, linkId: number | undefined): string {
+    if (!Number.isSafeInteger(deliveryId) || deliveryId < 0) throw new RangeError(`delivery id must be a non-negative safe integer (got ${deliveryId})`);
+    if (linkId !== undefined && (!Number.isSafeInteger(linkId) || linkId <= 0)) throw new RangeError(`link id must be a positive safe integer (got ${linkId})`);
+    const bytes = this.#scratch;
+    bytes[0] = header;
+    let at = writeVarint(bytes, 1, deliveryId);
+    if (linkId !== undefined) at = writeVarint(bytes, at, linkId);
+    const mac = this.#mac(bytes.subarray(0, at));
+    mac.copy(bytes, at, 0, MAC_BYTES);
+    return bytes.toString('base64url', 0, at + MAC_BYTES);
+  }
+
+  #read(token: string | null | undefined): { click: boolean; test: boolean; deliveryId: number; linkId?: number } | undefined {
+    if (typeof token !== 'string' || token.length < 16 || token.length > MAX_TOKEN_CHARS || !TOKEN_SHAPE.test(token)) return undefined;
+    const bytes = Buffer.from(token, 'base64url');
+    // Only the canonical spelling: base64 decoding ignores stray trailing bits.
+    if (bytes.toString('base64url') !== token) return undefined;
+    const header = bytes[0]!;
+    if ((header & 0xf0) !== VERSION || (header & 0x0c) !== 0) return undefined;
+    const click = (header & CLICK) !== 0;
+    const body = bytes.length - MAC_BYTES;
+    const delivery = readVarint(bytes, 1, body);
+    if (!delivery) return undefined;
+    let at = delivery.next;
+    let linkId: number | undefined;
+    if (click) {
+      const link = readVarint(bytes, at, body);
+      if (!link || link.value === 0) return undefined;
+      linkId = link.value;
+      at = link.next;
+    }
+    if (at !== body) return undefined;
+    const expected = this.#mac(bytes.subarray(0, body)).subarray(0, MAC_BYTES);
+    if (!timingSafeEqual(expected, bytes.subarray(body))) return undefined;
+    return { click, test: (header & TEST) !== 0, deliveryId: delivery.value, ...(linkId !== undefined ? { linkId } : {}) };
+  }
+}
+
+function writeVarint(buffer: Buffer, at: number, value: number): number {
+  let rest = value;
+  while (rest >= 0x80) {
+    buffer[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  buffer[at++] = rest;
+  return at;
+}
+
+/** Unsigned LEB128 within [at, end); refuses overlong encodings (a trailing 0x80…0x00) and values past 2^53. */
+function readVarint(buffer: Buffer, at: number, end: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < MAX_VARINT_BYTES && at < end; i++) {
+    const byte = buffer[at++]!;
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
+      if (byte === 0 && i > 0) return undefined;
+      return Number.isSafeInteger(value) ? { value, next: at } : undefined;
+    }
+    scale *= 0x80;
+  }
+  return undefined;
+}
+
+const instances = new Map<string, TrackingTokens>();
+
+/** The TrackingTokens for a secret, made once. */
+export function trackingTokens(secret: string): TrackingTokens {
+  let tokens = instances.get(secret);
+  if (!tokens) {
+    if (instances.size > 16) instances.clear();
+    tokens = new TrackingTokens(secret);
+    instances.set(secret, tokens);
+  }
+  return tokens;
+}
+
+export function makeOpenToken(secret: string, deliveryId: number, options: TokenOptions = {}): string {
+  return trackingTokens(secret).open(deliveryId, options);
+}
+
+export function makeClickToken(secret: string, deliveryId: number, linkId: number, options: TokenOptions = {}): string {
+  return trackingTokens(secret).click(deliveryId, linkId, options);
+}
+
+/** The delivery an open token names, or undefined for anything malformed, tampered with or made for clicks. */
+export function readOpenToken(secret: string, token: string | null | undefined): OpenToken | undefined {
+  return trackingTokens(secret).readOpen(token);
+}
+
+/** The delivery and link a click token names, or undefined for anything malformed, tampered with or made for opens. */
+export function readClickToken(secret: string, token: string | null | undefined): ClickToken | undefined {
+  return trackingTokens(secret).readClick(token);
+}
+
+/** Paths on the site for a token: `/t/o/<token>`, `/t/c/<token>`. */
+export const OPEN_PATH = '/t/o/';
+export const CLICK_PATH = '/t/c/';

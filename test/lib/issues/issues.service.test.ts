@@ -1,0 +1,131 @@
+import { expect, it } from 'vitest';
+import { describeEachDatabase } from '../../helpers/databases.ts';
+import { body, catalog, featured, longBody } from '../../helpers/issues.ts';
+import {
+  createIssue,
+  freezeIssue,
+  getArchivedIssue,
+  IssueNotReadyError,
+  listArchivedIssues,
+  listIssues,
+  loadSnapshot,
+  markIssueSent,
+  previewIssue,
+  updateIssue,
+} from '../../../src/lib/issues/issues.service.ts';
+import { findLinkById, findLinksByIssue } from '../../../src/lib/issues/issues.repository.ts';
+import { createPersonalizer } from '../../../src/lib/issues/personalize.ts';
+import { readClickToken } from '../../../src/lib/tracking/tokens.ts';
+import type { DB } from '../../../src/lib/db/database.ts';
+
+const secret = 'q'.repeat(43);
+const now = Date.UTC(2026, 10, 26, 12);
+const knownPaths = new Set(['/', '/articles', ...featured.map((a) => `/articles/${a.slug}`)]);
+const input = (overrides: Record<string, unknown> = {}) => ({
+  subject: 'Winter is coming: is your widget ready?',
+  preheader: 'A free spring check and five tips',
+  body_markdown: body,
+  featured_articles: featured.map((a) => a.slug),
+  ...overrides,
+});
+
+async function draft(db: DB, overrides: Record<string, unknown> = {}) {
+  const created = await createIssue(db, input(overrides), { articles: catalog, createdBy: null }, now);
+  if (!created.ok) throw new Error(created.message + JSON.stringify(created.fields));
+  return created.value;
+}
+
+describeEachDatabase('newsletter issues', (db) => {
+  it('creates drafts with a slug made from the subject, unique, or the one given', async () => {
+    const first = await draft(db(), { subject: 'Lantern series: now in store!' });
+    const second = await draft(db(), { subject: 'Lantern series — now in store' });
+    expect(first).toMatchObject({ slug: 'lantern-series-now-in-store', status: 'draft', frozen: false, featuredArticles: featured });
+    expect(second.slug).toBe('lantern-series-now-in-store-2');
+    const chosen = await draft(db(), { slug: 'lanterns' });
+    expect(chosen.slug).toBe('lanterns');
+    const taken = await createIssue(db(), input({ slug: 'lanterns' }), { articles: catalog, createdBy: null }, now);
+    expect(taken).toMatchObject({ ok: false, reason: 'conflict', fields: { slug: expect.stringContaining('belongs to another issue') } });
+    expect((await listIssues(db())).map((i) => i.slug)).toEqual(expect.arrayContaining(['lanterns', 'lantern-series-now-in-store', 'lantern-series-now-in-store-2']));
+  });
+
+  it('refuses bad input with a message per field', async () => {
+    const refused = await createIssue(db(), { subject: '  ', preheader: 42, slug: 'Not A Slug', body_markdown: 'x'.repeat(200_001), featured_articles: 'nope' }, { articles: catalog, createdBy: null });
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(Object.keys(refused.fields!).sort()).toEqual(['body_markdown', 'featured_articles', 'preheader', 'slug', 'subject']);
+    expect(refused.fields!.subject).toBe('Enter the subject.');
+    const unknown = await createIssue(db(), input({ featured_articles: ['no-such-article'] }), { articles: catalog, createdBy: null });
+    expect(unknown).toMatchObject({ ok: false, fields: { featured_articles: expect.stringContaining('no-such-article') } });
+  });
+
+  it('previews a draft as a recipient gets it, registering each link once, with the checklist passing', async () => {
+    const issue = await draft(db());
+    const first = await previewIssue(db(), issue.id, { secret, knownPaths, articles: catalog, now });
+    const again = await previewIssue(db(), issue.id, { secret, knownPaths, articles: catalog, now });
+    expect(first!.checks.filter((c) => c.status === 'error')).toEqual([]);
+    expect(first!.ready).toBe(true);
+    const links = await findLinksByIssue(db(), issue.id);
+    expect(links).toHaveLength(first!.snapshot.links.length);
+    expect(again!.snapshot.links.map((l) => l.id)).toEqual(first!.snapshot.links.map((l) => l.id));
+    // The sample's links are test tokens for registered links of this issue: they record nothing.
+    const token = readClickToken(secret, /\/t\/c\/([A-Za-z0-9_-]+)/.exec(first!.message.html)![1]);
+    expect(token).toMatchObject({ test: true, deliveryId: 0 });
+    expect(links.map((l) => Number(l.id))).toContain(token!.linkId);
+    expect(first!.headers).toMatchObject({ 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'List-Id': expect.stringContaining('<newsletter.') });
+  });
+
+  it('blocks sending on a message over 92 KB, a broken own-site link, a missing alt text, a placeholder', async () => {
+    const long = await draft(db(), { body_markdown: longBody(), featured_articles: [] });
+    const broken = await draft(db(), { body_markdown: 'See [the old guide](/articles/no-such-article/) and [home](/).', featured_articles: [] });
+    const noAlt = await draft(db(), { body_markdown: '![](/images/widget-care.svg)', featured_articles: [] });
+    const placeholder = await draft(db(), { subject: 'Hello {{first_name}}', featured_articles: [] });
+    const errors = async (id: number) => (await previewIssue(db(), id, { secret, knownPaths, now }))!.checks.filter((c) => c.status === 'error');
+    expect(await errors(long.id)).toEqual([expect.objectContaining({ id: 'size', message: expect.stringMatching(/^The HTML is \d+\.\d KB after link rewriting/) })]);
+    expect(await errors(broken.id)).toEqual([expect.objectContaining({ id: 'site-links', details: [expect.stringContaining('/articles/no-such-article/')] })]);
+    expect(await errors(noAlt.id)).toEqual([expect.objectContaining({ id: 'image-alt', details: ['http://127.0.0.1:4321/images/widget-care.svg'] })]);
+    expect(await errors(placeholder.id)).toEqual([expect.objectContaining({ id: 'placeholders', details: ['{{first_name}} in the subject'] })]);
+    // Freezing (what sending starts with) refuses them too.
+    for (const issue of [long, broken, noAlt, placeholder]) await expect(freezeIssue(db(), issue.id, now, { knownPaths })).rejects.toThrow(IssueNotReadyError);
+    expect(await loadSnapshot(db(), long.id)).toBeUndefined();
+  });
+
+  it('freezes once, whoever asks and however often; drops links only earlier drafts had; refuses edits afterwards', async () => {
+    const issue = await draft(db());
+    await previewIssue(db(), issue.id, { secret, knownPaths, now });
+    const edited = await updateIssue(db(), issue.id, input({ body_markdown: body.replace('our winter checklist', 'the winter checklist') }), { articles: catalog }, now + 1);
+    expect(edited.ok).toBe(true);
+    await previewIssue(db(), issue.id, { secret, knownPaths, now: now + 1 }); // registers the edited link too
+    const [a, b] = await Promise.all([freezeIssue(db(), issue.id, now + 2, { knownPaths }), freezeIssue(db(), issue.id, now + 3, { knownPaths })]);
+    const c = await freezeIssue(db(), issue.id, now + 4);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    expect(a.html).toContain('the winter checklist');
+    expect(a.text).toContain('the winter\nchecklist');
+    const rows = await findLinksByIssue(db(), issue.id);
+    expect(rows.map((r) => Number(r.id)).sort()).toEqual(a.links.map((l) => l.id).sort());
+    expect(rows.map((r) => r.label)).not.toContain('our winter checklist');
+    expect((await updateIssue(db(), issue.id, input(), { articles: catalog }))).toMatchObject({ ok: false, reason: 'conflict' });
+
+    // Personalising the stored snapshot: each token names a registered link with its UTM-tagged target.
+    const mail = createPersonalizer(a, { secret })({ deliveryId: 77, subscriberId: 5, email: 'jo@example.com' });
+    const tokens = [...mail.html.matchAll(/\/t\/c\/([A-Za-z0-9_-]+)/g)].map((m) => readClickToken(secret, m[1])!);
+    expect(tokens.every((t) => t.deliveryId === 77 && !t.test)).toBe(true);
+    const target = await findLinkById(db(), tokens[1]!.linkId);
+    expect(target).toMatchObject({ kind: 'site', label: 'the winter checklist' });
+    expect(target!.url).toContain('utm_campaign=winter-is-coming');
+  });
+
+  it('joins the web archive once sent, with the archive body (plain links, no tracking)', async () => {
+    const issue = await draft(db(), { subject: 'The archive issue' });
+    expect(await markIssueSent(db(), issue.id, now)).toBe(false); // not frozen: nothing was sent
+    expect(await getArchivedIssue(db(), issue.slug)).toBeUndefined();
+    await freezeIssue(db(), issue.id, now, { knownPaths });
+    expect(await getArchivedIssue(db(), issue.slug)).toBeUndefined(); // sending is not sent
+    expect(await markIssueSent(db(), issue.id, now + 10)).toBe(true);
+    const archived = await getArchivedIssue(db(), issue.slug);
+    expect(archived).toMatchObject({ subject: 'The archive issue', sentAt: now + 10, featuredArticles: featured });
+    expect(archived!.bodyHtml).toContain('<a href="/articles/getting-your-widget-ready-for-winter/">our winter checklist</a>');
+    expect(archived!.bodyHtml).not.toMatch(/\/t\/|utm_|unsubscribe/);
+    expect((await listArchivedIssues(db())).map((i) => i.slug)).toContain(issue.slug);
+  });
+});

@@ -1,0 +1,79 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createHmacSha256 } from '../../../src/lib/security/fast-hmac.ts';
+import { makeClickToken, makeOpenToken, readClickToken, readOpenToken } from '../../../src/lib/tracking/tokens.ts';
+
+const secret = 'k'.repeat(43);
+
+describe('tracking tokens', () => {
+  it('round-trip a delivery (and a link), URL-safe and short', () => {
+    const open = makeOpenToken(secret, 123_456);
+    const click = makeClickToken(secret, 123_456, 789);
+    expect(readOpenToken(secret, open)).toEqual({ kind: 'open', deliveryId: 123_456, test: false });
+    expect(readClickToken(secret, click)).toEqual({ kind: 'click', deliveryId: 123_456, linkId: 789, test: false });
+    for (const token of [open, click]) expect(token).toMatch(/^[A-Za-z0-9_-]{16,26}$/);
+    expect(click.length).toBeLessThanOrEqual(22);
+    // The largest ids still fit.
+    const big = makeClickToken(secret, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    expect(readClickToken(secret, big)).toMatchObject({ deliveryId: Number.MAX_SAFE_INTEGER, linkId: Number.MAX_SAFE_INTEGER });
+    expect(big.length).toBeLessThanOrEqual(40);
+  });
+
+  it('carry the test marker inside the signature: a test token cannot pass for a live one', () => {
+    const test = makeClickToken(secret, 0, 5, { test: true });
+    expect(readClickToken(secret, test)).toEqual({ kind: 'click', deliveryId: 0, linkId: 5, test: true });
+    expect(readOpenToken(secret, makeOpenToken(secret, 0, { test: true }))).toMatchObject({ test: true });
+    const bytes = Buffer.from(test, 'base64url');
+    bytes[0] = bytes[0]! & ~0x01; // clear the test bit
+    expect(readClickToken(secret, bytes.toString('base64url'))).toBeUndefined();
+  });
+
+  it('an open token is not a click token, nor the reverse', () => {
+    expect(readClickToken(secret, makeOpenToken(secret, 42))).toBeUndefined();
+    expect(readOpenToken(secret, makeClickToken(secret, 42, 1))).toBeUndefined();
+  });
+
+  it('refuse tampered, truncated, extended, re-encoded and foreign tokens', () => {
+    const token = makeClickToken(secret, 1000, 7);
+    const bytes = Buffer.from(token, 'base64url');
+    const variants = [
+      token.slice(0, -1),
+      token + 'A',
+      token + '=',
+      `${token}.`,
+      token.toUpperCase(),
+      '',
+      'A'.repeat(16),
+      'x'.repeat(5000),
+      '../../etc/passwd',
+      makeClickToken('o'.repeat(43), 1000, 7), // another server's secret
+    ];
+    for (let i = 0; i < bytes.length; i++) {
+      const flipped = Buffer.from(bytes);
+      flipped[i] = flipped[i]! ^ 0x01;
+      variants.push(flipped.toString('base64url'));
+    }
+    // Another link id with this token's signature.
+    const otherLink = Buffer.from(bytes);
+    otherLink[3] = 8;
+    variants.push(otherLink.toString('base64url'));
+    for (const bad of variants) expect(readClickToken(secret, bad), bad.slice(0, 40)).toBeUndefined();
+    expect(readClickToken(secret, null)).toBeUndefined();
+    expect(readClickToken(secret, undefined)).toBeUndefined();
+  });
+
+  it('refuse ids that are not non-negative safe integers when making tokens', () => {
+    expect(() => makeOpenToken(secret, -1)).toThrow(RangeError);
+    expect(() => makeOpenToken(secret, 1.5)).toThrow(RangeError);
+    expect(() => makeClickToken(secret, 1, 0)).toThrow(RangeError);
+  });
+
+  it('fast HMAC-SHA256 equals node:crypto HMAC for short, long and empty keys and messages', () => {
+    for (const key of ['', 'k', 'k'.repeat(64), 'k'.repeat(100)]) {
+      const hmac = createHmacSha256(key);
+      for (const message of ['', 'a', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(1000)]) {
+        expect(hmac(message).equals(createHmac('sha256', key).update(message).digest()), `${key.length}/${message.length}`).toBe(true);
+      }
+    }
+  });
+});
