@@ -1,3 +1,5 @@
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseMailbox } from './mail/mailbox.ts';
@@ -28,6 +30,12 @@ const envSchema = z.object({
   EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(0),
   EVENT_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(2000),
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
+  DKIM_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/, 'must be a domain name such as example.com')
+    .optional(),
+  DKIM_SELECTOR: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/, 'must be a DNS label such as footfall2026').optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
 });
 
 export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: readonly string[] };
@@ -46,6 +54,8 @@ export interface Config {
   mail: { from: string; poolSize: number; ratePerSecond: number | undefined };
   eventWriter: { maxWaitMs: number; maxBatch: number };
   logRequests: boolean;
+  /** DKIM signing of every outgoing message (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: all three or none). */
+  dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -57,6 +67,23 @@ function parseTrustProxy(value: string | undefined): TrustProxy {
     return hops === 0 ? { kind: 'none' } : { kind: 'hops', hops };
   }
   return { kind: 'addresses', addresses: value.split(',').map((a) => a.trim()) };
+}
+
+/** DKIM settings: all three variables or none; the key file must hold a private key. */
+function readDkim(domain: string | undefined, selector: string | undefined, keyFile: string | undefined): Config['dkim'] {
+  const given = { DKIM_DOMAIN: domain, DKIM_SELECTOR: selector, DKIM_PRIVATE_KEY_FILE: keyFile };
+  const missing = Object.entries(given).filter(([, v]) => !v).map(([k]) => k);
+  if (missing.length === 3) return undefined;
+  if (missing.length > 0) throw new ConfigError(`Invalid environment:\n  ${missing.join(', ')}: DKIM signing needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE together (missing ${missing.join(', ')})`);
+  let privateKey: string;
+  try {
+    privateKey = readFileSync(keyFile!, 'utf8');
+    createPrivateKey(privateKey);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM private key';
+    throw new ConfigError(`Invalid environment:\n  DKIM_PRIVATE_KEY_FILE: ${reason} (got ${JSON.stringify(keyFile)})`);
+  }
+  return Object.freeze({ domainName: domain!.toLowerCase(), keySelector: selector!, privateKey });
 }
 
 /** Parses an environment into a frozen Config; throws a ConfigError naming every invalid variable. */
@@ -81,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mail: Object.freeze({ from: e.MAIL_FROM, poolSize: e.SMTP_POOL_SIZE, ratePerSecond: e.SMTP_RATE_PER_SECOND }),
     eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
     logRequests: e.LOG_REQUESTS === '1',
+    dkim: readDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE),
   });
 }
 

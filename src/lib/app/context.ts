@@ -37,6 +37,7 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     smtpUrl: config.smtpUrl,
     outboxDir: path.join(config.dataDir, 'outbox'),
     pool: { maxConnections: config.mail.poolSize, rateLimitPerSecond: config.mail.ratePerSecond },
+    dkim: config.dkim,
   });
   return {
     config,

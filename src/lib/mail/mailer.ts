@@ -1,6 +1,6 @@
 import type { SendMailOptions } from 'nodemailer';
 import { validateOutgoingMail, type OutgoingMail, type ValidatedMail } from './message.ts';
-import { createOutboxTransport, createSmtpTransport, type MailTransport, type SentMail, type SmtpPoolOptions } from './transport.ts';
+import { createOutboxTransport, createSmtpTransport, type DkimOptions, type MailTransport, type SentMail, type SmtpPoolOptions } from './transport.ts';
 
 export type { SentMail } from './transport.ts';
 
@@ -10,6 +10,8 @@ export interface MailerOptions {
   /** Where outbox mode writes `.eml` files (created on the first send), e.g. DATA_DIR/outbox. */
   outboxDir: string;
   pool?: SmtpPoolOptions;
+  /** DKIM-sign every message (SMTP and outbox alike) when set. */
+  dkim?: DkimOptions | undefined;
 }
 
 export interface Mailer {
@@ -38,7 +40,7 @@ function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
 
 /** One mailer per process: pooled SMTP when an SMTP URL is configured, the outbox folder otherwise. */
 export function createMailer(options: MailerOptions): Mailer {
-  const transport: MailTransport = options.smtpUrl ? createSmtpTransport(options.smtpUrl, options.pool) : createOutboxTransport(options.outboxDir);
+  const transport: MailTransport = options.smtpUrl ? createSmtpTransport(options.smtpUrl, options.pool, options.dkim) : createOutboxTransport(options.outboxDir, options.dkim);
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
 

@@ -61,6 +61,14 @@ function toMailSendError(error: unknown): MailSendError {
 
 const addresses = (list: unknown[] | undefined): string[] => (list ?? []).map((a) => (typeof a === 'string' ? a : String((a as { address?: string }).address ?? a)));
 
+/** nodemailer's DKIM options: sign with this key as selector._domainkey.domain. */
+export interface DkimOptions {
+  domainName: string;
+  keySelector: string;
+  /** PEM. */
+  privateKey: string;
+}
+
 export interface SmtpPoolOptions {
   /** Connections kept open to the server; default 5. */
   maxConnections?: number;
@@ -69,9 +77,10 @@ export interface SmtpPoolOptions {
 }
 
 /** nodemailer's pooled SMTP transport for `smtp://` / `smtps://` URLs (credentials in the URL). */
-export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {}): MailTransport {
+export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {}, dkim?: DkimOptions): MailTransport {
   const transporter = nodemailer.createTransport({
     url: smtpUrl,
+    ...(dkim ? { dkim } : {}),
     pool: true,
     maxConnections: pool.maxConnections ?? 5,
     disableFileAccess: true,
@@ -100,8 +109,8 @@ export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {})
  * The embedded outbox: nodemailer builds the exact RFC 5322 bytes (CRLF line ends) it would
  * send, and each message becomes one `.eml` file in `dir` instead.
  */
-export function createOutboxTransport(dir: string): MailTransport {
-  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows', disableFileAccess: true, disableUrlAccess: true });
+export function createOutboxTransport(dir: string, dkim?: DkimOptions): MailTransport {
+  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows', disableFileAccess: true, disableUrlAccess: true, ...(dkim ? { dkim } : {}) });
   return {
     kind: 'outbox',
     async deliver(message, now) {
