@@ -1,7 +1,7 @@
 import type { FeaturedArticle } from '../../src/lib/issues/issue.ts';
 import type { IssueContent, RenderSettings } from '../../src/lib/issues/render.ts';
 
-/** Three real articles of the site, as the admin's catalog would list them. */
+/** Three published articles of the site, as the admin's catalog would list them (the last shown without its picture). */
 export const featured: FeaturedArticle[] = [
   {
     slug: 'getting-your-widget-ready-for-winter',
@@ -18,9 +18,9 @@ export const featured: FeaturedArticle[] = [
     imageAlt: 'Three batteries of different sizes beside a widget',
   },
   {
-    slug: 'introducing-the-lantern-series',
-    title: 'Introducing the Lantern series',
-    description: 'Our new widgets glow.',
+    slug: 'repair-counter-and-new-opening-hours',
+    title: 'New opening hours and a proper repair counter',
+    description: 'From October we open later on Thursdays.',
     image: null,
     imageAlt: null,
   },

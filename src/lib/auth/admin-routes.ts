@@ -20,11 +20,16 @@ export interface AdminPage {
   permission: Permission;
   /** Shown in the admin navigation, in this order. */
   nav?: boolean;
+  /** The status the sample answers a role that may see it, when not 200 (e.g. 404 for a sample id that does not exist). */
+  sampleStatus?: number;
 }
 
 export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin', title: 'Dashboard', permission: 'admin.enter', nav: true },
   { route: '/admin/issues', title: 'Issues', permission: 'issues.view', nav: true },
+  { route: '/admin/issues/new', title: 'New issue', permission: 'issues.draft' },
+  { route: '/admin/issues/[id]', sample: '/admin/issues/999999', sampleStatus: 404, title: 'Edit issue', permission: 'issues.draft' },
+  { route: '/admin/issues/[id]/preview', sample: '/admin/issues/999999/preview', sampleStatus: 404, title: 'Issue preview', permission: 'issues.view' },
   { route: '/admin/subscribers', title: 'Subscribers', permission: 'subscribers.manage', nav: true },
   { route: '/admin/articles', title: 'Articles', permission: 'articles.view', nav: true },
   { route: '/admin/offline-events', title: 'Offline events', permission: 'offline-events.manage', nav: true },
@@ -42,6 +47,8 @@ export interface ApiRoute {
   route: string;
   sample?: string;
   permission: Permission;
+  /** The status the sample (sent without a body) answers a key that may use it, when not 200. */
+  sampleStatus?: number;
 }
 
 /** `/api/` routes: an API key (`Authorization: Bearer …`) whose role has the permission. */
@@ -49,6 +56,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', route: '/api/me', permission: 'admin.enter' },
   { method: 'GET', route: '/api/settings', permission: 'settings.manage' },
   { method: 'GET', route: '/api/users', permission: 'users.manage' },
+  { method: 'GET', route: '/api/issues/[id]', sample: '/api/issues/999999', sampleStatus: 404, permission: 'issues.view' },
+  { method: 'GET', route: '/api/issues/[id]/preview', sample: '/api/issues/999999/preview', sampleStatus: 404, permission: 'issues.view' },
 ];
 
 /** `/api/` routes that need no key (there are none yet; e.g. a public webhook would go here). */
@@ -66,6 +75,10 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'settings.save': 'settings.manage',
   'apiKeys.create': 'api-keys.manage',
   'apiKeys.revoke': 'api-keys.manage',
+  'issues.create': 'issues.draft',
+  'issues.update': 'issues.draft',
+  'issues.renderPreview': 'issues.draft',
+  'issues.sendTest': 'issues.send',
 };
 
 export function adminActionPermission(name: string): Permission | undefined {

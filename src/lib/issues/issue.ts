@@ -82,7 +82,9 @@ const oneLine = (label: string, max: number, required: boolean) =>
  */
 export const issueInputSchema = z.object({
   subject: oneLine('subject', SUBJECT_MAX, true),
-  preheader: oneLine('preheader', PREHEADER_MAX, false).optional().default(''),
+  // Optional fields stay plain .optional() (no .default): Astro's form parsing reads an empty
+  // field as undefined only then. Absent means empty.
+  preheader: oneLine('preheader', PREHEADER_MAX, false).optional(),
   /** Empty or absent: made from the subject. */
   slug: z
     .string({ error: 'The slug must be text.' })
@@ -95,13 +97,11 @@ export const issueInputSchema = z.object({
     .max(BODY_MAX, `Keep the body under ${BODY_MAX.toLocaleString('en')} characters.`)
     .transform((v) => v.replace(/\r\n?/g, '\n'))
     .refine((v) => v.isWellFormed() && !/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(v), 'The body cannot contain control characters.')
-    .optional()
-    .default(''),
+    .optional(),
   featured_articles: z
     .array(z.string({ error: 'Name each featured article by its slug.' }).trim().max(200), { error: 'List the featured articles as slugs, e.g. ["choosing-your-first-widget"].' })
     .max(FEATURED_MAX, `Feature at most ${FEATURED_MAX} articles.`)
-    .optional()
-    .default([]),
+    .optional(),
 });
 
 export type IssueInput = z.input<typeof issueInputSchema>;

@@ -136,7 +136,7 @@ function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<Pars
   if (!parsed.success) return invalid('Please correct the fields named.', fieldErrors(parsed.error));
   const featured: FeaturedArticle[] = [];
   const unknown: string[] = [];
-  for (const slug of new Set(parsed.data.featured_articles)) {
+  for (const slug of new Set(parsed.data.featured_articles ?? [])) {
     const article = articles.get(slug);
     if (article) featured.push(article);
     else unknown.push(slug);
@@ -144,7 +144,7 @@ function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<Pars
   if (unknown.length > 0) {
     return invalid('Please correct the fields named.', { featured_articles: `No published article has the slug ${unknown.map((s) => `“${s.slice(0, 80)}”`).join(', ')}.` });
   }
-  return { ok: true, value: { subject: parsed.data.subject, preheader: parsed.data.preheader, slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown, featured } };
+  return { ok: true, value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured } };
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -227,12 +227,13 @@ function renderSettingsFrom(settings: Readonly<Settings>): RenderSettings {
 
 function headerTemplate(issue: Pick<Issue, 'slug'>, settings: Readonly<Settings>): { from: string; replyTo: string | null; headers: SnapshotHeaders } {
   const domain = senderDomain(settings.senderAddress);
-  const listName = `${settings.siteName} newsletter`.replace(/["\\\p{Cc}]/gu, '');
+  // An unquoted phrase (RFC 2919): quotes would make the mailer encode the whole value.
+  const listName = `${settings.siteName} newsletter`.replace(/[^\p{L}\p{N} !#$%&'*+/=?^_`{|}~-]+/gu, ' ').replace(/\s+/g, ' ').trim();
   return {
     from: `"${settings.senderName.replace(/["\\\p{Cc}]/gu, '')}" <${settings.senderAddress}>`,
     replyTo: settings.replyTo,
     headers: {
-      fixed: { 'List-Id': `"${listName}" <newsletter.${domain}>`, 'X-Footfall-Issue': issue.slug },
+      fixed: { 'List-Id': `${listName} <newsletter.${domain}>`, 'X-Footfall-Issue': issue.slug },
       messageIdDomain: domain,
       unsubscribeMailto: `${settings.replyTo ?? settings.senderAddress}?subject=unsubscribe`,
     },

@@ -129,3 +129,25 @@ describeEachDatabase('newsletter issues', (db) => {
     expect((await listArchivedIssues(db())).map((i) => i.slug)).toContain(issue.slug);
   });
 });
+
+describeEachDatabase('the sending engine’s hooks into issues', (db) => {
+  it('check, freeze once, compose per recipient from the snapshot, then archive', async () => {
+    const { issueSendingHooks } = await import('../../../src/lib/issues/sending-hooks.ts');
+    const hooks = issueSendingHooks({ secret, knownPaths: async () => knownPaths });
+    const good = await draft(db(), { subject: 'Hooked issue' });
+    const bad = await draft(db(), { subject: 'Broken issue', body_markdown: '[gone](/articles/gone/)', featured_articles: [] });
+    expect((await hooks.checkIssue(db(), good.id)).ok).toBe(true);
+    expect(await hooks.checkIssue(db(), bad.id)).toMatchObject({ ok: false, reason: 'invalid', message: expect.stringContaining('Links to this site point at pages that exist') });
+    expect(await hooks.checkIssue(db(), 999_999)).toMatchObject({ ok: false, reason: 'not-found' });
+    expect(await hooks.prepareIssue(db(), bad.id, now)).toMatchObject({ ok: false, message: expect.stringContaining('pre-send checks') });
+    await expect(hooks.composerFor(db(), good.id)).rejects.toThrow(/not frozen/);
+    expect(await hooks.prepareIssue(db(), good.id, now)).toEqual({ ok: true });
+    expect(await hooks.prepareIssue(db(), good.id, now + 1)).toEqual({ ok: true });
+    const compose = await hooks.composerFor(db(), good.id);
+    const mail = compose({ deliveryId: 5, subscriberId: 3, email: 'jo@example.com', name: 'Jo' });
+    expect(mail).toMatchObject({ to: '"Jo" <jo@example.com>', subject: 'Hooked issue', headers: { 'Message-ID': expect.stringMatching(new RegExp(`^<footfall\\.${good.id}\\.5@`)) } });
+    expect(readClickToken(secret, /\/t\/c\/([A-Za-z0-9_-]+)/.exec(mail.html)![1])).toMatchObject({ deliveryId: 5, test: false });
+    await hooks.finishIssue(db(), good.id, now + 5);
+    expect(await getArchivedIssue(db(), good.slug)).toMatchObject({ sentAt: now + 5 });
+  });
+});

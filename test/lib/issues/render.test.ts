@@ -18,7 +18,7 @@ function snapshotOf(rendered: RenderedIssue, issueId = 7): IssueSnapshot {
     replyTo: null,
     html: rendered.html,
     text: rendered.text,
-    headers: { fixed: { 'List-Id': '"Frobozz Electric newsletter" <newsletter.frobozz.example>' }, messageIdDomain: 'frobozz.example', unsubscribeMailto: 'news@frobozz.example?subject=unsubscribe' },
+    headers: { fixed: { 'List-Id': 'Frobozz Electric newsletter <newsletter.frobozz.example>' }, messageIdDomain: 'frobozz.example', unsubscribeMailto: 'news@frobozz.example?subject=unsubscribe' },
     links: rendered.links.map((link) => ({ ...link, id: 1000 + link.position })),
     archiveHtml: '',
     openTracking: rendered.openTracking,
@@ -140,7 +140,7 @@ describe('rendering an issue once', () => {
     const valid = validateOutgoingMail(mail);
     expect(valid.to).toEqual({ name: 'Bloggs, Jo', address: 'jo@example.com' });
     expect(valid.headers['Message-ID']).toBe('<footfall.7.41@frobozz.example>');
-    expect(valid.headers['List-Id']).toBe('"Frobozz Electric newsletter" <newsletter.frobozz.example>');
+    expect(valid.headers['List-Id']).toBe('Frobozz Electric newsletter <newsletter.frobozz.example>');
     expect(valid.headers['List-Unsubscribe']).toMatch(/^<http:\/\/127\.0\.0\.1:4321\/unsubscribe\/[^>]+>, <mailto:news@frobozz\.example\?subject=unsubscribe>$/);
     expect(valid.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     const unsubscribe = /<(http[^>]+)>/.exec(valid.headers['List-Unsubscribe']!)![1]!;

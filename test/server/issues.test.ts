@@ -1,0 +1,187 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { anchors, body, catalog, featured, hrefOf } from '../helpers/issues.ts';
+import { createIssue, freezeIssue, markIssueSent } from '../../src/lib/issues/issues.service.ts';
+import { readClickToken, readOpenToken } from '../../src/lib/tracking/tokens.ts';
+
+const issueJson = (overrides: Record<string, unknown> = {}) => ({
+  subject: 'Winter is coming: is your widget ready?',
+  preheader: 'A free spring check, five tips and the Lantern series',
+  body_markdown: body,
+  featured_articles: featured.map((a) => a.slug),
+  ...overrides,
+});
+
+for (const dialect of testDialects()) {
+  describe(`newsletter issues over HTTP and real SMTP [${dialect}]`, () => {
+    let server: RunningServer;
+    let sink: SmtpSink;
+    let drop: () => Promise<void>;
+    let secret: string;
+    const keys = {} as Record<'admin' | 'marketer' | 'writer', string>;
+    const cookies = {} as Record<'admin' | 'marketer' | 'writer', string>;
+
+    beforeAll(async () => {
+      sink = await startSmtpSink();
+      const dir = mkdtempSync(path.join(tmpdir(), 'footfall-issues-'));
+      const db = await createTestDatabaseUrl(dialect, dir);
+      drop = db.drop;
+      server = await startServer({ dataDir: dir, databaseUrl: db.url, env: { SMTP_URL: sink.url, MAIL_FROM: 'Frobozz Electric <news@frobozz.example>' } });
+      secret = readFileSync(path.join(dir, 'secret'), 'utf8').trim();
+      for (const role of ['admin', 'marketer', 'writer'] as const) {
+        const id = await addAccount(server.databaseUrl, `${role}@frobozz.example`, role);
+        cookies[role] = await sessionCookie(server.databaseUrl, id);
+        keys[role] = await apiKeyFor(server.databaseUrl, role);
+      }
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await sink?.close();
+      await drop?.();
+    });
+
+    const api = (method: string, path: string, role: keyof typeof keys | null, payload?: unknown, raw?: string) =>
+      request(server, path, {
+        method,
+        headers: { ...(role ? { authorization: `Bearer ${keys[role]}` } : {}), ...(payload !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(raw !== undefined ? { body: raw } : payload !== undefined ? { body: JSON.stringify(payload) } : {}),
+      });
+
+    /** A draft straight in the server's database (the API's POST has tests of its own). */
+    async function createDraft(overrides: Record<string, unknown> = {}): Promise<{ id: number; slug: string }> {
+      return withDatabase(server.databaseUrl, async (db) => {
+        const created = await createIssue(db, issueJson(overrides), { articles: catalog, createdBy: null });
+        if (!created.ok) throw new Error(created.message);
+        return { id: created.value.id, slug: created.value.slug };
+      });
+    }
+
+    it('API: reads a draft with its checks and previews it exactly as a recipient gets it; no key → 401, unknown issue → 404', async () => {
+      const created = await createDraft();
+      expect(created.slug).toBe('winter-is-coming-is-your-widget-ready');
+      expect((await api('GET', `/api/issues/${created.id}`, null)).status).toBe(401);
+      expect((await api('GET', `/api/issues/${created.id}/preview`, null)).status).toBe(401);
+      for (const path of ['/api/issues/999999', '/api/issues/0', '/api/issues/abc', '/api/issues/999999/preview']) {
+        expect((await api('GET', path, 'marketer')).status, path).toBe(404);
+      }
+
+      const read = await api('GET', `/api/issues/${created.id}`, 'writer');
+      expect(read.status).toBe(200);
+      const { issue, ready, checks } = JSON.parse(read.text);
+      expect(issue).toMatchObject({ id: created.id, slug: created.slug, status: 'draft', featured_articles: featured.map((a) => a.slug), body_markdown: body });
+      expect(ready).toBe(true);
+      expect(checks.map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['size', 'unsubscribe', 'postal-address', 'image-alt', 'links', 'site-links', 'subject', 'preheader', 'placeholders']));
+      expect(checks.find((c: { id: string }) => c.id === 'site-links').status).toBe('ok');
+
+      const preview = await api('GET', `/api/issues/${created.id}/preview`, 'writer');
+      expect(preview.status).toBe(200);
+      const { html, text, headers } = JSON.parse(preview.text);
+      expect(headers).toMatchObject({
+        From: '"Frobozz Electric" <news@frobozz.example>',
+        Subject: 'Winter is coming: is your widget ready?',
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+        'List-Id': 'Frobozz Electric newsletter <newsletter.frobozz.example>',
+        'Message-ID': expect.stringMatching(/@frobozz\.example>$/),
+      });
+      expect(headers['List-Unsubscribe']).toMatch(new RegExp(`^<${server.url}/unsubscribe/[^>]+>, <mailto:news@frobozz\\.example\\?subject=unsubscribe>$`));
+      // Tracked links and pixel, all made for a sample recipient that records nothing.
+      const tracked = anchors(html).map(hrefOf).filter((href) => !/\/(unsubscribe|preferences)\//.test(href));
+      expect(tracked.length).toBeGreaterThan(10);
+      for (const href of tracked) {
+        expect(href.startsWith(`${server.url}/t/c/`), href).toBe(true);
+        expect(readClickToken(secret, href.split('/').pop())).toMatchObject({ test: true, deliveryId: 0 });
+      }
+      expect(readOpenToken(secret, /\/t\/o\/([A-Za-z0-9_-]+)"/.exec(html)![1])).toMatchObject({ test: true });
+      expect(text).toContain('Frobozz Electric, 12 Flathead Row, Port Foozle');
+      expect(text).toMatch(/Unsubscribe\s+\[http:\/\/127\.0\.0\.1:\d+\/unsubscribe\//);
+      // The unsubscribe page for the sample names nobody.
+      const unsubscribe = /<(http[^>]+)>/.exec(headers['List-Unsubscribe'])![1]!;
+      expect((await request(server, unsubscribe.slice(server.url.length))).status).toBe(400);
+    });
+
+    it('admin: a writer drafts through the form and sees the preview and checklist, but no test-send form; a marketer sends a test', async () => {
+      const created = await postForm(server, '/admin/issues/new', 'issues.create', { subject: 'From the form', preheader: '', slug: '', body_markdown: 'Hello [home](/)', featured_articles: featured[0]!.slug }, { cookie: cookies.writer });
+      expect(created.status, created.text.slice(0, 300)).toBe(303);
+      expect(created.location).toMatch(/^\/admin\/issues\/\d+\?created=1$/);
+      const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
+
+      const edit = await request(server, `/admin/issues/${id}`, { cookie: cookies.writer });
+      expect(edit.status).toBe(200);
+      expect(edit.text).toContain('<h1 class="page-title">Edit issue</h1>');
+      expect(edit.text).toContain('value="from-the-form"');
+      expect(edit.text).toContain('Pre-send checks');
+      expect(edit.text).toMatch(/<iframe sandbox="" srcdoc="[^"]*From the form/);
+
+      const saved = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), subject: 'From the form, edited', preheader: 'Hi', slug: 'from-the-form', body_markdown: 'Hello [a missing page](/articles/gone/)' }, { cookie: cookies.writer });
+      expect(saved.status).toBe(200);
+      expect(saved.text).toContain('Draft saved.');
+      expect(saved.text).toMatch(/1 error blocks sending/);
+      expect(saved.text).toContain('/articles/gone/');
+
+      const preview = await request(server, `/admin/issues/${id}/preview`, { cookie: cookies.writer });
+      expect(preview.status).toBe(200);
+      expect(preview.text).toContain('width="600"');
+      expect(preview.text).toContain('width="375"');
+      expect(preview.text).toContain('List-Unsubscribe-Post');
+      expect(preview.text).toContain('Plain-text part');
+      expect(preview.text).not.toContain('name="to"');
+      const writerTest = await postForm(server, `/admin/issues/${id}/preview`, 'issues.sendTest', { id: String(id), to: 'writer@frobozz.example' }, { cookie: cookies.writer });
+      expect(writerTest.status).toBe(403);
+
+      const marketerPage = await request(server, `/admin/issues/${id}/preview`, { cookie: cookies.marketer });
+      expect(marketerPage.text).toContain('name="to"');
+      const before = sink.messages.length;
+      const test = await postForm(server, `/admin/issues/${id}/preview`, 'issues.sendTest', { id: String(id), to: 'marketer@frobozz.example' }, { cookie: cookies.marketer });
+      expect(test.status).toBe(200);
+      expect(test.text).toContain('Test sent to marketer@frobozz.example');
+      const [mail] = (await sink.waitFor(before + 1)).slice(before);
+      expect(mail!.subject).toBe('[Test] From the form, edited');
+
+      const list = await request(server, '/admin/issues', { cookie: cookies.writer });
+      expect(list.text).toContain(`href="/admin/issues/${id}"`);
+      expect(list.text).toContain('From the form, edited');
+    });
+
+    it('web archive: a sent issue is at /newsletter/<slug> with plain links, listed at /newsletter and in its feed; drafts are not', async () => {
+      const created = await createDraft({ subject: 'Archived issue', slug: 'archived-issue' });
+      const draft = await createDraft({ subject: 'Still a draft', slug: 'still-a-draft' });
+      await withDatabase(server.databaseUrl, async (db) => {
+        await freezeIssue(db, created.id);
+        expect(await markIssueSent(db, created.id)).toBe(true);
+      });
+      const page = await request(server, '/newsletter/archived-issue/');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<h1>Archived issue</h1>');
+      expect(page.text).toContain('<a href="/articles/getting-your-widget-ready-for-winter/">our winter checklist</a>');
+      expect(page.text).toContain('href="/articles/widget-batteries-explained/"');
+      expect(page.text).not.toMatch(/\/t\/[co]\/|utm_source|\/unsubscribe\/|\/preferences\//);
+      expect(page.text).not.toMatch(/<script[\s>]/i);
+      expect((await request(server, `/newsletter/${draft.slug}/`)).status).toBe(404);
+      expect((await request(server, '/newsletter/no-such-issue/')).status).toBe(404);
+
+      const list = await request(server, '/newsletter/');
+      expect(list.status).toBe(200);
+      expect(list.text).toContain('href="/newsletter/archived-issue/"');
+      expect(list.text).not.toContain('still-a-draft');
+      const feed = await request(server, '/newsletter/rss.xml');
+      expect(feed.status).toBe(200);
+      expect(feed.headers.get('content-type')).toMatch(/xml/);
+      expect(feed.text).toContain('<title>Archived issue</title>');
+      expect(feed.text).toContain('/newsletter/archived-issue/</link>');
+      expect(feed.text).not.toContain('Still a draft');
+
+      // Frozen: the admin shows it read-only; the API says so.
+      const read = JSON.parse((await api('GET', `/api/issues/${created.id}`, 'marketer')).text);
+      expect(read.issue).toMatchObject({ status: 'sent', frozen: true, archive_url: `${server.url}/newsletter/archived-issue/` });
+      const edit = await request(server, `/admin/issues/${created.id}`, { cookie: cookies.marketer });
+      expect(edit.text).toContain('its content is frozen');
+      expect(edit.text).not.toContain('name="body_markdown"');
+    });
+  });
+}
