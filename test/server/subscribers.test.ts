@@ -17,9 +17,11 @@ for (const dialect of testDialects()) {
     let server: RunningServer;
     let sink: SmtpSink;
     let drop: () => Promise<void>;
+    /** Addresses the sink refuses from now on (a mailbox that went away between two emails). */
+    const refused = new Set<string>();
 
     beforeAll(async () => {
-      sink = await startSmtpSink();
+      sink = await startSmtpSink({ respond: (rcpt) => (refused.has(rcpt) ? { code: 550, message: '5.1.1 Mailbox unavailable' } : null) });
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-subs-'));
       const db = await createTestDatabaseUrl(dialect, dir);
       drop = db.drop;
@@ -111,10 +113,51 @@ for (const dialect of testDialects()) {
       await signup({ email: 'twice@example.com' });
       const [mail] = (await sink.waitFor(before + 1)).slice(before);
       await fetch(linkIn(mail!.text, `${server.url}/subscribe/confirm?token=`));
+      await sink.waitFor(before + 2); // the welcome email
       const res = await signup({ email: 'twice@example.com' });
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('Check your inbox');
       await new Promise((r) => setTimeout(r, 300));
+      expect(sink.messages.length).toBe(before + 2);
+    });
+
+    it('confirming sends a welcome email with one-click unsubscribe headers and the personal links in its footer', async () => {
+      const before = sink.messages.length;
+      await signup({ email: 'welcome@example.com', name: 'Wel' });
+      const [confirmation] = (await sink.waitFor(before + 1)).slice(before);
+      expect((await fetch(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`))).status).toBe(200);
+      const [welcome] = (await sink.waitFor(before + 2)).slice(before + 1);
+      expect(welcome!.subject).toBe('Welcome to the Frobozz Electric newsletter');
+      expect(welcome!.to).toMatchObject({ text: 'welcome@example.com' });
+      const unsubscribeUrl = linkIn(welcome!.text, `${server.url}/unsubscribe/`);
+      const preferences = linkIn(welcome!.text, `${server.url}/preferences/`);
+      // As sent, unfolded (mailparser turns List-* headers into objects).
+      const header = (name: string) => welcome!.headerLines.find((h) => h.key === name)?.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n[ \t]+/g, ' ');
+      expect(header('list-unsubscribe')).toBe(`<${unsubscribeUrl}>, <mailto:newsletter@localhost?subject=unsubscribe>`);
+      expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+      expect(welcome!.html).toContain(`href="${unsubscribeUrl}"`);
+      expect(welcome!.html).toContain(`href="${preferences}"`);
+      // Following the confirmation link again sends no second welcome.
+      await fetch(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sink.messages.length).toBe(before + 2);
+      // The footer link is the unsubscribe page, and its button unsubscribes.
+      expect(await (await fetch(unsubscribeUrl)).text()).toContain('Unsubscribe from the newsletter?');
+      const oneClick = await fetch(unsubscribeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      expect(oneClick.status).toBe(200);
+      expect((await subscriberIn(server.databaseUrl, 'welcome@example.com'))?.status).toBe('unsubscribed');
+    });
+
+    it('a welcome email that cannot be sent does not undo the confirmation', async () => {
+      const before = sink.messages.length;
+      await signup({ email: 'gone@example.com' });
+      const [confirmation] = (await sink.waitFor(before + 1)).slice(before);
+      refused.add('gone@example.com');
+      const page = await fetch(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("You're subscribed");
+      expect((await subscriberIn(server.databaseUrl, 'gone@example.com'))?.status).toBe('active');
+      expect(server.output()).toMatch(/\[subscribers\] welcome email to subscriber #\d+ failed/);
       expect(sink.messages.length).toBe(before + 1);
     });
 

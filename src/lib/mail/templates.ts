@@ -22,6 +22,8 @@ export interface EmailTemplateData {
   'password-reset': SiteEmailData & { resetUrl: string; expiresIn: string };
   /** An admin invited someone: `role` as shown to people ("marketer"), `expiresIn` e.g. "7 days". */
   invite: SiteEmailData & { inviterName: string; role: string; inviteUrl: string; expiresIn: string };
+  /** After a confirmed signup: the person's own preferences and unsubscribe links in its footer. */
+  welcome: SiteEmailData & { preferencesUrl: string; unsubscribeUrl: string };
 }
 
 export type EmailTemplateName = keyof EmailTemplateData;

@@ -13,5 +13,15 @@ export async function subscriberDeps(app: AppContext): Promise<SubscriberDeps> {
     sendConfirmation: async (to, data) => {
       await sendSiteEmail(app, to, 'confirm-subscription', { confirmUrl: data.confirmUrl });
     },
+    sendWelcome: async (to, data) => {
+      await sendSiteEmail(
+        app,
+        to,
+        'welcome',
+        { preferencesUrl: data.preferencesUrl, unsubscribeUrl: data.unsubscribeUrl },
+        // RFC 8058 one-click, and a mailto to the sender for clients that only offer that (a person reads it).
+        { listUnsubscribe: { url: data.unsubscribeUrl, mailto: `${settings.senderAddress}?subject=unsubscribe` } },
+      );
+    },
   };
 }

@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import type { SubscriberStatus } from '../db/schema.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
-import { confirmUrl, readConfirmToken, type LinkDeps } from './links.ts';
+import { confirmUrl, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
 import { CONSENT_TEXT_VERSION, parseTopics, type TopicId } from './topics.ts';
 import {
   deleteSubscriber,
@@ -20,9 +20,14 @@ import {
 /** Sends the double opt-in email; the caller wires it to the mail layer. */
 export type SendConfirmation = (to: string, data: { name: string | null; confirmUrl: string }) => Promise<void>;
 
+/** Sends the welcome email once a subscription is confirmed, with the person's own links. */
+export type SendWelcome = (to: string, data: { subscriberId: number; name: string | null; preferencesUrl: string; unsubscribeUrl: string }) => Promise<void>;
+
 export interface SubscriberDeps extends LinkDeps {
   db: DB;
   sendConfirmation: SendConfirmation;
+  /** Optional: without it, confirming sends nothing. */
+  sendWelcome?: SendWelcome;
 }
 
 export const RESEND_AFTER_MS = 2 * 60_000;
@@ -123,8 +128,16 @@ export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = 
 
 export type ConfirmOutcome = 'confirmed' | 'already_confirmed' | 'invalid' | 'expired' | 'not_allowed';
 
-/** Following the emailed link makes the subscriber active and records consent. */
-export async function confirmSubscription(deps: LinkDeps & { db: DB }, token: string | null, now = Date.now()): Promise<{ outcome: ConfirmOutcome; subscriber?: Subscriber }> {
+/**
+ * Following the emailed link makes the subscriber active and records consent. A first
+ * confirmation then sends the welcome email (when `sendWelcome` is given); a failed send is
+ * logged and reported as `welcome: 'failed'`, never undoing the confirmation.
+ */
+export async function confirmSubscription(
+  deps: LinkDeps & { db: DB; sendWelcome?: SendWelcome },
+  token: string | null,
+  now = Date.now(),
+): Promise<{ outcome: ConfirmOutcome; subscriber?: Subscriber; welcome?: 'sent' | 'failed' }> {
   const read = readConfirmToken(deps, token, now);
   if ('error' in read) return { outcome: read.error };
   const subscriber = await findSubscriberById(deps.db, read.subscriberId);
@@ -143,7 +156,25 @@ export async function confirmSubscription(deps: LinkDeps & { db: DB }, token: st
     });
     await insertSubscriberEvent(trx, subscriber.id, now, 'confirmed', { consent_text_version: CONSENT_TEXT_VERSION });
   });
-  return { outcome: 'confirmed', subscriber: { ...subscriber, status: 'active', confirmed_at: now } };
+  const confirmed: Subscriber = { ...subscriber, status: 'active', confirmed_at: now };
+  if (!deps.sendWelcome) return { outcome: 'confirmed', subscriber: confirmed };
+  return { outcome: 'confirmed', subscriber: confirmed, welcome: await sendWelcomeEmail(deps, deps.sendWelcome, confirmed, now) };
+}
+
+async function sendWelcomeEmail(deps: LinkDeps & { db: DB }, send: SendWelcome, subscriber: Subscriber, now: number): Promise<'sent' | 'failed'> {
+  try {
+    await send(subscriber.email, {
+      subscriberId: subscriber.id,
+      name: subscriber.name,
+      preferencesUrl: preferencesUrl(deps, subscriber.id),
+      unsubscribeUrl: unsubscribeUrl(deps, subscriber.id),
+    });
+  } catch (error) {
+    console.error(`[subscribers] welcome email to subscriber #${subscriber.id} failed:`, error instanceof Error ? error.message : error);
+    return 'failed';
+  }
+  await insertSubscriberEvent(deps.db, subscriber.id, now, 'email_sent', { email: 'welcome' });
+  return 'sent';
 }
 
 /** Unsubscribes at once; repeating it changes nothing. */

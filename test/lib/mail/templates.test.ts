@@ -11,6 +11,7 @@ const samples: { [N in keyof EmailTemplateData]: EmailTemplateData[N] } = {
   'confirm-subscription': { ...site, confirmUrl: 'https://frobozz.example/subscribe/confirm?token=abc.def&utm=x' },
   'password-reset': { ...site, resetUrl: 'https://frobozz.example/reset/abc', expiresIn: '1 hour' },
   invite: { ...site, inviterName: 'Mira Flathead', role: 'marketer', inviteUrl: 'https://frobozz.example/invite/abc', expiresIn: '7 days' },
+  welcome: { ...site, preferencesUrl: 'https://frobozz.example/preferences/abc', unsubscribeUrl: 'https://frobozz.example/unsubscribe/abc' },
 };
 
 describe('email templates', () => {
@@ -18,11 +19,12 @@ describe('email templates', () => {
     expect(defaultEmailsDir()).toBe(path.join(projectRoot, 'emails'));
   });
 
-  it('render all three emails through strict MJML validation, with header, footer, subject and text part', async () => {
+  it('render every email through strict MJML validation, with header, footer, subject and text part', async () => {
     const subjects: Record<string, string> = {
       'confirm-subscription': 'Confirm your subscription to Frobozz Electric',
       'password-reset': 'Reset your Frobozz Electric password',
       invite: 'Mira Flathead invited you to Frobozz Electric',
+      welcome: 'Welcome to the Frobozz Electric newsletter',
     };
     for (const name of Object.keys(samples) as (keyof EmailTemplateData)[]) {
       const email = await renderEmail(name, samples[name] as never);
@@ -50,6 +52,10 @@ describe('email templates', () => {
     expect(invite.text).toContain('Mira Flathead invited you to work on Frobozz Electric with');
     expect(invite.text).toMatch(/the role\s+marketer\./);
     expect(invite.text).toContain('Accept the invitation [https://frobozz.example/invite/abc]');
+    const welcome = await renderEmail('welcome', samples.welcome);
+    expect(welcome.html).toContain('href="https://frobozz.example/unsubscribe/abc"');
+    expect(welcome.text).toContain('Unsubscribe [https://frobozz.example/unsubscribe/abc]');
+    expect(welcome.text).toContain('Manage your preferences [https://frobozz.example/preferences/abc]');
   });
 
   it('declares in its types exactly the placeholders each template uses', async () => {

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import {
   addConfirmedSubscriber,
@@ -47,6 +47,33 @@ describeEachDatabase('subscribers', (db) => {
     expect(ada).toMatchObject({ status: 'active', consent_at: t0 + 60_000, source_form: 'article:/articles/x/', source_campaign: 'may-issue', consent_text_version: expect.any(String) });
     expect(await findTopics(db(), ada.id)).toEqual(['guides']);
     expect((await confirmSubscription(deps, tokenOf(sent[0]!.confirmUrl), t0 + 120_000)).outcome).toBe('already_confirmed');
+  });
+
+  it('a first confirmation sends the welcome email with personal links; a failed send still confirms', async () => {
+    const { deps, sent } = depsFor(db());
+    const welcomed: { to: string; preferencesUrl: string; unsubscribeUrl: string }[] = [];
+    const withWelcome: SubscriberDeps = { ...deps, sendWelcome: async (to, data) => void welcomed.push({ to, ...data }) };
+    await subscribe(withWelcome, { email: 'wil@example.com', form: 'home' }, t0);
+    const confirmed = await confirmSubscription(withWelcome, tokenOf(sent[0]!.confirmUrl), t0 + 1000);
+    expect(confirmed).toMatchObject({ outcome: 'confirmed', welcome: 'sent' });
+    const wil = (await findSubscriberByEmail(db(), 'wil@example.com'))!;
+    expect(welcomed).toEqual([{ to: 'wil@example.com', subscriberId: wil.id, name: null, preferencesUrl: expect.stringMatching(/^https:\/\/frobozz\.test\/preferences\//), unsubscribeUrl: expect.stringMatching(/^https:\/\/frobozz\.test\/unsubscribe\//) }]);
+    expect(readSubscriberToken(deps, welcomed[0]!.unsubscribeUrl.split('/').at(-1))).toEqual({ subscriberId: wil.id, issueId: undefined });
+    expect((await findSubscriberEvents(db(), wil.id))[0]).toMatchObject({ kind: 'email_sent', detail: JSON.stringify({ email: 'welcome' }) });
+    // Following the link again sends nothing more.
+    expect(await confirmSubscription(withWelcome, tokenOf(sent[0]!.confirmUrl), t0 + 2000)).toMatchObject({ outcome: 'already_confirmed' });
+    expect(welcomed).toHaveLength(1);
+
+    const failing: SubscriberDeps = { ...deps, sendWelcome: async () => Promise.reject(new Error('SMTP 451 try later')) };
+    await subscribe(failing, { email: 'xan@example.com', form: 'home' }, t0);
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(await confirmSubscription(failing, tokenOf(sent[1]!.confirmUrl), t0 + 1000)).toMatchObject({ outcome: 'confirmed', welcome: 'failed' });
+      expect(String(logged.mock.calls[0]?.[0])).toMatch(/welcome email to subscriber #\d+ failed/);
+    } finally {
+      logged.mockRestore();
+    }
+    expect((await findSubscriberByEmail(db(), 'xan@example.com'))?.status).toBe('active');
   });
 
   it('refuses tampered and expired confirmation links, changing nothing', async () => {
