@@ -16,6 +16,7 @@ import { clientAddress } from './lib/http/client-address.ts';
 import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
 import { handleOneClickUnsubscribe, ONE_CLICK_PREFIX } from './lib/subscribers/one-click-unsubscribe.ts';
+import { API_PREFIX, prepareApiRequest } from './lib/http/api-requests.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
@@ -58,6 +59,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) 
     try {
       if (url.startsWith('/t/')) return await handleTrackingRequest(req, res, app);
       if (req.method === 'POST' && url.startsWith(ONE_CLICK_PREFIX)) return await handleOneClickUnsubscribe(req, res, app);
+      if (url.startsWith(API_PREFIX)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
       const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
       const rawPath = url.split('?', 1)[0]!;
       let pathname: string;

@@ -1,11 +1,13 @@
 import { ActionError, defineAction } from 'astro:actions';
 import { z } from 'astro/zod';
 import { appContext } from '../lib/app/context.ts';
-import { subscriberDeps } from '../lib/subscribers/deps.ts';
+import { importJobs, subscriberDeps } from '../lib/subscribers/deps.ts';
+import type { Delimiter } from '../lib/subscribers/import.service.ts';
 import { readSubscriberToken } from '../lib/subscribers/links.ts';
 import { campaignFromReferrer } from '../lib/subscribers/signup-source.ts';
-import { eraseSubscriber, resubscribe, subscribe, unsubscribe, updatePreferences } from '../lib/subscribers/subscribers.service.ts';
+import { addConfirmedSubscriber, eraseSubscriber, resubscribe, subscribe, unsubscribe, updatePreferences } from '../lib/subscribers/subscribers.service.ts';
 import { RateLimiter } from '../lib/security/rate-limit.ts';
+import { authorize } from './authorize.ts';
 
 const signupsPerAddress = new RateLimiter(5, 10 * 60_000);
 
@@ -16,7 +18,103 @@ async function subscriberFromToken(token: string) {
   return { app, subscriberId: link.subscriberId, issueId: link.issueId };
 }
 
+const subscriberId = z.coerce.number().int().positive();
+const topicList = z.array(z.string().max(100)).max(20).optional();
+const importJob = z.string().regex(/^[0-9a-f]{32}$/, 'This import link is not valid.');
+/** A column of the uploaded file, or "" for none. */
+const column = z.union([z.literal(''), z.coerce.number().int().min(0).max(10_000)]);
+const DELIMITERS: Record<string, Delimiter> = { comma: ',', semicolon: ';', tab: '\t' };
+
+/** The admin's subscriber actions: each checks the role itself (and is listed in ADMIN_ACTIONS). */
+const subscribersAdmin = {
+  add: defineAction({
+    accept: 'form',
+    input: z.object({
+      email: z.string().max(1000, 'That is far too long for an email address.'),
+      name: z.string().max(1000).optional(),
+      topics: topicList,
+      consentNote: z.string().max(1000, 'Keep the consent note under 500 characters.').optional(),
+    }),
+    handler: async (input, context) => {
+      const user = authorize(context, 'subscribers.manage');
+      const app = await appContext();
+      const result = await addConfirmedSubscriber(app.db, { email: input.email, name: input.name, topics: input.topics, consentNote: input.consentNote ?? '', form: 'admin' }, `user:${user.id}`);
+      if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
+      return { outcome: result.value.outcome, id: result.value.id, email: input.email.trim().toLowerCase() };
+    },
+  }),
+
+  update: defineAction({
+    accept: 'form',
+    input: z.object({ id: subscriberId, topics: topicList, paused: z.boolean().optional() }),
+    handler: async (input, context) => {
+      authorize(context, 'subscribers.manage');
+      const app = await appContext();
+      const result = await updatePreferences(app.db, input.id, { topics: input.topics ?? [], paused: input.paused ?? false }, 'admin');
+      if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
+      return { saved: true };
+    },
+  }),
+
+  unsubscribe: defineAction({
+    accept: 'form',
+    input: z.object({ id: subscriberId }),
+    handler: async (input, context) => {
+      authorize(context, 'subscribers.manage');
+      const app = await appContext();
+      const outcome = await unsubscribe(app.db, input.id, { method: 'admin' });
+      if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'This subscriber no longer exists.' });
+      return { outcome };
+    },
+  }),
+
+  erase: defineAction({
+    accept: 'form',
+    input: z.object({ id: subscriberId, email: z.string().max(1000), confirm: z.literal('yes', { error: 'Tick the box to confirm the erasure.' }) }),
+    handler: async (input, context) => {
+      authorize(context, 'subscribers.manage');
+      const app = await appContext();
+      if (!(await eraseSubscriber(app.db, input.id))) throw new ActionError({ code: 'NOT_FOUND', message: 'This subscriber no longer exists (already erased?).' });
+      return { erased: input.email };
+    },
+  }),
+
+  planImport: defineAction({
+    accept: 'form',
+    input: z.object({
+      job: importJob,
+      delimiter: z.enum(['comma', 'semicolon', 'tab']),
+      email: z.coerce.number({ error: 'Choose the column that holds the email addresses.' }).int().min(0).max(10_000),
+      name: column.optional(),
+      topics: column.optional(),
+      consentNote: z.string().max(1000, 'Keep the consent note under 500 characters.').optional(),
+    }),
+    handler: async (input, context) => {
+      authorize(context, 'subscribers.manage');
+      const app = await appContext();
+      const mapping = { delimiter: DELIMITERS[input.delimiter]!, email: input.email, name: input.name === '' || input.name === undefined ? null : input.name, topics: input.topics === '' || input.topics === undefined ? null : input.topics };
+      const result = await importJobs(app).plan(input.job, mapping, input.consentNote ?? '');
+      if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
+      return { planned: true };
+    },
+  }),
+
+  startImport: defineAction({
+    accept: 'form',
+    input: z.object({ job: importJob }),
+    handler: async (input, context) => {
+      const user = authorize(context, 'subscribers.manage');
+      const app = await appContext();
+      const result = importJobs(app).start(input.job, `user:${user.id}`);
+      if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
+      return { started: true };
+    },
+  }),
+};
+
 export const subscribers = {
+  subscribersAdmin,
+
   subscribe: defineAction({
     accept: 'form',
     input: z.object({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { addAccount, apiKeyFor, request, sessionCookie } from '../helpers/accounts.ts';
-import { ADMIN_ACTIONS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES } from '../../src/lib/auth/admin-routes.ts';
+import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES } from '../../src/lib/auth/admin-routes.ts';
 import { can, ROLES, type Role } from '../../src/lib/auth/roles.ts';
 
 /**
@@ -86,6 +86,30 @@ describe('the role matrix', () => {
 
     it('a session cookie is not an API key', async () => {
       expect((await request(server, path, { method: route.method, cookie: cookies.admin })).status).toBe(401);
+    });
+  });
+
+  describe.each(ADMIN_ENDPOINTS.map((endpoint) => [`${endpoint.method} ${endpoint.sample ?? endpoint.route}`, endpoint] as const))('endpoint %s', (_name, endpoint) => {
+    const path = endpoint.sample ?? endpoint.route;
+    // A POST as a same-origin browser form would send it, empty.
+    const call = (cookie?: string) =>
+      request(server, path, endpoint.method === 'GET' ? { cookie } : { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', origin: server.url }, body: '--x--\r\n', cookie });
+
+    it('anonymous → redirect to the login page', async () => {
+      const answer = await call();
+      expect([302, 303]).toContain(answer.status);
+      expect(answer.location).toMatch(/^\/admin\/login(\?next=|$)/);
+    });
+
+    it.each(ROLES)('%s → its answer when the role has the permission, 403 otherwise', async (role) => {
+      const answer = await call(cookies[role]);
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      if (can(role, endpoint.permission)) {
+        expect(answer.status).toBe(endpoint.sampleStatus ?? 200);
+        expect(answer.location ?? '').not.toMatch(/^\/admin\/login/);
+      } else {
+        expect(answer.status).toBe(403);
+      }
     });
   });
 

@@ -31,12 +31,34 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/issues/[id]', sample: '/admin/issues/999999', sampleStatus: 404, title: 'Edit issue', permission: 'issues.draft' },
   { route: '/admin/issues/[id]/preview', sample: '/admin/issues/999999/preview', sampleStatus: 404, title: 'Issue preview', permission: 'issues.view' },
   { route: '/admin/subscribers', title: 'Subscribers', permission: 'subscribers.manage', nav: true },
+  { route: '/admin/subscribers/[id]', sample: '/admin/subscribers/999999', sampleStatus: 404, title: 'Subscriber', permission: 'subscribers.manage' },
+  { route: '/admin/subscribers/import', title: 'Import subscribers', permission: 'subscribers.manage' },
+  { route: '/admin/subscribers/import/[job]', sample: `/admin/subscribers/import/${'0'.repeat(32)}`, sampleStatus: 404, title: 'Import', permission: 'subscribers.manage' },
   { route: '/admin/articles', title: 'Articles', permission: 'articles.view', nav: true },
   { route: '/admin/offline-events', title: 'Offline events', permission: 'offline-events.manage', nav: true },
   { route: '/admin/settings', title: 'Settings', permission: 'settings.manage', nav: true },
   { route: '/admin/users', title: 'Users', permission: 'users.manage', nav: true },
   { route: '/admin/api-keys', title: 'API keys', permission: 'api-keys.manage' },
   { route: '/admin/account', title: 'Your account', permission: 'admin.enter' },
+];
+
+/**
+ * Admin routes that answer with something other than a page (a CSV download, an upload, a
+ * message's raw HTML): the same gate as a page (requirePage: the login redirect, or 403).
+ */
+export interface AdminEndpoint {
+  method: 'GET' | 'POST';
+  route: string;
+  sample?: string;
+  permission: Permission;
+  /** The status the sample answers a role that may use it, when not 200. */
+  sampleStatus?: number;
+}
+
+export const ADMIN_ENDPOINTS: readonly AdminEndpoint[] = [
+  { method: 'GET', route: '/admin/subscribers/export.csv', permission: 'subscribers.manage' },
+  { method: 'POST', route: '/admin/subscribers/import/upload', permission: 'subscribers.manage', sampleStatus: 303 },
+  { method: 'GET', route: '/admin/subscribers/import/[job]/rejected.csv', sample: `/admin/subscribers/import/${'0'.repeat(32)}/rejected.csv`, sampleStatus: 404, permission: 'subscribers.manage' },
 ];
 
 /** Admin pages anyone may open: signing in, the one-time links, and the 403 page itself. */
@@ -58,6 +80,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', route: '/api/users', permission: 'users.manage' },
   { method: 'GET', route: '/api/issues/[id]', sample: '/api/issues/999999', sampleStatus: 404, permission: 'issues.view' },
   { method: 'GET', route: '/api/issues/[id]/preview', sample: '/api/issues/999999/preview', sampleStatus: 404, permission: 'issues.view' },
+  { method: 'GET', route: '/api/subscribers', sample: '/api/subscribers?email=nobody@example.com', sampleStatus: 404, permission: 'subscribers.manage' },
+  { method: 'POST', route: '/api/subscribers', sampleStatus: 400, permission: 'subscribers.manage' },
+  { method: 'DELETE', route: '/api/subscribers/[id]', sample: '/api/subscribers/999999', sampleStatus: 404, permission: 'subscribers.manage' },
 ];
 
 /** `/api/` routes that need no key (there are none yet; e.g. a public webhook would go here). */
@@ -79,6 +104,12 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'issues.update': 'issues.draft',
   'issues.renderPreview': 'issues.draft',
   'issues.sendTest': 'issues.send',
+  'subscribersAdmin.add': 'subscribers.manage',
+  'subscribersAdmin.update': 'subscribers.manage',
+  'subscribersAdmin.unsubscribe': 'subscribers.manage',
+  'subscribersAdmin.erase': 'subscribers.manage',
+  'subscribersAdmin.planImport': 'subscribers.manage',
+  'subscribersAdmin.startImport': 'subscribers.manage',
 };
 
 export function adminActionPermission(name: string): Permission | undefined {

@@ -1,6 +1,8 @@
+import path from 'node:path';
 import type { AppContext } from '../app/context.ts';
 import { sendSiteEmail } from '../mail/site-email.ts';
 import { getSettings } from '../settings/settings.service.ts';
+import { ImportJobs } from './import-jobs.ts';
 import type { SubscriberDeps } from './subscribers.service.ts';
 
 /** The subscriber services' dependencies, wired to this process's database, secret and mail layer. */
@@ -24,4 +26,16 @@ export async function subscriberDeps(app: AppContext): Promise<SubscriberDeps> {
       );
     },
   };
+}
+
+const importJobsByApp = new WeakMap<AppContext, ImportJobs>();
+
+/** This process's CSV imports in progress, their uploads under DATA_DIR/imports. */
+export function importJobs(app: AppContext): ImportJobs {
+  let jobs = importJobsByApp.get(app);
+  if (!jobs) {
+    jobs = new ImportJobs(app.db, path.join(app.config.dataDir, 'imports'));
+    importJobsByApp.set(app, jobs);
+  }
+  return jobs;
 }

@@ -9,12 +9,13 @@ export interface ExistingSubscriber {
   id: number;
   email: string;
   status: SubscriberStatus;
+  name: string | null;
 }
 
 export async function findSubscribersByEmails(db: Db, emails: readonly string[]): Promise<ExistingSubscriber[]> {
   if (emails.length === 0) return [];
-  const rows = await db.selectFrom('subscribers').select(['id', 'email', 'status']).where('email', 'in', emails).execute();
-  return rows.map((r) => ({ id: Number(r.id), email: r.email, status: r.status }));
+  const rows = await db.selectFrom('subscribers').select(['id', 'email', 'status', 'name']).where('email', 'in', emails).execute();
+  return rows.map((r) => ({ id: Number(r.id), email: r.email, status: r.status, name: r.name }));
 }
 
 /** The hashes among `hashes` that are on the suppression list. */

@@ -154,11 +154,11 @@ export function suggestMapping(header: readonly string[], rows: readonly string[
   return { delimiter, email, name: name === email ? null : name, topics: topics === email ? null : topics };
 }
 
-/** Header, the first rows and a suggested mapping; reads only the beginning of the file. */
-export async function inspectCsv(source: CsvSource): Promise<Result<CsvPreview>> {
+/** Header, the first rows and a suggested mapping; reads only the beginning of the file. The delimiter is detected unless given. */
+export async function inspectCsv(source: CsvSource, delimiter?: Delimiter): Promise<Result<CsvPreview>> {
   let opened: OpenedCsv | undefined;
   try {
-    opened = await openCsv(source);
+    opened = await openCsv(source, delimiter);
     let header: string[] | undefined;
     const rows: string[][] = [];
     for await (const record of opened.records as AsyncIterable<string[]>) {

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database, SubscriberStatus, SubscriberTable } from '../db/schema.ts';
 
@@ -22,6 +22,16 @@ export async function updateSubscriber(db: Db, id: number, changes: Updateable<S
   await db.updateTable('subscribers').set(changes).where('id', '=', id).execute();
 }
 
+/** Marks subscribers updated (a chunk at a time). */
+export async function touchSubscribers(db: Db, ids: readonly number[], now: number): Promise<void> {
+  if (ids.length > 0) await db.updateTable('subscribers').set({ updated_at: now }).where('id', 'in', ids).execute();
+}
+
+/** Gives a subscriber a name, unless they have one by now. */
+export async function setNameIfMissing(db: Db, id: number, name: string): Promise<void> {
+  await db.updateTable('subscribers').set({ name }).where('id', '=', id).where('name', 'is', null).execute();
+}
+
 export async function deleteSubscriber(db: Db, id: number): Promise<void> {
   await db.deleteFrom('subscribers').where('id', '=', id).execute();
 }
@@ -43,8 +53,10 @@ export async function insertSubscriberEvent(db: Db, subscriberId: number, at: nu
     .execute();
 }
 
-export async function findSubscriberEvents(db: Db, subscriberId: number): Promise<{ at: number; kind: string; detail: string | null }[]> {
-  return db.selectFrom('subscriber_events').select(['at', 'kind', 'detail']).where('subscriber_id', '=', subscriberId).orderBy('at', 'desc').orderBy('id', 'desc').execute();
+/** A subscriber's timeline, newest first (at most `limit` events when given). */
+export async function findSubscriberEvents(db: Db, subscriberId: number, limit?: number): Promise<{ at: number; kind: string; detail: string | null }[]> {
+  const query = db.selectFrom('subscriber_events').select(['at', 'kind', 'detail']).where('subscriber_id', '=', subscriberId).orderBy('at', 'desc').orderBy('id', 'desc');
+  return (limit === undefined ? query : query.limit(limit)).execute();
 }
 
 export async function findSuppression(db: Db, emailHash: string): Promise<{ reason: string } | undefined> {
@@ -85,22 +97,41 @@ function filtered(db: Db, filter: SubscriberFilter) {
       eb.exists(eb.selectFrom('subscriber_topics').select('topic').whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id').where('subscriber_topics.topic', '=', topic)),
     );
   }
-  if (filter.search) {
-    const pattern = `%${filter.search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    query = query.where((eb) => eb.or([eb('subscribers.email', 'like', pattern), eb(eb.fn('lower', ['subscribers.name']), 'like', pattern)]));
-  }
+  if (filter.search) query = query.where(matchesSearch(filter.search));
   return query;
 }
 
-/** One page, newest first, by keyset (ids below `beforeId`): constant cost however deep the page. */
-export async function listSubscribers(db: Db, filter: SubscriberFilter, page: { beforeId?: number; limit: number }): Promise<SubscriberListRow[]> {
+/** A substring of the address or the name; % and _ typed in the search are literal (ESCAPE '\' in both dialects). */
+function matchesSearch(search: string) {
+  const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  return sql<boolean>`(${sql.ref('subscribers.email')} like ${pattern} escape '\\' or lower(${sql.ref('subscribers.name')}) like ${pattern} escape '\\')`;
+}
+
+/**
+ * One page by keyset, constant cost however deep the page: newest first below `beforeId`
+ * (older), or — with `afterId` — the `limit` rows just above it, oldest first (the caller
+ * reverses them to show the newer page).
+ */
+export async function listSubscribers(db: Db, filter: SubscriberFilter, page: { beforeId?: number; afterId?: number; limit: number }): Promise<SubscriberListRow[]> {
   let query = filtered(db, filter).select(['id', 'email', 'name', 'status', 'paused', 'created_at', 'source_form', 'source_campaign']);
+  if (page.afterId) return query.where('subscribers.id', '>', page.afterId).orderBy('subscribers.id', 'asc').limit(page.limit).execute();
   if (page.beforeId) query = query.where('subscribers.id', '<', page.beforeId);
   return query.orderBy('subscribers.id', 'desc').limit(page.limit).execute();
 }
 
+/**
+ * How many match. With a topic, counted from that topic's index entries joined to their
+ * subscribers (a part of the table, rather than a probe for every subscriber: 4× faster at 100,000).
+ */
 export async function countSubscribers(db: Db, filter: SubscriberFilter): Promise<number> {
-  const row = await filtered(db, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  if (!filter.topic) {
+    const row = await filtered(db, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+  let query = db.selectFrom('subscriber_topics').innerJoin('subscribers', 'subscribers.id', 'subscriber_topics.subscriber_id').where('subscriber_topics.topic', '=', filter.topic);
+  if (filter.status) query = query.where('subscribers.status', '=', filter.status);
+  if (filter.search) query = query.where(matchesSearch(filter.search));
+  const row = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
 }
 

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_ACTIONS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES, PUBLIC_API_ROUTES } from '../../../src/lib/auth/admin-routes.ts';
+import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES, PUBLIC_API_ROUTES } from '../../../src/lib/auth/admin-routes.ts';
 import { can, PERMISSIONS, ROLES } from '../../../src/lib/auth/roles.ts';
 import { projectRoot } from '../../helpers/server.ts';
 
@@ -25,7 +25,7 @@ function routesUnder(dir: string): string[] {
 
 describe('the admin route registry', () => {
   it('lists every page under src/pages/admin (a new page must join the role matrix)', () => {
-    const registered = new Set([...ADMIN_PAGES.map((p) => p.route), ...PUBLIC_ADMIN_PAGES]);
+    const registered = new Set([...ADMIN_PAGES.map((p) => p.route), ...ADMIN_ENDPOINTS.map((e) => e.route), ...PUBLIC_ADMIN_PAGES]);
     for (const route of routesUnder('admin')) expect(registered.has(route), `${route} is missing from src/lib/auth/admin-routes.ts`).toBe(true);
   });
 
@@ -35,7 +35,7 @@ describe('the admin route registry', () => {
   });
 
   it('has routes with parameters carry a sample path', () => {
-    for (const entry of [...ADMIN_PAGES, ...API_ROUTES]) if (entry.route.includes('[')) expect(entry.sample, entry.route).toMatch(/^\/(admin|api)\//);
+    for (const entry of [...ADMIN_PAGES, ...ADMIN_ENDPOINTS, ...API_ROUTES]) if (entry.route.includes('[')) expect(entry.sample, entry.route).toMatch(/^\/(admin|api)\//);
   });
 
   it('the role model: admin may do everything; writers never send; only admins manage users, settings and keys', () => {

@@ -1,0 +1,88 @@
+/**
+ * A subscriber's timeline (subscriber_events) in words. Kinds this file does not know yet —
+ * later work adds deliveries, opens, clicks, visits — still show: their name made readable
+ * and every detail as it was recorded.
+ */
+export interface TimelineEntry {
+  at: number;
+  kind: string;
+  title: string;
+  details: [label: string, value: string][];
+}
+
+type Detail = Record<string, unknown>;
+
+const VIA: Record<string, string> = {
+  'one-click': 'one click in their mail program (List-Unsubscribe)',
+  page: 'the unsubscribe page',
+  preferences: 'their preferences page',
+  admin: 'the admin',
+  api: 'the API',
+};
+
+const EMAILS: Record<string, string> = { welcome: 'Welcome email sent', 'confirm-subscription': 'Confirmation email sent' };
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map(text).join(', ') || 'none';
+  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  return String(value);
+}
+
+function humanize(kind: string): string {
+  const words = kind.replace(/[_-]+/g, ' ').trim();
+  return words ? words[0]!.toUpperCase() + words.slice(1) : 'Event';
+}
+
+/** `who` of a `by` value: "user:3" → the name from `people`, else as recorded. */
+export type PersonNames = (by: string) => string;
+
+function pick(detail: Detail, labels: Record<string, string>, names: PersonNames): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [key, label] of Object.entries(labels)) {
+    const value = detail[key];
+    if (value === undefined || value === null || value === '') continue;
+    out.push([label, key === 'by' && typeof value === 'string' ? names(value) : text(value)]);
+  }
+  return out;
+}
+
+export function describeEvent(event: { at: number; kind: string; detail: string | null }, names: PersonNames = (by) => by): TimelineEntry {
+  let detail: Detail = {};
+  try {
+    const parsed: unknown = event.detail ? JSON.parse(event.detail) : {};
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) detail = parsed as Detail;
+  } catch {
+    detail = { detail: event.detail };
+  }
+  const entry = (title: string, details: [string, string][]): TimelineEntry => ({ at: event.at, kind: event.kind, title, details });
+  switch (event.kind) {
+    case 'signup':
+      return entry('Signed up', pick(detail, { form: 'Form', campaign: 'Campaign', issue: 'Issue' }, names));
+    case 'signup_repeated':
+      return entry('Signed up again; the confirmation email was sent again', pick(detail, { form: 'Form', campaign: 'Campaign' }, names));
+    case 'confirmed':
+      return entry('Confirmed the subscription (double opt-in)', pick(detail, { consent_text_version: 'Consent text version' }, names));
+    case 'email_sent':
+      return entry(EMAILS[text(detail.email)] ?? `Email sent: ${text(detail.email)}`, pick(detail, { issue: 'Issue' }, names));
+    case 'unsubscribed':
+      return entry('Unsubscribed', [...(detail.via ? [['Through', VIA[text(detail.via)] ?? text(detail.via)] as [string, string]] : []), ...pick(detail, { issue: 'Issue' }, names)]);
+    case 'resubscribed':
+      return entry('Subscribed again', []);
+    case 'preferences_changed':
+      return entry('Preferences changed', pick(detail, { by: 'By', topics: 'Topics', paused: 'Paused' }, names));
+    case 'merged':
+      return entry('Signed up again through an add or import; topics merged', pick(detail, { by: 'By', form: 'Through', topics: 'Topics added' }, names));
+    case 'added':
+      return entry('Added as already confirmed', pick(detail, { by: 'By', form: 'Through', reason: 'Consent note' }, names));
+    case 'imported':
+      return entry('Imported from a CSV file', pick(detail, { by: 'By', reason: 'Consent note' }, names));
+    case 'bounced':
+      return entry('Mail bounced; the address is suppressed', Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
+    case 'complained':
+      return entry('Reported a newsletter as spam; the address is suppressed', Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
+    default:
+      return entry(humanize(event.kind), Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
+  }
+}
