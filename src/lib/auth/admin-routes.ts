@@ -80,6 +80,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', route: '/api/users', permission: 'users.manage' },
   { method: 'GET', route: '/api/issues/[id]', sample: '/api/issues/999999', sampleStatus: 404, permission: 'issues.view' },
   { method: 'GET', route: '/api/issues/[id]/preview', sample: '/api/issues/999999/preview', sampleStatus: 404, permission: 'issues.view' },
+  { method: 'POST', route: '/api/issues', sampleStatus: 400, permission: 'issues.draft' },
+  { method: 'POST', route: '/api/issues/[id]/test', sample: '/api/issues/999999/test', sampleStatus: 400, permission: 'issues.send' },
   { method: 'GET', route: '/api/subscribers', sample: '/api/subscribers?email=nobody@example.com', sampleStatus: 404, permission: 'subscribers.manage' },
   { method: 'POST', route: '/api/subscribers', sampleStatus: 400, permission: 'subscribers.manage' },
   { method: 'DELETE', route: '/api/subscribers/[id]', sample: '/api/subscribers/999999', sampleStatus: 404, permission: 'subscribers.manage' },

@@ -1,3 +1,4 @@
+import { readJsonBody } from '../http/json-body.ts';
 import type { CheckResult } from './checks.ts';
 import type { Issue } from './issue.ts';
 import type { IssueFailure } from './issues.service.ts';
@@ -31,30 +32,14 @@ export function issueIdParam(value: string | undefined): number | undefined {
 }
 
 /**
- * A JSON object from the request body, read with a size limit; otherwise the 4xx answer
- * (bad JSON, not an object, wrong content type, too large) with a sentence saying why.
+ * A JSON object from the request body (read with a size limit by readJsonBody); otherwise the
+ * 4xx answer (bad JSON, not an object, wrong content type, too large) with a sentence saying why.
  */
 export async function readJsonObject(request: Request): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; response: Response }> {
-  const refuse = (status: number, message: string) => ({ ok: false as const, response: json({ error: status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'invalid', message }, status) });
-  const type = request.headers.get('content-type');
-  if (type && !/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(type)) return refuse(415, `Send the body as JSON with "Content-Type: application/json" (got "${type.slice(0, 80)}").`);
-  const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > MAX_JSON_BYTES) return refuse(413, `The body is larger than ${MAX_JSON_BYTES / 1024} KB.`);
-  let bytes: ArrayBuffer;
-  try {
-    bytes = await request.arrayBuffer();
-  } catch {
-    return refuse(400, 'The request body could not be read.');
-  }
-  if (bytes.byteLength > MAX_JSON_BYTES) return refuse(413, `The body is larger than ${MAX_JSON_BYTES / 1024} KB.`);
-  if (bytes.byteLength === 0) return refuse(400, 'The body is empty: send a JSON object.');
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    return refuse(400, `The body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return refuse(400, 'The body must be a JSON object, e.g. {"subject": "…"}.');
+  const body = await readJsonBody(request, MAX_JSON_BYTES);
+  if (!body.ok) return { ok: false, response: json({ error: body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'invalid', message: body.message }, body.status) };
+  const value = body.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, response: json({ error: 'invalid', message: 'The body must be a JSON object, e.g. {"subject": "…"}.' }, 400) };
   return { ok: true, value: value as Record<string, unknown> };
 }
 
