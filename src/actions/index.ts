@@ -1,5 +1,6 @@
 import { accounts } from './accounts.ts';
 import { issues } from './issues.ts';
+import { offline } from './offline.ts';
 import { subscribers } from './subscribers.ts';
 
 // Each domain keeps its actions in its own file; they are merged here, Astro's one entry point.
@@ -7,4 +8,5 @@ export const server = {
   ...accounts,
   ...issues,
   ...subscribers,
+  ...offline,
 };

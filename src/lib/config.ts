@@ -36,6 +36,7 @@ const envSchema = z.object({
     .optional(),
   DKIM_SELECTOR: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/, 'must be a DNS label such as footfall2026').optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: readonly string[] };
@@ -56,6 +57,8 @@ export interface Config {
   logRequests: boolean;
   /** DKIM signing of every outgoing message (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: all three or none). */
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
+  callsWebhookSecret: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -109,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
     logRequests: e.LOG_REQUESTS === '1',
     dkim: readDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE),
+    callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
   });
 }
 

@@ -36,6 +36,8 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/subscribers/import/[job]', sample: `/admin/subscribers/import/${'0'.repeat(32)}`, sampleStatus: 404, title: 'Import', permission: 'subscribers.manage' },
   { route: '/admin/articles', title: 'Articles', permission: 'articles.view', nav: true },
   { route: '/admin/offline-events', title: 'Offline events', permission: 'offline-events.manage', nav: true },
+  { route: '/admin/offline-events/import', title: 'Import offline events', permission: 'offline-events.manage' },
+  { route: '/admin/tally', title: 'Tally', permission: 'tally.record', nav: true },
   { route: '/admin/settings', title: 'Settings', permission: 'settings.manage', nav: true },
   { route: '/admin/users', title: 'Users', permission: 'users.manage', nav: true },
   { route: '/admin/api-keys', title: 'API keys', permission: 'api-keys.manage' },
@@ -59,6 +61,9 @@ export const ADMIN_ENDPOINTS: readonly AdminEndpoint[] = [
   { method: 'GET', route: '/admin/subscribers/export.csv', permission: 'subscribers.manage' },
   { method: 'POST', route: '/admin/subscribers/import/upload', permission: 'subscribers.manage', sampleStatus: 303 },
   { method: 'GET', route: '/admin/subscribers/import/[job]/rejected.csv', sample: `/admin/subscribers/import/${'0'.repeat(32)}/rejected.csv`, sampleStatus: 404, permission: 'subscribers.manage' },
+  // The tally page's script (JSON; a request that is not JSON gets 415, and without a session a JSON one gets 401 rather than the login page).
+  { method: 'POST', route: '/admin/tally/taps', permission: 'tally.record', sampleStatus: 415 },
+  { method: 'GET', route: '/admin/offline-events/rejected', permission: 'offline-events.manage', sampleStatus: 404 },
 ];
 
 /** Admin pages anyone may open: signing in, the one-time links, and the 403 page itself. */
@@ -87,8 +92,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'DELETE', route: '/api/subscribers/[id]', sample: '/api/subscribers/999999', sampleStatus: 404, permission: 'subscribers.manage' },
 ];
 
-/** `/api/` routes that need no key (there are none yet; e.g. a public webhook would go here). */
-export const PUBLIC_API_ROUTES: readonly string[] = [];
+/** `/api/` routes that need no key: webhooks that check a shared secret of their own. */
+export const PUBLIC_API_ROUTES: readonly string[] = ['/api/webhooks/calls'];
 
 /** Actions (src/actions) that need a signed-in user, by name as Astro calls them. */
 export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
@@ -112,6 +117,13 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'subscribersAdmin.erase': 'subscribers.manage',
   'subscribersAdmin.planImport': 'subscribers.manage',
   'subscribersAdmin.startImport': 'subscribers.manage',
+  'tally.tap': 'tally.record',
+  'tally.undo': 'tally.record',
+  'offlineEvents.add': 'offline-events.manage',
+  'offlineEvents.remove': 'offline-events.manage',
+  'offlineEvents.restore': 'offline-events.manage',
+  'offlineEvents.upload': 'offline-events.manage',
+  'offlineEvents.import': 'offline-events.manage',
 };
 
 export function adminActionPermission(name: string): Permission | undefined {

@@ -29,6 +29,8 @@ export const PERMISSIONS = {
   'reports.view': everyone,
   'subscribers.manage': ['admin', 'marketer'],
   'offline-events.manage': ['admin', 'marketer'],
+  /** The tally page: whoever answers the phone or the door taps it, whatever their role. */
+  'tally.record': everyone,
   'articles.view': ['admin', 'writer'],
   'settings.manage': ['admin'],
   'users.manage': ['admin'],

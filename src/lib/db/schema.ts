@@ -174,6 +174,37 @@ export interface IssueSnapshotTable {
   created_at: number;
 }
 
+export type OfflineEventKind = 'call' | 'walk_in';
+export type OfflineEventSource = 'tally' | 'manual' | 'csv' | 'webhook';
+
+/** A phone call or walk-in (src/lib/offline): from the tally page, the admin, a CSV import or the call webhook. */
+export interface OfflineEventTable {
+  id: Generated<number>;
+  kind: OfflineEventKind;
+  /** When it happened. */
+  at: number;
+  /** When Footfall stored it. */
+  recorded_at: number;
+  source: OfflineEventSource;
+  /** Who tapped or typed it; null for the webhook (and once the user is deleted). */
+  recorded_by: number | null;
+  /** 1 said so, 0 said not, null not asked. */
+  mentioned_newsletter: number | null;
+  note: string | null;
+  /** The issue credited with it (a CSV row's issue slug; a call to the issue's tracked number). */
+  issue_id: number | null;
+  /** Idempotency key: the browser's UUID for a tally tap, `csv:…` / `webhook:…` otherwise. UNIQUE. */
+  client_id: string | null;
+  /** Webhook calls: keyed hash (HMAC with the server secret) of the caller's number — never the number. */
+  from_hash: string | null;
+  /** Webhook calls: the number that was called (ours, e.g. an issue's tracked number). */
+  to_number: string | null;
+  duration_s: number | null;
+  /** Soft delete: undone on the tally page or removed in the admin; counts skip it. */
+  undone_at: number | null;
+  undone_by: number | null;
+}
+
 export interface Database {
   page_views: PageViewTable;
   visitor_salts: VisitorSaltTable;
@@ -189,4 +220,5 @@ export interface Database {
   issues: IssueTable;
   issue_links: IssueLinkTable;
   issue_snapshots: IssueSnapshotTable;
+  offline_events: OfflineEventTable;
 }

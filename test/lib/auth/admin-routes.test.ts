@@ -47,5 +47,6 @@ describe('the admin route registry', () => {
       for (const permission of ['users.manage', 'settings.manage', 'api-keys.manage'] as const) expect(can(role, permission)).toBe(false);
     }
     for (const permission of Object.values(ADMIN_ACTIONS)) expect(Object.keys(PERMISSIONS)).toContain(permission);
+    for (const role of ROLES) expect(can(role, 'tally.record')).toBe(true);
   });
 });
