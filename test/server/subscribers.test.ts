@@ -7,6 +7,7 @@ import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { linkIn, subscriberCount, subscriberIn } from '../helpers/subscribers.ts';
 import { builtArticlePaths } from '../helpers/site.ts';
+import { addAccount, sessionCookie } from '../helpers/accounts.ts';
 
 let nextAddress = 1;
 /** A distinct client address per request (TRUST_PROXY=1), so the per-address signup limit stays out of the way. */
@@ -159,6 +160,15 @@ for (const dialect of testDialects()) {
       expect((await subscriberIn(server.databaseUrl, 'gone@example.com'))?.status).toBe('active');
       expect(server.output()).toMatch(/\[subscribers\] welcome email to subscriber #\d+ failed/);
       expect(sink.messages.length).toBe(before + 1);
+    });
+
+    it('with SMTP configured, the outbox viewer says that mail goes out over SMTP', async () => {
+      const cookie = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, `mara-${dialect}@example.com`, 'marketer'));
+      const page = await fetch(`${server.url}/admin/outbox`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('Mail goes out through the SMTP server (SMTP_URL is set), so the outbox stays empty');
+      expect(html).toContain('The outbox is empty');
     });
 
     it('bad input gets a clear message and stores nothing', async () => {

@@ -34,6 +34,8 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/subscribers/[id]', sample: '/admin/subscribers/999999', sampleStatus: 404, title: 'Subscriber', permission: 'subscribers.manage' },
   { route: '/admin/subscribers/import', title: 'Import subscribers', permission: 'subscribers.manage' },
   { route: '/admin/subscribers/import/[job]', sample: `/admin/subscribers/import/${'0'.repeat(32)}`, sampleStatus: 404, title: 'Import', permission: 'subscribers.manage' },
+  { route: '/admin/outbox', title: 'Outbox', permission: 'outbox.view', nav: true },
+  { route: '/admin/outbox/[file]', sample: '/admin/outbox/20261126T000000.000Z-0000000000000000.eml', sampleStatus: 404, title: 'Outbox message', permission: 'outbox.view' },
   { route: '/admin/articles', title: 'Articles', permission: 'articles.view', nav: true },
   { route: '/admin/offline-events', title: 'Offline events', permission: 'offline-events.manage', nav: true },
   { route: '/admin/offline-events/import', title: 'Import offline events', permission: 'offline-events.manage' },
@@ -61,6 +63,7 @@ export const ADMIN_ENDPOINTS: readonly AdminEndpoint[] = [
   { method: 'GET', route: '/admin/subscribers/export.csv', permission: 'subscribers.manage' },
   { method: 'POST', route: '/admin/subscribers/import/upload', permission: 'subscribers.manage', sampleStatus: 303 },
   { method: 'GET', route: '/admin/subscribers/import/[job]/rejected.csv', sample: `/admin/subscribers/import/${'0'.repeat(32)}/rejected.csv`, sampleStatus: 404, permission: 'subscribers.manage' },
+  { method: 'GET', route: '/admin/outbox/[file]/html', sample: '/admin/outbox/20261126T000000.000Z-0000000000000000.eml/html', sampleStatus: 404, permission: 'outbox.view' },
   // The tally page's script (JSON; a request that is not JSON gets 415, and without a session a JSON one gets 401 rather than the login page).
   { method: 'POST', route: '/admin/tally/taps', permission: 'tally.record', sampleStatus: 415 },
   { method: 'GET', route: '/admin/offline-events/rejected', permission: 'offline-events.manage', sampleStatus: 404 },

@@ -28,6 +28,8 @@ export const PERMISSIONS = {
   'issues.send': ['admin', 'marketer'],
   'reports.view': everyone,
   'subscribers.manage': ['admin', 'marketer'],
+  /** The mail outbox (DATA_DIR/outbox): subscriber mail; account mail only with users.manage. */
+  'outbox.view': ['admin', 'marketer'],
   'offline-events.manage': ['admin', 'marketer'],
   /** The tally page: whoever answers the phone or the door taps it, whatever their role. */
   'tally.record': everyone,

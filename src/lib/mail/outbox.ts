@@ -10,6 +10,10 @@ export interface OutboxEntry {
   to: string;
   subject: string;
   size: number;
+  /** Which site email this is (`X-Footfall-Email`: `welcome`, `invite`, …), when the message says. */
+  kind: string | undefined;
+  /** The message carries List-Unsubscribe: mail to a list's subscriber. */
+  listMail: boolean;
 }
 
 /** One outbox message, read back from its `.eml` file. */
@@ -70,26 +74,63 @@ async function readHeaderBlock(file: string): Promise<{ head: Buffer; size: numb
   }
 }
 
+// Outbox files never change once written (new mail gets a new name), so what their headers
+// say is kept per path: a filtered listing reads each file's header block once per process.
+const entryCache = new Map<string, OutboxEntry>();
+const ENTRY_CACHE_LIMIT = 50_000;
+
+/** The listing line of one file, from its header block; undefined when it was deleted meanwhile. */
+async function readOutboxEntry(dir: string, file: string): Promise<OutboxEntry | undefined> {
+  const key = path.join(dir, file);
+  const cached = entryCache.get(key);
+  if (cached) return cached;
+  try {
+    const { head, size } = await readHeaderBlock(key);
+    const parsed = await simpleParser(head);
+    const kind = parsed.headers.get('x-footfall-email');
+    const entry: OutboxEntry = {
+      file,
+      date: parsed.date ?? outboxFileTime(file)!,
+      to: addressText(parsed.to),
+      subject: parsed.subject ?? '',
+      size,
+      kind: typeof kind === 'string' ? kind : undefined,
+      listMail: parsed.headerLines.some((line) => line.key === 'list-unsubscribe'), // (mailparser files List-* under "list")
+    };
+    if (entryCache.size >= ENTRY_CACHE_LIMIT) entryCache.clear();
+    entryCache.set(key, entry);
+    return entry;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // deleted meanwhile
+    throw error;
+  }
+}
+
+/** Reads entries a few at a time (a listing of thousands must not open thousands of files at once). */
+async function readOutboxEntries(dir: string, files: readonly string[]): Promise<OutboxEntry[]> {
+  const entries: OutboxEntry[] = [];
+  for (let i = 0; i < files.length; i += 64) {
+    const read = await Promise.all(files.slice(i, i + 64).map((file) => readOutboxEntry(dir, file)));
+    for (const entry of read) if (entry) entries.push(entry);
+  }
+  return entries;
+}
+
 /**
  * The outbox, newest first: `limit` entries after skipping `offset`, and how many there are.
- * Only the header block of each listed file is parsed.
+ * Without `include` only the header block of each listed file is parsed; with it, every
+ * file's (once per process) so that `total` and the pages count only the included ones.
  */
-export async function listOutbox(dir: string, { limit = 50, offset = 0 }: { limit?: number; offset?: number } = {}): Promise<{ total: number; entries: OutboxEntry[] }> {
+export async function listOutbox(
+  dir: string,
+  { limit = 50, offset = 0, include }: { limit?: number; offset?: number; include?: (entry: OutboxEntry) => boolean } = {},
+): Promise<{ total: number; entries: OutboxEntry[] }> {
   const files = await listOutboxFiles(dir);
-  const page = files.slice(Math.max(0, offset), Math.max(0, offset) + Math.max(0, limit));
-  const entries = await Promise.all(
-    page.map(async (file): Promise<OutboxEntry | undefined> => {
-      try {
-        const { head, size } = await readHeaderBlock(path.join(dir, file));
-        const parsed = await simpleParser(head);
-        return { file, date: parsed.date ?? outboxFileTime(file)!, to: addressText(parsed.to), subject: parsed.subject ?? '', size };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // deleted meanwhile
-        throw error;
-      }
-    }),
-  );
-  return { total: files.length, entries: entries.filter((e) => e !== undefined) };
+  const from = Math.max(0, offset);
+  const to = from + Math.max(0, limit);
+  if (!include) return { total: files.length, entries: await readOutboxEntries(dir, files.slice(from, to)) };
+  const included = (await readOutboxEntries(dir, files)).filter(include);
+  return { total: included.length, entries: included.slice(from, to) };
 }
 
 function collectHeaders(parsed: ParsedMail): Record<string, string> {
