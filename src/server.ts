@@ -20,6 +20,7 @@ import { API_PREFIX, prepareApiRequest } from './lib/http/api-requests.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
+import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
   const site = new StaticSite(path.join(root, 'dist/client'));
   const { handler } = (await import(pathToFileURL(entry).href)) as { handler: AstroHandler };
   const server = http.createServer({ keepAliveTimeout: 5000 }, createListener(app, site, handler));
+  // The send worker (SEND_WORKER=0 leaves sending to `npm run worker` processes).
+  const sendWorker = config.sending.worker ? startEmbeddedWorker(app) : undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -117,9 +120,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
+    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
     server.close();
     server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.once('close', () => resolve()));
+    // Messages in flight finish and are recorded; claimed ones not yet sent go back to the queue.
+    await Promise.all([closed, sendWorker?.stop()]);
     await app.close();
     console.log('[server] stopped');
     process.exit(0);

@@ -1,5 +1,6 @@
 import { accounts } from './accounts.ts';
 import { issues } from './issues.ts';
+import { sending } from './sending.ts';
 import { offline } from './offline.ts';
 import { subscribers } from './subscribers.ts';
 
@@ -7,6 +8,7 @@ import { subscribers } from './subscribers.ts';
 export const server = {
   ...accounts,
   ...issues,
+  ...sending,
   ...subscribers,
   ...offline,
 };

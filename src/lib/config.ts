@@ -36,6 +36,13 @@ const envSchema = z.object({
     .optional(),
   DKIM_SELECTOR: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/, 'must be a DNS label such as footfall2026').optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  SEND_WORKER: z.enum(['0', '1']).default('1'),
+  SEND_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  SEND_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  SEND_RETRY_BASE_MS: z.coerce.number().int().min(1).max(86_400_000).default(60_000),
+  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  SEND_PAUSE_AFTER_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
@@ -57,6 +64,14 @@ export interface Config {
   logRequests: boolean;
   /** DKIM signing of every outgoing message (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: all three or none). */
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  /**
+   * The send worker: run inside the server (`worker`), claim lease, idle poll interval,
+   * retry backoff base (doubling, with jitter), attempts before a delivery fails, and
+   * consecutive failures after which a send pauses itself.
+   */
+  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number };
+  /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
+  bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
   callsWebhookSecret: string | undefined;
 }
@@ -112,6 +127,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
     logRequests: e.LOG_REQUESTS === '1',
     dkim: readDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE),
+    sending: Object.freeze({
+      worker: e.SEND_WORKER === '1',
+      leaseMs: e.SEND_LEASE_MS,
+      pollMs: e.SEND_POLL_MS,
+      retryBaseMs: e.SEND_RETRY_BASE_MS,
+      maxAttempts: e.SEND_MAX_ATTEMPTS,
+      pauseAfterFailures: e.SEND_PAUSE_AFTER_FAILURES,
+    }),
+    bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
   });
 }

@@ -30,6 +30,8 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/issues/new', title: 'New issue', permission: 'issues.draft' },
   { route: '/admin/issues/[id]', sample: '/admin/issues/999999', sampleStatus: 404, title: 'Edit issue', permission: 'issues.draft' },
   { route: '/admin/issues/[id]/preview', sample: '/admin/issues/999999/preview', sampleStatus: 404, title: 'Issue preview', permission: 'issues.view' },
+  { route: '/admin/issues/[id]/send', sample: '/admin/issues/999999/send', sampleStatus: 404, title: 'Send issue', permission: 'issues.send' },
+  { route: '/admin/issues/[id]/progress', sample: '/admin/issues/999999/progress', sampleStatus: 404, title: 'Sending progress', permission: 'issues.view' },
   { route: '/admin/subscribers', title: 'Subscribers', permission: 'subscribers.manage', nav: true },
   { route: '/admin/subscribers/[id]', sample: '/admin/subscribers/999999', sampleStatus: 404, title: 'Subscriber', permission: 'subscribers.manage' },
   { route: '/admin/subscribers/import', title: 'Import subscribers', permission: 'subscribers.manage' },
@@ -88,6 +90,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', route: '/api/users', permission: 'users.manage' },
   { method: 'GET', route: '/api/issues/[id]', sample: '/api/issues/999999', sampleStatus: 404, permission: 'issues.view' },
   { method: 'GET', route: '/api/issues/[id]/preview', sample: '/api/issues/999999/preview', sampleStatus: 404, permission: 'issues.view' },
+  { method: 'POST', route: '/api/issues/[id]/send', sample: '/api/issues/999999/send', sampleStatus: 400, permission: 'issues.send' },
+  { method: 'GET', route: '/api/issues/[id]/progress', sample: '/api/issues/999999/progress', sampleStatus: 404, permission: 'issues.view' },
   { method: 'POST', route: '/api/issues', sampleStatus: 400, permission: 'issues.draft' },
   { method: 'POST', route: '/api/issues/[id]/test', sample: '/api/issues/999999/test', sampleStatus: 400, permission: 'issues.send' },
   { method: 'GET', route: '/api/subscribers', sample: '/api/subscribers?email=nobody@example.com', sampleStatus: 404, permission: 'subscribers.manage' },
@@ -96,7 +100,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 /** `/api/` routes that need no key: webhooks that check a shared secret of their own. */
-export const PUBLIC_API_ROUTES: readonly string[] = ['/api/webhooks/calls'];
+export const PUBLIC_API_ROUTES: readonly string[] = ['/api/webhooks/calls', '/api/webhooks/bounces'];
 
 /** Actions (src/actions) that need a signed-in user, by name as Astro calls them. */
 export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
@@ -114,6 +118,10 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'issues.update': 'issues.draft',
   'issues.renderPreview': 'issues.draft',
   'issues.sendTest': 'issues.send',
+  'sending.send': 'issues.send',
+  'sending.pause': 'issues.send',
+  'sending.resume': 'issues.send',
+  'sending.cancel': 'issues.send',
   'subscribersAdmin.add': 'subscribers.manage',
   'subscribersAdmin.update': 'subscribers.manage',
   'subscribersAdmin.unsubscribe': 'subscribers.manage',

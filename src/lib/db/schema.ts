@@ -205,6 +205,67 @@ export interface OfflineEventTable {
   undone_by: number | null;
 }
 
+export type SendState = 'scheduled' | 'running' | 'paused' | 'cancelled' | 'finished';
+
+/** One send of one issue: its audience, schedule and state (src/lib/sending). */
+export interface SendTable {
+  id: Generated<number>;
+  issue_id: number;
+  /** JSON: {"topics":["guides"]} or {} for every active subscriber. */
+  audience: string;
+  state: SendState;
+  /** When sending starts (epoch ms); the audience is frozen then. */
+  scheduled_at: number;
+  paused_reason: string | null;
+  consecutive_failures: Generated<number>;
+  /** Ledger rows made when the audience was frozen; null until then. */
+  recipients: number | null;
+  created_by: number | null;
+  created_by_key: number | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  cancelled_at: number | null;
+}
+
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'bounced' | 'skipped';
+
+/** The ledger: one row per recipient of an issue, UNIQUE(issue_id, subscriber_id). */
+export interface DeliveryTable {
+  id: Generated<number>;
+  /** The issue (and so its one send). */
+  issue_id: number;
+  /** Null once the subscriber was deleted: the row (and the counts) stay. */
+  subscriber_id: number | null;
+  status: DeliveryStatus;
+  /** Why skipped, failed or bounced (or the last temporary failure of a queued retry). */
+  reason: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  /** The worker holding the claim and when it claimed (or renewed) it: the lease. */
+  claimed_by: string | null;
+  claimed_at: number | null;
+  sent_at: number | null;
+  message_id: string | null;
+  smtp_response: string | null;
+  complained_at: number | null;
+  first_opened_at: number | null;
+  first_clicked_at: number | null;
+  first_visit_at: number | null;
+  created_at: number;
+}
+
+/** Running send workers (heartbeat); on SQLite the one slot "sqlite" is the single-worker lock. */
+export interface SendWorkerTable {
+  slot: string;
+  worker_id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 export interface Database {
   page_views: PageViewTable;
   visitor_salts: VisitorSaltTable;
@@ -220,5 +281,8 @@ export interface Database {
   issues: IssueTable;
   issue_links: IssueLinkTable;
   issue_snapshots: IssueSnapshotTable;
+  sends: SendTable;
+  deliveries: DeliveryTable;
+  send_workers: SendWorkerTable;
   offline_events: OfflineEventTable;
 }

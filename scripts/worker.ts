@@ -1,0 +1,48 @@
+// npm run worker
+// One more send worker process: claims deliveries of running sends and mails them through the
+// configured SMTP pool (or the outbox). On PostgreSQL start as many as you like; on SQLite only
+// one worker may run (the server runs one unless SEND_WORKER=0) — a second exits 1 saying so.
+// SIGTERM/SIGINT: messages in flight finish and are recorded, then it exits 0.
+import { ConfigError, getConfig } from '../src/lib/config.ts';
+import { createAppContext } from '../src/lib/app/context.ts';
+import { migrateToLatest } from '../src/lib/db/migrate.ts';
+import { createSendWorker } from '../src/lib/sending/run-worker.ts';
+import { WorkerLockedError } from '../src/lib/sending/worker.ts';
+
+let config;
+try {
+  config = getConfig();
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+
+const app = createAppContext(config);
+const worker = createSendWorker(app);
+
+// Signals are handled from the start: one that arrives while the worker starts stops it once started.
+let stopping = false;
+let started: Promise<void> | undefined;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`[worker] ${signal}: finishing the messages in flight`);
+  await started?.catch(() => {});
+  await worker.stop();
+  await app.close();
+  console.log(`[worker] stopped (${worker.sent} message(s) sent)`);
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
+try {
+  await migrateToLatest(app.db);
+  started = worker.start();
+  await started;
+} catch (error) {
+  console.error(`[worker] not started: ${error instanceof WorkerLockedError ? error.message : error instanceof Error ? (error.stack ?? error.message) : error}`);
+  await app.close();
+  process.exit(1);
+}
+if (!stopping) console.log(`[worker] ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${config.mail.poolSize}` : 'outbox'}, database ${config.databaseUrl.split(':')[0]})`);

@@ -1,0 +1,101 @@
+import { ActionError, defineAction } from 'astro:actions';
+import { z } from 'zod';
+import { sendingHooks } from '../admin/sending.ts';
+import { appContext } from '../lib/app/context.ts';
+import type { Failure } from '../lib/auth/outcome.ts';
+import { localTimeToEpoch } from '../lib/sending/schedule-time.ts';
+import { cancelSend, pauseSend, requestSend, resumeSend, sendOfIssue } from '../lib/sending/send.service.ts';
+
+import { getSettings } from '../lib/settings/settings.service.ts';
+import { failureToActionError, authorize } from './authorize.ts';
+
+/**
+ * Sending an issue from the admin (issues.send: marketers and admins): send now or at a time
+ * in the site's time zone, then pause, resume or cancel. Each handler checks its permission
+ * first; the middleware refuses them earlier too (ADMIN_ACTIONS in src/lib/auth/admin-routes.ts).
+ */
+
+const issueId = z.coerce.number({ error: 'Which issue?' }).int().positive();
+
+function refusal(failure: Failure): ActionError {
+  return failureToActionError(failure);
+}
+
+async function sendOf(id: number) {
+  const app = await appContext();
+  const send = await sendOfIssue(app.db, id);
+  if (!send) throw new ActionError({ code: 'NOT_FOUND', message: 'This issue has no send.' });
+  return { app, sendId: Number(send.id) };
+}
+
+export const sending = {
+  sending: {
+    send: defineAction({
+      accept: 'form',
+      input: z.object({
+        issueId,
+        audience: z.enum(['all', 'topics'], { error: 'Choose who gets the issue.' }),
+        topics: z.array(z.string().max(100)).max(20).optional(),
+        when: z.enum(['now', 'later'], { error: 'Choose when to send.' }),
+        at: z.string().max(40).optional(),
+      }),
+      handler: async (input, context) => {
+        const user = authorize(context, 'issues.send');
+        const app = await appContext();
+        if (input.audience === 'topics' && (input.topics ?? []).length === 0) throw new ActionError({ code: 'BAD_REQUEST', message: 'Tick at least one topic, or send to every active subscriber.' });
+        let at: number | null = null;
+        if (input.when === 'later') {
+          const settings = await getSettings(app.db);
+          const parsed = localTimeToEpoch(input.at ?? '', settings.timeZone);
+          if (!parsed.ok) throw new ActionError({ code: 'BAD_REQUEST', message: parsed.message });
+          if (parsed.at <= Date.now()) throw new ActionError({ code: 'BAD_REQUEST', message: 'That time has passed: choose a later one, or send now.' });
+          at = parsed.at;
+        }
+        const result = await requestSend(app.db, sendingHooks(app), {
+          issueId: input.issueId,
+          audience: input.audience === 'topics' ? { topics: input.topics } : {},
+          at,
+          createdBy: user.id,
+        });
+        if (!result.ok) throw refusal(result);
+        return { sendId: result.value.sendId, state: result.value.state, recipients: result.value.recipients, scheduledAt: result.value.scheduledAt, created: result.value.created };
+      },
+    }),
+
+    pause: defineAction({
+      accept: 'form',
+      input: z.object({ issueId }),
+      handler: async (input, context) => {
+        const user = authorize(context, 'issues.send');
+        const { app, sendId } = await sendOf(input.issueId);
+        const result = await pauseSend(app.db, sendId, `Paused by ${user.name}.`);
+        if (!result.ok) throw refusal(result);
+        return { paused: true };
+      },
+    }),
+
+    resume: defineAction({
+      accept: 'form',
+      input: z.object({ issueId }),
+      handler: async (input, context) => {
+        authorize(context, 'issues.send');
+        const { app, sendId } = await sendOf(input.issueId);
+        const result = await resumeSend(app.db, sendId);
+        if (!result.ok) throw refusal(result);
+        return { resumed: true };
+      },
+    }),
+
+    cancel: defineAction({
+      accept: 'form',
+      input: z.object({ issueId }),
+      handler: async (input, context) => {
+        authorize(context, 'issues.send');
+        const { app, sendId } = await sendOf(input.issueId);
+        const result = await cancelSend(app.db, sendingHooks(app), sendId);
+        if (!result.ok) throw refusal(result);
+        return result.value;
+      },
+    }),
+  },
+};

@@ -1,0 +1,81 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { DB } from '../db/database.ts';
+import { findSubscriberById } from '../subscribers/subscribers.repository.ts';
+import { normalizeEmail } from '../subscribers/email-address.ts';
+import { suppressAddress } from '../subscribers/subscribers.service.ts';
+import { findDeliveryByMessageId, markDeliveryBounced, markDeliveryComplained } from './deliveries.repository.ts';
+
+/**
+ * Asynchronous bounces and complaints from a mail provider: `POST /api/webhooks/bounces` with
+ * a shared secret and generic JSON, `{email?, message_id?, type: "bounce"|"complaint", reason?}`.
+ */
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * The secret from `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>`, compared
+ * in constant time (both sides hashed first, so their lengths say nothing either). Without a
+ * configured secret nothing is accepted.
+ */
+export function webhookSecretMatches(configured: string | undefined, headers: { get(name: string): string | null }): boolean {
+  if (!configured) return false;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')?.[1];
+  const given = bearer ?? headers.get('x-webhook-secret')?.trim();
+  if (!given) return false;
+  return timingSafeEqual(sha256(given), sha256(configured));
+}
+
+export const bounceReportSchema = z
+  .object({
+    email: z.string().max(320).optional(),
+    message_id: z.string().min(3).max(998).optional(),
+    type: z.enum(['bounce', 'complaint'], { error: 'type must be "bounce" or "complaint".' }),
+    reason: z.string().max(1000).optional(),
+  })
+  .refine((r) => r.email !== undefined || r.message_id !== undefined, { message: 'Give the email address or the message_id (or both).', path: ['email'] });
+
+export type BounceReport = z.infer<typeof bounceReportSchema>;
+
+export type BounceOutcome =
+  | { ok: true; suppressed: boolean; deliveryId: number | null }
+  | { ok: false; message: string; fields?: Record<string, string> };
+
+/** `<id@host>`, with the brackets whether or not they were sent. */
+function normalizeMessageId(id: string): string {
+  const bare = id.trim().replace(/^<|>$/g, '');
+  return `<${bare}>`;
+}
+
+/**
+ * Checks a report and acts on it: the delivery it names (by Message-ID) is marked bounced, or
+ * its complaint recorded, and the address — given, or the delivery's subscriber's — is
+ * suppressed for good. A report naming nothing we know stores nothing.
+ */
+export async function recordBounceReport(db: DB, input: unknown, now = Date.now()): Promise<BounceOutcome> {
+  const parsed = bounceReportSchema.safeParse(input);
+  if (!parsed.success) {
+    const fields: Record<string, string> = {};
+    for (const issue of parsed.error.issues) fields[String(issue.path[0] ?? 'body')] ??= issue.message;
+    return { ok: false, message: 'The report is not valid: see fields.', fields };
+  }
+  const report = parsed.data;
+  let email: string | undefined;
+  if (report.email !== undefined) {
+    const checked = normalizeEmail(report.email);
+    if (!checked.ok) return { ok: false, message: checked.error, fields: { email: checked.error } };
+    email = checked.email;
+  }
+  const delivery = report.message_id ? await findDeliveryByMessageId(db, normalizeMessageId(report.message_id)) : undefined;
+  if (!email && delivery?.subscriber_id) email = (await findSubscriberById(db, Number(delivery.subscriber_id)))?.email;
+  if (!email) return { ok: true, suppressed: false, deliveryId: delivery ? Number(delivery.id) : null };
+
+  const reason = (report.reason ?? '').replace(/\s+/g, ' ').trim().slice(0, 300);
+  const detail = { via: 'webhook', ...(delivery ? { issue: Number(delivery.issue_id), delivery: Number(delivery.id) } : {}), ...(reason ? { reason } : {}) };
+  if (delivery) {
+    if (report.type === 'bounce') await markDeliveryBounced(db, Number(delivery.id), `bounce reported${reason ? `: ${reason}` : ''}`);
+    else await markDeliveryComplained(db, Number(delivery.id), now);
+  }
+  const suppressed = await suppressAddress(db, email, report.type === 'bounce' ? 'bounced' : 'complained', detail, now);
+  return { ok: true, suppressed, deliveryId: delivery ? Number(delivery.id) : null };
+}

@@ -1,0 +1,65 @@
+import type { AppContext } from '../app/context.ts';
+import { createIssueHooks } from './issue-hooks.ts';
+import { SendWorker, WorkerLockedError } from './worker.ts';
+
+/** A send worker over the process's database and mailer, with the settings from the configuration. */
+export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'secret'>): SendWorker {
+  const { sending, mail } = app.config;
+  return new SendWorker({
+    db: app.db,
+    mailer: app.mailer,
+    hooks: createIssueHooks({ secret: app.secret }),
+    concurrency: mail.poolSize,
+    leaseMs: sending.leaseMs,
+    pollMs: sending.pollMs,
+    retryBaseMs: sending.retryBaseMs,
+    maxAttempts: sending.maxAttempts,
+    pauseAfterFailures: sending.pauseAfterFailures,
+  });
+}
+
+export interface EmbeddedWorker {
+  /** The worker while it runs (undefined while another holds the SQLite lock). */
+  readonly worker: SendWorker | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * The worker `npm start` runs inside the server. When another worker holds the SQLite lock
+ * (say `npm run worker`), the server says so once and tries again every lease period, so it
+ * takes over when that one stops.
+ */
+export function startEmbeddedWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'secret'>, log: (line: string) => void = console.log): EmbeddedWorker {
+  let current: SendWorker | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  let told = false;
+  let starting: Promise<void> | undefined;
+  const attempt = async () => {
+    if (stopped) return;
+    const worker = createSendWorker(app);
+    try {
+      await worker.start();
+      if (stopped) return void (await worker.stop());
+      current = worker;
+      log(`[send] worker ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${app.config.mail.poolSize}` : 'outbox'})`);
+    } catch (error) {
+      if (!(error instanceof WorkerLockedError) || !told) log(`[send] the send worker did not start: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof WorkerLockedError) told = true;
+      retry = setTimeout(() => void (starting = attempt()), app.config.sending.leaseMs);
+      retry.unref();
+    }
+  };
+  starting = attempt();
+  return {
+    get worker() {
+      return current;
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      await starting;
+      await current?.stop();
+    },
+  };
+}

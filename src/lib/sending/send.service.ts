@@ -1,0 +1,264 @@
+import type { DB } from '../db/database.ts';
+import { fail, ok, type Outcome } from '../auth/outcome.ts';
+import { parseTopics, TOPICS } from '../subscribers/topics.ts';
+import { countAudience, countDeliveriesByStatus, countSentSince, freezeAudience, skipQueuedDeliveries } from './deliveries.repository.ts';
+import {
+  changeSendState,
+  deleteSend,
+  findDueSends,
+  findSendById,
+  findSendByIssue,
+  finishSendIfDone as markSendFinishedIfDone,
+  insertSendIfAbsent,
+  markSendStarted,
+  setSendRecipients,
+} from './sends.repository.ts';
+import { parseAudience, type Audience, type DeliveryCounts, type IssueHooks, type Send, type SendState } from './sending.ts';
+
+/** A time this close to now (or earlier) means "send now". */
+const NOW_TOLERANCE_MS = 1000;
+/** The furthest ahead a send may be scheduled. */
+export const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
+
+export interface SendRequest {
+  issueId: number;
+  /** `{topics?: [...]}` from a form or JSON: checked here. */
+  audience: unknown;
+  /** Epoch ms; absent, null or past: now. */
+  at?: number | null;
+  createdBy?: number | null;
+  createdByKey?: number | null;
+}
+
+export interface SendSummary {
+  sendId: number;
+  issueId: number;
+  state: SendState;
+  audience: Audience;
+  scheduledAt: number;
+  /** Ledger rows once the audience is frozen; before that, how many it would be now. */
+  recipients: number;
+  /** False when the issue already had a send (a repeated or concurrent request): that one is answered. */
+  created: boolean;
+}
+
+/** Checks `{topics?: string[]}`: known topics only; none or empty means every active subscriber. */
+export function readAudience(input: unknown): Outcome<Audience> {
+  if (input === undefined || input === null) return ok({});
+  if (typeof input !== 'object' || Array.isArray(input)) return fail('invalid', 'The audience must be an object such as {"topics": ["guides"]}, or {} for every active subscriber.', { field: 'audience' });
+  const raw = (input as { topics?: unknown }).topics;
+  if (raw === undefined || raw === null) return ok({});
+  if (!Array.isArray(raw) || raw.some((t) => typeof t !== 'string') || raw.length > 20) return fail('invalid', 'The audience topics must be a list of topic names.', { field: 'audience.topics' });
+  const { topics, unknown } = parseTopics(raw as string[]);
+  if (unknown.length > 0) return fail('invalid', `Unknown topic: ${unknown.join(', ')}.`, { field: 'audience.topics' });
+  return ok(topics.length > 0 ? { topics } : {});
+}
+
+async function summarize(db: DB, send: Send, created: boolean): Promise<SendSummary> {
+  const audience = parseAudience(send.audience);
+  return {
+    sendId: Number(send.id),
+    issueId: Number(send.issue_id),
+    state: send.state,
+    audience,
+    scheduledAt: Number(send.scheduled_at),
+    recipients: send.recipients ?? (await countAudience(db, audience.topics)),
+    created,
+  };
+}
+
+/**
+ * Starts a send that is due: freezes the issue (hooks.prepareIssue), then in one transaction
+ * moves it scheduled → running and freezes the audience into the ledger. Two callers at once
+ * (the API and a worker, or two workers) start it once: only one moves the state. When the
+ * issue cannot be frozen, the send is paused with the reason.
+ */
+export async function startSend(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>, send: Send, now = Date.now()): Promise<boolean> {
+  const prepared = await hooks.prepareIssue(db, Number(send.issue_id), now);
+  if (!prepared.ok) {
+    await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: `Could not start: ${prepared.message}` }, now);
+    return false;
+  }
+  const audience = parseAudience(send.audience);
+  return db.transaction().execute(async (trx) => {
+    if (!(await markSendStarted(trx, Number(send.id), now))) return false;
+    await hooks.setIssueStatus(trx, Number(send.issue_id), ['draft', 'scheduled'], 'sending', now);
+    const added = await freezeAudience(trx, { issueId: Number(send.issue_id), topics: audience.topics }, now);
+    await setSendRecipients(trx, Number(send.id), added);
+    return true;
+  });
+}
+
+/** Scheduled sends whose time came: started now (the worker calls this on every poll). */
+export async function startDueSends(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>, now = Date.now()): Promise<number> {
+  let started = 0;
+  for (const send of await findDueSends(db, now)) if (await startSend(db, hooks, send, now)) started++;
+  return started;
+}
+
+/**
+ * Sends an issue now or at `at`. The issue must pass its checks (hooks.checkIssue). An issue
+ * has one send: a second request — repeated, or at the same moment — gets the existing one,
+ * and the ledger's UNIQUE(issue_id, subscriber_id) keeps one row per recipient whatever happens.
+ */
+export async function requestSend(
+  db: DB,
+  hooks: Pick<IssueHooks, 'prepareIssue' | 'checkIssue' | 'setIssueStatus'>,
+  input: SendRequest,
+  now = Date.now(),
+): Promise<Outcome<SendSummary>> {
+  const audience = readAudience(input.audience);
+  if (!audience.ok) return audience;
+  if (input.at !== undefined && input.at !== null && (!Number.isSafeInteger(input.at) || input.at < 0)) return fail('invalid', 'The time must be epoch milliseconds (an integer).', { field: 'at' });
+  if (input.at && input.at > now + MAX_SCHEDULE_AHEAD_MS) return fail('invalid', 'A send can be scheduled at most a year ahead.', { field: 'at' });
+
+  const existing = await findSendByIssue(db, input.issueId);
+  if (existing) return ok(await summarize(db, existing, false));
+  const checked = await hooks.checkIssue(db, input.issueId);
+  if (!checked.ok) return checked;
+
+  const scheduledAt = input.at && input.at > now + NOW_TOLERANCE_MS ? input.at : now;
+  const sendId = await db.transaction().execute(async (trx) => {
+    const id = await insertSendIfAbsent(trx, {
+    issue_id: input.issueId,
+    audience: JSON.stringify(audience.value),
+    state: 'scheduled',
+    scheduled_at: scheduledAt,
+    paused_reason: null,
+    recipients: null,
+    created_by: input.createdBy ?? null,
+    created_by_key: input.createdByKey ?? null,
+    created_at: now,
+    updated_at: now,
+    started_at: null,
+    finished_at: null,
+    cancelled_at: null,
+    });
+    if (id !== undefined && scheduledAt > now) await hooks.setIssueStatus(trx, input.issueId, ['draft'], 'scheduled', now);
+    return id;
+  });
+  let send = (await findSendByIssue(db, input.issueId))!;
+  if (sendId !== undefined && scheduledAt <= now) {
+    await startSend(db, hooks, send, now);
+    send = (await findSendById(db, sendId))!;
+  }
+  return ok(await summarize(db, send, sendId !== undefined));
+}
+
+export async function pauseSend(db: DB, sendId: number, reason: string, now = Date.now()): Promise<Outcome<null>> {
+  if (await changeSendState(db, sendId, ['running'], 'paused', { paused_reason: reason }, now)) return ok(null);
+  return fail('conflict', 'Only a send that is under way can be paused.');
+}
+
+/** paused → running; the failures in a row start again from zero. */
+export async function resumeSend(db: DB, sendId: number, now = Date.now()): Promise<Outcome<null>> {
+  const send = await findSendById(db, sendId);
+  if (!send) return fail('not-found', 'There is no such send.');
+  const to = send.started_at === null ? 'scheduled' : 'running';
+  if (await changeSendState(db, sendId, ['paused'], to, { paused_reason: null, consecutive_failures: 0 }, now)) return ok(null);
+  return fail('conflict', 'Only a paused send can be resumed.');
+}
+
+/**
+ * Cancels a send. Before it started nothing was sent: the send is removed and the issue is a
+ * draft again (it can be sent or scheduled anew). Once started it stops for good: nothing
+ * more is sent, every delivery still waiting is skipped as cancelled (messages in flight finish).
+ */
+export async function cancelSend(db: DB, hooks: Pick<IssueHooks, 'setIssueStatus'>, sendId: number, now = Date.now()): Promise<Outcome<{ skipped: number; removed: boolean }>> {
+  return db.transaction().execute(async (trx) => {
+    const send = await findSendById(trx, sendId);
+    if (!send) return fail('not-found', 'There is no such send.');
+    if (send.started_at === null && (send.state === 'scheduled' || send.state === 'paused')) {
+      await deleteSend(trx, sendId);
+      await hooks.setIssueStatus(trx, Number(send.issue_id), ['scheduled'], 'draft', now);
+      return ok({ skipped: 0, removed: true });
+    }
+    if (!(await changeSendState(trx, sendId, ['running', 'paused'], 'cancelled', { cancelled_at: now }, now))) {
+      return fail('conflict', 'This send has already finished or was cancelled.');
+    }
+    await hooks.setIssueStatus(trx, Number(send.issue_id), ['sending', 'scheduled', 'draft'], 'cancelled', now);
+    return ok({ skipped: await skipQueuedDeliveries(trx, Number(send.issue_id), 'cancelled'), removed: false });
+  });
+}
+
+/**
+ * running → finished once no delivery is queued or being sent, and the issue with it (one
+ * transaction, so a crash cannot leave one without the other). True when this call finished it.
+ */
+export async function finishSendIfDone(db: DB, hooks: Pick<IssueHooks, 'setIssueStatus'>, send: { id: number; issueId: number }, now = Date.now()): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    if (!(await markSendFinishedIfDone(trx, send, now))) return false;
+    await hooks.setIssueStatus(trx, send.issueId, ['draft', 'scheduled', 'sending'], 'sent', now);
+    return true;
+  });
+}
+
+/** How many would get the issue now: every active subscriber who has not paused, and per topic. */
+export async function audienceSizes(db: DB): Promise<{ all: number; byTopic: Record<string, number> }> {
+  const [all, ...perTopic] = await Promise.all([countAudience(db, undefined), ...TOPICS.map((t) => countAudience(db, [t.id]))]);
+  return { all: all!, byTopic: Object.fromEntries(TOPICS.map((t, i) => [t.id, perTopic[i]!])) };
+}
+
+export async function sendOfIssue(db: DB, issueId: number): Promise<Send | undefined> {
+  return findSendByIssue(db, issueId);
+}
+
+export interface SendProgress {
+  send: {
+    id: number;
+    state: SendState;
+    audience: Audience;
+    scheduledAt: number;
+    startedAt: number | null;
+    finishedAt: number | null;
+    cancelledAt: number | null;
+    pausedReason: string | null;
+    recipients: number | null;
+  } | null;
+  counts: DeliveryCounts;
+  /** Messages accepted per second: over the last RATE_WINDOW_MS while running, over the whole send once done. */
+  ratePerSecond: number;
+  /** Seconds until every waiting delivery is sent at that rate; null when nothing is moving. */
+  etaSeconds: number | null;
+  /** Share of the ledger that is settled (not queued, not being sent), 0–1. */
+  done: number;
+}
+
+export const RATE_WINDOW_MS = 10_000;
+
+/** The progress of an issue's send, counted from the ledger. */
+export async function getSendProgress(db: DB, issueId: number, now = Date.now()): Promise<SendProgress> {
+  const [send, counts] = await Promise.all([findSendByIssue(db, issueId), countDeliveriesByStatus(db, issueId)]);
+  const pending = counts.queued + counts.sending;
+  let ratePerSecond = 0;
+  if (send?.started_at) {
+    const startedAt = Number(send.started_at);
+    if (send.state === 'running') {
+      const since = Math.max(startedAt, now - RATE_WINDOW_MS);
+      const recent = await countSentSince(db, issueId, since);
+      ratePerSecond = now > since ? recent / ((now - since) / 1000) : 0;
+    } else {
+      const end = Number(send.finished_at ?? send.cancelled_at ?? send.updated_at);
+      ratePerSecond = end > startedAt ? counts.sent / ((end - startedAt) / 1000) : 0;
+    }
+  }
+  return {
+    send: send
+      ? {
+          id: Number(send.id),
+          state: send.state,
+          audience: parseAudience(send.audience),
+          scheduledAt: Number(send.scheduled_at),
+          startedAt: send.started_at === null ? null : Number(send.started_at),
+          finishedAt: send.finished_at === null ? null : Number(send.finished_at),
+          cancelledAt: send.cancelled_at === null ? null : Number(send.cancelled_at),
+          pausedReason: send.paused_reason,
+          recipients: send.recipients === null ? null : Number(send.recipients),
+        }
+      : null,
+    counts,
+    ratePerSecond: Math.round(ratePerSecond * 10) / 10,
+    etaSeconds: pending > 0 && ratePerSecond > 0 && send?.state === 'running' ? Math.ceil(pending / ratePerSecond) : null,
+    done: counts.total === 0 ? 0 : (counts.total - pending) / counts.total,
+  };
+}

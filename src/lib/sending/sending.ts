@@ -1,0 +1,75 @@
+import type { Selectable, Transaction } from 'kysely';
+import type { DB } from '../db/database.ts';
+import type { Database, DeliveryStatus, IssueStatus, SendTable } from '../db/schema.ts';
+import type { Outcome } from '../auth/outcome.ts';
+import type { OutgoingMail } from '../mail/message.ts';
+import type { TopicId } from '../subscribers/topics.ts';
+
+export type { DeliveryStatus, SendState } from '../db/schema.ts';
+
+export type Db = DB | Transaction<Database>;
+export type Send = Selectable<SendTable>;
+
+/** Who gets an issue: every active subscriber who has not paused, or only those with one of `topics`. */
+export interface Audience {
+  topics?: TopicId[];
+}
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'sending', 'sent', 'failed', 'bounced', 'skipped'];
+
+/** A ledger row a worker holds: claimed (status `sending`), not yet sent. */
+export interface ClaimedDelivery {
+  id: number;
+  sendId: number;
+  issueId: number;
+  subscriberId: number | null;
+  /** Attempts made before this one. */
+  attempts: number;
+}
+
+/** The person a delivery goes to, read from `subscribers` just before sending (the ledger keeps no address). */
+export interface Recipient {
+  deliveryId: number;
+  issueId: number;
+  subscriberId: number;
+  email: string;
+  name: string | null;
+}
+
+/**
+ * Turns one recipient into the message they get. Made once per issue and worker from the
+ * issue's frozen snapshot; called once per recipient, so it must be cheap (no rendering).
+ */
+export type Composer = (recipient: Recipient) => OutgoingMail | Promise<OutgoingMail>;
+
+/** What the engine needs from the issues domain, so the sending engine does not depend on how an issue is rendered. */
+export interface IssueHooks {
+  /** The issue exists, may be sent and passes its pre-send checks; otherwise a refusal with one sentence. */
+  checkIssue(db: DB, issueId: number): Promise<Outcome<unknown>>;
+  /** Freezes the issue's content when sending starts (idempotent); may refuse with a sentence. */
+  prepareIssue(db: DB, issueId: number, now: number): Promise<{ ok: true } | { ok: false; message: string }>;
+  /** A composer over the frozen issue. */
+  composerFor(db: DB, issueId: number): Promise<Composer>;
+  /** Moves the issue along with its send (scheduled, sending, sent, cancelled, back to draft), in the caller's transaction. */
+  setIssueStatus(db: Db, issueId: number, from: readonly IssueStatus[], to: IssueStatus, now: number): Promise<void>;
+}
+
+/** Numbers shown while sending and after: straight from the ledger. */
+export interface DeliveryCounts {
+  queued: number;
+  sending: number;
+  sent: number;
+  failed: number;
+  bounced: number;
+  skipped: number;
+  total: number;
+}
+
+export function parseAudience(json: string): Audience {
+  try {
+    const value = JSON.parse(json) as Audience;
+    return Array.isArray(value.topics) && value.topics.length > 0 ? { topics: value.topics } : {};
+  } catch {
+    return {};
+  }
+}

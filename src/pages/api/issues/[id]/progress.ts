@@ -1,0 +1,17 @@
+import type { APIRoute } from 'astro';
+import { appContext } from '../../../../lib/app/context.ts';
+import { requireApi } from '../../../../lib/auth/guard.ts';
+import { issueIdParam, json, notFound } from '../../../../lib/issues/api.ts';
+import { getIssue } from '../../../../lib/issues/issues.service.ts';
+import { progressJson } from '../../../../lib/sending/api.ts';
+import { getSendProgress } from '../../../../lib/sending/send.service.ts';
+
+/** The issue's send and the ledger's counts: queued, sending, sent, failed, bounced, skipped; rate and time left. */
+export const GET: APIRoute = async (context) => {
+  const principal = await requireApi(context, 'issues.view');
+  if (principal instanceof Response) return principal;
+  const id = issueIdParam(context.params.id);
+  const app = await appContext();
+  if (id === undefined || !(await getIssue(app.db, id))) return notFound();
+  return json(progressJson(id, await getSendProgress(app.db, id)));
+};

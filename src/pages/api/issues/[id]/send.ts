@@ -1,0 +1,29 @@
+import type { APIRoute } from 'astro';
+import { sendingHooks } from '../../../../admin/sending.ts';
+import { appContext } from '../../../../lib/app/context.ts';
+import { requireApi } from '../../../../lib/auth/guard.ts';
+import { issueIdParam, json, notFound, readJsonObject } from '../../../../lib/issues/api.ts';
+import { failureJson, sendJson } from '../../../../lib/sending/api.ts';
+import { requestSend } from '../../../../lib/sending/send.service.ts';
+
+/**
+ * Sends the issue now, or at `at` (epoch ms): `{audience: {topics?: [...]}, at?}` → 202
+ * `{send_id, recipients, …}`. Repeating it answers the same send. Marketer and admin keys.
+ */
+export const POST: APIRoute = async (context) => {
+  const principal = await requireApi(context, 'issues.send');
+  if (principal instanceof Response) return principal;
+  const body = await readJsonObject(context.request);
+  if (!body.ok) return body.response;
+  const id = issueIdParam(context.params.id);
+  if (id === undefined) return notFound();
+  const at = body.value.at;
+  if (at !== undefined && at !== null && typeof at !== 'number') return json({ error: 'invalid', message: 'at must be a time in epoch milliseconds (a number), or left out to send now.', field: 'at' }, 400);
+  const app = await appContext();
+  const result = await requestSend(app.db, sendingHooks(app), { issueId: id, audience: body.value.audience, at: at ?? null, createdByKey: principal.keyId });
+  if (!result.ok) {
+    const failure = failureJson(result);
+    return json(failure.body, failure.status);
+  }
+  return json(sendJson(result.value), 202);
+};

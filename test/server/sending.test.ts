@@ -1,0 +1,278 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot, startServer, type RunningServer } from '../helpers/server.ts';
+import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { countBy, createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
+import { emailHash } from '../../src/lib/subscribers/email-address.ts';
+import { epochToLocalTime, localTimeToEpoch } from '../../src/lib/sending/schedule-time.ts';
+
+const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
+
+for (const dialect of testDialects()) {
+  describe(`sending over HTTP and real SMTP [${dialect}]`, () => {
+    let server: RunningServer;
+    let sink: SmtpSink;
+    let drop: () => Promise<void>;
+    const keys = {} as Record<'admin' | 'marketer' | 'writer', string>;
+    const cookies = {} as Record<'admin' | 'marketer' | 'writer', string>;
+    const rcptTries = new Map<string, number>();
+    const dropped = new Set<string>();
+
+    beforeAll(async () => {
+      sink = await startSmtpSink({
+        respond: (rcpt) => {
+          const n = (rcptTries.get(rcpt) ?? 0) + 1;
+          rcptTries.set(rcpt, n);
+          if (rcpt.startsWith('busy')) return n <= 2 ? { code: 451, message: '4.3.0 Try again later' } : null;
+          if (rcpt.startsWith('closing')) return n <= 1 ? { code: 421, message: '4.4.2 Closing connection' } : null;
+          if (rcpt.startsWith('gone')) return { code: 550, message: '5.1.1 No such user here' };
+          if (rcpt.startsWith('never')) return { code: 452, message: '4.2.2 Mailbox full' };
+          return null;
+        },
+        dropConnectionFor: (rcpt) => {
+          if (!rcpt.startsWith('drop') || dropped.has(rcpt)) return false;
+          dropped.add(rcpt);
+          return true;
+        },
+      });
+      const dir = mkdtempSync(path.join(tmpdir(), 'footfall-sending-'));
+      const db = await createTestDatabaseUrl(dialect, dir);
+      drop = db.drop;
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: db.url,
+        env: {
+          SMTP_URL: sink.url,
+          SMTP_POOL_SIZE: '3',
+          MAIL_FROM: 'Frobozz Electric <news@frobozz.example>',
+          SEND_POLL_MS: '50',
+          SEND_RETRY_BASE_MS: '20',
+          SEND_MAX_ATTEMPTS: '3',
+          BOUNCE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        },
+      });
+      for (const role of ['admin', 'marketer', 'writer'] as const) {
+        const id = await addAccount(server.databaseUrl, `${role}@frobozz.example`, role);
+        cookies[role] = await sessionCookie(server.databaseUrl, id);
+        keys[role] = await apiKeyFor(server.databaseUrl, role);
+      }
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await sink?.close();
+      await drop?.();
+    });
+
+    const api = (method: string, path: string, role: keyof typeof keys | null, payload?: unknown, headers: Record<string, string> = {}) =>
+      request(server, path, {
+        method,
+        headers: { ...(role ? { authorization: `Bearer ${keys[role]}` } : {}), ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(payload !== undefined ? { body: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}),
+      });
+
+    const issue = (subject = 'Widget news') => withDatabase(server.databaseUrl, (db) => createDraftIssue(db, subject));
+    const seed = (count: number, email: (i: number) => string, topics?: (i: number) => string[]) =>
+      withDatabase(server.databaseUrl, (db) => seedSubscribers(db, count, { email, ...(topics ? { topics } : {}) }));
+    const ledgerCounts = (issueId: number) =>
+      withDatabase(server.databaseUrl, async (db) => {
+        const rows = await db.selectFrom('deliveries').select(['status']).where('issue_id', '=', issueId).execute();
+        return { ...{ queued: 0, sending: 0, sent: 0, failed: 0, bounced: 0, skipped: 0 }, ...countBy(rows, (r) => r.status), total: rows.length };
+      });
+    const progressOf = async (issueId: number) => JSON.parse((await api('GET', `/api/issues/${issueId}/progress`, 'writer')).text);
+
+    it('API: a writer key may not send; a marketer key sends to a topic (202), a repeat answers the same send; progress equals the ledger', async () => {
+      await seed(30, (i) => `api${i}@example.com`, (i) => (i % 3 === 0 ? ['offers'] : []));
+      const id = await issue('Offers for the weekend');
+
+      const writer = await api('POST', `/api/issues/${id}/send`, 'writer', { audience: {} });
+      expect(writer.status).toBe(403);
+      expect(JSON.parse(writer.text)).toMatchObject({ error: 'forbidden' });
+      expect((await api('POST', `/api/issues/${id}/send`, 'marketer', { audience: { topics: ['nope'] } })).status).toBe(400);
+      expect((await api('POST', `/api/issues/${id}/send`, 'marketer', { audience: {}, at: 'tomorrow' })).status).toBe(400);
+      expect((await api('POST', `/api/issues/999999/send`, 'marketer', { audience: {} })).status).toBe(404);
+      expect(await ledgerCounts(id)).toMatchObject({ total: 0 });
+
+      const sent = await api('POST', `/api/issues/${id}/send`, 'marketer', { audience: { topics: ['offers'] } });
+      expect(sent.status, sent.text).toBe(202);
+      const body = JSON.parse(sent.text);
+      expect(body).toMatchObject({ send_id: expect.any(Number), recipients: 10, state: 'running', audience: { topics: ['offers'] }, created: true });
+      const again = await api('POST', `/api/issues/${id}/send`, 'admin', { audience: {} });
+      expect(again.status).toBe(202);
+      expect(JSON.parse(again.text)).toMatchObject({ send_id: body.send_id, recipients: 10, created: false });
+
+      await eventually(async () => (await progressOf(id)).send?.state === 'finished', 'the send to finish');
+      const progress = await progressOf(id);
+      const ledger = await ledgerCounts(id);
+      expect(progress.counts).toEqual(ledger);
+      expect(progress.counts).toMatchObject({ sent: 10, total: 10, queued: 0, sending: 0 });
+      expect(progress.done).toBe(1);
+      expect(sink.envelopes.filter((e) => e.rcptTo[0]!.startsWith('api')).map((e) => e.rcptTo[0]).sort()).toEqual(
+        Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 === 0).map((i) => `api${i}@example.com`).sort(),
+      );
+      // The admin shows the same numbers, in the page and in the JSON its script polls.
+      const page = await request(server, `/admin/issues/${id}/progress`, { cookie: cookies.writer });
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<h1 class="page-title">Sending progress</h1>');
+      for (const [key, value] of Object.entries({ sent: ledger.sent, failed: ledger.failed, bounced: ledger.bounced, skipped: ledger.skipped })) {
+        expect(page.text).toContain(`<strong data-count="${key}">${value}</strong>`);
+      }
+      expect(page.text).toContain(`<strong data-count="queued">0</strong>`);
+      expect(page.text).not.toContain('sending.pause'); // a writer sees no controls
+      const polled = await request(server, `/admin/issues/${id}/progress?format=json`, { cookie: cookies.writer });
+      expect(JSON.parse(polled.text).counts).toEqual(ledger);
+      expect((await request(server, `/admin/issues/${id}/progress?format=json`)).status).toBe(302);
+      // The issue is sent: writers and everyone see it so; a send page for it only says so.
+      const sendPage = await request(server, `/admin/issues/${id}/send`, { cookie: cookies.marketer });
+      expect(sendPage.text).toContain('was sent');
+    });
+
+    it('4xx and dropped connections are retried until delivered, 5xx bounces and suppresses, endless 4xx fails: progress shows the ledger', async () => {
+      const kinds = ['ok', 'busy', 'closing', 'gone', 'never', 'drop'];
+      const emails = Array.from({ length: 12 }, (_, i) => `${kinds[i % kinds.length]}-x${i}@example.com`);
+      await seed(12, (i) => emails[i]!, () => ['store-news']);
+      const id = await issue('Store news');
+      const sent = await api('POST', `/api/issues/${id}/send`, 'marketer', { audience: { topics: ['store-news'] } });
+      expect(sent.status).toBe(202);
+      await eventually(async () => (await progressOf(id)).send?.state === 'finished', 'the send to finish', 30_000);
+      const progress = await progressOf(id);
+      expect(progress.counts).toEqual(await ledgerCounts(id));
+      expect(progress.counts).toMatchObject({ sent: 8, bounced: 2, failed: 2, total: 12 });
+      const arrived = countBy(sink.envelopes.map((e) => e.rcptTo[0]!).filter((r) => r.includes('-x')), (r) => r);
+      for (const email of emails) {
+        const kind = email.split('-')[0]!;
+        expect(arrived[email], email).toBe(kind === 'gone' || kind === 'never' ? undefined : 1);
+      }
+      expect(rcptTries.get('never-x4@example.com')).toBe(3);
+      expect(rcptTries.get('gone-x3@example.com')).toBe(1);
+      await withDatabase(server.databaseUrl, async (db) => {
+        const gone = await db.selectFrom('subscribers').select(['status']).where('email', '=', 'gone-x3@example.com').executeTakeFirst();
+        expect(gone?.status).toBe('bounced');
+        expect(await db.selectFrom('suppressions').select('reason').where('email_hash', '=', emailHash('gone-x9@example.com')).executeTakeFirst()).toEqual({ reason: 'bounced' });
+      });
+    });
+
+    it('bounce webhook: the right secret suppresses (by message id or email); a wrong secret, bad JSON or no address → 4xx and nothing stored', async () => {
+      await seed(3, (i) => `hook${i}@example.com`, () => ['guides']);
+      const id = await issue('Guides');
+      expect((await api('POST', `/api/issues/${id}/send`, 'marketer', { audience: { topics: ['guides'] } })).status).toBe(202);
+      await eventually(async () => (await progressOf(id)).send?.state === 'finished', 'the send to finish');
+      const messageOf = (email: string) =>
+        withDatabase(server.databaseUrl, async (db) =>
+          db.selectFrom('deliveries').innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id').select(['deliveries.id', 'deliveries.message_id', 'deliveries.status', 'deliveries.complained_at']).where('subscribers.email', '=', email).where('deliveries.issue_id', '=', id).executeTakeFirstOrThrow(),
+        );
+      const stored = () =>
+        withDatabase(server.databaseUrl, async (db) => ({
+          suppressions: Number((await db.selectFrom('suppressions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n),
+          events: Number((await db.selectFrom('subscriber_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n),
+        }));
+      const hook = (body: string, headers: Record<string, string>) =>
+        request(server, '/api/webhooks/bounces', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+      const before = await stored();
+      const good = JSON.stringify({ email: 'hook0@example.com', type: 'bounce', reason: '5.1.1 user unknown' });
+      for (const headers of [{}, { authorization: 'Bearer wrong-secret-wrong-secret' }, { 'x-webhook-secret': WEBHOOK_SECRET.slice(0, -1) }, { authorization: `Basic ${WEBHOOK_SECRET}` }] as Record<string, string>[]) {
+        const answer = await hook(good, headers);
+        expect(answer.status, JSON.stringify(headers)).toBe(401);
+        expect(JSON.parse(answer.text)).toMatchObject({ error: 'unauthorized' });
+      }
+      const auth = { authorization: `Bearer ${WEBHOOK_SECRET}` };
+      expect((await hook('{"email": "hook0@example.com", "type": ', auth)).status).toBe(400);
+      expect((await hook(JSON.stringify({ email: 'hook0@example.com', type: 'spam' }), auth)).status).toBe(400);
+      expect((await hook(JSON.stringify({ type: 'bounce' }), auth)).status).toBe(400);
+      expect((await hook(JSON.stringify({ email: 'not an address', type: 'bounce' }), auth)).status).toBe(400);
+      expect((await hook('[]', auth)).status).toBe(400);
+      expect(await stored()).toEqual(before);
+
+      // By message id (with or without brackets), through either header; no Origin header (a server-to-server POST).
+      const first = await messageOf('hook0@example.com');
+      const byId = await hook(JSON.stringify({ message_id: first.message_id!.slice(1, -1), type: 'bounce', reason: 'mailbox disabled' }), { 'x-webhook-secret': WEBHOOK_SECRET });
+      expect(byId.status, byId.text).toBe(200);
+      expect(JSON.parse(byId.text)).toEqual({ suppressed: true, delivery_id: first.id });
+      expect((await messageOf('hook0@example.com')).status).toBe('bounced');
+      const complaint = await hook(JSON.stringify({ message_id: (await messageOf('hook1@example.com')).message_id, type: 'complaint' }), auth);
+      expect(complaint.status).toBe(200);
+      expect(await messageOf('hook1@example.com')).toMatchObject({ status: 'sent', complained_at: expect.any(Number) });
+      // By address alone, for a message we cannot name.
+      expect(JSON.parse((await hook(JSON.stringify({ email: 'Somebody-Else@Example.com', type: 'bounce' }), auth)).text)).toEqual({ suppressed: true, delivery_id: null });
+      await withDatabase(server.databaseUrl, async (db) => {
+        const statuses = await db.selectFrom('subscribers').select(['email', 'status']).where('email', 'like', 'hook%').orderBy('email').execute();
+        expect(statuses).toEqual([
+          { email: 'hook0@example.com', status: 'bounced' },
+          { email: 'hook1@example.com', status: 'complained' },
+          { email: 'hook2@example.com', status: 'active' },
+        ]);
+        expect(await db.selectFrom('suppressions').select('reason').where('email_hash', '=', emailHash('somebody-else@example.com')).executeTakeFirst()).toEqual({ reason: 'bounced' });
+      });
+      expect((await progressOf(id)).counts).toMatchObject({ sent: 2, bounced: 1, total: 3 });
+    });
+
+    it(dialect === 'sqlite' ? 'npm run worker: a second worker on SQLite says why and exits 1' : 'npm run worker: more workers on PostgreSQL start, and stop on SIGTERM', async () => {
+      const child = spawn(process.execPath, [path.join(projectRoot, 'scripts/worker.ts')], {
+        cwd: projectRoot,
+        env: { ...process.env, NODE_ENV: 'production', DATA_DIR: server.dataDir, DATABASE_URL: server.databaseUrl, SMTP_URL: sink.url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      if (dialect === 'sqlite') {
+        expect(await exited).toBe(1);
+        expect(output).toMatch(/SQLite allows one send worker, and one is running: pid \d+ on .*Use PostgreSQL \(DATABASE_URL=postgres:\/\/…\) for more workers/);
+      } else {
+        await eventually(() => /\[worker\] .* running \(SMTP pool of \d+, database postgres\)/.test(output), 'the worker to start', 20_000);
+        child.kill('SIGTERM');
+        expect(await exited, output).toBe(0);
+        expect(output).toContain('[worker] stopped');
+      }
+    });
+
+    it('admin: a marketer schedules a send in the site time zone, sees it on the progress page, and cancels it back to a draft', async () => {
+      const id = await issue('Scheduled news');
+      const writerTry = await postForm(server, `/admin/issues/${id}/send`, 'sending.send', { issueId: String(id), audience: 'all', when: 'now' }, { cookie: cookies.writer });
+      expect(writerTry.status).toBe(403);
+      expect(await ledgerCounts(id)).toMatchObject({ total: 0 });
+
+      const page = await request(server, `/admin/issues/${id}/send`, { cookie: cookies.marketer });
+      expect(page.status).toBe(200);
+      const zone = /Date and time in ([A-Za-z_/+-]+)/.exec(page.text)?.[1];
+      expect(zone).toBeTruthy();
+      const local = `${epochToLocalTime(Date.now() + 60 * 86_400_000, zone!).slice(0, 10)}T09:15`;
+      const posted = await postForm(server, `/admin/issues/${id}/send`, 'sending.send', { issueId: String(id), audience: 'topics', topics: 'guides', when: 'later', at: local }, { cookie: cookies.marketer });
+      expect(posted.status, /<div class="alert[^]*?<\/div>/.exec(posted.text)?.[0]).toBe(303);
+      expect(posted.location).toBe(`/admin/issues/${id}/progress`);
+      const progress = await progressOf(id);
+      expect(progress.send).toMatchObject({ state: 'scheduled', scheduled_at: (localTimeToEpoch(local, zone!) as { at: number }).at, audience: { topics: ['guides'] }, recipients: null });
+      const shown = await request(server, `/admin/issues/${id}/progress`, { cookie: cookies.marketer });
+      expect(shown.text).toContain('Scheduled');
+      expect(shown.text).toContain(`(${zone})`);
+      expect(shown.text).toContain('Cancel the schedule');
+
+      const cancelled = await postForm(server, `/admin/issues/${id}/progress`, 'sending.cancel', { issueId: String(id) }, { cookie: cookies.marketer });
+      expect(cancelled.status).toBe(303);
+      expect((await progressOf(id)).send).toBeNull();
+      await withDatabase(server.databaseUrl, async (db) => expect((await db.selectFrom('issues').select('status').where('id', '=', id).executeTakeFirst())?.status).toBe('draft'));
+    });
+
+    // Last: it stops the server.
+    it('SIGTERM mid-send: messages in flight finish and are recorded, claimed ones go back to the queue, exit 0', async () => {
+      await seed(1500, (i) => `term${i}@example.com`, () => ['offers']);
+      await withDatabase(server.databaseUrl, (db) => db.updateTable('subscribers').set({ status: 'unsubscribed' }).where('email', 'like', 'api%').execute());
+      const id = await issue('Stopping halfway');
+      expect((await api('POST', `/api/issues/${id}/send`, 'marketer', { audience: { topics: ['offers'] } })).status).toBe(202);
+      const arrived = () => sink.envelopes.filter((e) => e.rcptTo[0]!.startsWith('term')).length;
+      await eventually(() => arrived() >= 100, 'a hundred messages', 30_000, 5);
+      expect(await server.stop()).toBe(0);
+      const counts = await ledgerCounts(id);
+      expect(counts.sending).toBe(0);
+      expect(counts.sent).toBe(arrived());
+      expect(counts.queued).toBe(1500 - counts.sent);
+      expect(counts.sent).toBeLessThan(1500);
+    });
+  });
+}
