@@ -238,6 +238,9 @@ for (const dialect of testDialects()) {
       expect(writerTry.status).toBe(403);
       expect(await ledgerCounts(id)).toMatchObject({ total: 0 });
 
+      // The issue's page leads to the send page (marketers, admins), and once scheduled to its progress.
+      expect((await request(server, `/admin/issues/${id}`, { cookie: cookies.marketer })).text).toContain(`href="/admin/issues/${id}/send"`);
+      expect((await request(server, `/admin/issues/${id}`, { cookie: cookies.writer })).text).not.toContain(`/admin/issues/${id}/send`);
       const page = await request(server, `/admin/issues/${id}/send`, { cookie: cookies.marketer });
       expect(page.status).toBe(200);
       const zone = /Date and time in ([A-Za-z_/+-]+)/.exec(page.text)?.[1];
@@ -248,7 +251,10 @@ for (const dialect of testDialects()) {
       expect(posted.location).toBe(`/admin/issues/${id}/progress`);
       const progress = await progressOf(id);
       expect(progress.send).toMatchObject({ state: 'scheduled', scheduled_at: (localTimeToEpoch(local, zone!) as { at: number }).at, audience: { topics: ['guides'] }, recipients: null });
+      expect((await request(server, `/admin/issues/${id}`, { cookie: cookies.marketer })).text).toContain(`href="/admin/issues/${id}/progress"`);
       const shown = await request(server, `/admin/issues/${id}/progress`, { cookie: cookies.marketer });
+      // Without JavaScript the page refreshes itself while the send is live.
+      expect(shown.text).toMatch(/<noscript><meta http-equiv="refresh" content="2"><\/noscript>/);
       expect(shown.text).toContain('Scheduled');
       expect(shown.text).toContain(`(${zone})`);
       expect(shown.text).toContain('Cancel the schedule');
