@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -105,6 +105,23 @@ describeEachDatabase('sending engine', (db, dialect) => {
     const again = await requestSend(db(), hooks, { issueId, audience: { topics: ['guides'] } });
     expect(again).toMatchObject({ ok: true, value: { sendId: result.ok ? result.value.sendId : 0, created: false, state: 'finished' } });
     expect(await ledgerOf(db(), issueId)).toHaveLength(38);
+  });
+
+  it('without SMTP the same pipeline writes each message to the outbox, and the ledger records it', async () => {
+    const outbox = mkdtempSync(path.join(tmpdir(), 'footfall-outbox-'));
+    const mailer = createMailer({ outboxDir: outbox });
+    running.mailers.push(mailer);
+    const issueId = await createDraftIssue(db());
+    await seedSubscribers(db(), 4, { email: (i) => `box${i}@example.com` });
+    await requestSend(db(), hooks, { issueId, audience: {} });
+    await startWorker(db(), mailer);
+    await finished(db(), issueId);
+    const ledger = await ledgerOf(db(), issueId);
+    expect(ledger.map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent']);
+    const files = readdirSync(outbox).filter((f) => f.endsWith('.eml'));
+    expect(files).toHaveLength(4);
+    const ids = files.map((f) => /^Message-ID: (<[^>]+>)/im.exec(readFileSync(path.join(outbox, f), 'utf8'))?.[1]);
+    expect(new Set(ids)).toEqual(new Set(ledger.map((r) => r.message_id)));
   });
 
   it('sends by topic, and re-checks each recipient just before sending (unsubscribed, paused, suppressed, deleted → skipped)', async () => {
