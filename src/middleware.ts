@@ -82,6 +82,7 @@ const pageViews = defineMiddleware(async (context, next) => {
       userAgent: headers.get('user-agent') ?? undefined,
       ownHost: headers.get('host') ?? undefined,
       ip: context.locals.clientAddress ?? context.clientAddress,
+      cookie: headers.get('cookie'),
     });
   } catch {
     // Logged by the writer; the page is still served.

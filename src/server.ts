@@ -40,6 +40,7 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
         userAgent: req.headers['user-agent'],
         ownHost: req.headers.host,
         ip,
+        cookie: req.headers.cookie,
       });
     } catch {
       // The writer already logged it; the reader still gets the page.

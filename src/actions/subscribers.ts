@@ -5,6 +5,8 @@ import { importJobs, subscriberDeps } from '../lib/subscribers/deps.ts';
 import type { Delimiter } from '../lib/subscribers/import.service.ts';
 import { readSubscriberToken } from '../lib/subscribers/links.ts';
 import { campaignFromReferrer } from '../lib/subscribers/signup-source.ts';
+import { ATTRIBUTION_COOKIE, signupIssueId } from '../lib/tracking/attribution.ts';
+import { getSettings } from '../lib/settings/settings.service.ts';
 import { addConfirmedSubscriber, eraseSubscriber, resubscribe, subscribe, unsubscribe, updatePreferences } from '../lib/subscribers/subscribers.service.ts';
 import { RateLimiter } from '../lib/security/rate-limit.ts';
 import { authorize } from './authorize.ts';
@@ -133,12 +135,15 @@ export const subscribers = {
       }
       // The honeypot: people never see this field, so anything in it came from a bot. It gets the same answer, and nothing is stored.
       if (input.website) return { email: input.email.trim().toLowerCase() };
+      const campaign = campaignFromReferrer(context.request.headers.get('referer'), context.url.host);
       const result = await subscribe(await subscriberDeps(app), {
         email: input.email,
         name: input.name,
         topics: input.topics ?? [],
         form: (input.source ?? 'subscribe-page').replace(/[^\w:/.-]/g, '').slice(0, 200) || 'subscribe-page',
-        campaign: campaignFromReferrer(context.request.headers.get('referer'), context.url.host),
+        campaign,
+        // The issue that brought them: its attribution cookie, else the campaign's issue (a forwarded link).
+        issueId: await signupIssueId(app.db, { secret: app.secret, cookie: context.cookies.get(ATTRIBUTION_COOKIE)?.value, campaign, windowDays: (await getSettings(app.db)).attributionWindowDays }),
       });
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { email: input.email.trim().toLowerCase() };

@@ -5,7 +5,7 @@ import type { Database, PageViewTable } from '../db/schema.ts';
 
 export type NewPageView = Insertable<PageViewTable>;
 
-const CHUNK = 1000; // 12 columns × 1000 rows stays under both databases' bound-parameter limits
+const CHUNK = 1000; // 14 columns × 1000 rows stays under both databases' bound-parameter limits
 
 export async function insertPageViews(db: DB | Transaction<Database>, rows: NewPageView[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) {
@@ -13,7 +13,7 @@ export async function insertPageViews(db: DB | Transaction<Database>, rows: NewP
   }
 }
 
-const columns = ['at', 'path', 'referrer_host', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'visitor_hash', 'device', 'is_bot'] as const;
+const columns = ['at', 'path', 'referrer_host', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'visitor_hash', 'device', 'is_bot', 'issue_id', 'subscriber_id'] as const;
 
 // The single-row insert, compiled once by Kysely for SQLite, prepared once per connection.
 const sqliteInsertSql = new Kysely<Database>({

@@ -2,7 +2,10 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
-import { pageViewInserter } from '../analytics/page-views.repository.ts';
+import { VisitTracker } from '../analytics/visits.ts';
+import type { AttributionDeps } from '../analytics/page-views.service.ts';
+import { clickInserter, openInserter } from '../tracking/tracking.repository.ts';
+import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
@@ -10,7 +13,8 @@ import { createMailer, type Mailer } from '../mail/mailer.ts';
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
     db,
-    { page_view: pageViewInserter },
+    // Page views with their attribution and visits; opens and clicks with the delivery's first_* times.
+    { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter },
     {
       ...config.eventWriter,
       onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
@@ -25,6 +29,8 @@ export interface AppContext {
   secret: string;
   writer: ReturnType<typeof createEventWriter>;
   visitors: VisitorHasher;
+  /** Page-view attribution: the cookie's secret and the window from Settings. */
+  attribution: AttributionDeps;
   /** Pooled SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox. */
   mailer: Mailer;
   close(): Promise<void>;
@@ -39,10 +45,12 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     pool: { maxConnections: config.mail.poolSize, rateLimitPerSecond: config.mail.ratePerSecond },
     dkim: config.dkim,
   });
+  const secret = loadServerSecret(config.dataDir, config.secret);
   return {
     config,
     db,
-    secret: loadServerSecret(config.dataDir, config.secret),
+    secret,
+    attribution: { secret, attributionWindowDays: () => peekSettings(db)?.attributionWindowDays ?? 7 },
     writer,
     visitors: new VisitorHasher(db),
     mailer,

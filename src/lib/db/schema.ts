@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Row types of every table; times are epoch milliseconds. */
 export interface PageViewTable {
@@ -14,6 +14,10 @@ export interface PageViewTable {
   visitor_hash: string;
   device: 'desktop' | 'mobile' | 'tablet' | 'unknown';
   is_bot: number;
+  /** The issue this view is attributed to (utm_campaign = its slug, or its attribution cookie). */
+  issue_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** With per-person tracking: the subscriber named by the attribution cookie. */
+  subscriber_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface VisitorSaltTable {
@@ -174,6 +178,51 @@ export interface IssueSnapshotTable {
   created_at: number;
 }
 
+export type OpenClass = 'human' | 'proxy' | 'apple_mpp' | 'scanner';
+export type ClickClass = 'human' | 'bot';
+
+/** Every open-pixel load of a live delivery, classified with its reason (src/lib/tracking). */
+export interface OpenTable {
+  id: Generated<number>;
+  issue_id: number;
+  delivery_id: number | null;
+  /** Only with per-person tracking on; null after the subscriber is deleted. */
+  subscriber_id: number | null;
+  at: number;
+  class: OpenClass;
+  reason: string;
+}
+
+/** Every click redirect of a live delivery (HEAD never), classified with its reason. */
+export interface ClickTable {
+  id: Generated<number>;
+  issue_id: number;
+  link_id: number;
+  delivery_id: number | null;
+  subscriber_id: number | null;
+  at: number;
+  class: ClickClass;
+  reason: string;
+}
+
+/** A run of page views by one visitor with gaps under 30 minutes, maintained as views arrive. */
+export interface VisitTable {
+  id: Generated<number>;
+  /** "s:<subscriber id>" when the attribution cookie names the subscriber, else "h:<visitor hash>". */
+  visitor_key: string;
+  started_at: number;
+  last_seen: number;
+  views: number;
+  landing_path: string;
+  issue_id: number | null;
+  delivery_id: number | null;
+  subscriber_id: number | null;
+  /** 'utm' (landed with utm_campaign = the issue's slug) or 'cookie' (carried its attribution cookie). */
+  attributed_by: 'utm' | 'cookie' | null;
+  /** 1: an attributed visit starting after the visitor's first landing from the issue. */
+  is_later: Generated<number>;
+}
+
 export type OfflineEventKind = 'call' | 'walk_in';
 export type OfflineEventSource = 'tally' | 'manual' | 'csv' | 'webhook';
 
@@ -267,6 +316,9 @@ export interface SendWorkerTable {
 }
 
 export interface Database {
+  opens: OpenTable;
+  clicks: ClickTable;
+  visits: VisitTable;
   page_views: PageViewTable;
   visitor_salts: VisitorSaltTable;
   users: UserTable;

@@ -43,6 +43,16 @@ export async function getSettings(db: DB, options: { now?: number; defaults?: Se
   return settings;
 }
 
+/**
+ * The cached settings without waiting (for hot paths that cannot await a query): undefined
+ * before the first read; a stale cache is refreshed in the background.
+ */
+export function peekSettings(db: DB, now = Date.now()): Readonly<Settings> | undefined {
+  const hit = cache.get(db);
+  if (!hit || now - hit.at >= SETTINGS_CACHE_MS) void getSettings(db, { now }).catch(() => {});
+  return hit?.settings;
+}
+
 export type SaveSettingsResult = { ok: true; settings: Readonly<Settings> } | { ok: false; errors: Partial<Record<keyof Settings, string>> };
 
 /** Validates the whole form and stores every field in one transaction. */

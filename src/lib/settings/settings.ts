@@ -25,6 +25,15 @@ export interface Settings {
   personTracking: boolean;
   attributionWindowDays: number;
   retentionDays: number;
+  /** Tracking thresholds (src/lib/tracking/classify.ts): a click this many seconds after delivery or sooner is a bot. */
+  botClickSeconds: number;
+  /** This many different links clicked from one delivery within clickBurstSeconds: a bot. */
+  clickBurstLinks: number;
+  clickBurstSeconds: number;
+  /** Opens this soon after delivery from a delivery whose clicks were bots: a security scanner. */
+  scannerOpenSeconds: number;
+  /** A bare "Mozilla/5.0" pixel fetch this soon after delivery: Apple Mail Privacy Protection's prefetch. */
+  prefetchSeconds: number;
 }
 
 export type SettingKey = keyof Settings;
@@ -45,6 +54,17 @@ function serverTimeZone(): string {
   return zone && isValidTimeZone(zone) ? zone : 'UTC';
 }
 
+/** Defaults of the tracking thresholds (settings a form without them keeps). */
+export const trackingThresholdDefaults = { botClickSeconds: 10, clickBurstLinks: 3, clickBurstSeconds: 2, scannerOpenSeconds: 60, prefetchSeconds: 600 } as const;
+
+const seconds = (label: string, min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `Enter the ${label} as a whole number.` })
+    .int(`Enter the ${label} as a whole number.`)
+    .min(min, `The ${label} is at least ${min}.`)
+    .max(max, `The ${label} is at most ${max}.`)
+    .default(fallback);
+
 /** The defaults: the sender from MAIL_FROM, the site URL from SITE_URL, the rest from the store's details. */
 export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { mail: Pick<Config['mail'], 'from'> }): Settings {
   const sender = parseMailbox(config.mail.from);
@@ -61,6 +81,7 @@ export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { ma
     personTracking: true,
     attributionWindowDays: 7,
     retentionDays: 395,
+    ...trackingThresholdDefaults,
   };
 }
 
@@ -128,6 +149,11 @@ export const settingsSchema = z
     personTracking: z.boolean(),
     attributionWindowDays: days('attribution window', 1, 90),
     retentionDays: days('data retention', 30, 3650),
+    botClickSeconds: seconds('seconds after delivery for a bot click', 0, 3600, trackingThresholdDefaults.botClickSeconds),
+    clickBurstLinks: seconds('number of links in a click burst', 2, 100, trackingThresholdDefaults.clickBurstLinks),
+    clickBurstSeconds: seconds('seconds of a click burst', 1, 600, trackingThresholdDefaults.clickBurstSeconds),
+    scannerOpenSeconds: seconds('seconds after delivery for a scanner open', 0, 86_400, trackingThresholdDefaults.scannerOpenSeconds),
+    prefetchSeconds: seconds('seconds after delivery for a prefetch', 0, 86_400, trackingThresholdDefaults.prefetchSeconds),
   })
   .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
 

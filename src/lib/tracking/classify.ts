@@ -1,0 +1,149 @@
+import { isIP } from 'node:net';
+import { isbot } from 'isbot';
+import type { ClickClass, OpenClass } from '../db/schema.ts';
+
+/**
+ * Who loaded a pixel or followed a link — a reader, a mail provider's proxy, Apple's
+ * prefetcher or a security scanner. Pure functions of the request's facts, the delivery's
+ * send time and the thresholds from Settings; DESIGN.md "What the numbers mean" in code.
+ */
+export interface TrackingThresholds {
+  /** A click this many seconds after delivery or sooner: a bot (0 = off). */
+  botClickSeconds: number;
+  /** clickBurstLinks different links of one delivery within clickBurstSeconds: a bot. */
+  clickBurstLinks: number;
+  clickBurstSeconds: number;
+  /** Opens within this many seconds of delivery, from a delivery whose clicks were a bot's: a scanner. */
+  scannerOpenSeconds: number;
+  /** A bare "Mozilla/5.0" fetch within this many seconds of delivery: Apple's prefetch. */
+  prefetchSeconds: number;
+}
+
+export interface Classified<C> {
+  class: C;
+  reason: string;
+}
+
+/** What an agent is, worked out once per user-agent string and address kind. */
+export interface AgentFacts {
+  /** Apple Mail Privacy Protection's fetcher sends a bare "Mozilla/5.0" (or a Safari string without the Safari token). */
+  appleAgent: boolean;
+  /** Gmail's or Yahoo's image proxy: the name, else null. */
+  imageProxy: 'Gmail' | 'Yahoo' | null;
+  /** isbot, or no user agent at all. */
+  bot: boolean;
+  /** A security scanner known by name (isbot misses some). */
+  scanner: boolean;
+}
+
+const APPLE_BARE = /^Mozilla\/5\.0$/;
+const APPLE_MAIL_FETCHER = /^Mozilla\/5\.0 \(Macintosh; Intel Mac OS X [\d_]+\) AppleWebKit\/[\d.]+ \(KHTML, like Gecko\)$/;
+const SCANNERS = /Barracuda|Mimecast|Proofpoint|Symantec|MessageLabs|Trend ?Micro|Sophos|FireEye|Forcepoint|Cisco.?IronPort|Zscaler|SafeLinks|Microsoft Defender|urldefense|Bitdefender/i;
+
+const agentCache = new Map<string, AgentFacts>();
+
+export function agentFacts(userAgent: string): AgentFacts {
+  let facts = agentCache.get(userAgent);
+  if (facts) return facts;
+  facts = {
+    appleAgent: APPLE_BARE.test(userAgent) || APPLE_MAIL_FETCHER.test(userAgent),
+    imageProxy: userAgent.includes('GoogleImageProxy') ? 'Gmail' : userAgent.includes('YahooMailProxy') ? 'Yahoo' : null,
+    bot: userAgent === '' || isbot(userAgent),
+    scanner: SCANNERS.test(userAgent),
+  };
+  if (agentCache.size >= 2000) agentCache.clear();
+  agentCache.set(userAgent, facts);
+  return facts;
+}
+
+/** Apple's own network, 17.0.0.0/8, where Mail Privacy Protection's fetches come from. */
+export function isAppleAddress(ip: string): boolean {
+  return isIP(ip) === 4 && ip.startsWith('17.');
+}
+
+const seconds = (ms: number) => Math.max(0, Math.round(ms / 1000));
+
+export interface OpenFacts {
+  agent: AgentFacts;
+  appleAddress: boolean;
+  at: number;
+  /** When the delivery went out (null for one not yet recorded as sent). */
+  sentAt: number | null;
+  /** The delivery's clicks were already found to be a scanner's. */
+  scannedDelivery: boolean;
+}
+
+/** The class of one pixel load, with the reason in words. */
+export function classifyOpen(f: OpenFacts, t: TrackingThresholds): Classified<OpenClass> {
+  const age = f.sentAt === null ? null : f.at - f.sentAt;
+  if (f.agent.imageProxy) return { class: 'proxy', reason: `${f.agent.imageProxy} image proxy` };
+  if (f.appleAddress && f.agent.appleAgent) return { class: 'apple_mpp', reason: 'Apple proxy address and agent' };
+  if (f.appleAddress) return { class: 'apple_mpp', reason: 'Apple proxy address' };
+  if (f.agent.appleAgent && age !== null && age <= t.prefetchSeconds * 1000) return { class: 'apple_mpp', reason: `Apple prefetch agent, ${seconds(age)} s after delivery` };
+  if (f.agent.scanner) return { class: 'scanner', reason: 'known security scanner agent' };
+  if (f.scannedDelivery && age !== null && age <= t.scannerOpenSeconds * 1000) return { class: 'scanner', reason: `opened ${seconds(age)} s after delivery by a link scanner` };
+  if (f.agent.bot) return { class: 'scanner', reason: f.agent.appleAgent ? 'bare agent' : 'known bot agent' };
+  return { class: 'human', reason: 'reader' };
+}
+
+export interface ClickFacts {
+  agent: AgentFacts;
+  honeypot: boolean;
+  at: number;
+  sentAt: number | null;
+  /** Distinct links of this delivery clicked within the burst window, this one included. */
+  burstLinks: number;
+}
+
+/** The class of one click redirect (HEAD requests never get this far), with the reason. */
+export function classifyClick(f: ClickFacts, t: TrackingThresholds): Classified<ClickClass> {
+  if (f.honeypot) return { class: 'bot', reason: 'hidden honeypot link' };
+  if (f.agent.bot || f.agent.scanner) return { class: 'bot', reason: 'known bot agent' };
+  const age = f.sentAt === null ? null : f.at - f.sentAt;
+  if (age !== null && t.botClickSeconds > 0 && age <= t.botClickSeconds * 1000) return { class: 'bot', reason: `clicked ${seconds(age)} s after delivery` };
+  if (f.burstLinks >= t.clickBurstLinks) return { class: 'bot', reason: `${f.burstLinks} links within ${t.clickBurstSeconds} s` };
+  return { class: 'human', reason: 'reader' };
+}
+
+/** Human-side opens: counted as "likely human" in reports (a proxy fetch happens when the reader opens). */
+export function isLikelyHumanOpen(c: OpenClass): boolean {
+  return c === 'human' || c === 'proxy';
+}
+
+/**
+ * Recent clicks per delivery within the burst window, in memory: several different links in a
+ * couple of seconds is a scanner. Answers how many distinct links this click makes.
+ */
+export class ClickBursts {
+  readonly #recent = new Map<number, { linkId: number; at: number }[]>();
+  readonly #scanned = new Map<number, number>();
+
+  record(deliveryId: number, linkId: number, at: number, windowMs: number): { links: number; since: number } {
+    let list = this.#recent.get(deliveryId);
+    if (!list) {
+      if (this.#recent.size >= 50_000) this.#prune(at, windowMs);
+      this.#recent.set(deliveryId, (list = []));
+    }
+    let keep = 0;
+    for (const c of list) if (at - c.at <= windowMs) list[keep++] = c;
+    list.length = keep;
+    list.push({ linkId, at });
+    const distinct = new Set(list.map((c) => c.linkId)).size;
+    return { links: distinct, since: list[0]!.at };
+  }
+
+  /** Marks a delivery as scanned (its later opens within the window are a scanner's). */
+  markScanned(deliveryId: number, at: number): void {
+    if (this.#scanned.size >= 50_000) this.#scanned.clear();
+    this.#scanned.set(deliveryId, at);
+  }
+
+  wasScanned(deliveryId: number): boolean {
+    return this.#scanned.has(deliveryId);
+  }
+
+  #prune(now: number, windowMs: number): void {
+    for (const [id, list] of this.#recent) if (list.length === 0 || now - list[list.length - 1]!.at > windowMs) this.#recent.delete(id);
+    if (this.#recent.size >= 50_000) this.#recent.clear();
+  }
+}
