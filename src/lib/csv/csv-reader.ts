@@ -142,3 +142,32 @@ export const unguardFormula = (value: string) => (value.startsWith("'") ? value.
 
 /** A field read from an uploaded file, cut to a length safe to keep and show. */
 export const keptValue = (value: string, max = 1000) => value.slice(0, max);
+
+export interface CsvHead {
+  delimiter: Delimiter;
+  header: string[];
+  /** Up to `limit` non-blank rows after the header. */
+  rows: string[][];
+}
+
+/** The header and the first rows of a CSV (blank lines skipped), reading only the beginning of the file. */
+export async function readCsvHead(source: CsvSource, limit: number, delimiter?: Delimiter): Promise<{ ok: true; value: CsvHead } | { ok: false; error: string }> {
+  let opened: OpenedCsv | undefined;
+  try {
+    opened = await openCsv(source, delimiter);
+    let header: string[] | undefined;
+    const rows: string[][] = [];
+    for await (const record of opened.records as AsyncIterable<string[]>) {
+      if (isBlankRecord(record)) continue;
+      if (!header) header = record;
+      else rows.push(record);
+      if (rows.length >= limit) break;
+    }
+    if (!header) return { ok: false, error: 'The file is empty.' };
+    return { ok: true, value: { delimiter: opened.delimiter, header, rows } };
+  } catch (error) {
+    return { ok: false, error: describeCsvError(error) };
+  } finally {
+    opened?.close();
+  }
+}

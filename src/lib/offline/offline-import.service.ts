@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import type { DB } from '../db/database.ts';
-import { describeCsvError, DELIMITERS, isBlankRecord, keptValue, openCsv, unguardFormula, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
+import { describeCsvError, DELIMITERS, isBlankRecord, keptValue, openCsv, readCsvHead, unguardFormula, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
 import { parseEventTime } from './event-time.ts';
 import { cleanNote, EARLIEST_EVENT_AT, MAX_CLOCK_SKEW_MS, MAX_NOTE_LENGTH, type OfflineEventKind } from './offline-events.ts';
 import { findExistingClientIds, insertOfflineEventsIfNew, type NewOfflineEvent } from './offline-events.repository.ts';
@@ -157,24 +157,10 @@ export function suggestOfflineMapping(header: readonly string[], rows: readonly 
 
 /** Header, the first rows and a suggested mapping; reads only the beginning of the file. */
 export async function inspectOfflineCsv(source: CsvSource, timeZone: string, delimiter?: Delimiter): Promise<Result<OfflinePreview>> {
-  let opened: OpenedCsv | undefined;
-  try {
-    opened = await openCsv(source, delimiter);
-    let header: string[] | undefined;
-    const rows: string[][] = [];
-    for await (const record of opened.records as AsyncIterable<string[]>) {
-      if (isBlankRecord(record)) continue;
-      if (!header) header = record;
-      else rows.push(record);
-      if (rows.length >= PREVIEW_ROWS) break;
-    }
-    if (!header) return { ok: false, error: 'The file is empty.' };
-    return { ok: true, value: { delimiter: opened.delimiter, header, rows, suggested: suggestOfflineMapping(header, rows, timeZone) } };
-  } catch (error) {
-    return { ok: false, error: describeCsvError(error) };
-  } finally {
-    opened?.close();
-  }
+  const head = await readCsvHead(source, PREVIEW_ROWS, delimiter);
+  if (!head.ok) return head;
+  const { header, rows } = head.value;
+  return { ok: true, value: { ...head.value, suggested: suggestOfflineMapping(header, rows, timeZone) } };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { describeCsvError, DELIMITERS, isBlankRecord as isBlank, openCsv, unguardFormula as unguard, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
+import { describeCsvError, DELIMITERS, isBlankRecord as isBlank, openCsv, readCsvHead, unguardFormula as unguard, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { cleanName, type Result } from './subscribers.service.ts';
 import { TOPICS, parseTopics, type TopicId } from './topics.ts';
@@ -156,24 +156,10 @@ export function suggestMapping(header: readonly string[], rows: readonly string[
 
 /** Header, the first rows and a suggested mapping; reads only the beginning of the file. The delimiter is detected unless given. */
 export async function inspectCsv(source: CsvSource, delimiter?: Delimiter): Promise<Result<CsvPreview>> {
-  let opened: OpenedCsv | undefined;
-  try {
-    opened = await openCsv(source, delimiter);
-    let header: string[] | undefined;
-    const rows: string[][] = [];
-    for await (const record of opened.records as AsyncIterable<string[]>) {
-      if (isBlank(record)) continue;
-      if (!header) header = record;
-      else rows.push(record);
-      if (rows.length >= PREVIEW_ROWS) break;
-    }
-    if (!header) return { ok: false, error: 'The file is empty.' };
-    return { ok: true, value: { delimiter: opened.delimiter, header, rows, suggested: suggestMapping(header, rows, opened.delimiter) } };
-  } catch (error) {
-    return { ok: false, error: describeCsvError(error) };
-  } finally {
-    opened?.close();
-  }
+  const head = await readCsvHead(source, PREVIEW_ROWS, delimiter);
+  if (!head.ok) return head;
+  const { header, rows } = head.value;
+  return { ok: true, value: { ...head.value, suggested: suggestMapping(header, rows, head.value.delimiter) } };
 }
 
 // ---------------------------------------------------------------------------------------
