@@ -1,0 +1,320 @@
+/**
+ * Lift: what a send added over a normal week, with an interval and a sentence a shop owner can
+ * read. Pure: counts come in through `countIn`, numbers and words go out.
+ *
+ * Observed: events in [sentAt, sentAt + horizon). Expected: the mean count of the same window
+ * k = 1…weeks calendar weeks earlier in the site's time zone (same weekday and wall-clock hours,
+ * so across a clock change the window moves by 167 or 169 elapsed hours, not 168), over the
+ * weeks nobody else's send touched.
+ *
+ * Touched: another send at t touches a window [from, to) when its own effect window of the SAME
+ * horizon, [t, t + horizon), overlaps it: t < to && t + horizon > from. So for the 24 h lift a
+ * send 30 h before a week-back window does not disqualify it, while for the 72 h lift it does.
+ * A send whose window ends exactly when ours starts, or that goes out the instant ours ends,
+ * does not touch it. A time equal to `sentAt` in `otherSendTimes` is this send and is ignored.
+ *
+ * Interval (95 %, normal approximation, z = 1.96) for lift = observed − expected:
+ *   var = max(observed, expected, 1)   the observed count's Poisson noise; taking the larger of the two
+ *                                      counts keeps a low or zero count from looking noiseless, and the
+ *                                      floor of 1 stands for "0 is consistent with a small rate"
+ *       + extra                        week-to-week spread beyond Poisson, which the observed week has too
+ *       + (expected + extra) / k       the uncertainty of a mean of k weeks
+ *   extra = max(0, s² − expected) with s² the baseline weeks' sample variance (k ≥ 2; 0 for one week).
+ *   Two weeks give a rough s², but ignoring weeks of 60 and 140 around a mean of 100 would claim
+ *   a precision the data deny; spread at or below Poisson adds nothing.
+ * The low end is not taken below −(expected + 1.96 × √((expected + extra) / k)): the observed rate
+ * cannot be below zero, so the lift cannot be below minus the highest plausible baseline.
+ * Verdict: 'above' when the whole interval is above zero, 'below' when it is all below, else 'noise'.
+ */
+import { wallTimeOf, zonedToEpoch, zoneOffsetAt, clockTimeOf } from '../time/zoned-time.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const Z_95 = 1.96;
+/** Six days: the one-week-back window then always ends before the send, even across a clock change. */
+const MAX_HORIZON_HOURS = 144;
+const MAX_WEEKS = 52;
+
+export interface LiftInput {
+  sentAt: number;
+  /** 24 or 72 in the reports; at most 144. */
+  horizonHours: number;
+  /** When every other send went out (issues, not deliveries). */
+  otherSendTimes: readonly number[];
+  /** Events in [from, to). Called once for the observed window and once per earlier week. */
+  countIn: (from: number, to: number) => number;
+  /** How many earlier weeks to look at (default 4). */
+  weeks?: number;
+  /** The site's IANA time zone; weeks back are calendar weeks there (default UTC, i.e. 168 h). */
+  timeZone?: string;
+  /** Earlier weeks whose window starts before this instant have no data and are skipped. */
+  dataSince?: number;
+  /** Before the horizon has passed, compare the hours so far: [sentAt, now) against the same hours earlier. */
+  now?: number;
+  /** What is counted, for the sentence (default visit/visits). */
+  noun?: { one: string; other: string };
+}
+
+export type ExclusionReason = 'another-send' | 'before-data';
+
+export interface BaselineWeek {
+  /** 1 = the week before the send. */
+  weeksBack: number;
+  from: number;
+  to: number;
+  count: number;
+}
+
+export interface ExcludedWeek {
+  weeksBack: number;
+  reason: ExclusionReason;
+  from: number;
+  to: number;
+  /** For 'another-send': when the first send that touched the window went out. */
+  sendAt?: number;
+}
+
+export type LiftVerdict = 'above' | 'below' | 'noise' | 'no-baseline';
+
+export interface LiftResult {
+  /** The window compared: [from, to). `to` is before sentAt + horizon while the window is still open. */
+  from: number;
+  to: number;
+  windowComplete: boolean;
+  observed: number;
+  /** null when no earlier week was clean: no baseline, no made-up number. */
+  expected: number | null;
+  lift: number | null;
+  low: number | null;
+  high: number | null;
+  /** lift / expected; null without a baseline or when expected is 0. */
+  relative: number | null;
+  verdict: LiftVerdict;
+  weeksUsed: number[];
+  weeksExcluded: ExcludedWeek[];
+  baseline: BaselineWeek[];
+  /** Other sends whose window overlaps the observed one: part of the difference may be theirs. */
+  observedTouchedBy: number[];
+  sentence: string;
+}
+
+/**
+ * The instant with the same wall-clock time `weeks` calendar weeks earlier (negative: later) in
+ * `timeZone`. A wall time the clocks skipped maps to the instant it would have been on the old
+ * offset (01:30 on the night London jumps to BST → 02:30 BST); one that happened twice maps to
+ * the first.
+ */
+export function shiftByWeeks(at: number, weeks: number, timeZone: string): number {
+  const wall = wallTimeOf(at, timeZone);
+  const shifted = new Date(Date.UTC(wall.year, wall.month - 1, wall.day - 7 * weeks, wall.hour, wall.minute, wall.second ?? 0, wall.millisecond ?? 0));
+  const target = {
+    year: shifted.getUTCFullYear(),
+    month: shifted.getUTCMonth() + 1,
+    day: shifted.getUTCDate(),
+    hour: shifted.getUTCHours(),
+    minute: shifted.getUTCMinutes(),
+    second: shifted.getUTCSeconds(),
+    millisecond: shifted.getUTCMilliseconds(),
+  };
+  const exact = zonedToEpoch(target, timeZone);
+  if (exact !== undefined) return exact;
+  const localAsUtc = shifted.getTime();
+  return localAsUtc - zoneOffsetAt(localAsUtc - DAY, timeZone);
+}
+
+/**
+ * A `countIn` over pre-fetched bucket counts (`[bucketStart, count]`, buckets aligned to
+ * `bucketMs` since the epoch, as in report_counts). A window [from, to) counts the buckets
+ * starting in [floor(from), floor(to)) — whole buckets, so a send at 09:07 is measured from
+ * 09:00; every window is rounded the same way, observed and baseline alike.
+ */
+export function countsFromBuckets(buckets: ReadonlyArray<readonly [number, number]>, bucketMs = 15 * 60_000): (from: number, to: number) => number {
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const starts = sorted.map(([start]) => start);
+  const prefix = [0];
+  for (const [, count] of sorted) prefix.push(prefix[prefix.length - 1]! + count);
+  const firstAtOrAfter = (t: number) => {
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const floor = (t: number) => Math.floor(t / bucketMs) * bucketMs;
+  return (from, to) => {
+    const a = firstAtOrAfter(floor(from));
+    const b = firstAtOrAfter(floor(to));
+    return b > a ? prefix[b]! - prefix[a]! : 0;
+  };
+}
+
+function assertInput(input: LiftInput, weeks: number): void {
+  const { sentAt, horizonHours, now, dataSince } = input;
+  if (!Number.isFinite(sentAt)) throw new RangeError('sentAt must be an instant (epoch milliseconds)');
+  if (!Number.isFinite(horizonHours) || horizonHours <= 0 || horizonHours > MAX_HORIZON_HOURS) {
+    throw new RangeError(`horizonHours must be more than 0 and at most ${MAX_HORIZON_HOURS}`);
+  }
+  if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_WEEKS) throw new RangeError(`weeks must be a whole number from 1 to ${MAX_WEEKS}`);
+  if (now !== undefined && !(Number.isFinite(now) && now > sentAt)) throw new RangeError('now must be after sentAt: there is nothing to measure yet');
+  if (dataSince !== undefined && !Number.isFinite(dataSince)) throw new RangeError('dataSince must be an instant (epoch milliseconds)');
+  if (input.otherSendTimes.some((t) => !Number.isFinite(t))) throw new RangeError('otherSendTimes must all be instants (epoch milliseconds)');
+}
+
+function countOf(countIn: LiftInput['countIn'], from: number, to: number): number {
+  const n = countIn(from, to);
+  if (!Number.isFinite(n) || n < 0) throw new RangeError(`countIn(${from}, ${to}) returned ${n}; a count is a number of events, 0 or more`);
+  return n;
+}
+
+export function computeLift(input: LiftInput): LiftResult {
+  const weeks = input.weeks ?? 4;
+  assertInput(input, weeks);
+  const { sentAt, horizonHours, countIn } = input;
+  const timeZone = input.timeZone ?? 'UTC';
+  const horizon = horizonHours * HOUR;
+  const from = sentAt;
+  const to = input.now !== undefined ? Math.min(sentAt + horizon, input.now) : sentAt + horizon;
+  const windowComplete = to === sentAt + horizon;
+  const otherSends = input.otherSendTimes.filter((t) => t !== sentAt).sort((a, b) => a - b);
+  const touching = (a: number, b: number) => otherSends.filter((t) => t < b && t + horizon > a);
+
+  const baseline: BaselineWeek[] = [];
+  const weeksExcluded: ExcludedWeek[] = [];
+  for (let weeksBack = 1; weeksBack <= weeks; weeksBack++) {
+    const weekFrom = shiftByWeeks(from, weeksBack, timeZone);
+    const weekTo = shiftByWeeks(to, weeksBack, timeZone);
+    const sends = touching(weekFrom, weekTo);
+    if (input.dataSince !== undefined && weekFrom < input.dataSince) {
+      weeksExcluded.push({ weeksBack, reason: 'before-data', from: weekFrom, to: weekTo });
+    } else if (sends.length > 0) {
+      weeksExcluded.push({ weeksBack, reason: 'another-send', from: weekFrom, to: weekTo, sendAt: sends[0]! });
+    } else {
+      baseline.push({ weeksBack, from: weekFrom, to: weekTo, count: countOf(countIn, weekFrom, weekTo) });
+    }
+  }
+
+  const observed = countOf(countIn, from, to);
+  const observedTouchedBy = touching(from, to);
+  const common = { from, to, windowComplete, observed, weeksUsed: baseline.map((w) => w.weeksBack), weeksExcluded, baseline, observedTouchedBy };
+  const words: Omit<SentenceParts, 'estimate'> = { ...common, horizonHours, weeks, timeZone, noun: input.noun ?? { one: 'visit', other: 'visits' } };
+
+  if (baseline.length === 0) {
+    return { ...common, expected: null, lift: null, low: null, high: null, relative: null, verdict: 'no-baseline', sentence: sentenceFor({ ...words, estimate: null }) };
+  }
+
+  const k = baseline.length;
+  const expected = baseline.reduce((sum, w) => sum + w.count, 0) / k;
+  const sampleVariance = k >= 2 ? baseline.reduce((sum, w) => sum + (w.count - expected) ** 2, 0) / (k - 1) : 0;
+  const extra = Math.max(0, sampleVariance - expected);
+  const baselineVariance = (expected + extra) / k;
+  const halfWidth = Z_95 * Math.sqrt(Math.max(observed, expected, 1) + extra + baselineVariance);
+  const lift = observed - expected;
+  const lowest = -(expected + Z_95 * Math.sqrt(baselineVariance));
+  const low = Math.max(lift - halfWidth, lowest) || 0; // never −0
+  const high = lift + halfWidth;
+  const verdict: LiftVerdict = low > 0 ? 'above' : high < 0 ? 'below' : 'noise';
+  const relative = expected > 0 ? lift / expected : null;
+  const estimate = { expected, lift, low, high, verdict };
+  return { ...common, ...estimate, relative, sentence: sentenceFor({ ...words, estimate }) };
+}
+
+// ---- the sentence ----
+
+interface SentenceParts {
+  from: number;
+  to: number;
+  windowComplete: boolean;
+  observed: number;
+  horizonHours: number;
+  weeks: number;
+  timeZone: string;
+  noun: { one: string; other: string };
+  weeksExcluded: ExcludedWeek[];
+  baseline: BaselineWeek[];
+  observedTouchedBy: number[];
+  estimate: { expected: number; lift: number; low: number; high: number; verdict: LiftVerdict } | null;
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
+
+const inWords = (n: number) => NUMBER_WORDS[n] ?? String(n);
+
+/** Whole numbers from 10 up, one decimal below (2.5 calls a week is a fair thing to say). */
+function amount(n: number): string {
+  const rounded = Math.abs(n) >= 9.95 ? Math.round(n) : Math.round(n * 10) / 10;
+  return Object.is(rounded, -0) ? '0' : rounded.toLocaleString('en-GB');
+}
+
+const hours = (h: number) => `${amount(h)} ${amount(h) === '1' ? 'hour' : 'hours'}`;
+
+function weekdayOf(at: number, timeZone: string): string {
+  const w = wallTimeOf(at, timeZone);
+  return WEEKDAYS[new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay()]!;
+}
+
+function describeWindow(from: number, to: number, timeZone: string): string {
+  const fromDay = weekdayOf(from, timeZone);
+  const toDay = weekdayOf(to, timeZone);
+  const sameDay = to - from < DAY && fromDay === toDay;
+  return `${fromDay} ${clockTimeOf(from, timeZone)} to ${sameDay ? '' : `${toDay} `}${clockTimeOf(to, timeZone)}`;
+}
+
+function countWith(n: number, noun: { one: string; other: string }): string {
+  if (n === 0) return `no ${noun.other}`;
+  return `${amount(n)} ${amount(n) === '1' ? noun.one : noun.other}`;
+}
+
+function describeBaselineSource(parts: SentenceParts): string {
+  const used = parts.baseline.length;
+  const previous = `the previous ${parts.weeks === 1 ? 'week' : `${inWords(parts.weeks)} weeks`}`;
+  const source = used === parts.weeks ? (used === 1 ? previous : `the average of ${previous}`) : used === 1 ? `one of ${previous}` : `the average of ${inWords(used)} of ${previous}`;
+  const skipped = describeSkipped(parts.weeksExcluded);
+  return skipped ? `${source}; ${skipped}` : source;
+}
+
+function describeSkipped(excluded: ExcludedWeek[]): string {
+  const bySend = excluded.filter((w) => w.reason === 'another-send').length;
+  const beforeData = excluded.filter((w) => w.reason === 'before-data').length;
+  const groups: string[] = [];
+  const was = (n: number) => (n === 1 ? 'was' : 'were');
+  if (bySend) groups.push(`${inWords(bySend)} ${was(bySend)} skipped because another newsletter went out in those hours`);
+  if (beforeData) groups.push(`${inWords(beforeData)} ${was(beforeData)} skipped because records had not begun`);
+  return groups.join(' and ');
+}
+
+function describeDifference(lift: number, low: number, high: number, verdict: LiftVerdict): string {
+  const size = (n: number) => amount(Math.abs(n));
+  const difference = amount(lift) === '0' ? 'about the same' : `${size(lift)} ${lift > 0 ? 'more' : 'fewer'}`;
+  let range: string;
+  if (amount(low) !== '0' && low < 0 && amount(high) !== '0' && high > 0) range = `between ${size(low)} fewer and ${size(high)} more`;
+  else if (high <= 0 || amount(high) === '0') range = `between ${size(high)} and ${size(low)} fewer`;
+  else range = `between ${size(low)} and ${size(high)} more`;
+  const judgement =
+    verdict === 'above' ? 'more than normal variation explains' : verdict === 'below' ? 'a bigger drop than normal variation explains' : 'which is within normal variation';
+  return `That is ${difference} (${range}), ${judgement}.`;
+}
+
+function sentenceFor(parts: SentenceParts): string {
+  const { from, to, timeZone, horizonHours, estimate } = parts;
+  const window = describeWindow(from, to, timeZone);
+  const opening = parts.windowComplete
+    ? `In the ${hours(horizonHours)} after the send (${window})`
+    : `In the first ${hours((to - from) / HOUR)} after the send (${window}; the ${amount(horizonHours)}-hour window is still open)`;
+  const observed = `${opening} there ${parts.observed > 0 && amount(parts.observed) === '1' ? 'was' : 'were'} ${countWith(parts.observed, parts.noun)}`;
+
+  if (!estimate) {
+    const previous = parts.weeks === 1 ? 'the previous week' : `the previous ${inWords(parts.weeks)} weeks`;
+    return `${observed}. There is no normal week to compare with (of ${previous}, ${describeSkipped(parts.weeksExcluded)}), so no lift can be given.`;
+  }
+
+  const expected = estimate.expected === 0 ? 'none' : amount(estimate.expected);
+  const baseline = `a normal week has ${expected} in those hours (${describeBaselineSource(parts)})`;
+  const touched = parts.observedTouchedBy.length
+    ? ` Another newsletter went out within ${hours(horizonHours)} of this one, so part of the difference may be its doing.`
+    : '';
+  return `${observed}; ${baseline}. ${describeDifference(estimate.lift, estimate.low, estimate.high, estimate.verdict)}${touched}`;
+}
