@@ -1,5 +1,5 @@
 /** What the issue form was posted with, to fill it in again after a refusal (featured articles are a list). */
-export async function issueFormValues(request: Request): Promise<{ subject?: string; preheader?: string; slug?: string; body_markdown?: string; featured_articles?: string[] }> {
+export async function issueFormValues(request: Request): Promise<{ subject?: string; preheader?: string; slug?: string; body_markdown?: string; featured_articles?: string[]; tracked_phone?: string }> {
   if (request.method !== 'POST') return {};
   try {
     const form = await request.formData();
@@ -13,6 +13,7 @@ export async function issueFormValues(request: Request): Promise<{ subject?: str
       slug: text('slug'),
       body_markdown: text('body_markdown'),
       featured_articles: form.getAll('featured_articles').filter((v): v is string => typeof v === 'string'),
+      tracked_phone: text('tracked_phone'),
     };
   } catch {
     return {};

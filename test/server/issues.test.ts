@@ -148,6 +148,38 @@ for (const dialect of testDialects()) {
       expect(list.text).toContain('From the form, edited');
     });
 
+    it('admin form: a tracked phone number that is not one is refused by name and nothing is saved; a good one is saved, in the footer and the archive', async () => {
+      const count = () => withDatabase(server.databaseUrl, async (db) => Number((await db.selectFrom('issues').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n));
+      const before = await count();
+      const fields = { subject: 'Ring the counter', preheader: '', slug: 'ring-the-counter', body_markdown: 'Hello [home](/)' };
+      const refused = await postForm(server, '/admin/issues/new', 'issues.create', { ...fields, tracked_phone: 'ring us!' }, { cookie: cookies.writer });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('Enter the tracked phone number as digits, e.g. +44 1632 960001');
+      expect(refused.text).toMatch(/<input[^>]*name="tracked_phone"[^>]*aria-invalid="true"|<input[^>]*aria-invalid="true"[^>]*name="tracked_phone"/);
+      expect(refused.text).toContain('value="ring us!"'); // the form keeps what was typed
+      expect(await count()).toBe(before);
+
+      const created = await postForm(server, '/admin/issues/new', 'issues.create', { ...fields, tracked_phone: '+44 (0)1632 960-777' }, { cookie: cookies.writer });
+      expect(created.status, created.text.slice(0, 300)).toBe(303);
+      const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
+      const edit = await request(server, `/admin/issues/${id}`, { cookie: cookies.writer });
+      expect(edit.text).toContain('value="+4401632960777"');
+      // The preview's footer (the srcdoc attribute escapes only & and "): the number through the click redirect.
+      expect(edit.text).toMatch(/srcdoc="[^"]*Call us at <a href=&quot;http:\/\/127\.0\.0\.1:\d+\/t\/c\/[A-Za-z0-9_-]+&quot;[^>]*>\+4401632960777<\/a>/);
+      // A bad edit leaves the saved number as it was.
+      const badEdit = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, subject: 'Renamed', tracked_phone: '01632 96O777' }, { cookie: cookies.writer });
+      expect(badEdit.text).toContain('Enter the tracked phone number as digits');
+      const stored = await withDatabase(server.databaseUrl, (db) => db.selectFrom('issues').select(['subject', 'tracked_phone']).where('id', '=', id).executeTakeFirstOrThrow());
+      expect(stored).toEqual({ subject: 'Ring the counter', tracked_phone: '+4401632960777' });
+
+      await withDatabase(server.databaseUrl, async (db) => {
+        await freezeIssue(db, id);
+        expect(await markIssueSent(db, id)).toBe(true);
+      });
+      const archive = await request(server, '/newsletter/ring-the-counter/');
+      expect(archive.text).toContain('Call us at <a href="tel:+4401632960777">+4401632960777</a>');
+    });
+
     it('web archive: a sent issue is at /newsletter/<slug> with plain links, listed at /newsletter and in its feed; drafts are not', async () => {
       const created = await createDraft({ subject: 'Archived issue', slug: 'archived-issue' });
       const draft = await createDraft({ subject: 'Still a draft', slug: 'still-a-draft' });

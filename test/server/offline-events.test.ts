@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import type { Role } from '../../src/lib/auth/roles.ts';
+import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 
 const SECRET = 'calls-webhook-secret-for-tests-0123';
 
@@ -151,6 +152,34 @@ for (const dialect of testDialects()) {
         expect(stored[0]).toMatchObject({ kind: 'call', at, client_id: 'webhook:prov-1', to_number: '+4401632960001', duration_s: 95, recorded_by: null });
         expect(stored[0]!.from_hash).toMatch(/^[0-9a-f]{32}$/);
         expect(JSON.stringify(stored)).not.toMatch(/960123/);
+      });
+
+      it('a call to an issue’s tracked number is credited to that issue once it went out; other numbers and earlier calls to no issue', async () => {
+        const wentOut = Date.now() - 2 * 3_600_000;
+        const issueId = await withDatabase(server.databaseUrl, async (db) => {
+          const sent = await createIssue(db, { subject: 'Call the repair counter', body_markdown: 'Ring us about a spring check.', tracked_phone: '+44 1632 960555' }, { articles: new Map(), createdBy: null }, wentOut - 60_000);
+          // A later draft reusing the number has not gone out: it must not take the calls.
+          const later = await createIssue(db, { subject: 'Next month', tracked_phone: '+441632960555' }, { articles: new Map(), createdBy: null });
+          if (!sent.ok || !later.ok) throw new Error('issues not created');
+          await freezeIssue(db, sent.value.id, wentOut);
+          return sent.value.id;
+        });
+        const auth = { authorization: `Bearer ${SECRET}` };
+        const call = async (to: string, at: number) => {
+          const answer = await post(JSON.stringify({ at, to }), auth);
+          expect(answer.status, answer.text).toBe(201);
+          return JSON.parse(answer.text).event as { id: number; issue_id: number | null; to: string };
+        };
+        // The same number written the provider's way.
+        const credited = await call('+44 (1632) 960-555', Date.now() - 60_000);
+        expect(credited).toMatchObject({ issue_id: issueId, to: '+441632960555' });
+        expect(await call('+44 1632 960556', Date.now() - 60_000)).toMatchObject({ issue_id: null });
+        expect(await call('+441632960555', wentOut - 60_000)).toMatchObject({ issue_id: null }); // before the issue went out
+
+        const stored = await withDatabase(server.databaseUrl, (db) =>
+          db.selectFrom('offline_events').select(['id', 'issue_id', 'to_number']).where('id', 'in', [credited.id]).executeTakeFirstOrThrow(),
+        );
+        expect({ issue_id: stored.issue_id === null ? null : Number(stored.issue_id), to_number: stored.to_number }).toEqual({ issue_id: issueId, to_number: '+441632960555' });
       });
 
       it('a wrong or missing secret → 401; bad JSON or fields → 400 by field; not JSON → refused; nothing stored', async () => {

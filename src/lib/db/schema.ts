@@ -141,6 +141,8 @@ export interface IssueTable {
   created_at: number;
   updated_at: number;
   sent_at: number | null;
+  /** Normalised ("+441632960001"); calls to it are credited to this issue. */
+  tracked_phone: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type IssueLinkKind = 'site' | 'external' | 'tel' | 'mailto' | 'honeypot';

@@ -57,6 +57,7 @@ export function issueJson(issue: Issue, siteUrl: string) {
     created_at: issue.createdAt,
     updated_at: issue.updatedAt,
     sent_at: issue.sentAt,
+    tracked_phone: issue.trackedPhone,
     archive_url: issue.status === 'sent' ? `${siteUrl}/newsletter/${issue.slug}/` : null,
   };
 }

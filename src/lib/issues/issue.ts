@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { IssueLinkKind, IssueStatus } from '../db/schema.ts';
+import { normalizePhone } from '../phone/phone-number.ts';
 
 export type { IssueLinkKind, IssueStatus } from '../db/schema.ts';
 
@@ -27,6 +28,8 @@ export interface Issue {
   createdAt: number;
   updatedAt: number;
   sentAt: number | null;
+  /** Shown in the footer ("Call us at …"); calls to it are credited to this issue. Normalised ("+441632960001"); null without one. */
+  trackedPhone: string | null;
   /** True once the snapshot is stored (sending started): the content can no longer change. */
   frozen: boolean;
 }
@@ -101,6 +104,14 @@ export const issueInputSchema = z.object({
   featured_articles: z
     .array(z.string({ error: 'Name each featured article by its slug.' }).trim().max(200), { error: 'List the featured articles as slugs, e.g. ["choosing-your-first-widget"].' })
     .max(FEATURED_MAX, `Feature at most ${FEATURED_MAX} articles.`)
+    .optional(),
+  /** Empty, absent or null: none. Stored normalised ("+44 (0)1632 960-001" → "+4401632960001"). */
+  tracked_phone: z
+    .string({ error: 'The tracked phone number must be text.' })
+    .trim()
+    .refine((v) => v === '' || normalizePhone(v) !== undefined, 'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.')
+    .transform((v) => (v === '' ? null : normalizePhone(v)!))
+    .nullable()
     .optional(),
 });
 

@@ -31,7 +31,7 @@ export async function findSlugsLike(db: Db, base: string): Promise<string[]> {
 }
 
 /** Every issue, most recently changed first, without the body (the list page). */
-export async function listIssueRows(db: Db, limit = 500): Promise<Omit<IssueRow, 'body_markdown' | 'featured_articles'>[]> {
+export async function listIssueRows(db: Db, limit = 500): Promise<Omit<IssueRow, 'body_markdown' | 'featured_articles' | 'tracked_phone'>[]> {
   return db
     .selectFrom('issues')
     .select(['id', 'slug', 'subject', 'preheader', 'status', 'created_by', 'created_at', 'updated_at', 'sent_at'])
@@ -105,4 +105,23 @@ export async function findFrozenIssueIds(db: Db, ids: readonly number[]): Promis
   if (ids.length === 0) return new Set();
   const rows = await db.selectFrom('issue_snapshots').select('issue_id').where('issue_id', 'in', [...ids]).execute();
   return new Set(rows.map((r) => Number(r.issue_id)));
+}
+
+/**
+ * The issue a call to `trackedPhone` at `at` belongs to: of the issues carrying that number,
+ * the one that most recently started going out (its snapshot) at or before the call. A number
+ * reused by a later issue credits calls to the earlier one until the later one goes out.
+ */
+export async function findIssueIdByTrackedPhone(db: Db, trackedPhone: string, at: number): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('issues')
+    .innerJoin('issue_snapshots', 'issue_snapshots.issue_id', 'issues.id')
+    .select('issues.id')
+    .where('issues.tracked_phone', '=', trackedPhone)
+    .where('issue_snapshots.created_at', '<=', at)
+    .orderBy('issue_snapshots.created_at', 'desc')
+    .orderBy('issues.id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? Number(row.id) : undefined;
 }

@@ -80,6 +80,7 @@ function toIssue(row: IssueRow, frozen: boolean): Issue {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     sentAt: row.sent_at === null ? null : Number(row.sent_at),
+    trackedPhone: row.tracked_phone,
     frozen,
   };
 }
@@ -129,6 +130,7 @@ interface ParsedInput {
   slug: string | undefined;
   bodyMarkdown: string;
   featured: FeaturedArticle[];
+  trackedPhone: string | null;
 }
 
 function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<ParsedInput> {
@@ -144,7 +146,10 @@ function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<Pars
   if (unknown.length > 0) {
     return invalid('Please correct the fields named.', { featured_articles: `No published article has the slug ${unknown.map((s) => `“${s.slice(0, 80)}”`).join(', ')}.` });
   }
-  return { ok: true, value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured } };
+  return {
+    ok: true,
+    value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured, trackedPhone: parsed.data.tracked_phone ?? null },
+  };
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -158,7 +163,7 @@ function isUniqueViolation(error: unknown): boolean {
 export async function createIssue(db: DB, input: unknown, options: { articles: ArticleCatalog; createdBy: number | null }, now = Date.now()): Promise<IssueOutcome<Issue>> {
   const parsed = parseInput(input, options.articles);
   if (!parsed.ok) return parsed;
-  const { subject, preheader, slug: wanted, bodyMarkdown, featured } = parsed.value;
+  const { subject, preheader, slug: wanted, bodyMarkdown, featured, trackedPhone } = parsed.value;
   if (wanted && (await findIssueBySlug(db, wanted))) return { ok: false, reason: 'conflict', message: `The slug “${wanted}” belongs to another issue.`, fields: { slug: `The slug “${wanted}” belongs to another issue: choose another.` } };
   for (let attempt = 0; ; attempt++) {
     const slug = wanted ?? (await freeSlug(db, slugify(subject)));
@@ -174,6 +179,7 @@ export async function createIssue(db: DB, input: unknown, options: { articles: A
         created_at: now,
         updated_at: now,
         sent_at: null,
+        tracked_phone: trackedPhone,
       });
       return { ok: true, value: toIssue((await findIssueById(db, id))!, false) };
     } catch (error) {
@@ -193,7 +199,7 @@ export async function updateIssue(db: DB, id: number, input: unknown, options: {
   if (issue.frozen || !EDITABLE_STATUSES.includes(issue.status)) return { ok: false, reason: 'conflict', message: 'This issue is being sent or was sent: its content can no longer change.' };
   const parsed = parseInput(input, options.articles);
   if (!parsed.ok) return parsed;
-  const { subject, preheader, slug: wanted, bodyMarkdown, featured } = parsed.value;
+  const { subject, preheader, slug: wanted, bodyMarkdown, featured, trackedPhone } = parsed.value;
   let slug = issue.slug;
   if (wanted && wanted !== issue.slug) {
     if (await findIssueBySlug(db, wanted)) return { ok: false, reason: 'conflict', message: `The slug “${wanted}” belongs to another issue.`, fields: { slug: `The slug “${wanted}” belongs to another issue: choose another.` } };
@@ -202,7 +208,7 @@ export async function updateIssue(db: DB, id: number, input: unknown, options: {
     slug = await freeSlug(db, slugify(subject), id);
   }
   try {
-    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, { slug, subject, preheader, body_markdown: bodyMarkdown, featured_articles: JSON.stringify(featured), updated_at: now });
+    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, { slug, subject, preheader, body_markdown: bodyMarkdown, featured_articles: JSON.stringify(featured), tracked_phone: trackedPhone, updated_at: now });
     if (!changed) return { ok: false, reason: 'conflict', message: 'This issue is being sent or was sent: its content can no longer change.' };
   } catch (error) {
     if (isUniqueViolation(error)) return { ok: false, reason: 'conflict', message: `The slug “${slug}” belongs to another issue.`, fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` } };
@@ -268,7 +274,7 @@ interface Prepared {
 async function renderDraft(db: DB, issue: Issue, settings: Readonly<Settings>, now: number): Promise<Prepared> {
   const render = renderSettingsFrom(settings);
   const rendered = await renderIssueEmail(
-    { slug: issue.slug, subject: issue.subject, preheader: issue.preheader, bodyMarkdown: issue.bodyMarkdown, featuredArticles: issue.featuredArticles },
+    { slug: issue.slug, subject: issue.subject, preheader: issue.preheader, bodyMarkdown: issue.bodyMarkdown, featuredArticles: issue.featuredArticles, trackedPhone: issue.trackedPhone },
     render,
   );
   const links = await registerLinks(db, issue.id, rendered, now);
@@ -500,9 +506,11 @@ export interface ArchivedIssue {
   /** The body: plain links, no tracking, no personal links. */
   bodyHtml: string;
   featuredArticles: FeaturedArticle[];
+  /** The issue's tracked phone number, as in its footer; null without one. */
+  trackedPhone: string | null;
 }
 
-export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles'>[]> {
+export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles' | 'trackedPhone'>[]> {
   return (await listSentIssueRows(db)).map((r) => ({ id: Number(r.id), slug: r.slug, subject: r.subject, preheader: r.preheader, sentAt: Number(r.sent_at ?? 0) }));
 }
 
@@ -521,6 +529,7 @@ export async function getArchivedIssue(db: DB, slug: string): Promise<ArchivedIs
     sentAt: Number(row.sent_at ?? snapshot.created_at),
     bodyHtml: snapshot.archive_html,
     featuredArticles: parseFeatured(row.featured_articles),
+    trackedPhone: row.tracked_phone,
   };
 }
 
@@ -533,7 +542,14 @@ export async function renderUnsavedPreview(db: DB, input: unknown, options: { ar
   if (!parsed.ok) return parsed;
   const settings = await getSettings(db, { now });
   const rendered = await renderIssueEmail(
-    { slug: parsed.value.slug ?? options.slug ?? (slugify(parsed.value.subject) || 'issue'), subject: parsed.value.subject, preheader: parsed.value.preheader, bodyMarkdown: parsed.value.bodyMarkdown, featuredArticles: parsed.value.featured },
+    {
+      slug: parsed.value.slug ?? options.slug ?? (slugify(parsed.value.subject) || 'issue'),
+      subject: parsed.value.subject,
+      preheader: parsed.value.preheader,
+      bodyMarkdown: parsed.value.bodyMarkdown,
+      featuredArticles: parsed.value.featured,
+      trackedPhone: parsed.value.trackedPhone,
+    },
     { ...renderSettingsFrom(settings), openTracking: false, clickTracking: false },
   );
   const sample = createPersonalizer(

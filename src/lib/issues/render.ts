@@ -39,6 +39,8 @@ export interface IssueContent {
   preheader: string;
   bodyMarkdown: string;
   featuredArticles: readonly FeaturedArticle[];
+  /** Normalised ("+441632960001"): the footer's "Call us at …" line; absent or null for none. */
+  trackedPhone?: string | null;
 }
 
 /** A link found while rewriting, before it has an id. `url` is the registered target. */
@@ -80,6 +82,8 @@ export interface RenderedIssue {
 
 export const PERSONAL_PLACEHOLDERS = ['open', 'unsubscribeUrl', 'preferencesUrl'] as const;
 const ISSUE_PLACEHOLDERS = ['subject', 'preheader', 'siteName', 'siteUrl', 'postalAddress'] as const;
+/** Filled with markup the renderer makes (the footer's phone line, empty without a number), not with escaped text. */
+const TRACKED_PHONE_LINE = 'trackedPhoneLine';
 const CLICK_PLACEHOLDER = /^click_(\d+)$/;
 const HONEYPOT = '{{honeypotUrl}}';
 const REQUIRED_SLOTS = ['open-pixel', 'body', 'articles', 'honeypot'] as const;
@@ -196,6 +200,13 @@ export async function runMjml(mjml: string, emailsDir = defaultEmailsDir()): Pro
   return { html: result.html, ms };
 }
 
+/** "Call us at <a href="tel:…">…</a><br />": a tel: link like any other, so link rewriting registers and tracks it. */
+function trackedPhoneLine(trackedPhone: string | null | undefined): string {
+  if (!trackedPhone) return '';
+  const number = escapeHtml(trackedPhone);
+  return `Call us at <a href="tel:${number}" style="color:#4f5a6b;text-decoration:underline;">${number}</a><br />`;
+}
+
 /** Issue-level placeholders filled (escaped); per-recipient ones written back as {{name}}. */
 function fillIssuePlaceholders(html: string, content: IssueContent, settings: RenderSettings): string {
   const template = compilePlaceholders(html, 'newsletter');
@@ -209,6 +220,7 @@ function fillIssuePlaceholders(html: string, content: IssueContent, settings: Re
   let out = template.parts[0]!;
   template.names.forEach((name, i) => {
     if (Object.hasOwn(values, name)) out += escapeHtml(values[name as keyof typeof values]);
+    else if (name === TRACKED_PHONE_LINE) out += trackedPhoneLine(content.trackedPhone);
     else if ((PERSONAL_PLACEHOLDERS as readonly string[]).includes(name) || name === 'honeypotUrl') out += `{{${name}}}`;
     else throw new EmailTemplateError(`newsletter: unknown placeholder {{${name}}} (issue-level: ${ISSUE_PLACEHOLDERS.join(', ')}; per recipient: ${PERSONAL_PLACEHOLDERS.join(', ')})`);
     out += template.parts[i + 1]!;

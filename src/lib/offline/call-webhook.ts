@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/database.ts';
+import { normalizePhone } from '../phone/phone-number.ts';
 import { RateLimiter } from '../security/rate-limit.ts';
 import { parseEventTime } from './event-time.ts';
 import { EARLIEST_EVENT_AT, toOfflineEvent, type OfflineEvent } from './offline-events.ts';
@@ -17,8 +18,8 @@ import { creditIssueByNumber } from './issue-credit.ts';
  * and it is stored as a `call` from source `webhook`. `at` is required (epoch milliseconds, or
  * ISO 8601 with an offset); the rest is optional. The caller's number is never stored: only a
  * keyed hash (HMAC with the server secret), enough to tell a repeat caller. A call to an issue's
- * tracked number is to be credited to that issue (creditIssueByNumber: issues have no tracked
- * number yet, so no call is credited for now). With `id`, a provider's retry stores nothing new.
+ * tracked phone number is credited to that issue (creditIssueByNumber). With `id`, a provider's
+ * retry stores nothing new.
  *
  * 401 for a missing or wrong secret (and for everything while no secret is configured), 400 with
  * a message per field for bad JSON or fields, 413 for a body over 16 KB, 429 after repeated
@@ -63,15 +64,6 @@ export function isWebhookSecret(expected: string | undefined, presented: string 
 export function presentedSecret(headers: Headers): string | undefined {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '');
   return bearer?.[1] ?? headers.get('x-webhook-secret')?.trim() ?? undefined;
-}
-
-/** "+44 (0)1632 960-123" → "+4401632960123"; undefined when it is not a phone number. */
-export function normalizePhone(value: string): string | undefined {
-  const trimmed = value.trim();
-  if (!/^\+?[\d\s().\-/]{3,40}$/.test(trimmed)) return undefined;
-  const digits = trimmed.replace(/\D/g, '');
-  if (digits.length < 3 || digits.length > 20) return undefined;
-  return (trimmed.startsWith('+') ? '+' : '') + digits;
 }
 
 /** A keyed hash of a caller's number: the same caller gets the same value, and the number cannot be read back without the server secret. */
@@ -145,7 +137,7 @@ export async function recordWebhookCall(deps: Pick<CallWebhookDeps, 'db' | 'serv
     recorded_by: null,
     mentioned_newsletter: null,
     note: null,
-    issue_id: await creditIssueByNumber(deps.db, call.to ?? null),
+    issue_id: await creditIssueByNumber(deps.db, call.to ?? null, call.at),
     client_id: clientId,
     from_hash: call.from ? callerHash(deps.serverSecret, call.from) : null,
     to_number: call.to ?? null,

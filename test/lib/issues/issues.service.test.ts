@@ -5,6 +5,7 @@ import {
   createIssue,
   freezeIssue,
   getArchivedIssue,
+  getIssue,
   IssueNotReadyError,
   listArchivedIssues,
   listIssues,
@@ -56,6 +57,37 @@ describeEachDatabase('newsletter issues', (db) => {
     expect(refused.fields!.subject).toBe('Enter the subject.');
     const unknown = await createIssue(db(), input({ featured_articles: ['no-such-article'] }), { articles: catalog, createdBy: null });
     expect(unknown).toMatchObject({ ok: false, fields: { featured_articles: expect.stringContaining('no-such-article') } });
+  });
+
+  it('keeps a tracked phone number normalised; refuses one that is not a number, naming the field and changing nothing', async () => {
+    const issue = await draft(db(), { subject: 'Call the counter', tracked_phone: ' +44 (0)1632 960-001 ' });
+    expect(issue.trackedPhone).toBe('+4401632960001');
+
+    const before = await listIssues(db());
+    for (const bad of ['call us', '12', '+44 1632 960001 ext. 4', '0'.repeat(21), '++441632960001', 42]) {
+      const refused = await createIssue(db(), input({ subject: 'Never saved', tracked_phone: bad }), { articles: catalog, createdBy: null }, now);
+      expect(refused, String(bad)).toMatchObject({ ok: false, reason: 'invalid', fields: { tracked_phone: expect.stringMatching(/tracked phone number/) } });
+    }
+    const refused = await createIssue(db(), input({ subject: 'Never saved', tracked_phone: 'call us' }), { articles: catalog, createdBy: null }, now);
+    expect(refused).toEqual({
+      ok: false,
+      reason: 'invalid',
+      message: 'Please correct the fields named.',
+      fields: { tracked_phone: 'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.' },
+    });
+    expect(await listIssues(db())).toEqual(before);
+
+    // An update with a bad number saves nothing, not even the other fields.
+    const update = await updateIssue(db(), issue.id, input({ subject: 'Renamed', tracked_phone: '555-CALL-NOW' }), { articles: catalog }, now + 1);
+    expect(update).toMatchObject({ ok: false, fields: { tracked_phone: expect.stringContaining('Enter the tracked phone number') } });
+    expect(await getIssue(db(), issue.id)).toEqual(issue);
+
+    // Empty (the form) or null (JSON) removes it.
+    const cleared = await updateIssue(db(), issue.id, input({ subject: 'Call the counter', tracked_phone: '' }), { articles: catalog }, now + 2);
+    expect(cleared).toMatchObject({ ok: true, value: { trackedPhone: null } });
+    const again = await updateIssue(db(), issue.id, input({ subject: 'Call the counter', tracked_phone: '01632 960002' }), { articles: catalog }, now + 3);
+    expect(again).toMatchObject({ ok: true, value: { trackedPhone: '01632960002' } });
+    expect(await updateIssue(db(), issue.id, input({ subject: 'Call the counter', tracked_phone: null }), { articles: catalog }, now + 4)).toMatchObject({ ok: true, value: { trackedPhone: null } });
   });
 
   it('previews a draft as a recipient gets it, registering each link once, with the checklist passing', async () => {
@@ -116,14 +148,14 @@ describeEachDatabase('newsletter issues', (db) => {
   });
 
   it('joins the web archive once sent, with the archive body (plain links, no tracking)', async () => {
-    const issue = await draft(db(), { subject: 'The archive issue' });
+    const issue = await draft(db(), { subject: 'The archive issue', tracked_phone: '+44 1632 960009' });
     expect(await markIssueSent(db(), issue.id, now)).toBe(false); // not frozen: nothing was sent
     expect(await getArchivedIssue(db(), issue.slug)).toBeUndefined();
     await freezeIssue(db(), issue.id, now, { knownPaths });
     expect(await getArchivedIssue(db(), issue.slug)).toBeUndefined(); // sending is not sent
     expect(await markIssueSent(db(), issue.id, now + 10)).toBe(true);
     const archived = await getArchivedIssue(db(), issue.slug);
-    expect(archived).toMatchObject({ subject: 'The archive issue', sentAt: now + 10, featuredArticles: featured });
+    expect(archived).toMatchObject({ subject: 'The archive issue', sentAt: now + 10, featuredArticles: featured, trackedPhone: '+441632960009' });
     expect(archived!.bodyHtml).toContain('<a href="/articles/getting-your-widget-ready-for-winter/">our winter checklist</a>');
     expect(archived!.bodyHtml).not.toMatch(/\/t\/|utm_|unsubscribe/);
     expect((await listArchivedIssues(db())).map((i) => i.slug)).toContain(issue.slug);

@@ -102,6 +102,26 @@ describe('rendering an issue once', () => {
     expect(skeleton(message.html)).toMatchObject({ postalAddress: true, unsubscribeLink: true, preferencesLink: true, openPixel: false, honeypot: false });
   });
 
+  it('shows the issue’s tracked phone number in the footer as a tel: link through the click redirect, in the text part too', async () => {
+    const rendered = await renderIssueEmail(sampleContent({ trackedPhone: '+441632960001' }), sampleSettings());
+    const phone = rendered.links.find((l) => l.url === 'tel:+441632960001')!;
+    expect(phone).toMatchObject({ kind: 'tel', label: '+441632960001' });
+    const message = createPersonalizer(snapshotOf(rendered), { secret })({ deliveryId: 41, subscriberId: 9, email: 'jo@example.com' });
+    const footer = message.html.slice(message.html.indexOf('12 Flathead Row'), message.html.indexOf('Visit our website'));
+    const line = /Call us at <a href="([^"]+)"[^>]*>\+441632960001<\/a>/.exec(footer);
+    expect(line, footer).not.toBeNull();
+    expect(line![1]).toMatch(new RegExp(`^${siteUrl.replace(/\./g, '\\.')}/t/c/`));
+    expect(readClickToken(secret, line![1]!.split('/').pop())).toMatchObject({ deliveryId: 41, linkId: 1000 + phone.position });
+    expect(message.text).toMatch(/Call us at \+441632960001 \[http:\/\/127\.0\.0\.1:4321\/t\/c\/[A-Za-z0-9_-]+\]/);
+
+    // Without tracking the link is the plain tel: link; without a number there is no line at all.
+    const plain = await renderIssueEmail(sampleContent({ trackedPhone: '+441632960001' }), sampleSettings({ clickTracking: false }));
+    expect(plain.html).toContain('Call us at <a href="tel:+441632960001"');
+    const none = await renderIssueEmail(sampleContent(), sampleSettings());
+    expect(none.html).not.toContain('Call us at');
+    expect(none.links.some((l) => l.url.startsWith('tel:+44'))).toBe(false);
+  });
+
   it('hides the honeypot from people and screen readers, and leaves it out of the text part', async () => {
     const rendered = await renderIssueEmail(sampleContent(), sampleSettings());
     const honeypot = rendered.links.find((l) => l.kind === 'honeypot')!;

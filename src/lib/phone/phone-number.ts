@@ -1,0 +1,14 @@
+/**
+ * Phone numbers as Footfall compares them: the call webhook's `from`/`to` and an issue's
+ * tracked number are normalised the same way, so a call to "+44 (0)1632 960-001" matches the
+ * number a marketer typed as "+44 01632 960001".
+ */
+
+/** "+44 (0)1632 960-123" → "+4401632960123"; undefined when it is not a phone number. */
+export function normalizePhone(value: string): string | undefined {
+  const trimmed = value.trim();
+  if (!/^\+?[\d\s().\-/]{3,40}$/.test(trimmed)) return undefined;
+  const digits = trimmed.replace(/\D/g, '');
+  if (digits.length < 3 || digits.length > 20) return undefined;
+  return (trimmed.startsWith('+') ? '+' : '') + digits;
+}
