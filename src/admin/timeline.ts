@@ -1,12 +1,16 @@
+import type { SubscriberTimelineItem } from '../lib/subscribers/timeline.service.ts';
+
 /**
- * A subscriber's timeline (subscriber_events) in words. Kinds this file does not know yet —
- * later work adds deliveries, opens, clicks, visits — still show: their name made readable
- * and every detail as it was recorded.
+ * A subscriber's timeline in words: their record's events (subscriber_events) and their opens,
+ * clicks and attributed visits. Record kinds this file does not know yet still show: their name
+ * made readable and every detail as it was recorded.
  */
 export interface TimelineEntry {
   at: number;
   kind: string;
   title: string;
+  /** The newsletter issue the entry belongs to, shown after the title as a link. */
+  issue?: { id: number; subject: string } | undefined;
   details: [label: string, value: string][];
 }
 
@@ -84,5 +88,37 @@ export function describeEvent(event: { at: number; kind: string; detail: string 
       return entry('Reported a newsletter as spam; the address is suppressed', Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
     default:
       return entry(humanize(event.kind), Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
+  }
+}
+
+/** Each class in words, as DESIGN.md defines it. */
+const OPEN_CLASSES: Record<string, string> = {
+  human: 'human: likely a person',
+  proxy: 'proxy: a mail provider’s image proxy fetching as the reader opens (counts as human, first open only)',
+  apple_mpp: 'apple_mpp: Apple Mail Privacy Protection fetching ahead (a machine)',
+  scanner: 'scanner: a security scanner (a machine)',
+};
+const CLICK_CLASSES: Record<string, string> = { human: 'human: likely a person', bot: 'bot: a machine' };
+
+/** One entry of the merged timeline (src/lib/subscribers/timeline.service.ts) in words. */
+export function describeTimelineItem(item: SubscriberTimelineItem, names: PersonNames = (by) => by): TimelineEntry {
+  if (item.source === 'subscriber') return describeEvent(item, names);
+  const issue = item.issue ?? undefined;
+  switch (item.kind) {
+    case 'opened':
+      return { at: item.at, kind: 'opened', title: 'Opened', issue, details: [['Class', OPEN_CLASSES[item.class] ?? item.class], ['Reason', item.reason]] };
+    case 'clicked':
+      return { at: item.at, kind: 'clicked', title: 'Clicked a link in', issue, details: [['Link', item.url], ['Class', CLICK_CLASSES[item.class] ?? item.class]] };
+    case 'visited':
+      return {
+        at: item.at,
+        kind: 'visited',
+        title: item.later ? 'Came back: a later visit from' : 'Visited the site from',
+        issue,
+        details: [
+          ['Landed on', item.landingPath],
+          ...(item.later ? [['Later visit', 'yes: after their first landing from this issue, they came back on their own'] as [string, string]] : []),
+        ],
+      };
   }
 }

@@ -125,3 +125,10 @@ export async function findIssueIdByTrackedPhone(db: Db, trackedPhone: string, at
     .executeTakeFirst();
   return row ? Number(row.id) : undefined;
 }
+
+/** Subjects of the issues among `ids` (for lists that name issues). */
+export async function findIssueSubjects(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('issues').select(['id', 'subject']).where('id', 'in', [...ids]).execute();
+  return new Map(rows.map((r) => [Number(r.id), r.subject]));
+}

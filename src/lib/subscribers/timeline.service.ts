@@ -1,0 +1,69 @@
+import type { DB } from '../db/database.ts';
+import { findIssueSubjects } from '../issues/issues.repository.ts';
+import { findTrackingEventsBySubscriber, type TimelineEntry as TrackingRow } from '../tracking/tracking.repository.ts';
+import { findSubscriberEvents } from './subscribers.repository.ts';
+
+/**
+ * A subscriber's whole timeline for the admin: what happened to their record (subscriber_events)
+ * and what they did with the newsletters (opens, clicks and attributed visits, stored with
+ * per-person tracking on), merged newest first, each tracking event with its issue's subject.
+ */
+
+export interface TimelineIssue {
+  id: number;
+  subject: string;
+}
+
+export type SubscriberTimelineItem =
+  | { source: 'subscriber'; at: number; kind: string; detail: string | null }
+  | { source: 'tracking'; at: number; kind: 'opened'; issue: TimelineIssue | null; class: string; reason: string }
+  | { source: 'tracking'; at: number; kind: 'clicked'; issue: TimelineIssue | null; class: string; url: string }
+  | { source: 'tracking'; at: number; kind: 'visited'; issue: TimelineIssue | null; landingPath: string; later: boolean };
+
+export interface SubscriberTimeline {
+  items: SubscriberTimelineItem[];
+  /** True when older entries exist than the oldest shown. */
+  truncated: boolean;
+}
+
+const LATER_SUFFIX = ' (later visit)';
+
+/** "human: reader" → ["human", "reader"]: how findTrackingEventsBySubscriber words an open's or a click's detail. */
+function classAndRest(detail: string): [string, string] {
+  const at = detail.indexOf(': ');
+  return at === -1 ? [detail, ''] : [detail.slice(0, at), detail.slice(at + 2)];
+}
+
+function trackingItem(row: TrackingRow, subjects: ReadonlyMap<number, string>): SubscriberTimelineItem {
+  const subject = row.issueId === null ? undefined : subjects.get(row.issueId);
+  const issue = row.issueId !== null && subject !== undefined ? { id: row.issueId, subject } : null;
+  if (row.kind === 'opened') {
+    const [klass, reason] = classAndRest(row.detail);
+    return { source: 'tracking', at: row.at, kind: 'opened', issue, class: klass, reason };
+  }
+  if (row.kind === 'clicked') {
+    const [klass, url] = classAndRest(row.detail);
+    return { source: 'tracking', at: row.at, kind: 'clicked', issue, class: klass, url };
+  }
+  const later = row.detail.endsWith(LATER_SUFFIX);
+  return { source: 'tracking', at: row.at, kind: 'visited', issue, landingPath: later ? row.detail.slice(0, -LATER_SUFFIX.length) : row.detail, later };
+}
+
+/**
+ * Up to `limit` entries from each source, merged. When a source has more than `limit`, the
+ * merged list stops at that source's oldest entry shown: past it, entries from that source
+ * would be missing, and the timeline would look complete when it is not.
+ */
+export async function getSubscriberTimeline(db: DB, subscriberId: number, limit = 500): Promise<SubscriberTimeline> {
+  const [events, tracking] = await Promise.all([findSubscriberEvents(db, subscriberId, limit), findTrackingEventsBySubscriber(db, subscriberId, limit)]);
+  const issueIds = [...new Set(tracking.map((row) => row.issueId).filter((id): id is number => id !== null))];
+  const subjects = await findIssueSubjects(db, issueIds);
+  const merged: SubscriberTimelineItem[] = [
+    ...events.map((e) => ({ source: 'subscriber' as const, at: Number(e.at), kind: e.kind, detail: e.detail })),
+    ...tracking.map((row) => trackingItem(row, subjects)),
+  ].sort((a, b) => b.at - a.at);
+  const cutOffs = [events, tracking].filter((list) => list.length >= limit).map((list) => Number(list.at(-1)!.at));
+  if (cutOffs.length === 0) return { items: merged, truncated: false };
+  const oldestComplete = Math.max(...cutOffs);
+  return { items: merged.filter((item) => item.at >= oldestComplete).slice(0, limit), truncated: true };
+}
