@@ -21,6 +21,7 @@ import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
 import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
+import { schedulePruning } from './lib/reports/retention.service.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
   const server = http.createServer({ keepAliveTimeout: 5000 }, createListener(app, site, handler));
   // The send worker (SEND_WORKER=0 leaves sending to `npm run worker` processes).
   const sendWorker = config.sending.worker ? startEmbeddedWorker(app) : undefined;
+  const stopPruning = schedulePruning(app.db);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeIdleConnections();
     // Messages in flight finish and are recorded; claimed ones not yet sent go back to the queue.
+    stopPruning();
     await Promise.all([closed, sendWorker?.stop()]);
     await app.close();
     console.log('[server] stopped');

@@ -6,6 +6,7 @@ import type { NewPageView } from './page-views.repository.ts';
 import { insertPageViews, insertPageViewsSqlite } from './page-views.repository.ts';
 import { findIssueIdsBySlugs, setFirstVisitAt } from '../tracking/tracking.repository.ts';
 import type { Attribution } from '../tracking/attribution.ts';
+import { addReportCounts, addReportCountsSqlite, CountDeltas, hourOf, SITE } from '../reports/report-counts.repository.ts';
 
 /**
  * Visits, maintained as page views arrive, inside the event writer's batch (no extra round
@@ -54,7 +55,8 @@ interface VisitUpsert {
 
 const UPSERT_SQLITE = `insert into "visits" ("visitor_key", "started_at", "last_seen", "views", "landing_path", "issue_id", "delivery_id", "subscriber_id", "attributed_by", "is_later")
 values (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-on conflict ("visitor_key", "started_at") do update set "last_seen" = max("visits"."last_seen", excluded."last_seen"), "views" = "visits"."views" + 1`;
+on conflict ("visitor_key", "started_at") do update set "last_seen" = max("visits"."last_seen", excluded."last_seen"), "views" = "visits"."views" + 1
+returning "views", "issue_id", "is_later"`;
 const SLUG_SQLITE = 'select "id" from "issues" where "slug" = ?';
 const FIRST_VISIT_SQLITE = 'update "deliveries" set "first_visit_at" = ? where "id" = ? and ("first_visit_at" is null or "first_visit_at" > ?)';
 
@@ -64,6 +66,30 @@ function sqliteStatements(sqlite: BetterSqlite3.Database) {
   let s = statements.get(sqlite);
   if (!s) statements.set(sqlite, (s = { upsert: sqlite.prepare(UPSERT_SQLITE), slug: sqlite.prepare(SLUG_SQLITE), firstVisit: sqlite.prepare(FIRST_VISIT_SQLITE) }));
   return s;
+}
+
+/** What one counted (not bot) page view adds to the site's report counts. */
+function countView(deltas: CountDeltas, view: NewPageView, issueId: number | null): void {
+  const hour = hourOf(view.at);
+  deltas.at(SITE, 'pageview', view.at);
+  deltas.add(SITE, 'path.views', view.path, hour);
+  if (issueId !== null) deltas.add(SITE, 'path.newsletter', view.path, hour);
+  if (view.utm_campaign) deltas.add(SITE, 'source.campaign', view.utm_campaign, hour);
+  if (view.referrer_host) deltas.add(SITE, 'source.referrer', view.referrer_host, hour);
+}
+
+type StoredVisit = { views: number; issue_id: number | null; is_later: number };
+
+/**
+ * A visit is counted when its row is created (the upsert answers views = 1), so the counts
+ * follow the stored rows even when a batch is retried.
+ */
+function countVisit(deltas: CountDeltas, startedAt: number, stored: StoredVisit): void {
+  if (Number(stored.views) !== 1) return;
+  deltas.at(SITE, 'visit', startedAt);
+  if (stored.issue_id === null) return;
+  deltas.at(Number(stored.issue_id), 'visit', startedAt);
+  if (Number(stored.is_later) === 1) deltas.at(Number(stored.issue_id), 'visit.later', startedAt);
 }
 
 /** One per process (the writer's): open visits and issue slugs in memory. */
@@ -76,16 +102,19 @@ export class VisitTracker {
     kysely: async (trx: Transaction<Database>, rows: PageViewEvent[]) => {
       const missing = this.#missingSlugs(rows);
       if (missing.length > 0) this.#learnSlugs(missing, await findIssueIdsBySlugs(trx, missing));
-      const { views, visits, firstVisits } = this.#plan(rows);
+      const { views, visits, firstVisits, deltas } = this.#plan(rows);
       await insertPageViews(trx, views);
       for (const v of visits) {
-        await trx
+        const stored = await trx
           .insertInto('visits')
           .values({ ...v, views: 1 })
           .onConflict((oc) => oc.columns(['visitor_key', 'started_at']).doUpdateSet({ last_seen: sql`greatest(visits.last_seen, excluded.last_seen)`, views: sql`visits.views + 1` }))
-          .execute();
+          .returning(['views', 'issue_id', 'is_later'])
+          .executeTakeFirstOrThrow();
+        countVisit(deltas, v.started_at, stored);
       }
       for (const [id, at] of firstVisits) await setFirstVisitAt(trx, id, at);
+      await addReportCounts(trx, deltas);
     },
     sqlite: (sqlite: BetterSqlite3.Database, rows: PageViewEvent[]) => {
       const s = sqliteStatements(sqlite);
@@ -99,10 +128,11 @@ export class VisitTracker {
           }),
         );
       }
-      const { views, visits, firstVisits } = this.#plan(rows);
+      const { views, visits, firstVisits, deltas } = this.#plan(rows);
       insertPageViewsSqlite(sqlite, views);
-      for (const v of visits) s.upsert.run(v.visitor_key, v.started_at, v.last_seen, v.landing_path, v.issue_id, v.delivery_id, v.subscriber_id, v.attributed_by, v.is_later);
+      for (const v of visits) countVisit(deltas, v.started_at, s.upsert.get(v.visitor_key, v.started_at, v.last_seen, v.landing_path, v.issue_id, v.delivery_id, v.subscriber_id, v.attributed_by, v.is_later) as StoredVisit);
       for (const [id, at] of firstVisits) s.firstVisit.run(at, id, at);
+      addReportCountsSqlite(sqlite, deltas);
     },
   };
 
@@ -124,11 +154,12 @@ export class VisitTracker {
     for (const slug of asked) this.#slugs.set(slug, { id: ids.get(slug) ?? null, until });
   }
 
-  /** Attributes each view and works out its visit (pure but for the in-memory visits). */
-  #plan(rows: PageViewEvent[]): { views: NewPageView[]; visits: VisitUpsert[]; firstVisits: Map<number, number> } {
+  /** Attributes each view, works out its visit and the report counts it adds (pure but for the in-memory visits). */
+  #plan(rows: PageViewEvent[]): { views: NewPageView[]; visits: VisitUpsert[]; firstVisits: Map<number, number>; deltas: CountDeltas } {
     const views: NewPageView[] = [];
     const visits: VisitUpsert[] = [];
     const firstVisits = new Map<number, number>();
+    const deltas = new CountDeltas();
     if (this.#open.size > MAX_VISITORS) this.#prune(rows[0]?.at ?? Date.now());
     for (const { attribution, windowMs, ...view } of rows) {
       const campaignIssue = view.utm_campaign ? (this.#slugs.get(view.utm_campaign)?.id ?? null) : null;
@@ -138,6 +169,7 @@ export class VisitTracker {
       const subscriberId = cookie?.subscriberId ?? null;
       views.push({ ...view, issue_id: issueId, subscriber_id: subscriberId });
       if (view.is_bot) continue;
+      countView(deltas, view, issueId);
       const key = subscriberId !== null ? `s:${subscriberId}` : `h:${view.visitor_hash}`;
       let visit = this.#open.get(key);
       const at = view.at;
@@ -161,7 +193,7 @@ export class VisitTracker {
         visits.push({ visitor_key: key, started_at: at, last_seen: at, landing_path: view.path, issue_id: null, delivery_id: null, subscriber_id: subscriberId, attributed_by: null, is_later: 0 });
       }
     }
-    return { views, visits, firstVisits };
+    return { views, visits, firstVisits, deltas };
   }
 
   /** Forgets visitors idle past the gap who have no landing worth remembering. */

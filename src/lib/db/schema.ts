@@ -304,6 +304,8 @@ export interface DeliveryTable {
   first_opened_at: number | null;
   first_clicked_at: number | null;
   first_visit_at: number | null;
+  /** First open of any class (first_opened_at is the first likely-human one). */
+  first_any_open_at: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: number;
 }
 
@@ -317,7 +319,27 @@ export interface SendWorkerTable {
   heartbeat_at: number;
 }
 
+/** Maintained event counts for reports (see the 2026_11_26_220000 migration). */
+export interface ReportCountTable {
+  /** 0 for the whole site. */
+  issue_id: number;
+  metric: string;
+  /** A link id, a path, a campaign or a referrer host; '' for plain metrics. */
+  dim: string;
+  /** Start of the time bucket (15 minutes; one hour for per-page and per-source metrics; 0 for totals). */
+  bucket: number;
+  n: number;
+}
+
+/** One row per link and delivery with a human click: unique clickers per link. */
+export interface LinkClickerTable {
+  link_id: number;
+  delivery_id: number;
+}
+
 export interface Database {
+  report_counts: ReportCountTable;
+  link_clickers: LinkClickerTable;
   opens: OpenTable;
   clicks: ClickTable;
   visits: VisitTable;

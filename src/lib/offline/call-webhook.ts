@@ -4,7 +4,8 @@ import { normalizePhone } from '../phone/phone-number.ts';
 import { RateLimiter } from '../security/rate-limit.ts';
 import { parseEventTime } from './event-time.ts';
 import { EARLIEST_EVENT_AT, toOfflineEvent, type OfflineEvent } from './offline-events.ts';
-import { findOfflineEventByClientId, insertOfflineEventIfNew } from './offline-events.repository.ts';
+import { findOfflineEventByClientId } from './offline-events.repository.ts';
+import { storeOfflineEvent } from './offline-counts.ts';
 import { creditIssueByNumber } from './issue-credit.ts';
 
 /**
@@ -129,7 +130,7 @@ export function parseCallPayload(body: unknown, timeZone: string, now: number): 
 /** Stores a parsed call (once per provider id); credits it to the issue whose tracked number was called. */
 export async function recordWebhookCall(deps: Pick<CallWebhookDeps, 'db' | 'serverSecret'>, call: WebhookCall, now = Date.now()): Promise<{ event: OfflineEvent; duplicate: boolean }> {
   const clientId = call.externalId ? `webhook:${call.externalId}` : null;
-  const inserted = await insertOfflineEventIfNew(deps.db, {
+  const inserted = await storeOfflineEvent(deps.db, {
     kind: 'call',
     at: call.at,
     recorded_at: now,

@@ -18,16 +18,15 @@ export async function insertOfflineEventIfNew(db: Db, row: NewOfflineEvent): Pro
     .executeTakeFirst();
 }
 
-/** Many rows in one statement; rows whose `client_id` is already stored are skipped. Answers how many went in. */
-export async function insertOfflineEventsIfNew(db: Db, rows: readonly NewOfflineEvent[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const inserted = await db
+/** Many rows in one statement; rows whose `client_id` is already stored are skipped. Answers the rows that went in. */
+export async function insertOfflineEventsIfNew(db: Db, rows: readonly NewOfflineEvent[]): Promise<Pick<OfflineEventRow, 'kind' | 'at' | 'mentioned_newsletter' | 'issue_id'>[]> {
+  if (rows.length === 0) return [];
+  return db
     .insertInto('offline_events')
     .values(rows as NewOfflineEvent[])
     .onConflict((oc) => oc.column('client_id').doNothing())
-    .returning('id')
+    .returning(['kind', 'at', 'mentioned_newsletter', 'issue_id'])
     .execute();
-  return inserted.length;
 }
 
 export async function findOfflineEventById(db: Db, id: number): Promise<OfflineEventRow | undefined> {

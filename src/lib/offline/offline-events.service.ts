@@ -20,12 +20,12 @@ import {
   findLastTap,
   findOfflineEventByClientId,
   findOfflineEventById,
-  insertOfflineEventIfNew,
   listOfflineEvents,
   markTapUndone,
   setUndone,
   type ListFilter,
 } from './offline-events.repository.ts';
+import { changeOfflineEventCounting, storeOfflineEvent } from './offline-counts.ts';
 
 /**
  * The rules for offline events recorded by people: tally taps (the tally page, with or without
@@ -104,7 +104,7 @@ export async function recordTap(db: DB, userId: number, input: TapInput, now = D
   if (!time.ok) return time;
   const note = checkNote(input.note);
   if (!note.ok) return note;
-  const inserted = await insertOfflineEventIfNew(db, {
+  const inserted = await storeOfflineEvent(db, {
     kind: input.kind,
     at: time.at,
     recorded_at: now,
@@ -136,7 +136,7 @@ export async function undoTap(db: DB, userId: number, target: { id: number } | {
     if (!row) return { ok: false, code: 'not_found', message: 'That tap was not found (it may not have been sent yet).' };
     id = Number(row.id);
   }
-  const undone = await markTapUndone(db, { id, userId, recordedSince: now - UNDO_WINDOW_MS }, now);
+  const undone = await changeOfflineEventCounting(db, -1, (trx) => markTapUndone(trx, { id, userId, recordedSince: now - UNDO_WINDOW_MS }, now));
   if (undone) return { ok: true, event: toOfflineEvent(undone) };
   // Nothing changed: say why.
   const row = await findOfflineEventById(db, id);
@@ -182,7 +182,7 @@ export async function addManualEvent(db: DB, userId: number, input: ManualInput,
   if (input.at < EARLIEST_EVENT_AT) return { ok: false, code: 'too_early', message: 'That time is before the year 2000.' };
   const note = checkNote(input.note);
   if (!note.ok) return note;
-  const inserted = await insertOfflineEventIfNew(db, {
+  const inserted = await storeOfflineEvent(db, {
     kind: input.kind,
     at: Math.min(input.at, now),
     recorded_at: now,
@@ -200,14 +200,14 @@ export async function addManualEvent(db: DB, userId: number, input: ManualInput,
 
 /** Takes an event out of every count (it stays listed, and can be restored). */
 export async function removeOfflineEvent(db: DB, id: number, userId: number, now = Date.now()): Promise<{ ok: true; event: OfflineEvent } | Refusal<'not_found'>> {
-  const row = await setUndone(db, id, { at: now, by: userId });
+  const row = await changeOfflineEventCounting(db, -1, (trx) => setUndone(trx, id, { at: now, by: userId }));
   if (row) return { ok: true, event: toOfflineEvent(row) };
   const existing = await findOfflineEventById(db, id);
   return existing ? { ok: true, event: toOfflineEvent(existing) } : { ok: false, code: 'not_found', message: 'That event no longer exists.' };
 }
 
 export async function restoreOfflineEvent(db: DB, id: number): Promise<{ ok: true; event: OfflineEvent } | Refusal<'not_found'>> {
-  const row = await setUndone(db, id, null);
+  const row = await changeOfflineEventCounting(db, 1, (trx) => setUndone(trx, id, null));
   if (row) return { ok: true, event: toOfflineEvent(row) };
   const existing = await findOfflineEventById(db, id);
   return existing ? { ok: true, event: toOfflineEvent(existing) } : { ok: false, code: 'not_found', message: 'That event no longer exists.' };

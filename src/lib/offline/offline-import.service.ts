@@ -6,6 +6,8 @@ import { parseEventTime } from './event-time.ts';
 import { cleanNote, EARLIEST_EVENT_AT, MAX_CLOCK_SKEW_MS, MAX_NOTE_LENGTH, type OfflineEventKind } from './offline-events.ts';
 import { findExistingClientIds, insertOfflineEventsIfNew, type NewOfflineEvent } from './offline-events.repository.ts';
 import { findIssueIdsBySlugs, isIssueSlug } from './issue-credit.ts';
+import { offlineEventDeltas } from './offline-counts.ts';
+import { addReportCounts } from '../reports/report-counts.repository.ts';
 
 /**
  * CSV import of offline events (a phone system's call log, a visitor book typed into a
@@ -378,7 +380,9 @@ export async function applyOfflineImport(db: DB, plan: OfflineImportPlan, input:
   await db.transaction().execute(async (trx) => {
     for (let start = 0; start < plan.writes.length; start += LOOKUP_CHUNK) {
       const rows = plan.writes.slice(start, start + LOOKUP_CHUNK).map((w) => ({ ...w, recorded_at: now, recorded_by: input.userId }));
-      imported += await insertOfflineEventsIfNew(trx, rows);
+      const inserted = await insertOfflineEventsIfNew(trx, rows);
+      await addReportCounts(trx, offlineEventDeltas(inserted, 1));
+      imported += inserted.length;
     }
   });
   return { imported, skipped: plan.writes.length - imported };

@@ -3,6 +3,9 @@ import type { SubscriberStatus } from '../db/schema.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { confirmUrl, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
 import { CONSENT_TEXT_VERSION, parseTopics, type TopicId } from './topics.ts';
+import { signupDeltas, unsubscribeDeltas } from './subscriber-counts.ts';
+import { addReportCounts } from '../reports/report-counts.repository.ts';
+import { deletePersonEvents } from '../reports/retention.repository.ts';
 import {
   deleteSubscriber,
   findSubscriberByEmail,
@@ -155,6 +158,7 @@ export async function confirmSubscription(
       updated_at: now,
     });
     await insertSubscriberEvent(trx, subscriber.id, now, 'confirmed', { consent_text_version: CONSENT_TEXT_VERSION });
+    await addReportCounts(trx, signupDeltas(subscriber.source_issue_id, now));
   });
   const confirmed: Subscriber = { ...subscriber, status: 'active', confirmed_at: now };
   if (!deps.sendWelcome) return { outcome: 'confirmed', subscriber: confirmed };
@@ -185,6 +189,7 @@ export async function unsubscribe(db: DB, subscriberId: number, via: { method: '
   await db.transaction().execute(async (trx) => {
     await updateSubscriber(trx, subscriberId, { status: 'unsubscribed', unsubscribed_at: now, updated_at: now });
     await insertSubscriberEvent(trx, subscriberId, now, 'unsubscribed', { via: via.method, issue: via.issueId });
+    await addReportCounts(trx, unsubscribeDeltas(via.issueId ?? null, now));
   });
   return 'unsubscribed';
 }
@@ -222,7 +227,7 @@ export async function updatePreferences(db: DB, subscriberId: number, input: Pre
 }
 
 /**
- * "Delete my data": the person, their topics and timeline go. A hash of the address stays
+ * "Delete my data": the person, their topics, timeline and own raw events (opens, clicks, page views, visits) go. A hash of the address stays
  * on the suppression list so an old CSV cannot bring them back; aggregate counts elsewhere
  * do not reference the person and stay as they are.
  */
@@ -233,6 +238,7 @@ export async function eraseSubscriber(db: DB, subscriberId: number, now = Date.n
     const hash = emailHash(subscriber.email);
     const existing = await findSuppression(trx, hash);
     if (!existing) await insertSuppression(trx, hash, 'erased', now);
+    await deletePersonEvents(trx, subscriberId);
     await deleteSubscriber(trx, subscriberId);
   });
   return true;

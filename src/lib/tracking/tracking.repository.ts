@@ -2,6 +2,8 @@ import { sql, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DB } from '../db/database.ts';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
+import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
+import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
 
 type Db = DB | Transaction<Database>;
 
@@ -28,96 +30,125 @@ export interface NewClick {
   sweep?: { clicksSince: number; opensUntil: number | null };
 }
 
-const HUMAN_OPEN_CLASSES = ['human', 'proxy'] as const;
+// ---- Writing (the writer's inserters): raw rows, then first-event times and the report counts ----
 
-// ---- SQLite: statements prepared once per connection ----------------------------------------
+const INSERT_OPEN = 'insert into "opens" ("issue_id", "delivery_id", "subscriber_id", "at", "class", "reason") values (?, ?, ?, ?, ?, ?)';
+const INSERT_CLICK = 'insert into "clicks" ("issue_id", "link_id", "delivery_id", "subscriber_id", "at", "class", "reason") values (?, ?, ?, ?, ?, ?, ?)';
 
-const statements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
+const isHumanOpen = (c: OpenClass): boolean => c === 'human' || c === 'proxy';
 
-function prepared(sqlite: BetterSqlite3.Database, text: string): BetterSqlite3.Statement {
-  let byText = statements.get(sqlite);
-  if (!byText) statements.set(sqlite, (byText = new Map()));
-  let statement = byText.get(text);
-  if (!statement) byText.set(text, (statement = sqlite.prepare(text)));
-  return statement;
+/** First open of any class and first likely-human open on the delivery, in one statement (none when neither moves). */
+const FIRST_OPENS = `update "deliveries" set
+  "first_any_open_at" = case when "first_any_open_at" is null or "first_any_open_at" > ? then ? else "first_any_open_at" end,
+  "first_opened_at" = case when ? = 1 and ("first_opened_at" is null or "first_opened_at" > ?) then ? else "first_opened_at" end
+  where "id" = ? and ("first_any_open_at" is null or "first_any_open_at" > ? or (? = 1 and ("first_opened_at" is null or "first_opened_at" > ?)))`;
+const FIRST_CLICKED = 'update "deliveries" set "first_clicked_at" = ? where "id" = ? and ("first_clicked_at" is null or "first_clicked_at" > ?)';
+const ADD_CLICKER = 'insert into "link_clickers" ("link_id", "delivery_id") values (?, ?) on conflict do nothing';
+const SWEPT_CLICKS = `select "at", "link_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and "at" >= ?`;
+const SWEEP_CLICKS = `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and "at" >= ?`;
+const HUMAN_CLICK_ON_LINK = `select 1 as "found" from "clicks" where "delivery_id" = ? and "link_id" = ? and "class" = 'human' limit 1`;
+const REMOVE_CLICKER = 'delete from "link_clickers" where "link_id" = ? and "delivery_id" = ?';
+const RECOMPUTE_FIRST_CLICKED = `update "deliveries" set "first_clicked_at" = (select min("at") from "clicks" where "delivery_id" = ? and "class" = 'human') where "id" = ?`;
+const SWEPT_OPENS = `select "at", "class" from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy') and "at" <= ?`;
+const SWEEP_OPENS = `update "opens" set "class" = 'scanner', "reason" = ? where "delivery_id" = ? and "class" in ('human', 'proxy') and "at" <= ?`;
+const RECOMPUTE_FIRST_OPENED = `update "deliveries" set "first_opened_at" = (select min("at") from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy')) where "id" = ?`;
+const SCANNER_OPEN_REASON = 'opened just before a link scanner clicked';
+
+function* openFollowUps(rows: NewOpen[], deltas: CountDeltas): StatementPlan {
+  for (const r of rows) {
+    deltas.at(r.issue_id, `open.${r.class}`, r.at);
+    if (r.delivery_id === null) continue;
+    const human = isHumanOpen(r.class) ? 1 : 0;
+    yield { run: FIRST_OPENS, params: [r.at, r.at, human, r.at, r.at, r.delivery_id, r.at, human, r.at] };
+  }
 }
 
-const SQL = {
-  insertOpen: 'insert into "opens" ("issue_id", "delivery_id", "subscriber_id", "at", "class", "reason") values (?, ?, ?, ?, ?, ?)',
-  insertClick: 'insert into "clicks" ("issue_id", "link_id", "delivery_id", "subscriber_id", "at", "class", "reason") values (?, ?, ?, ?, ?, ?, ?)',
-  firstOpened: 'update "deliveries" set "first_opened_at" = ? where "id" = ? and ("first_opened_at" is null or "first_opened_at" > ?)',
-  firstClicked: 'update "deliveries" set "first_clicked_at" = ? where "id" = ? and ("first_clicked_at" is null or "first_clicked_at" > ?)',
-  sweepClicks: `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and "at" >= ?`,
-  sweepOpens: `update "opens" set "class" = 'scanner', "reason" = ? where "delivery_id" = ? and "class" in ('human', 'proxy') and "at" <= ?`,
-  recomputeFirstClicked: `update "deliveries" set "first_clicked_at" = (select min("at") from "clicks" where "delivery_id" = ? and "class" = 'human') where "id" = ?`,
-  recomputeFirstOpened: `update "deliveries" set "first_opened_at" = (select min("at") from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy')) where "id" = ?`,
-};
+function* clickFollowUps(r: NewClick, deltas: CountDeltas): StatementPlan {
+  deltas.at(r.issue_id, `click.${r.class}`, r.at);
+  deltas.add(r.issue_id, `link.${r.class}`, String(r.link_id), 0);
+  if (r.delivery_id === null) return;
+  if (r.class === 'human') {
+    yield { run: FIRST_CLICKED, params: [r.at, r.delivery_id, r.at] };
+    if ((yield { run: ADD_CLICKER, params: [r.link_id, r.delivery_id] }) === 1) deltas.add(r.issue_id, 'link.clickers', String(r.link_id), 0);
+  }
+  if (r.sweep) yield* sweepScanner(r.issue_id, r.delivery_id, r.reason, r.sweep, deltas);
+}
+
+/** A scanner was exposed: its earlier human-looking clicks become bot clicks, its opens just after delivery scanner opens; the counts follow. */
+function* sweepScanner(issueId: number, deliveryId: number, reason: string, sweep: NonNullable<NewClick['sweep']>, deltas: CountDeltas): StatementPlan {
+  const clicks = (yield { all: SWEPT_CLICKS, params: [deliveryId, sweep.clicksSince] }) as { at: number; link_id: number }[];
+  if (clicks.length > 0) {
+    yield { run: SWEEP_CLICKS, params: [reason, deliveryId, sweep.clicksSince] };
+    for (const c of clicks) {
+      deltas.at(issueId, 'click.human', Number(c.at), -1);
+      deltas.at(issueId, 'click.bot', Number(c.at), 1);
+      deltas.add(issueId, 'link.human', String(c.link_id), 0, -1);
+      deltas.add(issueId, 'link.bot', String(c.link_id), 0, 1);
+    }
+    for (const linkId of new Set(clicks.map((c) => Number(c.link_id)))) {
+      const still = (yield { all: HUMAN_CLICK_ON_LINK, params: [deliveryId, linkId] }) as unknown[];
+      if (still.length === 0 && (yield { run: REMOVE_CLICKER, params: [linkId, deliveryId] }) === 1) deltas.add(issueId, 'link.clickers', String(linkId), 0, -1);
+    }
+    yield { run: RECOMPUTE_FIRST_CLICKED, params: [deliveryId, deliveryId] };
+  }
+  if (sweep.opensUntil === null) return;
+  const opens = (yield { all: SWEPT_OPENS, params: [deliveryId, sweep.opensUntil] }) as { at: number; class: OpenClass }[];
+  if (opens.length === 0) return;
+  yield { run: SWEEP_OPENS, params: [SCANNER_OPEN_REASON, deliveryId, sweep.opensUntil] };
+  for (const o of opens) {
+    deltas.at(issueId, `open.${o.class}`, Number(o.at), -1);
+    deltas.at(issueId, 'open.scanner', Number(o.at), 1);
+  }
+  yield { run: RECOMPUTE_FIRST_OPENED, params: [deliveryId, deliveryId] };
+}
+
+const insertStatements = new WeakMap<BetterSqlite3.Database, { open: BetterSqlite3.Statement; click: BetterSqlite3.Statement }>();
+
+function sqliteInserts(sqlite: BetterSqlite3.Database) {
+  let s = insertStatements.get(sqlite);
+  if (!s) insertStatements.set(sqlite, (s = { open: sqlite.prepare(INSERT_OPEN), click: sqlite.prepare(INSERT_CLICK) }));
+  return s;
+}
 
 export function insertOpensSqlite(sqlite: BetterSqlite3.Database, rows: NewOpen[]): void {
-  const insert = prepared(sqlite, SQL.insertOpen);
-  const first = prepared(sqlite, SQL.firstOpened);
-  for (const r of rows) {
-    insert.run(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
-    if (r.delivery_id !== null && (r.class === 'human' || r.class === 'proxy')) first.run(r.at, r.delivery_id, r.at);
-  }
+  const insert = sqliteInserts(sqlite).open;
+  for (const r of rows) insert.run(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+  const deltas = new CountDeltas();
+  runPlanSqlite(sqlite, openFollowUps(rows, deltas));
+  addReportCountsSqlite(sqlite, deltas);
 }
 
 export function insertClicksSqlite(sqlite: BetterSqlite3.Database, rows: NewClick[]): void {
-  const insert = prepared(sqlite, SQL.insertClick);
+  const insert = sqliteInserts(sqlite).click;
+  const deltas = new CountDeltas();
+  // Row by row: a sweep must see the earlier clicks of its own batch.
   for (const r of rows) {
     insert.run(r.issue_id, r.link_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
-    if (r.delivery_id === null) continue;
-    if (r.class === 'human') prepared(sqlite, SQL.firstClicked).run(r.at, r.delivery_id, r.at);
-    if (r.sweep) {
-      prepared(sqlite, SQL.sweepClicks).run(r.reason, r.delivery_id, r.sweep.clicksSince);
-      prepared(sqlite, SQL.recomputeFirstClicked).run(r.delivery_id, r.delivery_id);
-      if (r.sweep.opensUntil !== null) {
-        prepared(sqlite, SQL.sweepOpens).run('opened just before a link scanner clicked', r.delivery_id, r.sweep.opensUntil);
-        prepared(sqlite, SQL.recomputeFirstOpened).run(r.delivery_id, r.delivery_id);
-      }
+    runPlanSqlite(sqlite, clickFollowUps(r, deltas));
+  }
+  addReportCountsSqlite(sqlite, deltas);
+}
+
+export async function insertOpens(trx: Transaction<Database>, rows: NewOpen[]): Promise<void> {
+  await trx.insertInto('opens').values(rows).execute();
+  const deltas = new CountDeltas();
+  await runPlan(trx, openFollowUps(rows, deltas));
+  await addReportCounts(trx, deltas);
+}
+
+export async function insertClicks(trx: Transaction<Database>, rows: NewClick[]): Promise<void> {
+  const deltas = new CountDeltas();
+  // One multi-row insert, unless a sweep needs the earlier clicks of its own batch inserted first.
+  const rowByRow = rows.some((r) => r.sweep);
+  if (!rowByRow) await trx.insertInto('clicks').values(rows.map(({ sweep: _sweep, ...row }) => row)).execute();
+  for (const r of rows) {
+    if (rowByRow) {
+      const { sweep: _sweep, ...row } = r;
+      await trx.insertInto('clicks').values(row).execute();
     }
+    await runPlan(trx, clickFollowUps(r, deltas));
   }
-}
-
-// ---- PostgreSQL (and any Kysely database): the same, in the writer's transaction --------------
-
-export async function insertOpens(db: Db, rows: NewOpen[]): Promise<void> {
-  await db.insertInto('opens').values(rows).execute();
-  const firsts = new Map<number, number>();
-  for (const r of rows) {
-    if (r.delivery_id === null || !(r.class === 'human' || r.class === 'proxy')) continue;
-    const seen = firsts.get(r.delivery_id);
-    if (seen === undefined || r.at < seen) firsts.set(r.delivery_id, r.at);
-  }
-  for (const [id, at] of firsts) await setFirstOpenedAt(db, id, at);
-}
-
-export async function insertClicks(db: Db, rows: NewClick[]): Promise<void> {
-  await db.insertInto('clicks').values(rows.map(({ sweep: _sweep, ...row }) => row)).execute();
-  for (const r of rows) {
-    if (r.delivery_id === null) continue;
-    if (r.class === 'human') await setFirstClickedAt(db, r.delivery_id, r.at);
-    if (r.sweep) await sweepScannerEvents(db, r.delivery_id, r.reason, r.sweep);
-  }
-}
-
-/** Sets deliveries.first_opened_at unless an earlier one is there. */
-export async function setFirstOpenedAt(db: Db, deliveryId: number, at: number): Promise<void> {
-  await db
-    .updateTable('deliveries')
-    .set({ first_opened_at: at })
-    .where('id', '=', deliveryId)
-    .where((eb) => eb.or([eb('first_opened_at', 'is', null), eb('first_opened_at', '>', at)]))
-    .execute();
-}
-
-export async function setFirstClickedAt(db: Db, deliveryId: number, at: number): Promise<void> {
-  await db
-    .updateTable('deliveries')
-    .set({ first_clicked_at: at })
-    .where('id', '=', deliveryId)
-    .where((eb) => eb.or([eb('first_clicked_at', 'is', null), eb('first_clicked_at', '>', at)]))
-    .execute();
+  await addReportCounts(trx, deltas);
 }
 
 export async function setFirstVisitAt(db: Db, deliveryId: number, at: number): Promise<void> {
@@ -126,28 +157,6 @@ export async function setFirstVisitAt(db: Db, deliveryId: number, at: number): P
     .set({ first_visit_at: at })
     .where('id', '=', deliveryId)
     .where((eb) => eb.or([eb('first_visit_at', 'is', null), eb('first_visit_at', '>', at)]))
-    .execute();
-}
-
-async function sweepScannerEvents(db: Db, deliveryId: number, reason: string, sweep: NonNullable<NewClick['sweep']>): Promise<void> {
-  await db.updateTable('clicks').set({ class: 'bot', reason }).where('delivery_id', '=', deliveryId).where('class', '=', 'human').where('at', '>=', sweep.clicksSince).execute();
-  await db
-    .updateTable('deliveries')
-    .set((eb) => ({ first_clicked_at: eb.selectFrom('clicks').select((c) => c.fn.min<number>('at').as('m')).where('delivery_id', '=', deliveryId).where('class', '=', 'human') }))
-    .where('id', '=', deliveryId)
-    .execute();
-  if (sweep.opensUntil === null) return;
-  await db
-    .updateTable('opens')
-    .set({ class: 'scanner', reason: 'opened just before a link scanner clicked' })
-    .where('delivery_id', '=', deliveryId)
-    .where('class', 'in', HUMAN_OPEN_CLASSES)
-    .where('at', '<=', sweep.opensUntil)
-    .execute();
-  await db
-    .updateTable('deliveries')
-    .set((eb) => ({ first_opened_at: eb.selectFrom('opens').select((c) => c.fn.min<number>('at').as('m')).where('delivery_id', '=', deliveryId).where('class', 'in', HUMAN_OPEN_CLASSES) }))
-    .where('id', '=', deliveryId)
     .execute();
 }
 

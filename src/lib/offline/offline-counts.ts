@@ -1,0 +1,40 @@
+import type { Transaction } from 'kysely';
+import type { DB } from '../db/database.ts';
+import type { Database, OfflineEventKind } from '../db/schema.ts';
+import { addReportCounts, CountDeltas, SITE } from '../reports/report-counts.repository.ts';
+import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
+
+type Counted = { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null };
+
+/**
+ * What offline events add to (sign 1) or take from (sign -1, removed or undone) the report
+ * counts: calls and walk-ins site-wide, those that mentioned the newsletter, and those credited
+ * to an issue.
+ */
+export function offlineEventDeltas(rows: readonly Counted[], sign: 1 | -1, deltas = new CountDeltas()): CountDeltas {
+  for (const r of rows) {
+    const at = Number(r.at);
+    deltas.at(SITE, r.kind, at, sign);
+    if (r.mentioned_newsletter === 1) deltas.at(SITE, `${r.kind}.mentioned`, at, sign);
+    if (r.issue_id !== null) deltas.at(Number(r.issue_id), r.kind, at, sign);
+  }
+  return deltas;
+}
+
+/** Stores one event (once per client id) and counts it, in one transaction. */
+export async function storeOfflineEvent(db: DB, row: NewOfflineEvent): Promise<OfflineEventRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = await insertOfflineEventIfNew(trx, row);
+    if (inserted) await addReportCounts(trx, offlineEventDeltas([inserted], 1));
+    return inserted;
+  });
+}
+
+/** Runs a change of `undone_at` and moves the counts with it (the change answers the row when it changed). */
+export async function changeOfflineEventCounting(db: DB, sign: 1 | -1, change: (trx: Transaction<Database>) => Promise<OfflineEventRow | undefined>): Promise<OfflineEventRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const row = await change(trx);
+    if (row) await addReportCounts(trx, offlineEventDeltas([row], sign));
+    return row;
+  });
+}

@@ -1,0 +1,293 @@
+import type { DB } from '../db/database.ts';
+import { getSettings } from '../settings/settings.service.ts';
+import { computeLift, countsFromBuckets, type LiftResult } from './lift.ts';
+import { findCountBuckets, findFirstBucket, QUARTER_MS, quarterOf, SITE, sumCountsByDim, sumCountsByIssue } from './report-counts.repository.ts';
+import { countDeliveriesByIssue, countFirstEventsByQuarter, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type FirstEventColumn, type SentIssueRow } from './reports.repository.ts';
+import { weekHourMatrix } from './week-hour.ts';
+
+/**
+ * The numbers of the reports, read from what is maintained (the deliveries ledger and
+ * report_counts), never from raw events: pruning raw rows or erasing a person changes no
+ * figure, and the cost does not grow with the number of events. Definitions: DESIGN.md
+ * "What the numbers mean", shown in the admin by definitions.ts.
+ */
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Curves run 0–7 days after the send. */
+export const CURVE_HOURS = 168;
+
+const ISSUE_METRICS = ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', 'visit', 'visit.later', 'signup', 'unsubscribe', 'call', 'walk_in'] as const;
+
+export interface ComparisonRow {
+  issueId: number;
+  slug: string;
+  subject: string;
+  sentAt: number;
+  state: string;
+  recipients: number;
+  delivered: number;
+  bounced: number;
+  /** Unique opens of any class, and likely-human ones (human or image proxy). */
+  uniqueOpens: number;
+  uniqueHumanOpens: number;
+  /** Of delivered; null before anything was delivered. */
+  openRate: number | null;
+  humanOpenRate: number | null;
+  uniqueHumanClicks: number;
+  clickRate: number | null;
+  /** Unique human clicks of likely-human openers. */
+  clickToOpenRate: number | null;
+  /** Deliveries whose reader started an attributed visit. */
+  uniqueVisitors: number;
+  attributedVisits: number;
+  laterVisits: number;
+  attributedSignups: number;
+  /** Calls and walk-ins in the attribution window after the send (site-wide), and those credited to the issue. */
+  callsInWindow: number;
+  walkInsInWindow: number;
+  creditedCalls: number;
+  creditedWalkIns: number;
+  unsubscribes: number;
+  complaints: number;
+  /** The window used for calls and walk-ins, in days. */
+  windowDays: number;
+}
+
+const quarterStart = quarterOf;
+const rate = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
+
+function sumsFor(rows: { issueId: number; metric: string; n: number }[]): Map<number, Map<string, number>> {
+  const byIssue = new Map<number, Map<string, number>>();
+  for (const r of rows) {
+    let m = byIssue.get(r.issueId);
+    if (!m) byIssue.set(r.issueId, (m = new Map()));
+    m.set(r.metric, (m.get(r.metric) ?? 0) + r.n);
+  }
+  return byIssue;
+}
+
+function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums: Map<string, number> | undefined, window: { calls: number; walkIns: number }, windowDays: number): ComparisonRow {
+  const t = d ?? { recipients: 0, delivered: 0, bounced: 0, complained: 0, uniqueOpens: 0, uniqueHumanOpens: 0, uniqueHumanClicks: 0, uniqueVisitors: 0 };
+  const get = (metric: string) => sums?.get(metric) ?? 0;
+  return {
+    issueId: issue.issueId,
+    slug: issue.slug,
+    subject: issue.subject,
+    sentAt: issue.sentAt,
+    state: issue.state,
+    recipients: t.recipients,
+    delivered: t.delivered,
+    bounced: t.bounced,
+    uniqueOpens: t.uniqueOpens,
+    uniqueHumanOpens: t.uniqueHumanOpens,
+    openRate: rate(t.uniqueOpens, t.delivered),
+    humanOpenRate: rate(t.uniqueHumanOpens, t.delivered),
+    uniqueHumanClicks: t.uniqueHumanClicks,
+    clickRate: rate(t.uniqueHumanClicks, t.delivered),
+    clickToOpenRate: rate(t.uniqueHumanClicks, t.uniqueHumanOpens),
+    uniqueVisitors: t.uniqueVisitors,
+    attributedVisits: get('visit'),
+    laterVisits: get('visit.later'),
+    attributedSignups: get('signup'),
+    callsInWindow: window.calls,
+    walkInsInWindow: window.walkIns,
+    creditedCalls: get('call'),
+    creditedWalkIns: get('walk_in'),
+    unsubscribes: get('unsubscribe'),
+    complaints: t.complained,
+    windowDays,
+  };
+}
+
+/** Every sent issue side by side, newest first. */
+export async function compareIssues(db: DB, options: { now?: number; limit?: number } = {}): Promise<ComparisonRow[]> {
+  const settings = await getSettings(db, options.now === undefined ? {} : { now: options.now });
+  const issues = await findSentIssues(db, options.limit);
+  if (issues.length === 0) return [];
+  const ids = issues.map((i) => i.issueId);
+  const [deliveries, sums] = await Promise.all([countDeliveriesByIssue(db, ids), sumCountsByIssue(db, { issueIds: ids, metrics: ISSUE_METRICS })]);
+  const byIssue = new Map(deliveries.map((d) => [d.issueId, d]));
+  const sumsByIssue = sumsFor(sums);
+  const windowMs = settings.attributionWindowDays * DAY_MS;
+  // Calls and walk-ins in each issue's window: one read of the site's buckets over the whole span.
+  const from = Math.min(...issues.map((i) => i.sentAt));
+  const to = Math.max(...issues.map((i) => i.sentAt)) + windowMs;
+  const offline = await findCountBuckets(db, SITE, ['call', 'walk_in'], quarterStart(from), to);
+  const countIn = (metric: string, a: number, b: number) => offline.reduce((n, r) => (r.metric === metric && r.bucket >= a && r.bucket < b ? n + r.n : n), 0);
+  return issues.map((issue) => {
+    const a = quarterStart(issue.sentAt);
+    const b = a + windowMs;
+    return comparisonRow(issue, byIssue.get(issue.issueId), sumsByIssue.get(issue.issueId), { calls: countIn('call', a, b), walkIns: countIn('walk_in', a, b) }, settings.attributionWindowDays);
+  });
+}
+
+export interface CurveSeries {
+  name: string;
+  key: string;
+  /** Cumulative count at the end of each hour since the send: points[h] = [h + 1, value]. */
+  points: [number, number][];
+}
+
+export interface LinkFigures {
+  id: number;
+  position: number;
+  url: string;
+  label: string | null;
+  kind: string;
+  humanClicks: number;
+  botClicks: number;
+  uniqueClickers: number;
+}
+
+export interface HeatmapFigures {
+  key: string;
+  name: string;
+  /** 7 rows (Monday first) × 24 hours in the site's time zone. */
+  values: number[][];
+  total: number;
+}
+
+export interface IssueReport {
+  issue: ComparisonRow;
+  timeZone: string;
+  generatedAt: number;
+  funnel: { key: string; label: string; value: number; note: string }[];
+  curves: CurveSeries[];
+  /** Cumulative likely-human unique opens and human clickers as % of delivered, this issue and the others, 0–7 days. */
+  overlays: { openRate: (CurveSeries & { issueId: number; current: boolean })[]; clickRate: (CurveSeries & { issueId: number; current: boolean })[] };
+  heatmaps: HeatmapFigures[];
+  links: LinkFigures[];
+  lift: { metric: 'visit' | 'call' | 'walk_in'; label: string; h24: LiftResult; h72: LiftResult }[];
+  machine: { appleMppOpens: number; proxyOpens: number; scannerOpens: number; humanOpens: number; botClicks: number; humanClicks: number };
+}
+
+/** Cumulative counts by hour since the send from 15-minute buckets (events before the send are not shown). */
+export function cumulativeByHour(buckets: readonly { bucket: number; n: number }[], sentAt: number, hours = CURVE_HOURS): [number, number][] {
+  const perHour = new Array<number>(hours).fill(0);
+  for (const b of buckets) {
+    const h = Math.floor((b.bucket - sentAt) / HOUR_MS);
+    if (h >= 0 && h < hours) perHour[h]! += b.n;
+  }
+  let total = 0;
+  return perHour.map((n, h) => [h + 1, (total += n)]);
+}
+
+const FIRST_COLUMNS: Record<string, FirstEventColumn> = { uniqueOpens: 'first_any_open_at', uniqueHumanOpens: 'first_opened_at', uniqueHumanClicks: 'first_clicked_at' };
+
+/**
+ * One issue's report. Buckets are 15 minutes of UTC: a send at 09:05 puts opens of 09:05–09:15
+ * in the bucket starting 09:00, which belongs to hour 0 (the curves start at the send's bucket).
+ */
+export async function issueReport(db: DB, issueId: number, options: { now?: number } = {}): Promise<IssueReport | undefined> {
+  const now = options.now ?? Date.now();
+  const settings = await getSettings(db, { now });
+  const comparison = await compareIssues(db, { now });
+  const row = comparison.find((r) => r.issueId === issueId);
+  if (!row) return undefined;
+  const sentAt = quarterStart(row.sentAt);
+  const curveEnd = sentAt + CURVE_HOURS * HOUR_MS;
+  const windowEnd = sentAt + settings.attributionWindowDays * DAY_MS;
+
+  const [firsts, issueBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
+    Promise.all(Object.entries(FIRST_COLUMNS).map(async ([key, column]) => [key, await countFirstEventsByQuarter(db, issueId, column, sentAt, curveEnd)] as const)),
+    findCountBuckets(db, issueId, ['open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER),
+    // Site-wide visits, calls and walk-ins: four weeks before (the lift's baseline) to the end of the window.
+    findCountBuckets(db, SITE, ['visit', 'call', 'walk_in'], sentAt - 5 * 7 * DAY_MS, Math.max(windowEnd, curveEnd, sentAt + 3 * DAY_MS)),
+    findRegisteredLinks(db, issueId),
+    sumCountsByDim(db, issueId, 'link.human'),
+    sumCountsByDim(db, issueId, 'link.bot'),
+    sumCountsByDim(db, issueId, 'link.clickers'),
+    findSendTimes(db),
+  ]);
+  const first = Object.fromEntries(firsts) as Record<keyof typeof FIRST_COLUMNS, { bucket: number; n: number }[]>;
+  const only = (buckets: { metric: string; bucket: number; n: number }[], ...metrics: string[]) => buckets.filter((b) => metrics.includes(b.metric));
+  const afterSend = (buckets: { bucket: number; n: number }[], until: number) => buckets.filter((b) => b.bucket >= sentAt && b.bucket < until);
+
+  const curves: CurveSeries[] = [
+    { key: 'uniqueOpens', name: 'Unique opens (all)', points: cumulativeByHour(first.uniqueOpens!, sentAt) },
+    { key: 'uniqueHumanOpens', name: 'Unique opens (likely human)', points: cumulativeByHour(first.uniqueHumanOpens!, sentAt) },
+    { key: 'uniqueHumanClicks', name: 'Unique clickers', points: cumulativeByHour(first.uniqueHumanClicks!, sentAt) },
+    { key: 'attributedVisits', name: 'Attributed visits', points: cumulativeByHour(only(issueBuckets, 'visit'), sentAt) },
+    { key: 'calls', name: 'Phone calls', points: cumulativeByHour(only(siteBuckets, 'call'), sentAt) },
+    { key: 'walkIns', name: 'Walk-ins', points: cumulativeByHour(only(siteBuckets, 'walk_in'), sentAt) },
+  ];
+
+  const heatmap = (key: string, name: string, buckets: { bucket: number; n: number }[]): HeatmapFigures => {
+    const values = weekHourMatrix(buckets, settings.timeZone);
+    return { key, name, values, total: values.flat().reduce((a, b) => a + b, 0) };
+  };
+  const heatmaps = [
+    heatmap('opens', 'Opens (likely human)', only(issueBuckets, 'open.human', 'open.proxy')),
+    heatmap('clicks', 'Clicks (human)', only(issueBuckets, 'click.human')),
+    heatmap('visits', 'Attributed visits', only(issueBuckets, 'visit')),
+    heatmap('calls', `Phone calls, ${settings.attributionWindowDays} days after the send`, afterSend(only(siteBuckets, 'call'), windowEnd)),
+    heatmap('walkIns', `Walk-ins, ${settings.attributionWindowDays} days after the send`, afterSend(only(siteBuckets, 'walk_in'), windowEnd)),
+  ];
+
+  const human = new Map(linkHuman.map((r) => [r.dim, r.n]));
+  const bot = new Map(linkBot.map((r) => [r.dim, r.n]));
+  const clickers = new Map(linkClickers.map((r) => [r.dim, r.n]));
+  const linkFigures = links.map((l) => ({ ...l, humanClicks: human.get(String(l.id)) ?? 0, botClicks: bot.get(String(l.id)) ?? 0, uniqueClickers: clickers.get(String(l.id)) ?? 0 }));
+
+  const otherSendTimes = sendTimes.filter((s) => s.issueId !== issueId).map((s) => s.sentAt);
+  const dataSince = await firstDataTime(db);
+  const liftOf = (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
+    const countIn = countsFromBuckets(only(siteBuckets, metric).map((b) => [b.bucket, b.n] as const));
+    const common = { sentAt, otherSendTimes, countIn, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
+    return { metric, label, h24: computeLift({ ...common, horizonHours: 24 }), h72: computeLift({ ...common, horizonHours: 72 }) };
+  };
+
+  const sums = await sumCountsByIssue(db, { issueIds: [issueId], metrics: ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot'] });
+  const total = (metric: string) => sums.filter((s) => s.metric === metric).reduce((a, s) => a + s.n, 0);
+
+  return {
+    issue: row,
+    timeZone: settings.timeZone,
+    generatedAt: now,
+    funnel: [
+      { key: 'recipients', label: 'Recipients', value: row.recipients, note: 'People in the audience when the send started.' },
+      { key: 'delivered', label: 'Delivered', value: row.delivered, note: 'Accepted by the receiving mail server.' },
+      { key: 'uniqueOpens', label: 'Opened (any)', value: row.uniqueOpens, note: 'Deliveries with at least one pixel load, machines included.' },
+      { key: 'uniqueHumanOpens', label: 'Opened (likely human)', value: row.uniqueHumanOpens, note: 'Opened by a person or through a mail provider’s image proxy.' },
+      { key: 'uniqueHumanClicks', label: 'Clicked', value: row.uniqueHumanClicks, note: 'Deliveries with at least one human click.' },
+      { key: 'uniqueVisitors', label: 'Visited the site', value: row.uniqueVisitors, note: 'Deliveries whose reader started an attributed visit.' },
+      { key: 'laterVisits', label: 'Later visits', value: row.laterVisits, note: 'Attributed visits that started after the reader’s first landing: they came back.' },
+    ],
+    curves,
+    overlays: await overlays(db, comparison, issueId),
+    heatmaps,
+    links: linkFigures,
+    lift: [liftOf('visit', 'Site visits', { one: 'visit', other: 'visits' }), liftOf('call', 'Phone calls', { one: 'call', other: 'calls' }), liftOf('walk_in', 'Walk-ins', { one: 'walk-in', other: 'walk-ins' })],
+    machine: {
+      appleMppOpens: total('open.apple_mpp'),
+      proxyOpens: total('open.proxy'),
+      scannerOpens: total('open.scanner'),
+      humanOpens: total('open.human'),
+      botClicks: total('click.bot'),
+      humanClicks: total('click.human'),
+    },
+  };
+}
+
+
+/** The earliest maintained site count: earlier weeks have no data to compare with. */
+async function firstDataTime(db: DB): Promise<number | undefined> {
+  return findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
+}
+
+/** Likely-human open rate and click rate curves (% of delivered) of up to 12 issues including this one. */
+async function overlays(db: DB, comparison: ComparisonRow[], issueId: number): Promise<IssueReport['overlays']> {
+  const shown = comparison.filter((r, i) => i < 12 || r.issueId === issueId);
+  const openRate: IssueReport['overlays']['openRate'] = [];
+  const clickRate: IssueReport['overlays']['clickRate'] = [];
+  for (const r of shown) {
+    const sentAt = quarterStart(r.sentAt);
+    const end = sentAt + CURVE_HOURS * HOUR_MS;
+    const [opens, clicks] = await Promise.all([countFirstEventsByQuarter(db, r.issueId, 'first_opened_at', sentAt, end), countFirstEventsByQuarter(db, r.issueId, 'first_clicked_at', sentAt, end)]);
+    const asRate = (points: [number, number][]) => points.map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
+    const common = { issueId: r.issueId, current: r.issueId === issueId, name: r.subject };
+    openRate.push({ ...common, key: `open-${r.issueId}`, points: asRate(cumulativeByHour(opens, sentAt)) });
+    clickRate.push({ ...common, key: `click-${r.issueId}`, points: asRate(cumulativeByHour(clicks, sentAt)) });
+  }
+  return { openRate, clickRate };
+}

@@ -1,0 +1,24 @@
+import type { Transaction } from 'kysely';
+import type { DB } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+
+type Db = DB | Transaction<Database>;
+
+/** Raw event tables and the column that dates a row. */
+export const RAW_EVENT_TABLES = { opens: 'at', clicks: 'at', page_views: 'at', visits: 'last_seen', offline_events: 'at' } as const;
+export type RawEventTable = keyof typeof RAW_EVENT_TABLES;
+
+/** Deletes up to `limit` rows of `table` dated before `cutoff`; answers how many went. */
+export async function deleteRawEventsBefore(db: Db, table: RawEventTable, cutoff: number, limit: number): Promise<number> {
+  const column = RAW_EVENT_TABLES[table];
+  const result = await db
+    .deleteFrom(table)
+    .where('id', 'in', (eb) => eb.selectFrom(table).select('id').where(column, '<', cutoff).limit(limit))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/** A subscriber's own raw events (opens, clicks, attributed page views and visits), before the person goes. */
+export async function deletePersonEvents(db: Db, subscriberId: number): Promise<void> {
+  for (const table of ['opens', 'clicks', 'page_views', 'visits'] as const) await db.deleteFrom(table).where('subscriber_id', '=', subscriberId).execute();
+}

@@ -1,0 +1,17 @@
+import { CountDeltas, SITE } from '../reports/report-counts.repository.ts';
+
+/** A confirmed signup counts site-wide and, when it came from an issue, for that issue. */
+export function signupDeltas(sourceIssueId: number | null, at: number): CountDeltas {
+  const deltas = new CountDeltas();
+  deltas.at(SITE, 'signup', at);
+  if (sourceIssueId !== null) deltas.at(Number(sourceIssueId), 'signup', at);
+  return deltas;
+}
+
+/** An unsubscribe counts site-wide and, when its link came from an issue, for that issue. */
+export function unsubscribeDeltas(issueId: number | null, at: number): CountDeltas {
+  const deltas = new CountDeltas();
+  deltas.at(SITE, 'unsubscribe', at);
+  if (issueId !== null) deltas.at(issueId, 'unsubscribe', at);
+  return deltas;
+}
