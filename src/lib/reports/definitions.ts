@@ -1,0 +1,43 @@
+/**
+ * What the numbers mean, in words, shown next to the figures (DESIGN.md "What the numbers mean").
+ * One entry per term; the admin links each column heading to its entry.
+ */
+export interface Definition {
+  term: string;
+  text: string;
+}
+
+export const DEFINITIONS = {
+  delivery: { term: 'Delivery', text: 'One message of one issue to one subscriber. Delivered means the receiving mail server accepted it; bounced means it refused it for good.' },
+  recipients: { term: 'Recipients', text: 'The subscribers in the audience when the send started (active, not paused, matching its topics).' },
+  open: {
+    term: 'Open',
+    text: 'A load of the issue’s invisible image for a delivery. Each is classified: human; proxy (Gmail’s or Yahoo’s image proxy fetching as the reader opens, counted as human); Apple MPP (Apple Mail Privacy Protection fetching every message in advance, a machine); scanner (a security scanner).',
+  },
+  uniqueOpens: { term: 'Unique opens', text: 'Deliveries opened at least once. “All” counts machines too; “likely human” counts only human and proxy opens. The rate is of delivered messages.' },
+  click: {
+    term: 'Click',
+    text: 'A redirect through one of the issue’s tracked links. Human, or bot with a reason: a known bot agent, the hidden link people never see, several links within a couple of seconds, or a click seconds after delivery. HEAD requests are never counted.',
+  },
+  uniqueClicks: { term: 'Unique clicks', text: 'Deliveries with at least one human click. Click rate is of delivered messages; click-to-open is of likely-human unique opens.' },
+  visit: { term: 'Visit', text: 'A run of page views by one visitor with gaps under 30 minutes.' },
+  attributedVisit: {
+    term: 'Attributed visit',
+    text: 'A visit that lands with the issue’s campaign tag (utm_campaign = its slug), or by a visitor carrying the issue’s attribution cookie, set by a click and valid for the attribution window.',
+  },
+  laterVisit: { term: 'Later visit', text: 'An attributed visit that starts after that visitor’s first landing from the issue: they came back on their own.' },
+  signup: { term: 'Attributed signup', text: 'A confirmed subscription whose signup visit was attributed to the issue (a forwarded link counts).' },
+  offline: {
+    term: 'Calls and walk-ins',
+    text: 'Phone calls and walk-ins from the tally page, a CSV import or the call-tracking webhook. “In the window” counts all of them in the attribution window after the send; “credited” counts those tied to the issue (its tracked phone number or a CSV row naming it).',
+  },
+  unsubscribe: { term: 'Unsubscribes', text: 'Unsubscribes through this issue’s links (the footer link or the mail app’s one-click button).' },
+  lift: {
+    term: 'Lift',
+    text: 'Events in the hours after a send minus the expected count, where expected is the mean of the same weekday-hours in the previous four weeks that no other send touched; shown with a 95% interval, never as a bare number.',
+  },
+  hoursSinceSend: { term: 'Hours since send', text: 'Measured from the quarter hour in which sending started; each point is the running total at the end of that hour.' },
+  heatmap: { term: 'Weekday × hour', text: 'When things happened, in the site’s time zone (correct across daylight-saving changes).' },
+} as const satisfies Record<string, Definition>;
+
+export type DefinitionKey = keyof typeof DEFINITIONS;
