@@ -1,0 +1,205 @@
+/**
+ * What the chart components share between the server (tables, validation) and the browser
+ * (the Plot drawing): colours, number formats, the JSON each chart embeds, and checks that
+ * fail loudly on data a chart would otherwise draw wrongly.
+ */
+
+/** Distinct hues, each at least 4.5:1 against white, so they also work for text. */
+export const CATEGORY_COLOURS = ['#0b5cad', '#c2410c', '#15803d', '#7e22ce', '#a16207', '#0e7490', '#be185d'];
+/** For series drawn behind an emphasised one: greyer, still at least 3.6:1 against white. */
+export const MUTED_COLOURS = ['#6b7a99', '#8a6d4f', '#5f8a6e', '#8a6382', '#6f6f6f', '#4f7f8a'];
+/** The admin's navy (12:1 against white). */
+export const EMPHASIS_COLOUR = '#1d3461';
+
+const countFormat = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
+
+/** 1234 → "1,234"; 2.25 → "2.3". */
+export function formatCount(value: number): string {
+  return countFormat.format(value);
+}
+
+/** The share `part` is of `whole`, as "56%" ("0.4%" under one per cent); "—" when `whole` is 0. */
+export function formatPercent(part: number, whole: number): string {
+  if (whole === 0) return '—';
+  const percent = (part / whole) * 100;
+  return `${percent !== 0 && Math.abs(percent) < 1 ? percent.toFixed(1) : Math.round(percent)}%`;
+}
+
+/**
+ * JSON for a `<script type="application/json">`: labels come from users (issue titles), so
+ * nothing in them may close the script element or start a comment.
+ */
+export function jsonForScript(data: unknown): string {
+  return JSON.stringify(data)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+export function assertFiniteNumbers(values: readonly number[], what: string): void {
+  for (const value of values) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${what}: ${String(value)} is not a finite number`);
+  }
+}
+
+/** Bands and legends are keyed by label: two steps called the same would draw as one. */
+export function assertDistinct(labels: readonly string[], what: string): void {
+  const seen = new Set<string>();
+  for (const label of labels) {
+    if (seen.has(label)) throw new RangeError(`${what}: "${label}" appears twice; labels must differ`);
+    seen.add(label);
+  }
+}
+
+// ---------------------------------------------------------------- cumulative curves
+
+export interface CumulativeSeries {
+  name: string;
+  emphasis?: boolean;
+  /** [hours since send, cumulative count] */
+  points: [hours: number, value: number][];
+}
+
+export interface StyledSeries {
+  name: string;
+  colour: string;
+  /** Stroke width in px: emphasised series are thicker. */
+  width: number;
+  emphasis: boolean;
+  points: [number, number][];
+}
+
+/**
+ * Colours and widths: with no emphasis every series gets a distinct hue; with emphasis the
+ * emphasised ones are navy (then hues) and thick, the rest greyer and thin.
+ */
+export function styleSeries(series: readonly CumulativeSeries[]): StyledSeries[] {
+  const anyEmphasis = series.some((s) => s.emphasis);
+  let strong = 0;
+  let weak = 0;
+  return series.map((s) => {
+    const points = [...s.points].sort((a, b) => a[0] - b[0]);
+    if (!anyEmphasis) return { name: s.name, colour: CATEGORY_COLOURS[weak++ % CATEGORY_COLOURS.length]!, width: 2, emphasis: false, points };
+    if (s.emphasis) {
+      const colour = strong === 0 ? EMPHASIS_COLOUR : CATEGORY_COLOURS[(strong - 1) % CATEGORY_COLOURS.length]!;
+      strong++;
+      return { name: s.name, colour, width: 3.5, emphasis: true, points };
+    }
+    return { name: s.name, colour: MUTED_COLOURS[weak++ % MUTED_COLOURS.length]!, width: 1.5, emphasis: false, points };
+  });
+}
+
+export interface CumulativeTable {
+  hours: number[];
+  /** True when the rows were thinned to every 6 hours. */
+  everySixHours: boolean;
+  /** values[row][series]; null after a series' last point (not measured yet). */
+  values: (number | null)[][];
+}
+
+/** Up to this many distinct hours, the table has a row for each; beyond, one every 6 hours. */
+export const CUMULATIVE_TABLE_MAX_ROWS = 25;
+
+/**
+ * The cumulative value of `points` (sorted by hour) at `hour`: the last point at or before it
+ * (a cumulative count holds until the next point), 0 before the first, null after the last.
+ */
+export function cumulativeValueAt(points: readonly [number, number][], hour: number): number | null {
+  if (points.length === 0 || hour > points[points.length - 1]![0]) return null;
+  let value = 0;
+  for (const [h, v] of points) {
+    if (h > hour) break;
+    value = v;
+  }
+  return value;
+}
+
+export function cumulativeTable(series: readonly { points: [number, number][] }[], maxRows = CUMULATIVE_TABLE_MAX_ROWS): CumulativeTable {
+  const allHours = [...new Set(series.flatMap((s) => s.points.map(([h]) => h)))].sort((a, b) => a - b);
+  let hours = allHours;
+  const everySixHours = allHours.length > maxRows;
+  if (everySixHours) {
+    const last = allHours[allHours.length - 1]!;
+    hours = [];
+    for (let h = Math.max(0, Math.ceil(allHours[0]! / 6) * 6); h <= last; h += 6) hours.push(h);
+    if (hours[hours.length - 1] !== last) hours.push(last);
+  }
+  return { hours, everySixHours, values: hours.map((h) => series.map((s) => cumulativeValueAt(s.points, h))) };
+}
+
+export interface CumulativeChartData {
+  xLabel: string;
+  yLabel: string | null;
+  /** Upper end of the x axis in hours: 168 (one week) unless a point lies beyond. */
+  maxHours: number;
+  series: StyledSeries[];
+}
+
+// ---------------------------------------------------------------- week × hour heatmap
+
+export interface HeatmapChartData {
+  weekdays: string[];
+  values: number[][];
+  unit: string;
+}
+
+export function assertWeekHourGrid(weekdays: readonly string[], values: readonly (readonly number[])[]): void {
+  if (weekdays.length !== 7) throw new RangeError(`WeekHourHeatmap: expected 7 weekday labels, got ${weekdays.length}`);
+  assertDistinct(weekdays, 'WeekHourHeatmap weekdays');
+  if (values.length !== 7) throw new RangeError(`WeekHourHeatmap: expected 7 rows of values, got ${values.length}`);
+  values.forEach((row, i) => {
+    if (row.length !== 24) throw new RangeError(`WeekHourHeatmap: row ${i} (${weekdays[i]}) has ${row.length} values, expected 24`);
+    assertFiniteNumbers(row, `WeekHourHeatmap row ${i}`);
+  });
+}
+
+/** "00" … "23" */
+export const hourLabel = (hour: number) => String(hour).padStart(2, '0');
+
+// ---------------------------------------------------------------- funnel
+
+export interface FunnelStep {
+  label: string;
+  value: number;
+  note?: string;
+}
+
+export interface FunnelChartData {
+  steps: { label: string; value: number; percent: string }[];
+}
+
+// ---------------------------------------------------------------- time series with markers
+
+export interface TimeSeriesChartData {
+  valueLabel: string;
+  /** Whether the points are hours (else days): decides the tip's and axis's format. */
+  hourly: boolean;
+  /** `x` is the wall-clock time in the site's zone written as if it were UTC, so Plot's UTC
+   *  axis puts day ticks at the site's midnights whatever the browser's zone. */
+  points: { x: number; value: number }[];
+  markers: { x: number; label: string }[];
+}
+
+// ---------------------------------------------------------------- grouped bars
+
+export interface GroupedSeries {
+  name: string;
+  values: number[];
+}
+
+export interface GroupedBarsChartData {
+  groups: string[];
+  series: { name: string; colour: string }[];
+  bars: { group: string; series: string; value: number }[];
+}
+
+export function assertGroupedSeries(groups: readonly string[], series: readonly GroupedSeries[]): void {
+  assertDistinct(groups, 'MachineActivityBars groups');
+  assertDistinct(series.map((s) => s.name), 'MachineActivityBars series');
+  for (const s of series) {
+    if (s.values.length !== groups.length) throw new RangeError(`MachineActivityBars: series "${s.name}" has ${s.values.length} values for ${groups.length} groups`);
+    assertFiniteNumbers(s.values, `MachineActivityBars series "${s.name}"`);
+  }
+}
