@@ -132,3 +132,9 @@ export async function findIssueSubjects(db: Db, ids: readonly number[]): Promise
   const rows = await db.selectFrom('issues').select(['id', 'subject']).where('id', 'in', [...ids]).execute();
   return new Map(rows.map((r) => [Number(r.id), r.subject]));
 }
+
+/** Registered links by id (any issue), for reading many click tokens at once. */
+export async function findLinksByIds(db: Db, ids: readonly number[]): Promise<IssueLinkRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('issue_links').selectAll().where('id', 'in', [...ids]).execute();
+}
