@@ -9,7 +9,9 @@ import { type Kysely, sql } from 'kysely';
  *   per-page and per-source metrics, and 0 for per-link totals. Kept up to date in the same
  *   transaction as the raw row.
  * - `link_clickers`: one row per link and delivery with a human click (unique clickers).
- * - `deliveries.first_any_open_at`: unique opens of any class (beside first_opened_at, human).
+ * - `deliveries.first_any_open_at`: unique opens of any class (beside first_opened_at, human);
+ *   unique opens, clickers and visitors are also counted in report_counts ("first.*") in the
+ *   bucket of each delivery's first time, moved when that time moves.
  * Existing raw rows are counted in here once.
  */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -42,6 +44,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     sql`select issue_id, 'click.' || class, '', (at / ${q}) * ${q}, count(*) from clicks group by issue_id, class, (at / ${q}) * ${q}`,
     sql`select issue_id, 'link.' || class, cast(link_id as text), 0, count(*) from clicks group by issue_id, class, link_id`,
     sql`select l.issue_id, 'link.clickers', cast(lc.link_id as text), 0, count(*) from link_clickers lc join issue_links l on l.id = lc.link_id group by l.issue_id, lc.link_id`,
+    sql`select issue_id, 'first.open', '', (first_any_open_at / ${q}) * ${q}, count(*) from deliveries where first_any_open_at is not null group by issue_id, (first_any_open_at / ${q}) * ${q}`,
+    sql`select issue_id, 'first.open_human', '', (first_opened_at / ${q}) * ${q}, count(*) from deliveries where first_opened_at is not null group by issue_id, (first_opened_at / ${q}) * ${q}`,
+    sql`select issue_id, 'first.click', '', (first_clicked_at / ${q}) * ${q}, count(*) from deliveries where first_clicked_at is not null group by issue_id, (first_clicked_at / ${q}) * ${q}`,
+    sql`select issue_id, 'first.visit', '', (first_visit_at / ${q}) * ${q}, count(*) from deliveries where first_visit_at is not null group by issue_id, (first_visit_at / ${q}) * ${q}`,
     sql`select issue_id, 'visit', '', (started_at / ${q}) * ${q}, count(*) from visits where issue_id is not null group by issue_id, (started_at / ${q}) * ${q}`,
     sql`select issue_id, 'visit.later', '', (started_at / ${q}) * ${q}, count(*) from visits where issue_id is not null and is_later = 1 group by issue_id, (started_at / ${q}) * ${q}`,
     sql`select 0, 'visit', '', (started_at / ${q}) * ${q}, count(*) from visits group by (started_at / ${q}) * ${q}`,

@@ -4,7 +4,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { NewPageView } from './page-views.repository.ts';
 import { insertPageViews, insertPageViewsSqlite } from './page-views.repository.ts';
-import { findIssueIdsBySlugs, setFirstVisitAt } from '../tracking/tracking.repository.ts';
+import { findIssueIdsBySlugs, firstVisitFollowUp } from '../tracking/tracking.repository.ts';
+import { runPlan, runPlanSqlite } from '../events/statement-plan.ts';
 import type { Attribution } from '../tracking/attribution.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas, hourOf, SITE } from '../reports/report-counts.repository.ts';
 
@@ -58,13 +59,12 @@ values (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
 on conflict ("visitor_key", "started_at") do update set "last_seen" = max("visits"."last_seen", excluded."last_seen"), "views" = "visits"."views" + 1
 returning "views", "issue_id", "is_later"`;
 const SLUG_SQLITE = 'select "id" from "issues" where "slug" = ?';
-const FIRST_VISIT_SQLITE = 'update "deliveries" set "first_visit_at" = ? where "id" = ? and ("first_visit_at" is null or "first_visit_at" > ?)';
 
-const statements = new WeakMap<BetterSqlite3.Database, Record<'upsert' | 'slug' | 'firstVisit', BetterSqlite3.Statement>>();
+const statements = new WeakMap<BetterSqlite3.Database, Record<'upsert' | 'slug', BetterSqlite3.Statement>>();
 
 function sqliteStatements(sqlite: BetterSqlite3.Database) {
   let s = statements.get(sqlite);
-  if (!s) statements.set(sqlite, (s = { upsert: sqlite.prepare(UPSERT_SQLITE), slug: sqlite.prepare(SLUG_SQLITE), firstVisit: sqlite.prepare(FIRST_VISIT_SQLITE) }));
+  if (!s) statements.set(sqlite, (s = { upsert: sqlite.prepare(UPSERT_SQLITE), slug: sqlite.prepare(SLUG_SQLITE) }));
   return s;
 }
 
@@ -113,7 +113,7 @@ export class VisitTracker {
           .executeTakeFirstOrThrow();
         countVisit(deltas, v.started_at, stored);
       }
-      for (const [id, at] of firstVisits) await setFirstVisitAt(trx, id, at);
+      for (const [deliveryId, first] of firstVisits) await runPlan(trx, firstVisitFollowUp(first.issueId, deliveryId, first.at, deltas));
       await addReportCounts(trx, deltas);
     },
     sqlite: (sqlite: BetterSqlite3.Database, rows: PageViewEvent[]) => {
@@ -131,7 +131,7 @@ export class VisitTracker {
       const { views, visits, firstVisits, deltas } = this.#plan(rows);
       insertPageViewsSqlite(sqlite, views);
       for (const v of visits) countVisit(deltas, v.started_at, s.upsert.get(v.visitor_key, v.started_at, v.last_seen, v.landing_path, v.issue_id, v.delivery_id, v.subscriber_id, v.attributed_by, v.is_later) as StoredVisit);
-      for (const [id, at] of firstVisits) s.firstVisit.run(at, id, at);
+      for (const [deliveryId, first] of firstVisits) runPlanSqlite(sqlite, firstVisitFollowUp(first.issueId, deliveryId, first.at, deltas));
       addReportCountsSqlite(sqlite, deltas);
     },
   };
@@ -155,10 +155,10 @@ export class VisitTracker {
   }
 
   /** Attributes each view, works out its visit and the report counts it adds (pure but for the in-memory visits). */
-  #plan(rows: PageViewEvent[]): { views: NewPageView[]; visits: VisitUpsert[]; firstVisits: Map<number, number>; deltas: CountDeltas } {
+  #plan(rows: PageViewEvent[]): { views: NewPageView[]; visits: VisitUpsert[]; firstVisits: Map<number, { issueId: number; at: number }>; deltas: CountDeltas } {
     const views: NewPageView[] = [];
     const visits: VisitUpsert[] = [];
-    const firstVisits = new Map<number, number>();
+    const firstVisits = new Map<number, { issueId: number; at: number }>();
     const deltas = new CountDeltas();
     if (this.#open.size > MAX_VISITORS) this.#prune(rows[0]?.at ?? Date.now());
     for (const { attribution, windowMs, ...view } of rows) {
@@ -187,7 +187,7 @@ export class VisitTracker {
         if (at > firstLanding + LANDING_SLACK_MS && at - firstLanding <= (windowMs ?? 7 * 86_400_000)) isLater = 1;
         (visit.landings ??= new Map()).set(issueId, Math.min(visit.landings.get(issueId) ?? at, firstLanding, at));
         const deliveryId = byCookie && cookie!.deliveryId > 0 ? cookie!.deliveryId : null;
-        if (deliveryId !== null && !firstVisits.has(deliveryId)) firstVisits.set(deliveryId, at);
+        if (deliveryId !== null && !firstVisits.has(deliveryId)) firstVisits.set(deliveryId, { issueId, at });
         visits.push({ visitor_key: key, started_at: at, last_seen: at, landing_path: view.path, issue_id: issueId, delivery_id: deliveryId, subscriber_id: subscriberId, attributed_by: campaignIssue !== null ? 'utm' : 'cookie', is_later: isLater });
       } else {
         visits.push({ visitor_key: key, started_at: at, last_seen: at, landing_path: view.path, issue_id: null, delivery_id: null, subscriber_id: subscriberId, attributed_by: null, is_later: 0 });

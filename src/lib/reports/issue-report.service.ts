@@ -2,7 +2,7 @@ import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { computeLift, countsFromBuckets, type LiftResult } from './lift.ts';
 import { findCountBuckets, findFirstBucket, QUARTER_MS, quarterOf, SITE, sumCountsByDim, sumCountsByIssue } from './report-counts.repository.ts';
-import { countDeliveriesByIssue, countFirstEventsByQuarter, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type FirstEventColumn, type SentIssueRow } from './reports.repository.ts';
+import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
 
 /**
@@ -16,7 +16,7 @@ const DAY_MS = 24 * HOUR_MS;
 /** Curves run 0–7 days after the send. */
 export const CURVE_HOURS = 168;
 
-const ISSUE_METRICS = ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', 'visit', 'visit.later', 'signup', 'unsubscribe', 'call', 'walk_in'] as const;
+const ISSUE_METRICS = ['first.open', 'first.open_human', 'first.click', 'first.visit', 'open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', 'visit', 'visit.later', 'signup', 'unsubscribe', 'call', 'walk_in'] as const;
 
 export interface ComparisonRow {
   issueId: number;
@@ -67,8 +67,9 @@ function sumsFor(rows: { issueId: number; metric: string; n: number }[]): Map<nu
 }
 
 function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums: Map<string, number> | undefined, window: { calls: number; walkIns: number }, windowDays: number): ComparisonRow {
-  const t = d ?? { recipients: 0, delivered: 0, bounced: 0, complained: 0, uniqueOpens: 0, uniqueHumanOpens: 0, uniqueHumanClicks: 0, uniqueVisitors: 0 };
+  const t = d ?? { recipients: 0, delivered: 0, bounced: 0, complained: 0 };
   const get = (metric: string) => sums?.get(metric) ?? 0;
+  const unique = { opens: get('first.open'), humanOpens: get('first.open_human'), humanClicks: get('first.click'), visitors: get('first.visit') };
   return {
     issueId: issue.issueId,
     slug: issue.slug,
@@ -78,14 +79,14 @@ function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums:
     recipients: t.recipients,
     delivered: t.delivered,
     bounced: t.bounced,
-    uniqueOpens: t.uniqueOpens,
-    uniqueHumanOpens: t.uniqueHumanOpens,
-    openRate: rate(t.uniqueOpens, t.delivered),
-    humanOpenRate: rate(t.uniqueHumanOpens, t.delivered),
-    uniqueHumanClicks: t.uniqueHumanClicks,
-    clickRate: rate(t.uniqueHumanClicks, t.delivered),
-    clickToOpenRate: rate(t.uniqueHumanClicks, t.uniqueHumanOpens),
-    uniqueVisitors: t.uniqueVisitors,
+    uniqueOpens: unique.opens,
+    uniqueHumanOpens: unique.humanOpens,
+    openRate: rate(unique.opens, t.delivered),
+    humanOpenRate: rate(unique.humanOpens, t.delivered),
+    uniqueHumanClicks: unique.humanClicks,
+    clickRate: rate(unique.humanClicks, t.delivered),
+    clickToOpenRate: rate(unique.humanClicks, unique.humanOpens),
+    uniqueVisitors: unique.visitors,
     attributedVisits: get('visit'),
     laterVisits: get('visit.later'),
     attributedSignups: get('signup'),
@@ -172,8 +173,6 @@ export function cumulativeByHour(buckets: readonly { bucket: number; n: number }
   return perHour.map((n, h) => [h + 1, (total += n)]);
 }
 
-const FIRST_COLUMNS: Record<string, FirstEventColumn> = { uniqueOpens: 'first_any_open_at', uniqueHumanOpens: 'first_opened_at', uniqueHumanClicks: 'first_clicked_at' };
-
 /**
  * One issue's report. Buckets are 15 minutes of UTC: a send at 09:05 puts opens of 09:05–09:15
  * in the bucket starting 09:00, which belongs to hour 0 (the curves start at the send's bucket).
@@ -188,9 +187,8 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const curveEnd = sentAt + CURVE_HOURS * HOUR_MS;
   const windowEnd = sentAt + settings.attributionWindowDays * DAY_MS;
 
-  const [firsts, issueBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
-    Promise.all(Object.entries(FIRST_COLUMNS).map(async ([key, column]) => [key, await countFirstEventsByQuarter(db, issueId, column, sentAt, curveEnd)] as const)),
-    findCountBuckets(db, issueId, ['open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER),
+  const [issueBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
+    findCountBuckets(db, issueId, ['first.open', 'first.open_human', 'first.click', 'open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER),
     // Site-wide visits, calls and walk-ins: four weeks before (the lift's baseline) to the end of the window.
     findCountBuckets(db, SITE, ['visit', 'call', 'walk_in'], sentAt - 5 * 7 * DAY_MS, Math.max(windowEnd, curveEnd, sentAt + 3 * DAY_MS)),
     findRegisteredLinks(db, issueId),
@@ -199,14 +197,13 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     sumCountsByDim(db, issueId, 'link.clickers'),
     findSendTimes(db),
   ]);
-  const first = Object.fromEntries(firsts) as Record<keyof typeof FIRST_COLUMNS, { bucket: number; n: number }[]>;
   const only = (buckets: { metric: string; bucket: number; n: number }[], ...metrics: string[]) => buckets.filter((b) => metrics.includes(b.metric));
   const afterSend = (buckets: { bucket: number; n: number }[], until: number) => buckets.filter((b) => b.bucket >= sentAt && b.bucket < until);
 
   const curves: CurveSeries[] = [
-    { key: 'uniqueOpens', name: 'Unique opens (all)', points: cumulativeByHour(first.uniqueOpens!, sentAt) },
-    { key: 'uniqueHumanOpens', name: 'Unique opens (likely human)', points: cumulativeByHour(first.uniqueHumanOpens!, sentAt) },
-    { key: 'uniqueHumanClicks', name: 'Unique clickers', points: cumulativeByHour(first.uniqueHumanClicks!, sentAt) },
+    { key: 'uniqueOpens', name: 'Unique opens (all)', points: cumulativeByHour(only(issueBuckets, 'first.open'), sentAt) },
+    { key: 'uniqueHumanOpens', name: 'Unique opens (likely human)', points: cumulativeByHour(only(issueBuckets, 'first.open_human'), sentAt) },
+    { key: 'uniqueHumanClicks', name: 'Unique clickers', points: cumulativeByHour(only(issueBuckets, 'first.click'), sentAt) },
     { key: 'attributedVisits', name: 'Attributed visits', points: cumulativeByHour(only(issueBuckets, 'visit'), sentAt) },
     { key: 'calls', name: 'Phone calls', points: cumulativeByHour(only(siteBuckets, 'call'), sentAt) },
     { key: 'walkIns', name: 'Walk-ins', points: cumulativeByHour(only(siteBuckets, 'walk_in'), sentAt) },
@@ -283,7 +280,9 @@ async function overlays(db: DB, comparison: ComparisonRow[], issueId: number): P
   for (const r of shown) {
     const sentAt = quarterStart(r.sentAt);
     const end = sentAt + CURVE_HOURS * HOUR_MS;
-    const [opens, clicks] = await Promise.all([countFirstEventsByQuarter(db, r.issueId, 'first_opened_at', sentAt, end), countFirstEventsByQuarter(db, r.issueId, 'first_clicked_at', sentAt, end)]);
+    const buckets = await findCountBuckets(db, r.issueId, ['first.open_human', 'first.click'], sentAt, end);
+    const opens = buckets.filter((b) => b.metric === 'first.open_human');
+    const clicks = buckets.filter((b) => b.metric === 'first.click');
     const asRate = (points: [number, number][]) => points.map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
     const common = { issueId: r.issueId, current: r.issueId === issueId, name: r.subject };
     openRate.push({ ...common, key: `open-${r.issueId}`, points: asRate(cumulativeByHour(opens, sentAt)) });

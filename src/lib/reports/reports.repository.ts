@@ -3,9 +3,8 @@ import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 
 /**
- * Report queries that read the deliveries ledger (never pruned: its first-event columns are
- * the unique opens, clicks and visits) and the send times. Maintained event counts are read
- * through report-counts.repository.ts.
+ * Report queries that read the deliveries ledger (never pruned) and the send times. Maintained
+ * event counts, unique ones included, are read through report-counts.repository.ts.
  */
 type Db = DB | Transaction<Database>;
 
@@ -40,13 +39,9 @@ export interface DeliveryTotals {
   skipped: number;
   pending: number;
   complained: number;
-  uniqueOpens: number;
-  uniqueHumanOpens: number;
-  uniqueHumanClicks: number;
-  uniqueVisitors: number;
 }
 
-/** Per issue: the ledger's counts by status and its unique opens, clicks and visits. */
+/** Per issue: the ledger's counts by status. */
 export async function countDeliveriesByIssue(db: Db, issueIds: readonly number[]): Promise<DeliveryTotals[]> {
   if (issueIds.length === 0) return [];
   const when = (status: string) => sql<number>`sum(case when ${sql.ref('status')} = ${status} then 1 else 0 end)`;
@@ -61,10 +56,6 @@ export async function countDeliveriesByIssue(db: Db, issueIds: readonly number[]
       when('skipped').as('skipped'),
       sql<number>`sum(case when ${sql.ref('status')} in ('queued', 'sending') then 1 else 0 end)`.as('pending'),
       eb.fn.count<number>('complained_at').as('complained'),
-      eb.fn.count<number>('first_any_open_at').as('unique_opens'),
-      eb.fn.count<number>('first_opened_at').as('unique_human_opens'),
-      eb.fn.count<number>('first_clicked_at').as('unique_human_clicks'),
-      eb.fn.count<number>('first_visit_at').as('unique_visitors'),
     ])
     .where('issue_id', 'in', issueIds)
     .groupBy('issue_id')
@@ -78,28 +69,7 @@ export async function countDeliveriesByIssue(db: Db, issueIds: readonly number[]
     skipped: Number(r.skipped),
     pending: Number(r.pending),
     complained: Number(r.complained),
-    uniqueOpens: Number(r.unique_opens),
-    uniqueHumanOpens: Number(r.unique_human_opens),
-    uniqueHumanClicks: Number(r.unique_human_clicks),
-    uniqueVisitors: Number(r.unique_visitors),
   }));
-}
-
-export type FirstEventColumn = 'first_any_open_at' | 'first_opened_at' | 'first_clicked_at' | 'first_visit_at';
-
-/** First-event times of an issue's deliveries in [from, to), counted per 15-minute bucket (an indexed range scan). */
-export async function countFirstEventsByQuarter(db: Db, issueId: number, column: FirstEventColumn, from: number, to: number): Promise<{ bucket: number; n: number }[]> {
-  const bucket = sql<number>`(${sql.ref(column)} / 900000) * 900000`;
-  const rows = await db
-    .selectFrom('deliveries')
-    .select([bucket.as('bucket'), (eb) => eb.fn.countAll<number>().as('n')])
-    .where('issue_id', '=', issueId)
-    .where(column, '>=', from)
-    .where(column, '<', to)
-    .groupBy(bucket)
-    .orderBy(bucket)
-    .execute();
-  return rows.map((r) => ({ bucket: Number(r.bucket), n: Number(r.n) }));
 }
 
 export interface RegisteredLink {

@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { DB } from '../db/database.ts';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
-import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
+import { runPlan, runPlanSqlite, type Step, type StatementPlan } from '../events/statement-plan.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
 
 type Db = DB | Transaction<Database>;
@@ -37,30 +37,65 @@ const INSERT_CLICK = 'insert into "clicks" ("issue_id", "link_id", "delivery_id"
 
 const isHumanOpen = (c: OpenClass): boolean => c === 'human' || c === 'proxy';
 
-/** First open of any class and first likely-human open on the delivery, in one statement (none when neither moves). */
-const FIRST_OPENS = `update "deliveries" set
-  "first_any_open_at" = case when "first_any_open_at" is null or "first_any_open_at" > ? then ? else "first_any_open_at" end,
-  "first_opened_at" = case when ? = 1 and ("first_opened_at" is null or "first_opened_at" > ?) then ? else "first_opened_at" end
-  where "id" = ? and ("first_any_open_at" is null or "first_any_open_at" > ? or (? = 1 and ("first_opened_at" is null or "first_opened_at" > ?)))`;
-const FIRST_CLICKED = 'update "deliveries" set "first_clicked_at" = ? where "id" = ? and ("first_clicked_at" is null or "first_clicked_at" > ?)';
+const DELIVERY_FIRSTS = 'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at" from "deliveries" where "id" = ?';
+const SET_FIRST_OPENS = 'update "deliveries" set "first_any_open_at" = ?, "first_opened_at" = ? where "id" = ?';
+const SET_FIRST_CLICKED = 'update "deliveries" set "first_clicked_at" = ? where "id" = ?';
+const SET_FIRST_VISIT = 'update "deliveries" set "first_visit_at" = ? where "id" = ?';
 const ADD_CLICKER = 'insert into "link_clickers" ("link_id", "delivery_id") values (?, ?) on conflict do nothing';
 const SWEPT_CLICKS = `select "at", "link_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and "at" >= ?`;
 const SWEEP_CLICKS = `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and "at" >= ?`;
 const HUMAN_CLICK_ON_LINK = `select 1 as "found" from "clicks" where "delivery_id" = ? and "link_id" = ? and "class" = 'human' limit 1`;
 const REMOVE_CLICKER = 'delete from "link_clickers" where "link_id" = ? and "delivery_id" = ?';
-const RECOMPUTE_FIRST_CLICKED = `update "deliveries" set "first_clicked_at" = (select min("at") from "clicks" where "delivery_id" = ? and "class" = 'human') where "id" = ?`;
+const EARLIEST_HUMAN_CLICK = `select min("at") as "at" from "clicks" where "delivery_id" = ? and "class" = 'human'`;
 const SWEPT_OPENS = `select "at", "class" from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy') and "at" <= ?`;
 const SWEEP_OPENS = `update "opens" set "class" = 'scanner', "reason" = ? where "delivery_id" = ? and "class" in ('human', 'proxy') and "at" <= ?`;
-const RECOMPUTE_FIRST_OPENED = `update "deliveries" set "first_opened_at" = (select min("at") from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy')) where "id" = ?`;
+const EARLIEST_HUMAN_OPEN = `select min("at") as "at" from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy')`;
 const SCANNER_OPEN_REASON = 'opened just before a link scanner clicked';
+
+type Firsts = { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null };
+
+/**
+ * The delivery's first-event times, and the maintained unique counts that follow them
+ * ("first.open", "first.open_human", "first.click", "first.visit" in the bucket of the first
+ * time): when a first time moves, its count moves from the old bucket to the new one.
+ */
+function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefined, unknown> {
+  const rows = (yield { all: DELIVERY_FIRSTS, params: [deliveryId] }) as Firsts[];
+  const row = rows[0];
+  if (!row) return undefined;
+  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return { first_any_open_at: n(row.first_any_open_at), first_opened_at: n(row.first_opened_at), first_clicked_at: n(row.first_clicked_at), first_visit_at: n(row.first_visit_at) };
+}
+
+function moveFirst(deltas: CountDeltas, issueId: number, metric: string, from: number | null, to: number | null): void {
+  if (from === to) return;
+  if (from !== null) deltas.at(issueId, metric, from, -1);
+  if (to !== null) deltas.at(issueId, metric, to, 1);
+}
+
+const earlier = (current: number | null, at: number): number => (current === null || at < current ? at : current);
 
 function* openFollowUps(rows: NewOpen[], deltas: CountDeltas): StatementPlan {
   for (const r of rows) {
     deltas.at(r.issue_id, `open.${r.class}`, r.at);
     if (r.delivery_id === null) continue;
-    const human = isHumanOpen(r.class) ? 1 : 0;
-    yield { run: FIRST_OPENS, params: [r.at, r.at, human, r.at, r.at, r.delivery_id, r.at, human, r.at] };
+    const firsts = yield* readFirsts(r.delivery_id);
+    if (!firsts) continue;
+    const anyOpen = earlier(firsts.first_any_open_at, r.at);
+    const humanOpen = isHumanOpen(r.class) ? earlier(firsts.first_opened_at, r.at) : firsts.first_opened_at;
+    if (anyOpen === firsts.first_any_open_at && humanOpen === firsts.first_opened_at) continue;
+    yield { run: SET_FIRST_OPENS, params: [anyOpen, humanOpen, r.delivery_id] };
+    moveFirst(deltas, r.issue_id, 'first.open', firsts.first_any_open_at, anyOpen);
+    moveFirst(deltas, r.issue_id, 'first.open_human', firsts.first_opened_at, humanOpen);
   }
+}
+
+/** An attributed visit by the reader of a delivery: its first visit time and the unique visitors. */
+export function* firstVisitFollowUp(issueId: number, deliveryId: number, at: number, deltas: CountDeltas): StatementPlan {
+  const firsts = yield* readFirsts(deliveryId);
+  if (!firsts || (firsts.first_visit_at !== null && firsts.first_visit_at <= at)) return;
+  yield { run: SET_FIRST_VISIT, params: [at, deliveryId] };
+  moveFirst(deltas, issueId, 'first.visit', firsts.first_visit_at, at);
 }
 
 function* clickFollowUps(r: NewClick, deltas: CountDeltas): StatementPlan {
@@ -68,7 +103,11 @@ function* clickFollowUps(r: NewClick, deltas: CountDeltas): StatementPlan {
   deltas.add(r.issue_id, `link.${r.class}`, String(r.link_id), 0);
   if (r.delivery_id === null) return;
   if (r.class === 'human') {
-    yield { run: FIRST_CLICKED, params: [r.at, r.delivery_id, r.at] };
+    const firsts = yield* readFirsts(r.delivery_id);
+    if (firsts && (firsts.first_clicked_at === null || r.at < firsts.first_clicked_at)) {
+      yield { run: SET_FIRST_CLICKED, params: [r.at, r.delivery_id] };
+      moveFirst(deltas, r.issue_id, 'first.click', firsts.first_clicked_at, r.at);
+    }
     if ((yield { run: ADD_CLICKER, params: [r.link_id, r.delivery_id] }) === 1) deltas.add(r.issue_id, 'link.clickers', String(r.link_id), 0);
   }
   if (r.sweep) yield* sweepScanner(r.issue_id, r.delivery_id, r.reason, r.sweep, deltas);
@@ -89,7 +128,13 @@ function* sweepScanner(issueId: number, deliveryId: number, reason: string, swee
       const still = (yield { all: HUMAN_CLICK_ON_LINK, params: [deliveryId, linkId] }) as unknown[];
       if (still.length === 0 && (yield { run: REMOVE_CLICKER, params: [linkId, deliveryId] }) === 1) deltas.add(issueId, 'link.clickers', String(linkId), 0, -1);
     }
-    yield { run: RECOMPUTE_FIRST_CLICKED, params: [deliveryId, deliveryId] };
+    const before = yield* readFirsts(deliveryId);
+    const [earliest] = (yield { all: EARLIEST_HUMAN_CLICK, params: [deliveryId] }) as { at: number | null }[];
+    const after = earliest?.at === null || earliest?.at === undefined ? null : Number(earliest.at);
+    if (before && before.first_clicked_at !== after) {
+      yield { run: SET_FIRST_CLICKED, params: [after, deliveryId] };
+      moveFirst(deltas, issueId, 'first.click', before.first_clicked_at, after);
+    }
   }
   if (sweep.opensUntil === null) return;
   const opens = (yield { all: SWEPT_OPENS, params: [deliveryId, sweep.opensUntil] }) as { at: number; class: OpenClass }[];
@@ -99,7 +144,13 @@ function* sweepScanner(issueId: number, deliveryId: number, reason: string, swee
     deltas.at(issueId, `open.${o.class}`, Number(o.at), -1);
     deltas.at(issueId, 'open.scanner', Number(o.at), 1);
   }
-  yield { run: RECOMPUTE_FIRST_OPENED, params: [deliveryId, deliveryId] };
+  const before = yield* readFirsts(deliveryId);
+  const [earliest] = (yield { all: EARLIEST_HUMAN_OPEN, params: [deliveryId] }) as { at: number | null }[];
+  const after = earliest?.at === null || earliest?.at === undefined ? null : Number(earliest.at);
+  if (before && before.first_opened_at !== after) {
+    yield { run: SET_FIRST_OPENS, params: [before.first_any_open_at, after, deliveryId] };
+    moveFirst(deltas, issueId, 'first.open_human', before.first_opened_at, after);
+  }
 }
 
 const insertStatements = new WeakMap<BetterSqlite3.Database, { open: BetterSqlite3.Statement; click: BetterSqlite3.Statement }>();
@@ -149,15 +200,6 @@ export async function insertClicks(trx: Transaction<Database>, rows: NewClick[])
     await runPlan(trx, clickFollowUps(r, deltas));
   }
   await addReportCounts(trx, deltas);
-}
-
-export async function setFirstVisitAt(db: Db, deliveryId: number, at: number): Promise<void> {
-  await db
-    .updateTable('deliveries')
-    .set({ first_visit_at: at })
-    .where('id', '=', deliveryId)
-    .where((eb) => eb.or([eb('first_visit_at', 'is', null), eb('first_visit_at', '>', at)]))
-    .execute();
 }
 
 export const openInserter = { kysely: insertOpens, sqlite: insertOpensSqlite };
