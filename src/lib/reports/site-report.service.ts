@@ -1,6 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { addDays, dayOf, startOfDay } from '../time/zoned-time.ts';
+import { ZoneClock } from '../time/zone-clock.ts';
 import { findCountBuckets, SITE, sumCountsByDim } from './report-counts.repository.ts';
 import { findSendTimes, findSentIssues } from './reports.repository.ts';
 
@@ -59,12 +60,13 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
     days.push({ day, at: startOfDay(day, tz), visits: 0, pageViews: 0 });
   }
   const totals = { visits: 0, pageViews: 0, signups: 0, calls: 0, walkIns: 0 };
+  const clock = new ZoneClock(tz);
   for (const b of buckets) {
     if (b.metric === 'signup') totals.signups += b.n;
     else if (b.metric === 'call') totals.calls += b.n;
     else if (b.metric === 'walk_in') totals.walkIns += b.n;
     else {
-      const point = days[index.get(dayOf(b.bucket, tz))!]!;
+      const point = days[index.get(clock.day(b.bucket))!]!;
       if (b.metric === 'visit') {
         point.visits += b.n;
         totals.visits += b.n;

@@ -1,4 +1,5 @@
 import { wallTimeOf } from '../time/zoned-time.ts';
+import { ZoneClock } from '../time/zone-clock.ts';
 
 /**
  * Counts per weekday (Monday first) × hour of the day in `timeZone`, from counts per time
@@ -7,14 +8,15 @@ import { wallTimeOf } from '../time/zoned-time.ts';
  */
 export function weekHourMatrix(buckets: readonly { bucket: number; n: number }[], timeZone: string): number[][] {
   const matrix = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
+  const clock = new ZoneClock(timeZone);
   for (const { bucket, n } of buckets) {
-    const { row, hour } = weekHourOf(bucket, timeZone);
+    const { row, hour } = clock.weekHour(bucket);
     matrix[row]![hour]! += n;
   }
   return matrix;
 }
 
-/** Monday = row 0 … Sunday = row 6, and the hour, of instant `at` in `timeZone`. */
+/** Monday = row 0 … Sunday = row 6, and the hour, of instant `at` in `timeZone` (through Intl: the reference ZoneClock is tested against). */
 export function weekHourOf(at: number, timeZone: string): { row: number; hour: number } {
   const wall = wallTimeOf(at, timeZone);
   const weekday = new Date(Date.UTC(wall.year, wall.month - 1, wall.day)).getUTCDay(); // 0 = Sunday
