@@ -25,6 +25,21 @@ export async function load(url: string, options: { cpu: number; connections: num
     '-H', `user-agent=${BROWSER_UA}`, '-j', url,
   ];
   const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
+  return parseResult(stdout);
+}
+
+/**
+ * Like `load`, but the requests cycle through the paths listed in `pathsFile` (one a line) on
+ * `origin`, e.g. a different tracking token on each request.
+ */
+export async function loadPaths(origin: string, pathsFile: string, options: { cpu: number; connections: number; seconds: number }): Promise<LoadResult> {
+  const script = path.join(projectRoot, 'test/bench/autocannon-paths.ts');
+  const args = ['-c', String(options.cpu), process.execPath, script, origin, pathsFile, String(options.connections), String(options.seconds), BROWSER_UA];
+  const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
+  return parseResult(stdout);
+}
+
+function parseResult(stdout: string): LoadResult {
   const json = JSON.parse(stdout) as { requests: { average: number }; '2xx': number; non2xx: number; errors: number; latency: { p99: number } };
   return { requestsPerSecond: json.requests.average, total: json['2xx'] + json.non2xx, non2xx: json.non2xx, errors: json.errors, p99ms: json.latency.p99 };
 }

@@ -2,16 +2,22 @@
 // bare node:http server answering the same bytes (pixel) or the same 302 (click), measured in
 // the same run. Server on core 0, autocannon on core 1, three interleaved runs, median.
 // Every answered hit must be a stored row (opens / clicks), written through the group-commit writer.
-import { existsSync, mkdtempSync } from 'node:fs';
+// The load is spread over many deliveries (BENCH_DELIVERIES, 20,000 by default), each request the
+// next delivery's token, as after a real send: one delivery's token hit thousands of times a second
+// would be a scanner burst to the click classifier, not a newsletter's readers.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, startServer } from '../helpers/server.ts';
-import { clickUrl, openUrl, seedDelivery, seedIssue, TEST_SECRET, withDb } from '../helpers/tracking.ts';
-import { conditions, load, median, startPinned, type LoadResult } from './run-load.ts';
+import { seedSubscribers } from '../helpers/sending.ts';
+import { seedIssue, TEST_SECRET, withDb } from '../helpers/tracking.ts';
+import { CLICK_PATH, makeClickToken, makeOpenToken, OPEN_PATH } from '../../src/lib/tracking/tokens.ts';
+import { conditions, loadPaths, median, startPinned, type LoadResult } from './run-load.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RUNS = 3;
+const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 20_000);
 const TARGETS = { pixel: 0.8, click: 0.7 };
 
 if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
@@ -21,11 +27,27 @@ if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-tracking-'));
 const footfall = await startServer({ dataDir, cpu: 0, env: { SECRET: TEST_SECRET, SEND_WORKER: '0' } });
-const { pixel, click, location } = await withDb(footfall.databaseUrl, async (db) => {
+// DELIVERIES sent an hour ago, each with its pixel path and its click path (all on the same
+// registered link, so every click answers the same 302 as the bare server).
+const { pixelPaths, clickPaths, location } = await withDb(footfall.databaseUrl, async (db) => {
   const issue = await seedIssue(db, footfall.url);
-  const { deliveryId } = await seedDelivery(db, issue.issueId, Date.now() - 3_600_000);
-  return { pixel: openUrl(footfall.url, deliveryId), click: clickUrl(footfall.url, deliveryId, issue.links.external.id), location: issue.links.external.url };
+  const sentAt = Date.now() - 3_600_000;
+  const subscribers = await seedSubscribers(db, DELIVERIES, { email: (i) => `bench-reader-${i}@example.com` });
+  const deliveryIds: number[] = [];
+  for (let i = 0; i < subscribers.length; i += 500) {
+    const rows = subscribers.slice(i, i + 500).map((subscriberId) => ({ issue_id: issue.issueId, subscriber_id: subscriberId, status: 'sent' as const, next_attempt_at: sentAt, sent_at: sentAt, created_at: sentAt }));
+    for (const row of await db.insertInto('deliveries').values(rows).returning('id').execute()) deliveryIds.push(Number(row.id));
+  }
+  const linkId = issue.links.external.id;
+  return {
+    pixelPaths: deliveryIds.map((id) => OPEN_PATH + makeOpenToken(TEST_SECRET, id)),
+    clickPaths: deliveryIds.map((id) => CLICK_PATH + makeClickToken(TEST_SECRET, id, linkId)),
+    location: issue.links.external.url,
+  };
 });
+const pathsFile = { pixel: path.join(dataDir, 'pixel-paths.txt'), click: path.join(dataDir, 'click-paths.txt') };
+writeFileSync(pathsFile.pixel, pixelPaths.join('\n') + '\n');
+writeFileSync(pathsFile.click, clickPaths.join('\n') + '\n');
 const barePixel = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['pixel']);
 const bareClick = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['click', location]);
 
@@ -34,13 +56,16 @@ const count = (table: 'opens' | 'clicks') => withDb(footfall.databaseUrl, async 
 type Runs = { bare: LoadResult[]; footfall: LoadResult[]; answered: number; stored: number };
 const results: Record<'pixel' | 'click', Runs> = { pixel: { bare: [], footfall: [], answered: 0, stored: 0 }, click: { bare: [], footfall: [], answered: 0, stored: 0 } };
 const opts = { cpu: 1, connections: CONNECTIONS, seconds: SECONDS };
+let classes: Record<'pixel' | 'click', { class: string; n: number }[]> = { pixel: [], click: [] };
 try {
-  for (const url of [barePixel.url, pixel, bareClick.url, click]) await load(url, { ...opts, seconds: 1 }); // warm-up, not measured
+  // The bare servers get the very same requests (they answer every path alike).
+  const pairs = [['pixel', barePixel.url, footfall.url, pathsFile.pixel], ['click', bareClick.url, footfall.url, pathsFile.click]] as const;
+  for (const [, bareUrl, url, paths] of pairs) for (const origin of [bareUrl, url]) await loadPaths(origin, paths, { ...opts, seconds: 1 }); // warm-up, not measured
   const before = { pixel: await count('opens'), click: await count('clicks') };
   for (let i = 0; i < RUNS; i++) {
-    for (const [kind, bareUrl, url] of [['pixel', barePixel.url, pixel], ['click', bareClick.url, click]] as const) {
-      const b = await load(bareUrl, opts);
-      const f = await load(url, opts);
+    for (const [kind, bareUrl, url, paths] of pairs) {
+      const b = await loadPaths(bareUrl, paths, opts);
+      const f = await loadPaths(url, paths, opts);
       const bad = kind === 'pixel' ? f.non2xx : f.total - f.non2xx; // every click answer is a 302 (autocannon counts it as non-2xx)
       if (bad || f.errors) throw new Error(`${kind}: ${bad} unexpected answers and ${f.errors} errors`);
       results[kind].bare.push(b);
@@ -50,13 +75,17 @@ try {
   }
   results.pixel.stored = (await count('opens')) - before.pixel;
   results.click.stored = (await count('clicks')) - before.click;
+  classes = await withDb(footfall.databaseUrl, async (db) => ({
+    pixel: await db.selectFrom('opens').select(['class', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('class').execute(),
+    click: await db.selectFrom('clicks').select(['class', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('class').execute(),
+  }));
 } finally {
   await footfall.stop();
   barePixel.child.kill('SIGTERM');
   bareClick.child.kill('SIGTERM');
 }
 
-console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${SECONDS} s × ${RUNS} interleaved runs, median; SQLite, group commit; one delivery's token`);
+console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${SECONDS} s × ${RUNS} interleaved runs, median; SQLite, group commit; requests cycling through ${DELIVERIES.toLocaleString('en')} deliveries' tokens (each request the next delivery; clicks all on one registered link)`);
 let ok = true;
 for (const kind of ['pixel', 'click'] as const) {
   const r = results[kind];
@@ -69,6 +98,7 @@ for (const kind of ['pixel', 'click'] as const) {
   // Requests cut off when a run ends are stored but not counted by autocannon: at most one per connection per run.
   const storedOk = r.stored >= r.answered && r.stored <= r.answered + CONNECTIONS * RUNS;
   console.log(`${kind} rows stored: ${r.stored} for ${r.answered} answered (${storedOk ? 'none lost' : 'MISMATCH'})`);
+  console.log(`${kind} classes stored (warm-up included): ${classes[kind].map((c) => `${c.class} ${Number(c.n)}`).join(', ')}`);
   console.log(`${kind} ratio: ${ratio.toFixed(2)} (target >= ${TARGETS[kind]}); p99 ratio: ${p99Ratio.toFixed(2)} (target <= 2)`);
   ok &&= ratio >= TARGETS[kind] && p99Ratio <= 2 && storedOk;
 }
