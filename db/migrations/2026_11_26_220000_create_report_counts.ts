@@ -6,8 +6,9 @@ import { type Kysely, sql } from 'kysely';
  * - `report_counts`: event counts per (issue or 0 for the whole site, metric, dimension,
  *   time bucket). Time buckets are 15 minutes for plain metrics (every real time zone offset is
  *   a multiple of 15 minutes, so weekday × hour in the site's zone is exact), one hour for
- *   per-page and per-source metrics, and 0 for per-link totals. Kept up to date in the same
- *   transaction as the raw row.
+ *   per-page and per-source metrics, and 0 for per-link totals; plus coarser grains (metric
+ *   names ending ~h hour, ~d UTC day, ~t total) so a report reads few rows whatever its range.
+ *   Kept up to date in the same transaction as the raw row.
  * - `link_clickers`: one row per link and delivery with a human click (unique clickers).
  * - `deliveries.first_any_open_at`: unique opens of any class (beside first_opened_at, human);
  *   unique opens, clickers and visitors are also counted in report_counts ("first.*") in the
@@ -63,6 +64,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     sql`select source_issue_id, 'signup', '', (confirmed_at / ${q}) * ${q}, count(*) from subscribers where confirmed_at is not null and source_issue_id is not null group by source_issue_id, (confirmed_at / ${q}) * ${q}`,
   ];
   for (const select of backfills) await sql`insert into report_counts (issue_id, metric, dim, bucket, n) ${select}`.execute(db);
+  // The coarser grains, from the rows just counted: plain metrics per hour, UTC day and in total; per-page and per-source ones per UTC day.
+  const day = sql.raw('86400000');
+  const rollups = [
+    sql`select issue_id, metric || '~h', dim, (bucket / ${hour}) * ${hour}, sum(n) from report_counts where dim = '' and metric not like '%~%' group by issue_id, metric, dim, (bucket / ${hour}) * ${hour}`,
+    sql`select issue_id, metric || '~d', dim, (bucket / ${day}) * ${day}, sum(n) from report_counts where dim = '' and metric not like '%~%' group by issue_id, metric, dim, (bucket / ${day}) * ${day}`,
+    sql`select issue_id, metric || '~t', dim, 0, sum(n) from report_counts where dim = '' and metric not like '%~%' group by issue_id, metric, dim`,
+    sql`select issue_id, metric || '~d', dim, (bucket / ${day}) * ${day}, sum(n) from report_counts where (metric like 'path.%' or metric like 'source.%') and metric not like '%~%' group by issue_id, metric, dim, (bucket / ${day}) * ${day}`,
+  ];
+  for (const select of rollups) await sql`insert into report_counts (issue_id, metric, dim, bucket, n) ${select}`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -7,7 +7,7 @@ import { insertPageViews, insertPageViewsSqlite } from './page-views.repository.
 import { findIssueIdsBySlugs, firstVisitFollowUp } from '../tracking/tracking.repository.ts';
 import { runPlan, runPlanSqlite } from '../events/statement-plan.ts';
 import type { Attribution } from '../tracking/attribution.ts';
-import { addReportCounts, addReportCountsSqlite, CountDeltas, hourOf, SITE } from '../reports/report-counts.repository.ts';
+import { addReportCounts, addReportCountsSqlite, CountDeltas, SITE } from '../reports/report-counts.repository.ts';
 
 /**
  * Visits, maintained as page views arrive, inside the event writer's batch (no extra round
@@ -70,12 +70,11 @@ function sqliteStatements(sqlite: BetterSqlite3.Database) {
 
 /** What one counted (not bot) page view adds to the site's report counts. */
 function countView(deltas: CountDeltas, view: NewPageView, issueId: number | null): void {
-  const hour = hourOf(view.at);
   deltas.at(SITE, 'pageview', view.at);
-  deltas.add(SITE, 'path.views', view.path, hour);
-  if (issueId !== null) deltas.add(SITE, 'path.newsletter', view.path, hour);
-  if (view.utm_campaign) deltas.add(SITE, 'source.campaign', view.utm_campaign, hour);
-  if (view.referrer_host) deltas.add(SITE, 'source.referrer', view.referrer_host, hour);
+  deltas.dimAt(SITE, 'path.views', view.path, view.at);
+  if (issueId !== null) deltas.dimAt(SITE, 'path.newsletter', view.path, view.at);
+  if (view.utm_campaign) deltas.dimAt(SITE, 'source.campaign', view.utm_campaign, view.at);
+  if (view.referrer_host) deltas.dimAt(SITE, 'source.referrer', view.referrer_host, view.at);
 }
 
 type StoredVisit = { views: number; issue_id: number | null; is_later: number };

@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { computeLift, countsFromBuckets, type LiftResult } from './lift.ts';
-import { findCountBuckets, findFirstBucket, QUARTER_MS, quarterOf, SITE, sumCountsByDim, sumCountsByIssue } from './report-counts.repository.ts';
+import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, quarterOf, SITE, sumInRange } from './report-counts.repository.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
 
@@ -106,20 +106,16 @@ export async function compareIssues(db: DB, options: { now?: number; limit?: num
   const issues = await findSentIssues(db, options.limit);
   if (issues.length === 0) return [];
   const ids = issues.map((i) => i.issueId);
-  const [deliveries, sums] = await Promise.all([countDeliveriesByIssue(db, ids), sumCountsByIssue(db, { issueIds: ids, metrics: ISSUE_METRICS })]);
+  const windowMs = settings.attributionWindowDays * DAY_MS;
+  const [deliveries, sums, windows] = await Promise.all([
+    countDeliveriesByIssue(db, ids),
+    findTotals(db, ids, ISSUE_METRICS),
+    // Calls and walk-ins (site-wide) in each issue's window after its send's quarter hour.
+    Promise.all(issues.map((i) => sumInRange(db, SITE, ['call', 'walk_in'], quarterStart(i.sentAt), quarterStart(i.sentAt) + windowMs))),
+  ]);
   const byIssue = new Map(deliveries.map((d) => [d.issueId, d]));
   const sumsByIssue = sumsFor(sums);
-  const windowMs = settings.attributionWindowDays * DAY_MS;
-  // Calls and walk-ins in each issue's window: one read of the site's buckets over the whole span.
-  const from = Math.min(...issues.map((i) => i.sentAt));
-  const to = Math.max(...issues.map((i) => i.sentAt)) + windowMs;
-  const offline = await findCountBuckets(db, SITE, ['call', 'walk_in'], quarterStart(from), to);
-  const countIn = (metric: string, a: number, b: number) => offline.reduce((n, r) => (r.metric === metric && r.bucket >= a && r.bucket < b ? n + r.n : n), 0);
-  return issues.map((issue) => {
-    const a = quarterStart(issue.sentAt);
-    const b = a + windowMs;
-    return comparisonRow(issue, byIssue.get(issue.issueId), sumsByIssue.get(issue.issueId), { calls: countIn('call', a, b), walkIns: countIn('walk_in', a, b) }, settings.attributionWindowDays);
-  });
+  return issues.map((issue, i) => comparisonRow(issue, byIssue.get(issue.issueId), sumsByIssue.get(issue.issueId), { calls: windows[i]!.get('call') ?? 0, walkIns: windows[i]!.get('walk_in') ?? 0 }, settings.attributionWindowDays));
 }
 
 export interface CurveSeries {
@@ -192,9 +188,9 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     // Site-wide visits, calls and walk-ins: four weeks before (the lift's baseline) to the end of the window.
     findCountBuckets(db, SITE, ['visit', 'call', 'walk_in'], sentAt - 5 * 7 * DAY_MS, Math.max(windowEnd, curveEnd, sentAt + 3 * DAY_MS)),
     findRegisteredLinks(db, issueId),
-    sumCountsByDim(db, issueId, 'link.human'),
-    sumCountsByDim(db, issueId, 'link.bot'),
-    sumCountsByDim(db, issueId, 'link.clickers'),
+    findLinkTotals(db, issueId, 'link.human'),
+    findLinkTotals(db, issueId, 'link.bot'),
+    findLinkTotals(db, issueId, 'link.clickers'),
     findSendTimes(db),
   ]);
   const only = (buckets: { metric: string; bucket: number; n: number }[], ...metrics: string[]) => buckets.filter((b) => metrics.includes(b.metric));
@@ -234,7 +230,7 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     return { metric, label, h24: computeLift({ ...common, horizonHours: 24 }), h72: computeLift({ ...common, horizonHours: 72 }) };
   };
 
-  const sums = await sumCountsByIssue(db, { issueIds: [issueId], metrics: ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot'] });
+  const sums = await findTotals(db, [issueId], ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot']);
   const total = (metric: string) => sums.filter((s) => s.metric === metric).reduce((a, s) => a + s.n, 0);
 
   return {

@@ -12,8 +12,21 @@ export const HOUR_MS = 60 * 60_000;
 /** Issue id of site-wide counts. */
 export const SITE = 0;
 
-export const quarterOf = (at: number): number => at - (((at % QUARTER_MS) + QUARTER_MS) % QUARTER_MS);
-export const hourOf = (at: number): number => at - (((at % HOUR_MS) + HOUR_MS) % HOUR_MS);
+export const DAY_MS = 24 * HOUR_MS;
+
+const floorTo = (at: number, size: number): number => at - (((at % size) + size) % size);
+export const quarterOf = (at: number): number => floorTo(at, QUARTER_MS);
+export const hourOf = (at: number): number => floorTo(at, HOUR_MS);
+export const dayOf = (at: number): number => floorTo(at, DAY_MS);
+
+/**
+ * Each count is also kept at coarser grains, so a report's cost does not grow with how many
+ * buckets its range holds: plain metrics per hour (`metric~h`), per UTC day (`metric~d`) and in
+ * total (`metric~t`, bucket 0); per-page and per-source metrics per UTC day (`metric~d`).
+ */
+export const PER_HOUR = '~h';
+export const PER_DAY = '~d';
+export const TOTAL = '~t';
 
 /**
  * Changes to the maintained counts collected while a batch is written, summed per key so each
@@ -29,9 +42,18 @@ export class CountDeltas {
     else this.#byKey.set(key, { issueId, metric, dim, bucket, n });
   }
 
-  /** A plain metric at `at` (15-minute bucket). */
+  /** A plain metric at `at`: its 15-minute, hour and day buckets and its total. */
   at(issueId: number, metric: string, at: number, n = 1): void {
     this.add(issueId, metric, '', quarterOf(at), n);
+    this.add(issueId, metric + PER_HOUR, '', hourOf(at), n);
+    this.add(issueId, metric + PER_DAY, '', dayOf(at), n);
+    this.add(issueId, metric + TOTAL, '', 0, n);
+  }
+
+  /** A per-page or per-source metric at `at`: its hour and day buckets. */
+  dimAt(issueId: number, metric: string, dim: string, at: number, n = 1): void {
+    this.add(issueId, metric, dim, hourOf(at), n);
+    this.add(issueId, metric + PER_DAY, dim, dayOf(at), n);
   }
 
   get size(): number {
@@ -67,68 +89,128 @@ export function addReportCountsSqlite(sqlite: BetterSqlite3.Database, deltas: Co
   for (const r of deltas.rows()) upsert.run(r.issue_id, r.metric, r.dim, r.bucket, r.n);
 }
 
-export interface CountFilter {
-  issueIds: readonly number[];
-  metrics: readonly string[];
-  /** Bucket range [from, to). */
-  from?: number;
-  to?: number;
-}
-
-/** Totals per issue and metric (plain metrics, dim ''). */
-export async function sumCountsByIssue(db: Db, filter: CountFilter): Promise<{ issueId: number; metric: string; n: number }[]> {
-  if (filter.issueIds.length === 0 || filter.metrics.length === 0) return [];
-  let query = db
+/** All-time totals per issue and plain metric (the `~t` rows: one per issue and metric). */
+export async function findTotals(db: Db, issueIds: readonly number[], metrics: readonly string[]): Promise<{ issueId: number; metric: string; n: number }[]> {
+  if (issueIds.length === 0 || metrics.length === 0) return [];
+  const rows = await db
     .selectFrom('report_counts')
-    .select(['issue_id', 'metric', (eb) => eb.fn.sum<number>('n').as('n')])
-    .where('issue_id', 'in', filter.issueIds)
-    .where('metric', 'in', filter.metrics)
-    .where('dim', '=', '');
-  if (filter.from !== undefined) query = query.where('bucket', '>=', filter.from);
-  if (filter.to !== undefined) query = query.where('bucket', '<', filter.to);
-  const rows = await query.groupBy(['issue_id', 'metric']).execute();
-  return rows.map((r) => ({ issueId: Number(r.issue_id), metric: r.metric, n: Number(r.n) }));
+    .select(['issue_id', 'metric', 'n'])
+    .where('issue_id', 'in', issueIds)
+    .where('metric', 'in', metrics.map((m) => m + TOTAL))
+    .where('dim', '=', '')
+    .execute();
+  return rows.map((r) => ({ issueId: Number(r.issue_id), metric: r.metric.slice(0, -TOTAL.length), n: Number(r.n) }));
 }
 
-/** The buckets of plain metrics for one issue (or the site) in [from, to). */
-export async function findCountBuckets(db: Db, issueId: number, metrics: readonly string[], from: number, to: number): Promise<{ metric: string; bucket: number; n: number }[]> {
+/** The buckets of plain metrics for one issue (or the site) in [from, to); `grain` '' for 15 minutes, PER_HOUR or PER_DAY. Metrics come back without the grain's suffix. */
+export async function findCountBuckets(db: Db, issueId: number, metrics: readonly string[], from: number, to: number, grain: '' | typeof PER_HOUR | typeof PER_DAY = ''): Promise<{ metric: string; bucket: number; n: number }[]> {
   if (metrics.length === 0) return [];
   const rows = await db
     .selectFrom('report_counts')
     .select(['metric', 'bucket', 'n'])
     .where('issue_id', '=', issueId)
-    .where('metric', 'in', metrics)
+    .where('metric', 'in', metrics.map((m) => m + grain))
     .where('dim', '=', '')
     .where('bucket', '>=', from)
     .where('bucket', '<', to)
     .orderBy('bucket')
     .execute();
-  return rows.map((r) => ({ metric: r.metric, bucket: Number(r.bucket), n: Number(r.n) }));
+  return rows.map((r) => ({ metric: grain ? r.metric.slice(0, -grain.length) : r.metric, bucket: Number(r.bucket), n: Number(r.n) }));
 }
 
-/** Totals per dimension of one metric (links, pages, sources) in [from, to), largest first. */
-export async function sumCountsByDim(db: Db, issueId: number, metric: string, range: { from?: number; to?: number; limit?: number } = {}): Promise<{ dim: string; n: number }[]> {
+/** Totals per dimension of a bucket-0 metric (per-link clicks and clickers). */
+export async function findLinkTotals(db: Db, issueId: number, metric: string): Promise<{ dim: string; n: number }[]> {
+  const rows = await db.selectFrom('report_counts').select(['dim', 'n']).where('issue_id', '=', issueId).where('metric', '=', metric).where('bucket', '=', 0).execute();
+  return rows.map((r) => ({ dim: r.dim, n: Number(r.n) }));
+}
+
+/**
+ * [from, to) as hour ranges at its edges and whole UTC days between: what a per-page or
+ * per-source sum reads (ends are rounded down to the hour).
+ */
+export function splitByDays(from: number, to: number): { hours: [number, number][]; days: [number, number] | null } {
+  const a = hourOf(from);
+  const b = hourOf(to);
+  const firstDay = dayOf(a) === a ? a : dayOf(a) + DAY_MS;
+  const lastDay = dayOf(b);
+  if (firstDay >= lastDay) return { hours: [[a, b]], days: null };
+  return { hours: [[a, firstDay], [lastDay, b]].filter(([x, y]) => x! < y!) as [number, number][], days: [firstDay, lastDay] };
+}
+
+/** [from, to) (15-minute aligned) as 15-minute, hour and UTC-day pieces: the fewest rows that sum it. */
+export function splitRange(from: number, to: number): { grain: '' | typeof PER_HOUR | typeof PER_DAY; from: number; to: number }[] {
+  const pieces: { grain: '' | typeof PER_HOUR | typeof PER_DAY; from: number; to: number }[] = [];
+  const up = (at: number, size: number) => (floorTo(at, size) === at ? at : floorTo(at, size) + size);
+  const a = quarterOf(from);
+  const b = quarterOf(to);
+  if (a >= b) return pieces;
+  const h0 = Math.min(up(a, HOUR_MS), b);
+  const h1 = Math.max(hourOf(b), h0);
+  const d0 = Math.min(up(h0, DAY_MS), h1);
+  const d1 = Math.max(dayOf(h1), d0);
+  const push = (grain: '' | typeof PER_HOUR | typeof PER_DAY, x: number, y: number) => x < y && pieces.push({ grain, from: x, to: y });
+  push('', a, h0);
+  push(PER_HOUR, h0, d0);
+  push(PER_DAY, d0, d1);
+  push(PER_HOUR, d1, h1);
+  push('', h1, b);
+  return pieces;
+}
+
+/** Sums of plain metrics for one issue (or the site) over [from, to), read at the coarsest grains that fit. */
+export async function sumInRange(db: Db, issueId: number, metrics: readonly string[], from: number, to: number): Promise<Map<string, number>> {
+  const sums = new Map(metrics.map((m) => [m, 0]));
+  const pieces = splitRange(from, to);
+  if (pieces.length === 0 || metrics.length === 0) return sums;
+  const rows = await db
+    .selectFrom('report_counts')
+    .select(['metric', (eb) => eb.fn.sum<number>('n').as('n')])
+    .where('issue_id', '=', issueId)
+    .where('dim', '=', '')
+    .where((eb) => eb.or(pieces.map((p) => eb.and([eb('metric', 'in', metrics.map((m) => m + p.grain)), eb('bucket', '>=', p.from), eb('bucket', '<', p.to)]))))
+    .groupBy('metric')
+    .execute();
+  for (const r of rows) {
+    const base = r.metric.replace(/~[hd]$/, '');
+    sums.set(base, (sums.get(base) ?? 0) + Number(r.n));
+  }
+  return sums;
+}
+
+/** Totals per dimension of a per-page or per-source metric in [from, to), largest first. */
+export async function sumCountsByDim(db: Db, issueId: number, metric: string, range: { from: number; to: number; limit?: number }): Promise<{ dim: string; n: number }[]> {
+  const { hours, days } = splitByDays(range.from, range.to);
   let query = db
     .selectFrom('report_counts')
     .select(['dim', (eb) => eb.fn.sum<number>('n').as('n')])
     .where('issue_id', '=', issueId)
-    .where('metric', '=', metric);
-  if (range.from !== undefined) query = query.where('bucket', '>=', range.from);
-  if (range.to !== undefined) query = query.where('bucket', '<', range.to);
-  query = query.groupBy('dim').orderBy(sql`sum(n)`, 'desc').orderBy('dim');
+    .where((eb) =>
+      eb.or([
+        ...hours.map(([a, b]) => eb.and([eb('metric', '=', metric), eb('bucket', '>=', a), eb('bucket', '<', b)])),
+        ...(days ? [eb.and([eb('metric', '=', metric + PER_DAY), eb('bucket', '>=', days[0]), eb('bucket', '<', days[1])])] : []),
+      ]),
+    )
+    .groupBy('dim')
+    .orderBy(sql`sum(n)`, 'desc')
+    .orderBy('dim');
   if (range.limit !== undefined) query = query.limit(range.limit);
   const rows = await query.execute();
   return rows.map((r) => ({ dim: r.dim, n: Number(r.n) }));
 }
 
-/** The first bucket holding any of these metrics for the issue (or the site); undefined when none. */
+/** The first 15-minute bucket holding any of these metrics for the issue (or the site); undefined when none. */
 export async function findFirstBucket(db: Db, issueId: number, metrics: readonly string[]): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('report_counts')
-    .select((eb) => eb.fn.min<number>('bucket').as('first'))
-    .where('issue_id', '=', issueId)
-    .where('metric', 'in', metrics)
-    .where('dim', '=', '')
-    .executeTakeFirst();
-  return row?.first === null || row?.first === undefined ? undefined : Number(row.first);
+  let first: number | undefined;
+  for (const metric of metrics) {
+    // One metric at a time: min() over one index range is a single seek.
+    const row = await db
+      .selectFrom('report_counts')
+      .select((eb) => eb.fn.min<number>('bucket').as('first'))
+      .where('issue_id', '=', issueId)
+      .where('metric', '=', metric)
+      .where('dim', '=', '')
+      .executeTakeFirst();
+    if (row?.first !== null && row?.first !== undefined) first = Math.min(first ?? Infinity, Number(row.first));
+  }
+  return first;
 }

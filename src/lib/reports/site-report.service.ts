@@ -2,14 +2,15 @@ import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { addDays, dayOf, startOfDay } from '../time/zoned-time.ts';
 import { ZoneClock } from '../time/zone-clock.ts';
-import { findCountBuckets, SITE, sumCountsByDim } from './report-counts.repository.ts';
+import { findCountBuckets, HOUR_MS, PER_HOUR, SITE, sumCountsByDim, sumInRange } from './report-counts.repository.ts';
 import { findSendTimes, findSentIssues } from './reports.repository.ts';
 
 /**
  * The site dashboard and the per-article figures, from the maintained counts: visits and page
- * views per 15 minutes, per-page and per-source counts per hour (whole days in the site's
- * time zone; in a zone whose offset is not a whole hour the per-page and per-source ranges
- * are off by that fraction of an hour at each end).
+ * views per hour (per 15 minutes in a zone whose midnights are not on the hour), per-page and
+ * per-source counts per UTC day with hours at the ends (whole days in the site's time zone; in a
+ * zone whose offset is not a whole hour, the per-page and per-source ranges start and end on
+ * the hour before local midnight).
  */
 export interface SiteReportRange {
   /** First and last day shown, inclusive, "YYYY-MM-DD" in the site's time zone. */
@@ -44,8 +45,12 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
   const from = startOfDay(range.fromDay, tz);
   const to = startOfDay(addDays(range.toDay, 1), tz);
   const limit = options.limit ?? 20;
-  const [buckets, pages, newsletter, campaigns, referrers, sendTimes, issues] = await Promise.all([
-    findCountBuckets(db, SITE, ['visit', 'pageview', 'signup', 'call', 'walk_in'], from, to),
+  // Hour buckets when every local midnight in the range is on the hour (whole-hour zones), else 15-minute ones.
+  let grain: '' | typeof PER_HOUR = PER_HOUR;
+  for (let day = range.fromDay; day <= addDays(range.toDay, 1); day = addDays(day, 1)) if (startOfDay(day, tz) % HOUR_MS !== 0) grain = '';
+  const [buckets, sums, pages, newsletter, campaigns, referrers, sendTimes, issues] = await Promise.all([
+    findCountBuckets(db, SITE, ['visit', 'pageview'], from, to, grain),
+    sumInRange(db, SITE, ['signup', 'call', 'walk_in'], from, to),
     sumCountsByDim(db, SITE, 'path.views', { from, to, limit }),
     sumCountsByDim(db, SITE, 'path.newsletter', { from, to }),
     sumCountsByDim(db, SITE, 'source.campaign', { from, to, limit }),
@@ -59,21 +64,16 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
     index.set(day, days.length);
     days.push({ day, at: startOfDay(day, tz), visits: 0, pageViews: 0 });
   }
-  const totals = { visits: 0, pageViews: 0, signups: 0, calls: 0, walkIns: 0 };
+  const totals = { visits: 0, pageViews: 0, signups: sums.get('signup') ?? 0, calls: sums.get('call') ?? 0, walkIns: sums.get('walk_in') ?? 0 };
   const clock = new ZoneClock(tz);
   for (const b of buckets) {
-    if (b.metric === 'signup') totals.signups += b.n;
-    else if (b.metric === 'call') totals.calls += b.n;
-    else if (b.metric === 'walk_in') totals.walkIns += b.n;
-    else {
-      const point = days[index.get(clock.day(b.bucket))!]!;
-      if (b.metric === 'visit') {
-        point.visits += b.n;
-        totals.visits += b.n;
-      } else {
-        point.pageViews += b.n;
-        totals.pageViews += b.n;
-      }
+    const point = days[index.get(clock.day(b.bucket))!]!;
+    if (b.metric === 'visit') {
+      point.visits += b.n;
+      totals.visits += b.n;
+    } else {
+      point.pageViews += b.n;
+      totals.pageViews += b.n;
     }
   }
   const subjects = new Map(issues.map((i) => [i.issueId, i.subject]));

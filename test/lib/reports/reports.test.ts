@@ -256,6 +256,26 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
     expect(report.sends.map((s) => s.issueId)).toEqual([data.b.issueId, data.a.issueId]);
   });
 
+  it('in a half-hour zone (Kolkata, +05:30) the days and the weekday × hour cells are still exact', async () => {
+    const settings = { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), attributionWindowDays: 7 };
+    await saveSettings(db(), { ...settings, timeZone: 'Asia/Kolkata' }, null, NOW);
+    try {
+      const report = await siteReport(db(), { fromDay: '2026-09-20', toDay: '2026-11-08' }, { now: NOW });
+      const visits = (await db().selectFrom('visits').select('started_at').execute()).map((v) => dayOf(num(v.started_at), 'Asia/Kolkata'));
+      for (const day of report.daily) expect([day.day, day.visits]).toEqual([day.day, visits.filter((d) => d === day.day).length]);
+      const issue = (await issueReport(db(), data.a.issueId, { now: NOW }))!;
+      const clicks = (await db().selectFrom('clicks').select('at').where('issue_id', '=', data.a.issueId).where('class', '=', 'human').execute()).map((c) => num(c.at));
+      const expected = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
+      for (const at of clicks) {
+        const { row, hour } = weekHourOf(at, 'Asia/Kolkata');
+        expected[row]![hour]! += 1;
+      }
+      expect(issue.heatmaps.find((h) => h.key === 'clicks')!.values).toEqual(expected);
+    } finally {
+      await saveSettings(db(), { ...settings, timeZone: TZ }, null, NOW);
+    }
+  });
+
   it('pruning every raw event and erasing a subscriber leave every figure unchanged', async () => {
     const before = { comparison: await compareIssues(db(), { now: NOW }), a: await issueReport(db(), data.a.issueId, { now: NOW }), b: await issueReport(db(), data.b.issueId, { now: NOW }), site: await siteReport(db(), { fromDay: '2026-09-01', toDay: '2026-11-15' }, { now: NOW }) };
     const clicker = await db().selectFrom('clicks').select('subscriber_id').where('issue_id', '=', data.a.issueId).where('class', '=', 'human').executeTakeFirstOrThrow();
