@@ -13,6 +13,7 @@ import { pruneRawEvents } from '../../../src/lib/reports/retention.service.ts';
 import { weekHourOf } from '../../../src/lib/reports/week-hour.ts';
 import { dayOf } from '../../../src/lib/time/zoned-time.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
+import { migrateDown, migrateToLatest } from '../../../src/lib/db/migrate.ts';
 import { seedDelivery, seedIssue, type SeededIssue } from '../../helpers/tracking.ts';
 
 /**
@@ -254,6 +255,25 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
     for (const r of report.referrers) expect(r.views).toBe(views.filter((v) => v.referrer_host === r.host).length);
     for (const c of report.campaigns) expect(c.views).toBe(views.filter((v) => v.utm_campaign === c.campaign).length);
     expect(report.sends.map((s) => s.issueId)).toEqual([data.b.issueId, data.a.issueId]);
+  });
+
+  it('the migration that created the counts builds the same counts from the raw rows as the writer maintained live', async () => {
+    // Unsubscribes have no raw row the migration could count; the fixture's subscribers were inserted confirmed, without the signup service.
+    const snapshot = async () =>
+      (await db().selectFrom('report_counts').selectAll().where('n', '!=', 0).where('metric', 'not like', 'unsubscribe%').where('metric', 'not like', 'signup%').orderBy(['issue_id', 'metric', 'dim', 'bucket']).execute()).map((r) => `${r.issue_id} ${r.metric} ${r.dim} ${r.bucket} ${r.n}`);
+    const clickers = async () => (await db().selectFrom('link_clickers').selectAll().orderBy(['link_id', 'delivery_id']).execute()).map((r) => `${r.link_id}/${r.delivery_id}`);
+    const live = { counts: await snapshot(), clickers: await clickers(), firsts: await db().selectFrom('deliveries').select(['id', 'first_any_open_at']).orderBy('id').execute() };
+    expect(live.counts.length).toBeGreaterThan(1000);
+    // Undo migrations down to (and including) the one that created report_counts, then migrate again: it counts the raw rows once.
+    for (;;) {
+      const undone = await migrateDown(db());
+      if (undone.includes('2026_11_26_220000_create_report_counts')) break;
+      if (undone.length === 0) throw new Error('report_counts migration not found');
+    }
+    await migrateToLatest(db());
+    expect(await snapshot()).toEqual(live.counts);
+    expect(await clickers()).toEqual(live.clickers);
+    expect(await db().selectFrom('deliveries').select(['id', 'first_any_open_at']).orderBy('id').execute()).toEqual(live.firsts);
   });
 
   it('in a half-hour zone (Kolkata, +05:30) the days and the weekday × hour cells are still exact', async () => {
