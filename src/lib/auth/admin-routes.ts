@@ -32,6 +32,8 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/issues/[id]/preview', sample: '/admin/issues/999999/preview', sampleStatus: 404, title: 'Issue preview', permission: 'issues.view' },
   { route: '/admin/issues/[id]/send', sample: '/admin/issues/999999/send', sampleStatus: 404, title: 'Send issue', permission: 'issues.send' },
   { route: '/admin/issues/[id]/progress', sample: '/admin/issues/999999/progress', sampleStatus: 404, title: 'Sending progress', permission: 'issues.view' },
+  { route: '/admin/issues/[id]/report', sample: '/admin/issues/999999/report', sampleStatus: 404, title: 'Issue report', permission: 'reports.view' },
+  { route: '/admin/reports', title: 'Reports', permission: 'reports.view', nav: true },
   { route: '/admin/subscribers', title: 'Subscribers', permission: 'subscribers.manage', nav: true },
   { route: '/admin/subscribers/[id]', sample: '/admin/subscribers/999999', sampleStatus: 404, title: 'Subscriber', permission: 'subscribers.manage' },
   { route: '/admin/subscribers/import', title: 'Import subscribers', permission: 'subscribers.manage' },
@@ -63,6 +65,7 @@ export interface AdminEndpoint {
 
 export const ADMIN_ENDPOINTS: readonly AdminEndpoint[] = [
   { method: 'GET', route: '/admin/subscribers/export.csv', permission: 'subscribers.manage' },
+  { method: 'GET', route: '/admin/reports/issues.csv', permission: 'reports.view' },
   { method: 'POST', route: '/admin/subscribers/import/upload', permission: 'subscribers.manage', sampleStatus: 303 },
   { method: 'GET', route: '/admin/subscribers/import/[job]/rejected.csv', sample: `/admin/subscribers/import/${'0'.repeat(32)}/rejected.csv`, sampleStatus: 404, permission: 'subscribers.manage' },
   { method: 'GET', route: '/admin/outbox/[file]/html', sample: '/admin/outbox/20261126T000000.000Z-0000000000000000.eml/html', sampleStatus: 404, permission: 'outbox.view' },
@@ -92,6 +95,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', route: '/api/issues/[id]/preview', sample: '/api/issues/999999/preview', sampleStatus: 404, permission: 'issues.view' },
   { method: 'POST', route: '/api/issues/[id]/send', sample: '/api/issues/999999/send', sampleStatus: 400, permission: 'issues.send' },
   { method: 'GET', route: '/api/issues/[id]/progress', sample: '/api/issues/999999/progress', sampleStatus: 404, permission: 'issues.view' },
+  { method: 'GET', route: '/api/issues/[id]/report', sample: '/api/issues/999999/report', sampleStatus: 404, permission: 'reports.view' },
+  { method: 'GET', route: '/api/reports/issues', permission: 'reports.view' },
   { method: 'POST', route: '/api/issues', sampleStatus: 400, permission: 'issues.draft' },
   { method: 'POST', route: '/api/issues/[id]/test', sample: '/api/issues/999999/test', sampleStatus: 400, permission: 'issues.send' },
   { method: 'GET', route: '/api/subscribers', sample: '/api/subscribers?email=nobody@example.com', sampleStatus: 404, permission: 'subscribers.manage' },

@@ -7,7 +7,7 @@ export const ROLES: readonly Role[] = ['admin', 'marketer', 'writer'];
 export const ROLE_LABELS: Record<Role, string> = {
   admin: 'Admin — everything, including users and settings',
   marketer: 'Marketer — subscribers, issues (compose and send), reports, offline events',
-  writer: 'Writer — article statistics, reports, issue drafts (never sending)',
+  writer: 'Writer — article statistics, issue drafts (never sending)',
 };
 
 export function isRole(value: unknown): value is Role {
@@ -26,14 +26,16 @@ export const PERMISSIONS = {
   'issues.view': everyone,
   'issues.draft': everyone,
   'issues.send': ['admin', 'marketer'],
-  'reports.view': everyone,
+  /** The issue reports, the comparison and the site dashboard's figures. */
+  'reports.view': ['admin', 'marketer'],
   'subscribers.manage': ['admin', 'marketer'],
   /** The mail outbox (DATA_DIR/outbox): subscriber mail; account mail only with users.manage. */
   'outbox.view': ['admin', 'marketer'],
   'offline-events.manage': ['admin', 'marketer'],
   /** The tally page: whoever answers the phone or the door taps it, whatever their role. */
   'tally.record': everyone,
-  'articles.view': ['admin', 'writer'],
+  /** Per-article views and newsletter share. */
+  'articles.view': everyone,
   'settings.manage': ['admin'],
   'users.manage': ['admin'],
   'api-keys.manage': ['admin'],

@@ -38,6 +38,14 @@ export const DEFINITIONS = {
   },
   hoursSinceSend: { term: 'Hours since send', text: 'Measured from the quarter hour in which sending started; each point is the running total at the end of that hour.' },
   heatmap: { term: 'Weekday × hour', text: 'When things happened, in the site’s time zone (correct across daylight-saving changes).' },
+  pageView: { term: 'Page view', text: 'A page of the site loaded by a visitor that is not a known bot. Opening the same page twice counts twice.' },
+  newsletterView: { term: 'Newsletter views', text: 'Page views in a visit attributed to a newsletter issue (its campaign tag or its attribution cookie). The share is of all the page’s views.' },
+  campaign: { term: 'Campaigns', text: 'Page views whose address carried a utm_campaign tag, by tag: an issue’s links carry its slug, other campaigns their own tag.' },
+  referrer: { term: 'Referrers', text: 'Page views that came from a link on another site, by that site’s host name.' },
+  machineActivity: {
+    term: 'Machine activity',
+    text: 'Opens and clicks made by machines rather than readers: Apple Mail Privacy Protection fetching every message in advance, security scanners, and bots clicking links. Image-proxy opens count as human. Counts here are every event, not people.',
+  },
 } as const satisfies Record<string, Definition>;
 
 export type DefinitionKey = keyof typeof DEFINITIONS;

@@ -1,0 +1,90 @@
+import type { LiftResult } from './lift.ts';
+import type { ComparisonRow, IssueReport } from './issue-report.service.ts';
+import { WEEKDAYS } from './week-hour.ts';
+
+/**
+ * The JSON shapes of /api/reports/issues and /api/issues/:id/report, kept beside the domain so
+ * the routes stay a few lines each. Field names are snake_case, times epoch milliseconds,
+ * rates fractions of 1 (null before anything was delivered) — like the rest of the API.
+ */
+export function comparisonRowJson(row: ComparisonRow) {
+  return {
+    id: row.issueId,
+    slug: row.slug,
+    subject: row.subject,
+    sent_at: row.sentAt,
+    send_state: row.state,
+    recipients: row.recipients,
+    delivered: row.delivered,
+    bounced: row.bounced,
+    unique_opens: row.uniqueOpens,
+    unique_human_opens: row.uniqueHumanOpens,
+    open_rate: row.openRate,
+    human_open_rate: row.humanOpenRate,
+    unique_human_clicks: row.uniqueHumanClicks,
+    click_rate: row.clickRate,
+    click_to_open_rate: row.clickToOpenRate,
+    unique_visitors: row.uniqueVisitors,
+    attributed_visits: row.attributedVisits,
+    later_visits: row.laterVisits,
+    attributed_signups: row.attributedSignups,
+    calls_in_window: row.callsInWindow,
+    walk_ins_in_window: row.walkInsInWindow,
+    credited_calls: row.creditedCalls,
+    credited_walk_ins: row.creditedWalkIns,
+    unsubscribes: row.unsubscribes,
+    complaints: row.complaints,
+    window_days: row.windowDays,
+  };
+}
+
+export function comparisonJson(rows: readonly ComparisonRow[], context: { timeZone: string; generatedAt: number; sort: { column: string; dir: string } }) {
+  return { time_zone: context.timeZone, generated_at: context.generatedAt, sort: context.sort, issues: rows.map(comparisonRowJson) };
+}
+
+function liftJson(lift: LiftResult) {
+  return {
+    from: lift.from,
+    to: lift.to,
+    window_complete: lift.windowComplete,
+    observed: lift.observed,
+    expected: lift.expected,
+    lift: lift.lift,
+    low: lift.low,
+    high: lift.high,
+    relative: lift.relative,
+    verdict: lift.verdict,
+    weeks_used: lift.weeksUsed,
+    weeks_excluded: lift.weeksExcluded.map((w) => ({ weeks_back: w.weeksBack, reason: w.reason, from: w.from, to: w.to, ...(w.sendAt === undefined ? {} : { send_at: w.sendAt }) })),
+    observed_touched_by: lift.observedTouchedBy,
+    sentence: lift.sentence,
+  };
+}
+
+const series = (s: { key: string; name: string; points: [number, number][] }) => ({ key: s.key, name: s.name, points: s.points });
+
+/** One issue's report: its comparison row, funnel, curves (points are [hours since send, cumulative value]), heatmaps (7 × 24, Monday first, site time zone), links, lift and machine activity. */
+export function issueReportJson(report: IssueReport) {
+  return {
+    issue: comparisonRowJson(report.issue),
+    time_zone: report.timeZone,
+    generated_at: report.generatedAt,
+    funnel: report.funnel.map((s) => ({ key: s.key, label: s.label, value: s.value })),
+    curves: report.curves.map(series),
+    overlays: {
+      human_open_rate_percent: report.overlays.openRate.map((s) => ({ issue_id: s.issueId, current: s.current, ...series(s) })),
+      click_rate_percent: report.overlays.clickRate.map((s) => ({ issue_id: s.issueId, current: s.current, ...series(s) })),
+    },
+    heatmaps: report.heatmaps.map((h) => ({ key: h.key, name: h.name, total: h.total, weekdays: WEEKDAYS, values: h.values })),
+    links: report.links.map((l) => ({ id: l.id, position: l.position, kind: l.kind, label: l.label, url: l.url, human_clicks: l.humanClicks, bot_clicks: l.botClicks, unique_clickers: l.uniqueClickers })),
+    lift: report.lift.map((l) => ({ metric: l.metric, label: l.label, h24: liftJson(l.h24), h72: liftJson(l.h72) })),
+    machine: {
+      apple_mpp_opens: report.machine.appleMppOpens,
+      proxy_opens: report.machine.proxyOpens,
+      scanner_opens: report.machine.scannerOpens,
+      human_opens: report.machine.humanOpens,
+      bot_clicks: report.machine.botClicks,
+      human_clicks: report.machine.humanClicks,
+    },
+  };
+}
