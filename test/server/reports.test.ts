@@ -349,3 +349,36 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+describe('reports before anything was sent', () => {
+  let server: RunningServer;
+  let marketer: string;
+  let apiKey: string;
+
+  beforeAll(async () => {
+    server = await startServer({ env: { SEND_WORKER: '0' } });
+    marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
+    apiKey = await apiKeyFor(server.databaseUrl, 'admin');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('say so plainly: no table, a CSV with only its header, zeros on the dashboard, an empty list in the API', async () => {
+    const page = await request(server, '/admin/reports', { cookie: marketer });
+    expect(page.status).toBe(200);
+    expect(decode(page.text)).toContain('No issues sent yet Once an issue starts going out, it gets a row here');
+    expect(page.text).not.toContain('<table');
+    const csv = parse((await request(server, '/admin/reports/issues.csv', { cookie: marketer })).text.replace(/^\uFEFF/, '')) as string[][];
+    expect(csv).toHaveLength(1);
+    expect(csv[0]![0]).toBe('Issue');
+    const dashboard = await request(server, '/admin', { cookie: marketer });
+    expect(dashboard.status).toBe(200);
+    const text = decode(dashboard.text);
+    expect(text).toContain('0 visits');
+    expect(text).toContain('No page views in this period.');
+    expect(text).toContain('Latest issues No issues sent yet');
+    const api = await request(server, '/api/reports/issues', { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(JSON.parse(api.text)).toMatchObject({ issues: [] });
+  });
+});
