@@ -231,3 +231,9 @@ export async function markDeliveryBounced(db: Db, id: number, reason: string): P
 export async function markDeliveryComplained(db: Db, id: number, now: number): Promise<void> {
   await db.updateTable('deliveries').set({ complained_at: now }).where('id', '=', id).where('complained_at', 'is', null).execute();
 }
+
+/** The deliveries of an issue that went out: to whom and when, in ledger order. */
+export async function findSentDeliveries(db: Db, issueId: number): Promise<{ id: number; subscriberId: number | null; sentAt: number }[]> {
+  const rows = await db.selectFrom('deliveries').select(['id', 'subscriber_id', 'sent_at']).where('issue_id', '=', issueId).where('status', '=', 'sent').orderBy('id').execute();
+  return rows.map((r) => ({ id: Number(r.id), subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id), sentAt: Number(r.sent_at) }));
+}

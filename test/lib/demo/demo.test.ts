@@ -1,0 +1,185 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { loadConfig } from '../../../src/lib/config.ts';
+import { createAppContext, type AppContext } from '../../../src/lib/app/context.ts';
+import { migrateToLatest } from '../../../src/lib/db/migrate.ts';
+import type { DB } from '../../../src/lib/db/database.ts';
+import { defaultSettings, getSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
+import { generateDemo, type DemoSummary } from '../../../src/lib/demo/generate.ts';
+import type { DemoScale } from '../../../src/lib/demo/scale.ts';
+import { isOpenAt } from '../../../src/lib/demo/opening-hours.ts';
+import { createTestDatabaseUrl, testDialects } from '../../helpers/databases.ts';
+
+/** A Thursday noon; the store's hours are read in New York time, so a generator ignoring the site's zone would miss them. */
+const NOW = Date.UTC(2026, 10, 26, 17, 0);
+const TIME_ZONE = 'America/New_York';
+const SMALL: DemoScale = { subscribers: 200, weeks: 2, issues: 3, seed: 7 };
+const HOUR = 3_600_000;
+
+async function demoApp(dialect: 'sqlite' | 'postgres'): Promise<{ app: AppContext; drop: () => Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'footfall-demo-'));
+  const created = await createTestDatabaseUrl(dialect, dir);
+  const app = createAppContext(loadConfig({ NODE_ENV: 'test', DATABASE_URL: created.url, DATA_DIR: dir, SECRET: 'demo-test-secret-'.padEnd(40, 'x') }));
+  await migrateToLatest(app.db);
+  const saved = await saveSettings(app.db, { ...defaultSettings(app.config), timeZone: TIME_ZONE }, null, NOW - 30 * 24 * HOUR);
+  if (!saved.ok) throw new Error(JSON.stringify(saved.errors));
+  return {
+    app,
+    drop: async () => {
+      await app.close();
+      await created.drop();
+    },
+  };
+}
+
+const count = async (db: DB, query: string) => Number((await sql.raw<{ n: number }>(`select count(*) as n from ${query}`).execute(db)).rows[0]!.n);
+
+/** What a user would notice first, as numbers: the same seed must give the same ones. */
+async function figures(db: DB) {
+  const grouped = async (table: string, column: string) =>
+    Object.fromEntries((await sql.raw<{ k: string; n: number }>(`select ${column} as k, count(*) as n from ${table} group by ${column} order by ${column}`).execute(db)).rows.map((r) => [r.k, Number(r.n)]));
+  return {
+    subscribers: await grouped('subscribers', 'status'),
+    deliveries: await grouped('deliveries', 'status'),
+    opens: await grouped('opens', 'class'),
+    clicks: await grouped('clicks', 'class'),
+    visits: await count(db, 'visits'),
+    attributedVisits: await count(db, 'visits where issue_id is not null'),
+    laterVisits: await count(db, 'visits where is_later = 1'),
+    pageViews: await count(db, 'page_views'),
+    offline: await grouped('offline_events', 'kind'),
+  };
+}
+
+for (const dialect of testDialects()) {
+  describe(`demo history, small [${dialect}]`, () => {
+    let app: AppContext;
+    let drop: () => Promise<void>;
+    let summary: DemoSummary;
+    const db = () => app.db;
+
+    beforeAll(async () => {
+      ({ app, drop } = await demoApp(dialect));
+      summary = await generateDemo(app, SMALL, NOW);
+    });
+    afterAll(async () => drop?.());
+
+    it('issues are composed by the marketer, scheduled, and sent by the worker: every delivery sent (or bounced) at its send time, the history ending now', async () => {
+      const issues = await db().selectFrom('issues').leftJoin('sends', 'sends.issue_id', 'issues.id').select(['issues.id', 'issues.status', 'sends.state', 'sends.scheduled_at', 'sends.created_at as send_created_at']).orderBy('issues.id').execute();
+      expect(issues).toHaveLength(SMALL.issues);
+      for (const issue of issues) {
+        expect(issue).toMatchObject({ status: 'sent', state: 'finished' });
+        expect(Number(issue.send_created_at)).toBeLessThan(Number(issue.scheduled_at)); // scheduled ahead, not sent at once
+        const deliveries = await db().selectFrom('deliveries').select(['status', 'sent_at', 'message_id']).where('issue_id', '=', issue.id).execute();
+        expect(deliveries.length).toBeGreaterThan(100);
+        expect(deliveries.filter((d) => d.status !== 'sent' && d.status !== 'bounced')).toEqual([]);
+        for (const d of deliveries.filter((d) => d.status === 'sent')) {
+          expect(Number(d.sent_at) - Number(issue.scheduled_at)).toBeGreaterThanOrEqual(0);
+          expect(Number(d.sent_at) - Number(issue.scheduled_at)).toBeLessThan(10 * 60_000);
+          expect(d.message_id).toMatch(/^<footfall\./);
+        }
+      }
+      expect(summary.issues.map((i) => i.sentAt)).toEqual(issues.map((i) => Number(i.scheduled_at)));
+      expect(summary.logins.map((l) => l.role)).toEqual(['admin', 'marketer']);
+      for (const table of ['opens', 'clicks', 'page_views', 'offline_events']) {
+        const latest = Number((await sql.raw<{ m: number }>(`select max(at) as m from ${table}`).execute(db())).rows[0]!.m);
+        expect(latest, table).toBeLessThan(NOW);
+        if (table !== 'clicks') expect(latest, table).toBeGreaterThan(NOW - 2 * 24 * HOUR);
+      }
+    });
+
+    it('opens of every class: Apple’s prefetch within minutes of delivery, proxies and readers later, scanners on arrival', async () => {
+      const opens = await db().selectFrom('opens').innerJoin('deliveries', 'deliveries.id', 'opens.delivery_id').select(['opens.class', 'opens.reason', 'opens.at', 'deliveries.sent_at']).execute();
+      const byClass = (c: string) => opens.filter((o) => o.class === c).map((o) => Number(o.at) - Number(o.sent_at));
+      for (const c of ['human', 'proxy', 'apple_mpp', 'scanner']) expect(byClass(c).length, c).toBeGreaterThan(0);
+      const apple = byClass('apple_mpp');
+      expect(apple.filter((age) => age < 10 * 60_000).length / apple.length).toBeGreaterThan(0.6);
+      const readers = [...byClass('human'), ...byClass('proxy')];
+      expect(Math.min(...readers)).toBeGreaterThanOrEqual(60_000);
+      // A spike after the send that decays: more in the first 6 hours than in the next 42.
+      expect(readers.filter((a) => a < 6 * HOUR).length).toBeGreaterThan(readers.filter((a) => a >= 6 * HOUR && a < 48 * HOUR).length / 2);
+      expect(readers.filter((a) => a < 6 * HOUR).length).toBeGreaterThan(readers.filter((a) => a >= 48 * HOUR).length);
+      expect(byClass('scanner').every((a) => a < 60_000)).toBe(true);
+      expect(opens.some((o) => o.reason === 'opened just before a link scanner clicked')).toBe(true);
+    });
+
+    it('scanners click every link (the honeypot too) within a second of arrival and are bots; readers click minutes later and are human', async () => {
+      const clicks = await db().selectFrom('clicks').innerJoin('deliveries', 'deliveries.id', 'clicks.delivery_id').select(['clicks.delivery_id', 'clicks.class', 'clicks.reason', 'clicks.at', 'clicks.link_id', 'deliveries.sent_at', 'deliveries.issue_id']).execute();
+      const bots = clicks.filter((c) => c.class === 'bot');
+      const humans = clicks.filter((c) => c.class === 'human');
+      expect(bots.length).toBeGreaterThan(0);
+      expect(humans.length).toBeGreaterThan(0);
+      expect(new Set(bots.map((c) => c.reason.replace(/\d+/g, 'N')))).toEqual(new Set(['hidden honeypot link', 'known bot agent', 'clicked N s after delivery']));
+      expect(humans.every((c) => Number(c.at) - Number(c.sent_at) > 10_000)).toBe(true);
+      const links = await db().selectFrom('issue_links').select(['id', 'issue_id']).execute();
+      const scanned = Map.groupBy(bots, (c) => Number(c.delivery_id));
+      for (const [, burst] of scanned) {
+        const times = burst.map((c) => Number(c.at));
+        expect(Math.max(...times) - Math.min(...times)).toBeLessThan(2000);
+        expect(new Set(burst.map((c) => Number(c.link_id))).size).toBe(links.filter((l) => Number(l.issue_id) === Number(burst[0]!.issue_id)).length);
+      }
+    });
+
+    it('visits: readers land with the issue’s campaign, carry its cookie, and some come back on later days', async () => {
+      const visits = await db().selectFrom('visits').select(['issue_id', 'attributed_by', 'is_later', 'started_at', 'delivery_id']).where('issue_id', 'is not', null).execute();
+      expect(visits.filter((v) => v.attributed_by === 'utm').length).toBeGreaterThan(0);
+      expect(visits.filter((v) => v.attributed_by === 'cookie').length).toBeGreaterThan(0);
+      const later = visits.filter((v) => Number(v.is_later) === 1);
+      expect(later.length).toBeGreaterThan(0);
+      for (const v of later.filter((v) => v.delivery_id !== null)) {
+        const delivery = await db().selectFrom('deliveries').select(['first_clicked_at', 'first_visit_at']).where('id', '=', Number(v.delivery_id)).executeTakeFirstOrThrow();
+        expect(Number(v.started_at) - Number(delivery.first_clicked_at)).toBeGreaterThan(HOUR);
+      }
+      expect(await count(db(), 'deliveries where first_visit_at is not null')).toBeGreaterThan(0);
+      // Everyday traffic too: more visits than the newsletter brought, and crawlers counted apart.
+      expect(await count(db(), 'visits where issue_id is null')).toBeGreaterThan(visits.length);
+      expect(await count(db(), 'page_views where is_bot = 1')).toBeGreaterThan(0);
+    });
+
+    it('calls and walk-ins are tapped mostly in opening hours (site time), with more — and more mentioning the newsletter — in the two days after a send', async () => {
+      const { timeZone } = await getSettings(db(), { now: NOW });
+      expect(timeZone).toBe(TIME_ZONE);
+      const events = await db().selectFrom('offline_events').select(['kind', 'at', 'mentioned_newsletter', 'source', 'recorded_by']).execute();
+      expect(new Set(events.map((e) => e.kind))).toEqual(new Set(['call', 'walk_in']));
+      expect(events.every((e) => e.source === 'tally' && e.recorded_by !== null)).toBe(true);
+      const inHours = events.filter((e) => isOpenAt(Number(e.at), timeZone)).length;
+      expect(inHours / events.length).toBeGreaterThan(0.9);
+      expect(inHours).toBeLessThan(events.length); // a few tapped while opening up or locking up
+      const sends = summary.issues.map((i) => i.sentAt);
+      const afterSend = (at: number) => sends.some((s) => at >= s && at < s + 48 * HOUR);
+      const openHoursIn = (inWindow: boolean) => {
+        let hours = 0;
+        for (let t = NOW - SMALL.weeks * 7 * 24 * HOUR; t < NOW; t += 15 * 60_000) if (isOpenAt(t, timeZone) && afterSend(t) === inWindow) hours += 0.25;
+        return hours;
+      };
+      const after = events.filter((e) => afterSend(Number(e.at)));
+      const rest = events.filter((e) => !afterSend(Number(e.at)));
+      expect(after.length / openHoursIn(true)).toBeGreaterThan((1.2 * rest.length) / openHoursIn(false));
+      const mentioned = (list: typeof events) => list.filter((e) => Number(e.mentioned_newsletter) === 1).length / list.length;
+      expect(mentioned(after)).toBeGreaterThan(mentioned(rest));
+    });
+
+    it('subscribers: the old list imported, signups from the site’s forms confirmed (a few left pending)', async () => {
+      expect(await count(db(), "subscribers where source_form = 'import' and consent_note is not null")).toBe(Math.round(SMALL.subscribers * 0.8));
+      expect(await count(db(), "subscribers where source_form like 'article:/articles/%' and status = 'active' and consent_text_version is not null")).toBeGreaterThan(0);
+      expect(await count(db(), "subscribers where status = 'pending'")).toBeGreaterThan(0);
+      const total = await count(db(), 'subscribers');
+      expect(total).toBeGreaterThan(SMALL.subscribers * 0.9);
+      expect(total).toBeLessThan(SMALL.subscribers * 1.1);
+    });
+
+    it('the same seed and end make the same history', async () => {
+      const again = await demoApp(dialect);
+      try {
+        const second = await generateDemo(again.app, SMALL, NOW);
+        expect(second.counts).toEqual(summary.counts);
+        expect(await figures(again.app.db)).toEqual(await figures(db()));
+      } finally {
+        await again.drop();
+      }
+    });
+  });
+}
