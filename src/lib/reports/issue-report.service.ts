@@ -101,9 +101,9 @@ function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums:
 }
 
 /** Every sent issue side by side, newest first. */
-export async function compareIssues(db: DB, options: { now?: number; limit?: number } = {}): Promise<ComparisonRow[]> {
+export async function compareIssues(db: DB, options: { now?: number; limit?: number; issueIds?: readonly number[] } = {}): Promise<ComparisonRow[]> {
   const settings = await getSettings(db, options.now === undefined ? {} : { now: options.now });
-  const issues = await findSentIssues(db, options.limit);
+  const issues = await findSentIssues(db, options.limit, options.issueIds);
   if (issues.length === 0) return [];
   const ids = issues.map((i) => i.issueId);
   const windowMs = settings.attributionWindowDays * DAY_MS;
@@ -176,9 +176,11 @@ export function cumulativeByHour(buckets: readonly { bucket: number; n: number }
 export async function issueReport(db: DB, issueId: number, options: { now?: number } = {}): Promise<IssueReport | undefined> {
   const now = options.now ?? Date.now();
   const settings = await getSettings(db, { now });
-  const comparison = await compareIssues(db, { now });
-  const row = comparison.find((r) => r.issueId === issueId);
+  const [row] = await compareIssues(db, { now, issueIds: [issueId] });
   if (!row) return undefined;
+  // The issues overlaid on the curves: the twelve latest and this one.
+  const comparison = await compareIssues(db, { now, limit: 12 });
+  if (!comparison.some((r) => r.issueId === issueId)) comparison.push(row);
   const sentAt = quarterStart(row.sentAt);
   const curveEnd = sentAt + CURVE_HOURS * HOUR_MS;
   const windowEnd = sentAt + settings.attributionWindowDays * DAY_MS;
@@ -270,10 +272,9 @@ async function firstDataTime(db: DB): Promise<number | undefined> {
 
 /** Likely-human open rate and click rate curves (% of delivered) of up to 12 issues including this one. */
 async function overlays(db: DB, comparison: ComparisonRow[], issueId: number): Promise<IssueReport['overlays']> {
-  const shown = comparison.filter((r, i) => i < 12 || r.issueId === issueId);
   const openRate: IssueReport['overlays']['openRate'] = [];
   const clickRate: IssueReport['overlays']['clickRate'] = [];
-  for (const r of shown) {
+  for (const r of comparison) {
     const sentAt = quarterStart(r.sentAt);
     const end = sentAt + CURVE_HOURS * HOUR_MS;
     const buckets = await findCountBuckets(db, r.issueId, ['first.open_human', 'first.click'], sentAt, end);

@@ -17,16 +17,15 @@ export interface SentIssueRow {
   state: string;
 }
 
-/** Issues whose send has started, newest first. */
-export async function findSentIssues(db: Db, limit = 200): Promise<SentIssueRow[]> {
-  const rows = await db
+/** Issues whose send has started, newest first (only `issueIds` when given). */
+export async function findSentIssues(db: Db, limit = 200, issueIds?: readonly number[]): Promise<SentIssueRow[]> {
+  let query = db
     .selectFrom('sends')
     .innerJoin('issues', 'issues.id', 'sends.issue_id')
     .select(['issues.id', 'issues.slug', 'issues.subject', 'sends.started_at', 'sends.state'])
-    .where('sends.started_at', 'is not', null)
-    .orderBy('sends.started_at', 'desc')
-    .limit(limit)
-    .execute();
+    .where('sends.started_at', 'is not', null);
+  if (issueIds) query = query.where('issues.id', 'in', issueIds.length > 0 ? issueIds : [-1]);
+  const rows = await query.orderBy('sends.started_at', 'desc').limit(limit).execute();
   return rows.map((r) => ({ issueId: Number(r.id), slug: r.slug, subject: r.subject, sentAt: Number(r.started_at), state: r.state }));
 }
 
