@@ -157,22 +157,30 @@ export function splitRange(from: number, to: number): { grain: '' | typeof PER_H
   return pieces;
 }
 
-/** Sums of plain metrics for one issue (or the site) over [from, to), read at the coarsest grains that fit. */
+/**
+ * Sums of plain metrics for one issue (or the site) over [from, to), read at the coarsest grains
+ * that fit: one index range per metric and piece, joined with UNION ALL (an OR of ranges makes
+ * SQLite scan every row of the issue).
+ */
 export async function sumInRange(db: Db, issueId: number, metrics: readonly string[], from: number, to: number): Promise<Map<string, number>> {
   const sums = new Map(metrics.map((m) => [m, 0]));
-  const pieces = splitRange(from, to);
-  if (pieces.length === 0 || metrics.length === 0) return sums;
-  const rows = await db
-    .selectFrom('report_counts')
-    .select(['metric', (eb) => eb.fn.sum<number>('n').as('n')])
-    .where('issue_id', '=', issueId)
-    .where('dim', '=', '')
-    .where((eb) => eb.or(pieces.map((p) => eb.and([eb('metric', 'in', metrics.map((m) => m + p.grain)), eb('bucket', '>=', p.from), eb('bucket', '<', p.to)]))))
-    .groupBy('metric')
-    .execute();
-  for (const r of rows) {
+  const ranges = splitRange(from, to).flatMap((p) => metrics.map((m) => ({ metric: m + p.grain, from: p.from, to: p.to })));
+  if (ranges.length === 0) return sums;
+  const part = (r: (typeof ranges)[number]) =>
+    db
+      .selectFrom('report_counts')
+      .select(['metric', (eb) => eb.fn.sum<number>('n').as('n')])
+      .where('issue_id', '=', issueId)
+      .where('metric', '=', r.metric)
+      .where('dim', '=', '')
+      .where('bucket', '>=', r.from)
+      .where('bucket', '<', r.to)
+      .groupBy('metric');
+  let query = part(ranges[0]!);
+  for (const r of ranges.slice(1)) query = query.unionAll(part(r));
+  for (const r of await query.execute()) {
     const base = r.metric.replace(/~[hd]$/, '');
-    sums.set(base, (sums.get(base) ?? 0) + Number(r.n));
+    sums.set(base, (sums.get(base) ?? 0) + Number(r.n ?? 0));
   }
   return sums;
 }
@@ -180,16 +188,15 @@ export async function sumInRange(db: Db, issueId: number, metrics: readonly stri
 /** Totals per dimension of a per-page or per-source metric in [from, to), largest first. */
 export async function sumCountsByDim(db: Db, issueId: number, metric: string, range: { from: number; to: number; limit?: number }): Promise<{ dim: string; n: number }[]> {
   const { hours, days } = splitByDays(range.from, range.to);
+  const ranges = [...hours.map(([a, b]) => ({ metric, from: a, to: b })), ...(days ? [{ metric: metric + PER_DAY, from: days[0], to: days[1] }] : [])];
+  if (ranges.length === 0) return [];
+  // One index range per piece (see sumInRange), summed per dimension over their union.
+  const part = (r: (typeof ranges)[number]) => db.selectFrom('report_counts').select(['dim', 'n']).where('issue_id', '=', issueId).where('metric', '=', r.metric).where('bucket', '>=', r.from).where('bucket', '<', r.to);
+  let union = part(ranges[0]!);
+  for (const r of ranges.slice(1)) union = union.unionAll(part(r));
   let query = db
-    .selectFrom('report_counts')
+    .selectFrom(union.as('pieces'))
     .select(['dim', (eb) => eb.fn.sum<number>('n').as('n')])
-    .where('issue_id', '=', issueId)
-    .where((eb) =>
-      eb.or([
-        ...hours.map(([a, b]) => eb.and([eb('metric', '=', metric), eb('bucket', '>=', a), eb('bucket', '<', b)])),
-        ...(days ? [eb.and([eb('metric', '=', metric + PER_DAY), eb('bucket', '>=', days[0]), eb('bucket', '<', days[1])])] : []),
-      ]),
-    )
     .groupBy('dim')
     .orderBy(sql`sum(n)`, 'desc')
     .orderBy('dim');
