@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
-import { computeLift, countsFromBuckets, type LiftResult } from './lift.ts';
-import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, quarterOf, SITE, sumInRange } from './report-counts.repository.ts';
+import { computeLift, type LiftResult } from './lift.ts';
+import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
 
@@ -187,8 +187,8 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
 
   const [issueBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
     findCountBuckets(db, issueId, ['first.open', 'first.open_human', 'first.click', 'open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER),
-    // Site-wide visits, calls and walk-ins: four weeks before (the lift's baseline) to the end of the window.
-    findCountBuckets(db, SITE, ['visit', 'call', 'walk_in'], sentAt - 5 * 7 * DAY_MS, Math.max(windowEnd, curveEnd, sentAt + 3 * DAY_MS)),
+    // Site-wide calls and walk-ins after the send (curves and heatmaps); the lift reads its own windows.
+    findCountBuckets(db, SITE, ['call', 'walk_in'], sentAt, Math.max(windowEnd, curveEnd)),
     findRegisteredLinks(db, issueId),
     findLinkTotals(db, issueId, 'link.human'),
     findLinkTotals(db, issueId, 'link.bot'),
@@ -226,10 +226,23 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
 
   const otherSendTimes = sendTimes.filter((s) => s.issueId !== issueId).map((s) => s.sentAt);
   const dataSince = await firstDataTime(db);
-  const liftOf = (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
-    const countIn = countsFromBuckets(only(siteBuckets, metric).map((b) => [b.bucket, b.n] as const));
-    const common = { sentAt, otherSendTimes, countIn, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
-    return { metric, label, h24: computeLift({ ...common, horizonHours: 24 }), h72: computeLift({ ...common, horizonHours: 72 }) };
+  const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
+    const common = { sentAt, otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
+    const run = (countIn: (from: number, to: number) => number) => ({ h24: computeLift({ ...common, countIn, horizonHours: 24 }), h72: computeLift({ ...common, countIn, horizonHours: 72 }) });
+    // computeLift is pure: a first pass learns which windows it counts, one query sums them all, a second pass gets the answers.
+    const windows = new Map<string, [number, number]>();
+    run((from, to) => (windows.set(`${from}:${to}`, [from, to]), 0));
+    const counts = await sumWindows(db, SITE, metric, [...windows.values()]);
+    const keys = [...windows.keys()];
+    return {
+      metric,
+      label,
+      ...run((from, to) => {
+        const i = keys.indexOf(`${from}:${to}`);
+        if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
+        return counts[i]!;
+      }),
+    };
   };
 
   const sums = await findTotals(db, [issueId], ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot']);
@@ -252,7 +265,7 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     overlays: await overlays(db, comparison, issueId),
     heatmaps,
     links: linkFigures,
-    lift: [liftOf('visit', 'Site visits', { one: 'visit', other: 'visits' }), liftOf('call', 'Phone calls', { one: 'call', other: 'calls' }), liftOf('walk_in', 'Walk-ins', { one: 'walk-in', other: 'walk-ins' })],
+    lift: await Promise.all([liftOf('visit', 'Site visits', { one: 'visit', other: 'visits' }), liftOf('call', 'Phone calls', { one: 'call', other: 'calls' }), liftOf('walk_in', 'Walk-ins', { one: 'walk-in', other: 'walk-ins' })]),
     machine: {
       appleMppOpens: total('open.apple_mpp'),
       proxyOpens: total('open.proxy'),

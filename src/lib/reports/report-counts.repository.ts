@@ -185,6 +185,26 @@ export async function sumInRange(db: Db, issueId: number, metrics: readonly stri
   return sums;
 }
 
+/** One plain metric summed over each of several windows [from, to), in one statement (at most 90 windows). */
+export async function sumWindows(db: Db, issueId: number, metric: string, windows: readonly (readonly [number, number])[]): Promise<number[]> {
+  const parts = windows.flatMap(([from, to], k) => splitRange(from, to).map((p) => ({ k, metric: metric + p.grain, from: p.from, to: p.to })));
+  const sums = windows.map(() => 0);
+  if (parts.length === 0) return sums;
+  const part = (p: (typeof parts)[number]) =>
+    db
+      .selectFrom('report_counts')
+      .select([sql<number>`${sql.lit(p.k)}`.as('k'), (eb) => eb.fn.sum<number>('n').as('n')])
+      .where('issue_id', '=', issueId)
+      .where('metric', '=', p.metric)
+      .where('dim', '=', '')
+      .where('bucket', '>=', p.from)
+      .where('bucket', '<', p.to);
+  let query = part(parts[0]!);
+  for (const p of parts.slice(1)) query = query.unionAll(part(p));
+  for (const r of await query.execute()) sums[Number(r.k)]! += Number(r.n ?? 0);
+  return sums;
+}
+
 /** Totals per dimension of a per-page or per-source metric in [from, to), largest first. */
 export async function sumCountsByDim(db: Db, issueId: number, metric: string, range: { from: number; to: number; limit?: number }): Promise<{ dim: string; n: number }[]> {
   const { hours, days } = splitByDays(range.from, range.to);

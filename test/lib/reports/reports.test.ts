@@ -239,6 +239,10 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
     const visitLift = report.lift.find((l) => l.metric === 'visit')!;
     expect(visitLift.h24.observed).toBe(allVisits.filter((at) => at >= sentQ && at < sentQ + DAY).length);
     expect(visitLift.h72.weeksExcluded.map((w) => w.weeksBack)).toContain(2); // issue B went out two weeks before
+    for (const lift of [visitLift.h24, visitLift.h72]) {
+      expect(lift.baseline.length).toBeGreaterThan(0);
+      for (const week of lift.baseline) expect([week.weeksBack, week.count]).toEqual([week.weeksBack, allVisits.filter((at) => at >= week.from && at < week.to).length]);
+    }
     expect(visitLift.h24.sentence).toMatch(/visits/);
   });
 
