@@ -10,7 +10,7 @@ import type { DemoHistory } from './history.ts';
 /** A send, as far as the days after it are concerned: when, and how much it stirred. */
 export interface SendEffect {
   sendAt: number;
-  script: { appeal: number; footfall: number };
+  script: { appeal: number; footfall: number; trackedPhone: string };
 }
 
 const CALLS_PER_OPEN_HOUR = 1;
@@ -99,7 +99,8 @@ export function planOrganicSignups(h: DemoHistory, count: number): void {
 /**
  * Calls and walk-ins, tapped at the counter: in opening hours by hour and weekday, a few
  * just before opening or after closing, more in the days after a send (an issue about the
- * repair counter brings more than one about batteries), some saying the newsletter sent them.
+ * repair counter brings more than one about batteries), some saying the newsletter sent them
+ * and some calls made to the issue's tracked number.
  */
 export function planFootfall(h: DemoHistory, sends: readonly SendEffect[]): void {
   const random = h.random('footfall');
@@ -113,7 +114,12 @@ export function planFootfall(h: DemoHistory, sends: readonly SendEffect[]): void
     const edgeMinutes = Math.max(0, Math.min(minute + 60, hours.opens) - Math.max(minute, hours.opens - EDGE_MINUTES)) + Math.max(0, Math.min(minute + 60, hours.closes + EDGE_MINUTES) - Math.max(minute, hours.closes));
     if (openMinutes === 0 && edgeMinutes === 0) continue;
     let lift = 0;
-    for (const s of sends) if (hour >= s.sendAt && hour - s.sendAt < 4 * DAY_MS) lift += s.script.footfall * Math.exp(-(hour - s.sendAt) / (30 * HOUR_MS));
+    let stirring: SendEffect | undefined;
+    for (const s of sends) {
+      if (hour < s.sendAt || hour - s.sendAt >= 4 * DAY_MS) continue;
+      lift += s.script.footfall * Math.exp(-(hour - s.sendAt) / (30 * HOUR_MS));
+      stirring = s;
+    }
     for (const kind of ['call', 'walk_in'] as const) {
       const base = footfallAt(kind, hour + 30 * MINUTE_MS, h.timeZone, kind === 'call' ? CALLS_PER_OPEN_HOUR : WALK_INS_PER_OPEN_HOUR);
       const bump = lift * (kind === 'call' ? 0.75 : 0.55);
@@ -121,6 +127,11 @@ export function planFootfall(h: DemoHistory, sends: readonly SendEffect[]): void
       const atEdge = random.poisson((0.12 * edgeMinutes) / 60);
       for (let i = 0; i < inHours + atEdge; i++) {
         const offset = i < inHours ? openFrom - minute + random.next() * openMinutes : edgeOffset(minute, hours, random);
+        // Half the extra calls dial the number printed in the latest issue: the call-tracking provider reports those.
+        if (kind === 'call' && i < inHours && stirring && random.chance((0.5 * bump) / (1 + bump))) {
+          h.trackedCall(hour + offset * MINUTE_MS, stirring.script.trackedPhone, random);
+          continue;
+        }
         const mentionedShare = 0.04 + (0.6 * bump) / (1 + bump);
         const mentioned = random.chance(mentionedShare) ? true : random.chance(0.3) ? false : null;
         const note = random.chance(0.08) ? random.pick(kind === 'call' ? ['asked about the spring check', 'repair status', 'opening hours', 'battery sizes'] : ['repair drop-off', 'bought batteries', 'spring check', 'browsing']) : null;

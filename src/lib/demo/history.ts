@@ -5,6 +5,8 @@ import { recordClick, recordOpen } from '../tracking/tracking.service.ts';
 import { signupIssueId } from '../tracking/attribution.ts';
 import { recordPageView } from '../analytics/page-views.service.ts';
 import { recordTap } from '../offline/offline-events.service.ts';
+import { recordWebhookCall } from '../offline/call-webhook.ts';
+import { normalizePhone } from '../phone/phone-number.ts';
 import { publishedArticleCards } from './articles.ts';
 import { openingHoursByWeekday, type DayHours } from './opening-hours.ts';
 import { Cast, type Person } from './people.ts';
@@ -49,6 +51,7 @@ export class DemoHistory {
   ownHost = '';
   staff: Record<'admin' | 'marketer', number> = { admin: 0, marketer: 0 };
   #taps = 0;
+  #trackedCalls = 0;
 
   constructor(app: DemoApp, scale: DemoScale, now: number, log: (line: string) => void) {
     this.app = app;
@@ -191,6 +194,21 @@ export class DemoHistory {
         if (!tapped.ok) throw new Error(`demo tap refused: ${tapped.message}`);
         if (kind === 'call') this.counts.calls++;
         else this.counts.walkIns++;
+      },
+    });
+  }
+
+  /** A call to an issue's tracked number, as the call-tracking provider reports it through the webhook: credited to that issue. */
+  trackedCall(at: number, trackedPhone: string, random: Random): void {
+    const to = normalizePhone(trackedPhone);
+    if (!to) throw new Error(`not a phone number: ${trackedPhone}`);
+    const call = { from: `+1555${random.int(1_000_000, 9_999_999)}`, to, durationS: Math.round(random.logNormal(150, 0.7)), externalId: `demo-${random.uuid()}` };
+    this.replay.add({
+      at,
+      lane: `c:${++this.#trackedCalls}`,
+      run: async (at) => {
+        await recordWebhookCall({ db: this.app.db, serverSecret: this.app.secret }, { ...call, at }, at);
+        this.counts.calls++;
       },
     });
   }

@@ -14,6 +14,8 @@ export interface IssueScript {
   featured: string[];
   /** Only subscribers with one of these topics (absent: everyone). */
   topics?: TopicId[];
+  /** The call-tracking number printed in the issue's footer: calls to it are credited to the issue. */
+  trackedPhone: string;
   appeal: number;
   footfall: number;
 }
@@ -34,6 +36,7 @@ Not sure between clockwork and battery? [We compared three popular models](/arti
 
 Bring your shortlist in and try them on the counter, or ring us on ${PHONE}.`,
     featured: ['choosing-your-first-widget', 'clockwork-vs-battery-widgets-compared'],
+    trackedPhone: '+1 555 0151',
     appeal: 1,
     footfall: 1,
   },
@@ -47,6 +50,7 @@ every few weeks prevents nearly all of it: here is [our weekly and seasonal rout
 
 Never use household sprays on a dial. If something is stuck, [ask us first](mailto:repairs@frobozz.example).`,
     featured: ['cleaning-and-caring-for-your-widget'],
+    trackedPhone: '+1 555 0152',
     appeal: 0.9,
     footfall: 0.8,
   },
@@ -63,6 +67,7 @@ repair counter or call ${PHONE}.
 
 The [Flathead Society's parts list](https://flathead-society.example/parts?ref=frobozz) has the sizes.`,
     featured: ['fixing-a-widget-that-wont-hold-its-wind', 'cleaning-and-caring-for-your-widget'],
+    trackedPhone: '+1 555 0153',
     appeal: 1.5,
     footfall: 1.3,
   },
@@ -76,6 +81,7 @@ winding, running time, noise, and what each costs you over five years.
 
 Battery widget owners: read [which battery to buy and how to store them](/articles/widget-batteries-explained/).`,
     featured: ['clockwork-vs-battery-widgets-compared', 'widget-batteries-explained'],
+    trackedPhone: '+1 555 0154',
     appeal: 1.05,
     footfall: 1,
   },
@@ -90,6 +96,7 @@ learn to service it yourself.
 
 Book a place by calling ${PHONE}, or just drop in.`,
     featured: ['repair-counter-and-new-opening-hours'],
+    trackedPhone: '+1 555 0155',
     appeal: 0.75,
     footfall: 1.8,
   },
@@ -103,6 +110,7 @@ end: [widget batteries explained](/articles/widget-batteries-explained/).
 
 Old batteries go in the recycling box by our door, whoever sold them to you.`,
     featured: ['widget-batteries-explained', 'choosing-your-first-widget'],
+    trackedPhone: '+1 555 0156',
     topics: ['guides', 'offers'],
     appeal: 1,
     footfall: 0.9,
@@ -121,6 +129,7 @@ ${PHONE} and we will tell you whether it needs one.
 
 Batteries in the cold: [what to buy and how to store them](/articles/widget-batteries-explained/).`,
     featured: ['getting-your-widget-ready-for-winter', 'widget-batteries-explained'],
+    trackedPhone: '+1 555 0157',
     appeal: 1.7,
     footfall: 1.6,
   },
@@ -134,6 +143,7 @@ the [repair counter](/articles/repair-counter-and-new-opening-hours/); no bookin
 
 Not sure yours needs one? Read [the winter checklist](/articles/getting-your-widget-ready-for-winter/) or call ${PHONE}.`,
     featured: ['getting-your-widget-ready-for-winter'],
+    trackedPhone: '+1 555 0158',
     appeal: 0.85,
     footfall: 1.4,
   },

@@ -53,6 +53,8 @@ const pathOf = (url: string) => {
 /** Mail Privacy Protection fetches come from Apple's 17.0.0.0/8. */
 const appleProxyAddress = (random: Random) => `17.${random.int(0, 255)}.${random.int(0, 255)}.${random.int(1, 254)}`;
 
+const digitsOf = (phone: string) => phone.replace(/\D/g, '');
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The marketer writes the issue three days ahead and schedules it the evening before. */
@@ -65,7 +67,7 @@ export function planComposing(h: DemoHistory, issue: PlannedIssue): void {
     lane: 'marketer',
     run: async (at) => {
       const { script } = issue;
-      const input = { subject: script.subject, preheader: script.preheader, body_markdown: script.bodyMarkdown, featured_articles: script.featured };
+      const input = { subject: script.subject, preheader: script.preheader, body_markdown: script.bodyMarkdown, featured_articles: script.featured, tracked_phone: script.trackedPhone };
       const created = await createIssue(h.app.db, input, { articles: h.catalog, createdBy: h.staff.marketer }, at);
       if (!created.ok) throw new Error(`demo issue “${script.subject}” not created: ${created.message} ${JSON.stringify(created.fields ?? {})}`);
       issue.id = created.value.id;
@@ -220,7 +222,12 @@ function planClicks(h: DemoHistory, issue: PlannedIssue, person: Person, deliver
       if (random.chance(0.22 * Math.sqrt(issue.script.appeal))) planLaterVisits(h, lane, at, visitor, random);
     } else if (link.kind === 'tel') {
       const callAt = at + random.between(30_000, 3 * MINUTE_MS);
-      if (isOpenAt(callAt, h.timeZone, h.week)) h.tap(callAt, 'call', random.chance(0.7) ? true : null, random);
+      // The footer's tracked number reaches the call-tracking provider; the store's own number is answered at the counter.
+      const tracked = digitsOf(link.url) === digitsOf(issue.script.trackedPhone);
+      if (isOpenAt(callAt, h.timeZone, h.week)) {
+        if (tracked) h.trackedCall(callAt, issue.script.trackedPhone, random);
+        else h.tap(callAt, 'call', random.chance(0.7) ? true : null, random);
+      }
     }
     at += random.between(2, 15) * MINUTE_MS;
   }

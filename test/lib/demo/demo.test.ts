@@ -142,9 +142,21 @@ for (const dialect of testDialects()) {
     it('calls and walk-ins are tapped mostly in opening hours (site time), with more — and more mentioning the newsletter — in the two days after a send', async () => {
       const { timeZone } = await getSettings(db(), { now: NOW });
       expect(timeZone).toBe(TIME_ZONE);
-      const events = await db().selectFrom('offline_events').select(['kind', 'at', 'mentioned_newsletter', 'source', 'recorded_by']).execute();
+      const events = await db().selectFrom('offline_events').select(['kind', 'at', 'mentioned_newsletter', 'source', 'recorded_by', 'issue_id', 'to_number']).execute();
       expect(new Set(events.map((e) => e.kind))).toEqual(new Set(['call', 'walk_in']));
-      expect(events.every((e) => e.source === 'tally' && e.recorded_by !== null)).toBe(true);
+      const tapped = events.filter((e) => e.source === 'tally');
+      const tracked = events.filter((e) => e.source === 'webhook');
+      expect(tapped.length + tracked.length).toBe(events.length);
+      expect(tapped.every((e) => e.recorded_by !== null && e.issue_id === null)).toBe(true);
+      // Calls to an issue's tracked number are credited to it, and only after it went out.
+      expect(tracked.length).toBeGreaterThan(0);
+      const issues = new Map((await db().selectFrom('issues').select(['id', 'tracked_phone', 'sent_at']).execute()).map((i) => [Number(i.id), i]));
+      for (const call of tracked) {
+        const issue = issues.get(Number(call.issue_id));
+        expect(call.kind).toBe('call');
+        expect(call.to_number).toBe(issue?.tracked_phone);
+        expect(Number(call.at)).toBeGreaterThan(Number(issue!.sent_at) - 10 * 60_000);
+      }
       const inHours = events.filter((e) => isOpenAt(Number(e.at), timeZone)).length;
       expect(inHours / events.length).toBeGreaterThan(0.9);
       expect(inHours).toBeLessThan(events.length); // a few tapped while opening up or locking up
