@@ -19,6 +19,7 @@ import { lastDays, siteReport } from '../../src/lib/reports/site-report.service.
 import { getSettings } from '../../src/lib/settings/settings.service.ts';
 import type { OpenClass } from '../../src/lib/db/schema.ts';
 import { createTestDatabaseUrl, type TestDialect } from '../helpers/databases.ts';
+import { Random } from '../../src/lib/demo/random.ts';
 import { conditions, median } from './run-load.ts';
 
 const SIZES = [10_000, Number(process.env.BENCH_EVENTS ?? 1_000_000)];
@@ -31,16 +32,6 @@ const END = Date.UTC(2026, 10, 20, 12);
 const START = END - 84 * DAY;
 const PATHS = ['/', '/articles/', '/articles/choosing-your-first-widget/', '/articles/widget-batteries-explained/', '/articles/winter-widget-care/', '/articles/repairing-a-widget/', '/subscribe/', '/newsletter/', '/tags/guides/', '/articles/widget-safety/', '/about/', '/articles/widget-history/'];
 const OPEN_CLASSES: OpenClass[] = ['human', 'human', 'human', 'human', 'human', 'human', 'apple_mpp', 'apple_mpp', 'proxy', 'scanner'];
-
-function prng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Seeded {
   issues: { id: number; slug: string; sentAt: number; firstDelivery: number; links: number[] }[];
@@ -78,7 +69,8 @@ async function seedLedger(db: DB): Promise<Seeded> {
 
 /** `count` events: 30% opens, 5% clicks, 64% page views, 1% calls and walk-ins, through the writer. */
 async function seedEvents(db: DB, seeded: Seeded, count: number): Promise<void> {
-  const random = prng(7);
+  const stream = new Random(7);
+  const random = () => stream.next();
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const afterSend = (sentAt: number) => sentAt + Math.min(7 * DAY - 1, Math.floor(-Math.log(1 - random()) * 14 * H));
   const writer = new EventWriter(db, { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 1000 });

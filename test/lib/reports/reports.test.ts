@@ -13,6 +13,7 @@ import { pruneRawEvents } from '../../../src/lib/reports/retention.service.ts';
 import { weekHourOf } from '../../../src/lib/reports/week-hour.ts';
 import { dayOf } from '../../../src/lib/time/zoned-time.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
+import { Random } from '../../../src/lib/demo/random.ts';
 import { migrateDown, migrateToLatest } from '../../../src/lib/db/migrate.ts';
 import { seedDelivery, seedIssue, type SeededIssue } from '../../helpers/tracking.ts';
 
@@ -31,16 +32,6 @@ const SENT_B = SENT_A - 14 * DAY;
 const NOW = SENT_A + 10 * DAY;
 const SITE_URL = 'https://frobozz.example';
 
-function prng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Generated {
   a: SeededIssue;
   b: SeededIssue;
@@ -48,7 +39,8 @@ interface Generated {
 }
 
 async function generate(db: DB): Promise<Generated> {
-  const random = prng(42);
+  const stream = new Random(42);
+  const random = () => stream.next();
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   await saveSettings(db, { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), timeZone: TZ, attributionWindowDays: 7 }, null, SENT_B - 60 * DAY);
   const user = await db.insertInto('users').values({ email: 'tally@frobozz.example', name: 'Tally', role: 'marketer', status: 'active', password_hash: 'x', created_at: SENT_B, updated_at: SENT_B, last_login_at: null }).returning('id').executeTakeFirstOrThrow();
