@@ -1,0 +1,77 @@
+import { expect, it } from 'vitest';
+import { describeEachDatabase } from '../../helpers/databases.ts';
+import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
+import { EventWriter } from '../../../src/lib/events/event-writer.ts';
+import { clickInserter, openInserter } from '../../../src/lib/tracking/tracking.repository.ts';
+import { recordClick, recordOpen, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
+import { readAttribution } from '../../../src/lib/tracking/attribution.ts';
+import { loadConfig } from '../../../src/lib/config.ts';
+import type { DB } from '../../../src/lib/db/database.ts';
+
+const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const MIN = 60_000;
+const DAY = 86_400_000;
+
+function trackingApp(db: DB): TrackingApp {
+  return { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer: new EventWriter(db, { open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 100 }) } as TrackingApp;
+}
+
+describeEachDatabase('tracking service (time passed in)', (db) => {
+  it('opens and clicks of a delivery sent weeks ago are stored at the time given, classified as the /t/ routes classify them', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const reader = await seedDelivery(db(), issue.issueId, sentAt);
+    const scanned = await seedDelivery(db(), issue.issueId, sentAt);
+    const app = trackingApp(db());
+
+    await recordOpen(app, { deliveryId: reader.deliveryId, userAgent: 'Mozilla/5.0', ip: '17.58.1.9' }, sentAt + 40_000);
+    await recordOpen(app, { deliveryId: reader.deliveryId, userAgent: chrome, ip: '81.2.3.4' }, sentAt + 3 * 3_600_000);
+    const clicked = await recordClick(app, { deliveryId: reader.deliveryId, linkId: issue.links.site.id, userAgent: chrome }, sentAt + 3 * 3_600_000 + 90_000);
+    expect(clicked?.url).toBe(issue.links.site.url);
+    const cookie = readAttribution(TEST_SECRET, /^ff_attr=([^;]+)/.exec(clicked?.setCookie ?? '')?.[1], sentAt + 4 * 3_600_000, 7);
+    expect(cookie).toEqual({ issueId: issue.issueId, deliveryId: reader.deliveryId, subscriberId: reader.subscriberId, at: sentAt + 3 * 3_600_000 + 90_000 });
+
+    // A scanner: the pixel and every link within a second of arrival.
+    await recordOpen(app, { deliveryId: scanned.deliveryId, userAgent: chrome, ip: '52.1.1.1' }, sentAt + 2000);
+    for (const [i, kind] of (['site', 'external', 'honeypot'] as const).entries()) {
+      const scan = await recordClick(app, { deliveryId: scanned.deliveryId, linkId: issue.links[kind].id, userAgent: chrome }, sentAt + 3000 + i * 100);
+      expect(scan?.setCookie).toBeUndefined();
+    }
+    await app.writer.close();
+
+    const opens = await db().selectFrom('opens').select(['delivery_id', 'at', 'class']).orderBy('id').execute();
+    expect(opens.map((o) => [Number(o.delivery_id), Number(o.at) - sentAt, o.class])).toEqual([
+      [reader.deliveryId, 40_000, 'apple_mpp'],
+      [reader.deliveryId, 3 * 3_600_000, 'human'],
+      [scanned.deliveryId, 2000, 'scanner'],
+    ]);
+    const clicks = await db().selectFrom('clicks').select(['delivery_id', 'at', 'class', 'reason']).orderBy('id').execute();
+    expect(clicks.map((c) => [Number(c.delivery_id), Number(c.at) - sentAt, c.class, c.reason])).toEqual([
+      [reader.deliveryId, 3 * 3_600_000 + 90_000, 'human', 'reader'],
+      [scanned.deliveryId, 3000, 'bot', 'clicked 3 s after delivery'],
+      [scanned.deliveryId, 3100, 'bot', 'clicked 3 s after delivery'],
+      [scanned.deliveryId, 3200, 'bot', 'hidden honeypot link'],
+    ]);
+    const delivery = await db().selectFrom('deliveries').select(['first_opened_at', 'first_clicked_at']).where('id', '=', reader.deliveryId).executeTakeFirstOrThrow();
+    expect([Number(delivery.first_opened_at) - sentAt, Number(delivery.first_clicked_at) - sentAt]).toEqual([3 * 3_600_000, 3 * 3_600_000 + 90_000]);
+  });
+
+  it('bad input records nothing: an unknown delivery, another issue’s link, an unknown link', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const other = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const { deliveryId } = await seedDelivery(db(), issue.issueId, sentAt);
+    const app = trackingApp(db());
+    const before = async () => ({
+      opens: Number((await db().selectFrom('opens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n),
+      clicks: Number((await db().selectFrom('clicks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n),
+    });
+    const counts = await before();
+    await recordOpen(app, { deliveryId: 987_654_321, userAgent: chrome, ip: '81.2.3.4' }, sentAt + 10 * MIN);
+    expect(await recordClick(app, { deliveryId: 987_654_321, linkId: issue.links.site.id, userAgent: chrome }, sentAt + 10 * MIN)).toBeUndefined();
+    expect(await recordClick(app, { deliveryId, linkId: other.links.site.id, userAgent: chrome }, sentAt + 10 * MIN)).toBeUndefined();
+    expect(await recordClick(app, { deliveryId, linkId: 987_654_321, userAgent: chrome }, sentAt + 10 * MIN)).toBeUndefined();
+    await app.writer.close();
+    expect(await before()).toEqual(counts);
+  });
+});
