@@ -1,7 +1,8 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { computeLift, type LiftResult } from './lift.ts';
-import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
+import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, PER_HOUR, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
+import { zoneOffsetAt } from '../time/zoned-time.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
 
@@ -11,8 +12,6 @@ import { weekHourMatrix } from './week-hour.ts';
  * figure, and the cost does not grow with the number of events. Definitions: DESIGN.md
  * "What the numbers mean", shown in the admin by definitions.ts.
  */
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 /** Curves run 0–7 days after the send. */
 export const CURVE_HOURS = 168;
 
@@ -54,6 +53,11 @@ export interface ComparisonRow {
 }
 
 const quarterStart = quarterOf;
+
+/** Whether `timeZone` is a whole number of hours from UTC around `at`, summer and winter (then an hour bucket lies in one local hour). */
+function wholeHourZone(timeZone: string, at: number): boolean {
+  return [at, at - 182 * DAY_MS, at + 182 * DAY_MS].every((t) => zoneOffsetAt(t, timeZone) % HOUR_MS === 0);
+}
 const rate = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 
 function sumsFor(rows: { issueId: number; metric: string; n: number }[]): Map<number, Map<string, number>> {
@@ -185,8 +189,10 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const curveEnd = sentAt + CURVE_HOURS * HOUR_MS;
   const windowEnd = sentAt + settings.attributionWindowDays * DAY_MS;
 
-  const [issueBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
-    findCountBuckets(db, issueId, ['first.open', 'first.open_human', 'first.click', 'open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER),
+  const [issueBuckets, heatmapBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
+    // Curves: 15-minute rows of the seven days after the send; heatmaps: every event of the issue, per hour when the zone's offsets are whole hours.
+    findCountBuckets(db, issueId, ['first.open', 'first.open_human', 'first.click', 'visit'], sentAt, curveEnd),
+    findCountBuckets(db, issueId, ['open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER, wholeHourZone(settings.timeZone, sentAt) ? PER_HOUR : ''),
     // Site-wide calls and walk-ins after the send (curves and heatmaps); the lift reads its own windows.
     findCountBuckets(db, SITE, ['call', 'walk_in'], sentAt, Math.max(windowEnd, curveEnd)),
     findRegisteredLinks(db, issueId),
@@ -212,9 +218,9 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     return { key, name, values, total: values.flat().reduce((a, b) => a + b, 0) };
   };
   const heatmaps = [
-    heatmap('opens', 'Opens (likely human)', only(issueBuckets, 'open.human', 'open.proxy')),
-    heatmap('clicks', 'Clicks (human)', only(issueBuckets, 'click.human')),
-    heatmap('visits', 'Attributed visits', only(issueBuckets, 'visit')),
+    heatmap('opens', 'Opens (likely human)', only(heatmapBuckets, 'open.human', 'open.proxy')),
+    heatmap('clicks', 'Clicks (human)', only(heatmapBuckets, 'click.human')),
+    heatmap('visits', 'Attributed visits', only(heatmapBuckets, 'visit')),
     heatmap('calls', `Phone calls, ${settings.attributionWindowDays} days after the send`, afterSend(only(siteBuckets, 'call'), windowEnd)),
     heatmap('walkIns', `Walk-ins, ${settings.attributionWindowDays} days after the send`, afterSend(only(siteBuckets, 'walk_in'), windowEnd)),
   ];
