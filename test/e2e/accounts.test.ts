@@ -83,7 +83,7 @@ describe('accounts in Chromium', () => {
 
     const nav = marketer.getByRole('navigation', { name: 'Admin' });
     const links = (await nav.getByRole('link').allTextContents()).map((t) => t.trim());
-    expect(links).toEqual(['Dashboard', 'Issues', 'Subscribers', 'Outbox', 'Offline events', 'Tally']);
+    expect(links).toEqual(['Dashboard', 'Issues', 'Reports', 'Subscribers', 'Outbox', 'Articles', 'Offline events', 'Tally']);
     expect(links).not.toContain('Users');
     // Usable on a phone: nothing wider than the screen.
     expect(await marketer.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
