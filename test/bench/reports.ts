@@ -1,7 +1,7 @@
 // npm run bench:reports — report latency at 1,000,000 stored events against the same reports at
 // 10,000 events (same eight issues, same 5,000 recipients each), measured in one run, on SQLite
 // and, when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a PostgreSQL server whose user may
-// create databases, on PostgreSQL. Events go through the event writer's real inserters, so the
+// create databases, on PostgreSQL (BENCH_DIALECTS=sqlite|postgres for one). Events go through the event writer's real inserters, so the
 // maintained counts are built the way the server builds them. Target: ratio ≤ 2.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -158,11 +158,13 @@ async function measure(dialect: TestDialect, size: number): Promise<{ rows: Reco
   }
 }
 
-const dialects: TestDialect[] = ['sqlite'];
+let dialects: TestDialect[] = ['sqlite'];
 if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) {
   process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL;
   dialects.push('postgres');
 }
+// BENCH_DIALECTS=postgres (or sqlite) measures one of them only.
+if (process.env.BENCH_DIALECTS) dialects = dialects.filter((d) => process.env.BENCH_DIALECTS!.split(',').includes(d));
 
 console.log(`conditions: ${conditions()}; ${ISSUES} sent issues × ${RECIPIENTS.toLocaleString('en')} deliveries; events over 12 weeks (30% opens, 5% clicks, 64% page views, 1% calls/walk-ins) written through the event writer's inserters; in-process service calls, one at a time, median of ${REPEATS} after 2 warm-ups`);
 for (const dialect of dialects) {
