@@ -26,7 +26,7 @@ if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-tracking-'));
-const footfall = await startServer({ dataDir, cpu: 0, env: { SECRET: TEST_SECRET, SEND_WORKER: '0' } });
+const footfall = await startServer({ dataDir, cpu: 0, env: { SECRET: TEST_SECRET, SEND_WORKER: '0', ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env.BENCH_PROFILE } : {}) } });
 // DELIVERIES sent an hour ago, each with its pixel path and its click path (all on the same
 // registered link, so every click answers the same 302 as the bare server).
 const { pixelPaths, clickPaths, location } = await withDb(footfall.databaseUrl, async (db) => {

@@ -239,47 +239,7 @@ export async function findIssueIdBySlug(db: Db, slug: string): Promise<number | 
   return row ? Number(row.id) : undefined;
 }
 
-// ---- Reads for reports and the subscriber timeline ------------------------------------------
-
-export interface OpenRow {
-  id: number;
-  issue_id: number;
-  delivery_id: number | null;
-  subscriber_id: number | null;
-  at: number;
-  class: OpenClass;
-  reason: string;
-}
-
-export async function findOpensByIssue(db: Db, issueId: number): Promise<OpenRow[]> {
-  const rows = await db.selectFrom('opens').selectAll().where('issue_id', '=', issueId).orderBy('at').orderBy('id').execute();
-  return rows.map((r) => ({ ...r, id: Number(r.id), issue_id: Number(r.issue_id), delivery_id: nullableNumber(r.delivery_id), subscriber_id: nullableNumber(r.subscriber_id), at: Number(r.at) }));
-}
-
-export interface ClickRow extends Omit<OpenRow, 'class'> {
-  link_id: number;
-  class: ClickClass;
-}
-
-export async function findClicksByIssue(db: Db, issueId: number): Promise<ClickRow[]> {
-  const rows = await db.selectFrom('clicks').selectAll().where('issue_id', '=', issueId).orderBy('at').orderBy('id').execute();
-  return rows.map((r) => ({ ...r, id: Number(r.id), issue_id: Number(r.issue_id), link_id: Number(r.link_id), delivery_id: nullableNumber(r.delivery_id), subscriber_id: nullableNumber(r.subscriber_id), at: Number(r.at) }));
-}
-
-/** Opens of an issue per class (all opens and likely-human opens side by side). */
-export async function countOpensByClass(db: Db, issueId: number): Promise<Record<OpenClass, number>> {
-  const rows = await db.selectFrom('opens').select(['class', (eb) => eb.fn.countAll<number>().as('n')]).where('issue_id', '=', issueId).groupBy('class').execute();
-  const counts: Record<OpenClass, number> = { human: 0, proxy: 0, apple_mpp: 0, scanner: 0 };
-  for (const r of rows) counts[r.class] = Number(r.n);
-  return counts;
-}
-
-export async function countClicksByClass(db: Db, issueId: number): Promise<Record<ClickClass, number>> {
-  const rows = await db.selectFrom('clicks').select(['class', (eb) => eb.fn.countAll<number>().as('n')]).where('issue_id', '=', issueId).groupBy('class').execute();
-  const counts: Record<ClickClass, number> = { human: 0, bot: 0 };
-  for (const r of rows) counts[r.class] = Number(r.n);
-  return counts;
-}
+// ---- Reads for the subscriber timeline --------------------------------------------------------
 
 export interface TimelineEntry {
   at: number;
