@@ -34,7 +34,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('link_clickers_delivery').on('link_clickers').column('delivery_id').execute();
   await db.schema.alterTable('deliveries').addColumn('first_any_open_at', 'bigint').execute();
   // Complaints per issue for the reports, without reading every delivery.
-  await db.schema.createIndex('deliveries_issue_complained').on('deliveries').column('issue_id').where('complained_at', 'is not', null).execute();
+  await db.schema.createIndex('deliveries_issue_complained').on('deliveries').column('issue_id').where(sql.ref('complained_at'), 'is not', null).execute();
   await db.schema.createIndex('deliveries_issue_first_any_open').on('deliveries').columns(['issue_id', 'first_any_open_at']).where('first_any_open_at', 'is not', null).execute();
 
   await sql`update deliveries set first_any_open_at = (select min(o.at) from opens o where o.delivery_id = deliveries.id)`.execute(db);

@@ -2,7 +2,7 @@ import type { DB } from '../db/database.ts';
 import type { SubscriberStatus } from '../db/schema.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { confirmUrl, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
-import { CONSENT_TEXT_VERSION, parseTopics, type TopicId } from './topics.ts';
+import { CONSENT_TEXT_VERSION, parseTopics } from './topics.ts';
 import { signupDeltas, unsubscribeDeltas } from './subscriber-counts.ts';
 import { addReportCounts } from '../reports/report-counts.repository.ts';
 import { deletePersonEvents } from '../reports/retention.repository.ts';
