@@ -13,6 +13,25 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
+/** A human desktop page view as the event writer takes it, with a 7-day attribution window. */
+export function pageViewEvent(at: number, path: string, visitorHash: string, extra: Partial<PageViewEvent> = {}): PageViewEvent {
+  return {
+    at,
+    path,
+    referrer_host: null,
+    utm_source: null,
+    utm_medium: null,
+    utm_campaign: null,
+    utm_content: null,
+    utm_term: null,
+    visitor_hash: visitorHash,
+    device: 'desktop',
+    is_bot: 0,
+    windowMs: 7 * DAY,
+    ...extra,
+  };
+}
+
 export const REPORT_TIME_ZONE = 'Europe/London';
 
 /**
@@ -103,21 +122,7 @@ export async function seedReportData(db: DB, siteUrl: string, now = Date.now()):
   ];
 
   let visitor = 0;
-  const view = (at: number, path: string, extra: Partial<PageViewEvent> = {}): PageViewEvent => ({
-    at,
-    path,
-    referrer_host: null,
-    utm_source: null,
-    utm_medium: null,
-    utm_campaign: null,
-    utm_content: null,
-    utm_term: null,
-    visitor_hash: `visitor-${visitor}`,
-    device: 'desktop',
-    is_bot: 0,
-    windowMs: 7 * DAY,
-    ...extra,
-  });
+  const view = (at: number, path: string, extra: Partial<PageViewEvent> = {}): PageViewEvent => pageViewEvent(at, path, `visitor-${visitor}`, extra);
   const fromIssue = (d: { deliveryId: number; subscriberId: number }, at: number) => ({ issueId: a.issueId, deliveryId: d.deliveryId, subscriberId: d.subscriberId, at });
   const utm = { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: a.slug };
   const views: PageViewEvent[] = [];

@@ -16,6 +16,7 @@ import { describeEachDatabase } from '../../helpers/databases.ts';
 import { Random } from '../../../src/lib/demo/random.ts';
 import { migrateDown, migrateToLatest } from '../../../src/lib/db/migrate.ts';
 import { seedDelivery, seedIssue, type SeededIssue } from '../../helpers/tracking.ts';
+import { pageViewEvent } from '../../helpers/reports.ts';
 
 /**
  * Every report figure equals a direct count over the raw rows of a generated data set, in a
@@ -51,21 +52,7 @@ async function generate(db: DB): Promise<Generated> {
   const views: PageViewEvent[] = [];
   const subscribers: Generated['subscribers'] = [];
   let visitorSeq = 0;
-  const view = (at: number, path: string, extra: Partial<PageViewEvent> = {}): PageViewEvent => ({
-    at,
-    path,
-    referrer_host: null,
-    utm_source: null,
-    utm_medium: null,
-    utm_campaign: null,
-    utm_content: null,
-    utm_term: null,
-    visitor_hash: `v${visitorSeq}`,
-    device: 'desktop',
-    is_bot: 0,
-    windowMs: 7 * DAY,
-    ...extra,
-  });
+  const view = (at: number, path: string, extra: Partial<PageViewEvent> = {}): PageViewEvent => pageViewEvent(at, path, `v${visitorSeq}`, extra);
 
   const issues: SeededIssue[] = [];
   for (const sentAt of [SENT_B, SENT_A]) {
