@@ -52,8 +52,6 @@ export interface ComparisonRow {
   windowDays: number;
 }
 
-const quarterStart = quarterOf;
-
 /** Whether `timeZone` is a whole number of hours from UTC around `at`, summer and winter (then an hour bucket lies in one local hour). */
 function wholeHourZone(timeZone: string, at: number): boolean {
   return [at, at - 182 * DAY_MS, at + 182 * DAY_MS].every((t) => zoneOffsetAt(t, timeZone) % HOUR_MS === 0);
@@ -115,7 +113,7 @@ export async function compareIssues(db: DB, options: { now?: number; limit?: num
     countDeliveriesByIssue(db, ids),
     findTotals(db, ids, ISSUE_METRICS),
     // Calls and walk-ins (site-wide) in each issue's window after its send's quarter hour.
-    Promise.all(issues.map((i) => sumInRange(db, SITE, ['call', 'walk_in'], quarterStart(i.sentAt), quarterStart(i.sentAt) + windowMs))),
+    Promise.all(issues.map((i) => sumInRange(db, SITE, ['call', 'walk_in'], quarterOf(i.sentAt), quarterOf(i.sentAt) + windowMs))),
   ]);
   const byIssue = new Map(deliveries.map((d) => [d.issueId, d]));
   const sumsByIssue = sumsFor(sums);
@@ -185,7 +183,7 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   // The issues overlaid on the curves: the twelve latest and this one.
   const comparison = await compareIssues(db, { now, limit: 12 });
   if (!comparison.some((r) => r.issueId === issueId)) comparison.push(row);
-  const sentAt = quarterStart(row.sentAt);
+  const sentAt = quarterOf(row.sentAt);
   const curveEnd = sentAt + CURVE_HOURS * HOUR_MS;
   const windowEnd = sentAt + settings.attributionWindowDays * DAY_MS;
 
@@ -231,7 +229,8 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const linkFigures = links.map((l) => ({ ...l, humanClicks: human.get(String(l.id)) ?? 0, botClicks: bot.get(String(l.id)) ?? 0, uniqueClickers: clickers.get(String(l.id)) ?? 0 }));
 
   const otherSendTimes = sendTimes.filter((s) => s.issueId !== issueId).map((s) => s.sentAt);
-  const dataSince = await firstDataTime(db);
+  // Earlier weeks before the first maintained site count have no data to compare with.
+  const dataSince = await findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
   const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
     const common = { sentAt, otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
     const run = (countIn: (from: number, to: number) => number) => ({ h24: computeLift({ ...common, countIn, horizonHours: 24 }), h72: computeLift({ ...common, countIn, horizonHours: 72 }) });
@@ -284,25 +283,17 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
 }
 
 
-/** The earliest maintained site count: earlier weeks have no data to compare with. */
-async function firstDataTime(db: DB): Promise<number | undefined> {
-  return findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
-}
-
 /** Likely-human open rate and click rate curves (% of delivered) of up to 12 issues including this one. */
 async function overlays(db: DB, comparison: ComparisonRow[], issueId: number): Promise<IssueReport['overlays']> {
-  const openRate: IssueReport['overlays']['openRate'] = [];
-  const clickRate: IssueReport['overlays']['clickRate'] = [];
-  for (const r of comparison) {
-    const sentAt = quarterStart(r.sentAt);
-    const end = sentAt + CURVE_HOURS * HOUR_MS;
-    const buckets = await findCountBuckets(db, r.issueId, ['first.open_human', 'first.click'], sentAt, end);
-    const opens = buckets.filter((b) => b.metric === 'first.open_human');
-    const clicks = buckets.filter((b) => b.metric === 'first.click');
-    const asRate = (points: [number, number][]) => points.map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
-    const common = { issueId: r.issueId, current: r.issueId === issueId, name: r.subject };
-    openRate.push({ ...common, key: `open-${r.issueId}`, points: asRate(cumulativeByHour(opens, sentAt)) });
-    clickRate.push({ ...common, key: `click-${r.issueId}`, points: asRate(cumulativeByHour(clicks, sentAt)) });
-  }
-  return { openRate, clickRate };
+  const curves = await Promise.all(
+    comparison.map(async (r) => {
+      const sentAt = quarterOf(r.sentAt);
+      const buckets = await findCountBuckets(db, r.issueId, ['first.open_human', 'first.click'], sentAt, sentAt + CURVE_HOURS * HOUR_MS);
+      const asRate = (metric: string) =>
+        cumulativeByHour(buckets.filter((b) => b.metric === metric), sentAt).map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
+      const common = { issueId: r.issueId, current: r.issueId === issueId, name: r.subject };
+      return { open: { ...common, key: `open-${r.issueId}`, points: asRate('first.open_human') }, click: { ...common, key: `click-${r.issueId}`, points: asRate('first.click') } };
+    }),
+  );
+  return { openRate: curves.map((c) => c.open), clickRate: curves.map((c) => c.click) };
 }

@@ -80,8 +80,14 @@ export async function findRegisteredLinks(db: Db, issueId: number): Promise<Regi
   return rows.map((r) => ({ id: Number(r.id), position: Number(r.position), url: r.url, label: r.label, kind: r.kind }));
 }
 
-/** Start times of every send that has started (for marking sends and excluding touched weeks). */
-export async function findSendTimes(db: Db): Promise<{ issueId: number; sentAt: number }[]> {
-  const rows = await db.selectFrom('sends').select(['issue_id', 'started_at']).where('started_at', 'is not', null).orderBy('started_at').execute();
-  return rows.map((r) => ({ issueId: Number(r.issue_id), sentAt: Number(r.started_at) }));
+/** Start time and subject of every send that has started, oldest first (marking sends, excluding touched weeks). */
+export async function findSendTimes(db: Db): Promise<{ issueId: number; subject: string; sentAt: number }[]> {
+  const rows = await db
+    .selectFrom('sends')
+    .innerJoin('issues', 'issues.id', 'sends.issue_id')
+    .select(['sends.issue_id', 'issues.subject', 'sends.started_at'])
+    .where('sends.started_at', 'is not', null)
+    .orderBy('sends.started_at')
+    .execute();
+  return rows.map((r) => ({ issueId: Number(r.issue_id), subject: r.subject, sentAt: Number(r.started_at) }));
 }

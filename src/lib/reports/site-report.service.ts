@@ -3,7 +3,7 @@ import { getSettings } from '../settings/settings.service.ts';
 import { addDays, dayOf, startOfDay } from '../time/zoned-time.ts';
 import { ZoneClock } from '../time/zone-clock.ts';
 import { findCountBuckets, HOUR_MS, PER_HOUR, SITE, sumCountsByDim, sumInRange } from './report-counts.repository.ts';
-import { findSendTimes, findSentIssues } from './reports.repository.ts';
+import { findSendTimes } from './reports.repository.ts';
 
 /**
  * The site dashboard and the per-article figures, from the maintained counts: visits and page
@@ -48,7 +48,7 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
   // Hour buckets when every local midnight in the range is on the hour (whole-hour zones), else 15-minute ones.
   let grain: '' | typeof PER_HOUR = PER_HOUR;
   for (let day = range.fromDay; day <= addDays(range.toDay, 1); day = addDays(day, 1)) if (startOfDay(day, tz) % HOUR_MS !== 0) grain = '';
-  const [buckets, sums, pages, newsletter, campaigns, referrers, sendTimes, issues] = await Promise.all([
+  const [buckets, sums, pages, newsletter, campaigns, referrers, sendTimes] = await Promise.all([
     findCountBuckets(db, SITE, ['visit', 'pageview'], from, to, grain),
     sumInRange(db, SITE, ['signup', 'call', 'walk_in'], from, to),
     sumCountsByDim(db, SITE, 'path.views', { from, to, limit }),
@@ -56,7 +56,6 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
     sumCountsByDim(db, SITE, 'source.campaign', { from, to, limit }),
     sumCountsByDim(db, SITE, 'source.referrer', { from, to, limit }),
     findSendTimes(db),
-    findSentIssues(db),
   ]);
   const days: SiteReport['daily'] = [];
   const index = new Map<string, number>();
@@ -76,7 +75,6 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
       totals.pageViews += b.n;
     }
   }
-  const subjects = new Map(issues.map((i) => [i.issueId, i.subject]));
   const fromNewsletter = new Map(newsletter.map((r) => [r.dim, r.n]));
   return {
     timeZone: tz,
@@ -84,7 +82,7 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
     toDay: range.toDay,
     totals,
     daily: days,
-    sends: sendTimes.filter((s) => s.sentAt >= from && s.sentAt < to).map((s) => ({ issueId: s.issueId, subject: subjects.get(s.issueId) ?? `Issue ${s.issueId}`, at: s.sentAt })),
+    sends: sendTimes.filter((s) => s.sentAt >= from && s.sentAt < to).map((s) => ({ issueId: s.issueId, subject: s.subject, at: s.sentAt })),
     topPages: pages.map((p) => ({ path: p.dim, views: p.n, newsletterViews: fromNewsletter.get(p.dim) ?? 0 })),
     campaigns: campaigns.map((c) => ({ campaign: c.dim, views: c.n })),
     referrers: referrers.map((r) => ({ host: r.dim, views: r.n })),
