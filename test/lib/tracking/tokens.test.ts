@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createHmacSha256 } from '../../../src/lib/security/fast-hmac.ts';
 import { makeClickToken, makeOpenToken, readClickToken, readOpenToken } from '../../../src/lib/tracking/tokens.ts';
@@ -69,10 +69,22 @@ describe('tracking tokens', () => {
   });
 
   it('fast HMAC-SHA256 equals node:crypto HMAC for short, long and empty keys and messages', () => {
-    for (const key of ['', 'k', 'k'.repeat(64), 'k'.repeat(100)]) {
+    for (const key of ['', 'k', 'k'.repeat(64), 'k'.repeat(100), 'ключ €']) {
       const hmac = createHmacSha256(key);
-      for (const message of ['', 'a', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(1000)]) {
+      for (const message of ['', 'a', 'x'.repeat(55), 'x'.repeat(56), 'x'.repeat(63), 'y'.repeat(64), 'y'.repeat(119), 'y'.repeat(120), 'z'.repeat(1000), 'ü€😀']) {
         expect(hmac(message).equals(createHmac('sha256', key).update(message).digest()), `${key.length}/${message.length}`).toBe(true);
+      }
+    }
+  });
+
+  it('fast HMAC-SHA256 equals node:crypto HMAC for random keys and every message length across the padding boundaries', () => {
+    for (let keyLength = 0; keyLength <= 140; keyLength += 5) {
+      const key = randomBytes(keyLength);
+      const hmac = createHmacSha256(key);
+      for (let length = 0; length <= 200; length++) {
+        const message = randomBytes(length);
+        // The same function twice in a row: no state may leak from one message into the next.
+        expect(hmac(message).equals(createHmac('sha256', key).update(message).digest()), `${keyLength}/${length}`).toBe(true);
       }
     }
   });
