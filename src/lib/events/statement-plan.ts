@@ -6,9 +6,10 @@ import type BetterSqlite3 from 'better-sqlite3';
  * as a generator of SQL statements with `?` placeholders, and run either synchronously on
  * SQLite inside the writer's raw transaction (prepared statements cached per connection) or
  * asynchronously on PostgreSQL inside the writer's Kysely transaction. Each step receives the
- * statement's rows (`all`) or its number of changed rows (`run`). Keep the SQL portable.
+ * statement's rows (`all`), its first row or undefined (`get`) or its number of changed rows
+ * (`run`). Keep the SQL portable.
  */
-export type Step = { all: string; params: unknown[] } | { run: string; params: unknown[] };
+export type Step = { all: string; params: unknown[] } | { get: string; params: unknown[] } | { run: string; params: unknown[] };
 export type StatementPlan = Generator<Step, void, unknown>;
 
 const prepared = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
@@ -27,7 +28,9 @@ export function runPlanSqlite(sqlite: BetterSqlite3.Database, plan: StatementPla
     const next = plan.next(answer);
     if (next.done) return;
     const step = next.value;
-    answer = 'all' in step ? statement(sqlite, step.all).all(...step.params) : statement(sqlite, step.run).run(...step.params).changes;
+    if ('get' in step) answer = statement(sqlite, step.get).get(...step.params);
+    else if ('all' in step) answer = statement(sqlite, step.all).all(...step.params);
+    else answer = statement(sqlite, step.run).run(...step.params).changes;
   }
 }
 
@@ -51,8 +54,8 @@ export async function runPlan(trx: Transaction<any>, plan: StatementPlan): Promi
     const next = plan.next(answer);
     if (next.done) return;
     const step = next.value;
-    const text = 'all' in step ? step.all : step.run;
+    const text = 'get' in step ? step.get : 'all' in step ? step.all : step.run;
     const result = await trx.executeQuery(CompiledQuery.raw(forPostgres(text), step.params));
-    answer = 'all' in step ? result.rows : Number(result.numAffectedRows ?? 0n);
+    answer = 'get' in step ? result.rows[0] : 'all' in step ? result.rows : Number(result.numAffectedRows ?? 0n);
   }
 }

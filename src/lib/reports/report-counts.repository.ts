@@ -28,26 +28,43 @@ export const PER_HOUR = '~h';
 export const PER_DAY = '~d';
 export const TOTAL = '~t';
 
+interface CountDelta {
+  issueId: number;
+  metric: string;
+  dim: string;
+  bucket: number;
+  n: number;
+}
+
 /**
  * Changes to the maintained counts collected while a batch is written, summed per key so each
  * key is one upsert (PostgreSQL refuses to update the same row twice in one statement).
  */
 export class CountDeltas {
-  readonly #byKey = new Map<string, { issueId: number; metric: string; dim: string; bucket: number; n: number }>();
+  readonly #byKey = new Map<string, CountDelta>();
+  /** The four entries of the last `at` call: a batch's rows mostly share issue, metric and quarter hour. */
+  #last: { issueId: number; metric: string; quarter: number; entries: CountDelta[] } | undefined;
 
   add(issueId: number, metric: string, dim: string, bucket: number, n = 1): void {
+    this.#entry(issueId, metric, dim, bucket).n += n;
+  }
+
+  #entry(issueId: number, metric: string, dim: string, bucket: number): CountDelta {
     const key = `${issueId}\u0000${metric}\u0000${dim}\u0000${bucket}`;
-    const found = this.#byKey.get(key);
-    if (found) found.n += n;
-    else this.#byKey.set(key, { issueId, metric, dim, bucket, n });
+    let found = this.#byKey.get(key);
+    if (!found) this.#byKey.set(key, (found = { issueId, metric, dim, bucket, n: 0 }));
+    return found;
   }
 
   /** A plain metric at `at`: its 15-minute, hour and day buckets and its total. */
   at(issueId: number, metric: string, at: number, n = 1): void {
-    this.add(issueId, metric, '', quarterOf(at), n);
-    this.add(issueId, metric + PER_HOUR, '', hourOf(at), n);
-    this.add(issueId, metric + PER_DAY, '', dayOf(at), n);
-    this.add(issueId, metric + TOTAL, '', 0, n);
+    const quarter = quarterOf(at);
+    let last = this.#last;
+    if (!last || last.quarter !== quarter || last.metric !== metric || last.issueId !== issueId) {
+      const entries = [this.#entry(issueId, metric, '', quarter), this.#entry(issueId, metric + PER_HOUR, '', hourOf(at)), this.#entry(issueId, metric + PER_DAY, '', dayOf(at)), this.#entry(issueId, metric + TOTAL, '', 0)];
+      this.#last = last = { issueId, metric, quarter, entries };
+    }
+    for (const entry of last.entries) entry.n += n;
   }
 
   /** A per-page or per-source metric at `at`: its hour and day buckets. */

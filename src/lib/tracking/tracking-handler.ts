@@ -58,7 +58,8 @@ export async function handleTrackingRequest(req: IncomingMessage, res: ServerRes
 async function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> {
   if (req.method === 'GET') {
     try {
-      await recordOpenRequest(req, app, url);
+      const stored = recordOpenRequest(req, app, url);
+      if (stored) await stored;
     } catch (error) {
       console.error('[tracking] open not recorded:', error instanceof Error ? error.message : error);
     }
@@ -67,11 +68,12 @@ async function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppCon
   res.end(req.method === 'HEAD' ? undefined : PIXEL);
 }
 
-async function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, now = Date.now()): Promise<void> {
+/** Settles after the open's commit; undefined when nothing is recorded. */
+function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, now = Date.now()): Promise<void> | undefined {
   const token = tokensOf(app).readOpen(tokenOf(url, 5));
-  if (!token || token.test) return;
+  if (!token || token.test) return undefined;
   const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
-  await recordOpen(app, { deliveryId: token.deliveryId, userAgent: req.headers['user-agent'] ?? '', ip }, now);
+  return recordOpen(app, { deliveryId: token.deliveryId, userAgent: req.headers['user-agent'] ?? '', ip }, now);
 }
 
 function notFound(req: IncomingMessage, res: ServerResponse): void {
@@ -85,7 +87,8 @@ async function handleClick(req: IncomingMessage, res: ServerResponse, app: AppCo
   if (!token) return notFound(req, res);
   let target: ClickTarget | undefined;
   try {
-    target = await findClickTarget(app, token, now);
+    const found = findClickTarget(app, token, now);
+    target = found instanceof Promise ? await found : found;
   } catch (error) {
     console.error('[tracking] click lookup failed:', error instanceof Error ? error.message : error);
     res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });

@@ -1,9 +1,11 @@
 import type { AppContext } from '../app/context.ts';
-import { getSettings } from '../settings/settings.service.ts';
+import { getSettings, peekSettings } from '../settings/settings.service.ts';
+import type { Settings } from '../settings/settings.ts';
 import { findLinksByIssue } from '../issues/issues.repository.ts';
 import type { IssueLinkKind } from '../db/schema.ts';
 import { agentFacts, classifyClick, classifyOpen, ClickBursts, isAppleAddress } from './classify.ts';
-import { findDeliveriesByIds, findLinkIssueId, type TrackedDelivery } from './tracking.repository.ts';
+import { sqliteHandle } from '../db/database.ts';
+import { findDeliveriesByIds, findDeliveryByIdSqlite, findLinkIssueId, type TrackedDelivery } from './tracking.repository.ts';
 import { makeAttributionCookie } from './attribution.ts';
 
 /**
@@ -32,9 +34,17 @@ class DeliveryCache {
     this.#app = app;
   }
 
-  get(id: number, now: number): TrackedDelivery | Promise<TrackedDelivery | undefined> {
+  get(id: number, now: number): TrackedDelivery | undefined | Promise<TrackedDelivery | undefined> {
     const hit = this.#known.get(id);
     if (hit && hit.until > now) return hit.delivery;
+    // SQLite answers a miss at once, unless a Kysely transaction is open on the connection (its
+    // uncommitted rows must not be cached): then it waits for the batched query like PostgreSQL.
+    const sqlite = sqliteHandle(this.#app.db);
+    if (sqlite && !sqlite.inTransaction) {
+      const delivery = findDeliveryByIdSqlite(sqlite, id);
+      if (delivery) this.#remember(delivery, now);
+      return delivery;
+    }
     return new Promise((resolve, reject) => {
       if (!this.#waiting) {
         this.#waiting = new Map();
@@ -51,17 +61,22 @@ class DeliveryCache {
     this.#waiting = undefined;
     try {
       const found = new Map((await findDeliveriesByIds(this.#app.db, [...waiting.keys()])).map((d) => [d.id, d]));
-      if (this.#known.size + found.size > CACHE_MAX) this.#known.clear();
-      const until = Date.now() + CACHE_MS;
+      const now = Date.now();
       for (const [id, callers] of waiting) {
         const delivery = found.get(id);
-        // One not marked sent yet is not kept: its send time is still to come.
-        if (delivery && delivery.sentAt !== null) this.#known.set(id, { delivery, until });
+        if (delivery) this.#remember(delivery, now);
         for (const c of callers) c.resolve(delivery);
       }
     } catch (error) {
       for (const callers of waiting.values()) for (const c of callers) c.reject(error);
     }
+  }
+
+  #remember(delivery: TrackedDelivery, now: number): void {
+    // One not marked sent yet is not kept: its send time is still to come.
+    if (delivery.sentAt === null) return;
+    if (this.#known.size >= CACHE_MAX) this.#known.clear();
+    this.#known.set(delivery.id, { delivery, until: now + CACHE_MS });
   }
 }
 
@@ -115,8 +130,9 @@ function stateOf(app: TrackingApp): TrackingState {
   return state;
 }
 
-async function settled<T>(value: T | Promise<T>): Promise<T> {
-  return value instanceof Promise ? await value : value;
+/** The settings without waiting once they are cached (the first call of a process reads them). */
+function settingsNow(app: TrackingApp, now: number): Readonly<Settings> | Promise<Readonly<Settings>> {
+  return peekSettings(app.db, now) ?? getSettings(app.db, { now });
 }
 
 /** One pixel load of a live delivery: who loaded it (the user agent as sent, the client's address). */
@@ -126,18 +142,28 @@ export interface OpenHit {
   ip: string;
 }
 
-/** Classifies and stores one open (resolves after its commit); nothing when open tracking is off or the delivery is unknown. */
-export async function recordOpen(app: TrackingApp, hit: OpenHit, now = Date.now()): Promise<void> {
-  const settings = await getSettings(app.db, { now });
-  if (!settings.openTracking) return;
+/**
+ * Classifies and stores one open: a promise that settles after its commit, or undefined when
+ * nothing is stored (open tracking off, unknown delivery). Answers synchronously on the hot
+ * path (settings and delivery cached, or read from SQLite at once) so a pixel waits only for
+ * its commit.
+ */
+export function recordOpen(app: TrackingApp, hit: OpenHit, now = Date.now()): Promise<void> | undefined {
+  const settings = settingsNow(app, now);
+  if (settings instanceof Promise) return settings.then(() => recordOpen(app, hit, now));
+  if (!settings.openTracking) return undefined;
   const state = stateOf(app);
-  const delivery = await settled(state.deliveries.get(hit.deliveryId, now));
-  if (!delivery) return;
+  const delivery = state.deliveries.get(hit.deliveryId, now);
+  if (delivery instanceof Promise) return delivery.then((found) => (found ? storeOpen(app, state, settings, found, hit, now) : undefined));
+  return delivery && storeOpen(app, state, settings, delivery, hit, now);
+}
+
+function storeOpen(app: TrackingApp, state: TrackingState, settings: Readonly<Settings>, delivery: TrackedDelivery, hit: OpenHit, now: number): Promise<void> {
   const verdict = classifyOpen(
     { agent: agentFacts(hit.userAgent), appleAddress: isAppleAddress(hit.ip), at: now, sentAt: delivery.sentAt, scannedDelivery: state.bursts.wasScanned(delivery.id) },
     settings,
   );
-  await app.writer.write('open', {
+  return app.writer.write('open', {
     issue_id: delivery.issueId,
     delivery_id: delivery.id,
     subscriber_id: settings.personTracking ? delivery.subscriberId : null,
@@ -158,14 +184,18 @@ export interface ClickTarget {
  * The link a click token names, if it is registered for the delivery's own issue; undefined
  * otherwise (the caller answers 404). Rejects when the database cannot be asked.
  */
-export async function findClickTarget(app: TrackingApp, token: { deliveryId: number; linkId: number; test: boolean }, now = Date.now()): Promise<ClickTarget | undefined> {
+export function findClickTarget(app: TrackingApp, token: { deliveryId: number; linkId: number; test: boolean }, now = Date.now()): ClickTarget | undefined | Promise<ClickTarget | undefined> {
   const state = stateOf(app);
-  const link = await settled(state.links.get(token.linkId, now));
-  if (!link) return undefined;
+  const link = state.links.get(token.linkId, now);
+  if (link instanceof Promise) return link.then((found) => found && targetOf(state, token, found, now));
+  return link && targetOf(state, token, link, now);
+}
+
+function targetOf(state: TrackingState, token: { deliveryId: number; linkId: number; test: boolean }, link: TrackedLink, now: number): ClickTarget | undefined | Promise<ClickTarget | undefined> {
   if (token.test) return { linkId: token.linkId, link, delivery: undefined };
-  const delivery = await settled(state.deliveries.get(token.deliveryId, now));
-  if (!delivery || delivery.issueId !== link.issueId) return undefined;
-  return { linkId: token.linkId, link, delivery };
+  const delivery = state.deliveries.get(token.deliveryId, now);
+  const target = (found: TrackedDelivery | undefined) => (found && found.issueId === link.issueId ? { linkId: token.linkId, link, delivery: found } : undefined);
+  return delivery instanceof Promise ? delivery.then(target) : target(delivery);
 }
 
 /**
@@ -173,7 +203,8 @@ export async function findClickTarget(app: TrackingApp, token: { deliveryId: num
  * answers the Set-Cookie value of the attribution cookie for a reader's click.
  */
 export async function recordClickOn(app: TrackingApp, target: ClickTarget & { delivery: TrackedDelivery }, userAgent: string, now = Date.now()): Promise<string | undefined> {
-  const settings = await getSettings(app.db, { now });
+  const cached = settingsNow(app, now);
+  const settings = cached instanceof Promise ? await cached : cached;
   if (!settings.clickTracking) return undefined;
   const state = stateOf(app);
   const { delivery, link, linkId } = target;

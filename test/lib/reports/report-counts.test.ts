@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange } from '../../../src/lib/reports/report-counts.repository.ts';
+import { CountDeltas, DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange, TOTAL } from '../../../src/lib/reports/report-counts.repository.ts';
 
 /** The pieces a range is read in: contiguous, covering it exactly, each aligned to its grain. */
 describe('splitRange', () => {
@@ -39,5 +39,30 @@ describe('splitRange', () => {
     expect(splitByDays(base + 5 * HOUR_MS, base + 3 * DAY_MS + 2 * HOUR_MS)).toEqual({ hours: [[base + 5 * HOUR_MS, base + DAY_MS], [base + 3 * DAY_MS, base + 3 * DAY_MS + 2 * HOUR_MS]], days: [base + DAY_MS, base + 3 * DAY_MS] });
     expect(splitByDays(base + 5 * HOUR_MS, base + 9 * HOUR_MS)).toEqual({ hours: [[base + 5 * HOUR_MS, base + 9 * HOUR_MS]], days: null });
     expect(splitByDays(base, base + 2 * DAY_MS)).toEqual({ hours: [], days: [base, base + 2 * DAY_MS] });
+  });
+});
+
+/** The deltas a batch collects: the same sums however its rows interleave issues, metrics and buckets. */
+describe('CountDeltas', () => {
+  it('sums plain metrics at every grain and per-dim counts, whatever the order of calls', () => {
+    const base = Date.UTC(2026, 10, 1, 23, 50);
+    const calls: [number, string, number, number][] = [];
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 2000; i++) calls.push([1 + Math.floor(random() * 3), random() < 0.5 ? 'open.human' : 'click.bot', base + Math.floor(random() * 40) * 60_000, random() < 0.2 ? -1 : 1]);
+    const deltas = new CountDeltas();
+    const expected = new Map<string, number>();
+    const expect1 = (key: string, n: number) => expected.set(key, (expected.get(key) ?? 0) + n);
+    for (const [issueId, metric, at, n] of calls) {
+      deltas.at(issueId, metric, at, n);
+      expect1(`${issueId} ${metric} ${at - (at % QUARTER_MS)}`, n);
+      expect1(`${issueId} ${metric}${PER_HOUR} ${at - (at % HOUR_MS)}`, n);
+      expect1(`${issueId} ${metric}${PER_DAY} ${at - (at % DAY_MS)}`, n);
+      expect1(`${issueId} ${metric}${TOTAL} 0`, n);
+      deltas.add(issueId, 'link.human', String(issueId * 10), 0, n);
+      expect1(`${issueId} link.human/${issueId * 10} 0`, n);
+    }
+    const got = new Map(deltas.rows().map((r) => [`${r.issue_id} ${r.metric}${r.dim ? '/' + r.dim : ''} ${r.bucket}`, r.n]));
+    expect(got).toEqual(new Map([...expected].filter(([, n]) => n !== 0)));
   });
 });

@@ -74,4 +74,32 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     await app.writer.close();
     expect(await before()).toEqual(counts);
   });
+
+  it('a delivery written by a transaction still open is not taken for sent: the open waits, and a rollback leaves nothing', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const { subscriberId } = await seedDelivery(db(), issue.issueId, sentAt);
+    const other = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const app = trackingApp(db());
+    let deliveryId = 0;
+    let recorded: Promise<void> | undefined;
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        const row = await trx
+          .insertInto('deliveries')
+          .values({ issue_id: other.issueId, subscriber_id: subscriberId, status: 'sent', next_attempt_at: sentAt, sent_at: sentAt, created_at: sentAt })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        deliveryId = Number(row.id);
+        recorded = Promise.resolve(recordOpen(app, { deliveryId, userAgent: chrome, ip: '81.2.3.4' }, sentAt + 10 * MIN));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('roll back');
+      })
+      .catch((error: Error) => expect(error.message).toBe('roll back'));
+    await recorded;
+    await app.writer.close();
+    expect(await db().selectFrom('opens').select('id').where('delivery_id', '=', deliveryId).execute()).toEqual([]);
+    expect(await db().selectFrom('opens').select('id').where('issue_id', '=', other.issueId).execute()).toEqual([]);
+  });
 });
