@@ -42,8 +42,8 @@ interface CountDelta {
  */
 export class CountDeltas {
   readonly #byKey = new Map<string, CountDelta>();
-  /** The four entries of the last `at` call: a batch's rows mostly share issue, metric and quarter hour. */
-  #last: { issueId: number; metric: string; quarter: number; entries: CountDelta[] } | undefined;
+  /** Per metric, the four entries of its last `at` call: a batch's rows mostly share issue and quarter hour. */
+  readonly #lastByMetric = new Map<string, { issueId: number; quarter: number; entries: CountDelta[] }>();
 
   add(issueId: number, metric: string, dim: string, bucket: number, n = 1): void {
     this.#entry(issueId, metric, dim, bucket).n += n;
@@ -59,10 +59,10 @@ export class CountDeltas {
   /** A plain metric at `at`: its 15-minute, hour and day buckets and its total. */
   at(issueId: number, metric: string, at: number, n = 1): void {
     const quarter = quarterOf(at);
-    let last = this.#last;
-    if (!last || last.quarter !== quarter || last.metric !== metric || last.issueId !== issueId) {
+    let last = this.#lastByMetric.get(metric);
+    if (!last || last.quarter !== quarter || last.issueId !== issueId) {
       const entries = [this.#entry(issueId, metric, '', quarter), this.#entry(issueId, metric + PER_HOUR, '', hourOf(at)), this.#entry(issueId, metric + PER_DAY, '', dayOf(at)), this.#entry(issueId, metric + TOTAL, '', 0)];
-      this.#last = last = { issueId, metric, quarter, entries };
+      this.#lastByMetric.set(metric, (last = { issueId, quarter, entries }));
     }
     for (const entry of last.entries) entry.n += n;
   }
