@@ -18,7 +18,13 @@ export async function deleteRawEventsBefore(db: Db, table: RawEventTable, cutoff
   return Number(result.numDeletedRows);
 }
 
-/** A subscriber's own raw events (opens, clicks, attributed page views and visits), before the person goes. */
+/**
+ * A subscriber's own raw events, before the person goes: opens and clicks of their deliveries
+ * (also those stored without the person, with per-person tracking off: the delivery names
+ * them), attributed page views and visits.
+ */
 export async function deletePersonEvents(db: Db, subscriberId: number): Promise<void> {
-  for (const table of ['opens', 'clicks', 'page_views', 'visits'] as const) await db.deleteFrom(table).where('subscriber_id', '=', subscriberId).execute();
+  const deliveries = db.selectFrom('deliveries').select('id').where('subscriber_id', '=', subscriberId);
+  for (const table of ['opens', 'clicks'] as const) await db.deleteFrom(table).where('delivery_id', 'in', deliveries).execute();
+  for (const table of ['page_views', 'visits'] as const) await db.deleteFrom(table).where('subscriber_id', '=', subscriberId).execute();
 }

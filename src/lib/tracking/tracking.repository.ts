@@ -261,17 +261,24 @@ export interface TimelineEntry {
   detail: string;
 }
 
-/** A subscriber's opens, clicks and attributed visits, newest first (stored with per-person tracking on). */
+/**
+ * A subscriber's opens, clicks and attributed visits, newest first (stored with per-person
+ * tracking on). Opens and clicks are found through the person's deliveries: the event tables
+ * have no index by subscriber (one would cost every pixel and click a random page).
+ */
 export async function findTrackingEventsBySubscriber(db: Db, subscriberId: number, limit = 200): Promise<TimelineEntry[]> {
+  const deliveries = db.selectFrom('deliveries').select('id').where('subscriber_id', '=', subscriberId);
   const rows = await db
     .selectFrom('opens')
     .select([sql<string>`'opened'`.as('kind'), 'at', sql<number | null>`${sql.ref('issue_id')}`.as('issue_id'), sql<string>`${sql.ref('class')} || ': ' || ${sql.ref('reason')}`.as('detail')])
+    .where('delivery_id', 'in', deliveries)
     .where('subscriber_id', '=', subscriberId)
     .unionAll((eb) =>
       eb
         .selectFrom('clicks')
         .innerJoin('issue_links', 'issue_links.id', 'clicks.link_id')
         .select([sql<string>`'clicked'`.as('kind'), 'clicks.at', sql<number | null>`${sql.ref('clicks.issue_id')}`.as('issue_id'), sql<string>`${sql.ref('clicks.class')} || ': ' || ${sql.ref('issue_links.url')}`.as('detail')])
+        .where('clicks.delivery_id', 'in', deliveries)
         .where('clicks.subscriber_id', '=', subscriberId),
     )
     .unionAll((eb) =>

@@ -282,10 +282,15 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
   it('pruning every raw event and erasing a subscriber leave every figure unchanged', async () => {
     const before = { comparison: await compareIssues(db(), { now: NOW }), a: await issueReport(db(), data.a.issueId, { now: NOW }), b: await issueReport(db(), data.b.issueId, { now: NOW }), site: await siteReport(db(), { fromDay: '2026-09-01', toDay: '2026-11-15' }, { now: NOW }) };
     const clicker = await db().selectFrom('clicks').select('subscriber_id').where('issue_id', '=', data.a.issueId).where('class', '=', 'human').executeTakeFirstOrThrow();
+    const theirDeliveries = (await db().selectFrom('deliveries').select('id').where('subscriber_id', '=', num(clicker.subscriber_id)).execute()).map((d) => num(d.id));
+    // An open stored with per-person tracking off names the delivery only: it goes too.
+    const [unnamed] = theirDeliveries;
+    await db().insertInto('opens').values({ issue_id: data.a.issueId, delivery_id: unnamed!, subscriber_id: null, at: NOW - DAY, class: 'human', reason: 'reader' }).execute();
     expect(await eraseSubscriber(db(), num(clicker.subscriber_id), NOW)).toBe(true);
     for (const table of ['opens', 'clicks', 'visits', 'page_views'] as const) {
       expect((await db().selectFrom(table).select('id').where('subscriber_id', '=', num(clicker.subscriber_id)).execute()).length).toBe(0);
     }
+    for (const table of ['opens', 'clicks'] as const) expect(await db().selectFrom(table).select('id').where('delivery_id', 'in', theirDeliveries).execute()).toEqual([]);
     const pruned = await pruneRawEvents(db(), NOW + 800 * DAY);
     expect(pruned.deleted.opens).toBeGreaterThan(0);
     for (const table of ['opens', 'clicks', 'visits', 'page_views', 'offline_events'] as const) expect((await db().selectFrom(table).select('id').execute()).length).toBe(0);
