@@ -119,12 +119,13 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     }
     const sqlite = sqliteHandle(this.#db);
     if (sqlite) {
-      // The connection lock keeps any Kysely transaction from being open around ours.
-      await this.#db.connection().execute(async () => {
-        sqlite.transaction(() => {
-          for (const [kind, rows] of byKind) this.#inserters[kind]!.sqlite(sqlite, rows);
-        })();
+      const writeAll = sqlite.transaction(() => {
+        for (const [kind, rows] of byKind) this.#inserters[kind]!.sqlite(sqlite, rows);
       });
+      // Ours runs synchronously from BEGIN to COMMIT, so it can only interleave with a Kysely
+      // transaction already open on the connection: then it waits for Kysely's connection lock.
+      if (!sqlite.inTransaction) writeAll();
+      else await this.#db.connection().execute(async () => writeAll());
       return;
     }
     await this.#db.transaction().execute(async (trx) => {

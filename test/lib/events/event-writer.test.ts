@@ -34,6 +34,25 @@ describeEachDatabase('event writer', (db, dialect) => {
     await writer.close();
   });
 
+  it('a hit written while another transaction is open commits on its own: that transaction rolling back loses nothing', async () => {
+    const before = await countPageViews(db());
+    const writer = new EventWriter(db(), { page_view: pageViewInserter }, { maxWaitMs: 0, maxBatch: 100 });
+    let written: Promise<void> | undefined;
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('page_views').values(view(900_001)).execute();
+        written = writer.write('page_view', view(900_002));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('roll back');
+      })
+      .catch((error: Error) => expect(error.message).toBe('roll back'));
+    await written;
+    expect(await countPageViews(db())).toBe(before + 1);
+    expect((await db().selectFrom('page_views').select('path').where('path', 'in', ['/p/900001', '/p/900002']).execute()).map((r) => r.path)).toEqual(['/p/900002']);
+    await writer.close();
+  });
+
   it('a row the database rejects fails alone; its neighbours commit', async () => {
     const before = await countPageViews(db());
     const errors: unknown[] = [];
