@@ -30,13 +30,14 @@ export async function load(url: string, options: { cpu: number; connections: num
 
 /**
  * Like `load`, but the requests cycle through the paths listed in `pathsFile` (one a line) on
- * `origin`, e.g. a different tracking token on each request.
+ * `origin`, e.g. a different tracking token on each request, from position `start`; answers
+ * where the next run should start.
  */
-export async function loadPaths(origin: string, pathsFile: string, options: { cpu: number; connections: number; seconds: number }): Promise<LoadResult> {
+export async function loadPaths(origin: string, pathsFile: string, options: { cpu: number; connections: number; seconds: number; start?: number }): Promise<LoadResult & { next: number }> {
   const script = path.join(projectRoot, 'test/bench/autocannon-paths.ts');
-  const args = ['-c', String(options.cpu), process.execPath, script, origin, pathsFile, String(options.connections), String(options.seconds), BROWSER_UA];
+  const args = ['-c', String(options.cpu), process.execPath, script, origin, pathsFile, String(options.connections), String(options.seconds), BROWSER_UA, String(options.start ?? 0)];
   const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
-  return parseResult(stdout);
+  return { ...parseResult(stdout), next: (JSON.parse(stdout) as { next: number }).next };
 }
 
 function parseResult(stdout: string): LoadResult {
