@@ -24,7 +24,11 @@ export interface TrackedLink {
   kind: IssueLinkKind;
 }
 
-/** Deliveries by id, with misses collected for one event-loop turn and loaded in one query. */
+/**
+ * Deliveries by id. A miss is read at once on SQLite; on PostgreSQL (or while a Kysely
+ * transaction is open on the SQLite connection) misses are collected for one event-loop turn
+ * and loaded in one query.
+ */
 class DeliveryCache {
   readonly #app: TrackingApp;
   readonly #known = new Map<number, { delivery: TrackedDelivery; until: number }>();
