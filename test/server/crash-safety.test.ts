@@ -35,6 +35,7 @@ for (const dialect of testDialects()) {
           const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
           let stop = false;
           let sent = 0;
+          const acknowledgedBefore = acknowledged.length;
           const worker = async (w: number) => {
             for (let i = 0; !stop; i++) {
               const id = `r${round}-w${w}-${i}`;
@@ -48,7 +49,9 @@ for (const dialect of testDialects()) {
           stop = true;
           await Promise.all(workers);
           agent.destroy();
-          expect(sent).toBeGreaterThan(acknowledged.length / (round + 1));
+          // The kill landed mid-burst: this round had hits answered and others cut off.
+          expect(acknowledged.length).toBeGreaterThan(acknowledgedBefore);
+          expect(sent).toBeGreaterThan(acknowledged.length - acknowledgedBefore);
         }
         const restarted = await startServer({ dataDir: dir, databaseUrl: db.url });
         const stored = new Set((await pageViewsIn(db.url)).map((r) => r.utm_content));
