@@ -110,6 +110,18 @@ function writeWords(state: Int32Array, out: Uint8Array): void {
  * and click. The output is byte for byte `createHmac('sha256', key).update(message).digest()`.
  */
 export function createHmacSha256(key: string | Uint8Array): Hmac {
+  const into = createHmacSha256Into(key);
+  return (message) => {
+    const out = Buffer.allocUnsafe(DIGEST);
+    into(typeof message === 'string' ? Buffer.from(message, 'utf8') : message, out);
+    return out;
+  };
+}
+
+/** HMAC-SHA256 under one fixed key that writes the 32-byte MAC into `out` (nothing allocated per call). */
+export type HmacInto = (message: Uint8Array, out: Uint8Array) => void;
+
+export function createHmacSha256Into(key: string | Uint8Array): HmacInto {
   let keyBytes: Uint8Array = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
   if (keyBytes.length > BLOCK) keyBytes = hash('sha256', keyBytes, 'buffer');
   const inner = midstate(keyBytes, 0x36);
@@ -117,16 +129,13 @@ export function createHmacSha256(key: string | Uint8Array): Hmac {
   const state = new Int32Array(8);
   const tail = new Uint8Array(2 * BLOCK);
   const innerDigest = new Uint8Array(DIGEST);
-  return (message) => {
-    const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  return (message, out) => {
     state.set(inner);
-    finish(state, BLOCK, bytes, tail);
+    finish(state, BLOCK, message, tail);
     writeWords(state, innerDigest);
     state.set(outer);
     finish(state, BLOCK, innerDigest, tail);
-    const out = Buffer.allocUnsafe(DIGEST);
     writeWords(state, out);
-    return out;
   };
 }
 

@@ -1,4 +1,6 @@
-import { signToken, verifyToken } from '../security/signed-token.ts';
+import { verifyToken } from '../security/signed-token.ts';
+import { createHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
+import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 import type { DB } from '../db/database.ts';
 import { findIssueIdBySlug } from './tracking.repository.ts';
 
@@ -7,10 +9,25 @@ import { findIssueIdBySlug } from './tracking.repository.ts';
  * per-person tracking, which subscriber) brought this browser, and when. Signed with the
  * server secret; HttpOnly, SameSite=Lax, Path=/, Secure on an https site; it lasts the
  * attribution window.
+ *
+ * The value is base64url (no padding) of
+ *   version     1 byte   0x21
+ *   issue       varint   unsigned LEB128, as in the tracking tokens
+ *   delivery    varint   0 for none
+ *   subscriber  varint   the id + 1; 0 for none (per-person tracking off)
+ *   at          varint   the click's time, ms since the epoch
+ *   mac         16 bytes HMAC-SHA256(cookie key, everything before it), first 16 bytes
+ * with the cookie key HMAC-SHA256(server secret, "footfall attribution cookie v2"). Cookies set
+ * before this format (a signed JSON token, `<payload>.<signature>`) are still read until their
+ * window ends.
  */
 export const ATTRIBUTION_COOKIE = 'ff_attr';
-const PURPOSE = 'attribution';
+const LEGACY_PURPOSE = 'attribution';
 const DAY_MS = 86_400_000;
+const VERSION = 0x21;
+const KEY_LABEL = 'footfall attribution cookie v2';
+const MAC_BYTES = 16;
+const MAX_BYTES = 1 + 4 * MAX_VARINT_BYTES + MAC_BYTES;
 
 export interface Attribution {
   issueId: number;
@@ -22,6 +39,7 @@ export interface Attribution {
   at: number;
 }
 
+/** The legacy cookie's JSON payload. */
 interface Payload {
   i: number;
   d: number;
@@ -29,17 +47,83 @@ interface Payload {
   t: number;
 }
 
+/** Makes and reads cookie values under one server secret (the key is derived once). */
+class AttributionCodec {
+  readonly #mac: HmacInto;
+  // Scratch buffers: encoding and decoding are synchronous, so no two calls share them.
+  readonly #bytes = Buffer.alloc(MAX_BYTES);
+  readonly #digest = new Uint8Array(32);
+
+  constructor(secret: string) {
+    const key = new Uint8Array(32);
+    createHmacSha256Into(secret)(Buffer.from(KEY_LABEL), key);
+    this.#mac = createHmacSha256Into(key);
+  }
+
+  encode(a: Attribution): string {
+    for (const n of [a.issueId, a.deliveryId, a.subscriberId ?? 0, a.at]) {
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`attribution fields must be non-negative safe integers (got ${n})`);
+    }
+    const bytes = this.#bytes;
+    bytes[0] = VERSION;
+    let at = writeVarint(bytes, 1, a.issueId);
+    at = writeVarint(bytes, at, a.deliveryId);
+    at = writeVarint(bytes, at, a.subscriberId === null ? 0 : a.subscriberId + 1);
+    at = writeVarint(bytes, at, a.at);
+    this.#mac(bytes.subarray(0, at), this.#digest);
+    bytes.set(this.#digest.subarray(0, MAC_BYTES), at);
+    return bytes.toString('base64url', 0, at + MAC_BYTES);
+  }
+
+  decode(value: string): Attribution | undefined {
+    const bytes = this.#bytes;
+    const length = decodeBase64url(value, bytes);
+    if (length === undefined || length < 5 + MAC_BYTES || bytes[0] !== VERSION) return undefined;
+    const body = length - MAC_BYTES;
+    const fields: number[] = [];
+    let at = 1;
+    for (let i = 0; i < 4; i++) {
+      const field = readVarint(bytes, at, body);
+      if (!field) return undefined;
+      fields.push(field.value);
+      at = field.next;
+    }
+    if (at !== body) return undefined;
+    this.#mac(bytes.subarray(0, body), this.#digest);
+    if (!sameBytes(this.#digest, 0, bytes, body, MAC_BYTES)) return undefined;
+    const [issueId, deliveryId, subscriber, clickedAt] = fields as [number, number, number, number];
+    return { issueId, deliveryId, subscriberId: subscriber === 0 ? null : subscriber - 1, at: clickedAt };
+  }
+}
+
+const codecs = new Map<string, AttributionCodec>();
+
+function codecFor(secret: string): AttributionCodec {
+  let codec = codecs.get(secret);
+  if (!codec) {
+    if (codecs.size > 16) codecs.clear();
+    codecs.set(secret, (codec = new AttributionCodec(secret)));
+  }
+  return codec;
+}
+
 export function makeAttributionCookie(secret: string, a: Attribution, windowDays: number, secure: boolean): string {
-  const payload: Payload = { i: a.issueId, d: a.deliveryId, t: a.at, ...(a.subscriberId !== null ? { s: a.subscriberId } : {}) };
-  return `${ATTRIBUTION_COOKIE}=${signToken(secret, PURPOSE, payload)}; Max-Age=${windowDays * 86_400}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+  return `${ATTRIBUTION_COOKIE}=${codecFor(secret).encode(a)}; Max-Age=${windowDays * 86_400}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
 }
 
 /** The attribution a cookie value carries, if it is ours, intact and inside the window. */
 export function readAttribution(secret: string, value: string | null | undefined, now: number, windowDays: number): Attribution | undefined {
   if (!value || value.length > 300) return undefined;
-  const p = verifyToken<Payload>(secret, PURPOSE, value);
-  if (!p || !Number.isSafeInteger(p.i) || p.i <= 0 || !Number.isSafeInteger(p.t) || !Number.isSafeInteger(p.d ?? 0)) return undefined;
-  if (now - p.t > windowDays * DAY_MS || p.t - now > 60_000) return undefined;
+  const a = value.includes('.') ? readLegacy(secret, value) : codecFor(secret).decode(value);
+  if (!a || a.issueId <= 0) return undefined;
+  if (now - a.at > windowDays * DAY_MS || a.at - now > 60_000) return undefined;
+  return a;
+}
+
+/** A cookie set before the compact format: a signed JSON token. */
+function readLegacy(secret: string, value: string): Attribution | undefined {
+  const p = verifyToken<Payload>(secret, LEGACY_PURPOSE, value);
+  if (!p || !Number.isSafeInteger(p.i) || !Number.isSafeInteger(p.t) || !Number.isSafeInteger(p.d ?? 0)) return undefined;
   return { issueId: p.i, deliveryId: p.d ?? 0, subscriberId: Number.isSafeInteger(p.s) && p.s! > 0 ? p.s! : null, at: p.t };
 }
 

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import { createHmacSha256, type Hmac } from '../security/fast-hmac.ts';
+import { createHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
+import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 
 /**
  * Tracking tokens: the last path segment of `/t/o/<token>` (open pixel) and `/t/c/<token>`
@@ -43,21 +43,22 @@ const VERSION = 0x10;
 const CLICK = 0x02;
 const TEST = 0x01;
 const MAC_BYTES = 10;
-/** Varints of up to 2^53 take at most 8 bytes. */
-const MAX_VARINT_BYTES = 8;
 const MAX_TOKEN_CHARS = 40;
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_BYTES = 1 + 2 * MAX_VARINT_BYTES + MAC_BYTES;
 const KEY_LABEL = 'footfall tracking tokens v1';
 
 /** Makes and reads tracking tokens under one server secret; create once per process (the key is derived once). */
 export class TrackingTokens {
-  readonly #mac: Hmac;
-  // One scratch buffer: making a token is synchronous, so it is never shared between calls in flight.
-  readonly #scratch = Buffer.alloc(1 + 2 * MAX_VARINT_BYTES + MAC_BYTES);
+  readonly #mac: HmacInto;
+  // Scratch buffers: making and reading a token are synchronous, so they are never shared between calls in flight.
+  readonly #scratch = Buffer.alloc(MAX_TOKEN_BYTES);
+  readonly #digest = new Uint8Array(32);
 
   constructor(secret: string) {
     if (typeof secret !== 'string' || secret.length === 0) throw new Error('TrackingTokens needs the server secret');
-    this.#mac = createHmacSha256(createHmacSha256(secret)(KEY_LABEL));
+    const key = new Uint8Array(32);
+    createHmacSha256Into(secret)(Buffer.from(KEY_LABEL), key);
+    this.#mac = createHmacSha256Into(key);
   }
 
   open(deliveryId: number, options: TokenOptions = {}): string {
@@ -87,20 +88,21 @@ export class TrackingTokens {
     bytes[0] = header;
     let at = writeVarint(bytes, 1, deliveryId);
     if (linkId !== undefined) at = writeVarint(bytes, at, linkId);
-    const mac = this.#mac(bytes.subarray(0, at));
-    mac.copy(bytes, at, 0, MAC_BYTES);
+    this.#mac(bytes.subarray(0, at), this.#digest);
+    bytes.set(this.#digest.subarray(0, MAC_BYTES), at);
     return bytes.toString('base64url', 0, at + MAC_BYTES);
   }
 
   #read(token: string | null | undefined): { click: boolean; test: boolean; deliveryId: number; linkId?: number } | undefined {
-    if (typeof token !== 'string' || token.length < 16 || token.length > MAX_TOKEN_CHARS || !TOKEN_SHAPE.test(token)) return undefined;
-    const bytes = Buffer.from(token, 'base64url');
-    // Only the canonical spelling: base64 decoding ignores stray trailing bits.
-    if (bytes.toString('base64url') !== token) return undefined;
+    if (typeof token !== 'string' || token.length < 16 || token.length > MAX_TOKEN_CHARS) return undefined;
+    const bytes = this.#scratch;
+    // Only the canonical spelling is read, so no two texts name the same token.
+    const length = decodeBase64url(token, bytes);
+    if (length === undefined) return undefined;
     const header = bytes[0]!;
     if ((header & 0xf0) !== VERSION || (header & 0x0c) !== 0) return undefined;
     const click = (header & CLICK) !== 0;
-    const body = bytes.length - MAC_BYTES;
+    const body = length - MAC_BYTES;
     const delivery = readVarint(bytes, 1, body);
     if (!delivery) return undefined;
     let at = delivery.next;
@@ -112,36 +114,10 @@ export class TrackingTokens {
       at = link.next;
     }
     if (at !== body) return undefined;
-    const expected = this.#mac(bytes.subarray(0, body)).subarray(0, MAC_BYTES);
-    if (!timingSafeEqual(expected, bytes.subarray(body))) return undefined;
+    this.#mac(bytes.subarray(0, body), this.#digest);
+    if (!sameBytes(this.#digest, 0, bytes, body, MAC_BYTES)) return undefined;
     return { click, test: (header & TEST) !== 0, deliveryId: delivery.value, ...(linkId !== undefined ? { linkId } : {}) };
   }
-}
-
-function writeVarint(buffer: Buffer, at: number, value: number): number {
-  let rest = value;
-  while (rest >= 0x80) {
-    buffer[at++] = (rest % 0x80) | 0x80;
-    rest = Math.floor(rest / 0x80);
-  }
-  buffer[at++] = rest;
-  return at;
-}
-
-/** Unsigned LEB128 within [at, end); refuses overlong encodings (a trailing 0x80…0x00) and values past 2^53. */
-function readVarint(buffer: Buffer, at: number, end: number): { value: number; next: number } | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < MAX_VARINT_BYTES && at < end; i++) {
-    const byte = buffer[at++]!;
-    value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) {
-      if (byte === 0 && i > 0) return undefined;
-      return Number.isSafeInteger(value) ? { value, next: at } : undefined;
-    }
-    scale *= 0x80;
-  }
-  return undefined;
 }
 
 const instances = new Map<string, TrackingTokens>();
