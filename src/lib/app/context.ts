@@ -4,7 +4,7 @@ import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
 import { VisitTracker } from '../analytics/visits.ts';
 import type { AttributionDeps } from '../analytics/page-views.service.ts';
-import { clickInserter, openInserter } from '../tracking/tracking.repository.ts';
+import { clickHitInserter, clickInserter, openHitInserter, openInserter } from '../tracking/tracking.repository.ts';
 import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
@@ -13,8 +13,9 @@ import { createMailer, type Mailer } from '../mail/mailer.ts';
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
     db,
-    // Page views with their attribution and visits; opens and clicks with the delivery's first_* times.
-    { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter },
+    // Page views with their attribution and visits; opens and clicks with the delivery's first_*
+    // times, either as rows (`open`, `click`) or as hits whose delivery the writer reads (`open_hit`, `click_hit`).
+    { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter, open_hit: openHitInserter, click_hit: clickHitInserter },
     {
       ...config.eventWriter,
       onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),

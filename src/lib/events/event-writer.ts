@@ -6,16 +6,22 @@ import { sqliteHandle } from '../db/database.ts';
  * Writes one kind of event row inside the writer's transaction, both dialects side by side:
  * PostgreSQL through Kysely (a multi-row insert), SQLite through a cached prepared statement
  * (compiling and preparing a fresh multi-row statement per batch costs more than the insert).
+ * An inserter may answer one result per row (in the rows' order): each `write` resolves with
+ * its row's result once the transaction committed.
  */
 export interface BatchInserter<DB, Row> {
-  kysely: (trx: Transaction<DB>, rows: Row[]) => Promise<void>;
-  sqlite: (sqlite: BetterSqlite3.Database, rows: Row[]) => void;
+  kysely: (trx: Transaction<DB>, rows: Row[]) => Promise<unknown[] | void>;
+  sqlite: (sqlite: BetterSqlite3.Database, rows: Row[]) => unknown[] | void;
 }
+
+/** What `write` resolves with for an inserter: its per-row result, or undefined. */
+export type WriteResult<I> = I extends { sqlite: (...args: any[]) => infer R } ? (R extends readonly (infer X)[] ? X : undefined) : undefined;
 
 interface Pending<Row> {
   kind: string;
   row: Row;
-  resolve: () => void;
+  result: unknown;
+  resolve: (result: unknown) => void;
   reject: (error: unknown) => void;
 }
 
@@ -55,10 +61,10 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     return this.#queue.length;
   }
 
-  write<K extends keyof Inserters & string>(kind: K, row: Parameters<Inserters[K]['sqlite']>[1][number]): Promise<void> {
+  write<K extends keyof Inserters & string>(kind: K, row: Parameters<Inserters[K]['sqlite']>[1][number]): Promise<WriteResult<Inserters[K]>> {
     if (this.#closed) return Promise.reject(new Error('event writer is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ kind, row, resolve, reject });
+    return new Promise<WriteResult<Inserters[K]>>((resolve, reject) => {
+      this.#queue.push({ kind, row, result: undefined, resolve: resolve as (result: unknown) => void, reject });
       this.#schedule(this.#queue.length >= this.#options.maxBatch);
     });
   }
@@ -98,7 +104,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   async #commit(batch: Pending<unknown>[]): Promise<void> {
     try {
       await this.#insertAll(batch);
-      for (const p of batch) p.resolve();
+      for (const p of batch) p.resolve(p.result);
     } catch (error) {
       if (batch.length === 1) {
         this.#options.onError?.(error, 1);
@@ -111,16 +117,20 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   }
 
   async #insertAll(batch: Pending<unknown>[]): Promise<void> {
-    const byKind = new Map<string, unknown[]>();
+    const byKind = new Map<string, Pending<unknown>[]>();
     for (const p of batch) {
-      let rows = byKind.get(p.kind);
-      if (!rows) byKind.set(p.kind, (rows = []));
-      rows.push(p.row);
+      p.result = undefined; // a batch retried row by row starts afresh
+      let pending = byKind.get(p.kind);
+      if (!pending) byKind.set(p.kind, (pending = []));
+      pending.push(p);
     }
+    const keep = (pending: Pending<unknown>[], results: unknown[] | void) => {
+      if (results) for (let i = 0; i < pending.length; i++) pending[i]!.result = results[i];
+    };
     const sqlite = sqliteHandle(this.#db);
     if (sqlite) {
       const writeAll = sqlite.transaction(() => {
-        for (const [kind, rows] of byKind) this.#inserters[kind]!.sqlite(sqlite, rows);
+        for (const [kind, pending] of byKind) keep(pending, this.#inserters[kind]!.sqlite(sqlite, pending.map((p) => p.row)));
       });
       // Ours runs synchronously from BEGIN to COMMIT, so it can only interleave with a Kysely
       // transaction already open on the connection: then it waits for Kysely's connection lock.
@@ -129,7 +139,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
       return;
     }
     await this.#db.transaction().execute(async (trx) => {
-      for (const [kind, rows] of byKind) await this.#inserters[kind]!.kysely(trx, rows);
+      for (const [kind, pending] of byKind) keep(pending, await this.#inserters[kind]!.kysely(trx, pending.map((p) => p.row)));
     });
   }
 

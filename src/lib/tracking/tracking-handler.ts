@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../app/context.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { trackingTokens, type TrackingTokens } from './tokens.ts';
-import { findClickTarget, recordClickOn, recordOpen, type ClickTarget } from './tracking.service.ts';
+import { findClickLink, isDeliveryLink, recordClickOn, recordOpen, type TrackedLink } from './tracking.service.ts';
 
 /**
  * The fast path for /t/… served by the server entry before Astro:
@@ -69,7 +69,7 @@ async function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppCon
 }
 
 /** Settles after the open's commit; undefined when nothing is recorded. */
-function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, now = Date.now()): Promise<void> | undefined {
+function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, now = Date.now()): Promise<unknown> | undefined {
   const token = tokensOf(app).readOpen(tokenOf(url, 5));
   if (!token || token.test) return undefined;
   const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
@@ -81,28 +81,34 @@ function notFound(req: IncomingMessage, res: ServerResponse): void {
   res.end(req.method === 'HEAD' ? undefined : NOT_FOUND_HTML);
 }
 
+function unavailable(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
+  res.end(req.method === 'HEAD' ? undefined : UNAVAILABLE);
+}
+
 async function handleClick(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> {
   const now = Date.now();
   const token = tokensOf(app).readClick(tokenOf(url, 5));
   if (!token) return notFound(req, res);
-  let target: ClickTarget | undefined;
+  let link: TrackedLink | undefined;
   try {
-    const found = findClickTarget(app, token, now);
-    target = found instanceof Promise ? await found : found;
+    const found = findClickLink(app, token.linkId, now);
+    link = found instanceof Promise ? await found : found;
+    // What records nothing (a test message, HEAD) still must be the delivery's own link.
+    if (link && !token.test && req.method !== 'GET' && !(await isDeliveryLink(app, token.deliveryId, link))) link = undefined;
   } catch (error) {
     console.error('[tracking] click lookup failed:', error instanceof Error ? error.message : error);
-    res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
-    res.end(req.method === 'HEAD' ? undefined : UNAVAILABLE);
-    return;
+    return unavailable(req, res);
   }
-  if (!target) return notFound(req, res);
-  const headers: Record<string, string | string[]> = { location: target.link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
-  const delivery = target.delivery;
-  if (req.method === 'GET' && delivery) {
+  if (!link) return notFound(req, res);
+  const headers: Record<string, string | string[]> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
+  if (req.method === 'GET' && !token.test) {
     try {
-      const cookie = await recordClickOn(app, { ...target, delivery }, req.headers['user-agent'] ?? '', now);
-      if (cookie) headers['set-cookie'] = cookie;
+      const clicked = await recordClickOn(app, { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: req.headers['user-agent'] ?? '' }, now);
+      if (!clicked) return notFound(req, res);
+      if (clicked.setCookie) headers['set-cookie'] = clicked.setCookie;
     } catch (error) {
+      // The token is ours and the link registered: the reader still gets where they were going.
       console.error('[tracking] click not recorded:', error instanceof Error ? error.message : error);
     }
   }

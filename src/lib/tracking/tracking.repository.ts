@@ -74,19 +74,22 @@ function moveFirst(deltas: CountDeltas, issueId: number, metric: string, from: n
 
 const earlier = (current: number | null, at: number): number => (current === null || at < current ? at : current);
 
+/** One stored open's follow-ups; `known` is the delivery's first times when just read in this transaction. */
+function* openFollowUp(r: NewOpen, deltas: CountDeltas, known?: Firsts): StatementPlan {
+  deltas.at(r.issue_id, `open.${r.class}`, r.at);
+  if (r.delivery_id === null) return;
+  const firsts = known ?? (yield* readFirsts(r.delivery_id));
+  if (!firsts) return;
+  const anyOpen = earlier(firsts.first_any_open_at, r.at);
+  const humanOpen = isHumanOpen(r.class) ? earlier(firsts.first_opened_at, r.at) : firsts.first_opened_at;
+  if (anyOpen === firsts.first_any_open_at && humanOpen === firsts.first_opened_at) return;
+  yield { run: SET_FIRST_OPENS, params: [anyOpen, humanOpen, r.delivery_id] };
+  moveFirst(deltas, r.issue_id, 'first.open', firsts.first_any_open_at, anyOpen);
+  moveFirst(deltas, r.issue_id, 'first.open_human', firsts.first_opened_at, humanOpen);
+}
+
 function* openFollowUps(rows: NewOpen[], deltas: CountDeltas): StatementPlan {
-  for (const r of rows) {
-    deltas.at(r.issue_id, `open.${r.class}`, r.at);
-    if (r.delivery_id === null) continue;
-    const firsts = yield* readFirsts(r.delivery_id);
-    if (!firsts) continue;
-    const anyOpen = earlier(firsts.first_any_open_at, r.at);
-    const humanOpen = isHumanOpen(r.class) ? earlier(firsts.first_opened_at, r.at) : firsts.first_opened_at;
-    if (anyOpen === firsts.first_any_open_at && humanOpen === firsts.first_opened_at) continue;
-    yield { run: SET_FIRST_OPENS, params: [anyOpen, humanOpen, r.delivery_id] };
-    moveFirst(deltas, r.issue_id, 'first.open', firsts.first_any_open_at, anyOpen);
-    moveFirst(deltas, r.issue_id, 'first.open_human', firsts.first_opened_at, humanOpen);
-  }
+  for (const r of rows) yield* openFollowUp(r, deltas);
 }
 
 /** An attributed visit by the reader of a delivery: its first visit time and the unique visitors. */
@@ -97,12 +100,13 @@ export function* firstVisitFollowUp(issueId: number, deliveryId: number, at: num
   moveFirst(deltas, issueId, 'first.visit', firsts.first_visit_at, at);
 }
 
-function* clickFollowUps(r: NewClick, deltas: CountDeltas): StatementPlan {
+/** One stored click's follow-ups; `known` is the delivery's first times when just read in this transaction. */
+function* clickFollowUps(r: NewClick, deltas: CountDeltas, known?: Firsts): StatementPlan {
   deltas.at(r.issue_id, `click.${r.class}`, r.at);
   deltas.add(r.issue_id, `link.${r.class}`, String(r.link_id), 0);
   if (r.delivery_id === null) return;
   if (r.class === 'human') {
-    const firsts = yield* readFirsts(r.delivery_id);
+    const firsts = known ?? (yield* readFirsts(r.delivery_id));
     if (firsts && (firsts.first_clicked_at === null || r.at < firsts.first_clicked_at)) {
       yield { run: SET_FIRST_CLICKED, params: [r.at, r.delivery_id] };
       moveFirst(deltas, r.issue_id, 'first.click', firsts.first_clicked_at, r.at);
@@ -204,6 +208,145 @@ export async function insertClicks(trx: Transaction<Database>, rows: NewClick[])
 export const openInserter = { kysely: insertOpens, sqlite: insertOpensSqlite };
 export const clickInserter = { kysely: insertClicks, sqlite: insertClicksSqlite };
 
+// ---- Hits: the delivery read inside the writer's transaction -----------------------------------
+
+/** The delivery a hit names, with its first-event times (one row read serves both). */
+export interface HitDelivery extends TrackedDelivery {
+  firsts: Firsts;
+}
+
+/** How a hit is classified once its delivery's send time is known (the service's rules). */
+export type Verdict<C> = { class: C; reason: string };
+
+/** A pixel load by token: stored once its delivery is found, classified by `classify`. */
+export interface OpenHit {
+  deliveryId: number;
+  at: number;
+  personTracking: boolean;
+  classify: (delivery: TrackedDelivery) => Verdict<OpenClass>;
+}
+
+/** A click by token on a link of `linkIssueId`: stored only if the delivery belongs to that issue. */
+export interface ClickHit {
+  deliveryId: number;
+  linkId: number;
+  linkIssueId: number;
+  at: number;
+  personTracking: boolean;
+  classify: (delivery: TrackedDelivery) => Verdict<ClickClass> & { sweep?: NewClick['sweep'] };
+}
+
+/** What a stored hit was: undefined when nothing was stored (unknown delivery, another issue's link). */
+export interface StoredHit<C> {
+  issueId: number;
+  subscriberId: number | null;
+  class: C;
+}
+
+function openRowFor(hit: OpenHit, d: TrackedDelivery): NewOpen {
+  const verdict = hit.classify(d);
+  return { issue_id: d.issueId, delivery_id: d.id, subscriber_id: hit.personTracking ? d.subscriberId : null, at: hit.at, class: verdict.class, reason: verdict.reason };
+}
+
+function clickRowFor(hit: ClickHit, d: TrackedDelivery): NewClick | undefined {
+  if (d.issueId !== hit.linkIssueId) return undefined;
+  const { sweep, ...verdict } = hit.classify(d);
+  const row: NewClick = { issue_id: d.issueId, link_id: hit.linkId, delivery_id: d.id, subscriber_id: hit.personTracking ? d.subscriberId : null, at: hit.at, class: verdict.class, reason: verdict.reason };
+  return sweep ? { ...row, sweep } : row;
+}
+
+const storedOf = <C>(r: { issue_id: number; subscriber_id: number | null; class: C }): StoredHit<C> => ({ issueId: r.issue_id, subscriberId: r.subscriber_id, class: r.class });
+
+const DELIVERY_FOR_HIT = 'select "id", "issue_id", "subscriber_id", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at" from "deliveries" where "id" = ?';
+type DeliveryRow = { id: number | bigint; issue_id: number | bigint; subscriber_id: number | bigint | null; sent_at: number | bigint | null } & { [K in keyof Firsts]: number | bigint | null };
+
+function hitDeliveryOf(r: DeliveryRow): HitDelivery {
+  const n = (v: number | bigint | null) => (v === null ? null : Number(v));
+  return {
+    id: Number(r.id),
+    issueId: Number(r.issue_id),
+    subscriberId: n(r.subscriber_id),
+    sentAt: n(r.sent_at),
+    firsts: { first_any_open_at: n(r.first_any_open_at), first_opened_at: n(r.first_opened_at), first_clicked_at: n(r.first_clicked_at), first_visit_at: n(r.first_visit_at) },
+  };
+}
+
+const hitStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<[number], DeliveryRow>>();
+
+function readHitDeliverySqlite(sqlite: BetterSqlite3.Database, id: number): HitDelivery | undefined {
+  let statement = hitStatements.get(sqlite);
+  if (!statement) hitStatements.set(sqlite, (statement = sqlite.prepare(DELIVERY_FOR_HIT)));
+  const row = statement.get(id);
+  return row && hitDeliveryOf(row);
+}
+
+/** The deliveries of a batch of hits with their first-event times, in one query. */
+async function readHitDeliveries(trx: Transaction<Database>, ids: number[]): Promise<Map<number, HitDelivery>> {
+  const rows = await trx
+    .selectFrom('deliveries')
+    .select(['id', 'issue_id', 'subscriber_id', 'sent_at', 'first_any_open_at', 'first_opened_at', 'first_clicked_at', 'first_visit_at'])
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((r) => [Number(r.id), hitDeliveryOf(r as DeliveryRow)]));
+}
+
+/**
+ * SQLite: each hit reads its delivery (and first times) inside the transaction, so a pixel
+ * costs no lookup of its own before the batch, then is stored and followed up at once.
+ */
+export function insertOpenHitsSqlite(sqlite: BetterSqlite3.Database, hits: OpenHit[]): (StoredHit<OpenClass> | undefined)[] {
+  const insert = sqliteInserts(sqlite).open;
+  const deltas = new CountDeltas();
+  const stored = hits.map((hit) => {
+    const d = readHitDeliverySqlite(sqlite, hit.deliveryId);
+    if (!d) return undefined;
+    const r = openRowFor(hit, d);
+    insert.run(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+    runPlanSqlite(sqlite, openFollowUp(r, deltas, d.firsts));
+    return storedOf(r);
+  });
+  addReportCountsSqlite(sqlite, deltas);
+  return stored;
+}
+
+export function insertClickHitsSqlite(sqlite: BetterSqlite3.Database, hits: ClickHit[]): (StoredHit<ClickClass> | undefined)[] {
+  const insert = sqliteInserts(sqlite).click;
+  const deltas = new CountDeltas();
+  const stored = hits.map((hit) => {
+    const d = readHitDeliverySqlite(sqlite, hit.deliveryId);
+    const r = d && clickRowFor(hit, d);
+    if (!r) return undefined;
+    insert.run(r.issue_id, r.link_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+    runPlanSqlite(sqlite, clickFollowUps(r, deltas, d!.firsts));
+    return storedOf(r);
+  });
+  addReportCountsSqlite(sqlite, deltas);
+  return stored;
+}
+
+/** PostgreSQL: the batch's deliveries in one query, then the rows as the `open` / `click` inserters store them. */
+async function insertHits<H extends { deliveryId: number }, R extends NewOpen | NewClick>(
+  trx: Transaction<Database>,
+  hits: H[],
+  rowFor: (hit: H, d: HitDelivery) => R | undefined,
+  insert: (trx: Transaction<Database>, rows: R[]) => Promise<void>,
+): Promise<(StoredHit<R['class']> | undefined)[]> {
+  const deliveries = await readHitDeliveries(trx, hits.map((h) => h.deliveryId));
+  const rows = hits.map((hit) => {
+    const d = deliveries.get(hit.deliveryId);
+    return d && rowFor(hit, d);
+  });
+  const found = rows.filter((r) => r !== undefined);
+  if (found.length > 0) await insert(trx, found);
+  return rows.map((r) => r && storedOf(r));
+}
+
+export const insertOpenHits = (trx: Transaction<Database>, hits: OpenHit[]) => insertHits(trx, hits, openRowFor, insertOpens);
+export const insertClickHits = (trx: Transaction<Database>, hits: ClickHit[]) => insertHits(trx, hits, clickRowFor, insertClicks);
+
+export const openHitInserter = { kysely: insertOpenHits, sqlite: insertOpenHitsSqlite };
+export const clickHitInserter = { kysely: insertClickHits, sqlite: insertClickHitsSqlite };
+
 // ---- Lookups for the fast path ---------------------------------------------------------------
 
 export interface TrackedDelivery {
@@ -213,25 +356,10 @@ export interface TrackedDelivery {
   sentAt: number | null;
 }
 
-/** The deliveries named by a batch of tokens (one query for all of them). */
-export async function findDeliveriesByIds(db: Db, ids: readonly number[]): Promise<TrackedDelivery[]> {
-  if (ids.length === 0) return [];
-  const rows = await db.selectFrom('deliveries').select(['id', 'issue_id', 'subscriber_id', 'sent_at']).where('id', 'in', ids).execute();
-  return rows.map((r) => ({ id: Number(r.id), issueId: Number(r.issue_id), subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id), sentAt: r.sent_at === null ? null : Number(r.sent_at) }));
-}
-
-const DELIVERY_BY_ID = 'select "id", "issue_id", "subscriber_id", "sent_at" from "deliveries" where "id" = ?';
-const deliveryStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<[number], { id: number; issue_id: number; subscriber_id: number | null; sent_at: number | null }>>();
-
-/**
- * One delivery by id, synchronously through a cached prepared statement (SQLite): a miss on the
- * tracking path costs a few microseconds instead of a compiled query and an event-loop turn.
- */
-export function findDeliveryByIdSqlite(sqlite: BetterSqlite3.Database, id: number): TrackedDelivery | undefined {
-  let statement = deliveryStatements.get(sqlite);
-  if (!statement) deliveryStatements.set(sqlite, (statement = sqlite.prepare(DELIVERY_BY_ID)));
-  const r = statement.get(id);
-  return r && { id: r.id, issueId: r.issue_id, subscriberId: r.subscriber_id, sentAt: r.sent_at };
+/** One delivery by id (answers that record nothing; a recorded hit reads its delivery in the writer). */
+export async function findDeliveryById(db: Db, id: number): Promise<TrackedDelivery | undefined> {
+  const r = await db.selectFrom('deliveries').select(['id', 'issue_id', 'subscriber_id', 'sent_at']).where('id', '=', id).executeTakeFirst();
+  return r && { id: Number(r.id), issueId: Number(r.issue_id), subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id), sentAt: r.sent_at === null ? null : Number(r.sent_at) };
 }
 
 /** The issue a registered link belongs to (links are cached per issue after that). */

@@ -91,11 +91,30 @@ describe('event writer without a database', () => {
   it('commits a full batch at once, without waiting for the timer', async () => {
     const batches: number[] = [];
     const fakeDb = { transaction: () => ({ execute: async (fn: (t: unknown) => Promise<void>) => fn({}) }) };
-    const record = async (_t: unknown, rows: unknown[]) => void batches.push(rows.length);
-    const writer = new EventWriter(fakeDb as never, { page_view: { kysely: record, sqlite: record } }, { maxWaitMs: 60_000, maxBatch: 10 });
+    const record = (_t: unknown, rows: unknown[]) => void batches.push(rows.length);
+    const writer = new EventWriter(fakeDb as never, { page_view: { kysely: async (t: unknown, rows: unknown[]) => record(t, rows), sqlite: record } }, { maxWaitMs: 60_000, maxBatch: 10 });
     await Promise.all(Array.from({ length: 25 }, (_, i) => writer.write('page_view', view(i))).slice(0, 20));
     expect(batches.slice(0, 2)).toEqual([10, 10]);
     await writer.close();
     expect(batches.reduce((a, b) => a + b, 0)).toBe(25);
+  });
+
+  it('resolves each write with its own row’s result, also when a failed batch is retried row by row', async () => {
+    const fakeDb = { transaction: () => ({ execute: async (fn: (t: unknown) => Promise<void>) => fn({}) }) };
+    const double = {
+      kysely: async (_t: unknown, rows: number[]) => {
+        if (rows.includes(13)) throw new Error('unlucky row');
+        return rows.map((n) => n * 2);
+      },
+      sqlite: (_t: unknown, rows: number[]) => rows.map((n) => n * 2),
+    };
+    const writer = new EventWriter(fakeDb as never, { double, other: { kysely: async () => {}, sqlite: () => {} } }, { maxWaitMs: 0, maxBatch: 50, onError: () => {} });
+    const written = [1, 2, 3].map((n) => writer.write('double', n));
+    const other = writer.write('other', 7);
+    expect(await Promise.all(written)).toEqual([2, 4, 6]);
+    expect(await other).toBeUndefined();
+    const retried = [11, 12, 13, 14].map((n) => writer.write('double', n).catch((e: Error) => e.message));
+    expect(await Promise.all(retried)).toEqual([22, 24, 'unlucky row', 28]);
+    await writer.close();
   });
 });

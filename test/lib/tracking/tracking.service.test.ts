@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { EventWriter } from '../../../src/lib/events/event-writer.ts';
-import { clickInserter, openInserter } from '../../../src/lib/tracking/tracking.repository.ts';
+import { clickHitInserter, clickInserter, openHitInserter, openInserter } from '../../../src/lib/tracking/tracking.repository.ts';
 import { recordClick, recordOpen, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
 import { readAttribution } from '../../../src/lib/tracking/attribution.ts';
 import { loadConfig } from '../../../src/lib/config.ts';
@@ -13,7 +13,7 @@ const MIN = 60_000;
 const DAY = 86_400_000;
 
 function trackingApp(db: DB): TrackingApp {
-  return { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer: new EventWriter(db, { open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 100 }) } as TrackingApp;
+  return { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer: new EventWriter(db, { open: openInserter, click: clickInserter, open_hit: openHitInserter, click_hit: clickHitInserter }, { maxWaitMs: 0, maxBatch: 100 }) } as TrackingApp;
 }
 
 describeEachDatabase('tracking service (time passed in)', (db) => {
@@ -82,7 +82,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     const other = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
     const app = trackingApp(db());
     let deliveryId = 0;
-    let recorded: Promise<void> | undefined;
+    let recorded: Promise<unknown> | undefined;
     await db()
       .transaction()
       .execute(async (trx) => {
