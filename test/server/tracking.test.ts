@@ -152,8 +152,12 @@ for (const dialect of testDialects()) {
         }
       }
       // Another issue's link with this delivery's token is refused even though the link exists.
+      const stored = (await clicksOf(deliveryId)).length;
       const cross = await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, deliveryId, other.links.site.id)}`);
       expect(cross.status).toBe(404);
+      expect((await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, deliveryId, other.links.site.id)}`, { method: 'HEAD' })).status).toBe(404);
+      expect((await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, 987_654_321, issue.links.site.id)}`)).status).toBe(404);
+      expect(await clicksOf(deliveryId)).toHaveLength(stored);
     });
 
     it('attribution over HTTP: click → landing and two pages make one attributed visit; signups from the cookie and from a forwarded link name the issue', async () => {

@@ -6,6 +6,7 @@ import { clickHitInserter, clickInserter, openHitInserter, openInserter } from '
 import { recordClick, recordOpen, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
 import { readAttribution } from '../../../src/lib/tracking/attribution.ts';
 import { loadConfig } from '../../../src/lib/config.ts';
+import { getSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -101,5 +102,26 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     await app.writer.close();
     expect(await db().selectFrom('opens').select('id').where('delivery_id', '=', deliveryId).execute()).toEqual([]);
     expect(await db().selectFrom('opens').select('id').where('issue_id', '=', other.issueId).execute()).toEqual([]);
+  });
+
+  it('with open and click tracking off: nothing stored, a click still leads to its own issue’s link only', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const other = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const { deliveryId } = await seedDelivery(db(), issue.issueId, sentAt);
+    const saved = await saveSettings(db(), { ...(await getSettings(db())), openTracking: false, clickTracking: false }, null);
+    expect(saved.ok).toBe(true);
+    const app = trackingApp(db());
+    try {
+      expect(recordOpen(app, { deliveryId, userAgent: chrome, ip: '81.2.3.4' }, sentAt + 10 * MIN)).toBeUndefined();
+      expect(await recordClick(app, { deliveryId, linkId: issue.links.site.id, userAgent: chrome }, sentAt + 10 * MIN)).toEqual({ url: issue.links.site.url, setCookie: undefined });
+      expect(await recordClick(app, { deliveryId, linkId: other.links.site.id, userAgent: chrome }, sentAt + 10 * MIN)).toBeUndefined();
+      expect(await recordClick(app, { deliveryId: 987_654_321, linkId: issue.links.site.id, userAgent: chrome }, sentAt + 10 * MIN)).toBeUndefined();
+      await app.writer.close();
+      expect(await db().selectFrom('opens').select('id').where('delivery_id', '=', deliveryId).execute()).toEqual([]);
+      expect(await db().selectFrom('clicks').select('id').where('delivery_id', '=', deliveryId).execute()).toEqual([]);
+    } finally {
+      await saveSettings(db(), { ...(await getSettings(db())), openTracking: true, clickTracking: true }, null);
+    }
   });
 });
