@@ -306,6 +306,8 @@ export interface DeliveryTable {
   first_visit_at: number | null;
   /** First open of any class (first_opened_at is the first likely-human one). */
   first_any_open_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The links this delivery's reader clicked (human clicks), as ",12,15,": unique clickers per link. */
+  clicked_links: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: number;
 }
 
@@ -331,15 +333,8 @@ export interface ReportCountTable {
   n: number;
 }
 
-/** One row per link and delivery with a human click: unique clickers per link. */
-export interface LinkClickerTable {
-  link_id: number;
-  delivery_id: number;
-}
-
 export interface Database {
   report_counts: ReportCountTable;
-  link_clickers: LinkClickerTable;
   opens: OpenTable;
   clicks: ClickTable;
   visits: VisitTable;

@@ -37,22 +37,28 @@ const INSERT_CLICK = 'insert into "clicks" ("issue_id", "link_id", "delivery_id"
 
 const isHumanOpen = (c: OpenClass): boolean => c === 'human' || c === 'proxy';
 
-const DELIVERY_FIRSTS = 'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at" from "deliveries" where "id" = ?';
+const DELIVERY_FIRSTS = 'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
 const SET_FIRST_OPENS = 'update "deliveries" set "first_any_open_at" = ?, "first_opened_at" = ? where "id" = ?';
-const SET_FIRST_CLICKED = 'update "deliveries" set "first_clicked_at" = ? where "id" = ?';
+const SET_CLICKED = 'update "deliveries" set "first_clicked_at" = ?, "clicked_links" = ? where "id" = ?';
 const SET_FIRST_VISIT = 'update "deliveries" set "first_visit_at" = ? where "id" = ?';
-const ADD_CLICKER = 'insert into "link_clickers" ("link_id", "delivery_id") values (?, ?) on conflict do nothing';
 const SWEPT_CLICKS = `select "at", "link_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and "at" >= ?`;
 const SWEEP_CLICKS = `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and "at" >= ?`;
 const HUMAN_CLICK_ON_LINK = `select 1 as "found" from "clicks" where "delivery_id" = ? and "link_id" = ? and "class" = 'human' limit 1`;
-const REMOVE_CLICKER = 'delete from "link_clickers" where "link_id" = ? and "delivery_id" = ?';
 const EARLIEST_HUMAN_CLICK = `select min("at") as "at" from "clicks" where "delivery_id" = ? and "class" = 'human'`;
 const SWEPT_OPENS = `select "at", "class" from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy') and "at" <= ?`;
 const SWEEP_OPENS = `update "opens" set "class" = 'scanner', "reason" = ? where "delivery_id" = ? and "class" in ('human', 'proxy') and "at" <= ?`;
 const EARLIEST_HUMAN_OPEN = `select min("at") as "at" from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy')`;
 const SCANNER_OPEN_REASON = 'opened just before a link scanner clicked';
 
-type Firsts = { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null };
+type Firsts = { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null };
+
+/** `deliveries.clicked_links` (",12,15,"): the links its reader clicked, for unique clickers per link. */
+const hasClickedLink = (list: string | null, linkId: number): boolean => list !== null && list.includes(`,${linkId},`);
+const withClickedLink = (list: string | null, linkId: number): string => `${list ?? ','}${linkId},`;
+function withoutClickedLink(list: string | null, linkId: number): string | null {
+  const rest = (list ?? '').replace(`,${linkId},`, ',');
+  return rest === ',' || rest === '' ? null : rest;
+}
 
 /**
  * The delivery's first-event times, and the maintained unique counts that follow them
@@ -63,7 +69,7 @@ function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefined, un
   const row = (yield { get: DELIVERY_FIRSTS, params: [deliveryId] }) as Firsts | undefined;
   if (!row) return undefined;
   const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return { first_any_open_at: n(row.first_any_open_at), first_opened_at: n(row.first_opened_at), first_clicked_at: n(row.first_clicked_at), first_visit_at: n(row.first_visit_at) };
+  return { first_any_open_at: n(row.first_any_open_at), first_opened_at: n(row.first_opened_at), first_clicked_at: n(row.first_clicked_at), first_visit_at: n(row.first_visit_at), clicked_links: (row.clicked_links as string | null) ?? null };
 }
 
 function moveFirst(deltas: CountDeltas, issueId: number, metric: string, from: number | null, to: number | null): void {
@@ -107,11 +113,15 @@ function* clickFollowUps(r: NewClick, deltas: CountDeltas, known?: Firsts): Stat
   if (r.delivery_id === null) return;
   if (r.class === 'human') {
     const firsts = known ?? (yield* readFirsts(r.delivery_id));
-    if (firsts && (firsts.first_clicked_at === null || r.at < firsts.first_clicked_at)) {
-      yield { run: SET_FIRST_CLICKED, params: [r.at, r.delivery_id] };
-      moveFirst(deltas, r.issue_id, 'first.click', firsts.first_clicked_at, r.at);
+    if (firsts) {
+      const firstClick = earlier(firsts.first_clicked_at, r.at);
+      const newClicker = !hasClickedLink(firsts.clicked_links, r.link_id);
+      if (firstClick !== firsts.first_clicked_at || newClicker) {
+        yield { run: SET_CLICKED, params: [firstClick, newClicker ? withClickedLink(firsts.clicked_links, r.link_id) : firsts.clicked_links, r.delivery_id] };
+        moveFirst(deltas, r.issue_id, 'first.click', firsts.first_clicked_at, firstClick);
+        if (newClicker) deltas.add(r.issue_id, 'link.clickers', String(r.link_id), 0);
+      }
     }
-    if ((yield { run: ADD_CLICKER, params: [r.link_id, r.delivery_id] }) === 1) deltas.add(r.issue_id, 'link.clickers', String(r.link_id), 0);
   }
   if (r.sweep) yield* sweepScanner(r.issue_id, r.delivery_id, r.reason, r.sweep, deltas);
 }
@@ -127,15 +137,18 @@ function* sweepScanner(issueId: number, deliveryId: number, reason: string, swee
       deltas.add(issueId, 'link.human', String(c.link_id), 0, -1);
       deltas.add(issueId, 'link.bot', String(c.link_id), 0, 1);
     }
+    const before = yield* readFirsts(deliveryId);
+    let links = before?.clicked_links ?? null;
     for (const linkId of new Set(clicks.map((c) => Number(c.link_id)))) {
       const still = yield { get: HUMAN_CLICK_ON_LINK, params: [deliveryId, linkId] };
-      if (still === undefined && (yield { run: REMOVE_CLICKER, params: [linkId, deliveryId] }) === 1) deltas.add(issueId, 'link.clickers', String(linkId), 0, -1);
+      if (still !== undefined || !hasClickedLink(links, linkId)) continue;
+      links = withoutClickedLink(links, linkId);
+      deltas.add(issueId, 'link.clickers', String(linkId), 0, -1);
     }
-    const before = yield* readFirsts(deliveryId);
     const earliest = (yield { get: EARLIEST_HUMAN_CLICK, params: [deliveryId] }) as { at: number | null } | undefined;
     const after = earliest?.at === null || earliest?.at === undefined ? null : Number(earliest.at);
-    if (before && before.first_clicked_at !== after) {
-      yield { run: SET_FIRST_CLICKED, params: [after, deliveryId] };
+    if (before && (before.first_clicked_at !== after || before.clicked_links !== links)) {
+      yield { run: SET_CLICKED, params: [after, links, deliveryId] };
       moveFirst(deltas, issueId, 'first.click', before.first_clicked_at, after);
     }
   }
@@ -257,8 +270,8 @@ function clickRowFor(hit: ClickHit, d: TrackedDelivery): NewClick | undefined {
 
 const storedOf = <C>(r: { issue_id: number; subscriber_id: number | null; class: C }): StoredHit<C> => ({ issueId: r.issue_id, subscriberId: r.subscriber_id, class: r.class });
 
-const DELIVERY_FOR_HIT = 'select "id", "issue_id", "subscriber_id", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at" from "deliveries" where "id" = ?';
-type DeliveryRow = { id: number | bigint; issue_id: number | bigint; subscriber_id: number | bigint | null; sent_at: number | bigint | null } & { [K in keyof Firsts]: number | bigint | null };
+const DELIVERY_FOR_HIT = 'select "id", "issue_id", "subscriber_id", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
+type DeliveryRow = { id: number | bigint; issue_id: number | bigint; subscriber_id: number | bigint | null; sent_at: number | bigint | null; clicked_links: string | null } & { [K in Exclude<keyof Firsts, 'clicked_links'>]: number | bigint | null };
 
 function hitDeliveryOf(r: DeliveryRow): HitDelivery {
   const n = (v: number | bigint | null) => (v === null ? null : Number(v));
@@ -267,7 +280,7 @@ function hitDeliveryOf(r: DeliveryRow): HitDelivery {
     issueId: Number(r.issue_id),
     subscriberId: n(r.subscriber_id),
     sentAt: n(r.sent_at),
-    firsts: { first_any_open_at: n(r.first_any_open_at), first_opened_at: n(r.first_opened_at), first_clicked_at: n(r.first_clicked_at), first_visit_at: n(r.first_visit_at) },
+    firsts: { first_any_open_at: n(r.first_any_open_at), first_opened_at: n(r.first_opened_at), first_clicked_at: n(r.first_clicked_at), first_visit_at: n(r.first_visit_at), clicked_links: r.clicked_links },
   };
 }
 
@@ -284,7 +297,7 @@ function readHitDeliverySqlite(sqlite: BetterSqlite3.Database, id: number): HitD
 async function readHitDeliveries(trx: Transaction<Database>, ids: number[]): Promise<Map<number, HitDelivery>> {
   const rows = await trx
     .selectFrom('deliveries')
-    .select(['id', 'issue_id', 'subscriber_id', 'sent_at', 'first_any_open_at', 'first_opened_at', 'first_clicked_at', 'first_visit_at'])
+    .select(['id', 'issue_id', 'subscriber_id', 'sent_at', 'first_any_open_at', 'first_opened_at', 'first_clicked_at', 'first_visit_at', 'clicked_links'])
     .where('id', 'in', [...new Set(ids)])
     .execute();
   return new Map(rows.map((r) => [Number(r.id), hitDeliveryOf(r as DeliveryRow)]));

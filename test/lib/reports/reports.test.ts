@@ -244,9 +244,13 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
     // Unsubscribes have no raw row the migration could count; the fixture's subscribers were inserted confirmed, without the signup service.
     const snapshot = async () =>
       (await db().selectFrom('report_counts').selectAll().where('n', '!=', 0).where('metric', 'not like', 'unsubscribe%').where('metric', 'not like', 'signup%').orderBy('issue_id').orderBy('metric').orderBy('dim').orderBy('bucket').execute()).map((r) => `${r.issue_id} ${r.metric} ${r.dim} ${r.bucket} ${r.n}`);
-    const clickers = async () => (await db().selectFrom('link_clickers').selectAll().orderBy('link_id').orderBy('delivery_id').execute()).map((r) => `${r.link_id}/${r.delivery_id}`);
+    const clickers = async () =>
+      (await db().selectFrom('deliveries').select(['id', 'clicked_links']).where('clicked_links', 'is not', null).orderBy('id').execute()).map(
+        (r) => `${r.id}: ${r.clicked_links!.split(',').filter(Boolean).map(Number).sort((a, b) => a - b).join(' ')}`,
+      );
     const live = { counts: await snapshot(), clickers: await clickers(), firsts: await db().selectFrom('deliveries').select(['id', 'first_any_open_at']).orderBy('id').execute() };
     expect(live.counts.length).toBeGreaterThan(1000);
+    expect(live.clickers.length).toBeGreaterThan(10);
     // Undo migrations down to (and including) the one that created report_counts, then migrate again: it counts the raw rows once.
     for (;;) {
       const undone = await migrateDown(db());

@@ -7,6 +7,7 @@ import { recordClick, recordOpen, type TrackingApp } from '../../../src/lib/trac
 import { readAttribution } from '../../../src/lib/tracking/attribution.ts';
 import { loadConfig } from '../../../src/lib/config.ts';
 import { getSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
+import { findLinkTotals } from '../../../src/lib/reports/report-counts.repository.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -123,5 +124,35 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     } finally {
       await saveSettings(db(), { ...(await getSettings(db())), openTracking: true, clickTracking: true }, null);
     }
+  });
+
+  it('unique clickers per link: once per reader and link, still after the raw clicks are pruned, and taken back when a scanner is exposed', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const reader = await seedDelivery(db(), issue.issueId, sentAt);
+    const scanned = await seedDelivery(db(), issue.issueId, sentAt);
+    const app = trackingApp(db());
+    const clickers = async () => Object.fromEntries((await findLinkTotals(db(), issue.issueId, 'link.clickers')).filter((r) => r.n !== 0).map((r) => [Number(r.dim), r.n]));
+    const click = (deliveryId: number, kind: 'site' | 'external' | 'tel', at: number) => recordClick(app, { deliveryId, linkId: issue.links[kind].id, userAgent: chrome }, at);
+    const { site, external } = { site: issue.links.site.id, external: issue.links.external.id };
+
+    await click(reader.deliveryId, 'site', sentAt + 60 * MIN);
+    await click(reader.deliveryId, 'site', sentAt + 70 * MIN);
+    await click(reader.deliveryId, 'external', sentAt + 80 * MIN);
+    expect(await clickers()).toEqual({ [site]: 1, [external]: 1 });
+    // Retention pruned the raw clicks: clicking the same link again is still not a new clicker.
+    await db().deleteFrom('clicks').where('delivery_id', '=', reader.deliveryId).execute();
+    await click(reader.deliveryId, 'site', sentAt + 400 * DAY);
+    expect(await clickers()).toEqual({ [site]: 1, [external]: 1 });
+
+    // A reader-looking click, then three links within a second: a scanner; its clicker counts go.
+    await click(scanned.deliveryId, 'site', sentAt + 30 * MIN);
+    expect(await clickers()).toEqual({ [site]: 2, [external]: 1 });
+    for (const [i, kind] of (['external', 'tel', 'site'] as const).entries()) await click(scanned.deliveryId, kind, sentAt + 30 * MIN + 500 + i * 200);
+    expect(await clickers()).toEqual({ [site]: 1, [external]: 1 });
+    expect(await db().selectFrom('clicks').select('class').where('delivery_id', '=', scanned.deliveryId).execute()).toEqual(Array.from({ length: 4 }, () => ({ class: 'bot' })));
+    const row = await db().selectFrom('deliveries').select(['first_clicked_at', 'clicked_links']).where('id', '=', scanned.deliveryId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ first_clicked_at: null, clicked_links: null });
+    await app.writer.close();
   });
 });
