@@ -129,9 +129,10 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     };
     const sqlite = sqliteHandle(this.#db);
     if (sqlite) {
-      const writeAll = sqlite.transaction(() => {
-        for (const [kind, pending] of byKind) keep(pending, this.#inserters[kind]!.sqlite(sqlite, pending.map((p) => p.row)));
-      });
+      const writeAll = () =>
+        this.#sqliteTransaction(sqlite)(() => {
+          for (const [kind, pending] of byKind) keep(pending, this.#inserters[kind]!.sqlite(sqlite, pending.map((p) => p.row)));
+        });
       // Ours runs synchronously from BEGIN to COMMIT, so it can only interleave with a Kysely
       // transaction already open on the connection: then it waits for Kysely's connection lock.
       if (!sqlite.inTransaction) writeAll();
@@ -141,6 +142,14 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     await this.#db.transaction().execute(async (trx) => {
       for (const [kind, pending] of byKind) keep(pending, await this.#inserters[kind]!.kysely(trx, pending.map((p) => p.row)));
     });
+  }
+
+  // better-sqlite3 builds a transaction function with four variants each time it is asked: made once.
+  #transaction: { sqlite: BetterSqlite3.Database; run: (work: () => void) => void } | undefined;
+
+  #sqliteTransaction(sqlite: BetterSqlite3.Database): (work: () => void) => void {
+    if (this.#transaction?.sqlite !== sqlite) this.#transaction = { sqlite, run: sqlite.transaction((work: () => void) => work()) };
+    return this.#transaction.run;
   }
 
   /** Commits everything queued so far. */

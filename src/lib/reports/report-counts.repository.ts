@@ -45,8 +45,16 @@ export class CountDeltas {
   /** Per metric, the four entries of its last `at` call: a batch's rows mostly share issue and quarter hour. */
   readonly #lastByMetric = new Map<string, { issueId: number; quarter: number; entries: CountDelta[] }>();
 
+  /** Per metric, the entry of its last `add` call: a batch's clicks mostly share issue and link. */
+  readonly #lastAdded = new Map<string, CountDelta>();
+
   add(issueId: number, metric: string, dim: string, bucket: number, n = 1): void {
-    this.#entry(issueId, metric, dim, bucket).n += n;
+    let entry = this.#lastAdded.get(metric);
+    if (!entry || entry.issueId !== issueId || entry.dim !== dim || entry.bucket !== bucket) {
+      entry = this.#entry(issueId, metric, dim, bucket);
+      this.#lastAdded.set(metric, entry);
+    }
+    entry.n += n;
   }
 
   #entry(issueId: number, metric: string, dim: string, bucket: number): CountDelta {

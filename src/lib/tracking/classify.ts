@@ -128,7 +128,7 @@ export class ClickBursts {
     for (const c of list) if (at - c.at <= windowMs) list[keep++] = c;
     list.length = keep;
     list.push({ linkId, at });
-    const distinct = new Set(list.map((c) => c.linkId)).size;
+    const distinct = list.length === 1 ? 1 : new Set(list.map((c) => c.linkId)).size;
     return { links: distinct, since: list[0]!.at };
   }
 

@@ -59,8 +59,10 @@ describe('CountDeltas', () => {
       expect1(`${issueId} ${metric}${PER_HOUR} ${at - (at % HOUR_MS)}`, n);
       expect1(`${issueId} ${metric}${PER_DAY} ${at - (at % DAY_MS)}`, n);
       expect1(`${issueId} ${metric}${TOTAL} 0`, n);
-      deltas.add(issueId, 'link.human', String(issueId * 10), 0, n);
-      expect1(`${issueId} link.human/${issueId * 10} 0`, n);
+      const dim = String(issueId * 10 + Math.floor(random() * 3));
+      const bucket = random() < 0.3 ? 3_600_000 : 0;
+      deltas.add(issueId, 'link.human', dim, bucket, n);
+      expect1(`${issueId} link.human/${dim} ${bucket}`, n);
     }
     const got = new Map(deltas.rows().map((r) => [`${r.issue_id} ${r.metric}${r.dim ? '/' + r.dim : ''} ${r.bucket}`, r.n]));
     expect(got).toEqual(new Map([...expected].filter(([, n]) => n !== 0)));
