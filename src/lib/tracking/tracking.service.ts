@@ -130,15 +130,15 @@ export interface ClickHit {
  * cookie for a reader's click. A burst or an instant click is a scanner: the writer re-labels
  * its earlier clicks and the opens just before, and its later opens are a scanner's.
  */
-export async function recordClickOn(app: TrackingApp, hit: ClickHit, now = Date.now()): Promise<{ setCookie: string | undefined } | undefined> {
-  const cached = settingsNow(app, now);
-  const settings = cached instanceof Promise ? await cached : cached;
-  if (!settings.clickTracking) return (await isDeliveryLink(app, hit.deliveryId, hit.link)) ? { setCookie: undefined } : undefined;
+export function recordClickOn(app: TrackingApp, hit: ClickHit, now = Date.now()): Promise<{ setCookie: string | undefined } | undefined> {
+  const settings = settingsNow(app, now);
+  if (settings instanceof Promise) return settings.then(() => recordClickOn(app, hit, now));
+  if (!settings.clickTracking) return isDeliveryLink(app, hit.deliveryId, hit.link).then((own) => (own ? { setCookie: undefined } : undefined));
   const state = stateOf(app);
   const { deliveryId, linkId, link } = hit;
   const burst = state.bursts.record(deliveryId, linkId, now, settings.clickBurstSeconds * 1000);
   const agent = agentFacts(hit.userAgent);
-  const stored = await app.writer.write('click_hit', {
+  const stored = app.writer.write('click_hit', {
     deliveryId,
     linkId,
     linkIssueId: link.issueId,
@@ -151,9 +151,11 @@ export async function recordClickOn(app: TrackingApp, hit: ClickHit, now = Date.
       return { ...verdict, sweep: { clicksSince: burst.since, opensUntil: delivery.sentAt === null ? null : delivery.sentAt + settings.scannerOpenSeconds * 1000 } };
     },
   });
-  if (!stored) return undefined;
-  if (stored.class !== 'human') return { setCookie: undefined };
-  return { setCookie: makeAttributionCookie(app.secret, { issueId: stored.issueId, deliveryId, subscriberId: stored.subscriberId, at: now }, settings.attributionWindowDays, state.secure) };
+  return stored.then((s) => {
+    if (!s) return undefined;
+    if (s.class !== 'human') return { setCookie: undefined };
+    return { setCookie: makeAttributionCookie(app.secret, { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now }, settings.attributionWindowDays, state.secure) };
+  });
 }
 
 /** One click of a live delivery's link, looked up and stored: where it leads and the cookie a reader gets; undefined when the link is not the delivery's. */
