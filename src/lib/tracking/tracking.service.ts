@@ -2,9 +2,9 @@ import type { AppContext } from '../app/context.ts';
 import { getSettings, peekSettings } from '../settings/settings.service.ts';
 import type { Settings } from '../settings/settings.ts';
 import { findLinksByIssue } from '../issues/issues.repository.ts';
-import type { IssueLinkKind } from '../db/schema.ts';
+import type { IssueLinkKind, OpenClass } from '../db/schema.ts';
 import { agentFacts, classifyClick, classifyOpen, ClickBursts, isAppleAddress } from './classify.ts';
-import { findDeliveryById, findLinkIssueId } from './tracking.repository.ts';
+import { findDeliveryById, findLinkIssueId, type StoredHit } from './tracking.repository.ts';
 import { makeAttributionCookie } from './attribution.ts';
 
 /**
@@ -87,23 +87,23 @@ export interface OpenHit {
 }
 
 /**
- * Classifies and stores one open: a promise that settles after its commit with whether a row
- * was stored (not for an unknown delivery), or undefined when open tracking is off. Nothing is
+ * Classifies and stores one open: a promise that settles after its commit with what was stored
+ * (undefined for an unknown delivery), or undefined when open tracking is off. Nothing is
  * awaited before the writer when the settings are cached, so a pixel waits only for its commit.
  */
-export function recordOpen(app: TrackingApp, hit: OpenHit, now = Date.now()): Promise<boolean> | undefined {
+export function recordOpen(app: TrackingApp, hit: OpenHit, now = Date.now()): Promise<StoredHit<OpenClass> | undefined> | undefined {
   const settings = settingsNow(app, now);
-  if (settings instanceof Promise) return settings.then(() => recordOpen(app, hit, now) ?? false);
+  if (settings instanceof Promise) return settings.then(() => recordOpen(app, hit, now));
   if (!settings.openTracking) return undefined;
-  const facts = { agent: agentFacts(hit.userAgent), appleAddress: isAppleAddress(hit.ip), at: now, scannedDelivery: stateOf(app).bursts.wasScanned(hit.deliveryId) };
-  return app.writer
-    .write('open_hit', {
-      deliveryId: hit.deliveryId,
-      at: now,
-      personTracking: settings.personTracking,
-      classify: (delivery) => classifyOpen({ ...facts, sentAt: delivery.sentAt }, settings),
-    })
-    .then((stored) => stored !== undefined);
+  const agent = agentFacts(hit.userAgent);
+  const appleAddress = isAppleAddress(hit.ip);
+  const scannedDelivery = stateOf(app).bursts.wasScanned(hit.deliveryId);
+  return app.writer.write('open_hit', {
+    deliveryId: hit.deliveryId,
+    at: now,
+    personTracking: settings.personTracking,
+    classify: (delivery) => classifyOpen({ agent, appleAddress, at: now, scannedDelivery, sentAt: delivery.sentAt }, settings),
+  });
 }
 
 /** A click token's link, if registered (synchronous when cached); rejects when the database cannot be asked. */
