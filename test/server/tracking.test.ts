@@ -40,7 +40,7 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-track-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { SECRET: TEST_SECRET, SEND_WORKER: '0' } });
+      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { SECRET: TEST_SECRET, SEND_WORKER: '0', TRUST_PROXY: '1' } });
       ({ issue, other } = await withDb(server.databaseUrl, async (db) => ({ issue: await seedIssue(db, server.url), other: await seedIssue(db, server.url) })));
     });
     afterAll(async () => {
@@ -61,6 +61,20 @@ for (const dialect of testDialects()) {
       const head = await get(openUrl(server.url, deliveryId), { method: 'HEAD' });
       expect(head.status).toBe(200);
       expect(await opensOf(deliveryId)).toHaveLength(1);
+    });
+
+    it('the pixel reads the agent and, behind a trusted proxy, the client address the way every other route does', async () => {
+      const { deliveryId } = await delivery(10 * MINUTE);
+      // Apple's prefetcher through our proxy (TRUST_PROXY=1): the address is the last hop the proxy saw.
+      const apple = await fetch(openUrl(server.url, deliveryId), { headers: { 'User-Agent': 'Mozilla/5.0', 'X-Forwarded-For': '203.0.113.9, 17.58.1.9' } });
+      expect(apple.status).toBe(200);
+      // A client naming an Apple address itself, in front of the proxy, is not believed.
+      const spoofed = await fetch(openUrl(server.url, deliveryId), { headers: { 'user-agent': chrome, 'x-forwarded-for': '17.58.1.9, 81.2.3.4' } });
+      expect(spoofed.status).toBe(200);
+      expect((await opensOf(deliveryId)).map((o) => [o.class, o.reason])).toEqual([
+        ['apple_mpp', 'Apple proxy address and agent'],
+        ['human', 'reader'],
+      ]);
     });
 
     it('bad input: malformed, tampered, test, click-kind and giant tokens → still 200 and the GIF, nothing stored', async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../app/context.ts';
 import { clientAddress } from '../http/client-address.ts';
+import { allRawHeaders, firstRawHeader } from '../http/raw-headers.ts';
 import { trackingTokens, type TrackingTokens } from './tokens.ts';
 import { findClickLink, isDeliveryLink, recordClickOn, recordOpen, type TrackedLink } from './tracking.service.ts';
 
@@ -72,8 +73,10 @@ async function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppCon
 function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, now = Date.now()): Promise<unknown> | undefined {
   const token = tokensOf(app).readOpen(tokenOf(url, 5));
   if (!token || token.test) return undefined;
-  const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
-  return recordOpen(app, { deliveryId: token.deliveryId, userAgent: req.headers['user-agent'] ?? '', ip }, now);
+  // Headers from rawHeaders: building req.headers costs a few microseconds a request.
+  const forwardedFor = app.config.trustProxy.kind === 'none' ? undefined : allRawHeaders(req.rawHeaders, 'x-forwarded-for');
+  const ip = clientAddress(req.socket.remoteAddress, forwardedFor, app.config.trustProxy);
+  return recordOpen(app, { deliveryId: token.deliveryId, userAgent: firstRawHeader(req.rawHeaders, 'user-agent') ?? '', ip }, now);
 }
 
 function notFound(req: IncomingMessage, res: ServerResponse): void {
@@ -104,7 +107,7 @@ async function handleClick(req: IncomingMessage, res: ServerResponse, app: AppCo
   const headers: Record<string, string | string[]> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
   if (req.method === 'GET' && !token.test) {
     try {
-      const clicked = await recordClickOn(app, { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: req.headers['user-agent'] ?? '' }, now);
+      const clicked = await recordClickOn(app, { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: firstRawHeader(req.rawHeaders, 'user-agent') ?? '' }, now);
       if (!clicked) return notFound(req, res);
       if (clicked.setCookie) headers['set-cookie'] = clicked.setCookie;
     } catch (error) {
