@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +16,16 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   p99ms: number;
+  /** The server's CPU time (user + system) per answered request, when its pid was given. */
+  cpuMicrosPerRequest?: number;
 }
+
+/** A process's CPU time so far in microseconds (user + system, from /proc). */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
 
 /** One autocannon run in its own process, pinned to `cpu`, so it does not share a core with the server. */
 export async function load(url: string, options: { cpu: number; connections: number; seconds: number; method?: string }): Promise<LoadResult> {
@@ -33,11 +43,14 @@ export async function load(url: string, options: { cpu: number; connections: num
  * `origin`, e.g. a different tracking token on each request, from position `start`; answers
  * where the next run should start.
  */
-export async function loadPaths(origin: string, pathsFile: string, options: { cpu: number; connections: number; seconds: number; start?: number }): Promise<LoadResult & { next: number }> {
+export async function loadPaths(origin: string, pathsFile: string, options: { cpu: number; connections: number; seconds: number; start?: number; serverPid?: number }): Promise<LoadResult & { next: number }> {
   const script = path.join(projectRoot, 'test/bench/autocannon-paths.ts');
   const args = ['-c', String(options.cpu), process.execPath, script, origin, pathsFile, String(options.connections), String(options.seconds), BROWSER_UA, String(options.start ?? 0)];
+  const before = options.serverPid ? cpuMicros(options.serverPid) : 0;
   const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
-  return { ...parseResult(stdout), next: (JSON.parse(stdout) as { next: number }).next };
+  const result = parseResult(stdout);
+  const cpu = options.serverPid ? { cpuMicrosPerRequest: (cpuMicros(options.serverPid) - before) / Math.max(1, result.total) } : {};
+  return { ...result, ...cpu, next: (JSON.parse(stdout) as { next: number }).next };
 }
 
 function parseResult(stdout: string): LoadResult {

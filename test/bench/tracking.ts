@@ -63,19 +63,20 @@ let classes: Record<'pixel' | 'click', { class: string; n: number }[]> = { pixel
 let firstHits = { pixel: 0, click: 0 };
 try {
   // The bare servers get the very same requests (they answer every path alike).
-  const pairs = [['pixel', barePixel.url, footfall.url, pathsFile.pixel], ['click', bareClick.url, footfall.url, pathsFile.click]] as const;
+  const pairs = [['pixel', barePixel, pathsFile.pixel], ['click', bareClick, pathsFile.click]] as const;
+  const footfallPid = footfall.process.pid!;
   // Footfall's runs go on through the deliveries where the previous run stopped (warm-up
   // included), so each delivery's first hit comes before any repeat.
   const next = { pixel: 0, click: 0 };
-  for (const [kind, bareUrl, url, paths] of pairs) {
-    await loadPaths(bareUrl, paths, { ...opts, seconds: WARM_UP_SECONDS }); // warm-up, not measured
-    next[kind] = (await loadPaths(url, paths, { ...opts, seconds: WARM_UP_SECONDS })).next;
+  for (const [kind, bare, paths] of pairs) {
+    await loadPaths(bare.url, paths, { ...opts, seconds: WARM_UP_SECONDS }); // warm-up, not measured
+    next[kind] = (await loadPaths(footfall.url, paths, { ...opts, seconds: WARM_UP_SECONDS })).next;
   }
   const before = { pixel: await count('opens'), click: await count('clicks') };
   for (let i = 0; i < RUNS; i++) {
-    for (const [kind, bareUrl, url, paths] of pairs) {
-      const b = await loadPaths(bareUrl, paths, opts);
-      const f = await loadPaths(url, paths, { ...opts, start: next[kind] });
+    for (const [kind, bare, paths] of pairs) {
+      const b = await loadPaths(bare.url, paths, { ...opts, serverPid: bare.child.pid });
+      const f = await loadPaths(footfall.url, paths, { ...opts, start: next[kind], serverPid: footfallPid });
       next[kind] = f.next;
       const bad = kind === 'pixel' ? f.non2xx : f.total - f.non2xx; // every click answer is a 302 (autocannon counts it as non-2xx)
       if (bad || f.errors) throw new Error(`${kind}: ${bad} unexpected answers and ${f.errors} errors`);
@@ -113,6 +114,9 @@ for (const kind of ['pixel', 'click'] as const) {
   const p99Ratio = p99(r.footfall) / Math.max(1, p99(r.bare));
   console.log(`${kind} bare node:http req/s: ${r.bare.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.bare))}), p99 ${p99(r.bare)} ms`);
   console.log(`${kind} footfall req/s: ${r.footfall.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.footfall))}), p99 ${p99(r.footfall)} ms`);
+  // Server CPU per answered request (its core's time, user + system): steadier than req/s on a machine whose speed varies.
+  const cpu = (list: LoadResult[]) => median(list.map((x) => x.cpuMicrosPerRequest ?? 0));
+  console.log(`${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (medians)`);
   // Requests cut off when a run ends are stored but not counted by autocannon: at most one per connection per run.
   const storedOk = r.stored >= r.answered && r.stored <= r.answered + CONNECTIONS * RUNS;
   console.log(`${kind} rows stored: ${r.stored} for ${r.answered} answered (${storedOk ? 'none lost' : 'MISMATCH'})`);
