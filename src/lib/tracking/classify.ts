@@ -112,17 +112,26 @@ export function isLikelyHumanOpen(c: OpenClass): boolean {
 
 /**
  * Recent clicks per delivery within the burst window, in memory: several different links in a
- * couple of seconds is a scanner. Answers how many distinct links this click makes.
+ * couple of seconds is a scanner. Answers how many distinct links this click makes. Clicks are
+ * kept in two generations, each at least a window long; the older one is dropped whole, so no
+ * pass over every delivery ever runs while a click waits.
  */
 export class ClickBursts {
-  readonly #recent = new Map<number, { linkId: number; at: number }[]>();
+  #current = new Map<number, { linkId: number; at: number }[]>();
+  #previous = new Map<number, { linkId: number; at: number }[]>();
+  #currentSince = Number.NEGATIVE_INFINITY;
   readonly #scanned = new Map<number, number>();
 
   record(deliveryId: number, linkId: number, at: number, windowMs: number): { links: number; since: number } {
-    let list = this.#recent.get(deliveryId);
+    if (at - this.#currentSince >= windowMs) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+      this.#currentSince = at;
+    }
+    let list = this.#current.get(deliveryId);
     if (!list) {
-      if (this.#recent.size >= 50_000) this.#prune(at, windowMs);
-      this.#recent.set(deliveryId, (list = []));
+      list = this.#previous.get(deliveryId) ?? [];
+      this.#current.set(deliveryId, list);
     }
     let keep = 0;
     for (const c of list) if (at - c.at <= windowMs) list[keep++] = c;
@@ -140,10 +149,5 @@ export class ClickBursts {
 
   wasScanned(deliveryId: number): boolean {
     return this.#scanned.has(deliveryId);
-  }
-
-  #prune(now: number, windowMs: number): void {
-    for (const [id, list] of this.#recent) if (list.length === 0 || now - list[list.length - 1]!.at > windowMs) this.#recent.delete(id);
-    if (this.#recent.size >= 50_000) this.#recent.clear();
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentFacts, classifyClick, classifyOpen, isAppleAddress } from '../../../src/lib/tracking/classify.ts';
+import { agentFacts, classifyClick, classifyOpen, ClickBursts, isAppleAddress } from '../../../src/lib/tracking/classify.ts';
 import { trackingThresholdDefaults } from '../../../src/lib/settings/settings.ts';
 
 const t = { ...trackingThresholdDefaults };
@@ -24,5 +24,29 @@ describe('open and click classification', () => {
     expect(click(chrome, 4_000)).toEqual({ class: 'bot', reason: 'clicked 4 s after delivery' });
     expect(click(chrome, 600_000, 3)).toEqual({ class: 'bot', reason: '3 links within 2 s' });
     expect(click(chrome, 600_000, 2)).toEqual({ class: 'human', reason: 'reader' });
+  });
+});
+
+describe('ClickBursts', () => {
+  it('counts the distinct links of one delivery within the window, across its generations', () => {
+    const bursts = new ClickBursts();
+    const window = 2000;
+    expect(bursts.record(1, 10, 0, window)).toEqual({ links: 1, since: 0 });
+    expect(bursts.record(1, 10, 300, window)).toEqual({ links: 1, since: 0 });
+    expect(bursts.record(2, 10, 900, window)).toEqual({ links: 1, since: 900 }); // another delivery
+    expect(bursts.record(1, 11, 1500, window)).toEqual({ links: 2, since: 0 });
+    // A new generation starts here; the delivery's clicks still within the window come along.
+    expect(bursts.record(1, 12, 2100, window)).toEqual({ links: 3, since: 300 }); // the click at 0 has left the window
+    expect(bursts.record(2, 13, 2600, window)).toEqual({ links: 2, since: 900 });
+    // Two generations later nothing of the first is left, and a lone click starts afresh.
+    expect(bursts.record(1, 10, 6200, window)).toEqual({ links: 1, since: 6200 });
+    expect(bursts.record(3, 10, 6300, window)).toEqual({ links: 1, since: 6300 });
+  });
+
+  it('keeps up with many deliveries without losing a burst in progress', () => {
+    const bursts = new ClickBursts();
+    for (let i = 0; i < 200_000; i++) bursts.record(i, 1, i / 20, 2000); // 20 clicks a millisecond
+    expect(bursts.record(199_990, 2, 10_000, 2000)).toEqual({ links: 2, since: 199_990 / 20 });
+    expect(bursts.record(100, 2, 10_000, 2000)).toEqual({ links: 1, since: 10_000 });
   });
 });
