@@ -66,10 +66,16 @@ function withoutClickedLink(list: string | null, linkId: number): string | null 
  * time): when a first time moves, its count moves from the old bucket to the new one.
  */
 function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefined, unknown> {
-  const row = (yield { get: DELIVERY_FIRSTS, params: [deliveryId] }) as Firsts | undefined;
-  if (!row) return undefined;
-  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return { first_any_open_at: n(row.first_any_open_at), first_opened_at: n(row.first_opened_at), first_clicked_at: n(row.first_clicked_at), first_visit_at: n(row.first_visit_at), clicked_links: (row.clicked_links as string | null) ?? null };
+  const row = (yield { get: DELIVERY_FIRSTS, params: [deliveryId] }) as FirstsRow | undefined;
+  return row && firstsOf(row);
+}
+
+/** A deliveries row's first times as numbers (PostgreSQL answers bigint columns as strings or numbers). */
+type FirstsRow = { [K in Exclude<keyof Firsts, 'clicked_links'>]: number | bigint | string | null } & { clicked_links: string | null };
+
+function firstsOf(row: FirstsRow): Firsts {
+  const n = (v: number | bigint | string | null) => (v === null || v === undefined ? null : Number(v));
+  return { first_any_open_at: n(row.first_any_open_at), first_opened_at: n(row.first_opened_at), first_clicked_at: n(row.first_clicked_at), first_visit_at: n(row.first_visit_at), clicked_links: row.clicked_links ?? null };
 }
 
 function moveFirst(deltas: CountDeltas, issueId: number, metric: string, from: number | null, to: number | null): void {
@@ -271,36 +277,21 @@ function clickRowFor(hit: ClickHit, d: TrackedDelivery): NewClick | undefined {
 const storedOf = <C>(r: { issue_id: number; subscriber_id: number | null; class: C }): StoredHit<C> => ({ issueId: r.issue_id, subscriberId: r.subscriber_id, class: r.class });
 
 const DELIVERY_FOR_HIT = 'select "id", "issue_id", "subscriber_id", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
-type DeliveryRow = { id: number | bigint; issue_id: number | bigint; subscriber_id: number | bigint | null; sent_at: number | bigint | null; clicked_links: string | null } & { [K in Exclude<keyof Firsts, 'clicked_links'>]: number | bigint | null };
+type HitDeliveryRow = { id: number; issue_id: number; subscriber_id: number | null; sent_at: number | null } & FirstsRow;
+const hitStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<[number], HitDeliveryRow>>();
 
-function hitDeliveryOf(r: DeliveryRow): HitDelivery {
-  const n = (v: number | bigint | null) => (v === null ? null : Number(v));
-  return {
-    id: Number(r.id),
-    issueId: Number(r.issue_id),
-    subscriberId: n(r.subscriber_id),
-    sentAt: n(r.sent_at),
-    firsts: { first_any_open_at: n(r.first_any_open_at), first_opened_at: n(r.first_opened_at), first_clicked_at: n(r.first_clicked_at), first_visit_at: n(r.first_visit_at), clicked_links: r.clicked_links },
-  };
-}
-
-const hitStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<[number], DeliveryRow>>();
-
+/** SQLite: the delivery a hit names and its first times, read in the writer's transaction. */
 function readHitDeliverySqlite(sqlite: BetterSqlite3.Database, id: number): HitDelivery | undefined {
   let statement = hitStatements.get(sqlite);
   if (!statement) hitStatements.set(sqlite, (statement = sqlite.prepare(DELIVERY_FOR_HIT)));
-  const row = statement.get(id);
-  return row && hitDeliveryOf(row);
+  const r = statement.get(id);
+  return r && { id: r.id, issueId: r.issue_id, subscriberId: r.subscriber_id, sentAt: r.sent_at, firsts: firstsOf(r) };
 }
 
-/** The deliveries of a batch of hits with their first-event times, in one query. */
-async function readHitDeliveries(trx: Transaction<Database>, ids: number[]): Promise<Map<number, HitDelivery>> {
-  const rows = await trx
-    .selectFrom('deliveries')
-    .select(['id', 'issue_id', 'subscriber_id', 'sent_at', 'first_any_open_at', 'first_opened_at', 'first_clicked_at', 'first_visit_at', 'clicked_links'])
-    .where('id', 'in', [...new Set(ids)])
-    .execute();
-  return new Map(rows.map((r) => [Number(r.id), hitDeliveryOf(r as DeliveryRow)]));
+/** PostgreSQL: the deliveries of a batch of hits in one query (their first times are read row by row as each is followed up). */
+async function readHitDeliveries(trx: Transaction<Database>, ids: number[]): Promise<Map<number, TrackedDelivery>> {
+  const rows = await trx.selectFrom('deliveries').select(['id', 'issue_id', 'subscriber_id', 'sent_at']).where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((r) => [Number(r.id), trackedDeliveryOf(r)]));
 }
 
 /**
@@ -341,7 +332,7 @@ export function insertClickHitsSqlite(sqlite: BetterSqlite3.Database, hits: Clic
 async function insertHits<H extends { deliveryId: number }, R extends NewOpen | NewClick>(
   trx: Transaction<Database>,
   hits: H[],
-  rowFor: (hit: H, d: HitDelivery) => R | undefined,
+  rowFor: (hit: H, d: TrackedDelivery) => R | undefined,
   insert: (trx: Transaction<Database>, rows: R[]) => Promise<void>,
 ): Promise<(StoredHit<R['class']> | undefined)[]> {
   const deliveries = await readHitDeliveries(trx, hits.map((h) => h.deliveryId));
@@ -372,7 +363,11 @@ export interface TrackedDelivery {
 /** One delivery by id (answers that record nothing; a recorded hit reads its delivery in the writer). */
 export async function findDeliveryById(db: Db, id: number): Promise<TrackedDelivery | undefined> {
   const r = await db.selectFrom('deliveries').select(['id', 'issue_id', 'subscriber_id', 'sent_at']).where('id', '=', id).executeTakeFirst();
-  return r && { id: Number(r.id), issueId: Number(r.issue_id), subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id), sentAt: r.sent_at === null ? null : Number(r.sent_at) };
+  return r && trackedDeliveryOf(r);
+}
+
+function trackedDeliveryOf(r: { id: number; issue_id: number; subscriber_id: number | null; sent_at: number | null }): TrackedDelivery {
+  return { id: Number(r.id), issueId: Number(r.issue_id), subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id), sentAt: r.sent_at === null ? null : Number(r.sent_at) };
 }
 
 /** The issue a registered link belongs to (links are cached per issue after that). */
