@@ -238,7 +238,7 @@ export interface HitDelivery extends TrackedDelivery {
 export type Verdict<C> = { class: C; reason: string };
 
 /** A pixel load by token: stored once its delivery is found, classified by `classify`. */
-export interface OpenHit {
+export interface OpenByToken {
   deliveryId: number;
   at: number;
   personTracking: boolean;
@@ -246,7 +246,7 @@ export interface OpenHit {
 }
 
 /** A click by token on a link of `linkIssueId`: stored only if the delivery belongs to that issue. */
-export interface ClickHit {
+export interface ClickByToken {
   deliveryId: number;
   linkId: number;
   linkIssueId: number;
@@ -262,12 +262,12 @@ export interface StoredHit<C> {
   class: C;
 }
 
-function openRowFor(hit: OpenHit, d: TrackedDelivery): NewOpen {
+function openRowFor(hit: OpenByToken, d: TrackedDelivery): NewOpen {
   const verdict = hit.classify(d);
   return { issue_id: d.issueId, delivery_id: d.id, subscriber_id: hit.personTracking ? d.subscriberId : null, at: hit.at, class: verdict.class, reason: verdict.reason };
 }
 
-function clickRowFor(hit: ClickHit, d: TrackedDelivery): NewClick | undefined {
+function clickRowFor(hit: ClickByToken, d: TrackedDelivery): NewClick | undefined {
   if (d.issueId !== hit.linkIssueId) return undefined;
   const { sweep, ...verdict } = hit.classify(d);
   const row: NewClick = { issue_id: d.issueId, link_id: hit.linkId, delivery_id: d.id, subscriber_id: hit.personTracking ? d.subscriberId : null, at: hit.at, class: verdict.class, reason: verdict.reason };
@@ -298,7 +298,7 @@ async function readHitDeliveries(trx: Transaction<Database>, ids: number[]): Pro
  * SQLite: each hit reads its delivery (and first times) inside the transaction, so a pixel
  * costs no lookup of its own before the batch, then is stored and followed up at once.
  */
-export function insertOpenHitsSqlite(sqlite: BetterSqlite3.Database, hits: OpenHit[]): (StoredHit<OpenClass> | undefined)[] {
+export function insertOpenHitsSqlite(sqlite: BetterSqlite3.Database, hits: OpenByToken[]): (StoredHit<OpenClass> | undefined)[] {
   const insert = sqliteInserts(sqlite).open;
   const deltas = new CountDeltas();
   const stored = hits.map((hit) => {
@@ -313,7 +313,7 @@ export function insertOpenHitsSqlite(sqlite: BetterSqlite3.Database, hits: OpenH
   return stored;
 }
 
-export function insertClickHitsSqlite(sqlite: BetterSqlite3.Database, hits: ClickHit[]): (StoredHit<ClickClass> | undefined)[] {
+export function insertClickHitsSqlite(sqlite: BetterSqlite3.Database, hits: ClickByToken[]): (StoredHit<ClickClass> | undefined)[] {
   const insert = sqliteInserts(sqlite).click;
   const deltas = new CountDeltas();
   const stored = hits.map((hit) => {
@@ -345,8 +345,8 @@ async function insertHits<H extends { deliveryId: number }, R extends NewOpen | 
   return rows.map((r) => r && storedOf(r));
 }
 
-export const insertOpenHits = (trx: Transaction<Database>, hits: OpenHit[]) => insertHits(trx, hits, openRowFor, insertOpens);
-export const insertClickHits = (trx: Transaction<Database>, hits: ClickHit[]) => insertHits(trx, hits, clickRowFor, insertClicks);
+export const insertOpenHits = (trx: Transaction<Database>, hits: OpenByToken[]) => insertHits(trx, hits, openRowFor, insertOpens);
+export const insertClickHits = (trx: Transaction<Database>, hits: ClickByToken[]) => insertHits(trx, hits, clickRowFor, insertClicks);
 
 export const openHitInserter = { kysely: insertOpenHits, sqlite: insertOpenHitsSqlite };
 export const clickHitInserter = { kysely: insertClickHits, sqlite: insertClickHitsSqlite };
