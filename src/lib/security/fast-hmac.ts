@@ -139,6 +139,16 @@ export function createHmacSha256Into(key: string | Uint8Array): HmacInto {
   };
 }
 
+/**
+ * An HMAC under a key of its own for one purpose: HMAC-SHA256(secret, label) as the key, so its
+ * MACs never coincide with those the secret makes for anything else.
+ */
+export function derivedHmacSha256Into(secret: string, label: string): HmacInto {
+  const key = new Uint8Array(DIGEST);
+  createHmacSha256Into(secret)(Buffer.from(label, 'utf8'), key);
+  return createHmacSha256Into(key);
+}
+
 const cache = new Map<string, Hmac>();
 
 /** The HMAC for a secret, kept for reuse (a process has one or two secrets). */

@@ -1,5 +1,5 @@
 import { verifyToken } from '../security/signed-token.ts';
-import { createHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
+import { derivedHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
 import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 import type { DB } from '../db/database.ts';
 import { findIssueIdBySlug } from './tracking.repository.ts';
@@ -55,9 +55,7 @@ class AttributionCodec {
   readonly #digest = new Uint8Array(32);
 
   constructor(secret: string) {
-    const key = new Uint8Array(32);
-    createHmacSha256Into(secret)(Buffer.from(KEY_LABEL), key);
-    this.#mac = createHmacSha256Into(key);
+    this.#mac = derivedHmacSha256Into(secret, KEY_LABEL);
   }
 
   encode(a: Attribution): string {

@@ -1,4 +1,4 @@
-import { createHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
+import { derivedHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
 import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 
 /**
@@ -56,9 +56,7 @@ export class TrackingTokens {
 
   constructor(secret: string) {
     if (typeof secret !== 'string' || secret.length === 0) throw new Error('TrackingTokens needs the server secret');
-    const key = new Uint8Array(32);
-    createHmacSha256Into(secret)(Buffer.from(KEY_LABEL), key);
-    this.#mac = createHmacSha256Into(key);
+    this.#mac = derivedHmacSha256Into(secret, KEY_LABEL);
   }
 
   open(deliveryId: number, options: TokenOptions = {}): string {

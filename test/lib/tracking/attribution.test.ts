@@ -23,6 +23,12 @@ describe('attribution cookie', () => {
     expect(readAttribution(secret, zero, at, 30)?.subscriberId).toBe(0);
   });
 
+  it('stays the same bytes for the same secret: cookies already set keep counting', () => {
+    const clickedAt = 1_795_729_500_000;
+    expect(valueOf(makeAttributionCookie(secret.replace(/s/g, 'k'), { issueId: 12, deliveryId: 345_678, subscriberId: 9_876, at: clickedAt }, 7, false))).toBe('IQzOjBWVTeDOxs6hNFpIOtU13Bx-7ALNebrDUy0');
+    expect(readAttribution(secret.replace(/s/g, 'k'), 'IQzOjBWVTeDOxs6hNFpIOtU13Bx-7ALNebrDUy0', clickedAt, 7)).toEqual({ issueId: 12, deliveryId: 345_678, subscriberId: 9_876, at: clickedAt });
+  });
+
   it('counts only inside the window and not from the future', () => {
     const value = valueOf(makeAttributionCookie(secret, { issueId: 12, deliveryId: 1, subscriberId: 2, at }, 7, false));
     expect(readAttribution(secret, value, at + 7 * DAY, 7)).toBeDefined();
