@@ -1,4 +1,5 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, PostgresAdapter } from 'kysely';
+import { rebuildSqliteTable } from './lib/rebuild-sqlite-table.ts';
 
 /**
  * SQLite: `opens` and `clicks` without AUTOINCREMENT. With it, every pixel and click also reads
@@ -14,26 +15,10 @@ const TABLES = ['opens', 'clicks'] as const;
 
 export async function up(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) return;
-  for (const table of TABLES) await rebuild(db, table, (ddl) => ddl.replace(/\s+autoincrement\b/i, ''));
+  for (const table of TABLES) await rebuildSqliteTable(db, table, (ddl) => ddl.replace(/\s+autoincrement\b/i, ''));
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) return;
-  for (const table of TABLES) await rebuild(db, table, (ddl) => ddl.replace(/("id" integer primary key)(?!\s+autoincrement)/i, '$1 autoincrement'));
-}
-
-async function rebuild(db: Kysely<any>, table: string, change: (ddl: string) => string): Promise<void> {
-  const { rows } = await sql<{ type: string; name: string; sql: string | null }>`select type, name, sql from sqlite_master where tbl_name = ${table}`.execute(db);
-  const definition = rows.find((r) => r.type === 'table')?.sql;
-  if (!definition) throw new Error(`table ${table} not found`);
-  const changed = change(definition);
-  if (changed === definition) return;
-  const temporary = `${table}_rebuilt`;
-  const create = changed.replace(/^CREATE TABLE (IF NOT EXISTS )?"?\w+"?/i, `CREATE TABLE "${temporary}"`);
-  if (create === changed) throw new Error(`unexpected definition of ${table}: ${definition.slice(0, 80)}`);
-  await sql.raw(create).execute(db);
-  await sql.raw(`insert into "${temporary}" select * from "${table}"`).execute(db);
-  await sql.raw(`drop table "${table}"`).execute(db);
-  await sql.raw(`alter table "${temporary}" rename to "${table}"`).execute(db);
-  for (const index of rows) if (index.type === 'index' && index.sql) await sql.raw(index.sql).execute(db);
+  for (const table of TABLES) await rebuildSqliteTable(db, table, (ddl) => ddl.replace(/("id" integer primary key)(?!\s+autoincrement)/i, '$1 autoincrement'));
 }

@@ -45,3 +45,37 @@ describeEachDatabase('opens and clicks without AUTOINCREMENT (SQLite)', (db, dia
     expect(Number(next.id)).toBe(Number(before[4]!.id) + 1);
   });
 });
+
+describeEachDatabase('opens and clicks without foreign keys', (db, dialect) => {
+  const references = async (): Promise<string[]> => {
+    if (dialect === 'sqlite') {
+      const { rows } = await sql<{ table: string; to: string }>`select m.name as "table", f."table" as "to" from sqlite_master m, pragma_foreign_key_list(m.name) f where m.name in ('opens', 'clicks') order by 1, 2`.execute(db());
+      return rows.map((r) => `${r.table} → ${r.to}`);
+    }
+    const { rows } = await sql<{ table: string; to: string }>`select c.conrelid::regclass::text as "table", c.confrelid::regclass::text as "to" from pg_constraint c where c.contype = 'f' and c.conrelid::regclass::text in ('opens', 'clicks') order by 1, 2`.execute(db());
+    return rows.map((r) => `${r.table} → ${r.to}`);
+  };
+
+  it('drops every reference of the event rows and brings them back on the way down, rows kept', async () => {
+    expect(await references()).toEqual([]);
+    const { issueId, links } = await seedIssue(db(), 'http://127.0.0.1:4321');
+    // A row naming no live delivery or subscriber is accepted now (the writer checks what it stores).
+    await db().insertInto('clicks').values({ issue_id: issueId, link_id: links.external.id, delivery_id: 987_654, subscriber_id: 876_543, at: 1000, class: 'human', reason: 'reader' }).execute();
+    await db().deleteFrom('clicks').where('delivery_id', '=', 987_654).execute();
+    const open = { issue_id: issueId, delivery_id: null, subscriber_id: null, at: 1000, class: 'human' as const, reason: 'reader' };
+    const stored = await db().insertInto('opens').values(open).returning('id').executeTakeFirstOrThrow();
+
+    const name = '2026_11_27_030000_event_rows_without_foreign_keys';
+    const undone: string[] = [];
+    while (!undone.includes(name)) undone.push(...(await migrateDown(db())));
+    expect(await references()).toEqual([
+      'clicks → deliveries', 'clicks → issue_links', 'clicks → issues', 'clicks → subscribers',
+      'opens → deliveries', 'opens → issues', 'opens → subscribers',
+    ]);
+    await expect(db().insertInto('opens').values({ ...open, delivery_id: 987_654 }).execute()).rejects.toThrow(/foreign key/i);
+
+    expect(await migrateToLatest(db())).toEqual(undone.reverse());
+    expect(await references()).toEqual([]);
+    expect(await db().selectFrom('opens').select(['id', 'at']).where('issue_id', '=', issueId).execute()).toEqual([{ id: stored.id, at: 1000 }]);
+  });
+});
