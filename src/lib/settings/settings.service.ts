@@ -49,9 +49,17 @@ export async function getSettings(db: DB, options: { now?: number; defaults?: Se
  */
 export function peekSettings(db: DB, now = Date.now()): Readonly<Settings> | undefined {
   const hit = cache.get(db);
-  if (!hit || now - hit.at >= SETTINGS_CACHE_MS) void getSettings(db, { now }).catch(() => {});
+  if ((!hit || now - hit.at >= SETTINGS_CACHE_MS) && !refreshing.has(db)) {
+    // One refresh at a time: every hit until it lands would otherwise start its own query.
+    refreshing.set(db, getSettings(db, { now }).then(
+      () => refreshing.delete(db),
+      () => refreshing.delete(db),
+    ));
+  }
   return hit?.settings;
 }
+
+const refreshing = new WeakMap<DB, Promise<unknown>>();
 
 export type SaveSettingsResult = { ok: true; settings: Readonly<Settings> } | { ok: false; errors: Partial<Record<keyof Settings, string>> };
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { defaultSettings, getSettings, isValidTimeZone, saveSettings, SETTINGS_CACHE_MS, type Settings } from '../../../src/lib/settings/settings.service.ts';
+import { Kysely, SqliteDialect } from 'kysely';
+import { defaultSettings, getSettings, isValidTimeZone, peekSettings, saveSettings, SETTINGS_CACHE_MS, type Settings } from '../../../src/lib/settings/settings.service.ts';
+import { sqliteHandle, type DB } from '../../../src/lib/db/database.ts';
 import { upsertSetting } from '../../../src/lib/settings/settings.repository.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);
@@ -80,5 +82,21 @@ describeEachDatabase('settings', (db) => {
     const fallback = await getSettings(db(), { defaults, now: T0 });
     expect(fallback.timeZone).toBe(defaults.timeZone);
     expect(fallback.retentionDays).toBe(defaults.retentionDays);
+  });
+});
+
+describeEachDatabase('settings on hot paths (peekSettings)', (db, dialect) => {
+  it('answers without waiting and refreshes a stale cache with one query, however many hits ask meanwhile', async () => {
+    if (dialect !== 'sqlite') return; // the refresh logic is the same for both; the query count is read off SQLite's statements
+    let queries = 0;
+    const counted: DB = new Kysely({ dialect: new SqliteDialect({ database: sqliteHandle(db())! }), log: (event) => void (event.query.sql.includes('"settings"') && queries++) });
+    await saveSettings(db(), form({ siteName: 'Peeked' }), null, T0);
+    expect(Array.from({ length: 50 }, () => peekSettings(counted, T0))).toEqual(new Array(50).fill(undefined));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(queries).toBe(1);
+    expect(peekSettings(counted, T0 + 1)?.siteName).toBe('Peeked');
+    for (let i = 0; i < 50; i++) expect(peekSettings(counted, T0 + SETTINGS_CACHE_MS + i)?.siteName).toBe('Peeked'); // stale, still answered
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(queries).toBe(2);
   });
 });
