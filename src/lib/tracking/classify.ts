@@ -110,35 +110,69 @@ export function isLikelyHumanOpen(c: OpenClass): boolean {
   return c === 'human' || c === 'proxy';
 }
 
+type BurstClick = { linkId: number; at: number };
+
+/**
+ * One generation of ClickBursts. Most deliveries click once in a window: that click is kept as
+ * two small integers in maps (its link, and its time after the generation began), so holding a
+ * window's worth of clicks allocates nothing per click that the garbage collector must copy.
+ * Objects kept for seconds survive young-generation collections and were copied, then promoted,
+ * ~60,000 of them at bench rates: scavenges of 2–10 ms (0.4 ms without them).
+ */
+class BurstGeneration {
+  readonly since: number;
+  readonly #firstLink = new Map<number, number>();
+  readonly #firstAfter = new Map<number, number>();
+  readonly #later = new Map<number, BurstClick[]>();
+
+  constructor(since: number) {
+    this.since = since;
+  }
+
+  add(deliveryId: number, linkId: number, at: number): void {
+    if (!this.#firstLink.has(deliveryId)) {
+      this.#firstLink.set(deliveryId, linkId);
+      this.#firstAfter.set(deliveryId, at - this.since);
+      return;
+    }
+    const later = this.#later.get(deliveryId);
+    if (later) later.push({ linkId, at });
+    else this.#later.set(deliveryId, [{ linkId, at }]);
+  }
+
+  /** The delivery's clicks in this generation, oldest first; undefined (nothing allocated) when none. */
+  clicksOf(deliveryId: number): BurstClick[] | undefined {
+    const linkId = this.#firstLink.get(deliveryId);
+    if (linkId === undefined) return undefined;
+    const first = { linkId, at: this.since + this.#firstAfter.get(deliveryId)! };
+    const later = this.#later.get(deliveryId);
+    return later ? [first, ...later] : [first];
+  }
+}
+
 /**
  * Recent clicks per delivery within the burst window, in memory: several different links in a
  * couple of seconds is a scanner. Answers how many distinct links this click makes. Clicks are
- * kept in two generations, each at least a window long; the older one is dropped whole, so no
- * pass over every delivery ever runs while a click waits.
+ * kept in two generations, each at least a window long; the older one is dropped whole (all its
+ * clicks are out of the window by then), so no pass over every delivery ever runs while a click waits.
  */
 export class ClickBursts {
-  #current = new Map<number, { linkId: number; at: number }[]>();
-  #previous = new Map<number, { linkId: number; at: number }[]>();
-  #currentSince = Number.NEGATIVE_INFINITY;
+  #current = new BurstGeneration(Number.NEGATIVE_INFINITY);
+  #previous = new BurstGeneration(Number.NEGATIVE_INFINITY);
   readonly #scanned = new Map<number, number>();
 
   record(deliveryId: number, linkId: number, at: number, windowMs: number): { links: number; since: number } {
-    if (at - this.#currentSince >= windowMs) {
+    if (at - this.#current.since >= windowMs) {
       this.#previous = this.#current;
-      this.#current = new Map();
-      this.#currentSince = at;
+      this.#current = new BurstGeneration(at);
     }
-    let list = this.#current.get(deliveryId);
-    if (!list) {
-      list = this.#previous.get(deliveryId) ?? [];
-      this.#current.set(deliveryId, list);
-    }
-    let keep = 0;
-    for (const c of list) if (at - c.at <= windowMs) list[keep++] = c;
-    list.length = keep;
-    list.push({ linkId, at });
-    const distinct = list.length === 1 ? 1 : new Set(list.map((c) => c.linkId)).size;
-    return { links: distinct, since: list[0]!.at };
+    const older = this.#previous.clicksOf(deliveryId);
+    const recent = this.#current.clicksOf(deliveryId);
+    this.#current.add(deliveryId, linkId, at);
+    if (!older && !recent) return { links: 1, since: at };
+    const inWindow = [...(older ?? []), ...(recent ?? [])].filter((c) => at - c.at <= windowMs);
+    inWindow.push({ linkId, at });
+    return { links: new Set(inWindow.map((c) => c.linkId)).size, since: inWindow[0]!.at };
   }
 
   /** Marks a delivery as scanned (its later opens within the window are a scanner's). */
