@@ -15,7 +15,10 @@ export interface LoadResult {
   total: number;
   non2xx: number;
   errors: number;
+  /** autocannon's p99, in whole milliseconds. */
   p99ms: number;
+  /** Percentiles to 10 µs, where the load script measured them (loadPaths). */
+  latencyMs?: { p50: number; p90: number; p99: number; p999: number };
   /** The server's CPU time (user + system) per answered request, when its pid was given. */
   cpuMicrosPerRequest?: number;
 }
@@ -54,8 +57,8 @@ export async function loadPaths(origin: string, pathsFile: string, options: { cp
 }
 
 function parseResult(stdout: string): LoadResult {
-  const json = JSON.parse(stdout) as { requests: { average: number }; '2xx': number; non2xx: number; errors: number; latency: { p99: number } };
-  return { requestsPerSecond: json.requests.average, total: json['2xx'] + json.non2xx, non2xx: json.non2xx, errors: json.errors, p99ms: json.latency.p99 };
+  const json = JSON.parse(stdout) as { requests: { average: number }; '2xx': number; non2xx: number; errors: number; latency: { p99: number }; latencyMs?: LoadResult['latencyMs'] };
+  return { requestsPerSecond: json.requests.average, total: json['2xx'] + json.non2xx, non2xx: json.non2xx, errors: json.errors, p99ms: json.latency.p99, ...(json.latencyMs ? { latencyMs: json.latencyMs } : {}) };
 }
 
 /** Starts a script pinned to `cpu` and waits for its "listening on <url>" line. */
