@@ -64,17 +64,17 @@ function midstate(key: Uint8Array, pad: number): Int32Array {
 }
 
 /**
- * Finishes a SHA-256 that started from `state` after `before` bytes: compresses `data`, pads with
- * the total length, and leaves the digest's words in `state`.
+ * Finishes a SHA-256 that started from `state` after `before` bytes: compresses the first
+ * `length` bytes of `data`, pads with the total length, and leaves the digest's words in `state`.
  */
-function finish(state: Int32Array, before: number, data: Uint8Array, tail: Uint8Array): void {
+function finish(state: Int32Array, before: number, data: Uint8Array, length: number, tail: Uint8Array): void {
   let at = 0;
-  for (; at + BLOCK <= data.length; at += BLOCK) compress(state, data, at);
-  const rest = data.length - at;
+  for (; at + BLOCK <= length; at += BLOCK) compress(state, data, at);
+  const rest = length - at;
   tail.fill(0);
-  tail.set(data.subarray(at), 0);
+  for (let i = 0; i < rest; i++) tail[i] = data[at + i]!;
   tail[rest] = 0x80;
-  const bits = (before + data.length) * 8;
+  const bits = (before + length) * 8;
   const blocks = rest + 9 > BLOCK ? 2 : 1;
   const end = blocks * BLOCK;
   // A 64-bit big-endian bit count; messages here are far below 2^53 bits.
@@ -118,8 +118,8 @@ export function createHmacSha256(key: string | Uint8Array): Hmac {
   };
 }
 
-/** HMAC-SHA256 under one fixed key that writes the 32-byte MAC into `out` (nothing allocated per call). */
-export type HmacInto = (message: Uint8Array, out: Uint8Array) => void;
+/** HMAC-SHA256 under one fixed key of the first `length` bytes of `message` (all by default), written into `out` (nothing allocated per call). */
+export type HmacInto = (message: Uint8Array, out: Uint8Array, length?: number) => void;
 
 export function createHmacSha256Into(key: string | Uint8Array): HmacInto {
   let keyBytes: Uint8Array = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
@@ -129,12 +129,13 @@ export function createHmacSha256Into(key: string | Uint8Array): HmacInto {
   const state = new Int32Array(8);
   const tail = new Uint8Array(2 * BLOCK);
   const innerDigest = new Uint8Array(DIGEST);
-  return (message, out) => {
+  return (message, out, length = message.length) => {
+    if (length > message.length) throw new RangeError(`${length} bytes asked of a ${message.length}-byte message`);
     state.set(inner);
-    finish(state, BLOCK, message, tail);
+    finish(state, BLOCK, message, length, tail);
     writeWords(state, innerDigest);
     state.set(outer);
-    finish(state, BLOCK, innerDigest, tail);
+    finish(state, BLOCK, innerDigest, DIGEST, tail);
     writeWords(state, out);
   };
 }

@@ -68,7 +68,7 @@ class AttributionCodec {
     at = writeVarint(bytes, at, a.deliveryId);
     at = writeVarint(bytes, at, a.subscriberId === null ? 0 : a.subscriberId + 1);
     at = writeVarint(bytes, at, a.at);
-    this.#mac(bytes.subarray(0, at), this.#digest);
+    this.#mac(bytes, this.#digest, at);
     bytes.set(this.#digest.subarray(0, MAC_BYTES), at);
     return bytes.toString('base64url', 0, at + MAC_BYTES);
   }
@@ -87,7 +87,7 @@ class AttributionCodec {
       at = field.next;
     }
     if (at !== body) return undefined;
-    this.#mac(bytes.subarray(0, body), this.#digest);
+    this.#mac(bytes, this.#digest, body);
     if (!sameBytes(this.#digest, 0, bytes, body, MAC_BYTES)) return undefined;
     const [issueId, deliveryId, subscriber, clickedAt] = fields as [number, number, number, number];
     return { issueId, deliveryId, subscriberId: subscriber === 0 ? null : subscriber - 1, at: clickedAt };

@@ -86,7 +86,7 @@ export class TrackingTokens {
     bytes[0] = header;
     let at = writeVarint(bytes, 1, deliveryId);
     if (linkId !== undefined) at = writeVarint(bytes, at, linkId);
-    this.#mac(bytes.subarray(0, at), this.#digest);
+    this.#mac(bytes, this.#digest, at);
     bytes.set(this.#digest.subarray(0, MAC_BYTES), at);
     return bytes.toString('base64url', 0, at + MAC_BYTES);
   }
@@ -112,9 +112,9 @@ export class TrackingTokens {
       at = link.next;
     }
     if (at !== body) return undefined;
-    this.#mac(bytes.subarray(0, body), this.#digest);
+    this.#mac(bytes, this.#digest, body);
     if (!sameBytes(this.#digest, 0, bytes, body, MAC_BYTES)) return undefined;
-    return { click, test: (header & TEST) !== 0, deliveryId: delivery.value, ...(linkId !== undefined ? { linkId } : {}) };
+    return linkId === undefined ? { click, test: (header & TEST) !== 0, deliveryId: delivery.value } : { click, test: (header & TEST) !== 0, deliveryId: delivery.value, linkId };
   }
 }
 

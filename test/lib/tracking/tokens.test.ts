@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createHmacSha256 } from '../../../src/lib/security/fast-hmac.ts';
+import { createHmacSha256, createHmacSha256Into } from '../../../src/lib/security/fast-hmac.ts';
 import { makeClickToken, makeOpenToken, readClickToken, readOpenToken } from '../../../src/lib/tracking/tokens.ts';
 
 const secret = 'k'.repeat(43);
@@ -99,5 +99,17 @@ describe('tracking tokens', () => {
         expect(hmac(message).equals(createHmac('sha256', key).update(message).digest()), `${keyLength}/${length}`).toBe(true);
       }
     }
+  });
+
+  it('fast HMAC-SHA256 of the first bytes of a buffer equals node:crypto HMAC of those bytes, and refuses more than the buffer holds', () => {
+    const key = randomBytes(32);
+    const into = createHmacSha256Into(key);
+    const buffer = randomBytes(150);
+    const out = new Uint8Array(32);
+    for (const length of [0, 1, 20, 55, 56, 64, 119, 120, 150]) {
+      into(buffer, out, length);
+      expect(Buffer.from(out).equals(createHmac('sha256', key).update(buffer.subarray(0, length)).digest()), String(length)).toBe(true);
+    }
+    expect(() => into(buffer, out, 151)).toThrow(RangeError);
   });
 });
