@@ -57,29 +57,36 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
 }
 
 function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) {
-  return async (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const failed = (req: http.IncomingMessage, res: http.ServerResponse, url: string, error: unknown) => {
+    console.error(`[server] ${req.method} ${url.slice(0, 200)} failed:`, error);
+    if (!res.headersSent) sendText(res, 500, 'Internal server error');
+    else res.destroy();
+  };
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: string) => {
+    if (req.method === 'POST' && url.startsWith(ONE_CLICK_PREFIX)) return await handleOneClickUnsubscribe(req, res, app);
+    if (url.startsWith(API_PREFIX)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
+    const rawPath = url.split('?', 1)[0]!;
+    let pathname: string;
+    try {
+      pathname = decodeURI(rawPath);
+    } catch {
+      return sendText(res, 400, 'Bad request: the path is not valid percent-encoded UTF-8.');
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const file = site.find(pathname);
+      if (file) return await serveStatic(req, res, file, pathname, ip, app);
+    }
+    await astro(req, res, undefined, { clientAddress: ip });
+  };
+  // Not an async function itself: the tracking fast path answers without extra promise hops.
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
     try {
-      if (url.startsWith('/t/')) return await handleTrackingRequest(req, res, app);
-      if (req.method === 'POST' && url.startsWith(ONE_CLICK_PREFIX)) return await handleOneClickUnsubscribe(req, res, app);
-      if (url.startsWith(API_PREFIX)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
-      const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
-      const rawPath = url.split('?', 1)[0]!;
-      let pathname: string;
-      try {
-        pathname = decodeURI(rawPath);
-      } catch {
-        return sendText(res, 400, 'Bad request: the path is not valid percent-encoded UTF-8.');
-      }
-      if (req.method === 'GET' || req.method === 'HEAD') {
-        const file = site.find(pathname);
-        if (file) return await serveStatic(req, res, file, pathname, ip, app);
-      }
-      await astro(req, res, undefined, { clientAddress: ip });
+      const answered = url.startsWith('/t/') ? handleTrackingRequest(req, res, app) : handle(req, res, url);
+      answered?.catch((error: unknown) => failed(req, res, url, error));
     } catch (error) {
-      console.error(`[server] ${req.method} ${url.slice(0, 200)} failed:`, error);
-      if (!res.headersSent) sendText(res, 500, 'Internal server error');
-      else res.destroy();
+      failed(req, res, url, error);
     }
   };
 }

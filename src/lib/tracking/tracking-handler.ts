@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../app/context.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { allRawHeaders, firstRawHeader } from '../http/raw-headers.ts';
-import { trackingTokens, type TrackingTokens } from './tokens.ts';
+import { trackingTokens, type ClickToken, type TrackingTokens } from './tokens.ts';
 import { findClickLink, isDeliveryLink, recordClickOn, recordOpen, type TrackedLink } from './tracking.service.ts';
 
 /**
@@ -48,7 +48,8 @@ function tokenOf(url: string, prefixLength: number): string | undefined {
   return token.length === 0 || token.length > MAX_TOKEN ? undefined : token;
 }
 
-export async function handleTrackingRequest(req: IncomingMessage, res: ServerResponse, app: AppContext): Promise<void> {
+/** Settles once answered; never rejects (a failure behind the answer is logged). */
+export function handleTrackingRequest(req: IncomingMessage, res: ServerResponse, app: AppContext): Promise<void> | void {
   const url = req.url ?? '';
   if (url.startsWith('/t/o/')) return handleOpen(req, res, app, url);
   if (url.startsWith('/t/c/')) return handleClick(req, res, app, url);
@@ -56,17 +57,31 @@ export async function handleTrackingRequest(req: IncomingMessage, res: ServerRes
   res.end(req.method === 'HEAD' ? undefined : NOT_FOUND_HTML);
 }
 
-async function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> {
-  if (req.method === 'GET') {
-    try {
-      const stored = recordOpenRequest(req, app, url);
-      if (stored) await stored;
-    } catch (error) {
-      console.error('[tracking] open not recorded:', error instanceof Error ? error.message : error);
-    }
-  }
+function answerPixel(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, PIXEL_HEADERS);
   res.end(req.method === 'HEAD' ? undefined : PIXEL);
+}
+
+const openNotRecorded = (error: unknown) => console.error('[tracking] open not recorded:', error instanceof Error ? error.message : error);
+
+/** The pixel once its open is committed (no async function: a pixel is answered one promise hop after its commit). */
+function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> | void {
+  let stored: Promise<unknown> | undefined;
+  if (req.method === 'GET') {
+    try {
+      stored = recordOpenRequest(req, app, url);
+    } catch (error) {
+      openNotRecorded(error);
+    }
+  }
+  if (!stored) return answerPixel(req, res);
+  return stored.then(
+    () => answerPixel(req, res),
+    (error: unknown) => {
+      openNotRecorded(error);
+      answerPixel(req, res);
+    },
+  );
 }
 
 /** Settles after the open's commit; undefined when nothing is recorded. */
@@ -89,32 +104,58 @@ function unavailable(req: IncomingMessage, res: ServerResponse): void {
   res.end(req.method === 'HEAD' ? undefined : UNAVAILABLE);
 }
 
-async function handleClick(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> {
+const clickNotRecorded = (error: unknown) => console.error('[tracking] click not recorded:', error instanceof Error ? error.message : error);
+
+function lookupFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  console.error('[tracking] click lookup failed:', error instanceof Error ? error.message : error);
+  unavailable(req, res);
+}
+
+function redirect(res: ServerResponse, link: TrackedLink, setCookie: string | undefined): void {
+  const headers: Record<string, string> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
+  if (setCookie) headers['set-cookie'] = setCookie;
+  res.writeHead(302, headers);
+  res.end();
+}
+
+/** A click: its link (cached: no promise), then the redirect once the click is committed. */
+function handleClick(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> | void {
   const now = Date.now();
   const token = tokensOf(app).readClick(tokenOf(url, 5));
   if (!token) return notFound(req, res);
-  let link: TrackedLink | undefined;
+  let found: ReturnType<typeof findClickLink>;
   try {
-    const found = findClickLink(app, token.linkId, now);
-    link = found instanceof Promise ? await found : found;
-    // What records nothing (a test message, HEAD) still must be the delivery's own link.
-    if (link && !token.test && req.method !== 'GET' && !(await isDeliveryLink(app, token.deliveryId, link))) link = undefined;
+    found = findClickLink(app, token.linkId, now);
   } catch (error) {
-    console.error('[tracking] click lookup failed:', error instanceof Error ? error.message : error);
-    return unavailable(req, res);
+    return lookupFailed(req, res, error);
   }
+  if (found instanceof Promise) return found.then((link) => answerClick(req, res, app, token, link, now), (error: unknown) => lookupFailed(req, res, error));
+  return answerClick(req, res, app, token, found, now);
+}
+
+function answerClick(req: IncomingMessage, res: ServerResponse, app: AppContext, token: ClickToken, link: TrackedLink | undefined, now: number): Promise<void> | void {
   if (!link) return notFound(req, res);
-  const headers: Record<string, string | string[]> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
-  if (req.method === 'GET' && !token.test) {
-    try {
-      const clicked = await recordClickOn(app, { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: firstRawHeader(req.rawHeaders, 'user-agent') ?? '' }, now);
-      if (!clicked) return notFound(req, res);
-      if (clicked.setCookie) headers['set-cookie'] = clicked.setCookie;
-    } catch (error) {
-      // The token is ours and the link registered: the reader still gets where they were going.
-      console.error('[tracking] click not recorded:', error instanceof Error ? error.message : error);
-    }
+  if (token.test) return redirect(res, link, undefined); // a test message records nothing
+  if (req.method !== 'GET') {
+    // HEAD records nothing, and still must be the delivery's own link.
+    return isDeliveryLink(app, token.deliveryId, link).then(
+      (own) => (own ? redirect(res, link, undefined) : notFound(req, res)),
+      (error: unknown) => lookupFailed(req, res, error),
+    );
   }
-  res.writeHead(302, headers);
-  res.end();
+  let clicked: ReturnType<typeof recordClickOn>;
+  try {
+    clicked = recordClickOn(app, { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: firstRawHeader(req.rawHeaders, 'user-agent') ?? '' }, now);
+  } catch (error) {
+    clickNotRecorded(error);
+    return redirect(res, link, undefined);
+  }
+  return clicked.then(
+    (stored) => (stored ? redirect(res, link, stored.setCookie) : notFound(req, res)),
+    (error: unknown) => {
+      // The token is ours and the link registered: the reader still gets where they were going.
+      clickNotRecorded(error);
+      redirect(res, link, undefined);
+    },
+  );
 }
