@@ -3,6 +3,7 @@
  *   /t/…            tracking fast path (no Astro)
  *   prerendered     pages and assets from memory, page views counted here
  *   everything else Astro (@astrojs/node in middleware mode): SSR pages, actions, admin
+ * SQLite: WAL checkpoints run in a thread of their own (lib/db/wal-checkpointer.ts).
  * SIGTERM/SIGINT: stop accepting, finish in-flight requests, flush the event writer, close the database.
  */
 import http from 'node:http';
@@ -12,6 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, getConfig } from './lib/config.ts';
 import { createAppContext, installAppContext, type AppContext } from './lib/app/context.ts';
 import { migrateToLatest } from './lib/db/migrate.ts';
+import { sqliteHandle } from './lib/db/database.ts';
+import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './lib/http/client-address.ts';
 import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
@@ -111,6 +114,8 @@ async function main(): Promise<void> {
   const app = createAppContext(config);
   const applied = await migrateToLatest(app.db);
   if (applied.length > 0) console.log(`[db] applied ${applied.length} migration(s): ${applied.join(', ')}`);
+  const sqlite = sqliteHandle(app.db);
+  const checkpointer = sqlite && startWalCheckpointer(sqlite);
   installAppContext(app);
 
   const site = new StaticSite(path.join(root, 'dist/client'));
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
     // Messages in flight finish and are recorded; claimed ones not yet sent go back to the queue.
     stopPruning();
     await Promise.all([closed, sendWorker?.stop()]);
+    await checkpointer?.stop();
     await app.close();
     console.log('[server] stopped');
     process.exit(0);
