@@ -19,7 +19,8 @@ export interface WalCheckpointer {
  * under tracking load (bench:tracking: the pixel's p99 5.9 → 4.1 ms with no checkpoints at all).
  * A worker thread with its own connection runs PASSIVE checkpoints every `intervalMs` instead,
  * and the writer keeps a backstop: when writes never pause long enough for the WAL to be
- * reset, it checkpoints at 10,000 frames itself, by then with little left to copy.
+ * reset, it checkpoints from 10,000 frames itself (retrying at each commit while the thread is
+ * mid-checkpoint), by then with little left to copy.
  */
 export function startWalCheckpointer(sqlite: BetterSqlite3.Database, options: { intervalMs?: number } = {}): WalCheckpointer | undefined {
   if (sqlite.memory) return undefined;
@@ -43,6 +44,7 @@ export function startWalCheckpointer(sqlite: BetterSqlite3.Database, options: { 
       return checkpoints;
     },
     async stop() {
+      worker.ref(); // unreferenced, it would let the process exit while a shutdown waits for it
       worker.postMessage('stop');
       await exited;
       restoreAutocheckpoint();
