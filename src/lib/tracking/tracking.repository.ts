@@ -4,6 +4,7 @@ import type { DB } from '../db/database.ts';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type Step, type StatementPlan } from '../events/statement-plan.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
+import { sqliteMultiInsert } from '../events/sqlite-multi-insert.ts';
 
 type Db = DB | Transaction<Database>;
 
@@ -32,8 +33,10 @@ export interface NewClick {
 
 // ---- Writing (the writer's inserters): raw rows, then first-event times and the report counts ----
 
-const INSERT_OPEN = 'insert into "opens" ("issue_id", "delivery_id", "subscriber_id", "at", "class", "reason") values (?, ?, ?, ?, ?, ?)';
-const INSERT_CLICK = 'insert into "clicks" ("issue_id", "link_id", "delivery_id", "subscriber_id", "at", "class", "reason") values (?, ?, ?, ?, ?, ?, ?)';
+const OPEN_COLUMNS = ['issue_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason'];
+const CLICK_COLUMNS = ['issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason'];
+const pushOpen = (values: unknown[], r: NewOpen) => values.push(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+const pushClick = (values: unknown[], r: NewClick) => values.push(r.issue_id, r.link_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
 
 const isHumanOpen = (c: OpenClass): boolean => c === 'human' || c === 'proxy';
 
@@ -175,30 +178,46 @@ function* sweepScanner(issueId: number, deliveryId: number, reason: string, swee
   }
 }
 
-const insertStatements = new WeakMap<BetterSqlite3.Database, { open: BetterSqlite3.Statement; click: BetterSqlite3.Statement }>();
-
-function sqliteInserts(sqlite: BetterSqlite3.Database) {
-  let s = insertStatements.get(sqlite);
-  if (!s) insertStatements.set(sqlite, (s = { open: sqlite.prepare(INSERT_OPEN), click: sqlite.prepare(INSERT_CLICK) }));
-  return s;
-}
+const openRows = (sqlite: BetterSqlite3.Database) => sqliteMultiInsert(sqlite, 'opens', OPEN_COLUMNS);
+const clickRows = (sqlite: BetterSqlite3.Database) => sqliteMultiInsert(sqlite, 'clicks', CLICK_COLUMNS);
 
 export function insertOpensSqlite(sqlite: BetterSqlite3.Database, rows: NewOpen[]): void {
-  const insert = sqliteInserts(sqlite).open;
-  for (const r of rows) insert.run(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+  const values: unknown[] = [];
+  for (const r of rows) pushOpen(values, r);
+  openRows(sqlite).insert(values);
   const deltas = new CountDeltas();
   runPlanSqlite(sqlite, openFollowUps(rows, deltas));
   addReportCountsSqlite(sqlite, deltas);
 }
 
+/**
+ * Clicks go in a few multi-row inserts. Only a sweep reads the clicks table (its delivery's
+ * earlier clicks, its own batch's included), so the clicks waiting are stored before one runs;
+ * other follow-ups touch the delivery and the counts only.
+ */
+function clickBatchSqlite(sqlite: BetterSqlite3.Database, deltas: CountDeltas) {
+  const rows = clickRows(sqlite);
+  const waiting: unknown[] = [];
+  return {
+    add(row: NewClick, known?: Firsts): void {
+      pushClick(waiting, row);
+      if (row.sweep) {
+        rows.insert(waiting);
+        waiting.length = 0;
+      }
+      runPlanSqlite(sqlite, clickFollowUps(row, deltas, known));
+    },
+    finish(): void {
+      rows.insert(waiting);
+    },
+  };
+}
+
 export function insertClicksSqlite(sqlite: BetterSqlite3.Database, rows: NewClick[]): void {
-  const insert = sqliteInserts(sqlite).click;
   const deltas = new CountDeltas();
-  // Row by row: a sweep must see the earlier clicks of its own batch.
-  for (const r of rows) {
-    insert.run(r.issue_id, r.link_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
-    runPlanSqlite(sqlite, clickFollowUps(r, deltas));
-  }
+  const batch = clickBatchSqlite(sqlite, deltas);
+  for (const row of rows) batch.add(row);
+  batch.finish();
   addReportCountsSqlite(sqlite, deltas);
 }
 
@@ -299,31 +318,33 @@ async function readHitDeliveries(trx: Transaction<Database>, ids: number[]): Pro
  * costs no lookup of its own before the batch, then is stored and followed up at once.
  */
 export function insertOpenHitsSqlite(sqlite: BetterSqlite3.Database, hits: OpenByToken[]): (StoredHit<OpenClass> | undefined)[] {
-  const insert = sqliteInserts(sqlite).open;
   const deltas = new CountDeltas();
+  const values: unknown[] = [];
   const stored = hits.map((hit) => {
     const d = readHitDeliverySqlite(sqlite, hit.deliveryId);
     if (!d) return undefined;
     const r = openRowFor(hit, d);
-    insert.run(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+    pushOpen(values, r); // stored below, with the batch: an open's follow-up reads only its delivery
     runPlanSqlite(sqlite, openFollowUp(r, deltas, d.firsts));
     return storedOf(r);
   });
+  openRows(sqlite).insert(values);
   addReportCountsSqlite(sqlite, deltas);
   return stored;
 }
 
 export function insertClickHitsSqlite(sqlite: BetterSqlite3.Database, hits: ClickByToken[]): (StoredHit<ClickClass> | undefined)[] {
-  const insert = sqliteInserts(sqlite).click;
   const deltas = new CountDeltas();
+  const batch = clickBatchSqlite(sqlite, deltas);
+  // Each hit's delivery is read in its turn, after the follow-ups of the hits before it.
   const stored = hits.map((hit) => {
     const d = readHitDeliverySqlite(sqlite, hit.deliveryId);
-    const r = d && clickRowFor(hit, d);
-    if (!r) return undefined;
-    insert.run(r.issue_id, r.link_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
-    runPlanSqlite(sqlite, clickFollowUps(r, deltas, d!.firsts));
-    return storedOf(r);
+    const row = d && clickRowFor(hit, d);
+    if (!row) return undefined;
+    batch.add(row, d!.firsts);
+    return storedOf(row);
   });
+  batch.finish();
   addReportCountsSqlite(sqlite, deltas);
   return stored;
 }

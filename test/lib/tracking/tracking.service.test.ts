@@ -155,4 +155,24 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     expect(row).toEqual({ first_clicked_at: null, clicked_links: null });
     await app.writer.close();
   });
+
+  it('a scanner exposed within one batch of the writer: the batch’s earlier clicks are re-labelled too', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const reader = await seedDelivery(db(), issue.issueId, sentAt);
+    const scanned = await seedDelivery(db(), issue.issueId, sentAt);
+    const app = trackingApp(db());
+    const click = (deliveryId: number, kind: 'site' | 'external' | 'tel', at: number) => recordClick(app, { deliveryId, linkId: issue.links[kind].id, userAgent: chrome }, at);
+    await click(reader.deliveryId, 'site', sentAt + 10 * MIN); // the links are cached from here: the next clicks reach the writer in one turn
+    const at = sentAt + 30 * MIN;
+    await Promise.all((['site', 'external', 'tel', 'site'] as const).map((kind, i) => click(scanned.deliveryId, kind, at + i * 200)));
+    expect(await db().selectFrom('clicks').select(['link_id', 'class']).where('delivery_id', '=', scanned.deliveryId).orderBy('id').execute()).toEqual(
+      (['site', 'external', 'tel', 'site'] as const).map((kind) => ({ link_id: issue.links[kind].id, class: 'bot' })),
+    );
+    const row = await db().selectFrom('deliveries').select(['first_clicked_at', 'clicked_links']).where('id', '=', scanned.deliveryId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ first_clicked_at: null, clicked_links: null });
+    const clickers = Object.fromEntries((await findLinkTotals(db(), issue.issueId, 'link.clickers')).filter((r) => r.n !== 0).map((r) => [Number(r.dim), r.n]));
+    expect(clickers).toEqual({ [issue.links.site.id]: 1 });
+    await app.writer.close();
+  });
 });

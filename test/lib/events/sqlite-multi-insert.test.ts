@@ -1,0 +1,26 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { sqliteMultiInsert } from '../../../src/lib/events/sqlite-multi-insert.ts';
+
+describe('sqliteMultiInsert', () => {
+  it('stores every row in order, 32 a statement, with one statement per row count made once', () => {
+    const sqlite = new BetterSqlite3(':memory:');
+    sqlite.exec('create table t (id integer primary key, a integer not null, b text)');
+    const rows = sqliteMultiInsert(sqlite, 't', ['a', 'b']);
+    expect(sqliteMultiInsert(sqlite, 't', ['a', 'b'])).toBe(rows);
+    for (const count of [0, 1, 31, 32, 33, 70]) {
+      sqlite.exec('delete from t');
+      rows.insert(Array.from({ length: count }, (_, i) => [i, i % 3 === 0 ? null : `r${i}`]).flat());
+      expect(sqlite.prepare('select a, b from t order by id').all()).toEqual(Array.from({ length: count }, (_, i) => ({ a: i, b: i % 3 === 0 ? null : `r${i}` })));
+    }
+    sqlite.close();
+  });
+
+  it('refuses values that are not whole rows, storing nothing', () => {
+    const sqlite = new BetterSqlite3(':memory:');
+    sqlite.exec('create table t (a integer, b integer)');
+    expect(() => sqliteMultiInsert(sqlite, 't', ['a', 'b']).insert([1, 2, 3])).toThrow(RangeError);
+    expect(sqlite.prepare('select count(*) as n from t').get()).toEqual({ n: 0 });
+    sqlite.close();
+  });
+});
