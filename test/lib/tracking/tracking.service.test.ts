@@ -7,7 +7,7 @@ import { recordClick, recordOpen, type TrackingApp } from '../../../src/lib/trac
 import { readAttribution } from '../../../src/lib/tracking/attribution.ts';
 import { loadConfig } from '../../../src/lib/config.ts';
 import { getSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
-import { findLinkTotals } from '../../../src/lib/reports/report-counts.repository.ts';
+import { findLinkTotals, findTotals } from '../../../src/lib/reports/report-counts.repository.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -173,6 +173,29 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     expect(row).toEqual({ first_clicked_at: null, clicked_links: null });
     const clickers = Object.fromEntries((await findLinkTotals(db(), issue.issueId, 'link.clickers')).filter((r) => r.n !== 0).map((r) => [Number(r.dim), r.n]));
     expect(clickers).toEqual({ [issue.links.site.id]: 1 });
+    await app.writer.close();
+  });
+
+  it('several hits of one delivery within one batch of the writer: its first times and unique counts move once, to the earliest', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const [reader, other] = [await seedDelivery(db(), issue.issueId, sentAt), await seedDelivery(db(), issue.issueId, sentAt)];
+    const app = trackingApp(db());
+    const open = (deliveryId: number, at: number) => recordOpen(app, { deliveryId, userAgent: chrome, ip: '198.51.100.7' }, at);
+    const click = (deliveryId: number, at: number) => recordClick(app, { deliveryId, linkId: issue.links.site.id, userAgent: chrome }, at);
+    await open(other.deliveryId, sentAt + 5 * MIN); // settings and links cached from here: the next hits reach the writer in one turn
+    await click(other.deliveryId, sentAt + 6 * MIN);
+    await Promise.all([open(reader.deliveryId, sentAt + 90 * MIN), open(reader.deliveryId, sentAt + 40 * MIN), open(reader.deliveryId, sentAt + 70 * MIN)]);
+    await Promise.all([click(reader.deliveryId, sentAt + 95 * MIN), click(reader.deliveryId, sentAt + 45 * MIN), click(reader.deliveryId, sentAt + 75 * MIN)]);
+
+    const row = await db().selectFrom('deliveries').select(['first_any_open_at', 'first_opened_at', 'first_clicked_at', 'clicked_links']).where('id', '=', reader.deliveryId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ first_any_open_at: sentAt + 40 * MIN, first_opened_at: sentAt + 40 * MIN, first_clicked_at: sentAt + 45 * MIN, clicked_links: `,${issue.links.site.id},` });
+    const totals = await findTotals(db(), [issue.issueId], ['first.open', 'first.open_human', 'first.click', 'open.human', 'click.human']);
+    expect(Object.fromEntries(totals.map((t) => [t.metric, t.n]))).toEqual({ 'first.open': 2, 'first.open_human': 2, 'first.click': 2, 'open.human': 4, 'click.human': 4 });
+    expect(await findLinkTotals(db(), issue.issueId, 'link.clickers')).toEqual([{ dim: String(issue.links.site.id), n: 2 }]);
+    // The hourly unique opens sit in the hour of the earliest open, not of the first one stored.
+    const hourly = await db().selectFrom('report_counts').select(['bucket', 'n']).where('issue_id', '=', issue.issueId).where('metric', '=', 'first.open~h').where('n', '!=', 0).orderBy('bucket').execute();
+    expect(hourly.map((h) => [Number(h.bucket), Number(h.n)])).toEqual([[Date.UTC(2026, 9, 6, 9), 1], [Date.UTC(2026, 9, 6, 10), 1]]); // 09:35 and 10:10
     await app.writer.close();
   });
 });
