@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
+import { sqliteMultiInsert } from '../events/sqlite-multi-insert.ts';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 
@@ -105,13 +106,14 @@ export async function addReportCounts(db: Db, deltas: CountDeltas): Promise<void
   }
 }
 
-const UPSERT_SQLITE = 'insert into "report_counts" ("issue_id", "metric", "dim", "bucket", "n") values (?, ?, ?, ?, ?) on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"';
-const upserts = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement>();
+const COUNT_COLUMNS = ['issue_id', 'metric', 'dim', 'bucket', 'n'];
+const ADD_ON_CONFLICT = 'on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"';
 
+/** SQLite: a batch's deltas in one multi-row upsert (each key appears once: CountDeltas merges them). */
 export function addReportCountsSqlite(sqlite: BetterSqlite3.Database, deltas: CountDeltas): void {
-  let upsert = upserts.get(sqlite);
-  if (!upsert) upserts.set(sqlite, (upsert = sqlite.prepare(UPSERT_SQLITE)));
-  for (const r of deltas.rows()) upsert.run(r.issue_id, r.metric, r.dim, r.bucket, r.n);
+  const values: unknown[] = [];
+  for (const r of deltas.rows()) values.push(r.issue_id, r.metric, r.dim, r.bucket, r.n);
+  sqliteMultiInsert(sqlite, 'report_counts', COUNT_COLUMNS, ADD_ON_CONFLICT).insert(values);
 }
 
 /** All-time totals per issue and plain metric (the `~t` rows: one per issue and metric). */

@@ -23,4 +23,17 @@ describe('sqliteMultiInsert', () => {
     expect(sqlite.prepare('select count(*) as n from t').get()).toEqual({ n: 0 });
     sqlite.close();
   });
+
+  it('as an upsert, adds to the rows already there and inserts the others, 32 a statement', () => {
+    const sqlite = new BetterSqlite3(':memory:');
+    sqlite.exec('create table counts (k text primary key, n integer not null)');
+    const add = sqliteMultiInsert(sqlite, 'counts', ['k', 'n'], 'on conflict ("k") do update set "n" = "counts"."n" + excluded."n"');
+    add.insert(Array.from({ length: 40 }, (_, i) => [`k${i}`, 1]).flat());
+    add.insert(Array.from({ length: 50 }, (_, i) => [`k${i}`, 2]).flat());
+    expect(sqlite.prepare('select k, n from counts order by n, k').all()).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => ({ k: `k${40 + i}`, n: 2 })).sort((a, b) => a.k.localeCompare(b.k)),
+      ...Array.from({ length: 40 }, (_, i) => ({ k: `k${i}`, n: 3 })).sort((a, b) => a.k.localeCompare(b.k)),
+    ]);
+    sqlite.close();
+  });
 });
