@@ -26,7 +26,7 @@ function database() {
   return { file, sqlite, entry, insert: sqlite.prepare('insert into notes (body) values (?)') };
 }
 
-/** Rows in the database file alone, as a copy without its WAL would open: what checkpoints have copied. */
+/** Rows in the database file alone, as a copy without its WAL would open: what checkpoints have copied (copied with no checkpoint running). */
 function rowsInFile(file: string): number {
   const copy = `${file}.copy-${Math.random().toString(36).slice(2)}`;
   copyFileSync(file, copy);
@@ -53,12 +53,20 @@ describe('WAL checkpoints in a thread of their own', () => {
     for (let i = 0; i < 200; i++) insert.run(Buffer.alloc(1000, i)); // ~200 frames: below the writer's own threshold
     expect(rowsInFile(file)).toBe(0); // all of it still only in the WAL
 
-    const checkpointer = (entry.checkpointer = startWalCheckpointer(sqlite, { intervalMs: 10 })!);
+    // The thread's first checkpoint copies everything committed before it started; stopped, nothing is mid-copy.
+    const first = (entry.checkpointer = startWalCheckpointer(sqlite, { intervalMs: 10 })!);
     expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
-    await until(() => checkpointer.checkpoints > 0);
+    await until(() => first.checkpoints > 0);
+    await first.stop();
     expect(rowsInFile(file)).toBe(200);
+
     for (let i = 0; i < 50; i++) insert.run(Buffer.alloc(1000, i));
-    await until(() => rowsInFile(file) === 250);
+    expect(rowsInFile(file)).toBe(200);
+    const second = (entry.checkpointer = startWalCheckpointer(sqlite, { intervalMs: 10 })!);
+    await until(() => second.checkpoints > 0);
+    await second.stop();
+    entry.checkpointer = undefined;
+    expect(rowsInFile(file)).toBe(250);
   });
 
   it('keeps the WAL bounded under writes that never pause, and hands checkpoints back to the writer when stopped', async () => {
