@@ -15,7 +15,7 @@ function checkpoint(): void {
   const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
   if (result && result.checkpointed !== lastCheckpointed) {
     lastCheckpointed = result.checkpointed;
-    parentPort!.postMessage({ log: result.log, checkpointed: result.checkpointed });
+    parentPort!.postMessage({ checkpointed: result.checkpointed });
   }
 }
 
