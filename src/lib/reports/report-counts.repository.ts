@@ -106,14 +106,13 @@ export async function addReportCounts(db: Db, deltas: CountDeltas): Promise<void
   }
 }
 
-const COUNT_COLUMNS = ['issue_id', 'metric', 'dim', 'bucket', 'n'];
-const ADD_ON_CONFLICT = 'on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"';
+const addCounts = sqliteMultiInsert('report_counts', ['issue_id', 'metric', 'dim', 'bucket', 'n'], 'on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"');
 
 /** SQLite: a batch's deltas in one multi-row upsert (each key appears once: CountDeltas merges them). */
 export function addReportCountsSqlite(sqlite: BetterSqlite3.Database, deltas: CountDeltas): void {
   const values: unknown[] = [];
   for (const r of deltas.rows()) values.push(r.issue_id, r.metric, r.dim, r.bucket, r.n);
-  sqliteMultiInsert(sqlite, 'report_counts', COUNT_COLUMNS, ADD_ON_CONFLICT).insert(values);
+  addCounts(sqlite).insert(values);
 }
 
 /** All-time totals per issue and plain metric (the `~t` rows: one per issue and metric). */

@@ -184,8 +184,8 @@ function* sweepScanner(issueId: number, deliveryId: number, reason: string, swee
   }
 }
 
-const openRows = (sqlite: BetterSqlite3.Database) => sqliteMultiInsert(sqlite, 'opens', OPEN_COLUMNS);
-const clickRows = (sqlite: BetterSqlite3.Database) => sqliteMultiInsert(sqlite, 'clicks', CLICK_COLUMNS);
+const openRows = sqliteMultiInsert('opens', OPEN_COLUMNS);
+const clickRows = sqliteMultiInsert('clicks', CLICK_COLUMNS);
 
 export function insertOpensSqlite(sqlite: BetterSqlite3.Database, rows: NewOpen[]): void {
   const values: unknown[] = [];
@@ -301,21 +301,11 @@ function clickRowFor(hit: ClickByToken, d: TrackedDelivery): NewClick | undefine
 
 const storedOf = <C>(r: { issue_id: number; subscriber_id: number | null; class: C }): StoredHit<C> => ({ issueId: r.issue_id, subscriberId: r.subscriber_id, class: r.class });
 
-const DELIVERY_FOR_HIT = 'select "id", "issue_id", "subscriber_id", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
+const DELIVERIES_FOR_HITS = 'select "id", "issue_id", "subscriber_id", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" in ';
 type HitDeliveryRow = { id: number; issue_id: number; subscriber_id: number | null; sent_at: number | null } & FirstsRow;
-const hitStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<[number], HitDeliveryRow>>();
-
-/** SQLite: the delivery a hit names and its first times, read in the writer's transaction. */
-function readHitDeliverySqlite(sqlite: BetterSqlite3.Database, id: number): HitDelivery | undefined {
-  let statement = hitStatements.get(sqlite);
-  if (!statement) hitStatements.set(sqlite, (statement = sqlite.prepare(DELIVERY_FOR_HIT)));
-  const r = statement.get(id);
-  return r && hitDeliveryOf(r);
-}
 
 const hitDeliveryOf = (r: HitDeliveryRow): HitDelivery => ({ id: r.id, issueId: r.issue_id, subscriberId: r.subscriber_id, sentAt: r.sent_at, firsts: firstsOf(r) });
 
-const DELIVERIES_FOR_HITS = DELIVERY_FOR_HIT.replace('"id" = ?', '"id" in ');
 const MAX_IDS = 32;
 const hitsStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Statement<number[], HitDeliveryRow>[]>();
 
@@ -344,8 +334,8 @@ async function readHitDeliveries(trx: Transaction<Database>, ids: number[]): Pro
 }
 
 /**
- * SQLite: each hit reads its delivery (and first times) inside the transaction, so a pixel
- * costs no lookup of its own before the batch, then is stored and followed up at once.
+ * SQLite: the batch's deliveries (and first times) are read inside the transaction, so a pixel
+ * costs no lookup of its own before the batch; each hit is then classified and followed up.
  */
 export function insertOpenHitsSqlite(sqlite: BetterSqlite3.Database, hits: OpenByToken[]): (StoredHit<OpenClass> | undefined)[] {
   const deltas = new CountDeltas();
@@ -374,7 +364,7 @@ export function insertClickHitsSqlite(sqlite: BetterSqlite3.Database, hits: Clic
     if (!row) return undefined;
     batch.add(row, d!.firsts);
     // A sweep rewrote the delivery's first times itself: read again for the batch's later hits.
-    if (row.sweep) deliveries.set(hit.deliveryId, readHitDeliverySqlite(sqlite, hit.deliveryId)!);
+    if (row.sweep) deliveries.set(hit.deliveryId, readHitDeliveriesSqlite(sqlite, [hit.deliveryId]).get(hit.deliveryId)!);
     return storedOf(row);
   });
   batch.finish();
