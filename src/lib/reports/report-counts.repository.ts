@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
-import { sqliteMultiInsert } from '../events/sqlite-multi-insert.ts';
+import { sqliteMultiInsert } from '../events/sqlite-multi-row.ts';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 
@@ -112,7 +112,7 @@ const addCounts = sqliteMultiInsert('report_counts', ['issue_id', 'metric', 'dim
 export function addReportCountsSqlite(sqlite: BetterSqlite3.Database, deltas: CountDeltas): void {
   const values: unknown[] = [];
   for (const r of deltas.rows()) values.push(r.issue_id, r.metric, r.dim, r.bucket, r.n);
-  addCounts(sqlite).insert(values);
+  addCounts(sqlite).run(values);
 }
 
 /** All-time totals per issue and plain metric (the `~t` rows: one per issue and metric). */
