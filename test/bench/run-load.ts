@@ -21,6 +21,10 @@ export interface LoadResult {
   latencyMs?: { p50: number; p90: number; p99: number; p999: number };
   /** The server's CPU time (user + system) per answered request, when its pid was given. */
   cpuMicrosPerRequest?: number;
+  /** The share of its core the server used during the run, when its pid was given (0–1). */
+  serverBusy?: number;
+  /** The share of its core the load generator used (0–1), where the load script measured it. */
+  loadBusy?: number;
 }
 
 /** A process's CPU time so far in microseconds (user + system, from /proc). */
@@ -52,8 +56,10 @@ export async function loadPaths(origin: string, pathsFile: string, options: { cp
   const before = options.serverPid ? cpuMicros(options.serverPid) : 0;
   const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
   const result = parseResult(stdout);
-  const cpu = options.serverPid ? { cpuMicrosPerRequest: (cpuMicros(options.serverPid) - before) / Math.max(1, result.total) } : {};
-  return { ...result, ...cpu, next: (JSON.parse(stdout) as { next: number }).next };
+  const used = options.serverPid ? cpuMicros(options.serverPid) - before : 0;
+  const cpu = options.serverPid ? { cpuMicrosPerRequest: used / Math.max(1, result.total), serverBusy: used / 1_000_000 / options.seconds } : {};
+  const extra = JSON.parse(stdout) as { next: number; loadBusy: number };
+  return { ...result, ...cpu, loadBusy: extra.loadBusy, next: extra.next };
 }
 
 function parseResult(stdout: string): LoadResult {

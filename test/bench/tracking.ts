@@ -120,6 +120,14 @@ for (const kind of ['pixel', 'click'] as const) {
   // Server CPU per answered request (its core's time, user + system): steadier than req/s on a machine whose speed varies.
   const cpu = (list: LoadResult[]) => median(list.map((x) => x.cpuMicrosPerRequest ?? 0));
   console.log(`${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (medians)`);
+  // Whether a server was the bottleneck: a bare server far from its core's full use was held back by the
+  // load generator or by this machine's wake-ups, and the ratio then says less about Footfall's capacity.
+  const busy = (values: number[]) => `${Math.round(median(values) * 100)}%`;
+  const bareBusy = median(r.bare.map((x) => x.serverBusy ?? 0));
+  console.log(
+    `${kind} cores busy (medians): bare server ${busy(r.bare.map((x) => x.serverBusy ?? 0))}, footfall server ${busy(r.footfall.map((x) => x.serverBusy ?? 0))}, load generator ${busy(r.bare.map((x) => x.loadBusy ?? 0))} / ${busy(r.footfall.map((x) => x.loadBusy ?? 0))}` +
+      (bareBusy < 0.8 ? ' — the bare server did not saturate its core: this run measured the load generator and the machine more than the servers' : ''),
+  );
   // Requests cut off when a run ends are stored but not counted by autocannon: at most one per connection per run.
   const storedOk = r.stored >= r.answered && r.stored <= r.answered + CONNECTIONS * RUNS;
   console.log(`${kind} rows stored: ${r.stored} for ${r.answered} answered (${storedOk ? 'none lost' : 'MISMATCH'})`);
