@@ -28,6 +28,7 @@ const envSchema = z.object({
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
   SMTP_RATE_PER_SECOND: z.coerce.number().int().min(1).max(100_000).optional(),
   EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(0),
+  EVENT_WRITER_MAX_TURNS: z.coerce.number().int().min(0).max(10).default(2),
   EVENT_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(2000),
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
   DKIM_DOMAIN: z
@@ -60,7 +61,7 @@ export interface Config {
   smtpUrl: string | undefined;
   /** Sender of every email; SMTP pool size; messages per second across the pool (unlimited when undefined). */
   mail: { from: string; poolSize: number; ratePerSecond: number | undefined };
-  eventWriter: { maxWaitMs: number; maxBatch: number };
+  eventWriter: { maxWaitMs: number; maxTurns: number; maxBatch: number };
   logRequests: boolean;
   /** DKIM signing of every outgoing message (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: all three or none). */
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
@@ -124,7 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secret: e.SECRET,
     smtpUrl: e.SMTP_URL,
     mail: Object.freeze({ from: e.MAIL_FROM, poolSize: e.SMTP_POOL_SIZE, ratePerSecond: e.SMTP_RATE_PER_SECOND }),
-    eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
+    eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxTurns: e.EVENT_WRITER_MAX_TURNS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
     logRequests: e.LOG_REQUESTS === '1',
     dkim: readDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE),
     sending: Object.freeze({

@@ -21,6 +21,13 @@ describe('config', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
     expect(() => loadConfig({ SITE_URL: 'ftp://x' })).toThrow(/SITE_URL/);
     expect(() => loadConfig({ SECRET: 'short' })).toThrow(/SECRET/);
+    expect(() => loadConfig({ EVENT_WRITER_MAX_TURNS: '-1' })).toThrow(/EVENT_WRITER_MAX_TURNS/);
+    expect(() => loadConfig({ EVENT_WRITER_MAX_TURNS: 'many' })).toThrow(/EVENT_WRITER_MAX_TURNS/);
+  });
+
+  it('lets a partial event batch wait up to two more event-loop turns by default, or as many as set', () => {
+    expect(loadConfig({}).eventWriter).toEqual({ maxWaitMs: 0, maxTurns: 2, maxBatch: 2000 });
+    expect(loadConfig({ EVENT_WRITER_MAX_TURNS: '0' }).eventWriter.maxTurns).toBe(0);
   });
 
   it('chooses the dialect from DATABASE_URL', () => {

@@ -32,6 +32,12 @@ export interface EventWriterOptions {
    * PostgreSQL round trip) shares the next one.
    */
   maxWaitMs: number;
+  /**
+   * With maxWaitMs 0: how many more event-loop turns a partial batch may wait while hits keep
+   * arriving. A turn that brought no new hit commits at once, so a lone hit never waits; under
+   * load, each commit's fixed cost is shared by more hits.
+   */
+  maxTurns?: number;
   /** A batch commits at once when it reaches this many rows. */
   maxBatch: number;
   onError?: (error: unknown, rows: number) => void;
@@ -72,7 +78,9 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   /**
    * A full batch commits as soon as the current callback yields, so answers start flowing
    * while the server is still reading requests; a partial batch waits for the end of this
-   * event-loop turn (or maxWaitMs), so every hit read in the same I/O poll shares its commit.
+   * event-loop turn (or maxWaitMs), so every hit read in the same I/O poll shares its commit,
+   * and for up to maxTurns more turns as long as each brings more hits (a commit costs ~100 µs
+   * whatever its size on SQLite; under load at ~10 hits a turn, the fixed cost was most of a hit's).
    */
   #schedule(full: boolean): void {
     if (this.#flushing) return; // the running flush picks the queue up when it ends
@@ -83,7 +91,17 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
       queueMicrotask(() => void (cancelled || this.#drain()));
       this.#cancelScheduled = () => (cancelled = true);
     } else if (this.#options.maxWaitMs === 0) {
-      const immediate = setImmediate(() => void this.#drain());
+      let turnsLeft = this.#options.maxTurns ?? 0;
+      let queued = this.#queue.length;
+      let immediate: NodeJS.Immediate;
+      const endOfTurn = () => {
+        if (turnsLeft > 0 && this.#queue.length > queued) {
+          turnsLeft--;
+          queued = this.#queue.length;
+          immediate = setImmediate(endOfTurn);
+        } else void this.#drain();
+      };
+      immediate = setImmediate(endOfTurn);
       this.#cancelScheduled = () => clearImmediate(immediate);
     } else {
       const timer = setTimeout(() => void this.#drain(), this.#options.maxWaitMs);

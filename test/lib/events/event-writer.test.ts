@@ -99,6 +99,34 @@ describe('event writer without a database', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(25);
   });
 
+  it('a partial batch waits up to maxTurns more event-loop turns while hits keep arriving; a turn without new hits commits', async () => {
+    const batchesWith = async (maxTurns: number) => {
+      const batches: number[] = [];
+      const fakeDb = { transaction: () => ({ execute: async (fn: (t: unknown) => Promise<void>) => fn({}) }) };
+      const record = (_t: unknown, rows: unknown[]) => void batches.push(rows.length);
+      const writer = new EventWriter(fakeDb as never, { page_view: { kysely: async (t: unknown, rows: unknown[]) => record(t, rows), sqlite: record } }, { maxWaitMs: 0, maxTurns, maxBatch: 100 });
+      const written = [writer.write('page_view', view(1)), writer.write('page_view', view(2))];
+      // One more hit in each of the next three turns (each registered after the writer's own end-of-turn check).
+      await new Promise<void>((resolve) => {
+        let turn = 0;
+        const next = () => {
+          written.push(writer.write('page_view', view(3 + turn)));
+          if (++turn < 3) setImmediate(next);
+          else resolve();
+        };
+        setImmediate(next);
+      });
+      await Promise.all(written);
+      await writer.close();
+      return batches;
+    };
+    // Two hits in the first turn, then one a turn: the batch waits two turns, then commits 4; the
+    // last hit arrives alone in its turn and commits at the end of it.
+    expect(await batchesWith(2)).toEqual([4, 1]);
+    expect(await batchesWith(0)).toEqual([2, 1, 1, 1]);
+    expect(await batchesWith(10)).toEqual([5]);
+  });
+
   it('resolves each write with its own row’s result, also when a failed batch is retried row by row', async () => {
     const fakeDb = { transaction: () => ({ execute: async (fn: (t: unknown) => Promise<void>) => fn({}) }) };
     const double = {
