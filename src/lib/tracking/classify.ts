@@ -58,7 +58,7 @@ export function agentFacts(userAgent: string): AgentFacts {
 
 /** Apple's own network, 17.0.0.0/8, where Mail Privacy Protection's fetches come from. */
 export function isAppleAddress(ip: string): boolean {
-  return isIP(ip) === 4 && ip.startsWith('17.');
+  return ip.startsWith('17.') && isIP(ip) === 4; // the cheap test first: isIP runs a regular expression
 }
 
 const seconds = (ms: number) => Math.max(0, Math.round(ms / 1000));
