@@ -18,13 +18,17 @@ function trackingApp(db: DB): TrackingApp {
   return { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer: new EventWriter(db, { open: openInserter, click: clickInserter, open_hit: openHitInserter, click_hit: clickHitInserter }, { maxWaitMs: 0, maxBatch: 100 }) } as TrackingApp;
 }
 
+/** An issue sent on 6 October 2026 to two readers, and a tracking app with a writer of its own. */
+async function sentToTwo(db: DB) {
+  const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+  const issue = await seedIssue(db, 'http://127.0.0.1:4321', sentAt - DAY);
+  const [first, second] = [await seedDelivery(db, issue.issueId, sentAt), await seedDelivery(db, issue.issueId, sentAt)];
+  return { sentAt, issue, first, second, app: trackingApp(db) };
+}
+
 describeEachDatabase('tracking service (time passed in)', (db) => {
   it('opens and clicks of a delivery sent weeks ago are stored at the time given, classified as the /t/ routes classify them', async () => {
-    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
-    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
-    const reader = await seedDelivery(db(), issue.issueId, sentAt);
-    const scanned = await seedDelivery(db(), issue.issueId, sentAt);
-    const app = trackingApp(db());
+    const { sentAt, issue, first: reader, second: scanned, app } = await sentToTwo(db());
 
     await recordOpen(app, { deliveryId: reader.deliveryId, userAgent: 'Mozilla/5.0', ip: '17.58.1.9' }, sentAt + 40_000);
     await recordOpen(app, { deliveryId: reader.deliveryId, userAgent: chrome, ip: '81.2.3.4' }, sentAt + 3 * 3_600_000);
@@ -127,11 +131,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
   });
 
   it('unique clickers per link: once per reader and link, still after the raw clicks are pruned, and taken back when a scanner is exposed', async () => {
-    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
-    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
-    const reader = await seedDelivery(db(), issue.issueId, sentAt);
-    const scanned = await seedDelivery(db(), issue.issueId, sentAt);
-    const app = trackingApp(db());
+    const { sentAt, issue, first: reader, second: scanned, app } = await sentToTwo(db());
     const clickers = async () => Object.fromEntries((await findLinkTotals(db(), issue.issueId, 'link.clickers')).filter((r) => r.n !== 0).map((r) => [Number(r.dim), r.n]));
     const click = (deliveryId: number, kind: 'site' | 'external' | 'tel', at: number) => recordClick(app, { deliveryId, linkId: issue.links[kind].id, userAgent: chrome }, at);
     const { site, external } = { site: issue.links.site.id, external: issue.links.external.id };
@@ -157,11 +157,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
   });
 
   it('a scanner exposed within one batch of the writer: the batch’s earlier clicks are re-labelled too', async () => {
-    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
-    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
-    const reader = await seedDelivery(db(), issue.issueId, sentAt);
-    const scanned = await seedDelivery(db(), issue.issueId, sentAt);
-    const app = trackingApp(db());
+    const { sentAt, issue, first: reader, second: scanned, app } = await sentToTwo(db());
     const click = (deliveryId: number, kind: 'site' | 'external' | 'tel', at: number) => recordClick(app, { deliveryId, linkId: issue.links[kind].id, userAgent: chrome }, at);
     await click(reader.deliveryId, 'site', sentAt + 10 * MIN); // the links are cached from here: the next clicks reach the writer in one turn
     const at = sentAt + 30 * MIN;
@@ -177,10 +173,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
   });
 
   it('several hits of one delivery within one batch of the writer: its first times and unique counts move once, to the earliest', async () => {
-    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
-    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
-    const [reader, other] = [await seedDelivery(db(), issue.issueId, sentAt), await seedDelivery(db(), issue.issueId, sentAt)];
-    const app = trackingApp(db());
+    const { sentAt, issue, first: reader, second: other, app } = await sentToTwo(db());
     const open = (deliveryId: number, at: number) => recordOpen(app, { deliveryId, userAgent: chrome, ip: '198.51.100.7' }, at);
     const click = (deliveryId: number, at: number) => recordClick(app, { deliveryId, linkId: issue.links.site.id, userAgent: chrome }, at);
     await open(other.deliveryId, sentAt + 5 * MIN); // settings and links cached from here: the next hits reach the writer in one turn
