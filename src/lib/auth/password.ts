@@ -75,7 +75,7 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
  * A hash with the same parameters as real ones, of a random password nobody kept: verifying
  * against it costs what a real verification costs, and never succeeds.
  */
-const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$p64AdsATBzBtDQ2Vfu1tOg$YJgYwH/vvWSKwYiAaqtYwP1GNJ05T76qzMQjAoePGHE';
+export const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$p64AdsATBzBtDQ2Vfu1tOg$YJgYwH/vvWSKwYiAaqtYwP1GNJ05T76qzMQjAoePGHE';
 
 /**
  * Spends the time of a real verification when there is no account (or no password) to check,
