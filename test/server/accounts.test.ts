@@ -207,8 +207,10 @@ describe('bad input', () => {
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
     const ratio = median(unknown) / median(known);
     console.log(`[timing] sign-in median: wrong password ${median(known).toFixed(1)} ms, unknown email ${median(unknown).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
-    expect(ratio).toBeGreaterThan(0.6);
-    expect(ratio).toBeLessThan(1.6);
+    // Skipping the hash for an unknown email answers in ~1/20 of the time, hashing twice in ~2×:
+    // bounds that wide catch either without failing on a loaded CI machine's jitter.
+    expect(ratio).toBeGreaterThan(0.35);
+    expect(ratio).toBeLessThan(1.8);
   });
 });
 
