@@ -27,7 +27,9 @@ function sqliteMultiRow(width: number, what: string, sqlFor: (rows: number) => s
         const rows = values.length / width;
         for (let at = 0; at < rows; at += MAX_ROWS) {
           const count = Math.min(MAX_ROWS, rows - at);
-          statementFor(count).run(count === rows ? values : values.slice(at * width, (at + count) * width));
+          // Spread, not an array: better-sqlite3 reads an array argument element by element through
+          // the engine's generic property lookup (~14 µs more for a 216-value insert, measured alone).
+          statementFor(count).run(...(count === rows ? values : values.slice(at * width, (at + count) * width)));
         }
       },
     };

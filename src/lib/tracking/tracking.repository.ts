@@ -108,25 +108,43 @@ function writeLaterFirsts(sqlite: BetterSqlite3.Database, update: typeof firstOp
   later.clear();
 }
 
+// The count names per class, made once: a name built per hit is a new string that every Map lookup must hash.
+const OPEN_METRIC: Record<OpenClass, string> = { human: 'open.human', proxy: 'open.proxy', apple_mpp: 'open.apple_mpp', scanner: 'open.scanner' };
+const CLICK_METRIC: Record<ClickClass, string> = { human: 'click.human', bot: 'click.bot' };
+const LINK_METRIC: Record<ClickClass, string> = { human: 'link.human', bot: 'link.bot' };
+
 /**
- * One stored open's follow-ups; `known` is the delivery's first times when just read in this
- * transaction, `later` where its new first times wait for the batch's one UPDATE (SQLite).
+ * An open's effect on its delivery's first open times (kept current in `firsts` for the batch's
+ * later hits of the delivery) and on the unique counts: the new times, or undefined when unchanged.
  */
-function* openFollowUp(r: NewOpen, deltas: CountDeltas, known?: Firsts, later?: LaterFirsts): StatementPlan {
-  deltas.at(r.issue_id, `open.${r.class}`, r.at);
-  if (r.delivery_id === null) return;
-  const firsts = known ?? (yield* readFirsts(r.delivery_id));
-  if (!firsts) return;
+function moveOpenFirsts(r: NewOpen, firsts: Firsts, deltas: CountDeltas): [number, number | null] | undefined {
   const anyOpen = earlier(firsts.first_any_open_at, r.at);
   const humanOpen = isHumanOpen(r.class) ? earlier(firsts.first_opened_at, r.at) : firsts.first_opened_at;
-  if (anyOpen === firsts.first_any_open_at && humanOpen === firsts.first_opened_at) return;
-  if (later) later.set(r.delivery_id, [anyOpen, humanOpen]);
-  else yield { run: SET_FIRST_OPENS, params: [anyOpen, humanOpen, r.delivery_id] };
+  if (anyOpen === firsts.first_any_open_at && humanOpen === firsts.first_opened_at) return undefined;
   moveFirst(deltas, r.issue_id, 'first.open', firsts.first_any_open_at, anyOpen);
   moveFirst(deltas, r.issue_id, 'first.open_human', firsts.first_opened_at, humanOpen);
-  // `known` serves the batch's later hits of this delivery too (SQLite reads a batch's deliveries once).
   firsts.first_any_open_at = anyOpen;
   firsts.first_opened_at = humanOpen;
+  return [anyOpen, humanOpen];
+}
+
+/** One stored open's follow-ups, its delivery's first times read from the table. */
+function* openFollowUp(r: NewOpen, deltas: CountDeltas): StatementPlan {
+  deltas.at(r.issue_id, OPEN_METRIC[r.class], r.at);
+  if (r.delivery_id === null) return;
+  const firsts = yield* readFirsts(r.delivery_id);
+  const moved = firsts && moveOpenFirsts(r, firsts, deltas);
+  if (moved) yield { run: SET_FIRST_OPENS, params: [...moved, r.delivery_id] };
+}
+
+/**
+ * The same for a SQLite batch that read the delivery's first times itself (`known`): its new
+ * times wait in `later` for the batch's one UPDATE. No statement of its own, so no plan to run.
+ */
+function openFollowUpKnown(r: NewOpen, deliveryId: number, deltas: CountDeltas, known: Firsts, later: LaterFirsts): void {
+  deltas.at(r.issue_id, OPEN_METRIC[r.class], r.at);
+  const moved = moveOpenFirsts(r, known, deltas);
+  if (moved) later.set(deliveryId, moved);
 }
 
 function* openFollowUps(rows: NewOpen[], deltas: CountDeltas): StatementPlan {
@@ -141,28 +159,41 @@ export function* firstVisitFollowUp(issueId: number, deliveryId: number, at: num
   moveFirst(deltas, issueId, 'first.visit', firsts.first_visit_at, at);
 }
 
-/** One stored click's follow-ups; `known` and `later` as for opens (`later` never with a sweep, which reads the table). */
-function* clickFollowUps(r: NewClick, deltas: CountDeltas, known?: Firsts, later?: LaterFirsts): StatementPlan {
-  deltas.at(r.issue_id, `click.${r.class}`, r.at);
-  deltas.add(r.issue_id, `link.${r.class}`, String(r.link_id), 0);
+/** A human click's effect on its delivery's first click time and clicked links (kept current in `firsts`), and on the unique counts. */
+function moveClickFirsts(r: NewClick, firsts: Firsts, deltas: CountDeltas): [number, string | null] | undefined {
+  const firstClick = earlier(firsts.first_clicked_at, r.at);
+  const newClicker = !hasClickedLink(firsts.clicked_links, r.link_id);
+  if (firstClick === firsts.first_clicked_at && !newClicker) return undefined;
+  const links = newClicker ? withClickedLink(firsts.clicked_links, r.link_id) : firsts.clicked_links;
+  moveFirst(deltas, r.issue_id, 'first.click', firsts.first_clicked_at, firstClick);
+  if (newClicker) deltas.add(r.issue_id, 'link.clickers', String(r.link_id), 0);
+  firsts.first_clicked_at = firstClick;
+  firsts.clicked_links = links;
+  return [firstClick, links];
+}
+
+function countClick(r: NewClick, deltas: CountDeltas): void {
+  deltas.at(r.issue_id, CLICK_METRIC[r.class], r.at);
+  deltas.add(r.issue_id, LINK_METRIC[r.class], String(r.link_id), 0);
+}
+
+/** One stored click's follow-ups (`known`: its delivery's first times, read in this transaction). */
+function* clickFollowUps(r: NewClick, deltas: CountDeltas, known?: Firsts): StatementPlan {
+  countClick(r, deltas);
   if (r.delivery_id === null) return;
   if (r.class === 'human') {
     const firsts = known ?? (yield* readFirsts(r.delivery_id));
-    if (firsts) {
-      const firstClick = earlier(firsts.first_clicked_at, r.at);
-      const newClicker = !hasClickedLink(firsts.clicked_links, r.link_id);
-      if (firstClick !== firsts.first_clicked_at || newClicker) {
-        const links = newClicker ? withClickedLink(firsts.clicked_links, r.link_id) : firsts.clicked_links;
-        if (later) later.set(r.delivery_id, [firstClick, links]);
-        else yield { run: SET_CLICKED, params: [firstClick, links, r.delivery_id] };
-        moveFirst(deltas, r.issue_id, 'first.click', firsts.first_clicked_at, firstClick);
-        if (newClicker) deltas.add(r.issue_id, 'link.clickers', String(r.link_id), 0);
-        firsts.first_clicked_at = firstClick; // as for opens: the batch's later hits of this delivery
-        firsts.clicked_links = links;
-      }
-    }
+    const moved = firsts && moveClickFirsts(r, firsts, deltas);
+    if (moved) yield { run: SET_CLICKED, params: [...moved, r.delivery_id] };
   }
   if (r.sweep) yield* sweepScanner(r.issue_id, r.delivery_id, r.reason, r.sweep, deltas);
+}
+
+/** A SQLite batch's click without a sweep, its delivery's first times `known`: new ones wait in `later`. */
+function clickFollowUpKnown(r: NewClick, deliveryId: number, deltas: CountDeltas, known: Firsts, later: LaterFirsts): void {
+  countClick(r, deltas);
+  const moved = r.class === 'human' ? moveClickFirsts(r, known, deltas) : undefined;
+  if (moved) later.set(deliveryId, moved);
 }
 
 /** A scanner was exposed: its earlier human-looking clicks become bot clicks, its opens just after delivery scanner opens; the counts follow. */
@@ -196,7 +227,7 @@ function* sweepScanner(issueId: number, deliveryId: number, reason: string, swee
   if (opens.length === 0) return;
   yield { run: SWEEP_OPENS, params: [SCANNER_OPEN_REASON, deliveryId, sweep.opensUntil] };
   for (const o of opens) {
-    deltas.at(issueId, `open.${o.class}`, Number(o.at), -1);
+    deltas.at(issueId, OPEN_METRIC[o.class], Number(o.at), -1);
     deltas.at(issueId, 'open.scanner', Number(o.at), 1);
   }
   const before = yield* readFirsts(deliveryId);
@@ -239,7 +270,8 @@ function clickBatchSqlite(sqlite: BetterSqlite3.Database, deltas: CountDeltas) {
     add(row: NewClick, known?: Firsts): void {
       pushClick(waiting, row);
       if (row.sweep) storeWaiting();
-      runPlanSqlite(sqlite, clickFollowUps(row, deltas, known, known && !row.sweep ? later : undefined));
+      if (known && !row.sweep && row.delivery_id !== null) clickFollowUpKnown(row, row.delivery_id, deltas, known, later);
+      else runPlanSqlite(sqlite, clickFollowUps(row, deltas, known));
     },
     finish: storeWaiting,
   };
@@ -373,7 +405,7 @@ export function insertOpenHitsSqlite(sqlite: BetterSqlite3.Database, hits: OpenB
     if (!d) return undefined;
     const r = openRowFor(hit, d);
     pushOpen(values, r); // stored below, with the batch: an open's follow-up reads only its delivery
-    runPlanSqlite(sqlite, openFollowUp(r, deltas, d.firsts, later));
+    openFollowUpKnown(r, d.id, deltas, d.firsts, later);
     return storedOf(r);
   });
   writeLaterFirsts(sqlite, firstOpensUpdate, later);
