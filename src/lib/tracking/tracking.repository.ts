@@ -352,9 +352,10 @@ function openRowFor(hit: OpenByToken, d: TrackedDelivery): NewOpen {
 
 function clickRowFor(hit: ClickByToken, d: TrackedDelivery): NewClick | undefined {
   if (d.issueId !== hit.linkIssueId) return undefined;
-  const { sweep, ...verdict } = hit.classify(d);
+  const verdict = hit.classify(d);
   const row: NewClick = { issue_id: d.issueId, link_id: hit.linkId, delivery_id: d.id, subscriber_id: hit.personTracking ? d.subscriberId : null, at: hit.at, class: verdict.class, reason: verdict.reason };
-  return sweep ? { ...row, sweep } : row;
+  if (verdict.sweep) row.sweep = verdict.sweep;
+  return row;
 }
 
 const storedOf = <C>(r: { issue_id: number; subscriber_id: number | null; class: C }): StoredHit<C> => ({ issueId: r.issue_id, subscriberId: r.subscriber_id, class: r.class });
