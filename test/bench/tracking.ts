@@ -128,7 +128,7 @@ for (const kind of ['pixel', 'click'] as const) {
   const busy = (values: number[]) => `${Math.round(median(values) * 100)}%`;
   const bareBusy = median(r.bare.map((x) => x.serverBusy ?? 0));
   console.log(
-    `${kind} cores busy (medians): bare server ${busy(r.bare.map((x) => x.serverBusy ?? 0))}, footfall server ${busy(r.footfall.map((x) => x.serverBusy ?? 0))}, load generator ${busy(r.bare.map((x) => x.loadBusy ?? 0))} / ${busy(r.footfall.map((x) => x.loadBusy ?? 0))}` +
+    `${kind} cores busy (medians): bare server ${Math.round(bareBusy * 100)}%, footfall server ${busy(r.footfall.map((x) => x.serverBusy ?? 0))}, load generator ${busy(r.bare.map((x) => x.loadBusy ?? 0))} / ${busy(r.footfall.map((x) => x.loadBusy ?? 0))}` +
       (bareBusy < 0.8 ? ' — the bare server did not saturate its core: this run measured the load generator and the machine more than the servers' : ''),
   );
   // Requests cut off when a run ends are stored but not counted by autocannon: at most one per connection per run.
