@@ -24,7 +24,7 @@ const snapshot: IssueSnapshot = {
   issueId: 42,
   slug: content.slug,
   subject: content.subject,
-  from: '"Frobozz Electric" <news@frobozz.example>',
+  from: { name: 'Frobozz Electric', address: 'news@frobozz.example' },
   replyTo: null,
   html: rendered.html,
   text: rendered.text,

@@ -8,6 +8,7 @@ import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { countBy, createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
+import { linkIn, subscriberIn } from '../helpers/subscribers.ts';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 import { epochToLocalTime, localTimeToEpoch } from '../../src/lib/sending/schedule-time.ts';
 
@@ -263,6 +264,85 @@ for (const dialect of testDialects()) {
       expect(cancelled.status).toBe(303);
       expect((await progressOf(id)).send).toBeNull();
       await withDatabase(server.databaseUrl, async (db) => expect((await db.selectFrom('issues').select('status').where('id', '=', id).executeTakeFirst())?.status).toBe('draft'));
+    });
+
+    it('odd names — < > " , ; @ \\, other scripts, emoji, 200 characters — from the API, a CSV import, the preferences page and Settings reach the SMTP server intact', async () => {
+      const sender = 'Frobozz <Electric> "Shop", Ltd; @home 🛠️';
+      const settings = { siteName: 'Frobozz Electric', siteUrl: server.url, senderName: sender, senderAddress: 'news@frobozz.example', replyTo: '', postalAddress: '12 Flathead Row\nPort Foozle', timeZone: 'Europe/Amsterdam', openTracking: 'on', clickTracking: 'on', personTracking: 'on', attributionWindowDays: '7', retentionDays: '400' };
+      const saved = await postForm(server, '/admin/settings', 'settings.save', settings, { cookie: cookies.admin });
+      expect(saved.text).toContain('Settings saved.');
+
+      const viaApi: Record<string, string> = {
+        'odd-angle@names.example': 'Ann <Sales>',
+        'odd-quote@names.example': 'Jo "The Widget" Bloggs',
+        'odd-comma@names.example': 'Bloggs, Jo; Sales @ Frobozz',
+        'odd-backslash@names.example': 'Back\\slash \\"Esc\\"',
+        'odd-greek@names.example': 'Ζωή Παπαδοπούλου',
+        'odd-cjk@names.example': '李小龍',
+        'odd-arabic@names.example': 'محمد عبد الله',
+        'odd-emoji@names.example': '🦄 Uni 🎉 Corn',
+        'odd-long@names.example': 'L'.repeat(200),
+        'odd-longemoji@names.example': 'a' + '🦄'.repeat(199),
+      };
+      const added = await api('POST', '/api/subscribers', 'marketer', Object.entries(viaApi).map(([email, name]) => ({ email, name, status: 'active', consent_note: 'Signed up at the counter', topics: ['guides'] })));
+      expect(added.status, added.text).toBe(200);
+      expect(JSON.parse(added.text).results.map((r: { ok: boolean }) => r.ok)).toEqual(Object.keys(viaApi).map(() => true));
+
+      // The same through a CSV import (comma-separated, names quoted as spreadsheets write them).
+      const viaCsv: Record<string, string> = { 'odd-csv1@names.example': 'Imp <Orted>, "Ltd"', 'odd-csv2@names.example': 'Émile Zola; Zürich @ home' };
+      const csv = ['email,name,topics', ...Object.entries(viaCsv).map(([email, name]) => `${email},"${name.replace(/"/g, '""')}",guides`)].join('\r\n') + '\r\n';
+      const form = new FormData();
+      form.set('file', new File([csv], 'odd names.csv', { type: 'text/csv' }));
+      const uploaded = await request(server, '/admin/subscribers/import/upload', { method: 'POST', headers: { origin: server.url }, body: form, cookie: cookies.marketer });
+      expect(uploaded.status).toBe(303);
+      const jobPage = uploaded.location!;
+      const job = jobPage.split('/').at(-1)!;
+      expect((await postForm(server, jobPage, 'subscribersAdmin.planImport', { job, delimiter: 'comma', email: '0', name: '1', topics: '2', consentNote: 'Paper form at the counter' }, { cookie: cookies.marketer })).status).toBe(200);
+      expect((await postForm(server, jobPage, 'subscribersAdmin.startImport', { job }, { cookie: cookies.marketer })).status).toBe(200);
+      await eventually(async () => (await request(server, jobPage, { cookie: cookies.marketer })).text.includes('Import finished'), 'the import to finish');
+
+      // Stored as given, cut to 100 characters where longer — never through the middle of an emoji.
+      const expected: Record<string, string> = { ...viaApi, ...viaCsv, 'odd-long@names.example': 'L'.repeat(100), 'odd-longemoji@names.example': 'a' + '🦄'.repeat(99) };
+      for (const [email, name] of Object.entries(expected)) expect((await subscriberIn(server.databaseUrl, email))?.name, email).toBe(name);
+
+      const received = async (subject: string, count: number) => {
+        await eventually(() => sink.messages.filter((m) => m.subject === subject).length >= count, `${count} messages “${subject}”`);
+        return new Map(sink.messages.filter((m) => m.subject === subject).map((m) => [(m.to as { value: { address: string }[] }).value[0]!.address, m]));
+      };
+      const fromOf = (m: { from?: { value: { name: string; address?: string }[] } }) => m.from!.value[0];
+      const toOf = (m: { to?: unknown }) => (m.to as { value: { name: string; address: string }[] }).value[0];
+
+      const first = await issue('Names of every kind');
+      expect((await api('POST', `/api/issues/${first}/send`, 'marketer', { audience: { topics: ['guides'] } })).status).toBe(202);
+      await eventually(async () => (await progressOf(first)).send?.state === 'finished', 'the send to finish');
+      expect((await progressOf(first)).counts).toMatchObject({ failed: 0 });
+      const mails = await received('Names of every kind', Object.keys(expected).length);
+      for (const [email, name] of Object.entries(expected)) {
+        const mail = mails.get(email);
+        expect(mail, email).toBeDefined();
+        expect(toOf(mail!), email).toEqual({ name, address: email });
+        expect(fromOf(mail!), email).toEqual({ name: sender, address: 'news@frobozz.example' });
+      }
+
+      // Ann renames herself on the preferences page her newsletter links to; the next issue uses the new name.
+      const preferences = linkIn(mails.get('odd-angle@names.example')!.text, `${server.url}/preferences/`);
+      const token = preferences.split('/preferences/')[1]!;
+      const renamed = await request(server, `/preferences/${token}?_action=savePreferences`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: new URLSearchParams({ token, name: '<Ann> & "Co", Ltd; @ 🏠', topics: 'guides' }).toString() });
+      expect(renamed.text).toContain('Saved.');
+      const second = await issue('Names, the second');
+      expect((await api('POST', `/api/issues/${second}/send`, 'marketer', { audience: { topics: ['guides'] } })).status).toBe(202);
+      await eventually(async () => (await progressOf(second)).send?.state === 'finished', 'the second send to finish');
+      expect(toOf((await received('Names, the second', Object.keys(expected).length)).get('odd-angle@names.example')!)).toEqual({ name: '<Ann> & "Co", Ltd; @ 🏠', address: 'odd-angle@names.example' });
+
+      // A test send and a public signup's confirmation and welcome go out from the same sender.
+      const test = await api('POST', `/api/issues/${second}/test`, 'marketer', { to: ['odd-test@names.example'] });
+      expect(test.status, test.text).toBe(200);
+      expect(fromOf((await received('[Test] Names, the second', 1)).get('odd-test@names.example')!)).toEqual({ name: sender, address: 'news@frobozz.example' });
+      const signup = await request(server, '/subscribe?_action=subscribe', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: new URLSearchParams({ email: 'odd-signup@names.example', name: 'Zoë <Signup>, "Jr"' }).toString() });
+      expect(signup.status).toBe(200);
+      const confirmation = (await received('Confirm your subscription to Frobozz Electric', 1)).get('odd-signup@names.example')!;
+      expect(fromOf(confirmation)).toEqual({ name: sender, address: 'news@frobozz.example' });
+      expect((await subscriberIn(server.databaseUrl, 'odd-signup@names.example'))?.name).toBe('Zoë <Signup>, "Jr"');
     });
 
     // Last: it stops the server.

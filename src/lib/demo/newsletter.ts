@@ -95,7 +95,7 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
   const dead = new Set(h.cast.people.filter((p) => p.dead).map((p) => p.email));
   const mailer = {
     async send(mail: OutgoingMail): Promise<SentMail> {
-      const address = /<([^>]+)>\s*$/.exec(mail.to)?.[1] ?? mail.to;
+      const address = typeof mail.to === 'string' ? (/<([^>]+)>\s*$/.exec(mail.to)?.[1] ?? mail.to) : mail.to.address;
       if (dead.has(address)) {
         throw new MailSendError('Recipient address rejected', { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: `550 5.1.1 <${address}>: Recipient address rejected: User unknown in virtual mailbox table` });
       }

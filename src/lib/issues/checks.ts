@@ -19,7 +19,7 @@ export interface CheckResult {
   details?: string[];
 }
 
-export type CheckId = 'size' | 'unsubscribe' | 'postal-address' | 'image-alt' | 'image-format' | 'links' | 'site-links' | 'articles' | 'subject' | 'preheader' | 'placeholders' | 'https';
+export type CheckId = 'sender' | 'size' | 'unsubscribe' | 'postal-address' | 'image-alt' | 'image-format' | 'links' | 'site-links' | 'articles' | 'subject' | 'preheader' | 'placeholders' | 'https';
 
 /** Gmail clips a message at ~102 KB of HTML, and a clipped message loses its pixel. */
 export const HTML_SIZE_LIMIT = 92 * 1024;
@@ -38,6 +38,8 @@ export interface CheckSubject {
   sampleHtml: string;
   /** The template, before personalisation. */
   templateHtml: string;
+  /** Why the sample message could not be handed to the mailer (From, Reply-To, a header), when it could not. */
+  mailProblem?: string | null;
   links: readonly { url: string; label: string; kind: IssueLinkKind }[];
   problems: readonly LinkProblem[];
   images: readonly ImageRef[];
@@ -62,6 +64,12 @@ function describeLink(link: { url: string; label: string }): string {
 
 function result(id: CheckId, label: string, status: CheckStatus, message: string, details?: string[]): CheckResult {
   return details && details.length > 0 ? { id, label, status, message, details } : { id, label, status, message };
+}
+
+function senderCheck(subject: CheckSubject): CheckResult {
+  const label = 'Sender and headers can be sent';
+  if (subject.mailProblem) return result('sender', label, 'error', `The message cannot be sent as it stands: ${subject.mailProblem}. Correct the sender under Settings.`);
+  return result('sender', label, 'ok', 'From, Reply-To and every header are valid.');
 }
 
 function sizeCheck(subject: CheckSubject): CheckResult {
@@ -174,6 +182,7 @@ function httpsCheck(subject: CheckSubject): CheckResult {
 /** Runs every check, in the order the checklist shows them. */
 export function runChecks(subject: CheckSubject): CheckResult[] {
   return [
+    senderCheck(subject),
     subjectCheck(subject),
     preheaderCheck(subject),
     placeholderCheck(subject),

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DB } from '../db/database.ts';
 import type { Mailer } from '../mail/mailer.ts';
-import { getSettings, type Settings } from '../settings/settings.service.ts';
+import { getSettings, senderMailbox, type Settings } from '../settings/settings.service.ts';
 import { normalizeEmail } from '../subscribers/email-address.ts';
 import { hasBlockingErrors, blockingMessages, runChecks, type CheckResult } from './checks.ts';
 import { fieldErrors, issueInputSchema, slugify, type FeaturedArticle, type Issue, type IssueLink, type IssueStatus } from './issue.ts';
@@ -26,7 +26,8 @@ import {
 import { renderMarkdown } from './markdown.ts';
 import { createPersonalizer, sampleRecipient, type IssueSnapshot, type SnapshotHeaders } from './personalize.ts';
 import { renderIssueEmail, scanImages, type RenderedIssue, type RenderSettings } from './render.ts';
-import type { OutgoingMail } from '../mail/message.ts';
+import { validateOutgoingMail, InvalidMailError, type OutgoingMail } from '../mail/message.ts';
+import { formatMailbox, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
 
 export type IssueFailure = {
   ok: false;
@@ -231,12 +232,18 @@ function renderSettingsFrom(settings: Readonly<Settings>): RenderSettings {
   };
 }
 
-function headerTemplate(issue: Pick<Issue, 'slug'>, settings: Readonly<Settings>): { from: string; replyTo: string | null; headers: SnapshotHeaders } {
+/** A stored snapshot's sender (formatMailbox text); a value from before names were quoted is read as written. */
+function storedMailbox(text: string): Mailbox {
+  const parsed = parseMailbox(text);
+  return parsed.ok ? parsed.mailbox : { name: '', address: text.trim() };
+}
+
+function headerTemplate(issue: Pick<Issue, 'slug'>, settings: Readonly<Settings>): { from: Mailbox; replyTo: string | null; headers: SnapshotHeaders } {
   const domain = senderDomain(settings.senderAddress);
   // An unquoted phrase (RFC 2919): quotes would make the mailer encode the whole value.
   const listName = `${settings.siteName} newsletter`.replace(/[^\p{L}\p{N} !#$%&'*+/=?^_`{|}~-]+/gu, ' ').replace(/\s+/g, ' ').trim();
   return {
-    from: `"${settings.senderName.replace(/["\\\p{Cc}]/gu, '')}" <${settings.senderAddress}>`,
+    from: senderMailbox(settings),
     replyTo: settings.replyTo,
     headers: {
       fixed: { 'List-Id': `${listName} <newsletter.${domain}>`, 'X-Footfall-Issue': issue.slug },
@@ -305,7 +312,7 @@ function fromSnapshotRow(row: IssueSnapshotRow, issue: Pick<Issue, 'id' | 'slug'
     issueId: issue.id,
     slug: issue.slug,
     subject: row.subject,
-    from: row.from_address,
+    from: storedMailbox(row.from_address),
     replyTo: row.reply_to,
     html: row.html,
     text: row.text,
@@ -344,9 +351,22 @@ export interface CheckOptions {
   articles?: ArticleCatalog;
 }
 
-function checksFor(prepared: Prepared, sampleHtml: string, settings: Readonly<Settings>, options: CheckOptions): CheckResult[] {
+/** Why the mailer would refuse this message, or null: the same validation every send goes through. */
+function mailProblem(message: OutgoingMail): string | null {
+  try {
+    validateOutgoingMail(message);
+    return null;
+  } catch (error) {
+    if (error instanceof InvalidMailError) return error.message;
+    throw error;
+  }
+}
+
+function checksFor(prepared: Prepared, sample: OutgoingMail, settings: Readonly<Settings>, options: CheckOptions): CheckResult[] {
   const { issue, snapshot, rendered } = prepared;
+  const sampleHtml = sample.html;
   return runChecks({
+    mailProblem: mailProblem(sample),
     subject: issue.subject,
     preheader: issue.preheader,
     bodyMarkdown: issue.bodyMarkdown,
@@ -376,8 +396,9 @@ export interface IssuePreview {
 
 /** The full header block a message gets from the mailer (the List-Unsubscribe pair as validateOutgoingMail adds it). */
 export function messageHeaders(message: OutgoingMail): Record<string, string> {
-  const headers: Record<string, string> = { From: message.from, To: message.to };
-  if (message.replyTo) headers['Reply-To'] = message.replyTo;
+  const text = (value: string | Mailbox) => (typeof value === 'string' ? value : formatMailbox(value));
+  const headers: Record<string, string> = { From: text(message.from), To: text(message.to) };
+  if (message.replyTo) headers['Reply-To'] = text(message.replyTo);
   headers.Subject = message.subject;
   Object.assign(headers, message.headers);
   if (message.listUnsubscribe) {
@@ -401,7 +422,7 @@ export async function previewIssue(db: DB, issueId: number, options: CheckOption
   const settings = await getSettings(db, { now });
   const prepared = await prepare(db, issue, settings, now);
   const message = createPersonalizer(prepared.snapshot, { secret: options.secret, mode: 'preview' })(sampleRecipient());
-  const checks = checksFor(prepared, message.html, settings, options);
+  const checks = checksFor(prepared, message, settings, options);
   return { issue, snapshot: prepared.snapshot, message, headers: messageHeaders(message), checks, ready: !hasBlockingErrors(checks) };
 }
 
@@ -428,14 +449,14 @@ export async function freezeIssue(db: DB, issueId: number, now = Date.now(), opt
   const settings = await getSettings(db, { now });
   const prepared = await renderDraft(db, issue, settings, now);
   const sample = createPersonalizer(prepared.snapshot, { secret: randomBytes(32).toString('base64url'), mode: 'preview' })(sampleRecipient());
-  const checks = checksFor(prepared, sample.html, settings, options);
+  const checks = checksFor(prepared, sample, settings, options);
   if (hasBlockingErrors(checks)) throw new IssueNotReadyError(`Issue “${issue.subject}” fails its pre-send checks. ${blockingMessages(checks).join(' ')}`, checks);
   const { snapshot } = prepared;
   await db.transaction().execute(async (trx) => {
     const stored = await insertSnapshotIfMissing(trx, {
       issue_id: issueId,
       subject: snapshot.subject,
-      from_address: snapshot.from,
+      from_address: formatMailbox(snapshot.from),
       reply_to: snapshot.replyTo,
       html: snapshot.html,
       text: snapshot.text,
@@ -553,7 +574,7 @@ export async function renderUnsavedPreview(db: DB, input: unknown, options: { ar
     { ...renderSettingsFrom(settings), openTracking: false, clickTracking: false },
   );
   const sample = createPersonalizer(
-    { issueId: 0, slug: 'preview', subject: parsed.value.subject, from: '', replyTo: null, html: rendered.html, text: rendered.text, headers: { fixed: {}, messageIdDomain: 'localhost', unsubscribeMailto: null }, links: [], archiveHtml: '', openTracking: false, clickTracking: false, siteUrl: renderSettingsFrom(settings).siteUrl, createdAt: now },
+    { issueId: 0, slug: 'preview', subject: parsed.value.subject, from: { name: '', address: '' }, replyTo: null, html: rendered.html, text: rendered.text, headers: { fixed: {}, messageIdDomain: 'localhost', unsubscribeMailto: null }, links: [], archiveHtml: '', openTracking: false, clickTracking: false, siteUrl: renderSettingsFrom(settings).siteUrl, createdAt: now },
     { secret: randomBytes(16).toString('hex'), mode: 'preview' },
   )(sampleRecipient());
   return { ok: true, value: { html: sample.html } };

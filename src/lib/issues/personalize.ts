@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { displayName, type Mailbox } from '../mail/mailbox.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import { compilePlaceholders, type PlaceholderTemplate } from '../mail/placeholders.ts';
 import { subscriberToken } from '../subscribers/links.ts';
@@ -21,8 +22,8 @@ export interface IssueSnapshot {
   slug: string;
   /** As typed: plain text, not HTML. */
   subject: string;
-  /** `"Name" <address>`. */
-  from: string;
+  /** The sender: stored as text (formatMailbox), handed to the mailer as this object. */
+  from: Mailbox;
   replyTo: string | null;
   html: string;
   text: string;
@@ -95,11 +96,6 @@ function join(template: CompiledTemplate, values: string[]): string {
   return out;
 }
 
-function mailbox(email: string, name: string | null | undefined): string {
-  const clean = (name ?? '').replace(/["\\\p{Cc}]/gu, '').replace(/\s+/g, ' ').trim();
-  return clean ? `"${clean}" <${email}>` : email;
-}
-
 /**
  * Compiles a snapshot once into a function that makes one recipient's message by string
  * splicing: per recipient it signs one token per link plus the pixel and the unsubscribe
@@ -165,7 +161,7 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
       ? `<footfall.${snapshot.issueId}.test.${randomBytes(6).toString('hex')}@${domain}>`
       : `<footfall.${snapshot.issueId}.${recipient.deliveryId}@${domain}>`;
     return {
-      to: mailbox(recipient.email, recipient.name),
+      to: { name: displayName(recipient.name), address: recipient.email },
       from: snapshot.from,
       ...(snapshot.replyTo ? { replyTo: snapshot.replyTo } : {}),
       subject,

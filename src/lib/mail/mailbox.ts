@@ -21,28 +21,56 @@ export function isValidEmailAddress(address: string): boolean {
 }
 
 /**
- * Parses `jo@example.com` or `Jo Bloggs <jo@example.com>` (the name may be quoted:
- * `"Bloggs, Jo" <jo@example.com>`) into exactly one mailbox. Anything else — a list, a
- * group, stray words around the address — is refused with a reason rather than guessed
- * at: a lenient parser turns the typo `jo@exa mple.com` into the address `jo@exa`.
+ * Parses `jo@example.com` or `Jo Bloggs <jo@example.com>` (the name may be quoted, and then
+ * hold anything: `"Bloggs, Jo <Sales>" <jo@example.com>`) into exactly one mailbox. Anything
+ * else — a list, a group, stray words around the address — is refused with a reason rather
+ * than guessed at: a lenient parser turns the typo `jo@exa mple.com` into the address `jo@exa`.
  * Line breaks are the caller's to refuse first: this is about shape, not injection.
  */
 export function parseMailbox(value: string): { ok: true; mailbox: Mailbox } | { ok: false; reason: string } {
   const trimmed = value.trim();
   if (trimmed === '') return { ok: false, reason: 'is empty' };
-  const named = /^([^<>]*)<([^<>]*)>$/.exec(trimmed);
+  const quoted = /^"((?:[^"\\]|\\.)*)"\s*<([^<>]*)>$/.exec(trimmed);
+  const named = quoted ?? /^([^<>"]*)<([^<>]*)>$/.exec(trimmed);
   const address = named ? named[2]!.trim() : trimmed;
-  const name = named ? readDisplayName(named[1]!.trim()) : '';
+  const name = quoted ? quoted[1]!.replace(/\\(.)/g, '$1') : named ? readDisplayName(named[1]!.trim()) : '';
   if (name === undefined) return { ok: false, reason: 'has a display name that needs quotes (it contains , ; : @ " or \\)' };
-  if (!named && /[\s<>,;]/.test(trimmed)) return { ok: false, reason: `must be a single address such as jo@example.com or "Jo Bloggs <jo@example.com>" (got ${JSON.stringify(trimmed.slice(0, 80))})` };
+  if (!named && /[\s<>,;"]/.test(trimmed)) return { ok: false, reason: `must be a single address such as jo@example.com or "Jo Bloggs <jo@example.com>" (got ${JSON.stringify(trimmed.slice(0, 80))})` };
   if (!isValidEmailAddress(address)) return { ok: false, reason: `is not a valid email address (${JSON.stringify(address.slice(0, 80))})` };
   return { ok: true, mailbox: { name, address } };
 }
 
-/** The display name, unquoted; undefined when an unquoted name holds characters that make it ambiguous. */
+/** An unquoted display name; undefined when it holds characters that make it ambiguous. */
 function readDisplayName(raw: string): string | undefined {
-  const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(raw);
-  if (quoted) return quoted[1]!.replace(/\\(.)/g, '$1');
   if (/[",;:@\\]/.test(raw)) return undefined;
   return raw.replace(/\s+/g, ' ');
+}
+
+/**
+ * A mailbox as one line of text, for storage and for showing headers: the name always
+ * quoted (backslash before `"` and `\`), so parseMailbox reads back exactly this mailbox
+ * whatever the name holds. The mailer never sees this: it gets the object, and nodemailer
+ * quotes or encodes the name as RFC 5322 and RFC 2047 require.
+ */
+export function formatMailbox(mailbox: Mailbox): string {
+  if (!mailbox.name) return mailbox.address;
+  return `"${mailbox.name.replace(/["\\]/g, '\\$&')}" <${mailbox.address}>`;
+}
+
+/**
+ * A person's name as a display name: control characters and runs of white space become one
+ * space, cut to `max` characters without splitting one (an emoji is one character, not two
+ * UTF-16 halves). Everything else — quotes, angle brackets, commas, any script — is the
+ * mailer's to quote or encode.
+ */
+export function displayName(name: string | null | undefined, max = 100): string {
+  if (!name) return '';
+  const cleaned = name.toWellFormed().replace(/[\p{Cc}\u2028\u2029]/gu, ' ').replace(/\s+/g, ' ').trim();
+  return truncateCharacters(cleaned, max).trim();
+}
+
+/** At most `max` characters (code points), never half a surrogate pair. */
+export function truncateCharacters(value: string, max: number): string {
+  if (value.length <= max) return value;
+  return Array.from(value).slice(0, max).join('');
 }

@@ -1,12 +1,18 @@
 import { parseMailbox, isValidEmailAddress, type Mailbox } from './mailbox.ts';
+
+export type { Mailbox } from './mailbox.ts';
 import { deriveTextFromHtml } from './plain-text.ts';
 
 /** One email to one recipient, as the rest of Footfall hands it to the mailer. */
 export interface OutgoingMail {
-  /** `jo@example.com` or `Jo Bloggs <jo@example.com>`: one address. */
-  to: string;
-  from: string;
-  replyTo?: string;
+  /**
+   * One address: best as a mailbox object (`{ name: 'Ann <Sales>', address: 'ann@example.com' }`),
+   * whose name the mailer quotes or encodes whatever it holds; or as text, `jo@example.com` or
+   * `"Jo Bloggs" <jo@example.com>`.
+   */
+  to: string | Mailbox;
+  from: string | Mailbox;
+  replyTo?: string | Mailbox;
   subject: string;
   html: string;
   /** Derived from `html` when absent. */
@@ -44,6 +50,8 @@ const RESERVED_HEADERS = new Set([
   'mime-version', 'content-type', 'content-transfer-encoding',
 ]);
 const HEADER_NAME = /^[!-9;-~]+$/; // printable ASCII without the colon (RFC 5322 ftext)
+/** Far beyond any person's or company's name; encoded, it still folds into header lines. */
+const MAX_DISPLAY_NAME = 500;
 
 /** Refuses what could smuggle a header line: CR, LF, NUL (and other control characters). */
 function refuseControlCharacters(field: string, value: string): void {
@@ -56,11 +64,26 @@ function refuseControlCharacters(field: string, value: string): void {
 }
 
 function readMailbox(field: string, value: unknown): Mailbox {
+  if (value !== null && typeof value === 'object') return readMailboxObject(field, value as Partial<Mailbox>);
   if (typeof value !== 'string') throw new InvalidMailError(field, 'is missing');
   refuseControlCharacters(field, value);
   const parsed = parseMailbox(value);
   if (!parsed.ok) throw new InvalidMailError(field, parsed.reason);
   return parsed.mailbox;
+}
+
+/** A mailbox object: any name the mailer can encode (no control characters, no broken Unicode), one valid address. */
+function readMailboxObject(field: string, value: Partial<Mailbox>): Mailbox {
+  const { name = '', address } = value;
+  if (typeof address !== 'string') throw new InvalidMailError(field, 'has no address');
+  if (typeof name !== 'string') throw new InvalidMailError(`${field} name`, 'must be text');
+  refuseControlCharacters(field, address);
+  refuseControlCharacters(`${field} name`, name);
+  if (!name.isWellFormed()) throw new InvalidMailError(`${field} name`, 'contains broken Unicode (half of a character)');
+  if (name.length > MAX_DISPLAY_NAME) throw new InvalidMailError(`${field} name`, `is longer than ${MAX_DISPLAY_NAME} characters`);
+  const trimmed = address.trim();
+  if (!isValidEmailAddress(trimmed)) throw new InvalidMailError(field, `is not a valid email address (${JSON.stringify(trimmed.slice(0, 80))})`);
+  return { name: name.trim(), address: trimmed };
 }
 
 function readHeaders(headers: Record<string, string> | undefined): Record<string, string> {

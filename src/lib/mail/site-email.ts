@@ -1,5 +1,5 @@
 import type { DB } from '../db/database.ts';
-import { getSettings } from '../settings/settings.service.ts';
+import { getSettings, senderMailbox } from '../settings/settings.service.ts';
 import type { Mailer, SentMail } from './mailer.ts';
 import type { OutgoingMail } from './message.ts';
 import { renderEmail, type EmailTemplateData, type EmailTemplateName, type SiteEmailData } from './templates.ts';
@@ -28,7 +28,7 @@ export async function sendSiteEmail<N extends EmailTemplateName>(
   const rendered = await renderEmail(name, { ...site, ...data } as EmailTemplateData[N]);
   return deps.mailer.send({
     to,
-    from: `"${settings.senderName.replace(/["\\]/g, '')}" <${settings.senderAddress}>`,
+    from: senderMailbox(settings),
     ...(settings.replyTo ? { replyTo: settings.replyTo } : {}),
     subject: rendered.subject,
     html: rendered.html,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { store } from '../../site/store.ts';
-import { isValidEmailAddress, parseMailbox } from '../mail/mailbox.ts';
+import { displayName, isValidEmailAddress, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
 
 /**
  * Site settings, edited by admins on /admin/settings and stored in the `settings` table.
@@ -37,6 +37,11 @@ export interface Settings {
 }
 
 export type SettingKey = keyof Settings;
+
+/** The sender as the mailer gets it: an address object, whose name nodemailer quotes or encodes whatever it holds. */
+export function senderMailbox(settings: Pick<Settings, 'senderName' | 'senderAddress'>): Mailbox {
+  return { name: displayName(settings.senderName), address: settings.senderAddress };
+}
 
 /** True for an IANA zone name that this runtime knows (not offsets such as "+01:00"). */
 export function isValidTimeZone(value: string): boolean {

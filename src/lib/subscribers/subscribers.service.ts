@@ -1,5 +1,6 @@
 import type { DB } from '../db/database.ts';
 import type { SubscriberStatus } from '../db/schema.ts';
+import { displayName } from '../mail/mailbox.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { confirmUrl, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
 import { CONSENT_TEXT_VERSION, parseTopics } from './topics.ts';
@@ -58,9 +59,10 @@ export type SignupOutcome = 'confirmation_sent' | 'confirmation_resent' | 'resen
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
+/** A name as stored: one line, NFC, at most MAX_NAME characters (never half an emoji); quotes, brackets and any script kept. */
 export function cleanName(name: string | null | undefined): string | null {
   if (name == null) return null;
-  const cleaned = name.replace(/[\0-\x1f\x7f]/g, ' ').replace(/\s+/g, ' ').trim().normalize('NFC').slice(0, MAX_NAME);
+  const cleaned = displayName(name.normalize('NFC'), MAX_NAME);
   return cleaned === '' ? null : cleaned;
 }
 

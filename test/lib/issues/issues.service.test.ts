@@ -177,7 +177,7 @@ describeEachDatabase('the sending engine’s hooks into issues', (db) => {
     expect(await hooks.prepareIssue(db(), good.id, now + 1)).toEqual({ ok: true });
     const compose = await hooks.composerFor(db(), good.id);
     const mail = compose({ deliveryId: 5, subscriberId: 3, email: 'jo@example.com', name: 'Jo' });
-    expect(mail).toMatchObject({ to: '"Jo" <jo@example.com>', subject: 'Hooked issue', headers: { 'Message-ID': expect.stringMatching(new RegExp(`^<footfall\\.${good.id}\\.5@`)) } });
+    expect(mail).toMatchObject({ to: { name: 'Jo', address: 'jo@example.com' }, subject: 'Hooked issue', headers: { 'Message-ID': expect.stringMatching(new RegExp(`^<footfall\\.${good.id}\\.5@`)) } });
     expect(readClickToken(secret, /\/t\/c\/([A-Za-z0-9_-]+)/.exec(mail.html)![1])).toMatchObject({ deliveryId: 5, test: false });
     await hooks.finishIssue(db(), good.id, now + 5);
     expect(await getArchivedIssue(db(), good.slug)).toMatchObject({ sentAt: now + 5 });

@@ -14,7 +14,7 @@ function snapshotOf(rendered: RenderedIssue, issueId = 7): IssueSnapshot {
     issueId,
     slug: 'winter-is-coming',
     subject: rendered.subject,
-    from: '"Frobozz Electric" <news@frobozz.example>',
+    from: { name: 'Frobozz Electric', address: 'news@frobozz.example' },
     replyTo: null,
     html: rendered.html,
     text: rendered.text,
@@ -158,7 +158,7 @@ describe('rendering an issue once', () => {
     const rendered = await renderIssueEmail(sampleContent(), sampleSettings());
     const mail = createPersonalizer(snapshotOf(rendered), { secret })({ deliveryId: 41, subscriberId: 9, email: 'jo@example.com', name: 'Bloggs, "Jo"' });
     const valid = validateOutgoingMail(mail);
-    expect(valid.to).toEqual({ name: 'Bloggs, Jo', address: 'jo@example.com' });
+    expect(valid.to).toEqual({ name: 'Bloggs, "Jo"', address: 'jo@example.com' }); // the mailer quotes it
     expect(valid.headers['Message-ID']).toBe('<footfall.7.41@frobozz.example>');
     expect(valid.headers['List-Id']).toBe('Frobozz Electric newsletter <newsletter.frobozz.example>');
     expect(valid.headers['List-Unsubscribe']).toMatch(/^<http:\/\/127\.0\.0\.1:4321\/unsubscribe\/[^>]+>, <mailto:news@frobozz\.example\?subject=unsubscribe>$/);
