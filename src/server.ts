@@ -18,7 +18,7 @@ import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './lib/http/client-address.ts';
 import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
-import { handleOneClickUnsubscribe, ONE_CLICK_PREFIX } from './lib/subscribers/one-click-unsubscribe.ts';
+import { handleOneClickUnsubscribe, isOneClickPost } from './lib/subscribers/one-click-unsubscribe.ts';
 import { API_PREFIX, prepareApiRequest } from './lib/http/api-requests.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
@@ -66,7 +66,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) 
     else res.destroy();
   };
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: string) => {
-    if (req.method === 'POST' && url.startsWith(ONE_CLICK_PREFIX)) return await handleOneClickUnsubscribe(req, res, app);
+    if (isOneClickPost(req.method, url)) return await handleOneClickUnsubscribe(req, res, app);
     if (url.startsWith(API_PREFIX)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
     const rawPath = url.split('?', 1)[0]!;

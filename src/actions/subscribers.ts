@@ -3,20 +3,35 @@ import { z } from 'astro/zod';
 import { appContext } from '../lib/app/context.ts';
 import { importJobs, subscriberDeps } from '../lib/subscribers/deps.ts';
 import type { Delimiter } from '../lib/subscribers/import.service.ts';
-import { readSubscriberToken } from '../lib/subscribers/links.ts';
+import { readPersonalLink } from '../lib/subscribers/links.ts';
 import { campaignFromReferrer } from '../lib/subscribers/signup-source.ts';
 import { ATTRIBUTION_COOKIE, signupIssueId } from '../lib/tracking/attribution.ts';
 import { getSettings } from '../lib/settings/settings.service.ts';
-import { addConfirmedSubscriber, eraseSubscriber, resubscribe, subscribe, unsubscribe, updatePreferences } from '../lib/subscribers/subscribers.service.ts';
+import {
+  addConfirmedSubscriber,
+  confirmSubscription,
+  eraseSubscriber,
+  mailPreferencesLink,
+  requestResubscription,
+  subscribe,
+  unsubscribe,
+  updatePreferences,
+} from '../lib/subscribers/subscribers.service.ts';
 import { RateLimiter } from '../lib/security/rate-limit.ts';
 import { authorize } from './authorize.ts';
 
 const signupsPerAddress = new RateLimiter(5, 10 * 60_000);
 
-async function subscriberFromToken(token: string) {
+/**
+ * The subscriber a personal link names. `fresh` links (preference links within their 60 days)
+ * may see and change everything; older ones, and unsubscribe links, may only unsubscribe,
+ * ask to subscribe again (by email) or ask for a new link (by email).
+ */
+async function subscriberFromToken(token: string, need: 'fresh' | 'any') {
   const app = await appContext();
-  const link = readSubscriberToken({ secret: app.secret, siteUrl: app.config.siteUrl }, token);
+  const link = readPersonalLink({ secret: app.secret, siteUrl: app.config.siteUrl }, token, Date.now());
   if (!link) throw new ActionError({ code: 'BAD_REQUEST', message: 'This link is not valid. Use the link from your most recent email.' });
+  if (need === 'fresh' && !link.fresh) throw new ActionError({ code: 'FORBIDDEN', message: 'This link has expired: preference links work for 60 days. Ask for a new one on this page and we will email it to you.' });
   return { app, subscriberId: link.subscriberId, issueId: link.issueId };
 }
 
@@ -150,6 +165,16 @@ export const subscribers = {
     },
   }),
 
+  confirmSignup: defineAction({
+    accept: 'form',
+    input: z.object({ token: z.string().max(1000) }),
+    handler: async (input) => {
+      const app = await appContext();
+      const { outcome, subscriber } = await confirmSubscription(await subscriberDeps(app), input.token);
+      return { outcome, subscriberId: subscriber?.id ?? null };
+    },
+  }),
+
   savePreferences: defineAction({
     accept: 'form',
     input: z.object({
@@ -159,7 +184,7 @@ export const subscribers = {
       paused: z.boolean().optional(),
     }),
     handler: async (input) => {
-      const { app, subscriberId } = await subscriberFromToken(input.token);
+      const { app, subscriberId } = await subscriberFromToken(input.token, 'fresh');
       const result = await updatePreferences(app.db, subscriberId, { name: input.name ?? null, topics: input.topics ?? [], paused: input.paused ?? false }, 'subscriber');
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { saved: true };
@@ -170,7 +195,7 @@ export const subscribers = {
     accept: 'form',
     input: z.object({ token: z.string().max(500) }),
     handler: async (input) => {
-      const { app, subscriberId, issueId } = await subscriberFromToken(input.token);
+      const { app, subscriberId, issueId } = await subscriberFromToken(input.token, 'any');
       const outcome = await unsubscribe(app.db, subscriberId, { method: 'preferences', issueId });
       if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
       return { outcome };
@@ -181,10 +206,21 @@ export const subscribers = {
     accept: 'form',
     input: z.object({ token: z.string().max(500) }),
     handler: async (input) => {
-      const { app, subscriberId } = await subscriberFromToken(input.token);
-      const outcome = await resubscribe(app.db, subscriberId);
+      const { app, subscriberId } = await subscriberFromToken(input.token, 'any');
+      const outcome = await requestResubscription(await subscriberDeps(app), subscriberId);
       if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
       if (outcome === 'not_allowed') throw new ActionError({ code: 'FORBIDDEN', message: 'Mail to this address bounced or was reported, so we cannot send to it again. Sign up with another address.' });
+      return { outcome };
+    },
+  }),
+
+  mailPreferencesLink: defineAction({
+    accept: 'form',
+    input: z.object({ token: z.string().max(500) }),
+    handler: async (input) => {
+      const { app, subscriberId } = await subscriberFromToken(input.token, 'any');
+      const outcome = await mailPreferencesLink(await subscriberDeps(app), subscriberId);
+      if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
       return { outcome };
     },
   }),
@@ -193,7 +229,7 @@ export const subscribers = {
     accept: 'form',
     input: z.object({ token: z.string().max(500), confirm: z.literal('yes', { error: 'Tick the box to confirm that you want everything deleted.' }) }),
     handler: async (input) => {
-      const { app, subscriberId } = await subscriberFromToken(input.token);
+      const { app, subscriberId } = await subscriberFromToken(input.token, 'fresh');
       await eraseSubscriber(app.db, subscriberId);
       return { erased: true };
     },

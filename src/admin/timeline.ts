@@ -73,7 +73,11 @@ export function describeEvent(event: { at: number; kind: string; detail: string 
     case 'unsubscribed':
       return entry('Unsubscribed', [...(detail.via ? [['Through', VIA[text(detail.via)] ?? text(detail.via)] as [string, string]] : []), ...pick(detail, { issue: 'Issue' }, names)]);
     case 'resubscribed':
-      return entry('Subscribed again', []);
+      return entry('Subscribed again (confirmed by email)', pick(detail, { consent_text_version: 'Consent text version' }, names));
+    case 'resubscribe_requested':
+      return entry('Asked to subscribe again; a confirmation email was sent', []);
+    case 'preferences_link_sent':
+      return entry('Asked for a new preferences link; it was emailed', []);
     case 'preferences_changed':
       return entry('Preferences changed', pick(detail, { by: 'By', topics: 'Topics', paused: 'Paused' }, names));
     case 'merged':

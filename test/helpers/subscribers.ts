@@ -29,3 +29,21 @@ export function linkIn(text: string | undefined, prefix: string): string {
   if (!match) throw new Error(`no link starting with ${prefix} in:\n${text}`);
   return match[0];
 }
+
+/**
+ * Follows a confirmation link as a person does: the GET shows the Confirm button (and changes
+ * nothing), the button POSTs the page's form. Answers the page after the button.
+ */
+export async function pressConfirm(confirmLink: string, headers: Record<string, string> = {}): Promise<Response> {
+  const { origin } = new URL(confirmLink);
+  const page = await fetch(confirmLink, { headers });
+  const html = await page.text();
+  const token = /<input type="hidden" name="token" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !token) throw new Error(`no Confirm button at ${confirmLink} (${page.status}):\n${html.slice(0, 600)}`);
+  return fetch(`${origin}/subscribe/confirm?_action=confirmSignup`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin, ...headers },
+    body: new URLSearchParams({ token }),
+  });
+}

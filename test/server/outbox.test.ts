@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { addAccount, request, sessionCookie } from '../helpers/accounts.ts';
-import { linkIn } from '../helpers/subscribers.ts';
+import { linkIn, pressConfirm } from '../helpers/subscribers.ts';
 
 /** The outbox viewer over real HTTP: what a marketer and an admin may read, and how a message is shown. */
 describe('the outbox over HTTP', () => {
@@ -51,7 +51,7 @@ describe('the outbox over HTTP', () => {
     expect(html.text).toContain(confirm.replace(/&/g, '&#38;'));
 
     // Confirming sends the welcome email, with the one-click unsubscribe headers and footer links.
-    expect((await fetch(confirm)).status).toBe(200);
+    expect((await pressConfirm(confirm)).status).toBe(200);
     const after = await get('/admin/outbox');
     const welcome = /href="\/admin\/outbox\/([^"/]+\.eml)">Welcome to the Frobozz Electric newsletter<\/a>/.exec(after.text)?.[1];
     expect(after.text.indexOf(welcome!)).toBeLessThan(after.text.indexOf(file!)); // newest first

@@ -5,9 +5,12 @@ import path from 'node:path';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
-import { linkIn, subscriberCount, subscriberIn } from '../helpers/subscribers.ts';
+import { linkIn, pressConfirm, subscriberCount, subscriberIn } from '../helpers/subscribers.ts';
 import { builtArticlePaths } from '../helpers/site.ts';
-import { addAccount, sessionCookie } from '../helpers/accounts.ts';
+import { addAccount, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { signToken } from '../../src/lib/security/signed-token.ts';
+
+const SECRET = 'subscriber-links-test-secret-'.padEnd(48, 'x');
 
 let nextAddress = 1;
 /** A distinct client address per request (TRUST_PROXY=1), so the per-address signup limit stays out of the way. */
@@ -26,7 +29,7 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-subs-'));
       const db = await createTestDatabaseUrl(dialect, dir);
       drop = db.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: db.url, env: { SMTP_URL: sink.url, TRUST_PROXY: '1' } });
+      server = await startServer({ dataDir: dir, databaseUrl: db.url, env: { SMTP_URL: sink.url, TRUST_PROXY: '1', SECRET } });
     });
     afterAll(async () => {
       await server?.stop();
@@ -66,7 +69,15 @@ for (const dialect of testDialects()) {
       expect(mail!.html).toContain(confirm.replace(/&/g, '&amp;'));
       expect((await subscriberIn(server.databaseUrl, 'reader@example.com'))?.status).toBe('pending');
 
-      const page = await fetch(confirm);
+      // Ten GETs, as mail scanners make on arrival, change nothing: the page shows a button.
+      for (let i = 0; i < 10; i++) {
+        const look = await fetch(confirm, { headers: { 'user-agent': 'Mozilla/5.0 (compatible; SafeLinks scanner)' } });
+        expect(look.status).toBe(200);
+        expect(await look.text()).toContain('Confirm my subscription');
+      }
+      expect((await subscriberIn(server.databaseUrl, 'reader@example.com'))?.status).toBe('pending');
+      expect(sink.messages.length).toBe(before + 1);
+      const page = await pressConfirm(confirm);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("You're subscribed");
       const stored = await subscriberIn(server.databaseUrl, 'reader@example.com');
@@ -79,13 +90,11 @@ for (const dialect of testDialects()) {
       const before = sink.messages.length;
       await signup({ email: 'oneclick@example.com' });
       const [mail] = (await sink.waitFor(before + 1)).slice(before);
-      await fetch(linkIn(mail!.text, `${server.url}/subscribe/confirm?token=`));
+      await pressConfirm(linkIn(mail!.text, `${server.url}/subscribe/confirm?token=`));
       const stored = await subscriberIn(server.databaseUrl, 'oneclick@example.com');
-      // the unsubscribe URL is reachable from the preferences link on the confirmation page
-      const confirmPage = await (await fetch(linkIn(mail!.text, `${server.url}/subscribe/confirm?token=`))).text();
-      const prefs = /href="([^"]*\/preferences\/[^"]+)"/.exec(confirmPage)![1]!;
-      const token = prefs.split('/preferences/')[1]!;
-      const unsubscribeUrl = `${server.url}/unsubscribe/${token}`;
+      const [welcome] = (await sink.waitFor(before + 2)).slice(before + 1);
+      const unsubscribeUrl = linkIn(welcome!.text, `${server.url}/unsubscribe/`);
+      const token = unsubscribeUrl.split('/unsubscribe/')[1]!;
 
       for (let i = 0; i < 10; i++) {
         const get = await fetch(unsubscribeUrl);
@@ -113,7 +122,7 @@ for (const dialect of testDialects()) {
       const before = sink.messages.length;
       await signup({ email: 'twice@example.com' });
       const [mail] = (await sink.waitFor(before + 1)).slice(before);
-      await fetch(linkIn(mail!.text, `${server.url}/subscribe/confirm?token=`));
+      await pressConfirm(linkIn(mail!.text, `${server.url}/subscribe/confirm?token=`));
       await sink.waitFor(before + 2); // the welcome email
       const res = await signup({ email: 'twice@example.com' });
       expect(res.status).toBe(200);
@@ -126,7 +135,7 @@ for (const dialect of testDialects()) {
       const before = sink.messages.length;
       await signup({ email: 'welcome@example.com', name: 'Wel' });
       const [confirmation] = (await sink.waitFor(before + 1)).slice(before);
-      expect((await fetch(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`))).status).toBe(200);
+      expect((await pressConfirm(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`))).status).toBe(200);
       const [welcome] = (await sink.waitFor(before + 2)).slice(before + 1);
       expect(welcome!.subject).toBe('Welcome to the Frobozz Electric newsletter');
       expect(welcome!.to).toMatchObject({ text: 'welcome@example.com' });
@@ -138,8 +147,9 @@ for (const dialect of testDialects()) {
       expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
       expect(welcome!.html).toContain(`href="${unsubscribeUrl}"`);
       expect(welcome!.html).toContain(`href="${preferences}"`);
-      // Following the confirmation link again sends no second welcome.
-      await fetch(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
+      // Following the confirmation link again sends no second welcome: it says so, and has no button.
+      const again = await fetch(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
+      expect(await again.text()).toContain("You're already subscribed");
       await new Promise((r) => setTimeout(r, 200));
       expect(sink.messages.length).toBe(before + 2);
       // The footer link is the unsubscribe page, and its button unsubscribes.
@@ -149,12 +159,127 @@ for (const dialect of testDialects()) {
       expect((await subscriberIn(server.databaseUrl, 'welcome@example.com'))?.status).toBe('unsubscribed');
     });
 
+    /** A signup confirmed through the page's button; answers the welcome email's personal links. */
+    async function confirmedSubscriber(email: string) {
+      const before = sink.messages.length;
+      await signup({ email });
+      const [confirmation] = (await sink.waitFor(before + 1)).slice(before);
+      const confirmLink = linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`);
+      expect((await pressConfirm(confirmLink)).status).toBe(200);
+      const [welcome] = (await sink.waitFor(before + 2)).slice(before + 1);
+      const id = (await subscriberIn(server.databaseUrl, email))!.id;
+      return { id, confirmLink, unsubscribe: linkIn(welcome!.text, `${server.url}/unsubscribe/`), preferences: linkIn(welcome!.text, `${server.url}/preferences/`) };
+    }
+    const oneClick = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const pageAction = (page: string, action: string, fields: Record<string, string>) =>
+      fetch(`${page}?_action=${action}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: new URLSearchParams(fields) });
+    /** The last confirmation email went out an hour ago (another may go now: two minutes apart at least). */
+    const sentLongAgo = (id: number) => withDatabase(server.databaseUrl, (db) => db.updateTable('subscribers').set({ confirmation_sent_at: Date.now() - 3_600_000 }).where('id', '=', id).execute());
+    const eventsOf = (id: number) => withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('subscriber_events').select('kind').where('subscriber_id', '=', id).orderBy('id').execute()).map((e) => e.kind));
+
+    it('an old confirmation link does not bring back someone who unsubscribed; a new signup and its own confirmation do', async () => {
+      const { id, confirmLink, unsubscribe } = await confirmedSubscriber('left@example.com');
+      expect((await oneClick(unsubscribe)).status).toBe(200);
+      const mails = sink.messages.length;
+      const old = await fetch(confirmLink);
+      expect(old.status).toBe(409);
+      const oldPage = await old.text();
+      expect(oldPage).toContain('This link is from before you unsubscribed');
+      expect(oldPage).not.toContain('Confirm my subscription');
+      // Posting the old token straight to the button's action changes nothing either.
+      const forced = await pageAction(`${server.url}/subscribe/confirm`, 'confirmSignup', { token: new URL(confirmLink).searchParams.get('token')! });
+      expect(await forced.text()).toContain('This link is from before you unsubscribed');
+      expect((await subscriberIn(server.databaseUrl, 'left@example.com'))?.status).toBe('unsubscribed');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sink.messages.length).toBe(mails); // no second welcome
+      expect(await eventsOf(id)).toEqual(['signup', 'confirmed', 'email_sent', 'unsubscribed']);
+
+      // Coming back: a new signup sends a new link; the person stays unsubscribed until it is confirmed.
+      await sentLongAgo(id);
+      await signup({ email: 'left@example.com', name: 'Someone Else' });
+      const [again] = (await sink.waitFor(mails + 1)).slice(mails);
+      const fresh = linkIn(again!.text, `${server.url}/subscribe/confirm?token=`);
+      expect(await subscriberIn(server.databaseUrl, 'left@example.com')).toMatchObject({ status: 'unsubscribed', name: null });
+      expect(await (await pressConfirm(fresh)).text()).toContain("You're subscribed");
+      expect((await subscriberIn(server.databaseUrl, 'left@example.com'))?.status).toBe('active');
+      expect(await eventsOf(id)).toEqual(['signup', 'confirmed', 'email_sent', 'unsubscribed', 'signup_repeated', 'resubscribed', 'email_sent']);
+    });
+
+    it('one-click unsubscribe works from old messages; "Subscribe again" only mails a confirmation, and nothing changes until it is followed', async () => {
+      const { id, unsubscribe } = await confirmedSubscriber('return@example.com');
+      expect((await oneClick(unsubscribe)).status).toBe(200);
+      const page = await fetch(unsubscribe);
+      const html = await page.text();
+      expect(html).toContain("You're unsubscribed");
+      expect(html).not.toContain('/preferences/'); // the never-expiring link opens no preferences page
+      const mails = sink.messages.length;
+      const token = unsubscribe.split('/unsubscribe/')[1]!;
+      await sentLongAgo(id);
+      const asked = await pageAction(unsubscribe, 'resubscribe', { token });
+      expect(asked.status, await asked.clone().text()).toBe(200);
+      expect(await asked.text()).toContain('We sent a confirmation link to');
+      expect((await subscriberIn(server.databaseUrl, 'return@example.com'))?.status).toBe('unsubscribed');
+      const [confirmation] = (await sink.waitFor(mails + 1)).slice(mails);
+      expect(confirmation!.to).toMatchObject({ text: 'return@example.com' });
+      // Pressing again right away sends nothing more.
+      expect(await (await pageAction(unsubscribe, 'resubscribe', { token })).text()).toContain('We sent a confirmation link a moment ago');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sink.messages.length).toBe(mails + 1);
+      await pressConfirm(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
+      expect((await subscriberIn(server.databaseUrl, 'return@example.com'))?.status).toBe('active');
+      expect((await eventsOf(id)).slice(-3)).toEqual(['resubscribe_requested', 'resubscribed', 'email_sent']);
+      // The header of the very first message still unsubscribes (RFC 8058).
+      expect((await oneClick(unsubscribe)).status).toBe(200);
+      expect((await subscriberIn(server.databaseUrl, 'return@example.com'))?.status).toBe('unsubscribed');
+    });
+
+    it('preference links expire: an old or expired one shows no address and cannot erase or edit; a new link is mailed on request', async () => {
+      const { id, unsubscribe, preferences } = await confirmedSubscriber('prefs@example.com');
+      const fresh = await fetch(preferences);
+      expect(fresh.status).toBe(200);
+      const freshHtml = await fresh.text();
+      expect(freshHtml).toContain('prefs@example.com');
+      expect(freshHtml).toContain('Delete my data');
+      expect(fresh.headers.get('referrer-policy')).toBe('same-origin'); // the token never leaves in a Referer
+
+      const legacy = unsubscribe.split('/unsubscribe/')[1]!; // earlier emails linked the preferences page with this token
+      const expired = signToken(SECRET, 'preferences', { s: id, x: Date.now() - 1000 });
+      for (const token of [legacy, expired]) {
+        const page = await fetch(`${server.url}/preferences/${token}`);
+        expect(page.status).toBe(410);
+        const html = await page.text();
+        expect(html).toContain('This link has expired');
+        expect(html).not.toContain('prefs@example.com');
+        expect(html).not.toContain('Delete my data');
+        const erase = await pageAction(`${server.url}/preferences/${token}`, 'eraseMyData', { token, confirm: 'yes' });
+        expect(erase.status).toBe(403);
+        const rename = await pageAction(`${server.url}/preferences/${token}`, 'savePreferences', { token, name: 'Hijacked', topics: 'offers' });
+        expect(rename.status).toBe(403);
+      }
+      expect(await subscriberIn(server.databaseUrl, 'prefs@example.com')).toMatchObject({ status: 'active', name: null, topics: [] });
+
+      const mails = sink.messages.length;
+      const asked = await pageAction(`${server.url}/preferences/${expired}`, 'mailPreferencesLink', { token: expired });
+      expect(await asked.text()).toContain('a new link is on its way');
+      const [mail] = (await sink.waitFor(mails + 1)).slice(mails);
+      expect(mail!.subject).toBe('Your link to the Frobozz Electric newsletter preferences');
+      expect(mail!.to).toMatchObject({ text: 'prefs@example.com' });
+      const renewed = linkIn(mail!.text, `${server.url}/preferences/`);
+      expect(renewed).not.toBe(preferences);
+      expect(await (await fetch(renewed)).text()).toContain('prefs@example.com');
+      expect((await eventsOf(id)).at(-1)).toBe('preferences_link_sent');
+      // A forged token asks for nothing.
+      expect((await pageAction(`${server.url}/preferences/x.y`, 'mailPreferencesLink', { token: 'x.y' })).status).toBe(400);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sink.messages.length).toBe(mails + 1);
+    });
+
     it('a welcome email that cannot be sent does not undo the confirmation', async () => {
       const before = sink.messages.length;
       await signup({ email: 'gone@example.com' });
       const [confirmation] = (await sink.waitFor(before + 1)).slice(before);
       refused.add('gone@example.com');
-      const page = await fetch(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
+      const page = await pressConfirm(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("You're subscribed");
       expect((await subscriberIn(server.databaseUrl, 'gone@example.com'))?.status).toBe('active');

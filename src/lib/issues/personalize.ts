@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { displayName, type Mailbox } from '../mail/mailbox.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import { compilePlaceholders, type PlaceholderTemplate } from '../mail/placeholders.ts';
-import { subscriberToken } from '../subscribers/links.ts';
+import { preferencesToken, subscriberToken } from '../subscribers/links.ts';
 import { trackingTokens } from '../tracking/tokens.ts';
 import type { IssueLink } from './issue.ts';
 import { isClickPlaceholder, unshieldBraces } from './render.ts';
@@ -69,6 +69,8 @@ export interface PersonalizeOptions {
   /** The server secret (tokens, unsubscribe links). */
   secret: string;
   mode?: PersonalizeMode;
+  /** When each message is made (expiring links start then); Date.now by default. */
+  clock?: () => number;
 }
 
 export const TEST_SUBJECT_PREFIX = '[Test] ';
@@ -135,8 +137,10 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
   const tokenOptions = { test };
   const mailto = snapshot.headers.unsubscribeMailto ?? undefined;
   const domain = snapshot.headers.messageIdDomain;
+  const clock = options.clock ?? Date.now;
 
   return (recipient) => {
+    const now = clock();
     const values = new Array<string>(slots.length);
     let unsubscribeUrl: string | undefined;
     for (let i = 0; i < slots.length; i++) {
@@ -152,7 +156,7 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
           values[i] = unsubscribeUrl ??= `${snapshot.siteUrl}/unsubscribe/${subscriberToken(linkDeps, recipient.subscriberId, snapshot.issueId)}`;
           break;
         case 'preferences':
-          values[i] = `${snapshot.siteUrl}/preferences/${subscriberToken(linkDeps, recipient.subscriberId)}`;
+          values[i] = `${snapshot.siteUrl}/preferences/${preferencesToken(linkDeps, recipient.subscriberId, now)}`;
           break;
       }
     }

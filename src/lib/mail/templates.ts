@@ -24,6 +24,8 @@ export interface EmailTemplateData {
   invite: SiteEmailData & { inviterName: string; role: string; inviteUrl: string; expiresIn: string };
   /** After a confirmed signup: the person's own preferences and unsubscribe links in its footer. */
   welcome: SiteEmailData & { preferencesUrl: string; unsubscribeUrl: string };
+  /** A fresh preferences link someone asked for; `expiresIn` e.g. "60 days". */
+  'preferences-link': SiteEmailData & { preferencesUrl: string; expiresIn: string };
 }
 
 export type EmailTemplateName = keyof EmailTemplateData;

@@ -25,6 +25,9 @@ export async function subscriberDeps(app: AppContext): Promise<SubscriberDeps> {
         { listUnsubscribe: { url: data.unsubscribeUrl, mailto: `${settings.senderAddress}?subject=unsubscribe` } },
       );
     },
+    sendPreferencesLink: async (to, data) => {
+      await sendSiteEmail(app, to, 'preferences-link', { preferencesUrl: data.preferencesUrl, expiresIn: `${data.validDays} days` });
+    },
   };
 }
 

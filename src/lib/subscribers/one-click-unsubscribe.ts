@@ -6,6 +6,16 @@ import { unsubscribe } from './subscribers.service.ts';
 const MAX_BODY = 4096;
 export const ONE_CLICK_PREFIX = '/unsubscribe/';
 
+/**
+ * A POST to an unsubscribe URL as mail providers send it (RFC 8058). The page's own forms
+ * ("Subscribe again", "Email me a link") post Astro actions (`?_action=…`) and go to Astro.
+ */
+export function isOneClickPost(method: string | undefined, url: string): boolean {
+  if (method !== 'POST' || !url.startsWith(ONE_CLICK_PREFIX)) return false;
+  const query = url.indexOf('?');
+  return query < 0 || !new URLSearchParams(url.slice(query + 1)).has('_action');
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     let size = 0;

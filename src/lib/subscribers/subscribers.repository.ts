@@ -59,6 +59,12 @@ export async function findSubscriberEvents(db: Db, subscriberId: number, limit?:
   return (limit === undefined ? query : query.limit(limit)).execute();
 }
 
+/** When a subscriber's events of one kind happened since `since`, newest first. */
+export async function findEventTimesSince(db: Db, subscriberId: number, kind: string, since: number): Promise<number[]> {
+  const rows = await db.selectFrom('subscriber_events').select('at').where('subscriber_id', '=', subscriberId).where('kind', '=', kind).where('at', '>=', since).orderBy('at', 'desc').execute();
+  return rows.map((r) => Number(r.at));
+}
+
 export async function findSuppression(db: Db, emailHash: string): Promise<{ reason: string } | undefined> {
   return db.selectFrom('suppressions').select('reason').where('email_hash', '=', emailHash).executeTakeFirst();
 }

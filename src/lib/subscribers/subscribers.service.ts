@@ -2,13 +2,14 @@ import type { DB } from '../db/database.ts';
 import type { SubscriberStatus } from '../db/schema.ts';
 import { displayName } from '../mail/mailbox.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
-import { confirmUrl, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
+import { confirmUrl, PREFERENCES_VALID_MS, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
 import { CONSENT_TEXT_VERSION, parseTopics } from './topics.ts';
 import { signupDeltas, unsubscribeDeltas } from './subscriber-counts.ts';
 import { addReportCounts } from '../reports/report-counts.repository.ts';
 import { deletePersonEvents } from '../reports/retention.repository.ts';
 import {
   deleteSubscriber,
+  findEventTimesSince,
   findSubscriberByEmail,
   findSubscriberById,
   findSuppression,
@@ -27,11 +28,16 @@ export type SendConfirmation = (to: string, data: { name: string | null; confirm
 /** Sends the welcome email once a subscription is confirmed, with the person's own links. */
 export type SendWelcome = (to: string, data: { subscriberId: number; name: string | null; preferencesUrl: string; unsubscribeUrl: string }) => Promise<void>;
 
+/** Sends a fresh preferences link that someone asked for (their old one expired, or came from an unsubscribe link). */
+export type SendPreferencesLink = (to: string, data: { preferencesUrl: string; validDays: number }) => Promise<void>;
+
 export interface SubscriberDeps extends LinkDeps {
   db: DB;
   sendConfirmation: SendConfirmation;
   /** Optional: without it, confirming sends nothing. */
   sendWelcome?: SendWelcome;
+  /** Optional: without it, asking for a new preferences link sends nothing. */
+  sendPreferencesLink?: SendPreferencesLink;
 }
 
 export const RESEND_AFTER_MS = 2 * 60_000;
@@ -72,6 +78,11 @@ function mayResend(subscriber: Subscriber, now: number): boolean {
   return now - last > DAY_MS || subscriber.confirmations_sent < MAX_CONFIRMATIONS_PER_DAY;
 }
 
+/** The bookkeeping of one more confirmation email (what mayResend reads). */
+function resendCounters(subscriber: Subscriber, now: number): { confirmation_sent_at: number; confirmations_sent: number } {
+  return { confirmation_sent_at: now, confirmations_sent: now - (subscriber.confirmation_sent_at ?? 0) > DAY_MS ? 1 : subscriber.confirmations_sent + 1 };
+}
+
 /** Double opt-in signup: a new or returning address gets a confirmation link; nothing is active until it is followed. */
 export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = Date.now()): Promise<Result<SignupOutcome>> {
   const checked = normalizeEmail(input.email);
@@ -94,17 +105,22 @@ export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = 
     if (!mayResend(existing, now)) return { ok: true, value: 'resend_throttled' };
     id = existing.id;
     outcome = 'confirmation_resent';
+    // Someone who left stays as they are until the new link is followed: anyone can type an address into a form.
+    const unconfirmed = existing.status === 'pending';
     await deps.db.transaction().execute(async (trx) => {
       await updateSubscriber(trx, id, {
-        name: name ?? existing.name,
-        source_form: input.form,
-        source_campaign: input.campaign ?? existing.source_campaign,
-        source_issue_id: input.issueId ?? existing.source_issue_id,
-        confirmation_sent_at: now,
-        confirmations_sent: now - (existing.confirmation_sent_at ?? 0) > DAY_MS ? 1 : existing.confirmations_sent + 1,
+        ...(unconfirmed
+          ? {
+              name: name ?? existing.name,
+              source_form: input.form,
+              source_campaign: input.campaign ?? existing.source_campaign,
+              source_issue_id: input.issueId ?? existing.source_issue_id,
+            }
+          : {}),
+        ...resendCounters(existing, now),
         updated_at: now,
       });
-      if (topics.length > 0) await replaceTopics(trx, id, topics);
+      if (unconfirmed && topics.length > 0) await replaceTopics(trx, id, topics);
       await insertSubscriberEvent(trx, id, now, 'signup_repeated', { form: input.form, campaign: input.campaign ?? undefined });
     });
   } else {
@@ -131,37 +147,62 @@ export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = 
   return { ok: true, value: outcome };
 }
 
-export type ConfirmOutcome = 'confirmed' | 'already_confirmed' | 'invalid' | 'expired' | 'not_allowed';
+export type ConfirmOutcome = 'confirmed' | 'already_confirmed' | 'superseded' | 'invalid' | 'expired' | 'not_allowed';
 
 /**
- * Following the emailed link makes the subscriber active and records consent. A first
- * confirmation then sends the welcome email (when `sendWelcome` is given); a failed send is
- * logged and reported as `welcome: 'failed'`, never undoing the confirmation.
+ * What a confirmation link would do, changing nothing (the page a GET shows: mail scanners
+ * fetch every link on arrival). `ready` when it confirms a signup still waiting for it:
+ * someone pending, or someone who left and then asked again — after the link was sent.
+ * A link from before an unsubscribe is `superseded`: leaving is not undone by an old email.
  */
-export async function confirmSubscription(
-  deps: LinkDeps & { db: DB; sendWelcome?: SendWelcome },
-  token: string | null,
-  now = Date.now(),
-): Promise<{ outcome: ConfirmOutcome; subscriber?: Subscriber; welcome?: 'sent' | 'failed' }> {
+export async function checkConfirmation(deps: LinkDeps & { db: DB }, token: string | null | undefined, now = Date.now()): Promise<{ outcome: 'ready' | Exclude<ConfirmOutcome, 'confirmed'>; subscriber?: Subscriber }> {
   const read = readConfirmToken(deps, token, now);
   if ('error' in read) return { outcome: read.error };
   const subscriber = await findSubscriberById(deps.db, read.subscriberId);
   if (!subscriber) return { outcome: 'invalid' };
   if (subscriber.status === 'active') return { outcome: 'already_confirmed', subscriber };
   if (subscriber.status === 'bounced' || subscriber.status === 'complained') return { outcome: 'not_allowed', subscriber };
-  await deps.db.transaction().execute(async (trx) => {
-    await updateSubscriber(trx, subscriber.id, {
-      status: 'active',
-      confirmed_at: now,
-      unsubscribed_at: null,
-      consent_at: now,
-      consent_text_version: CONSENT_TEXT_VERSION,
-      consent_note: `double opt-in via ${subscriber.source_form ?? 'form'}`,
-      updated_at: now,
-    });
-    await insertSubscriberEvent(trx, subscriber.id, now, 'confirmed', { consent_text_version: CONSENT_TEXT_VERSION });
+  if (subscriber.status === 'unsubscribed' && !(read.issuedAt > (subscriber.unsubscribed_at ?? 0))) return { outcome: 'superseded', subscriber };
+  return { outcome: 'ready', subscriber };
+}
+
+/**
+ * The button on the confirmation page (a POST): makes the subscriber active and records
+ * consent, when checkConfirmation says the link is `ready`. A first confirmation then sends
+ * the welcome email (when `sendWelcome` is given); a failed send is logged and reported as
+ * `welcome: 'failed'`, never undoing the confirmation.
+ */
+export async function confirmSubscription(
+  deps: LinkDeps & { db: DB; sendWelcome?: SendWelcome },
+  token: string | null | undefined,
+  now = Date.now(),
+): Promise<{ outcome: ConfirmOutcome; subscriber?: Subscriber; welcome?: 'sent' | 'failed' }> {
+  const checked = await checkConfirmation(deps, token, now);
+  if (checked.outcome !== 'ready') return { outcome: checked.outcome, subscriber: checked.subscriber };
+  const subscriber = checked.subscriber!;
+  const changed = await deps.db.transaction().execute(async (trx) => {
+    // Only from the status the check saw: two presses of the button confirm once.
+    const updated = await trx
+      .updateTable('subscribers')
+      .set({
+        status: 'active',
+        confirmed_at: now,
+        unsubscribed_at: null,
+        paused: 0,
+        consent_at: now,
+        consent_text_version: CONSENT_TEXT_VERSION,
+        consent_note: `double opt-in via ${subscriber.source_form ?? 'form'}`,
+        updated_at: now,
+      })
+      .where('id', '=', subscriber.id)
+      .where('status', '=', subscriber.status)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return false;
+    await insertSubscriberEvent(trx, subscriber.id, now, subscriber.status === 'unsubscribed' ? 'resubscribed' : 'confirmed', { consent_text_version: CONSENT_TEXT_VERSION });
     await addReportCounts(trx, signupDeltas(subscriber.source_issue_id, now));
+    return true;
   });
+  if (!changed) return { outcome: 'already_confirmed', subscriber };
   const confirmed: Subscriber = { ...subscriber, status: 'active', confirmed_at: now };
   if (!deps.sendWelcome) return { outcome: 'confirmed', subscriber: confirmed };
   return { outcome: 'confirmed', subscriber: confirmed, welcome: await sendWelcomeEmail(deps, deps.sendWelcome, confirmed, now) };
@@ -172,7 +213,7 @@ async function sendWelcomeEmail(deps: LinkDeps & { db: DB }, send: SendWelcome, 
     await send(subscriber.email, {
       subscriberId: subscriber.id,
       name: subscriber.name,
-      preferencesUrl: preferencesUrl(deps, subscriber.id),
+      preferencesUrl: preferencesUrl(deps, subscriber.id, now),
       unsubscribeUrl: unsubscribeUrl(deps, subscriber.id),
     });
   } catch (error) {
@@ -196,17 +237,45 @@ export async function unsubscribe(db: DB, subscriberId: number, via: { method: '
   return 'unsubscribed';
 }
 
-/** Back on the list from a personal link (which proves the mailbox), unless the address bounced or complained. */
-export async function resubscribe(db: DB, subscriberId: number, now = Date.now()): Promise<'resubscribed' | 'already' | 'not_allowed' | 'not_found'> {
-  const subscriber = await findSubscriberById(db, subscriberId);
+export type ResubscribeOutcome = 'confirmation_sent' | 'resend_throttled' | 'already' | 'not_allowed' | 'not_found';
+
+/**
+ * "Subscribe again" from a personal link: a fresh confirmation email, and nothing else —
+ * the person is back on the list only once they follow it (an old link, or a forwarded
+ * newsletter, proves nothing about who presses the button today). Throttled like signups.
+ */
+export async function requestResubscription(deps: SubscriberDeps, subscriberId: number, now = Date.now()): Promise<ResubscribeOutcome> {
+  const subscriber = await findSubscriberById(deps.db, subscriberId);
   if (!subscriber) return 'not_found';
   if (subscriber.status === 'active') return 'already';
   if (subscriber.status === 'bounced' || subscriber.status === 'complained') return 'not_allowed';
-  await db.transaction().execute(async (trx) => {
-    await updateSubscriber(trx, subscriberId, { status: 'active', unsubscribed_at: null, paused: 0, confirmed_at: subscriber.confirmed_at ?? now, consent_at: now, consent_text_version: CONSENT_TEXT_VERSION, updated_at: now });
-    await insertSubscriberEvent(trx, subscriberId, now, 'resubscribed', {});
+  if (await findSuppression(deps.db, emailHash(subscriber.email))) return 'not_allowed';
+  if (!mayResend(subscriber, now)) return 'resend_throttled';
+  await deps.db.transaction().execute(async (trx) => {
+    await updateSubscriber(trx, subscriberId, { ...resendCounters(subscriber, now), updated_at: now });
+    await insertSubscriberEvent(trx, subscriberId, now, 'resubscribe_requested', {});
   });
-  return 'resubscribed';
+  await deps.sendConfirmation(subscriber.email, { name: subscriber.name, confirmUrl: confirmUrl(deps, subscriberId, now) });
+  return 'confirmation_sent';
+}
+
+export const PREFERENCES_LINKS_PER_DAY = 5;
+
+export type PreferencesLinkOutcome = 'sent' | 'throttled' | 'not_found';
+
+/**
+ * A new preferences link, mailed to the address on file (never shown on the page that asked:
+ * whoever holds an old link only learns that a mail went out). At most one every two minutes
+ * and PREFERENCES_LINKS_PER_DAY a day per subscriber, counted from their timeline.
+ */
+export async function mailPreferencesLink(deps: SubscriberDeps, subscriberId: number, now = Date.now()): Promise<PreferencesLinkOutcome> {
+  const subscriber = await findSubscriberById(deps.db, subscriberId);
+  if (!subscriber) return 'not_found';
+  const recent = await findEventTimesSince(deps.db, subscriberId, 'preferences_link_sent', now - DAY_MS);
+  if (recent.length >= PREFERENCES_LINKS_PER_DAY || (recent[0] !== undefined && now - recent[0] < RESEND_AFTER_MS)) return 'throttled';
+  await deps.sendPreferencesLink?.(subscriber.email, { preferencesUrl: preferencesUrl(deps, subscriberId, now), validDays: PREFERENCES_VALID_MS / DAY_MS });
+  await insertSubscriberEvent(deps.db, subscriberId, now, 'preferences_link_sent', {});
+  return 'sent';
 }
 
 export interface PreferencesInput {

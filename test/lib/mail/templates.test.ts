@@ -12,6 +12,7 @@ const samples: { [N in keyof EmailTemplateData]: EmailTemplateData[N] } = {
   'password-reset': { ...site, resetUrl: 'https://frobozz.example/reset/abc', expiresIn: '1 hour' },
   invite: { ...site, inviterName: 'Mira Flathead', role: 'marketer', inviteUrl: 'https://frobozz.example/invite/abc', expiresIn: '7 days' },
   welcome: { ...site, preferencesUrl: 'https://frobozz.example/preferences/abc', unsubscribeUrl: 'https://frobozz.example/unsubscribe/abc' },
+  'preferences-link': { ...site, preferencesUrl: 'https://frobozz.example/preferences/new', expiresIn: '60 days' },
 };
 
 describe('email templates', () => {
@@ -25,6 +26,7 @@ describe('email templates', () => {
       'password-reset': 'Reset your Frobozz Electric password',
       invite: 'Mira Flathead invited you to Frobozz Electric',
       welcome: 'Welcome to the Frobozz Electric newsletter',
+      'preferences-link': 'Your link to the Frobozz Electric newsletter preferences',
     };
     for (const name of Object.keys(samples) as (keyof EmailTemplateData)[]) {
       const email = await renderEmail(name, samples[name] as never);
@@ -56,6 +58,9 @@ describe('email templates', () => {
     expect(welcome.html).toContain('href="https://frobozz.example/unsubscribe/abc"');
     expect(welcome.text).toContain('Unsubscribe [https://frobozz.example/unsubscribe/abc]');
     expect(welcome.text).toContain('Manage your preferences [https://frobozz.example/preferences/abc]');
+    const preferences = await renderEmail('preferences-link', samples['preferences-link']);
+    expect(preferences.text).toContain('Open your preferences [https://frobozz.example/preferences/new]');
+    expect(preferences.text.replace(/\s+/g, ' ')).toContain('The link works for 60 days');
   });
 
   it('declares in its types exactly the placeholders each template uses', async () => {

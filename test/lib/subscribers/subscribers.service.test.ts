@@ -2,10 +2,13 @@ import { expect, it, vi } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import {
   addConfirmedSubscriber,
+  checkConfirmation,
   confirmSubscription,
   eraseSubscriber,
+  mailPreferencesLink,
+  PREFERENCES_LINKS_PER_DAY,
+  requestResubscription,
   RESEND_AFTER_MS,
-  resubscribe,
   subscribe,
   suppressAddress,
   unsubscribe,
@@ -13,7 +16,7 @@ import {
   type SubscriberDeps,
 } from '../../../src/lib/subscribers/subscribers.service.ts';
 import { findSubscriberByEmail, findSubscriberEvents, findTopics } from '../../../src/lib/subscribers/subscribers.repository.ts';
-import { readSubscriberToken, unsubscribeUrl } from '../../../src/lib/subscribers/links.ts';
+import { preferencesUrl, readPersonalLink, readSubscriberToken, unsubscribeUrl } from '../../../src/lib/subscribers/links.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
 
 const t0 = Date.UTC(2026, 10, 2, 9);
@@ -107,20 +110,68 @@ describeEachDatabase('subscribers', (db) => {
     expect(await findSubscriberByEmail(db(), 'dee@example.com')).toBeUndefined();
   });
 
-  it('unsubscribe is immediate and idempotent; resubscribe from the personal link', async () => {
+  it('unsubscribe is immediate and idempotent; subscribing again only mails a fresh confirmation, which alone reactivates', async () => {
     const { deps, sent } = depsFor(db());
     await subscribe(deps, { email: 'eve@example.com', form: 'home' }, t0);
-    await confirmSubscription(deps, tokenOf(sent[0]!.confirmUrl), t0);
+    const oldLink = tokenOf(sent[0]!.confirmUrl);
+    await confirmSubscription(deps, oldLink, t0);
     const eve = (await findSubscriberByEmail(db(), 'eve@example.com'))!;
     const link = readSubscriberToken(deps, unsubscribeUrl(deps, eve.id, 7).split('/').at(-1));
     expect(link).toEqual({ subscriberId: eve.id, issueId: 7 });
     expect(await unsubscribe(db(), eve.id, { method: 'one-click', issueId: 7 }, t0 + 1)).toBe('unsubscribed');
     expect(await unsubscribe(db(), eve.id, { method: 'one-click' }, t0 + 2)).toBe('already');
     expect((await findSubscriberByEmail(db(), 'eve@example.com'))?.status).toBe('unsubscribed');
-    expect(await resubscribe(db(), eve.id, t0 + 3)).toBe('resubscribed');
+    // The original confirmation link, still within its seven days, no longer subscribes anyone.
+    expect((await checkConfirmation(deps, oldLink, t0 + 3)).outcome).toBe('superseded');
+    expect((await confirmSubscription(deps, oldLink, t0 + 3)).outcome).toBe('superseded');
+    expect((await findSubscriberByEmail(db(), 'eve@example.com'))?.status).toBe('unsubscribed');
+
+    expect(await requestResubscription(deps, eve.id, t0 + RESEND_AFTER_MS)).toBe('confirmation_sent');
+    expect(sent).toHaveLength(2);
+    expect((await findSubscriberByEmail(db(), 'eve@example.com'))?.status).toBe('unsubscribed'); // nothing changes yet
+    expect(await requestResubscription(deps, eve.id, t0 + RESEND_AFTER_MS + 1000)).toBe('resend_throttled');
+    const fresh = tokenOf(sent[1]!.confirmUrl);
+    expect((await checkConfirmation(deps, fresh, t0 + RESEND_AFTER_MS + 2000)).outcome).toBe('ready');
+    expect((await findSubscriberByEmail(db(), 'eve@example.com'))?.status).toBe('unsubscribed'); // a look changes nothing
+    expect((await confirmSubscription(deps, fresh, t0 + RESEND_AFTER_MS + 3000)).outcome).toBe('confirmed');
+    expect((await confirmSubscription(deps, fresh, t0 + RESEND_AFTER_MS + 4000)).outcome).toBe('already_confirmed');
     expect((await findSubscriberByEmail(db(), 'eve@example.com'))?.status).toBe('active');
     const kinds = (await findSubscriberEvents(db(), eve.id)).map((e) => e.kind);
-    expect(kinds).toEqual(['resubscribed', 'unsubscribed', 'confirmed', 'signup']);
+    expect(kinds).toEqual(['resubscribed', 'resubscribe_requested', 'unsubscribed', 'confirmed', 'signup']);
+  });
+
+  it('a signup from the form does not change someone who left until they confirm', async () => {
+    const { deps, sent } = depsFor(db());
+    const added = await addConfirmedSubscriber(db(), { email: 'ivy@example.com', name: 'Ivy', topics: ['guides'], consentNote: 'counter', form: 'admin' }, 'admin:1', t0);
+    const id = added.ok ? added.value.id! : 0;
+    await unsubscribe(db(), id, { method: 'page' }, t0 + 1);
+    expect(await subscribe(deps, { email: 'ivy@example.com', name: 'Not Ivy', topics: ['offers'], form: 'home' }, t0 + 2)).toEqual({ ok: true, value: 'confirmation_resent' });
+    expect(await findSubscriberByEmail(db(), 'ivy@example.com')).toMatchObject({ status: 'unsubscribed', name: 'Ivy', source_form: 'admin' });
+    expect(await findTopics(db(), id)).toEqual(['guides']);
+    expect((await confirmSubscription(deps, tokenOf(sent[0]!.confirmUrl), t0 + 3)).outcome).toBe('confirmed');
+    expect((await findSubscriberByEmail(db(), 'ivy@example.com'))?.status).toBe('active');
+  });
+
+  it('preference links last 60 days; a new one is mailed on request, a few a day at most', async () => {
+    const links: string[] = [];
+    const { deps } = depsFor(db());
+    const mailing: SubscriberDeps = { ...deps, sendPreferencesLink: async (_to, data) => void links.push(data.preferencesUrl) };
+    const added = await addConfirmedSubscriber(db(), { email: 'jay@example.com', consentNote: 'counter', form: 'admin' }, 'admin:1', t0);
+    const id = added.ok ? added.value.id! : 0;
+    const token = (url: string) => url.split('/').at(-1);
+    expect(readPersonalLink(deps, token(preferencesUrl(deps, id, t0)), t0 + 59 * 86_400_000)).toEqual({ subscriberId: id, fresh: true });
+    expect(readPersonalLink(deps, token(preferencesUrl(deps, id, t0)), t0 + 61 * 86_400_000)).toEqual({ subscriberId: id, fresh: false });
+    // The never-expiring unsubscribe link names the person, but opens nothing beyond unsubscribing.
+    expect(readPersonalLink(deps, token(unsubscribeUrl(deps, id, 3)), t0)).toEqual({ subscriberId: id, issueId: 3, fresh: false });
+    expect(readPersonalLink(deps, 'forged.token', t0)).toBeUndefined();
+
+    let at = t0;
+    for (let i = 0; i < PREFERENCES_LINKS_PER_DAY; i++) expect(await mailPreferencesLink(mailing, id, (at += RESEND_AFTER_MS))).toBe('sent');
+    expect(await mailPreferencesLink(mailing, id, (at += RESEND_AFTER_MS))).toBe('throttled');
+    expect(await mailPreferencesLink(mailing, id, t0 + 86_400_000 + 10 * RESEND_AFTER_MS)).toBe('sent');
+    expect(await mailPreferencesLink(mailing, id, t0 + 86_400_000 + 10 * RESEND_AFTER_MS + 1000)).toBe('throttled');
+    expect(links).toHaveLength(PREFERENCES_LINKS_PER_DAY + 1);
+    expect(readPersonalLink(deps, token(links[0]!), t0 + 30 * 86_400_000)).toEqual({ subscriberId: id, fresh: true });
   });
 
   it('bounced and complained addresses are never reactivated', async () => {
@@ -130,7 +181,7 @@ describeEachDatabase('subscribers', (db) => {
     expect(await subscribe(deps, { email: 'fay@example.com', form: 'home' }, t0 + 2)).toEqual({ ok: true, value: 'suppressed' });
     expect(sent).toHaveLength(0);
     const fay = (await findSubscriberByEmail(db(), 'fay@example.com'))!;
-    expect(await resubscribe(db(), fay.id, t0 + 3)).toBe('not_allowed');
+    expect(await requestResubscription(deps, fay.id, t0 + 3)).toBe('not_allowed');
     expect((await addConfirmedSubscriber(db(), { email: 'fay@example.com', consentNote: 'again', form: 'import' }, 'admin:1', t0 + 4)).ok).toBe(true);
     expect((await findSubscriberByEmail(db(), 'fay@example.com'))?.status).toBe('bounced');
   });
