@@ -1,5 +1,5 @@
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
-import { makeClickToken, makeOpenToken } from '../../src/lib/tracking/tokens.ts';
+import { makeClickToken, makeOpenToken, makeTestClickToken } from '../../src/lib/tracking/tokens.ts';
 import type { IssueLinkKind } from '../../src/lib/db/schema.ts';
 
 export const TEST_SECRET = 'tracking-test-secret-'.padEnd(48, 'x');
@@ -60,7 +60,9 @@ export async function seedDelivery(db: DB, issueId: number, sentAt: number, emai
 }
 
 export const openUrl = (base: string, deliveryId: number, test = false) => `${base}/t/o/${makeOpenToken(TEST_SECRET, deliveryId, { test })}`;
-export const clickUrl = (base: string, deliveryId: number, linkId: number, test = false) => `${base}/t/c/${makeClickToken(TEST_SECRET, deliveryId, linkId, { test })}`;
+export const clickUrl = (base: string, deliveryId: number, linkId: number) => `${base}/t/c/${makeClickToken(TEST_SECRET, deliveryId, linkId)}`;
+/** A click in a test send or preview of the link to `url`, made at `now`. */
+export const testClickUrl = (base: string, linkId: number, url: string, now = Date.now()) => `${base}/t/c/${makeTestClickToken(TEST_SECRET, linkId, { now, url })}`;
 
 /** Runs `fn` with a short-lived connection to a server's database. */
 export async function withDb<T>(url: string, fn: (db: DB) => Promise<T>): Promise<T> {

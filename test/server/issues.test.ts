@@ -8,7 +8,23 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { anchors, body, catalog, featured, hrefOf } from '../helpers/issues.ts';
 import { createIssue, freezeIssue, markIssueSent } from '../../src/lib/issues/issues.service.ts';
-import { readClickToken, readOpenToken } from '../../src/lib/tracking/tokens.ts';
+import { makeTestClickToken, readClickToken, readOpenToken, TEST_CLICK_VALID_MS } from '../../src/lib/tracking/tokens.ts';
+import { createHmac } from 'node:crypto';
+
+/** A test click token as made before they expired and named their URL: header, delivery 0, link id, MAC. */
+function oldStyleTestClickToken(secret: string, linkId: number): string {
+  const key = createHmac('sha256', secret).update('footfall tracking tokens v1').digest();
+  const body = Buffer.from([0x13, 0, ...leb128(linkId)]);
+  return Buffer.concat([body, createHmac('sha256', key).update(body).digest().subarray(0, 10)]).toString('base64url');
+}
+function leb128(value: number): number[] {
+  const out: number[] = [];
+  do {
+    out.push((value & 0x7f) | (value > 0x7f ? 0x80 : 0));
+    value = Math.floor(value / 128);
+  } while (value > 0);
+  return out;
+}
 
 const issueJson = (overrides: Record<string, unknown> = {}) => ({
   subject: 'Winter is coming: is your widget ready?',
@@ -146,6 +162,62 @@ for (const dialect of testDialects()) {
       const list = await request(server, '/admin/issues', { cookie: cookies.writer });
       expect(list.text).toContain(`href="/admin/issues/${id}"`);
       expect(list.text).toContain('From the form, edited');
+    });
+
+    it('a draft’s test and preview links lead to another site only while the draft has the link, for a day; removed, expired, re-bound or old-style → 410 or 404, never a redirect', async () => {
+      const fields = { subject: 'Redirect bait', preheader: '', slug: 'redirect-bait', body_markdown: 'Read [this](https://evil.example/phish) or go [home](/).' };
+      const created = await postForm(server, '/admin/issues/new', 'issues.create', fields, { cookie: cookies.writer });
+      expect(created.status).toBe(303);
+      const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
+      const before = sink.messages.length;
+      expect((await postForm(server, `/admin/issues/${id}/preview`, 'issues.sendTest', { id: String(id), to: 'marketer@frobozz.example' }, { cookie: cookies.marketer })).status).toBe(200);
+      const [mail] = (await sink.waitFor(before + 1)).slice(before);
+      const urlOf = (linkId: number) => withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('issue_links').select('url').where('id', '=', linkId).executeTakeFirstOrThrow()).url);
+      const tracked = await Promise.all(
+        anchors(mail!.html as string).map(hrefOf).filter((href) => href.startsWith(`${server.url}/t/c/`)).map(async (href) => ({ href, url: await urlOf(readClickToken(secret, href.split('/').pop())!.linkId) })),
+      );
+      const evil = tracked.find((t) => t.url.startsWith('https://evil.example/'))!;
+      const home = tracked.find((t) => t.url.startsWith(`${server.url}/?`))!;
+      const anonymous = (href: string, method = 'GET') => fetch(href, { method, redirect: 'manual' });
+
+      // While the draft has it, the test link works as the real one will (and records nothing).
+      const now = await anonymous(evil.href);
+      expect(now.status).toBe(302);
+      expect(now.headers.get('location')).toBe(evil.url);
+
+      // The writer removes the link: the test message's link stops at once, the others still work.
+      const saved = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, body_markdown: 'Go [home](/).' }, { cookie: cookies.writer });
+      expect(saved.text).toContain('Draft saved.');
+      for (const method of ['GET', 'HEAD']) {
+        const gone = await anonymous(evil.href, method);
+        expect(gone.status, method).toBe(410);
+        expect(gone.headers.get('location')).toBeNull();
+        if (method === 'GET') {
+          const html = await gone.text();
+          expect(html).toContain('This test link has expired');
+          expect(html).not.toContain('evil.example');
+        }
+      }
+      expect((await anonymous(home.href)).headers.get('location')).toBe(home.url);
+      const homeId = readClickToken(secret, home.href.split('/').pop())!.linkId;
+      const evilId = readClickToken(secret, evil.href.split('/').pop())!.linkId;
+
+      const at = (token: string) => anonymous(`${server.url}/t/c/${token}`);
+      // A day later a test link is dead, even one the draft still has.
+      expect((await at(makeTestClickToken(secret, homeId, { now: Date.now() - TEST_CLICK_VALID_MS - 60_000, url: home.url }))).status).toBe(410);
+      expect((await at(makeTestClickToken(secret, homeId, { now: Date.now() - TEST_CLICK_VALID_MS + 120_000, url: home.url }))).status).toBe(302);
+      // Bound to the URL the link had: the same link id made for another URL leads nowhere.
+      expect((await at(makeTestClickToken(secret, homeId, { now: Date.now(), url: 'https://evil.example/phish' }))).status).toBe(410);
+      // A fresh token for the removed link is refused just the same.
+      expect((await at(makeTestClickToken(secret, evilId, { now: Date.now(), url: evil.url }))).status).toBe(410);
+      // Test tokens made before these rules (no expiry, no URL) no longer read at all.
+      const oldStyle = await at(oldStyleTestClickToken(secret, homeId));
+      expect(oldStyle.status).toBe(404);
+      expect(oldStyle.headers.get('location')).toBeNull();
+
+      // The writer puts it back: the draft has the link again, and so the test message's link works again.
+      expect((await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields }, { cookie: cookies.writer })).text).toContain('Draft saved.');
+      expect((await anonymous(evil.href)).headers.get('location')).toBe(evil.url);
     });
 
     it('admin form: a tracked phone number that is not one is refused by name and nothing is saved; a good one is saved, in the footer and the archive', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
-import { clickUrl, openUrl, seedDelivery, seedIssue, TEST_SECRET, withDb, type SeededIssue } from '../helpers/tracking.ts';
+import { clickUrl, openUrl, testClickUrl, seedDelivery, seedIssue, TEST_SECRET, withDb, type SeededIssue } from '../helpers/tracking.ts';
 import { makeClickToken, makeOpenToken } from '../../src/lib/tracking/tokens.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -123,7 +123,7 @@ for (const dialect of testDialects()) {
       const before = (await clicksOf(deliveryId)).length;
       const head = await get(clickUrl(server.url, deliveryId, issue.links.external.id), { method: 'HEAD' });
       expect(head.status).toBe(302);
-      const test = await get(clickUrl(server.url, 0, issue.links.external.id, true));
+      const test = await get(testClickUrl(server.url, issue.links.external.id, issue.links.external.url));
       expect(test.status).toBe(302);
       expect(test.headers.get('location')).toBe(issue.links.external.url);
       expect(test.headers.get('set-cookie')).toBeNull();

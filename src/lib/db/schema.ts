@@ -158,6 +158,8 @@ export interface IssueLinkTable {
   kind: IssueLinkKind;
   fingerprint: string;
   created_at: number;
+  /** When the latest rendering of the draft no longer had this link (null while it has it). */
+  retired_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The frozen issue (when sending starts): templates with per-recipient placeholders. */

@@ -79,6 +79,14 @@ export async function findLinkById(db: Db, id: number): Promise<IssueLinkRow | u
   return db.selectFrom('issue_links').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The links of the draft's latest rendering are current; every other link of the issue is retired from `now` (if not already). */
+export async function retireLinksExcept(db: Db, issueId: number, current: readonly string[], now: number): Promise<void> {
+  let retire = db.updateTable('issue_links').set({ retired_at: now }).where('issue_id', '=', issueId).where('retired_at', 'is', null);
+  if (current.length > 0) retire = retire.where('fingerprint', 'not in', [...current]);
+  await retire.execute();
+  if (current.length > 0) await db.updateTable('issue_links').set({ retired_at: null }).where('issue_id', '=', issueId).where('fingerprint', 'in', [...current]).where('retired_at', 'is not', null).execute();
+}
+
 /** Drops the links of an issue that are not in `keep` (those only earlier drafts had). */
 export async function deleteLinksExcept(db: Db, issueId: number, keep: readonly number[]): Promise<void> {
   let query = db.deleteFrom('issue_links').where('issue_id', '=', issueId);

@@ -17,6 +17,7 @@ import {
   insertLinksIfMissing,
   insertSnapshotIfMissing,
   listIssueRows,
+  retireLinksExcept,
   listSentIssueRows,
   updateIssueInStatus,
   type IssueLinkRow,
@@ -215,7 +216,10 @@ export async function updateIssue(db: DB, id: number, input: unknown, options: {
     if (isUniqueViolation(error)) return { ok: false, reason: 'conflict', message: `The slug “${slug}” belongs to another issue.`, fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` } };
     throw error;
   }
-  return { ok: true, value: (await getIssue(db, id))! };
+  const saved = (await getIssue(db, id))!;
+  // Rendered once now, so links the edit removed stop working at once in earlier tests and previews.
+  await renderDraft(db, saved, await getSettings(db, { now }), now);
+  return { ok: true, value: saved };
 }
 
 function senderDomain(address: string): string {
@@ -264,6 +268,8 @@ function toLink(row: IssueLinkRow): IssueLink {
 /** Registers the links of a rendering (a second registration of the same rendering adds nothing) and returns them with their ids. */
 async function registerLinks(db: DB, issueId: number, rendered: RenderedIssue, now: number): Promise<IssueLink[]> {
   const rows = rendered.links.map((link) => ({ issue_id: issueId, position: link.position, url: link.url, label: link.label, kind: link.kind, fingerprint: fingerprint(link), created_at: now }));
+  // Links this rendering no longer has stop working for test and preview clicks.
+  await retireLinksExcept(db, issueId, rows.map((row) => row.fingerprint), now);
   if (rows.length === 0) return [];
   await insertLinksIfMissing(db, rows);
   const stored = new Map((await findLinksByIssue(db, issueId)).map((row) => [row.fingerprint, row]));

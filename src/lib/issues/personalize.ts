@@ -77,7 +77,7 @@ export const TEST_SUBJECT_PREFIX = '[Test] ';
 export const TEST_HEADER = 'X-Footfall-Test';
 
 /** How one template slot is filled for a recipient. */
-type Slot = { kind: 'open' } | { kind: 'click'; linkId: number } | { kind: 'unsubscribe' } | { kind: 'preferences' };
+type Slot = { kind: 'open' } | { kind: 'click'; linkId: number; url: string } | { kind: 'unsubscribe' } | { kind: 'preferences' };
 
 interface CompiledTemplate {
   parts: string[];
@@ -107,7 +107,7 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
   const mode = options.mode ?? 'live';
   const test = mode !== 'live';
   const tokens = trackingTokens(options.secret);
-  const linkIds = new Map(snapshot.links.map((link) => [link.position, link.id]));
+  const linksByPosition = new Map(snapshot.links.map((link) => [link.position, link]));
   const slots: Slot[] = [];
   const byName = new Map<string, number>();
   const slotIndex = (name: string): number => {
@@ -116,9 +116,9 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
     let slot: Slot;
     const position = isClickPlaceholder(name);
     if (position !== undefined) {
-      const linkId = linkIds.get(position);
-      if (linkId === undefined) throw new Error(`issue ${snapshot.issueId}: {{${name}}} names no registered link`);
-      slot = { kind: 'click', linkId };
+      const link = linksByPosition.get(position);
+      if (link === undefined) throw new Error(`issue ${snapshot.issueId}: {{${name}}} names no registered link`);
+      slot = { kind: 'click', linkId: link.id, url: link.url };
     } else if (name === 'open') slot = { kind: 'open' };
     else if (name === 'unsubscribeUrl') slot = { kind: 'unsubscribe' };
     else if (name === 'preferencesUrl') slot = { kind: 'preferences' };
@@ -147,7 +147,8 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
       const slot = slots[i]!;
       switch (slot.kind) {
         case 'click':
-          values[i] = tokens.click(recipient.deliveryId, slot.linkId, tokenOptions);
+          // A test's links expire and stay bound to the URL they have now (a draft's links change).
+          values[i] = test ? tokens.testClick(slot.linkId, { now, url: slot.url }) : tokens.click(recipient.deliveryId, slot.linkId);
           break;
         case 'open':
           values[i] = tokens.open(recipient.deliveryId, tokenOptions);

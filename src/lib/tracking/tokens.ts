@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { derivedHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
 import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 
@@ -11,7 +12,9 @@ import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint }
  *   header    1 byte   0x10 | (click ? 0x02 : 0) | (test ? 0x01 : 0)   (high nibble: format version 1)
  *   delivery  varint   unsigned LEB128; 0 for test and preview messages
  *   link      varint   clicks only: issue_links.id
- *   mac       10 bytes HMAC-SHA256(tracking key, header‖delivery‖link), first 10 bytes (80 bits)
+ *   expiry    varint   test clicks only: minutes since the epoch after which the link is dead
+ *   url tag   4 bytes  test clicks only: SHA-256 of the link's URL when the token was made
+ *   mac       10 bytes HMAC-SHA256(tracking key, everything before it), first 10 bytes (80 bits)
  *
  * The tracking key is HMAC-SHA256(server secret, "footfall tracking tokens v1"), so these MACs
  * never coincide with any other token the secret signs. The header (kind and test flag) is
@@ -19,7 +22,9 @@ import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint }
  * a live one.
  *
  * Test tokens (`test: true`) are in test sends and previews: they verify, so a click on a test
- * message still reaches its link, but the tracker must record nothing for them.
+ * message still reaches its link, but the tracker must record nothing for them. A draft's links
+ * are whatever a writer typed, so a test click token lasts TEST_CLICK_VALID_MS and is bound to
+ * the URL its link had: after that, or once the draft no longer has the link, it leads nowhere.
  */
 export interface OpenToken {
   kind: 'open';
@@ -32,6 +37,10 @@ export interface ClickToken {
   deliveryId: number;
   linkId: number;
   test: boolean;
+  /** Test clicks: when the link stops working (epoch ms, to the minute). */
+  expiresAt?: number;
+  /** Test clicks: the first 4 bytes of SHA-256 of the link's URL when the token was made (see urlTag). */
+  urlTag?: number;
 }
 
 export interface TokenOptions {
@@ -39,12 +48,28 @@ export interface TokenOptions {
   test?: boolean;
 }
 
+/** A test or preview message's click: made `now`, for the link that leads to `url`. */
+export interface TestClickOptions {
+  now: number;
+  url: string;
+}
+
+/** How long a link in a test send or preview keeps working. */
+export const TEST_CLICK_VALID_MS = 24 * 3_600_000;
+const MINUTE_MS = 60_000;
+
+/** The tag a test click token carries for a link's URL (first 4 bytes of its SHA-256, as an unsigned number). */
+export function urlTag(url: string): number {
+  return createHash('sha256').update(url).digest().readUInt32BE(0);
+}
+
 const VERSION = 0x10;
 const CLICK = 0x02;
 const TEST = 0x01;
 const MAC_BYTES = 10;
-const MAX_TOKEN_CHARS = 40;
-const MAX_TOKEN_BYTES = 1 + 2 * MAX_VARINT_BYTES + MAC_BYTES;
+const URL_TAG_BYTES = 4;
+const MAX_TOKEN_BYTES = 1 + 3 * MAX_VARINT_BYTES + URL_TAG_BYTES + MAC_BYTES;
+const MAX_TOKEN_CHARS = Math.ceil((MAX_TOKEN_BYTES * 4) / 3);
 const KEY_LABEL = 'footfall tracking tokens v1';
 
 /** Makes and reads tracking tokens under one server secret; create once per process (the key is derived once). */
@@ -64,7 +89,13 @@ export class TrackingTokens {
   }
 
   click(deliveryId: number, linkId: number, options: TokenOptions = {}): string {
-    return this.#make(VERSION | CLICK | (options.test ? TEST : 0), deliveryId, linkId);
+    if (options.test) throw new Error('a test click token needs its time and URL: use testClick');
+    return this.#make(VERSION | CLICK, deliveryId, linkId);
+  }
+
+  /** A click in a test send or preview (delivery 0): works for TEST_CLICK_VALID_MS, for the link's URL as it is now. */
+  testClick(linkId: number, options: TestClickOptions): string {
+    return this.#make(VERSION | CLICK | TEST, 0, linkId, { expiresAt: options.now + TEST_CLICK_VALID_MS, urlTag: urlTag(options.url) });
   }
 
   readOpen(token: string | null | undefined): OpenToken | undefined {
@@ -76,22 +107,28 @@ export class TrackingTokens {
   readClick(token: string | null | undefined): ClickToken | undefined {
     const read = this.#read(token);
     if (!read || !read.click || read.linkId === undefined) return undefined;
+    if (read.bound) return { kind: 'click', deliveryId: read.deliveryId, linkId: read.linkId, test: read.test, ...read.bound };
     return { kind: 'click', deliveryId: read.deliveryId, linkId: read.linkId, test: read.test };
   }
 
-  #make(header: number, deliveryId: number, linkId: number | undefined): string {
+  #make(header: number, deliveryId: number, linkId: number | undefined, bound?: { expiresAt: number; urlTag: number }): string {
     if (!Number.isSafeInteger(deliveryId) || deliveryId < 0) throw new RangeError(`delivery id must be a non-negative safe integer (got ${deliveryId})`);
     if (linkId !== undefined && (!Number.isSafeInteger(linkId) || linkId <= 0)) throw new RangeError(`link id must be a positive safe integer (got ${linkId})`);
     const bytes = this.#scratch;
     bytes[0] = header;
     let at = writeVarint(bytes, 1, deliveryId);
     if (linkId !== undefined) at = writeVarint(bytes, at, linkId);
+    if (bound) {
+      at = writeVarint(bytes, at, Math.ceil(bound.expiresAt / MINUTE_MS));
+      bytes.writeUInt32BE(bound.urlTag, at);
+      at += URL_TAG_BYTES;
+    }
     this.#mac(bytes, this.#digest, at);
     bytes.set(this.#digest.subarray(0, MAC_BYTES), at);
     return bytes.toString('base64url', 0, at + MAC_BYTES);
   }
 
-  #read(token: string | null | undefined): { click: boolean; test: boolean; deliveryId: number; linkId?: number } | undefined {
+  #read(token: string | null | undefined): { click: boolean; test: boolean; deliveryId: number; linkId?: number; bound?: { expiresAt: number; urlTag: number } } | undefined {
     if (typeof token !== 'string' || token.length < 16 || token.length > MAX_TOKEN_CHARS) return undefined;
     const bytes = this.#scratch;
     // Only the canonical spelling is read, so no two texts name the same token.
@@ -100,6 +137,7 @@ export class TrackingTokens {
     const header = bytes[0]!;
     if ((header & 0xf0) !== VERSION || (header & 0x0c) !== 0) return undefined;
     const click = (header & CLICK) !== 0;
+    const test = (header & TEST) !== 0;
     const body = length - MAC_BYTES;
     const delivery = readVarint(bytes, 1, body);
     if (!delivery) return undefined;
@@ -111,10 +149,18 @@ export class TrackingTokens {
       linkId = link.value;
       at = link.next;
     }
+    let bound: { expiresAt: number; urlTag: number } | undefined;
+    if (click && test) {
+      const expiry = readVarint(bytes, at, body);
+      if (!expiry || expiry.next + URL_TAG_BYTES > body) return undefined;
+      bound = { expiresAt: expiry.value * MINUTE_MS, urlTag: bytes.readUInt32BE(expiry.next) };
+      at = expiry.next + URL_TAG_BYTES;
+    }
     if (at !== body) return undefined;
     this.#mac(bytes, this.#digest, body);
     if (!sameBytes(this.#digest, 0, bytes, body, MAC_BYTES)) return undefined;
-    return linkId === undefined ? { click, test: (header & TEST) !== 0, deliveryId: delivery.value } : { click, test: (header & TEST) !== 0, deliveryId: delivery.value, linkId };
+    if (linkId === undefined) return { click, test, deliveryId: delivery.value };
+    return bound ? { click, test, deliveryId: delivery.value, linkId, bound } : { click, test, deliveryId: delivery.value, linkId };
   }
 }
 
@@ -137,6 +183,10 @@ export function makeOpenToken(secret: string, deliveryId: number, options: Token
 
 export function makeClickToken(secret: string, deliveryId: number, linkId: number, options: TokenOptions = {}): string {
   return trackingTokens(secret).click(deliveryId, linkId, options);
+}
+
+export function makeTestClickToken(secret: string, linkId: number, options: TestClickOptions): string {
+  return trackingTokens(secret).testClick(linkId, options);
 }
 
 /** The delivery an open token names, or undefined for anything malformed, tampered with or made for clicks. */

@@ -4,6 +4,7 @@ import { clientAddress } from '../http/client-address.ts';
 import { allRawHeaders, firstRawHeader } from '../http/raw-headers.ts';
 import { trackingTokens, type ClickToken, type TrackingTokens } from './tokens.ts';
 import { findClickLink, isDeliveryLink, recordClickOn, recordOpen, type TrackedLink } from './tracking.service.ts';
+import { answerTestClick } from './test-click.ts';
 
 /**
  * The fast path for /t/… served by the server entry before Astro:
@@ -135,7 +136,7 @@ function handleClick(req: IncomingMessage, res: ServerResponse, app: AppContext,
 
 function answerClick(req: IncomingMessage, res: ServerResponse, app: AppContext, token: ClickToken, link: TrackedLink | undefined, now: number): Promise<void> | void {
   if (!link) return notFound(req, res);
-  if (token.test) return redirect(res, link, undefined); // a test message records nothing
+  if (token.test) return answerTestClick(req, res, app, token, link, now).catch((error: unknown) => lookupFailed(req, res, error)); // records nothing
   if (req.method !== 'GET') {
     // HEAD records nothing, and still must be the delivery's own link.
     return isDeliveryLink(app, token.deliveryId, link).then(

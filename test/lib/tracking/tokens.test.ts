@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createHmacSha256, createHmacSha256Into } from '../../../src/lib/security/fast-hmac.ts';
-import { makeClickToken, makeOpenToken, readClickToken, readOpenToken } from '../../../src/lib/tracking/tokens.ts';
+import { makeClickToken, makeOpenToken, makeTestClickToken, readClickToken, readOpenToken, urlTag } from '../../../src/lib/tracking/tokens.ts';
 
 const secret = 'k'.repeat(43);
 
@@ -26,8 +26,16 @@ describe('tracking tokens', () => {
   });
 
   it('carry the test marker inside the signature: a test token cannot pass for a live one', () => {
-    const test = makeClickToken(secret, 0, 5, { test: true });
-    expect(readClickToken(secret, test)).toEqual({ kind: 'click', deliveryId: 0, linkId: 5, test: true });
+    const now = Date.UTC(2026, 10, 28, 12, 0, 30);
+    const test = makeTestClickToken(secret, 5, { now, url: 'https://frobozz.example/a' });
+    // A test click carries its expiry (to the minute) and its link's URL tag, inside the MAC.
+    expect(readClickToken(secret, test)).toEqual({ kind: 'click', deliveryId: 0, linkId: 5, test: true, expiresAt: Date.UTC(2026, 10, 29, 12, 1), urlTag: urlTag('https://frobozz.example/a') });
+    expect(urlTag('https://frobozz.example/a')).not.toBe(urlTag('https://frobozz.example/b'));
+    expect(test.length).toBeLessThanOrEqual(40);
+    expect(() => makeClickToken(secret, 0, 5, { test: true })).toThrow(/testClick/);
+    const moved = Buffer.from(test, 'base64url');
+    moved[4] = moved[4]! ^ 0x01; // a later expiry, without the secret
+    expect(readClickToken(secret, moved.toString('base64url'))).toBeUndefined();
     expect(readOpenToken(secret, makeOpenToken(secret, 0, { test: true }))).toMatchObject({ test: true });
     const bytes = Buffer.from(test, 'base64url');
     bytes[0] = bytes[0]! & ~0x01; // clear the test bit
