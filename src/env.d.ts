@@ -8,5 +8,10 @@ declare namespace App {
     session?: import('./lib/auth/session.service.ts').Session;
     /** Set by a throttled action: the middleware sends it as a Retry-After header. */
     retryAfterSeconds?: number;
+    /**
+     * Runs a task once the response is out (set by the server entry): for work whose duration
+     * must not show in the answer, such as mailing a reset link. See runAfterResponse.
+     */
+    afterResponse?: (task: () => void) => void;
   }
 }

@@ -80,7 +80,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) 
       const file = site.find(pathname);
       if (file) return await serveStatic(req, res, file, pathname, ip, app);
     }
-    await astro(req, res, undefined, { clientAddress: ip });
+    await astro(req, res, undefined, { clientAddress: ip, afterResponse: (task: () => void) => res.once('close', task) });
   };
   // Not an async function itself: the tracking fast path answers without extra promise hops.
   return (req: http.IncomingMessage, res: http.ServerResponse) => {
