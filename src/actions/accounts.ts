@@ -21,6 +21,7 @@ import {
   resetPassword,
   signIn,
   type SignedIn,
+  type SignInDeps,
 } from '../lib/auth/users.service.ts';
 import { RateLimiter } from '../lib/security/rate-limit.ts';
 import { saveSettings, settingsSchema } from '../lib/settings/settings.service.ts';
@@ -31,7 +32,6 @@ import { authorize, failureToActionError } from './authorize.ts';
  * authorize(context, permission); the middleware refuses them earlier too (ADMIN_ACTIONS).
  */
 
-const loginThrottle = new LoginThrottle();
 const resetRequestsPerAddress = new RateLimiter(10, 60 * 60_000);
 const resetRequestsPerEmail = new RateLimiter(3, 60 * 60_000);
 
@@ -58,6 +58,26 @@ async function startSession(context: ActionAPIContext, signedIn: SignedIn): Prom
   context.locals.session = signedIn.session;
 }
 
+/**
+ * The sign-in throttle over the shared database, and the lock-out mail to the account holder,
+ * sent after the answer (so its time says nothing about the account).
+ */
+async function signInDeps(context: ActionAPIContext): Promise<SignInDeps> {
+  const app = await appContext();
+  return {
+    db: app.db,
+    throttle: new LoginThrottle({ db: app.db, secret: app.secret }),
+    onLockedOut: (user, lock) =>
+      runAfterResponse(context, async () => {
+        try {
+          await accountMail(app).sendSignInAttempts?.(user.email, { name: user.name, attempts: lock.attempts, until: lock.until, accountUrl: `${app.config.siteUrl}/admin/account` });
+        } catch (error) {
+          console.error(`[accounts] the sign-in attempts mail to user ${user.id} failed:`, error instanceof Error ? error.message : error);
+        }
+      }),
+  };
+}
+
 async function mailDeps() {
   const app = await appContext();
   return { db: app.db, siteUrl: app.config.siteUrl, mail: accountMail(app) };
@@ -69,8 +89,7 @@ export const accounts = {
       accept: 'form',
       input: z.object({ email: emailField, password: passwordField, next: bounded(500).optional() }),
       handler: async (input, context) => {
-        const app = await appContext();
-        const result = await signIn({ db: app.db, throttle: loginThrottle }, { ...input, address: clientAddress(context) });
+        const result = await signIn(await signInDeps(context), { ...input, address: clientAddress(context) });
         if (!result.ok) throw failureToActionError(result, context);
         await startSession(context, result.value);
         return { next: safeNextPath(input.next) };
@@ -155,9 +174,8 @@ export const accounts = {
       input: z.object({ currentPassword: bounded(1000), newPassword: newPasswordField }),
       handler: async (input, context) => {
         const user = authorize(context, 'admin.enter');
-        const app = await appContext();
         const result = await changePassword(
-          { db: app.db, throttle: loginThrottle },
+          await signInDeps(context),
           { userId: user.id, sessionId: context.locals.session!.id, currentPassword: input.currentPassword, newPassword: input.newPassword, address: clientAddress(context) },
         );
         if (!result.ok) throw failureToActionError(result, context);

@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { addAccount, apiKeyFor, outboxMessages, postForm, request, sessionCookie, setupLinkFrom, signInOverHttp, withDatabase } from '../helpers/accounts.ts';
 import { pageViewsIn } from '../helpers/rows.ts';
+import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const PASSWORD = 'a long passphrase for tests';
 
@@ -126,20 +130,55 @@ describe('bad input', () => {
     expect(await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('id').where('email', '=', 'planted@example.com').executeTakeFirst())).toBeUndefined();
   });
 
-  it('the 11th failed sign-in for an account within 10 minutes → 429 with Retry-After, even with the right password', async () => {
+  it('ten wrong passwords from anywhere: new addresses get 429 for ten minutes, the holder gets one mail, and their usual address still signs in', async () => {
     const attempt = (password: string, address: string) =>
       request(server, '/admin/login?_action=accounts.login', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from(address) },
         body: new URLSearchParams({ email: 'target@example.com', password }).toString(),
       });
+    expect((await attempt(PASSWORD, '10.0.0.100')).status).toBe(303); // where the holder usually signs in
     for (let i = 1; i <= 10; i++) expect((await attempt(`wrong guess ${i}`, `10.0.0.${i}`)).status, `attempt ${i}`).toBe(401);
     const eleventh = await attempt(PASSWORD, '10.0.0.11');
     expect(eleventh.status).toBe(429);
     const retryAfter = Number(eleventh.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(500);
     expect(retryAfter).toBeLessThanOrEqual(600);
-    expect(eleventh.text).toMatch(/Too many failed sign-ins\. Try again in 10 minutes\./);
+    expect(eleventh.text).toMatch(/Too many failed sign-ins for this account\. Try again in 10 minutes, or sign in from a computer or network you have used before\./);
+    for (let i = 12; i <= 15; i++) expect((await attempt(`wrong guess ${i}`, `10.0.0.${i}`)).status).toBe(429);
+
+    // The holder is told once, after the answers; from their usual address they wait a second at most.
+    const [mail, ...more] = (await outboxMessages(server.dataDir, 1)).filter((m) => m.to === 'target@example.com');
+    expect(more).toEqual([]);
+    expect(mail!.subject).toBe('Wrong passwords for your Frobozz Electric account');
+    expect(mail!.text.replace(/\s+/g, ' ')).toMatch(/just had 10 sign-in attempts with a wrong password\. .* paused until \d\d:\d\d \(/);
+    let home = await attempt(PASSWORD, '10.0.0.100');
+    if (home.status === 429) {
+      expect(Number(home.headers.get('retry-after'))).toBeLessThanOrEqual(1);
+      await new Promise((r) => setTimeout(r, 1100));
+      home = await attempt(PASSWORD, '10.0.0.100');
+    }
+    expect(home.status).toBe(303);
+  });
+
+  it('wrong passwords from one address slow that address: 1 s, then 2 s; the right password still gets in after the wait', async () => {
+    await addAccount(server.databaseUrl, 'slowed@example.com', 'writer');
+    const attempt = (password: string) =>
+      request(server, '/admin/login?_action=accounts.login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from('10.5.5.5') },
+        body: new URLSearchParams({ email: 'slowed@example.com', password }).toString(),
+      });
+    for (let i = 1; i <= 5; i++) expect((await attempt(`wrong ${i}`)).status).toBe(401);
+    const waitOne = await attempt(PASSWORD);
+    expect(waitOne.status).toBe(429);
+    expect(waitOne.headers.get('retry-after')).toBe('1');
+    expect(waitOne.text).toContain('Too many failed sign-ins. Wait 1 second and try again.');
+    await new Promise((r) => setTimeout(r, 1050));
+    expect((await attempt('wrong 6')).status).toBe(401);
+    expect((await attempt(PASSWORD)).headers.get('retry-after')).toBe('2');
+    await new Promise((r) => setTimeout(r, 2050));
+    expect((await attempt(PASSWORD)).status).toBe(303);
   });
 
   it('fifty failures from one address lock that address out, whatever the emails', async () => {
@@ -410,3 +449,48 @@ describe('admin pages at work', () => {
     expect(users).toEqual([]);
   });
 });
+
+for (const dialect of testDialects()) {
+  describe(`sign-in throttling shared by two server processes [${dialect}]`, () => {
+    let one: RunningServer;
+    let two: RunningServer;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'footfall-throttle-'));
+      const created = await createTestDatabaseUrl(dialect, dir);
+      drop = created.drop;
+      one = await startServer({ dataDir: dir, databaseUrl: created.url, env: { TRUST_PROXY: '1' } });
+      two = await startServer({ dataDir: dir, databaseUrl: created.url, env: { TRUST_PROXY: '1', SEND_WORKER: '0' } });
+      await addAccount(created.url, 'shared@example.com', 'admin');
+    });
+    afterAll(async () => {
+      await two?.stop();
+      await one?.stop();
+      await drop?.();
+    });
+
+    it('failures counted by either process add up: both slow the address, both lock the account, and the holder gets one mail', async () => {
+      const attempt = (server: RunningServer, password: string, address: string) =>
+        request(server, '/admin/login?_action=accounts.login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'x-forwarded-for': address },
+          body: new URLSearchParams({ email: 'shared@example.com', password }).toString(),
+        });
+      // Five from one address, alternating between the processes: the sixth waits in either.
+      for (let i = 1; i <= 5; i++) expect((await attempt(i % 2 ? one : two, `wrong ${i}`, '10.7.0.1')).status).toBe(401);
+      expect((await attempt(one, PASSWORD, '10.7.0.1')).status).toBe(429);
+      expect((await attempt(two, PASSWORD, '10.7.0.1')).status).toBe(429);
+      // Five more from elsewhere: ten in all, split over the two processes.
+      for (let i = 2; i <= 6; i++) expect((await attempt(i % 2 ? one : two, `wrong ${i}`, `10.7.0.${i}`)).status).toBe(401);
+      for (const server of [one, two]) {
+        const locked = await attempt(server, PASSWORD, '10.7.9.9');
+        expect(locked.status).toBe(429);
+        expect(locked.text).toContain('Too many failed sign-ins for this account.');
+      }
+      const mails = (await outboxMessages(one.dataDir, 1)).filter((m) => m.to === 'shared@example.com');
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await outboxMessages(one.dataDir, 1)).filter((m) => m.to === 'shared@example.com')).toHaveLength(mails.length);
+      expect(mails.map((m) => m.subject)).toEqual(['Wrong passwords for your Frobozz Electric account']);
+    });
+  });
+}

@@ -1,4 +1,5 @@
 import { sendSiteEmail, type SiteEmailDeps } from '../mail/site-email.ts';
+import { getSettings } from '../settings/settings.service.ts';
 import { TOKEN_LIFETIME_MS } from './account-tokens.service.ts';
 import type { AccountMail } from './users.service.ts';
 
@@ -18,6 +19,11 @@ export function accountMail(deps: SiteEmailDeps): AccountMail {
     },
     async sendPasswordReset(to, data) {
       await sendSiteEmail(deps, to, 'password-reset', { resetUrl: data.resetUrl, expiresIn: describeDuration(TOKEN_LIFETIME_MS.reset) });
+    },
+    async sendSignInAttempts(to, data) {
+      const { timeZone } = await getSettings(deps.db);
+      const until = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone }).format(new Date(data.until));
+      await sendSiteEmail(deps, to, 'sign-in-attempts', { attempts: String(data.attempts), until: `${until} (${timeZone})`, accountUrl: data.accountUrl });
     },
   };
 }

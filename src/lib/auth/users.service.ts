@@ -3,7 +3,7 @@ import { normalizeEmail } from '../subscribers/email-address.ts';
 import { consumeAccountToken, issueAccountToken, readAccountToken } from './account-tokens.service.ts';
 import { deleteOpenAccountTokens } from './account-tokens.repository.ts';
 import { cleanPersonName } from './inputs.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import { describeWait, type LockedOut, type LoginThrottle, type LoginWait } from './login-throttle.ts';
 import { fail, ok, type Outcome } from './outcome.ts';
 import { checkNewPassword, hashPassword, normalizePassword, verifyNothing, verifyPassword } from './password.ts';
 import { isRole, type Role } from './roles.ts';
@@ -14,6 +14,8 @@ import { countActiveAdmins, countUsers, findUserByEmail, findUserById, insertUse
 export interface AccountMail {
   sendInvite(to: string, data: { name: string; inviterName: string; role: Role; acceptUrl: string; expiresAt: number }): Promise<void>;
   sendPasswordReset(to: string, data: { name: string; resetUrl: string; expiresAt: number }): Promise<void>;
+  /** Sign-ins to the account were paused for new addresses after `attempts` wrong passwords, until `until`. */
+  sendSignInAttempts?(to: string, data: { name: string; attempts: number; until: number; accountUrl: string }): Promise<void>;
 }
 
 export interface AccountDeps {
@@ -105,25 +107,41 @@ export async function completeSetup(db: DB, input: { token: string; email: strin
   return ok({ user: toAuthUser(user), token, session });
 }
 
+/** The sentence for a throttled attempt: what to wait for, and why, without saying whether the account exists. */
+function throttled(wait: LoginWait) {
+  const message =
+    wait.rule === 'address'
+      ? `Too many failed sign-ins from your network. Try again in ${describeWait(wait.retryAfterSeconds)}.`
+      : wait.rule === 'account'
+        ? `Too many failed sign-ins for this account. Try again in ${describeWait(wait.retryAfterSeconds)}, or sign in from a computer or network you have used before.`
+        : `Too many failed sign-ins. Wait ${describeWait(wait.retryAfterSeconds)} and try again.`;
+  return fail('throttled', message, { retryAfterSeconds: wait.retryAfterSeconds });
+}
+
+export interface SignInDeps {
+  db: DB;
+  throttle: LoginThrottle;
+  /** Told when failures lock an existing account for new addresses (once per lock): the caller mails the holder. */
+  onLockedOut?: (user: User, lock: LockedOut) => void;
+}
+
 /** Signs in with email and password. Unknown and known emails get the same answer, in about the same time. */
-export async function signIn(deps: { db: DB; throttle: LoginThrottle }, input: { email: string; password: string; address: string }, now = Date.now()): Promise<Outcome<SignedIn>> {
+export async function signIn(deps: SignInDeps, input: { email: string; password: string; address: string }, now = Date.now()): Promise<Outcome<SignedIn>> {
   const { db, throttle } = deps;
   const email = normalizeEmail(input.email);
   if (!email.ok) return fail('invalid', email.error, { field: 'email' });
   const password = normalizePassword(input.password);
   if (!password.ok) return fail('invalid', password.error, { field: 'password' });
-  const retryAfterSeconds = throttle.retryAfter(email.email, input.address, now);
-  if (retryAfterSeconds > 0) {
-    const minutes = Math.ceil(retryAfterSeconds / 60);
-    return fail('throttled', `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, { retryAfterSeconds });
-  }
+  const wait = await throttle.check(email.email, input.address, now);
+  if (wait) return throttled(wait);
   const user = await findUserByEmail(db, email.email);
   const valid = user?.status === 'active' && user.password_hash ? await verifyPassword(user.password_hash, password.password) : await verifyNothing(password.password);
   if (!valid || !user) {
-    throttle.recordFailure(email.email, input.address, now);
+    const locked = await throttle.recordFailure(email.email, input.address, now);
+    if (locked && user?.status === 'active') deps.onLockedOut?.(user, locked);
     return fail('unauthorized', 'Wrong email or password.');
   }
-  throttle.recordSuccess(email.email);
+  await throttle.recordSuccess(email.email, input.address, now);
   await updateUser(db, user.id, { last_login_at: now });
   const { token, session } = await createSession(db, user.id, now);
   return ok({ user: toAuthUser(user), token, session });
@@ -131,18 +149,19 @@ export async function signIn(deps: { db: DB; throttle: LoginThrottle }, input: {
 
 /** Changes one's own password, after checking the current one; every other session of the user ends. */
 export async function changePassword(
-  deps: { db: DB; throttle: LoginThrottle },
+  deps: SignInDeps,
   input: { userId: number; sessionId: string; currentPassword: string; newPassword: string; address: string },
   now = Date.now(),
 ): Promise<Outcome<{ endedSessions: number }>> {
   const { db, throttle } = deps;
   const user = await findUserById(db, input.userId);
   if (!user || user.status !== 'active' || !user.password_hash) return fail('unauthorized', 'Sign in again to change your password.');
-  const retryAfterSeconds = throttle.retryAfter(user.email, input.address, now);
-  if (retryAfterSeconds > 0) return fail('throttled', 'Too many wrong passwords. Try again later.', { retryAfterSeconds });
+  const wait = await throttle.check(user.email, input.address, now);
+  if (wait) return throttled(wait);
   const current = normalizePassword(input.currentPassword);
   if (!current.ok || !(await verifyPassword(user.password_hash, current.password))) {
-    throttle.recordFailure(user.email, input.address, now);
+    const locked = await throttle.recordFailure(user.email, input.address, now);
+    if (locked) deps.onLockedOut?.(user, locked);
     return fail('invalid', 'Your current password is not right.', { field: 'currentPassword' });
   }
   const next = checkNewPassword(input.newPassword, user.email);

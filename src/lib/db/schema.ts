@@ -104,6 +104,24 @@ export interface AccountTokenTable {
   used_at: number | null;
 }
 
+/** Failed sign-ins per key (an account, a client address, or both), shared by every process (src/lib/auth/login-throttle.ts). */
+export interface LoginThrottleTable {
+  /** HMAC of the kind and value under the server secret: no email or address is stored. */
+  key: string;
+  failures: number;
+  first_failure_at: number;
+  last_failure_at: number;
+  /** When the account holder was mailed about this window's failures. */
+  notified_at: number | null;
+}
+
+/** Where an account has signed in before (keys as in login_throttles). */
+export interface LoginAddressTable {
+  account_key: string;
+  address_key: string;
+  last_signed_in_at: number;
+}
+
 export interface ApiKeyTable {
   id: Generated<number>;
   name: string;
@@ -346,6 +364,8 @@ export interface Database {
   sessions: SessionTable;
   account_tokens: AccountTokenTable;
   api_keys: ApiKeyTable;
+  login_throttles: LoginThrottleTable;
+  login_addresses: LoginAddressTable;
   settings: SettingTable;
   subscribers: SubscriberTable;
   subscriber_topics: SubscriberTopicTable;

@@ -26,6 +26,8 @@ export interface EmailTemplateData {
   welcome: SiteEmailData & { preferencesUrl: string; unsubscribeUrl: string };
   /** A fresh preferences link someone asked for; `expiresIn` e.g. "60 days". */
   'preferences-link': SiteEmailData & { preferencesUrl: string; expiresIn: string };
+  /** Sign-ins to an account were paused after wrong passwords: `attempts` "10", `until` a time in words, `changeUrl` the account page. */
+  'sign-in-attempts': SiteEmailData & { attempts: string; until: string; accountUrl: string };
 }
 
 export type EmailTemplateName = keyof EmailTemplateData;

@@ -98,7 +98,7 @@ describeEachDatabase('sessions', (db) => {
     const laptop = await createSession(db(), userId, T0);
     const theirs = await createSession(db(), bystander, T0);
     const result = await changePassword(
-      { db: db(), throttle: new LoginThrottle() },
+      { db: db(), throttle: new LoginThrottle({ db: db(), secret: 's'.repeat(48) }) },
       { userId, sessionId: current.session.id, currentPassword: PASSWORD, newPassword: 'a new and longer passphrase', address: '192.0.2.1' },
       T0 + 1000,
     );

@@ -1,6 +1,6 @@
 import { expect, it, vi } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { LoginThrottle } from '../../../src/lib/auth/login-throttle.ts';
+import { addressNetwork, LoginThrottle } from '../../../src/lib/auth/login-throttle.ts';
 import { TOKEN_LIFETIME_MS } from '../../../src/lib/auth/account-tokens.service.ts';
 import { validateSessionToken } from '../../../src/lib/auth/session.service.ts';
 import {
@@ -22,6 +22,7 @@ import { addUser, PASSWORD } from './fixtures.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);
 const SITE = 'https://shop.example.com';
+const SECRET = 'login-throttle-test-secret-'.padEnd(48, 'x');
 
 function recordingMail() {
   const sent: { kind: string; to: string; url: string }[] = [];
@@ -70,31 +71,65 @@ describeEachDatabase('accounts', (db) => {
     expect(await createUser(db(), { email: 'role@example.com', role: 'owner', password: 'a perfectly fine passphrase' }, T0)).toMatchObject({ ok: false, field: 'role', message: expect.stringMatching(/Unknown role "owner"/) });
   });
 
-  it('signIn: one answer for a wrong password and an unknown email; the 11th failure in 10 minutes is throttled', async () => {
-    await addUser(db(), 'known@example.com', 'writer', T0);
-    const throttle = new LoginThrottle();
-    const attempt = (email: string, password: string, now: number, address = '198.51.100.7') => signIn({ db: db(), throttle }, { email, password, address }, now);
+  it('signIn: one answer for a wrong password and an unknown email; failures from anywhere lock new addresses out, never the owner’s own', async () => {
+    const id = await addUser(db(), 'known@example.com', 'writer', T0);
+    const locks: { userId: number; attempts: number; until: number }[] = [];
+    // Two throttles over one database: two server processes.
+    const deps = [0, 1].map(() => ({ db: db(), throttle: new LoginThrottle({ db: db(), secret: SECRET }), onLockedOut: (user: { id: number }, lock: { attempts: number; until: number }) => void locks.push({ userId: user.id, ...lock }) }));
+    let turn = 0;
+    const attempt = (email: string, password: string, now: number, address: string) => signIn(deps[turn++ % 2]!, { email, password, address }, now);
+    const home = '198.51.100.7';
+    expect((await attempt('known@example.com', PASSWORD, T0, home)).ok).toBe(true); // the owner's usual address
 
-    const wrong = await attempt('known@example.com', 'not the password', T0);
-    const unknown = await attempt('nobody@example.com', 'not the password', T0);
+    const wrong = await attempt('known@example.com', 'not the password', T0 + 1000, '192.0.2.1');
+    const unknown = await attempt('nobody@example.com', 'not the password', T0 + 1000, '192.0.2.1');
     expect(wrong).toEqual({ ok: false, reason: 'unauthorized', message: 'Wrong email or password.' });
     expect(unknown).toEqual(wrong);
 
-    for (let i = 2; i <= 10; i++) expect(await attempt('known@example.com', 'still wrong', T0 + i * 1000), `attempt ${i}`).toMatchObject({ reason: 'unauthorized' });
-    const eleventh = await attempt('known@example.com', PASSWORD, T0 + 11_000);
-    expect(eleventh).toMatchObject({ ok: false, reason: 'throttled', retryAfterSeconds: 600 - 11 + 0 });
-    // Another address does not unlock the account; the window's end does.
-    expect(await attempt('known@example.com', PASSWORD, T0 + 12_000, '203.0.113.9')).toMatchObject({ reason: 'throttled' });
-    const later = await attempt('known@example.com', PASSWORD, T0 + 10 * 60_000);
-    expect(later.ok).toBe(true);
-    // An unknown email is throttled the same way, so the 429 says nothing about who has an account.
-    for (let i = 1; i <= 10; i++) await attempt('ghost@example.com', 'guess ' + i, T0 + 20 * 60_000 + i, `192.0.2.${i}`);
-    expect(await attempt('ghost@example.com', 'guess', T0 + 20 * 60_000 + 100, '192.0.2.99')).toMatchObject({ reason: 'throttled' });
+    for (let i = 2; i <= 10; i++) expect(await attempt('known@example.com', 'still wrong', T0 + i * 1000, `192.0.2.${i}`), `attempt ${i}`).toMatchObject({ reason: 'unauthorized' });
+    expect(locks).toEqual([{ userId: id, attempts: 10, until: T0 + 1000 + 10 * 60_000 }]);
+    // A new address is refused, right password or not, without counting (no second mail).
+    const eleventh = await attempt('known@example.com', PASSWORD, T0 + 11_000, '203.0.113.9');
+    expect(eleventh).toMatchObject({ ok: false, reason: 'throttled', retryAfterSeconds: 590, message: 'Too many failed sign-ins for this account. Try again in 10 minutes, or sign in from a computer or network you have used before.' });
+    for (let i = 0; i < 5; i++) expect(await attempt('known@example.com', 'guess', T0 + 12_000 + i, `203.0.113.${20 + i}`)).toMatchObject({ reason: 'throttled' });
+    expect(locks).toHaveLength(1);
+    // The owner's usual address: a second after the last failure, not ten minutes.
+    expect(await attempt('known@example.com', PASSWORD, T0 + 10_500, home)).toMatchObject({ reason: 'throttled', retryAfterSeconds: 1, message: 'Too many failed sign-ins. Wait 1 second and try again.' });
+    expect((await attempt('known@example.com', PASSWORD, T0 + 11_000, home)).ok).toBe(true);
+    // The window's end opens the account to new addresses again.
+    expect((await attempt('known@example.com', PASSWORD, T0 + 1000 + 10 * 60_000, '203.0.113.9')).ok).toBe(true);
+    // An unknown email is locked the same way, so a 429 says nothing about who has an account; nobody is mailed.
+    for (let i = 1; i <= 10; i++) await attempt('ghost@example.com', 'guess ' + i, T0 + 20 * 60_000 + i, `192.0.2.${100 + i}`);
+    expect(await attempt('ghost@example.com', 'guess', T0 + 20 * 60_000 + 100, '192.0.2.99')).toMatchObject({ reason: 'throttled', retryAfterSeconds: 600 });
+    expect(locks).toHaveLength(1);
+  });
+
+  it('signIn: wrong passwords from one address wait 1, 2, 4 s… — then the right one still works; one network sprays fifty and waits', async () => {
+    await addUser(db(), 'pair@example.com', 'writer', T0);
+    const deps = { db: db(), throttle: new LoginThrottle({ db: db(), secret: SECRET }) };
+    const attempt = (email: string, password: string, now: number, address: string) => signIn(deps, { email, password, address }, now);
+    let at = T0;
+    for (let i = 1; i <= 5; i++) expect(await attempt('pair@example.com', `wrong ${i}`, (at += 100), '2001:db8:7:1::10')).toMatchObject({ reason: 'unauthorized' });
+    // The same /64, another address in it: still the same network.
+    expect(await attempt('pair@example.com', PASSWORD, at + 10, '2001:db8:7:1:abcd::99')).toMatchObject({ reason: 'throttled', retryAfterSeconds: 1 });
+    expect(await attempt('pair@example.com', 'wrong 6', (at += 1000), '2001:db8:7:1::10')).toMatchObject({ reason: 'unauthorized' });
+    expect(await attempt('pair@example.com', PASSWORD, at + 10, '2001:db8:7:1::10')).toMatchObject({ reason: 'throttled', retryAfterSeconds: 2 });
+    expect(await attempt('pair@example.com', 'wrong 7', (at += 2000), '2001:db8:7:1::10')).toMatchObject({ reason: 'unauthorized' });
+    expect(await attempt('pair@example.com', PASSWORD, at + 10, '2001:db8:7:1::10')).toMatchObject({ reason: 'throttled', retryAfterSeconds: 4 });
+    // Another network is not slowed; and after the wait the right password works, and the count ends.
+    expect((await attempt('pair@example.com', PASSWORD, at + 20, '198.51.100.20')).ok).toBe(true);
+    expect((await attempt('pair@example.com', PASSWORD, (at += 4000), '2001:db8:7:1::10')).ok).toBe(true);
+    expect(await attempt('pair@example.com', 'wrong again', (at += 10), '2001:db8:7:1::10')).toMatchObject({ reason: 'unauthorized' });
+
+    for (let i = 1; i <= 50; i++) expect(await attempt(`spray${i}@example.com`, 'password guess', T0 + i, '192.0.2.200')).toMatchObject({ reason: 'unauthorized' });
+    expect(await attempt('spray51@example.com', 'password guess', T0 + 60_000, '192.0.2.200')).toMatchObject({ reason: 'throttled', retryAfterSeconds: 541, message: 'Too many failed sign-ins from your network. Try again in 10 minutes.' });
+    expect(addressNetwork('::ffff:192.0.2.200')).toBe('192.0.2.200');
+    expect(addressNetwork('2001:0db8:0007:0001:0000:0000:0000:0010')).toBe(addressNetwork('2001:db8:7:1::ffff'));
   });
 
   it('signIn: case and spaces in the email do not matter; a deactivated account cannot sign in', async () => {
     const id = await addUser(db(), 'case@example.com', 'writer', T0);
-    const throttle = new LoginThrottle();
+    const throttle = new LoginThrottle({ db: db(), secret: SECRET });
     expect((await signIn({ db: db(), throttle }, { email: '  CASE@Example.COM ', password: PASSWORD, address: '192.0.2.1' }, T0)).ok).toBe(true);
     const admin = await addUser(db(), 'admin-a@example.com', 'admin', T0);
     expect((await deactivateUser(db(), { userId: id, actor: { id: admin, email: 'admin-a@example.com', name: 'a', role: 'admin' } }, T0)).ok).toBe(true);
@@ -112,7 +147,7 @@ describeEachDatabase('accounts', (db) => {
     expect(sent).toEqual([{ kind: 'invite', to: 'mara@example.com', url: expect.stringMatching(/^https:\/\/shop\.example\.com\/admin\/invite\?token=[a-z2-7]{32}$/) }]);
     expect(await inviteUser({ db: db(), siteUrl: SITE, mail }, { email: 'mara@example.com', name: 'Mara', role: 'writer', invitedBy: actor }, T0)).toMatchObject({ reason: 'conflict' });
     // No password yet: signing in fails like any wrong password.
-    expect(await signIn({ db: db(), throttle: new LoginThrottle() }, { email: 'mara@example.com', password: 'anything at all', address: '192.0.2.1' }, T0)).toMatchObject({ reason: 'unauthorized' });
+    expect(await signIn({ db: db(), throttle: new LoginThrottle({ db: db(), secret: SECRET }) }, { email: 'mara@example.com', password: 'anything at all', address: '192.0.2.1' }, T0)).toMatchObject({ reason: 'unauthorized' });
 
     const token = tokenOf(sent[0]!.url);
     expect(await acceptInvite(db(), { token, name: 'Mara K', password: 'short' }, T0 + 1000)).toMatchObject({ ok: false, field: 'password' });
@@ -120,7 +155,7 @@ describeEachDatabase('accounts', (db) => {
     const accepted = await acceptInvite(db(), { token, name: 'Mara K', password: 'widgets all the way down' }, T0 + 1000);
     expect(accepted).toMatchObject({ ok: true, value: { user: { email: 'mara@example.com', name: 'Mara K', role: 'marketer' } } });
     expect(await acceptInvite(db(), { token, name: 'Mara K', password: 'widgets all the way down' }, T0 + 2000)).toMatchObject({ ok: false, reason: 'gone' });
-    expect((await signIn({ db: db(), throttle: new LoginThrottle() }, { email: 'mara@example.com', password: 'widgets all the way down', address: '192.0.2.1' }, T0 + 3000)).ok).toBe(true);
+    expect((await signIn({ db: db(), throttle: new LoginThrottle({ db: db(), secret: SECRET }) }, { email: 'mara@example.com', password: 'widgets all the way down', address: '192.0.2.1' }, T0 + 3000)).ok).toBe(true);
   });
 
   it('when the invitation mail fails, the invitation still exists and the admin is told (with the link)', async () => {
@@ -143,7 +178,7 @@ describeEachDatabase('accounts', (db) => {
   it('password reset: a link for active accounts only, valid one hour, once; it ends every session', async () => {
     const { sent, mail } = recordingMail();
     const id = await addUser(db(), 'forgetful@example.com', 'writer', T0);
-    const throttle = new LoginThrottle();
+    const throttle = new LoginThrottle({ db: db(), secret: SECRET });
     const before = await signIn({ db: db(), throttle }, { email: 'forgetful@example.com', password: PASSWORD, address: '192.0.2.1' }, T0);
     expect(await requestPasswordReset({ db: db(), siteUrl: SITE, mail }, 'nobody@example.com', T0)).toBe('no-account');
     expect(await requestPasswordReset({ db: db(), siteUrl: SITE, mail }, 'not an email', T0)).toBe('no-account');

@@ -13,6 +13,7 @@ const samples: { [N in keyof EmailTemplateData]: EmailTemplateData[N] } = {
   invite: { ...site, inviterName: 'Mira Flathead', role: 'marketer', inviteUrl: 'https://frobozz.example/invite/abc', expiresIn: '7 days' },
   welcome: { ...site, preferencesUrl: 'https://frobozz.example/preferences/abc', unsubscribeUrl: 'https://frobozz.example/unsubscribe/abc' },
   'preferences-link': { ...site, preferencesUrl: 'https://frobozz.example/preferences/new', expiresIn: '60 days' },
+  'sign-in-attempts': { ...site, attempts: '10', until: '14:35 (Europe/Amsterdam)', accountUrl: 'https://frobozz.example/admin/account' },
 };
 
 describe('email templates', () => {
@@ -27,6 +28,7 @@ describe('email templates', () => {
       invite: 'Mira Flathead invited you to Frobozz Electric',
       welcome: 'Welcome to the Frobozz Electric newsletter',
       'preferences-link': 'Your link to the Frobozz Electric newsletter preferences',
+      'sign-in-attempts': 'Wrong passwords for your Frobozz Electric account',
     };
     for (const name of Object.keys(samples) as (keyof EmailTemplateData)[]) {
       const email = await renderEmail(name, samples[name] as never);
@@ -61,6 +63,10 @@ describe('email templates', () => {
     const preferences = await renderEmail('preferences-link', samples['preferences-link']);
     expect(preferences.text).toContain('Open your preferences [https://frobozz.example/preferences/new]');
     expect(preferences.text.replace(/\s+/g, ' ')).toContain('The link works for 60 days');
+    const attempts = (await renderEmail('sign-in-attempts', samples['sign-in-attempts'])).text.replace(/\s+/g, ' ');
+    expect(attempts).toContain('10 sign-in attempts with a wrong password');
+    expect(attempts).toContain('paused until 14:35 (Europe/Amsterdam)');
+    expect(attempts).toContain('Review your account [https://frobozz.example/admin/account]');
   });
 
   it('declares in its types exactly the placeholders each template uses', async () => {
