@@ -43,6 +43,8 @@ const envSchema = z.object({
   SEND_RETRY_BASE_MS: z.coerce.number().int().min(1).max(86_400_000).default(60_000),
   SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   SEND_PAUSE_AFTER_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  SEND_COMMIT_RETRY_MAX_MS: z.coerce.number().int().min(250).max(600_000).default(30_000),
+  SEND_COMMIT_ATTEMPTS: z.coerce.number().int().min(2).max(100_000).default(12),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
@@ -68,9 +70,10 @@ export interface Config {
   /**
    * The send worker: run inside the server (`worker`), claim lease, idle poll interval,
    * retry backoff base (doubling, with jitter), attempts before a delivery fails, and
-   * consecutive failures after which a send pauses itself.
+   * consecutive failures after which a send pauses itself; when outcomes cannot be recorded,
+   * the longest wait between attempts and the failed attempts after which the send pauses.
    */
-  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number };
+  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number; commitRetryMaxMs: number; commitAttempts: number };
   /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
@@ -135,6 +138,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryBaseMs: e.SEND_RETRY_BASE_MS,
       maxAttempts: e.SEND_MAX_ATTEMPTS,
       pauseAfterFailures: e.SEND_PAUSE_AFTER_FAILURES,
+      commitRetryMaxMs: e.SEND_COMMIT_RETRY_MAX_MS,
+      commitAttempts: e.SEND_COMMIT_ATTEMPTS,
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,

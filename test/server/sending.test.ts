@@ -9,6 +9,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { countBy, createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
 import { linkIn, subscriberIn } from '../helpers/subscribers.ts';
+import { sql } from 'kysely';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 import { epochToLocalTime, localTimeToEpoch } from '../../src/lib/sending/schedule-time.ts';
 
@@ -359,6 +360,100 @@ for (const dialect of testDialects()) {
       expect(counts.sent).toBe(arrived());
       expect(counts.queued).toBe(1500 - counts.sent);
       expect(counts.sent).toBeLessThan(1500);
+    });
+  });
+}
+
+for (const dialect of testDialects()) {
+  describe(`a send worker that cannot record what it sent [${dialect}]`, () => {
+    const POOL = 2;
+    let server: RunningServer;
+    let sink: SmtpSink;
+    let drop: () => Promise<void>;
+    let key: string;
+    let cookie: string;
+
+    beforeAll(async () => {
+      sink = await startSmtpSink();
+      const dir = mkdtempSync(path.join(tmpdir(), 'footfall-stuck-'));
+      const db = await createTestDatabaseUrl(dialect, dir);
+      drop = db.drop;
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: db.url,
+        env: { SMTP_URL: sink.url, SMTP_POOL_SIZE: String(POOL), SEND_POLL_MS: '50', SEND_COMMIT_RETRY_MAX_MS: '400', SEND_COMMIT_ATTEMPTS: '6' },
+      });
+      key = await apiKeyFor(server.databaseUrl, 'marketer');
+      cookie = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@frobozz.example', 'marketer'));
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await sink?.close();
+      await drop?.();
+    });
+
+    /** The database refuses to mark a delivery sent (a trigger), as a full disk or a broken replica would refuse the commit. */
+    const refuseOutcomes = (refuse: boolean) =>
+      withDatabase(server.databaseUrl, async (db) => {
+        if (dialect === 'sqlite') {
+          if (refuse) await sql`create trigger refuse_outcomes before update of status on deliveries when new.status = 'sent' begin select raise(abort, 'the database refuses outcomes (test fault)'); end`.execute(db);
+          else await sql`drop trigger refuse_outcomes`.execute(db);
+        } else if (refuse) {
+          await sql`create function refuse_outcomes() returns trigger as $$ begin raise exception 'the database refuses outcomes (test fault)'; end $$ language plpgsql`.execute(db);
+          await sql`create trigger refuse_outcomes before update on deliveries for each row when (new.status = 'sent') execute function refuse_outcomes()`.execute(db);
+        } else {
+          await sql`drop trigger refuse_outcomes on deliveries`.execute(db);
+          await sql`drop function refuse_outcomes()`.execute(db);
+        }
+      });
+    const health = async () => {
+      const answer = await request(server, '/healthz');
+      return { status: answer.status, body: JSON.parse(answer.text) };
+    };
+    const progressOf = async (id: number) => JSON.parse((await request(server, `/api/issues/${id}/progress`, { headers: { authorization: `Bearer ${key}` } })).text);
+
+    it('waits longer between attempts, says so on the progress page and in /healthz, pauses the send with the reason, and records everything once the database works again', async () => {
+      const emails = Array.from({ length: 8 }, (_, i) => `stuck${i}@example.com`);
+      await withDatabase(server.databaseUrl, (db) => seedSubscribers(db, emails.length, { email: (i) => emails[i]! }));
+      const id = await withDatabase(server.databaseUrl, (db) => createDraftIssue(db, 'Stuck in the database'));
+      expect((await health()).status).toBe(200);
+      await refuseOutcomes(true);
+      try {
+        const sent = await request(server, `/api/issues/${id}/send`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ audience: {} }) });
+        expect(sent.status).toBe(202);
+        await eventually(async () => (await health()).status === 503, '/healthz to report the worker');
+        const { body } = await health();
+        expect(body).toMatchObject({ status: 'degraded', database: { reachable: true }, sending: { status: 'cannot_record', workers: [{ failed_attempts: expect.any(Number), last_error: expect.stringContaining('the database refuses outcomes') }] } });
+        const page = await request(server, `/admin/issues/${id}/progress`, { cookie });
+        expect(page.text).toMatch(/The send worker cannot record its progress in the database: \d+ failed attempts? since/);
+        expect((await progressOf(id)).workers_failing).toHaveLength(1);
+
+        await eventually(async () => (await progressOf(id)).send?.state === 'paused', 'the send to pause itself', 20_000);
+        // Six attempts with waits of 250, then 400 ms (the cap here) four times: 1.85 s at least, not 6 × 250 ms.
+        expect(Date.now() - body.sending.workers[0].failing_since).toBeGreaterThanOrEqual(1800);
+        const paused = await progressOf(id);
+        expect(paused.send.paused_reason).toMatch(/^Paused: the send worker could not record its progress in the database \(6 failed attempts since .*the database refuses outcomes/);
+        const shown = await request(server, `/admin/issues/${id}/progress`, { cookie });
+        expect(shown.text).toContain('Paused: the send worker could not record its progress');
+        expect(shown.text).toContain('Its sends are paused.');
+        // Each sender waits for its outcome to be recorded: no more than the pool went out unrecorded.
+        expect(sink.messages.length).toBeLessThanOrEqual(POOL);
+        // One log line for the failures so far, not one per attempt.
+        expect(server.output().match(/recording \d+ outcome\(s\) failed/g)).toHaveLength(1);
+      } finally {
+        await refuseOutcomes(false);
+      }
+      await eventually(async () => (await health()).status === 200, '/healthz to recover');
+      const recovered = await progressOf(id);
+      expect(recovered.workers_failing).toEqual([]);
+      expect(recovered.counts.sent).toBe(sink.messages.length); // what went out is recorded, nothing twice
+      expect(server.output()).toMatch(/outcomes recorded again after \d+ failed attempt/);
+
+      const resumed = await postForm(server, `/admin/issues/${id}/progress`, 'sending.resume', { issueId: String(id) }, { cookie });
+      expect(resumed.status).toBe(303);
+      await eventually(async () => (await progressOf(id)).send?.state === 'finished', 'the send to finish');
+      expect((await progressOf(id)).counts).toMatchObject({ sent: emails.length, total: emails.length });
+      expect(countBy(sink.envelopes, (e) => e.rcptTo[0]!)).toEqual(Object.fromEntries(emails.map((e) => [e, 1])));
     });
   });
 }

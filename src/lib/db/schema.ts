@@ -339,6 +339,10 @@ export interface SendWorkerTable {
   pid: number;
   started_at: number;
   heartbeat_at: number;
+  /** Set while the worker cannot record outcomes: since when, attempts so far, the last error. */
+  failing_since: ColumnType<number | null, number | null | undefined, number | null>;
+  failing_attempts: ColumnType<number, number | undefined, number>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Maintained event counts for reports (see the 2026_11_26_220000 migration). */

@@ -1,5 +1,6 @@
 import { FAILURE_STATUS, type Failure } from '../auth/outcome.ts';
 import type { SendProgress, SendSummary } from './send.service.ts';
+import type { CommitTrouble } from './worker-health.ts';
 
 /** The JSON shapes of the sending API (snake_case, times epoch ms), kept beside the domain so routes stay short. */
 
@@ -15,7 +16,7 @@ export function sendJson(summary: SendSummary) {
   };
 }
 
-export function progressJson(issueId: number, progress: SendProgress) {
+export function progressJson(issueId: number, progress: SendProgress, troubles: readonly CommitTrouble[] = []) {
   const { send, counts } = progress;
   return {
     issue_id: issueId,
@@ -36,6 +37,8 @@ export function progressJson(issueId: number, progress: SendProgress) {
     rate_per_second: progress.ratePerSecond,
     eta_seconds: progress.etaSeconds,
     done: progress.done,
+    /** Send workers that cannot record outcomes right now (the progress above lags while there are any). */
+    workers_failing: troubles.map((t) => ({ worker: t.workerId, failing_since: t.since, failed_attempts: t.attempts, last_error: t.lastError })),
   };
 }
 

@@ -15,6 +15,8 @@ export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config
     retryBaseMs: sending.retryBaseMs,
     maxAttempts: sending.maxAttempts,
     pauseAfterFailures: sending.pauseAfterFailures,
+    commitRetryMaxMs: sending.commitRetryMaxMs,
+    commitAttemptsBeforePause: sending.commitAttempts,
   });
 }
 

@@ -18,7 +18,8 @@ import {
 } from './deliveries.repository.ts';
 import { classifyFailure, describeFailure } from './outcomes.ts';
 import { findRecipientRows } from './recipients.repository.ts';
-import { addConsecutiveFailures, findRunningSends, pauseSendAfterFailures } from './sends.repository.ts';
+import { addConsecutiveFailures, changeSendState, findRunningSends, pauseSendAfterFailures } from './sends.repository.ts';
+import { reportCommitTrouble, type CommitTrouble } from './worker-health.ts';
 import { finishSendIfDone, startDueSends } from './send.service.ts';
 import type { ClaimedDelivery, Composer, IssueHooks, Recipient } from './sending.ts';
 import { deleteWorkers, findWorkers, insertWorker, touchWorker, type WorkerRow } from './workers.repository.ts';
@@ -37,6 +38,10 @@ export interface SendWorkerOptions {
   maxAttempts: number;
   /** Failed attempts in a row after which a send pauses itself. */
   pauseAfterFailures: number;
+  /** The longest wait between two attempts to commit outcomes (the wait doubles from 250 ms up to it). */
+  commitRetryMaxMs?: number;
+  /** Failed commits in a row after which the sends concerned pause, with the reason. */
+  commitAttemptsBeforePause?: number;
   log?: (line: string) => void;
   clock?: () => number;
   random?: () => number;
@@ -85,6 +90,10 @@ const liveInProcess = new Set<string>();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+const COMMIT_RETRY_FIRST_MS = 250;
+/** While commits keep failing, a log line at most this often (besides the first failure and the pause). */
+const TROUBLE_LOG_EVERY_MS = 5 * 60_000;
+
 /**
  * The send worker. A feeder claims small batches of due deliveries (a lease: status
  * `sending`, claimed_by, claimed_at), re-checks each recipient, and hands them to
@@ -119,16 +128,26 @@ export class SendWorker {
   #failing = new Set<number>();
   /** SQLite: the handle behind the database, for the prepared-once outcome statement. */
   #sqlite: ReturnType<typeof sqliteHandle>;
+  /** Set while outcomes cannot be committed. */
+  #trouble: CommitTrouble | undefined;
+  #troubleLoggedAt = 0;
+  /** Sends this run of failed commits paused (so they are paused once). */
+  #pausedForTrouble = new Set<number>();
   /** Messages accepted since start (for logs and tests). */
   sent = 0;
 
   constructor(options: SendWorkerOptions) {
-    this.#o = { clock: Date.now, random: Math.random, log: (line) => console.log(line), ...options };
+    this.#o = { clock: Date.now, random: Math.random, log: (line) => console.log(line), commitRetryMaxMs: 30_000, commitAttemptsBeforePause: 12, ...options };
     this.#sqlite = dialectOf(options.db) === 'sqlite' ? sqliteHandle(options.db) : undefined;
   }
 
   get isRunning(): boolean {
     return this.#running;
+  }
+
+  /** Outcomes it cannot record right now (undefined when all is well). */
+  get commitTrouble(): CommitTrouble | undefined {
+    return this.#trouble;
   }
 
   /** Registers (SQLite: takes the single-worker lock, or throws WorkerLockedError) and starts working. */
@@ -159,6 +178,7 @@ export class SendWorker {
     clearInterval(this.#heartbeat);
     await deleteWorkers(this.#o.db, [this.id]).catch(() => {});
     liveInProcess.delete(this.id);
+    reportCommitTrouble(this.id, undefined);
     this.#running = false;
   }
 
@@ -192,7 +212,7 @@ export class SendWorker {
     if (this.#stopping) return;
     const now = this.#o.clock();
     try {
-      if (!(await touchWorker(this.#o.db, this.id, now))) {
+      if (!(await touchWorker(this.#o.db, this.id, now, this.#trouble ?? null))) {
         this.#o.log(`[send] worker ${this.id}: its registration was taken for dead; registering again`);
         await this.#register();
       }
@@ -274,6 +294,8 @@ export class SendWorker {
   }
 
   async #claim(limit: number): Promise<ClaimedDelivery[]> {
+    // While outcomes cannot be recorded, nothing more is taken on.
+    if (this.#trouble) return [];
     const now = this.#o.clock();
     for (const sendId of await this.#refreshSends(now)) {
       const issueId = this.#issueOfSend.get(sendId)!;
@@ -386,6 +408,58 @@ export class SendWorker {
     }
   }
 
+  // ── outcomes that cannot be committed ───────────────────────────────────────────────────
+
+  /**
+   * A failed commit: counted, surfaced (the progress page, /healthz, the heartbeat), logged
+   * the first time and then at most every few minutes; after commitAttemptsBeforePause the
+   * sends in the batch pause with the reason, so nothing more goes out unrecorded. Answers
+   * the wait before the next attempt: 250 ms doubling, at most commitRetryMaxMs.
+   */
+  async #commitFailed(error: unknown, batch: readonly Pending[], now: number): Promise<number> {
+    const limit = this.#o.commitAttemptsBeforePause;
+    const lastError = describeFailure(error);
+    const trouble: CommitTrouble = { workerId: this.id, since: this.#trouble?.since ?? now, attempts: (this.#trouble?.attempts ?? 0) + 1, lastError, pauseAfter: limit };
+    this.#trouble = trouble;
+    reportCommitTrouble(this.id, trouble);
+    const waitMs = Math.min(this.#o.commitRetryMaxMs, COMMIT_RETRY_FIRST_MS * 2 ** Math.min(trouble.attempts - 1, 20));
+    if (trouble.attempts === 1 || now - this.#troubleLoggedAt >= TROUBLE_LOG_EVERY_MS) {
+      this.#troubleLoggedAt = now;
+      this.#o.log(
+        `[send] worker ${this.id}: recording ${batch.length} outcome(s) failed ${trouble.attempts} time(s) since ${new Date(trouble.since).toISOString()}: ${lastError}. ` +
+          `Trying again with a growing wait (at most ${Math.round(this.#o.commitRetryMaxMs / 1000)} s); the send pauses after ${limit} failed attempts.`,
+      );
+    }
+    if (trouble.attempts >= limit) await this.#pauseForTrouble(batch, trouble, now);
+    return waitMs;
+  }
+
+  async #pauseForTrouble(batch: readonly Pending[], trouble: CommitTrouble, now: number): Promise<void> {
+    const sendIds = new Set(batch.map(({ entry }) => entry.sendId).filter((id) => !this.#pausedForTrouble.has(id)));
+    const reason =
+      `Paused: the send worker could not record its progress in the database (${trouble.attempts} failed attempts since ${new Date(trouble.since).toISOString()}; the last: ${trouble.lastError}). ` +
+      'Messages already sent are kept and recorded once the database accepts them. Resume when the database works again.';
+    for (const sendId of sendIds) {
+      // No new messages of this send from here, whether or not the database takes the pause yet.
+      this.#sendStates.set(sendId, 'stopped');
+      try {
+        if (await changeSendState(this.#o.db, sendId, ['running'], 'paused', { paused_reason: reason }, now)) this.#o.log(`[send] send ${sendId}: ${reason}`);
+        this.#pausedForTrouble.add(sendId);
+      } catch {
+        // The database refuses this too: tried again after the next failed attempt.
+      }
+    }
+  }
+
+  #commitRecovered(now: number): void {
+    const trouble = this.#trouble!;
+    this.#o.log(`[send] worker ${this.id}: outcomes recorded again after ${trouble.attempts} failed attempt(s) over ${Math.round((now - trouble.since) / 1000)} s`);
+    this.#trouble = undefined;
+    this.#pausedForTrouble.clear();
+    reportCommitTrouble(this.id, undefined);
+    void touchWorker(this.#o.db, this.id, now, null).catch(() => {});
+  }
+
   // ── group commit ───────────────────────────────────────────────────────────────────────
 
   /** Resolves once the transaction holding this entry committed (retried until it does). */
@@ -456,12 +530,12 @@ export class SendWorker {
         return pausedNow;
       });
     } catch (error) {
-      // Nothing of the batch is recorded: keep it (the messages went) and try again shortly.
-      this.#o.log(`[send] worker ${this.id}: committing ${batch.length} outcome(s) failed, retrying: ${describeFailure(error)}`);
+      // Nothing of the batch is recorded: keep it (the messages went) and try again after a growing wait.
       this.#pending.unshift(...batch);
-      await sleep(250);
+      await sleep(await this.#commitFailed(error, batch, now));
       return;
     }
+    if (this.#trouble) this.#commitRecovered(now);
     for (const { sendId, reason } of paused) {
       this.#sendStates.set(sendId, 'stopped');
       this.#o.log(`[send] send ${sendId}: ${reason}`);

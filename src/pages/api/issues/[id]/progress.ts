@@ -5,6 +5,7 @@ import { issueIdParam, json, notFound } from '../../../../lib/issues/api.ts';
 import { getIssue } from '../../../../lib/issues/issues.service.ts';
 import { progressJson } from '../../../../lib/sending/api.ts';
 import { getSendProgress } from '../../../../lib/sending/send.service.ts';
+import { findCommitTroubles } from '../../../../lib/sending/worker-health.ts';
 
 /** The issue's send and the ledger's counts: queued, sending, sent, failed, bounced, skipped; rate and time left. */
 export const GET: APIRoute = async (context) => {
@@ -13,5 +14,5 @@ export const GET: APIRoute = async (context) => {
   const id = issueIdParam(context.params.id);
   const app = await appContext();
   if (id === undefined || !(await getIssue(app.db, id))) return notFound();
-  return json(progressJson(id, await getSendProgress(app.db, id)));
+  return json(progressJson(id, await getSendProgress(app.db, id), await findCommitTroubles(app.db, Date.now(), app.config.sending.leaseMs)));
 };
