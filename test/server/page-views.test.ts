@@ -31,7 +31,7 @@ for (const dialect of testDialects()) {
     it('serves /healthz with the database reachable', async () => {
       const res = await fetch(`${server.url}/healthz`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ok', database: { dialect, reachable: true } });
+      expect(await res.json()).toEqual({ status: 'ok', database: { dialect, reachable: true }, sending: { status: 'ok', workers: [] } });
     });
 
     it('counts a prerendered article view with its UTM fields, and not HEAD or assets', async () => {
