@@ -29,6 +29,9 @@ export function reportCommitTrouble(workerId: string, trouble: CommitTrouble | u
   else troubles().delete(workerId);
 }
 
+/** A single failed commit retried at once is a blip, not news: trouble shows from the second failed attempt in a row. */
+const SHOWN_FROM_ATTEMPT = 2;
+
 /** This process's workers in trouble, and those of other processes whose heartbeat is younger than `leaseMs`. */
 export async function findCommitTroubles(db: Db, now: number, leaseMs: number): Promise<CommitTrouble[]> {
   const found = new Map(troubles());
@@ -40,7 +43,7 @@ export async function findCommitTroubles(db: Db, now: number, leaseMs: number): 
   } catch {
     // The database cannot be read: what this process knows stands.
   }
-  return [...found.values()].sort((a, b) => a.since - b.since);
+  return [...found.values()].filter((t) => t.attempts >= SHOWN_FROM_ATTEMPT).sort((a, b) => a.since - b.since);
 }
 
 /** One sentence for the admin. */
