@@ -8,7 +8,7 @@ import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { countBy, createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
-import { linkIn, subscriberIn } from '../helpers/subscribers.ts';
+import { linkIn, pressConfirm, subscriberIn } from '../helpers/subscribers.ts';
 import { sql } from 'kysely';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 import { epochToLocalTime, localTimeToEpoch } from '../../src/lib/sending/schedule-time.ts';
@@ -344,6 +344,8 @@ for (const dialect of testDialects()) {
       const confirmation = (await received('Confirm your subscription to Frobozz Electric', 1)).get('odd-signup@names.example')!;
       expect(fromOf(confirmation)).toEqual({ name: sender, address: 'news@frobozz.example' });
       expect((await subscriberIn(server.databaseUrl, 'odd-signup@names.example'))?.name).toBe('Zoë <Signup>, "Jr"');
+      expect((await pressConfirm(linkIn(confirmation.text, `${server.url}/subscribe/confirm?token=`))).status).toBe(200);
+      expect(fromOf((await received('Welcome to the Frobozz Electric newsletter', 1)).get('odd-signup@names.example')!)).toEqual({ name: sender, address: 'news@frobozz.example' });
     });
 
     // Last: it stops the server.
