@@ -18,8 +18,11 @@ import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './lib/http/client-address.ts';
 import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
-import { handleOneClickUnsubscribe, ONE_CLICK_PREFIX } from './lib/subscribers/one-click-unsubscribe.ts';
-import { API_PREFIX, prepareApiRequest } from './lib/http/api-requests.ts';
+import { handleOneClickUnsubscribe, ONE_CLICK_FOLDER } from './lib/subscribers/one-click-unsubscribe.ts';
+import { API_FOLDER, prepareApiRequest } from './lib/http/api-requests.ts';
+import { isUnder, parseRequestPath, type RequestPath } from './lib/http/request-path.ts';
+import { BODY_LIMITS, bodyRouteOf } from './lib/http/body-limits.ts';
+import { declaredBody, guardBody, hasBody, type BodyBudget } from './lib/http/body-guard.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
@@ -27,6 +30,8 @@ import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
+
+const TRACKING_FOLDER = '/t';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,37 +64,46 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 
-function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) {
+type Listener = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue?: boolean) => void;
+
+function createListener(app: AppContext, site: StaticSite, astro: AstroHandler): Listener {
   const failed = (req: http.IncomingMessage, res: http.ServerResponse, url: string, error: unknown) => {
     console.error(`[server] ${req.method} ${url.slice(0, 200)} failed:`, error);
     if (!res.headersSent) sendText(res, 500, 'Internal server error');
     else res.destroy();
   };
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: string) => {
-    if (req.method === 'POST' && url.startsWith(ONE_CLICK_PREFIX)) return await handleOneClickUnsubscribe(req, res, app);
-    if (url.startsWith(API_PREFIX)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, path: RequestPath, bodyBudget: BodyBudget) => {
+    if (req.method === 'POST' && isUnder(path.route, ONE_CLICK_FOLDER)) return await handleOneClickUnsubscribe(req, res, app);
+    if (isUnder(path.route, API_FOLDER)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
-    const rawPath = url.split('?', 1)[0]!;
-    let pathname: string;
-    try {
-      pathname = decodeURI(rawPath);
-    } catch {
-      return sendText(res, 400, 'Bad request: the path is not valid percent-encoded UTF-8.');
-    }
     if (req.method === 'GET' || req.method === 'HEAD') {
-      const file = site.find(pathname);
-      if (file) return await serveStatic(req, res, file, pathname, ip, app);
+      const file = site.find(path.route);
+      if (file) return await serveStatic(req, res, file, path.route, ip, app);
     }
-    await astro(req, res, undefined, { clientAddress: ip });
+    await astro(req, res, undefined, { clientAddress: ip, bodyBudget });
   };
   // Not an async function itself: the tracking fast path answers without extra promise hops.
-  return (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const url = req.url ?? '/';
+  return (req, res, expectsContinue = false) => {
+    const target = req.url ?? '/';
     try {
-      const answered = url.startsWith('/t/') ? handleTrackingRequest(req, res, app) : handle(req, res, url);
-      answered?.catch((error: unknown) => failed(req, res, url, error));
+      // Every decision below is made on the normalised path, and Astro is given that path too.
+      const path = parseRequestPath(target);
+      if (!path) return sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).');
+      if (path.target !== target) req.url = path.target;
+      let answered: Promise<void> | void;
+      if (isUnder(path.route, TRACKING_FOLDER)) {
+        // The pixel and clicks take no body: one that is sent is never read, and the connection closes after the answer.
+        if (hasBody(declaredBody(req.rawHeaders))) res.setHeader('connection', 'close');
+        answered = handleTrackingRequest(req, res, app);
+      } else {
+        const bodyBudget = guardBody(req, res, path.route, BODY_LIMITS[bodyRouteOf(path.route, path.search)]);
+        if (!bodyBudget) return;
+        if (expectsContinue) res.writeContinue();
+        answered = handle(req, res, path, bodyBudget);
+      }
+      answered?.catch((error: unknown) => failed(req, res, target, error));
     } catch (error) {
-      failed(req, res, url, error);
+      failed(req, res, target, error);
     }
   };
 }
@@ -120,7 +134,10 @@ async function main(): Promise<void> {
 
   const site = new StaticSite(path.join(root, 'dist/client'));
   const { handler } = (await import(pathToFileURL(entry).href)) as { handler: AstroHandler };
-  const server = http.createServer({ keepAliveTimeout: 5000 }, createListener(app, site, handler));
+  const listener = createListener(app, site, handler);
+  const server = http.createServer({ keepAliveTimeout: 5000 }, listener);
+  // "Expect: 100-continue": the body is asked for only once its route's limit allows it.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => listener(req, res, true));
   // The send worker (SEND_WORKER=0 leaves sending to `npm run worker` processes).
   const sendWorker = config.sending.worker ? startEmbeddedWorker(app) : undefined;
   const stopPruning = schedulePruning(app.db);
