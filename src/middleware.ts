@@ -25,7 +25,7 @@ const boundedBodies = defineMiddleware(async (context, next) => {
   const budget = context.locals.bodyBudget;
   if (!budget || context.isPrerendered) return next();
   const tooLarge = () => {
-    const answer = tooLargeAnswer(routeOf(context.url), { accept: context.request.headers.get('accept') ?? undefined, contentType: context.request.headers.get('content-type') ?? undefined }, budget.limit);
+    const answer = tooLargeAnswer(routeOf(context.url), { accept: context.request.headers.get('accept') ?? undefined, contentType: context.request.headers.get('content-type') ?? undefined }, budget.limit, budget.declaredLimit);
     return new Response(answer.body, { status: answer.status, headers: answer.headers });
   };
   let response: Response;

@@ -21,7 +21,7 @@ import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
 import { handleOneClickUnsubscribe, ONE_CLICK_FOLDER } from './lib/subscribers/one-click-unsubscribe.ts';
 import { API_FOLDER, prepareApiRequest } from './lib/http/api-requests.ts';
 import { isUnder, parseRequestPath, type RequestPath } from './lib/http/request-path.ts';
-import { BODY_LIMITS, bodyRouteOf } from './lib/http/body-limits.ts';
+import { bodyAllowance, bodyRouteOf } from './lib/http/body-limits.ts';
 import { declaredBody, guardBody, hasBody, type BodyBudget } from './lib/http/body-guard.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
@@ -96,7 +96,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
         if (hasBody(declaredBody(req.rawHeaders))) res.setHeader('connection', 'close');
         answered = handleTrackingRequest(req, res, app);
       } else {
-        const bodyBudget = guardBody(req, res, path.route, BODY_LIMITS[bodyRouteOf(path.route, path.search)]);
+        const bodyBudget = guardBody(req, res, path.route, bodyAllowance(bodyRouteOf(path.route, path.search)));
         if (!bodyBudget) return;
         if (expectsContinue) res.writeContinue();
         answered = handle(req, res, path, bodyBudget);

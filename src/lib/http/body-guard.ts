@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tooLargeAnswer } from './body-limits.ts';
+import { tooLargeAnswer, UNDECLARED_BODY_LIMIT, type BodyAllowance } from './body-limits.ts';
 import { firstRawHeader } from './raw-headers.ts';
 import { BodyTooLargeError } from './request-body.ts';
 
@@ -7,31 +7,36 @@ import { BodyTooLargeError } from './request-body.ts';
  * The server entry's side of the body limits (body-limits.ts): a body over its route's limit is
  * stopped before anything buffers it.
  *
- * - Content-Length over the limit: 413 at once, nothing read (with `Expect: 100-continue`, the
+ * - Content-Length over the limit: 413 at once, nothing read (with `Expect: 100-continue` the
  *   client is never asked for the body), and the connection closed.
- * - Chunked: the answer closes the connection whatever it is (so an unread body is never
- *   drained), and the body Astro or the entry reads is counted as it arrives. At the first
- *   byte over the limit reading stops with a BodyTooLargeError; the budget records it, and the
- *   middleware answers 413 in place of whatever the route made of the cut-off body.
- * - A declared length within the limit: Node delivers exactly that many bytes.
+ * - No Content-Length (chunked): held to the route's undeclared limit (1 MB at most). The answer
+ *   closes the connection whatever it is, so an unread body is never drained, and what Astro or
+ *   the entry reads is counted as it arrives. At the first byte over, reading stops with a
+ *   BodyTooLargeError; the budget records it, and the middleware answers 413 in place of
+ *   whatever the route made of the cut-off body.
+ * - A declared length within the limit: Node delivers exactly that many bytes; over 1 MB the
+ *   connection closes after the answer too, so one the route did not read is not drained.
  *
  * Closing is a "lingering close" (as nginx does it): Node destroys the socket as soon as the
  * answer is flushed, and a socket closed with the client's bytes still arriving answers them
  * with a reset, which can make a client that is still sending lose the 413 it has not read yet.
- * So the answer is followed by FIN alone; the rest of the body is left unread (or dropped) and
- * the socket destroyed when the client closes, or after LINGER_MS.
+ * So the answer is followed by FIN alone, the socket stops reading (the client's sending stalls)
+ * and it is destroyed when the client closes, or after LINGER_MS.
  */
 
 const LINGER_MS = 2000;
 
 /** Shared with the middleware through `locals.bodyBudget`. */
 export interface BodyBudget {
+  /** The most this request's body may be (its route's limit, or the undeclared limit). */
   limit: number;
+  /** The route's limit for a body that declares its length. */
+  declaredLimit: number;
   exceeded: boolean;
 }
 
 export interface DeclaredBody {
-  /** Content-Length, when sent (NaN when it is not a number; Node refuses those first). */
+  /** Content-Length, when sent (Node refuses one that is not a number before this is reached). */
   length: number | undefined;
   chunked: boolean;
 }
@@ -53,30 +58,32 @@ export function hasBody(declared: DeclaredBody): boolean {
 }
 
 /** Answers 413 for `route` (JSON, a page or text, as the client reads) and closes the connection. */
-export function refuseBody(req: IncomingMessage, res: ServerResponse, route: string, limit: number): void {
+export function refuseBody(req: IncomingMessage, res: ServerResponse, route: string, limit: number, declaredLimit = limit): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const answer = tooLargeAnswer(route, { accept: firstRawHeader(req.rawHeaders, 'accept'), contentType: firstRawHeader(req.rawHeaders, 'content-type') }, limit);
+  const answer = tooLargeAnswer(route, { accept: firstRawHeader(req.rawHeaders, 'accept'), contentType: firstRawHeader(req.rawHeaders, 'content-type') }, limit, declaredLimit);
   lingerBeforeClosing(req, res);
   res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
   res.end(req.method === 'HEAD' ? undefined : answer.body);
 }
 
 /**
- * Applies `limit` to the request's body before anyone reads it: undefined when that already
- * answered the request (413); otherwise the budget the middleware checks.
+ * Applies the route's allowance to the request's body before anyone reads it: undefined when
+ * that already answered the request (413); otherwise the budget the middleware checks.
  */
-export function guardBody(req: IncomingMessage, res: ServerResponse, route: string, limit: number, declared = declaredBody(req.rawHeaders)): BodyBudget | undefined {
-  if (declared.length !== undefined && declared.length > limit) {
-    refuseBody(req, res, route, limit);
+export function guardBody(req: IncomingMessage, res: ServerResponse, route: string, allowance: BodyAllowance, declared = declaredBody(req.rawHeaders)): BodyBudget | undefined {
+  if (declared.length !== undefined && declared.length > allowance.limit) {
+    refuseBody(req, res, route, allowance.limit);
     return undefined;
   }
-  const budget: BodyBudget = { limit, exceeded: false };
-  if (declared.chunked) {
+  const budget: BodyBudget = { limit: declared.chunked ? allowance.undeclared : allowance.limit, declaredLimit: allowance.limit, exceeded: false };
+  if (declared.chunked || (declared.length ?? 0) > UNDECLARED_BODY_LIMIT) {
     res.setHeader('connection', 'close');
     lingerBeforeClosing(req, res);
+  }
+  if (declared.chunked) {
     // @astrojs/node reads `req.body` when it is an async iterable, and so does requestBody().
     (req as IncomingMessage & { body?: AsyncIterable<Uint8Array> }).body = countedBody(req, budget, () => {
       // A route that answered before reading all of it has nothing to take back: cut the connection.
@@ -86,13 +93,14 @@ export function guardBody(req: IncomingMessage, res: ServerResponse, route: stri
   return budget;
 }
 
-/** Once an answer with `Connection: close` is out while the body is still coming: FIN, then close after the client or LINGER_MS. */
+/** Once an answer with `Connection: close` is out while the body is still coming: FIN, no more reading, close after the client or LINGER_MS. */
 function lingerBeforeClosing(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket;
   res.once('finish', () => {
     if (req.complete || socket.destroyed) return;
     // Node's own handler ran first: it ended the socket and will destroy it once the FIN is written.
     socket.removeListener('finish', socket.destroy);
+    socket.pause();
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));

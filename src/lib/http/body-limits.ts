@@ -4,8 +4,10 @@ import { isUnder } from './request-path.ts';
  * How many bytes of request body each route takes: the one list. The server entry refuses
  * a body over its route's limit before it is buffered — at once when Content-Length says so,
  * otherwise as the bytes arrive — with 413 and the connection closed (src/lib/http/body-guard.ts).
- * The routes' own readers use the same numbers, and astro.config.mjs gives Astro the largest.
- * The README's "Security" section lists them.
+ * A body sent without its length (chunked) is held to UNDECLARED_BODY_LIMIT whatever the route
+ * takes: browsers always say how long an upload is, and a stream of unknown length is where an
+ * attacker's hundreds of megabytes come from. The routes' own readers use the same numbers, and
+ * astro.config.mjs gives Astro the largest. The README's "Security" section lists them.
  */
 const KB = 1024;
 const MB = 1024 * 1024;
@@ -37,6 +39,20 @@ export const BODY_LIMITS = {
 } as const;
 
 export type BodyRoute = keyof typeof BODY_LIMITS;
+
+/** The most a body sent without Content-Length may be, on any route. */
+export const UNDECLARED_BODY_LIMIT = 1 * MB;
+
+/** What a route takes: `limit` with its length declared, `undeclared` without. */
+export interface BodyAllowance {
+  limit: number;
+  undeclared: number;
+}
+
+export function bodyAllowance(route: BodyRoute): BodyAllowance {
+  const limit = BODY_LIMITS[route];
+  return { limit, undeclared: Math.min(limit, UNDECLARED_BODY_LIMIT) };
+}
 
 /** Actions whose forms carry more than a few fields; every other action is `form`. */
 const ACTION_LIMITS: Readonly<Record<string, BodyRoute>> = {
@@ -81,12 +97,18 @@ export interface TooLargeAnswer {
 }
 
 /**
- * The 413 for a body over its route's limit, in the form the client reads: JSON for the API,
- * actions and scripts, a short page for a browser, plain text otherwise. The connection is
+ * The 413 for a body over its route's limit (`limit`; `declaredLimit` when the body came without
+ * its length and the route takes more with it), in the form the client reads: JSON for the
+ * API, actions and scripts, a short page for a browser, plain text otherwise. The connection is
  * closed after it, so the rest of the body is never read.
  */
-export function tooLargeAnswer(route: string, headers: { accept?: string | undefined; contentType?: string | undefined }, limit: number): TooLargeAnswer {
-  const message = limit === 0 ? 'This address takes no request body.' : `The request body is larger than ${formatLimit(limit)}, the most this address accepts.`;
+export function tooLargeAnswer(route: string, headers: { accept?: string | undefined; contentType?: string | undefined }, limit: number, declaredLimit = limit): TooLargeAnswer {
+  const message =
+    limit === 0
+      ? 'This address takes no request body.'
+      : declaredLimit > limit
+        ? `The request body is larger than ${formatLimit(limit)}, the most this address accepts without a Content-Length; send its length first (up to ${formatLimit(declaredLimit)}).`
+        : `The request body is larger than ${formatLimit(limit)}, the most this address accepts.`;
   const common = { 'cache-control': 'no-store', connection: 'close', 'x-content-type-options': 'nosniff' };
   const wantsJson = isUnder(route, '/api') || isUnder(route, '/_actions') || /json/i.test(headers.contentType ?? '') || (/json/i.test(headers.accept ?? '') && !/text\/html/i.test(headers.accept ?? ''));
   if (wantsJson) {
