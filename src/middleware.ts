@@ -9,6 +9,7 @@ import { SESSION_COOKIE, validateSessionToken } from './lib/auth/session.service
 import { deleteSessionCookie, setSessionCookie } from './lib/auth/session-cookie.ts';
 import { tooLargeAnswer } from './lib/http/body-limits.ts';
 import { parseRequestPath } from './lib/http/request-path.ts';
+import { FALLBACK_PAGE_CSP, NON_PAGE_CSP } from './lib/http/security-headers.ts';
 
 const PRIVATE_PATH = /^\/(admin|api|_actions)(\/|$)/;
 
@@ -76,6 +77,10 @@ const accounts = defineMiddleware(async (context, next) => {
   }
 
   const response = await next();
+  // Astro writes the policy of the pages it renders; anything else gets one too (src/lib/http/security-headers.ts).
+  if (!response.headers.has('content-security-policy')) {
+    setHeader(response, 'content-security-policy', response.headers.get('content-type')?.startsWith('text/html') ? FALLBACK_PAGE_CSP : NON_PAGE_CSP);
+  }
   if (PRIVATE_PATH.test(routeOf(context.url)) || context.locals.user) setHeader(response, 'cache-control', 'no-store');
   if (context.locals.retryAfterSeconds) setHeader(response, 'retry-after', String(context.locals.retryAfterSeconds));
   return response;

@@ -23,6 +23,7 @@ import { API_FOLDER, prepareApiRequest } from './lib/http/api-requests.ts';
 import { isUnder, parseRequestPath, type RequestPath } from './lib/http/request-path.ts';
 import { bodyAllowance, bodyRouteOf } from './lib/http/body-limits.ts';
 import { declaredBody, guardBody, hasBody, type BodyBudget } from './lib/http/body-guard.ts';
+import { baseSecurityHeaders } from './lib/http/security-headers.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
@@ -82,6 +83,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     }
     await astro(req, res, undefined, { clientAddress: ip, bodyBudget });
   };
+  const securityHeaders = baseSecurityHeaders(app.config.siteUrl);
   // Not an async function itself: the tracking fast path answers without extra promise hops.
   return (req, res, expectsContinue = false) => {
     const target = req.url ?? '/';
@@ -96,6 +98,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
         if (hasBody(declaredBody(req.rawHeaders))) res.setHeader('connection', 'close');
         answered = handleTrackingRequest(req, res, app);
       } else {
+        for (const [name, value] of securityHeaders) res.setHeader(name, value);
         const bodyBudget = guardBody(req, res, path.route, bodyAllowance(bodyRouteOf(path.route, path.search)));
         if (!bodyBudget) return;
         if (expectsContinue) res.writeContinue();
@@ -132,7 +135,7 @@ async function main(): Promise<void> {
   const checkpointer = sqlite && startWalCheckpointer(sqlite);
   installAppContext(app);
 
-  const site = new StaticSite(path.join(root, 'dist/client'));
+  const site = new StaticSite(path.join(root, 'dist/client'), path.join(root, 'dist/_headers.json'));
   const { handler } = (await import(pathToFileURL(entry).href)) as { handler: AstroHandler };
   const listener = createListener(app, site, handler);
   const server = http.createServer({ keepAliveTimeout: 5000 }, listener);
