@@ -29,6 +29,7 @@ import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
 import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
+import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -112,6 +113,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
 }
 
 async function main(): Promise<void> {
+  keepNewFilesPrivate();
   let config;
   try {
     config = getConfig();
