@@ -8,7 +8,6 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, getConfig } from './lib/config.ts';
 import { createAppContext, installAppContext, type AppContext } from './lib/app/context.ts';
@@ -30,6 +29,7 @@ import { announceSetupLink } from './lib/auth/setup-link.ts';
 import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
+import { claimCurrentBuild } from './lib/build/site-builds.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -124,9 +124,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const entry = path.join(root, 'dist/server/entry.mjs');
-  if (!existsSync(entry)) {
-    console.error('No build found at dist/: run `npm run build` (npm start does it for you).');
+  // Everything below comes from this build's folder, kept while this process runs (src/lib/build/site-builds.ts).
+  const build = claimCurrentBuild(root);
+  if (!build) {
+    console.error('No build found under dist/: run `npm run build` (npm start does it for you).');
     process.exit(1);
   }
 
@@ -137,8 +138,8 @@ async function main(): Promise<void> {
   const checkpointer = sqlite && startWalCheckpointer(sqlite);
   installAppContext(app);
 
-  const site = new StaticSite(path.join(root, 'dist/client'), path.join(root, 'dist/_headers.json'));
-  const { handler } = (await import(pathToFileURL(entry).href)) as { handler: AstroHandler };
+  const site = new StaticSite(build.clientDir, build.headersFile);
+  const { handler } = (await import(pathToFileURL(build.serverEntry).href)) as { handler: AstroHandler };
   const listener = createListener(app, site, handler);
   const server = http.createServer({ keepAliveTimeout: 5000 }, listener);
   // "Expect: 100-continue": the body is asked for only once its route's limit allows it.
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    console.log(`[server] Footfall listening on ${listening} (${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
+    console.log(`[server] Footfall listening on ${listening} (build ${build.id}, ${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
     // With no account yet, the one-time link for the first admin (PORT=0: only the socket knows the port).
     announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error) => console.error('[setup] could not create the setup link:', error));
   });
