@@ -123,7 +123,7 @@ describe('browser security headers in Chromium', () => {
         const before = await frame.getAttribute('srcdoc');
         await page.locator('textarea[name="body_markdown"]').fill('A **fresh** paragraph about spring widgets.');
         await expect.poll(() => frame.getAttribute('srcdoc'), { timeout: 10_000 }).not.toBe(before);
-        expect(await page.frameLocator('iframe[data-live-preview]').first().locator('body').textContent()).toContain('spring widgets');
+        expect(await frame.contentFrame().locator('body').textContent()).toContain('spring widgets');
       }
       expect(await violationsOf(page), pagePath).toEqual([]);
     }
