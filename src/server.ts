@@ -91,7 +91,11 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     try {
       // Every decision below is made on the normalised path, and Astro is given that path too.
       const path = parseRequestPath(target);
-      if (!path) return sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).');
+      if (!path) {
+        // The pixel answers whatever it is sent, and a click with a broken token gets its friendly 404.
+        if (target.startsWith(`${TRACKING_FOLDER}/`)) return void handleTrackingRequest(req, res, app)?.catch((error: unknown) => failed(req, res, target, error));
+        return sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).');
+      }
       if (path.target !== target) req.url = path.target;
       let answered: Promise<void> | void;
       if (isUnder(path.route, TRACKING_FOLDER)) {
