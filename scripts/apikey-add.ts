@@ -5,6 +5,9 @@ import { getConfig } from '../src/lib/config.ts';
 import { createDatabase } from '../src/lib/db/database.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
 import { createApiKey } from '../src/lib/auth/api-keys.service.ts';
+import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
+
+keepNewFilesPrivate();
 
 const usage = 'usage: npm run apikey:add -- --role admin|marketer|writer --name "what uses it"';
 

@@ -2,6 +2,9 @@
 import { getConfig } from '../src/lib/config.ts';
 import { parseDatabaseUrl } from '../src/lib/db/database.ts';
 import { backupSqlite } from '../src/lib/db/backup.ts';
+import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
+
+keepNewFilesPrivate();
 
 const file = process.argv[2];
 if (!file) {

@@ -1,6 +1,9 @@
 import { getConfig } from '../src/lib/config.ts';
 import { createDatabase } from '../src/lib/db/database.ts';
 import { migrateDown, migrateToLatest } from '../src/lib/db/migrate.ts';
+import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
+
+keepNewFilesPrivate();
 
 const config = getConfig();
 const db = createDatabase(config.databaseUrl);

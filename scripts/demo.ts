@@ -4,6 +4,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/lib/config.ts';
 import { readDemoScale } from '../src/lib/demo/scale.ts';
+import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
+
+keepNewFilesPrivate();
 
 const usage = 'usage: npm run demo [-- --fresh] [--no-serve] [--subscribers 5000] [--weeks 12] [--issues 8]';
 

@@ -5,6 +5,9 @@ import { getConfig } from '../src/lib/config.ts';
 import { createDatabase } from '../src/lib/db/database.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
 import { createUser } from '../src/lib/auth/users.service.ts';
+import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
+
+keepNewFilesPrivate();
 
 const usage = 'usage: npm run user:add -- --email you@example.com --password "a long passphrase" --role admin|marketer|writer [--name "Your Name"]';
 

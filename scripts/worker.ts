@@ -8,6 +8,9 @@ import { createAppContext } from '../src/lib/app/context.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
 import { createSendWorker } from '../src/lib/sending/run-worker.ts';
 import { WorkerLockedError } from '../src/lib/sending/worker.ts';
+import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
+
+keepNewFilesPrivate();
 
 let config;
 try {

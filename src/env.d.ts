@@ -6,6 +6,8 @@ declare namespace App {
     user?: import('./lib/auth/session.service.ts').AuthUser;
     /** The session behind `user`. */
     session?: import('./lib/auth/session.service.ts').Session;
+    /** The request body's limit and whether it was passed (set by the server entry: src/lib/http/body-guard.ts). */
+    bodyBudget?: import('./lib/http/body-guard.ts').BodyBudget;
     /** Set by a throttled action: the middleware sends it as a Retry-After header. */
     retryAfterSeconds?: number;
     /**

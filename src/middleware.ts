@@ -7,8 +7,37 @@ import { adminActionPermission } from './lib/auth/admin-routes.ts';
 import { checkAccess } from './lib/auth/guard.ts';
 import { SESSION_COOKIE, validateSessionToken } from './lib/auth/session.service.ts';
 import { deleteSessionCookie, setSessionCookie } from './lib/auth/session-cookie.ts';
+import { tooLargeAnswer } from './lib/http/body-limits.ts';
+import { parseRequestPath } from './lib/http/request-path.ts';
+import { FALLBACK_PAGE_CSP, NON_PAGE_CSP } from './lib/http/security-headers.ts';
 
 const PRIVATE_PATH = /^\/(admin|api|_actions)(\/|$)/;
+
+/** The path as Astro routed the request (decoded): what prefixes are tested on (src/lib/http/request-path.ts). */
+function routeOf(url: URL): string {
+  return parseRequestPath(url.pathname)?.route ?? url.pathname;
+}
+
+/**
+ * A chunked body that ran past its route's limit was cut off by the server entry (body-guard.ts);
+ * whatever the route made of the part it read — a 400, an action's error — the answer is 413.
+ */
+const boundedBodies = defineMiddleware(async (context, next) => {
+  const budget = context.locals.bodyBudget;
+  if (!budget || context.isPrerendered) return next();
+  const tooLarge = () => {
+    const answer = tooLargeAnswer(routeOf(context.url), { accept: context.request.headers.get('accept') ?? undefined, contentType: context.request.headers.get('content-type') ?? undefined }, budget.limit, budget.declaredLimit);
+    return new Response(answer.body, { status: answer.status, headers: answer.headers });
+  };
+  let response: Response;
+  try {
+    response = await next();
+  } catch (error) {
+    if (budget.exceeded) return tooLarge();
+    throw error;
+  }
+  return budget.exceeded ? tooLarge() : response;
+});
 
 /**
  * Session cookie → locals.user / locals.session. Also refuses admin actions to those who may
@@ -48,7 +77,11 @@ const accounts = defineMiddleware(async (context, next) => {
   }
 
   const response = await next();
-  if (PRIVATE_PATH.test(context.url.pathname) || context.locals.user) setHeader(response, 'cache-control', 'no-store');
+  // Astro writes the policy of the pages it renders; anything else gets one too (src/lib/http/security-headers.ts).
+  if (!response.headers.has('content-security-policy')) {
+    setHeader(response, 'content-security-policy', response.headers.get('content-type')?.startsWith('text/html') ? FALLBACK_PAGE_CSP : NON_PAGE_CSP);
+  }
+  if (PRIVATE_PATH.test(routeOf(context.url)) || context.locals.user) setHeader(response, 'cache-control', 'no-store');
   if (context.locals.retryAfterSeconds) setHeader(response, 'retry-after', String(context.locals.retryAfterSeconds));
   return response;
 });
@@ -69,7 +102,7 @@ const pageViews = defineMiddleware(async (context, next) => {
     context.request.method !== 'GET' ||
     response.status !== 200 ||
     !response.headers.get('content-type')?.startsWith('text/html') ||
-    !isCountedPath(context.url.pathname)
+    !isCountedPath(routeOf(context.url))
   ) {
     return response;
   }
@@ -90,4 +123,4 @@ const pageViews = defineMiddleware(async (context, next) => {
   return response;
 });
 
-export const onRequest = sequence(accounts, pageViews);
+export const onRequest = sequence(boundedBodies, accounts, pageViews);

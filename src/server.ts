@@ -8,7 +8,6 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, getConfig } from './lib/config.ts';
 import { createAppContext, installAppContext, type AppContext } from './lib/app/context.ts';
@@ -19,14 +18,22 @@ import { clientAddress } from './lib/http/client-address.ts';
 import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
 import { handleOneClickUnsubscribe, isOneClickPost } from './lib/subscribers/one-click-unsubscribe.ts';
-import { API_PREFIX, prepareApiRequest } from './lib/http/api-requests.ts';
+import { API_FOLDER, prepareApiRequest } from './lib/http/api-requests.ts';
+import { isUnder, parseRequestPath, type RequestPath } from './lib/http/request-path.ts';
+import { bodyAllowance, bodyRouteOf } from './lib/http/body-limits.ts';
+import { declaredBody, guardBody, hasBody, type BodyBudget } from './lib/http/body-guard.ts';
+import { baseSecurityHeaders } from './lib/http/security-headers.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
 import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
+import { keepNewFilesPrivate } from './lib/security/private-files.ts';
+import { claimCurrentBuild } from './lib/build/site-builds.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
+
+const TRACKING_FOLDER = '/t';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,42 +66,58 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 
-function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) {
+type Listener = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue?: boolean) => void;
+
+function createListener(app: AppContext, site: StaticSite, astro: AstroHandler): Listener {
   const failed = (req: http.IncomingMessage, res: http.ServerResponse, url: string, error: unknown) => {
     console.error(`[server] ${req.method} ${url.slice(0, 200)} failed:`, error);
     if (!res.headersSent) sendText(res, 500, 'Internal server error');
     else res.destroy();
   };
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, url: string) => {
-    if (isOneClickPost(req.method, url)) return await handleOneClickUnsubscribe(req, res, app);
-    if (url.startsWith(API_PREFIX)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, path: RequestPath, bodyBudget: BodyBudget) => {
+    if (isOneClickPost(req.method, path)) return await handleOneClickUnsubscribe(req, res, app);
+    if (isUnder(path.route, API_FOLDER)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
-    const rawPath = url.split('?', 1)[0]!;
-    let pathname: string;
-    try {
-      pathname = decodeURI(rawPath);
-    } catch {
-      return sendText(res, 400, 'Bad request: the path is not valid percent-encoded UTF-8.');
-    }
     if (req.method === 'GET' || req.method === 'HEAD') {
-      const file = site.find(pathname);
-      if (file) return await serveStatic(req, res, file, pathname, ip, app);
+      const file = site.find(path.route);
+      if (file) return await serveStatic(req, res, file, path.route, ip, app);
     }
-    await astro(req, res, undefined, { clientAddress: ip, afterResponse: (task: () => void) => res.once('close', task) });
+    await astro(req, res, undefined, { clientAddress: ip, bodyBudget, afterResponse: (task: () => void) => res.once('close', task) });
   };
+  const securityHeaders = baseSecurityHeaders(app.config.siteUrl);
   // Not an async function itself: the tracking fast path answers without extra promise hops.
-  return (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const url = req.url ?? '/';
+  return (req, res, expectsContinue = false) => {
+    const target = req.url ?? '/';
     try {
-      const answered = url.startsWith('/t/') ? handleTrackingRequest(req, res, app) : handle(req, res, url);
-      answered?.catch((error: unknown) => failed(req, res, url, error));
+      // Every decision below is made on the normalised path, and Astro is given that path too.
+      const path = parseRequestPath(target);
+      if (!path) {
+        // The pixel answers whatever it is sent, and a click with a broken token gets its friendly 404.
+        if (target.startsWith(`${TRACKING_FOLDER}/`)) return void handleTrackingRequest(req, res, app)?.catch((error: unknown) => failed(req, res, target, error));
+        return sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).');
+      }
+      if (path.target !== target) req.url = path.target;
+      let answered: Promise<void> | void;
+      if (isUnder(path.route, TRACKING_FOLDER)) {
+        // The pixel and clicks take no body: one that is sent is never read, and the connection closes after the answer.
+        if (hasBody(declaredBody(req.rawHeaders))) res.setHeader('connection', 'close');
+        answered = handleTrackingRequest(req, res, app);
+      } else {
+        for (const [name, value] of securityHeaders) res.setHeader(name, value);
+        const bodyBudget = guardBody(req, res, path.route, bodyAllowance(bodyRouteOf(path.route, path.search)));
+        if (!bodyBudget) return;
+        if (expectsContinue) res.writeContinue();
+        answered = handle(req, res, path, bodyBudget);
+      }
+      answered?.catch((error: unknown) => failed(req, res, target, error));
     } catch (error) {
-      failed(req, res, url, error);
+      failed(req, res, target, error);
     }
   };
 }
 
 async function main(): Promise<void> {
+  keepNewFilesPrivate();
   let config;
   try {
     config = getConfig();
@@ -105,9 +128,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const entry = path.join(root, 'dist/server/entry.mjs');
-  if (!existsSync(entry)) {
-    console.error('No build found at dist/: run `npm run build` (npm start does it for you).');
+  // Everything below comes from this build's folder, kept while this process runs (src/lib/build/site-builds.ts).
+  const build = claimCurrentBuild(root);
+  if (!build) {
+    console.error('No build found under dist/: run `npm run build` (npm start does it for you).');
     process.exit(1);
   }
 
@@ -118,9 +142,12 @@ async function main(): Promise<void> {
   const checkpointer = sqlite && startWalCheckpointer(sqlite);
   installAppContext(app);
 
-  const site = new StaticSite(path.join(root, 'dist/client'));
-  const { handler } = (await import(pathToFileURL(entry).href)) as { handler: AstroHandler };
-  const server = http.createServer({ keepAliveTimeout: 5000 }, createListener(app, site, handler));
+  const site = new StaticSite(build.clientDir, build.headersFile);
+  const { handler } = (await import(pathToFileURL(build.serverEntry).href)) as { handler: AstroHandler };
+  const listener = createListener(app, site, handler);
+  const server = http.createServer({ keepAliveTimeout: 5000 }, listener);
+  // "Expect: 100-continue": the body is asked for only once its route's limit allows it.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => listener(req, res, true));
   // The send worker (SEND_WORKER=0 leaves sending to `npm run worker` processes).
   const sendWorker = config.sending.worker ? startEmbeddedWorker(app) : undefined;
   const stopPruning = schedulePruning(app.db);
@@ -153,7 +180,7 @@ async function main(): Promise<void> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    console.log(`[server] Footfall listening on ${listening} (${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
+    console.log(`[server] Footfall listening on ${listening} (build ${build.id}, ${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
     // With no account yet, the one-time link for the first admin (PORT=0: only the socket knows the port).
     announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error) => console.error('[setup] could not create the setup link:', error));
   });

@@ -1,6 +1,7 @@
 import { checkAccess, loginPath } from '../lib/auth/guard.ts';
 import type { Permission } from '../lib/auth/roles.ts';
 import type { AuthUser } from '../lib/auth/session.service.ts';
+import { readJsonBody as readJson } from '../lib/http/request-body.ts';
 
 /**
  * The gate of an admin endpoint (ADMIN_ENDPOINTS in src/lib/auth/admin-routes.ts): a route
@@ -37,26 +38,8 @@ export async function readJsonBody(request: Request, limit: number): Promise<{ v
   if (!/^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
     return jsonAnswer(415, { error: 'unsupported_media_type', message: 'Send JSON with "Content-Type: application/json".' });
   }
-  const tooLarge = () => jsonAnswer(413, { error: 'too_large', message: `The body is over ${limit} bytes.` });
-  if (Number(request.headers.get('content-length') ?? '0') > limit) return tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        return tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  try {
-    return { value: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))) };
-  } catch {
-    return jsonAnswer(400, { error: 'bad_json', message: 'The body is not valid JSON.' });
-  }
+  const body = await readJson(request, limit);
+  if (body.ok) return { value: body.value };
+  const error = body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'bad_json';
+  return jsonAnswer(body.status, { error, message: body.message });
 }

@@ -1,11 +1,12 @@
 // npm run bench:pages — article page throughput with page-view counting on, as a ratio against a
 // bare node:http server sending the same bytes, measured in the same run. Server on core 0,
 // autocannon on core 1, three interleaved runs, median.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, startServer } from '../helpers/server.ts';
-import { builtArticlePaths } from '../helpers/site.ts';
+import { currentBuild } from '../../src/lib/build/site-builds.ts';
+import { builtArticlePaths, builtClientDir } from '../helpers/site.ts';
 import { pageViewsIn } from '../helpers/rows.ts';
 import { conditions, load, median, startPinned } from './run-load.ts';
 
@@ -14,12 +15,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RUNS = 3;
 const TARGET = 0.6;
 
-if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
+if (!currentBuild(projectRoot)) {
   console.error('Build first: npm run build');
   process.exit(1);
 }
 const article = builtArticlePaths()[0]!;
-const htmlFile = path.join(projectRoot, 'dist/client', article, 'index.html');
+const htmlFile = path.join(builtClientDir(), article, 'index.html');
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-'));
 const footfall = await startServer({ dataDir, cpu: 0 });

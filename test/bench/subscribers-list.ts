@@ -2,12 +2,13 @@
 // ratio against the same requests at 1,000 (measured in the same run): the first page, a deep
 // page (keyset), a search, a topic filter and a status filter. SQLite always; PostgreSQL too
 // when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server whose user may create databases.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { projectRoot, startServer, type RunningServer } from '../helpers/server.ts';
+import { currentBuild } from '../../src/lib/build/site-builds.ts';
 import { createTestDatabaseUrl, type TestDialect } from '../helpers/databases.ts';
 import { addAccount, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { conditions, median } from './run-load.ts';
@@ -17,7 +18,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
 const TOPICS = ['guides', 'offers', 'store-news'];
 const STATUSES = ['active', 'active', 'active', 'active', 'active', 'active', 'pending', 'unsubscribed', 'unsubscribed', 'bounced'] as const;
 
-if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
+if (!currentBuild(projectRoot)) {
   console.error('Build first: npm run build');
   process.exit(1);
 }

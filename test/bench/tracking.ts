@@ -8,10 +8,11 @@
 // hits are a delivery's first open or click (which also moves its first time and unique counts;
 // all of them while Footfall answers up to 40,000 a second: 25 s of load a kind), as in a real
 // send where a reader opens an issue once or twice; the share is printed.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, startServer } from '../helpers/server.ts';
+import { currentBuild } from '../../src/lib/build/site-builds.ts';
 import { seedSubscribers } from '../helpers/sending.ts';
 import { seedIssue, TEST_SECRET, withDb } from '../helpers/tracking.ts';
 import { CLICK_PATH, makeClickToken, makeOpenToken, OPEN_PATH } from '../../src/lib/tracking/tokens.ts';
@@ -27,7 +28,7 @@ const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 1_000_000);
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 10);
 const TARGETS = { pixel: 0.8, click: 0.7 };
 
-if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
+if (!currentBuild(projectRoot)) {
   console.error('Build first: npm run build');
   process.exit(1);
 }

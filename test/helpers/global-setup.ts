@@ -1,16 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSite } from '../../src/lib/build/site-builds.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Builds the site once for every test that starts the real server (skip with SKIP_BUILD=1). */
-export default function setup(): void {
+/**
+ * Builds the site once for every test that starts the real server, as `npm start` does: into a
+ * fresh folder under dist/, skipped when the sources are unchanged (SKIP_BUILD=1 skips it outright).
+ */
+export default async function setup(): Promise<void> {
   if (process.env.SKIP_BUILD === '1') return;
-  execFileSync(process.execPath, [path.join(root, 'node_modules/astro/bin/astro.mjs'), 'build', '--silent'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    // NODE_ENV=test (set by Vitest) would make Vite build in development mode, and drafts would be published.
-    env: { ...process.env, NODE_ENV: 'production', ASTRO_TELEMETRY_DISABLED: '1' },
-  });
+  await buildSite(root, { quiet: true });
 }

@@ -26,6 +26,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Pin the server to a CPU with taskset (benchmarks). */
   cpu?: number;
+  /** Another checkout to run (its src/server.ts and its build); this project by default. */
+  root?: string;
 }
 
 /** A port nobody listens on right now (the OS picks it), so SITE_URL can name it before the server starts. */
@@ -55,11 +57,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     DATABASE_URL: databaseUrl,
     ...options.env,
   };
-  const args = [path.join(projectRoot, 'src/server.ts')];
+  const root = options.root ?? projectRoot;
+  const args = [path.join(root, 'src/server.ts')];
   const child =
     options.cpu === undefined
-      ? spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));

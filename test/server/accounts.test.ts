@@ -6,6 +6,8 @@ import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { floodPost, rawRequest } from '../helpers/hostile-http.ts';
+import { builtArticlePaths } from '../helpers/site.ts';
 
 const PASSWORD = 'a long passphrase for tests';
 
@@ -128,6 +130,63 @@ describe('bad input', () => {
     const rpc = await request(server, '/_actions/users.invite', { method: 'POST', cookie, headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: 'email=x' });
     expect(rpc.status).toBe(403);
     expect(await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('id').where('email', '=', 'planted@example.com').executeTakeFirst())).toBeUndefined();
+  });
+
+  it('a raw path that walks around a prefix (/api/../admin/login, %2e%2e, backslashes, //) is the login form, origin check and all', async () => {
+    const targets = ['/api/../admin/login', '/api/%2e%2e/admin/login', '/api/.%2E/admin/login', '/api\\..\\admin/login', '/t/../admin/login', '/unsubscribe/../admin/login', '//admin/login', '/%61dmin/login'];
+    const body = new URLSearchParams({ email: 'target@example.com', password: PASSWORD }).toString();
+    const post = (target: string, origin: string) =>
+      rawRequest(server, `POST ${target}?_action=accounts.login HTTP/1.1
+        Content-Type: application/x-www-form-urlencoded
+        Content-Length: ${body.length}
+        Origin: ${origin}
+        X-Forwarded-For: 10.3.0.1`, body);
+    for (const target of targets) {
+      const crossSite = await post(target, 'https://evil.example');
+      expect(crossSite.status, target).toBe(403);
+      expect(crossSite.headers['set-cookie'], target).toBeUndefined();
+      // The same request from the site itself signs in: the 403 was the origin check, not a missing page.
+      const sameSite = await post(target, server.url);
+      expect(sameSite.status, target).toBe(303);
+      expect(sameSite.headers['set-cookie'], target).toMatch(/^footfall_session=/);
+    }
+    // Encoded twice into a dot segment: no single reading, so no decision is made on it.
+    const doubly = await post('/api/%252e%252e/admin/login', 'https://evil.example');
+    expect(doubly.status).toBe(400);
+    expect(doubly.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('a 300 MB chunked POST to the login action (page form or RPC) is refused with 413 as it streams: memory stays flat, readers are answered', async () => {
+    const reader = builtArticlePaths()[0]!;
+    for (const path of ['/admin/login?_action=accounts.login', '/_actions/accounts.login']) {
+      const flood = await floodPost(server, path, { totalBytes: 300 * 1024 * 1024, headers: { accept: 'text/html', ...from('10.4.0.1') }, readerPath: reader });
+      expect(flood.status, path).toBe(413);
+      expect(flood.headers.connection, path).toBe('close');
+      expect(flood.body, path).toContain('larger than 64 KB');
+      expect(flood.sentBytes, path).toBeLessThan(50 * 1024 * 1024);
+      expect(flood.rssGrowthMb, path).toBeLessThan(20);
+      expect(flood.readerStatuses.length, path).toBeGreaterThan(0);
+      expect(new Set(flood.readerStatuses), path).toEqual(new Set([200]));
+    }
+    expect(server.output()).not.toMatch(/failed|Unhandled/);
+  });
+
+  it('a body declared over the limit is refused before it is read, and with Expect: 100-continue it is never asked for', async () => {
+    const declared = await rawRequest(server, `POST /admin/login?_action=accounts.login HTTP/1.1
+      Content-Type: application/x-www-form-urlencoded
+      Content-Length: 314572800
+      Origin: ${server.url}
+      Accept: text/html`);
+    expect(declared.status).toBe(413);
+    expect(declared.headers.connection).toBe('close');
+    expect(declared.body).toContain('larger than 64 KB');
+    const expecting = await rawRequest(server, `POST /admin/login?_action=accounts.login HTTP/1.1
+      Content-Type: application/x-www-form-urlencoded
+      Content-Length: 314572800
+      Expect: 100-continue
+      Origin: ${server.url}`);
+    expect(expecting.continued).toBe(false);
+    expect(expecting.status).toBe(413);
   });
 
   it('ten wrong passwords from anywhere: new addresses get 429 for ten minutes, the holder gets one mail, and their usual address still signs in', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,13 +8,14 @@ import { projectRoot } from '../helpers/server.ts';
 
 const run = promisify(execFile);
 
-/** A scratch copy of the content setup (config + schema), with one article of our choosing. */
+/** A scratch copy of the content setup (config and what it imports, schema), with one article of our choosing. */
 function scratchProject(article: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'footfall-content-'));
-  mkdirSync(path.join(dir, 'src'));
+  mkdirSync(path.join(dir, 'src/lib'), { recursive: true });
   mkdirSync(path.join(dir, 'content/articles'), { recursive: true });
   symlinkSync(path.join(projectRoot, 'node_modules'), path.join(dir, 'node_modules'));
   for (const f of ['astro.config.mjs', 'package.json', 'tsconfig.json', 'src/content.config.ts']) copyFileSync(path.join(projectRoot, f), path.join(dir, f));
+  cpSync(path.join(projectRoot, 'src/lib/http'), path.join(dir, 'src/lib/http'), { recursive: true }); // the body limits and security headers astro.config.mjs reads
   writeFileSync(path.join(dir, 'content/articles/broken-widget.md'), article);
   return dir;
 }

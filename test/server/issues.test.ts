@@ -10,6 +10,8 @@ import { anchors, body, catalog, featured, hrefOf } from '../helpers/issues.ts';
 import { createIssue, freezeIssue, markIssueSent } from '../../src/lib/issues/issues.service.ts';
 import { makeTestClickToken, readClickToken, readOpenToken, TEST_CLICK_VALID_MS } from '../../src/lib/tracking/tokens.ts';
 import { createHmac } from 'node:crypto';
+import { BODY_MAX } from '../../src/lib/issues/issue.ts';
+import { floodPost } from '../helpers/hostile-http.ts';
 
 /** A test click token as made before they expired and named their URL: header, delivery 0, link id, MAC. */
 function oldStyleTestClickToken(secret: string, linkId: number): string {
@@ -230,6 +232,15 @@ for (const dialect of testDialects()) {
       expect(refused.text).toMatch(/<input[^>]*name="tracked_phone"[^>]*aria-invalid="true"|<input[^>]*aria-invalid="true"[^>]*name="tracked_phone"/);
       expect(refused.text).toContain('value="ring us!"'); // the form keeps what was typed
       expect(await count()).toBe(before);
+      // A body streamed far past the editor's limit is cut off as it comes (413), nothing saved…
+      const flood = await floodPost(server, '/admin/issues/new?_action=issues.create', { totalBytes: 300 * 1024 * 1024, headers: { accept: 'text/html', cookie: cookies.writer } });
+      expect(flood.status).toBe(413);
+      expect(flood.body).toMatch(/larger than 1 MB.*Content-Length.*up to 2 MB/);
+      expect(flood.rssGrowthMb).toBeLessThan(20);
+      expect(await count()).toBe(before);
+      // …while the longest body the editor allows, in a script that form-encodes to 9 bytes a character, still fits.
+      const longest = await postForm(server, '/admin/issues/new', 'issues.create', { ...fields, slug: 'the-longest-issue', body_markdown: '€'.repeat(BODY_MAX) }, { cookie: cookies.writer });
+      expect(longest.status, longest.text.slice(0, 300)).toBe(303);
 
       const created = await postForm(server, '/admin/issues/new', 'issues.create', { ...fields, tracked_phone: '+44 (0)1632 960-777' }, { cookie: cookies.writer });
       expect(created.status, created.text.slice(0, 300)).toBe(303);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { floodPost } from '../helpers/hostile-http.ts';
 import type { Role } from '../../src/lib/auth/roles.ts';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 
@@ -128,6 +129,10 @@ for (const dialect of testDialects()) {
       expect((await send(other, { cookie: cookies.writer, type: 'text/plain' })).status).toBe(415);
       const tooMany = await request(server, '/admin/tally/taps', { method: 'POST', headers: { 'content-type': 'application/json', origin: server.url }, body: '{"taps": [', cookie: cookies.writer });
       expect(tooMany.status).toBe(400);
+      const flood = await floodPost(server, '/admin/tally/taps', { totalBytes: 300 * 1024 * 1024, headers: { 'content-type': 'application/json', cookie: cookies.writer } });
+      expect(flood.status).toBe(413);
+      expect(JSON.parse(flood.body)).toMatchObject({ error: 'too_large' });
+      expect(flood.rssGrowthMb).toBeLessThan(20);
       expect(await events({ source: 'tally' })).toHaveLength(5);
     });
 
@@ -216,6 +221,10 @@ for (const dialect of testDialects()) {
         expect([403, 415]).toContain(untyped.status);
         const huge = await post(JSON.stringify({ at: Date.now(), pad: 'x'.repeat(20_000) }), auth);
         expect(huge.status).toBe(413);
+        const flood = await floodPost(server, '/api/webhooks/calls', { totalBytes: 300 * 1024 * 1024, headers: { 'content-type': 'application/json', ...auth } });
+        expect(flood.status).toBe(413);
+        expect(JSON.parse(flood.body)).toMatchObject({ error: 'too_large', message: expect.stringMatching(/larger than 16 KB/) });
+        expect(flood.rssGrowthMb).toBeLessThan(20);
         expect(await events({ source: 'webhook' })).toHaveLength(before);
       });
     });
@@ -266,6 +275,18 @@ for (const dialect of testDialects()) {
       xlsx.append('file', new Blob([Buffer.from('PK\x03\x04rest-of-a-zip', 'latin1')]), 'calls.xlsx');
       const refused = await request(server, '/admin/offline-events/import?_action=offlineEvents.upload', { method: 'POST', headers: { origin: server.url }, body: xlsx, cookie: cookies.marketer });
       expect(refused.text).toContain('This is a spreadsheet workbook');
+
+      // 300 MB streamed at the upload action: refused as it comes, nothing kept.
+      const uploads = () => (existsSync(path.join(server.dataDir, 'offline-imports')) ? readdirSync(path.join(server.dataDir, 'offline-imports')).sort() : []);
+      const kept = uploads();
+      const flood = await floodPost(server, '/admin/offline-events/import?_action=offlineEvents.upload', {
+        totalBytes: 300 * 1024 * 1024,
+        headers: { 'content-type': 'multipart/form-data; boundary=x', accept: 'text/html', cookie: cookies.marketer },
+      });
+      expect(flood.status).toBe(413);
+      expect(flood.body).toContain('larger than 1 MB');
+      expect(flood.rssGrowthMb).toBeLessThan(20);
+      expect(uploads()).toEqual(kept);
     });
 
     it('the Offline events page: daily counts, the list, add by hand, remove, the webhook settings', async () => {

@@ -5,6 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { addAccount, request, sessionCookie, withDatabase, type Answer } from '../helpers/accounts.ts';
 import { subscriberCount, subscriberIn } from '../helpers/subscribers.ts';
+import { floodPost } from '../helpers/hostile-http.ts';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 
 /**
@@ -314,6 +315,16 @@ describe('the subscriber admin over HTTP', () => {
     const tooLarge = await upload('huge.csv', 'email\n' + 'someone@example.com\n'.repeat(1_100_000));
     expect(tooLarge.location).toBe('/admin/subscribers/import?error=too_large');
     expect((await get(tooLarge.location!)).text).toContain('larger than 20 MB');
+    // A stream of unknown length is cut off as it comes (a browser always sends the length): 413, no file, memory flat.
+    const flood = await floodPost(server, '/admin/subscribers/import/upload', {
+      totalBytes: 300 * 1024 * 1024,
+      prefix: '--x\r\nContent-Disposition: form-data; name="file"; filename="huge.csv"\r\nContent-Type: text/csv\r\n\r\n',
+      headers: { 'content-type': 'multipart/form-data; boundary=x', accept: 'text/html', cookie: marketer },
+    });
+    expect(flood.status).toBe(413);
+    expect(flood.body).toMatch(/larger than 1 MB.*Content-Length.*up to 100 MB/);
+    expect(flood.sentBytes).toBeLessThan(50 * 1024 * 1024);
+    expect(flood.rssGrowthMb).toBeLessThan(20);
     const crossSite = await request(server, '/admin/subscribers/import/upload', { method: 'POST', headers: { origin: 'https://evil.example' }, body: new FormData(), cookie: marketer });
     expect(crossSite.status).toBe(403);
     expect(await subscriberCount(server.databaseUrl)).toBe(before);

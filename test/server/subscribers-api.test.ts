@@ -6,6 +6,7 @@ import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { apiKeyFor, withDatabase } from '../helpers/accounts.ts';
+import { floodPost, rawRequest } from '../helpers/hostile-http.ts';
 import { subscriberCount, subscriberIn } from '../helpers/subscribers.ts';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 
@@ -128,6 +129,21 @@ for (const dialect of testDialects()) {
 
       const form = await api('POST', '/api/subscribers', undefined, { raw: 'email=form%40example.com', type: 'application/x-www-form-urlencoded' });
       expect(form.status).toBe(415);
+
+      // 300 MB streamed (chunked, no length given) and 300 MB declared: refused as they come, not buffered.
+      for (const path of ['/api/subscribers', '/api/issues']) {
+        const flood = await floodPost(server, path, { totalBytes: 300 * 1024 * 1024, headers: { authorization: `Bearer ${marketerKey}`, 'content-type': 'application/json' } });
+        expect(flood.status, path).toBe(413);
+        // Without a Content-Length no route takes more than 1 MB; /api/subscribers takes 10 MB with one.
+        expect(JSON.parse(flood.body), path).toMatchObject({ error: 'too_large', message: expect.stringMatching(path === '/api/issues' ? /larger than 512 KB/ : /larger than 1 MB.*Content-Length.*up to 10 MB/) });
+        expect(flood.rssGrowthMb, path).toBeLessThan(20);
+      }
+      const declared = await rawRequest(server, `POST /api/subscribers HTTP/1.1
+        Authorization: Bearer ${marketerKey}
+        Content-Type: application/json
+        Content-Length: 314572800`);
+      expect(declared.status).toBe(413);
+      expect(JSON.parse(declared.body)).toMatchObject({ error: 'too_large' });
       expect(await subscriberCount(server.databaseUrl)).toBe(count);
     });
 

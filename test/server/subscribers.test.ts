@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../helpers/server.ts';
@@ -8,6 +8,8 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { linkIn, pressConfirm, subscriberCount, subscriberIn } from '../helpers/subscribers.ts';
 import { builtArticlePaths } from '../helpers/site.ts';
 import { addAccount, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { floodPost } from '../helpers/hostile-http.ts';
+import { subscriberToken } from '../../src/lib/subscribers/links.ts';
 import { signToken } from '../../src/lib/security/signed-token.ts';
 
 const SECRET = 'subscriber-links-test-secret-'.padEnd(48, 'x');
@@ -312,6 +314,29 @@ for (const dialect of testDialects()) {
       const crossSite = await signup({ email: 'csrf@example.com' }, { origin: 'https://evil.example' });
       expect(crossSite.status).toBe(403);
       expect(await subscriberCount(server.databaseUrl)).toBe(count); // …and nothing is stored
+      expect(sink.messages.length).toBe(sent);
+    });
+
+    it('a 300 MB chunked body to the signup action or a one-click unsubscribe → 413 as it streams; nothing stored or changed, memory flat', async () => {
+      const reader = builtArticlePaths()[0]!;
+      const count = await subscriberCount(server.databaseUrl);
+      const sent = sink.messages.length;
+      const signupFlood = await floodPost(server, '/subscribe?_action=subscribe', { totalBytes: 300 * 1024 * 1024, headers: { accept: 'text/html', 'x-forwarded-for': freshIp() }, readerPath: reader });
+      expect(signupFlood.status).toBe(413);
+      expect(signupFlood.rssGrowthMb).toBeLessThan(20);
+      expect(signupFlood.readerStatuses.length).toBeGreaterThan(0);
+      expect(new Set(signupFlood.readerStatuses)).toEqual(new Set([200]));
+
+      const reader1 = (await subscriberIn(server.databaseUrl, 'reader@example.com'))!;
+      expect(reader1.status).toBe('active');
+      const token = subscriberToken({ secret: readFileSync(path.join(server.dataDir, 'secret'), 'utf8').trim(), siteUrl: server.url }, reader1.id);
+      const oneClick = await floodPost(server, `/unsubscribe/${token}`, { totalBytes: 300 * 1024 * 1024, readerPath: reader });
+      expect(oneClick.status).toBe(413);
+      expect(oneClick.body).toMatch(/larger than 4 KB/);
+      expect(oneClick.rssGrowthMb).toBeLessThan(20);
+      expect(new Set(oneClick.readerStatuses)).toEqual(new Set([200]));
+      expect((await subscriberIn(server.databaseUrl, 'reader@example.com'))?.status).toBe('active');
+      expect(await subscriberCount(server.databaseUrl)).toBe(count);
       expect(sink.messages.length).toBe(sent);
     });
 

@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.ts';
+import { makeFilePrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../security/private-files.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type DB = Kysely<Database>;
@@ -29,8 +30,20 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
 /** Reads of pages outside the page cache without a system call, up to this size of file. */
 const MMAP_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The database file is its owner's alone (mode 600: it holds password hashes and every address).
+ * SQLite gives the -wal and -shm files it creates the database's mode; a database made readable
+ * to others before this rule is tightened, with its -wal and -shm.
+ */
+function prepareSqliteFile(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+  const tightened = [file, `${file}-wal`, `${file}-shm`].filter(makeFilePrivate);
+  if (tightened.length > 0) console.log(`[db] made ${tightened.map((f) => path.basename(f)).join(', ')} readable by its owner only (mode 600)`);
+}
+
 export function openSqlite(file: string): BetterSqlite3.Database {
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') prepareSqliteFile(file);
   const sqlite = new BetterSqlite3(file, { timeout: 5000 });
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit survives a process crash (kill -9); only power loss can drop the last commits.

@@ -8,7 +8,8 @@ import type { IncomingMessage } from 'node:http';
  * without an Origin header — so before Astro sees an API request, the server entry drops its
  * cookie and marks it as same-origin.
  */
-export const API_PREFIX = '/api/';
+/** Decided on the normalised, decoded path (src/lib/http/request-path.ts), as Astro routes it. */
+export const API_FOLDER = '/api';
 
 export function prepareApiRequest(req: IncomingMessage): void {
   delete req.headers.cookie;

@@ -37,6 +37,8 @@ export interface MultipartOptions {
 
 const HEAD_BYTES = 8 * 1024;
 const MAX_HEADER_BYTES = 16 * 1024;
+/** Text before the first boundary: browsers send none, so more than this is not a form upload. */
+const MAX_PREAMBLE_BYTES = 16 * 1024;
 
 /** The boundary of a multipart/form-data content type, or undefined. */
 export function multipartBoundary(contentType: string | null | undefined): string | undefined {
@@ -101,6 +103,7 @@ export async function receiveMultipartFile(body: ReadableStream<Uint8Array> | nu
   let handle: FileHandle | undefined;
   let tooLarge = false;
   let received = 0;
+  let preamble = 0;
   // The body starts with "--boundary" (no CRLF before it): a CRLF in front lets one delimiter match all.
   let buffer: Buffer = Buffer.from('\r\n');
   let state = 'preamble' as 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done';
@@ -142,6 +145,7 @@ export async function receiveMultipartFile(body: ReadableStream<Uint8Array> | nu
           // Keep enough of the end to hold a delimiter split across chunks.
           const safe = Math.max(0, buffer.length - (delimiter.length - 1));
           if (state === 'body') await emit(buffer.subarray(0, safe));
+          else if ((preamble += safe) > MAX_PREAMBLE_BYTES) throw new MalformedError();
           buffer = buffer.subarray(safe);
           return;
         }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { lookup as mimeType } from 'mrmime';
+import { FALLBACK_PAGE_CSP } from './security-headers.ts';
 
 export interface StaticFile {
   body: Buffer;
@@ -14,13 +15,29 @@ export interface StaticFile {
  * The built site's prerendered pages and assets, held in memory: a few hundred kilobytes
  * for a site like this, and the fastest way to answer the article pages that a send
  * brings in bursts. Pages revalidate (so each view reaches the server and is counted);
- * fingerprinted assets under /_astro/ are cached for a year.
+ * fingerprinted assets under /_astro/ are cached for a year. Each page carries the
+ * Content-Security-Policy Astro wrote for it into `headersFile` (its _headers.json).
  */
 export class StaticSite {
   readonly #files = new Map<string, StaticFile>();
+  readonly #policies = new Map<string, string>();
 
-  constructor(root: string) {
+  constructor(root: string, headersFile?: string) {
+    if (headersFile) this.#readPolicies(headersFile);
     this.#load(root, root);
+  }
+
+  #readPolicies(file: string): void {
+    let entries: { pathname: string; headers: { key: string; value: string }[] }[];
+    try {
+      entries = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return; // no such file: every page gets the fallback policy
+    }
+    for (const { pathname, headers } of entries) {
+      const policy = headers.find((h) => h.key.toLowerCase() === 'content-security-policy')?.value;
+      if (policy) this.#policies.set(pathname.replace(/\/$/, '') || '/', policy);
+    }
   }
 
   get size(): number {
@@ -47,6 +64,7 @@ export class StaticSite {
       const isPage = name.endsWith('.html');
       const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
       const immutable = urlPath.startsWith('/_astro/');
+      const pagePath = urlPath.replace(/(\/index)?\.html$/, '') || '/';
       this.#files.set(urlPath, {
         body,
         etag,
@@ -57,6 +75,7 @@ export class StaticSite {
           etag,
           'cache-control': immutable ? 'public, max-age=31536000, immutable' : isPage ? 'no-cache' : 'public, max-age=3600',
           'x-content-type-options': 'nosniff',
+          ...(isPage ? { 'content-security-policy': this.#policies.get(pagePath) ?? FALLBACK_PAGE_CSP } : {}),
         },
       });
     }

@@ -1,4 +1,5 @@
-import { readJsonBody } from '../http/json-body.ts';
+import { BODY_LIMITS } from '../http/body-limits.ts';
+import { readJsonBody } from '../http/request-body.ts';
 import type { CheckResult } from './checks.ts';
 import type { Issue } from './issue.ts';
 import type { IssueFailure } from './issues.service.ts';
@@ -7,8 +8,6 @@ import type { IssueFailure } from './issues.service.ts';
  * The JSON shapes of /api/issues (what automation reads and writes), kept beside the domain
  * so the routes stay a few lines each. Field names are snake_case, times epoch milliseconds.
  */
-
-export const MAX_JSON_BYTES = 512 * 1024;
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -35,8 +34,8 @@ export function issueIdParam(value: string | undefined): number | undefined {
  * A JSON object from the request body (read with a size limit by readJsonBody); otherwise the
  * 4xx answer (bad JSON, not an object, wrong content type, too large) with a sentence saying why.
  */
-export async function readJsonObject(request: Request): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; response: Response }> {
-  const body = await readJsonBody(request, MAX_JSON_BYTES);
+export async function readJsonObject(request: Request, maxBytes: number = BODY_LIMITS.api): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; response: Response }> {
+  const body = await readJsonBody(request, maxBytes);
   if (!body.ok) return { ok: false, response: json({ error: body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'invalid', message: body.message }, body.status) };
   const value = body.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, response: json({ error: 'invalid', message: 'The body must be a JSON object, e.g. {"subject": "…"}.' }, 400) };

@@ -31,7 +31,7 @@ export function outboxFileTime(name: string): Date | undefined {
  * reader never sees half a file. Mode 600: the outbox holds addresses and personal links.
  */
 export async function writeOutboxFile(dir: string, name: string, bytes: Buffer): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const temporary = path.join(dir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(temporary, bytes, { mode: 0o600, flag: 'wx' });

@@ -57,7 +57,7 @@ let foundEmailsDir: string | undefined;
 
 /**
  * The project's emails/ folder: found by walking up from this module, so it is the same
- * from src/lib/mail (tests, scripts) and from Astro's bundle under dist/server.
+ * from src/lib/mail (tests, scripts) and from Astro's bundle under dist/<build>/server.
  */
 export function defaultEmailsDir(): string {
   if (foundEmailsDir) return foundEmailsDir;

@@ -1,5 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/database.ts';
+import { BODY_LIMITS } from '../http/body-limits.ts';
+import { readRequestBytes } from '../http/request-body.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
 import { RateLimiter } from '../security/rate-limit.ts';
 import { parseEventTime } from './event-time.ts';
@@ -27,7 +29,7 @@ import { creditIssueByNumber } from './issue-credit.ts';
  * failures from one address; nothing is stored unless the answer is 200/201.
  */
 
-export const MAX_WEBHOOK_BODY_BYTES = 16 * 1024;
+export const MAX_WEBHOOK_BODY_BYTES = BODY_LIMITS.webhook;
 /** Providers may post their log late, but not this late. */
 export const MAX_WEBHOOK_CALL_AGE_MS = 30 * 86_400_000;
 /** A provider's clock a little ahead of ours is set to now; further ahead is refused. */
@@ -164,10 +166,10 @@ export async function handleCallWebhook(deps: CallWebhookDeps, request: Request,
   if (!/^application\/(.+\+)?json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
     return { status: 415, body: { error: 'unsupported_media_type', message: 'Send JSON with "Content-Type: application/json".' } };
   }
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_WEBHOOK_BODY_BYTES) return { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_WEBHOOK_BODY_BYTES} bytes.` } };
-  const bytes = await readLimited(request, MAX_WEBHOOK_BODY_BYTES);
-  if (bytes === undefined) return { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_WEBHOOK_BODY_BYTES} bytes.` } };
+  const read = await readRequestBytes(request, MAX_WEBHOOK_BODY_BYTES);
+  if (!read.ok && read.reason === 'too_large') return { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_WEBHOOK_BODY_BYTES} bytes.` } };
+  if (!read.ok) return { status: 400, body: { error: 'bad_body', message: 'The request body could not be read (the upload was interrupted).' } };
+  const bytes = read.bytes;
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -181,23 +183,4 @@ export async function handleCallWebhook(deps: CallWebhookDeps, request: Request,
     status: duplicate ? 200 : 201,
     body: { stored: !duplicate, duplicate, event: { id: event.id, kind: event.kind, at: event.at, issue_id: event.issueId, to: event.toNumber, duration_s: event.durationS } },
   };
-}
-
-/** The body's bytes, or undefined once it passes `limit` (the rest is not read). */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
-  if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }

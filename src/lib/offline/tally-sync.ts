@@ -15,7 +15,6 @@ import { recordTap, todayCounts, undoTap } from './offline-events.service.ts';
  */
 
 export const MAX_TAPS_PER_REQUEST = 100;
-export const MAX_TAPS_BODY_BYTES = 64 * 1024;
 
 export type TapResult =
   | { clientId: string; status: 'stored' | 'duplicate'; id: number; at: number; clamped?: true }

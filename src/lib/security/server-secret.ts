@@ -9,7 +9,7 @@ import path from 'node:path';
 export function loadServerSecret(dataDir: string, fromEnv?: string): string {
   if (fromEnv) return fromEnv;
   const file = path.join(dataDir, 'secret');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     const existing = readFileSync(file, 'utf8').trim();
     if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);

@@ -150,10 +150,11 @@ export class ImportJobs {
         Object.assign(job, { state: 'failed', error: applied.error, finishedAt: Date.now() });
         return;
       }
-      Object.assign(job, { state: 'done', outcome: applied.value, finishedAt: Date.now() });
       plan.writes = { emails: [], names: [], topics: [] }; // the report needs only the rejected rows
+      // The upload goes before the job says it finished: whoever sees "finished" finds no file left.
       if (job.file) await rm(job.file, { force: true });
       job.file = undefined;
+      Object.assign(job, { state: 'done', outcome: applied.value, finishedAt: Date.now() });
     } catch (error) {
       console.error(`[import] job ${job.id} failed:`, error);
       Object.assign(job, { state: 'failed', error: 'The database refused the import, so nothing was written. Try again; if it fails again, the server log says why.', finishedAt: Date.now() });

@@ -1,37 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../app/context.ts';
+import { BODY_LIMITS } from '../http/body-limits.ts';
+import { declaredBody, refuseBody, requestBody } from '../http/body-guard.ts';
+import { readBodyBytes } from '../http/request-body.ts';
+import { isUnder } from '../http/request-path.ts';
 import { readSubscriberToken } from './links.ts';
 import { unsubscribe } from './subscribers.service.ts';
 
-const MAX_BODY = 4096;
-export const ONE_CLICK_PREFIX = '/unsubscribe/';
+/** POSTs under it are RFC 8058 one-click unsubscribes, served by the server entry. */
+export const ONE_CLICK_FOLDER = '/unsubscribe';
+const ONE_CLICK_PREFIX = `${ONE_CLICK_FOLDER}/`;
 
 /**
  * A POST to an unsubscribe URL as mail providers send it (RFC 8058). The page's own forms
  * ("Subscribe again", "Email me a link") post Astro actions (`?_action=…`) and go to Astro.
  */
-export function isOneClickPost(method: string | undefined, url: string): boolean {
-  if (method !== 'POST' || !url.startsWith(ONE_CLICK_PREFIX)) return false;
-  const query = url.indexOf('?');
-  return query < 0 || !new URLSearchParams(url.slice(query + 1)).has('_action');
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        resolve(undefined);
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', () => resolve(undefined));
-  });
+export function isOneClickPost(method: string | undefined, path: { route: string; search: string }): boolean {
+  if (method !== 'POST' || !isUnder(path.route, ONE_CLICK_FOLDER)) return false;
+  return path.search === '' || !new URLSearchParams(path.search).has('_action');
 }
 
 function reply(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
@@ -61,9 +47,11 @@ async function asksForOneClick(body: Buffer, contentType: string | undefined): P
 export async function handleOneClickUnsubscribe(req: IncomingMessage, res: ServerResponse, app: AppContext, now = Date.now()): Promise<void> {
   const path = (req.url ?? '').split('?', 1)[0]!;
   const token = path.slice(ONE_CLICK_PREFIX.length); // tokens are base64url: nothing to decode
-  const body = await readBody(req);
-  if (body === undefined) return reply(res, 413, 'Request body too large.');
-  if (!(await asksForOneClick(body, req.headers['content-type']))) {
+  const limit = BODY_LIMITS.oneClickUnsubscribe;
+  const body = await readBodyBytes(requestBody(req), limit, declaredBody(req.rawHeaders).length);
+  if (!body.ok && body.reason === 'too_large') return refuseBody(req, res, path, limit);
+  if (!body.ok) return reply(res, 400, 'The request body could not be read.');
+  if (!(await asksForOneClick(Buffer.from(body.bytes), req.headers['content-type']))) {
     return reply(res, 400, 'A one-click unsubscribe POST must carry List-Unsubscribe=One-Click.');
   }
   const link = readSubscriberToken({ secret: app.secret, siteUrl: app.config.siteUrl }, token);

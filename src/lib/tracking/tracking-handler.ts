@@ -30,7 +30,7 @@ const NOT_FOUND_HTML = Buffer.from(`<!doctype html>
 <p>The link may have been shortened or changed on its way to you. The newsletter’s pages are still here.</p>
 <p><a href="/">Go to the home page</a></p></body></html>
 `);
-const NOT_FOUND_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'content-length': String(NOT_FOUND_HTML.length), 'cache-control': 'no-store' };
+const NOT_FOUND_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'content-length': String(NOT_FOUND_HTML.length), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 const UNAVAILABLE = Buffer.from('<!doctype html><html lang="en"><meta charset="utf-8"><title>Try again</title><p>We could not open this link just now. Please try again in a moment, or <a href="/">go to the home page</a>.</p></html>\n');
 const MAX_TOKEN = 64;
 
@@ -101,7 +101,7 @@ function notFound(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function unavailable(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
+  res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5', 'x-content-type-options': 'nosniff' });
   res.end(req.method === 'HEAD' ? undefined : UNAVAILABLE);
 }
 
@@ -113,7 +113,7 @@ function lookupFailed(req: IncomingMessage, res: ServerResponse, error: unknown)
 }
 
 function redirect(res: ServerResponse, link: TrackedLink, setCookie: string | undefined): void {
-  const headers: Record<string, string> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' };
+  const headers: Record<string, string> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade', 'x-content-type-options': 'nosniff' };
   if (setCookie) headers['set-cookie'] = setCookie;
   res.writeHead(302, headers);
   res.end();

@@ -70,6 +70,21 @@ describe('streaming multipart uploads', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('refuses a body that does not start with its boundary within 16 KB (browsers send no preamble), without reading on', async () => {
+    let pulled = 0;
+    const junk = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 64 * 1024;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+      },
+    });
+    expect(await receiveMultipartFile(junk, 'multipart/form-data; boundary=x', { fileField: 'file', destination: destination(), maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'malformed' });
+    expect(pulled).toBeLessThanOrEqual(2 * 64 * 1024);
+    // A short preamble is still allowed (RFC 2046).
+    const withPreamble = new TextEncoder().encode('This is a preamble.\r\n--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--b--\r\n');
+    expect(await receiveMultipartFile(chunked(withPreamble, 7), 'multipart/form-data; boundary=b', { fileField: 'file', destination: destination(), maxFileBytes: 100 })).toEqual({ ok: true, file: undefined, fields: { note: 'hi' } });
+  });
+
   it('refuses a body cut short, a body that is not multipart, and a part without a name', async () => {
     const form = new FormData();
     form.set('file', new File([csv], 'list.csv'));

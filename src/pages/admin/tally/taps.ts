@@ -1,14 +1,15 @@
 import type { APIRoute } from 'astro';
 import { jsonAnswer, readJsonBody, requireSessionEndpoint } from '../../../admin/session-endpoint.ts';
 import { appContext } from '../../../lib/app/context.ts';
-import { MAX_TAPS_BODY_BYTES, receiveTaps } from '../../../lib/offline/tally-sync.ts';
+import { BODY_LIMITS } from '../../../lib/http/body-limits.ts';
+import { receiveTaps } from '../../../lib/offline/tally-sync.ts';
 import { getSettings } from '../../../lib/settings/settings.service.ts';
 
 /** The tally page's script: queued taps (sent once each, with their original times) and undo. See src/lib/offline/tally-sync.ts. */
 export const POST: APIRoute = async (context) => {
   const user = requireSessionEndpoint(context, 'tally.record');
   if (user instanceof Response) return user;
-  const body = await readJsonBody(context.request, MAX_TAPS_BODY_BYTES);
+  const body = await readJsonBody(context.request, BODY_LIMITS.tallyTaps);
   if (body instanceof Response) return body;
   const app = await appContext();
   const settings = await getSettings(app.db);

@@ -1,11 +1,11 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
 import { requireApi } from '../../../lib/auth/guard.ts';
-import { readJsonBody } from '../../../lib/http/json-body.ts';
+import { BODY_LIMITS } from '../../../lib/http/body-limits.ts';
+import { readJsonBody } from '../../../lib/http/request-body.ts';
 import { addSubscribersFromApi, findApiSubscriber, parseApiSubscribers } from '../../../lib/subscribers/api.service.ts';
 import { subscriberDeps } from '../../../lib/subscribers/deps.ts';
 
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const json = (body: unknown, status = 200) => Response.json(body, { status, headers: { 'cache-control': 'no-store' } });
 
 /** `GET /api/subscribers?email=…`: one subscriber with status, topics, source and consent. */
@@ -27,7 +27,7 @@ export const GET: APIRoute = async (context) => {
 export const POST: APIRoute = async (context) => {
   const principal = await requireApi(context, 'subscribers.manage');
   if (principal instanceof Response) return principal;
-  const body = await readJsonBody(context.request, MAX_BODY_BYTES);
+  const body = await readJsonBody(context.request, BODY_LIMITS.apiSubscribers);
   if (!body.ok) return json({ error: body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'invalid_json', message: body.message }, body.status);
   const parsed = parseApiSubscribers(body.value);
   if (!parsed.ok) return json({ error: 'invalid_body', message: parsed.message, fields: parsed.fields }, 400);

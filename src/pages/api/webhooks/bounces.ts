@@ -1,5 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
+import { BODY_LIMITS } from '../../../lib/http/body-limits.ts';
 import { json, readJsonObject } from '../../../lib/issues/api.ts';
 import { recordBounceReport, webhookSecretMatches } from '../../../lib/sending/bounce-webhook.ts';
 
@@ -14,7 +15,7 @@ export const POST: APIRoute = async (context) => {
     const message = app.config.bounceWebhookSecret ? 'Send the shared secret as "Authorization: Bearer <secret>" or "X-Webhook-Secret: <secret>".' : 'The bounce webhook is off: set BOUNCE_WEBHOOK_SECRET to turn it on.';
     return json({ error: 'unauthorized', message }, 401);
   }
-  const body = await readJsonObject(context.request);
+  const body = await readJsonObject(context.request, BODY_LIMITS.webhook);
   if (!body.ok) return body.response;
   const outcome = await recordBounceReport(app.db, body.value);
   if (!outcome.ok) return json({ error: 'invalid', message: outcome.message, ...(outcome.fields ? { fields: outcome.fields } : {}) }, 400);

@@ -25,6 +25,7 @@ export const GET: APIRoute = async (context) => {
       'content-security-policy': CSP,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
+      'x-frame-options': 'SAMEORIGIN', // the viewer's frame; every other answer is DENY
     },
   });
 };
