@@ -19,6 +19,8 @@ import { clientAddress } from './lib/http/client-address.ts';
 import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
 import { handleOneClickUnsubscribe, ONE_CLICK_PREFIX } from './lib/subscribers/one-click-unsubscribe.ts';
+import { readSubscriberToken } from './lib/subscribers/links.ts';
+import { recordUnsubscribePage } from './lib/tracking/tracking.service.ts';
 import { API_PREFIX, prepareApiRequest } from './lib/http/api-requests.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
@@ -59,6 +61,20 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 
+/**
+ * The unsubscribe page of an issue's message opened: a GET unsubscribes nobody, but it is a link
+ * of the message followed, which a scanner sweeping every link does (kept as a link check).
+ */
+async function noteUnsubscribePage(req: http.IncomingMessage, pathname: string, ip: string, app: AppContext): Promise<void> {
+  const link = readSubscriberToken({ secret: app.secret, siteUrl: app.config.siteUrl }, pathname.slice(ONE_CLICK_PREFIX.length));
+  if (!link?.issueId) return;
+  try {
+    await recordUnsubscribePage(app, { issueId: link.issueId, subscriberId: link.subscriberId, userAgent: req.headers['user-agent'] ?? '', ip });
+  } catch {
+    // The writer already logged it; the page is still served.
+  }
+}
+
 function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) {
   const failed = (req: http.IncomingMessage, res: http.ServerResponse, url: string, error: unknown) => {
     console.error(`[server] ${req.method} ${url.slice(0, 200)} failed:`, error);
@@ -76,6 +92,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler) 
     } catch {
       return sendText(res, 400, 'Bad request: the path is not valid percent-encoded UTF-8.');
     }
+    if (req.method === 'GET' && pathname.startsWith(ONE_CLICK_PREFIX)) await noteUnsubscribePage(req, pathname, ip, app);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const file = site.find(pathname);
       if (file) return await serveStatic(req, res, file, pathname, ip, app);

@@ -4,7 +4,10 @@ import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
 import { VisitTracker } from '../analytics/visits.ts';
 import type { AttributionDeps } from '../analytics/page-views.service.ts';
-import { clickHitInserter, clickInserter, openHitInserter, openInserter } from '../tracking/tracking.repository.ts';
+import { clickInserter, openInserter } from '../tracking/tracking.repository.ts';
+import { hitInserter } from '../tracking/hit-writer.ts';
+import { lockTrackingBatch } from '../tracking/batch-locks.ts';
+import type { NetworkLookup } from '../tracking/hit-source.ts';
 import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
@@ -13,11 +16,12 @@ import { createMailer, type Mailer } from '../mail/mailer.ts';
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
     db,
-    // Page views with their attribution and visits; opens and clicks with the delivery's first_*
-    // times, either as rows (`open`, `click`) or as hits whose delivery the writer reads (`open_hit`, `click_hit`).
-    { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter, open_hit: openHitInserter, click_hit: clickHitInserter },
+    // Tracking hits, judged against their delivery's history (`hit`), before the page views they
+    // lead to (with their attribution and visits); opens and clicks already classified as rows (`open`, `click`).
+    { hit: hitInserter, page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter },
     {
       ...config.eventWriter,
+      lock: lockTrackingBatch,
       onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
     },
   );
@@ -34,6 +38,8 @@ export interface AppContext {
   attribution: AttributionDeps;
   /** Pooled SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox. */
   mailer: Mailer;
+  /** IP → network owner and role (src/lib/network). */
+  readonly networks: NetworkLookup;
   close(): Promise<void>;
 }
 
@@ -55,6 +61,9 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     writer,
     visitors: new VisitorHasher(db),
     mailer,
+    get networks(): NetworkLookup {
+      throw new Error('the network lookup (src/lib/network, branch network) is not merged yet');
+    },
     async close() {
       await mailer.close();
       await writer.close();

@@ -25,14 +25,15 @@ export interface Settings {
   personTracking: boolean;
   attributionWindowDays: number;
   retentionDays: number;
-  /** Tracking thresholds (src/lib/tracking/classify.ts): a click this many seconds after delivery or sooner is a bot. */
+  /**
+   * Tracking thresholds (src/lib/tracking/classify-hit.ts): a click this many seconds after
+   * delivery or sooner, from a desktop browser not seen on that network before, is a machine.
+   */
   botClickSeconds: number;
-  /** This many different links clicked from one delivery within clickBurstSeconds: a bot. */
+  /** This many different links of one message within clickBurstSeconds, from a network that is not an access network: a sweep. */
   clickBurstLinks: number;
   clickBurstSeconds: number;
-  /** Opens this soon after delivery from a delivery whose clicks were bots: a security scanner. */
-  scannerOpenSeconds: number;
-  /** A bare "Mozilla/5.0" pixel fetch this soon after delivery: Apple Mail Privacy Protection's prefetch. */
+  /** A bare "Mozilla/5.0" pixel fetch this soon after delivery, from a network not known as Apple's: still Apple Mail Privacy Protection's prefetch. */
   prefetchSeconds: number;
 }
 
@@ -55,7 +56,7 @@ function serverTimeZone(): string {
 }
 
 /** Defaults of the tracking thresholds (settings a form without them keeps). */
-export const trackingThresholdDefaults = { botClickSeconds: 10, clickBurstLinks: 3, clickBurstSeconds: 2, scannerOpenSeconds: 60, prefetchSeconds: 600 } as const;
+export const trackingThresholdDefaults = { botClickSeconds: 10, clickBurstLinks: 3, clickBurstSeconds: 30, prefetchSeconds: 600 } as const;
 
 const seconds = (label: string, min: number, max: number, fallback: number) =>
   z.coerce
@@ -152,7 +153,6 @@ export const settingsSchema = z
     botClickSeconds: seconds('seconds after delivery for a bot click', 0, 3600, trackingThresholdDefaults.botClickSeconds),
     clickBurstLinks: seconds('number of links in a click burst', 2, 100, trackingThresholdDefaults.clickBurstLinks),
     clickBurstSeconds: seconds('seconds of a click burst', 1, 600, trackingThresholdDefaults.clickBurstSeconds),
-    scannerOpenSeconds: seconds('seconds after delivery for a scanner open', 0, 86_400, trackingThresholdDefaults.scannerOpenSeconds),
     prefetchSeconds: seconds('seconds after delivery for a prefetch', 0, 86_400, trackingThresholdDefaults.prefetchSeconds),
   })
   .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });

@@ -1,0 +1,83 @@
+import type { AgentFacts } from './classify-agent.ts';
+
+/** Who owns an address, from src/lib/network (AS number, organisation, role). */
+export type NetworkRole = 'security_gateway' | 'cloud' | 'mail_proxy' | 'apple' | 'web_proxy' | 'access' | 'private';
+
+export interface NetworkOwner {
+  asn: number | null;
+  organisation: string | null;
+  role: NetworkRole;
+  roleSource: 'table' | 'admin' | 'default' | 'reserved';
+  /** A short name for reasons ("Microsoft Exchange Online Protection"), when the role table or an admin gives one. */
+  label?: string | null;
+}
+
+export interface NetworkLookup {
+  lookup(ip: string): NetworkOwner;
+}
+
+/** Who sent a hit: the owner of its address and its agent. */
+export interface HitSource {
+  owner: NetworkOwner;
+  agent: AgentFacts;
+}
+
+/**
+ * A source as stored on a hit row (`asn`, `net`, `agent` columns) and on its delivery: never the
+ * address or the agent string, only what later verdicts compare.
+ */
+export interface StoredSource {
+  asn: number | null;
+  role: NetworkRole;
+  family: string;
+}
+
+export const storedSource = (s: HitSource): StoredSource => ({ asn: s.owner.asn, role: s.owner.role, family: s.agent.family });
+
+/** Networks that carry machines only: whatever comes from them, in any agent, is a machine's. */
+export const isMachineNetwork = (role: NetworkRole): boolean => role === 'security_gateway' || role === 'cloud' || role === 'mail_proxy';
+
+/** Networks people browse from directly (homes, offices, mobile; a private address is one behind the site's own proxy). */
+export const isAccessNetwork = (role: NetworkRole): boolean => role === 'access' || role === 'private';
+
+/**
+ * Whether a hit came from the machine a delivery's verdict names: the same network and, where
+ * people also browse from that network, the same agent family.
+ */
+export function isMachinesHit(hit: StoredSource, machine: StoredSource): boolean {
+  if (hit.asn !== machine.asn || hit.role !== machine.role) return false;
+  return isMachineNetwork(machine.role) || hit.family === machine.family;
+}
+
+/** The device a family runs on ("browser:ios" → "ios"): a reader's open and click share it. */
+export const platformOf = (family: string): string => family.slice(family.indexOf(':') + 1);
+
+/** Same network and same device as an earlier reader sign. */
+export function continuesReader(hit: StoredSource, reader: StoredSource | null): boolean {
+  return reader !== null && reader.asn === hit.asn && reader.role === hit.role && platformOf(reader.family) === platformOf(hit.family);
+}
+
+const ROLE_WORDS: Record<NetworkRole, string> = {
+  security_gateway: 'a mail security gateway',
+  cloud: 'a cloud host',
+  mail_proxy: 'a mail provider',
+  apple: 'Apple',
+  web_proxy: 'a web security proxy',
+  access: 'an access network',
+  private: 'a private network',
+};
+
+/** "Proofpoint, Inc. (AS26211)" — the owner as a reason names it. */
+export function ownerName(owner: Pick<NetworkOwner, 'asn' | 'organisation' | 'role' | 'label'>): string {
+  if (owner.asn === null) return owner.label ?? (owner.role === 'private' ? 'a private or reserved address' : 'an unknown network');
+  return `${owner.label ?? owner.organisation ?? 'an unnamed network'} (AS${owner.asn})`;
+}
+
+/** "Proofpoint, Inc. (AS26211), a mail security gateway" */
+export function ownerWithRole(owner: Pick<NetworkOwner, 'asn' | 'organisation' | 'role' | 'label'>): string {
+  if (owner.asn === null) return ownerName(owner);
+  if (owner.role === 'apple') return ownerName(owner);
+  return `${ownerName(owner)}, ${ROLE_WORDS[owner.role]}`;
+}
+
+export const roleWords = (role: NetworkRole): string => ROLE_WORDS[role];
