@@ -1,4 +1,13 @@
 import type { NetworkLookup, NetworkOwner, NetworkRole } from '../../src/lib/tracking/hit-source.ts';
+import { EventWriter } from '../../src/lib/events/event-writer.ts';
+import { clickInserter, openInserter } from '../../src/lib/tracking/tracking.repository.ts';
+import { hitInserter } from '../../src/lib/tracking/hit-writer.ts';
+import { lockTrackingBatch } from '../../src/lib/tracking/batch-locks.ts';
+import { VisitTracker } from '../../src/lib/analytics/visits.ts';
+import type { TrackingApp } from '../../src/lib/tracking/tracking.service.ts';
+import { loadConfig } from '../../src/lib/config.ts';
+import type { DB } from '../../src/lib/db/database.ts';
+import { TEST_SECRET } from './tracking.ts';
 
 /**
  * Owners built directly for tests of the classifier and the hit writer (the real lookup over the
@@ -50,3 +59,9 @@ export const testNetworks: NetworkLookup = {
     return owner(64_496, 'Example Broadband', 'access');
   },
 };
+
+/** A tracking app over `db` with a writer of its own (the composition root's inserters and locks) and the test owners above. */
+export function trackingApp(db: DB): TrackingApp {
+  const writer = new EventWriter(db, { hit: hitInserter, page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 100, lock: lockTrackingBatch });
+  return { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer, networks: testNetworks };
+}

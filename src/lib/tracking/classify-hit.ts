@@ -50,7 +50,7 @@ export interface Judgement<C> {
 export function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
   if (s < 172_800) return `${Math.round(s / 3600)} h`;
   return `${Math.round(s / 86_400)} days`;
 }

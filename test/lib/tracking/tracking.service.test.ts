@@ -1,15 +1,9 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
-import { IPS, testNetworks } from '../../helpers/networks.ts';
-import { EventWriter } from '../../../src/lib/events/event-writer.ts';
-import { clickInserter, openInserter } from '../../../src/lib/tracking/tracking.repository.ts';
-import { hitInserter } from '../../../src/lib/tracking/hit-writer.ts';
-import { lockTrackingBatch } from '../../../src/lib/tracking/batch-locks.ts';
-import { VisitTracker } from '../../../src/lib/analytics/visits.ts';
-import { recordClick, recordOpen, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
+import { IPS, trackingApp } from '../../helpers/networks.ts';
+import { recordClick, recordOpen } from '../../../src/lib/tracking/tracking.service.ts';
 import { readAttribution } from '../../../src/lib/tracking/attribution.ts';
-import { loadConfig } from '../../../src/lib/config.ts';
 import { getSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
 import { findLinkTotals, findTotals } from '../../../src/lib/reports/report-counts.repository.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
@@ -18,10 +12,6 @@ const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like 
 const MIN = 60_000;
 const DAY = 86_400_000;
 
-export function trackingApp(db: DB): TrackingApp {
-  const writer = new EventWriter(db, { hit: hitInserter, page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 100, lock: lockTrackingBatch });
-  return { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer, networks: testNetworks } as TrackingApp;
-}
 
 /** An issue sent on 6 October 2026 to two readers, and a tracking app with a writer of its own. */
 async function sentToTwo(db: DB) {
