@@ -122,9 +122,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const entry = path.join(root, 'dist/server/entry.mjs');
+  const build = config.buildDir ?? path.join(root, 'dist');
+  const entry = path.join(build, 'server/entry.mjs');
   if (!existsSync(entry)) {
-    console.error('No build found at dist/: run `npm run build` (npm start does it for you).');
+    console.error(config.buildDir ? `No build found at BUILD_DIR ${config.buildDir}.` : 'No build found at dist/: run `npm run build` (npm start does it for you).');
     process.exit(1);
   }
 
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   const checkpointer = sqlite && startWalCheckpointer(sqlite);
   installAppContext(app);
 
-  const site = new StaticSite(path.join(root, 'dist/client'));
+  const site = new StaticSite(path.join(build, 'client'));
   const { handler } = (await import(pathToFileURL(entry).href)) as { handler: AstroHandler };
   const server = http.createServer({ keepAliveTimeout: 5000 }, createListener(app, site, handler));
   // The send worker (SEND_WORKER=0 leaves sending to `npm run worker` processes).

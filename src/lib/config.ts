@@ -10,6 +10,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4321),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** The built site (`astro build`'s output) the server runs; dist/ by default. */
+  BUILD_DIR: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^(postgres(ql)?:\/\/|sqlite:|[^:]+$|[a-zA-Z]:\\)/, 'must be postgres://…, sqlite:<path> or a file path')
@@ -54,6 +56,8 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** The built site the server runs (its server/entry.mjs and client/), absolute; undefined for dist/ of the checkout. */
+  buildDir: string | undefined;
   databaseUrl: string;
   siteUrl: string;
   trustProxy: TrustProxy;
@@ -119,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     port: e.PORT,
     dataDir,
+    buildDir: e.BUILD_DIR === undefined ? undefined : path.resolve(e.BUILD_DIR),
     databaseUrl: e.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'footfall.db')}`,
     siteUrl: (e.SITE_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     trustProxy: Object.freeze(parseTrustProxy(e.TRUST_PROXY)),

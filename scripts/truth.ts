@@ -1,0 +1,50 @@
+// npm run truth -- <corpus.json> [--database postgres://user@host/db] [--report-only] [--keep]
+// Replays a labelled corpus of real agents' hits against a fresh instance (see scripts/truth/replay.ts)
+// and prints the class accuracy, the confusion tables, the cases it got wrong and the marketer's
+// figures as the admin shows them against the truth. Exit 1 below the targets (≥ 97 % of recorded
+// hits in the right class, each figure within 5 %), unless --report-only; 2 when it cannot run.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CorpusError, parseCorpus } from './truth/corpus.ts';
+import { runTruth } from './truth/replay.ts';
+import { formatReport, meetsTargets } from './truth/score.ts';
+
+const usage = 'usage: npm run truth -- <corpus.json> [--database postgres://…] [--report-only] [--keep]';
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { database: { type: 'string' }, 'report-only': { type: 'boolean' }, keep: { type: 'boolean' } } });
+} catch (error) {
+  console.error(`${error instanceof Error ? error.message : error}\n${usage}`);
+  process.exit(2);
+}
+const [file] = parsed.positionals;
+if (!file || parsed.positionals.length > 1) {
+  console.error(usage);
+  process.exit(2);
+}
+const database = parsed.values.database;
+if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) {
+  console.error(`--database must be a postgres://… URL (SQLite is the default), got ${JSON.stringify(database)}\n${usage}`);
+  process.exit(2);
+}
+
+let corpus;
+try {
+  corpus = parseCorpus(readFileSync(file, 'utf8'));
+} catch (error) {
+  console.error(error instanceof CorpusError ? `the corpus ${file} is not usable: ${error.message}` : `cannot read ${file}: ${error instanceof Error ? error.message : error}`);
+  process.exit(2);
+}
+
+const started = Date.now();
+try {
+  const result = await runTruth(corpus, { ...(database ? { database } : {}), keep: parsed.values.keep ?? false, log: (line) => console.error(`[truth] ${line}`) });
+  const conditions = `${result.cases} cases, ${result.events} hits from ${file}; ${result.database === 'postgres' ? 'PostgreSQL' : 'SQLite'}; Node ${process.version}; ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  console.log(formatReport(result.score, result.figures, conditions));
+  const met = meetsTargets(result.score, result.figures);
+  console.log(met ? '\nTargets met.' : '\nTargets NOT met.');
+  process.exit(met || parsed.values['report-only'] ? 0 : 1);
+} catch (error) {
+  console.error(`the replay failed: ${error instanceof Error ? error.message : error}`);
+  process.exit(2);
+}

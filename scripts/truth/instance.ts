@@ -1,0 +1,232 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { createDatabase } from '../../src/lib/db/database.ts';
+import { migrateToLatest } from '../../src/lib/db/migrate.ts';
+import { createApiKey } from '../../src/lib/auth/api-keys.service.ts';
+
+/**
+ * A fresh Footfall instance for a replay: its own data folder (outbox mail, no SMTP), its own
+ * database (a SQLite file in that folder, or a new database on the PostgreSQL server named), the
+ * real server (`src/server.ts`) with a clock the replay moves, TRUST_PROXY so X-Forwarded-For
+ * names each hit's address, and an admin API key. Its build is the checkout's dist/ when that is
+ * current, else a fresh one made beside it (a running server's dist/ is never touched).
+ */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Instance {
+  url: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  secret: string;
+  apiKey: string;
+  process: ChildProcess;
+  output: () => string;
+  /** Sets the server's clock (it stands still there until set again; only forward). */
+  setClock: (at: number) => Promise<void>;
+  /** Stops the server and removes what the instance made (unless `keep`). */
+  close: (options?: { keep?: boolean }) => Promise<void>;
+}
+
+export interface InstanceOptions {
+  /** postgres://… to run on PostgreSQL (a fresh database is created there and dropped after); SQLite by default. */
+  database?: string;
+  /** More environment for the server. */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The newest modification time of the files a build is made from. */
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else newest = Math.max(newest, statSync(full).mtimeMs);
+    }
+  };
+  for (const dir of ['src', 'content', 'emails', 'public']) if (existsSync(path.join(projectRoot, dir))) walk(path.join(projectRoot, dir));
+  for (const file of ['astro.config.mjs', 'package-lock.json']) if (existsSync(path.join(projectRoot, file))) newest = Math.max(newest, statSync(path.join(projectRoot, file)).mtimeMs);
+  return newest;
+}
+
+/**
+ * The build to run: dist/ when it is at least as new as every source, else a fresh build in
+ * node_modules/.cache/footfall-truth/ (inside the project, so the bundle still finds node_modules).
+ */
+export function ensureBuild(log: (line: string) => void = () => {}): string | undefined {
+  const dist = path.join(projectRoot, 'dist/server/entry.mjs');
+  if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource()) return undefined;
+  const cache = path.join(projectRoot, 'node_modules/.cache/footfall-truth');
+  mkdirSync(cache, { recursive: true });
+  for (const old of readdirSync(cache)) rmSync(path.join(cache, old), { recursive: true, force: true });
+  const outDir = path.join(cache, `build-${Date.now().toString(36)}`);
+  log(`dist/ is ${existsSync(dist) ? 'older than the sources' : 'missing'}: building into ${path.relative(projectRoot, outDir)} (dist/ is left as it is)`);
+  execFileSync(process.execPath, [path.join(projectRoot, 'node_modules/astro/bin/astro.mjs'), 'build', '--silent', '--outDir', outDir], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production', ASTRO_TELEMETRY_DISABLED: '1' },
+  });
+  return outDir;
+}
+
+/** A new, empty database on the PostgreSQL server of `adminUrl`, and how to drop it. */
+async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `footfall_truth_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** An admin API key, made in the (migrated) database before the server starts. */
+async function makeApiKey(databaseUrl: string): Promise<string> {
+  const db = createDatabase(databaseUrl, { poolSize: 1 });
+  try {
+    await migrateToLatest(db);
+    const created = await createApiKey(db, { name: 'truth replay', role: 'admin', createdBy: null });
+    if (!created.ok) throw new Error(`API key not created: ${created.message}`);
+    return created.value.key;
+  } finally {
+    await db.destroy();
+  }
+}
+
+export interface StartedServer {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  output: () => string;
+  setClock: (at: number) => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+/** One server process of an instance (the multi-instance tests start two on one database). */
+export async function startServerProcess(env: Record<string, string>, log: (line: string) => void = () => {}): Promise<StartedServer> {
+  const clock = pathToFileURL(path.join(projectRoot, 'scripts/truth/clock.ts')).href;
+  const child = spawn(process.execPath, [path.join(projectRoot, 'src/server.ts')], {
+    cwd: projectRoot,
+    env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${clock}`.trim() },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${output}`)), 60_000);
+    const onData = () => {
+      const match = /listening on http:\/\/[^:]+:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited with ${code} before listening:\n${output}`));
+    });
+  });
+  log(`server ${child.pid} listening on port ${port}`);
+  let waiting: ((at: number) => void) | undefined;
+  child.on('message', (m: { type?: string; at?: number }) => {
+    if (m?.type === 'footfall-clock-set') waiting?.(m.at!);
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    output: () => output,
+    setClock: (at) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the server did not answer the clock')), 10_000);
+        waiting = () => {
+          clearTimeout(timer);
+          waiting = undefined;
+          resolve();
+        };
+        child.send({ type: 'footfall-clock', at });
+      }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function startInstance(options: InstanceOptions = {}): Promise<Instance> {
+  const log = options.log ?? (() => {});
+  const buildDir = ensureBuild(log);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-truth-'));
+  const database = options.database ? await createPostgresDatabase(options.database) : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
+  const secret = randomBytes(32).toString('base64url');
+  try {
+    const apiKey = await makeApiKey(database.url);
+    const port = await freePort();
+    const server = await startServerProcess(
+      {
+        PORT: String(port),
+        SITE_URL: `http://127.0.0.1:${port}`,
+        DATA_DIR: dataDir,
+        DATABASE_URL: database.url,
+        SECRET: secret,
+        TRUST_PROXY: '127.0.0.1',
+        SEND_WORKER: '1',
+        ...(buildDir ? { BUILD_DIR: buildDir } : {}),
+        ...options.env,
+      },
+      log,
+    );
+    return {
+      url: server.url,
+      port: server.port,
+      dataDir,
+      databaseUrl: database.url,
+      secret,
+      apiKey,
+      process: server.child,
+      output: server.output,
+      setClock: server.setClock,
+      close: async ({ keep = false } = {}) => {
+        await server.stop();
+        if (keep) return;
+        await database.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
