@@ -9,6 +9,7 @@ import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
+import { openNetworks, type Networks } from '../network/networks.service.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
@@ -34,6 +35,8 @@ export interface AppContext {
   attribution: AttributionDeps;
   /** Pooled SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox. */
   mailer: Mailer;
+  /** IP → network owner and role, with the admins' networks from Settings. Loaded on first use (server.ts: at start). */
+  readonly networks: Networks;
   close(): Promise<void>;
 }
 
@@ -47,6 +50,7 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     dkim: config.dkim,
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
+  let networks: Networks | undefined;
   return {
     config,
     db,
@@ -55,6 +59,10 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     writer,
     visitors: new VisitorHasher(db),
     mailer,
+    get networks() {
+      networks ??= openNetworks({ ...config.networks, overrides: () => peekSettings(db)?.networkOverrides });
+      return networks;
+    },
     async close() {
       await mailer.close();
       await writer.close();
