@@ -164,7 +164,6 @@ export const settingsSchema = z
     networkOverrides: z
       .string({ error: 'Enter the networks as text, one a line.' })
       .max(50_000, 'Use at most 50,000 characters for the networks.')
-      .default('')
       .transform((value, ctx) => {
         const parsed = parseNetworkOverrides(value);
         if (parsed.ok) return parsed.text;
@@ -172,7 +171,9 @@ export const settingsSchema = z
         const more = parsed.errors.length > 5 ? ` (and ${parsed.errors.length - 5} more lines to correct)` : '';
         ctx.addIssue({ code: 'custom', message: `${shown}${more} Nothing was saved.` });
         return z.NEVER;
-      }),
+      })
+      // Outermost, so a form without the field (Astro leaves it out) keeps the default.
+      .default(''),
   })
   .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
 
