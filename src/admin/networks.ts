@@ -8,7 +8,7 @@ export interface OwnerView {
 }
 
 const WHY: Record<NetworkOwner['roleSource'], string> = {
-  admin: 'one of your networks below',
+  admin: 'your networks, above',
   table: 'Footfall’s reviewed table of networks',
   default: 'no table names this network, so it counts as an access network',
   reserved: 'a reserved range: no one’s public network',

@@ -100,8 +100,8 @@ for (const dialect of testDialects()) {
       expect(saved.status).toBe(200);
       expect(saved.text).toContain('Settings saved.');
       expect(JSON.parse((await storedOverrides())!.value)).toBe(text);
-      expect(await lookUp('198.51.100.7')).toBe('Address 198.51.100.7 Owner not in the data set Role mail security gateway (Our filter) From one of your networks below');
-      expect(await lookUp('40.107.218.12')).toBe('Address 40.107.218.12 Owner AS8075 Microsoft Corporation Role access network (homes, offices, mobile) (Microsoft is our office) From one of your networks below');
+      expect(await lookUp('198.51.100.7')).toBe('Address 198.51.100.7 Owner not in the data set Role mail security gateway (Our filter) From your networks, above');
+      expect(await lookUp('40.107.218.12')).toBe('Address 40.107.218.12 Owner AS8075 Microsoft Corporation Role access network (homes, offices, mobile) (Microsoft is our office) From your networks, above');
       expect(await lookUp('2001:db8:1::5')).toContain('Role web security gateway or relay (Lab proxy)');
       expect(await lookUp('::ffff:10.0.0.1')).toBe('Address ::ffff:10.0.0.1 Owner private network (RFC 1918) Role private or reserved From a reserved range: no one’s public network');
       expect(await lookUp('not an address')).toContain('Owner not an IP address');
