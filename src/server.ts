@@ -27,6 +27,7 @@ import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
 import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
+import { NetworkDataError } from './lib/network/networks.service.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -130,6 +131,15 @@ async function main(): Promise<void> {
   }
 
   const app = createAppContext(config);
+  try {
+    const { from, milliseconds, byteLength, cacheWarning } = app.networks.info;
+    console.log(`[networks] IP → network owner table ${from === 'cache' ? 'read' : 'compiled'} in ${Math.round(milliseconds)} ms (${(byteLength / 1048576).toFixed(1)} MB)`);
+    if (cacheWarning) console.warn(`[networks] ${cacheWarning}`);
+  } catch (error) {
+    if (!(error instanceof NetworkDataError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
   const applied = await migrateToLatest(app.db);
   if (applied.length > 0) console.log(`[db] applied ${applied.length} migration(s): ${applied.join(', ')}`);
   const sqlite = sqliteHandle(app.db);

@@ -7,11 +7,11 @@ import type { AttributionDeps } from '../analytics/page-views.service.ts';
 import { clickInserter, openInserter } from '../tracking/tracking.repository.ts';
 import { hitInserter } from '../tracking/hit-writer.ts';
 import { lockTrackingBatch } from '../tracking/batch-locks.ts';
-import type { NetworkLookup } from '../tracking/hit-source.ts';
 import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
+import { openNetworks, type Networks } from '../network/networks.service.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
@@ -38,8 +38,8 @@ export interface AppContext {
   attribution: AttributionDeps;
   /** Pooled SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox. */
   mailer: Mailer;
-  /** IP → network owner and role (src/lib/network). */
-  readonly networks: NetworkLookup;
+  /** IP → network owner and role, with the admins' networks from Settings. Loaded on first use (server.ts: at start). */
+  readonly networks: Networks;
   close(): Promise<void>;
 }
 
@@ -53,6 +53,7 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     dkim: config.dkim,
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
+  let networks: Networks | undefined;
   return {
     config,
     db,
@@ -61,8 +62,9 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     writer,
     visitors: new VisitorHasher(db),
     mailer,
-    get networks(): NetworkLookup {
-      throw new Error('the network lookup (src/lib/network, branch network) is not merged yet');
+    get networks() {
+      networks ??= openNetworks({ ...config.networks, overrides: () => peekSettings(db)?.networkOverrides });
+      return networks;
     },
     async close() {
       await mailer.close();

@@ -1,4 +1,5 @@
 import type { AppContext } from '../app/context.ts';
+import type { NetworkLookup } from '../network/network.ts';
 import type { ArticleCatalog } from '../issues/issues.service.ts';
 import { confirmSubscription, subscribe, type SubscriberDeps } from '../subscribers/subscribers.service.ts';
 import { recordClick, recordOpen } from '../tracking/tracking.service.ts';
@@ -15,7 +16,7 @@ import { Replay } from './replay.ts';
 import { DAY_MS, MINUTE_MS } from './rhythms.ts';
 import type { DemoScale } from './scale.ts';
 
-export type DemoApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'visitors' | 'attribution' | 'networks'>;
+export type DemoApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'visitors' | 'attribution'> & { networks: NetworkLookup };
 
 export type DemoCounts = Record<'imported' | 'signups' | 'confirmed' | 'unsubscribes' | 'opens' | 'clicks' | 'pageViews' | 'calls' | 'walkIns', number>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { store } from '../../site/store.ts';
 import { isValidEmailAddress, parseMailbox } from '../mail/mailbox.ts';
+import { parseNetworkOverrides } from '../network/admin-networks.ts';
 
 /**
  * Site settings, edited by admins on /admin/settings and stored in the `settings` table.
@@ -35,6 +36,11 @@ export interface Settings {
   clickBurstSeconds: number;
   /** A bare "Mozilla/5.0" pixel fetch this soon after delivery, from a network not known as Apple's: still Apple Mail Privacy Protection's prefetch. */
   prefetchSeconds: number;
+  /**
+   * Networks the admin names (src/lib/network/admin-networks.ts): one a line, a CIDR network or
+   * an AS number, a role and a note. They win over the reviewed table; applied without a restart.
+   */
+  networkOverrides: string;
 }
 
 export type SettingKey = keyof Settings;
@@ -83,6 +89,7 @@ export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { ma
     attributionWindowDays: 7,
     retentionDays: 395,
     ...trackingThresholdDefaults,
+    networkOverrides: '',
   };
 }
 
@@ -154,6 +161,19 @@ export const settingsSchema = z
     clickBurstLinks: seconds('number of links in a click burst', 2, 100, trackingThresholdDefaults.clickBurstLinks),
     clickBurstSeconds: seconds('seconds of a click burst', 1, 600, trackingThresholdDefaults.clickBurstSeconds),
     prefetchSeconds: seconds('seconds after delivery for a prefetch', 0, 86_400, trackingThresholdDefaults.prefetchSeconds),
+    networkOverrides: z
+      .string({ error: 'Enter the networks as text, one a line.' })
+      .max(50_000, 'Use at most 50,000 characters for the networks.')
+      .transform((value, ctx) => {
+        const parsed = parseNetworkOverrides(value);
+        if (parsed.ok) return parsed.text;
+        const shown = parsed.errors.slice(0, 5).join(' ');
+        const more = parsed.errors.length > 5 ? ` (and ${parsed.errors.length - 5} more lines to correct)` : '';
+        ctx.addIssue({ code: 'custom', message: `${shown}${more} Nothing was saved.` });
+        return z.NEVER;
+      })
+      // Outermost, so a form without the field (Astro leaves it out) keeps the default.
+      .default(''),
   })
   .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
 

@@ -1,20 +1,7 @@
 import type { AgentFacts } from './classify-agent.ts';
+import type { NetworkLookup, NetworkOwner, NetworkRole } from '../network/network.ts';
 
-/** Who owns an address, from src/lib/network (AS number, organisation, role). */
-export type NetworkRole = 'security_gateway' | 'cloud' | 'mail_proxy' | 'apple' | 'web_proxy' | 'access' | 'private';
-
-export interface NetworkOwner {
-  asn: number | null;
-  organisation: string | null;
-  role: NetworkRole;
-  roleSource: 'table' | 'admin' | 'default' | 'reserved';
-  /** A short name for reasons ("Microsoft Exchange Online Protection"), when the role table or an admin gives one. */
-  label?: string | null;
-}
-
-export interface NetworkLookup {
-  lookup(ip: string): NetworkOwner;
-}
+export type { NetworkLookup, NetworkOwner, NetworkRole };
 
 /** Who sent a hit: the owner of its address and its agent. */
 export interface HitSource {

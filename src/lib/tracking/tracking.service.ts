@@ -4,7 +4,7 @@ import type { Settings } from '../settings/settings.ts';
 import { findLinksByIssue } from '../issues/issues.repository.ts';
 import type { IssueLinkKind } from '../db/schema.ts';
 import { agentFacts } from './classify-agent.ts';
-import type { HitSource } from './hit-source.ts';
+import type { HitSource, NetworkLookup } from './hit-source.ts';
 import { findDeliveryById, findLinkIssueId } from './tracking.repository.ts';
 import type { HitResult } from './hit-writer.ts';
 import { makeAttributionCookie } from './attribution.ts';
@@ -17,7 +17,7 @@ import { makeClickMarkerCookie } from './click-marker.ts';
  * (src/lib/tracking/hit-writer.ts). The /t/ fast path calls these with the request's facts;
  * anything else that replays tracked hits (the demo) passes its own time.
  */
-export type TrackingApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'networks'>;
+export type TrackingApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer'> & { networks: NetworkLookup };
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 100_000;
