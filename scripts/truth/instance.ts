@@ -74,10 +74,15 @@ function newestSource(): number {
  */
 export function ensureBuild(log: (line: string) => void = () => {}): string | undefined {
   const dist = path.join(projectRoot, 'dist/server/entry.mjs');
-  if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource()) return undefined;
+  const sources = newestSource();
+  if (existsSync(dist) && statSync(dist).mtimeMs >= sources) return undefined;
   const cache = path.join(projectRoot, 'node_modules/.cache/footfall-truth');
   mkdirSync(cache, { recursive: true });
-  for (const old of readdirSync(cache)) rmSync(path.join(cache, old), { recursive: true, force: true });
+  const earlier = readdirSync(cache).map((name) => path.join(cache, name));
+  const current = earlier.find((dir) => existsSync(path.join(dir, 'server/entry.mjs')) && statSync(path.join(dir, 'server/entry.mjs')).mtimeMs >= sources);
+  if (current) return current;
+  // Older builds of the replay go (a replay still running one keeps its open files).
+  for (const old of earlier) rmSync(old, { recursive: true, force: true });
   const outDir = path.join(cache, `build-${Date.now().toString(36)}`);
   log(`dist/ is ${existsSync(dist) ? 'older than the sources' : 'missing'}: building into ${path.relative(projectRoot, outDir)} (dist/ is left as it is)`);
   execFileSync(process.execPath, [path.join(projectRoot, 'node_modules/astro/bin/astro.mjs'), 'build', '--silent', '--outDir', outDir], {

@@ -176,9 +176,9 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
   const instance = await startInstance(options);
   const db = createDatabase(instance.databaseUrl, { poolSize: 2 });
   try {
-    // The clock stands still from here to the last hit: every message goes out at `sentAt`.
-    const sentAt = Math.ceil(Date.now() / 1000) * 1000 + 1000;
-    await instance.setClock(sentAt);
+    // The clock stands still from here to the last hit (moved only by the replay).
+    let clock = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    await instance.setClock(clock);
     const emails = corpus.cases.map((_, i) => `case-${i + 1}@truth.example`);
     for (let i = 0; i < emails.length; i += 10_000) {
       const results = await api(instance, 'POST', '/api/subscribers', emails.slice(i, i + 10_000).map((email) => ({ email, status: 'active', consent_note: 'truth replay' })));
@@ -189,10 +189,14 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     const checked = await api(instance, 'GET', `/api/issues/${issue.id}`);
     if (!checked.ready) throw new Error(`the replay's issue fails its checks: ${JSON.stringify(checked.checks)}`);
     await api(instance, 'POST', `/api/issues/${issue.id}/send`, { audience: {} });
+    // The worker looks for due sends every 250 ms of its clock: one step forward starts the send,
+    // and every message then goes out at that same instant (another step only if it stalls).
+    let nudged = 0;
     await waitFor('the send to finish', async () => {
       const p = await api(instance, 'GET', `/api/issues/${issue.id}/progress`);
-      const counts = p.counts ?? p;
-      return counts.sent >= emails.length ? true : undefined;
+      if (p.counts.sent >= emails.length) return true;
+      if (nudged++ % 50 === 0) await instance.setClock((clock += 300));
+      return undefined;
     });
     log(`sent ${emails.length} messages`);
 
@@ -208,17 +212,19 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
       return found.size >= emails.length ? found : undefined;
     });
 
-    // Every case's hits, merged in time order (one clock, only moving forward).
+    // Every case's hits after its own message's send time, merged in time order (one clock, only moving forward).
+    const sentAt = new Map((await db.selectFrom('deliveries').select(['id', 'sent_at']).where('issue_id', '=', issue.id).execute()).map((d) => [Number(d.id), Number(d.sent_at)]));
     const jars = corpus.cases.map(() => new CookieJar());
-    const timeline = corpus.cases.flatMap((c, ci) => c.events.map((e, ei) => ({ at: sentAt + Math.round(e.after_send_s * 1000), ci, ei, e })));
+    const timeline = corpus.cases.flatMap((c, ci) => c.events.map((e, ei) => ({ at: sentAt.get(mail.get(emails[ci]!)!.deliveryId)! + Math.round(e.after_send_s * 1000), ci, ei, e })));
     timeline.sort((a, b) => a.at - b.at || a.ci - b.ci || a.ei - b.ei);
-    let clock = sentAt;
+    const late = timeline.filter((t) => t.at < clock).length;
+    if (late > 0) log(`${late} hits fell before the clock after the send and happen at ${clock} instead`);
     for (const { at, ci, e } of timeline) {
       if (at > clock) await instance.setClock((clock = at));
       const m = mail.get(emails[ci]!)!;
       const url = e.kind === 'open' ? m.pixel : m.links[e.link!];
       if (!url) throw new Error(`case “${corpus.cases[ci]!.name}”: the message has no ${e.link} link`);
-      await hit(instance, url, e, jars[ci]!, at);
+      await hit(instance, url, e, jars[ci]!, clock);
     }
     log(`replayed ${timeline.length} hits`);
 

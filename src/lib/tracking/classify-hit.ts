@@ -82,18 +82,35 @@ export interface ClickFacts {
   honeypot: boolean;
 }
 
-/** Several distinct links of one delivery within the window, from one non-access network: how many and over how long; undefined when not a sweep. */
+/**
+ * Gateways scan a message as it arrives: of 836 measured scanner bursts, 99 % started within
+ * five minutes of the send (craft-campaign #546). Two different links within two seconds then,
+ * before any sign of the reader, is a machine's pace.
+ */
+export const FAST_SWEEP = { links: 2, withinMs: 2000, afterDeliveryMs: 5 * 60_000 };
+
+/**
+ * A sweep: different links of one delivery from one network that is not an access network —
+ * clickBurstLinks of them within clickBurstSeconds (paced or fast), or, in the minutes after
+ * delivery before any reader sign, two within two seconds. How many and over how long; undefined
+ * when not a sweep.
+ */
 export function sweepOf(source: StoredSource, click: ClickFacts, d: DeliveryHistory, t: TrackingThresholds): { links: number; spanMs: number } | undefined {
   if (isAccessNetwork(source.role)) return undefined;
-  const since = click.at - t.clickBurstSeconds * 1000;
-  const links = new Set<string>([click.link]);
-  let first = click.at;
+  const window = Math.max(t.clickBurstSeconds * 1000, FAST_SWEEP.withinMs);
+  const links = new Map<string, number>([[click.link, click.at]]);
   for (const h of d.recentLinks) {
-    if (h.at < since || h.at > click.at || h.asn !== source.asn || h.role !== source.role) continue;
-    links.add(h.link);
-    if (h.at < first) first = h.at;
+    if (h.at < click.at - window || h.at > click.at || h.asn !== source.asn || h.role !== source.role) continue;
+    if (!links.has(h.link) || links.get(h.link)! > h.at) links.set(h.link, h.at);
   }
-  return links.size >= t.clickBurstLinks ? { links: links.size, spanMs: click.at - first } : undefined;
+  const times = [...links.values()];
+  if (times.length >= t.clickBurstLinks && click.at - Math.min(...times) <= t.clickBurstSeconds * 1000) return { links: times.length, spanMs: click.at - Math.min(...times) };
+  const fast = times.filter((at) => click.at - at <= FAST_SWEEP.withinMs);
+  const start = Math.min(...fast);
+  // A reader sign before the burst began (the burst's own first link may have looked like one).
+  const early = click.at - d.sentAt <= FAST_SWEEP.afterDeliveryMs && (d.humanSince === null || d.humanSince >= start);
+  if (early && fast.length >= FAST_SWEEP.links) return { links: fast.length, spanMs: click.at - start };
+  return undefined;
 }
 
 /** The class of one click redirect (a GET: HEAD requests are never clicks), with its reason. */

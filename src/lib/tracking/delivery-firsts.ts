@@ -28,6 +28,24 @@ export function firstsOf(row: FirstsRow): Firsts {
 export const DELIVERY_FIRSTS = 'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
 export const SET_FIRST_OPENS = 'update "deliveries" set "first_any_open_at" = ?, "first_opened_at" = ? where "id" = ?';
 export const SET_CLICKED = 'update "deliveries" set "first_clicked_at" = ?, "clicked_links" = ? where "id" = ?';
+/** Opened (any, and likely human): the earliest open of the class, or human click. */
+export const EARLIEST_ANY_OPEN = `select min("at") as "at" from (select "at" from "opens" where "delivery_id" = ? union all select "at" from "clicks" where "delivery_id" = ? and "class" = 'human') as "t"`;
+export const EARLIEST_HUMAN_OPEN = `select min("at") as "at" from (select "at" from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy') union all select "at" from "clicks" where "delivery_id" = ? and "class" = 'human') as "t"`;
+
+/**
+ * After hits were re-labelled: the delivery's opened times from its stored rows (a human click
+ * counts as opened), and the unique counts moved with them.
+ */
+export function* recomputeOpenFirsts(issueId: number, deliveryId: number, deltas: CountDeltas): Generator<Step, void, unknown> {
+  const before = yield* readFirsts(deliveryId);
+  if (!before) return;
+  const any = nullableNumber(((yield { get: EARLIEST_ANY_OPEN, params: [deliveryId, deliveryId] }) as { at: number | string | null } | undefined)?.at);
+  const human = nullableNumber(((yield { get: EARLIEST_HUMAN_OPEN, params: [deliveryId, deliveryId] }) as { at: number | string | null } | undefined)?.at);
+  if (before.first_any_open_at === any && before.first_opened_at === human) return;
+  yield { run: SET_FIRST_OPENS, params: [any, human, deliveryId] };
+  moveFirst(deltas, issueId, 'first.open', before.first_any_open_at, any);
+  moveFirst(deltas, issueId, 'first.open_human', before.first_opened_at, human);
+}
 export const SET_FIRST_VISIT = 'update "deliveries" set "first_visit_at" = ? where "id" = ?';
 
 export function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefined, unknown> {
@@ -70,11 +88,16 @@ export function moveOpenFirsts(issueId: number, at: number, cls: OpenClass, firs
   return true;
 }
 
-/** A human click's effect on its delivery's first click time and clicked links (kept current in `firsts`), and on the unique counts; true when they moved. */
+/**
+ * A human click's effect on its delivery's first click time and clicked links (kept current in
+ * `firsts`), and on the unique counts; true when they moved. A delivery with a human click
+ * counts as opened (likely human) from then, images or not: no rate passes 100 %.
+ */
 export function moveClickFirsts(issueId: number, linkId: number, at: number, firsts: Firsts, deltas: CountDeltas): boolean {
+  const opened = moveOpenFirsts(issueId, at, 'human', firsts, deltas);
   const firstClick = earlier(firsts.first_clicked_at, at);
   const newClicker = !hasClickedLink(firsts.clicked_links, linkId);
-  if (firstClick === firsts.first_clicked_at && !newClicker) return false;
+  if (firstClick === firsts.first_clicked_at && !newClicker) return opened;
   moveFirst(deltas, issueId, 'first.click', firsts.first_clicked_at, firstClick);
   if (newClicker) {
     deltas.add(issueId, 'link.clickers', String(linkId), 0);

@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
-import { classifyClick, classifyOpen, isLikelyHumanOpen, type DeliveryHistory, type Judgement, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
+import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type Judgement, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
 import { isReaderKind } from './classify-agent.ts';
 import { isAccessNetwork, isMachinesHit, storedSource, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
 import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';
@@ -307,7 +307,7 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   for (const hit of hits) {
     if (hit.type === 'open') continue;
     const seen = earliest.get(hit.deliveryId);
-    if (!seen || hit.at < seen.at) earliest.set(hit.deliveryId, { at: hit.at, window: hit.thresholds.clickBurstSeconds * 1000 });
+    if (!seen || hit.at < seen.at) earliest.set(hit.deliveryId, { at: hit.at, window: Math.max(hit.thresholds.clickBurstSeconds * 1000, FAST_SWEEP.withinMs) });
   }
   for (const [deliveryId, { at, window }] of earliest) {
     const d = deliveries.get(deliveryId);

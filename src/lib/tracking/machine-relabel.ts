@@ -2,7 +2,7 @@ import type { StatementPlan } from '../events/statement-plan.ts';
 import type { CountDeltas } from '../reports/report-counts.repository.ts';
 import { SITE } from '../reports/report-counts.repository.ts';
 import { countView, MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
-import { hasClickedLink, moveFirst, nullableNumber, OPEN_METRIC, readFirsts, SET_CLICKED, SET_FIRST_OPENS, SET_FIRST_VISIT, withoutClickedLink } from './delivery-firsts.ts';
+import { hasClickedLink, moveFirst, nullableNumber, OPEN_METRIC, readFirsts, recomputeOpenFirsts, SET_CLICKED, SET_FIRST_VISIT, withoutClickedLink } from './delivery-firsts.ts';
 import { isMachineNetwork, type StoredSource } from './hit-source.ts';
 
 /**
@@ -12,7 +12,6 @@ import { isMachineNetwork, type StoredSource } from './hit-source.ts';
  * clicks led to (and the visits they started) machine activity. The delivery's first times, its
  * clicked links and every maintained count follow, in the same transaction.
  */
-const EARLIEST_HUMAN_OPEN = `select min("at") as "at" from "opens" where "delivery_id" = ? and "class" in ('human', 'proxy')`;
 const EARLIEST_HUMAN_CLICK = `select min("at") as "at" from "clicks" where "delivery_id" = ? and "class" = 'human'`;
 const HUMAN_CLICK_ON_LINK = `select 1 as "found" from "clicks" where "delivery_id" = ? and "link_id" = ? and "class" = 'human' limit 1`;
 const EARLIEST_VISIT = 'select min("started_at") as "at" from "visits" where "delivery_id" = ?';
@@ -32,17 +31,14 @@ export function* relabelMachineHits(deliveryId: number, issueId: number, machine
       deltas.at(issueId, OPEN_METRIC.human, Number(o.at), -1);
       deltas.at(issueId, OPEN_METRIC.scanner, Number(o.at), 1);
     }
-    const before = yield* readFirsts(deliveryId);
-    const earliest = (yield { get: EARLIEST_HUMAN_OPEN, params: [deliveryId] }) as { at: number | string | null } | undefined;
-    const after = nullableNumber(earliest?.at);
-    if (before && before.first_opened_at !== after) {
-      yield { run: SET_FIRST_OPENS, params: [before.first_any_open_at, after, deliveryId] };
-      moveFirst(deltas, issueId, 'first.open_human', before.first_opened_at, after);
-    }
   }
 
   const clicks = (yield { all: `select "at", "link_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as { at: number | string; link_id: number | string }[];
-  if (clicks.length === 0) return;
+  if (clicks.length > 0) yield* relabelClicks(deliveryId, issueId, clicks, reason, match, source, deltas);
+  if (opens.length > 0 || clicks.length > 0) yield* recomputeOpenFirsts(issueId, deliveryId, deltas);
+}
+
+function* relabelClicks(deliveryId: number, issueId: number, clicks: { at: number | string; link_id: number | string }[], reason: string, match: string, source: unknown[], deltas: CountDeltas): StatementPlan {
   yield { run: `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [reason, deliveryId, ...source] };
   for (const c of clicks) {
     deltas.at(issueId, 'click.human', Number(c.at), -1);

@@ -60,7 +60,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     ]);
     expect(clicks[0]!.reason).toBe('reader: Chrome on Linux, British Telecommunications PLC (AS2856), an access network');
     expect(clicks[1]!.reason).toBe('Amazon.com, Inc. (AS16509), a cloud host, followed a link 3 s after delivery');
-    expect(clicks[2]!.reason).toBe('Amazon.com, Inc. (AS16509), a cloud host, followed a link 3 s after delivery');
+    expect(clicks[2]!.reason).toBe('Amazon.com, Inc. (AS16509), a cloud host: 2 links in 0 s');
     expect(clicks[3]!.reason).toBe('followed the hidden link no reader sees (Chrome on Linux, Amazon.com, Inc. (AS16509)) 3 s after delivery');
     const delivery = await db().selectFrom('deliveries').select(['first_opened_at', 'first_clicked_at', 'machine_at', 'reader_asn']).where('id', '=', reader.deliveryId).executeTakeFirstOrThrow();
     expect([Number(delivery.first_opened_at) - sentAt, Number(delivery.first_clicked_at) - sentAt, delivery.machine_at, Number(delivery.reader_asn)]).toEqual([3 * 3_600_000, 3 * 3_600_000 + 90_000, null, 2856]);
