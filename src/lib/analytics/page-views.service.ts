@@ -3,7 +3,7 @@ import { describePageView, type PageRequest } from './page-view.ts';
 import type { PageViewEvent } from './visits.ts';
 import { attributionCookieValue, readAttribution } from '../tracking/attribution.ts';
 import { clickMarkerValue, readClickMarker } from '../tracking/click-marker.ts';
-import { isMachineNetwork, ownerWithRole, type NetworkLookup } from '../tracking/hit-source.ts';
+import { isMachineNetwork, ownerKey, ownerWithRole, type NetworkLookup } from '../tracking/hit-source.ts';
 
 export interface PageViewSink {
   write(kind: 'page_view', row: PageViewEvent): Promise<unknown>;
@@ -48,6 +48,7 @@ export async function recordPageView(
     attribution,
     clickMarker,
     machineNetwork,
+    ...(owner ? { owner: ownerKey(owner) } : {}),
     windowMs: windowDays * 86_400_000,
   });
 }

@@ -7,6 +7,7 @@ import type { Attribution } from '../tracking/attribution.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas, SITE } from '../reports/report-counts.repository.ts';
 import { moveFirst, nullableNumber, readFirsts, SET_FIRST_VISIT } from '../tracking/delivery-firsts.ts';
 import { countView, MACHINE_VIEW_METRIC } from './view-counts.ts';
+import { OWNER_METRIC } from '../tracking/hit-source.ts';
 
 /**
  * Page views and visits, maintained as the views arrive, inside the event writer's batch: a
@@ -40,6 +41,8 @@ export interface PageViewEvent extends NewPageView {
   clickMarker?: { deliveryId: number; at: number } | null;
   /** Why the viewer's network is a machine's (a security gateway, cloud host or mail provider), or null. */
   machineNetwork?: string | null;
+  /** The viewer network's owner (ownerKey): machine activity is grouped by it. */
+  owner?: string;
   /** Window of the attribution setting, for later visits. */
   windowMs?: number;
 }
@@ -96,7 +99,7 @@ export class VisitTracker {
 
   /** One view: whose it is, its row, its counts and its visit. */
   *#view(event: PageViewEvent, values: unknown[], deltas: CountDeltas): StatementPlan {
-    const { attribution, clickMarker, machineNetwork, windowMs, ...view } = event;
+    const { attribution, clickMarker, machineNetwork, owner, windowMs, ...view } = event;
     const cookie = attribution ?? null;
     const ref = clickMarker ?? (cookie && cookie.deliveryId > 0 ? { deliveryId: cookie.deliveryId, at: cookie.at } : null);
     const click = ref ? ((yield { get: CLICK_AT, params: [ref.deliveryId, ref.at] }) as StoredClick | undefined) : undefined;
@@ -112,6 +115,7 @@ export class VisitTracker {
       push({ ...view, issue_id: issueId, subscriber_id: null, machine: machine.slice(0, 300) });
       deltas.at(SITE, MACHINE_VIEW_METRIC, view.at);
       if (issueId !== null) deltas.at(issueId, MACHINE_VIEW_METRIC, view.at);
+      if (issueId !== null && owner) deltas.add(issueId, OWNER_METRIC.view, owner, 0);
       return;
     }
     const issueId = campaignIssue ?? cookie?.issueId ?? null;

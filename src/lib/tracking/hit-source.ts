@@ -68,3 +68,17 @@ export function ownerWithRole(owner: Pick<NetworkOwner, 'asn' | 'organisation' |
 }
 
 export const roleWords = (role: NetworkRole): string => ROLE_WORDS[role];
+
+/**
+ * How machine activity is grouped in reports: the owner's role and name ("security_gateway",
+ * "Proofpoint, Inc. (AS26211)"), as one count dimension.
+ */
+export const ownerKey = (owner: Pick<NetworkOwner, 'asn' | 'organisation' | 'role' | 'label'>): string => `${owner.role}\t${ownerName(owner)}`;
+
+export function parseOwnerKey(key: string): { role: NetworkRole; owner: string } {
+  const tab = key.indexOf('\t');
+  return { role: key.slice(0, tab) as NetworkRole, owner: key.slice(tab + 1) };
+}
+
+/** Count metrics of machine activity by owner (dimension: ownerKey), per issue and in all. */
+export const OWNER_METRIC = { open: 'owner.open', click: 'owner.click', view: 'owner.view' } as const;

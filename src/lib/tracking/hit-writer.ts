@@ -5,7 +5,7 @@ import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
 import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type Judgement, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
 import { isReaderKind } from './classify-agent.ts';
-import { isAccessNetwork, isMachinesHit, storedSource, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
+import { isAccessNetwork, isMachinesHit, ownerKey, OWNER_METRIC, storedSource, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
 import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';
 import { relabelMachineHits } from './machine-relabel.ts';
 
@@ -64,7 +64,8 @@ export type TrackingHit = OpenHit | ClickHit | CheckHit;
  */
 export type HitResult = { deliveryId: number; issueId: number; subscriberId: number | null; class: OpenClass | ClickClass | null; at: number } | undefined;
 
-type Machine = StoredSource & { at: number; reason: string };
+/** A delivery's machine: its source, when and why; `owner` (its ownerKey) when this batch found it. */
+type Machine = StoredSource & { at: number; reason: string; owner?: string };
 
 /** A batch's view of one delivery: read once, kept current as its hits are judged, written back once. */
 interface BatchDelivery {
@@ -86,12 +87,14 @@ interface BatchDelivery {
   rows: BatchRow[];
   /** The verdict this batch gave it (its stored hits are re-labelled after the batch's rows are in). */
   newVerdict: Machine | null;
+  /** What it had stored before this batch that a verdict could re-label: a likely-human open or human click, a human click. */
+  storedReader: { opens: boolean; clicks: boolean };
   changed: boolean;
 }
 
 type BatchRow =
-  | { type: 'open'; d: BatchDelivery; at: number; source: StoredSource; subscriberId: number | null; class: OpenClass; reason: string }
-  | { type: 'click'; d: BatchDelivery; at: number; source: StoredSource; subscriberId: number | null; linkId: number; class: ClickClass; reason: string }
+  | { type: 'open'; d: BatchDelivery; at: number; source: StoredSource; owner: string; subscriberId: number | null; class: OpenClass; reason: string }
+  | { type: 'click'; d: BatchDelivery; at: number; source: StoredSource; owner: string; subscriberId: number | null; linkId: number; class: ClickClass; reason: string }
   | { type: 'check'; d: BatchDelivery; at: number; source: StoredSource; linkId: number | null; kind: 'head' | 'unsubscribe' };
 
 const DELIVERY_COLUMNS =
@@ -150,6 +153,7 @@ function batchDeliveryOf(r: DeliveryRow): BatchDelivery {
     recent: undefined,
     rows: [],
     newVerdict: null,
+    storedReader: { opens: firsts.first_opened_at !== null, clicks: firsts.first_clicked_at !== null },
     changed: false,
   };
 }
@@ -164,9 +168,9 @@ function historyOf(d: BatchDelivery): DeliveryHistory {
 }
 
 /** A verdict: the delivery names its machine, and this batch's earlier hits of that machine follow at once. */
-function giveVerdict(d: BatchDelivery, source: StoredSource, at: number, reason: string): void {
+function giveVerdict(d: BatchDelivery, source: StoredSource, owner: string, at: number, reason: string): void {
   if (d.machine) return; // the first verdict stands; later ones only judge their own hit
-  const machine = { ...source, at, reason };
+  const machine = { ...source, at, reason, owner };
   d.machine = machine;
   d.newVerdict = machine;
   d.changed = true;
@@ -212,16 +216,17 @@ function judge(hit: TrackingHit, d: BatchDelivery): BatchRow {
       d.humanSince = earliestOf(d.humanSince, hit.at);
       if (j.class === 'human') noteReader(d, hit.source);
     }
-    return { type: 'open', d, at: hit.at, source, subscriberId, class: j.class, reason: j.reason };
+    return { type: 'open', d, at: hit.at, source, owner: ownerKey(hit.source.owner), subscriberId, class: j.class, reason: j.reason };
   }
   const j: Judgement<ClickClass> = classifyClick(hit.source, { at: hit.at, link: String(hit.linkId), honeypot: hit.honeypot }, historyOf(d), hit.thresholds);
   noteLink(d, source, hit.at, String(hit.linkId));
-  const row: BatchRow = { type: 'click', d, at: hit.at, source, subscriberId, linkId: hit.linkId, class: j.class, reason: j.reason };
+  const owner = ownerKey(hit.source.owner);
+  const row: BatchRow = { type: 'click', d, at: hit.at, source, owner, subscriberId, linkId: hit.linkId, class: j.class, reason: j.reason };
   if (j.class === 'human') {
     d.humanSince = earliestOf(d.humanSince, hit.at);
     noteReader(d, hit.source);
   }
-  if (j.verdict) giveVerdict(d, source, hit.at, j.verdict);
+  if (j.verdict) giveVerdict(d, source, owner, hit.at, j.verdict);
   return row;
 }
 
@@ -343,9 +348,11 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     for (const row of d.rows) {
       if (row.type === 'open') {
         countOpen(d.issueId, row.at, row.class, deltas);
+        if (!isLikelyHumanOpen(row.class)) deltas.add(d.issueId, OWNER_METRIC.open, row.owner, 0);
         if (moveOpenFirsts(d.issueId, row.at, row.class, d.firsts, deltas)) d.changed = true;
       } else if (row.type === 'click') {
         countClick(d.issueId, row.linkId, row.at, row.class, deltas);
+        if (row.class === 'bot') deltas.add(d.issueId, OWNER_METRIC.click, row.owner, 0);
         if (row.class === 'human' && moveClickFirsts(d.issueId, row.linkId, row.at, d.firsts, deltas)) d.changed = true;
       }
     }
@@ -365,7 +372,7 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   const state: unknown[] = [];
   for (const d of deliveries.values()) if (d.changed) statePush(state, d);
   yield* insertRows(postgres ? stateUpdates.postgres : stateUpdates.sqlite, STATE_COLUMNS.length + 1, state);
-  for (const d of deliveries.values()) if (d.newVerdict) yield* relabelMachineHits(d.id, d.issueId, d.newVerdict, deltas);
+  for (const d of deliveries.values()) if (d.newVerdict) yield* relabelMachineHits(d.id, d.issueId, { ...d.newVerdict, owner: d.newVerdict.owner! }, d.storedReader, deltas);
 }
 
 type LinkRow = { at: number | string; link_id: number | string | null; asn: number | string | null; net: string | null; agent: string | null };

@@ -3,7 +3,7 @@ import type { CountDeltas } from '../reports/report-counts.repository.ts';
 import { SITE } from '../reports/report-counts.repository.ts';
 import { countView, MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
 import { hasClickedLink, moveFirst, nullableNumber, OPEN_METRIC, readFirsts, recomputeOpenFirsts, SET_CLICKED, SET_FIRST_VISIT, withoutClickedLink } from './delivery-firsts.ts';
-import { isMachineNetwork, type StoredSource } from './hit-source.ts';
+import { isMachineNetwork, OWNER_METRIC, type StoredSource } from './hit-source.ts';
 
 /**
  * A delivery got its machine verdict: the stored hits of that machine (same network and, where
@@ -18,29 +18,32 @@ const EARLIEST_VISIT = 'select min("started_at") as "at" from "visits" where "de
 
 const inList = (n: number) => new Array(n).fill('?').join(', ');
 
-export function* relabelMachineHits(deliveryId: number, issueId: number, machine: StoredSource & { reason: string }, deltas: CountDeltas): StatementPlan {
+/** `stored` says what the delivery had before (from its row): with no reader's open or click stored there is nothing to read. */
+export function* relabelMachineHits(deliveryId: number, issueId: number, machine: StoredSource & { reason: string; owner: string }, stored: { opens: boolean; clicks: boolean }, deltas: CountDeltas): StatementPlan {
   const reason = `the machine caught on this message: ${machine.reason}`;
   const anyAgent = isMachineNetwork(machine.role);
   const match = `coalesce("asn", -1) = ? and "net" = ?${anyAgent ? '' : ' and "agent" = ?'}`;
   const source = anyAgent ? [machine.asn ?? -1, machine.role] : [machine.asn ?? -1, machine.role, machine.family];
 
-  const opens = (yield { all: `select "at" from "opens" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as { at: number | string }[];
+  const opens = stored.opens ? ((yield { all: `select "at" from "opens" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as { at: number | string }[]) : [];
   if (opens.length > 0) {
     yield { run: `update "opens" set "class" = 'scanner', "reason" = ? where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [reason, deliveryId, ...source] };
     for (const o of opens) {
       deltas.at(issueId, OPEN_METRIC.human, Number(o.at), -1);
       deltas.at(issueId, OPEN_METRIC.scanner, Number(o.at), 1);
+      deltas.add(issueId, OWNER_METRIC.open, machine.owner, 0);
     }
   }
 
-  const clicks = (yield { all: `select "at", "link_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as { at: number | string; link_id: number | string }[];
-  if (clicks.length > 0) yield* relabelClicks(deliveryId, issueId, clicks, reason, match, source, deltas);
+  const clicks = stored.clicks ? ((yield { all: `select "at", "link_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as { at: number | string; link_id: number | string }[]) : [];
+  if (clicks.length > 0) yield* relabelClicks(deliveryId, issueId, clicks, reason, match, source, machine.owner, deltas);
   if (opens.length > 0 || clicks.length > 0) yield* recomputeOpenFirsts(issueId, deliveryId, deltas);
 }
 
-function* relabelClicks(deliveryId: number, issueId: number, clicks: { at: number | string; link_id: number | string }[], reason: string, match: string, source: unknown[], deltas: CountDeltas): StatementPlan {
+function* relabelClicks(deliveryId: number, issueId: number, clicks: { at: number | string; link_id: number | string }[], reason: string, match: string, source: unknown[], owner: string, deltas: CountDeltas): StatementPlan {
   yield { run: `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [reason, deliveryId, ...source] };
   for (const c of clicks) {
+    deltas.add(issueId, OWNER_METRIC.click, owner, 0);
     deltas.at(issueId, 'click.human', Number(c.at), -1);
     deltas.at(issueId, 'click.bot', Number(c.at), 1);
     deltas.add(issueId, 'link.human', String(c.link_id), 0, -1);
@@ -60,7 +63,7 @@ function* relabelClicks(deliveryId: number, issueId: number, clicks: { at: numbe
     yield { run: SET_CLICKED, params: [after, links, deliveryId] };
     moveFirst(deltas, issueId, 'first.click', before.first_clicked_at, after);
   }
-  yield* relabelViewsOfClicks(deliveryId, issueId, clicks.map((c) => Number(c.at)), reason, deltas);
+  yield* relabelViewsOfClicks(deliveryId, issueId, clicks.map((c) => Number(c.at)), reason, owner, deltas);
 }
 
 /**
@@ -68,7 +71,7 @@ function* relabelClicks(deliveryId: number, issueId: number, clicks: { at: numbe
  * a machine's, and the visits they started are no visits: their counts go, the delivery's first
  * visit moves to its earliest remaining one.
  */
-export function* relabelViewsOfClicks(deliveryId: number, issueId: number, clickTimes: number[], reason: string, deltas: CountDeltas): StatementPlan {
+export function* relabelViewsOfClicks(deliveryId: number, issueId: number, clickTimes: number[], reason: string, owner: string, deltas: CountDeltas): StatementPlan {
   if (clickTimes.length === 0) return;
   const times = inList(clickTimes.length);
   const views = (yield {
@@ -82,6 +85,7 @@ export function* relabelViewsOfClicks(deliveryId: number, issueId: number, click
       countView(deltas, { at, path: v.path, utm_campaign: v.utm_campaign, referrer_host: v.referrer_host }, nullableNumber(v.issue_id), -1);
       deltas.at(SITE, MACHINE_VIEW_METRIC, at);
       deltas.at(issueId, MACHINE_VIEW_METRIC, at);
+      deltas.add(issueId, OWNER_METRIC.view, owner, 0);
     }
   }
   const visits = (yield { all: `select "id", "started_at", "issue_id", "is_later" from "visits" where "delivery_id" = ? and "click_at" in (${times})`, params: [deliveryId, ...clickTimes] }) as {
