@@ -3,7 +3,7 @@ import type { NetworkLookup } from '../network/network.ts';
 import type { ArticleCatalog } from '../issues/issues.service.ts';
 import { confirmSubscription, subscribe, type SubscriberDeps } from '../subscribers/subscribers.service.ts';
 import { recordClick, recordOpen } from '../tracking/tracking.service.ts';
-import { signupIssueId } from '../tracking/attribution.ts';
+import { attributionCookieValue, signupIssueId } from '../tracking/attribution.ts';
 import { recordPageView } from '../analytics/page-views.service.ts';
 import { recordTap } from '../offline/offline-events.service.ts';
 import { recordWebhookCall } from '../offline/call-webhook.ts';
@@ -111,7 +111,7 @@ export class DemoHistory {
       lane,
       run: async (at) => {
         const windowDays = this.app.attribution.attributionWindowDays();
-        const issueId = await signupIssueId(this.app.db, { secret: this.app.secret, cookie: form.cookie()?.replace(/^ff_attr=/, ''), campaign: form.campaign, windowDays }, at);
+        const issueId = await signupIssueId(this.app.db, { secret: this.app.secret, cookie: attributionCookieValue(form.cookie()), campaign: form.campaign, windowDays }, at);
         const result = await subscribe(this.subscriberDeps, { email: person.email, name: person.name, topics: person.topics, form: form.source, campaign: form.campaign, issueId }, at);
         if (!result.ok) throw new Error(`demo signup refused: ${result.error}`);
         this.counts.signups++;

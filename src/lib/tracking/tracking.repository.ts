@@ -122,6 +122,12 @@ export async function findIssueIdsBySlugs(db: Db, slugs: readonly string[]): Pro
   return rows.map((r) => ({ id: Number(r.id), slug: r.slug }));
 }
 
+/** The class of a delivery's click at a time (an attribution cookie names its click so), if stored. */
+export async function findClickClass(db: Db, deliveryId: number, at: number): Promise<ClickClass | undefined> {
+  const row = await db.selectFrom('clicks').select('class').where('delivery_id', '=', deliveryId).where('at', '=', at).orderBy('class', 'desc').executeTakeFirst();
+  return row?.class;
+}
+
 export async function findIssueIdBySlug(db: Db, slug: string): Promise<number | undefined> {
   const row = await db.selectFrom('issues').select('id').where('slug', '=', slug).executeTakeFirst();
   return row ? Number(row.id) : undefined;

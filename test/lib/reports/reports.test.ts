@@ -210,6 +210,8 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
       humanOpens: byClass('human'),
       botClicks: clicks.filter((c) => c.class === 'bot').length,
       humanClicks: clicks.filter((c) => c.class === 'human').length,
+      machineViews: 0, // classified rows written as they are: no page view of a machine, no owner
+      byOwner: [],
     });
     expect(report.machine.scannerOpens).toBe(1);
 
