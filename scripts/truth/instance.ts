@@ -1,4 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -20,16 +21,21 @@ import { createApiKey } from '../../src/lib/auth/api-keys.service.ts';
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface Instance {
+  /** Where requests go: the server, or the round-robin proxy in front of two. */
   url: string;
-  port: number;
   dataDir: string;
   databaseUrl: string;
   secret: string;
   apiKey: string;
-  process: ChildProcess;
+  /** The server processes (one, or two behind the proxy). */
+  servers: StartedServer[];
   output: () => string;
-  /** Sets the server's clock (it stands still there until set again; only forward). */
+  /** Sets the servers' clock (it stands still there until set again; only forward). */
   setClock: (at: number) => Promise<void>;
+  /** Kills server `index` (SIGKILL: a crash) and starts it again on the same port and database. */
+  restart: (index: number) => Promise<void>;
+  /** Requests the proxy passed to each server (two servers), and how many times a server was restarted. */
+  stats: { requestsPerServer: number[]; restarts: number };
   /** Stops the server and removes what the instance made (unless `keep`). */
   close: (options?: { keep?: boolean }) => Promise<void>;
 }
@@ -37,6 +43,8 @@ export interface Instance {
 export interface InstanceOptions {
   /** postgres://… to run on PostgreSQL (a fresh database is created there and dropped after); SQLite by default. */
   database?: string;
+  /** Two server processes on the one database behind a round-robin proxy (PostgreSQL only). */
+  servers?: 1 | 2;
   /** More environment for the server. */
   env?: Record<string, string>;
   log?: (line: string) => void;
@@ -132,7 +140,10 @@ export interface StartedServer {
   port: number;
   output: () => string;
   setClock: (at: number) => Promise<void>;
+  /** SIGTERM, and wait for it to exit. */
   stop: () => Promise<void>;
+  /** SIGKILL: the crash case. */
+  kill: () => Promise<void>;
 }
 
 /** One server process of an instance (the multi-instance tests start two on one database). */
@@ -186,50 +197,105 @@ export async function startServerProcess(env: Record<string, string>, log: (line
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
   };
+}
+
+/**
+ * A tiny round-robin proxy: each request goes to the next server, with the client's address
+ * appended to X-Forwarded-For as a real proxy does (the servers trust 127.0.0.1).
+ */
+function startRoundRobin(port: number, backends: () => number[], counts: number[]): Promise<http.Server> {
+  let next = 0;
+  const proxy = http.createServer((req, res) => {
+    const ports = backends();
+    const index = next++ % ports.length;
+    counts[index] = (counts[index] ?? 0) + 1;
+    const target = ports[index]!;
+    const headers = { ...req.headers, 'x-forwarded-for': [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ') };
+    const upstream = http.request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`proxy: ${error.message}`);
+    });
+    req.pipe(upstream);
+  });
+  return new Promise((resolve, reject) => {
+    proxy.once('error', reject);
+    proxy.listen(port, '127.0.0.1', () => resolve(proxy));
+  });
 }
 
 export async function startInstance(options: InstanceOptions = {}): Promise<Instance> {
   const log = options.log ?? (() => {});
+  const count = options.servers ?? 1;
+  if (count > 1 && !options.database) throw new Error('two server processes need PostgreSQL (--database postgres://…)');
   const buildDir = ensureBuild(log);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-truth-'));
   const database = options.database ? await createPostgresDatabase(options.database) : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
   const secret = randomBytes(32).toString('base64url');
+  const servers: StartedServer[] = [];
+  let proxy: http.Server | undefined;
   try {
     const apiKey = await makeApiKey(database.url);
-    const port = await freePort();
-    const server = await startServerProcess(
-      {
-        PORT: String(port),
-        SITE_URL: `http://127.0.0.1:${port}`,
-        DATA_DIR: dataDir,
-        DATABASE_URL: database.url,
-        SECRET: secret,
-        TRUST_PROXY: '127.0.0.1',
-        SEND_WORKER: '1',
-        ...(buildDir ? { BUILD_DIR: buildDir } : {}),
-        ...options.env,
-      },
-      log,
-    );
+    const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+    const front = count > 1 ? await freePort() : ports[0]!;
+    const envFor = (port: number) => ({
+      PORT: String(port),
+      SITE_URL: `http://127.0.0.1:${front}`,
+      DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      SECRET: secret,
+      TRUST_PROXY: '127.0.0.1',
+      SEND_WORKER: '1',
+      ...(buildDir ? { BUILD_DIR: buildDir } : {}),
+      ...options.env,
+    });
+    for (const port of ports) servers.push(await startServerProcess(envFor(port), log));
+    const stats = { requestsPerServer: ports.map(() => 0), restarts: 0 };
+    if (count > 1) proxy = await startRoundRobin(front, () => servers.map((s) => s.port), stats.requestsPerServer);
+    const stopAll = async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+      await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+    };
+    let clockAt: number | undefined;
     return {
-      url: server.url,
-      port: server.port,
+      url: `http://127.0.0.1:${front}`,
       dataDir,
       databaseUrl: database.url,
       secret,
       apiKey,
-      process: server.child,
-      output: server.output,
-      setClock: server.setClock,
+      servers,
+      stats,
+      output: () => servers.map((s) => s.output()).join('\n'),
+      setClock: async (at) => {
+        clockAt = at;
+        await Promise.all(servers.map((s) => s.setClock(at)));
+      },
+      restart: async (index) => {
+        const old = servers[index]!;
+        await old.kill();
+        const again = await startServerProcess(envFor(old.port), log);
+        if (clockAt !== undefined) await again.setClock(clockAt);
+        servers[index] = again;
+        stats.restarts++;
+      },
       close: async ({ keep = false } = {}) => {
-        await server.stop();
+        await stopAll();
         if (keep) return;
         await database.drop();
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
+    await Promise.all(servers.map((s) => s.stop()));
+    proxy?.close();
     await database.drop();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;

@@ -18,12 +18,16 @@ import { startInstance, type Instance, type InstanceOptions } from './instance.t
  */
 export interface TruthResult {
   score: TruthScore;
+  /** What was stored for each case (by name), in order. */
+  hits: Map<string, CaseHits>;
   shown: TrueFigures;
   truth: TrueFigures;
   figures: FigureComparison[];
   cases: number;
   events: number;
   database: 'sqlite' | 'postgres';
+  /** Requests each server answered (two behind the proxy), and restarts. */
+  stats: Instance['stats'];
 }
 
 /** Three article links landing on real pages of the site, and a phone link; the layout adds the honeypot and the unsubscribe footer. */
@@ -156,6 +160,15 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+/** A point in the second half of the replay between two clicks of one case less than 30 s apart: the middle of a sweep. */
+function midSweep(timeline: { at: number; ci: number; e: CorpusEvent }[]): number {
+  for (let i = Math.floor(timeline.length / 2); i < timeline.length; i++) {
+    const before = timeline.slice(0, i).findLast((t) => t.ci === timeline[i]!.ci);
+    if (before && before.e.kind === 'click' && timeline[i]!.e.kind === 'click' && timeline[i]!.at - before.at < 30_000) return i;
+  }
+  return Math.floor(timeline.length / 2);
+}
+
 async function storedHits(db: DB, deliveryId: number): Promise<CaseHits> {
   const [opens, clicks] = await Promise.all([
     db.selectFrom('opens').select(['class', 'reason']).where('delivery_id', '=', deliveryId).orderBy('at').orderBy('id').execute(),
@@ -167,6 +180,8 @@ async function storedHits(db: DB, deliveryId: number): Promise<CaseHits> {
 export interface RunTruthOptions extends InstanceOptions {
   /** Keep the instance's data folder and database afterwards (to look at them). */
   keep?: boolean;
+  /** Kill the (first) server in the middle of a sweep and start it again on the same database. */
+  restartMidSweep?: boolean;
   /** Run this before the instance is closed (tests read more from it). */
   inspect?: (instance: Instance, issueId: number) => Promise<void>;
 }
@@ -219,7 +234,12 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     timeline.sort((a, b) => a.at - b.at || a.ci - b.ci || a.ei - b.ei);
     const late = timeline.filter((t) => t.at < clock).length;
     if (late > 0) log(`${late} hits fell before the clock after the send and happen at ${clock} instead`);
-    for (const { at, ci, e } of timeline) {
+    const restartAt = options.restartMidSweep ? midSweep(timeline) : -1;
+    for (const [i, { at, ci, e }] of timeline.entries()) {
+      if (i === restartAt) {
+        log(`killing the server in the middle of “${corpus.cases[ci]!.name}”'s sweep, and starting it again`);
+        await instance.restart(0);
+      }
       if (at > clock) await instance.setClock((clock = at));
       const m = mail.get(emails[ci]!)!;
       const url = e.kind === 'open' ? m.pixel : m.links[e.link!];
@@ -229,13 +249,14 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     log(`replayed ${timeline.length} hits`);
 
     const hits = new Map<string, CaseHits>();
+
     for (const [ci, c] of corpus.cases.entries()) hits.set(c.name, await storedHits(db, mail.get(emails[ci]!)!.deliveryId));
     const score = scoreCorpus(corpus, (c) => hits.get(c.name)!);
     const report = await api(instance, 'GET', `/api/issues/${issue.id}/report`);
     const shown: TrueFigures = { humanOpeners: report.issue.unique_human_opens, humanClickers: report.issue.unique_human_clicks, attributedVisitors: report.issue.unique_visitors };
     const truth = trueFigures(corpus);
     await options.inspect?.(instance, issue.id);
-    return { score, shown, truth, figures: compareFigures(shown, truth), cases: corpus.cases.length, events: timeline.length, database: options.database ? 'postgres' : 'sqlite' };
+    return { score, hits, shown, truth, figures: compareFigures(shown, truth), cases: corpus.cases.length, events: timeline.length, database: options.database ? 'postgres' : 'sqlite', stats: instance.stats };
   } catch (error) {
     const tail = instance.output().split('\n').slice(-30).join('\n');
     throw new Error(`${error instanceof Error ? error.message : error}\n--- server output (last lines) ---\n${tail}`, { cause: error });

@@ -6,6 +6,7 @@ import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { clickUrl, openUrl, seedDelivery, seedIssue, TEST_SECRET, withDb, type SeededIssue } from '../helpers/tracking.ts';
 import { makeClickToken, makeOpenToken } from '../../src/lib/tracking/tokens.ts';
+import { apiKeyFor } from '../helpers/accounts.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MINUTE = 60_000;
@@ -227,6 +228,34 @@ for (const dialect of testDialects()) {
         ['clicker@example.com', issue.issueId],
         ['friend@example.com', issue.issueId],
       ]);
+    });
+
+    it('hits on deliveries never sent (queued, failed) count in no figure: forged tokens cannot push a rate past 100 %', async () => {
+      const unsent = await withDb(server.databaseUrl, async (db) => {
+        const ids: number[] = [];
+        for (const status of ['queued', 'queued', 'failed'] as const) {
+          const { deliveryId } = await seedDelivery(db, other.issueId, Date.now());
+          await db.updateTable('deliveries').set({ status, sent_at: null }).where('id', '=', deliveryId).execute();
+          ids.push(deliveryId);
+        }
+        const { deliveryId } = await seedDelivery(db, other.issueId, Date.now() - 30 * MINUTE);
+        await db.updateTable('sends').set({ started_at: Date.now() - 30 * MINUTE }).where('issue_id', '=', other.issueId).execute();
+        return { ids, sentOfOther: deliveryId };
+      });
+      const before = { opens: await count('opens'), clicks: await count('clicks') };
+      // Tokens made with the secret for messages that never went out: the pixel, again and again, and a click.
+      for (let i = 0; i < 20; i++) for (const id of unsent.ids) expect((await get(openUrl(server.url, id), { ip: IP.home })).status).toBe(200);
+      for (const id of unsent.ids) {
+        const res = await get(clickUrl(server.url, id, other.links.site.id), { ip: IP.home });
+        expect(res.status).toBe(302); // the link still works for whoever has it
+        expect(res.headers.getSetCookie()).toEqual([]);
+      }
+      expect({ opens: await count('opens'), clicks: await count('clicks') }).toEqual(before);
+      // The one message sent is read: the issue's figures are of it alone.
+      await get(openUrl(server.url, unsent.sentOfOther), { ip: IP.home });
+      const key = await apiKeyFor(server.databaseUrl, 'marketer');
+      const report = (await (await fetch(`${server.url}/api/issues/${other.issueId}/report`, { headers: { authorization: `Bearer ${key}` } })).json()) as { issue: Record<string, number> };
+      expect(report.issue).toMatchObject({ delivered: 1, unique_opens: 1, unique_human_opens: 1, open_rate: 1, human_open_rate: 1, unique_human_clicks: 0 });
     });
 
     it('classification replay: who sent each hit — Apple, Gmail’s proxy, a security gateway sweeping, the honeypot, a bot agent, a reader, a phone tap', async () => {
