@@ -7,8 +7,9 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  *   number), `net` (its role: access, security_gateway, cloud, …) and `agent` (the agent's
  *   family, e.g. "browser:ios").
  * - `deliveries`: the delivery's machine verdict (`machine_at`, `machine_reason` and the source
- *   it names), the source of its first reader sign (`reader_*`) and its latest link hit
- *   (`last_link_at`: a sweep reads the recent ones only when there are some).
+ *   it names, `machine_source`), the source of its first reader sign (`reader`) — a source as
+ *   "<asn>|<role>|<agent family>" — and its latest link hit (`last_link_at`: a sweep reads the
+ *   recent ones only when there are some). Few columns: a hit rewrites its delivery's row.
  * - `link_checks`: links fetched without being clicks — a HEAD on a tracked link, the unsubscribe
  *   page opened — kept for sweeps (a scanner follows every link) and counted in no figure.
  * - `page_views`: the owner of the viewer's network, the click that led to the view (from the
@@ -25,12 +26,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   const deliveryColumns: [string, 'bigint' | 'text'][] = [
     ['machine_at', 'bigint'],
     ['machine_reason', 'text'],
-    ['machine_asn', 'bigint'],
-    ['machine_net', 'text'],
-    ['machine_agent', 'text'],
-    ['reader_asn', 'bigint'],
-    ['reader_net', 'text'],
-    ['reader_agent', 'text'],
+    ['machine_source', 'text'],
+    ['reader', 'text'],
     ['last_link_at', 'bigint'],
   ];
   for (const [column, type] of deliveryColumns) await db.schema.alterTable('deliveries').addColumn(column, type).execute();
@@ -67,7 +64,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('page_views_click').execute();
   for (const column of ['machine', 'click_at', 'click_delivery_id', 'net', 'asn']) await db.schema.alterTable('page_views').dropColumn(column).execute();
   await db.schema.dropTable('link_checks').execute();
-  for (const column of ['last_link_at', 'reader_agent', 'reader_net', 'reader_asn', 'machine_agent', 'machine_net', 'machine_asn', 'machine_reason', 'machine_at']) {
+  for (const column of ['last_link_at', 'reader', 'machine_source', 'machine_reason', 'machine_at']) {
     await db.schema.alterTable('deliveries').dropColumn(column).execute();
   }
   for (const table of ['clicks', 'opens']) {

@@ -344,16 +344,12 @@ export interface DeliveryTable {
   first_any_open_at: ColumnType<number | null, number | null | undefined, number | null>;
   /** The links this delivery's reader clicked (human clicks), as ",12,15,": unique clickers per link. */
   clicked_links: ColumnType<string | null, string | null | undefined, string | null>;
-  /** The delivery's machine verdict (a honeypot click, a sweep, a gateway's first click): when, why, and the source it names. */
+  /** The delivery's machine verdict (a honeypot click, a sweep, a gateway's first click): when, why, and the source it names ("<asn>|<role>|<agent family>"). */
   machine_at: ColumnType<number | null, number | null | undefined, number | null>;
   machine_reason: ColumnType<string | null, string | null | undefined, string | null>;
-  machine_asn: ColumnType<number | null, number | null | undefined, number | null>;
-  machine_net: ColumnType<string | null, string | null | undefined, string | null>;
-  machine_agent: ColumnType<string | null, string | null | undefined, string | null>;
-  /** The source of its first reader sign (a human open or click): network and agent family. */
-  reader_asn: ColumnType<number | null, number | null | undefined, number | null>;
-  reader_net: ColumnType<string | null, string | null | undefined, string | null>;
-  reader_agent: ColumnType<string | null, string | null | undefined, string | null>;
+  machine_source: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The source of its first reader sign (a human open or click), "<asn>|<role>|<agent family>". */
+  reader: ColumnType<string | null, string | null | undefined, string | null>;
   /** Its latest link hit (click, HEAD, unsubscribe page): a sweep reads recent ones only when there are some. */
   last_link_at: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: number;

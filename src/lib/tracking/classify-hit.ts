@@ -1,6 +1,6 @@
 import type { ClickClass, OpenClass } from '../db/schema.ts';
 import { isMachineKind, isMobile } from './classify-agent.ts';
-import { continuesReader, isAccessNetwork, isMachineNetwork, isMachinesHit, ownerName, ownerWithRole, storedSource, type HitSource, type StoredSource } from './hit-source.ts';
+import { continuesReader, isAccessNetwork, isMachineNetwork, isMachinesHit, ownerName, ownerWithRole, sourceFacts, type HitSource, type StoredSource } from './hit-source.ts';
 
 /**
  * Who loaded a pixel or followed a link — a reader, a mail provider's image proxy, Apple's
@@ -71,8 +71,9 @@ export function classifyOpen(source: HitSource, at: number, d: DeliveryHistory, 
   if (isMachineNetwork(role)) return { class: 'scanner', reason: `${ownerWithRole(owner)}, loaded the pixel ${after(age)}` };
   if (agent.kind === 'apple_fetcher' && age <= t.prefetchSeconds * 1000) return { class: 'apple_mpp', reason: `Apple Mail Privacy Protection’s agent (${agent.name}) ${after(age)}, from ${ownerName(owner)}` };
   if (isMachineKind(agent.kind)) return { class: 'scanner', reason: `${agent.name} from ${ownerName(owner)}, ${after(age)}` };
-  if (d.machine && isMachinesHit(storedSource(source), d.machine)) return { class: 'scanner', reason: `the machine already caught on this message (${d.machine.reason})` };
-  return { class: 'human', reason: `reader: ${agent.name}, ${ownerWithRole(owner)}` };
+  const facts = sourceFacts(source);
+  if (d.machine && isMachinesHit(facts.stored, d.machine)) return { class: 'scanner', reason: `the machine already caught on this message (${d.machine.reason})` };
+  return { class: 'human', reason: facts.readerReason };
 }
 
 export interface ClickFacts {
@@ -118,7 +119,8 @@ export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryH
   const { owner, agent } = source;
   const age = click.at - d.sentAt;
   const role = owner.role;
-  const stored = storedSource(source);
+  const facts = sourceFacts(source);
+  const stored = facts.stored;
   const beforeReader = d.humanSince === null || d.humanSince > click.at;
   if (click.honeypot) {
     const reason = `followed the hidden link no reader sees (${agent.name}, ${ownerName(owner)}) ${after(age)}`;
@@ -153,7 +155,7 @@ export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryH
       return { class: 'bot', reason, verdict: reason };
     }
   }
-  return { class: 'human', reason: `reader: ${agent.name}, ${ownerWithRole(owner)}` };
+  return { class: 'human', reason: facts.readerReason };
 }
 
 /** Likely-human opens: counted as such in reports (an image proxy fetches when the reader opens). */

@@ -2,10 +2,10 @@ import { derivedHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
 import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 
 /**
- * The marker cookie every click redirect sets (a reader's click and a machine's alike), so the
- * page view it leads to names its click: `ff_click`, HttpOnly, SameSite=Lax, Path=/, ten minutes.
- * The view then follows that click's class as stored when the view is written (and is re-labelled
- * with it later): a landing reached through a machine's click is never an attributed visit.
+ * The marker cookie a machine's click redirect sets (a reader's click sets the attribution cookie,
+ * which names its click too), so the page view it leads to names its click: `ff_click`, HttpOnly,
+ * SameSite=Lax, Path=/, ten minutes. The view then follows that click's class as stored when the
+ * view is written: a landing reached through a machine's click is never an attributed visit.
  *
  * The value is base64url (no padding) of
  *   version   1 byte   0x01

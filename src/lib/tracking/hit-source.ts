@@ -1,4 +1,4 @@
-import type { AgentFacts } from './classify-agent.ts';
+import { isReaderKind, type AgentFacts } from './classify-agent.ts';
 import type { NetworkLookup, NetworkOwner, NetworkRole } from '../network/network.ts';
 
 export type { NetworkLookup, NetworkOwner, NetworkRole };
@@ -20,6 +20,15 @@ export interface StoredSource {
 }
 
 export const storedSource = (s: HitSource): StoredSource => ({ asn: s.owner.asn, role: s.owner.role, family: s.agent.family });
+
+/** A source in one text column (a delivery's reader and machine): "<asn>|<role>|<agent family>". */
+export const sourceText = (s: StoredSource): string => `${s.asn ?? ''}|${s.role}|${s.family}`;
+
+export function parseSourceText(text: string | null): StoredSource | null {
+  if (!text) return null;
+  const [asn = '', role = 'access', family = 'other:other'] = text.split('|');
+  return { asn: asn === '' ? null : Number(asn), role: role as NetworkRole, family };
+}
 
 /** Networks that carry machines only: whatever comes from them, in any agent, is a machine's. */
 export const isMachineNetwork = (role: NetworkRole): boolean => role === 'security_gateway' || role === 'cloud' || role === 'mail_proxy';
@@ -82,3 +91,39 @@ export function parseOwnerKey(key: string): { role: NetworkRole; owner: string }
 
 /** Count metrics of machine activity by owner (dimension: ownerKey), per issue and in all. */
 export const OWNER_METRIC = { open: 'owner.open', click: 'owner.click', view: 'owner.view' } as const;
+
+/**
+ * What a source comes to, worked out once per owner and agent (owners are shared objects per
+ * network, agent facts are cached per agent string): its stored form and text, its owner key,
+ * and the reason a reader's hit from it carries. A hit then builds no strings of its own.
+ */
+export interface SourceFacts {
+  stored: StoredSource;
+  text: string;
+  ownerKey: string;
+  readerReason: string;
+  /** A reader's program on a network people browse from: its hits are reader signs. */
+  reader: boolean;
+}
+
+const sourceFactsCache = new WeakMap<NetworkOwner, Map<AgentFacts, SourceFacts>>();
+
+export function sourceFacts(source: HitSource): SourceFacts {
+  let byAgent = sourceFactsCache.get(source.owner);
+  if (!byAgent) sourceFactsCache.set(source.owner, (byAgent = new Map()));
+  let facts = byAgent.get(source.agent);
+  if (!facts) {
+    const stored = storedSource(source);
+    const role = source.owner.role;
+    facts = {
+      stored,
+      text: sourceText(stored),
+      ownerKey: ownerKey(source.owner),
+      readerReason: `reader: ${source.agent.name}, ${isAccessNetwork(role) ? ownerName(source.owner) : ownerWithRole(source.owner)}`,
+      reader: isReaderKind(source.agent.kind) && (isAccessNetwork(role) || role === 'web_proxy' || role === 'apple'),
+    };
+    if (byAgent.size >= 256) byAgent.clear();
+    byAgent.set(source.agent, facts);
+  }
+  return facts;
+}

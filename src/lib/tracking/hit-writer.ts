@@ -3,9 +3,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
-import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type Judgement, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
-import { isReaderKind } from './classify-agent.ts';
-import { isAccessNetwork, isMachinesHit, ownerKey, OWNER_METRIC, storedSource, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
+import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
+import { isMachinesHit, OWNER_METRIC, parseSourceText, sourceFacts, sourceText, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
 import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';
 import { relabelMachineHits } from './machine-relabel.ts';
 
@@ -21,7 +20,8 @@ import { relabelMachineHits } from './machine-relabel.ts';
  * restart, reads the same rows.
  *
  * A delivery's first hit with no history costs no query of its own: one read of the batch's
- * deliveries serves it. Recent link hits are read only for a delivery whose last one is recent.
+ * deliveries serves it, and one multi-row update writes them back. Recent link hits are read only
+ * for a delivery whose last one is recent; stored hits only when a verdict has readers' hits to re-label.
  */
 interface HitBase {
   deliveryId: number;
@@ -67,21 +67,23 @@ export type HitResult = { deliveryId: number; issueId: number; subscriberId: num
 /** A delivery's machine: its source, when and why; `owner` (its ownerKey) when this batch found it. */
 type Machine = StoredSource & { at: number; reason: string; owner?: string };
 
+/** Which of a delivery's columns a batch changed: its row is written back with the fewest columns that hold them. */
+const OPENED = 1; // first_any_open_at, first_opened_at, reader
+const CLICKED = 2; // first_clicked_at, clicked_links, last_link_at
+const CAUGHT = 4; // all of these, and machine_at, machine_reason, machine_source
+
 /** A batch's view of one delivery: read once, kept current as its hits are judged, written back once. */
-interface BatchDelivery {
+interface BatchDelivery extends DeliveryHistory {
   id: number;
   issueId: number;
   subscriberId: number | null;
-  sentAt: number | null;
   sent: boolean;
   /** First times as stored; the batch's final rows move them. */
   firsts: Firsts;
-  /** Its first reader sign (a likely-human open or a human click), kept current while judging. */
-  humanSince: number | null;
   machine: Machine | null;
-  reader: StoredSource | null;
+  readerText: string | null;
   lastLinkAt: number | null;
-  /** Recent link hits (stored ones when read, then this batch's). */
+  /** Recent link hits (stored ones when read, then this batch's); undefined when not needed. */
   recent: RecentLinkHit[] | undefined;
   /** This batch's rows of the delivery, to re-label in place when a verdict comes. */
   rows: BatchRow[];
@@ -89,7 +91,7 @@ interface BatchDelivery {
   newVerdict: Machine | null;
   /** What it had stored before this batch that a verdict could re-label: a likely-human open or human click, a human click. */
   storedReader: { opens: boolean; clicks: boolean };
-  changed: boolean;
+  changed: number;
 }
 
 type BatchRow =
@@ -98,7 +100,7 @@ type BatchRow =
   | { type: 'check'; d: BatchDelivery; at: number; source: StoredSource; linkId: number | null; kind: 'head' | 'unsubscribe' };
 
 const DELIVERY_COLUMNS =
-  '"id", "issue_id", "subscriber_id", "status", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links", "machine_at", "machine_reason", "machine_asn", "machine_net", "machine_agent", "reader_asn", "reader_net", "reader_agent", "last_link_at"';
+  '"id", "issue_id", "subscriber_id", "status", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links", "machine_at", "machine_reason", "machine_source", "reader", "last_link_at"';
 type DeliveryRow = FirstsRow & {
   id: number | string;
   issue_id: number | string;
@@ -107,12 +109,8 @@ type DeliveryRow = FirstsRow & {
   sent_at: number | string | null;
   machine_at: number | string | null;
   machine_reason: string | null;
-  machine_asn: number | string | null;
-  machine_net: string | null;
-  machine_agent: string | null;
-  reader_asn: number | string | null;
-  reader_net: string | null;
-  reader_agent: string | null;
+  machine_source: string | null;
+  reader: string | null;
   last_link_at: number | string | null;
 };
 
@@ -129,13 +127,12 @@ const deliveriesText = (n: number, lock: boolean) =>
 const DELIVERY_OF_RECIPIENT = 'select "id" from "deliveries" where "issue_id" = ? and "subscriber_id" = ?';
 const RECENT_CLICKS = 'select "at", "link_id", "asn", "net", "agent" from "clicks" where "delivery_id" = ? and "at" >= ?';
 const RECENT_CHECKS = 'select "at", "link_id", "asn", "net", "agent" from "link_checks" where "delivery_id" = ? and "at" >= ?';
+const NO_LINKS: readonly RecentLinkHit[] = Object.freeze([]);
+const UNKNOWN_SOURCE: StoredSource = Object.freeze({ asn: null, role: 'access', family: 'other:other' });
 
-function sourceFrom(asn: number | string | null, net: string | null, agent: string | null): StoredSource | null {
-  return net === null ? null : { asn: nullableNumber(asn), role: net as NetworkRole, family: agent ?? 'other:other' };
-}
+const earliestOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 
 function batchDeliveryOf(r: DeliveryRow): BatchDelivery {
-  const machineSource = sourceFrom(r.machine_asn, r.machine_net, r.machine_agent);
   const machineAt = nullableNumber(r.machine_at);
   const sentAt = nullableNumber(r.sent_at);
   const firsts = firstsOf(r);
@@ -143,29 +140,24 @@ function batchDeliveryOf(r: DeliveryRow): BatchDelivery {
     id: Number(r.id),
     issueId: Number(r.issue_id),
     subscriberId: nullableNumber(r.subscriber_id),
-    sentAt,
+    sentAt: sentAt ?? 0,
     sent: r.status === 'sent' && sentAt !== null,
     firsts,
     humanSince: earliestOf(firsts.first_opened_at, firsts.first_clicked_at),
-    machine: machineAt === null ? null : { ...(machineSource ?? { asn: null, role: 'access', family: 'none:other' }), at: machineAt, reason: r.machine_reason ?? '' },
-    reader: sourceFrom(r.reader_asn, r.reader_net, r.reader_agent),
+    machine: machineAt === null ? null : { ...(parseSourceText(r.machine_source) ?? UNKNOWN_SOURCE), at: machineAt, reason: r.machine_reason ?? '' },
+    reader: parseSourceText(r.reader),
+    readerText: r.reader,
     lastLinkAt: nullableNumber(r.last_link_at),
     recent: undefined,
+    recentLinks: NO_LINKS,
     rows: [],
     newVerdict: null,
     storedReader: { opens: firsts.first_opened_at !== null, clicks: firsts.first_clicked_at !== null },
-    changed: false,
+    changed: 0,
   };
 }
 
 const linkKey = (linkId: number | null): string => (linkId === null ? 'unsubscribe' : String(linkId));
-
-const earliestOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
-
-/** What the classifier sees of a delivery at a hit. */
-function historyOf(d: BatchDelivery): DeliveryHistory {
-  return { sentAt: d.sentAt!, machine: d.machine, reader: d.reader, humanSince: d.humanSince, recentLinks: d.recent ?? [] };
-}
 
 /** A verdict: the delivery names its machine, and this batch's earlier hits of that machine follow at once. */
 function giveVerdict(d: BatchDelivery, source: StoredSource, owner: string, at: number, reason: string): void {
@@ -173,8 +165,11 @@ function giveVerdict(d: BatchDelivery, source: StoredSource, owner: string, at: 
   const machine = { ...source, at, reason, owner };
   d.machine = machine;
   d.newVerdict = machine;
-  d.changed = true;
-  if (d.reader && isMachinesHit(d.reader, machine)) d.reader = null;
+  d.changed |= CAUGHT;
+  if (d.reader && isMachinesHit(d.reader, machine)) {
+    d.reader = null;
+    d.readerText = null;
+  }
   const relabelled = `the machine caught on this message: ${reason}`;
   for (const row of d.rows) {
     if (!isMachinesHit(row.source, machine)) continue;
@@ -189,44 +184,45 @@ function giveVerdict(d: BatchDelivery, source: StoredSource, owner: string, at: 
 }
 
 /** A reader sign from a reader's program on a network people browse from: continuity for later clicks. */
-function noteReader(d: BatchDelivery, source: HitSource): void {
-  if (d.reader || !isReaderKind(source.agent.kind) || !(isAccessNetwork(source.owner.role) || source.owner.role === 'web_proxy' || source.owner.role === 'apple')) return;
-  d.reader = storedSource(source);
-  d.changed = true;
+function noteReader(d: BatchDelivery, facts: ReturnType<typeof sourceFacts>): void {
+  if (d.reader || !facts.reader) return;
+  d.reader = facts.stored;
+  d.readerText = facts.text;
+  d.changed |= OPENED;
 }
 
 function noteLink(d: BatchDelivery, source: StoredSource, at: number, link: string): void {
-  d.recent?.push({ ...source, at, link });
+  if (d.recent) d.recent.push({ ...source, at, link });
   if (d.lastLinkAt === null || at > d.lastLinkAt) {
     d.lastLinkAt = at;
-    d.changed = true;
+    d.changed |= CLICKED;
   }
 }
 
 function judge(hit: TrackingHit, d: BatchDelivery): BatchRow {
-  const source = storedSource(hit.source);
+  const facts = sourceFacts(hit.source);
+  const source = facts.stored;
   const subscriberId = hit.personTracking ? d.subscriberId : null;
   if (hit.type === 'check') {
     noteLink(d, source, hit.at, linkKey(hit.linkId));
     return { type: 'check', d, at: hit.at, source, linkId: hit.linkId, kind: hit.kind };
   }
   if (hit.type === 'open') {
-    const j = classifyOpen(hit.source, hit.at, historyOf(d), hit.thresholds);
+    const j = classifyOpen(hit.source, hit.at, d, hit.thresholds);
     if (isLikelyHumanOpen(j.class)) {
       d.humanSince = earliestOf(d.humanSince, hit.at);
-      if (j.class === 'human') noteReader(d, hit.source);
+      if (j.class === 'human') noteReader(d, facts);
     }
-    return { type: 'open', d, at: hit.at, source, owner: ownerKey(hit.source.owner), subscriberId, class: j.class, reason: j.reason };
+    return { type: 'open', d, at: hit.at, source, owner: facts.ownerKey, subscriberId, class: j.class, reason: j.reason };
   }
-  const j: Judgement<ClickClass> = classifyClick(hit.source, { at: hit.at, link: String(hit.linkId), honeypot: hit.honeypot }, historyOf(d), hit.thresholds);
+  const j = classifyClick(hit.source, { at: hit.at, link: String(hit.linkId), honeypot: hit.honeypot }, d, hit.thresholds);
   noteLink(d, source, hit.at, String(hit.linkId));
-  const owner = ownerKey(hit.source.owner);
-  const row: BatchRow = { type: 'click', d, at: hit.at, source, owner, subscriberId, linkId: hit.linkId, class: j.class, reason: j.reason };
   if (j.class === 'human') {
     d.humanSince = earliestOf(d.humanSince, hit.at);
-    noteReader(d, hit.source);
+    noteReader(d, facts);
   }
-  if (j.verdict) giveVerdict(d, source, owner, hit.at, j.verdict);
+  const row: BatchRow = { type: 'click', d, at: hit.at, source, owner: facts.ownerKey, subscriberId, linkId: hit.linkId, class: j.class, reason: j.reason };
+  if (j.verdict) giveVerdict(d, source, facts.ownerKey, hit.at, j.verdict);
   return row;
 }
 
@@ -235,23 +231,7 @@ function judge(hit: TrackingHit, d: BatchDelivery): BatchRow {
 const OPEN_COLUMNS = ['issue_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent'];
 const CLICK_COLUMNS = ['issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent'];
 const CHECK_COLUMNS = ['issue_id', 'delivery_id', 'link_id', 'kind', 'at', 'asn', 'net', 'agent'];
-/** The delivery columns a batch writes back, after its id. */
-const STATE_COLUMNS: [string, 'bigint' | 'text'][] = [
-  ['first_any_open_at', 'bigint'],
-  ['first_opened_at', 'bigint'],
-  ['first_clicked_at', 'bigint'],
-  ['clicked_links', 'text'],
-  ['machine_at', 'bigint'],
-  ['machine_reason', 'text'],
-  ['machine_asn', 'bigint'],
-  ['machine_net', 'text'],
-  ['machine_agent', 'text'],
-  ['reader_asn', 'bigint'],
-  ['reader_net', 'text'],
-  ['reader_agent', 'text'],
-  ['last_link_at', 'bigint'],
-];
-/** Rows a statement at most: 32 rows × 14 values stays far below both databases' limits on parameters. */
+/** Rows a statement at most: 32 rows × 10 values stays far below both databases' limits on parameters. */
 const MAX_ROWS = 32;
 
 function multiRowTexts(make: (rows: number) => string): (rows: number) => string {
@@ -265,28 +245,71 @@ const insertText = (table: string, columns: string[]) => multiRowTexts((rows) =>
 const openInsert = insertText('opens', OPEN_COLUMNS);
 const clickInsert = insertText('clicks', CLICK_COLUMNS);
 const checkInsert = insertText('link_checks', CHECK_COLUMNS);
-/** Many deliveries' state in one UPDATE … FROM (VALUES …); PostgreSQL types the values by casts (they arrive untyped). */
-const stateUpdate = (postgres: boolean) =>
-  multiRowTexts((rows) => {
-    const cast = (column: string, type: string) => (postgres ? `cast("v"."${column}" as ${type})` : `"v"."${column}"`);
-    const set = STATE_COLUMNS.map(([c, type], i) => `"${c}" = ${cast(`column${i + 2}`, type)}`).join(', ');
-    return `update "deliveries" set ${set} from (values ${tuples(STATE_COLUMNS.length + 1, rows)}) as "v" where "deliveries"."id" = ${cast('column1', 'bigint')}`;
-  });
-const stateUpdates = { sqlite: stateUpdate(false), postgres: stateUpdate(true) };
 
-function* insertRows(text: (rows: number) => string, width: number, values: unknown[]): StatementPlan {
+/**
+ * Deliveries written back in one UPDATE … FROM (VALUES …) a shape: the columns a batch changed, no
+ * more (each column of each row costs ~0.4 µs in SQLite). PostgreSQL types the values by casts.
+ */
+type Shape = { columns: [string, 'bigint' | 'text'][]; push: (values: unknown[], d: BatchDelivery) => void; texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string } };
+
+function shape(columns: [string, 'bigint' | 'text'][], push: Shape['push']): Shape {
+  const text = (postgres: boolean) =>
+    multiRowTexts((rows) => {
+      const cast = (column: string, type: string) => (postgres ? `cast("v"."${column}" as ${type})` : `"v"."${column}"`);
+      const set = columns.map(([c, type], i) => `"${c}" = ${cast(`column${i + 2}`, type)}`).join(', ');
+      return `update "deliveries" set ${set} from (values ${tuples(columns.length + 1, rows)}) as "v" where "deliveries"."id" = ${cast('column1', 'bigint')}`;
+    });
+  return { columns, push, texts: { sqlite: text(false), postgres: text(true) } };
+}
+
+const OPENED_COLUMNS: [string, 'bigint' | 'text'][] = [
+  ['first_any_open_at', 'bigint'],
+  ['first_opened_at', 'bigint'],
+  ['reader', 'text'],
+];
+const CLICKED_COLUMNS: [string, 'bigint' | 'text'][] = [
+  ['first_clicked_at', 'bigint'],
+  ['clicked_links', 'text'],
+  ['last_link_at', 'bigint'],
+];
+const MACHINE_COLUMNS: [string, 'bigint' | 'text'][] = [
+  ['machine_at', 'bigint'],
+  ['machine_reason', 'text'],
+  ['machine_source', 'text'],
+];
+const pushOpened = (values: unknown[], d: BatchDelivery) => values.push(d.firsts.first_any_open_at, d.firsts.first_opened_at, d.readerText);
+const pushClicked = (values: unknown[], d: BatchDelivery) => values.push(d.firsts.first_clicked_at, d.firsts.clicked_links, d.lastLinkAt);
+const pushMachine = (values: unknown[], d: BatchDelivery) => values.push(d.machine?.at ?? null, d.machine?.reason ?? null, d.machine ? sourceText(d.machine) : null);
+/** By the changed flags (1–7): the shape that writes them. */
+const SHAPES: Shape[] = [
+  shape(OPENED_COLUMNS, (values, d) => {
+    values.push(d.id);
+    pushOpened(values, d);
+  }),
+  shape(CLICKED_COLUMNS, (values, d) => {
+    values.push(d.id);
+    pushClicked(values, d);
+  }),
+  shape([...OPENED_COLUMNS, ...CLICKED_COLUMNS], (values, d) => {
+    values.push(d.id);
+    pushOpened(values, d);
+    pushClicked(values, d);
+  }),
+  shape([...OPENED_COLUMNS, ...CLICKED_COLUMNS, ...MACHINE_COLUMNS], (values, d) => {
+    values.push(d.id);
+    pushOpened(values, d);
+    pushClicked(values, d);
+    pushMachine(values, d);
+  }),
+];
+const shapeOf = (changed: number): number => (changed & CAUGHT ? 3 : changed - 1);
+
+function* runRows(text: (rows: number) => string, width: number, values: unknown[]): StatementPlan {
   const rows = values.length / width;
   for (let at = 0; at < rows; at += MAX_ROWS) {
     const count = Math.min(MAX_ROWS, rows - at);
     yield { run: text(count), params: count === rows ? values : values.slice(at * width, (at + count) * width) };
   }
-}
-
-function statePush(values: unknown[], d: BatchDelivery): void {
-  const f = d.firsts;
-  const m = d.machine;
-  const r = d.reader;
-  values.push(d.id, f.first_any_open_at, f.first_opened_at, f.first_clicked_at, f.clicked_links, m?.at ?? null, m?.reason ?? null, m?.asn ?? null, m?.role ?? null, m?.family ?? null, r?.asn ?? null, r?.role ?? null, r?.family ?? null, d.lastLinkAt);
 }
 
 /**
@@ -307,27 +330,8 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     const chunk = ids.length <= MAX_IDS ? ids : ids.slice(at, at + MAX_IDS);
     for (const r of (yield { all: deliveriesText(chunk.length, postgres), params: chunk }) as DeliveryRow[]) deliveries.set(Number(r.id), batchDeliveryOf(r));
   }
-  // Recent link hits, for the deliveries a link hit of this batch may make a sweep of.
-  const earliest = new Map<number, { at: number; window: number }>();
-  for (const hit of hits) {
-    if (hit.type === 'open') continue;
-    const seen = earliest.get(hit.deliveryId);
-    if (!seen || hit.at < seen.at) earliest.set(hit.deliveryId, { at: hit.at, window: Math.max(hit.thresholds.clickBurstSeconds * 1000, FAST_SWEEP.withinMs) });
-  }
-  for (const [deliveryId, { at, window }] of earliest) {
-    const d = deliveries.get(deliveryId);
-    if (!d) continue;
-    if (d.lastLinkAt === null || d.lastLinkAt < at - window) {
-      d.recent = [];
-      continue;
-    }
-    const since = at - window;
-    const stored = [...((yield { all: RECENT_CLICKS, params: [deliveryId, since] }) as LinkRow[]), ...((yield { all: RECENT_CHECKS, params: [deliveryId, since] }) as LinkRow[])];
-    const unknown: StoredSource = { asn: null, role: 'access', family: 'other:other' };
-    d.recent = stored.map((r): RecentLinkHit => ({ ...(sourceFrom(r.asn, r.net, r.agent) ?? unknown), at: Number(r.at), link: linkKey(nullableNumber(r.link_id)) })).sort((a, b) => a.at - b.at);
-  }
+  yield* readRecentLinks(hits, deliveries);
 
-  const rows: BatchRow[] = [];
   for (const hit of hits) {
     const d = deliveries.get(hit.deliveryId);
     if (!d || (hit.type !== 'open' && d.issueId !== hit.linkIssueId)) {
@@ -340,42 +344,69 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     }
     const row = judge(hit, d);
     d.rows.push(row);
-    rows.push(row);
     results.push({ deliveryId: d.id, issueId: d.issueId, subscriberId: row.type === 'check' ? d.subscriberId : row.subscriberId, class: row.type === 'check' ? null : row.class, at: hit.at });
   }
+
   // The classes are final now (a verdict may have re-labelled earlier rows of the batch): store and count them.
-  for (const d of deliveries.values()) {
-    for (const row of d.rows) {
-      if (row.type === 'open') {
-        countOpen(d.issueId, row.at, row.class, deltas);
-        if (!isLikelyHumanOpen(row.class)) deltas.add(d.issueId, OWNER_METRIC.open, row.owner, 0);
-        if (moveOpenFirsts(d.issueId, row.at, row.class, d.firsts, deltas)) d.changed = true;
-      } else if (row.type === 'click') {
-        countClick(d.issueId, row.linkId, row.at, row.class, deltas);
-        if (row.class === 'bot') deltas.add(d.issueId, OWNER_METRIC.click, row.owner, 0);
-        if (row.class === 'human' && moveClickFirsts(d.issueId, row.linkId, row.at, d.firsts, deltas)) d.changed = true;
-      }
-    }
-  }
   const opens: unknown[] = [];
   const clicks: unknown[] = [];
   const checks: unknown[] = [];
-  for (const r of rows) {
-    const s = r.source;
-    if (r.type === 'open') opens.push(r.d.issueId, r.d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family);
-    else if (r.type === 'click') clicks.push(r.d.issueId, r.linkId, r.d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family);
-    else checks.push(r.d.issueId, r.d.id, r.linkId, r.kind, r.at, s.asn, s.role, s.family);
+  const state: unknown[][] = SHAPES.map(() => []);
+  for (const d of deliveries.values()) {
+    for (const r of d.rows) {
+      const s = r.source;
+      if (r.type === 'open') {
+        opens.push(d.issueId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family);
+        countOpen(d.issueId, r.at, r.class, deltas);
+        if (!isLikelyHumanOpen(r.class)) deltas.add(d.issueId, OWNER_METRIC.open, r.owner, 0);
+        if (moveOpenFirsts(d.issueId, r.at, r.class, d.firsts, deltas)) d.changed |= OPENED;
+      } else if (r.type === 'click') {
+        clicks.push(d.issueId, r.linkId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family);
+        countClick(d.issueId, r.linkId, r.at, r.class, deltas);
+        if (r.class === 'bot') deltas.add(d.issueId, OWNER_METRIC.click, r.owner, 0);
+        else {
+          const opened = d.firsts.first_opened_at;
+          const anyOpen = d.firsts.first_any_open_at;
+          if (moveClickFirsts(d.issueId, r.linkId, r.at, d.firsts, deltas)) d.changed |= CLICKED;
+          if (d.firsts.first_opened_at !== opened || d.firsts.first_any_open_at !== anyOpen) d.changed |= OPENED; // a human click counts as opened
+        }
+      } else {
+        checks.push(d.issueId, d.id, r.linkId, r.kind, r.at, s.asn, s.role, s.family);
+      }
+    }
+    if (d.changed) SHAPES[shapeOf(d.changed)]!.push(state[shapeOf(d.changed)]!, d);
   }
-  yield* insertRows(openInsert, OPEN_COLUMNS.length, opens);
-  yield* insertRows(clickInsert, CLICK_COLUMNS.length, clicks);
-  yield* insertRows(checkInsert, CHECK_COLUMNS.length, checks);
-  const state: unknown[] = [];
-  for (const d of deliveries.values()) if (d.changed) statePush(state, d);
-  yield* insertRows(postgres ? stateUpdates.postgres : stateUpdates.sqlite, STATE_COLUMNS.length + 1, state);
+  yield* runRows(openInsert, OPEN_COLUMNS.length, opens);
+  yield* runRows(clickInsert, CLICK_COLUMNS.length, clicks);
+  yield* runRows(checkInsert, CHECK_COLUMNS.length, checks);
+  for (const [i, s] of SHAPES.entries()) yield* runRows(postgres ? s.texts.postgres : s.texts.sqlite, s.columns.length + 1, state[i]!);
   for (const d of deliveries.values()) if (d.newVerdict) yield* relabelMachineHits(d.id, d.issueId, { ...d.newVerdict, owner: d.newVerdict.owner! }, d.storedReader, deltas);
 }
 
 type LinkRow = { at: number | string; link_id: number | string | null; asn: number | string | null; net: string | null; agent: string | null };
+
+/** Recent link hits, for the deliveries a link hit of this batch may make a sweep of (their last one is recent). */
+function* readRecentLinks(hits: TrackingHit[], deliveries: Map<number, BatchDelivery>): StatementPlan {
+  const earliest = new Map<number, { at: number; window: number }>();
+  for (const hit of hits) {
+    if (hit.type === 'open') continue;
+    const seen = earliest.get(hit.deliveryId);
+    if (!seen || hit.at < seen.at) earliest.set(hit.deliveryId, { at: hit.at, window: Math.max(hit.thresholds.clickBurstSeconds * 1000, FAST_SWEEP.withinMs) });
+  }
+  for (const [deliveryId, { at, window }] of earliest) {
+    const d = deliveries.get(deliveryId);
+    if (!d) continue;
+    d.recent = [];
+    d.recentLinks = d.recent;
+    if (d.lastLinkAt === null || d.lastLinkAt < at - window) continue;
+    const since = at - window;
+    const stored = [...((yield { all: RECENT_CLICKS, params: [deliveryId, since] }) as LinkRow[]), ...((yield { all: RECENT_CHECKS, params: [deliveryId, since] }) as LinkRow[])];
+    for (const r of stored.sort((a, b) => Number(a.at) - Number(b.at))) {
+      const source = r.net === null ? UNKNOWN_SOURCE : { asn: nullableNumber(r.asn), role: r.net as NetworkRole, family: r.agent ?? 'other:other' };
+      d.recent.push({ ...source, at: Number(r.at), link: linkKey(nullableNumber(r.link_id)) });
+    }
+  }
+}
 
 export function insertHitsSqlite(sqlite: BetterSqlite3.Database, hits: TrackingHit[]): HitResult[] {
   const results: HitResult[] = [];

@@ -126,9 +126,10 @@ export interface ClickRequest {
 
 /**
  * Classifies and stores one click (settles after its commit): undefined when the link is not
- * the delivery's (or the delivery is unknown), else the Set-Cookie values for the redirect: the
- * click's marker (so the page view it leads to follows its class) and, for a reader's click,
- * the attribution cookie. A click of a delivery never sent is not stored and sets nothing.
+ * the delivery's (or the delivery is unknown), else the Set-Cookie value for the redirect — for a
+ * reader's click the attribution cookie, for a machine's the click's marker — both name the click,
+ * so the page view it leads to follows its class (and is re-labelled with it). A click of a
+ * delivery never sent is not stored and sets nothing.
  */
 export function recordClickOn(app: TrackingApp, hit: ClickRequest, now = Date.now()): Promise<{ setCookie: string[] | undefined } | undefined> {
   const settings = settingsNow(app, now);
@@ -150,9 +151,8 @@ export function recordClickOn(app: TrackingApp, hit: ClickRequest, now = Date.no
   return stored.then((s) => {
     if (!s) return undefined;
     if (s.class === null) return { setCookie: undefined };
-    const marker = makeClickMarkerCookie(app.secret, { deliveryId, at: now }, state.secure);
-    if (s.class !== 'human') return { setCookie: [marker] };
-    return { setCookie: [marker, makeAttributionCookie(app.secret, { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now }, settings.attributionWindowDays, state.secure)] };
+    if (s.class !== 'human') return { setCookie: [makeClickMarkerCookie(app.secret, { deliveryId, at: now }, state.secure)] };
+    return { setCookie: [makeAttributionCookie(app.secret, { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now }, settings.attributionWindowDays, state.secure)] };
   });
 }
 

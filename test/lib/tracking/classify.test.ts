@@ -74,7 +74,7 @@ describe('opens', () => {
     expect(open(OWNERS.apple, AGENTS.bare, 40 * S).class).toBe('apple_mpp');
     expect(open(OWNERS.relay, AGENTS.macMail, 5 * H).class).toBe('apple_mpp');
     expect(open(OWNERS.cloudflare, AGENTS.bare, 7 * H).class).toBe('apple_mpp');
-    expect(open(OWNERS.comcast, AGENTS.macMail, 3 * 60 * S)).toEqual({ class: 'human', reason: 'reader: Apple Mail on Mac, Comcast Cable Communications, LLC (AS7922), an access network' });
+    expect(open(OWNERS.comcast, AGENTS.macMail, 3 * 60 * S)).toEqual({ class: 'human', reason: 'reader: Apple Mail on Mac, Comcast Cable Communications, LLC (AS7922)' });
     expect(open(OWNERS.comcast, AGENTS.bare, 60 * S).class).toBe('apple_mpp');
     expect(open(OWNERS.comcast, AGENTS.bare, 5 * H).class).toBe('scanner');
   });
