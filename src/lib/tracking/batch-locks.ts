@@ -24,6 +24,8 @@ function keyHash(key: string): number {
 export async function lockTrackingBatch(trx: Transaction<any>, batch: readonly { kind: string; row: unknown }[]): Promise<void> {
   const deliveries = new Set<number>();
   const visitors = new Set<number>();
+  // Hits alone: their inserter's one read of the batch's deliveries locks them, in id order.
+  if (batch.every((p) => p.kind === 'hit')) return;
   for (const { kind, row } of batch) {
     if (kind === 'hit') {
       const hit = row as TrackingHit;
