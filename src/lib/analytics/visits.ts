@@ -48,22 +48,60 @@ export interface PageViewEvent extends NewPageView {
 }
 
 const CLICK_AT = 'select "class", "reason", "issue_id" from "clicks" where "delivery_id" = ? and "at" = ? order by "class" desc limit 1';
-const LATEST_VISIT = 'select "id", "started_at", "last_seen" from "visits" where "visitor_key" = ? order by "started_at" desc limit 1';
-const EXTEND_VISIT = 'update "visits" set "last_seen" = case when "last_seen" < ? then ? else "last_seen" end, "views" = "views" + 1 where "id" = ?';
 const FIRST_LANDING = 'select min("started_at") as "at" from "visits" where "visitor_key" = ? and "issue_id" = ?';
-const INSERT_VISIT =
-  'insert into "visits" ("visitor_key", "started_at", "last_seen", "views", "landing_path", "issue_id", "delivery_id", "subscriber_id", "attributed_by", "is_later", "click_at") values (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)';
 const VIEW_COLUMNS = ['at', 'path', 'referrer_host', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'visitor_hash', 'device', 'is_bot', 'issue_id', 'subscriber_id', 'asn', 'net', 'click_delivery_id', 'click_at', 'machine'] as const;
-const MAX_ROWS = 32; // 18 columns × 32 rows stays far below both databases' limits on parameters
-const insertTexts: string[] = [];
-const viewInsert = (rows: number) =>
-  (insertTexts[rows] ??= `insert into "page_views" (${VIEW_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${new Array(rows).fill(`(${new Array(VIEW_COLUMNS.length).fill('?').join(', ')})`).join(', ')}`);
+const VISIT_COLUMNS = ['visitor_key', 'started_at', 'last_seen', 'views', 'landing_path', 'issue_id', 'delivery_id', 'subscriber_id', 'attributed_by', 'is_later', 'click_at'] as const;
+/** Rows a statement at most: SQLite prepares a statement per row count; PostgreSQL pays a round trip a statement. */
+const chunkOf = (postgres: boolean) => (postgres ? 2000 : 32);
+
+function texts(make: (rows: number) => string): (rows: number) => string {
+  const made: string[] = [];
+  return (rows) => (made[rows] ??= make(rows));
+}
+const tuples = (width: number, rows: number) => new Array(rows).fill(`(${new Array(width).fill('?').join(', ')})`).join(', ');
+const viewInsert = texts((rows) => `insert into "page_views" (${VIEW_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${tuples(VIEW_COLUMNS.length, rows)}`);
+const visitInsert = texts((rows) => `insert into "visits" (${VISIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${tuples(VISIT_COLUMNS.length, rows)}`);
+/** Each visitor's latest visit (the one a view may continue), for many visitors at once. */
+const latestVisits = texts(
+  (rows) =>
+    `select "id", "visitor_key", "started_at", "last_seen" from "visits" as "v" where "visitor_key" in (${new Array(rows).fill('?').join(', ')}) and "started_at" = (select max("started_at") from "visits" as "w" where "w"."visitor_key" = "v"."visitor_key")`,
+);
+/** Visits a batch continued: more views, a later last view (PostgreSQL types the values by casts). */
+const visitExtends = (postgres: boolean) =>
+  texts((rows) => {
+    const v = (column: number, type: string) => (postgres ? `cast("v"."column${column}" as ${type})` : `"v"."column${column}"`);
+    return `update "visits" set "views" = "visits"."views" + ${v(2, 'integer')}, "last_seen" = case when "visits"."last_seen" < ${v(3, 'bigint')} then ${v(3, 'bigint')} else "visits"."last_seen" end from (values ${tuples(3, rows)}) as "v" where "visits"."id" = ${v(1, 'bigint')}`;
+  });
+const extendTexts = { sqlite: visitExtends(false), postgres: visitExtends(true) };
+
+function* runRows(text: (rows: number) => string, width: number, values: unknown[], postgres: boolean): StatementPlan {
+  const rows = values.length / width;
+  const most = postgres ? Math.floor(chunkOf(true) / width) : chunkOf(false);
+  for (let at = 0; at < rows; at += most) {
+    const count = Math.min(most, rows - at);
+    yield { run: text(count), params: count === rows ? values : values.slice(at * width, (at + count) * width) };
+  }
+}
 
 type StoredClick = { class: string; reason: string; issue_id: number | string };
 
 /** The key of a visitor's visits: the subscriber the attribution cookie names, else the day's visitor hash. */
 export const visitorKeyOf = (view: Pick<PageViewEvent, 'attribution' | 'visitor_hash'>): string =>
   view.attribution?.subscriberId != null ? `s:${view.attribution.subscriberId}` : `h:${view.visitor_hash}`;
+
+/** A visitor's current visit in a batch: the stored one it continues (`id`), or a new one (`row`). */
+interface OpenVisit {
+  id: number | null;
+  startedAt: number;
+  lastSeen: number;
+  /** Views this batch added to a stored visit. */
+  added: number;
+  /** A visit this batch starts: its row, views and last view kept current until it is inserted. */
+  row?: { visitor_key: string; started_at: number; last_seen: number; views: number; landing_path: string; issue_id: number | null; delivery_id: number | null; subscriber_id: number | null; attributed_by: 'utm' | 'cookie' | null; is_later: number; click_at: number | null };
+}
+
+/** A view after its click is known: whose it is and what it is attributed to. */
+type Judged = { event: PageViewEvent; ref: { deliveryId: number; at: number } | null; click: StoredClick | undefined };
 
 /** One per writer: issue slugs in memory (what a campaign tag names changes only when an issue is created). */
 export class VisitTracker {
@@ -73,43 +111,75 @@ export class VisitTracker {
   readonly inserter = {
     kysely: async (trx: Transaction<Database>, rows: PageViewEvent[]) => {
       const deltas = new CountDeltas();
-      await runPlan(trx, this.#batch(rows, deltas));
+      await runPlan(trx, this.#batch(rows, deltas, true));
       await addReportCounts(trx, deltas);
     },
     sqlite: (sqlite: BetterSqlite3.Database, rows: PageViewEvent[]) => {
       const deltas = new CountDeltas();
-      runPlanSqlite(sqlite, this.#batch(rows, deltas));
+      runPlanSqlite(sqlite, this.#batch(rows, deltas, false));
       addReportCountsSqlite(sqlite, deltas);
     },
   };
 
-  *#batch(rows: PageViewEvent[], deltas: CountDeltas): StatementPlan {
+  /**
+   * A batch of views: the clicks they came through (where they name one), whose each view is, the
+   * visitors' latest visits (one query), then each view in order continues its visitor's visit or
+   * starts one; the views, the new visits and the visits continued are written a statement each.
+   */
+  *#batch(rows: PageViewEvent[], deltas: CountDeltas, postgres: boolean): StatementPlan {
     const missing = this.#missingSlugs(rows);
     if (missing.length > 0) {
       const found = (yield { all: `select "id", "slug" from "issues" where "slug" in (${missing.map(() => '?').join(', ')})`, params: missing }) as { id: number | string; slug: string }[];
       this.#learnSlugs(missing, found);
     }
-    const values: unknown[] = [];
-    for (const row of rows) yield* this.#view(row, values, deltas);
-    for (let at = 0; at < values.length / VIEW_COLUMNS.length; at += MAX_ROWS) {
-      const count = Math.min(MAX_ROWS, values.length / VIEW_COLUMNS.length - at);
-      yield { run: viewInsert(count), params: values.slice(at * VIEW_COLUMNS.length, (at + count) * VIEW_COLUMNS.length) };
+    const judged: Judged[] = [];
+    for (const event of rows) {
+      const cookie = event.attribution ?? null;
+      const ref = event.clickMarker ?? (cookie && cookie.deliveryId > 0 ? { deliveryId: cookie.deliveryId, at: cookie.at } : null);
+      const click = ref ? ((yield { get: CLICK_AT, params: [ref.deliveryId, ref.at] }) as StoredClick | undefined) : undefined;
+      judged.push({ event, ref, click });
     }
+    const keys = [...new Set(judged.filter((j) => !j.event.is_bot && !this.#machine(j)).map((j) => visitorKeyOf(j.event)))];
+    const open = new Map<string, OpenVisit>();
+    const most = chunkOf(postgres);
+    for (let at = 0; at < keys.length; at += most) {
+      const chunk = keys.slice(at, at + most);
+      const found = (yield { all: latestVisits(chunk.length), params: chunk }) as { id: number | string; visitor_key: string; started_at: number | string; last_seen: number | string }[];
+      for (const v of found) open.set(v.visitor_key, { id: Number(v.id), startedAt: Number(v.started_at), lastSeen: Number(v.last_seen), added: 0 });
+    }
+    const views: unknown[] = [];
+    const started: OpenVisit[] = [];
+    const continued = new Set<OpenVisit>();
+    const firstVisits: [number, number, number][] = [];
+    for (const j of judged) yield* this.#view(j, views, open, started, continued, firstVisits, deltas);
+    yield* runRows(viewInsert, VIEW_COLUMNS.length, views, postgres);
+    const inserts: unknown[] = [];
+    for (const v of started) for (const c of VISIT_COLUMNS) inserts.push(v.row![c]);
+    yield* runRows(visitInsert, VISIT_COLUMNS.length, inserts, postgres);
+    const extended: unknown[] = [];
+    for (const v of continued) extended.push(v.id, v.added, v.lastSeen);
+    yield* runRows(postgres ? extendTexts.postgres : extendTexts.sqlite, 3, extended, postgres);
+    for (const [issueId, deliveryId, at] of firstVisits) yield* firstVisitFollowUp(issueId, deliveryId, at, deltas);
+  }
+
+  /** Why a view is a machine's: through a machine's click, or from a machine network with no reader's click behind it; else null. */
+  #machine({ event, click }: Judged): string | null {
+    if (click && click.class !== 'human') return `through a machine’s click: ${click.reason}`;
+    return click?.class !== 'human' && event.machineNetwork ? event.machineNetwork : null;
   }
 
   /** One view: whose it is, its row, its counts and its visit. */
-  *#view(event: PageViewEvent, values: unknown[], deltas: CountDeltas): StatementPlan {
-    const { attribution, clickMarker, machineNetwork, owner, windowMs, ...view } = event;
+  *#view(judged: Judged, values: unknown[], open: Map<string, OpenVisit>, started: OpenVisit[], continued: Set<OpenVisit>, firstVisits: [number, number, number][], deltas: CountDeltas): StatementPlan {
+    const { event, ref, click } = judged;
+    const { attribution, clickMarker: _marker, machineNetwork: _network, owner, windowMs, ...view } = event;
     const cookie = attribution ?? null;
-    const ref = clickMarker ?? (cookie && cookie.deliveryId > 0 ? { deliveryId: cookie.deliveryId, at: cookie.at } : null);
-    const click = ref ? ((yield { get: CLICK_AT, params: [ref.deliveryId, ref.at] }) as StoredClick | undefined) : undefined;
     const readerClick = click?.class === 'human';
     const campaignIssue = view.utm_campaign ? (this.#slugs.get(view.utm_campaign)?.id ?? null) : null;
     const push = (row: NewPageView) => {
       for (const c of VIEW_COLUMNS) values.push(row[c] ?? null);
     };
 
-    const machine = click && !readerClick ? `through a machine’s click: ${click.reason}` : !readerClick && machineNetwork ? machineNetwork : null;
+    const machine = this.#machine(judged);
     if (machine && !view.is_bot) {
       const issueId = click ? Number(click.issue_id) : campaignIssue;
       push({ ...view, issue_id: issueId, subscriber_id: null, machine: machine.slice(0, 300) });
@@ -127,25 +197,36 @@ export class VisitTracker {
 
     const key = visitorKeyOf(event);
     const at = view.at;
-    const open = (yield { get: LATEST_VISIT, params: [key] }) as { id: number | string; started_at: number | string; last_seen: number | string } | undefined;
-    if (open && at - Number(open.last_seen) < VISIT_GAP_MS && at >= Number(open.started_at)) {
-      yield { run: EXTEND_VISIT, params: [at, at, open.id] };
+    const current = open.get(key);
+    if (current && at - current.lastSeen < VISIT_GAP_MS && at >= current.startedAt) {
+      current.lastSeen = Math.max(current.lastSeen, at);
+      if (current.row) {
+        current.row.views++;
+        current.row.last_seen = current.lastSeen;
+      } else {
+        current.added++;
+        continued.add(current);
+      }
       return;
     }
     deltas.at(SITE, 'visit', at);
-    if (issueId === null) {
-      yield { run: INSERT_VISIT, params: [key, at, at, view.path, null, null, subscriberId, null, 0, null] };
-      return;
-    }
-    const earlier = (yield { get: FIRST_LANDING, params: [key, issueId] }) as { at: number | string | null } | undefined;
-    const firstLanding = Math.min(byCookie ? cookie!.at : Infinity, nullableNumber(earlier?.at) ?? Infinity);
-    const isLater = at > firstLanding + LANDING_SLACK_MS && at - firstLanding <= (windowMs ?? 7 * 86_400_000) ? 1 : 0;
-    const deliveryId = byCookie && cookie!.deliveryId > 0 ? cookie!.deliveryId : readerClick && click && Number(click.issue_id) === issueId ? ref!.deliveryId : null;
-    const clickAt = deliveryId !== null && readerClick && ref!.deliveryId === deliveryId ? ref!.at : null;
-    yield { run: INSERT_VISIT, params: [key, at, at, view.path, issueId, deliveryId, subscriberId, campaignIssue !== null ? 'utm' : 'cookie', isLater, clickAt] };
+    const visit: OpenVisit = { id: null, startedAt: at, lastSeen: at, added: 0 };
+    const row = { visitor_key: key, started_at: at, last_seen: at, views: 1, landing_path: view.path, issue_id: null as number | null, delivery_id: null as number | null, subscriber_id: subscriberId, attributed_by: null as 'utm' | 'cookie' | null, is_later: 0, click_at: null as number | null };
+    visit.row = row;
+    open.set(key, visit);
+    started.push(visit);
+    if (issueId === null) return;
+    const stored = (yield { get: FIRST_LANDING, params: [key, issueId] }) as { at: number | string | null } | undefined;
+    const inBatch = started.filter((v) => v !== visit && v.row!.visitor_key === key && v.row!.issue_id === issueId).map((v) => v.startedAt);
+    const firstLanding = Math.min(byCookie ? cookie!.at : Infinity, nullableNumber(stored?.at) ?? Infinity, ...inBatch);
+    row.is_later = at > firstLanding + LANDING_SLACK_MS && at - firstLanding <= (windowMs ?? 7 * 86_400_000) ? 1 : 0;
+    row.issue_id = issueId;
+    row.delivery_id = byCookie && cookie!.deliveryId > 0 ? cookie!.deliveryId : readerClick && click && Number(click.issue_id) === issueId ? ref!.deliveryId : null;
+    row.click_at = row.delivery_id !== null && readerClick && ref!.deliveryId === row.delivery_id ? ref!.at : null;
+    row.attributed_by = campaignIssue !== null ? 'utm' : 'cookie';
     deltas.at(issueId, 'visit', at);
-    if (isLater) deltas.at(issueId, 'visit.later', at);
-    if (deliveryId !== null) yield* firstVisitFollowUp(issueId, deliveryId, at, deltas);
+    if (row.is_later) deltas.at(issueId, 'visit.later', at);
+    if (row.delivery_id !== null) firstVisits.push([issueId, row.delivery_id, at]);
   }
 
   #missingSlugs(rows: PageViewEvent[]): string[] {

@@ -82,7 +82,12 @@ export const roleWords = (role: NetworkRole): string => ROLE_WORDS[role];
  * How machine activity is grouped in reports: the owner's role and name ("security_gateway",
  * "Proofpoint, Inc. (AS26211)"), as one count dimension.
  */
-export const ownerKey = (owner: Pick<NetworkOwner, 'asn' | 'organisation' | 'role' | 'label'>): string => `${owner.role}\t${ownerName(owner)}`;
+const ownerKeys = new WeakMap<object, string>();
+export function ownerKey(owner: Pick<NetworkOwner, 'asn' | 'organisation' | 'role' | 'label'>): string {
+  let key = ownerKeys.get(owner);
+  if (key === undefined) ownerKeys.set(owner, (key = `${owner.role}\t${ownerName(owner)}`));
+  return key;
+}
 
 export function parseOwnerKey(key: string): { role: NetworkRole; owner: string } {
   const tab = key.indexOf('\t');
