@@ -134,8 +134,10 @@ export class VisitTracker {
     }
     const judged: Judged[] = [];
     for (const event of rows) {
-      const cookie = event.attribution ?? null;
-      const ref = event.clickMarker ?? (cookie && cookie.deliveryId > 0 ? { deliveryId: cookie.deliveryId, at: cookie.at } : null);
+      // The click that led here: the later of the machine click's marker and the reader click's attribution cookie.
+      const cookie = event.attribution && event.attribution.deliveryId > 0 ? { deliveryId: event.attribution.deliveryId, at: event.attribution.at } : null;
+      const marker = event.clickMarker ?? null;
+      const ref = marker && (!cookie || marker.at >= cookie.at) ? marker : cookie;
       const click = ref ? ((yield { get: CLICK_AT, params: [ref.deliveryId, ref.at] }) as StoredClick | undefined) : undefined;
       judged.push({ event, ref, click });
     }
