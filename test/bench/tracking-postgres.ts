@@ -6,14 +6,12 @@
 // the other (its row locked); this measures what that costs. PostgreSQL runs wherever the machine
 // puts it. BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server whose user may create databases.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { projectRoot, startServer } from '../helpers/server.ts';
-import { seedSubscribers } from '../helpers/sending.ts';
-import { seedIssue, TEST_SECRET, withDb } from '../helpers/tracking.ts';
-import { CLICK_PATH, makeClickToken, makeOpenToken, OPEN_PATH } from '../../src/lib/tracking/tokens.ts';
+import { TEST_SECRET, withDb } from '../helpers/tracking.ts';
+import { createTestDatabaseUrl } from '../helpers/databases.ts';
+import { seedTrackedDeliveries } from './tracking-deliveries.ts';
 import { conditions, cpuMicros, loadPaths, median, startPinned, type LoadResult } from './run-load.ts';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
@@ -32,34 +30,16 @@ const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 400_000);
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 10);
 const TARGETS = { pixel: 0.5, click: 0.5 };
 
-const name = `footfall_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${name}`);
-await admin.end();
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
-const databaseUrl = url.href;
-
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-pg-'));
+process.env.TEST_DATABASE_URL = adminUrl;
+const { url: databaseUrl, drop } = await createTestDatabaseUrl('postgres', dataDir);
 const env = { SECRET: TEST_SECRET, SEND_WORKER: '0', ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env.BENCH_PROFILE } : {}) };
 const first = await startServer({ dataDir, databaseUrl, cpu: 0, env });
 const second = await startServer({ dataDir, databaseUrl, cpu: 0, env: { ...env, SITE_URL: first.url } });
 const servers = [first, second];
 
 // The deliveries, sent an hour ago; even ones go to the first server, odd ones to the second.
-const { pixelPaths, clickPaths, location } = await withDb(databaseUrl, async (db) => {
-  const issue = await seedIssue(db, first.url);
-  const sentAt = Date.now() - 3_600_000;
-  const subscribers = await seedSubscribers(db, DELIVERIES, { email: (i) => `bench-reader-${i}@example.com` });
-  const deliveryIds: number[] = [];
-  for (let i = 0; i < subscribers.length; i += 500) {
-    const rows = subscribers.slice(i, i + 500).map((subscriberId) => ({ issue_id: issue.issueId, subscriber_id: subscriberId, status: 'sent' as const, next_attempt_at: sentAt, sent_at: sentAt, created_at: sentAt }));
-    for (const row of await db.insertInto('deliveries').values(rows).returning('id').execute()) deliveryIds.push(Number(row.id));
-  }
-  const linkId = issue.links.external.id;
-  return { pixelPaths: deliveryIds.map((id) => OPEN_PATH + makeOpenToken(TEST_SECRET, id)), clickPaths: deliveryIds.map((id) => CLICK_PATH + makeClickToken(TEST_SECRET, id, linkId)), location: issue.links.external.url };
-});
+const { pixelPaths, clickPaths, location } = await seedTrackedDeliveries(databaseUrl, first.url, DELIVERIES);
 const files = (kind: string, paths: string[]) => {
   const all = path.join(dataDir, `${kind}-all.txt`);
   writeFileSync(all, paths.join('\n') + '\n');
@@ -123,10 +103,7 @@ try {
   await Promise.all(servers.map((s) => s.stop()));
   barePixel.child.kill('SIGTERM');
   bareClick.child.kill('SIGTERM');
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await c.end();
+  await drop();
 }
 
 console.log(
