@@ -145,15 +145,10 @@ export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryH
     return beforeReader ? { class: 'bot', reason, verdict: reason } : { class: 'bot', reason };
   }
   if (d.machine && isMachinesHit(stored, d.machine)) return { class: 'bot', reason: `the machine already caught on this message (${d.machine.reason})` };
-  if (age <= t.botClickSeconds * 1000 && !continuesReader(stored, d.reader)) {
-    if (!isAccessNetwork(role)) {
-      const reason = `clicked ${after(age)} through ${ownerWithRole(owner)}`;
-      return { class: 'bot', reason, verdict: reason };
-    }
-    if (!isMobile(agent.platform)) {
-      const reason = `clicked ${after(age)} (${agent.name}, ${ownerName(owner)}) with no earlier open from there`;
-      return { class: 'bot', reason, verdict: reason };
-    }
+  // Seconds after delivery only a phone's notification tap, or a reader already seen there, clicks.
+  if (age <= t.botClickSeconds * 1000 && !continuesReader(stored, d.reader) && !isMobile(agent.platform)) {
+    const reason = isAccessNetwork(role) ? `clicked ${after(age)} (${agent.name}, ${ownerName(owner)}) with no earlier open from there` : `clicked ${after(age)} through ${ownerWithRole(owner)}`;
+    return { class: 'bot', reason, verdict: reason };
   }
   return { class: 'human', reason: facts.readerReason };
 }

@@ -108,6 +108,8 @@ describe('clicks', () => {
 
   it('readers keep their clicks: a phone tap seconds after delivery, tabs opened together after their open, a click after a Safe Links check', () => {
     expect(click(OWNERS.tmobile, AGENTS.android, 9 * S).class).toBe('human');
+    expect(click(OWNERS.relay, AGENTS.iphoneSafari, 9 * S).class).toBe('human'); // a tap in Safari with Private Relay on
+    expect(click(OWNERS.zscaler, AGENTS.chrome, 9 * S).class).toBe('bot');
     expect(click(OWNERS.comcast, AGENTS.chrome, 4 * S)).toMatchObject({ class: 'bot' }); // a desktop click 4 s in, never seen there before
     const reader = storedSource(from(OWNERS.comcast, AGENTS.outlook));
     expect(click(OWNERS.comcast, AGENTS.chrome, 4 * S, { ...none, reader, humanSince: sentAt + 2 * S }).class).toBe('human');
