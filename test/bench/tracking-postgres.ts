@@ -109,6 +109,8 @@ try {
 console.log(
   `conditions: ${conditions()}; PostgreSQL (${adminUrl.replace(/\/\/[^@]*@/, '//')}), two Footfall processes on one database, both pinned to core 0; two autocannon with ${CONNECTIONS / 2} connections each (one per process) and the bare server's autocannon with ${CONNECTIONS}, pinned to core 1; ${WARM_UP_SECONDS} s warm-up each, then ${SECONDS} s × ${RUNS} interleaved runs, median; ${DELIVERIES.toLocaleString('en')} deliveries' tokens`,
 );
+// The network lookup in the path: its table's size, as the server said at start.
+console.log(`network table: ${/\[networks\] ([^\n]*)/.exec(first.output())?.[1] ?? 'not reported'}`);
 let ok = true;
 for (const kind of ['pixel', 'click'] as const) {
   const r = results[kind];

@@ -91,6 +91,8 @@ try {
 }
 
 console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${WARM_UP_SECONDS} s warm-up each, then ${SECONDS} s × ${RUNS} interleaved runs, median; SQLite, group commit; requests cycling through ${DELIVERIES.toLocaleString('en')} deliveries' tokens (each request the next delivery; clicks all on one registered link)`);
+// The network lookup in the path: its table's size, as the server said at start.
+console.log(`network table: ${/\[networks\] ([^\n]*)/.exec(footfall.output())?.[1] ?? 'not reported'}`);
 let ok = true;
 for (const kind of ['pixel', 'click'] as const) {
   const r = results[kind];
