@@ -7,6 +7,8 @@ import { recordPageView } from '../../../src/lib/analytics/page-views.service.ts
 import { VisitorHasher } from '../../../src/lib/analytics/visitor-hash.service.ts';
 import { findTotals } from '../../../src/lib/reports/report-counts.repository.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
+import { agentFacts } from '../../../src/lib/tracking/classify-agent.ts';
+import { trackingThresholdDefaults } from '../../../src/lib/settings/settings.ts';
 
 const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MIN = 60_000;
@@ -108,5 +110,29 @@ describeEachDatabase('landing pages follow the click’s verdict', (db) => {
     expect(after['issue:visit.later']).toBeUndefined();
     expect(after['issue:first.visit']).toBeUndefined();
     expect(after['issue:view.machine']).toBe(3);
+  });
+});
+
+describeEachDatabase('a batch of hits and page views together', (db) => {
+  it('commits both (PostgreSQL: their deliveries and visitors locked up front, in order)', async () => {
+    const sentAt = Date.UTC(2026, 9, 6, 9, 30);
+    const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
+    const a = await seedDelivery(db(), issue.issueId, sentAt);
+    const b = await seedDelivery(db(), issue.issueId, sentAt);
+    const app = trackingApp(db());
+    const at = sentAt + 3_600_000;
+    const source = { owner: app.networks.lookup(IPS.bt), agent: agentFacts(chrome) };
+    const view = (visitor: string, deliveryId: number) =>
+      app.writer.write('page_view', { at: at + 1000, path: '/', referrer_host: null, utm_source: null, utm_medium: null, utm_campaign: null, utm_content: null, utm_term: null, visitor_hash: visitor, device: 'desktop', is_bot: 0, attribution: { issueId: issue.issueId, deliveryId, subscriberId: null, at }, windowMs: 7 * DAY });
+    // One event-loop turn: the writer takes them as one batch.
+    await Promise.all([
+      app.writer.write('hit', { type: 'open', deliveryId: b.deliveryId, at, personTracking: true, source, thresholds: trackingThresholdDefaults }),
+      view('v-2', a.deliveryId),
+      app.writer.write('hit', { type: 'open', deliveryId: a.deliveryId, at, personTracking: true, source, thresholds: trackingThresholdDefaults }),
+      view('v-1', b.deliveryId),
+    ]);
+    await app.writer.close();
+    expect(await db().selectFrom('opens').select('delivery_id').where('issue_id', '=', issue.issueId).execute()).toHaveLength(2);
+    expect(await db().selectFrom('visits').select('visitor_key').where('issue_id', '=', issue.issueId).orderBy('visitor_key').execute()).toEqual([{ visitor_key: 'h:v-1' }, { visitor_key: 'h:v-2' }]);
   });
 });
