@@ -17,12 +17,14 @@ import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './lib/http/client-address.ts';
 import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
 import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
-import { handleOneClickUnsubscribe, isOneClickPost } from './lib/subscribers/one-click-unsubscribe.ts';
+import { handleOneClickUnsubscribe, isOneClickPost, ONE_CLICK_FOLDER } from './lib/subscribers/one-click-unsubscribe.ts';
 import { API_FOLDER, prepareApiRequest } from './lib/http/api-requests.ts';
 import { isUnder, parseRequestPath, type RequestPath } from './lib/http/request-path.ts';
 import { bodyAllowance, bodyRouteOf } from './lib/http/body-limits.ts';
 import { declaredBody, guardBody, hasBody, type BodyBudget } from './lib/http/body-guard.ts';
 import { baseSecurityHeaders } from './lib/http/security-headers.ts';
+import { readSubscriberToken } from './lib/subscribers/links.ts';
+import { recordUnsubscribePage } from './lib/tracking/tracking.service.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
@@ -30,6 +32,7 @@ import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 import { claimCurrentBuild } from './lib/build/site-builds.ts';
+import { NetworkDataError } from './lib/network/networks.service.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -66,6 +69,20 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 
+/**
+ * The unsubscribe page of an issue's message opened: a GET unsubscribes nobody, but it is a link
+ * of the message followed, which a scanner sweeping every link does (kept as a link check).
+ */
+async function noteUnsubscribePage(req: http.IncomingMessage, pathname: string, ip: string, app: AppContext): Promise<void> {
+  const link = readSubscriberToken({ secret: app.secret, siteUrl: app.config.siteUrl }, pathname.slice(ONE_CLICK_FOLDER.length + 1));
+  if (!link?.issueId) return;
+  try {
+    await recordUnsubscribePage(app, { issueId: link.issueId, subscriberId: link.subscriberId, userAgent: req.headers['user-agent'] ?? '', ip });
+  } catch {
+    // The writer already logged it; the page is still served.
+  }
+}
+
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue?: boolean) => void;
 
 function createListener(app: AppContext, site: StaticSite, astro: AstroHandler): Listener {
@@ -78,6 +95,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     if (isOneClickPost(req.method, path)) return await handleOneClickUnsubscribe(req, res, app);
     if (isUnder(path.route, API_FOLDER)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
+    if (req.method === 'GET' && isUnder(path.route, ONE_CLICK_FOLDER)) await noteUnsubscribePage(req, path.route, ip, app);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const file = site.find(path.route);
       if (file) return await serveStatic(req, res, file, path.route, ip, app);
@@ -136,6 +154,15 @@ async function main(): Promise<void> {
   }
 
   const app = createAppContext(config);
+  try {
+    const { from, milliseconds, byteLength, cacheWarning } = app.networks.info;
+    console.log(`[networks] IP → network owner table ${from === 'cache' ? 'read' : 'compiled'} in ${Math.round(milliseconds)} ms (${(byteLength / 1048576).toFixed(1)} MB)`);
+    if (cacheWarning) console.warn(`[networks] ${cacheWarning}`);
+  } catch (error) {
+    if (!(error instanceof NetworkDataError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
   const applied = await migrateToLatest(app.db);
   if (applied.length > 0) console.log(`[db] applied ${applied.length} migration(s): ${applied.join(', ')}`);
   const sqlite = sqliteHandle(app.db);

@@ -47,6 +47,8 @@ const envSchema = z.object({
   SEND_COMMIT_ATTEMPTS: z.coerce.number().int().min(2).max(100_000).default(12),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  NETWORK_DATA_DIR: z.string().min(1).optional(),
+  NETWORK_CACHE_DIR: z.string().min(1).optional(),
 });
 
 export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: readonly string[] };
@@ -78,6 +80,12 @@ export interface Config {
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
   callsWebhookSecret: string | undefined;
+  /**
+   * The IP → network owner data set: the folder holding asn-ipv4-num.csv and asn-ipv6-num.csv
+   * (undefined: the @ip-location-db/asn package), and where its compiled form is cached
+   * (undefined: node_modules/.cache/footfall-networks, shared by every server of this installation).
+   */
+  networks: { dataDir: string | undefined; cacheDir: string | undefined };
 }
 
 export class ConfigError extends Error {}
@@ -143,6 +151,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
+    networks: Object.freeze({
+      dataDir: e.NETWORK_DATA_DIR && path.resolve(e.NETWORK_DATA_DIR),
+      cacheDir: e.NETWORK_CACHE_DIR && path.resolve(e.NETWORK_CACHE_DIR),
+    }),
   });
 }
 

@@ -13,9 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, startServer } from '../helpers/server.ts';
 import { currentBuild } from '../../src/lib/build/site-builds.ts';
-import { seedSubscribers } from '../helpers/sending.ts';
-import { seedIssue, TEST_SECRET, withDb } from '../helpers/tracking.ts';
-import { CLICK_PATH, makeClickToken, makeOpenToken, OPEN_PATH } from '../../src/lib/tracking/tokens.ts';
+import { TEST_SECRET, withDb } from '../helpers/tracking.ts';
+import { seedTrackedDeliveries } from './tracking-deliveries.ts';
 import { conditions, loadPaths, median, startPinned, type LoadResult } from './run-load.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -35,24 +34,7 @@ if (!currentBuild(projectRoot)) {
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-tracking-'));
 const footfall = await startServer({ dataDir, cpu: 0, env: { SECRET: TEST_SECRET, SEND_WORKER: '0', ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env.BENCH_PROFILE } : {}) } });
-// DELIVERIES sent an hour ago, each with its pixel path and its click path (all on the same
-// registered link, so every click answers the same 302 as the bare server).
-const { pixelPaths, clickPaths, location } = await withDb(footfall.databaseUrl, async (db) => {
-  const issue = await seedIssue(db, footfall.url);
-  const sentAt = Date.now() - 3_600_000;
-  const subscribers = await seedSubscribers(db, DELIVERIES, { email: (i) => `bench-reader-${i}@example.com` });
-  const deliveryIds: number[] = [];
-  for (let i = 0; i < subscribers.length; i += 500) {
-    const rows = subscribers.slice(i, i + 500).map((subscriberId) => ({ issue_id: issue.issueId, subscriber_id: subscriberId, status: 'sent' as const, next_attempt_at: sentAt, sent_at: sentAt, created_at: sentAt }));
-    for (const row of await db.insertInto('deliveries').values(rows).returning('id').execute()) deliveryIds.push(Number(row.id));
-  }
-  const linkId = issue.links.external.id;
-  return {
-    pixelPaths: deliveryIds.map((id) => OPEN_PATH + makeOpenToken(TEST_SECRET, id)),
-    clickPaths: deliveryIds.map((id) => CLICK_PATH + makeClickToken(TEST_SECRET, id, linkId)),
-    location: issue.links.external.url,
-  };
-});
+const { pixelPaths, clickPaths, location } = await seedTrackedDeliveries(footfall.databaseUrl, footfall.url, DELIVERIES);
 const pathsFile = { pixel: path.join(dataDir, 'pixel-paths.txt'), click: path.join(dataDir, 'click-paths.txt') };
 writeFileSync(pathsFile.pixel, pixelPaths.join('\n') + '\n');
 writeFileSync(pathsFile.click, clickPaths.join('\n') + '\n');
@@ -110,6 +92,8 @@ try {
 }
 
 console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${WARM_UP_SECONDS} s warm-up each, then ${SECONDS} s × ${RUNS} interleaved runs, median; SQLite, group commit; requests cycling through ${DELIVERIES.toLocaleString('en')} deliveries' tokens (each request the next delivery; clicks all on one registered link)`);
+// The network lookup in the path: its table's size, as the server said at start.
+console.log(`network table: ${/\[networks\] ([^\n]*)/.exec(footfall.output())?.[1] ?? 'not reported'}`);
 let ok = true;
 for (const kind of ['pixel', 'click'] as const) {
   const r = results[kind];

@@ -214,7 +214,7 @@ for (const dialect of testDialects()) {
       expect(text.match(/24 hours: In the 24 hours after the send/g)).toHaveLength(3);
       expect(text.match(/72 hours: In the 72 hours after the send/g)).toHaveLength(3);
 
-      expect(text).toContain('Machines made 2 of 9 opens (22.2%): Apple Mail Privacy Protection 1, security scanners 1. Image-proxy opens, which count as human: 1. Bots made 1 of 5 clicks (20%).');
+      expect(text).toContain('Machines made 2 of 9 opens (22.2%): Apple Mail Privacy Protection 1, security scanners 1. Image-proxy opens, which count as human: 1. Bots made 1 of 5 clicks (20%), and machines 0 page views that count as no visit.');
       expect(tableAfter(page.text, 'data-chart="grouped-bars"')).toEqual([
         ['Event', 'Human', 'Image proxy (counts as human)', 'Apple MPP (machine)', 'Security scanner (machine)', 'Bot (machine)'],
         ['Opens', '6', '1', '1', '1', '0'],
@@ -325,7 +325,7 @@ for (const dialect of testDialects()) {
       expect(r.lift.map((l: { metric: string }) => l.metric)).toEqual(['visit', 'call', 'walk_in']);
       expect(r.lift[1].h24).toMatchObject({ observed: 2 });
       expect(r.lift[1].h24.sentence).toMatch(/^In the 24 hours after the send/);
-      expect(r.machine).toEqual({ apple_mpp_opens: 1, proxy_opens: 1, scanner_opens: 1, human_opens: 6, bot_clicks: 1, human_clicks: 4 });
+      expect(r.machine).toEqual({ apple_mpp_opens: 1, proxy_opens: 1, scanner_opens: 1, human_opens: 6, bot_clicks: 1, human_clicks: 4, machine_views: 0, by_owner: [] });
 
       for (const id of [String(seed.draftId), '999999', 'abc']) {
         const missing = await request(server, `/api/issues/${id}/report`, auth(key.marketer));

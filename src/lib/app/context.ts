@@ -4,20 +4,24 @@ import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
 import { VisitTracker } from '../analytics/visits.ts';
 import type { AttributionDeps } from '../analytics/page-views.service.ts';
-import { clickHitInserter, clickInserter, openHitInserter, openInserter } from '../tracking/tracking.repository.ts';
+import { clickInserter, openInserter } from '../tracking/tracking.repository.ts';
+import { hitInserter } from '../tracking/hit-writer.ts';
+import { lockTrackingBatch } from '../tracking/batch-locks.ts';
 import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
+import { openNetworks, type Networks } from '../network/networks.service.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
     db,
-    // Page views with their attribution and visits; opens and clicks with the delivery's first_*
-    // times, either as rows (`open`, `click`) or as hits whose delivery the writer reads (`open_hit`, `click_hit`).
-    { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter, open_hit: openHitInserter, click_hit: clickHitInserter },
+    // Tracking hits, judged against their delivery's history (`hit`), before the page views they
+    // lead to (with their attribution and visits); opens and clicks already classified as rows (`open`, `click`).
+    { hit: hitInserter, page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter },
     {
       ...config.eventWriter,
+      lock: lockTrackingBatch,
       onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
     },
   );
@@ -34,6 +38,8 @@ export interface AppContext {
   attribution: AttributionDeps;
   /** Pooled SMTP when SMTP_URL is set, else .eml files in DATA_DIR/outbox. */
   mailer: Mailer;
+  /** IP → network owner and role, with the admins' networks from Settings. Loaded on first use (server.ts: at start). */
+  readonly networks: Networks;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,7 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     dkim: config.dkim,
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
+  let networks: Networks | undefined;
   return {
     config,
     db,
@@ -55,6 +62,10 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     writer,
     visitors: new VisitorHasher(db),
     mailer,
+    get networks() {
+      networks ??= openNetworks({ ...config.networks, overrides: () => peekSettings(db)?.networkOverrides });
+      return networks;
+    },
     async close() {
       await mailer.close();
       await writer.close();

@@ -18,6 +18,14 @@ export interface PageViewTable {
   issue_id: ColumnType<number | null, number | null | undefined, number | null>;
   /** With per-person tracking: the subscriber named by the attribution cookie. */
   subscriber_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The owner of the viewer's network: AS number and role (src/lib/network). */
+  asn: ColumnType<number | null, number | null | undefined, number | null>;
+  net: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The click this view came through (the redirect's marker cookie): its delivery and time. */
+  click_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
+  click_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Why this view is a machine's (through a machine click, from a machine network), or null for a reader's. */
+  machine: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface VisitorSaltTable {
@@ -213,6 +221,10 @@ export interface OpenTable {
   at: number;
   class: OpenClass;
   reason: string;
+  /** Who sent it: the owner's AS number and role, and the agent's family (never the address or agent). */
+  asn: ColumnType<number | null, number | null | undefined, number | null>;
+  net: ColumnType<string | null, string | null | undefined, string | null>;
+  agent: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Every click redirect of a live delivery (HEAD never), classified with its reason. */
@@ -225,6 +237,28 @@ export interface ClickTable {
   at: number;
   class: ClickClass;
   reason: string;
+  /** Who sent it: the owner's AS number and role, and the agent's family (never the address or agent). */
+  asn: ColumnType<number | null, number | null | undefined, number | null>;
+  net: ColumnType<string | null, string | null | undefined, string | null>;
+  agent: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/**
+ * A link of a delivery fetched without being a click: a HEAD request on a tracked link, or the
+ * unsubscribe page opened (a GET, which unsubscribes nobody). Counted in no figure; a sweep
+ * reads them (a scanner follows every link, the unsubscribe link included).
+ */
+export interface LinkCheckTable {
+  id: Generated<number>;
+  issue_id: number;
+  delivery_id: number | null;
+  /** The tracked link (null for the unsubscribe page). */
+  link_id: number | null;
+  kind: 'head' | 'unsubscribe';
+  at: number;
+  asn: number | null;
+  net: string | null;
+  agent: string | null;
 }
 
 /** A run of page views by one visitor with gaps under 30 minutes, maintained as views arrive. */
@@ -243,6 +277,8 @@ export interface VisitTable {
   attributed_by: 'utm' | 'cookie' | null;
   /** 1: an attributed visit starting after the visitor's first landing from the issue. */
   is_later: Generated<number>;
+  /** With delivery_id: the time of the click its landing came through (null when attributed otherwise). */
+  click_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export type OfflineEventKind = 'call' | 'walk_in';
@@ -328,6 +364,14 @@ export interface DeliveryTable {
   first_any_open_at: ColumnType<number | null, number | null | undefined, number | null>;
   /** The links this delivery's reader clicked (human clicks), as ",12,15,": unique clickers per link. */
   clicked_links: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The delivery's machine verdict (a honeypot click, a sweep, a gateway's first click): when, why, and the source it names ("<asn>|<role>|<agent family>"). */
+  machine_at: ColumnType<number | null, number | null | undefined, number | null>;
+  machine_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  machine_source: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The source of its first reader sign (a human open or click), "<asn>|<role>|<agent family>". */
+  reader: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Its latest link hit (click, HEAD, unsubscribe page): a sweep reads recent ones only when there are some. */
+  last_link_at: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: number;
 }
 
@@ -361,6 +405,7 @@ export interface Database {
   report_counts: ReportCountTable;
   opens: OpenTable;
   clicks: ClickTable;
+  link_checks: LinkCheckTable;
   visits: VisitTable;
   page_views: PageViewTable;
   visitor_salts: VisitorSaltTable;

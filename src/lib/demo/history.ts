@@ -1,8 +1,9 @@
 import type { AppContext } from '../app/context.ts';
+import type { NetworkLookup } from '../network/network.ts';
 import type { ArticleCatalog } from '../issues/issues.service.ts';
 import { confirmSubscription, subscribe, type SubscriberDeps } from '../subscribers/subscribers.service.ts';
 import { recordClick, recordOpen } from '../tracking/tracking.service.ts';
-import { signupIssueId } from '../tracking/attribution.ts';
+import { attributionCookieValue, signupIssueId } from '../tracking/attribution.ts';
 import { recordPageView } from '../analytics/page-views.service.ts';
 import { recordTap } from '../offline/offline-events.service.ts';
 import { recordWebhookCall } from '../offline/call-webhook.ts';
@@ -15,9 +16,19 @@ import { Replay } from './replay.ts';
 import { DAY_MS, MINUTE_MS } from './rhythms.ts';
 import type { DemoScale } from './scale.ts';
 
-export type DemoApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'visitors' | 'attribution'>;
+export type DemoApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'visitors' | 'attribution'> & { networks: NetworkLookup };
 
 export type DemoCounts = Record<'imported' | 'signups' | 'confirmed' | 'unsubscribes' | 'opens' | 'clicks' | 'pageViews' | 'calls' | 'walkIns', number>;
+
+/** A browser's Cookie header after it took `setCookie` (same-named cookies replaced, others kept). */
+function withCookies(header: string | undefined, setCookie: string[]): string {
+  const jar = new Map((header ?? '').split('; ').filter(Boolean).map((pair) => [pair.split('=', 1)[0]!, pair] as const));
+  for (const c of setCookie) {
+    const pair = c.split(';', 1)[0]!;
+    jar.set(pair.split('=', 1)[0]!, pair);
+  }
+  return [...jar.values()].join('; ');
+}
 
 /** Someone browsing: the agent and address they browse with, and the cookie header they carry at that moment. */
 export interface Browser {
@@ -100,7 +111,7 @@ export class DemoHistory {
       lane,
       run: async (at) => {
         const windowDays = this.app.attribution.attributionWindowDays();
-        const issueId = await signupIssueId(this.app.db, { secret: this.app.secret, cookie: form.cookie()?.replace(/^ff_attr=/, ''), campaign: form.campaign, windowDays }, at);
+        const issueId = await signupIssueId(this.app.db, { secret: this.app.secret, cookie: attributionCookieValue(form.cookie()), campaign: form.campaign, windowDays }, at);
         const result = await subscribe(this.subscriberDeps, { email: person.email, name: person.name, topics: person.topics, form: form.source, campaign: form.campaign, issueId }, at);
         if (!result.ok) throw new Error(`demo signup refused: ${result.error}`);
         this.counts.signups++;
@@ -168,15 +179,15 @@ export class DemoHistory {
     });
   }
 
-  /** A click on a tracked link through the tracking service; with `keepsCookie`, the browser keeps the attribution cookie it sets. */
-  click(lane: string, at: number, person: Person, deliveryId: number, linkId: number, userAgent: string, keepsCookie: boolean): void {
+  /** A click on a tracked link through the tracking service; with `keepsCookie`, the browser keeps the cookies it sets (the click's marker and, for a reader's click, the attribution cookie). */
+  click(lane: string, at: number, person: Person, deliveryId: number, linkId: number, browser: { userAgent: string; ip: string }, keepsCookie: boolean): void {
     this.replay.add({
       at,
       lane,
       run: async (at) => {
-        const clicked = await recordClick(this.app, { deliveryId, linkId, userAgent }, at);
+        const clicked = await recordClick(this.app, { deliveryId, linkId, userAgent: browser.userAgent, ip: browser.ip }, at);
         if (!clicked) throw new Error(`demo click on link ${linkId} of delivery ${deliveryId} not recorded`);
-        if (keepsCookie && clicked.setCookie) person.cookie = clicked.setCookie.split(';', 1)[0];
+        if (keepsCookie && clicked.setCookie) person.cookie = withCookies(person.cookie, clicked.setCookie);
         this.counts.clicks++;
       },
     });

@@ -189,7 +189,7 @@ function planScanner(h: DemoHistory, person: Person, deliveryId: number, sentAt:
   h.open(lane, arrival, deliveryId, userAgent, ip);
   let at = arrival + random.between(400, 900);
   for (const link of links) {
-    h.click(lane, at, person, deliveryId, link.id, userAgent, false);
+    h.click(lane, at, person, deliveryId, link.id, { userAgent, ip }, false);
     at += random.between(60, 160);
   }
 }
@@ -212,7 +212,7 @@ function planClicks(h: DemoHistory, issue: PlannedIssue, person: Person, deliver
   const visitor: Browser = { userAgent: person.browser, ip: person.homeIp, cookie: () => person.cookie };
   let at = readAt + Math.min(2 * HOUR_MS, Math.max(15_000, random.logNormal(75_000, 0.9)));
   for (const link of chosen) {
-    h.click(lane, at, person, deliveryId, link.id, person.browser, true);
+    h.click(lane, at, person, deliveryId, link.id, visitor, true);
     if (link.kind === 'site') {
       const landedAt = at + random.between(1000, 4000);
       const webmail = person.client === 'gmail' && !person.mobile ? 'https://mail.google.com/' : undefined;

@@ -17,6 +17,10 @@ export interface BatchInserter<DB, Row> {
 /** What `write` resolves with for an inserter: its per-row result, or undefined. */
 export type WriteResult<I> = I extends { sqlite: (...args: any[]) => infer R } ? (R extends readonly (infer X)[] ? X : undefined) : undefined;
 
+/**
+ * Kinds are written in the order the inserters are given (tracking hits before the page views
+ * they lead to, say), whatever order their rows arrived in.
+ */
 interface Pending<Row> {
   kind: string;
   row: Row;
@@ -25,7 +29,7 @@ interface Pending<Row> {
   reject: (error: unknown) => void;
 }
 
-export interface EventWriterOptions {
+export interface EventWriterOptions<DB = any> {
   /**
    * How long the first hit of a partial batch may wait for company. 0 (the default) means the
    * end of the current event-loop turn; everything queued while a commit is under way (a
@@ -41,6 +45,11 @@ export interface EventWriterOptions {
   /** A batch commits at once when it reaches this many rows. */
   maxBatch: number;
   onError?: (error: unknown, rows: number) => void;
+  /**
+   * PostgreSQL: called first in each batch's transaction with all its rows, to take the locks
+   * the inserters will need in one fixed order (so two processes' batches cannot deadlock).
+   */
+  lock?: (trx: Transaction<DB>, batch: readonly { kind: string; row: unknown }[]) => Promise<void>;
 }
 
 /**
@@ -51,13 +60,13 @@ export interface EventWriterOptions {
 export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, any>>> {
   readonly #db: Kysely<DB>;
   readonly #inserters: Inserters;
-  readonly #options: EventWriterOptions;
+  readonly #options: EventWriterOptions<DB>;
   #queue: Pending<unknown>[] = [];
   #cancelScheduled: (() => void) | undefined;
   #flushing: Promise<void> | undefined;
   #closed = false;
 
-  constructor(db: Kysely<DB>, inserters: Inserters, options: EventWriterOptions) {
+  constructor(db: Kysely<DB>, inserters: Inserters, options: EventWriterOptions<DB>) {
     this.#db = db;
     this.#inserters = inserters;
     this.#options = options;
@@ -135,13 +144,14 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   }
 
   async #insertAll(batch: Pending<unknown>[]): Promise<void> {
-    const byKind = new Map<string, Pending<unknown>[]>();
+    const found = new Map<string, Pending<unknown>[]>();
     for (const p of batch) {
       p.result = undefined; // a batch retried row by row starts afresh
-      let pending = byKind.get(p.kind);
-      if (!pending) byKind.set(p.kind, (pending = []));
+      let pending = found.get(p.kind);
+      if (!pending) found.set(p.kind, (pending = []));
       pending.push(p);
     }
+    const byKind = found.size === 1 ? found : new Map(Object.keys(this.#inserters).flatMap((kind) => (found.has(kind) ? [[kind, found.get(kind)!] as const] : [])));
     const keep = (pending: Pending<unknown>[], results: unknown[] | void) => {
       if (results) for (let i = 0; i < pending.length; i++) pending[i]!.result = results[i];
     };
@@ -158,6 +168,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
       return;
     }
     await this.#db.transaction().execute(async (trx) => {
+      await this.#options.lock?.(trx, batch);
       for (const [kind, pending] of byKind) keep(pending, await this.#inserters[kind]!.kysely(trx, pending.map((p) => p.row)));
     });
   }

@@ -12,18 +12,29 @@ export const DEFINITIONS = {
   recipients: { term: 'Recipients', text: 'The subscribers in the audience when the send started (active, not paused, matching its topics).' },
   open: {
     term: 'Open',
-    text: 'A load of the issue’s invisible image for a delivery. Each is classified: human; proxy (Gmail’s or Yahoo’s image proxy fetching as the reader opens, counted as human); Apple MPP (Apple Mail Privacy Protection fetching every message in advance, a machine); scanner (a security scanner).',
+    text: 'A load of the issue’s invisible image for a delivery, judged by who loaded it — the network that owns the address (from its AS number), the agent and the time since delivery — with the reason kept: human (the reader’s own mail program or browser); proxy (Gmail’s or Yahoo’s image proxy fetching as the reader opens, counted as human); Apple MPP (Apple Mail Privacy Protection fetching every message in advance from Apple’s network or iCloud Private Relay, a machine); scanner (a security gateway, a cloud sandbox, Gmail’s delivery-time prefetch or a bot).',
   },
-  uniqueOpens: { term: 'Unique opens', text: 'Deliveries opened at least once. “All” counts machines too; “likely human” counts only human and proxy opens. The rate is of delivered messages.' },
+  uniqueOpens: {
+    term: 'Unique opens',
+    text: 'Deliveries opened at least once. “All” counts machines too; “likely human” counts deliveries with a human or image-proxy open, or a human click (a reader with images off still read it), so no rate passes 100 %. The rate is of delivered messages; a message not yet sent counts nothing.',
+  },
   click: {
     term: 'Click',
-    text: 'A redirect through one of the issue’s tracked links. Human, or bot with a reason: a known bot agent, the hidden link people never see, several links within a couple of seconds, or a click seconds after delivery. HEAD requests are never counted.',
+    text: 'A redirect through one of the issue’s tracked links. Human, or bot with a reason naming who: a security gateway or cloud network following a link, a named scanner or bot agent, the hidden link people never see, a sweep of several links in a short span from a network that is not a home, office or mobile network, a desktop click seconds after delivery, or Microsoft Office checking a link before the browser opens it. A reader’s taps on a phone and tabs opened together after their open stay human. HEAD requests are never clicks.',
   },
   uniqueClicks: { term: 'Unique clicks', text: 'Deliveries with at least one human click. Click rate is of delivered messages; click-to-open is of likely-human unique opens.' },
+  verdict: {
+    term: 'Machine verdict',
+    text: 'Scanners act per message: a click on the hidden link, a sweep of links, or a gateway’s first click before any sign of the reader marks that message’s machine — its network, and its agent where people browse from that network too. Its earlier opens and clicks and the page views its clicks led to become machine activity, and every count moves with them; later hits from the reader’s own network and browser still count.',
+  },
   visit: { term: 'Visit', text: 'A run of page views by one visitor with gaps under 30 minutes.' },
   attributedVisit: {
     term: 'Attributed visit',
-    text: 'A visit that lands with the issue’s campaign tag (utm_campaign = its slug), or by a visitor carrying the issue’s attribution cookie, set by a click and valid for the attribution window.',
+    text: 'A visit that lands with the issue’s campaign tag (utm_campaign = its slug), or by a visitor carrying the issue’s attribution cookie, set by a human click and valid for the attribution window. A page reached through a machine’s click, or from a machine network (a security gateway, cloud host or mail provider) with no human click behind it, is never a visit: it counts under machine activity, and a visit whose click is found to be a machine’s later goes with it.',
+  },
+  uniqueVisitors: {
+    term: 'Visited the site',
+    text: 'Deliveries whose reader started an attributed visit through their own human click (or the attribution cookie it set). A scanner’s landing never counts, and a visit goes again if its click is found to be a machine’s.',
   },
   laterVisit: { term: 'Later visit', text: 'An attributed visit that starts after that visitor’s first landing from the issue: they came back on their own.' },
   signup: { term: 'Attributed signup', text: 'A confirmed subscription whose signup visit was attributed to the issue (a forwarded link counts).' },
@@ -44,7 +55,7 @@ export const DEFINITIONS = {
   referrer: { term: 'Referrers', text: 'Page views that came from a link on another site, by that site’s host name.' },
   machineActivity: {
     term: 'Machine activity',
-    text: 'Opens and clicks made by machines rather than readers: Apple Mail Privacy Protection fetching every message in advance, security scanners, and bots clicking links. Image-proxy opens count as human. Counts here are every event, not people.',
+    text: 'Opens, clicks and page views made by machines rather than readers: Apple Mail Privacy Protection fetching every message in advance, security gateways and sandboxes, and bots, grouped by the network they came from (its owner and AS number). Image-proxy opens count as human. Counts here are every event, not people.',
   },
 } as const satisfies Record<string, Definition>;
 

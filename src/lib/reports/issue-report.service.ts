@@ -5,6 +5,8 @@ import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, 
 import { zoneOffsetAt } from '../time/zoned-time.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
+import { OWNER_METRIC, parseOwnerKey, type NetworkRole } from '../tracking/hit-source.ts';
+import { MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
 
 /**
  * The numbers of the reports, read from what is maintained (the deliveries ledger and
@@ -157,7 +159,44 @@ export interface IssueReport {
   heatmaps: HeatmapFigures[];
   links: LinkFigures[];
   lift: { metric: 'visit' | 'call' | 'walk_in'; label: string; h24: LiftResult; h72: LiftResult }[];
-  machine: { appleMppOpens: number; proxyOpens: number; scannerOpens: number; humanOpens: number; botClicks: number; humanClicks: number };
+  machine: {
+    appleMppOpens: number;
+    proxyOpens: number;
+    scannerOpens: number;
+    humanOpens: number;
+    botClicks: number;
+    humanClicks: number;
+    /** Page views of machines: through a machine's click, or from a machine network with no reader's click. */
+    machineViews: number;
+    /** Machine opens (Apple's prefetch and scanners), bot clicks and machine page views by who made them, most first. */
+    byOwner: MachineOwnerFigures[];
+  };
+}
+
+export interface MachineOwnerFigures {
+  role: NetworkRole;
+  owner: string;
+  opens: number;
+  clicks: number;
+  views: number;
+}
+
+/** Machine activity of an issue by owner, from the maintained counts (owner.open, owner.click, owner.view). */
+async function machineByOwner(db: DB, issueId: number): Promise<MachineOwnerFigures[]> {
+  const [opens, clicks, views] = await Promise.all([findLinkTotals(db, issueId, OWNER_METRIC.open), findLinkTotals(db, issueId, OWNER_METRIC.click), findLinkTotals(db, issueId, OWNER_METRIC.view)]);
+  const byKey = new Map<string, MachineOwnerFigures>();
+  const add = (rows: { dim: string; n: number }[], field: 'opens' | 'clicks' | 'views') => {
+    for (const r of rows) {
+      if (r.n === 0) continue;
+      let figures = byKey.get(r.dim);
+      if (!figures) byKey.set(r.dim, (figures = { ...parseOwnerKey(r.dim), opens: 0, clicks: 0, views: 0 }));
+      figures[field] += r.n;
+    }
+  };
+  add(opens, 'opens');
+  add(clicks, 'clicks');
+  add(views, 'views');
+  return [...byKey.values()].sort((a, b) => b.opens + b.clicks + b.views - (a.opens + a.clicks + a.views) || a.owner.localeCompare(b.owner));
 }
 
 /** Cumulative counts by hour since the send from 15-minute buckets (events before the send are not shown). */
@@ -250,7 +289,7 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     };
   };
 
-  const sums = await findTotals(db, [issueId], ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot']);
+  const sums = await findTotals(db, [issueId], ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', MACHINE_VIEW_METRIC]);
   const total = (metric: string) => sums.filter((s) => s.metric === metric).reduce((a, s) => a + s.n, 0);
 
   return {
@@ -260,8 +299,8 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     funnel: [
       { key: 'recipients', label: 'Recipients', value: row.recipients, note: 'People in the audience when the send started.' },
       { key: 'delivered', label: 'Delivered', value: row.delivered, note: 'Accepted by the receiving mail server.' },
-      { key: 'uniqueOpens', label: 'Opened (any)', value: row.uniqueOpens, note: 'Deliveries with at least one pixel load, machines included.' },
-      { key: 'uniqueHumanOpens', label: 'Opened (likely human)', value: row.uniqueHumanOpens, note: 'Opened by a person or through a mail provider’s image proxy.' },
+      { key: 'uniqueOpens', label: 'Opened (any)', value: row.uniqueOpens, note: 'Deliveries with at least one pixel load, machines included, or a human click.' },
+      { key: 'uniqueHumanOpens', label: 'Opened (likely human)', value: row.uniqueHumanOpens, note: 'Opened by a person or through a mail provider’s image proxy, or clicked by a person.' },
       { key: 'uniqueHumanClicks', label: 'Clicked', value: row.uniqueHumanClicks, note: 'Deliveries with at least one human click.' },
       { key: 'uniqueVisitors', label: 'Visited the site', value: row.uniqueVisitors, note: 'Deliveries whose reader started an attributed visit.' },
       { key: 'laterVisits', label: 'Later visits', value: row.laterVisits, note: 'Attributed visits that started after the reader’s first landing: they came back.' },
@@ -278,6 +317,8 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
       humanOpens: total('open.human'),
       botClicks: total('click.bot'),
       humanClicks: total('click.human'),
+      machineViews: total(MACHINE_VIEW_METRIC),
+      byOwner: await machineByOwner(db, issueId),
     },
   };
 }

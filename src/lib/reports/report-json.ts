@@ -85,6 +85,8 @@ export function issueReportJson(report: IssueReport) {
       human_opens: report.machine.humanOpens,
       bot_clicks: report.machine.botClicks,
       human_clicks: report.machine.humanClicks,
+      machine_views: report.machine.machineViews,
+      by_owner: report.machine.byOwner.map((o) => ({ role: o.role, owner: o.owner, opens: o.opens, clicks: o.clicks, views: o.views })),
     },
   };
 }

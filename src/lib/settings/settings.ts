@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { store } from '../../site/store.ts';
 import { displayName, isValidEmailAddress, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
+import { parseNetworkOverrides } from '../network/admin-networks.ts';
 
 /**
  * Site settings, edited by admins on /admin/settings and stored in the `settings` table.
@@ -25,15 +26,21 @@ export interface Settings {
   personTracking: boolean;
   attributionWindowDays: number;
   retentionDays: number;
-  /** Tracking thresholds (src/lib/tracking/classify.ts): a click this many seconds after delivery or sooner is a bot. */
+  /**
+   * Tracking thresholds (src/lib/tracking/classify-hit.ts): a click this many seconds after
+   * delivery or sooner, from a desktop browser not seen on that network before, is a machine.
+   */
   botClickSeconds: number;
-  /** This many different links clicked from one delivery within clickBurstSeconds: a bot. */
+  /** This many different links of one message within clickBurstSeconds, from a network that is not an access network: a sweep. */
   clickBurstLinks: number;
   clickBurstSeconds: number;
-  /** Opens this soon after delivery from a delivery whose clicks were bots: a security scanner. */
-  scannerOpenSeconds: number;
-  /** A bare "Mozilla/5.0" pixel fetch this soon after delivery: Apple Mail Privacy Protection's prefetch. */
+  /** A bare "Mozilla/5.0" pixel fetch this soon after delivery, from a network not known as Apple's: still Apple Mail Privacy Protection's prefetch. */
   prefetchSeconds: number;
+  /**
+   * Networks the admin names (src/lib/network/admin-networks.ts): one a line, a CIDR network or
+   * an AS number, a role and a note. They win over the reviewed table; applied without a restart.
+   */
+  networkOverrides: string;
 }
 
 export type SettingKey = keyof Settings;
@@ -60,7 +67,7 @@ function serverTimeZone(): string {
 }
 
 /** Defaults of the tracking thresholds (settings a form without them keeps). */
-export const trackingThresholdDefaults = { botClickSeconds: 10, clickBurstLinks: 3, clickBurstSeconds: 2, scannerOpenSeconds: 60, prefetchSeconds: 600 } as const;
+export const trackingThresholdDefaults = { botClickSeconds: 10, clickBurstLinks: 3, clickBurstSeconds: 30, prefetchSeconds: 600 } as const;
 
 const seconds = (label: string, min: number, max: number, fallback: number) =>
   z.coerce
@@ -87,6 +94,7 @@ export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { ma
     attributionWindowDays: 7,
     retentionDays: 395,
     ...trackingThresholdDefaults,
+    networkOverrides: '',
   };
 }
 
@@ -157,8 +165,20 @@ export const settingsSchema = z
     botClickSeconds: seconds('seconds after delivery for a bot click', 0, 3600, trackingThresholdDefaults.botClickSeconds),
     clickBurstLinks: seconds('number of links in a click burst', 2, 100, trackingThresholdDefaults.clickBurstLinks),
     clickBurstSeconds: seconds('seconds of a click burst', 1, 600, trackingThresholdDefaults.clickBurstSeconds),
-    scannerOpenSeconds: seconds('seconds after delivery for a scanner open', 0, 86_400, trackingThresholdDefaults.scannerOpenSeconds),
     prefetchSeconds: seconds('seconds after delivery for a prefetch', 0, 86_400, trackingThresholdDefaults.prefetchSeconds),
+    networkOverrides: z
+      .string({ error: 'Enter the networks as text, one a line.' })
+      .max(50_000, 'Use at most 50,000 characters for the networks.')
+      .transform((value, ctx) => {
+        const parsed = parseNetworkOverrides(value);
+        if (parsed.ok) return parsed.text;
+        const shown = parsed.errors.slice(0, 5).join(' ');
+        const more = parsed.errors.length > 5 ? ` (and ${parsed.errors.length - 5} more lines to correct)` : '';
+        ctx.addIssue({ code: 'custom', message: `${shown}${more} Nothing was saved.` });
+        return z.NEVER;
+      })
+      // Outermost, so a form without the field (Astro leaves it out) keeps the default.
+      .default(''),
   })
   .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
 

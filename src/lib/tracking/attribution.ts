@@ -2,7 +2,7 @@ import { verifyToken } from '../security/signed-token.ts';
 import { derivedHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
 import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 import type { DB } from '../db/database.ts';
-import { findIssueIdBySlug } from './tracking.repository.ts';
+import { findClickClass, findIssueIdBySlug } from './tracking.repository.ts';
 
 /**
  * The first-party attribution cookie the click redirect sets: which issue (and, with
@@ -136,12 +136,16 @@ export function attributionCookieValue(cookieHeader: string | null | undefined):
 }
 
 /**
- * The issue a signup came from: the attribution cookie's (a reader who clicked through), else
- * the issue whose slug is the campaign of the page the form was on (a forwarded link).
+ * The issue a signup came from: the attribution cookie's (a reader who clicked through — unless
+ * that click has since been found to be a machine's), else the issue whose slug is the campaign
+ * of the page the form was on (a forwarded link).
  */
 export async function signupIssueId(db: DB, input: { secret: string; cookie: string | undefined; campaign: string | null; windowDays: number }, now = Date.now()): Promise<number | null> {
   const attribution = readAttribution(input.secret, input.cookie, now, input.windowDays);
-  if (attribution) return attribution.issueId;
+  if (attribution) {
+    if (attribution.deliveryId > 0 && (await findClickClass(db, attribution.deliveryId, attribution.at)) === 'bot') return null;
+    return attribution.issueId;
+  }
   if (!input.campaign) return null;
   return (await findIssueIdBySlug(db, input.campaign)) ?? null;
 }

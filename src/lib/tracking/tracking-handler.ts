@@ -3,7 +3,7 @@ import type { AppContext } from '../app/context.ts';
 import { clientAddress } from '../http/client-address.ts';
 import { allRawHeaders, firstRawHeader } from '../http/raw-headers.ts';
 import { trackingTokens, type ClickToken, type TrackingTokens } from './tokens.ts';
-import { findClickLink, isDeliveryLink, recordClickOn, recordOpen, type TrackedLink } from './tracking.service.ts';
+import { findClickLink, recordClickOn, recordLinkCheck, recordOpen, type TrackedLink } from './tracking.service.ts';
 import { answerTestClick } from './test-click.ts';
 
 /**
@@ -12,7 +12,8 @@ import { answerTestClick } from './test-click.ts';
  *                 behind it; a live, valid token stores one classified `opens` row first.
  *   /t/c/<token>  a click: 302 to the link registered for the delivery's issue (nothing in the
  *                 request names a target), with the attribution cookie; anything else → 404 page.
- * HEAD is answered and never recorded; test and preview tokens record nothing.
+ * HEAD is answered and never a click (a HEAD on a link is kept as a link check: a scanner's sign);
+ * test and preview tokens record nothing.
  * Looking up, classifying and storing is tracking.service.ts.
  */
 export const PIXEL = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
@@ -89,11 +90,16 @@ function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, 
 function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, now = Date.now()): Promise<unknown> | undefined {
   const token = tokensOf(app).readOpen(tokenOf(url, 5));
   if (!token || token.test) return undefined;
-  // Headers from rawHeaders: building req.headers costs a few microseconds a request.
-  const forwardedFor = app.config.trustProxy.kind === 'none' ? undefined : allRawHeaders(req.rawHeaders, 'x-forwarded-for');
-  const ip = clientAddress(req.socket.remoteAddress, forwardedFor, app.config.trustProxy);
-  return recordOpen(app, { deliveryId: token.deliveryId, userAgent: firstRawHeader(req.rawHeaders, 'user-agent') ?? '', ip }, now);
+  return recordOpen(app, { deliveryId: token.deliveryId, userAgent: userAgentOf(req), ip: ipOf(req, app) }, now);
 }
+
+/** The client's address (behind a trusted proxy, from X-Forwarded-For). Headers from rawHeaders: building req.headers costs a few microseconds a request. */
+function ipOf(req: IncomingMessage, app: AppContext): string {
+  const forwardedFor = app.config.trustProxy.kind === 'none' ? undefined : allRawHeaders(req.rawHeaders, 'x-forwarded-for');
+  return clientAddress(req.socket.remoteAddress, forwardedFor, app.config.trustProxy);
+}
+
+const userAgentOf = (req: IncomingMessage): string => firstRawHeader(req.rawHeaders, 'user-agent') ?? '';
 
 function notFound(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(404, NOT_FOUND_HEADERS);
@@ -112,8 +118,8 @@ function lookupFailed(req: IncomingMessage, res: ServerResponse, error: unknown)
   unavailable(req, res);
 }
 
-function redirect(res: ServerResponse, link: TrackedLink, setCookie: string | undefined): void {
-  const headers: Record<string, string> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade', 'x-content-type-options': 'nosniff' };
+function redirect(res: ServerResponse, link: TrackedLink, setCookie: string[] | undefined): void {
+  const headers: Record<string, string | string[]> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade', 'x-content-type-options': 'nosniff' };
   if (setCookie) headers['set-cookie'] = setCookie;
   res.writeHead(302, headers);
   res.end();
@@ -137,16 +143,17 @@ function handleClick(req: IncomingMessage, res: ServerResponse, app: AppContext,
 function answerClick(req: IncomingMessage, res: ServerResponse, app: AppContext, token: ClickToken, link: TrackedLink | undefined, now: number): Promise<void> | void {
   if (!link) return notFound(req, res);
   if (token.test) return answerTestClick(req, res, app, token, link, now).catch((error: unknown) => lookupFailed(req, res, error)); // records nothing
+  const request = { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: userAgentOf(req), ip: ipOf(req, app) };
   if (req.method !== 'GET') {
-    // HEAD records nothing, and still must be the delivery's own link.
-    return isDeliveryLink(app, token.deliveryId, link).then(
+    // HEAD is no click (kept as a link check), and still must be the delivery's own link.
+    return recordLinkCheck(app, request, now).then(
       (own) => (own ? redirect(res, link, undefined) : notFound(req, res)),
       (error: unknown) => lookupFailed(req, res, error),
     );
   }
   let clicked: ReturnType<typeof recordClickOn>;
   try {
-    clicked = recordClickOn(app, { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: firstRawHeader(req.rawHeaders, 'user-agent') ?? '' }, now);
+    clicked = recordClickOn(app, request, now);
   } catch (error) {
     clickNotRecorded(error);
     return redirect(res, link, undefined);

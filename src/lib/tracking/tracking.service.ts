@@ -2,19 +2,22 @@ import type { AppContext } from '../app/context.ts';
 import { getSettings, peekSettings } from '../settings/settings.service.ts';
 import type { Settings } from '../settings/settings.ts';
 import { findLinksByIssue } from '../issues/issues.repository.ts';
-import type { IssueLinkKind, OpenClass } from '../db/schema.ts';
-import { agentFacts, classifyClick, classifyOpen, ClickBursts, isAppleAddress } from './classify.ts';
-import { findDeliveryById, findLinkIssueId, type StoredHit } from './tracking.repository.ts';
+import type { IssueLinkKind } from '../db/schema.ts';
+import { agentFacts } from './classify-agent.ts';
+import type { HitSource, NetworkLookup } from './hit-source.ts';
+import { findDeliveryById, findLinkIssueId } from './tracking.repository.ts';
+import type { HitResult } from './hit-writer.ts';
 import { makeAttributionCookie } from './attribution.ts';
+import { makeClickMarkerCookie } from './click-marker.ts';
 
 /**
- * Recording opens and clicks: the link look-up (an in-memory cache), the classification and
- * the event writer. A hit's delivery is read inside the writer's transaction, where the first
- * open or click needs its row anyway: the request facts go to the writer with the rule that
- * classifies them once the delivery's send time is known. The /t/ fast path calls these with
- * the request's facts; anything else that replays tracked hits (the demo) passes its own time.
+ * Recording opens, clicks and link checks: the link look-up (an in-memory cache of what was
+ * registered when issues were rendered), who sent the hit (the network lookup and the agent) and
+ * the event writer, which reads the hit's delivery and judges it inside its transaction
+ * (src/lib/tracking/hit-writer.ts). The /t/ fast path calls these with the request's facts;
+ * anything else that replays tracked hits (the demo) passes its own time.
  */
-export type TrackingApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer'>;
+export type TrackingApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer'> & { networks: NetworkLookup };
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 100_000;
@@ -25,7 +28,7 @@ export interface TrackedLink {
   kind: IssueLinkKind;
 }
 
-/** Registered links by id, loaded a whole issue at a time. */
+/** Registered links by id, loaded a whole issue at a time (links never change once registered). */
 class LinkCache {
   readonly #app: TrackingApp;
   readonly #known = new Map<number, TrackedLink & { until: number }>();
@@ -59,7 +62,6 @@ class LinkCache {
 
 interface TrackingState {
   links: LinkCache;
-  bursts: ClickBursts;
   secure: boolean;
 }
 
@@ -68,7 +70,7 @@ const states = new WeakMap<TrackingApp, TrackingState>();
 function stateOf(app: TrackingApp): TrackingState {
   let state = states.get(app);
   if (!state) {
-    state = { links: new LinkCache(app), bursts: new ClickBursts(), secure: app.config.siteUrl.startsWith('https:') };
+    state = { links: new LinkCache(app), secure: app.config.siteUrl.startsWith('https:') };
     states.set(app, state);
   }
   return state;
@@ -79,31 +81,28 @@ function settingsNow(app: TrackingApp, now: number): Readonly<Settings> | Promis
   return peekSettings(app.db, now) ?? getSettings(app.db, { now });
 }
 
-/** One pixel load of a live delivery: who loaded it (the user agent as sent, the client's address). */
-export interface OpenHit {
+/** Who sent a request: the owner of its address and its agent (as sent; '' for none). */
+export function hitSourceOf(app: Pick<TrackingApp, 'networks'>, ip: string, userAgent: string): HitSource {
+  return { owner: app.networks.lookup(ip), agent: agentFacts(userAgent) };
+}
+
+/** One pixel load of a delivery: who loaded it (the user agent as sent, the client's address). */
+export interface OpenRequest {
   deliveryId: number;
   userAgent: string;
   ip: string;
 }
 
 /**
- * Classifies and stores one open: a promise that settles after its commit with what was stored
+ * Classifies and stores one open: a promise that settles after its commit with what it came to
  * (undefined for an unknown delivery), or undefined when open tracking is off. Nothing is
  * awaited before the writer when the settings are cached, so a pixel waits only for its commit.
  */
-export function recordOpen(app: TrackingApp, hit: OpenHit, now = Date.now()): Promise<StoredHit<OpenClass> | undefined> | undefined {
+export function recordOpen(app: TrackingApp, hit: OpenRequest, now = Date.now()): Promise<HitResult> | undefined {
   const settings = settingsNow(app, now);
   if (settings instanceof Promise) return settings.then(() => recordOpen(app, hit, now));
   if (!settings.openTracking) return undefined;
-  const agent = agentFacts(hit.userAgent);
-  const appleAddress = isAppleAddress(hit.ip);
-  const scannedDelivery = stateOf(app).bursts.wasScanned(hit.deliveryId);
-  return app.writer.write('open_hit', {
-    deliveryId: hit.deliveryId,
-    at: now,
-    personTracking: settings.personTracking,
-    classify: (delivery) => classifyOpen({ agent, appleAddress, at: now, scannedDelivery, sentAt: delivery.sentAt }, settings),
-  });
+  return app.writer.write('hit', { type: 'open', deliveryId: hit.deliveryId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings });
 }
 
 /** A click token's link, if registered (synchronous when cached); rejects when the database cannot be asked. */
@@ -111,57 +110,90 @@ export function findClickLink(app: TrackingApp, linkId: number, now = Date.now()
   return stateOf(app).links.get(linkId, now);
 }
 
-/** Whether the delivery exists and the link is one of its issue's (for answers that record nothing, like HEAD). */
+/** Whether the delivery exists and the link is one of its issue's (for answers that record nothing). */
 export async function isDeliveryLink(app: TrackingApp, deliveryId: number, link: TrackedLink): Promise<boolean> {
   return (await findDeliveryById(app.db, deliveryId))?.issueId === link.issueId;
 }
 
 /** A click of a delivery's link, by token. */
-export interface ClickHit {
+export interface ClickRequest {
   deliveryId: number;
   linkId: number;
   link: TrackedLink;
   userAgent: string;
+  ip: string;
 }
 
 /**
  * Classifies and stores one click (settles after its commit): undefined when the link is not
- * the delivery's (or the delivery is unknown), else the Set-Cookie value of the attribution
- * cookie for a reader's click. A burst or an instant click is a scanner: the writer re-labels
- * its earlier clicks and the opens just before, and its later opens are a scanner's.
+ * the delivery's (or the delivery is unknown), else the Set-Cookie value for the redirect — for a
+ * reader's click the attribution cookie, for a machine's the click's marker — both name the click,
+ * so the page view it leads to follows its class (and is re-labelled with it). A click of a
+ * delivery never sent is not stored and sets nothing.
  */
-export function recordClickOn(app: TrackingApp, hit: ClickHit, now = Date.now()): Promise<{ setCookie: string | undefined } | undefined> {
+export function recordClickOn(app: TrackingApp, hit: ClickRequest, now = Date.now()): Promise<{ setCookie: string[] | undefined } | undefined> {
   const settings = settingsNow(app, now);
   if (settings instanceof Promise) return settings.then(() => recordClickOn(app, hit, now));
   if (!settings.clickTracking) return isDeliveryLink(app, hit.deliveryId, hit.link).then((own) => (own ? { setCookie: undefined } : undefined));
   const state = stateOf(app);
   const { deliveryId, linkId, link } = hit;
-  const burst = state.bursts.record(deliveryId, linkId, now, settings.clickBurstSeconds * 1000);
-  const agent = agentFacts(hit.userAgent);
-  const stored = app.writer.write('click_hit', {
+  const stored = app.writer.write('hit', {
+    type: 'click',
     deliveryId,
     linkId,
     linkIssueId: link.issueId,
+    honeypot: link.kind === 'honeypot',
     at: now,
     personTracking: settings.personTracking,
-    classify: (delivery) => {
-      const verdict = classifyClick({ agent, honeypot: link.kind === 'honeypot', at: now, sentAt: delivery.sentAt, burstLinks: burst.links }, settings);
-      if (verdict.class !== 'bot' || link.kind === 'honeypot' || verdict.reason.startsWith('known')) return verdict;
-      state.bursts.markScanned(deliveryId, now);
-      return { ...verdict, sweep: { clicksSince: burst.since, opensUntil: delivery.sentAt === null ? null : delivery.sentAt + settings.scannerOpenSeconds * 1000 } };
-    },
+    source: hitSourceOf(app, hit.ip, hit.userAgent),
+    thresholds: settings,
   });
   return stored.then((s) => {
     if (!s) return undefined;
-    if (s.class !== 'human') return { setCookie: undefined };
-    return { setCookie: makeAttributionCookie(app.secret, { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now }, settings.attributionWindowDays, state.secure) };
+    if (s.class === null) return { setCookie: undefined };
+    if (s.class !== 'human') return { setCookie: [makeClickMarkerCookie(app.secret, { deliveryId, at: now }, state.secure)] };
+    return { setCookie: [makeAttributionCookie(app.secret, { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now }, settings.attributionWindowDays, state.secure)] };
   });
 }
 
-/** One click of a live delivery's link, looked up and stored: where it leads and the cookie a reader gets; undefined when the link is not the delivery's. */
-export async function recordClick(app: TrackingApp, hit: { deliveryId: number; linkId: number; userAgent: string }, now = Date.now()): Promise<{ url: string; setCookie: string | undefined } | undefined> {
+/** One click of a delivery's link, looked up and stored: where it leads and the cookies it sets; undefined when the link is not the delivery's. */
+export async function recordClick(app: TrackingApp, hit: { deliveryId: number; linkId: number; userAgent: string; ip: string }, now = Date.now()): Promise<{ url: string; setCookie: string[] | undefined } | undefined> {
   const link = await findClickLink(app, hit.linkId, now);
   if (!link) return undefined;
   const clicked = await recordClickOn(app, { ...hit, link }, now);
   return clicked && { url: link.url, setCookie: clicked.setCookie };
+}
+
+/**
+ * A HEAD request on a tracked link: never a click, kept as a link check (a scanner checking every
+ * link is a sweep). Resolves whether the link is the delivery's (the answer is a redirect or 404).
+ */
+export function recordLinkCheck(app: TrackingApp, hit: ClickRequest, now = Date.now()): Promise<boolean> {
+  const settings = settingsNow(app, now);
+  if (settings instanceof Promise) return settings.then(() => recordLinkCheck(app, hit, now));
+  if (!settings.clickTracking) return isDeliveryLink(app, hit.deliveryId, hit.link);
+  return app.writer
+    .write('hit', { type: 'check', kind: 'head', deliveryId: hit.deliveryId, linkId: hit.linkId, linkIssueId: hit.link.issueId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings })
+    .then((s) => s !== undefined);
+}
+
+/**
+ * The unsubscribe page of an issue's message opened (a GET, which unsubscribes nobody): a link
+ * of the delivery followed, kept as a link check so a sweep that reached it counts it.
+ */
+export async function recordUnsubscribePage(app: TrackingApp, hit: { issueId: number; subscriberId: number; userAgent: string; ip: string }, now = Date.now()): Promise<void> {
+  const settings = await settingsNow(app, now);
+  if (!settings.clickTracking) return;
+  await app.writer.write('hit', {
+    type: 'check',
+    kind: 'unsubscribe',
+    deliveryId: 0,
+    subscriberId: hit.subscriberId,
+    linkId: null,
+    linkIssueId: hit.issueId,
+    at: now,
+    personTracking: settings.personTracking,
+    source: hitSourceOf(app, hit.ip, hit.userAgent),
+    thresholds: settings,
+  });
 }

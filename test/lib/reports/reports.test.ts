@@ -67,11 +67,11 @@ async function generate(db: DB): Promise<Generated> {
       if (random() < 0.3) opens.push({ ...base, at: sentAt + Math.floor(random() * 300_000), class: 'apple_mpp', reason: 'Apple prefetch' });
       if (random() < 0.1) opens.push({ ...base, at: sentAt + Math.floor(random() * 6 * H), class: 'proxy', reason: 'Gmail image proxy' });
       if (i === 0) {
-        // A scanner: an early "human" open and two human-looking clicks, then the click that gives it away.
-        opens.push({ ...base, at: sentAt + 10_000, class: 'human', reason: 'reader' });
-        clicks.push({ ...base, link_id: linkIds[0]!, at: sentAt + 20_000, class: 'human', reason: 'reader' });
-        clicks.push({ ...base, link_id: linkIds[1]!, at: sentAt + 20_300, class: 'human', reason: 'reader' });
-        clicks.push({ ...base, link_id: linkIds[2]!, at: sentAt + 20_600, class: 'bot', reason: '3 links within 2 s', sweep: { clicksSince: sentAt + 20_000, opensUntil: sentAt + 60_000 } });
+        // A scanner: its open and its sweep of three links.
+        opens.push({ ...base, at: sentAt + 10_000, class: 'scanner', reason: 'a sandbox' });
+        clicks.push({ ...base, link_id: linkIds[0]!, at: sentAt + 20_000, class: 'bot', reason: 'a sandbox' });
+        clicks.push({ ...base, link_id: linkIds[1]!, at: sentAt + 20_300, class: 'bot', reason: 'a sandbox' });
+        clicks.push({ ...base, link_id: linkIds[2]!, at: sentAt + 20_600, class: 'bot', reason: 'a sandbox: 3 links in 1 s' });
         continue;
       }
       if (i === 1) clicks.push({ ...base, link_id: issue.links.honeypot.id, at: sentAt + 90_000, class: 'bot', reason: 'honeypot' });
@@ -210,6 +210,8 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
       humanOpens: byClass('human'),
       botClicks: clicks.filter((c) => c.class === 'bot').length,
       humanClicks: clicks.filter((c) => c.class === 'human').length,
+      machineViews: 0, // classified rows written as they are: no page view of a machine, no owner
+      byOwner: [],
     });
     expect(report.machine.scannerOpens).toBe(1);
 

@@ -1,0 +1,49 @@
+import { CompiledQuery, type Transaction } from 'kysely';
+import type { TrackingHit } from './hit-writer.ts';
+import { visitorKeyOf, type PageViewEvent } from '../analytics/visits.ts';
+
+/**
+ * PostgreSQL, first in each writer transaction: the rows of every delivery the batch's hits and
+ * page views name, locked in id order (SELECT … FOR UPDATE), then the visitors whose visits its
+ * page views continue (transaction-scoped advisory locks, in key order). Two server processes then
+ * judge one delivery's hits, and keep one visitor's visit, one after the other — and since every
+ * batch takes its locks in the same order up front, two batches cannot deadlock.
+ */
+const VISITOR_LOCK_SPACE = 2 ** 40;
+
+/** FNV-1a, 32 bits: a visitor key's advisory lock (a shared lock between two keys only serialises them). */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export async function lockTrackingBatch(trx: Transaction<any>, batch: readonly { kind: string; row: unknown }[]): Promise<void> {
+  const deliveries = new Set<number>();
+  const visitors = new Set<number>();
+  // Hits alone: their inserter's one read of the batch's deliveries locks them, in id order.
+  if (batch.every((p) => p.kind === 'hit')) return;
+  for (const { kind, row } of batch) {
+    if (kind === 'hit') {
+      const hit = row as TrackingHit;
+      if (hit.deliveryId > 0) deliveries.add(hit.deliveryId);
+    } else if (kind === 'page_view') {
+      const view = row as PageViewEvent;
+      if (view.clickMarker) deliveries.add(view.clickMarker.deliveryId);
+      if (view.attribution && view.attribution.deliveryId > 0) deliveries.add(view.attribution.deliveryId);
+      if (!view.is_bot) visitors.add(VISITOR_LOCK_SPACE + keyHash(visitorKeyOf(view)));
+    }
+  }
+  if (deliveries.size > 0) {
+    const ids = [...deliveries].sort((a, b) => a - b);
+    await trx.executeQuery(CompiledQuery.raw(`select "id" from "deliveries" where "id" = any($1::bigint[]) order by "id" for update`, [ids]));
+  }
+  if (visitors.size > 0) {
+    const keys = [...visitors].sort((a, b) => a - b);
+    // unnest keeps the array's order: the locks are taken in key order.
+    await trx.executeQuery(CompiledQuery.raw('select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as k', [keys]));
+  }
+}

@@ -1,0 +1,170 @@
+import { isbot } from 'isbot';
+
+/**
+ * What a user agent is — the agent half of "who sent this hit" (the network half is
+ * src/lib/network). Worked out once per agent string and kept as a short family name on the
+ * stored hit (never the agent string itself): `<kind>:<platform>`, e.g. "browser:ios".
+ */
+export type AgentKind =
+  /** A web browser (or an app's web view) as people use them. */
+  | 'browser'
+  /** A mail program fetching images as its reader opens a message: Outlook, Thunderbird, … */
+  | 'mail'
+  /** Apple Mail's own web view (Mac, iPhone, iPad): Apple's WebKit without a Safari token. */
+  | 'apple_mail'
+  /** Microsoft Office checking a link before it opens the browser (`ms-office`, "Existence Discovery"). */
+  | 'office'
+  /** A bare "Mozilla/5.0": Apple Mail Privacy Protection's fetcher. */
+  | 'apple_fetcher'
+  /** Gmail's or Yahoo's image proxy, fetching as the reader opens. */
+  | 'image_proxy'
+  /** A fixed, long-outdated browser agent that mail systems fetch with (Gmail's delivery-time prefetch sends `Edge/12.246`). */
+  | 'prefetch'
+  /** A security scanner that names itself. */
+  | 'scanner'
+  /** Any other agent a bot list knows (isbot): crawlers, HTTP libraries, monitors. */
+  | 'bot'
+  /** No user agent at all. */
+  | 'none'
+  /** Something else that is no known bot (an app's HTTP client): taken for a reader's program. */
+  | 'other';
+
+export type AgentPlatform = 'ios' | 'android' | 'mac' | 'windows' | 'linux' | 'other';
+
+export interface AgentFacts {
+  kind: AgentKind;
+  platform: AgentPlatform;
+  /** `<kind>:<platform>`: what the hit row keeps, and what "the same agent" means for continuity. */
+  family: string;
+  /** The name a reason uses: "Gmail image proxy", "Mimecast", "Chrome on Android", … */
+  name: string;
+}
+
+/** Agents longer than this are judged by their start (browsers' are ~150 characters; a 10 KB one is junk or an attack). */
+const MAX_AGENT = 512;
+
+const IMAGE_PROXIES: [RegExp, string][] = [
+  [/GoogleImageProxy/, 'Gmail image proxy'],
+  [/YahooMailProxy/, 'Yahoo image proxy'],
+];
+
+/**
+ * Security scanners that name themselves in their agent, as their vendors document (isbot misses
+ * some, and a named scanner is a scanner whatever network it comes from).
+ */
+const SCANNERS: [RegExp, string][] = [
+  [/Barracuda/i, 'Barracuda'],
+  [/Mimecast/i, 'Mimecast'],
+  [/Proofpoint|urldefense/i, 'Proofpoint'],
+  [/Symantec|MessageLabs/i, 'Symantec'],
+  [/\bTMES\b|Trend ?Micro/i, 'Trend Micro'],
+  [/Sophos/i, 'Sophos'],
+  [/FireEye|Trellix/i, 'Trellix'],
+  [/Forcepoint|Websense/i, 'Forcepoint'],
+  [/CiscoSecureEmail|Cisco.?IronPort|IronPort/i, 'Cisco Secure Email'],
+  [/Zscaler/i, 'Zscaler'],
+  [/SafeLinks|Microsoft Defender|Office 365 ATP/i, 'Microsoft Defender'],
+  [/Bitdefender/i, 'Bitdefender'],
+  [/FortiMail|FortiGuard|Fortinet/i, 'Fortinet'],
+  [/Hornetsecurity/i, 'Hornetsecurity'],
+  [/Libraesva/i, 'Libraesva'],
+  [/VadeSecure|Vade Secure/i, 'Vade'],
+  [/SpamTitan/i, 'SpamTitan'],
+  [/Cloudmark/i, 'Cloudmark'],
+  [/Check ?Point|Avanan/i, 'Check Point'],
+  [/Abnormal ?Security/i, 'Abnormal Security'],
+  [/IRONSCALES/i, 'IRONSCALES'],
+  [/Perception ?Point/i, 'Perception Point'],
+  [/Area ?1 ?Security/i, 'Area 1'],
+  [/SonicWall/i, 'SonicWall'],
+  [/Retarus/i, 'Retarus'],
+];
+
+/** Mail programs that fetch images as their reader reads (their own agents, not a browser's). */
+const MAIL_CLIENTS: [RegExp, string][] = [
+  [/Microsoft Outlook|Outlook-(iOS|Android)|Microsoft-(Outlook|MacOutlook)/, 'Outlook'],
+  [/Thunderbird/, 'Thunderbird'],
+  [/eM ?Client/, 'eM Client'],
+  [/Airmail|Spark\/|Superhuman|Postbox|Mailbird|Windows-Live-Mail|Windows Mail|Evolution\/|KMail|Mailspring|Canary Mail/, 'mail program'],
+];
+
+const OFFICE_PROBE = /ms-office|MSOffice|Microsoft Office (Existence|Protocol) Discovery|Microsoft Office (Word|Excel|PowerPoint)|\bMSOIA\b|non-browser; .*Microsoft/i;
+const BARE = /^Mozilla\/5\.0$/;
+const APPLE_WEBKIT = /AppleWebKit\/[\d.]+ \(KHTML, like Gecko\)/;
+/** Safari and other browsers built on Apple's WebKit name themselves; Apple Mail's web view does not. */
+const NAMED_WEBKIT_BROWSER = /Safari\/|Version\/|CriOS|FxiOS|EdgiOS|OPiOS|GSA\/|FBAN|Instagram|Line\//;
+const BROWSER = /^Mozilla\/5\.0 \(.+\)( AppleWebKit\/| Gecko\/)|^Opera\//;
+const OUTDATED_PREFETCH = /Edge\/12\.246/;
+
+function platformOf(agent: string): AgentPlatform {
+  if (/iPhone|iPad|iPod/.test(agent)) return 'ios';
+  if (/Android/.test(agent)) return 'android';
+  if (/Macintosh|Mac OS X/.test(agent)) return 'mac';
+  if (/Windows/.test(agent)) return 'windows';
+  if (/Linux|X11|CrOS/.test(agent)) return 'linux';
+  return 'other';
+}
+
+const PLATFORM_NAMES: Record<AgentPlatform, string> = { ios: 'iPhone or iPad', android: 'Android', mac: 'Mac', windows: 'Windows', linux: 'Linux', other: '' };
+
+function browserName(agent: string): string {
+  if (/Edg(e|A|iOS)?\//.test(agent)) return 'Edge';
+  if (/OPR\/|Opera/.test(agent)) return 'Opera';
+  if (/SamsungBrowser/.test(agent)) return 'Samsung Internet';
+  if (/Firefox\/|FxiOS/.test(agent)) return 'Firefox';
+  if (/Chrome\/|CriOS/.test(agent)) return 'Chrome';
+  if (/Safari\//.test(agent)) return 'Safari';
+  return 'a browser';
+}
+
+function describe(agent: string): { kind: AgentKind; name: string } {
+  if (agent === '') return { kind: 'none', name: 'no user agent' };
+  for (const [pattern, name] of IMAGE_PROXIES) if (pattern.test(agent)) return { kind: 'image_proxy', name };
+  if (OUTDATED_PREFETCH.test(agent)) return { kind: 'prefetch', name: 'an outdated Edge 12 agent' };
+  for (const [pattern, name] of SCANNERS) if (pattern.test(agent)) return { kind: 'scanner', name };
+  for (const [pattern, name] of MAIL_CLIENTS) if (pattern.test(agent)) return { kind: 'mail', name };
+  if (OFFICE_PROBE.test(agent)) return { kind: 'office', name: 'Microsoft Office' };
+  if (BARE.test(agent)) return { kind: 'apple_fetcher', name: 'a bare “Mozilla/5.0”' };
+  if (APPLE_WEBKIT.test(agent) && /Macintosh|iPhone|iPad|iPod/.test(agent) && !NAMED_WEBKIT_BROWSER.test(agent)) return { kind: 'apple_mail', name: 'Apple Mail' };
+  if (isbot(agent)) return { kind: 'bot', name: 'a bot agent' };
+  if (BROWSER.test(agent)) return { kind: 'browser', name: browserName(agent) };
+  return { kind: 'other', name: 'an app' };
+}
+
+const cache = new Map<string, AgentFacts>();
+// The last agent asked about: an agent read from a request is a new string, which a Map lookup
+// must hash in full (~0.3 µs for a browser's); comparing with the last one is a memcmp.
+// Consecutive hits very often share an agent (Apple's and Gmail's proxies, one browser's clicks).
+let last: { agent: string; facts: AgentFacts } | undefined;
+
+/** The facts of a user agent (as sent; '' for none). */
+export function agentFacts(userAgent: string): AgentFacts {
+  if (last?.agent === userAgent) return last.facts;
+  let facts = cache.get(userAgent);
+  if (!facts) {
+    const agent = (userAgent.length > MAX_AGENT ? userAgent.slice(0, MAX_AGENT) : userAgent).trim();
+    const { kind, name } = describe(agent);
+    const platform = platformOf(agent);
+    const on = PLATFORM_NAMES[platform];
+    const readable = (kind === 'browser' || kind === 'apple_mail' || kind === 'mail') && on ? `${name} on ${on}` : name;
+    facts = { kind, platform, family: `${kind}:${platform}`, name: readable };
+    if (cache.size >= 2000) cache.clear();
+    if (userAgent.length <= MAX_AGENT) cache.set(userAgent, facts);
+  }
+  last = { agent: userAgent, facts };
+  return facts;
+}
+
+/** A family as stored back to its kind and platform (an unknown one reads as an app's). */
+export function familyParts(family: string | null): { kind: AgentKind; platform: AgentPlatform } {
+  const [kind, platform] = (family ?? 'other:other').split(':') as [AgentKind, AgentPlatform];
+  return { kind: kind ?? 'other', platform: platform ?? 'other' };
+}
+
+/** Agents that people read and click with. */
+export const isReaderKind = (kind: AgentKind): boolean => kind === 'browser' || kind === 'mail' || kind === 'apple_mail' || kind === 'other';
+
+/** Agents that no person reads with: whatever they do is a machine's. */
+export const isMachineKind = (kind: AgentKind): boolean => kind === 'scanner' || kind === 'bot' || kind === 'none' || kind === 'apple_fetcher' || kind === 'prefetch';
+
+export const isMobile = (platform: AgentPlatform): boolean => platform === 'ios' || platform === 'android';
