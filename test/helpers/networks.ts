@@ -14,10 +14,19 @@ import { TEST_SECRET } from './tracking.ts';
  * AS data set is src/lib/network, tested there and over HTTP): a few networks by address prefix,
  * anything else a home broadband network.
  */
-const owner = (asn: number | null, organisation: string | null, role: NetworkRole, label: string | null = null): NetworkOwner => ({ asn, organisation, role, roleSource: asn === null ? 'reserved' : 'table', label });
+const owner = (asn: number | null, organisation: string | null, role: NetworkRole, label: string | null = null, imageProxy: string | null = null): NetworkOwner => ({
+  asn,
+  organisation,
+  role,
+  roleSource: asn === null ? 'reserved' : 'table',
+  label,
+  imageProxy,
+});
 
 export const OWNERS = {
   microsoft: owner(8075, 'Microsoft Corporation', 'security_gateway', 'Microsoft mail protection'),
+  /** The rest of Microsoft's AS8075 (Azure, Defender's detonation, Outlook's image proxy). */
+  outlook: owner(8075, 'Microsoft Corporation', 'cloud', 'Microsoft', 'Outlook.com / Outlook on the web image proxy'),
   proofpoint: owner(26211, 'Proofpoint, Inc.', 'security_gateway'),
   mimecast: owner(30031, 'Mimecast Ltd', 'security_gateway'),
   amazon: owner(16509, 'Amazon.com, Inc.', 'cloud'),
@@ -25,7 +34,7 @@ export const OWNERS = {
   yahoo: owner(36646, 'Yahoo', 'mail_proxy'),
   apple: owner(714, 'Apple Inc.', 'apple'),
   relay: owner(36183, 'Akamai Technologies, Inc.', 'apple', 'iCloud Private Relay'),
-  cloudflare: owner(13335, 'Cloudflare, Inc.', 'cloud'),
+  cloudflare: owner(13335, 'Cloudflare, Inc.', 'web_proxy'),
   zscaler: owner(22616, 'ZSCALER, INC.', 'web_proxy'),
   comcast: owner(7922, 'Comcast Cable Communications, LLC', 'access'),
   tmobile: owner(21928, 'T-Mobile USA, Inc.', 'access'),
@@ -36,6 +45,7 @@ export const OWNERS = {
 /** Test addresses, one per owner above (TEST-NET-like prefixes chosen per network). */
 export const IPS = {
   microsoft: '40.107.1.10',
+  outlook: '52.96.1.10',
   proofpoint: '148.163.1.10',
   mimecast: '205.139.110.10',
   amazon: '52.1.1.1',

@@ -33,6 +33,10 @@ const IP = {
   comcast6: '2601:647:4a80:3c20::2', // Comcast over IPv6
   bt: '86.130.10.20', // BT, AS2856
   tmobile: '172.58.131.5', // T-Mobile USA, AS21928
+  forcepoint: '85.115.33.70', // Forcepoint cloud (web proxy and email security), AS44444
+  symantec: '193.109.254.37', // Symantec Email Security.cloud, AS21345 (CA Technology R&D)
+  azure: '20.42.65.91', // Microsoft outside the EOP ranges (Azure, Outlook's image proxy), AS8075
+  msCloud: '40.94.88.13', // Microsoft outside the EOP ranges, AS8075
 };
 
 const open = (s: number, ip: string, ua: string): CorpusEvent => ({ kind: 'open', after_send_s: s, ip, ua, method: 'GET' });
@@ -64,6 +68,12 @@ const CASES: CorpusCase[] = [
   kase('three tabs within 2 s after the open', [open(600, IP.comcast, UA.outlook), click(720, 'article', IP.comcast, UA.chrome), click(720.7, 'article2', IP.comcast, UA.chrome), click(721.6, 'article3', IP.comcast, UA.chrome)], ['human'], ['human', 'human', 'human']),
   kase('Apple Mail with Privacy Protection off, in the first minutes', [open(240, IP.bt, UA.appleMail)], ['human'], []),
   kase('Apple’s delayed prefetch through Private Relay', [open(6 * 3600, IP.relay, 'Mozilla/5.0')], ['apple_mpp'], []),
+  // The follow-up (a second corpus): the role table's gaps, a web proxy that also scans mail, readers behind web proxies, Outlook.com.
+  kase('Symantec Email Security.cloud renders and sweeps from its own AS', [open(12, IP.symantec, UA.chrome), click(47.2, 'article', IP.symantec, UA.chrome), click(47.5, 'article2', IP.symantec, UA.chrome)], ['scanner'], ['bot', 'bot']),
+  kase('a render-only pixel 20 s in from a web proxy that also scans mail', [open(20, IP.forcepoint, UA.chrome)], ['scanner'], []),
+  kase('a Zscaler employee opens three tabs 3 h after delivery', [click(10_800, 'article', IP.zscaler, UA.chrome), click(10_800.7, 'article2', IP.zscaler, UA.chrome), click(10_801.6, 'article3', IP.zscaler, UA.chrome)], [], ['human', 'human', 'human']),
+  kase('Defender re-crawls three links from Microsoft’s cloud 4 h after delivery', [click(14_400, 'article', IP.msCloud, UA.chrome), click(14_400.5, 'article2', IP.msCloud, UA.chrome), click(14_401, 'article3', IP.msCloud, UA.chrome)], [], ['bot', 'bot', 'bot']),
+  kase('Outlook.com: Defender at delivery, the reader through Microsoft’s image proxy later', [open(6, IP.azure, UA.chrome), open(10_800, IP.azure, UA.chrome), click(10_840, 'article', IP.comcast, UA.chrome)], ['scanner', 'proxy'], ['human']),
   // Bad input: IPv6, IPv4-mapped, private and reserved addresses, no or a malformed X-Forwarded-For, no agent, a 10 KB agent.
   kase('a reader over IPv6', [open(1800, IP.comcast6, UA.mac), click(1830, 'article', IP.comcast6, UA.mac)], ['human'], ['human']),
   kase('an IPv4-mapped IPv6 address', [open(1800, `::ffff:${IP.comcast}`, UA.chrome)], ['human'], []),
@@ -108,6 +118,9 @@ for (const dialect of testDialects()) {
       expect(reasons('paced sandbox sweep starting after 10 s').join(' | ')).toContain('Microsoft Exchange Online Protection (AS8075)');
       expect(reasons('a gateway renders the message 95 s after delivery')).toEqual([expect.stringMatching(/^Proofpoint \(AS13916\), a mail security gateway, loaded the pixel 95 s after delivery$/)]);
       expect(reasons('a sweep through the unsubscribe link').at(-1)).toMatch(/web security proxy: 3 links in 12 s$/);
+      expect(reasons('a render-only pixel 20 s in from a web proxy that also scans mail')[0]).toMatch(/^Forcepoint \(AS44444\), a web security proxy: Chrome on Windows loaded the pixel 20 s after delivery, in the delivery-time scan/);
+      expect(reasons('Outlook.com: Defender at delivery, the reader through Microsoft’s image proxy later')[1]).toMatch(/^Outlook\.com \/ Outlook on the web image proxy \(Microsoft .*\(AS8075\)\): fetched as the reader opened it/);
+      expect(reasons('a Zscaler employee opens three tabs 3 h after delivery')).toEqual(new Array(3).fill(expect.stringMatching(/^reader: Chrome on Windows, Zscaler/)));
       expect(subscribers.every((s) => s.status === 'active')).toBe(true);
       for (const name of ['a private address', 'a malformed X-Forwarded-For', 'no X-Forwarded-For', 'a 10 KB user agent']) for (const r of reasons(name)) expect(r, name).toMatch(/^reader: .+/);
     });

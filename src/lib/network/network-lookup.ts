@@ -17,7 +17,7 @@ export const ROLE_TABLE_FILE = 'src/lib/network/as-roles.json';
 
 /** The reviewed table (as-roles.json): AS numbers and networks with their role, a label and a source. */
 export interface RoleTable {
-  asns: { asn: number; role: NetworkRole; label: string; source: string }[];
+  asns: { asn: number; role: NetworkRole; label: string; source: string; imageProxy?: string }[];
   networks: { cidr: string; role: NetworkRole; label: string; source: string }[];
 }
 
@@ -41,10 +41,11 @@ interface RoleEntry {
   role: NetworkRole;
   label: string | null;
   source: Source;
+  imageProxy?: string | undefined;
 }
 
-const owner = (asn: number | null, organisation: string | null, role: NetworkRole, roleSource: Source, label: string | null): NetworkOwner =>
-  Object.freeze({ asn, organisation, role, roleSource, label });
+const owner = (asn: number | null, organisation: string | null, role: NetworkRole, roleSource: Source, label: string | null, imageProxy: string | null = null): NetworkOwner =>
+  Object.freeze({ asn, organisation, role, roleSource, label, imageProxy });
 
 const NOT_AN_ADDRESS = owner(null, null, 'access', 'default', 'not an IP address');
 const UNLISTED = owner(null, null, 'access', 'default', null);
@@ -123,6 +124,7 @@ export function checkRoleTable(table: unknown, file = ROLE_TABLE_FILE): RoleTabl
   for (const [i, row] of t.asns.entries()) {
     if (!row || !Number.isInteger(row.asn) || row.asn < 1 || row.asn > 4_294_967_295) throw bad(`asns[${i}] has no valid AS number`);
     if (!isNetworkRole(row.role) || !row.label || !row.source) throw bad(`asns[${i}] (AS${row.asn}) needs a role, a label and a source`);
+    if (row.imageProxy !== undefined && (typeof row.imageProxy !== 'string' || row.imageProxy === '')) throw bad(`asns[${i}] (AS${row.asn}) has an empty imageProxy`);
     if (seen.has(`AS${row.asn}`)) throw bad(`lists AS${row.asn} twice`);
     seen.add(`AS${row.asn}`);
   }
@@ -166,7 +168,7 @@ export class NetworkTable implements NetworkLookup {
     this.#t = tables;
     this.#roles = roles;
     this.#owners = new Array(tables.asNumber.length);
-    for (const row of roles.asns) this.#tableAs.set(row.asn, { role: row.role, label: row.label, source: 'table' });
+    for (const row of roles.asns) this.#tableAs.set(row.asn, { role: row.role, label: row.label, source: 'table', imageProxy: row.imageProxy });
     this.#v4Index = slash16Index(tables.v4Start);
     this.#tableRules = ruleSet(roles.networks.map((row) => toRule(row.cidr, row.role, row.label, 'table') as Rule));
     this.#reserved = ruleSet(
@@ -258,7 +260,7 @@ export class NetworkTable implements NetworkLookup {
   #makeAsOwner(as: number): NetworkOwner {
     const asn = this.#t.asNumber[as]!;
     const entry = this.#adminAs.get(asn) ?? this.#tableAs.get(asn);
-    const made = entry ? owner(asn, this.#organisation(as), entry.role, entry.source, entry.label) : owner(asn, this.#organisation(as), 'access', 'default', null);
+    const made = entry ? owner(asn, this.#organisation(as), entry.role, entry.source, entry.label, entry.imageProxy ?? null) : owner(asn, this.#organisation(as), 'access', 'default', null);
     this.#owners[as] = made;
     return made;
   }

@@ -28,6 +28,13 @@ export interface NetworkOwner {
    * (RFC 1918)"); null when only the data set's organisation is known.
    */
   readonly label: string | null;
+  /**
+   * The mailbox provider's image proxy this network also carries, by the table (Microsoft's
+   * AS8075: "Outlook.com / Outlook on the web image proxy"): a pixel load from it after the
+   * delivery-time scans, in a reader's agent, is the reader opening. Null elsewhere, and inside
+   * the table's more specific networks (Exchange Online Protection's ranges are not the proxy).
+   */
+  readonly imageProxy: string | null;
 }
 
 export interface NetworkLookup {

@@ -18,7 +18,10 @@ export type AgentKind =
   | 'apple_fetcher'
   /** Gmail's or Yahoo's image proxy, fetching as the reader opens. */
   | 'image_proxy'
-  /** A fixed, long-outdated browser agent that mail systems fetch with (Gmail's delivery-time prefetch sends `Edge/12.246`). */
+  /**
+   * The discontinued EdgeHTML Edge (`Edge/12`–`Edge/18`, retired by Microsoft in 2021), which no
+   * reader still runs: mail systems fetch with it (Gmail's delivery-time prefetch sends `Edge/12.246`).
+   */
   | 'prefetch'
   /** A security scanner that names itself. */
   | 'scanner'
@@ -38,6 +41,8 @@ export interface AgentFacts {
   family: string;
   /** The name a reason uses: "Gmail image proxy", "Mimecast", "Chrome on Android", … */
   name: string;
+  /** A Chromium or Firefox browser's major version (both release every four weeks), else null: what `isOutdatedBrowser` weighs. */
+  browserMajor: number | null;
 }
 
 /** Agents longer than this are judged by their start (browsers' are ~150 characters; a 10 KB one is junk or an attack). */
@@ -94,7 +99,10 @@ const APPLE_WEBKIT = /AppleWebKit\/[\d.]+ \(KHTML, like Gecko\)/;
 /** Safari and other browsers built on Apple's WebKit name themselves; Apple Mail's web view does not. */
 const NAMED_WEBKIT_BROWSER = /Safari\/|Version\/|CriOS|FxiOS|EdgiOS|OPiOS|GSA\/|FBAN|Instagram|Line\//;
 const BROWSER = /^Mozilla\/5\.0 \(.+\)( AppleWebKit\/| Gecko\/)|^Opera\//;
-const OUTDATED_PREFETCH = /Edge\/12\.246/;
+/** EdgeHTML Edge names itself `Edge/<12–18>`; the Chromium Edge says `Edg/`. */
+const EDGE_HTML = /\bEdge\/(1[2-8])\./;
+const CHROMIUM_MAJOR = /(?:Chrome|CriOS)\/(\d{2,3})\./;
+const FIREFOX_MAJOR = /(?:Firefox|FxiOS)\/(\d{2,3})\./;
 
 function platformOf(agent: string): AgentPlatform {
   if (/iPhone|iPad|iPod/.test(agent)) return 'ios';
@@ -120,7 +128,8 @@ function browserName(agent: string): string {
 function describe(agent: string): { kind: AgentKind; name: string } {
   if (agent === '') return { kind: 'none', name: 'no user agent' };
   for (const [pattern, name] of IMAGE_PROXIES) if (pattern.test(agent)) return { kind: 'image_proxy', name };
-  if (OUTDATED_PREFETCH.test(agent)) return { kind: 'prefetch', name: 'an outdated Edge 12 agent' };
+  const edgeHtml = EDGE_HTML.exec(agent);
+  if (edgeHtml) return { kind: 'prefetch', name: `an outdated Edge ${edgeHtml[1]} agent` };
   for (const [pattern, name] of SCANNERS) if (pattern.test(agent)) return { kind: 'scanner', name };
   for (const [pattern, name] of MAIL_CLIENTS) if (pattern.test(agent)) return { kind: 'mail', name };
   if (OFFICE_PROBE.test(agent)) return { kind: 'office', name: 'Microsoft Office' };
@@ -147,7 +156,8 @@ export function agentFacts(userAgent: string): AgentFacts {
     const platform = platformOf(agent);
     const on = PLATFORM_NAMES[platform];
     const readable = (kind === 'browser' || kind === 'apple_mail' || kind === 'mail') && on ? `${name} on ${on}` : name;
-    facts = { kind, platform, family: `${kind}:${platform}`, name: readable };
+    const major = kind === 'browser' ? (CHROMIUM_MAJOR.exec(agent) ?? FIREFOX_MAJOR.exec(agent)) : null;
+    facts = { kind, platform, family: `${kind}:${platform}`, name: readable, browserMajor: major ? Number(major[1]) : null };
     if (cache.size >= 2000) cache.clear();
     if (userAgent.length <= MAX_AGENT) cache.set(userAgent, facts);
   }
@@ -168,3 +178,30 @@ export const isReaderKind = (kind: AgentKind): boolean => kind === 'browser' || 
 export const isMachineKind = (kind: AgentKind): boolean => kind === 'scanner' || kind === 'bot' || kind === 'none' || kind === 'apple_fetcher' || kind === 'prefetch';
 
 export const isMobile = (platform: AgentPlatform): boolean => platform === 'ios' || platform === 'android';
+
+/**
+ * Chrome and Firefox both shipped version 100 in spring 2022 (Chrome 100 on 2022-03-29) and a
+ * new major version every four weeks since — about twelve a year, counting the skipped
+ * December releases (Chrome 131 in November 2024, 146 in March 2026). Browsers update
+ * themselves, so a reader runs one at most a few versions old; scanners are known to send
+ * agents years out of date (Chrome 57, 79, 80 and 96 from Microsoft's detonation; "false clicks
+ * carry outdated Chrome versions", gophish #2357).
+ */
+const VERSION_100_AT = Date.UTC(2022, 2, 29);
+const RELEASES_A_YEAR = 12;
+/**
+ * Three years behind (~36 versions) is outdated: beyond the extended-support releases companies
+ * pin (Chrome's and Firefox's ESR/LTS lines last about a year) and Chrome 109, the last for
+ * Windows 7 (January 2023), until 2026 — the oldest a person still plausibly browses with.
+ */
+const OUTDATED_YEARS = 3;
+
+/** The major version a self-updating Chromium or Firefox browser has at `at` (epoch ms), roughly. */
+export function currentBrowserMajor(at: number): number {
+  return 100 + Math.floor(((at - VERSION_100_AT) / (365.25 * 86_400_000)) * RELEASES_A_YEAR);
+}
+
+/** A Chromium or Firefox browser whose version is years behind what browsers run at `at`: a machine's fixed agent. */
+export function isOutdatedBrowser(agent: AgentFacts, at: number): boolean {
+  return agent.browserMajor !== null && agent.browserMajor < currentBrowserMajor(at) - OUTDATED_YEARS * RELEASES_A_YEAR;
+}

@@ -33,6 +33,14 @@ export function parseSourceText(text: string | null): StoredSource | null {
 /** Networks that carry machines only: whatever comes from them, in any agent, is a machine's. */
 export const isMachineNetwork = (role: NetworkRole): boolean => role === 'security_gateway' || role === 'cloud' || role === 'mail_proxy';
 
+/**
+ * Networks that carry people's browsing and scanners alike — web security proxies (Zscaler,
+ * Forcepoint, Netskope: their vendors' sandboxes too) and Private Relay egress: a hit from them
+ * is a machine's only with another machine sign (a machine agent, a sweep in the delivery-time
+ * scan, a scanner's timing before any reader sign, a years-old browser).
+ */
+export const carriesPeopleAndScanners = (role: NetworkRole): boolean => role === 'web_proxy' || role === 'apple';
+
 /** Networks people browse from directly (homes, offices, mobile; a private address is one behind the site's own proxy). */
 export const isAccessNetwork = (role: NetworkRole): boolean => role === 'access' || role === 'private';
 

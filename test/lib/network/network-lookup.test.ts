@@ -38,9 +38,27 @@ describe('addresses resolve as their owners publish them', () => {
     expect(networks.lookup('150.70.0.1')).toMatchObject({ organisation: 'TREND MICRO INCORPORATED', role: 'security_gateway' });
   });
 
-  it('Microsoft outside its published mail protection ranges is its cloud (Azure, Defender detonation)', () => {
+  it('Microsoft outside its published mail protection ranges is its cloud (Azure, Defender detonation), which also carries Outlook’s image proxy', () => {
     // 40.94.0.0/16: Microsoft traffic "not listed" per github.com/MicrosoftDocs/OfficeDocs-Enterprise/issues/544.
-    expect(networks.lookup('40.94.0.1')).toMatchObject({ asn: 8075, role: 'cloud', roleSource: 'table', label: expect.stringMatching(/^Microsoft/) });
+    expect(networks.lookup('40.94.0.1')).toMatchObject({ asn: 8075, role: 'cloud', roleSource: 'table', label: expect.stringMatching(/^Microsoft/), imageProxy: 'Outlook.com / Outlook on the web image proxy' });
+    // Exchange Online Protection's published ranges are the gateway, not the image proxy.
+    expect(networks.lookup('40.107.218.12')).toMatchObject({ role: 'security_gateway', imageProxy: null });
+    expect(networks.lookup('66.249.84.1').imageProxy).toBeNull();
+  });
+
+  it('the audit of mail and URL security vendors: Symantec Email Security.cloud, FortiSandbox SaaS, McAfee, WithSecure', () => {
+    // Symantec's published Email Security.cloud ranges: its own AS21345 ("CA Technology R&D Limited", Broadcom) and
+    // ranges inside AWS and Google Cloud (named, so reasons say Symantec) and one in no AS at all.
+    expect(networks.lookup('85.158.136.60')).toMatchObject({ asn: 21345, role: 'security_gateway', label: 'Symantec Email Security.cloud (Broadcom)' });
+    expect(networks.lookup('193.109.254.10')).toMatchObject({ asn: 21345, role: 'security_gateway' });
+    expect(networks.lookup('67.219.240.1')).toMatchObject({ asn: 14618, role: 'security_gateway', label: 'Symantec Email Security.cloud (Broadcom)' });
+    expect(networks.lookup('216.82.242.1')).toMatchObject({ asn: null, role: 'security_gateway', label: 'Symantec Email Security.cloud (Broadcom)' });
+    // FortiSandbox SaaS Japan, 210.7.96.0/24, which the data set places in AT&T's AS2687.
+    expect(networks.lookup('210.7.96.20')).toMatchObject({ asn: 2687, role: 'security_gateway', label: 'FortiSandbox SaaS (Fortinet)' });
+    expect(networks.lookup('210.7.97.20')).toMatchObject({ asn: 2687, role: 'access' });
+    // Symantec Web Security Service egress sits in Google Cloud: its employees' browsing is a web proxy's, not a cloud's.
+    expect(networks.lookup('148.64.14.164')).toMatchObject({ asn: 396982, role: 'web_proxy', label: 'Symantec Web Security Service (Broadcom)' });
+    expect(networks.lookup('148.64.14.165')).toMatchObject({ asn: 396982, role: 'cloud' });
   });
 
   it('mailbox image proxies, Apple and Private Relay', () => {
@@ -74,7 +92,7 @@ describe('addresses resolve as their owners publish them', () => {
 
   it('an AS no table names is an access network, with the data set owner', () => {
     // 64.235.148.0/23 is A1 Telekom Austria (AS8447) in the data set.
-    expect(networks.lookup('64.235.148.1')).toEqual({ asn: 8447, organisation: 'A1 Telekom Austria AG', role: 'access', roleSource: 'default', label: null });
+    expect(networks.lookup('64.235.148.1')).toEqual({ asn: 8447, organisation: 'A1 Telekom Austria AG', role: 'access', roleSource: 'default', label: null, imageProxy: null });
   });
 });
 
@@ -84,7 +102,7 @@ describe('edges of a range', () => {
     expect(networks.lookup('64.235.147.255')).toMatchObject({ asn: 15324 });
     expect(networks.lookup('64.235.148.0')).toMatchObject({ asn: 8447 });
     // 64.235.143.255 lies in no range: no owner.
-    expect(networks.lookup('64.235.143.255')).toEqual({ asn: null, organisation: null, role: 'access', roleSource: 'default', label: null });
+    expect(networks.lookup('64.235.143.255')).toEqual({ asn: null, organisation: null, role: 'access', roleSource: 'default', label: null, imageProxy: null });
   });
 
   it('IPv6: first, last, one before and one past (2a02:26f7:b018::/47 is AS36183 between AS20940 ranges)', () => {
@@ -128,7 +146,7 @@ describe('forms of an address', () => {
       ['2001:db8::1', 'documentation (RFC 3849)'],
       ['4000::1', 'not a global unicast address (outside 2000::/3, RFC 4291)'],
     ];
-    for (const [ip, reason] of cases) expect(networks.lookup(ip), ip).toEqual({ asn: null, organisation: null, role: 'private', roleSource: 'reserved', label: reason });
+    for (const [ip, reason] of cases) expect(networks.lookup(ip), ip).toEqual({ asn: null, organisation: null, role: 'private', roleSource: 'reserved', label: reason, imageProxy: null });
     // Just outside: 172.32.0.0 and 100.128.0.0 are public addresses.
     expect(networks.lookup('172.32.0.1').roleSource).not.toBe('reserved');
     expect(networks.lookup('100.128.0.1').roleSource).not.toBe('reserved');
@@ -136,7 +154,7 @@ describe('forms of an address', () => {
 
   it('empty, garbage and huge strings are "not an IP address", never an error', () => {
     const garbage = ['', ' ', 'unknown', '1.2.3.4.5', '999.1.1.1', '1.2.3.4, 5.6.7.8', '::g', '[::1', 'x'.repeat(10_240), '1.2.3.4'.repeat(2000), '\u0000', '🙂'];
-    for (const ip of garbage) expect(networks.lookup(ip), ip.slice(0, 20)).toEqual({ asn: null, organisation: null, role: 'access', roleSource: 'default', label: 'not an IP address' });
+    for (const ip of garbage) expect(networks.lookup(ip), ip.slice(0, 20)).toEqual({ asn: null, organisation: null, role: 'access', roleSource: 'default', label: 'not an IP address', imageProxy: null });
     for (const ip of [undefined, null, 42, {}] as unknown as string[]) expect(networks.lookup(ip).label).toBe('not an IP address');
   });
 
@@ -151,7 +169,7 @@ describe('forms of an address', () => {
 describe('admins\' networks', () => {
   it('win over the table and the reserved ranges; the longest prefix wins; an AS entry covers the AS', () => {
     overrides(['# ours', '198.51.100.0/24 security_gateway Our test gateway', '8.8.0.0/16 access Wide', '8.8.8.0/24 cloud Narrow', 'AS26211 access Proofpoint is our own relay', '2001:db8:1::/48 web_proxy Lab proxy'].join('\n'));
-    expect(networks.lookup('198.51.100.7')).toEqual({ asn: null, organisation: null, role: 'security_gateway', roleSource: 'admin', label: 'Our test gateway' });
+    expect(networks.lookup('198.51.100.7')).toEqual({ asn: null, organisation: null, role: 'security_gateway', roleSource: 'admin', label: 'Our test gateway', imageProxy: null });
     expect(networks.lookup('8.8.8.8')).toMatchObject({ asn: 15169, organisation: 'Google LLC', role: 'cloud', roleSource: 'admin', label: 'Narrow' });
     expect(networks.lookup('8.8.4.4')).toMatchObject({ asn: 15169, role: 'access', roleSource: 'admin', label: 'Wide' });
     expect(networks.lookup('67.231.144.1')).toMatchObject({ asn: 26211, role: 'access', roleSource: 'admin', label: 'Proofpoint is our own relay' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentFacts } from '../../../src/lib/tracking/classify-agent.ts';
+import { agentFacts, currentBrowserMajor, isOutdatedBrowser } from '../../../src/lib/tracking/classify-agent.ts';
 import { classifyClick, classifyOpen, duration, type DeliveryHistory } from '../../../src/lib/tracking/classify-hit.ts';
 import { storedSource, type HitSource, type NetworkOwner } from '../../../src/lib/tracking/hit-source.ts';
 import { trackingThresholdDefaults } from '../../../src/lib/settings/settings.ts';
@@ -20,6 +20,10 @@ const AGENTS = {
   cisco: 'CiscoSecureEmail',
   tmes: 'TMES',
   curl: 'curl/8.5.0',
+  edge: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/146.0.0.0 Safari/537.36 Edg/146.0.0.0',
+  chrome79: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.136 Safari/537.36',
+  safariMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15',
+  edgeHtml18: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.102 Safari/537.36 Edge/18.19041',
 };
 const sentAt = 1_800_000_000_000;
 const S = 1000;
@@ -52,6 +56,19 @@ describe('agent families', () => {
     expect(f(huge)).toEqual(['browser', 'browser:windows']);
     expect(agentFacts('\u0000\u202e\ud800 odd')).toMatchObject({ kind: 'other' });
   });
+
+  it('a browser years out of date is no reader’s: EdgeHTML Edge (retired 2021) and Chrome or Firefox three years behind the hit’s time', () => {
+    expect(agentFacts(AGENTS.edgeHtml18)).toMatchObject({ kind: 'prefetch', name: 'an outdated Edge 18 agent' });
+    expect(agentFacts(AGENTS.gmailPrefetch).name).toBe('an outdated Edge 12 agent');
+    expect(agentFacts(AGENTS.edge).browserMajor).toBe(146);
+    const march2026 = Date.UTC(2026, 2, 15);
+    expect(currentBrowserMajor(march2026)).toBeGreaterThanOrEqual(144); // Chrome 146 shipped in March 2026
+    expect(currentBrowserMajor(march2026)).toBeLessThanOrEqual(150);
+    expect(isOutdatedBrowser(agentFacts(AGENTS.chrome79), march2026)).toBe(true);
+    expect(isOutdatedBrowser(agentFacts(AGENTS.edge), march2026)).toBe(false);
+    expect(isOutdatedBrowser(agentFacts('Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0'), march2026)).toBe(false); // an ESR
+    expect(isOutdatedBrowser(agentFacts(AGENTS.outlook), march2026)).toBe(false); // not a browser: no version weighed
+  });
 });
 
 describe('opens', () => {
@@ -79,11 +96,44 @@ describe('opens', () => {
     expect(open(OWNERS.comcast, AGENTS.bare, 5 * H).class).toBe('scanner');
   });
 
-  it('a reader through a web security proxy is a reader, unless the delivery caught that machine', () => {
-    expect(open(OWNERS.zscaler, AGENTS.chrome, 30 * S).class).toBe('human');
+  it('a web security proxy carries scanners too: a browser loading the pixel there needs a human sign', () => {
+    // Forcepoint's AS carries its web proxy and its mail security: a render-only pixel 20 s in, in a browser, is a scanner's.
+    expect(open(OWNERS.zscaler, AGENTS.chrome, 20 * S)).toEqual({
+      class: 'scanner',
+      reason: 'ZSCALER, INC. (AS22616), a web security proxy: Chrome on Windows loaded the pixel 20 s after delivery, in the delivery-time scan, before any sign of the reader there',
+    });
+    expect(open(OWNERS.zscaler, AGENTS.chrome, 4 * 60 * S).class).toBe('scanner');
+    // Later, or from a mail program (Outlook fetching as its reader reads), or after the reader's sign from there: the reader.
+    expect(open(OWNERS.zscaler, AGENTS.chrome, 6 * 60 * S).class).toBe('human');
+    expect(open(OWNERS.zscaler, AGENTS.outlook, 20 * S).class).toBe('human');
+    const reader = storedSource(from(OWNERS.zscaler, AGENTS.outlook));
+    expect(open(OWNERS.zscaler, AGENTS.chrome, 40 * S, { ...none, reader, humanSince: sentAt + 20 * S }).class).toBe('human');
+    // A browser years out of date is a machine's fixed agent, at any time.
+    expect(open(OWNERS.zscaler, AGENTS.chrome79, 3 * H).reason).toContain('a years-old Chrome on Windows');
+  });
+
+  it('the machine caught on a web security proxy keeps its scan; the person behind the same proxy later is the reader', () => {
     const machine = { ...storedSource(from(OWNERS.zscaler, AGENTS.chrome)), at: sentAt + 40 * S, reason: 'ZSCALER (AS22616): 4 links in 14 s' };
     expect(open(OWNERS.zscaler, AGENTS.chrome, 50 * S, { ...none, machine }).class).toBe('scanner');
+    expect(open(OWNERS.zscaler, AGENTS.chrome, 3 * H, { ...none, machine }).class).toBe('human');
+    expect(open(OWNERS.zscaler, AGENTS.chrome79, 3 * H, { ...none, machine }).class).toBe('scanner');
     expect(open(OWNERS.comcast, AGENTS.chrome, 50 * S, { ...none, machine }).class).toBe('human');
+  });
+
+  it('Outlook.com’s image proxy in Microsoft’s network: the reader opening after the delivery-time scan; Defender at delivery or in an old agent', () => {
+    expect(open(OWNERS.outlook, AGENTS.edge, 2 * H)).toEqual({
+      class: 'proxy',
+      reason: 'Outlook.com / Outlook on the web image proxy (Microsoft (AS8075)): fetched as the reader opened it, 2 h after delivery',
+    });
+    expect(open(OWNERS.outlook, AGENTS.edge, 9 * S).class).toBe('scanner'); // Defender's delivery-time fetch
+    expect(open(OWNERS.outlook, AGENTS.chrome79, 7 * H).class).toBe('scanner'); // a re-crawl in a years-old Chrome
+    expect(open(OWNERS.outlook, AGENTS.bare, 2 * H).class).toBe('scanner');
+    expect(open(OWNERS.outlook, AGENTS.msOffice, 2 * H).class).toBe('scanner');
+    // Exchange Online Protection's ranges and other clouds are not an image proxy.
+    expect(open(OWNERS.microsoft, AGENTS.edge, 2 * H).class).toBe('scanner');
+    expect(open(OWNERS.amazon, AGENTS.edge, 2 * H).class).toBe('scanner');
+    // Clicks never come through the image proxy: a Safe Links check from Microsoft's network stays a machine's.
+    expect(click(OWNERS.outlook, AGENTS.edge, 2 * H).class).toBe('bot');
   });
 });
 
@@ -97,13 +147,39 @@ describe('clicks', () => {
     expect(click(OWNERS.microsoft, AGENTS.chrome, 26 * H, { ...none, humanSince: sentAt + H }).class).toBe('bot');
   });
 
-  it('a paced sweep from a web security proxy: the third link within the window is a sweep', () => {
+  it('a paced sweep from a web security proxy in the delivery-time scan: the third link within the window is a sweep', () => {
+    const zscaler = storedSource(from(OWNERS.zscaler, AGENTS.chrome));
     const recentLinks = [
-      { ...storedSource(from(OWNERS.zscaler, AGENTS.chrome)), at: sentAt + 40 * S, link: '1' },
-      { ...storedSource(from(OWNERS.zscaler, AGENTS.chrome)), at: sentAt + 47 * S, link: 'unsubscribe' },
+      { ...zscaler, at: sentAt + 240 * S, link: '1' },
+      { ...zscaler, at: sentAt + 247 * S, link: 'unsubscribe' },
     ];
-    expect(click(OWNERS.zscaler, AGENTS.chrome, 54 * S, { ...none, recentLinks }, '2')).toMatchObject({ class: 'bot', reason: 'ZSCALER, INC. (AS22616), a web security proxy: 3 links in 14 s' });
-    expect(click(OWNERS.zscaler, AGENTS.chrome, 54 * S, { ...none, recentLinks: recentLinks.slice(0, 1) }, '2').class).toBe('human');
+    expect(click(OWNERS.zscaler, AGENTS.chrome, 254 * S, { ...none, recentLinks }, '2')).toMatchObject({ class: 'bot', reason: 'ZSCALER, INC. (AS22616), a web security proxy: 3 links in 14 s' });
+    expect(click(OWNERS.zscaler, AGENTS.chrome, 254 * S, { ...none, recentLinks: recentLinks.slice(0, 1) }, '2').class).toBe('human');
+    // A single click in the first minute from there, before any reader sign: a scanner's timing, with no verdict
+    // over the people behind the same proxy.
+    const early = click(OWNERS.zscaler, AGENTS.chrome, 20 * S);
+    expect(early).toMatchObject({ class: 'bot', reason: 'clicked 20 s after delivery through ZSCALER, INC. (AS22616), a web security proxy, before any sign of the reader there' });
+    expect(early.verdict).toBeUndefined();
+    expect(click(OWNERS.zscaler, AGENTS.android, 20 * S).class).toBe('human'); // a phone's tap through the proxy
+  });
+
+  it('several tabs opened at once through a web security proxy hours after delivery are a reader’s; from a gateway or a cloud they are a re-crawl', () => {
+    const links = (owner: NetworkOwner, agent: string, after: number) => [
+      { ...storedSource(from(owner, agent)), at: sentAt + after, link: '1' },
+      { ...storedSource(from(owner, agent)), at: sentAt + after + 700, link: '2' },
+    ];
+    // A Zscaler employee opens three articles within 2 s, 3 h after delivery.
+    expect(click(OWNERS.zscaler, AGENTS.chrome, 3 * H + 1500, { ...none, recentLinks: links(OWNERS.zscaler, AGENTS.chrome, 3 * H) }, '3').class).toBe('human');
+    // The same through Private Relay (Safari on a Mac).
+    expect(click(OWNERS.relay, AGENTS.safariMac, 3 * H + 1500, { ...none, recentLinks: links(OWNERS.relay, AGENTS.safariMac, 3 * H) }, '3').class).toBe('human');
+    // After the reader's open from the same proxy, even minutes after delivery.
+    const reader = storedSource(from(OWNERS.zscaler, AGENTS.outlook));
+    expect(click(OWNERS.zscaler, AGENTS.chrome, 3 * 60 * S + 1500, { ...none, reader, humanSince: sentAt + 2 * 60 * S, recentLinks: links(OWNERS.zscaler, AGENTS.chrome, 3 * 60 * S) }, '3').class).toBe('human');
+    // In the delivery-time scan with no reader: a sweep, which gives the verdict.
+    expect(click(OWNERS.zscaler, AGENTS.chrome, 90 * S + 1500, { ...none, recentLinks: links(OWNERS.zscaler, AGENTS.chrome, 90 * S) }, '3').verdict).toBe('ZSCALER, INC. (AS22616), a web security proxy: 3 links in 2 s');
+    // Microsoft's Defender re-crawling hours later, and a cloud sandbox: machines at any time, and a sweep's verdict.
+    expect(click(OWNERS.outlook, AGENTS.chrome79, 3 * H + 1500, { ...none, recentLinks: links(OWNERS.outlook, AGENTS.chrome79, 3 * H) }, '3').verdict).toContain('3 links in 2 s');
+    expect(click(OWNERS.amazon, AGENTS.chrome, 3 * H + 1500, { ...none, recentLinks: links(OWNERS.amazon, AGENTS.chrome, 3 * H) }, '3').verdict).toContain('3 links in 2 s');
   });
 
   it('readers keep their clicks: a phone tap seconds after delivery, tabs opened together after their open, a click after a Safe Links check', () => {
