@@ -30,6 +30,8 @@ import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 import { claimCurrentBuild } from './lib/build/site-builds.ts';
+import { getSettings, peekSettings } from './lib/settings/settings.service.ts';
+import { siteDetailsOf } from './lib/site/site-details.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -42,7 +44,9 @@ function sendText(res: http.ServerResponse, status: number, text: string): void 
   res.end(text + '\n');
 }
 
-async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, file: StaticFile, pathname: string, ip: string, app: AppContext) {
+async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, site: StaticSite, found: StaticFile, pathname: string, ip: string, app: AppContext) {
+  // The site's details (name, address, phone, hours) as Settings have them now: cached, so no query per request.
+  const file = found.slotted ? site.filled(found, siteDetailsOf(peekSettings(app.db) ?? (await getSettings(app.db)))) : found;
   if (file.isPage && req.method === 'GET' && isCountedPath(pathname)) {
     try {
       await recordPageView(app, {
@@ -80,7 +84,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const file = site.find(path.route);
-      if (file) return await serveStatic(req, res, file, path.route, ip, app);
+      if (file) return await serveStatic(req, res, site, file, path.route, ip, app);
     }
     await astro(req, res, undefined, { clientAddress: ip, bodyBudget, afterResponse: (task: () => void) => res.once('close', task) });
   };

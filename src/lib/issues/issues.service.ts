@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DB } from '../db/database.ts';
 import type { Mailer } from '../mail/mailer.ts';
-import { getSettings, senderMailbox, type Settings } from '../settings/settings.service.ts';
+import { getSettings, isSenderSet, senderMailbox, type Settings } from '../settings/settings.service.ts';
 import { normalizeEmail } from '../subscribers/email-address.ts';
 import { hasBlockingErrors, blockingMessages, runChecks, type CheckResult } from './checks.ts';
 import { fieldErrors, issueInputSchema, slugify, type FeaturedArticle, type Issue, type IssueLink, type IssueStatus } from './issue.ts';
@@ -243,16 +243,17 @@ function storedMailbox(text: string): Mailbox {
 }
 
 function headerTemplate(issue: Pick<Issue, 'slug'>, settings: Readonly<Settings>): { from: Mailbox; replyTo: string | null; headers: SnapshotHeaders } {
-  const domain = senderDomain(settings.senderAddress);
+  const from = senderMailbox(settings);
+  const domain = senderDomain(from.address);
   // An unquoted phrase (RFC 2919): quotes would make the mailer encode the whole value.
   const listName = `${settings.siteName} newsletter`.replace(/[^\p{L}\p{N} !#$%&'*+/=?^_`{|}~-]+/gu, ' ').replace(/\s+/g, ' ').trim();
   return {
-    from: senderMailbox(settings),
+    from,
     replyTo: settings.replyTo,
     headers: {
       fixed: { 'List-Id': `${listName} <newsletter.${domain}>`, 'X-Footfall-Issue': issue.slug },
       messageIdDomain: domain,
-      unsubscribeMailto: `${settings.replyTo ?? settings.senderAddress}?subject=unsubscribe`,
+      unsubscribeMailto: `${settings.replyTo ?? from.address}?subject=unsubscribe`,
     },
   };
 }
@@ -373,6 +374,7 @@ function checksFor(prepared: Prepared, sample: OutgoingMail, settings: Readonly<
   const sampleHtml = sample.html;
   return runChecks({
     mailProblem: mailProblem(sample),
+    senderSet: isSenderSet(settings),
     subject: issue.subject,
     preheader: issue.preheader,
     bodyMarkdown: issue.bodyMarkdown,

@@ -3,7 +3,7 @@ import { getConfig } from '../config.ts';
 import { defaultSettings, settingsSchema, type Settings, type SettingsInput } from './settings.ts';
 import { findAllSettings, upsertSetting } from './settings.repository.ts';
 
-export { defaultSettings, isValidTimeZone, senderMailbox, settingsSchema, type Settings, type SettingsInput } from './settings.ts';
+export { defaultSettings, isSenderSet, isValidTimeZone, openingHoursText, senderMailbox, settingsSchema, type OpeningHoursLine, type Settings, type SettingsInput } from './settings.ts';
 
 /** Settings are read on every send and report; they change rarely, so a read is kept this long. */
 export const SETTINGS_CACHE_MS = 5000;

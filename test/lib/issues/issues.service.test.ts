@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
+import { useTestShop } from '../../helpers/shop.ts';
 import { body, catalog, featured, longBody } from '../../helpers/issues.ts';
 import {
   createIssue,
@@ -31,6 +32,7 @@ const input = (overrides: Record<string, unknown> = {}) => ({
 });
 
 async function draft(db: DB, overrides: Record<string, unknown> = {}) {
+  await useTestShop(db);
   const created = await createIssue(db, input(overrides), { articles: catalog, createdBy: null }, now);
   if (!created.ok) throw new Error(created.message + JSON.stringify(created.fields));
   return created.value;
