@@ -204,8 +204,10 @@ export const settingsSchema = z
       )
       .optional()
       .default(''),
+    // Lines of text from the form; the stored list when read back.
     openingHours: z
-      .union([z.string({ error: 'Enter the opening hours as text.' }).max(2000, 'The opening hours are far too long.').transform((text, ctx) => parseOpeningHours(text, ctx)), z.array(z.object({ days: z.string().min(1).max(60), time: z.string().min(1).max(60) })).max(14)])
+      .union([z.string(), z.array(z.object({ days: z.string(), time: z.string() }))], { error: 'Enter the opening hours as text.' })
+      .transform((value, ctx) => parseOpeningHours(typeof value === 'string' ? value : openingHoursText(value), ctx))
       .optional()
       .default([]),
     timeZone: z
@@ -231,6 +233,10 @@ const HOURS_LINE = /^(.{1,60}?)\s*:\s+(.{1,60})$/;
 
 /** "Monday: Closed" one per line (blank lines skipped) → lines; a refusal names the first line that is not one. */
 function parseOpeningHours(text: string, ctx: z.RefinementCtx): OpeningHoursLine[] {
+  if (text.length > 2000) {
+    ctx.addIssue({ code: 'custom', message: 'The opening hours are far too long.' });
+    return z.NEVER;
+  }
   const lines = text.replace(/\r\n?/g, '\n').split('\n').map((line) => line.trim()).filter(Boolean);
   if (lines.length > 14) {
     ctx.addIssue({ code: 'custom', message: 'Use at most 14 lines for the opening hours.' });
