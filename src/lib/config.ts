@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -21,6 +21,7 @@ const envSchema = z.object({
     .optional(),
   SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  SMTP_TLS_CA_FILE: z.string().min(1).optional(),
   MAIL_FROM: z
     .string()
     .refine((v) => !/[\r\n\0]/.test(v) && parseMailbox(v).ok, 'must be one address, e.g. "Frobozz Electric <newsletter@example.com>"')
@@ -62,6 +63,8 @@ export interface Config {
   trustProxy: TrustProxy;
   secret: string | undefined;
   smtpUrl: string | undefined;
+  /** PEM certificates (SMTP_TLS_CA_FILE) trusted for the SMTP relay besides the system's: a relay with a self-signed certificate. */
+  smtpTlsCa: string | undefined;
   /** The sender until Settings name one (none when MAIL_FROM is unset); SMTP pool size; messages per second across the pool (unlimited when undefined). */
   mail: { from: string | undefined; poolSize: number; ratePerSecond: number | undefined };
   eventWriter: { maxWaitMs: number; maxTurns: number; maxBatch: number };
@@ -110,6 +113,20 @@ function readDkim(domain: string | undefined, selector: string | undefined, keyF
   return Object.freeze({ domainName: domain!.toLowerCase(), keySelector: selector!, privateKey });
 }
 
+/** SMTP_TLS_CA_FILE: a PEM file holding at least one certificate. */
+function readTlsCa(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+    new X509Certificate(pem);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM certificate';
+    throw new ConfigError(`Invalid environment:\n  SMTP_TLS_CA_FILE: ${reason} (got ${JSON.stringify(file)})`);
+  }
+  return pem;
+}
+
 /** Parses an environment into a frozen Config; throws a ConfigError naming every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   // An empty MAIL_FROM is no sender, as an unset one.
@@ -130,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: Object.freeze(parseTrustProxy(e.TRUST_PROXY)),
     secret: e.SECRET,
     smtpUrl: e.SMTP_URL,
+    smtpTlsCa: readTlsCa(e.SMTP_TLS_CA_FILE),
     mail: Object.freeze({ from: e.MAIL_FROM, poolSize: e.SMTP_POOL_SIZE, ratePerSecond: e.SMTP_RATE_PER_SECOND }),
     eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxTurns: e.EVENT_WRITER_MAX_TURNS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
     logRequests: e.LOG_REQUESTS === '1',

@@ -28,11 +28,13 @@ import { renderMarkdown } from './markdown.ts';
 import { createPersonalizer, sampleRecipient, type IssueSnapshot, type SnapshotHeaders } from './personalize.ts';
 import { renderIssueEmail, scanImages, type RenderedIssue, type RenderSettings } from './render.ts';
 import { validateOutgoingMail, InvalidMailError, type OutgoingMail } from '../mail/message.ts';
+import { describeMailError, isMailSendError } from '../mail/transport.ts';
 import { formatMailbox, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
 
 export type IssueFailure = {
   ok: false;
-  reason: 'invalid' | 'not-found' | 'conflict';
+  /** 'mail-failed': the mail server refused or could not be reached; the message says what it answered. */
+  reason: 'invalid' | 'not-found' | 'conflict' | 'mail-failed';
   message: string;
   /** Per field (API names: subject, preheader, slug, body_markdown, featured_articles, to). */
   fields?: Record<string, string>;
@@ -518,9 +520,15 @@ export async function sendTestIssue(deps: { db: DB; mailer: Mailer; secret: stri
   const { snapshot } = await prepare(deps.db, issue, settings, now);
   const personalize = createPersonalizer(snapshot, { secret: deps.secret, mode: 'test' });
   const messageIds: string[] = [];
-  for (const email of recipients.value) {
-    const sent = await deps.mailer.send(personalize(sampleRecipient(email, null)), now);
-    messageIds.push(sent.messageId);
+  for (const [i, email] of recipients.value.entries()) {
+    try {
+      messageIds.push((await deps.mailer.send(personalize(sampleRecipient(email, null)), now)).messageId);
+    } catch (error) {
+      if (!isMailSendError(error)) throw error;
+      // The relay's own answer, for the admin to act on (the log has it too).
+      const sentSoFar = i > 0 ? ` (sent to ${recipients.value.slice(0, i).join(', ')} before that)` : '';
+      return { ok: false, reason: 'mail-failed', message: `The test to ${email} could not be sent${sentSoFar}. The mail server answered: ${describeMailError(error)}` };
+    }
   }
   return { ok: true, value: { sent: recipients.value, messageIds } };
 }
