@@ -246,21 +246,23 @@ for (const dialect of testDialects()) {
       expect(created.status, created.text.slice(0, 300)).toBe(303);
       const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
       const edit = await request(server, `/admin/issues/${id}`, { cookie: cookies.writer });
-      expect(edit.text).toContain('value="+4401632960777"');
+      // Shown as typed (the form, the issue's page, the footer); stored in E.164 for matching calls.
+      expect(edit.text).toContain('value="+44 (0)1632 960-777"');
+      expect(edit.text).toContain('calls to <span class="phone-number">+44 (0)1632 960-777</span> count for this issue');
       // The preview's footer (the srcdoc attribute escapes only & and "): the number through the click redirect.
-      expect(edit.text).toMatch(/srcdoc="[^"]*Call us at <a href=&quot;http:\/\/127\.0\.0\.1:\d+\/t\/c\/[A-Za-z0-9_-]+&quot;[^>]*>\+4401632960777<\/a>/);
+      expect(edit.text).toMatch(/srcdoc="[^"]*Call us at <a href=&quot;http:\/\/127\.0\.0\.1:\d+\/t\/c\/[A-Za-z0-9_-]+&quot;[^>]*>\+44 \(0\)1632 960-777<\/a>/);
       // A bad edit leaves the saved number as it was.
       const badEdit = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, subject: 'Renamed', tracked_phone: '01632 96O777' }, { cookie: cookies.writer });
       expect(badEdit.text).toContain('Enter the tracked phone number as digits');
-      const stored = await withDatabase(server.databaseUrl, (db) => db.selectFrom('issues').select(['subject', 'tracked_phone']).where('id', '=', id).executeTakeFirstOrThrow());
-      expect(stored).toEqual({ subject: 'Ring the counter', tracked_phone: '+4401632960777' });
+      const stored = await withDatabase(server.databaseUrl, (db) => db.selectFrom('issues').select(['subject', 'tracked_phone', 'tracked_phone_display']).where('id', '=', id).executeTakeFirstOrThrow());
+      expect(stored).toEqual({ subject: 'Ring the counter', tracked_phone: '+441632960777', tracked_phone_display: '+44 (0)1632 960-777' });
 
       await withDatabase(server.databaseUrl, async (db) => {
         await freezeIssue(db, id);
         expect(await markIssueSent(db, id)).toBe(true);
       });
       const archive = await request(server, '/newsletter/ring-the-counter/');
-      expect(archive.text).toContain('Call us at <a href="tel:+4401632960777">+4401632960777</a>');
+      expect(archive.text).toContain('Call us at <a href="tel:+441632960777">+44 (0)1632 960-777</a>');
     });
 
     it('web archive: a sent issue is at /newsletter/<slug> with plain links, listed at /newsletter and in its feed; drafts are not', async () => {

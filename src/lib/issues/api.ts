@@ -57,6 +57,7 @@ export function issueJson(issue: Issue, siteUrl: string) {
     updated_at: issue.updatedAt,
     sent_at: issue.sentAt,
     tracked_phone: issue.trackedPhone,
+    tracked_phone_display: issue.trackedPhoneDisplay,
     archive_url: issue.status === 'sent' ? `${siteUrl}/newsletter/${issue.slug}/` : null,
   };
 }

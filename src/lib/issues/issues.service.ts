@@ -85,6 +85,7 @@ function toIssue(row: IssueRow, frozen: boolean): Issue {
     updatedAt: Number(row.updated_at),
     sentAt: row.sent_at === null ? null : Number(row.sent_at),
     trackedPhone: row.tracked_phone,
+    trackedPhoneDisplay: row.tracked_phone_display ?? row.tracked_phone,
     frozen,
   };
 }
@@ -134,7 +135,7 @@ interface ParsedInput {
   slug: string | undefined;
   bodyMarkdown: string;
   featured: FeaturedArticle[];
-  trackedPhone: string | null;
+  trackedPhone: { number: string; display: string } | null;
 }
 
 function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<ParsedInput> {
@@ -183,7 +184,8 @@ export async function createIssue(db: DB, input: unknown, options: { articles: A
         created_at: now,
         updated_at: now,
         sent_at: null,
-        tracked_phone: trackedPhone,
+        tracked_phone: trackedPhone?.number ?? null,
+        tracked_phone_display: trackedPhone?.display ?? null,
       });
       return { ok: true, value: toIssue((await findIssueById(db, id))!, false) };
     } catch (error) {
@@ -212,7 +214,7 @@ export async function updateIssue(db: DB, id: number, input: unknown, options: {
     slug = await freeSlug(db, slugify(subject), id);
   }
   try {
-    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, { slug, subject, preheader, body_markdown: bodyMarkdown, featured_articles: JSON.stringify(featured), tracked_phone: trackedPhone, updated_at: now });
+    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, { slug, subject, preheader, body_markdown: bodyMarkdown, featured_articles: JSON.stringify(featured), tracked_phone: trackedPhone?.number ?? null, tracked_phone_display: trackedPhone?.display ?? null, updated_at: now });
     if (!changed) return { ok: false, reason: 'conflict', message: 'This issue is being sent or was sent: its content can no longer change.' };
   } catch (error) {
     if (isUniqueViolation(error)) return { ok: false, reason: 'conflict', message: `The slug “${slug}” belongs to another issue.`, fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` } };
@@ -290,7 +292,7 @@ interface Prepared {
 async function renderDraft(db: DB, issue: Issue, settings: Readonly<Settings>, now: number): Promise<Prepared> {
   const render = renderSettingsFrom(settings);
   const rendered = await renderIssueEmail(
-    { slug: issue.slug, subject: issue.subject, preheader: issue.preheader, bodyMarkdown: issue.bodyMarkdown, featuredArticles: issue.featuredArticles, trackedPhone: issue.trackedPhone },
+    { slug: issue.slug, subject: issue.subject, preheader: issue.preheader, bodyMarkdown: issue.bodyMarkdown, featuredArticles: issue.featuredArticles, trackedPhone: issue.trackedPhone, trackedPhoneDisplay: issue.trackedPhoneDisplay },
     render,
   );
   const links = await registerLinks(db, issue.id, rendered, now);
@@ -543,11 +545,12 @@ export interface ArchivedIssue {
   /** The body: plain links, no tracking, no personal links. */
   bodyHtml: string;
   featuredArticles: FeaturedArticle[];
-  /** The issue's tracked phone number, as in its footer; null without one. */
+  /** The issue's tracked phone number, normalised (for the tel: link) and as typed (as in its footer); null without one. */
   trackedPhone: string | null;
+  trackedPhoneDisplay: string | null;
 }
 
-export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles' | 'trackedPhone'>[]> {
+export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles' | 'trackedPhone' | 'trackedPhoneDisplay'>[]> {
   return (await listSentIssueRows(db)).map((r) => ({ id: Number(r.id), slug: r.slug, subject: r.subject, preheader: r.preheader, sentAt: Number(r.sent_at ?? 0) }));
 }
 
@@ -567,6 +570,7 @@ export async function getArchivedIssue(db: DB, slug: string): Promise<ArchivedIs
     bodyHtml: snapshot.archive_html,
     featuredArticles: parseFeatured(row.featured_articles),
     trackedPhone: row.tracked_phone,
+    trackedPhoneDisplay: row.tracked_phone_display ?? row.tracked_phone,
   };
 }
 
@@ -585,7 +589,8 @@ export async function renderUnsavedPreview(db: DB, input: unknown, options: { ar
       preheader: parsed.value.preheader,
       bodyMarkdown: parsed.value.bodyMarkdown,
       featuredArticles: parsed.value.featured,
-      trackedPhone: parsed.value.trackedPhone,
+      trackedPhone: parsed.value.trackedPhone?.number ?? null,
+      trackedPhoneDisplay: parsed.value.trackedPhone?.display ?? null,
     },
     { ...renderSettingsFrom(settings), openTracking: false, clickTracking: false },
   );
