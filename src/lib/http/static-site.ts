@@ -68,7 +68,7 @@ export class StaticSite {
       }
       const urlPath = '/' + path.relative(root, full).split(path.sep).join('/');
       const body = readFileSync(full);
-      const type = mimeType(name) ?? 'application/octet-stream';
+      const type = mimeType(name) ?? (name.endsWith('.ico') ? 'image/x-icon' : 'application/octet-stream');
       const isPage = name.endsWith('.html');
       const etag = etagOf(body);
       const slotted = isPage || name.endsWith('.xml') ? splitAtSlots(body.toString('utf8')) : undefined;

@@ -107,12 +107,12 @@ export const issueInputSchema = z.object({
     .array(z.string({ error: 'Name each featured article by its slug.' }).trim().max(200), { error: 'List the featured articles as slugs, e.g. ["choosing-your-first-widget"].' })
     .max(FEATURED_MAX, `Feature at most ${FEATURED_MAX} articles.`)
     .optional(),
-  /** Empty, absent or null: none. Kept as typed for people, and normalised for matching calls ("+44 (0)1632 960-001" → "+441632960001"). */
+  /** Empty, absent or null: none. The number as typed (spaces collapsed): the service keeps it for people and normalises it for matching calls. */
   tracked_phone: z
     .string({ error: 'The tracked phone number must be text.' })
     .trim()
     .refine((v) => v === '' || normalizePhone(v) !== undefined, 'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.')
-    .transform((v) => (v === '' ? null : { number: normalizePhone(v)!, display: v.replace(/\s+/g, ' ') }))
+    .transform((v) => (v === '' ? null : v.replace(/\s+/g, ' ')))
     .nullable()
     .optional(),
 });

@@ -29,6 +29,7 @@ import { createPersonalizer, sampleRecipient, type IssueSnapshot, type SnapshotH
 import { renderIssueEmail, scanImages, type RenderedIssue, type RenderSettings } from './render.ts';
 import { validateOutgoingMail, InvalidMailError, type OutgoingMail } from '../mail/message.ts';
 import { describeMailError, isMailSendError } from '../mail/transport.ts';
+import { normalizePhone } from '../phone/phone-number.ts';
 import { formatMailbox, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
 
 export type IssueFailure = {
@@ -138,6 +139,12 @@ interface ParsedInput {
   trackedPhone: { number: string; display: string } | null;
 }
 
+/** The tracked number as typed, for people, and normalised ("+44 (0)1632 960-001" → "+441632960001"), for matching calls. */
+function trackedPhoneOf(typed: string | null | undefined): ParsedInput['trackedPhone'] {
+  const number = typed ? normalizePhone(typed) : undefined;
+  return typed && number ? { number, display: typed } : null;
+}
+
 function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<ParsedInput> {
   const parsed = issueInputSchema.safeParse(input ?? {});
   if (!parsed.success) return invalid('Please correct the fields named.', fieldErrors(parsed.error));
@@ -153,7 +160,7 @@ function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<Pars
   }
   return {
     ok: true,
-    value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured, trackedPhone: parsed.data.tracked_phone ?? null },
+    value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured, trackedPhone: trackedPhoneOf(parsed.data.tracked_phone) },
   };
 }
 
