@@ -1,12 +1,12 @@
 // npm run bench:pages — article page throughput with page-view counting on, as a ratio against a
 // bare node:http server sending the same bytes, measured in the same run. Server on core 0,
 // autocannon on core 1, three interleaved runs, median.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, startServer } from '../helpers/server.ts';
 import { currentBuild } from '../../src/lib/build/site-builds.ts';
-import { builtArticlePaths, builtClientDir } from '../helpers/site.ts';
+import { builtArticlePaths } from '../helpers/site.ts';
 import { pageViewsIn } from '../helpers/rows.ts';
 import { conditions, load, median, startPinned } from './run-load.ts';
 
@@ -20,10 +20,14 @@ if (!currentBuild(projectRoot)) {
   process.exit(1);
 }
 const article = builtArticlePaths()[0]!;
-const htmlFile = path.join(builtClientDir(), article, 'index.html');
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-'));
 const footfall = await startServer({ dataDir, cpu: 0 });
+// The bare server sends the bytes Footfall sends: the built page with the site's details (Settings) filled in.
+const served = await fetch(footfall.url + article);
+if (served.status !== 200) throw new Error(`footfall answered ${served.status} for ${article}`);
+const htmlFile = path.join(dataDir, 'page.html');
+writeFileSync(htmlFile, Buffer.from(await served.arrayBuffer()));
 const bare = await startPinned(0, path.join(projectRoot, 'test/bench/bare-server.ts'), [htmlFile, '0']);
 
 const bareRuns: number[] = [];
@@ -34,17 +38,17 @@ try {
   await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: 1 });
   await load(footfall.url + article, { cpu: 1, connections: CONNECTIONS, seconds: 1 });
   const before = (await pageViewsIn(footfall.databaseUrl)).length;
-  let served = 0;
+  let answered = 0;
   for (let i = 0; i < RUNS; i++) {
     const b = await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
     const f = await load(`${footfall.url}${article}?utm_campaign=bench`, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
     if (f.non2xx || f.errors) throw new Error(`footfall answered ${f.non2xx} non-2xx and ${f.errors} errors`);
     bareRuns.push(b.requestsPerSecond);
     footfallRuns.push(f.requestsPerSecond);
-    served += f.total;
+    answered += f.total;
   }
   counted = (await pageViewsIn(footfall.databaseUrl)).length - before;
-  if (counted < served) throw new Error(`only ${counted} of ${served} answered views were counted`);
+  if (counted < answered) throw new Error(`only ${counted} of ${answered} answered views were counted`);
 } finally {
   await footfall.stop();
   bare.child.kill('SIGTERM');
