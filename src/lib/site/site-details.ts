@@ -24,10 +24,24 @@ export interface SiteDetails {
   key: string;
 }
 
+type DetailSettings = Pick<Settings, 'siteName' | 'placeName' | 'postalAddress' | 'phone' | 'openingHours'>;
+
 let last: SiteDetails | undefined;
+// Read on every static page served: worked out once per settings object (the settings cache
+// hands out a new frozen one when it refreshes, every few seconds), not per request.
+const bySettings = new WeakMap<DetailSettings, { details: SiteDetails; until: number }>();
 
 /** The site's details from the settings, the same object while they do not change. */
-export function siteDetailsOf(settings: Pick<Settings, 'siteName' | 'placeName' | 'postalAddress' | 'phone' | 'openingHours'>, now = Date.now()): SiteDetails {
+export function siteDetailsOf(settings: DetailSettings, now = Date.now()): SiteDetails {
+  const known = bySettings.get(settings);
+  if (known && now < known.until) return known.details;
+  const details = detailsFrom(settings, now);
+  // Until the year (of the footer's ©) ends.
+  bySettings.set(settings, { details, until: Date.UTC(details.year + 1, 0, 1) });
+  return details;
+}
+
+function detailsFrom(settings: DetailSettings, now: number): SiteDetails {
   const fields = {
     siteName: settings.siteName,
     placeName: settings.placeName,
