@@ -30,7 +30,7 @@ import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 import { claimCurrentBuild } from './lib/build/site-builds.ts';
-import { getSettings, peekSettings } from './lib/settings/settings.service.ts';
+import { defaultSettings, getSettings, peekSettings } from './lib/settings/settings.service.ts';
 import { siteDetailsOf } from './lib/site/site-details.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
@@ -46,7 +46,7 @@ function sendText(res: http.ServerResponse, status: number, text: string): void 
 
 async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, site: StaticSite, found: StaticFile, pathname: string, ip: string, app: AppContext) {
   // The site's details (name, address, phone, hours) as Settings have them now: cached, so no query per request.
-  const file = found.slotted ? site.filled(found, siteDetailsOf(peekSettings(app.db) ?? (await getSettings(app.db)))) : found;
+  const file = found.slotted ? site.filled(found, siteDetailsOf(peekSettings(app.db) ?? (await currentSettings(app)))) : found;
   if (file.isPage && req.method === 'GET' && isCountedPath(pathname)) {
     try {
       await recordPageView(app, {
@@ -68,6 +68,16 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
   }
   res.writeHead(200, file.headers);
   res.end(req.method === 'HEAD' ? undefined : file.body);
+}
+
+/** The settings for a page when none are cached yet; the defaults when the database does not answer (the page is still served). */
+async function currentSettings(app: AppContext) {
+  try {
+    return await getSettings(app.db);
+  } catch (error) {
+    console.error('[server] settings unreadable, serving the defaults:', error);
+    return defaultSettings(app.config);
+  }
 }
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue?: boolean) => void;

@@ -8,7 +8,7 @@ import { projectRoot, startServer } from '../helpers/server.ts';
 import { currentBuild } from '../../src/lib/build/site-builds.ts';
 import { builtArticlePaths } from '../helpers/site.ts';
 import { pageViewsIn } from '../helpers/rows.ts';
-import { conditions, load, median, startPinned } from './run-load.ts';
+import { conditions, cpuMicros, load, median, startPinned, type LoadResult } from './run-load.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -32,6 +32,15 @@ const bare = await startPinned(0, path.join(projectRoot, 'test/bench/bare-server
 
 const bareRuns: number[] = [];
 const footfallRuns: number[] = [];
+// Server CPU (user + system) per answered request: steadier than req/s on a machine whose speed varies.
+const bareCpu: number[] = [];
+const footfallCpu: number[] = [];
+async function measured(url: string, pid: number, cpuPerRequest: number[]): Promise<LoadResult> {
+  const before = cpuMicros(pid);
+  const result = await load(url, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
+  cpuPerRequest.push((cpuMicros(pid) - before) / Math.max(1, result.total));
+  return result;
+}
 let counted = 0;
 try {
   // warm-up, not measured
@@ -40,8 +49,8 @@ try {
   const before = (await pageViewsIn(footfall.databaseUrl)).length;
   let answered = 0;
   for (let i = 0; i < RUNS; i++) {
-    const b = await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
-    const f = await load(`${footfall.url}${article}?utm_campaign=bench`, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
+    const b = await measured(bare.url + article, bare.child.pid!, bareCpu);
+    const f = await measured(`${footfall.url}${article}?utm_campaign=bench`, footfall.process.pid!, footfallCpu);
     if (f.non2xx || f.errors) throw new Error(`footfall answered ${f.non2xx} non-2xx and ${f.errors} errors`);
     bareRuns.push(b.requestsPerSecond);
     footfallRuns.push(f.requestsPerSecond);
@@ -59,5 +68,6 @@ console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to
 console.log(`page: ${article} (prerendered), counting on (SQLite, group commit), ${counted} views counted`);
 console.log(`bare node:http req/s: ${bareRuns.map(Math.round).join(', ')} (median ${Math.round(median(bareRuns))})`);
 console.log(`footfall req/s: ${footfallRuns.map(Math.round).join(', ')} (median ${Math.round(median(footfallRuns))})`);
+console.log(`server CPU per request: bare ${median(bareCpu).toFixed(1)} µs, footfall ${median(footfallCpu).toFixed(1)} µs (medians; ${bareCpu.map((x) => x.toFixed(1)).join(', ')} / ${footfallCpu.map((x) => x.toFixed(1)).join(', ')})`);
 console.log(`pages ratio: ${ratio.toFixed(2)} (target >= ${TARGET})`);
 process.exit(ratio >= TARGET ? 0 : 1);

@@ -83,6 +83,25 @@ for (const dialect of testDialects()) {
       expect(steps).toEqual(['sender:no', 'postal-address:no', 'time-zone:no', 'import:yes', 'first-issue:no']);
       expect(dashboard.text).toContain('4 steps left');
       expect(dashboard.text).toContain('href="/admin/settings#field-senderName"');
+
+      for (const viewport of [{ width: 375, height: 800 }, { width: 1280, height: 900 }]) {
+        const context = await browser.newContext({ viewport });
+        await context.addCookies([{ name: adminCookie.split('=')[0]!, value: adminCookie.split('=')[1]!, url: server.url }]);
+        const tab = await context.newPage();
+        try {
+          await tab.goto(`${server.url}/admin`);
+          const list = tab.locator('[data-first-steps]');
+          expect(await list.isVisible()).toBe(true);
+          // The list is the first thing on the dashboard, each open step a link to where it is done.
+          expect((await list.boundingBox())!.y).toBeLessThan(viewport.height);
+          expect(await list.getByRole('link').allTextContents()).toEqual(['Set the sender', 'Enter your postal address', 'Confirm the time zone', 'Write and send your first issue']);
+          expect(await tab.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
+          await list.getByRole('link', { name: 'Enter your postal address' }).click();
+          await tab.waitForURL(`${server.url}/admin/settings#field-postalAddress`);
+        } finally {
+          await context.close();
+        }
+      }
     });
 
     for (const viewport of [{ width: 375, height: 800 }, { width: 1280, height: 900 }]) {
