@@ -16,7 +16,8 @@ export interface SiteSlots {
  * src/lib/site/site-details.ts.
  */
 export async function siteSlots(astro: { isPrerendered: boolean }): Promise<SiteSlots> {
-  if (astro.isPrerendered && import.meta.env.PROD) return { html: siteSlotToken, siteName: siteSlotToken('siteName') };
+  // MODE, not PROD: PROD follows NODE_ENV, which a build run from a test process sets to "test".
+  if (astro.isPrerendered && import.meta.env.MODE !== 'development') return { html: siteSlotToken, siteName: siteSlotToken('siteName') };
   const details = siteDetailsOf(await getSettings((await appContext()).db));
   return { html: (slot) => renderSiteSlot(slot, details), siteName: details.siteName };
 }

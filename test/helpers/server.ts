@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -56,7 +56,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const databaseUrl = options.databaseUrl ?? `sqlite:${path.join(dataDir, 'footfall.db')}`;
   const port = options.env?.PORT ?? String(await freePort());
   const shop = options.shop ?? true;
-  if (shop) await prepareTestShopDatabase(databaseUrl);
+  // A new database only: a restart on an existing SQLite file finds it as the last server left it.
+  const sqliteFile = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
+  if (shop && !(sqliteFile && existsSync(sqliteFile))) await prepareTestShopDatabase(databaseUrl);
   const env = {
     ...process.env,
     ...(shop ? { MAIL_FROM: 'Frobozz Electric <newsletter@localhost>' } : { MAIL_FROM: '' }),
