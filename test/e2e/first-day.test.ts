@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +74,13 @@ for (const dialect of testDialects()) {
         expect(footerOf(html)).not.toContain('footer-grid');
         expect(html).not.toContain('\uE000');
       }
+
+      // Account mail still goes out meanwhile (the first admin invites the staff), from a placeholder address.
+      const invited = await request(server, '/admin/users?_action=users.invite', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: 'email=staff%40shop.example&name=Staff&role=marketer', cookie: adminCookie });
+      expect(invited.text).toContain('Invitation sent to staff@shop.example.');
+      const outbox = readdirSync(path.join(server.dataDir, 'outbox'));
+      expect(outbox).toHaveLength(1);
+      expect(readFileSync(path.join(server.dataDir, 'outbox', outbox[0]!), 'utf8')).toMatch(/^From: Frobozz Electric <footfall@localhost>\r$/m);
     });
 
     it('the dashboard lists the first steps until they are done, then not at all', async () => {
