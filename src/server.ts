@@ -33,6 +33,8 @@ import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 import { claimCurrentBuild } from './lib/build/site-builds.ts';
 import { NetworkDataError } from './lib/network/networks.service.ts';
+import { defaultSettings, getSettings, peekSettings } from './lib/settings/settings.service.ts';
+import { siteDetailsOf } from './lib/site/site-details.ts';
 
 type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
 
@@ -45,7 +47,9 @@ function sendText(res: http.ServerResponse, status: number, text: string): void 
   res.end(text + '\n');
 }
 
-async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, file: StaticFile, pathname: string, ip: string, app: AppContext) {
+async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, site: StaticSite, found: StaticFile, pathname: string, ip: string, app: AppContext) {
+  // The site's details (name, address, phone, hours) as Settings have them now: cached, so no query per request.
+  const file = found.slotted ? site.filled(found, siteDetailsOf(peekSettings(app.db) ?? (await currentSettings(app)))) : found;
   if (file.isPage && req.method === 'GET' && isCountedPath(pathname)) {
     try {
       await recordPageView(app, {
@@ -83,6 +87,16 @@ async function noteUnsubscribePage(req: http.IncomingMessage, pathname: string, 
   }
 }
 
+/** The settings for a page when none are cached yet; the defaults when the database does not answer (the page is still served). */
+async function currentSettings(app: AppContext) {
+  try {
+    return await getSettings(app.db);
+  } catch (error) {
+    console.error('[server] settings unreadable, serving the defaults:', error);
+    return defaultSettings(app.config);
+  }
+}
+
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse, expectsContinue?: boolean) => void;
 
 function createListener(app: AppContext, site: StaticSite, astro: AstroHandler): Listener {
@@ -98,7 +112,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     if (req.method === 'GET' && isUnder(path.route, ONE_CLICK_FOLDER)) await noteUnsubscribePage(req, path.route, ip, app);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const file = site.find(path.route);
-      if (file) return await serveStatic(req, res, file, path.route, ip, app);
+      if (file) return await serveStatic(req, res, site, file, path.route, ip, app);
     }
     await astro(req, res, undefined, { clientAddress: ip, bodyBudget, afterResponse: (task: () => void) => res.once('close', task) });
   };

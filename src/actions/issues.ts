@@ -12,7 +12,7 @@ import { authorize } from './authorize.ts';
  * middleware refuses them earlier too (ADMIN_ACTIONS in src/lib/auth/admin-routes.ts).
  */
 
-const CODES = { invalid: 'BAD_REQUEST', 'not-found': 'NOT_FOUND', conflict: 'CONFLICT' } as const;
+const CODES = { invalid: 'BAD_REQUEST', 'not-found': 'NOT_FOUND', conflict: 'CONFLICT', 'mail-failed': 'BAD_GATEWAY' } as const;
 
 function refusal(failure: IssueFailure): ActionError {
   const fields = failure.fields ? Object.values(failure.fields) : [];

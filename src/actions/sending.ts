@@ -4,7 +4,7 @@ import { sendingHooks } from '../admin/sending.ts';
 import { appContext } from '../lib/app/context.ts';
 import type { Failure } from '../lib/auth/outcome.ts';
 import { localTimeToEpoch } from '../lib/sending/schedule-time.ts';
-import { cancelSend, pauseSend, requestSend, resumeSend, sendOfIssue } from '../lib/sending/send.service.ts';
+import { cancelSend, pauseSend, requestSend, resumeSend, reviewSend, sendOfIssue } from '../lib/sending/send.service.ts';
 
 import { getSettings } from '../lib/settings/settings.service.ts';
 import { failureToActionError, authorize } from './authorize.ts';
@@ -30,6 +30,11 @@ async function sendOf(id: number) {
 
 export const sending = {
   sending: {
+    /**
+     * Two steps: without `confirmed` the request is only checked and the confirmation step is
+     * answered (who, how many, when); with `confirmed=yes` the send is made, its first message
+     * going out after the undo window (SEND_UNDO_SECONDS) at the earliest.
+     */
     send: defineAction({
       accept: 'form',
       input: z.object({
@@ -38,6 +43,7 @@ export const sending = {
         topics: z.array(z.string().max(100)).max(20).optional(),
         when: z.enum(['now', 'later'], { error: 'Choose when to send.' }),
         at: z.string().max(40).optional(),
+        confirmed: z.literal('yes', { error: 'Confirm the send on the confirmation step.' }).optional(),
       }),
       handler: async (input, context) => {
         const user = authorize(context, 'issues.send');
@@ -51,14 +57,22 @@ export const sending = {
           if (parsed.at <= Date.now()) throw new ActionError({ code: 'BAD_REQUEST', message: 'That time has passed: choose a later one, or send now.' });
           at = parsed.at;
         }
-        const result = await requestSend(app.db, sendingHooks(app), {
+        const request = {
           issueId: input.issueId,
           audience: input.audience === 'topics' ? { topics: input.topics } : {},
           at,
           createdBy: user.id,
-        });
+          undoMs: app.config.sending.undoMs,
+        };
+        const form = { audience: input.audience, topics: input.topics ?? [], when: input.when, at: input.at ?? '' };
+        if (input.confirmed !== 'yes') {
+          const review = await reviewSend(app.db, sendingHooks(app), request);
+          if (!review.ok) throw refusal(review);
+          return { stage: 'review' as const, form, recipients: review.value.recipients, scheduledAt: review.value.scheduledAt, undoMs: app.config.sending.undoMs };
+        }
+        const result = await requestSend(app.db, sendingHooks(app), request);
         if (!result.ok) throw refusal(result);
-        return { sendId: result.value.sendId, state: result.value.state, recipients: result.value.recipients, scheduledAt: result.value.scheduledAt, created: result.value.created };
+        return { stage: 'sent' as const, sendId: result.value.sendId, state: result.value.state, recipients: result.value.recipients, scheduledAt: result.value.scheduledAt, created: result.value.created };
       },
     }),
 

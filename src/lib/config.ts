@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -21,10 +21,11 @@ const envSchema = z.object({
     .optional(),
   SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  SMTP_TLS_CA_FILE: z.string().min(1).optional(),
   MAIL_FROM: z
     .string()
-    .default('Frobozz Electric <newsletter@localhost>')
-    .refine((v) => !/[\r\n\0]/.test(v) && parseMailbox(v).ok, 'must be one address, e.g. "Frobozz Electric <newsletter@example.com>"'),
+    .refine((v) => !/[\r\n\0]/.test(v) && parseMailbox(v).ok, 'must be one address, e.g. "Frobozz Electric <newsletter@example.com>"')
+    .optional(),
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
   SMTP_RATE_PER_SECOND: z.coerce.number().int().min(1).max(100_000).optional(),
   EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(0),
@@ -45,6 +46,7 @@ const envSchema = z.object({
   SEND_PAUSE_AFTER_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(20),
   SEND_COMMIT_RETRY_MAX_MS: z.coerce.number().int().min(250).max(600_000).default(30_000),
   SEND_COMMIT_ATTEMPTS: z.coerce.number().int().min(2).max(100_000).default(12),
+  SEND_UNDO_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
@@ -63,8 +65,10 @@ export interface Config {
   trustProxy: TrustProxy;
   secret: string | undefined;
   smtpUrl: string | undefined;
-  /** Sender of every email; SMTP pool size; messages per second across the pool (unlimited when undefined). */
-  mail: { from: string; poolSize: number; ratePerSecond: number | undefined };
+  /** PEM certificates (SMTP_TLS_CA_FILE) trusted for the SMTP relay besides the system's: a relay with a self-signed certificate. */
+  smtpTlsCa: string | undefined;
+  /** The sender until Settings name one (none when MAIL_FROM is unset); SMTP pool size; messages per second across the pool (unlimited when undefined). */
+  mail: { from: string | undefined; poolSize: number; ratePerSecond: number | undefined };
   eventWriter: { maxWaitMs: number; maxTurns: number; maxBatch: number };
   logRequests: boolean;
   /** DKIM signing of every outgoing message (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: all three or none). */
@@ -73,9 +77,10 @@ export interface Config {
    * The send worker: run inside the server (`worker`), claim lease, idle poll interval,
    * retry backoff base (doubling, with jitter), attempts before a delivery fails, and
    * consecutive failures after which a send pauses itself; when outcomes cannot be recorded,
-   * the longest wait between attempts and the failed attempts after which the send pauses.
+   * the longest wait between attempts and the failed attempts after which the send pauses;
+   * the undo window: how long after "send now" the first message goes out (it can be stopped until then).
    */
-  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number; commitRetryMaxMs: number; commitAttempts: number };
+  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number; commitRetryMaxMs: number; commitAttempts: number; undoMs: number };
   /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
@@ -116,9 +121,24 @@ function readDkim(domain: string | undefined, selector: string | undefined, keyF
   return Object.freeze({ domainName: domain!.toLowerCase(), keySelector: selector!, privateKey });
 }
 
+/** SMTP_TLS_CA_FILE: a PEM file holding at least one certificate. */
+function readTlsCa(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+    new X509Certificate(pem);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM certificate';
+    throw new ConfigError(`Invalid environment:\n  SMTP_TLS_CA_FILE: ${reason} (got ${JSON.stringify(file)})`);
+  }
+  return pem;
+}
+
 /** Parses an environment into a frozen Config; throws a ConfigError naming every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
-  const parsed = envSchema.safeParse(env);
+  // An empty MAIL_FROM is no sender, as an unset one.
+  const parsed = envSchema.safeParse({ ...env, MAIL_FROM: env.MAIL_FROM || undefined });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
@@ -135,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: Object.freeze(parseTrustProxy(e.TRUST_PROXY)),
     secret: e.SECRET,
     smtpUrl: e.SMTP_URL,
+    smtpTlsCa: readTlsCa(e.SMTP_TLS_CA_FILE),
     mail: Object.freeze({ from: e.MAIL_FROM, poolSize: e.SMTP_POOL_SIZE, ratePerSecond: e.SMTP_RATE_PER_SECOND }),
     eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxTurns: e.EVENT_WRITER_MAX_TURNS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
     logRequests: e.LOG_REQUESTS === '1',
@@ -148,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pauseAfterFailures: e.SEND_PAUSE_AFTER_FAILURES,
       commitRetryMaxMs: e.SEND_COMMIT_RETRY_MAX_MS,
       commitAttempts: e.SEND_COMMIT_ATTEMPTS,
+      undoMs: e.SEND_UNDO_SECONDS * 1000,
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,

@@ -2,15 +2,16 @@ import rss from '@astrojs/rss';
 import type { APIContext } from 'astro';
 import { publishedArticles } from '../site/articles.ts';
 import { articlePath } from '../site/listing.ts';
-import { store } from '../site/store.ts';
+import { siteSlotToken } from '../lib/site/site-details.ts';
 
 export const prerender = true;
 
 export async function GET(context: APIContext) {
   const articles = await publishedArticles();
   return rss({
-    title: store.name,
-    description: store.description,
+    // The site's name from Settings: the server entry fills the slot as it serves the feed.
+    title: siteSlotToken('siteName'),
+    description: `Guides, care tips and news from ${siteSlotToken('siteName')}.`,
     site: context.site ?? context.url.origin,
     items: articles.map((article) => ({
       title: article.data.title,

@@ -1,14 +1,14 @@
 // npm run bench:pages — article page throughput with page-view counting on, as a ratio against a
 // bare node:http server sending the same bytes, measured in the same run. Server on core 0,
 // autocannon on core 1, three interleaved runs, median.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, startServer } from '../helpers/server.ts';
 import { currentBuild } from '../../src/lib/build/site-builds.ts';
-import { builtArticlePaths, builtClientDir } from '../helpers/site.ts';
+import { builtArticlePaths } from '../helpers/site.ts';
 import { pageViewsIn } from '../helpers/rows.ts';
-import { conditions, load, median, startPinned } from './run-load.ts';
+import { conditions, cpuMicros, load, median, startPinned, type LoadResult } from './run-load.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -20,31 +20,44 @@ if (!currentBuild(projectRoot)) {
   process.exit(1);
 }
 const article = builtArticlePaths()[0]!;
-const htmlFile = path.join(builtClientDir(), article, 'index.html');
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-'));
 const footfall = await startServer({ dataDir, cpu: 0 });
+// The bare server sends the bytes Footfall sends: the built page with the site's details (Settings) filled in.
+const served = await fetch(footfall.url + article);
+if (served.status !== 200) throw new Error(`footfall answered ${served.status} for ${article}`);
+const htmlFile = path.join(dataDir, 'page.html');
+writeFileSync(htmlFile, Buffer.from(await served.arrayBuffer()));
 const bare = await startPinned(0, path.join(projectRoot, 'test/bench/bare-server.ts'), [htmlFile, '0']);
 
 const bareRuns: number[] = [];
 const footfallRuns: number[] = [];
+// Server CPU (user + system) per answered request: steadier than req/s on a machine whose speed varies.
+const bareCpu: number[] = [];
+const footfallCpu: number[] = [];
+async function measured(url: string, pid: number, cpuPerRequest: number[]): Promise<LoadResult> {
+  const before = cpuMicros(pid);
+  const result = await load(url, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
+  cpuPerRequest.push((cpuMicros(pid) - before) / Math.max(1, result.total));
+  return result;
+}
 let counted = 0;
 try {
   // warm-up, not measured
   await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: 1 });
   await load(footfall.url + article, { cpu: 1, connections: CONNECTIONS, seconds: 1 });
   const before = (await pageViewsIn(footfall.databaseUrl)).length;
-  let served = 0;
+  let answered = 0;
   for (let i = 0; i < RUNS; i++) {
-    const b = await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
-    const f = await load(`${footfall.url}${article}?utm_campaign=bench`, { cpu: 1, connections: CONNECTIONS, seconds: SECONDS });
+    const b = await measured(bare.url + article, bare.child.pid!, bareCpu);
+    const f = await measured(`${footfall.url}${article}?utm_campaign=bench`, footfall.process.pid!, footfallCpu);
     if (f.non2xx || f.errors) throw new Error(`footfall answered ${f.non2xx} non-2xx and ${f.errors} errors`);
     bareRuns.push(b.requestsPerSecond);
     footfallRuns.push(f.requestsPerSecond);
-    served += f.total;
+    answered += f.total;
   }
   counted = (await pageViewsIn(footfall.databaseUrl)).length - before;
-  if (counted < served) throw new Error(`only ${counted} of ${served} answered views were counted`);
+  if (counted < answered) throw new Error(`only ${counted} of ${answered} answered views were counted`);
 } finally {
   await footfall.stop();
   bare.child.kill('SIGTERM');
@@ -55,5 +68,6 @@ console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to
 console.log(`page: ${article} (prerendered), counting on (SQLite, group commit), ${counted} views counted`);
 console.log(`bare node:http req/s: ${bareRuns.map(Math.round).join(', ')} (median ${Math.round(median(bareRuns))})`);
 console.log(`footfall req/s: ${footfallRuns.map(Math.round).join(', ')} (median ${Math.round(median(footfallRuns))})`);
+console.log(`server CPU per request: bare ${median(bareCpu).toFixed(1)} µs, footfall ${median(footfallCpu).toFixed(1)} µs (medians; ${bareCpu.map((x) => x.toFixed(1)).join(', ')} / ${footfallCpu.map((x) => x.toFixed(1)).join(', ')})`);
 console.log(`pages ratio: ${ratio.toFixed(2)} (target >= ${TARGET})`);
 process.exit(ratio >= TARGET ? 0 : 1);

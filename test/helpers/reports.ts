@@ -73,7 +73,8 @@ export async function seedReportDatabase(url: string, siteUrl: string, now = Dat
 export async function seedReportData(db: DB, siteUrl: string, now = Date.now()): Promise<ReportSeed> {
   const sentA = quarterOf(now - 4 * DAY) + 7 * MINUTE;
   const sentB = quarterOf(now - 17 * DAY) + 7 * MINUTE;
-  await saveSettings(db, { ...defaultSettings({ siteUrl, mail: { from: 'news@frobozz.example' } }), timeZone: REPORT_TIME_ZONE, attributionWindowDays: 7 }, null, now - 90 * DAY);
+  const saved = await saveSettings(db, { ...defaultSettings({ siteUrl, mail: { from: 'news@frobozz.example' } }), postalAddress: '12 Flathead Row, Port Foozle', timeZone: REPORT_TIME_ZONE, attributionWindowDays: 7 }, null, now - 90 * DAY);
+  if (!saved.ok) throw new Error(`settings refused: ${JSON.stringify(saved.errors)}`);
   const user = await db.insertInto('users').values({ email: 'counter@frobozz.example', name: 'Counter', role: 'writer', status: 'active', password_hash: 'x', created_at: now - 90 * DAY, updated_at: now - 90 * DAY, last_login_at: null }).returning('id').executeTakeFirstOrThrow();
   const staff = Number(user.id);
 

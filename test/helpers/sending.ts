@@ -2,14 +2,17 @@ import type { DB } from '../../src/lib/db/database.ts';
 import { createDatabase } from '../../src/lib/db/database.ts';
 import type { DeliveryStatus } from '../../src/lib/db/schema.ts';
 import { createIssue } from '../../src/lib/issues/issues.service.ts';
+import { useTestShop } from './shop.ts';
 
 let issueCounter = 0;
 
 /**
  * A draft issue made by the issues domain (so it renders, passes its checks, freezes and
- * personalises for real): a short body with one link to the site, no featured articles.
+ * personalises for real): a short body with one link to the site, no featured articles. The
+ * shop's postal address is stored first where none is (useTestShop), so it can be sent.
  */
 export async function createDraftIssue(db: DB, subject = 'Widget news', now = Date.now()): Promise<number> {
+  await useTestShop(db);
   const slug = `widget-news-${Date.now().toString(36)}-${++issueCounter}`;
   const created = await createIssue(db, { subject, slug, preheader: 'Short and to the point', body_markdown: 'New springs are in. [Opening hours](/) as usual.', featured_articles: [] }, { articles: new Map(), createdBy: null }, now);
   if (!created.ok) throw new Error(`${created.message} ${JSON.stringify(created.fields ?? {})}`);

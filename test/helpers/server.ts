@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { prepareTestShopDatabase } from './shop.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -28,6 +29,13 @@ export interface StartOptions {
   cpu?: number;
   /** Another checkout to run (its src/server.ts and its build); this project by default. */
   root?: string;
+  /**
+   * false: a fresh install — no postal address, phone or hours in Settings and no MAIL_FROM.
+   * By default the server is a configured shop (test/helpers/shop.ts) whose sender is MAIL_FROM
+   * (Frobozz Electric <newsletter@localhost> unless the test gives its own), and "send now" starts
+   * at once (SEND_UNDO_SECONDS=0) unless the test gives an undo window.
+   */
+  shop?: boolean;
 }
 
 /** A port nobody listens on right now (the OS picks it), so SITE_URL can name it before the server starts. */
@@ -47,8 +55,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'footfall-srv-'));
   const databaseUrl = options.databaseUrl ?? `sqlite:${path.join(dataDir, 'footfall.db')}`;
   const port = options.env?.PORT ?? String(await freePort());
+  const shop = options.shop ?? true;
+  // A new database only: a restart on an existing SQLite file finds it as the last server left it.
+  const sqliteFile = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : undefined;
+  if (shop && !(sqliteFile && existsSync(sqliteFile))) await prepareTestShopDatabase(databaseUrl);
   const env = {
     ...process.env,
+    ...(shop ? { MAIL_FROM: 'Frobozz Electric <newsletter@localhost>' } : { MAIL_FROM: '' }),
+    SEND_UNDO_SECONDS: '0',
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: port,

@@ -12,6 +12,11 @@ export interface SmtpSinkOptions {
   respondToData?: (rcpts: string[]) => SinkAnswer;
   /** At RCPT TO: true closes the connection there and then, without a reply. */
   dropConnectionFor?: (rcpt: string) => boolean;
+  /**
+   * TLS with this key and certificate (PEM): offered by STARTTLS, or from the first byte with
+   * `implicit` (an smtps:// relay). Without it the sink speaks plain SMTP and offers no STARTTLS.
+   */
+  tls?: { key: string; cert: string; implicit?: boolean };
 }
 
 export interface SinkEnvelope {
@@ -19,10 +24,12 @@ export interface SinkEnvelope {
   rcptTo: string[];
   /** When MAIL FROM arrived (epoch ms): for rate and timing assertions. */
   receivedAt: number;
+  /** Whether the session was encrypted (STARTTLS or implicit TLS). */
+  secure: boolean;
 }
 
 export interface SmtpSink {
-  /** `smtp://127.0.0.1:PORT`, for createMailer or SMTP_URL. */
+  /** `smtp://127.0.0.1:PORT` (`smtps://` for implicit TLS), for createMailer or SMTP_URL. */
   url: string;
   port: number;
   /** Every accepted message, parsed with mailparser, in arrival order. */
@@ -39,7 +46,7 @@ function smtpError(answer: { code: number; message: string }): Error {
 }
 
 /**
- * A real SMTP server on 127.0.0.1 (random port, no TLS, any or no login) that keeps what it
+ * A real SMTP server on 127.0.0.1 (random port, no TLS unless given, any or no login) that keeps what it
  * receives. A message is in `messages` before the client gets its 250, so after `await send()`
  * there is no need to wait.
  */
@@ -51,7 +58,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
 
   const server: SMTPServer = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert, secure: options.tls.implicit ?? false } : { disabledCommands: ['STARTTLS'] }),
     logger: false,
     closeTimeout: 250,
     onAuth(_auth, _session, callback) {
@@ -76,7 +83,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           const answer = options.respondToData?.(rcptTo);
           if (answer) return callback(smtpError(answer));
           messages.push(mail);
-          envelopes.push({ mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, receivedAt: mailStarts.get(session.id) ?? Date.now() });
+          envelopes.push({ mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, receivedAt: mailStarts.get(session.id) ?? Date.now(), secure: session.secure });
           for (const wake of waiters) wake();
           callback();
         })
@@ -91,7 +98,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const { port } = server.server.address() as AddressInfo;
 
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: `${options.tls?.implicit ? 'smtps' : 'smtp'}://127.0.0.1:${port}`,
     port,
     messages,
     envelopes,

@@ -447,9 +447,13 @@ describe('admin pages at work', () => {
       retentionDays: '400',
     };
     const saved = await postForm(server, '/admin/settings', 'settings.save', fields, { cookie: admin });
-    expect(saved.status).toBe(200);
-    expect(saved.text).toContain('Settings saved.');
-    const page = await request(server, '/admin/settings', { cookie: admin });
+    // Post/redirect/get: a clean URL (no ?_action=), and the notice shown once.
+    expect(saved.status).toBe(303);
+    expect(saved.location).toBe('/admin/settings');
+    const notice = /footfall_notice=[^;]+/.exec(saved.headers.get('set-cookie') ?? '')![0];
+    const page = await request(server, '/admin/settings', { cookie: `${admin}; ${notice}` });
+    expect(page.text).toContain('Settings saved.');
+    expect((await request(server, '/admin/settings', { cookie: admin })).text).not.toContain('Settings saved.');
     expect(page.text).toContain('value="Europe/Amsterdam"');
     expect(page.text).toMatch(/name="clickTracking"(?![^>]*checked)/);
     expect(page.text).toMatch(/name="openTracking"[^>]*checked/);

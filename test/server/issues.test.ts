@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
-import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase, type Answer } from '../helpers/accounts.ts';
 import { anchors, body, catalog, featured, hrefOf } from '../helpers/issues.ts';
 import { createIssue, freezeIssue, markIssueSent } from '../../src/lib/issues/issues.service.ts';
 import { makeTestClickToken, readClickToken, readOpenToken, TEST_CLICK_VALID_MS } from '../../src/lib/tracking/tokens.ts';
@@ -64,6 +64,12 @@ for (const dialect of testDialects()) {
       await drop?.();
     });
 
+    /** A saved form's redirect, followed as a browser does (the one-time notice cookie with it). */
+    const afterSave = async (posted: Answer, cookie: string) => {
+      expect(posted.status, posted.text.slice(0, 500)).toBe(303);
+      const notice = /footfall_notice=[^;]+/.exec(posted.headers.get('set-cookie') ?? '')?.[0];
+      return request(server, posted.location!, { cookie: notice ? `${cookie}; ${notice}` : cookie });
+    };
     const api = (method: string, path: string, role: keyof typeof keys | null, payload?: unknown, raw?: string) =>
       request(server, path, {
         method,
@@ -136,9 +142,13 @@ for (const dialect of testDialects()) {
       expect(edit.text).toContain('Pre-send checks');
       expect(edit.text).toMatch(/<iframe sandbox="" srcdoc="[^"]*From the form/);
 
-      const saved = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), subject: 'From the form, edited', preheader: 'Hi', slug: 'from-the-form', body_markdown: 'Hello [a missing page](/articles/gone/)' }, { cookie: cookies.writer });
-      expect(saved.status).toBe(200);
+      const posted = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), subject: 'From the form, edited', preheader: 'Hi', slug: 'from-the-form', body_markdown: 'Hello [a missing page](/articles/gone/)' }, { cookie: cookies.writer });
+      // Post/redirect/get: back to the issue's own address (no ?_action=), "Draft saved." shown once.
+      expect(posted.status).toBe(303);
+      expect(posted.location).toBe(`/admin/issues/${id}`);
+      const saved = await afterSave(posted, cookies.writer);
       expect(saved.text).toContain('Draft saved.');
+      expect((await request(server, `/admin/issues/${id}`, { cookie: cookies.writer })).text).not.toContain('Draft saved.');
       expect(saved.text).toMatch(/1 error blocks sending/);
       expect(saved.text).toContain('/articles/gone/');
 
@@ -188,7 +198,7 @@ for (const dialect of testDialects()) {
       expect(now.headers.get('location')).toBe(evil.url);
 
       // The writer removes the link: the test message's link stops at once, the others still work.
-      const saved = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, body_markdown: 'Go [home](/).' }, { cookie: cookies.writer });
+      const saved = await afterSave(await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, body_markdown: 'Go [home](/).' }, { cookie: cookies.writer }), cookies.writer);
       expect(saved.text).toContain('Draft saved.');
       for (const method of ['GET', 'HEAD']) {
         const gone = await anonymous(evil.href, method);
@@ -218,7 +228,7 @@ for (const dialect of testDialects()) {
       expect(oldStyle.headers.get('location')).toBeNull();
 
       // The writer puts it back: the draft has the link again, and so the test message's link works again.
-      expect((await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields }, { cookie: cookies.writer })).text).toContain('Draft saved.');
+      expect((await afterSave(await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields }, { cookie: cookies.writer }), cookies.writer)).text).toContain('Draft saved.');
       expect((await anonymous(evil.href)).headers.get('location')).toBe(evil.url);
     });
 
@@ -246,21 +256,23 @@ for (const dialect of testDialects()) {
       expect(created.status, created.text.slice(0, 300)).toBe(303);
       const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
       const edit = await request(server, `/admin/issues/${id}`, { cookie: cookies.writer });
-      expect(edit.text).toContain('value="+4401632960777"');
+      // Shown as typed (the form, the issue's page, the footer); stored in E.164 for matching calls.
+      expect(edit.text).toContain('value="+44 (0)1632 960-777"');
+      expect(edit.text).toMatch(/calls to <span class="phone-number"[^>]*>\+44 \(0\)1632 960-777<\/span> count for this issue/);
       // The preview's footer (the srcdoc attribute escapes only & and "): the number through the click redirect.
-      expect(edit.text).toMatch(/srcdoc="[^"]*Call us at <a href=&quot;http:\/\/127\.0\.0\.1:\d+\/t\/c\/[A-Za-z0-9_-]+&quot;[^>]*>\+4401632960777<\/a>/);
+      expect(edit.text).toMatch(/srcdoc="[^"]*Call us at <a href=&quot;http:\/\/127\.0\.0\.1:\d+\/t\/c\/[A-Za-z0-9_-]+&quot;[^>]*>\+44 \(0\)1632 960-777<\/a>/);
       // A bad edit leaves the saved number as it was.
       const badEdit = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, subject: 'Renamed', tracked_phone: '01632 96O777' }, { cookie: cookies.writer });
       expect(badEdit.text).toContain('Enter the tracked phone number as digits');
-      const stored = await withDatabase(server.databaseUrl, (db) => db.selectFrom('issues').select(['subject', 'tracked_phone']).where('id', '=', id).executeTakeFirstOrThrow());
-      expect(stored).toEqual({ subject: 'Ring the counter', tracked_phone: '+4401632960777' });
+      const stored = await withDatabase(server.databaseUrl, (db) => db.selectFrom('issues').select(['subject', 'tracked_phone', 'tracked_phone_display']).where('id', '=', id).executeTakeFirstOrThrow());
+      expect(stored).toEqual({ subject: 'Ring the counter', tracked_phone: '+441632960777', tracked_phone_display: '+44 (0)1632 960-777' });
 
       await withDatabase(server.databaseUrl, async (db) => {
         await freezeIssue(db, id);
         expect(await markIssueSent(db, id)).toBe(true);
       });
       const archive = await request(server, '/newsletter/ring-the-counter/');
-      expect(archive.text).toContain('Call us at <a href="tel:+4401632960777">+4401632960777</a>');
+      expect(archive.text).toContain('Call us at <a href="tel:+441632960777">+44 (0)1632 960-777</a>');
     });
 
     it('web archive: a sent issue is at /newsletter/<slug> with plain links, listed at /newsletter and in its feed; drafts are not', async () => {

@@ -144,7 +144,7 @@ for (const dialect of testDialects()) {
         const at = Date.now() - 5 * 60_000;
         const answer = await post(JSON.stringify({ at, from: '+44 1632 960123', to: '+44 (0)1632 960001', duration_s: 95, id: 'prov-1' }), { authorization: `Bearer ${SECRET}` });
         expect(answer.status, answer.text).toBe(201);
-        expect(JSON.parse(answer.text)).toMatchObject({ stored: true, event: { kind: 'call', at, issue_id: null, to: '+4401632960001', duration_s: 95 } });
+        expect(JSON.parse(answer.text)).toMatchObject({ stored: true, event: { kind: 'call', at, issue_id: null, to: '+441632960001', duration_s: 95 } });
         const iso = await post(JSON.stringify({ at: new Date(at + 60_000).toISOString() }), { 'x-webhook-secret': SECRET });
         expect(iso.status).toBe(201);
         // The provider retries: nothing new.
@@ -154,7 +154,7 @@ for (const dialect of testDialects()) {
 
         const stored = await events({ source: 'webhook' });
         expect(stored).toHaveLength(2);
-        expect(stored[0]).toMatchObject({ kind: 'call', at, client_id: 'webhook:prov-1', to_number: '+4401632960001', duration_s: 95, recorded_by: null });
+        expect(stored[0]).toMatchObject({ kind: 'call', at, client_id: 'webhook:prov-1', to_number: '+441632960001', duration_s: 95, recorded_by: null });
         expect(stored[0]!.from_hash).toMatch(/^[0-9a-f]{32}$/);
         expect(JSON.stringify(stored)).not.toMatch(/960123/);
       });

@@ -51,6 +51,7 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     outboxDir: path.join(config.dataDir, 'outbox'),
     pool: { maxConnections: config.mail.poolSize, rateLimitPerSecond: config.mail.ratePerSecond },
     dkim: config.dkim,
+    tlsCa: config.smtpTlsCa,
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
   let networks: Networks | undefined;

@@ -94,6 +94,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', route: '/api/issues/[id]', sample: '/api/issues/999999', sampleStatus: 404, permission: 'issues.view' },
   { method: 'GET', route: '/api/issues/[id]/preview', sample: '/api/issues/999999/preview', sampleStatus: 404, permission: 'issues.view' },
   { method: 'POST', route: '/api/issues/[id]/send', sample: '/api/issues/999999/send', sampleStatus: 400, permission: 'issues.send' },
+  { method: 'DELETE', route: '/api/issues/[id]/send', sample: '/api/issues/999999/send', sampleStatus: 404, permission: 'issues.send' },
   { method: 'GET', route: '/api/issues/[id]/progress', sample: '/api/issues/999999/progress', sampleStatus: 404, permission: 'issues.view' },
   { method: 'GET', route: '/api/issues/[id]/report', sample: '/api/issues/999999/report', sampleStatus: 404, permission: 'reports.view' },
   { method: 'GET', route: '/api/reports/issues', permission: 'reports.view' },

@@ -20,6 +20,8 @@ export interface OpenedCsv {
   delimiter: Delimiter;
   /** An async iterable of records, each a `string[]`. */
   records: Parser;
+  /** The line the last complete record ended on (0 before the first): a record that breaks starts on the next. */
+  lastCompleteLine: () => number;
   close: () => void;
 }
 
@@ -53,7 +55,12 @@ export async function openCsv(source: CsvSource, delimiter?: Delimiter): Promise
     throw error;
   }
   const chosen = delimiter ?? detectDelimiter(Buffer.concat(head), ended);
+  let lastLine = 0;
   const records = parse({
+    on_record: (record: string[], context: { lines: number }) => {
+      lastLine = context.lines;
+      return record;
+    },
     delimiter: chosen,
     bom: true,
     relax_column_count: true,
@@ -74,6 +81,7 @@ export async function openCsv(source: CsvSource, delimiter?: Delimiter): Promise
   return {
     delimiter: chosen,
     records,
+    lastCompleteLine: () => lastLine,
     close: () => {
       feed.unpipe(records);
       feed.destroy();
@@ -119,18 +127,39 @@ export function detectDelimiter(sample: Buffer, complete: boolean): Delimiter {
   return best;
 }
 
-/** A file-level problem as one sentence for the person who uploaded it; rethrows what is not one. */
-export function describeCsvError(error: unknown): string {
+/**
+ * A file-level problem as one sentence for the person who uploaded it; rethrows what is not one.
+ * With the file it came from, a quote that is never closed is placed on the line where it opened
+ * (the parser only knows where it gave up: the end of the file, or 64 KB later).
+ */
+export function describeCsvError(error: unknown, opened?: Pick<OpenedCsv, 'lastCompleteLine'>): string {
   if (error instanceof CsvError) {
     const line = typeof error.lines === 'number' ? ` near line ${error.lines}` : '';
-    if (error.code === 'CSV_MAX_RECORD_SIZE' || error.code === 'CSV_QUOTE_NOT_CLOSED')
-      return `The file has a quoted field that is never closed${line}, so nothing after it can be read. Fix that line and upload the file again.`;
+    if (error.code === 'CSV_MAX_RECORD_SIZE' || error.code === 'CSV_QUOTE_NOT_CLOSED') {
+      const where = opened ? ` in the row that starts on line ${opened.lastCompleteLine() + 1}` : line;
+      return `The file has a quoted field that is never closed${where}, so nothing after it can be read. Fix that line (a " that opens a field needs one that closes it) and upload the file again.`;
+    }
     return `The file could not be read as CSV${line}: ${error.message}`;
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return 'The uploaded file is no longer there; upload it again.';
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return `The file could not be read (${code}).`;
   throw error;
+}
+
+/**
+ * Rows with values past the header's last column (often an unquoted delimiter inside a value):
+ * read from their mapped columns anyway, the extras ignored, and said so as a warning.
+ */
+export interface ExtraColumns {
+  rows: number;
+  /** The first few such rows (1-based, the header being row 1). */
+  examples: number[];
+}
+
+export function noteExtraColumns(extra: ExtraColumns, row: number): void {
+  extra.rows++;
+  if (extra.examples.length < 10) extra.examples.push(row);
 }
 
 /** An empty line (csv-parse gives it as one empty field). */
@@ -166,7 +195,7 @@ export async function readCsvHead(source: CsvSource, limit: number, delimiter?: 
     if (!header) return { ok: false, error: 'The file is empty.' };
     return { ok: true, value: { delimiter: opened.delimiter, header, rows } };
   } catch (error) {
-    return { ok: false, error: describeCsvError(error) };
+    return { ok: false, error: describeCsvError(error, opened) };
   } finally {
     opened?.close();
   }

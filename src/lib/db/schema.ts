@@ -169,6 +169,8 @@ export interface IssueTable {
   sent_at: number | null;
   /** Normalised ("+441632960001"); calls to it are credited to this issue. */
   tracked_phone: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The tracked number as typed, for people to read; tracked_phone is what calls are matched on. */
+  tracked_phone_display: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type IssueLinkKind = 'site' | 'external' | 'tel' | 'mailto' | 'honeypot';

@@ -5,6 +5,8 @@ import { createAppContext } from '../app/context.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { renewDemoPasswords, type DemoLogin } from './accounts.ts';
 import { generateDemo, type DemoSummary } from './generate.ts';
+import { applyDemoShopSettings } from './shop.ts';
+import { getSettings } from '../settings/settings.service.ts';
 import type { DemoScale } from './scale.ts';
 
 /**
@@ -42,7 +44,11 @@ export type DemoReady = { made: true; summary: DemoSummary; logins: DemoLogin[] 
  */
 export async function prepareDemo(place: DemoPlace, env: Record<string, string | undefined>, scale: DemoScale, now = Date.now(), log: (line: string) => void = () => {}): Promise<DemoReady> {
   if (existsSync(place.database)) {
-    const logins = await withDemoApp(loadConfig(demoEnvironment(env, place)), (app) => renewDemoPasswords(app.db, now));
+    // A demo made before the shop's details lived in Settings gets them now.
+    const logins = await withDemoApp(loadConfig(demoEnvironment(env, place)), async (app) => {
+      if (!(await getSettings(app.db, { now })).postalAddress) await applyDemoShopSettings(app.db, now);
+      return renewDemoPasswords(app.db, now);
+    });
     if (logins) return { made: false, logins };
     log(`${place.database} is not a finished demo: making it again`);
     removeDemo(place);

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
-import { getSettings } from '../settings/settings.service.ts';
+import { applyDemoShopSettings } from './shop.ts';
 import { applyImport, planImport } from '../subscribers/import.service.ts';
 import { findSubscriberByEmail } from '../subscribers/subscribers.repository.ts';
 import { dayOf } from '../time/zoned-time.ts';
@@ -52,9 +52,10 @@ async function importOldList(h: DemoHistory, count: number): Promise<void> {
  */
 export async function generateDemo(app: DemoApp, scale: DemoScale, now = Date.now(), log: (line: string) => void = () => {}): Promise<DemoSummary> {
   const h = new DemoHistory(app, scale, now, log);
-  // Read once as of the end: the settings cache then answers every earlier moment of the
-  // history (they do not change during it) instead of one query per replayed hit.
-  const settings = await getSettings(h.app.db, { now: h.end });
+  // The shop's own sender, address, phone and hours; stored once, as of the end: the settings
+  // cache then answers every earlier moment of the history (they do not change during it)
+  // instead of one query per replayed hit.
+  const settings = await applyDemoShopSettings(h.app.db, h.end);
   h.timeZone = settings.timeZone;
   h.siteUrl = settings.siteUrl;
   h.ownHost = new URL(settings.siteUrl).host;

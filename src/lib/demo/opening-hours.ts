@@ -1,4 +1,4 @@
-import { store } from '../../site/store.ts';
+import { demoShop } from './shop.ts';
 import { wallTimeOf } from '../time/zoned-time.ts';
 
 /** Minutes after midnight the store opens and closes on one weekday; null when closed all day. */
@@ -23,7 +23,7 @@ function parseHours(time: string): DayHours {
  * The store's opening hours by weekday (0 = Sunday), read from the lines the site shows
  * ("Tuesday – Wednesday" / "9:30 – 17:30", "Monday" / "Closed").
  */
-export function openingHoursByWeekday(lines: readonly { days: string; time: string }[] = store.hours): DayHours[] {
+export function openingHoursByWeekday(lines: readonly { days: string; time: string }[] = demoShop.hours): DayHours[] {
   const week: DayHours[] = Array.from({ length: 7 }, () => null);
   for (const line of lines) {
     const [first, last] = line.days.split(/\s*[–-]\s*/).map((d) => WEEKDAYS.indexOf(d.trim() as (typeof WEEKDAYS)[number]));

@@ -3,13 +3,18 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { lookup as mimeType } from 'mrmime';
 import { FALLBACK_PAGE_CSP } from './security-headers.ts';
+import { fillSiteSlots, splitAtSlots, type SiteDetails, type SlottedText } from '../site/site-details.ts';
 
 export interface StaticFile {
   body: Buffer;
   headers: Record<string, string>;
   etag: string;
   isPage: boolean;
+  /** Set when the file carries site-detail slots (src/lib/site/site-details.ts): serve `filled(file, details)` instead. */
+  slotted?: SlottedText;
 }
+
+const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
 
 /**
  * The built site's prerendered pages and assets, held in memory: a few hundred kilobytes
@@ -17,10 +22,13 @@ export interface StaticFile {
  * brings in bursts. Pages revalidate (so each view reaches the server and is counted);
  * fingerprinted assets under /_astro/ are cached for a year. Each page carries the
  * Content-Security-Policy Astro wrote for it into `headersFile` (its _headers.json).
+ * Pages and feeds that show the site's details (name, address, phone, hours) are filled from
+ * the current details when served: each once per change of the details, then kept.
  */
 export class StaticSite {
   readonly #files = new Map<string, StaticFile>();
   readonly #policies = new Map<string, string>();
+  readonly #filled = new WeakMap<StaticFile, { key: string; file: StaticFile }>();
 
   constructor(root: string, headersFile?: string) {
     if (headersFile) this.#readPolicies(headersFile);
@@ -60,15 +68,17 @@ export class StaticSite {
       }
       const urlPath = '/' + path.relative(root, full).split(path.sep).join('/');
       const body = readFileSync(full);
-      const type = mimeType(name) ?? 'application/octet-stream';
+      const type = mimeType(name) ?? (name.endsWith('.ico') ? 'image/x-icon' : 'application/octet-stream');
       const isPage = name.endsWith('.html');
-      const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
+      const etag = etagOf(body);
+      const slotted = isPage || name.endsWith('.xml') ? splitAtSlots(body.toString('utf8')) : undefined;
       const immutable = urlPath.startsWith('/_astro/');
       const pagePath = urlPath.replace(/(\/index)?\.html$/, '') || '/';
       this.#files.set(urlPath, {
         body,
         etag,
         isPage,
+        ...(slotted ? { slotted } : {}),
         headers: {
           'content-type': /^(text\/|application\/(json|xml|javascript|rss))/.test(type) ? `${type}; charset=utf-8` : type,
           'content-length': String(body.length),
@@ -79,6 +89,18 @@ export class StaticSite {
         },
       });
     }
+  }
+
+  /** The file as served with these details: its slots filled, with its own length and ETag (kept until the details change). */
+  filled(file: StaticFile, details: SiteDetails): StaticFile {
+    if (!file.slotted) return file;
+    const kept = this.#filled.get(file);
+    if (kept?.key === details.key) return kept.file;
+    const body = Buffer.from(fillSiteSlots(file.slotted, details), 'utf8');
+    const etag = etagOf(body);
+    const filled: StaticFile = { body, etag, isPage: file.isPage, headers: { ...file.headers, 'content-length': String(body.length), etag } };
+    this.#filled.set(file, { key: details.key, file: filled });
+    return filled;
   }
 
   /** "/articles/x", "/articles/x/" and "/articles/x/index.html" name the same page. */

@@ -20,8 +20,8 @@ export function notFound(): Response {
 }
 
 export function failureResponse(failure: IssueFailure): Response {
-  const status = failure.reason === 'invalid' ? 400 : failure.reason === 'conflict' ? 409 : 404;
-  const error = failure.reason === 'invalid' ? 'invalid' : failure.reason === 'conflict' ? 'conflict' : 'not_found';
+  const status = { invalid: 400, conflict: 409, 'not-found': 404, 'mail-failed': 502 }[failure.reason];
+  const error = { invalid: 'invalid', conflict: 'conflict', 'not-found': 'not_found', 'mail-failed': 'mail_failed' }[failure.reason];
   return json({ error, message: failure.message, ...(failure.fields ? { fields: failure.fields } : {}) }, status);
 }
 
@@ -57,6 +57,7 @@ export function issueJson(issue: Issue, siteUrl: string) {
     updated_at: issue.updatedAt,
     sent_at: issue.sentAt,
     tracked_phone: issue.trackedPhone,
+    tracked_phone_display: issue.trackedPhoneDisplay,
     archive_url: issue.status === 'sent' ? `${siteUrl}/newsletter/${issue.slug}/` : null,
   };
 }

@@ -40,6 +40,8 @@ export interface CheckSubject {
   templateHtml: string;
   /** Why the sample message could not be handed to the mailer (From, Reply-To, a header), when it could not. */
   mailProblem?: string | null;
+  /** False while nobody set a sender (a fresh install): the sample goes from a placeholder address. */
+  senderSet?: boolean;
   links: readonly { url: string; label: string; kind: IssueLinkKind }[];
   problems: readonly LinkProblem[];
   images: readonly ImageRef[];
@@ -68,6 +70,7 @@ function result(id: CheckId, label: string, status: CheckStatus, message: string
 
 function senderCheck(subject: CheckSubject): CheckResult {
   const label = 'Sender and headers can be sent';
+  if (subject.senderSet === false) return result('sender', label, 'error', 'No sender is set yet: enter the sender’s name and address under Settings (a fresh install has none, so nothing goes out in a made-up name).');
   if (subject.mailProblem) return result('sender', label, 'error', `The message cannot be sent as it stands: ${subject.mailProblem}. Correct the sender under Settings.`);
   return result('sender', label, 'ok', 'From, Reply-To and every header are valid.');
 }

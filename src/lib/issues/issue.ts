@@ -28,8 +28,10 @@ export interface Issue {
   createdAt: number;
   updatedAt: number;
   sentAt: number | null;
-  /** Shown in the footer ("Call us at …"); calls to it are credited to this issue. Normalised ("+441632960001"); null without one. */
+  /** Calls to it are credited to this issue. Normalised ("+441632960001"); null without one. */
   trackedPhone: string | null;
+  /** The same number as the marketer typed it ("+44 (0)1632 960001"): what the footer, archive and admin show. */
+  trackedPhoneDisplay: string | null;
   /** True once the snapshot is stored (sending started): the content can no longer change. */
   frozen: boolean;
 }
@@ -105,12 +107,12 @@ export const issueInputSchema = z.object({
     .array(z.string({ error: 'Name each featured article by its slug.' }).trim().max(200), { error: 'List the featured articles as slugs, e.g. ["choosing-your-first-widget"].' })
     .max(FEATURED_MAX, `Feature at most ${FEATURED_MAX} articles.`)
     .optional(),
-  /** Empty, absent or null: none. Stored normalised ("+44 (0)1632 960-001" → "+4401632960001"). */
+  /** Empty, absent or null: none. The number as typed (spaces collapsed): the service keeps it for people and normalises it for matching calls. */
   tracked_phone: z
     .string({ error: 'The tracked phone number must be text.' })
     .trim()
     .refine((v) => v === '' || normalizePhone(v) !== undefined, 'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.')
-    .transform((v) => (v === '' ? null : normalizePhone(v)!))
+    .transform((v) => (v === '' ? null : v.replace(/\s+/g, ' ')))
     .nullable()
     .optional(),
 });

@@ -31,7 +31,7 @@ export async function findSlugsLike(db: Db, base: string): Promise<string[]> {
 }
 
 /** Every issue, most recently changed first, without the body (the list page). */
-export async function listIssueRows(db: Db, limit = 500): Promise<Omit<IssueRow, 'body_markdown' | 'featured_articles' | 'tracked_phone'>[]> {
+export async function listIssueRows(db: Db, limit = 500): Promise<Omit<IssueRow, 'body_markdown' | 'featured_articles' | 'tracked_phone' | 'tracked_phone_display'>[]> {
   return db
     .selectFrom('issues')
     .select(['id', 'slug', 'subject', 'preheader', 'status', 'created_by', 'created_at', 'updated_at', 'sent_at'])

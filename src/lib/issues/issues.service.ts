@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DB } from '../db/database.ts';
 import type { Mailer } from '../mail/mailer.ts';
-import { getSettings, senderMailbox, type Settings } from '../settings/settings.service.ts';
+import { getSettings, isSenderSet, senderMailbox, type Settings } from '../settings/settings.service.ts';
 import { normalizeEmail } from '../subscribers/email-address.ts';
 import { hasBlockingErrors, blockingMessages, runChecks, type CheckResult } from './checks.ts';
 import { fieldErrors, issueInputSchema, slugify, type FeaturedArticle, type Issue, type IssueLink, type IssueStatus } from './issue.ts';
@@ -28,11 +28,14 @@ import { renderMarkdown } from './markdown.ts';
 import { createPersonalizer, sampleRecipient, type IssueSnapshot, type SnapshotHeaders } from './personalize.ts';
 import { renderIssueEmail, scanImages, type RenderedIssue, type RenderSettings } from './render.ts';
 import { validateOutgoingMail, InvalidMailError, type OutgoingMail } from '../mail/message.ts';
+import { describeMailError, isMailSendError } from '../mail/transport.ts';
+import { normalizePhone } from '../phone/phone-number.ts';
 import { formatMailbox, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
 
 export type IssueFailure = {
   ok: false;
-  reason: 'invalid' | 'not-found' | 'conflict';
+  /** 'mail-failed': the mail server refused or could not be reached; the message says what it answered. */
+  reason: 'invalid' | 'not-found' | 'conflict' | 'mail-failed';
   message: string;
   /** Per field (API names: subject, preheader, slug, body_markdown, featured_articles, to). */
   fields?: Record<string, string>;
@@ -83,6 +86,7 @@ function toIssue(row: IssueRow, frozen: boolean): Issue {
     updatedAt: Number(row.updated_at),
     sentAt: row.sent_at === null ? null : Number(row.sent_at),
     trackedPhone: row.tracked_phone,
+    trackedPhoneDisplay: row.tracked_phone_display ?? row.tracked_phone,
     frozen,
   };
 }
@@ -132,7 +136,13 @@ interface ParsedInput {
   slug: string | undefined;
   bodyMarkdown: string;
   featured: FeaturedArticle[];
-  trackedPhone: string | null;
+  trackedPhone: { number: string; display: string } | null;
+}
+
+/** The tracked number as typed, for people, and normalised ("+44 (0)1632 960-001" → "+441632960001"), for matching calls. */
+function trackedPhoneOf(typed: string | null | undefined): ParsedInput['trackedPhone'] {
+  const number = typed ? normalizePhone(typed) : undefined;
+  return typed && number ? { number, display: typed } : null;
 }
 
 function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<ParsedInput> {
@@ -150,7 +160,7 @@ function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<Pars
   }
   return {
     ok: true,
-    value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured, trackedPhone: parsed.data.tracked_phone ?? null },
+    value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured, trackedPhone: trackedPhoneOf(parsed.data.tracked_phone) },
   };
 }
 
@@ -181,7 +191,8 @@ export async function createIssue(db: DB, input: unknown, options: { articles: A
         created_at: now,
         updated_at: now,
         sent_at: null,
-        tracked_phone: trackedPhone,
+        tracked_phone: trackedPhone?.number ?? null,
+        tracked_phone_display: trackedPhone?.display ?? null,
       });
       return { ok: true, value: toIssue((await findIssueById(db, id))!, false) };
     } catch (error) {
@@ -210,7 +221,7 @@ export async function updateIssue(db: DB, id: number, input: unknown, options: {
     slug = await freeSlug(db, slugify(subject), id);
   }
   try {
-    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, { slug, subject, preheader, body_markdown: bodyMarkdown, featured_articles: JSON.stringify(featured), tracked_phone: trackedPhone, updated_at: now });
+    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, { slug, subject, preheader, body_markdown: bodyMarkdown, featured_articles: JSON.stringify(featured), tracked_phone: trackedPhone?.number ?? null, tracked_phone_display: trackedPhone?.display ?? null, updated_at: now });
     if (!changed) return { ok: false, reason: 'conflict', message: 'This issue is being sent or was sent: its content can no longer change.' };
   } catch (error) {
     if (isUniqueViolation(error)) return { ok: false, reason: 'conflict', message: `The slug “${slug}” belongs to another issue.`, fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` } };
@@ -243,16 +254,17 @@ function storedMailbox(text: string): Mailbox {
 }
 
 function headerTemplate(issue: Pick<Issue, 'slug'>, settings: Readonly<Settings>): { from: Mailbox; replyTo: string | null; headers: SnapshotHeaders } {
-  const domain = senderDomain(settings.senderAddress);
+  const from = senderMailbox(settings);
+  const domain = senderDomain(from.address);
   // An unquoted phrase (RFC 2919): quotes would make the mailer encode the whole value.
   const listName = `${settings.siteName} newsletter`.replace(/[^\p{L}\p{N} !#$%&'*+/=?^_`{|}~-]+/gu, ' ').replace(/\s+/g, ' ').trim();
   return {
-    from: senderMailbox(settings),
+    from,
     replyTo: settings.replyTo,
     headers: {
       fixed: { 'List-Id': `${listName} <newsletter.${domain}>`, 'X-Footfall-Issue': issue.slug },
       messageIdDomain: domain,
-      unsubscribeMailto: `${settings.replyTo ?? settings.senderAddress}?subject=unsubscribe`,
+      unsubscribeMailto: `${settings.replyTo ?? from.address}?subject=unsubscribe`,
     },
   };
 }
@@ -287,7 +299,7 @@ interface Prepared {
 async function renderDraft(db: DB, issue: Issue, settings: Readonly<Settings>, now: number): Promise<Prepared> {
   const render = renderSettingsFrom(settings);
   const rendered = await renderIssueEmail(
-    { slug: issue.slug, subject: issue.subject, preheader: issue.preheader, bodyMarkdown: issue.bodyMarkdown, featuredArticles: issue.featuredArticles, trackedPhone: issue.trackedPhone },
+    { slug: issue.slug, subject: issue.subject, preheader: issue.preheader, bodyMarkdown: issue.bodyMarkdown, featuredArticles: issue.featuredArticles, trackedPhone: issue.trackedPhone, trackedPhoneDisplay: issue.trackedPhoneDisplay },
     render,
   );
   const links = await registerLinks(db, issue.id, rendered, now);
@@ -373,6 +385,7 @@ function checksFor(prepared: Prepared, sample: OutgoingMail, settings: Readonly<
   const sampleHtml = sample.html;
   return runChecks({
     mailProblem: mailProblem(sample),
+    senderSet: isSenderSet(settings),
     subject: issue.subject,
     preheader: issue.preheader,
     bodyMarkdown: issue.bodyMarkdown,
@@ -516,9 +529,15 @@ export async function sendTestIssue(deps: { db: DB; mailer: Mailer; secret: stri
   const { snapshot } = await prepare(deps.db, issue, settings, now);
   const personalize = createPersonalizer(snapshot, { secret: deps.secret, mode: 'test' });
   const messageIds: string[] = [];
-  for (const email of recipients.value) {
-    const sent = await deps.mailer.send(personalize(sampleRecipient(email, null)), now);
-    messageIds.push(sent.messageId);
+  for (const [i, email] of recipients.value.entries()) {
+    try {
+      messageIds.push((await deps.mailer.send(personalize(sampleRecipient(email, null)), now)).messageId);
+    } catch (error) {
+      if (!isMailSendError(error)) throw error;
+      // The relay's own answer, for the admin to act on (the log has it too).
+      const sentSoFar = i > 0 ? ` (sent to ${recipients.value.slice(0, i).join(', ')} before that)` : '';
+      return { ok: false, reason: 'mail-failed', message: `The test to ${email} could not be sent${sentSoFar}. The mail server answered: ${describeMailError(error)}` };
+    }
   }
   return { ok: true, value: { sent: recipients.value, messageIds } };
 }
@@ -533,11 +552,12 @@ export interface ArchivedIssue {
   /** The body: plain links, no tracking, no personal links. */
   bodyHtml: string;
   featuredArticles: FeaturedArticle[];
-  /** The issue's tracked phone number, as in its footer; null without one. */
+  /** The issue's tracked phone number, normalised (for the tel: link) and as typed (as in its footer); null without one. */
   trackedPhone: string | null;
+  trackedPhoneDisplay: string | null;
 }
 
-export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles' | 'trackedPhone'>[]> {
+export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles' | 'trackedPhone' | 'trackedPhoneDisplay'>[]> {
   return (await listSentIssueRows(db)).map((r) => ({ id: Number(r.id), slug: r.slug, subject: r.subject, preheader: r.preheader, sentAt: Number(r.sent_at ?? 0) }));
 }
 
@@ -557,6 +577,7 @@ export async function getArchivedIssue(db: DB, slug: string): Promise<ArchivedIs
     bodyHtml: snapshot.archive_html,
     featuredArticles: parseFeatured(row.featured_articles),
     trackedPhone: row.tracked_phone,
+    trackedPhoneDisplay: row.tracked_phone_display ?? row.tracked_phone,
   };
 }
 
@@ -575,7 +596,8 @@ export async function renderUnsavedPreview(db: DB, input: unknown, options: { ar
       preheader: parsed.value.preheader,
       bodyMarkdown: parsed.value.bodyMarkdown,
       featuredArticles: parsed.value.featured,
-      trackedPhone: parsed.value.trackedPhone,
+      trackedPhone: parsed.value.trackedPhone?.number ?? null,
+      trackedPhoneDisplay: parsed.value.trackedPhone?.display ?? null,
     },
     { ...renderSettingsFrom(settings), openTracking: false, clickTracking: false },
   );

@@ -39,8 +39,10 @@ export interface IssueContent {
   preheader: string;
   bodyMarkdown: string;
   featuredArticles: readonly FeaturedArticle[];
-  /** Normalised ("+441632960001"): the footer's "Call us at …" line; absent or null for none. */
+  /** Normalised ("+441632960001"): the footer's "Call us at …" link dials it; absent or null for none. */
   trackedPhone?: string | null;
+  /** The number as the marketer typed it: what the footer shows (the normalised one without it). */
+  trackedPhoneDisplay?: string | null;
 }
 
 /** A link found while rewriting, before it has an id. `url` is the registered target. */
@@ -201,10 +203,9 @@ export async function runMjml(mjml: string, emailsDir = defaultEmailsDir()): Pro
 }
 
 /** "Call us at <a href="tel:…">…</a><br />": a tel: link like any other, so link rewriting registers and tracks it. */
-function trackedPhoneLine(trackedPhone: string | null | undefined): string {
+function trackedPhoneLine(trackedPhone: string | null | undefined, display: string | null | undefined): string {
   if (!trackedPhone) return '';
-  const number = escapeHtml(trackedPhone);
-  return `Call us at <a href="tel:${number}" style="color:#4f5a6b;text-decoration:underline;">${number}</a><br />`;
+  return `Call us at <a href="tel:${escapeHtml(trackedPhone)}" style="color:#4f5a6b;text-decoration:underline;">${escapeHtml(display || trackedPhone)}</a><br />`;
 }
 
 /** Issue-level placeholders filled (escaped); per-recipient ones written back as {{name}}. */
@@ -220,7 +221,7 @@ function fillIssuePlaceholders(html: string, content: IssueContent, settings: Re
   let out = template.parts[0]!;
   template.names.forEach((name, i) => {
     if (Object.hasOwn(values, name)) out += escapeHtml(values[name as keyof typeof values]);
-    else if (name === TRACKED_PHONE_LINE) out += trackedPhoneLine(content.trackedPhone);
+    else if (name === TRACKED_PHONE_LINE) out += trackedPhoneLine(content.trackedPhone, content.trackedPhoneDisplay);
     else if ((PERSONAL_PLACEHOLDERS as readonly string[]).includes(name) || name === 'honeypotUrl') out += `{{${name}}}`;
     else throw new EmailTemplateError(`newsletter: unknown placeholder {{${name}}} (issue-level: ${ISSUE_PLACEHOLDERS.join(', ')}; per recipient: ${PERSONAL_PLACEHOLDERS.join(', ')})`);
     out += template.parts[i + 1]!;

@@ -12,6 +12,8 @@ export interface MailerOptions {
   pool?: SmtpPoolOptions;
   /** DKIM-sign every message (SMTP and outbox alike) when set. */
   dkim?: DkimOptions | undefined;
+  /** PEM certificates to trust for the SMTP relay besides the system's (SMTP_TLS_CA_FILE). */
+  tlsCa?: string | undefined;
 }
 
 export interface Mailer {
@@ -40,7 +42,7 @@ function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
 
 /** One mailer per process: pooled SMTP when an SMTP URL is configured, the outbox folder otherwise. */
 export function createMailer(options: MailerOptions): Mailer {
-  const transport: MailTransport = options.smtpUrl ? createSmtpTransport(options.smtpUrl, options.pool, options.dkim) : createOutboxTransport(options.outboxDir, options.dkim);
+  const transport: MailTransport = options.smtpUrl ? createSmtpTransport(options.smtpUrl, options.pool, options.dkim, options.tlsCa) : createOutboxTransport(options.outboxDir, options.dkim);
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
 

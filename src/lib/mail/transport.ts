@@ -41,6 +41,32 @@ export class MailSendError extends Error {
   }
 }
 
+/**
+ * True for a MailSendError from any copy of this module: the server entry's mailer and Astro's
+ * bundle each load their own, so `instanceof` fails across them.
+ */
+export function isMailSendError(error: unknown): error is MailSendError {
+  return error instanceof Error && error.name === 'MailSendError' && 'permanent' in error;
+}
+
+const shorten = (text: string) => text.replace(/\s+/g, ' ').trim();
+const TLS_TROUBLE = /certificate|self[- ]signed|unable to (get|verify)|\bCERT_|wrong version number|SSL routines|handshake/i;
+
+/**
+ * What went wrong, as an admin can act on it: the relay's own answer when it gave one
+ * ("550 5.7.1 Relaying denied"), else the connection's error ("ESOCKET: certificate has
+ * expired"), with a pointer to the setting that fixes a TLS problem. At most `max` characters.
+ */
+export function describeMailError(error: unknown, max = 300): string {
+  if (!isMailSendError(error)) return shorten(error instanceof Error ? error.message : String(error)).slice(0, max);
+  // Node's advice (run with --use-system-ca) is about Node, not about Footfall's settings.
+  const message = error.message.replace(/;\s*if the root CA is installed locally.*$/s, '');
+  let text = error.response ? shorten(error.response) : shorten(`${error.code ?? 'error'}: ${message}`);
+  if (error.code === 'ETLS') text += ' (the relay would not start TLS, and SMTP_URL asks for it: requireTLS)';
+  else if (!error.response && TLS_TROUBLE.test(message)) text += ' (the relay’s TLS certificate is not trusted here: name it, or its CA, in SMTP_TLS_CA_FILE — see SMTP_URL in the README)';
+  return text.slice(0, max);
+}
+
 type NodemailerFailure = Error & { code?: string; responseCode?: number; response?: string; command?: string; permanent?: boolean; rejectedErrors?: NodemailerFailure[] };
 
 function toMailSendError(error: unknown): MailSendError {
@@ -76,11 +102,16 @@ export interface SmtpPoolOptions {
   rateLimitPerSecond?: number;
 }
 
-/** nodemailer's pooled SMTP transport for `smtp://` / `smtps://` URLs (credentials in the URL). */
-export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {}, dkim?: DkimOptions): MailTransport {
+/**
+ * nodemailer's pooled SMTP transport for `smtp://` / `smtps://` URLs (credentials in the URL;
+ * TLS options such as `?requireTLS=true` or `?tls.servername=relay.lan` in its query). `tlsCa`:
+ * PEM certificates to trust for the relay besides the system's (a self-signed local relay).
+ */
+export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {}, dkim?: DkimOptions, tlsCa?: string): MailTransport {
   const transporter = nodemailer.createTransport({
     url: smtpUrl,
     ...(dkim ? { dkim } : {}),
+    ...(tlsCa ? { tls: { ca: tlsCa } } : {}),
     pool: true,
     maxConnections: pool.maxConnections ?? 5,
     disableFileAccess: true,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import type { DB } from '../db/database.ts';
-import { describeCsvError, DELIMITERS, isBlankRecord, keptValue, openCsv, readCsvHead, unguardFormula, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
+import { describeCsvError, noteExtraColumns, type ExtraColumns, DELIMITERS, isBlankRecord, keptValue, openCsv, readCsvHead, unguardFormula, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
 import { parseEventTime } from './event-time.ts';
 import { cleanNote, EARLIEST_EVENT_AT, MAX_CLOCK_SKEW_MS, MAX_NOTE_LENGTH, type OfflineEventKind } from './offline-events.ts';
 import { findExistingClientIds, insertOfflineEventsIfNew, type NewOfflineEvent } from './offline-events.repository.ts';
@@ -52,7 +52,6 @@ export interface OfflinePreview {
 export type OfflineRejectionCode =
   | 'not_utf8'
   | 'missing_columns'
-  | 'extra_columns'
   | 'bad_time'
   | 'future_time'
   | 'unknown_kind'
@@ -64,7 +63,6 @@ export type OfflineRejectionCode =
 export const REJECTION_LABELS: Record<OfflineRejectionCode, string> = {
   not_utf8: 'not UTF-8 text',
   missing_columns: 'missing columns',
-  extra_columns: 'extra columns',
   bad_time: 'bad time',
   future_time: 'time in the future',
   unknown_kind: 'unknown kind',
@@ -103,8 +101,10 @@ export interface OfflineImportPlan {
   plannedAt: number;
   counts: OfflineImportCounts;
   rejectedBy: Partial<Record<OfflineRejectionCode, number>>;
-  /** Every rejected row (up to MAX_REJECTED_KEPT; the counts are exact beyond that). */
+  /** Every rejected row in file order (up to MAX_REJECTED_KEPT; the counts are exact beyond that). */
   rejected: OfflineRejectedRow[];
+  /** Rows with values past the header's last column: imported from their mapped columns, the extras ignored (a warning). */
+  extraColumns: ExtraColumns;
   writes: Omit<NewOfflineEvent, 'recorded_at' | 'recorded_by'>[];
 }
 
@@ -229,6 +229,7 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
   const rejected: OfflineRejectedRow[] = [];
   const writes: OfflineImportPlan['writes'] = [];
   const occurrences = new Map<string, number>();
+  const extraColumns: ExtraColumns = { rows: 0, examples: [] };
   let pending: PendingRow[] = [];
   const issueIds = new Map<string, number | null>();
 
@@ -298,8 +299,7 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
         continue;
       }
       if (fields.length > header.length && fields.slice(header.length).some((f) => f.trim() !== '')) {
-        reject(row, fields, 'extra_columns', `extra columns: ${fields.length}, the header has ${header.length} (an unquoted delimiter inside a note?)`);
-        continue;
+        noteExtraColumns(extraColumns, row);
       }
       const cell = (i: number | null) => (i === null ? '' : unguardFormula(fields[i] ?? ''));
 
@@ -361,11 +361,13 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
     if (!header) return { ok: false, error: 'The file is empty.' };
     await flush();
   } catch (error) {
-    return { ok: false, error: describeCsvError(error) };
+    return { ok: false, error: describeCsvError(error, opened) };
   } finally {
     opened?.close();
   }
-  return { ok: true, value: { mapping, timeZone: options.timeZone, plannedAt: now, counts, rejectedBy, rejected, writes } };
+  // Rows checked against the database in chunks are rejected after later ones: list them in file order.
+  rejected.sort((a, b) => a.row - b.row);
+  return { ok: true, value: { mapping, timeZone: options.timeZone, plannedAt: now, counts, rejectedBy, rejected, extraColumns, writes } };
 }
 
 // ---------------------------------------------------------------------------------------

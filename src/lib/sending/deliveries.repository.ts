@@ -207,6 +207,25 @@ export async function countDeliveriesByStatus(db: Db, issueId: number): Promise<
   return counts;
 }
 
+/**
+ * What the mail server answered for an issue's deliveries that did not go through (failed,
+ * bounced, or queued again after a temporary failure), the most frequent answers first.
+ */
+export async function countFailureReasons(db: Db, issueId: number, limit: number): Promise<{ status: DeliveryStatus; reason: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['status', 'reason', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('issue_id', '=', issueId)
+    .where('reason', 'is not', null)
+    .where((eb) => eb.or([eb('status', 'in', ['failed', 'bounced']), eb.and([eb('status', '=', 'queued'), eb('attempts', '>', 0)])]))
+    .groupBy(['status', 'reason'])
+    .orderBy('n', 'desc')
+    .orderBy('reason')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ status: r.status, reason: r.reason!, count: Number(r.n) }));
+}
+
 /** Messages of an issue accepted by the server since `since`: the recent rate. */
 export async function countSentSince(db: Db, issueId: number, since: number): Promise<number> {
   const row = await db

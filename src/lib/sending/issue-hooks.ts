@@ -20,7 +20,8 @@ export function createIssueHooks(deps: { secret: string; knownPaths?: () => Prom
       const issue = await getIssue(db, issueId);
       if (issue && (issue.status === 'sent' || issue.status === 'cancelled')) return fail('conflict', `This issue is ${issue.status}: it cannot be sent again.`);
       const checked = await issues.checkIssue(db, issueId);
-      return checked.ok ? ok(checked.value) : fail(checked.reason, checked.message);
+      // Checking mails nothing, so a mail failure cannot come from it.
+      return checked.ok ? ok(checked.value) : fail(checked.reason === 'mail-failed' ? 'conflict' : checked.reason, checked.message);
     },
     prepareIssue: (db, issueId, now) => issues.prepareIssue(db, issueId, now),
     composerFor: (db, issueId) => issues.composerFor(db, issueId),

@@ -1,5 +1,5 @@
 import { InvalidMailError } from '../mail/message.ts';
-import { MailSendError } from '../mail/transport.ts';
+import { describeMailError, MailSendError } from '../mail/transport.ts';
 
 export interface RetryPolicy {
   /** The first retry waits about this long; each further one twice as long. */
@@ -26,14 +26,9 @@ export type FailureOutcome =
   | { status: 'failed'; reason: string; counts: boolean }
   | { status: 'bounced'; reason: string; counts: false };
 
-const shorten = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300);
-
+/** The relay's answer (or the connection's error, with what fixes a TLS problem), at most 300 characters. */
 export function describeFailure(error: unknown): string {
-  if (error instanceof MailSendError) {
-    if (error.response) return shorten(error.response);
-    return shorten(`${error.code ?? 'error'}: ${error.message}`);
-  }
-  return shorten(error instanceof Error ? error.message : String(error));
+  return describeMailError(error, 300);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { fail, ok, type Outcome } from '../auth/outcome.ts';
 import { parseTopics, TOPICS } from '../subscribers/topics.ts';
-import { countAudience, countDeliveriesByStatus, countSentSince, freezeAudience, skipQueuedDeliveries } from './deliveries.repository.ts';
+import { countAudience, countDeliveriesByStatus, countFailureReasons, countSentSince, freezeAudience, skipQueuedDeliveries } from './deliveries.repository.ts';
 import {
   changeSendState,
   deleteSend,
@@ -20,6 +20,11 @@ const NOW_TOLERANCE_MS = 1000;
 /** The furthest ahead a send may be scheduled. */
 export const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
 
+/** Why a send is refused, or a due send not started, when nobody would get it. */
+export const EMPTY_AUDIENCE_MESSAGE = 'Nobody would get this issue: the audience has no active subscriber (people who paused their subscription are left out). Add or import subscribers, or choose other topics.';
+const EMPTY_AT_START_REASON =
+  'Not started: nobody is in the audience any more (they unsubscribed, paused or were suppressed since the send was requested). Nothing was sent. Resume once there are subscribers, or cancel to make the issue a draft again.';
+
 export interface SendRequest {
   issueId: number;
   /** `{topics?: [...]}` from a form or JSON: checked here. */
@@ -28,6 +33,21 @@ export interface SendRequest {
   at?: number | null;
   createdBy?: number | null;
   createdByKey?: number | null;
+  /**
+   * The undo window: the first message goes out no sooner than this long after the request
+   * (SEND_UNDO_SECONDS), so a send started by mistake can still be stopped with nothing sent.
+   */
+  undoMs?: number;
+}
+
+/** What a send would be, checked but not made: the confirmation step names these. */
+export interface SendReview {
+  issueId: number;
+  audience: Audience;
+  /** When the first message would go out (a "now" send: now plus the undo window). */
+  scheduledAt: number;
+  /** Who would get it if it started now. */
+  recipients: number;
 }
 
 export interface SendSummary {
@@ -71,23 +91,44 @@ async function summarize(db: DB, send: Send, created: boolean): Promise<SendSumm
  * Starts a send that is due: freezes the issue (hooks.prepareIssue), then in one transaction
  * moves it scheduled → running and freezes the audience into the ledger. Two callers at once
  * (the API and a worker, or two workers) start it once: only one moves the state. When the
- * issue cannot be frozen, the send is paused with the reason.
+ * issue cannot be frozen, or nobody is in the audience any more, the send is paused with the
+ * reason and nothing is frozen or sent.
  */
 export async function startSend(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>, send: Send, now = Date.now()): Promise<boolean> {
+  const audience = parseAudience(send.audience);
+  // Nobody to send to: the issue is neither frozen nor sent (it would join the archive having reached no one).
+  if ((await countAudience(db, audience.topics)) === 0) {
+    await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: EMPTY_AT_START_REASON }, now);
+    return false;
+  }
   const prepared = await hooks.prepareIssue(db, Number(send.issue_id), now);
   if (!prepared.ok) {
     await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: `Could not start: ${prepared.message}` }, now);
     return false;
   }
-  const audience = parseAudience(send.audience);
-  return db.transaction().execute(async (trx) => {
-    if (!(await markSendStarted(trx, Number(send.id), now))) return false;
-    await hooks.setIssueStatus(trx, Number(send.issue_id), ['draft', 'scheduled'], 'sending', now);
-    const added = await freezeAudience(trx, { issueId: Number(send.issue_id), topics: audience.topics }, now);
-    await setSendRecipients(trx, Number(send.id), added);
-    return true;
-  });
+  const started = await db
+    .transaction()
+    .execute(async (trx) => {
+      if (!(await markSendStarted(trx, Number(send.id), now))) return false;
+      await hooks.setIssueStatus(trx, Number(send.issue_id), ['draft', 'scheduled'], 'sending', now);
+      const added = await freezeAudience(trx, { issueId: Number(send.issue_id), topics: audience.topics }, now);
+      // Everyone left between the count above and now: undo the start rather than send to nobody.
+      if (added === 0) throw new EmptyAudienceError();
+      await setSendRecipients(trx, Number(send.id), added);
+      return true;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof EmptyAudienceError) return 'empty' as const;
+      throw error;
+    });
+  if (started === 'empty') {
+    await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: EMPTY_AT_START_REASON }, now);
+    return false;
+  }
+  return started;
 }
+
+class EmptyAudienceError extends Error {}
 
 /** Scheduled sends whose time came: started now (the worker calls this on every poll). */
 export async function startDueSends(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>, now = Date.now()): Promise<number> {
@@ -97,9 +138,33 @@ export async function startDueSends(db: DB, hooks: Pick<IssueHooks, 'prepareIssu
 }
 
 /**
- * Sends an issue now or at `at`. The issue must pass its checks (hooks.checkIssue). An issue
- * has one send: a second request — repeated, or at the same moment — gets the existing one,
- * and the ledger's UNIQUE(issue_id, subscriber_id) keeps one row per recipient whatever happens.
+ * Checks a send request without making it: the audience and time are valid, the issue may be
+ * sent and passes its checks, and somebody would get it. The confirmation step shows the result.
+ */
+export async function reviewSend(
+  db: DB,
+  hooks: Pick<IssueHooks, 'checkIssue'>,
+  input: SendRequest,
+  now = Date.now(),
+): Promise<Outcome<SendReview>> {
+  const audience = readAudience(input.audience);
+  if (!audience.ok) return audience;
+  if (input.at !== undefined && input.at !== null && (!Number.isSafeInteger(input.at) || input.at < 0)) return fail('invalid', 'The time must be epoch milliseconds (an integer).', { field: 'at' });
+  if (input.at && input.at > now + MAX_SCHEDULE_AHEAD_MS) return fail('invalid', 'A send can be scheduled at most a year ahead.', { field: 'at' });
+  if (await findSendByIssue(db, input.issueId)) return fail('conflict', 'This issue already has a send: see its progress.');
+  const checked = await hooks.checkIssue(db, input.issueId);
+  if (!checked.ok) return checked;
+  const recipients = await countAudience(db, audience.value.topics);
+  if (recipients === 0) return fail('conflict', EMPTY_AUDIENCE_MESSAGE, { field: 'audience' });
+  const requested = input.at && input.at > now + NOW_TOLERANCE_MS ? input.at : now;
+  return ok({ issueId: input.issueId, audience: audience.value, scheduledAt: Math.max(requested, now + Math.max(0, input.undoMs ?? 0)), recipients });
+}
+
+/**
+ * Sends an issue now or at `at`, never sooner than the undo window allows. The issue must pass
+ * its checks (hooks.checkIssue) and the audience must have somebody in it. An issue has one
+ * send: a second request — repeated, or at the same moment — gets the existing one, and the
+ * ledger's UNIQUE(issue_id, subscriber_id) keeps one row per recipient whatever happens.
  */
 export async function requestSend(
   db: DB,
@@ -109,30 +174,30 @@ export async function requestSend(
 ): Promise<Outcome<SendSummary>> {
   const audience = readAudience(input.audience);
   if (!audience.ok) return audience;
-  if (input.at !== undefined && input.at !== null && (!Number.isSafeInteger(input.at) || input.at < 0)) return fail('invalid', 'The time must be epoch milliseconds (an integer).', { field: 'at' });
-  if (input.at && input.at > now + MAX_SCHEDULE_AHEAD_MS) return fail('invalid', 'A send can be scheduled at most a year ahead.', { field: 'at' });
-
   const existing = await findSendByIssue(db, input.issueId);
   if (existing) return ok(await summarize(db, existing, false));
-  const checked = await hooks.checkIssue(db, input.issueId);
-  if (!checked.ok) return checked;
-
-  const scheduledAt = input.at && input.at > now + NOW_TOLERANCE_MS ? input.at : now;
+  const review = await reviewSend(db, hooks, input, now);
+  if (!review.ok) {
+    // Two requests at once: the other one made the send meanwhile.
+    const made = review.reason === 'conflict' && (await findSendByIssue(db, input.issueId));
+    return made ? ok(await summarize(db, made, false)) : review;
+  }
+  const { scheduledAt } = review.value;
   const sendId = await db.transaction().execute(async (trx) => {
     const id = await insertSendIfAbsent(trx, {
-    issue_id: input.issueId,
-    audience: JSON.stringify(audience.value),
-    state: 'scheduled',
-    scheduled_at: scheduledAt,
-    paused_reason: null,
-    recipients: null,
-    created_by: input.createdBy ?? null,
-    created_by_key: input.createdByKey ?? null,
-    created_at: now,
-    updated_at: now,
-    started_at: null,
-    finished_at: null,
-    cancelled_at: null,
+      issue_id: input.issueId,
+      audience: JSON.stringify(review.value.audience),
+      state: 'scheduled',
+      scheduled_at: scheduledAt,
+      paused_reason: null,
+      recipients: null,
+      created_by: input.createdBy ?? null,
+      created_by_key: input.createdByKey ?? null,
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      finished_at: null,
+      cancelled_at: null,
     });
     if (id !== undefined && scheduledAt > now) await hooks.setIssueStatus(trx, input.issueId, ['draft'], 'scheduled', now);
     return id;
@@ -197,6 +262,15 @@ export async function finishSendIfDone(db: DB, hooks: Pick<IssueHooks, 'setIssue
 export async function audienceSizes(db: DB): Promise<{ all: number; byTopic: Record<string, number> }> {
   const [all, ...perTopic] = await Promise.all([countAudience(db, undefined), ...TOPICS.map((t) => countAudience(db, [t.id]))]);
   return { all: all!, byTopic: Object.fromEntries(TOPICS.map((t, i) => [t.id, perTopic[i]!])) };
+}
+
+/**
+ * The mail server's answers for the messages of an issue that did not go through (or are
+ * waiting to be tried again), grouped, the most frequent first: shown to those who send.
+ */
+export async function sendFailureAnswers(db: DB, issueId: number, limit = 5): Promise<{ status: 'queued' | 'failed' | 'bounced'; answer: string; count: number }[]> {
+  const rows = await countFailureReasons(db, issueId, limit);
+  return rows.map((r) => ({ status: r.status as 'queued' | 'failed' | 'bounced', answer: r.reason, count: r.count }));
 }
 
 export async function sendOfIssue(db: DB, issueId: number): Promise<Send | undefined> {

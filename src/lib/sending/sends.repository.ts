@@ -102,3 +102,8 @@ export async function pauseSendAfterFailures(db: Db, sendId: number, threshold: 
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
+
+/** True once any issue was sent, or scheduled to be (the first-steps list's "first issue"). */
+export async function hasAnySend(db: Db): Promise<boolean> {
+  return (await db.selectFrom('sends').select('id').limit(1).executeTakeFirst()) !== undefined;
+}

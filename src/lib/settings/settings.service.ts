@@ -3,12 +3,19 @@ import { getConfig } from '../config.ts';
 import { defaultSettings, settingsSchema, type Settings, type SettingsInput } from './settings.ts';
 import { findAllSettings, upsertSetting } from './settings.repository.ts';
 
-export { defaultSettings, isValidTimeZone, senderMailbox, settingsSchema, type Settings, type SettingsInput } from './settings.ts';
+export { defaultSettings, isSenderSet, isValidTimeZone, openingHoursText, senderMailbox, settingsSchema, type OpeningHoursLine, type Settings, type SettingsInput } from './settings.ts';
 
 /** Settings are read on every send and report; they change rarely, so a read is kept this long. */
 export const SETTINGS_CACHE_MS = 5000;
 
-const cache = new WeakMap<DB, { settings: Readonly<Settings>; at: number }>();
+// The server entry and Astro's bundle each get their own copy of this module: the cache lives on
+// globalThis so that a save in one (Settings, in Astro) clears it for the other (the server
+// entry's static pages and tracking) at once.
+const CACHE_KEY = Symbol.for('footfall.settingsCache');
+const REFRESHING_KEY = Symbol.for('footfall.settingsRefreshing');
+type Holder = { [CACHE_KEY]?: WeakMap<DB, { settings: Readonly<Settings>; at: number }>; [REFRESHING_KEY]?: WeakMap<DB, Promise<unknown>> };
+const holder = globalThis as Holder;
+const cache = (holder[CACHE_KEY] ??= new WeakMap());
 
 /** Stored values laid over the defaults; a stored value that no longer validates falls back to its default. */
 function merge(defaults: Settings, rows: { key: string; value: string }[]): Settings {
@@ -59,7 +66,7 @@ export function peekSettings(db: DB, now = Date.now()): Readonly<Settings> | und
   return hit?.settings;
 }
 
-const refreshing = new WeakMap<DB, Promise<unknown>>();
+const refreshing = (holder[REFRESHING_KEY] ??= new WeakMap());
 
 export type SaveSettingsResult = { ok: true; settings: Readonly<Settings> } | { ok: false; errors: Partial<Record<keyof Settings, string>> };
 

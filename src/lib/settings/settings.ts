@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { store } from '../../site/store.ts';
 import { displayName, isValidEmailAddress, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
 import { parseNetworkOverrides } from '../network/admin-networks.ts';
+import { normalizePhone } from '../phone/phone-number.ts';
 
 /**
  * Site settings, edited by admins on /admin/settings and stored in the `settings` table.
- * Anything not stored takes its default (from the configuration and the store's details).
+ * Anything not stored takes its default (from the configuration). A fresh install has no
+ * sender (unless MAIL_FROM names one), no postal address, phone or opening hours: nothing goes
+ * out in someone else's name, and the pre-send checks fail until an admin sets them.
  * Read them with getSettings(db) from settings.service.ts.
  */
 export interface Settings {
@@ -14,10 +16,17 @@ export interface Settings {
   /** The public URL, no trailing slash: links in mail. */
   siteUrl: string;
   senderName: string;
+  /** Empty until set (or given by MAIL_FROM): newsletters cannot be sent without it. */
   senderAddress: string;
   replyTo: string | null;
-  /** Printed in every newsletter footer (required by anti-spam law). */
+  /** Printed in every newsletter footer (required by anti-spam law) and in the site's footer; empty until set. */
   postalAddress: string;
+  /** The town or place shown under the site name in the site's header (may be empty). */
+  placeName: string;
+  /** The shop's phone number as it should be shown (may be empty); links dial its digits. */
+  phone: string;
+  /** The site footer's opening hours, one line each, e.g. { days: 'Monday – Friday', time: '9:00 – 17:30' }. */
+  openingHours: OpeningHoursLine[];
   /** IANA name, e.g. "Europe/Amsterdam": day and hour breakdowns use it. */
   timeZone: string;
   openTracking: boolean;
@@ -45,9 +54,31 @@ export interface Settings {
 
 export type SettingKey = keyof Settings;
 
+export interface OpeningHoursLine {
+  days: string;
+  time: string;
+}
+
+/**
+ * The address account and subscriber mail (invitations, confirmations) goes from while no sender
+ * is set, so a fresh install can still invite its staff; newsletters are refused until one is.
+ */
+export const FALLBACK_SENDER_ADDRESS = 'footfall@localhost';
+
+/** True once an admin (or MAIL_FROM) named a sender: newsletters may go out. */
+export function isSenderSet(settings: Pick<Settings, 'senderAddress'>): boolean {
+  return settings.senderAddress !== '';
+}
+
 /** The sender as the mailer gets it: an address object, whose name nodemailer quotes or encodes whatever it holds. */
-export function senderMailbox(settings: Pick<Settings, 'senderName' | 'senderAddress'>): Mailbox {
+export function senderMailbox(settings: Pick<Settings, 'senderName' | 'senderAddress' | 'siteName'>): Mailbox {
+  if (!isSenderSet(settings)) return { name: displayName(settings.senderName || settings.siteName), address: FALLBACK_SENDER_ADDRESS };
   return { name: displayName(settings.senderName), address: settings.senderAddress };
+}
+
+/** "Monday: Closed" lines, as the settings form shows them. */
+export function openingHoursText(lines: readonly OpeningHoursLine[]): string {
+  return lines.map((line) => `${line.days}: ${line.time}`).join('\n');
 }
 
 /** True for an IANA zone name that this runtime knows (not offsets such as "+01:00"). */
@@ -77,16 +108,22 @@ const seconds = (label: string, min: number, max: number, fallback: number) =>
     .max(max, `The ${label} is at most ${max}.`)
     .default(fallback);
 
-/** The defaults: the sender from MAIL_FROM, the site URL from SITE_URL, the rest from the store's details. */
-export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { mail: Pick<Config['mail'], 'from'> }): Settings {
-  const sender = parseMailbox(config.mail.from);
+/** The site's name until Settings say otherwise: the name of the example site the articles ship with. */
+export const DEFAULT_SITE_NAME = 'Frobozz Electric';
+
+/** The defaults: the sender from MAIL_FROM (none without it), the site URL from SITE_URL, no postal address, phone or hours. */
+export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { mail: { from?: string | undefined } }): Settings {
+  const sender = config.mail.from ? parseMailbox(config.mail.from) : undefined;
   return {
-    siteName: store.name,
+    siteName: DEFAULT_SITE_NAME,
     siteUrl: config.siteUrl,
-    senderName: sender.ok && sender.mailbox.name ? sender.mailbox.name : store.name,
-    senderAddress: sender.ok ? sender.mailbox.address.toLowerCase() : 'newsletter@localhost',
+    senderName: sender?.ok && sender.mailbox.name ? sender.mailbox.name : DEFAULT_SITE_NAME,
+    senderAddress: sender?.ok ? sender.mailbox.address.toLowerCase() : '',
     replyTo: null,
-    postalAddress: `${store.name}, ${store.street}, ${store.town}`,
+    postalAddress: '',
+    placeName: '',
+    phone: '',
+    openingHours: [],
     timeZone: serverTimeZone(),
     openTracking: true,
     clickTracking: true,
@@ -153,6 +190,34 @@ export const settingsSchema = z
           .max(500, 'Use at most 500 characters for the postal address.')
           .refine((v) => v.isWellFormed() && !/[\0-\x09\x0b-\x1f\x7f]/.test(v), 'The postal address cannot contain control characters.'),
       ),
+    placeName: z
+      .string({ error: 'Enter the place name as text.' })
+      .transform((v) => v.trim())
+      .pipe(
+        z
+          .string()
+          .max(60, 'Use at most 60 characters for the place name.')
+          .refine((v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v), 'The place name cannot contain line breaks or control characters.'),
+      )
+      .optional()
+      .default(''),
+    phone: z
+      .string({ error: 'Enter the phone number as text.' })
+      .transform((v) => v.trim())
+      .pipe(
+        z
+          .string()
+          .max(40, 'Use at most 40 characters for the phone number.')
+          .refine((v) => v === '' || normalizePhone(v) !== undefined, 'Enter the phone number as digits, e.g. +44 1632 960000 or (555) 0142 (spaces, brackets and hyphens are fine), or leave it empty.'),
+      )
+      .optional()
+      .default(''),
+    // Lines of text from the form; the stored list when read back.
+    openingHours: z
+      .union([z.string(), z.array(z.object({ days: z.string(), time: z.string() }))], { error: 'Enter the opening hours as text.' })
+      .transform((value, ctx) => parseOpeningHours(typeof value === 'string' ? value : openingHoursText(value), ctx))
+      .optional()
+      .default([]),
     timeZone: z
       .string({ error: 'Choose a time zone.' })
       .trim()
@@ -183,3 +248,28 @@ export const settingsSchema = z
   .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
 
 export type SettingsInput = z.input<typeof settingsSchema>;
+
+const HOURS_LINE = /^(.{1,60}?)\s*:\s+(.{1,60})$/;
+
+/** "Monday: Closed" one per line (blank lines skipped) → lines; a refusal names the first line that is not one. */
+function parseOpeningHours(text: string, ctx: z.RefinementCtx): OpeningHoursLine[] {
+  if (text.length > 2000) {
+    ctx.addIssue({ code: 'custom', message: 'The opening hours are far too long.' });
+    return z.NEVER;
+  }
+  const lines = text.replace(/\r\n?/g, '\n').split('\n').map((line) => line.trim()).filter(Boolean);
+  if (lines.length > 14) {
+    ctx.addIssue({ code: 'custom', message: 'Use at most 14 lines for the opening hours.' });
+    return z.NEVER;
+  }
+  const parsed: OpeningHoursLine[] = [];
+  for (const [i, line] of lines.entries()) {
+    const match = HOURS_LINE.exec(line);
+    if (!match || !line.isWellFormed() || /\p{Cc}/u.test(line)) {
+      ctx.addIssue({ code: 'custom', message: `Write each line of the opening hours as “days: hours”, e.g. “Monday – Friday: 9:00 – 17:30” (line ${i + 1} is not).` });
+      return z.NEVER;
+    }
+    parsed.push({ days: match[1]!.trim(), time: match[2]!.trim() });
+  }
+  return parsed;
+}

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AppContext } from '../app/context.ts';
 import { sendSiteEmail } from '../mail/site-email.ts';
-import { getSettings } from '../settings/settings.service.ts';
+import { getSettings, senderMailbox } from '../settings/settings.service.ts';
 import { ImportJobs } from './import-jobs.ts';
 import type { SubscriberDeps } from './subscribers.service.ts';
 
@@ -22,7 +22,7 @@ export async function subscriberDeps(app: AppContext): Promise<SubscriberDeps> {
         'welcome',
         { preferencesUrl: data.preferencesUrl, unsubscribeUrl: data.unsubscribeUrl },
         // RFC 8058 one-click, and a mailto to the sender for clients that only offer that (a person reads it).
-        { listUnsubscribe: { url: data.unsubscribeUrl, mailto: `${settings.senderAddress}?subject=unsubscribe` } },
+        { listUnsubscribe: { url: data.unsubscribeUrl, mailto: `${senderMailbox(settings).address}?subject=unsubscribe` } },
       );
     },
     sendPreferencesLink: async (to, data) => {

@@ -2,7 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { describeCsvError, DELIMITERS, isBlankRecord as isBlank, openCsv, readCsvHead, unguardFormula as unguard, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
+import { describeCsvError, noteExtraColumns, type ExtraColumns, DELIMITERS, isBlankRecord as isBlank, openCsv, readCsvHead, unguardFormula as unguard, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { cleanName, type Result } from './subscribers.service.ts';
 import { TOPICS, parseTopics, type TopicId } from './topics.ts';
@@ -56,7 +56,8 @@ export interface CsvPreview {
   suggested: { delimiter: Delimiter; email: number | null; name: number | null; topics: number | null };
 }
 
-export type RejectionCode = 'not_utf8' | 'missing_columns' | 'extra_columns' | 'missing_email' | 'header_injection' | 'invalid_email';
+export type RejectionCode = 'not_utf8' | 'missing_columns' | 'missing_email' | 'header_injection' | 'invalid_email';
+
 
 export interface RejectedRow {
   /** 1-based, the header being row 1 (a quoted line break does not start a new row). */
@@ -90,6 +91,8 @@ export interface ImportPlan {
   rejected: RejectedRow[];
   /** Unknown topic value → rows naming it (at most 100 distinct values are listed). */
   unknownTopics: Record<string, number>;
+  /** A warning, not a refusal: those rows are imported from their mapped columns. */
+  extraColumns: ExtraColumns;
   /**
    * What `applyImport` writes: the addresses classified `add` or `merge`, in file order, as
    * parallel arrays (compact: 100,000 rows are a few MB). `topics` is a bit mask over `TOPICS`.
@@ -218,6 +221,7 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
   const rejectedBy: Partial<Record<RejectionCode, number>> = {};
   const rejected: RejectedRow[] = [];
   const unknownTopics = new Map<string, number>();
+  const extraColumns: ExtraColumns = { rows: 0, examples: [] };
   const seen = new Map<string, PlannedAddress>();
   const ordered: PlannedAddress[] = [];
   let pending: PlannedAddress[] = [];
@@ -267,8 +271,7 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
         continue;
       }
       if (fields.length > header.length && fields.slice(header.length).some((f) => f.trim() !== '')) {
-        reject(fields, 'extra_columns', `extra columns: ${fields.length}, the header has ${header.length} (an unquoted delimiter inside a value?)`);
-        continue;
+        noteExtraColumns(extraColumns, row);
       }
       const rawEmail = unguard(fields[mapping.email]!);
       if (rawEmail.trim() === '') {
@@ -313,7 +316,7 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
     if (!header) return { ok: false, error: 'The file is empty.' };
     await flush();
   } catch (error) {
-    return { ok: false, error: describeCsvError(error) };
+    return { ok: false, error: describeCsvError(error, opened) };
   } finally {
     opened?.close();
   }
@@ -325,7 +328,7 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
     writes.names.push(address.name);
     writes.topics.push(address.topics);
   }
-  return { ok: true, value: { mapping, plannedAt: now, counts, rejectedBy, rejected, unknownTopics: Object.fromEntries(unknownTopics), writes } };
+  return { ok: true, value: { mapping, plannedAt: now, counts, rejectedBy, rejected, unknownTopics: Object.fromEntries(unknownTopics), extraColumns, writes } };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -161,3 +161,8 @@ export async function countByStatus(db: Db): Promise<Record<string, number>> {
   const rows = await db.selectFrom('subscribers').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
+
+/** True once the list has anybody on it, whatever their status (the first-steps list's "import"). */
+export async function hasAnySubscriber(db: Db): Promise<boolean> {
+  return (await db.selectFrom('subscribers').select('id').limit(1).executeTakeFirst()) !== undefined;
+}

@@ -6,8 +6,9 @@ import { loadConfig } from '../../../src/lib/config.ts';
 import { createAppContext } from '../../../src/lib/app/context.ts';
 
 describe('mail configuration', () => {
-  it('has defaults: the store as sender, a pool of 5, no rate limit', () => {
-    expect(loadConfig({}).mail).toEqual({ from: 'Frobozz Electric <newsletter@localhost>', poolSize: 5, ratePerSecond: undefined });
+  it('has defaults: no sender (Settings name one), a pool of 5, no rate limit; an empty MAIL_FROM is none', () => {
+    expect(loadConfig({}).mail).toEqual({ from: undefined, poolSize: 5, ratePerSecond: undefined });
+    expect(loadConfig({ MAIL_FROM: '' }).mail.from).toBeUndefined();
     expect(Object.isFrozen(loadConfig({}).mail)).toBe(true);
   });
 
@@ -29,11 +30,11 @@ describe('mail configuration', () => {
     const app = createAppContext(loadConfig({ DATA_DIR: dataDir }));
     try {
       expect(app.mailer.mode).toBe('outbox');
-      const sent = await app.mailer.send({ to: 'jo@example.com', from: app.config.mail.from, subject: 'Hi', html: '<p>Hi</p>' });
+      const sent = await app.mailer.send({ to: 'jo@example.com', from: 'shop@example.com', subject: 'Hi', html: '<p>Hi</p>' });
       expect(readdirSync(path.join(dataDir, 'outbox'))).toEqual([sent.file]);
     } finally {
       await app.close();
     }
-    await expect(app.mailer.send({ to: 'jo@example.com', from: app.config.mail.from, subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(/closed/);
+    await expect(app.mailer.send({ to: 'jo@example.com', from: 'shop@example.com', subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(/closed/);
   });
 });

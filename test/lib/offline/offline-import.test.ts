@@ -149,6 +149,25 @@ describeEachDatabase('offline events CSV import', (db) => {
     if (!unclosed.ok) expect(unclosed.error).toMatch(/never closed/);
   });
 
+  it('lists rejected rows in file order (an unknown issue is found later, in a batch), reads rows with extra values as a warning, and places an unclosed quote where it opened', async () => {
+    const mapping: OfflineColumnMapping = { delimiter: ',', time: 0, kind: 1, note: 2, issue: 3, mentioned: null };
+    const csv = ['time,kind,note,issue', '2026-11-20 09:00,call,,no-such-issue', '2026-11-20 09:05,fax,,', '2026-11-20 09:10,call,came in,,asked about springs', '2026-11-20 09:15,walk-in,,', 'tomorrow,call,,'].join('\n');
+    const plan = unwrap(await planOfflineImport(db(), file('order.csv', csv), mapping, { timeZone: tz }, now));
+    expect(plan.rejected.map((r) => [r.row, r.code])).toEqual([
+      [2, 'unknown_issue'],
+      [3, 'unknown_kind'],
+      [6, 'bad_time'],
+    ]);
+    // Row 4 has a value past the last column: imported from its mapped columns, the extra value ignored and said so.
+    expect(plan.extraColumns).toEqual({ rows: 1, examples: [4] });
+    expect(plan.counts).toMatchObject({ import: 2, rejected: 3 });
+    expect(plan.writes.map((w) => w.note)).toEqual(['came in', null]);
+
+    const broken = ['time,kind,note', '2026-11-20 09:00,call,fine', '2026-11-20 09:05,call,"fine, quoted"', '', '2026-11-20 09:10,call,"never closed', '2026-11-20 09:15,call,after', '2026-11-20 09:20,call,after'].join('\n');
+    const refused = await planOfflineImport(db(), file('unclosed.csv', broken), { ...mapping, issue: null }, { timeZone: tz }, now);
+    expect(refused).toEqual({ ok: false, error: expect.stringContaining('never closed in the row that starts on line 5,') });
+  });
+
   it('kinds in the words people use', () => {
     for (const word of ['call', 'CALL', 'Phone call', 'phone-call', 'telephone', 'calls']) expect(parseKind(word), word).toBe('call');
     for (const word of ['walk-in', 'Walk in', 'WALKIN', 'walk_in', 'visit', 'in-store']) expect(parseKind(word), word).toBe('walk_in');

@@ -43,7 +43,8 @@ async function generate(db: DB): Promise<Generated> {
   const stream = new Random(42);
   const random = () => stream.next();
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
-  await saveSettings(db, { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), timeZone: TZ, attributionWindowDays: 7 }, null, SENT_B - 60 * DAY);
+  const saved = await saveSettings(db, { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), postalAddress: '12 Flathead Row, Port Foozle', timeZone: TZ, attributionWindowDays: 7 }, null, SENT_B - 60 * DAY);
+  if (!saved.ok) throw new Error(`settings refused: ${JSON.stringify(saved.errors)}`);
   const user = await db.insertInto('users').values({ email: 'tally@frobozz.example', name: 'Tally', role: 'marketer', status: 'active', password_hash: 'x', created_at: SENT_B, updated_at: SENT_B, last_login_at: null }).returning('id').executeTakeFirstOrThrow();
   const userId = Number(user.id);
   const writer = new EventWriter(db, { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
@@ -266,7 +267,7 @@ describeEachDatabase('reports equal direct counts over raw rows; pruning and era
   });
 
   it('in a half-hour zone (Kolkata, +05:30) the days and the weekday × hour cells are still exact', async () => {
-    const settings = { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), attributionWindowDays: 7 };
+    const settings = { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), postalAddress: '12 Flathead Row, Port Foozle', attributionWindowDays: 7 };
     await saveSettings(db(), { ...settings, timeZone: 'Asia/Kolkata' }, null, NOW);
     try {
       const report = await siteReport(db(), { fromDay: '2026-09-20', toDay: '2026-11-08' }, { now: NOW });

@@ -300,6 +300,15 @@ describeEachDatabase('subscriber CSV import', (db, dialect) => {
     ]);
   });
 
+  it('rows with more values than the header are imported from their mapped columns, with a warning naming them', async () => {
+    const file = writeCsv('extra.csv', 'email,name\nplain@extra.example,Plain\nmore@extra.example,Bloggs, Jo\nalso@extra.example,Also,,x\nblank@extra.example,Blank,,\n');
+    const plan = unwrap(await planImport(db(), file, { delimiter: ',', email: 0, name: 1, topics: null }, t0));
+    expect(plan.counts).toMatchObject({ rows: 4, add: 4, rejected: 0 });
+    // Empty trailing values (a spreadsheet's habit) are no warning.
+    expect(plan.extraColumns).toEqual({ rows: 2, examples: [3, 4] });
+    expect(plan.writes.names).toEqual(['Plain', 'Bloggs', 'Also', 'Blank']);
+  });
+
   it('refuses an empty consent note, a mapping outside the file and a quote that is never closed', async () => {
     const file = smallFile('refuse.csv', 'refuse.example', 3);
     const plan = unwrap(await planImport(db(), file, comma, t0));
@@ -308,7 +317,12 @@ describeEachDatabase('subscriber CSV import', (db, dialect) => {
     expect(await tableCounts(db())).toEqual(before);
     expect(await planImport(db(), file, { ...comma, email: 7 }, t0)).toMatchObject({ ok: false });
     const broken = writeCsv('unclosed.csv', 'email,name\nok@unclosed.example,Ok\n"never@unclosed.example,Closed\nlost@unclosed.example,Lost\n');
-    expect(await planImport(db(), broken, { delimiter: ',', email: 0, name: 1, topics: null }, t0)).toMatchObject({ ok: false, error: expect.stringContaining('never closed') });
+    // Placed on the line where the quote opened, not where the parser gave up (the end of the file).
+    expect(await planImport(db(), broken, { delimiter: ',', email: 0, name: 1, topics: null }, t0)).toMatchObject({ ok: false, error: expect.stringContaining('never closed in the row that starts on line 3,') });
+    const padded = writeCsv('unclosed-late.csv', ['email,name', ...Array.from({ length: 11 }, (_, i) => `ok${i}@unclosed.example,Ok`), '"never@unclosed.example,Closed', ...Array.from({ length: 30 }, (_, i) => `after${i}@unclosed.example,After`)].join('\n'));
+    const late = await planImport(db(), padded, { delimiter: ',', email: 0, name: 1, topics: null }, t0);
+    expect(late).toMatchObject({ ok: false, error: expect.stringContaining('line 13,') });
+    expect(late.ok ? '' : late.error).not.toContain('line 43');
     expect(await planImport(db(), path.join(dir, 'missing.csv'), comma, t0)).toMatchObject({ ok: false });
   });
 

@@ -120,7 +120,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     const issue = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
     const other = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
     const { deliveryId } = await seedDelivery(db(), issue.issueId, sentAt);
-    const saved = await saveSettings(db(), { ...(await getSettings(db())), openTracking: false, clickTracking: false }, null);
+    const saved = await saveSettings(db(), { ...(await getSettings(db())), postalAddress: '12 Flathead Row, Port Foozle', openTracking: false, clickTracking: false }, null);
     expect(saved.ok).toBe(true);
     const app = trackingApp(db());
     try {
@@ -132,7 +132,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
       expect(await db().selectFrom('opens').select('id').where('delivery_id', '=', deliveryId).execute()).toEqual([]);
       expect(await db().selectFrom('clicks').select('id').where('delivery_id', '=', deliveryId).execute()).toEqual([]);
     } finally {
-      await saveSettings(db(), { ...(await getSettings(db())), openTracking: true, clickTracking: true }, null);
+      await saveSettings(db(), { ...(await getSettings(db())), postalAddress: '12 Flathead Row, Port Foozle', openTracking: true, clickTracking: true }, null);
     }
   });
 

@@ -4,11 +4,13 @@ import { appContext } from '../../../../lib/app/context.ts';
 import { requireApi } from '../../../../lib/auth/guard.ts';
 import { issueIdParam, json, notFound, readJsonObject } from '../../../../lib/issues/api.ts';
 import { failureJson, sendJson } from '../../../../lib/sending/api.ts';
-import { requestSend } from '../../../../lib/sending/send.service.ts';
+import { cancelSend, requestSend, sendOfIssue } from '../../../../lib/sending/send.service.ts';
 
 /**
  * Sends the issue now, or at `at` (epoch ms): `{audience: {topics?: [...]}, at?}` → 202
- * `{send_id, recipients, …}`. Repeating it answers the same send. Marketer and admin keys.
+ * `{send_id, recipients, scheduled_at, …}`. "Now" starts after the undo window
+ * (SEND_UNDO_SECONDS): until `scheduled_at`, DELETE stops it with nothing sent. An empty
+ * audience → 409 and nothing changes. Repeating it answers the same send. Marketer and admin keys.
  */
 export const POST: APIRoute = async (context) => {
   const principal = await requireApi(context, 'issues.send');
@@ -20,10 +22,31 @@ export const POST: APIRoute = async (context) => {
   const at = body.value.at;
   if (at !== undefined && at !== null && typeof at !== 'number') return json({ error: 'invalid', message: 'at must be a time in epoch milliseconds (a number), or left out to send now.', field: 'at' }, 400);
   const app = await appContext();
-  const result = await requestSend(app.db, sendingHooks(app), { issueId: id, audience: body.value.audience, at: at ?? null, createdByKey: principal.keyId });
+  const result = await requestSend(app.db, sendingHooks(app), { issueId: id, audience: body.value.audience, at: at ?? null, createdByKey: principal.keyId, undoMs: app.config.sending.undoMs });
   if (!result.ok) {
     const failure = failureJson(result);
     return json(failure.body, failure.status);
   }
   return json(sendJson(result.value), 202);
+};
+
+/**
+ * Stops the issue's send: before its first message nothing is sent and the issue is a draft
+ * again (`{removed: true}`); once started, everyone not yet sent is skipped for good
+ * (`{removed: false, skipped}`). 404 without a send, 409 once it finished or was cancelled.
+ */
+export const DELETE: APIRoute = async (context) => {
+  const principal = await requireApi(context, 'issues.send');
+  if (principal instanceof Response) return principal;
+  const id = issueIdParam(context.params.id);
+  if (id === undefined) return notFound();
+  const app = await appContext();
+  const send = await sendOfIssue(app.db, id);
+  if (!send) return json({ error: 'not_found', message: 'This issue has no send.' }, 404);
+  const result = await cancelSend(app.db, sendingHooks(app), Number(send.id));
+  if (!result.ok) {
+    const failure = failureJson(result);
+    return json(failure.body, failure.status);
+  }
+  return json({ send_id: Number(send.id), issue_id: id, removed: result.value.removed, skipped: result.value.skipped }, 200);
 };
