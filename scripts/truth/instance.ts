@@ -11,6 +11,7 @@ import { createDatabase } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { createApiKey } from '../../src/lib/auth/api-keys.service.ts';
 import { buildSite } from '../../src/lib/build/site-builds.ts';
+import { getSettings, saveSettings } from '../../src/lib/settings/settings.service.ts';
 
 /**
  * A fresh Footfall instance for a replay: its own data folder (outbox mail, no SMTP), its own
@@ -88,11 +89,17 @@ async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; 
   };
 }
 
-/** An admin API key, made in the (migrated) database before the server starts. */
-async function makeApiKey(databaseUrl: string): Promise<string> {
+/**
+ * The (migrated) database set up before the server starts: a sender and a postal address in
+ * Settings (a fresh install has neither, and its issue would fail the pre-send checks), and an
+ * admin API key, which is returned.
+ */
+async function prepareDatabase(databaseUrl: string, siteUrl: string): Promise<string> {
   const db = createDatabase(databaseUrl, { poolSize: 1 });
   try {
     await migrateToLatest(db);
+    const saved = await saveSettings(db, { ...(await getSettings(db)), siteUrl, senderName: 'Truth replay', senderAddress: 'newsletter@truth.example', postalAddress: 'Truth replay, 1 Example Street, Exampleton' }, null);
+    if (!saved.ok) throw new Error(`settings not saved: ${JSON.stringify(saved.errors)}`);
     const created = await createApiKey(db, { name: 'truth replay', role: 'admin', createdBy: null });
     if (!created.ok) throw new Error(`API key not created: ${created.message}`);
     return created.value.key;
@@ -210,9 +217,9 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   const servers: StartedServer[] = [];
   let proxy: http.Server | undefined;
   try {
-    const apiKey = await makeApiKey(database.url);
     const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
     const front = count > 1 ? await freePort() : ports[0]!;
+    const apiKey = await prepareDatabase(database.url, `http://127.0.0.1:${front}`);
     const envFor = (port: number) => ({
       PORT: String(port),
       SITE_URL: `http://127.0.0.1:${front}`,
@@ -221,6 +228,8 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
       SECRET: secret,
       TRUST_PROXY: '127.0.0.1',
       SEND_WORKER: '1',
+      // The replay sends at once: no undo window before the first message.
+      SEND_UNDO_SECONDS: '0',
       ...options.env,
     });
     for (const port of ports) servers.push(await startServerProcess(envFor(port), log));

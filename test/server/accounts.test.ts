@@ -445,6 +445,11 @@ describe('admin pages at work', () => {
       openTracking: 'on',
       attributionWindowDays: '14',
       retentionDays: '400',
+      // A browser sends the fields left empty too (Astro reads an empty one as null).
+      placeName: '',
+      phone: '',
+      openingHours: '',
+      networkOverrides: '',
     };
     const saved = await postForm(server, '/admin/settings', 'settings.save', fields, { cookie: admin });
     // Post/redirect/get: a clean URL (no ?_action=), and the notice shown once.

@@ -165,6 +165,13 @@ const days = (label: string, min: number, max: number) =>
     .min(min, `The ${label} is at least ${min} day${min === 1 ? '' : 's'}.`)
     .max(max, `The ${label} is at most ${max} days.`);
 
+/**
+ * A field the form may leave empty. Astro's form reader hands an empty field to the schema as null
+ * (not undefined) unless the field's outermost type is optional, which a defaulted one is not; read
+ * null as the empty text it was.
+ */
+const emptyAllowed = <T extends z.ZodType>(schema: T) => z.preprocess((value) => value ?? '', schema);
+
 /** What the settings form may store; each refusal is a sentence naming the field. */
 export const settingsSchema = z
   .object({
@@ -190,38 +197,44 @@ export const settingsSchema = z
           .max(500, 'Use at most 500 characters for the postal address.')
           .refine((v) => v.isWellFormed() && !/[\0-\x09\x0b-\x1f\x7f]/.test(v), 'The postal address cannot contain control characters.'),
       ),
-    placeName: z
-      .string({ error: 'Enter the place name as text.' })
-      .transform((v) => v.trim())
-      .pipe(
-        z
-          .string()
-          .max(60, 'Use at most 60 characters for the place name.')
-          .refine((v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v), 'The place name cannot contain line breaks or control characters.'),
-      )
+    placeName: emptyAllowed(
+      z
+        .string({ error: 'Enter the place name as text.' })
+        .transform((v) => v.trim())
+        .pipe(
+          z
+            .string()
+            .max(60, 'Use at most 60 characters for the place name.')
+            .refine((v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v), 'The place name cannot contain line breaks or control characters.'),
+        ),
+    )
       .optional()
       .default(''),
-    phone: z
-      .string({ error: 'Enter the phone number as text.' })
-      .transform((v) => v.trim())
-      .pipe(
-        z
-          .string()
-          .max(40, 'Use at most 40 characters for the phone number.')
-          .refine((v) => v === '' || normalizePhone(v) !== undefined, 'Enter the phone number as digits, e.g. +44 1632 960000 or (555) 0142 (spaces, brackets and hyphens are fine), or leave it empty.'),
-      )
+    phone: emptyAllowed(
+      z
+        .string({ error: 'Enter the phone number as text.' })
+        .transform((v) => v.trim())
+        .pipe(
+          z
+            .string()
+            .max(40, 'Use at most 40 characters for the phone number.')
+            .refine(
+              (v) => v === '' || normalizePhone(v) !== undefined,
+              'Enter the phone number as digits, e.g. +44 1632 960000 or (555) 0142 (spaces, brackets and hyphens are fine), or leave it empty.',
+            ),
+        ),
+    )
       .optional()
       .default(''),
     // Lines of text from the form; the stored list when read back.
-    openingHours: z
-      .union([z.string(), z.array(z.object({ days: z.string(), time: z.string() }))], { error: 'Enter the opening hours as text.' })
-      .transform((value, ctx) => parseOpeningHours(typeof value === 'string' ? value : openingHoursText(value), ctx))
+    openingHours: emptyAllowed(
+      z
+        .union([z.string(), z.array(z.object({ days: z.string(), time: z.string() }))], { error: 'Enter the opening hours as text.' })
+        .transform((value, ctx) => parseOpeningHours(typeof value === 'string' ? value : openingHoursText(value), ctx)),
+    )
       .optional()
       .default([]),
-    timeZone: z
-      .string({ error: 'Choose a time zone.' })
-      .trim()
-      .refine(isValidTimeZone, 'Use an IANA time zone name such as Europe/Amsterdam or America/New_York.'),
+    timeZone: z.string({ error: 'Choose a time zone.' }).trim().refine(isValidTimeZone, 'Use an IANA time zone name such as Europe/Amsterdam or America/New_York.'),
     openTracking: z.boolean(),
     clickTracking: z.boolean(),
     personTracking: z.boolean(),
@@ -231,17 +244,19 @@ export const settingsSchema = z
     clickBurstLinks: seconds('number of links in a click burst', 2, 100, trackingThresholdDefaults.clickBurstLinks),
     clickBurstSeconds: seconds('seconds of a click burst', 1, 600, trackingThresholdDefaults.clickBurstSeconds),
     prefetchSeconds: seconds('seconds after delivery for a prefetch', 0, 86_400, trackingThresholdDefaults.prefetchSeconds),
-    networkOverrides: z
-      .string({ error: 'Enter the networks as text, one a line.' })
-      .max(50_000, 'Use at most 50,000 characters for the networks.')
-      .transform((value, ctx) => {
-        const parsed = parseNetworkOverrides(value);
-        if (parsed.ok) return parsed.text;
-        const shown = parsed.errors.slice(0, 5).join(' ');
-        const more = parsed.errors.length > 5 ? ` (and ${parsed.errors.length - 5} more lines to correct)` : '';
-        ctx.addIssue({ code: 'custom', message: `${shown}${more} Nothing was saved.` });
-        return z.NEVER;
-      })
+    networkOverrides: emptyAllowed(
+      z
+        .string({ error: 'Enter the networks as text, one a line.' })
+        .max(50_000, 'Use at most 50,000 characters for the networks.')
+        .transform((value, ctx) => {
+          const parsed = parseNetworkOverrides(value);
+          if (parsed.ok) return parsed.text;
+          const shown = parsed.errors.slice(0, 5).join(' ');
+          const more = parsed.errors.length > 5 ? ` (and ${parsed.errors.length - 5} more lines to correct)` : '';
+          ctx.addIssue({ code: 'custom', message: `${shown}${more} Nothing was saved.` });
+          return z.NEVER;
+        }),
+    )
       // Outermost, so a form without the field (Astro leaves it out) keeps the default.
       .default(''),
   })
@@ -257,7 +272,11 @@ function parseOpeningHours(text: string, ctx: z.RefinementCtx): OpeningHoursLine
     ctx.addIssue({ code: 'custom', message: 'The opening hours are far too long.' });
     return z.NEVER;
   }
-  const lines = text.replace(/\r\n?/g, '\n').split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   if (lines.length > 14) {
     ctx.addIssue({ code: 'custom', message: 'Use at most 14 lines for the opening hours.' });
     return z.NEVER;

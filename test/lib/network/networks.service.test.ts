@@ -9,6 +9,7 @@ const T0 = Date.UTC(2026, 11, 6, 9, 0, 0);
 const form = (networkOverrides: string) => ({
   ...defaultSettings({ siteUrl: 'https://shop.example.com', mail: { from: 'News <news@frobozz.example>' } }),
   timeZone: 'UTC',
+  postalAddress: '12 Flathead Row\nPort Foozle',
   networkOverrides,
 });
 
