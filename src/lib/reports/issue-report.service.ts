@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
-import { computeLift, type LiftResult } from './lift.ts';
-import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, PER_HOUR, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
+import { bucketWindow, computeLift, type LiftResult } from './lift.ts';
+import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, PER_HOUR, QUARTER_MS, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
 import { zoneOffsetAt } from '../time/zoned-time.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
@@ -271,20 +271,31 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   // Earlier weeks before the first maintained site count have no data to compare with.
   const dataSince = await findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
   const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
-    const common = { sentAt, otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
+    // Told from the send, counted from its quarter-hour, up to now (the quarter-hour still running included).
+    const common = { sentAt: row.sentAt, countFrom: sentAt, otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
     const run = (countIn: (from: number, to: number) => number) => ({ h24: computeLift({ ...common, countIn, horizonHours: 24 }), h72: computeLift({ ...common, countIn, horizonHours: 72 }) });
     // computeLift is pure: a first pass learns which windows it counts, one query sums them all, a second pass gets the answers.
     const windows = new Map<string, [number, number]>();
-    run((from, to) => (windows.set(`${from}:${to}`, [from, to]), 0));
+    const ask = (from: number, to: number) => windows.set(`${from}:${to}`, [from, to]);
+    run((from, to) => {
+      const { whole, part } = bucketWindow(from, to, { bucketMs: QUARTER_MS, now });
+      ask(...whole);
+      if (part) ask(part.from, part.to);
+      return 0;
+    });
     const counts = await sumWindows(db, SITE, metric, [...windows.values()]);
     const keys = [...windows.keys()];
+    const sum = (from: number, to: number) => {
+      const i = keys.indexOf(`${from}:${to}`);
+      if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
+      return counts[i]!;
+    };
     return {
       metric,
       label,
       ...run((from, to) => {
-        const i = keys.indexOf(`${from}:${to}`);
-        if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
-        return counts[i]!;
+        const { whole, part } = bucketWindow(from, to, { bucketMs: QUARTER_MS, now });
+        return sum(...whole) + (part ? part.share * sum(part.from, part.to) : 0);
       }),
     };
   };
