@@ -44,6 +44,13 @@ export function assertFiniteNumbers(values: readonly number[], what: string): vo
   }
 }
 
+let tableIds = 0;
+/** A new id for a chart table's caption: unique within a page (and within the process). */
+export function nextTableId(): string {
+  tableIds = (tableIds + 1) % Number.MAX_SAFE_INTEGER;
+  return `chart-table-${tableIds.toString(36)}`;
+}
+
 /** Bands and legends are keyed by label: two steps called the same would draw as one. */
 export function assertDistinct(labels: readonly string[], what: string): void {
   const seen = new Set<string>();
@@ -116,6 +123,10 @@ export function cumulativeValueAt(points: readonly [number, number][], hour: num
   return value;
 }
 
+/**
+ * A row per point in time, a column per series. Beyond `maxRows` distinct times the rows are
+ * thinned to every 6 hours, and the last time with data (the moment the curves reached) is kept.
+ */
 export function cumulativeTable(series: readonly { points: [number, number][] }[], maxRows = CUMULATIVE_TABLE_MAX_ROWS): CumulativeTable {
   const allHours = [...new Set(series.flatMap((s) => s.points.map(([h]) => h)))].sort((a, b) => a - b);
   let hours = allHours;
@@ -129,12 +140,47 @@ export function cumulativeTable(series: readonly { points: [number, number][] }[
   return { hours, everySixHours, values: hours.map((h) => series.map((s) => cumulativeValueAt(s.points, h))) };
 }
 
+/**
+ * The time after a send a chart shows: its end and its step in hours (the first 6 hours by
+ * quarter-hour, the first 2 days or the first week by hour).
+ */
+export interface CurveAxis {
+  maxHours: number;
+  stepHours: number;
+}
+
+export const WEEK_AXIS: CurveAxis = { maxHours: 168, stepHours: 1 };
+
 export interface CumulativeChartData {
   xLabel: string;
   yLabel: string | null;
-  /** Upper end of the x axis in hours: 168 (one week) unless a point lies beyond. */
-  maxHours: number;
+  axis: CurveAxis;
+  /** 'lines': every series on one chart; 'multiples': each series its own small chart and y scale. */
+  layout: 'lines' | 'multiples';
   series: StyledSeries[];
+}
+
+/** Hours since the send as said on an axis or in a table: "15 min", "1 h 30 min", "6 h", "168 h". */
+export function formatSinceSend(hours: number): string {
+  const minutes = Math.round(hours * 60);
+  if (minutes === 0) return '0';
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+/** The x ticks of an axis: every 30 min (1 h on a phone) over 6 hours, every 6 h over 2 days, every day over a week. */
+export function sinceSendTicks(axis: CurveAxis, narrow: boolean): number[] {
+  const every = axis.maxHours <= 6 ? (narrow ? 1 : 0.5) : axis.maxHours <= 48 ? (narrow ? 12 : 6) : narrow ? 48 : 24;
+  return Array.from({ length: Math.floor(axis.maxHours / every) + 1 }, (_, i) => i * every);
+}
+
+/** Where a by-series table reads each curve: a few moments in the span, so it stays narrow on a phone. */
+export function milestoneHours(axis: CurveAxis): number[] {
+  if (axis.maxHours <= 6) return [0.25, 0.5, 1, 2, 4, 6].filter((h) => h <= axis.maxHours);
+  if (axis.maxHours <= 48) return [1, 3, 6, 12, 24, 48].filter((h) => h <= axis.maxHours);
+  return [1, 6, 24, 48, 72, axis.maxHours];
 }
 
 // ---------------------------------------------------------------- week × hour heatmap
