@@ -173,23 +173,30 @@ for (const dialect of testDialects()) {
       // Every chart, each with its numbers in a table.
       const kinds = [...page.text.matchAll(/<figure[^>]*data-chart="([^"]+)"/g)].map((m) => m[1]);
       expect(kinds).toEqual(['funnel-bars', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'grouped-bars']);
+      // The headline leads with what the issue added; the shop's own traffic in its window is named as such, apart.
+      expect(text).toMatch(/What this issue added 3 visits from this issue .*? 2 recipients visited; 1 later visit\. [+−]?[\d.]+ phone calls? (more|fewer) than a normal week .*? 1 credited to this issue\. .*? walk-ins? .*? 1 signup from this issue .*? 1 unsubscribe\. How far it reached 10 delivered .*? Of 12 recipients; 2 bounced\. 60% opened \(likely human\) .*? 6 people; 80% with machines\. 30% clicked .*? 3 people; 50% of openers\./);
+      expect(text).toContain('All the shop’s calls and walk-ins since the send (its 7 days are still running), not only from this issue: 3 phone calls and 1 walk-in.');
       expect(tableAfter(page.text, 'data-chart="funnel-bars"').slice(1).map((r) => r.slice(0, 2))).toEqual([
         ['Recipients', '12'],
         ['Delivered', '10'],
         ['Opened (any)', '8'],
         ['Opened (likely human)', '6'],
         ['Clicked', '3'],
-        ['Visited the site', '2'],
+        ['Recipients who visited', '2'],
         ['Later visits', '1'],
       ]);
       expect(text).toContain('Opens (likely human) 7 in all.');
       expect(text).toContain('Clicks (human) 4 in all.');
-      expect(text).toContain('Attributed visits 3 in all.');
-      expect(text).toContain('Phone calls, 7 days after the send 3 in all.');
-      expect(text).toContain('Walk-ins, 7 days after the send 1 in all.');
-      // Other issues on the same axis.
+      expect(text).toContain('Visits 3 in all.');
+      expect(text).toContain('Phone calls (all) in the issue’s window 3 in all.');
+      expect(text).toContain('Walk-ins (all) in the issue’s window 1 in all.');
+      // Other issues on the same axis, each as far as its data goes: A is four days old, B's week is over.
       const overlay = tableAfter(page.text, 'Open rate against other issues');
-      expect(overlay[0]).toEqual(['Hours since send', `${SUBJECT_A} (this issue)`, SUBJECT_B]);
+      expect(overlay[0]).toEqual(['Issue', '1 h', '6 h', '24 h', '48 h', '72 h', '168 h', 'Latest']);
+      expect(overlay.slice(1).map((r) => r[0])).toEqual([`${SUBJECT_A} (this issue)`, SUBJECT_B]);
+      expect(overlay[1]!.slice(1, 7)).toEqual(['0%', '60%', '60%', '60%', '60%', '—']);
+      expect(overlay[1]![7]).toMatch(/^60% at 9[67] h( \d+ min)?$/);
+      expect(overlay[2]!.slice(1)).toEqual(['0%', '50%', '50%', '50%', '50%', '50%', '50% at 168 h']);
 
       const links = tableAfter(page.text, 'id="links-title"').slice(1);
       expect(links.map((r) => [r[0], r.slice(2)])).toEqual([
@@ -308,9 +315,17 @@ for (const dialect of testDialects()) {
       expect(r.funnel.map((s: { value: number }) => s.value)).toEqual([12, 10, 8, 6, 3, 2, 1]);
       expect(r.curves.map((c: { key: string }) => c.key)).toEqual(['uniqueOpens', 'uniqueHumanOpens', 'uniqueHumanClicks', 'attributedVisits', 'calls', 'walkIns']);
       const humanOpens = r.curves.find((c: { key: string }) => c.key === 'uniqueHumanOpens').points as [number, number][];
-      expect(humanOpens).toHaveLength(168);
+      // Hour by hour over the first week, up to now: A went out four days ago, so its curves stop at 96 h and a bit, the hour still running at now.
+      expect(r.curve_span).toBe('days');
+      expect(humanOpens.length).toBeGreaterThanOrEqual(96);
+      expect(humanOpens.length).toBeLessThanOrEqual(97);
       expect(humanOpens.slice(0, 6)).toEqual([[1, 0], [2, 1], [3, 3], [4, 4], [5, 6], [6, 6]]);
-      expect(r.overlays.human_open_rate_percent.find((s: { current: boolean }) => s.current).points.at(-1)).toEqual([168, 60]);
+      const [lastHour, lastValue] = r.overlays.human_open_rate_percent.find((s: { current: boolean }) => s.current).points.at(-1);
+      expect(lastHour).toBeGreaterThanOrEqual(96);
+      expect(lastHour).toBeLessThan(96.5);
+      expect(lastValue).toBe(60);
+      expect(r.overlays.human_open_rate_percent.find((s: { current: boolean }) => !s.current).points.at(-1)).toEqual([168, 50]);
+      expect(r.issue).toMatchObject({ calls_in_window: 3, walk_ins_in_window: 1, window_cut_by_next_send_at: null });
       // The opens heatmap, cell by cell: likely-human opens by weekday and hour in London.
       const expected = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
       for (const offset of [1, 26, 2, 3, 4, 4.5, 2]) {
