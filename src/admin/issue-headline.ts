@@ -21,7 +21,11 @@ export interface HeadlineTile {
   /** A line under it. */
   detail: string;
   definition: DefinitionKey;
+  /** A figure that is no result (a difference within normal variation): shown quieter. */
+  muted?: boolean;
 }
+
+const forms = (noun: Noun) => (typeof noun === 'string' ? { one: noun, other: `${noun}s` } : noun);
 
 const PEOPLE: Noun = { one: 'person', other: 'people' };
 const signed = (n: number) => (formatAmount(n) === '0' ? '0' : n > 0 ? `+${formatAmount(n)}` : `−${formatAmount(-n)}`);
@@ -53,12 +57,16 @@ function offlineTile(key: string, noun: Noun, lift: { h24: LiftResult; h72: Lift
   const { hours, result } = chosen;
   const more = (result.lift ?? 0) >= 0;
   const range = `${signed(result.low!)} to ${signed(result.high!)}`;
+  const when = result.windowComplete ? `In the ${hours} hours after the send` : `So far (the ${hours}-hour window is still open)`;
+  // A difference inside normal variation is no result: it is not worded as one.
+  const label = result.verdict === 'noise' ? `${forms(noun).other}: about as many as a normal week` : `${nounFor(Math.abs(result.lift!), noun, 1)} ${more ? 'more' : 'fewer'} than a normal week`;
   return {
     key,
     figure: signed(result.lift!),
-    label: `${nounFor(Math.abs(result.lift!), noun, 1)} ${more ? 'more' : 'fewer'} than a normal week`,
-    detail: `${result.windowComplete ? `In the ${hours} hours after the send` : `So far (the ${hours}-hour window is still open)`}: ${range}, ${JUDGEMENT[result.verdict]}. ${creditedText}.`,
+    label,
+    detail: `${when}: ${range}, ${JUDGEMENT[result.verdict]}. ${creditedText}.`,
     definition: 'lift',
+    muted: result.verdict === 'noise',
   };
 }
 
