@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { launchBrowser } from '../helpers/browser.ts';
-import { cumulativeTable, formatPercent, formatSinceSend } from '../../src/components/charts/chart-data.ts';
+import { cumulativeTable, formatPercent, formatSinceSend, placeMarkerLabels } from '../../src/components/charts/chart-data.ts';
 
 type Component = Parameters<Awaited<ReturnType<typeof import('astro/container').experimental_AstroContainer.create>>['renderToString']>[0];
 
@@ -249,6 +249,15 @@ describe('chart components: the table holds the numbers', () => {
     expect(new Date(data.markers[0]!.x).toISOString()).toBe('2026-03-29T09:00:00.000Z');
   });
 
+  it('TimeSeriesWithMarkers: the day still running is marked as so far, in the data and the table', async () => {
+    const html = await render('TimeSeriesWithMarkers', { ...TIME_SERIES, now: LONDON_MARCH_1 + 13 * DAY + 9 * HOUR });
+    const [counts] = tables(html);
+    expect(counts!.at(-2)).toEqual(['Fri, 13 Mar 2026', '52']);
+    expect(counts!.at(-1)).toEqual(['Sat, 14 Mar 2026', '53 (so far)']);
+    const data = embeddedJson(html) as { points: { partial?: boolean }[] };
+    expect(data.points.map((p) => p.partial ?? false)).toEqual([...new Array(13).fill(false), true]);
+  });
+
   it('TimeSeriesWithMarkers: hourly points are shown with their hour', async () => {
     const html = await render('TimeSeriesWithMarkers', {
       title: 'Visits per hour',
@@ -299,6 +308,28 @@ describe('chart components: the table holds the numbers', () => {
     await expect(render('CumulativeCurves', { ...CUMULATIVE, series: [{ name: 'a', points: [[0, Infinity]] }] })).rejects.toThrow(/not a finite number/);
   });
 
+  it('send labels: on as few rows as fit, cut short to their room, never overlapping; numbered when names would not fit; none when even numbers would not', () => {
+    const toPx = (x: number) => x;
+    const name = (i: number) => `Issue number ${i} about widgets and their springs`;
+    const overlaps = (placed: ReturnType<typeof placeMarkerLabels>['markers']) =>
+      placed.some((a, i) => placed.some((b, j) => i < j && a.row === b.row && a.left < b.right + 4 && b.left < a.right + 4));
+    // Four sends 250 px apart on a 1,000 px chart: one row, names cut to the room.
+    const roomy = placeMarkerLabels([0, 250, 500, 750].map((x, i) => ({ x: x + 40, label: name(i) })), toPx, { left: 0, right: 1000, fontPx: 12 });
+    expect(roomy.numbered).toBe(false);
+    expect(roomy.markers.map((m) => m.row)).toEqual([0, 0, 0, 0]);
+    expect(roomy.markers[0]!.text).toMatch(/^Issue number 0 about \w+…$/);
+    expect(overlaps(roomy.markers)).toBe(false);
+    for (const m of roomy.markers) expect(m.right).toBeLessThanOrEqual(1000);
+    // Twelve sends 25 px apart on a phone: numbered, 1 the earliest, still apart.
+    const dense = placeMarkerLabels(Array.from({ length: 12 }, (_, i) => ({ x: 40 + (11 - i) * 25, label: name(11 - i) })), toPx, { left: 0, right: 340, fontPx: 12 });
+    expect(dense.numbered).toBe(true);
+    expect(dense.markers.map((m) => m.text)).toEqual(Array.from({ length: 12 }, (_, i) => String(i + 1)));
+    expect(dense.markers[0]!.label).toBe(name(0));
+    expect(overlaps(dense.markers)).toBe(false);
+    // Ninety sends on 300 px: no labels at all rather than a smear.
+    expect(placeMarkerLabels(Array.from({ length: 90 }, (_, i) => ({ x: i * 3, label: name(i) })), toPx, { left: 0, right: 300, fontPx: 12 }).markers).toEqual([]);
+  });
+
   it('cumulativeTable: last row is the last hour with data when that is not a multiple of 6', () => {
     const t = cumulativeTable([{ points: Array.from({ length: 40 }, (_, h) => [h, h] as [number, number]) }]);
     expect(t.everySixHours).toBe(true);
@@ -324,6 +355,21 @@ describe('chart components in Chromium', () => {
       <script type="module">import '/src/components/charts/Chart.astro?astro&type=style&index=0&lang.css'; import '/src/components/charts/ChartTable.astro?astro&type=style&index=0&lang.css';</script></head>
       <body><main class="admin-main">${body}</main></body></html>`;
     pages.set('/__charts', page(parts.join('\n')));
+    // Ninety days of visits with a send every week or so, long subjects, today still running.
+    const start = Date.UTC(2026, 8, 8);
+    pages.set(
+      '/__sends',
+      page(
+        await render('TimeSeriesWithMarkers', {
+          title: 'Visits per day',
+          timeZone: 'UTC',
+          valueLabel: 'Visits',
+          now: start + 89 * DAY + 8 * HOUR,
+          points: Array.from({ length: 90 }, (_, i) => ({ at: start + i * DAY, value: i === 89 ? 6 : 90 + ((i * 37) % 60) })),
+          markers: [31, 38, 48, 55, 62, 69, 77, 84, 85].map((d, i) => ({ at: start + d * DAY + 10 * HOUR, label: `Issue ${i + 1}: ${['Choosing your first widget, without the sales talk', 'Ten minutes a month that keep a widget running', 'Won’t hold its wind? It is probably a 40p spring'][i % 3]}` })),
+        }),
+      ),
+    );
     // Visits in their hundreds beside a handful of calls and walk-ins, each on its own scale.
     const hours = Array.from({ length: 48 }, (_, h) => h + 1);
     pages.set(
@@ -431,6 +477,44 @@ describe('chart components in Chromium', () => {
     }
     expect(await page.locator('figure[data-chart="funnel-bars"] table').textContent()).toContain('2,400');
     await page.context().close();
+  });
+
+  it('send labels never overlap, at 1280 and 375 px; the day still running is drawn as so far, not a drop', async () => {
+    for (const width of [1280, 375]) {
+      const context = await browser.newContext({ viewport: { width, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}/__sends`);
+      const figure = page.locator('figure[data-chart="time-series"]');
+      await expect.poll(() => figure.getAttribute('data-chart-state'), { timeout: 60_000 }).toBe('drawn');
+      const svg = figure.locator('[data-chart-canvas] svg[role="img"]');
+      const labels = await svg.locator('g[aria-label="text"] text').evaluateAll((texts) =>
+        texts
+          .map((t) => ({ text: [...t.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || n.nodeName === 'tspan').map((n) => n.textContent).join(''), box: t.getBoundingClientRect().toJSON() as DOMRect }))
+          .filter((t) => t.text !== 'so far'),
+      );
+      expect(labels.length, `${width}`).toBe(9);
+      for (const [i, a] of labels.entries()) {
+        for (const b of labels.slice(i + 1)) {
+          const apart = a.box.right <= b.box.left || b.box.right <= a.box.left || a.box.bottom <= b.box.top || b.box.bottom <= a.box.top;
+          expect(apart, `${width} px: “${a.text}” and “${b.text}”`).toBe(true);
+        }
+        expect(a.box.left).toBeGreaterThanOrEqual(0);
+        expect(a.box.right).toBeLessThanOrEqual(width);
+      }
+      // Named where they fit, numbered with a key where they do not.
+      const key = figure.locator('[data-chart-canvas] ol');
+      if (await key.count()) {
+        expect(labels.map((l) => Number(l.text)).sort((a, b) => a - b)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
+        expect(await key.locator('li').first().textContent()).toBe('1 Issue 1: Choosing your first widget, without the sales talk');
+      } else {
+        expect(labels.every((l) => l.text.startsWith('Issue'))).toBe(true);
+      }
+      // Today: a hollow point said to be so far, reached by a dashed line.
+      expect(await svg.locator('text', { hasText: 'so far' }).count()).toBe(1);
+      expect(await svg.locator('[aria-label="line"] path[stroke-dasharray="3 3"], [aria-label="line"][stroke-dasharray="3 3"] path').count()).toBe(1);
+      expect(await svg.locator('[aria-label="dot"] circle[fill="white"], [aria-label="dot"][fill="white"] circle').count()).toBe(1);
+      await context.close();
+    }
   });
 
   it('small multiples: each series its own chart and scale, side by side on a wide screen, one under the other on a phone, one image', async () => {

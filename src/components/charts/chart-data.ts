@@ -223,9 +223,78 @@ export interface TimeSeriesChartData {
   /** Whether the points are hours (else days): decides the tip's and axis's format. */
   hourly: boolean;
   /** `x` is the wall-clock time in the site's zone written as if it were UTC, so Plot's UTC
-   *  axis puts day ticks at the site's midnights whatever the browser's zone. */
-  points: { x: number; value: number }[];
+   *  axis puts day ticks at the site's midnights whatever the browser's zone. `partial`: the
+   *  day (or hour) is still running, its count so far. */
+  points: { x: number; value: number; partial?: boolean }[];
   markers: { x: number; label: string }[];
+}
+
+export interface PlacedMarker {
+  x: number;
+  label: string;
+  /** What is drawn: the label, cut short to the room it has, or the send's number. */
+  text: string;
+  /** 1 = the earliest send shown (the table of sends is in the same order). */
+  number: number;
+  row: number;
+  anchor: 'start' | 'end';
+  /** The drawn text's extent in px (estimated). */
+  left: number;
+  right: number;
+}
+
+/** A generous estimate of a 12px sans-serif character's width, in ems: labels are cut to it, so they never run into each other. */
+const CHAR_EM = 0.66;
+const LABEL_GAP_PX = 8;
+const LABEL_PAD_PX = 3;
+
+/**
+ * Where each send's label goes above a chart: rows 1 to `maxRows`, fewest first, each label on
+ * its row cut short (with "…") to the room before the next label there, drawn to the right of
+ * its rule or, near the right edge, to its left. When some label would keep fewer than
+ * `minChars` characters, every send is numbered instead (1 = the earliest, as in the table of
+ * sends); when even numbers do not fit, no label is drawn (the rules and the table remain).
+ */
+export function placeMarkerLabels(markers: readonly { x: number; label: string }[], toPx: (x: number) => number, options: { left: number; right: number; fontPx: number; maxRows?: number; minChars?: number; maxChars?: number }): { markers: PlacedMarker[]; numbered: boolean } {
+  const sorted = [...markers].sort((a, b) => a.x - b.x).map((m, i) => ({ ...m, number: i + 1, at: toPx(m.x) }));
+  const charPx = CHAR_EM * options.fontPx;
+  const maxRows = options.maxRows ?? 3;
+  const minChars = options.minChars ?? 10;
+  const maxChars = options.maxChars ?? 28;
+  const place = (texts: string[], rows: number, need: (full: string) => number): PlacedMarker[] | null => {
+    const placed: PlacedMarker[] = [];
+    const rowEnd = new Array<number>(rows).fill(-Infinity);
+    for (const [i, m] of sorted.entries()) {
+      const row = i % rows;
+      const next = sorted[i + rows];
+      const startRoom = (next ? next.at : options.right) - m.at - LABEL_PAD_PX - LABEL_GAP_PX;
+      const endRoom = m.at - LABEL_PAD_PX - Math.max(rowEnd[row]! + LABEL_GAP_PX, options.left);
+      const full = texts[i]!;
+      const fullPx = full.length * charPx;
+      // Beside its rule on the right, as a reader expects; on the left only near the right edge.
+      const anchor = startRoom >= Math.min(fullPx, minChars * charPx) || startRoom >= endRoom ? 'start' : 'end';
+      const room = anchor === 'start' ? startRoom : endRoom;
+      const chars = Math.min(full.length, Math.floor(room / charPx));
+      if (chars < need(full)) return null;
+      const text = chars >= full.length ? full : `${full.slice(0, Math.max(1, chars - 1)).trimEnd()}…`;
+      const width = text.length * charPx;
+      const [left, right] = anchor === 'start' ? [m.at + LABEL_PAD_PX, m.at + LABEL_PAD_PX + width] : [m.at - LABEL_PAD_PX - width, m.at - LABEL_PAD_PX];
+      rowEnd[row] = right;
+      placed.push({ x: m.x, label: m.label, text, number: m.number, row, anchor, left, right });
+    }
+    return placed;
+  };
+  const names = sorted.map((m) => (m.label.length > maxChars ? `${m.label.slice(0, maxChars - 1).trimEnd()}…` : m.label));
+  for (let rows = 1; rows <= maxRows; rows++) {
+    const placed = place(names, rows, (full) => Math.min(full.length, minChars));
+    if (placed) return { markers: placed, numbered: false };
+  }
+  const numbers = sorted.map((m) => String(m.number));
+  for (let rows = 1; rows <= maxRows; rows++) {
+    const placed = place(numbers, rows, (full) => full.length);
+    if (placed) return { markers: placed, numbered: true };
+  }
+  return { markers: [], numbered: true };
 }
 
 // ---------------------------------------------------------------- grouped bars
