@@ -60,7 +60,8 @@ function drawMultiples(data: CumulativeChartData, width: number): HTMLElement {
     const heading = document.createElement('p');
     heading.style.cssText = `margin: 0 0 0.2rem; font-weight: 650; font-size: 0.95rem; color: ${s.colour};`;
     const last = s.points.at(-1);
-    heading.textContent = last ? `${s.name}: ${formatCount(last[1])}` : s.name;
+    // Said with the time it was reached: a week's curve ends below an all-time total.
+    heading.textContent = last ? `${s.name}: ${formatCount(last[1])} by ${formatSinceSend(last[0])}` : s.name;
     const chart = curves(data, [s], each, Math.round(Math.min(220, Math.max(150, each * 0.5))), null);
     chart.setAttribute('aria-hidden', 'true');
     panel.append(heading, chart);
