@@ -332,8 +332,8 @@ function describeDifference(lift: number, low: number, high: number, verdict: Li
 function sentenceFor(parts: SentenceParts): string {
   const { sentAt, to, timeZone, horizonHours, estimate } = parts;
   // Told from the send itself; how the counts are bucketed is said beside the figures.
-  const window = describeWindow(sentAt, parts.windowComplete ? sentAt + horizonHours * HOUR : Math.max(to, sentAt), timeZone);
   const soFar = to - sentAt;
+  const window = !parts.windowComplete && soFar < 60_000 ? `${weekdayOf(sentAt, timeZone)} ${clockTimeOf(sentAt, timeZone)}, moments ago` : describeWindow(sentAt, parts.windowComplete ? sentAt + horizonHours * HOUR : Math.max(to, sentAt), timeZone);
   const opening = parts.windowComplete
     ? `In the ${hours(horizonHours)} after the send (${window})`
     : `${soFar < 60_000 ? 'In the first minute after the send' : `In the ${durationOf(soFar)} since the send`} (${window}; the ${amount(horizonHours)}-hour window is still open)`;

@@ -321,7 +321,7 @@ describe('the first minutes after a send', () => {
   it('in the first minute it still speaks of the send, not of hours', () => {
     const result = computeLift({ sentAt: send, countFrom: at(4, 45), horizonHours: 24, otherSendTimes: [], countIn: countsFromBuckets(buckets, { now: send + 20_000 }), now: send + 20_000 });
     expect(result.observed).toBe(4);
-    expect(result.sentence).toMatch(/^In the first minute after the send \(Tuesday 04:54 to 04:54; /);
+    expect(result.sentence).toMatch(/^In the first minute after the send \(Tuesday 04:54, moments ago; the 24-hour window is still open\) there were 4 visits/);
   });
 
   it('a count start after the send is refused', () => {
