@@ -1,6 +1,8 @@
 /** The report pages of the admin: their parameters in the URL, and numbers in words. */
 import { COMPARISON_COLUMNS, firstDirection, type ComparisonColumn, type ComparisonSort } from '../lib/reports/comparison-table.ts';
 import type { LiftResult } from '../lib/reports/lift.ts';
+import { CURVE_SPANS, type CurveSpan } from '../lib/reports/issue-report.service.ts';
+import type { CurveAxis } from '../components/charts/chart-data.ts';
 
 export const RANGE_DAYS = [7, 30, 90] as const;
 export type RangeDays = (typeof RANGE_DAYS)[number];
@@ -84,4 +86,33 @@ export function distinctNames<T extends { name: string }>(series: readonly T[], 
   const again = new Map<string, number>();
   for (const s of withDay) again.set(s.name, (again.get(s.name) ?? 0) + 1);
   return withDay.map((s) => ((again.get(s.name) ?? 0) > 1 ? { ...s, name: `${s.name} #${id(s)}` } : s));
+}
+
+/** The spans the issue report's curves can show, as the switch names them. */
+export const CURVE_SPAN_LABELS: Record<CurveSpan, string> = { minutes: 'First 6 hours', hours: 'First 2 days', days: 'First week' };
+
+/** `?span=minutes|hours|days`; none → chosen by the issue's age; anything else refused with a sentence saying what is allowed. */
+export function parseCurveSpan(params: URLSearchParams): { ok: true; span: CurveSpan | undefined } | { ok: false; message: string } {
+  const value = params.get('span');
+  if (value === null || value === '') return { ok: true, span: undefined };
+  if (value === 'minutes' || value === 'hours' || value === 'days') return { ok: true, span: value };
+  return { ok: false, message: `There is no span “${value.slice(0, 20)}”: choose minutes (the first 6 hours), hours (the first 2 days) or days (the first week). Showing the span that suits the issue’s age.` };
+}
+
+/** The chart axis of a span: its end and step in hours. */
+export function curveAxis(span: CurveSpan): CurveAxis {
+  const { stepMs, spanMs } = CURVE_SPANS[span];
+  return { maxHours: spanMs / 3_600_000, stepHours: stepMs / 3_600_000 };
+}
+
+/**
+ * The lift a headline can stand on: the 72-hour one (so far, while it runs), else the 24-hour
+ * one — each only with a normal week to compare with and no other send in its hours, so one
+ * walk-in never heads the report of two issues. None: the headline shows credited counts instead.
+ */
+export function headlineLift(lift: { h24: LiftResult; h72: LiftResult }): { hours: 24 | 72; result: LiftResult } | null {
+  for (const [hours, result] of [[72, lift.h72], [24, lift.h24]] as const) {
+    if (result.verdict !== 'no-baseline' && result.observedTouchedBy.length === 0) return { hours, result };
+  }
+  return null;
 }

@@ -35,12 +35,15 @@ function tableAfter(html: string, marker: string): string[][] {
 
 const EXPECTED_A = {
   recipients: '12', delivered: '10', bounced: '2', opens: '8', 'open-rate': '80%', 'human-opens': '6', 'human-open-rate': '60%', clicks: '3', 'click-rate': '30%', 'click-to-open': '50%',
-  visits: '3', 'later-visits': '1', signups: '1', calls: '3', 'credited-calls': '1', 'walk-ins': '1', 'credited-walk-ins': '0', unsubscribes: '1',
+  visits: '3', visitors: '2', 'later-visits': '1', signups: '1', 'credited-calls': '1', 'credited-walk-ins': '0', calls: '3', 'walk-ins': '1', unsubscribes: '1',
 };
 const EXPECTED_B = {
   recipients: '4', delivered: '4', bounced: '0', opens: '2', 'open-rate': '50%', 'human-opens': '2', 'human-open-rate': '50%', clicks: '1', 'click-rate': '25%', 'click-to-open': '50%',
-  visits: '0', 'later-visits': '0', signups: '0', calls: '0', 'credited-calls': '0', 'walk-ins': '1', 'credited-walk-ins': '0', unsubscribes: '0',
+  visits: '0', visitors: '0', 'later-visits': '0', signups: '0', 'credited-calls': '0', 'credited-walk-ins': '0', calls: '0', 'walk-ins': '1', unsubscribes: '0',
 };
+const USUAL = ['delivered', 'human-open-rate', 'click-rate', 'click-to-open', 'visits', 'visitors', 'credited-calls', 'credited-walk-ins'];
+const pick = (cells: Record<string, string>, keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, cells[k]]));
+const EVERY = Object.keys(EXPECTED_A).join(',');
 
 /** The report pages, CSV and API over real HTTP on a seeded data set whose every figure is counted by hand (test/helpers/reports.ts). */
 for (const dialect of testDialects()) {
@@ -67,13 +70,15 @@ for (const dialect of testDialects()) {
       await drop?.();
     });
 
-    it('the comparison shows every figure of each sent issue, newest first, each subject linking its report and each heading its definition', async () => {
+    it('the comparison shows the usual figures of each sent issue, newest first, every figure when asked, each subject linking its report and each column its definition', async () => {
       const page = await request(server, '/admin/reports', { cookie: cookie.marketer });
       expect(page.status).toBe(200);
       const rows = comparisonRows(page.text);
       expect(rows.map((r) => r.issueId)).toEqual([seed.a.issueId, seed.b.issueId]);
-      expect(rows[0]!.cells).toEqual(EXPECTED_A);
-      expect(rows[1]!.cells).toEqual(EXPECTED_B);
+      expect(rows[0]!.cells).toEqual(pick(EXPECTED_A, USUAL));
+      expect(rows[1]!.cells).toEqual(pick(EXPECTED_B, USUAL));
+      const every = await request(server, `/admin/reports?cols=${EVERY}`, { cookie: cookie.marketer });
+      expect(comparisonRows(every.text).map((r) => r.cells)).toEqual([EXPECTED_A, EXPECTED_B]);
       expect(rows.map((r) => r.subject)).toEqual([SUBJECT_A, SUBJECT_B]);
       expect(page.text).toMatch(new RegExp(`<a href="/admin/issues/${seed.a.issueId}/report"[^>]*>${escapeHtml(SUBJECT_A)}</a>`));
       expect(page.text).not.toContain('Not sent yet');
@@ -81,8 +86,12 @@ for (const dialect of testDialects()) {
       expect(page.text).toMatch(/<th[^>]*aria-sort="descending"[^>]*data-column="sent"/);
       expect(page.text.match(/aria-sort=/g)).toHaveLength(1);
       expect(page.text).toContain('href="/admin/reports/issues.csv?sort=sent&amp;dir=desc"');
-      // The definitions one click away: a heading's "?" links an entry on the same page.
-      for (const term of ['delivery', 'uniqueOpens', 'uniqueClicks', 'attributedVisit', 'laterVisit', 'signup', 'offline', 'unsubscribe']) {
+      // Headings are names only (no "?" making them three lines); what each column counts is one click away, in the column chooser, each linking its definition on the same page.
+      const head = /<thead[\s\S]*?<\/thead>/.exec(page.text)![0];
+      expect(head).not.toContain('def-link');
+      expect(decode(page.text)).toContain('Columns: 9 of 20 shown, and what each counts');
+      expect(decode(page.text)).toMatch(/Click-to-open Of likely-human openers; never above 100 % Definition/);
+      for (const term of ['delivery', 'uniqueOpens', 'uniqueClicks', 'attributedVisit', 'uniqueVisitors', 'laterVisit', 'signup', 'offline', 'unsubscribe']) {
         expect(page.text).toContain(`href="#def-${term}"`);
         expect(page.text).toContain(`id="def-${term}"`);
       }
@@ -94,9 +103,10 @@ for (const dialect of testDialects()) {
       expect(byHumanOpens.status).toBe(200);
       expect(comparisonRows(byHumanOpens.text).map((r) => r.issueId)).toEqual([seed.b.issueId, seed.a.issueId]);
       expect(byHumanOpens.text).toMatch(/<th[^>]*aria-sort="ascending"[^>]*data-column="human-open-rate"/);
-      // Its heading now sorts the other way; another heading starts largest first.
-      expect(byHumanOpens.text).toContain('href="?sort=human-open-rate&amp;dir=desc"');
-      expect(byHumanOpens.text).toContain('href="?sort=clicks&amp;dir=desc"');
+      // Its heading now sorts the other way; another heading starts largest first; the links keep the columns shown.
+      const cols = `&amp;cols=${['sent', ...USUAL].join(',')}`;
+      expect(byHumanOpens.text).toContain(`href="?sort=human-open-rate&amp;dir=desc${cols}"`);
+      expect(byHumanOpens.text).toContain(`href="?sort=visits&amp;dir=desc${cols}"`);
       expect(byHumanOpens.text).toContain('href="/admin/reports/issues.csv?sort=human-open-rate&amp;dir=asc"');
 
       const bySubject = await request(server, '/admin/reports?sort=subject', { cookie: cookie.marketer });
@@ -113,15 +123,29 @@ for (const dialect of testDialects()) {
       const [header, ...rows] = parse(answer.text.replace(/^\uFEFF/, '')) as string[][];
       expect(header).toEqual([
         'Issue', `Sent (${REPORT_TIME_ZONE})`, 'Recipients', 'Delivered', 'Bounced', 'Unique opens (all)', 'Open rate (all) (%)', 'Unique opens (likely human)', 'Open rate (likely human) (%)',
-        'Unique human clicks', 'Click rate (%)', 'Click-to-open (%)', 'Attributed visits', 'Later visits', 'Attributed signups', 'Calls in the window', 'Calls credited',
-        'Walk-ins in the window', 'Walk-ins credited', 'Unsubscribes',
+        'Unique human clicks', 'Click rate (%)', 'Click-to-open (%)', 'Visits', 'Recipients who visited', 'Later visits', 'Signups', 'Calls credited', 'Walk-ins credited',
+        'All calls in its window', 'All walk-ins in its window', 'Unsubscribes',
       ]);
       expect(rows.map((r) => r[0])).toEqual([SUBJECT_B, SUBJECT_A]);
-      expect(rows[1]!.slice(2)).toEqual(['12', '10', '2', '8', '80', '6', '60', '3', '30', '50', '3', '1', '1', '3', '1', '1', '0', '1']);
-      expect(rows[0]!.slice(2)).toEqual(['4', '4', '0', '2', '50', '2', '50', '1', '25', '50', '0', '0', '0', '0', '0', '1', '0', '0']);
+      expect(rows[1]!.slice(2)).toEqual(['12', '10', '2', '8', '80', '6', '60', '3', '30', '50', '3', '2', '1', '1', '1', '0', '3', '1', '1']);
+      expect(rows[0]!.slice(2)).toEqual(['4', '4', '0', '2', '50', '2', '50', '1', '25', '50', '0', '0', '0', '0', '0', '0', '0', '1', '0']);
       expect(rows[1]![1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
       const newestFirst = parse((await request(server, '/admin/reports/issues.csv', { cookie: cookie.marketer })).text.replace(/^\uFEFF/, '')) as string[][];
       expect(newestFirst.slice(1).map((r) => r[0])).toEqual([SUBJECT_A, SUBJECT_B]);
+    });
+
+    it('the columns chosen are shown, in their order, and remembered for the next visit; an unknown one is refused with a sentence', async () => {
+      const chosen = await request(server, '/admin/reports?sort=visits&dir=desc&cols=unsubscribes&cols=later-visits', { cookie: cookie.marketer });
+      expect(chosen.status).toBe(200);
+      expect(Object.keys(comparisonRows(chosen.text)[0]!.cells)).toEqual(['later-visits', 'unsubscribes']);
+      const remembered = chosen.headers.get('set-cookie') ?? '';
+      expect(remembered).toMatch(/^ff_report_columns=subject%2Clater-visits%2Cunsubscribes; Max-Age=31536000; Path=\/admin\/reports; HttpOnly; SameSite=Lax/);
+      const again = await request(server, '/admin/reports', { cookie: `${cookie.marketer}; ${remembered.split(';')[0]}` });
+      expect(Object.keys(comparisonRows(again.text)[0]!.cells)).toEqual(['later-visits', 'unsubscribes']);
+      const bad = await request(server, '/admin/reports?cols=visits,passwords', { cookie: cookie.marketer });
+      expect(bad.status).toBe(400);
+      expect(decode(bad.text)).toContain('There is no column “passwords” to show. Use any of: subject, sent, recipients');
+      expect(Object.keys(comparisonRows(bad.text)[0]!.cells)).toEqual(USUAL);
     });
 
     it('bad parameters get a clear 400 or 404, and the pages still work', async () => {
@@ -173,23 +197,31 @@ for (const dialect of testDialects()) {
       // Every chart, each with its numbers in a table.
       const kinds = [...page.text.matchAll(/<figure[^>]*data-chart="([^"]+)"/g)].map((m) => m[1]);
       expect(kinds).toEqual(['funnel-bars', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'grouped-bars']);
+      // The headline leads with what the issue added; the shop's own traffic in its window is named as such, apart.
+      const headline = text.slice(text.indexOf('What this issue added'), text.indexOf('From sent to later visits'));
+      expect(headline).toMatch(/^What this issue added 3 visits from this issue .*? 2 recipients visited; 1 later visit\. [+−]?[\d.]+ phone calls?(: about as many as| (more|fewer) than) a normal week .*? 1 credited to this issue\. .*? walk-ins?\b.*? 1 signup from this issue .*? 1 unsubscribe\. How far it reached 10 delivered .*? Of 12 recipients; 2 bounced\. 60% opened \(likely human\) .*? 6 people; 80% with machines\. 30% clicked .*? 3 people; 50% of openers\./);
+      expect(text).toContain('All the shop’s calls and walk-ins since the send (its 7 days are still running), not only from this issue: 3 phone calls and 1 walk-in.');
       expect(tableAfter(page.text, 'data-chart="funnel-bars"').slice(1).map((r) => r.slice(0, 2))).toEqual([
         ['Recipients', '12'],
         ['Delivered', '10'],
         ['Opened (any)', '8'],
         ['Opened (likely human)', '6'],
         ['Clicked', '3'],
-        ['Visited the site', '2'],
+        ['Recipients who visited', '2'],
         ['Later visits', '1'],
       ]);
       expect(text).toContain('Opens (likely human) 7 in all.');
       expect(text).toContain('Clicks (human) 4 in all.');
-      expect(text).toContain('Attributed visits 3 in all.');
-      expect(text).toContain('Phone calls, 7 days after the send 3 in all.');
-      expect(text).toContain('Walk-ins, 7 days after the send 1 in all.');
-      // Other issues on the same axis.
+      expect(text).toContain('Visits 3 in all.');
+      expect(text).toContain('Phone calls (all) in the issue’s window 3 in all.');
+      expect(text).toContain('Walk-ins (all) in the issue’s window 1 in all.');
+      // Other issues on the same axis, each as far as its data goes: A is four days old, B's week is over.
       const overlay = tableAfter(page.text, 'Open rate against other issues');
-      expect(overlay[0]).toEqual(['Hours since send', `${SUBJECT_A} (this issue)`, SUBJECT_B]);
+      expect(overlay[0]).toEqual(['Issue', '1 h', '6 h', '24 h', '48 h', '72 h', '168 h', 'Latest']);
+      expect(overlay.slice(1).map((r) => r[0])).toEqual([`${SUBJECT_A} (this issue)`, SUBJECT_B]);
+      expect(overlay[1]!.slice(1, 7)).toEqual(['0%', '60%', '60%', '60%', '60%', '—']);
+      expect(overlay[1]![7]).toMatch(/^60% at 9[67] h( \d+ min)?$/);
+      expect(overlay[2]!.slice(1)).toEqual(['0%', '50%', '50%', '50%', '50%', '50%', '50% at 168 h']);
 
       const links = tableAfter(page.text, 'id="links-title"').slice(1);
       expect(links.map((r) => [r[0], r.slice(2)])).toEqual([
@@ -228,13 +260,17 @@ for (const dialect of testDialects()) {
       const text = decode(page.text);
       expect(text).toContain('The site, last 30 days');
       expect(page.text).toMatch(/<a href="\/admin\?days=30" aria-current="true"/);
-      for (const total of ['9 visits', '10 page views', '1 confirmed signups', '4 phone calls', '2 walk-ins']) expect(text).toContain(total);
+      for (const total of ['9 visits', '10 page views', '1 confirmed signup', '4 phone calls', '2 walk-ins']) expect(text).toContain(total);
+      expect(text).not.toContain('1 confirmed signups');
       expect(page.text).toContain('data-chart="time-series"');
       const sends = tableAfter(page.text, 'Sends marked on the chart').slice(1).map((r) => r[1]);
       expect(sends).toEqual([SUBJECT_B, SUBJECT_A]);
       const daily = tableAfter(page.text, 'data-chart="time-series"').slice(1);
       expect(daily).toHaveLength(30);
-      expect(daily.reduce((sum, r) => sum + Number(r[1]), 0)).toBe(9);
+      expect(daily.reduce((sum, r) => sum + Number(r[1]!.replace(' (so far)', '')), 0)).toBe(9);
+      // Today is still running: said so, not drawn as a day that ended.
+      expect(daily.at(-1)![1]).toMatch(/^\d+ \(so far\)$/);
+      expect(daily.slice(0, -1).every((r) => /^\d+$/.test(r[1]!))).toBe(true);
       // Most viewed first (pages with as many views in either order).
       const topPages = tableAfter(page.text, 'id="top-pages"').slice(1);
       expect(topPages.map((r) => r[1])).toEqual(['4', '4', '1', '1']);
@@ -243,7 +279,7 @@ for (const dialect of testDialects()) {
       expect(tableAfter(page.text, 'id="referrers"').slice(1)).toEqual([['www.google.com', '4']]);
       const latest = comparisonRows(page.text, 'latest');
       expect(latest.map((r) => r.issueId)).toEqual([seed.a.issueId, seed.b.issueId]);
-      expect(latest[0]!.cells).toEqual({ delivered: '10', 'human-open-rate': '60%', 'click-rate': '30%', visits: '3', 'later-visits': '1', calls: '3', 'walk-ins': '1' });
+      expect(latest[0]!.cells).toEqual({ delivered: '10', 'human-open-rate': '60%', 'click-rate': '30%', visits: '3', visitors: '2', 'credited-calls': '1', 'credited-walk-ins': '0' });
 
       const ninety = await request(server, '/admin?days=90', { cookie: cookie.marketer });
       expect(ninety.status).toBe(200);
@@ -308,9 +344,17 @@ for (const dialect of testDialects()) {
       expect(r.funnel.map((s: { value: number }) => s.value)).toEqual([12, 10, 8, 6, 3, 2, 1]);
       expect(r.curves.map((c: { key: string }) => c.key)).toEqual(['uniqueOpens', 'uniqueHumanOpens', 'uniqueHumanClicks', 'attributedVisits', 'calls', 'walkIns']);
       const humanOpens = r.curves.find((c: { key: string }) => c.key === 'uniqueHumanOpens').points as [number, number][];
-      expect(humanOpens).toHaveLength(168);
+      // Hour by hour over the first week, up to now: A went out four days ago, so its curves stop at 96 h and a bit, the hour still running at now.
+      expect(r.curve_span).toBe('days');
+      expect(humanOpens.length).toBeGreaterThanOrEqual(96);
+      expect(humanOpens.length).toBeLessThanOrEqual(97);
       expect(humanOpens.slice(0, 6)).toEqual([[1, 0], [2, 1], [3, 3], [4, 4], [5, 6], [6, 6]]);
-      expect(r.overlays.human_open_rate_percent.find((s: { current: boolean }) => s.current).points.at(-1)).toEqual([168, 60]);
+      const [lastHour, lastValue] = r.overlays.human_open_rate_percent.find((s: { current: boolean }) => s.current).points.at(-1);
+      expect(lastHour).toBeGreaterThanOrEqual(96);
+      expect(lastHour).toBeLessThan(96.5);
+      expect(lastValue).toBe(60);
+      expect(r.overlays.human_open_rate_percent.find((s: { current: boolean }) => !s.current).points.at(-1)).toEqual([168, 50]);
+      expect(r.issue).toMatchObject({ calls_in_window: 3, walk_ins_in_window: 1, window_cut_by_next_send_at: null });
       // The opens heatmap, cell by cell: likely-human opens by weekday and hour in London.
       const expected = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
       for (const offset of [1, 26, 2, 3, 4, 4.5, 2]) {

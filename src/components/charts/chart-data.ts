@@ -44,6 +44,13 @@ export function assertFiniteNumbers(values: readonly number[], what: string): vo
   }
 }
 
+let tableIds = 0;
+/** A new id for a chart table's caption: unique within a page (and within the process). */
+export function nextTableId(): string {
+  tableIds = (tableIds + 1) % Number.MAX_SAFE_INTEGER;
+  return `chart-table-${tableIds.toString(36)}`;
+}
+
 /** Bands and legends are keyed by label: two steps called the same would draw as one. */
 export function assertDistinct(labels: readonly string[], what: string): void {
   const seen = new Set<string>();
@@ -116,6 +123,10 @@ export function cumulativeValueAt(points: readonly [number, number][], hour: num
   return value;
 }
 
+/**
+ * A row per point in time, a column per series. Beyond `maxRows` distinct times the rows are
+ * thinned to every 6 hours, and the last time with data (the moment the curves reached) is kept.
+ */
 export function cumulativeTable(series: readonly { points: [number, number][] }[], maxRows = CUMULATIVE_TABLE_MAX_ROWS): CumulativeTable {
   const allHours = [...new Set(series.flatMap((s) => s.points.map(([h]) => h)))].sort((a, b) => a - b);
   let hours = allHours;
@@ -129,12 +140,47 @@ export function cumulativeTable(series: readonly { points: [number, number][] }[
   return { hours, everySixHours, values: hours.map((h) => series.map((s) => cumulativeValueAt(s.points, h))) };
 }
 
+/**
+ * The time after a send a chart shows: its end and its step in hours (the first 6 hours by
+ * quarter-hour, the first 2 days or the first week by hour).
+ */
+export interface CurveAxis {
+  maxHours: number;
+  stepHours: number;
+}
+
+export const WEEK_AXIS: CurveAxis = { maxHours: 168, stepHours: 1 };
+
 export interface CumulativeChartData {
   xLabel: string;
   yLabel: string | null;
-  /** Upper end of the x axis in hours: 168 (one week) unless a point lies beyond. */
-  maxHours: number;
+  axis: CurveAxis;
+  /** 'lines': every series on one chart; 'multiples': each series its own small chart and y scale. */
+  layout: 'lines' | 'multiples';
   series: StyledSeries[];
+}
+
+/** Hours since the send as said on an axis or in a table: "15 min", "1 h 30 min", "6 h", "168 h". */
+export function formatSinceSend(hours: number): string {
+  const minutes = Math.round(hours * 60);
+  if (minutes === 0) return '0';
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+/** The x ticks of an axis: every 30 min (1 h on a phone) over 6 hours, every 6 h over 2 days, every day over a week. */
+export function sinceSendTicks(axis: CurveAxis, narrow: boolean): number[] {
+  const every = axis.maxHours <= 6 ? (narrow ? 1 : 0.5) : axis.maxHours <= 48 ? (narrow ? 12 : 6) : narrow ? 48 : 24;
+  return Array.from({ length: Math.floor(axis.maxHours / every) + 1 }, (_, i) => i * every);
+}
+
+/** Where a by-series table reads each curve: a few moments in the span, so it stays narrow on a phone. */
+export function milestoneHours(axis: CurveAxis): number[] {
+  if (axis.maxHours <= 6) return [0.25, 0.5, 1, 2, 4, 6].filter((h) => h <= axis.maxHours);
+  if (axis.maxHours <= 48) return [1, 3, 6, 12, 24, 48].filter((h) => h <= axis.maxHours);
+  return [1, 6, 24, 48, 72, axis.maxHours];
 }
 
 // ---------------------------------------------------------------- week × hour heatmap
@@ -177,9 +223,78 @@ export interface TimeSeriesChartData {
   /** Whether the points are hours (else days): decides the tip's and axis's format. */
   hourly: boolean;
   /** `x` is the wall-clock time in the site's zone written as if it were UTC, so Plot's UTC
-   *  axis puts day ticks at the site's midnights whatever the browser's zone. */
-  points: { x: number; value: number }[];
+   *  axis puts day ticks at the site's midnights whatever the browser's zone. `partial`: the
+   *  day (or hour) is still running, its count so far. */
+  points: { x: number; value: number; partial?: boolean }[];
   markers: { x: number; label: string }[];
+}
+
+export interface PlacedMarker {
+  x: number;
+  label: string;
+  /** What is drawn: the label, cut short to the room it has, or the send's number. */
+  text: string;
+  /** 1 = the earliest send shown (the table of sends is in the same order). */
+  number: number;
+  row: number;
+  anchor: 'start' | 'end';
+  /** The drawn text's extent in px (estimated). */
+  left: number;
+  right: number;
+}
+
+/** A generous estimate of a 12px sans-serif character's width, in ems: labels are cut to it, so they never run into each other. */
+const CHAR_EM = 0.66;
+const LABEL_GAP_PX = 8;
+const LABEL_PAD_PX = 3;
+
+/**
+ * Where each send's label goes above a chart: rows 1 to `maxRows`, fewest first, each label on
+ * its row cut short (with "…") to the room before the next label there, drawn to the right of
+ * its rule or, near the right edge, to its left. When some label would keep fewer than
+ * `minChars` characters, every send is numbered instead (1 = the earliest, as in the table of
+ * sends); when even numbers do not fit, no label is drawn (the rules and the table remain).
+ */
+export function placeMarkerLabels(markers: readonly { x: number; label: string }[], toPx: (x: number) => number, options: { left: number; right: number; fontPx: number; maxRows?: number; minChars?: number; maxChars?: number }): { markers: PlacedMarker[]; numbered: boolean } {
+  const sorted = [...markers].sort((a, b) => a.x - b.x).map((m, i) => ({ ...m, number: i + 1, at: toPx(m.x) }));
+  const charPx = CHAR_EM * options.fontPx;
+  const maxRows = options.maxRows ?? 3;
+  const minChars = options.minChars ?? 10;
+  const maxChars = options.maxChars ?? 28;
+  const place = (texts: string[], rows: number, need: (full: string) => number): PlacedMarker[] | null => {
+    const placed: PlacedMarker[] = [];
+    const rowEnd = new Array<number>(rows).fill(-Infinity);
+    for (const [i, m] of sorted.entries()) {
+      const row = i % rows;
+      const next = sorted[i + rows];
+      const startRoom = (next ? next.at : options.right) - m.at - LABEL_PAD_PX - LABEL_GAP_PX;
+      const endRoom = m.at - LABEL_PAD_PX - Math.max(rowEnd[row]! + LABEL_GAP_PX, options.left);
+      const full = texts[i]!;
+      const fullPx = full.length * charPx;
+      // Beside its rule on the right, as a reader expects; on the left only near the right edge.
+      const anchor = startRoom >= Math.min(fullPx, minChars * charPx) || startRoom >= endRoom ? 'start' : 'end';
+      const room = anchor === 'start' ? startRoom : endRoom;
+      const chars = Math.min(full.length, Math.floor(room / charPx));
+      if (chars < need(full)) return null;
+      const text = chars >= full.length ? full : `${full.slice(0, Math.max(1, chars - 1)).trimEnd()}…`;
+      const width = text.length * charPx;
+      const [left, right] = anchor === 'start' ? [m.at + LABEL_PAD_PX, m.at + LABEL_PAD_PX + width] : [m.at - LABEL_PAD_PX - width, m.at - LABEL_PAD_PX];
+      rowEnd[row] = right;
+      placed.push({ x: m.x, label: m.label, text, number: m.number, row, anchor, left, right });
+    }
+    return placed;
+  };
+  const names = sorted.map((m) => (m.label.length > maxChars ? `${m.label.slice(0, maxChars - 1).trimEnd()}…` : m.label));
+  for (let rows = 1; rows <= maxRows; rows++) {
+    const placed = place(names, rows, (full) => Math.min(full.length, minChars));
+    if (placed) return { markers: placed, numbered: false };
+  }
+  const numbers = sorted.map((m) => String(m.number));
+  for (let rows = 1; rows <= maxRows; rows++) {
+    const placed = place(numbers, rows, (full) => full.length);
+    if (placed) return { markers: placed, numbered: true };
+  }
+  return { markers: [], numbered: true };
 }
 
 // ---------------------------------------------------------------- grouped bars

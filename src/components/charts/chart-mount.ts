@@ -1,14 +1,14 @@
 /**
  * Browser side of Chart.astro: finds each chart of one kind, draws it from its embedded JSON at
  * the width of its box, and draws again when that width changes. A chart that cannot be drawn
- * leaves its table open, which already holds every number.
+ * opens its table, which already holds every number.
  */
 
-/** Draws one chart `width` pixels wide; returns Plot's SVG (or figure). */
+/**
+ * Draws one chart `width` pixels wide; returns Plot's SVG, Plot's figure (an SVG with its
+ * legend), or an element marked `data-chart-image` holding several small charts (one image).
+ */
 export type DrawChart<T> = (data: T, width: number) => SVGSVGElement | HTMLElement;
-
-/** From this viewport width up the chart is comfortable to read, so its table starts folded. */
-const WIDE_SCREEN = '(min-width: 48rem)';
 
 export function mountCharts<T>(kind: string, draw: DrawChart<T>): void {
   for (const figure of document.querySelectorAll<HTMLElement>(`figure[data-chart="${kind}"]`)) mountChart(figure, draw);
@@ -43,11 +43,17 @@ function mountChart<T>(figure: HTMLElement, draw: DrawChart<T>): void {
       return;
     }
     // One image for assistive technology: its name is the title, its numbers are in the table.
-    const svgs = chart instanceof SVGSVGElement ? [chart] : [...chart.children].filter((el) => el instanceof SVGSVGElement);
-    const main = svgs.pop();
-    main?.setAttribute('role', 'img');
-    main?.setAttribute('aria-label', `Chart: ${title}. The same numbers are in the table below.`);
-    for (const legend of svgs) legend.setAttribute('aria-hidden', 'true');
+    const label = `Chart: ${title}. The same numbers are in the table below.`;
+    if (chart instanceof HTMLElement && chart.hasAttribute('data-chart-image')) {
+      chart.setAttribute('role', 'img');
+      chart.setAttribute('aria-label', label);
+    } else {
+      const svgs = chart instanceof SVGSVGElement ? [chart] : [...chart.children].filter((el) => el instanceof SVGSVGElement);
+      const main = svgs.pop();
+      main?.setAttribute('role', 'img');
+      main?.setAttribute('aria-label', label);
+      for (const legend of svgs) legend.setAttribute('aria-hidden', 'true');
+    }
     // With a legend Plot returns a <figure>: without this its default side margins squeeze the chart.
     if (!(chart instanceof SVGSVGElement)) chart.style.margin = '0';
     canvas.replaceChildren(chart);
@@ -67,8 +73,6 @@ function mountChart<T>(figure: HTMLElement, draw: DrawChart<T>): void {
 function firstDrawn(figure: HTMLElement): void {
   const legend = figure.querySelector<HTMLElement>('[data-chart-legend]');
   if (legend) legend.hidden = false;
-  const numbers = figure.querySelector<HTMLDetailsElement>('details[data-chart-numbers]');
-  if (numbers && window.matchMedia(WIDE_SCREEN).matches) numbers.open = false;
 }
 
 function fail(figure: HTMLElement, canvas: HTMLElement, error: unknown): void {

@@ -11,37 +11,63 @@ export type ColumnKind = 'text' | 'time' | 'count' | 'rate';
 
 export interface ComparisonColumn {
   key: string;
+  /** Its full name: the CSV's header, the column chooser, the sort menu, a phone's label. */
   heading: string;
+  /** Its name as the table's heading, short enough for one or two lines (default `heading`). */
+  label?: string;
   kind: ColumnKind;
   definition?: DefinitionKey;
+  /** What the column holds in a few words, beside its name where columns are chosen. */
+  hint?: string;
   value: (row: ComparisonRow) => string | number | null;
 }
 
-const count = (key: string, heading: string, definition: DefinitionKey, value: (r: ComparisonRow) => number): ComparisonColumn => ({ key, heading, kind: 'count', definition, value });
-const rate = (key: string, heading: string, definition: DefinitionKey, value: (r: ComparisonRow) => number | null): ComparisonColumn => ({ key, heading, kind: 'rate', definition, value });
+type Named = string | { heading: string; label: string };
+const names = (n: Named) => (typeof n === 'string' ? { heading: n } : n);
+const count = (key: string, name: Named, definition: DefinitionKey, hint: string, value: (r: ComparisonRow) => number): ComparisonColumn => ({ key, ...names(name), kind: 'count', definition, hint, value });
+const rate = (key: string, name: Named, definition: DefinitionKey, hint: string, value: (r: ComparisonRow) => number | null): ComparisonColumn => ({ key, ...names(name), kind: 'rate', definition, hint, value });
 
 export const COMPARISON_COLUMNS: readonly ComparisonColumn[] = [
   { key: 'subject', heading: 'Issue', kind: 'text', value: (r) => r.subject },
-  { key: 'sent', heading: 'Sent', kind: 'time', value: (r) => r.sentAt },
-  count('recipients', 'Recipients', 'recipients', (r) => r.recipients),
-  count('delivered', 'Delivered', 'delivery', (r) => r.delivered),
-  count('bounced', 'Bounced', 'delivery', (r) => r.bounced),
-  count('opens', 'Unique opens (all)', 'uniqueOpens', (r) => r.uniqueOpens),
-  rate('open-rate', 'Open rate (all)', 'uniqueOpens', (r) => r.openRate),
-  count('human-opens', 'Unique opens (likely human)', 'uniqueOpens', (r) => r.uniqueHumanOpens),
-  rate('human-open-rate', 'Open rate (likely human)', 'uniqueOpens', (r) => r.humanOpenRate),
-  count('clicks', 'Unique human clicks', 'uniqueClicks', (r) => r.uniqueHumanClicks),
-  rate('click-rate', 'Click rate', 'uniqueClicks', (r) => r.clickRate),
-  rate('click-to-open', 'Click-to-open', 'uniqueClicks', (r) => r.clickToOpenRate),
-  count('visits', 'Attributed visits', 'attributedVisit', (r) => r.attributedVisits),
-  count('later-visits', 'Later visits', 'laterVisit', (r) => r.laterVisits),
-  count('signups', 'Attributed signups', 'signup', (r) => r.attributedSignups),
-  count('calls', 'Calls in the window', 'offline', (r) => r.callsInWindow),
-  count('credited-calls', 'Calls credited', 'offline', (r) => r.creditedCalls),
-  count('walk-ins', 'Walk-ins in the window', 'offline', (r) => r.walkInsInWindow),
-  count('credited-walk-ins', 'Walk-ins credited', 'offline', (r) => r.creditedWalkIns),
-  count('unsubscribes', 'Unsubscribes', 'unsubscribe', (r) => r.unsubscribes),
+  { key: 'sent', heading: 'Sent', kind: 'time', hint: 'When sending started', value: (r) => r.sentAt },
+  count('recipients', 'Recipients', 'recipients', 'The audience when the send started', (r) => r.recipients),
+  count('delivered', 'Delivered', 'delivery', 'Accepted by the receiving mail server', (r) => r.delivered),
+  count('bounced', 'Bounced', 'delivery', 'Refused for good', (r) => r.bounced),
+  count('opens', { heading: 'Unique opens (all)', label: 'Opens (all)' }, 'uniqueOpens', 'Opened at least once, machines included', (r) => r.uniqueOpens),
+  rate('open-rate', 'Open rate (all)', 'uniqueOpens', 'Of delivered, machines included', (r) => r.openRate),
+  count('human-opens', { heading: 'Unique opens (likely human)', label: 'Opens' }, 'uniqueOpens', 'Opened by a person or an image proxy, or clicked: people, each once', (r) => r.uniqueHumanOpens),
+  rate('human-open-rate', { heading: 'Open rate (likely human)', label: 'Open rate' }, 'uniqueOpens', 'Likely-human openers, of delivered', (r) => r.humanOpenRate),
+  count('clicks', { heading: 'Unique human clicks', label: 'Clickers' }, 'uniqueClicks', 'People with at least one human click', (r) => r.uniqueHumanClicks),
+  rate('click-rate', 'Click rate', 'uniqueClicks', 'Of delivered', (r) => r.clickRate),
+  rate('click-to-open', 'Click-to-open', 'uniqueClicks', 'Of likely-human openers; never above 100 %', (r) => r.clickToOpenRate),
+  count('visits', 'Visits', 'attributedVisit', 'Visits from the issue, a shared link’s too', (r) => r.attributedVisits),
+  count('visitors', 'Recipients who visited', 'uniqueVisitors', 'People who came to the site, each once', (r) => r.uniqueVisitors),
+  count('later-visits', 'Later visits', 'laterVisit', 'They came back on their own', (r) => r.laterVisits),
+  count('signups', 'Signups', 'signup', 'Confirmed signups from the issue', (r) => r.attributedSignups),
+  count('credited-calls', 'Calls credited', 'offline', 'Tied to the issue: its tracked number or a row naming it', (r) => r.creditedCalls),
+  count('credited-walk-ins', 'Walk-ins credited', 'offline', 'Tied to the issue by a row naming it', (r) => r.creditedWalkIns),
+  count('calls', { heading: 'All calls in its window', label: 'All calls' }, 'offline', 'The shop’s calls, not only from this issue', (r) => r.callsInWindow),
+  count('walk-ins', { heading: 'All walk-ins in its window', label: 'All walk-ins' }, 'offline', 'The shop’s walk-ins, not only from this issue', (r) => r.walkInsInWindow),
+  count('unsubscribes', 'Unsubscribes', 'unsubscribe', 'Through this issue’s links', (r) => r.unsubscribes),
 ];
+
+/** What the comparison shows until columns are chosen: what a marketer compares issues by. */
+export const DEFAULT_COLUMNS: readonly string[] = ['subject', 'sent', 'delivered', 'human-open-rate', 'click-rate', 'click-to-open', 'visits', 'visitors', 'credited-calls', 'credited-walk-ins'];
+
+/**
+ * The columns asked for: `?cols=a,b` or `cols=a&cols=b` (a form's checkboxes), else `remembered`
+ * (the last choice), else the defaults — in COMPARISON_COLUMNS order, the issue's name always
+ * first. An unknown column is refused with a sentence naming the ones there are.
+ */
+export function parseComparisonColumns(params: URLSearchParams, remembered?: string | null): { ok: true; columns: string[]; chosen: boolean } | { ok: false; columns: string[]; message: string } {
+  const asked = params.getAll('cols').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const fromMemory = asked.length === 0 && remembered ? remembered.split(',').filter((k) => findColumn(k)) : [];
+  const keys = asked.length > 0 ? asked : fromMemory.length > 0 ? fromMemory : DEFAULT_COLUMNS;
+  const unknown = keys.find((k) => !findColumn(k));
+  if (unknown !== undefined) return { ok: false, columns: [...DEFAULT_COLUMNS], message: `There is no column “${unknown.slice(0, 40)}” to show. Use any of: ${COMPARISON_COLUMNS.map((c) => c.key).join(', ')}.` };
+  const wanted = new Set(['subject', ...keys]);
+  return { ok: true, columns: COMPARISON_COLUMNS.filter((c) => wanted.has(c.key)).map((c) => c.key), chosen: asked.length > 0 };
+}
 
 export type SortDirection = 'asc' | 'desc';
 

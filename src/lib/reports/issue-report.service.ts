@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
-import { computeLift, type LiftResult } from './lift.ts';
-import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, PER_HOUR, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
+import { bucketWindow, computeLift, type LiftResult } from './lift.ts';
+import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, PER_HOUR, QUARTER_MS, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
 import { zoneOffsetAt } from '../time/zoned-time.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
@@ -14,8 +14,24 @@ import { MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
  * figure, and the cost does not grow with the number of events. Definitions: DESIGN.md
  * "What the numbers mean", shown in the admin by definitions.ts.
  */
-/** Curves run 0–7 days after the send. */
+/** Curves run 0–7 days after the send at most. */
 export const CURVE_HOURS = 168;
+
+/**
+ * How much of the time after a send the curves show, and at what step: the first 6 hours by
+ * quarter-hour, the first 2 days by hour, or the first week by hour.
+ */
+export type CurveSpan = 'minutes' | 'hours' | 'days';
+export const CURVE_SPANS: Record<CurveSpan, { stepMs: number; spanMs: number }> = {
+  minutes: { stepMs: QUARTER_MS, spanMs: 6 * HOUR_MS },
+  hours: { stepMs: HOUR_MS, spanMs: 48 * HOUR_MS },
+  days: { stepMs: HOUR_MS, spanMs: CURVE_HOURS * HOUR_MS },
+};
+
+/** The span that shows an issue of this age best: its first hours while it is young, then its first days, then its week. */
+export function curveSpanFor(ageMs: number): CurveSpan {
+  return ageMs < CURVE_SPANS.minutes.spanMs ? 'minutes' : ageMs < CURVE_SPANS.hours.spanMs ? 'hours' : 'days';
+}
 
 const ISSUE_METRICS = ['first.open', 'first.open_human', 'first.click', 'first.visit', 'open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', 'visit', 'visit.later', 'signup', 'unsubscribe', 'call', 'walk_in'] as const;
 
@@ -43,9 +59,16 @@ export interface ComparisonRow {
   attributedVisits: number;
   laterVisits: number;
   attributedSignups: number;
-  /** Calls and walk-ins in the attribution window after the send (site-wide), and those credited to the issue. */
+  /**
+   * All calls and walk-ins (site-wide, not only from this issue) in the issue's window: from its
+   * send's quarter-hour for the attribution window, or until the next issue went out if that
+   * was sooner — so no call is in the window of two issues. And those credited to the issue.
+   */
   callsInWindow: number;
   walkInsInWindow: number;
+  /** Where that window ends (exclusive), and when the next issue went out if it cut the window short. */
+  windowEndsAt: number;
+  windowCutByNextSendAt: number | null;
   creditedCalls: number;
   creditedWalkIns: number;
   unsubscribes: number;
@@ -70,7 +93,7 @@ function sumsFor(rows: { issueId: number; metric: string; n: number }[]): Map<nu
   return byIssue;
 }
 
-function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums: Map<string, number> | undefined, window: { calls: number; walkIns: number }, windowDays: number): ComparisonRow {
+function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums: Map<string, number> | undefined, window: { calls: number; walkIns: number; endsAt: number; cutAt: number | null }, windowDays: number): ComparisonRow {
   const t = d ?? { recipients: 0, delivered: 0, bounced: 0, complained: 0 };
   const get = (metric: string) => sums?.get(metric) ?? 0;
   const unique = { opens: get('first.open'), humanOpens: get('first.open_human'), humanClicks: get('first.click'), visitors: get('first.visit') };
@@ -96,6 +119,8 @@ function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums:
     attributedSignups: get('signup'),
     callsInWindow: window.calls,
     walkInsInWindow: window.walkIns,
+    windowEndsAt: window.endsAt,
+    windowCutByNextSendAt: window.cutAt,
     creditedCalls: get('call'),
     creditedWalkIns: get('walk_in'),
     unsubscribes: get('unsubscribe'),
@@ -111,21 +136,40 @@ export async function compareIssues(db: DB, options: { now?: number; limit?: num
   if (issues.length === 0) return [];
   const ids = issues.map((i) => i.issueId);
   const windowMs = settings.attributionWindowDays * DAY_MS;
+  const sendTimes = (await findSendTimes(db)).map((t) => t.sentAt);
+  const ranges = issues.map((i) => offlineWindow(i.sentAt, windowMs, sendTimes));
   const [deliveries, sums, windows] = await Promise.all([
     countDeliveriesByIssue(db, ids),
     findTotals(db, ids, ISSUE_METRICS),
     // Calls and walk-ins (site-wide) in each issue's window after its send's quarter hour.
-    Promise.all(issues.map((i) => sumInRange(db, SITE, ['call', 'walk_in'], quarterOf(i.sentAt), quarterOf(i.sentAt) + windowMs))),
+    Promise.all(ranges.map((r) => sumInRange(db, SITE, ['call', 'walk_in'], r.from, r.to))),
   ]);
   const byIssue = new Map(deliveries.map((d) => [d.issueId, d]));
   const sumsByIssue = sumsFor(sums);
-  return issues.map((issue, i) => comparisonRow(issue, byIssue.get(issue.issueId), sumsByIssue.get(issue.issueId), { calls: windows[i]!.get('call') ?? 0, walkIns: windows[i]!.get('walk_in') ?? 0 }, settings.attributionWindowDays));
+  return issues.map((issue, i) =>
+    comparisonRow(issue, byIssue.get(issue.issueId), sumsByIssue.get(issue.issueId), { calls: windows[i]!.get('call') ?? 0, walkIns: windows[i]!.get('walk_in') ?? 0, endsAt: ranges[i]!.to, cutAt: ranges[i]!.cutAt }, settings.attributionWindowDays),
+  );
+}
+
+/**
+ * The window in which a send's calls and walk-ins are totalled: from its quarter-hour for
+ * `windowMs`, cut at the quarter-hour of the next send (another issue, or this one sent again),
+ * so the windows of issues sent closer together than the window never share an event.
+ */
+export function offlineWindow(sentAt: number, windowMs: number, sendTimes: readonly number[]): { from: number; to: number; cutAt: number | null } {
+  const from = quarterOf(sentAt);
+  const next = sendTimes.filter((t) => quarterOf(t) > from).reduce((a, t) => Math.min(a, t), Infinity);
+  return next !== Infinity && quarterOf(next) < from + windowMs ? { from, to: quarterOf(next), cutAt: next } : { from, to: from + windowMs, cutAt: null };
 }
 
 export interface CurveSeries {
   name: string;
   key: string;
-  /** Cumulative count at the end of each hour since the send: points[h] = [h + 1, value]. */
+  /**
+   * [hours since the send's quarter-hour, cumulative count] at the end of each step of the
+   * span, up to now: the last point of a curve still running is at the issue's age, with what
+   * happened so far; none lies in the future.
+   */
   points: [number, number][];
 }
 
@@ -153,8 +197,10 @@ export interface IssueReport {
   timeZone: string;
   generatedAt: number;
   funnel: { key: string; label: string; value: number; note: string }[];
+  /** The span the curves cover (chosen, or by the issue's age). */
+  curveSpan: CurveSpan;
   curves: CurveSeries[];
-  /** Cumulative likely-human unique opens and human clickers as % of delivered, this issue and the others, 0–7 days. */
+  /** Cumulative likely-human unique opens and human clickers as % of delivered, this issue and the others, over the same span, each up to its own age. */
   overlays: { openRate: (CurveSeries & { issueId: number; current: boolean })[]; clickRate: (CurveSeries & { issueId: number; current: boolean })[] };
   heatmaps: HeatmapFigures[];
   links: LinkFigures[];
@@ -199,22 +245,29 @@ async function machineByOwner(db: DB, issueId: number): Promise<MachineOwnerFigu
   return [...byKey.values()].sort((a, b) => b.opens + b.clicks + b.views - (a.opens + a.clicks + a.views) || a.owner.localeCompare(b.owner));
 }
 
-/** Cumulative counts by hour since the send from 15-minute buckets (events before the send are not shown). */
-export function cumulativeByHour(buckets: readonly { bucket: number; n: number }[], sentAt: number, hours = CURVE_HOURS): [number, number][] {
-  const perHour = new Array<number>(hours).fill(0);
+/**
+ * Running totals from 15-minute buckets at each step since `from` (the send's quarter-hour),
+ * for `span` or until `until` (now, or where the window ends) if that comes first: the step
+ * still running ends at `until` and holds what happened so far. Events before `from` are not shown.
+ */
+export function cumulativeSteps(buckets: readonly { bucket: number; n: number }[], from: number, span: { stepMs: number; spanMs: number }, until: number): [number, number][] {
+  const end = Math.min(from + span.spanMs, until);
+  if (end <= from) return [];
+  const steps = Math.ceil((end - from) / span.stepMs);
+  const perStep = new Array<number>(steps).fill(0);
   for (const b of buckets) {
-    const h = Math.floor((b.bucket - sentAt) / HOUR_MS);
-    if (h >= 0 && h < hours) perHour[h]! += b.n;
+    const k = Math.floor((b.bucket - from) / span.stepMs);
+    if (k >= 0 && k < steps && b.bucket < end) perStep[k]! += b.n;
   }
   let total = 0;
-  return perHour.map((n, h) => [h + 1, (total += n)]);
+  return perStep.map((n, k) => [Math.min((k + 1) * span.stepMs, end - from) / HOUR_MS, (total += n)]);
 }
 
 /**
  * One issue's report. Buckets are 15 minutes of UTC: a send at 09:05 puts opens of 09:05–09:15
  * in the bucket starting 09:00, which belongs to hour 0 (the curves start at the send's bucket).
  */
-export async function issueReport(db: DB, issueId: number, options: { now?: number } = {}): Promise<IssueReport | undefined> {
+export async function issueReport(db: DB, issueId: number, options: { now?: number; span?: CurveSpan } = {}): Promise<IssueReport | undefined> {
   const now = options.now ?? Date.now();
   const settings = await getSettings(db, { now });
   const [row] = await compareIssues(db, { now, issueIds: [issueId] });
@@ -223,8 +276,10 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const comparison = await compareIssues(db, { now, limit: 12 });
   if (!comparison.some((r) => r.issueId === issueId)) comparison.push(row);
   const sentAt = quarterOf(row.sentAt);
-  const curveEnd = sentAt + CURVE_HOURS * HOUR_MS;
-  const windowEnd = sentAt + settings.attributionWindowDays * DAY_MS;
+  const curveSpan = options.span ?? curveSpanFor(now - sentAt);
+  const span = CURVE_SPANS[curveSpan];
+  const curveEnd = sentAt + span.spanMs;
+  const windowEnd = row.windowEndsAt;
 
   const [issueBuckets, heatmapBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
     // Curves: 15-minute rows of the seven days after the send; heatmaps: every event of the issue, per hour when the zone's offsets are whole hours.
@@ -241,13 +296,15 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const only = (buckets: { metric: string; bucket: number; n: number }[], ...metrics: string[]) => buckets.filter((b) => metrics.includes(b.metric));
   const afterSend = (buckets: { bucket: number; n: number }[], until: number) => buckets.filter((b) => b.bucket >= sentAt && b.bucket < until);
 
+  const steps = (buckets: { bucket: number; n: number }[], until = now) => cumulativeSteps(buckets, sentAt, span, until);
   const curves: CurveSeries[] = [
-    { key: 'uniqueOpens', name: 'Unique opens (all)', points: cumulativeByHour(only(issueBuckets, 'first.open'), sentAt) },
-    { key: 'uniqueHumanOpens', name: 'Unique opens (likely human)', points: cumulativeByHour(only(issueBuckets, 'first.open_human'), sentAt) },
-    { key: 'uniqueHumanClicks', name: 'Unique clickers', points: cumulativeByHour(only(issueBuckets, 'first.click'), sentAt) },
-    { key: 'attributedVisits', name: 'Attributed visits', points: cumulativeByHour(only(issueBuckets, 'visit'), sentAt) },
-    { key: 'calls', name: 'Phone calls', points: cumulativeByHour(only(siteBuckets, 'call'), sentAt) },
-    { key: 'walkIns', name: 'Walk-ins', points: cumulativeByHour(only(siteBuckets, 'walk_in'), sentAt) },
+    { key: 'uniqueOpens', name: 'Unique opens (all)', points: steps(only(issueBuckets, 'first.open')) },
+    { key: 'uniqueHumanOpens', name: 'Unique opens (likely human)', points: steps(only(issueBuckets, 'first.open_human')) },
+    { key: 'uniqueHumanClicks', name: 'Unique clickers', points: steps(only(issueBuckets, 'first.click')) },
+    { key: 'attributedVisits', name: 'Visits', points: steps(only(issueBuckets, 'visit')) },
+    // All calls and walk-ins, in the issue's window only (it ends where the next issue's begins).
+    { key: 'calls', name: 'Phone calls (all)', points: steps(only(siteBuckets, 'call'), Math.min(now, windowEnd)) },
+    { key: 'walkIns', name: 'Walk-ins (all)', points: steps(only(siteBuckets, 'walk_in'), Math.min(now, windowEnd)) },
   ];
 
   const heatmap = (key: string, name: string, buckets: { bucket: number; n: number }[]): HeatmapFigures => {
@@ -257,9 +314,9 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const heatmaps = [
     heatmap('opens', 'Opens (likely human)', only(heatmapBuckets, 'open.human', 'open.proxy')),
     heatmap('clicks', 'Clicks (human)', only(heatmapBuckets, 'click.human')),
-    heatmap('visits', 'Attributed visits', only(heatmapBuckets, 'visit')),
-    heatmap('calls', `Phone calls, ${settings.attributionWindowDays} days after the send`, afterSend(only(siteBuckets, 'call'), windowEnd)),
-    heatmap('walkIns', `Walk-ins, ${settings.attributionWindowDays} days after the send`, afterSend(only(siteBuckets, 'walk_in'), windowEnd)),
+    heatmap('visits', 'Visits', only(heatmapBuckets, 'visit')),
+    heatmap('calls', 'Phone calls (all) in the issue’s window', afterSend(only(siteBuckets, 'call'), windowEnd)),
+    heatmap('walkIns', 'Walk-ins (all) in the issue’s window', afterSend(only(siteBuckets, 'walk_in'), windowEnd)),
   ];
 
   const human = new Map(linkHuman.map((r) => [r.dim, r.n]));
@@ -271,20 +328,31 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   // Earlier weeks before the first maintained site count have no data to compare with.
   const dataSince = await findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
   const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
-    const common = { sentAt, otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
+    // Told from the send, counted from its quarter-hour, up to now (the quarter-hour still running included).
+    const common = { sentAt: row.sentAt, countFrom: sentAt, otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
     const run = (countIn: (from: number, to: number) => number) => ({ h24: computeLift({ ...common, countIn, horizonHours: 24 }), h72: computeLift({ ...common, countIn, horizonHours: 72 }) });
     // computeLift is pure: a first pass learns which windows it counts, one query sums them all, a second pass gets the answers.
     const windows = new Map<string, [number, number]>();
-    run((from, to) => (windows.set(`${from}:${to}`, [from, to]), 0));
+    const ask = (from: number, to: number) => windows.set(`${from}:${to}`, [from, to]);
+    run((from, to) => {
+      const { whole, part } = bucketWindow(from, to, { bucketMs: QUARTER_MS, now });
+      ask(...whole);
+      if (part) ask(part.from, part.to);
+      return 0;
+    });
     const counts = await sumWindows(db, SITE, metric, [...windows.values()]);
     const keys = [...windows.keys()];
+    const sum = (from: number, to: number) => {
+      const i = keys.indexOf(`${from}:${to}`);
+      if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
+      return counts[i]!;
+    };
     return {
       metric,
       label,
       ...run((from, to) => {
-        const i = keys.indexOf(`${from}:${to}`);
-        if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
-        return counts[i]!;
+        const { whole, part } = bucketWindow(from, to, { bucketMs: QUARTER_MS, now });
+        return sum(...whole) + (part ? part.share * sum(part.from, part.to) : 0);
       }),
     };
   };
@@ -302,11 +370,12 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
       { key: 'uniqueOpens', label: 'Opened (any)', value: row.uniqueOpens, note: 'Deliveries with at least one pixel load, machines included, or a human click.' },
       { key: 'uniqueHumanOpens', label: 'Opened (likely human)', value: row.uniqueHumanOpens, note: 'Opened by a person or through a mail provider’s image proxy, or clicked by a person.' },
       { key: 'uniqueHumanClicks', label: 'Clicked', value: row.uniqueHumanClicks, note: 'Deliveries with at least one human click.' },
-      { key: 'uniqueVisitors', label: 'Visited the site', value: row.uniqueVisitors, note: 'Deliveries whose reader started an attributed visit.' },
-      { key: 'laterVisits', label: 'Later visits', value: row.laterVisits, note: 'Attributed visits that started after the reader’s first landing: they came back.' },
+      { key: 'uniqueVisitors', label: 'Recipients who visited', value: row.uniqueVisitors, note: 'Deliveries whose reader came to the site through the issue: people, each once.' },
+      { key: 'laterVisits', label: 'Later visits', value: row.laterVisits, note: 'Visits from the issue that started after the reader’s first landing: they came back.' },
     ],
+    curveSpan,
     curves,
-    overlays: await overlays(db, comparison, issueId),
+    overlays: await overlays(db, comparison, issueId, span, now),
     heatmaps,
     links: linkFigures,
     lift: await Promise.all([liftOf('visit', 'Site visits', { one: 'visit', other: 'visits' }), liftOf('call', 'Phone calls', { one: 'call', other: 'calls' }), liftOf('walk_in', 'Walk-ins', { one: 'walk-in', other: 'walk-ins' })]),
@@ -324,14 +393,14 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
 }
 
 
-/** Likely-human open rate and click rate curves (% of delivered) of up to 12 issues including this one. */
-async function overlays(db: DB, comparison: ComparisonRow[], issueId: number): Promise<IssueReport['overlays']> {
+/** Likely-human open rate and click rate curves (% of delivered) of up to 12 issues including this one, each up to its own age. */
+async function overlays(db: DB, comparison: ComparisonRow[], issueId: number, span: { stepMs: number; spanMs: number }, now: number): Promise<IssueReport['overlays']> {
   const curves = await Promise.all(
     comparison.map(async (r) => {
       const sentAt = quarterOf(r.sentAt);
-      const buckets = await findCountBuckets(db, r.issueId, ['first.open_human', 'first.click'], sentAt, sentAt + CURVE_HOURS * HOUR_MS);
+      const buckets = await findCountBuckets(db, r.issueId, ['first.open_human', 'first.click'], sentAt, sentAt + span.spanMs);
       const asRate = (metric: string) =>
-        cumulativeByHour(buckets.filter((b) => b.metric === metric), sentAt).map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
+        cumulativeSteps(buckets.filter((b) => b.metric === metric), sentAt, span, now).map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
       const common = { issueId: r.issueId, current: r.issueId === issueId, name: r.subject };
       return { open: { ...common, key: `open-${r.issueId}`, points: asRate('first.open_human') }, click: { ...common, key: `click-${r.issueId}`, points: asRate('first.click') } };
     }),

@@ -2,7 +2,8 @@
  * Lift: what a send added over a normal week, with an interval and a sentence a shop owner can
  * read. Pure: counts come in through `countIn`, numbers and words go out.
  *
- * Observed: events in [sentAt, sentAt + horizon). Expected: the mean count of the same window
+ * Observed: events in [from, from + horizon), `from` being the send (or the start of the count
+ * bucket it fell in, `countFrom`); before the horizon has passed, [from, now). Expected: the mean count of the same window
  * k = 1…weeks calendar weeks earlier in the site's time zone (same weekday and wall-clock hours,
  * so across a clock change the window moves by 167 or 169 elapsed hours, not 168), over the
  * weeks nobody else's send touched.
@@ -27,6 +28,7 @@
  * Verdict: 'above' when the whole interval is above zero, 'below' when it is all below, else 'noise'.
  */
 import { wallTimeOf, zonedToEpoch, zoneOffsetAt, clockTimeOf } from '../time/zoned-time.ts';
+import { countOf, durationOf, nounFor } from '../text/counts.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -36,7 +38,13 @@ const MAX_HORIZON_HOURS = 144;
 const MAX_WEEKS = 52;
 
 export interface LiftInput {
+  /** When the send started: the sentence's window is told from here. */
   sentAt: number;
+  /**
+   * Where counting starts, at or before `sentAt` (default `sentAt`): counts kept per quarter-hour
+   * start with the quarter-hour the send fell in. Every window, observed and earlier, starts here.
+   */
+  countFrom?: number;
   /** 24 or 72 in the reports; at most 144. */
   horizonHours: number;
   /** When every other send went out (issues, not deliveries). */
@@ -49,7 +57,7 @@ export interface LiftInput {
   timeZone?: string;
   /** Earlier weeks whose window starts before this instant have no data and are skipped. */
   dataSince?: number;
-  /** Before the horizon has passed, compare the hours so far: [sentAt, now) against the same hours earlier. */
+  /** Before the horizon has passed, compare the time so far: [countFrom, now) against the same span of earlier weeks. */
   now?: number;
   /** What is counted, for the sentence (default visit/visits). */
   noun?: { one: string; other: string };
@@ -77,7 +85,9 @@ export interface ExcludedWeek {
 export type LiftVerdict = 'above' | 'below' | 'noise' | 'no-baseline';
 
 export interface LiftResult {
-  /** The window compared: [from, to). `to` is before sentAt + horizon while the window is still open. */
+  /** When the send started (the sentence tells the window from here). */
+  sentAt: number;
+  /** The window counted: [from, to), `from` being countFrom. `to` is now while the window is still open. */
   from: number;
   to: number;
   windowComplete: boolean;
@@ -123,12 +133,28 @@ export function shiftByWeeks(at: number, weeks: number, timeZone: string): numbe
 }
 
 /**
- * A `countIn` over pre-fetched bucket counts (`[bucketStart, count]`, buckets aligned to
- * `bucketMs` since the epoch, as in report_counts). A window [from, to) counts the buckets
- * starting in [floor(from), floor(to)) — whole buckets, so a send at 09:07 is measured from
- * 09:00; every window is rounded the same way, observed and baseline alike.
+ * How a window [from, to) is read from counts kept in buckets of `bucketMs` (aligned since the
+ * epoch, as in report_counts): the whole buckets [floor(from), floor(to)), and the bucket holding
+ * `to` when `to` falls inside one. That bucket counts in full when `to` is `now` — nothing after
+ * now has happened, so the quarter-hour still running holds exactly what happened so far — and
+ * otherwise by the share of it before `to`, so an earlier week's window spans the same minutes
+ * as the window it is compared with (its count is then an expectation, not a whole number).
  */
-export function countsFromBuckets(buckets: ReadonlyArray<readonly [number, number]>, bucketMs = 15 * 60_000): (from: number, to: number) => number {
+export function bucketWindow(from: number, to: number, options: { bucketMs?: number; now?: number } = {}): { whole: [number, number]; part: { from: number; to: number; share: number } | null } {
+  const bucketMs = options.bucketMs ?? 15 * 60_000;
+  const floor = (t: number) => Math.floor(t / bucketMs) * bucketMs;
+  const a = floor(from);
+  const b = Math.max(a, floor(to));
+  if (to <= b) return { whole: [a, b], part: null };
+  return { whole: [a, b], part: { from: b, to: b + bucketMs, share: to === options.now ? 1 : (to - b) / bucketMs } };
+}
+
+/**
+ * A `countIn` over pre-fetched bucket counts (`[bucketStart, count]`, buckets aligned to
+ * `bucketMs` since the epoch, as in report_counts), windows read as bucketWindow says: a send
+ * at 09:07 is measured from 09:00, every window rounded the same way, observed and baseline alike.
+ */
+export function countsFromBuckets(buckets: ReadonlyArray<readonly [number, number]>, options: { bucketMs?: number; now?: number } = {}): (from: number, to: number) => number {
   const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
   const starts = sorted.map(([start]) => start);
   const prefix = [0];
@@ -143,17 +169,21 @@ export function countsFromBuckets(buckets: ReadonlyArray<readonly [number, numbe
     }
     return lo;
   };
-  const floor = (t: number) => Math.floor(t / bucketMs) * bucketMs;
+  const sum = (a: number, b: number) => {
+    const i = firstAtOrAfter(a);
+    const j = firstAtOrAfter(b);
+    return j > i ? prefix[j]! - prefix[i]! : 0;
+  };
   return (from, to) => {
-    const a = firstAtOrAfter(floor(from));
-    const b = firstAtOrAfter(floor(to));
-    return b > a ? prefix[b]! - prefix[a]! : 0;
+    const { whole, part } = bucketWindow(from, to, options);
+    return sum(whole[0], whole[1]) + (part ? part.share * sum(part.from, part.to) : 0);
   };
 }
 
 function assertInput(input: LiftInput, weeks: number): void {
-  const { sentAt, horizonHours, now, dataSince } = input;
+  const { sentAt, horizonHours, now, dataSince, countFrom } = input;
   if (!Number.isFinite(sentAt)) throw new RangeError('sentAt must be an instant (epoch milliseconds)');
+  if (countFrom !== undefined && !(Number.isFinite(countFrom) && countFrom <= sentAt)) throw new RangeError('countFrom must be an instant at or before sentAt');
   if (!Number.isFinite(horizonHours) || horizonHours <= 0 || horizonHours > MAX_HORIZON_HOURS) {
     throw new RangeError(`horizonHours must be more than 0 and at most ${MAX_HORIZON_HOURS}`);
   }
@@ -163,7 +193,7 @@ function assertInput(input: LiftInput, weeks: number): void {
   if (input.otherSendTimes.some((t) => !Number.isFinite(t))) throw new RangeError('otherSendTimes must all be instants (epoch milliseconds)');
 }
 
-function countOf(countIn: LiftInput['countIn'], from: number, to: number): number {
+function countedIn(countIn: LiftInput['countIn'], from: number, to: number): number {
   const n = countIn(from, to);
   if (!Number.isFinite(n) || n < 0) throw new RangeError(`countIn(${from}, ${to}) returned ${n}; a count is a number of events, 0 or more`);
   return n;
@@ -175,9 +205,9 @@ export function computeLift(input: LiftInput): LiftResult {
   const { sentAt, horizonHours, countIn } = input;
   const timeZone = input.timeZone ?? 'UTC';
   const horizon = horizonHours * HOUR;
-  const from = sentAt;
-  const to = input.now !== undefined ? Math.min(sentAt + horizon, input.now) : sentAt + horizon;
-  const windowComplete = to === sentAt + horizon;
+  const from = input.countFrom ?? sentAt;
+  const to = input.now !== undefined ? Math.min(from + horizon, input.now) : from + horizon;
+  const windowComplete = to === from + horizon;
   const otherSends = input.otherSendTimes.filter((t) => t !== sentAt).sort((a, b) => a - b);
   const touching = (a: number, b: number) => otherSends.filter((t) => t < b && t + horizon > a);
 
@@ -192,13 +222,13 @@ export function computeLift(input: LiftInput): LiftResult {
     } else if (sends.length > 0) {
       weeksExcluded.push({ weeksBack, reason: 'another-send', from: weekFrom, to: weekTo, sendAt: sends[0]! });
     } else {
-      baseline.push({ weeksBack, from: weekFrom, to: weekTo, count: countOf(countIn, weekFrom, weekTo) });
+      baseline.push({ weeksBack, from: weekFrom, to: weekTo, count: countedIn(countIn, weekFrom, weekTo) });
     }
   }
 
-  const observed = countOf(countIn, from, to);
+  const observed = countedIn(countIn, from, to);
   const observedTouchedBy = touching(from, to);
-  const common = { from, to, windowComplete, observed, weeksUsed: baseline.map((w) => w.weeksBack), weeksExcluded, baseline, observedTouchedBy };
+  const common = { sentAt, from, to, windowComplete, observed, weeksUsed: baseline.map((w) => w.weeksBack), weeksExcluded, baseline, observedTouchedBy };
   const words: Omit<SentenceParts, 'estimate'> = { ...common, horizonHours, weeks, timeZone, noun: input.noun ?? { one: 'visit', other: 'visits' } };
 
   if (baseline.length === 0) {
@@ -224,6 +254,7 @@ export function computeLift(input: LiftInput): LiftResult {
 // ---- the sentence ----
 
 interface SentenceParts {
+  sentAt: number;
   from: number;
   to: number;
   windowComplete: boolean;
@@ -249,7 +280,7 @@ function amount(n: number): string {
   return Object.is(rounded, -0) ? '0' : rounded.toLocaleString('en-GB');
 }
 
-const hours = (h: number) => `${amount(h)} ${amount(h) === '1' ? 'hour' : 'hours'}`;
+const hours = (h: number) => countOf(h, 'hour', 1);
 
 function weekdayOf(at: number, timeZone: string): string {
   const w = wallTimeOf(at, timeZone);
@@ -265,7 +296,7 @@ function describeWindow(from: number, to: number, timeZone: string): string {
 
 function countWith(n: number, noun: { one: string; other: string }): string {
   if (n === 0) return `no ${noun.other}`;
-  return `${amount(n)} ${amount(n) === '1' ? noun.one : noun.other}`;
+  return `${amount(n)} ${nounFor(n, noun, 1)}`;
 }
 
 function describeBaselineSource(parts: SentenceParts): string {
@@ -299,11 +330,13 @@ function describeDifference(lift: number, low: number, high: number, verdict: Li
 }
 
 function sentenceFor(parts: SentenceParts): string {
-  const { from, to, timeZone, horizonHours, estimate } = parts;
-  const window = describeWindow(from, to, timeZone);
+  const { sentAt, to, timeZone, horizonHours, estimate } = parts;
+  // Told from the send itself; how the counts are bucketed is said beside the figures.
+  const soFar = to - sentAt;
+  const window = !parts.windowComplete && soFar < 60_000 ? `${weekdayOf(sentAt, timeZone)} ${clockTimeOf(sentAt, timeZone)}, moments ago` : describeWindow(sentAt, parts.windowComplete ? sentAt + horizonHours * HOUR : Math.max(to, sentAt), timeZone);
   const opening = parts.windowComplete
     ? `In the ${hours(horizonHours)} after the send (${window})`
-    : `In the first ${hours((to - from) / HOUR)} after the send (${window}; the ${amount(horizonHours)}-hour window is still open)`;
+    : `${soFar < 60_000 ? 'In the first minute after the send' : `In the ${durationOf(soFar)} since the send`} (${window}; the ${amount(horizonHours)}-hour window is still open)`;
   const observed = `${opening} there ${parts.observed > 0 && amount(parts.observed) === '1' ? 'was' : 'were'} ${countWith(parts.observed, parts.noun)}`;
 
   if (!estimate) {
@@ -311,8 +344,9 @@ function sentenceFor(parts: SentenceParts): string {
     return `${observed}. There is no normal week to compare with (of ${previous}, ${describeSkipped(parts.weeksExcluded)}), so no lift can be given.`;
   }
 
-  const expected = estimate.expected === 0 ? 'none' : amount(estimate.expected);
-  const baseline = `a normal week has ${expected} in those hours (${describeBaselineSource(parts)})`;
+  const expected = estimate.expected === 0 ? 'none' : amount(estimate.expected) === '0' ? 'almost none' : amount(estimate.expected);
+  const span = !parts.windowComplete && parts.to - parts.sentAt < HOUR ? 'minutes' : 'hours';
+  const baseline = `a normal week has ${expected} in those ${span} (${describeBaselineSource(parts)})`;
   const touched = parts.observedTouchedBy.length
     ? ` Another newsletter went out within ${hours(horizonHours)} of this one, so part of the difference may be its doing.`
     : '';

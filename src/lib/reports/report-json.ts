@@ -30,6 +30,8 @@ export function comparisonRowJson(row: ComparisonRow) {
     attributed_signups: row.attributedSignups,
     calls_in_window: row.callsInWindow,
     walk_ins_in_window: row.walkInsInWindow,
+    window_ends_at: row.windowEndsAt,
+    window_cut_by_next_send_at: row.windowCutByNextSendAt,
     credited_calls: row.creditedCalls,
     credited_walk_ins: row.creditedWalkIns,
     unsubscribes: row.unsubscribes,
@@ -44,6 +46,7 @@ export function comparisonJson(rows: readonly ComparisonRow[], context: { timeZo
 
 function liftJson(lift: LiftResult) {
   return {
+    sent_at: lift.sentAt,
     from: lift.from,
     to: lift.to,
     window_complete: lift.windowComplete,
@@ -63,13 +66,19 @@ function liftJson(lift: LiftResult) {
 
 const series = (s: { key: string; name: string; points: [number, number][] }) => ({ key: s.key, name: s.name, points: s.points });
 
-/** One issue's report: its comparison row, funnel, curves (points are [hours since send, cumulative value]), heatmaps (7 × 24, Monday first, site time zone), links, lift and machine activity. */
+/**
+ * One issue's report: its comparison row, funnel, curves (points are [hours since the send's
+ * quarter-hour, cumulative value] at each step of `curve_span`, up to now: the last point of an
+ * issue still running is at its age), heatmaps (7 × 24, Monday first, site time zone), links,
+ * lift and machine activity.
+ */
 export function issueReportJson(report: IssueReport) {
   return {
     issue: comparisonRowJson(report.issue),
     time_zone: report.timeZone,
     generated_at: report.generatedAt,
     funnel: report.funnel.map((s) => ({ key: s.key, label: s.label, value: s.value })),
+    curve_span: report.curveSpan,
     curves: report.curves.map(series),
     overlays: {
       human_open_rate_percent: report.overlays.openRate.map((s) => ({ issue_id: s.issueId, current: s.current, ...series(s) })),

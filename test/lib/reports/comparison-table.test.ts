@@ -33,6 +33,8 @@ function row(issueId: number, fields: Partial<ComparisonRow>): ComparisonRow {
     unsubscribes: 0,
     complaints: 0,
     windowDays: 7,
+    windowEndsAt: Date.UTC(2026, 10, issueId + 7, 9),
+    windowCutByNextSendAt: null,
     ...fields,
   };
 }

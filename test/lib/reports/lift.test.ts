@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeLift, countsFromBuckets, shiftByWeeks, type LiftInput } from '../../../src/lib/reports/lift.ts';
+import { bucketWindow, computeLift, countsFromBuckets, shiftByWeeks, type LiftInput } from '../../../src/lib/reports/lift.ts';
 
 const HOUR = 3_600_000;
 const WEEK = 7 * 24 * HOUR;
@@ -292,10 +292,40 @@ describe('while the window is still open', () => {
     expect(result.baseline[0]).toMatchObject({ from: weekStart(1), to: weekStart(1) + 10 * HOUR });
     expect(result.low).toBeCloseTo(3.602, 2);
     expect(result.sentence).toBe(
-      'In the first 10 hours after the send (Tuesday 09:00 to 19:00; the 24-hour window is still open) there were 60 visits; a normal week has 40 in those hours ' +
+      'In the 10 hours since the send (Tuesday 09:00 to 19:00; the 24-hour window is still open) there were 60 visits; a normal week has 40 in those hours ' +
         '(the average of the previous four weeks). That is 20 more (between 3.6 and 36 more), more than normal variation explains.',
     );
     expect(lift({ countIn: countEvents(events), now: sentAt + 30 * HOUR }).windowComplete).toBe(true);
+  });
+});
+
+describe('the first minutes after a send', () => {
+  // Tuesday 24 November 2026: the send at 04:54, counts kept per quarter-hour, now 04:58.
+  const at = (h: number, m: number, day = 24) => Date.UTC(2026, 10, day, h, m);
+  const send = at(4, 54);
+  const now = at(4, 58);
+  // 4 visits since the send (in the 04:45 bucket, still running); 3 in the 04:45 bucket of each earlier week.
+  const buckets: Array<[number, number]> = [[at(4, 45), 4], ...[1, 2, 3, 4].map((k): [number, number] => [at(4, 45) - k * WEEK, 3])];
+  const early = () => computeLift({ sentAt: send, countFrom: at(4, 45), horizonHours: 24, otherSendTimes: [], countIn: countsFromBuckets(buckets, { now }), now });
+
+  it('counts what happened up to now, the quarter-hour still running included, and says so from the send', () => {
+    const result = early();
+    expect(result).toMatchObject({ sentAt: send, from: at(4, 45), to: now, windowComplete: false, observed: 4 });
+    // Each earlier week: 13 of the 15 minutes of its 04:45 bucket → 3 × 13/15 = 2.6
+    expect(result.expected).toBeCloseTo(2.6, 9);
+    expect(result.baseline.map((w) => w.count)).toEqual([2.6, 2.6, 2.6, 2.6].map((n) => expect.closeTo(n, 9)));
+    expect(result.sentence).toMatch(/^In the 4 minutes since the send \(Tuesday 04:54 to 04:58; the 24-hour window is still open\) there were 4 visits; a normal week has 2\.6 in those minutes /);
+    expect(result.sentence).not.toMatch(/04:45|no visits|hours? since/);
+  });
+
+  it('in the first minute it still speaks of the send, not of hours', () => {
+    const result = computeLift({ sentAt: send, countFrom: at(4, 45), horizonHours: 24, otherSendTimes: [], countIn: countsFromBuckets(buckets, { now: send + 20_000 }), now: send + 20_000 });
+    expect(result.observed).toBe(4);
+    expect(result.sentence).toMatch(/^In the first minute after the send \(Tuesday 04:54, moments ago; the 24-hour window is still open\) there were 4 visits/);
+  });
+
+  it('a count start after the send is refused', () => {
+    expect(() => computeLift({ sentAt: send, countFrom: send + 1, horizonHours: 24, otherSendTimes: [], countIn: () => 0 })).toThrow(/countFrom/);
   });
 });
 
@@ -332,12 +362,24 @@ describe('countIn from 15-minute buckets', () => {
   ]);
 
   it('a window counts the whole buckets from the one holding its start to the one holding its end, exclusive', () => {
-    // [09:07, next day 09:07) → buckets starting 09:00 … next day 08:45: 7 + 1 + 2 = 10
-    expect(countIn(at(9, 7), at(9, 7, 25))).toBe(10);
+    // [09:00, next day 09:00) → buckets starting 09:00 … next day 08:45: 7 + 1 + 2 = 10
+    expect(countIn(at(9, 0), at(9, 0, 25))).toBe(10);
+    expect(countIn(at(9, 7), at(9, 0, 25))).toBe(10);
     expect(countIn(at(9, 0), at(9, 15))).toBe(7);
     expect(countIn(at(9, 0), at(9, 0))).toBe(0);
     expect(countIn(at(0, 0, 1), at(0, 0, 2))).toBe(0);
     expect(countsFromBuckets([])(0, Date.UTC(2030, 0, 1))).toBe(0);
+  });
+
+  it('a window ending inside a bucket takes the share of it before the end; ending now, the running bucket in full', () => {
+    // [09:00, next day 09:06): the 10 above and 6/15 of the next day's 09:00 bucket (100) = 10 + 40
+    expect(countIn(at(9, 0), at(9, 6, 25))).toBeCloseTo(50, 9);
+    // At 09:06 now, the 09:00 bucket holds what happened in the six minutes so far: all of it counts.
+    const live = countsFromBuckets([[at(8, 45), 5], [at(9, 0), 7]], { now: at(9, 6) });
+    expect(live(at(8, 45), at(9, 6))).toBe(12);
+    expect(live(at(8, 45) - 7 * 24 * HOUR, at(9, 6) - 7 * 24 * HOUR)).toBe(0);
+    expect(bucketWindow(at(8, 52), at(9, 6), { now: at(9, 6) })).toEqual({ whole: [at(8, 45), at(9, 0)], part: { from: at(9, 0), to: at(9, 15), share: 1 } });
+    expect(bucketWindow(at(8, 52), at(9, 6))).toEqual({ whole: [at(8, 45), at(9, 0)], part: { from: at(9, 0), to: at(9, 15), share: 0.4 } });
   });
 
   it('feeds computeLift', () => {

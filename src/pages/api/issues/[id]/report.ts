@@ -5,14 +5,14 @@ import { issueIdParam, json } from '../../../../lib/issues/api.ts';
 import { issueReport } from '../../../../lib/reports/issue-report.service.ts';
 import { issueReportJson } from '../../../../lib/reports/report-json.ts';
 
-/** One sent issue's report: its numbers, curves by hour since send and weekday × hour matrices. */
+/** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices. */
 export const GET: APIRoute = async (context) => {
   const now = Date.now();
   const principal = await requireApi(context, 'reports.view', now);
   if (principal instanceof Response) return principal;
   const id = issueIdParam(context.params.id);
   const app = await appContext();
-  const report = id === undefined ? undefined : await issueReport(app.db, id, { now });
+  const report = id === undefined ? undefined : await issueReport(app.db, id, { now, span: 'days' });
   if (!report) return json({ error: 'not_found', message: 'There is no sent issue with that id: an issue has a report once it has started going out.' }, 404);
   return json(issueReportJson(report));
 };
