@@ -40,7 +40,8 @@ for (const dialect of testDialects()) {
       marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
       sentAt = Date.now() - 4 * MINUTE - 20_000;
       const deliveries = await withDb(server.databaseUrl, async (db) => {
-        await saveSettings(db, { ...defaultSettings({ siteUrl: server.url, mail: { from: 'news@frobozz.example' } }), timeZone: 'Europe/London' }, null, sentAt - 30 * 24 * 60 * MINUTE);
+        const saved = await saveSettings(db, { ...defaultSettings({ siteUrl: server.url, mail: { from: 'news@frobozz.example' } }), timeZone: 'Europe/London', postalAddress: '12 Flathead Row\nPort Foozle' }, null, sentAt - 30 * 24 * 60 * MINUTE);
+        expect(saved.ok).toBe(true);
         issue = await seedIssue(db, server.url, sentAt);
         await db.updateTable('sends').set({ started_at: sentAt }).where('issue_id', '=', issue.issueId).execute();
         return [await seedDelivery(db, issue.issueId, sentAt), await seedDelivery(db, issue.issueId, sentAt), await seedDelivery(db, issue.issueId, sentAt)];
