@@ -4,6 +4,7 @@ import { sendingHooks } from '../admin/sending.ts';
 import { appContext } from '../lib/app/context.ts';
 import type { Failure } from '../lib/auth/outcome.ts';
 import { localTimeToEpoch } from '../lib/sending/schedule-time.ts';
+import { checkPeopleRule } from '../lib/reports/people.service.ts';
 import { cancelSend, pauseSend, requestSend, resumeSend, reviewSend, sendOfIssue } from '../lib/sending/send.service.ts';
 
 import { getSettings } from '../lib/settings/settings.service.ts';
@@ -39,8 +40,12 @@ export const sending = {
       accept: 'form',
       input: z.object({
         issueId,
-        audience: z.enum(['all', 'topics'], { error: 'Choose who gets the issue.' }),
+        audience: z.enum(['all', 'topics', 'behaviour'], { error: 'Choose who gets the issue.' }),
         topics: z.array(z.string().max(100)).max(20).optional(),
+        /** With audience=behaviour: the people behind a figure of an earlier issue (see src/lib/reports/people.ts). */
+        fromIssue: z.string().max(20).optional(),
+        figure: z.string().max(40).optional(),
+        link: z.string().max(20).optional(),
         when: z.enum(['now', 'later'], { error: 'Choose when to send.' }),
         at: z.string().max(40).optional(),
         confirmed: z.literal('yes', { error: 'Confirm the send on the confirmation step.' }).optional(),
@@ -57,18 +62,21 @@ export const sending = {
           if (parsed.at <= Date.now()) throw new ActionError({ code: 'BAD_REQUEST', message: 'That time has passed: choose a later one, or send now.' });
           at = parsed.at;
         }
+        const behaviour = { issue: input.fromIssue, figure: input.figure, link: input.link };
         const request = {
           issueId: input.issueId,
-          audience: input.audience === 'topics' ? { topics: input.topics } : {},
+          audience: input.audience === 'topics' ? { topics: input.topics } : input.audience === 'behaviour' ? { behaviour } : {},
           at,
           createdBy: user.id,
           undoMs: app.config.sending.undoMs,
         };
-        const form = { audience: input.audience, topics: input.topics ?? [], when: input.when, at: input.at ?? '' };
+        const form = { audience: input.audience, topics: input.topics ?? [], when: input.when, at: input.at ?? '', fromIssue: input.fromIssue ?? '', figure: input.figure ?? '', link: input.link ?? '' };
         if (input.confirmed !== 'yes') {
           const review = await reviewSend(app.db, sendingHooks(app), request);
           if (!review.ok) throw refusal(review);
-          return { stage: 'review' as const, form, recipients: review.value.recipients, scheduledAt: review.value.scheduledAt, undoMs: app.config.sending.undoMs };
+          const people = input.audience === 'behaviour' ? await checkPeopleRule(app.db, behaviour) : undefined;
+          const behaviourText = people?.ok ? `${people.value.description} of “${people.value.issue.subject}”` : undefined;
+          return { stage: 'review' as const, form, behaviourText, recipients: review.value.recipients, scheduledAt: review.value.scheduledAt, undoMs: app.config.sending.undoMs };
         }
         const result = await requestSend(app.db, sendingHooks(app), request);
         if (!result.ok) throw refusal(result);

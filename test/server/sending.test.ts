@@ -250,7 +250,7 @@ for (const dialect of testDialects()) {
       expect(zone).toBeTruthy();
       const local = `${epochToLocalTime(Date.now() + 60 * 86_400_000, zone!).slice(0, 10)}T09:15`;
       await seed(2, (i) => `scheduled-guides${i}@example.com`, () => ['guides']);
-      const guides = await withDatabase(server.databaseUrl, (db) => countAudience(db, ['guides']));
+      const guides = await withDatabase(server.databaseUrl, (db) => countAudience(db, { topics: ['guides'] }));
       const form = { issueId: String(id), audience: 'topics', topics: 'guides', when: 'later', at: local };
       // First the confirmation step: who, how many, when — and nothing sent or scheduled yet.
       const review = await postForm(server, `/admin/issues/${id}/send`, 'sending.send', form, { cookie: cookies.marketer });

@@ -33,6 +33,7 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/issues/[id]/send', sample: '/admin/issues/999999/send', sampleStatus: 404, title: 'Send issue', permission: 'issues.send' },
   { route: '/admin/issues/[id]/progress', sample: '/admin/issues/999999/progress', sampleStatus: 404, title: 'Sending progress', permission: 'issues.view' },
   { route: '/admin/issues/[id]/report', sample: '/admin/issues/999999/report', sampleStatus: 404, title: 'Issue report', permission: 'reports.view' },
+  { route: '/admin/issues/[id]/people', sample: '/admin/issues/999999/people?figure=opened', sampleStatus: 404, title: 'The people behind a figure', permission: 'subscribers.manage' },
   { route: '/admin/reports', title: 'Reports', permission: 'reports.view', nav: true },
   { route: '/admin/subscribers', title: 'Subscribers', permission: 'subscribers.manage', nav: true },
   { route: '/admin/subscribers/[id]', sample: '/admin/subscribers/999999', sampleStatus: 404, title: 'Subscriber', permission: 'subscribers.manage' },
@@ -66,6 +67,7 @@ export interface AdminEndpoint {
 export const ADMIN_ENDPOINTS: readonly AdminEndpoint[] = [
   { method: 'GET', route: '/admin/subscribers/export.csv', permission: 'subscribers.manage' },
   { method: 'GET', route: '/admin/reports/issues.csv', permission: 'reports.view' },
+  { method: 'GET', route: '/admin/issues/[id]/people.csv', sample: '/admin/issues/999999/people.csv?figure=opened', sampleStatus: 404, permission: 'subscribers.manage' },
   { method: 'POST', route: '/admin/subscribers/import/upload', permission: 'subscribers.manage', sampleStatus: 303 },
   { method: 'GET', route: '/admin/subscribers/import/[job]/rejected.csv', sample: `/admin/subscribers/import/${'0'.repeat(32)}/rejected.csv`, sampleStatus: 404, permission: 'subscribers.manage' },
   { method: 'GET', route: '/admin/outbox/[file]/html', sample: '/admin/outbox/20261126T000000.000Z-0000000000000000.eml/html', sampleStatus: 404, permission: 'outbox.view' },

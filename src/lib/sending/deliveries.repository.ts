@@ -2,33 +2,42 @@ import { sql } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { dialectOf } from '../db/database.ts';
 import type { DeliveryStatus } from '../db/schema.ts';
-import type { ClaimedDelivery, Db, DeliveryCounts } from './sending.ts';
+import { countedDeliveries } from '../reports/people.repository.ts';
+import type { Audience, ClaimedDelivery, Db, DeliveryCounts } from './sending.ts';
 
 /**
- * Freezes the audience: one INSERT … SELECT makes a `queued` ledger row for every active,
- * not paused subscriber (with one of `topics`, when given). ON CONFLICT DO NOTHING on
- * (issue_id, subscriber_id) makes it idempotent: run twice, or by two requests at once, it
- * still leaves one row per recipient. Answers the number of rows it added.
+ * The active, not paused subscribers of an audience: with one of its topics when it has
+ * some, and among the people behind its figure when it has a behaviour (someone who
+ * unsubscribed or paused since is left out, as from any audience).
  */
-export async function freezeAudience(db: Db, send: { issueId: number; topics?: readonly string[] }, now: number): Promise<number> {
-  // Trusted integers and a constant, inlined so PostgreSQL types them from the target columns.
-  let audience = db
-    .selectFrom('subscribers')
-    .select([
-      sql.lit(send.issueId).as('issue_id'),
-      'subscribers.id as subscriber_id',
-      sql.lit('queued').as('status'),
-      sql.lit(now).as('next_attempt_at'),
-      sql.lit(now).as('created_at'),
-    ])
-    .where('subscribers.status', '=', 'active')
-    .where('subscribers.paused', '=', 0);
-  const topics = send.topics;
+function audienceSubscribers(db: Db, audience: Audience) {
+  let query = db.selectFrom('subscribers').where('subscribers.status', '=', 'active').where('subscribers.paused', '=', 0);
+  const topics = audience.topics;
   if (topics && topics.length > 0) {
-    audience = audience.where((eb) =>
+    query = query.where((eb) =>
       eb.exists(eb.selectFrom('subscriber_topics').select('subscriber_topics.topic').whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id').where('subscriber_topics.topic', 'in', topics)),
     );
   }
+  const behaviour = audience.behaviour;
+  if (behaviour) query = query.where('subscribers.id', 'in', countedDeliveries(db, behaviour).select('deliveries.subscriber_id').where('deliveries.subscriber_id', 'is not', null));
+  return query;
+}
+
+/**
+ * Freezes the audience: one INSERT … SELECT makes a `queued` ledger row for every subscriber
+ * of the audience (audienceSubscribers). ON CONFLICT DO NOTHING on (issue_id, subscriber_id)
+ * makes it idempotent: run twice, or by two requests at once, it still leaves one row per
+ * recipient. Answers the number of rows it added.
+ */
+export async function freezeAudience(db: Db, send: { issueId: number } & Audience, now: number): Promise<number> {
+  // Trusted integers and a constant, inlined so PostgreSQL types them from the target columns.
+  const audience = audienceSubscribers(db, send).select([
+    sql.lit(send.issueId).as('issue_id'),
+    'subscribers.id as subscriber_id',
+    sql.lit('queued').as('status'),
+    sql.lit(now).as('next_attempt_at'),
+    sql.lit(now).as('created_at'),
+  ]);
   const result = await db
     .insertInto('deliveries')
     .columns(['issue_id', 'subscriber_id', 'status', 'next_attempt_at', 'created_at'])
@@ -39,14 +48,11 @@ export async function freezeAudience(db: Db, send: { issueId: number; topics?: r
 }
 
 /** How many subscribers the audience has right now (the estimate shown before sending). */
-export async function countAudience(db: Db, topics: readonly string[] | undefined): Promise<number> {
-  let query = db.selectFrom('subscribers').select((eb) => eb.fn.countAll<number>().as('n')).where('subscribers.status', '=', 'active').where('subscribers.paused', '=', 0);
-  if (topics && topics.length > 0) {
-    query = query.where((eb) =>
-      eb.exists(eb.selectFrom('subscriber_topics').select('subscriber_topics.topic').whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id').where('subscriber_topics.topic', 'in', topics)),
-    );
-  }
-  return Number((await query.executeTakeFirstOrThrow()).n);
+export async function countAudience(db: Db, audience: Audience): Promise<number> {
+  const row = await audienceSubscribers(db, audience)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /**

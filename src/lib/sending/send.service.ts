@@ -1,6 +1,8 @@
 import type { DB } from '../db/database.ts';
 import { fail, ok, type Outcome } from '../auth/outcome.ts';
 import { parseTopics, TOPICS } from '../subscribers/topics.ts';
+import { checkPeopleRule, PER_PERSON_OFF_MESSAGE } from '../reports/people.service.ts';
+import { getSettings } from '../settings/settings.service.ts';
 import { countAudience, countDeliveriesByStatus, countFailureReasons, countSentSince, freezeAudience, skipQueuedDeliveries } from './deliveries.repository.ts';
 import {
   changeSendState,
@@ -62,16 +64,35 @@ export interface SendSummary {
   created: boolean;
 }
 
-/** Checks `{topics?: string[]}`: known topics only; none or empty means every active subscriber. */
+/**
+ * Checks `{topics?: string[], behaviour?: {issue, figure, link?}}` as far as it can without the
+ * database: known topics only (none or empty means every active subscriber), a behaviour that
+ * is an object. checkBehaviour checks the behaviour against the database.
+ */
 export function readAudience(input: unknown): Outcome<Audience> {
   if (input === undefined || input === null) return ok({});
-  if (typeof input !== 'object' || Array.isArray(input)) return fail('invalid', 'The audience must be an object such as {"topics": ["guides"]}, or {} for every active subscriber.', { field: 'audience' });
+  if (typeof input !== 'object' || Array.isArray(input))
+    return fail('invalid', 'The audience must be an object such as {"topics": ["guides"]} or {"behaviour": {"issue": 12, "figure": "clicked"}}, or {} for every active subscriber.', { field: 'audience' });
   const raw = (input as { topics?: unknown }).topics;
-  if (raw === undefined || raw === null) return ok({});
+  const behaviour = (input as { behaviour?: unknown }).behaviour;
+  if (behaviour !== undefined && behaviour !== null && (typeof behaviour !== 'object' || Array.isArray(behaviour)))
+    return fail('invalid', 'The audience behaviour must be an object such as {"issue": 12, "figure": "clicked", "link": 5}.', { field: 'audience.behaviour' });
+  const rule = behaviour ? { behaviour: behaviour as NonNullable<Audience['behaviour']> } : {};
+  if (raw === undefined || raw === null) return ok(rule);
   if (!Array.isArray(raw) || raw.some((t) => typeof t !== 'string') || raw.length > 20) return fail('invalid', 'The audience topics must be a list of topic names.', { field: 'audience.topics' });
   const { topics, unknown } = parseTopics(raw as string[]);
   if (unknown.length > 0) return fail('invalid', `Unknown topic: ${unknown.join(', ')}.`, { field: 'audience.topics' });
-  return ok(topics.length > 0 ? { topics } : {});
+  return ok({ ...(topics.length > 0 ? { topics } : {}), ...rule });
+}
+
+/** An audience's behaviour checked against the database (a figure of an issue that went out, a link of its own), with per-person tracking on; the rule as stored. */
+async function checkBehaviour(db: DB, audience: Audience): Promise<Outcome<Audience>> {
+  if (!audience.behaviour) return ok(audience);
+  if (!(await getSettings(db)).personTracking) return fail('conflict', PER_PERSON_OFF_MESSAGE, { field: 'audience.behaviour' });
+  const b = audience.behaviour as { issue?: unknown; figure?: unknown; link?: unknown };
+  const checked = await checkPeopleRule(db, { issue: b.issue, figure: b.figure, link: b.link });
+  if (!checked.ok) return { ...checked, field: `audience.behaviour.${checked.field ?? 'issue'}` };
+  return ok({ ...audience, behaviour: checked.value.rule });
 }
 
 async function summarize(db: DB, send: Send, created: boolean): Promise<SendSummary> {
@@ -82,7 +103,7 @@ async function summarize(db: DB, send: Send, created: boolean): Promise<SendSumm
     state: send.state,
     audience,
     scheduledAt: Number(send.scheduled_at),
-    recipients: send.recipients ?? (await countAudience(db, audience.topics)),
+    recipients: send.recipients ?? (await countAudience(db, audience)),
     created,
   };
 }
@@ -96,8 +117,13 @@ async function summarize(db: DB, send: Send, created: boolean): Promise<SendSumm
  */
 export async function startSend(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>, send: Send, now = Date.now()): Promise<boolean> {
   const audience = parseAudience(send.audience);
+  // People chosen by what they did are chosen only while per-person tracking is on.
+  if (audience.behaviour && !(await getSettings(db, { now })).personTracking) {
+    await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: `Not started: ${PER_PERSON_OFF_MESSAGE}` }, now);
+    return false;
+  }
   // Nobody to send to: the issue is neither frozen nor sent (it would join the archive having reached no one).
-  if ((await countAudience(db, audience.topics)) === 0) {
+  if ((await countAudience(db, audience)) === 0) {
     await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: EMPTY_AT_START_REASON }, now);
     return false;
   }
@@ -111,7 +137,7 @@ export async function startSend(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' |
     .execute(async (trx) => {
       if (!(await markSendStarted(trx, Number(send.id), now))) return false;
       await hooks.setIssueStatus(trx, Number(send.issue_id), ['draft', 'scheduled'], 'sending', now);
-      const added = await freezeAudience(trx, { issueId: Number(send.issue_id), topics: audience.topics }, now);
+      const added = await freezeAudience(trx, { issueId: Number(send.issue_id), ...audience }, now);
       // Everyone left between the count above and now: undo the start rather than send to nobody.
       if (added === 0) throw new EmptyAudienceError();
       await setSendRecipients(trx, Number(send.id), added);
@@ -147,14 +173,16 @@ export async function reviewSend(
   input: SendRequest,
   now = Date.now(),
 ): Promise<Outcome<SendReview>> {
-  const audience = readAudience(input.audience);
+  const read = readAudience(input.audience);
+  if (!read.ok) return read;
+  const audience = await checkBehaviour(db, read.value);
   if (!audience.ok) return audience;
   if (input.at !== undefined && input.at !== null && (!Number.isSafeInteger(input.at) || input.at < 0)) return fail('invalid', 'The time must be epoch milliseconds (an integer).', { field: 'at' });
   if (input.at && input.at > now + MAX_SCHEDULE_AHEAD_MS) return fail('invalid', 'A send can be scheduled at most a year ahead.', { field: 'at' });
   if (await findSendByIssue(db, input.issueId)) return fail('conflict', 'This issue already has a send: see its progress.');
   const checked = await hooks.checkIssue(db, input.issueId);
   if (!checked.ok) return checked;
-  const recipients = await countAudience(db, audience.value.topics);
+  const recipients = await countAudience(db, audience.value);
   if (recipients === 0) return fail('conflict', EMPTY_AUDIENCE_MESSAGE, { field: 'audience' });
   const requested = input.at && input.at > now + NOW_TOLERANCE_MS ? input.at : now;
   return ok({ issueId: input.issueId, audience: audience.value, scheduledAt: Math.max(requested, now + Math.max(0, input.undoMs ?? 0)), recipients });
@@ -260,7 +288,7 @@ export async function finishSendIfDone(db: DB, hooks: Pick<IssueHooks, 'setIssue
 
 /** How many would get the issue now: every active subscriber who has not paused, and per topic. */
 export async function audienceSizes(db: DB): Promise<{ all: number; byTopic: Record<string, number> }> {
-  const [all, ...perTopic] = await Promise.all([countAudience(db, undefined), ...TOPICS.map((t) => countAudience(db, [t.id]))]);
+  const [all, ...perTopic] = await Promise.all([countAudience(db, {}), ...TOPICS.map((t) => countAudience(db, { topics: [t.id] }))]);
   return { all: all!, byTopic: Object.fromEntries(TOPICS.map((t, i) => [t.id, perTopic[i]!])) };
 }
 

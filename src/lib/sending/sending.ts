@@ -4,15 +4,21 @@ import type { Database, DeliveryStatus, IssueStatus, SendTable } from '../db/sch
 import type { Outcome } from '../auth/outcome.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import type { TopicId } from '../subscribers/topics.ts';
+import type { PeopleRule } from '../reports/people.ts';
 
 export type { DeliveryStatus, SendState } from '../db/schema.ts';
 
 export type Db = DB | Transaction<Database>;
 export type Send = Selectable<SendTable>;
 
-/** Who gets an issue: every active subscriber who has not paused, or only those with one of `topics`. */
+/**
+ * Who gets an issue: every active subscriber who has not paused, or only those with one of
+ * `topics`, or only the people behind a figure of an earlier issue's report (`behaviour`:
+ * "everyone who clicked the winter guide"), resolved when the audience is frozen.
+ */
 export interface Audience {
   topics?: TopicId[];
+  behaviour?: PeopleRule;
 }
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'sending', 'sent', 'failed', 'bounced', 'skipped'];
@@ -68,7 +74,10 @@ export interface DeliveryCounts {
 export function parseAudience(json: string): Audience {
   try {
     const value = JSON.parse(json) as Audience;
-    return Array.isArray(value.topics) && value.topics.length > 0 ? { topics: value.topics } : {};
+    return {
+      ...(Array.isArray(value.topics) && value.topics.length > 0 ? { topics: value.topics } : {}),
+      ...(value.behaviour && typeof value.behaviour === 'object' ? { behaviour: value.behaviour } : {}),
+    };
   } catch {
     return {};
   }
