@@ -15,6 +15,8 @@ import { generateDemo, type DemoSummary } from '../../../src/lib/demo/generate.t
 import type { DemoScale } from '../../../src/lib/demo/scale.ts';
 import { isOpenAt } from '../../../src/lib/demo/opening-hours.ts';
 import { createTestDatabaseUrl, testDialects } from '../../helpers/databases.ts';
+import { compareIssues, issueReport } from '../../../src/lib/reports/issue-report.service.ts';
+import { peoplePage } from '../../../src/lib/reports/people.service.ts';
 
 /** A Thursday noon; the store's hours are read in New York time, so a generator ignoring the site's zone would miss them. */
 const NOW = Date.UTC(2026, 10, 26, 17, 0);
@@ -151,6 +153,28 @@ for (const dialect of testDialects()) {
       // Everyday traffic too: more visits than the newsletter brought, and crawlers counted apart.
       expect(await count(db(), 'visits where issue_id is null')).toBeGreaterThan(visits.length);
       expect(await count(db(), 'page_views where is_bot = 1')).toBeGreaterThan(0);
+    });
+
+    it('the demo’s report figures have people behind them: each issue’s openers, clickers, visitors and those who came back, as many as its figures', async () => {
+      clearSettingsCache(db());
+      for (const row of await compareIssues(db(), { now: NOW })) {
+        const listed = async (figure: 'opened' | 'clicked' | 'visited' | 'later' | 'not-opened', link?: number) => {
+          const page = await peoplePage(db(), link === undefined ? { issue: row.issueId, figure } : { issue: row.issueId, figure, link }, 1, 10_000);
+          if (!page.perPersonTracking) throw new Error('the demo has per-person tracking off');
+          return { total: page.total, listed: page.people.length };
+        };
+        expect(await listed('opened')).toEqual({ total: row.uniqueHumanOpens, listed: row.uniqueHumanOpens });
+        expect(await listed('clicked')).toEqual({ total: row.uniqueHumanClicks, listed: row.uniqueHumanClicks });
+        expect(await listed('visited')).toEqual({ total: row.uniqueVisitors, listed: row.uniqueVisitors });
+        expect(await listed('not-opened')).toEqual({ total: row.delivered - row.uniqueHumanOpens, listed: row.delivered - row.uniqueHumanOpens });
+        expect(row.uniqueHumanClicks).toBeGreaterThan(0);
+        const report = (await issueReport(db(), row.issueId, { now: NOW }))!;
+        const top = report.links.reduce((a, b) => (b.uniqueClickers > a.uniqueClickers ? b : a));
+        expect(top.uniqueClickers).toBeGreaterThan(0);
+        expect(await listed('clicked', top.id)).toEqual({ total: top.uniqueClickers, listed: top.uniqueClickers });
+      }
+      const later = await count(db(), 'deliveries d where exists (select 1 from visits v where v.delivery_id = d.id and v.is_later = 1)');
+      expect(later).toBeGreaterThan(0);
     });
 
     it('calls and walk-ins are tapped mostly in opening hours (site time), with more — and more mentioning the newsletter — in the two days after a send', async () => {
