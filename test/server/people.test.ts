@@ -138,6 +138,9 @@ for (const dialect of testDialects()) {
       const got = sink.messages.slice(before).filter((m) => m.subject === 'For the winter clickers');
       expect(got.map((m) => (Array.isArray(m.to) ? m.to[0] : m.to)!.value[0]!.address).sort()).toEqual(emails(1, 2));
       expect(sink.messages.length).toBe(before + 2);
+      // The progress page names the audience and links to its people.
+      const progress = await request(server, `/admin/issues/${draft}/progress`, { cookie: cookie.marketer });
+      expect(decode(progress.text)).toContain(`<a href="/admin/issues/${seed.a.issueId}/people?figure=clicked&link=${siteLink}">Clickers of “site”</a> of “Winter widgets & <batteries>” — 2 recipients`);
     });
 
     it('through the API: the likely-human openers of the issue, without the one who unsubscribed since; a link of another issue and an issue not sent refused', async () => {
