@@ -10,8 +10,10 @@ import { deleteSessionCookie, setSessionCookie } from './lib/auth/session-cookie
 import { tooLargeAnswer } from './lib/http/body-limits.ts';
 import { parseRequestPath } from './lib/http/request-path.ts';
 import { FALLBACK_PAGE_CSP, NON_PAGE_CSP } from './lib/http/security-headers.ts';
+import { carryActionResult, pageOfAction, takeActionResult } from './admin/notice.ts';
 
 const PRIVATE_PATH = /^\/(admin|api|_actions)(\/|$)/;
+const ADMIN_PAGE = /^\/admin(\/|$)/;
 
 /** The path as Astro routed the request (decoded): what prefixes are tested on (src/lib/http/request-path.ts). */
 function routeOf(url: URL): string {
@@ -94,6 +96,33 @@ function setHeader(response: Response, name: string, value: string): void {
   }
 }
 
+/**
+ * Post/redirect/get for every admin form: a form action that succeeded, on a page that answers
+ * 200, is answered 303 to the same page without `?_action=` (a reload re-posts nothing), the
+ * result carried once in a short-lived cookie so the page shows it as before. A refused one
+ * renders in place with what was typed; a page that redirects itself keeps its own answer.
+ */
+const postRedirectGet = defineMiddleware(async (context, next) => {
+  if (context.isPrerendered || !ADMIN_PAGE.test(routeOf(context.url))) return next();
+  const { action, setActionResult, serializeActionResult } = getActionContext(context);
+  if (!action) {
+    if (context.request.method === 'GET') {
+      const carried = takeActionResult<ReturnType<typeof serializeActionResult>>(context);
+      if (carried) setActionResult(carried.name, carried.result);
+    }
+    return next();
+  }
+  if (action.calledFrom !== 'form') return next();
+  const result = await action.handler();
+  const serialized = serializeActionResult(result);
+  setActionResult(action.name, serialized);
+  const response = await next();
+  if (result.error || response.status !== 200) return response;
+  const page = pageOfAction(context.url);
+  if (!carryActionResult(context, page, action.name, serialized)) return response;
+  return context.redirect(page, 303);
+});
+
 /** Counts server-rendered public pages; prerendered ones are counted by the server entry. */
 const pageViews = defineMiddleware(async (context, next) => {
   const response = await next();
@@ -123,4 +152,4 @@ const pageViews = defineMiddleware(async (context, next) => {
   return response;
 });
 
-export const onRequest = sequence(boundedBodies, accounts, pageViews);
+export const onRequest = sequence(boundedBodies, accounts, postRedirectGet, pageViews);

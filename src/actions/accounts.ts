@@ -23,7 +23,7 @@ import {
   type SignedIn,
   type SignInDeps,
 } from '../lib/auth/users.service.ts';
-import { RateLimiter } from '../lib/security/rate-limit.ts';
+import { RateLimits, RESET_REQUESTS_PER_ADDRESS, RESET_REQUESTS_PER_EMAIL } from '../lib/security/rate-limit.ts';
 import { saveSettings, settingsSchema } from '../lib/settings/settings.service.ts';
 import { authorize, failureToActionError } from './authorize.ts';
 
@@ -31,9 +31,6 @@ import { authorize, failureToActionError } from './authorize.ts';
  * Accounts, users, settings and API keys. Every handler that needs a user starts with
  * authorize(context, permission); the middleware refuses them earlier too (ADMIN_ACTIONS).
  */
-
-const resetRequestsPerAddress = new RateLimiter(10, 60 * 60_000);
-const resetRequestsPerEmail = new RateLimiter(3, 60 * 60_000);
 
 /** Long enough for any real value, short enough that nothing huge is hashed or stored. */
 const bounded = (max: number) => z.string().max(max, `That is too long (at most ${max} characters).`);
@@ -137,14 +134,16 @@ export const accounts = {
       accept: 'form',
       input: z.object({ email: emailField }),
       handler: async (input, context) => {
-        const limit = resetRequestsPerAddress.hit(clientAddress(context));
+        const app = await appContext();
+        const limits = new RateLimits({ db: app.db, secret: app.secret });
+        const limit = await limits.hit(RESET_REQUESTS_PER_ADDRESS, clientAddress(context));
         if (!limit.allowed) {
           context.locals.retryAfterSeconds = limit.retryAfterSeconds;
           throw new ActionError({ code: 'TOO_MANY_REQUESTS', message: 'Too many reset requests from your network. Try again later.' });
         }
         // Three mails an hour per address at most; past that the answer is the same, and nothing is sent.
         // Answer first, look up and mail after: whether the address has an account never shows in the time taken.
-        if (resetRequestsPerEmail.hit(input.email).allowed) {
+        if ((await limits.hit(RESET_REQUESTS_PER_EMAIL, input.email)).allowed) {
           runAfterResponse(context, async () => {
             try {
               await requestPasswordReset(await mailDeps(), input.email);

@@ -17,10 +17,8 @@ import {
   unsubscribe,
   updatePreferences,
 } from '../lib/subscribers/subscribers.service.ts';
-import { RateLimiter } from '../lib/security/rate-limit.ts';
+import { RateLimits, SIGNUPS_PER_ADDRESS } from '../lib/security/rate-limit.ts';
 import { authorize } from './authorize.ts';
-
-const signupsPerAddress = new RateLimiter(5, 10 * 60_000);
 
 /**
  * The subscriber a personal link names. `fresh` links (preference links within their 60 days)
@@ -144,7 +142,7 @@ export const subscribers = {
     handler: async (input, context) => {
       const app = await appContext();
       const ip = context.locals.clientAddress ?? context.clientAddress;
-      const limit = signupsPerAddress.hit(ip);
+      const limit = await new RateLimits({ db: app.db, secret: app.secret }).hit(SIGNUPS_PER_ADDRESS, ip);
       if (!limit.allowed) {
         throw new ActionError({ code: 'TOO_MANY_REQUESTS', message: `Too many signups from your network. Please try again in ${Math.ceil(limit.retryAfterSeconds / 60)} minutes.` });
       }

@@ -42,14 +42,30 @@ export interface Answer {
   headers: Headers;
   text: string;
   location: string | null;
+  /** A saved admin form's post/redirect/get: the POST's own answer (303 to the page without `?_action=`), followed as a browser does. */
+  prg?: { status: number; location: string };
 }
 
-/** A request that does not follow redirects, with the body read. */
+const CARRIED_RESULT = /(?:^|,\s*)(footfall_action_result=[^;]*)/;
+
+/**
+ * A request that does not follow redirects, with the body read — except the redirect that
+ * ends a saved admin form (post/redirect/get, carrying its result in a cookie), which a browser
+ * follows at once: that one is followed, and the POST's own answer kept in `prg`.
+ */
 export async function request(server: RunningServer, path: string, init: RequestInit & { cookie?: string } = {}): Promise<Answer> {
   const headers = new Headers(init.headers);
   if (init.cookie) headers.set('cookie', init.cookie);
   const res = await fetch(server.url + path, { ...init, headers, redirect: 'manual' });
-  return { status: res.status, headers: res.headers, text: await res.text(), location: res.headers.get('location') };
+  const location = res.headers.get('location');
+  const carried = CARRIED_RESULT.exec(res.headers.getSetCookie().join(', '))?.[1];
+  if (res.status === 303 && location && carried) {
+    await res.arrayBuffer();
+    const cookie = [init.cookie, carried].filter(Boolean).join('; ');
+    const page = await request(server, location, { headers: { 'x-forwarded-for': headers.get('x-forwarded-for') ?? '' }, cookie });
+    return { ...page, prg: { status: res.status, location } };
+  }
+  return { status: res.status, headers: res.headers, text: await res.text(), location };
 }
 
 /**

@@ -560,5 +560,20 @@ for (const dialect of testDialects()) {
       expect((await outboxMessages(one.dataDir, 1)).filter((m) => m.to === 'shared@example.com')).toHaveLength(mails.length);
       expect(mails.map((m) => m.subject)).toEqual(['Wrong passwords for your Frobozz Electric account']);
     });
+
+    it('password-reset requests from one address add up over both processes: the eleventh is refused by either', async () => {
+      const ask = (server: RunningServer, i: number) =>
+        request(server, '/admin/forgot?_action=accounts.requestReset', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'x-forwarded-for': '10.8.0.1' },
+          body: new URLSearchParams({ email: `nobody${i}@example.com` }).toString(),
+        });
+      for (let i = 1; i <= 10; i++) expect((await ask(i % 2 ? one : two, i)).status, `request ${i}`).toBe(200);
+      for (const server of [one, two]) {
+        const refused = await ask(server, 11);
+        expect(refused.status).toBe(429);
+        expect(refused.text).toContain('Too many reset requests from your network.');
+      }
+    });
   });
 }

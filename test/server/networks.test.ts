@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { addAccount, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { openUrl, seedDelivery, seedIssue, TEST_SECRET, withDb } from '../helpers/tracking.ts';
 import { defaultAsnSourceDir, defaultCacheDir, IPV4_FILE, IPV6_FILE, loadAsnTables } from '../../src/lib/network/asn-data.ts';
 
 describe('the network data at start', () => {
@@ -61,7 +62,7 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-srv-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: created.url });
+      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { SECRET: TEST_SECRET, TRUST_PROXY: '1' } });
       admin = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'root@example.com', 'admin'));
     });
     afterAll(async () => {
@@ -108,6 +109,24 @@ for (const dialect of testDialects()) {
       const page = await request(server, '/admin/settings', { cookie: admin });
       expect(page.text).toContain('AS8075 access Microsoft is our office');
       expect(page.text).toMatch(/<a href="https:\/\/db-ip.com"[^>]*>IP Geolocation by DB-IP<\/a>/);
+    });
+
+    it('an issue report naming the networks of machine hits credits DB-IP, as its licence asks', async () => {
+      const { issueId, deliveryId } = await withDb(server.databaseUrl, async (db) => {
+        const sentAt = Date.now() - 60_000;
+        const issue = await seedIssue(db, server.url, sentAt);
+        await db.updateTable('sends').set({ started_at: sentAt }).where('issue_id', '=', issue.issueId).execute();
+        return { issueId: issue.issueId, ...(await seedDelivery(db, issue.issueId, sentAt)) };
+      });
+      // Barracuda's mail filter (AS15324) fetches the pixel as the message arrives.
+      const scan = await fetch(openUrl(server.url, deliveryId), { headers: { 'user-agent': 'Mozilla/5.0', 'x-forwarded-for': '64.235.150.10' } });
+      expect(scan.status).toBe(200);
+      const marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, `m${issueId}@example.com`, 'marketer'));
+      const report = await request(server, `/admin/issues/${issueId}/report`, { cookie: marketer });
+      expect(report.status).toBe(200);
+      const owners = /<details class="machine-owners"[^>]*>([\s\S]*?)<\/details>/.exec(report.text)?.[1] ?? '';
+      expect(owners).toContain('Barracuda (AS15324)');
+      expect(owners).toMatch(/<a href="https:\/\/db-ip.com"[^>]*>IP Geolocation by DB-IP<\/a>/);
     });
   });
 }

@@ -360,3 +360,56 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+for (const dialect of testDialects()) {
+  describe(`the signup limit shared by two server processes [${dialect}]`, () => {
+    let one: RunningServer;
+    let two: RunningServer;
+    let dir: string;
+    let url: string;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(tmpdir(), 'footfall-signup-limit-'));
+      const created = await createTestDatabaseUrl(dialect, dir);
+      drop = created.drop;
+      url = created.url;
+      one = await startServer({ dataDir: dir, databaseUrl: url, env: { TRUST_PROXY: '1', SECRET } });
+      two = await startServer({ dataDir: dir, databaseUrl: url, env: { TRUST_PROXY: '1', SECRET, SEND_WORKER: '0' } });
+    }, 120_000);
+    afterAll(async () => {
+      await two?.stop();
+      await one?.stop();
+      await drop?.();
+    });
+
+    const signup = (server: RunningServer, email: string, ip: string) =>
+      fetch(`${server.url}/subscribe?_action=subscribe`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'x-forwarded-for': ip },
+        body: new URLSearchParams({ email, website: '' }),
+      });
+
+    it('five signups from one address, alternating between the processes: the sixth is refused by either, and still after a restart', async () => {
+      const ip = '203.0.113.50';
+      for (let i = 1; i <= 5; i++) expect((await signup(i % 2 ? one : two, `shared${i}@example.com`, ip)).status, `signup ${i}`).toBe(200);
+      for (const server of [one, two]) {
+        const refused = await signup(server, `shared6@example.com`, ip);
+        expect(refused.status).toBe(429);
+        expect(await refused.text()).toContain('Too many signups from your network.');
+      }
+      expect(await subscriberIn(url, 'shared6@example.com')).toBeUndefined();
+      // Another address is not held back by it.
+      expect((await signup(two, 'elsewhere@example.com', '203.0.113.51')).status).toBe(200);
+
+      await one.stop();
+      one = await startServer({ dataDir: dir, databaseUrl: url, env: { TRUST_PROXY: '1', SECRET } });
+      expect((await signup(one, 'shared7@example.com', ip)).status).toBe(429);
+      expect(await subscriberIn(url, 'shared7@example.com')).toBeUndefined();
+      // No address is stored: the key is an HMAC.
+      const keys = await withDatabase(url, (db) => db.selectFrom('rate_limits').select('key').execute());
+      expect(keys.length).toBeGreaterThan(0);
+      for (const { key } of keys) expect(key).not.toContain('203.0.113');
+    }, 120_000);
+  });
+}

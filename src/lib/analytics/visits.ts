@@ -211,7 +211,7 @@ export class VisitTracker {
       }
       return;
     }
-    deltas.at(SITE, 'visit', at);
+    deltas.atToTheMinute(SITE, 'visit', at);
     const visit: OpenVisit = { id: null, startedAt: at, lastSeen: at, added: 0 };
     const row = { visitor_key: key, started_at: at, last_seen: at, views: 1, landing_path: view.path, issue_id: null as number | null, delivery_id: null as number | null, subscriber_id: subscriberId, attributed_by: null as 'utm' | 'cookie' | null, is_later: 0, click_at: null as number | null };
     visit.row = row;

@@ -112,6 +112,15 @@ export interface AccountTokenTable {
   used_at: number | null;
 }
 
+/** Hits per key in a fixed window, shared by every process (src/lib/security/rate-limit.ts). */
+export interface RateLimitTable {
+  /** "<rule>:<HMAC of the value under the server secret>": no email or address is stored. */
+  key: string;
+  hits: number;
+  /** When the window ends: a later hit starts a new one. */
+  expires_at: number;
+}
+
 /** Failed sign-ins per key (an account, a client address, or both), shared by every process (src/lib/auth/login-throttle.ts). */
 export interface LoginThrottleTable {
   /** HMAC of the kind and value under the server secret: no email or address is stored. */
@@ -416,6 +425,7 @@ export interface Database {
   account_tokens: AccountTokenTable;
   api_keys: ApiKeyTable;
   login_throttles: LoginThrottleTable;
+  rate_limits: RateLimitTable;
   login_addresses: LoginAddressTable;
   settings: SettingTable;
   subscribers: SubscriberTable;

@@ -3,7 +3,7 @@ import type { DB } from '../db/database.ts';
 import { BODY_LIMITS } from '../http/body-limits.ts';
 import { readRequestBytes } from '../http/request-body.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
-import { RateLimiter } from '../security/rate-limit.ts';
+import { RateLimits, WEBHOOK_FAILURES_PER_ADDRESS } from '../security/rate-limit.ts';
 import { parseEventTime } from './event-time.ts';
 import { EARLIEST_EVENT_AT, toOfflineEvent, type OfflineEvent } from './offline-events.ts';
 import { findOfflineEventByClientId } from './offline-events.repository.ts';
@@ -26,7 +26,8 @@ import { creditIssueByNumber } from './issue-credit.ts';
  *
  * 401 for a missing or wrong secret (and for everything while no secret is configured), 400 with
  * a message per field for bad JSON or fields, 413 for a body over 16 KB, 429 after repeated
- * failures from one address; nothing is stored unless the answer is 200/201.
+ * failed authentications from one network (counted in the database, src/lib/security/rate-limit.ts);
+ * no call is stored unless the answer is 200/201.
  */
 
 export const MAX_WEBHOOK_BODY_BYTES = BODY_LIMITS.webhook;
@@ -43,8 +44,6 @@ export interface CallWebhookDeps {
   /** The server secret: keys the caller hash. */
   serverSecret: string;
   timeZone: string;
-  /** Failed authentications per address; one per process. */
-  failures?: RateLimiter;
 }
 
 export interface WebhookAnswer {
@@ -52,8 +51,6 @@ export interface WebhookAnswer {
   body: Record<string, unknown>;
   headers?: Record<string, string>;
 }
-
-const defaultFailures = new RateLimiter(20, 10 * 60_000);
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -154,10 +151,11 @@ export async function recordWebhookCall(deps: Pick<CallWebhookDeps, 'db' | 'serv
 
 /** The whole webhook: authenticate, read, validate, store. `address` is the client's, for the failure limit. */
 export async function handleCallWebhook(deps: CallWebhookDeps, request: Request, address: string, now = Date.now()): Promise<WebhookAnswer> {
-  const failures = deps.failures ?? defaultFailures;
-  if (failures.isBlocked(address, now)) return { status: 429, body: { error: 'too_many_failures', message: 'Too many failed attempts from this address; try again later.' }, headers: { 'retry-after': '600' } };
+  const failures = new RateLimits({ db: deps.db, secret: deps.serverSecret });
+  const blocked = await failures.check(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
+  if (!blocked.allowed) return { status: 429, body: { error: 'too_many_failures', message: 'Too many failed attempts from this address; try again later.' }, headers: { 'retry-after': String(blocked.retryAfterSeconds) } };
   if (!isWebhookSecret(deps.webhookSecret, presentedSecret(request.headers))) {
-    failures.hit(address, now);
+    await failures.hit(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
     const message = deps.webhookSecret
       ? 'Send the webhook secret as "Authorization: Bearer <secret>" or "X-Webhook-Secret: <secret>".'
       : 'The call webhook is switched off: set CALLS_WEBHOOK_SECRET on the server.';

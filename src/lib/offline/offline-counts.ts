@@ -14,7 +14,7 @@ type Counted = { kind: OfflineEventKind; at: number; mentioned_newsletter: numbe
 export function offlineEventDeltas(rows: readonly Counted[], sign: 1 | -1, deltas = new CountDeltas()): CountDeltas {
   for (const r of rows) {
     const at = Number(r.at);
-    deltas.at(SITE, r.kind, at, sign);
+    deltas.atToTheMinute(SITE, r.kind, at, sign);
     if (r.mentioned_newsletter === 1) deltas.at(SITE, `${r.kind}.mentioned`, at, sign);
     if (r.issue_id !== null) deltas.at(Number(r.issue_id), r.kind, at, sign);
   }

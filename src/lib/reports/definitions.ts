@@ -48,7 +48,7 @@ export const DEFINITIONS = {
   unsubscribe: { term: 'Unsubscribes', text: 'Unsubscribes through this issue’s links (the footer link or the mail app’s one-click button).' },
   lift: {
     term: 'Lift',
-    text: 'Events in the hours after a send minus the expected count, where expected is the mean of the same weekday-hours in the previous four weeks that no other send touched; shown with a 95% interval, never as a bare number. Counts start at the quarter-hour the send began in; while the 24 or 72 hours are still running the window ends now, the quarter-hour still running included, and earlier weeks are counted over the same minutes. A headline uses a lift only when no other issue went out in its hours.',
+    text: 'Events in the hours after a send minus the expected count, where expected is the mean of the same weekday-hours in the previous four weeks that no other send touched; shown with a 95% interval, never as a bare number. The window starts at the minute of the send; while the 24 or 72 hours are still running it ends now (the minute still running included), and earlier weeks are counted over exactly the same minutes. A headline uses a lift only when no other issue went out in its hours.',
   },
   hoursSinceSend: {
     term: 'Time since send',

@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
-import { bucketWindow, computeLift, type LiftResult } from './lift.ts';
-import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, PER_HOUR, QUARTER_MS, quarterOf, SITE, sumInRange, sumWindows } from './report-counts.repository.ts';
+import { computeLift, exactWindow, type LiftResult } from './lift.ts';
+import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, MINUTE_MS, minuteOf, PER_HOUR, QUARTER_MS, quarterOf, SITE, sumInRange, sumMinuteWindows, sumWindows } from './report-counts.repository.ts';
 import { zoneOffsetAt } from '../time/zoned-time.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
@@ -328,31 +328,37 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   // Earlier weeks before the first maintained site count have no data to compare with.
   const dataSince = await findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
   const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
-    // Told from the send, counted from its quarter-hour, up to now (the quarter-hour still running included).
-    const common = { sentAt: row.sentAt, countFrom: sentAt, otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
+    // From the send's minute to now (the minute still running included), and the same minutes of earlier weeks.
+    const common = { sentAt: row.sentAt, countFrom: minuteOf(row.sentAt), otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
     const run = (countIn: (from: number, to: number) => number) => ({ h24: computeLift({ ...common, countIn, horizonHours: 24 }), h72: computeLift({ ...common, countIn, horizonHours: 72 }) });
-    // computeLift is pure: a first pass learns which windows it counts, one query sums them all, a second pass gets the answers.
-    const windows = new Map<string, [number, number]>();
-    const ask = (from: number, to: number) => windows.set(`${from}:${to}`, [from, to]);
+    const piecesOf = (from: number, to: number) => exactWindow(from, to, { bucketMs: QUARTER_MS, minuteMs: MINUTE_MS });
+    // computeLift is pure: a first pass learns which windows it counts, one query per grain sums them all, a second pass gets the answers.
+    const quarters = new Map<string, [number, number]>();
+    const minutes = new Map<string, [number, number]>();
+    const ask = (ranges: Map<string, [number, number]>, [from, to]: [number, number]) => ranges.set(`${from}:${to}`, [from, to]);
     run((from, to) => {
-      const { whole, part } = bucketWindow(from, to, { bucketMs: QUARTER_MS, now });
-      ask(...whole);
-      if (part) ask(part.from, part.to);
+      const { buckets, minutes: edges } = piecesOf(from, to);
+      if (buckets) ask(quarters, buckets);
+      for (const edge of edges) ask(minutes, edge);
       return 0;
     });
-    const counts = await sumWindows(db, SITE, metric, [...windows.values()]);
-    const keys = [...windows.keys()];
-    const sum = (from: number, to: number) => {
-      const i = keys.indexOf(`${from}:${to}`);
-      if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
-      return counts[i]!;
+    const [quarterCounts, minuteCounts] = await Promise.all([sumWindows(db, SITE, metric, [...quarters.values()]), sumMinuteWindows(db, SITE, metric, [...minutes.values()])]);
+    const lookup = (ranges: Map<string, [number, number]>, counts: number[]) => {
+      const keys = [...ranges.keys()];
+      return ([from, to]: [number, number]) => {
+        const i = keys.indexOf(`${from}:${to}`);
+        if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
+        return counts[i]!;
+      };
     };
+    const quarterSum = lookup(quarters, quarterCounts);
+    const minuteSum = lookup(minutes, minuteCounts);
     return {
       metric,
       label,
       ...run((from, to) => {
-        const { whole, part } = bucketWindow(from, to, { bucketMs: QUARTER_MS, now });
-        return sum(...whole) + (part ? part.share * sum(part.from, part.to) : 0);
+        const { buckets, minutes: edges } = piecesOf(from, to);
+        return (buckets ? quarterSum(buckets) : 0) + edges.reduce((n, edge) => n + minuteSum(edge), 0);
       }),
     };
   };

@@ -41,8 +41,8 @@ export interface LiftInput {
   /** When the send started: the sentence's window is told from here. */
   sentAt: number;
   /**
-   * Where counting starts, at or before `sentAt` (default `sentAt`): counts kept per quarter-hour
-   * start with the quarter-hour the send fell in. Every window, observed and earlier, starts here.
+   * Where counting starts, at or before `sentAt` (default `sentAt`): the reports count from the
+   * start of the send's minute. Every window, observed and earlier, starts here.
    */
   countFrom?: number;
   /** 24 or 72 in the reports; at most 144. */
@@ -147,6 +147,41 @@ export function bucketWindow(from: number, to: number, options: { bucketMs?: num
   const b = Math.max(a, floor(to));
   if (to <= b) return { whole: [a, b], part: null };
   return { whole: [a, b], part: { from: b, to: b + bucketMs, share: to === options.now ? 1 : (to - b) / bucketMs } };
+}
+
+/** How a window is read from counts kept per quarter-hour and per minute (see exactWindow). */
+export interface WindowPieces {
+  /** Whole quarter-hours [a, b); null when none lies inside. */
+  buckets: [number, number] | null;
+  /** Whole minutes at the edges, [a, b) each. */
+  minutes: [number, number][];
+}
+
+/**
+ * [from, to) to the minute: from the start of `from`'s minute to the end of the minute holding
+ * `to` (a window ending now takes the minute still running, which holds exactly what happened
+ * so far; an earlier week's window then spans the same minutes). Whole buckets of `bucketMs`
+ * inside it are read as such; the minutes before the first and after the last at the edges
+ * (after a send in its quarter-hour, the quarter-hour still running) from the per-minute counts.
+ */
+export function exactWindow(from: number, to: number, options: { bucketMs?: number; minuteMs?: number } = {}): WindowPieces {
+  const bucketMs = options.bucketMs ?? 15 * 60_000;
+  const minuteMs = options.minuteMs ?? 60_000;
+  const floor = (t: number, size: number) => Math.floor(t / size) * size;
+  const start = floor(from, minuteMs);
+  const end = Math.ceil(to / minuteMs) * minuteMs;
+  const pieces: WindowPieces = { buckets: null, minutes: [] };
+  if (end <= start) return pieces;
+  const firstWhole = Math.ceil(start / bucketMs) * bucketMs;
+  const lastWhole = floor(end, bucketMs);
+  if (firstWhole >= lastWhole) {
+    pieces.minutes.push([start, end]);
+    return pieces;
+  }
+  if (start < firstWhole) pieces.minutes.push([start, firstWhole]);
+  pieces.buckets = [firstWhole, lastWhole];
+  if (lastWhole < end) pieces.minutes.push([lastWhole, end]);
+  return pieces;
 }
 
 /**

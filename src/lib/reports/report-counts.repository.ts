@@ -14,11 +14,14 @@ export const HOUR_MS = 60 * 60_000;
 export const SITE = 0;
 
 export const DAY_MS = 24 * HOUR_MS;
+/** The site's visits, calls and walk-ins are also counted per minute (`metric~m`): the lift's windows start at the send's minute. */
+export const MINUTE_MS = 60_000;
 
 const floorTo = (at: number, size: number): number => at - (((at % size) + size) % size);
 export const quarterOf = (at: number): number => floorTo(at, QUARTER_MS);
 export const hourOf = (at: number): number => floorTo(at, HOUR_MS);
 export const dayOf = (at: number): number => floorTo(at, DAY_MS);
+export const minuteOf = (at: number): number => floorTo(at, MINUTE_MS);
 
 /**
  * Each count is also kept at coarser grains, so a report's cost does not grow with how many
@@ -28,6 +31,7 @@ export const dayOf = (at: number): number => floorTo(at, DAY_MS);
 export const PER_HOUR = '~h';
 export const PER_DAY = '~d';
 export const TOTAL = '~t';
+export const PER_MINUTE = '~m';
 
 interface CountDelta {
   issueId: number;
@@ -74,6 +78,12 @@ export class CountDeltas {
       this.#lastByMetric.set(metric, (last = { issueId, quarter, entries }));
     }
     for (const entry of last.entries) entry.n += n;
+  }
+
+  /** A plain metric at `at` in its minute bucket too (`metric~m`; the site's visits, calls and walk-ins, for the lift). */
+  atToTheMinute(issueId: number, metric: string, at: number, n = 1): void {
+    this.at(issueId, metric, at, n);
+    this.add(issueId, metric + PER_MINUTE, '', minuteOf(at), n);
   }
 
   /** A per-page or per-source metric at `at`: its hour and day buckets. */
@@ -227,6 +237,25 @@ export async function sumWindows(db: Db, issueId: number, metric: string, window
       .where('bucket', '<', p.to);
   let query = part(parts[0]!);
   for (const p of parts.slice(1)) query = query.unionAll(part(p));
+  for (const r of await query.execute()) sums[Number(r.k)]! += Number(r.n ?? 0);
+  return sums;
+}
+
+/** One per-minute metric (`metric~m`) summed over each of several windows [from, to) of whole minutes, in one statement. */
+export async function sumMinuteWindows(db: Db, issueId: number, metric: string, windows: readonly (readonly [number, number])[]): Promise<number[]> {
+  const sums = windows.map(() => 0);
+  if (windows.length === 0) return sums;
+  const part = ([from, to]: readonly [number, number], k: number) =>
+    db
+      .selectFrom('report_counts')
+      .select([sql<number>`${sql.lit(k)}`.as('k'), (eb) => eb.fn.sum<number>('n').as('n')])
+      .where('issue_id', '=', issueId)
+      .where('metric', '=', metric + PER_MINUTE)
+      .where('dim', '=', '')
+      .where('bucket', '>=', from)
+      .where('bucket', '<', to);
+  let query = part(windows[0]!, 0);
+  windows.slice(1).forEach((w, i) => (query = query.unionAll(part(w, i + 1))));
   for (const r of await query.execute()) sums[Number(r.k)]! += Number(r.n ?? 0);
   return sums;
 }

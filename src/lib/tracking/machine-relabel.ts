@@ -98,7 +98,7 @@ export function* relabelViewsOfClicks(deliveryId: number, issueId: number, click
   yield { run: `delete from "visits" where "id" in (${inList(visits.length)})`, params: visits.map((v) => v.id) };
   for (const v of visits) {
     const startedAt = Number(v.started_at);
-    deltas.at(SITE, 'visit', startedAt, -1);
+    deltas.atToTheMinute(SITE, 'visit', startedAt, -1);
     const visitIssue = nullableNumber(v.issue_id);
     if (visitIssue === null) continue;
     deltas.at(visitIssue, 'visit', startedAt, -1);

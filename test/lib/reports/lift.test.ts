@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketWindow, computeLift, countsFromBuckets, shiftByWeeks, type LiftInput } from '../../../src/lib/reports/lift.ts';
+import { bucketWindow, computeLift, countsFromBuckets, exactWindow, shiftByWeeks, type LiftInput } from '../../../src/lib/reports/lift.ts';
 
 const HOUR = 3_600_000;
 const WEEK = 7 * 24 * HOUR;
@@ -387,5 +387,17 @@ describe('countIn from 15-minute buckets', () => {
     [90, 100, 96, 98].forEach((n, i) => buckets.push([weekStart(i + 1) + 15 * 60_000, n]));
     const result = lift({ countIn: countsFromBuckets(buckets) });
     expect([result.observed, result.expected, result.verdict]).toEqual([140, 96, 'above']);
+  });
+});
+
+describe('a window read to the minute', () => {
+  const t = (minute: number, second = 0) => Date.UTC(2026, 10, 24, 4, 0) + minute * 60_000 + second * 1000;
+  it('whole quarter-hours inside it, whole minutes at each edge; the minute holding its end counts in full', () => {
+    expect(exactWindow(t(52), t(58))).toEqual({ buckets: null, minutes: [[t(52), t(58)]] });
+    expect(exactWindow(t(52, 30), t(57, 10))).toEqual({ buckets: null, minutes: [[t(52), t(58)]] });
+    expect(exactWindow(t(52), t(97))).toEqual({ buckets: [t(60), t(90)], minutes: [[t(52), t(60)], [t(90), t(97)]] });
+    expect(exactWindow(t(45), t(90))).toEqual({ buckets: [t(45), t(90)], minutes: [] });
+    expect(exactWindow(t(52), t(60))).toEqual({ buckets: null, minutes: [[t(52), t(60)]] });
+    expect(exactWindow(t(52), t(52))).toEqual({ buckets: null, minutes: [] });
   });
 });
