@@ -188,13 +188,16 @@ export function sweepOf(source: StoredSource, click: ClickFacts, d: DeliveryHist
 
 /**
  * A link the reader has just followed, fetched again within the sweep window from another
- * network and another device: a scanner re-checking what the person opened — an ISP's or a
- * security suite's (resend-node #901: the person's click from a home on a Mac, the same link 12 s
- * later from another network as Windows). The person's own next click comes from where they are.
+ * network (a vendor's, or another access network as another device): a scanner re-checking what
+ * the person opened — an ISP's or a security suite's (resend-node #901: the person's click from a
+ * home on a Mac, the same link 12 s later from another network as Windows). The person's own next
+ * click comes from where they are.
  */
 function refetchesReadersClick(hit: StoredSource, click: ClickFacts, d: DeliveryHistory): boolean {
   const reader = d.reader;
-  if (reader === null || hit.asn === reader.asn || platformOf(hit.family) === platformOf(reader.family)) return false;
+  if (reader === null || hit.asn === reader.asn) return false;
+  // From another access network only another device says it is not the person (a phone off the Wi-Fi is the same device).
+  if (isAccessNetwork(hit.role) && platformOf(hit.family) === platformOf(reader.family)) return false;
   for (const h of d.recentLinks) if (h.link === click.link && h.at < click.at && h.asn === reader.asn && h.role === reader.role) return true;
   return false;
 }
@@ -220,6 +223,9 @@ export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryH
     const reason = `${ownerWithRole(owner)}: ${sweep.links} links in ${duration(sweep.spanMs)}`;
     return { class: 'bot', reason, verdict: reason };
   }
+  if (refetchesReadersClick(stored, click, d)) {
+    return { class: 'bot', reason: `fetched the link the reader had just followed again, from another network (${agent.name}, ${ownerWithRole(owner)})` };
+  }
   if (agent.kind === 'office') {
     // Office asks for a link before it opens the reader's browser: the browser's click follows.
     const reason = `Microsoft Office checked the link from ${ownerName(owner)} before opening it`;
@@ -231,9 +237,6 @@ export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryH
     return beforeReader ? { class: 'bot', reason, verdict: reason } : { class: 'bot', reason };
   }
   if (caughtMachine(source, stored, age, click.at, d)) return { class: 'bot', reason: `the machine already caught on this message (${d.machine!.reason})` };
-  if (refetchesReadersClick(stored, click, d)) {
-    return { class: 'bot', reason: `fetched the link the reader had just followed again, from another network and device (${agent.name}, ${ownerName(owner)})` };
-  }
   const readerThere = continuesReader(stored, d.reader);
   if (role === 'web_proxy' && browsesWith(agent)) {
     // A web security proxy carries scanners too: its single clicks need another machine sign.
