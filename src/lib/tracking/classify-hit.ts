@@ -124,7 +124,7 @@ export function classifyOpen(source: HitSource, at: number, d: DeliveryHistory, 
     return { class: 'proxy', reason: `${owner.imageProxy} (${ownerName(owner)}): fetched as the reader opened it, ${after(age)}` };
   }
   if (isMachineNetwork(role)) {
-    if (personBehindVendor(source, age, at, true)) return { class: 'human', reason: `reader: ${agent.name} through ${ownerWithRole(owner)} ${after(age)} (a virtual desktop or an isolation browser)` };
+    if (personBehindVendor(source, age, at, true)) return { class: 'human', reason: `reader: ${agent.name} through ${ownerWithRole(owner)}, ${after(age)} (a virtual desktop or an isolation browser)` };
     return { class: 'scanner', reason: `${ownerWithRole(owner)}, loaded the pixel ${after(age)}` };
   }
   if (agent.kind === 'apple_fetcher' && age <= t.prefetchSeconds * 1000) return { class: 'apple_mpp', reason: `Apple Mail Privacy Protection’s agent (${agent.name}) ${after(age)}, from ${ownerName(owner)}` };

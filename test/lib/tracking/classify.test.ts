@@ -142,7 +142,7 @@ describe('opens', () => {
 
   it('a person behind a vendor’s or a cloud’s network: after the delivery-time scan, in a current browser or a mail program’s own agent (virtual desktops, isolation)', () => {
     // Azure Virtual Desktop: desktop Outlook from Microsoft's cloud is the program itself, not the image proxy.
-    expect(open(OWNERS.outlook, AGENTS.outlook, 2 * H)).toMatchObject({ class: 'human', reason: expect.stringMatching(/^reader: Outlook on Windows through Microsoft \(AS8075\), a cloud host 2 h after delivery/) });
+    expect(open(OWNERS.outlook, AGENTS.outlook, 2 * H)).toMatchObject({ class: 'human', reason: expect.stringMatching(/^reader: Outlook on Windows through Microsoft \(AS8075\), a cloud host, 2 h after delivery \(a virtual desktop or an isolation browser\)$/) });
     expect(open(OWNERS.amazon, AGENTS.edge, 2 * H).class).toBe('human');
     expect(open(OWNERS.microsoft, AGENTS.edge, 2 * H).class).toBe('human');
     expect(click(OWNERS.proofpoint, AGENTS.edge, 2 * H)).toMatchObject({ class: 'human', reason: expect.stringContaining('one link 2 h after delivery') });
