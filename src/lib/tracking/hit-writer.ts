@@ -166,13 +166,12 @@ const linkKey = (linkId: number | null): string => (linkId === null ? 'unsubscri
 
 /** A verdict: the delivery names its machine, and this batch's earlier hits of that machine follow at once. */
 function giveVerdict(d: BatchDelivery, source: StoredSource, owner: string, at: number, reason: string): void {
+  // The first verdict stands; a later one (a vendor network's late sweep) still takes back that
+  // machine's hits that passed for a person's (a first link that looked like an isolated click) — once a batch.
+  if (d.machine && d.newVerdict) return;
   const machine = { ...source, at, reason, owner };
-  if (d.machine) {
-    // The first verdict stands; a later one (a vendor network's late sweep) still takes back that
-    // machine's hits that passed for a person's (a first link that looked like an isolated click).
-    if (d.newVerdict) return;
-    d.newVerdict = machine;
-  } else {
+  if (d.machine) d.newVerdict = machine;
+  else {
     d.machine = machine;
     d.newVerdict = machine;
     d.changed |= CAUGHT;
