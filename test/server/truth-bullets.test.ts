@@ -18,6 +18,7 @@ const UA = {
   msOffice: 'Mozilla/4.0 (compatible; ms-office; MSOffice 16)',
   appleMail: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)',
   gmailProxy: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
+  defender: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.110 Safari/537.36',
   gmailPrefetch: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/42.0.2311.135 Safari/537.36 Edge/12.246',
 };
 const IP = {
@@ -48,7 +49,8 @@ const CASES: CorpusCase[] = [
   kase('paced sandbox sweep starting after 10 s', [open(9, IP.eop, UA.chrome), click(40, 'article', IP.eop, UA.chrome), click(47, 'article2', IP.eop, UA.chrome), click(55, 'article3', IP.eop, UA.chrome), click(62, 'tel', IP.eop, UA.chrome)], ['scanner'], ['bot', 'bot', 'bot', 'bot']),
   kase('a gateway’s single click 20 s after delivery', [click(20, 'article', IP.proofpoint, UA.chrome)], [], ['bot']),
   // Late re-checks, and a time-of-click check followed by the person's own click.
-  kase('Defender re-crawl hours after the reader opened', [open(2 * 3600, IP.comcast, UA.outlook), click(5 * 3600, 'article', IP.eop, UA.chrome)], ['human'], ['bot']),
+  // Defender detonates in the outdated Chrome builds gophish #2446 logged (79, 80, 96); a current browser there, after the scan, is a person's click through a vendor (the follow-up's families).
+  kase('Defender re-crawl hours after the reader opened', [open(2 * 3600, IP.comcast, UA.outlook), click(5 * 3600, 'article', IP.eop, UA.defender)], ['human'], ['bot']),
   kase('Safe Links check, then the person’s own click', [open(3600, IP.bt, UA.outlook), click(3660, 'article', IP.eop, UA.msOffice), click(3661, 'article', IP.bt, UA.chrome)], ['human'], ['bot', 'human']),
   // Scanner opens more than a minute after the send; gateways that only render.
   kase('a gateway renders the message 95 s after delivery', [open(95, IP.proofpoint, UA.chrome)], ['scanner'], []),

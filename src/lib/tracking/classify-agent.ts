@@ -19,8 +19,11 @@ export type AgentKind =
   /** Gmail's or Yahoo's image proxy, fetching as the reader opens. */
   | 'image_proxy'
   /**
-   * The discontinued EdgeHTML Edge (`Edge/12`–`Edge/18`, retired by Microsoft in 2021), which no
-   * reader still runs: mail systems fetch with it (Gmail's delivery-time prefetch sends `Edge/12.246`).
+   * A retired browser engine no reader still browses with: the EdgeHTML Edge (`Edge/12`–`Edge/18`,
+   * retired by Microsoft in 2021; Gmail's delivery-time prefetch sends `Edge/12.246`) and Internet
+   * Explorer (`MSIE`, `Trident/`, retired in June 2022 and since redirected to Edge by Windows) —
+   * what mail systems and on-premises gateways fetch with. Outlook's own agent, which carries
+   * `MSIE 7.0` and `Trident/` too, names itself and is a mail program.
    */
   | 'prefetch'
   /** A security scanner that names itself. */
@@ -101,6 +104,13 @@ const NAMED_WEBKIT_BROWSER = /Safari\/|Version\/|CriOS|FxiOS|EdgiOS|OPiOS|GSA\/|
 const BROWSER = /^Mozilla\/5\.0 \(.+\)( AppleWebKit\/| Gecko\/)|^Opera\//;
 /** EdgeHTML Edge names itself `Edge/<12–18>`; the Chromium Edge says `Edg/`. */
 const EDGE_HTML = /\bEdge\/(1[2-8])\./;
+/**
+ * Internet Explorer (`MSIE 8.0`, or IE 11's `Trident/7.0; rv:11.0`): retired by Microsoft on
+ * 2022-06-15 and redirected to Edge by Windows since; gateways still sweep links with it
+ * (gophish #1555: "IE 8.0" clicks one to three seconds after the send). Checked after the mail
+ * programs and Office, whose agents carry the same tokens.
+ */
+const INTERNET_EXPLORER = /\bMSIE (\d+)\.|\bTrident\/(\d+)\./;
 const CHROMIUM_MAJOR = /(?:Chrome|CriOS)\/(\d{2,3})\./;
 const FIREFOX_MAJOR = /(?:Firefox|FxiOS)\/(\d{2,3})\./;
 
@@ -133,6 +143,8 @@ function describe(agent: string): { kind: AgentKind; name: string } {
   for (const [pattern, name] of SCANNERS) if (pattern.test(agent)) return { kind: 'scanner', name };
   for (const [pattern, name] of MAIL_CLIENTS) if (pattern.test(agent)) return { kind: 'mail', name };
   if (OFFICE_PROBE.test(agent)) return { kind: 'office', name: 'Microsoft Office' };
+  const ie = INTERNET_EXPLORER.exec(agent);
+  if (ie) return { kind: 'prefetch', name: `a retired Internet Explorer ${ie[1] ?? '11'} agent` };
   if (BARE.test(agent)) return { kind: 'apple_fetcher', name: 'a bare “Mozilla/5.0”' };
   if (APPLE_WEBKIT.test(agent) && /Macintosh|iPhone|iPad|iPod/.test(agent) && !NAMED_WEBKIT_BROWSER.test(agent)) return { kind: 'apple_mail', name: 'Apple Mail' };
   if (isbot(agent)) return { kind: 'bot', name: 'a bot agent' };
@@ -199,6 +211,19 @@ const OUTDATED_YEARS = 3;
 /** The major version a self-updating Chromium or Firefox browser has at `at` (epoch ms), roughly. */
 export function currentBrowserMajor(at: number): number {
   return 100 + Math.floor(((at - VERSION_100_AT) / (365.25 * 86_400_000)) * RELEASES_A_YEAR);
+}
+
+/**
+ * Two years behind (~24 versions): not what a person's browser runs when it reaches us through a
+ * vendor's network — an isolation browser forwards the person's own self-updating agent, and a
+ * virtual desktop's browser updates itself like any other — but what gateways' click-time checks
+ * and re-crawls send (Chrome 109–121 in the sources, 2023–24 releases, and older).
+ */
+const CURRENT_YEARS = 2;
+
+/** A Chromium or Firefox browser at most two years behind what browsers run at `at`: a person's, when it comes through a vendor's network. */
+export function isCurrentBrowser(agent: AgentFacts, at: number): boolean {
+  return agent.browserMajor !== null && agent.browserMajor >= currentBrowserMajor(at) - CURRENT_YEARS * RELEASES_A_YEAR;
 }
 
 /** A Chromium or Firefox browser whose version is years behind what browsers run at `at`: a machine's fixed agent. */

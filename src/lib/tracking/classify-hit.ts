@@ -1,6 +1,6 @@
 import type { ClickClass, OpenClass } from '../db/schema.ts';
-import { isMachineKind, isMobile, isOutdatedBrowser, type AgentFacts } from './classify-agent.ts';
-import { carriesPeopleAndScanners, continuesReader, isAccessNetwork, isMachineNetwork, isMachinesHit, ownerName, ownerWithRole, sourceFacts, type HitSource, type StoredSource } from './hit-source.ts';
+import { isCurrentBrowser, isMachineKind, isMobile, isOutdatedBrowser, type AgentFacts } from './classify-agent.ts';
+import { carriesPeopleAndScanners, continuesReader, isAccessNetwork, isMachineNetwork, isMachinesHit, ownerName, ownerWithRole, platformOf, sourceFacts, type HitSource, type StoredSource } from './hit-source.ts';
 
 /**
  * Who loaded a pixel or followed a link — a reader, a mail provider's image proxy, Apple's
@@ -78,6 +78,23 @@ export const WEB_PROXY_FIRST_CLICK_MS = 60_000;
 const browsesWith = (agent: AgentFacts) => agent.kind === 'browser' || agent.kind === 'other';
 
 /**
+ * A person behind a vendor's or a cloud's network: people do reach us from there — a remote
+ * browser isolation service or a gateway's time-of-click proxy opening the person's click for
+ * them (Hornetsecurity's ATP filter "acts as a web proxy"; VIPRE's link isolation "simulates a
+ * session using the same browser and client type as the requestor"; Cloudflare's and Broadcom's
+ * email isolation), and readers working in virtual desktops (Azure Virtual Desktop, Windows 365,
+ * AWS WorkSpaces: a cloud's outbound addresses). Their hits come after the delivery-time scan,
+ * in the person's own current browser or mail program. The scanners there act in the scan, in
+ * their own fixed agents (outdated, or two years behind in their click-time checks), or sweep.
+ * Mailbox providers' networks (Google's, Yahoo's) carry their proxies, not people.
+ */
+function personBehindVendor(source: HitSource, age: number, at: number, opening: boolean): boolean {
+  const { owner, agent } = source;
+  if (owner.role === 'mail_proxy' || age <= SCAN_WINDOW_MS) return false;
+  return (agent.kind === 'browser' && isCurrentBrowser(agent, at)) || (opening && agent.kind === 'mail');
+}
+
+/**
  * The machine this delivery was caught on sent this hit too — unless the network also carries
  * people (a web security proxy, Private Relay egress) and the hit comes after the delivery-time
  * scan in a current browser: that is the person behind the same proxy.
@@ -102,10 +119,14 @@ export function classifyOpen(source: HitSource, at: number, d: DeliveryHistory, 
   if (agent.kind === 'prefetch' && role === 'mail_proxy') return { class: 'scanner', reason: `Gmail’s delivery-time prefetch (${ownerName(owner)}, ${agent.name}) ${after(age)}` };
   // A mailbox provider's image proxy inside a cloud network (Outlook.com's, in Microsoft's AS8075):
   // after the delivery-time scan, in a reader's agent, it fetches as the reader opens.
-  if (owner.imageProxy && (browsesWith(agent) || agent.kind === 'mail') && age > SCAN_WINDOW_MS && !isOutdatedBrowser(agent, at)) {
+  // (A mail program's own agent there is the program itself, in a virtual desktop: see personBehindVendor.)
+  if (owner.imageProxy && browsesWith(agent) && age > SCAN_WINDOW_MS && !isOutdatedBrowser(agent, at)) {
     return { class: 'proxy', reason: `${owner.imageProxy} (${ownerName(owner)}): fetched as the reader opened it, ${after(age)}` };
   }
-  if (isMachineNetwork(role)) return { class: 'scanner', reason: `${ownerWithRole(owner)}, loaded the pixel ${after(age)}` };
+  if (isMachineNetwork(role)) {
+    if (personBehindVendor(source, age, at, true)) return { class: 'human', reason: `reader: ${agent.name} through ${ownerWithRole(owner)}, ${after(age)} (a virtual desktop or an isolation browser)` };
+    return { class: 'scanner', reason: `${ownerWithRole(owner)}, loaded the pixel ${after(age)}` };
+  }
   if (agent.kind === 'apple_fetcher' && age <= t.prefetchSeconds * 1000) return { class: 'apple_mpp', reason: `Apple Mail Privacy Protection’s agent (${agent.name}) ${after(age)}, from ${ownerName(owner)}` };
   if (isMachineKind(agent.kind)) return { class: 'scanner', reason: `${agent.name} from ${ownerName(owner)}, ${after(age)}` };
   const facts = sourceFacts(source);
@@ -165,6 +186,22 @@ export function sweepOf(source: StoredSource, click: ClickFacts, d: DeliveryHist
   return undefined;
 }
 
+/**
+ * A link the reader has just followed, fetched again within the sweep window from another
+ * network (a vendor's, or another access network as another device): a scanner re-checking what
+ * the person opened — an ISP's or a security suite's (resend-node #901: the person's click from a
+ * home on a Mac, the same link 12 s later from another network as Windows). The person's own next
+ * click comes from where they are.
+ */
+function refetchesReadersClick(hit: StoredSource, click: ClickFacts, d: DeliveryHistory): boolean {
+  const reader = d.reader;
+  if (reader === null || hit.asn === reader.asn) return false;
+  // From another access network only another device says it is not the person (a phone off the Wi-Fi is the same device).
+  if (isAccessNetwork(hit.role) && platformOf(hit.family) === platformOf(reader.family)) return false;
+  for (const h of d.recentLinks) if (h.link === click.link && h.at < click.at && h.asn === reader.asn && h.role === reader.role) return true;
+  return false;
+}
+
 /** The class of one click redirect (a GET: HEAD requests are never clicks), with its reason. */
 export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryHistory, t: TrackingThresholds): Judgement<ClickClass> {
   const { owner, agent } = source;
@@ -186,12 +223,16 @@ export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryH
     const reason = `${ownerWithRole(owner)}: ${sweep.links} links in ${duration(sweep.spanMs)}`;
     return { class: 'bot', reason, verdict: reason };
   }
+  if (refetchesReadersClick(stored, click, d)) {
+    return { class: 'bot', reason: `fetched the link the reader had just followed again, from another network (${agent.name}, ${ownerWithRole(owner)})` };
+  }
   if (agent.kind === 'office') {
     // Office asks for a link before it opens the reader's browser: the browser's click follows.
     const reason = `Microsoft Office checked the link from ${ownerName(owner)} before opening it`;
     return isMachineNetwork(role) && beforeReader ? { class: 'bot', reason, verdict: reason } : { class: 'bot', reason };
   }
   if (isMachineNetwork(role)) {
+    if (personBehindVendor(source, age, click.at, false)) return { class: 'human', reason: `reader: ${agent.name} through ${ownerWithRole(owner)}, one link ${after(age)} (isolation, a time-of-click proxy or a virtual desktop)` };
     const reason = `${ownerWithRole(owner)}, followed a link ${after(age)}`;
     return beforeReader ? { class: 'bot', reason, verdict: reason } : { class: 'bot', reason };
   }

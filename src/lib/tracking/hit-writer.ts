@@ -166,14 +166,20 @@ const linkKey = (linkId: number | null): string => (linkId === null ? 'unsubscri
 
 /** A verdict: the delivery names its machine, and this batch's earlier hits of that machine follow at once. */
 function giveVerdict(d: BatchDelivery, source: StoredSource, owner: string, at: number, reason: string): void {
-  if (d.machine) return; // the first verdict stands; later ones only judge their own hit
+  // The first verdict stands; a later one (a vendor network's late sweep) still takes back that
+  // machine's hits that passed for a person's (a first link that looked like an isolated click) — once a batch.
+  if (d.machine && d.newVerdict) return;
   const machine = { ...source, at, reason, owner };
-  d.machine = machine;
-  d.newVerdict = machine;
-  d.changed |= CAUGHT;
+  if (d.machine) d.newVerdict = machine;
+  else {
+    d.machine = machine;
+    d.newVerdict = machine;
+    d.changed |= CAUGHT;
+  }
   if (d.reader && isMachinesHit(d.reader, machine)) {
     d.reader = null;
     d.readerText = null;
+    d.changed |= OPENED;
   }
   const relabelled = `the machine caught on this message: ${reason}`;
   for (const row of d.rows) {

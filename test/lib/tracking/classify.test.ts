@@ -59,6 +59,10 @@ describe('agent families', () => {
 
   it('a browser years out of date is no reader’s: EdgeHTML Edge (retired 2021) and Chrome or Firefox three years behind the hit’s time', () => {
     expect(agentFacts(AGENTS.edgeHtml18)).toMatchObject({ kind: 'prefetch', name: 'an outdated Edge 18 agent' });
+    // Internet Explorer (retired 2022) likewise; Outlook's own agent carries MSIE and Trident too but names Outlook.
+    expect(agentFacts('Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)')).toMatchObject({ kind: 'prefetch', family: 'prefetch:windows', name: 'a retired Internet Explorer 8 agent' });
+    expect(agentFacts('Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko')).toMatchObject({ kind: 'prefetch', name: 'a retired Internet Explorer 11 agent' });
+    expect(agentFacts('Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 10.0; WOW64; Trident/7.0; .NET4.0C; Microsoft Outlook 16.0.5257; ms-office; MSOffice 16)').kind).toBe('mail');
     expect(agentFacts(AGENTS.gmailPrefetch).name).toBe('an outdated Edge 12 agent');
     expect(agentFacts(AGENTS.edge).browserMajor).toBe(146);
     const march2026 = Date.UTC(2026, 2, 15);
@@ -129,11 +133,26 @@ describe('opens', () => {
     expect(open(OWNERS.outlook, AGENTS.chrome79, 7 * H).class).toBe('scanner'); // a re-crawl in a years-old Chrome
     expect(open(OWNERS.outlook, AGENTS.bare, 2 * H).class).toBe('scanner');
     expect(open(OWNERS.outlook, AGENTS.msOffice, 2 * H).class).toBe('scanner');
-    // Exchange Online Protection's ranges and other clouds are not an image proxy.
-    expect(open(OWNERS.microsoft, AGENTS.edge, 2 * H).class).toBe('scanner');
-    expect(open(OWNERS.amazon, AGENTS.edge, 2 * H).class).toBe('scanner');
-    // Clicks never come through the image proxy: a Safe Links check from Microsoft's network stays a machine's.
-    expect(click(OWNERS.outlook, AGENTS.edge, 2 * H).class).toBe('bot');
+    // Exchange Online Protection's ranges and other clouds are not an image proxy: a check in a gateway's stale agent is a scanner.
+    expect(open(OWNERS.microsoft, AGENTS.chrome, 2 * H).class).toBe('scanner');
+    expect(open(OWNERS.amazon, AGENTS.chrome, 2 * H).class).toBe('scanner');
+    // Clicks never come through the image proxy: a Safe Links check from Microsoft's network in a stale agent stays a machine's.
+    expect(click(OWNERS.outlook, AGENTS.chrome, 2 * H).class).toBe('bot');
+  });
+
+  it('a person behind a vendor’s or a cloud’s network: after the delivery-time scan, in a current browser or a mail program’s own agent (virtual desktops, isolation)', () => {
+    // Azure Virtual Desktop: desktop Outlook from Microsoft's cloud is the program itself, not the image proxy.
+    expect(open(OWNERS.outlook, AGENTS.outlook, 2 * H)).toMatchObject({ class: 'human', reason: expect.stringMatching(/^reader: Outlook on Windows through Microsoft \(AS8075\), a cloud host, 2 h after delivery \(a virtual desktop or an isolation browser\)$/) });
+    expect(open(OWNERS.amazon, AGENTS.edge, 2 * H).class).toBe('human');
+    expect(open(OWNERS.microsoft, AGENTS.edge, 2 * H).class).toBe('human');
+    expect(click(OWNERS.proofpoint, AGENTS.edge, 2 * H)).toMatchObject({ class: 'human', reason: expect.stringContaining('one link 2 h after delivery') });
+    // In the delivery-time scan, in a stale or outdated agent, or a mail program clicking: the machine's.
+    expect(open(OWNERS.amazon, AGENTS.outlook, 4 * 60 * S).class).toBe('scanner');
+    expect(click(OWNERS.proofpoint, AGENTS.edge, 4 * 60 * S).class).toBe('bot');
+    expect(click(OWNERS.proofpoint, AGENTS.chrome79, 2 * H).class).toBe('bot');
+    expect(click(OWNERS.amazon, AGENTS.outlook, 2 * H).class).toBe('bot');
+    // Mailbox providers' networks carry their proxies, not people.
+    expect(click(OWNERS.google, AGENTS.edge, 2 * H).class).toBe('bot');
   });
 });
 
