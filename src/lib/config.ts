@@ -31,6 +31,7 @@ const envSchema = z.object({
   EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(0),
   EVENT_WRITER_MAX_TURNS: z.coerce.number().int().min(0).max(10).default(2),
   EVENT_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(2000),
+  EVENT_WRITER_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(4),
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
   DKIM_DOMAIN: z
     .string()
@@ -69,7 +70,7 @@ export interface Config {
   smtpTlsCa: string | undefined;
   /** The sender until Settings name one (none when MAIL_FROM is unset); SMTP pool size; messages per second across the pool (unlimited when undefined). */
   mail: { from: string | undefined; poolSize: number; ratePerSecond: number | undefined };
-  eventWriter: { maxWaitMs: number; maxTurns: number; maxBatch: number };
+  eventWriter: { maxWaitMs: number; maxTurns: number; maxBatch: number; concurrency: number };
   logRequests: boolean;
   /** DKIM signing of every outgoing message (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: all three or none). */
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
@@ -157,7 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: e.SMTP_URL,
     smtpTlsCa: readTlsCa(e.SMTP_TLS_CA_FILE),
     mail: Object.freeze({ from: e.MAIL_FROM, poolSize: e.SMTP_POOL_SIZE, ratePerSecond: e.SMTP_RATE_PER_SECOND }),
-    eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxTurns: e.EVENT_WRITER_MAX_TURNS, maxBatch: e.EVENT_WRITER_MAX_BATCH }),
+    eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxTurns: e.EVENT_WRITER_MAX_TURNS, maxBatch: e.EVENT_WRITER_MAX_BATCH, concurrency: e.EVENT_WRITER_CONCURRENCY }),
     logRequests: e.LOG_REQUESTS === '1',
     dkim: readDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE),
     sending: Object.freeze({

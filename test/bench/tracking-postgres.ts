@@ -19,7 +19,7 @@ if (!adminUrl?.startsWith('postgres')) {
   console.error('Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a postgres://… server whose user may create databases.');
   process.exit(1);
 }
-if (!existsSync(path.join(projectRoot, 'dist/server/entry.mjs'))) {
+if (!existsSync(path.join(projectRoot, 'dist/current.json'))) {
   console.error('Build first: npm run build');
   process.exit(1);
 }

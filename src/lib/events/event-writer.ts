@@ -44,6 +44,14 @@ export interface EventWriterOptions<DB = any> {
   maxTurns?: number;
   /** A batch commits at once when it reaches this many rows. */
   maxBatch: number;
+  /**
+   * PostgreSQL: how many batches may be committing at once, each in its own transaction on its
+   * own pooled connection (SQLite commits synchronously: always one). A batch waits on the
+   * network for most of its life (a round trip a statement, then the WAL flush); with one at a
+   * time the process idles while hits queue. Each hit is still answered only after the
+   * transaction holding its row committed, and batches lock what they share in one fixed order.
+   */
+  concurrency?: number;
   onError?: (error: unknown, rows: number) => void;
   /**
    * PostgreSQL: called first in each batch's transaction with all its rows, to take the locks
@@ -63,13 +71,16 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   readonly #options: EventWriterOptions<DB>;
   #queue: Pending<unknown>[] = [];
   #cancelScheduled: (() => void) | undefined;
-  #flushing: Promise<void> | undefined;
+  /** Batches committing now. */
+  readonly #inFlight = new Set<Promise<void>>();
+  #slots: number;
   #closed = false;
 
   constructor(db: Kysely<DB>, inserters: Inserters, options: EventWriterOptions<DB>) {
     this.#db = db;
     this.#inserters = inserters;
     this.#options = options;
+    this.#slots = sqliteHandle(db) ? 1 : Math.max(1, options.concurrency ?? 1);
   }
 
   get pending(): number {
@@ -92,7 +103,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
    * whatever its size on SQLite; under load at ~10 hits a turn, the fixed cost was most of a hit's).
    */
   #schedule(full: boolean): void {
-    if (this.#flushing) return; // the running flush picks the queue up when it ends
+    if (this.#inFlight.size >= this.#slots) return; // a running commit picks the queue up when it ends
     if (this.#cancelScheduled && !full) return;
     this.#cancelScheduled?.();
     if (full) {
@@ -118,14 +129,17 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     }
   }
 
-  async #drain(): Promise<void> {
+  #drain(): void {
     this.#cancelScheduled = undefined;
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 && this.#inFlight.size < this.#slots) {
       const batch = this.#queue.splice(0, this.#options.maxBatch);
-      this.#flushing = this.#commit(batch);
-      await this.#flushing;
+      const committing: Promise<void> = this.#commit(batch).then(() => {
+        this.#inFlight.delete(committing);
+        // What queued while this batch committed goes next, with no further wait.
+        if (this.#queue.length > 0) this.#drain();
+      });
+      this.#inFlight.add(committing);
     }
-    this.#flushing = undefined;
   }
 
   async #commit(batch: Pending<unknown>[]): Promise<void> {
@@ -183,12 +197,11 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
 
   /** Commits everything queued so far. */
   async flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#flushing) {
-      if (this.#flushing) await this.#flushing;
-      else {
+    while (this.#queue.length > 0 || this.#inFlight.size > 0) {
+      if (this.#queue.length > 0 && this.#inFlight.size < this.#slots) {
         this.#cancelScheduled?.();
-        await this.#drain();
-      }
+        this.#drain();
+      } else await Promise.race(this.#inFlight);
     }
   }
 

@@ -7,9 +7,12 @@ import type BetterSqlite3 from 'better-sqlite3';
  * SQLite inside the writer's raw transaction (prepared statements cached per connection) or
  * asynchronously on PostgreSQL inside the writer's Kysely transaction. Each step receives the
  * statement's rows (`all`), its first row or undefined (`get`) or its number of changed rows
- * (`run`). Keep the SQL portable.
+ * (`run`). A `write` is a statement whose outcome the plan does not need (an INSERT or UPDATE of
+ * one table): on PostgreSQL consecutive writes of different tables go as one statement (each a
+ * data-modifying WITH clause), sent before the next step that reads and at the plan's end — a
+ * round trip each saved. Keep the SQL portable.
  */
-export type Step = { all: string; params: unknown[] } | { get: string; params: unknown[] } | { run: string; params: unknown[] };
+export type Step = { all: string; params: unknown[] } | { get: string; params: unknown[] } | { run: string; params: unknown[] } | { write: string; params: unknown[] };
 export type StatementPlan = Generator<Step, void, unknown>;
 
 const prepared = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
@@ -30,32 +33,87 @@ export function runPlanSqlite(sqlite: BetterSqlite3.Database, plan: StatementPla
     const step = next.value;
     if ('get' in step) answer = statement(sqlite, step.get).get(...step.params);
     else if ('all' in step) answer = statement(sqlite, step.all).all(...step.params);
-    else answer = statement(sqlite, step.run).run(...step.params).changes;
+    else if ('run' in step) answer = statement(sqlite, step.run).run(...step.params).changes;
+    else {
+      statement(sqlite, step.write).run(...step.params);
+      answer = undefined;
+    }
   }
 }
 
-const dollarText = new Map<string, string>();
+/** A statement's text split at its `?`s (the plans never put a question mark inside a literal). */
+const textParts = new Map<string, string[]>();
 
-/** `?` → `$1, $2, …` (the plans never put a question mark inside a literal). */
-function forPostgres(text: string): string {
-  let converted = dollarText.get(text);
-  if (converted === undefined) {
-    let i = 0;
-    converted = text.replace(/\?/g, () => `$${++i}`);
-    if (dollarText.size > 500) dollarText.clear();
-    dollarText.set(text, converted);
+function partsOf(text: string): string[] {
+  let parts = textParts.get(text);
+  if (parts === undefined) {
+    parts = text.split('?');
+    if (textParts.size > 1000) textParts.clear();
+    textParts.set(text, parts);
   }
-  return converted;
+  return parts;
+}
+
+/** `?` → `$n, $n+1, …` from `first`. */
+function numbered(text: string, first: number): string {
+  const parts = partsOf(text);
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i++) out += `$${first + i - 1}${parts[i]}`;
+  return out;
+}
+
+/** PostgreSQL's limit on one statement's parameters. */
+const MAX_PARAMETERS = 65_535;
+const WRITTEN_TABLE = /^\s*(?:insert\s+into|update)\s+"([^"]+)"/i;
+
+/** Writes waiting to go as one statement: each table at most once (a statement must not change a row twice). */
+class PendingWrites {
+  texts: string[] = [];
+  params: unknown[] = [];
+  tables = new Set<string>();
+
+  /** False when the write cannot join these (same table, too many parameters, not a plain INSERT/UPDATE). */
+  add(text: string, params: unknown[]): boolean {
+    const table = WRITTEN_TABLE.exec(text)?.[1];
+    if (table === undefined) return false;
+    if (this.texts.length > 0 && (this.tables.has(table) || this.params.length + params.length > MAX_PARAMETERS)) return false;
+    this.texts.push(numbered(text, this.params.length + 1));
+    for (const p of params) this.params.push(p);
+    this.tables.add(table);
+    return true;
+  }
+
+  async send(trx: Transaction<any>): Promise<void> {
+    const n = this.texts.length;
+    if (n === 0) return;
+    const last = this.texts[n - 1]!;
+    const text = n === 1 ? last : `with ${this.texts.slice(0, -1).map((t, i) => `"w${i}" as (${t})`).join(', ')} ${last}`;
+    const params = this.params;
+    this.texts = [];
+    this.params = [];
+    this.tables.clear();
+    await trx.executeQuery(CompiledQuery.raw(text, params));
+  }
 }
 
 export async function runPlan(trx: Transaction<any>, plan: StatementPlan): Promise<void> {
+  const writes = new PendingWrites();
   let answer: unknown;
   for (;;) {
     const next = plan.next(answer);
-    if (next.done) return;
+    if (next.done) return writes.send(trx);
     const step = next.value;
+    if ('write' in step) {
+      answer = undefined;
+      if (writes.add(step.write, step.params)) continue;
+      await writes.send(trx);
+      if (writes.add(step.write, step.params)) continue;
+      await trx.executeQuery(CompiledQuery.raw(numbered(step.write, 1), step.params));
+      continue;
+    }
+    await writes.send(trx);
     const text = 'get' in step ? step.get : 'all' in step ? step.all : step.run;
-    const result = await trx.executeQuery(CompiledQuery.raw(forPostgres(text), step.params));
+    const result = await trx.executeQuery(CompiledQuery.raw(numbered(text, 1), step.params));
     answer = 'get' in step ? result.rows[0] : 'all' in step ? result.rows : Number(result.numAffectedRows ?? 0n);
   }
 }

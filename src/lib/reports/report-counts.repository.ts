@@ -3,6 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { sqliteMultiInsert } from '../events/sqlite-multi-row.ts';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
+import type { Step } from '../events/statement-plan.ts';
 
 type Db = DB | Transaction<Database>;
 
@@ -105,8 +106,35 @@ export class CountDeltas {
 
 const CHUNK = 500;
 
+/**
+ * A batch's deltas in key order. PostgreSQL: concurrent transactions (two processes, or one
+ * process's several writer transactions) upserting the same hot rows then lock them in one order
+ * and wait for each other instead of deadlocking.
+ */
+export function sortedCountRows(deltas: CountDeltas): ReturnType<CountDeltas['rows']> {
+  return deltas.rows().sort((a, b) => a.issue_id - b.issue_id || (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0) || (a.dim < b.dim ? -1 : a.dim > b.dim ? 1 : 0) || a.bucket - b.bucket);
+}
+
+const COUNT_COLUMNS = ['issue_id', 'metric', 'dim', 'bucket', 'n'];
+const COUNT_UPSERT_TAIL = ' on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"';
+
+/** The deltas as `write` steps of a statement plan (PostgreSQL: sent with the batch's other writes in one statement). */
+export function* reportCountWrites(deltas: CountDeltas): Generator<Step, void, unknown> {
+  const rows = sortedCountRows(deltas);
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    const params: unknown[] = [];
+    for (const r of chunk) params.push(r.issue_id, r.metric, r.dim, r.bucket, r.n);
+    yield { write: countUpsertText(chunk.length), params };
+  }
+}
+
+const countUpsertTexts: string[] = [];
+const countUpsertText = (rows: number) =>
+  (countUpsertTexts[rows] ??= `insert into "report_counts" (${COUNT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${new Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}${COUNT_UPSERT_TAIL}`);
+
 export async function addReportCounts(db: Db, deltas: CountDeltas): Promise<void> {
-  const rows = deltas.rows();
+  const rows = sortedCountRows(deltas);
   for (let i = 0; i < rows.length; i += CHUNK) {
     await db
       .insertInto('report_counts')
@@ -116,7 +144,7 @@ export async function addReportCounts(db: Db, deltas: CountDeltas): Promise<void
   }
 }
 
-const addCounts = sqliteMultiInsert('report_counts', ['issue_id', 'metric', 'dim', 'bucket', 'n'], 'on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"');
+const addCounts = sqliteMultiInsert('report_counts', COUNT_COLUMNS, COUNT_UPSERT_TAIL.trim());
 
 /** SQLite: a batch's deltas in one multi-row upsert (each key appears once: CountDeltas merges them). */
 export function addReportCountsSqlite(sqlite: BetterSqlite3.Database, deltas: CountDeltas): void {

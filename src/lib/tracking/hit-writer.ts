@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
-import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
+import { addReportCountsSqlite, CountDeltas, reportCountWrites } from '../reports/report-counts.repository.ts';
 import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
 import { isMachinesHit, OWNER_METRIC, parseSourceText, sourceFacts, sourceText, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
 import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';
@@ -318,7 +318,7 @@ function* runRows(text: (rows: number) => string, width: number, values: unknown
   const most = Math.floor(chunkOf(postgres) / (postgres ? width : 1));
   for (let at = 0; at < rows; at += most) {
     const count = Math.min(most, rows - at);
-    yield { run: text(count), params: count === rows ? values : values.slice(at * width, (at + count) * width) };
+    yield { write: text(count), params: count === rows ? values : values.slice(at * width, (at + count) * width) };
   }
 }
 
@@ -427,11 +427,16 @@ export function insertHitsSqlite(sqlite: BetterSqlite3.Database, hits: TrackingH
   return results;
 }
 
+function* withCounts(plan: StatementPlan, deltas: CountDeltas): StatementPlan {
+  yield* plan;
+  yield* reportCountWrites(deltas);
+}
+
 export async function insertHits(trx: Transaction<Database>, hits: TrackingHit[]): Promise<HitResult[]> {
   const results: HitResult[] = [];
   const deltas = new CountDeltas();
-  await runPlan(trx, hitBatch(hits, true, results, deltas));
-  await addReportCounts(trx, deltas);
+  // The counts go with the batch's rows and deliveries in one statement (a round trip, not three).
+  await runPlan(trx, withCounts(hitBatch(hits, true, results, deltas), deltas));
   return results;
 }
 

@@ -34,6 +34,35 @@ describeEachDatabase('event writer', (db, dialect) => {
     await writer.close();
   });
 
+  it.skipIf(dialect !== 'postgres')('on PostgreSQL several batches commit at once: one held up does not hold up the next, and each write resolves when its own transaction committed', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let batches = 0;
+    const writer = new EventWriter(
+      db(),
+      {
+        page_view: {
+          kysely: async (trx, rows: NewPageView[]) => {
+            if (++batches === 1) await gate;
+            await pageViewInserter.kysely(trx, rows);
+          },
+          sqlite: pageViewInserter.sqlite,
+        },
+      },
+      { maxWaitMs: 0, maxBatch: 1, concurrency: 2 },
+    );
+    const stored = async () => (await db().selectFrom('page_views').select('path').where('path', 'in', ['/p/800001', '/p/800002']).orderBy('path').execute()).map((r) => r.path);
+    let heldDone = false;
+    const held = writer.write('page_view', view(800_001)).then(() => (heldDone = true));
+    await writer.write('page_view', view(800_002));
+    expect(heldDone).toBe(false);
+    expect(await stored()).toEqual(['/p/800002']);
+    release();
+    await held;
+    expect(await stored()).toEqual(['/p/800001', '/p/800002']);
+    await writer.close();
+  });
+
   it('a hit written while another transaction is open commits on its own: that transaction rolling back loses nothing', async () => {
     const before = await countPageViews(db());
     const writer = new EventWriter(db(), { page_view: pageViewInserter }, { maxWaitMs: 0, maxBatch: 100 });
