@@ -9,10 +9,12 @@ import { digestStopUrl } from './digest-links.ts';
 import {
   findDigestClaims,
   findDigestRecipients,
+  findWeeklyDigest,
   insertDigestClaim,
   markDigestFailed,
   markDigestSent,
   reclaimFailedDigest,
+  setWeeklyDigest,
   type DigestRecipient,
 } from './digest.repository.ts';
 import { digestWeekOf, dueDigestWeek, type DigestWeek } from './digest-week.ts';
@@ -93,4 +95,20 @@ export async function sendWeeklyDigests(deps: DigestDeps, claimedBy: string, now
     }
   }
   return sent;
+}
+
+export type DigestChoice = { ok: true; on: boolean } | { ok: false; reason: 'not_found' | 'not_allowed'; message: string };
+
+/** Turns the digest on or off for a user; only admins and marketers (who may read reports) can have it. */
+export async function chooseWeeklyDigest(db: DB, userId: number, on: boolean, now = Date.now()): Promise<DigestChoice> {
+  const user = await findWeeklyDigest(db, userId);
+  if (!user) return { ok: false, reason: 'not_found', message: 'This account no longer exists.' };
+  if (on && user.role !== 'admin' && user.role !== 'marketer') return { ok: false, reason: 'not_allowed', message: 'The weekly digest is for admins and marketers: it holds the reports.' };
+  await setWeeklyDigest(db, userId, on, now);
+  return { ok: true, on };
+}
+
+/** The stop link in a digest: turns it off for the user the link names. */
+export async function stopWeeklyDigest(db: DB, userId: number, now = Date.now()): Promise<DigestChoice> {
+  return chooseWeeklyDigest(db, userId, false, now);
 }
