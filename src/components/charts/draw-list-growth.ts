@@ -51,14 +51,12 @@ export const drawListGrowth: DrawChart<ListGrowthChartData> = (data, width) => {
   const complete = points.filter((p) => !p.partial);
   const partial = points.filter((p) => p.partial);
   const bridge = complete.length > 0 && partial.length > 0 ? [complete.at(-1)!, ...partial] : partial;
+  // Both charts share their frame, so their periods line up one above the other.
+  const frame = { width, marginLeft: 56, marginRight: 16, marginTop: 16, style: `font-size: ${FONT_PX}px; overflow: visible;` };
   const activeChart = plot({
-    width,
+    ...frame,
     height: Math.round(Math.min(240, Math.max(160, width * 0.3))),
-    marginLeft: 56,
-    marginRight: 16,
-    marginTop: 16,
     marginBottom: 24,
-    style: `font-size: ${FONT_PX}px; overflow: visible;`,
     x: { ...x, type: 'point', padding: 0.5 },
     y: { label: 'Active subscribers', grid: true, ...wholeAxis(points.map((p) => p.active)), tickFormat: formatCount, labelArrow: 'none' },
     marks: [
@@ -77,13 +75,9 @@ export const drawListGrowth: DrawChart<ListGrowthChartData> = (data, width) => {
   const series = [...data.joins, ...data.leaves];
   const partialLabels = data.periods.filter((p) => p.partial).map((p) => p.label);
   const changesChart = plot({
-    width,
+    ...frame,
     height: Math.round(Math.min(280, Math.max(180, width * 0.35))),
-    marginLeft: 56,
-    marginRight: 16,
-    marginTop: 16,
     marginBottom: 28,
-    style: `font-size: ${FONT_PX}px; overflow: visible;`,
     x: { ...x, type: 'band' },
     y: { label: '↑ joined · left ↓', grid: true, ...wholeAxis(stackedExtent(data)), tickFormat: (v: number) => formatCount(Math.abs(v)), labelArrow: 'none' },
     color: { domain: series.map((s) => s.name), range: series.map((s) => s.colour) },

@@ -1,4 +1,4 @@
-import { addDays, dayOf, startOfDay, zonedToEpoch } from '../time/zoned-time.ts';
+import { addDays, dayOf, mondayOf, startOfDay, zonedToEpoch } from '../time/zoned-time.ts';
 
 /** When the weekly digest goes out: Mondays at 08:00 in the site's time zone. */
 export const DIGEST_WEEKDAY = 'Monday';
@@ -14,10 +14,6 @@ export interface DigestWeek {
   to: number;
 }
 
-function mondayOf(day: string): string {
-  const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
-  return addDays(day, -((weekday + 6) % 7));
-}
 
 /** The digest of the week holding `now` (due or not yet). */
 export function digestWeekOf(now: number, timeZone: string): DigestWeek {

@@ -1,4 +1,4 @@
-import { addDays, dayOf, startOfDay } from '../time/zoned-time.ts';
+import { addDays, dayOf, mondayOf, startOfDay } from '../time/zoned-time.ts';
 
 /** The growth chart's ranges: 30 days by day, 12 weeks by week (Monday to Sunday), 12 months by month. */
 export const GROWTH_RANGES = ['30d', '12w', '12m'] as const;
@@ -17,10 +17,6 @@ export interface Period {
   partial: boolean;
 }
 
-function mondayOf(day: string): string {
-  const weekday = new Date(`${day}T00:00:00Z`).getUTCDay(); // 0 = Sunday
-  return addDays(day, -((weekday + 6) % 7));
-}
 
 function addMonths(firstOfMonth: string, n: number): string {
   const [year, month] = firstOfMonth.split('-').map(Number) as [number, number];

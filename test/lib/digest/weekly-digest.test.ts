@@ -84,7 +84,7 @@ describeEachDatabase('weekly digest', (db, dialect) => {
     for (const tile of added) expect(text).toContain(`${tile.figure} ${tile.label}`);
     expect(reach.map((t) => t.figure)).toEqual(['10', '60%', '30%']);
     expect(text).toContain(`${SITE}/admin/issues/${seed.a.issueId}/report`);
-    const stop = /\/digest\/stop\/([\w.-]+)/.exec(mail!.html)![1]!;
+    const stop = /\/digest\/stop\/([\w.-]+)/.exec(String(mail!.html))![1]!;
     expect(readDigestStopToken(SECRET, stop)).toBe(mara);
 
     // A restart (the next check, the same week) sends nothing more.
