@@ -1,4 +1,5 @@
 import { accounts } from './accounts.ts';
+import { digest } from './digest.ts';
 import { issues } from './issues.ts';
 import { sending } from './sending.ts';
 import { offline } from './offline.ts';
@@ -11,4 +12,5 @@ export const server = {
   ...sending,
   ...subscribers,
   ...offline,
+  ...digest,
 };

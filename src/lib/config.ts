@@ -48,6 +48,8 @@ const envSchema = z.object({
   SEND_COMMIT_RETRY_MAX_MS: z.coerce.number().int().min(250).max(600_000).default(30_000),
   SEND_COMMIT_ATTEMPTS: z.coerce.number().int().min(2).max(100_000).default(12),
   SEND_UNDO_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+  /** How often the send worker looks whether the weekly digest is due (Mondays 08:00, site time). */
+  DIGEST_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
@@ -81,7 +83,7 @@ export interface Config {
    * the longest wait between attempts and the failed attempts after which the send pauses;
    * the undo window: how long after "send now" the first message goes out (it can be stopped until then).
    */
-  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number; commitRetryMaxMs: number; commitAttempts: number; undoMs: number };
+  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number; commitRetryMaxMs: number; commitAttempts: number; undoMs: number; digestCheckMs: number };
   /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
@@ -171,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       commitRetryMaxMs: e.SEND_COMMIT_RETRY_MAX_MS,
       commitAttempts: e.SEND_COMMIT_ATTEMPTS,
       undoMs: e.SEND_UNDO_SECONDS * 1000,
+      digestCheckMs: e.DIGEST_CHECK_MS,
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,

@@ -318,3 +318,11 @@ export function assertGroupedSeries(groups: readonly string[], series: readonly 
     assertFiniteNumbers(s.values, `MachineActivityBars series "${s.name}"`);
   }
 }
+
+export interface ListGrowthChartData {
+  /** One per period, oldest first: its short label, whether it is still running, the active list at its end. */
+  periods: { label: string; partial: boolean; active: number }[];
+  /** Joins (drawn above zero) and leaves (below), stacked; one value per period each. */
+  joins: { name: string; colour: string; values: number[] }[];
+  leaves: { name: string; colour: string; values: number[] }[];
+}

@@ -49,6 +49,7 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/users', title: 'Users', permission: 'users.manage', nav: true },
   { route: '/admin/api-keys', title: 'API keys', permission: 'api-keys.manage' },
   { route: '/admin/account', title: 'Your account', permission: 'admin.enter' },
+  { route: '/admin/digest', title: 'Weekly digest preview', permission: 'reports.view' },
 ];
 
 /**
@@ -114,6 +115,7 @@ export const PUBLIC_API_ROUTES: readonly string[] = ['/api/webhooks/calls', '/ap
 export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'accounts.logout': 'admin.enter',
   'accounts.changePassword': 'admin.enter',
+  'digest.choose': 'reports.view',
   'users.invite': 'users.manage',
   'users.resendInvite': 'users.manage',
   'users.changeRole': 'users.manage',

@@ -30,6 +30,7 @@ export async function findSessionWithUser(db: Db, id: string): Promise<{ session
       'users.created_at',
       'users.updated_at',
       'users.last_login_at',
+      'users.weekly_digest',
     ])
     .where('sessions.id', '=', id)
     .executeTakeFirst();

@@ -90,6 +90,19 @@ export interface UserTable {
   created_at: number;
   updated_at: number;
   last_login_at: number | null;
+  /** 1: mail me the weekly digest (admins and marketers; off by default). */
+  weekly_digest: Generated<number>;
+}
+
+/** One weekly digest to one user, claimed before it is sent (see src/lib/digest). */
+export interface DigestSendTable {
+  user_id: number;
+  /** The Monday of the week it went out, "YYYY-MM-DD" in the site's time zone. */
+  week: string;
+  claimed_at: number;
+  claimed_by: string;
+  sent_at: number | null;
+  failure: string | null;
 }
 
 export interface SessionTable {
@@ -421,6 +434,7 @@ export interface Database {
   page_views: PageViewTable;
   visitor_salts: VisitorSaltTable;
   users: UserTable;
+  digest_sends: DigestSendTable;
   sessions: SessionTable;
   account_tokens: AccountTokenTable;
   api_keys: ApiKeyTable;

@@ -105,7 +105,11 @@ async function compileEmail(emailsDir: string, name: string): Promise<CompiledEm
     // the layout's head and its <mj-body> sections into the slot.
     mjml = layoutSource.replace(CONTENT_SLOT, `<mj-include path="${path.relative(path.dirname(filePath), emailFile).split(path.sep).join('/')}" />`);
   }
+  return compileMjml(mjml, filePath, emailsDir, label);
+}
 
+/** MJML (a whole document) → the subject and HTML as placeholder templates; includes resolve under emails/. */
+async function compileMjml(mjml: string, filePath: string, emailsDir: string, label: string): Promise<CompiledEmail> {
   const { default: mjml2html } = await import('mjml');
   let result;
   try {
@@ -154,6 +158,33 @@ export async function renderEmail<N extends EmailTemplateName>(name: N, data: Em
   const label = `email "${name}"`;
   const html = fillPlaceholders(email.html, values, label);
   return { subject: deriveLineFromHtml(fillPlaceholders(email.subject, values, label)), html, text: deriveTextFromHtml(html) };
+}
+
+/**
+ * An email whose body is built per mail rather than kept in emails/ (a list of any length, such
+ * as the weekly digest's issues), inside one of the layouts. `title`, `preview` and `body` are
+ * MJML in which every outside value was already escaped with escapeHtml; `{{placeholders}}` in
+ * them and in the layout are filled from `data` like any email's. Compiled on every call (about
+ * 10 ms): for mail to a handful of people, not per subscriber.
+ */
+export async function renderComposedEmail(
+  layout: string,
+  email: { title: string; preview: string; body: string },
+  data: SiteEmailData & Record<string, string>,
+  options: { emailsDir?: string } = {},
+): Promise<RenderedEmail> {
+  if (!TEMPLATE_NAME.test(layout)) throw new EmailTemplateError(`Not a layout name: ${JSON.stringify(layout.slice(0, 80))}`);
+  const emailsDir = options.emailsDir ?? defaultEmailsDir();
+  const filePath = path.join(emailsDir, 'layouts', `${layout}.mjml`);
+  const layoutSource = await readTemplateFile(filePath, `layout "${layout}"`);
+  if (!layoutSource.includes(CONTENT_SLOT) || !layoutSource.includes('<mj-head>')) throw new EmailTemplateError(`Layout "${layout}" has no ${CONTENT_SLOT} marker or no <mj-head>`);
+  const mjml = layoutSource
+    .replace('<mj-head>', () => `<mj-head>\n    <mj-title>${email.title}</mj-title>\n    <mj-preview>${email.preview}</mj-preview>`)
+    .replace(CONTENT_SLOT, () => email.body);
+  const label = `composed email in layout "${layout}"`;
+  const compiledEmail = await compileMjml(mjml, filePath, emailsDir, label);
+  const html = fillPlaceholders(compiledEmail.html, data, label);
+  return { subject: deriveLineFromHtml(fillPlaceholders(compiledEmail.subject, data, label)), html, text: deriveTextFromHtml(html) };
 }
 
 /** The placeholders an email uses (header, footer and layout included). */

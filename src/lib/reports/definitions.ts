@@ -40,6 +40,22 @@ export const DEFINITIONS = {
     text: 'Recipients (deliveries) whose reader started a visit through their own human click, or the attribution cookie it set: people, each once. A friend who opens a forwarded or shared link makes a visit of the issue but is not counted here; one who clicks a tracked link inside a forwarded copy counts as the recipient who forwarded it (the link cannot tell them apart). A scanner’s landing never counts, and a visit goes again if its click is found to be a machine’s.',
   },
   laterVisit: { term: 'Later visit', text: 'An attributed visit that starts after that visitor’s first landing from the issue: they came back on their own.' },
+  activeSubscribers: {
+    term: 'Active subscribers',
+    text: 'People on the list at the end of the period (now, for the period still running): everyone who joined up to then minus everyone who left, counted from the subscribers’ own timelines. Someone who confirmed, was imported or was added and has not since unsubscribed, bounced or complained. An erased person’s timeline is deleted with them, so they no longer count in any period, past ones included.',
+  },
+  joinedSubscribers: {
+    term: 'Joined',
+    text: 'People who became active in the period, by source. Imported: added by a CSV import. Signup form: confirmed a signup from the site. Issue referral: confirmed a signup made on a page reached from an issue (its link or a forwarded one). Other: added by hand or through the API, or came back after leaving (confirmed a new subscription). A signup counts when it is confirmed, not when the form is sent.',
+  },
+  leftSubscribers: {
+    term: 'Left',
+    text: 'Active people who stopped being on the list in the period. Unsubscribed: by the one-click link, the unsubscribe page, their preferences or an admin. Bounced or complained: their address bounced for good or they marked an issue as spam, and it is suppressed. An unconfirmed signup that unsubscribes, or a bounce after someone already left, changes nothing.',
+  },
+  erasedSubscribers: {
+    term: 'Erased',
+    text: '“Delete my data” requests carried out in the period, counted from the suppression list (a hash of the address is all that stays). They are not subtracted from the active list: the person’s whole history went with them.',
+  },
   signup: { term: 'Attributed signup', text: 'A confirmed subscription whose signup visit was attributed to the issue (a forwarded link counts).' },
   offline: {
     term: 'Calls and walk-ins',

@@ -1,6 +1,20 @@
 import type { AppContext } from '../app/context.ts';
+import { composeWeeklyDigest } from '../../admin/weekly-digest.ts';
+import { sendWeeklyDigests } from '../digest/digest.service.ts';
 import { createIssueHooks } from './issue-hooks.ts';
-import { SendWorker, WorkerLockedError } from './worker.ts';
+import { SendWorker, WorkerLockedError, type WorkerChore } from './worker.ts';
+
+/** The weekly digest, sent by the send worker (the one scheduler): checked every DIGEST_CHECK_MS. */
+export function weeklyDigestChore(app: Pick<AppContext, 'db' | 'mailer' | 'secret'>, everyMs: number, log: (line: string) => void = console.log): WorkerChore {
+  return {
+    name: 'weekly digest',
+    everyMs,
+    run: async (now, workerId) => {
+      const sent = await sendWeeklyDigests({ db: app.db, mailer: app.mailer, secret: app.secret, compose: composeWeeklyDigest, log }, workerId, now);
+      if (sent > 0) log(`[digest] weekly digest sent to ${sent} ${sent === 1 ? 'person' : 'people'}`);
+    },
+  };
+}
 
 /** A send worker over the process's database and mailer, with the settings from the configuration. */
 export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'secret'>): SendWorker {
@@ -17,6 +31,7 @@ export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config
     pauseAfterFailures: sending.pauseAfterFailures,
     commitRetryMaxMs: sending.commitRetryMaxMs,
     commitAttemptsBeforePause: sending.commitAttempts,
+    chores: [weeklyDigestChore(app, sending.digestCheckMs)],
   });
 }
 

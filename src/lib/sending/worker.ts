@@ -45,6 +45,18 @@ export interface SendWorkerOptions {
   log?: (line: string) => void;
   clock?: () => number;
   random?: () => number;
+  /**
+   * Other mail this worker sends on a timetable (the weekly digest): each `run` is called every
+   * `everyMs` while the worker runs, one call at a time; it must be safe with other workers doing
+   * the same (claim in the database before sending).
+   */
+  chores?: readonly WorkerChore[];
+}
+
+export interface WorkerChore {
+  name: string;
+  everyMs: number;
+  run: (now: number, workerId: string) => Promise<unknown>;
 }
 
 /** On SQLite a second worker is refused: it names who holds the lock. */
@@ -114,6 +126,7 @@ export class SendWorker {
   #active = new Map<number, Item>();
   #wakeFeeder: (() => void) | undefined;
   #wakeSenders: (() => void)[] = [];
+  #wakeChores: (() => void)[] = [];
   #loops: Promise<void>[] = [];
   #pending: Pending[] = [];
   #committing: Promise<void> | undefined;
@@ -137,7 +150,7 @@ export class SendWorker {
   sent = 0;
 
   constructor(options: SendWorkerOptions) {
-    this.#o = { clock: Date.now, random: Math.random, log: (line) => console.log(line), commitRetryMaxMs: 30_000, commitAttemptsBeforePause: 12, ...options };
+    this.#o = { clock: Date.now, random: Math.random, log: (line) => console.log(line), commitRetryMaxMs: 30_000, commitAttemptsBeforePause: 12, chores: [], ...options };
     this.#sqlite = dialectOf(options.db) === 'sqlite' ? sqliteHandle(options.db) : undefined;
   }
 
@@ -156,7 +169,7 @@ export class SendWorker {
     this.#running = true;
     this.#heartbeat = setInterval(() => void this.#beat(), Math.max(250, Math.floor(this.#o.leaseMs / 3)));
     this.#heartbeat.unref();
-    this.#loops = [this.#feed(), ...Array.from({ length: this.#o.concurrency }, () => this.#sendLoop())];
+    this.#loops = [this.#feed(), ...Array.from({ length: this.#o.concurrency }, () => this.#sendLoop()), ...this.#o.chores.map((chore) => this.#choreLoop(chore))];
   }
 
   /** Look for work now (a send was just started or resumed in this process). */
@@ -170,7 +183,7 @@ export class SendWorker {
     if (!this.#running || this.#stopping) return;
     this.#stopping = true;
     this.#wakeFeeder?.();
-    for (const wake of this.#wakeSenders.splice(0)) wake();
+    for (const wake of [...this.#wakeSenders.splice(0), ...this.#wakeChores.splice(0)]) wake();
     await Promise.allSettled(this.#loops);
     const unsent = this.#queue.splice(0);
     for (const item of unsent) void this.#enqueue({ kind: 'release', sendId: item.delivery.sendId, id: item.delivery.id });
@@ -251,6 +264,31 @@ export class SendWorker {
         await this.#idle(Math.max(this.#o.pollMs, 500));
       }
     }
+  }
+
+  async #choreLoop(chore: WorkerChore): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        await chore.run(this.#o.clock(), this.id);
+      } catch (error) {
+        this.#o.log(`[send] worker ${this.id}: ${chore.name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      await this.#pause(chore.everyMs);
+    }
+  }
+
+  /** Waits `ms`, or less when the worker stops. */
+  #pause(ms: number): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#wakeChores = this.#wakeChores.filter((w) => w !== wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#wakeChores.push(wake);
+    });
   }
 
   #idle(ms: number): Promise<void> {

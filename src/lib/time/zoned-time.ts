@@ -148,3 +148,9 @@ export function clockTimeOf(at: number, timeZone: string): string {
 export function localInputValue(at: number, timeZone: string): string {
   return `${dayOf(at, timeZone)}T${clockTimeOf(at, timeZone)}`;
 }
+
+/** The Monday on or before `day` ("YYYY-MM-DD"): the first day of its week. */
+export function mondayOf(day: string): string {
+  const weekday = new Date(`${day}T00:00:00Z`).getUTCDay(); // 0 = Sunday
+  return addDays(day, -((weekday + 6) % 7));
+}

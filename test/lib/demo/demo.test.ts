@@ -1,3 +1,4 @@
+import { listGrowth } from '../../../src/lib/growth/list-growth.service.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -219,6 +220,20 @@ for (const dialect of testDialects()) {
       const total = await count(db(), 'subscribers');
       expect(total).toBeGreaterThan(SMALL.subscribers * 0.9);
       expect(total).toBeLessThan(SMALL.subscribers * 1.1);
+    });
+
+    it('list growth: the old list imported, signups from forms and from issues, unsubscribes, and the active list now as many as the active rows', async () => {
+      const growth = await listGrowth(db(), '12w', TIME_ZONE, NOW);
+      const sum = (pick: (p: (typeof growth.periods)[number]) => number) => growth.periods.reduce((total, p) => total + pick(p), 0);
+      expect(growth.activeAtStart).toBe(0);
+      expect(sum((p) => p.joined.import)).toBe(await count(db(), "subscribers where source_form = 'import'"));
+      expect(sum((p) => p.joined.form)).toBeGreaterThan(0);
+      expect(sum((p) => p.joined.issue)).toBeGreaterThan(0);
+      expect(sum((p) => p.joined.form + p.joined.issue)).toBe(await count(db(), "subscriber_events where kind = 'confirmed'"));
+      // Readers leave from issues (rare at this scale; the full demo has dozens), each counted once.
+      expect(sum((p) => p.left.unsubscribed)).toBe(summary.counts.unsubscribes);
+      expect(sum((p) => p.left.unsubscribed)).toBe(await count(db(), "subscriber_events where kind = 'unsubscribed'"));
+      expect(growth.periods.at(-1)!.activeAtEnd).toBe(await count(db(), "subscribers where status = 'active'"));
     });
 
     it('the same seed and end make the same history', async () => {
