@@ -51,7 +51,7 @@ export const DEFINITIONS = {
   },
   mailClient: {
     term: 'Mail program',
-    text: 'The mail program a likely-human open or a human click came from, told by its agent when the hit arrived (the agent itself is never kept): Apple Mail (Apple’s mail web view on a Mac, iPhone or iPad), Gmail and Yahoo Mail (their image proxies fetch as the reader opens, in the app or on the web), Outlook (its desktop and mobile apps), Thunderbird, other mail programs that name themselves, a web browser (web mail, or the browser a clicked link opened in — a click seldom names the mail program), and unknown (an app that names nothing, or a hit stored before these labels were kept). Apple Mail Privacy Protection fetching every message in advance is a machine: a row of its own, never a person’s open or program. Counts are events, not people.',
+    text: 'The mail program a likely-human open or a human click came from, told by its agent when the hit arrived (the agent itself is never kept): Apple Mail (Apple’s mail web view on a Mac, iPhone or iPad), Gmail and Yahoo Mail (their image proxies fetch as the reader opens, in the app or on the web), Outlook (its desktop and mobile apps), Thunderbird, other mail programs that name themselves, a web browser (web mail, or the browser a clicked link opened in — a click seldom names the mail program), and unknown (an app that names nothing, or a hit stored before these labels were kept). Apple Mail Privacy Protection fetching every message in advance is a machine: a row of its own, never a person’s open or program. Counts are events, not people; the report leaves out programs with nothing counted (the API lists every one).',
   },
   device: {
     term: 'Device',
