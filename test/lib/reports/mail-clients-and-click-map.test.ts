@@ -54,7 +54,7 @@ describeEachDatabase('mail programs, devices and the click map', (db) => {
   it('counts likely-human opens and human clicks by mail program and device as the raw rows do, Apple’s prefetch apart, after a verdict too', async () => {
     const issue = await seedIssue(db(), 'http://127.0.0.1:4321', SENT - MIN);
     await db().updateTable('sends').set({ started_at: SENT }).where('issue_id', '=', issue.issueId).execute();
-    const d = [];
+    const d: { deliveryId: number; subscriberId: number }[] = [];
     for (let i = 0; i < 10; i++) d.push(await seedDelivery(db(), issue.issueId, SENT));
     const app: TrackingApp = trackingApp(db());
     const open = (i: number, agent: string, ip: string, after: number) => recordOpen(app, { deliveryId: d[i]!.deliveryId, userAgent: agent, ip }, SENT + after);
@@ -106,7 +106,7 @@ describeEachDatabase('mail programs, devices and the click map', (db) => {
     expect(nonZero(clients)).toEqual(await rawCounts(db(), issue.issueId, 'client'));
     expect(nonZero(devices)).toEqual(await rawCounts(db(), issue.issueId, 'device'));
     // The totals agree with the report's machine figures: every likely-human open and human click is in exactly one row.
-    const sum = (rows: typeof clients, key: 'opens' | 'clicks' | 'prefetches') => rows.reduce((a, r) => a + r[key], 0);
+    const sum = (rows: readonly { opens: number; clicks: number; prefetches: number }[], key: 'opens' | 'clicks' | 'prefetches') => rows.reduce((a, r) => a + r[key], 0);
     expect(sum(clients, 'opens')).toBe(report.machine.humanOpens + report.machine.proxyOpens);
     expect(sum(devices, 'clicks')).toBe(report.machine.humanClicks);
     expect(sum(clients, 'prefetches')).toBe(report.machine.appleMppOpens);
@@ -129,7 +129,7 @@ describeEachDatabase('mail programs, devices and the click map', (db) => {
     const honeypot = snapshot.links.find((l) => l.kind === 'honeypot')!;
     expect([guide, society, honeypot].every(Boolean)).toBe(true);
 
-    const d = [];
+    const d: { deliveryId: number; subscriberId: number }[] = [];
     for (let i = 0; i < 4; i++) d.push(await seedDelivery(db(), issueId, SENT));
     const app = trackingApp(db());
     const click = (i: number, linkId: number, agent: string, ip: string, after: number) => recordClick(app, { deliveryId: d[i]!.deliveryId, linkId, userAgent: agent, ip }, SENT + after);
