@@ -113,11 +113,16 @@ for (const dialect of testDialects()) {
       expect(json.mail_clients.at(-1)).toMatchObject({ key: 'apple_mpp', human_opens: 0, human_clicks: 0, apple_mpp_opens: 1 });
     });
 
+    /** Content Security Policy refusals and script errors on the page, the map's frame included. */
+    const refusals: string[] = [];
     const open = async (width: number): Promise<Page> => {
       const context = await browser.newContext({ viewport: { width, height: 900 }, ...(width < 500 ? { isMobile: true, hasTouch: true } : {}) });
       const [name, value] = marketer.split('=') as [string, string];
       await context.addCookies([{ name, value, url: server.url }]);
       const page = await context.newPage();
+      refusals.length = 0;
+      page.on('console', (message) => message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text()) && refusals.push(message.text()));
+      page.on('pageerror', (error) => refusals.push(String(error)));
       page.setDefaultTimeout(10_000);
       await page.goto(`${server.url}/admin/issues/${issueId}/report`);
       await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('figure[data-chart]')].every((f) => f.dataset.chartState));
@@ -156,6 +161,7 @@ for (const dialect of testDialects()) {
           }),
         );
         expect(lines).toEqual([1, 1, 1, 1]); // every heading on one line
+        expect(refusals).toEqual([]);
         await page.context().close();
       });
     }
