@@ -249,6 +249,9 @@ export interface OpenTable {
   asn: ColumnType<number | null, number | null | undefined, number | null>;
   net: ColumnType<string | null, string | null | undefined, string | null>;
   agent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The mail program's family and the device class its agent named (MailClientFamily, DeviceClass); null on rows stored before they were kept. */
+  client: ColumnType<string | null, string | null | undefined, string | null>;
+  device: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Every click redirect of a live delivery (HEAD never), classified with its reason. */
@@ -265,6 +268,9 @@ export interface ClickTable {
   asn: ColumnType<number | null, number | null | undefined, number | null>;
   net: ColumnType<string | null, string | null | undefined, string | null>;
   agent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The mail program's family and the device class its agent named (MailClientFamily, DeviceClass); null on rows stored before they were kept. */
+  client: ColumnType<string | null, string | null | undefined, string | null>;
+  device: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { OutgoingMail } from '../mail/message.ts';
 import { unsubscribe } from '../subscribers/subscribers.service.ts';
 import { isOpenAt } from './opening-hours.ts';
 import type { IssueScript } from './issue-scripts.ts';
-import { addressFor, AGENTS, type Person } from './people.ts';
+import { addressFor, AGENTS, appleMailAgent, hasApplePrivacy, type Person } from './people.ts';
 import type { Random } from './random.ts';
 import { awake, DAY_MS, daytimeOn, HOUR_MS, MINUTE_MS, readingDelay } from './rhythms.ts';
 import type { Browser, DemoHistory } from './history.ts';
@@ -148,7 +148,7 @@ export async function planReading(h: DemoHistory, issue: PlannedIssue): Promise<
   for (const { id: deliveryId, sentAt, person } of deliveries) {
     const lane = `p:${person.index}`;
     if (person.client === 'scanned') planScanner(h, person, deliveryId, sentAt, links, random);
-    if (person.client === 'apple' && random.chance(0.97)) {
+    if (person.client === 'apple' && random.chance(0.97) && hasApplePrivacy(person)) {
       const fetched = random.logNormal(80_000, 0.7);
       h.open(lane, sentAt + (fetched >= 15_000 && fetched <= 9 * MINUTE_MS ? fetched : random.between(15_000, 4 * MINUTE_MS)), deliveryId, AGENTS.applePrefetch, appleProxyAddress(random));
     }
@@ -174,7 +174,8 @@ export async function planReading(h: DemoHistory, issue: PlannedIssue): Promise<
 /** The pixel as the reader's mail client loads it (Apple's proxy again, Gmail's or Yahoo's proxy, the client itself, or not at all). */
 function planPixel(h: DemoHistory, person: Person, lane: string, deliveryId: number, at: number, random: Random): void {
   if (person.client === 'apple') {
-    if (random.chance(0.35)) h.open(lane, at, deliveryId, AGENTS.applePrefetch, appleProxyAddress(random));
+    if (!hasApplePrivacy(person)) h.open(lane, at, deliveryId, appleMailAgent(person), person.homeIp);
+    else if (random.chance(0.35)) h.open(lane, at, deliveryId, AGENTS.applePrefetch, appleProxyAddress(random));
   } else if (person.client === 'gmail') h.open(lane, at, deliveryId, AGENTS.gmailProxy, `66.249.${random.int(80, 95)}.${random.int(1, 254)}`);
   else if (person.client === 'yahoo') h.open(lane, at, deliveryId, AGENTS.yahooProxy, `98.136.${random.int(0, 255)}.${random.int(1, 254)}`);
   else if (person.client !== 'blocked') h.open(lane, at, deliveryId, person.mailAgent, person.homeIp);

@@ -7,7 +7,10 @@ import { Random } from './random.ts';
  * shares of the list rather than chance, so even a small demo has a few of each.
  */
 export type MailClient =
-  /** Apple Mail with Privacy Protection: Apple's proxy fetches the pixel within minutes, read or not. */
+  /**
+   * Apple Mail: with Privacy Protection (most) Apple's proxy fetches the pixel within minutes,
+   * read or not; without it (see `hasApplePrivacy`) Apple Mail loads it itself as its reader opens.
+   */
   | 'apple'
   /** Gmail or Yahoo webmail: their image proxy fetches the pixel when the reader opens. */
   | 'gmail'
@@ -70,6 +73,10 @@ const CLIENT_SHARES: readonly (readonly [MailClient, number])[] = [
 
 export const AGENTS = {
   applePrefetch: 'Mozilla/5.0',
+  /** Apple Mail's own web view: WebKit without Safari's tokens (the corpus's iPhone and Mac agents). */
+  appleMailIphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+  appleMailIpad: 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+  appleMailMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)',
   gmailProxy: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
   yahooProxy: 'YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html',
   outlook: 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)',
@@ -85,6 +92,19 @@ export const AGENTS = {
   googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
   bingbot: 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
 } as const;
+
+/**
+ * Whether an Apple Mail reader has Privacy Protection on: most do (it is offered on first start),
+ * about one in six here does not. Fixed by the person's place in the list, so no draw moves.
+ */
+export const hasApplePrivacy = (person: Pick<Person, 'index' | 'client'>): boolean => person.client === 'apple' && (person.index * 53) % 6 !== 0;
+
+/** Apple Mail's own agent on the reader's device (their browser says which). */
+export function appleMailAgent(person: Pick<Person, 'browser'>): string {
+  if (person.browser === AGENTS.ipad) return AGENTS.appleMailIpad;
+  if (person.browser === AGENTS.iphone) return AGENTS.appleMailIphone;
+  return AGENTS.appleMailMac;
+}
 
 /** A unique public-looking IPv4 address for number `n` of a kind (never 17.x: that is Apple's). */
 export function addressFor(kind: 'home' | 'visitor' | 'forward' | 'scanner', n: number): string {

@@ -61,6 +61,18 @@ export const DEFINITIONS = {
     term: 'Calls and walk-ins',
     text: 'Phone calls and walk-ins from the tally page, a CSV import or the call-tracking webhook. “All” counts every one of the shop’s in the issue’s window: from the quarter-hour of its send for the attribution window, or until the next issue went out if that came first, so no call or walk-in is in the window of two issues. Those are the shop’s traffic, not the issue’s result: what the issue added is its lift over a normal week, or the calls and walk-ins credited to it (its tracked phone number or a CSV row naming it).',
   },
+  clickMap: {
+    term: 'Click map',
+    text: 'The email as it went out, each tracked link outlined with its number in the links table, its human clicks (every click, a reader clicking twice counts twice) and the people who made them (deliveries with at least one human click on that link, each once). Bot clicks — scanners, the hidden link — are counted apart and never shown on the map.',
+  },
+  mailClient: {
+    term: 'Mail program',
+    text: 'The mail program a likely-human open or a human click came from, told by its agent when the hit arrived (the agent itself is never kept): Apple Mail (Apple’s mail web view on a Mac, iPhone or iPad), Gmail and Yahoo Mail (their image proxies fetch as the reader opens, in the app or on the web), Outlook (its desktop and mobile apps), Thunderbird, other mail programs that name themselves, a web browser (web mail, or the browser a clicked link opened in — a click seldom names the mail program), and unknown (an app that names nothing, or a hit stored before these labels were kept). Apple Mail Privacy Protection fetching every message in advance is a machine: a row of its own, never a person’s open or program. Counts are events, not people; the report leaves out programs with nothing counted (the API lists every one).',
+  },
+  device: {
+    term: 'Device',
+    text: 'Desktop, phone or tablet as the agent names it: an iPhone or iPod is a phone and an iPad a tablet; an Android browser says “Mobile” on a phone and leaves it out on a tablet; Windows, Mac and Linux are desktops (an iPad asking for desktop sites says Mac, and counts as a desktop). Image proxies and Apple’s prefetch hide the device: unknown.',
+  },
   unsubscribe: { term: 'Unsubscribes', text: 'Unsubscribes through this issue’s links (the footer link or the mail app’s one-click button).' },
   lift: {
     term: 'Lift',

@@ -7,6 +7,8 @@ import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIss
 import { weekHourMatrix } from './week-hour.ts';
 import { OWNER_METRIC, parseOwnerKey, type NetworkRole } from '../tracking/hit-source.ts';
 import { MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
+import { AGENT_METRIC } from '../tracking/delivery-firsts.ts';
+import { mailClientFigures, type MailClientFigures } from './mail-clients.ts';
 
 /**
  * The numbers of the reports, read from what is maintained (the deliveries ledger and
@@ -204,6 +206,8 @@ export interface IssueReport {
   overlays: { openRate: (CurveSeries & { issueId: number; current: boolean })[]; clickRate: (CurveSeries & { issueId: number; current: boolean })[] };
   heatmaps: HeatmapFigures[];
   links: LinkFigures[];
+  /** Likely-human opens and human clicks by mail program and by device, Apple's prefetch apart. */
+  mailClients: MailClientFigures;
   lift: { metric: 'visit' | 'call' | 'walk_in'; label: string; h24: LiftResult; h72: LiftResult }[];
   machine: {
     appleMppOpens: number;
@@ -281,7 +285,7 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const curveEnd = sentAt + span.spanMs;
   const windowEnd = row.windowEndsAt;
 
-  const [issueBuckets, heatmapBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes] = await Promise.all([
+  const [issueBuckets, heatmapBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes, agentOpens, agentClicks] = await Promise.all([
     // Curves: 15-minute rows of the seven days after the send; heatmaps: every event of the issue, per hour when the zone's offsets are whole hours.
     findCountBuckets(db, issueId, ['first.open', 'first.open_human', 'first.click', 'visit'], sentAt, curveEnd),
     findCountBuckets(db, issueId, ['open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER, wholeHourZone(settings.timeZone, sentAt) ? PER_HOUR : ''),
@@ -292,6 +296,8 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     findLinkTotals(db, issueId, 'link.bot'),
     findLinkTotals(db, issueId, 'link.clickers'),
     findSendTimes(db),
+    findLinkTotals(db, issueId, AGENT_METRIC.open),
+    findLinkTotals(db, issueId, AGENT_METRIC.click),
   ]);
   const only = (buckets: { metric: string; bucket: number; n: number }[], ...metrics: string[]) => buckets.filter((b) => metrics.includes(b.metric));
   const afterSend = (buckets: { bucket: number; n: number }[], until: number) => buckets.filter((b) => b.bucket >= sentAt && b.bucket < until);
@@ -384,6 +390,7 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     overlays: await overlays(db, comparison, issueId, span, now),
     heatmaps,
     links: linkFigures,
+    mailClients: mailClientFigures(agentOpens, agentClicks),
     lift: await Promise.all([liftOf('visit', 'Site visits', { one: 'visit', other: 'visits' }), liftOf('call', 'Phone calls', { one: 'call', other: 'calls' }), liftOf('walk_in', 'Walk-ins', { one: 'walk-in', other: 'walk-ins' })]),
     machine: {
       appleMppOpens: total('open.apple_mpp'),

@@ -70,7 +70,7 @@ const series = (s: { key: string; name: string; points: [number, number][] }) =>
  * One issue's report: its comparison row, funnel, curves (points are [hours since the send's
  * quarter-hour, cumulative value] at each step of `curve_span`, up to now: the last point of an
  * issue still running is at its age), heatmaps (7 × 24, Monday first, site time zone), links,
- * lift and machine activity.
+ * mail programs and devices, lift and machine activity.
  */
 export function issueReportJson(report: IssueReport) {
   return {
@@ -86,6 +86,9 @@ export function issueReportJson(report: IssueReport) {
     },
     heatmaps: report.heatmaps.map((h) => ({ key: h.key, name: h.name, total: h.total, weekdays: WEEKDAYS, values: h.values })),
     links: report.links.map((l) => ({ id: l.id, position: l.position, kind: l.kind, label: l.label, url: l.url, human_clicks: l.humanClicks, bot_clicks: l.botClicks, unique_clickers: l.uniqueClickers })),
+    // Likely-human opens and human clicks by mail program and by device; Apple's prefetch is its own row (key apple_mpp).
+    mail_clients: report.mailClients.clients.map((r) => ({ key: r.key, name: r.name, human_opens: r.opens, human_clicks: r.clicks, apple_mpp_opens: r.prefetches })),
+    devices: report.mailClients.devices.map((r) => ({ key: r.key, name: r.name, human_opens: r.opens, human_clicks: r.clicks, apple_mpp_opens: r.prefetches })),
     lift: report.lift.map((l) => ({ metric: l.metric, label: l.label, h24: liftJson(l.h24), h72: liftJson(l.h72) })),
     machine: {
       apple_mpp_opens: report.machine.appleMppOpens,

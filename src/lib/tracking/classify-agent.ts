@@ -37,9 +37,22 @@ export type AgentKind =
 
 export type AgentPlatform = 'ios' | 'android' | 'mac' | 'windows' | 'linux' | 'other';
 
+/**
+ * The mail program a hit reveals, as the report groups opens and clicks (issue 17, item 20).
+ * A click comes from the browser the link opened in, which rarely names the mail program.
+ */
+export type MailClientFamily = 'apple_mail' | 'gmail' | 'outlook' | 'yahoo' | 'thunderbird' | 'other_mail' | 'browser' | 'unknown';
+
+/** The kind of device a hit came from, where its agent says so. */
+export type DeviceClass = 'desktop' | 'phone' | 'tablet' | 'unknown';
+
 export interface AgentFacts {
   kind: AgentKind;
   platform: AgentPlatform;
+  /** The mail program's family: a small label the open and click rows keep for the report. */
+  client: MailClientFamily;
+  /** Desktop, phone, tablet or unknown: kept on the row beside `client`. */
+  device: DeviceClass;
   /** `<kind>:<platform>`: what the hit row keeps, and what "the same agent" means for continuity. */
   family: string;
   /** The name a reason uses: "Gmail image proxy", "Mimecast", "Chrome on Android", … */
@@ -152,6 +165,36 @@ function describe(agent: string): { kind: AgentKind; name: string } {
   return { kind: 'other', name: 'an app' };
 }
 
+/** The mail program behind an agent of a given kind (`name` is what `describe` called it). */
+function clientOf(agent: string, kind: AgentKind, name: string): MailClientFamily {
+  if (kind === 'image_proxy') return /GoogleImageProxy/.test(agent) ? 'gmail' : 'yahoo';
+  if (kind === 'apple_mail') return 'apple_mail';
+  if (kind === 'mail') return name === 'Outlook' ? 'outlook' : name === 'Thunderbird' ? 'thunderbird' : 'other_mail';
+  if (kind === 'browser') return 'browser';
+  return 'unknown';
+}
+
+/**
+ * The device class an agent names. Apple names the iPad and the iPhone/iPod; Android browsers on
+ * phones carry "Mobile" and on tablets leave it out (Chrome for Android's documented agents); a
+ * desktop system is a desktop. An image proxy or a machine's fetcher hides the reader's device,
+ * and an Android app that is no browser does not say which it is. iPadOS Safari asks for desktop
+ * sites with a Mac agent, so an iPad in Safari counts as a desktop: the agent cannot tell.
+ */
+function deviceOf(agent: string, kind: AgentKind, platform: AgentPlatform): DeviceClass {
+  if (!isReaderKind(kind)) return 'unknown';
+  if (/iPad/i.test(agent)) return 'tablet';
+  if (/iPhone|iPod/i.test(agent)) return 'phone';
+  if (platform === 'android') {
+    if (/Android.*Tablet|Tablet.*Android/.test(agent)) return 'tablet';
+    if (/^Mozilla\/5\.0 \(Linux; (U; )?Android/.test(agent)) return / Mobile\b/.test(agent) ? 'phone' : 'tablet';
+    return /Mobile/.test(agent) ? 'phone' : 'unknown';
+  }
+  if (platform === 'ios') return 'unknown';
+  if (platform === 'mac' || platform === 'windows' || platform === 'linux') return /Windows Phone/.test(agent) ? 'phone' : 'desktop';
+  return 'unknown';
+}
+
 const cache = new Map<string, AgentFacts>();
 // The last agent asked about: an agent read from a request is a new string, which a Map lookup
 // must hash in full (~0.3 µs for a browser's); comparing with the last one is a memcmp.
@@ -169,7 +212,7 @@ export function agentFacts(userAgent: string): AgentFacts {
     const on = PLATFORM_NAMES[platform];
     const readable = (kind === 'browser' || kind === 'apple_mail' || kind === 'mail') && on ? `${name} on ${on}` : name;
     const major = kind === 'browser' ? (CHROMIUM_MAJOR.exec(agent) ?? FIREFOX_MAJOR.exec(agent)) : null;
-    facts = { kind, platform, family: `${kind}:${platform}`, name: readable, browserMajor: major ? Number(major[1]) : null };
+    facts = { kind, platform, client: clientOf(agent, kind, name), device: deviceOf(agent, kind, platform), family: `${kind}:${platform}`, name: readable, browserMajor: major ? Number(major[1]) : null };
     if (cache.size >= 2000) cache.clear();
     if (userAgent.length <= MAX_AGENT) cache.set(userAgent, facts);
   }

@@ -107,11 +107,24 @@ export function moveClickFirsts(issueId: number, linkId: number, at: number, fir
   return true;
 }
 
-export function countOpen(issueId: number, at: number, cls: OpenClass, deltas: CountDeltas): void {
+/**
+ * Opens and clicks by class, mail program and device (issue 17, item 20): one total per issue and
+ * "<class>|<client>|<device>" (`agentDim`), moved with the class when a verdict re-labels a hit.
+ */
+export const AGENT_METRIC = { open: 'agent.open', click: 'agent.click' } as const;
+
+/** A hit's mail program and device labels as its row keeps them (null on rows stored before they were). */
+export type HitAgentLabels = { client?: string | null; device?: string | null };
+
+export const agentDim = (cls: string, labels: HitAgentLabels): string => `${cls}|${labels.client ?? 'unknown'}|${labels.device ?? 'unknown'}`;
+
+export function countOpen(issueId: number, at: number, cls: OpenClass, deltas: CountDeltas, labels: HitAgentLabels = {}): void {
   deltas.at(issueId, OPEN_METRIC[cls], at);
+  deltas.add(issueId, AGENT_METRIC.open, agentDim(cls, labels), 0);
 }
 
-export function countClick(issueId: number, linkId: number, at: number, cls: ClickClass, deltas: CountDeltas): void {
+export function countClick(issueId: number, linkId: number, at: number, cls: ClickClass, deltas: CountDeltas, labels: HitAgentLabels = {}): void {
   deltas.at(issueId, CLICK_METRIC[cls], at);
   deltas.add(issueId, LINK_METRIC[cls], String(linkId), 0);
+  deltas.add(issueId, AGENT_METRIC.click, agentDim(cls, labels), 0);
 }

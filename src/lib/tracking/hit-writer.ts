@@ -7,6 +7,7 @@ import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type Delive
 import { isMachinesHit, OWNER_METRIC, parseSourceText, sourceFacts, sourceText, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
 import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';
 import { relabelMachineHits } from './machine-relabel.ts';
+import type { AgentFacts } from './classify-agent.ts';
 
 /**
  * The event writer's inserter for tracking hits (pixel loads, click redirects, link checks): each
@@ -95,8 +96,8 @@ interface BatchDelivery extends DeliveryHistory {
 }
 
 type BatchRow =
-  | { type: 'open'; d: BatchDelivery; at: number; source: StoredSource; owner: string; subscriberId: number | null; class: OpenClass; reason: string }
-  | { type: 'click'; d: BatchDelivery; at: number; source: StoredSource; owner: string; subscriberId: number | null; linkId: number; class: ClickClass; reason: string }
+  | { type: 'open'; d: BatchDelivery; at: number; source: StoredSource; agent: AgentFacts; owner: string; subscriberId: number | null; class: OpenClass; reason: string }
+  | { type: 'click'; d: BatchDelivery; at: number; source: StoredSource; agent: AgentFacts; owner: string; subscriberId: number | null; linkId: number; class: ClickClass; reason: string }
   | { type: 'check'; d: BatchDelivery; at: number; source: StoredSource; linkId: number | null; kind: 'head' | 'unsubscribe' };
 
 const DELIVERY_COLUMNS =
@@ -224,7 +225,7 @@ function judge(hit: TrackingHit, d: BatchDelivery): BatchRow {
       d.humanSince = earliestOf(d.humanSince, hit.at);
       if (j.class === 'human') noteReader(d, facts);
     }
-    return { type: 'open', d, at: hit.at, source, owner: facts.ownerKey, subscriberId, class: j.class, reason: j.reason };
+    return { type: 'open', d, at: hit.at, source, agent: hit.source.agent, owner: facts.ownerKey, subscriberId, class: j.class, reason: j.reason };
   }
   const j = classifyClick(hit.source, { at: hit.at, link: String(hit.linkId), honeypot: hit.honeypot }, d, hit.thresholds);
   noteLink(d, source, hit.at, String(hit.linkId));
@@ -232,15 +233,15 @@ function judge(hit: TrackingHit, d: BatchDelivery): BatchRow {
     d.humanSince = earliestOf(d.humanSince, hit.at);
     noteReader(d, facts);
   }
-  const row: BatchRow = { type: 'click', d, at: hit.at, source, owner: facts.ownerKey, subscriberId, linkId: hit.linkId, class: j.class, reason: j.reason };
+  const row: BatchRow = { type: 'click', d, at: hit.at, source, agent: hit.source.agent, owner: facts.ownerKey, subscriberId, linkId: hit.linkId, class: j.class, reason: j.reason };
   if (j.verdict) giveVerdict(d, source, facts.ownerKey, hit.at, j.verdict);
   return row;
 }
 
 // ---- Statements ------------------------------------------------------------------------------
 
-const OPEN_COLUMNS = ['issue_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent'];
-const CLICK_COLUMNS = ['issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent'];
+const OPEN_COLUMNS = ['issue_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent', 'client', 'device'];
+const CLICK_COLUMNS = ['issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent', 'client', 'device'];
 const CHECK_COLUMNS = ['issue_id', 'delivery_id', 'link_id', 'kind', 'at', 'asn', 'net', 'agent'];
 
 function multiRowTexts(make: (rows: number) => string): (rows: number) => string {
@@ -367,13 +368,13 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     for (const r of d.rows) {
       const s = r.source;
       if (r.type === 'open') {
-        opens.push(d.issueId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family);
-        countOpen(d.issueId, r.at, r.class, deltas);
+        opens.push(d.issueId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family, r.agent.client, r.agent.device);
+        countOpen(d.issueId, r.at, r.class, deltas, r.agent);
         if (!isLikelyHumanOpen(r.class)) deltas.add(d.issueId, OWNER_METRIC.open, r.owner, 0);
         if (moveOpenFirsts(d.issueId, r.at, r.class, d.firsts, deltas)) d.changed |= OPENED;
       } else if (r.type === 'click') {
-        clicks.push(d.issueId, r.linkId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family);
-        countClick(d.issueId, r.linkId, r.at, r.class, deltas);
+        clicks.push(d.issueId, r.linkId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family, r.agent.client, r.agent.device);
+        countClick(d.issueId, r.linkId, r.at, r.class, deltas, r.agent);
         if (r.class === 'bot') deltas.add(d.issueId, OWNER_METRIC.click, r.owner, 0);
         else {
           const opened = d.firsts.first_opened_at;

@@ -2,7 +2,7 @@ import type { StatementPlan } from '../events/statement-plan.ts';
 import type { CountDeltas } from '../reports/report-counts.repository.ts';
 import { SITE } from '../reports/report-counts.repository.ts';
 import { countView, MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
-import { hasClickedLink, moveFirst, nullableNumber, OPEN_METRIC, readFirsts, recomputeOpenFirsts, SET_CLICKED, SET_FIRST_VISIT, withoutClickedLink } from './delivery-firsts.ts';
+import { agentDim, AGENT_METRIC, hasClickedLink, moveFirst, nullableNumber, OPEN_METRIC, readFirsts, recomputeOpenFirsts, SET_CLICKED, SET_FIRST_VISIT, withoutClickedLink } from './delivery-firsts.ts';
 import { isMachineNetwork, OWNER_METRIC, type StoredSource } from './hit-source.ts';
 
 /**
@@ -16,6 +16,9 @@ const EARLIEST_HUMAN_CLICK = `select min("at") as "at" from "clicks" where "deli
 const HUMAN_CLICK_ON_LINK = `select 1 as "found" from "clicks" where "delivery_id" = ? and "link_id" = ? and "class" = 'human' limit 1`;
 const EARLIEST_VISIT = 'select min("started_at") as "at" from "visits" where "delivery_id" = ?';
 
+type HitRow = { at: number | string; client: string | null; device: string | null };
+type ClickRow = HitRow & { link_id: number | string };
+
 const inList = (n: number) => new Array(n).fill('?').join(', ');
 
 /** `stored` says what the delivery had before (from its row): with no reader's open or click stored there is nothing to read. */
@@ -25,22 +28,24 @@ export function* relabelMachineHits(deliveryId: number, issueId: number, machine
   const match = `coalesce("asn", -1) = ? and "net" = ?${anyAgent ? '' : ' and "agent" = ?'}`;
   const source = anyAgent ? [machine.asn ?? -1, machine.role] : [machine.asn ?? -1, machine.role, machine.family];
 
-  const opens = stored.opens ? ((yield { all: `select "at" from "opens" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as { at: number | string }[]) : [];
+  const opens = stored.opens ? ((yield { all: `select "at", "client", "device" from "opens" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as HitRow[]) : [];
   if (opens.length > 0) {
     yield { run: `update "opens" set "class" = 'scanner', "reason" = ? where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [reason, deliveryId, ...source] };
     for (const o of opens) {
       deltas.at(issueId, OPEN_METRIC.human, Number(o.at), -1);
       deltas.at(issueId, OPEN_METRIC.scanner, Number(o.at), 1);
+      deltas.add(issueId, AGENT_METRIC.open, agentDim('human', o), 0, -1);
+      deltas.add(issueId, AGENT_METRIC.open, agentDim('scanner', o), 0, 1);
       deltas.add(issueId, OWNER_METRIC.open, machine.owner, 0);
     }
   }
 
-  const clicks = stored.clicks ? ((yield { all: `select "at", "link_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as { at: number | string; link_id: number | string }[]) : [];
+  const clicks = stored.clicks ? ((yield { all: `select "at", "link_id", "client", "device" from "clicks" where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [deliveryId, ...source] }) as ClickRow[]) : [];
   if (clicks.length > 0) yield* relabelClicks(deliveryId, issueId, clicks, reason, match, source, machine.owner, deltas);
   if (opens.length > 0 || clicks.length > 0) yield* recomputeOpenFirsts(issueId, deliveryId, deltas);
 }
 
-function* relabelClicks(deliveryId: number, issueId: number, clicks: { at: number | string; link_id: number | string }[], reason: string, match: string, source: unknown[], owner: string, deltas: CountDeltas): StatementPlan {
+function* relabelClicks(deliveryId: number, issueId: number, clicks: ClickRow[], reason: string, match: string, source: unknown[], owner: string, deltas: CountDeltas): StatementPlan {
   yield { run: `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and ${match}`, params: [reason, deliveryId, ...source] };
   for (const c of clicks) {
     deltas.add(issueId, OWNER_METRIC.click, owner, 0);
@@ -48,6 +53,8 @@ function* relabelClicks(deliveryId: number, issueId: number, clicks: { at: numbe
     deltas.at(issueId, 'click.bot', Number(c.at), 1);
     deltas.add(issueId, 'link.human', String(c.link_id), 0, -1);
     deltas.add(issueId, 'link.bot', String(c.link_id), 0, 1);
+    deltas.add(issueId, AGENT_METRIC.click, agentDim('human', c), 0, -1);
+    deltas.add(issueId, AGENT_METRIC.click, agentDim('bot', c), 0, 1);
   }
   const before = yield* readFirsts(deliveryId);
   let links = before?.clicked_links ?? null;

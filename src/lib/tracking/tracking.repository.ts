@@ -20,6 +20,9 @@ export interface NewOpen {
   at: number;
   class: OpenClass;
   reason: string;
+  /** The mail program's family and the device class (classify-agent.ts), when the agent was known. */
+  client?: string | null;
+  device?: string | null;
 }
 
 export interface NewClick {
@@ -30,11 +33,13 @@ export interface NewClick {
   at: number;
   class: ClickClass;
   reason: string;
+  client?: string | null;
+  device?: string | null;
 }
 
 /** One stored open's follow-ups: its counts and its delivery's first open times. */
 function* openFollowUp(r: NewOpen, deltas: CountDeltas): StatementPlan {
-  countOpen(r.issue_id, r.at, r.class, deltas);
+  countOpen(r.issue_id, r.at, r.class, deltas, r);
   if (r.delivery_id === null) return;
   const firsts = yield* readFirsts(r.delivery_id);
   if (firsts && moveOpenFirsts(r.issue_id, r.at, r.class, firsts, deltas)) yield { run: SET_FIRST_OPENS, params: [firsts.first_any_open_at, firsts.first_opened_at, r.delivery_id] };
@@ -42,7 +47,7 @@ function* openFollowUp(r: NewOpen, deltas: CountDeltas): StatementPlan {
 
 /** One stored click's follow-ups: its counts and, for a human click, its delivery's first click and clicked links. */
 function* clickFollowUp(r: NewClick, deltas: CountDeltas): StatementPlan {
-  countClick(r.issue_id, r.link_id, r.at, r.class, deltas);
+  countClick(r.issue_id, r.link_id, r.at, r.class, deltas, r);
   if (r.delivery_id === null || r.class !== 'human') return;
   const firsts = yield* readFirsts(r.delivery_id);
   if (firsts && moveClickFirsts(r.issue_id, r.link_id, r.at, firsts, deltas)) yield { run: SET_CLICKED, params: [firsts.first_clicked_at, firsts.clicked_links, r.delivery_id] };
@@ -52,12 +57,12 @@ function* followUps<R>(rows: R[], one: (r: R, deltas: CountDeltas) => StatementP
   for (const r of rows) yield* one(r, deltas);
 }
 
-const openRows = sqliteMultiInsert('opens', ['issue_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason']);
-const clickRows = sqliteMultiInsert('clicks', ['issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason']);
+const openRows = sqliteMultiInsert('opens', ['issue_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'client', 'device']);
+const clickRows = sqliteMultiInsert('clicks', ['issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'client', 'device']);
 
 export function insertOpensSqlite(sqlite: BetterSqlite3.Database, rows: NewOpen[]): void {
   const values: unknown[] = [];
-  for (const r of rows) values.push(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+  for (const r of rows) values.push(r.issue_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason, r.client ?? null, r.device ?? null);
   openRows(sqlite).run(values);
   const deltas = new CountDeltas();
   runPlanSqlite(sqlite, followUps(rows, openFollowUp, deltas));
@@ -66,7 +71,7 @@ export function insertOpensSqlite(sqlite: BetterSqlite3.Database, rows: NewOpen[
 
 export function insertClicksSqlite(sqlite: BetterSqlite3.Database, rows: NewClick[]): void {
   const values: unknown[] = [];
-  for (const r of rows) values.push(r.issue_id, r.link_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason);
+  for (const r of rows) values.push(r.issue_id, r.link_id, r.delivery_id, r.subscriber_id, r.at, r.class, r.reason, r.client ?? null, r.device ?? null);
   clickRows(sqlite).run(values);
   const deltas = new CountDeltas();
   runPlanSqlite(sqlite, followUps(rows, clickFollowUp, deltas));

@@ -79,3 +79,28 @@ describeEachDatabase('opens and clicks without foreign keys', (db, dialect) => {
     expect(await db().selectFrom('opens').select(['id', 'at']).where('issue_id', '=', issueId).execute()).toEqual([{ id: stored.id, at: 1000 }]);
   });
 });
+
+describeEachDatabase('opens and clicks by mail program and device', (db) => {
+  it('counts the hits stored before the labels as unknown, by class, so the report’s rows sum to its other figures', async () => {
+    const name = '2026_12_10_200000_add_hit_client_and_device';
+    const undone: string[] = [];
+    while (!undone.includes(name)) {
+      const step = await migrateDown(db());
+      expect(step.length).toBeGreaterThan(0);
+      undone.push(...step);
+    }
+    const { issueId, links } = await seedIssue(db(), 'http://127.0.0.1:4321');
+    const hit = { issue_id: issueId, delivery_id: null, subscriber_id: null, reason: 'before the labels' };
+    await db().insertInto('opens').values([{ ...hit, at: 1000, class: 'human' }, { ...hit, at: 1001, class: 'proxy' }, { ...hit, at: 1002, class: 'human' }, { ...hit, at: 1003, class: 'apple_mpp' }]).execute();
+    await db().insertInto('clicks').values([{ ...hit, link_id: links.site.id, at: 1004, class: 'human' }, { ...hit, link_id: links.honeypot.id, at: 1005, class: 'bot' }]).execute();
+    expect(await migrateToLatest(db())).toEqual(undone.reverse());
+    const counts = await db().selectFrom('report_counts').select(['metric', 'dim', 'n']).where('issue_id', '=', issueId).where('metric', 'like', 'agent.%').orderBy('metric').orderBy('dim').execute();
+    expect(counts.map((c) => [c.metric, c.dim, Number(c.n)])).toEqual([
+      ['agent.click', 'bot|unknown|unknown', 1],
+      ['agent.click', 'human|unknown|unknown', 1],
+      ['agent.open', 'apple_mpp|unknown|unknown', 1],
+      ['agent.open', 'human|unknown|unknown', 2],
+      ['agent.open', 'proxy|unknown|unknown', 1],
+    ]);
+  });
+});

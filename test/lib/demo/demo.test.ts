@@ -15,6 +15,7 @@ import { demoShop } from '../../../src/lib/demo/shop.ts';
 import { generateDemo, type DemoSummary } from '../../../src/lib/demo/generate.ts';
 import type { DemoScale } from '../../../src/lib/demo/scale.ts';
 import { isOpenAt } from '../../../src/lib/demo/opening-hours.ts';
+import { issueClickMap } from '../../../src/lib/reports/click-map.ts';
 import { createTestDatabaseUrl, testDialects } from '../../helpers/databases.ts';
 import { compareIssues, issueReport } from '../../../src/lib/reports/issue-report.service.ts';
 import { peoplePage } from '../../../src/lib/reports/people.service.ts';
@@ -234,6 +235,23 @@ for (const dialect of testDialects()) {
       expect(sum((p) => p.left.unsubscribed)).toBe(summary.counts.unsubscribes);
       expect(sum((p) => p.left.unsubscribed)).toBe(await count(db(), "subscriber_events where kind = 'unsubscribed'"));
       expect(growth.periods.at(-1)!.activeAtEnd).toBe(await count(db(), "subscribers where status = 'active'"));
+    });
+
+    it('the reports show mail programs, devices and a click map: Apple Mail with and without Privacy Protection, Gmail, Outlook or Thunderbird, phones and desktops, links with human clicks', async () => {
+      const issues = await db().selectFrom('issues').select('id').where('status', '=', 'sent').execute();
+      const clients: Record<string, number> = {};
+      const devices: Record<string, number> = {};
+      let clickedBadges = 0;
+      for (const { id } of issues) {
+        const report = (await issueReport(db(), Number(id), { now: NOW }))!;
+        for (const r of report.mailClients.clients) clients[r.key] = (clients[r.key] ?? 0) + r.opens + r.clicks + r.prefetches;
+        for (const r of report.mailClients.devices) devices[r.key] = (devices[r.key] ?? 0) + r.opens + r.clicks;
+        const map = (await issueClickMap(db(), Number(id), report.links))!;
+        clickedBadges += [...map.html.matchAll(/class="ff-click-badge"[^>]*>\d+: ([1-9][\d,]*) clicks? /g)].length;
+      }
+      for (const key of ['apple_mail', 'gmail', 'yahoo', 'outlook', 'thunderbird', 'browser', 'apple_mpp']) expect(clients[key], key).toBeGreaterThan(0);
+      for (const key of ['phone', 'desktop', 'tablet']) expect(devices[key], key).toBeGreaterThan(0);
+      expect(clickedBadges).toBeGreaterThan(0);
     });
 
     it('the same seed and end make the same history', async () => {
