@@ -295,7 +295,7 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
  * so whatever changed since the dry run (an unsubscribe, an erasure, a new signup) wins.
  * A thrown error (from the database or from `onProgress`) or a killed process leaves the
  * database exactly as it was. On SQLite the transaction holds the only connection, so
- * other work in the process waits until it commits (about 2-3 s for 100,000 rows here).
+ * other work in the process waits until it commits (how long: docs/performance.md).
  */
 export async function applyImport(
   db: DB,
