@@ -53,7 +53,7 @@ export function openSqlite(file: string): BetterSqlite3.Database {
   // A 4 MB page cache instead of better-sqlite3's 16 MB, on purpose: when a write splits or
   // merges B-tree pages, SQLite swaps page numbers through the lock-byte page (262,145), and the
   // commit after it then walks the whole page cache to drop pages past the file's end. The walk
-  // grows with the cache: writer time of a pixel batch −7 to −10% at 4 MB (in-process A/B).
+  // grows with the cache (the measurement: docs/performance.md).
   // Reads that miss it come from the OS's cache, or from the file mapped into memory.
   sqlite.pragma('cache_size = -4000');
   sqlite.pragma(`mmap_size = ${MMAP_BYTES}`);

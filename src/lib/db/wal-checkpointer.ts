@@ -16,7 +16,7 @@ export interface WalCheckpointer {
  * Moves SQLite's WAL checkpoints off the event loop. By default the connection that commits
  * checkpoints every ~1,000 frames, inside that commit: it copies the frames into the database
  * file and fsyncs both, stalling every request for a few milliseconds several times a second
- * under tracking load (bench:tracking: the pixel's p99 5.9 → 4.1 ms with no checkpoints at all).
+ * under tracking load (measured: docs/performance.md).
  * A worker thread with its own connection runs PASSIVE checkpoints every `intervalMs` instead,
  * and the writer keeps a backstop: when writes never pause long enough for the WAL to be
  * reset, it checkpoints from 10,000 frames itself (retrying at each commit while the thread is

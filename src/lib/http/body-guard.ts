@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tooLargeAnswer, UNDECLARED_BODY_LIMIT, type BodyAllowance } from './body-limits.ts';
 import { firstRawHeader } from './raw-headers.ts';
-import { BodyTooLargeError } from './request-body.ts';
+import { boundedChunks } from './request-body.ts';
 
 /**
  * The server entry's side of the body limits (body-limits.ts): a body over its route's limit is
@@ -107,18 +107,12 @@ function lingerBeforeClosing(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-async function* countedBody(req: IncomingMessage, budget: BodyBudget, onExceeded: () => void): AsyncGenerator<Uint8Array> {
-  let received = 0;
+function countedBody(req: IncomingMessage, budget: BodyBudget, onExceeded: () => void): AsyncGenerator<Uint8Array> {
   // destroyOnReturn: false — stopping early must leave the socket for the 413.
-  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) {
-    received += chunk.byteLength;
-    if (received > budget.limit) {
-      budget.exceeded = true;
-      onExceeded();
-      throw new BodyTooLargeError(budget.limit);
-    }
-    yield chunk;
-  }
+  return boundedChunks(req.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>, budget.limit, () => {
+    budget.exceeded = true;
+    onExceeded();
+  });
 }
 
 /** The request's body for a reader in the entry: counted when guardBody set that up. */

@@ -1,11 +1,14 @@
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
 
 /**
- * A streaming reader for `multipart/form-data` uploads (RFC 7578): one file field goes
- * straight to a file on disk, chunk by chunk, so a 20 MB upload never sits in memory whole
- * (`Request.formData()` would buffer it). No multipart library is installed here (busboy
- * would do this); this one handles what browsers send: CRLF line ends, quoted parameters,
- * a boundary split anywhere across chunks.
+ * A streaming reader for `multipart/form-data` uploads (RFC 7578), parsed by busboy: one file
+ * field goes straight to a file on disk, chunk by chunk, so a 20 MB upload never sits in memory
+ * whole (`Request.formData()` would buffer it). What busboy does not limit itself is held here:
+ * the text before the first boundary, and a body that goes on after its file proved too large.
  */
 
 export interface ReceivedFile {
@@ -36,53 +39,16 @@ export interface MultipartOptions {
 }
 
 const HEAD_BYTES = 8 * 1024;
-const MAX_HEADER_BYTES = 16 * 1024;
 /** Text before the first boundary: browsers send none, so more than this is not a form upload. */
 const MAX_PREAMBLE_BYTES = 16 * 1024;
+/** An upload form has a file and a few fields: more parts than this is not one of ours. */
+const MAX_PARTS = 32;
 
 /** The boundary of a multipart/form-data content type, or undefined. */
 export function multipartBoundary(contentType: string | null | undefined): string | undefined {
   if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) return undefined;
   const match = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(contentType);
   return match ? (match[1] ?? match[2]) : undefined;
-}
-
-/**
- * `form-data; name="file"; filename="list.csv"` → its parameters. Browsers do not escape with
- * backslashes here (HTML percent-encodes `"` and line breaks instead), so a quoted value is
- * taken as it is: a Windows path keeps its backslashes, to be cut at the last one.
- */
-function dispositionParameters(value: string): Map<string, string> {
-  const params = new Map<string, string>();
-  for (const match of value.matchAll(/;\s*([a-z*]+)\s*=\s*(?:"([^"]*)"|([^;\s]*))/gi)) {
-    params.set(match[1]!.toLowerCase(), match[2] ?? match[3]!);
-  }
-  return params;
-}
-
-interface Part {
-  name: string;
-  /** Set for file parts. */
-  fileName: string | undefined;
-  kind: 'kept-file' | 'dropped' | 'field';
-  chunks: Buffer[];
-  size: number;
-}
-
-function parsePartHeaders(block: string, options: MultipartOptions, keptFile: boolean): Part | undefined {
-  let disposition: string | undefined;
-  for (const line of block.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === 'content-disposition') disposition = line.slice(colon + 1).trim();
-  }
-  if (!disposition || !/^form-data\b/i.test(disposition)) return undefined;
-  const params = dispositionParameters(disposition);
-  const name = params.get('name');
-  if (name === undefined) return undefined;
-  const fileName = params.get('filename');
-  if (fileName === undefined) return { name, fileName, kind: 'field', chunks: [], size: 0 };
-  const baseName = fileName.split(/[\\/]/).pop() ?? '';
-  return { name, fileName: baseName, kind: name === options.fileField && !keptFile && baseName !== '' ? 'kept-file' : 'dropped', chunks: [], size: 0 };
 }
 
 /**
@@ -94,133 +60,107 @@ export async function receiveMultipartFile(body: ReadableStream<Uint8Array> | nu
   const boundary = multipartBoundary(contentType);
   if (!boundary) return { ok: false, reason: 'not_multipart' };
   if (!body) return { ok: false, reason: 'malformed' };
-  const delimiter = Buffer.from(`\r\n--${boundary}`);
-  const maxField = options.maxFieldBytes ?? 16 * 1024;
   const maxDrain = options.maxDrainBytes ?? options.maxFileBytes * 5;
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { 'content-type': contentType! },
+      // Browsers send file names as raw UTF-8 (busboy's default for parameters is latin1).
+      defParamCharset: 'utf8',
+      limits: { fileSize: options.maxFileBytes, fieldSize: options.maxFieldBytes ?? 16 * 1024, parts: MAX_PARTS },
+    });
+  } catch {
+    return { ok: false, reason: 'malformed' }; // a content type busboy cannot read
+  }
 
   const fields: Record<string, string> = {};
   let file: ReceivedFile | undefined;
-  let handle: FileHandle | undefined;
+  let written: Promise<void> | undefined;
   let tooLarge = false;
-  let received = 0;
-  let preamble = 0;
-  // The body starts with "--boundary" (no CRLF before it): a CRLF in front lets one delimiter match all.
-  let buffer: Buffer = Buffer.from('\r\n');
-  let state = 'preamble' as 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done';
-  let part: Part | undefined;
-
-  const emit = async (bytes: Buffer) => {
-    if (!part || bytes.length === 0) return;
-    part.size += bytes.length;
-    if (part.kind === 'field') {
-      if (part.size > maxField) throw new MalformedError();
-      part.chunks.push(bytes);
-    } else if (part.kind === 'kept-file' && !tooLarge) {
-      if (part.size > options.maxFileBytes) {
-        tooLarge = true;
-        return;
-      }
-      if (part.size - bytes.length < HEAD_BYTES) part.chunks.push(bytes.subarray(0, HEAD_BYTES - (part.size - bytes.length)));
-      handle ??= await open(options.destination, 'wx', 0o600);
-      await handle.write(bytes);
-    }
+  let malformed = false;
+  let diskError: unknown;
+  const refuse = () => {
+    malformed = true;
+    parser.destroy(new MalformedError());
   };
 
-  const finishPart = async () => {
-    if (!part) return;
-    if (part.kind === 'field') fields[part.name] = Buffer.concat(part.chunks).toString('utf8');
-    if (part.kind === 'kept-file' && !tooLarge) {
-      handle ??= await open(options.destination, 'wx', 0o600); // an empty file is still a file
-      file = { fileName: part.fileName!, size: part.size, head: Buffer.concat(part.chunks) };
-    }
-    part = undefined;
-  };
-
-  /** Consumes what it can of `buffer`; returns when it needs more bytes. */
-  const advance = async () => {
-    for (;;) {
-      if (state === 'preamble' || state === 'body') {
-        const at = buffer.indexOf(delimiter);
-        if (at === -1) {
-          // Keep enough of the end to hold a delimiter split across chunks.
-          const safe = Math.max(0, buffer.length - (delimiter.length - 1));
-          if (state === 'body') await emit(buffer.subarray(0, safe));
-          else if ((preamble += safe) > MAX_PREAMBLE_BYTES) throw new MalformedError();
-          buffer = buffer.subarray(safe);
-          return;
-        }
-        if (state === 'body') {
-          await emit(buffer.subarray(0, at));
-          await finishPart();
-        }
-        buffer = buffer.subarray(at + delimiter.length);
-        state = 'after-delimiter';
-      } else if (state === 'after-delimiter') {
-        if (buffer.length < 2) return;
-        if (buffer[0] === 0x2d && buffer[1] === 0x2d) {
-          state = 'done';
-          return;
-        }
-        const lineEnd = buffer.indexOf('\r\n');
-        if (lineEnd === -1) {
-          if (buffer.length > 256) throw new MalformedError();
-          return;
-        }
-        if (buffer.subarray(0, lineEnd).toString('latin1').trim() !== '') throw new MalformedError(); // only transport padding may follow
-        buffer = buffer.subarray(lineEnd + 2);
-        state = 'headers';
-      } else if (state === 'headers') {
-        const end = buffer.indexOf('\r\n\r\n');
-        if (end === -1) {
-          if (buffer.length > MAX_HEADER_BYTES) throw new MalformedError();
-          return;
-        }
-        part = parsePartHeaders(buffer.subarray(0, end).toString('utf8'), options, file !== undefined || handle !== undefined);
-        if (!part) throw new MalformedError();
-        buffer = buffer.subarray(end + 4);
-        state = 'body';
-      } else {
-        return; // done: the epilogue is ignored
-      }
-    }
-  };
+  parser.on('field', (name: string | undefined, value, info) => {
+    if (name === undefined || info.valueTruncated) return refuse();
+    fields[name] = value;
+  });
+  parser.on('partsLimit', refuse);
+  // busboy can report one failure twice (at the end of the body and again as it is destroyed):
+  // the pipeline below takes the first; a second must not become an uncaught error.
+  parser.on('error', () => {});
+  parser.on('file', (name: string | undefined, stream, info) => {
+    if (name === undefined) return refuse();
+    if (name !== options.fileField || written || !info.filename) return stream.resume(); // a file input with nothing chosen has no name
+    const kept: ReceivedFile = { fileName: info.filename, size: 0, head: Buffer.alloc(0) };
+    const heads: Buffer[] = [];
+    const measure = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        if (kept.size < HEAD_BYTES) heads.push(chunk.subarray(0, HEAD_BYTES - kept.size));
+        kept.size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    stream.on('limit', () => {
+      tooLarge = true;
+    });
+    const out = createWriteStream(options.destination, { flags: 'wx', mode: 0o600 });
+    out.on('error', (error: NodeJS.ErrnoException) => {
+      // A part cut short reaches the file too (the pipeline passes its error on): only the disk's own counts here.
+      if (error.syscall !== undefined) diskError ??= error;
+    });
+    written = pipeline(stream, measure, out).then(() => {
+      kept.head = Buffer.concat(heads);
+      file = kept;
+    });
+    written.catch(() => {}); // awaited below; a part cut short is the body's failure, not an unhandled one
+  });
 
   const reader = body.getReader();
-  try {
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    const opening = Buffer.from(`--${boundary}`);
+    let opened = false;
+    let preamble = 0;
+    let tail = Buffer.alloc(0); // the end of what came before, for a boundary split across chunks
+    let received = 0;
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch {
-        return await failed('malformed'); // the upload was interrupted
-      }
-      const { done, value } = chunk;
-      if (done) break;
+      const { done, value } = await reader.read();
+      if (done) return;
       received += value.length;
-      if (tooLarge && received > maxDrain) break;
-      if (state === 'done' || tooLarge) continue; // drain
-      buffer = buffer.length === 0 ? Buffer.from(value) : Buffer.concat([buffer, value]);
-      await advance();
+      if (tooLarge && received > maxDrain) return;
+      if (!opened) {
+        const seen = Buffer.concat([tail, value]);
+        opened = seen.includes(opening);
+        if (!opened && (preamble += value.length) > MAX_PREAMBLE_BYTES) throw new MalformedError();
+        tail = seen.subarray(-(opening.length - 1));
+      }
+      yield value;
     }
-    if (tooLarge) return await failed('too_large');
-    if (state !== 'done') return await failed('malformed');
-    await handle?.close();
-    handle = undefined;
-    return { ok: true, file, fields };
-  } catch (error) {
-    await failed('malformed');
-    if (error instanceof MalformedError) return { ok: false, reason: 'malformed' };
-    throw error; // the disk, not the request
+  }
+
+  try {
+    await pipeline(Readable.from(bytes()), parser);
+    await written;
+  } catch {
+    // busboy's own complaints (a body cut short, a broken part header) and an interrupted upload
+    // all land here; which of them it was does not change the answer.
+    malformed = true;
   } finally {
     reader.cancel().catch(() => {});
   }
-
-  async function failed(reason: 'malformed' | 'too_large'): Promise<MultipartResult> {
-    await handle?.close().catch(() => {});
-    handle = undefined;
+  await written?.catch(() => {});
+  if (diskError) {
     await rm(options.destination, { force: true });
-    return { ok: false, reason };
+    throw diskError; // the disk, not the request
   }
+  if (tooLarge || malformed) {
+    await rm(options.destination, { force: true });
+    return { ok: false, reason: tooLarge ? 'too_large' : 'malformed' };
+  }
+  return { ok: true, file, fields };
 }
 
 class MalformedError extends Error {}

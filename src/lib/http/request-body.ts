@@ -18,19 +18,31 @@ export class BodyTooLargeError extends Error {
 
 export type BodyBytes = { ok: true; bytes: Uint8Array } | { ok: false; reason: 'too_large' | 'interrupted' };
 
+/**
+ * The chunks of `source` as they arrive, stopping with a BodyTooLargeError at the first byte over
+ * `maxBytes` (after `onExceeded`): the one count of a body's bytes, for readers here and for the
+ * server entry's guard, which hands it to Astro in place of the raw request (body-guard.ts).
+ */
+export async function* boundedChunks(source: AsyncIterable<Uint8Array>, maxBytes: number, onExceeded?: () => void): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  for await (const chunk of source) {
+    received += chunk.byteLength;
+    if (received > maxBytes) {
+      onExceeded?.();
+      throw new BodyTooLargeError(maxBytes);
+    }
+    yield chunk;
+  }
+}
+
 /** A body's bytes, at most `maxBytes`. `declaredLength`: the Content-Length, when there is one. */
 export async function readBodyBytes(source: AsyncIterable<Uint8Array> | null | undefined, maxBytes: number, declaredLength?: number): Promise<BodyBytes> {
   if (declaredLength !== undefined && declaredLength > maxBytes) return { ok: false, reason: 'too_large' };
   if (!source) return { ok: true, bytes: new Uint8Array() };
   const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    // Leaving the loop early cancels the stream; the server entry's guard keeps the connection for the answer.
-    for await (const chunk of source) {
-      size += chunk.byteLength;
-      if (size > maxBytes) return { ok: false, reason: 'too_large' };
-      chunks.push(chunk);
-    }
+    // Stopping early cancels the stream; the server entry's guard keeps the connection for the answer.
+    for await (const chunk of boundedChunks(source, maxBytes)) chunks.push(chunk);
   } catch (error) {
     return { ok: false, reason: isTooLarge(error) ? 'too_large' : 'interrupted' };
   }

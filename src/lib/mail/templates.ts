@@ -89,7 +89,7 @@ async function readTemplateFile(file: string, what: string): Promise<string> {
   }
 }
 
-/** MJML → HTML once per email (MJML costs ~10 ms, the module ~300 ms to load: never per recipient). */
+/** MJML → HTML once per email, never per recipient: MJML is slow to load and to run (docs/performance.md). */
 async function compileEmail(emailsDir: string, name: string): Promise<CompiledEmail> {
   const label = `email "${name}"`;
   const emailFile = path.join(emailsDir, `${name}.mjml`);

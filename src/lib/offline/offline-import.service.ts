@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import type { DB } from '../db/database.ts';
-import { describeCsvError, noteExtraColumns, type ExtraColumns, DELIMITERS, isBlankRecord, keptValue, openCsv, readCsvHead, unguardFormula, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
+import { type ExtraColumns, DELIMITERS, keptValue, readCsvHead, unguardFormula, type CsvSource, type Delimiter } from '../csv/csv-reader.ts';
+import { planCsvImport, type RejectedCsvRow } from '../csv/import-planner.ts';
 import { parseEventTime } from './event-time.ts';
 import { cleanNote, EARLIEST_EVENT_AT, MAX_CLOCK_SKEW_MS, MAX_NOTE_LENGTH, type OfflineEventKind } from './offline-events.ts';
 import { findExistingClientIds, insertOfflineEventsIfNew, type NewOfflineEvent } from './offline-events.repository.ts';
@@ -72,13 +73,7 @@ export const REJECTION_LABELS: Record<OfflineRejectionCode, string> = {
   already_imported: 'already imported (duplicate)',
 };
 
-export interface OfflineRejectedRow {
-  /** 1-based, the header being row 1. */
-  row: number;
-  code: OfflineRejectionCode;
-  reason: string;
-  values: string[];
-}
+export type OfflineRejectedRow = RejectedCsvRow<OfflineRejectionCode>;
 
 export interface OfflineImportCounts {
   /** Data rows read (not the header), blank ones included. */
@@ -224,123 +219,42 @@ interface PendingRow {
  * come back as an error; row-level problems as rejected rows.
  */
 export async function planOfflineImport(db: DB, source: CsvSource, mapping: OfflineColumnMapping, options: { timeZone: string }, now = Date.now()): Promise<Result<OfflineImportPlan>> {
-  const counts: OfflineImportCounts = { rows: 0, import: 0, call: 0, walk_in: 0, identical_in_file: 0, with_issue: 0, rejected: 0, blank: 0 };
-  const rejectedBy: Partial<Record<OfflineRejectionCode, number>> = {};
-  const rejected: OfflineRejectedRow[] = [];
+  const checked = { import: 0, call: 0, walk_in: 0, identical_in_file: 0, with_issue: 0 };
   const writes: OfflineImportPlan['writes'] = [];
   const occurrences = new Map<string, number>();
-  const extraColumns: ExtraColumns = { rows: 0, examples: [] };
-  let pending: PendingRow[] = [];
   const issueIds = new Map<string, number | null>();
 
-  const reject = (row: number, values: readonly string[], code: OfflineRejectionCode, reason: string) => {
-    counts.rejected++;
-    rejectedBy[code] = (rejectedBy[code] ?? 0) + 1;
-    if (rejected.length < MAX_REJECTED_KEPT) rejected.push({ row, code, reason, values: values.map((v) => keptValue(v)) });
-  };
-
-  // Checks a chunk against the database: rows imported before, and issue slugs.
-  const flush = async () => {
-    const batch = pending;
-    pending = [];
-    if (batch.length === 0) return;
-    const existing = new Set(await findExistingClientIds(db, batch.map((p) => p.write.client_id!)));
-    const unknown = batch.map((p) => p.slug).filter((s): s is string => s !== null && !issueIds.has(s));
-    if (unknown.length > 0) {
-      const found = await findIssueIdsBySlugs(db, unknown);
-      for (const slug of unknown) issueIds.set(slug, found.get(slug) ?? null);
-    }
-    for (const p of batch) {
-      if (existing.has(p.write.client_id!)) {
-        reject(p.row, p.values, 'already_imported', 'already imported: the same time, kind, note and issue as an event imported before');
-        continue;
-      }
-      if (p.slug !== null) {
-        const issueId = issueIds.get(p.slug);
-        if (!issueId) {
-          reject(p.row, p.values, 'unknown_issue', `unknown issue slug "${p.slug}" (no issue has it)`);
-          continue;
-        }
-        p.write.issue_id = issueId;
-      }
-      counts.import++;
-      counts[p.write.kind]++;
-      if (p.slug !== null) counts.with_issue++;
-      writes.push(p.write);
-    }
-  };
-
-  let opened: OpenedCsv | undefined;
-  try {
-    opened = await openCsv(source, mapping.delimiter);
-    let header: string[] | undefined;
-    let row = 0;
-    for await (const fields of opened.records as AsyncIterable<string[]>) {
-      row++;
-      if (!header) {
-        if (isBlankRecord(fields)) continue;
-        header = fields;
-        const problem = validateOfflineMapping(mapping, header.length);
-        if (problem) return { ok: false, error: problem };
-        continue;
-      }
-      counts.rows++;
-      if (isBlankRecord(fields)) {
-        counts.blank++;
-        continue;
-      }
-      const mapped = [mapping.time, mapping.kind, mapping.note, mapping.issue, mapping.mentioned].filter((i): i is number => typeof i === 'number');
-      if (mapped.some((i) => fields[i]?.includes('\uFFFD'))) {
-        reject(row, fields, 'not_utf8', 'not UTF-8 text (save the file as UTF-8 and upload it again)');
-        continue;
-      }
-      if (mapped.some((i) => i >= fields.length)) {
-        reject(row, fields, 'missing_columns', `missing columns: ${fields.length} of ${header.length}`);
-        continue;
-      }
-      if (fields.length > header.length && fields.slice(header.length).some((f) => f.trim() !== '')) {
-        noteExtraColumns(extraColumns, row);
-      }
+  const read = await planCsvImport<OfflineRejectionCode, PendingRow>(source, {
+    delimiter: mapping.delimiter,
+    checkMapping: (width) => validateOfflineMapping(mapping, width),
+    mappedColumns: [mapping.time, mapping.kind, mapping.note, mapping.issue, mapping.mentioned].filter((i): i is number => typeof i === 'number'),
+    shortRows: 'mapped',
+    chunkSize: LOOKUP_CHUNK,
+    maxRejectedKept: MAX_REJECTED_KEPT,
+    readRow(fields, row, reject) {
       const cell = (i: number | null) => (i === null ? '' : unguardFormula(fields[i] ?? ''));
-
       const time = parseEventTime(cell(mapping.time), options.timeZone);
-      if (!time.ok) {
-        reject(row, fields, 'bad_time', `bad time: ${time.reason}`);
-        continue;
-      }
-      if (time.at > now + MAX_CLOCK_SKEW_MS) {
-        reject(row, fields, 'future_time', 'the time is in the future');
-        continue;
-      }
-      if (time.at < EARLIEST_EVENT_AT) {
-        reject(row, fields, 'bad_time', 'bad time: before the year 2000');
-        continue;
-      }
+      if (!time.ok) return void reject(row, fields, 'bad_time', `bad time: ${time.reason}`);
+      if (time.at > now + MAX_CLOCK_SKEW_MS) return void reject(row, fields, 'future_time', 'the time is in the future');
+      if (time.at < EARLIEST_EVENT_AT) return void reject(row, fields, 'bad_time', 'bad time: before the year 2000');
       let kind: OfflineEventKind;
       if (typeof mapping.kind === 'number') {
         const parsed = parseKind(cell(mapping.kind));
         if (!parsed) {
           const raw = cell(mapping.kind).trim();
-          reject(row, fields, 'unknown_kind', raw === '' ? 'no kind (use "call" or "walk-in")' : `unknown kind "${keptValue(raw, 40)}" (use "call" or "walk-in")`);
-          continue;
+          return void reject(row, fields, 'unknown_kind', raw === '' ? 'no kind (use "call" or "walk-in")' : `unknown kind "${keptValue(raw, 40)}" (use "call" or "walk-in")`);
         }
         kind = parsed;
       } else kind = mapping.kind;
       let slug: string | null = null;
       if (mapping.issue !== null && cell(mapping.issue).trim() !== '') {
         slug = cell(mapping.issue).trim().toLowerCase();
-        if (!isIssueSlug(slug)) {
-          reject(row, fields, 'bad_issue', `not an issue slug: "${keptValue(slug, 60)}" (lower-case letters, digits and dashes)`);
-          continue;
-        }
+        if (!isIssueSlug(slug)) return void reject(row, fields, 'bad_issue', `not an issue slug: "${keptValue(slug, 60)}" (lower-case letters, digits and dashes)`);
       }
       let mentioned: number | null = null;
       if (mapping.mentioned !== null) {
         const parsed = parseMentioned(cell(mapping.mentioned));
-        if (parsed === undefined) {
-          reject(row, fields, 'bad_mentioned', `"mentioned the newsletter" must be yes, no or empty, not "${keptValue(cell(mapping.mentioned), 40)}"`);
-          continue;
-        }
+        if (parsed === undefined) return void reject(row, fields, 'bad_mentioned', `"mentioned the newsletter" must be yes, no or empty, not "${keptValue(cell(mapping.mentioned), 40)}"`);
         mentioned = parsed;
       }
       let note = cleanNote(cell(mapping.note));
@@ -349,25 +263,40 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
       const identity = `${time.at}\0${kind}\0${note ?? ''}\0${slug ?? ''}`;
       const occurrence = occurrences.get(identity) ?? 0;
       occurrences.set(identity, occurrence + 1);
-      if (occurrence > 0) counts.identical_in_file++;
-      pending.push({
-        row,
-        values: fields,
-        slug,
-        write: { kind, at: time.at, source: 'csv', mentioned_newsletter: mentioned, note, issue_id: null, client_id: rowKey(time.at, kind, note, slug, occurrence) },
-      });
-      if (pending.length >= LOOKUP_CHUNK) await flush();
-    }
-    if (!header) return { ok: false, error: 'The file is empty.' };
-    await flush();
-  } catch (error) {
-    return { ok: false, error: describeCsvError(error, opened) };
-  } finally {
-    opened?.close();
-  }
-  // Rows checked against the database in chunks are rejected after later ones: list them in file order.
-  rejected.sort((a, b) => a.row - b.row);
-  return { ok: true, value: { mapping, timeZone: options.timeZone, plannedAt: now, counts, rejectedBy, rejected, extraColumns, writes } };
+      if (occurrence > 0) checked.identical_in_file++;
+      return { row, values: fields, slug, write: { kind, at: time.at, source: 'csv', mentioned_newsletter: mentioned, note, issue_id: null, client_id: rowKey(time.at, kind, note, slug, occurrence) } };
+    },
+    // The database's checks: rows imported before, and issue slugs.
+    async checkChunk(chunk, reject) {
+      const existing = new Set(await findExistingClientIds(db, chunk.map((p) => p.write.client_id!)));
+      const unknown = chunk.map((p) => p.slug).filter((s): s is string => s !== null && !issueIds.has(s));
+      if (unknown.length > 0) {
+        const found = await findIssueIdsBySlugs(db, unknown);
+        for (const slug of unknown) issueIds.set(slug, found.get(slug) ?? null);
+      }
+      for (const p of chunk) {
+        if (existing.has(p.write.client_id!)) {
+          reject(p.row, p.values, 'already_imported', 'already imported: the same time, kind, note and issue as an event imported before');
+          continue;
+        }
+        if (p.slug !== null) {
+          const issueId = issueIds.get(p.slug);
+          if (!issueId) {
+            reject(p.row, p.values, 'unknown_issue', `unknown issue slug "${p.slug}" (no issue has it)`);
+            continue;
+          }
+          p.write.issue_id = issueId;
+        }
+        checked.import++;
+        checked[p.write.kind]++;
+        if (p.slug !== null) checked.with_issue++;
+        writes.push(p.write);
+      }
+    },
+  });
+  if (!read.ok) return read;
+  const { rows, blank, rejected, rejectedBy, rejectedRows, extraColumns } = read.value;
+  return { ok: true, value: { mapping, timeZone: options.timeZone, plannedAt: now, counts: { rows, ...checked, rejected, blank }, rejectedBy, rejected: rejectedRows, extraColumns, writes } };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -104,10 +104,10 @@ function writeWords(state: Int32Array, out: Uint8Array): void {
 /**
  * HMAC-SHA256 (RFC 2104) with the key's inner and outer pads compressed once: each call
  * compresses only the message and the inner digest (two SHA-256 blocks for a short message),
- * in JavaScript. node:crypto costs ~1.8 µs a call for any hash however short, so the two
- * hashes an HMAC needs cost ~4 µs there and well under 1 µs here; `createHmac` sets the key
- * up again every time (~12 µs). What keeps reading a tracking token cheap on every pixel
- * and click. The output is byte for byte `createHmac('sha256', key).update(message).digest()`.
+ * in JavaScript: node:crypto's fixed cost per hash, paid twice per HMAC, and `createHmac`'s
+ * key set-up on every call are what this avoids (figures: docs/performance.md). What keeps
+ * reading a tracking token cheap on every pixel and click. The output is byte for byte
+ * `createHmac('sha256', key).update(message).digest()`.
  */
 export function createHmacSha256(key: string | Uint8Array): Hmac {
   const into = createHmacSha256Into(key);

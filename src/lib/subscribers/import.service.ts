@@ -2,7 +2,8 @@ import { stringify } from 'csv-stringify/sync';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { describeCsvError, noteExtraColumns, type ExtraColumns, DELIMITERS, isBlankRecord as isBlank, openCsv, readCsvHead, unguardFormula as unguard, type CsvSource, type Delimiter, type OpenedCsv } from '../csv/csv-reader.ts';
+import { type ExtraColumns, DELIMITERS, readCsvHead, unguardFormula as unguard, type CsvSource, type Delimiter } from '../csv/csv-reader.ts';
+import { planCsvImport, type RejectedCsvRow } from '../csv/import-planner.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { cleanName, type Result } from './subscribers.service.ts';
 import { TOPICS, parseTopics, type TopicId } from './topics.ts';
@@ -58,16 +59,9 @@ export interface CsvPreview {
 
 export type RejectionCode = 'not_utf8' | 'missing_columns' | 'missing_email' | 'header_injection' | 'invalid_email';
 
-
-export interface RejectedRow {
-  /** 1-based, the header being row 1 (a quoted line break does not start a new row). */
-  row: number;
-  code: RejectionCode;
-  reason: string;
-  /** The email column's value as found (may be empty). */
+export interface RejectedRow extends RejectedCsvRow<RejectionCode> {
+  /** The email column's value as found (may be empty), cut at 1,000 characters. */
   email: string;
-  /** Every field of the row as read, each cut at 1,000 characters. */
-  values: string[];
 }
 
 export interface ImportCounts {
@@ -114,7 +108,6 @@ export type ImportProgress = (progress: { done: number; total: number }) => void
 export const PREVIEW_ROWS = 10;
 /** Addresses per database round trip, while planning and while applying. */
 export const IMPORT_CHUNK = 1000;
-const MAX_KEPT_VALUE = 1000;
 const MAX_UNKNOWN_TOPICS = 100;
 const MAX_CONSENT_NOTE = 500;
 
@@ -217,76 +210,23 @@ async function lookUp(db: DB | Transaction<Database>, emails: readonly string[])
  * header) come back as an error; row-level problems as rejected rows.
  */
 export async function planImport(db: DB, source: CsvSource, mapping: ColumnMapping, now = Date.now()): Promise<Result<ImportPlan>> {
-  const counts: ImportCounts = { rows: 0, add: 0, merge: 0, kept_unsubscribed: 0, suppressed: 0, duplicate_in_file: 0, rejected: 0, blank: 0 };
-  const rejectedBy: Partial<Record<RejectionCode, number>> = {};
-  const rejected: RejectedRow[] = [];
+  const classified = { add: 0, merge: 0, kept_unsubscribed: 0, suppressed: 0, duplicate_in_file: 0 };
   const unknownTopics = new Map<string, number>();
-  const extraColumns: ExtraColumns = { rows: 0, examples: [] };
   const seen = new Map<string, PlannedAddress>();
   const ordered: PlannedAddress[] = [];
-  let pending: PlannedAddress[] = [];
 
-  const flush = async () => {
-    const batch = pending;
-    pending = [];
-    const found = await lookUp(db, batch.map((a) => a.email));
-    batch.forEach((address, i) => {
-      address.kind = found[i]!.classification;
-      counts[address.kind]++;
-    });
-  };
-
-  let opened: OpenedCsv | undefined;
-  try {
-    opened = await openCsv(source, mapping.delimiter);
-    let header: string[] | undefined;
-    let row = 0;
-    const mapped = [mapping.email, mapping.name, mapping.topics].filter((i): i is number => i !== null);
-    const reject = (fields: readonly string[], code: RejectionCode, reason: string) => {
-      counts.rejected++;
-      rejectedBy[code] = (rejectedBy[code] ?? 0) + 1;
-      rejected.push({ row, code, reason, email: (fields[mapping.email] ?? '').slice(0, MAX_KEPT_VALUE), values: fields.map((f) => f.slice(0, MAX_KEPT_VALUE)) });
-    };
-
-    for await (const fields of opened.records as AsyncIterable<string[]>) {
-      row++;
-      if (!header) {
-        if (isBlank(fields)) continue; // empty lines before the header
-        header = fields;
-        const problem = validateMapping(mapping, header.length);
-        if (problem) return { ok: false, error: problem };
-        continue;
-      }
-      counts.rows++;
-      if (isBlank(fields)) {
-        counts.blank++;
-        continue;
-      }
-      if (mapped.some((i) => fields[i]?.includes('\uFFFD'))) {
-        reject(fields, 'not_utf8', 'not UTF-8 text (save the file as UTF-8 and upload it again)');
-        continue;
-      }
-      if (fields.length < header.length) {
-        reject(fields, 'missing_columns', `missing columns: ${fields.length} of ${header.length}`);
-        continue;
-      }
-      if (fields.length > header.length && fields.slice(header.length).some((f) => f.trim() !== '')) {
-        noteExtraColumns(extraColumns, row);
-      }
+  const read = await planCsvImport<RejectionCode, PlannedAddress>(source, {
+    delimiter: mapping.delimiter,
+    checkMapping: (width) => validateMapping(mapping, width),
+    mappedColumns: [mapping.email, mapping.name, mapping.topics].filter((i): i is number => i !== null),
+    shortRows: 'whole',
+    chunkSize: IMPORT_CHUNK,
+    readRow(fields, row, reject) {
       const rawEmail = unguard(fields[mapping.email]!);
-      if (rawEmail.trim() === '') {
-        reject(fields, 'missing_email', 'no email address');
-        continue;
-      }
-      if (/[\r\n\0]/.test(rawEmail)) {
-        reject(fields, 'header_injection', 'line break inside the email address (header injection attempt)');
-        continue;
-      }
+      if (rawEmail.trim() === '') return void reject(row, fields, 'missing_email', 'no email address');
+      if (/[\r\n\0]/.test(rawEmail)) return void reject(row, fields, 'header_injection', 'line break inside the email address (header injection attempt)');
       const checked = normalizeEmail(rawEmail);
-      if (!checked.ok) {
-        reject(fields, 'invalid_email', checked.error);
-        continue;
-      }
+      if (!checked.ok) return void reject(row, fields, 'invalid_email', checked.error);
 
       let topics = 0;
       if (mapping.topics !== null) {
@@ -302,24 +242,26 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
 
       const earlier = seen.get(checked.email);
       if (earlier) {
-        counts.duplicate_in_file++;
+        classified.duplicate_in_file++;
         earlier.topics |= topics;
         earlier.name ??= name;
-        continue;
+        return undefined;
       }
       const address: PlannedAddress = { email: checked.email, name, topics, kind: 'unchecked' };
       seen.set(checked.email, address);
       ordered.push(address);
-      pending.push(address);
-      if (pending.length >= IMPORT_CHUNK) await flush();
-    }
-    if (!header) return { ok: false, error: 'The file is empty.' };
-    await flush();
-  } catch (error) {
-    return { ok: false, error: describeCsvError(error, opened) };
-  } finally {
-    opened?.close();
-  }
+      return address;
+    },
+    async checkChunk(chunk) {
+      const found = await lookUp(db, chunk.map((a) => a.email));
+      chunk.forEach((address, i) => {
+        address.kind = found[i]!.classification;
+        classified[address.kind]++;
+      });
+    },
+  });
+  if (!read.ok) return read;
+  const { rows, blank, rejected, rejectedBy, rejectedRows, extraColumns } = read.value;
 
   const writes: ImportPlan['writes'] = { emails: [], names: [], topics: [] };
   for (const address of ordered) {
@@ -328,7 +270,19 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
     writes.names.push(address.name);
     writes.topics.push(address.topics);
   }
-  return { ok: true, value: { mapping, plannedAt: now, counts, rejectedBy, rejected, unknownTopics: Object.fromEntries(unknownTopics), extraColumns, writes } };
+  return {
+    ok: true,
+    value: {
+      mapping,
+      plannedAt: now,
+      counts: { rows, ...classified, rejected, blank },
+      rejectedBy,
+      rejected: rejectedRows.map((r) => ({ ...r, email: r.values[mapping.email] ?? '' })),
+      unknownTopics: Object.fromEntries(unknownTopics),
+      extraColumns,
+      writes,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -341,7 +295,7 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
  * so whatever changed since the dry run (an unsubscribe, an erasure, a new signup) wins.
  * A thrown error (from the database or from `onProgress`) or a killed process leaves the
  * database exactly as it was. On SQLite the transaction holds the only connection, so
- * other work in the process waits until it commits (about 2-3 s for 100,000 rows here).
+ * other work in the process waits until it commits (how long: docs/performance.md).
  */
 export async function applyImport(
   db: DB,

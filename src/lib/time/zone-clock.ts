@@ -11,8 +11,8 @@ interface DayOffsets {
 }
 
 /**
- * Local weekday, hour and day of many instants in one time zone, fast: Intl costs ~20 µs a
- * call, so the zone's offset is worked out once per UTC day (twice, plus a binary search on
+ * Local weekday, hour and day of many instants in one time zone, fast: Intl is costly per
+ * call (docs/performance.md), so the zone's offset is worked out once per UTC day (twice, plus a binary search on
  * the quarter-hour grid when the clocks change that day — every real change happens on a
  * quarter hour) and the rest is arithmetic. Same answers as wallTimeOf/dayOf, tested.
  */

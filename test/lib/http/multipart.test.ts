@@ -97,6 +97,21 @@ describe('streaming multipart uploads', () => {
     expect(await receiveMultipartFile(chunked(nameless, 3), 'multipart/form-data; boundary=b', { fileField: 'file', destination: destination(), maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'malformed' });
   });
 
+  it('refuses a form of more than 32 parts and a text field over its limit, and leaves no file behind', async () => {
+    const many = new FormData();
+    many.set('file', new File([csv], 'list.csv'));
+    for (let i = 0; i < 40; i++) many.set(`field${i}`, 'x');
+    const crowded = await encode(many);
+    const file = destination();
+    expect(await receiveMultipartFile(chunked(crowded.bytes, 512), crowded.type, { fileField: 'file', destination: file, maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'malformed' });
+    expect(existsSync(file)).toBe(false);
+
+    const long = new FormData();
+    long.set('note', 'n'.repeat(101));
+    const wordy = await encode(long);
+    expect(await receiveMultipartFile(chunked(wordy.bytes, 64), wordy.type, { fileField: 'file', destination: destination(), maxFileBytes: 1e6, maxFieldBytes: 100 })).toEqual({ ok: false, reason: 'malformed' });
+  });
+
   it('reads quoted and bare boundaries', () => {
     expect(multipartBoundary('multipart/form-data; boundary="a b:c"')).toBe('a b:c');
     expect(multipartBoundary('Multipart/Form-Data;boundary=----WebKitFormBoundaryX1')).toBe('----WebKitFormBoundaryX1');
