@@ -1,4 +1,4 @@
-import { SITE, type CountDeltas } from '../reports/report-counts.repository.ts';
+import { SITE, type CountDeltas } from '../counts/ledger.ts';
 
 /** Page views made by machines (through a machine's click, or from a machine network with no reader's click): site-wide and per issue. */
 export const MACHINE_VIEW_METRIC = 'view.machine';

@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.ts';
 import type { NewPageView } from './page-views.repository.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
 import type { Attribution } from '../tracking/attribution.ts';
-import { addReportCounts, addReportCountsSqlite, CountDeltas, SITE } from '../reports/report-counts.repository.ts';
+import { addReportCounts, addReportCountsSqlite, CountDeltas, SITE } from '../counts/ledger.ts';
 import { moveFirst, nullableNumber, readFirsts, SET_FIRST_VISIT } from '../tracking/delivery-firsts.ts';
 import { countView, MACHINE_VIEW_METRIC } from './view-counts.ts';
 import { OWNER_METRIC } from '../tracking/hit-source.ts';

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database, OfflineEventKind } from '../db/schema.ts';
-import { addReportCounts, CountDeltas, SITE } from '../reports/report-counts.repository.ts';
+import { addReportCounts, CountDeltas, SITE } from '../counts/ledger.ts';
 import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
 
 type Counted = { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null };

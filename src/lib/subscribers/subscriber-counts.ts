@@ -1,4 +1,4 @@
-import { CountDeltas, SITE } from '../reports/report-counts.repository.ts';
+import { CountDeltas, SITE } from '../counts/ledger.ts';
 
 /** A confirmed signup counts site-wide and, when it came from an issue, for that issue. */
 export function signupDeltas(sourceIssueId: number | null, at: number): CountDeltas {

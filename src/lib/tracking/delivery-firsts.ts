@@ -1,5 +1,5 @@
 import type { ClickClass, OpenClass } from '../db/schema.ts';
-import type { CountDeltas } from '../reports/report-counts.repository.ts';
+import type { CountDeltas } from '../counts/ledger.ts';
 import type { Step } from '../events/statement-plan.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
-import { addReportCountsSqlite, CountDeltas, reportCountWrites } from '../reports/report-counts.repository.ts';
+import { addReportCountsSqlite, CountDeltas, reportCountWrites } from '../counts/ledger.ts';
 import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
 import { isMachinesHit, OWNER_METRIC, parseSourceText, sourceFacts, sourceText, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
 import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';

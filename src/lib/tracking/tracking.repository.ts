@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { DB } from '../db/database.ts';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
-import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../reports/report-counts.repository.ts';
+import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../counts/ledger.ts';
 import { sqliteMultiInsert } from '../events/sqlite-multi-row.ts';
 import { countClick, countOpen, moveClickFirsts, moveOpenFirsts, nullableNumber, readFirsts, SET_CLICKED, SET_FIRST_OPENS } from './delivery-firsts.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CountDeltas, DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange, TOTAL } from '../../../src/lib/reports/report-counts.repository.ts';
+import { CountDeltas, DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange, TOTAL } from '../../../src/lib/counts/ledger.ts';
 
 /** The pieces a range is read in: contiguous, covering it exactly, each aligned to its grain. */
 describe('splitRange', () => {
