@@ -6,7 +6,7 @@ import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../
 import { defaultSettings, saveSettings } from '../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../src/lib/offline/offline-counts.ts';
 import { confirmSubscription, subscribe, unsubscribe, type SubscriberDeps } from '../../src/lib/subscribers/subscribers.service.ts';
-import { quarterOf } from '../../src/lib/counts/ledger.ts';
+import { quarterOf } from '../../src/lib/counts/buckets.ts';
 import { seedDelivery, seedIssue } from './tracking.ts';
 
 const MINUTE = 60_000;

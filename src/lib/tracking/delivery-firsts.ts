@@ -1,5 +1,6 @@
 import type { ClickClass, OpenClass } from '../db/schema.ts';
 import type { CountDeltas } from '../counts/ledger.ts';
+import type { PlainMetric, TotalByDimMetric } from '../counts/metrics.ts';
 import type { Step } from '../events/statement-plan.ts';
 
 /**
@@ -53,7 +54,7 @@ export function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefi
   return row && firstsOf(row);
 }
 
-export function moveFirst(deltas: CountDeltas, issueId: number, metric: string, from: number | null, to: number | null): void {
+export function moveFirst(deltas: CountDeltas, issueId: number, metric: PlainMetric, from: number | null, to: number | null): void {
   if (from === to) return;
   if (from !== null) deltas.at(issueId, metric, from, -1);
   if (to !== null) deltas.at(issueId, metric, to, 1);
@@ -72,9 +73,9 @@ export function withoutClickedLink(list: string | null, linkId: number): string 
 }
 
 // The count names per class, made once: a name built per hit is a new string that every Map lookup must hash.
-export const OPEN_METRIC: Record<OpenClass, string> = { human: 'open.human', proxy: 'open.proxy', apple_mpp: 'open.apple_mpp', scanner: 'open.scanner' };
-export const CLICK_METRIC: Record<ClickClass, string> = { human: 'click.human', bot: 'click.bot' };
-export const LINK_METRIC: Record<ClickClass, string> = { human: 'link.human', bot: 'link.bot' };
+export const OPEN_METRIC: Record<OpenClass, PlainMetric> = { human: 'open.human', proxy: 'open.proxy', apple_mpp: 'open.apple_mpp', scanner: 'open.scanner' };
+export const CLICK_METRIC: Record<ClickClass, PlainMetric> = { human: 'click.human', bot: 'click.bot' };
+export const LINK_METRIC: Record<ClickClass, TotalByDimMetric> = { human: 'link.human', bot: 'link.bot' };
 
 /** An open's effect on its delivery's first open times (kept current in `firsts`) and on the unique counts; true when they moved. */
 export function moveOpenFirsts(issueId: number, at: number, cls: OpenClass, firsts: Firsts, deltas: CountDeltas): boolean {

@@ -6,7 +6,7 @@ import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../
 import { defaultSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../../src/lib/offline/offline-counts.ts';
 import { compareIssues, issueReport } from '../../../src/lib/reports/issue-report.service.ts';
-import { quarterOf } from '../../../src/lib/counts/ledger.ts';
+import { quarterOf } from '../../../src/lib/counts/buckets.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, type SeededIssue } from '../../helpers/tracking.ts';
 import { pageViewEvent } from '../../helpers/reports.ts';

@@ -5,7 +5,7 @@ import { IPS, trackingApp } from '../../helpers/networks.ts';
 import { recordClick, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
 import { recordPageView } from '../../../src/lib/analytics/page-views.service.ts';
 import { VisitorHasher } from '../../../src/lib/analytics/visitor-hash.service.ts';
-import { findTotals } from '../../../src/lib/counts/ledger.ts';
+import { findTotals } from '../../../src/lib/counts/range-reads.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
 import { agentFacts } from '../../../src/lib/tracking/classify-agent.ts';
 import { trackingThresholdDefaults } from '../../../src/lib/settings/settings.ts';
