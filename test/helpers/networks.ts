@@ -1,6 +1,6 @@
 import type { NetworkLookup, NetworkOwner, NetworkRole } from '../../src/lib/tracking/hit-source.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
-import { clickInserter, openInserter } from '../../src/lib/tracking/tracking.repository.ts';
+import { clickInserter, openInserter } from '../../src/lib/tracking/reads.repository.ts';
 import { hitInserter } from '../../src/lib/tracking/hit-writer.ts';
 import { lockTrackingBatch } from '../../src/lib/tracking/batch-locks.ts';
 import { VisitTracker } from '../../src/lib/analytics/visits.ts';

@@ -4,7 +4,7 @@ import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
 import { VisitTracker } from '../analytics/visits.ts';
 import type { AttributionDeps } from '../analytics/page-views.service.ts';
-import { clickInserter, openInserter } from '../tracking/tracking.repository.ts';
+import { clickInserter, openInserter } from '../tracking/reads.repository.ts';
 import { hitInserter } from '../tracking/hit-writer.ts';
 import { lockTrackingBatch } from '../tracking/batch-locks.ts';
 import { peekSettings } from '../settings/settings.service.ts';

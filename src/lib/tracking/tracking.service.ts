@@ -5,7 +5,7 @@ import { findLinksByIssue } from '../issues/issues.repository.ts';
 import type { IssueLinkKind } from '../db/schema.ts';
 import { agentFacts } from './classify-agent.ts';
 import type { HitSource, NetworkLookup } from './hit-source.ts';
-import { findDeliveryById, findLinkIssueId } from './tracking.repository.ts';
+import { findDeliveryById, findLinkIssueId } from './reads.repository.ts';
 import type { HitResult } from './hit-writer.ts';
 import { makeAttributionCookie } from './attribution.ts';
 import { makeClickMarkerCookie } from './click-marker.ts';
