@@ -12,7 +12,7 @@ import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../src/lib/analytics/visits.ts';
-import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../src/lib/tracking/reads.repository.ts';
+import { clickInserter, openInserter, type NewClick, type NewOpen } from '../helpers/event-rows.ts';
 import { storeOfflineEvent } from '../../src/lib/offline/offline-counts.ts';
 import { compareIssues, issueReport } from '../../src/lib/reports/issue-report.service.ts';
 import { lastDays, siteReport } from '../../src/lib/reports/site-report.service.ts';

@@ -1,6 +1,5 @@
 import type { NetworkLookup, NetworkOwner, NetworkRole } from '../../src/lib/tracking/hit-source.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
-import { clickInserter, openInserter } from '../../src/lib/tracking/reads.repository.ts';
 import { hitInserter } from '../../src/lib/tracking/hit-writer.ts';
 import { lockTrackingBatch } from '../../src/lib/tracking/batch-locks.ts';
 import { VisitTracker } from '../../src/lib/analytics/visits.ts';
@@ -72,6 +71,6 @@ export const testNetworks: NetworkLookup = {
 
 /** A tracking app over `db` with a writer of its own (the composition root's inserters and locks) and the test owners above. */
 export function trackingApp(db: DB): TrackingApp {
-  const writer = new EventWriter(db, { hit: hitInserter, page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 100, lock: lockTrackingBatch });
+  const writer = new EventWriter(db, { hit: hitInserter, page_view: new VisitTracker().inserter }, { maxWaitMs: 0, maxBatch: 100, lock: lockTrackingBatch });
   return { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer, networks: testNetworks };
 }

@@ -2,7 +2,7 @@ import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../src/lib/analytics/visits.ts';
-import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../src/lib/tracking/reads.repository.ts';
+import { clickInserter, openInserter, type NewClick, type NewOpen } from './event-rows.ts';
 import { defaultSettings, saveSettings } from '../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../src/lib/offline/offline-counts.ts';
 import { confirmSubscription, subscribe, unsubscribe, type SubscriberDeps } from '../../src/lib/subscribers/subscribers.service.ts';

@@ -4,7 +4,6 @@ import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
 import { VisitTracker } from '../analytics/visits.ts';
 import type { AttributionDeps } from '../analytics/page-views.service.ts';
-import { clickInserter, openInserter } from '../tracking/reads.repository.ts';
 import { hitInserter } from '../tracking/hit-writer.ts';
 import { lockTrackingBatch } from '../tracking/batch-locks.ts';
 import { peekSettings } from '../settings/settings.service.ts';
@@ -17,8 +16,8 @@ function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
     db,
     // Tracking hits, judged against their delivery's history (`hit`), before the page views they
-    // lead to (with their attribution and visits); opens and clicks already classified as rows (`open`, `click`).
-    { hit: hitInserter, page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter },
+    // lead to (with their attribution and visits).
+    { hit: hitInserter, page_view: new VisitTracker().inserter },
     {
       ...config.eventWriter,
       lock: lockTrackingBatch,

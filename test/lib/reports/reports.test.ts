@@ -2,7 +2,7 @@ import { beforeAll, expect, it } from 'vitest';
 import type { DB } from '../../../src/lib/db/database.ts';
 import { EventWriter } from '../../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../../src/lib/analytics/visits.ts';
-import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../../src/lib/tracking/reads.repository.ts';
+import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../helpers/event-rows.ts';
 import { defaultSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../../src/lib/offline/offline-counts.ts';
 import { removeOfflineEvent } from '../../../src/lib/offline/offline-events.service.ts';
