@@ -98,6 +98,15 @@ describeEachDatabase('event writer', (db, dialect) => {
     await expect(writer.write(pageViewInserter, view(99))).rejects.toThrow(/closed/);
   });
 
+  it('refuses a row handed with an inserter it was not built with, and writes nothing', async () => {
+    const before = await countPageViews(db());
+    const writer = new EventWriter(db(), { pageViewInserter }, { maxWaitMs: 0, maxBatch: 100 });
+    const stranger = { ...pageViewInserter };
+    await expect(writer.write(stranger as typeof pageViewInserter, view(700_001))).rejects.toThrow(/inserter it was not built with/);
+    await writer.close();
+    expect(await countPageViews(db())).toBe(before);
+  });
+
   it(`stores epoch milliseconds as numbers (${dialect})`, async () => {
     const row = await db().selectFrom('page_views').select(['at', 'is_bot']).limit(1).executeTakeFirstOrThrow();
     expect(typeof row.at).toBe('number');
