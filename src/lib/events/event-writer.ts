@@ -118,8 +118,8 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
    * A full batch commits as soon as the current callback yields, so answers start flowing
    * while the server is still reading requests; a partial batch waits for the end of this
    * event-loop turn (or maxWaitMs), so every hit read in the same I/O poll shares its commit,
-   * and for up to maxTurns more turns as long as each brings more hits (a commit costs ~100 µs
-   * whatever its size on SQLite; under load at ~10 hits a turn, the fixed cost was most of a hit's).
+   * and for up to maxTurns more turns as long as each brings more hits (a commit has a fixed cost
+   * whatever its size, which more hits then share; docs/performance.md).
    */
   #schedule(full: boolean): void {
     if (this.#inFlight.size >= this.#slots) return; // a running commit picks the queue up when it ends

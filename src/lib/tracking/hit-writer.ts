@@ -115,9 +115,9 @@ type DeliveryRow = FirstsRow & {
 };
 
 /**
- * Rows a statement at most. SQLite prepares a statement per row count and each call costs ~0.7 µs
- * whatever it does: 32 a statement. PostgreSQL pays a round trip a statement: one for the whole
- * batch (its limit is 65,535 parameters; a batch is at most EVENT_WRITER_MAX_BATCH hits).
+ * Rows a statement at most. SQLite prepares a statement per row count and each call has a fixed
+ * cost whatever it does: 32 a statement. PostgreSQL pays a round trip a statement: one for the
+ * whole batch (its limit is 65,535 parameters; a batch is at most EVENT_WRITER_MAX_BATCH hits).
  */
 const chunkOf = (postgres: boolean) => (postgres ? 5000 : 32);
 const list = (n: number) => new Array(n).fill('?').join(', ');
@@ -257,7 +257,7 @@ const checkInsert = insertText('link_checks', CHECK_COLUMNS);
 
 /**
  * Deliveries written back in one UPDATE … FROM (VALUES …) a shape: the columns a batch changed, no
- * more (each column of each row costs ~0.4 µs in SQLite). PostgreSQL types the values by casts.
+ * more (each column of each row has its cost in SQLite; docs/performance.md). PostgreSQL types the values by casts.
  */
 type Shape = { columns: [string, 'bigint' | 'text'][]; push: (values: unknown[], d: BatchDelivery) => void; texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string } };
 
