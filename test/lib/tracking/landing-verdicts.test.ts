@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
-import { recordClick, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
+import { recordClick } from '../../../src/lib/tracking/tracking.service.ts';
 import { recordPageView } from '../../../src/lib/analytics/page-views.service.ts';
 import { VisitorHasher } from '../../../src/lib/analytics/visitor-hash.service.ts';
 import { findTotals } from '../../../src/lib/counts/range-reads.ts';
