@@ -7,7 +7,7 @@ import type { Step } from '../events/statement-plan.ts';
  * A delivery's first-event times and the maintained unique counts that follow them
  * ("first.open", "first.open_human", "first.click", "first.visit" in the bucket of the first
  * time): when a first time moves, its count moves from the old bucket to the new one. Shared by
- * the hit writer, the row inserters and the page-view writer.
+ * the hit writer, the page-view writer and the tests' row inserters (test/helpers/event-rows.ts).
  */
 export type Firsts = { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null };
 
