@@ -12,7 +12,7 @@ import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../src/lib/analytics/visits.ts';
-import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../src/lib/tracking/tracking.repository.ts';
+import { clickInserter, openInserter, type NewClick, type NewOpen } from '../helpers/event-rows.ts';
 import { storeOfflineEvent } from '../../src/lib/offline/offline-counts.ts';
 import { compareIssues, issueReport } from '../../src/lib/reports/issue-report.service.ts';
 import { lastDays, siteReport } from '../../src/lib/reports/site-report.service.ts';
@@ -73,7 +73,8 @@ async function seedEvents(db: DB, seeded: Seeded, count: number): Promise<void> 
   const random = () => stream.next();
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const afterSend = (sentAt: number) => sentAt + Math.min(7 * DAY - 1, Math.floor(-Math.log(1 - random()) * 14 * H));
-  const writer = new EventWriter(db, { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 1000 });
+  const pageViews = new VisitTracker().inserter;
+  const writer = new EventWriter(db, { pageViews, opens: openInserter, clicks: clickInserter }, { maxWaitMs: 0, maxBatch: 1000 });
   const opens: NewOpen[] = [];
   const clicks: NewClick[] = [];
   const views: PageViewEvent[] = [];
@@ -105,12 +106,12 @@ async function seedEvents(db: DB, seeded: Seeded, count: number): Promise<void> 
     } else offline++;
   }
   const inOrder = <T extends { at: number }>(rows: T[]) => rows.sort((a, b) => a.at - b.at);
-  const writeAll = async <K extends 'open' | 'click' | 'page_view'>(kind: K, rows: Parameters<typeof writer.write<K>>[1][]) => {
-    for (let i = 0; i < rows.length; i += 5000) await Promise.all(rows.slice(i, i + 5000).map((row) => writer.write(kind, row)));
+  const writeAll = async <I extends typeof openInserter | typeof clickInserter | typeof pageViews>(inserter: I, rows: Parameters<I['sqlite']>[1]) => {
+    for (let i = 0; i < rows.length; i += 5000) await Promise.all(rows.slice(i, i + 5000).map((row) => writer.write(inserter, row)));
   };
-  await writeAll('open', inOrder(opens));
-  await writeAll('click', inOrder(clicks));
-  await writeAll('page_view', inOrder(views));
+  await writeAll(openInserter, inOrder(opens));
+  await writeAll(clickInserter, inOrder(clicks));
+  await writeAll(pageViews, inOrder(views));
   await writer.close();
   for (let i = 0; i < offline; i++) {
     const at = START + Math.floor(random() * 84 * DAY);

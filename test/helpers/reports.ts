@@ -2,11 +2,11 @@ import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../src/lib/analytics/visits.ts';
-import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../src/lib/tracking/tracking.repository.ts';
+import { clickInserter, openInserter, type NewClick, type NewOpen } from './event-rows.ts';
 import { defaultSettings, saveSettings } from '../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../src/lib/offline/offline-counts.ts';
 import { confirmSubscription, subscribe, unsubscribe, type SubscriberDeps } from '../../src/lib/subscribers/subscribers.service.ts';
-import { quarterOf } from '../../src/lib/reports/report-counts.repository.ts';
+import { quarterOf } from '../../src/lib/counts/buckets.ts';
 import { seedDelivery, seedIssue } from './tracking.ts';
 
 const MINUTE = 60_000;
@@ -142,10 +142,11 @@ export async function seedReportData(db: DB, siteUrl: string, now = Date.now()):
     views.push(view(sentB + k * DAY, '/articles/widget-batteries-explained/'));
   }
 
-  const writer = new EventWriter(db, { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
-  await Promise.all(opens.sort((x, y) => x.at - y.at).map((o) => writer.write('open', o)));
-  for (const c of clicks.sort((x, y) => x.at - y.at)) await writer.write('click', c);
-  for (const v of views.sort((x, y) => x.at - y.at)) await writer.write('page_view', v);
+  const pageViews = new VisitTracker().inserter;
+  const writer = new EventWriter(db, { pageViews, opens: openInserter, clicks: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
+  await Promise.all(opens.sort((x, y) => x.at - y.at).map((o) => writer.write(openInserter, o)));
+  for (const c of clicks.sort((x, y) => x.at - y.at)) await writer.write(clickInserter, c);
+  for (const v of views.sort((x, y) => x.at - y.at)) await writer.write(pageViews, v);
   await writer.close();
 
   // A friend signs up from the issue's link and confirms; d5 leaves through the issue's footer.

@@ -1,13 +1,12 @@
 import type { VisitorHasher } from './visitor-hash.service.ts';
 import { describePageView, type PageRequest } from './page-view.ts';
 import type { PageViewEvent } from './visits.ts';
+import type { EventHandle } from '../events/event-writer.ts';
 import { attributionCookieValue, readAttribution } from '../tracking/attribution.ts';
 import { clickMarkerValue, readClickMarker } from '../tracking/click-marker.ts';
 import { isMachineNetwork, ownerKey, ownerWithRole, type NetworkLookup } from '../tracking/hit-source.ts';
 
-export interface PageViewSink {
-  write(kind: 'page_view', row: PageViewEvent): Promise<unknown>;
-}
+export type PageViewSink = EventHandle<PageViewEvent>;
 
 /** What attribution needs: the secret that signs the cookies and the window (days) from Settings. */
 export interface AttributionDeps {
@@ -24,7 +23,7 @@ export interface AttributionDeps {
  * are worked out in the writer's batch (src/lib/analytics/visits.ts).
  */
 export async function recordPageView(
-  deps: { writer: PageViewSink; visitors: VisitorHasher; attribution?: AttributionDeps; networks?: NetworkLookup },
+  deps: { pageViews: PageViewSink; visitors: VisitorHasher; attribution?: AttributionDeps; networks?: NetworkLookup },
   request: PageRequest & { ip: string; cookie?: string | null },
   now = Date.now(),
 ): Promise<void> {
@@ -38,7 +37,7 @@ export async function recordPageView(
   const clickMarker = marker ? (readClickMarker(secret!, marker, now) ?? null) : null;
   const owner = deps.networks?.lookup(request.ip);
   const machineNetwork = owner && isMachineNetwork(owner.role) ? `from ${ownerWithRole(owner)}, with no reader’s click` : null;
-  await deps.writer.write('page_view', {
+  await deps.pageViews.write({
     ...view,
     visitor_hash,
     issue_id: null,

@@ -4,9 +4,8 @@ import { createDatabase, type DB } from '../db/database.ts';
 import { EventWriter } from '../events/event-writer.ts';
 import { VisitTracker } from '../analytics/visits.ts';
 import type { AttributionDeps } from '../analytics/page-views.service.ts';
-import { clickInserter, openInserter } from '../tracking/tracking.repository.ts';
 import { hitInserter } from '../tracking/hit-writer.ts';
-import { lockTrackingBatch } from '../tracking/batch-locks.ts';
+import { trackingBatchLock } from '../tracking/batch-locks.ts';
 import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
@@ -14,17 +13,19 @@ import { createMailer, type Mailer } from '../mail/mailer.ts';
 import { openNetworks, type Networks } from '../network/networks.service.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
-  return new EventWriter(
+  const pageViews = new VisitTracker().inserter;
+  const writer = new EventWriter(
     db,
-    // Tracking hits, judged against their delivery's history (`hit`), before the page views they
-    // lead to (with their attribution and visits); opens and clicks already classified as rows (`open`, `click`).
-    { hit: hitInserter, page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter },
+    // Tracking hits, judged against their delivery's history, before the page views they lead to
+    // (with their attribution and visits).
+    { hits: hitInserter, pageViews },
     {
       ...config.eventWriter,
-      lock: lockTrackingBatch,
+      lock: trackingBatchLock(pageViews),
       onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
     },
   );
+  return { writer, hits: writer.handle(hitInserter), pageViews: writer.handle(pageViews) };
 }
 
 /** Everything a request needs that lives as long as the process: one of each. */
@@ -32,7 +33,10 @@ export interface AppContext {
   config: Readonly<Config>;
   db: DB;
   secret: string;
-  writer: ReturnType<typeof createEventWriter>;
+  /** The group-commit writer (flushed and closed with the process) and its two handles: tracking hits and page views. */
+  writer: ReturnType<typeof createEventWriter>['writer'];
+  hits: ReturnType<typeof createEventWriter>['hits'];
+  pageViews: ReturnType<typeof createEventWriter>['pageViews'];
   visitors: VisitorHasher;
   /** Page-view attribution: the cookie's secret and the window from Settings. */
   attribution: AttributionDeps;
@@ -45,7 +49,7 @@ export interface AppContext {
 
 export function createAppContext(config: Readonly<Config>): AppContext {
   const db = createDatabase(config.databaseUrl);
-  const writer = createEventWriter(db, config);
+  const { writer, hits, pageViews } = createEventWriter(db, config);
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     outboxDir: path.join(config.dataDir, 'outbox'),
@@ -61,6 +65,8 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     secret,
     attribution: { secret, attributionWindowDays: () => peekSettings(db)?.attributionWindowDays ?? 7 },
     writer,
+    hits,
+    pageViews,
     visitors: new VisitorHasher(db),
     mailer,
     get networks() {

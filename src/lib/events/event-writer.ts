@@ -17,12 +17,19 @@ export interface BatchInserter<DB, Row> {
 /** What `write` resolves with for an inserter: its per-row result, or undefined. */
 export type WriteResult<I> = I extends { sqlite: (...args: any[]) => infer R } ? (R extends readonly (infer X)[] ? X : undefined) : undefined;
 
-/**
- * Kinds are written in the order the inserters are given (tracking hits before the page views
- * they lead to, say), whatever order their rows arrived in.
- */
+/** One inserter's side of a writer: its rows go in, each resolves (with its result) once committed. */
+export interface EventHandle<Row, Result = unknown> {
+  write(row: Row): Promise<Result>;
+}
+
+/** What one row is for: its inserter (the handle `write` was given) and the row. */
+export interface QueuedRow {
+  inserter: BatchInserter<any, any>;
+  row: unknown;
+}
+
 interface Pending<Row> {
-  kind: string;
+  inserter: BatchInserter<any, Row>;
   row: Row;
   result: unknown;
   resolve: (result: unknown) => void;
@@ -57,17 +64,23 @@ export interface EventWriterOptions<DB = any> {
    * PostgreSQL: called first in each batch's transaction with all its rows, to take the locks
    * the inserters will need in one fixed order (so two processes' batches cannot deadlock).
    */
-  lock?: (trx: Transaction<DB>, batch: readonly { kind: string; row: unknown }[]) => Promise<void>;
+  lock?: (trx: Transaction<DB>, batch: readonly QueuedRow[]) => Promise<void>;
 }
 
 /**
  * Group commit: hits arriving within a few milliseconds share one transaction, and each
  * `write` resolves only after the transaction holding its row committed. Nothing
  * acknowledged is lost on a crash, while one commit serves many requests.
+ *
+ * A row is written by the inserter it is handed with (`write(hitInserter, hit)`): its type says
+ * what rows it takes and what each resolves with. The inserters a writer is built with, in that
+ * order, are the only ones it takes, and a batch writes their rows in that order (tracking hits
+ * before the page views they lead to, say), whatever order the rows arrived in.
  */
 export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, any>>> {
   readonly #db: Kysely<DB>;
-  readonly #inserters: Inserters;
+  /** Each inserter's place in the writing order. */
+  readonly #order: Map<BatchInserter<DB, any>, number>;
   readonly #options: EventWriterOptions<DB>;
   #queue: Pending<unknown>[] = [];
   #cancelScheduled: (() => void) | undefined;
@@ -78,19 +91,25 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
 
   constructor(db: Kysely<DB>, inserters: Inserters, options: EventWriterOptions<DB>) {
     this.#db = db;
-    this.#inserters = inserters;
+    this.#order = new Map(Object.values(inserters).map((inserter, i) => [inserter, i]));
     this.#options = options;
     this.#slots = sqliteHandle(db) ? 1 : Math.max(1, options.concurrency ?? 1);
+  }
+
+  /** `inserter`'s side of this writer, for code that writes one kind of row (it never picks an inserter). */
+  handle<I extends Inserters[keyof Inserters]>(inserter: I): EventHandle<Parameters<I['sqlite']>[1][number], WriteResult<I>> {
+    return { write: (row) => this.write(inserter, row) };
   }
 
   get pending(): number {
     return this.#queue.length;
   }
 
-  write<K extends keyof Inserters & string>(kind: K, row: Parameters<Inserters[K]['sqlite']>[1][number]): Promise<WriteResult<Inserters[K]>> {
+  write<I extends Inserters[keyof Inserters]>(inserter: I, row: Parameters<I['sqlite']>[1][number]): Promise<WriteResult<I>> {
     if (this.#closed) return Promise.reject(new Error('event writer is closed'));
-    return new Promise<WriteResult<Inserters[K]>>((resolve, reject) => {
-      this.#queue.push({ kind, row, result: undefined, resolve: resolve as (result: unknown) => void, reject });
+    if (!this.#order.has(inserter)) return Promise.reject(new Error('event writer: an inserter it was not built with'));
+    return new Promise<WriteResult<I>>((resolve, reject) => {
+      this.#queue.push({ inserter, row, result: undefined, resolve: resolve as (result: unknown) => void, reject });
       this.#schedule(this.#queue.length >= this.#options.maxBatch);
     });
   }
@@ -99,8 +118,8 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
    * A full batch commits as soon as the current callback yields, so answers start flowing
    * while the server is still reading requests; a partial batch waits for the end of this
    * event-loop turn (or maxWaitMs), so every hit read in the same I/O poll shares its commit,
-   * and for up to maxTurns more turns as long as each brings more hits (a commit costs ~100 µs
-   * whatever its size on SQLite; under load at ~10 hits a turn, the fixed cost was most of a hit's).
+   * and for up to maxTurns more turns as long as each brings more hits (a commit has a fixed cost
+   * whatever its size, which more hits then share; docs/performance.md).
    */
   #schedule(full: boolean): void {
     if (this.#inFlight.size >= this.#slots) return; // a running commit picks the queue up when it ends
@@ -158,14 +177,14 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   }
 
   async #insertAll(batch: Pending<unknown>[]): Promise<void> {
-    const found = new Map<string, Pending<unknown>[]>();
+    const found = new Map<BatchInserter<DB, any>, Pending<unknown>[]>();
     for (const p of batch) {
       p.result = undefined; // a batch retried row by row starts afresh
-      let pending = found.get(p.kind);
-      if (!pending) found.set(p.kind, (pending = []));
+      let pending = found.get(p.inserter);
+      if (!pending) found.set(p.inserter, (pending = []));
       pending.push(p);
     }
-    const byKind = found.size === 1 ? found : new Map(Object.keys(this.#inserters).flatMap((kind) => (found.has(kind) ? [[kind, found.get(kind)!] as const] : [])));
+    const byKind = found.size === 1 ? found : new Map([...found].sort(([a], [b]) => this.#order.get(a)! - this.#order.get(b)!));
     const keep = (pending: Pending<unknown>[], results: unknown[] | void) => {
       if (results) for (let i = 0; i < pending.length; i++) pending[i]!.result = results[i];
     };
@@ -173,7 +192,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     if (sqlite) {
       const writeAll = () =>
         this.#sqliteTransaction(sqlite)(() => {
-          for (const [kind, pending] of byKind) keep(pending, this.#inserters[kind]!.sqlite(sqlite, pending.map((p) => p.row)));
+          for (const [inserter, pending] of byKind) keep(pending, inserter.sqlite(sqlite, pending.map((p) => p.row)));
         });
       // Ours runs synchronously from BEGIN to COMMIT, so it can only interleave with a Kysely
       // transaction already open on the connection: then it waits for Kysely's connection lock.
@@ -183,7 +202,7 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     }
     await this.#db.transaction().execute(async (trx) => {
       await this.#options.lock?.(trx, batch);
-      for (const [kind, pending] of byKind) keep(pending, await this.#inserters[kind]!.kysely(trx, pending.map((p) => p.row)));
+      for (const [inserter, pending] of byKind) keep(pending, await inserter.kysely(trx, pending.map((p) => p.row)));
     });
   }
 

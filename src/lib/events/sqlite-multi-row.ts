@@ -9,10 +9,9 @@ export interface MultiRow {
 }
 
 /**
- * SQLite statements over many rows at once. Each better-sqlite3 call costs ~0.7 µs whatever it
- * does: a row's share of a 21-row insert is ~0.1 µs (2.85 → 2.21 µs a row, commit included,
- * measured in one process). Answers the writer of a connection: a prepared statement per row
- * count, made once.
+ * SQLite statements over many rows at once: each better-sqlite3 call has a fixed cost whatever
+ * it does, which the rows of one statement share (figures in docs/performance.md). Answers the
+ * writer of a connection: a prepared statement per row count, made once.
  */
 function sqliteMultiRow(width: number, what: string, sqlFor: (rows: number) => string): (sqlite: BetterSqlite3.Database) => MultiRow {
   const byConnection = new WeakMap<BetterSqlite3.Database, MultiRow>();
@@ -28,7 +27,7 @@ function sqliteMultiRow(width: number, what: string, sqlFor: (rows: number) => s
         for (let at = 0; at < rows; at += MAX_ROWS) {
           const count = Math.min(MAX_ROWS, rows - at);
           // Spread, not an array: better-sqlite3 reads an array argument element by element through
-          // the engine's generic property lookup (~14 µs more for a 216-value insert, measured alone).
+          // the engine's generic property lookup (docs/performance.md).
           statementFor(count).run(...(count === rows ? values : values.slice(at * width, (at + count) * width)));
         }
       },

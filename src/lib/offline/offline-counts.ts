@@ -1,8 +1,12 @@
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database, OfflineEventKind } from '../db/schema.ts';
-import { addReportCounts, CountDeltas, SITE } from '../reports/report-counts.repository.ts';
+import { addReportCounts, CountDeltas } from '../counts/ledger.ts';
+import { SITE } from '../counts/buckets.ts';
+import type { PlainMetric } from '../counts/metrics.ts';
 import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
+
+const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = { call: 'call.mentioned', walk_in: 'walk_in.mentioned' };
 
 type Counted = { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null };
 
@@ -15,7 +19,7 @@ export function offlineEventDeltas(rows: readonly Counted[], sign: 1 | -1, delta
   for (const r of rows) {
     const at = Number(r.at);
     deltas.atToTheMinute(SITE, r.kind, at, sign);
-    if (r.mentioned_newsletter === 1) deltas.at(SITE, `${r.kind}.mentioned`, at, sign);
+    if (r.mentioned_newsletter === 1) deltas.at(SITE, MENTIONED_METRIC[r.kind], at, sign);
     if (r.issue_id !== null) deltas.at(Number(r.issue_id), r.kind, at, sign);
   }
   return deltas;

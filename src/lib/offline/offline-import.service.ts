@@ -8,7 +8,7 @@ import { cleanNote, EARLIEST_EVENT_AT, MAX_CLOCK_SKEW_MS, MAX_NOTE_LENGTH, type 
 import { findExistingClientIds, insertOfflineEventsIfNew, type NewOfflineEvent } from './offline-events.repository.ts';
 import { findIssueIdsBySlugs, isIssueSlug } from './issue-credit.ts';
 import { offlineEventDeltas } from './offline-counts.ts';
-import { addReportCounts } from '../reports/report-counts.repository.ts';
+import { addReportCounts } from '../counts/ledger.ts';
 
 /**
  * CSV import of offline events (a phone system's call log, a visitor book typed into a

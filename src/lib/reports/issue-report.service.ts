@@ -1,7 +1,8 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { computeLift, exactWindow, type LiftResult } from './lift.ts';
-import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, DAY_MS, HOUR_MS, MINUTE_MS, minuteOf, PER_HOUR, QUARTER_MS, quarterOf, SITE, sumInRange, sumMinuteWindows, sumWindows } from './report-counts.repository.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS, minuteOf, PER_HOUR, QUARTER_MS, quarterOf, SITE } from '../counts/buckets.ts';
+import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, sumInRange, sumMinuteWindows, sumWindows } from '../counts/range-reads.ts';
 import { zoneOffsetAt } from '../time/zoned-time.ts';
 import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';

@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.ts';
 
 /**
  * Report queries that read the deliveries ledger (never pruned) and the send times. Maintained
- * event counts, unique ones included, are read through report-counts.repository.ts.
+ * event counts, unique ones included, are read through counts/ledger.ts.
  */
 type Db = DB | Transaction<Database>;
 

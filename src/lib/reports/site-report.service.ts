@@ -2,7 +2,8 @@ import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { addDays, dayOf, startOfDay } from '../time/zoned-time.ts';
 import { ZoneClock } from '../time/zone-clock.ts';
-import { findCountBuckets, HOUR_MS, PER_HOUR, SITE, sumCountsByDim, sumInRange } from './report-counts.repository.ts';
+import { HOUR_MS, PER_HOUR, SITE } from '../counts/buckets.ts';
+import { findCountBuckets, sumCountsByDim, sumInRange } from '../counts/range-reads.ts';
 import { findSendTimes } from './reports.repository.ts';
 
 /**

@@ -1,4 +1,5 @@
-import { CountDeltas, SITE } from '../reports/report-counts.repository.ts';
+import { CountDeltas } from '../counts/ledger.ts';
+import { SITE } from '../counts/buckets.ts';
 
 /** A confirmed signup counts site-wide and, when it came from an issue, for that issue. */
 export function signupDeltas(sourceIssueId: number | null, at: number): CountDeltas {

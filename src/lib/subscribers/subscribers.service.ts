@@ -5,7 +5,7 @@ import { emailHash, normalizeEmail } from './email-address.ts';
 import { confirmUrl, PREFERENCES_VALID_MS, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
 import { CONSENT_TEXT_VERSION, parseTopics } from './topics.ts';
 import { signupDeltas, unsubscribeDeltas } from './subscriber-counts.ts';
-import { addReportCounts } from '../reports/report-counts.repository.ts';
+import { addReportCounts } from '../counts/ledger.ts';
 import { deletePersonEvents } from '../reports/retention.repository.ts';
 import {
   deleteSubscriber,

@@ -1,6 +1,6 @@
 import type { DB } from '../db/database.ts';
 import { findIssueSubjects } from '../issues/issues.repository.ts';
-import { findTrackingEventsBySubscriber, type TimelineEntry as TrackingRow } from '../tracking/tracking.repository.ts';
+import { findTrackingEventsBySubscriber, type TimelineEntry as TrackingRow } from '../tracking/reads.repository.ts';
 import { findSubscriberEvents } from './subscribers.repository.ts';
 
 /**

@@ -2,7 +2,7 @@ import { verifyToken } from '../security/signed-token.ts';
 import { derivedHmacSha256Into, type HmacInto } from '../security/fast-hmac.ts';
 import { decodeBase64url, MAX_VARINT_BYTES, readVarint, sameBytes, writeVarint } from '../security/bytes.ts';
 import type { DB } from '../db/database.ts';
-import { findClickClass, findIssueIdBySlug } from './tracking.repository.ts';
+import { findClickClass, findIssueIdBySlug } from './reads.repository.ts';
 
 /**
  * The first-party attribution cookie the click redirect sets: which issue (and, with

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Transaction } from 'kysely';
-import type { TrackingHit } from './hit-writer.ts';
+import type { QueuedRow } from '../events/event-writer.ts';
+import { hitInserter, type TrackingHit } from './hit-writer.ts';
 import { visitorKeyOf, type PageViewEvent } from '../analytics/visits.ts';
 
 /**
@@ -21,16 +22,21 @@ function keyHash(key: string): number {
   return h >>> 0;
 }
 
-export async function lockTrackingBatch(trx: Transaction<any>, batch: readonly { kind: string; row: unknown }[]): Promise<void> {
+/** The lock for a writer of tracking hits (`hitInserter`) and of page views (`pageViews`, a VisitTracker's inserter). */
+export function trackingBatchLock(pageViews: QueuedRow['inserter']): (trx: Transaction<any>, batch: readonly QueuedRow[]) => Promise<void> {
+  return (trx, batch) => lockTrackingBatch(trx, batch, pageViews);
+}
+
+async function lockTrackingBatch(trx: Transaction<any>, batch: readonly QueuedRow[], pageViews: QueuedRow['inserter']): Promise<void> {
   const deliveries = new Set<number>();
   const visitors = new Set<number>();
   // Hits alone: their inserter's one read of the batch's deliveries locks them, in id order.
-  if (batch.every((p) => p.kind === 'hit')) return;
-  for (const { kind, row } of batch) {
-    if (kind === 'hit') {
+  if (batch.every((p) => p.inserter === hitInserter)) return;
+  for (const { inserter, row } of batch) {
+    if (inserter === hitInserter) {
       const hit = row as TrackingHit;
       if (hit.deliveryId > 0) deliveries.add(hit.deliveryId);
-    } else if (kind === 'page_view') {
+    } else if (inserter === pageViews) {
       const view = row as PageViewEvent;
       if (view.clickMarker) deliveries.add(view.clickMarker.deliveryId);
       if (view.attribution && view.attribution.deliveryId > 0) deliveries.add(view.attribution.deliveryId);

@@ -1,12 +1,13 @@
 import type { ClickClass, OpenClass } from '../db/schema.ts';
-import type { CountDeltas } from '../reports/report-counts.repository.ts';
+import type { CountDeltas } from '../counts/ledger.ts';
+import type { PlainMetric, TotalByDimMetric } from '../counts/metrics.ts';
 import type { Step } from '../events/statement-plan.ts';
 
 /**
  * A delivery's first-event times and the maintained unique counts that follow them
  * ("first.open", "first.open_human", "first.click", "first.visit" in the bucket of the first
  * time): when a first time moves, its count moves from the old bucket to the new one. Shared by
- * the hit writer, the row inserters and the page-view writer.
+ * the hit writer, the page-view writer and the tests' row inserters (test/helpers/event-rows.ts).
  */
 export type Firsts = { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null };
 
@@ -53,7 +54,7 @@ export function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefi
   return row && firstsOf(row);
 }
 
-export function moveFirst(deltas: CountDeltas, issueId: number, metric: string, from: number | null, to: number | null): void {
+export function moveFirst(deltas: CountDeltas, issueId: number, metric: PlainMetric, from: number | null, to: number | null): void {
   if (from === to) return;
   if (from !== null) deltas.at(issueId, metric, from, -1);
   if (to !== null) deltas.at(issueId, metric, to, 1);
@@ -72,9 +73,9 @@ export function withoutClickedLink(list: string | null, linkId: number): string 
 }
 
 // The count names per class, made once: a name built per hit is a new string that every Map lookup must hash.
-export const OPEN_METRIC: Record<OpenClass, string> = { human: 'open.human', proxy: 'open.proxy', apple_mpp: 'open.apple_mpp', scanner: 'open.scanner' };
-export const CLICK_METRIC: Record<ClickClass, string> = { human: 'click.human', bot: 'click.bot' };
-export const LINK_METRIC: Record<ClickClass, string> = { human: 'link.human', bot: 'link.bot' };
+export const OPEN_METRIC: Record<OpenClass, PlainMetric> = { human: 'open.human', proxy: 'open.proxy', apple_mpp: 'open.apple_mpp', scanner: 'open.scanner' };
+export const CLICK_METRIC: Record<ClickClass, PlainMetric> = { human: 'click.human', bot: 'click.bot' };
+export const LINK_METRIC: Record<ClickClass, TotalByDimMetric> = { human: 'link.human', bot: 'link.bot' };
 
 /** An open's effect on its delivery's first open times (kept current in `firsts`) and on the unique counts; true when they moved. */
 export function moveOpenFirsts(issueId: number, at: number, cls: OpenClass, firsts: Firsts, deltas: CountDeltas): boolean {
@@ -111,7 +112,7 @@ export function moveClickFirsts(issueId: number, linkId: number, at: number, fir
  * Opens and clicks by class, mail program and device (issue 17, item 20): one total per issue and
  * "<class>|<client>|<device>" (`agentDim`), moved with the class when a verdict re-labels a hit.
  */
-export const AGENT_METRIC = { open: 'agent.open', click: 'agent.click' } as const;
+export const AGENT_METRIC = { open: 'agent.open', click: 'agent.click' } as const satisfies Record<string, TotalByDimMetric>;
 
 /** A hit's mail program and device labels as its row keeps them (null on rows stored before they were). */
 export type HitAgentLabels = { client?: string | null; device?: string | null };

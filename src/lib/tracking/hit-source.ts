@@ -1,5 +1,6 @@
 import { isReaderKind, type AgentFacts } from './classify-agent.ts';
 import type { NetworkLookup, NetworkOwner, NetworkRole } from '../network/network.ts';
+import type { TotalByDimMetric } from '../counts/metrics.ts';
 
 export type { NetworkLookup, NetworkOwner, NetworkRole };
 
@@ -103,7 +104,7 @@ export function parseOwnerKey(key: string): { role: NetworkRole; owner: string }
 }
 
 /** Count metrics of machine activity by owner (dimension: ownerKey), per issue and in all. */
-export const OWNER_METRIC = { open: 'owner.open', click: 'owner.click', view: 'owner.view' } as const;
+export const OWNER_METRIC = { open: 'owner.open', click: 'owner.click', view: 'owner.view' } as const satisfies Record<string, TotalByDimMetric>;
 
 /**
  * What a source comes to, worked out once per owner and agent (owners are shared objects per

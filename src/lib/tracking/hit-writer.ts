@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
-import { addReportCountsSqlite, CountDeltas, reportCountWrites } from '../reports/report-counts.repository.ts';
+import { addReportCountsSqlite, CountDeltas, reportCountWrites } from '../counts/ledger.ts';
 import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
 import { isMachinesHit, OWNER_METRIC, parseSourceText, sourceFacts, sourceText, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
 import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';
@@ -116,9 +116,9 @@ type DeliveryRow = FirstsRow & {
 };
 
 /**
- * Rows a statement at most. SQLite prepares a statement per row count and each call costs ~0.7 µs
- * whatever it does: 32 a statement. PostgreSQL pays a round trip a statement: one for the whole
- * batch (its limit is 65,535 parameters; a batch is at most EVENT_WRITER_MAX_BATCH hits).
+ * Rows a statement at most. SQLite prepares a statement per row count and each call has a fixed
+ * cost whatever it does: 32 a statement. PostgreSQL pays a round trip a statement: one for the
+ * whole batch (its limit is 65,535 parameters; a batch is at most EVENT_WRITER_MAX_BATCH hits).
  */
 const chunkOf = (postgres: boolean) => (postgres ? 5000 : 32);
 const list = (n: number) => new Array(n).fill('?').join(', ');
@@ -258,7 +258,7 @@ const checkInsert = insertText('link_checks', CHECK_COLUMNS);
 
 /**
  * Deliveries written back in one UPDATE … FROM (VALUES …) a shape: the columns a batch changed, no
- * more (each column of each row costs ~0.4 µs in SQLite). PostgreSQL types the values by casts.
+ * more (each column of each row has its cost in SQLite; docs/performance.md). PostgreSQL types the values by casts.
  */
 type Shape = { columns: [string, 'bigint' | 'text'][]; push: (values: unknown[], d: BatchDelivery) => void; texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string } };
 

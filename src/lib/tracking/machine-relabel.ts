@@ -1,6 +1,6 @@
 import type { StatementPlan } from '../events/statement-plan.ts';
-import type { CountDeltas } from '../reports/report-counts.repository.ts';
-import { SITE } from '../reports/report-counts.repository.ts';
+import type { CountDeltas } from '../counts/ledger.ts';
+import { SITE } from '../counts/buckets.ts';
 import { countView, MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
 import { agentDim, AGENT_METRIC, hasClickedLink, moveFirst, nullableNumber, OPEN_METRIC, readFirsts, recomputeOpenFirsts, SET_CLICKED, SET_FIRST_VISIT, withoutClickedLink } from './delivery-firsts.ts';
 import { isMachineNetwork, OWNER_METRIC, type StoredSource } from './hit-source.ts';

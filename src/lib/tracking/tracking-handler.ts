@@ -93,7 +93,7 @@ function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, n
   return recordOpen(app, { deliveryId: token.deliveryId, userAgent: userAgentOf(req), ip: ipOf(req, app) }, now);
 }
 
-/** The client's address (behind a trusted proxy, from X-Forwarded-For). Headers from rawHeaders: building req.headers costs a few microseconds a request. */
+/** The client's address (behind a trusted proxy, from X-Forwarded-For). Headers from rawHeaders: req.headers is built on first use, at a cost a request (docs/performance.md). */
 function ipOf(req: IncomingMessage, app: AppContext): string {
   const forwardedFor = app.config.trustProxy.kind === 'none' ? undefined : allRawHeaders(req.rawHeaders, 'x-forwarded-for');
   return clientAddress(req.socket.remoteAddress, forwardedFor, app.config.trustProxy);

@@ -5,7 +5,7 @@ import { findLinksByIssue } from '../issues/issues.repository.ts';
 import type { IssueLinkKind } from '../db/schema.ts';
 import { agentFacts } from './classify-agent.ts';
 import type { HitSource, NetworkLookup } from './hit-source.ts';
-import { findDeliveryById, findLinkIssueId } from './tracking.repository.ts';
+import { findDeliveryById, findLinkIssueId } from './reads.repository.ts';
 import type { HitResult } from './hit-writer.ts';
 import { makeAttributionCookie } from './attribution.ts';
 import { makeClickMarkerCookie } from './click-marker.ts';
@@ -17,7 +17,7 @@ import { makeClickMarkerCookie } from './click-marker.ts';
  * (src/lib/tracking/hit-writer.ts). The /t/ fast path calls these with the request's facts;
  * anything else that replays tracked hits (the demo) passes its own time.
  */
-export type TrackingApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer'> & { networks: NetworkLookup };
+export type TrackingApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'hits'> & { networks: NetworkLookup };
 
 const CACHE_MS = 60_000;
 const CACHE_MAX = 100_000;
@@ -102,7 +102,7 @@ export function recordOpen(app: TrackingApp, hit: OpenRequest, now = Date.now())
   const settings = settingsNow(app, now);
   if (settings instanceof Promise) return settings.then(() => recordOpen(app, hit, now));
   if (!settings.openTracking) return undefined;
-  return app.writer.write('hit', { type: 'open', deliveryId: hit.deliveryId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings });
+  return app.hits.write({ type: 'open', deliveryId: hit.deliveryId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings });
 }
 
 /** A click token's link, if registered (synchronous when cached); rejects when the database cannot be asked. */
@@ -137,7 +137,7 @@ export function recordClickOn(app: TrackingApp, hit: ClickRequest, now = Date.no
   if (!settings.clickTracking) return isDeliveryLink(app, hit.deliveryId, hit.link).then((own) => (own ? { setCookie: undefined } : undefined));
   const state = stateOf(app);
   const { deliveryId, linkId, link } = hit;
-  const stored = app.writer.write('hit', {
+  const stored = app.hits.write({
     type: 'click',
     deliveryId,
     linkId,
@@ -172,8 +172,8 @@ export function recordLinkCheck(app: TrackingApp, hit: ClickRequest, now = Date.
   const settings = settingsNow(app, now);
   if (settings instanceof Promise) return settings.then(() => recordLinkCheck(app, hit, now));
   if (!settings.clickTracking) return isDeliveryLink(app, hit.deliveryId, hit.link);
-  return app.writer
-    .write('hit', { type: 'check', kind: 'head', deliveryId: hit.deliveryId, linkId: hit.linkId, linkIssueId: hit.link.issueId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings })
+  return app.hits
+    .write({ type: 'check', kind: 'head', deliveryId: hit.deliveryId, linkId: hit.linkId, linkIssueId: hit.link.issueId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings })
     .then((s) => s !== undefined);
 }
 
@@ -184,7 +184,7 @@ export function recordLinkCheck(app: TrackingApp, hit: ClickRequest, now = Date.
 export async function recordUnsubscribePage(app: TrackingApp, hit: { issueId: number; subscriberId: number; userAgent: string; ip: string }, now = Date.now()): Promise<void> {
   const settings = await settingsNow(app, now);
   if (!settings.clickTracking) return;
-  await app.writer.write('hit', {
+  await app.hits.write({
     type: 'check',
     kind: 'unsubscribe',
     deliveryId: 0,

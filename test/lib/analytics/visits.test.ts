@@ -16,18 +16,19 @@ describeEachDatabase('visits and later visits (time passed in)', (db) => {
     const t0 = Date.UTC(2026, 10, 2, 9, 0, 0);
     const issue = await seedIssue(db(), 'http://127.0.0.1:4321', t0 - DAY);
     const { deliveryId, subscriberId } = await seedDelivery(db(), issue.issueId, t0 - 3_600_000);
-    const writer = new EventWriter(db(), { page_view: new VisitTracker().inserter }, { maxWaitMs: 0, maxBatch: 100 });
+    const pageViews = new VisitTracker().inserter;
+    const writer = new EventWriter(db(), { pageViews }, { maxWaitMs: 0, maxBatch: 100 });
     const attribution = { issueId: issue.issueId, deliveryId, subscriberId, at: t0 };
     const windowMs = 7 * DAY;
-    await writer.write('page_view', view(t0 + 800, '/articles/widget-batteries-explained/', { utm_campaign: issue.slug, attribution, windowMs }));
-    await writer.write('page_view', view(t0 + 2 * MIN, '/', { attribution, windowMs }));
-    await writer.write('page_view', view(t0 + 9 * MIN, '/articles/', { attribution, windowMs }));
+    await writer.write(pageViews, view(t0 + 800, '/articles/widget-batteries-explained/', { utm_campaign: issue.slug, attribution, windowMs }));
+    await writer.write(pageViews, view(t0 + 2 * MIN, '/', { attribution, windowMs }));
+    await writer.write(pageViews, view(t0 + 9 * MIN, '/articles/', { attribution, windowMs }));
     // The next day, on their own (no campaign in the URL, the cookie still there; the daily visitor hash changed).
-    await writer.write('page_view', view(t0 + DAY, '/', { attribution, windowMs }));
+    await writer.write(pageViews, view(t0 + DAY, '/', { attribution, windowMs }));
     // An anonymous visitor with no campaign and no cookie: a visit, not attributed.
-    await writer.write('page_view', view(t0 + 5 * MIN, '/', { visitor_hash: 'someone-else' }));
+    await writer.write(pageViews, view(t0 + 5 * MIN, '/', { visitor_hash: 'someone-else' }));
     // A bot's view makes no visit.
-    await writer.write('page_view', view(t0 + 6 * MIN, '/', { visitor_hash: 'a-bot', is_bot: 1 }));
+    await writer.write(pageViews, view(t0 + 6 * MIN, '/', { visitor_hash: 'a-bot', is_bot: 1 }));
     await writer.close();
 
     const visits = await db().selectFrom('visits').selectAll().orderBy('started_at').execute();

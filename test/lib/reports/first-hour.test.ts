@@ -2,11 +2,11 @@ import { beforeAll, expect, it } from 'vitest';
 import type { DB } from '../../../src/lib/db/database.ts';
 import { EventWriter } from '../../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../../src/lib/analytics/visits.ts';
-import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../../src/lib/tracking/tracking.repository.ts';
+import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../helpers/event-rows.ts';
 import { defaultSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../../src/lib/offline/offline-counts.ts';
 import { compareIssues, issueReport } from '../../../src/lib/reports/issue-report.service.ts';
-import { quarterOf } from '../../../src/lib/reports/report-counts.repository.ts';
+import { quarterOf } from '../../../src/lib/counts/buckets.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, type SeededIssue } from '../../helpers/tracking.ts';
 import { pageViewEvent } from '../../helpers/reports.ts';
@@ -75,10 +75,11 @@ async function seed(db: DB): Promise<Seeded> {
   for (let k = 1; k <= 4; k++) {
     views.push(pageViewEvent(SENT - k * WEEK - 3 * MINUTE, '/', `week-${k}-a`), pageViewEvent(SENT - k * WEEK + 2 * MINUTE, '/articles/', `week-${k}-b`));
   }
-  const writer = new EventWriter(db, { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
-  for (const o of opens.sort((x, y) => x.at - y.at)) await writer.write('open', o);
-  for (const c of clicks.sort((x, y) => x.at - y.at)) await writer.write('click', c);
-  for (const v of views.sort((x, y) => x.at - y.at)) await writer.write('page_view', v);
+  const pageViews = new VisitTracker().inserter;
+  const writer = new EventWriter(db, { pageViews, opens: openInserter, clicks: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
+  for (const o of opens.sort((x, y) => x.at - y.at)) await writer.write(openInserter, o);
+  for (const c of clicks.sort((x, y) => x.at - y.at)) await writer.write(clickInserter, c);
+  for (const v of views.sort((x, y) => x.at - y.at)) await writer.write(pageViews, v);
   await writer.close();
 
   const offline: ['call' | 'walk_in', number][] = [

@@ -52,8 +52,9 @@ async function seed(db: DB): Promise<number> {
     offline.push(['call', at(4, 57, k)], ['call', at(4, 59, k)], ['walk_in', at(5, 33, k)]);
   }
   // Each view by its own visitor: one view, one visit.
-  const writer = new EventWriter(db, { page_view: new VisitTracker().inserter }, { maxWaitMs: 0, maxBatch: 200 });
-  for (const [i, t] of visits.sort((a, b) => a - b).entries()) await writer.write('page_view', pageViewEvent(t, '/', `visitor-${i}`));
+  const pageViews = new VisitTracker().inserter;
+  const writer = new EventWriter(db, { pageViews }, { maxWaitMs: 0, maxBatch: 200 });
+  for (const [i, t] of visits.sort((a, b) => a - b).entries()) await writer.write(pageViews, pageViewEvent(t, '/', `visitor-${i}`));
   await writer.close();
   for (const [i, [kind, t]] of offline.entries()) {
     await storeOfflineEvent(db, { kind, at: t, recorded_at: t, source: 'tally', recorded_by: Number(user.id), mentioned_newsletter: 0, note: null, client_id: `edge-${i}`, issue_id: null });

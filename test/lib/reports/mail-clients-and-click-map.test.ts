@@ -3,7 +3,7 @@ import type { DB } from '../../../src/lib/db/database.ts';
 import { createIssue, freezeIssue } from '../../../src/lib/issues/issues.service.ts';
 import { issueReport } from '../../../src/lib/reports/issue-report.service.ts';
 import { badgeText, issueClickMap } from '../../../src/lib/reports/click-map.ts';
-import { recordClick, recordOpen, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
+import { recordClick, recordOpen } from '../../../src/lib/tracking/tracking.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
 import { useTestShop } from '../../helpers/shop.ts';
@@ -56,7 +56,7 @@ describeEachDatabase('mail programs, devices and the click map', (db) => {
     await db().updateTable('sends').set({ started_at: SENT }).where('issue_id', '=', issue.issueId).execute();
     const d: { deliveryId: number; subscriberId: number }[] = [];
     for (let i = 0; i < 10; i++) d.push(await seedDelivery(db(), issue.issueId, SENT));
-    const app: TrackingApp = trackingApp(db());
+    const app = trackingApp(db());
     const open = (i: number, agent: string, ip: string, after: number) => recordOpen(app, { deliveryId: d[i]!.deliveryId, userAgent: agent, ip }, SENT + after);
     const click = (i: number, kind: 'site' | 'external' | 'honeypot', agent: string, ip: string, after: number) =>
       recordClick(app, { deliveryId: d[i]!.deliveryId, linkId: issue.links[kind].id, userAgent: agent, ip }, SENT + after);

@@ -2,7 +2,7 @@ import { beforeAll, expect, it } from 'vitest';
 import type { DB } from '../../../src/lib/db/database.ts';
 import { EventWriter } from '../../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../../src/lib/analytics/visits.ts';
-import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../../src/lib/tracking/tracking.repository.ts';
+import { clickInserter, openInserter, type NewClick, type NewOpen } from '../../helpers/event-rows.ts';
 import { defaultSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../../src/lib/offline/offline-counts.ts';
 import { removeOfflineEvent } from '../../../src/lib/offline/offline-events.service.ts';
@@ -47,7 +47,8 @@ async function generate(db: DB): Promise<Generated> {
   if (!saved.ok) throw new Error(`settings refused: ${JSON.stringify(saved.errors)}`);
   const user = await db.insertInto('users').values({ email: 'tally@frobozz.example', name: 'Tally', role: 'marketer', status: 'active', password_hash: 'x', created_at: SENT_B, updated_at: SENT_B, last_login_at: null }).returning('id').executeTakeFirstOrThrow();
   const userId = Number(user.id);
-  const writer = new EventWriter(db, { page_view: new VisitTracker().inserter, open: openInserter, click: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
+  const pageViews = new VisitTracker().inserter;
+  const writer = new EventWriter(db, { pageViews, opens: openInserter, clicks: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
   const opens: NewOpen[] = [];
   const clicks: NewClick[] = [];
   const views: PageViewEvent[] = [];
@@ -105,9 +106,9 @@ async function generate(db: DB): Promise<Generated> {
     if (random() < 0.4) views.push(view(at + 120_000, '/articles/choosing-a-widget/', extra.is_bot ? { is_bot: 1 } : {}));
   }
 
-  await Promise.all(opens.sort((x, y) => x.at - y.at).map((o) => writer.write('open', o)));
-  for (const c of clicks.sort((x, y) => x.at - y.at)) await writer.write('click', c);
-  await Promise.all(views.sort((x, y) => x.at - y.at).map((v) => writer.write('page_view', v)));
+  await Promise.all(opens.sort((x, y) => x.at - y.at).map((o) => writer.write(openInserter, o)));
+  for (const c of clicks.sort((x, y) => x.at - y.at)) await writer.write(clickInserter, c);
+  await Promise.all(views.sort((x, y) => x.at - y.at).map((v) => writer.write(pageViews, v)));
   await writer.close();
 
   // Calls and walk-ins over the same nine weeks; two removed again, three credited to issue A.

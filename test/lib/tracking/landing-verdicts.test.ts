@@ -2,10 +2,10 @@ import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
-import { recordClick, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
+import { recordClick } from '../../../src/lib/tracking/tracking.service.ts';
 import { recordPageView } from '../../../src/lib/analytics/page-views.service.ts';
 import { VisitorHasher } from '../../../src/lib/analytics/visitor-hash.service.ts';
-import { findTotals } from '../../../src/lib/reports/report-counts.repository.ts';
+import { findTotals } from '../../../src/lib/counts/range-reads.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
 import { agentFacts } from '../../../src/lib/tracking/classify-agent.ts';
 import { trackingThresholdDefaults } from '../../../src/lib/settings/settings.ts';
@@ -40,7 +40,7 @@ async function setUp(db: DB) {
   const delivery = await seedDelivery(db, issue.issueId, sentAt);
   const app = trackingApp(db);
   const visitors = new VisitorHasher(db);
-  const deps = { writer: app.writer, visitors, attribution: { secret: TEST_SECRET, attributionWindowDays: () => 7 }, networks: app.networks };
+  const deps = { pageViews: app.pageViews, visitors, attribution: { secret: TEST_SECRET, attributionWindowDays: () => 7 }, networks: app.networks };
   /** A click through the redirect, and the page it leads to fetched by the same browser. */
   const follow = async (browser: Browser, kind: 'site' | 'external' | 'tel' | 'honeypot', at: number) => {
     const clicked = await recordClick(app, { deliveryId: delivery.deliveryId, linkId: issue.links[kind].id, userAgent: browser.userAgent, ip: browser.ip }, at);
@@ -55,7 +55,7 @@ async function setUp(db: DB) {
   };
   const baseline = await read();
   const figures = async () => Object.fromEntries([...(await read())].map(([k, n]) => [k, n - (baseline.get(k) ?? 0)]).filter(([, n]) => n !== 0));
-  return { sentAt, issue, delivery, app: app as TrackingApp, follow, view, figures };
+  return { sentAt, issue, delivery, app, follow, view, figures };
 }
 
 describeEachDatabase('landing pages follow the click’s verdict', (db) => {
@@ -123,12 +123,12 @@ describeEachDatabase('a batch of hits and page views together', (db) => {
     const at = sentAt + 3_600_000;
     const source = { owner: app.networks.lookup(IPS.bt), agent: agentFacts(chrome) };
     const view = (visitor: string, deliveryId: number) =>
-      app.writer.write('page_view', { at: at + 1000, path: '/', referrer_host: null, utm_source: null, utm_medium: null, utm_campaign: null, utm_content: null, utm_term: null, visitor_hash: visitor, device: 'desktop', is_bot: 0, attribution: { issueId: issue.issueId, deliveryId, subscriberId: null, at }, windowMs: 7 * DAY });
+      app.pageViews.write({ at: at + 1000, path: '/', referrer_host: null, utm_source: null, utm_medium: null, utm_campaign: null, utm_content: null, utm_term: null, visitor_hash: visitor, device: 'desktop', is_bot: 0, attribution: { issueId: issue.issueId, deliveryId, subscriberId: null, at }, windowMs: 7 * DAY });
     // One event-loop turn: the writer takes them as one batch.
     await Promise.all([
-      app.writer.write('hit', { type: 'open', deliveryId: b.deliveryId, at, personTracking: true, source, thresholds: trackingThresholdDefaults }),
+      app.hits.write({ type: 'open', deliveryId: b.deliveryId, at, personTracking: true, source, thresholds: trackingThresholdDefaults }),
       view('v-2', a.deliveryId),
-      app.writer.write('hit', { type: 'open', deliveryId: a.deliveryId, at, personTracking: true, source, thresholds: trackingThresholdDefaults }),
+      app.hits.write({ type: 'open', deliveryId: a.deliveryId, at, personTracking: true, source, thresholds: trackingThresholdDefaults }),
       view('v-1', b.deliveryId),
     ]);
     await app.writer.close();

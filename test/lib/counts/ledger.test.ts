@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CountDeltas, DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange, TOTAL } from '../../../src/lib/reports/report-counts.repository.ts';
+import { CountDeltas } from '../../../src/lib/counts/ledger.ts';
+import { DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange, TOTAL } from '../../../src/lib/counts/buckets.ts';
+import type { PlainMetric } from '../../../src/lib/counts/metrics.ts';
 
 /** The pieces a range is read in: contiguous, covering it exactly, each aligned to its grain. */
 describe('splitRange', () => {
@@ -46,7 +48,7 @@ describe('splitRange', () => {
 describe('CountDeltas', () => {
   it('sums plain metrics at every grain and per-dim counts, whatever the order of calls', () => {
     const base = Date.UTC(2026, 10, 1, 23, 50);
-    const calls: [number, string, number, number][] = [];
+    const calls: [number, PlainMetric, number, number][] = [];
     let seed = 7;
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
     for (let i = 0; i < 2000; i++) calls.push([1 + Math.floor(random() * 3), random() < 0.5 ? 'open.human' : 'click.bot', base + Math.floor(random() * 40) * 60_000, random() < 0.2 ? -1 : 1]);

@@ -1,0 +1,53 @@
+/**
+ * Every metric name the maintained counts (`report_counts.metric`) hold, by how it is bucketed.
+ * Writers and readers take these types, so a misspelt name does not compile. A grain's copy of a
+ * metric is its name with the grain's suffix (buckets.ts), never a name of its own here.
+ */
+
+/** Counted at a time: per 15 minutes, hour, UTC day and in total (`CountDeltas.at`). */
+export type PlainMetric =
+  // Opens and clicks by class (tracking).
+  | 'open.human'
+  | 'open.proxy'
+  | 'open.apple_mpp'
+  | 'open.scanner'
+  | 'click.human'
+  | 'click.bot'
+  // A delivery's first times, counted in the bucket of the first time (tracking, analytics).
+  | 'first.open'
+  | 'first.open_human'
+  | 'first.click'
+  | 'first.visit'
+  // The site's page views and visits (analytics); a machine's page views apart.
+  | 'pageview'
+  | 'view.machine'
+  | 'visit'
+  | 'visit.later'
+  // Subscribers.
+  | 'signup'
+  | 'unsubscribe'
+  // Offline: calls and walk-ins, and those that mentioned the newsletter.
+  | 'call'
+  | 'walk_in'
+  | 'call.mentioned'
+  | 'walk_in.mentioned';
+
+/** Plain metrics also counted per minute (`metric~m`, `CountDeltas.atToTheMinute`): the lift's windows start at the send's minute. */
+export type MinuteMetric = Extract<PlainMetric, 'visit' | 'call' | 'walk_in'>;
+
+/** Counted per page or per source, per hour and UTC day (`CountDeltas.dimAt`). */
+export type DimMetric = 'path.views' | 'path.newsletter' | 'source.campaign' | 'source.referrer';
+
+/**
+ * One total per link, per network owner, or per class, mail program and device of a hit
+ * (`agent.*`, dimension `class|client|device`) (bucket 0, `CountDeltas.add`).
+ */
+export type TotalByDimMetric =
+  | 'link.human'
+  | 'link.bot'
+  | 'link.clickers'
+  | 'owner.open'
+  | 'owner.click'
+  | 'owner.view'
+  | 'agent.open'
+  | 'agent.click';
