@@ -136,8 +136,13 @@ for (const dialect of testDialects()) {
           await eventually(async () => (await sendRow(id))?.state === 'finished', 'the send to finish', 20_000);
           const started = Number((await sendRow(id))!.started_at);
           expect(started).toBeGreaterThanOrEqual(confirmedAt + UNDO_SECONDS * 1000 - 1500);
-          await page.reload();
-          await page.getByRole('link', { name: 'See the report →' }).click();
+          // The progress page reloads itself when the send's state changes: load it until the finished page is what shows.
+          const report = page.getByRole('link', { name: 'See the report →' });
+          await eventually(async () => {
+            await page.goto(`${server.url}/admin/issues/${id}/progress`).catch(() => undefined);
+            return (await report.count()) > 0;
+          }, 'the finished page to link its report', 20_000);
+          await report.click();
           await page.waitForURL(`${server.url}/admin/issues/${id}/report`);
           expect(sink.envelopes.filter((e) => e.rcptTo[0]!.endsWith(`-${viewport.width}@example.com`))).toHaveLength(3);
         } finally {
