@@ -1,6 +1,6 @@
 import { ActionError, type ActionAPIContext } from 'astro:actions';
 import { checkAccess } from '../lib/auth/guard.ts';
-import { FAILURE_STATUS, type Failure } from '../lib/auth/outcome.ts';
+import { FAILURE_STATUS, type Failure } from '../lib/outcome.ts';
 import type { Permission } from '../lib/auth/roles.ts';
 import type { AuthUser } from '../lib/auth/session.service.ts';
 

@@ -2,7 +2,7 @@ import { ActionError, defineAction } from 'astro:actions';
 import { z } from 'zod';
 import { sendingHooks } from '../admin/sending.ts';
 import { appContext } from '../lib/app/context.ts';
-import type { Failure } from '../lib/auth/outcome.ts';
+import type { Failure } from '../lib/outcome.ts';
 import { localTimeToEpoch } from '../lib/sending/schedule-time.ts';
 import { checkPeopleRule } from '../lib/reports/people.service.ts';
 import { cancelSend, pauseSend, requestSend, resumeSend, reviewSend, sendOfIssue } from '../lib/sending/send.service.ts';

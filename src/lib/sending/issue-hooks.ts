@@ -1,4 +1,4 @@
-import { fail, ok } from '../auth/outcome.ts';
+import { fail, ok } from '../outcome.ts';
 import { updateIssueInStatus } from '../issues/issues.repository.ts';
 import { getIssue } from '../issues/issues.service.ts';
 import { issueSendingHooks } from '../issues/sending-hooks.ts';

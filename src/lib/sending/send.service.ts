@@ -1,5 +1,5 @@
 import type { DB } from '../db/database.ts';
-import { fail, ok, type Outcome } from '../auth/outcome.ts';
+import { fail, ok, type Outcome } from '../outcome.ts';
 import { parseTopics, TOPICS } from '../subscribers/topics.ts';
 import { checkPeopleRule, PER_PERSON_OFF_MESSAGE } from '../reports/people.service.ts';
 import { getSettings } from '../settings/settings.service.ts';

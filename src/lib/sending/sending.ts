@@ -1,7 +1,7 @@
 import type { Selectable, Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database, DeliveryStatus, IssueStatus, SendTable } from '../db/schema.ts';
-import type { Outcome } from '../auth/outcome.ts';
+import type { Outcome } from '../outcome.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import type { TopicId } from '../subscribers/topics.ts';
 import type { PeopleRule } from '../reports/people.ts';

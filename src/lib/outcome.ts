@@ -1,5 +1,5 @@
 /**
- * What an account service answers: a value, or a refusal with one sentence for the person
+ * What a service answers: a value, or a refusal with one sentence for the person
  * and a reason the caller maps to a status (invalid 400, unauthorized 401, forbidden 403,
  * not-found 404, conflict 409, gone 410, throttled 429).
  */
