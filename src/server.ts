@@ -32,6 +32,7 @@ import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 import { claimCurrentBuild } from './lib/build/site-builds.ts';
+import { builtPagePaths } from './lib/build/site-pages.ts';
 import { NetworkDataError } from './lib/network/networks.service.ts';
 import { defaultSettings, getSettings, peekSettings } from './lib/settings/settings.service.ts';
 import { siteDetailsOf } from './lib/site/site-details.ts';
@@ -167,7 +168,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const app = createAppContext(config);
+  // This build's pages, for the own-site link check of every send (routes and the worker alike).
+  const sitePages = builtPagePaths(build.clientDir);
+  const app = createAppContext(config, { sitePages: () => sitePages });
   try {
     const { from, milliseconds, byteLength, cacheWarning } = app.networks.info;
     console.log(`[networks] IP → network owner table ${from === 'cache' ? 'read' : 'compiled'} in ${Math.round(milliseconds)} ms (${(byteLength / 1048576).toFixed(1)} MB)`);

@@ -12,6 +12,9 @@ import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
 import { openNetworks, type Networks } from '../network/networks.service.ts';
+import { createIssueSendingPort } from '../issues/sending-port.ts';
+import { sitePathsWith } from '../issues/site-paths.ts';
+import type { IssueHooks } from '../sending/sending.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
@@ -40,10 +43,20 @@ export interface AppContext {
   mailer: Mailer;
   /** IP → network owner and role, with the admins' networks from Settings. Loaded on first use (server.ts: at start). */
   readonly networks: Networks;
+  /** The one port between sending and issues (checks, freeze, the compiled-issue cache), shared by routes and the send worker. */
+  issueSending: IssueHooks;
   close(): Promise<void>;
 }
 
-export function createAppContext(config: Readonly<Config>): AppContext {
+export interface AppContextOptions {
+  /**
+   * The built site's page paths (lib/build/site-pages.ts), read when a send is checked or
+   * started; none where the process has no build (astro dev, the demo generator).
+   */
+  sitePages?: () => ReadonlySet<string> | undefined;
+}
+
+export function createAppContext(config: Readonly<Config>, options: AppContextOptions = {}): AppContext {
   const db = createDatabase(config.databaseUrl);
   const writer = createEventWriter(db, config);
   const mailer = createMailer({
@@ -55,6 +68,13 @@ export function createAppContext(config: Readonly<Config>): AppContext {
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
   let networks: Networks | undefined;
+  const issueSending = createIssueSendingPort({
+    secret,
+    knownPaths: async () => {
+      const pages = options.sitePages?.();
+      return pages ? sitePathsWith(db, pages) : undefined;
+    },
+  });
   return {
     config,
     db,
@@ -63,6 +83,7 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     writer,
     visitors: new VisitorHasher(db),
     mailer,
+    issueSending,
     get networks() {
       networks ??= openNetworks({ ...config.networks, overrides: () => peekSettings(db)?.networkOverrides });
       return networks;

@@ -16,7 +16,7 @@ import { Replay } from './replay.ts';
 import { DAY_MS, MINUTE_MS } from './rhythms.ts';
 import type { DemoScale } from './scale.ts';
 
-export type DemoApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'visitors' | 'attribution'> & { networks: NetworkLookup };
+export type DemoApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'visitors' | 'attribution' | 'issueSending'> & { networks: NetworkLookup };
 
 export type DemoCounts = Record<'imported' | 'signups' | 'confirmed' | 'unsubscribes' | 'opens' | 'clicks' | 'pageViews' | 'calls' | 'walkIns', number>;
 

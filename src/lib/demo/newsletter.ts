@@ -2,7 +2,6 @@ import type { IssueLinkKind } from '../db/schema.ts';
 import { createIssue } from '../issues/issues.service.ts';
 import { findLinksByIssue } from '../issues/issues.repository.ts';
 import { requestSend, sendOfIssue } from '../sending/send.service.ts';
-import { createIssueHooks } from '../sending/issue-hooks.ts';
 import { SendWorker } from '../sending/worker.ts';
 import { countDeliveriesByStatus, findSentDeliveries } from '../sending/deliveries.repository.ts';
 import { MailSendError, type SentMail } from '../mail/transport.ts';
@@ -61,7 +60,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function planComposing(h: DemoHistory, issue: PlannedIssue): void {
   const composeAt = issue.sendAt - 3 * DAY_MS + 2 * HOUR_MS;
   const scheduleAt = issue.sendAt - 15 * HOUR_MS;
-  const hooks = createIssueHooks({ secret: h.app.secret });
+  const hooks = h.app.issueSending;
   h.replay.add({
     at: composeAt,
     lane: 'marketer',
@@ -106,7 +105,7 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
   worker = new SendWorker({
     db: h.app.db,
     mailer,
-    hooks: createIssueHooks({ secret: h.app.secret }),
+    hooks: h.app.issueSending,
     // Nothing waits on a network here: a wide pool makes claims of many rows at once.
     concurrency: 32,
     leaseMs: 6 * HOUR_MS,

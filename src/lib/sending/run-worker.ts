@@ -1,14 +1,13 @@
 import type { AppContext } from '../app/context.ts';
-import { createIssueHooks } from './issue-hooks.ts';
 import { SendWorker, WorkerLockedError } from './worker.ts';
 
 /** A send worker over the process's database and mailer, with the settings from the configuration. */
-export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'secret'>): SendWorker {
+export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>): SendWorker {
   const { sending, mail } = app.config;
   return new SendWorker({
     db: app.db,
     mailer: app.mailer,
-    hooks: createIssueHooks({ secret: app.secret }),
+    hooks: app.issueSending,
     concurrency: mail.poolSize,
     leaseMs: sending.leaseMs,
     pollMs: sending.pollMs,
@@ -31,7 +30,7 @@ export interface EmbeddedWorker {
  * (say `npm run worker`), the server says so once and tries again every lease period, so it
  * takes over when that one stops.
  */
-export function startEmbeddedWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'secret'>, log: (line: string) => void = console.log): EmbeddedWorker {
+export function startEmbeddedWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>, log: (line: string) => void = console.log): EmbeddedWorker {
   let current: SendWorker | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
