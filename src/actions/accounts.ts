@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { appContext } from '../lib/app/context.ts';
 import { accountMail } from '../lib/auth/account-mail.ts';
 import { createApiKey, revokeApiKey } from '../lib/auth/api-keys.service.ts';
-import { safeNextPath } from '../lib/auth/guard.ts';
+import { safeNextPath } from '../web/guard.ts';
 import { emailField, nameField, newPasswordField, passwordField, roleField } from '../lib/auth/inputs.ts';
 import { LoginThrottle } from '../lib/auth/login-throttle.ts';
 import { invalidateSession } from '../lib/auth/session.service.ts';
-import { deleteSessionCookie, setSessionCookie } from '../lib/auth/session-cookie.ts';
+import { deleteSessionCookie, setSessionCookie } from '../web/session-cookie.ts';
 import {
   acceptInvite,
   changePassword,

@@ -12,7 +12,7 @@ import { failureToActionError, authorize } from './authorize.ts';
 /**
  * Sending an issue from the admin (issues.send: marketers and admins): send now or at a time
  * in the site's time zone, then pause, resume or cancel. Each handler checks its permission
- * first; the middleware refuses them earlier too (ADMIN_ACTIONS in src/lib/auth/admin-routes.ts).
+ * first; the middleware refuses them earlier too (ADMIN_ACTIONS in src/web/admin-routes.ts).
  */
 
 const issueId = z.coerce.number({ error: 'Which issue?' }).int().positive();

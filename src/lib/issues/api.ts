@@ -1,5 +1,5 @@
-import { BODY_LIMITS } from '../http/body-limits.ts';
-import { readJsonBody } from '../http/request-body.ts';
+import { BODY_LIMITS } from '../../web/http/body-limits.ts';
+import { readJsonBody } from '../../web/http/request-body.ts';
 import type { CheckResult } from './checks.ts';
 import type { Issue } from './issue.ts';
 import type { IssueFailure } from './issues.service.ts';

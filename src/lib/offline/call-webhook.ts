@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/database.ts';
-import { BODY_LIMITS } from '../http/body-limits.ts';
-import { readRequestBytes } from '../http/request-body.ts';
+import { BODY_LIMITS } from '../../web/http/body-limits.ts';
+import { readRequestBytes } from '../../web/http/request-body.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
 import { RateLimits, WEBHOOK_FAILURES_PER_ADDRESS } from '../security/rate-limit.ts';
 import { parseEventTime } from './event-time.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BODY_LIMITS, bodyRouteOf, LARGEST_ACTION_BODY, LARGEST_BODY, tooLargeAnswer } from '../../../src/lib/http/body-limits.ts';
+import { BODY_LIMITS, bodyRouteOf, LARGEST_ACTION_BODY, LARGEST_BODY, tooLargeAnswer } from '../../../src/web/http/body-limits.ts';
 import { MAX_OFFLINE_UPLOAD_BYTES } from '../../../src/lib/offline/offline-uploads.ts';
 import { MAX_UPLOAD_BYTES } from '../../../src/lib/subscribers/import-jobs.ts';
 import { BODY_MAX } from '../../../src/lib/issues/issue.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddress } from '../../../src/lib/http/client-address.ts';
+import { clientAddress } from '../../../src/web/http/client-address.ts';
 import { loadConfig } from '../../../src/lib/config.ts';
 
 const none = { kind: 'none' } as const;

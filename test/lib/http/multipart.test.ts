@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { multipartBoundary, receiveMultipartFile } from '../../../src/lib/http/multipart.ts';
+import { multipartBoundary, receiveMultipartFile } from '../../../src/web/http/multipart.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'footfall-multipart-'));
 let n = 0;

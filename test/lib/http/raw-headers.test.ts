@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { allRawHeaders, firstRawHeader } from '../../../src/lib/http/raw-headers.ts';
+import { allRawHeaders, firstRawHeader } from '../../../src/web/http/raw-headers.ts';
 
 describe('raw request headers', () => {
   it('read as Node reads req.headers: any case, the first User-Agent, every X-Forwarded-For', async () => {

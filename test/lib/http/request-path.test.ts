@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUnder, parseRequestPath } from '../../../src/lib/http/request-path.ts';
+import { isUnder, parseRequestPath } from '../../../src/web/http/request-path.ts';
 
 describe('the request path every decision is made on', () => {
   it('is the path as Astro routes it: dot segments resolved, backslashes read as slashes, decoded, single slashes', () => {

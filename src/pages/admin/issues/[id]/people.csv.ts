@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requirePage } from '../../../../lib/auth/guard.ts';
+import { requirePage } from '../../../../web/guard.ts';
 import { FAILURE_STATUS } from '../../../../lib/outcome.ts';
 import { checkPeopleRule, exportPeopleCsv } from '../../../../lib/reports/people.service.ts';
 

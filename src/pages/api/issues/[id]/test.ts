@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requireApi } from '../../../../lib/auth/guard.ts';
+import { requireApi } from '../../../../web/guard.ts';
 import { failureResponse, issueIdParam, json, notFound, readJsonObject } from '../../../../lib/issues/api.ts';
 import { parseTestRecipients, sendTestIssue } from '../../../../lib/issues/issues.service.ts';
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { lookup as mimeType } from 'mrmime';
 import { FALLBACK_PAGE_CSP } from './security-headers.ts';
-import { fillSiteSlots, splitAtSlots, type SiteDetails, type SlottedText } from '../site/site-details.ts';
+import { fillSiteSlots, splitAtSlots, type SiteDetails, type SlottedText } from '../../lib/site/site-details.ts';
 
 export interface StaticFile {
   body: Buffer;

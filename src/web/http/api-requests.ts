@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
  * without an Origin header — so before Astro sees an API request, the server entry drops its
  * cookie and marks it as same-origin.
  */
-/** Decided on the normalised, decoded path (src/lib/http/request-path.ts), as Astro routes it. */
+/** Decided on the normalised, decoded path (src/web/http/request-path.ts), as Astro routes it. */
 export const API_FOLDER = '/api';
 
 export function prepareApiRequest(req: IncomingMessage): void {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { TrustProxy } from '../config.ts';
+import type { TrustProxy } from '../../lib/config.ts';
 
 /** "::ffff:10.0.0.1" → "10.0.0.1", so an IPv4 peer reads the same on dual-stack sockets. */
 export function normalizeAddress(address: string): string {

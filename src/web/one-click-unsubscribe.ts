@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppContext } from '../app/context.ts';
-import { BODY_LIMITS } from '../http/body-limits.ts';
-import { declaredBody, refuseBody, requestBody } from '../http/body-guard.ts';
-import { readBodyBytes } from '../http/request-body.ts';
-import { isUnder } from '../http/request-path.ts';
-import { readSubscriberToken } from './links.ts';
-import { unsubscribe } from './subscribers.service.ts';
+import type { AppContext } from '../lib/app/context.ts';
+import { BODY_LIMITS } from './http/body-limits.ts';
+import { declaredBody, refuseBody, requestBody } from './http/body-guard.ts';
+import { readBodyBytes } from './http/request-body.ts';
+import { isUnder } from './http/request-path.ts';
+import { readSubscriberToken } from '../lib/subscribers/links.ts';
+import { unsubscribe } from '../lib/subscribers/subscribers.service.ts';
 
 /** POSTs under it are RFC 8058 one-click unsubscribes, served by the server entry. */
 export const ONE_CLICK_FOLDER = '/unsubscribe';

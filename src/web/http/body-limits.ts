@@ -3,7 +3,7 @@ import { isUnder } from './request-path.ts';
 /**
  * How many bytes of request body each route takes: the one list. The server entry refuses
  * a body over its route's limit before it is buffered — at once when Content-Length says so,
- * otherwise as the bytes arrive — with 413 and the connection closed (src/lib/http/body-guard.ts).
+ * otherwise as the bytes arrive — with 413 and the connection closed (src/web/http/body-guard.ts).
  * A body sent without its length (chunked) is held to UNDECLARED_BODY_LIMIT whatever the route
  * takes: browsers always say how long an upload is, and a stream of unknown length is where an
  * attacker's hundreds of megabytes come from. The routes' own readers use the same numbers, and
@@ -68,7 +68,7 @@ export const LARGEST_ACTION_BODY = Math.max(BODY_LIMITS.form, ...Object.values(A
 export const LARGEST_BODY = Math.max(...Object.values(BODY_LIMITS));
 
 /**
- * Which limit a request falls under, from its route (decoded, normalised: src/lib/http/request-path.ts)
+ * Which limit a request falls under, from its route (decoded, normalised: src/web/http/request-path.ts)
  * and query string (form actions are named by `?_action=`).
  */
 export function bodyRouteOf(route: string, search: string): BodyRoute {

@@ -14,10 +14,10 @@
  *
  * Register the route or action in admin-routes.ts so the role-matrix test covers it.
  */
-import { appContext } from '../app/context.ts';
-import { authenticateApiKey, type ApiPrincipal } from './api-keys.service.ts';
-import { can, type Permission } from './roles.ts';
-import type { AuthUser } from './session.service.ts';
+import { appContext } from '../lib/app/context.ts';
+import { authenticateApiKey, type ApiPrincipal } from '../lib/auth/api-keys.service.ts';
+import { can, type Permission } from '../lib/auth/roles.ts';
+import type { AuthUser } from '../lib/auth/session.service.ts';
 
 export type Access = 'allowed' | 'unauthenticated' | 'forbidden';
 

@@ -1,4 +1,4 @@
-import type { Permission } from './roles.ts';
+import type { Permission } from '../lib/auth/roles.ts';
 
 /**
  * The one list of what needs signing in, and who may use it. The admin navigation is drawn

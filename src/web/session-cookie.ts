@@ -1,4 +1,4 @@
-import { SESSION_COOKIE, sessionCookieOptions } from './session.service.ts';
+import { SESSION_COOKIE, sessionCookieOptions } from '../lib/auth/session.service.ts';
 
 /** The part of Astro's cookie jar the session cookie needs (context.cookies, Astro.cookies). */
 export interface CookieJar {

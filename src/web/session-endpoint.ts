@@ -1,10 +1,10 @@
-import { checkAccess, loginPath } from '../lib/auth/guard.ts';
+import { checkAccess, loginPath } from './guard.ts';
 import type { Permission } from '../lib/auth/roles.ts';
 import type { AuthUser } from '../lib/auth/session.service.ts';
-import { readJsonBody as readJson } from '../lib/http/request-body.ts';
+import { readJsonBody as readJson } from './http/request-body.ts';
 
 /**
- * The gate of an admin endpoint (ADMIN_ENDPOINTS in src/lib/auth/admin-routes.ts): a route
+ * The gate of an admin endpoint (ADMIN_ENDPOINTS in src/web/admin-routes.ts): a route
  * under /admin that answers a download or a script rather than a page. The session's user when
  * their role has the permission. Otherwise, like a page: the login page (a redirect) without a
  * session, 403 without the permission — except that a JSON request (a script's) gets a JSON 401
