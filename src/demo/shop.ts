@@ -1,5 +1,5 @@
-import type { DB } from '../db/database.ts';
-import { getSettings, saveSettings, type Settings } from '../settings/settings.service.ts';
+import type { DB } from '../lib/db/database.ts';
+import { getSettings, saveSettings, type Settings } from '../lib/settings/settings.service.ts';
 
 /**
  * Frobozz Electric, the demo's shop: what the demo stores in Settings (a fresh install has no

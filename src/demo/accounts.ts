@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { DB } from '../db/database.ts';
-import type { UserRole } from '../db/schema.ts';
-import { createUser, resetPassword } from '../auth/users.service.ts';
-import { issueAccountToken } from '../auth/account-tokens.service.ts';
-import { findUserByEmail } from '../auth/users.repository.ts';
+import type { DB } from '../lib/db/database.ts';
+import type { UserRole } from '../lib/db/schema.ts';
+import { createUser, resetPassword } from '../lib/auth/users.service.ts';
+import { issueAccountToken } from '../lib/auth/account-tokens.service.ts';
+import { findUserByEmail } from '../lib/auth/users.repository.ts';
 
 /** The demo's staff: the owner (admin) and the marketer who writes and sends the newsletter. */
 export const DEMO_STAFF = [

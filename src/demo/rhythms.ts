@@ -1,4 +1,4 @@
-import { addDays, dayOf, startOfDay } from '../time/zoned-time.ts';
+import { addDays, dayOf, startOfDay } from '../lib/time/zoned-time.ts';
 import { weekdayAndMinute } from './opening-hours.ts';
 import type { Random } from './random.ts';
 

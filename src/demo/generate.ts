@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { applyDemoShopSettings } from './shop.ts';
-import { applyImport, planImport } from '../subscribers/import.service.ts';
-import { findSubscriberByEmail } from '../subscribers/subscribers.repository.ts';
-import { dayOf } from '../time/zoned-time.ts';
+import { applyImport, planImport } from '../lib/subscribers/import.service.ts';
+import { findSubscriberByEmail } from '../lib/subscribers/subscribers.repository.ts';
+import { dayOf } from '../lib/time/zoned-time.ts';
 import { createDemoStaff, type DemoLogin } from './accounts.ts';
 import { planFootfall, planOrganicSignups, planSiteTraffic } from './everyday.ts';
 import { DemoHistory, type DemoApp, type DemoCounts } from './history.ts';

@@ -1,12 +1,12 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, type Config } from '../config.ts';
-import { createAppContext } from '../app/context.ts';
-import { migrateToLatest } from '../db/migrate.ts';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { createAppContext } from '../lib/app/context.ts';
+import { migrateToLatest } from '../lib/db/migrate.ts';
 import { renewDemoPasswords, type DemoLogin } from './accounts.ts';
 import { generateDemo, type DemoSummary } from './generate.ts';
 import { applyDemoShopSettings } from './shop.ts';
-import { getSettings } from '../settings/settings.service.ts';
+import { getSettings } from '../lib/settings/settings.service.ts';
 import type { DemoScale } from './scale.ts';
 
 /**

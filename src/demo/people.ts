@@ -1,4 +1,4 @@
-import type { TopicId } from '../subscribers/topics.ts';
+import type { TopicId } from '../lib/subscribers/topics.ts';
 import { Random } from './random.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { demoShop } from './shop.ts';
-import { wallTimeOf } from '../time/zoned-time.ts';
+import { wallTimeOf } from '../lib/time/zoned-time.ts';
 
 /** Minutes after midnight the store opens and closes on one weekday; null when closed all day. */
 export type DayHours = { opens: number; closes: number } | null;

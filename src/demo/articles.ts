@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FeaturedArticle } from '../issues/issue.ts';
+import type { FeaturedArticle } from '../lib/issues/issue.ts';
 
 export const articlesFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../content/articles');
 

@@ -1,4 +1,4 @@
-import type { TopicId } from '../subscribers/topics.ts';
+import type { TopicId } from '../lib/subscribers/topics.ts';
 
 /**
  * The newsletter issues of the demo history, oldest first: what the marketer wrote, and how
