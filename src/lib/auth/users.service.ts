@@ -72,6 +72,11 @@ export async function createUser(db: DB, input: { email: string; name?: string; 
   }
 }
 
+/** Every account, for the admin's lists (names of who did what). */
+export function listUserAccounts(db: DB): Promise<User[]> {
+  return listUsers(db);
+}
+
 export async function hasUsers(db: DB): Promise<boolean> {
   return (await countUsers(db)) > 0;
 }
