@@ -1,8 +1,8 @@
-import { BODY_LIMITS } from '../../web/http/body-limits.ts';
-import { readJsonBody } from '../../web/http/request-body.ts';
-import type { CheckResult } from './checks.ts';
-import type { Issue } from './issue.ts';
-import type { IssueFailure } from './issues.service.ts';
+import { BODY_LIMITS } from './http/body-limits.ts';
+import { readJsonBody } from './http/request-body.ts';
+import type { CheckResult } from '../lib/issues/checks.ts';
+import type { Issue } from '../lib/issues/issue.ts';
+import type { IssueFailure } from '../lib/issues/issues.service.ts';
 
 /**
  * The JSON shapes of /api/issues (what automation reads and writes), kept beside the domain

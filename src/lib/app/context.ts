@@ -15,6 +15,8 @@ import { openNetworks, type Networks } from '../network/networks.service.ts';
 import { createIssueSendingPort } from '../issues/sending-port.ts';
 import { sitePathsWith } from '../issues/site-paths.ts';
 import type { IssueHooks } from '../sending/sending.ts';
+import { RateLimits } from '../security/rate-limit.ts';
+import { LoginThrottle } from '../auth/login-throttle.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   return new EventWriter(
@@ -45,6 +47,10 @@ export interface AppContext {
   readonly networks: Networks;
   /** The one port between sending and issues (checks, freeze, the compiled-issue cache), shared by routes and the send worker. */
   issueSending: IssueHooks;
+  /** Per-address limits kept in the database (signups, reset requests, webhook failures). */
+  rateLimits: RateLimits;
+  /** Sign-in attempts per account and network; one per process, so its pruning runs on its own schedule. */
+  loginThrottle: LoginThrottle;
   close(): Promise<void>;
 }
 
@@ -84,6 +90,8 @@ export function createAppContext(config: Readonly<Config>, options: AppContextOp
     visitors: new VisitorHasher(db),
     mailer,
     issueSending,
+    rateLimits: new RateLimits({ db, secret }),
+    loginThrottle: new LoginThrottle({ db, secret }),
     get networks() {
       networks ??= openNetworks({ ...config.networks, overrides: () => peekSettings(db)?.networkOverrides });
       return networks;

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
 import { requireApi } from '../../../../web/guard.ts';
-import { issueIdParam, json, notFound, readJsonObject } from '../../../../lib/issues/api.ts';
+import { issueIdParam, json, notFound, readJsonObject } from '../../../../web/issues-api.ts';
 import { failureJson, sendJson } from '../../../../lib/sending/api.ts';
 import { cancelSend, requestSend, sendOfIssue } from '../../../../lib/sending/send.service.ts';
 
