@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FeaturedArticle } from '../lib/issues/issue.ts';
 
-export const articlesFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../content/articles');
+export const articlesFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../content/articles');
 
 /** One frontmatter value: double-quoted (JSON escapes), single-quoted or bare. */
 function scalar(raw: string): string {
