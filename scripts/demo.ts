@@ -3,7 +3,7 @@
 // made through the project's own services; then the server on it. The real database is never touched.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/lib/config.ts';
-import { readDemoScale } from '../src/lib/demo/scale.ts';
+import { readDemoScale } from '../src/demo/scale.ts';
 import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
 
 keepNewFilesPrivate();
@@ -35,7 +35,7 @@ try {
 }
 
 // Loaded only now: a mistyped flag is answered at once.
-const { demoEnvironment, demoPlace, prepareDemo, removeDemo } = await import('../src/lib/demo/demo-database.ts');
+const { demoEnvironment, demoPlace, prepareDemo, removeDemo } = await import('../src/demo/demo-database.ts');
 const place = demoPlace(dataDir);
 if (process.env.DATABASE_URL) console.log(`[demo] DATABASE_URL is ignored: the demo has its own database, ${place.database}`);
 if (process.env.SMTP_URL) console.log('[demo] SMTP_URL is ignored: the demo keeps every email in its outbox');

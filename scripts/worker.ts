@@ -4,9 +4,14 @@
 // one worker may run (the server runs one unless SEND_WORKER=0) — a second exits 1 saying so.
 // SIGTERM/SIGINT: messages in flight finish and are recorded, then it exits 0.
 import { ConfigError, getConfig } from '../src/lib/config.ts';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createAppContext } from '../src/lib/app/context.ts';
+import { currentBuild } from '../src/lib/build/site-builds.ts';
+import { builtPagePaths } from '../src/lib/build/site-pages.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
-import { createSendWorker } from '../src/lib/sending/run-worker.ts';
+import { createSendWorker, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
+import { composeWeeklyDigest } from '../src/admin/weekly-digest.ts';
 import { WorkerLockedError } from '../src/lib/sending/worker.ts';
 import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
 
@@ -20,8 +25,16 @@ try {
   process.exit(1);
 }
 
-const app = createAppContext(config);
-const worker = createSendWorker(app);
+// The own-site link check when a scheduled issue is frozen reads the pages of the current build
+// (it may be rebuilt while this worker runs).
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const app = createAppContext(config, {
+  sitePages: () => {
+    const build = currentBuild(root);
+    return build ? builtPagePaths(build.clientDir) : undefined;
+  },
+});
+const worker = createSendWorker(app, [weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs)]);
 
 // Signals are handled from the start: one that arrives while the worker starts stops it once started.
 let stopping = false;

@@ -3,19 +3,19 @@ import { ActionError, getActionContext } from 'astro:actions';
 import { appContext } from './lib/app/context.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
-import { adminActionPermission } from './lib/auth/admin-routes.ts';
-import { checkAccess } from './lib/auth/guard.ts';
+import { adminActionPermission } from './web/admin-routes.ts';
+import { checkAccess } from './web/guard.ts';
 import { SESSION_COOKIE, validateSessionToken } from './lib/auth/session.service.ts';
-import { deleteSessionCookie, setSessionCookie } from './lib/auth/session-cookie.ts';
-import { tooLargeAnswer } from './lib/http/body-limits.ts';
-import { parseRequestPath } from './lib/http/request-path.ts';
-import { FALLBACK_PAGE_CSP, NON_PAGE_CSP } from './lib/http/security-headers.ts';
+import { deleteSessionCookie, setSessionCookie } from './web/session-cookie.ts';
+import { tooLargeAnswer } from './web/http/body-limits.ts';
+import { parseRequestPath } from './web/http/request-path.ts';
+import { FALLBACK_PAGE_CSP, NON_PAGE_CSP } from './web/http/security-headers.ts';
 import { carryActionResult, pageOfAction, takeActionResult } from './admin/notice.ts';
 
 const PRIVATE_PATH = /^\/(admin|api|_actions)(\/|$)/;
 const ADMIN_PAGE = /^\/admin(\/|$)/;
 
-/** The path as Astro routed the request (decoded): what prefixes are tested on (src/lib/http/request-path.ts). */
+/** The path as Astro routed the request (decoded): what prefixes are tested on (src/web/http/request-path.ts). */
 function routeOf(url: URL): string {
   return parseRequestPath(url.pathname)?.route ?? url.pathname;
 }
@@ -79,7 +79,7 @@ const accounts = defineMiddleware(async (context, next) => {
   }
 
   const response = await next();
-  // Astro writes the policy of the pages it renders; anything else gets one too (src/lib/http/security-headers.ts).
+  // Astro writes the policy of the pages it renders; anything else gets one too (src/web/http/security-headers.ts).
   if (!response.headers.has('content-security-policy')) {
     setHeader(response, 'content-security-policy', response.headers.get('content-type')?.startsWith('text/html') ? FALLBACK_PAGE_CSP : NON_PAGE_CSP);
   }

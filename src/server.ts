@@ -14,24 +14,26 @@ import { createAppContext, installAppContext, type AppContext } from './lib/app/
 import { migrateToLatest } from './lib/db/migrate.ts';
 import { sqliteHandle } from './lib/db/database.ts';
 import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
-import { clientAddress } from './lib/http/client-address.ts';
-import { StaticSite, type StaticFile } from './lib/http/static-site.ts';
-import { handleTrackingRequest } from './lib/tracking/tracking-handler.ts';
-import { handleOneClickUnsubscribe, isOneClickPost, ONE_CLICK_FOLDER } from './lib/subscribers/one-click-unsubscribe.ts';
-import { API_FOLDER, prepareApiRequest } from './lib/http/api-requests.ts';
-import { isUnder, parseRequestPath, type RequestPath } from './lib/http/request-path.ts';
-import { bodyAllowance, bodyRouteOf } from './lib/http/body-limits.ts';
-import { declaredBody, guardBody, hasBody, type BodyBudget } from './lib/http/body-guard.ts';
-import { baseSecurityHeaders } from './lib/http/security-headers.ts';
+import { clientAddress } from './web/http/client-address.ts';
+import { StaticSite, type StaticFile } from './web/http/static-site.ts';
+import { handleTrackingRequest } from './web/tracking-handler.ts';
+import { handleOneClickUnsubscribe, isOneClickPost, ONE_CLICK_FOLDER } from './web/one-click-unsubscribe.ts';
+import { API_FOLDER, prepareApiRequest } from './web/http/api-requests.ts';
+import { isUnder, parseRequestPath, type RequestPath } from './web/http/request-path.ts';
+import { bodyAllowance, bodyRouteOf } from './web/http/body-limits.ts';
+import { declaredBody, guardBody, hasBody, type BodyBudget } from './web/http/body-guard.ts';
+import { baseSecurityHeaders } from './web/http/security-headers.ts';
 import { readSubscriberToken } from './lib/subscribers/links.ts';
 import { recordUnsubscribePage } from './lib/tracking/tracking.service.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
-import { startEmbeddedWorker } from './lib/sending/run-worker.ts';
+import { startEmbeddedWorker, weeklyDigestChore } from './lib/sending/run-worker.ts';
+import { composeWeeklyDigest } from './admin/weekly-digest.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 import { claimCurrentBuild } from './lib/build/site-builds.ts';
+import { builtPagePaths } from './lib/build/site-pages.ts';
 import { NetworkDataError } from './lib/network/networks.service.ts';
 import { defaultSettings, getSettings, peekSettings } from './lib/settings/settings.service.ts';
 import { siteDetailsOf } from './lib/site/site-details.ts';
@@ -167,7 +169,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const app = createAppContext(config);
+  // This build's pages, for the own-site link check of every send (routes and the worker alike).
+  const sitePages = builtPagePaths(build.clientDir);
+  const app = createAppContext(config, { sitePages: () => sitePages });
   try {
     const { from, milliseconds, byteLength, cacheWarning } = app.networks.info;
     console.log(`[networks] IP → network owner table ${from === 'cache' ? 'read' : 'compiled'} in ${Math.round(milliseconds)} ms (${(byteLength / 1048576).toFixed(1)} MB)`);
@@ -190,7 +194,7 @@ async function main(): Promise<void> {
   // "Expect: 100-continue": the body is asked for only once its route's limit allows it.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => listener(req, res, true));
   // The send worker (SEND_WORKER=0 leaves sending to `npm run worker` processes).
-  const sendWorker = config.sending.worker ? startEmbeddedWorker(app) : undefined;
+  const sendWorker = config.sending.worker ? startEmbeddedWorker(app, [weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs)]) : undefined;
   const stopPruning = schedulePruning(app.db);
 
   let stopping = false;

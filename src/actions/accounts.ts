@@ -3,11 +3,10 @@ import { z } from 'zod';
 import { appContext } from '../lib/app/context.ts';
 import { accountMail } from '../lib/auth/account-mail.ts';
 import { createApiKey, revokeApiKey } from '../lib/auth/api-keys.service.ts';
-import { safeNextPath } from '../lib/auth/guard.ts';
+import { safeNextPath } from '../web/guard.ts';
 import { emailField, nameField, newPasswordField, passwordField, roleField } from '../lib/auth/inputs.ts';
-import { LoginThrottle } from '../lib/auth/login-throttle.ts';
 import { invalidateSession } from '../lib/auth/session.service.ts';
-import { deleteSessionCookie, setSessionCookie } from '../lib/auth/session-cookie.ts';
+import { deleteSessionCookie, setSessionCookie } from '../web/session-cookie.ts';
 import {
   acceptInvite,
   changePassword,
@@ -23,7 +22,7 @@ import {
   type SignedIn,
   type SignInDeps,
 } from '../lib/auth/users.service.ts';
-import { RateLimits, RESET_REQUESTS_PER_ADDRESS, RESET_REQUESTS_PER_EMAIL } from '../lib/security/rate-limit.ts';
+import { RESET_REQUESTS_PER_ADDRESS, RESET_REQUESTS_PER_EMAIL } from '../lib/security/rate-limit.ts';
 import { saveSettings, settingsSchema } from '../lib/settings/settings.service.ts';
 import { authorize, failureToActionError } from './authorize.ts';
 
@@ -63,7 +62,7 @@ async function signInDeps(context: ActionAPIContext): Promise<SignInDeps> {
   const app = await appContext();
   return {
     db: app.db,
-    throttle: new LoginThrottle({ db: app.db, secret: app.secret }),
+    throttle: app.loginThrottle,
     onLockedOut: (user, lock) =>
       runAfterResponse(context, async () => {
         try {
@@ -135,15 +134,14 @@ export const accounts = {
       input: z.object({ email: emailField }),
       handler: async (input, context) => {
         const app = await appContext();
-        const limits = new RateLimits({ db: app.db, secret: app.secret });
-        const limit = await limits.hit(RESET_REQUESTS_PER_ADDRESS, clientAddress(context));
+        const limit = await app.rateLimits.hit(RESET_REQUESTS_PER_ADDRESS, clientAddress(context));
         if (!limit.allowed) {
           context.locals.retryAfterSeconds = limit.retryAfterSeconds;
           throw new ActionError({ code: 'TOO_MANY_REQUESTS', message: 'Too many reset requests from your network. Try again later.' });
         }
         // Three mails an hour per address at most; past that the answer is the same, and nothing is sent.
         // Answer first, look up and mail after: whether the address has an account never shows in the time taken.
-        if ((await limits.hit(RESET_REQUESTS_PER_EMAIL, input.email)).allowed) {
+        if ((await app.rateLimits.hit(RESET_REQUESTS_PER_EMAIL, input.email)).allowed) {
           runAfterResponse(context, async () => {
             try {
               await requestPasswordReset(await mailDeps(), input.email);

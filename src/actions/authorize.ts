@@ -1,6 +1,6 @@
 import { ActionError, type ActionAPIContext } from 'astro:actions';
-import { checkAccess } from '../lib/auth/guard.ts';
-import { FAILURE_STATUS, type Failure } from '../lib/auth/outcome.ts';
+import { checkAccess } from '../web/guard.ts';
+import { FAILURE_STATUS, type Failure } from '../lib/outcome.ts';
 import type { Permission } from '../lib/auth/roles.ts';
 import type { AuthUser } from '../lib/auth/session.service.ts';
 
@@ -8,7 +8,7 @@ import type { AuthUser } from '../lib/auth/session.service.ts';
  * The first line of every action that needs a signed-in user:
  *   const user = authorize(context, 'subscribers.manage');
  * Throws UNAUTHORIZED (401) without a session, FORBIDDEN (403) when the role lacks the
- * permission. Also list the action in src/lib/auth/admin-routes.ts (ADMIN_ACTIONS).
+ * permission. Also list the action in src/web/admin-routes.ts (ADMIN_ACTIONS).
  */
 export function authorize(context: Pick<ActionAPIContext, 'locals'>, permission: Permission): AuthUser {
   const user = context.locals.user;

@@ -9,7 +9,7 @@ import { authorize } from './authorize.ts';
 /**
  * Composing newsletter issues. Writers and marketers draft (issues.draft); sending a test is
  * sending (issues.send: marketers and admins). Each handler checks its permission first; the
- * middleware refuses them earlier too (ADMIN_ACTIONS in src/lib/auth/admin-routes.ts).
+ * middleware refuses them earlier too (ADMIN_ACTIONS in src/web/admin-routes.ts).
  */
 
 const CODES = { invalid: 'BAD_REQUEST', 'not-found': 'NOT_FOUND', conflict: 'CONFLICT', 'mail-failed': 'BAD_GATEWAY' } as const;

@@ -1,8 +1,7 @@
 import { ActionError, defineAction } from 'astro:actions';
 import { z } from 'zod';
-import { sendingHooks } from '../admin/sending.ts';
 import { appContext } from '../lib/app/context.ts';
-import type { Failure } from '../lib/auth/outcome.ts';
+import type { Failure } from '../lib/outcome.ts';
 import { localTimeToEpoch } from '../lib/sending/schedule-time.ts';
 import { checkPeopleRule } from '../lib/reports/people.service.ts';
 import { cancelSend, pauseSend, requestSend, resumeSend, reviewSend, sendOfIssue } from '../lib/sending/send.service.ts';
@@ -13,7 +12,7 @@ import { failureToActionError, authorize } from './authorize.ts';
 /**
  * Sending an issue from the admin (issues.send: marketers and admins): send now or at a time
  * in the site's time zone, then pause, resume or cancel. Each handler checks its permission
- * first; the middleware refuses them earlier too (ADMIN_ACTIONS in src/lib/auth/admin-routes.ts).
+ * first; the middleware refuses them earlier too (ADMIN_ACTIONS in src/web/admin-routes.ts).
  */
 
 const issueId = z.coerce.number({ error: 'Which issue?' }).int().positive();
@@ -72,13 +71,13 @@ export const sending = {
         };
         const form = { audience: input.audience, topics: input.topics ?? [], when: input.when, at: input.at ?? '', fromIssue: input.fromIssue ?? '', figure: input.figure ?? '', link: input.link ?? '' };
         if (input.confirmed !== 'yes') {
-          const review = await reviewSend(app.db, sendingHooks(app), request);
+          const review = await reviewSend(app.db, app.issueSending, request);
           if (!review.ok) throw refusal(review);
           const people = input.audience === 'behaviour' ? await checkPeopleRule(app.db, behaviour) : undefined;
           const behaviourText = people?.ok ? `${people.value.description} of “${people.value.issue.subject}”` : undefined;
           return { stage: 'review' as const, form, behaviourText, recipients: review.value.recipients, scheduledAt: review.value.scheduledAt, undoMs: app.config.sending.undoMs };
         }
-        const result = await requestSend(app.db, sendingHooks(app), request);
+        const result = await requestSend(app.db, app.issueSending, request);
         if (!result.ok) throw refusal(result);
         return { stage: 'sent' as const, sendId: result.value.sendId, state: result.value.state, recipients: result.value.recipients, scheduledAt: result.value.scheduledAt, created: result.value.created };
       },
@@ -114,7 +113,7 @@ export const sending = {
       handler: async (input, context) => {
         authorize(context, 'issues.send');
         const { app, sendId } = await sendOf(input.issueId);
-        const result = await cancelSend(app.db, sendingHooks(app), sendId);
+        const result = await cancelSend(app.db, app.issueSending, sendId);
         if (!result.ok) throw refusal(result);
         return result.value;
       },

@@ -17,7 +17,7 @@ import {
   unsubscribe,
   updatePreferences,
 } from '../lib/subscribers/subscribers.service.ts';
-import { RateLimits, SIGNUPS_PER_ADDRESS } from '../lib/security/rate-limit.ts';
+import { SIGNUPS_PER_ADDRESS } from '../lib/security/rate-limit.ts';
 import { authorize } from './authorize.ts';
 
 /**
@@ -142,7 +142,7 @@ export const subscribers = {
     handler: async (input, context) => {
       const app = await appContext();
       const ip = context.locals.clientAddress ?? context.clientAddress;
-      const limit = await new RateLimits({ db: app.db, secret: app.secret }).hit(SIGNUPS_PER_ADDRESS, ip);
+      const limit = await app.rateLimits.hit(SIGNUPS_PER_ADDRESS, ip);
       if (!limit.allowed) {
         throw new ActionError({ code: 'TOO_MANY_REQUESTS', message: `Too many signups from your network. Please try again in ${Math.ceil(limit.retryAfterSeconds / 60)} minutes.` });
       }

@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseMailbox } from './mail/mailbox.ts';
+import { parseMailbox } from './text/mailbox.ts';
 
 /** Embedded defaults: a SQLite file and an outbox under DATA_DIR, a secret generated on first start. */
 const envSchema = z.object({

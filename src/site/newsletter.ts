@@ -5,7 +5,7 @@
  */
 import type { DB } from '../lib/db/database.ts';
 import type { FeaturedArticle } from '../lib/issues/issue.ts';
-import { listArchivedIssues } from '../lib/issues/issues.service.ts';
+import { sitePathsWith } from '../lib/issues/site-paths.ts';
 import { publishedArticles } from './articles.ts';
 import { collectTags, tagSlug } from './listing.ts';
 
@@ -27,17 +27,8 @@ export async function articleCatalog(): Promise<Map<string, FeaturedArticle & { 
   );
 }
 
-/** Pages every build has, besides articles, tags and archived issues (no trailing slash). */
-const STATIC_PATHS = ['/', '/articles', '/tags', '/subscribe', '/newsletter', '/rss.xml', '/newsletter/rss.xml'];
-
-/** Every page path of the site: what an own-site link in an issue may point at. */
+/** Every page path of the site: what an own-site link in an issue may point at (as the built site's pages, from the content). */
 export async function knownSitePaths(db: DB): Promise<Set<string>> {
   const articles = await publishedArticles();
-  const issues = await listArchivedIssues(db);
-  return new Set([
-    ...STATIC_PATHS,
-    ...articles.map((article) => `/articles/${article.id}`),
-    ...collectTags(articles).map((tag) => `/tags/${tagSlug(tag.name)}`),
-    ...issues.map((issue) => `/newsletter/${issue.slug}`),
-  ]);
+  return sitePathsWith(db, [...articles.map((article) => `/articles/${article.id}`), ...collectTags(articles).map((tag) => `/tags/${tagSlug(tag.name)}`)]);
 }

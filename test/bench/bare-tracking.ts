@@ -2,7 +2,7 @@
 // pixel's bytes and headers (`pixel`) or the click's 302 (`click <location>`), the latter with
 // an attribution cookie of the size a reader's click gets (the same 302, made once).
 import http from 'node:http';
-import { PIXEL } from '../../src/lib/tracking/tracking-handler.ts';
+import { PIXEL } from '../../src/web/tracking-handler.ts';
 import { makeAttributionCookie } from '../../src/lib/tracking/attribution.ts';
 import { defaultSettings } from '../../src/lib/settings/settings.ts';
 

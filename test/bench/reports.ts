@@ -19,7 +19,7 @@ import { lastDays, siteReport } from '../../src/lib/reports/site-report.service.
 import { getSettings } from '../../src/lib/settings/settings.service.ts';
 import type { OpenClass } from '../../src/lib/db/schema.ts';
 import { createTestDatabaseUrl, type TestDialect } from '../helpers/databases.ts';
-import { Random } from '../../src/lib/demo/random.ts';
+import { Random } from '../../src/demo/random.ts';
 import { conditions, median } from './run-load.ts';
 
 const SIZES = [10_000, Number(process.env.BENCH_EVENTS ?? 1_000_000)];

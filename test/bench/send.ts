@@ -13,7 +13,7 @@ import { createTestDatabaseUrl } from '../helpers/databases.ts';
 import { createDraftIssue, seedSubscribers } from '../helpers/sending.ts';
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
-import { createIssueHooks } from '../../src/lib/sending/issue-hooks.ts';
+import { createIssueSendingPort } from '../../src/lib/issues/sending-port.ts';
 import { requestSend } from '../../src/lib/sending/send.service.ts';
 import { validateOutgoingMail } from '../../src/lib/mail/message.ts';
 import { conditions, median } from './run-load.ts';
@@ -27,7 +27,7 @@ const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-send-'));
 const databaseUrl = `sqlite:${path.join(dir, 'footfall.db')}`;
-const hooks = createIssueHooks({ secret: SECRET });
+const hooks = createIssueSendingPort({ secret: SECRET, knownPaths: async () => undefined });
 
 /** The sink on core 1; `count()` is what it has received so far. */
 async function startSink(): Promise<{ url: string; child: ChildProcess; count: () => number }> {

@@ -11,7 +11,7 @@ import { createTestDatabaseUrl } from '../helpers/databases.ts';
 import { seedReportDatabase, type ReportSeed } from '../helpers/reports.ts';
 import { clickUrl, openUrl, TEST_SECRET } from '../helpers/tracking.ts';
 import { builtArticlePaths } from '../helpers/site.ts';
-import { ADMIN_PAGES } from '../../src/lib/auth/admin-routes.ts';
+import { ADMIN_PAGES } from '../../src/web/admin-routes.ts';
 import { preferencesUrl, unsubscribeUrl } from '../../src/lib/subscribers/links.ts';
 
 const ADMIN = { email: 'ada@example.com', password: 'a long passphrase for tests' };

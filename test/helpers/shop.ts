@@ -1,6 +1,6 @@
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
-import { demoShop } from '../../src/lib/demo/shop.ts';
+import { demoShop } from '../../src/demo/shop.ts';
 import { findAllSettings, upsertSetting } from '../../src/lib/settings/settings.repository.ts';
 import { clearSettingsCache } from '../../src/lib/settings/settings.service.ts';
 

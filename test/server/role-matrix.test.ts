@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { addAccount, apiKeyFor, request, sessionCookie } from '../helpers/accounts.ts';
-import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES } from '../../src/lib/auth/admin-routes.ts';
+import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES } from '../../src/web/admin-routes.ts';
 import { can, ROLES, type Role } from '../../src/lib/auth/roles.ts';
 
 /**
- * Every admin page, API route and action (from src/lib/auth/admin-routes.ts) requested as
+ * Every admin page, API route and action (from src/web/admin-routes.ts) requested as
  * anonymous, writer, marketer and admin. A route added to the registry is tested here with
  * no further change.
  */

@@ -11,6 +11,11 @@ import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
 import { loadServerSecret } from '../security/server-secret.ts';
 import { createMailer, type Mailer } from '../mail/mailer.ts';
 import { openNetworks, type Networks } from '../network/networks.service.ts';
+import { createIssueSendingPort } from '../issues/sending-port.ts';
+import { sitePathsWith } from '../issues/site-paths.ts';
+import type { IssueHooks } from '../sending/sending.ts';
+import { RateLimits } from '../security/rate-limit.ts';
+import { LoginThrottle } from '../auth/login-throttle.ts';
 
 function createEventWriter(db: DB, config: Readonly<Config>) {
   const pageViews = new VisitTracker().inserter;
@@ -44,10 +49,24 @@ export interface AppContext {
   mailer: Mailer;
   /** IP → network owner and role, with the admins' networks from Settings. Loaded on first use (server.ts: at start). */
   readonly networks: Networks;
+  /** The one port between sending and issues (checks, freeze, the compiled-issue cache), shared by routes and the send worker. */
+  issueSending: IssueHooks;
+  /** Per-address limits kept in the database (signups, reset requests, webhook failures). */
+  rateLimits: RateLimits;
+  /** Sign-in attempts per account and network; one per process, so its pruning runs on its own schedule. */
+  loginThrottle: LoginThrottle;
   close(): Promise<void>;
 }
 
-export function createAppContext(config: Readonly<Config>): AppContext {
+export interface AppContextOptions {
+  /**
+   * The built site's page paths (lib/build/site-pages.ts), read when a send is checked or
+   * started; none where the process has no build (astro dev, the demo generator).
+   */
+  sitePages?: () => ReadonlySet<string> | undefined;
+}
+
+export function createAppContext(config: Readonly<Config>, options: AppContextOptions = {}): AppContext {
   const db = createDatabase(config.databaseUrl);
   const { writer, hits, pageViews } = createEventWriter(db, config);
   const mailer = createMailer({
@@ -59,6 +78,13 @@ export function createAppContext(config: Readonly<Config>): AppContext {
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
   let networks: Networks | undefined;
+  const issueSending = createIssueSendingPort({
+    secret,
+    knownPaths: async () => {
+      const pages = options.sitePages?.();
+      return pages ? sitePathsWith(db, pages) : undefined;
+    },
+  });
   return {
     config,
     db,
@@ -69,6 +95,9 @@ export function createAppContext(config: Readonly<Config>): AppContext {
     pageViews,
     visitors: new VisitorHasher(db),
     mailer,
+    issueSending,
+    rateLimits: new RateLimits({ db, secret }),
+    loginThrottle: new LoginThrottle({ db, secret }),
     get networks() {
       networks ??= openNetworks({ ...config.networks, overrides: () => peekSettings(db)?.networkOverrides });
       return networks;

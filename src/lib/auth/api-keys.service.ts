@@ -1,6 +1,6 @@
 import type { DB } from '../db/database.ts';
 import { cleanPersonName } from './inputs.ts';
-import { fail, ok, type Outcome } from './outcome.ts';
+import { fail, ok, type Outcome } from '../outcome.ts';
 import { isRole, type Role } from './roles.ts';
 import { generateSecureRandomString, hashSecret } from './secrets.ts';
 import { findApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey as revokeApiKeyRow, updateApiKeyLastUsed, type ApiKey } from './api-keys.repository.ts';

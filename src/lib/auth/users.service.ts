@@ -4,7 +4,7 @@ import { consumeAccountToken, issueAccountToken, readAccountToken } from './acco
 import { deleteOpenAccountTokens } from './account-tokens.repository.ts';
 import { cleanPersonName } from './inputs.ts';
 import { describeWait, type LockedOut, type LoginThrottle, type LoginWait } from './login-throttle.ts';
-import { fail, ok, type Outcome } from './outcome.ts';
+import { fail, ok, type Outcome } from '../outcome.ts';
 import { checkNewPassword, hashPassword, normalizePassword, verifyNothing, verifyPassword } from './password.ts';
 import { isRole, type Role } from './roles.ts';
 import { createSession, invalidateUserSessions, type AuthUser, type Session } from './session.service.ts';
@@ -70,6 +70,11 @@ export async function createUser(db: DB, input: { email: string; name?: string; 
     if (isUniqueViolation(error)) return fail('conflict', DUPLICATE_EMAIL, { field: 'email' });
     throw error;
   }
+}
+
+/** Every account, for the admin's lists (names of who did what). */
+export function listUserAccounts(db: DB): Promise<User[]> {
+  return listUsers(db);
 }
 
 export async function hasUsers(db: DB): Promise<boolean> {

@@ -30,7 +30,7 @@ import { renderIssueEmail, scanImages, type RenderedIssue, type RenderSettings }
 import { validateOutgoingMail, InvalidMailError, type OutgoingMail } from '../mail/message.ts';
 import { describeMailError, isMailSendError } from '../mail/transport.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
-import { formatMailbox, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
+import { formatMailbox, parseMailbox, type Mailbox } from '../text/mailbox.ts';
 
 export type IssueFailure = {
   ok: false;

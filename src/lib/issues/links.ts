@@ -1,4 +1,4 @@
-import { isValidEmailAddress } from '../mail/mailbox.ts';
+import { isValidEmailAddress } from '../text/mailbox.ts';
 import type { IssueLinkKind } from '../db/schema.ts';
 
 /** What a link in an issue is, or why it cannot go out. */

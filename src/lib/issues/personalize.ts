@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { displayName, type Mailbox } from '../mail/mailbox.ts';
+import { displayName, type Mailbox } from '../text/mailbox.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import { compilePlaceholders, type PlaceholderTemplate } from '../mail/placeholders.ts';
 import { preferencesToken, subscriberToken } from '../subscribers/links.ts';

@@ -1,6 +1,6 @@
-import { parseMailbox, isValidEmailAddress, type Mailbox } from './mailbox.ts';
+import { parseMailbox, isValidEmailAddress, type Mailbox } from '../text/mailbox.ts';
 
-export type { Mailbox } from './mailbox.ts';
+export type { Mailbox } from '../text/mailbox.ts';
 import { deriveTextFromHtml } from './plain-text.ts';
 
 /** One email to one recipient, as the rest of Footfall hands it to the mailer. */

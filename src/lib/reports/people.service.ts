@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import type { DB } from '../db/database.ts';
-import { fail, ok, type Outcome } from '../auth/outcome.ts';
+import { fail, ok, type Outcome } from '../outcome.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { findSentIssues } from './reports.repository.ts';
 import { countPeople, findIssueLink, findPeople, findPeoplePage, type PersonRow } from './people.repository.ts';

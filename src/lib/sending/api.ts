@@ -1,4 +1,4 @@
-import { FAILURE_STATUS, type Failure } from '../auth/outcome.ts';
+import { FAILURE_STATUS, type Failure } from '../outcome.ts';
 import type { SendProgress, SendSummary } from './send.service.ts';
 import type { CommitTrouble } from './worker-health.ts';
 

@@ -1,28 +1,34 @@
 import type { AppContext } from '../app/context.ts';
-import { composeWeeklyDigest } from '../../admin/weekly-digest.ts';
+import type { ComposeDigest } from '../digest/digest.service.ts';
 import { sendWeeklyDigests } from '../digest/digest.service.ts';
-import { createIssueHooks } from './issue-hooks.ts';
 import { SendWorker, WorkerLockedError, type WorkerChore } from './worker.ts';
 
-/** The weekly digest, sent by the send worker (the one scheduler): checked every DIGEST_CHECK_MS. */
-export function weeklyDigestChore(app: Pick<AppContext, 'db' | 'mailer' | 'secret'>, everyMs: number, log: (line: string) => void = console.log): WorkerChore {
+/**
+ * The weekly digest, sent by the send worker (the one scheduler): checked every DIGEST_CHECK_MS.
+ * How a digest reads (`compose`) is the admin's view, handed in by whoever starts the worker.
+ */
+export function weeklyDigestChore(
+  app: Pick<AppContext, 'db' | 'mailer' | 'secret'> & { compose: ComposeDigest },
+  everyMs: number,
+  log: (line: string) => void = console.log,
+): WorkerChore {
   return {
     name: 'weekly digest',
     everyMs,
     run: async (now, workerId) => {
-      const sent = await sendWeeklyDigests({ db: app.db, mailer: app.mailer, secret: app.secret, compose: composeWeeklyDigest, log }, workerId, now);
+      const sent = await sendWeeklyDigests({ db: app.db, mailer: app.mailer, secret: app.secret, compose: app.compose, log }, workerId, now);
       if (sent > 0) log(`[digest] weekly digest sent to ${sent} ${sent === 1 ? 'person' : 'people'}`);
     },
   };
 }
 
 /** A send worker over the process's database and mailer, with the settings from the configuration. */
-export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'secret'>): SendWorker {
+export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>, chores: WorkerChore[] = []): SendWorker {
   const { sending, mail } = app.config;
   return new SendWorker({
     db: app.db,
     mailer: app.mailer,
-    hooks: createIssueHooks({ secret: app.secret }),
+    hooks: app.issueSending,
     concurrency: mail.poolSize,
     leaseMs: sending.leaseMs,
     pollMs: sending.pollMs,
@@ -31,7 +37,7 @@ export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config
     pauseAfterFailures: sending.pauseAfterFailures,
     commitRetryMaxMs: sending.commitRetryMaxMs,
     commitAttemptsBeforePause: sending.commitAttempts,
-    chores: [weeklyDigestChore(app, sending.digestCheckMs)],
+    chores,
   });
 }
 
@@ -46,7 +52,11 @@ export interface EmbeddedWorker {
  * (say `npm run worker`), the server says so once and tries again every lease period, so it
  * takes over when that one stops.
  */
-export function startEmbeddedWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'secret'>, log: (line: string) => void = console.log): EmbeddedWorker {
+export function startEmbeddedWorker(
+  app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>,
+  chores: WorkerChore[] = [],
+  log: (line: string) => void = console.log,
+): EmbeddedWorker {
   let current: SendWorker | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -54,7 +64,7 @@ export function startEmbeddedWorker(app: Pick<AppContext, 'db' | 'mailer' | 'con
   let starting: Promise<void> | undefined;
   const attempt = async () => {
     if (stopped) return;
-    const worker = createSendWorker(app);
+    const worker = createSendWorker(app, chores);
     try {
       await worker.start();
       if (stopped) return void (await worker.stop());

@@ -1,5 +1,5 @@
 import type { DB } from '../db/database.ts';
-import { fail, ok, type Outcome } from '../auth/outcome.ts';
+import { fail, ok, type Outcome } from '../outcome.ts';
 import { parseTopics, TOPICS } from '../subscribers/topics.ts';
 import { checkPeopleRule, PER_PERSON_OFF_MESSAGE } from '../reports/people.service.ts';
 import { getSettings } from '../settings/settings.service.ts';
@@ -287,6 +287,11 @@ export async function finishSendIfDone(db: DB, hooks: Pick<IssueHooks, 'setIssue
 }
 
 /** How many would get the issue now: every active subscriber who has not paused, and per topic. */
+/** How many people an audience holds now (active, not paused). */
+export function countRecipients(db: DB, audience: Audience): Promise<number> {
+  return countAudience(db, audience);
+}
+
 export async function audienceSizes(db: DB): Promise<{ all: number; byTopic: Record<string, number> }> {
   const [all, ...perTopic] = await Promise.all([countAudience(db, {}), ...TOPICS.map((t) => countAudience(db, { topics: [t.id] }))]);
   return { all: all!, byTopic: Object.fromEntries(TOPICS.map((t, i) => [t.id, perTopic[i]!])) };

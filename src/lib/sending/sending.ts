@@ -1,7 +1,7 @@
 import type { Selectable, Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database, DeliveryStatus, IssueStatus, SendTable } from '../db/schema.ts';
-import type { Outcome } from '../auth/outcome.ts';
+import type { Outcome } from '../outcome.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import type { TopicId } from '../subscribers/topics.ts';
 import type { PeopleRule } from '../reports/people.ts';
@@ -54,7 +54,7 @@ export interface IssueHooks {
   checkIssue(db: DB, issueId: number): Promise<Outcome<unknown>>;
   /** Freezes the issue's content when sending starts (idempotent); may refuse with a sentence. */
   prepareIssue(db: DB, issueId: number, now: number): Promise<{ ok: true } | { ok: false; message: string }>;
-  /** A composer over the frozen issue. */
+  /** A composer over the frozen issue, compiled once per issue and process (callers keep no copy). */
   composerFor(db: DB, issueId: number): Promise<Composer>;
   /** Moves the issue along with its send (scheduled, sending, sent, cancelled, back to draft), in the caller's transaction. */
   setIssueStatus(db: Db, issueId: number, from: readonly IssueStatus[], to: IssueStatus, now: number): Promise<void>;

@@ -21,7 +21,7 @@ import { findRecipientRows } from './recipients.repository.ts';
 import { addConsecutiveFailures, changeSendState, findRunningSends, pauseSendAfterFailures } from './sends.repository.ts';
 import { reportCommitTrouble, type CommitTrouble } from './worker-health.ts';
 import { finishSendIfDone, startDueSends } from './send.service.ts';
-import type { ClaimedDelivery, Composer, IssueHooks, Recipient } from './sending.ts';
+import type { ClaimedDelivery, IssueHooks, Recipient } from './sending.ts';
 import { deleteWorkers, findWorkers, insertWorker, touchWorker, type WorkerRow } from './workers.repository.ts';
 
 export interface SendWorkerOptions {
@@ -136,7 +136,6 @@ export class SendWorker {
   #sendsCheckedAt = 0;
   #reclaimedAt = 0;
   #issueOfSend = new Map<number, number>();
-  #composers = new Map<number, Promise<Composer>>();
   /** Sends with failures in a row recorded by this worker (SQLite skips the reset otherwise). */
   #failing = new Set<number>();
   /** SQLite: the handle behind the database, for the prepared-once outcome statement. */
@@ -391,16 +390,6 @@ export class SendWorker {
     }
   }
 
-  #composer(issueId: number): Promise<Composer> {
-    let composer = this.#composers.get(issueId);
-    if (!composer) {
-      composer = this.#o.hooks.composerFor(this.#o.db, issueId);
-      composer.catch(() => this.#composers.delete(issueId));
-      this.#composers.set(issueId, composer);
-    }
-    return composer;
-  }
-
   async #attempt(item: Item): Promise<Entry> {
     const { delivery } = item;
     const sendId = delivery.sendId;
@@ -410,7 +399,8 @@ export class SendWorker {
     }
     const attempt = delivery.attempts + 1;
     try {
-      const compose = await this.#composer(delivery.issueId);
+      // The port compiles each issue once per process and keeps it while the send runs.
+      const compose = await this.#o.hooks.composerFor(this.#o.db, delivery.issueId);
       const mail = await compose(item.recipient);
       const sent = await this.#o.mailer.send(mail, this.#o.clock());
       this.sent++;

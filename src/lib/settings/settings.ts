@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { displayName, isValidEmailAddress, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
+import { displayName, isValidEmailAddress, parseMailbox, type Mailbox } from '../text/mailbox.ts';
 import { parseNetworkOverrides } from '../network/admin-networks.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
 

@@ -8,7 +8,7 @@ import type { OpeningHoursLine, Settings } from '../settings/settings.ts';
  *
  * Prerendered pages are built without a database, so where these details go they carry a
  * slot token (U+E000 name U+E001: a private-use character no text contains); the server entry
- * fills the tokens from the current settings as it serves the file (src/lib/http/static-site.ts),
+ * fills the tokens from the current settings as it serves the file (src/web/http/static-site.ts),
  * once per change of the details, not per request. Server-rendered pages fill the same slots
  * while they render. Either way the markup comes from the renderers below.
  */

@@ -1,6 +1,6 @@
 import type { DB } from '../db/database.ts';
 import type { SubscriberStatus } from '../db/schema.ts';
-import { displayName } from '../mail/mailbox.ts';
+import { displayName } from '../text/mailbox.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { confirmUrl, PREFERENCES_VALID_MS, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
 import { CONSENT_TEXT_VERSION, parseTopics } from './topics.ts';
@@ -225,6 +225,16 @@ async function sendWelcomeEmail(deps: LinkDeps & { db: DB }, send: SendWelcome, 
 }
 
 /** Unsubscribes at once; repeating it changes nothing. */
+/** The subscriber a personal link or the admin names; undefined once erased. */
+export function getSubscriber(db: DB, subscriberId: number): Promise<Subscriber | undefined> {
+  return findSubscriberById(db, subscriberId);
+}
+
+/** The topics a subscriber chose. */
+export function getSubscriberTopics(db: DB, subscriberId: number): Promise<string[]> {
+  return findTopics(db, subscriberId);
+}
+
 export async function unsubscribe(db: DB, subscriberId: number, via: { method: 'one-click' | 'page' | 'preferences' | 'admin' | 'api'; issueId?: number }, now = Date.now()): Promise<'unsubscribed' | 'already' | 'not_found'> {
   const subscriber = await findSubscriberById(db, subscriberId);
   if (!subscriber) return 'not_found';

@@ -1,5 +1,5 @@
 import type { APIRoute } from 'astro';
-import { requireApi } from '../../lib/auth/guard.ts';
+import { requireApi } from '../../web/guard.ts';
 
 /** Which key is this? Any valid key: its name and role. */
 export const GET: APIRoute = async (context) => {

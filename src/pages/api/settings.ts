@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../lib/app/context.ts';
-import { requireApi } from '../../lib/auth/guard.ts';
+import { requireApi } from '../../web/guard.ts';
 import { getSettings } from '../../lib/settings/settings.service.ts';
 
 /** The site settings (admin keys only). */

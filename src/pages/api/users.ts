@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../lib/app/context.ts';
-import { requireApi } from '../../lib/auth/guard.ts';
+import { requireApi } from '../../web/guard.ts';
 import { listUsers } from '../../lib/auth/users.service.ts';
 
 /** The admin's users, without password hashes (admin keys only). */

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES, PUBLIC_API_ROUTES } from '../../../src/lib/auth/admin-routes.ts';
+import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES, PUBLIC_API_ROUTES } from '../../../src/web/admin-routes.ts';
 import { can, PERMISSIONS, ROLES } from '../../../src/lib/auth/roles.ts';
 import { projectRoot } from '../../helpers/server.ts';
 
@@ -26,12 +26,12 @@ function routesUnder(dir: string): string[] {
 describe('the admin route registry', () => {
   it('lists every page under src/pages/admin (a new page must join the role matrix)', () => {
     const registered = new Set([...ADMIN_PAGES.map((p) => p.route), ...ADMIN_ENDPOINTS.map((e) => e.route), ...PUBLIC_ADMIN_PAGES]);
-    for (const route of routesUnder('admin')) expect(registered.has(route), `${route} is missing from src/lib/auth/admin-routes.ts`).toBe(true);
+    for (const route of routesUnder('admin')) expect(registered.has(route), `${route} is missing from src/web/admin-routes.ts`).toBe(true);
   });
 
   it('lists every route under src/pages/api', () => {
     const registered = new Set([...API_ROUTES.map((r) => r.route), ...PUBLIC_API_ROUTES]);
-    for (const route of routesUnder('api')) expect(registered.has(route), `${route} is missing from src/lib/auth/admin-routes.ts`).toBe(true);
+    for (const route of routesUnder('api')) expect(registered.has(route), `${route} is missing from src/web/admin-routes.ts`).toBe(true);
   });
 
   it('has routes with parameters carry a sample path', () => {

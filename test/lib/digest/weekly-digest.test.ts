@@ -13,7 +13,7 @@ import { issueReport } from '../../../src/lib/reports/issue-report.service.ts';
 import { chooseWeeklyDigest, sendWeeklyDigests, type DigestDeps } from '../../../src/lib/digest/digest.service.ts';
 import { digestWeekOf, dueDigestWeek } from '../../../src/lib/digest/digest-week.ts';
 import { readDigestStopToken } from '../../../src/lib/digest/digest-links.ts';
-import { createIssueHooks } from '../../../src/lib/sending/issue-hooks.ts';
+import { createIssueSendingPort } from '../../../src/lib/issues/sending-port.ts';
 import { weeklyDigestChore } from '../../../src/lib/sending/run-worker.ts';
 import { SendWorker } from '../../../src/lib/sending/worker.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
@@ -128,11 +128,11 @@ describeEachDatabase('weekly digest', (db, dialect) => {
       const before = sink.messages.length;
       const runs = [0, 0];
       const workers = [0, 1].map((i) => {
-        const chore = weeklyDigestChore({ db: db(), mailer, secret: SECRET }, 20, () => {});
+        const chore = weeklyDigestChore({ db: db(), mailer, secret: SECRET, compose: composeWeeklyDigest }, 20, () => {});
         return new SendWorker({
           db: db(),
           mailer,
-          hooks: createIssueHooks({ secret: SECRET }),
+          hooks: createIssueSendingPort({ secret: SECRET, knownPaths: async () => undefined }),
           concurrency: 1,
           leaseMs: 60_000,
           pollMs: 50,

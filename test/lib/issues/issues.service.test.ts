@@ -166,8 +166,8 @@ describeEachDatabase('newsletter issues', (db) => {
 
 describeEachDatabase('the sending engine’s hooks into issues', (db) => {
   it('check, freeze once, compose per recipient from the snapshot, then archive', async () => {
-    const { issueSendingHooks } = await import('../../../src/lib/issues/sending-hooks.ts');
-    const hooks = issueSendingHooks({ secret, knownPaths: async () => knownPaths });
+    const { createIssueSendingPort } = await import('../../../src/lib/issues/sending-port.ts');
+    const hooks = createIssueSendingPort({ secret, knownPaths: async () => knownPaths });
     const good = await draft(db(), { subject: 'Hooked issue' });
     const bad = await draft(db(), { subject: 'Broken issue', body_markdown: '[gone](/articles/gone/)', featured_articles: [] });
     expect((await hooks.checkIssue(db(), good.id)).ok).toBe(true);
@@ -178,10 +178,10 @@ describeEachDatabase('the sending engine’s hooks into issues', (db) => {
     expect(await hooks.prepareIssue(db(), good.id, now)).toEqual({ ok: true });
     expect(await hooks.prepareIssue(db(), good.id, now + 1)).toEqual({ ok: true });
     const compose = await hooks.composerFor(db(), good.id);
-    const mail = compose({ deliveryId: 5, subscriberId: 3, email: 'jo@example.com', name: 'Jo' });
+    const mail = await compose({ deliveryId: 5, issueId: good.id, subscriberId: 3, email: 'jo@example.com', name: 'Jo' });
     expect(mail).toMatchObject({ to: { name: 'Jo', address: 'jo@example.com' }, subject: 'Hooked issue', headers: { 'Message-ID': expect.stringMatching(new RegExp(`^<footfall\\.${good.id}\\.5@`)) } });
     expect(readClickToken(secret, /\/t\/c\/([A-Za-z0-9_-]+)/.exec(mail.html)![1])).toMatchObject({ deliveryId: 5, test: false });
-    await hooks.finishIssue(db(), good.id, now + 5);
+    await hooks.setIssueStatus(db(), good.id, ['draft', 'scheduled', 'sending'], 'sent', now + 5);
     expect(await getArchivedIssue(db(), good.slug)).toMatchObject({ sentAt: now + 5 });
   });
 });

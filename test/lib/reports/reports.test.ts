@@ -13,7 +13,7 @@ import { pruneRawEvents } from '../../../src/lib/reports/retention.service.ts';
 import { weekHourOf } from '../../../src/lib/reports/week-hour.ts';
 import { dayOf } from '../../../src/lib/time/zoned-time.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { Random } from '../../../src/lib/demo/random.ts';
+import { Random } from '../../../src/demo/random.ts';
 import { migrateDown, migrateToLatest } from '../../../src/lib/db/migrate.ts';
 import { seedDelivery, seedIssue, type SeededIssue } from '../../helpers/tracking.ts';
 import { pageViewEvent } from '../../helpers/reports.ts';

@@ -8,7 +8,7 @@ import { countBy, eventually, createDraftIssue, ledgerOf, seedSubscribers } from
 import type { DB } from '../../../src/lib/db/database.ts';
 import { createMailer, type Mailer } from '../../../src/lib/mail/mailer.ts';
 import { cancelSend, getSendProgress, pauseSend, requestSend, resumeSend } from '../../../src/lib/sending/send.service.ts';
-import { createIssueHooks } from '../../../src/lib/sending/issue-hooks.ts';
+import { createIssueSendingPort } from '../../../src/lib/issues/sending-port.ts';
 import { SendWorker, WorkerLockedError, type SendWorkerOptions } from '../../../src/lib/sending/worker.ts';
 import { emailHash } from '../../../src/lib/subscribers/email-address.ts';
 import { eraseSubscriber, unsubscribe, updatePreferences } from '../../../src/lib/subscribers/subscribers.service.ts';
@@ -16,7 +16,7 @@ import { insertSuppression } from '../../../src/lib/subscribers/subscribers.repo
 
 const SECRET = 'engine-test-secret-engine-test-secret-000';
 /** The real seam: the issues domain's checks, freeze and personaliser. */
-const hooks = createIssueHooks({ secret: SECRET });
+const hooks = createIssueSendingPort({ secret: SECRET, knownPaths: async () => undefined });
 
 const running: { workers: SendWorker[]; mailers: Mailer[]; sinks: SmtpSink[] } = { workers: [], mailers: [], sinks: [] };
 afterEach(async () => {

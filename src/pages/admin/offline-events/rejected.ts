@@ -1,5 +1,5 @@
 import type { APIRoute } from 'astro';
-import { jsonAnswer, requireSessionEndpoint } from '../../../admin/session-endpoint.ts';
+import { jsonAnswer, requireSessionEndpoint } from '../../../web/session-endpoint.ts';
 import { appContext } from '../../../lib/app/context.ts';
 import { mappingFromFields } from '../../../lib/offline/import-mapping.ts';
 import { offlineRejectedRowsCsv, planOfflineImport } from '../../../lib/offline/offline-import.service.ts';

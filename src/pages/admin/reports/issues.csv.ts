@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
-import { requirePage } from '../../../lib/auth/guard.ts';
+import { requirePage } from '../../../web/guard.ts';
 import { comparisonCsv, parseComparisonSort, sortComparison } from '../../../lib/reports/comparison-table.ts';
 import { compareIssues } from '../../../lib/reports/issue-report.service.ts';
 import { getSettings } from '../../../lib/settings/settings.service.ts';

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { jsonAnswer, readJsonBody, requireSessionEndpoint } from '../../../admin/session-endpoint.ts';
+import { jsonAnswer, readJsonBody, requireSessionEndpoint } from '../../../web/session-endpoint.ts';
 import { appContext } from '../../../lib/app/context.ts';
-import { BODY_LIMITS } from '../../../lib/http/body-limits.ts';
+import { BODY_LIMITS } from '../../../web/http/body-limits.ts';
 import { receiveTaps } from '../../../lib/offline/tally-sync.ts';
 import { getSettings } from '../../../lib/settings/settings.service.ts';
 

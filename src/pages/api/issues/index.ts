@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
-import { requireApi } from '../../../lib/auth/guard.ts';
-import { failureResponse, json, readJsonObject } from '../../../lib/issues/api.ts';
+import { requireApi } from '../../../web/guard.ts';
+import { failureResponse, json, readJsonObject } from '../../../web/issues-api.ts';
 import { createIssue } from '../../../lib/issues/issues.service.ts';
 import { articleCatalog } from '../../../site/newsletter.ts';
 

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
-import { requireApi } from '../../../lib/auth/guard.ts';
-import { json } from '../../../lib/issues/api.ts';
+import { requireApi } from '../../../web/guard.ts';
+import { json } from '../../../web/issues-api.ts';
 import { parseComparisonSort, sortComparison } from '../../../lib/reports/comparison-table.ts';
 import { compareIssues } from '../../../lib/reports/issue-report.service.ts';
 import { comparisonJson } from '../../../lib/reports/report-json.ts';

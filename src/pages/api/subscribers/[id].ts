@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
-import { requireApi } from '../../../lib/auth/guard.ts';
+import { requireApi } from '../../../web/guard.ts';
 import { eraseSubscriber } from '../../../lib/subscribers/subscribers.service.ts';
 
 /** `DELETE /api/subscribers/:id`: erases the person (a hash stays on the suppression list; counts stay). 204, or 404. */

@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
-import { requireApi } from '../../../lib/auth/guard.ts';
-import { BODY_LIMITS } from '../../../lib/http/body-limits.ts';
-import { readJsonBody } from '../../../lib/http/request-body.ts';
+import { requireApi } from '../../../web/guard.ts';
+import { BODY_LIMITS } from '../../../web/http/body-limits.ts';
+import { readJsonBody } from '../../../web/http/request-body.ts';
 import { addSubscribersFromApi, findApiSubscriber, parseApiSubscribers } from '../../../lib/subscribers/api.service.ts';
 import { subscriberDeps } from '../../../lib/subscribers/deps.ts';
 

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
-import { BODY_LIMITS } from '../../../lib/http/body-limits.ts';
-import { json, readJsonObject } from '../../../lib/issues/api.ts';
+import { BODY_LIMITS } from '../../../web/http/body-limits.ts';
+import { json, readJsonObject } from '../../../web/issues-api.ts';
 import { recordBounceReport, webhookSecretMatches } from '../../../lib/sending/bounce-webhook.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../lib/app/context.ts';
-import { handleCallWebhook } from '../../../lib/offline/call-webhook.ts';
+import { handleCallWebhook } from '../../../web/call-webhook.ts';
 import { getSettings } from '../../../lib/settings/settings.service.ts';
 
 /**
@@ -12,7 +12,7 @@ export const POST: APIRoute = async (context) => {
   const app = await appContext();
   const settings = await getSettings(app.db);
   const answer = await handleCallWebhook(
-    { db: app.db, webhookSecret: app.config.callsWebhookSecret, serverSecret: app.secret, timeZone: settings.timeZone },
+    { db: app.db, webhookSecret: app.config.callsWebhookSecret, serverSecret: app.secret, timeZone: settings.timeZone, rateLimits: app.rateLimits },
     context.request,
     context.locals.clientAddress ?? context.clientAddress,
   );

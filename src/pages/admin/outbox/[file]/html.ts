@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requirePage } from '../../../../lib/auth/guard.ts';
+import { requirePage } from '../../../../web/guard.ts';
 import { can } from '../../../../lib/auth/roles.ts';
 import { htmlForViewer, outboxFolder } from '../../../../lib/mail/outbox-access.ts';
 import { readOutboxMessageForViewer } from '../../../../lib/mail/outbox-viewer.ts';

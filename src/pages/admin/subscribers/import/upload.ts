@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requirePage } from '../../../../lib/auth/guard.ts';
-import { BODY_LIMITS } from '../../../../lib/http/body-limits.ts';
-import { receiveMultipartFile } from '../../../../lib/http/multipart.ts';
+import { requirePage } from '../../../../web/guard.ts';
+import { BODY_LIMITS } from '../../../../web/http/body-limits.ts';
+import { receiveMultipartFile } from '../../../../web/http/multipart.ts';
 import { importJobs } from '../../../../lib/subscribers/deps.ts';
 import { MAX_UPLOAD_BYTES } from '../../../../lib/subscribers/import-jobs.ts';
 

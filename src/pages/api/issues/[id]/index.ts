@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requireApi } from '../../../../lib/auth/guard.ts';
-import { checksJson, issueIdParam, issueJson, json, notFound } from '../../../../lib/issues/api.ts';
+import { requireApi } from '../../../../web/guard.ts';
+import { checksJson, issueIdParam, issueJson, json, notFound } from '../../../../web/issues-api.ts';
 import { previewIssue } from '../../../../lib/issues/issues.service.ts';
 import { getSettings } from '../../../../lib/settings/settings.service.ts';
 import { articleCatalog, knownSitePaths } from '../../../../site/newsletter.ts';

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requireApi } from '../../../../lib/auth/guard.ts';
-import { issueIdParam, json, notFound } from '../../../../lib/issues/api.ts';
+import { requireApi } from '../../../../web/guard.ts';
+import { issueIdParam, json, notFound } from '../../../../web/issues-api.ts';
 import { getIssue } from '../../../../lib/issues/issues.service.ts';
 import { progressJson } from '../../../../lib/sending/api.ts';
 import { getSendProgress } from '../../../../lib/sending/send.service.ts';

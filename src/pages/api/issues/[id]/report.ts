@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requireApi } from '../../../../lib/auth/guard.ts';
-import { issueIdParam, json } from '../../../../lib/issues/api.ts';
+import { requireApi } from '../../../../web/guard.ts';
+import { issueIdParam, json } from '../../../../web/issues-api.ts';
 import { issueReport } from '../../../../lib/reports/issue-report.service.ts';
 import { issueReportJson } from '../../../../lib/reports/report-json.ts';
 

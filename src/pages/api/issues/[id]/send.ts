@@ -1,8 +1,7 @@
 import type { APIRoute } from 'astro';
-import { sendingHooks } from '../../../../admin/sending.ts';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requireApi } from '../../../../lib/auth/guard.ts';
-import { issueIdParam, json, notFound, readJsonObject } from '../../../../lib/issues/api.ts';
+import { requireApi } from '../../../../web/guard.ts';
+import { issueIdParam, json, notFound, readJsonObject } from '../../../../web/issues-api.ts';
 import { failureJson, sendJson } from '../../../../lib/sending/api.ts';
 import { cancelSend, requestSend, sendOfIssue } from '../../../../lib/sending/send.service.ts';
 
@@ -22,7 +21,7 @@ export const POST: APIRoute = async (context) => {
   const at = body.value.at;
   if (at !== undefined && at !== null && typeof at !== 'number') return json({ error: 'invalid', message: 'at must be a time in epoch milliseconds (a number), or left out to send now.', field: 'at' }, 400);
   const app = await appContext();
-  const result = await requestSend(app.db, sendingHooks(app), { issueId: id, audience: body.value.audience, at: at ?? null, createdByKey: principal.keyId, undoMs: app.config.sending.undoMs });
+  const result = await requestSend(app.db, app.issueSending, { issueId: id, audience: body.value.audience, at: at ?? null, createdByKey: principal.keyId, undoMs: app.config.sending.undoMs });
   if (!result.ok) {
     const failure = failureJson(result);
     return json(failure.body, failure.status);
@@ -43,7 +42,7 @@ export const DELETE: APIRoute = async (context) => {
   const app = await appContext();
   const send = await sendOfIssue(app.db, id);
   if (!send) return json({ error: 'not_found', message: 'This issue has no send.' }, 404);
-  const result = await cancelSend(app.db, sendingHooks(app), Number(send.id));
+  const result = await cancelSend(app.db, app.issueSending, Number(send.id));
   if (!result.ok) {
     const failure = failureJson(result);
     return json(failure.body, failure.status);

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../lib/app/context.ts';
-import { requireApi } from '../../../../lib/auth/guard.ts';
-import { failureResponse, issueIdParam, json, notFound, readJsonObject } from '../../../../lib/issues/api.ts';
+import { requireApi } from '../../../../web/guard.ts';
+import { failureResponse, issueIdParam, json, notFound, readJsonObject } from '../../../../web/issues-api.ts';
 import { parseTestRecipients, sendTestIssue } from '../../../../lib/issues/issues.service.ts';
 
 /** Sends a test of the issue to {to: ["a@example.com", …]} (at most 5): marked as a test, never counted. Marketer and admin keys. */

@@ -1,6 +1,6 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '../../../../../lib/app/context.ts';
-import { requirePage } from '../../../../../lib/auth/guard.ts';
+import { requirePage } from '../../../../../web/guard.ts';
 import { importJobs } from '../../../../../lib/subscribers/deps.ts';
 import { rejectedRowsCsv } from '../../../../../lib/subscribers/import.service.ts';
 
