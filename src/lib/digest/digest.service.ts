@@ -99,6 +99,17 @@ export async function sendWeeklyDigests(deps: DigestDeps, claimedBy: string, now
 
 export type DigestChoice = { ok: true; on: boolean } | { ok: false; reason: 'not_found' | 'not_allowed'; message: string };
 
+/** Whether a user gets the weekly digest. */
+export async function getsWeeklyDigest(db: DB, userId: number): Promise<boolean> {
+  return (await findWeeklyDigest(db, userId))?.on ?? false;
+}
+
+/** The account a digest's stop link names: its address and whether the digest is on (undefined when it is gone). */
+export async function digestAccount(db: DB, userId: number): Promise<{ on: boolean; email: string } | undefined> {
+  const account = await findWeeklyDigest(db, userId);
+  return account && { on: account.on, email: account.email };
+}
+
 /** Turns the digest on or off for a user; only admins and marketers (who may read reports) can have it. */
 export async function chooseWeeklyDigest(db: DB, userId: number, on: boolean, now = Date.now()): Promise<DigestChoice> {
   const user = await findWeeklyDigest(db, userId);
