@@ -11,11 +11,11 @@ const run = promisify(execFile);
 /** A scratch copy of the content setup (config and what it imports, schema), with one article of our choosing. */
 function scratchProject(article: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'footfall-content-'));
-  mkdirSync(path.join(dir, 'src/lib'), { recursive: true });
+  mkdirSync(path.join(dir, 'src/web'), { recursive: true });
   mkdirSync(path.join(dir, 'content/articles'), { recursive: true });
   symlinkSync(path.join(projectRoot, 'node_modules'), path.join(dir, 'node_modules'));
   for (const f of ['astro.config.mjs', 'package.json', 'tsconfig.json', 'src/content.config.ts']) copyFileSync(path.join(projectRoot, f), path.join(dir, f));
-  cpSync(path.join(projectRoot, 'src/lib/http'), path.join(dir, 'src/lib/http'), { recursive: true }); // the body limits and security headers astro.config.mjs reads
+  cpSync(path.join(projectRoot, 'src/web/http'), path.join(dir, 'src/web/http'), { recursive: true }); // the body limits and security headers astro.config.mjs reads
   writeFileSync(path.join(dir, 'content/articles/broken-widget.md'), article);
   return dir;
 }
