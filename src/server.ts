@@ -106,13 +106,13 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     else res.destroy();
   };
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, path: RequestPath, bodyBudget: BodyBudget) => {
-    if (isOneClickPost(req.method, path)) return await handleOneClickUnsubscribe(req, res, app);
+    if (isOneClickPost(req.method, path)) { await handleOneClickUnsubscribe(req, res, app); return; }
     if (isUnder(path.route, API_FOLDER)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
     if (req.method === 'GET' && isUnder(path.route, ONE_CLICK_FOLDER)) await noteUnsubscribePage(req, path.route, ip, app);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const file = site.find(path.route);
-      if (file) return await serveStatic(req, res, site, file, path.route, ip, app);
+      if (file) { await serveStatic(req, res, site, file, path.route, ip, app); return; }
     }
     await astro(req, res, undefined, { clientAddress: ip, bodyBudget, afterResponse: (task: () => void) => res.once('close', task) });
   };
@@ -126,7 +126,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
       if (!path) {
         // The pixel answers whatever it is sent, and a click with a broken token gets its friendly 404.
         if (target.startsWith(`${TRACKING_FOLDER}/`)) return void handleTrackingRequest(req, res, app)?.catch((error: unknown) => failed(req, res, target, error));
-        return sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).');
+        sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).'); return;
       }
       if (path.target !== target) req.url = path.target;
       let answered: Promise<void> | void;

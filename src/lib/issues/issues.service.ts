@@ -32,14 +32,14 @@ import { describeMailError, isMailSendError } from '../mail/transport.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
 import { formatMailbox, parseMailbox, type Mailbox } from '../mail/mailbox.ts';
 
-export type IssueFailure = {
+export interface IssueFailure {
   ok: false;
   /** 'mail-failed': the mail server refused or could not be reached; the message says what it answered. */
   reason: 'invalid' | 'not-found' | 'conflict' | 'mail-failed';
   message: string;
   /** Per field (API names: subject, preheader, slug, body_markdown, featured_articles, to). */
   fields?: Record<string, string>;
-};
+}
 export type IssueOutcome<T> = { ok: true; value: T } | IssueFailure;
 
 /** The articles an issue may feature, by slug: the route builds it from the content collection. */

@@ -64,7 +64,7 @@ function refuseControlCharacters(field: string, value: string): void {
 }
 
 function readMailbox(field: string, value: unknown): Mailbox {
-  if (value !== null && typeof value === 'object') return readMailboxObject(field, value as Partial<Mailbox>);
+  if (value !== null && typeof value === 'object') return readMailboxObject(field, value);
   if (typeof value !== 'string') throw new InvalidMailError(field, 'is missing');
   refuseControlCharacters(field, value);
   const parsed = parseMailbox(value);

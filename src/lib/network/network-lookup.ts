@@ -253,7 +253,7 @@ export class NetworkTable implements NetworkLookup {
 
   #organisation(as: number): string | null {
     const t = this.#t;
-    const name = this.#decoder.decode(t.names.subarray(t.nameStart[as]!, t.nameStart[as + 1]!));
+    const name = this.#decoder.decode(t.names.subarray(t.nameStart[as], t.nameStart[as + 1]));
     return name === '' ? null : name;
   }
 

@@ -4,7 +4,7 @@ import type { Database, OfflineEventKind } from '../db/schema.ts';
 import { addReportCounts, CountDeltas, SITE } from '../reports/report-counts.repository.ts';
 import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
 
-type Counted = { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null };
+interface Counted { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null }
 
 /**
  * What offline events add to (sign 1) or take from (sign -1, removed or undone) the report

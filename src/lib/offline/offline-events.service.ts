@@ -33,7 +33,7 @@ import { changeOfflineEventCounting, storeOfflineEvent } from './offline-counts.
  * the time as `now` so tests can move it.
  */
 
-export type Refusal<Code extends string> = { ok: false; code: Code; message: string };
+export interface Refusal<Code extends string> { ok: false; code: Code; message: string }
 
 // ---------------------------------------------------------------------------------------
 // Tally taps

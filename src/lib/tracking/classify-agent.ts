@@ -129,9 +129,9 @@ const FIREFOX_MAJOR = /(?:Firefox|FxiOS)\/(\d{2,3})\./;
 
 function platformOf(agent: string): AgentPlatform {
   if (/iPhone|iPad|iPod/.test(agent)) return 'ios';
-  if (/Android/.test(agent)) return 'android';
+  if (agent.includes('Android')) return 'android';
   if (/Macintosh|Mac OS X/.test(agent)) return 'mac';
-  if (/Windows/.test(agent)) return 'windows';
+  if (agent.includes('Windows')) return 'windows';
   if (/Linux|X11|CrOS/.test(agent)) return 'linux';
   return 'other';
 }
@@ -141,10 +141,10 @@ const PLATFORM_NAMES: Record<AgentPlatform, string> = { ios: 'iPhone or iPad', a
 function browserName(agent: string): string {
   if (/Edg(e|A|iOS)?\//.test(agent)) return 'Edge';
   if (/OPR\/|Opera/.test(agent)) return 'Opera';
-  if (/SamsungBrowser/.test(agent)) return 'Samsung Internet';
+  if (agent.includes('SamsungBrowser')) return 'Samsung Internet';
   if (/Firefox\/|FxiOS/.test(agent)) return 'Firefox';
   if (/Chrome\/|CriOS/.test(agent)) return 'Chrome';
-  if (/Safari\//.test(agent)) return 'Safari';
+  if (agent.includes('Safari/')) return 'Safari';
   return 'a browser';
 }
 

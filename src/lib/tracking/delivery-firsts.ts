@@ -8,10 +8,10 @@ import type { Step } from '../events/statement-plan.ts';
  * time): when a first time moves, its count moves from the old bucket to the new one. Shared by
  * the hit writer, the row inserters and the page-view writer.
  */
-export type Firsts = { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null };
+export interface Firsts { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null }
 
 /** A deliveries row's first times as numbers (PostgreSQL answers bigint columns as strings). */
-export type FirstsRow = { [K in Exclude<keyof Firsts, 'clicked_links'>]: number | bigint | string | null } & { clicked_links: string | null };
+export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links'>, number | bigint | string | null> & { clicked_links: string | null };
 
 export const nullableNumber = (v: number | bigint | string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
