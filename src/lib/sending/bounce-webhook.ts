@@ -35,8 +35,6 @@ export const bounceReportSchema = z
   })
   .refine((r) => r.email !== undefined || r.message_id !== undefined, { message: 'Give the email address or the message_id (or both).', path: ['email'] });
 
-export type BounceReport = z.infer<typeof bounceReportSchema>;
-
 export type BounceOutcome =
   | { ok: true; suppressed: boolean; deliveryId: number | null }
   | { ok: false; message: string; fields?: Record<string, string> };

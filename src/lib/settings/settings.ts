@@ -52,8 +52,6 @@ export interface Settings {
   networkOverrides: string;
 }
 
-export type SettingKey = keyof Settings;
-
 export interface OpeningHoursLine {
   days: string;
   time: string;

@@ -220,12 +220,6 @@ export function agentFacts(userAgent: string): AgentFacts {
   return facts;
 }
 
-/** A family as stored back to its kind and platform (an unknown one reads as an app's). */
-export function familyParts(family: string | null): { kind: AgentKind; platform: AgentPlatform } {
-  const [kind, platform] = (family ?? 'other:other').split(':') as [AgentKind, AgentPlatform];
-  return { kind: kind ?? 'other', platform: platform ?? 'other' };
-}
-
 /** Agents that people read and click with. */
 export const isReaderKind = (kind: AgentKind): boolean => kind === 'browser' || kind === 'mail' || kind === 'apple_mail' || kind === 'other';
 

@@ -84,8 +84,6 @@ export function ownerWithRole(owner: Pick<NetworkOwner, 'asn' | 'organisation' |
   return `${ownerName(owner)}, ${ROLE_WORDS[owner.role]}`;
 }
 
-export const roleWords = (role: NetworkRole): string => ROLE_WORDS[role];
-
 /**
  * How machine activity is grouped in reports: the owner's role and name ("security_gateway",
  * "Proofpoint, Inc. (AS26211)"), as one count dimension.
