@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     const listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     console.log(`[server] Footfall listening on ${listening} (build ${build.id}, ${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
     // With no account yet, the one-time link for the first admin (PORT=0: only the socket knows the port).
-    announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error) => console.error('[setup] could not create the setup link:', error));
+    announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error: unknown) => console.error('[setup] could not create the setup link:', error));
   });
 }
 

@@ -39,7 +39,7 @@ export function normalizePassword(input: unknown): PasswordCheck {
   if (!input.isWellFormed()) return { ok: false, error: 'The password contains broken Unicode characters; type it again.' };
   if (/\p{Cc}/u.test(input)) return { ok: false, error: 'The password cannot contain control characters such as tabs or line breaks.' };
   const password = input.normalize('NFKC');
-  if ([...password].length > PASSWORD_MAX_LENGTH) return { ok: false, error: `The password is too long: use at most ${PASSWORD_MAX_LENGTH} characters.` };
+  if (Array.from(password).length > PASSWORD_MAX_LENGTH) return { ok: false, error: `The password is too long: use at most ${PASSWORD_MAX_LENGTH} characters.` };
   return { ok: true, password };
 }
 
@@ -48,7 +48,7 @@ export function checkNewPassword(input: unknown, email?: string): PasswordCheck 
   const normalized = normalizePassword(input);
   if (!normalized.ok) return normalized;
   const { password } = normalized;
-  if ([...password].length < PASSWORD_MIN_LENGTH) return { ok: false, error: `The password is too short: use at least ${PASSWORD_MIN_LENGTH} characters.` };
+  if (Array.from(password).length < PASSWORD_MIN_LENGTH) return { ok: false, error: `The password is too short: use at least ${PASSWORD_MIN_LENGTH} characters.` };
   const lower = password.toLowerCase();
   if (COMMON_PASSWORDS.has(lower) || /^(.)\1+$/u.test(password)) {
     return { ok: false, error: 'That password is one of the most common ones: choose one that is harder to guess.' };

@@ -565,7 +565,7 @@ export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'b
 export async function getArchivedIssue(db: DB, slug: string): Promise<ArchivedIssue | undefined> {
   if (typeof slug !== 'string' || slug.length > 100) return undefined;
   const row = await findIssueBySlug(db, slug);
-  if (!row || row.status !== 'sent') return undefined;
+  if (row?.status !== 'sent') return undefined;
   const snapshot = await findSnapshot(db, Number(row.id));
   if (!snapshot) return undefined;
   return {

@@ -113,7 +113,7 @@ export function disjointRanges(input: Range[]): Range[] {
   const emit = (start: bigint, end: bigint, asn: number) => {
     if (start > end) return;
     const last = out[out.length - 1];
-    if (last && last.asn === asn && last.end + 1n === start) last.end = end;
+    if (last?.asn === asn && last.end + 1n === start) last.end = end;
     else out.push({ start, end, asn });
   };
   const closeUntil = (limit: bigint) => {

@@ -57,7 +57,10 @@ export function startEmbeddedWorker(app: Pick<AppContext, 'db' | 'mailer' | 'con
     const worker = createSendWorker(app);
     try {
       await worker.start();
-      if (stopped) return void (await worker.stop());
+      if (stopped) {
+        await worker.stop();
+        return;
+      }
       current = worker;
       log(`[send] worker ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${app.config.mail.poolSize}` : 'outbox'})`);
     } catch (error) {

@@ -167,7 +167,7 @@ function describe(agent: string): { kind: AgentKind; name: string } {
 
 /** The mail program behind an agent of a given kind (`name` is what `describe` called it). */
 function clientOf(agent: string, kind: AgentKind, name: string): MailClientFamily {
-  if (kind === 'image_proxy') return /GoogleImageProxy/.test(agent) ? 'gmail' : 'yahoo';
+  if (kind === 'image_proxy') return agent.includes('GoogleImageProxy') ? 'gmail' : 'yahoo';
   if (kind === 'apple_mail') return 'apple_mail';
   if (kind === 'mail') return name === 'Outlook' ? 'outlook' : name === 'Thunderbird' ? 'thunderbird' : 'other_mail';
   if (kind === 'browser') return 'browser';
@@ -188,10 +188,10 @@ function deviceOf(agent: string, kind: AgentKind, platform: AgentPlatform): Devi
   if (platform === 'android') {
     if (/Android.*Tablet|Tablet.*Android/.test(agent)) return 'tablet';
     if (/^Mozilla\/5\.0 \(Linux; (U; )?Android/.test(agent)) return / Mobile\b/.test(agent) ? 'phone' : 'tablet';
-    return /Mobile/.test(agent) ? 'phone' : 'unknown';
+    return agent.includes('Mobile') ? 'phone' : 'unknown';
   }
   if (platform === 'ios') return 'unknown';
-  if (platform === 'mac' || platform === 'windows' || platform === 'linux') return /Windows Phone/.test(agent) ? 'phone' : 'desktop';
+  if (platform === 'mac' || platform === 'windows' || platform === 'linux') return agent.includes('Windows Phone') ? 'phone' : 'desktop';
   return 'unknown';
 }
 

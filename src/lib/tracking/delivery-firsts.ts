@@ -64,7 +64,7 @@ const earlier = (current: number | null, at: number): number => (current === nul
 export const isHumanOpen = (c: OpenClass): boolean => c === 'human' || c === 'proxy';
 
 /** `deliveries.clicked_links` (",12,15,"): the links its reader clicked, for unique clickers per link. */
-export const hasClickedLink = (list: string | null, linkId: number): boolean => list !== null && list.includes(`,${linkId},`);
+export const hasClickedLink = (list: string | null, linkId: number): boolean => list?.includes(`,${linkId},`) ?? false;
 const withClickedLink = (list: string | null, linkId: number): string => `${list ?? ','}${linkId},`;
 export function withoutClickedLink(list: string | null, linkId: number): string | null {
   const rest = (list ?? '').replace(`,${linkId},`, ',');
@@ -114,7 +114,7 @@ export function moveClickFirsts(issueId: number, linkId: number, at: number, fir
 export const AGENT_METRIC = { open: 'agent.open', click: 'agent.click' } as const;
 
 /** A hit's mail program and device labels as its row keeps them (null on rows stored before they were). */
-export type HitAgentLabels = { client?: string | null; device?: string | null };
+export interface HitAgentLabels { client?: string | null; device?: string | null }
 
 export const agentDim = (cls: string, labels: HitAgentLabels): string => `${cls}|${labels.client ?? 'unknown'}|${labels.device ?? 'unknown'}`;
 

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
-import { recordClick, type TrackingApp } from '../../../src/lib/tracking/tracking.service.ts';
+import { recordClick } from '../../../src/lib/tracking/tracking.service.ts';
 import { recordPageView } from '../../../src/lib/analytics/page-views.service.ts';
 import { VisitorHasher } from '../../../src/lib/analytics/visitor-hash.service.ts';
 import { findTotals } from '../../../src/lib/reports/report-counts.repository.ts';
@@ -55,7 +55,7 @@ async function setUp(db: DB) {
   };
   const baseline = await read();
   const figures = async () => Object.fromEntries([...(await read())].map(([k, n]) => [k, n - (baseline.get(k) ?? 0)]).filter(([, n]) => n !== 0));
-  return { sentAt, issue, delivery, app: app as TrackingApp, follow, view, figures };
+  return { sentAt, issue, delivery, app, follow, view, figures };
 }
 
 describeEachDatabase('landing pages follow the click’s verdict', (db) => {
