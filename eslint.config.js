@@ -54,6 +54,11 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // Empty arrows are deliberate no-ops (`.catch(() => {})` on a best-effort close, a listener that only waits).
       '@typescript-eslint/no-empty-function': ['error', { allow: ['arrowFunctions'] }],
+      // On for objects and numbers; `||` on strings and booleans is deliberate here: an empty form field, env
+      // variable or CSV cell means "not given" (`env.MAIL_FROM || undefined`, `header[i] || '(no name)'`).
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true, boolean: true } }],
+      // `const { id: _id, ...input } = x` is how a key is left out of a copy; the named part is unused by design.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
       // Off: with noUncheckedIndexedAccess on, `!` is where an index read states its invariant (a bucket array
       // sized by the loop that fills it, a regex group that matched); no-unnecessary-type-assertion (on) still
       // removes every `!` the compiler can already see through.

@@ -121,7 +121,7 @@ const sourceFactsCache = new WeakMap<NetworkOwner, Map<AgentFacts, SourceFacts>>
 
 export function sourceFacts(source: HitSource): SourceFacts {
   let byAgent = sourceFactsCache.get(source.owner);
-  if (!byAgent) sourceFactsCache.set(source.owner, (byAgent = new Map()));
+  if (!byAgent) sourceFactsCache.set(source.owner, (byAgent = new Map<AgentFacts, SourceFacts>()));
   let facts = byAgent.get(source.agent);
   if (!facts) {
     const stored = storedSource(source);
