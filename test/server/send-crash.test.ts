@@ -106,7 +106,7 @@ for (const dialect of testDialects()) {
               .execute(db)
               .then((r) => r.rows[0])
               .catch(() => undefined);
-            if (row && row.state === 'finished' && Number(row.pending) > 0) violations.push(`finished with ${row.pending} pending`);
+            if (row?.state === 'finished' && Number(row.pending) > 0) violations.push(`finished with ${row.pending} pending`);
             await new Promise((r) => setTimeout(r, 100));
           }
         });

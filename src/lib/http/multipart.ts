@@ -78,7 +78,7 @@ export async function receiveMultipartFile(body: ReadableStream<Uint8Array> | nu
   let written: Promise<void> | undefined;
   let tooLarge = false;
   let malformed = false;
-  let diskError: unknown;
+  let diskError: NodeJS.ErrnoException | undefined;
   const refuse = () => {
     malformed = true;
     parser.destroy(new MalformedError());
