@@ -133,7 +133,7 @@ const worker = await startWorker(sink.url);
 const rawRates: number[] = [];
 const footfallRates: number[] = [];
 let rawPeak = 0;
-let workerPeak = 0;
+let workerPeak: number;
 try {
   // warm-up, not measured
   await footfallRun(db, sink);

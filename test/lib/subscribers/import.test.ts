@@ -103,7 +103,7 @@ function generateBigFile() {
     if (i % 50 === 25) {
       const kind = Math.floor(i / 50) % 7;
       if (kind === 0) {
-        line([`not-an-address-${i}`, `user${i}@`, `two@@ats${i}.example`, `spa ce${i}@${domain}`][i % 4] + `,Bad ${i},guides`);
+        line([`not-an-address-${i}`, `user${i}@`, `two@@ats${i}.example`, `spa ce${i}@${domain}`][i % 4]! + `,Bad ${i},guides`);
         rejectedBy.invalid_email++;
       } else if (kind === 1) {
         // Latin-1 bytes: é as the single byte 0xE9, in the name or in the address.
