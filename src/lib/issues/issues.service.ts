@@ -64,8 +64,10 @@ function parseFeatured(json: string): FeaturedArticle[] {
   try {
     const value = JSON.parse(json) as unknown;
     if (!Array.isArray(value)) return [];
-    return value.filter(
-      (a): a is FeaturedArticle => typeof a === 'object' && a !== null && typeof a.slug === 'string' && typeof a.title === 'string' && typeof a.description === 'string',
+    const items: unknown[] = value;
+    return items.filter(
+      (a): a is FeaturedArticle =>
+        typeof a === 'object' && a !== null && 'slug' in a && typeof a.slug === 'string' && 'title' in a && typeof a.title === 'string' && 'description' in a && typeof a.description === 'string',
     ).map((a) => ({ slug: a.slug, title: a.title, description: a.description, image: a.image ?? null, imageAlt: a.imageAlt ?? null }));
   } catch {
     return [];

@@ -238,7 +238,7 @@ export function sourceKey(sourceDir: string): string {
     }
   }
   try {
-    parts.push(`version ${JSON.parse(readFileSync(path.join(sourceDir, 'package.json'), 'utf8')).version}`);
+    parts.push(`version ${(JSON.parse(readFileSync(path.join(sourceDir, 'package.json'), 'utf8')) as { version: string }).version}`);
   } catch {
     // A folder of CSV files without package.json (NETWORK_DATA_DIR): sizes and times identify it.
   }
