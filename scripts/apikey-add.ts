@@ -15,7 +15,7 @@ let values: { role?: string; name?: string };
 try {
   ({ values } = parseArgs({ options: { role: { type: 'string' }, name: { type: 'string' } }, strict: true }));
 } catch (error) {
-  console.error(`${error instanceof Error ? error.message : error}\n${usage}`);
+  console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
   process.exit(1);
 }
 if (values.role === undefined || values.name === undefined) {
@@ -35,7 +35,7 @@ try {
     console.log(result.value.key);
   }
 } catch (error) {
-  console.error(`key not created: ${error instanceof Error ? error.message : error}`);
+  console.error(`key not created: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
   await db.destroy();

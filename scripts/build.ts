@@ -12,7 +12,7 @@ let values: { force?: boolean; quiet?: boolean };
 try {
   ({ values } = parseArgs({ options: { force: { type: 'boolean' }, quiet: { type: 'boolean' } }, strict: true }));
 } catch (error) {
-  console.error(`${error instanceof Error ? error.message : error}\n${usage}`);
+  console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
   process.exit(1);
 }
 
@@ -20,6 +20,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 try {
   await buildSite(root, { force: values.force, quiet: values.quiet });
 } catch (error) {
-  console.error(`[build] ${error instanceof Error ? error.message : error}`);
+  console.error(`[build] ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }

@@ -24,6 +24,6 @@ try {
   }
   console.log(`backup written to ${result.file} (${result.pages} pages, ${result.bytes} bytes, integrity ok)`);
 } catch (error) {
-  console.error(`backup failed: ${error instanceof Error ? error.message : error}`);
+  console.error(`backup failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }

@@ -14,7 +14,7 @@ let parsed;
 try {
   parsed = parseArgs({ allowPositionals: true, options: { database: { type: 'string' }, servers: { type: 'string' }, 'restart-mid-sweep': { type: 'boolean' }, 'report-only': { type: 'boolean' }, keep: { type: 'boolean' } } });
 } catch (error) {
-  console.error(`${error instanceof Error ? error.message : error}\n${usage}`);
+  console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
   process.exit(2);
 }
 const [file] = parsed.positionals;
@@ -42,7 +42,7 @@ let corpus;
 try {
   corpus = parseCorpus(readFileSync(file, 'utf8'));
 } catch (error) {
-  console.error(error instanceof CorpusError ? `the corpus ${file} is not usable: ${error.message}` : `cannot read ${file}: ${error instanceof Error ? error.message : error}`);
+  console.error(error instanceof CorpusError ? `the corpus ${file} is not usable: ${error.message}` : `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(2);
 }
 
@@ -57,6 +57,6 @@ try {
   console.log(met ? '\nTargets met.' : '\nTargets NOT met.');
   process.exit(met || parsed.values['report-only'] ? 0 : 1);
 } catch (error) {
-  console.error(`the replay failed: ${error instanceof Error ? error.message : error}`);
+  console.error(`the replay failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(2);
 }

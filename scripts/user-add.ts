@@ -15,7 +15,7 @@ let values: { email?: string; password?: string; role?: string; name?: string };
 try {
   ({ values } = parseArgs({ options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } }, strict: true }));
 } catch (error) {
-  console.error(`${error instanceof Error ? error.message : error}\n${usage}`);
+  console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
   process.exit(1);
 }
 const missing = (['email', 'password', 'role'] as const).filter((key) => values[key] === undefined);
@@ -35,7 +35,7 @@ try {
     console.log(`created ${result.value.role} ${result.value.email} (${result.value.name}); sign in at ${getConfig().siteUrl}/admin/login`);
   }
 } catch (error) {
-  console.error(`user not created: ${error instanceof Error ? error.message : error}`);
+  console.error(`user not created: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 } finally {
   await db.destroy();

@@ -57,7 +57,7 @@ try {
   started = worker.start();
   await started;
 } catch (error) {
-  console.error(`[worker] not started: ${error instanceof WorkerLockedError ? error.message : error instanceof Error ? (error.stack ?? error.message) : error}`);
+  console.error(`[worker] not started: ${error instanceof WorkerLockedError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await app.close();
   process.exit(1);
 }

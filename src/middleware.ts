@@ -61,7 +61,8 @@ const accounts = defineMiddleware(async (context, next) => {
     }
   }
 
-  const { action, setActionResult, serializeActionResult } = getActionContext(context);
+  const actionContext = getActionContext(context);
+  const { action } = actionContext;
   const permission = action && adminActionPermission(action.name);
   if (action && permission) {
     const access = checkAccess(context.locals.user, permission);
@@ -70,11 +71,11 @@ const accounts = defineMiddleware(async (context, next) => {
         access === 'unauthenticated'
           ? new ActionError({ code: 'UNAUTHORIZED', message: 'Sign in first.' })
           : new ActionError({ code: 'FORBIDDEN', message: 'Your role does not allow this.' });
-      const result = serializeActionResult({ data: undefined, error });
+      const result = actionContext.serializeActionResult({ data: undefined, error });
       if (action.calledFrom === 'rpc') {
         return new Response(result.type === 'error' ? result.body : null, { status: error.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
       }
-      setActionResult(action.name, result);
+      actionContext.setActionResult(action.name, result);
     }
   }
 
@@ -104,18 +105,19 @@ function setHeader(response: Response, name: string, value: string): void {
  */
 const postRedirectGet = defineMiddleware(async (context, next) => {
   if (context.isPrerendered || !ADMIN_PAGE.test(routeOf(context.url))) return next();
-  const { action, setActionResult, serializeActionResult } = getActionContext(context);
+  const actionContext = getActionContext(context);
+  const { action } = actionContext;
   if (!action) {
     if (context.request.method === 'GET') {
-      const carried = takeActionResult<ReturnType<typeof serializeActionResult>>(context);
-      if (carried) setActionResult(carried.name, carried.result);
+      const carried = takeActionResult<ReturnType<typeof actionContext.serializeActionResult>>(context);
+      if (carried) actionContext.setActionResult(carried.name, carried.result);
     }
     return next();
   }
   if (action.calledFrom !== 'form') return next();
   const result = await action.handler();
-  const serialized = serializeActionResult(result);
-  setActionResult(action.name, serialized);
+  const serialized = actionContext.serializeActionResult(result);
+  actionContext.setActionResult(action.name, serialized);
   const response = await next();
   if (result.error || response.status !== 200) return response;
   const page = pageOfAction(context.url);

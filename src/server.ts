@@ -108,13 +108,13 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     else res.destroy();
   };
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, path: RequestPath, bodyBudget: BodyBudget) => {
-    if (isOneClickPost(req.method, path)) return await handleOneClickUnsubscribe(req, res, app);
+    if (isOneClickPost(req.method, path)) { await handleOneClickUnsubscribe(req, res, app); return; }
     if (isUnder(path.route, API_FOLDER)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
     if (req.method === 'GET' && isUnder(path.route, ONE_CLICK_FOLDER)) await noteUnsubscribePage(req, path.route, ip, app);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const file = site.find(path.route);
-      if (file) return await serveStatic(req, res, site, file, path.route, ip, app);
+      if (file) { await serveStatic(req, res, site, file, path.route, ip, app); return; }
     }
     await astro(req, res, undefined, { clientAddress: ip, bodyBudget, afterResponse: (task: () => void) => res.once('close', task) });
   };
@@ -128,7 +128,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
       if (!path) {
         // The pixel answers whatever it is sent, and a click with a broken token gets its friendly 404.
         if (target.startsWith(`${TRACKING_FOLDER}/`)) return void handleTrackingRequest(req, res, app)?.catch((error: unknown) => failed(req, res, target, error));
-        return sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).');
+        sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).'); return;
       }
       if (path.target !== target) req.url = path.target;
       let answered: Promise<void> | void;
@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     const listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     console.log(`[server] Footfall listening on ${listening} (build ${build.id}, ${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
     // With no account yet, the one-time link for the first admin (PORT=0: only the socket knows the port).
-    announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error) => console.error('[setup] could not create the setup link:', error));
+    announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error: unknown) => console.error('[setup] could not create the setup link:', error));
   });
 }
 

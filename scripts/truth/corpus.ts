@@ -86,7 +86,7 @@ export function parseCorpus(text: string): Corpus {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new CorpusError(`the corpus is not JSON: ${error instanceof Error ? error.message : error}`);
+    throw new CorpusError(`the corpus is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (typeof data !== 'object' || data === null || !Array.isArray((data as { cases?: unknown }).cases)) fail('the corpus', 'expected an object with a "cases" array');
   const cases = (data as { cases: unknown[] }).cases;

@@ -164,7 +164,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 function midSweep(timeline: { at: number; ci: number; e: CorpusEvent }[]): number {
   for (let i = Math.floor(timeline.length / 2); i < timeline.length; i++) {
     const before = timeline.slice(0, i).findLast((t) => t.ci === timeline[i]!.ci);
-    if (before && before.e.kind === 'click' && timeline[i]!.e.kind === 'click' && timeline[i]!.at - before.at < 30_000) return i;
+    if (before?.e.kind === 'click' && timeline[i]!.e.kind === 'click' && timeline[i]!.at - before.at < 30_000) return i;
   }
   return Math.floor(timeline.length / 2);
 }
@@ -259,7 +259,7 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     return { score, hits, shown, truth, figures: compareFigures(shown, truth), cases: corpus.cases.length, events: timeline.length, database: options.database ? 'postgres' : 'sqlite', stats: instance.stats };
   } catch (error) {
     const tail = instance.output().split('\n').slice(-30).join('\n');
-    throw new Error(`${error instanceof Error ? error.message : error}\n--- server output (last lines) ---\n${tail}`, { cause: error });
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- server output (last lines) ---\n${tail}`, { cause: error });
   } finally {
     await db.destroy();
     await instance.close({ keep: options.keep ?? false });

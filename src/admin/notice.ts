@@ -49,8 +49,8 @@ interface MiddlewareContext {
 }
 
 /** Keeps `result` of action `name` for the next GET of `path`; false when it is too large to carry. */
-export function carryActionResult<R>(context: MiddlewareContext, path: string, name: string, result: R): boolean {
-  const value = JSON.stringify({ name, path, result } satisfies CarriedResult<R>);
+export function carryActionResult(context: MiddlewareContext, path: string, name: string, result: unknown): boolean {
+  const value = JSON.stringify({ name, path, result } satisfies CarriedResult<unknown>);
   if (encodeURIComponent(value).length > MAX_CARRIED_BYTES) return false;
   context.cookies.set(RESULT_COOKIE, value, { ...OPTIONS, secure: context.url.protocol === 'https:' });
   return true;

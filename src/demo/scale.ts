@@ -18,7 +18,7 @@ export function readDemoScale(given: Partial<Record<keyof typeof DEMO_LIMITS, st
     if (given[key] === undefined) continue;
     const n = Number(given[key]);
     const [min, max] = DEMO_LIMITS[key];
-    if (!/^\d+$/.test(given[key]!) || n < min || n > max) return { ok: false, message: `--${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(given[key])})` };
+    if (!/^\d+$/.test(given[key]) || n < min || n > max) return { ok: false, message: `--${key} must be a whole number from ${min} to ${max} (got ${JSON.stringify(given[key])})` };
     scale[key] = n;
   }
   return { ok: true, scale };

@@ -92,12 +92,12 @@ export function groupByMonth<A extends Listed>(articles: A[]): YearGroup<A>[] {
     const year = article.data.pubDate.getUTCFullYear();
     const month = article.data.pubDate.getUTCMonth();
     let y = years.at(-1);
-    if (!y || y.year !== year) {
+    if (y?.year !== year) {
       y = { year, months: [] };
       years.push(y);
     }
     let m = y.months.at(-1);
-    if (!m || m.month !== month) {
+    if (m?.month !== month) {
       m = { key: `${year}-${String(month + 1).padStart(2, '0')}`, month, articles: [] };
       y.months.push(m);
     }

@@ -76,7 +76,7 @@ function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, 
       openNotRecorded(error);
     }
   }
-  if (!stored) return answerPixel(req, res);
+  if (!stored) { answerPixel(req, res); return; }
   return stored.then(
     () => answerPixel(req, res),
     (error: unknown) => {
@@ -129,19 +129,19 @@ function redirect(res: ServerResponse, link: TrackedLink, setCookie: string[] | 
 function handleClick(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> | void {
   const now = Date.now();
   const token = tokensOf(app).readClick(tokenOf(url, 5));
-  if (!token) return notFound(req, res);
+  if (!token) { notFound(req, res); return; }
   let found: ReturnType<typeof findClickLink>;
   try {
     found = findClickLink(app, token.linkId, now);
   } catch (error) {
-    return lookupFailed(req, res, error);
+    lookupFailed(req, res, error); return;
   }
   if (found instanceof Promise) return found.then((link) => answerClick(req, res, app, token, link, now), (error: unknown) => lookupFailed(req, res, error));
   return answerClick(req, res, app, token, found, now);
 }
 
 function answerClick(req: IncomingMessage, res: ServerResponse, app: AppContext, token: ClickToken, link: TrackedLink | undefined, now: number): Promise<void> | void {
-  if (!link) return notFound(req, res);
+  if (!link) { notFound(req, res); return; }
   if (token.test) return answerTestClick(req, res, app, token, link, now).catch((error: unknown) => lookupFailed(req, res, error)); // records nothing
   const request = { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: userAgentOf(req), ip: ipOf(req, app) };
   if (req.method !== 'GET') {
@@ -156,7 +156,7 @@ function answerClick(req: IncomingMessage, res: ServerResponse, app: AppContext,
     clicked = recordClickOn(app, request, now);
   } catch (error) {
     clickNotRecorded(error);
-    return redirect(res, link, undefined);
+    redirect(res, link, undefined); return;
   }
   return clicked.then(
     (stored) => (stored ? redirect(res, link, stored.setCookie) : notFound(req, res)),

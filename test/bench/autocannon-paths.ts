@@ -18,7 +18,7 @@ let next = Number(start ?? 0);
 // time a setupRequest callback changes it: a fifth of the load generator's CPU, enough to make it
 // the bottleneck against a bare server. Only the path changes here, so after each connection's
 // first request (built by autocannon) the next ones reuse its bytes around the new path.
-type Iterator = { currentRequest: { requestBuffer?: Buffer }; resetted: boolean };
+interface Iterator { currentRequest: { requestBuffer?: Buffer }; resetted: boolean }
 const RequestIterator = createRequire(import.meta.url)('autocannon/lib/requestIterator.js') as { prototype: { nextRequest: (this: Iterator) => unknown } };
 let around: { head: string; tail: string } | undefined;
 RequestIterator.prototype.nextRequest = function () {

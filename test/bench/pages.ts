@@ -41,7 +41,7 @@ async function measured(url: string, pid: number, cpuPerRequest: number[]): Prom
   cpuPerRequest.push((cpuMicros(pid) - before) / Math.max(1, result.total));
   return result;
 }
-let counted = 0;
+let counted: number;
 try {
   // warm-up, not measured
   await load(bare.url + article, { cpu: 1, connections: CONNECTIONS, seconds: 1 });

@@ -72,8 +72,8 @@ export async function startPinned(cpu: number, script: string, args: string[], e
   const child = spawn('taskset', ['-c', String(cpu), process.execPath, script, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
       const m = /listening on (http:\/\/[^\s(]+)/.exec(out);
       if (m) resolve(m[1]!);
     });

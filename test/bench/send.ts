@@ -35,8 +35,8 @@ async function startSink(): Promise<{ url: string; child: ChildProcess; count: (
   let received = 0;
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
       for (const m of String(d).matchAll(/received (\d+)/g)) received = Math.max(received, Number(m[1]));
       const listening = /listening on (smtp:\/\/\S+)/.exec(out);
       if (listening) resolve(listening[1]!);
@@ -55,8 +55,8 @@ async function startWorker(smtpUrl: string): Promise<ChildProcess> {
   const child = spawn('taskset', ['-c', '0', process.execPath, path.join(projectRoot, 'scripts/worker.ts')], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
       if (/\[worker\] .* running/.test(out)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${out}`)));
@@ -80,7 +80,7 @@ async function rawRun(sink: { url: string; count: () => number }, messageFile: s
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => child.once('exit', resolve));
   const result = JSON.parse(out) as { elapsedMs: number; peakRss: number };
   await until(() => sink.count() >= before + RECIPIENTS - (RECIPIENTS % 500), 10_000, 'the sink to count the raw run');
@@ -133,7 +133,7 @@ const worker = await startWorker(sink.url);
 const rawRates: number[] = [];
 const footfallRates: number[] = [];
 let rawPeak = 0;
-let workerPeak = 0;
+let workerPeak: number;
 try {
   // warm-up, not measured
   await footfallRun(db, sink);

@@ -74,7 +74,7 @@ async function loadBoth(kind: 'pixel' | 'click', seconds: number, next: number[]
   return { result, next: runs.map((r) => r.next) };
 }
 
-type Runs = { bare: LoadResult[]; footfall: LoadResult[]; answered: number; stored: number };
+interface Runs { bare: LoadResult[]; footfall: LoadResult[]; answered: number; stored: number }
 const results: Record<'pixel' | 'click', Runs> = { pixel: { bare: [], footfall: [], answered: 0, stored: 0 }, click: { bare: [], footfall: [], answered: 0, stored: 0 } };
 const opts = { cpu: 1, connections: CONNECTIONS, seconds: SECONDS };
 try {

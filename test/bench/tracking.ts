@@ -43,11 +43,11 @@ const bareClick = await startPinned(0, path.join(projectRoot, 'test/bench/bare-t
 
 const count = (table: 'opens' | 'clicks') => withDb(footfall.databaseUrl, async (db) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n));
 
-type Runs = { bare: LoadResult[]; footfall: LoadResult[]; answered: number; stored: number };
+interface Runs { bare: LoadResult[]; footfall: LoadResult[]; answered: number; stored: number }
 const results: Record<'pixel' | 'click', Runs> = { pixel: { bare: [], footfall: [], answered: 0, stored: 0 }, click: { bare: [], footfall: [], answered: 0, stored: 0 } };
 const opts = { cpu: 1, connections: CONNECTIONS, seconds: SECONDS };
-let classes: Record<'pixel' | 'click', { class: string; n: number }[]> = { pixel: [], click: [] };
-let firstHits = { pixel: 0, click: 0 };
+let classes: Record<'pixel' | 'click', { class: string; n: number }[]>;
+let firstHits: { pixel: number; click: number };
 try {
   // The bare servers get the very same requests (they answer every path alike).
   const pairs = [['pixel', barePixel, pathsFile.pixel], ['click', bareClick, pathsFile.click]] as const;

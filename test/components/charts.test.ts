@@ -32,7 +32,7 @@ beforeAll(async () => {
   // The test's pages: a bare document around the rendered components.
   vite.middlewares.use((req, res, next) => {
     const html = req.url && pages.get(req.url.split('?')[0]!);
-    if (!html) return next();
+    if (!html) { next(); return; }
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.end(html);
   });
@@ -530,7 +530,7 @@ describe('chart components in Chromium', () => {
       expect(await panels.count()).toBe(3);
       // Each y axis tops out near its own series: the calls' is not the visits' 1,000.
       const tops = await panels.evaluateAll((svgs) =>
-        svgs.map((svg) => Math.max(...[...svg.querySelectorAll('[aria-label="y-axis tick label"] text')].map((t) => Number(t.textContent!.replace(/,/g, ''))))),
+        svgs.map((svg) => Math.max(...[...svg.querySelectorAll('[aria-label="y-axis tick label"] text')].map((t) => Number(t.textContent.replace(/,/g, ''))))),
       );
       expect(tops[0]).toBeGreaterThanOrEqual(1000);
       expect(tops[1]).toBeLessThanOrEqual(25);

@@ -73,7 +73,7 @@ describe('accounts in Chromium', () => {
     // 4. The marketer, in a browser of their own, on a phone.
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const marketer = await phone.newPage();
-    await marketer.goto(base + inviteLink[1]);
+    await marketer.goto(base + inviteLink[1]!);
     await marketer.getByLabel('Your name').fill(MARKETER.name);
     await marketer.getByLabel('Password').fill(MARKETER.password);
     await marketer.getByRole('button', { name: 'Join' }).click();

@@ -59,7 +59,7 @@ describe('a rendered issue in Chromium', () => {
           return box.width > 0 && box.height > 0 && style.display !== 'none' && style.visibility !== 'hidden' && box.right > window.innerWidth + 0.5;
         })
         .slice(0, 5)
-        .map((el) => `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ')[0] : ''} right=${Math.round(el.getBoundingClientRect().right)}`);
+        .map((el) => `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ')[0]! : ''} right=${Math.round(el.getBoundingClientRect().right)}`);
       return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, overflowing, height: document.documentElement.scrollHeight };
     });
     const file = path.join(shots, `issue-${width}.png`);

@@ -61,8 +61,8 @@ for (const dialect of testDialects()) {
     /** The numbers table, read from the page (closed by default: read from the DOM, not what is shown). */
     async function table(page: Page): Promise<{ head: string[]; rows: string[][] }> {
       return page.$eval('figure[data-chart="list-growth"] details table', (t) => ({
-        head: [...t.querySelectorAll('thead th')].map((th) => th.textContent!.trim()),
-        rows: [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent!.trim())),
+        head: [...t.querySelectorAll('thead th')].map((th) => th.textContent.trim()),
+        rows: [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent.trim())),
       }));
     }
 

@@ -111,7 +111,7 @@ for (const dialect of testDialects()) {
       // The CSV comes down in the sort on screen.
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
       expect(download.suggestedFilename()).toMatch(/^issues-compared-\d{4}-\d{2}-\d{2}\.csv$/);
-      const csv = parse(readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, '')) as string[][];
+      const csv = parse(readFileSync((await download.path()), 'utf8').replace(/^\uFEFF/, ''));
       expect(csv[0]!.slice(0, 4)).toEqual(['Issue', 'Sent (Europe/London)', 'Recipients', 'Delivered']);
       expect(csv.slice(1).map((r) => r[0])).toEqual([SUBJECT_B, SUBJECT_A]);
       const humanOpenRate = csv[0]!.indexOf('Open rate (likely human) (%)');
@@ -161,7 +161,7 @@ for (const dialect of testDialects()) {
       const { scrollWidth, clientWidth } = await box.evaluate((el) => ({ scrollWidth: el.scrollWidth, clientWidth: el.clientWidth }));
       expect(scrollWidth).toBeGreaterThan(clientWidth);
       await expect.poll(() => cue.isVisible()).toBe(true);
-      const hidden = await page.locator('table#comparison thead th').evaluateAll((ths, right) => ths.filter((th) => th.getBoundingClientRect().right > (right as number) + 2).length, (await box.boundingBox())!.x + clientWidth);
+      const hidden = await page.locator('table#comparison thead th').evaluateAll((ths, right) => ths.filter((th) => th.getBoundingClientRect().right > (right) + 2).length, (await box.boundingBox())!.x + clientWidth);
       expect(hidden).toBeGreaterThan(0);
       expect(await cue.textContent()).toBe(`${hidden} more columns to the right: scroll the table sideways →`);
       await box.evaluate((el, by) => el.scrollBy(by, 0), scrollWidth);

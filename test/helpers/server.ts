@@ -78,8 +78,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       ? spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const listening = await new Promise<number>((resolve, reject) => {
@@ -91,7 +91,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         resolve(Number(match[1]));
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${log}`));

@@ -71,7 +71,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     onRcptTo(address, session: SMTPServerSession, callback) {
       if (options.dropConnectionFor?.(address.address)) {
         for (const connection of server.connections) if (connection.id === session.id) connection._socket.destroy();
-        return callback(smtpError({ code: 421, message: 'Connection dropped' }));
+        callback(smtpError({ code: 421, message: 'Connection dropped' })); return;
       }
       const answer = options.respond?.(address.address);
       callback(answer ? smtpError(answer) : undefined);
@@ -81,13 +81,13 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       simpleParser(stream)
         .then((mail) => {
           const answer = options.respondToData?.(rcptTo);
-          if (answer) return callback(smtpError(answer));
+          if (answer) { callback(smtpError(answer)); return; }
           messages.push(mail);
           envelopes.push({ mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, receivedAt: mailStarts.get(session.id) ?? Date.now(), secure: session.secure });
           for (const wake of waiters) wake();
           callback();
         })
-        .catch((error: Error) => callback(error));
+        .catch((error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
     },
   });
 

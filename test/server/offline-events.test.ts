@@ -13,19 +13,6 @@ import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts
 
 const SECRET = 'calls-webhook-secret-for-tests-0123';
 
-interface StoredEvent {
-  kind: string;
-  at: number;
-  source: string;
-  recorded_by: number | null;
-  note: string | null;
-  client_id: string | null;
-  from_hash: string | null;
-  to_number: string | null;
-  duration_s: number | null;
-  undone_at: number | null;
-}
-
 for (const dialect of testDialects()) {
   describe(`offline events over HTTP [${dialect}]`, () => {
     let server: RunningServer;
@@ -37,7 +24,7 @@ for (const dialect of testDialects()) {
       withDatabase(server.databaseUrl, async (db) => {
         let query = db.selectFrom('offline_events').select(['kind', 'at', 'source', 'recorded_by', 'note', 'client_id', 'from_hash', 'to_number', 'duration_s', 'undone_at']);
         if (where?.source) query = query.where('source', '=', where.source as 'csv');
-        return (await query.orderBy('id').execute()) as StoredEvent[];
+        return query.orderBy('id').execute();
       });
 
     beforeAll(async () => {

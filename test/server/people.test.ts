@@ -86,7 +86,7 @@ for (const dialect of testDialects()) {
       expect(csv.status).toBe(200);
       expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect(csv.headers.get('content-disposition')).toMatch(new RegExp(`attachment; filename="${seed.a.slug}-clicked-link-${siteLink}.csv"`));
-      const rows = parse(csv.text, { bom: true, columns: true }) as Record<string, string>[];
+      const rows = parse<Record<string, string>>(csv.text, { bom: true, columns: true });
       expect(rows.map((r) => r.email).sort()).toEqual(emails(1, 2));
       expect(rows.find((r) => r.email === d[1]!.email)!.name).toBe(`'=HYPERLINK("http://evil.example","x")`);
       expect(rows.every((r) => r.first_clicked_at && !Number.isNaN(Date.parse(r.first_clicked_at)))).toBe(true);
@@ -174,7 +174,7 @@ for (const dialect of testDialects()) {
       expect(decode(page.text)).toContain(PER_PERSON_OFF_MESSAGE);
       expect(listedEmails(page.text)).toEqual([]);
       const csv = await request(server, `/admin/issues/${seed.a.issueId}/people.csv?figure=opened`, { cookie: cookie.marketer });
-      expect((parse(csv.text, { bom: true, columns: true }) as unknown[]).length).toBe(0);
+      expect((parse(csv.text, { bom: true, columns: true })).length).toBe(0);
       expect((await request(server, `/admin/issues/${seed.a.issueId}/report`, { cookie: cookie.marketer })).status).toBe(200);
       const draft = await withDatabase(server.databaseUrl, (db) => createDraftIssue(db, 'Nobody by behaviour'));
       const refused = await request(server, `/api/issues/${draft}/send`, { method: 'POST', headers: { authorization: `Bearer ${marketerKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ audience: { behaviour: { issue: seed.a.issueId, figure: 'opened' } } }) });

@@ -120,7 +120,7 @@ for (const dialect of testDialects()) {
       expect(answer.status).toBe(200);
       expect(answer.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect(answer.headers.get('content-disposition')).toMatch(/^attachment; filename="issues-compared-\d{4}-\d{2}-\d{2}\.csv"$/);
-      const [header, ...rows] = parse(answer.text.replace(/^\uFEFF/, '')) as string[][];
+      const [header, ...rows] = parse(answer.text.replace(/^\uFEFF/, ''));
       expect(header).toEqual([
         'Issue', `Sent (${REPORT_TIME_ZONE})`, 'Recipients', 'Delivered', 'Bounced', 'Unique opens (all)', 'Open rate (all) (%)', 'Unique opens (likely human)', 'Open rate (likely human) (%)',
         'Unique human clicks', 'Click rate (%)', 'Click-to-open (%)', 'Visits', 'Recipients who visited', 'Later visits', 'Signups', 'Calls credited', 'Walk-ins credited',
@@ -130,7 +130,7 @@ for (const dialect of testDialects()) {
       expect(rows[1]!.slice(2)).toEqual(['12', '10', '2', '8', '80', '6', '60', '3', '30', '50', '3', '2', '1', '1', '1', '0', '3', '1', '1']);
       expect(rows[0]!.slice(2)).toEqual(['4', '4', '0', '2', '50', '2', '50', '1', '25', '50', '0', '0', '0', '0', '0', '0', '0', '1', '0']);
       expect(rows[1]![1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
-      const newestFirst = parse((await request(server, '/admin/reports/issues.csv', { cookie: cookie.marketer })).text.replace(/^\uFEFF/, '')) as string[][];
+      const newestFirst = parse((await request(server, '/admin/reports/issues.csv', { cookie: cookie.marketer })).text.replace(/^\uFEFF/, ''));
       expect(newestFirst.slice(1).map((r) => r[0])).toEqual([SUBJECT_A, SUBJECT_B]);
     });
 
@@ -421,7 +421,7 @@ describe('reports before anything was sent', () => {
     expect(page.status).toBe(200);
     expect(decode(page.text)).toContain('No issues sent yet Once an issue starts going out, it gets a row here');
     expect(page.text).not.toContain('<table');
-    const csv = parse((await request(server, '/admin/reports/issues.csv', { cookie: marketer })).text.replace(/^\uFEFF/, '')) as string[][];
+    const csv = parse((await request(server, '/admin/reports/issues.csv', { cookie: marketer })).text.replace(/^\uFEFF/, ''));
     expect(csv).toHaveLength(1);
     expect(csv[0]![0]).toBe('Issue');
     const dashboard = await request(server, '/admin', { cookie: marketer });

@@ -106,7 +106,7 @@ for (const dialect of testDialects()) {
               .execute(db)
               .then((r) => r.rows[0])
               .catch(() => undefined);
-            if (row && row.state === 'finished' && Number(row.pending) > 0) violations.push(`finished with ${row.pending} pending`);
+            if (row?.state === 'finished' && Number(row.pending) > 0) violations.push(`finished with ${row.pending} pending`);
             await new Promise((r) => setTimeout(r, 100));
           }
         });
@@ -114,7 +114,7 @@ for (const dialect of testDialects()) {
         const inFlightAt: Set<string>[] = [];
         let hitTheWindow = 0;
         for (let crash = 0; crash < CRASHES; crash++) {
-          const running = server!;
+          const running = server;
           const afterAnswer = crash % 2 === 0;
           if (afterAnswer) sink.afterAccepted(randomInt(20, 400), () => running.process.kill('SIGKILL'));
           else setTimeout(() => running.process.kill('SIGKILL'), randomInt(200, 2500));

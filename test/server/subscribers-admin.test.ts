@@ -173,12 +173,12 @@ describe('the subscriber admin over HTTP', () => {
     expect(all.status).toBe(200);
     expect(all.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(all.headers.get('content-disposition')).toMatch(/^attachment; filename="subscribers-\d{4}-\d{2}-\d{2}\.csv"$/);
-    const rows = parse(all.text, { bom: true, columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(all.text, { bom: true, columns: true });
     expect(rows.length).toBe(await subscriberCount(server.databaseUrl));
 
     const offers = await get('/admin/subscribers/export.csv?status=active&topic=offers&q=person+1');
     expect(offers.headers.get('content-disposition')).toContain('subscribers-active-offers-');
-    const filtered = parse(offers.text, { bom: true, columns: true }) as Record<string, string>[];
+    const filtered = parse<Record<string, string>>(offers.text, { bom: true, columns: true });
     expect(filtered.map((r) => r.email).sort()).toEqual(
       Array.from({ length: 120 }, (_, i) => i + 1)
         .filter((n) => n % 3 === 0 && n % 4 !== 0 && String(n).startsWith('1'))
@@ -188,7 +188,7 @@ describe('the subscriber admin over HTTP', () => {
     expect(filtered[0]).toMatchObject({ status: 'active', topics: 'offers', source_form: 'home' });
     // a name that would run as a spreadsheet formula is defused
     await post('/admin/subscribers', 'subscribersAdmin.add', { email: 'formula@example.com', name: '=HYPERLINK("http://evil.example")', consentNote: 'counter' });
-    const one = parse((await get('/admin/subscribers/export.csv?q=formula')).text, { bom: true, columns: true }) as Record<string, string>[];
+    const one = parse<Record<string, string>>((await get('/admin/subscribers/export.csv?q=formula')).text, { bom: true, columns: true });
     expect(one[0]!.name).toBe(`'=HYPERLINK("http://evil.example")`);
   });
 
@@ -269,7 +269,7 @@ describe('the subscriber admin over HTTP', () => {
 
     const report = await get(`${jobPage}/rejected.csv`);
     expect(report.headers.get('content-disposition')).toBe('attachment; filename="loyalty-list-rejected-rows.csv"');
-    const rejected = parse(report.text, { bom: true, columns: true }) as Record<string, string>[];
+    const rejected = parse<Record<string, string>>(report.text, { bom: true, columns: true });
     expect(rejected.map((r) => [r.row, r.reason])).toEqual([
       ['306', expect.stringMatching(/not a valid email address/)],
       ['307', expect.stringMatching(/header injection/)],

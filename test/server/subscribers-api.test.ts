@@ -78,7 +78,7 @@ for (const dialect of testDialects()) {
     it('reads one subscriber by address, with status, topics, source and consent; erases by id', async () => {
       const found = await api('GET', '/api/subscribers?email=CRM1%40example.com');
       expect(found.status).toBe(200);
-      const { subscriber } = (await found.json()) as { subscriber: Record<string, unknown> };
+      const { subscriber } = (await found.json()) as { subscriber: Record<string, unknown> & { id: number } };
       expect(subscriber).toMatchObject({
         email: 'crm1@example.com',
         status: 'active',

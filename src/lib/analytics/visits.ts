@@ -84,7 +84,7 @@ function* runRows(text: (rows: number) => string, width: number, values: unknown
   }
 }
 
-type StoredClick = { class: string; reason: string; issue_id: number | string };
+interface StoredClick { class: string; reason: string; issue_id: number | string }
 
 /** The key of a visitor's visits: the subscriber the attribution cookie names, else the day's visitor hash. */
 export const visitorKeyOf = (view: Pick<PageViewEvent, 'attribution' | 'visitor_hash'>): string =>
@@ -102,7 +102,7 @@ interface OpenVisit {
 }
 
 /** A view after its click is known: whose it is and what it is attributed to. */
-type Judged = { event: PageViewEvent; ref: { deliveryId: number; at: number } | null; click: StoredClick | undefined };
+interface Judged { event: PageViewEvent; ref: { deliveryId: number; at: number } | null; click: StoredClick | undefined }
 
 /** One per writer: issue slugs in memory (what a campaign tag names changes only when an issue is created). */
 export class VisitTracker {
@@ -221,10 +221,10 @@ export class VisitTracker {
     if (issueId === null) return;
     const stored = (yield { get: FIRST_LANDING, params: [key, issueId] }) as { at: number | string | null } | undefined;
     const inBatch = started.filter((v) => v !== visit && v.row!.visitor_key === key && v.row!.issue_id === issueId).map((v) => v.startedAt);
-    const firstLanding = Math.min(byCookie ? cookie!.at : Infinity, nullableNumber(stored?.at) ?? Infinity, ...inBatch);
+    const firstLanding = Math.min(byCookie ? cookie.at : Infinity, nullableNumber(stored?.at) ?? Infinity, ...inBatch);
     row.is_later = at > firstLanding + LANDING_SLACK_MS && at - firstLanding <= (windowMs ?? 7 * 86_400_000) ? 1 : 0;
     row.issue_id = issueId;
-    row.delivery_id = byCookie && cookie!.deliveryId > 0 ? cookie!.deliveryId : readerClick && click && Number(click.issue_id) === issueId ? ref!.deliveryId : null;
+    row.delivery_id = byCookie && cookie.deliveryId > 0 ? cookie.deliveryId : readerClick && click && Number(click.issue_id) === issueId ? ref!.deliveryId : null;
     row.click_at = row.delivery_id !== null && readerClick && ref!.deliveryId === row.delivery_id ? ref!.at : null;
     row.attributed_by = campaignIssue !== null ? 'utm' : 'cookie';
     deltas.at(issueId, 'visit', at);

@@ -113,7 +113,7 @@ export function createAppContext(config: Readonly<Config>, options: AppContextOp
 // The server entry and Astro's bundle each get their own copy of this module, so the one
 // instance lives on globalThis where both find it.
 const KEY = Symbol.for('footfall.appContext');
-type Holder = { [KEY]?: AppContext };
+interface Holder { [KEY]?: AppContext }
 
 export function installAppContext(context: AppContext): void {
   (globalThis as Holder)[KEY] = context;

@@ -31,7 +31,7 @@ export async function issueAccountToken(db: DB, purpose: TokenPurpose, userId: n
 export async function readAccountToken(db: DB, purpose: TokenPurpose, token: unknown, now = Date.now()): Promise<AccountToken | undefined> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return undefined;
   const row = await findAccountToken(db, hashSecret(token));
-  if (!row || row.purpose !== purpose || row.used_at !== null || row.expires_at <= now) return undefined;
+  if (row?.purpose !== purpose || row.used_at !== null || row.expires_at <= now) return undefined;
   return { ...row, user_id: row.user_id === null ? null : Number(row.user_id) };
 }
 

@@ -38,7 +38,7 @@ export async function authenticateApiKey(db: DB, authorization: string | null | 
   if (!match || !KEY_SHAPE.test(match[1]!)) return null;
   // Looked up by SHA-256 of a 160-bit secret: timing of the lookup says nothing useful about the key.
   const row = await findApiKeyByHash(db, hashSecret(match[1]!));
-  if (!row || row.revoked_at !== null || !isRole(row.role)) return null;
+  if (row?.revoked_at !== null || !isRole(row.role)) return null;
   if (row.last_used_at === null || now - row.last_used_at >= LAST_USED_RESOLUTION_MS) await updateApiKeyLastUsed(db, Number(row.id), now);
   return { kind: 'api-key', keyId: Number(row.id), name: row.name, role: row.role };
 }

@@ -50,7 +50,3 @@ export const nameField = z
 
 export const roleField = z.enum(ROLES as [Role, ...Role[]], { error: `Choose a role: ${ROLES.join(', ')}.` });
 
-/** Turns a zod failure into one line per field, for the CLI and JSON answers. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => (issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message)).join('\n');
-}

@@ -1,10 +1,13 @@
-import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { hash, verify } from '@node-rs/argon2';
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 256;
 
-/** argon2id, 19 MiB, t=2, p=1: OWASP's minimum for argon2id. `Algorithm` is a const enum, so its value is spelled out. */
-const ARGON2_OPTIONS = { algorithm: 2 as Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+/**
+ * argon2id, 19 MiB, t=2, p=1: OWASP's minimum for argon2id. argon2id is the library's default algorithm (its
+ * `Algorithm` is a const enum, which isolated modules cannot name), and every hash records it (`$argon2id$`).
+ */
+const ARGON2_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 /**
  * Common passwords that are long enough to pass the length rule (shorter ones fail it anyway),
@@ -39,7 +42,7 @@ export function normalizePassword(input: unknown): PasswordCheck {
   if (!input.isWellFormed()) return { ok: false, error: 'The password contains broken Unicode characters; type it again.' };
   if (/\p{Cc}/u.test(input)) return { ok: false, error: 'The password cannot contain control characters such as tabs or line breaks.' };
   const password = input.normalize('NFKC');
-  if ([...password].length > PASSWORD_MAX_LENGTH) return { ok: false, error: `The password is too long: use at most ${PASSWORD_MAX_LENGTH} characters.` };
+  if (Array.from(password).length > PASSWORD_MAX_LENGTH) return { ok: false, error: `The password is too long: use at most ${PASSWORD_MAX_LENGTH} characters.` };
   return { ok: true, password };
 }
 
@@ -48,7 +51,7 @@ export function checkNewPassword(input: unknown, email?: string): PasswordCheck 
   const normalized = normalizePassword(input);
   if (!normalized.ok) return normalized;
   const { password } = normalized;
-  if ([...password].length < PASSWORD_MIN_LENGTH) return { ok: false, error: `The password is too short: use at least ${PASSWORD_MIN_LENGTH} characters.` };
+  if (Array.from(password).length < PASSWORD_MIN_LENGTH) return { ok: false, error: `The password is too short: use at least ${PASSWORD_MIN_LENGTH} characters.` };
   const lower = password.toLowerCase();
   if (COMMON_PASSWORDS.has(lower) || /^(.)\1+$/u.test(password)) {
     return { ok: false, error: 'That password is one of the most common ones: choose one that is harder to guess.' };

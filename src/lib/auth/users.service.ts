@@ -160,7 +160,7 @@ export async function changePassword(
 ): Promise<Outcome<{ endedSessions: number }>> {
   const { db, throttle } = deps;
   const user = await findUserById(db, input.userId);
-  if (!user || user.status !== 'active' || !user.password_hash) return fail('unauthorized', 'Sign in again to change your password.');
+  if (user?.status !== 'active' || !user.password_hash) return fail('unauthorized', 'Sign in again to change your password.');
   const wait = await throttle.check(user.email, input.address, now);
   if (wait) return throttled(wait);
   const current = normalizePassword(input.currentPassword);
@@ -180,7 +180,7 @@ export async function changePassword(
 export async function requestPasswordReset(deps: AccountDeps, email: string, now = Date.now()): Promise<'sent' | 'no-account'> {
   const normalized = normalizeEmail(email);
   const user = normalized.ok ? await findUserByEmail(deps.db, normalized.email) : undefined;
-  if (!user || user.status !== 'active') return 'no-account';
+  if (user?.status !== 'active') return 'no-account';
   const { token, expiresAt } = await issueAccountToken(deps.db, 'reset', user.id, now);
   await deps.mail.sendPasswordReset(user.email, { name: user.name, resetUrl: `${deps.siteUrl}/admin/reset?token=${token}`, expiresAt });
   return 'sent';

@@ -109,7 +109,7 @@ export function detectDelimiter(sample: Buffer, complete: boolean): Delimiter {
   for (const delimiter of DELIMITERS) {
     let records: string[][];
     try {
-      records = parseSample(text, { delimiter, bom: true, relax_column_count: true, relax_quotes: true, to: 50 }) as string[][];
+      records = parseSample(text, { delimiter, bom: true, relax_column_count: true, relax_quotes: true, to: 50 });
     } catch {
       continue;
     }

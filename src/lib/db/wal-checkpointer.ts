@@ -34,7 +34,7 @@ export function startWalCheckpointer(sqlite: BetterSqlite3.Database, options: { 
   worker.on('message', (m: { checkpointed: number }) => {
     if (m.checkpointed > 0) checkpoints++;
   });
-  worker.on('error', (error) => {
+  worker.on('error', (error: Error) => {
     console.error('[db] the WAL checkpoint thread failed; commits checkpoint again:', error.message);
     restoreAutocheckpoint();
   });

@@ -127,7 +127,9 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     this.#cancelScheduled?.();
     if (full) {
       let cancelled = false;
-      queueMicrotask(() => void (cancelled || this.#drain()));
+      queueMicrotask(() => {
+        if (!cancelled) this.#drain();
+      });
       this.#cancelScheduled = () => (cancelled = true);
     } else if (this.#options.maxWaitMs === 0) {
       let turnsLeft = this.#options.maxTurns ?? 0;
@@ -138,12 +140,12 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
           turnsLeft--;
           queued = this.#queue.length;
           immediate = setImmediate(endOfTurn);
-        } else void this.#drain();
+        } else this.#drain();
       };
       immediate = setImmediate(endOfTurn);
       this.#cancelScheduled = () => clearImmediate(immediate);
     } else {
-      const timer = setTimeout(() => void this.#drain(), this.#options.maxWaitMs);
+      const timer = setTimeout(() => this.#drain(), this.#options.maxWaitMs);
       this.#cancelScheduled = () => clearTimeout(timer);
     }
   }

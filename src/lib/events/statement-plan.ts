@@ -19,7 +19,7 @@ const prepared = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.S
 
 function statement(sqlite: BetterSqlite3.Database, text: string): BetterSqlite3.Statement {
   let byText = prepared.get(sqlite);
-  if (!byText) prepared.set(sqlite, (byText = new Map()));
+  if (!byText) prepared.set(sqlite, (byText = new Map<string, BetterSqlite3.Statement>()));
   let found = byText.get(text);
   if (!found) byText.set(text, (found = sqlite.prepare(text)));
   return found;

@@ -145,7 +145,7 @@ function articlesCheck(subject: CheckSubject): CheckResult {
 
 function subjectCheck(subject: CheckSubject): CheckResult {
   const label = 'Subject length';
-  const length = [...subject.subject].length;
+  const length = Array.from(subject.subject).length;
   if (length === 0) return result('subject', label, 'error', 'The subject is empty.');
   if (length > SUBJECT_ERROR_LENGTH) return result('subject', label, 'error', `The subject has ${length} characters; keep it under ${SUBJECT_ERROR_LENGTH}.`);
   if (length > SUBJECT_WARNING_LENGTH) return result('subject', label, 'warning', `The subject has ${length} characters: inboxes show about ${SUBJECT_WARNING_LENGTH} (phones fewer), so say the important part first.`);
@@ -154,7 +154,7 @@ function subjectCheck(subject: CheckSubject): CheckResult {
 
 function preheaderCheck(subject: CheckSubject): CheckResult {
   const label = 'Preheader length';
-  const length = [...subject.preheader].length;
+  const length = Array.from(subject.preheader).length;
   if (length === 0) return result('preheader', label, 'warning', 'No preheader: inboxes will show the first words of the email instead.');
   if (length > PREHEADER_ERROR_LENGTH) return result('preheader', label, 'error', `The preheader has ${length} characters; keep it under ${PREHEADER_ERROR_LENGTH}.`);
   if (length > PREHEADER_WARNING_LENGTH) return result('preheader', label, 'warning', `The preheader has ${length} characters: inboxes show about 90–${PREHEADER_WARNING_LENGTH}.`);

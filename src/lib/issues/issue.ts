@@ -117,9 +117,6 @@ export const issueInputSchema = z.object({
     .optional(),
 });
 
-export type IssueInput = z.input<typeof issueInputSchema>;
-export type ValidIssueInput = z.output<typeof issueInputSchema>;
-
 /** Per-field messages from a failed parse: `{ subject: 'Enter the subject.' }`. */
 export function fieldErrors(error: z.ZodError): Record<string, string> {
   const fields: Record<string, string> = {};

@@ -32,14 +32,14 @@ import { describeMailError, isMailSendError } from '../mail/transport.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
 import { formatMailbox, parseMailbox, type Mailbox } from '../text/mailbox.ts';
 
-export type IssueFailure = {
+export interface IssueFailure {
   ok: false;
   /** 'mail-failed': the mail server refused or could not be reached; the message says what it answered. */
   reason: 'invalid' | 'not-found' | 'conflict' | 'mail-failed';
   message: string;
   /** Per field (API names: subject, preheader, slug, body_markdown, featured_articles, to). */
   fields?: Record<string, string>;
-};
+}
 export type IssueOutcome<T> = { ok: true; value: T } | IssueFailure;
 
 /** The articles an issue may feature, by slug: the route builds it from the content collection. */
@@ -64,8 +64,10 @@ function parseFeatured(json: string): FeaturedArticle[] {
   try {
     const value = JSON.parse(json) as unknown;
     if (!Array.isArray(value)) return [];
-    return value.filter(
-      (a): a is FeaturedArticle => typeof a === 'object' && a !== null && typeof a.slug === 'string' && typeof a.title === 'string' && typeof a.description === 'string',
+    const items: unknown[] = value;
+    return items.filter(
+      (a): a is FeaturedArticle =>
+        typeof a === 'object' && a !== null && 'slug' in a && typeof a.slug === 'string' && 'title' in a && typeof a.title === 'string' && 'description' in a && typeof a.description === 'string',
     ).map((a) => ({ slug: a.slug, title: a.title, description: a.description, image: a.image ?? null, imageAlt: a.imageAlt ?? null }));
   } catch {
     return [];
@@ -565,7 +567,7 @@ export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'b
 export async function getArchivedIssue(db: DB, slug: string): Promise<ArchivedIssue | undefined> {
   if (typeof slug !== 'string' || slug.length > 100) return undefined;
   const row = await findIssueBySlug(db, slug);
-  if (!row || row.status !== 'sent') return undefined;
+  if (row?.status !== 'sent') return undefined;
   const snapshot = await findSnapshot(db, Number(row.id));
   if (!snapshot) return undefined;
   return {

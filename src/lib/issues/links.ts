@@ -24,7 +24,7 @@ export function classifyHref(href: string, siteUrl: string): HrefClass {
   if (value.startsWith('#')) return { ok: false, reason: 'points inside the email, which most mail clients cannot follow' };
   const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
   if (scheme === 'mailto') {
-    const [to = '', query] = value.slice('mailto:'.length).split('?', 2) as [string, string | undefined];
+    const [to, query] = value.slice('mailto:'.length).split('?', 2) as [string, string | undefined];
     let addresses: string[];
     try {
       addresses = decodeURIComponent(to).split(',').map((a) => a.trim());

@@ -183,7 +183,7 @@ const compiled = new WeakMap<IssueSnapshot, Map<string, Personalizer>>();
 /** One recipient's message (the personalizer is compiled on first use and kept with the snapshot). */
 export function personalize(snapshot: IssueSnapshot, recipient: SnapshotRecipient, options: PersonalizeOptions): OutgoingMail {
   let bySettings = compiled.get(snapshot);
-  if (!bySettings) compiled.set(snapshot, (bySettings = new Map()));
+  if (!bySettings) compiled.set(snapshot, (bySettings = new Map<string, Personalizer>()));
   const key = `${options.mode ?? 'live'}\0${options.secret}`;
   let personalizer = bySettings.get(key);
   if (!personalizer) bySettings.set(key, (personalizer = createPersonalizer(snapshot, options)));

@@ -154,7 +154,7 @@ function honeypot(settings: RenderSettings): string {
   return `<mj-raw><div style="display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:0;line-height:0;" aria-hidden="true"><a href="${HONEYPOT}" tabindex="-1" aria-hidden="true" style="color:transparent;text-decoration:none;">&#8203;</a></div></mj-raw>`;
 }
 
-type MjmlNode = { errors?: { type: string; params?: { file?: string } }[]; children?: MjmlNode[]; line?: number; file?: string };
+interface MjmlNode { errors?: { type: string; params?: { file?: string } }[]; children?: MjmlNode[]; line?: number; file?: string }
 
 function includeFailures(node: MjmlNode | undefined, found: string[] = []): string[] {
   if (!node) return found;
@@ -234,7 +234,7 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 /** Decodes the entities an attribute value can hold (&amp; &#38; &#x26; …). */
 export function decodeEntities(value: string): string {
   return value.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, code: string) => {
-    if (code[0] === '#') {
+    if (code.startsWith('#')) {
       const point = code[1] === 'x' || code[1] === 'X' ? parseInt(code.slice(2), 16) : parseInt(code.slice(1), 10);
       return Number.isFinite(point) && point > 0 && point <= 0x10ffff ? String.fromCodePoint(point) : entity;
     }

@@ -64,7 +64,7 @@ function refuseControlCharacters(field: string, value: string): void {
 }
 
 function readMailbox(field: string, value: unknown): Mailbox {
-  if (value !== null && typeof value === 'object') return readMailboxObject(field, value as Partial<Mailbox>);
+  if (value !== null && typeof value === 'object') return readMailboxObject(field, value);
   if (typeof value !== 'string') throw new InvalidMailError(field, 'is missing');
   refuseControlCharacters(field, value);
   const parsed = parseMailbox(value);
@@ -114,7 +114,7 @@ function listUnsubscribeValue(list: { url: string; mailto?: string }): string {
   if (list.mailto !== undefined) {
     refuseControlCharacters('listUnsubscribe.mailto', list.mailto);
     const mailto = list.mailto.replace(/^mailto:/i, '');
-    const [address = '', query] = mailto.split('?', 2) as [string, string | undefined];
+    const [address, query] = mailto.split('?', 2) as [string, string | undefined];
     if (!isValidEmailAddress(address)) throw new InvalidMailError('listUnsubscribe.mailto', `is not a valid email address (${JSON.stringify(address.slice(0, 80))})`);
     if (query !== undefined && /[\s<>,]/.test(query)) throw new InvalidMailError('listUnsubscribe.mailto', 'has characters a mailto: query cannot carry unencoded');
     parts.push(`<mailto:${mailto}>`);

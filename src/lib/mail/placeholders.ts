@@ -57,7 +57,7 @@ export function fillPlaceholders(template: PlaceholderTemplate, values: Placehol
   const escaped = new Map<string, string>();
   for (const name of listPlaceholders(template)) {
     const value = String(values[name]);
-    if (/Url$/.test(name) && !/^https?:\/\/[^\s]+$/i.test(value)) {
+    if (name.endsWith("Url") && !/^https?:\/\/[^\s]+$/i.test(value)) {
       throw new PlaceholderError(`${label}: {{${name}}} must be an absolute http(s) URL (got ${JSON.stringify(value.slice(0, 80))})`);
     }
     escaped.set(name, escapeHtml(value));

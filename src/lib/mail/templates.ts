@@ -70,7 +70,7 @@ export function defaultEmailsDir(): string {
   }
 }
 
-type MjmlNode = { tagName?: string; line?: number; file?: string; errors?: { type: string; params?: { file?: string } }[]; children?: MjmlNode[] };
+interface MjmlNode { tagName?: string; line?: number; file?: string; errors?: { type: string; params?: { file?: string } }[]; children?: MjmlNode[] }
 
 /** mj-include failures (missing file, path outside emails/) — MJML reports them only as nodes in the tree, even when strict. */
 function findIncludeFailures(node: MjmlNode | undefined, found: string[] = []): string[] {
@@ -124,7 +124,7 @@ async function compileMjml(mjml: string, filePath: string, emailsDir: string, la
   } catch (error) {
     throw new EmailTemplateError(`${label}: MJML refused it: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const includeFailures = findIncludeFailures(result.json as MjmlNode);
+  const includeFailures = findIncludeFailures(result.json);
   if (includeFailures.length > 0 || result.errors.length > 0) {
     throw new EmailTemplateError(`${label}: ${[...includeFailures.map((f) => `mj-include failed: ${f}`), ...result.errors.map((e) => e.formattedMessage)].join('; ')}`);
   }

@@ -113,7 +113,7 @@ export function disjointRanges(input: Range[]): Range[] {
   const emit = (start: bigint, end: bigint, asn: number) => {
     if (start > end) return;
     const last = out[out.length - 1];
-    if (last && last.asn === asn && last.end + 1n === start) last.end = end;
+    if (last?.asn === asn && last.end + 1n === start) last.end = end;
     else out.push({ start, end, asn });
   };
   const closeUntil = (limit: bigint) => {
@@ -238,7 +238,7 @@ export function sourceKey(sourceDir: string): string {
     }
   }
   try {
-    parts.push(`version ${JSON.parse(readFileSync(path.join(sourceDir, 'package.json'), 'utf8')).version}`);
+    parts.push(`version ${(JSON.parse(readFileSync(path.join(sourceDir, 'package.json'), 'utf8')) as { version: string }).version}`);
   } catch {
     // A folder of CSV files without package.json (NETWORK_DATA_DIR): sizes and times identify it.
   }

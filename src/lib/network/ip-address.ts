@@ -97,15 +97,11 @@ export function parseIPv6(text: string, out: Uint32Array): boolean {
       if (v4 < 0) return false;
       groups[count++] = Math.floor(v4 / 65536);
       groups[count++] = v4 % 65536;
-      i = end;
       break;
     }
     if (digits === 0 || digits > 4) return false;
     groups[count++] = value;
-    if (j === end) {
-      i = end;
-      break;
-    }
+    if (j === end) break;
     if (text.charCodeAt(j) !== 58) return false;
     if (text.charCodeAt(j + 1) === 58) {
       if (gap >= 0) return false;

@@ -86,15 +86,14 @@ function ruleSet(rules: Rule[]): RuleSet {
 function match4(set: RuleSet, n: number): Rule | undefined {
   if (set.octets[n >>> 24] === 0) return undefined;
   const rules = set.v4;
-  for (let i = 0; i < rules.length; i++) if (n >= rules[i]!.first4 && n <= rules[i]!.last4) return rules[i];
+  for (const rule of rules) if (n >= rule.first4 && n <= rule.last4) return rule;
   return undefined;
 }
 
 function match6(set: RuleSet, w: Uint32Array): Rule | undefined {
   if (set.hextets[w[0]! >>> 16] === 0) return undefined;
   const rules = set.v6;
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
+  for (const rule of rules) {
     if (compareWords(w, 0, rule.first6, 0) >= 0 && compareWords(w, 0, rule.last6, 0) <= 0) return rule;
   }
   return undefined;
@@ -167,7 +166,7 @@ export class NetworkTable implements NetworkLookup {
   constructor(tables: AsnTables, roles: RoleTable) {
     this.#t = tables;
     this.#roles = roles;
-    this.#owners = new Array(tables.asNumber.length);
+    this.#owners = new Array<NetworkOwner | undefined>(tables.asNumber.length);
     for (const row of roles.asns) this.#tableAs.set(row.asn, { role: row.role, label: row.label, source: 'table', imageProxy: row.imageProxy });
     this.#v4Index = slash16Index(tables.v4Start);
     this.#tableRules = ruleSet(roles.networks.map((row) => toRule(row.cidr, row.role, row.label, 'table') as Rule));
@@ -204,7 +203,8 @@ export class NetworkTable implements NetworkLookup {
     const t = this.#t;
     const admin = match4(this.#adminRules, n);
     const h = n >>> 16;
-    let lo = this.#v4Index[h]! === 0 ? 0 : this.#v4Index[h]! - 1;
+    const first = this.#v4Index[h]!;
+    let lo = first === 0 ? 0 : first - 1;
     let hi = this.#v4Index[h + 1]! - 1;
     let found = -1;
     while (lo <= hi) {
@@ -253,7 +253,7 @@ export class NetworkTable implements NetworkLookup {
 
   #organisation(as: number): string | null {
     const t = this.#t;
-    const name = this.#decoder.decode(t.names.subarray(t.nameStart[as]!, t.nameStart[as + 1]!));
+    const name = this.#decoder.decode(t.names.subarray(t.nameStart[as], t.nameStart[as + 1]));
     return name === '' ? null : name;
   }
 
@@ -295,7 +295,7 @@ export class NetworkTable implements NetworkLookup {
     }
     this.#adminAs = adminAs;
     this.#adminRules = ruleSet(rules);
-    this.#owners = new Array(this.#t.asNumber.length);
+    this.#owners = new Array<NetworkOwner | undefined>(this.#t.asNumber.length);
     this.#overridesText = text;
   }
 }

@@ -8,7 +8,7 @@ import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } f
 
 const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = { call: 'call.mentioned', walk_in: 'walk_in.mentioned' };
 
-type Counted = { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null };
+interface Counted { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null }
 
 /**
  * What offline events add to (sign 1) or take from (sign -1, removed or undone) the report

@@ -33,7 +33,7 @@ import { changeOfflineEventCounting, storeOfflineEvent } from './offline-counts.
  * the time as `now` so tests can move it.
  */
 
-export type Refusal<Code extends string> = { ok: false; code: Code; message: string };
+export interface Refusal<Code extends string> { ok: false; code: Code; message: string }
 
 // ---------------------------------------------------------------------------------------
 // Tally taps
@@ -140,7 +140,7 @@ export async function undoTap(db: DB, userId: number, target: { id: number } | {
   if (undone) return { ok: true, event: toOfflineEvent(undone) };
   // Nothing changed: say why.
   const row = await findOfflineEventById(db, id);
-  if (!row || row.source !== 'tally') return { ok: false, code: 'not_found', message: 'That tap was not found.' };
+  if (row?.source !== 'tally') return { ok: false, code: 'not_found', message: 'That tap was not found.' };
   if (row.recorded_by === null || Number(row.recorded_by) !== userId) return { ok: false, code: 'not_yours', message: 'Only the person who tapped can undo a tap.' };
   if (row.undone_at !== null) return { ok: false, code: 'already_undone', message: 'That tap was already undone.' };
   return { ok: false, code: 'too_late', message: 'Undo works for one minute after a tap. To remove it now, ask someone who manages offline events.' };

@@ -55,7 +55,6 @@ export function normalizeClientId(value: unknown): string | undefined {
 /** One line of plain text: control characters and line breaks become spaces; null when empty. */
 export function cleanNote(value: string | null | undefined): string | null {
   if (typeof value !== 'string') return null;
-  // eslint-disable-next-line no-control-regex
   const cleaned = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
   return cleaned === '' ? null : cleaned;
 }

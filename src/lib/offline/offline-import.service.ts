@@ -234,27 +234,27 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
     readRow(fields, row, reject) {
       const cell = (i: number | null) => (i === null ? '' : unguardFormula(fields[i] ?? ''));
       const time = parseEventTime(cell(mapping.time), options.timeZone);
-      if (!time.ok) return void reject(row, fields, 'bad_time', `bad time: ${time.reason}`);
-      if (time.at > now + MAX_CLOCK_SKEW_MS) return void reject(row, fields, 'future_time', 'the time is in the future');
-      if (time.at < EARLIEST_EVENT_AT) return void reject(row, fields, 'bad_time', 'bad time: before the year 2000');
+      if (!time.ok) { reject(row, fields, 'bad_time', `bad time: ${time.reason}`); return; }
+      if (time.at > now + MAX_CLOCK_SKEW_MS) { reject(row, fields, 'future_time', 'the time is in the future'); return; }
+      if (time.at < EARLIEST_EVENT_AT) { reject(row, fields, 'bad_time', 'bad time: before the year 2000'); return; }
       let kind: OfflineEventKind;
       if (typeof mapping.kind === 'number') {
         const parsed = parseKind(cell(mapping.kind));
         if (!parsed) {
           const raw = cell(mapping.kind).trim();
-          return void reject(row, fields, 'unknown_kind', raw === '' ? 'no kind (use "call" or "walk-in")' : `unknown kind "${keptValue(raw, 40)}" (use "call" or "walk-in")`);
+          reject(row, fields, 'unknown_kind', raw === '' ? 'no kind (use "call" or "walk-in")' : `unknown kind "${keptValue(raw, 40)}" (use "call" or "walk-in")`); return;
         }
         kind = parsed;
       } else kind = mapping.kind;
       let slug: string | null = null;
       if (mapping.issue !== null && cell(mapping.issue).trim() !== '') {
         slug = cell(mapping.issue).trim().toLowerCase();
-        if (!isIssueSlug(slug)) return void reject(row, fields, 'bad_issue', `not an issue slug: "${keptValue(slug, 60)}" (lower-case letters, digits and dashes)`);
+        if (!isIssueSlug(slug)) { reject(row, fields, 'bad_issue', `not an issue slug: "${keptValue(slug, 60)}" (lower-case letters, digits and dashes)`); return; }
       }
       let mentioned: number | null = null;
       if (mapping.mentioned !== null) {
         const parsed = parseMentioned(cell(mapping.mentioned));
-        if (parsed === undefined) return void reject(row, fields, 'bad_mentioned', `"mentioned the newsletter" must be yes, no or empty, not "${keptValue(cell(mapping.mentioned), 40)}"`);
+        if (parsed === undefined) { reject(row, fields, 'bad_mentioned', `"mentioned the newsletter" must be yes, no or empty, not "${keptValue(cell(mapping.mentioned), 40)}"`); return; }
         mentioned = parsed;
       }
       let note = cleanNote(cell(mapping.note));

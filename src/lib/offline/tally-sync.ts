@@ -43,7 +43,7 @@ export async function receiveTaps(db: DB, userId: number, payload: unknown, time
   if (!Array.isArray(taps) || taps.length === 0) return bad('"taps" must be a list of taps.');
   if (taps.length > MAX_TAPS_PER_REQUEST) return bad(`At most ${MAX_TAPS_PER_REQUEST} taps per request.`);
   if (payload.sentAt !== undefined && !isTime(payload.sentAt)) return bad('"sentAt" must be the device time in epoch milliseconds.');
-  const sentAt = payload.sentAt as number | undefined;
+  const sentAt = payload.sentAt;
 
   const results: TapResult[] = [];
   for (const tap of taps) {

@@ -90,7 +90,7 @@ function sumsFor(rows: { issueId: number; metric: string; n: number }[]): Map<nu
   const byIssue = new Map<number, Map<string, number>>();
   for (const r of rows) {
     let m = byIssue.get(r.issueId);
-    if (!m) byIssue.set(r.issueId, (m = new Map()));
+    if (!m) byIssue.set(r.issueId, (m = new Map<string, number>()));
     m.set(r.metric, (m.get(r.metric) ?? 0) + r.n);
   }
   return byIssue;

@@ -189,7 +189,7 @@ export function exactWindow(from: number, to: number, options: { bucketMs?: numb
  * `bucketMs` since the epoch, as in report_counts), windows read as bucketWindow says: a send
  * at 09:07 is measured from 09:00, every window rounded the same way, observed and baseline alike.
  */
-export function countsFromBuckets(buckets: ReadonlyArray<readonly [number, number]>, options: { bucketMs?: number; now?: number } = {}): (from: number, to: number) => number {
+export function countsFromBuckets(buckets: readonly (readonly [number, number])[], options: { bucketMs?: number; now?: number } = {}): (from: number, to: number) => number {
   const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
   const starts = sorted.map(([start]) => start);
   const prefix = [0];

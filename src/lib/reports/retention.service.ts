@@ -28,13 +28,14 @@ export async function pruneRawEvents(db: DB, now = Date.now()): Promise<{ cutoff
 
 /** Prunes shortly after start and then once a day; answers a stop function. */
 export function schedulePruning(db: DB, options: { firstDelayMs?: number; everyMs?: number } = {}): () => void {
-  const run = () =>
-    pruneRawEvents(db)
+  const run = () => {
+    void pruneRawEvents(db)
       .then(({ deleted }) => {
         const total = Object.values(deleted).reduce((a, b) => a + b, 0);
         if (total > 0) console.log(`[retention] pruned ${total} raw event(s):`, deleted);
       })
-      .catch((error) => console.error('[retention] pruning failed:', error instanceof Error ? error.message : error));
+      .catch((error: unknown) => console.error('[retention] pruning failed:', error instanceof Error ? error.message : error));
+  };
   const first = setTimeout(run, options.firstDelayMs ?? 60_000);
   const daily = setInterval(run, options.everyMs ?? DAY_MS);
   first.unref();

@@ -32,8 +32,6 @@ export interface SiteReport {
   referrers: { host: string; views: number }[];
 }
 
-export const MAX_RANGE_DAYS = 400;
-
 /** The last `days` days up to today in the site's time zone. */
 export function lastDays(days: number, timeZone: string, now = Date.now()): SiteReportRange {
   const toDay = dayOf(now, timeZone);

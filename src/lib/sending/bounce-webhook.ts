@@ -33,9 +33,7 @@ export const bounceReportSchema = z
     type: z.enum(['bounce', 'complaint'], { error: 'type must be "bounce" or "complaint".' }),
     reason: z.string().max(1000).optional(),
   })
-  .refine((r) => r.email !== undefined || r.message_id !== undefined, { message: 'Give the email address or the message_id (or both).', path: ['email'] });
-
-export type BounceReport = z.infer<typeof bounceReportSchema>;
+  .refine((r) => r.email !== undefined || r.message_id !== undefined, { error: 'Give the email address or the message_id (or both).', path: ['email'] });
 
 export type BounceOutcome =
   | { ok: true; suppressed: boolean; deliveryId: number | null }

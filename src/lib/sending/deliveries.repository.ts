@@ -207,7 +207,7 @@ export async function countDeliveriesByStatus(db: Db, issueId: number): Promise<
   const counts: DeliveryCounts = { queued: 0, sending: 0, sent: 0, failed: 0, bounced: 0, skipped: 0, total: 0 };
   for (const row of rows) {
     const n = Number(row.n);
-    if (row.status in counts) counts[row.status as DeliveryStatus] += n;
+    if (row.status in counts) counts[row.status] += n;
     counts.total += n;
   }
   return counts;

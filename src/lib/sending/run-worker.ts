@@ -67,7 +67,10 @@ export function startEmbeddedWorker(
     const worker = createSendWorker(app, chores);
     try {
       await worker.start();
-      if (stopped) return void (await worker.stop());
+      if (stopped) {
+        await worker.stop();
+        return;
+      }
       current = worker;
       log(`[send] worker ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${app.config.mail.poolSize}` : 'outbox'})`);
     } catch (error) {

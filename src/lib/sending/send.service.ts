@@ -294,7 +294,7 @@ export function countRecipients(db: DB, audience: Audience): Promise<number> {
 
 export async function audienceSizes(db: DB): Promise<{ all: number; byTopic: Record<string, number> }> {
   const [all, ...perTopic] = await Promise.all([countAudience(db, {}), ...TOPICS.map((t) => countAudience(db, { topics: [t.id] }))]);
-  return { all: all!, byTopic: Object.fromEntries(TOPICS.map((t, i) => [t.id, perTopic[i]!])) };
+  return { all, byTopic: Object.fromEntries(TOPICS.map((t, i) => [t.id, perTopic[i]!])) };
 }
 
 /**

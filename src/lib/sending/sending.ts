@@ -1,6 +1,6 @@
 import type { Selectable, Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
-import type { Database, DeliveryStatus, IssueStatus, SendTable } from '../db/schema.ts';
+import type { Database, IssueStatus, SendTable } from '../db/schema.ts';
 import type { Outcome } from '../outcome.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import type { TopicId } from '../subscribers/topics.ts';
@@ -20,8 +20,6 @@ export interface Audience {
   topics?: TopicId[];
   behaviour?: PeopleRule;
 }
-
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'sending', 'sent', 'failed', 'bounced', 'skipped'];
 
 /** A ledger row a worker holds: claimed (status `sending`), not yet sent. */
 export interface ClaimedDelivery {

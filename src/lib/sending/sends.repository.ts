@@ -75,8 +75,8 @@ export async function finishSendIfDone(db: Db, send: { id: number; issueId: numb
     .set({ state: 'finished', finished_at: now, updated_at: now })
     .where('id', '=', send.id)
     .where('state', '=', 'running')
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('deliveries').select('deliveries.id').where('deliveries.issue_id', '=', send.issueId).where('deliveries.status', 'in', ['queued', 'sending']))),
+    .where((eb) =>
+      eb.not(eb.exists(eb.selectFrom('deliveries').select('deliveries.id').where('deliveries.issue_id', '=', send.issueId).where('deliveries.status', 'in', ['queued', 'sending']))),
     )
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;

@@ -20,7 +20,7 @@ export interface CommitTrouble {
 const KEY = Symbol.for('footfall.sendWorkerTrouble');
 function troubles(): Map<string, CommitTrouble> {
   const holder = globalThis as { [KEY]?: Map<string, CommitTrouble> };
-  return (holder[KEY] ??= new Map());
+  return (holder[KEY] ??= new Map<string, CommitTrouble>());
 }
 
 /** Called by the worker: its trouble now, or undefined once outcomes are recorded again. */

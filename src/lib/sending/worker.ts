@@ -521,7 +521,7 @@ export class SendWorker {
     if (batch.length === 0) return;
     const now = this.#o.clock();
     const { db, pauseAfterFailures } = this.#o;
-    let paused: { sendId: number; reason: string }[] = [];
+    let paused: { sendId: number; reason: string }[];
     try {
       paused = await db.transaction().execute(async (trx) => {
         const tally = new Map<number, { success: boolean; failures: number; last?: string }>();

@@ -13,7 +13,7 @@ export const SETTINGS_CACHE_MS = 5000;
 // entry's static pages and tracking) at once.
 const CACHE_KEY = Symbol.for('footfall.settingsCache');
 const REFRESHING_KEY = Symbol.for('footfall.settingsRefreshing');
-type Holder = { [CACHE_KEY]?: WeakMap<DB, { settings: Readonly<Settings>; at: number }>; [REFRESHING_KEY]?: WeakMap<DB, Promise<unknown>> };
+interface Holder { [CACHE_KEY]?: WeakMap<DB, { settings: Readonly<Settings>; at: number }>; [REFRESHING_KEY]?: WeakMap<DB, Promise<unknown>> }
 const holder = globalThis as Holder;
 const cache = (holder[CACHE_KEY] ??= new WeakMap());
 

@@ -52,8 +52,6 @@ export interface Settings {
   networkOverrides: string;
 }
 
-export type SettingKey = keyof Settings;
-
 export interface OpeningHoursLine {
   days: string;
   time: string;
@@ -260,7 +258,7 @@ export const settingsSchema = z
       // Outermost, so a form without the field (Astro leaves it out) keeps the default.
       .default(''),
   })
-  .refine((s) => s.retentionDays >= s.attributionWindowDays, { message: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
+  .refine((s) => s.retentionDays >= s.attributionWindowDays, { error: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
 
 export type SettingsInput = z.input<typeof settingsSchema>;
 

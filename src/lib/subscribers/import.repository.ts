@@ -37,12 +37,12 @@ export async function insertTopicsIfMissing(db: Db, rows: readonly Insertable<Su
   if (rows.length === 0) return;
   await db
     .insertInto('subscriber_topics')
-    .values(rows as Insertable<SubscriberTopicTable>[])
+    .values(rows)
     .onConflict((oc) => oc.columns(['subscriber_id', 'topic']).doNothing())
     .execute();
 }
 
 export async function insertSubscriberEvents(db: Db, rows: readonly Insertable<SubscriberEventTable>[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.insertInto('subscriber_events').values(rows as Insertable<SubscriberEventTable>[]).execute();
+  await db.insertInto('subscriber_events').values(rows).execute();
 }

@@ -223,10 +223,10 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
     chunkSize: IMPORT_CHUNK,
     readRow(fields, row, reject) {
       const rawEmail = unguard(fields[mapping.email]!);
-      if (rawEmail.trim() === '') return void reject(row, fields, 'missing_email', 'no email address');
-      if (/[\r\n\0]/.test(rawEmail)) return void reject(row, fields, 'header_injection', 'line break inside the email address (header injection attempt)');
+      if (rawEmail.trim() === '') { reject(row, fields, 'missing_email', 'no email address'); return; }
+      if (/[\r\n\0]/.test(rawEmail)) { reject(row, fields, 'header_injection', 'line break inside the email address (header injection attempt)'); return; }
       const checked = normalizeEmail(rawEmail);
-      if (!checked.ok) return void reject(row, fields, 'invalid_email', checked.error);
+      if (!checked.ok) { reject(row, fields, 'invalid_email', checked.error); return; }
 
       let topics = 0;
       if (mapping.topics !== null) {

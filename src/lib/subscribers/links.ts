@@ -63,7 +63,7 @@ export function preferencesUrl(deps: LinkDeps, subscriberId: number, now: number
  *            also used for preferences): may unsubscribe, and ask for a new link by mail
  * undefined for anything not signed by this server.
  */
-export type PersonalLink = { subscriberId: number; issueId?: number; fresh: boolean };
+export interface PersonalLink { subscriberId: number; issueId?: number; fresh: boolean }
 
 export function readPersonalLink(deps: LinkDeps, token: string | null | undefined, now: number): PersonalLink | undefined {
   const preferences = verifyToken<{ s: number; x: number }>(deps.secret, 'preferences', token);

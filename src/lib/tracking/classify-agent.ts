@@ -129,9 +129,9 @@ const FIREFOX_MAJOR = /(?:Firefox|FxiOS)\/(\d{2,3})\./;
 
 function platformOf(agent: string): AgentPlatform {
   if (/iPhone|iPad|iPod/.test(agent)) return 'ios';
-  if (/Android/.test(agent)) return 'android';
+  if (agent.includes('Android')) return 'android';
   if (/Macintosh|Mac OS X/.test(agent)) return 'mac';
-  if (/Windows/.test(agent)) return 'windows';
+  if (agent.includes('Windows')) return 'windows';
   if (/Linux|X11|CrOS/.test(agent)) return 'linux';
   return 'other';
 }
@@ -141,10 +141,10 @@ const PLATFORM_NAMES: Record<AgentPlatform, string> = { ios: 'iPhone or iPad', a
 function browserName(agent: string): string {
   if (/Edg(e|A|iOS)?\//.test(agent)) return 'Edge';
   if (/OPR\/|Opera/.test(agent)) return 'Opera';
-  if (/SamsungBrowser/.test(agent)) return 'Samsung Internet';
+  if (agent.includes('SamsungBrowser')) return 'Samsung Internet';
   if (/Firefox\/|FxiOS/.test(agent)) return 'Firefox';
   if (/Chrome\/|CriOS/.test(agent)) return 'Chrome';
-  if (/Safari\//.test(agent)) return 'Safari';
+  if (agent.includes('Safari/')) return 'Safari';
   return 'a browser';
 }
 
@@ -167,7 +167,7 @@ function describe(agent: string): { kind: AgentKind; name: string } {
 
 /** The mail program behind an agent of a given kind (`name` is what `describe` called it). */
 function clientOf(agent: string, kind: AgentKind, name: string): MailClientFamily {
-  if (kind === 'image_proxy') return /GoogleImageProxy/.test(agent) ? 'gmail' : 'yahoo';
+  if (kind === 'image_proxy') return agent.includes('GoogleImageProxy') ? 'gmail' : 'yahoo';
   if (kind === 'apple_mail') return 'apple_mail';
   if (kind === 'mail') return name === 'Outlook' ? 'outlook' : name === 'Thunderbird' ? 'thunderbird' : 'other_mail';
   if (kind === 'browser') return 'browser';
@@ -188,10 +188,10 @@ function deviceOf(agent: string, kind: AgentKind, platform: AgentPlatform): Devi
   if (platform === 'android') {
     if (/Android.*Tablet|Tablet.*Android/.test(agent)) return 'tablet';
     if (/^Mozilla\/5\.0 \(Linux; (U; )?Android/.test(agent)) return / Mobile\b/.test(agent) ? 'phone' : 'tablet';
-    return /Mobile/.test(agent) ? 'phone' : 'unknown';
+    return agent.includes('Mobile') ? 'phone' : 'unknown';
   }
   if (platform === 'ios') return 'unknown';
-  if (platform === 'mac' || platform === 'windows' || platform === 'linux') return /Windows Phone/.test(agent) ? 'phone' : 'desktop';
+  if (platform === 'mac' || platform === 'windows' || platform === 'linux') return agent.includes('Windows Phone') ? 'phone' : 'desktop';
   return 'unknown';
 }
 
@@ -218,12 +218,6 @@ export function agentFacts(userAgent: string): AgentFacts {
   }
   last = { agent: userAgent, facts };
   return facts;
-}
-
-/** A family as stored back to its kind and platform (an unknown one reads as an app's). */
-export function familyParts(family: string | null): { kind: AgentKind; platform: AgentPlatform } {
-  const [kind, platform] = (family ?? 'other:other').split(':') as [AgentKind, AgentPlatform];
-  return { kind: kind ?? 'other', platform: platform ?? 'other' };
 }
 
 /** Agents that people read and click with. */

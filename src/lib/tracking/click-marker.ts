@@ -52,7 +52,7 @@ class MarkerCodec {
     const body = length - MAC_BYTES;
     const delivery = readVarint(bytes, 1, body);
     const at = delivery && readVarint(bytes, delivery.next, body);
-    if (!delivery || !at || at.next !== body) return undefined;
+    if (!delivery || at?.next !== body) return undefined;
     this.#mac(bytes, this.#digest, body);
     if (!sameBytes(this.#digest, 0, bytes, body, MAC_BYTES)) return undefined;
     return { deliveryId: delivery.value, at: at.value };

@@ -9,10 +9,10 @@ import type { Step } from '../events/statement-plan.ts';
  * time): when a first time moves, its count moves from the old bucket to the new one. Shared by
  * the hit writer, the page-view writer and the tests' row inserters (test/helpers/event-rows.ts).
  */
-export type Firsts = { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null };
+export interface Firsts { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null }
 
 /** A deliveries row's first times as numbers (PostgreSQL answers bigint columns as strings). */
-export type FirstsRow = { [K in Exclude<keyof Firsts, 'clicked_links'>]: number | bigint | string | null } & { clicked_links: string | null };
+export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links'>, number | bigint | string | null> & { clicked_links: string | null };
 
 export const nullableNumber = (v: number | bigint | string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -65,7 +65,7 @@ const earlier = (current: number | null, at: number): number => (current === nul
 export const isHumanOpen = (c: OpenClass): boolean => c === 'human' || c === 'proxy';
 
 /** `deliveries.clicked_links` (",12,15,"): the links its reader clicked, for unique clickers per link. */
-export const hasClickedLink = (list: string | null, linkId: number): boolean => list !== null && list.includes(`,${linkId},`);
+export const hasClickedLink = (list: string | null, linkId: number): boolean => list?.includes(`,${linkId},`) ?? false;
 const withClickedLink = (list: string | null, linkId: number): string => `${list ?? ','}${linkId},`;
 export function withoutClickedLink(list: string | null, linkId: number): string | null {
   const rest = (list ?? '').replace(`,${linkId},`, ',');
@@ -115,7 +115,7 @@ export function moveClickFirsts(issueId: number, linkId: number, at: number, fir
 export const AGENT_METRIC = { open: 'agent.open', click: 'agent.click' } as const satisfies Record<string, TotalByDimMetric>;
 
 /** A hit's mail program and device labels as its row keeps them (null on rows stored before they were). */
-export type HitAgentLabels = { client?: string | null; device?: string | null };
+export interface HitAgentLabels { client?: string | null; device?: string | null }
 
 export const agentDim = (cls: string, labels: HitAgentLabels): string => `${cls}|${labels.client ?? 'unknown'}|${labels.device ?? 'unknown'}`;
 

@@ -85,8 +85,6 @@ export function ownerWithRole(owner: Pick<NetworkOwner, 'asn' | 'organisation' |
   return `${ownerName(owner)}, ${ROLE_WORDS[owner.role]}`;
 }
 
-export const roleWords = (role: NetworkRole): string => ROLE_WORDS[role];
-
 /**
  * How machine activity is grouped in reports: the owner's role and name ("security_gateway",
  * "Proofpoint, Inc. (AS26211)"), as one count dimension.
@@ -124,7 +122,7 @@ const sourceFactsCache = new WeakMap<NetworkOwner, Map<AgentFacts, SourceFacts>>
 
 export function sourceFacts(source: HitSource): SourceFacts {
   let byAgent = sourceFactsCache.get(source.owner);
-  if (!byAgent) sourceFactsCache.set(source.owner, (byAgent = new Map()));
+  if (!byAgent) sourceFactsCache.set(source.owner, (byAgent = new Map<AgentFacts, SourceFacts>()));
   let facts = byAgent.get(source.agent);
   if (!facts) {
     const stored = storedSource(source);

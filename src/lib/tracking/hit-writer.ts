@@ -260,7 +260,7 @@ const checkInsert = insertText('link_checks', CHECK_COLUMNS);
  * Deliveries written back in one UPDATE … FROM (VALUES …) a shape: the columns a batch changed, no
  * more (each column of each row has its cost in SQLite; docs/performance.md). PostgreSQL types the values by casts.
  */
-type Shape = { columns: [string, 'bigint' | 'text'][]; push: (values: unknown[], d: BatchDelivery) => void; texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string } };
+interface Shape { columns: [string, 'bigint' | 'text'][]; push: (values: unknown[], d: BatchDelivery) => void; texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string } }
 
 function shape(columns: [string, 'bigint' | 'text'][], push: Shape['push']): Shape {
   const text = (postgres: boolean) =>
@@ -395,7 +395,7 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   for (const d of deliveries.values()) if (d.newVerdict) yield* relabelMachineHits(d.id, d.issueId, { ...d.newVerdict, owner: d.newVerdict.owner! }, d.storedReader, deltas);
 }
 
-type LinkRow = { at: number | string; link_id: number | string | null; asn: number | string | null; net: string | null; agent: string | null };
+interface LinkRow { at: number | string; link_id: number | string | null; asn: number | string | null; net: string | null; agent: string | null }
 
 /** Recent link hits, for the deliveries a link hit of this batch may make a sweep of (their last one is recent). */
 function* readRecentLinks(hits: TrackingHit[], deliveries: Map<number, BatchDelivery>): StatementPlan {

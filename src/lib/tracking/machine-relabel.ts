@@ -16,7 +16,7 @@ const EARLIEST_HUMAN_CLICK = `select min("at") as "at" from "clicks" where "deli
 const HUMAN_CLICK_ON_LINK = `select 1 as "found" from "clicks" where "delivery_id" = ? and "link_id" = ? and "class" = 'human' limit 1`;
 const EARLIEST_VISIT = 'select min("started_at") as "at" from "visits" where "delivery_id" = ?';
 
-type HitRow = { at: number | string; client: string | null; device: string | null };
+interface HitRow { at: number | string; client: string | null; device: string | null }
 type ClickRow = HitRow & { link_id: number | string };
 
 const inList = (n: number) => new Array(n).fill('?').join(', ');

@@ -23,7 +23,7 @@ export async function testClickTarget(app: Pick<AppContext, 'db'>, token: ClickT
   if (token.expiresAt === undefined || token.urlTag === undefined || token.expiresAt < now) return undefined;
   if (urlTag(link.url) !== token.urlTag) return undefined;
   const row = await findLinkById(app.db, token.linkId);
-  if (!row || row.retired_at !== null || row.url !== link.url) return undefined;
+  if (row?.retired_at !== null || row.url !== link.url) return undefined;
   return row.url;
 }
 

@@ -78,14 +78,17 @@ export async function receiveMultipartFile(body: ReadableStream<Uint8Array> | nu
   let written: Promise<void> | undefined;
   let tooLarge = false;
   let malformed = false;
-  let diskError: unknown;
+  let diskError: NodeJS.ErrnoException | undefined;
   const refuse = () => {
     malformed = true;
     parser.destroy(new MalformedError());
   };
 
   parser.on('field', (name: string | undefined, value, info) => {
-    if (name === undefined || info.valueTruncated) return refuse();
+    if (name === undefined || info.valueTruncated) {
+      refuse();
+      return;
+    }
     fields[name] = value;
   });
   parser.on('partsLimit', refuse);
@@ -93,8 +96,14 @@ export async function receiveMultipartFile(body: ReadableStream<Uint8Array> | nu
   // the pipeline below takes the first; a second must not become an uncaught error.
   parser.on('error', () => {});
   parser.on('file', (name: string | undefined, stream, info) => {
-    if (name === undefined) return refuse();
-    if (name !== options.fileField || written || !info.filename) return stream.resume(); // a file input with nothing chosen has no name
+    if (name === undefined) {
+      refuse();
+      return;
+    }
+    if (name !== options.fileField || written || !info.filename) {
+      stream.resume(); // a file input with nothing chosen has no name
+      return;
+    }
     const kept: ReceivedFile = { fileName: info.filename, size: 0, head: Buffer.alloc(0) };
     const heads: Buffer[] = [];
     const measure = new Transform({

@@ -41,7 +41,7 @@ export const NON_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'";
  * policy, the outbox viewer its frame headers). The policy here is for what reaches no route:
  * Astro's 404 page, read from disk without the middleware.
  */
-export function baseSecurityHeaders(siteUrl: string): ReadonlyArray<readonly [string, string]> {
+export function baseSecurityHeaders(siteUrl: string): readonly (readonly [string, string])[] {
   const headers: [string, string][] = [
     ['content-security-policy', FALLBACK_PAGE_CSP],
     ['x-content-type-options', 'nosniff'],

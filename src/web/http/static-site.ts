@@ -38,7 +38,7 @@ export class StaticSite {
   #readPolicies(file: string): void {
     let entries: { pathname: string; headers: { key: string; value: string }[] }[];
     try {
-      entries = JSON.parse(readFileSync(file, 'utf8'));
+      entries = JSON.parse(readFileSync(file, 'utf8')) as typeof entries;
     } catch {
       return; // no such file: every page gets the fallback policy
     }

@@ -99,7 +99,7 @@ describeEachDatabase('accounts', (db) => {
     // The window's end opens the account to new addresses again.
     expect((await attempt('known@example.com', PASSWORD, T0 + 1000 + 10 * 60_000, '203.0.113.9')).ok).toBe(true);
     // An unknown email is locked the same way, so a 429 says nothing about who has an account; nobody is mailed.
-    for (let i = 1; i <= 10; i++) await attempt('ghost@example.com', 'guess ' + i, T0 + 20 * 60_000 + i, `192.0.2.${100 + i}`);
+    for (let i = 1; i <= 10; i++) await attempt('ghost@example.com', `guess ${i}`, T0 + 20 * 60_000 + i, `192.0.2.${100 + i}`);
     expect(await attempt('ghost@example.com', 'guess', T0 + 20 * 60_000 + 100, '192.0.2.99')).toMatchObject({ reason: 'throttled', retryAfterSeconds: 600 });
     expect(locks).toHaveLength(1);
   });
@@ -119,7 +119,7 @@ describeEachDatabase('accounts', (db) => {
     // Another network is not slowed; and after the wait the right password works, and the count ends.
     expect((await attempt('pair@example.com', PASSWORD, at + 20, '198.51.100.20')).ok).toBe(true);
     expect((await attempt('pair@example.com', PASSWORD, (at += 4000), '2001:db8:7:1::10')).ok).toBe(true);
-    expect(await attempt('pair@example.com', 'wrong again', (at += 10), '2001:db8:7:1::10')).toMatchObject({ reason: 'unauthorized' });
+    expect(await attempt('pair@example.com', 'wrong again', at + 10, '2001:db8:7:1::10')).toMatchObject({ reason: 'unauthorized' });
 
     for (let i = 1; i <= 50; i++) expect(await attempt(`spray${i}@example.com`, 'password guess', T0 + i, '192.0.2.200')).toMatchObject({ reason: 'unauthorized' });
     expect(await attempt('spray51@example.com', 'password guess', T0 + 60_000, '192.0.2.200')).toMatchObject({ reason: 'throttled', retryAfterSeconds: 541, message: 'Too many failed sign-ins from your network. Try again in 10 minutes.' });

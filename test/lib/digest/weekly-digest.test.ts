@@ -141,7 +141,11 @@ describeEachDatabase('weekly digest', (db, dialect) => {
           pauseAfterFailures: 20,
           clock: () => DUE + 3_600_000,
           log: () => {},
-          chores: [{ ...chore, run: async (now, id) => void (await chore.run(now, id), runs[i]!++) }],
+          chores: [{ ...chore, run: async (now, id) => {
+            await chore.run(now, id);
+            runs[i]!++;
+          },
+        }],
         });
       });
       await Promise.all(workers.map((w) => w.start()));

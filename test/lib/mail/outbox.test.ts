@@ -63,8 +63,8 @@ describe('outbox mode', () => {
     expect(message.headers['x-footfall-issue']).toBe('42');
     expect(message.headers['list-unsubscribe']).toBe('<https://frobozz.example/unsubscribe/tok>, <mailto:unsubscribe@frobozz.example>');
     expect(message.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
-    expect(message.headers['subject']).toBe('Confirm your subscription to Frobozz Electric ⚡');
-    expect(message.headers['to']).toBe('Jö Bloggs <jo@example.com>');
+    expect(message.headers.subject).toBe('Confirm your subscription to Frobozz Electric ⚡');
+    expect(message.headers.to).toBe('Jö Bloggs <jo@example.com>');
   });
 
   it('lists the outbox newest first, with paging, ignoring anything that is not a message', async () => {

@@ -102,7 +102,7 @@ describeEachDatabase('offline events CSV import', (db) => {
     expect(await db().selectFrom('offline_events').select('id').execute()).toEqual([]);
 
     // The report: row, reason, the row as read (formula-escaped for spreadsheets).
-    const report = parse(offlineRejectedRowsCsv(plan), { columns: true }) as { row: string; reason: string; raw: string }[];
+    const report = parse<{ row: string; reason: string; raw: string }>(offlineRejectedRowsCsv(plan), { columns: true });
     expect(report).toHaveLength(9);
     expect(report[0]).toEqual({ row: '7', reason: expect.stringMatching(/^bad time: not a time: "26\/11\/2026 11:00"/), raw: '26/11/2026 11:00;call;;;' });
     const formula = report.find((r) => r.row === '15')!;

@@ -54,20 +54,20 @@ async function seed(db: DB): Promise<Seeded> {
   const of = (i: SeededIssue, d: { deliveryId: number; subscriberId: number }) => ({ issue_id: i.issueId, delivery_id: d.deliveryId, subscriber_id: d.subscriberId });
   const opens: NewOpen[] = [
     { ...of(earlier, old[0]!), at: SENT - WEEK + 30 * MINUTE, class: 'human', reason: 'reader' },
-    { ...of(issue, d1!), at: SENT + MINUTE, class: 'human', reason: 'reader' },
+    { ...of(issue, d1), at: SENT + MINUTE, class: 'human', reason: 'reader' },
   ];
   const clicks: NewClick[] = [
-    { ...of(issue, d1!), link_id: issue.links.site.id, at: SENT + 2 * MINUTE, class: 'human', reason: 'reader' },
-    { ...of(issue, d2!), link_id: issue.links.site.id, at: SENT + 2 * MINUTE + 20_000, class: 'human', reason: 'reader' },
-    { ...of(issue, d3!), link_id: issue.links.external.id, at: SENT + 3 * MINUTE, class: 'human', reason: 'reader' },
+    { ...of(issue, d1), link_id: issue.links.site.id, at: SENT + 2 * MINUTE, class: 'human', reason: 'reader' },
+    { ...of(issue, d2), link_id: issue.links.site.id, at: SENT + 2 * MINUTE + 20_000, class: 'human', reason: 'reader' },
+    { ...of(issue, d3), link_id: issue.links.external.id, at: SENT + 3 * MINUTE, class: 'human', reason: 'reader' },
   ];
   const utm = { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: issue.slug };
   const landing = (d: { deliveryId: number; subscriberId: number }, clickedAt: number, visitor: string): PageViewEvent =>
     pageViewEvent(clickedAt + 3_000, '/articles/widget-batteries-explained/', visitor, { ...utm, attribution: { issueId: issue.issueId, deliveryId: d.deliveryId, subscriberId: d.subscriberId, at: clickedAt } });
   const views: PageViewEvent[] = [
-    landing(d1!, SENT + 2 * MINUTE, 'reader-1'),
-    landing(d2!, SENT + 2 * MINUTE + 20_000, 'reader-2'),
-    landing(d3!, SENT + 3 * MINUTE, 'reader-3'),
+    landing(d1, SENT + 2 * MINUTE, 'reader-1'),
+    landing(d2, SENT + 2 * MINUTE + 20_000, 'reader-2'),
+    landing(d3, SENT + 3 * MINUTE, 'reader-3'),
     // The friend: a shared link with the issue's campaign tag, no cookie of a recipient.
     pageViewEvent(SENT + 3 * MINUTE + 30_000, '/articles/widget-batteries-explained/', 'friend', utm),
   ];

@@ -10,7 +10,7 @@ const sentAt = Date.UTC(2026, 10, 24, 9);
 const weekStart = (weeksBack: number) => sentAt - weeksBack * WEEK;
 
 /** A countIn over individual event times: how many of `events` fall in [from, to). */
-function countEvents(events: Array<[at: number, n: number]>): LiftInput['countIn'] {
+function countEvents(events: [at: number, n: number][]): LiftInput['countIn'] {
   return (from, to) => events.reduce((sum, [at, n]) => (at >= from && at < to ? sum + n : sum), 0);
 }
 
@@ -285,7 +285,7 @@ describe('while the window is still open', () => {
   it('compares the hours so far with the same hours of earlier weeks', () => {
     // 10 hours in: [Tue 09:00, Tue 19:00). The 100 events 12 h into each earlier week are outside those hours.
     // expected 40; var = 60 + 40 / 4 = 70; 1.96 × √70 = 1.96 × 8.3666 = 16.398 → 20 ± 16.398 = [3.602, 36.398]
-    const events: Array<[number, number]> = [[sentAt + HOUR, 60]];
+    const events: [number, number][] = [[sentAt + HOUR, 60]];
     for (const k of [1, 2, 3, 4]) events.push([weekStart(k) + HOUR, 40], [weekStart(k) + 12 * HOUR, 100]);
     const result = lift({ countIn: countEvents(events), now: sentAt + 10 * HOUR });
     expect(result).toMatchObject({ windowComplete: false, to: sentAt + 10 * HOUR, observed: 60, expected: 40, verdict: 'above' });
@@ -305,7 +305,7 @@ describe('the first minutes after a send', () => {
   const send = at(4, 54);
   const now = at(4, 58);
   // 4 visits since the send (in the 04:45 bucket, still running); 3 in the 04:45 bucket of each earlier week.
-  const buckets: Array<[number, number]> = [[at(4, 45), 4], ...[1, 2, 3, 4].map((k): [number, number] => [at(4, 45) - k * WEEK, 3])];
+  const buckets: [number, number][] = [[at(4, 45), 4], ...[1, 2, 3, 4].map((k): [number, number] => [at(4, 45) - k * WEEK, 3])];
   const early = () => computeLift({ sentAt: send, countFrom: at(4, 45), horizonHours: 24, otherSendTimes: [], countIn: countsFromBuckets(buckets, { now }), now });
 
   it('counts what happened up to now, the quarter-hour still running included, and says so from the send', () => {
@@ -383,7 +383,7 @@ describe('countIn from 15-minute buckets', () => {
   });
 
   it('feeds computeLift', () => {
-    const buckets: Array<[number, number]> = [[sentAt, 140]];
+    const buckets: [number, number][] = [[sentAt, 140]];
     [90, 100, 96, 98].forEach((n, i) => buckets.push([weekStart(i + 1) + 15 * 60_000, n]));
     const result = lift({ countIn: countsFromBuckets(buckets) });
     expect([result.observed, result.expected, result.verdict]).toEqual([140, 96, 'above']);

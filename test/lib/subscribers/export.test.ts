@@ -28,7 +28,7 @@ async function exportText(db: DB, filter: SubscriberFilter): Promise<{ text: str
   return { text, count, pieces };
 }
 
-const rowsOf = (text: string) => parse(text, { bom: true, columns: true }) as Record<string, string>[];
+const rowsOf = (text: string) => parse<Record<string, string>>(text, { bom: true, columns: true });
 
 interface Person {
   email: string;

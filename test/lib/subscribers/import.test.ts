@@ -103,7 +103,7 @@ function generateBigFile() {
     if (i % 50 === 25) {
       const kind = Math.floor(i / 50) % 7;
       if (kind === 0) {
-        line([`not-an-address-${i}`, `user${i}@`, `two@@ats${i}.example`, `spa ce${i}@${domain}`][i % 4] + `,Bad ${i},guides`);
+        line([`not-an-address-${i}`, `user${i}@`, `two@@ats${i}.example`, `spa ce${i}@${domain}`][i % 4]! + `,Bad ${i},guides`);
         rejectedBy.invalid_email++;
       } else if (kind === 1) {
         // Latin-1 bytes: é as the single byte 0xE9, in the name or in the address.
@@ -229,7 +229,7 @@ describeEachDatabase('subscriber CSV import', (db, dialect) => {
     ]);
 
     // The report of rejected rows.
-    const report = parse(rejectedRowsCsv(plan)) as string[][];
+    const report = parse(rejectedRowsCsv(plan));
     expect(report[0]).toEqual(['row', 'email', 'reason', 'raw']);
     expect(report).toHaveLength(big.expected.rejected + 1);
     expect(report.find((r) => r[0] === String(big.rowOf.injection))).toEqual([
@@ -373,7 +373,7 @@ process.stdout.write('finished\\n');
       );
       const child = spawn(process.execPath, [script], { env: { ...process.env, URL: created.url, FILE: file }, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      child.stdout.on('data', (d) => (out += d));
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
       expect(signal).toBe('SIGKILL');
       expect(out).toBe(`killing at ${2 * IMPORT_CHUNK}\n`);

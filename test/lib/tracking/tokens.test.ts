@@ -74,7 +74,7 @@ describe('tracking tokens', () => {
     // A stray low bit in the last character: base64 decoders read the same bytes from it.
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     expect(token.length % 4).not.toBe(0);
-    const stray = token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) ^ 1];
+    const stray = token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) ^ 1]!;
     expect(Buffer.from(stray, 'base64url').equals(bytes)).toBe(true);
     variants.push(stray);
     for (const bad of variants) expect(readClickToken(secret, bad), bad.slice(0, 40)).toBeUndefined();

@@ -108,7 +108,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         throw new Error('roll back');
       })
-      .catch((error: Error) => expect(error.message).toBe('roll back'));
+      .catch((error: unknown) => expect(error).toMatchObject({ message: 'roll back' }));
     await recorded;
     await app.writer.close();
     expect(await db().selectFrom('opens').select('id').where('delivery_id', '=', deliveryId).execute()).toEqual([]);
