@@ -111,6 +111,25 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+    },
+  },
+  {
+    // JSON readers (`verifyToken<T>`, `readJson<T>`, `takeActionResult<R>`) name in their type parameter what the
+    // caller stored: the alternative is an `as` at every call site, which says the same with less checking.
+    files: ['src/lib/security/signed-token.ts', 'src/lib/build/site-builds.ts', 'src/admin/notice.ts'],
+    rules: { '@typescript-eslint/no-unnecessary-type-parameters': 'off' },
+  },
+  {
+    // Schema-agnostic plumbing: the event writer holds inserters for different row types in one collection,
+    // and the database, migrator, statement plans and batch locks work on any Kysely schema. Inserters and
+    // Kysely handles are contravariant in their row and schema types, so such a collection needs `any`
+    // (`unknown` would refuse every concrete inserter). An inserter may also answer nothing (`void`).
+    files: ['src/lib/events/**', 'src/lib/db/database.ts', 'src/lib/db/migrate.ts', 'src/lib/tracking/batch-locks.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-invalid-void-type': 'off',
     },
   },
   {

@@ -41,7 +41,7 @@ if (process.env.DATABASE_URL) console.log(`[demo] DATABASE_URL is ignored: the d
 if (process.env.SMTP_URL) console.log('[demo] SMTP_URL is ignored: the demo keeps every email in its outbox');
 // The server started below reads its configuration from the environment.
 for (const [key, value] of Object.entries(demoEnvironment({}, place))) {
-  if (value === undefined) delete process.env[key];
+  if (value === undefined) Reflect.deleteProperty(process.env, key);
   else process.env[key] = value;
 }
 

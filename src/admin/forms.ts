@@ -10,6 +10,8 @@ export interface FormState<T> {
 }
 
 /** What a page shows after a form action ran on it (Astro.getActionResult). */
+// Any action's result: its input type is Astro's `ErrorInferenceObject`, which astro:actions does not export.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function formState<T>(result: SafeResult<any, T> | undefined): FormState<T> {
   if (!result) return { data: undefined, error: undefined, fields: {} };
   if (!result.error) return { data: result.data, error: undefined, fields: {} };

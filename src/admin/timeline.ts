@@ -31,7 +31,8 @@ function text(value: unknown): string {
   if (Array.isArray(value)) return value.map(text).join(', ') || 'none';
   if (typeof value === 'object') return JSON.stringify(value);
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  return String(value);
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'bigint' ? String(value) : typeof value;
 }
 
 function humanize(kind: string): string {

@@ -4,7 +4,7 @@ import { clientAddress } from './http/client-address.ts';
 import { allRawHeaders, firstRawHeader } from './http/raw-headers.ts';
 import { trackingTokens, type ClickToken, type TrackingTokens } from '../lib/tracking/tokens.ts';
 import { findClickLink, recordClickOn, recordLinkCheck, recordOpen, type TrackedLink } from '../lib/tracking/tracking.service.ts';
-import { answerTestClick } from '../lib/tracking/test-click.ts';
+import { answerTestClick } from './test-click.ts';
 
 /**
  * The fast path for /t/… served by the server entry before Astro:

@@ -26,7 +26,7 @@ export function importsOf(file: string): string[] {
   return found;
 }
 
-const isRepositoryOrDb = (target: string) => /\.repository\.ts$/.test(target) || target.startsWith('src/lib/db/');
+const isRepositoryOrDb = (target: string) => target.endsWith('.repository.ts') || target.startsWith('src/lib/db/');
 
 /**
  * Imports allowed for now, each with the move that removes it. A listed import that is gone

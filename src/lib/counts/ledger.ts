@@ -36,7 +36,7 @@ export class CountDeltas {
 
   #add(issueId: number, metric: string, dim: string, bucket: number, n: number): void {
     let entry = this.#lastAdded.get(metric);
-    if (!entry || entry.issueId !== issueId || entry.dim !== dim || entry.bucket !== bucket) {
+    if (entry?.issueId !== issueId || entry.dim !== dim || entry.bucket !== bucket) {
       entry = this.#entry(issueId, metric, dim, bucket);
       this.#lastAdded.set(metric, entry);
     }
@@ -54,7 +54,7 @@ export class CountDeltas {
   at(issueId: number, metric: PlainMetric, at: number, n = 1): void {
     const quarter = quarterOf(at);
     let last = this.#lastByMetric.get(metric);
-    if (!last || last.quarter !== quarter || last.issueId !== issueId) {
+    if (last?.quarter !== quarter || last.issueId !== issueId) {
       const entries = [this.#entry(issueId, metric, '', quarter), this.#entry(issueId, metric + PER_HOUR, '', hourOf(at)), this.#entry(issueId, metric + PER_DAY, '', dayOf(at)), this.#entry(issueId, metric + TOTAL, '', 0)];
       this.#lastByMetric.set(metric, (last = { issueId, quarter, entries }));
     }

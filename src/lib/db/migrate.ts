@@ -21,7 +21,7 @@ function migratorFor(db: Kysely<any>, folder = migrationFolder): Migrator {
 function raise(result: MigrationResultSet, action: string): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
-    const cause = result.error instanceof Error ? result.error.message : String(result.error);
+    const cause = result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
     throw new Error(`Migration ${action} failed${failed ? ` at ${failed.migrationName}` : ''}: ${cause}`, { cause: result.error });
   }
   return result;

@@ -99,6 +99,8 @@ function lingerBeforeClosing(req: IncomingMessage, res: ServerResponse): void {
   res.once('finish', () => {
     if (req.complete || socket.destroyed) return;
     // Node's own handler ran first: it ended the socket and will destroy it once the FIN is written.
+    // The listener Node added is the method itself: removing it takes the same reference.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     socket.removeListener('finish', socket.destroy);
     socket.pause();
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);

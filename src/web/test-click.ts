@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppContext } from '../app/context.ts';
-import { findLinkById } from '../issues/issues.repository.ts';
-import { urlTag, type ClickToken } from './tokens.ts';
-import type { TrackedLink } from './tracking.service.ts';
+import type { AppContext } from '../lib/app/context.ts';
+import { findLinkById } from '../lib/issues/issues.repository.ts';
+import { urlTag, type ClickToken } from '../lib/tracking/tokens.ts';
+import type { TrackedLink } from '../lib/tracking/tracking.service.ts';
 
 const GONE_HTML = Buffer.from(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
