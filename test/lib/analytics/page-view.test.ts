@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cleanText, describePageView, deviceClass, isCountedPath } from '../../../src/lib/analytics/page-view.ts';
-import { VisitorHasher, SALT_MAX_AGE_MS } from '../../../src/lib/analytics/visitor-hash.service.ts';
+import { cleanText, describePageView, deviceClass, isCountedPath } from '#lib/analytics/page-view.ts';
+import { VisitorHasher, SALT_MAX_AGE_MS } from '#lib/analytics/visitor-hash.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { EventWriter } from '../../../src/lib/events/event-writer.ts';
-import { VisitTracker, type PageViewEvent } from '../../../src/lib/analytics/visits.ts';
+import { EventWriter } from '#lib/events/event-writer.ts';
+import { VisitTracker, type PageViewEvent } from '#lib/analytics/visits.ts';
 import { seedDelivery, seedIssue } from '../../helpers/tracking.ts';
 
 const DAY = 86_400_000;

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES, PUBLIC_API_ROUTES } from '../../../src/web/admin-routes.ts';
-import { can, PERMISSIONS, ROLES } from '../../../src/lib/auth/roles.ts';
+import { can, PERMISSIONS, ROLES } from '#lib/auth/roles.ts';
 import { projectRoot } from '../../helpers/server.ts';
 
 /** "src/pages/admin/issues/[id].astro" → "/admin/issues/[id]". */

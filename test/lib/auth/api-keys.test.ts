@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { authenticateApiKey, createApiKey, revokeApiKey } from '../../../src/lib/auth/api-keys.service.ts';
+import { authenticateApiKey, createApiKey, revokeApiKey } from '#lib/auth/api-keys.service.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);
 

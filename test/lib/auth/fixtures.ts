@@ -1,7 +1,7 @@
-import type { DB } from '../../../src/lib/db/database.ts';
-import { insertUser } from '../../../src/lib/auth/users.repository.ts';
-import { hashPassword } from '../../../src/lib/auth/password.ts';
-import type { Role } from '../../../src/lib/auth/roles.ts';
+import type { DB } from '#lib/db/database.ts';
+import { insertUser } from '#lib/auth/users.repository.ts';
+import { hashPassword } from '#lib/auth/password.ts';
+import type { Role } from '#lib/auth/roles.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 let passwordHash: Promise<string> | undefined;

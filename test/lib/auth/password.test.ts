@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '@node-rs/argon2';
-import { DUMMY_HASH, checkNewPassword, hashPassword, normalizePassword, verifyNothing, verifyPassword } from '../../../src/lib/auth/password.ts';
-import { emailField, nameField } from '../../../src/lib/auth/inputs.ts';
+import { DUMMY_HASH, checkNewPassword, hashPassword, normalizePassword, verifyNothing, verifyPassword } from '#lib/auth/password.ts';
+import { emailField, nameField } from '#lib/auth/inputs.ts';
 
 describe('passwords', () => {
   it('hashes with argon2id, 19 MiB, t=2, p=1, and verifies', async () => {

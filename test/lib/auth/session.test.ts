@@ -8,11 +8,11 @@ import {
   SESSION_BUMP_INTERVAL_MS,
   SESSION_INACTIVITY_MS,
   validateSessionToken,
-} from '../../../src/lib/auth/session.service.ts';
-import { countUserSessions } from '../../../src/lib/auth/sessions.repository.ts';
-import { changePassword } from '../../../src/lib/auth/users.service.ts';
-import { LoginThrottle } from '../../../src/lib/auth/login-throttle.ts';
-import { updateUser } from '../../../src/lib/auth/users.repository.ts';
+} from '#lib/auth/session.service.ts';
+import { countUserSessions } from '#lib/auth/sessions.repository.ts';
+import { changePassword } from '#lib/auth/users.service.ts';
+import { LoginThrottle } from '#lib/auth/login-throttle.ts';
+import { updateUser } from '#lib/auth/users.repository.ts';
 import { addUser, PASSWORD } from './fixtures.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);

@@ -1,8 +1,8 @@
 import { expect, it, vi } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { addressNetwork, LoginThrottle } from '../../../src/lib/auth/login-throttle.ts';
-import { TOKEN_LIFETIME_MS } from '../../../src/lib/auth/account-tokens.service.ts';
-import { validateSessionToken } from '../../../src/lib/auth/session.service.ts';
+import { addressNetwork, LoginThrottle } from '#lib/auth/login-throttle.ts';
+import { TOKEN_LIFETIME_MS } from '#lib/auth/account-tokens.service.ts';
+import { validateSessionToken } from '#lib/auth/session.service.ts';
 import {
   acceptInvite,
   changeUserRole,
@@ -16,8 +16,8 @@ import {
   resetPassword,
   signIn,
   type AccountMail,
-} from '../../../src/lib/auth/users.service.ts';
-import { findUserByEmail } from '../../../src/lib/auth/users.repository.ts';
+} from '#lib/auth/users.service.ts';
+import { findUserByEmail } from '#lib/auth/users.repository.ts';
 import { addUser, PASSWORD } from './fixtures.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CountDeltas } from '../../../src/lib/counts/ledger.ts';
-import { DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange, TOTAL } from '../../../src/lib/counts/buckets.ts';
-import type { PlainMetric } from '../../../src/lib/counts/metrics.ts';
+import { CountDeltas } from '#lib/counts/ledger.ts';
+import { DAY_MS, HOUR_MS, PER_DAY, PER_HOUR, QUARTER_MS, splitByDays, splitRange, TOTAL } from '#lib/counts/buckets.ts';
+import type { PlainMetric } from '#lib/counts/metrics.ts';
 
 /** The pieces a range is read in: contiguous, covering it exactly, each aligned to its grain. */
 describe('splitRange', () => {

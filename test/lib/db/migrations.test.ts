@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { migrateDown, migrateToLatest } from '../../../src/lib/db/migrate.ts';
+import { migrateDown, migrateToLatest } from '#lib/db/migrate.ts';
 import { seedIssue } from '../../helpers/tracking.ts';
 
 describeEachDatabase('migrations', (db) => {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSqlite } from '../../../src/lib/db/database.ts';
-import { startWalCheckpointer, type WalCheckpointer } from '../../../src/lib/db/wal-checkpointer.ts';
+import { openSqlite } from '#lib/db/database.ts';
+import { startWalCheckpointer, type WalCheckpointer } from '#lib/db/wal-checkpointer.ts';
 
 const FRAME = 4096 + 24;
 let open: { sqlite: BetterSqlite3.Database; checkpointer?: WalCheckpointer }[] = [];

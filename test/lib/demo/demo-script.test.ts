@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verifyPassword } from '../../../src/lib/auth/password.ts';
+import { verifyPassword } from '#lib/auth/password.ts';
 import { withDatabase } from '../../helpers/accounts.ts';
 import { projectRoot } from '../../helpers/server.ts';
 

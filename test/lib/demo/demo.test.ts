@@ -1,24 +1,24 @@
-import { listGrowth } from '../../../src/lib/growth/list-growth.service.ts';
+import { listGrowth } from '#lib/growth/list-growth.service.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { loadConfig } from '../../../src/lib/config.ts';
-import { createAppContext, type AppContext } from '../../../src/lib/app/context.ts';
-import { migrateToLatest } from '../../../src/lib/db/migrate.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
-import { clearSettingsCache, getSettings } from '../../../src/lib/settings/settings.service.ts';
-import { upsertSetting } from '../../../src/lib/settings/settings.repository.ts';
-import { firstSteps } from '../../../src/lib/setup/first-steps.ts';
+import { loadConfig } from '#lib/config.ts';
+import { createAppContext, type AppContext } from '#lib/app/context.ts';
+import { migrateToLatest } from '#lib/db/migrate.ts';
+import type { DB } from '#lib/db/database.ts';
+import { clearSettingsCache, getSettings } from '#lib/settings/settings.service.ts';
+import { upsertSetting } from '#lib/settings/settings.repository.ts';
+import { firstSteps } from '#lib/setup/first-steps.ts';
 import { demoShop } from '../../../src/demo/shop.ts';
 import { generateDemo, type DemoSummary } from '../../../src/demo/generate.ts';
 import type { DemoScale } from '../../../src/demo/scale.ts';
 import { isOpenAt } from '../../../src/demo/opening-hours.ts';
-import { issueClickMap } from '../../../src/lib/reports/click-map.ts';
+import { issueClickMap } from '#lib/reports/click-map.ts';
 import { createTestDatabaseUrl, testDialects } from '../../helpers/databases.ts';
-import { compareIssues, issueReport } from '../../../src/lib/reports/issue-report.service.ts';
-import { peoplePage } from '../../../src/lib/reports/people.service.ts';
+import { compareIssues, issueReport } from '#lib/reports/issue-report.service.ts';
+import { peoplePage } from '#lib/reports/people.service.ts';
 
 /** A Thursday noon; the store's hours are read in New York time, so a generator ignoring the site's zone would miss them. */
 const NOW = Date.UTC(2026, 10, 26, 17, 0);

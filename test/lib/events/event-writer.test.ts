@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { EventWriter, type BatchInserter } from '../../../src/lib/events/event-writer.ts';
-import type { Database } from '../../../src/lib/db/schema.ts';
-import { countPageViews, pageViewInserter, type NewPageView } from '../../../src/lib/analytics/page-views.repository.ts';
+import { EventWriter, type BatchInserter } from '#lib/events/event-writer.ts';
+import type { Database } from '#lib/db/schema.ts';
+import { countPageViews, pageViewInserter, type NewPageView } from '#lib/analytics/page-views.repository.ts';
 
 function view(i: number, extra: Partial<NewPageView> = {}): NewPageView {
   return { at: 1_700_000_000_000 + i, path: `/p/${i}`, visitor_hash: `v${i}`, device: 'desktop', is_bot: 0, ...extra };

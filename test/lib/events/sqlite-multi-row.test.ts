@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { sqliteMultiInsert, sqliteMultiUpdate } from '../../../src/lib/events/sqlite-multi-row.ts';
+import { sqliteMultiInsert, sqliteMultiUpdate } from '#lib/events/sqlite-multi-row.ts';
 
 describe('sqliteMultiInsert', () => {
   it('stores every row in order, 32 a statement, with one statement per row count made once', () => {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
-import { listGrowth } from '../../../src/lib/growth/list-growth.service.ts';
-import { growthPeriods, parseGrowthRange } from '../../../src/lib/growth/periods.ts';
-import { applyImport, planImport } from '../../../src/lib/subscribers/import.service.ts';
-import { findSubscriberByEmail } from '../../../src/lib/subscribers/subscribers.repository.ts';
+import type { DB } from '#lib/db/database.ts';
+import { listGrowth } from '#lib/growth/list-growth.service.ts';
+import { growthPeriods, parseGrowthRange } from '#lib/growth/periods.ts';
+import { applyImport, planImport } from '#lib/subscribers/import.service.ts';
+import { findSubscriberByEmail } from '#lib/subscribers/subscribers.repository.ts';
 import {
   addConfirmedSubscriber,
   confirmSubscription,
@@ -17,7 +17,7 @@ import {
   suppressAddress,
   unsubscribe,
   type SubscriberDeps,
-} from '../../../src/lib/subscribers/subscribers.service.ts';
+} from '#lib/subscribers/subscribers.service.ts';
 
 const tz = 'Europe/London';
 const at = (iso: string) => Date.parse(iso);

@@ -14,11 +14,11 @@ import {
   markIssueSent,
   previewIssue,
   updateIssue,
-} from '../../../src/lib/issues/issues.service.ts';
-import { findLinkById, findLinksByIssue } from '../../../src/lib/issues/issues.repository.ts';
-import { createPersonalizer } from '../../../src/lib/issues/personalize.ts';
-import { readClickToken } from '../../../src/lib/tracking/tokens.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
+} from '#lib/issues/issues.service.ts';
+import { findLinkById, findLinksByIssue } from '#lib/issues/issues.repository.ts';
+import { createPersonalizer } from '#lib/issues/personalize.ts';
+import { readClickToken } from '#lib/tracking/tokens.ts';
+import type { DB } from '#lib/db/database.ts';
 
 const secret = 'q'.repeat(43);
 const now = Date.UTC(2026, 10, 26, 12);
@@ -166,7 +166,7 @@ describeEachDatabase('newsletter issues', (db) => {
 
 describeEachDatabase('the sending engine’s hooks into issues', (db) => {
   it('check, freeze once, compose per recipient from the snapshot, then archive', async () => {
-    const { createIssueSendingPort } = await import('../../../src/lib/issues/sending-port.ts');
+    const { createIssueSendingPort } = await import('#lib/issues/sending-port.ts');
     const hooks = createIssueSendingPort({ secret, knownPaths: async () => knownPaths });
     const good = await draft(db(), { subject: 'Hooked issue' });
     const bad = await draft(db(), { subject: 'Broken issue', body_markdown: '[gone](/articles/gone/)', featured_articles: [] });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createPersonalizer, sampleRecipient, TEST_HEADER, type IssueSnapshot } from '../../../src/lib/issues/personalize.ts';
-import { renderIssueEmail, type RenderedIssue } from '../../../src/lib/issues/render.ts';
-import { renderMarkdown } from '../../../src/lib/issues/markdown.ts';
-import { validateOutgoingMail } from '../../../src/lib/mail/message.ts';
-import { readSubscriberToken } from '../../../src/lib/subscribers/links.ts';
-import { readClickToken, readOpenToken } from '../../../src/lib/tracking/tokens.ts';
+import { createPersonalizer, sampleRecipient, TEST_HEADER, type IssueSnapshot } from '#lib/issues/personalize.ts';
+import { renderIssueEmail, type RenderedIssue } from '#lib/issues/render.ts';
+import { renderMarkdown } from '#lib/issues/markdown.ts';
+import { validateOutgoingMail } from '#lib/mail/message.ts';
+import { readSubscriberToken } from '#lib/subscribers/links.ts';
+import { readClickToken, readOpenToken } from '#lib/tracking/tokens.ts';
 import { anchors, hrefOf, sampleContent, sampleSettings, siteUrl } from '../../helpers/issues.ts';
 
 const secret = 's'.repeat(43);

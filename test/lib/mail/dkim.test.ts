@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/lib/config.ts';
-import { createMailer } from '../../../src/lib/mail/mailer.ts';
+import { ConfigError, loadConfig } from '#lib/config.ts';
+import { createMailer } from '#lib/mail/mailer.ts';
 import { startSmtpSink, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'footfall-dkim-'));

@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/lib/config.ts';
-import { createAppContext } from '../../../src/lib/app/context.ts';
+import { loadConfig } from '#lib/config.ts';
+import { createAppContext } from '#lib/app/context.ts';
 
 describe('mail configuration', () => {
   it('has defaults: no sender (Settings name one), a pool of 5, no rate limit; an empty MAIL_FROM is none', () => {

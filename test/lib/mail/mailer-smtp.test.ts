@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMailer, type Mailer } from '../../../src/lib/mail/mailer.ts';
-import { InvalidMailError } from '../../../src/lib/mail/message.ts';
-import { renderEmail } from '../../../src/lib/mail/templates.ts';
-import { MailSendError } from '../../../src/lib/mail/transport.ts';
+import { createMailer, type Mailer } from '#lib/mail/mailer.ts';
+import { InvalidMailError } from '#lib/mail/message.ts';
+import { renderEmail } from '#lib/mail/templates.ts';
+import { MailSendError } from '#lib/mail/transport.ts';
 import { startSmtpSink, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
 const site = { siteName: 'Frobozz Electric', siteUrl: 'http://127.0.0.1:4321', postalAddress: '12 Flathead Row, Frobozz FE1 2AB' };

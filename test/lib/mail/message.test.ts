@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidMailError, validateOutgoingMail, type OutgoingMail } from '../../../src/lib/mail/message.ts';
-import { deriveTextFromHtml } from '../../../src/lib/mail/plain-text.ts';
+import { InvalidMailError, validateOutgoingMail, type OutgoingMail } from '#lib/mail/message.ts';
+import { deriveTextFromHtml } from '#lib/mail/plain-text.ts';
 
 const mail: OutgoingMail = {
   to: 'jo@example.com',

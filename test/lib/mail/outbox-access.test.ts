@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMailer } from '../../../src/lib/mail/mailer.ts';
-import { htmlForViewer, listOutboxFor, readOutboxMessageFor } from '../../../src/lib/mail/outbox-access.ts';
+import { createMailer } from '#lib/mail/mailer.ts';
+import { htmlForViewer, listOutboxFor, readOutboxMessageFor } from '#lib/mail/outbox-access.ts';
 
 const from = 'Frobozz Electric <newsletter@localhost>';
 const t0 = Date.UTC(2026, 10, 26, 15, 30);

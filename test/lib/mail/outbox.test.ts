@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { createMailer } from '../../../src/lib/mail/mailer.ts';
-import { InvalidMailError } from '../../../src/lib/mail/message.ts';
-import { listOutbox, OutboxFileNameError, readOutboxMessage } from '../../../src/lib/mail/outbox.ts';
-import { outboxFileName } from '../../../src/lib/mail/outbox-file.ts';
-import { renderEmail } from '../../../src/lib/mail/templates.ts';
+import { createMailer } from '#lib/mail/mailer.ts';
+import { InvalidMailError } from '#lib/mail/message.ts';
+import { listOutbox, OutboxFileNameError, readOutboxMessage } from '#lib/mail/outbox.ts';
+import { outboxFileName } from '#lib/mail/outbox-file.ts';
+import { renderEmail } from '#lib/mail/templates.ts';
 
 const from = 'Frobozz Electric <newsletter@localhost>';
 const site = { siteName: 'Frobozz Electric', siteUrl: 'http://127.0.0.1:4321', postalAddress: '12 Flathead Row, Frobozz FE1 2AB' };

@@ -2,8 +2,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PlaceholderError } from '../../../src/lib/mail/placeholders.ts';
-import { clearEmailCache, defaultEmailsDir, EmailTemplateError, listEmailPlaceholders, renderEmail, type EmailTemplateData } from '../../../src/lib/mail/templates.ts';
+import { PlaceholderError } from '#lib/mail/placeholders.ts';
+import { clearEmailCache, defaultEmailsDir, EmailTemplateError, listEmailPlaceholders, renderEmail, type EmailTemplateData } from '#lib/mail/templates.ts';
 import { projectRoot } from '../../helpers/server.ts';
 
 const site = { siteName: 'Frobozz Electric', siteUrl: 'http://127.0.0.1:4321', postalAddress: '12 Flathead Row, Frobozz FE1 2AB' };

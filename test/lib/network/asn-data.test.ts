@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, truncateSync, unlinkSync, utime
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { disjointRanges, IPV4_FILE, IPV6_FILE, loadAsnTables, NetworkDataError } from '../../../src/lib/network/asn-data.ts';
-import { loadNetworkLookup } from '../../../src/lib/network/network-lookup.ts';
+import { disjointRanges, IPV4_FILE, IPV6_FILE, loadAsnTables, NetworkDataError } from '#lib/network/asn-data.ts';
+import { loadNetworkLookup } from '#lib/network/network-lookup.ts';
 
 const V4 = [
   '16777216,16777471,13335,"Cloudflare, Inc."', // 1.0.0.0/24

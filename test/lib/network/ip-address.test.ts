@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, parseNetwork } from '../../../src/lib/network/ip-address.ts';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, parseNetwork } from '#lib/network/ip-address.ts';
 
 const v6 = (text: string) => {
   const out = new Uint32Array(4);

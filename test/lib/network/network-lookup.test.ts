@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseNetworkOverrides } from '../../../src/lib/network/admin-networks.ts';
-import { checkRoleTable, loadNetworkLookup, type NetworkTable } from '../../../src/lib/network/network-lookup.ts';
-import type { NetworkOwner } from '../../../src/lib/network/network.ts';
-import reviewed from '../../../src/lib/network/as-roles.json' with { type: 'json' };
+import { parseNetworkOverrides } from '#lib/network/admin-networks.ts';
+import { checkRoleTable, loadNetworkLookup, type NetworkTable } from '#lib/network/network-lookup.ts';
+import type { NetworkOwner } from '#lib/network/network.ts';
+import reviewed from '#lib/network/as-roles.json' with { type: 'json' };
 
 // The real data set (@ip-location-db/asn, pinned in package-lock.json) and the reviewed table.
 let networks: NetworkTable;

@@ -1,9 +1,9 @@
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { loadNetworkLookup, type NetworkTable } from '../../../src/lib/network/network-lookup.ts';
-import { bindOverrides, type Networks } from '../../../src/lib/network/networks.service.ts';
-import { defaultSettings, peekSettings, saveSettings, SETTINGS_CACHE_MS } from '../../../src/lib/settings/settings.service.ts';
-import { upsertSetting } from '../../../src/lib/settings/settings.repository.ts';
+import { loadNetworkLookup, type NetworkTable } from '#lib/network/network-lookup.ts';
+import { bindOverrides, type Networks } from '#lib/network/networks.service.ts';
+import { defaultSettings, peekSettings, saveSettings, SETTINGS_CACHE_MS } from '#lib/settings/settings.service.ts';
+import { upsertSetting } from '#lib/settings/settings.repository.ts';
 
 const T0 = Date.UTC(2026, 11, 6, 9, 0, 0);
 const form = (networkOverrides: string) => ({

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
-import { insertUser } from '../../../src/lib/auth/users.repository.ts';
-import { countOfflineEvents, offlineEventTimes } from '../../../src/lib/offline/offline-events.repository.ts';
+import type { DB } from '#lib/db/database.ts';
+import { insertUser } from '#lib/auth/users.repository.ts';
+import { countOfflineEvents, offlineEventTimes } from '#lib/offline/offline-events.repository.ts';
 import {
   addManualEvent,
   dailyCounts,
@@ -14,8 +14,8 @@ import {
   restoreOfflineEvent,
   todayCounts,
   undoTap,
-} from '../../../src/lib/offline/offline-events.service.ts';
-import { receiveTaps } from '../../../src/lib/offline/tally-sync.ts';
+} from '#lib/offline/offline-events.service.ts';
+import { receiveTaps } from '#lib/offline/tally-sync.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

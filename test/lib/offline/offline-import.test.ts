@@ -4,8 +4,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { insertUser } from '../../../src/lib/auth/users.repository.ts';
-import { countOfflineEvents } from '../../../src/lib/offline/offline-events.repository.ts';
+import { insertUser } from '#lib/auth/users.repository.ts';
+import { countOfflineEvents } from '#lib/offline/offline-events.repository.ts';
 import {
   applyOfflineImport,
   inspectOfflineCsv,
@@ -13,8 +13,8 @@ import {
   parseKind,
   planOfflineImport,
   type OfflineColumnMapping,
-} from '../../../src/lib/offline/offline-import.service.ts';
-import { mappingFromFields, mappingToFields, suggestedFields } from '../../../src/lib/offline/import-mapping.ts';
+} from '#lib/offline/offline-import.service.ts';
+import { mappingFromFields, mappingToFields, suggestedFields } from '#lib/offline/import-mapping.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'footfall-offline-import-'));
 const tz = 'Europe/London';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizePhone } from '../../../src/lib/phone/phone-number.ts';
+import { normalizePhone } from '#lib/phone/phone-number.ts';
 
 describe('phone numbers', () => {
   it('a number written with its country code comes out in E.164, the "(0)" trunk prefix dropped, as call providers report it', () => {

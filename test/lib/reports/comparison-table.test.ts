@@ -1,9 +1,9 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { COMPARISON_COLUMNS, comparisonCsv, parseComparisonSort, sortComparison } from '../../../src/lib/reports/comparison-table.ts';
-import type { ComparisonRow } from '../../../src/lib/reports/issue-report.service.ts';
-import { distinctNames, liftDifference, parseRangeDays } from '../../../src/admin/reports.ts';
-import type { LiftResult } from '../../../src/lib/reports/lift.ts';
+import { COMPARISON_COLUMNS, comparisonCsv, parseComparisonSort, sortComparison } from '#lib/reports/comparison-table.ts';
+import type { ComparisonRow } from '#lib/reports/issue-report.service.ts';
+import { distinctNames, liftDifference, parseRangeDays } from '#admin/reports.ts';
+import type { LiftResult } from '#lib/reports/lift.ts';
 
 function row(issueId: number, fields: Partial<ComparisonRow>): ComparisonRow {
   return {

@@ -1,10 +1,10 @@
 import { beforeAll, expect, it } from 'vitest';
-import type { DB } from '../../../src/lib/db/database.ts';
-import { EventWriter } from '../../../src/lib/events/event-writer.ts';
-import { VisitTracker } from '../../../src/lib/analytics/visits.ts';
-import { defaultSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
-import { storeOfflineEvent } from '../../../src/lib/offline/offline-counts.ts';
-import { issueReport } from '../../../src/lib/reports/issue-report.service.ts';
+import type { DB } from '#lib/db/database.ts';
+import { EventWriter } from '#lib/events/event-writer.ts';
+import { VisitTracker } from '#lib/analytics/visits.ts';
+import { defaultSettings, saveSettings } from '#lib/settings/settings.service.ts';
+import { storeOfflineEvent } from '#lib/offline/offline-counts.ts';
+import { issueReport } from '#lib/reports/issue-report.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedIssue } from '../../helpers/tracking.ts';
 import { pageViewEvent } from '../../helpers/reports.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketWindow, computeLift, countsFromBuckets, exactWindow, shiftByWeeks, type LiftInput } from '../../../src/lib/reports/lift.ts';
+import { bucketWindow, computeLift, countsFromBuckets, exactWindow, shiftByWeeks, type LiftInput } from '#lib/reports/lift.ts';
 
 const HOUR = 3_600_000;
 const WEEK = 7 * 24 * HOUR;

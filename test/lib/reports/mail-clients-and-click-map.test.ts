@@ -1,9 +1,9 @@
 import { expect, it } from 'vitest';
-import type { DB } from '../../../src/lib/db/database.ts';
-import { createIssue, freezeIssue } from '../../../src/lib/issues/issues.service.ts';
-import { issueReport } from '../../../src/lib/reports/issue-report.service.ts';
-import { badgeText, issueClickMap } from '../../../src/lib/reports/click-map.ts';
-import { recordClick, recordOpen } from '../../../src/lib/tracking/tracking.service.ts';
+import type { DB } from '#lib/db/database.ts';
+import { createIssue, freezeIssue } from '#lib/issues/issues.service.ts';
+import { issueReport } from '#lib/reports/issue-report.service.ts';
+import { badgeText, issueClickMap } from '#lib/reports/click-map.ts';
+import { recordClick, recordOpen } from '#lib/tracking/tracking.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
 import { useTestShop } from '../../helpers/shop.ts';

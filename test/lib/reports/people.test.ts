@@ -1,11 +1,11 @@
 import { beforeAll, expect, it } from 'vitest';
-import { compareIssues, issueReport } from '../../../src/lib/reports/issue-report.service.ts';
-import { countPeople } from '../../../src/lib/reports/people.repository.ts';
-import { checkPeopleRule, exportPeopleCsv, peoplePage } from '../../../src/lib/reports/people.service.ts';
-import type { PeopleRule } from '../../../src/lib/reports/people.ts';
-import { countAudience, freezeAudience } from '../../../src/lib/sending/deliveries.repository.ts';
-import { clearSettingsCache, getSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
-import { eraseSubscriber } from '../../../src/lib/subscribers/subscribers.service.ts';
+import { compareIssues, issueReport } from '#lib/reports/issue-report.service.ts';
+import { countPeople } from '#lib/reports/people.repository.ts';
+import { checkPeopleRule, exportPeopleCsv, peoplePage } from '#lib/reports/people.service.ts';
+import type { PeopleRule } from '#lib/reports/people.ts';
+import { countAudience, freezeAudience } from '#lib/sending/deliveries.repository.ts';
+import { clearSettingsCache, getSettings, saveSettings } from '#lib/settings/settings.service.ts';
+import { eraseSubscriber } from '#lib/subscribers/subscribers.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedReportData, type ReportSeed } from '../../helpers/reports.ts';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64url, readVarint, sameBytes, writeVarint } from '../../../src/lib/security/bytes.ts';
+import { decodeBase64url, readVarint, sameBytes, writeVarint } from '#lib/security/bytes.ts';
 
 describe('decodeBase64url', () => {
   it('reads what Buffer writes, for every length up to 60 bytes', () => {

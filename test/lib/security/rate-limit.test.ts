@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { RateLimits, type RateRule } from '../../../src/lib/security/rate-limit.ts';
+import { RateLimits, type RateRule } from '#lib/security/rate-limit.ts';
 
 const RULE: RateRule = { name: 'test', limit: 3, windowMs: 60_000, perNetwork: true };
 const OTHER: RateRule = { name: 'other', limit: 1, windowMs: 60_000 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signToken, verifyToken } from '../../../src/lib/security/signed-token.ts';
+import { signToken, verifyToken } from '#lib/security/signed-token.ts';
 
 const secret = 's'.repeat(43);
 

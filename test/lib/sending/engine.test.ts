@@ -5,14 +5,14 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../../helpers/smtp-sink.ts';
 import { countBy, eventually, createDraftIssue, ledgerOf, seedSubscribers } from '../../helpers/sending.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
-import { createMailer, type Mailer } from '../../../src/lib/mail/mailer.ts';
-import { cancelSend, getSendProgress, pauseSend, requestSend, resumeSend } from '../../../src/lib/sending/send.service.ts';
-import { createIssueSendingPort } from '../../../src/lib/issues/sending-port.ts';
-import { SendWorker, WorkerLockedError, type SendWorkerOptions } from '../../../src/lib/sending/worker.ts';
-import { emailHash } from '../../../src/lib/subscribers/email-address.ts';
-import { eraseSubscriber, unsubscribe, updatePreferences } from '../../../src/lib/subscribers/subscribers.service.ts';
-import { insertSuppression } from '../../../src/lib/subscribers/subscribers.repository.ts';
+import type { DB } from '#lib/db/database.ts';
+import { createMailer, type Mailer } from '#lib/mail/mailer.ts';
+import { cancelSend, getSendProgress, pauseSend, requestSend, resumeSend } from '#lib/sending/send.service.ts';
+import { createIssueSendingPort } from '#lib/issues/sending-port.ts';
+import { SendWorker, WorkerLockedError, type SendWorkerOptions } from '#lib/sending/worker.ts';
+import { emailHash } from '#lib/subscribers/email-address.ts';
+import { eraseSubscriber, unsubscribe, updatePreferences } from '#lib/subscribers/subscribers.service.ts';
+import { insertSuppression } from '#lib/subscribers/subscribers.repository.ts';
 
 const SECRET = 'engine-test-secret-engine-test-secret-000';
 /** The real seam: the issues domain's checks, freeze and personaliser. */

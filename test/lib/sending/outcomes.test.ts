@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidMailError } from '../../../src/lib/mail/message.ts';
-import { MailSendError } from '../../../src/lib/mail/transport.ts';
-import { classifyFailure, MAX_RETRY_DELAY_MS, retryDelay } from '../../../src/lib/sending/outcomes.ts';
+import { InvalidMailError } from '#lib/mail/message.ts';
+import { MailSendError } from '#lib/mail/transport.ts';
+import { classifyFailure, MAX_RETRY_DELAY_MS, retryDelay } from '#lib/sending/outcomes.ts';
 
 const policy = { retryBaseMs: 60_000, maxAttempts: 5 };
 const smtp = (responseCode: number | undefined, command: string, response: string, code = 'EENVELOPE') => new MailSendError('refused', { responseCode, command, response, code });

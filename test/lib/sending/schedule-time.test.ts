@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeTime, epochToLocalTime, localTimeToEpoch } from '../../../src/lib/sending/schedule-time.ts';
+import { describeTime, epochToLocalTime, localTimeToEpoch } from '#lib/sending/schedule-time.ts';
 
 describe('schedule times in the site time zone', () => {
   it('reads a wall-clock time in the zone, whatever the server zone', () => {

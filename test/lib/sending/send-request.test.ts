@@ -1,9 +1,9 @@
 import { beforeEach, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { createDraftIssue, seedSubscribers } from '../../helpers/sending.ts';
-import { getIssue, listArchivedIssues } from '../../../src/lib/issues/issues.service.ts';
-import { createIssueSendingPort } from '../../../src/lib/issues/sending-port.ts';
-import { cancelSend, EMPTY_AUDIENCE_MESSAGE, getSendProgress, requestSend, resumeSend, reviewSend, startDueSends } from '../../../src/lib/sending/send.service.ts';
+import { getIssue, listArchivedIssues } from '#lib/issues/issues.service.ts';
+import { createIssueSendingPort } from '#lib/issues/sending-port.ts';
+import { cancelSend, EMPTY_AUDIENCE_MESSAGE, getSendProgress, requestSend, resumeSend, reviewSend, startDueSends } from '#lib/sending/send.service.ts';
 
 const hooks = createIssueSendingPort({ secret: 'send-request-test-secret-send-request-test', knownPaths: async () => undefined });
 const T0 = Date.UTC(2026, 11, 1, 9, 0, 0);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { Kysely, SqliteDialect } from 'kysely';
-import { defaultSettings, getSettings, isValidTimeZone, peekSettings, saveSettings, SETTINGS_CACHE_MS, type Settings } from '../../../src/lib/settings/settings.service.ts';
-import { sqliteHandle, type DB } from '../../../src/lib/db/database.ts';
-import { upsertSetting } from '../../../src/lib/settings/settings.repository.ts';
+import { defaultSettings, getSettings, isValidTimeZone, peekSettings, saveSettings, SETTINGS_CACHE_MS, type Settings } from '#lib/settings/settings.service.ts';
+import { sqliteHandle, type DB } from '#lib/db/database.ts';
+import { upsertSetting } from '#lib/settings/settings.repository.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);
 const defaults = defaultSettings({ siteUrl: 'https://shop.example.com', mail: { from: 'Frobozz News <News@Frobozz.example>' } });

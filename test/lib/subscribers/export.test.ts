@@ -4,11 +4,11 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
-import type { SubscriberStatus } from '../../../src/lib/db/schema.ts';
-import { EXPORT_CHUNK, exportSubscribersCsv } from '../../../src/lib/subscribers/export.service.ts';
-import { applyImport, inspectCsv, planImport } from '../../../src/lib/subscribers/import.service.ts';
-import type { SubscriberFilter } from '../../../src/lib/subscribers/subscribers.repository.ts';
+import type { DB } from '#lib/db/database.ts';
+import type { SubscriberStatus } from '#lib/db/schema.ts';
+import { EXPORT_CHUNK, exportSubscribersCsv } from '#lib/subscribers/export.service.ts';
+import { applyImport, inspectCsv, planImport } from '#lib/subscribers/import.service.ts';
+import type { SubscriberFilter } from '#lib/subscribers/subscribers.repository.ts';
 
 const t0 = Date.UTC(2026, 10, 26, 10);
 const dir = mkdtempSync(path.join(tmpdir(), 'footfall-export-'));

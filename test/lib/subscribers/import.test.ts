@@ -10,12 +10,12 @@ import { parse } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { createTestDatabaseUrl, describeEachDatabase } from '../../helpers/databases.ts';
-import { createDatabase, type DB } from '../../../src/lib/db/database.ts';
-import { migrateToLatest } from '../../../src/lib/db/migrate.ts';
-import type { SubscriberStatus } from '../../../src/lib/db/schema.ts';
-import { emailHash } from '../../../src/lib/subscribers/email-address.ts';
-import { applyImport, IMPORT_CHUNK, inspectCsv, planImport, rejectedRowsCsv, type ColumnMapping, type ImportPlan } from '../../../src/lib/subscribers/import.service.ts';
-import { findSubscriberByEmail, findSubscriberEvents, findTopics } from '../../../src/lib/subscribers/subscribers.repository.ts';
+import { createDatabase, type DB } from '#lib/db/database.ts';
+import { migrateToLatest } from '#lib/db/migrate.ts';
+import type { SubscriberStatus } from '#lib/db/schema.ts';
+import { emailHash } from '#lib/subscribers/email-address.ts';
+import { applyImport, IMPORT_CHUNK, inspectCsv, planImport, rejectedRowsCsv, type ColumnMapping, type ImportPlan } from '#lib/subscribers/import.service.ts';
+import { findSubscriberByEmail, findSubscriberEvents, findTopics } from '#lib/subscribers/subscribers.repository.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const t0 = Date.UTC(2026, 10, 26, 10);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
-import { subscriberPage } from '../../../src/lib/subscribers/subscriber-list.service.ts';
-import { parseApiSubscribers } from '../../../src/lib/subscribers/api.service.ts';
-import { describeEvent } from '../../../src/admin/timeline.ts';
-import type { SubscriberStatus } from '../../../src/lib/db/schema.ts';
+import { subscriberPage } from '#lib/subscribers/subscriber-list.service.ts';
+import { parseApiSubscribers } from '#lib/subscribers/api.service.ts';
+import { describeEvent } from '#admin/timeline.ts';
+import type { SubscriberStatus } from '#lib/db/schema.ts';
 
 const t0 = Date.UTC(2026, 10, 1);
 const statuses: SubscriberStatus[] = ['active', 'active', 'pending', 'unsubscribed', 'bounced'];

@@ -14,10 +14,10 @@ import {
   unsubscribe,
   updatePreferences,
   type SubscriberDeps,
-} from '../../../src/lib/subscribers/subscribers.service.ts';
-import { findSubscriberByEmail, findSubscriberEvents, findTopics } from '../../../src/lib/subscribers/subscribers.repository.ts';
-import { preferencesUrl, readPersonalLink, readSubscriberToken, unsubscribeUrl } from '../../../src/lib/subscribers/links.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
+} from '#lib/subscribers/subscribers.service.ts';
+import { findSubscriberByEmail, findSubscriberEvents, findTopics } from '#lib/subscribers/subscribers.repository.ts';
+import { preferencesUrl, readPersonalLink, readSubscriberToken, unsubscribeUrl } from '#lib/subscribers/links.ts';
+import type { DB } from '#lib/db/database.ts';
 
 const t0 = Date.UTC(2026, 10, 2, 9);
 

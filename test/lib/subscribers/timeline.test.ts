@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue } from '../../helpers/tracking.ts';
-import { getSubscriberTimeline } from '../../../src/lib/subscribers/timeline.service.ts';
+import { getSubscriberTimeline } from '#lib/subscribers/timeline.service.ts';
 
 const t0 = Date.UTC(2026, 10, 20, 9);
 const MINUTE = 60_000;

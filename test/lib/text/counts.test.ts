@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countOf, durationOf, nounFor } from '../../../src/lib/text/counts.ts';
+import { countOf, durationOf, nounFor } from '#lib/text/counts.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ZoneClock } from '../../../src/lib/time/zone-clock.ts';
-import { dayOf, wallTimeOf, zoneOffsetAt } from '../../../src/lib/time/zoned-time.ts';
+import { ZoneClock } from '#lib/time/zone-clock.ts';
+import { dayOf, wallTimeOf, zoneOffsetAt } from '#lib/time/zoned-time.ts';
 
 /** ZoneClock answers what Intl answers: every quarter hour around each clock change of 2026, and every 97 minutes all year. */
 const ZONES = ['America/New_York', 'Europe/London', 'America/St_Johns', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham', 'UTC'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, dayOf, dayRange, isDay, localInputValue, startOfDay, zonedToEpoch } from '../../../src/lib/time/zoned-time.ts';
-import { parseEventTime } from '../../../src/lib/offline/event-time.ts';
+import { addDays, dayOf, dayRange, isDay, localInputValue, startOfDay, zonedToEpoch } from '#lib/time/zoned-time.ts';
+import { parseEventTime } from '#lib/offline/event-time.ts';
 
 const HOUR = 3_600_000;
 

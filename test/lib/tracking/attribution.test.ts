@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { makeAttributionCookie, readAttribution } from '../../../src/lib/tracking/attribution.ts';
-import { signToken } from '../../../src/lib/security/signed-token.ts';
+import { makeAttributionCookie, readAttribution } from '#lib/tracking/attribution.ts';
+import { signToken } from '#lib/security/signed-token.ts';
 
 const secret = 's'.repeat(43);
 const at = Date.UTC(2026, 10, 20, 9, 30);

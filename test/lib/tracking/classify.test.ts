@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { agentFacts, currentBrowserMajor, isOutdatedBrowser } from '../../../src/lib/tracking/classify-agent.ts';
-import { classifyClick, classifyOpen, duration, type DeliveryHistory } from '../../../src/lib/tracking/classify-hit.ts';
-import { storedSource, type HitSource, type NetworkOwner } from '../../../src/lib/tracking/hit-source.ts';
-import { trackingThresholdDefaults } from '../../../src/lib/settings/settings.ts';
+import { agentFacts, currentBrowserMajor, isOutdatedBrowser } from '#lib/tracking/classify-agent.ts';
+import { classifyClick, classifyOpen, duration, type DeliveryHistory } from '#lib/tracking/classify-hit.ts';
+import { storedSource, type HitSource, type NetworkOwner } from '#lib/tracking/hit-source.ts';
+import { trackingThresholdDefaults } from '#lib/settings/settings.ts';
 import { OWNERS } from '../../helpers/networks.ts';
 
 const t = { ...trackingThresholdDefaults };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentFacts } from '../../../src/lib/tracking/classify-agent.ts';
+import { agentFacts } from '#lib/tracking/classify-agent.ts';
 
 /**
  * The mail program and device an agent names (issue 17, item 20), with real agents. Sources:

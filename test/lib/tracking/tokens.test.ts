@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createHmacSha256, createHmacSha256Into } from '../../../src/lib/security/fast-hmac.ts';
-import { makeClickToken, makeOpenToken, makeTestClickToken, readClickToken, readOpenToken, urlTag } from '../../../src/lib/tracking/tokens.ts';
+import { createHmacSha256, createHmacSha256Into } from '#lib/security/fast-hmac.ts';
+import { makeClickToken, makeOpenToken, makeTestClickToken, readClickToken, readOpenToken, urlTag } from '#lib/tracking/tokens.ts';
 
 const secret = 'k'.repeat(43);
 

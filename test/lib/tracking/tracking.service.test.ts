@@ -2,11 +2,11 @@ import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
-import { recordClick, recordOpen } from '../../../src/lib/tracking/tracking.service.ts';
-import { readAttribution } from '../../../src/lib/tracking/attribution.ts';
-import { getSettings, saveSettings } from '../../../src/lib/settings/settings.service.ts';
-import { findLinkTotals, findTotals } from '../../../src/lib/counts/range-reads.ts';
-import type { DB } from '../../../src/lib/db/database.ts';
+import { recordClick, recordOpen } from '#lib/tracking/tracking.service.ts';
+import { readAttribution } from '#lib/tracking/attribution.ts';
+import { getSettings, saveSettings } from '#lib/settings/settings.service.ts';
+import { findLinkTotals, findTotals } from '#lib/counts/range-reads.ts';
+import type { DB } from '#lib/db/database.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MIN = 60_000;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BODY_LIMITS, bodyRouteOf, LARGEST_ACTION_BODY, LARGEST_BODY, tooLargeAnswer } from '../../../src/web/http/body-limits.ts';
-import { MAX_OFFLINE_UPLOAD_BYTES } from '../../../src/lib/offline/offline-uploads.ts';
-import { MAX_UPLOAD_BYTES } from '../../../src/lib/subscribers/import-jobs.ts';
-import { BODY_MAX } from '../../../src/lib/issues/issue.ts';
+import { MAX_OFFLINE_UPLOAD_BYTES } from '#lib/offline/offline-uploads.ts';
+import { MAX_UPLOAD_BYTES } from '#lib/subscribers/import-jobs.ts';
+import { BODY_MAX } from '#lib/issues/issue.ts';
 
 describe('request body limits', () => {
   it('name a limit for every route family, from the decided path and the action named in the query', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clientAddress } from '../../../src/web/http/client-address.ts';
-import { loadConfig } from '../../../src/lib/config.ts';
+import { loadConfig } from '#lib/config.ts';
 
 const none = { kind: 'none' } as const;
 

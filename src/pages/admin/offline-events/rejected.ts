@@ -1,10 +1,10 @@
 import type { APIRoute } from 'astro';
 import { jsonAnswer, requireSessionEndpoint } from '../../../web/session-endpoint.ts';
-import { appContext } from '../../../lib/app/context.ts';
-import { mappingFromFields } from '../../../lib/offline/import-mapping.ts';
-import { offlineRejectedRowsCsv, planOfflineImport } from '../../../lib/offline/offline-import.service.ts';
-import { findUpload } from '../../../lib/offline/offline-uploads.ts';
-import { getSettings } from '../../../lib/settings/settings.service.ts';
+import { appContext } from '#lib/app/context.ts';
+import { mappingFromFields } from '#lib/offline/import-mapping.ts';
+import { offlineRejectedRowsCsv, planOfflineImport } from '#lib/offline/offline-import.service.ts';
+import { findUpload } from '#lib/offline/offline-uploads.ts';
+import { getSettings } from '#lib/settings/settings.service.ts';
 
 /** The dry run's rejected rows as a CSV download: ?upload=<id> and the mapping fields of the dry run. */
 export const GET: APIRoute = async (context) => {

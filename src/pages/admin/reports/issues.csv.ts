@@ -1,9 +1,9 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requirePage } from '../../../web/guard.ts';
-import { comparisonCsv, parseComparisonSort, sortComparison } from '../../../lib/reports/comparison-table.ts';
-import { compareIssues } from '../../../lib/reports/issue-report.service.ts';
-import { getSettings } from '../../../lib/settings/settings.service.ts';
+import { comparisonCsv, parseComparisonSort, sortComparison } from '#lib/reports/comparison-table.ts';
+import { compareIssues } from '#lib/reports/issue-report.service.ts';
+import { getSettings } from '#lib/settings/settings.service.ts';
 
 /** The comparison as a CSV download: the page's columns, in the page's sort (`?sort=&dir=`). */
 export const GET: APIRoute = async (context) => {

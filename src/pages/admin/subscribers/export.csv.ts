@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { subscriberFilterFrom } from '../../../admin/subscribers.ts';
-import { appContext } from '../../../lib/app/context.ts';
+import { subscriberFilterFrom } from '#admin/subscribers.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requirePage } from '../../../web/guard.ts';
-import { exportSubscribersCsv } from '../../../lib/subscribers/export.service.ts';
+import { exportSubscribersCsv } from '#lib/subscribers/export.service.ts';
 
 /** The subscribers matching the list's filter (`?q=&status=&topic=`) as a CSV download, streamed a chunk at a time. */
 export const GET: APIRoute = async (context) => {

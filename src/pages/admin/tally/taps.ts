@@ -1,9 +1,9 @@
 import type { APIRoute } from 'astro';
 import { jsonAnswer, readJsonBody, requireSessionEndpoint } from '../../../web/session-endpoint.ts';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { BODY_LIMITS } from '../../../web/http/body-limits.ts';
-import { receiveTaps } from '../../../lib/offline/tally-sync.ts';
-import { getSettings } from '../../../lib/settings/settings.service.ts';
+import { receiveTaps } from '#lib/offline/tally-sync.ts';
+import { getSettings } from '#lib/settings/settings.service.ts';
 
 /** The tally page's script: queued taps (sent once each, with their original times) and undo. See src/lib/offline/tally-sync.ts. */
 export const POST: APIRoute = async (context) => {

@@ -1,9 +1,9 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../web/guard.ts';
 import { failureResponse, json, readJsonObject } from '../../../web/issues-api.ts';
-import { createIssue } from '../../../lib/issues/issues.service.ts';
-import { articleCatalog } from '../../../site/newsletter.ts';
+import { createIssue } from '#lib/issues/issues.service.ts';
+import { articleCatalog } from '#site/newsletter.ts';
 
 /** Creates a draft from {subject, preheader?, slug?, body_markdown?, featured_articles?: [slugs]} → 201 {id, slug}. */
 export const POST: APIRoute = async (context) => {

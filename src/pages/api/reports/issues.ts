@@ -1,11 +1,11 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../web/guard.ts';
 import { json } from '../../../web/issues-api.ts';
-import { parseComparisonSort, sortComparison } from '../../../lib/reports/comparison-table.ts';
-import { compareIssues } from '../../../lib/reports/issue-report.service.ts';
-import { comparisonJson } from '../../../lib/reports/report-json.ts';
-import { getSettings } from '../../../lib/settings/settings.service.ts';
+import { parseComparisonSort, sortComparison } from '#lib/reports/comparison-table.ts';
+import { compareIssues } from '#lib/reports/issue-report.service.ts';
+import { comparisonJson } from '#lib/reports/report-json.ts';
+import { getSettings } from '#lib/settings/settings.service.ts';
 
 /** Every sent issue side by side (newest first, or `?sort=<column>&dir=asc|desc` as on the page). */
 export const GET: APIRoute = async (context) => {

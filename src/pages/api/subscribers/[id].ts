@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../web/guard.ts';
-import { eraseSubscriber } from '../../../lib/subscribers/subscribers.service.ts';
+import { eraseSubscriber } from '#lib/subscribers/subscribers.service.ts';
 
 /** `DELETE /api/subscribers/:id`: erases the person (a hash stays on the suppression list; counts stay). 204, or 404. */
 export const DELETE: APIRoute = async (context) => {

@@ -1,10 +1,10 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../web/guard.ts';
 import { BODY_LIMITS } from '../../../web/http/body-limits.ts';
 import { readJsonBody } from '../../../web/http/request-body.ts';
-import { addSubscribersFromApi, findApiSubscriber, parseApiSubscribers } from '../../../lib/subscribers/api.service.ts';
-import { subscriberDeps } from '../../../lib/subscribers/deps.ts';
+import { addSubscribersFromApi, findApiSubscriber, parseApiSubscribers } from '#lib/subscribers/api.service.ts';
+import { subscriberDeps } from '#lib/subscribers/deps.ts';
 
 const json = (body: unknown, status = 200) => Response.json(body, { status, headers: { 'cache-control': 'no-store' } });
 

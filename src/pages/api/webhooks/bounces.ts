@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { BODY_LIMITS } from '../../../web/http/body-limits.ts';
 import { json, readJsonObject } from '../../../web/issues-api.ts';
-import { recordBounceReport, webhookSecretMatches } from '../../../lib/sending/bounce-webhook.ts';
+import { recordBounceReport, webhookSecretMatches } from '#lib/sending/bounce-webhook.ts';
 
 /**
  * Bounces and complaints from the mail provider. No API key: the shared secret

@@ -1,7 +1,7 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { handleCallWebhook } from '../../../web/call-webhook.ts';
-import { getSettings } from '../../../lib/settings/settings.service.ts';
+import { getSettings } from '#lib/settings/settings.service.ts';
 
 /**
  * The call-tracking webhook: no API key, its own shared secret (CALLS_WEBHOOK_SECRET). JSON

@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requirePage } from '../../../../web/guard.ts';
-import { FAILURE_STATUS } from '../../../../lib/outcome.ts';
-import { checkPeopleRule, exportPeopleCsv } from '../../../../lib/reports/people.service.ts';
+import { FAILURE_STATUS } from '#lib/outcome.ts';
+import { checkPeopleRule, exportPeopleCsv } from '#lib/reports/people.service.ts';
 
 /** The people behind a figure of an issue report (`?figure=&link=`) as a CSV download, streamed a chunk at a time. */
 export const GET: APIRoute = async (context) => {

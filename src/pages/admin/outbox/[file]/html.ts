@@ -1,9 +1,9 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requirePage } from '../../../../web/guard.ts';
-import { can } from '../../../../lib/auth/roles.ts';
-import { htmlForViewer, outboxFolder } from '../../../../lib/mail/outbox-access.ts';
-import { readOutboxMessageForViewer } from '../../../../lib/mail/outbox-viewer.ts';
+import { can } from '#lib/auth/roles.ts';
+import { htmlForViewer, outboxFolder } from '#lib/mail/outbox-access.ts';
+import { readOutboxMessageForViewer } from '#lib/mail/outbox-viewer.ts';
 
 /**
  * An outbox message's HTML on its own, for the viewer's sandboxed frame. The CSP lets it show

@@ -1,10 +1,10 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requirePage } from '../../../../web/guard.ts';
 import { BODY_LIMITS } from '../../../../web/http/body-limits.ts';
 import { receiveMultipartFile } from '../../../../web/http/multipart.ts';
-import { importJobs } from '../../../../lib/subscribers/deps.ts';
-import { MAX_UPLOAD_BYTES } from '../../../../lib/subscribers/import-jobs.ts';
+import { importJobs } from '#lib/subscribers/deps.ts';
+import { MAX_UPLOAD_BYTES } from '#lib/subscribers/import-jobs.ts';
 
 /**
  * The import's upload (multipart, field "file"): streamed to DATA_DIR/imports/<id>.csv, never

@@ -1,10 +1,10 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../../web/guard.ts';
 import { checksJson, issueIdParam, issueJson, json, notFound } from '../../../../web/issues-api.ts';
-import { previewIssue } from '../../../../lib/issues/issues.service.ts';
-import { getSettings } from '../../../../lib/settings/settings.service.ts';
-import { articleCatalog, knownSitePaths } from '../../../../site/newsletter.ts';
+import { previewIssue } from '#lib/issues/issues.service.ts';
+import { getSettings } from '#lib/settings/settings.service.ts';
+import { articleCatalog, knownSitePaths } from '#site/newsletter.ts';
 
 /** The issue with its pre-send checks: {issue, ready, checks}. */
 export const GET: APIRoute = async (context) => {

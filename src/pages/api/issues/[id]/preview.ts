@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../../web/guard.ts';
 import { issueIdParam, json, notFound } from '../../../../web/issues-api.ts';
-import { previewIssue } from '../../../../lib/issues/issues.service.ts';
+import { previewIssue } from '#lib/issues/issues.service.ts';
 
 /**
  * {html, text, headers} exactly as a recipient gets them: tracked links, the pixel and the

@@ -1,11 +1,11 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../../web/guard.ts';
 import { issueIdParam, json, notFound } from '../../../../web/issues-api.ts';
-import { getIssue } from '../../../../lib/issues/issues.service.ts';
-import { progressJson } from '../../../../lib/sending/api.ts';
-import { getSendProgress } from '../../../../lib/sending/send.service.ts';
-import { findCommitTroubles } from '../../../../lib/sending/worker-health.ts';
+import { getIssue } from '#lib/issues/issues.service.ts';
+import { progressJson } from '#lib/sending/api.ts';
+import { getSendProgress } from '#lib/sending/send.service.ts';
+import { findCommitTroubles } from '#lib/sending/worker-health.ts';
 
 /** The issue's send and the ledger's counts: queued, sending, sent, failed, bounced, skipped; rate and time left. */
 export const GET: APIRoute = async (context) => {

@@ -1,9 +1,9 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../../web/guard.ts';
 import { issueIdParam, json } from '../../../../web/issues-api.ts';
-import { issueReport } from '../../../../lib/reports/issue-report.service.ts';
-import { issueReportJson } from '../../../../lib/reports/report-json.ts';
+import { issueReport } from '#lib/reports/issue-report.service.ts';
+import { issueReportJson } from '#lib/reports/report-json.ts';
 
 /** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices. */
 export const GET: APIRoute = async (context) => {

@@ -1,9 +1,9 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../../web/guard.ts';
 import { issueIdParam, json, notFound, readJsonObject } from '../../../../web/issues-api.ts';
-import { failureJson, sendJson } from '../../../../lib/sending/api.ts';
-import { cancelSend, requestSend, sendOfIssue } from '../../../../lib/sending/send.service.ts';
+import { failureJson, sendJson } from '#lib/sending/api.ts';
+import { cancelSend, requestSend, sendOfIssue } from '#lib/sending/send.service.ts';
 
 /**
  * Sends the issue now, or at `at` (epoch ms): `{audience: {topics?: [...]}, at?}` → 202

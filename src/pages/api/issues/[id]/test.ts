@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requireApi } from '../../../../web/guard.ts';
 import { failureResponse, issueIdParam, json, notFound, readJsonObject } from '../../../../web/issues-api.ts';
-import { parseTestRecipients, sendTestIssue } from '../../../../lib/issues/issues.service.ts';
+import { parseTestRecipients, sendTestIssue } from '#lib/issues/issues.service.ts';
 
 /** Sends a test of the issue to {to: ["a@example.com", …]} (at most 5): marked as a test, never counted. Marketer and admin keys. */
 export const POST: APIRoute = async (context) => {

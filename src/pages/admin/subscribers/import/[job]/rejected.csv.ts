@@ -1,8 +1,8 @@
 import type { APIRoute } from 'astro';
-import { appContext } from '../../../../../lib/app/context.ts';
+import { appContext } from '#lib/app/context.ts';
 import { requirePage } from '../../../../../web/guard.ts';
-import { importJobs } from '../../../../../lib/subscribers/deps.ts';
-import { rejectedRowsCsv } from '../../../../../lib/subscribers/import.service.ts';
+import { importJobs } from '#lib/subscribers/deps.ts';
+import { rejectedRowsCsv } from '#lib/subscribers/import.service.ts';
 
 /** Every row the import's dry run rejected, and why (`row,email,reason,raw`). */
 export const GET: APIRoute = async (context) => {
