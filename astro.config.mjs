@@ -25,10 +25,28 @@ export default defineConfig({
     checkOrigin: true,
     actionBodySizeLimit: LARGEST_ACTION_BODY,
     // The policy and why: src/web/http/security-headers.ts.
-    csp: { directives: CSP_DIRECTIVES, scriptDirective: { resources: CSP_SCRIPT_SOURCES }, styleDirective: { resources: CSP_STYLE_SOURCES } },
+    csp: {
+      directives: CSP_DIRECTIVES,
+      scriptDirective: { resources: CSP_SCRIPT_SOURCES },
+      styleDirective: { resources: CSP_STYLE_SOURCES },
+    },
   },
   server: { host: '127.0.0.1', port: 4321 },
   vite: {
-    ssr: { external: ['better-sqlite3', 'pg', 'kysely', '@node-rs/argon2', 'mjml', 'nodemailer', 'html-to-text', 'csv-parse', 'csv-stringify', 'mailparser', 'satteri'] },
+    ssr: {
+      external: [
+        'better-sqlite3',
+        'pg',
+        'kysely',
+        '@node-rs/argon2',
+        'mjml',
+        'nodemailer',
+        'html-to-text',
+        'csv-parse',
+        'csv-stringify',
+        'mailparser',
+        'satteri',
+      ],
+    },
   },
 });

@@ -12,19 +12,44 @@ import globals from 'globals';
  */
 export const domainBoundary = {
   paths: [
-    { name: 'node:http', message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).' },
-    { name: 'http', message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).' },
-    { name: 'node:https', message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).' },
-    { name: 'https', message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).' },
-    { name: 'undici', message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).' },
-    { name: 'undici-types', message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).' },
-    { name: 'astro', message: 'src/lib is domain code: it never imports Astro (routes call services with plain values).' },
+    {
+      name: 'node:http',
+      message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).',
+    },
+    {
+      name: 'http',
+      message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).',
+    },
+    {
+      name: 'node:https',
+      message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).',
+    },
+    {
+      name: 'https',
+      message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).',
+    },
+    {
+      name: 'undici',
+      message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).',
+    },
+    {
+      name: 'undici-types',
+      message: 'src/lib is domain code: take plain values, not HTTP requests (HTTP lives in the web edge).',
+    },
+    {
+      name: 'astro',
+      message: 'src/lib is domain code: it never imports Astro (routes call services with plain values).',
+    },
   ],
   patterns: [
-    { regex: '^astro(:|/)', message: 'src/lib is domain code: it never imports Astro (routes call services with plain values).' },
+    {
+      regex: '^astro(:|/)',
+      message: 'src/lib is domain code: it never imports Astro (routes call services with plain values).',
+    },
     {
       regex: '^(\\.\\./)+(pages|actions|web|admin)(/|$)|^#(pages|actions|web|admin)/',
-      message: 'src/lib is domain code: it never imports routes (src/pages, src/actions), the web edge (src/web) or the admin views (src/admin).',
+      message:
+        'src/lib is domain code: it never imports routes (src/pages, src/actions), the web edge (src/web) or the admin views (src/admin).',
     },
   ],
 };

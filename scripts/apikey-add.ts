@@ -19,7 +19,9 @@ try {
   process.exit(1);
 }
 if (values.role === undefined || values.name === undefined) {
-  console.error(`missing ${[values.role === undefined && '--role', values.name === undefined && '--name'].filter(Boolean).join(', ')}\n${usage}`);
+  console.error(
+    `missing ${[values.role === undefined && '--role', values.name === undefined && '--name'].filter(Boolean).join(', ')}\n${usage}`,
+  );
   process.exit(1);
 }
 
@@ -31,7 +33,9 @@ try {
     console.error(`key not created: ${result.message}`);
     process.exitCode = 1;
   } else {
-    console.error(`created API key "${result.value.apiKey.name}" (${result.value.apiKey.role}); it is shown once — store it now:`);
+    console.error(
+      `created API key "${result.value.apiKey.name}" (${result.value.apiKey.role}); it is shown once — store it now:`,
+    );
     console.log(result.value.key);
   }
 } catch (error) {

@@ -13,7 +13,9 @@ if (!file) {
 }
 const location = parseDatabaseUrl(getConfig().databaseUrl);
 if (location.dialect !== 'sqlite') {
-  console.error('DATABASE_URL is PostgreSQL: back it up with its own tools, e.g. pg_dump --format=custom "$DATABASE_URL" > footfall.dump (see README).');
+  console.error(
+    'DATABASE_URL is PostgreSQL: back it up with its own tools, e.g. pg_dump --format=custom "$DATABASE_URL" > footfall.dump (see README).',
+  );
   process.exit(1);
 }
 try {

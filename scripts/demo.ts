@@ -18,7 +18,13 @@ function fail(message: string): never {
 let values: { fresh?: boolean; 'no-serve'?: boolean; subscribers?: string; weeks?: string; issues?: string } = {};
 try {
   ({ values } = parseArgs({
-    options: { fresh: { type: 'boolean' }, 'no-serve': { type: 'boolean' }, subscribers: { type: 'string' }, weeks: { type: 'string' }, issues: { type: 'string' } },
+    options: {
+      fresh: { type: 'boolean' },
+      'no-serve': { type: 'boolean' },
+      subscribers: { type: 'string' },
+      weeks: { type: 'string' },
+      issues: { type: 'string' },
+    },
     strict: true,
   }));
 } catch (error) {
@@ -37,7 +43,8 @@ try {
 // Loaded only now: a mistyped flag is answered at once.
 const { demoEnvironment, demoPlace, prepareDemo, removeDemo } = await import('../src/demo/demo-database.ts');
 const place = demoPlace(dataDir);
-if (process.env.DATABASE_URL) console.log(`[demo] DATABASE_URL is ignored: the demo has its own database, ${place.database}`);
+if (process.env.DATABASE_URL)
+  console.log(`[demo] DATABASE_URL is ignored: the demo has its own database, ${place.database}`);
 if (process.env.SMTP_URL) console.log('[demo] SMTP_URL is ignored: the demo keeps every email in its outbox');
 // The server started below reads its configuration from the environment.
 for (const [key, value] of Object.entries(demoEnvironment({}, place))) {
@@ -50,7 +57,9 @@ const began = Date.now();
 const ready = await prepareDemo(place, process.env, scale.scale, Date.now(), (line) => console.log(`[demo] ${line}`));
 if (ready.made) {
   const { summary } = ready;
-  console.log(`[demo] made ${place.database} in ${((Date.now() - began) / 1000).toFixed(1)} s: ${summary.issues.length} issues sent, ${(summary.counts.imported + summary.counts.confirmed).toLocaleString('en')} subscribers confirmed`);
+  console.log(
+    `[demo] made ${place.database} in ${((Date.now() - began) / 1000).toFixed(1)} s: ${summary.issues.length} issues sent, ${(summary.counts.imported + summary.counts.confirmed).toLocaleString('en')} subscribers confirmed`,
+  );
 } else {
   console.log(`[demo] reusing ${place.database} (npm run demo -- --fresh makes it again)`);
 }

@@ -9,10 +9,20 @@ import { CorpusError, parseCorpus } from './truth/corpus.ts';
 import { runTruth } from './truth/replay.ts';
 import { formatReport, meetsTargets } from './truth/score.ts';
 
-const usage = 'usage: npm run truth -- <corpus.json> [--database postgres://…] [--servers 2] [--restart-mid-sweep] [--report-only] [--keep]';
+const usage =
+  'usage: npm run truth -- <corpus.json> [--database postgres://…] [--servers 2] [--restart-mid-sweep] [--report-only] [--keep]';
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { database: { type: 'string' }, servers: { type: 'string' }, 'restart-mid-sweep': { type: 'boolean' }, 'report-only': { type: 'boolean' }, keep: { type: 'boolean' } } });
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      database: { type: 'string' },
+      servers: { type: 'string' },
+      'restart-mid-sweep': { type: 'boolean' },
+      'report-only': { type: 'boolean' },
+      keep: { type: 'boolean' },
+    },
+  });
 } catch (error) {
   console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
   process.exit(2);
@@ -24,7 +34,9 @@ if (!file || parsed.positionals.length > 1) {
 }
 const database = parsed.values.database;
 if (database !== undefined && !/^postgres(ql)?:\/\//.test(database)) {
-  console.error(`--database must be a postgres://… URL (SQLite is the default), got ${JSON.stringify(database)}\n${usage}`);
+  console.error(
+    `--database must be a postgres://… URL (SQLite is the default), got ${JSON.stringify(database)}\n${usage}`,
+  );
   process.exit(2);
 }
 
@@ -42,13 +54,23 @@ let corpus;
 try {
   corpus = parseCorpus(readFileSync(file, 'utf8'));
 } catch (error) {
-  console.error(error instanceof CorpusError ? `the corpus ${file} is not usable: ${error.message}` : `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    error instanceof CorpusError
+      ? `the corpus ${file} is not usable: ${error.message}`
+      : `cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(2);
 }
 
 const started = Date.now();
 try {
-  const result = await runTruth(corpus, { ...(database ? { database } : {}), servers, restartMidSweep: parsed.values['restart-mid-sweep'] ?? false, keep: parsed.values.keep ?? false, log: (line) => console.error(`[truth] ${line}`) });
+  const result = await runTruth(corpus, {
+    ...(database ? { database } : {}),
+    servers,
+    restartMidSweep: parsed.values['restart-mid-sweep'] ?? false,
+    keep: parsed.values.keep ?? false,
+    log: (line) => console.error(`[truth] ${line}`),
+  });
   const topology = servers === 2 ? ', two server processes behind a round-robin proxy' : '';
   const restart = result.stats.restarts > 0 ? ', the server killed and restarted in the middle of a sweep' : '';
   const conditions = `${result.cases} cases, ${result.events} hits from ${file}; ${result.database === 'postgres' ? 'PostgreSQL' : 'SQLite'}${topology}${restart}; Node ${process.version}; ${((Date.now() - started) / 1000).toFixed(1)} s`;

@@ -9,11 +9,20 @@ import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
 
 keepNewFilesPrivate();
 
-const usage = 'usage: npm run user:add -- --email you@example.com --password "a long passphrase" --role admin|marketer|writer [--name "Your Name"]';
+const usage =
+  'usage: npm run user:add -- --email you@example.com --password "a long passphrase" --role admin|marketer|writer [--name "Your Name"]';
 
 let values: { email?: string; password?: string; role?: string; name?: string };
 try {
-  ({ values } = parseArgs({ options: { email: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } }, strict: true }));
+  ({ values } = parseArgs({
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
+    },
+    strict: true,
+  }));
 } catch (error) {
   console.error(`${error instanceof Error ? error.message : String(error)}\n${usage}`);
   process.exit(1);
@@ -27,12 +36,19 @@ if (missing.length > 0) {
 const db = createDatabase(getConfig().databaseUrl, { poolSize: 1 });
 try {
   await migrateToLatest(db);
-  const result = await createUser(db, { email: values.email!, password: values.password!, role: values.role!, name: values.name });
+  const result = await createUser(db, {
+    email: values.email!,
+    password: values.password!,
+    role: values.role!,
+    name: values.name,
+  });
   if (!result.ok) {
     console.error(`user not created: ${result.message}`);
     process.exitCode = 1;
   } else {
-    console.log(`created ${result.value.role} ${result.value.email} (${result.value.name}); sign in at ${getConfig().siteUrl}/admin/login`);
+    console.log(
+      `created ${result.value.role} ${result.value.email} (${result.value.name}); sign in at ${getConfig().siteUrl}/admin/login`,
+    );
   }
 } catch (error) {
   console.error(`user not created: ${error instanceof Error ? error.message : String(error)}`);

@@ -34,7 +34,9 @@ const app = createAppContext(config, {
     return build ? builtPagePaths(build.clientDir) : undefined;
   },
 });
-const worker = createSendWorker(app, [weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs)]);
+const worker = createSendWorker(app, [
+  weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs),
+]);
 
 // Signals are handled from the start: one that arrives while the worker starts stops it once started.
 let stopping = false;
@@ -57,8 +59,13 @@ try {
   started = worker.start();
   await started;
 } catch (error) {
-  console.error(`[worker] not started: ${error instanceof WorkerLockedError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  console.error(
+    `[worker] not started: ${error instanceof WorkerLockedError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
   await app.close();
   process.exit(1);
 }
-if (!stopping) console.log(`[worker] ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${config.mail.poolSize}` : 'outbox'}, database ${config.databaseUrl.split(':')[0]})`);
+if (!stopping)
+  console.log(
+    `[worker] ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${config.mail.poolSize}` : 'outbox'}, database ${config.databaseUrl.split(':')[0]})`,
+  );

@@ -28,7 +28,15 @@ const boundedBodies = defineMiddleware(async (context, next) => {
   const budget = context.locals.bodyBudget;
   if (!budget || context.isPrerendered) return next();
   const tooLarge = () => {
-    const answer = tooLargeAnswer(routeOf(context.url), { accept: context.request.headers.get('accept') ?? undefined, contentType: context.request.headers.get('content-type') ?? undefined }, budget.limit, budget.declaredLimit);
+    const answer = tooLargeAnswer(
+      routeOf(context.url),
+      {
+        accept: context.request.headers.get('accept') ?? undefined,
+        contentType: context.request.headers.get('content-type') ?? undefined,
+      },
+      budget.limit,
+      budget.declaredLimit,
+    );
     return new Response(answer.body, { status: answer.status, headers: answer.headers });
   };
   let response: Response;
@@ -55,7 +63,8 @@ const accounts = defineMiddleware(async (context, next) => {
     if (validated) {
       context.locals.user = validated.user;
       context.locals.session = validated.session;
-      if (validated.refreshed) setSessionCookie(context.cookies, token, validated.session.expiresAt, app.config.siteUrl);
+      if (validated.refreshed)
+        setSessionCookie(context.cookies, token, validated.session.expiresAt, app.config.siteUrl);
     } else {
       deleteSessionCookie(context.cookies);
     }
@@ -73,7 +82,10 @@ const accounts = defineMiddleware(async (context, next) => {
           : new ActionError({ code: 'FORBIDDEN', message: 'Your role does not allow this.' });
       const result = actionContext.serializeActionResult({ data: undefined, error });
       if (action.calledFrom === 'rpc') {
-        return new Response(result.type === 'error' ? result.body : null, { status: error.status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+        return new Response(result.type === 'error' ? result.body : null, {
+          status: error.status,
+          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+        });
       }
       actionContext.setActionResult(action.name, result);
     }
@@ -82,7 +94,11 @@ const accounts = defineMiddleware(async (context, next) => {
   const response = await next();
   // Astro writes the policy of the pages it renders; anything else gets one too (src/web/http/security-headers.ts).
   if (!response.headers.has('content-security-policy')) {
-    setHeader(response, 'content-security-policy', response.headers.get('content-type')?.startsWith('text/html') ? FALLBACK_PAGE_CSP : NON_PAGE_CSP);
+    setHeader(
+      response,
+      'content-security-policy',
+      response.headers.get('content-type')?.startsWith('text/html') ? FALLBACK_PAGE_CSP : NON_PAGE_CSP,
+    );
   }
   if (PRIVATE_PATH.test(routeOf(context.url)) || context.locals.user) setHeader(response, 'cache-control', 'no-store');
   if (context.locals.retryAfterSeconds) setHeader(response, 'retry-after', String(context.locals.retryAfterSeconds));

@@ -38,7 +38,12 @@ import { NetworkDataError } from './lib/network/networks.service.ts';
 import { defaultSettings, getSettings, peekSettings } from './lib/settings/settings.service.ts';
 import { siteDetailsOf } from './lib/site/site-details.ts';
 
-type AstroHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void, locals?: object) => Promise<void>;
+type AstroHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  next?: () => void,
+  locals?: object,
+) => Promise<void>;
 
 const TRACKING_FOLDER = '/t';
 
@@ -49,9 +54,19 @@ function sendText(res: http.ServerResponse, status: number, text: string): void 
   res.end(text + '\n');
 }
 
-async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, site: StaticSite, found: StaticFile, pathname: string, ip: string, app: AppContext) {
+async function serveStatic(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  site: StaticSite,
+  found: StaticFile,
+  pathname: string,
+  ip: string,
+  app: AppContext,
+) {
   // The site's details (name, address, phone, hours) as Settings have them now: cached, so no query per request.
-  const file = found.slotted ? site.filled(found, siteDetailsOf(peekSettings(app.db) ?? (await currentSettings(app)))) : found;
+  const file = found.slotted
+    ? site.filled(found, siteDetailsOf(peekSettings(app.db) ?? (await currentSettings(app))))
+    : found;
   if (file.isPage && req.method === 'GET' && isCountedPath(pathname)) {
     try {
       await recordPageView(app, {
@@ -79,11 +94,24 @@ async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, 
  * The unsubscribe page of an issue's message opened: a GET unsubscribes nobody, but it is a link
  * of the message followed, which a scanner sweeping every link does (kept as a link check).
  */
-async function noteUnsubscribePage(req: http.IncomingMessage, pathname: string, ip: string, app: AppContext): Promise<void> {
-  const link = readSubscriberToken({ secret: app.secret, siteUrl: app.config.siteUrl }, pathname.slice(ONE_CLICK_FOLDER.length + 1));
+async function noteUnsubscribePage(
+  req: http.IncomingMessage,
+  pathname: string,
+  ip: string,
+  app: AppContext,
+): Promise<void> {
+  const link = readSubscriberToken(
+    { secret: app.secret, siteUrl: app.config.siteUrl },
+    pathname.slice(ONE_CLICK_FOLDER.length + 1),
+  );
   if (!link?.issueId) return;
   try {
-    await recordUnsubscribePage(app, { issueId: link.issueId, subscriberId: link.subscriberId, userAgent: req.headers['user-agent'] ?? '', ip });
+    await recordUnsubscribePage(app, {
+      issueId: link.issueId,
+      subscriberId: link.subscriberId,
+      userAgent: req.headers['user-agent'] ?? '',
+      ip,
+    });
   } catch {
     // The writer already logged it; the page is still served.
   }
@@ -107,16 +135,32 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     if (!res.headersSent) sendText(res, 500, 'Internal server error');
     else res.destroy();
   };
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse, path: RequestPath, bodyBudget: BodyBudget) => {
-    if (isOneClickPost(req.method, path)) { await handleOneClickUnsubscribe(req, res, app); return; }
+  const handle = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: RequestPath,
+    bodyBudget: BodyBudget,
+  ) => {
+    if (isOneClickPost(req.method, path)) {
+      await handleOneClickUnsubscribe(req, res, app);
+      return;
+    }
     if (isUnder(path.route, API_FOLDER)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
-    if (req.method === 'GET' && isUnder(path.route, ONE_CLICK_FOLDER)) await noteUnsubscribePage(req, path.route, ip, app);
+    if (req.method === 'GET' && isUnder(path.route, ONE_CLICK_FOLDER))
+      await noteUnsubscribePage(req, path.route, ip, app);
     if (req.method === 'GET' || req.method === 'HEAD') {
       const file = site.find(path.route);
-      if (file) { await serveStatic(req, res, site, file, path.route, ip, app); return; }
+      if (file) {
+        await serveStatic(req, res, site, file, path.route, ip, app);
+        return;
+      }
     }
-    await astro(req, res, undefined, { clientAddress: ip, bodyBudget, afterResponse: (task: () => void) => res.once('close', task) });
+    await astro(req, res, undefined, {
+      clientAddress: ip,
+      bodyBudget,
+      afterResponse: (task: () => void) => res.once('close', task),
+    });
   };
   const securityHeaders = baseSecurityHeaders(app.config.siteUrl);
   // Not an async function itself: the tracking fast path answers without extra promise hops.
@@ -127,8 +171,10 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
       const path = parseRequestPath(target);
       if (!path) {
         // The pixel answers whatever it is sent, and a click with a broken token gets its friendly 404.
-        if (target.startsWith(`${TRACKING_FOLDER}/`)) return void handleTrackingRequest(req, res, app)?.catch((error: unknown) => failed(req, res, target, error));
-        sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).'); return;
+        if (target.startsWith(`${TRACKING_FOLDER}/`))
+          return void handleTrackingRequest(req, res, app)?.catch((error: unknown) => failed(req, res, target, error));
+        sendText(res, 400, 'Bad request: the path is not valid (bad percent-encoding, or encoded more than once).');
+        return;
       }
       if (path.target !== target) req.url = path.target;
       let answered: Promise<void> | void;
@@ -174,7 +220,9 @@ async function main(): Promise<void> {
   const app = createAppContext(config, { sitePages: () => sitePages });
   try {
     const { from, milliseconds, byteLength, cacheWarning } = app.networks.info;
-    console.log(`[networks] IP → network owner table ${from === 'cache' ? 'read' : 'compiled'} in ${Math.round(milliseconds)} ms (${(byteLength / 1048576).toFixed(1)} MB)`);
+    console.log(
+      `[networks] IP → network owner table ${from === 'cache' ? 'read' : 'compiled'} in ${Math.round(milliseconds)} ms (${(byteLength / 1048576).toFixed(1)} MB)`,
+    );
     if (cacheWarning) console.warn(`[networks] ${cacheWarning}`);
   } catch (error) {
     if (!(error instanceof NetworkDataError)) throw error;
@@ -194,7 +242,11 @@ async function main(): Promise<void> {
   // "Expect: 100-continue": the body is asked for only once its route's limit allows it.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => listener(req, res, true));
   // The send worker (SEND_WORKER=0 leaves sending to `npm run worker` processes).
-  const sendWorker = config.sending.worker ? startEmbeddedWorker(app, [weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs)]) : undefined;
+  const sendWorker = config.sending.worker
+    ? startEmbeddedWorker(app, [
+        weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs),
+      ])
+    : undefined;
   const stopPruning = schedulePruning(app.db);
 
   let stopping = false;
@@ -225,9 +277,13 @@ async function main(): Promise<void> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    console.log(`[server] Footfall listening on ${listening} (build ${build.id}, ${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`);
+    console.log(
+      `[server] Footfall listening on ${listening} (build ${build.id}, ${site.size} static files, database ${app.db ? config.databaseUrl.split(':')[0] : ''})`,
+    );
     // With no account yet, the one-time link for the first admin (PORT=0: only the socket knows the port).
-    announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error: unknown) => console.error('[setup] could not create the setup link:', error));
+    announceSetupLink(app.db, config.port === 0 ? listening : config.siteUrl).catch((error: unknown) =>
+      console.error('[setup] could not create the setup link:', error),
+    );
   });
 }
 

@@ -31,7 +31,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('topic', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('subscriber_topics_pk', ['subscriber_id', 'topic'])
     .execute();
-  await db.schema.createIndex('subscriber_topics_topic').on('subscriber_topics').columns(['topic', 'subscriber_id']).execute();
+  await db.schema
+    .createIndex('subscriber_topics_topic')
+    .on('subscriber_topics')
+    .columns(['topic', 'subscriber_id'])
+    .execute();
 
   await db.schema
     .createTable('subscriber_events')
@@ -41,7 +45,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('detail', 'text')
     .execute();
-  await db.schema.createIndex('subscriber_events_subscriber_at').on('subscriber_events').columns(['subscriber_id', 'at']).execute();
+  await db.schema
+    .createIndex('subscriber_events_subscriber_at')
+    .on('subscriber_events')
+    .columns(['subscriber_id', 'at'])
+    .execute();
 
   // Addresses that must not be mailed again, kept as a hash so an erased person leaves no address behind.
   await db.schema

@@ -50,17 +50,46 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('deliveries_issue_subscriber', ['issue_id', 'subscriber_id'])
     .execute();
   // Claims (the next due rows of an issue being sent, in order), and an issue's counts by status.
-  await db.schema.createIndex('deliveries_issue_status_due').on('deliveries').columns(['issue_id', 'status', 'next_attempt_at', 'id']).execute();
+  await db.schema
+    .createIndex('deliveries_issue_status_due')
+    .on('deliveries')
+    .columns(['issue_id', 'status', 'next_attempt_at', 'id'])
+    .execute();
   // Deleting a subscriber sets their rows' subscriber_id to null.
   await db.schema.createIndex('deliveries_subscriber').on('deliveries').column('subscriber_id').execute();
   // Partial indexes: only rows that have the value, so freezing an audience writes no entries
   // to them. The send rate and sends over time; bounce and complaint webhooks name the message;
   // unique opens, clicks and visits over time are an indexed range scan per issue.
-  await db.schema.createIndex('deliveries_issue_sent_at').on('deliveries').columns(['issue_id', 'sent_at']).where('sent_at', 'is not', null).execute();
-  await db.schema.createIndex('deliveries_message_id').on('deliveries').column('message_id').where('message_id', 'is not', null).execute();
-  await db.schema.createIndex('deliveries_issue_first_opened').on('deliveries').columns(['issue_id', 'first_opened_at']).where('first_opened_at', 'is not', null).execute();
-  await db.schema.createIndex('deliveries_issue_first_clicked').on('deliveries').columns(['issue_id', 'first_clicked_at']).where('first_clicked_at', 'is not', null).execute();
-  await db.schema.createIndex('deliveries_issue_first_visit').on('deliveries').columns(['issue_id', 'first_visit_at']).where('first_visit_at', 'is not', null).execute();
+  await db.schema
+    .createIndex('deliveries_issue_sent_at')
+    .on('deliveries')
+    .columns(['issue_id', 'sent_at'])
+    .where('sent_at', 'is not', null)
+    .execute();
+  await db.schema
+    .createIndex('deliveries_message_id')
+    .on('deliveries')
+    .column('message_id')
+    .where('message_id', 'is not', null)
+    .execute();
+  await db.schema
+    .createIndex('deliveries_issue_first_opened')
+    .on('deliveries')
+    .columns(['issue_id', 'first_opened_at'])
+    .where('first_opened_at', 'is not', null)
+    .execute();
+  await db.schema
+    .createIndex('deliveries_issue_first_clicked')
+    .on('deliveries')
+    .columns(['issue_id', 'first_clicked_at'])
+    .where('first_clicked_at', 'is not', null)
+    .execute();
+  await db.schema
+    .createIndex('deliveries_issue_first_visit')
+    .on('deliveries')
+    .columns(['issue_id', 'first_visit_at'])
+    .where('first_visit_at', 'is not', null)
+    .execute();
 
   await db.schema
     .createTable('send_workers')

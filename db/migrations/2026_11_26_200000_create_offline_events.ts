@@ -30,7 +30,11 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('offline_events_kind_at').on('offline_events').columns(['kind', 'at']).execute();
   await db.schema.createIndex('offline_events_at').on('offline_events').column('at').execute();
   await db.schema.createIndex('offline_events_issue_id').on('offline_events').columns(['issue_id', 'at']).execute();
-  await db.schema.createIndex('offline_events_recorded_by').on('offline_events').columns(['recorded_by', 'recorded_at']).execute();
+  await db.schema
+    .createIndex('offline_events_recorded_by')
+    .on('offline_events')
+    .columns(['recorded_by', 'recorded_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -34,11 +34,25 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('link_clickers_delivery').on('link_clickers').column('delivery_id').execute();
   await db.schema.alterTable('deliveries').addColumn('first_any_open_at', 'bigint').execute();
   // Complaints per issue for the reports, without reading every delivery.
-  await db.schema.createIndex('deliveries_issue_complained').on('deliveries').column('issue_id').where(sql.ref('complained_at'), 'is not', null).execute();
-  await db.schema.createIndex('deliveries_issue_first_any_open').on('deliveries').columns(['issue_id', 'first_any_open_at']).where('first_any_open_at', 'is not', null).execute();
+  await db.schema
+    .createIndex('deliveries_issue_complained')
+    .on('deliveries')
+    .column('issue_id')
+    .where(sql.ref('complained_at'), 'is not', null)
+    .execute();
+  await db.schema
+    .createIndex('deliveries_issue_first_any_open')
+    .on('deliveries')
+    .columns(['issue_id', 'first_any_open_at'])
+    .where('first_any_open_at', 'is not', null)
+    .execute();
 
-  await sql`update deliveries set first_any_open_at = (select min(o.at) from opens o where o.delivery_id = deliveries.id)`.execute(db);
-  await sql`insert into link_clickers (link_id, delivery_id) select distinct link_id, delivery_id from clicks where class = 'human' and delivery_id is not null`.execute(db);
+  await sql`update deliveries set first_any_open_at = (select min(o.at) from opens o where o.delivery_id = deliveries.id)`.execute(
+    db,
+  );
+  await sql`insert into link_clickers (link_id, delivery_id) select distinct link_id, delivery_id from clicks where class = 'human' and delivery_id is not null`.execute(
+    db,
+  );
 
   const q = sql.raw('900000');
   const hour = sql.raw('3600000');
@@ -65,7 +79,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     sql`select 0, 'signup', '', (confirmed_at / ${q}) * ${q}, count(*) from subscribers where confirmed_at is not null group by (confirmed_at / ${q}) * ${q}`,
     sql`select source_issue_id, 'signup', '', (confirmed_at / ${q}) * ${q}, count(*) from subscribers where confirmed_at is not null and source_issue_id is not null group by source_issue_id, (confirmed_at / ${q}) * ${q}`,
   ];
-  for (const select of backfills) await sql`insert into report_counts (issue_id, metric, dim, bucket, n) ${select}`.execute(db);
+  for (const select of backfills)
+    await sql`insert into report_counts (issue_id, metric, dim, bucket, n) ${select}`.execute(db);
   // The coarser grains, from the rows just counted: plain metrics per hour, UTC day and in total; per-page and per-source ones per UTC day.
   const day = sql.raw('86400000');
   const rollups = [
@@ -74,7 +89,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     sql`select issue_id, metric || '~t', dim, 0, sum(n) from report_counts where dim = '' and metric not like '%~%' group by issue_id, metric, dim`,
     sql`select issue_id, metric || '~d', dim, (bucket / ${day}) * ${day}, sum(n) from report_counts where (metric like 'path.%' or metric like 'source.%') and metric not like '%~%' group by issue_id, metric, dim, (bucket / ${day}) * ${day}`,
   ];
-  for (const select of rollups) await sql`insert into report_counts (issue_id, metric, dim, bucket, n) ${select}`.execute(db);
+  for (const select of rollups)
+    await sql`insert into report_counts (issue_id, metric, dim, bucket, n) ${select}`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

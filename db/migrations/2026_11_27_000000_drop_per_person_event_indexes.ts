@@ -25,5 +25,11 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('opens_subscriber').on('opens').column('subscriber_id').execute();
   await db.schema.createIndex('clicks_subscriber').on('clicks').column('subscriber_id').execute();
-  for (const [name, column] of FIRST_TIME_INDEXES) await db.schema.createIndex(name).on('deliveries').columns(['issue_id', column]).where(column, 'is not', null).execute();
+  for (const [name, column] of FIRST_TIME_INDEXES)
+    await db.schema
+      .createIndex(name)
+      .on('deliveries')
+      .columns(['issue_id', column])
+      .where(column, 'is not', null)
+      .execute();
 }

@@ -20,5 +20,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   if (db.getExecutor().adapter instanceof PostgresAdapter) return;
-  for (const table of TABLES) await rebuildSqliteTable(db, table, (ddl) => ddl.replace(/("id" integer primary key)(?!\s+autoincrement)/i, '$1 autoincrement'));
+  for (const table of TABLES)
+    await rebuildSqliteTable(db, table, (ddl) =>
+      ddl.replace(/("id" integer primary key)(?!\s+autoincrement)/i, '$1 autoincrement'),
+    );
 }

@@ -12,8 +12,12 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   await db.schema.alterTable('deliveries').addColumn('clicked_links', 'text').execute();
-  const list = postgres ? sql`',' || string_agg(cast(lc.link_id as text), ',' order by lc.link_id) || ','` : sql`',' || group_concat(lc.link_id, ',') || ','`;
-  await sql`update deliveries set clicked_links = (select ${list} from link_clickers lc where lc.delivery_id = deliveries.id) where id in (select delivery_id from link_clickers)`.execute(db);
+  const list = postgres
+    ? sql`',' || string_agg(cast(lc.link_id as text), ',' order by lc.link_id) || ','`
+    : sql`',' || group_concat(lc.link_id, ',') || ','`;
+  await sql`update deliveries set clicked_links = (select ${list} from link_clickers lc where lc.delivery_id = deliveries.id) where id in (select delivery_id from link_clickers)`.execute(
+    db,
+  );
   await db.schema.dropTable('link_clickers').execute();
 }
 
@@ -25,9 +29,19 @@ export async function down(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('link_clickers_pk', ['link_id', 'delivery_id'])
     .execute();
   await db.schema.createIndex('link_clickers_delivery').on('link_clickers').column('delivery_id').execute();
-  const rows = await db.selectFrom('deliveries').select(['id', 'clicked_links']).where('clicked_links', 'is not', null).execute();
-  const pairs = rows.flatMap((r) => linkIdsOf(r.clicked_links).map((linkId) => ({ link_id: linkId, delivery_id: Number(r.id) })));
-  for (let i = 0; i < pairs.length; i += 500) await db.insertInto('link_clickers').values(pairs.slice(i, i + 500)).execute();
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['id', 'clicked_links'])
+    .where('clicked_links', 'is not', null)
+    .execute();
+  const pairs = rows.flatMap((r) =>
+    linkIdsOf(r.clicked_links).map((linkId) => ({ link_id: linkId, delivery_id: Number(r.id) })),
+  );
+  for (let i = 0; i < pairs.length; i += 500)
+    await db
+      .insertInto('link_clickers')
+      .values(pairs.slice(i, i + 500))
+      .execute();
   await db.schema.alterTable('deliveries').dropColumn('clicked_links').execute();
 }
 

@@ -39,7 +39,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       await rebuildSqliteTable(db, table, (ddl) => ddl.replace(REFERENCE_CLAUSE, ''));
       continue;
     }
-    const { rows } = await sql<{ name: string }>`select conname as name from pg_constraint where conrelid = ${table}::regclass and contype = 'f'`.execute(db);
+    const { rows } = await sql<{
+      name: string;
+    }>`select conname as name from pg_constraint where conrelid = ${table}::regclass and contype = 'f'`.execute(db);
     for (const { name } of rows) await sql`alter table ${sql.table(table)} drop constraint ${sql.id(name)}`.execute(db);
   }
 }
@@ -48,12 +50,21 @@ export async function down(db: Kysely<any>): Promise<void> {
   for (const table of TABLES) {
     if (!isPostgres(db)) {
       await rebuildSqliteTable(db, table, (ddl) =>
-        REFERENCES[table].reduce((changed, [column, parent, onDelete]) => changed.replace(new RegExp(`("${column}" bigint( not null)?)`), `$1 references "${parent}" ("id") on delete ${onDelete}`), ddl),
+        REFERENCES[table].reduce(
+          (changed, [column, parent, onDelete]) =>
+            changed.replace(
+              new RegExp(`("${column}" bigint( not null)?)`),
+              `$1 references "${parent}" ("id") on delete ${onDelete}`,
+            ),
+          ddl,
+        ),
       );
       continue;
     }
     for (const [column, parent, onDelete] of REFERENCES[table]) {
-      await sql`alter table ${sql.table(table)} add constraint ${sql.id(`${table}_${column}_fkey`)} foreign key (${sql.ref(column)}) references ${sql.table(parent)} ("id") on delete ${sql.raw(onDelete)}`.execute(db);
+      await sql`alter table ${sql.table(table)} add constraint ${sql.id(`${table}_${column}_fkey`)} foreign key (${sql.ref(column)}) references ${sql.table(parent)} ("id") on delete ${sql.raw(onDelete)}`.execute(
+        db,
+      );
     }
   }
 }

@@ -7,7 +7,10 @@ import type { Kysely } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('send_workers').addColumn('failing_since', 'bigint').execute();
-  await db.schema.alterTable('send_workers').addColumn('failing_attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('send_workers')
+    .addColumn('failing_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.alterTable('send_workers').addColumn('last_error', 'text').execute();
 }
 

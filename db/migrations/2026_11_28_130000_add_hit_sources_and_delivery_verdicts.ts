@@ -30,7 +30,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     ['reader', 'text'],
     ['last_link_at', 'bigint'],
   ];
-  for (const [column, type] of deliveryColumns) await db.schema.alterTable('deliveries').addColumn(column, type).execute();
+  for (const [column, type] of deliveryColumns)
+    await db.schema.alterTable('deliveries').addColumn(column, type).execute();
 
   await db.schema
     .createTable('link_checks')
@@ -52,17 +53,28 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('page_views').addColumn('click_delivery_id', 'bigint').execute();
   await db.schema.alterTable('page_views').addColumn('click_at', 'bigint').execute();
   await db.schema.alterTable('page_views').addColumn('machine', 'text').execute();
-  await db.schema.createIndex('page_views_click').on('page_views').columns(['click_delivery_id', 'click_at']).where(sql.ref('click_delivery_id'), 'is not', null).execute();
+  await db.schema
+    .createIndex('page_views_click')
+    .on('page_views')
+    .columns(['click_delivery_id', 'click_at'])
+    .where(sql.ref('click_delivery_id'), 'is not', null)
+    .execute();
 
   await db.schema.alterTable('visits').addColumn('click_at', 'bigint').execute();
-  await db.schema.createIndex('visits_delivery').on('visits').columns(['delivery_id', 'click_at']).where(sql.ref('delivery_id'), 'is not', null).execute();
+  await db.schema
+    .createIndex('visits_delivery')
+    .on('visits')
+    .columns(['delivery_id', 'click_at'])
+    .where(sql.ref('delivery_id'), 'is not', null)
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('visits_delivery').execute();
   await db.schema.alterTable('visits').dropColumn('click_at').execute();
   await db.schema.dropIndex('page_views_click').execute();
-  for (const column of ['machine', 'click_at', 'click_delivery_id', 'net', 'asn']) await db.schema.alterTable('page_views').dropColumn(column).execute();
+  for (const column of ['machine', 'click_at', 'click_delivery_id', 'net', 'asn'])
+    await db.schema.alterTable('page_views').dropColumn(column).execute();
   await db.schema.dropTable('link_checks').execute();
   for (const column of ['last_link_at', 'reader', 'machine_source', 'machine_reason', 'machine_at']) {
     await db.schema.alterTable('deliveries').dropColumn(column).execute();

@@ -7,7 +7,11 @@ import type { Kysely } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('issues').addColumn('tracked_phone_display', 'text').execute();
-  await db.updateTable('issues').set((eb) => ({ tracked_phone_display: eb.ref('tracked_phone') })).where('tracked_phone', 'is not', null).execute();
+  await db
+    .updateTable('issues')
+    .set((eb) => ({ tracked_phone_display: eb.ref('tracked_phone') }))
+    .where('tracked_phone', 'is not', null)
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -15,8 +15,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     await db.schema.alterTable(table).addColumn('client', 'text').execute();
     await db.schema.alterTable(table).addColumn('device', 'text').execute();
   }
-  await sql`insert into report_counts (issue_id, metric, dim, bucket, n) select issue_id, 'agent.open', class || '|unknown|unknown', 0, count(*) from opens group by issue_id, class`.execute(db);
-  await sql`insert into report_counts (issue_id, metric, dim, bucket, n) select issue_id, 'agent.click', class || '|unknown|unknown', 0, count(*) from clicks group by issue_id, class`.execute(db);
+  await sql`insert into report_counts (issue_id, metric, dim, bucket, n) select issue_id, 'agent.open', class || '|unknown|unknown', 0, count(*) from opens group by issue_id, class`.execute(
+    db,
+  );
+  await sql`insert into report_counts (issue_id, metric, dim, bucket, n) select issue_id, 'agent.click', class || '|unknown|unknown', 0, count(*) from clicks group by issue_id, class`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

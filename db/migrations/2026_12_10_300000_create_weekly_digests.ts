@@ -7,7 +7,10 @@ import { type Kysely, PostgresAdapter } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   const ref = postgres ? 'bigint' : 'integer';
-  await db.schema.alterTable('users').addColumn('weekly_digest', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('weekly_digest', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema
     .createTable('digest_sends')
     .addColumn('user_id', ref, (c) => c.notNull().references('users.id').onDelete('cascade'))

@@ -19,5 +19,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.deleteFrom('report_counts').where('issue_id', '=', 0).where('metric', 'in', ['visit~m', 'call~m', 'walk_in~m']).execute();
+  await db
+    .deleteFrom('report_counts')
+    .where('issue_id', '=', 0)
+    .where('metric', 'in', ['visit~m', 'call~m', 'walk_in~m'])
+    .execute();
 }

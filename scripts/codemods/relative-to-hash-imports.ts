@@ -33,10 +33,14 @@ function aliasFor(file: string, specifier: string): string | undefined {
   return alias && alias.prefix + target.slice(alias.dir.length).split(path.sep).join('/');
 }
 
-const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mts', '*.js', '*.mjs', '*.astro'], {
-  cwd: root,
-  encoding: 'utf8',
-})
+const files = execFileSync(
+  'git',
+  ['ls-files', '-co', '--exclude-standard', '*.ts', '*.mts', '*.js', '*.mjs', '*.astro'],
+  {
+    cwd: root,
+    encoding: 'utf8',
+  },
+)
   .split('\n')
   .filter((f) => f !== '' && !f.startsWith('db/migrations/'))
   .map((f) => path.join(root, f));

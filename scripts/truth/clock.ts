@@ -20,7 +20,8 @@ if (typeof process.send === 'function') {
   process.channel?.unref();
   const current = () => now ?? RealDate.now();
   globalThis.Date = new Proxy(RealDate, {
-    construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [current()] : args, newTarget),
+    construct: (target, args, newTarget) =>
+      Reflect.construct(target, args.length === 0 ? [current()] : args, newTarget),
     apply: () => new RealDate(current()).toString(),
     get: (target, property, receiver) => (property === 'now' ? current : Reflect.get(target, property, receiver)),
   });

@@ -68,10 +68,19 @@ export function labelEvents(c: CorpusCase): LabelledEvent[] {
   });
 }
 
-function mapLabels<L>(c: CorpusCase, what: string, all: CorpusEvent[], recorded: CorpusEvent[], labels: L[]): Map<CorpusEvent, L> {
+function mapLabels<L>(
+  c: CorpusCase,
+  what: string,
+  all: CorpusEvent[],
+  recorded: CorpusEvent[],
+  labels: L[],
+): Map<CorpusEvent, L> {
   const map = new Map<CorpusEvent, L>();
   const over = labels.length === all.length ? all : labels.length === recorded.length ? recorded : undefined;
-  if (!over) throw new CorpusError(`case “${c.name}”: expect.${what} has ${labels.length} labels for ${all.length} ${what} (${recorded.length} recorded): it must list one per ${what.slice(0, -1)} or one per recorded ${what.slice(0, -1)}`);
+  if (!over)
+    throw new CorpusError(
+      `case “${c.name}”: expect.${what} has ${labels.length} labels for ${all.length} ${what} (${recorded.length} recorded): it must list one per ${what.slice(0, -1)} or one per recorded ${what.slice(0, -1)}`,
+    );
   over.forEach((e, i) => map.set(e, labels[i]!));
   return map;
 }
@@ -88,7 +97,8 @@ export function parseCorpus(text: string): Corpus {
   } catch (error) {
     throw new CorpusError(`the corpus is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (typeof data !== 'object' || data === null || !Array.isArray((data as { cases?: unknown }).cases)) fail('the corpus', 'expected an object with a "cases" array');
+  if (typeof data !== 'object' || data === null || !Array.isArray((data as { cases?: unknown }).cases))
+    fail('the corpus', 'expected an object with a "cases" array');
   const cases = (data as { cases: unknown[] }).cases;
   if (cases.length === 0) fail('the corpus', 'has no cases');
   const names = new Set<string>();
@@ -101,14 +111,21 @@ export function parseCorpus(text: string): Corpus {
       const named = `${where} (“${c.name as string}”)`;
       if (names.has(c.name as string)) fail(named, 'the name is used by an earlier case');
       names.add(c.name as string);
-      if (typeof c.source !== 'string' || c.source.trim() === '') fail(named, '"source" must cite where the behaviour is documented');
+      if (typeof c.source !== 'string' || c.source.trim() === '')
+        fail(named, '"source" must cite where the behaviour is documented');
       if (!Array.isArray(c.events) || c.events.length === 0) fail(named, '"events" must be a non-empty array');
       const events = (c.events as unknown[]).map((e, j) => parseEvent(e, `${named}, event ${j + 1}`));
       const expect = c.expect as { opens?: unknown; clicks?: unknown } | undefined;
-      if (typeof expect !== 'object' || expect === null) fail(named, '"expect" must be an object with "opens" and "clicks"');
+      if (typeof expect !== 'object' || expect === null)
+        fail(named, '"expect" must be an object with "opens" and "clicks"');
       const opens = labelList(expect!.opens ?? [], OPEN_LABELS, `${named}, expect.opens`);
       const clicks = labelList(expect!.clicks ?? [], CLICK_LABELS, `${named}, expect.clicks`);
-      const parsed: CorpusCase = { name: c.name as string, source: c.source as string, events, expect: { opens, clicks } };
+      const parsed: CorpusCase = {
+        name: c.name as string,
+        source: c.source as string,
+        events,
+        expect: { opens, clicks },
+      };
       labelEvents(parsed); // the labels must map onto the events
       return parsed;
     }),
@@ -117,20 +134,36 @@ export function parseCorpus(text: string): Corpus {
 
 function labelList<L extends string>(value: unknown, allowed: readonly L[], where: string): L[] {
   if (!Array.isArray(value)) fail(where, 'must be an array');
-  return (value as unknown[]).map((v, i) => (allowed.includes(v as L) ? (v as L) : fail(`${where}[${i}]`, `“${String(v)}” is not one of ${allowed.join(', ')}`)));
+  return (value as unknown[]).map((v, i) =>
+    allowed.includes(v as L) ? (v as L) : fail(`${where}[${i}]`, `“${String(v)}” is not one of ${allowed.join(', ')}`),
+  );
 }
 
 function parseEvent(raw: unknown, where: string): CorpusEvent {
   if (typeof raw !== 'object' || raw === null) fail(where, 'is not an object');
   const e = raw as Record<string, unknown>;
   if (e.kind !== 'open' && e.kind !== 'click') fail(where, '"kind" must be "open" or "click"');
-  if (typeof e.after_send_s !== 'number' || !Number.isFinite(e.after_send_s) || e.after_send_s < 0 || e.after_send_s > 90 * 86_400) fail(where, '"after_send_s" must be a number of seconds from 0 to 90 days');
+  if (
+    typeof e.after_send_s !== 'number' ||
+    !Number.isFinite(e.after_send_s) ||
+    e.after_send_s < 0 ||
+    e.after_send_s > 90 * 86_400
+  )
+    fail(where, '"after_send_s" must be a number of seconds from 0 to 90 days');
   if (typeof e.ua !== 'string') fail(where, '"ua" must be a string ("" for no user agent)');
   if (typeof e.ip !== 'string' || e.ip.length > 100) fail(where, '"ip" must be a string');
   const method = e.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') fail(where, '"method" must be "GET" or "HEAD"');
-  if (e.kind === 'click' && !LINKS.includes(e.link as LinkName)) fail(where, `a click's "link" must be one of ${LINKS.join(', ')}`);
-  return { kind: e.kind as 'open' | 'click', after_send_s: e.after_send_s as number, ua: e.ua as string, ip: e.ip as string, method: method as 'GET' | 'HEAD', ...(e.kind === 'click' ? { link: e.link as LinkName } : {}) };
+  if (e.kind === 'click' && !LINKS.includes(e.link as LinkName))
+    fail(where, `a click's "link" must be one of ${LINKS.join(', ')}`);
+  return {
+    kind: e.kind as 'open' | 'click',
+    after_send_s: e.after_send_s as number,
+    ua: e.ua as string,
+    ip: e.ip as string,
+    method: method as 'GET' | 'HEAD',
+    ...(e.kind === 'click' ? { link: e.link as LinkName } : {}),
+  };
 }
 
 /** What the labels say the marketer's figures are. */
@@ -150,9 +183,11 @@ export function trueFigures(corpus: Corpus): TrueFigures {
   for (const c of corpus.cases) {
     const events = labelEvents(c);
     const humanClick = events.some((e) => e.kind === 'click' && e.expected === 'human');
-    if (humanClick || events.some((e) => e.kind === 'open' && (e.expected === 'human' || e.expected === 'proxy'))) humanOpeners++;
+    if (humanClick || events.some((e) => e.kind === 'open' && (e.expected === 'human' || e.expected === 'proxy')))
+      humanOpeners++;
     if (humanClick) humanClickers++;
-    if (events.some((e) => e.kind === 'click' && e.expected === 'human' && ARTICLE_LINKS.includes(e.link!))) attributedVisitors++;
+    if (events.some((e) => e.kind === 'click' && e.expected === 'human' && ARTICLE_LINKS.includes(e.link!)))
+      attributedVisitors++;
   }
   return { humanOpeners, humanClickers, attributedVisitors };
 }

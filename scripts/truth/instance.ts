@@ -98,7 +98,17 @@ async function prepareDatabase(databaseUrl: string, siteUrl: string): Promise<st
   const db = createDatabase(databaseUrl, { poolSize: 1 });
   try {
     await migrateToLatest(db);
-    const saved = await saveSettings(db, { ...(await getSettings(db)), siteUrl, senderName: 'Truth replay', senderAddress: 'newsletter@truth.example', postalAddress: 'Truth replay, 1 Example Street, Exampleton' }, null);
+    const saved = await saveSettings(
+      db,
+      {
+        ...(await getSettings(db)),
+        siteUrl,
+        senderName: 'Truth replay',
+        senderAddress: 'newsletter@truth.example',
+        postalAddress: 'Truth replay, 1 Example Street, Exampleton',
+      },
+      null,
+    );
     if (!saved.ok) throw new Error(`settings not saved: ${JSON.stringify(saved.errors)}`);
     const created = await createApiKey(db, { name: 'truth replay', role: 'admin', createdBy: null });
     if (!created.ok) throw new Error(`API key not created: ${created.message}`);
@@ -121,11 +131,20 @@ export interface StartedServer {
 }
 
 /** One server process of an instance (the multi-instance tests start two on one database). */
-export async function startServerProcess(env: Record<string, string>, log: (line: string) => void = () => {}): Promise<StartedServer> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  log: (line: string) => void = () => {},
+): Promise<StartedServer> {
   const clock = pathToFileURL(path.join(projectRoot, 'scripts/truth/clock.ts')).href;
   const child = spawn(process.execPath, [path.join(projectRoot, 'src/server.ts')], {
     cwd: projectRoot,
-    env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${clock}`.trim() },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      ...env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${clock}`.trim(),
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
@@ -189,11 +208,17 @@ function startRoundRobin(port: number, backends: () => number[], counts: number[
     const index = next++ % ports.length;
     counts[index] = (counts[index] ?? 0) + 1;
     const target = ports[index]!;
-    const headers = { ...req.headers, 'x-forwarded-for': [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ') };
-    const upstream = http.request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const headers = {
+      ...req.headers,
+      'x-forwarded-for': [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', '),
+    };
+    const upstream = http.request(
+      { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`proxy: ${error.message}`);
@@ -212,7 +237,9 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   if (count > 1 && !options.database) throw new Error('two server processes need PostgreSQL (--database postgres://…)');
   await ensureBuild(log);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-truth-'));
-  const database = options.database ? await createPostgresDatabase(options.database) : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
+  const database = options.database
+    ? await createPostgresDatabase(options.database)
+    : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
   const secret = randomBytes(32).toString('base64url');
   const servers: StartedServer[] = [];
   let proxy: http.Server | undefined;

@@ -52,12 +52,17 @@ interface Answer {
   body: string;
 }
 
-function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+function request(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -68,10 +73,14 @@ function request(url: string, init: { method?: string; headers?: Record<string, 
 async function api(instance: Instance, method: string, pathname: string, body?: unknown): Promise<any> {
   const answer = await request(`${instance.url}${pathname}`, {
     method,
-    headers: { authorization: `Bearer ${instance.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${instance.apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (answer.status >= 300) throw new Error(`${method} ${pathname} answered ${answer.status}: ${answer.body.slice(0, 500)}`);
+  if (answer.status >= 300)
+    throw new Error(`${method} ${pathname} answered ${answer.status}: ${answer.body.slice(0, 500)}`);
   return answer.body ? JSON.parse(answer.body) : undefined;
 }
 
@@ -103,7 +112,11 @@ interface CaseMail {
 }
 
 /** Every recipient's message from the outbox: its pixel, its tracked links by name and its unsubscribe link. */
-function readMail(instance: Instance, emails: string[], linkNames: Map<number, LinkName>): Promise<Map<string, CaseMail>> {
+function readMail(
+  instance: Instance,
+  emails: string[],
+  linkNames: Map<number, LinkName>,
+): Promise<Map<string, CaseMail>> {
   const tokens = trackingTokens(instance.secret);
   const outbox = path.join(instance.dataDir, 'outbox');
   const files = readdirSync(outbox).filter((f) => f.endsWith('.eml'));
@@ -142,7 +155,8 @@ async function hit(instance: Instance, url: string, e: CorpusEvent, jar: CookieJ
     if (cookie) headers.cookie = cookie;
     const answer = await request(target, { method: e.method, headers });
     jar.take(answer.headers['set-cookie'], now);
-    if (answer.status >= 500) throw new Error(`${e.method} ${target} answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+    if (answer.status >= 500)
+      throw new Error(`${e.method} ${target} answered ${answer.status}: ${answer.body.slice(0, 300)}`);
     if (e.method !== 'GET' || answer.status < 300 || answer.status >= 400 || !answer.headers.location) return;
     const next = new URL(answer.headers.location, target);
     if (next.origin !== instance.url) return; // tel:, mailto: or another site: not ours to fetch
@@ -171,8 +185,20 @@ function midSweep(timeline: { at: number; ci: number; e: CorpusEvent }[]): numbe
 
 async function storedHits(db: DB, deliveryId: number): Promise<CaseHits> {
   const [opens, clicks] = await Promise.all([
-    db.selectFrom('opens').select(['class', 'reason']).where('delivery_id', '=', deliveryId).orderBy('at').orderBy('id').execute(),
-    db.selectFrom('clicks').select(['class', 'reason']).where('delivery_id', '=', deliveryId).orderBy('at').orderBy('id').execute(),
+    db
+      .selectFrom('opens')
+      .select(['class', 'reason'])
+      .where('delivery_id', '=', deliveryId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('clicks')
+      .select(['class', 'reason'])
+      .where('delivery_id', '=', deliveryId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute(),
   ]);
   return { opens, clicks };
 }
@@ -196,11 +222,21 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     await instance.setClock(clock);
     const emails = corpus.cases.map((_, i) => `case-${i + 1}@truth.example`);
     for (let i = 0; i < emails.length; i += 10_000) {
-      const results = await api(instance, 'POST', '/api/subscribers', emails.slice(i, i + 10_000).map((email) => ({ email, status: 'active', consent_note: 'truth replay' })));
+      const results = await api(
+        instance,
+        'POST',
+        '/api/subscribers',
+        emails.slice(i, i + 10_000).map((email) => ({ email, status: 'active', consent_note: 'truth replay' })),
+      );
       const refused = results.results.filter((r: { ok: boolean }) => !r.ok);
       if (refused.length > 0) throw new Error(`subscribers refused: ${JSON.stringify(refused.slice(0, 3))}`);
     }
-    const issue = await api(instance, 'POST', '/api/issues', { subject: 'Truth replay: three things from the workshop', preheader: 'Batteries, first widgets and winter', body_markdown: ISSUE_BODY, featured_articles: [] });
+    const issue = await api(instance, 'POST', '/api/issues', {
+      subject: 'Truth replay: three things from the workshop',
+      preheader: 'Batteries, first widgets and winter',
+      body_markdown: ISSUE_BODY,
+      featured_articles: [],
+    });
     const checked = await api(instance, 'GET', `/api/issues/${issue.id}`);
     if (!checked.ready) throw new Error(`the replay's issue fails its checks: ${JSON.stringify(checked.checks)}`);
     await api(instance, 'POST', `/api/issues/${issue.id}/send`, { audience: {} });
@@ -215,11 +251,20 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     });
     log(`sent ${emails.length} messages`);
 
-    const links = await db.selectFrom('issue_links').select(['id', 'kind', 'url']).where('issue_id', '=', issue.id).execute();
+    const links = await db
+      .selectFrom('issue_links')
+      .select(['id', 'kind', 'url'])
+      .where('issue_id', '=', issue.id)
+      .execute();
     const linkNames = new Map<number, LinkName>();
     for (const l of links) {
       const pathname = l.kind === 'site' ? new URL(l.url).pathname : '';
-      const name = l.kind === 'honeypot' ? 'honeypot' : l.kind === 'tel' ? 'tel' : (Object.entries(ARTICLE_PATHS).find(([, p]) => p === pathname)?.[0] as LinkName | undefined);
+      const name =
+        l.kind === 'honeypot'
+          ? 'honeypot'
+          : l.kind === 'tel'
+            ? 'tel'
+            : (Object.entries(ARTICLE_PATHS).find(([, p]) => p === pathname)?.[0] as LinkName | undefined);
       if (name && ![...linkNames.values()].includes(name)) linkNames.set(Number(l.id), name);
     }
     const mail = await waitFor('every message in the outbox', async () => {
@@ -228,9 +273,20 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     });
 
     // Every case's hits after its own message's send time, merged in time order (one clock, only moving forward).
-    const sentAt = new Map((await db.selectFrom('deliveries').select(['id', 'sent_at']).where('issue_id', '=', issue.id).execute()).map((d) => [Number(d.id), Number(d.sent_at)]));
+    const sentAt = new Map(
+      (await db.selectFrom('deliveries').select(['id', 'sent_at']).where('issue_id', '=', issue.id).execute()).map(
+        (d) => [Number(d.id), Number(d.sent_at)],
+      ),
+    );
     const jars = corpus.cases.map(() => new CookieJar());
-    const timeline = corpus.cases.flatMap((c, ci) => c.events.map((e, ei) => ({ at: sentAt.get(mail.get(emails[ci]!)!.deliveryId)! + Math.round(e.after_send_s * 1000), ci, ei, e })));
+    const timeline = corpus.cases.flatMap((c, ci) =>
+      c.events.map((e, ei) => ({
+        at: sentAt.get(mail.get(emails[ci]!)!.deliveryId)! + Math.round(e.after_send_s * 1000),
+        ci,
+        ei,
+        e,
+      })),
+    );
     timeline.sort((a, b) => a.at - b.at || a.ci - b.ci || a.ei - b.ei);
     const late = timeline.filter((t) => t.at < clock).length;
     if (late > 0) log(`${late} hits fell before the clock after the send and happen at ${clock} instead`);
@@ -250,16 +306,34 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
 
     const hits = new Map<string, CaseHits>();
 
-    for (const [ci, c] of corpus.cases.entries()) hits.set(c.name, await storedHits(db, mail.get(emails[ci]!)!.deliveryId));
+    for (const [ci, c] of corpus.cases.entries())
+      hits.set(c.name, await storedHits(db, mail.get(emails[ci]!)!.deliveryId));
     const score = scoreCorpus(corpus, (c) => hits.get(c.name)!);
     const report = await api(instance, 'GET', `/api/issues/${issue.id}/report`);
-    const shown: TrueFigures = { humanOpeners: report.issue.unique_human_opens, humanClickers: report.issue.unique_human_clicks, attributedVisitors: report.issue.unique_visitors };
+    const shown: TrueFigures = {
+      humanOpeners: report.issue.unique_human_opens,
+      humanClickers: report.issue.unique_human_clicks,
+      attributedVisitors: report.issue.unique_visitors,
+    };
     const truth = trueFigures(corpus);
     await options.inspect?.(instance, issue.id);
-    return { score, hits, shown, truth, figures: compareFigures(shown, truth), cases: corpus.cases.length, events: timeline.length, database: options.database ? 'postgres' : 'sqlite', stats: instance.stats };
+    return {
+      score,
+      hits,
+      shown,
+      truth,
+      figures: compareFigures(shown, truth),
+      cases: corpus.cases.length,
+      events: timeline.length,
+      database: options.database ? 'postgres' : 'sqlite',
+      stats: instance.stats,
+    };
   } catch (error) {
     const tail = instance.output().split('\n').slice(-30).join('\n');
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- server output (last lines) ---\n${tail}`, { cause: error });
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n--- server output (last lines) ---\n${tail}`,
+      { cause: error },
+    );
   } finally {
     await db.destroy();
     await instance.close({ keep: options.keep ?? false });

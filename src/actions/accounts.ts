@@ -66,9 +66,17 @@ async function signInDeps(context: ActionAPIContext): Promise<SignInDeps> {
     onLockedOut: (user, lock) =>
       runAfterResponse(context, async () => {
         try {
-          await accountMail(app).sendSignInAttempts?.(user.email, { name: user.name, attempts: lock.attempts, until: lock.until, accountUrl: `${app.config.siteUrl}/admin/account` });
+          await accountMail(app).sendSignInAttempts?.(user.email, {
+            name: user.name,
+            attempts: lock.attempts,
+            until: lock.until,
+            accountUrl: `${app.config.siteUrl}/admin/account`,
+          });
         } catch (error) {
-          console.error(`[accounts] the sign-in attempts mail to user ${user.id} failed:`, error instanceof Error ? error.message : error);
+          console.error(
+            `[accounts] the sign-in attempts mail to user ${user.id} failed:`,
+            error instanceof Error ? error.message : error,
+          );
         }
       }),
   };
@@ -137,7 +145,10 @@ export const accounts = {
         const limit = await app.rateLimits.hit(RESET_REQUESTS_PER_ADDRESS, clientAddress(context));
         if (!limit.allowed) {
           context.locals.retryAfterSeconds = limit.retryAfterSeconds;
-          throw new ActionError({ code: 'TOO_MANY_REQUESTS', message: 'Too many reset requests from your network. Try again later.' });
+          throw new ActionError({
+            code: 'TOO_MANY_REQUESTS',
+            message: 'Too many reset requests from your network. Try again later.',
+          });
         }
         // Three mails an hour per address at most; past that the answer is the same, and nothing is sent.
         // Answer first, look up and mail after: whether the address has an account never shows in the time taken.
@@ -171,10 +182,13 @@ export const accounts = {
       input: z.object({ currentPassword: bounded(1000), newPassword: newPasswordField }),
       handler: async (input, context) => {
         const user = authorize(context, 'admin.enter');
-        const result = await changePassword(
-          await signInDeps(context),
-          { userId: user.id, sessionId: context.locals.session!.id, currentPassword: input.currentPassword, newPassword: input.newPassword, address: clientAddress(context) },
-        );
+        const result = await changePassword(await signInDeps(context), {
+          userId: user.id,
+          sessionId: context.locals.session!.id,
+          currentPassword: input.currentPassword,
+          newPassword: input.newPassword,
+          address: clientAddress(context),
+        });
         if (!result.ok) throw failureToActionError(result, context);
         return result.value;
       },

@@ -10,12 +10,18 @@ export const digest = {
     /** The account page's switch: on or off, nothing else. */
     choose: defineAction({
       accept: 'form',
-      input: z.object({ weeklyDigest: z.enum(['on', 'off'], { error: 'Choose whether to get the weekly digest: on or off.' }) }),
+      input: z.object({
+        weeklyDigest: z.enum(['on', 'off'], { error: 'Choose whether to get the weekly digest: on or off.' }),
+      }),
       handler: async (input, context) => {
         const user = authorize(context, 'reports.view');
         const app = await appContext();
         const result = await chooseWeeklyDigest(app.db, user.id, input.weeklyDigest === 'on');
-        if (!result.ok) throw new ActionError({ code: result.reason === 'not_found' ? 'NOT_FOUND' : 'FORBIDDEN', message: result.message });
+        if (!result.ok)
+          throw new ActionError({
+            code: result.reason === 'not_found' ? 'NOT_FOUND' : 'FORBIDDEN',
+            message: result.message,
+          });
         return { on: result.on };
       },
     }),
@@ -27,7 +33,11 @@ export const digest = {
       handler: async (input) => {
         const app = await appContext();
         const userId = readDigestStopToken(app.secret, input.token);
-        if (userId === undefined) throw new ActionError({ code: 'BAD_REQUEST', message: 'This link is incomplete or was changed: turn the digest off on your account page instead.' });
+        if (userId === undefined)
+          throw new ActionError({
+            code: 'BAD_REQUEST',
+            message: 'This link is incomplete or was changed: turn the digest off on your account page instead.',
+          });
         const result = await stopWeeklyDigest(app.db, userId);
         if (!result.ok) throw new ActionError({ code: 'NOT_FOUND', message: result.message });
         return { on: false };

@@ -2,7 +2,13 @@ import { ActionError, defineAction } from 'astro:actions';
 import { z } from 'zod';
 import { appContext } from '../lib/app/context.ts';
 import { issueInputSchema } from '../lib/issues/issue.ts';
-import { createIssue, renderUnsavedPreview, sendTestIssue, updateIssue, type IssueFailure } from '../lib/issues/issues.service.ts';
+import {
+  createIssue,
+  renderUnsavedPreview,
+  sendTestIssue,
+  updateIssue,
+  type IssueFailure,
+} from '../lib/issues/issues.service.ts';
 import { articleCatalog } from '../site/newsletter.ts';
 import { authorize } from './authorize.ts';
 
@@ -12,11 +18,19 @@ import { authorize } from './authorize.ts';
  * middleware refuses them earlier too (ADMIN_ACTIONS in src/web/admin-routes.ts).
  */
 
-const CODES = { invalid: 'BAD_REQUEST', 'not-found': 'NOT_FOUND', conflict: 'CONFLICT', 'mail-failed': 'BAD_GATEWAY' } as const;
+const CODES = {
+  invalid: 'BAD_REQUEST',
+  'not-found': 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  'mail-failed': 'BAD_GATEWAY',
+} as const;
 
 function refusal(failure: IssueFailure): ActionError {
   const fields = failure.fields ? Object.values(failure.fields) : [];
-  return new ActionError({ code: CODES[failure.reason], message: fields.length > 0 ? fields.join(' ') : failure.message });
+  return new ActionError({
+    code: CODES[failure.reason],
+    message: fields.length > 0 ? fields.join(' ') : failure.message,
+  });
 }
 
 const id = z.coerce.number({ error: 'Which issue?' }).int().positive();
@@ -62,7 +76,10 @@ export const issues = {
 
     sendTest: defineAction({
       accept: 'form',
-      input: z.object({ id, to: z.string({ error: 'Enter at least one address.' }).max(2000, 'That is far too long for a few addresses.') }),
+      input: z.object({
+        id,
+        to: z.string({ error: 'Enter at least one address.' }).max(2000, 'That is far too long for a few addresses.'),
+      }),
       handler: async (input, context) => {
         authorize(context, 'issues.send');
         const app = await appContext();

@@ -3,9 +3,21 @@ import { z } from 'astro/zod';
 import { appContext } from '../lib/app/context.ts';
 import { parseEventTime } from '../lib/offline/event-time.ts';
 import { mappingFromFields } from '../lib/offline/import-mapping.ts';
-import { addManualEvent, recordTap, removeOfflineEvent, restoreOfflineEvent, undoTap } from '../lib/offline/offline-events.service.ts';
+import {
+  addManualEvent,
+  recordTap,
+  removeOfflineEvent,
+  restoreOfflineEvent,
+  undoTap,
+} from '../lib/offline/offline-events.service.ts';
 import { applyOfflineImport, inspectOfflineCsv, planOfflineImport } from '../lib/offline/offline-import.service.ts';
-import { deleteUpload, findUpload, MAX_OFFLINE_UPLOAD_BYTES, notCsvReason, saveUpload } from '../lib/offline/offline-uploads.ts';
+import {
+  deleteUpload,
+  findUpload,
+  MAX_OFFLINE_UPLOAD_BYTES,
+  notCsvReason,
+  saveUpload,
+} from '../lib/offline/offline-uploads.ts';
 import { getSettings } from '../lib/settings/settings.service.ts';
 import { authorize } from './authorize.ts';
 
@@ -19,7 +31,12 @@ const id = z.coerce.number().int().positive();
 const clientId = z.string().max(100);
 const note = z.string().max(2000, 'That note is far too long.').optional();
 
-const UNDO_CODES = { not_found: 'NOT_FOUND', not_yours: 'FORBIDDEN', already_undone: 'CONFLICT', too_late: 'CONFLICT' } as const;
+const UNDO_CODES = {
+  not_found: 'NOT_FOUND',
+  not_yours: 'FORBIDDEN',
+  already_undone: 'CONFLICT',
+  too_late: 'CONFLICT',
+} as const;
 
 async function timeZone() {
   const app = await appContext();
@@ -35,7 +52,12 @@ export const offline = {
       handler: async (input, context) => {
         const user = authorize(context, 'tally.record');
         const app = await appContext();
-        const outcome = await recordTap(app.db, user.id, { kind: input.kind, clientId: input.clientId, mentioned: input.mentioned ? true : null, note: input.note });
+        const outcome = await recordTap(app.db, user.id, {
+          kind: input.kind,
+          clientId: input.clientId,
+          mentioned: input.mentioned ? true : null,
+          note: input.note,
+        });
         if (!outcome.ok) throw new ActionError({ code: 'BAD_REQUEST', message: outcome.message });
         return { id: outcome.event.id, kind: outcome.event.kind, at: outcome.event.at, duplicate: outcome.duplicate };
       },
@@ -112,7 +134,10 @@ export const offline = {
       handler: async (input, context) => {
         const user = authorize(context, 'offline-events.manage');
         if (input.file.size > MAX_OFFLINE_UPLOAD_BYTES) {
-          throw new ActionError({ code: 'CONTENT_TOO_LARGE', message: `The file is larger than ${MAX_OFFLINE_UPLOAD_BYTES / 1_000_000} MB; split it into smaller files.` });
+          throw new ActionError({
+            code: 'CONTENT_TOO_LARGE',
+            message: `The file is larger than ${MAX_OFFLINE_UPLOAD_BYTES / 1_000_000} MB; split it into smaller files.`,
+          });
         }
         const bytes = new Uint8Array(await input.file.arrayBuffer());
         const notCsv = notCsvReason(bytes);
@@ -144,14 +169,28 @@ export const offline = {
         const user = authorize(context, 'offline-events.manage');
         const { app, timeZone: tz } = await timeZone();
         const upload = await findUpload(app.config.dataDir, input.upload);
-        if (!upload) throw new ActionError({ code: 'NOT_FOUND', message: 'This upload is no longer here (uploads are kept for a day); upload the file again.' });
+        if (!upload)
+          throw new ActionError({
+            code: 'NOT_FOUND',
+            message: 'This upload is no longer here (uploads are kept for a day); upload the file again.',
+          });
         const mapping = mappingFromFields(input);
-        if (!mapping) throw new ActionError({ code: 'BAD_REQUEST', message: 'Choose the time column and the kind, then run the dry run again.' });
+        if (!mapping)
+          throw new ActionError({
+            code: 'BAD_REQUEST',
+            message: 'Choose the time column and the kind, then run the dry run again.',
+          });
         const plan = await planOfflineImport(app.db, upload.file, mapping, { timeZone: tz });
         if (!plan.ok) throw new ActionError({ code: 'BAD_REQUEST', message: plan.error });
         const outcome = await applyOfflineImport(app.db, plan.value, { userId: user.id });
         await deleteUpload(app.config.dataDir, upload.id);
-        return { ...outcome, fileName: upload.fileName, rejected: plan.value.counts.rejected, call: plan.value.counts.call, walkIn: plan.value.counts.walk_in };
+        return {
+          ...outcome,
+          fileName: upload.fileName,
+          rejected: plan.value.counts.rejected,
+          call: plan.value.counts.call,
+          walkIn: plan.value.counts.walk_in,
+        };
       },
     }),
   },

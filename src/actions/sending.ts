@@ -4,7 +4,14 @@ import { appContext } from '../lib/app/context.ts';
 import type { Failure } from '../lib/outcome.ts';
 import { localTimeToEpoch } from '../lib/sending/schedule-time.ts';
 import { checkPeopleRule } from '../lib/reports/people.service.ts';
-import { cancelSend, pauseSend, requestSend, resumeSend, reviewSend, sendOfIssue } from '../lib/sending/send.service.ts';
+import {
+  cancelSend,
+  pauseSend,
+  requestSend,
+  resumeSend,
+  reviewSend,
+  sendOfIssue,
+} from '../lib/sending/send.service.ts';
 
 import { getSettings } from '../lib/settings/settings.service.ts';
 import { failureToActionError, authorize } from './authorize.ts';
@@ -52,34 +59,71 @@ export const sending = {
       handler: async (input, context) => {
         const user = authorize(context, 'issues.send');
         const app = await appContext();
-        if (input.audience === 'topics' && (input.topics ?? []).length === 0) throw new ActionError({ code: 'BAD_REQUEST', message: 'Tick at least one topic, or send to every active subscriber.' });
+        if (input.audience === 'topics' && (input.topics ?? []).length === 0)
+          throw new ActionError({
+            code: 'BAD_REQUEST',
+            message: 'Tick at least one topic, or send to every active subscriber.',
+          });
         let at: number | null = null;
         if (input.when === 'later') {
           const settings = await getSettings(app.db);
           const parsed = localTimeToEpoch(input.at ?? '', settings.timeZone);
           if (!parsed.ok) throw new ActionError({ code: 'BAD_REQUEST', message: parsed.message });
-          if (parsed.at <= Date.now()) throw new ActionError({ code: 'BAD_REQUEST', message: 'That time has passed: choose a later one, or send now.' });
+          if (parsed.at <= Date.now())
+            throw new ActionError({
+              code: 'BAD_REQUEST',
+              message: 'That time has passed: choose a later one, or send now.',
+            });
           at = parsed.at;
         }
         const behaviour = { issue: input.fromIssue, figure: input.figure, link: input.link };
         const request = {
           issueId: input.issueId,
-          audience: input.audience === 'topics' ? { topics: input.topics } : input.audience === 'behaviour' ? { behaviour } : {},
+          audience:
+            input.audience === 'topics'
+              ? { topics: input.topics }
+              : input.audience === 'behaviour'
+                ? { behaviour }
+                : {},
           at,
           createdBy: user.id,
           undoMs: app.config.sending.undoMs,
         };
-        const form = { audience: input.audience, topics: input.topics ?? [], when: input.when, at: input.at ?? '', fromIssue: input.fromIssue ?? '', figure: input.figure ?? '', link: input.link ?? '' };
+        const form = {
+          audience: input.audience,
+          topics: input.topics ?? [],
+          when: input.when,
+          at: input.at ?? '',
+          fromIssue: input.fromIssue ?? '',
+          figure: input.figure ?? '',
+          link: input.link ?? '',
+        };
         if (input.confirmed !== 'yes') {
           const review = await reviewSend(app.db, app.issueSending, request);
           if (!review.ok) throw refusal(review);
           const people = input.audience === 'behaviour' ? await checkPeopleRule(app.db, behaviour) : undefined;
-          const behaviourText = people?.ok ? `${people.value.description} of “${people.value.issue.subject}”` : undefined;
-          return { stage: 'review' as const, form, behaviourText, recipients: review.value.recipients, scheduledAt: review.value.scheduledAt, undoMs: app.config.sending.undoMs };
+          const behaviourText = people?.ok
+            ? `${people.value.description} of “${people.value.issue.subject}”`
+            : undefined;
+          return {
+            stage: 'review' as const,
+            form,
+            behaviourText,
+            recipients: review.value.recipients,
+            scheduledAt: review.value.scheduledAt,
+            undoMs: app.config.sending.undoMs,
+          };
         }
         const result = await requestSend(app.db, app.issueSending, request);
         if (!result.ok) throw refusal(result);
-        return { stage: 'sent' as const, sendId: result.value.sendId, state: result.value.state, recipients: result.value.recipients, scheduledAt: result.value.scheduledAt, created: result.value.created };
+        return {
+          stage: 'sent' as const,
+          sendId: result.value.sendId,
+          state: result.value.state,
+          recipients: result.value.recipients,
+          scheduledAt: result.value.scheduledAt,
+          created: result.value.created,
+        };
       },
     }),
 

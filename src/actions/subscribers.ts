@@ -28,8 +28,17 @@ import { authorize } from './authorize.ts';
 async function subscriberFromToken(token: string, need: 'fresh' | 'any') {
   const app = await appContext();
   const link = readPersonalLink({ secret: app.secret, siteUrl: app.config.siteUrl }, token, Date.now());
-  if (!link) throw new ActionError({ code: 'BAD_REQUEST', message: 'This link is not valid. Use the link from your most recent email.' });
-  if (need === 'fresh' && !link.fresh) throw new ActionError({ code: 'FORBIDDEN', message: 'This link has expired: preference links work for 60 days. Ask for a new one on this page and we will email it to you.' });
+  if (!link)
+    throw new ActionError({
+      code: 'BAD_REQUEST',
+      message: 'This link is not valid. Use the link from your most recent email.',
+    });
+  if (need === 'fresh' && !link.fresh)
+    throw new ActionError({
+      code: 'FORBIDDEN',
+      message:
+        'This link has expired: preference links work for 60 days. Ask for a new one on this page and we will email it to you.',
+    });
   return { app, subscriberId: link.subscriberId, issueId: link.issueId };
 }
 
@@ -53,7 +62,17 @@ const subscribersAdmin = {
     handler: async (input, context) => {
       const user = authorize(context, 'subscribers.manage');
       const app = await appContext();
-      const result = await addConfirmedSubscriber(app.db, { email: input.email, name: input.name, topics: input.topics, consentNote: input.consentNote ?? '', form: 'admin' }, `user:${user.id}`);
+      const result = await addConfirmedSubscriber(
+        app.db,
+        {
+          email: input.email,
+          name: input.name,
+          topics: input.topics,
+          consentNote: input.consentNote ?? '',
+          form: 'admin',
+        },
+        `user:${user.id}`,
+      );
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { outcome: result.value.outcome, id: result.value.id, email: input.email.trim().toLowerCase() };
     },
@@ -65,7 +84,12 @@ const subscribersAdmin = {
     handler: async (input, context) => {
       authorize(context, 'subscribers.manage');
       const app = await appContext();
-      const result = await updatePreferences(app.db, input.id, { topics: input.topics ?? [], paused: input.paused ?? false }, 'admin');
+      const result = await updatePreferences(
+        app.db,
+        input.id,
+        { topics: input.topics ?? [], paused: input.paused ?? false },
+        'admin',
+      );
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { saved: true };
     },
@@ -78,18 +102,24 @@ const subscribersAdmin = {
       authorize(context, 'subscribers.manage');
       const app = await appContext();
       const outcome = await unsubscribe(app.db, input.id, { method: 'admin' });
-      if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'This subscriber no longer exists.' });
+      if (outcome === 'not_found')
+        throw new ActionError({ code: 'NOT_FOUND', message: 'This subscriber no longer exists.' });
       return { outcome };
     },
   }),
 
   erase: defineAction({
     accept: 'form',
-    input: z.object({ id: subscriberId, email: z.string().max(1000), confirm: z.literal('yes', { error: 'Tick the box to confirm the erasure.' }) }),
+    input: z.object({
+      id: subscriberId,
+      email: z.string().max(1000),
+      confirm: z.literal('yes', { error: 'Tick the box to confirm the erasure.' }),
+    }),
     handler: async (input, context) => {
       authorize(context, 'subscribers.manage');
       const app = await appContext();
-      if (!(await eraseSubscriber(app.db, input.id))) throw new ActionError({ code: 'NOT_FOUND', message: 'This subscriber no longer exists (already erased?).' });
+      if (!(await eraseSubscriber(app.db, input.id)))
+        throw new ActionError({ code: 'NOT_FOUND', message: 'This subscriber no longer exists (already erased?).' });
       return { erased: input.email };
     },
   }),
@@ -107,7 +137,12 @@ const subscribersAdmin = {
     handler: async (input, context) => {
       authorize(context, 'subscribers.manage');
       const app = await appContext();
-      const mapping = { delimiter: DELIMITERS[input.delimiter]!, email: input.email, name: input.name === '' || input.name === undefined ? null : input.name, topics: input.topics === '' || input.topics === undefined ? null : input.topics };
+      const mapping = {
+        delimiter: DELIMITERS[input.delimiter]!,
+        email: input.email,
+        name: input.name === '' || input.name === undefined ? null : input.name,
+        topics: input.topics === '' || input.topics === undefined ? null : input.topics,
+      };
       const result = await importJobs(app).plan(input.job, mapping, input.consentNote ?? '');
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { planned: true };
@@ -144,7 +179,10 @@ export const subscribers = {
       const ip = context.locals.clientAddress ?? context.clientAddress;
       const limit = await app.rateLimits.hit(SIGNUPS_PER_ADDRESS, ip);
       if (!limit.allowed) {
-        throw new ActionError({ code: 'TOO_MANY_REQUESTS', message: `Too many signups from your network. Please try again in ${Math.ceil(limit.retryAfterSeconds / 60)} minutes.` });
+        throw new ActionError({
+          code: 'TOO_MANY_REQUESTS',
+          message: `Too many signups from your network. Please try again in ${Math.ceil(limit.retryAfterSeconds / 60)} minutes.`,
+        });
       }
       // The honeypot: people never see this field, so anything in it came from a bot. It gets the same answer, and nothing is stored.
       if (input.website) return { email: input.email.trim().toLowerCase() };
@@ -156,7 +194,12 @@ export const subscribers = {
         form: (input.source ?? 'subscribe-page').replace(/[^\w:/.-]/g, '').slice(0, 200) || 'subscribe-page',
         campaign,
         // The issue that brought them: its attribution cookie, else the campaign's issue (a forwarded link).
-        issueId: await signupIssueId(app.db, { secret: app.secret, cookie: context.cookies.get(ATTRIBUTION_COOKIE)?.value, campaign, windowDays: (await getSettings(app.db)).attributionWindowDays }),
+        issueId: await signupIssueId(app.db, {
+          secret: app.secret,
+          cookie: context.cookies.get(ATTRIBUTION_COOKIE)?.value,
+          campaign,
+          windowDays: (await getSettings(app.db)).attributionWindowDays,
+        }),
       });
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { email: input.email.trim().toLowerCase() };
@@ -183,7 +226,12 @@ export const subscribers = {
     }),
     handler: async (input) => {
       const { app, subscriberId } = await subscriberFromToken(input.token, 'fresh');
-      const result = await updatePreferences(app.db, subscriberId, { name: input.name ?? null, topics: input.topics ?? [], paused: input.paused ?? false }, 'subscriber');
+      const result = await updatePreferences(
+        app.db,
+        subscriberId,
+        { name: input.name ?? null, topics: input.topics ?? [], paused: input.paused ?? false },
+        'subscriber',
+      );
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { saved: true };
     },
@@ -195,7 +243,8 @@ export const subscribers = {
     handler: async (input) => {
       const { app, subscriberId, issueId } = await subscriberFromToken(input.token, 'any');
       const outcome = await unsubscribe(app.db, subscriberId, { method: 'preferences', issueId });
-      if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
+      if (outcome === 'not_found')
+        throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
       return { outcome };
     },
   }),
@@ -206,8 +255,14 @@ export const subscribers = {
     handler: async (input) => {
       const { app, subscriberId } = await subscriberFromToken(input.token, 'any');
       const outcome = await requestResubscription(await subscriberDeps(app), subscriberId);
-      if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
-      if (outcome === 'not_allowed') throw new ActionError({ code: 'FORBIDDEN', message: 'Mail to this address bounced or was reported, so we cannot send to it again. Sign up with another address.' });
+      if (outcome === 'not_found')
+        throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
+      if (outcome === 'not_allowed')
+        throw new ActionError({
+          code: 'FORBIDDEN',
+          message:
+            'Mail to this address bounced or was reported, so we cannot send to it again. Sign up with another address.',
+        });
       return { outcome };
     },
   }),
@@ -218,14 +273,18 @@ export const subscribers = {
     handler: async (input) => {
       const { app, subscriberId } = await subscriberFromToken(input.token, 'any');
       const outcome = await mailPreferencesLink(await subscriberDeps(app), subscriberId);
-      if (outcome === 'not_found') throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
+      if (outcome === 'not_found')
+        throw new ActionError({ code: 'NOT_FOUND', message: 'We have no record of this subscription any more.' });
       return { outcome };
     },
   }),
 
   eraseMyData: defineAction({
     accept: 'form',
-    input: z.object({ token: z.string().max(500), confirm: z.literal('yes', { error: 'Tick the box to confirm that you want everything deleted.' }) }),
+    input: z.object({
+      token: z.string().max(500),
+      confirm: z.literal('yes', { error: 'Tick the box to confirm that you want everything deleted.' }),
+    }),
     handler: async (input) => {
       const { app, subscriberId } = await subscriberFromToken(input.token, 'fresh');
       await eraseSubscriber(app.db, subscriberId);

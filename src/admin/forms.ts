@@ -17,7 +17,8 @@ export function formState<T>(result: SafeResult<any, T> | undefined): FormState<
   if (!result.error) return { data: result.data, error: undefined, fields: {} };
   if (isInputError(result.error)) {
     const fields: Record<string, string | undefined> = {};
-    for (const [name, messages] of Object.entries(result.error.fields as Record<string, string[] | undefined>)) fields[name] = messages?.[0];
+    for (const [name, messages] of Object.entries(result.error.fields as Record<string, string[] | undefined>))
+      fields[name] = messages?.[0];
     return { data: undefined, error: 'Please correct the fields marked below.', fields };
   }
   return { data: undefined, error: result.error.message, fields: {} };
@@ -32,7 +33,8 @@ export async function postedValues(request: Request): Promise<Record<string, str
   try {
     const form = await request.formData();
     const values: Record<string, string> = {};
-    for (const [name, value] of form) if (typeof value === 'string' && !/password/i.test(name)) values[name] = value.slice(0, 2000);
+    for (const [name, value] of form)
+      if (typeof value === 'string' && !/password/i.test(name)) values[name] = value.slice(0, 2000);
     return values;
   } catch {
     return {};

@@ -38,11 +38,17 @@ const JUDGEMENT: Record<LiftResult['verdict'], string> = {
 
 /** Why a lift cannot head the report: no normal week, or another issue's hours overlap. */
 function noLiftBecause(lift: { h24: LiftResult; h72: LiftResult }): string {
-  if (lift.h24.verdict !== 'no-baseline' && lift.h24.observedTouchedBy.length > 0) return 'another issue went out in the same hours, so no lift of its own can be given';
+  if (lift.h24.verdict !== 'no-baseline' && lift.h24.observedTouchedBy.length > 0)
+    return 'another issue went out in the same hours, so no lift of its own can be given';
   return 'no normal week to compare with, so no lift can be given';
 }
 
-function offlineTile(key: string, noun: Noun, lift: { h24: LiftResult; h72: LiftResult } | undefined, credited: number): HeadlineTile {
+function offlineTile(
+  key: string,
+  noun: Noun,
+  lift: { h24: LiftResult; h72: LiftResult } | undefined,
+  credited: number,
+): HeadlineTile {
   const chosen = lift && headlineLift(lift);
   const creditedText = `${formatCount(credited)} credited to this issue`;
   if (!chosen) {
@@ -50,16 +56,23 @@ function offlineTile(key: string, noun: Noun, lift: { h24: LiftResult; h72: Lift
       key,
       figure: formatCount(credited),
       label: `${nounFor(credited, noun)} credited to this issue`,
-      detail: lift ? `Its tracked number or a row naming it; ${noLiftBecause(lift)}.` : 'Its tracked number or a row naming it.',
+      detail: lift
+        ? `Its tracked number or a row naming it; ${noLiftBecause(lift)}.`
+        : 'Its tracked number or a row naming it.',
       definition: 'offline',
     };
   }
   const { hours, result } = chosen;
   const more = (result.lift ?? 0) >= 0;
   const range = `${signed(result.low!)} to ${signed(result.high!)}`;
-  const when = result.windowComplete ? `In the ${hours} hours after the send` : `So far (the ${hours}-hour window is still open)`;
+  const when = result.windowComplete
+    ? `In the ${hours} hours after the send`
+    : `So far (the ${hours}-hour window is still open)`;
   // A difference inside normal variation is no result: it is not worded as one.
-  const label = result.verdict === 'noise' ? `${forms(noun).other}: about as many as a normal week` : `${nounFor(Math.abs(result.lift!), noun, 1)} ${more ? 'more' : 'fewer'} than a normal week`;
+  const label =
+    result.verdict === 'noise'
+      ? `${forms(noun).other}: about as many as a normal week`
+      : `${nounFor(Math.abs(result.lift!), noun, 1)} ${more ? 'more' : 'fewer'} than a normal week`;
   return {
     key,
     figure: signed(result.lift!),
@@ -70,7 +83,10 @@ function offlineTile(key: string, noun: Noun, lift: { h24: LiftResult; h72: Lift
   };
 }
 
-export function issueHeadline(report: IssueReport, now: number): { added: HeadlineTile[]; reach: HeadlineTile[]; shopTraffic: string } {
+export function issueHeadline(
+  report: IssueReport,
+  now: number,
+): { added: HeadlineTile[]; reach: HeadlineTile[]; shopTraffic: string } {
   const row = report.issue;
   const liftOf = (metric: 'call' | 'walk_in') => report.lift.find((l) => l.metric === metric);
   const added: HeadlineTile[] = [
@@ -92,16 +108,35 @@ export function issueHeadline(report: IssueReport, now: number): { added: Headli
     },
   ];
   const reach: HeadlineTile[] = [
-    { key: 'delivered', figure: formatCount(row.delivered), label: 'delivered', detail: `Of ${countOf(row.recipients, 'recipient')}${row.bounced > 0 ? `; ${formatCount(row.bounced)} bounced` : ''}.`, definition: 'delivery' },
-    { key: 'opened', figure: formatRate(row.humanOpenRate), label: 'opened (likely human)', detail: `${countOf(row.uniqueHumanOpens, PEOPLE)}; ${formatRate(row.openRate)} with machines.`, definition: 'uniqueOpens' },
-    { key: 'clicked', figure: formatRate(row.clickRate), label: 'clicked', detail: `${countOf(row.uniqueHumanClicks, PEOPLE)}; ${formatRate(row.clickToOpenRate)} of openers.`, definition: 'uniqueClicks' },
+    {
+      key: 'delivered',
+      figure: formatCount(row.delivered),
+      label: 'delivered',
+      detail: `Of ${countOf(row.recipients, 'recipient')}${row.bounced > 0 ? `; ${formatCount(row.bounced)} bounced` : ''}.`,
+      definition: 'delivery',
+    },
+    {
+      key: 'opened',
+      figure: formatRate(row.humanOpenRate),
+      label: 'opened (likely human)',
+      detail: `${countOf(row.uniqueHumanOpens, PEOPLE)}; ${formatRate(row.openRate)} with machines.`,
+      definition: 'uniqueOpens',
+    },
+    {
+      key: 'clicked',
+      figure: formatRate(row.clickRate),
+      label: 'clicked',
+      detail: `${countOf(row.uniqueHumanClicks, PEOPLE)}; ${formatRate(row.clickToOpenRate)} of openers.`,
+      definition: 'uniqueClicks',
+    },
   ];
   const tz = report.timeZone;
-  const span = row.windowCutByNextSendAt !== null
-    ? `from the send until the next issue went out (${formatTime(row.windowCutByNextSendAt, tz)})`
-    : now < row.windowEndsAt
-      ? `since the send (its ${countOf(row.windowDays, 'day')} are still running)`
-      : `in the ${countOf(row.windowDays, 'day')} after the send`;
+  const span =
+    row.windowCutByNextSendAt !== null
+      ? `from the send until the next issue went out (${formatTime(row.windowCutByNextSendAt, tz)})`
+      : now < row.windowEndsAt
+        ? `since the send (its ${countOf(row.windowDays, 'day')} are still running)`
+        : `in the ${countOf(row.windowDays, 'day')} after the send`;
   const shopTraffic = `All the shop’s calls and walk-ins ${span}, not only from this issue: ${countOf(row.callsInWindow, { one: 'phone call', other: 'phone calls' })} and ${countOf(row.walkInsInWindow, 'walk-in')}.`;
   return { added, reach, shopTraffic };
 }

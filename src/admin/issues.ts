@@ -1,5 +1,12 @@
 /** What the issue form was posted with, to fill it in again after a refusal (featured articles are a list). */
-export async function issueFormValues(request: Request): Promise<{ subject?: string; preheader?: string; slug?: string; body_markdown?: string; featured_articles?: string[]; tracked_phone?: string }> {
+export async function issueFormValues(request: Request): Promise<{
+  subject?: string;
+  preheader?: string;
+  slug?: string;
+  body_markdown?: string;
+  featured_articles?: string[];
+  tracked_phone?: string;
+}> {
   if (request.method !== 'POST') return {};
   try {
     const form = await request.formData();

@@ -63,7 +63,9 @@ export function takeActionResult<R>(context: MiddlewareContext): { name: string;
   context.cookies.delete(RESULT_COOKIE, { path: OPTIONS.path });
   try {
     const carried = JSON.parse(value) as CarriedResult<R>;
-    return carried.path === context.url.pathname + context.url.search ? { name: carried.name, result: carried.result } : undefined;
+    return carried.path === context.url.pathname + context.url.search
+      ? { name: carried.name, result: carried.result }
+      : undefined;
   } catch {
     return undefined;
   }

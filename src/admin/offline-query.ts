@@ -22,7 +22,13 @@ export function parseListQuery(params: URLSearchParams, timeZone: string, now = 
   if (addDays(fromDay, MAX_DAYS - 1) < toDay) fromDay = addDays(toDay, -(MAX_DAYS - 1));
   const kind = params.get('kind');
   const source = params.get('source');
-  const filter: DayFilter = { fromDay, toDay, timeZone, kind: isOfflineKind(kind) ? kind : undefined, source: isOfflineSource(source) ? source : undefined };
+  const filter: DayFilter = {
+    fromDay,
+    toDay,
+    timeZone,
+    kind: isOfflineKind(kind) ? kind : undefined,
+    source: isOfflineSource(source) ? source : undefined,
+  };
 
   const cursor = /^(\d{1,15}):(\d{1,15})$/.exec(params.get('before') ?? '');
   const before = cursor ? { at: Number(cursor[1]), id: Number(cursor[2]) } : undefined;

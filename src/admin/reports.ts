@@ -1,5 +1,10 @@
 /** The report pages of the admin: their parameters in the URL, and numbers in words. */
-import { COMPARISON_COLUMNS, firstDirection, type ComparisonColumn, type ComparisonSort } from '../lib/reports/comparison-table.ts';
+import {
+  COMPARISON_COLUMNS,
+  firstDirection,
+  type ComparisonColumn,
+  type ComparisonSort,
+} from '../lib/reports/comparison-table.ts';
 import type { LiftResult } from '../lib/reports/lift.ts';
 import { CURVE_SPANS, type CurveSpan } from '../lib/reports/issue-report.service.ts';
 import type { CurveAxis } from '../components/charts/chart-data.ts';
@@ -9,12 +14,18 @@ export type RangeDays = (typeof RANGE_DAYS)[number];
 export const DEFAULT_RANGE_DAYS: RangeDays = 30;
 
 /** `?days=7|30|90` (default 30); anything else is refused with a sentence saying what is allowed. */
-export function parseRangeDays(params: URLSearchParams): { ok: true; days: RangeDays } | { ok: false; days: RangeDays; message: string } {
+export function parseRangeDays(
+  params: URLSearchParams,
+): { ok: true; days: RangeDays } | { ok: false; days: RangeDays; message: string } {
   const value = params.get('days');
   if (value === null || value === '') return { ok: true, days: DEFAULT_RANGE_DAYS };
   const days = RANGE_DAYS.find((d) => String(d) === value);
   if (days) return { ok: true, days };
-  return { ok: false, days: DEFAULT_RANGE_DAYS, message: `There is no range of “${value.slice(0, 20)}” days: choose ${RANGE_DAYS.join(', ')} days. Showing the last ${DEFAULT_RANGE_DAYS} days.` };
+  return {
+    ok: false,
+    days: DEFAULT_RANGE_DAYS,
+    message: `There is no range of “${value.slice(0, 20)}” days: choose ${RANGE_DAYS.join(', ')} days. Showing the last ${DEFAULT_RANGE_DAYS} days.`,
+  };
 }
 
 const counts = new Intl.NumberFormat('en-GB');
@@ -44,14 +55,25 @@ export function ariaSort(column: ComparisonColumn, current: ComparisonSort): 'as
 /** What the sort link does, for screen readers and the tooltip. */
 export function sortLabel(column: ComparisonColumn, current: ComparisonSort): string {
   const next = column.key === current.column ? (current.dir === 'asc' ? 'desc' : 'asc') : firstDirection(column);
-  const words = column.kind === 'text' ? { asc: 'A to Z', desc: 'Z to A' } : column.kind === 'time' ? { asc: 'oldest first', desc: 'newest first' } : { asc: 'smallest first', desc: 'largest first' };
+  const words =
+    column.kind === 'text'
+      ? { asc: 'A to Z', desc: 'Z to A' }
+      : column.kind === 'time'
+        ? { asc: 'oldest first', desc: 'newest first' }
+        : { asc: 'smallest first', desc: 'largest first' };
   return `Sort by ${column.heading.toLowerCase()}, ${words[next]}`;
 }
 
 export { COMPARISON_COLUMNS };
 
 /** "Sending", "Sent", … for a send's state. */
-export const SEND_STATE_TEXT: Record<string, string> = { scheduled: 'Scheduled', running: 'Sending', paused: 'Paused', cancelled: 'Cancelled', finished: 'Sent' };
+export const SEND_STATE_TEXT: Record<string, string> = {
+  scheduled: 'Scheduled',
+  running: 'Sending',
+  paused: 'Paused',
+  cancelled: 'Cancelled',
+  finished: 'Sent',
+};
 
 /** 44 → "44"; 2.25 → "2.3"; 0.04 → "0.04" (small expected counts keep their precision). */
 export function formatAmount(n: number): string {
@@ -79,7 +101,11 @@ export const LIFT_VERDICT_TEXT: Record<LiftResult['verdict'], string> = {
  * Series names must differ (a chart keys its legend by name), but two issues may share a
  * subject: such names get the day they went out, then their id.
  */
-export function distinctNames<T extends { name: string }>(series: readonly T[], day: (item: T) => string, id: (item: T) => number): T[] {
+export function distinctNames<T extends { name: string }>(
+  series: readonly T[],
+  day: (item: T) => string,
+  id: (item: T) => number,
+): T[] {
   const times = new Map<string, number>();
   for (const s of series) times.set(s.name, (times.get(s.name) ?? 0) + 1);
   const withDay = series.map((s) => ((times.get(s.name) ?? 0) > 1 ? { ...s, name: `${s.name} (${day(s)})` } : s));
@@ -89,14 +115,23 @@ export function distinctNames<T extends { name: string }>(series: readonly T[], 
 }
 
 /** The spans the issue report's curves can show, as the switch names them. */
-export const CURVE_SPAN_LABELS: Record<CurveSpan, string> = { minutes: 'First 6 hours', hours: 'First 2 days', days: 'First week' };
+export const CURVE_SPAN_LABELS: Record<CurveSpan, string> = {
+  minutes: 'First 6 hours',
+  hours: 'First 2 days',
+  days: 'First week',
+};
 
 /** `?span=minutes|hours|days`; none → chosen by the issue's age; anything else refused with a sentence saying what is allowed. */
-export function parseCurveSpan(params: URLSearchParams): { ok: true; span: CurveSpan | undefined } | { ok: false; message: string } {
+export function parseCurveSpan(
+  params: URLSearchParams,
+): { ok: true; span: CurveSpan | undefined } | { ok: false; message: string } {
   const value = params.get('span');
   if (value === null || value === '') return { ok: true, span: undefined };
   if (value === 'minutes' || value === 'hours' || value === 'days') return { ok: true, span: value };
-  return { ok: false, message: `There is no span “${value.slice(0, 20)}”: choose minutes (the first 6 hours), hours (the first 2 days) or days (the first week). Showing the span that suits the issue’s age.` };
+  return {
+    ok: false,
+    message: `There is no span “${value.slice(0, 20)}”: choose minutes (the first 6 hours), hours (the first 2 days) or days (the first week). Showing the span that suits the issue’s age.`,
+  };
 }
 
 /** The chart axis of a span: its end and step in hours. */
@@ -110,8 +145,14 @@ export function curveAxis(span: CurveSpan): CurveAxis {
  * one — each only with a normal week to compare with and no other send in its hours, so one
  * walk-in never heads the report of two issues. None: the headline shows credited counts instead.
  */
-export function headlineLift(lift: { h24: LiftResult; h72: LiftResult }): { hours: 24 | 72; result: LiftResult } | null {
-  for (const [hours, result] of [[72, lift.h72], [24, lift.h24]] as const) {
+export function headlineLift(lift: {
+  h24: LiftResult;
+  h72: LiftResult;
+}): { hours: 24 | 72; result: LiftResult } | null {
+  for (const [hours, result] of [
+    [72, lift.h72],
+    [24, lift.h24],
+  ] as const) {
     if (result.verdict !== 'no-baseline' && result.observedTouchedBy.length === 0) return { hours, result };
   }
   return null;

@@ -3,13 +3,24 @@ import type { SubscriberStatus } from '../lib/db/schema.ts';
 import type { SubscriberFilter } from '../lib/subscribers/subscribers.repository.ts';
 import { isTopic } from '../lib/subscribers/topics.ts';
 
-export const SUBSCRIBER_STATUSES: readonly SubscriberStatus[] = ['active', 'pending', 'unsubscribed', 'bounced', 'complained'];
+export const SUBSCRIBER_STATUSES: readonly SubscriberStatus[] = [
+  'active',
+  'pending',
+  'unsubscribed',
+  'bounced',
+  'complained',
+];
 
-const isStatus = (value: string | null): value is SubscriberStatus => value !== null && (SUBSCRIBER_STATUSES as readonly string[]).includes(value);
+const isStatus = (value: string | null): value is SubscriberStatus =>
+  value !== null && (SUBSCRIBER_STATUSES as readonly string[]).includes(value);
 
 /** The subscriber list's filter from a URL (`?q=&status=&topic=`); anything unknown is ignored, not an error. */
 export function subscriberFilterFrom(params: URLSearchParams): SubscriberFilter {
-  const search = params.get('q')?.replace(/[\0-\x1f\x7f]/g, '').trim().slice(0, 100);
+  const search = params
+    .get('q')
+    ?.replace(/[\0-\x1f\x7f]/g, '')
+    .trim()
+    .slice(0, 100);
   const status = params.get('status');
   const topic = params.get('topic');
   return {

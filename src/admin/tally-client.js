@@ -20,7 +20,11 @@
   const mentioned = form.querySelector('input[name="mentioned"]');
   const note = form.querySelector('input[name="note"]');
 
-  let server = { day: root.dataset.day, call: Number(root.querySelector('[data-count="call"]').textContent), walk_in: Number(root.querySelector('[data-count="walk_in"]').textContent) };
+  let server = {
+    day: root.dataset.day,
+    call: Number(root.querySelector('[data-count="call"]').textContent),
+    walk_in: Number(root.querySelector('[data-count="walk_in"]').textContent),
+  };
   let memory = [];
   let sending = false;
   let delay = 2000;
@@ -30,16 +34,26 @@
   let undoTimer = 0;
 
   function load() {
-    try { const q = JSON.parse(localStorage.getItem(KEY) || '[]'); return Array.isArray(q) ? q : []; } catch { return memory; }
+    try {
+      const q = JSON.parse(localStorage.getItem(KEY) || '[]');
+      return Array.isArray(q) ? q : [];
+    } catch {
+      return memory;
+    }
   }
   function save(queue) {
     memory = queue;
-    try { localStorage.setItem(KEY, JSON.stringify(queue)); } catch { /* private mode: this page's memory only */ }
+    try {
+      localStorage.setItem(KEY, JSON.stringify(queue));
+    } catch {
+      /* private mode: this page's memory only */
+    }
   }
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
     const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
     return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
   }
@@ -64,15 +78,26 @@
     for (const tap of queue) if (dayOf(tap.at) === server.day) counts[tap.kind]++;
     for (const kind of ['call', 'walk_in']) {
       root.querySelector('[data-count="' + kind + '"]').textContent = String(counts[kind]);
-      root.querySelector('[data-label="' + kind + '"]').textContent = kind === 'call' ? (counts[kind] === 1 ? 'phone call' : 'phone calls') : counts[kind] === 1 ? 'walk-in' : 'walk-ins';
+      root.querySelector('[data-label="' + kind + '"]').textContent =
+        kind === 'call'
+          ? counts[kind] === 1
+            ? 'phone call'
+            : 'phone calls'
+          : counts[kind] === 1
+            ? 'walk-in'
+            : 'walk-ins';
     }
     const n = queue.length;
     waiting.hidden = n === 0;
     const taps = n + (n === 1 ? ' tap' : ' taps') + ' waiting to send';
-    waiting.textContent = n === 0 ? '' :
-      signedOut ? taps + '. Your session has ended: sign in again (they are kept on this device) and they will be sent.' :
-      navigator.onLine ? taps + ' — kept on this device, trying again.' :
-      'Offline: ' + taps + ' — kept on this device and sent when the connection is back.';
+    waiting.textContent =
+      n === 0
+        ? ''
+        : signedOut
+          ? taps + '. Your session has ended: sign in again (they are kept on this device) and they will be sent.'
+          : navigator.onLine
+            ? taps + ' — kept on this device, trying again.'
+            : 'Offline: ' + taps + ' — kept on this device and sent when the connection is back.';
   }
 
   function schedule(ms) {
@@ -92,7 +117,10 @@
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ sentAt: Date.now(), taps: batch }),
       });
-      if (res.status === 401) { signedOut = true; return; }
+      if (res.status === 401) {
+        signedOut = true;
+        return;
+      }
       if (!res.ok) throw new Error('HTTP ' + res.status);
       const answer = await res.json();
       signedOut = false;
@@ -123,7 +151,10 @@
     undoText.textContent = 'Last tap: ' + LABELS[tap.kind] + ' at ' + clock(tap.at) + '.';
     undoBox.hidden = false;
     clearTimeout(undoTimer);
-    undoTimer = setTimeout(() => { undoBox.hidden = true; lastTap = null; }, UNDO_MS);
+    undoTimer = setTimeout(() => {
+      undoBox.hidden = true;
+      lastTap = null;
+    }, UNDO_MS);
   }
 
   form.addEventListener('submit', (event) => {
@@ -151,9 +182,17 @@
       say('ok', 'Undone: the ' + LABELS[tap.kind].toLowerCase() + ' at ' + clock(tap.at) + ' is not counted.');
     } else {
       try {
-        const res = await fetch(ENDPOINT, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ undo: tap.clientId }) });
+        const res = await fetch(ENDPOINT, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ undo: tap.clientId }),
+        });
         const answer = await res.json();
-        if (!res.ok) { say('error', answer.message || 'Undo failed.'); return; }
+        if (!res.ok) {
+          say('error', answer.message || 'Undo failed.');
+          return;
+        }
         server = answer.today;
         say('ok', 'Undone: the ' + LABELS[tap.kind].toLowerCase() + ' at ' + clock(tap.at) + ' is not counted.');
       } catch {
@@ -166,10 +205,17 @@
     render();
   });
 
-  window.addEventListener('online', () => { delay = 2000; flush(); });
+  window.addEventListener('online', () => {
+    delay = 2000;
+    flush();
+  });
   window.addEventListener('offline', render);
-  window.addEventListener('storage', (event) => { if (event.key === KEY) render(); });
-  setInterval(() => { if (!sending && load().length > 0) flush(); }, 15000);
+  window.addEventListener('storage', (event) => {
+    if (event.key === KEY) render();
+  });
+  setInterval(() => {
+    if (!sending && load().length > 0) flush();
+  }, 15000);
   render();
   flush();
 })();

@@ -24,7 +24,10 @@ const VIA: Record<string, string> = {
   api: 'the API',
 };
 
-const EMAILS: Record<string, string> = { welcome: 'Welcome email sent', 'confirm-subscription': 'Confirmation email sent' };
+const EMAILS: Record<string, string> = {
+  welcome: 'Welcome email sent',
+  'confirm-subscription': 'Confirmation email sent',
+};
 
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -53,7 +56,10 @@ function pick(detail: Detail, labels: Record<string, string>, names: PersonNames
   return out;
 }
 
-export function describeEvent(event: { at: number; kind: string; detail: string | null }, names: PersonNames = (by) => by): TimelineEntry {
+export function describeEvent(
+  event: { at: number; kind: string; detail: string | null },
+  names: PersonNames = (by) => by,
+): TimelineEntry {
   let detail: Detail = {};
   try {
     const parsed: unknown = event.detail ? JSON.parse(event.detail) : {};
@@ -61,20 +67,40 @@ export function describeEvent(event: { at: number; kind: string; detail: string 
   } catch {
     detail = { detail: event.detail };
   }
-  const entry = (title: string, details: [string, string][]): TimelineEntry => ({ at: event.at, kind: event.kind, title, details });
+  const entry = (title: string, details: [string, string][]): TimelineEntry => ({
+    at: event.at,
+    kind: event.kind,
+    title,
+    details,
+  });
   switch (event.kind) {
     case 'signup':
       return entry('Signed up', pick(detail, { form: 'Form', campaign: 'Campaign', issue: 'Issue' }, names));
     case 'signup_repeated':
-      return entry('Signed up again; the confirmation email was sent again', pick(detail, { form: 'Form', campaign: 'Campaign' }, names));
+      return entry(
+        'Signed up again; the confirmation email was sent again',
+        pick(detail, { form: 'Form', campaign: 'Campaign' }, names),
+      );
     case 'confirmed':
-      return entry('Confirmed the subscription (double opt-in)', pick(detail, { consent_text_version: 'Consent text version' }, names));
+      return entry(
+        'Confirmed the subscription (double opt-in)',
+        pick(detail, { consent_text_version: 'Consent text version' }, names),
+      );
     case 'email_sent':
-      return entry(EMAILS[text(detail.email)] ?? `Email sent: ${text(detail.email)}`, pick(detail, { issue: 'Issue' }, names));
+      return entry(
+        EMAILS[text(detail.email)] ?? `Email sent: ${text(detail.email)}`,
+        pick(detail, { issue: 'Issue' }, names),
+      );
     case 'unsubscribed':
-      return entry('Unsubscribed', [...(detail.via ? [['Through', VIA[text(detail.via)] ?? text(detail.via)] as [string, string]] : []), ...pick(detail, { issue: 'Issue' }, names)]);
+      return entry('Unsubscribed', [
+        ...(detail.via ? [['Through', VIA[text(detail.via)] ?? text(detail.via)] as [string, string]] : []),
+        ...pick(detail, { issue: 'Issue' }, names),
+      ]);
     case 'resubscribed':
-      return entry('Subscribed again (confirmed by email)', pick(detail, { consent_text_version: 'Consent text version' }, names));
+      return entry(
+        'Subscribed again (confirmed by email)',
+        pick(detail, { consent_text_version: 'Consent text version' }, names),
+      );
     case 'resubscribe_requested':
       return entry('Asked to subscribe again; a confirmation email was sent', []);
     case 'preferences_link_sent':
@@ -82,17 +108,32 @@ export function describeEvent(event: { at: number; kind: string; detail: string 
     case 'preferences_changed':
       return entry('Preferences changed', pick(detail, { by: 'By', topics: 'Topics', paused: 'Paused' }, names));
     case 'merged':
-      return entry('Signed up again through an add or import; topics merged', pick(detail, { by: 'By', form: 'Through', topics: 'Topics added' }, names));
+      return entry(
+        'Signed up again through an add or import; topics merged',
+        pick(detail, { by: 'By', form: 'Through', topics: 'Topics added' }, names),
+      );
     case 'added':
-      return entry('Added as already confirmed', pick(detail, { by: 'By', form: 'Through', reason: 'Consent note' }, names));
+      return entry(
+        'Added as already confirmed',
+        pick(detail, { by: 'By', form: 'Through', reason: 'Consent note' }, names),
+      );
     case 'imported':
       return entry('Imported from a CSV file', pick(detail, { by: 'By', reason: 'Consent note' }, names));
     case 'bounced':
-      return entry('Mail bounced; the address is suppressed', Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
+      return entry(
+        'Mail bounced; the address is suppressed',
+        Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]),
+      );
     case 'complained':
-      return entry('Reported a newsletter as spam; the address is suppressed', Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
+      return entry(
+        'Reported a newsletter as spam; the address is suppressed',
+        Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]),
+      );
     default:
-      return entry(humanize(event.kind), Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]));
+      return entry(
+        humanize(event.kind),
+        Object.entries(detail).map(([k, v]) => [humanize(k), text(v)]),
+      );
   }
 }
 
@@ -111,9 +152,27 @@ export function describeTimelineItem(item: SubscriberTimelineItem, names: Person
   const issue = item.issue ?? undefined;
   switch (item.kind) {
     case 'opened':
-      return { at: item.at, kind: 'opened', title: 'Opened', issue, details: [['Class', OPEN_CLASSES[item.class] ?? item.class], ['Reason', item.reason]] };
+      return {
+        at: item.at,
+        kind: 'opened',
+        title: 'Opened',
+        issue,
+        details: [
+          ['Class', OPEN_CLASSES[item.class] ?? item.class],
+          ['Reason', item.reason],
+        ],
+      };
     case 'clicked':
-      return { at: item.at, kind: 'clicked', title: 'Clicked a link in', issue, details: [['Link', item.url], ['Class', CLICK_CLASSES[item.class] ?? item.class]] };
+      return {
+        at: item.at,
+        kind: 'clicked',
+        title: 'Clicked a link in',
+        issue,
+        details: [
+          ['Link', item.url],
+          ['Class', CLICK_CLASSES[item.class] ?? item.class],
+        ],
+      };
     case 'visited':
       return {
         at: item.at,
@@ -122,7 +181,14 @@ export function describeTimelineItem(item: SubscriberTimelineItem, names: Person
         issue,
         details: [
           ['Landed on', item.landingPath],
-          ...(item.later ? [['Later visit', 'yes: after their first landing from this issue, they came back on their own'] as [string, string]] : []),
+          ...(item.later
+            ? [
+                ['Later visit', 'yes: after their first landing from this issue, they came back on their own'] as [
+                  string,
+                  string,
+                ],
+              ]
+            : []),
         ],
       };
   }

@@ -15,7 +15,8 @@ const e = escapeHtml;
 function issueSection(content: DigestContent, report: DigestContent['reports'][number], siteUrl: string): string {
   const { added, reach } = issueHeadline(report, content.generatedAt);
   const row = report.issue;
-  const line = (tile: (typeof added)[number]) => `<strong>${e(tile.figure)}</strong> ${e(tile.label)}. <span style="color:#4f5a6b">${e(tile.detail)}</span>`;
+  const line = (tile: (typeof added)[number]) =>
+    `<strong>${e(tile.figure)}</strong> ${e(tile.label)}. <span style="color:#4f5a6b">${e(tile.detail)}</span>`;
   return `
     <mj-section>
       <mj-column>
@@ -36,7 +37,10 @@ export const composeWeeklyDigest: ComposeDigest = (content, recipient) => {
   const siteUrl = settings.siteUrl.replace(/\/$/, '');
   const span = `${formatDay(week.from, tz)} to ${formatDay(week.to - 1, tz)}`;
   const count = countOf(reports.length, 'issue');
-  const title = reports.length === 0 ? `${settings.siteName} weekly digest: no issue went out last week` : `${settings.siteName} weekly digest: ${count} last week`;
+  const title =
+    reports.length === 0
+      ? `${settings.siteName} weekly digest: no issue went out last week`
+      : `${settings.siteName} weekly digest: ${count} last week`;
   const body = `
     <mj-section>
       <mj-column>
@@ -53,7 +57,18 @@ export const composeWeeklyDigest: ComposeDigest = (content, recipient) => {
     </mj-section>`;
   return renderComposedEmail(
     'transactional',
-    { title: e(title), preview: e(reports.length === 0 ? 'Nothing went out last week.' : reports.map((r) => r.issue.subject).join(' · ')), body },
-    { siteName: settings.siteName, siteUrl: settings.siteUrl, postalAddress: settings.postalAddress.replace(/\s*\n\s*/g, ', '), stopUrl: recipient.stopUrl },
+    {
+      title: e(title),
+      preview: e(
+        reports.length === 0 ? 'Nothing went out last week.' : reports.map((r) => r.issue.subject).join(' · '),
+      ),
+      body,
+    },
+    {
+      siteName: settings.siteName,
+      siteUrl: settings.siteUrl,
+      postalAddress: settings.postalAddress.replace(/\s*\n\s*/g, ', '),
+      stopUrl: recipient.stopUrl,
+    },
   );
 };

@@ -24,7 +24,10 @@ function newPassword(): string {
 }
 
 /** Creates the staff accounts with fresh passwords; answers their ids by role and the logins to print. */
-export async function createDemoStaff(db: DB, now: number): Promise<{ ids: Record<'admin' | 'marketer', number>; logins: DemoLogin[] }> {
+export async function createDemoStaff(
+  db: DB,
+  now: number,
+): Promise<{ ids: Record<'admin' | 'marketer', number>; logins: DemoLogin[] }> {
   const ids = { admin: 0, marketer: 0 };
   const logins: DemoLogin[] = [];
   for (const staff of DEMO_STAFF) {

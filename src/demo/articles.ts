@@ -37,11 +37,19 @@ function frontmatter(markdown: string): Record<string, string> {
  */
 export function publishedArticleCards(folder = articlesFolder): Map<string, FeaturedArticle> {
   const cards = new Map<string, FeaturedArticle>();
-  for (const file of readdirSync(folder).filter((f) => f.endsWith('.md')).sort()) {
+  for (const file of readdirSync(folder)
+    .filter((f) => f.endsWith('.md'))
+    .sort()) {
     const fields = frontmatter(readFileSync(path.join(folder, file), 'utf8'));
     if (fields.draft === 'true' || !fields.title || !fields.description) continue;
     const slug = file.slice(0, -'.md'.length);
-    cards.set(slug, { slug, title: fields.title, description: fields.description, image: fields.heroImage || null, imageAlt: fields.heroAlt || null });
+    cards.set(slug, {
+      slug,
+      title: fields.title,
+      description: fields.description,
+      image: fields.heroImage || null,
+      imageAlt: fields.heroAlt || null,
+    });
   }
   return cards;
 }

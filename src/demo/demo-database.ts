@@ -23,7 +23,10 @@ export function demoPlace(dataDir: string): DemoPlace {
 }
 
 /** The environment the demo runs with: the demo database and folder, and mail kept in the outbox whatever SMTP_URL says. */
-export function demoEnvironment(env: Record<string, string | undefined>, place: DemoPlace): Record<string, string | undefined> {
+export function demoEnvironment(
+  env: Record<string, string | undefined>,
+  place: DemoPlace,
+): Record<string, string | undefined> {
   return { ...env, DATABASE_URL: `sqlite:${place.database}`, DATA_DIR: place.dataDir, SMTP_URL: undefined };
 }
 
@@ -31,18 +34,26 @@ const sqliteFiles = (file: string) => [file, `${file}-wal`, `${file}-shm`];
 
 /** Deletes the demo database and folder (and a half-made database left by an interrupted run). */
 export function removeDemo(place: DemoPlace): void {
-  for (const file of [...sqliteFiles(place.database), ...sqliteFiles(`${place.database}.partial`)]) rmSync(file, { force: true });
+  for (const file of [...sqliteFiles(place.database), ...sqliteFiles(`${place.database}.partial`)])
+    rmSync(file, { force: true });
   rmSync(place.dataDir, { recursive: true, force: true });
 }
 
-export type DemoReady = { made: true; summary: DemoSummary; logins: DemoLogin[] } | { made: false; logins: DemoLogin[] };
+export type DemoReady =
+  { made: true; summary: DemoSummary; logins: DemoLogin[] } | { made: false; logins: DemoLogin[] };
 
 /**
  * The demo database, ready to serve: reused when it exists (with new passwords for its staff),
  * otherwise made — into `demo.db.partial`, renamed when complete, so an interrupted run never
  * leaves a half-filled demo behind.
  */
-export async function prepareDemo(place: DemoPlace, env: Record<string, string | undefined>, scale: DemoScale, now = Date.now(), log: (line: string) => void = () => {}): Promise<DemoReady> {
+export async function prepareDemo(
+  place: DemoPlace,
+  env: Record<string, string | undefined>,
+  scale: DemoScale,
+  now = Date.now(),
+  log: (line: string) => void = () => {},
+): Promise<DemoReady> {
   if (existsSync(place.database)) {
     // A demo made before the shop's details lived in Settings gets them now.
     const logins = await withDemoApp(loadConfig(demoEnvironment(env, place)), async (app) => {
@@ -61,7 +72,10 @@ export async function prepareDemo(place: DemoPlace, env: Record<string, string |
   return { made: true, summary, logins: summary.logins };
 }
 
-async function withDemoApp<T>(config: Readonly<Config>, work: (app: ReturnType<typeof createAppContext>) => Promise<T>): Promise<T> {
+async function withDemoApp<T>(
+  config: Readonly<Config>,
+  work: (app: ReturnType<typeof createAppContext>) => Promise<T>,
+): Promise<T> {
   const app = createAppContext(config);
   try {
     await migrateToLatest(app.db);

@@ -28,7 +28,9 @@ export function planSiteTraffic(h: DemoHistory, sends: readonly SendEffect[]): v
   const sessionsPerHour = Math.max(15, h.scale.subscribers * 0.018) / 24;
   for (let hour = Math.floor(h.start / HOUR_MS) * HOUR_MS; hour < h.end; hour += HOUR_MS) {
     let spill = 0;
-    for (const s of sends) if (hour >= s.sendAt && hour - s.sendAt < 4 * DAY_MS) spill += 0.35 * s.script.appeal * Math.exp(-(hour - s.sendAt) / (30 * HOUR_MS));
+    for (const s of sends)
+      if (hour >= s.sendAt && hour - s.sendAt < 4 * DAY_MS)
+        spill += 0.35 * s.script.appeal * Math.exp(-(hour - s.sendAt) / (30 * HOUR_MS));
     const sessions = random.poisson(sessionsPerHour * siteTrafficAt(hour + 30 * MINUTE_MS, h.timeZone) * (1 + spill));
     for (let i = 0; i < sessions; i++) planVisitor(h, hour + random.next() * HOUR_MS, ++visitors, random);
   }
@@ -71,7 +73,10 @@ function planVisitor(h: DemoHistory, at: number, n: number, random: Random): voi
     reddit: 'https://www.reddit.com/r/widgets/',
     'workshop-ad': 'https://l.facebook.com/',
   }[source];
-  const landing = source === 'workshop-ad' ? '/articles/repair-counter-and-new-opening-hours/?utm_source=facebook&utm_medium=paid-social&utm_campaign=workshop-evening' : h.sitePath(random);
+  const landing =
+    source === 'workshop-ad'
+      ? '/articles/repair-counter-and-new-opening-hours/?utm_source=facebook&utm_medium=paid-social&utm_campaign=workshop-evening'
+      : h.sitePath(random);
   h.pageView(lane, at, { url: landing, referrer, userAgent, ip });
   h.browse(lane, at, Math.min(5, random.poisson(1.1)), { userAgent, ip }, random);
 }
@@ -91,8 +96,18 @@ export function planOrganicSignups(h: DemoHistory, count: number): void {
       ['subscribe-page', 15],
     ] as const);
     const path = form === 'article' ? random.pick(h.articlePaths) : form === 'home' ? '/' : '/subscribe/';
-    h.pageView(lane, at, { url: path, referrer: random.chance(0.6) ? 'https://www.google.com/' : undefined, userAgent, ip });
-    h.planSignup(lane, at + random.between(40_000, 5 * MINUTE_MS), { source: form === 'article' ? `article:${path}` : form, campaign: null, cookie: () => undefined }, random);
+    h.pageView(lane, at, {
+      url: path,
+      referrer: random.chance(0.6) ? 'https://www.google.com/' : undefined,
+      userAgent,
+      ip,
+    });
+    h.planSignup(
+      lane,
+      at + random.between(40_000, 5 * MINUTE_MS),
+      { source: form === 'article' ? `article:${path}` : form, campaign: null, cookie: () => undefined },
+      random,
+    );
   }
 }
 
@@ -111,7 +126,9 @@ export function planFootfall(h: DemoHistory, sends: readonly SendEffect[]): void
     const openFrom = Math.max(minute, hours.opens);
     const openTo = Math.min(minute + 60, hours.closes);
     const openMinutes = Math.max(0, openTo - openFrom);
-    const edgeMinutes = Math.max(0, Math.min(minute + 60, hours.opens) - Math.max(minute, hours.opens - EDGE_MINUTES)) + Math.max(0, Math.min(minute + 60, hours.closes + EDGE_MINUTES) - Math.max(minute, hours.closes));
+    const edgeMinutes =
+      Math.max(0, Math.min(minute + 60, hours.opens) - Math.max(minute, hours.opens - EDGE_MINUTES)) +
+      Math.max(0, Math.min(minute + 60, hours.closes + EDGE_MINUTES) - Math.max(minute, hours.closes));
     if (openMinutes === 0 && edgeMinutes === 0) continue;
     let lift = 0;
     let stirring: SendEffect | undefined;
@@ -121,12 +138,18 @@ export function planFootfall(h: DemoHistory, sends: readonly SendEffect[]): void
       stirring = s;
     }
     for (const kind of ['call', 'walk_in'] as const) {
-      const base = footfallAt(kind, hour + 30 * MINUTE_MS, h.timeZone, kind === 'call' ? CALLS_PER_OPEN_HOUR : WALK_INS_PER_OPEN_HOUR);
+      const base = footfallAt(
+        kind,
+        hour + 30 * MINUTE_MS,
+        h.timeZone,
+        kind === 'call' ? CALLS_PER_OPEN_HOUR : WALK_INS_PER_OPEN_HOUR,
+      );
       const bump = lift * (kind === 'call' ? 0.75 : 0.55);
       const inHours = random.poisson((base * (1 + bump) * openMinutes) / 60);
       const atEdge = random.poisson((0.12 * edgeMinutes) / 60);
       for (let i = 0; i < inHours + atEdge; i++) {
-        const offset = i < inHours ? openFrom - minute + random.next() * openMinutes : edgeOffset(minute, hours, random);
+        const offset =
+          i < inHours ? openFrom - minute + random.next() * openMinutes : edgeOffset(minute, hours, random);
         // Half the extra calls dial the number printed in the latest issue: the call-tracking provider reports those.
         if (kind === 'call' && i < inHours && stirring && random.chance((0.5 * bump) / (1 + bump))) {
           h.trackedCall(hour + offset * MINUTE_MS, stirring.script.trackedPhone, random);
@@ -134,7 +157,13 @@ export function planFootfall(h: DemoHistory, sends: readonly SendEffect[]): void
         }
         const mentionedShare = 0.04 + (0.6 * bump) / (1 + bump);
         const mentioned = random.chance(mentionedShare) ? true : random.chance(0.3) ? false : null;
-        const note = random.chance(0.08) ? random.pick(kind === 'call' ? ['asked about the spring check', 'repair status', 'opening hours', 'battery sizes'] : ['repair drop-off', 'bought batteries', 'spring check', 'browsing']) : null;
+        const note = random.chance(0.08)
+          ? random.pick(
+              kind === 'call'
+                ? ['asked about the spring check', 'repair status', 'opening hours', 'battery sizes']
+                : ['repair drop-off', 'bought batteries', 'spring check', 'browsing'],
+            )
+          : null;
         h.tap(hour + offset * MINUTE_MS, kind, mentioned, random, note);
       }
     }

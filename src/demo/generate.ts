@@ -27,11 +27,22 @@ export interface DemoSummary {
 async function importOldList(h: DemoHistory, count: number): Promise<void> {
   const at = h.start - 2 * DAY_MS;
   const people = Array.from({ length: count }, () => h.cast.add({ imported: true }));
-  const csv = stringify([['email', 'name', 'topics'], ...people.map((p) => [p.email, p.name ?? '', p.topics.join('|')])]);
+  const csv = stringify([
+    ['email', 'name', 'topics'],
+    ...people.map((p) => [p.email, p.name ?? '', p.topics.join('|')]),
+  ]);
   const mapping = { delimiter: ',' as const, email: 0, name: 1, topics: 2 };
   const plan = await planImport(h.app.db, Readable.from([csv]), mapping, at);
   if (!plan.ok) throw new Error(`demo import not planned: ${plan.error}`);
-  const applied = await applyImport(h.app.db, plan.value, { consentNote: 'Signed up on the paper list at the counter; moved from the old mailing tool', actor: `user:${h.staff.admin}` }, at);
+  const applied = await applyImport(
+    h.app.db,
+    plan.value,
+    {
+      consentNote: 'Signed up on the paper list at the counter; moved from the old mailing tool',
+      actor: `user:${h.staff.admin}`,
+    },
+    at,
+  );
   if (!applied.ok) throw new Error(`demo import not applied: ${applied.error}`);
   for (const person of people) {
     const row = await findSubscriberByEmail(h.app.db, person.email);
@@ -50,7 +61,12 @@ async function importOldList(h: DemoHistory, count: number): Promise<void> {
  *
  * Fills an empty, migrated database with it and answers the staff logins and what was made.
  */
-export async function generateDemo(app: DemoApp, scale: DemoScale, now = Date.now(), log: (line: string) => void = () => {}): Promise<DemoSummary> {
+export async function generateDemo(
+  app: DemoApp,
+  scale: DemoScale,
+  now = Date.now(),
+  log: (line: string) => void = () => {},
+): Promise<DemoSummary> {
   const h = new DemoHistory(app, scale, now, log);
   // The shop's own sender, address, phone and hours; stored once, as of the end: the settings
   // cache then answers every earlier moment of the history (they do not change during it)
@@ -65,10 +81,14 @@ export async function generateDemo(app: DemoApp, scale: DemoScale, now = Date.no
 
   const imported = Math.round(h.scale.subscribers * 0.8);
   await importOldList(h, imported);
-  h.log(`${imported.toLocaleString('en')} subscribers imported from the old list on ${dayOf(h.start - 2 * DAY_MS, h.timeZone)}`);
+  h.log(
+    `${imported.toLocaleString('en')} subscribers imported from the old list on ${dayOf(h.start - 2 * DAY_MS, h.timeZone)}`,
+  );
 
   const scripts = chooseScripts(h.scale.issues);
-  const plan: PlannedIssue[] = sendTimes(h.start, h.end, scripts.length, h.timeZone, h.random('sends')).map((sendAt, i) => ({ script: scripts[i]!, number: i + 1, sendAt }));
+  const plan: PlannedIssue[] = sendTimes(h.start, h.end, scripts.length, h.timeZone, h.random('sends')).map(
+    (sendAt, i) => ({ script: scripts[i]!, number: i + 1, sendAt }),
+  );
   planSiteTraffic(h, plan);
   planFootfall(h, plan);
   planOrganicSignups(h, Math.round(h.scale.subscribers * 0.17));
@@ -79,7 +99,9 @@ export async function generateDemo(app: DemoApp, scale: DemoScale, now = Date.no
     await h.replay.runUntil(issue.sendAt);
     const sent = await sendIssue(h, issue);
     issues.push(sent);
-    h.log(`${dayOf(issue.sendAt, h.timeZone)}  issue ${issue.number}/${plan.length} “${issue.script.subject}” sent to ${sent.sent.toLocaleString('en')}${sent.bounced ? ` (${sent.bounced} bounced)` : ''} · ${progress(h, began)}`);
+    h.log(
+      `${dayOf(issue.sendAt, h.timeZone)}  issue ${issue.number}/${plan.length} “${issue.script.subject}” sent to ${sent.sent.toLocaleString('en')}${sent.bounced ? ` (${sent.bounced} bounced)` : ''} · ${progress(h, began)}`,
+    );
     await planReading(h, issue);
   }
   h.replay.dropFrom(h.end);

@@ -16,13 +16,24 @@ import { Replay } from './replay.ts';
 import { DAY_MS, MINUTE_MS } from './rhythms.ts';
 import type { DemoScale } from './scale.ts';
 
-export type DemoApp = Pick<AppContext, 'db' | 'secret' | 'config' | 'writer' | 'hits' | 'pageViews' | 'visitors' | 'attribution' | 'issueSending'> & { networks: NetworkLookup };
+export type DemoApp = Pick<
+  AppContext,
+  'db' | 'secret' | 'config' | 'writer' | 'hits' | 'pageViews' | 'visitors' | 'attribution' | 'issueSending'
+> & { networks: NetworkLookup };
 
-export type DemoCounts = Record<'imported' | 'signups' | 'confirmed' | 'unsubscribes' | 'opens' | 'clicks' | 'pageViews' | 'calls' | 'walkIns', number>;
+export type DemoCounts = Record<
+  'imported' | 'signups' | 'confirmed' | 'unsubscribes' | 'opens' | 'clicks' | 'pageViews' | 'calls' | 'walkIns',
+  number
+>;
 
 /** A browser's Cookie header after it took `setCookie` (same-named cookies replaced, others kept). */
 function withCookies(header: string | undefined, setCookie: string[]): string {
-  const jar = new Map((header ?? '').split('; ').filter(Boolean).map((pair) => [pair.split('=', 1)[0]!, pair] as const));
+  const jar = new Map(
+    (header ?? '')
+      .split('; ')
+      .filter(Boolean)
+      .map((pair) => [pair.split('=', 1)[0]!, pair] as const),
+  );
   for (const c of setCookie) {
     const pair = c.split(';', 1)[0]!;
     jar.set(pair.split('=', 1)[0]!, pair);
@@ -52,7 +63,17 @@ export class DemoHistory {
   readonly cast: Cast;
   /** People by subscriber id, once their row exists. */
   readonly people = new Map<number, Person>();
-  readonly counts: DemoCounts = { imported: 0, signups: 0, confirmed: 0, unsubscribes: 0, opens: 0, clicks: 0, pageViews: 0, calls: 0, walkIns: 0 };
+  readonly counts: DemoCounts = {
+    imported: 0,
+    signups: 0,
+    confirmed: 0,
+    unsubscribes: 0,
+    opens: 0,
+    clicks: 0,
+    pageViews: 0,
+    calls: 0,
+    walkIns: 0,
+  };
   readonly week: DayHours[] = openingHoursByWeekday();
   readonly catalog: ArticleCatalog = publishedArticleCards();
   readonly articlePaths: string[];
@@ -102,7 +123,12 @@ export class DemoHistory {
    * link a few minutes later. The source issue is worked out the way the form does it: the
    * attribution cookie the browser carries (`cookie()` at that moment), else the campaign.
    */
-  planSignup(lane: string, at: number, form: { source: string; campaign: string | null; cookie: () => string | undefined }, random: Random): void {
+  planSignup(
+    lane: string,
+    at: number,
+    form: { source: string; campaign: string | null; cookie: () => string | undefined },
+    random: Random,
+  ): void {
     const person = this.cast.add({ imported: false });
     const confirms = random.chance(0.88);
     const confirmAt = at + Math.min(2 * DAY_MS, random.logNormal(6 * MINUTE_MS, 1.2));
@@ -111,8 +137,28 @@ export class DemoHistory {
       lane,
       run: async (at) => {
         const windowDays = this.app.attribution.attributionWindowDays();
-        const issueId = await signupIssueId(this.app.db, { secret: this.app.secret, cookie: attributionCookieValue(form.cookie()), campaign: form.campaign, windowDays }, at);
-        const result = await subscribe(this.subscriberDeps, { email: person.email, name: person.name, topics: person.topics, form: form.source, campaign: form.campaign, issueId }, at);
+        const issueId = await signupIssueId(
+          this.app.db,
+          {
+            secret: this.app.secret,
+            cookie: attributionCookieValue(form.cookie()),
+            campaign: form.campaign,
+            windowDays,
+          },
+          at,
+        );
+        const result = await subscribe(
+          this.subscriberDeps,
+          {
+            email: person.email,
+            name: person.name,
+            topics: person.topics,
+            form: form.source,
+            campaign: form.campaign,
+            issueId,
+          },
+          at,
+        );
         if (!result.ok) throw new Error(`demo signup refused: ${result.error}`);
         this.counts.signups++;
       },
@@ -122,8 +168,13 @@ export class DemoHistory {
       at: confirmAt,
       lane,
       run: async (at) => {
-        const confirmed = await confirmSubscription(this.subscriberDeps, this.#confirmTokens.get(person.email) ?? null, at);
-        if (confirmed.outcome !== 'confirmed' || !confirmed.subscriber) throw new Error(`demo confirmation of ${person.email}: ${confirmed.outcome}`);
+        const confirmed = await confirmSubscription(
+          this.subscriberDeps,
+          this.#confirmTokens.get(person.email) ?? null,
+          at,
+        );
+        if (confirmed.outcome !== 'confirmed' || !confirmed.subscriber)
+          throw new Error(`demo confirmation of ${person.email}: ${confirmed.outcome}`);
         this.known(person, Number(confirmed.subscriber.id));
         this.counts.confirmed++;
       },
@@ -137,7 +188,18 @@ export class DemoHistory {
       at,
       lane,
       run: async (at) => {
-        await recordPageView(this.app, { url: view.url, referrer: view.referrer, userAgent: view.userAgent, ownHost: this.ownHost, ip: view.ip, cookie: view.cookie?.() }, at);
+        await recordPageView(
+          this.app,
+          {
+            url: view.url,
+            referrer: view.referrer,
+            userAgent: view.userAgent,
+            ownHost: this.ownHost,
+            ip: view.ip,
+            cookie: view.cookie?.(),
+          },
+          at,
+        );
         this.counts.pageViews++;
       },
     });
@@ -180,12 +242,24 @@ export class DemoHistory {
   }
 
   /** A click on a tracked link through the tracking service; with `keepsCookie`, the browser keeps the cookies it sets (the click's marker and, for a reader's click, the attribution cookie). */
-  click(lane: string, at: number, person: Person, deliveryId: number, linkId: number, browser: { userAgent: string; ip: string }, keepsCookie: boolean): void {
+  click(
+    lane: string,
+    at: number,
+    person: Person,
+    deliveryId: number,
+    linkId: number,
+    browser: { userAgent: string; ip: string },
+    keepsCookie: boolean,
+  ): void {
     this.replay.add({
       at,
       lane,
       run: async (at) => {
-        const clicked = await recordClick(this.app, { deliveryId, linkId, userAgent: browser.userAgent, ip: browser.ip }, at);
+        const clicked = await recordClick(
+          this.app,
+          { deliveryId, linkId, userAgent: browser.userAgent, ip: browser.ip },
+          at,
+        );
         if (!clicked) throw new Error(`demo click on link ${linkId} of delivery ${deliveryId} not recorded`);
         if (keepsCookie && clicked.setCookie) person.cookie = withCookies(person.cookie, clicked.setCookie);
         this.counts.clicks++;
@@ -194,7 +268,13 @@ export class DemoHistory {
   }
 
   /** A call or walk-in, tapped on the tally page by one of the staff. */
-  tap(at: number, kind: 'call' | 'walk_in', mentioned: boolean | null, random: Random, note: string | null = null): void {
+  tap(
+    at: number,
+    kind: 'call' | 'walk_in',
+    mentioned: boolean | null,
+    random: Random,
+    note: string | null = null,
+  ): void {
     const clientId = random.uuid();
     const by = random.chance(0.6) ? this.staff.marketer : this.staff.admin;
     this.replay.add({
@@ -213,7 +293,12 @@ export class DemoHistory {
   trackedCall(at: number, trackedPhone: string, random: Random): void {
     const to = normalizePhone(trackedPhone);
     if (!to) throw new Error(`not a phone number: ${trackedPhone}`);
-    const call = { from: `+1555${random.int(1_000_000, 9_999_999)}`, to, durationS: Math.round(random.logNormal(150, 0.7)), externalId: `demo-${random.uuid()}` };
+    const call = {
+      from: `+1555${random.int(1_000_000, 9_999_999)}`,
+      to,
+      durationS: Math.round(random.logNormal(150, 0.7)),
+      externalId: `demo-${random.uuid()}`,
+    };
     this.replay.add({
       at,
       lane: `c:${++this.#trackedCalls}`,

@@ -66,9 +66,18 @@ export function planComposing(h: DemoHistory, issue: PlannedIssue): void {
     lane: 'marketer',
     run: async (at) => {
       const { script } = issue;
-      const input = { subject: script.subject, preheader: script.preheader, body_markdown: script.bodyMarkdown, featured_articles: script.featured, tracked_phone: script.trackedPhone };
+      const input = {
+        subject: script.subject,
+        preheader: script.preheader,
+        body_markdown: script.bodyMarkdown,
+        featured_articles: script.featured,
+        tracked_phone: script.trackedPhone,
+      };
       const created = await createIssue(h.app.db, input, { articles: h.catalog, createdBy: h.staff.marketer }, at);
-      if (!created.ok) throw new Error(`demo issue “${script.subject}” not created: ${created.message} ${JSON.stringify(created.fields ?? {})}`);
+      if (!created.ok)
+        throw new Error(
+          `demo issue “${script.subject}” not created: ${created.message} ${JSON.stringify(created.fields ?? {})}`,
+        );
       issue.id = created.value.id;
       issue.slug = created.value.slug;
     },
@@ -78,7 +87,12 @@ export function planComposing(h: DemoHistory, issue: PlannedIssue): void {
     lane: 'marketer',
     run: async (at) => {
       const audience = issue.script.topics ? { topics: issue.script.topics } : {};
-      const scheduled = await requestSend(h.app.db, hooks, { issueId: issue.id!, audience, at: issue.sendAt, createdBy: h.staff.marketer }, at);
+      const scheduled = await requestSend(
+        h.app.db,
+        hooks,
+        { issueId: issue.id!, audience, at: issue.sendAt, createdBy: h.staff.marketer },
+        at,
+      );
       if (!scheduled.ok) throw new Error(`demo issue “${issue.script.subject}” not scheduled: ${scheduled.message}`);
     },
   });
@@ -96,9 +110,19 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
     async send(mail: OutgoingMail): Promise<SentMail> {
       const address = typeof mail.to === 'string' ? (/<([^>]+)>\s*$/.exec(mail.to)?.[1] ?? mail.to) : mail.to.address;
       if (dead.has(address)) {
-        throw new MailSendError('Recipient address rejected', { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: `550 5.1.1 <${address}>: Recipient address rejected: User unknown in virtual mailbox table` });
+        throw new MailSendError('Recipient address rejected', {
+          code: 'EENVELOPE',
+          command: 'RCPT TO',
+          responseCode: 550,
+          response: `550 5.1.1 <${address}>: Recipient address rejected: User unknown in virtual mailbox table`,
+        });
       }
-      return { messageId: mail.headers?.['Message-ID'] ?? '', accepted: [address], rejected: [], response: '250 2.0.0 Ok: queued (demo: not delivered)' };
+      return {
+        messageId: mail.headers?.['Message-ID'] ?? '',
+        accepted: [address],
+        rejected: [],
+        response: '250 2.0.0 Ok: queued (demo: not delivered)',
+      };
     },
   };
   let worker: SendWorker | undefined = undefined;
@@ -124,7 +148,8 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
     for (let waited = 0; ; waited += 5) {
       const send = await sendOfIssue(h.app.db, issue.id!);
       if (send?.state === 'finished') break;
-      if (send?.state === 'paused' || send?.state === 'cancelled') throw new Error(`demo send of “${issue.script.subject}” ${send.state}: ${send.paused_reason ?? ''}`);
+      if (send?.state === 'paused' || send?.state === 'cancelled')
+        throw new Error(`demo send of “${issue.script.subject}” ${send.state}: ${send.paused_reason ?? ''}`);
       if (waited > 300_000) throw new Error(`demo send of “${issue.script.subject}” did not finish in 5 minutes`);
       await sleep(5);
     }
@@ -132,13 +157,24 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
     await worker.stop();
   }
   const counts = await countDeliveriesByStatus(h.app.db, issue.id!);
-  return { id: issue.id!, subject: issue.script.subject, sentAt: issue.sendAt, sent: counts.sent, bounced: counts.bounced };
+  return {
+    id: issue.id!,
+    subject: issue.script.subject,
+    sentAt: issue.sendAt,
+    sent: counts.sent,
+    bounced: counts.bounced,
+  };
 }
 
 /** What readers did with a sent issue: opens, clicks, visits, later visits, calls from its phone link, signups, unsubscribes. */
 export async function planReading(h: DemoHistory, issue: PlannedIssue): Promise<void> {
   const random = h.random(`issue:${issue.number}`);
-  const links: IssueLink[] = (await findLinksByIssue(h.app.db, issue.id!)).map((l) => ({ id: Number(l.id), url: l.url, kind: l.kind, position: l.position }));
+  const links: IssueLink[] = (await findLinksByIssue(h.app.db, issue.id!)).map((l) => ({
+    id: Number(l.id),
+    url: l.url,
+    kind: l.kind,
+    position: l.position,
+  }));
   const deliveries = (await findSentDeliveries(h.app.db, issue.id!))
     .map((d) => ({ ...d, person: d.subscriberId === null ? undefined : h.people.get(d.subscriberId) }))
     .filter((d): d is typeof d & { person: Person } => d.person !== undefined)
@@ -149,20 +185,32 @@ export async function planReading(h: DemoHistory, issue: PlannedIssue): Promise<
     if (person.client === 'scanned') planScanner(h, person, deliveryId, sentAt, links, random);
     if (person.client === 'apple' && random.chance(0.97) && hasApplePrivacy(person)) {
       const fetched = random.logNormal(80_000, 0.7);
-      h.open(lane, sentAt + (fetched >= 15_000 && fetched <= 9 * MINUTE_MS ? fetched : random.between(15_000, 4 * MINUTE_MS)), deliveryId, AGENTS.applePrefetch, appleProxyAddress(random));
+      h.open(
+        lane,
+        sentAt + (fetched >= 15_000 && fetched <= 9 * MINUTE_MS ? fetched : random.between(15_000, 4 * MINUTE_MS)),
+        deliveryId,
+        AGENTS.applePrefetch,
+        appleProxyAddress(random),
+      );
     }
     if (!random.chance(Math.min(0.95, person.readiness * appeal))) continue;
     const readAt = awake(sentAt + readingDelay(random), h.timeZone, random);
     planPixel(h, person, lane, deliveryId, readAt, random);
-    if (random.chance(person.client === 'gmail' || person.client === 'yahoo' ? 0.12 : 0.25)) planPixel(h, person, lane, deliveryId, readAt + random.logNormal(5 * HOUR_MS, 0.9), random);
-    if (random.chance(Math.min(0.7, 0.11 * person.clickiness * appeal ** 1.4))) planClicks(h, issue, person, deliveryId, readAt, links, random);
+    if (random.chance(person.client === 'gmail' || person.client === 'yahoo' ? 0.12 : 0.25))
+      planPixel(h, person, lane, deliveryId, readAt + random.logNormal(5 * HOUR_MS, 0.9), random);
+    if (random.chance(Math.min(0.7, 0.11 * person.clickiness * appeal ** 1.4)))
+      planClicks(h, issue, person, deliveryId, readAt, links, random);
     if (random.chance(0.0035 / Math.sqrt(appeal))) {
       const at = readAt + random.between(1, 8) * MINUTE_MS;
       h.replay.add({
         at,
         lane,
         run: async (at) => {
-          if ((await unsubscribe(h.app.db, person.subscriberId!, { method: 'one-click', issueId: issue.id! }, at)) === 'unsubscribed') h.counts.unsubscribes++;
+          if (
+            (await unsubscribe(h.app.db, person.subscriberId!, { method: 'one-click', issueId: issue.id! }, at)) ===
+            'unsubscribed'
+          )
+            h.counts.unsubscribes++;
         },
       });
     }
@@ -175,13 +223,22 @@ function planPixel(h: DemoHistory, person: Person, lane: string, deliveryId: num
   if (person.client === 'apple') {
     if (!hasApplePrivacy(person)) h.open(lane, at, deliveryId, appleMailAgent(person), person.homeIp);
     else if (random.chance(0.35)) h.open(lane, at, deliveryId, AGENTS.applePrefetch, appleProxyAddress(random));
-  } else if (person.client === 'gmail') h.open(lane, at, deliveryId, AGENTS.gmailProxy, `66.249.${random.int(80, 95)}.${random.int(1, 254)}`);
-  else if (person.client === 'yahoo') h.open(lane, at, deliveryId, AGENTS.yahooProxy, `98.136.${random.int(0, 255)}.${random.int(1, 254)}`);
+  } else if (person.client === 'gmail')
+    h.open(lane, at, deliveryId, AGENTS.gmailProxy, `66.249.${random.int(80, 95)}.${random.int(1, 254)}`);
+  else if (person.client === 'yahoo')
+    h.open(lane, at, deliveryId, AGENTS.yahooProxy, `98.136.${random.int(0, 255)}.${random.int(1, 254)}`);
   else if (person.client !== 'blocked') h.open(lane, at, deliveryId, person.mailAgent, person.homeIp);
 }
 
 /** A link scanner in front of a company mailbox: it fetches the pixel and follows every link, honeypot included, within a second of arrival. */
-function planScanner(h: DemoHistory, person: Person, deliveryId: number, sentAt: number, links: IssueLink[], random: Random): void {
+function planScanner(
+  h: DemoHistory,
+  person: Person,
+  deliveryId: number,
+  sentAt: number,
+  links: IssueLink[],
+  random: Random,
+): void {
   const lane = `p:${person.index}`;
   const userAgent = person.scanner === 'named' ? AGENTS.namedScanner : AGENTS.chromeWindows;
   const ip = addressFor('scanner', person.index + 1);
@@ -195,9 +252,28 @@ function planScanner(h: DemoHistory, person: Person, deliveryId: number, sentAt:
 }
 
 /** A reader clicks one to three links, minutes apart: site links land on the site (and some come back later), the phone link makes a call. */
-function planClicks(h: DemoHistory, issue: PlannedIssue, person: Person, deliveryId: number, readAt: number, links: IssueLink[], random: Random): void {
+function planClicks(
+  h: DemoHistory,
+  issue: PlannedIssue,
+  person: Person,
+  deliveryId: number,
+  readAt: number,
+  links: IssueLink[],
+  random: Random,
+): void {
   const lane = `p:${person.index}`;
-  const weight = (l: IssueLink) => (l.kind === 'site' ? (l.position <= 2 ? 5 : 3) : l.kind === 'tel' ? 0.8 : l.kind === 'external' ? 0.7 : l.kind === 'mailto' ? 0.3 : 0);
+  const weight = (l: IssueLink) =>
+    l.kind === 'site'
+      ? l.position <= 2
+        ? 5
+        : 3
+      : l.kind === 'tel'
+        ? 0.8
+        : l.kind === 'external'
+          ? 0.7
+          : l.kind === 'mailto'
+            ? 0.3
+            : 0;
   const candidates = links.filter((l) => weight(l) > 0);
   const wanted = random.weighted([
     [1, 70],
@@ -218,7 +294,17 @@ function planClicks(h: DemoHistory, issue: PlannedIssue, person: Person, deliver
       const webmail = person.client === 'gmail' && !person.mobile ? 'https://mail.google.com/' : undefined;
       h.pageView(lane, landedAt, { url: pathOf(link.url), referrer: webmail, ...visitor });
       const leftAt = h.browse(lane, landedAt, Math.min(4, random.poisson(1.2)), visitor, random);
-      if (random.chance(0.025)) h.planSignup(lane, leftAt + random.between(1, 6) * MINUTE_MS, { source: `article:${new URL(link.url).pathname}`, campaign: issue.slug ?? null, cookie: () => person.cookie }, random);
+      if (random.chance(0.025))
+        h.planSignup(
+          lane,
+          leftAt + random.between(1, 6) * MINUTE_MS,
+          {
+            source: `article:${new URL(link.url).pathname}`,
+            campaign: issue.slug ?? null,
+            cookie: () => person.cookie,
+          },
+          random,
+        );
       if (random.chance(0.22 * Math.sqrt(issue.script.appeal))) planLaterVisits(h, lane, at, visitor, random);
     } else if (link.kind === 'tel') {
       const callAt = at + random.between(30_000, 3 * MINUTE_MS);
@@ -245,7 +331,13 @@ function planLaterVisits(h: DemoHistory, lane: string, clickedAt: number, visito
 }
 
 /** Issues forwarded to friends: visits landing with the issue's utm_campaign and no cookie; some of these friends sign up. */
-function planForwards(h: DemoHistory, issue: PlannedIssue, recipients: number, links: IssueLink[], random: Random): void {
+function planForwards(
+  h: DemoHistory,
+  issue: PlannedIssue,
+  recipients: number,
+  links: IssueLink[],
+  random: Random,
+): void {
   const siteLinks = links.filter((l) => l.kind === 'site');
   if (siteLinks.length === 0) return;
   const forwards = random.poisson(recipients * 0.01 * issue.script.appeal);
@@ -257,6 +349,12 @@ function planForwards(h: DemoHistory, issue: PlannedIssue, recipients: number, l
     const link = random.pick(siteLinks);
     h.pageView(lane, at, { url: pathOf(link.url), userAgent, ip });
     const leftAt = h.browse(lane, at, Math.min(3, random.poisson(0.9)), { userAgent, ip }, random);
-    if (random.chance(0.18)) h.planSignup(lane, leftAt + random.between(1, 5) * MINUTE_MS, { source: `article:${new URL(link.url).pathname}`, campaign: issue.slug ?? null, cookie: () => undefined }, random);
+    if (random.chance(0.18))
+      h.planSignup(
+        lane,
+        leftAt + random.between(1, 5) * MINUTE_MS,
+        { source: `article:${new URL(link.url).pathname}`, campaign: issue.slug ?? null, cookie: () => undefined },
+        random,
+      );
   }
 }

@@ -26,8 +26,11 @@ function parseHours(time: string): DayHours {
 export function openingHoursByWeekday(lines: readonly { days: string; time: string }[] = demoShop.hours): DayHours[] {
   const week: DayHours[] = Array.from({ length: 7 }, () => null);
   for (const line of lines) {
-    const [first, last] = line.days.split(/\s*[–-]\s*/).map((d) => WEEKDAYS.indexOf(d.trim() as (typeof WEEKDAYS)[number]));
-    if (first === undefined || first < 0 || (last !== undefined && last < 0)) throw new Error(`not a day or range of days: ${line.days}`);
+    const [first, last] = line.days
+      .split(/\s*[–-]\s*/)
+      .map((d) => WEEKDAYS.indexOf(d.trim() as (typeof WEEKDAYS)[number]));
+    if (first === undefined || first < 0 || (last !== undefined && last < 0))
+      throw new Error(`not a day or range of days: ${line.days}`);
     const hours = parseHours(line.time);
     for (let day = first; ; day = (day + 1) % 7) {
       week[day] = hours;

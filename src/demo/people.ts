@@ -48,8 +48,100 @@ export interface Person {
   cookie?: string;
 }
 
-const FIRST = ['Ada', 'Amara', 'Ben', 'Bruno', 'Chiara', 'Clara', 'Dev', 'Dmitri', 'Elif', 'Esme', 'Farid', 'Finn', 'Greta', 'Gwen', 'Hamid', 'Hugo', 'Ines', 'Ivy', 'Jamal', 'Jonah', 'Kenji', 'Kira', 'Lars', 'Lena', 'Mateo', 'Maya', 'Nils', 'Nora', 'Olu', 'Oscar', 'Petra', 'Priya', 'Quinn', 'Rafael', 'Rosa', 'Sami', 'Sofia', 'Theo', 'Tova', 'Uma', 'Umar', 'Vera', 'Vik', 'Wes', 'Willa', 'Xia', 'Yara', 'Yusuf', 'Zain', 'Zoe'];
-const LAST = ['Ahmed', 'Antharia', 'Baker', 'Berg', 'Blorb', 'Borphee', 'Carter', 'Costa', 'Diaz', 'Dubois', 'Eriksen', 'Evans', 'Ferreira', 'Fischer', 'Frotz', 'Garcia', 'Grant', 'Hughes', 'Ito', 'Jensen', 'Kovalli', 'Kowalski', 'Lopez', 'Mithicus', 'Moreau', 'Novak', 'Okafor', 'Patel', 'Peltre', 'Quendor', 'Rossi', 'Schmidt', 'Tanaka', 'Umeh', 'Varga', 'Weber', 'Yomin', 'Young', 'Zhang', 'Zorkmid'];
+const FIRST = [
+  'Ada',
+  'Amara',
+  'Ben',
+  'Bruno',
+  'Chiara',
+  'Clara',
+  'Dev',
+  'Dmitri',
+  'Elif',
+  'Esme',
+  'Farid',
+  'Finn',
+  'Greta',
+  'Gwen',
+  'Hamid',
+  'Hugo',
+  'Ines',
+  'Ivy',
+  'Jamal',
+  'Jonah',
+  'Kenji',
+  'Kira',
+  'Lars',
+  'Lena',
+  'Mateo',
+  'Maya',
+  'Nils',
+  'Nora',
+  'Olu',
+  'Oscar',
+  'Petra',
+  'Priya',
+  'Quinn',
+  'Rafael',
+  'Rosa',
+  'Sami',
+  'Sofia',
+  'Theo',
+  'Tova',
+  'Uma',
+  'Umar',
+  'Vera',
+  'Vik',
+  'Wes',
+  'Willa',
+  'Xia',
+  'Yara',
+  'Yusuf',
+  'Zain',
+  'Zoe',
+];
+const LAST = [
+  'Ahmed',
+  'Antharia',
+  'Baker',
+  'Berg',
+  'Blorb',
+  'Borphee',
+  'Carter',
+  'Costa',
+  'Diaz',
+  'Dubois',
+  'Eriksen',
+  'Evans',
+  'Ferreira',
+  'Fischer',
+  'Frotz',
+  'Garcia',
+  'Grant',
+  'Hughes',
+  'Ito',
+  'Jensen',
+  'Kovalli',
+  'Kowalski',
+  'Lopez',
+  'Mithicus',
+  'Moreau',
+  'Novak',
+  'Okafor',
+  'Patel',
+  'Peltre',
+  'Quendor',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Umeh',
+  'Varga',
+  'Weber',
+  'Yomin',
+  'Young',
+  'Zhang',
+  'Zorkmid',
+];
 
 /** Reserved .example domains only: nothing here can reach a real mailbox. */
 const DOMAINS: Record<MailClient, readonly string[]> = {
@@ -74,7 +166,8 @@ const CLIENT_SHARES: readonly (readonly [MailClient, number])[] = [
 export const AGENTS = {
   applePrefetch: 'Mozilla/5.0',
   /** Apple Mail's own web view: WebKit without Safari's tokens (the corpus's iPhone and Mac agents). */
-  appleMailIphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+  appleMailIphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
   appleMailIpad: 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
   appleMailMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)',
   gmailProxy: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
@@ -82,12 +175,17 @@ export const AGENTS = {
   outlook: 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)',
   thunderbird: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0',
   namedScanner: 'Mozilla/5.0 (compatible; Mimecast URL Protect/1.0)',
-  chromeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-  edgeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
-  safariMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+  chromeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  edgeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+  safariMac:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
   firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
-  iphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
-  android: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  iphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+  android:
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
   ipad: 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
   googlebot: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
   bingbot: 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
@@ -97,7 +195,8 @@ export const AGENTS = {
  * Whether an Apple Mail reader has Privacy Protection on: most do (it is offered on first start),
  * about one in six here does not. Fixed by the person's place in the list, so no draw moves.
  */
-export const hasApplePrivacy = (person: Pick<Person, 'index' | 'client'>): boolean => person.client === 'apple' && (person.index * 53) % 6 !== 0;
+export const hasApplePrivacy = (person: Pick<Person, 'index' | 'client'>): boolean =>
+  person.client === 'apple' && (person.index * 53) % 6 !== 0;
 
 /** Apple Mail's own agent on the reader's device (their browser says which). */
 export function appleMailAgent(person: Pick<Person, 'browser'>): string {
@@ -118,7 +217,11 @@ function clientOf(index: number): { client: MailClient; scanner: Person['scanner
   let from = 0;
   for (const [client, share] of CLIENT_SHARES) {
     // The two scanners take turns, a hundred people each.
-    if (slot < from + share) return { client, scanner: client === 'scanned' ? (Math.floor(index / 100) % 2 === 0 ? 'named' : 'posing') : null };
+    if (slot < from + share)
+      return {
+        client,
+        scanner: client === 'scanned' ? (Math.floor(index / 100) % 2 === 0 ? 'named' : 'posing') : null,
+      };
     from += share;
   }
   return { client: 'desktop', scanner: null };
@@ -162,12 +265,14 @@ export class Cast {
     const first = r.pick(FIRST);
     const last = r.pick(LAST);
     const domain = r.pick(DOMAINS[client]);
-    const local = r.weighted([
-      [`${first}.${last}`, 50],
-      [`${first[0]}${last}`, 25],
-      [`${first}${r.int(1, 99)}`, 15],
-      [`${last}.${first}`, 10],
-    ]).toLowerCase();
+    const local = r
+      .weighted([
+        [`${first}.${last}`, 50],
+        [`${first[0]}${last}`, 25],
+        [`${first}${r.int(1, 99)}`, 15],
+        [`${last}.${first}`, 10],
+      ])
+      .toLowerCase();
     let email = `${local}@${domain}`;
     for (let n = 2; this.#emails.has(email); n++) email = `${local}${n}@${domain}`;
     this.#emails.add(email);

@@ -9,7 +9,10 @@ export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
 /** Site visits by local hour (0–23): quiet nights, lunchtime and evening peaks. */
-const SITE_BY_HOUR = [0.15, 0.08, 0.05, 0.04, 0.05, 0.12, 0.35, 0.7, 1, 1.1, 1.15, 1.2, 1.35, 1.25, 1.1, 1.05, 1.05, 1.1, 1.3, 1.5, 1.55, 1.35, 0.9, 0.45];
+const SITE_BY_HOUR = [
+  0.15, 0.08, 0.05, 0.04, 0.05, 0.12, 0.35, 0.7, 1, 1.1, 1.15, 1.2, 1.35, 1.25, 1.1, 1.05, 1.05, 1.1, 1.3, 1.5, 1.55,
+  1.35, 0.9, 0.45,
+];
 const SITE_MEAN = SITE_BY_HOUR.reduce((a, b) => a + b, 0) / 24;
 /** Site visits by weekday (0 = Sunday). */
 const SITE_BY_WEEKDAY = [0.8, 1.05, 1, 1, 1, 0.95, 0.85];
@@ -21,8 +24,36 @@ export function siteTrafficAt(at: number, timeZone: string): number {
 }
 
 /** Calls and walk-ins per open hour by local hour: calls in the morning, walk-ins around lunch and late afternoon. */
-const CALLS_BY_HOUR: Record<number, number> = { 8: 0.6, 9: 1.1, 10: 1.4, 11: 1.3, 12: 0.9, 13: 0.8, 14: 1, 15: 1, 16: 0.9, 17: 0.6, 18: 0.5, 19: 0.4, 20: 0.3 };
-const WALK_INS_BY_HOUR: Record<number, number> = { 8: 0.3, 9: 0.6, 10: 1, 11: 1.3, 12: 1.4, 13: 1.2, 14: 1.1, 15: 1.2, 16: 1.3, 17: 1, 18: 0.8, 19: 0.6, 20: 0.3 };
+const CALLS_BY_HOUR: Record<number, number> = {
+  8: 0.6,
+  9: 1.1,
+  10: 1.4,
+  11: 1.3,
+  12: 0.9,
+  13: 0.8,
+  14: 1,
+  15: 1,
+  16: 0.9,
+  17: 0.6,
+  18: 0.5,
+  19: 0.4,
+  20: 0.3,
+};
+const WALK_INS_BY_HOUR: Record<number, number> = {
+  8: 0.3,
+  9: 0.6,
+  10: 1,
+  11: 1.3,
+  12: 1.4,
+  13: 1.2,
+  14: 1.1,
+  15: 1.2,
+  16: 1.3,
+  17: 1,
+  18: 0.8,
+  19: 0.6,
+  20: 0.3,
+};
 const CALLS_BY_WEEKDAY = [0.4, 1, 1.05, 1, 1.05, 1, 0.7];
 const WALK_INS_BY_WEEKDAY = [0.9, 1, 0.95, 0.95, 1.1, 1.05, 1.6];
 
@@ -44,7 +75,12 @@ export function readingDelay(random: Random): number {
     ['later', 36],
     ['days', 14],
   ] as const);
-  const delay = kind === 'soon' ? random.exponential(70 * MINUTE_MS) : kind === 'later' ? random.logNormal(8 * HOUR_MS, 0.8) : random.between(1, 6) * DAY_MS;
+  const delay =
+    kind === 'soon'
+      ? random.exponential(70 * MINUTE_MS)
+      : kind === 'later'
+        ? random.logNormal(8 * HOUR_MS, 0.8)
+        : random.between(1, 6) * DAY_MS;
   return Math.max(MINUTE_MS, delay);
 }
 
@@ -80,7 +116,10 @@ export function sendTimes(start: number, end: number, count: number, timeZone: s
     let chosen = morning(targetDay);
     for (const shift of [0, 1, -1, 2, -2, 3, -3]) {
       const candidate = morning(addDays(targetDay, shift));
-      const okay = SEND_WEEKDAYS.has(weekdayAndMinute(candidate, timeZone).weekday) && candidate > (times.at(-1) ?? -Infinity) + DAY_MS && candidate < end - DAY_MS;
+      const okay =
+        SEND_WEEKDAYS.has(weekdayAndMinute(candidate, timeZone).weekday) &&
+        candidate > (times.at(-1) ?? -Infinity) + DAY_MS &&
+        candidate < end - DAY_MS;
       if (okay) {
         chosen = candidate;
         break;

@@ -17,14 +17,20 @@ const envSchema = z.object({
   SITE_URL: z.url({ protocol: /^https?$/ }).optional(),
   TRUST_PROXY: z
     .string()
-    .regex(/^(\d+|[0-9a-fA-F.:]+(\s*,\s*[0-9a-fA-F.:]+)*)$/, 'must be a hop count (1) or a comma-separated list of proxy addresses')
+    .regex(
+      /^(\d+|[0-9a-fA-F.:]+(\s*,\s*[0-9a-fA-F.:]+)*)$/,
+      'must be a hop count (1) or a comma-separated list of proxy addresses',
+    )
     .optional(),
   SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_TLS_CA_FILE: z.string().min(1).optional(),
   MAIL_FROM: z
     .string()
-    .refine((v) => !/[\r\n\0]/.test(v) && parseMailbox(v).ok, 'must be one address, e.g. "Frobozz Electric <newsletter@example.com>"')
+    .refine(
+      (v) => !/[\r\n\0]/.test(v) && parseMailbox(v).ok,
+      'must be one address, e.g. "Frobozz Electric <newsletter@example.com>"',
+    )
     .optional(),
   SMTP_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
   SMTP_RATE_PER_SECOND: z.coerce.number().int().min(1).max(100_000).optional(),
@@ -35,9 +41,15 @@ const envSchema = z.object({
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
   DKIM_DOMAIN: z
     .string()
-    .regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/, 'must be a domain name such as example.com')
+    .regex(
+      /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/,
+      'must be a domain name such as example.com',
+    )
     .optional(),
-  DKIM_SELECTOR: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/, 'must be a DNS label such as footfall2026').optional(),
+  DKIM_SELECTOR: z
+    .string()
+    .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$/, 'must be a DNS label such as footfall2026')
+    .optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   SEND_WORKER: z.enum(['0', '1']).default('1'),
   SEND_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
@@ -56,7 +68,8 @@ const envSchema = z.object({
   NETWORK_CACHE_DIR: z.string().min(1).optional(),
 });
 
-export type TrustProxy = { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: readonly string[] };
+export type TrustProxy =
+  { kind: 'none' } | { kind: 'hops'; hops: number } | { kind: 'addresses'; addresses: readonly string[] };
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -83,7 +96,18 @@ export interface Config {
    * the longest wait between attempts and the failed attempts after which the send pauses;
    * the undo window: how long after "send now" the first message goes out (it can be stopped until then).
    */
-  sending: { worker: boolean; leaseMs: number; pollMs: number; retryBaseMs: number; maxAttempts: number; pauseAfterFailures: number; commitRetryMaxMs: number; commitAttempts: number; undoMs: number; digestCheckMs: number };
+  sending: {
+    worker: boolean;
+    leaseMs: number;
+    pollMs: number;
+    retryBaseMs: number;
+    maxAttempts: number;
+    pauseAfterFailures: number;
+    commitRetryMaxMs: number;
+    commitAttempts: number;
+    undoMs: number;
+    digestCheckMs: number;
+  };
   /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
@@ -108,17 +132,27 @@ function parseTrustProxy(value: string | undefined): TrustProxy {
 }
 
 /** DKIM settings: all three variables or none; the key file must hold a private key. */
-function readDkim(domain: string | undefined, selector: string | undefined, keyFile: string | undefined): Config['dkim'] {
+function readDkim(
+  domain: string | undefined,
+  selector: string | undefined,
+  keyFile: string | undefined,
+): Config['dkim'] {
   const given = { DKIM_DOMAIN: domain, DKIM_SELECTOR: selector, DKIM_PRIVATE_KEY_FILE: keyFile };
-  const missing = Object.entries(given).filter(([, v]) => !v).map(([k]) => k);
+  const missing = Object.entries(given)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
   if (missing.length === 3) return undefined;
-  if (missing.length > 0) throw new ConfigError(`Invalid environment:\n  ${missing.join(', ')}: DKIM signing needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE together (missing ${missing.join(', ')})`);
+  if (missing.length > 0)
+    throw new ConfigError(
+      `Invalid environment:\n  ${missing.join(', ')}: DKIM signing needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE together (missing ${missing.join(', ')})`,
+    );
   let privateKey: string;
   try {
     privateKey = readFileSync(keyFile!, 'utf8');
     createPrivateKey(privateKey);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM private key';
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM private key';
     throw new ConfigError(`Invalid environment:\n  DKIM_PRIVATE_KEY_FILE: ${reason} (got ${JSON.stringify(keyFile)})`);
   }
   return Object.freeze({ domainName: domain!.toLowerCase(), keySelector: selector!, privateKey });
@@ -132,7 +166,8 @@ function readTlsCa(file: string | undefined): string | undefined {
     pem = readFileSync(file, 'utf8');
     new X509Certificate(pem);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM certificate';
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM certificate';
     throw new ConfigError(`Invalid environment:\n  SMTP_TLS_CA_FILE: ${reason} (got ${JSON.stringify(file)})`);
   }
   return pem;
@@ -143,7 +178,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // An empty MAIL_FROM is no sender, as an unset one.
   const parsed = envSchema.safeParse({ ...env, MAIL_FROM: env.MAIL_FROM || undefined });
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`);
+    const lines = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`,
+    );
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
@@ -160,7 +197,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: e.SMTP_URL,
     smtpTlsCa: readTlsCa(e.SMTP_TLS_CA_FILE),
     mail: Object.freeze({ from: e.MAIL_FROM, poolSize: e.SMTP_POOL_SIZE, ratePerSecond: e.SMTP_RATE_PER_SECOND }),
-    eventWriter: Object.freeze({ maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS, maxTurns: e.EVENT_WRITER_MAX_TURNS, maxBatch: e.EVENT_WRITER_MAX_BATCH, concurrency: e.EVENT_WRITER_CONCURRENCY }),
+    eventWriter: Object.freeze({
+      maxWaitMs: e.EVENT_WRITER_MAX_WAIT_MS,
+      maxTurns: e.EVENT_WRITER_MAX_TURNS,
+      maxBatch: e.EVENT_WRITER_MAX_BATCH,
+      concurrency: e.EVENT_WRITER_CONCURRENCY,
+    }),
     logRequests: e.LOG_REQUESTS === '1',
     dkim: readDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE),
     sending: Object.freeze({

@@ -21,7 +21,11 @@ export function ok<T>(value: T): { ok: true; value: T } {
   return { ok: true, value };
 }
 
-export function fail(reason: FailureReason, message: string, extra: { field?: string; retryAfterSeconds?: number } = {}): Failure {
+export function fail(
+  reason: FailureReason,
+  message: string,
+  extra: { field?: string; retryAfterSeconds?: number } = {},
+): Failure {
   return { ok: false, reason, message, ...extra };
 }
 

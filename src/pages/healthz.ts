@@ -6,5 +6,8 @@ import { checkHealth } from '../lib/app/health.service.ts';
 export const GET: APIRoute = async () => {
   const app = await appContext();
   const { ok, database, sending } = await checkHealth(app.db, app.config.sending.leaseMs);
-  return Response.json({ status: ok ? 'ok' : 'degraded', database, sending }, { status: ok ? 200 : 503, headers: { 'cache-control': 'no-store' } });
+  return Response.json(
+    { status: ok ? 'ok' : 'degraded', database, sending },
+    { status: ok ? 200 : 503, headers: { 'cache-control': 'no-store' } },
+  );
 };

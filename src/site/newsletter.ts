@@ -30,5 +30,8 @@ export async function articleCatalog(): Promise<Map<string, FeaturedArticle & { 
 /** Every page path of the site: what an own-site link in an issue may point at (as the built site's pages, from the content). */
 export async function knownSitePaths(db: DB): Promise<Set<string>> {
   const articles = await publishedArticles();
-  return sitePathsWith(db, [...articles.map((article) => `/articles/${article.id}`), ...collectTags(articles).map((tag) => `/tags/${tagSlug(tag.name)}`)]);
+  return sitePathsWith(db, [
+    ...articles.map((article) => `/articles/${article.id}`),
+    ...collectTags(articles).map((tag) => `/tags/${tagSlug(tag.name)}`),
+  ]);
 }

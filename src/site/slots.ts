@@ -17,7 +17,8 @@ export interface SiteSlots {
  */
 export async function siteSlots(astro: { isPrerendered: boolean }): Promise<SiteSlots> {
   // MODE, not PROD: PROD follows NODE_ENV, which a build run from a test process sets to "test".
-  if (astro.isPrerendered && import.meta.env.MODE !== 'development') return { html: siteSlotToken, siteName: siteSlotToken('siteName') };
+  if (astro.isPrerendered && import.meta.env.MODE !== 'development')
+    return { html: siteSlotToken, siteName: siteSlotToken('siteName') };
   const details = siteDetailsOf(await getSettings((await appContext()).db));
   return { html: (slot) => renderSiteSlot(slot, details), siteName: details.siteName };
 }

@@ -38,35 +38,79 @@ export function presentedSecret(headers: Headers): string | undefined {
 }
 
 /** The whole webhook: authenticate, read, validate, store. `address` is the client's, for the failure limit. */
-export async function handleCallWebhook(deps: CallWebhookDeps & { rateLimits: RateLimits }, request: Request, address: string, now = Date.now()): Promise<WebhookAnswer> {
+export async function handleCallWebhook(
+  deps: CallWebhookDeps & { rateLimits: RateLimits },
+  request: Request,
+  address: string,
+  now = Date.now(),
+): Promise<WebhookAnswer> {
   const failures = deps.rateLimits;
   const blocked = await failures.check(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
-  if (!blocked.allowed) return { status: 429, body: { error: 'too_many_failures', message: 'Too many failed attempts from this address; try again later.' }, headers: { 'retry-after': String(blocked.retryAfterSeconds) } };
+  if (!blocked.allowed)
+    return {
+      status: 429,
+      body: { error: 'too_many_failures', message: 'Too many failed attempts from this address; try again later.' },
+      headers: { 'retry-after': String(blocked.retryAfterSeconds) },
+    };
   if (!isWebhookSecret(deps.webhookSecret, presentedSecret(request.headers))) {
     await failures.hit(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
     const message = deps.webhookSecret
       ? 'Send the webhook secret as "Authorization: Bearer <secret>" or "X-Webhook-Secret: <secret>".'
       : 'The call webhook is switched off: set CALLS_WEBHOOK_SECRET on the server.';
-    return { status: 401, body: { error: 'unauthorized', message }, headers: { 'www-authenticate': 'Bearer realm="footfall-webhooks"' } };
+    return {
+      status: 401,
+      body: { error: 'unauthorized', message },
+      headers: { 'www-authenticate': 'Bearer realm="footfall-webhooks"' },
+    };
   }
   if (!/^application\/(.+\+)?json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
-    return { status: 415, body: { error: 'unsupported_media_type', message: 'Send JSON with "Content-Type: application/json".' } };
+    return {
+      status: 415,
+      body: { error: 'unsupported_media_type', message: 'Send JSON with "Content-Type: application/json".' },
+    };
   }
   const read = await readRequestBytes(request, MAX_WEBHOOK_BODY_BYTES);
-  if (!read.ok && read.reason === 'too_large') return { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_WEBHOOK_BODY_BYTES} bytes.` } };
-  if (!read.ok) return { status: 400, body: { error: 'bad_body', message: 'The request body could not be read (the upload was interrupted).' } };
+  if (!read.ok && read.reason === 'too_large')
+    return { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_WEBHOOK_BODY_BYTES} bytes.` } };
+  if (!read.ok)
+    return {
+      status: 400,
+      body: { error: 'bad_body', message: 'The request body could not be read (the upload was interrupted).' },
+    };
   const bytes = read.bytes;
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    return { status: 400, body: { error: 'bad_json', message: 'The body is not valid JSON.', fields: { body: 'not valid JSON' } } };
+    return {
+      status: 400,
+      body: { error: 'bad_json', message: 'The body is not valid JSON.', fields: { body: 'not valid JSON' } },
+    };
   }
   const parsed = parseCallPayload(body, deps.timeZone, now);
-  if (!parsed.ok) return { status: 400, body: { error: 'invalid_fields', message: 'Some fields are not valid; nothing was stored.', fields: parsed.errors } };
+  if (!parsed.ok)
+    return {
+      status: 400,
+      body: {
+        error: 'invalid_fields',
+        message: 'Some fields are not valid; nothing was stored.',
+        fields: parsed.errors,
+      },
+    };
   const { event, duplicate } = await recordWebhookCall(deps, parsed.call, now);
   return {
     status: duplicate ? 200 : 201,
-    body: { stored: !duplicate, duplicate, event: { id: event.id, kind: event.kind, at: event.at, issue_id: event.issueId, to: event.toNumber, duration_s: event.durationS } },
+    body: {
+      stored: !duplicate,
+      duplicate,
+      event: {
+        id: event.id,
+        kind: event.kind,
+        at: event.at,
+        issue_id: event.issueId,
+        to: event.toNumber,
+        duration_s: event.durationS,
+      },
+    },
   };
 }

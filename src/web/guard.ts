@@ -41,7 +41,8 @@ export const FORBIDDEN_PATH = '/admin/forbidden';
 /** Where to go after signing in: only a path inside the admin, never another site. */
 export function safeNextPath(next: unknown): string {
   if (typeof next !== 'string' || next.length > 500) return '/admin';
-  if (!/^\/admin(?:[/?#]|$)/.test(next) || /[\\\s]|\/\/|%2f|%5c/i.test(next) || next.startsWith(LOGIN_PATH)) return '/admin';
+  if (!/^\/admin(?:[/?#]|$)/.test(next) || /[\\\s]|\/\/|%2f|%5c/i.test(next) || next.startsWith(LOGIN_PATH))
+    return '/admin';
   return next;
 }
 
@@ -67,7 +68,10 @@ export async function requirePage(ctx: PageContext, permission: Permission): Pro
 }
 
 export function jsonError(status: 401 | 403, error: string, message: string): Response {
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  };
   if (status === 401) headers['www-authenticate'] = 'Bearer realm="footfall"';
   return new Response(JSON.stringify({ error, message }), { status, headers });
 }
@@ -76,7 +80,11 @@ export function jsonError(status: 401 | 403, error: string, message: string): Re
  * For `/api/` routes: the API key (`Authorization: Bearer <key>`) when its role has the
  * permission; otherwise a JSON 401 (no key, unknown or revoked key) or 403 (wrong role).
  */
-export async function requireApi(ctx: { request: Request }, permission: Permission, now = Date.now()): Promise<ApiPrincipal | Response> {
+export async function requireApi(
+  ctx: { request: Request },
+  permission: Permission,
+  now = Date.now(),
+): Promise<ApiPrincipal | Response> {
   const app = await appContext();
   const principal = await authenticateApiKey(app.db, ctx.request.headers.get('authorization'), now);
   switch (checkAccess(principal, permission)) {

@@ -21,7 +21,9 @@ export function notFound(): Response {
 
 export function failureResponse(failure: IssueFailure): Response {
   const status = { invalid: 400, conflict: 409, 'not-found': 404, 'mail-failed': 502 }[failure.reason];
-  const error = { invalid: 'invalid', conflict: 'conflict', 'not-found': 'not_found', 'mail-failed': 'mail_failed' }[failure.reason];
+  const error = { invalid: 'invalid', conflict: 'conflict', 'not-found': 'not_found', 'mail-failed': 'mail_failed' }[
+    failure.reason
+  ];
   return json({ error, message: failure.message, ...(failure.fields ? { fields: failure.fields } : {}) }, status);
 }
 
@@ -34,11 +36,28 @@ export function issueIdParam(value: string | undefined): number | undefined {
  * A JSON object from the request body (read with a size limit by readJsonBody); otherwise the
  * 4xx answer (bad JSON, not an object, wrong content type, too large) with a sentence saying why.
  */
-export async function readJsonObject(request: Request, maxBytes: number = BODY_LIMITS.api): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; response: Response }> {
+export async function readJsonObject(
+  request: Request,
+  maxBytes: number = BODY_LIMITS.api,
+): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; response: Response }> {
   const body = await readJsonBody(request, maxBytes);
-  if (!body.ok) return { ok: false, response: json({ error: body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'invalid', message: body.message }, body.status) };
+  if (!body.ok)
+    return {
+      ok: false,
+      response: json(
+        {
+          error: body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'invalid',
+          message: body.message,
+        },
+        body.status,
+      ),
+    };
   const value = body.value;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, response: json({ error: 'invalid', message: 'The body must be a JSON object, e.g. {"subject": "…"}.' }, 400) };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return {
+      ok: false,
+      response: json({ error: 'invalid', message: 'The body must be a JSON object, e.g. {"subject": "…"}.' }, 400),
+    };
   return { ok: true, value: value as Record<string, unknown> };
 }
 
@@ -63,5 +82,11 @@ export function issueJson(issue: Issue, siteUrl: string) {
 }
 
 export function checksJson(checks: readonly CheckResult[]) {
-  return checks.map((c) => ({ id: c.id, label: c.label, status: c.status, message: c.message, ...(c.details ? { details: c.details } : {}) }));
+  return checks.map((c) => ({
+    id: c.id,
+    label: c.label,
+    status: c.status,
+    message: c.message,
+    ...(c.details ? { details: c.details } : {}),
+  }));
 }

@@ -44,20 +44,38 @@ async function asksForOneClick(body: Buffer, contentType: string | undefined): P
  * Mail providers get a plain 200; a browser (the button on the GET page) is sent back to
  * that page, which then shows the result.
  */
-export async function handleOneClickUnsubscribe(req: IncomingMessage, res: ServerResponse, app: AppContext, now = Date.now()): Promise<void> {
+export async function handleOneClickUnsubscribe(
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: AppContext,
+  now = Date.now(),
+): Promise<void> {
   const path = (req.url ?? '').split('?', 1)[0]!;
   const token = path.slice(ONE_CLICK_PREFIX.length); // tokens are base64url: nothing to decode
   const limit = BODY_LIMITS.oneClickUnsubscribe;
   const body = await readBodyBytes(requestBody(req), limit, declaredBody(req.rawHeaders).length);
-  if (!body.ok && body.reason === 'too_large') { refuseBody(req, res, path, limit); return; }
-  if (!body.ok) { reply(res, 400, 'The request body could not be read.'); return; }
+  if (!body.ok && body.reason === 'too_large') {
+    refuseBody(req, res, path, limit);
+    return;
+  }
+  if (!body.ok) {
+    reply(res, 400, 'The request body could not be read.');
+    return;
+  }
   if (!(await asksForOneClick(Buffer.from(body.bytes), req.headers['content-type']))) {
-    reply(res, 400, 'A one-click unsubscribe POST must carry List-Unsubscribe=One-Click.'); return;
+    reply(res, 400, 'A one-click unsubscribe POST must carry List-Unsubscribe=One-Click.');
+    return;
   }
   const link = readSubscriberToken({ secret: app.secret, siteUrl: app.config.siteUrl }, token);
-  if (!link) { reply(res, 400, 'This unsubscribe link is not valid; nothing was changed.'); return; }
+  if (!link) {
+    reply(res, 400, 'This unsubscribe link is not valid; nothing was changed.');
+    return;
+  }
   const outcome = await unsubscribe(app.db, link.subscriberId, { method: 'one-click', issueId: link.issueId }, now);
-  if (outcome === 'not_found') { reply(res, 404, 'No subscription for this link.'); return; }
+  if (outcome === 'not_found') {
+    reply(res, 404, 'No subscription for this link.');
+    return;
+  }
   if ((req.headers.accept ?? '').includes('text/html')) {
     res.writeHead(303, { location: path, 'cache-control': 'no-store' });
     res.end();

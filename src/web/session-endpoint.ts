@@ -12,12 +12,19 @@ import { readJsonBody as readJson } from './http/request-body.ts';
  * this site: its `Origin` must be ours (browsers send it on every POST fetch), whatever its
  * content type — Astro's own check covers form content types only.
  */
-export function requireSessionEndpoint(context: { locals: App.Locals; request: Request; url: URL }, permission: Permission): AuthUser | Response {
+export function requireSessionEndpoint(
+  context: { locals: App.Locals; request: Request; url: URL },
+  permission: Permission,
+): AuthUser | Response {
   const { request, url } = context;
   switch (checkAccess(context.locals.user, permission)) {
     case 'unauthenticated':
-      if (isJson(request)) return jsonAnswer(401, { error: 'unauthorized', message: 'Your session has ended: sign in again.' });
-      return new Response(null, { status: request.method === 'GET' ? 302 : 303, headers: { location: loginPath(url), 'cache-control': 'no-store' } });
+      if (isJson(request))
+        return jsonAnswer(401, { error: 'unauthorized', message: 'Your session has ended: sign in again.' });
+      return new Response(null, {
+        status: request.method === 'GET' ? 302 : 303,
+        headers: { location: loginPath(url), 'cache-control': 'no-store' },
+      });
     case 'forbidden':
       return jsonAnswer(403, { error: 'forbidden', message: 'Your role does not allow this.' });
   }
@@ -27,16 +34,24 @@ export function requireSessionEndpoint(context: { locals: App.Locals; request: R
   return context.locals.user!;
 }
 
-const isJson = (request: Request) => /^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '') || /application\/json/i.test(request.headers.get('accept') ?? '');
+const isJson = (request: Request) =>
+  /^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '') ||
+  /application\/json/i.test(request.headers.get('accept') ?? '');
 
 export function jsonAnswer(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+  });
 }
 
 /** The request's JSON body, at most `limit` bytes; a Response (400/413/415) when it is not that. */
 export async function readJsonBody(request: Request, limit: number): Promise<{ value: unknown } | Response> {
   if (!/^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
-    return jsonAnswer(415, { error: 'unsupported_media_type', message: 'Send JSON with "Content-Type: application/json".' });
+    return jsonAnswer(415, {
+      error: 'unsupported_media_type',
+      message: 'Send JSON with "Content-Type: application/json".',
+    });
   }
   const body = await readJson(request, limit);
   if (body.ok) return { value: body.value };

@@ -19,7 +19,12 @@ const GONE_HTML = Buffer.from(`<!doctype html>
  * hours, the link still has the URL the token was made for, and the draft still has the link
  * (read fresh, not from the link cache). Undefined otherwise.
  */
-export async function testClickTarget(app: Pick<AppContext, 'db'>, token: ClickToken, link: TrackedLink, now: number): Promise<string | undefined> {
+export async function testClickTarget(
+  app: Pick<AppContext, 'db'>,
+  token: ClickToken,
+  link: TrackedLink,
+  now: number,
+): Promise<string | undefined> {
   if (token.expiresAt === undefined || token.urlTag === undefined || token.expiresAt < now) return undefined;
   if (urlTag(link.url) !== token.urlTag) return undefined;
   const row = await findLinkById(app.db, token.linkId);
@@ -32,13 +37,28 @@ export async function testClickTarget(app: Pick<AppContext, 'db'>, token: ClickT
  * testClickTarget allows, and otherwise answers 410 with a page that names no target — a
  * draft's link is whatever was typed, so an old test message must not be an open redirect.
  */
-export async function answerTestClick(req: IncomingMessage, res: ServerResponse, app: Pick<AppContext, 'db'>, token: ClickToken, link: TrackedLink, now: number): Promise<void> {
+export async function answerTestClick(
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: Pick<AppContext, 'db'>,
+  token: ClickToken,
+  link: TrackedLink,
+  now: number,
+): Promise<void> {
   const target = await testClickTarget(app, token, link, now);
   if (target) {
-    res.writeHead(302, { location: target, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' });
+    res.writeHead(302, {
+      location: target,
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer-when-downgrade',
+    });
     res.end();
     return;
   }
-  res.writeHead(410, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(GONE_HTML.length), 'cache-control': 'no-store' });
+  res.writeHead(410, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(GONE_HTML.length),
+    'cache-control': 'no-store',
+  });
   res.end(req.method === 'HEAD' ? undefined : GONE_HTML);
 }

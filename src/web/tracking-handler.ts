@@ -3,7 +3,13 @@ import type { AppContext } from '../lib/app/context.ts';
 import { clientAddress } from './http/client-address.ts';
 import { allRawHeaders, firstRawHeader } from './http/raw-headers.ts';
 import { trackingTokens, type ClickToken, type TrackingTokens } from '../lib/tracking/tokens.ts';
-import { findClickLink, recordClickOn, recordLinkCheck, recordOpen, type TrackedLink } from '../lib/tracking/tracking.service.ts';
+import {
+  findClickLink,
+  recordClickOn,
+  recordLinkCheck,
+  recordOpen,
+  type TrackedLink,
+} from '../lib/tracking/tracking.service.ts';
 import { answerTestClick } from './test-click.ts';
 
 /**
@@ -31,8 +37,15 @@ const NOT_FOUND_HTML = Buffer.from(`<!doctype html>
 <p>The link may have been shortened or changed on its way to you. The newsletter’s pages are still here.</p>
 <p><a href="/">Go to the home page</a></p></body></html>
 `);
-const NOT_FOUND_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'content-length': String(NOT_FOUND_HTML.length), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
-const UNAVAILABLE = Buffer.from('<!doctype html><html lang="en"><meta charset="utf-8"><title>Try again</title><p>We could not open this link just now. Please try again in a moment, or <a href="/">go to the home page</a>.</p></html>\n');
+const NOT_FOUND_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-length': String(NOT_FOUND_HTML.length),
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+const UNAVAILABLE = Buffer.from(
+  '<!doctype html><html lang="en"><meta charset="utf-8"><title>Try again</title><p>We could not open this link just now. Please try again in a moment, or <a href="/">go to the home page</a>.</p></html>\n',
+);
 const MAX_TOKEN = 64;
 
 const tokensByApp = new WeakMap<AppContext, TrackingTokens>();
@@ -51,7 +64,11 @@ function tokenOf(url: string, prefixLength: number): string | undefined {
 }
 
 /** Settles once answered; never rejects (a failure behind the answer is logged). */
-export function handleTrackingRequest(req: IncomingMessage, res: ServerResponse, app: AppContext): Promise<void> | void {
+export function handleTrackingRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: AppContext,
+): Promise<void> | void {
   const url = req.url ?? '';
   if (url.startsWith('/t/o/')) return handleOpen(req, res, app, url);
   if (url.startsWith('/t/c/')) return handleClick(req, res, app, url);
@@ -64,7 +81,8 @@ function answerPixel(req: IncomingMessage, res: ServerResponse): void {
   res.end(req.method === 'HEAD' ? undefined : PIXEL);
 }
 
-const openNotRecorded = (error: unknown) => console.error('[tracking] open not recorded:', error instanceof Error ? error.message : error);
+const openNotRecorded = (error: unknown) =>
+  console.error('[tracking] open not recorded:', error instanceof Error ? error.message : error);
 
 /** The pixel once its open is committed (no async function: a pixel is answered one promise hop after its commit). */
 function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> | void {
@@ -76,7 +94,10 @@ function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, 
       openNotRecorded(error);
     }
   }
-  if (!stored) { answerPixel(req, res); return; }
+  if (!stored) {
+    answerPixel(req, res);
+    return;
+  }
   return stored.then(
     () => answerPixel(req, res),
     (error: unknown) => {
@@ -87,7 +108,12 @@ function handleOpen(req: IncomingMessage, res: ServerResponse, app: AppContext, 
 }
 
 /** Settles after the open's commit; undefined when nothing is recorded. */
-function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, now = Date.now()): Promise<unknown> | undefined {
+function recordOpenRequest(
+  req: IncomingMessage,
+  app: AppContext,
+  url: string,
+  now = Date.now(),
+): Promise<unknown> | undefined {
   const token = tokensOf(app).readOpen(tokenOf(url, 5));
   if (!token || token.test) return undefined;
   return recordOpen(app, { deliveryId: token.deliveryId, userAgent: userAgentOf(req), ip: ipOf(req, app) }, now);
@@ -95,7 +121,8 @@ function recordOpenRequest(req: IncomingMessage, app: AppContext, url: string, n
 
 /** The client's address (behind a trusted proxy, from X-Forwarded-For). Headers from rawHeaders: req.headers is built on first use, at a cost a request (docs/performance.md). */
 function ipOf(req: IncomingMessage, app: AppContext): string {
-  const forwardedFor = app.config.trustProxy.kind === 'none' ? undefined : allRawHeaders(req.rawHeaders, 'x-forwarded-for');
+  const forwardedFor =
+    app.config.trustProxy.kind === 'none' ? undefined : allRawHeaders(req.rawHeaders, 'x-forwarded-for');
   return clientAddress(req.socket.remoteAddress, forwardedFor, app.config.trustProxy);
 }
 
@@ -107,11 +134,17 @@ function notFound(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function unavailable(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5', 'x-content-type-options': 'nosniff' });
+  res.writeHead(503, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'retry-after': '5',
+    'x-content-type-options': 'nosniff',
+  });
   res.end(req.method === 'HEAD' ? undefined : UNAVAILABLE);
 }
 
-const clickNotRecorded = (error: unknown) => console.error('[tracking] click not recorded:', error instanceof Error ? error.message : error);
+const clickNotRecorded = (error: unknown) =>
+  console.error('[tracking] click not recorded:', error instanceof Error ? error.message : error);
 
 function lookupFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void {
   console.error('[tracking] click lookup failed:', error instanceof Error ? error.message : error);
@@ -119,7 +152,12 @@ function lookupFailed(req: IncomingMessage, res: ServerResponse, error: unknown)
 }
 
 function redirect(res: ServerResponse, link: TrackedLink, setCookie: string[] | undefined): void {
-  const headers: Record<string, string | string[]> = { location: link.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade', 'x-content-type-options': 'nosniff' };
+  const headers: Record<string, string | string[]> = {
+    location: link.url,
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer-when-downgrade',
+    'x-content-type-options': 'nosniff',
+  };
   if (setCookie) headers['set-cookie'] = setCookie;
   res.writeHead(302, headers);
   res.end();
@@ -129,21 +167,46 @@ function redirect(res: ServerResponse, link: TrackedLink, setCookie: string[] | 
 function handleClick(req: IncomingMessage, res: ServerResponse, app: AppContext, url: string): Promise<void> | void {
   const now = Date.now();
   const token = tokensOf(app).readClick(tokenOf(url, 5));
-  if (!token) { notFound(req, res); return; }
+  if (!token) {
+    notFound(req, res);
+    return;
+  }
   let found: ReturnType<typeof findClickLink>;
   try {
     found = findClickLink(app, token.linkId, now);
   } catch (error) {
-    lookupFailed(req, res, error); return;
+    lookupFailed(req, res, error);
+    return;
   }
-  if (found instanceof Promise) return found.then((link) => answerClick(req, res, app, token, link, now), (error: unknown) => lookupFailed(req, res, error));
+  if (found instanceof Promise)
+    return found.then(
+      (link) => answerClick(req, res, app, token, link, now),
+      (error: unknown) => lookupFailed(req, res, error),
+    );
   return answerClick(req, res, app, token, found, now);
 }
 
-function answerClick(req: IncomingMessage, res: ServerResponse, app: AppContext, token: ClickToken, link: TrackedLink | undefined, now: number): Promise<void> | void {
-  if (!link) { notFound(req, res); return; }
-  if (token.test) return answerTestClick(req, res, app, token, link, now).catch((error: unknown) => lookupFailed(req, res, error)); // records nothing
-  const request = { deliveryId: token.deliveryId, linkId: token.linkId, link, userAgent: userAgentOf(req), ip: ipOf(req, app) };
+function answerClick(
+  req: IncomingMessage,
+  res: ServerResponse,
+  app: AppContext,
+  token: ClickToken,
+  link: TrackedLink | undefined,
+  now: number,
+): Promise<void> | void {
+  if (!link) {
+    notFound(req, res);
+    return;
+  }
+  if (token.test)
+    return answerTestClick(req, res, app, token, link, now).catch((error: unknown) => lookupFailed(req, res, error)); // records nothing
+  const request = {
+    deliveryId: token.deliveryId,
+    linkId: token.linkId,
+    link,
+    userAgent: userAgentOf(req),
+    ip: ipOf(req, app),
+  };
   if (req.method !== 'GET') {
     // HEAD is no click (kept as a link check), and still must be the delivery's own link.
     return recordLinkCheck(app, request, now).then(
@@ -156,7 +219,8 @@ function answerClick(req: IncomingMessage, res: ServerResponse, app: AppContext,
     clicked = recordClickOn(app, request, now);
   } catch (error) {
     clickNotRecorded(error);
-    redirect(res, link, undefined); return;
+    redirect(res, link, undefined);
+    return;
   }
   return clicked.then(
     (stored) => (stored ? redirect(res, link, stored.setCookie) : notFound(req, res)),

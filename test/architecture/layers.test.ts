@@ -35,7 +35,13 @@ const isRepositoryOrDb = (target: string) => target.endsWith('.repository.ts') |
 const PENDING: Record<string, string> = {};
 
 function violations(folders: string[], broken: (target: string) => boolean): string[] {
-  return folders.flatMap((folder) => sourceFiles(folder).flatMap((file) => importsOf(file).filter(broken).map((target) => `${file} -> ${target}`)));
+  return folders.flatMap((folder) =>
+    sourceFiles(folder).flatMap((file) =>
+      importsOf(file)
+        .filter(broken)
+        .map((target) => `${file} -> ${target}`),
+    ),
+  );
 }
 
 describe('layers', () => {
@@ -47,17 +53,28 @@ describe('layers', () => {
   it('routes under src/pages and src/actions import no repository and not lib/db', () => {
     const found = violations(['src/pages', 'src/actions'], isRepositoryOrDb);
     expect(found.filter((v) => !(v in PENDING))).toEqual([]);
-    expect(Object.keys(PENDING).filter((v) => !found.includes(v)), 'a pending exception no longer applies: remove it').toEqual([]);
+    expect(
+      Object.keys(PENDING).filter((v) => !found.includes(v)),
+      'a pending exception no longer applies: remove it',
+    ).toEqual([]);
   });
 
   it('domain code under src/lib imports no Astro, HTTP edge, route, site build or demo', () => {
-    const outside = (target: string) => target.startsWith('astro') || /^src\/(web|pages|actions|site|demo|admin)\//.test(target) || target === 'src/middleware.ts' || target === 'src/server.ts';
+    const outside = (target: string) =>
+      target.startsWith('astro') ||
+      /^src\/(web|pages|actions|site|demo|admin)\//.test(target) ||
+      target === 'src/middleware.ts' ||
+      target === 'src/server.ts';
     expect(violations(['src/lib'], outside)).toEqual([]);
   });
 
   it('config.ts imports nothing of the domain: only text helpers that import nothing themselves', () => {
     const own = importsOf('src/lib/config.ts').filter((target) => target.startsWith('src/'));
     expect(own.filter((target) => !target.startsWith('src/lib/text/'))).toEqual([]);
-    for (const helper of own) expect(importsOf(helper).filter((target) => target.startsWith('src/')), helper).toEqual([]);
+    for (const helper of own)
+      expect(
+        importsOf(helper).filter((target) => target.startsWith('src/')),
+        helper,
+      ).toEqual([]);
   });
 });

@@ -9,7 +9,14 @@ import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import autocannon from 'autocannon';
 
-const [url, pathsFile, connections, seconds, userAgent, start] = process.argv.slice(2) as [string, string, string, string, string, string | undefined];
+const [url, pathsFile, connections, seconds, userAgent, start] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | undefined,
+];
 const paths = readFileSync(pathsFile, 'utf8').split('\n').filter(Boolean);
 if (paths.length === 0) throw new Error(`no paths in ${pathsFile}`);
 let next = Number(start ?? 0);
@@ -18,8 +25,13 @@ let next = Number(start ?? 0);
 // time a setupRequest callback changes it: a fifth of the load generator's CPU, enough to make it
 // the bottleneck against a bare server. Only the path changes here, so after each connection's
 // first request (built by autocannon) the next ones reuse its bytes around the new path.
-interface Iterator { currentRequest: { requestBuffer?: Buffer }; resetted: boolean }
-const RequestIterator = createRequire(import.meta.url)('autocannon/lib/requestIterator.js') as { prototype: { nextRequest: (this: Iterator) => unknown } };
+interface Iterator {
+  currentRequest: { requestBuffer?: Buffer };
+  resetted: boolean;
+}
+const RequestIterator = createRequire(import.meta.url)('autocannon/lib/requestIterator.js') as {
+  prototype: { nextRequest: (this: Iterator) => unknown };
+};
 let around: { head: string; tail: string } | undefined;
 RequestIterator.prototype.nextRequest = function () {
   if (!around) {
@@ -28,7 +40,9 @@ RequestIterator.prototype.nextRequest = function () {
     around = { head: first.slice(0, pathStart), tail: first.slice(first.indexOf(' ', pathStart)) };
   }
   this.resetted = false;
-  this.currentRequest = { requestBuffer: Buffer.from(around.head + paths[next++ % paths.length]! + around.tail, 'latin1') };
+  this.currentRequest = {
+    requestBuffer: Buffer.from(around.head + paths[next++ % paths.length]! + around.tail, 'latin1'),
+  };
   return this.currentRequest;
 };
 
@@ -51,9 +65,12 @@ const run = autocannon({
   ],
 });
 // Without a callback autocannon answers a promise that is also its event emitter (typed as the promise only).
-(run as unknown as EventEmitter).on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
-  steps[Math.min(steps.length - 1, Math.floor(responseTime / STEP_MS))]! += 1;
-});
+(run as unknown as EventEmitter).on(
+  'response',
+  (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    steps[Math.min(steps.length - 1, Math.floor(responseTime / STEP_MS))]! += 1;
+  },
+);
 const cpuBefore = process.cpuUsage();
 const startedAt = performance.now();
 const result = await run;

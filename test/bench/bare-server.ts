@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 
 const [file, port] = [process.argv[2]!, Number(process.argv[3] ?? 0)];
 const body = readFileSync(file);
-const headers = { 'content-type': 'text/html; charset=utf-8', 'content-length': String(body.length), 'cache-control': 'no-cache' };
+const headers = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-length': String(body.length),
+  'cache-control': 'no-cache',
+};
 const server = http.createServer((_req, res) => {
   res.writeHead(200, headers);
   res.end(body);

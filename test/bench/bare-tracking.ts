@@ -7,9 +7,24 @@ import { makeAttributionCookie } from '../../src/lib/tracking/attribution.ts';
 import { defaultSettings } from '../../src/lib/settings/settings.ts';
 
 const [mode, location] = [process.argv[2], process.argv[3] ?? 'http://127.0.0.1/'];
-const pixelHeaders = { 'content-type': 'image/gif', 'content-length': String(PIXEL.length), 'cache-control': 'no-store, max-age=0', 'x-content-type-options': 'nosniff' };
-const cookie = makeAttributionCookie('bare-server-secret'.padEnd(48, 'x'), { issueId: 1, deliveryId: 123_456, subscriberId: 123_456, at: Date.now() }, defaultSettings({ siteUrl: 'http://127.0.0.1', mail: { from: 'news@example.com' } }).attributionWindowDays, false);
-const clickHeaders = { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade', 'set-cookie': cookie };
+const pixelHeaders = {
+  'content-type': 'image/gif',
+  'content-length': String(PIXEL.length),
+  'cache-control': 'no-store, max-age=0',
+  'x-content-type-options': 'nosniff',
+};
+const cookie = makeAttributionCookie(
+  'bare-server-secret'.padEnd(48, 'x'),
+  { issueId: 1, deliveryId: 123_456, subscriberId: 123_456, at: Date.now() },
+  defaultSettings({ siteUrl: 'http://127.0.0.1', mail: { from: 'news@example.com' } }).attributionWindowDays,
+  false,
+);
+const clickHeaders = {
+  location,
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer-when-downgrade',
+  'set-cookie': cookie,
+};
 const server = http.createServer({ keepAliveTimeout: 5000 }, (_req, res) => {
   if (mode === 'pixel') {
     res.writeHead(200, pixelHeaders);

@@ -64,10 +64,14 @@ try {
 }
 
 const ratio = median(footfallRuns) / median(bareRuns);
-console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${SECONDS} s × ${RUNS} interleaved runs, median`);
+console.log(
+  `conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${SECONDS} s × ${RUNS} interleaved runs, median`,
+);
 console.log(`page: ${article} (prerendered), counting on (SQLite, group commit), ${counted} views counted`);
 console.log(`bare node:http req/s: ${bareRuns.map(Math.round).join(', ')} (median ${Math.round(median(bareRuns))})`);
 console.log(`footfall req/s: ${footfallRuns.map(Math.round).join(', ')} (median ${Math.round(median(footfallRuns))})`);
-console.log(`server CPU per request: bare ${median(bareCpu).toFixed(1)} µs, footfall ${median(footfallCpu).toFixed(1)} µs (medians; ${bareCpu.map((x) => x.toFixed(1)).join(', ')} / ${footfallCpu.map((x) => x.toFixed(1)).join(', ')})`);
+console.log(
+  `server CPU per request: bare ${median(bareCpu).toFixed(1)} µs, footfall ${median(footfallCpu).toFixed(1)} µs (medians; ${bareCpu.map((x) => x.toFixed(1)).join(', ')} / ${footfallCpu.map((x) => x.toFixed(1)).join(', ')})`,
+);
 console.log(`pages ratio: ${ratio.toFixed(2)} (target >= ${TARGET})`);
 process.exit(ratio >= TARGET ? 0 : 1);

@@ -30,8 +30,32 @@ const DAY = 86_400_000;
 const H = 3_600_000;
 const END = Date.UTC(2026, 10, 20, 12);
 const START = END - 84 * DAY;
-const PATHS = ['/', '/articles/', '/articles/choosing-your-first-widget/', '/articles/widget-batteries-explained/', '/articles/winter-widget-care/', '/articles/repairing-a-widget/', '/subscribe/', '/newsletter/', '/tags/guides/', '/articles/widget-safety/', '/about/', '/articles/widget-history/'];
-const OPEN_CLASSES: OpenClass[] = ['human', 'human', 'human', 'human', 'human', 'human', 'apple_mpp', 'apple_mpp', 'proxy', 'scanner'];
+const PATHS = [
+  '/',
+  '/articles/',
+  '/articles/choosing-your-first-widget/',
+  '/articles/widget-batteries-explained/',
+  '/articles/winter-widget-care/',
+  '/articles/repairing-a-widget/',
+  '/subscribe/',
+  '/newsletter/',
+  '/tags/guides/',
+  '/articles/widget-safety/',
+  '/about/',
+  '/articles/widget-history/',
+];
+const OPEN_CLASSES: OpenClass[] = [
+  'human',
+  'human',
+  'human',
+  'human',
+  'human',
+  'human',
+  'apple_mpp',
+  'apple_mpp',
+  'proxy',
+  'scanner',
+];
 
 interface Seeded {
   issues: { id: number; slug: string; sentAt: number; firstDelivery: number; links: number[] }[];
@@ -42,23 +66,79 @@ async function seedLedger(db: DB): Promise<Seeded> {
   const issues: Seeded['issues'] = [];
   const subscriberIds: number[] = [];
   for (let start = 0; start < RECIPIENTS; start += 1000) {
-    const rows = Array.from({ length: 1000 }, (_, i) => ({ email: `reader${start + i}@example.com`, name: null, status: 'active' as const, created_at: START, updated_at: START, confirmed_at: START, source_form: 'bench' }));
-    subscriberIds.push(...(await db.insertInto('subscribers').values(rows).returning('id').execute()).map((r) => Number(r.id)));
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      email: `reader${start + i}@example.com`,
+      name: null,
+      status: 'active' as const,
+      created_at: START,
+      updated_at: START,
+      confirmed_at: START,
+      source_form: 'bench',
+    }));
+    subscriberIds.push(
+      ...(await db.insertInto('subscribers').values(rows).returning('id').execute()).map((r) => Number(r.id)),
+    );
   }
   for (let i = 0; i < ISSUES; i++) {
     const sentAt = START + 7 * DAY + i * 10 * DAY + 9 * H;
     const slug = `issue-${i + 1}`;
-    const issue = await db.insertInto('issues').values({ slug, subject: `Widget news ${i + 1}`, preheader: '', body_markdown: 'x', featured_articles: '[]', status: 'sent', created_by: null, created_at: sentAt, updated_at: sentAt, sent_at: sentAt }).returning('id').executeTakeFirstOrThrow();
+    const issue = await db
+      .insertInto('issues')
+      .values({
+        slug,
+        subject: `Widget news ${i + 1}`,
+        preheader: '',
+        body_markdown: 'x',
+        featured_articles: '[]',
+        status: 'sent',
+        created_by: null,
+        created_at: sentAt,
+        updated_at: sentAt,
+        sent_at: sentAt,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     const id = Number(issue.id);
     const links: number[] = [];
     for (let p = 1; p <= 5; p++) {
-      const row = await db.insertInto('issue_links').values({ issue_id: id, position: p, url: `https://frobozz.example${PATHS[p]}?utm_campaign=${slug}`, label: `link ${p}`, kind: 'site', fingerprint: `f${p}`, created_at: sentAt }).returning('id').executeTakeFirstOrThrow();
+      const row = await db
+        .insertInto('issue_links')
+        .values({
+          issue_id: id,
+          position: p,
+          url: `https://frobozz.example${PATHS[p]}?utm_campaign=${slug}`,
+          label: `link ${p}`,
+          kind: 'site',
+          fingerprint: `f${p}`,
+          created_at: sentAt,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       links.push(Number(row.id));
     }
-    await db.insertInto('sends').values({ issue_id: id, audience: '{}', state: 'finished', scheduled_at: sentAt, started_at: sentAt, finished_at: sentAt + H, created_at: sentAt, updated_at: sentAt }).execute();
+    await db
+      .insertInto('sends')
+      .values({
+        issue_id: id,
+        audience: '{}',
+        state: 'finished',
+        scheduled_at: sentAt,
+        started_at: sentAt,
+        finished_at: sentAt + H,
+        created_at: sentAt,
+        updated_at: sentAt,
+      })
+      .execute();
     let firstDelivery = 0;
     for (let s = 0; s < RECIPIENTS; s += 1000) {
-      const rows = subscriberIds.slice(s, s + 1000).map((subscriberId) => ({ issue_id: id, subscriber_id: subscriberId, status: 'sent' as const, next_attempt_at: sentAt, sent_at: sentAt, created_at: sentAt }));
+      const rows = subscriberIds.slice(s, s + 1000).map((subscriberId) => ({
+        issue_id: id,
+        subscriber_id: subscriberId,
+        status: 'sent' as const,
+        next_attempt_at: sentAt,
+        sent_at: sentAt,
+        created_at: sentAt,
+      }));
       const ids = await db.insertInto('deliveries').values(rows).returning('id').execute();
       if (s === 0) firstDelivery = Number(ids[0]!.id);
     }
@@ -74,7 +154,11 @@ async function seedEvents(db: DB, seeded: Seeded, count: number): Promise<void> 
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const afterSend = (sentAt: number) => sentAt + Math.min(7 * DAY - 1, Math.floor(-Math.log(1 - random()) * 14 * H));
   const pageViews = new VisitTracker().inserter;
-  const writer = new EventWriter(db, { pageViews, opens: openInserter, clicks: clickInserter }, { maxWaitMs: 0, maxBatch: 1000 });
+  const writer = new EventWriter(
+    db,
+    { pageViews, opens: openInserter, clicks: clickInserter },
+    { maxWaitMs: 0, maxBatch: 1000 },
+  );
   const opens: NewOpen[] = [];
   const clicks: NewClick[] = [];
   const views: PageViewEvent[] = [];
@@ -83,8 +167,25 @@ async function seedEvents(db: DB, seeded: Seeded, count: number): Promise<void> 
     const r = random();
     const issue = pick(seeded.issues);
     const deliveryId = issue.firstDelivery + Math.floor(random() * RECIPIENTS);
-    if (r < 0.3) opens.push({ issue_id: issue.id, delivery_id: deliveryId, subscriber_id: null, at: afterSend(issue.sentAt), class: pick(OPEN_CLASSES), reason: 'bench' });
-    else if (r < 0.35) clicks.push({ issue_id: issue.id, link_id: pick(issue.links), delivery_id: deliveryId, subscriber_id: null, at: afterSend(issue.sentAt), class: random() < 0.9 ? 'human' : 'bot', reason: 'bench' });
+    if (r < 0.3)
+      opens.push({
+        issue_id: issue.id,
+        delivery_id: deliveryId,
+        subscriber_id: null,
+        at: afterSend(issue.sentAt),
+        class: pick(OPEN_CLASSES),
+        reason: 'bench',
+      });
+    else if (r < 0.35)
+      clicks.push({
+        issue_id: issue.id,
+        link_id: pick(issue.links),
+        delivery_id: deliveryId,
+        subscriber_id: null,
+        at: afterSend(issue.sentAt),
+        class: random() < 0.9 ? 'human' : 'bot',
+        reason: 'bench',
+      });
     else if (r < 0.99) {
       const at = START + Math.floor(random() * 84 * DAY);
       const v = random();
@@ -100,14 +201,21 @@ async function seedEvents(db: DB, seeded: Seeded, count: number): Promise<void> 
         visitor_hash: `v${Math.floor(random() * 20_000)}`,
         device: 'desktop',
         is_bot: v > 0.97 ? 1 : 0,
-        attribution: v > 0.85 && v <= 0.9 && at > issue.sentAt ? { issueId: issue.id, deliveryId, subscriberId: null, at: issue.sentAt + H } : null,
+        attribution:
+          v > 0.85 && v <= 0.9 && at > issue.sentAt
+            ? { issueId: issue.id, deliveryId, subscriberId: null, at: issue.sentAt + H }
+            : null,
         windowMs: 7 * DAY,
       });
     } else offline++;
   }
   const inOrder = <T extends { at: number }>(rows: T[]) => rows.sort((a, b) => a.at - b.at);
-  const writeAll = async <I extends typeof openInserter | typeof clickInserter | typeof pageViews>(inserter: I, rows: Parameters<I['sqlite']>[1]) => {
-    for (let i = 0; i < rows.length; i += 5000) await Promise.all(rows.slice(i, i + 5000).map((row) => writer.write(inserter, row)));
+  const writeAll = async <I extends typeof openInserter | typeof clickInserter | typeof pageViews>(
+    inserter: I,
+    rows: Parameters<I['sqlite']>[1],
+  ) => {
+    for (let i = 0; i < rows.length; i += 5000)
+      await Promise.all(rows.slice(i, i + 5000).map((row) => writer.write(inserter, row)));
   };
   await writeAll(openInserter, inOrder(opens));
   await writeAll(clickInserter, inOrder(clicks));
@@ -115,7 +223,16 @@ async function seedEvents(db: DB, seeded: Seeded, count: number): Promise<void> 
   await writer.close();
   for (let i = 0; i < offline; i++) {
     const at = START + Math.floor(random() * 84 * DAY);
-    await storeOfflineEvent(db, { kind: random() < 0.6 ? 'call' : 'walk_in', at, recorded_at: at, source: 'manual', recorded_by: null, mentioned_newsletter: random() < 0.2 ? 1 : 0, note: null, client_id: `bench-${i}` });
+    await storeOfflineEvent(db, {
+      kind: random() < 0.6 ? 'call' : 'walk_in',
+      at,
+      recorded_at: at,
+      source: 'manual',
+      recorded_by: null,
+      mentioned_newsletter: random() < 0.2 ? 1 : 0,
+      note: null,
+      client_id: `bench-${i}`,
+    });
   }
 }
 
@@ -129,7 +246,10 @@ async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   return median(runs);
 }
 
-async function measure(dialect: TestDialect, size: number): Promise<{ rows: Record<string, number>; times: Record<string, number> }> {
+async function measure(
+  dialect: TestDialect,
+  size: number,
+): Promise<{ rows: Record<string, number>; times: Record<string, number> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-reports-'));
   const created = await createTestDatabaseUrl(dialect, dir);
   const db = createDatabase(created.url);
@@ -141,16 +261,27 @@ async function measure(dialect: TestDialect, size: number): Promise<{ rows: Reco
     await (dialect === 'postgres' ? sql`ANALYZE` : sql`PRAGMA wal_checkpoint(TRUNCATE)`).execute(db);
     const rows: Record<string, number> = {};
     for (const table of ['opens', 'clicks', 'page_views', 'visits', 'offline_events', 'report_counts'] as const) {
-      rows[table] = Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      rows[table] = Number(
+        (
+          await db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     }
-    console.error(`  [${dialect}] ${size.toLocaleString('en')} events seeded in ${Math.round(performance.now() - seeding)} ms: ${JSON.stringify(rows)}`);
+    console.error(
+      `  [${dialect}] ${size.toLocaleString('en')} events seeded in ${Math.round(performance.now() - seeding)} ms: ${JSON.stringify(rows)}`,
+    );
     const settings = await getSettings(db, { now: END });
     const latest = seeded.issues.at(-1)!.id;
     const times = {
       'comparison (8 issues)': await timeIt(() => compareIssues(db, { now: END })),
       'issue report (latest)': await timeIt(() => issueReport(db, latest, { now: END })),
       'issue report (first)': await timeIt(() => issueReport(db, seeded.issues[0]!.id, { now: END })),
-      'site dashboard (30 days)': await timeIt(() => siteReport(db, lastDays(30, settings.timeZone, END), { now: END })),
+      'site dashboard (30 days)': await timeIt(() =>
+        siteReport(db, lastDays(30, settings.timeZone, END), { now: END }),
+      ),
     };
     return { rows, times };
   } finally {
@@ -167,10 +298,14 @@ if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) {
 // BENCH_DIALECTS=postgres (or sqlite) measures one of them only.
 if (process.env.BENCH_DIALECTS) dialects = dialects.filter((d) => process.env.BENCH_DIALECTS!.split(',').includes(d));
 
-console.log(`conditions: ${conditions()}; ${ISSUES} sent issues × ${RECIPIENTS.toLocaleString('en')} deliveries; events over 12 weeks (30% opens, 5% clicks, 64% page views, 1% calls/walk-ins) written through the event writer's inserters; in-process service calls, one at a time, median of ${REPEATS} after 2 warm-ups`);
+console.log(
+  `conditions: ${conditions()}; ${ISSUES} sent issues × ${RECIPIENTS.toLocaleString('en')} deliveries; events over 12 weeks (30% opens, 5% clicks, 64% page views, 1% calls/walk-ins) written through the event writer's inserters; in-process service calls, one at a time, median of ${REPEATS} after 2 warm-ups`,
+);
 for (const dialect of dialects) {
   const [small, large] = [await measure(dialect, SIZES[0]!), await measure(dialect, SIZES[1]!)];
-  console.log(`\n${dialect}: report_counts rows ${small.rows.report_counts!.toLocaleString('en')} at ${SIZES[0]!.toLocaleString('en')} events, ${large.rows.report_counts!.toLocaleString('en')} at ${SIZES[1]!.toLocaleString('en')}`);
+  console.log(
+    `\n${dialect}: report_counts rows ${small.rows.report_counts!.toLocaleString('en')} at ${SIZES[0]!.toLocaleString('en')} events, ${large.rows.report_counts!.toLocaleString('en')} at ${SIZES[1]!.toLocaleString('en')}`,
+  );
   let smallTotal = 0;
   let largeTotal = 0;
   for (const name of Object.keys(small.times)) {
@@ -178,7 +313,11 @@ for (const dialect of dialects) {
     const b = large.times[name]!;
     smallTotal += a;
     largeTotal += b;
-    console.log(`${dialect} ${name}: ${a.toFixed(1)} ms at ${SIZES[0]!.toLocaleString('en')} events, ${b.toFixed(1)} ms at ${SIZES[1]!.toLocaleString('en')} → ratio ${(b / a).toFixed(2)}`);
+    console.log(
+      `${dialect} ${name}: ${a.toFixed(1)} ms at ${SIZES[0]!.toLocaleString('en')} events, ${b.toFixed(1)} ms at ${SIZES[1]!.toLocaleString('en')} → ratio ${(b / a).toFixed(2)}`,
+    );
   }
-  console.log(`${dialect} report latency ratio: ${(largeTotal / smallTotal).toFixed(2)} (target <= 2) — all four, ${smallTotal.toFixed(1)} ms → ${largeTotal.toFixed(1)} ms`);
+  console.log(
+    `${dialect} report latency ratio: ${(largeTotal / smallTotal).toFixed(2)} (target <= 2) — all four, ${smallTotal.toFixed(1)} ms → ${largeTotal.toFixed(1)} ms`,
+  );
 }

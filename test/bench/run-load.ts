@@ -8,7 +8,8 @@ import { projectRoot } from '../helpers/server.ts';
 const run = promisify(execFile);
 const autocannonBin = path.join(projectRoot, 'node_modules/autocannon/autocannon.js');
 
-export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+export const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -35,11 +36,25 @@ export function cpuMicros(pid: number): number {
 const CLOCK_TICKS = 100;
 
 /** One autocannon run in its own process, pinned to `cpu`, so it does not share a core with the server. */
-export async function load(url: string, options: { cpu: number; connections: number; seconds: number; method?: string }): Promise<LoadResult> {
+export async function load(
+  url: string,
+  options: { cpu: number; connections: number; seconds: number; method?: string },
+): Promise<LoadResult> {
   const args = [
-    '-c', String(options.cpu), process.execPath, autocannonBin,
-    '-c', String(options.connections), '-d', String(options.seconds), '-m', options.method ?? 'GET',
-    '-H', `user-agent=${BROWSER_UA}`, '-j', url,
+    '-c',
+    String(options.cpu),
+    process.execPath,
+    autocannonBin,
+    '-c',
+    String(options.connections),
+    '-d',
+    String(options.seconds),
+    '-m',
+    options.method ?? 'GET',
+    '-H',
+    `user-agent=${BROWSER_UA}`,
+    '-j',
+    url,
   ];
   const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
   return parseResult(stdout);
@@ -50,26 +65,66 @@ export async function load(url: string, options: { cpu: number; connections: num
  * `origin`, e.g. a different tracking token on each request, from position `start`; answers
  * where the next run should start.
  */
-export async function loadPaths(origin: string, pathsFile: string, options: { cpu: number; connections: number; seconds: number; start?: number; serverPid?: number }): Promise<LoadResult & { next: number }> {
+export async function loadPaths(
+  origin: string,
+  pathsFile: string,
+  options: { cpu: number; connections: number; seconds: number; start?: number; serverPid?: number },
+): Promise<LoadResult & { next: number }> {
   const script = path.join(projectRoot, 'test/bench/autocannon-paths.ts');
-  const args = ['-c', String(options.cpu), process.execPath, script, origin, pathsFile, String(options.connections), String(options.seconds), BROWSER_UA, String(options.start ?? 0)];
+  const args = [
+    '-c',
+    String(options.cpu),
+    process.execPath,
+    script,
+    origin,
+    pathsFile,
+    String(options.connections),
+    String(options.seconds),
+    BROWSER_UA,
+    String(options.start ?? 0),
+  ];
   const before = options.serverPid ? cpuMicros(options.serverPid) : 0;
   const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
   const result = parseResult(stdout);
   const used = options.serverPid ? cpuMicros(options.serverPid) - before : 0;
-  const cpu = options.serverPid ? { cpuMicrosPerRequest: used / Math.max(1, result.total), serverBusy: used / 1_000_000 / options.seconds } : {};
+  const cpu = options.serverPid
+    ? { cpuMicrosPerRequest: used / Math.max(1, result.total), serverBusy: used / 1_000_000 / options.seconds }
+    : {};
   const extra = JSON.parse(stdout) as { next: number; loadBusy: number };
   return { ...result, ...cpu, loadBusy: extra.loadBusy, next: extra.next };
 }
 
 function parseResult(stdout: string): LoadResult {
-  const json = JSON.parse(stdout) as { requests: { average: number }; '2xx': number; non2xx: number; errors: number; latency: { p99: number }; latencyMs?: LoadResult['latencyMs'] };
-  return { requestsPerSecond: json.requests.average, total: json['2xx'] + json.non2xx, non2xx: json.non2xx, errors: json.errors, p99ms: json.latency.p99, ...(json.latencyMs ? { latencyMs: json.latencyMs } : {}) };
+  const json = JSON.parse(stdout) as {
+    requests: { average: number };
+    '2xx': number;
+    non2xx: number;
+    errors: number;
+    latency: { p99: number };
+    latencyMs?: LoadResult['latencyMs'];
+  };
+  return {
+    requestsPerSecond: json.requests.average,
+    total: json['2xx'] + json.non2xx,
+    non2xx: json.non2xx,
+    errors: json.errors,
+    p99ms: json.latency.p99,
+    ...(json.latencyMs ? { latencyMs: json.latencyMs } : {}),
+  };
 }
 
 /** Starts a script pinned to `cpu` and waits for its "listening on <url>" line. */
-export async function startPinned(cpu: number, script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn('taskset', ['-c', String(cpu), process.execPath, script, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startPinned(
+  cpu: number,
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn('taskset', ['-c', String(cpu), process.execPath, script, ...args], {
+    cwd: projectRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -31,7 +31,11 @@ const hooks = createIssueSendingPort({ secret: SECRET, knownPaths: async () => u
 
 /** The sink on core 1; `count()` is what it has received so far. */
 async function startSink(): Promise<{ url: string; child: ChildProcess; count: () => number }> {
-  const child = spawn('taskset', ['-c', '1', process.execPath, path.join(projectRoot, 'test/bench/smtp-sink-process.ts')], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    'taskset',
+    ['-c', '1', process.execPath, path.join(projectRoot, 'test/bench/smtp-sink-process.ts')],
+    { cwd: projectRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let received = 0;
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -51,8 +55,21 @@ function peakRss(pid: number): number {
 }
 
 async function startWorker(smtpUrl: string): Promise<ChildProcess> {
-  const env = { ...process.env, NODE_ENV: 'production', DATA_DIR: dir, DATABASE_URL: databaseUrl, SECRET, SMTP_URL: smtpUrl, SMTP_POOL_SIZE: String(POOL), SEND_POLL_MS: '20' };
-  const child = spawn('taskset', ['-c', '0', process.execPath, path.join(projectRoot, 'scripts/worker.ts')], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    DATA_DIR: dir,
+    DATABASE_URL: databaseUrl,
+    SECRET,
+    SMTP_URL: smtpUrl,
+    SMTP_POOL_SIZE: String(POOL),
+    SEND_POLL_MS: '20',
+  };
+  const child = spawn('taskset', ['-c', '0', process.execPath, path.join(projectRoot, 'scripts/worker.ts')], {
+    cwd: projectRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -73,12 +90,28 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 }
 
 /** Raw nodemailer: one process on core 0 sending the pre-rendered message to RECIPIENTS addresses. */
-async function rawRun(sink: { url: string; count: () => number }, messageFile: string): Promise<{ rate: number; peakRss: number }> {
+async function rawRun(
+  sink: { url: string; count: () => number },
+  messageFile: string,
+): Promise<{ rate: number; peakRss: number }> {
   const before = sink.count();
-  const child = spawn('taskset', ['-c', '0', process.execPath, path.join(projectRoot, 'test/bench/raw-send.ts'), sink.url, String(RECIPIENTS), String(POOL), messageFile], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    'taskset',
+    [
+      '-c',
+      '0',
+      process.execPath,
+      path.join(projectRoot, 'test/bench/raw-send.ts'),
+      sink.url,
+      String(RECIPIENTS),
+      String(POOL),
+      messageFile,
+    ],
+    {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => child.once('exit', resolve));
@@ -124,9 +157,20 @@ const sampleIssue = await createDraftIssue(db, 'Widget news for the benchmark');
 const frozen = await hooks.prepareIssue(db, sampleIssue, Date.now());
 if (!frozen.ok) throw new Error(frozen.message);
 const composer = await hooks.composerFor(db, sampleIssue);
-const sample = validateOutgoingMail(await composer({ deliveryId: 1, issueId: sampleIssue, subscriberId: 1, email: 'reader0@example.com', name: null }));
+const sample = validateOutgoingMail(
+  await composer({ deliveryId: 1, issueId: sampleIssue, subscriberId: 1, email: 'reader0@example.com', name: null }),
+);
 const messageFile = path.join(dir, 'message.json');
-writeFileSync(messageFile, JSON.stringify({ from: `${sample.from.name ?? ''} <${sample.from.address}>`, subject: sample.subject, html: sample.html, text: sample.text, headers: sample.headers }));
+writeFileSync(
+  messageFile,
+  JSON.stringify({
+    from: `${sample.from.name ?? ''} <${sample.from.address}>`,
+    subject: sample.subject,
+    html: sample.html,
+    text: sample.text,
+    headers: sample.headers,
+  }),
+);
 
 const sink = await startSink();
 const worker = await startWorker(sink.url);
@@ -164,10 +208,20 @@ if (process.env.TEST_DATABASE_URL) {
 
 const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 const ratio = median(footfallRates) / median(rawRates);
-console.log(`conditions: ${conditions()}; sender pinned to core 0, smtp-server sink to core 1; pool of ${POOL} connections, no rate limit; ${RECIPIENTS.toLocaleString('en')} recipients × ${RUNS} interleaved runs, median; SQLite (WAL, synchronous=NORMAL)`);
-console.log(`message: ${Buffer.byteLength(sample.html)} B HTML + ${Buffer.byteLength(sample.text)} B text, personalised per recipient by Footfall, pre-rendered once for the baseline`);
-console.log(`raw nodemailer msg/s: ${rawRates.map(Math.round).join(', ')} (median ${Math.round(median(rawRates))}); peak RSS ${mb(rawPeak)}`);
-console.log(`footfall worker msg/s: ${footfallRates.map(Math.round).join(', ')} (median ${Math.round(median(footfallRates))}); peak RSS of the sending process ${mb(workerPeak)}`);
-console.log(`freeze an audience of ${freezeSqlite.rows.toLocaleString('en')}: SQLite ${Math.round(freezeSqlite.ms)} ms${freezePg ? `, PostgreSQL ${Math.round(freezePg.ms)} ms` : ' (PostgreSQL: set TEST_DATABASE_URL)'}`);
+console.log(
+  `conditions: ${conditions()}; sender pinned to core 0, smtp-server sink to core 1; pool of ${POOL} connections, no rate limit; ${RECIPIENTS.toLocaleString('en')} recipients × ${RUNS} interleaved runs, median; SQLite (WAL, synchronous=NORMAL)`,
+);
+console.log(
+  `message: ${Buffer.byteLength(sample.html)} B HTML + ${Buffer.byteLength(sample.text)} B text, personalised per recipient by Footfall, pre-rendered once for the baseline`,
+);
+console.log(
+  `raw nodemailer msg/s: ${rawRates.map(Math.round).join(', ')} (median ${Math.round(median(rawRates))}); peak RSS ${mb(rawPeak)}`,
+);
+console.log(
+  `footfall worker msg/s: ${footfallRates.map(Math.round).join(', ')} (median ${Math.round(median(footfallRates))}); peak RSS of the sending process ${mb(workerPeak)}`,
+);
+console.log(
+  `freeze an audience of ${freezeSqlite.rows.toLocaleString('en')}: SQLite ${Math.round(freezeSqlite.ms)} ms${freezePg ? `, PostgreSQL ${Math.round(freezePg.ms)} ms` : ' (PostgreSQL: set TEST_DATABASE_URL)'}`,
+);
 console.log(`send ratio: ${ratio.toFixed(2)} (target >= ${TARGET})`);
 process.exit(ratio >= TARGET ? 0 : 1);

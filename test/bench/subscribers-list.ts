@@ -16,7 +16,18 @@ import { conditions, median } from './run-load.ts';
 const SIZES = [1_000, 100_000];
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
 const TOPICS = ['guides', 'offers', 'store-news'];
-const STATUSES = ['active', 'active', 'active', 'active', 'active', 'active', 'pending', 'unsubscribed', 'unsubscribed', 'bounced'] as const;
+const STATUSES = [
+  'active',
+  'active',
+  'active',
+  'active',
+  'active',
+  'active',
+  'pending',
+  'unsubscribed',
+  'unsubscribed',
+  'bounced',
+] as const;
 
 if (!currentBuild(projectRoot)) {
   console.error('Build first: npm run build');
@@ -38,7 +49,12 @@ async function seed(databaseUrl: string, count: number): Promise<void> {
       }));
       await db.transaction().execute(async (trx) => {
         const ids = await trx.insertInto('subscribers').values(rows).returning('id').execute();
-        const topics = ids.flatMap(({ id }, i) => TOPICS.filter((_, t) => (start + i + t) % (t + 2) === 0).map((topic) => ({ subscriber_id: Number(id), topic })));
+        const topics = ids.flatMap(({ id }, i) =>
+          TOPICS.filter((_, t) => (start + i + t) % (t + 2) === 0).map((topic) => ({
+            subscriber_id: Number(id),
+            topic,
+          })),
+        );
         if (topics.length) await trx.insertInto('subscriber_topics').values(topics).execute();
       });
     }
@@ -67,9 +83,16 @@ async function measure(dialect: TestDialect, size: number): Promise<Record<strin
     const seeding = performance.now();
     await seed(server.databaseUrl, size);
     // After a bulk load: statistics, as autovacuum would gather them; the WAL folded into the database file, as SQLite's automatic checkpoints would.
-    await withDatabase(server.databaseUrl, (d) => (dialect === 'postgres' ? sql`ANALYZE` : sql`PRAGMA wal_checkpoint(TRUNCATE)`).execute(d));
-    console.error(`  [${dialect}] seeded ${size.toLocaleString('en')} in ${Math.round(performance.now() - seeding)} ms`);
-    const cookie = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'bench@example.com', 'marketer'));
+    await withDatabase(server.databaseUrl, (d) =>
+      (dialect === 'postgres' ? sql`ANALYZE` : sql`PRAGMA wal_checkpoint(TRUNCATE)`).execute(d),
+    );
+    console.error(
+      `  [${dialect}] seeded ${size.toLocaleString('en')} in ${Math.round(performance.now() - seeding)} ms`,
+    );
+    const cookie = await sessionCookie(
+      server.databaseUrl,
+      await addAccount(server.databaseUrl, 'bench@example.com', 'marketer'),
+    );
     const deep = Math.ceil(size * 0.02); // a page near the oldest subscribers
     return {
       'first page': await time(server, cookie, '/admin/subscribers'),
@@ -77,7 +100,11 @@ async function measure(dialect: TestDialect, size: number): Promise<Record<strin
       'search "reader4242"': await time(server, cookie, '/admin/subscribers?q=reader4242'),
       'search, no match': await time(server, cookie, '/admin/subscribers?q=nobody-at-all'),
       'topic filter': await time(server, cookie, '/admin/subscribers?topic=store-news'),
-      'topic + status, deep': await time(server, cookie, `/admin/subscribers?topic=offers&status=unsubscribed&before=${deep}`),
+      'topic + status, deep': await time(
+        server,
+        cookie,
+        `/admin/subscribers?topic=offers&status=unsubscribed&before=${deep}`,
+      ),
     };
   } finally {
     await server.stop();
@@ -91,7 +118,9 @@ if (process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL) {
   dialects.push('postgres');
 }
 
-console.log(`conditions: ${conditions()}; one request at a time, median of ${REPEATS} after 2 warm-ups; page size 50; times include the session check, counts by status and the filter's count`);
+console.log(
+  `conditions: ${conditions()}; one request at a time, median of ${REPEATS} after 2 warm-ups; page size 50; times include the session check, counts by status and the filter's count`,
+);
 for (const dialect of dialects) {
   const results: Record<number, Record<string, { ms: number; rows: number }>> = {};
   for (const size of SIZES) results[size] = await measure(dialect, size);
@@ -100,6 +129,8 @@ for (const dialect of dialects) {
   console.log(`|---|${SIZES.map(() => '---:').join('|')}|---:|`);
   for (const name of Object.keys(results[SIZES[0]!]!)) {
     const [small, large] = SIZES.map((s) => results[s]![name]!);
-    console.log(`| ${name} (${large!.rows} rows) | ${small!.ms.toFixed(1)} | ${large!.ms.toFixed(1)} | ${(large!.ms / small!.ms).toFixed(1)} |`);
+    console.log(
+      `| ${name} (${large!.rows} rows) | ${small!.ms.toFixed(1)} | ${large!.ms.toFixed(1)} | ${(large!.ms / small!.ms).toFixed(1)} |`,
+    );
   }
 }

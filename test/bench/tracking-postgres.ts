@@ -16,7 +16,9 @@ import { conditions, cpuMicros, loadPaths, median, startPinned, type LoadResult 
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (!adminUrl?.startsWith('postgres')) {
-  console.error('Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a postgres://… server whose user may create databases.');
+  console.error(
+    'Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a postgres://… server whose user may create databases.',
+  );
   process.exit(1);
 }
 if (!existsSync(path.join(projectRoot, 'dist/current.json'))) {
@@ -33,7 +35,11 @@ const TARGETS = { pixel: 0.5, click: 0.5 };
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-pg-'));
 process.env.TEST_DATABASE_URL = adminUrl;
 const { url: databaseUrl, drop } = await createTestDatabaseUrl('postgres', dataDir);
-const env = { SECRET: TEST_SECRET, SEND_WORKER: '0', ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env.BENCH_PROFILE } : {}) };
+const env = {
+  SECRET: TEST_SECRET,
+  SEND_WORKER: '0',
+  ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env.BENCH_PROFILE } : {}),
+};
 const first = await startServer({ dataDir, databaseUrl, cpu: 0, env });
 const second = await startServer({ dataDir, databaseUrl, cpu: 0, env: { ...env, SITE_URL: first.url } });
 const servers = [first, second];
@@ -53,12 +59,30 @@ const files = (kind: string, paths: string[]) => {
 const pathFiles = { pixel: files('pixel', pixelPaths), click: files('click', clickPaths) };
 const barePixel = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['pixel']);
 const bareClick = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['click', location]);
-const count = (table: 'opens' | 'clicks') => withDb(databaseUrl, async (db) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n));
+const count = (table: 'opens' | 'clicks') =>
+  withDb(databaseUrl, async (db) =>
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+  );
 
 /** Both servers at once, each with half the connections on its half of the deliveries; answers summed, CPU of both. */
-async function loadBoth(kind: 'pixel' | 'click', seconds: number, next: number[]): Promise<{ result: LoadResult; next: number[] }> {
+async function loadBoth(
+  kind: 'pixel' | 'click',
+  seconds: number,
+  next: number[],
+): Promise<{ result: LoadResult; next: number[] }> {
   const before = servers.map((s) => cpuMicros(s.process.pid!));
-  const runs = await Promise.all(servers.map((s, i) => loadPaths(s.url, pathFiles[kind].halves[i]!, { cpu: 1, connections: CONNECTIONS / 2, seconds, start: next[i]! })));
+  const runs = await Promise.all(
+    servers.map((s, i) =>
+      loadPaths(s.url, pathFiles[kind].halves[i]!, { cpu: 1, connections: CONNECTIONS / 2, seconds, start: next[i]! }),
+    ),
+  );
   const used = servers.reduce((sum, s, i) => sum + cpuMicros(s.process.pid!) - before[i]!, 0);
   const total = runs.reduce((a, r) => a + r.total, 0);
   const result: LoadResult = {
@@ -67,18 +91,34 @@ async function loadBoth(kind: 'pixel' | 'click', seconds: number, next: number[]
     non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
     errors: runs.reduce((a, r) => a + r.errors, 0),
     p99ms: Math.max(...runs.map((r) => r.p99ms)),
-    latencyMs: { p50: Math.max(...runs.map((r) => r.latencyMs!.p50)), p90: Math.max(...runs.map((r) => r.latencyMs!.p90)), p99: Math.max(...runs.map((r) => r.latencyMs!.p99)), p999: Math.max(...runs.map((r) => r.latencyMs!.p999)) },
+    latencyMs: {
+      p50: Math.max(...runs.map((r) => r.latencyMs!.p50)),
+      p90: Math.max(...runs.map((r) => r.latencyMs!.p90)),
+      p99: Math.max(...runs.map((r) => r.latencyMs!.p99)),
+      p999: Math.max(...runs.map((r) => r.latencyMs!.p999)),
+    },
     cpuMicrosPerRequest: used / Math.max(1, total),
     serverBusy: used / 1_000_000 / seconds,
   };
   return { result, next: runs.map((r) => r.next) };
 }
 
-interface Runs { bare: LoadResult[]; footfall: LoadResult[]; answered: number; stored: number }
-const results: Record<'pixel' | 'click', Runs> = { pixel: { bare: [], footfall: [], answered: 0, stored: 0 }, click: { bare: [], footfall: [], answered: 0, stored: 0 } };
+interface Runs {
+  bare: LoadResult[];
+  footfall: LoadResult[];
+  answered: number;
+  stored: number;
+}
+const results: Record<'pixel' | 'click', Runs> = {
+  pixel: { bare: [], footfall: [], answered: 0, stored: 0 },
+  click: { bare: [], footfall: [], answered: 0, stored: 0 },
+};
 const opts = { cpu: 1, connections: CONNECTIONS, seconds: SECONDS };
 try {
-  const pairs = [['pixel', barePixel], ['click', bareClick]] as const;
+  const pairs = [
+    ['pixel', barePixel],
+    ['click', bareClick],
+  ] as const;
   const next = { pixel: [0, 0], click: [0, 0] };
   for (const [kind, bare] of pairs) {
     await loadPaths(bare.url, pathFiles[kind].all, { ...opts, seconds: WARM_UP_SECONDS });
@@ -117,9 +157,15 @@ for (const kind of ['pixel', 'click'] as const) {
   const rps = (list: LoadResult[]) => median(list.map((x) => x.requestsPerSecond));
   const ratio = rps(r.footfall) / rps(r.bare);
   const cpu = (list: LoadResult[]) => median(list.map((x) => x.cpuMicrosPerRequest ?? 0));
-  console.log(`${kind} bare node:http req/s: ${r.bare.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.bare))}), p99 ${median(r.bare.map((x) => x.latencyMs!.p99))} ms`);
-  console.log(`${kind} footfall (two processes) req/s: ${r.footfall.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.footfall))}), p99 ${median(r.footfall.map((x) => x.latencyMs!.p99))} ms`);
-  console.log(`${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (both processes; PostgreSQL's own not counted)`);
+  console.log(
+    `${kind} bare node:http req/s: ${r.bare.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.bare))}), p99 ${median(r.bare.map((x) => x.latencyMs!.p99))} ms`,
+  );
+  console.log(
+    `${kind} footfall (two processes) req/s: ${r.footfall.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.footfall))}), p99 ${median(r.footfall.map((x) => x.latencyMs!.p99))} ms`,
+  );
+  console.log(
+    `${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (both processes; PostgreSQL's own not counted)`,
+  );
   const storedOk = r.stored >= r.answered && r.stored <= r.answered + CONNECTIONS * RUNS;
   console.log(`${kind} rows stored: ${r.stored} for ${r.answered} answered (${storedOk ? 'none lost' : 'MISMATCH'})`);
   console.log(`${kind} ratio: ${ratio.toFixed(2)} (target >= ${TARGETS[kind]})`);

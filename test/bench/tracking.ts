@@ -33,24 +33,57 @@ if (!currentBuild(projectRoot)) {
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-tracking-'));
-const footfall = await startServer({ dataDir, cpu: 0, env: { SECRET: TEST_SECRET, SEND_WORKER: '0', ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env.BENCH_PROFILE } : {}) } });
-const { pixelPaths, clickPaths, location } = await seedTrackedDeliveries(footfall.databaseUrl, footfall.url, DELIVERIES);
+const footfall = await startServer({
+  dataDir,
+  cpu: 0,
+  env: {
+    SECRET: TEST_SECRET,
+    SEND_WORKER: '0',
+    ...(process.env.BENCH_PROFILE ? { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=' + process.env.BENCH_PROFILE } : {}),
+  },
+});
+const { pixelPaths, clickPaths, location } = await seedTrackedDeliveries(
+  footfall.databaseUrl,
+  footfall.url,
+  DELIVERIES,
+);
 const pathsFile = { pixel: path.join(dataDir, 'pixel-paths.txt'), click: path.join(dataDir, 'click-paths.txt') };
 writeFileSync(pathsFile.pixel, pixelPaths.join('\n') + '\n');
 writeFileSync(pathsFile.click, clickPaths.join('\n') + '\n');
 const barePixel = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['pixel']);
 const bareClick = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['click', location]);
 
-const count = (table: 'opens' | 'clicks') => withDb(footfall.databaseUrl, async (db) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n));
+const count = (table: 'opens' | 'clicks') =>
+  withDb(footfall.databaseUrl, async (db) =>
+    Number(
+      (
+        await db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ),
+  );
 
-interface Runs { bare: LoadResult[]; footfall: LoadResult[]; answered: number; stored: number }
-const results: Record<'pixel' | 'click', Runs> = { pixel: { bare: [], footfall: [], answered: 0, stored: 0 }, click: { bare: [], footfall: [], answered: 0, stored: 0 } };
+interface Runs {
+  bare: LoadResult[];
+  footfall: LoadResult[];
+  answered: number;
+  stored: number;
+}
+const results: Record<'pixel' | 'click', Runs> = {
+  pixel: { bare: [], footfall: [], answered: 0, stored: 0 },
+  click: { bare: [], footfall: [], answered: 0, stored: 0 },
+};
 const opts = { cpu: 1, connections: CONNECTIONS, seconds: SECONDS };
 let classes: Record<'pixel' | 'click', { class: string; n: number }[]>;
 let firstHits: { pixel: number; click: number };
 try {
   // The bare servers get the very same requests (they answer every path alike).
-  const pairs = [['pixel', barePixel, pathsFile.pixel], ['click', bareClick, pathsFile.click]] as const;
+  const pairs = [
+    ['pixel', barePixel, pathsFile.pixel],
+    ['click', bareClick, pathsFile.click],
+  ] as const;
   const footfallPid = footfall.process.pid!;
   // Footfall's runs go on through the deliveries where the previous run stopped (warm-up
   // included), so each delivery's first hit comes before any repeat.
@@ -76,14 +109,28 @@ try {
   results.click.stored = (await count('clicks')) - before.click;
   firstHits = await withDb(footfall.databaseUrl, async (db) => {
     const share = async (table: 'opens' | 'clicks') => {
-      const r = await db.selectFrom(table).select((eb) => [eb.fn.count<number>('delivery_id').distinct().as('firsts'), eb.fn.countAll<number>().as('all')]).executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom(table)
+        .select((eb) => [
+          eb.fn.count<number>('delivery_id').distinct().as('firsts'),
+          eb.fn.countAll<number>().as('all'),
+        ])
+        .executeTakeFirstOrThrow();
       return Number(r.firsts) / Number(r.all);
     };
     return { pixel: await share('opens'), click: await share('clicks') };
   });
   classes = await withDb(footfall.databaseUrl, async (db) => ({
-    pixel: await db.selectFrom('opens').select(['class', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('class').execute(),
-    click: await db.selectFrom('clicks').select(['class', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('class').execute(),
+    pixel: await db
+      .selectFrom('opens')
+      .select(['class', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('class')
+      .execute(),
+    click: await db
+      .selectFrom('clicks')
+      .select(['class', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('class')
+      .execute(),
   }));
 } finally {
   await footfall.stop();
@@ -91,7 +138,9 @@ try {
   bareClick.child.kill('SIGTERM');
 }
 
-console.log(`conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${WARM_UP_SECONDS} s warm-up each, then ${SECONDS} s × ${RUNS} interleaved runs, median; SQLite, group commit; requests cycling through ${DELIVERIES.toLocaleString('en')} deliveries' tokens (each request the next delivery; clicks all on one registered link)`);
+console.log(
+  `conditions: ${conditions()}; server pinned to core 0, autocannon to core 1; ${CONNECTIONS} connections, ${WARM_UP_SECONDS} s warm-up each, then ${SECONDS} s × ${RUNS} interleaved runs, median; SQLite, group commit; requests cycling through ${DELIVERIES.toLocaleString('en')} deliveries' tokens (each request the next delivery; clicks all on one registered link)`,
+);
 // The network lookup in the path: its table's size, as the server said at start.
 console.log(`network table: ${/\[networks\] ([^\n]*)/.exec(footfall.output())?.[1] ?? 'not reported'}`);
 let ok = true;
@@ -102,25 +151,38 @@ for (const kind of ['pixel', 'click'] as const) {
   const p99 = (list: LoadResult[]) => median(list.map((x) => x.latencyMs!.p99));
   const ratio = rps(r.footfall) / rps(r.bare);
   const p99Ratio = p99(r.footfall) / p99(r.bare);
-  const latencies = (list: LoadResult[]) => `p50 ${median(list.map((x) => x.latencyMs!.p50))} ms, p99 ${p99(list)} ms, p99.9 ${median(list.map((x) => x.latencyMs!.p999))} ms`;
-  console.log(`${kind} bare node:http req/s: ${r.bare.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.bare))}), ${latencies(r.bare)}`);
-  console.log(`${kind} footfall req/s: ${r.footfall.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.footfall))}), ${latencies(r.footfall)}`);
+  const latencies = (list: LoadResult[]) =>
+    `p50 ${median(list.map((x) => x.latencyMs!.p50))} ms, p99 ${p99(list)} ms, p99.9 ${median(list.map((x) => x.latencyMs!.p999))} ms`;
+  console.log(
+    `${kind} bare node:http req/s: ${r.bare.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.bare))}), ${latencies(r.bare)}`,
+  );
+  console.log(
+    `${kind} footfall req/s: ${r.footfall.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.footfall))}), ${latencies(r.footfall)}`,
+  );
   // Server CPU per answered request (its core's time, user + system): steadier than req/s on a machine whose speed varies.
   const cpu = (list: LoadResult[]) => median(list.map((x) => x.cpuMicrosPerRequest ?? 0));
-  console.log(`${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (medians)`);
+  console.log(
+    `${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (medians)`,
+  );
   // Whether a server was the bottleneck: a bare server far from its core's full use was held back by the
   // load generator or by this machine's wake-ups, and the ratio then says less about Footfall's capacity.
   const busy = (values: number[]) => `${Math.round(median(values) * 100)}%`;
   const bareBusy = median(r.bare.map((x) => x.serverBusy ?? 0));
   console.log(
     `${kind} cores busy (medians): bare server ${Math.round(bareBusy * 100)}%, footfall server ${busy(r.footfall.map((x) => x.serverBusy ?? 0))}, load generator ${busy(r.bare.map((x) => x.loadBusy ?? 0))} / ${busy(r.footfall.map((x) => x.loadBusy ?? 0))}` +
-      (bareBusy < 0.8 ? ' — the bare server did not saturate its core: this run measured the load generator and the machine more than the servers' : ''),
+      (bareBusy < 0.8
+        ? ' — the bare server did not saturate its core: this run measured the load generator and the machine more than the servers'
+        : ''),
   );
   // Requests cut off when a run ends are stored but not counted by autocannon: at most one per connection per run.
   const storedOk = r.stored >= r.answered && r.stored <= r.answered + CONNECTIONS * RUNS;
   console.log(`${kind} rows stored: ${r.stored} for ${r.answered} answered (${storedOk ? 'none lost' : 'MISMATCH'})`);
-  console.log(`${kind} classes stored (warm-up included): ${classes[kind].map((c) => `${c.class} ${Number(c.n)}`).join(', ')}; a delivery's first ${kind === 'pixel' ? 'open' : 'click'}: ${(firstHits[kind] * 100).toFixed(0)}% of them`);
-  console.log(`${kind} ratio: ${ratio.toFixed(2)} (target >= ${TARGETS[kind]}); p99 ratio: ${p99Ratio.toFixed(2)} (target <= 2)`);
+  console.log(
+    `${kind} classes stored (warm-up included): ${classes[kind].map((c) => `${c.class} ${Number(c.n)}`).join(', ')}; a delivery's first ${kind === 'pixel' ? 'open' : 'click'}: ${(firstHits[kind] * 100).toFixed(0)}% of them`,
+  );
+  console.log(
+    `${kind} ratio: ${ratio.toFixed(2)} (target >= ${TARGETS[kind]}); p99 ratio: ${p99Ratio.toFixed(2)} (target <= 2)`,
+  );
   ok &&= ratio >= TARGETS[kind] && p99Ratio <= 2 && storedOk;
 }
 process.exit(ok ? 0 : 1);

@@ -11,9 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { launchBrowser } from '../helpers/browser.ts';
-import { cumulativeTable, formatPercent, formatSinceSend, placeMarkerLabels } from '../../src/components/charts/chart-data.ts';
+import {
+  cumulativeTable,
+  formatPercent,
+  formatSinceSend,
+  placeMarkerLabels,
+} from '../../src/components/charts/chart-data.ts';
 
-type Component = Parameters<Awaited<ReturnType<typeof import('astro/container').experimental_AstroContainer.create>>['renderToString']>[0];
+type Component = Parameters<
+  Awaited<ReturnType<typeof import('astro/container').experimental_AstroContainer.create>>['renderToString']
+>[0];
 
 let vite: ViteDevServer;
 let baseUrl: string;
@@ -32,7 +39,10 @@ beforeAll(async () => {
   // The test's pages: a bare document around the rendered components.
   vite.middlewares.use((req, res, next) => {
     const html = req.url && pages.get(req.url.split('?')[0]!);
-    if (!html) { next(); return; }
+    if (!html) {
+      next();
+      return;
+    }
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.end(html);
   });
@@ -40,7 +50,9 @@ beforeAll(async () => {
   const address = vite.httpServer!.address() as { port: number };
   baseUrl = `http://127.0.0.1:${address.port}`;
 
-  const { experimental_AstroContainer } = (await vite.ssrLoadModule('astro/container')) as typeof import('astro/container');
+  const { experimental_AstroContainer } = (await vite.ssrLoadModule(
+    'astro/container',
+  )) as typeof import('astro/container');
   const container = await experimental_AstroContainer.create();
   render = async (name, props) => {
     const component = (await vite.ssrLoadModule(`/src/components/charts/${name}.astro`)).default as Component;
@@ -55,9 +67,18 @@ afterAll(async () => {
 /** Each table in `html` as rows of cell texts (tags stripped, entities decoded). */
 function tables(html: string): string[][][] {
   const decode = (text: string) =>
-    text.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&').trim();
+    text
+      .replace(/<[^>]*>/g, '')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&')
+      .trim();
   return [...html.matchAll(/<table[\s\S]*?<\/table>/g)].map(([table]) =>
-    [...table.matchAll(/<tr[\s\S]*?<\/tr>/g)].map(([row]) => [...row.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => decode(cell[1]!))),
+    [...table.matchAll(/<tr[\s\S]*?<\/tr>/g)].map(([row]) =>
+      [...row.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => decode(cell[1]!)),
+    ),
   );
 }
 
@@ -78,10 +99,15 @@ const CUMULATIVE = {
   xLabel: 'Hours since send',
   series: [
     { name: 'Spring sale', emphasis: true, points: opens },
-    { name: 'Winter widgets', points: opens.slice(0, 100).map(([h, v]) => [h, Math.round(v * 0.7)] as [number, number]) },
+    {
+      name: 'Winter widgets',
+      points: opens.slice(0, 100).map(([h, v]) => [h, Math.round(v * 0.7)] as [number, number]),
+    },
   ],
 };
-const heatValues = WEEKDAYS.map((_, d) => Array.from({ length: 24 }, (_, h) => (d === 1 && h === 9 ? 1234 : d * 24 + h)));
+const heatValues = WEEKDAYS.map((_, d) =>
+  Array.from({ length: 24 }, (_, h) => (d === 1 && h === 9 ? 1234 : d * 24 + h)),
+);
 const HEATMAP = { title: 'Visits by hour of the week', weekdays: WEEKDAYS, values: heatValues, unit: 'visits' };
 const FUNNEL = {
   title: 'From inbox to store',
@@ -129,15 +155,25 @@ describe('chart components: the table holds the numbers', () => {
     expect(body.map((r) => r[0])).toEqual(Array.from({ length: 29 }, (_, i) => formatSinceSend(i * 6)));
     expect(body.map((r) => r[0]).slice(0, 3)).toEqual(['0', '6 h', '12 h']);
     const at = (hour: number) => body.find((r) => r[0] === formatSinceSend(hour))!;
-    expect(at(24)).toEqual(['24 h', opens[24]![1].toLocaleString('en'), Math.round(opens[24]![1] * 0.7).toLocaleString('en')]);
+    expect(at(24)).toEqual([
+      '24 h',
+      opens[24]![1].toLocaleString('en'),
+      Math.round(opens[24]![1] * 0.7).toLocaleString('en'),
+    ]);
     expect(at(168)[1]).toBe('800');
     // The second issue's data ends at hour 99: later rows say so instead of inventing numbers.
     expect(at(96)[2]).not.toBe('—');
     expect(at(102)[2]).toBe('—');
     // The emphasised series gets the thick stroke, the other the thin one; the chart reaches 168 h.
-    const data = embeddedJson(html) as { axis: { maxHours: number }; series: { name: string; width: number; points: unknown[] }[] };
+    const data = embeddedJson(html) as {
+      axis: { maxHours: number };
+      series: { name: string; width: number; points: unknown[] }[];
+    };
     expect(data.axis.maxHours).toBe(168);
-    expect(data.series.map((s) => [s.name, s.width])).toEqual([['Spring sale', 3.5], ['Winter widgets', 1.5]]);
+    expect(data.series.map((s) => [s.name, s.width])).toEqual([
+      ['Spring sale', 3.5],
+      ['Winter widgets', 1.5],
+    ]);
     expect(data.series[0]!.points).toHaveLength(169);
   });
 
@@ -146,8 +182,21 @@ describe('chart components: the table holds the numbers', () => {
       title: 'Clicks',
       xLabel: 'Hours',
       series: [
-        { name: 'Clicks', points: [[0, 0], [2, 5], [10, 9]] },
-        { name: 'Visits', points: [[1, 3], [10, 12]] },
+        {
+          name: 'Clicks',
+          points: [
+            [0, 0],
+            [2, 5],
+            [10, 9],
+          ],
+        },
+        {
+          name: 'Visits',
+          points: [
+            [1, 3],
+            [10, 12],
+          ],
+        },
       ],
     });
     expect(html).not.toContain('every 6 hours');
@@ -168,7 +217,15 @@ describe('chart components: the table holds the numbers', () => {
       seriesLabel: 'Issue',
       unit: '%',
       series: [
-        { name: 'This week (this issue)', emphasis: true, points: [[0.25, 3], [0.5, 5], [0.6, 6]] },
+        {
+          name: 'This week (this issue)',
+          emphasis: true,
+          points: [
+            [0.25, 3],
+            [0.5, 5],
+            [0.6, 6],
+          ],
+        },
         { name: 'Last week', points: Array.from({ length: 24 }, (_, i) => [(i + 1) / 4, i + 1]) },
       ],
     });
@@ -193,7 +250,9 @@ describe('chart components: the table holds the numbers', () => {
     expect(table![7]![1 + 23]).toBe(String(6 * 24 + 23)); // Sunday 23:00
     for (const row of table!.slice(1)) expect(row).toHaveLength(25);
     // Scrolls sideways by keyboard too.
-    expect(html).toMatch(/class="chart-table"[^>]*role="region"[^>]*aria-labelledby="(chart-table-[a-z0-9]+)"[^>]*tabindex="0"/);
+    expect(html).toMatch(
+      /class="chart-table"[^>]*role="region"[^>]*aria-labelledby="(chart-table-[a-z0-9]+)"[^>]*tabindex="0"/,
+    );
     const named = /aria-labelledby="(chart-table-[a-z0-9]+)"/.exec(html)![1];
     expect(html).toMatch(new RegExp(`<caption id="${named}"[^>]*>visits by weekday`));
   });
@@ -211,7 +270,13 @@ describe('chart components: the table holds the numbers', () => {
   });
 
   it('FunnelBars: a first step of 0 shows no percentages rather than dividing by zero', async () => {
-    const html = await render('FunnelBars', { title: 'Nothing yet', steps: [{ label: 'Delivered', value: 0 }, { label: 'Opened', value: 0 }] });
+    const html = await render('FunnelBars', {
+      title: 'Nothing yet',
+      steps: [
+        { label: 'Delivered', value: 0 },
+        { label: 'Opened', value: 0 },
+      ],
+    });
     expect(tables(html)[0]!.slice(1)).toEqual([
       ['Delivered', '0', '—'],
       ['Opened', '0', '—'],
@@ -245,7 +310,11 @@ describe('chart components: the table holds the numbers', () => {
     // The chart gets wall-clock times (written as UTC), so its day ticks fall on London's midnights.
     const data = embeddedJson(html) as { hourly: boolean; points: { x: number }[]; markers: { x: number }[] };
     expect(data.hourly).toBe(false);
-    expect(data.points.map((p) => new Date(p.x).toISOString())).toEqual(['2026-03-28T00:00:00.000Z', '2026-03-29T00:00:00.000Z', '2026-03-30T00:00:00.000Z']);
+    expect(data.points.map((p) => new Date(p.x).toISOString())).toEqual([
+      '2026-03-28T00:00:00.000Z',
+      '2026-03-29T00:00:00.000Z',
+      '2026-03-30T00:00:00.000Z',
+    ]);
     expect(new Date(data.markers[0]!.x).toISOString()).toBe('2026-03-29T09:00:00.000Z');
   });
 
@@ -298,36 +367,74 @@ describe('chart components: the table holds the numbers', () => {
   });
 
   it('refuses data it would draw wrongly, naming what is wrong', async () => {
-    await expect(render('WeekHourHeatmap', { ...HEATMAP, values: heatValues.slice(0, 6) })).rejects.toThrow(/expected 7 rows/);
-    await expect(render('WeekHourHeatmap', { ...HEATMAP, values: heatValues.map((r, i) => (i === 3 ? r.slice(1) : r)) })).rejects.toThrow(/row 3 \(Thursday\) has 23 values/);
-    await expect(render('WeekHourHeatmap', { ...HEATMAP, weekdays: WEEKDAYS.slice(1) })).rejects.toThrow(/7 weekday labels/);
-    await expect(render('MachineActivityBars', { ...MACHINES, series: [{ name: 'Bot clicks', values: [1, 2] }] })).rejects.toThrow(/2 values for 3 groups/);
-    await expect(render('FunnelBars', { title: 'x', steps: [{ label: 'Opened', value: 1 }, { label: 'Opened', value: 2 }] })).rejects.toThrow(/appears twice/);
-    await expect(render('FunnelBars', { title: 'x', steps: [{ label: 'Opened', value: Number.NaN }] })).rejects.toThrow(/not a finite number/);
-    await expect(render('TimeSeriesWithMarkers', { ...TIME_SERIES, timeZone: 'Mars/Olympus_Mons' })).rejects.toThrow(RangeError);
-    await expect(render('CumulativeCurves', { ...CUMULATIVE, series: [{ name: 'a', points: [[0, Infinity]] }] })).rejects.toThrow(/not a finite number/);
+    await expect(render('WeekHourHeatmap', { ...HEATMAP, values: heatValues.slice(0, 6) })).rejects.toThrow(
+      /expected 7 rows/,
+    );
+    await expect(
+      render('WeekHourHeatmap', { ...HEATMAP, values: heatValues.map((r, i) => (i === 3 ? r.slice(1) : r)) }),
+    ).rejects.toThrow(/row 3 \(Thursday\) has 23 values/);
+    await expect(render('WeekHourHeatmap', { ...HEATMAP, weekdays: WEEKDAYS.slice(1) })).rejects.toThrow(
+      /7 weekday labels/,
+    );
+    await expect(
+      render('MachineActivityBars', { ...MACHINES, series: [{ name: 'Bot clicks', values: [1, 2] }] }),
+    ).rejects.toThrow(/2 values for 3 groups/);
+    await expect(
+      render('FunnelBars', {
+        title: 'x',
+        steps: [
+          { label: 'Opened', value: 1 },
+          { label: 'Opened', value: 2 },
+        ],
+      }),
+    ).rejects.toThrow(/appears twice/);
+    await expect(render('FunnelBars', { title: 'x', steps: [{ label: 'Opened', value: Number.NaN }] })).rejects.toThrow(
+      /not a finite number/,
+    );
+    await expect(render('TimeSeriesWithMarkers', { ...TIME_SERIES, timeZone: 'Mars/Olympus_Mons' })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(
+      render('CumulativeCurves', { ...CUMULATIVE, series: [{ name: 'a', points: [[0, Infinity]] }] }),
+    ).rejects.toThrow(/not a finite number/);
   });
 
   it('send labels: on as few rows as fit, cut short to their room, never overlapping; numbered when names would not fit; none when even numbers would not', () => {
     const toPx = (x: number) => x;
     const name = (i: number) => `Issue number ${i} about widgets and their springs`;
     const overlaps = (placed: ReturnType<typeof placeMarkerLabels>['markers']) =>
-      placed.some((a, i) => placed.some((b, j) => i < j && a.row === b.row && a.left < b.right + 4 && b.left < a.right + 4));
+      placed.some((a, i) =>
+        placed.some((b, j) => i < j && a.row === b.row && a.left < b.right + 4 && b.left < a.right + 4),
+      );
     // Four sends 250 px apart on a 1,000 px chart: one row, names cut to the room.
-    const roomy = placeMarkerLabels([0, 250, 500, 750].map((x, i) => ({ x: x + 40, label: name(i) })), toPx, { left: 0, right: 1000, fontPx: 12 });
+    const roomy = placeMarkerLabels(
+      [0, 250, 500, 750].map((x, i) => ({ x: x + 40, label: name(i) })),
+      toPx,
+      { left: 0, right: 1000, fontPx: 12 },
+    );
     expect(roomy.numbered).toBe(false);
     expect(roomy.markers.map((m) => m.row)).toEqual([0, 0, 0, 0]);
     expect(roomy.markers[0]!.text).toMatch(/^Issue number 0 about \w+…$/);
     expect(overlaps(roomy.markers)).toBe(false);
     for (const m of roomy.markers) expect(m.right).toBeLessThanOrEqual(1000);
     // Twelve sends 25 px apart on a phone: numbered, 1 the earliest, still apart.
-    const dense = placeMarkerLabels(Array.from({ length: 12 }, (_, i) => ({ x: 40 + (11 - i) * 25, label: name(11 - i) })), toPx, { left: 0, right: 340, fontPx: 12 });
+    const dense = placeMarkerLabels(
+      Array.from({ length: 12 }, (_, i) => ({ x: 40 + (11 - i) * 25, label: name(11 - i) })),
+      toPx,
+      { left: 0, right: 340, fontPx: 12 },
+    );
     expect(dense.numbered).toBe(true);
     expect(dense.markers.map((m) => m.text)).toEqual(Array.from({ length: 12 }, (_, i) => String(i + 1)));
     expect(dense.markers[0]!.label).toBe(name(0));
     expect(overlaps(dense.markers)).toBe(false);
     // Ninety sends on 300 px: no labels at all rather than a smear.
-    expect(placeMarkerLabels(Array.from({ length: 90 }, (_, i) => ({ x: i * 3, label: name(i) })), toPx, { left: 0, right: 300, fontPx: 12 }).markers).toEqual([]);
+    expect(
+      placeMarkerLabels(
+        Array.from({ length: 90 }, (_, i) => ({ x: i * 3, label: name(i) })),
+        toPx,
+        { left: 0, right: 300, fontPx: 12 },
+      ).markers,
+    ).toEqual([]);
   });
 
   it('cumulativeTable: last row is the last hour with data when that is not a multiple of 6', () => {
@@ -365,8 +472,14 @@ describe('chart components in Chromium', () => {
           timeZone: 'UTC',
           valueLabel: 'Visits',
           now: start + 89 * DAY + 8 * HOUR,
-          points: Array.from({ length: 90 }, (_, i) => ({ at: start + i * DAY, value: i === 89 ? 6 : 90 + ((i * 37) % 60) })),
-          markers: [31, 38, 48, 55, 62, 69, 77, 84, 85].map((d, i) => ({ at: start + d * DAY + 10 * HOUR, label: `Issue ${i + 1}: ${['Choosing your first widget, without the sales talk', 'Ten minutes a month that keep a widget running', 'Won’t hold its wind? It is probably a 40p spring'][i % 3]}` })),
+          points: Array.from({ length: 90 }, (_, i) => ({
+            at: start + i * DAY,
+            value: i === 89 ? 6 : 90 + ((i * 37) % 60),
+          })),
+          markers: [31, 38, 48, 55, 62, 69, 77, 84, 85].map((d, i) => ({
+            at: start + d * DAY + 10 * HOUR,
+            label: `Issue ${i + 1}: ${['Choosing your first widget, without the sales talk', 'Ten minutes a month that keep a widget running', 'Won’t hold its wind? It is probably a 40p spring'][i % 3]}`,
+          })),
         }),
       ),
     );
@@ -403,21 +516,36 @@ describe('chart components in Chromium', () => {
     page.setDefaultTimeout(30_000);
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => message.type() === 'error' && !message.text().startsWith('Failed to load resource') && errors.push(message.text()));
-    page.on('response', (response) => response.status() >= 400 && errors.push(`${response.status()} ${new URL(response.url()).pathname}`));
+    page.on(
+      'console',
+      (message) =>
+        message.type() === 'error' &&
+        !message.text().startsWith('Failed to load resource') &&
+        errors.push(message.text()),
+    );
+    page.on(
+      'response',
+      (response) => response.status() >= 400 && errors.push(`${response.status()} ${new URL(response.url()).pathname}`),
+    );
     (page as Page & { errors: string[] }).errors = errors;
     await page.goto(`${baseUrl}/__charts`);
     if (process.env.CHART_SCREENSHOTS) {
       await page.waitForTimeout(4000);
       const name = `${process.env.CHART_SCREENSHOTS}/charts-${width}${javaScriptEnabled ? '' : '-nojs'}`;
       await page.screenshot({ path: `${name}.png`, fullPage: true });
-      if (javaScriptEnabled) for (const figure of await page.locator('figure[data-chart]').all()) await figure.locator('[data-chart-canvas]').screenshot({ path: `${name}-${await figure.getAttribute('data-chart')}.png` });
+      if (javaScriptEnabled)
+        for (const figure of await page.locator('figure[data-chart]').all())
+          await figure
+            .locator('[data-chart-canvas]')
+            .screenshot({ path: `${name}-${await figure.getAttribute('data-chart')}.png` });
     }
     return page;
   }
 
   const svgWidth = (page: Page, kind: string) =>
-    page.locator(`figure[data-chart="${kind}"] [data-chart-canvas] svg[role="img"]`).evaluate((svg) => svg.getBoundingClientRect().width);
+    page
+      .locator(`figure[data-chart="${kind}"] [data-chart-canvas] svg[role="img"]`)
+      .evaluate((svg) => svg.getBoundingClientRect().width);
 
   it('at phone width (375 px) every chart draws an SVG that fits; its table starts closed and opens readable, headings on one line', async () => {
     const page = await open(375);
@@ -437,17 +565,33 @@ describe('chart components in Chromium', () => {
       await figure.locator('details[data-chart-numbers] > summary').click();
       const box = await figure.locator('.chart-table').first().boundingBox();
       expect(box!.x + box!.width, kind).toBeLessThanOrEqual(375);
-      const headings = await figure.locator('.chart-table thead th').evaluateAll((ths) => ths.map((th) => ({ text: th.textContent, height: th.getBoundingClientRect().height, line: parseFloat(getComputedStyle(th).lineHeight) })));
+      const headings = await figure.locator('.chart-table thead th').evaluateAll((ths) =>
+        ths.map((th) => ({
+          text: th.textContent,
+          height: th.getBoundingClientRect().height,
+          line: parseFloat(getComputedStyle(th).lineHeight),
+        })),
+      );
       for (const h of headings) expect(h.height, `${kind}: “${h.text}”`).toBeLessThan(h.line * 1.5 + 16);
     }
     // Nothing but the heatmap's own table scroller is wider than the phone.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     // The marks are there: 7 × 24 cells, a bar per funnel step, a bar per issue and kind, a rule per send.
-    expect(await page.locator('figure[data-chart="week-hour-heatmap"] svg[role="img"] [aria-label="cell"] rect').count()).toBe(168);
-    expect(await page.locator('figure[data-chart="funnel-bars"] svg[role="img"] [aria-label="bar"] rect').count()).toBe(5);
-    expect(await page.locator('figure[data-chart="grouped-bars"] svg[role="img"] [aria-label="bar"] rect').count()).toBe(12);
-    expect(await page.locator('figure[data-chart="time-series"] svg[role="img"] [aria-label="rule"] line').count()).toBeGreaterThanOrEqual(2);
-    expect(await page.locator('figure[data-chart="cumulative-curves"] svg[role="img"] [aria-label="line"] path').count()).toBe(2);
+    expect(
+      await page.locator('figure[data-chart="week-hour-heatmap"] svg[role="img"] [aria-label="cell"] rect').count(),
+    ).toBe(168);
+    expect(await page.locator('figure[data-chart="funnel-bars"] svg[role="img"] [aria-label="bar"] rect').count()).toBe(
+      5,
+    );
+    expect(
+      await page.locator('figure[data-chart="grouped-bars"] svg[role="img"] [aria-label="bar"] rect').count(),
+    ).toBe(12);
+    expect(
+      await page.locator('figure[data-chart="time-series"] svg[role="img"] [aria-label="rule"] line').count(),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      await page.locator('figure[data-chart="cumulative-curves"] svg[role="img"] [aria-label="line"] path').count(),
+    ).toBe(2);
     expect(await page.locator('figure[data-chart="cumulative-curves"] [data-chart-legend]').isVisible()).toBe(true);
     expect((page as Page & { errors: string[] }).errors).toEqual([]);
     await page.context().close();
@@ -489,13 +633,23 @@ describe('chart components in Chromium', () => {
       const svg = figure.locator('[data-chart-canvas] svg[role="img"]');
       const labels = await svg.locator('g[aria-label="text"] text').evaluateAll((texts) =>
         texts
-          .map((t) => ({ text: [...t.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE || n.nodeName === 'tspan').map((n) => n.textContent).join(''), box: t.getBoundingClientRect().toJSON() as DOMRect }))
+          .map((t) => ({
+            text: [...t.childNodes]
+              .filter((n) => n.nodeType === Node.TEXT_NODE || n.nodeName === 'tspan')
+              .map((n) => n.textContent)
+              .join(''),
+            box: t.getBoundingClientRect().toJSON() as DOMRect,
+          }))
           .filter((t) => t.text !== 'so far'),
       );
       expect(labels.length, `${width}`).toBe(9);
       for (const [i, a] of labels.entries()) {
         for (const b of labels.slice(i + 1)) {
-          const apart = a.box.right <= b.box.left || b.box.right <= a.box.left || a.box.bottom <= b.box.top || b.box.bottom <= a.box.top;
+          const apart =
+            a.box.right <= b.box.left ||
+            b.box.right <= a.box.left ||
+            a.box.bottom <= b.box.top ||
+            b.box.bottom <= a.box.top;
           expect(apart, `${width} px: “${a.text}” and “${b.text}”`).toBe(true);
         }
         expect(a.box.left).toBeGreaterThanOrEqual(0);
@@ -504,15 +658,25 @@ describe('chart components in Chromium', () => {
       // Named where they fit, numbered with a key where they do not.
       const key = figure.locator('[data-chart-canvas] ol');
       if (await key.count()) {
-        expect(labels.map((l) => Number(l.text)).sort((a, b) => a - b)).toEqual(Array.from({ length: 9 }, (_, i) => i + 1));
-        expect(await key.locator('li').first().textContent()).toBe('1 Issue 1: Choosing your first widget, without the sales talk');
+        expect(labels.map((l) => Number(l.text)).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 9 }, (_, i) => i + 1),
+        );
+        expect(await key.locator('li').first().textContent()).toBe(
+          '1 Issue 1: Choosing your first widget, without the sales talk',
+        );
       } else {
         expect(labels.every((l) => l.text.startsWith('Issue'))).toBe(true);
       }
       // Today: a hollow point said to be so far, reached by a dashed line.
       expect(await svg.locator('text', { hasText: 'so far' }).count()).toBe(1);
-      expect(await svg.locator('[aria-label="line"] path[stroke-dasharray="3 3"], [aria-label="line"][stroke-dasharray="3 3"] path').count()).toBe(1);
-      expect(await svg.locator('[aria-label="dot"] circle[fill="white"], [aria-label="dot"][fill="white"] circle').count()).toBe(1);
+      expect(
+        await svg
+          .locator('[aria-label="line"] path[stroke-dasharray="3 3"], [aria-label="line"][stroke-dasharray="3 3"] path')
+          .count(),
+      ).toBe(1);
+      expect(
+        await svg.locator('[aria-label="dot"] circle[fill="white"], [aria-label="dot"][fill="white"] circle').count(),
+      ).toBe(1);
       await context.close();
     }
   });
@@ -530,12 +694,20 @@ describe('chart components in Chromium', () => {
       expect(await panels.count()).toBe(3);
       // Each y axis tops out near its own series: the calls' is not the visits' 1,000.
       const tops = await panels.evaluateAll((svgs) =>
-        svgs.map((svg) => Math.max(...[...svg.querySelectorAll('[aria-label="y-axis tick label"] text')].map((t) => Number(t.textContent.replace(/,/g, ''))))),
+        svgs.map((svg) =>
+          Math.max(
+            ...[...svg.querySelectorAll('[aria-label="y-axis tick label"] text')].map((t) =>
+              Number(t.textContent.replace(/,/g, '')),
+            ),
+          ),
+        ),
       );
       expect(tops[0]).toBeGreaterThanOrEqual(1000);
       expect(tops[1]).toBeLessThanOrEqual(25);
       expect(tops[2]).toBeLessThanOrEqual(15);
-      const boxes = await panels.evaluateAll((svgs) => svgs.map((svg) => svg.getBoundingClientRect().toJSON() as DOMRect));
+      const boxes = await panels.evaluateAll((svgs) =>
+        svgs.map((svg) => svg.getBoundingClientRect().toJSON() as DOMRect),
+      );
       if (width === 1100) expect(new Set(boxes.map((b) => Math.round(b.top))).size).toBe(1);
       else expect(boxes[1]!.top).toBeGreaterThanOrEqual(boxes[0]!.bottom);
       for (const b of boxes) expect(b.right).toBeLessThanOrEqual(width);

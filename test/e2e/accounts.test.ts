@@ -83,7 +83,16 @@ describe('accounts in Chromium', () => {
 
     const nav = marketer.getByRole('navigation', { name: 'Admin' });
     const links = (await nav.getByRole('link').allTextContents()).map((t) => t.trim());
-    expect(links).toEqual(['Dashboard', 'Issues', 'Reports', 'Subscribers', 'Outbox', 'Articles', 'Offline events', 'Tally']);
+    expect(links).toEqual([
+      'Dashboard',
+      'Issues',
+      'Reports',
+      'Subscribers',
+      'Outbox',
+      'Articles',
+      'Offline events',
+      'Tally',
+    ]);
     expect(links).not.toContain('Users');
     // Usable on a phone: nothing wider than the screen.
     expect(await marketer.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -96,7 +105,9 @@ describe('accounts in Chromium', () => {
 
     // The admin sees the marketer active now.
     await admin.reload();
-    expect(await admin.locator('tr', { hasText: MARKETER.email }).locator('.badge').first().textContent()).toBe('active');
+    expect(await admin.locator('tr', { hasText: MARKETER.email }).locator('.badge').first().textContent()).toBe(
+      'active',
+    );
     await phone.close();
     await admin.close();
   });

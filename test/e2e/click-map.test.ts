@@ -15,15 +15,25 @@ import type { IssueLink } from '../../src/lib/issues/issue.ts';
 const MINUTE = 60_000;
 // Real agents (test/fixtures/truth/corpus.json) from home broadband addresses (TRUST_PROXY=1: the last X-Forwarded-For hop is the client).
 const AGENTS = {
-  appleMailIphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
-  safariIphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1',
+  appleMailIphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+  safariIphone:
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1',
   outlookWindows: 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.6326; Pro)',
-  edgeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/146.0.0.0 Safari/537.36 Edg/146.0.0.0',
+  edgeWindows:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/146.0.0.0 Safari/537.36 Edg/146.0.0.0',
   thunderbird: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0',
 };
 const HOME = ['73.1.2.3', '73.1.2.4', '81.2.3.4'];
 const decode = (text: string) =>
-  text.replace(/<script[\s\S]*?<\/script>/g, ' ').replace(/<style[\s\S]*?<\/style>/g, ' ').replace(/<[^>]*>/g, ' ').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+  text
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<style[\s\S]*?<\/style>/g, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 /**
  * Issue 17, items 19 and 20 as a marketer meets them: an issue frozen and sent for real (its
@@ -45,15 +55,37 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-click-map-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { SECRET: TEST_SECRET, SEND_WORKER: '0', TRUST_PROXY: '1' } });
-      marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: { SECRET: TEST_SECRET, SEND_WORKER: '0', TRUST_PROXY: '1' },
+      });
+      marketer = await sessionCookie(
+        server.databaseUrl,
+        await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
+      );
       const sentAt = Date.now() - 90 * MINUTE;
       const deliveries = await withDb(server.databaseUrl, async (db) => {
-        const saved = await saveSettings(db, { ...defaultSettings({ siteUrl: server.url, mail: { from: 'news@frobozz.example' } }), timeZone: 'Europe/London', postalAddress: '12 Flathead Row\nPort Foozle' }, null, sentAt - 30 * 24 * 60 * MINUTE);
+        const saved = await saveSettings(
+          db,
+          {
+            ...defaultSettings({ siteUrl: server.url, mail: { from: 'news@frobozz.example' } }),
+            timeZone: 'Europe/London',
+            postalAddress: '12 Flathead Row\nPort Foozle',
+          },
+          null,
+          sentAt - 30 * 24 * 60 * MINUTE,
+        );
         expect(saved.ok).toBe(true);
         const made = await createIssue(
           db,
-          { subject: 'The winter guide', preheader: 'Three things to check', body_markdown: 'Read [the winter guide](/) before the frost, or join [the Flathead Society](https://flathead-society.example/winter?ref=frobozz).', featured_articles: [] },
+          {
+            subject: 'The winter guide',
+            preheader: 'Three things to check',
+            body_markdown:
+              'Read [the winter guide](/) before the frost, or join [the Flathead Society](https://flathead-society.example/winter?ref=frobozz).',
+            featured_articles: [],
+          },
           { articles: new Map(), createdBy: null },
           sentAt - 60 * MINUTE,
         );
@@ -62,17 +94,46 @@ for (const dialect of testDialects()) {
         const snapshot = await freezeIssue(db, issueId, sentAt - MINUTE);
         guide = snapshot.links.find((l) => l.label === 'the winter guide')!;
         society = snapshot.links.find((l) => l.label === 'the Flathead Society')!;
-        await db.insertInto('sends').values({ issue_id: issueId, audience: '{}', state: 'finished', scheduled_at: sentAt, started_at: sentAt, created_at: sentAt, updated_at: sentAt }).execute();
-        return [await seedDelivery(db, issueId, sentAt), await seedDelivery(db, issueId, sentAt), await seedDelivery(db, issueId, sentAt), await seedDelivery(db, issueId, sentAt)];
+        await db
+          .insertInto('sends')
+          .values({
+            issue_id: issueId,
+            audience: '{}',
+            state: 'finished',
+            scheduled_at: sentAt,
+            started_at: sentAt,
+            created_at: sentAt,
+            updated_at: sentAt,
+          })
+          .execute();
+        return [
+          await seedDelivery(db, issueId, sentAt),
+          await seedDelivery(db, issueId, sentAt),
+          await seedDelivery(db, issueId, sentAt),
+          await seedDelivery(db, issueId, sentAt),
+        ];
       });
-      const hit = (url: string, ip: string, ua: string) => fetch(url, { redirect: 'manual', headers: { 'user-agent': ua, 'x-forwarded-for': ip } });
+      const hit = (url: string, ip: string, ua: string) =>
+        fetch(url, { redirect: 'manual', headers: { 'user-agent': ua, 'x-forwarded-for': ip } });
       // Reader 3 has Apple Mail Privacy Protection on: Apple's fetcher loads the pixel from Apple's network (AS714), read or not.
-      expect((await hit(openUrl(server.url, deliveries[3]!.deliveryId), '17.58.101.4', 'Mozilla/5.0')).status).toBe(200);
+      expect((await hit(openUrl(server.url, deliveries[3]!.deliveryId), '17.58.101.4', 'Mozilla/5.0')).status).toBe(
+        200,
+      );
       // Reader 0: Apple Mail on an iPhone opens, then clicks the guide twice in Safari. Reader 1: Outlook on Windows opens, clicks the guide in Edge. Reader 2: Thunderbird opens.
-      expect((await hit(openUrl(server.url, deliveries[0]!.deliveryId), HOME[0]!, AGENTS.appleMailIphone)).status).toBe(200);
-      expect((await hit(openUrl(server.url, deliveries[1]!.deliveryId), HOME[1]!, AGENTS.outlookWindows)).status).toBe(200);
-      expect((await hit(openUrl(server.url, deliveries[2]!.deliveryId), HOME[2]!, AGENTS.thunderbird)).status).toBe(200);
-      for (const [i, ua] of [[0, AGENTS.safariIphone], [0, AGENTS.safariIphone], [1, AGENTS.edgeWindows]] as const) {
+      expect((await hit(openUrl(server.url, deliveries[0]!.deliveryId), HOME[0]!, AGENTS.appleMailIphone)).status).toBe(
+        200,
+      );
+      expect((await hit(openUrl(server.url, deliveries[1]!.deliveryId), HOME[1]!, AGENTS.outlookWindows)).status).toBe(
+        200,
+      );
+      expect((await hit(openUrl(server.url, deliveries[2]!.deliveryId), HOME[2]!, AGENTS.thunderbird)).status).toBe(
+        200,
+      );
+      for (const [i, ua] of [
+        [0, AGENTS.safariIphone],
+        [0, AGENTS.safariIphone],
+        [1, AGENTS.edgeWindows],
+      ] as const) {
         expect((await hit(clickUrl(server.url, deliveries[i]!.deliveryId, guide.id), HOME[i]!, ua)).status).toBe(302);
       }
       browser = await launchBrowser();
@@ -86,9 +147,17 @@ for (const dialect of testDialects()) {
     it('over HTTP: the email as it went out in a sandboxed frame, each link with its human clicks and people; the table and the JSON say the same', async () => {
       const page = await request(server, `/admin/issues/${issueId}/report`, { cookie: marketer });
       expect(page.status).toBe(200);
-      const frame = /<iframe sandbox="" srcdoc="([^"]*)" title="Human clicks on the email: the email at 600 pixels wide"/.exec(page.text);
+      const frame =
+        /<iframe sandbox="" srcdoc="([^"]*)" title="Human clicks on the email: the email at 600 pixels wide"/.exec(
+          page.text,
+        );
       expect(frame).not.toBeNull();
-      const srcdoc = frame![1]!.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+      const srcdoc = frame![1]!
+        .replace(/&quot;/g, '"')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&');
       expect(srcdoc).toContain(`${guide.position}: 3 clicks · 2 people`);
       expect(srcdoc).toContain(`${society.position}: 0 clicks · 0 people`);
       expect(srcdoc).not.toMatch(/\/t\/[oc]\//); // looking at it records nothing
@@ -96,36 +165,69 @@ for (const dialect of testDialects()) {
       expect(text).toMatch(new RegExp(`${guide.position} the winter guide 127\\.0\\.0\\.1:\\d+ 3 2 0`));
       expect(text).toContain(`${society.position} the Flathead Society flathead-society.example/winter 0 0 0`);
       // Mail programs and devices, with their tables.
-      expect(text).toContain('Mail program Opens (likely human) Clicks (human) Apple’s prefetch (machine) Apple Mail 1 0 0 Outlook 1 0 0 Thunderbird 1 0 0 A web browser 0 3 0 Apple Mail Privacy Protection (not a person’s open) 0 0 1');
+      expect(text).toContain(
+        'Mail program Opens (likely human) Clicks (human) Apple’s prefetch (machine) Apple Mail 1 0 0 Outlook 1 0 0 Thunderbird 1 0 0 A web browser 0 3 0 Apple Mail Privacy Protection (not a person’s open) 0 0 1',
+      );
       expect(text).toContain('1 more pixel load was Apple Mail Privacy Protection fetching the message in advance');
-      expect(text).toContain('Device Opens (likely human) Clicks (human) Apple’s prefetch (machine) Desktop 2 1 0 Phone 1 2 0 Apple Mail Privacy Protection (not a person’s open) 0 0 1');
+      expect(text).toContain(
+        'Device Opens (likely human) Clicks (human) Apple’s prefetch (machine) Desktop 2 1 0 Phone 1 2 0 Apple Mail Privacy Protection (not a person’s open) 0 0 1',
+      );
       expect(text).toContain('Mail program The mail program a likely-human open or a human click came from');
 
       const key = await apiKeyFor(server.databaseUrl, 'marketer');
-      const json = JSON.parse((await request(server, `/api/issues/${issueId}/report`, { headers: { authorization: `Bearer ${key}` } })).text);
-      expect(json.mail_clients.filter((r: { human_opens: number; human_clicks: number }) => r.human_opens + r.human_clicks > 0).map((r: { key: string; human_opens: number; human_clicks: number }) => [r.key, r.human_opens, r.human_clicks])).toEqual([
+      const json = JSON.parse(
+        (await request(server, `/api/issues/${issueId}/report`, { headers: { authorization: `Bearer ${key}` } })).text,
+      );
+      expect(
+        json.mail_clients
+          .filter((r: { human_opens: number; human_clicks: number }) => r.human_opens + r.human_clicks > 0)
+          .map((r: { key: string; human_opens: number; human_clicks: number }) => [
+            r.key,
+            r.human_opens,
+            r.human_clicks,
+          ]),
+      ).toEqual([
         ['apple_mail', 1, 0],
         ['outlook', 1, 0],
         ['thunderbird', 1, 0],
         ['browser', 0, 3],
       ]);
-      expect(json.devices.find((r: { key: string }) => r.key === 'phone')).toMatchObject({ human_opens: 1, human_clicks: 2 });
-      expect(json.mail_clients.at(-1)).toMatchObject({ key: 'apple_mpp', human_opens: 0, human_clicks: 0, apple_mpp_opens: 1 });
+      expect(json.devices.find((r: { key: string }) => r.key === 'phone')).toMatchObject({
+        human_opens: 1,
+        human_clicks: 2,
+      });
+      expect(json.mail_clients.at(-1)).toMatchObject({
+        key: 'apple_mpp',
+        human_opens: 0,
+        human_clicks: 0,
+        apple_mpp_opens: 1,
+      });
     });
 
     /** Content Security Policy refusals and script errors on the page, the map's frame included. */
     const refusals: string[] = [];
     const open = async (width: number): Promise<Page> => {
-      const context = await browser.newContext({ viewport: { width, height: 900 }, ...(width < 500 ? { isMobile: true, hasTouch: true } : {}) });
+      const context = await browser.newContext({
+        viewport: { width, height: 900 },
+        ...(width < 500 ? { isMobile: true, hasTouch: true } : {}),
+      });
       const [name, value] = marketer.split('=') as [string, string];
       await context.addCookies([{ name, value, url: server.url }]);
       const page = await context.newPage();
       refusals.length = 0;
-      page.on('console', (message) => message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text()) && refusals.push(message.text()));
+      page.on(
+        'console',
+        (message) =>
+          message.type() === 'error' &&
+          /Content Security Policy|Refused to/i.test(message.text()) &&
+          refusals.push(message.text()),
+      );
       page.on('pageerror', (error) => refusals.push(String(error)));
       page.setDefaultTimeout(10_000);
       await page.goto(`${server.url}/admin/issues/${issueId}/report`);
-      await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('figure[data-chart]')].every((f) => f.dataset.chartState));
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll<HTMLElement>('figure[data-chart]')].every((f) => f.dataset.chartState),
+      );
       return page;
     };
 
@@ -144,10 +246,19 @@ for (const dialect of testDialects()) {
         const iframeBox = (await page.locator('iframe[title^="Human clicks on the email"]').boundingBox())!;
         expect(iframeBox.x + iframeBox.width).toBeLessThanOrEqual(width);
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
-        const charts = await page.$$eval('#clients-title ~ figure[data-chart], #clients-title ~ * figure[data-chart]', (figures) => figures.map((f) => (f as HTMLElement).dataset.chartState));
+        const charts = await page.$$eval(
+          '#clients-title ~ figure[data-chart], #clients-title ~ * figure[data-chart]',
+          (figures) => figures.map((f) => (f as HTMLElement).dataset.chartState),
+        );
         expect(charts).toEqual(['drawn', 'drawn']);
         // The links table: every figure in view on a phone, the label on its own lines, not a long address.
-        const cells = await page.locator('table.link-table tbody tr').first().locator('td').evaluateAll((tds) => tds.map((td) => ({ text: td.textContent?.trim(), right: td.getBoundingClientRect().right })));
+        const cells = await page
+          .locator('table.link-table tbody tr')
+          .first()
+          .locator('td')
+          .evaluateAll((tds) =>
+            tds.map((td) => ({ text: td.textContent?.trim(), right: td.getBoundingClientRect().right })),
+          );
         for (const c of cells) expect(c.right, c.text).toBeLessThanOrEqual(width);
         // The device table opened reads across within its box.
         const devices = page.locator('figure[data-chart]').filter({ hasText: 'By device' });

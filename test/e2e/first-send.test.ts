@@ -32,7 +32,11 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-first-send-'));
       const db = await createTestDatabaseUrl(dialect, dir);
       drop = db.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: db.url, env: { SMTP_URL: sink.url, SEND_POLL_MS: '100', SEND_UNDO_SECONDS: String(UNDO_SECONDS) } });
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: db.url,
+        env: { SMTP_URL: sink.url, SEND_POLL_MS: '100', SEND_UNDO_SECONDS: String(UNDO_SECONDS) },
+      });
       const marketer = await addAccount(server.databaseUrl, 'marketing@frobozz.example', 'marketer');
       marketerCookie = await sessionCookie(server.databaseUrl, marketer);
       marketerKey = await apiKeyFor(server.databaseUrl, 'marketer');
@@ -46,16 +50,30 @@ for (const dialect of testDialects()) {
     });
 
     const api = (method: string, p: string, body?: unknown) =>
-      request(server, p, { method, headers: { authorization: `Bearer ${marketerKey}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      request(server, p, {
+        method,
+        headers: { authorization: `Bearer ${marketerKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
     const issue = (subject: string) => withDatabase(server.databaseUrl, (db) => createDraftIssue(db, subject));
-    const issueRow = (id: number) => withDatabase(server.databaseUrl, (db) => db.selectFrom('issues').select(['status', 'slug']).where('id', '=', id).executeTakeFirstOrThrow());
-    const sendRow = (id: number) => withDatabase(server.databaseUrl, (db) => db.selectFrom('sends').selectAll().where('issue_id', '=', id).executeTakeFirst());
+    const issueRow = (id: number) =>
+      withDatabase(server.databaseUrl, (db) =>
+        db.selectFrom('issues').select(['status', 'slug']).where('id', '=', id).executeTakeFirstOrThrow(),
+      );
+    const sendRow = (id: number) =>
+      withDatabase(server.databaseUrl, (db) =>
+        db.selectFrom('sends').selectAll().where('issue_id', '=', id).executeTakeFirst(),
+      );
 
     it('nobody to send to: the API answers 409 and the admin says so, with no send, no archive entry, the issue still a draft', async () => {
       const id = await issue('Sent to nobody');
       const refused = await api('POST', `/api/issues/${id}/send`, { audience: {} });
       expect(refused.status).toBe(409);
-      expect(JSON.parse(refused.text)).toMatchObject({ error: 'conflict', field: 'audience', message: expect.stringMatching(/^Nobody would get this issue/) });
+      expect(JSON.parse(refused.text)).toMatchObject({
+        error: 'conflict',
+        field: 'audience',
+        message: expect.stringMatching(/^Nobody would get this issue/),
+      });
 
       const page = await request(server, `/admin/issues/${id}/send`, { cookie: marketerCookie });
       expect(page.text).toContain('Nobody is subscribed yet, so there is nobody to send to.');
@@ -78,7 +96,9 @@ for (const dialect of testDialects()) {
     });
 
     it('API: "now" is scheduled the undo window ahead; DELETE before it sends nothing and makes the issue a draft again', async () => {
-      await withDatabase(server.databaseUrl, (db) => seedSubscribers(db, 4, { email: (i) => `api-reader${i}@example.com` }));
+      await withDatabase(server.databaseUrl, (db) =>
+        seedSubscribers(db, 4, { email: (i) => `api-reader${i}@example.com` }),
+      );
       const id = await issue('Stopped over the API');
       const before = Date.now();
       const sent = await api('POST', `/api/issues/${id}/send`, { audience: {} });
@@ -97,7 +117,10 @@ for (const dialect of testDialects()) {
       expect(await issueRow(id)).toMatchObject({ status: 'draft' });
     });
 
-    for (const viewport of [{ width: 375, height: 740 }, { width: 1280, height: 900 }]) {
+    for (const viewport of [
+      { width: 375, height: 740 },
+      { width: 1280, height: 900 },
+    ]) {
       it(`admin at ${viewport.width} px: review names the audience and the time; Stop in the window sends nothing; confirmed and left alone it goes, then links its report`, async () => {
         await withDatabase(server.databaseUrl, async (db) => {
           await db.deleteFrom('subscribers').execute();
@@ -105,7 +128,9 @@ for (const dialect of testDialects()) {
         });
         const id = await issue(`Winter widgets ${viewport.width}`);
         const context = await browser.newContext({ viewport });
-        await context.addCookies([{ name: marketerCookie.split('=')[0]!, value: marketerCookie.split('=')[1]!, url: server.url }]);
+        await context.addCookies([
+          { name: marketerCookie.split('=')[0]!, value: marketerCookie.split('=')[1]!, url: server.url },
+        ]);
         const page = await context.newPage();
         page.setDefaultTimeout(10_000);
         try {
@@ -113,18 +138,24 @@ for (const dialect of testDialects()) {
           await page.getByRole('button', { name: 'Review the send…' }).click();
           await page.locator('[data-step="confirm"]').waitFor();
           expect(await page.locator('h2#confirm-title').textContent()).toBe('Send to 3 subscribers?');
-          expect(await page.locator('[data-field="when"]').textContent()).toMatch(/first message goes out in 3 seconds after you confirm/);
+          expect(await page.locator('[data-field="when"]').textContent()).toMatch(
+            /first message goes out in 3 seconds after you confirm/,
+          );
           expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
           expect(await sendRow(id)).toBeUndefined();
 
           // Confirmed: the progress page counts down and offers Stop.
           await page.getByRole('button', { name: 'Send to 3 subscribers' }).click();
           await page.waitForURL(`${server.url}/admin/issues/${id}/progress`);
-          expect(await page.locator('[data-field="countdown"]').textContent()).toMatch(/The first message goes out (in \d seconds?|now)/);
+          expect(await page.locator('[data-field="countdown"]').textContent()).toMatch(
+            /The first message goes out (in \d seconds?|now)/,
+          );
           await page.screenshot({ path: path.join(server.dataDir, `undo-${viewport.width}.png`), fullPage: true });
           await page.getByRole('button', { name: 'Stop: send nothing' }).click();
           await page.waitForURL(`${server.url}/admin/issues/${id}/send?notice=stopped`);
-          expect(await page.locator('.alert--ok').textContent()).toContain('nothing was sent, and the issue is a draft again');
+          expect(await page.locator('.alert--ok').textContent()).toContain(
+            'nothing was sent, and the issue is a draft again',
+          );
           await page.waitForTimeout(UNDO_SECONDS * 1000 + 500);
           expect(sink.envelopes.filter((e) => e.rcptTo[0]!.endsWith(`-${viewport.width}@example.com`))).toHaveLength(0);
 
@@ -138,10 +169,14 @@ for (const dialect of testDialects()) {
           expect(started).toBeGreaterThanOrEqual(confirmedAt + UNDO_SECONDS * 1000 - 1500);
           // The progress page reloads itself when the send's state changes: load it until the finished page is what shows.
           const report = page.getByRole('link', { name: 'See the report →' });
-          await eventually(async () => {
-            await page.goto(`${server.url}/admin/issues/${id}/progress`).catch(() => undefined);
-            return (await report.count()) > 0;
-          }, 'the finished page to link its report', 20_000);
+          await eventually(
+            async () => {
+              await page.goto(`${server.url}/admin/issues/${id}/progress`).catch(() => undefined);
+              return (await report.count()) > 0;
+            },
+            'the finished page to link its report',
+            20_000,
+          );
           await report.click();
           await page.waitForURL(`${server.url}/admin/issues/${id}/report`);
           expect(sink.envelopes.filter((e) => e.rcptTo[0]!.endsWith(`-${viewport.width}@example.com`))).toHaveLength(3);

@@ -36,7 +36,16 @@ describe('a rendered issue in Chromium', () => {
     browser = await launchBrowser();
     const key = await apiKeyFor(server.databaseUrl, 'marketer');
     const id = await withDatabase(server.databaseUrl, async (db) => {
-      const created = await createIssue(db, { subject: 'Winter is coming: is your widget ready?', preheader: 'Five tips', body_markdown: stressBody, featured_articles: featured.map((a) => a.slug) }, { articles: catalog, createdBy: null });
+      const created = await createIssue(
+        db,
+        {
+          subject: 'Winter is coming: is your widget ready?',
+          preheader: 'Five tips',
+          body_markdown: stressBody,
+          featured_articles: featured.map((a) => a.slug),
+        },
+        { articles: catalog, createdBy: null },
+      );
       if (!created.ok) throw new Error(created.message);
       return created.value.id;
     });
@@ -56,11 +65,25 @@ describe('a rendered issue in Chromium', () => {
         .filter((el) => {
           const box = el.getBoundingClientRect();
           const style = getComputedStyle(el);
-          return box.width > 0 && box.height > 0 && style.display !== 'none' && style.visibility !== 'hidden' && box.right > window.innerWidth + 0.5;
+          return (
+            box.width > 0 &&
+            box.height > 0 &&
+            style.display !== 'none' &&
+            style.visibility !== 'hidden' &&
+            box.right > window.innerWidth + 0.5
+          );
         })
         .slice(0, 5)
-        .map((el) => `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ')[0]! : ''} right=${Math.round(el.getBoundingClientRect().right)}`);
-      return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, overflowing, height: document.documentElement.scrollHeight };
+        .map(
+          (el) =>
+            `${el.tagName.toLowerCase()}${el.className ? '.' + String(el.className).split(' ')[0]! : ''} right=${Math.round(el.getBoundingClientRect().right)}`,
+        );
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        innerWidth: window.innerWidth,
+        overflowing,
+        height: document.documentElement.scrollHeight,
+      };
     });
     const file = path.join(shots, `issue-${width}.png`);
     await page.screenshot({ path: file, fullPage: true });
@@ -81,7 +104,9 @@ describe('a rendered issue in Chromium', () => {
     await page.fill('#field-subject', 'Typed in the browser');
     await page.fill('#field-body_markdown', 'Hello from **Chromium**, written just now.');
     const frame = page.locator('iframe[data-live-preview]');
-    await expect.poll(async () => (await frame.getAttribute('srcdoc')) ?? '', { timeout: 10_000 }).toContain('Hello from <strong');
+    await expect
+      .poll(async () => (await frame.getAttribute('srcdoc')) ?? '', { timeout: 10_000 })
+      .toContain('Hello from <strong');
     expect(await page.locator('[data-live-status]').textContent()).toContain('not saved');
     await context.close();
   });

@@ -16,11 +16,22 @@ async function seedList(databaseUrl: string, now: number): Promise<void> {
   await withDatabase(databaseUrl, async (db) => {
     const ids: number[] = [];
     for (const email of ['ann@example.com', 'bob@example.com', 'cat@example.com']) {
-      const added = await addConfirmedSubscriber(db, { email, consentNote: 'old list', form: 'import' }, 'user:1', now - 20 * DAY);
+      const added = await addConfirmedSubscriber(
+        db,
+        { email, consentNote: 'old list', form: 'import' },
+        'user:1',
+        now - 20 * DAY,
+      );
       if (!added.ok) throw new Error(added.error);
       ids.push(added.value.id!);
     }
-    for (const email of ['dee@example.com', 'eve@example.com']) await addConfirmedSubscriber(db, { email, consentNote: 'at the counter', form: 'admin' }, 'user:1', now - 10 * DAY);
+    for (const email of ['dee@example.com', 'eve@example.com'])
+      await addConfirmedSubscriber(
+        db,
+        { email, consentNote: 'at the counter', form: 'admin' },
+        'user:1',
+        now - 10 * DAY,
+      );
     await unsubscribe(db, ids[0]!, { method: 'page' }, now - 2 * DAY);
     await eraseSubscriber(db, ids[1]!, now - 60_000);
   });
@@ -37,9 +48,16 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-e2e-growth-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { PORT: String(await freePort()), SEND_WORKER: '0' } });
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: { PORT: String(await freePort()), SEND_WORKER: '0' },
+      });
       await seedList(server.databaseUrl, Date.now());
-      cookie = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
+      cookie = await sessionCookie(
+        server.databaseUrl,
+        await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
+      );
       browser = await launchBrowser();
     }, 120_000);
     afterAll(async () => {
@@ -49,12 +67,20 @@ for (const dialect of testDialects()) {
     });
 
     async function dashboard(width: number, query = '?growth=30d'): Promise<Page> {
-      const context = await browser.newContext({ viewport: { width, height: 900 }, ...(width < 500 ? { isMobile: true, hasTouch: true } : {}) });
+      const context = await browser.newContext({
+        viewport: { width, height: 900 },
+        ...(width < 500 ? { isMobile: true, hasTouch: true } : {}),
+      });
       const [name, value] = cookie.split('=') as [string, string];
       await context.addCookies([{ name, value, url: server.url }]);
       const page = await context.newPage();
       await page.goto(`${server.url}/admin${query}`);
-      await page.waitForFunction(() => (document.querySelector<HTMLElement>('figure[data-chart="list-growth"]')?.dataset.chartState ?? '') !== '', undefined, { timeout: 10_000 });
+      await page.waitForFunction(
+        () =>
+          (document.querySelector<HTMLElement>('figure[data-chart="list-growth"]')?.dataset.chartState ?? '') !== '',
+        undefined,
+        { timeout: 10_000 },
+      );
       return page;
     }
 
@@ -72,14 +98,26 @@ for (const dialect of testDialects()) {
         const figure = page.locator('figure[data-chart="list-growth"]');
         expect(await figure.getAttribute('data-chart-state')).toBe('drawn');
         expect(await figure.locator('[data-chart-canvas] [role="img"] svg').count()).toBe(2);
-        expect(await figure.locator('details[data-chart-numbers]').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+        expect(
+          await figure.locator('details[data-chart-numbers]').evaluate((d) => (d as HTMLDetailsElement).open),
+        ).toBe(false);
         const box = (await figure.locator('[data-chart-canvas]').boundingBox())!;
         expect(box.x + box.width).toBeLessThanOrEqual(width);
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
         expect(await figure.getByText('so far').count()).toBeGreaterThan(0);
 
         const { head, rows } = await table(page);
-        expect(head).toEqual(['Day', 'Active at end', 'Imported', 'Signup form', 'Issue referral', 'Other', 'Unsubscribed', 'Bounced or complained', 'Erased']);
+        expect(head).toEqual([
+          'Day',
+          'Active at end',
+          'Imported',
+          'Signup form',
+          'Issue referral',
+          'Other',
+          'Unsubscribed',
+          'Bounced or complained',
+          'Erased',
+        ]);
         expect(rows).toHaveLength(31);
         expect(rows.at(-1)![0]).toMatch(/\(so far\)$/);
         const column = (name: string) => rows.reduce((sum, row) => sum + Number(row[head.indexOf(name)]), 0);

@@ -23,21 +23,42 @@ for (const dialect of testDialects()) {
     let file: string;
     let slug: string;
 
-    const count = (table: 'opens' | 'clicks') => withDatabase(server.databaseUrl, async (db) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n));
+    const count = (table: 'opens' | 'clicks') =>
+      withDatabase(server.databaseUrl, async (db) =>
+        Number(
+          (
+            await db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      );
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-outbox-tracking-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
       server = await startServer({ dataDir: dir, databaseUrl: created.url });
-      marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
+      marketer = await sessionCookie(
+        server.databaseUrl,
+        await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
+      );
       const key = await apiKeyFor(server.databaseUrl, 'marketer');
       const issueId = await withDatabase(server.databaseUrl, async (db) => {
         await seedSubscribers(db, 1, { email: () => 'olga@example.com' });
         return createDraftIssue(db, 'Springs are in');
       });
-      slug = await withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('issues').select('slug').where('id', '=', issueId).executeTakeFirstOrThrow()).slug);
-      const sent = await request(server, `/api/issues/${issueId}/send`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"audience": {}}' });
+      slug = await withDatabase(
+        server.databaseUrl,
+        async (db) =>
+          (await db.selectFrom('issues').select('slug').where('id', '=', issueId).executeTakeFirstOrThrow()).slug,
+      );
+      const sent = await request(server, `/api/issues/${issueId}/send`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: '{"audience": {}}',
+      });
       expect(sent.status, sent.text).toBeLessThan(300);
       const deadline = Date.now() + 20_000;
       for (;;) {
@@ -91,19 +112,43 @@ for (const dialect of testDialects()) {
       await admin.goto(`${server.url}/admin/outbox/${file}`);
       const mail = admin.frameLocator('iframe.mail-frame');
       await mail.getByRole('link', { name: 'Opening hours', exact: true }).waitFor();
-      const [tab] = await Promise.all([context.waitForEvent('page'), mail.getByRole('link', { name: 'Opening hours', exact: true }).click()]);
+      const [tab] = await Promise.all([
+        context.waitForEvent('page'),
+        mail.getByRole('link', { name: 'Opening hours', exact: true }).click(),
+      ]);
       await tab.waitForLoadState();
       expect(new URL(tab.url()).search).toBe('');
       await new Promise((r) => setTimeout(r, 300)); // past the event writer's group commit
       expect(await count('opens')).toBe(0);
       expect(await count('clicks')).toBe(0);
-      const attributed = await withDatabase(server.databaseUrl, async (db) => Number((await db.selectFrom('page_views').select((eb) => eb.fn.countAll().as('n')).where('issue_id', 'is not', null).executeTakeFirstOrThrow()).n));
+      const attributed = await withDatabase(server.databaseUrl, async (db) =>
+        Number(
+          (
+            await db
+              .selectFrom('page_views')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('issue_id', 'is not', null)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      );
       expect(attributed).toBe(0);
       await context.close();
 
       // The check can fail: the message's own pixel, loaded as a mail program would, is counted.
-      const pixel = /(http:\/\/127\.0\.0\.1:\d+\/t\/o\/[A-Za-z0-9_-]+)/.exec(readFileSync(path.join(server.dataDir, 'outbox', file), 'utf8'))![1]!;
-      expect((await fetch(pixel, { headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' } })).status).toBe(200);
+      const pixel = /(http:\/\/127\.0\.0\.1:\d+\/t\/o\/[A-Za-z0-9_-]+)/.exec(
+        readFileSync(path.join(server.dataDir, 'outbox', file), 'utf8'),
+      )![1]!;
+      expect(
+        (
+          await fetch(pixel, {
+            headers: {
+              'user-agent':
+                'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+            },
+          })
+        ).status,
+      ).toBe(200);
       expect(await count('opens')).toBe(1);
       expect(readdirSync(path.join(server.dataDir, 'outbox')).filter((f) => f.endsWith('.eml'))).toContain(file);
     });

@@ -30,7 +30,11 @@ describe('the people behind a figure in Chromium', () => {
     drop = created.drop;
     const port = await freePort();
     seed = await seedReportDatabase(created.url, `http://127.0.0.1:${port}`);
-    server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { PORT: String(port), SEND_WORKER: '0' } });
+    server = await startServer({
+      dataDir: dir,
+      databaseUrl: created.url,
+      env: { PORT: String(port), SEND_WORKER: '0' },
+    });
     await addAccount(server.databaseUrl, MARKETER.email, 'marketer', MARKETER.password);
     browser = await launchBrowser();
   }, 120_000);
@@ -53,8 +57,16 @@ describe('the people behind a figure in Chromium', () => {
       await page.waitForURL(`${server.url}${report}`);
 
       const links = page.locator('[data-people-links] a');
-      expect(await links.allTextContents()).toEqual(['Likely-human openers', 'clickers', 'recipients who visited', 'who came back later', 'delivered, no human open or click']);
-      for (const box of await links.evaluateAll((els) => els.map((el) => el.getBoundingClientRect().toJSON() as DOMRect))) {
+      expect(await links.allTextContents()).toEqual([
+        'Likely-human openers',
+        'clickers',
+        'recipients who visited',
+        'who came back later',
+        'delivered, no human open or click',
+      ]);
+      for (const box of await links.evaluateAll((els) =>
+        els.map((el) => el.getBoundingClientRect().toJSON() as DOMRect),
+      )) {
         expect(box.left).toBeGreaterThanOrEqual(0);
         expect(box.right).toBeLessThanOrEqual(width);
         expect(box.height).toBeGreaterThan(0);
@@ -70,9 +82,16 @@ describe('the people behind a figure in Chromium', () => {
       expect(await page.locator('tr[data-person]').count()).toBe(3);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
 
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download as CSV' }).click()]);
-      const rows = parse<{ email: string }>(readFileSync((await download.path()), 'utf8'), { bom: true, columns: true });
-      expect(rows.map((r) => r.email).sort()).toEqual((await page.locator('tr[data-person]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-person')!))).sort());
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Download as CSV' }).click(),
+      ]);
+      const rows = parse<{ email: string }>(readFileSync(await download.path(), 'utf8'), { bom: true, columns: true });
+      expect(rows.map((r) => r.email).sort()).toEqual(
+        (
+          await page.locator('tr[data-person]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-person')!))
+        ).sort(),
+      );
 
       await page.goBack();
       await page.goBack();

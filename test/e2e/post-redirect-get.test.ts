@@ -21,7 +21,10 @@ describe('an admin form in Chromium: saved, redirected, reloaded', () => {
 
   const keys = () => withDatabase(server.databaseUrl, (db) => db.selectFrom('api_keys').select('id').execute());
 
-  for (const viewport of [{ width: 1280, height: 900 }, { width: 375, height: 800 }]) {
+  for (const viewport of [
+    { width: 1280, height: 900 },
+    { width: 375, height: 800 },
+  ]) {
     it(`creating an API key at ${viewport.width} px: the key is shown once on a clean URL; a reload adds no key`, async () => {
       const context = await browser.newContext({ viewport });
       await context.addCookies([{ name: admin.split('=')[0]!, value: admin.split('=')[1]!, url: server.url }]);
@@ -29,7 +32,10 @@ describe('an admin form in Chromium: saved, redirected, reloaded', () => {
       await page.goto(`${server.url}/admin/api-keys`);
       const before = (await keys()).length;
       await page.fill('input[name="name"]', `Key at ${viewport.width}`);
-      await Promise.all([page.waitForURL(`${server.url}/admin/api-keys`), page.click('form:has(input[name="name"]) button[type="submit"]')]);
+      await Promise.all([
+        page.waitForURL(`${server.url}/admin/api-keys`),
+        page.click('form:has(input[name="name"]) button[type="submit"]'),
+      ]);
       expect(page.url()).toBe(`${server.url}/admin/api-keys`);
       await expect(page.locator('code.secret').textContent()).resolves.toMatch(/^ffk_[a-z2-7]{32}$/);
       expect((await keys()).length).toBe(before + 1);

@@ -20,7 +20,10 @@ describe('a reader in Chromium', () => {
   it('opens the home page from a newsletter link, follows an article, and both views are counted', async () => {
     // Headless Chromium announces itself as HeadlessChrome, which is rightly counted as a bot;
     // a reader's browser does not.
-    const page = await browser.newPage({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36' });
+    const page = await browser.newPage({
+      userAgent:
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
+    });
     const home = await page.goto(`${server.url}/?utm_source=newsletter&utm_medium=email&utm_campaign=browser-issue`);
     expect(home?.status()).toBe(200);
     await expect(page.title()).resolves.toMatch(/Frobozz/);

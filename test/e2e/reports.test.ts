@@ -12,11 +12,18 @@ import { seedReportDatabase, SUBJECT_A, SUBJECT_B, type ReportSeed } from '../he
 
 const MARKETER = { email: 'mara@example.com', password: 'a long passphrase for tests' };
 
-const EVERY_COLUMN = 'sent,recipients,delivered,bounced,opens,open-rate,human-opens,human-open-rate,clicks,click-rate,click-to-open,visits,visitors,later-visits,signups,credited-calls,credited-walk-ins,calls,walk-ins,unsubscribes';
+const EVERY_COLUMN =
+  'sent,recipients,delivered,bounced,opens,open-rate,human-opens,human-open-rate,clicks,click-rate,click-to-open,visits,visitors,later-visits,signups,credited-calls,credited-walk-ins,calls,walk-ins,unsubscribes';
 
 /** Every chart on the page drawn: an SVG in its box, and its table of numbers filled. */
-async function chartsOf(page: Page): Promise<{ kind: string; state: string | undefined; svg: boolean; rows: number }[]> {
-  await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('figure[data-chart]')].every((f) => f.dataset.chartState), undefined, { timeout: 10_000 });
+async function chartsOf(
+  page: Page,
+): Promise<{ kind: string; state: string | undefined; svg: boolean; rows: number }[]> {
+  await page.waitForFunction(
+    () => [...document.querySelectorAll<HTMLElement>('figure[data-chart]')].every((f) => f.dataset.chartState),
+    undefined,
+    { timeout: 10_000 },
+  );
   return page.$$eval('figure[data-chart]', (figures) =>
     figures.map((f) => ({
       kind: (f as HTMLElement).dataset.chart!,
@@ -41,7 +48,11 @@ for (const dialect of testDialects()) {
       drop = created.drop;
       const port = await freePort();
       seed = await seedReportDatabase(created.url, `http://127.0.0.1:${port}`);
-      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { PORT: String(port), SEND_WORKER: '0' } });
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: { PORT: String(port), SEND_WORKER: '0' },
+      });
       await addAccount(server.databaseUrl, MARKETER.email, 'marketer', MARKETER.password);
       browser = await launchBrowser();
     }, 120_000);
@@ -87,7 +98,9 @@ for (const dialect of testDialects()) {
       expect(await page.locator('th[data-column="human-open-rate"]').getAttribute('aria-sort')).toBe('ascending');
 
       // Headings stay one or two lines: no "?" in them.
-      const headingHeights = await page.locator('table#comparison thead th').evaluateAll((ths) => ths.map((th) => th.getBoundingClientRect().height));
+      const headingHeights = await page
+        .locator('table#comparison thead th')
+        .evaluateAll((ths) => ths.map((th) => th.getBoundingClientRect().height));
       expect(Math.max(...headingHeights)).toBeLessThan(70);
       expect(await page.locator('table#comparison thead .def-link').count()).toBe(0);
       // What a column counts is one click away, in the column chooser; its definition one more, unfolded in place.
@@ -98,7 +111,11 @@ for (const dialect of testDialects()) {
       const definition = page.locator('#def-laterVisit');
       expect(await definition.textContent()).toContain('they came back on their own');
       expect(await definition.isVisible()).toBe(true);
-      expect(await definition.evaluate((el) => el.getBoundingClientRect().top >= 0 && el.getBoundingClientRect().top < window.innerHeight)).toBe(true);
+      expect(
+        await definition.evaluate(
+          (el) => el.getBoundingClientRect().top >= 0 && el.getBoundingClientRect().top < window.innerHeight,
+        ),
+      ).toBe(true);
       // Choosing columns: later visits and unsubscribes join the table.
       await page.getByLabel(/^Later visits/).check();
       await page.getByLabel(/^Unsubscribes/).check();
@@ -109,9 +126,12 @@ for (const dialect of testDialects()) {
       expect(await rowA.locator('td[data-column="unsubscribes"]').textContent()).toBe('1');
 
       // The CSV comes down in the sort on screen.
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Download CSV' }).click(),
+      ]);
       expect(download.suggestedFilename()).toMatch(/^issues-compared-\d{4}-\d{2}-\d{2}\.csv$/);
-      const csv = parse(readFileSync((await download.path()), 'utf8').replace(/^\uFEFF/, ''));
+      const csv = parse(readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, ''));
       expect(csv[0]!.slice(0, 4)).toEqual(['Issue', 'Sent (Europe/London)', 'Recipients', 'Delivered']);
       expect(csv.slice(1).map((r) => r[0])).toEqual([SUBJECT_B, SUBJECT_A]);
       const humanOpenRate = csv[0]!.indexOf('Open rate (likely human) (%)');
@@ -122,17 +142,39 @@ for (const dialect of testDialects()) {
       await page.waitForURL(`${server.url}/admin/issues/${seed.a.issueId}/report`);
       expect(await page.locator('h1').textContent()).toBe('Issue report');
       const charts = await chartsOf(page);
-      expect(charts.map((c) => c.kind)).toEqual(['funnel-bars', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'grouped-bars', 'grouped-bars', 'grouped-bars']);
+      expect(charts.map((c) => c.kind)).toEqual([
+        'funnel-bars',
+        'cumulative-curves',
+        'cumulative-curves',
+        'cumulative-curves',
+        'cumulative-curves',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'grouped-bars',
+        'grouped-bars',
+        'grouped-bars',
+      ]);
       for (const chart of charts) {
         expect(chart, chart.kind).toMatchObject({ state: 'drawn', svg: true });
         expect(chart.rows, chart.kind).toBeGreaterThan(0);
       }
       // The funnel's bars carry the numbers the table has.
-      expect(await page.locator('figure[data-chart="funnel-bars"] details table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.children[1]!.textContent))).toEqual(['12', '10', '8', '6', '3', '2', '1']);
-      expect(await page.locator('figure[data-chart="funnel-bars"] [data-chart-canvas] svg').textContent()).toContain('Opened (likely human)');
+      expect(
+        await page
+          .locator('figure[data-chart="funnel-bars"] details table tbody tr')
+          .evaluateAll((trs) => trs.map((tr) => tr.children[1]!.textContent)),
+      ).toEqual(['12', '10', '8', '6', '3', '2', '1']);
+      expect(await page.locator('figure[data-chart="funnel-bars"] [data-chart-canvas] svg').textContent()).toContain(
+        'Opened (likely human)',
+      );
       expect(await page.locator('.link-table tbody tr').count()).toBe(5);
       expect(await page.locator('[data-lift] .lift-sentence').count()).toBe(6);
-      expect(await page.locator('[data-lift="call"] tbody tr').first().locator('td').nth(2).textContent()).toMatch(/^[+−]?\d/);
+      expect(await page.locator('[data-lift="call"] tbody tr').first().locator('td').nth(2).textContent()).toMatch(
+        /^[+−]?\d/,
+      );
       expect(errors).toEqual([]);
 
       // The dashboard's visits chart, sends marked.
@@ -141,9 +183,13 @@ for (const dialect of testDialects()) {
       // Its tables: a row per day of the last 30, and the two sends.
       expect(dashboard[0]).toEqual({ kind: 'time-series', state: 'drawn', svg: true, rows: 32 });
       // Beside it the list's growth, its numbers a row per week of the last twelve.
-      expect(dashboard.slice(1)).toEqual([{ kind: 'list-growth', state: 'drawn', svg: true, rows: expect.any(Number) }]);
+      expect(dashboard.slice(1)).toEqual([
+        { kind: 'list-growth', state: 'drawn', svg: true, rows: expect.any(Number) },
+      ]);
       expect(dashboard[1]!.rows).toBeGreaterThan(0);
-      expect(await page.locator('figure[data-chart="time-series"] [data-chart-canvas] svg').textContent()).toContain(SUBJECT_A);
+      expect(await page.locator('figure[data-chart="time-series"] [data-chart-canvas] svg').textContent()).toContain(
+        SUBJECT_A,
+      );
       await context.close();
     });
 
@@ -158,10 +204,18 @@ for (const dialect of testDialects()) {
       expect(await box.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
       expect(await cue.isVisible()).toBe(false);
       await page.goto(`${server.url}/admin/reports?cols=${EVERY_COLUMN}`);
-      const { scrollWidth, clientWidth } = await box.evaluate((el) => ({ scrollWidth: el.scrollWidth, clientWidth: el.clientWidth }));
+      const { scrollWidth, clientWidth } = await box.evaluate((el) => ({
+        scrollWidth: el.scrollWidth,
+        clientWidth: el.clientWidth,
+      }));
       expect(scrollWidth).toBeGreaterThan(clientWidth);
       await expect.poll(() => cue.isVisible()).toBe(true);
-      const hidden = await page.locator('table#comparison thead th').evaluateAll((ths, right) => ths.filter((th) => th.getBoundingClientRect().right > (right) + 2).length, (await box.boundingBox())!.x + clientWidth);
+      const hidden = await page
+        .locator('table#comparison thead th')
+        .evaluateAll(
+          (ths, right) => ths.filter((th) => th.getBoundingClientRect().right > right + 2).length,
+          (await box.boundingBox())!.x + clientWidth,
+        );
       expect(hidden).toBeGreaterThan(0);
       expect(await cue.textContent()).toBe(`${hidden} more columns to the right: scroll the table sideways →`);
       await box.evaluate((el, by) => el.scrollBy(by, 0), scrollWidth);
@@ -175,17 +229,40 @@ for (const dialect of testDialects()) {
     });
 
     it('on a 375 px phone each issue is a card with every figure labelled and in view; the report’s tables start closed and the page is short', async () => {
-      const context = await browser.newContext({ viewport: { width: 375, height: 800 }, isMobile: true, hasTouch: true });
+      const context = await browser.newContext({
+        viewport: { width: 375, height: 800 },
+        isMobile: true,
+        hasTouch: true,
+      });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
       await signIn(page, '/admin/reports');
       const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth);
       expect(await pageWidth()).toBeLessThanOrEqual(375);
       // Every number of the first issue is on screen, beside its label.
-      const cells = await page.locator('table#comparison tbody tr').first().locator('td').evaluateAll((tds) =>
-        tds.map((td) => ({ label: getComputedStyle(td, '::before').content, text: td.textContent, left: td.getBoundingClientRect().left, right: td.getBoundingClientRect().right })),
-      );
-      expect(cells.map((c) => c.label)).toEqual(['"Sent"', '"Delivered"', '"Open rate (likely human)"', '"Click rate"', '"Click-to-open"', '"Visits"', '"Recipients who visited"', '"Calls credited"', '"Walk-ins credited"']);
+      const cells = await page
+        .locator('table#comparison tbody tr')
+        .first()
+        .locator('td')
+        .evaluateAll((tds) =>
+          tds.map((td) => ({
+            label: getComputedStyle(td, '::before').content,
+            text: td.textContent,
+            left: td.getBoundingClientRect().left,
+            right: td.getBoundingClientRect().right,
+          })),
+        );
+      expect(cells.map((c) => c.label)).toEqual([
+        '"Sent"',
+        '"Delivered"',
+        '"Open rate (likely human)"',
+        '"Click rate"',
+        '"Click-to-open"',
+        '"Visits"',
+        '"Recipients who visited"',
+        '"Calls credited"',
+        '"Walk-ins credited"',
+      ]);
       for (const c of cells) {
         expect(c.left, String(c.label)).toBeGreaterThanOrEqual(0);
         expect(c.right, String(c.label)).toBeLessThanOrEqual(375);
@@ -218,7 +295,9 @@ for (const dialect of testDialects()) {
       const table = readers.locator('.chart-table');
       const tableBox = (await table.boundingBox())!;
       expect(tableBox.x + tableBox.width).toBeLessThanOrEqual(375);
-      const headings = await table.locator('thead th').evaluateAll((ths) => ths.map((th) => th.getBoundingClientRect().height));
+      const headings = await table
+        .locator('thead th')
+        .evaluateAll((ths) => ths.map((th) => th.getBoundingClientRect().height));
       expect(Math.max(...headings)).toBeLessThan(40);
       await context.close();
     });

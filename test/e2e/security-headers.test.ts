@@ -20,22 +20,39 @@ const ADMIN = { email: 'ada@example.com', password: 'a long passphrase for tests
 async function watchPolicy(context: BrowserContext): Promise<(page: Page) => Promise<string[]>> {
   await context.addInitScript(() => {
     const seen: string[] = ((window as unknown as { __violations: string[] }).__violations = []);
-    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`));
+    document.addEventListener('securitypolicyviolation', (event) =>
+      seen.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`),
+    );
   });
   const consoleErrors = new WeakMap<Page, string[]>();
   context.on('page', (page) => {
     const errors: string[] = [];
     consoleErrors.set(page, errors);
-    page.on('console', (message) => message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text()) && errors.push(message.text()));
+    page.on(
+      'console',
+      (message) =>
+        message.type() === 'error' &&
+        /Content Security Policy|Refused to/i.test(message.text()) &&
+        errors.push(message.text()),
+    );
     page.on('pageerror', (error) => errors.push(String(error)));
   });
-  return async (page) => [...(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)), ...(consoleErrors.get(page) ?? [])];
+  return async (page) => [
+    ...(await page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)),
+    ...(consoleErrors.get(page) ?? []),
+  ];
 }
 
 /** Every chart on the page drawn (an SVG in its box), as the reports test checks them. */
 async function chartStates(page: Page): Promise<string[]> {
-  await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('figure[data-chart]')].every((f) => f.dataset.chartState), undefined, { timeout: 10_000 });
-  return page.$$eval('figure[data-chart]', (figures) => figures.map((f) => `${(f as HTMLElement).dataset.chartState}:${!!f.querySelector('[data-chart-canvas] svg')}`));
+  await page.waitForFunction(
+    () => [...document.querySelectorAll<HTMLElement>('figure[data-chart]')].every((f) => f.dataset.chartState),
+    undefined,
+    { timeout: 10_000 },
+  );
+  return page.$$eval('figure[data-chart]', (figures) =>
+    figures.map((f) => `${(f as HTMLElement).dataset.chartState}:${!!f.querySelector('[data-chart-canvas] svg')}`),
+  );
 }
 
 describe('browser security headers in Chromium', () => {
@@ -53,16 +70,26 @@ describe('browser security headers in Chromium', () => {
     drop = created.drop;
     const port = await freePort();
     seed = await seedReportDatabase(created.url, `http://127.0.0.1:${port}`);
-    server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { PORT: String(port), SEND_WORKER: '0', SECRET: TEST_SECRET } });
+    server = await startServer({
+      dataDir: dir,
+      databaseUrl: created.url,
+      env: { PORT: String(port), SEND_WORKER: '0', SECRET: TEST_SECRET },
+    });
     await addAccount(server.databaseUrl, ADMIN.email, 'admin', ADMIN.password);
-    subscriberId = await withDatabase(server.databaseUrl, async (db) => Number((await db.selectFrom('subscribers').select('id').where('status', '=', 'active').executeTakeFirstOrThrow()).id));
+    subscriberId = await withDatabase(server.databaseUrl, async (db) =>
+      Number(
+        (await db.selectFrom('subscribers').select('id').where('status', '=', 'active').executeTakeFirstOrThrow()).id,
+      ),
+    );
     browser = await launchBrowser();
     // Another site, which tries to frame ours.
     framer = http.createServer((req, res) => {
       const target = new URL(req.url!, 'http://x').searchParams.get('frame');
       if (!target) return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>Framer</title><h1>Win a widget</h1><iframe id="victim" src="${target.replace(/"/g, '&quot;')}" width="800" height="600"></iframe>`);
+      res.end(
+        `<!doctype html><title>Framer</title><h1>Win a widget</h1><iframe id="victim" src="${target.replace(/"/g, '&quot;')}" width="800" height="600"></iframe>`,
+      );
     });
     await new Promise<void>((resolve) => framer.listen(0, '127.0.0.1', resolve));
     framerUrl = `http://127.0.0.1:${(framer.address() as { port: number }).port}/`;
@@ -134,7 +161,14 @@ describe('browser security headers in Chromium', () => {
     const calls = Number(await page.locator('[data-count="call"]').textContent());
     await page.getByRole('button', { name: 'Phone call' }).click();
     await expect.poll(() => page.locator('[data-count="call"]').textContent()).toBe(String(calls + 1));
-    await expect.poll(async () => (await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('footfall.tally.queue.'))?.[1])) ?? '[]').toBe('[]');
+    await expect
+      .poll(
+        async () =>
+          (await page.evaluate(
+            () => Object.entries(localStorage).find(([key]) => key.startsWith('footfall.tally.queue.'))?.[1],
+          )) ?? '[]',
+      )
+      .toBe('[]');
     expect(await violationsOf(page)).toEqual([]);
     await context.close();
   });
@@ -166,8 +200,15 @@ describe('browser security headers in Chromium', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const refusals: string[] = [];
-    page.on('console', (message) => /frame-ancestors|Refused to frame/i.test(message.text()) && refusals.push(message.text()));
-    const victims = [preferencesUrl({ secret: TEST_SECRET, siteUrl: server.url }, subscriberId, Date.now()), `${server.url}/admin/login`, server.url + builtArticlePaths()[0]!];
+    page.on(
+      'console',
+      (message) => /frame-ancestors|Refused to frame/i.test(message.text()) && refusals.push(message.text()),
+    );
+    const victims = [
+      preferencesUrl({ secret: TEST_SECRET, siteUrl: server.url }, subscriberId, Date.now()),
+      `${server.url}/admin/login`,
+      server.url + builtArticlePaths()[0]!,
+    ];
     for (const victim of victims) {
       await page.goto(`${framerUrl}?frame=${encodeURIComponent(victim)}`);
       await page.waitForLoadState('load');
@@ -183,7 +224,8 @@ describe('browser security headers in Chromium', () => {
   });
 
   it('over HTTP: the policy and its companions on static pages, Astro pages, the API and /t/ answers', async () => {
-    const headersOf = async (pathname: string, init: RequestInit = {}) => (await fetch(server.url + pathname, { redirect: 'manual', ...init })).headers;
+    const headersOf = async (pathname: string, init: RequestInit = {}) =>
+      (await fetch(server.url + pathname, { redirect: 'manual', ...init })).headers;
     const common = (headers: Headers, what: string) => {
       expect(headers.get('x-content-type-options'), what).toBe('nosniff');
       expect(headers.get('referrer-policy'), what).toBe('strict-origin-when-cross-origin');
@@ -205,9 +247,26 @@ describe('browser security headers in Chromium', () => {
     expect(api.get('content-type')).toMatch(/^application\/json/);
     expect(api.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
     // /t/: nosniff, no policy needed (a GIF, a redirect, a small 404 page).
-    const delivery = await withDatabase(server.databaseUrl, async (db) => db.selectFrom('deliveries').select(['id', 'issue_id']).where('issue_id', '=', seed.a.issueId).executeTakeFirstOrThrow());
-    const link = await withDatabase(server.databaseUrl, async (db) => db.selectFrom('issue_links').select('id').where('issue_id', '=', seed.a.issueId).where('kind', '=', 'site').executeTakeFirstOrThrow());
-    for (const url of [openUrl(server.url, Number(delivery.id), true), clickUrl(server.url, Number(delivery.id), Number(link.id)), `${server.url}/t/c/not-a-token`]) {
+    const delivery = await withDatabase(server.databaseUrl, async (db) =>
+      db
+        .selectFrom('deliveries')
+        .select(['id', 'issue_id'])
+        .where('issue_id', '=', seed.a.issueId)
+        .executeTakeFirstOrThrow(),
+    );
+    const link = await withDatabase(server.databaseUrl, async (db) =>
+      db
+        .selectFrom('issue_links')
+        .select('id')
+        .where('issue_id', '=', seed.a.issueId)
+        .where('kind', '=', 'site')
+        .executeTakeFirstOrThrow(),
+    );
+    for (const url of [
+      openUrl(server.url, Number(delivery.id), true),
+      clickUrl(server.url, Number(delivery.id), Number(link.id)),
+      `${server.url}/t/c/not-a-token`,
+    ]) {
       const headers = (await fetch(url, { redirect: 'manual', method: 'HEAD' })).headers;
       expect(headers.get('x-content-type-options'), url).toBe('nosniff');
     }
@@ -218,7 +277,9 @@ describe('browser security headers in Chromium', () => {
     try {
       const headers = (await fetch(`${secure.url}/admin/login`)).headers;
       expect(headers.get('strict-transport-security')).toBe('max-age=31536000');
-      expect((await fetch(secure.url + builtArticlePaths()[0]!)).headers.get('strict-transport-security')).toBe('max-age=31536000');
+      expect((await fetch(secure.url + builtArticlePaths()[0]!)).headers.get('strict-transport-security')).toBe(
+        'max-age=31536000',
+      );
     } finally {
       await secure.stop();
     }

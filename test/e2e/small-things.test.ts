@@ -7,7 +7,11 @@ import { launchBrowser } from '../helpers/browser.ts';
 import { addAccount, apiKeyFor, request, sessionCookie } from '../helpers/accounts.ts';
 
 const published = readdirSync(path.join(projectRoot, 'content/articles'))
-  .filter((f) => f.endsWith('.md') && !/^draft:\s*true\s*$/m.test(readFileSync(path.join(projectRoot, 'content/articles', f), 'utf8')))
+  .filter(
+    (f) =>
+      f.endsWith('.md') &&
+      !/^draft:\s*true\s*$/m.test(readFileSync(path.join(projectRoot, 'content/articles', f), 'utf8')),
+  )
   .map((f) => f.replace(/\.md$/, ''));
 
 /** Issue 17, item 17: the small ones a first day trips over. */
@@ -18,7 +22,10 @@ describe('the small things of a first day', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    admin = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'owner@frobozz.example', 'admin'));
+    admin = await sessionCookie(
+      server.databaseUrl,
+      await addAccount(server.databaseUrl, 'owner@frobozz.example', 'admin'),
+    );
     await addAccount(server.databaseUrl, 'marketer.with.a.long.address@frobozz.example', 'marketer');
     await addAccount(server.databaseUrl, 'wren@frobozz.example', 'writer');
     browser = await launchBrowser();
@@ -35,8 +42,12 @@ describe('the small things of a first day', () => {
     const body = Buffer.from(await res.arrayBuffer());
     expect([...body.subarray(0, 4)]).toEqual([0, 0, 1, 0]);
     expect(body.readUInt16LE(4)).toBe(3);
-    expect(await (await fetch(`${server.url}/`)).text()).toContain('<link rel="icon" href="/favicon.ico" sizes="32x32">');
-    expect((await request(server, '/admin/login')).text).toContain('<link rel="icon" href="/favicon.ico" sizes="32x32">');
+    expect(await (await fetch(`${server.url}/`)).text()).toContain(
+      '<link rel="icon" href="/favicon.ico" sizes="32x32">',
+    );
+    expect((await request(server, '/admin/login')).text).toContain(
+      '<link rel="icon" href="/favicon.ico" sizes="32x32">',
+    );
   });
 
   it('the shipped articles have raster hero images, so an issue featuring all of them carries no "image formats" warning', async () => {
@@ -44,13 +55,29 @@ describe('the small things of a first day', () => {
     const created = await request(server, '/api/issues', {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ subject: 'Everything we wrote', preheader: 'Every guide in one place', body_markdown: 'All our guides.', featured_articles: published }),
+      body: JSON.stringify({
+        subject: 'Everything we wrote',
+        preheader: 'Every guide in one place',
+        body_markdown: 'All our guides.',
+        featured_articles: published,
+      }),
     });
     expect(created.status, created.text).toBe(201);
-    const issue = JSON.parse((await request(server, `/api/issues/${JSON.parse(created.text).id}`, { headers: { authorization: `Bearer ${key}` } })).text);
-    expect(issue.checks.find((c: { id: string }) => c.id === 'image-format')).toMatchObject({ status: 'ok', message: 'No SVG images.' });
+    const issue = JSON.parse(
+      (
+        await request(server, `/api/issues/${JSON.parse(created.text).id}`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).text,
+    );
+    expect(issue.checks.find((c: { id: string }) => c.id === 'image-format')).toMatchObject({
+      status: 'ok',
+      message: 'No SVG images.',
+    });
     for (const article of published) {
-      const hero = /^heroImage:\s*(\S+)/m.exec(readFileSync(path.join(projectRoot, 'content/articles', `${article}.md`), 'utf8'))?.[1];
+      const hero = /^heroImage:\s*(\S+)/m.exec(
+        readFileSync(path.join(projectRoot, 'content/articles', `${article}.md`), 'utf8'),
+      )?.[1];
       if (!hero) continue;
       expect(hero, article).toMatch(/\.png$/);
       const image = await fetch(server.url + hero);
@@ -59,7 +86,10 @@ describe('the small things of a first day', () => {
     }
   });
 
-  for (const viewport of [{ width: 375, height: 800 }, { width: 1280, height: 900 }]) {
+  for (const viewport of [
+    { width: 375, height: 800 },
+    { width: 1280, height: 900 },
+  ]) {
     it(`at ${viewport.width} px: role choices show whole role names, and the tracked-phone field looks like its neighbours`, async () => {
       const context = await browser.newContext({ viewport });
       await context.addCookies([{ name: admin.split('=')[0]!, value: admin.split('=')[1]!, url: server.url }]);
@@ -89,7 +119,13 @@ describe('the small things of a first day', () => {
         const looks = (name: string) =>
           page.locator(`[name="${name}"]`).evaluate((el) => {
             const c = getComputedStyle(el);
-            return { border: `${c.borderTopWidth} ${c.borderTopStyle} ${c.borderTopColor}`, padding: c.paddingTop, radius: c.borderTopLeftRadius, font: c.fontSize, height: Math.round(el.getBoundingClientRect().height) };
+            return {
+              border: `${c.borderTopWidth} ${c.borderTopStyle} ${c.borderTopColor}`,
+              padding: c.paddingTop,
+              radius: c.borderTopLeftRadius,
+              font: c.fontSize,
+              height: Math.round(el.getBoundingClientRect().height),
+            };
           });
         expect(await looks('tracked_phone')).toEqual(await looks('subject'));
       } finally {

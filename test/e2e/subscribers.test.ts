@@ -30,7 +30,10 @@ describe('a subscriber and a marketer in Chromium', () => {
     expect(await admin.locator('h1').textContent()).toBe(subject);
     const mail = admin.frameLocator('iframe.mail-frame');
     await admin.bringToFront(); // a tab in the background opens no popups
-    const [tab] = await Promise.all([admin.context().waitForEvent('page'), mail.getByRole('link', { name: link, exact: true }).first().click()]);
+    const [tab] = await Promise.all([
+      admin.context().waitForEvent('page'),
+      mail.getByRole('link', { name: link, exact: true }).first().click(),
+    ]);
     await tab.waitForLoadState();
     return tab;
   }
@@ -59,7 +62,11 @@ describe('a subscriber and a marketer in Chromium', () => {
     await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Outbox' }).click();
     await admin.waitForURL(`${server.url}/admin/outbox`);
 
-    const confirmed = await followLinkInMail(admin, 'Confirm your subscription to Frobozz Electric', 'Confirm your subscription');
+    const confirmed = await followLinkInMail(
+      admin,
+      'Confirm your subscription to Frobozz Electric',
+      'Confirm your subscription',
+    );
     expect(confirmed.url()).toContain('/subscribe/confirm?token=');
     const firstConfirmation = confirmed.url();
     // Opening the link changes nothing (mail scanners open every link): the page asks for a press.
@@ -88,11 +95,21 @@ describe('a subscriber and a marketer in Chromium', () => {
     expect((await subscriberIn(server.databaseUrl, 'reader@example.com'))?.status).toBe('unsubscribed');
 
     // "Subscribe again" sends a fresh confirmation and changes nothing until it is pressed.
-    await withDatabase(server.databaseUrl, (db) => db.updateTable('subscribers').set({ confirmation_sent_at: Date.now() - 3_600_000 }).where('email', '=', 'reader@example.com').execute());
+    await withDatabase(server.databaseUrl, (db) =>
+      db
+        .updateTable('subscribers')
+        .set({ confirmation_sent_at: Date.now() - 3_600_000 })
+        .where('email', '=', 'reader@example.com')
+        .execute(),
+    );
     await unsubscribe.getByRole('button', { name: 'Subscribe again' }).click();
     await unsubscribe.getByRole('heading', { name: 'Check your inbox' }).waitFor();
     expect((await subscriberIn(server.databaseUrl, 'reader@example.com'))?.status).toBe('unsubscribed');
-    const again = await followLinkInMail(admin, 'Confirm your subscription to Frobozz Electric', 'Confirm your subscription');
+    const again = await followLinkInMail(
+      admin,
+      'Confirm your subscription to Frobozz Electric',
+      'Confirm your subscription',
+    );
     expect(again.url()).not.toBe(firstConfirmation);
     await again.getByRole('button', { name: 'Confirm my subscription' }).click();
     await again.getByRole('heading', { name: "You're subscribed" }).waitFor();
@@ -112,7 +129,11 @@ describe('a subscriber and a marketer in Chromium', () => {
     await legacy.getByText('a new link is on its way').waitFor();
     expect(await legacy.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await phone.close();
-    const preferences = await followLinkInMail(admin, 'Your link to the Frobozz Electric newsletter preferences', 'Open your preferences');
+    const preferences = await followLinkInMail(
+      admin,
+      'Your link to the Frobozz Electric newsletter preferences',
+      'Open your preferences',
+    );
     expect(await preferences.locator('h1').textContent()).toBe('Your preferences');
     expect(await preferences.locator('.page-head').textContent()).toContain('reader@example.com');
     await preferences.close();

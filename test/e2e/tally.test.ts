@@ -7,7 +7,14 @@ import { addAccount, withDatabase } from '../helpers/accounts.ts';
 const WRITER = { email: 'wren@example.com', password: 'a long passphrase for tests' };
 
 async function tallyRows(databaseUrl: string) {
-  return withDatabase(databaseUrl, (db) => db.selectFrom('offline_events').select(['kind', 'at', 'recorded_at', 'client_id', 'recorded_by']).where('source', '=', 'tally').orderBy('at').execute());
+  return withDatabase(databaseUrl, (db) =>
+    db
+      .selectFrom('offline_events')
+      .select(['kind', 'at', 'recorded_at', 'client_id', 'recorded_by'])
+      .where('source', '=', 'tally')
+      .orderBy('at')
+      .execute(),
+  );
 }
 
 describe('the tally page in Chromium', () => {
@@ -55,7 +62,10 @@ describe('the tally page in Chromium', () => {
     expect(await waiting.isVisible()).toBe(true);
     expect(await page.locator('[data-count="call"]').textContent()).toBe('2');
     expect(await page.locator('[data-count="walk_in"]').textContent()).toBe('1');
-    const queued = (await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('footfall.tally.queue.'))?.[1])) ?? '[]';
+    const queued =
+      (await page.evaluate(
+        () => Object.entries(localStorage).find(([key]) => key.startsWith('footfall.tally.queue.'))?.[1],
+      )) ?? '[]';
     const taps = JSON.parse(queued) as { clientId: string; kind: string; at: number; mentioned?: boolean }[];
     expect(taps.map((t) => t.kind)).toEqual(['call', 'call', 'walk_in']);
     expect(taps[2]!.mentioned).toBe(true);
@@ -81,7 +91,11 @@ describe('the tally page in Chromium', () => {
       expect(Number(row.recorded_at)).toBeGreaterThanOrEqual(backOnline - 100);
       expect(Number(row.recorded_at) - Number(row.at)).toBeGreaterThan(2000);
     });
-    expect(await page.evaluate(() => Object.entries(localStorage).find(([key]) => key.startsWith('footfall.tally.queue.'))?.[1])).toBe('[]');
+    expect(
+      await page.evaluate(
+        () => Object.entries(localStorage).find(([key]) => key.startsWith('footfall.tally.queue.'))?.[1],
+      ),
+    ).toBe('[]');
 
     // A reload shows the server's counts for today.
     await page.reload();

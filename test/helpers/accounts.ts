@@ -16,7 +16,12 @@ export async function withDatabase<T>(databaseUrl: string, fn: (db: DB) => Promi
 }
 
 /** An active account straight in the database (argon2: one hash per call). */
-export async function addAccount(databaseUrl: string, email: string, role: Role, password = 'a long passphrase for tests'): Promise<number> {
+export async function addAccount(
+  databaseUrl: string,
+  email: string,
+  role: Role,
+  password = 'a long passphrase for tests',
+): Promise<number> {
   return withDatabase(databaseUrl, async (db) => {
     const result = await createUser(db, { email, role, password });
     if (!result.ok) throw new Error(result.message);
@@ -53,7 +58,11 @@ const CARRIED_RESULT = /(?:^|,\s*)(footfall_action_result=[^;]*)/;
  * ends a saved admin form (post/redirect/get, carrying its result in a cookie), which a browser
  * follows at once: that one is followed, and the POST's own answer kept in `prg`.
  */
-export async function request(server: RunningServer, path: string, init: RequestInit & { cookie?: string } = {}): Promise<Answer> {
+export async function request(
+  server: RunningServer,
+  path: string,
+  init: RequestInit & { cookie?: string } = {},
+): Promise<Answer> {
   const headers = new Headers(init.headers);
   if (init.cookie) headers.set('cookie', init.cookie);
   const res = await fetch(server.url + path, { ...init, headers, redirect: 'manual' });
@@ -62,7 +71,10 @@ export async function request(server: RunningServer, path: string, init: Request
   if (res.status === 303 && location && carried) {
     await res.arrayBuffer();
     const cookie = [init.cookie, carried].filter(Boolean).join('; ');
-    const page = await request(server, location, { headers: { 'x-forwarded-for': headers.get('x-forwarded-for') ?? '' }, cookie });
+    const page = await request(server, location, {
+      headers: { 'x-forwarded-for': headers.get('x-forwarded-for') ?? '' },
+      cookie,
+    });
     return { ...page, prg: { status: res.status, location } };
   }
   return { status: res.status, headers: res.headers, text: await res.text(), location };
@@ -72,18 +84,34 @@ export async function request(server: RunningServer, path: string, init: Request
  * Posts a form the way a browser on the admin does: same-origin `Origin`, urlencoded body,
  * `?_action=<name>` on the page's URL.
  */
-export function postForm(server: RunningServer, page: string, action: string, fields: Record<string, string>, options: { cookie?: string; origin?: string | null } = {}): Promise<Answer> {
+export function postForm(
+  server: RunningServer,
+  page: string,
+  action: string,
+  fields: Record<string, string>,
+  options: { cookie?: string; origin?: string | null } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (options.origin !== null) headers.origin = options.origin ?? server.url;
   const separator = page.includes('?') ? '&' : '?';
-  return request(server, `${page}${separator}_action=${action}`, { method: 'POST', headers, body: new URLSearchParams(fields).toString(), cookie: options.cookie });
+  return request(server, `${page}${separator}_action=${action}`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(fields).toString(),
+    cookie: options.cookie,
+  });
 }
 
 /** Signs in through the login form; returns the session cookie (name=value). */
-export async function signInOverHttp(server: RunningServer, email: string, password = 'a long passphrase for tests'): Promise<string> {
+export async function signInOverHttp(
+  server: RunningServer,
+  email: string,
+  password = 'a long passphrase for tests',
+): Promise<string> {
   const answer = await postForm(server, '/admin/login', 'accounts.login', { email, password });
   const cookie = /footfall_session=[^;]+/.exec(answer.headers.get('set-cookie') ?? '')?.[0];
-  if (answer.status !== 303 || !cookie) throw new Error(`sign-in as ${email} failed: ${answer.status}\n${answer.text.slice(0, 500)}`);
+  if (answer.status !== 303 || !cookie)
+    throw new Error(`sign-in as ${email} failed: ${answer.status}\n${answer.text.slice(0, 500)}`);
   return cookie;
 }
 
@@ -99,7 +127,11 @@ export async function setupLinkFrom(server: RunningServer, timeoutMs = 5000): Pr
 }
 
 /** The messages in a server's outbox folder (DATA_DIR/outbox), oldest first, parsed. Waits up to `timeoutMs` for `count`. */
-export async function outboxMessages(dataDir: string, count = 1, timeoutMs = 5000): Promise<{ to: string; subject: string; text: string }[]> {
+export async function outboxMessages(
+  dataDir: string,
+  count = 1,
+  timeoutMs = 5000,
+): Promise<{ to: string; subject: string; text: string }[]> {
   const { readdir, readFile } = await import('node:fs/promises');
   const { simpleParser } = await import('mailparser');
   const dir = `${dataDir}/outbox`;

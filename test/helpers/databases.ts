@@ -13,8 +13,12 @@ export function testDialects(): TestDialect[] {
 }
 
 /** A fresh, empty database URL: a new SQLite file, or a new PostgreSQL database. */
-export async function createTestDatabaseUrl(dialect: TestDialect, dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (dialect === 'sqlite') return { url: `sqlite:${dir}/test-${randomBytes(4).toString('hex')}.db`, drop: async () => {} };
+export async function createTestDatabaseUrl(
+  dialect: TestDialect,
+  dir: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (dialect === 'sqlite')
+    return { url: `sqlite:${dir}/test-${randomBytes(4).toString('hex')}.db`, drop: async () => {} };
   const admin = new URL(process.env.TEST_DATABASE_URL!);
   const name = `footfall_t_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin.href });
@@ -30,7 +34,8 @@ export async function createTestDatabaseUrl(dialect: TestDialect, dir: string): 
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
-      if (process.env.PG_SUITE_MARKER) writeFileSync(process.env.PG_SUITE_MARKER, 'postgres suite ran\n', { flag: 'a' });
+      if (process.env.PG_SUITE_MARKER)
+        writeFileSync(process.env.PG_SUITE_MARKER, 'postgres suite ran\n', { flag: 'a' });
     },
   };
 }

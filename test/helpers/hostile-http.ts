@@ -28,7 +28,11 @@ export interface FloodResult {
  * would (after `prefix`, e.g. a multipart part's headers): stops sending when the answer arrives. Meanwhile the server's memory is sampled and
  * `readerPath` (a page) is requested again and again, as readers would.
  */
-export async function floodPost(server: RunningServer, path: string, options: { totalBytes: number; headers?: Record<string, string>; readerPath?: string; prefix?: string }): Promise<FloodResult> {
+export async function floodPost(
+  server: RunningServer,
+  path: string,
+  options: { totalBytes: number; headers?: Record<string, string>; readerPath?: string; prefix?: string },
+): Promise<FloodResult> {
   const pid = server.process.pid!;
   const before = residentMb(pid);
   let peak = before;
@@ -38,38 +42,50 @@ export async function floodPost(server: RunningServer, path: string, options: { 
   const readers = (async () => {
     if (!options.readerPath) return;
     while (!done) {
-      const answer = await fetch(server.url + options.readerPath, { headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' } });
+      const answer = await fetch(server.url + options.readerPath, {
+        headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' },
+      });
       await answer.arrayBuffer();
       readerStatuses.push(answer.status);
     }
   })();
   const chunk = Buffer.alloc(64 * 1024, 'a');
   let sentBytes = 0;
-  const answer = await new Promise<{ status: number | undefined; headers: http.IncomingHttpHeaders; body: string }>((resolve) => {
-    const req = http.request(server.url + path, { method: 'POST', headers: { origin: server.url, 'content-type': 'application/x-www-form-urlencoded', ...options.headers, 'transfer-encoding': 'chunked' } });
-    let answered = false;
-    req.on('response', (res) => {
-      answered = true;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (text: string) => (body += text));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-      res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on('error', () => {
-      if (!answered) resolve({ status: undefined, headers: {}, body: '' });
-    });
-    if (options.prefix) sentBytes += Buffer.byteLength(options.prefix);
-    if (options.prefix) req.write(options.prefix);
-    const pump = () => {
-      while (!answered && !req.destroyed && sentBytes < options.totalBytes) {
-        sentBytes += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!answered && !req.destroyed) req.end();
-    };
-    pump();
-  });
+  const answer = await new Promise<{ status: number | undefined; headers: http.IncomingHttpHeaders; body: string }>(
+    (resolve) => {
+      const req = http.request(server.url + path, {
+        method: 'POST',
+        headers: {
+          origin: server.url,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...options.headers,
+          'transfer-encoding': 'chunked',
+        },
+      });
+      let answered = false;
+      req.on('response', (res) => {
+        answered = true;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => (body += text));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+        res.on('error', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      });
+      req.on('error', () => {
+        if (!answered) resolve({ status: undefined, headers: {}, body: '' });
+      });
+      if (options.prefix) sentBytes += Buffer.byteLength(options.prefix);
+      if (options.prefix) req.write(options.prefix);
+      const pump = () => {
+        while (!answered && !req.destroyed && sentBytes < options.totalBytes) {
+          sentBytes += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        if (!answered && !req.destroyed) req.end();
+      };
+      pump();
+    },
+  );
   // A moment more: whatever the server still does with the rest of the body shows in its memory.
   await new Promise((resolve) => setTimeout(resolve, 300));
   done = true;
@@ -112,8 +128,19 @@ export function rawRequest(server: RunningServer, head: string, body = ''): Prom
         const colon = line.indexOf(':');
         if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
       }
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body: end < 0 ? '' : rest.slice(end + 4), continued });
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0),
+        headers,
+        body: end < 0 ? '' : rest.slice(end + 4),
+        continued,
+      });
     });
-    socket.write(`${head.trim().split('\n').map((line) => line.trim()).join('\r\n')}\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `${head
+        .trim()
+        .split('\n')
+        .map((line) => line.trim())
+        .join('\r\n')}\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }

@@ -44,13 +44,27 @@ and book a **free spring check** at the repair counter.
 Opening hours are on [our home page](/).`;
 
 export function sampleContent(overrides: Partial<IssueContent> = {}): IssueContent {
-  return { slug: 'winter-is-coming', subject: 'Winter is coming: is your widget ready?', preheader: 'A free spring check, five tips and the Lantern series', bodyMarkdown: body, featuredArticles: featured, ...overrides };
+  return {
+    slug: 'winter-is-coming',
+    subject: 'Winter is coming: is your widget ready?',
+    preheader: 'A free spring check, five tips and the Lantern series',
+    bodyMarkdown: body,
+    featuredArticles: featured,
+    ...overrides,
+  };
 }
 
 export const siteUrl = 'http://127.0.0.1:4321';
 
 export function sampleSettings(overrides: Partial<RenderSettings> = {}): RenderSettings {
-  return { siteName: 'Frobozz Electric', siteUrl, postalAddress: 'Frobozz Electric, 12 Flathead Row\nPort Foozle', openTracking: true, clickTracking: true, ...overrides };
+  return {
+    siteName: 'Frobozz Electric',
+    siteUrl,
+    postalAddress: 'Frobozz Electric, 12 Flathead Row\nPort Foozle',
+    openTracking: true,
+    clickTracking: true,
+    ...overrides,
+  };
 }
 
 /** Start tags of every <a> in an HTML string. */
@@ -65,5 +79,9 @@ export function hrefOf(tag: string): string {
 
 /** A body long enough to go past Gmail's clipping point. */
 export function longBody(paragraphs = 900): string {
-  return Array.from({ length: paragraphs }, (_, i) => `Paragraph ${i + 1}: widgets need winding, oiling and the occasional kind word, and this sentence keeps the newsletter long.`).join('\n\n');
+  return Array.from(
+    { length: paragraphs },
+    (_, i) =>
+      `Paragraph ${i + 1}: widgets need winding, oiling and the occasional kind word, and this sentence keeps the newsletter long.`,
+  ).join('\n\n');
 }

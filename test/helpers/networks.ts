@@ -13,7 +13,13 @@ import { TEST_SECRET } from './tracking.ts';
  * AS data set is src/lib/network, tested there and over HTTP): a few networks by address prefix,
  * anything else a home broadband network.
  */
-const owner = (asn: number | null, organisation: string | null, role: NetworkRole, label: string | null = null, imageProxy: string | null = null): NetworkOwner => ({
+const owner = (
+  asn: number | null,
+  organisation: string | null,
+  role: NetworkRole,
+  label: string | null = null,
+  imageProxy: string | null = null,
+): NetworkOwner => ({
   asn,
   organisation,
   role,
@@ -60,7 +66,10 @@ export const IPS = {
   private: '10.0.0.7',
 } as const;
 
-const byPrefix: [string, NetworkOwner][] = (Object.keys(IPS) as (keyof typeof IPS)[]).map((k) => [IPS[k].split('.').slice(0, 2).join('.') + '.', OWNERS[k]]);
+const byPrefix: [string, NetworkOwner][] = (Object.keys(IPS) as (keyof typeof IPS)[]).map((k) => [
+  IPS[k].split('.').slice(0, 2).join('.') + '.',
+  OWNERS[k],
+]);
 
 export const testNetworks: NetworkLookup = {
   lookup(ip: string): NetworkOwner {
@@ -72,7 +81,19 @@ export const testNetworks: NetworkLookup = {
 /** A tracking app over `db` with a writer of its own (the composition root's inserters and locks) and the test owners above. */
 export function trackingApp(db: DB) {
   const pageViews = new VisitTracker().inserter;
-  const writer = new EventWriter(db, { hits: hitInserter, pageViews }, { maxWaitMs: 0, maxBatch: 100, lock: trackingBatchLock(pageViews) });
-  const app = { db, secret: TEST_SECRET, config: loadConfig({ NODE_ENV: 'test' }), writer, hits: writer.handle(hitInserter), pageViews: writer.handle(pageViews), networks: testNetworks };
+  const writer = new EventWriter(
+    db,
+    { hits: hitInserter, pageViews },
+    { maxWaitMs: 0, maxBatch: 100, lock: trackingBatchLock(pageViews) },
+  );
+  const app = {
+    db,
+    secret: TEST_SECRET,
+    config: loadConfig({ NODE_ENV: 'test' }),
+    writer,
+    hits: writer.handle(hitInserter),
+    pageViews: writer.handle(pageViews),
+    networks: testNetworks,
+  };
   return app satisfies TrackingApp;
 }

@@ -5,7 +5,12 @@ import { VisitTracker, type PageViewEvent } from '../../src/lib/analytics/visits
 import { clickInserter, openInserter, type NewClick, type NewOpen } from './event-rows.ts';
 import { defaultSettings, saveSettings } from '../../src/lib/settings/settings.service.ts';
 import { storeOfflineEvent } from '../../src/lib/offline/offline-counts.ts';
-import { confirmSubscription, subscribe, unsubscribe, type SubscriberDeps } from '../../src/lib/subscribers/subscribers.service.ts';
+import {
+  confirmSubscription,
+  subscribe,
+  unsubscribe,
+  type SubscriberDeps,
+} from '../../src/lib/subscribers/subscribers.service.ts';
 import { quarterOf } from '../../src/lib/counts/buckets.ts';
 import { seedDelivery, seedIssue } from './tracking.ts';
 
@@ -14,7 +19,12 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 /** A human desktop page view as the event writer takes it, with a 7-day attribution window. */
-export function pageViewEvent(at: number, path: string, visitorHash: string, extra: Partial<PageViewEvent> = {}): PageViewEvent {
+export function pageViewEvent(
+  at: number,
+  path: string,
+  visitorHash: string,
+  extra: Partial<PageViewEvent> = {},
+): PageViewEvent {
   return {
     at,
     path,
@@ -73,13 +83,39 @@ export async function seedReportDatabase(url: string, siteUrl: string, now = Dat
 export async function seedReportData(db: DB, siteUrl: string, now = Date.now()): Promise<ReportSeed> {
   const sentA = quarterOf(now - 4 * DAY) + 7 * MINUTE;
   const sentB = quarterOf(now - 17 * DAY) + 7 * MINUTE;
-  const saved = await saveSettings(db, { ...defaultSettings({ siteUrl, mail: { from: 'news@frobozz.example' } }), postalAddress: '12 Flathead Row, Port Foozle', timeZone: REPORT_TIME_ZONE, attributionWindowDays: 7 }, null, now - 90 * DAY);
+  const saved = await saveSettings(
+    db,
+    {
+      ...defaultSettings({ siteUrl, mail: { from: 'news@frobozz.example' } }),
+      postalAddress: '12 Flathead Row, Port Foozle',
+      timeZone: REPORT_TIME_ZONE,
+      attributionWindowDays: 7,
+    },
+    null,
+    now - 90 * DAY,
+  );
   if (!saved.ok) throw new Error(`settings refused: ${JSON.stringify(saved.errors)}`);
-  const user = await db.insertInto('users').values({ email: 'counter@frobozz.example', name: 'Counter', role: 'writer', status: 'active', password_hash: 'x', created_at: now - 90 * DAY, updated_at: now - 90 * DAY, last_login_at: null }).returning('id').executeTakeFirstOrThrow();
+  const user = await db
+    .insertInto('users')
+    .values({
+      email: 'counter@frobozz.example',
+      name: 'Counter',
+      role: 'writer',
+      status: 'active',
+      password_hash: 'x',
+      created_at: now - 90 * DAY,
+      updated_at: now - 90 * DAY,
+      last_login_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const staff = Number(user.id);
 
   const issues = [];
-  for (const [sentAt, subject] of [[sentB, SUBJECT_B], [sentA, SUBJECT_A]] as const) {
+  for (const [sentAt, subject] of [
+    [sentB, SUBJECT_B],
+    [sentA, SUBJECT_A],
+  ] as const) {
     const issue = await seedIssue(db, siteUrl, sentAt);
     await db.updateTable('issues').set({ subject }).where('id', '=', issue.issueId).execute();
     await db.updateTable('sends').set({ started_at: sentAt }).where('issue_id', '=', issue.issueId).execute();
@@ -88,17 +124,36 @@ export async function seedReportData(db: DB, siteUrl: string, now = Date.now()):
   const [b, a] = issues as [(typeof issues)[0], (typeof issues)[0]];
   const draft = await db
     .insertInto('issues')
-    .values({ slug: 'not-yet', subject: 'Not sent yet', preheader: '', body_markdown: 'x', featured_articles: '[]', status: 'draft', created_by: null, created_at: now, updated_at: now, sent_at: null })
+    .values({
+      slug: 'not-yet',
+      subject: 'Not sent yet',
+      preheader: '',
+      body_markdown: 'x',
+      featured_articles: '[]',
+      status: 'draft',
+      created_by: null,
+      created_at: now,
+      updated_at: now,
+      sent_at: null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
 
   const da = [];
   for (let i = 0; i < 12; i++) da.push(await seedDelivery(db, a.issueId, sentA));
-  await db.updateTable('deliveries').set({ status: 'bounced' }).where('id', 'in', [da[10]!.deliveryId, da[11]!.deliveryId]).execute();
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'bounced' })
+    .where('id', 'in', [da[10]!.deliveryId, da[11]!.deliveryId])
+    .execute();
   const dbs = [];
   for (let i = 0; i < 4; i++) dbs.push(await seedDelivery(db, b.issueId, sentB));
 
-  const of = (issue: typeof a, d: { deliveryId: number; subscriberId: number }) => ({ issue_id: issue.issueId, delivery_id: d.deliveryId, subscriber_id: d.subscriberId });
+  const of = (issue: typeof a, d: { deliveryId: number; subscriberId: number }) => ({
+    issue_id: issue.issueId,
+    delivery_id: d.deliveryId,
+    subscriber_id: d.subscriberId,
+  });
   const opens: NewOpen[] = [
     { ...of(a, da[0]!), at: sentA + MINUTE, class: 'apple_mpp', reason: 'Apple Mail Privacy Protection' },
     { ...of(a, da[7]!), at: sentA + 10_000, class: 'scanner', reason: 'security scanner' },
@@ -115,24 +170,58 @@ export async function seedReportData(db: DB, siteUrl: string, now = Date.now()):
   const clicked = { d1: sentA + HOUR + 2 * MINUTE, d2: sentA + 2 * HOUR + 5 * MINUTE };
   const clicks: NewClick[] = [
     { ...of(a, da[1]!), link_id: a.links.site.id, at: clicked.d1, class: 'human', reason: 'reader' },
-    { ...of(a, da[1]!), link_id: a.links.external.id, at: sentA + HOUR + 10 * MINUTE, class: 'human', reason: 'reader' },
+    {
+      ...of(a, da[1]!),
+      link_id: a.links.external.id,
+      at: sentA + HOUR + 10 * MINUTE,
+      class: 'human',
+      reason: 'reader',
+    },
     { ...of(a, da[2]!), link_id: a.links.site.id, at: clicked.d2, class: 'human', reason: 'reader' },
-    { ...of(a, da[3]!), link_id: a.links.external.id, at: sentA + 3 * HOUR + 5 * MINUTE, class: 'human', reason: 'reader' },
-    { ...of(a, da[4]!), link_id: a.links.honeypot.id, at: sentA + 4 * HOUR + MINUTE, class: 'bot', reason: 'the hidden link' },
+    {
+      ...of(a, da[3]!),
+      link_id: a.links.external.id,
+      at: sentA + 3 * HOUR + 5 * MINUTE,
+      class: 'human',
+      reason: 'reader',
+    },
+    {
+      ...of(a, da[4]!),
+      link_id: a.links.honeypot.id,
+      at: sentA + 4 * HOUR + MINUTE,
+      class: 'bot',
+      reason: 'the hidden link',
+    },
     { ...of(b, dbs[0]!), link_id: b.links.site.id, at: sentB + HOUR + MINUTE, class: 'human', reason: 'reader' },
   ];
 
   let visitor = 0;
-  const view = (at: number, path: string, extra: Partial<PageViewEvent> = {}): PageViewEvent => pageViewEvent(at, path, `visitor-${visitor}`, extra);
-  const fromIssue = (d: { deliveryId: number; subscriberId: number }, at: number) => ({ issueId: a.issueId, deliveryId: d.deliveryId, subscriberId: d.subscriberId, at });
+  const view = (at: number, path: string, extra: Partial<PageViewEvent> = {}): PageViewEvent =>
+    pageViewEvent(at, path, `visitor-${visitor}`, extra);
+  const fromIssue = (d: { deliveryId: number; subscriberId: number }, at: number) => ({
+    issueId: a.issueId,
+    deliveryId: d.deliveryId,
+    subscriberId: d.subscriberId,
+    at,
+  });
   const utm = { utm_source: 'newsletter', utm_medium: 'email', utm_campaign: a.slug };
   const views: PageViewEvent[] = [];
   visitor++;
-  views.push(view(clicked.d1 + 3_000, '/articles/widget-batteries-explained/', { ...utm, attribution: fromIssue(da[1]!, clicked.d1) }));
+  views.push(
+    view(clicked.d1 + 3_000, '/articles/widget-batteries-explained/', {
+      ...utm,
+      attribution: fromIssue(da[1]!, clicked.d1),
+    }),
+  );
   views.push(view(clicked.d1 + 90_000, '/articles/', { attribution: fromIssue(da[1]!, clicked.d1) }));
   views.push(view(sentA + 26 * HOUR, '/', { attribution: fromIssue(da[1]!, clicked.d1) }));
   visitor++;
-  views.push(view(clicked.d2 + 3_000, '/articles/widget-batteries-explained/', { ...utm, attribution: fromIssue(da[2]!, clicked.d2) }));
+  views.push(
+    view(clicked.d2 + 3_000, '/articles/widget-batteries-explained/', {
+      ...utm,
+      attribution: fromIssue(da[2]!, clicked.d2),
+    }),
+  );
   for (let k = 1; k <= 4; k++) {
     visitor++;
     views.push(view(sentA - k * DAY, '/articles/choosing-your-first-widget/', { referrer_host: 'www.google.com' }));
@@ -143,7 +232,11 @@ export async function seedReportData(db: DB, siteUrl: string, now = Date.now()):
   }
 
   const pageViews = new VisitTracker().inserter;
-  const writer = new EventWriter(db, { pageViews, opens: openInserter, clicks: clickInserter }, { maxWaitMs: 0, maxBatch: 200 });
+  const writer = new EventWriter(
+    db,
+    { pageViews, opens: openInserter, clicks: clickInserter },
+    { maxWaitMs: 0, maxBatch: 200 },
+  );
   await Promise.all(opens.sort((x, y) => x.at - y.at).map((o) => writer.write(openInserter, o)));
   for (const c of clicks.sort((x, y) => x.at - y.at)) await writer.write(clickInserter, c);
   for (const v of views.sort((x, y) => x.at - y.at)) await writer.write(pageViews, v);
@@ -151,9 +244,27 @@ export async function seedReportData(db: DB, siteUrl: string, now = Date.now()):
 
   // A friend signs up from the issue's link and confirms; d5 leaves through the issue's footer.
   let confirmLink = '';
-  const deps: SubscriberDeps = { db, secret: 'seed-secret-'.padEnd(43, 'x'), siteUrl, sendConfirmation: async (_to, data) => void (confirmLink = data.confirmUrl) };
-  await subscribe(deps, { email: 'friend@example.com', form: 'article:/articles/widget-batteries-explained/', campaign: a.slug, issueId: a.issueId }, sentA + 5 * HOUR);
-  const confirmed = await confirmSubscription(deps, new URL(confirmLink).searchParams.get('token'), sentA + 5 * HOUR + 10 * MINUTE);
+  const deps: SubscriberDeps = {
+    db,
+    secret: 'seed-secret-'.padEnd(43, 'x'),
+    siteUrl,
+    sendConfirmation: async (_to, data) => void (confirmLink = data.confirmUrl),
+  };
+  await subscribe(
+    deps,
+    {
+      email: 'friend@example.com',
+      form: 'article:/articles/widget-batteries-explained/',
+      campaign: a.slug,
+      issueId: a.issueId,
+    },
+    sentA + 5 * HOUR,
+  );
+  const confirmed = await confirmSubscription(
+    deps,
+    new URL(confirmLink).searchParams.get('token'),
+    sentA + 5 * HOUR + 10 * MINUTE,
+  );
   if (confirmed.outcome !== 'confirmed') throw new Error(`seed signup: ${confirmed.outcome}`);
   await unsubscribe(db, da[5]!.subscriberId, { method: 'one-click', issueId: a.issueId }, sentA + 5 * HOUR);
 
@@ -166,7 +277,17 @@ export async function seedReportData(db: DB, siteUrl: string, now = Date.now()):
     ['walk_in', sentB + 3 * HOUR, null],
   ];
   for (const [i, [kind, at, issueId]] of offline.entries()) {
-    await storeOfflineEvent(db, { kind, at, recorded_at: at, source: 'manual', recorded_by: staff, mentioned_newsletter: 0, note: null, client_id: `seed-${i}`, issue_id: issueId });
+    await storeOfflineEvent(db, {
+      kind,
+      at,
+      recorded_at: at,
+      source: 'manual',
+      recorded_by: staff,
+      mentioned_newsletter: 0,
+      note: null,
+      client_id: `seed-${i}`,
+      issue_id: issueId,
+    });
   }
 
   return {

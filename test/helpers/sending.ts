@@ -14,7 +14,18 @@ let issueCounter = 0;
 export async function createDraftIssue(db: DB, subject = 'Widget news', now = Date.now()): Promise<number> {
   await useTestShop(db);
   const slug = `widget-news-${Date.now().toString(36)}-${++issueCounter}`;
-  const created = await createIssue(db, { subject, slug, preheader: 'Short and to the point', body_markdown: 'New springs are in. [Opening hours](/) as usual.', featured_articles: [] }, { articles: new Map(), createdBy: null }, now);
+  const created = await createIssue(
+    db,
+    {
+      subject,
+      slug,
+      preheader: 'Short and to the point',
+      body_markdown: 'New springs are in. [Opening hours](/) as usual.',
+      featured_articles: [],
+    },
+    { articles: new Map(), createdBy: null },
+    now,
+  );
   if (!created.ok) throw new Error(`${created.message} ${JSON.stringify(created.fields ?? {})}`);
   return created.value.id;
 }
@@ -82,7 +93,13 @@ export async function ledgerOf(db: DB, issueId: number): Promise<LedgerRow[]> {
     .where('issue_id', '=', issueId)
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({ ...r, id: Number(r.id), subscriber_id: r.subscriber_id === null ? null : Number(r.subscriber_id), attempts: Number(r.attempts), sent_at: r.sent_at === null ? null : Number(r.sent_at) }));
+  return rows.map((r) => ({
+    ...r,
+    id: Number(r.id),
+    subscriber_id: r.subscriber_id === null ? null : Number(r.subscriber_id),
+    attempts: Number(r.attempts),
+    sent_at: r.sent_at === null ? null : Number(r.sent_at),
+  }));
 }
 
 export function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
@@ -102,7 +119,12 @@ export async function withDb<T>(url: string, fn: (db: DB) => Promise<T>): Promis
 }
 
 /** Polls `check` until it answers true, or fails after `timeoutMs` with `what`. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000, everyMs = 50): Promise<void> {
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

@@ -76,7 +76,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const child =
     options.cpu === undefined
       ? spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn('taskset', ['-c', String(options.cpu), process.execPath, ...args], {
+          cwd: root,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));

@@ -13,17 +13,22 @@ const SHIFT_VARIABLE = 'FOOTFALL_TEST_CLOCK_SHIFT_MS';
 export function shiftedClockEnv(shiftMs: number): Record<string, string> {
   if (!Number.isSafeInteger(shiftMs)) throw new Error(`clock shift must be whole milliseconds, got ${shiftMs}`);
   const self = pathToFileURL(path.resolve(fileURLToPath(import.meta.url))).href;
-  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${self}`.trim(), [SHIFT_VARIABLE]: String(shiftMs) };
+  return {
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${self}`.trim(),
+    [SHIFT_VARIABLE]: String(shiftMs),
+  };
 }
 
 const given = process.env[SHIFT_VARIABLE];
 if (given !== undefined) {
   const shift = Number(given);
-  if (!Number.isSafeInteger(shift)) throw new Error(`${SHIFT_VARIABLE} must be whole milliseconds, got ${JSON.stringify(given)}`);
+  if (!Number.isSafeInteger(shift))
+    throw new Error(`${SHIFT_VARIABLE} must be whole milliseconds, got ${JSON.stringify(given)}`);
   const RealDate = Date;
   const shiftedNow = () => RealDate.now() + shift;
   globalThis.Date = new Proxy(RealDate, {
-    construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [shiftedNow()] : args, newTarget),
+    construct: (target, args, newTarget) =>
+      Reflect.construct(target, args.length === 0 ? [shiftedNow()] : args, newTarget),
     apply: () => new RealDate(shiftedNow()).toString(),
     get: (target, property, receiver) => (property === 'now' ? shiftedNow : Reflect.get(target, property, receiver)),
   });

@@ -19,9 +19,13 @@ export const TEST_SHOP_SETTINGS = {
 /** Stores the test shop's details (and, with `sender`, a sender) where nothing is stored yet. */
 export async function useTestShop(db: DB, options: { sender?: { name: string; address: string } } = {}): Promise<void> {
   const stored = new Set((await findAllSettings(db)).map((row) => row.key));
-  const wanted: Record<string, unknown> = { ...TEST_SHOP_SETTINGS, ...(options.sender ? { senderName: options.sender.name, senderAddress: options.sender.address } : {}) };
+  const wanted: Record<string, unknown> = {
+    ...TEST_SHOP_SETTINGS,
+    ...(options.sender ? { senderName: options.sender.name, senderAddress: options.sender.address } : {}),
+  };
   for (const [key, value] of Object.entries(wanted)) {
-    if (!stored.has(key)) await upsertSetting(db, { key, value: JSON.stringify(value), updated_at: Date.now(), updated_by: null });
+    if (!stored.has(key))
+      await upsertSetting(db, { key, value: JSON.stringify(value), updated_at: Date.now(), updated_by: null });
   }
   clearSettingsCache(db);
 }

@@ -58,7 +58,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
 
   const server: SMTPServer = new SMTPServer({
     authOptional: true,
-    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert, secure: options.tls.implicit ?? false } : { disabledCommands: ['STARTTLS'] }),
+    ...(options.tls
+      ? { key: options.tls.key, cert: options.tls.cert, secure: options.tls.implicit ?? false }
+      : { disabledCommands: ['STARTTLS'] }),
     logger: false,
     closeTimeout: 250,
     onAuth(_auth, _session, callback) {
@@ -71,7 +73,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     onRcptTo(address, session: SMTPServerSession, callback) {
       if (options.dropConnectionFor?.(address.address)) {
         for (const connection of server.connections) if (connection.id === session.id) connection._socket.destroy();
-        callback(smtpError({ code: 421, message: 'Connection dropped' })); return;
+        callback(smtpError({ code: 421, message: 'Connection dropped' }));
+        return;
       }
       const answer = options.respond?.(address.address);
       callback(answer ? smtpError(answer) : undefined);
@@ -81,9 +84,17 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       simpleParser(stream)
         .then((mail) => {
           const answer = options.respondToData?.(rcptTo);
-          if (answer) { callback(smtpError(answer)); return; }
+          if (answer) {
+            callback(smtpError(answer));
+            return;
+          }
           messages.push(mail);
-          envelopes.push({ mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', rcptTo, receivedAt: mailStarts.get(session.id) ?? Date.now(), secure: session.secure });
+          envelopes.push({
+            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            rcptTo,
+            receivedAt: mailStarts.get(session.id) ?? Date.now(),
+            secure: session.secure,
+          });
           for (const wake of waiters) wake();
           callback();
         })

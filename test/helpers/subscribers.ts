@@ -6,7 +6,12 @@ export async function subscriberIn(databaseUrl: string, email: string) {
   try {
     const row = await db.selectFrom('subscribers').selectAll().where('email', '=', email).executeTakeFirst();
     if (!row) return undefined;
-    const topics = await db.selectFrom('subscriber_topics').select('topic').where('subscriber_id', '=', row.id).orderBy('topic').execute();
+    const topics = await db
+      .selectFrom('subscriber_topics')
+      .select('topic')
+      .where('subscriber_id', '=', row.id)
+      .orderBy('topic')
+      .execute();
     return { ...row, topics: topics.map((t) => t.topic) };
   } finally {
     await db.destroy();
@@ -16,7 +21,10 @@ export async function subscriberIn(databaseUrl: string, email: string) {
 export async function subscriberCount(databaseUrl: string): Promise<number> {
   const db = createDatabase(databaseUrl, { poolSize: 1 });
   try {
-    const row = await db.selectFrom('subscribers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('subscribers')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   } finally {
     await db.destroy();
@@ -39,7 +47,8 @@ export async function pressConfirm(confirmLink: string, headers: Record<string, 
   const page = await fetch(confirmLink, { headers });
   const html = await page.text();
   const token = /<input type="hidden" name="token" value="([^"]+)"/.exec(html)?.[1];
-  if (page.status !== 200 || !token) throw new Error(`no Confirm button at ${confirmLink} (${page.status}):\n${html.slice(0, 600)}`);
+  if (page.status !== 200 || !token)
+    throw new Error(`no Confirm button at ${confirmLink} (${page.status}):\n${html.slice(0, 600)}`);
   return fetch(`${origin}/subscribe/confirm?_action=confirmSignup`, {
     method: 'POST',
     redirect: 'manual',

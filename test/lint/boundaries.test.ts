@@ -28,7 +28,9 @@ async function boundaryErrors(source: string): Promise<string[]> {
 
 describe('lint: src/lib never imports Astro, routes or HTTP', () => {
   it('refuses astro:actions in domain code', async () => {
-    const errors = await boundaryErrors("import { defineAction } from 'astro:actions';\nexport const a = defineAction;\n");
+    const errors = await boundaryErrors(
+      "import { defineAction } from 'astro:actions';\nexport const a = defineAction;\n",
+    );
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('never imports Astro');
   });

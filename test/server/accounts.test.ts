@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { addAccount, apiKeyFor, outboxMessages, postForm, request, sessionCookie, setupLinkFrom, signInOverHttp, withDatabase } from '../helpers/accounts.ts';
+import {
+  addAccount,
+  apiKeyFor,
+  outboxMessages,
+  postForm,
+  request,
+  sessionCookie,
+  setupLinkFrom,
+  signInOverHttp,
+  withDatabase,
+} from '../helpers/accounts.ts';
 import { pageViewsIn } from '../helpers/rows.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { mkdtempSync } from 'node:fs';
@@ -32,11 +42,21 @@ describe('first start and signing in', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('Create admin account');
 
-    const weak = await postForm(server, path, 'accounts.setup', { token, email: 'owner@example.com', name: 'Owner', password: 'password123' });
+    const weak = await postForm(server, path, 'accounts.setup', {
+      token,
+      email: 'owner@example.com',
+      name: 'Owner',
+      password: 'password123',
+    });
     expect(weak.status).toBe(400);
     expect(weak.text).toContain('one of the most common');
 
-    const created = await postForm(server, path, 'accounts.setup', { token, email: 'Owner@Example.com', name: 'Owner', password: PASSWORD });
+    const created = await postForm(server, path, 'accounts.setup', {
+      token,
+      email: 'Owner@Example.com',
+      name: 'Owner',
+      password: PASSWORD,
+    });
     expect(created.status).toBe(303);
     expect(created.location).toBe('/admin?notice=welcome');
     const attributes = cookieAttributes(created.headers.get('set-cookie'));
@@ -54,15 +74,28 @@ describe('first start and signing in', () => {
     const again = await request(server, path);
     expect(again.status).toBe(410);
     expect(again.text).toContain('set up already');
-    const replay = await postForm(server, path, 'accounts.setup', { token, email: 'intruder@example.com', name: 'Intruder', password: PASSWORD });
+    const replay = await postForm(server, path, 'accounts.setup', {
+      token,
+      email: 'intruder@example.com',
+      name: 'Intruder',
+      password: PASSWORD,
+    });
     expect(replay.status).toBe(410);
-    expect(await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('email').execute())).toEqual([{ email: 'owner@example.com' }]);
+    expect(await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('email').execute())).toEqual([
+      { email: 'owner@example.com' },
+    ]);
   });
 
   it('the login page signs in (to the page asked for), and a wrong password or unknown email get one answer', async () => {
     await addAccount(server.databaseUrl, 'writer@example.com', 'writer');
-    const wrong = await postForm(server, '/admin/login', 'accounts.login', { email: 'writer@example.com', password: 'not the password' });
-    const unknown = await postForm(server, '/admin/login', 'accounts.login', { email: 'nobody@example.com', password: 'not the password' });
+    const wrong = await postForm(server, '/admin/login', 'accounts.login', {
+      email: 'writer@example.com',
+      password: 'not the password',
+    });
+    const unknown = await postForm(server, '/admin/login', 'accounts.login', {
+      email: 'nobody@example.com',
+      password: 'not the password',
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     const message = (html: string) => /<div class="alert alert--error"[^>]*><p>([^<]*)<\/p>/.exec(html)?.[1];
@@ -71,10 +104,18 @@ describe('first start and signing in', () => {
     expect(wrong.text).toContain('value="writer@example.com"'); // the email is kept, the password never
     expect(wrong.text).not.toContain('not the password');
 
-    const ok = await postForm(server, '/admin/login', 'accounts.login', { email: 'writer@example.com', password: PASSWORD, next: '/admin/articles' });
+    const ok = await postForm(server, '/admin/login', 'accounts.login', {
+      email: 'writer@example.com',
+      password: PASSWORD,
+      next: '/admin/articles',
+    });
     expect(ok.status).toBe(303);
     expect(ok.location).toBe('/admin/articles');
-    const offsite = await postForm(server, '/admin/login', 'accounts.login', { email: 'writer@example.com', password: PASSWORD, next: '//evil.example/admin' });
+    const offsite = await postForm(server, '/admin/login', 'accounts.login', {
+      email: 'writer@example.com',
+      password: PASSWORD,
+      next: '//evil.example/admin',
+    });
     expect(offsite.location).toBe('/admin');
   });
 
@@ -86,7 +127,9 @@ describe('first start and signing in', () => {
     expect(out.status).toBe(200);
     expect(out.text).toContain('You are signed out.');
     expect(out.headers.get('set-cookie')).toMatch(/^footfall_session=[^;]*;.*Expires=Thu, 01 Jan 1970/i);
-    const rows = await withDatabase(server.databaseUrl, (db) => db.selectFrom('sessions').select('id').where('user_id', '=', id).execute());
+    const rows = await withDatabase(server.databaseUrl, (db) =>
+      db.selectFrom('sessions').select('id').where('user_id', '=', id).execute(),
+    );
     expect(rows).toEqual([]);
     const after = await request(server, '/admin', { cookie });
     expect(after.status).toBe(302);
@@ -119,28 +162,67 @@ describe('bad input', () => {
 
   it('a cross-site form POST (foreign or missing Origin) → 403, and nothing happens', async () => {
     for (const origin of ['https://evil.example', 'null', null]) {
-      const answer = await postForm(server, '/admin/login', 'accounts.login', { email: 'target@example.com', password: PASSWORD }, { origin });
+      const answer = await postForm(
+        server,
+        '/admin/login',
+        'accounts.login',
+        { email: 'target@example.com', password: PASSWORD },
+        { origin },
+      );
       expect(answer.status, String(origin)).toBe(403);
       expect(answer.headers.get('set-cookie')).toBeNull();
     }
-    const id = await withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('users').select('id').where('email', '=', 'target@example.com').executeTakeFirstOrThrow()).id);
+    const id = await withDatabase(
+      server.databaseUrl,
+      async (db) =>
+        (await db.selectFrom('users').select('id').where('email', '=', 'target@example.com').executeTakeFirstOrThrow())
+          .id,
+    );
     const cookie = await sessionCookie(server.databaseUrl, Number(id));
-    const csrf = await postForm(server, '/admin/users', 'users.invite', { email: 'planted@example.com', name: 'Planted', role: 'admin' }, { cookie, origin: 'https://evil.example' });
+    const csrf = await postForm(
+      server,
+      '/admin/users',
+      'users.invite',
+      { email: 'planted@example.com', name: 'Planted', role: 'admin' },
+      { cookie, origin: 'https://evil.example' },
+    );
     expect(csrf.status).toBe(403);
-    const rpc = await request(server, '/_actions/users.invite', { method: 'POST', cookie, headers: { 'content-type': 'text/plain', origin: 'https://evil.example' }, body: 'email=x' });
+    const rpc = await request(server, '/_actions/users.invite', {
+      method: 'POST',
+      cookie,
+      headers: { 'content-type': 'text/plain', origin: 'https://evil.example' },
+      body: 'email=x',
+    });
     expect(rpc.status).toBe(403);
-    expect(await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('id').where('email', '=', 'planted@example.com').executeTakeFirst())).toBeUndefined();
+    expect(
+      await withDatabase(server.databaseUrl, (db) =>
+        db.selectFrom('users').select('id').where('email', '=', 'planted@example.com').executeTakeFirst(),
+      ),
+    ).toBeUndefined();
   });
 
   it('a raw path that walks around a prefix (/api/../admin/login, %2e%2e, backslashes, //) is the login form, origin check and all', async () => {
-    const targets = ['/api/../admin/login', '/api/%2e%2e/admin/login', '/api/.%2E/admin/login', '/api\\..\\admin/login', '/t/../admin/login', '/unsubscribe/../admin/login', '//admin/login', '/%61dmin/login'];
+    const targets = [
+      '/api/../admin/login',
+      '/api/%2e%2e/admin/login',
+      '/api/.%2E/admin/login',
+      '/api\\..\\admin/login',
+      '/t/../admin/login',
+      '/unsubscribe/../admin/login',
+      '//admin/login',
+      '/%61dmin/login',
+    ];
     const body = new URLSearchParams({ email: 'target@example.com', password: PASSWORD }).toString();
     const post = (target: string, origin: string) =>
-      rawRequest(server, `POST ${target}?_action=accounts.login HTTP/1.1
+      rawRequest(
+        server,
+        `POST ${target}?_action=accounts.login HTTP/1.1
         Content-Type: application/x-www-form-urlencoded
         Content-Length: ${body.length}
         Origin: ${origin}
-        X-Forwarded-For: 10.3.0.1`, body);
+        X-Forwarded-For: 10.3.0.1`,
+        body,
+      );
     for (const target of targets) {
       const crossSite = await post(target, 'https://evil.example');
       expect(crossSite.status, target).toBe(403);
@@ -159,7 +241,11 @@ describe('bad input', () => {
   it('a 300 MB chunked POST to the login action (page form or RPC) is refused with 413 as it streams: memory stays flat, readers are answered', async () => {
     const reader = builtArticlePaths()[0]!;
     for (const path of ['/admin/login?_action=accounts.login', '/_actions/accounts.login']) {
-      const flood = await floodPost(server, path, { totalBytes: 300 * 1024 * 1024, headers: { accept: 'text/html', ...from('10.4.0.1') }, readerPath: reader });
+      const flood = await floodPost(server, path, {
+        totalBytes: 300 * 1024 * 1024,
+        headers: { accept: 'text/html', ...from('10.4.0.1') },
+        readerPath: reader,
+      });
       expect(flood.status, path).toBe(413);
       expect(flood.headers.connection, path).toBe('close');
       expect(flood.body, path).toContain('larger than 64 KB');
@@ -172,19 +258,25 @@ describe('bad input', () => {
   });
 
   it('a body declared over the limit is refused before it is read, and with Expect: 100-continue it is never asked for', async () => {
-    const declared = await rawRequest(server, `POST /admin/login?_action=accounts.login HTTP/1.1
+    const declared = await rawRequest(
+      server,
+      `POST /admin/login?_action=accounts.login HTTP/1.1
       Content-Type: application/x-www-form-urlencoded
       Content-Length: 314572800
       Origin: ${server.url}
-      Accept: text/html`);
+      Accept: text/html`,
+    );
     expect(declared.status).toBe(413);
     expect(declared.headers.connection).toBe('close');
     expect(declared.body).toContain('larger than 64 KB');
-    const expecting = await rawRequest(server, `POST /admin/login?_action=accounts.login HTTP/1.1
+    const expecting = await rawRequest(
+      server,
+      `POST /admin/login?_action=accounts.login HTTP/1.1
       Content-Type: application/x-www-form-urlencoded
       Content-Length: 314572800
       Expect: 100-continue
-      Origin: ${server.url}`);
+      Origin: ${server.url}`,
+    );
     expect(expecting.continued).toBe(false);
     expect(expecting.status).toBe(413);
   });
@@ -197,20 +289,25 @@ describe('bad input', () => {
         body: new URLSearchParams({ email: 'target@example.com', password }).toString(),
       });
     expect((await attempt(PASSWORD, '10.0.0.100')).status).toBe(303); // where the holder usually signs in
-    for (let i = 1; i <= 10; i++) expect((await attempt(`wrong guess ${i}`, `10.0.0.${i}`)).status, `attempt ${i}`).toBe(401);
+    for (let i = 1; i <= 10; i++)
+      expect((await attempt(`wrong guess ${i}`, `10.0.0.${i}`)).status, `attempt ${i}`).toBe(401);
     const eleventh = await attempt(PASSWORD, '10.0.0.11');
     expect(eleventh.status).toBe(429);
     const retryAfter = Number(eleventh.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(500);
     expect(retryAfter).toBeLessThanOrEqual(600);
-    expect(eleventh.text).toMatch(/Too many failed sign-ins for this account\. Try again in 10 minutes, or sign in from a computer or network you have used before\./);
+    expect(eleventh.text).toMatch(
+      /Too many failed sign-ins for this account\. Try again in 10 minutes, or sign in from a computer or network you have used before\./,
+    );
     for (let i = 12; i <= 15; i++) expect((await attempt(`wrong guess ${i}`, `10.0.0.${i}`)).status).toBe(429);
 
     // The holder is told once, after the answers; from their usual address they wait a second at most.
     const [mail, ...more] = (await outboxMessages(server.dataDir, 1)).filter((m) => m.to === 'target@example.com');
     expect(more).toEqual([]);
     expect(mail!.subject).toBe('Wrong passwords for your Frobozz Electric account');
-    expect(mail!.text.replace(/\s+/g, ' ')).toMatch(/just had 10 sign-in attempts with a wrong password\. .* paused until \d\d:\d\d \(/);
+    expect(mail!.text.replace(/\s+/g, ' ')).toMatch(
+      /just had 10 sign-in attempts with a wrong password\. .* paused until \d\d:\d\d \(/,
+    );
     let home = await attempt(PASSWORD, '10.0.0.100');
     if (home.status === 429) {
       expect(Number(home.headers.get('retry-after'))).toBeLessThanOrEqual(1);
@@ -304,7 +401,9 @@ describe('bad input', () => {
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
     const ratio = median(unknown) / median(known);
-    console.log(`[timing] sign-in median: wrong password ${median(known).toFixed(1)} ms, unknown email ${median(unknown).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
+    console.log(
+      `[timing] sign-in median: wrong password ${median(known).toFixed(1)} ms, unknown email ${median(unknown).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`,
+    );
     // Skipping the hash for an unknown email answers in ~1/20 of the time, hashing twice in ~2×:
     // bounds that wide catch either without failing on a loaded CI machine's jitter.
     expect(ratio).toBeGreaterThan(0.35);
@@ -313,14 +412,19 @@ describe('bad input', () => {
 
   it('"forgot password" answers as fast for an address with an account as for one without (the mail goes out after the answer)', async () => {
     const { readdir } = await import('node:fs/promises');
-    const mails = async () => (await readdir(`${server.dataDir}/outbox`).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).length;
+    const mails = async () =>
+      (await readdir(`${server.dataDir}/outbox`).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).length;
     for (let i = 0; i < 9; i++) await addAccount(server.databaseUrl, `forgetful${i}@example.com`, 'writer');
     let n = 0;
     const ask = async (email: string) => {
       const started = performance.now();
       const answer = await request(server, '/admin/forgot?_action=accounts.requestReset', {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, ...from(`10.3.${n >> 8}.${++n & 255}`) },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: server.url,
+          ...from(`10.3.${n >> 8}.${++n & 255}`),
+        },
         body: new URLSearchParams({ email }).toString(),
       });
       const took = performance.now() - started;
@@ -346,7 +450,9 @@ describe('bad input', () => {
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
     const ratio = median(known) / median(unknown);
-    console.log(`[timing] forgot-password median: account ${median(known).toFixed(1)} ms, no account ${median(unknown).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`);
+    console.log(
+      `[timing] forgot-password median: account ${median(known).toFixed(1)} ms, no account ${median(unknown).toFixed(1)} ms, ratio ${ratio.toFixed(2)}`,
+    );
     // Building and writing the mail before answering took 3-10× the answer alone: bounds this wide catch it, not jitter.
     expect(ratio).toBeGreaterThan(0.35);
     expect(ratio).toBeLessThan(1.8);
@@ -385,7 +491,10 @@ describe('passwords over HTTP', () => {
     expect(done.status).toBe(303);
     expect(done.location).toBe('/admin?notice=password-reset');
     expect((await request(server, '/admin', { cookie: elsewhere })).status).toBe(302);
-    const reused = await postForm(server, path, 'accounts.resetPassword', { token, password: 'another new passphrase' });
+    const reused = await postForm(server, path, 'accounts.resetPassword', {
+      token,
+      password: 'another new passphrase',
+    });
     expect(reused.status).toBe(410);
     await signInOverHttp(server, 'forgetful@example.com', 'a fresh new passphrase');
   });
@@ -394,10 +503,22 @@ describe('passwords over HTTP', () => {
     await addAccount(server.databaseUrl, 'changer@example.com', 'writer');
     const here = await signInOverHttp(server, 'changer@example.com');
     const there = await signInOverHttp(server, 'changer@example.com');
-    const wrong = await postForm(server, '/admin/account', 'accounts.changePassword', { currentPassword: 'not it at all', newPassword: 'a brand new passphrase' }, { cookie: here });
+    const wrong = await postForm(
+      server,
+      '/admin/account',
+      'accounts.changePassword',
+      { currentPassword: 'not it at all', newPassword: 'a brand new passphrase' },
+      { cookie: here },
+    );
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain('Your current password is not right.');
-    const changed = await postForm(server, '/admin/account', 'accounts.changePassword', { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' }, { cookie: here });
+    const changed = await postForm(
+      server,
+      '/admin/account',
+      'accounts.changePassword',
+      { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' },
+      { cookie: here },
+    );
     expect(changed.status).toBe(200);
     expect(changed.text).toContain('1 other session was signed out.');
     expect((await request(server, '/admin', { cookie: here })).status).toBe(200);
@@ -416,9 +537,14 @@ describe('an https site', () => {
 
   it('marks the session cookie Secure', async () => {
     await addAccount(server.databaseUrl, 'secure@example.com', 'admin');
-    const answer = await postForm(server, '/admin/login', 'accounts.login', { email: 'secure@example.com', password: PASSWORD });
+    const answer = await postForm(server, '/admin/login', 'accounts.login', {
+      email: 'secure@example.com',
+      password: PASSWORD,
+    });
     expect(answer.status).toBe(303);
-    expect(cookieAttributes(answer.headers.get('set-cookie'))).toEqual(expect.arrayContaining(['secure', 'httponly', 'samesite=lax', 'path=/']));
+    expect(cookieAttributes(answer.headers.get('set-cookie'))).toEqual(
+      expect.arrayContaining(['secure', 'httponly', 'samesite=lax', 'path=/']),
+    );
   });
 });
 
@@ -463,16 +589,34 @@ describe('admin pages at work', () => {
     expect(page.text).toMatch(/name="clickTracking"(?![^>]*checked)/);
     expect(page.text).toMatch(/name="openTracking"[^>]*checked/);
 
-    const bad = await postForm(server, '/admin/settings', 'settings.save', { ...fields, timeZone: 'Europe/Atlantis' }, { cookie: admin });
+    const bad = await postForm(
+      server,
+      '/admin/settings',
+      'settings.save',
+      { ...fields, timeZone: 'Europe/Atlantis' },
+      { cookie: admin },
+    );
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/id="field-timeZone-error">Use an IANA time zone name/);
     expect(bad.text).toContain('value="Europe/Atlantis"'); // what was typed stays in the form
-    const api = await request(server, '/api/settings', { headers: { authorization: `Bearer ${await apiKeyFor(server.databaseUrl, 'admin')}` } });
-    expect(JSON.parse(api.text).settings).toMatchObject({ timeZone: 'Europe/Amsterdam', clickTracking: false, attributionWindowDays: 14 });
+    const api = await request(server, '/api/settings', {
+      headers: { authorization: `Bearer ${await apiKeyFor(server.databaseUrl, 'admin')}` },
+    });
+    expect(JSON.parse(api.text).settings).toMatchObject({
+      timeZone: 'Europe/Amsterdam',
+      clickTracking: false,
+      attributionWindowDays: 14,
+    });
   });
 
   it('API keys: created in the admin and shown once, used as Bearer, revoked → 401', async () => {
-    const created = await postForm(server, '/admin/api-keys', 'apiKeys.create', { name: 'CRM sync', role: 'marketer' }, { cookie: admin });
+    const created = await postForm(
+      server,
+      '/admin/api-keys',
+      'apiKeys.create',
+      { name: 'CRM sync', role: 'marketer' },
+      { cookie: admin },
+    );
     expect(created.status).toBe(200);
     const key = /ffk_[a-z2-7]{32}/.exec(created.text)?.[0];
     expect(key).toBeDefined();
@@ -493,27 +637,65 @@ describe('admin pages at work', () => {
     const id = await addAccount(server.databaseUrl, 'staff@example.com', 'writer');
     const staff = await sessionCookie(server.databaseUrl, id);
     expect((await request(server, '/admin/subscribers', { cookie: staff })).status).toBe(403);
-    const promoted = await postForm(server, '/admin/users', 'users.changeRole', { userId: String(id), role: 'marketer' }, { cookie: admin });
+    const promoted = await postForm(
+      server,
+      '/admin/users',
+      'users.changeRole',
+      { userId: String(id), role: 'marketer' },
+      { cookie: admin },
+    );
     expect(promoted.text).toContain('staff@example.com is now marketer.');
     expect((await request(server, '/admin/subscribers', { cookie: staff })).status).toBe(200);
 
-    const refused = await postForm(server, '/admin/users', 'users.changeRole', { userId: String(id), role: 'owner' }, { cookie: admin });
+    const refused = await postForm(
+      server,
+      '/admin/users',
+      'users.changeRole',
+      { userId: String(id), role: 'owner' },
+      { cookie: admin },
+    );
     expect(refused.status).toBe(400);
 
-    const deactivated = await postForm(server, '/admin/users', 'users.deactivate', { userId: String(id) }, { cookie: admin });
+    const deactivated = await postForm(
+      server,
+      '/admin/users',
+      'users.deactivate',
+      { userId: String(id) },
+      { cookie: admin },
+    );
     expect(deactivated.text).toContain('is deactivated and signed out everywhere');
     expect((await request(server, '/admin', { cookie: staff })).status).toBe(302);
-    const login = await postForm(server, '/admin/login', 'accounts.login', { email: 'staff@example.com', password: PASSWORD });
+    const login = await postForm(server, '/admin/login', 'accounts.login', {
+      email: 'staff@example.com',
+      password: PASSWORD,
+    });
     expect(login.status).toBe(401);
   });
 
   it('a writer posting an admin form gets the 403 page, and nothing changes', async () => {
-    const writer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'sneaky@example.com', 'writer'));
-    const answer = await postForm(server, '/admin/users', 'users.invite', { email: 'planted2@example.com', name: 'P', role: 'admin' }, { cookie: writer });
+    const writer = await sessionCookie(
+      server.databaseUrl,
+      await addAccount(server.databaseUrl, 'sneaky@example.com', 'writer'),
+    );
+    const answer = await postForm(
+      server,
+      '/admin/users',
+      'users.invite',
+      { email: 'planted2@example.com', name: 'P', role: 'admin' },
+      { cookie: writer },
+    );
     expect(answer.status).toBe(403);
-    const viaLogin = await postForm(server, '/admin/login', 'users.invite', { email: 'planted3@example.com', name: 'P', role: 'admin' }, { cookie: writer });
+    const viaLogin = await postForm(
+      server,
+      '/admin/login',
+      'users.invite',
+      { email: 'planted3@example.com', name: 'P', role: 'admin' },
+      { cookie: writer },
+    );
     expect(viaLogin.status).toBeGreaterThanOrEqual(300);
-    const users = await withDatabase(server.databaseUrl, (db) => db.selectFrom('users').select('email').where('email', 'like', 'planted%').execute());
+    const users = await withDatabase(server.databaseUrl, (db) =>
+      db.selectFrom('users').select('email').where('email', 'like', 'planted%').execute(),
+    );
     expect(users).toEqual([]);
   });
 });
@@ -541,15 +723,21 @@ for (const dialect of testDialects()) {
       const attempt = (server: RunningServer, password: string, address: string) =>
         request(server, '/admin/login?_action=accounts.login', {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'x-forwarded-for': address },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            origin: server.url,
+            'x-forwarded-for': address,
+          },
           body: new URLSearchParams({ email: 'shared@example.com', password }).toString(),
         });
       // Five from one address, alternating between the processes: the sixth waits in either.
-      for (let i = 1; i <= 5; i++) expect((await attempt(i % 2 ? one : two, `wrong ${i}`, '10.7.0.1')).status).toBe(401);
+      for (let i = 1; i <= 5; i++)
+        expect((await attempt(i % 2 ? one : two, `wrong ${i}`, '10.7.0.1')).status).toBe(401);
       expect((await attempt(one, PASSWORD, '10.7.0.1')).status).toBe(429);
       expect((await attempt(two, PASSWORD, '10.7.0.1')).status).toBe(429);
       // Five more from elsewhere: ten in all, split over the two processes.
-      for (let i = 2; i <= 6; i++) expect((await attempt(i % 2 ? one : two, `wrong ${i}`, `10.7.0.${i}`)).status).toBe(401);
+      for (let i = 2; i <= 6; i++)
+        expect((await attempt(i % 2 ? one : two, `wrong ${i}`, `10.7.0.${i}`)).status).toBe(401);
       for (const server of [one, two]) {
         const locked = await attempt(server, PASSWORD, '10.7.9.9');
         expect(locked.status).toBe(429);
@@ -557,7 +745,9 @@ for (const dialect of testDialects()) {
       }
       const mails = (await outboxMessages(one.dataDir, 1)).filter((m) => m.to === 'shared@example.com');
       await new Promise((r) => setTimeout(r, 300));
-      expect((await outboxMessages(one.dataDir, 1)).filter((m) => m.to === 'shared@example.com')).toHaveLength(mails.length);
+      expect((await outboxMessages(one.dataDir, 1)).filter((m) => m.to === 'shared@example.com')).toHaveLength(
+        mails.length,
+      );
       expect(mails.map((m) => m.subject)).toEqual(['Wrong passwords for your Frobozz Electric account']);
     });
 
@@ -565,7 +755,11 @@ for (const dialect of testDialects()) {
       const ask = (server: RunningServer, i: number) =>
         request(server, '/admin/forgot?_action=accounts.requestReset', {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'x-forwarded-for': '10.8.0.1' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            origin: server.url,
+            'x-forwarded-for': '10.8.0.1',
+          },
           body: new URLSearchParams({ email: `nobody${i}@example.com` }).toString(),
         });
       for (let i = 1; i <= 10; i++) expect((await ask(i % 2 ? one : two, i)).status, `request ${i}`).toBe(200);

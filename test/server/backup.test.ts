@@ -18,7 +18,12 @@ describe('db:backup under write load [sqlite]', () => {
     const article = builtArticlePaths()[0]!;
     const copy = path.join(dir, 'copies', 'footfall-copy.db');
     try {
-      const load = autocannon({ url: `${server.url}${article}?utm_campaign=during-backup`, connections: 20, duration: 3, headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' } });
+      const load = autocannon({
+        url: `${server.url}${article}?utm_campaign=during-backup`,
+        connections: 20,
+        duration: 3,
+        headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' },
+      });
       await new Promise((r) => setTimeout(r, 1000));
       const { stdout } = await run('npm', ['run', '-s', 'db:backup', '--', copy], {
         cwd: projectRoot,
@@ -34,7 +39,10 @@ describe('db:backup under write load [sqlite]', () => {
       sqlite.close();
       expect(copied).toBeGreaterThan(0);
 
-      const restored = await startServer({ dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-restored-')), databaseUrl: `sqlite:${copy}` });
+      const restored = await startServer({
+        dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-restored-')),
+        databaseUrl: `sqlite:${copy}`,
+      });
       const health = await fetch(`${restored.url}/healthz`);
       expect(health.status).toBe(200);
       await restored.stop();
@@ -48,8 +56,18 @@ describe('db:backup under write load [sqlite]', () => {
     const server = await startServer({ dataDir: dir });
     await server.stop();
     const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: server.databaseUrl };
-    await expect(run('npm', ['run', '-s', 'db:backup', '--', server.databaseUrl.slice('sqlite:'.length)], { cwd: projectRoot, env })).rejects.toMatchObject({ stderr: expect.stringMatching(/another file|exists/) });
-    await expect(run('npm', ['run', '-s', 'db:backup', '--', path.join(dir, 'x.db')], { cwd: projectRoot, env: { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1/none' } })).rejects.toMatchObject({ stderr: expect.stringMatching(/pg_dump/) });
+    await expect(
+      run('npm', ['run', '-s', 'db:backup', '--', server.databaseUrl.slice('sqlite:'.length)], {
+        cwd: projectRoot,
+        env,
+      }),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/another file|exists/) });
+    await expect(
+      run('npm', ['run', '-s', 'db:backup', '--', path.join(dir, 'x.db')], {
+        cwd: projectRoot,
+        env: { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1/none' },
+      }),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/pg_dump/) });
   });
 
   it('the database, its -wal and -shm, the secret, the outbox and backups are their owner’s alone (600, folders 700); a database left readable is tightened at start', async () => {
@@ -58,11 +76,19 @@ describe('db:backup under write load [sqlite]', () => {
     const server = await startServer({ dataDir });
     try {
       // A write: a signup, whose confirmation goes to the outbox (no SMTP here), and a page view.
-      const signup = await fetch(`${server.url}/subscribe?_action=subscribe`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: 'email=modes%40example.com' });
+      const signup = await fetch(`${server.url}/subscribe?_action=subscribe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+        body: 'email=modes%40example.com',
+      });
       expect(signup.status).toBe(200);
-      expect((await fetch(server.url + builtArticlePaths()[0]!, { headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' } })).status).toBe(200);
+      expect(
+        (await fetch(server.url + builtArticlePaths()[0]!, { headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' } }))
+          .status,
+      ).toBe(200);
       const db = path.join(dataDir, 'footfall.db');
-      for (const file of [db, `${db}-wal`, `${db}-shm`, path.join(dataDir, 'secret')]) expect(mode(file), file).toBe('600');
+      for (const file of [db, `${db}-wal`, `${db}-shm`, path.join(dataDir, 'secret')])
+        expect(mode(file), file).toBe('600');
       expect(mode(dataDir)).toBe('700');
       const outbox = path.join(dataDir, 'outbox');
       const mails = readdirSync(outbox);
@@ -71,7 +97,10 @@ describe('db:backup under write load [sqlite]', () => {
       expect(mode(outbox)).toBe('700');
 
       const copy = path.join(path.dirname(dataDir), 'copies', 'nightly.db');
-      await run('npm', ['run', '-s', 'db:backup', '--', copy], { cwd: projectRoot, env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: server.databaseUrl } });
+      await run('npm', ['run', '-s', 'db:backup', '--', copy], {
+        cwd: projectRoot,
+        env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: server.databaseUrl },
+      });
       expect(mode(copy)).toBe('600');
       expect(mode(path.dirname(copy))).toBe('700');
     } finally {

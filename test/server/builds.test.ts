@@ -19,7 +19,18 @@ describe('npm start beside a running server', () => {
 
   beforeAll(() => {
     checkout = mkdtempSync(path.join(tmpdir(), 'footfall-checkout-'));
-    for (const entry of ['src', 'content', 'public', 'emails', 'db', 'scripts', 'astro.config.mjs', 'tsconfig.json', 'package.json', 'package-lock.json']) {
+    for (const entry of [
+      'src',
+      'content',
+      'public',
+      'emails',
+      'db',
+      'scripts',
+      'astro.config.mjs',
+      'tsconfig.json',
+      'package.json',
+      'package-lock.json',
+    ]) {
       cpSync(path.join(projectRoot, entry), path.join(checkout, entry), { recursive: true });
     }
     symlinkSync(path.join(projectRoot, 'node_modules'), path.join(checkout, 'node_modules'));
@@ -28,9 +39,15 @@ describe('npm start beside a running server', () => {
     for (const server of servers) await server.stop();
   });
 
-  const build = async () => (await run('npm', ['run', '-s', 'build'], { cwd: checkout, env: { ...process.env, NODE_ENV: 'production' } })).stdout;
-  const currentId = () => (JSON.parse(readFileSync(path.join(checkout, 'dist', 'current.json'), 'utf8')) as { id: string }).id;
-  const builds = () => readdirSync(path.join(checkout, 'dist')).filter((name) => /^\d{8}T/.test(name)).sort();
+  const build = async () =>
+    (await run('npm', ['run', '-s', 'build'], { cwd: checkout, env: { ...process.env, NODE_ENV: 'production' } }))
+      .stdout;
+  const currentId = () =>
+    (JSON.parse(readFileSync(path.join(checkout, 'dist', 'current.json'), 'utf8')) as { id: string }).id;
+  const builds = () =>
+    readdirSync(path.join(checkout, 'dist'))
+      .filter((name) => /^\d{8}T/.test(name))
+      .sort();
   const get = async (server: RunningServer, pathname: string) => {
     const answer = await fetch(server.url + pathname, { redirect: 'manual' });
     return { status: answer.status, text: await answer.text() };
@@ -66,7 +83,17 @@ describe('npm start beside a running server', () => {
     expect(builds()).toEqual([oldBuild, newBuild].sort()); // the running server's folder is kept
 
     // The first server answers pages it had not loaded yet (Astro loads page modules lazily) and its assets.
-    for (const pathname of ['/subscribe', '/admin/login', '/admin/forgot', '/newsletter/', '/tags/', '/rss.xml', '/healthz', `/articles/${slug}/`, ...assets]) {
+    for (const pathname of [
+      '/subscribe',
+      '/admin/login',
+      '/admin/forgot',
+      '/newsletter/',
+      '/tags/',
+      '/rss.xml',
+      '/healthz',
+      `/articles/${slug}/`,
+      ...assets,
+    ]) {
       const answer = await get(a, pathname);
       expect(answer.status, `${pathname} from the running server`).toBeLessThan(400);
     }

@@ -21,7 +21,10 @@ describe('npm run user:add / apikey:add', () => {
 
   const script = async (name: string, args: string[]) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, [path.join(projectRoot, 'scripts', name), ...args], { cwd: projectRoot, env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: databaseUrl } });
+      const { stdout, stderr } = await run(process.execPath, [path.join(projectRoot, 'scripts', name), ...args], {
+        cwd: projectRoot,
+        env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: databaseUrl },
+      });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const e = error as { code: number; stdout: string; stderr: string };
@@ -30,18 +33,51 @@ describe('npm run user:add / apikey:add', () => {
   };
 
   it('user:add creates an active account (exit 0); a duplicate email, a weak password or an unknown role exit 1 with the reason', async () => {
-    const ok = await script('user-add.ts', ['--email', 'Ops@Example.com', '--password', 'a long passphrase here', '--role', 'admin', '--name', 'Ops']);
+    const ok = await script('user-add.ts', [
+      '--email',
+      'Ops@Example.com',
+      '--password',
+      'a long passphrase here',
+      '--role',
+      'admin',
+      '--name',
+      'Ops',
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('created admin ops@example.com (Ops)');
     const row = await withDatabase(databaseUrl, (db) => db.selectFrom('users').selectAll().executeTakeFirstOrThrow());
     expect(row).toMatchObject({ email: 'ops@example.com', role: 'admin', status: 'active' });
     expect(await verifyPassword(row.password_hash!, 'a long passphrase here')).toBe(true);
 
-    const duplicate = await script('user-add.ts', ['--email', 'ops@example.com', '--password', 'another long passphrase', '--role', 'writer']);
-    expect(duplicate).toMatchObject({ code: 1, stderr: expect.stringContaining('An account with this email address exists already.') });
-    const weak = await script('user-add.ts', ['--email', 'new@example.com', '--password', 'password', '--role', 'writer']);
+    const duplicate = await script('user-add.ts', [
+      '--email',
+      'ops@example.com',
+      '--password',
+      'another long passphrase',
+      '--role',
+      'writer',
+    ]);
+    expect(duplicate).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('An account with this email address exists already.'),
+    });
+    const weak = await script('user-add.ts', [
+      '--email',
+      'new@example.com',
+      '--password',
+      'password',
+      '--role',
+      'writer',
+    ]);
     expect(weak).toMatchObject({ code: 1, stderr: expect.stringContaining('too short') });
-    const role = await script('user-add.ts', ['--email', 'new@example.com', '--password', 'a long passphrase here', '--role', 'owner']);
+    const role = await script('user-add.ts', [
+      '--email',
+      'new@example.com',
+      '--password',
+      'a long passphrase here',
+      '--role',
+      'owner',
+    ]);
     expect(role).toMatchObject({ code: 1, stderr: expect.stringContaining('Unknown role "owner"') });
     const missing = await script('user-add.ts', ['--email', 'new@example.com']);
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringContaining('usage: npm run user:add') });
@@ -54,7 +90,13 @@ describe('npm run user:add / apikey:add', () => {
     const key = created.stdout.trim();
     expect(key).toMatch(/^ffk_[a-z2-7]{32}$/);
     expect(created.stderr).toContain('shown once');
-    expect(await withDatabase(databaseUrl, (db) => authenticateApiKey(db, `Bearer ${key}`))).toMatchObject({ name: 'CRM sync', role: 'marketer' });
-    expect(await script('apikey-add.ts', ['--role', 'root', '--name', 'x'])).toMatchObject({ code: 1, stderr: expect.stringContaining('Unknown role "root"') });
+    expect(await withDatabase(databaseUrl, (db) => authenticateApiKey(db, `Bearer ${key}`))).toMatchObject({
+      name: 'CRM sync',
+      role: 'marketer',
+    });
+    expect(await script('apikey-add.ts', ['--role', 'root', '--name', 'x'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('Unknown role "root"'),
+    });
   });
 });

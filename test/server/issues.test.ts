@@ -5,10 +5,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
-import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase, type Answer } from '../helpers/accounts.ts';
+import {
+  addAccount,
+  apiKeyFor,
+  postForm,
+  request,
+  sessionCookie,
+  withDatabase,
+  type Answer,
+} from '../helpers/accounts.ts';
 import { anchors, body, catalog, featured, hrefOf } from '../helpers/issues.ts';
 import { createIssue, freezeIssue, markIssueSent } from '../../src/lib/issues/issues.service.ts';
-import { makeTestClickToken, readClickToken, readOpenToken, TEST_CLICK_VALID_MS } from '../../src/lib/tracking/tokens.ts';
+import {
+  makeTestClickToken,
+  readClickToken,
+  readOpenToken,
+  TEST_CLICK_VALID_MS,
+} from '../../src/lib/tracking/tokens.ts';
 import { createHmac } from 'node:crypto';
 import { BODY_MAX } from '../../src/lib/issues/issue.ts';
 import { floodPost } from '../helpers/hostile-http.ts';
@@ -50,7 +63,11 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-issues-'));
       const db = await createTestDatabaseUrl(dialect, dir);
       drop = db.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: db.url, env: { SMTP_URL: sink.url, MAIL_FROM: 'Frobozz Electric <news@frobozz.example>' } });
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: db.url,
+        env: { SMTP_URL: sink.url, MAIL_FROM: 'Frobozz Electric <news@frobozz.example>' },
+      });
       secret = readFileSync(path.join(dir, 'secret'), 'utf8').trim();
       for (const role of ['admin', 'marketer', 'writer'] as const) {
         const id = await addAccount(server.databaseUrl, `${role}@frobozz.example`, role);
@@ -73,7 +90,10 @@ for (const dialect of testDialects()) {
     const api = (method: string, path: string, role: keyof typeof keys | null, payload?: unknown, raw?: string) =>
       request(server, path, {
         method,
-        headers: { ...(role ? { authorization: `Bearer ${keys[role]}` } : {}), ...(payload !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...(role ? { authorization: `Bearer ${keys[role]}` } : {}),
+          ...(payload !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(raw !== undefined ? { body: raw } : payload !== undefined ? { body: JSON.stringify(payload) } : {}),
       });
 
@@ -98,9 +118,27 @@ for (const dialect of testDialects()) {
       const read = await api('GET', `/api/issues/${created.id}`, 'writer');
       expect(read.status).toBe(200);
       const { issue, ready, checks } = JSON.parse(read.text);
-      expect(issue).toMatchObject({ id: created.id, slug: created.slug, status: 'draft', featured_articles: featured.map((a) => a.slug), body_markdown: body });
+      expect(issue).toMatchObject({
+        id: created.id,
+        slug: created.slug,
+        status: 'draft',
+        featured_articles: featured.map((a) => a.slug),
+        body_markdown: body,
+      });
       expect(ready).toBe(true);
-      expect(checks.map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['size', 'unsubscribe', 'postal-address', 'image-alt', 'links', 'site-links', 'subject', 'preheader', 'placeholders']));
+      expect(checks.map((c: { id: string }) => c.id)).toEqual(
+        expect.arrayContaining([
+          'size',
+          'unsubscribe',
+          'postal-address',
+          'image-alt',
+          'links',
+          'site-links',
+          'subject',
+          'preheader',
+          'placeholders',
+        ]),
+      );
       expect(checks.find((c: { id: string }) => c.id === 'site-links').status).toBe('ok');
 
       const preview = await api('GET', `/api/issues/${created.id}/preview`, 'writer');
@@ -113,9 +151,13 @@ for (const dialect of testDialects()) {
         'List-Id': 'Frobozz Electric newsletter <newsletter.frobozz.example>',
         'Message-ID': expect.stringMatching(/@frobozz\.example>$/),
       });
-      expect(headers['List-Unsubscribe']).toMatch(new RegExp(`^<${server.url}/unsubscribe/[^>]+>, <mailto:news@frobozz\\.example\\?subject=unsubscribe>$`));
+      expect(headers['List-Unsubscribe']).toMatch(
+        new RegExp(`^<${server.url}/unsubscribe/[^>]+>, <mailto:news@frobozz\\.example\\?subject=unsubscribe>$`),
+      );
       // Tracked links and pixel, all made for a sample recipient that records nothing.
-      const tracked = anchors(html).map(hrefOf).filter((href) => !/\/(unsubscribe|preferences)\//.test(href));
+      const tracked = anchors(html)
+        .map(hrefOf)
+        .filter((href) => !/\/(unsubscribe|preferences)\//.test(href));
       expect(tracked.length).toBeGreaterThan(10);
       for (const href of tracked) {
         expect(href.startsWith(`${server.url}/t/c/`), href).toBe(true);
@@ -130,7 +172,19 @@ for (const dialect of testDialects()) {
     });
 
     it('admin: a writer drafts through the form and sees the preview and checklist, but no test-send form; a marketer sends a test', async () => {
-      const created = await postForm(server, '/admin/issues/new', 'issues.create', { subject: 'From the form', preheader: '', slug: '', body_markdown: 'Hello [home](/)', featured_articles: featured[0]!.slug }, { cookie: cookies.writer });
+      const created = await postForm(
+        server,
+        '/admin/issues/new',
+        'issues.create',
+        {
+          subject: 'From the form',
+          preheader: '',
+          slug: '',
+          body_markdown: 'Hello [home](/)',
+          featured_articles: featured[0]!.slug,
+        },
+        { cookie: cookies.writer },
+      );
       expect(created.status, created.text.slice(0, 300)).toBe(303);
       expect(created.location).toMatch(/^\/admin\/issues\/\d+\?created=1$/);
       const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
@@ -142,13 +196,27 @@ for (const dialect of testDialects()) {
       expect(edit.text).toContain('Pre-send checks');
       expect(edit.text).toMatch(/<iframe sandbox="" srcdoc="[^"]*From the form/);
 
-      const posted = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), subject: 'From the form, edited', preheader: 'Hi', slug: 'from-the-form', body_markdown: 'Hello [a missing page](/articles/gone/)' }, { cookie: cookies.writer });
+      const posted = await postForm(
+        server,
+        `/admin/issues/${id}`,
+        'issues.update',
+        {
+          id: String(id),
+          subject: 'From the form, edited',
+          preheader: 'Hi',
+          slug: 'from-the-form',
+          body_markdown: 'Hello [a missing page](/articles/gone/)',
+        },
+        { cookie: cookies.writer },
+      );
       // Post/redirect/get: back to the issue's own address (no ?_action=), "Draft saved." shown once.
       expect(posted.status).toBe(303);
       expect(posted.location).toBe(`/admin/issues/${id}`);
       const saved = await afterSave(posted, cookies.writer);
       expect(saved.text).toContain('Draft saved.');
-      expect((await request(server, `/admin/issues/${id}`, { cookie: cookies.writer })).text).not.toContain('Draft saved.');
+      expect((await request(server, `/admin/issues/${id}`, { cookie: cookies.writer })).text).not.toContain(
+        'Draft saved.',
+      );
       expect(saved.text).toMatch(/1 error blocks sending/);
       expect(saved.text).toContain('/articles/gone/');
 
@@ -159,13 +227,25 @@ for (const dialect of testDialects()) {
       expect(preview.text).toContain('List-Unsubscribe-Post');
       expect(preview.text).toContain('Plain-text part');
       expect(preview.text).not.toContain('name="to"');
-      const writerTest = await postForm(server, `/admin/issues/${id}/preview`, 'issues.sendTest', { id: String(id), to: 'writer@frobozz.example' }, { cookie: cookies.writer });
+      const writerTest = await postForm(
+        server,
+        `/admin/issues/${id}/preview`,
+        'issues.sendTest',
+        { id: String(id), to: 'writer@frobozz.example' },
+        { cookie: cookies.writer },
+      );
       expect(writerTest.status).toBe(403);
 
       const marketerPage = await request(server, `/admin/issues/${id}/preview`, { cookie: cookies.marketer });
       expect(marketerPage.text).toContain('name="to"');
       const before = sink.messages.length;
-      const test = await postForm(server, `/admin/issues/${id}/preview`, 'issues.sendTest', { id: String(id), to: 'marketer@frobozz.example' }, { cookie: cookies.marketer });
+      const test = await postForm(
+        server,
+        `/admin/issues/${id}/preview`,
+        'issues.sendTest',
+        { id: String(id), to: 'marketer@frobozz.example' },
+        { cookie: cookies.marketer },
+      );
       expect(test.status).toBe(200);
       expect(test.text).toContain('Test sent to marketer@frobozz.example');
       const [mail] = (await sink.waitFor(before + 1)).slice(before);
@@ -177,16 +257,39 @@ for (const dialect of testDialects()) {
     });
 
     it('a draft’s test and preview links lead to another site only while the draft has the link, for a day; removed, expired, re-bound or old-style → 410 or 404, never a redirect', async () => {
-      const fields = { subject: 'Redirect bait', preheader: '', slug: 'redirect-bait', body_markdown: 'Read [this](https://evil.example/phish) or go [home](/).' };
+      const fields = {
+        subject: 'Redirect bait',
+        preheader: '',
+        slug: 'redirect-bait',
+        body_markdown: 'Read [this](https://evil.example/phish) or go [home](/).',
+      };
       const created = await postForm(server, '/admin/issues/new', 'issues.create', fields, { cookie: cookies.writer });
       expect(created.status).toBe(303);
       const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
       const before = sink.messages.length;
-      expect((await postForm(server, `/admin/issues/${id}/preview`, 'issues.sendTest', { id: String(id), to: 'marketer@frobozz.example' }, { cookie: cookies.marketer })).status).toBe(200);
+      expect(
+        (
+          await postForm(
+            server,
+            `/admin/issues/${id}/preview`,
+            'issues.sendTest',
+            { id: String(id), to: 'marketer@frobozz.example' },
+            { cookie: cookies.marketer },
+          )
+        ).status,
+      ).toBe(200);
       const [mail] = (await sink.waitFor(before + 1)).slice(before);
-      const urlOf = (linkId: number) => withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('issue_links').select('url').where('id', '=', linkId).executeTakeFirstOrThrow()).url);
+      const urlOf = (linkId: number) =>
+        withDatabase(
+          server.databaseUrl,
+          async (db) =>
+            (await db.selectFrom('issue_links').select('url').where('id', '=', linkId).executeTakeFirstOrThrow()).url,
+        );
       const tracked = await Promise.all(
-        anchors(mail!.html as string).map(hrefOf).filter((href) => href.startsWith(`${server.url}/t/c/`)).map(async (href) => ({ href, url: await urlOf(readClickToken(secret, href.split('/').pop())!.linkId) })),
+        anchors(mail!.html as string)
+          .map(hrefOf)
+          .filter((href) => href.startsWith(`${server.url}/t/c/`))
+          .map(async (href) => ({ href, url: await urlOf(readClickToken(secret, href.split('/').pop())!.linkId) })),
       );
       const evil = tracked.find((t) => t.url.startsWith('https://evil.example/'))!;
       const home = tracked.find((t) => t.url.startsWith(`${server.url}/?`))!;
@@ -198,7 +301,16 @@ for (const dialect of testDialects()) {
       expect(now.headers.get('location')).toBe(evil.url);
 
       // The writer removes the link: the test message's link stops at once, the others still work.
-      const saved = await afterSave(await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, body_markdown: 'Go [home](/).' }, { cookie: cookies.writer }), cookies.writer);
+      const saved = await afterSave(
+        await postForm(
+          server,
+          `/admin/issues/${id}`,
+          'issues.update',
+          { id: String(id), ...fields, body_markdown: 'Go [home](/).' },
+          { cookie: cookies.writer },
+        ),
+        cookies.writer,
+      );
       expect(saved.text).toContain('Draft saved.');
       for (const method of ['GET', 'HEAD']) {
         const gone = await anonymous(evil.href, method);
@@ -216,10 +328,24 @@ for (const dialect of testDialects()) {
 
       const at = (token: string) => anonymous(`${server.url}/t/c/${token}`);
       // A day later a test link is dead, even one the draft still has.
-      expect((await at(makeTestClickToken(secret, homeId, { now: Date.now() - TEST_CLICK_VALID_MS - 60_000, url: home.url }))).status).toBe(410);
-      expect((await at(makeTestClickToken(secret, homeId, { now: Date.now() - TEST_CLICK_VALID_MS + 120_000, url: home.url }))).status).toBe(302);
+      expect(
+        (
+          await at(
+            makeTestClickToken(secret, homeId, { now: Date.now() - TEST_CLICK_VALID_MS - 60_000, url: home.url }),
+          )
+        ).status,
+      ).toBe(410);
+      expect(
+        (
+          await at(
+            makeTestClickToken(secret, homeId, { now: Date.now() - TEST_CLICK_VALID_MS + 120_000, url: home.url }),
+          )
+        ).status,
+      ).toBe(302);
       // Bound to the URL the link had: the same link id made for another URL leads nowhere.
-      expect((await at(makeTestClickToken(secret, homeId, { now: Date.now(), url: 'https://evil.example/phish' }))).status).toBe(410);
+      expect(
+        (await at(makeTestClickToken(secret, homeId, { now: Date.now(), url: 'https://evil.example/phish' }))).status,
+      ).toBe(410);
       // A fresh token for the removed link is refused just the same.
       expect((await at(makeTestClickToken(secret, evilId, { now: Date.now(), url: evil.url }))).status).toBe(410);
       // Test tokens made before these rules (no expiry, no URL) no longer read at all.
@@ -228,44 +354,115 @@ for (const dialect of testDialects()) {
       expect(oldStyle.headers.get('location')).toBeNull();
 
       // The writer puts it back: the draft has the link again, and so the test message's link works again.
-      expect((await afterSave(await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields }, { cookie: cookies.writer }), cookies.writer)).text).toContain('Draft saved.');
+      expect(
+        (
+          await afterSave(
+            await postForm(
+              server,
+              `/admin/issues/${id}`,
+              'issues.update',
+              { id: String(id), ...fields },
+              { cookie: cookies.writer },
+            ),
+            cookies.writer,
+          )
+        ).text,
+      ).toContain('Draft saved.');
       expect((await anonymous(evil.href)).headers.get('location')).toBe(evil.url);
     });
 
     it('admin form: a tracked phone number that is not one is refused by name and nothing is saved; a good one is saved, in the footer and the archive', async () => {
-      const count = () => withDatabase(server.databaseUrl, async (db) => Number((await db.selectFrom('issues').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n));
+      const count = () =>
+        withDatabase(server.databaseUrl, async (db) =>
+          Number(
+            (
+              await db
+                .selectFrom('issues')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .executeTakeFirstOrThrow()
+            ).n,
+          ),
+        );
       const before = await count();
-      const fields = { subject: 'Ring the counter', preheader: '', slug: 'ring-the-counter', body_markdown: 'Hello [home](/)' };
-      const refused = await postForm(server, '/admin/issues/new', 'issues.create', { ...fields, tracked_phone: 'ring us!' }, { cookie: cookies.writer });
+      const fields = {
+        subject: 'Ring the counter',
+        preheader: '',
+        slug: 'ring-the-counter',
+        body_markdown: 'Hello [home](/)',
+      };
+      const refused = await postForm(
+        server,
+        '/admin/issues/new',
+        'issues.create',
+        { ...fields, tracked_phone: 'ring us!' },
+        { cookie: cookies.writer },
+      );
       expect(refused.status).toBe(400);
       expect(refused.text).toContain('Enter the tracked phone number as digits, e.g. +44 1632 960001');
-      expect(refused.text).toMatch(/<input[^>]*name="tracked_phone"[^>]*aria-invalid="true"|<input[^>]*aria-invalid="true"[^>]*name="tracked_phone"/);
+      expect(refused.text).toMatch(
+        /<input[^>]*name="tracked_phone"[^>]*aria-invalid="true"|<input[^>]*aria-invalid="true"[^>]*name="tracked_phone"/,
+      );
       expect(refused.text).toContain('value="ring us!"'); // the form keeps what was typed
       expect(await count()).toBe(before);
       // A body streamed far past the editor's limit is cut off as it comes (413), nothing saved…
-      const flood = await floodPost(server, '/admin/issues/new?_action=issues.create', { totalBytes: 300 * 1024 * 1024, headers: { accept: 'text/html', cookie: cookies.writer } });
+      const flood = await floodPost(server, '/admin/issues/new?_action=issues.create', {
+        totalBytes: 300 * 1024 * 1024,
+        headers: { accept: 'text/html', cookie: cookies.writer },
+      });
       expect(flood.status).toBe(413);
       expect(flood.body).toMatch(/larger than 1 MB.*Content-Length.*up to 2 MB/);
       expect(flood.rssGrowthMb).toBeLessThan(20);
       expect(await count()).toBe(before);
       // …while the longest body the editor allows, in a script that form-encodes to 9 bytes a character, still fits.
-      const longest = await postForm(server, '/admin/issues/new', 'issues.create', { ...fields, slug: 'the-longest-issue', body_markdown: '€'.repeat(BODY_MAX) }, { cookie: cookies.writer });
+      const longest = await postForm(
+        server,
+        '/admin/issues/new',
+        'issues.create',
+        { ...fields, slug: 'the-longest-issue', body_markdown: '€'.repeat(BODY_MAX) },
+        { cookie: cookies.writer },
+      );
       expect(longest.status, longest.text.slice(0, 300)).toBe(303);
 
-      const created = await postForm(server, '/admin/issues/new', 'issues.create', { ...fields, tracked_phone: '+44 (0)1632 960-777' }, { cookie: cookies.writer });
+      const created = await postForm(
+        server,
+        '/admin/issues/new',
+        'issues.create',
+        { ...fields, tracked_phone: '+44 (0)1632 960-777' },
+        { cookie: cookies.writer },
+      );
       expect(created.status, created.text.slice(0, 300)).toBe(303);
       const id = Number(/\/admin\/issues\/(\d+)/.exec(created.location!)![1]);
       const edit = await request(server, `/admin/issues/${id}`, { cookie: cookies.writer });
       // Shown as typed (the form, the issue's page, the footer); stored in E.164 for matching calls.
       expect(edit.text).toContain('value="+44 (0)1632 960-777"');
-      expect(edit.text).toMatch(/calls to <span class="phone-number"[^>]*>\+44 \(0\)1632 960-777<\/span> count for this issue/);
+      expect(edit.text).toMatch(
+        /calls to <span class="phone-number"[^>]*>\+44 \(0\)1632 960-777<\/span> count for this issue/,
+      );
       // The preview's footer (the srcdoc attribute escapes only & and "): the number through the click redirect.
-      expect(edit.text).toMatch(/srcdoc="[^"]*Call us at <a href=&quot;http:\/\/127\.0\.0\.1:\d+\/t\/c\/[A-Za-z0-9_-]+&quot;[^>]*>\+44 \(0\)1632 960-777<\/a>/);
+      expect(edit.text).toMatch(
+        /srcdoc="[^"]*Call us at <a href=&quot;http:\/\/127\.0\.0\.1:\d+\/t\/c\/[A-Za-z0-9_-]+&quot;[^>]*>\+44 \(0\)1632 960-777<\/a>/,
+      );
       // A bad edit leaves the saved number as it was.
-      const badEdit = await postForm(server, `/admin/issues/${id}`, 'issues.update', { id: String(id), ...fields, subject: 'Renamed', tracked_phone: '01632 96O777' }, { cookie: cookies.writer });
+      const badEdit = await postForm(
+        server,
+        `/admin/issues/${id}`,
+        'issues.update',
+        { id: String(id), ...fields, subject: 'Renamed', tracked_phone: '01632 96O777' },
+        { cookie: cookies.writer },
+      );
       expect(badEdit.text).toContain('Enter the tracked phone number as digits');
-      const stored = await withDatabase(server.databaseUrl, (db) => db.selectFrom('issues').select(['subject', 'tracked_phone', 'tracked_phone_display']).where('id', '=', id).executeTakeFirstOrThrow());
-      expect(stored).toEqual({ subject: 'Ring the counter', tracked_phone: '+441632960777', tracked_phone_display: '+44 (0)1632 960-777' });
+      const stored = await withDatabase(server.databaseUrl, (db) =>
+        db
+          .selectFrom('issues')
+          .select(['subject', 'tracked_phone', 'tracked_phone_display'])
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow(),
+      );
+      expect(stored).toEqual({
+        subject: 'Ring the counter',
+        tracked_phone: '+441632960777',
+        tracked_phone_display: '+44 (0)1632 960-777',
+      });
 
       await withDatabase(server.databaseUrl, async (db) => {
         await freezeIssue(db, id);
@@ -305,7 +502,11 @@ for (const dialect of testDialects()) {
 
       // Frozen: the admin shows it read-only; the API says so.
       const read = JSON.parse((await api('GET', `/api/issues/${created.id}`, 'marketer')).text);
-      expect(read.issue).toMatchObject({ status: 'sent', frozen: true, archive_url: `${server.url}/newsletter/archived-issue/` });
+      expect(read.issue).toMatchObject({
+        status: 'sent',
+        frozen: true,
+        archive_url: `${server.url}/newsletter/archived-issue/`,
+      });
       const edit = await request(server, `/admin/issues/${created.id}`, { cookie: cookies.marketer });
       expect(edit.text).toContain('its content is frozen');
       expect(edit.text).not.toContain('name="body_markdown"');

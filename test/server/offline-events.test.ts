@@ -22,7 +22,20 @@ for (const dialect of testDialects()) {
 
     const events = (where?: { source?: string }) =>
       withDatabase(server.databaseUrl, async (db) => {
-        let query = db.selectFrom('offline_events').select(['kind', 'at', 'source', 'recorded_by', 'note', 'client_id', 'from_hash', 'to_number', 'duration_s', 'undone_at']);
+        let query = db
+          .selectFrom('offline_events')
+          .select([
+            'kind',
+            'at',
+            'source',
+            'recorded_by',
+            'note',
+            'client_id',
+            'from_hash',
+            'to_number',
+            'duration_s',
+            'undone_at',
+          ]);
         if (where?.source) query = query.where('source', '=', where.source as 'csv');
         return query.orderBy('id').execute();
       });
@@ -48,7 +61,12 @@ for (const dialect of testDialects()) {
         expect(page.status).toBe(200);
         expect(page.text).toContain('>Phone call</button>');
         const clientId = /name="clientId" value="([0-9a-f-]{36})"/.exec(page.text)![1]!;
-        const fields = { clientId, kind: role === 'writer' ? 'walk_in' : 'call', mentioned: 'on', note: `tapped by the ${role}` };
+        const fields = {
+          clientId,
+          kind: role === 'writer' ? 'walk_in' : 'call',
+          mentioned: 'on',
+          note: `tapped by the ${role}`,
+        };
         const answer = await postForm(server, '/admin/tally', 'tally.tap', fields, { cookie: cookies[role] });
         expect(answer.status, answer.text.slice(0, 300)).toBe(200);
         expect(answer.text).toMatch(/(Phone call|Walk-in) at \d\d:\d\d\./);
@@ -72,7 +90,13 @@ for (const dialect of testDialects()) {
       expect(anonymous.location).toMatch(/^\/admin\/login\?next=%2Fadmin%2Ftally/);
       expect(await request(server, '/admin/tally').then((a) => a.location)).toBe('/admin/login?next=%2Fadmin%2Ftally');
       // A cross-site form post is refused by Astro's origin check.
-      const crossSite = await postForm(server, '/admin/tally', 'tally.tap', { clientId: randomUUID(), kind: 'call' }, { cookie: cookies.writer, origin: 'https://evil.example' });
+      const crossSite = await postForm(
+        server,
+        '/admin/tally',
+        'tally.tap',
+        { clientId: randomUUID(), kind: 'call' },
+        { cookie: cookies.writer, origin: 'https://evil.example' },
+      );
       expect(crossSite.status).toBe(403);
       expect(await events({ source: 'tally' })).toHaveLength(3);
     });
@@ -97,7 +121,10 @@ for (const dialect of testDialects()) {
       const send = (body: unknown, options: { cookie?: string; origin?: string | null; type?: string } = {}) =>
         request(server, '/admin/tally/taps', {
           method: 'POST',
-          headers: { 'content-type': options.type ?? 'application/json', ...(options.origin === null ? {} : { origin: options.origin ?? server.url }) },
+          headers: {
+            'content-type': options.type ?? 'application/json',
+            ...(options.origin === null ? {} : { origin: options.origin ?? server.url }),
+          },
           body: JSON.stringify(body),
           cookie: options.cookie,
         });
@@ -114,9 +141,17 @@ for (const dialect of testDialects()) {
       expect((await send(other, { cookie: cookies.writer, origin: 'https://evil.example' })).status).toBe(403);
       expect((await send(other, { cookie: cookies.writer, origin: null })).status).toBe(403);
       expect((await send(other, { cookie: cookies.writer, type: 'text/plain' })).status).toBe(415);
-      const tooMany = await request(server, '/admin/tally/taps', { method: 'POST', headers: { 'content-type': 'application/json', origin: server.url }, body: '{"taps": [', cookie: cookies.writer });
+      const tooMany = await request(server, '/admin/tally/taps', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: server.url },
+        body: '{"taps": [',
+        cookie: cookies.writer,
+      });
       expect(tooMany.status).toBe(400);
-      const flood = await floodPost(server, '/admin/tally/taps', { totalBytes: 300 * 1024 * 1024, headers: { 'content-type': 'application/json', cookie: cookies.writer } });
+      const flood = await floodPost(server, '/admin/tally/taps', {
+        totalBytes: 300 * 1024 * 1024,
+        headers: { 'content-type': 'application/json', cookie: cookies.writer },
+      });
       expect(flood.status).toBe(413);
       expect(JSON.parse(flood.body)).toMatchObject({ error: 'too_large' });
       expect(flood.rssGrowthMb).toBeLessThan(20);
@@ -125,23 +160,44 @@ for (const dialect of testDialects()) {
 
     describe('the call-tracking webhook', () => {
       const post = (body: string, headers: Record<string, string> = {}) =>
-        request(server, '/api/webhooks/calls', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+        request(server, '/api/webhooks/calls', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+        });
 
       it('a call with the right secret is stored (no Origin needed); the caller’s number is not', async () => {
         const at = Date.now() - 5 * 60_000;
-        const answer = await post(JSON.stringify({ at, from: '+44 1632 960123', to: '+44 (0)1632 960001', duration_s: 95, id: 'prov-1' }), { authorization: `Bearer ${SECRET}` });
+        const answer = await post(
+          JSON.stringify({ at, from: '+44 1632 960123', to: '+44 (0)1632 960001', duration_s: 95, id: 'prov-1' }),
+          { authorization: `Bearer ${SECRET}` },
+        );
         expect(answer.status, answer.text).toBe(201);
-        expect(JSON.parse(answer.text)).toMatchObject({ stored: true, event: { kind: 'call', at, issue_id: null, to: '+441632960001', duration_s: 95 } });
-        const iso = await post(JSON.stringify({ at: new Date(at + 60_000).toISOString() }), { 'x-webhook-secret': SECRET });
+        expect(JSON.parse(answer.text)).toMatchObject({
+          stored: true,
+          event: { kind: 'call', at, issue_id: null, to: '+441632960001', duration_s: 95 },
+        });
+        const iso = await post(JSON.stringify({ at: new Date(at + 60_000).toISOString() }), {
+          'x-webhook-secret': SECRET,
+        });
         expect(iso.status).toBe(201);
         // The provider retries: nothing new.
-        const retry = await post(JSON.stringify({ at, from: '+44 1632 960123', id: 'prov-1' }), { authorization: `Bearer ${SECRET}` });
+        const retry = await post(JSON.stringify({ at, from: '+44 1632 960123', id: 'prov-1' }), {
+          authorization: `Bearer ${SECRET}`,
+        });
         expect(retry.status).toBe(200);
         expect(JSON.parse(retry.text)).toMatchObject({ stored: false, duplicate: true });
 
         const stored = await events({ source: 'webhook' });
         expect(stored).toHaveLength(2);
-        expect(stored[0]).toMatchObject({ kind: 'call', at, client_id: 'webhook:prov-1', to_number: '+441632960001', duration_s: 95, recorded_by: null });
+        expect(stored[0]).toMatchObject({
+          kind: 'call',
+          at,
+          client_id: 'webhook:prov-1',
+          to_number: '+441632960001',
+          duration_s: 95,
+          recorded_by: null,
+        });
         expect(stored[0]!.from_hash).toMatch(/^[0-9a-f]{32}$/);
         expect(JSON.stringify(stored)).not.toMatch(/960123/);
       });
@@ -149,9 +205,22 @@ for (const dialect of testDialects()) {
       it('a call to an issue’s tracked number is credited to that issue once it went out; other numbers and earlier calls to no issue', async () => {
         const wentOut = Date.now() - 2 * 3_600_000;
         const issueId = await withDatabase(server.databaseUrl, async (db) => {
-          const sent = await createIssue(db, { subject: 'Call the repair counter', body_markdown: 'Ring us about a spring check.', tracked_phone: '+44 1632 960555' }, { articles: new Map(), createdBy: null }, wentOut - 60_000);
+          const sent = await createIssue(
+            db,
+            {
+              subject: 'Call the repair counter',
+              body_markdown: 'Ring us about a spring check.',
+              tracked_phone: '+44 1632 960555',
+            },
+            { articles: new Map(), createdBy: null },
+            wentOut - 60_000,
+          );
           // A later draft reusing the number has not gone out: it must not take the calls.
-          const later = await createIssue(db, { subject: 'Next month', tracked_phone: '+441632960555' }, { articles: new Map(), createdBy: null });
+          const later = await createIssue(
+            db,
+            { subject: 'Next month', tracked_phone: '+441632960555' },
+            { articles: new Map(), createdBy: null },
+          );
           if (!sent.ok || !later.ok) throw new Error('issues not created');
           await freezeIssue(db, sent.value.id, wentOut);
           return sent.value.id;
@@ -169,15 +238,28 @@ for (const dialect of testDialects()) {
         expect(await call('+441632960555', wentOut - 60_000)).toMatchObject({ issue_id: null }); // before the issue went out
 
         const stored = await withDatabase(server.databaseUrl, (db) =>
-          db.selectFrom('offline_events').select(['id', 'issue_id', 'to_number']).where('id', 'in', [credited.id]).executeTakeFirstOrThrow(),
+          db
+            .selectFrom('offline_events')
+            .select(['id', 'issue_id', 'to_number'])
+            .where('id', 'in', [credited.id])
+            .executeTakeFirstOrThrow(),
         );
-        expect({ issue_id: stored.issue_id === null ? null : Number(stored.issue_id), to_number: stored.to_number }).toEqual({ issue_id: issueId, to_number: '+441632960555' });
+        expect({
+          issue_id: stored.issue_id === null ? null : Number(stored.issue_id),
+          to_number: stored.to_number,
+        }).toEqual({ issue_id: issueId, to_number: '+441632960555' });
       });
 
       it('a wrong or missing secret → 401; bad JSON or fields → 400 by field; not JSON → refused; nothing stored', async () => {
         const before = (await events({ source: 'webhook' })).length;
         const good = JSON.stringify({ at: Date.now() });
-        const wrong: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-secret-wrong-secret' }, { authorization: `Basic ${SECRET}` }, { 'x-webhook-secret': SECRET.slice(0, -1) }, { authorization: `Bearer ${SECRET}x` }];
+        const wrong: Record<string, string>[] = [
+          {},
+          { authorization: 'Bearer wrong-secret-wrong-secret' },
+          { authorization: `Basic ${SECRET}` },
+          { 'x-webhook-secret': SECRET.slice(0, -1) },
+          { authorization: `Bearer ${SECRET}x` },
+        ];
         for (const headers of wrong) {
           const answer = await post(good, headers);
           expect(answer.status, JSON.stringify(headers)).toBe(401);
@@ -187,7 +269,10 @@ for (const dialect of testDialects()) {
         const badJson = await post('{"at": 17', auth);
         expect(badJson.status).toBe(400);
         expect(JSON.parse(badJson.text)).toMatchObject({ error: 'bad_json' });
-        const badFields = await post(JSON.stringify({ at: 1_795_000_000, from: 'call me maybe', duration_s: -4 }), auth);
+        const badFields = await post(
+          JSON.stringify({ at: 1_795_000_000, from: 'call me maybe', duration_s: -4 }),
+          auth,
+        );
         expect(badFields.status).toBe(400);
         expect(JSON.parse(badFields.text).fields).toEqual({
           at: 'looks like seconds since 1970: send milliseconds',
@@ -202,25 +287,51 @@ for (const dialect of testDialects()) {
         expect(JSON.parse(localTime.text).fields.at).toMatch(/needs a time zone offset/);
         expect((await post('[1,2]', auth)).status).toBe(400);
         // Not JSON (a form post, no content type): refused whether or not Astro's origin check sees it first.
-        const form = await request(server, '/api/webhooks/calls', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth }, body: 'at=1' });
+        const form = await request(server, '/api/webhooks/calls', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+          body: 'at=1',
+        });
         expect([403, 415]).toContain(form.status);
-        const untyped = await request(server, '/api/webhooks/calls', { method: 'POST', headers: auth, body: JSON.stringify({ at: Date.now() }) });
+        const untyped = await request(server, '/api/webhooks/calls', {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ at: Date.now() }),
+        });
         expect([403, 415]).toContain(untyped.status);
         const huge = await post(JSON.stringify({ at: Date.now(), pad: 'x'.repeat(20_000) }), auth);
         expect(huge.status).toBe(413);
-        const flood = await floodPost(server, '/api/webhooks/calls', { totalBytes: 300 * 1024 * 1024, headers: { 'content-type': 'application/json', ...auth } });
+        const flood = await floodPost(server, '/api/webhooks/calls', {
+          totalBytes: 300 * 1024 * 1024,
+          headers: { 'content-type': 'application/json', ...auth },
+        });
         expect(flood.status).toBe(413);
-        expect(JSON.parse(flood.body)).toMatchObject({ error: 'too_large', message: expect.stringMatching(/larger than 16 KB/) });
+        expect(JSON.parse(flood.body)).toMatchObject({
+          error: 'too_large',
+          message: expect.stringMatching(/larger than 16 KB/),
+        });
         expect(flood.rssGrowthMb).toBeLessThan(20);
         expect(await events({ source: 'webhook' })).toHaveLength(before);
       });
     });
 
     it('CSV import: upload → dry run with counts → rejected-rows report → import', async () => {
-      const csv = ['time,kind,note', '2026-11-02 09:15,call,asked about batteries', '2026-11-02 10:00,walk-in,', 'yesterday,call,', '2026-11-02 11:00,fax,', ''].join('\n');
+      const csv = [
+        'time,kind,note',
+        '2026-11-02 09:15,call,asked about batteries',
+        '2026-11-02 10:00,walk-in,',
+        'yesterday,call,',
+        '2026-11-02 11:00,fax,',
+        '',
+      ].join('\n');
       const form = new FormData();
       form.append('file', new Blob([csv], { type: 'text/csv' }), 'november.csv');
-      const uploaded = await request(server, '/admin/offline-events/import?_action=offlineEvents.upload', { method: 'POST', headers: { origin: server.url }, body: form, cookie: cookies.marketer });
+      const uploaded = await request(server, '/admin/offline-events/import?_action=offlineEvents.upload', {
+        method: 'POST',
+        headers: { origin: server.url },
+        body: form,
+        cookie: cookies.marketer,
+      });
       expect(uploaded.status, uploaded.text.slice(0, 500)).toBe(303);
       const upload = /\?upload=([0-9a-f]{32})$/.exec(uploaded.location ?? '')![1]!;
 
@@ -228,13 +339,19 @@ for (const dialect of testDialects()) {
       expect(preview.text).toContain('november.csv');
       expect(preview.text).toContain('asked about batteries');
       const mapping = { upload, delimiter: 'comma', time: '0', kind: '1', note: '2', issue: '', mentioned: '' };
-      const dry = await request(server, `/admin/offline-events/import?${new URLSearchParams({ ...mapping, run: '1' })}`, { cookie: cookies.marketer });
+      const dry = await request(
+        server,
+        `/admin/offline-events/import?${new URLSearchParams({ ...mapping, run: '1' })}`,
+        { cookie: cookies.marketer },
+      );
       expect(dry.text).toMatch(/To import<\/th><td><strong>2<\/strong> — 1 phone call, 1 walk-in/);
       expect(dry.text).toMatch(/— bad time<\/th><td>1</);
       expect(dry.text).toMatch(/— unknown kind<\/th><td>1</);
       expect(await events({ source: 'csv' })).toEqual([]);
 
-      const report = await request(server, `/admin/offline-events/rejected?${new URLSearchParams(mapping)}`, { cookie: cookies.marketer });
+      const report = await request(server, `/admin/offline-events/rejected?${new URLSearchParams(mapping)}`, {
+        cookie: cookies.marketer,
+      });
       expect(report.status).toBe(200);
       expect(report.headers.get('content-type')).toMatch(/^text\/csv/);
       expect(report.headers.get('content-disposition')).toBe('attachment; filename="november-rejected-rows.csv"');
@@ -242,9 +359,17 @@ for (const dialect of testDialects()) {
         { row: '4', reason: expect.stringMatching(/^bad time: not a time: "yesterday"/), raw: 'yesterday,call,' },
         { row: '5', reason: 'unknown kind "fax" (use "call" or "walk-in")', raw: '2026-11-02 11:00,fax,' },
       ]);
-      expect((await request(server, `/admin/offline-events/rejected?${new URLSearchParams(mapping)}`, { cookie: cookies.writer })).status).toBe(403);
+      expect(
+        (
+          await request(server, `/admin/offline-events/rejected?${new URLSearchParams(mapping)}`, {
+            cookie: cookies.writer,
+          })
+        ).status,
+      ).toBe(403);
 
-      const imported = await postForm(server, '/admin/offline-events/import', 'offlineEvents.import', mapping, { cookie: cookies.marketer });
+      const imported = await postForm(server, '/admin/offline-events/import', 'offlineEvents.import', mapping, {
+        cookie: cookies.marketer,
+      });
       expect(imported.status).toBe(200);
       expect(imported.text).toContain('Imported 2 events from november.csv');
       const stored = await events({ source: 'csv' });
@@ -253,18 +378,28 @@ for (const dialect of testDialects()) {
         ['walk_in', null, users.marketer],
       ]);
       // The upload is gone once imported; importing it again is refused and stores nothing.
-      const twice = await postForm(server, '/admin/offline-events/import', 'offlineEvents.import', mapping, { cookie: cookies.marketer });
+      const twice = await postForm(server, '/admin/offline-events/import', 'offlineEvents.import', mapping, {
+        cookie: cookies.marketer,
+      });
       expect(twice.text).toContain('This upload is no longer here');
       expect(await events({ source: 'csv' })).toHaveLength(2);
 
       // A workbook is refused at upload, with what to do instead.
       const xlsx = new FormData();
       xlsx.append('file', new Blob([Buffer.from('PK\x03\x04rest-of-a-zip', 'latin1')]), 'calls.xlsx');
-      const refused = await request(server, '/admin/offline-events/import?_action=offlineEvents.upload', { method: 'POST', headers: { origin: server.url }, body: xlsx, cookie: cookies.marketer });
+      const refused = await request(server, '/admin/offline-events/import?_action=offlineEvents.upload', {
+        method: 'POST',
+        headers: { origin: server.url },
+        body: xlsx,
+        cookie: cookies.marketer,
+      });
       expect(refused.text).toContain('This is a spreadsheet workbook');
 
       // 300 MB streamed at the upload action: refused as it comes, nothing kept.
-      const uploads = () => (existsSync(path.join(server.dataDir, 'offline-imports')) ? readdirSync(path.join(server.dataDir, 'offline-imports')).sort() : []);
+      const uploads = () =>
+        existsSync(path.join(server.dataDir, 'offline-imports'))
+          ? readdirSync(path.join(server.dataDir, 'offline-imports')).sort()
+          : [];
       const kept = uploads();
       const flood = await floodPost(server, '/admin/offline-events/import?_action=offlineEvents.upload', {
         totalBytes: 300 * 1024 * 1024,
@@ -277,7 +412,9 @@ for (const dialect of testDialects()) {
     });
 
     it('the Offline events page: daily counts, the list, add by hand, remove, the webhook settings', async () => {
-      const page = await request(server, '/admin/offline-events?from=2026-11-01&to=2026-11-03', { cookie: cookies.marketer });
+      const page = await request(server, '/admin/offline-events?from=2026-11-01&to=2026-11-03', {
+        cookie: cookies.marketer,
+      });
       expect(page.status).toBe(200);
       expect(page.text).toMatch(/<time datetime="2026-11-02">Mon 2 Nov<\/time><\/th><td>1<\/td><td>1<\/td>/);
       expect(page.text).toContain(`http://127.0.0.1:${server.port}/api/webhooks/calls`);
@@ -285,19 +422,50 @@ for (const dialect of testDialects()) {
       expect(page.text).not.toContain(SECRET);
 
       const clientId = /name="clientId" value="([0-9a-f-]{36})"/.exec(page.text)![1]!;
-      const added = await postForm(server, '/admin/offline-events?from=2026-11-01&to=2026-11-03', 'offlineEvents.add', { kind: 'walk_in', at: '2026-11-03T16:30', mentioned: 'yes', note: 'a regular', clientId }, { cookie: cookies.marketer });
+      const added = await postForm(
+        server,
+        '/admin/offline-events?from=2026-11-01&to=2026-11-03',
+        'offlineEvents.add',
+        { kind: 'walk_in', at: '2026-11-03T16:30', mentioned: 'yes', note: 'a regular', clientId },
+        { cookie: cookies.marketer },
+      );
       expect(added.text).toContain('Added: walk-in on');
-      expect(added.text).toMatch(/<time datetime="2026-11-03">Tue 3 Nov<\/time><\/th><td>0<\/td><td>1<\/td><td>1<\/td>/);
+      expect(added.text).toMatch(
+        /<time datetime="2026-11-03">Tue 3 Nov<\/time><\/th><td>0<\/td><td>1<\/td><td>1<\/td>/,
+      );
       const manual = (await events({ source: 'manual' }))[0]!;
       expect(manual).toMatchObject({ kind: 'walk_in', note: 'a regular', recorded_by: users.marketer });
 
-      const id = await withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('offline_events').select('id').where('source', '=', 'manual').executeTakeFirstOrThrow()).id);
-      const removed = await postForm(server, '/admin/offline-events?from=2026-11-01&to=2026-11-03', 'offlineEvents.remove', { id: String(id) }, { cookie: cookies.marketer });
+      const id = await withDatabase(
+        server.databaseUrl,
+        async (db) =>
+          (await db.selectFrom('offline_events').select('id').where('source', '=', 'manual').executeTakeFirstOrThrow())
+            .id,
+      );
+      const removed = await postForm(
+        server,
+        '/admin/offline-events?from=2026-11-01&to=2026-11-03',
+        'offlineEvents.remove',
+        { id: String(id) },
+        { cookie: cookies.marketer },
+      );
       expect(removed.text).toContain('Removed: walk-in on');
-      expect(removed.text).toMatch(/<time datetime="2026-11-03">Tue 3 Nov<\/time><\/th><td>0<\/td><td>0<\/td><td>0<\/td>/);
+      expect(removed.text).toMatch(
+        /<time datetime="2026-11-03">Tue 3 Nov<\/time><\/th><td>0<\/td><td>0<\/td><td>0<\/td>/,
+      );
       expect(removed.text).toContain('>Restore</button>');
       // The writer cannot.
-      expect((await postForm(server, '/admin/offline-events', 'offlineEvents.remove', { id: String(id) }, { cookie: cookies.writer })).status).toBe(403);
+      expect(
+        (
+          await postForm(
+            server,
+            '/admin/offline-events',
+            'offlineEvents.remove',
+            { id: String(id) },
+            { cookie: cookies.writer },
+          )
+        ).status,
+      ).toBe(403);
     });
   });
 }

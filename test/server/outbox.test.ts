@@ -13,7 +13,10 @@ describe('the outbox over HTTP', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
+    marketer = await sessionCookie(
+      server.databaseUrl,
+      await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
+    );
     admin = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'ada@example.com', 'admin'));
   });
   afterAll(async () => {
@@ -29,47 +32,72 @@ describe('the outbox over HTTP', () => {
   });
 
   it('the outbox: newest first, a message with its HTML (sandboxed, strict CSP), text part and headers', async () => {
-    const signup = await request(server, '/subscribe?_action=subscribe', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: 'email=outboxreader%40example.com&name=Olga' });
+    const signup = await request(server, '/subscribe?_action=subscribe', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+      body: 'email=outboxreader%40example.com&name=Olga',
+    });
     expect(signup.status).toBe(200);
     const list = await get('/admin/outbox');
     expect(list.status).toBe(200);
-    const file = /href="\/admin\/outbox\/([^"/]+\.eml)">Confirm your subscription to Frobozz Electric<\/a>/.exec(list.text)?.[1];
+    const file = /href="\/admin\/outbox\/([^"/]+\.eml)">Confirm your subscription to Frobozz Electric<\/a>/.exec(
+      list.text,
+    )?.[1];
     expect(file).toBeTruthy();
     expect(list.text).toContain('outboxreader@example.com');
 
     const message = await get(`/admin/outbox/${file}`);
     expect(message.status).toBe(200);
     expect(message.text).toContain('<h1 class="page-title">Confirm your subscription to Frobozz Electric</h1>');
-    expect(message.text).toMatch(/<iframe [^>]*src="\/admin\/outbox\/[^"]+\/html" sandbox="allow-popups allow-popups-to-escape-sandbox"/);
+    expect(message.text).toMatch(
+      /<iframe [^>]*src="\/admin\/outbox\/[^"]+\/html" sandbox="allow-popups allow-popups-to-escape-sandbox"/,
+    );
     expect(message.text).toContain('<code>x-footfall-email</code>');
     const confirm = linkIn(message.text.replace(/&amp;/g, '&'), `${server.url}/subscribe/confirm?token=`);
 
     const html = await get(`/admin/outbox/${file}/html`);
     expect(html.status).toBe(200);
-    expect(html.headers.get('content-security-policy')).toBe("default-src 'none'; img-src * data:; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox");
+    expect(html.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox",
+    );
     expect(html.text).toContain('<base target="_blank">');
     expect(html.text).toContain(confirm.replace(/&/g, '&#38;'));
 
     // Confirming sends the welcome email, with the one-click unsubscribe headers and footer links.
     expect((await pressConfirm(confirm)).status).toBe(200);
     const after = await get('/admin/outbox');
-    const welcome = /href="\/admin\/outbox\/([^"/]+\.eml)">Welcome to the Frobozz Electric newsletter<\/a>/.exec(after.text)?.[1];
+    const welcome = /href="\/admin\/outbox\/([^"/]+\.eml)">Welcome to the Frobozz Electric newsletter<\/a>/.exec(
+      after.text,
+    )?.[1];
     expect(after.text.indexOf(welcome!)).toBeLessThan(after.text.indexOf(file!)); // newest first
     const welcomePage = (await get(`/admin/outbox/${welcome}`)).text;
-    expect(welcomePage).toMatch(/<code>list-unsubscribe<\/code><\/th><td><code>&lt;http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/[\w.-]+&gt;, &lt;mailto:newsletter@localhost\?subject=unsubscribe&gt;<\/code>/);
+    expect(welcomePage).toMatch(
+      /<code>list-unsubscribe<\/code><\/th><td><code>&lt;http:\/\/127\.0\.0\.1:\d+\/unsubscribe\/[\w.-]+&gt;, &lt;mailto:newsletter@localhost\?subject=unsubscribe&gt;<\/code>/,
+    );
     expect(welcomePage).toContain('<code>List-Unsubscribe=One-Click</code>');
     expect(welcomePage).toMatch(/Unsubscribe\s+\[http:\/\/127\.0\.0\.1:\d+\/unsubscribe\//);
     expect(welcomePage).toMatch(/Manage your preferences\s+\[http:\/\/127\.0\.0\.1:\d+\/preferences\//);
   });
 
   it('the outbox refuses paths that are not message names, and keeps account mail for admins', async () => {
-    for (const path of ['/admin/outbox/..%2Fsecret', '/admin/outbox/..%2F..%2Fsecret', '/admin/outbox/%2e%2e%2fsecret', '/admin/outbox/..%2Fsecret/html', '/admin/outbox/20261126T000000.000Z-0000000000000000.eml']) {
+    for (const path of [
+      '/admin/outbox/..%2Fsecret',
+      '/admin/outbox/..%2F..%2Fsecret',
+      '/admin/outbox/%2e%2e%2fsecret',
+      '/admin/outbox/..%2Fsecret/html',
+      '/admin/outbox/20261126T000000.000Z-0000000000000000.eml',
+    ]) {
       const answer = await get(path);
       expect(answer.status, path).toBe(404);
       expect(answer.text, path).not.toContain('root:');
     }
     // An invitation carries a link that signs someone in: a marketer never sees it.
-    const invited = await request(server, '/admin/users?_action=users.invite', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: 'email=newadmin%40example.com&name=New&role=admin', cookie: admin });
+    const invited = await request(server, '/admin/users?_action=users.invite', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+      body: 'email=newadmin%40example.com&name=New&role=admin',
+      cookie: admin,
+    });
     expect(invited.status).toBe(200);
     const forAdmin = await get('/admin/outbox', admin);
     const invite = /href="\/admin\/outbox\/([^"/]+\.eml)">[^<]*invited you/.exec(forAdmin.text)?.[1];

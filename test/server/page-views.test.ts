@@ -31,12 +31,19 @@ for (const dialect of testDialects()) {
     it('serves /healthz with the database reachable', async () => {
       const res = await fetch(`${server.url}/healthz`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ok', database: { dialect, reachable: true }, sending: { status: 'ok', workers: [] } });
+      expect(await res.json()).toEqual({
+        status: 'ok',
+        database: { dialect, reachable: true },
+        sending: { status: 'ok', workers: [] },
+      });
     });
 
     it('counts a prerendered article view with its UTM fields, and not HEAD or assets', async () => {
       const before = (await pageViewsIn(server.databaseUrl)).length;
-      const res = await fetch(`${server.url}${article}?utm_source=newsletter&utm_medium=email&utm_campaign=first-light&utm_content=2`, { headers: { 'user-agent': chrome } });
+      const res = await fetch(
+        `${server.url}${article}?utm_source=newsletter&utm_medium=email&utm_campaign=first-light&utm_content=2`,
+        { headers: { 'user-agent': chrome } },
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/text\/html/);
       expect(await res.text()).toContain('<main');
@@ -64,7 +71,9 @@ for (const dialect of testDialects()) {
 
     it('hostile requests are answered and never stop the writer', async () => {
       const before = (await pageViewsIn(server.databaseUrl)).length;
-      const long = await fetch(`${server.url}${article}?utm_campaign=${'x'.repeat(10_000)}`, { headers: { 'user-agent': chrome } });
+      const long = await fetch(`${server.url}${article}?utm_campaign=${'x'.repeat(10_000)}`, {
+        headers: { 'user-agent': chrome },
+      });
       expect(long.status).toBe(200);
       const badUtf8 = await fetch(`${server.url}/articles/%FF%FE/`);
       expect([400, 404]).toContain(badUtf8.status);
@@ -72,7 +81,9 @@ for (const dialect of testDialects()) {
       expect(nul.status).toBe(200);
       const noAgent = await fetch(`${server.url}${article}`, { headers: { 'user-agent': '' } });
       expect(noAgent.status).toBe(200);
-      const after = await fetch(`${server.url}${article}?utm_campaign=still-alive`, { headers: { 'user-agent': chrome } });
+      const after = await fetch(`${server.url}${article}?utm_campaign=still-alive`, {
+        headers: { 'user-agent': chrome },
+      });
       expect(after.status).toBe(200);
       const rows = (await pageViewsIn(server.databaseUrl)).slice(before);
       expect(rows).toHaveLength(4);

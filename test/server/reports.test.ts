@@ -11,15 +11,32 @@ import { weekHourOf } from '../../src/lib/reports/week-hour.ts';
 
 const HOUR = 3_600_000;
 const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const decode = (text: string) => text.replace(/<[^>]*>/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+const decode = (text: string) =>
+  text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 /** The comparison table's rows in page order: issue id and each numeric cell by column key. */
-function comparisonRows(html: string, tableId = 'comparison'): { issueId: number; subject: string; cells: Record<string, string> }[] {
+function comparisonRows(
+  html: string,
+  tableId = 'comparison',
+): { issueId: number; subject: string; cells: Record<string, string> }[] {
   const table = new RegExp(`<table[^>]*id="${tableId}"[\\s\\S]*?</table>`).exec(html)?.[0] ?? '';
   return [...table.matchAll(/<tr[^>]*data-issue="(\d+)"[^>]*>([\s\S]*?)<\/tr>/g)].map(([, id, row]) => ({
     issueId: Number(id),
     subject: decode(/<th[^>]*scope="row"[^>]*>([\s\S]*?)<\/th>/.exec(row!)![1]!),
-    cells: Object.fromEntries([...row!.matchAll(/<td[^>]*data-column="([^"]+)"[^>]*>([\s\S]*?)<\/td>/g)].map(([, key, value]) => [key!, decode(value!)])),
+    cells: Object.fromEntries(
+      [...row!.matchAll(/<td[^>]*data-column="([^"]+)"[^>]*>([\s\S]*?)<\/td>/g)].map(([, key, value]) => [
+        key!,
+        decode(value!),
+      ]),
+    ),
   }));
 }
 
@@ -30,19 +47,65 @@ function tableAfter(html: string, marker: string): string[][] {
   const opened = html.lastIndexOf('<table', at);
   const start = opened >= 0 && html.lastIndexOf('</table>', at) < opened ? opened : at;
   const table = /<table[\s\S]*?<\/table>/.exec(html.slice(start))![0];
-  return [...table.matchAll(/<tr[\s\S]*?<\/tr>/g)].map(([row]) => [...row.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => decode(cell[1]!)));
+  return [...table.matchAll(/<tr[\s\S]*?<\/tr>/g)].map(([row]) =>
+    [...row.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => decode(cell[1]!)),
+  );
 }
 
 const EXPECTED_A = {
-  recipients: '12', delivered: '10', bounced: '2', opens: '8', 'open-rate': '80%', 'human-opens': '6', 'human-open-rate': '60%', clicks: '3', 'click-rate': '30%', 'click-to-open': '50%',
-  visits: '3', visitors: '2', 'later-visits': '1', signups: '1', 'credited-calls': '1', 'credited-walk-ins': '0', calls: '3', 'walk-ins': '1', unsubscribes: '1',
+  recipients: '12',
+  delivered: '10',
+  bounced: '2',
+  opens: '8',
+  'open-rate': '80%',
+  'human-opens': '6',
+  'human-open-rate': '60%',
+  clicks: '3',
+  'click-rate': '30%',
+  'click-to-open': '50%',
+  visits: '3',
+  visitors: '2',
+  'later-visits': '1',
+  signups: '1',
+  'credited-calls': '1',
+  'credited-walk-ins': '0',
+  calls: '3',
+  'walk-ins': '1',
+  unsubscribes: '1',
 };
 const EXPECTED_B = {
-  recipients: '4', delivered: '4', bounced: '0', opens: '2', 'open-rate': '50%', 'human-opens': '2', 'human-open-rate': '50%', clicks: '1', 'click-rate': '25%', 'click-to-open': '50%',
-  visits: '0', visitors: '0', 'later-visits': '0', signups: '0', 'credited-calls': '0', 'credited-walk-ins': '0', calls: '0', 'walk-ins': '1', unsubscribes: '0',
+  recipients: '4',
+  delivered: '4',
+  bounced: '0',
+  opens: '2',
+  'open-rate': '50%',
+  'human-opens': '2',
+  'human-open-rate': '50%',
+  clicks: '1',
+  'click-rate': '25%',
+  'click-to-open': '50%',
+  visits: '0',
+  visitors: '0',
+  'later-visits': '0',
+  signups: '0',
+  'credited-calls': '0',
+  'credited-walk-ins': '0',
+  calls: '0',
+  'walk-ins': '1',
+  unsubscribes: '0',
 };
-const USUAL = ['delivered', 'human-open-rate', 'click-rate', 'click-to-open', 'visits', 'visitors', 'credited-calls', 'credited-walk-ins'];
-const pick = (cells: Record<string, string>, keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, cells[k]]));
+const USUAL = [
+  'delivered',
+  'human-open-rate',
+  'click-rate',
+  'click-to-open',
+  'visits',
+  'visitors',
+  'credited-calls',
+  'credited-walk-ins',
+];
+const pick = (cells: Record<string, string>, keys: readonly string[]) =>
+  Object.fromEntries(keys.map((k) => [k, cells[k]]));
 const EVERY = Object.keys(EXPECTED_A).join(',');
 
 /** The report pages, CSV and API over real HTTP on a seeded data set whose every figure is counted by hand (test/helpers/reports.ts). */
@@ -60,8 +123,16 @@ for (const dialect of testDialects()) {
       drop = created.drop;
       const port = await freePort();
       seed = await seedReportDatabase(created.url, `http://127.0.0.1:${port}`);
-      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { PORT: String(port), SEND_WORKER: '0' } });
-      for (const role of ['marketer', 'writer', 'admin'] as const) cookie[role] = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, `${role}@example.com`, role));
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: { PORT: String(port), SEND_WORKER: '0' },
+      });
+      for (const role of ['marketer', 'writer', 'admin'] as const)
+        cookie[role] = await sessionCookie(
+          server.databaseUrl,
+          await addAccount(server.databaseUrl, `${role}@example.com`, role),
+        );
       key.marketer = await apiKeyFor(server.databaseUrl, 'marketer');
       key.writer = await apiKeyFor(server.databaseUrl, 'writer');
     }, 120_000);
@@ -80,7 +151,9 @@ for (const dialect of testDialects()) {
       const every = await request(server, `/admin/reports?cols=${EVERY}`, { cookie: cookie.marketer });
       expect(comparisonRows(every.text).map((r) => r.cells)).toEqual([EXPECTED_A, EXPECTED_B]);
       expect(rows.map((r) => r.subject)).toEqual([SUBJECT_A, SUBJECT_B]);
-      expect(page.text).toMatch(new RegExp(`<a href="/admin/issues/${seed.a.issueId}/report"[^>]*>${escapeHtml(SUBJECT_A)}</a>`));
+      expect(page.text).toMatch(
+        new RegExp(`<a href="/admin/issues/${seed.a.issueId}/report"[^>]*>${escapeHtml(SUBJECT_A)}</a>`),
+      );
       expect(page.text).not.toContain('Not sent yet');
       // Sorted newest first, said so to assistive technology; the export keeps the sort.
       expect(page.text).toMatch(/<th[^>]*aria-sort="descending"[^>]*data-column="sent"/);
@@ -91,15 +164,29 @@ for (const dialect of testDialects()) {
       expect(head).not.toContain('def-link');
       expect(decode(page.text)).toContain('Columns: 9 of 20 shown, and what each counts');
       expect(decode(page.text)).toMatch(/Click-to-open Of likely-human openers; never above 100 % Definition/);
-      for (const term of ['delivery', 'uniqueOpens', 'uniqueClicks', 'attributedVisit', 'uniqueVisitors', 'laterVisit', 'signup', 'offline', 'unsubscribe']) {
+      for (const term of [
+        'delivery',
+        'uniqueOpens',
+        'uniqueClicks',
+        'attributedVisit',
+        'uniqueVisitors',
+        'laterVisit',
+        'signup',
+        'offline',
+        'unsubscribe',
+      ]) {
         expect(page.text).toContain(`href="#def-${term}"`);
         expect(page.text).toContain(`id="def-${term}"`);
       }
-      expect(decode(page.text)).toContain('Later visit An attributed visit that starts after that visitor’s first landing from the issue');
+      expect(decode(page.text)).toContain(
+        'Later visit An attributed visit that starts after that visitor’s first landing from the issue',
+      );
     });
 
     it('sorts on the server by the heading’s link, either way, with aria-sort on that heading', async () => {
-      const byHumanOpens = await request(server, '/admin/reports?sort=human-open-rate&dir=asc', { cookie: cookie.marketer });
+      const byHumanOpens = await request(server, '/admin/reports?sort=human-open-rate&dir=asc', {
+        cookie: cookie.marketer,
+      });
       expect(byHumanOpens.status).toBe(200);
       expect(comparisonRows(byHumanOpens.text).map((r) => r.issueId)).toEqual([seed.b.issueId, seed.a.issueId]);
       expect(byHumanOpens.text).toMatch(/<th[^>]*aria-sort="ascending"[^>]*data-column="human-open-rate"/);
@@ -116,35 +203,107 @@ for (const dialect of testDialects()) {
     });
 
     it('the CSV has the page’s columns and numbers, in the asked-for sort, as a download', async () => {
-      const answer = await request(server, '/admin/reports/issues.csv?sort=subject&dir=asc', { cookie: cookie.marketer });
+      const answer = await request(server, '/admin/reports/issues.csv?sort=subject&dir=asc', {
+        cookie: cookie.marketer,
+      });
       expect(answer.status).toBe(200);
       expect(answer.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-      expect(answer.headers.get('content-disposition')).toMatch(/^attachment; filename="issues-compared-\d{4}-\d{2}-\d{2}\.csv"$/);
+      expect(answer.headers.get('content-disposition')).toMatch(
+        /^attachment; filename="issues-compared-\d{4}-\d{2}-\d{2}\.csv"$/,
+      );
       const [header, ...rows] = parse(answer.text.replace(/^\uFEFF/, ''));
       expect(header).toEqual([
-        'Issue', `Sent (${REPORT_TIME_ZONE})`, 'Recipients', 'Delivered', 'Bounced', 'Unique opens (all)', 'Open rate (all) (%)', 'Unique opens (likely human)', 'Open rate (likely human) (%)',
-        'Unique human clicks', 'Click rate (%)', 'Click-to-open (%)', 'Visits', 'Recipients who visited', 'Later visits', 'Signups', 'Calls credited', 'Walk-ins credited',
-        'All calls in its window', 'All walk-ins in its window', 'Unsubscribes',
+        'Issue',
+        `Sent (${REPORT_TIME_ZONE})`,
+        'Recipients',
+        'Delivered',
+        'Bounced',
+        'Unique opens (all)',
+        'Open rate (all) (%)',
+        'Unique opens (likely human)',
+        'Open rate (likely human) (%)',
+        'Unique human clicks',
+        'Click rate (%)',
+        'Click-to-open (%)',
+        'Visits',
+        'Recipients who visited',
+        'Later visits',
+        'Signups',
+        'Calls credited',
+        'Walk-ins credited',
+        'All calls in its window',
+        'All walk-ins in its window',
+        'Unsubscribes',
       ]);
       expect(rows.map((r) => r[0])).toEqual([SUBJECT_B, SUBJECT_A]);
-      expect(rows[1]!.slice(2)).toEqual(['12', '10', '2', '8', '80', '6', '60', '3', '30', '50', '3', '2', '1', '1', '1', '0', '3', '1', '1']);
-      expect(rows[0]!.slice(2)).toEqual(['4', '4', '0', '2', '50', '2', '50', '1', '25', '50', '0', '0', '0', '0', '0', '0', '0', '1', '0']);
+      expect(rows[1]!.slice(2)).toEqual([
+        '12',
+        '10',
+        '2',
+        '8',
+        '80',
+        '6',
+        '60',
+        '3',
+        '30',
+        '50',
+        '3',
+        '2',
+        '1',
+        '1',
+        '1',
+        '0',
+        '3',
+        '1',
+        '1',
+      ]);
+      expect(rows[0]!.slice(2)).toEqual([
+        '4',
+        '4',
+        '0',
+        '2',
+        '50',
+        '2',
+        '50',
+        '1',
+        '25',
+        '50',
+        '0',
+        '0',
+        '0',
+        '0',
+        '0',
+        '0',
+        '0',
+        '1',
+        '0',
+      ]);
       expect(rows[1]![1]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
-      const newestFirst = parse((await request(server, '/admin/reports/issues.csv', { cookie: cookie.marketer })).text.replace(/^\uFEFF/, ''));
+      const newestFirst = parse(
+        (await request(server, '/admin/reports/issues.csv', { cookie: cookie.marketer })).text.replace(/^\uFEFF/, ''),
+      );
       expect(newestFirst.slice(1).map((r) => r[0])).toEqual([SUBJECT_A, SUBJECT_B]);
     });
 
     it('the columns chosen are shown, in their order, and remembered for the next visit; an unknown one is refused with a sentence', async () => {
-      const chosen = await request(server, '/admin/reports?sort=visits&dir=desc&cols=unsubscribes&cols=later-visits', { cookie: cookie.marketer });
+      const chosen = await request(server, '/admin/reports?sort=visits&dir=desc&cols=unsubscribes&cols=later-visits', {
+        cookie: cookie.marketer,
+      });
       expect(chosen.status).toBe(200);
       expect(Object.keys(comparisonRows(chosen.text)[0]!.cells)).toEqual(['later-visits', 'unsubscribes']);
       const remembered = chosen.headers.get('set-cookie') ?? '';
-      expect(remembered).toMatch(/^ff_report_columns=subject%2Clater-visits%2Cunsubscribes; Max-Age=31536000; Path=\/admin\/reports; HttpOnly; SameSite=Lax/);
-      const again = await request(server, '/admin/reports', { cookie: `${cookie.marketer}; ${remembered.split(';')[0]}` });
+      expect(remembered).toMatch(
+        /^ff_report_columns=subject%2Clater-visits%2Cunsubscribes; Max-Age=31536000; Path=\/admin\/reports; HttpOnly; SameSite=Lax/,
+      );
+      const again = await request(server, '/admin/reports', {
+        cookie: `${cookie.marketer}; ${remembered.split(';')[0]}`,
+      });
       expect(Object.keys(comparisonRows(again.text)[0]!.cells)).toEqual(['later-visits', 'unsubscribes']);
       const bad = await request(server, '/admin/reports?cols=visits,passwords', { cookie: cookie.marketer });
       expect(bad.status).toBe(400);
-      expect(decode(bad.text)).toContain('There is no column “passwords” to show. Use any of: subject, sent, recipients');
+      expect(decode(bad.text)).toContain(
+        'There is no column “passwords” to show. Use any of: subject, sent, recipients',
+      );
       expect(Object.keys(comparisonRows(bad.text)[0]!.cells)).toEqual(USUAL);
     });
 
@@ -156,7 +315,9 @@ for (const dialect of testDialects()) {
       const badDir = await request(server, '/admin/reports?sort=clicks&dir=sideways', { cookie: cookie.marketer });
       expect(badDir.status).toBe(400);
       expect(decode(badDir.text)).toContain('The sort direction must be “asc” or “desc”, not “sideways”.');
-      const injected = await request(server, `/admin/reports?sort=${encodeURIComponent('<script>alert(1)</script>')}`, { cookie: cookie.marketer });
+      const injected = await request(server, `/admin/reports?sort=${encodeURIComponent('<script>alert(1)</script>')}`, {
+        cookie: cookie.marketer,
+      });
       expect(injected.status).toBe(400);
       expect(injected.text).not.toContain('<script>alert(1)');
 
@@ -170,7 +331,9 @@ for (const dialect of testDialects()) {
         expect(dashboard.status, days).toBe(400);
         expect(decode(dashboard.text)).toContain('choose 7, 30, 90 days. Showing the last 30 days.');
         expect(dashboard.text).toContain('The site, last 30 days');
-        const articles = await request(server, `/admin/articles?days=${encodeURIComponent(days)}`, { cookie: cookie.writer });
+        const articles = await request(server, `/admin/articles?days=${encodeURIComponent(days)}`, {
+          cookie: cookie.writer,
+        });
         expect(articles.status, days).toBe(400);
         expect(decode(articles.text)).toContain('choose 7, 30, 90 days');
       }
@@ -190,18 +353,44 @@ for (const dialect of testDialects()) {
       const page = await request(server, `/admin/issues/${seed.a.issueId}/report`, { cookie: cookie.marketer });
       expect(page.status).toBe(200);
       const text = decode(page.text);
-      const sent = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: REPORT_TIME_ZONE }).format(seed.a.sentAt);
+      const sent = new Intl.DateTimeFormat('en-GB', {
+        dateStyle: 'medium',
+        timeStyle: 'short',
+        timeZone: REPORT_TIME_ZONE,
+      }).format(seed.a.sentAt);
       expect(text).toContain(`“${SUBJECT_A}”`);
       expect(text).toContain(`Sent Sending started ${sent} (${REPORT_TIME_ZONE})`);
 
       // Every chart, each with its numbers in a table.
       const kinds = [...page.text.matchAll(/<figure[^>]*data-chart="([^"]+)"/g)].map((m) => m[1]);
-      expect(kinds).toEqual(['funnel-bars', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'cumulative-curves', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'week-hour-heatmap', 'grouped-bars', 'grouped-bars', 'grouped-bars']);
+      expect(kinds).toEqual([
+        'funnel-bars',
+        'cumulative-curves',
+        'cumulative-curves',
+        'cumulative-curves',
+        'cumulative-curves',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'week-hour-heatmap',
+        'grouped-bars',
+        'grouped-bars',
+        'grouped-bars',
+      ]);
       // The headline leads with what the issue added; the shop's own traffic in its window is named as such, apart.
       const headline = text.slice(text.indexOf('What this issue added'), text.indexOf('From sent to later visits'));
-      expect(headline).toMatch(/^What this issue added 3 visits from this issue .*? 2 recipients visited; 1 later visit\. [+−]?[\d.]+ phone calls?(: about as many as| (more|fewer) than) a normal week .*? 1 credited to this issue\. .*? walk-ins?\b.*? 1 signup from this issue .*? 1 unsubscribe\. How far it reached 10 delivered .*? Of 12 recipients; 2 bounced\. 60% opened \(likely human\) .*? 6 people; 80% with machines\. 30% clicked .*? 3 people; 50% of openers\./);
-      expect(text).toContain('All the shop’s calls and walk-ins since the send (its 7 days are still running), not only from this issue: 3 phone calls and 1 walk-in.');
-      expect(tableAfter(page.text, 'data-chart="funnel-bars"').slice(1).map((r) => r.slice(0, 2))).toEqual([
+      expect(headline).toMatch(
+        /^What this issue added 3 visits from this issue .*? 2 recipients visited; 1 later visit\. [+−]?[\d.]+ phone calls?(: about as many as| (more|fewer) than) a normal week .*? 1 credited to this issue\. .*? walk-ins?\b.*? 1 signup from this issue .*? 1 unsubscribe\. How far it reached 10 delivered .*? Of 12 recipients; 2 bounced\. 60% opened \(likely human\) .*? 6 people; 80% with machines\. 30% clicked .*? 3 people; 50% of openers\./,
+      );
+      expect(text).toContain(
+        'All the shop’s calls and walk-ins since the send (its 7 days are still running), not only from this issue: 3 phone calls and 1 walk-in.',
+      );
+      expect(
+        tableAfter(page.text, 'data-chart="funnel-bars"')
+          .slice(1)
+          .map((r) => r.slice(0, 2)),
+      ).toEqual([
         ['Recipients', '12'],
         ['Delivered', '10'],
         ['Opened (any)', '8'],
@@ -232,7 +421,9 @@ for (const dialect of testDialects()) {
         ['5', ['0', '0', '1']],
       ]);
       // No snapshot in this seed: the map says so, the table has the numbers.
-      expect(text).toContain('The email as it went out is not kept for this issue, so the map cannot be drawn; the table has the numbers.');
+      expect(text).toContain(
+        'The email as it went out is not kept for this issue, so the map cannot be drawn; the table has the numbers.',
+      );
       // Rows written as they are (seeds) name no agent: unknown program and device; Apple's prefetch apart.
       expect(tableAfter(page.text, 'id="clients-title"')).toEqual([
         ['Mail program', 'Opens (likely human)', 'Clicks (human)', 'Apple’s prefetch (machine)'],
@@ -245,18 +436,32 @@ for (const dialect of testDialects()) {
         const lift = tableAfter(page.text, `data-lift="${metric}"`);
         expect(lift[0]).toEqual(['After the send', 'Observed', 'Expected', 'Difference (95% interval)', 'Verdict']);
         // Never a bare number: each difference carries its interval.
-        for (const row of lift.slice(1)) expect(row[3]).toMatch(/^(no baseline|[+−]?[\d.,]+ \([+−]?[\d.,]+ to [+−]?[\d.,]+\))$/);
+        for (const row of lift.slice(1))
+          expect(row[3]).toMatch(/^(no baseline|[+−]?[\d.,]+ \([+−]?[\d.,]+ to [+−]?[\d.,]+\))$/);
       }
-      expect(tableAfter(page.text, 'data-lift="call"').slice(1).map((r) => [r[0], r[1]])).toEqual([
+      expect(
+        tableAfter(page.text, 'data-lift="call"')
+          .slice(1)
+          .map((r) => [r[0], r[1]]),
+      ).toEqual([
         ['24 hours', '2'],
         ['72 hours', '3'],
       ]);
       expect(text.match(/24 hours: In the 24 hours after the send/g)).toHaveLength(3);
       expect(text.match(/72 hours: In the 72 hours after the send/g)).toHaveLength(3);
 
-      expect(text).toContain('Machines made 2 of 9 opens (22.2%): Apple Mail Privacy Protection 1, security scanners 1. Image-proxy opens, which count as human: 1. Bots made 1 of 5 clicks (20%), and machines 0 page views that count as no visit.');
+      expect(text).toContain(
+        'Machines made 2 of 9 opens (22.2%): Apple Mail Privacy Protection 1, security scanners 1. Image-proxy opens, which count as human: 1. Bots made 1 of 5 clicks (20%), and machines 0 page views that count as no visit.',
+      );
       expect(tableAfter(page.text, 'id="machine-title"')).toEqual([
-        ['Event', 'Human', 'Image proxy (counts as human)', 'Apple MPP (machine)', 'Security scanner (machine)', 'Bot (machine)'],
+        [
+          'Event',
+          'Human',
+          'Image proxy (counts as human)',
+          'Apple MPP (machine)',
+          'Security scanner (machine)',
+          'Bot (machine)',
+        ],
         ['Opens', '6', '1', '1', '1', '0'],
         ['Clicks', '4', '0', '0', '0', '1'],
       ]);
@@ -268,10 +473,13 @@ for (const dialect of testDialects()) {
       const text = decode(page.text);
       expect(text).toContain('The site, last 30 days');
       expect(page.text).toMatch(/<a href="\/admin\?days=30" aria-current="true"/);
-      for (const total of ['9 visits', '10 page views', '1 confirmed signup', '4 phone calls', '2 walk-ins']) expect(text).toContain(total);
+      for (const total of ['9 visits', '10 page views', '1 confirmed signup', '4 phone calls', '2 walk-ins'])
+        expect(text).toContain(total);
       expect(text).not.toContain('1 confirmed signups');
       expect(page.text).toContain('data-chart="time-series"');
-      const sends = tableAfter(page.text, 'Sends marked on the chart').slice(1).map((r) => r[1]);
+      const sends = tableAfter(page.text, 'Sends marked on the chart')
+        .slice(1)
+        .map((r) => r[1]);
       expect(sends).toEqual([SUBJECT_B, SUBJECT_A]);
       const daily = tableAfter(page.text, 'data-chart="time-series"').slice(1);
       expect(daily).toHaveLength(30);
@@ -282,12 +490,25 @@ for (const dialect of testDialects()) {
       // Most viewed first (pages with as many views in either order).
       const topPages = tableAfter(page.text, 'id="top-pages"').slice(1);
       expect(topPages.map((r) => r[1])).toEqual(['4', '4', '1', '1']);
-      expect(topPages.map((r) => r.join(' ')).sort()).toEqual(['/ 1 1', '/articles/ 1 1', '/articles/choosing-your-first-widget/ 4 0', '/articles/widget-batteries-explained/ 4 2']);
+      expect(topPages.map((r) => r.join(' ')).sort()).toEqual([
+        '/ 1 1',
+        '/articles/ 1 1',
+        '/articles/choosing-your-first-widget/ 4 0',
+        '/articles/widget-batteries-explained/ 4 2',
+      ]);
       expect(tableAfter(page.text, 'id="campaigns"').slice(1)).toEqual([[seed.a.slug, '2']]);
       expect(tableAfter(page.text, 'id="referrers"').slice(1)).toEqual([['www.google.com', '4']]);
       const latest = comparisonRows(page.text, 'latest');
       expect(latest.map((r) => r.issueId)).toEqual([seed.a.issueId, seed.b.issueId]);
-      expect(latest[0]!.cells).toEqual({ delivered: '10', 'human-open-rate': '60%', 'click-rate': '30%', visits: '3', visitors: '2', 'credited-calls': '1', 'credited-walk-ins': '0' });
+      expect(latest[0]!.cells).toEqual({
+        delivered: '10',
+        'human-open-rate': '60%',
+        'click-rate': '30%',
+        visits: '3',
+        visitors: '2',
+        'credited-calls': '1',
+        'credited-walk-ins': '0',
+      });
 
       const ninety = await request(server, '/admin?days=90', { cookie: cookie.marketer });
       expect(ninety.status).toBe(200);
@@ -296,7 +517,11 @@ for (const dialect of testDialects()) {
       expect(tableAfter(ninety.text, 'data-chart="time-series"').slice(1)).toHaveLength(90);
       const week = await request(server, '/admin?days=7', { cookie: cookie.marketer });
       expect(tableAfter(week.text, 'data-chart="time-series"').slice(1)).toHaveLength(7);
-      expect(tableAfter(week.text, 'Sends marked on the chart').slice(1).map((r) => r[1])).toEqual([SUBJECT_A]);
+      expect(
+        tableAfter(week.text, 'Sends marked on the chart')
+          .slice(1)
+          .map((r) => r[1]),
+      ).toEqual([SUBJECT_A]);
 
       // A writer has the dashboard without the reports.
       const forWriter = await request(server, '/admin', { cookie: cookie.writer });
@@ -313,9 +538,19 @@ for (const dialect of testDialects()) {
       expect(rows).toHaveLength(7);
       expect(rows.some((r) => r[0]!.includes('/articles/introducing-the-lantern-series/'))).toBe(false);
       const batteries = rows.find((r) => r[0]!.endsWith('/articles/widget-batteries-explained/'))!;
-      expect(batteries).toEqual(['Widget batteries explained: what to buy, how to store them, how to stay safe /articles/widget-batteries-explained/', '4', '2', '50%']);
+      expect(batteries).toEqual([
+        'Widget batteries explained: what to buy, how to store them, how to stay safe /articles/widget-batteries-explained/',
+        '4',
+        '2',
+        '50%',
+      ]);
       const choosing = rows.find((r) => r[0]!.endsWith('/articles/choosing-your-first-widget/'))!;
-      expect(choosing).toEqual(["Choosing your first widget: a plain-spoken buyer's guide /articles/choosing-your-first-widget/", '4', '0', '0%']);
+      expect(choosing).toEqual([
+        "Choosing your first widget: a plain-spoken buyer's guide /articles/choosing-your-first-widget/",
+        '4',
+        '0',
+        '0%',
+      ]);
       expect(rows.slice(0, 2)).toContain(batteries);
       expect(rows.slice(2).every((r) => r[1] === '0' && r[3] === '—')).toBe(true);
       expect(page.text).toMatch(/<a href="\/articles\/widget-batteries-explained\/"[^>]*>Widget batteries explained/);
@@ -332,9 +567,28 @@ for (const dialect of testDialects()) {
       expect(body.time_zone).toBe(REPORT_TIME_ZONE);
       expect(body.issues.map((i: { id: number }) => i.id)).toEqual([seed.a.issueId, seed.b.issueId]);
       expect(body.issues[0]).toMatchObject({
-        subject: SUBJECT_A, slug: seed.a.slug, sent_at: seed.a.sentAt, recipients: 12, delivered: 10, bounced: 2, unique_opens: 8, unique_human_opens: 6, open_rate: 0.8, human_open_rate: 0.6,
-        unique_human_clicks: 3, click_rate: 0.3, click_to_open_rate: 0.5, attributed_visits: 3, later_visits: 1, attributed_signups: 1, calls_in_window: 3, credited_calls: 1,
-        walk_ins_in_window: 1, credited_walk_ins: 0, unsubscribes: 1, window_days: 7,
+        subject: SUBJECT_A,
+        slug: seed.a.slug,
+        sent_at: seed.a.sentAt,
+        recipients: 12,
+        delivered: 10,
+        bounced: 2,
+        unique_opens: 8,
+        unique_human_opens: 6,
+        open_rate: 0.8,
+        human_open_rate: 0.6,
+        unique_human_clicks: 3,
+        click_rate: 0.3,
+        click_to_open_rate: 0.5,
+        attributed_visits: 3,
+        later_visits: 1,
+        attributed_signups: 1,
+        calls_in_window: 3,
+        credited_calls: 1,
+        walk_ins_in_window: 1,
+        credited_walk_ins: 0,
+        unsubscribes: 1,
+        window_days: 7,
       });
       const sorted = JSON.parse((await request(server, '/api/reports/issues?sort=subject', auth(key.marketer))).text);
       expect(sorted.issues.map((i: { subject: string }) => i.subject)).toEqual([SUBJECT_B, SUBJECT_A]);
@@ -350,18 +604,39 @@ for (const dialect of testDialects()) {
       const r = JSON.parse(report.text);
       expect(r.issue).toMatchObject({ id: seed.a.issueId, delivered: 10, unique_human_opens: 6 });
       expect(r.funnel.map((s: { value: number }) => s.value)).toEqual([12, 10, 8, 6, 3, 2, 1]);
-      expect(r.curves.map((c: { key: string }) => c.key)).toEqual(['uniqueOpens', 'uniqueHumanOpens', 'uniqueHumanClicks', 'attributedVisits', 'calls', 'walkIns']);
-      const humanOpens = r.curves.find((c: { key: string }) => c.key === 'uniqueHumanOpens').points as [number, number][];
+      expect(r.curves.map((c: { key: string }) => c.key)).toEqual([
+        'uniqueOpens',
+        'uniqueHumanOpens',
+        'uniqueHumanClicks',
+        'attributedVisits',
+        'calls',
+        'walkIns',
+      ]);
+      const humanOpens = r.curves.find((c: { key: string }) => c.key === 'uniqueHumanOpens').points as [
+        number,
+        number,
+      ][];
       // Hour by hour over the first week, up to now: A went out four days ago, so its curves stop at 96 h and a bit, the hour still running at now.
       expect(r.curve_span).toBe('days');
       expect(humanOpens.length).toBeGreaterThanOrEqual(96);
       expect(humanOpens.length).toBeLessThanOrEqual(97);
-      expect(humanOpens.slice(0, 6)).toEqual([[1, 0], [2, 1], [3, 3], [4, 4], [5, 6], [6, 6]]);
-      const [lastHour, lastValue] = r.overlays.human_open_rate_percent.find((s: { current: boolean }) => s.current).points.at(-1);
+      expect(humanOpens.slice(0, 6)).toEqual([
+        [1, 0],
+        [2, 1],
+        [3, 3],
+        [4, 4],
+        [5, 6],
+        [6, 6],
+      ]);
+      const [lastHour, lastValue] = r.overlays.human_open_rate_percent
+        .find((s: { current: boolean }) => s.current)
+        .points.at(-1);
       expect(lastHour).toBeGreaterThanOrEqual(96);
       expect(lastHour).toBeLessThan(96.5);
       expect(lastValue).toBe(60);
-      expect(r.overlays.human_open_rate_percent.find((s: { current: boolean }) => !s.current).points.at(-1)).toEqual([168, 50]);
+      expect(r.overlays.human_open_rate_percent.find((s: { current: boolean }) => !s.current).points.at(-1)).toEqual([
+        168, 50,
+      ]);
       expect(r.issue).toMatchObject({ calls_in_window: 3, walk_ins_in_window: 1, window_cut_by_next_send_at: null });
       // The opens heatmap, cell by cell: likely-human opens by weekday and hour in London.
       const expected = Array.from({ length: 7 }, () => new Array<number>(24).fill(0));
@@ -372,12 +647,39 @@ for (const dialect of testDialects()) {
       const opensHeatmap = r.heatmaps.find((h: { key: string }) => h.key === 'opens');
       expect(opensHeatmap.weekdays[0]).toBe('Monday');
       expect(opensHeatmap.values).toEqual(expected);
-      expect(r.heatmaps.map((h: { key: string; total: number }) => [h.key, h.total])).toEqual([['opens', 7], ['clicks', 4], ['visits', 3], ['calls', 3], ['walkIns', 1]]);
-      expect(r.links.map((l: { kind: string; human_clicks: number; bot_clicks: number }) => [l.kind, l.human_clicks, l.bot_clicks])).toEqual([['site', 2, 0], ['external', 2, 0], ['tel', 0, 0], ['mailto', 0, 0], ['honeypot', 0, 1]]);
+      expect(r.heatmaps.map((h: { key: string; total: number }) => [h.key, h.total])).toEqual([
+        ['opens', 7],
+        ['clicks', 4],
+        ['visits', 3],
+        ['calls', 3],
+        ['walkIns', 1],
+      ]);
+      expect(
+        r.links.map((l: { kind: string; human_clicks: number; bot_clicks: number }) => [
+          l.kind,
+          l.human_clicks,
+          l.bot_clicks,
+        ]),
+      ).toEqual([
+        ['site', 2, 0],
+        ['external', 2, 0],
+        ['tel', 0, 0],
+        ['mailto', 0, 0],
+        ['honeypot', 0, 1],
+      ]);
       expect(r.lift.map((l: { metric: string }) => l.metric)).toEqual(['visit', 'call', 'walk_in']);
       expect(r.lift[1].h24).toMatchObject({ observed: 2 });
       expect(r.lift[1].h24.sentence).toMatch(/^In the 24 hours after the send/);
-      expect(r.machine).toEqual({ apple_mpp_opens: 1, proxy_opens: 1, scanner_opens: 1, human_opens: 6, bot_clicks: 1, human_clicks: 4, machine_views: 0, by_owner: [] });
+      expect(r.machine).toEqual({
+        apple_mpp_opens: 1,
+        proxy_opens: 1,
+        scanner_opens: 1,
+        human_opens: 6,
+        bot_clicks: 1,
+        human_clicks: 4,
+        machine_views: 0,
+        by_owner: [],
+      });
 
       for (const id of [String(seed.draftId), '999999', 'abc']) {
         const missing = await request(server, `/api/issues/${id}/report`, auth(key.marketer));
@@ -397,7 +699,9 @@ for (const dialect of testDialects()) {
       const forWriter = await request(server, `/admin/issues/${seed.b.issueId}`, { cookie: cookie.writer });
       expect(forWriter.status).toBe(200);
       expect(forWriter.text).not.toContain('/report"');
-      expect((await request(server, `/admin/issues/${seed.b.issueId}/report`, { cookie: cookie.writer })).status).toBe(403);
+      expect((await request(server, `/admin/issues/${seed.b.issueId}/report`, { cookie: cookie.writer })).status).toBe(
+        403,
+      );
     });
   });
 }
@@ -409,7 +713,10 @@ describe('reports before anything was sent', () => {
 
   beforeAll(async () => {
     server = await startServer({ env: { SEND_WORKER: '0' } });
-    marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
+    marketer = await sessionCookie(
+      server.databaseUrl,
+      await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
+    );
     apiKey = await apiKeyFor(server.databaseUrl, 'admin');
   });
   afterAll(async () => {
@@ -421,7 +728,9 @@ describe('reports before anything was sent', () => {
     expect(page.status).toBe(200);
     expect(decode(page.text)).toContain('No issues sent yet Once an issue starts going out, it gets a row here');
     expect(page.text).not.toContain('<table');
-    const csv = parse((await request(server, '/admin/reports/issues.csv', { cookie: marketer })).text.replace(/^\uFEFF/, ''));
+    const csv = parse(
+      (await request(server, '/admin/reports/issues.csv', { cookie: marketer })).text.replace(/^\uFEFF/, ''),
+    );
     expect(csv).toHaveLength(1);
     expect(csv[0]![0]).toBe('Issue');
     const dashboard = await request(server, '/admin', { cookie: marketer });

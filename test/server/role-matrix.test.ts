@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { addAccount, apiKeyFor, request, sessionCookie } from '../helpers/accounts.ts';
-import { ADMIN_ACTIONS, ADMIN_ENDPOINTS, ADMIN_PAGES, API_ROUTES, PUBLIC_ADMIN_PAGES } from '../../src/web/admin-routes.ts';
+import {
+  ADMIN_ACTIONS,
+  ADMIN_ENDPOINTS,
+  ADMIN_PAGES,
+  API_ROUTES,
+  PUBLIC_ADMIN_PAGES,
+} from '../../src/web/admin-routes.ts';
 import { can, ROLES, type Role } from '../../src/lib/auth/roles.ts';
 
 /**
@@ -43,7 +49,9 @@ describe('the role matrix', () => {
       if (can(role, page.permission)) {
         expect(answer.status).toBe(page.sampleStatus ?? 200);
         expect(answer.text).toContain(pageTitle(page.title));
-        expect(answer.text).toMatch(new RegExp(`<title>${page.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · Footfall admin</title>`));
+        expect(answer.text).toMatch(
+          new RegExp(`<title>${page.title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · Footfall admin</title>`),
+        );
       } else {
         expect(answer.status).toBe(403);
         expect(answer.text).toContain('403');
@@ -61,39 +69,67 @@ describe('the role matrix', () => {
     }
   });
 
-  describe.each(API_ROUTES.map((route) => [`${route.method} ${route.sample ?? route.route}`, route] as const))('%s', (_name, route) => {
-    const path = route.sample ?? route.route;
-    it('no key, a malformed key or an unknown key → 401 JSON', async () => {
-      for (const authorization of [undefined, 'Bearer', 'Bearer nonsense', `Bearer ffk_${'a'.repeat(32)}`, `Basic ${keys.admin}`]) {
-        const answer = await request(server, path, { method: route.method, headers: authorization ? { authorization } : {} });
-        expect(answer.status, String(authorization)).toBe(401);
+  describe.each(API_ROUTES.map((route) => [`${route.method} ${route.sample ?? route.route}`, route] as const))(
+    '%s',
+    (_name, route) => {
+      const path = route.sample ?? route.route;
+      it('no key, a malformed key or an unknown key → 401 JSON', async () => {
+        for (const authorization of [
+          undefined,
+          'Bearer',
+          'Bearer nonsense',
+          `Bearer ffk_${'a'.repeat(32)}`,
+          `Basic ${keys.admin}`,
+        ]) {
+          const answer = await request(server, path, {
+            method: route.method,
+            headers: authorization ? { authorization } : {},
+          });
+          expect(answer.status, String(authorization)).toBe(401);
+          expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+          expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
+          expect(JSON.parse(answer.text)).toMatchObject({ error: 'unauthorized' });
+        }
+      });
+
+      it.each(ROLES)('a %s key → 200 when the role has the permission, 403 JSON otherwise', async (role) => {
+        const answer = await request(server, path, {
+          method: route.method,
+          headers: { authorization: `Bearer ${keys[role]}` },
+        });
         expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-        expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer/);
-        expect(JSON.parse(answer.text)).toMatchObject({ error: 'unauthorized' });
-      }
-    });
+        if (can(role, route.permission)) {
+          expect(answer.status).toBe(route.sampleStatus ?? 200);
+        } else {
+          expect(answer.status).toBe(403);
+          expect(JSON.parse(answer.text)).toMatchObject({ error: 'forbidden' });
+        }
+      });
 
-    it.each(ROLES)('a %s key → 200 when the role has the permission, 403 JSON otherwise', async (role) => {
-      const answer = await request(server, path, { method: route.method, headers: { authorization: `Bearer ${keys[role]}` } });
-      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-      if (can(role, route.permission)) {
-        expect(answer.status).toBe(route.sampleStatus ?? 200);
-      } else {
-        expect(answer.status).toBe(403);
-        expect(JSON.parse(answer.text)).toMatchObject({ error: 'forbidden' });
-      }
-    });
+      it('a session cookie is not an API key', async () => {
+        expect((await request(server, path, { method: route.method, cookie: cookies.admin })).status).toBe(401);
+      });
+    },
+  );
 
-    it('a session cookie is not an API key', async () => {
-      expect((await request(server, path, { method: route.method, cookie: cookies.admin })).status).toBe(401);
-    });
-  });
-
-  describe.each(ADMIN_ENDPOINTS.map((endpoint) => [`${endpoint.method} ${endpoint.sample ?? endpoint.route}`, endpoint] as const))('endpoint %s', (_name, endpoint) => {
+  describe.each(
+    ADMIN_ENDPOINTS.map((endpoint) => [`${endpoint.method} ${endpoint.sample ?? endpoint.route}`, endpoint] as const),
+  )('endpoint %s', (_name, endpoint) => {
     const path = endpoint.sample ?? endpoint.route;
     // A POST as a same-origin browser form would send it, empty.
     const call = (cookie?: string) =>
-      request(server, path, endpoint.method === 'GET' ? { cookie } : { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', origin: server.url }, body: '--x--\r\n', cookie });
+      request(
+        server,
+        path,
+        endpoint.method === 'GET'
+          ? { cookie }
+          : {
+              method: 'POST',
+              headers: { 'content-type': 'multipart/form-data; boundary=x', origin: server.url },
+              body: '--x--\r\n',
+              cookie,
+            },
+      );
 
     it('anonymous → redirect to the login page', async () => {
       const answer = await call();
@@ -116,7 +152,12 @@ describe('the role matrix', () => {
   describe.each(Object.entries(ADMIN_ACTIONS))('action %s', (name, permission) => {
     // An empty form, as a same-origin browser would post it: past the gate, the action refuses the input (400) or runs (200).
     const call = (cookie?: string) =>
-      request(server, `/_actions/${name}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: '', cookie });
+      request(server, `/_actions/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+        body: '',
+        cookie,
+      });
 
     it('anonymous → 401', async () => {
       expect((await call()).status).toBe(401);

@@ -28,7 +28,11 @@ describe('the public site', () => {
   it('ships at least six published articles and a draft to prove drafts stay out', () => {
     expect(published.length).toBeGreaterThanOrEqual(6);
     expect(drafts.length).toBeGreaterThanOrEqual(1);
-    expect(builtArticlePaths().map((p) => p.split('/')[2]).sort()).toEqual([...published].sort());
+    expect(
+      builtArticlePaths()
+        .map((p) => p.split('/')[2])
+        .sort(),
+    ).toEqual([...published].sort());
   });
 
   it('home page lists the latest articles, and no draft', async () => {

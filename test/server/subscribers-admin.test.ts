@@ -20,7 +20,10 @@ describe('the subscriber admin over HTTP', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    marketer = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'));
+    marketer = await sessionCookie(
+      server.databaseUrl,
+      await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
+    );
     // 120 people: p1 (oldest) … p120 (newest); every 4th unsubscribed, every 3rd on "offers".
     await withDatabase(server.databaseUrl, async (db) => {
       const rows = Array.from({ length: 120 }, (_, i) => i + 1).map((n) => ({
@@ -34,7 +37,11 @@ describe('the subscriber admin over HTTP', () => {
       const ids = await db.insertInto('subscribers').values(rows).returning(['id', 'email']).execute();
       await db
         .insertInto('subscriber_topics')
-        .values(ids.filter((r) => Number(r.email.slice(1).split('@')[0]) % 3 === 0).map((r) => ({ subscriber_id: Number(r.id), topic: 'offers' })))
+        .values(
+          ids
+            .filter((r) => Number(r.email.slice(1).split('@')[0]) % 3 === 0)
+            .map((r) => ({ subscriber_id: Number(r.id), topic: 'offers' })),
+        )
         .execute();
     });
   });
@@ -44,13 +51,25 @@ describe('the subscriber admin over HTTP', () => {
 
   const get = (path: string, cookie = marketer) => request(server, path, { cookie });
   /** A same-origin form post of an action, fields repeated for arrays (topics). */
-  function post(page: string, action: string, fields: Record<string, string | string[]>, cookie = marketer): Promise<Answer> {
+  function post(
+    page: string,
+    action: string,
+    fields: Record<string, string | string[]>,
+    cookie = marketer,
+  ): Promise<Answer> {
     const body = new URLSearchParams();
     for (const [name, value] of Object.entries(fields)) for (const v of [value].flat()) body.append(name, v);
-    return request(server, `${page}${page.includes('?') ? '&' : '?'}_action=${action}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: body.toString(), cookie });
+    return request(server, `${page}${page.includes('?') ? '&' : '?'}_action=${action}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+      body: body.toString(),
+      cookie,
+    });
   }
-  const emailsIn = (html: string) => [...html.matchAll(/<td><a href="\/admin\/subscribers\/\d+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]);
-  const hrefOf = (html: string, rel: 'next' | 'prev') => new RegExp(`<a href="([^"]+)" rel="${rel}"`).exec(html)?.[1]?.replace(/&amp;/g, '&');
+  const emailsIn = (html: string) =>
+    [...html.matchAll(/<td><a href="\/admin\/subscribers\/\d+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]);
+  const hrefOf = (html: string, rel: 'next' | 'prev') =>
+    new RegExp(`<a href="([^"]+)" rel="${rel}"`).exec(html)?.[1]?.replace(/&amp;/g, '&');
 
   it('lists the newest first, with counts by status, and pages older and newer by keyset', async () => {
     const first = await get('/admin/subscribers');
@@ -74,7 +93,19 @@ describe('the subscriber admin over HTTP', () => {
 
   it('searches by address or name, and filters by status and topic, keeping the filter while paging', async () => {
     const search = await get('/admin/subscribers?q=PERSON+11');
-    expect(emailsIn(search.text)).toEqual(['p119@example.com', 'p118@example.com', 'p117@example.com', 'p116@example.com', 'p115@example.com', 'p114@example.com', 'p113@example.com', 'p112@example.com', 'p111@example.com', 'p110@example.com', 'p11@example.com']);
+    expect(emailsIn(search.text)).toEqual([
+      'p119@example.com',
+      'p118@example.com',
+      'p117@example.com',
+      'p116@example.com',
+      'p115@example.com',
+      'p114@example.com',
+      'p113@example.com',
+      'p112@example.com',
+      'p111@example.com',
+      'p110@example.com',
+      'p11@example.com',
+    ]);
     expect(search.text).toContain('11 match this filter');
     expect(emailsIn((await get('/admin/subscribers?q=p7%40')).text)).toEqual(['p7@example.com']);
 
@@ -91,17 +122,28 @@ describe('the subscriber admin over HTTP', () => {
   });
 
   it('adds someone as confirmed only with a stated reason, recorded as the consent note', async () => {
-    const without = await post('/admin/subscribers', 'subscribersAdmin.add', { email: 'walkin@example.com', consentNote: '  ' });
+    const without = await post('/admin/subscribers', 'subscribersAdmin.add', {
+      email: 'walkin@example.com',
+      consentNote: '  ',
+    });
     expect(without.status).toBe(400);
     expect(without.text).toContain('A consent note is required');
     expect(without.text).toContain('value="walkin@example.com"'); // the form keeps what was typed
     expect(await subscriberIn(server.databaseUrl, 'walkin@example.com')).toBeUndefined();
 
-    const injection = await post('/admin/subscribers', 'subscribersAdmin.add', { email: 'a@b.c\r\nBcc: x@y.z', consentNote: 'counter' });
+    const injection = await post('/admin/subscribers', 'subscribersAdmin.add', {
+      email: 'a@b.c\r\nBcc: x@y.z',
+      consentNote: 'counter',
+    });
     expect(injection.status).toBe(400);
     expect(injection.text).toContain('cannot contain line breaks');
 
-    const added = await post('/admin/subscribers', 'subscribersAdmin.add', { email: 'Walkin@Example.com', name: 'Wanda', topics: ['guides', 'store-news'], consentNote: 'Signed the list at the counter, 20 Nov 2026' });
+    const added = await post('/admin/subscribers', 'subscribersAdmin.add', {
+      email: 'Walkin@Example.com',
+      name: 'Wanda',
+      topics: ['guides', 'store-news'],
+      consentNote: 'Signed the list at the counter, 20 Nov 2026',
+    });
     expect(added.status).toBe(200);
     expect(added.text).toContain('walkin@example.com is added as an active subscriber');
     expect(await subscriberIn(server.databaseUrl, 'walkin@example.com')).toMatchObject({
@@ -111,14 +153,21 @@ describe('the subscriber admin over HTTP', () => {
       consent_note: 'Signed the list at the counter, 20 Nov 2026',
       topics: ['guides', 'store-news'],
     });
-    const again = await post('/admin/subscribers', 'subscribersAdmin.add', { email: 'p4@example.com', consentNote: 'old list' });
+    const again = await post('/admin/subscribers', 'subscribersAdmin.add', {
+      email: 'p4@example.com',
+      consentNote: 'old list',
+    });
     expect(again.text).toContain('p4@example.com unsubscribed earlier');
     expect((await subscriberIn(server.databaseUrl, 'p4@example.com'))?.status).toBe('unsubscribed');
   });
 
   it('renders names and notes as text: a script in a name stays a string', async () => {
     const script = '<script>alert("x")</script>';
-    await post('/admin/subscribers', 'subscribersAdmin.add', { email: 'xss@example.com', name: script, consentNote: `<img src=x onerror=alert(1)> ${script}` });
+    await post('/admin/subscribers', 'subscribersAdmin.add', {
+      email: 'xss@example.com',
+      name: script,
+      consentNote: `<img src=x onerror=alert(1)> ${script}`,
+    });
     const stored = await subscriberIn(server.databaseUrl, 'xss@example.com');
     expect(stored?.name).toBe(script);
     for (const page of ['/admin/subscribers', '/admin/subscribers?q=xss', `/admin/subscribers/${stored!.id}`]) {
@@ -138,14 +187,23 @@ describe('the subscriber admin over HTTP', () => {
     expect(page.text).toContain('Added as already confirmed');
     expect(page.text).toContain('mara@example.com'); // who added them
 
-    const saved = await post(`/admin/subscribers/${wanda.id}`, 'subscribersAdmin.update', { id: String(wanda.id), topics: ['offers'], paused: 'on' });
+    const saved = await post(`/admin/subscribers/${wanda.id}`, 'subscribersAdmin.update', {
+      id: String(wanda.id),
+      topics: ['offers'],
+      paused: 'on',
+    });
     expect(saved.text).toContain('Topics and pause saved.');
-    expect(await subscriberIn(server.databaseUrl, 'walkin@example.com')).toMatchObject({ paused: 1, topics: ['offers'] });
+    expect(await subscriberIn(server.databaseUrl, 'walkin@example.com')).toMatchObject({
+      paused: 1,
+      topics: ['offers'],
+    });
     const gone = await post(`/admin/subscribers/${wanda.id}`, 'subscribersAdmin.unsubscribe', { id: String(wanda.id) });
     expect(gone.text).toContain('Unsubscribed: they get no more newsletters.');
     const after = await get(`/admin/subscribers/${wanda.id}`);
     expect(after.text).toContain('Preferences changed');
-    expect(after.text).toMatch(/<strong>Unsubscribed<\/strong><dl class="details"><dt>Through<\/dt><dd>the admin<\/dd>/);
+    expect(after.text).toMatch(
+      /<strong>Unsubscribed<\/strong><dl class="details"><dt>Through<\/dt><dd>the admin<\/dd>/,
+    );
     expect((await subscriberIn(server.databaseUrl, 'walkin@example.com'))?.status).toBe('unsubscribed');
     expect((await get('/admin/subscribers/987654')).status).toBe(404);
   });
@@ -154,17 +212,30 @@ describe('the subscriber admin over HTTP', () => {
     const p5 = (await subscriberIn(server.databaseUrl, 'p5@example.com'))!;
     const step = await get(`/admin/subscribers/${p5.id}?erase=1`);
     expect(step.text).toContain('Erase p5@example.com?');
-    const unconfirmed = await post('/admin/subscribers', 'subscribersAdmin.erase', { id: String(p5.id), email: p5.email });
+    const unconfirmed = await post('/admin/subscribers', 'subscribersAdmin.erase', {
+      id: String(p5.id),
+      email: p5.email,
+    });
     expect(unconfirmed.status).toBe(400);
     expect(unconfirmed.text).toContain('Tick the box to confirm the erasure. Nothing was erased.');
     expect(await subscriberIn(server.databaseUrl, 'p5@example.com')).toBeDefined();
 
-    const erased = await post('/admin/subscribers', 'subscribersAdmin.erase', { id: String(p5.id), email: p5.email, confirm: 'yes' });
+    const erased = await post('/admin/subscribers', 'subscribersAdmin.erase', {
+      id: String(p5.id),
+      email: p5.email,
+      confirm: 'yes',
+    });
     expect(erased.status).toBe(200);
     expect(erased.text).toContain('p5@example.com is erased');
     expect(await subscriberIn(server.databaseUrl, 'p5@example.com')).toBeUndefined();
     expect((await get(`/admin/subscribers/${p5.id}`)).status).toBe(404);
-    const suppressed = await withDatabase(server.databaseUrl, (db) => db.selectFrom('suppressions').selectAll().where('email_hash', '=', emailHash('p5@example.com')).executeTakeFirst());
+    const suppressed = await withDatabase(server.databaseUrl, (db) =>
+      db
+        .selectFrom('suppressions')
+        .selectAll()
+        .where('email_hash', '=', emailHash('p5@example.com'))
+        .executeTakeFirst(),
+    );
     expect(suppressed?.reason).toBe('erased');
   });
 
@@ -172,7 +243,9 @@ describe('the subscriber admin over HTTP', () => {
     const all = await get('/admin/subscribers/export.csv');
     expect(all.status).toBe(200);
     expect(all.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-    expect(all.headers.get('content-disposition')).toMatch(/^attachment; filename="subscribers-\d{4}-\d{2}-\d{2}\.csv"$/);
+    expect(all.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="subscribers-\d{4}-\d{2}-\d{2}\.csv"$/,
+    );
     const rows = parse<Record<string, string>>(all.text, { bom: true, columns: true });
     expect(rows.length).toBe(await subscriberCount(server.databaseUrl));
 
@@ -187,8 +260,15 @@ describe('the subscriber admin over HTTP', () => {
     );
     expect(filtered[0]).toMatchObject({ status: 'active', topics: 'offers', source_form: 'home' });
     // a name that would run as a spreadsheet formula is defused
-    await post('/admin/subscribers', 'subscribersAdmin.add', { email: 'formula@example.com', name: '=HYPERLINK("http://evil.example")', consentNote: 'counter' });
-    const one = parse<Record<string, string>>((await get('/admin/subscribers/export.csv?q=formula')).text, { bom: true, columns: true });
+    await post('/admin/subscribers', 'subscribersAdmin.add', {
+      email: 'formula@example.com',
+      name: '=HYPERLINK("http://evil.example")',
+      consentNote: 'counter',
+    });
+    const one = parse<Record<string, string>>((await get('/admin/subscribers/export.csv?q=formula')).text, {
+      bom: true,
+      columns: true,
+    });
     expect(one[0]!.name).toBe(`'=HYPERLINK("http://evil.example")`);
   });
 
@@ -196,9 +276,15 @@ describe('the subscriber admin over HTTP', () => {
   async function upload(name: string, content: string | Uint8Array<ArrayBuffer>): Promise<Answer> {
     const form = new FormData();
     form.set('file', new File([content], name, { type: 'text/csv' }));
-    return request(server, '/admin/subscribers/import/upload', { method: 'POST', headers: { origin: server.url }, body: form, cookie: marketer });
+    return request(server, '/admin/subscribers/import/upload', {
+      method: 'POST',
+      headers: { origin: server.url },
+      body: form,
+      cookie: marketer,
+    });
   }
-  const countText = (html: string, label: string) => Number(new RegExp(`<strong>([\\d,]+)</strong> ${label}`).exec(html)?.[1]?.replace(/,/g, '') ?? NaN);
+  const countText = (html: string, label: string) =>
+    Number(new RegExp(`<strong>([\\d,]+)</strong> ${label}`).exec(html)?.[1]?.replace(/,/g, '') ?? NaN);
 
   it('imports a CSV: upload, preview with a suggested mapping, dry run with exact counts, apply in the background, report', async () => {
     const lines = ['E-mail;Full name;Interests'];
@@ -223,17 +309,37 @@ describe('the subscriber admin over HTTP', () => {
     expect(preview.status).toBe(200);
     expect(preview.text).toContain('File “loyalty list.csv”');
     expect(preview.text).toContain('<option value="semicolon" selected>');
-    expect(preview.text).toMatch(/<select id="map-email" name="email" required><option value="0" selected>1: E-mail<\/option>/);
-    expect(preview.text).toMatch(/<select id="map-name" name="name">.*?<option value="1" selected>2: Full name<\/option>/);
-    expect(preview.text).toMatch(/<select id="map-topics" name="topics">.*?<option value="2" selected>3: Interests<\/option>/);
+    expect(preview.text).toMatch(
+      /<select id="map-email" name="email" required><option value="0" selected>1: E-mail<\/option>/,
+    );
+    expect(preview.text).toMatch(
+      /<select id="map-name" name="name">.*?<option value="1" selected>2: Full name<\/option>/,
+    );
+    expect(preview.text).toMatch(
+      /<select id="map-topics" name="topics">.*?<option value="2" selected>3: Interests<\/option>/,
+    );
     expect(preview.text).toContain('<td>imp1@example.com</td>');
 
     const job = jobPage.split('/').at(-1)!;
-    const noNote = await post(jobPage, 'subscribersAdmin.planImport', { job, delimiter: 'semicolon', email: '0', name: '1', topics: '2', consentNote: '' });
+    const noNote = await post(jobPage, 'subscribersAdmin.planImport', {
+      job,
+      delimiter: 'semicolon',
+      email: '0',
+      name: '1',
+      topics: '2',
+      consentNote: '',
+    });
     expect(noNote.status).toBe(400);
     expect(noNote.text).toContain('A consent note is required');
 
-    const planned = await post(jobPage, 'subscribersAdmin.planImport', { job, delimiter: 'semicolon', email: '0', name: '1', topics: '2', consentNote: 'Ticked “newsletter” on the loyalty card form, 2024–2026' });
+    const planned = await post(jobPage, 'subscribersAdmin.planImport', {
+      job,
+      delimiter: 'semicolon',
+      email: '0',
+      name: '1',
+      topics: '2',
+      consentNote: 'Ticked “newsletter” on the loyalty card form, 2024–2026',
+    });
     expect(planned.status).toBe(200);
     expect(countText(planned.text, 'new, will be added as active')).toBe(301);
     expect(countText(planned.text, 'already on the list: topics merged')).toBe(1);
@@ -261,7 +367,13 @@ describe('the subscriber admin over HTTP', () => {
     expect(countText(page.text, 'left out: unsubscribed, bounced or complained')).toBe(1);
     expect(countText(page.text, 'left out: on the suppression list')).toBe(1);
     expect(await subscriberCount(server.databaseUrl)).toBe(before + 301);
-    expect(await subscriberIn(server.databaseUrl, 'imp1@example.com')).toMatchObject({ status: 'active', name: 'Importee 1', source_form: 'import', consent_note: 'Ticked “newsletter” on the loyalty card form, 2024–2026', topics: ['guides', 'offers', 'store-news'] });
+    expect(await subscriberIn(server.databaseUrl, 'imp1@example.com')).toMatchObject({
+      status: 'active',
+      name: 'Importee 1',
+      source_form: 'import',
+      consent_note: 'Ticked “newsletter” on the loyalty card form, 2024–2026',
+      topics: ['guides', 'offers', 'store-news'],
+    });
     expect((await subscriberIn(server.databaseUrl, 'p3@example.com'))?.topics).toEqual(['offers', 'store-news']);
     expect((await subscriberIn(server.databaseUrl, 'p8@example.com'))?.status).toBe('unsubscribed');
     expect(await subscriberIn(server.databaseUrl, 'p5@example.com')).toBeUndefined();
@@ -304,12 +416,26 @@ describe('the subscriber admin over HTTP', () => {
     const preview = await get(noEmails.location!);
     expect(preview.text).toContain('No column looks like email addresses');
     const job = noEmails.location!.split('/').at(-1)!;
-    const planned = await post(noEmails.location!, 'subscribersAdmin.planImport', { job, delimiter: 'comma', email: '0', name: '', topics: '', consentNote: 'x' });
+    const planned = await post(noEmails.location!, 'subscribersAdmin.planImport', {
+      job,
+      delimiter: 'comma',
+      email: '0',
+      name: '',
+      topics: '',
+      consentNote: 'x',
+    });
     expect(countText(planned.text, 'rows rejected')).toBe(2);
     expect(planned.text).toContain('Nothing to import');
-    expect((await post(noEmails.location!, 'subscribersAdmin.startImport', { job })).text).toContain('Nothing to import');
+    expect((await post(noEmails.location!, 'subscribersAdmin.startImport', { job })).text).toContain(
+      'Nothing to import',
+    );
 
-    const none = await request(server, '/admin/subscribers/import/upload', { method: 'POST', headers: { origin: server.url }, body: new FormData(), cookie: marketer });
+    const none = await request(server, '/admin/subscribers/import/upload', {
+      method: 'POST',
+      headers: { origin: server.url },
+      body: new FormData(),
+      cookie: marketer,
+    });
     expect(none.location).toBe('/admin/subscribers/import?error=no_file');
     expect((await get(none.location!)).text).toContain('Choose a CSV file to upload.');
     const tooLarge = await upload('huge.csv', 'email\n' + 'someone@example.com\n'.repeat(1_100_000));
@@ -318,14 +444,20 @@ describe('the subscriber admin over HTTP', () => {
     // A stream of unknown length is cut off as it comes (a browser always sends the length): 413, no file, memory flat.
     const flood = await floodPost(server, '/admin/subscribers/import/upload', {
       totalBytes: 300 * 1024 * 1024,
-      prefix: '--x\r\nContent-Disposition: form-data; name="file"; filename="huge.csv"\r\nContent-Type: text/csv\r\n\r\n',
+      prefix:
+        '--x\r\nContent-Disposition: form-data; name="file"; filename="huge.csv"\r\nContent-Type: text/csv\r\n\r\n',
       headers: { 'content-type': 'multipart/form-data; boundary=x', accept: 'text/html', cookie: marketer },
     });
     expect(flood.status).toBe(413);
     expect(flood.body).toMatch(/larger than 1 MB.*Content-Length.*up to 100 MB/);
     expect(flood.sentBytes).toBeLessThan(50 * 1024 * 1024);
     expect(flood.rssGrowthMb).toBeLessThan(20);
-    const crossSite = await request(server, '/admin/subscribers/import/upload', { method: 'POST', headers: { origin: 'https://evil.example' }, body: new FormData(), cookie: marketer });
+    const crossSite = await request(server, '/admin/subscribers/import/upload', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+      body: new FormData(),
+      cookie: marketer,
+    });
     expect(crossSite.status).toBe(403);
     expect(await subscriberCount(server.databaseUrl)).toBe(before);
     expect(readdirSync(path.join(server.dataDir, 'imports')).filter((f) => !f.startsWith(job))).toEqual([]);

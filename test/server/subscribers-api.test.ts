@@ -33,25 +33,50 @@ for (const dialect of testDialects()) {
       await drop?.();
     });
 
-    function api(method: string, path: string, body?: unknown, options: { key?: string | null; raw?: string; type?: string } = {}) {
+    function api(
+      method: string,
+      path: string,
+      body?: unknown,
+      options: { key?: string | null; raw?: string; type?: string } = {},
+    ) {
       const headers: Record<string, string> = {};
       const key = options.key === undefined ? marketerKey : options.key;
       if (key) headers.authorization = `Bearer ${key}`;
       if (body !== undefined || options.raw !== undefined) headers['content-type'] = options.type ?? 'application/json';
-      return fetch(server.url + path, { method, headers, body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+      return fetch(server.url + path, {
+        method,
+        headers,
+        body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+      });
     }
 
     it('adds one pending subscriber and sends the confirmation; active rows need a consent note, recorded as such', async () => {
       const before = sink.messages.length;
-      const one = await api('POST', '/api/subscribers', { email: 'Api.One@Example.com', name: 'One', topics: ['guides'] });
+      const one = await api('POST', '/api/subscribers', {
+        email: 'Api.One@Example.com',
+        name: 'One',
+        topics: ['guides'],
+      });
       expect(one.status).toBe(200);
-      expect(await one.json()).toEqual({ results: [{ index: 0, email: 'api.one@example.com', ok: true, outcome: 'confirmation_sent' }] });
+      expect(await one.json()).toEqual({
+        results: [{ index: 0, email: 'api.one@example.com', ok: true, outcome: 'confirmation_sent' }],
+      });
       const [mail] = (await sink.waitFor(before + 1)).slice(before);
       expect(mail!.subject).toMatch(/Confirm your subscription/);
-      expect(await subscriberIn(server.databaseUrl, 'api.one@example.com')).toMatchObject({ status: 'pending', source_form: 'api', name: 'One', topics: ['guides'] });
+      expect(await subscriberIn(server.databaseUrl, 'api.one@example.com')).toMatchObject({
+        status: 'pending',
+        source_form: 'api',
+        name: 'One',
+        topics: ['guides'],
+      });
 
       const many = await api('POST', '/api/subscribers', [
-        { email: 'crm1@example.com', status: 'active', consent_note: 'Opted in on the CRM web form, 2026-03-02', topics: ['offers'] },
+        {
+          email: 'crm1@example.com',
+          status: 'active',
+          consent_note: 'Opted in on the CRM web form, 2026-03-02',
+          topics: ['offers'],
+        },
         { email: 'crm2@example.com', status: 'active' },
         { email: 'not-an-address', status: 'active', consent_note: 'x' },
         { email: 'a@b.c\r\nBcc: x@y.z', status: 'pending' },
@@ -59,7 +84,9 @@ for (const dialect of testDialects()) {
         { email: 'crm3@example.com', topics: ['casino'] },
       ]);
       expect(many.status).toBe(200);
-      const { results } = (await many.json()) as { results: { index: number; ok: boolean; outcome?: string; error?: string; id?: number }[] };
+      const { results } = (await many.json()) as {
+        results: { index: number; ok: boolean; outcome?: string; error?: string; id?: number }[];
+      };
       expect(results.map((r) => [r.index, r.ok, r.outcome ?? r.error])).toEqual([
         [0, true, 'added'],
         [1, false, expect.stringMatching(/consent note is required/)],
@@ -69,9 +96,16 @@ for (const dialect of testDialects()) {
         [5, false, 'Unknown topic: casino.'],
       ]);
       const crm1 = await subscriberIn(server.databaseUrl, 'crm1@example.com');
-      expect(crm1).toMatchObject({ id: results[0]!.id, status: 'active', source_form: 'api', consent_note: 'Opted in on the CRM web form, 2026-03-02', topics: ['guides', 'offers'] });
+      expect(crm1).toMatchObject({
+        id: results[0]!.id,
+        status: 'active',
+        source_form: 'api',
+        consent_note: 'Opted in on the CRM web form, 2026-03-02',
+        topics: ['guides', 'offers'],
+      });
       expect(crm1!.consent_at).toBeGreaterThan(0);
-      for (const email of ['crm2@example.com', 'crm3@example.com', 'not-an-address']) expect(await subscriberIn(server.databaseUrl, email), email).toBeUndefined();
+      for (const email of ['crm2@example.com', 'crm3@example.com', 'not-an-address'])
+        expect(await subscriberIn(server.databaseUrl, email), email).toBeUndefined();
       expect(sink.messages.length).toBe(before + 1); // active rows get no confirmation email
     });
 
@@ -97,13 +131,23 @@ for (const dialect of testDialects()) {
       const erased = await api('DELETE', `/api/subscribers/${subscriber.id}`);
       expect(erased.status).toBe(204);
       expect(await subscriberIn(server.databaseUrl, 'crm1@example.com')).toBeUndefined();
-      const hash = await withDatabase(server.databaseUrl, (db) => db.selectFrom('suppressions').select('reason').where('email_hash', '=', emailHash('crm1@example.com')).executeTakeFirst());
+      const hash = await withDatabase(server.databaseUrl, (db) =>
+        db
+          .selectFrom('suppressions')
+          .select('reason')
+          .where('email_hash', '=', emailHash('crm1@example.com'))
+          .executeTakeFirst(),
+      );
       expect(hash?.reason).toBe('erased');
       expect((await api('DELETE', `/api/subscribers/${subscriber.id}`)).status).toBe(404);
       expect((await api('GET', '/api/subscribers?email=crm1%40example.com')).status).toBe(404);
       expect((await api('DELETE', '/api/subscribers/abc')).status).toBe(400);
       // erased people cannot be added back through the API either
-      const back = await api('POST', '/api/subscribers', { email: 'crm1@example.com', status: 'active', consent_note: 'old CRM export' });
+      const back = await api('POST', '/api/subscribers', {
+        email: 'crm1@example.com',
+        status: 'active',
+        consent_note: 'old CRM export',
+      });
       expect(((await back.json()) as { results: { outcome: string }[] }).results[0]!.outcome).toBe('suppressed');
     });
 
@@ -111,37 +155,70 @@ for (const dialect of testDialects()) {
       const count = await subscriberCount(server.databaseUrl);
       const badJson = await api('POST', '/api/subscribers', undefined, { raw: '{"email": "x@example.com",' });
       expect(badJson.status).toBe(400);
-      expect(await badJson.json()).toMatchObject({ error: 'invalid_json', message: expect.stringMatching(/not valid JSON/) });
+      expect(await badJson.json()).toMatchObject({
+        error: 'invalid_json',
+        message: expect.stringMatching(/not valid JSON/),
+      });
 
-      const shape = await api('POST', '/api/subscribers', [{ email: 5 }, { email: 'y@example.com', status: 'subscribed', consentNote: 'x' }]);
+      const shape = await api('POST', '/api/subscribers', [
+        { email: 5 },
+        { email: 'y@example.com', status: 'subscribed', consentNote: 'x' },
+      ]);
       expect(shape.status).toBe(400);
-      expect(await shape.json()).toMatchObject({ error: 'invalid_body', fields: { '0.email': 'must be a string', '1.status': expect.stringMatching(/pending/), '1.consentNote': expect.stringMatching(/not a field/) } });
+      expect(await shape.json()).toMatchObject({
+        error: 'invalid_body',
+        fields: {
+          '0.email': 'must be a string',
+          '1.status': expect.stringMatching(/pending/),
+          '1.consentNote': expect.stringMatching(/not a field/),
+        },
+      });
 
       const empty = await api('POST', '/api/subscribers', undefined, { raw: '' });
       expect(empty.status).toBe(400);
-      const tooMany = await api('POST', '/api/subscribers', Array.from({ length: 10_001 }, (_, i) => ({ email: `m${i}@example.com` })));
+      const tooMany = await api(
+        'POST',
+        '/api/subscribers',
+        Array.from({ length: 10_001 }, (_, i) => ({ email: `m${i}@example.com` })),
+      );
       expect(tooMany.status).toBe(400);
       expect(await tooMany.json()).toMatchObject({ message: expect.stringMatching(/At most 10,000/) });
 
-      const huge = await api('POST', '/api/subscribers', undefined, { raw: JSON.stringify([{ email: 'big@example.com', name: 'x'.repeat(11 * 1024 * 1024) }]) });
+      const huge = await api('POST', '/api/subscribers', undefined, {
+        raw: JSON.stringify([{ email: 'big@example.com', name: 'x'.repeat(11 * 1024 * 1024) }]),
+      });
       expect(huge.status).toBe(413);
       expect(await huge.json()).toMatchObject({ error: 'too_large' });
 
-      const form = await api('POST', '/api/subscribers', undefined, { raw: 'email=form%40example.com', type: 'application/x-www-form-urlencoded' });
+      const form = await api('POST', '/api/subscribers', undefined, {
+        raw: 'email=form%40example.com',
+        type: 'application/x-www-form-urlencoded',
+      });
       expect(form.status).toBe(415);
 
       // 300 MB streamed (chunked, no length given) and 300 MB declared: refused as they come, not buffered.
       for (const path of ['/api/subscribers', '/api/issues']) {
-        const flood = await floodPost(server, path, { totalBytes: 300 * 1024 * 1024, headers: { authorization: `Bearer ${marketerKey}`, 'content-type': 'application/json' } });
+        const flood = await floodPost(server, path, {
+          totalBytes: 300 * 1024 * 1024,
+          headers: { authorization: `Bearer ${marketerKey}`, 'content-type': 'application/json' },
+        });
         expect(flood.status, path).toBe(413);
         // Without a Content-Length no route takes more than 1 MB; /api/subscribers takes 10 MB with one.
-        expect(JSON.parse(flood.body), path).toMatchObject({ error: 'too_large', message: expect.stringMatching(path === '/api/issues' ? /larger than 512 KB/ : /larger than 1 MB.*Content-Length.*up to 10 MB/) });
+        expect(JSON.parse(flood.body), path).toMatchObject({
+          error: 'too_large',
+          message: expect.stringMatching(
+            path === '/api/issues' ? /larger than 512 KB/ : /larger than 1 MB.*Content-Length.*up to 10 MB/,
+          ),
+        });
         expect(flood.rssGrowthMb, path).toBeLessThan(20);
       }
-      const declared = await rawRequest(server, `POST /api/subscribers HTTP/1.1
+      const declared = await rawRequest(
+        server,
+        `POST /api/subscribers HTTP/1.1
         Authorization: Bearer ${marketerKey}
         Content-Type: application/json
-        Content-Length: 314572800`);
+        Content-Length: 314572800`,
+      );
       expect(declared.status).toBe(413);
       expect(JSON.parse(declared.body)).toMatchObject({ error: 'too_large' });
       expect(await subscriberCount(server.databaseUrl)).toBe(count);
@@ -157,7 +234,9 @@ for (const dialect of testDialects()) {
         const none = await api(method, path, body, { key: null });
         expect(none.status, `${method} without a key`).toBe(401);
         expect(await none.json()).toMatchObject({ error: 'unauthorized' });
-        expect((await api(method, path, body, { key: 'ffk_' + 'a'.repeat(32) })).status, `${method} unknown key`).toBe(401);
+        expect((await api(method, path, body, { key: 'ffk_' + 'a'.repeat(32) })).status, `${method} unknown key`).toBe(
+          401,
+        );
         const writer = await api(method, path, body, { key: writerKey });
         expect(writer.status, `${method} writer`).toBe(403);
         expect(await writer.json()).toMatchObject({ error: 'forbidden' });
@@ -167,7 +246,13 @@ for (const dialect of testDialects()) {
     });
 
     it('takes 10,000 rows in one request', async () => {
-      const rows = Array.from({ length: 10_000 }, (_, i) => ({ email: `bulk${i}@example.com`, name: i === 0 ? null : `Bulk ${i}`, status: 'active', consent_note: 'Nightly CRM sync: opted in on the CRM form', topics: i % 2 ? ['guides'] : [] }));
+      const rows = Array.from({ length: 10_000 }, (_, i) => ({
+        email: `bulk${i}@example.com`,
+        name: i === 0 ? null : `Bulk ${i}`,
+        status: 'active',
+        consent_note: 'Nightly CRM sync: opted in on the CRM form',
+        topics: i % 2 ? ['guides'] : [],
+      }));
       const answer = await api('POST', '/api/subscribers', rows);
       expect(answer.status).toBe(200);
       const { results } = (await answer.json()) as { results: { ok: boolean; outcome: string }[] };
@@ -175,10 +260,18 @@ for (const dialect of testDialects()) {
       expect(results.every((r) => r.ok && r.outcome === 'added')).toBe(true);
       expect((await subscriberIn(server.databaseUrl, 'bulk9999@example.com'))?.topics).toEqual(['guides']);
       // The next night's sync sends them all again: merged, nobody twice.
-      const again = await api('POST', '/api/subscribers', rows.map((r) => ({ ...r, name: 'Synced', topics: ['offers'] })));
+      const again = await api(
+        'POST',
+        '/api/subscribers',
+        rows.map((r) => ({ ...r, name: 'Synced', topics: ['offers'] })),
+      );
       const second = (await again.json()) as { results: { ok: boolean; outcome: string }[] };
       expect(second.results.every((r) => r.ok && r.outcome === 'merged')).toBe(true);
-      expect(await subscriberIn(server.databaseUrl, 'bulk9999@example.com')).toMatchObject({ name: 'Bulk 9999', topics: ['guides', 'offers'], consent_note: 'Nightly CRM sync: opted in on the CRM form' });
+      expect(await subscriberIn(server.databaseUrl, 'bulk9999@example.com')).toMatchObject({
+        name: 'Bulk 9999',
+        topics: ['guides', 'offers'],
+        consent_note: 'Nightly CRM sync: opted in on the CRM form',
+      });
       expect((await subscriberIn(server.databaseUrl, 'bulk0@example.com'))?.name).toBe('Synced'); // a name only where there was none
     }, 60_000);
   });

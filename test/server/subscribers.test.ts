@@ -27,11 +27,17 @@ for (const dialect of testDialects()) {
     const refused = new Set<string>();
 
     beforeAll(async () => {
-      sink = await startSmtpSink({ respond: (rcpt) => (refused.has(rcpt) ? { code: 550, message: '5.1.1 Mailbox unavailable' } : null) });
+      sink = await startSmtpSink({
+        respond: (rcpt) => (refused.has(rcpt) ? { code: 550, message: '5.1.1 Mailbox unavailable' } : null),
+      });
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-subs-'));
       const db = await createTestDatabaseUrl(dialect, dir);
       drop = db.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: db.url, env: { SMTP_URL: sink.url, TRUST_PROXY: '1', SECRET } });
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: db.url,
+        env: { SMTP_URL: sink.url, TRUST_PROXY: '1', SECRET },
+      });
     });
     afterAll(async () => {
       await server?.stop();
@@ -39,7 +45,10 @@ for (const dialect of testDialects()) {
       await drop?.();
     });
 
-    function signup(fields: Record<string, string | string[]>, options: { ip?: string; referer?: string; origin?: string } = {}) {
+    function signup(
+      fields: Record<string, string | string[]>,
+      options: { ip?: string; referer?: string; origin?: string } = {},
+    ) {
       const body = new URLSearchParams();
       for (const [k, v] of Object.entries(fields)) for (const value of [v].flat()) body.append(k, value);
       return fetch(`${server.url}/subscribe?_action=subscribe`, {
@@ -59,7 +68,13 @@ for (const dialect of testDialects()) {
       const article = builtArticlePaths()[0]!;
       const before = sink.messages.length;
       const res = await signup(
-        { email: 'Reader@Example.com', name: 'Rea', topics: ['guides', 'store-news'], source: `article:${article}`, website: '' },
+        {
+          email: 'Reader@Example.com',
+          name: 'Rea',
+          topics: ['guides', 'store-news'],
+          source: `article:${article}`,
+          website: '',
+        },
         { referer: `${server.url}${article}?utm_source=newsletter&utm_campaign=spring-issue` },
       );
       expect(res.status).toBe(200);
@@ -83,7 +98,13 @@ for (const dialect of testDialects()) {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("You're subscribed");
       const stored = await subscriberIn(server.databaseUrl, 'reader@example.com');
-      expect(stored).toMatchObject({ status: 'active', name: 'Rea', source_form: `article:${article}`, source_campaign: 'spring-issue', topics: ['guides', 'store-news'] });
+      expect(stored).toMatchObject({
+        status: 'active',
+        name: 'Rea',
+        source_form: `article:${article}`,
+        source_campaign: 'spring-issue',
+        topics: ['guides', 'store-news'],
+      });
       expect(stored!.consent_at).toBeGreaterThan(0);
       expect(stored!.consent_text_version).toBeTruthy();
     });
@@ -105,17 +126,36 @@ for (const dialect of testDialects()) {
       }
       expect((await subscriberIn(server.databaseUrl, 'oneclick@example.com'))?.status).toBe('active');
 
-      const tampered = await fetch(`${server.url}/unsubscribe/${token.slice(0, -3)}abc`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      const tampered = await fetch(`${server.url}/unsubscribe/${token.slice(0, -3)}abc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
       expect(tampered.status).toBe(400);
-      const noBody = await fetch(unsubscribeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+      const noBody = await fetch(unsubscribeUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      });
       expect(noBody.status).toBe(400);
       expect((await subscriberIn(server.databaseUrl, 'oneclick@example.com'))?.status).toBe('active');
 
-      const post = await fetch(unsubscribeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      const post = await fetch(unsubscribeUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
       expect(post.status).toBe(200);
       expect(await post.text()).toMatch(/Unsubscribed/);
-      expect(await subscriberIn(server.databaseUrl, 'oneclick@example.com')).toMatchObject({ id: stored!.id, status: 'unsubscribed' });
-      const again = await fetch(unsubscribeUrl, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--x--\r\n' });
+      expect(await subscriberIn(server.databaseUrl, 'oneclick@example.com')).toMatchObject({
+        id: stored!.id,
+        status: 'unsubscribed',
+      });
+      const again = await fetch(unsubscribeUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x' },
+        body: '--x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--x--\r\n',
+      });
       expect(again.status).toBe(200);
       expect(await again.text()).toMatch(/Already unsubscribed/);
     });
@@ -137,14 +177,20 @@ for (const dialect of testDialects()) {
       const before = sink.messages.length;
       await signup({ email: 'welcome@example.com', name: 'Wel' });
       const [confirmation] = (await sink.waitFor(before + 1)).slice(before);
-      expect((await pressConfirm(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`))).status).toBe(200);
+      expect((await pressConfirm(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`))).status).toBe(
+        200,
+      );
       const [welcome] = (await sink.waitFor(before + 2)).slice(before + 1);
       expect(welcome!.subject).toBe('Welcome to the Frobozz Electric newsletter');
       expect(welcome!.to).toMatchObject({ text: 'welcome@example.com' });
       const unsubscribeUrl = linkIn(welcome!.text, `${server.url}/unsubscribe/`);
       const preferences = linkIn(welcome!.text, `${server.url}/preferences/`);
       // As sent, unfolded (mailparser turns List-* headers into objects).
-      const header = (name: string) => welcome!.headerLines.find((h) => h.key === name)?.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n[ \t]+/g, ' ');
+      const header = (name: string) =>
+        welcome!.headerLines
+          .find((h) => h.key === name)
+          ?.line.replace(/^[^:]+:\s*/, '')
+          .replace(/\r?\n[ \t]+/g, ' ');
       expect(header('list-unsubscribe')).toBe(`<${unsubscribeUrl}>, <mailto:newsletter@localhost?subject=unsubscribe>`);
       expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
       expect(welcome!.html).toContain(`href="${unsubscribeUrl}"`);
@@ -156,7 +202,11 @@ for (const dialect of testDialects()) {
       expect(sink.messages.length).toBe(before + 2);
       // The footer link is the unsubscribe page, and its button unsubscribes.
       expect(await (await fetch(unsubscribeUrl)).text()).toContain('Unsubscribe from the newsletter?');
-      const oneClick = await fetch(unsubscribeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      const oneClick = await fetch(unsubscribeUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
       expect(oneClick.status).toBe(200);
       expect((await subscriberIn(server.databaseUrl, 'welcome@example.com'))?.status).toBe('unsubscribed');
     });
@@ -170,14 +220,46 @@ for (const dialect of testDialects()) {
       expect((await pressConfirm(confirmLink)).status).toBe(200);
       const [welcome] = (await sink.waitFor(before + 2)).slice(before + 1);
       const id = (await subscriberIn(server.databaseUrl, email))!.id;
-      return { id, confirmLink, unsubscribe: linkIn(welcome!.text, `${server.url}/unsubscribe/`), preferences: linkIn(welcome!.text, `${server.url}/preferences/`) };
+      return {
+        id,
+        confirmLink,
+        unsubscribe: linkIn(welcome!.text, `${server.url}/unsubscribe/`),
+        preferences: linkIn(welcome!.text, `${server.url}/preferences/`),
+      };
     }
-    const oneClick = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    const oneClick = (url: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
     const pageAction = (page: string, action: string, fields: Record<string, string>) =>
-      fetch(`${page}?_action=${action}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url }, body: new URLSearchParams(fields) });
+      fetch(`${page}?_action=${action}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+        body: new URLSearchParams(fields),
+      });
     /** The last confirmation email went out an hour ago (another may go now: two minutes apart at least). */
-    const sentLongAgo = (id: number) => withDatabase(server.databaseUrl, (db) => db.updateTable('subscribers').set({ confirmation_sent_at: Date.now() - 3_600_000 }).where('id', '=', id).execute());
-    const eventsOf = (id: number) => withDatabase(server.databaseUrl, async (db) => (await db.selectFrom('subscriber_events').select('kind').where('subscriber_id', '=', id).orderBy('id').execute()).map((e) => e.kind));
+    const sentLongAgo = (id: number) =>
+      withDatabase(server.databaseUrl, (db) =>
+        db
+          .updateTable('subscribers')
+          .set({ confirmation_sent_at: Date.now() - 3_600_000 })
+          .where('id', '=', id)
+          .execute(),
+      );
+    const eventsOf = (id: number) =>
+      withDatabase(server.databaseUrl, async (db) =>
+        (
+          await db
+            .selectFrom('subscriber_events')
+            .select('kind')
+            .where('subscriber_id', '=', id)
+            .orderBy('id')
+            .execute()
+        ).map((e) => e.kind),
+      );
 
     it('an old confirmation link does not bring back someone who unsubscribed; a new signup and its own confirmation do', async () => {
       const { id, confirmLink, unsubscribe } = await confirmedSubscriber('left@example.com');
@@ -189,7 +271,9 @@ for (const dialect of testDialects()) {
       expect(oldPage).toContain('This link is from before you unsubscribed');
       expect(oldPage).not.toContain('Confirm my subscription');
       // Posting the old token straight to the button's action changes nothing either.
-      const forced = await pageAction(`${server.url}/subscribe/confirm`, 'confirmSignup', { token: new URL(confirmLink).searchParams.get('token')! });
+      const forced = await pageAction(`${server.url}/subscribe/confirm`, 'confirmSignup', {
+        token: new URL(confirmLink).searchParams.get('token')!,
+      });
       expect(await forced.text()).toContain('This link is from before you unsubscribed');
       expect((await subscriberIn(server.databaseUrl, 'left@example.com'))?.status).toBe('unsubscribed');
       await new Promise((r) => setTimeout(r, 200));
@@ -201,10 +285,21 @@ for (const dialect of testDialects()) {
       await signup({ email: 'left@example.com', name: 'Someone Else' });
       const [again] = (await sink.waitFor(mails + 1)).slice(mails);
       const fresh = linkIn(again!.text, `${server.url}/subscribe/confirm?token=`);
-      expect(await subscriberIn(server.databaseUrl, 'left@example.com')).toMatchObject({ status: 'unsubscribed', name: null });
+      expect(await subscriberIn(server.databaseUrl, 'left@example.com')).toMatchObject({
+        status: 'unsubscribed',
+        name: null,
+      });
       expect(await (await pressConfirm(fresh)).text()).toContain("You're subscribed");
       expect((await subscriberIn(server.databaseUrl, 'left@example.com'))?.status).toBe('active');
-      expect(await eventsOf(id)).toEqual(['signup', 'confirmed', 'email_sent', 'unsubscribed', 'signup_repeated', 'resubscribed', 'email_sent']);
+      expect(await eventsOf(id)).toEqual([
+        'signup',
+        'confirmed',
+        'email_sent',
+        'unsubscribed',
+        'signup_repeated',
+        'resubscribed',
+        'email_sent',
+      ]);
     });
 
     it('one-click unsubscribe works from old messages; "Subscribe again" only mails a confirmation, and nothing changes until it is followed', async () => {
@@ -224,7 +319,9 @@ for (const dialect of testDialects()) {
       const [confirmation] = (await sink.waitFor(mails + 1)).slice(mails);
       expect(confirmation!.to).toMatchObject({ text: 'return@example.com' });
       // Pressing again right away sends nothing more.
-      expect(await (await pageAction(unsubscribe, 'resubscribe', { token })).text()).toContain('We sent a confirmation link a moment ago');
+      expect(await (await pageAction(unsubscribe, 'resubscribe', { token })).text()).toContain(
+        'We sent a confirmation link a moment ago',
+      );
       await new Promise((r) => setTimeout(r, 200));
       expect(sink.messages.length).toBe(mails + 1);
       await pressConfirm(linkIn(confirmation!.text, `${server.url}/subscribe/confirm?token=`));
@@ -255,10 +352,18 @@ for (const dialect of testDialects()) {
         expect(html).not.toContain('Delete my data');
         const erase = await pageAction(`${server.url}/preferences/${token}`, 'eraseMyData', { token, confirm: 'yes' });
         expect(erase.status).toBe(403);
-        const rename = await pageAction(`${server.url}/preferences/${token}`, 'savePreferences', { token, name: 'Hijacked', topics: 'offers' });
+        const rename = await pageAction(`${server.url}/preferences/${token}`, 'savePreferences', {
+          token,
+          name: 'Hijacked',
+          topics: 'offers',
+        });
         expect(rename.status).toBe(403);
       }
-      expect(await subscriberIn(server.databaseUrl, 'prefs@example.com')).toMatchObject({ status: 'active', name: null, topics: [] });
+      expect(await subscriberIn(server.databaseUrl, 'prefs@example.com')).toMatchObject({
+        status: 'active',
+        name: null,
+        topics: [],
+      });
 
       const mails = sink.messages.length;
       const asked = await pageAction(`${server.url}/preferences/${expired}`, 'mailPreferencesLink', { token: expired });
@@ -271,7 +376,9 @@ for (const dialect of testDialects()) {
       expect(await (await fetch(renewed)).text()).toContain('prefs@example.com');
       expect((await eventsOf(id)).at(-1)).toBe('preferences_link_sent');
       // A forged token asks for nothing.
-      expect((await pageAction(`${server.url}/preferences/x.y`, 'mailPreferencesLink', { token: 'x.y' })).status).toBe(400);
+      expect((await pageAction(`${server.url}/preferences/x.y`, 'mailPreferencesLink', { token: 'x.y' })).status).toBe(
+        400,
+      );
       await new Promise((r) => setTimeout(r, 200));
       expect(sink.messages.length).toBe(mails + 1);
     });
@@ -290,7 +397,10 @@ for (const dialect of testDialects()) {
     });
 
     it('with SMTP configured, the outbox viewer says that mail goes out over SMTP', async () => {
-      const cookie = await sessionCookie(server.databaseUrl, await addAccount(server.databaseUrl, `mara-${dialect}@example.com`, 'marketer'));
+      const cookie = await sessionCookie(
+        server.databaseUrl,
+        await addAccount(server.databaseUrl, `mara-${dialect}@example.com`, 'marketer'),
+      );
       const page = await fetch(`${server.url}/admin/outbox`, { headers: { cookie } });
       expect(page.status).toBe(200);
       const html = await page.text();
@@ -321,7 +431,11 @@ for (const dialect of testDialects()) {
       const reader = builtArticlePaths()[0]!;
       const count = await subscriberCount(server.databaseUrl);
       const sent = sink.messages.length;
-      const signupFlood = await floodPost(server, '/subscribe?_action=subscribe', { totalBytes: 300 * 1024 * 1024, headers: { accept: 'text/html', 'x-forwarded-for': freshIp() }, readerPath: reader });
+      const signupFlood = await floodPost(server, '/subscribe?_action=subscribe', {
+        totalBytes: 300 * 1024 * 1024,
+        headers: { accept: 'text/html', 'x-forwarded-for': freshIp() },
+        readerPath: reader,
+      });
       expect(signupFlood.status).toBe(413);
       expect(signupFlood.rssGrowthMb).toBeLessThan(20);
       expect(signupFlood.readerStatuses.length).toBeGreaterThan(0);
@@ -330,7 +444,10 @@ for (const dialect of testDialects()) {
       const reader1 = (await subscriberIn(server.databaseUrl, 'reader@example.com'))!;
       expect(reader1.status).toBe('active');
       const token = subscriberToken({ secret: SECRET, siteUrl: server.url }, reader1.id);
-      const oneClick = await floodPost(server, `/unsubscribe/${token}`, { totalBytes: 300 * 1024 * 1024, readerPath: reader });
+      const oneClick = await floodPost(server, `/unsubscribe/${token}`, {
+        totalBytes: 300 * 1024 * 1024,
+        readerPath: reader,
+      });
       expect(oneClick.status).toBe(413);
       expect(oneClick.body).toMatch(/larger than 4 KB/);
       expect(oneClick.rssGrowthMb).toBeLessThan(20);
@@ -392,7 +509,8 @@ for (const dialect of testDialects()) {
 
     it('five signups from one address, alternating between the processes: the sixth is refused by either, and still after a restart', async () => {
       const ip = '203.0.113.50';
-      for (let i = 1; i <= 5; i++) expect((await signup(i % 2 ? one : two, `shared${i}@example.com`, ip)).status, `signup ${i}`).toBe(200);
+      for (let i = 1; i <= 5; i++)
+        expect((await signup(i % 2 ? one : two, `shared${i}@example.com`, ip)).status, `signup ${i}`).toBe(200);
       for (const server of [one, two]) {
         const refused = await signup(server, `shared6@example.com`, ip);
         expect(refused.status).toBe(429);

@@ -28,7 +28,9 @@ for (const dialect of testDialects()) {
       try {
         const env = { SECRET: TEST_SECRET, SEND_WORKER: '0' };
         let server = await startServer({ dataDir: dir, databaseUrl: db.url, env });
-        const { deliveryId } = await withDb(db.url, async (d) => seedDelivery(d, (await seedIssue(d, server.url)).issueId, Date.now() - 3_600_000));
+        const { deliveryId } = await withDb(db.url, async (d) =>
+          seedDelivery(d, (await seedIssue(d, server.url)).issueId, Date.now() - 3_600_000),
+        );
         const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
         let acknowledged = 0;
         let stop = false;
@@ -43,7 +45,16 @@ for (const dialect of testDialects()) {
         await Promise.all(workers);
         agent.destroy();
         server = await startServer({ dataDir: dir, databaseUrl: db.url, env });
-        const stored = await withDb(db.url, async (d) => Number((await d.selectFrom('opens').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n));
+        const stored = await withDb(db.url, async (d) =>
+          Number(
+            (
+              await d
+                .selectFrom('opens')
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .executeTakeFirstOrThrow()
+            ).n,
+          ),
+        );
         await server.stop();
         expect(acknowledged).toBeGreaterThan(50);
         expect(stored).toBeGreaterThanOrEqual(acknowledged);

@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
-import { clickUrl, openUrl, testClickUrl, seedDelivery, seedIssue, TEST_SECRET, withDb, type SeededIssue } from '../helpers/tracking.ts';
+import {
+  clickUrl,
+  openUrl,
+  testClickUrl,
+  seedDelivery,
+  seedIssue,
+  TEST_SECRET,
+  withDb,
+  type SeededIssue,
+} from '../helpers/tracking.ts';
 import { makeClickToken, makeOpenToken } from '../../src/lib/tracking/tokens.ts';
 import { apiKeyFor } from '../helpers/accounts.ts';
 
@@ -29,14 +38,23 @@ const IP = {
   home: '73.1.2.3', // Comcast (AS7922), a home network
   mobile: '172.56.1.1', // T-Mobile USA (AS21928)
 };
-const android = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';
+const android =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';
 
 async function get(url: string, init: { ua?: string; method?: string; ip?: string } = {}) {
-  return fetch(url, { method: init.method ?? 'GET', redirect: 'manual', headers: { 'user-agent': init.ua ?? chrome, ...(init.ip ? { 'x-forwarded-for': init.ip } : {}) } });
+  return fetch(url, {
+    method: init.method ?? 'GET',
+    redirect: 'manual',
+    headers: { 'user-agent': init.ua ?? chrome, ...(init.ip ? { 'x-forwarded-for': init.ip } : {}) },
+  });
 }
 
 /** The cookies a redirect set, as a browser sends them back. */
-const cookiesOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+const cookiesOf = (res: Response) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ');
 
 for (const dialect of testDialects()) {
   describe(`tracking fast path [${dialect}]`, () => {
@@ -45,18 +63,59 @@ for (const dialect of testDialects()) {
     let issue: SeededIssue;
     let other: SeededIssue;
 
-    const opensOf = (deliveryId: number) => withDb(server.databaseUrl, (db) => db.selectFrom('opens').select(['class', 'reason', 'subscriber_id', 'issue_id']).where('delivery_id', '=', deliveryId).orderBy('id').execute());
-    const clicksOf = (deliveryId: number) => withDb(server.databaseUrl, (db) => db.selectFrom('clicks').select(['class', 'reason', 'link_id']).where('delivery_id', '=', deliveryId).orderBy('id').execute());
-    const deliveryOf = (deliveryId: number) => withDb(server.databaseUrl, (db) => db.selectFrom('deliveries').select(['first_opened_at', 'first_clicked_at']).where('id', '=', deliveryId).executeTakeFirstOrThrow());
-    const count = (table: 'opens' | 'clicks') => withDb(server.databaseUrl, async (db) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n));
-    const delivery = (sentAgoMs: number) => withDb(server.databaseUrl, (db) => seedDelivery(db, issue.issueId, Date.now() - sentAgoMs));
+    const opensOf = (deliveryId: number) =>
+      withDb(server.databaseUrl, (db) =>
+        db
+          .selectFrom('opens')
+          .select(['class', 'reason', 'subscriber_id', 'issue_id'])
+          .where('delivery_id', '=', deliveryId)
+          .orderBy('id')
+          .execute(),
+      );
+    const clicksOf = (deliveryId: number) =>
+      withDb(server.databaseUrl, (db) =>
+        db
+          .selectFrom('clicks')
+          .select(['class', 'reason', 'link_id'])
+          .where('delivery_id', '=', deliveryId)
+          .orderBy('id')
+          .execute(),
+      );
+    const deliveryOf = (deliveryId: number) =>
+      withDb(server.databaseUrl, (db) =>
+        db
+          .selectFrom('deliveries')
+          .select(['first_opened_at', 'first_clicked_at'])
+          .where('id', '=', deliveryId)
+          .executeTakeFirstOrThrow(),
+      );
+    const count = (table: 'opens' | 'clicks') =>
+      withDb(server.databaseUrl, async (db) =>
+        Number(
+          (
+            await db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      );
+    const delivery = (sentAgoMs: number) =>
+      withDb(server.databaseUrl, (db) => seedDelivery(db, issue.issueId, Date.now() - sentAgoMs));
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-track-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { SECRET: TEST_SECRET, SEND_WORKER: '0', TRUST_PROXY: '1' } });
-      ({ issue, other } = await withDb(server.databaseUrl, async (db) => ({ issue: await seedIssue(db, server.url), other: await seedIssue(db, server.url) })));
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: { SECRET: TEST_SECRET, SEND_WORKER: '0', TRUST_PROXY: '1' },
+      });
+      ({ issue, other } = await withDb(server.databaseUrl, async (db) => ({
+        issue: await seedIssue(db, server.url),
+        other: await seedIssue(db, server.url),
+      })));
     });
     afterAll(async () => {
       await server?.stop();
@@ -70,7 +129,14 @@ for (const dialect of testDialects()) {
       expect(res.headers.get('content-type')).toBe('image/gif');
       expect(res.headers.get('cache-control')).toMatch(/no-store/);
       expect((await res.arrayBuffer()).byteLength).toBe(43);
-      expect(await opensOf(deliveryId)).toEqual([{ class: 'human', reason: expect.stringMatching(/^reader: Chrome on Linux, /), subscriber_id: subscriberId, issue_id: issue.issueId }]);
+      expect(await opensOf(deliveryId)).toEqual([
+        {
+          class: 'human',
+          reason: expect.stringMatching(/^reader: Chrome on Linux, /),
+          subscriber_id: subscriberId,
+          issue_id: issue.issueId,
+        },
+      ]);
       expect((await deliveryOf(deliveryId)).first_opened_at).not.toBeNull();
       // HEAD: answered, never counted.
       const head = await get(openUrl(server.url, deliveryId), { method: 'HEAD' });
@@ -81,13 +147,20 @@ for (const dialect of testDialects()) {
     it('the pixel reads the agent and, behind a trusted proxy, the client address the way every other route does', async () => {
       const { deliveryId } = await delivery(10 * MINUTE);
       // Apple's prefetcher through our proxy (TRUST_PROXY=1): the address is the last hop the proxy saw.
-      const apple = await fetch(openUrl(server.url, deliveryId), { headers: { 'User-Agent': 'Mozilla/5.0', 'X-Forwarded-For': `203.0.113.9, ${IP.apple}` } });
+      const apple = await fetch(openUrl(server.url, deliveryId), {
+        headers: { 'User-Agent': 'Mozilla/5.0', 'X-Forwarded-For': `203.0.113.9, ${IP.apple}` },
+      });
       expect(apple.status).toBe(200);
       // A client naming an Apple address itself, in front of the proxy, is not believed.
-      const spoofed = await fetch(openUrl(server.url, deliveryId), { headers: { 'user-agent': chrome, 'x-forwarded-for': `${IP.apple}, ${IP.home}` } });
+      const spoofed = await fetch(openUrl(server.url, deliveryId), {
+        headers: { 'user-agent': chrome, 'x-forwarded-for': `${IP.apple}, ${IP.home}` },
+      });
       expect(spoofed.status).toBe(200);
       expect((await opensOf(deliveryId)).map((o) => [o.class, o.reason])).toEqual([
-        ['apple_mpp', expect.stringMatching(/^Apple Mail Privacy Protection: Apple \(AS714\) fetched it \d+ min after delivery$/)],
+        [
+          'apple_mpp',
+          expect.stringMatching(/^Apple Mail Privacy Protection: Apple \(AS714\) fetched it \d+ min after delivery$/),
+        ],
         ['human', 'reader: Chrome on Linux, Comcast Cable Communications, LLC (AS7922)'],
       ]);
     });
@@ -125,8 +198,12 @@ for (const dialect of testDialects()) {
       expect(res.headers.get('location')).toBe(issue.links.site.url);
       expect(res.headers.get('location')).toContain(`utm_campaign=${issue.slug}`);
       // A reader's click sets the attribution cookie (it names the click: its landing follows the click's class).
-      expect(res.headers.getSetCookie()).toEqual([expect.stringMatching(/^ff_attr=[^;]+; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/)]);
-      expect(await clicksOf(deliveryId)).toEqual([{ class: 'human', reason: expect.stringMatching(/^reader: /), link_id: issue.links.site.id }]);
+      expect(res.headers.getSetCookie()).toEqual([
+        expect.stringMatching(/^ff_attr=[^;]+; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/),
+      ]);
+      expect(await clicksOf(deliveryId)).toEqual([
+        { class: 'human', reason: expect.stringMatching(/^reader: /), link_id: issue.links.site.id },
+      ]);
       expect((await deliveryOf(deliveryId)).first_clicked_at).not.toBeNull();
       for (const kind of ['tel', 'mailto'] as const) {
         const r = await get(clickUrl(server.url, deliveryId, issue.links[kind].id));
@@ -147,7 +224,17 @@ for (const dialect of testDialects()) {
     it('open redirect fuzz: never a 3xx anywhere but the registered link; a friendly 404 with a home link instead', async () => {
       const { deliveryId } = await delivery(10 * MINUTE);
       const good = makeClickToken(TEST_SECRET, deliveryId, issue.links.external.id);
-      const evil = ['//evil.example', '\\\\evil.example', '/\\evil.example', 'javascript:alert(1)', '%2F%2Fevil.example', '%5C%5Cevil.example', 'https:%2F%2Fevil.example', '%252F%252Fevil.example', 'http://evil.example'];
+      const evil = [
+        '//evil.example',
+        '\\\\evil.example',
+        '/\\evil.example',
+        'javascript:alert(1)',
+        '%2F%2Fevil.example',
+        '%5C%5Cevil.example',
+        'https:%2F%2Fevil.example',
+        '%252F%252Fevil.example',
+        'http://evil.example',
+      ];
       const paths = [
         ...evil.map((e) => `/t/c/${e}`),
         ...evil.map((e) => `/t/c/${good}/${e}`),
@@ -183,8 +270,16 @@ for (const dialect of testDialects()) {
       const stored = (await clicksOf(deliveryId)).length;
       const cross = await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, deliveryId, other.links.site.id)}`);
       expect(cross.status).toBe(404);
-      expect((await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, deliveryId, other.links.site.id)}`, { method: 'HEAD' })).status).toBe(404);
-      expect((await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, 987_654_321, issue.links.site.id)}`)).status).toBe(404);
+      expect(
+        (
+          await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, deliveryId, other.links.site.id)}`, {
+            method: 'HEAD',
+          })
+        ).status,
+      ).toBe(404);
+      expect(
+        (await get(`${server.url}/t/c/${makeClickToken(TEST_SECRET, 987_654_321, issue.links.site.id)}`)).status,
+      ).toBe(404);
       expect(await clicksOf(deliveryId)).toHaveLength(stored);
     });
 
@@ -199,9 +294,20 @@ for (const dialect of testDialects()) {
       expect((await browse('/')).status).toBe(200);
       expect((await browse('/articles/')).status).toBe(200);
       const { views, visits, firstVisit } = await withDb(server.databaseUrl, async (db) => ({
-        views: await db.selectFrom('page_views').select(['path', 'issue_id', 'subscriber_id']).where('subscriber_id', '=', subscriberId).orderBy('id').execute(),
+        views: await db
+          .selectFrom('page_views')
+          .select(['path', 'issue_id', 'subscriber_id'])
+          .where('subscriber_id', '=', subscriberId)
+          .orderBy('id')
+          .execute(),
         visits: await db.selectFrom('visits').selectAll().where('subscriber_id', '=', subscriberId).execute(),
-        firstVisit: (await db.selectFrom('deliveries').select('first_visit_at').where('id', '=', deliveryId).executeTakeFirstOrThrow()).first_visit_at,
+        firstVisit: (
+          await db
+            .selectFrom('deliveries')
+            .select('first_visit_at')
+            .where('id', '=', deliveryId)
+            .executeTakeFirstOrThrow()
+        ).first_visit_at,
       }));
       expect(views.map((v) => Number(v.issue_id))).toEqual([issue.issueId, issue.issueId, issue.issueId]);
       expect(visits).toHaveLength(1);
@@ -214,14 +320,34 @@ for (const dialect of testDialects()) {
         fetch(`${server.url}/subscribe?_action=subscribe`, {
           method: 'POST',
           redirect: 'manual',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'user-agent': chrome, ...headers },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            origin: server.url,
+            'user-agent': chrome,
+            ...headers,
+          },
           body: new URLSearchParams({ email, source: 'subscribe-page', website: '' }),
         });
       // A friend on a forwarded link: no cookie, the page had the issue's utm_campaign.
-      expect((await signup('friend@example.com', { referer: `${server.url}/subscribe/?utm_source=newsletter&utm_campaign=${issue.slug}` })).status).toBeLessThan(400);
+      expect(
+        (
+          await signup('friend@example.com', {
+            referer: `${server.url}/subscribe/?utm_source=newsletter&utm_campaign=${issue.slug}`,
+          })
+        ).status,
+      ).toBeLessThan(400);
       // Someone carrying the cookie, on a page without any campaign.
-      expect((await signup('clicker@example.com', { cookie, referer: `${server.url}/subscribe/` })).status).toBeLessThan(400);
-      const sources = await withDb(server.databaseUrl, (db) => db.selectFrom('subscribers').select(['email', 'source_issue_id']).where('email', 'in', ['friend@example.com', 'clicker@example.com']).orderBy('email').execute());
+      expect(
+        (await signup('clicker@example.com', { cookie, referer: `${server.url}/subscribe/` })).status,
+      ).toBeLessThan(400);
+      const sources = await withDb(server.databaseUrl, (db) =>
+        db
+          .selectFrom('subscribers')
+          .select(['email', 'source_issue_id'])
+          .where('email', 'in', ['friend@example.com', 'clicker@example.com'])
+          .orderBy('email')
+          .execute(),
+      );
       expect(sources.map((r) => [r.email, Number(r.source_issue_id)])).toEqual([
         ['clicker@example.com', issue.issueId],
         ['friend@example.com', issue.issueId],
@@ -237,12 +363,17 @@ for (const dialect of testDialects()) {
           ids.push(deliveryId);
         }
         const { deliveryId } = await seedDelivery(db, other.issueId, Date.now() - 30 * MINUTE);
-        await db.updateTable('sends').set({ started_at: Date.now() - 30 * MINUTE }).where('issue_id', '=', other.issueId).execute();
+        await db
+          .updateTable('sends')
+          .set({ started_at: Date.now() - 30 * MINUTE })
+          .where('issue_id', '=', other.issueId)
+          .execute();
         return { ids, sentOfOther: deliveryId };
       });
       const before = { opens: await count('opens'), clicks: await count('clicks') };
       // Tokens made with the secret for messages that never went out: the pixel, again and again, and a click.
-      for (let i = 0; i < 20; i++) for (const id of unsent.ids) expect((await get(openUrl(server.url, id), { ip: IP.home })).status).toBe(200);
+      for (let i = 0; i < 20; i++)
+        for (const id of unsent.ids) expect((await get(openUrl(server.url, id), { ip: IP.home })).status).toBe(200);
       for (const id of unsent.ids) {
         const res = await get(clickUrl(server.url, id, other.links.site.id), { ip: IP.home });
         expect(res.status).toBe(302); // the link still works for whoever has it
@@ -252,51 +383,99 @@ for (const dialect of testDialects()) {
       // The one message sent is read: the issue's figures are of it alone.
       await get(openUrl(server.url, unsent.sentOfOther), { ip: IP.home });
       const key = await apiKeyFor(server.databaseUrl, 'marketer');
-      const report = (await (await fetch(`${server.url}/api/issues/${other.issueId}/report`, { headers: { authorization: `Bearer ${key}` } })).json()) as { issue: Record<string, number> };
-      expect(report.issue).toMatchObject({ delivered: 1, unique_opens: 1, unique_human_opens: 1, open_rate: 1, human_open_rate: 1, unique_human_clicks: 0 });
+      const report = (await (
+        await fetch(`${server.url}/api/issues/${other.issueId}/report`, { headers: { authorization: `Bearer ${key}` } })
+      ).json()) as { issue: Record<string, number> };
+      expect(report.issue).toMatchObject({
+        delivered: 1,
+        unique_opens: 1,
+        unique_human_opens: 1,
+        open_rate: 1,
+        human_open_rate: 1,
+        unique_human_clicks: 0,
+      });
     });
 
     it('classification replay: who sent each hit — Apple, Gmail’s proxy, a security gateway sweeping, the honeypot, a bot agent, a reader, a phone tap', async () => {
       // Apple Mail Privacy Protection: a bare "Mozilla/5.0" fetch from Apple's network.
       const apple = await delivery(30_000);
       await get(openUrl(server.url, apple.deliveryId), { ua: 'Mozilla/5.0', ip: IP.apple });
-      expect(await opensOf(apple.deliveryId)).toMatchObject([{ class: 'apple_mpp', reason: expect.stringMatching(/^Apple Mail Privacy Protection: Apple \(AS714\) fetched it \d+ s after delivery$/) }]);
+      expect(await opensOf(apple.deliveryId)).toMatchObject([
+        {
+          class: 'apple_mpp',
+          reason: expect.stringMatching(
+            /^Apple Mail Privacy Protection: Apple \(AS714\) fetched it \d+ s after delivery$/,
+          ),
+        },
+      ]);
       expect((await deliveryOf(apple.deliveryId)).first_opened_at).toBeNull();
 
       // Gmail's image proxy: counts as a human open.
       const gmail = await delivery(20 * MINUTE);
-      await get(openUrl(server.url, gmail.deliveryId), { ua: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)', ip: IP.gmail });
-      expect(await opensOf(gmail.deliveryId)).toMatchObject([{ class: 'proxy', reason: expect.stringMatching(/^Gmail image proxy \(.*AS15169\)\): fetched as the reader opened it$/) }]);
+      await get(openUrl(server.url, gmail.deliveryId), {
+        ua: 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)',
+        ip: IP.gmail,
+      });
+      expect(await opensOf(gmail.deliveryId)).toMatchObject([
+        {
+          class: 'proxy',
+          reason: expect.stringMatching(/^Gmail image proxy \(.*AS15169\)\): fetched as the reader opened it$/),
+        },
+      ]);
       expect((await deliveryOf(gmail.deliveryId)).first_opened_at).not.toBeNull();
 
       // Microsoft's mail protection: renders the pixel 30 s after delivery, then follows every link, paced.
       const scanner = await delivery(30_000);
       await get(openUrl(server.url, scanner.deliveryId), { ua: chrome, ip: IP.eop });
-      for (const kind of ['site', 'external', 'tel', 'mailto'] as const) await get(clickUrl(server.url, scanner.deliveryId, issue.links[kind].id), { ua: chrome, ip: IP.eop });
+      for (const kind of ['site', 'external', 'tel', 'mailto'] as const)
+        await get(clickUrl(server.url, scanner.deliveryId, issue.links[kind].id), { ua: chrome, ip: IP.eop });
       const scanned = await clicksOf(scanner.deliveryId);
       expect(scanned.map((c) => c.class)).toEqual(['bot', 'bot', 'bot', 'bot']);
       for (const c of scanned) expect(c.reason).toContain('Microsoft Exchange Online Protection (AS8075)');
-      expect(await opensOf(scanner.deliveryId)).toMatchObject([{ class: 'scanner', reason: expect.stringMatching(/^Microsoft Exchange Online Protection \(AS8075\), a mail security gateway, loaded the pixel \d+ s after delivery$/) }]);
+      expect(await opensOf(scanner.deliveryId)).toMatchObject([
+        {
+          class: 'scanner',
+          reason: expect.stringMatching(
+            /^Microsoft Exchange Online Protection \(AS8075\), a mail security gateway, loaded the pixel \d+ s after delivery$/,
+          ),
+        },
+      ]);
       expect(await deliveryOf(scanner.deliveryId)).toEqual({ first_opened_at: null, first_clicked_at: null });
 
       // The hidden honeypot link and a known bot agent.
       const trap = await delivery(20 * MINUTE);
       const hp = await get(clickUrl(server.url, trap.deliveryId, issue.links.honeypot.id), { ip: IP.aws });
       expect(hp.status).toBe(302);
-      expect(hp.headers.getSetCookie()).toEqual([expect.stringMatching(/^ff_click=[^;]+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/)]);
+      expect(hp.headers.getSetCookie()).toEqual([
+        expect.stringMatching(/^ff_click=[^;]+; Max-Age=600; Path=\/; HttpOnly; SameSite=Lax$/),
+      ]);
       await get(clickUrl(server.url, trap.deliveryId, issue.links.site.id), { ua: 'curl/8.5.0', ip: IP.home });
       expect(await clicksOf(trap.deliveryId)).toMatchObject([
-        { class: 'bot', reason: expect.stringMatching(/^followed the hidden link no reader sees \(Chrome on Linux, Amazon Web Services \(AS14618\)\) \d+ min after delivery$/) },
-        { class: 'bot', reason: expect.stringMatching(/^a bot agent from Comcast Cable Communications, LLC \(AS7922\) followed a link/) },
+        {
+          class: 'bot',
+          reason: expect.stringMatching(
+            /^followed the hidden link no reader sees \(Chrome on Linux, Amazon Web Services \(AS14618\)\) \d+ min after delivery$/,
+          ),
+        },
+        {
+          class: 'bot',
+          reason: expect.stringMatching(
+            /^a bot agent from Comcast Cable Communications, LLC \(AS7922\) followed a link/,
+          ),
+        },
       ]);
 
       // A desktop click seconds after delivery, never seen there before: a machine. A phone tap at the same age: a reader.
       const early = await delivery(3_000);
       await get(clickUrl(server.url, early.deliveryId, issue.links.site.id), { ip: IP.home });
-      expect(await clicksOf(early.deliveryId)).toMatchObject([{ class: 'bot', reason: expect.stringMatching(/^clicked \d s after delivery \(Chrome on Linux, Comcast/) }]);
+      expect(await clicksOf(early.deliveryId)).toMatchObject([
+        { class: 'bot', reason: expect.stringMatching(/^clicked \d s after delivery \(Chrome on Linux, Comcast/) },
+      ]);
       const tap = await delivery(3_000);
       await get(clickUrl(server.url, tap.deliveryId, issue.links.site.id), { ua: android, ip: IP.mobile });
-      expect(await clicksOf(tap.deliveryId)).toMatchObject([{ class: 'human', reason: 'reader: Chrome on Android, T-Mobile USA, Inc. (AS21928)' }]);
+      expect(await clicksOf(tap.deliveryId)).toMatchObject([
+        { class: 'human', reason: 'reader: Chrome on Android, T-Mobile USA, Inc. (AS21928)' },
+      ]);
 
       // A reader: opens twenty minutes after delivery, clicks one link later.
       const reader = await delivery(20 * MINUTE);
@@ -304,7 +483,9 @@ for (const dialect of testDialects()) {
       await new Promise((r) => setTimeout(r, 300));
       await get(clickUrl(server.url, reader.deliveryId, issue.links.external.id), { ip: IP.home });
       expect(await opensOf(reader.deliveryId)).toMatchObject([{ class: 'human' }]);
-      expect(await clicksOf(reader.deliveryId)).toMatchObject([{ class: 'human', reason: expect.stringMatching(/^reader: /) }]);
+      expect(await clicksOf(reader.deliveryId)).toMatchObject([
+        { class: 'human', reason: expect.stringMatching(/^reader: /) },
+      ]);
       const d = await deliveryOf(reader.deliveryId);
       expect(Number(d.first_clicked_at)).toBeGreaterThan(Number(d.first_opened_at));
     });

@@ -22,7 +22,8 @@ for (const dialect of testDialects()) {
       const report = formatReport(result.score, result.figures, `${result.cases} cases, ${dialect}`);
       expect(result.score.recorded, report).toBe(446);
       expect(result.score.accuracy, report).toBeGreaterThanOrEqual(TARGETS.accuracy);
-      for (const f of result.figures) expect(Math.abs(f.error), `${f.name}\n${report}`).toBeLessThanOrEqual(TARGETS.figureError);
+      for (const f of result.figures)
+        expect(Math.abs(f.error), `${f.name}\n${report}`).toBeLessThanOrEqual(TARGETS.figureError);
     }, 240_000);
   });
 }

@@ -16,7 +16,12 @@ const database = process.env.TEST_DATABASE_URL;
 
 /** Every stored hit's class, case by case, and the figures shown. */
 function answer(result: TruthResult) {
-  const classes = Object.fromEntries([...result.hits].map(([name, hits]) => [name, { opens: hits.opens.map((h) => h.class), clicks: hits.clicks.map((h) => h.class) }]));
+  const classes = Object.fromEntries(
+    [...result.hits].map(([name, hits]) => [
+      name,
+      { opens: hits.opens.map((h) => h.class), clicks: hits.clicks.map((h) => h.class) },
+    ]),
+  );
   return { classes, shown: result.shown };
 }
 

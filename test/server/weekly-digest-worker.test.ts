@@ -37,10 +37,19 @@ for (const dialect of testDialects()) {
       const seed = await seedReportDatabase(url, `http://127.0.0.1:${port}`);
       // Monday 09:00 of the week after issue A went out (its digest covers A's week).
       const mondayNine = digestWeekOf(seed.a.sentAt + 7 * DAY, REPORT_TIME_ZONE).dueAt + 3_600_000;
-      env = { PORT: String(port), SMTP_URL: sink.url, MAIL_FROM: 'Frobozz Electric <news@frobozz.example>', SEND_WORKER: '1', DIGEST_CHECK_MS: '100', ...shiftedClockEnv(mondayNine - Date.now()) };
+      env = {
+        PORT: String(port),
+        SMTP_URL: sink.url,
+        MAIL_FROM: 'Frobozz Electric <news@frobozz.example>',
+        SEND_WORKER: '1',
+        DIGEST_CHECK_MS: '100',
+        ...shiftedClockEnv(mondayNine - Date.now()),
+      };
       const mara = await addAccount(url, 'mara@example.com', 'marketer');
       await addAccount(url, 'max@example.com', 'marketer');
-      await withDatabase(url, (db) => db.updateTable('users').set({ weekly_digest: 1 }).where('id', '=', mara).execute());
+      await withDatabase(url, (db) =>
+        db.updateTable('users').set({ weekly_digest: 1 }).where('id', '=', mara).execute(),
+      );
     }, 120_000);
     afterAll(async () => {
       for (const server of servers) await server.stop();
@@ -48,7 +57,14 @@ for (const dialect of testDialects()) {
       await drop?.();
     });
 
-    const sentRows = () => withDatabase(url, async (db) => (await db.selectFrom('digest_sends').select(['user_id', 'sent_at']).execute()).filter((r) => r.sent_at !== null).length);
+    const sentRows = () =>
+      withDatabase(
+        url,
+        async (db) =>
+          (await db.selectFrom('digest_sends').select(['user_id', 'sent_at']).execute()).filter(
+            (r) => r.sent_at !== null,
+          ).length,
+      );
 
     it('the opted-in marketer gets one digest; the other marketer none', async () => {
       servers.push(await startServer({ dataDir: dir, databaseUrl: url, env }));
@@ -59,16 +75,32 @@ for (const dialect of testDialects()) {
       await eventually(async () => (await sentRows()) === 1, 'the digest recorded as sent');
     });
 
-    it(dialect === 'postgres' ? 'a restart and a second server on the same database send nothing more' : 'a restart sends nothing more', async () => {
-      await servers.pop()!.stop();
-      const port = await freePort();
-      servers.push(await startServer({ dataDir: dir, databaseUrl: url, env }));
-      if (dialect === 'postgres') servers.push(await startServer({ dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-second-')), databaseUrl: url, env: { ...env, PORT: String(port) } }));
-      // Each worker has checked the digest many times over (every 100 ms) once both say they run.
-      await eventually(() => servers.every((s) => /\[send\] worker .* running/.test(s.output())), 'the workers running', 20_000);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      expect(sink.messages).toHaveLength(1);
-      expect(await sentRows()).toBe(1);
-    });
+    it(
+      dialect === 'postgres'
+        ? 'a restart and a second server on the same database send nothing more'
+        : 'a restart sends nothing more',
+      async () => {
+        await servers.pop()!.stop();
+        const port = await freePort();
+        servers.push(await startServer({ dataDir: dir, databaseUrl: url, env }));
+        if (dialect === 'postgres')
+          servers.push(
+            await startServer({
+              dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-second-')),
+              databaseUrl: url,
+              env: { ...env, PORT: String(port) },
+            }),
+          );
+        // Each worker has checked the digest many times over (every 100 ms) once both say they run.
+        await eventually(
+          () => servers.every((s) => /\[send\] worker .* running/.test(s.output())),
+          'the workers running',
+          20_000,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(sink.messages).toHaveLength(1);
+        expect(await sentRows()).toBe(1);
+      },
+    );
   });
 }

@@ -7,7 +7,12 @@ import { addAccount, postForm, request, sessionCookie, withDatabase } from '../h
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 
 async function digestFlag(server: RunningServer, userId: number): Promise<number> {
-  return withDatabase(server.databaseUrl, async (db) => Number((await db.selectFrom('users').select('weekly_digest').where('id', '=', userId).executeTakeFirstOrThrow()).weekly_digest));
+  return withDatabase(server.databaseUrl, async (db) =>
+    Number(
+      (await db.selectFrom('users').select('weekly_digest').where('id', '=', userId).executeTakeFirstOrThrow())
+        .weekly_digest,
+    ),
+  );
 }
 
 /** The account page's digest switch, the preview and the stop link, over HTTP against the real server. */
@@ -24,7 +29,11 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-digest-http-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
-      server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { PORT: String(await freePort()), SEND_WORKER: '0' } });
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: { PORT: String(await freePort()), SEND_WORKER: '0' },
+      });
       marketer = await addAccount(server.databaseUrl, 'mara@example.com', 'marketer');
       writer = await addAccount(server.databaseUrl, 'wes@example.com', 'writer');
       asMarketer = await sessionCookie(server.databaseUrl, marketer);
@@ -42,13 +51,25 @@ for (const dialect of testDialects()) {
       expect(page.text).toMatch(/value="off" checked/);
       expect(await digestFlag(server, marketer)).toBe(0);
 
-      const on = await postForm(server, '/admin/account', 'digest.choose', { weeklyDigest: 'on' }, { cookie: asMarketer });
+      const on = await postForm(
+        server,
+        '/admin/account',
+        'digest.choose',
+        { weeklyDigest: 'on' },
+        { cookie: asMarketer },
+      );
       expect(on.status).toBe(200);
       expect(on.text).toContain('You will get the weekly digest.');
       expect(on.text).toMatch(/value="on" checked/);
       expect(await digestFlag(server, marketer)).toBe(1);
 
-      const bad = await postForm(server, '/admin/account', 'digest.choose', { weeklyDigest: 'maybe' }, { cookie: asMarketer });
+      const bad = await postForm(
+        server,
+        '/admin/account',
+        'digest.choose',
+        { weeklyDigest: 'maybe' },
+        { cookie: asMarketer },
+      );
       expect(bad.status).toBe(400);
       expect(bad.text).toContain('Choose whether to get the weekly digest: on or off.');
       expect(await digestFlag(server, marketer)).toBe(1);
@@ -58,7 +79,13 @@ for (const dialect of testDialects()) {
       const page = await request(server, '/admin/account', { cookie: asWriter });
       expect(page.status).toBe(200);
       expect(page.text).not.toContain('Weekly digest');
-      const refused = await postForm(server, '/admin/account', 'digest.choose', { weeklyDigest: 'on' }, { cookie: asWriter });
+      const refused = await postForm(
+        server,
+        '/admin/account',
+        'digest.choose',
+        { weeklyDigest: 'on' },
+        { cookie: asWriter },
+      );
       expect(refused.status).toBe(403);
       expect(await digestFlag(server, writer)).toBe(0);
       expect((await request(server, '/admin/digest', { cookie: asWriter })).status).toBe(403);

@@ -6,8 +6,16 @@ import { type Kysely, sql } from 'kysely';
  * tables that nothing references (dropping the old one must fire no foreign-key action).
  * Kept beside the migrations (the migrator skips files without `up`) so they stay independent of src/.
  */
-export async function rebuildSqliteTable(db: Kysely<any>, table: string, change: (ddl: string) => string): Promise<void> {
-  const { rows } = await sql<{ type: string; name: string; sql: string | null }>`select type, name, sql from sqlite_master where tbl_name = ${table}`.execute(db);
+export async function rebuildSqliteTable(
+  db: Kysely<any>,
+  table: string,
+  change: (ddl: string) => string,
+): Promise<void> {
+  const { rows } = await sql<{
+    type: string;
+    name: string;
+    sql: string | null;
+  }>`select type, name, sql from sqlite_master where tbl_name = ${table}`.execute(db);
   const definition = rows.find((r) => r.type === 'table')?.sql;
   if (!definition) throw new Error(`table ${table} not found`);
   const changed = change(definition);

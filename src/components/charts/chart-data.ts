@@ -40,7 +40,8 @@ export function jsonForScript(data: unknown): string {
 
 export function assertFiniteNumbers(values: readonly number[], what: string): void {
   for (const value of values) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${what}: ${String(value)} is not a finite number`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new TypeError(`${what}: ${String(value)} is not a finite number`);
   }
 }
 
@@ -88,7 +89,14 @@ export function styleSeries(series: readonly CumulativeSeries[]): StyledSeries[]
   let weak = 0;
   return series.map((s) => {
     const points = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (!anyEmphasis) return { name: s.name, colour: CATEGORY_COLOURS[weak++ % CATEGORY_COLOURS.length]!, width: 2, emphasis: false, points };
+    if (!anyEmphasis)
+      return {
+        name: s.name,
+        colour: CATEGORY_COLOURS[weak++ % CATEGORY_COLOURS.length]!,
+        width: 2,
+        emphasis: false,
+        points,
+      };
     if (s.emphasis) {
       const colour = strong === 0 ? EMPHASIS_COLOUR : CATEGORY_COLOURS[(strong - 1) % CATEGORY_COLOURS.length]!;
       strong++;
@@ -127,7 +135,10 @@ export function cumulativeValueAt(points: readonly [number, number][], hour: num
  * A row per point in time, a column per series. Beyond `maxRows` distinct times the rows are
  * thinned to every 6 hours, and the last time with data (the moment the curves reached) is kept.
  */
-export function cumulativeTable(series: readonly { points: [number, number][] }[], maxRows = CUMULATIVE_TABLE_MAX_ROWS): CumulativeTable {
+export function cumulativeTable(
+  series: readonly { points: [number, number][] }[],
+  maxRows = CUMULATIVE_TABLE_MAX_ROWS,
+): CumulativeTable {
   const allHours = [...new Set(series.flatMap((s) => s.points.map(([h]) => h)))].sort((a, b) => a - b);
   let hours = allHours;
   const everySixHours = allHours.length > maxRows;
@@ -196,7 +207,8 @@ export function assertWeekHourGrid(weekdays: readonly string[], values: readonly
   assertDistinct(weekdays, 'WeekHourHeatmap weekdays');
   if (values.length !== 7) throw new RangeError(`WeekHourHeatmap: expected 7 rows of values, got ${values.length}`);
   values.forEach((row, i) => {
-    if (row.length !== 24) throw new RangeError(`WeekHourHeatmap: row ${i} (${weekdays[i]}) has ${row.length} values, expected 24`);
+    if (row.length !== 24)
+      throw new RangeError(`WeekHourHeatmap: row ${i} (${weekdays[i]}) has ${row.length} values, expected 24`);
     assertFiniteNumbers(row, `WeekHourHeatmap row ${i}`);
   });
 }
@@ -255,7 +267,11 @@ const LABEL_PAD_PX = 3;
  * `minChars` characters, every send is numbered instead (1 = the earliest, as in the table of
  * sends); when even numbers do not fit, no label is drawn (the rules and the table remain).
  */
-export function placeMarkerLabels(markers: readonly { x: number; label: string }[], toPx: (x: number) => number, options: { left: number; right: number; fontPx: number; maxRows?: number; minChars?: number; maxChars?: number }): { markers: PlacedMarker[]; numbered: boolean } {
+export function placeMarkerLabels(
+  markers: readonly { x: number; label: string }[],
+  toPx: (x: number) => number,
+  options: { left: number; right: number; fontPx: number; maxRows?: number; minChars?: number; maxChars?: number },
+): { markers: PlacedMarker[]; numbered: boolean } {
   const sorted = [...markers].sort((a, b) => a.x - b.x).map((m, i) => ({ ...m, number: i + 1, at: toPx(m.x) }));
   const charPx = CHAR_EM * options.fontPx;
   const maxRows = options.maxRows ?? 3;
@@ -278,13 +294,18 @@ export function placeMarkerLabels(markers: readonly { x: number; label: string }
       if (chars < need(full)) return null;
       const text = chars >= full.length ? full : `${full.slice(0, Math.max(1, chars - 1)).trimEnd()}…`;
       const width = text.length * charPx;
-      const [left, right] = anchor === 'start' ? [m.at + LABEL_PAD_PX, m.at + LABEL_PAD_PX + width] : [m.at - LABEL_PAD_PX - width, m.at - LABEL_PAD_PX];
+      const [left, right] =
+        anchor === 'start'
+          ? [m.at + LABEL_PAD_PX, m.at + LABEL_PAD_PX + width]
+          : [m.at - LABEL_PAD_PX - width, m.at - LABEL_PAD_PX];
       rowEnd[row] = right;
       placed.push({ x: m.x, label: m.label, text, number: m.number, row, anchor, left, right });
     }
     return placed;
   };
-  const names = sorted.map((m) => (m.label.length > maxChars ? `${m.label.slice(0, maxChars - 1).trimEnd()}…` : m.label));
+  const names = sorted.map((m) =>
+    m.label.length > maxChars ? `${m.label.slice(0, maxChars - 1).trimEnd()}…` : m.label,
+  );
   for (let rows = 1; rows <= maxRows; rows++) {
     const placed = place(names, rows, (full) => Math.min(full.length, minChars));
     if (placed) return { markers: placed, numbered: false };
@@ -312,9 +333,15 @@ export interface GroupedBarsChartData {
 
 export function assertGroupedSeries(groups: readonly string[], series: readonly GroupedSeries[]): void {
   assertDistinct(groups, 'MachineActivityBars groups');
-  assertDistinct(series.map((s) => s.name), 'MachineActivityBars series');
+  assertDistinct(
+    series.map((s) => s.name),
+    'MachineActivityBars series',
+  );
   for (const s of series) {
-    if (s.values.length !== groups.length) throw new RangeError(`MachineActivityBars: series "${s.name}" has ${s.values.length} values for ${groups.length} groups`);
+    if (s.values.length !== groups.length)
+      throw new RangeError(
+        `MachineActivityBars: series "${s.name}" has ${s.values.length} values for ${groups.length} groups`,
+      );
     assertFiniteNumbers(s.values, `MachineActivityBars series "${s.name}"`);
   }
 }

@@ -48,7 +48,8 @@ function mountChart<T>(figure: HTMLElement, draw: DrawChart<T>): void {
       chart.setAttribute('role', 'img');
       chart.setAttribute('aria-label', label);
     } else {
-      const svgs = chart instanceof SVGSVGElement ? [chart] : [...chart.children].filter((el) => el instanceof SVGSVGElement);
+      const svgs =
+        chart instanceof SVGSVGElement ? [chart] : [...chart.children].filter((el) => el instanceof SVGSVGElement);
       const main = svgs.pop();
       main?.setAttribute('role', 'img');
       main?.setAttribute('aria-label', label);

@@ -1,5 +1,11 @@
 import { lineY, plot, pointer, ruleY, tip } from '@observablehq/plot';
-import { formatCount, formatSinceSend, sinceSendTicks, type CumulativeChartData, type StyledSeries } from './chart-data.ts';
+import {
+  formatCount,
+  formatSinceSend,
+  sinceSendTicks,
+  type CumulativeChartData,
+  type StyledSeries,
+} from './chart-data.ts';
 import type { DrawChart } from './chart-mount.ts';
 
 interface Point {
@@ -20,7 +26,13 @@ export const drawCumulativeCurves: DrawChart<CumulativeChartData> = (data, width
   return curves(data, ordered, width, Math.round(Math.min(360, Math.max(220, width * 0.55))), data.yLabel);
 };
 
-function curves(data: CumulativeChartData, series: readonly StyledSeries[], width: number, height: number, yLabel: string | null): SVGSVGElement | HTMLElement {
+function curves(
+  data: CumulativeChartData,
+  series: readonly StyledSeries[],
+  width: number,
+  height: number,
+  yLabel: string | null,
+): SVGSVGElement | HTMLElement {
   const all: Point[] = series.flatMap((s) => s.points.map(([hours, value]) => ({ series: s.name, hours, value })));
   return plot({
     width,
@@ -29,12 +41,33 @@ function curves(data: CumulativeChartData, series: readonly StyledSeries[], widt
     marginRight: 16,
     marginBottom: 40,
     style: 'font-size: 12px; overflow: visible;',
-    x: { domain: [0, data.axis.maxHours], ticks: sinceSendTicks(data.axis, width < 480), tickFormat: formatSinceSend, label: data.xLabel, labelAnchor: 'center', labelArrow: 'none' },
-    y: { label: yLabel, grid: true, nice: true, zero: true, tickFormat: formatCount, labelArrow: 'none', ...(all.every((p) => p.value === 0) ? { domain: [0, 1] } : {}) },
+    x: {
+      domain: [0, data.axis.maxHours],
+      ticks: sinceSendTicks(data.axis, width < 480),
+      tickFormat: formatSinceSend,
+      label: data.xLabel,
+      labelAnchor: 'center',
+      labelArrow: 'none',
+    },
+    y: {
+      label: yLabel,
+      grid: true,
+      nice: true,
+      zero: true,
+      tickFormat: formatCount,
+      labelArrow: 'none',
+      ...(all.every((p) => p.value === 0) ? { domain: [0, 1] } : {}),
+    },
     marks: [
       ruleY([0]),
       ...series.map((s) =>
-        lineY(s.points, { x: (p: [number, number]) => p[0], y: (p: [number, number]) => p[1], stroke: s.colour, strokeWidth: s.width, ...(s.points.length === 1 ? { marker: 'dot' as const } : {}) }),
+        lineY(s.points, {
+          x: (p: [number, number]) => p[0],
+          y: (p: [number, number]) => p[1],
+          stroke: s.colour,
+          strokeWidth: s.width,
+          ...(s.points.length === 1 ? { marker: 'dot' as const } : {}),
+        }),
       ),
       tip(
         all,

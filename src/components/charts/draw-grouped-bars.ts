@@ -24,13 +24,44 @@ export const drawGroupedBars: DrawChart<GroupedBarsChartData> = (data, width) =>
     x: { label: null, grid: true, nice: true, tickFormat: formatCount, ticks: width < 480 ? 3 : 6 },
     y: { domain: seriesNames, axis: null, padding: GAP_PX / (BAR_PX + GAP_PX) },
     // Each block's top part is left empty for the group's label.
-    fy: { domain: data.groups, axis: null, paddingInner: GROUP_LABEL_PX / blockPx, paddingOuter: GROUP_LABEL_PX / blockPx / 2, align: 1 },
+    fy: {
+      domain: data.groups,
+      axis: null,
+      paddingInner: GROUP_LABEL_PX / blockPx,
+      paddingOuter: GROUP_LABEL_PX / blockPx / 2,
+      align: 1,
+    },
     color: { domain: seriesNames, range: data.series.map((s) => s.colour) },
     marks: [
-      barX(data.bars, { fy: 'group', y: 'series', x: 'value', fill: 'series', tip: true, title: (b: Bar) => `${b.group}\n${b.series}: ${formatCount(b.value)}` }),
+      barX(data.bars, {
+        fy: 'group',
+        y: 'series',
+        x: 'value',
+        fill: 'series',
+        tip: true,
+        title: (b: Bar) => `${b.group}\n${b.series}: ${formatCount(b.value)}`,
+      }),
       ruleX([0]),
-      text(data.bars, { fy: 'group', y: 'series', x: 'value', text: (b: Bar) => formatCount(b.value), textAnchor: 'start', dx: 4, fill: 'currentColor' }),
-      text(data.groups, { fy: (g: string) => g, frameAnchor: 'top-left', text: (g: string) => g, dy: -6, lineAnchor: 'bottom', fontWeight: 600, fill: 'currentColor', lineWidth: Math.max(10, (width - 16) / 12), textOverflow: 'ellipsis' }),
+      text(data.bars, {
+        fy: 'group',
+        y: 'series',
+        x: 'value',
+        text: (b: Bar) => formatCount(b.value),
+        textAnchor: 'start',
+        dx: 4,
+        fill: 'currentColor',
+      }),
+      text(data.groups, {
+        fy: (g: string) => g,
+        frameAnchor: 'top-left',
+        text: (g: string) => g,
+        dy: -6,
+        lineAnchor: 'bottom',
+        fontWeight: 600,
+        fill: 'currentColor',
+        lineWidth: Math.max(10, (width - 16) / 12),
+        textOverflow: 'ellipsis',
+      }),
     ],
   });
 };

@@ -5,8 +5,22 @@ import type { DrawChart } from './chart-mount.ts';
 type Point = TimeSeriesChartData['points'][number];
 
 // The x values are site wall-clock times written as UTC, so every format here is in UTC.
-const dayFormat = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
-const hourFormat = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const dayFormat = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+});
+const hourFormat = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
 
 const FONT_PX = 12;
 const LABEL_ROW_PX = 15;
@@ -32,7 +46,8 @@ export const drawTimeSeries: DrawChart<TimeSeriesChartData> = (data, width) => {
   const xs = [...points.map((p) => p.x), ...data.markers.map((m) => m.x)];
   const domain: [number, number] = xs.length > 0 ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   if (domain[0] === domain[1]) domain[1] = domain[0] + 86_400_000;
-  const toPx = (x: number) => marginLeft + ((x - domain[0]) / (domain[1] - domain[0])) * (width - marginLeft - marginRight);
+  const toPx = (x: number) =>
+    marginLeft + ((x - domain[0]) / (domain[1] - domain[0])) * (width - marginLeft - marginRight);
   const { markers, numbered } = placeMarkerLabels(data.markers, toPx, { left: 0, right: width, fontPx: FONT_PX });
   const labelRows = markers.length === 0 ? 0 : Math.max(...markers.map((m) => m.row)) + 1;
   const chart = plot({
@@ -52,7 +67,16 @@ export const drawTimeSeries: DrawChart<TimeSeriesChartData> = (data, width) => {
       // The period still running: dashed, hollow, and said so.
       lineY(bridge, { x: 'x', y: 'value', stroke: LINE, strokeWidth: 2, strokeDasharray: '3 3' }),
       dot(partial, { x: 'x', y: 'value', stroke: LINE, fill: 'white', r: 3.5, strokeWidth: 1.5 }),
-      text(partial, { x: 'x', y: 'value', text: () => 'so far', dx: -7, dy: -9, textAnchor: 'end', fill: LINE, fontSize: 11 }),
+      text(partial, {
+        x: 'x',
+        y: 'value',
+        text: () => 'so far',
+        dx: -7,
+        dy: -9,
+        textAnchor: 'end',
+        fill: LINE,
+        fontSize: 11,
+      }),
       ruleY([0]),
       ruleX(markers, { x: 'x', stroke: MARKER, strokeWidth: 1.5, strokeDasharray: '4 3' }),
       ...Array.from({ length: labelRows }).flatMap((_, row) =>
@@ -73,7 +97,15 @@ export const drawTimeSeries: DrawChart<TimeSeriesChartData> = (data, width) => {
           ),
         ),
       ),
-      tip(points, pointerX({ x: 'x', y: 'value', title: (p: Point) => `${format.format(p.x)}${p.partial ? ' (so far)' : ''}\n${data.valueLabel}: ${formatCount(p.value)}` })),
+      tip(
+        points,
+        pointerX({
+          x: 'x',
+          y: 'value',
+          title: (p: Point) =>
+            `${format.format(p.x)}${p.partial ? ' (so far)' : ''}\n${data.valueLabel}: ${formatCount(p.value)}`,
+        }),
+      ),
     ],
   });
   if (!numbered || data.markers.length === 0) return chart;

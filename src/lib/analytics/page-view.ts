@@ -83,7 +83,8 @@ export function describePageView(request: PageRequest, at: number): Omit<NewPage
   };
 }
 
-const NOT_COUNTED = /^\/(admin|api|_actions|_astro|_image|_server-islands|t)(\/|$)|^\/(healthz|favicon\.[a-z]+|robots\.txt|rss\.xml|sitemap[^/]*\.xml)$/;
+const NOT_COUNTED =
+  /^\/(admin|api|_actions|_astro|_image|_server-islands|t)(\/|$)|^\/(healthz|favicon\.[a-z]+|robots\.txt|rss\.xml|sitemap[^/]*\.xml)$/;
 
 /** Public HTML pages are counted; the admin, APIs, assets, feeds and health checks are not. */
 export function isCountedPath(pathname: string): boolean {

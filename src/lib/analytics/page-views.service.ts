@@ -36,7 +36,8 @@ export async function recordPageView(
   const marker = secret ? clickMarkerValue(request.cookie) : undefined;
   const clickMarker = marker ? (readClickMarker(secret!, marker, now) ?? null) : null;
   const owner = deps.networks?.lookup(request.ip);
-  const machineNetwork = owner && isMachineNetwork(owner.role) ? `from ${ownerWithRole(owner)}, with no reader’s click` : null;
+  const machineNetwork =
+    owner && isMachineNetwork(owner.role) ? `from ${ownerWithRole(owner)}, with no reader’s click` : null;
   await deps.pageViews.write({
     ...view,
     visitor_hash,

@@ -6,7 +6,12 @@ import type { PlainMetric } from '../counts/metrics.ts';
 export const MACHINE_VIEW_METRIC: PlainMetric = 'view.machine';
 
 /** What one counted (a reader's) page view adds to the site's report counts; `n` -1 takes it back. */
-export function countView(deltas: CountDeltas, view: { at: number; path: string; utm_campaign: string | null; referrer_host: string | null }, issueId: number | null, n = 1): void {
+export function countView(
+  deltas: CountDeltas,
+  view: { at: number; path: string; utm_campaign: string | null; referrer_host: string | null },
+  issueId: number | null,
+  n = 1,
+): void {
   deltas.at(SITE, 'pageview', view.at, n);
   deltas.dimAt(SITE, 'path.views', view.path, view.at, n);
   if (issueId !== null) deltas.dimAt(SITE, 'path.newsletter', view.path, view.at, n);

@@ -40,6 +40,13 @@ export class VisitorHasher {
 
   async hash(ip: string, userAgent: string, now: number): Promise<string> {
     const salt = Math.floor(now / DAY_MS) === this.#day ? this.#salt : await this.saltFor(now);
-    return createHash('sha256').update(salt).update('\0').update(ip).update('\0').update(userAgent).digest('base64url').slice(0, 22);
+    return createHash('sha256')
+      .update(salt)
+      .update('\0')
+      .update(ip)
+      .update('\0')
+      .update(userAgent)
+      .digest('base64url')
+      .slice(0, 22);
   }
 }

@@ -48,10 +48,42 @@ export interface PageViewEvent extends NewPageView {
   windowMs?: number;
 }
 
-const CLICK_AT = 'select "class", "reason", "issue_id" from "clicks" where "delivery_id" = ? and "at" = ? order by "class" desc limit 1';
+const CLICK_AT =
+  'select "class", "reason", "issue_id" from "clicks" where "delivery_id" = ? and "at" = ? order by "class" desc limit 1';
 const FIRST_LANDING = 'select min("started_at") as "at" from "visits" where "visitor_key" = ? and "issue_id" = ?';
-const VIEW_COLUMNS = ['at', 'path', 'referrer_host', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_content', 'utm_term', 'visitor_hash', 'device', 'is_bot', 'issue_id', 'subscriber_id', 'asn', 'net', 'click_delivery_id', 'click_at', 'machine'] as const;
-const VISIT_COLUMNS = ['visitor_key', 'started_at', 'last_seen', 'views', 'landing_path', 'issue_id', 'delivery_id', 'subscriber_id', 'attributed_by', 'is_later', 'click_at'] as const;
+const VIEW_COLUMNS = [
+  'at',
+  'path',
+  'referrer_host',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_content',
+  'utm_term',
+  'visitor_hash',
+  'device',
+  'is_bot',
+  'issue_id',
+  'subscriber_id',
+  'asn',
+  'net',
+  'click_delivery_id',
+  'click_at',
+  'machine',
+] as const;
+const VISIT_COLUMNS = [
+  'visitor_key',
+  'started_at',
+  'last_seen',
+  'views',
+  'landing_path',
+  'issue_id',
+  'delivery_id',
+  'subscriber_id',
+  'attributed_by',
+  'is_later',
+  'click_at',
+] as const;
 /** Rows a statement at most: SQLite prepares a statement per row count; PostgreSQL pays a round trip a statement. */
 const chunkOf = (postgres: boolean) => (postgres ? 2000 : 32);
 
@@ -59,9 +91,16 @@ function texts(make: (rows: number) => string): (rows: number) => string {
   const made: string[] = [];
   return (rows) => (made[rows] ??= make(rows));
 }
-const tuples = (width: number, rows: number) => new Array(rows).fill(`(${new Array(width).fill('?').join(', ')})`).join(', ');
-const viewInsert = texts((rows) => `insert into "page_views" (${VIEW_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${tuples(VIEW_COLUMNS.length, rows)}`);
-const visitInsert = texts((rows) => `insert into "visits" (${VISIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${tuples(VISIT_COLUMNS.length, rows)}`);
+const tuples = (width: number, rows: number) =>
+  new Array(rows).fill(`(${new Array(width).fill('?').join(', ')})`).join(', ');
+const viewInsert = texts(
+  (rows) =>
+    `insert into "page_views" (${VIEW_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${tuples(VIEW_COLUMNS.length, rows)}`,
+);
+const visitInsert = texts(
+  (rows) =>
+    `insert into "visits" (${VISIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${tuples(VISIT_COLUMNS.length, rows)}`,
+);
 /** Each visitor's latest visit (the one a view may continue), for many visitors at once. */
 const latestVisits = texts(
   (rows) =>
@@ -70,7 +109,8 @@ const latestVisits = texts(
 /** Visits a batch continued: more views, a later last view (PostgreSQL types the values by casts). */
 const visitExtends = (postgres: boolean) =>
   texts((rows) => {
-    const v = (column: number, type: string) => (postgres ? `cast("v"."column${column}" as ${type})` : `"v"."column${column}"`);
+    const v = (column: number, type: string) =>
+      postgres ? `cast("v"."column${column}" as ${type})` : `"v"."column${column}"`;
     return `update "visits" set "views" = "visits"."views" + ${v(2, 'integer')}, "last_seen" = case when "visits"."last_seen" < ${v(3, 'bigint')} then ${v(3, 'bigint')} else "visits"."last_seen" end from (values ${tuples(3, rows)}) as "v" where "visits"."id" = ${v(1, 'bigint')}`;
   });
 const extendTexts = { sqlite: visitExtends(false), postgres: visitExtends(true) };
@@ -84,7 +124,11 @@ function* runRows(text: (rows: number) => string, width: number, values: unknown
   }
 }
 
-interface StoredClick { class: string; reason: string; issue_id: number | string }
+interface StoredClick {
+  class: string;
+  reason: string;
+  issue_id: number | string;
+}
 
 /** The key of a visitor's visits: the subscriber the attribution cookie names, else the day's visitor hash. */
 export const visitorKeyOf = (view: Pick<PageViewEvent, 'attribution' | 'visitor_hash'>): string =>
@@ -98,11 +142,27 @@ interface OpenVisit {
   /** Views this batch added to a stored visit. */
   added: number;
   /** A visit this batch starts: its row, views and last view kept current until it is inserted. */
-  row?: { visitor_key: string; started_at: number; last_seen: number; views: number; landing_path: string; issue_id: number | null; delivery_id: number | null; subscriber_id: number | null; attributed_by: 'utm' | 'cookie' | null; is_later: number; click_at: number | null };
+  row?: {
+    visitor_key: string;
+    started_at: number;
+    last_seen: number;
+    views: number;
+    landing_path: string;
+    issue_id: number | null;
+    delivery_id: number | null;
+    subscriber_id: number | null;
+    attributed_by: 'utm' | 'cookie' | null;
+    is_later: number;
+    click_at: number | null;
+  };
 }
 
 /** A view after its click is known: whose it is and what it is attributed to. */
-interface Judged { event: PageViewEvent; ref: { deliveryId: number; at: number } | null; click: StoredClick | undefined }
+interface Judged {
+  event: PageViewEvent;
+  ref: { deliveryId: number; at: number } | null;
+  click: StoredClick | undefined;
+}
 
 /** One per writer: issue slugs in memory (what a campaign tag names changes only when an issue is created). */
 export class VisitTracker {
@@ -130,25 +190,46 @@ export class VisitTracker {
   *#batch(rows: PageViewEvent[], deltas: CountDeltas, postgres: boolean): StatementPlan {
     const missing = this.#missingSlugs(rows);
     if (missing.length > 0) {
-      const found = (yield { all: `select "id", "slug" from "issues" where "slug" in (${missing.map(() => '?').join(', ')})`, params: missing }) as { id: number | string; slug: string }[];
+      const found = (yield {
+        all: `select "id", "slug" from "issues" where "slug" in (${missing.map(() => '?').join(', ')})`,
+        params: missing,
+      }) as { id: number | string; slug: string }[];
       this.#learnSlugs(missing, found);
     }
     const judged: Judged[] = [];
     for (const event of rows) {
       // The click that led here: the later of the machine click's marker and the reader click's attribution cookie.
-      const cookie = event.attribution && event.attribution.deliveryId > 0 ? { deliveryId: event.attribution.deliveryId, at: event.attribution.at } : null;
+      const cookie =
+        event.attribution && event.attribution.deliveryId > 0
+          ? { deliveryId: event.attribution.deliveryId, at: event.attribution.at }
+          : null;
       const marker = event.clickMarker ?? null;
       const ref = marker && (!cookie || marker.at >= cookie.at) ? marker : cookie;
-      const click = ref ? ((yield { get: CLICK_AT, params: [ref.deliveryId, ref.at] }) as StoredClick | undefined) : undefined;
+      const click = ref
+        ? ((yield { get: CLICK_AT, params: [ref.deliveryId, ref.at] }) as StoredClick | undefined)
+        : undefined;
       judged.push({ event, ref, click });
     }
-    const keys = [...new Set(judged.filter((j) => !j.event.is_bot && !this.#machine(j)).map((j) => visitorKeyOf(j.event)))];
+    const keys = [
+      ...new Set(judged.filter((j) => !j.event.is_bot && !this.#machine(j)).map((j) => visitorKeyOf(j.event))),
+    ];
     const open = new Map<string, OpenVisit>();
     const most = chunkOf(postgres);
     for (let at = 0; at < keys.length; at += most) {
       const chunk = keys.slice(at, at + most);
-      const found = (yield { all: latestVisits(chunk.length), params: chunk }) as { id: number | string; visitor_key: string; started_at: number | string; last_seen: number | string }[];
-      for (const v of found) open.set(v.visitor_key, { id: Number(v.id), startedAt: Number(v.started_at), lastSeen: Number(v.last_seen), added: 0 });
+      const found = (yield { all: latestVisits(chunk.length), params: chunk }) as {
+        id: number | string;
+        visitor_key: string;
+        started_at: number | string;
+        last_seen: number | string;
+      }[];
+      for (const v of found)
+        open.set(v.visitor_key, {
+          id: Number(v.id),
+          startedAt: Number(v.started_at),
+          lastSeen: Number(v.last_seen),
+          added: 0,
+        });
     }
     const views: unknown[] = [];
     const started: OpenVisit[] = [];
@@ -172,7 +253,15 @@ export class VisitTracker {
   }
 
   /** One view: whose it is, its row, its counts and its visit. */
-  *#view(judged: Judged, values: unknown[], open: Map<string, OpenVisit>, started: OpenVisit[], continued: Set<OpenVisit>, firstVisits: [number, number, number][], deltas: CountDeltas): StatementPlan {
+  *#view(
+    judged: Judged,
+    values: unknown[],
+    open: Map<string, OpenVisit>,
+    started: OpenVisit[],
+    continued: Set<OpenVisit>,
+    firstVisits: [number, number, number][],
+    deltas: CountDeltas,
+  ): StatementPlan {
     const { event, ref, click } = judged;
     const { attribution, clickMarker: _marker, machineNetwork: _network, owner, windowMs, ...view } = event;
     const cookie = attribution ?? null;
@@ -194,9 +283,25 @@ export class VisitTracker {
     const issueId = campaignIssue ?? cookie?.issueId ?? null;
     const byCookie = cookie !== null && cookie.issueId === issueId;
     const subscriberId = cookie?.subscriberId ?? null;
-    push({ ...view, issue_id: issueId, subscriber_id: subscriberId, click_delivery_id: readerClick ? ref!.deliveryId : null, click_at: readerClick ? ref!.at : null, machine: null });
+    push({
+      ...view,
+      issue_id: issueId,
+      subscriber_id: subscriberId,
+      click_delivery_id: readerClick ? ref!.deliveryId : null,
+      click_at: readerClick ? ref!.at : null,
+      machine: null,
+    });
     if (view.is_bot) return;
-    countView(deltas, { at: view.at, path: view.path, utm_campaign: view.utm_campaign ?? null, referrer_host: view.referrer_host ?? null }, issueId);
+    countView(
+      deltas,
+      {
+        at: view.at,
+        path: view.path,
+        utm_campaign: view.utm_campaign ?? null,
+        referrer_host: view.referrer_host ?? null,
+      },
+      issueId,
+    );
 
     const key = visitorKeyOf(event);
     const at = view.at;
@@ -214,17 +319,36 @@ export class VisitTracker {
     }
     deltas.atToTheMinute(SITE, 'visit', at);
     const visit: OpenVisit = { id: null, startedAt: at, lastSeen: at, added: 0 };
-    const row = { visitor_key: key, started_at: at, last_seen: at, views: 1, landing_path: view.path, issue_id: null as number | null, delivery_id: null as number | null, subscriber_id: subscriberId, attributed_by: null as 'utm' | 'cookie' | null, is_later: 0, click_at: null as number | null };
+    const row = {
+      visitor_key: key,
+      started_at: at,
+      last_seen: at,
+      views: 1,
+      landing_path: view.path,
+      issue_id: null as number | null,
+      delivery_id: null as number | null,
+      subscriber_id: subscriberId,
+      attributed_by: null as 'utm' | 'cookie' | null,
+      is_later: 0,
+      click_at: null as number | null,
+    };
     visit.row = row;
     open.set(key, visit);
     started.push(visit);
     if (issueId === null) return;
     const stored = (yield { get: FIRST_LANDING, params: [key, issueId] }) as { at: number | string | null } | undefined;
-    const inBatch = started.filter((v) => v !== visit && v.row!.visitor_key === key && v.row!.issue_id === issueId).map((v) => v.startedAt);
+    const inBatch = started
+      .filter((v) => v !== visit && v.row!.visitor_key === key && v.row!.issue_id === issueId)
+      .map((v) => v.startedAt);
     const firstLanding = Math.min(byCookie ? cookie.at : Infinity, nullableNumber(stored?.at) ?? Infinity, ...inBatch);
     row.is_later = at > firstLanding + LANDING_SLACK_MS && at - firstLanding <= (windowMs ?? 7 * 86_400_000) ? 1 : 0;
     row.issue_id = issueId;
-    row.delivery_id = byCookie && cookie.deliveryId > 0 ? cookie.deliveryId : readerClick && click && Number(click.issue_id) === issueId ? ref!.deliveryId : null;
+    row.delivery_id =
+      byCookie && cookie.deliveryId > 0
+        ? cookie.deliveryId
+        : readerClick && click && Number(click.issue_id) === issueId
+          ? ref!.deliveryId
+          : null;
     row.click_at = row.delivery_id !== null && readerClick && ref!.deliveryId === row.delivery_id ? ref!.at : null;
     row.attributed_by = campaignIssue !== null ? 'utm' : 'cookie';
     deltas.at(issueId, 'visit', at);
@@ -252,7 +376,12 @@ export class VisitTracker {
 }
 
 /** An attributed visit by the reader of a delivery: its first visit time and the unique visitors. */
-export function* firstVisitFollowUp(issueId: number, deliveryId: number, at: number, deltas: CountDeltas): StatementPlan {
+export function* firstVisitFollowUp(
+  issueId: number,
+  deliveryId: number,
+  at: number,
+  deltas: CountDeltas,
+): StatementPlan {
   const firsts = yield* readFirsts(deliveryId);
   if (!firsts || (firsts.first_visit_at !== null && firsts.first_visit_at <= at)) return;
   yield { run: SET_FIRST_VISIT, params: [at, deliveryId] };

@@ -27,7 +27,8 @@ function createEventWriter(db: DB, config: Readonly<Config>) {
     {
       ...config.eventWriter,
       lock: trackingBatchLock(pageViews),
-      onError: (error, rows) => console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
+      onError: (error, rows) =>
+        console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
     },
   );
   return { writer, hits: writer.handle(hitInserter), pageViews: writer.handle(pageViews) };
@@ -113,7 +114,9 @@ export function createAppContext(config: Readonly<Config>, options: AppContextOp
 // The server entry and Astro's bundle each get their own copy of this module, so the one
 // instance lives on globalThis where both find it.
 const KEY = Symbol.for('footfall.appContext');
-interface Holder { [KEY]?: AppContext }
+interface Holder {
+  [KEY]?: AppContext;
+}
 
 export function installAppContext(context: AppContext): void {
   (globalThis as Holder)[KEY] = context;

@@ -20,7 +20,12 @@ export async function checkHealth(db: DB, leaseMs: number, now = Date.now()): Pr
     database: { dialect: dialectOf(db), reachable },
     sending: {
       status: troubles.length === 0 ? 'ok' : 'cannot_record',
-      workers: troubles.map((t) => ({ worker: t.workerId, failing_since: t.since, failed_attempts: t.attempts, last_error: t.lastError })),
+      workers: troubles.map((t) => ({
+        worker: t.workerId,
+        failing_since: t.since,
+        failed_attempts: t.attempts,
+        last_error: t.lastError,
+      })),
     },
   };
 }

@@ -15,15 +15,32 @@ function describeDuration(ms: number): string {
 export function accountMail(deps: SiteEmailDeps): AccountMail {
   return {
     async sendInvite(to, data) {
-      await sendSiteEmail(deps, to, 'invite', { inviterName: data.inviterName, role: data.role, inviteUrl: data.acceptUrl, expiresIn: describeDuration(TOKEN_LIFETIME_MS.invite) });
+      await sendSiteEmail(deps, to, 'invite', {
+        inviterName: data.inviterName,
+        role: data.role,
+        inviteUrl: data.acceptUrl,
+        expiresIn: describeDuration(TOKEN_LIFETIME_MS.invite),
+      });
     },
     async sendPasswordReset(to, data) {
-      await sendSiteEmail(deps, to, 'password-reset', { resetUrl: data.resetUrl, expiresIn: describeDuration(TOKEN_LIFETIME_MS.reset) });
+      await sendSiteEmail(deps, to, 'password-reset', {
+        resetUrl: data.resetUrl,
+        expiresIn: describeDuration(TOKEN_LIFETIME_MS.reset),
+      });
     },
     async sendSignInAttempts(to, data) {
       const { timeZone } = await getSettings(deps.db);
-      const until = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone }).format(new Date(data.until));
-      await sendSiteEmail(deps, to, 'sign-in-attempts', { attempts: String(data.attempts), until: `${until} (${timeZone})`, accountUrl: data.accountUrl });
+      const until = new Intl.DateTimeFormat('en-GB', {
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+        timeZone,
+      }).format(new Date(data.until));
+      await sendSiteEmail(deps, to, 'sign-in-attempts', {
+        attempts: String(data.attempts),
+        until: `${until} (${timeZone})`,
+        accountUrl: data.accountUrl,
+      });
     },
   };
 }

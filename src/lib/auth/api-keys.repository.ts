@@ -15,7 +15,12 @@ export async function findApiKeyByHash(db: Db, keyHash: string): Promise<ApiKey 
 }
 
 export async function listApiKeys(db: Db): Promise<ApiKey[]> {
-  return db.selectFrom('api_keys').selectAll().orderBy('revoked_at', (ob) => ob.nullsFirst()).orderBy('created_at', 'desc').execute();
+  return db
+    .selectFrom('api_keys')
+    .selectAll()
+    .orderBy('revoked_at', (ob) => ob.nullsFirst())
+    .orderBy('created_at', 'desc')
+    .execute();
 }
 
 export async function updateApiKeyLastUsed(db: Db, id: number, at: number): Promise<void> {
@@ -24,6 +29,11 @@ export async function updateApiKeyLastUsed(db: Db, id: number, at: number): Prom
 
 /** Revokes a key once; false when there is no such key or it was revoked already. */
 export async function revokeApiKey(db: Db, id: number, at: number): Promise<boolean> {
-  const result = await db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  const result = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: at })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }

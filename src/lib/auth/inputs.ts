@@ -22,17 +22,23 @@ function checkedString(missing: string, check: (value: string) => Check) {
   });
 }
 
-const asCheck = <K extends string>(key: K, result: ({ ok: true } & Record<K, string>) | { ok: false; error: string }): Check =>
-  result.ok ? { ok: true, value: result[key] } : result;
+const asCheck = <K extends string>(
+  key: K,
+  result: ({ ok: true } & Record<K, string>) | { ok: false; error: string },
+): Check => (result.ok ? { ok: true, value: result[key] } : result);
 
 /** Trimmed, lower-cased, an address SMTP can carry (ASCII, ≤ 254 characters, no line breaks). */
 export const emailField = checkedString('Enter an email address.', (value) => asCheck('email', normalizeEmail(value)));
 
 /** A password typed to sign in: normalised like a new one, but not judged. */
-export const passwordField = checkedString('Enter a password.', (value) => asCheck('password', normalizePassword(value)));
+export const passwordField = checkedString('Enter a password.', (value) =>
+  asCheck('password', normalizePassword(value)),
+);
 
 /** A password being chosen: long enough and not a common one. */
-export const newPasswordField = checkedString('Choose a password.', (value) => asCheck('password', checkNewPassword(value)));
+export const newPasswordField = checkedString('Choose a password.', (value) =>
+  asCheck('password', checkNewPassword(value)),
+);
 
 export function cleanPersonName(value: string): string {
   return value
@@ -46,7 +52,8 @@ export function cleanPersonName(value: string): string {
 export const nameField = z
   .string({ error: 'Enter a name.' })
   .transform(cleanPersonName)
-  .pipe(z.string().min(1, 'Enter a name.').max(MAX_NAME_LENGTH, `Use at most ${MAX_NAME_LENGTH} characters for the name.`));
+  .pipe(
+    z.string().min(1, 'Enter a name.').max(MAX_NAME_LENGTH, `Use at most ${MAX_NAME_LENGTH} characters for the name.`),
+  );
 
 export const roleField = z.enum(ROLES as [Role, ...Role[]], { error: `Choose a role: ${ROLES.join(', ')}.` });
-

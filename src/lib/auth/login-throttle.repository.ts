@@ -6,15 +6,30 @@ export type LoginThrottleRow = Selectable<LoginThrottleTable>;
 type Db = DB | Transaction<Database>;
 
 export async function findLoginThrottles(db: Db, keys: readonly string[]): Promise<LoginThrottleRow[]> {
-  const rows = await db.selectFrom('login_throttles').selectAll().where('key', 'in', [...keys]).execute();
-  return rows.map((r) => ({ ...r, failures: Number(r.failures), first_failure_at: Number(r.first_failure_at), last_failure_at: Number(r.last_failure_at), notified_at: r.notified_at === null ? null : Number(r.notified_at) }));
+  const rows = await db
+    .selectFrom('login_throttles')
+    .selectAll()
+    .where('key', 'in', [...keys])
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    failures: Number(r.failures),
+    first_failure_at: Number(r.first_failure_at),
+    last_failure_at: Number(r.last_failure_at),
+    notified_at: r.notified_at === null ? null : Number(r.notified_at),
+  }));
 }
 
 /**
  * One more failure for `key`, in one statement (two processes counting at once both count):
  * a window older than `windowMs` starts again at 1. Answers the count and the window's start.
  */
-export async function addLoginFailure(db: Db, key: string, now: number, windowMs: number): Promise<{ failures: number; firstFailureAt: number }> {
+export async function addLoginFailure(
+  db: Db,
+  key: string,
+  now: number,
+  windowMs: number,
+): Promise<{ failures: number; firstFailureAt: number }> {
   const expired = sql<boolean>`login_throttles.first_failure_at <= ${now - windowMs}`;
   const row = await db
     .insertInto('login_throttles')
@@ -61,6 +76,12 @@ export async function recordLoginAddress(db: Db, accountKey: string, addressKey:
 
 /** Whether the account signed in from the address since `since`. */
 export async function hasLoginAddress(db: Db, accountKey: string, addressKey: string, since: number): Promise<boolean> {
-  const row = await db.selectFrom('login_addresses').select('last_signed_in_at').where('account_key', '=', accountKey).where('address_key', '=', addressKey).where('last_signed_in_at', '>=', since).executeTakeFirst();
+  const row = await db
+    .selectFrom('login_addresses')
+    .select('last_signed_in_at')
+    .where('account_key', '=', accountKey)
+    .where('address_key', '=', addressKey)
+    .where('last_signed_in_at', '>=', since)
+    .executeTakeFirst();
   return row !== undefined;
 }

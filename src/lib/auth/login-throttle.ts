@@ -60,8 +60,13 @@ export function addressNetwork(address: string): string {
   const [head, tail = ''] = address.toLowerCase().split('::', 2) as [string, string?];
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = address.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 const doubling = (steps: number, maxMs: number) => Math.min(maxMs, 1000 * 2 ** Math.min(steps, 30));
@@ -80,13 +85,19 @@ export class LoginThrottle {
 
   #keys(email: string, address: string) {
     const network = addressNetwork(address);
-    return { account: this.#key('account', email), address: this.#key('address', network), pair: this.#key('pair', `${email}\0${network}`) };
+    return {
+      account: this.#key('account', email),
+      address: this.#key('address', network),
+      pair: this.#key('pair', `${email}\0${network}`),
+    };
   }
 
   /** How long the attempt must wait, or undefined when it may go ahead. */
   async check(email: string, address: string, now = Date.now()): Promise<LoginWait | undefined> {
     const keys = this.#keys(email, address);
-    const rows = new Map((await findLoginThrottles(this.#db, [keys.account, keys.address, keys.pair])).map((row) => [row.key, row]));
+    const rows = new Map(
+      (await findLoginThrottles(this.#db, [keys.account, keys.address, keys.pair])).map((row) => [row.key, row]),
+    );
     const waits: LoginWait[] = [];
     const byAddress = rows.get(keys.address);
     if (byAddress && byAddress.first_failure_at > now - WINDOW_MS && byAddress.failures >= ADDRESS_LIMIT) {
@@ -119,7 +130,8 @@ export class LoginThrottle {
       this.#sincePrune = 0;
       await deleteLoginThrottlesBefore(this.#db, now - STALE_MS);
     }
-    if (account.failures < ACCOUNT_LIMIT || !(await markLoginThrottleNotified(this.#db, keys.account, now))) return undefined;
+    if (account.failures < ACCOUNT_LIMIT || !(await markLoginThrottleNotified(this.#db, keys.account, now)))
+      return undefined;
     return { attempts: account.failures, until: account.firstFailureAt + WINDOW_MS };
   }
 

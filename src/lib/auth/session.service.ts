@@ -7,7 +7,14 @@
 import type { DB } from '../db/database.ts';
 import type { Role } from './roles.ts';
 import { generateSecureRandomString, hashSecret, secretMatchesHash } from './secrets.ts';
-import { deleteSession, deleteSessionsIdleSince, deleteUserSessions, findSessionWithUser, insertSession, updateSessionLastVerified } from './sessions.repository.ts';
+import {
+  deleteSession,
+  deleteSessionsIdleSince,
+  deleteUserSessions,
+  findSessionWithUser,
+  insertSession,
+  updateSessionLastVerified,
+} from './sessions.repository.ts';
 
 export const SESSION_COOKIE = 'footfall_session';
 export const SESSION_INACTIVITY_MS = 10 * 24 * 60 * 60 * 1000;
@@ -48,7 +55,11 @@ function toSession(row: { id: string; user_id: number; created_at: number; last_
 }
 
 /** A new session for the user; sessions idle past the limit (anyone's) are swept out on the way. */
-export async function createSession(db: DB, userId: number, now = Date.now()): Promise<{ token: string; session: Session }> {
+export async function createSession(
+  db: DB,
+  userId: number,
+  now = Date.now(),
+): Promise<{ token: string; session: Session }> {
   await deleteSessionsIdleSince(db, now - SESSION_INACTIVITY_MS);
   const id = generateSecureRandomString(15);
   const secret = generateSecureRandomString(20);
@@ -61,7 +72,11 @@ export async function createSession(db: DB, userId: number, now = Date.now()): P
  * The session a cookie names, or null: malformed, unknown, wrong secret, idle for 10 days
  * (then deleted), or its user can no longer sign in.
  */
-export async function validateSessionToken(db: DB, token: string | undefined, now = Date.now()): Promise<ValidatedSession | null> {
+export async function validateSessionToken(
+  db: DB,
+  token: string | undefined,
+  now = Date.now(),
+): Promise<ValidatedSession | null> {
   if (!token || token.length > 200) return null;
   const parts = token.split('.');
   if (parts.length !== 2 || !parts[0] || !parts[1]) return null;
@@ -84,7 +99,11 @@ export async function validateSessionToken(db: DB, token: string | undefined, no
     refreshed = true;
   }
   const { user } = found;
-  return { session: toSession(found.session), user: { id: user.id, email: user.email, name: user.name, role: user.role }, refreshed };
+  return {
+    session: toSession(found.session),
+    user: { id: user.id, email: user.email, name: user.name, role: user.role },
+    refreshed,
+  };
 }
 
 export async function invalidateSession(db: DB, sessionId: string): Promise<void> {
@@ -106,5 +125,11 @@ export interface CookieOptions {
 
 /** The session cookie's attributes: `Secure` whenever the site is served over https. */
 export function sessionCookieOptions(siteUrl: string, expiresAt: number): CookieOptions {
-  return { httpOnly: true, sameSite: 'lax', path: '/', secure: siteUrl.startsWith('https:'), expires: new Date(expiresAt) };
+  return {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    secure: siteUrl.startsWith('https:'),
+    expires: new Date(expiresAt),
+  };
 }

@@ -11,7 +11,10 @@ export async function insertSession(db: Db, row: Insertable<SessionTable>): Prom
 }
 
 /** The session and its user in one query: every signed-in request makes it. */
-export async function findSessionWithUser(db: Db, id: string): Promise<{ session: SessionRow; user: User } | undefined> {
+export async function findSessionWithUser(
+  db: Db,
+  id: string,
+): Promise<{ session: SessionRow; user: User } | undefined> {
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
@@ -37,7 +40,13 @@ export async function findSessionWithUser(db: Db, id: string): Promise<{ session
   if (!row) return undefined;
   const { session_id, secret_hash, user_id, session_created_at, last_verified_at, ...user } = row;
   return {
-    session: { id: session_id, secret_hash, user_id: Number(user_id), created_at: session_created_at, last_verified_at },
+    session: {
+      id: session_id,
+      secret_hash,
+      user_id: Number(user_id),
+      created_at: session_created_at,
+      last_verified_at,
+    },
     user: { ...user, id: Number(user.id) },
   };
 }
@@ -64,6 +73,10 @@ export async function deleteSessionsIdleSince(db: Db, before: number): Promise<n
 }
 
 export async function countUserSessions(db: Db, userId: number): Promise<number> {
-  const row = await db.selectFrom('sessions').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

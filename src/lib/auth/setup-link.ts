@@ -6,7 +6,11 @@ import { createSetupLink } from './users.service.ts';
  * (valid one hour, single use; a restart prints a fresh one). `baseUrl` is where the server
  * is reachable. The line's shape is stable: tests and scripts read the URL from it.
  */
-export async function announceSetupLink(db: DB, baseUrl: string, log: (line: string) => void = console.log): Promise<string | undefined> {
+export async function announceSetupLink(
+  db: DB,
+  baseUrl: string,
+  log: (line: string) => void = console.log,
+): Promise<string | undefined> {
   const link = await createSetupLink(db, baseUrl.replace(/\/+$/, ''));
   if (link) log(`[setup] No accounts yet. Create the first admin (link valid 1 hour, single use): ${link.url}`);
   return link?.url;

@@ -8,14 +8,29 @@ import { fail, ok, type Outcome } from '../outcome.ts';
 import { checkNewPassword, hashPassword, normalizePassword, verifyNothing, verifyPassword } from './password.ts';
 import { isRole, type Role } from './roles.ts';
 import { createSession, invalidateUserSessions, type AuthUser, type Session } from './session.service.ts';
-import { countActiveAdmins, countUsers, findUserByEmail, findUserById, insertUser, listUsers, updateUser, type User } from './users.repository.ts';
+import {
+  countActiveAdmins,
+  countUsers,
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  listUsers,
+  updateUser,
+  type User,
+} from './users.repository.ts';
 
 /** Sends account mail; the caller wires it to the mail layer (src/lib/auth/account-mail.ts). */
 export interface AccountMail {
-  sendInvite(to: string, data: { name: string; inviterName: string; role: Role; acceptUrl: string; expiresAt: number }): Promise<void>;
+  sendInvite(
+    to: string,
+    data: { name: string; inviterName: string; role: Role; acceptUrl: string; expiresAt: number },
+  ): Promise<void>;
   sendPasswordReset(to: string, data: { name: string; resetUrl: string; expiresAt: number }): Promise<void>;
   /** Sign-ins to the account were paused for new addresses after `attempts` wrong passwords, until `until`. */
-  sendSignInAttempts?(to: string, data: { name: string; attempts: number; until: number; accountUrl: string }): Promise<void>;
+  sendSignInAttempts?(
+    to: string,
+    data: { name: string; attempts: number; until: number; accountUrl: string },
+  ): Promise<void>;
 }
 
 export interface AccountDeps {
@@ -38,13 +53,20 @@ export function toAuthUser(user: User): AuthUser {
 }
 
 /** Checks the fields every new account needs; the password is returned hashed. */
-async function prepareAccount(input: { email: string; name: string; role: string; password: string }): Promise<Outcome<{ email: string; name: string; role: Role; passwordHash: string }>> {
+async function prepareAccount(input: {
+  email: string;
+  name: string;
+  role: string;
+  password: string;
+}): Promise<Outcome<{ email: string; name: string; role: Role; passwordHash: string }>> {
   const email = normalizeEmail(input.email);
   if (!email.ok) return fail('invalid', email.error, { field: 'email' });
   const name = cleanPersonName(input.name);
   if (!name) return fail('invalid', 'Enter a name.', { field: 'name' });
-  if (name.length > MAX_NAME_LENGTH) return fail('invalid', `Use at most ${MAX_NAME_LENGTH} characters for the name.`, { field: 'name' });
-  if (!isRole(input.role)) return fail('invalid', `Unknown role "${input.role}": choose admin, marketer or writer.`, { field: 'role' });
+  if (name.length > MAX_NAME_LENGTH)
+    return fail('invalid', `Use at most ${MAX_NAME_LENGTH} characters for the name.`, { field: 'name' });
+  if (!isRole(input.role))
+    return fail('invalid', `Unknown role "${input.role}": choose admin, marketer or writer.`, { field: 'role' });
   const password = checkNewPassword(input.password, email.email);
   if (!password.ok) return fail('invalid', password.error, { field: 'password' });
   return ok({ email: email.email, name, role: input.role, passwordHash: await hashPassword(password.password) });
@@ -58,13 +80,26 @@ function isUniqueViolation(error: unknown): boolean {
 const DUPLICATE_EMAIL = 'An account with this email address exists already.';
 
 /** An active account with a password (the CLI, and the setup page through completeSetup). */
-export async function createUser(db: DB, input: { email: string; name?: string; role: string; password: string }, now = Date.now()): Promise<Outcome<User>> {
+export async function createUser(
+  db: DB,
+  input: { email: string; name?: string; role: string; password: string },
+  now = Date.now(),
+): Promise<Outcome<User>> {
   const prepared = await prepareAccount({ ...input, name: input.name ?? input.email.split('@')[0] ?? '' });
   if (!prepared.ok) return prepared;
   const { email, name, role, passwordHash } = prepared.value;
   if (await findUserByEmail(db, email)) return fail('conflict', DUPLICATE_EMAIL, { field: 'email' });
   try {
-    const id = await insertUser(db, { email, name, role, status: 'active', password_hash: passwordHash, created_at: now, updated_at: now, last_login_at: null });
+    const id = await insertUser(db, {
+      email,
+      name,
+      role,
+      status: 'active',
+      password_hash: passwordHash,
+      created_at: now,
+      updated_at: now,
+      last_login_at: null,
+    });
     return ok((await findUserById(db, id))!);
   } catch (error) {
     if (isUniqueViolation(error)) return fail('conflict', DUPLICATE_EMAIL, { field: 'email' });
@@ -85,7 +120,11 @@ export async function hasUsers(db: DB): Promise<boolean> {
  * The first start: with no account at all, a one-hour, single-use link for choosing the
  * first admin. Returns undefined when accounts exist.
  */
-export async function createSetupLink(db: DB, siteUrl: string, now = Date.now()): Promise<{ url: string; expiresAt: number } | undefined> {
+export async function createSetupLink(
+  db: DB,
+  siteUrl: string,
+  now = Date.now(),
+): Promise<{ url: string; expiresAt: number } | undefined> {
   if (await hasUsers(db)) return undefined;
   const { token, expiresAt } = await issueAccountToken(db, 'setup', null, now);
   return { url: `${siteUrl}/admin/setup?token=${token}`, expiresAt };
@@ -96,15 +135,29 @@ export async function isSetupTokenValid(db: DB, token: unknown, now = Date.now()
 }
 
 /** The setup link's form: creates the first admin and signs them in. */
-export async function completeSetup(db: DB, input: { token: string; email: string; name: string; password: string }, now = Date.now()): Promise<Outcome<SignedIn>> {
+export async function completeSetup(
+  db: DB,
+  input: { token: string; email: string; name: string; password: string },
+  now = Date.now(),
+): Promise<Outcome<SignedIn>> {
   if (await hasUsers(db)) return fail('gone', 'Footfall is set up already: sign in instead.');
-  if (!(await readAccountToken(db, 'setup', input.token, now))) return fail('gone', 'This setup link has expired or was used already. Restart the server for a new one.');
+  if (!(await readAccountToken(db, 'setup', input.token, now)))
+    return fail('gone', 'This setup link has expired or was used already. Restart the server for a new one.');
   const prepared = await prepareAccount({ ...input, role: 'admin' });
   if (!prepared.ok) return prepared;
   const { email, name, passwordHash } = prepared.value;
   const created = await db.transaction().execute(async (trx) => {
     if ((await countUsers(trx)) > 0 || !(await consumeAccountToken(trx, input.token, now))) return undefined;
-    return insertUser(trx, { email, name, role: 'admin', status: 'active', password_hash: passwordHash, created_at: now, updated_at: now, last_login_at: now });
+    return insertUser(trx, {
+      email,
+      name,
+      role: 'admin',
+      status: 'active',
+      password_hash: passwordHash,
+      created_at: now,
+      updated_at: now,
+      last_login_at: now,
+    });
   });
   if (created === undefined) return fail('gone', 'This setup link has expired or was used already.');
   const user = (await findUserById(db, created))!;
@@ -131,7 +184,11 @@ export interface SignInDeps {
 }
 
 /** Signs in with email and password. Unknown and known emails get the same answer, in about the same time. */
-export async function signIn(deps: SignInDeps, input: { email: string; password: string; address: string }, now = Date.now()): Promise<Outcome<SignedIn>> {
+export async function signIn(
+  deps: SignInDeps,
+  input: { email: string; password: string; address: string },
+  now = Date.now(),
+): Promise<Outcome<SignedIn>> {
   const { db, throttle } = deps;
   const email = normalizeEmail(input.email);
   if (!email.ok) return fail('invalid', email.error, { field: 'email' });
@@ -140,7 +197,10 @@ export async function signIn(deps: SignInDeps, input: { email: string; password:
   const wait = await throttle.check(email.email, input.address, now);
   if (wait) return throttled(wait);
   const user = await findUserByEmail(db, email.email);
-  const valid = user?.status === 'active' && user.password_hash ? await verifyPassword(user.password_hash, password.password) : await verifyNothing(password.password);
+  const valid =
+    user?.status === 'active' && user.password_hash
+      ? await verifyPassword(user.password_hash, password.password)
+      : await verifyNothing(password.password);
   if (!valid || !user) {
     const locked = await throttle.recordFailure(email.email, input.address, now);
     if (locked && user?.status === 'active') deps.onLockedOut?.(user, locked);
@@ -160,7 +220,8 @@ export async function changePassword(
 ): Promise<Outcome<{ endedSessions: number }>> {
   const { db, throttle } = deps;
   const user = await findUserById(db, input.userId);
-  if (user?.status !== 'active' || !user.password_hash) return fail('unauthorized', 'Sign in again to change your password.');
+  if (user?.status !== 'active' || !user.password_hash)
+    return fail('unauthorized', 'Sign in again to change your password.');
   const wait = await throttle.check(user.email, input.address, now);
   if (wait) return throttled(wait);
   const current = normalizePassword(input.currentPassword);
@@ -177,16 +238,29 @@ export async function changePassword(
 }
 
 /** Sends a reset link to an active account. The person asking always sees the same answer. */
-export async function requestPasswordReset(deps: AccountDeps, email: string, now = Date.now()): Promise<'sent' | 'no-account'> {
+export async function requestPasswordReset(
+  deps: AccountDeps,
+  email: string,
+  now = Date.now(),
+): Promise<'sent' | 'no-account'> {
   const normalized = normalizeEmail(email);
   const user = normalized.ok ? await findUserByEmail(deps.db, normalized.email) : undefined;
   if (user?.status !== 'active') return 'no-account';
   const { token, expiresAt } = await issueAccountToken(deps.db, 'reset', user.id, now);
-  await deps.mail.sendPasswordReset(user.email, { name: user.name, resetUrl: `${deps.siteUrl}/admin/reset?token=${token}`, expiresAt });
+  await deps.mail.sendPasswordReset(user.email, {
+    name: user.name,
+    resetUrl: `${deps.siteUrl}/admin/reset?token=${token}`,
+    expiresAt,
+  });
   return 'sent';
 }
 
-export async function findUserForToken(db: DB, purpose: 'invite' | 'reset', token: unknown, now = Date.now()): Promise<User | undefined> {
+export async function findUserForToken(
+  db: DB,
+  purpose: 'invite' | 'reset',
+  token: unknown,
+  now = Date.now(),
+): Promise<User | undefined> {
   const row = await readAccountToken(db, purpose, token, now);
   if (!row?.user_id) return undefined;
   const user = await findUserById(db, row.user_id);
@@ -195,7 +269,11 @@ export async function findUserForToken(db: DB, purpose: 'invite' | 'reset', toke
 }
 
 /** Sets a new password from a reset link, ends every session of the user, and signs them in. */
-export async function resetPassword(db: DB, input: { token: string; password: string }, now = Date.now()): Promise<Outcome<SignedIn>> {
+export async function resetPassword(
+  db: DB,
+  input: { token: string; password: string },
+  now = Date.now(),
+): Promise<Outcome<SignedIn>> {
   const user = await findUserForToken(db, 'reset', input.token, now);
   if (!user) return fail('gone', 'This reset link has expired or was used already. Ask for a new one.');
   const password = checkNewPassword(input.password, user.email);
@@ -221,12 +299,23 @@ export async function inviteUser(
   const email = normalizeEmail(input.email);
   if (!email.ok) return fail('invalid', email.error, { field: 'email' });
   const name = cleanPersonName(input.name);
-  if (!name || name.length > MAX_NAME_LENGTH) return fail('invalid', `Enter a name of at most ${MAX_NAME_LENGTH} characters.`, { field: 'name' });
-  if (!isRole(input.role)) return fail('invalid', `Unknown role "${input.role}": choose admin, marketer or writer.`, { field: 'role' });
+  if (!name || name.length > MAX_NAME_LENGTH)
+    return fail('invalid', `Enter a name of at most ${MAX_NAME_LENGTH} characters.`, { field: 'name' });
+  if (!isRole(input.role))
+    return fail('invalid', `Unknown role "${input.role}": choose admin, marketer or writer.`, { field: 'role' });
   if (await findUserByEmail(deps.db, email.email)) return fail('conflict', DUPLICATE_EMAIL, { field: 'email' });
   let id: number;
   try {
-    id = await insertUser(deps.db, { email: email.email, name, role: input.role, status: 'invited', password_hash: null, created_at: now, updated_at: now, last_login_at: null });
+    id = await insertUser(deps.db, {
+      email: email.email,
+      name,
+      role: input.role,
+      status: 'invited',
+      password_hash: null,
+      created_at: now,
+      updated_at: now,
+      last_login_at: null,
+    });
   } catch (error) {
     if (isUniqueViolation(error)) return fail('conflict', DUPLICATE_EMAIL, { field: 'email' });
     throw error;
@@ -237,37 +326,66 @@ export async function inviteUser(
 }
 
 /** A new invitation link for someone who has not accepted yet (the old link stops working). */
-export async function resendInvite(deps: AccountDeps, input: { userId: number; invitedBy: AuthUser }, now = Date.now()): Promise<Outcome<{ user: User; acceptUrl: string; mailed: boolean }>> {
+export async function resendInvite(
+  deps: AccountDeps,
+  input: { userId: number; invitedBy: AuthUser },
+  now = Date.now(),
+): Promise<Outcome<{ user: User; acceptUrl: string; mailed: boolean }>> {
   const user = await findUserById(deps.db, input.userId);
   if (!user) return fail('not-found', 'There is no such user.');
   if (user.status !== 'invited') return fail('conflict', `${user.email} has accepted the invitation already.`);
   return ok({ user, ...(await sendInvite(deps, user, input.invitedBy, now)) });
 }
 
-async function sendInvite(deps: AccountDeps, user: User, invitedBy: AuthUser, now: number): Promise<{ acceptUrl: string; mailed: boolean }> {
+async function sendInvite(
+  deps: AccountDeps,
+  user: User,
+  invitedBy: AuthUser,
+  now: number,
+): Promise<{ acceptUrl: string; mailed: boolean }> {
   const { token, expiresAt } = await issueAccountToken(deps.db, 'invite', user.id, now);
   const acceptUrl = `${deps.siteUrl}/admin/invite?token=${token}`;
   try {
-    await deps.mail.sendInvite(user.email, { name: user.name, inviterName: invitedBy.name, role: user.role, acceptUrl, expiresAt });
+    await deps.mail.sendInvite(user.email, {
+      name: user.name,
+      inviterName: invitedBy.name,
+      role: user.role,
+      acceptUrl,
+      expiresAt,
+    });
     return { acceptUrl, mailed: true };
   } catch (error) {
-    console.error(`[accounts] invitation mail to user ${user.id} failed:`, error instanceof Error ? error.message : error);
+    console.error(
+      `[accounts] invitation mail to user ${user.id} failed:`,
+      error instanceof Error ? error.message : error,
+    );
     return { acceptUrl, mailed: false };
   }
 }
 
 /** The invitation link's form: the invited person chooses a password (and may correct their name), and is signed in. */
-export async function acceptInvite(db: DB, input: { token: string; name: string; password: string }, now = Date.now()): Promise<Outcome<SignedIn>> {
+export async function acceptInvite(
+  db: DB,
+  input: { token: string; name: string; password: string },
+  now = Date.now(),
+): Promise<Outcome<SignedIn>> {
   const user = await findUserForToken(db, 'invite', input.token, now);
   if (!user) return fail('gone', 'This invitation has expired or was used already. Ask an admin for a new one.');
   const name = cleanPersonName(input.name) || user.name;
-  if (name.length > MAX_NAME_LENGTH) return fail('invalid', `Use at most ${MAX_NAME_LENGTH} characters for the name.`, { field: 'name' });
+  if (name.length > MAX_NAME_LENGTH)
+    return fail('invalid', `Use at most ${MAX_NAME_LENGTH} characters for the name.`, { field: 'name' });
   const password = checkNewPassword(input.password, user.email);
   if (!password.ok) return fail('invalid', password.error, { field: 'password' });
   const passwordHash = await hashPassword(password.password);
   const done = await db.transaction().execute(async (trx) => {
     if (!(await consumeAccountToken(trx, input.token, now))) return false;
-    await updateUser(trx, user.id, { name, password_hash: passwordHash, status: 'active', updated_at: now, last_login_at: now });
+    await updateUser(trx, user.id, {
+      name,
+      password_hash: passwordHash,
+      status: 'active',
+      updated_at: now,
+      last_login_at: now,
+    });
     return true;
   });
   if (!done) return fail('gone', 'This invitation was used already.');
@@ -282,23 +400,35 @@ async function keepsAnAdmin(db: DB, target: User, change: { role?: Role; status?
   return !wasActiveAdmin || staysActiveAdmin || (await countActiveAdmins(db)) > 1;
 }
 
-export async function changeUserRole(db: DB, input: { userId: number; role: string; actor: AuthUser }, now = Date.now()): Promise<Outcome<User>> {
-  if (!isRole(input.role)) return fail('invalid', `Unknown role "${input.role}": choose admin, marketer or writer.`, { field: 'role' });
+export async function changeUserRole(
+  db: DB,
+  input: { userId: number; role: string; actor: AuthUser },
+  now = Date.now(),
+): Promise<Outcome<User>> {
+  if (!isRole(input.role))
+    return fail('invalid', `Unknown role "${input.role}": choose admin, marketer or writer.`, { field: 'role' });
   const user = await findUserById(db, input.userId);
   if (!user) return fail('not-found', 'There is no such user.');
-  if (user.id === input.actor.id && input.role !== user.role) return fail('forbidden', 'You cannot change your own role; ask another admin.');
-  if (!(await keepsAnAdmin(db, user, { role: input.role }))) return fail('conflict', 'Footfall needs at least one active admin.');
+  if (user.id === input.actor.id && input.role !== user.role)
+    return fail('forbidden', 'You cannot change your own role; ask another admin.');
+  if (!(await keepsAnAdmin(db, user, { role: input.role })))
+    return fail('conflict', 'Footfall needs at least one active admin.');
   await updateUser(db, user.id, { role: input.role, updated_at: now });
   return ok({ ...user, role: input.role });
 }
 
 /** Deactivates an account: its sessions end and its open links stop working at once. */
-export async function deactivateUser(db: DB, input: { userId: number; actor: AuthUser }, now = Date.now()): Promise<Outcome<User>> {
+export async function deactivateUser(
+  db: DB,
+  input: { userId: number; actor: AuthUser },
+  now = Date.now(),
+): Promise<Outcome<User>> {
   const user = await findUserById(db, input.userId);
   if (!user) return fail('not-found', 'There is no such user.');
   if (user.id === input.actor.id) return fail('forbidden', 'You cannot deactivate your own account.');
   if (user.status === 'deactivated') return ok(user);
-  if (!(await keepsAnAdmin(db, user, { status: 'deactivated' }))) return fail('conflict', 'Footfall needs at least one active admin.');
+  if (!(await keepsAnAdmin(db, user, { status: 'deactivated' })))
+    return fail('conflict', 'Footfall needs at least one active admin.');
   await updateUser(db, user.id, { status: 'deactivated', updated_at: now });
   await invalidateUserSessions(db, user.id);
   await deleteOpenAccountTokens(db, 'invite', user.id);

@@ -40,7 +40,15 @@ interface CurrentPointer {
 }
 
 /** What the site is built from: its sources, configuration, dependencies, and SITE_URL (read by astro.config.mjs). */
-const BUILD_INPUTS = ['src', 'content', 'public', 'astro.config.mjs', 'tsconfig.json', 'package.json', 'package-lock.json'];
+const BUILD_INPUTS = [
+  'src',
+  'content',
+  'public',
+  'astro.config.mjs',
+  'tsconfig.json',
+  'package.json',
+  'package-lock.json',
+];
 const BUILD_ID = /^\d{8}T\d{6}Z-[0-9a-f]{8}(-\d+)?$/;
 const LOCK_WAIT_MS = 10 * 60_000;
 
@@ -48,7 +56,13 @@ const distDir = (root: string) => path.join(root, 'dist');
 
 function siteBuild(root: string, id: string): SiteBuild {
   const dir = path.join(distDir(root), id);
-  return { id, dir, serverEntry: path.join(dir, 'server', 'entry.mjs'), clientDir: path.join(dir, 'client'), headersFile: path.join(dir, '_headers.json') };
+  return {
+    id,
+    dir,
+    serverEntry: path.join(dir, 'server', 'entry.mjs'),
+    clientDir: path.join(dir, 'client'),
+    headersFile: path.join(dir, '_headers.json'),
+  };
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -161,7 +175,11 @@ export async function buildSite(root: string, options: BuildOptions = {}): Promi
   try {
     const fingerprint = sourceFingerprint(root);
     const current = currentBuild(root);
-    if (!options.force && current && readJson<BuildRecord>(path.join(current.dir, 'build.json'))?.fingerprint === fingerprint) {
+    if (
+      !options.force &&
+      current &&
+      readJson<BuildRecord>(path.join(current.dir, 'build.json'))?.fingerprint === fingerprint
+    ) {
       if (!options.quiet) log(`[build] dist/${current.id} is up to date (sources unchanged)`);
       removeUnusedBuilds(root);
       return { build: current, built: false };
@@ -169,17 +187,32 @@ export async function buildSite(root: string, options: BuildOptions = {}): Promi
     const id = freshBuildId(root, fingerprint);
     const build = siteBuild(root, id);
     if (!options.quiet) log(`[build] building into dist/${id}`);
-    const astro = spawnSync(process.execPath, [path.join(root, 'node_modules/astro/bin/astro.mjs'), 'build', '--outDir', build.dir, ...(options.quiet ? ['--silent'] : [])], {
-      cwd: root,
-      stdio: options.quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-      // NODE_ENV=test (set by Vitest) would make Vite build in development mode, and drafts would be published.
-      env: { ...process.env, NODE_ENV: 'production', ASTRO_TELEMETRY_DISABLED: '1' },
-    });
+    const astro = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/astro/bin/astro.mjs'),
+        'build',
+        '--outDir',
+        build.dir,
+        ...(options.quiet ? ['--silent'] : []),
+      ],
+      {
+        cwd: root,
+        stdio: options.quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+        // NODE_ENV=test (set by Vitest) would make Vite build in development mode, and drafts would be published.
+        env: { ...process.env, NODE_ENV: 'production', ASTRO_TELEMETRY_DISABLED: '1' },
+      },
+    );
     if (astro.status !== 0) {
       rmSync(build.dir, { recursive: true, force: true });
-      throw new Error(`astro build failed (${astro.error?.message ?? `exit ${astro.status ?? astro.signal}`}); dist/${current?.id ?? '(none)'} stays current`);
+      throw new Error(
+        `astro build failed (${astro.error?.message ?? `exit ${astro.status ?? astro.signal}`}); dist/${current?.id ?? '(none)'} stays current`,
+      );
     }
-    writeFileSync(path.join(build.dir, 'build.json'), JSON.stringify({ fingerprint, builtAt: new Date().toISOString() } satisfies BuildRecord) + '\n');
+    writeFileSync(
+      path.join(build.dir, 'build.json'),
+      JSON.stringify({ fingerprint, builtAt: new Date().toISOString() } satisfies BuildRecord) + '\n',
+    );
     switchCurrent(root, { id, ...(current ? { previous: current.id } : {}) });
     if (!options.quiet) log(`[build] dist/${id} is current`);
     removeUnusedBuilds(root);
@@ -254,8 +287,14 @@ async function takeBuildLock(root: string, log: (line: string) => void): Promise
       }
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`another build has held ${lock} for ${LOCK_WAIT_MS / 60_000} minutes; remove it if no build is running`);
-    if (!said) log(`[build] waiting for the build already running in this checkout (process ${Number.isInteger(owner) ? owner : '?'})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `another build has held ${lock} for ${LOCK_WAIT_MS / 60_000} minutes; remove it if no build is running`,
+      );
+    if (!said)
+      log(
+        `[build] waiting for the build already running in this checkout (process ${Number.isInteger(owner) ? owner : '?'})`,
+      );
     said = true;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

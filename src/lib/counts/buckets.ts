@@ -42,7 +42,13 @@ export function splitByDays(from: number, to: number): { hours: [number, number]
   const firstDay = dayOf(a) === a ? a : dayOf(a) + DAY_MS;
   const lastDay = dayOf(b);
   if (firstDay >= lastDay) return { hours: [[a, b]], days: null };
-  return { hours: [[a, firstDay], [lastDay, b]].filter(([x, y]) => x! < y!) as [number, number][], days: [firstDay, lastDay] };
+  return {
+    hours: [
+      [a, firstDay],
+      [lastDay, b],
+    ].filter(([x, y]) => x! < y!) as [number, number][],
+    days: [firstDay, lastDay],
+  };
 }
 
 /** [from, to) (15-minute aligned) as 15-minute, hour and UTC-day pieces: the fewest rows that sum it. */

@@ -55,7 +55,12 @@ export class CountDeltas {
     const quarter = quarterOf(at);
     let last = this.#lastByMetric.get(metric);
     if (last?.quarter !== quarter || last.issueId !== issueId) {
-      const entries = [this.#entry(issueId, metric, '', quarter), this.#entry(issueId, metric + PER_HOUR, '', hourOf(at)), this.#entry(issueId, metric + PER_DAY, '', dayOf(at)), this.#entry(issueId, metric + TOTAL, '', 0)];
+      const entries = [
+        this.#entry(issueId, metric, '', quarter),
+        this.#entry(issueId, metric + PER_HOUR, '', hourOf(at)),
+        this.#entry(issueId, metric + PER_DAY, '', dayOf(at)),
+        this.#entry(issueId, metric + TOTAL, '', 0),
+      ];
       this.#lastByMetric.set(metric, (last = { issueId, quarter, entries }));
     }
     for (const entry of last.entries) entry.n += n;
@@ -79,7 +84,8 @@ export class CountDeltas {
 
   rows(): { issue_id: number; metric: string; dim: string; bucket: number; n: number }[] {
     const rows = [];
-    for (const d of this.#byKey.values()) if (d.n !== 0) rows.push({ issue_id: d.issueId, metric: d.metric, dim: d.dim, bucket: d.bucket, n: d.n });
+    for (const d of this.#byKey.values())
+      if (d.n !== 0) rows.push({ issue_id: d.issueId, metric: d.metric, dim: d.dim, bucket: d.bucket, n: d.n });
     return rows;
   }
 }
@@ -92,11 +98,20 @@ const CHUNK = 500;
  * and wait for each other instead of deadlocking.
  */
 export function sortedCountRows(deltas: CountDeltas): ReturnType<CountDeltas['rows']> {
-  return deltas.rows().sort((a, b) => a.issue_id - b.issue_id || (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0) || (a.dim < b.dim ? -1 : a.dim > b.dim ? 1 : 0) || a.bucket - b.bucket);
+  return deltas
+    .rows()
+    .sort(
+      (a, b) =>
+        a.issue_id - b.issue_id ||
+        (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0) ||
+        (a.dim < b.dim ? -1 : a.dim > b.dim ? 1 : 0) ||
+        a.bucket - b.bucket,
+    );
 }
 
 const COUNT_COLUMNS = ['issue_id', 'metric', 'dim', 'bucket', 'n'];
-const COUNT_UPSERT_TAIL = ' on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"';
+const COUNT_UPSERT_TAIL =
+  ' on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"';
 
 /** The deltas as `write` steps of a statement plan (PostgreSQL: sent with the batch's other writes in one statement). */
 export function* reportCountWrites(deltas: CountDeltas): Generator<Step, void, unknown> {
@@ -111,7 +126,8 @@ export function* reportCountWrites(deltas: CountDeltas): Generator<Step, void, u
 
 const countUpsertTexts: string[] = [];
 const countUpsertText = (rows: number) =>
-  (countUpsertTexts[rows] ??= `insert into "report_counts" (${COUNT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${new Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}${COUNT_UPSERT_TAIL}`);
+  (countUpsertTexts[rows] ??=
+    `insert into "report_counts" (${COUNT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${new Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}${COUNT_UPSERT_TAIL}`);
 
 export async function addReportCounts(db: Db, deltas: CountDeltas): Promise<void> {
   const rows = sortedCountRows(deltas);
@@ -119,7 +135,9 @@ export async function addReportCounts(db: Db, deltas: CountDeltas): Promise<void
     await db
       .insertInto('report_counts')
       .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) => oc.columns(['issue_id', 'metric', 'dim', 'bucket']).doUpdateSet({ n: sql`report_counts.n + excluded.n` }))
+      .onConflict((oc) =>
+        oc.columns(['issue_id', 'metric', 'dim', 'bucket']).doUpdateSet({ n: sql`report_counts.n + excluded.n` }),
+      )
       .execute();
   }
 }

@@ -180,7 +180,11 @@ export interface CsvHead {
 }
 
 /** The header and the first rows of a CSV (blank lines skipped), reading only the beginning of the file. */
-export async function readCsvHead(source: CsvSource, limit: number, delimiter?: Delimiter): Promise<{ ok: true; value: CsvHead } | { ok: false; error: string }> {
+export async function readCsvHead(
+  source: CsvSource,
+  limit: number,
+  delimiter?: Delimiter,
+): Promise<{ ok: true; value: CsvHead } | { ok: false; error: string }> {
   let opened: OpenedCsv | undefined;
   try {
     opened = await openCsv(source, delimiter);

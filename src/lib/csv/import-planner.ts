@@ -1,4 +1,14 @@
-import { describeCsvError, isBlankRecord, keptValue, noteExtraColumns, openCsv, type CsvSource, type Delimiter, type ExtraColumns, type OpenedCsv } from './csv-reader.ts';
+import {
+  describeCsvError,
+  isBlankRecord,
+  keptValue,
+  noteExtraColumns,
+  openCsv,
+  type CsvSource,
+  type Delimiter,
+  type ExtraColumns,
+  type OpenedCsv,
+} from './csv-reader.ts';
 
 /**
  * The dry run both CSV imports share (subscribers, offline events): every row read (streaming)
@@ -20,7 +30,12 @@ export interface RejectedCsvRow<Code extends string> {
   values: string[];
 }
 
-export type RejectRow<Code extends string> = (row: number, values: readonly string[], code: Code, reason: string) => void;
+export type RejectRow<Code extends string> = (
+  row: number,
+  values: readonly string[],
+  code: Code,
+  reason: string,
+) => void;
 
 export interface CsvPlanSteps<Code extends string, Checked> {
   delimiter: Delimiter;
@@ -62,12 +77,20 @@ export async function planCsvImport<Code extends string, Checked>(
   source: CsvSource,
   steps: CsvPlanSteps<Code | CsvShapeRejection, Checked>,
 ): Promise<{ ok: true; value: CsvRowTally<Code | CsvShapeRejection> } | { ok: false; error: string }> {
-  const tally: CsvRowTally<Code | CsvShapeRejection> = { rows: 0, blank: 0, rejected: 0, rejectedBy: {}, rejectedRows: [], extraColumns: { rows: 0, examples: [] } };
+  const tally: CsvRowTally<Code | CsvShapeRejection> = {
+    rows: 0,
+    blank: 0,
+    rejected: 0,
+    rejectedBy: {},
+    rejectedRows: [],
+    extraColumns: { rows: 0, examples: [] },
+  };
   const maxKept = steps.maxRejectedKept ?? Infinity;
   const reject: RejectRow<Code | CsvShapeRejection> = (row, values, code, reason) => {
     tally.rejected++;
     tally.rejectedBy[code] = (tally.rejectedBy[code] ?? 0) + 1;
-    if (tally.rejectedRows.length < maxKept) tally.rejectedRows.push({ row, code, reason, values: values.map((v) => keptValue(v)) });
+    if (tally.rejectedRows.length < maxKept)
+      tally.rejectedRows.push({ row, code, reason, values: values.map((v) => keptValue(v)) });
   };
   let pending: Checked[] = [];
   const flush = async () => {
@@ -99,12 +122,16 @@ export async function planCsvImport<Code extends string, Checked>(
         reject(row, fields, 'not_utf8', 'not UTF-8 text (save the file as UTF-8 and upload it again)');
         continue;
       }
-      const short = steps.shortRows === 'whole' ? fields.length < header.length : steps.mappedColumns.some((i) => i >= fields.length);
+      const short =
+        steps.shortRows === 'whole'
+          ? fields.length < header.length
+          : steps.mappedColumns.some((i) => i >= fields.length);
       if (short) {
         reject(row, fields, 'missing_columns', `missing columns: ${fields.length} of ${header.length}`);
         continue;
       }
-      if (fields.length > header.length && fields.slice(header.length).some((f) => f.trim() !== '')) noteExtraColumns(tally.extraColumns, row);
+      if (fields.length > header.length && fields.slice(header.length).some((f) => f.trim() !== ''))
+        noteExtraColumns(tally.extraColumns, row);
       const checked = steps.readRow(fields, row, reject);
       if (checked === undefined) continue;
       pending.push(checked);

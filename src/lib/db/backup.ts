@@ -37,7 +37,8 @@ export async function backupSqlite(source: string, destination: string): Promise
     try {
       copy.pragma('journal_mode = DELETE'); // a self-contained single file
       const integrity = String(copy.pragma('integrity_check', { simple: true }));
-      const bytes = Number(copy.pragma('page_count', { simple: true })) * Number(copy.pragma('page_size', { simple: true }));
+      const bytes =
+        Number(copy.pragma('page_count', { simple: true })) * Number(copy.pragma('page_size', { simple: true }));
       makeFilePrivate(target);
       return { file: target, pages: totalPages, bytes, integrity };
     } finally {

@@ -39,7 +39,8 @@ function prepareSqliteFile(file: string): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
   const tightened = [file, `${file}-wal`, `${file}-shm`].filter(makeFilePrivate);
-  if (tightened.length > 0) console.log(`[db] made ${tightened.map((f) => path.basename(f)).join(', ')} readable by its owner only (mode 600)`);
+  if (tightened.length > 0)
+    console.log(`[db] made ${tightened.map((f) => path.basename(f)).join(', ')} readable by its owner only (mode 600)`);
 }
 
 export function openSqlite(file: string): BetterSqlite3.Database {

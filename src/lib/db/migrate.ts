@@ -22,7 +22,9 @@ function raise(result: MigrationResultSet, action: string): MigrationResultSet {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
     const cause = result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
-    throw new Error(`Migration ${action} failed${failed ? ` at ${failed.migrationName}` : ''}: ${cause}`, { cause: result.error });
+    throw new Error(`Migration ${action} failed${failed ? ` at ${failed.migrationName}` : ''}: ${cause}`, {
+      cause: result.error,
+    });
   }
   return result;
 }

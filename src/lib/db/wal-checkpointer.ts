@@ -22,9 +22,14 @@ export interface WalCheckpointer {
  * reset, it checkpoints from 10,000 frames itself (retrying at each commit while the thread is
  * mid-checkpoint), by then with little left to copy.
  */
-export function startWalCheckpointer(sqlite: BetterSqlite3.Database, options: { intervalMs?: number } = {}): WalCheckpointer | undefined {
+export function startWalCheckpointer(
+  sqlite: BetterSqlite3.Database,
+  options: { intervalMs?: number } = {},
+): WalCheckpointer | undefined {
   if (sqlite.memory) return undefined;
-  const worker = new Worker(new URL('./wal-checkpoint.worker.ts', import.meta.url), { workerData: { file: sqlite.name, intervalMs: options.intervalMs ?? 100 } });
+  const worker = new Worker(new URL('./wal-checkpoint.worker.ts', import.meta.url), {
+    workerData: { file: sqlite.name, intervalMs: options.intervalMs ?? 100 },
+  });
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let checkpoints = 0;

@@ -14,13 +14,13 @@ export interface DigestWeek {
   to: number;
 }
 
-
 /** The digest of the week holding `now` (due or not yet). */
 export function digestWeekOf(now: number, timeZone: string): DigestWeek {
   const week = mondayOf(dayOf(now, timeZone));
   const [year, month, day] = week.split('-').map(Number) as [number, number, number];
   // 08:00 exists on every Monday (clocks change at night, on Sundays in most zones); midnight is the fallback.
-  const dueAt = zonedToEpoch({ year, month, day, hour: DIGEST_HOUR, minute: 0 }, timeZone) ?? startOfDay(week, timeZone);
+  const dueAt =
+    zonedToEpoch({ year, month, day, hour: DIGEST_HOUR, minute: 0 }, timeZone) ?? startOfDay(week, timeZone);
   return { week, dueAt, from: startOfDay(addDays(week, -7), timeZone), to: startOfDay(week, timeZone) };
 }
 

@@ -30,7 +30,10 @@ export interface DigestContent {
   generatedAt: number;
 }
 
-export type ComposeDigest = (content: DigestContent, recipient: { name: string; stopUrl: string }) => Promise<RenderedEmail>;
+export type ComposeDigest = (
+  content: DigestContent,
+  recipient: { name: string; stopUrl: string },
+) => Promise<RenderedEmail>;
 
 export interface DigestDeps {
   db: DB;
@@ -43,20 +46,42 @@ export interface DigestDeps {
 /** The issues whose send started in the week, with their reports as of `now`. */
 export async function digestContent(db: DB, week: DigestWeek, now: number): Promise<DigestContent> {
   const settings = await getSettings(db, { now });
-  const issueIds = [...new Set((await findSendTimes(db)).filter((s) => s.sentAt >= week.from && s.sentAt < week.to).map((s) => s.issueId))];
-  const reports = (await Promise.all(issueIds.map((id) => issueReport(db, id, { now })))).filter((r): r is IssueReport => r !== undefined);
+  const issueIds = [
+    ...new Set(
+      (await findSendTimes(db)).filter((s) => s.sentAt >= week.from && s.sentAt < week.to).map((s) => s.issueId),
+    ),
+  ];
+  const reports = (await Promise.all(issueIds.map((id) => issueReport(db, id, { now })))).filter(
+    (r): r is IssueReport => r !== undefined,
+  );
   return { week, settings, reports, generatedAt: now };
 }
 
 /** The digest as `recipient` would get it this week (the admin's preview): covering the last whole week. */
-export async function previewDigest(deps: Pick<DigestDeps, 'db' | 'secret' | 'compose'>, recipient: { id: number; name: string }, now: number): Promise<RenderedEmail> {
+export async function previewDigest(
+  deps: Pick<DigestDeps, 'db' | 'secret' | 'compose'>,
+  recipient: { id: number; name: string },
+  now: number,
+): Promise<RenderedEmail> {
   const settings = await getSettings(deps.db, { now });
   const content = await digestContent(deps.db, digestWeekOf(now, settings.timeZone), now);
-  return deps.compose(content, { name: recipient.name, stopUrl: digestStopUrl({ secret: deps.secret, siteUrl: settings.siteUrl }, recipient.id) });
+  return deps.compose(content, {
+    name: recipient.name,
+    stopUrl: digestStopUrl({ secret: deps.secret, siteUrl: settings.siteUrl }, recipient.id),
+  });
 }
 
-async function claim(db: DB, recipient: DigestRecipient, week: string, claimedBy: string, now: number): Promise<boolean> {
-  return (await insertDigestClaim(db, recipient.id, week, claimedBy, now)) || (await reclaimFailedDigest(db, recipient.id, week, claimedBy, now, now - DIGEST_RETRY_MS));
+async function claim(
+  db: DB,
+  recipient: DigestRecipient,
+  week: string,
+  claimedBy: string,
+  now: number,
+): Promise<boolean> {
+  return (
+    (await insertDigestClaim(db, recipient.id, week, claimedBy, now)) ||
+    (await reclaimFailedDigest(db, recipient.id, week, claimedBy, now, now - DIGEST_RETRY_MS))
+  );
 }
 
 /**
@@ -84,8 +109,21 @@ export async function sendWeeklyDigests(deps: DigestDeps, claimedBy: string, now
     if (!(await claim(deps.db, recipient, week.week, claimedBy, now))) continue;
     try {
       content ??= await digestContent(deps.db, week, now);
-      const mail = await deps.compose(content, { name: recipient.name, stopUrl: digestStopUrl({ secret: deps.secret, siteUrl: settings.siteUrl }, recipient.id) });
-      await deps.mailer.send({ to: { name: recipient.name, address: recipient.email }, from: senderMailbox(settings), subject: mail.subject, html: mail.html, text: mail.text, headers: { [EMAIL_NAME_HEADER]: 'weekly-digest' } }, now);
+      const mail = await deps.compose(content, {
+        name: recipient.name,
+        stopUrl: digestStopUrl({ secret: deps.secret, siteUrl: settings.siteUrl }, recipient.id),
+      });
+      await deps.mailer.send(
+        {
+          to: { name: recipient.name, address: recipient.email },
+          from: senderMailbox(settings),
+          subject: mail.subject,
+          html: mail.html,
+          text: mail.text,
+          headers: { [EMAIL_NAME_HEADER]: 'weekly-digest' },
+        },
+        now,
+      );
       await markDigestSent(deps.db, recipient.id, week.week, Date.now());
       sent++;
     } catch (error) {
@@ -97,7 +135,8 @@ export async function sendWeeklyDigests(deps: DigestDeps, claimedBy: string, now
   return sent;
 }
 
-export type DigestChoice = { ok: true; on: boolean } | { ok: false; reason: 'not_found' | 'not_allowed'; message: string };
+export type DigestChoice =
+  { ok: true; on: boolean } | { ok: false; reason: 'not_found' | 'not_allowed'; message: string };
 
 /** Whether a user gets the weekly digest. */
 export async function getsWeeklyDigest(db: DB, userId: number): Promise<boolean> {
@@ -114,7 +153,12 @@ export async function digestAccount(db: DB, userId: number): Promise<{ on: boole
 export async function chooseWeeklyDigest(db: DB, userId: number, on: boolean, now = Date.now()): Promise<DigestChoice> {
   const user = await findWeeklyDigest(db, userId);
   if (!user) return { ok: false, reason: 'not_found', message: 'This account no longer exists.' };
-  if (on && user.role !== 'admin' && user.role !== 'marketer') return { ok: false, reason: 'not_allowed', message: 'The weekly digest is for admins and marketers: it holds the reports.' };
+  if (on && user.role !== 'admin' && user.role !== 'marketer')
+    return {
+      ok: false,
+      reason: 'not_allowed',
+      message: 'The weekly digest is for admins and marketers: it holds the reports.',
+    };
   await setWeeklyDigest(db, userId, on, now);
   return { ok: true, on };
 }

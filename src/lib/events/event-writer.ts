@@ -15,7 +15,11 @@ export interface BatchInserter<DB, Row> {
 }
 
 /** What `write` resolves with for an inserter: its per-row result, or undefined. */
-export type WriteResult<I> = I extends { sqlite: (...args: any[]) => infer R } ? (R extends readonly (infer X)[] ? X : undefined) : undefined;
+export type WriteResult<I> = I extends { sqlite: (...args: any[]) => infer R }
+  ? R extends readonly (infer X)[]
+    ? X
+    : undefined
+  : undefined;
 
 /** One inserter's side of a writer: its rows go in, each resolves (with its result) once committed. */
 export interface EventHandle<Row, Result = unknown> {
@@ -97,7 +101,9 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   }
 
   /** `inserter`'s side of this writer, for code that writes one kind of row (it never picks an inserter). */
-  handle<I extends Inserters[keyof Inserters]>(inserter: I): EventHandle<Parameters<I['sqlite']>[1][number], WriteResult<I>> {
+  handle<I extends Inserters[keyof Inserters]>(
+    inserter: I,
+  ): EventHandle<Parameters<I['sqlite']>[1][number], WriteResult<I>> {
     return { write: (row) => this.write(inserter, row) };
   }
 
@@ -105,7 +111,10 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     return this.#queue.length;
   }
 
-  write<I extends Inserters[keyof Inserters]>(inserter: I, row: Parameters<I['sqlite']>[1][number]): Promise<WriteResult<I>> {
+  write<I extends Inserters[keyof Inserters]>(
+    inserter: I,
+    row: Parameters<I['sqlite']>[1][number],
+  ): Promise<WriteResult<I>> {
     if (this.#closed) return Promise.reject(new Error('event writer is closed'));
     if (!this.#order.has(inserter)) return Promise.reject(new Error('event writer: an inserter it was not built with'));
     return new Promise<WriteResult<I>>((resolve, reject) => {
@@ -186,7 +195,8 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
       if (!pending) found.set(p.inserter, (pending = []));
       pending.push(p);
     }
-    const byKind = found.size === 1 ? found : new Map([...found].sort(([a], [b]) => this.#order.get(a)! - this.#order.get(b)!));
+    const byKind =
+      found.size === 1 ? found : new Map([...found].sort(([a], [b]) => this.#order.get(a)! - this.#order.get(b)!));
     const keep = (pending: Pending<unknown>[], results: unknown[] | void) => {
       if (results) for (let i = 0; i < pending.length; i++) pending[i]!.result = results[i];
     };
@@ -194,7 +204,14 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     if (sqlite) {
       const writeAll = () =>
         this.#sqliteTransaction(sqlite)(() => {
-          for (const [inserter, pending] of byKind) keep(pending, inserter.sqlite(sqlite, pending.map((p) => p.row)));
+          for (const [inserter, pending] of byKind)
+            keep(
+              pending,
+              inserter.sqlite(
+                sqlite,
+                pending.map((p) => p.row),
+              ),
+            );
         });
       // Ours runs synchronously from BEGIN to COMMIT, so it can only interleave with a Kysely
       // transaction already open on the connection: then it waits for Kysely's connection lock.
@@ -204,7 +221,14 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
     }
     await this.#db.transaction().execute(async (trx) => {
       await this.#options.lock?.(trx, batch);
-      for (const [inserter, pending] of byKind) keep(pending, await inserter.kysely(trx, pending.map((p) => p.row)));
+      for (const [inserter, pending] of byKind)
+        keep(
+          pending,
+          await inserter.kysely(
+            trx,
+            pending.map((p) => p.row),
+          ),
+        );
     });
   }
 
@@ -212,7 +236,8 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   #transaction: { sqlite: BetterSqlite3.Database; run: (work: () => void) => void } | undefined;
 
   #sqliteTransaction(sqlite: BetterSqlite3.Database): (work: () => void) => void {
-    if (this.#transaction?.sqlite !== sqlite) this.#transaction = { sqlite, run: sqlite.transaction((work: () => void) => work()) };
+    if (this.#transaction?.sqlite !== sqlite)
+      this.#transaction = { sqlite, run: sqlite.transaction((work: () => void) => work()) };
     return this.#transaction.run;
   }
 

@@ -13,7 +13,11 @@ export interface MultiRow {
  * it does, which the rows of one statement share (figures in docs/performance.md). Answers the
  * writer of a connection: a prepared statement per row count, made once.
  */
-function sqliteMultiRow(width: number, what: string, sqlFor: (rows: number) => string): (sqlite: BetterSqlite3.Database) => MultiRow {
+function sqliteMultiRow(
+  width: number,
+  what: string,
+  sqlFor: (rows: number) => string,
+): (sqlite: BetterSqlite3.Database) => MultiRow {
   const byConnection = new WeakMap<BetterSqlite3.Database, MultiRow>();
   return (sqlite) => {
     let found = byConnection.get(sqlite);
@@ -41,10 +45,18 @@ const placeholders = (count: number) => `(${new Array(count).fill('?').join(', '
 const repeated = (row: string, rows: number) => new Array(rows).fill(row).join(', ');
 
 /** Many rows per INSERT (an upsert with `onConflict`, e.g. `on conflict (…) do update …`). */
-export function sqliteMultiInsert(table: string, columns: readonly string[], onConflict = ''): (sqlite: BetterSqlite3.Database) => MultiRow {
+export function sqliteMultiInsert(
+  table: string,
+  columns: readonly string[],
+  onConflict = '',
+): (sqlite: BetterSqlite3.Database) => MultiRow {
   const head = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values `;
   const tail = onConflict ? ` ${onConflict}` : '';
-  return sqliteMultiRow(columns.length, `${columns.length} columns`, (rows) => `${head}${repeated(placeholders(columns.length), rows)}${tail}`);
+  return sqliteMultiRow(
+    columns.length,
+    `${columns.length} columns`,
+    (rows) => `${head}${repeated(placeholders(columns.length), rows)}${tail}`,
+  );
 }
 
 /**
@@ -52,7 +64,16 @@ export function sqliteMultiInsert(table: string, columns: readonly string[], onC
  * then the columns' new values. Name each key once a call (a key listed twice is set from
  * either of its rows).
  */
-export function sqliteMultiUpdate(table: string, key: string, columns: readonly string[]): (sqlite: BetterSqlite3.Database) => MultiRow {
+export function sqliteMultiUpdate(
+  table: string,
+  key: string,
+  columns: readonly string[],
+): (sqlite: BetterSqlite3.Database) => MultiRow {
   const set = columns.map((c, i) => `"${c}" = "v"."column${i + 2}"`).join(', ');
-  return sqliteMultiRow(columns.length + 1, `a key and ${columns.length} columns`, (rows) => `update "${table}" set ${set} from (values ${repeated(placeholders(columns.length + 1), rows)}) as "v" where "${table}"."${key}" = "v"."column1"`);
+  return sqliteMultiRow(
+    columns.length + 1,
+    `a key and ${columns.length} columns`,
+    (rows) =>
+      `update "${table}" set ${set} from (values ${repeated(placeholders(columns.length + 1), rows)}) as "v" where "${table}"."${key}" = "v"."column1"`,
+  );
 }

@@ -12,7 +12,11 @@ import type BetterSqlite3 from 'better-sqlite3';
  * data-modifying WITH clause), sent before the next step that reads and at the plan's end — a
  * round trip each saved. Keep the SQL portable.
  */
-export type Step = { all: string; params: unknown[] } | { get: string; params: unknown[] } | { run: string; params: unknown[] } | { write: string; params: unknown[] };
+export type Step =
+  | { all: string; params: unknown[] }
+  | { get: string; params: unknown[] }
+  | { run: string; params: unknown[] }
+  | { write: string; params: unknown[] };
 export type StatementPlan = Generator<Step, void, unknown>;
 
 const prepared = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
@@ -76,7 +80,8 @@ class PendingWrites {
   add(text: string, params: unknown[]): boolean {
     const table = WRITTEN_TABLE.exec(text)?.[1];
     if (table === undefined) return false;
-    if (this.texts.length > 0 && (this.tables.has(table) || this.params.length + params.length > MAX_PARAMETERS)) return false;
+    if (this.texts.length > 0 && (this.tables.has(table) || this.params.length + params.length > MAX_PARAMETERS))
+      return false;
     this.texts.push(numbered(text, this.params.length + 1));
     for (const p of params) this.params.push(p);
     this.tables.add(table);
@@ -87,7 +92,13 @@ class PendingWrites {
     const n = this.texts.length;
     if (n === 0) return;
     const last = this.texts[n - 1]!;
-    const text = n === 1 ? last : `with ${this.texts.slice(0, -1).map((t, i) => `"w${i}" as (${t})`).join(', ')} ${last}`;
+    const text =
+      n === 1
+        ? last
+        : `with ${this.texts
+            .slice(0, -1)
+            .map((t, i) => `"w${i}" as (${t})`)
+            .join(', ')} ${last}`;
     const params = this.params;
     this.texts = [];
     this.params = [];

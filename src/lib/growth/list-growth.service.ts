@@ -1,5 +1,10 @@
 import type { DB } from '../db/database.ts';
-import { countListChangesBefore, findErasureTimes, findListChanges, type ListChangeRow } from './list-growth.repository.ts';
+import {
+  countListChangesBefore,
+  findErasureTimes,
+  findListChanges,
+  type ListChangeRow,
+} from './list-growth.repository.ts';
 import { growthPeriods, type GrowthRange } from './periods.ts';
 
 /** Where new subscribers came from. */
@@ -56,9 +61,19 @@ export async function listGrowth(db: DB, range: GrowthRange, timeZone: string, n
   const periods = growthPeriods(range, timeZone, now);
   const from = periods[0]!.from;
   const to = Math.min(periods[periods.length - 1]!.to, now);
-  const [before, changes, erasures] = await Promise.all([countListChangesBefore(db, from), findListChanges(db, from, to), findErasureTimes(db, from, to)]);
+  const [before, changes, erasures] = await Promise.all([
+    countListChangesBefore(db, from),
+    findListChanges(db, from, to),
+    findErasureTimes(db, from, to),
+  ]);
   const activeAtStart = before.joins - before.leaves;
-  const out: GrowthPeriod[] = periods.map((p) => ({ ...p, joined: { import: 0, form: 0, issue: 0, other: 0 }, left: { unsubscribed: 0, suppressed: 0 }, erased: 0, activeAtEnd: 0 }));
+  const out: GrowthPeriod[] = periods.map((p) => ({
+    ...p,
+    joined: { import: 0, form: 0, issue: 0, other: 0 },
+    left: { unsubscribed: 0, suppressed: 0 },
+    erased: 0,
+    activeAtEnd: 0,
+  }));
   const periodOf = (at: number) => out.find((p) => at >= p.from && at < p.to);
   for (const change of changes) {
     const period = periodOf(change.at);
@@ -72,7 +87,9 @@ export async function listGrowth(db: DB, range: GrowthRange, timeZone: string, n
   }
   let active = activeAtStart;
   for (const period of out) {
-    active += JOIN_SOURCES.reduce((sum, s) => sum + period.joined[s], 0) - LEAVE_REASONS.reduce((sum, r) => sum + period.left[r], 0);
+    active +=
+      JOIN_SOURCES.reduce((sum, s) => sum + period.joined[s], 0) -
+      LEAVE_REASONS.reduce((sum, r) => sum + period.left[r], 0);
     period.activeAtEnd = active;
   }
   return { range, timeZone, activeAtStart, periods: out };

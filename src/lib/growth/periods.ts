@@ -5,7 +5,11 @@ export const GROWTH_RANGES = ['30d', '12w', '12m'] as const;
 export type GrowthRange = (typeof GROWTH_RANGES)[number];
 export const DEFAULT_GROWTH_RANGE: GrowthRange = '12w';
 
-export const GROWTH_RANGE_NAMES: Record<GrowthRange, string> = { '30d': '30 days', '12w': '12 weeks', '12m': '12 months' };
+export const GROWTH_RANGE_NAMES: Record<GrowthRange, string> = {
+  '30d': '30 days',
+  '12w': '12 weeks',
+  '12m': '12 months',
+};
 
 export interface Period {
   /** First day of the period, "YYYY-MM-DD" in the site's time zone. */
@@ -16,7 +20,6 @@ export interface Period {
   /** The period still running at `now`: its counts are so far. */
   partial: boolean;
 }
-
 
 function addMonths(firstOfMonth: string, n: number): string {
   const [year, month] = firstOfMonth.split('-').map(Number) as [number, number];
@@ -31,16 +34,23 @@ export function growthPeriods(range: GrowthRange, timeZone: string, now: number)
   if (range === '30d') firstDays = Array.from({ length: 31 }, (_, i) => addDays(today, i - 30));
   else if (range === '12w') firstDays = Array.from({ length: 13 }, (_, i) => addDays(mondayOf(today), 7 * (i - 12)));
   else firstDays = Array.from({ length: 13 }, (_, i) => addMonths(`${today.slice(0, 7)}-01`, i - 12));
-  const next = (day: string) => (range === '30d' ? addDays(day, 1) : range === '12w' ? addDays(day, 7) : addMonths(day, 1));
+  const next = (day: string) =>
+    range === '30d' ? addDays(day, 1) : range === '12w' ? addDays(day, 7) : addMonths(day, 1);
   return firstDays.map((firstDay) => {
     const to = startOfDay(next(firstDay), timeZone);
     return { firstDay, from: startOfDay(firstDay, timeZone), to, partial: now < to };
   });
 }
 
-export function parseGrowthRange(value: string | null): { ok: true; range: GrowthRange } | { ok: false; range: GrowthRange; message: string } {
+export function parseGrowthRange(
+  value: string | null,
+): { ok: true; range: GrowthRange } | { ok: false; range: GrowthRange; message: string } {
   if (value === null || value === '') return { ok: true, range: DEFAULT_GROWTH_RANGE };
   const range = GROWTH_RANGES.find((r) => r === value);
   if (range) return { ok: true, range };
-  return { ok: false, range: DEFAULT_GROWTH_RANGE, message: `There is no list-growth range “${value.slice(0, 20)}”: choose ${GROWTH_RANGES.map((r) => GROWTH_RANGE_NAMES[r]).join(', ')}. Showing ${GROWTH_RANGE_NAMES[DEFAULT_GROWTH_RANGE]}.` };
+  return {
+    ok: false,
+    range: DEFAULT_GROWTH_RANGE,
+    message: `There is no list-growth range “${value.slice(0, 20)}”: choose ${GROWTH_RANGES.map((r) => GROWTH_RANGE_NAMES[r]).join(', ')}. Showing ${GROWTH_RANGE_NAMES[DEFAULT_GROWTH_RANGE]}.`,
+  };
 }

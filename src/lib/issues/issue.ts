@@ -78,7 +78,10 @@ const oneLine = (label: string, max: number, required: boolean) =>
         .string()
         .min(required ? 1 : 0, `Enter the ${label}.`)
         .max(max, `Keep the ${label} to ${max} characters at most.`)
-        .refine((v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v), `The ${label} cannot contain control characters.`),
+        .refine(
+          (v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v),
+          `The ${label} cannot contain control characters.`,
+        ),
     );
 
 /**
@@ -95,23 +98,34 @@ export const issueInputSchema = z.object({
     .string({ error: 'The slug must be text.' })
     .trim()
     .toLowerCase()
-    .refine((v) => v === '' || isSlug(v), `Use lower-case letters, digits and single hyphens for the slug (at most ${SLUG_MAX} characters), e.g. winter-offers.`)
+    .refine(
+      (v) => v === '' || isSlug(v),
+      `Use lower-case letters, digits and single hyphens for the slug (at most ${SLUG_MAX} characters), e.g. winter-offers.`,
+    )
     .optional(),
   body_markdown: z
     .string({ error: 'The body must be Markdown text.' })
     .max(BODY_MAX, `Keep the body under ${BODY_MAX.toLocaleString('en')} characters.`)
     .transform((v) => v.replace(/\r\n?/g, '\n'))
-    .refine((v) => v.isWellFormed() && !/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(v), 'The body cannot contain control characters.')
+    .refine(
+      (v) => v.isWellFormed() && !/[\0-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(v),
+      'The body cannot contain control characters.',
+    )
     .optional(),
   featured_articles: z
-    .array(z.string({ error: 'Name each featured article by its slug.' }).trim().max(200), { error: 'List the featured articles as slugs, e.g. ["choosing-your-first-widget"].' })
+    .array(z.string({ error: 'Name each featured article by its slug.' }).trim().max(200), {
+      error: 'List the featured articles as slugs, e.g. ["choosing-your-first-widget"].',
+    })
     .max(FEATURED_MAX, `Feature at most ${FEATURED_MAX} articles.`)
     .optional(),
   /** Empty, absent or null: none. The number as typed (spaces collapsed): the service keeps it for people and normalises it for matching calls. */
   tracked_phone: z
     .string({ error: 'The tracked phone number must be text.' })
     .trim()
-    .refine((v) => v === '' || normalizePhone(v) !== undefined, 'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.')
+    .refine(
+      (v) => v === '' || normalizePhone(v) !== undefined,
+      'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.',
+    )
     .transform((v) => (v === '' ? null : v.replace(/\s+/g, ' ')))
     .nullable()
     .optional(),

@@ -31,7 +31,10 @@ export async function findSlugsLike(db: Db, base: string): Promise<string[]> {
 }
 
 /** Every issue, most recently changed first, without the body (the list page). */
-export async function listIssueRows(db: Db, limit = 500): Promise<Omit<IssueRow, 'body_markdown' | 'featured_articles' | 'tracked_phone' | 'tracked_phone_display'>[]> {
+export async function listIssueRows(
+  db: Db,
+  limit = 500,
+): Promise<Omit<IssueRow, 'body_markdown' | 'featured_articles' | 'tracked_phone' | 'tracked_phone_display'>[]> {
   return db
     .selectFrom('issues')
     .select(['id', 'slug', 'subject', 'preheader', 'status', 'created_by', 'created_at', 'updated_at', 'sent_at'])
@@ -42,7 +45,10 @@ export async function listIssueRows(db: Db, limit = 500): Promise<Omit<IssueRow,
 }
 
 /** Sent issues, newest first (the web archive and its feed). */
-export async function listSentIssueRows(db: Db, limit = 500): Promise<Pick<IssueRow, 'id' | 'slug' | 'subject' | 'preheader' | 'sent_at'>[]> {
+export async function listSentIssueRows(
+  db: Db,
+  limit = 500,
+): Promise<Pick<IssueRow, 'id' | 'slug' | 'subject' | 'preheader' | 'sent_at'>[]> {
   return db
     .selectFrom('issues')
     .select(['id', 'slug', 'subject', 'preheader', 'sent_at'])
@@ -54,8 +60,18 @@ export async function listSentIssueRows(db: Db, limit = 500): Promise<Pick<Issue
 }
 
 /** Updates an issue only while it is in one of `statuses`; false when it was not (or is gone). */
-export async function updateIssueInStatus(db: Db, id: number, statuses: readonly IssueStatus[], changes: Updateable<IssueTable>): Promise<boolean> {
-  const result = await db.updateTable('issues').set(changes).where('id', '=', id).where('status', 'in', [...statuses]).executeTakeFirst();
+export async function updateIssueInStatus(
+  db: Db,
+  id: number,
+  statuses: readonly IssueStatus[],
+  changes: Updateable<IssueTable>,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('issues')
+    .set(changes)
+    .where('id', '=', id)
+    .where('status', 'in', [...statuses])
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 
@@ -71,7 +87,13 @@ export async function insertLinksIfMissing(db: Db, rows: Insertable<IssueLinkTab
 }
 
 export async function findLinksByIssue(db: Db, issueId: number): Promise<IssueLinkRow[]> {
-  return db.selectFrom('issue_links').selectAll().where('issue_id', '=', issueId).orderBy('position').orderBy('id').execute();
+  return db
+    .selectFrom('issue_links')
+    .selectAll()
+    .where('issue_id', '=', issueId)
+    .orderBy('position')
+    .orderBy('id')
+    .execute();
 }
 
 /** One registered link: what the click redirect (src/lib/tracking) looks up by the token's link id. */
@@ -80,11 +102,27 @@ export async function findLinkById(db: Db, id: number): Promise<IssueLinkRow | u
 }
 
 /** The links of the draft's latest rendering are current; every other link of the issue is retired from `now` (if not already). */
-export async function retireLinksExcept(db: Db, issueId: number, current: readonly string[], now: number): Promise<void> {
-  let retire = db.updateTable('issue_links').set({ retired_at: now }).where('issue_id', '=', issueId).where('retired_at', 'is', null);
+export async function retireLinksExcept(
+  db: Db,
+  issueId: number,
+  current: readonly string[],
+  now: number,
+): Promise<void> {
+  let retire = db
+    .updateTable('issue_links')
+    .set({ retired_at: now })
+    .where('issue_id', '=', issueId)
+    .where('retired_at', 'is', null);
   if (current.length > 0) retire = retire.where('fingerprint', 'not in', [...current]);
   await retire.execute();
-  if (current.length > 0) await db.updateTable('issue_links').set({ retired_at: null }).where('issue_id', '=', issueId).where('fingerprint', 'in', [...current]).where('retired_at', 'is not', null).execute();
+  if (current.length > 0)
+    await db
+      .updateTable('issue_links')
+      .set({ retired_at: null })
+      .where('issue_id', '=', issueId)
+      .where('fingerprint', 'in', [...current])
+      .where('retired_at', 'is not', null)
+      .execute();
 }
 
 /** Drops the links of an issue that are not in `keep` (those only earlier drafts had). */
@@ -111,7 +149,11 @@ export async function findSnapshot(db: Db, issueId: number): Promise<IssueSnapsh
 /** Ids of the issues that have a snapshot, among `ids`. */
 export async function findFrozenIssueIds(db: Db, ids: readonly number[]): Promise<Set<number>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom('issue_snapshots').select('issue_id').where('issue_id', 'in', [...ids]).execute();
+  const rows = await db
+    .selectFrom('issue_snapshots')
+    .select('issue_id')
+    .where('issue_id', 'in', [...ids])
+    .execute();
   return new Set(rows.map((r) => Number(r.issue_id)));
 }
 
@@ -137,12 +179,20 @@ export async function findIssueIdByTrackedPhone(db: Db, trackedPhone: string, at
 /** Subjects of the issues among `ids` (for lists that name issues). */
 export async function findIssueSubjects(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('issues').select(['id', 'subject']).where('id', 'in', [...ids]).execute();
+  const rows = await db
+    .selectFrom('issues')
+    .select(['id', 'subject'])
+    .where('id', 'in', [...ids])
+    .execute();
   return new Map(rows.map((r) => [Number(r.id), r.subject]));
 }
 
 /** Registered links by id (any issue), for reading many click tokens at once. */
 export async function findLinksByIds(db: Db, ids: readonly number[]): Promise<IssueLinkRow[]> {
   if (ids.length === 0) return [];
-  return db.selectFrom('issue_links').selectAll().where('id', 'in', [...ids]).execute();
+  return db
+    .selectFrom('issue_links')
+    .selectAll()
+    .where('id', 'in', [...ids])
+    .execute();
 }

@@ -4,7 +4,15 @@ import type { Mailer } from '../mail/mailer.ts';
 import { getSettings, isSenderSet, senderMailbox, type Settings } from '../settings/settings.service.ts';
 import { normalizeEmail } from '../subscribers/email-address.ts';
 import { hasBlockingErrors, blockingMessages, runChecks, type CheckResult } from './checks.ts';
-import { fieldErrors, issueInputSchema, slugify, type FeaturedArticle, type Issue, type IssueLink, type IssueStatus } from './issue.ts';
+import {
+  fieldErrors,
+  issueInputSchema,
+  slugify,
+  type FeaturedArticle,
+  type Issue,
+  type IssueLink,
+  type IssueStatus,
+} from './issue.ts';
 import {
   deleteLinksExcept,
   findFrozenIssueIds,
@@ -57,7 +65,12 @@ export class IssueNotReadyError extends Error {
   }
 }
 
-const invalid = (message: string, fields?: Record<string, string>): IssueFailure => ({ ok: false, reason: 'invalid', message, ...(fields ? { fields } : {}) });
+const invalid = (message: string, fields?: Record<string, string>): IssueFailure => ({
+  ok: false,
+  reason: 'invalid',
+  message,
+  ...(fields ? { fields } : {}),
+});
 const notFound = (): IssueFailure => ({ ok: false, reason: 'not-found', message: 'There is no such issue.' });
 
 function parseFeatured(json: string): FeaturedArticle[] {
@@ -65,10 +78,25 @@ function parseFeatured(json: string): FeaturedArticle[] {
     const value = JSON.parse(json) as unknown;
     if (!Array.isArray(value)) return [];
     const items: unknown[] = value;
-    return items.filter(
-      (a): a is FeaturedArticle =>
-        typeof a === 'object' && a !== null && 'slug' in a && typeof a.slug === 'string' && 'title' in a && typeof a.title === 'string' && 'description' in a && typeof a.description === 'string',
-    ).map((a) => ({ slug: a.slug, title: a.title, description: a.description, image: a.image ?? null, imageAlt: a.imageAlt ?? null }));
+    return items
+      .filter(
+        (a): a is FeaturedArticle =>
+          typeof a === 'object' &&
+          a !== null &&
+          'slug' in a &&
+          typeof a.slug === 'string' &&
+          'title' in a &&
+          typeof a.title === 'string' &&
+          'description' in a &&
+          typeof a.description === 'string',
+      )
+      .map((a) => ({
+        slug: a.slug,
+        title: a.title,
+        description: a.description,
+        image: a.image ?? null,
+        imageAlt: a.imageAlt ?? null,
+      }));
   } catch {
     return [];
   }
@@ -113,8 +141,19 @@ export interface IssueSummary {
 /** Every issue for the admin list, most recently changed first. */
 export async function listIssues(db: DB): Promise<IssueSummary[]> {
   const rows = await listIssueRows(db);
-  const frozen = await findFrozenIssueIds(db, rows.map((r) => Number(r.id)));
-  return rows.map((r) => ({ id: Number(r.id), slug: r.slug, subject: r.subject, status: r.status, updatedAt: Number(r.updated_at), sentAt: r.sent_at === null ? null : Number(r.sent_at), frozen: frozen.has(Number(r.id)) }));
+  const frozen = await findFrozenIssueIds(
+    db,
+    rows.map((r) => Number(r.id)),
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    slug: r.slug,
+    subject: r.subject,
+    status: r.status,
+    updatedAt: Number(r.updated_at),
+    sentAt: r.sent_at === null ? null : Number(r.sent_at),
+    frozen: frozen.has(Number(r.id)),
+  }));
 }
 
 /** The first free slug: `base`, then `base-2`, `base-3`, … */
@@ -158,11 +197,20 @@ function parseInput(input: unknown, articles: ArticleCatalog): IssueOutcome<Pars
     else unknown.push(slug);
   }
   if (unknown.length > 0) {
-    return invalid('Please correct the fields named.', { featured_articles: `No published article has the slug ${unknown.map((s) => `“${s.slice(0, 80)}”`).join(', ')}.` });
+    return invalid('Please correct the fields named.', {
+      featured_articles: `No published article has the slug ${unknown.map((s) => `“${s.slice(0, 80)}”`).join(', ')}.`,
+    });
   }
   return {
     ok: true,
-    value: { subject: parsed.data.subject, preheader: parsed.data.preheader ?? '', slug: parsed.data.slug || undefined, bodyMarkdown: parsed.data.body_markdown ?? '', featured, trackedPhone: trackedPhoneOf(parsed.data.tracked_phone) },
+    value: {
+      subject: parsed.data.subject,
+      preheader: parsed.data.preheader ?? '',
+      slug: parsed.data.slug || undefined,
+      bodyMarkdown: parsed.data.body_markdown ?? '',
+      featured,
+      trackedPhone: trackedPhoneOf(parsed.data.tracked_phone),
+    },
   };
 }
 
@@ -174,11 +222,22 @@ function isUniqueViolation(error: unknown): boolean {
  * A new draft. The slug is the one given (it must be free) or one made from the subject.
  * `input` is untrusted (a form or API body): refusals name each field.
  */
-export async function createIssue(db: DB, input: unknown, options: { articles: ArticleCatalog; createdBy: number | null }, now = Date.now()): Promise<IssueOutcome<Issue>> {
+export async function createIssue(
+  db: DB,
+  input: unknown,
+  options: { articles: ArticleCatalog; createdBy: number | null },
+  now = Date.now(),
+): Promise<IssueOutcome<Issue>> {
   const parsed = parseInput(input, options.articles);
   if (!parsed.ok) return parsed;
   const { subject, preheader, slug: wanted, bodyMarkdown, featured, trackedPhone } = parsed.value;
-  if (wanted && (await findIssueBySlug(db, wanted))) return { ok: false, reason: 'conflict', message: `The slug “${wanted}” belongs to another issue.`, fields: { slug: `The slug “${wanted}” belongs to another issue: choose another.` } };
+  if (wanted && (await findIssueBySlug(db, wanted)))
+    return {
+      ok: false,
+      reason: 'conflict',
+      message: `The slug “${wanted}” belongs to another issue.`,
+      fields: { slug: `The slug “${wanted}” belongs to another issue: choose another.` },
+    };
   for (let attempt = 0; ; attempt++) {
     const slug = wanted ?? (await freeSlug(db, slugify(subject)));
     try {
@@ -200,7 +259,13 @@ export async function createIssue(db: DB, input: unknown, options: { articles: A
     } catch (error) {
       // Two drafts with the same subject at once: the second takes the next number.
       if (!isUniqueViolation(error) || wanted || attempt >= 3) {
-        if (isUniqueViolation(error)) return { ok: false, reason: 'conflict', message: `The slug “${slug}” belongs to another issue.`, fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` } };
+        if (isUniqueViolation(error))
+          return {
+            ok: false,
+            reason: 'conflict',
+            message: `The slug “${slug}” belongs to another issue.`,
+            fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` },
+          };
         throw error;
       }
     }
@@ -208,25 +273,62 @@ export async function createIssue(db: DB, input: unknown, options: { articles: A
 }
 
 /** Saves a draft's content; refused once sending started (the snapshot is frozen). An empty slug is made again from the subject. */
-export async function updateIssue(db: DB, id: number, input: unknown, options: { articles: ArticleCatalog }, now = Date.now()): Promise<IssueOutcome<Issue>> {
+export async function updateIssue(
+  db: DB,
+  id: number,
+  input: unknown,
+  options: { articles: ArticleCatalog },
+  now = Date.now(),
+): Promise<IssueOutcome<Issue>> {
   const issue = await getIssue(db, id);
   if (!issue) return notFound();
-  if (issue.frozen || !EDITABLE_STATUSES.includes(issue.status)) return { ok: false, reason: 'conflict', message: 'This issue is being sent or was sent: its content can no longer change.' };
+  if (issue.frozen || !EDITABLE_STATUSES.includes(issue.status))
+    return {
+      ok: false,
+      reason: 'conflict',
+      message: 'This issue is being sent or was sent: its content can no longer change.',
+    };
   const parsed = parseInput(input, options.articles);
   if (!parsed.ok) return parsed;
   const { subject, preheader, slug: wanted, bodyMarkdown, featured, trackedPhone } = parsed.value;
   let slug = issue.slug;
   if (wanted && wanted !== issue.slug) {
-    if (await findIssueBySlug(db, wanted)) return { ok: false, reason: 'conflict', message: `The slug “${wanted}” belongs to another issue.`, fields: { slug: `The slug “${wanted}” belongs to another issue: choose another.` } };
+    if (await findIssueBySlug(db, wanted))
+      return {
+        ok: false,
+        reason: 'conflict',
+        message: `The slug “${wanted}” belongs to another issue.`,
+        fields: { slug: `The slug “${wanted}” belongs to another issue: choose another.` },
+      };
     slug = wanted;
   } else if (!wanted) {
     slug = await freeSlug(db, slugify(subject), id);
   }
   try {
-    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, { slug, subject, preheader, body_markdown: bodyMarkdown, featured_articles: JSON.stringify(featured), tracked_phone: trackedPhone?.number ?? null, tracked_phone_display: trackedPhone?.display ?? null, updated_at: now });
-    if (!changed) return { ok: false, reason: 'conflict', message: 'This issue is being sent or was sent: its content can no longer change.' };
+    const changed = await updateIssueInStatus(db, id, EDITABLE_STATUSES, {
+      slug,
+      subject,
+      preheader,
+      body_markdown: bodyMarkdown,
+      featured_articles: JSON.stringify(featured),
+      tracked_phone: trackedPhone?.number ?? null,
+      tracked_phone_display: trackedPhone?.display ?? null,
+      updated_at: now,
+    });
+    if (!changed)
+      return {
+        ok: false,
+        reason: 'conflict',
+        message: 'This issue is being sent or was sent: its content can no longer change.',
+      };
   } catch (error) {
-    if (isUniqueViolation(error)) return { ok: false, reason: 'conflict', message: `The slug “${slug}” belongs to another issue.`, fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` } };
+    if (isUniqueViolation(error))
+      return {
+        ok: false,
+        reason: 'conflict',
+        message: `The slug “${slug}” belongs to another issue.`,
+        fields: { slug: `The slug “${slug}” belongs to another issue: choose another.` },
+      };
     throw error;
   }
   const saved = (await getIssue(db, id))!;
@@ -255,11 +357,17 @@ function storedMailbox(text: string): Mailbox {
   return parsed.ok ? parsed.mailbox : { name: '', address: text.trim() };
 }
 
-function headerTemplate(issue: Pick<Issue, 'slug'>, settings: Readonly<Settings>): { from: Mailbox; replyTo: string | null; headers: SnapshotHeaders } {
+function headerTemplate(
+  issue: Pick<Issue, 'slug'>,
+  settings: Readonly<Settings>,
+): { from: Mailbox; replyTo: string | null; headers: SnapshotHeaders } {
   const from = senderMailbox(settings);
   const domain = senderDomain(from.address);
   // An unquoted phrase (RFC 2919): quotes would make the mailer encode the whole value.
-  const listName = `${settings.siteName} newsletter`.replace(/[^\p{L}\p{N} !#$%&'*+/=?^_`{|}~-]+/gu, ' ').replace(/\s+/g, ' ').trim();
+  const listName = `${settings.siteName} newsletter`
+    .replace(/[^\p{L}\p{N} !#$%&'*+/=?^_`{|}~-]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return {
     from,
     replyTo: settings.replyTo,
@@ -272,7 +380,10 @@ function headerTemplate(issue: Pick<Issue, 'slug'>, settings: Readonly<Settings>
 }
 
 function fingerprint(link: { position: number; kind: string; url: string; label: string }): string {
-  return createHash('sha256').update(`${link.position}\n${link.kind}\n${link.url}\n${link.label}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${link.position}\n${link.kind}\n${link.url}\n${link.label}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function toLink(row: IssueLinkRow): IssueLink {
@@ -281,9 +392,22 @@ function toLink(row: IssueLinkRow): IssueLink {
 
 /** Registers the links of a rendering (a second registration of the same rendering adds nothing) and returns them with their ids. */
 async function registerLinks(db: DB, issueId: number, rendered: RenderedIssue, now: number): Promise<IssueLink[]> {
-  const rows = rendered.links.map((link) => ({ issue_id: issueId, position: link.position, url: link.url, label: link.label, kind: link.kind, fingerprint: fingerprint(link), created_at: now }));
+  const rows = rendered.links.map((link) => ({
+    issue_id: issueId,
+    position: link.position,
+    url: link.url,
+    label: link.label,
+    kind: link.kind,
+    fingerprint: fingerprint(link),
+    created_at: now,
+  }));
   // Links this rendering no longer has stop working for test and preview clicks.
-  await retireLinksExcept(db, issueId, rows.map((row) => row.fingerprint), now);
+  await retireLinksExcept(
+    db,
+    issueId,
+    rows.map((row) => row.fingerprint),
+    now,
+  );
   if (rows.length === 0) return [];
   await insertLinksIfMissing(db, rows);
   const stored = new Map((await findLinksByIssue(db, issueId)).map((row) => [row.fingerprint, row]));
@@ -301,7 +425,15 @@ interface Prepared {
 async function renderDraft(db: DB, issue: Issue, settings: Readonly<Settings>, now: number): Promise<Prepared> {
   const render = renderSettingsFrom(settings);
   const rendered = await renderIssueEmail(
-    { slug: issue.slug, subject: issue.subject, preheader: issue.preheader, bodyMarkdown: issue.bodyMarkdown, featuredArticles: issue.featuredArticles, trackedPhone: issue.trackedPhone, trackedPhoneDisplay: issue.trackedPhoneDisplay },
+    {
+      slug: issue.slug,
+      subject: issue.subject,
+      preheader: issue.preheader,
+      bodyMarkdown: issue.bodyMarkdown,
+      featuredArticles: issue.featuredArticles,
+      trackedPhone: issue.trackedPhone,
+      trackedPhoneDisplay: issue.trackedPhoneDisplay,
+    },
     render,
   );
   const links = await registerLinks(db, issue.id, rendered, now);
@@ -382,7 +514,12 @@ function mailProblem(message: OutgoingMail): string | null {
   }
 }
 
-function checksFor(prepared: Prepared, sample: OutgoingMail, settings: Readonly<Settings>, options: CheckOptions): CheckResult[] {
+function checksFor(
+  prepared: Prepared,
+  sample: OutgoingMail,
+  settings: Readonly<Settings>,
+  options: CheckOptions,
+): CheckResult[] {
   const { issue, snapshot, rendered } = prepared;
   const sampleHtml = sample.html;
   return runChecks({
@@ -391,7 +528,9 @@ function checksFor(prepared: Prepared, sample: OutgoingMail, settings: Readonly<
     subject: issue.subject,
     preheader: issue.preheader,
     bodyMarkdown: issue.bodyMarkdown,
-    unknownArticles: options.articles ? issue.featuredArticles.filter((a) => !options.articles!.has(a.slug)).map((a) => a.slug) : [],
+    unknownArticles: options.articles
+      ? issue.featuredArticles.filter((a) => !options.articles!.has(a.slug)).map((a) => a.slug)
+      : [],
     sampleHtml,
     templateHtml: snapshot.html,
     links: snapshot.links,
@@ -423,7 +562,10 @@ export function messageHeaders(message: OutgoingMail): Record<string, string> {
   headers.Subject = message.subject;
   Object.assign(headers, message.headers);
   if (message.listUnsubscribe) {
-    headers['List-Unsubscribe'] = [`<${message.listUnsubscribe.url}>`, ...(message.listUnsubscribe.mailto ? [`<mailto:${message.listUnsubscribe.mailto}>`] : [])].join(', ');
+    headers['List-Unsubscribe'] = [
+      `<${message.listUnsubscribe.url}>`,
+      ...(message.listUnsubscribe.mailto ? [`<mailto:${message.listUnsubscribe.mailto}>`] : []),
+    ].join(', ');
     headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
   }
   headers['MIME-Version'] = '1.0';
@@ -436,7 +578,11 @@ export function messageHeaders(message: OutgoingMail): Record<string, string> {
  * recipient's message and runs the pre-send checks. `secret` signs the sample's tokens (all
  * marked as previews: they record nothing).
  */
-export async function previewIssue(db: DB, issueId: number, options: CheckOptions & { secret: string; now?: number }): Promise<IssuePreview | undefined> {
+export async function previewIssue(
+  db: DB,
+  issueId: number,
+  options: CheckOptions & { secret: string; now?: number },
+): Promise<IssuePreview | undefined> {
   const now = options.now ?? Date.now();
   const issue = await getIssue(db, issueId);
   if (!issue) return undefined;
@@ -444,14 +590,27 @@ export async function previewIssue(db: DB, issueId: number, options: CheckOption
   const prepared = await prepare(db, issue, settings, now);
   const message = createPersonalizer(prepared.snapshot, { secret: options.secret, mode: 'preview' })(sampleRecipient());
   const checks = checksFor(prepared, message, settings, options);
-  return { issue, snapshot: prepared.snapshot, message, headers: messageHeaders(message), checks, ready: !hasBlockingErrors(checks) };
+  return {
+    issue,
+    snapshot: prepared.snapshot,
+    message,
+    headers: messageHeaders(message),
+    checks,
+    ready: !hasBlockingErrors(checks),
+  };
 }
 
 /** The checks alone, e.g. for the sending engine before it accepts a send; refused with a sentence when any check is an error. */
-export async function checkIssueForSending(db: DB, issueId: number, options: CheckOptions = {}, now = Date.now()): Promise<IssueOutcome<CheckResult[]>> {
+export async function checkIssueForSending(
+  db: DB,
+  issueId: number,
+  options: CheckOptions = {},
+  now = Date.now(),
+): Promise<IssueOutcome<CheckResult[]>> {
   const preview = await previewIssue(db, issueId, { ...options, secret: randomBytes(32).toString('base64url'), now });
   if (!preview) return notFound();
-  if (!preview.ready) return invalid(`The issue fails its pre-send checks. ${blockingMessages(preview.checks).join(' ')}`);
+  if (!preview.ready)
+    return invalid(`The issue fails its pre-send checks. ${blockingMessages(preview.checks).join(' ')}`);
   return { ok: true, value: preview.checks };
 }
 
@@ -461,17 +620,30 @@ export async function checkIssueForSending(db: DB, issueId: number, options: Che
  * snapshot exists it is returned as stored, whoever stored it (two callers at once store one).
  * Links that only earlier drafts had are dropped then; the snapshot's are kept for good.
  */
-export async function freezeIssue(db: DB, issueId: number, now = Date.now(), options: CheckOptions = {}): Promise<IssueSnapshot> {
+export async function freezeIssue(
+  db: DB,
+  issueId: number,
+  now = Date.now(),
+  options: CheckOptions = {},
+): Promise<IssueSnapshot> {
   const existing = await loadSnapshot(db, issueId);
   if (existing) return existing;
   const issue = await getIssue(db, issueId);
   if (!issue) throw new IssueNotReadyError(`There is no issue ${issueId}.`);
-  if (issue.status === 'sent' || issue.status === 'cancelled') throw new IssueNotReadyError(`Issue “${issue.subject}” is ${issue.status}: it cannot be sent.`);
+  if (issue.status === 'sent' || issue.status === 'cancelled')
+    throw new IssueNotReadyError(`Issue “${issue.subject}” is ${issue.status}: it cannot be sent.`);
   const settings = await getSettings(db, { now });
   const prepared = await renderDraft(db, issue, settings, now);
-  const sample = createPersonalizer(prepared.snapshot, { secret: randomBytes(32).toString('base64url'), mode: 'preview' })(sampleRecipient());
+  const sample = createPersonalizer(prepared.snapshot, {
+    secret: randomBytes(32).toString('base64url'),
+    mode: 'preview',
+  })(sampleRecipient());
   const checks = checksFor(prepared, sample, settings, options);
-  if (hasBlockingErrors(checks)) throw new IssueNotReadyError(`Issue “${issue.subject}” fails its pre-send checks. ${blockingMessages(checks).join(' ')}`, checks);
+  if (hasBlockingErrors(checks))
+    throw new IssueNotReadyError(
+      `Issue “${issue.subject}” fails its pre-send checks. ${blockingMessages(checks).join(' ')}`,
+      checks,
+    );
   const { snapshot } = prepared;
   await db.transaction().execute(async (trx) => {
     const stored = await insertSnapshotIfMissing(trx, {
@@ -489,7 +661,12 @@ export async function freezeIssue(db: DB, issueId: number, now = Date.now(), opt
       site_url: snapshot.siteUrl,
       created_at: now,
     });
-    if (stored) await deleteLinksExcept(trx, issueId, snapshot.links.map((l) => l.id));
+    if (stored)
+      await deleteLinksExcept(
+        trx,
+        issueId,
+        snapshot.links.map((l) => l.id),
+      );
   });
   return (await loadSnapshot(db, issueId))!;
 }
@@ -497,16 +674,28 @@ export async function freezeIssue(db: DB, issueId: number, now = Date.now(), opt
 /** Marks a frozen issue sent (the sending engine, when its last delivery is done): it joins the web archive. */
 export async function markIssueSent(db: DB, issueId: number, now = Date.now()): Promise<boolean> {
   if (!(await findSnapshot(db, issueId))) return false;
-  return updateIssueInStatus(db, issueId, ['draft', 'scheduled', 'sending'], { status: 'sent', sent_at: now, updated_at: now });
+  return updateIssueInStatus(db, issueId, ['draft', 'scheduled', 'sending'], {
+    status: 'sent',
+    sent_at: now,
+    updated_at: now,
+  });
 }
 
 export const MAX_TEST_RECIPIENTS = 5;
 
 /** "a@x.com, b@y.com" or one per line → addresses, or a sentence naming the bad one. */
 export function parseTestRecipients(value: string | readonly string[]): IssueOutcome<string[]> {
-  const items = (typeof value === 'string' ? value.split(/[\s,;]+/) : value.flatMap((v) => String(v).split(/[\s,;]+/))).map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) return invalid('Enter at least one address to send the test to.', { to: 'Enter at least one address to send the test to.' });
-  if (items.length > MAX_TEST_RECIPIENTS) return invalid(`Send a test to at most ${MAX_TEST_RECIPIENTS} addresses at a time.`, { to: `At most ${MAX_TEST_RECIPIENTS} addresses.` });
+  const items = (typeof value === 'string' ? value.split(/[\s,;]+/) : value.flatMap((v) => String(v).split(/[\s,;]+/)))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (items.length === 0)
+    return invalid('Enter at least one address to send the test to.', {
+      to: 'Enter at least one address to send the test to.',
+    });
+  if (items.length > MAX_TEST_RECIPIENTS)
+    return invalid(`Send a test to at most ${MAX_TEST_RECIPIENTS} addresses at a time.`, {
+      to: `At most ${MAX_TEST_RECIPIENTS} addresses.`,
+    });
   const addresses: string[] = [];
   for (const item of items) {
     const checked = normalizeEmail(item);
@@ -522,7 +711,12 @@ export function parseTestRecipients(value: string | readonly string[]): IssueOut
  * is a test token — the tracker records nothing for them, so tests never count in reports.
  * The unsubscribe links name no subscriber.
  */
-export async function sendTestIssue(deps: { db: DB; mailer: Mailer; secret: string }, issueId: number, to: string | readonly string[], now = Date.now()): Promise<IssueOutcome<{ sent: string[]; messageIds: string[] }>> {
+export async function sendTestIssue(
+  deps: { db: DB; mailer: Mailer; secret: string },
+  issueId: number,
+  to: string | readonly string[],
+  now = Date.now(),
+): Promise<IssueOutcome<{ sent: string[]; messageIds: string[] }>> {
   const recipients = parseTestRecipients(to);
   if (!recipients.ok) return recipients;
   const issue = await getIssue(deps.db, issueId);
@@ -538,7 +732,11 @@ export async function sendTestIssue(deps: { db: DB; mailer: Mailer; secret: stri
       if (!isMailSendError(error)) throw error;
       // The relay's own answer, for the admin to act on (the log has it too).
       const sentSoFar = i > 0 ? ` (sent to ${recipients.value.slice(0, i).join(', ')} before that)` : '';
-      return { ok: false, reason: 'mail-failed', message: `The test to ${email} could not be sent${sentSoFar}. The mail server answered: ${describeMailError(error)}` };
+      return {
+        ok: false,
+        reason: 'mail-failed',
+        message: `The test to ${email} could not be sent${sentSoFar}. The mail server answered: ${describeMailError(error)}`,
+      };
     }
   }
   return { ok: true, value: { sent: recipients.value, messageIds } };
@@ -559,8 +757,16 @@ export interface ArchivedIssue {
   trackedPhoneDisplay: string | null;
 }
 
-export async function listArchivedIssues(db: DB): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles' | 'trackedPhone' | 'trackedPhoneDisplay'>[]> {
-  return (await listSentIssueRows(db)).map((r) => ({ id: Number(r.id), slug: r.slug, subject: r.subject, preheader: r.preheader, sentAt: Number(r.sent_at ?? 0) }));
+export async function listArchivedIssues(
+  db: DB,
+): Promise<Omit<ArchivedIssue, 'bodyHtml' | 'featuredArticles' | 'trackedPhone' | 'trackedPhoneDisplay'>[]> {
+  return (await listSentIssueRows(db)).map((r) => ({
+    id: Number(r.id),
+    slug: r.slug,
+    subject: r.subject,
+    preheader: r.preheader,
+    sentAt: Number(r.sent_at ?? 0),
+  }));
 }
 
 /** A sent issue by slug; undefined for drafts and unknown slugs (they are not public). */
@@ -587,7 +793,12 @@ export async function getArchivedIssue(db: DB, slug: string): Promise<ArchivedIs
  * The email for unsaved form input, for the live preview while typing: nothing is stored or
  * registered, links are plain and there is no pixel. Returns the HTML, or the field errors.
  */
-export async function renderUnsavedPreview(db: DB, input: unknown, options: { articles: ArticleCatalog; slug?: string }, now = Date.now()): Promise<IssueOutcome<{ html: string }>> {
+export async function renderUnsavedPreview(
+  db: DB,
+  input: unknown,
+  options: { articles: ArticleCatalog; slug?: string },
+  now = Date.now(),
+): Promise<IssueOutcome<{ html: string }>> {
   const parsed = parseInput(input, options.articles);
   if (!parsed.ok) return parsed;
   const settings = await getSettings(db, { now });
@@ -604,7 +815,22 @@ export async function renderUnsavedPreview(db: DB, input: unknown, options: { ar
     { ...renderSettingsFrom(settings), openTracking: false, clickTracking: false },
   );
   const sample = createPersonalizer(
-    { issueId: 0, slug: 'preview', subject: parsed.value.subject, from: { name: '', address: '' }, replyTo: null, html: rendered.html, text: rendered.text, headers: { fixed: {}, messageIdDomain: 'localhost', unsubscribeMailto: null }, links: [], archiveHtml: '', openTracking: false, clickTracking: false, siteUrl: renderSettingsFrom(settings).siteUrl, createdAt: now },
+    {
+      issueId: 0,
+      slug: 'preview',
+      subject: parsed.value.subject,
+      from: { name: '', address: '' },
+      replyTo: null,
+      html: rendered.html,
+      text: rendered.text,
+      headers: { fixed: {}, messageIdDomain: 'localhost', unsubscribeMailto: null },
+      links: [],
+      archiveHtml: '',
+      openTracking: false,
+      clickTracking: false,
+      siteUrl: renderSettingsFrom(settings).siteUrl,
+      createdAt: now,
+    },
     { secret: randomBytes(16).toString('hex'), mode: 'preview' },
   )(sampleRecipient());
   return { ok: true, value: { html: sample.html } };

@@ -3,8 +3,7 @@ import type { IssueLinkKind } from '../db/schema.ts';
 
 /** What a link in an issue is, or why it cannot go out. */
 export type HrefClass =
-  | { ok: true; kind: Exclude<IssueLinkKind, 'honeypot'>; url: string }
-  | { ok: false; reason: string };
+  { ok: true; kind: Exclude<IssueLinkKind, 'honeypot'>; url: string } | { ok: false; reason: string };
 
 export const MAX_URL_LENGTH = 2000;
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
@@ -20,18 +19,23 @@ export function classifyHref(href: string, siteUrl: string): HrefClass {
   const value = href.trim();
   if (value === '') return { ok: false, reason: 'has no address' };
   if (/[\0-\x1f\x7f]/.test(value)) return { ok: false, reason: 'contains control characters' };
-  if (value.length > MAX_URL_LENGTH) return { ok: false, reason: `is longer than ${MAX_URL_LENGTH.toLocaleString('en')} characters` };
-  if (value.startsWith('#')) return { ok: false, reason: 'points inside the email, which most mail clients cannot follow' };
+  if (value.length > MAX_URL_LENGTH)
+    return { ok: false, reason: `is longer than ${MAX_URL_LENGTH.toLocaleString('en')} characters` };
+  if (value.startsWith('#'))
+    return { ok: false, reason: 'points inside the email, which most mail clients cannot follow' };
   const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
   if (scheme === 'mailto') {
     const [to, query] = value.slice('mailto:'.length).split('?', 2) as [string, string | undefined];
     let addresses: string[];
     try {
-      addresses = decodeURIComponent(to).split(',').map((a) => a.trim());
+      addresses = decodeURIComponent(to)
+        .split(',')
+        .map((a) => a.trim());
     } catch {
       return { ok: false, reason: 'is a mailto: link with broken percent-encoding' };
     }
-    if (addresses.length === 0 || !addresses.every(isValidEmailAddress)) return { ok: false, reason: 'is a mailto: link without a valid address' };
+    if (addresses.length === 0 || !addresses.every(isValidEmailAddress))
+      return { ok: false, reason: 'is a mailto: link without a valid address' };
     return { ok: true, kind: 'mailto', url: `mailto:${to}${query === undefined ? '' : `?${query}`}` };
   }
   if (scheme === 'tel') {
@@ -44,14 +48,16 @@ export function classifyHref(href: string, siteUrl: string): HrefClass {
     if (!TEL.test(number)) return { ok: false, reason: 'is a tel: link without a phone number' };
     return { ok: true, kind: 'tel', url: `tel:${number.replace(/[ ().-]/g, '')}` };
   }
-  if (scheme && scheme !== 'http' && scheme !== 'https') return { ok: false, reason: `uses ${scheme}: — only http(s), mailto: and tel: links work in email` };
+  if (scheme && scheme !== 'http' && scheme !== 'https')
+    return { ok: false, reason: `uses ${scheme}: — only http(s), mailto: and tel: links work in email` };
   let url: URL;
   try {
     url = new URL(value, siteUrl + '/');
   } catch {
     return { ok: false, reason: 'is not a valid web address' };
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) return { ok: false, reason: 'is not a valid web address' };
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname)
+    return { ok: false, reason: 'is not a valid web address' };
   if (url.username || url.password) return { ok: false, reason: 'carries a user name or password' };
   return { ok: true, kind: url.origin === new URL(siteUrl).origin ? 'site' : 'external', url: url.href };
 }

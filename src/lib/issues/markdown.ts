@@ -54,7 +54,8 @@ const EMAIL_STYLES: Record<string, string> = {
 };
 
 function absolute(value: unknown, siteUrl: string): unknown {
-  if (typeof value !== 'string' || /^[a-z][a-z0-9+.-]*:/i.test(value) || value.startsWith('#') || value.trim() === '') return value;
+  if (typeof value !== 'string' || /^[a-z][a-z0-9+.-]*:/i.test(value) || value.startsWith('#') || value.trim() === '')
+    return value;
   try {
     return new URL(value, siteUrl + '/').href;
   } catch {

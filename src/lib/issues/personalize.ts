@@ -77,7 +77,8 @@ export const TEST_SUBJECT_PREFIX = '[Test] ';
 export const TEST_HEADER = 'X-Footfall-Test';
 
 /** How one template slot is filled for a recipient. */
-type Slot = { kind: 'open' } | { kind: 'click'; linkId: number; url: string } | { kind: 'unsubscribe' } | { kind: 'preferences' };
+type Slot =
+  { kind: 'open' } | { kind: 'click'; linkId: number; url: string } | { kind: 'unsubscribe' } | { kind: 'preferences' };
 
 interface CompiledTemplate {
   parts: string[];
@@ -87,8 +88,15 @@ interface CompiledTemplate {
 
 export type Personalizer = (recipient: SnapshotRecipient) => OutgoingMail;
 
-function compile(template: PlaceholderTemplate, slotIndex: (name: string) => number, unshield: boolean): CompiledTemplate {
-  return { parts: unshield ? template.parts.map(unshieldBraces) : [...template.parts], slots: template.names.map(slotIndex) };
+function compile(
+  template: PlaceholderTemplate,
+  slotIndex: (name: string) => number,
+  unshield: boolean,
+): CompiledTemplate {
+  return {
+    parts: unshield ? template.parts.map(unshieldBraces) : [...template.parts],
+    slots: template.names.map(slotIndex),
+  };
 }
 
 function join(template: CompiledTemplate, values: string[]): string {
@@ -148,13 +156,16 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
       switch (slot.kind) {
         case 'click':
           // A test's links expire and stay bound to the URL they have now (a draft's links change).
-          values[i] = test ? tokens.testClick(slot.linkId, { now, url: slot.url }) : tokens.click(recipient.deliveryId, slot.linkId);
+          values[i] = test
+            ? tokens.testClick(slot.linkId, { now, url: slot.url })
+            : tokens.click(recipient.deliveryId, slot.linkId);
           break;
         case 'open':
           values[i] = tokens.open(recipient.deliveryId, tokenOptions);
           break;
         case 'unsubscribe':
-          values[i] = unsubscribeUrl ??= `${snapshot.siteUrl}/unsubscribe/${subscriberToken(linkDeps, recipient.subscriberId, snapshot.issueId)}`;
+          values[i] =
+            unsubscribeUrl ??= `${snapshot.siteUrl}/unsubscribe/${subscriberToken(linkDeps, recipient.subscriberId, snapshot.issueId)}`;
           break;
         case 'preferences':
           values[i] = `${snapshot.siteUrl}/preferences/${preferencesToken(linkDeps, recipient.subscriberId, now)}`;
@@ -181,7 +192,11 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
 const compiled = new WeakMap<IssueSnapshot, Map<string, Personalizer>>();
 
 /** One recipient's message (the personalizer is compiled on first use and kept with the snapshot). */
-export function personalize(snapshot: IssueSnapshot, recipient: SnapshotRecipient, options: PersonalizeOptions): OutgoingMail {
+export function personalize(
+  snapshot: IssueSnapshot,
+  recipient: SnapshotRecipient,
+  options: PersonalizeOptions,
+): OutgoingMail {
   let bySettings = compiled.get(snapshot);
   if (!bySettings) compiled.set(snapshot, (bySettings = new Map<string, Personalizer>()));
   const key = `${options.mode ?? 'live'}\0${options.secret}`;
@@ -191,6 +206,9 @@ export function personalize(snapshot: IssueSnapshot, recipient: SnapshotRecipien
 }
 
 /** The recipient of previews and test sends: no subscriber, no delivery (its links and pixel record nothing). */
-export function sampleRecipient(email = 'reader@example.com', name: string | null = 'Sample Reader'): SnapshotRecipient {
+export function sampleRecipient(
+  email = 'reader@example.com',
+  name: string | null = 'Sample Reader',
+): SnapshotRecipient {
   return { deliveryId: 0, subscriberId: 0, email, name };
 }

@@ -101,7 +101,8 @@ async function readEmailFile(emailsDir: string, relative: string): Promise<strin
   try {
     return await readFile(path.join(emailsDir, relative), 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new EmailTemplateError(`No ${relative} in ${emailsDir}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new EmailTemplateError(`No ${relative} in ${emailsDir}`);
     throw error;
   }
 }
@@ -122,10 +123,18 @@ function absoluteUrl(value: string, siteUrl: string): string {
   }
 }
 
-async function articleCards(articles: readonly FeaturedArticle[], settings: RenderSettings, emailsDir: string): Promise<string> {
+async function articleCards(
+  articles: readonly FeaturedArticle[],
+  settings: RenderSettings,
+  emailsDir: string,
+): Promise<string> {
   if (articles.length === 0) return '';
-  const [list, card] = await Promise.all([readEmailFile(emailsDir, 'partials/featured-articles.mjml'), readEmailFile(emailsDir, 'partials/article-card.mjml')]);
-  if (!list.includes(slot('cards'))) throw new EmailTemplateError(`partials/featured-articles.mjml has no ${slot('cards')} marker`);
+  const [list, card] = await Promise.all([
+    readEmailFile(emailsDir, 'partials/featured-articles.mjml'),
+    readEmailFile(emailsDir, 'partials/article-card.mjml'),
+  ]);
+  if (!list.includes(slot('cards')))
+    throw new EmailTemplateError(`partials/featured-articles.mjml has no ${slot('cards')} marker`);
   const withoutImage = card.replace(/\s*<mj-image\b[^>]*\/>/, '');
   const cards = articles.map((article) =>
     fillPartial(
@@ -154,19 +163,31 @@ function honeypot(settings: RenderSettings): string {
   return `<mj-raw><div style="display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:0;line-height:0;" aria-hidden="true"><a href="${HONEYPOT}" tabindex="-1" aria-hidden="true" style="color:transparent;text-decoration:none;">&#8203;</a></div></mj-raw>`;
 }
 
-interface MjmlNode { errors?: { type: string; params?: { file?: string } }[]; children?: MjmlNode[]; line?: number; file?: string }
+interface MjmlNode {
+  errors?: { type: string; params?: { file?: string } }[];
+  children?: MjmlNode[];
+  line?: number;
+  file?: string;
+}
 
 function includeFailures(node: MjmlNode | undefined, found: string[] = []): string[] {
   if (!node) return found;
-  for (const error of node.errors ?? []) found.push(`${error.type}${error.params?.file ? ` ${error.params.file}` : ''}`);
+  for (const error of node.errors ?? [])
+    found.push(`${error.type}${error.params?.file ? ` ${error.params.file}` : ''}`);
   for (const child of node.children ?? []) includeFailures(child, found);
   return found;
 }
 
 /** The MJML source of an issue (slots filled, placeholders not yet). */
-export async function composeIssueMjml(content: IssueContent, settings: RenderSettings, emailsDir = defaultEmailsDir()): Promise<string> {
+export async function composeIssueMjml(
+  content: IssueContent,
+  settings: RenderSettings,
+  emailsDir = defaultEmailsDir(),
+): Promise<string> {
   const layout = await readEmailFile(emailsDir, 'layouts/newsletter.mjml');
-  for (const name of REQUIRED_SLOTS) if (!layout.includes(slot(name))) throw new EmailTemplateError(`layouts/newsletter.mjml has no ${slot(name)} marker`);
+  for (const name of REQUIRED_SLOTS)
+    if (!layout.includes(slot(name)))
+      throw new EmailTemplateError(`layouts/newsletter.mjml has no ${slot(name)} marker`);
   const body = renderMarkdown(content.bodyMarkdown, 'email', settings.siteUrl);
   const cards = await articleCards(content.featuredArticles, settings, emailsDir);
   // Replacement functions: a "$" in the body must stay a "$".
@@ -192,12 +213,17 @@ export async function runMjml(mjml: string, emailsDir = defaultEmailsDir()): Pro
       fonts: {},
     });
   } catch (error) {
-    throw new EmailTemplateError(`newsletter: MJML refused it: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new EmailTemplateError(
+      `newsletter: MJML refused it: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const ms = performance.now() - started;
   const failures = includeFailures(result.json as MjmlNode);
   if (failures.length > 0 || result.errors.length > 0) {
-    throw new EmailTemplateError(`newsletter: ${[...failures.map((f) => `mj-include failed: ${f}`), ...result.errors.map((e) => e.formattedMessage)].join('; ')}`);
+    throw new EmailTemplateError(
+      `newsletter: ${[...failures.map((f) => `mj-include failed: ${f}`), ...result.errors.map((e) => e.formattedMessage)].join('; ')}`,
+    );
   }
   return { html: result.html, ms };
 }
@@ -222,8 +248,12 @@ function fillIssuePlaceholders(html: string, content: IssueContent, settings: Re
   template.names.forEach((name, i) => {
     if (Object.hasOwn(values, name)) out += escapeHtml(values[name as keyof typeof values]);
     else if (name === TRACKED_PHONE_LINE) out += trackedPhoneLine(content.trackedPhone, content.trackedPhoneDisplay);
-    else if ((PERSONAL_PLACEHOLDERS as readonly string[]).includes(name) || name === 'honeypotUrl') out += `{{${name}}}`;
-    else throw new EmailTemplateError(`newsletter: unknown placeholder {{${name}}} (issue-level: ${ISSUE_PLACEHOLDERS.join(', ')}; per recipient: ${PERSONAL_PLACEHOLDERS.join(', ')})`);
+    else if ((PERSONAL_PLACEHOLDERS as readonly string[]).includes(name) || name === 'honeypotUrl')
+      out += `{{${name}}}`;
+    else
+      throw new EmailTemplateError(
+        `newsletter: unknown placeholder {{${name}}} (issue-level: ${ISSUE_PLACEHOLDERS.join(', ')}; per recipient: ${PERSONAL_PLACEHOLDERS.join(', ')})`,
+      );
     out += template.parts[i + 1]!;
   });
   return out;
@@ -250,12 +280,17 @@ export function attribute(tag: string, name: string): string | undefined {
 }
 
 function replaceAttribute(tag: string, name: string, value: string): string {
-  return tag.replace(new RegExp(`(\\s${name}\\s*=\\s*)(?:"[^"]*"|'[^']*'|[^\\s"'>]+)`, 'i'), (_, lead: string) => `${lead}"${value}"`);
+  return tag.replace(
+    new RegExp(`(\\s${name}\\s*=\\s*)(?:"[^"]*"|'[^']*'|[^\\s"'>]+)`, 'i'),
+    (_, lead: string) => `${lead}"${value}"`,
+  );
 }
 
 /** What a person reads as the link: its text, else the alt text of an image in it. */
 function linkLabel(inner: string): string {
-  const text = decodeEntities(inner.replace(/<[^>]*>/g, ' ')).replace(/[\s\u200b]+/g, ' ').trim();
+  const text = decodeEntities(inner.replace(/<[^>]*>/g, ' '))
+    .replace(/[\s\u200b]+/g, ' ')
+    .trim();
   if (text) return text.slice(0, 200);
   const alt = /<img\b[^>]*>/i.exec(inner);
   return (alt ? attribute(alt[0], 'alt')?.trim() : undefined)?.slice(0, 200) ?? '';
@@ -314,7 +349,9 @@ export function rewriteLinks(html: string, content: Pick<IssueContent, 'slug'>, 
     const position = links.length + 1;
     const url = target.kind === 'site' ? withUtm(target.url, content.slug, utmContent(position, label)) : target.url;
     links.push({ position, url, label: target.kind === 'honeypot' ? 'honeypot' : label || url, kind: target.kind });
-    const written = settings.clickTracking ? `${escapeHtml(settings.siteUrl)}/t/c/{{click_${position}}}` : escapeHtml(url);
+    const written = settings.clickTracking
+      ? `${escapeHtml(settings.siteUrl)}/t/c/{{click_${position}}}`
+      : escapeHtml(url);
     out += replaceAttribute(tag, 'href', written);
   }
   out += html.slice(last);
@@ -354,7 +391,11 @@ export function unshieldBraces(text: string): string {
 }
 
 /** Renders an issue's email once. Throws EmailTemplateError when the layout or MJML is broken. */
-export async function renderIssueEmail(content: IssueContent, settings: RenderSettings, options: { emailsDir?: string } = {}): Promise<RenderedIssue> {
+export async function renderIssueEmail(
+  content: IssueContent,
+  settings: RenderSettings,
+  options: { emailsDir?: string } = {},
+): Promise<RenderedIssue> {
   const emailsDir = options.emailsDir ?? defaultEmailsDir();
   const mjml = await composeIssueMjml(content, settings, emailsDir);
   const { html: compiled, ms } = await runMjml(mjml, emailsDir);

@@ -33,10 +33,13 @@ export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
   return {
     async checkIssue(db, issueId) {
       const issue = await getIssue(db, issueId);
-      if (issue && (issue.status === 'sent' || issue.status === 'cancelled')) return fail('conflict', `This issue is ${issue.status}: it cannot be sent again.`);
+      if (issue && (issue.status === 'sent' || issue.status === 'cancelled'))
+        return fail('conflict', `This issue is ${issue.status}: it cannot be sent again.`);
       const checked = await checkIssueForSending(db, issueId, await checkOptions());
       // Checking mails nothing, so a mail failure cannot come from it.
-      return checked.ok ? ok(checked.value) : fail(checked.reason === 'mail-failed' ? 'conflict' : checked.reason, checked.message);
+      return checked.ok
+        ? ok(checked.value)
+        : fail(checked.reason === 'mail-failed' ? 'conflict' : checked.reason, checked.message);
     },
     async prepareIssue(db, issueId, now) {
       try {
@@ -61,7 +64,11 @@ export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
       return composer;
     },
     async setIssueStatus(db, issueId, from, to, now) {
-      await updateIssueInStatus(db, issueId, from, { status: to, updated_at: now, ...(to === 'sent' ? { sent_at: now } : {}) });
+      await updateIssueInStatus(db, issueId, from, {
+        status: to,
+        updated_at: now,
+        ...(to === 'sent' ? { sent_at: now } : {}),
+      });
       // Nothing more is composed once the send is over (or undone back to a draft, to be frozen again).
       if (to !== 'sending' && to !== 'scheduled') composers.delete(issueId);
     },

@@ -1,6 +1,13 @@
 import type { SendMailOptions } from 'nodemailer';
 import { validateOutgoingMail, type OutgoingMail, type ValidatedMail } from './message.ts';
-import { createOutboxTransport, createSmtpTransport, type DkimOptions, type MailTransport, type SentMail, type SmtpPoolOptions } from './transport.ts';
+import {
+  createOutboxTransport,
+  createSmtpTransport,
+  type DkimOptions,
+  type MailTransport,
+  type SentMail,
+  type SmtpPoolOptions,
+} from './transport.ts';
 
 export type { SentMail } from './transport.ts';
 
@@ -42,7 +49,9 @@ function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
 
 /** One mailer per process: pooled SMTP when an SMTP URL is configured, the outbox folder otherwise. */
 export function createMailer(options: MailerOptions): Mailer {
-  const transport: MailTransport = options.smtpUrl ? createSmtpTransport(options.smtpUrl, options.pool, options.dkim, options.tlsCa) : createOutboxTransport(options.outboxDir, options.dkim);
+  const transport: MailTransport = options.smtpUrl
+    ? createSmtpTransport(options.smtpUrl, options.pool, options.dkim, options.tlsCa)
+    : createOutboxTransport(options.outboxDir, options.dkim);
   const inFlight = new Set<Promise<unknown>>();
   let closed = false;
 

@@ -46,8 +46,18 @@ export class InvalidMailError extends Error {
 // Headers the mail's own fields set; taking them from `headers` would bypass the checks
 // (Bcc, To) or break the MIME structure (Content-Type).
 const RESERVED_HEADERS = new Set([
-  'from', 'to', 'cc', 'bcc', 'reply-to', 'sender', 'subject', 'date', 'return-path',
-  'mime-version', 'content-type', 'content-transfer-encoding',
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'reply-to',
+  'sender',
+  'subject',
+  'date',
+  'return-path',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
 ]);
 const HEADER_NAME = /^[!-9;-~]+$/; // printable ASCII without the colon (RFC 5322 ftext)
 /** Far beyond any person's or company's name; encoded, it still folds into header lines. */
@@ -56,7 +66,10 @@ const MAX_DISPLAY_NAME = 500;
 /** Refuses what could smuggle a header line: CR, LF, NUL (and other control characters). */
 function refuseControlCharacters(field: string, value: string): void {
   if (/[\r\n\0]/.test(value)) {
-    throw new InvalidMailError(field, `contains a line break or NUL, which could inject headers; refused: ${JSON.stringify(value.slice(0, 120))}`);
+    throw new InvalidMailError(
+      field,
+      `contains a line break or NUL, which could inject headers; refused: ${JSON.stringify(value.slice(0, 120))}`,
+    );
   }
   if (/[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(value)) {
     throw new InvalidMailError(field, `contains a control character; refused: ${JSON.stringify(value.slice(0, 120))}`);
@@ -79,10 +92,13 @@ function readMailboxObject(field: string, value: Partial<Mailbox>): Mailbox {
   if (typeof name !== 'string') throw new InvalidMailError(`${field} name`, 'must be text');
   refuseControlCharacters(field, address);
   refuseControlCharacters(`${field} name`, name);
-  if (!name.isWellFormed()) throw new InvalidMailError(`${field} name`, 'contains broken Unicode (half of a character)');
-  if (name.length > MAX_DISPLAY_NAME) throw new InvalidMailError(`${field} name`, `is longer than ${MAX_DISPLAY_NAME} characters`);
+  if (!name.isWellFormed())
+    throw new InvalidMailError(`${field} name`, 'contains broken Unicode (half of a character)');
+  if (name.length > MAX_DISPLAY_NAME)
+    throw new InvalidMailError(`${field} name`, `is longer than ${MAX_DISPLAY_NAME} characters`);
   const trimmed = address.trim();
-  if (!isValidEmailAddress(trimmed)) throw new InvalidMailError(field, `is not a valid email address (${JSON.stringify(trimmed.slice(0, 80))})`);
+  if (!isValidEmailAddress(trimmed))
+    throw new InvalidMailError(field, `is not a valid email address (${JSON.stringify(trimmed.slice(0, 80))})`);
   return { name: name.trim(), address: trimmed };
 }
 
@@ -90,8 +106,13 @@ function readHeaders(headers: Record<string, string> | undefined): Record<string
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     refuseControlCharacters('header name', name);
-    if (!HEADER_NAME.test(name)) throw new InvalidMailError(`header ${JSON.stringify(name)}`, 'is not a valid header name');
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw new InvalidMailError(`header ${name}`, 'is set from the mail fields (to, from, replyTo, subject), not from headers');
+    if (!HEADER_NAME.test(name))
+      throw new InvalidMailError(`header ${JSON.stringify(name)}`, 'is not a valid header name');
+    if (RESERVED_HEADERS.has(name.toLowerCase()))
+      throw new InvalidMailError(
+        `header ${name}`,
+        'is set from the mail fields (to, from, replyTo, subject), not from headers',
+      );
     if (typeof value !== 'string') throw new InvalidMailError(`header ${name}`, 'must be a string');
     refuseControlCharacters(`header ${name}`, value);
     out[name] = value;
@@ -106,17 +127,26 @@ function listUnsubscribeValue(list: { url: string; mailto?: string }): string {
   try {
     url = new URL(list.url);
   } catch {
-    throw new InvalidMailError('listUnsubscribe.url', `is not an absolute URL: ${JSON.stringify(list.url.slice(0, 120))}`);
+    throw new InvalidMailError(
+      'listUnsubscribe.url',
+      `is not an absolute URL: ${JSON.stringify(list.url.slice(0, 120))}`,
+    );
   }
   // RFC 8058 wants HTTPS; plain http is let through for local installs (http://127.0.0.1:4321).
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidMailError('listUnsubscribe.url', `must be an https URL (got ${url.protocol})`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new InvalidMailError('listUnsubscribe.url', `must be an https URL (got ${url.protocol})`);
   const parts = [`<${url.href}>`];
   if (list.mailto !== undefined) {
     refuseControlCharacters('listUnsubscribe.mailto', list.mailto);
     const mailto = list.mailto.replace(/^mailto:/i, '');
     const [address, query] = mailto.split('?', 2) as [string, string | undefined];
-    if (!isValidEmailAddress(address)) throw new InvalidMailError('listUnsubscribe.mailto', `is not a valid email address (${JSON.stringify(address.slice(0, 80))})`);
-    if (query !== undefined && /[\s<>,]/.test(query)) throw new InvalidMailError('listUnsubscribe.mailto', 'has characters a mailto: query cannot carry unencoded');
+    if (!isValidEmailAddress(address))
+      throw new InvalidMailError(
+        'listUnsubscribe.mailto',
+        `is not a valid email address (${JSON.stringify(address.slice(0, 80))})`,
+      );
+    if (query !== undefined && /[\s<>,]/.test(query))
+      throw new InvalidMailError('listUnsubscribe.mailto', 'has characters a mailto: query cannot carry unencoded');
     parts.push(`<mailto:${mailto}>`);
   }
   return parts.join(', ');

@@ -10,7 +10,10 @@ import { listOutbox, OutboxFileNameError, readOutboxMessage, type OutboxEntry, t
  */
 const ACCOUNT_EMAILS: ReadonlySet<string> = new Set(['invite', 'password-reset']);
 
-export function mayReadOutboxMessage(message: { kind: string | undefined; listMail: boolean }, mayReadAccountMail: boolean): boolean {
+export function mayReadOutboxMessage(
+  message: { kind: string | undefined; listMail: boolean },
+  mayReadAccountMail: boolean,
+): boolean {
   if (mayReadAccountMail) return true;
   if (message.kind !== undefined) return !ACCOUNT_EMAILS.has(message.kind);
   return message.listMail;
@@ -26,7 +29,11 @@ export function outboxFolder(dataDir: string): string {
  * outbox file name (`../secret`), or when the reader may not see it — the same answer each
  * time, so a file name cannot be probed.
  */
-export async function readOutboxMessageFor(dir: string, file: string, mayReadAccountMail: boolean): Promise<OutboxMessage | undefined> {
+export async function readOutboxMessageFor(
+  dir: string,
+  file: string,
+  mayReadAccountMail: boolean,
+): Promise<OutboxMessage | undefined> {
   let message: OutboxMessage | undefined;
   try {
     message = await readOutboxMessage(dir, file);
@@ -36,12 +43,21 @@ export async function readOutboxMessageFor(dir: string, file: string, mayReadAcc
   }
   if (!message) return undefined;
   const kind = message.headers['x-footfall-email'];
-  return mayReadOutboxMessage({ kind, listMail: 'list-unsubscribe' in message.headers }, mayReadAccountMail) ? message : undefined;
+  return mayReadOutboxMessage({ kind, listMail: 'list-unsubscribe' in message.headers }, mayReadAccountMail)
+    ? message
+    : undefined;
 }
 
 /** The listing a reader may see, newest first. */
-export function listOutboxFor(dir: string, page: { limit: number; offset: number }, mayReadAccountMail: boolean): Promise<{ total: number; entries: OutboxEntry[] }> {
-  return listOutbox(dir, mayReadAccountMail ? page : { ...page, include: (entry) => mayReadOutboxMessage(entry, false) });
+export function listOutboxFor(
+  dir: string,
+  page: { limit: number; offset: number },
+  mayReadAccountMail: boolean,
+): Promise<{ total: number; entries: OutboxEntry[] }> {
+  return listOutbox(
+    dir,
+    mayReadAccountMail ? page : { ...page, include: (entry) => mayReadOutboxMessage(entry, false) },
+  );
 }
 
 /**

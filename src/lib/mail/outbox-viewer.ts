@@ -48,7 +48,9 @@ async function clickTargets(db: DB, secret: string, sources: readonly string[]):
       if (read) linkIds.set(token!, read.linkId);
     }
   }
-  const links = new Map((await findLinksByIds(db, [...new Set(linkIds.values())])).map((row) => [Number(row.id), row.url]));
+  const links = new Map(
+    (await findLinksByIds(db, [...new Set(linkIds.values())])).map((row) => [Number(row.id), row.url]),
+  );
   const targets = new Map<string, string>();
   for (const [token, linkId] of linkIds) {
     const url = links.get(linkId);
@@ -69,7 +71,9 @@ function rewriteAnchors(html: string, targets: ReadonlyMap<string, string>): str
     const title = target
       ? `Opens the link directly (not counted as the recipient’s click): ${target}`
       : 'A tracked link that names no registered link: not followed from the outbox';
-    const attributes = target ? ` href="${escapeHtml(untracked(target))}" title="${escapeHtml(title)}"` : ` title="${escapeHtml(title)}"`;
+    const attributes = target
+      ? ` href="${escapeHtml(untracked(target))}" title="${escapeHtml(title)}"`
+      : ` title="${escapeHtml(title)}"`;
     return rest.replace(/^<a\b/i, `<a${attributes}`);
   });
 }
@@ -94,7 +98,12 @@ export async function untrackedCopy(deps: { db: DB; secret: string }, message: V
 }
 
 /** One outbox message as the viewer shows it (see readOutboxMessageFor for who may read which), tracking made inert. */
-export async function readOutboxMessageForViewer(deps: { db: DB; secret: string }, dir: string, file: string, mayReadAccountMail: boolean): Promise<OutboxMessage | undefined> {
+export async function readOutboxMessageForViewer(
+  deps: { db: DB; secret: string },
+  dir: string,
+  file: string,
+  mayReadAccountMail: boolean,
+): Promise<OutboxMessage | undefined> {
   const message = await readOutboxMessageFor(dir, file, mayReadAccountMail);
   if (!message) return undefined;
   return { ...message, ...(await untrackedCopy(deps, message)) };

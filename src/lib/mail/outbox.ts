@@ -41,12 +41,18 @@ const HEADER_BLOCK_LIMIT = 64 * 1024;
 /** `Jo Bloggs <jo@example.com>, sam@example.com`: names as written, unquoted, for reading. */
 function addressText(value: AddressObject | AddressObject[] | undefined): string {
   if (!value) return '';
-  const format = (a: EmailAddress): string => (a.group ? a.group.map(format).join(', ') : a.name ? `${a.name} <${a.address ?? ''}>` : (a.address ?? ''));
+  const format = (a: EmailAddress): string =>
+    a.group ? a.group.map(format).join(', ') : a.name ? `${a.name} <${a.address ?? ''}>` : (a.address ?? '');
   return (Array.isArray(value) ? value : [value]).flatMap((header) => header.value.map(format)).join(', ');
 }
 
 function isAddressObject(value: unknown): value is AddressObject {
-  return typeof value === 'object' && value !== null && Array.isArray((value as AddressObject).value) && typeof (value as AddressObject).text === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as AddressObject).value) &&
+    typeof (value as AddressObject).text === 'string'
+  );
 }
 
 /** Names of the outbox files, newest first (the names sort by time). */
@@ -123,7 +129,11 @@ async function readOutboxEntries(dir: string, files: readonly string[]): Promise
  */
 export async function listOutbox(
   dir: string,
-  { limit = 50, offset = 0, include }: { limit?: number; offset?: number; include?: (entry: OutboxEntry) => boolean } = {},
+  {
+    limit = 50,
+    offset = 0,
+    include,
+  }: { limit?: number; offset?: number; include?: (entry: OutboxEntry) => boolean } = {},
 ): Promise<{ total: number; entries: OutboxEntry[] }> {
   const files = await listOutboxFiles(dir);
   const from = Math.max(0, offset);
@@ -139,8 +149,12 @@ function collectHeaders(parsed: ParsedMail): Record<string, string> {
     const parsedValue = parsed.headers.get(key);
     // mailparser decodes unstructured headers (encoded words); keep its text for those and
     // for addresses, and the unfolded raw value for structured ones (dates, content types, lists).
-    const raw = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
-    const value = typeof parsedValue === 'string' ? parsedValue : isAddressObject(parsedValue) ? addressText(parsedValue) : raw;
+    const raw = line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim();
+    const value =
+      typeof parsedValue === 'string' ? parsedValue : isAddressObject(parsedValue) ? addressText(parsedValue) : raw;
     headers[key] = key in headers ? `${headers[key]}\n${value}` : value;
   }
   return headers;

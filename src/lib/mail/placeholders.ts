@@ -29,7 +29,9 @@ export function compilePlaceholders(source: string, label: string): PlaceholderT
   const malformed = parts.find((part) => part.includes('{{'));
   if (malformed !== undefined) {
     const at = malformed.indexOf('{{');
-    throw new PlaceholderError(`${label}: malformed placeholder near ${JSON.stringify(malformed.slice(Math.max(0, at - 20), at + 40))}`);
+    throw new PlaceholderError(
+      `${label}: malformed placeholder near ${JSON.stringify(malformed.slice(Math.max(0, at - 20), at + 40))}`,
+    );
   }
   return { parts, names };
 }
@@ -52,13 +54,17 @@ export function escapeHtml(value: string): string {
 export function fillPlaceholders(template: PlaceholderTemplate, values: PlaceholderValues, label: string): string {
   const missing = listPlaceholders(template).filter((name) => values[name] === undefined || values[name] === null);
   if (missing.length > 0) {
-    throw new PlaceholderError(`${label}: unresolved placeholder${missing.length > 1 ? 's' : ''} ${missing.map((n) => `{{${n}}}`).join(', ')}`);
+    throw new PlaceholderError(
+      `${label}: unresolved placeholder${missing.length > 1 ? 's' : ''} ${missing.map((n) => `{{${n}}}`).join(', ')}`,
+    );
   }
   const escaped = new Map<string, string>();
   for (const name of listPlaceholders(template)) {
     const value = String(values[name]);
-    if (name.endsWith("Url") && !/^https?:\/\/[^\s]+$/i.test(value)) {
-      throw new PlaceholderError(`${label}: {{${name}}} must be an absolute http(s) URL (got ${JSON.stringify(value.slice(0, 80))})`);
+    if (name.endsWith('Url') && !/^https?:\/\/[^\s]+$/i.test(value)) {
+      throw new PlaceholderError(
+        `${label}: {{${name}}} must be an absolute http(s) URL (got ${JSON.stringify(value.slice(0, 80))})`,
+      );
     }
     escaped.set(name, escapeHtml(value));
   }

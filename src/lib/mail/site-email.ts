@@ -24,7 +24,11 @@ export async function sendSiteEmail<N extends EmailTemplateName>(
   extra: { headers?: Record<string, string>; listUnsubscribe?: OutgoingMail['listUnsubscribe'] } = {},
 ): Promise<SentMail> {
   const settings = await getSettings(deps.db);
-  const site: SiteEmailData = { siteName: settings.siteName, siteUrl: settings.siteUrl, postalAddress: settings.postalAddress.replace(/\s*\n\s*/g, ', ') };
+  const site: SiteEmailData = {
+    siteName: settings.siteName,
+    siteUrl: settings.siteUrl,
+    postalAddress: settings.postalAddress.replace(/\s*\n\s*/g, ', '),
+  };
   const rendered = await renderEmail(name, { ...site, ...data } as EmailTemplateData[N]);
   return deps.mailer.send({
     to,

@@ -63,19 +63,29 @@ export function defaultEmailsDir(): string {
   if (foundEmailsDir) return foundEmailsDir;
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'emails', 'layouts'))) return (foundEmailsDir = path.join(dir, 'emails'));
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'emails', 'layouts')))
+      return (foundEmailsDir = path.join(dir, 'emails'));
     const parent = path.dirname(dir);
     if (parent === dir) return (foundEmailsDir = path.resolve('emails'));
     dir = parent;
   }
 }
 
-interface MjmlNode { tagName?: string; line?: number; file?: string; errors?: { type: string; params?: { file?: string } }[]; children?: MjmlNode[] }
+interface MjmlNode {
+  tagName?: string;
+  line?: number;
+  file?: string;
+  errors?: { type: string; params?: { file?: string } }[];
+  children?: MjmlNode[];
+}
 
 /** mj-include failures (missing file, path outside emails/) — MJML reports them only as nodes in the tree, even when strict. */
 function findIncludeFailures(node: MjmlNode | undefined, found: string[] = []): string[] {
   if (!node) return found;
-  for (const error of node.errors ?? []) found.push(`${error.type}${error.params?.file ? ` ${error.params.file}` : ''} (line ${node.line ?? '?'} of ${node.file ?? '?'})`);
+  for (const error of node.errors ?? [])
+    found.push(
+      `${error.type}${error.params?.file ? ` ${error.params.file}` : ''} (line ${node.line ?? '?'} of ${node.file ?? '?'})`,
+    );
   for (const child of node.children ?? []) findIncludeFailures(child, found);
   return found;
 }
@@ -84,7 +94,8 @@ async function readTemplateFile(file: string, what: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new EmailTemplateError(`No ${what}: ${file} does not exist`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new EmailTemplateError(`No ${what}: ${file} does not exist`);
     throw error;
   }
 }
@@ -100,10 +111,14 @@ async function compileEmail(emailsDir: string, name: string): Promise<CompiledEm
   if (layout) {
     filePath = path.join(emailsDir, 'layouts', `${layout}.mjml`);
     const layoutSource = await readTemplateFile(filePath, `layout "${layout}" (declared by ${label})`);
-    if (!layoutSource.includes(CONTENT_SLOT)) throw new EmailTemplateError(`Layout "${layout}" has no ${CONTENT_SLOT} marker`);
+    if (!layoutSource.includes(CONTENT_SLOT))
+      throw new EmailTemplateError(`Layout "${layout}" has no ${CONTENT_SLOT} marker`);
     // The email itself becomes an mj-include: MJML merges its <mj-head> (title, preview) into
     // the layout's head and its <mj-body> sections into the slot.
-    mjml = layoutSource.replace(CONTENT_SLOT, `<mj-include path="${path.relative(path.dirname(filePath), emailFile).split(path.sep).join('/')}" />`);
+    mjml = layoutSource.replace(
+      CONTENT_SLOT,
+      `<mj-include path="${path.relative(path.dirname(filePath), emailFile).split(path.sep).join('/')}" />`,
+    );
   }
   return compileMjml(mjml, filePath, emailsDir, label);
 }
@@ -122,11 +137,16 @@ async function compileMjml(mjml: string, filePath: string, emailsDir: string, la
       fonts: {}, // system fonts only: no web-font requests from the reader's mail client
     });
   } catch (error) {
-    throw new EmailTemplateError(`${label}: MJML refused it: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new EmailTemplateError(
+      `${label}: MJML refused it: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const includeFailures = findIncludeFailures(result.json);
   if (includeFailures.length > 0 || result.errors.length > 0) {
-    throw new EmailTemplateError(`${label}: ${[...includeFailures.map((f) => `mj-include failed: ${f}`), ...result.errors.map((e) => e.formattedMessage)].join('; ')}`);
+    throw new EmailTemplateError(
+      `${label}: ${[...includeFailures.map((f) => `mj-include failed: ${f}`), ...result.errors.map((e) => e.formattedMessage)].join('; ')}`,
+    );
   }
   const title = /<title>([\s\S]*?)<\/title>/.exec(result.html)?.[1] ?? '';
   if (title.trim() === '') throw new EmailTemplateError(`${label} has no <mj-title>: it becomes the subject`);
@@ -136,7 +156,10 @@ async function compileMjml(mjml: string, filePath: string, emailsDir: string, la
 const compiled = new Map<string, Promise<CompiledEmail>>();
 
 function loadEmail(name: string, emailsDir: string): Promise<CompiledEmail> {
-  if (!TEMPLATE_NAME.test(name)) return Promise.reject(new EmailTemplateError(`Not an email template name: ${JSON.stringify(String(name).slice(0, 80))}`));
+  if (!TEMPLATE_NAME.test(name))
+    return Promise.reject(
+      new EmailTemplateError(`Not an email template name: ${JSON.stringify(String(name).slice(0, 80))}`),
+    );
   const key = `${emailsDir}\0${name}`;
   let entry = compiled.get(key);
   if (!entry) {
@@ -152,12 +175,20 @@ function loadEmail(name: string, emailsDir: string): Promise<CompiledEmail> {
  * each call only substitutes the HTML-escaped placeholder values and derives the text part.
  * Throws EmailTemplateError for MJML errors, PlaceholderError naming any unresolved placeholder.
  */
-export async function renderEmail<N extends EmailTemplateName>(name: N, data: EmailTemplateData[N], options: { emailsDir?: string } = {}): Promise<RenderedEmail> {
+export async function renderEmail<N extends EmailTemplateName>(
+  name: N,
+  data: EmailTemplateData[N],
+  options: { emailsDir?: string } = {},
+): Promise<RenderedEmail> {
   const email = await loadEmail(name, options.emailsDir ?? defaultEmailsDir());
   const values = data as unknown as Record<string, string>;
   const label = `email "${name}"`;
   const html = fillPlaceholders(email.html, values, label);
-  return { subject: deriveLineFromHtml(fillPlaceholders(email.subject, values, label)), html, text: deriveTextFromHtml(html) };
+  return {
+    subject: deriveLineFromHtml(fillPlaceholders(email.subject, values, label)),
+    html,
+    text: deriveTextFromHtml(html),
+  };
 }
 
 /**
@@ -173,18 +204,27 @@ export async function renderComposedEmail(
   data: SiteEmailData & Record<string, string>,
   options: { emailsDir?: string } = {},
 ): Promise<RenderedEmail> {
-  if (!TEMPLATE_NAME.test(layout)) throw new EmailTemplateError(`Not a layout name: ${JSON.stringify(layout.slice(0, 80))}`);
+  if (!TEMPLATE_NAME.test(layout))
+    throw new EmailTemplateError(`Not a layout name: ${JSON.stringify(layout.slice(0, 80))}`);
   const emailsDir = options.emailsDir ?? defaultEmailsDir();
   const filePath = path.join(emailsDir, 'layouts', `${layout}.mjml`);
   const layoutSource = await readTemplateFile(filePath, `layout "${layout}"`);
-  if (!layoutSource.includes(CONTENT_SLOT) || !layoutSource.includes('<mj-head>')) throw new EmailTemplateError(`Layout "${layout}" has no ${CONTENT_SLOT} marker or no <mj-head>`);
+  if (!layoutSource.includes(CONTENT_SLOT) || !layoutSource.includes('<mj-head>'))
+    throw new EmailTemplateError(`Layout "${layout}" has no ${CONTENT_SLOT} marker or no <mj-head>`);
   const mjml = layoutSource
-    .replace('<mj-head>', () => `<mj-head>\n    <mj-title>${email.title}</mj-title>\n    <mj-preview>${email.preview}</mj-preview>`)
+    .replace(
+      '<mj-head>',
+      () => `<mj-head>\n    <mj-title>${email.title}</mj-title>\n    <mj-preview>${email.preview}</mj-preview>`,
+    )
     .replace(CONTENT_SLOT, () => email.body);
   const label = `composed email in layout "${layout}"`;
   const compiledEmail = await compileMjml(mjml, filePath, emailsDir, label);
   const html = fillPlaceholders(compiledEmail.html, data, label);
-  return { subject: deriveLineFromHtml(fillPlaceholders(compiledEmail.subject, data, label)), html, text: deriveTextFromHtml(html) };
+  return {
+    subject: deriveLineFromHtml(fillPlaceholders(compiledEmail.subject, data, label)),
+    html,
+    text: deriveTextFromHtml(html),
+  };
 }
 
 /** The placeholders an email uses (header, footer and layout included). */

@@ -31,13 +31,25 @@ export class MailSendError extends Error {
   readonly response: string | undefined;
   readonly command: string | undefined;
   readonly permanent: boolean;
-  constructor(message: string, details: { code?: string; responseCode?: number; response?: string; command?: string; permanent?: boolean; cause?: unknown }) {
+  constructor(
+    message: string,
+    details: {
+      code?: string;
+      responseCode?: number;
+      response?: string;
+      command?: string;
+      permanent?: boolean;
+      cause?: unknown;
+    },
+  ) {
     super(message, { cause: details.cause });
     this.code = details.code;
     this.responseCode = details.responseCode;
     this.response = details.response;
     this.command = details.command;
-    this.permanent = details.permanent ?? (details.responseCode !== undefined && details.responseCode >= 500 && details.responseCode !== 503);
+    this.permanent =
+      details.permanent ??
+      (details.responseCode !== undefined && details.responseCode >= 500 && details.responseCode !== 503);
   }
 }
 
@@ -50,7 +62,8 @@ export function isMailSendError(error: unknown): error is MailSendError {
 }
 
 const shorten = (text: string) => text.replace(/\s+/g, ' ').trim();
-const TLS_TROUBLE = /certificate|self[- ]signed|unable to (get|verify)|\bCERT_|wrong version number|SSL routines|handshake/i;
+const TLS_TROUBLE =
+  /certificate|self[- ]signed|unable to (get|verify)|\bCERT_|wrong version number|SSL routines|handshake/i;
 
 /**
  * What went wrong, as an admin can act on it: the relay's own answer when it gave one
@@ -63,17 +76,27 @@ export function describeMailError(error: unknown, max = 300): string {
   const message = error.message.replace(/;\s*if the root CA is installed locally.*$/s, '');
   let text = error.response ? shorten(error.response) : shorten(`${error.code ?? 'error'}: ${message}`);
   if (error.code === 'ETLS') text += ' (the relay would not start TLS, and SMTP_URL asks for it: requireTLS)';
-  else if (!error.response && TLS_TROUBLE.test(message)) text += ' (the relay’s TLS certificate is not trusted here: name it, or its CA, in SMTP_TLS_CA_FILE — see SMTP_URL in the README)';
+  else if (!error.response && TLS_TROUBLE.test(message))
+    text +=
+      ' (the relay’s TLS certificate is not trusted here: name it, or its CA, in SMTP_TLS_CA_FILE — see SMTP_URL in the README)';
   return text.slice(0, max);
 }
 
-type NodemailerFailure = Error & { code?: string; responseCode?: number; response?: string; command?: string; permanent?: boolean; rejectedErrors?: NodemailerFailure[] };
+type NodemailerFailure = Error & {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  permanent?: boolean;
+  rejectedErrors?: NodemailerFailure[];
+};
 
 function toMailSendError(error: unknown): MailSendError {
   if (!(error instanceof Error)) return new MailSendError(String(error), { cause: error });
   const failure = error as NodemailerFailure;
   // When every recipient was refused, the per-recipient error carries the RCPT answer.
-  const detail = failure.responseCode === undefined ? failure.rejectedErrors?.find((e) => e.responseCode !== undefined) : undefined;
+  const detail =
+    failure.responseCode === undefined ? failure.rejectedErrors?.find((e) => e.responseCode !== undefined) : undefined;
   const source = detail ?? failure;
   return new MailSendError(failure.message, {
     code: failure.code,
@@ -85,7 +108,8 @@ function toMailSendError(error: unknown): MailSendError {
   });
 }
 
-const addresses = (list: unknown[] | undefined): string[] => (list ?? []).map((a) => (typeof a === 'string' ? a : String((a as { address?: string }).address ?? a)));
+const addresses = (list: unknown[] | undefined): string[] =>
+  (list ?? []).map((a) => (typeof a === 'string' ? a : String((a as { address?: string }).address ?? a)));
 
 /** nodemailer's DKIM options: sign with this key as selector._domainkey.domain. */
 export interface DkimOptions {
@@ -107,7 +131,12 @@ export interface SmtpPoolOptions {
  * TLS options such as `?requireTLS=true` or `?tls.servername=relay.lan` in its query). `tlsCa`:
  * PEM certificates to trust for the relay besides the system's (a self-signed local relay).
  */
-export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {}, dkim?: DkimOptions, tlsCa?: string): MailTransport {
+export function createSmtpTransport(
+  smtpUrl: string,
+  pool: SmtpPoolOptions = {},
+  dkim?: DkimOptions,
+  tlsCa?: string,
+): MailTransport {
   const transporter = nodemailer.createTransport({
     url: smtpUrl,
     ...(dkim ? { dkim } : {}),
@@ -125,7 +154,12 @@ export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {},
       await acquire?.();
       try {
         const info = await transporter.sendMail(message);
-        return { messageId: info.messageId, accepted: addresses(info.accepted), rejected: addresses(info.rejected), response: info.response };
+        return {
+          messageId: info.messageId,
+          accepted: addresses(info.accepted),
+          rejected: addresses(info.rejected),
+          response: info.response,
+        };
       } catch (error) {
         throw toMailSendError(error);
       }
@@ -141,14 +175,27 @@ export function createSmtpTransport(smtpUrl: string, pool: SmtpPoolOptions = {},
  * send, and each message becomes one `.eml` file in `dir` instead.
  */
 export function createOutboxTransport(dir: string, dkim?: DkimOptions): MailTransport {
-  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows', disableFileAccess: true, disableUrlAccess: true, ...(dkim ? { dkim } : {}) });
+  const transporter = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: 'windows',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    ...(dkim ? { dkim } : {}),
+  });
   return {
     kind: 'outbox',
     async deliver(message, now) {
       const info = await transporter.sendMail(message);
       const file = outboxFileName(info.messageId, now);
       await writeOutboxFile(dir, file, info.message as Buffer);
-      return { messageId: info.messageId, accepted: addresses(info.envelope.to), rejected: [], response: `250 written to the outbox as ${file}`, file };
+      return {
+        messageId: info.messageId,
+        accepted: addresses(info.envelope.to),
+        rejected: [],
+        response: `250 written to the outbox as ${file}`,
+        file,
+      };
     },
     close() {
       transporter.close();

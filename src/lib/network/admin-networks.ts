@@ -16,10 +16,13 @@ export type NetworkOverride =
 export const MAX_OVERRIDE_LINES = 1000;
 const MAX_NOTE = 200;
 
-export type ParsedOverrides = { ok: true; overrides: NetworkOverride[]; text: string } | { ok: false; errors: string[] };
+export type ParsedOverrides =
+  { ok: true; overrides: NetworkOverride[]; text: string } | { ok: false; errors: string[] };
 
 function describeNetwork(network: ParsedNetwork): string {
-  return network.version === 4 ? `${formatIPv4(network.first)}/${network.prefix}` : `${formatIPv6(network.first)}/${network.prefix}`;
+  return network.version === 4
+    ? `${formatIPv4(network.first)}/${network.prefix}`
+    : `${formatIPv6(network.first)}/${network.prefix}`;
 }
 
 /** Checks every line; on success answers the entries and the text as typed (comments kept, line ends normalised). */
@@ -34,7 +37,8 @@ export function parseNetworkOverrides(input: string): ParsedOverrides {
     const n = index + 1;
     if (line === '' || line.startsWith('#')) return;
     if (++entries > MAX_OVERRIDE_LINES) {
-      if (entries === MAX_OVERRIDE_LINES + 1) errors.push(`Line ${n}: at most ${MAX_OVERRIDE_LINES} networks can be listed.`);
+      if (entries === MAX_OVERRIDE_LINES + 1)
+        errors.push(`Line ${n}: at most ${MAX_OVERRIDE_LINES} networks can be listed.`);
       return;
     }
     if (!line.isWellFormed() || /[\p{Cc}\u2028\u2029]/u.test(line)) {
@@ -82,5 +86,12 @@ export function parseNetworkOverrides(input: string): ParsedOverrides {
     overrides.push(entry);
   });
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, overrides, text: lines.map((line) => line.trimEnd()).join('\n').trim() };
+  return {
+    ok: true,
+    overrides,
+    text: lines
+      .map((line) => line.trimEnd())
+      .join('\n')
+      .trim(),
+  };
 }

@@ -66,25 +66,38 @@ function readRanges(file: string, bits: 32 | 128, names: Map<number, string>): R
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new NetworkDataError(`Network data: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}). Reinstall the data set with \`npm ci\`, or point NETWORK_DATA_DIR at a folder holding ${IPV4_FILE} and ${IPV6_FILE}.`);
+    throw new NetworkDataError(
+      `Network data: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}). Reinstall the data set with \`npm ci\`, or point NETWORK_DATA_DIR at a folder holding ${IPV4_FILE} and ${IPV6_FILE}.`,
+    );
   }
   const max = (1n << BigInt(bits)) - 1n;
   const ranges: Range[] = [];
-  const bad = (line: number, why: string) => new NetworkDataError(`Network data: ${file} line ${line} ${why}; the file is damaged. Reinstall the data set with \`npm ci\`.`);
+  const bad = (line: number, why: string) =>
+    new NetworkDataError(
+      `Network data: ${file} line ${line} ${why}; the file is damaged. Reinstall the data set with \`npm ci\`.`,
+    );
   let line = 0;
-  for (let from = 0; from < text.length; ) {
+  for (let from = 0; from < text.length;) {
     let to = text.indexOf('\n', Math.min(text.length, from + (1 << 21)));
     to = to < 0 ? text.length : to + 1;
     let records: string[][];
     try {
       records = parse(text.slice(from, to), { relax_column_count: false, skip_empty_lines: true });
     } catch (error) {
-      throw bad(line + ((error as { lines?: number }).lines ?? 1), `cannot be read as CSV (${(error as Error).message})`);
+      throw bad(
+        line + ((error as { lines?: number }).lines ?? 1),
+        `cannot be read as CSV (${(error as Error).message})`,
+      );
     }
     for (const record of records) {
       line++;
       const [startText, endText, asnText, organisation] = record;
-      if (record.length !== 4 || !/^\d{1,39}$/.test(startText!) || !/^\d{1,39}$/.test(endText!) || !/^\d{1,10}$/.test(asnText!)) {
+      if (
+        record.length !== 4 ||
+        !/^\d{1,39}$/.test(startText!) ||
+        !/^\d{1,39}$/.test(endText!) ||
+        !/^\d{1,10}$/.test(asnText!)
+      ) {
         throw bad(line, 'is not "start,end,AS number,organisation"');
       }
       const start = BigInt(startText!);
@@ -97,7 +110,10 @@ function readRanges(file: string, bits: 32 | 128, names: Map<number, string>): R
     }
     from = to;
   }
-  if (ranges.length === 0) throw new NetworkDataError(`Network data: ${file} holds no ranges; the file is damaged. Reinstall the data set with \`npm ci\`.`);
+  if (ranges.length === 0)
+    throw new NetworkDataError(
+      `Network data: ${file} holds no ranges; the file is damaged. Reinstall the data set with \`npm ci\`.`,
+    );
   return ranges;
 }
 
@@ -106,7 +122,9 @@ function readRanges(file: string, bits: 32 | 128, names: Map<number, string>): R
  * starting inside it) takes its addresses, and the outer range resumes after it.
  */
 export function disjointRanges(input: Range[]): Range[] {
-  const sorted = input.slice().sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
+  const sorted = input
+    .slice()
+    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
   const out: Range[] = [];
   const open: Range[] = [];
   let cursor = 0n;
@@ -184,16 +202,28 @@ function serialise(v4: Range[], v6: Range[], names: Map<number, string>, key: st
 /** The arrays as views on `buffer` (no copy); throws a NetworkDataError naming `file` if it is not a sound cache. */
 export function readTables(buffer: Buffer, file: string, key?: string): AsnTables {
   const corrupt = (why: string) =>
-    new NetworkDataError(`Network data: the compiled cache ${file} is corrupt (${why}). Delete it and start again: it is rebuilt from the data set.`);
-  if (buffer.length < HEADER_BYTES || buffer.toString('latin1', 0, 8) !== MAGIC) throw corrupt('not a Footfall network data file');
+    new NetworkDataError(
+      `Network data: the compiled cache ${file} is corrupt (${why}). Delete it and start again: it is rebuilt from the data set.`,
+    );
+  if (buffer.length < HEADER_BYTES || buffer.toString('latin1', 0, 8) !== MAGIC)
+    throw corrupt('not a Footfall network data file');
   // Typed-array views need 4-byte alignment; a fresh read is aligned, a slice of a pool may not be.
   const bytes = buffer.byteOffset % 4 === 0 ? buffer : Buffer.from(new Uint8Array(buffer));
   const header = new Uint32Array(bytes.buffer, bytes.byteOffset, HEADER_BYTES / 4);
-  if (header[2] !== ENDIAN_MARK || header[3] !== FORMAT_VERSION) throw corrupt('written by another version or another kind of machine');
-  if (key !== undefined && bytes.toString('latin1', 40, 40 + KEY_LENGTH) !== key) throw corrupt('made from another copy of the data set');
-  const [v4Count, v6Count, asCount, namesLength, checksum] = [header[4]!, header[5]!, header[6]!, header[7]!, header[8]!];
+  if (header[2] !== ENDIAN_MARK || header[3] !== FORMAT_VERSION)
+    throw corrupt('written by another version or another kind of machine');
+  if (key !== undefined && bytes.toString('latin1', 40, 40 + KEY_LENGTH) !== key)
+    throw corrupt('made from another copy of the data set');
+  const [v4Count, v6Count, asCount, namesLength, checksum] = [
+    header[4]!,
+    header[5]!,
+    header[6]!,
+    header[7]!,
+    header[8]!,
+  ];
   const words = 3 * v4Count + 9 * v6Count + 2 * asCount + 1;
-  if (bytes.length !== HEADER_BYTES + 4 * words + namesLength) throw corrupt(`${bytes.length} bytes where the header promises ${HEADER_BYTES + 4 * words + namesLength}`);
+  if (bytes.length !== HEADER_BYTES + 4 * words + namesLength)
+    throw corrupt(`${bytes.length} bytes where the header promises ${HEADER_BYTES + 4 * words + namesLength}`);
   if (crc32(bytes.subarray(HEADER_BYTES)) !== checksum) throw corrupt('checksum mismatch');
   let at = bytes.byteOffset + HEADER_BYTES;
   const take = (count: number) => {
@@ -234,11 +264,15 @@ export function sourceKey(sourceDir: string): string {
       const stat = statSync(file);
       parts.push(`${name} ${stat.size} ${stat.mtimeMs}`);
     } catch (error) {
-      throw new NetworkDataError(`Network data: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}). Reinstall the data set with \`npm ci\`, or point NETWORK_DATA_DIR at a folder holding ${IPV4_FILE} and ${IPV6_FILE}.`);
+      throw new NetworkDataError(
+        `Network data: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}). Reinstall the data set with \`npm ci\`, or point NETWORK_DATA_DIR at a folder holding ${IPV4_FILE} and ${IPV6_FILE}.`,
+      );
     }
   }
   try {
-    parts.push(`version ${(JSON.parse(readFileSync(path.join(sourceDir, 'package.json'), 'utf8')) as { version: string }).version}`);
+    parts.push(
+      `version ${(JSON.parse(readFileSync(path.join(sourceDir, 'package.json'), 'utf8')) as { version: string }).version}`,
+    );
   } catch {
     // A folder of CSV files without package.json (NETWORK_DATA_DIR): sizes and times identify it.
   }
@@ -270,10 +304,18 @@ export function loadAsnTables(options: { sourceDir: string; cacheDir: string }):
   } catch (error) {
     // Absent (or its folder is not one yet): compile it.
     if (!['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) {
-      throw new NetworkDataError(`Network data: cannot read the compiled cache ${cacheFile} (${(error as NodeJS.ErrnoException).code}). Delete it or fix its permissions.`);
+      throw new NetworkDataError(
+        `Network data: cannot read the compiled cache ${cacheFile} (${(error as NodeJS.ErrnoException).code}). Delete it or fix its permissions.`,
+      );
     }
   }
-  if (cached) return { tables: readTables(cached, cacheFile, key), from: 'cache', cacheFile, milliseconds: performance.now() - began };
+  if (cached)
+    return {
+      tables: readTables(cached, cacheFile, key),
+      from: 'cache',
+      cacheFile,
+      milliseconds: performance.now() - began,
+    };
 
   const compiled = compileAsnData(options.sourceDir, key);
   let cacheWarning: string | undefined;
@@ -283,10 +325,17 @@ export function loadAsnTables(options: { sourceDir: string; cacheDir: string }):
     writeFileSync(temporary, compiled);
     renameSync(temporary, cacheFile);
     for (const name of readdirSync(options.cacheDir)) {
-      if (/^asn-[0-9a-f]+\.bin$/.test(name) && name !== path.basename(cacheFile)) unlinkSync(path.join(options.cacheDir, name));
+      if (/^asn-[0-9a-f]+\.bin$/.test(name) && name !== path.basename(cacheFile))
+        unlinkSync(path.join(options.cacheDir, name));
     }
   } catch (error) {
     cacheWarning = `could not write ${cacheFile} (${(error as NodeJS.ErrnoException).code ?? String(error)}); set NETWORK_CACHE_DIR to a writable folder`;
   }
-  return { tables: readTables(compiled, cacheFile, key), from: 'compiled', cacheFile, cacheWarning, milliseconds: performance.now() - began };
+  return {
+    tables: readTables(compiled, cacheFile, key),
+    from: 'compiled',
+    cacheFile,
+    cacheWarning,
+    milliseconds: performance.now() - began,
+  };
 }

@@ -149,7 +149,7 @@ export function formatIPv6(words: ArrayLike<number>): string {
   for (let w = 0; w < 4; w++) parts.push(Math.floor(words[w]! / 65536), words[w]! % 65536);
   let bestStart = -1;
   let bestLength = 1;
-  for (let g = 0; g < 8; ) {
+  for (let g = 0; g < 8;) {
     if (parts[g] !== 0) {
       g++;
       continue;
@@ -162,7 +162,11 @@ export function formatIPv6(words: ArrayLike<number>): string {
     }
     g = e;
   }
-  const hex = (from: number, to: number) => parts.slice(from, to).map((p) => p.toString(16)).join(':');
+  const hex = (from: number, to: number) =>
+    parts
+      .slice(from, to)
+      .map((p) => p.toString(16))
+      .join(':');
   return bestStart < 0 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 
@@ -181,14 +185,19 @@ export function parseNetwork(text: string): ParsedNetwork | { error: string } {
   const v4 = parseIPv4(address);
   const words = new Uint32Array(4);
   const version = v4 >= 0 ? 4 : parseIPv6(address, words) && !address.includes('%') ? 6 : 0;
-  if (version === 0) return { error: 'is not an IPv4 or IPv6 address or network (such as 203.0.113.0/24 or 2001:db8::/32)' };
+  if (version === 0)
+    return { error: 'is not an IPv4 or IPv6 address or network (such as 203.0.113.0/24 or 2001:db8::/32)' };
   const bits = version === 4 ? 32 : 128;
-  if (prefixText !== undefined && !/^(0|[1-9]\d{0,2})$/.test(prefixText)) return { error: `has a prefix length that is not a whole number from 0 to ${bits}` };
+  if (prefixText !== undefined && !/^(0|[1-9]\d{0,2})$/.test(prefixText))
+    return { error: `has a prefix length that is not a whole number from 0 to ${bits}` };
   const prefix = prefixText === undefined ? bits : Number(prefixText);
   if (prefix > bits) return { error: `has a prefix length over ${bits}, the most an IPv${version} network can have` };
   if (version === 4) {
     const size = 2 ** (32 - prefix);
-    if (v4 % size !== 0) return { error: `has bits set after the first ${prefix} (the network is ${formatIPv4(v4 - (v4 % size))}/${prefix})` };
+    if (v4 % size !== 0)
+      return {
+        error: `has bits set after the first ${prefix} (the network is ${formatIPv4(v4 - (v4 % size))}/${prefix})`,
+      };
     return { version: 4, first: v4, last: v4 + size - 1, prefix };
   }
   const first = new Uint32Array(4);
@@ -199,7 +208,8 @@ export function parseNetwork(text: string): ParsedNetwork | { error: string } {
     first[w] = words[w]! - (words[w]! % (hostMask + 1));
     last[w] = first[w]! + hostMask;
   }
-  if (first.some((v, w) => v !== words[w])) return { error: `has bits set after the first ${prefix} (the network is ${formatIPv6(first)}/${prefix})` };
+  if (first.some((v, w) => v !== words[w]))
+    return { error: `has bits set after the first ${prefix} (the network is ${formatIPv6(first)}/${prefix})` };
   return { version: 6, first, last, prefix };
 }
 

@@ -6,7 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { NetworkOverride } from './admin-networks.ts';
-import { defaultAsnSourceDir, defaultCacheDir, loadAsnTables, NetworkDataError, type AsnTables, type LoadedAsnTables } from './asn-data.ts';
+import {
+  defaultAsnSourceDir,
+  defaultCacheDir,
+  loadAsnTables,
+  NetworkDataError,
+  type AsnTables,
+  type LoadedAsnTables,
+} from './asn-data.ts';
 import reviewedRoles from './as-roles.json' with { type: 'json' };
 import { compareWords, MAX_ADDRESS_LENGTH, parseIPv4, parseIPv6, parseNetwork } from './ip-address.ts';
 import { isNetworkRole, type NetworkLookup, type NetworkOwner, type NetworkRole } from './network.ts';
@@ -44,8 +51,14 @@ interface RoleEntry {
   imageProxy?: string | undefined;
 }
 
-const owner = (asn: number | null, organisation: string | null, role: NetworkRole, roleSource: Source, label: string | null, imageProxy: string | null = null): NetworkOwner =>
-  Object.freeze({ asn, organisation, role, roleSource, label, imageProxy });
+const owner = (
+  asn: number | null,
+  organisation: string | null,
+  role: NetworkRole,
+  roleSource: Source,
+  label: string | null,
+  imageProxy: string | null = null,
+): NetworkOwner => Object.freeze({ asn, organisation, role, roleSource, label, imageProxy });
 
 const NOT_AN_ADDRESS = owner(null, null, 'access', 'default', 'not an IP address');
 const UNLISTED = owner(null, null, 'access', 'default', null);
@@ -56,8 +69,30 @@ function toRule(text: string, role: NetworkRole, label: string | null, source: S
   if ('error' in network) return `“${text}” ${network.error}`;
   const none = new Uint32Array(4);
   return network.version === 4
-    ? { version: 4, first4: network.first, last4: network.last, first6: none, last6: none, prefix: network.prefix, role, label, source, owners: new Map() }
-    : { version: 6, first4: 0, last4: -1, first6: network.first, last6: network.last, prefix: network.prefix, role, label, source, owners: new Map() };
+    ? {
+        version: 4,
+        first4: network.first,
+        last4: network.last,
+        first6: none,
+        last6: none,
+        prefix: network.prefix,
+        role,
+        label,
+        source,
+        owners: new Map(),
+      }
+    : {
+        version: 6,
+        first4: 0,
+        last4: -1,
+        first6: network.first,
+        last6: network.last,
+        prefix: network.prefix,
+        role,
+        label,
+        source,
+        owners: new Map(),
+      };
 }
 
 /**
@@ -121,15 +156,20 @@ export function checkRoleTable(table: unknown, file = ROLE_TABLE_FILE): RoleTabl
   if (!t || !Array.isArray(t.asns) || !Array.isArray(t.networks)) throw bad('must hold "asns" and "networks" lists');
   const seen = new Set<string>();
   for (const [i, row] of t.asns.entries()) {
-    if (!row || !Number.isInteger(row.asn) || row.asn < 1 || row.asn > 4_294_967_295) throw bad(`asns[${i}] has no valid AS number`);
-    if (!isNetworkRole(row.role) || !row.label || !row.source) throw bad(`asns[${i}] (AS${row.asn}) needs a role, a label and a source`);
-    if (row.imageProxy !== undefined && (typeof row.imageProxy !== 'string' || row.imageProxy === '')) throw bad(`asns[${i}] (AS${row.asn}) has an empty imageProxy`);
+    if (!row || !Number.isInteger(row.asn) || row.asn < 1 || row.asn > 4_294_967_295)
+      throw bad(`asns[${i}] has no valid AS number`);
+    if (!isNetworkRole(row.role) || !row.label || !row.source)
+      throw bad(`asns[${i}] (AS${row.asn}) needs a role, a label and a source`);
+    if (row.imageProxy !== undefined && (typeof row.imageProxy !== 'string' || row.imageProxy === ''))
+      throw bad(`asns[${i}] (AS${row.asn}) has an empty imageProxy`);
     if (seen.has(`AS${row.asn}`)) throw bad(`lists AS${row.asn} twice`);
     seen.add(`AS${row.asn}`);
   }
   for (const [i, row] of t.networks.entries()) {
-    if (!row || typeof row.cidr !== 'string' || typeof toRule(row.cidr, 'access', null, 'table') === 'string') throw bad(`networks[${i}] has no valid CIDR network`);
-    if (!isNetworkRole(row.role) || !row.label || !row.source) throw bad(`networks[${i}] (${row.cidr}) needs a role, a label and a source`);
+    if (!row || typeof row.cidr !== 'string' || typeof toRule(row.cidr, 'access', null, 'table') === 'string')
+      throw bad(`networks[${i}] has no valid CIDR network`);
+    if (!isNetworkRole(row.role) || !row.label || !row.source)
+      throw bad(`networks[${i}] (${row.cidr}) needs a role, a label and a source`);
     if (seen.has(row.cidr)) throw bad(`lists ${row.cidr} twice`);
     seen.add(row.cidr);
   }
@@ -167,7 +207,8 @@ export class NetworkTable implements NetworkLookup {
     this.#t = tables;
     this.#roles = roles;
     this.#owners = new Array<NetworkOwner | undefined>(tables.asNumber.length);
-    for (const row of roles.asns) this.#tableAs.set(row.asn, { role: row.role, label: row.label, source: 'table', imageProxy: row.imageProxy });
+    for (const row of roles.asns)
+      this.#tableAs.set(row.asn, { role: row.role, label: row.label, source: 'table', imageProxy: row.imageProxy });
     this.#v4Index = slash16Index(tables.v4Start);
     this.#tableRules = ruleSet(roles.networks.map((row) => toRule(row.cidr, row.role, row.label, 'table') as Rule));
     this.#reserved = ruleSet(
@@ -192,7 +233,8 @@ export class NetworkTable implements NetworkLookup {
       const w = this.#words;
       if (!parseIPv6(ip, w)) return NOT_AN_ADDRESS;
       // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address.
-      if ((w[0] === 0 || w[0] === 0x64ff9b) && w[1] === 0 && w[2] === (w[0] === 0 ? 0xffff : 0)) return this.#lookup4(w[3]!);
+      if ((w[0] === 0 || w[0] === 0x64ff9b) && w[1] === 0 && w[2] === (w[0] === 0 ? 0xffff : 0))
+        return this.#lookup4(w[3]!);
       return this.#lookup6(w);
     } catch {
       return NOT_AN_ADDRESS;
@@ -260,7 +302,9 @@ export class NetworkTable implements NetworkLookup {
   #makeAsOwner(as: number): NetworkOwner {
     const asn = this.#t.asNumber[as]!;
     const entry = this.#adminAs.get(asn) ?? this.#tableAs.get(asn);
-    const made = entry ? owner(asn, this.#organisation(as), entry.role, entry.source, entry.label, entry.imageProxy ?? null) : owner(asn, this.#organisation(as), 'access', 'default', null);
+    const made = entry
+      ? owner(asn, this.#organisation(as), entry.role, entry.source, entry.label, entry.imageProxy ?? null)
+      : owner(asn, this.#organisation(as), 'access', 'default', null);
     this.#owners[as] = made;
     return made;
   }
@@ -268,7 +312,10 @@ export class NetworkTable implements NetworkLookup {
   #ruleOwner(rule: Rule, as: number): NetworkOwner {
     let made = rule.owners.get(as);
     if (!made) {
-      made = as >= 0 ? owner(this.#t.asNumber[as]!, this.#organisation(as), rule.role, rule.source, rule.label) : owner(null, null, rule.role, rule.source, rule.label);
+      made =
+        as >= 0
+          ? owner(this.#t.asNumber[as]!, this.#organisation(as), rule.role, rule.source, rule.label)
+          : owner(null, null, rule.role, rule.source, rule.label);
       rule.owners.set(as, made);
     }
     return made;
@@ -317,6 +364,9 @@ export interface LoadedNetworkLookup {
 /** Loads the data set (compiling and caching it on first use) and the role table; throws a NetworkDataError naming the file. */
 export function loadNetworkLookup(options: LoadNetworkOptions = {}): LoadedNetworkLookup {
   const roles = options.roleTableFile ? readRoleTable(options.roleTableFile) : checkRoleTable(reviewedRoles);
-  const { tables, ...load } = loadAsnTables({ sourceDir: options.sourceDir ?? defaultAsnSourceDir(), cacheDir: options.cacheDir ?? defaultCacheDir() });
+  const { tables, ...load } = loadAsnTables({
+    sourceDir: options.sourceDir ?? defaultAsnSourceDir(),
+    cacheDir: options.cacheDir ?? defaultCacheDir(),
+  });
   return { networks: new NetworkTable(tables, roles), load };
 }

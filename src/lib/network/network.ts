@@ -1,6 +1,14 @@
 /** Who owns an address: the vocabulary shared by the lookup, the role table, Settings and the classifier. */
 
-export const NETWORK_ROLES = ['security_gateway', 'cloud', 'mail_proxy', 'apple', 'web_proxy', 'access', 'private'] as const;
+export const NETWORK_ROLES = [
+  'security_gateway',
+  'cloud',
+  'mail_proxy',
+  'apple',
+  'web_proxy',
+  'access',
+  'private',
+] as const;
 
 /**
  * security_gateway: mail security services that fetch links and images to scan them.

@@ -20,12 +20,20 @@ export interface Networks extends NetworkLookup {
  * Loads the tables (throws a NetworkDataError naming the file when they cannot be used) and
  * applies `overrides()` — the Settings text, read from its few-seconds cache — whenever it changes.
  */
-export function openNetworks(options: { dataDir?: string; cacheDir?: string; overrides: () => string | undefined }): Networks {
+export function openNetworks(options: {
+  dataDir?: string;
+  cacheDir?: string;
+  overrides: () => string | undefined;
+}): Networks {
   const { networks, load } = loadNetworkLookup({ sourceDir: options.dataDir, cacheDir: options.cacheDir });
   return bindOverrides(networks, options.overrides, { ...load, byteLength: networks.byteLength });
 }
 
-export function bindOverrides(table: NetworkTable, overrides: () => string | undefined, info: Networks['info']): Networks {
+export function bindOverrides(
+  table: NetworkTable,
+  overrides: () => string | undefined,
+  info: Networks['info'],
+): Networks {
   let applied = '';
   let preview: { text: string; table: NetworkTable } | undefined;
   return {

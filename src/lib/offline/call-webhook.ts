@@ -52,13 +52,19 @@ export interface WebhookCall {
 }
 
 /** Reads the posted JSON value; answers every problem by field name. */
-export function parseCallPayload(body: unknown, timeZone: string, now: number): { ok: true; call: WebhookCall } | { ok: false; errors: Record<string, string> } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, errors: { body: 'Send one JSON object, e.g. {"at": "2026-11-26T14:05:00Z"}.' } };
+export function parseCallPayload(
+  body: unknown,
+  timeZone: string,
+  now: number,
+): { ok: true; call: WebhookCall } | { ok: false; errors: Record<string, string> } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return { ok: false, errors: { body: 'Send one JSON object, e.g. {"at": "2026-11-26T14:05:00Z"}.' } };
   const input = body as Record<string, unknown>;
   const errors: Record<string, string> = {};
   const call: Partial<WebhookCall> = {};
 
-  if (input.at === undefined || input.at === null || input.at === '') errors.at = 'required: the time of the call, as epoch milliseconds or ISO 8601 with an offset';
+  if (input.at === undefined || input.at === null || input.at === '')
+    errors.at = 'required: the time of the call, as epoch milliseconds or ISO 8601 with an offset';
   else if (typeof input.at === 'number') {
     if (!Number.isSafeInteger(input.at)) errors.at = 'must be a whole number of milliseconds since 1970';
     else if (input.at < 1e11) errors.at = 'looks like seconds since 1970: send milliseconds';
@@ -70,7 +76,8 @@ export function parseCallPayload(body: unknown, timeZone: string, now: number): 
   } else errors.at = 'must be a number (epoch milliseconds) or an ISO 8601 string';
   if (call.at !== undefined) {
     if (call.at > now + MAX_WEBHOOK_SKEW_MS) errors.at = 'is in the future';
-    else if (call.at < EARLIEST_EVENT_AT || now - call.at > MAX_WEBHOOK_CALL_AGE_MS) errors.at = 'is more than 30 days ago';
+    else if (call.at < EARLIEST_EVENT_AT || now - call.at > MAX_WEBHOOK_CALL_AGE_MS)
+      errors.at = 'is more than 30 days ago';
     else call.at = Math.min(call.at, now);
   }
 
@@ -84,13 +91,15 @@ export function parseCallPayload(body: unknown, timeZone: string, now: number): 
 
   if (input.duration_s !== undefined && input.duration_s !== null) {
     const d = input.duration_s;
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > MAX_DURATION_S) errors.duration_s = 'must be a whole number of seconds from 0 to 86400';
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > MAX_DURATION_S)
+      errors.duration_s = 'must be a whole number of seconds from 0 to 86400';
     else call.durationS = d;
   }
 
   if (input.id !== undefined && input.id !== null) {
     const id = typeof input.id === 'number' && Number.isSafeInteger(input.id) ? String(input.id) : input.id;
-    if (typeof id !== 'string' || !/^[\w.:-]{1,90}$/.test(id)) errors.id = 'must be the provider’s call id: up to 90 letters, digits, or . _ : -';
+    if (typeof id !== 'string' || !/^[\w.:-]{1,90}$/.test(id))
+      errors.id = 'must be the provider’s call id: up to 90 letters, digits, or . _ : -';
     else call.externalId = id;
   }
 
@@ -99,7 +108,11 @@ export function parseCallPayload(body: unknown, timeZone: string, now: number): 
 }
 
 /** Stores a parsed call (once per provider id); credits it to the issue whose tracked number was called. */
-export async function recordWebhookCall(deps: Pick<CallWebhookDeps, 'db' | 'serverSecret'>, call: WebhookCall, now = Date.now()): Promise<{ event: OfflineEvent; duplicate: boolean }> {
+export async function recordWebhookCall(
+  deps: Pick<CallWebhookDeps, 'db' | 'serverSecret'>,
+  call: WebhookCall,
+  now = Date.now(),
+): Promise<{ event: OfflineEvent; duplicate: boolean }> {
   const clientId = call.externalId ? `webhook:${call.externalId}` : null;
   const inserted = await storeOfflineEvent(deps.db, {
     kind: 'call',

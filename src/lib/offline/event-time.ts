@@ -13,7 +13,8 @@ import { isValidWallTime, zonedToEpoch, type WallTime } from '../time/zoned-time
 
 export type ParsedTime = { ok: true; at: number } | { ok: false; reason: string };
 
-const PATTERN = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 export const TIME_FORMATS_HINT = 'use YYYY-MM-DD HH:mm (site time) or ISO 8601 such as 2026-11-26T14:05:00Z';
 
@@ -37,7 +38,8 @@ export function parseEventTime(input: string, timeZone: string, options: { requi
   if (text.length > 40) return { ok: false, reason: `not a time (${TIME_FORMATS_HINT})` };
   const m = PATTERN.exec(text);
   if (!m) {
-    if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return { ok: false, reason: `a date without a time of day (${TIME_FORMATS_HINT})` };
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text))
+      return { ok: false, reason: `a date without a time of day (${TIME_FORMATS_HINT})` };
     return { ok: false, reason: `not a time: "${text}" (${TIME_FORMATS_HINT})` };
   }
   const wall: WallTime = {
@@ -56,8 +58,10 @@ export function parseEventTime(input: string, timeZone: string, options: { requi
     const local = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second, wall.millisecond);
     return { ok: true, at: local - offset * 60_000 };
   }
-  if (options.requireOffset) return { ok: false, reason: 'needs a time zone offset, e.g. 2026-11-26T14:05:00Z or 2026-11-26T14:05:00+01:00' };
+  if (options.requireOffset)
+    return { ok: false, reason: 'needs a time zone offset, e.g. 2026-11-26T14:05:00Z or 2026-11-26T14:05:00+01:00' };
   const at = zonedToEpoch(wall, timeZone);
-  if (at === undefined) return { ok: false, reason: `${text} did not happen in ${timeZone}: the clocks went forward over it` };
+  if (at === undefined)
+    return { ok: false, reason: `${text} did not happen in ${timeZone}: the clocks went forward over it` };
   return { ok: true, at };
 }

@@ -33,7 +33,15 @@ export function mappingFromFields(fields: Record<string, string | undefined>): O
   const note = column(fields.note);
   const issue = column(fields.issue);
   const mentioned = column(fields.mentioned);
-  if (!delimiter || !DELIMITERS.includes(delimiter) || time === null || time === undefined || kind === null || kind === undefined) return undefined;
+  if (
+    !delimiter ||
+    !DELIMITERS.includes(delimiter) ||
+    time === null ||
+    time === undefined ||
+    kind === null ||
+    kind === undefined
+  )
+    return undefined;
   if (note === undefined || issue === undefined || mentioned === undefined) return undefined;
   return { delimiter, time, kind, note, issue, mentioned };
 }

@@ -6,9 +6,17 @@ import { SITE } from '../counts/buckets.ts';
 import type { PlainMetric } from '../counts/metrics.ts';
 import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
 
-const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = { call: 'call.mentioned', walk_in: 'walk_in.mentioned' };
+const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = {
+  call: 'call.mentioned',
+  walk_in: 'walk_in.mentioned',
+};
 
-interface Counted { kind: OfflineEventKind; at: number; mentioned_newsletter: number | null; issue_id: number | null }
+interface Counted {
+  kind: OfflineEventKind;
+  at: number;
+  mentioned_newsletter: number | null;
+  issue_id: number | null;
+}
 
 /**
  * What offline events add to (sign 1) or take from (sign -1, removed or undone) the report
@@ -35,7 +43,11 @@ export async function storeOfflineEvent(db: DB, row: NewOfflineEvent): Promise<O
 }
 
 /** Runs a change of `undone_at` and moves the counts with it (the change answers the row when it changed). */
-export async function changeOfflineEventCounting(db: DB, sign: 1 | -1, change: (trx: Transaction<Database>) => Promise<OfflineEventRow | undefined>): Promise<OfflineEventRow | undefined> {
+export async function changeOfflineEventCounting(
+  db: DB,
+  sign: 1 | -1,
+  change: (trx: Transaction<Database>) => Promise<OfflineEventRow | undefined>,
+): Promise<OfflineEventRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const row = await change(trx);
     if (row) await addReportCounts(trx, offlineEventDeltas([row], sign));

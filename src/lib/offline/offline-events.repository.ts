@@ -19,7 +19,10 @@ export async function insertOfflineEventIfNew(db: Db, row: NewOfflineEvent): Pro
 }
 
 /** Many rows in one statement; rows whose `client_id` is already stored are skipped. Answers the rows that went in. */
-export async function insertOfflineEventsIfNew(db: Db, rows: readonly NewOfflineEvent[]): Promise<Pick<OfflineEventRow, 'kind' | 'at' | 'mentioned_newsletter' | 'issue_id'>[]> {
+export async function insertOfflineEventsIfNew(
+  db: Db,
+  rows: readonly NewOfflineEvent[],
+): Promise<Pick<OfflineEventRow, 'kind' | 'at' | 'mentioned_newsletter' | 'issue_id'>[]> {
   if (rows.length === 0) return [];
   return db
     .insertInto('offline_events')
@@ -48,7 +51,11 @@ export async function findExistingClientIds(db: Db, clientIds: readonly string[]
  * Marks a tally tap undone — only when it is `userId`'s own, from the tally page, not undone
  * yet and stored at or after `recordedSince`. Answers the row when it changed.
  */
-export async function markTapUndone(db: Db, where: { id: number; userId: number; recordedSince: number }, now: number): Promise<OfflineEventRow | undefined> {
+export async function markTapUndone(
+  db: Db,
+  where: { id: number; userId: number; recordedSince: number },
+  now: number,
+): Promise<OfflineEventRow | undefined> {
   return db
     .updateTable('offline_events')
     .set({ undone_at: now, undone_by: where.userId })
@@ -62,7 +69,11 @@ export async function markTapUndone(db: Db, where: { id: number; userId: number;
 }
 
 /** Removes (`undoneAt` a time) or restores (null) any event; answers the row when it changed. */
-export async function setUndone(db: Db, id: number, undone: { at: number; by: number | null } | null): Promise<OfflineEventRow | undefined> {
+export async function setUndone(
+  db: Db,
+  id: number,
+  undone: { at: number; by: number | null } | null,
+): Promise<OfflineEventRow | undefined> {
   return db
     .updateTable('offline_events')
     .set({ undone_at: undone?.at ?? null, undone_by: undone?.by ?? null })
@@ -111,7 +122,10 @@ export async function countOfflineEvents(db: Db, filter: CountFilter): Promise<n
 }
 
 /** The times (epoch ms, ascending) of every event of one kind in [from, to), undone ones left out. */
-export async function offlineEventTimes(db: Db, filter: { kind: OfflineEventKind; from: number; to: number }): Promise<number[]> {
+export async function offlineEventTimes(
+  db: Db,
+  filter: { kind: OfflineEventKind; from: number; to: number },
+): Promise<number[]> {
   const rows = await db
     .selectFrom('offline_events')
     .select('at')
@@ -140,7 +154,11 @@ export interface ListedOfflineEvent extends OfflineEventRow {
  * One page of events in [from, to), newest first, by keyset: rows strictly before `before`
  * (an `at`, `id` pair), so a deep page costs what the first does. Undone rows included.
  */
-export async function listOfflineEvents(db: Db, filter: ListFilter, page: { before?: { at: number; id: number }; limit: number }): Promise<ListedOfflineEvent[]> {
+export async function listOfflineEvents(
+  db: Db,
+  filter: ListFilter,
+  page: { before?: { at: number; id: number }; limit: number },
+): Promise<ListedOfflineEvent[]> {
   let query = db
     .selectFrom('offline_events')
     .leftJoin('users', 'users.id', 'offline_events.recorded_by')
@@ -154,14 +172,20 @@ export async function listOfflineEvents(db: Db, filter: ListFilter, page: { befo
   const before = page.before;
   if (before) {
     query = query.where((eb) =>
-      eb.or([eb('offline_events.at', '<', before.at), eb.and([eb('offline_events.at', '=', before.at), eb('offline_events.id', '<', before.id)])]),
+      eb.or([
+        eb('offline_events.at', '<', before.at),
+        eb.and([eb('offline_events.at', '=', before.at), eb('offline_events.id', '<', before.id)]),
+      ]),
     );
   }
   return query.orderBy('offline_events.at', 'desc').orderBy('offline_events.id', 'desc').limit(page.limit).execute();
 }
 
 /** Time, kind and mention of every counted event in [from, to) matching the filter: what the daily table adds up. */
-export async function findEventsForCounting(db: Db, filter: ListFilter): Promise<{ at: number; kind: OfflineEventKind; mentioned_newsletter: number | null }[]> {
+export async function findEventsForCounting(
+  db: Db,
+  filter: ListFilter,
+): Promise<{ at: number; kind: OfflineEventKind; mentioned_newsletter: number | null }[]> {
   let query = db
     .selectFrom('offline_events')
     .select(['at', 'kind', 'mentioned_newsletter'])
@@ -171,5 +195,9 @@ export async function findEventsForCounting(db: Db, filter: ListFilter): Promise
   if (filter.kind) query = query.where('kind', '=', filter.kind);
   if (filter.source) query = query.where('source', '=', filter.source);
   const rows = await query.execute();
-  return rows.map((r) => ({ at: Number(r.at), kind: r.kind, mentioned_newsletter: r.mentioned_newsletter === null ? null : Number(r.mentioned_newsletter) }));
+  return rows.map((r) => ({
+    at: Number(r.at),
+    kind: r.kind,
+    mentioned_newsletter: r.mentioned_newsletter === null ? null : Number(r.mentioned_newsletter),
+  }));
 }

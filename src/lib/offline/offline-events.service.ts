@@ -33,7 +33,11 @@ import { changeOfflineEventCounting, storeOfflineEvent } from './offline-counts.
  * the time as `now` so tests can move it.
  */
 
-export interface Refusal<Code extends string> { ok: false; code: Code; message: string }
+export interface Refusal<Code extends string> {
+  ok: false;
+  code: Code;
+  message: string;
+}
 
 // ---------------------------------------------------------------------------------------
 // Tally taps
@@ -55,7 +59,8 @@ export interface TapInput {
 }
 
 export type TapRefusalCode = 'bad_client_id' | 'future' | 'too_old' | 'note_too_long';
-export type TapOutcome = { ok: true; event: OfflineEvent; duplicate: boolean; clamped: boolean } | Refusal<TapRefusalCode>;
+export type TapOutcome =
+  { ok: true; event: OfflineEvent; duplicate: boolean; clamped: boolean } | Refusal<TapRefusalCode>;
 
 /**
  * When a tap happened, on the server's clock, within sane bounds:
@@ -63,7 +68,10 @@ export type TapOutcome = { ok: true; event: OfflineEvent; duplicate: boolean; cl
  * - without: `at` itself; up to MAX_CLOCK_SKEW_MS ahead of now is set to now (`clamped`), further is refused;
  * - older than MAX_TAP_AGE_MS (7 days) is refused.
  */
-export function resolveTapTime(input: Pick<TapInput, 'at' | 'sentAt'>, now: number): { ok: true; at: number; clamped: boolean } | Refusal<'future' | 'too_old'> {
+export function resolveTapTime(
+  input: Pick<TapInput, 'at' | 'sentAt'>,
+  now: number,
+): { ok: true; at: number; clamped: boolean } | Refusal<'future' | 'too_old'> {
   let at = now;
   let clamped = false;
   if (input.at !== undefined) {
@@ -73,21 +81,31 @@ export function resolveTapTime(input: Pick<TapInput, 'at' | 'sentAt'>, now: numb
       at = now - Math.max(0, age);
     } else if (input.at > now + MAX_CLOCK_SKEW_MS) {
       const minutes = Math.round((input.at - now) / 60_000);
-      return { ok: false, code: 'future', message: `This tap is dated ${minutes} minute${minutes === 1 ? '' : 's'} in the future: check the clock of the device it came from.` };
+      return {
+        ok: false,
+        code: 'future',
+        message: `This tap is dated ${minutes} minute${minutes === 1 ? '' : 's'} in the future: check the clock of the device it came from.`,
+      };
     } else {
       clamped = input.at > now;
       at = Math.min(input.at, now);
     }
   }
   if (now - at > MAX_TAP_AGE_MS) {
-    return { ok: false, code: 'too_old', message: 'This tap is more than 7 days old, so it was not recorded. If it is right, add it on the Offline events page.' };
+    return {
+      ok: false,
+      code: 'too_old',
+      message:
+        'This tap is more than 7 days old, so it was not recorded. If it is right, add it on the Offline events page.',
+    };
   }
   return { ok: true, at, clamped };
 }
 
 function checkNote(note: string | null | undefined): { ok: true; note: string | null } | Refusal<'note_too_long'> {
   const cleaned = cleanNote(note);
-  if (cleaned && cleaned.length > MAX_NOTE_LENGTH) return { ok: false, code: 'note_too_long', message: `The note is longer than ${MAX_NOTE_LENGTH} characters.` };
+  if (cleaned && cleaned.length > MAX_NOTE_LENGTH)
+    return { ok: false, code: 'note_too_long', message: `The note is longer than ${MAX_NOTE_LENGTH} characters.` };
   return { ok: true, note: cleaned };
 }
 
@@ -97,7 +115,8 @@ function checkNote(note: string | null | undefined): { ok: true; note: string | 
  */
 export async function recordTap(db: DB, userId: number, input: TapInput, now = Date.now()): Promise<TapOutcome> {
   const clientId = normalizeClientId(input.clientId);
-  if (!clientId) return { ok: false, code: 'bad_client_id', message: 'This tap has no valid id; reload the page and tap again.' };
+  if (!clientId)
+    return { ok: false, code: 'bad_client_id', message: 'This tap has no valid id; reload the page and tap again.' };
   const existing = await findOfflineEventByClientId(db, clientId);
   if (existing) return { ok: true, event: toOfflineEvent(existing), duplicate: true, clamped: false };
   const time = resolveTapTime(input, now);
@@ -127,23 +146,36 @@ export type UndoRefusalCode = 'not_found' | 'not_yours' | 'already_undone' | 'to
  * Undoes one's own tally tap within UNDO_WINDOW_MS (a minute) of the server storing it. Later,
  * someone with the Offline events page removes it there.
  */
-export async function undoTap(db: DB, userId: number, target: { id: number } | { clientId: string }, now = Date.now()): Promise<{ ok: true; event: OfflineEvent } | Refusal<UndoRefusalCode>> {
+export async function undoTap(
+  db: DB,
+  userId: number,
+  target: { id: number } | { clientId: string },
+  now = Date.now(),
+): Promise<{ ok: true; event: OfflineEvent } | Refusal<UndoRefusalCode>> {
   let id: number;
   if ('id' in target) id = target.id;
   else {
     const clientId = normalizeClientId(target.clientId);
     const row = clientId ? await findOfflineEventByClientId(db, clientId) : undefined;
-    if (!row) return { ok: false, code: 'not_found', message: 'That tap was not found (it may not have been sent yet).' };
+    if (!row)
+      return { ok: false, code: 'not_found', message: 'That tap was not found (it may not have been sent yet).' };
     id = Number(row.id);
   }
-  const undone = await changeOfflineEventCounting(db, -1, (trx) => markTapUndone(trx, { id, userId, recordedSince: now - UNDO_WINDOW_MS }, now));
+  const undone = await changeOfflineEventCounting(db, -1, (trx) =>
+    markTapUndone(trx, { id, userId, recordedSince: now - UNDO_WINDOW_MS }, now),
+  );
   if (undone) return { ok: true, event: toOfflineEvent(undone) };
   // Nothing changed: say why.
   const row = await findOfflineEventById(db, id);
   if (row?.source !== 'tally') return { ok: false, code: 'not_found', message: 'That tap was not found.' };
-  if (row.recorded_by === null || Number(row.recorded_by) !== userId) return { ok: false, code: 'not_yours', message: 'Only the person who tapped can undo a tap.' };
+  if (row.recorded_by === null || Number(row.recorded_by) !== userId)
+    return { ok: false, code: 'not_yours', message: 'Only the person who tapped can undo a tap.' };
   if (row.undone_at !== null) return { ok: false, code: 'already_undone', message: 'That tap was already undone.' };
-  return { ok: false, code: 'too_late', message: 'Undo works for one minute after a tap. To remove it now, ask someone who manages offline events.' };
+  return {
+    ok: false,
+    code: 'too_late',
+    message: 'Undo works for one minute after a tap. To remove it now, ask someone who manages offline events.',
+  };
 }
 
 /** The tap Undo would apply to: `userId`'s latest, stored within the last minute and not undone. */
@@ -153,10 +185,17 @@ export async function lastUndoableTap(db: DB, userId: number, now = Date.now()):
 }
 
 /** Today's calls and walk-ins in the site's time zone, every source, undone ones not counted. */
-export async function todayCounts(db: DB, timeZone: string, now = Date.now()): Promise<{ day: string; call: number; walk_in: number }> {
+export async function todayCounts(
+  db: DB,
+  timeZone: string,
+  now = Date.now(),
+): Promise<{ day: string; call: number; walk_in: number }> {
   const day = dayOf(now, timeZone);
   const { from, to } = dayRange(day, timeZone);
-  const [call, walkIn] = await Promise.all([countOfflineEvents(db, { kind: 'call', from, to }), countOfflineEvents(db, { kind: 'walk_in', from, to })]);
+  const [call, walkIn] = await Promise.all([
+    countOfflineEvents(db, { kind: 'call', from, to }),
+    countOfflineEvents(db, { kind: 'walk_in', from, to }),
+  ]);
   return { day, call, walk_in: walkIn };
 }
 
@@ -175,11 +214,18 @@ export interface ManualInput {
 export type ManualRefusalCode = 'bad_client_id' | 'future' | 'too_early' | 'note_too_long';
 
 /** An event typed in on the Offline events page: any past time (since 2000), not in the future. */
-export async function addManualEvent(db: DB, userId: number, input: ManualInput, now = Date.now()): Promise<{ ok: true; event: OfflineEvent; duplicate: boolean } | Refusal<ManualRefusalCode>> {
+export async function addManualEvent(
+  db: DB,
+  userId: number,
+  input: ManualInput,
+  now = Date.now(),
+): Promise<{ ok: true; event: OfflineEvent; duplicate: boolean } | Refusal<ManualRefusalCode>> {
   const clientId = normalizeClientId(input.clientId);
-  if (!clientId) return { ok: false, code: 'bad_client_id', message: 'The form is missing its id; reload the page and try again.' };
+  if (!clientId)
+    return { ok: false, code: 'bad_client_id', message: 'The form is missing its id; reload the page and try again.' };
   if (input.at > now + MAX_CLOCK_SKEW_MS) return { ok: false, code: 'future', message: 'That time is in the future.' };
-  if (input.at < EARLIEST_EVENT_AT) return { ok: false, code: 'too_early', message: 'That time is before the year 2000.' };
+  if (input.at < EARLIEST_EVENT_AT)
+    return { ok: false, code: 'too_early', message: 'That time is before the year 2000.' };
   const note = checkNote(input.note);
   if (!note.ok) return note;
   const inserted = await storeOfflineEvent(db, {
@@ -199,18 +245,30 @@ export async function addManualEvent(db: DB, userId: number, input: ManualInput,
 }
 
 /** Takes an event out of every count (it stays listed, and can be restored). */
-export async function removeOfflineEvent(db: DB, id: number, userId: number, now = Date.now()): Promise<{ ok: true; event: OfflineEvent } | Refusal<'not_found'>> {
+export async function removeOfflineEvent(
+  db: DB,
+  id: number,
+  userId: number,
+  now = Date.now(),
+): Promise<{ ok: true; event: OfflineEvent } | Refusal<'not_found'>> {
   const row = await changeOfflineEventCounting(db, -1, (trx) => setUndone(trx, id, { at: now, by: userId }));
   if (row) return { ok: true, event: toOfflineEvent(row) };
   const existing = await findOfflineEventById(db, id);
-  return existing ? { ok: true, event: toOfflineEvent(existing) } : { ok: false, code: 'not_found', message: 'That event no longer exists.' };
+  return existing
+    ? { ok: true, event: toOfflineEvent(existing) }
+    : { ok: false, code: 'not_found', message: 'That event no longer exists.' };
 }
 
-export async function restoreOfflineEvent(db: DB, id: number): Promise<{ ok: true; event: OfflineEvent } | Refusal<'not_found'>> {
+export async function restoreOfflineEvent(
+  db: DB,
+  id: number,
+): Promise<{ ok: true; event: OfflineEvent } | Refusal<'not_found'>> {
   const row = await changeOfflineEventCounting(db, 1, (trx) => setUndone(trx, id, null));
   if (row) return { ok: true, event: toOfflineEvent(row) };
   const existing = await findOfflineEventById(db, id);
-  return existing ? { ok: true, event: toOfflineEvent(existing) } : { ok: false, code: 'not_found', message: 'That event no longer exists.' };
+  return existing
+    ? { ok: true, event: toOfflineEvent(existing) }
+    : { ok: false, code: 'not_found', message: 'That event no longer exists.' };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -226,7 +284,12 @@ export interface DayFilter {
 }
 
 export function rangeOf(filter: DayFilter): ListFilter {
-  return { from: startOfDay(filter.fromDay, filter.timeZone), to: startOfDay(addDays(filter.toDay, 1), filter.timeZone), kind: filter.kind, source: filter.source };
+  return {
+    from: startOfDay(filter.fromDay, filter.timeZone),
+    to: startOfDay(addDays(filter.toDay, 1), filter.timeZone),
+    kind: filter.kind,
+    source: filter.source,
+  };
 }
 
 export const LIST_PAGE_SIZE = 100;
@@ -234,7 +297,9 @@ export const LIST_PAGE_SIZE = 100;
 /** One page of the list, newest first; `next` is the keyset of the following page when there is one. */
 export async function listEvents(db: DB, filter: DayFilter, before?: { at: number; id: number }) {
   const rows = await listOfflineEvents(db, rangeOf(filter), { before, limit: LIST_PAGE_SIZE + 1 });
-  const page = rows.slice(0, LIST_PAGE_SIZE).map((row) => ({ ...toOfflineEvent(row), recordedByName: row.recorded_by_name, issueSlug: row.issue_slug }));
+  const page = rows
+    .slice(0, LIST_PAGE_SIZE)
+    .map((row) => ({ ...toOfflineEvent(row), recordedByName: row.recorded_by_name, issueSlug: row.issue_slug }));
   const last = page.at(-1);
   return { events: page, next: rows.length > LIST_PAGE_SIZE && last ? { at: last.at, id: last.id } : undefined };
 }
@@ -251,7 +316,8 @@ export interface DayCount {
 export async function dailyCounts(db: DB, filter: DayFilter): Promise<{ days: DayCount[]; total: DayCount }> {
   const rows = await findEventsForCounting(db, rangeOf(filter));
   const byDay = new Map<string, DayCount>();
-  for (let day = filter.fromDay; day <= filter.toDay; day = addDays(day, 1)) byDay.set(day, { day, call: 0, walk_in: 0, mentioned: 0 });
+  for (let day = filter.fromDay; day <= filter.toDay; day = addDays(day, 1))
+    byDay.set(day, { day, call: 0, walk_in: 0, mentioned: 0 });
   const total: DayCount = { day: 'total', call: 0, walk_in: 0, mentioned: 0 };
   for (const row of rows) {
     const counts = byDay.get(dayOf(row.at, filter.timeZone));

@@ -25,7 +25,12 @@ export const OFFLINE_KINDS: readonly OfflineEventKind[] = ['call', 'walk_in'];
 export const OFFLINE_SOURCES: readonly OfflineEventSource[] = ['tally', 'manual', 'csv', 'webhook'];
 
 export const KIND_LABELS: Record<OfflineEventKind, string> = { call: 'Phone call', walk_in: 'Walk-in' };
-export const SOURCE_LABELS: Record<OfflineEventSource, string> = { tally: 'Tally page', manual: 'Added in the admin', csv: 'CSV import', webhook: 'Call webhook' };
+export const SOURCE_LABELS: Record<OfflineEventSource, string> = {
+  tally: 'Tally page',
+  manual: 'Added in the admin',
+  csv: 'CSV import',
+  webhook: 'Call webhook',
+};
 
 /** The tally page's Undo works this long after the server stored the tap. */
 export const UNDO_WINDOW_MS = 60_000;
@@ -55,7 +60,10 @@ export function normalizeClientId(value: unknown): string | undefined {
 /** One line of plain text: control characters and line breaks become spaces; null when empty. */
 export function cleanNote(value: string | null | undefined): string | null {
   if (typeof value !== 'string') return null;
-  const cleaned = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = value
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return cleaned === '' ? null : cleaned;
 }
 
@@ -78,4 +86,5 @@ export function toOfflineEvent(row: OfflineEventRow): OfflineEvent {
   };
 }
 
-export const mentionedValue = (mentioned: boolean | null | undefined): number | null => (mentioned === true ? 1 : mentioned === false ? 0 : null);
+export const mentionedValue = (mentioned: boolean | null | undefined): number | null =>
+  mentioned === true ? 1 : mentioned === false ? 0 : null;

@@ -1,10 +1,24 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import type { DB } from '../db/database.ts';
-import { type ExtraColumns, DELIMITERS, keptValue, readCsvHead, unguardFormula, type CsvSource, type Delimiter } from '../csv/csv-reader.ts';
+import {
+  type ExtraColumns,
+  DELIMITERS,
+  keptValue,
+  readCsvHead,
+  unguardFormula,
+  type CsvSource,
+  type Delimiter,
+} from '../csv/csv-reader.ts';
 import { planCsvImport, type RejectedCsvRow } from '../csv/import-planner.ts';
 import { parseEventTime } from './event-time.ts';
-import { cleanNote, EARLIEST_EVENT_AT, MAX_CLOCK_SKEW_MS, MAX_NOTE_LENGTH, type OfflineEventKind } from './offline-events.ts';
+import {
+  cleanNote,
+  EARLIEST_EVENT_AT,
+  MAX_CLOCK_SKEW_MS,
+  MAX_NOTE_LENGTH,
+  type OfflineEventKind,
+} from './offline-events.ts';
 import { findExistingClientIds, insertOfflineEventsIfNew, type NewOfflineEvent } from './offline-events.repository.ts';
 import { findIssueIdsBySlugs, isIssueSlug } from './issue-credit.ts';
 import { offlineEventDeltas } from './offline-counts.ts';
@@ -47,7 +61,13 @@ export interface OfflinePreview {
   delimiter: Delimiter;
   header: string[];
   rows: string[][];
-  suggested: { time: number | null; kind: number | null; note: number | null; issue: number | null; mentioned: number | null };
+  suggested: {
+    time: number | null;
+    kind: number | null;
+    note: number | null;
+    issue: number | null;
+    mentioned: number | null;
+  };
 }
 
 export type OfflineRejectionCode =
@@ -110,13 +130,39 @@ const MAX_REJECTED_KEPT = 20_000;
 // ---------------------------------------------------------------------------------------
 // Step 1: inspect
 
-const headerKey = (value: string) => value.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]/g, '');
+const headerKey = (value: string) =>
+  value
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 
-const TIME_HEADERS = ['time', 'datetime', 'timestamp', 'when', 'at', 'date', 'calltime', 'starttime', 'start', 'startedat', 'occurredat', 'visittime', 'zeit', 'heure'];
+const TIME_HEADERS = [
+  'time',
+  'datetime',
+  'timestamp',
+  'when',
+  'at',
+  'date',
+  'calltime',
+  'starttime',
+  'start',
+  'startedat',
+  'occurredat',
+  'visittime',
+  'zeit',
+  'heure',
+];
 const KIND_HEADERS = ['kind', 'type', 'eventtype', 'event', 'category', 'what'];
 const NOTE_HEADERS = ['note', 'notes', 'comment', 'comments', 'description', 'memo', 'details', 'remark', 'remarks'];
 const ISSUE_HEADERS = ['issue', 'issueslug', 'slug', 'newsletterissue', 'campaign', 'utmcampaign'];
-const MENTIONED_HEADERS = ['mentioned', 'mentionednewsletter', 'mentionedthenewsletter', 'saidnewsletter', 'fromnewsletter', 'newsletter'];
+const MENTIONED_HEADERS = [
+  'mentioned',
+  'mentionednewsletter',
+  'mentionedthenewsletter',
+  'saidnewsletter',
+  'fromnewsletter',
+  'newsletter',
+];
 
 function findColumn(keys: readonly string[], names: readonly string[], taken: ReadonlySet<number>): number | null {
   let found: number | null = null;
@@ -131,7 +177,11 @@ function findColumn(keys: readonly string[], names: readonly string[], taken: Re
   return found;
 }
 
-export function suggestOfflineMapping(header: readonly string[], rows: readonly string[][], timeZone: string): OfflinePreview['suggested'] {
+export function suggestOfflineMapping(
+  header: readonly string[],
+  rows: readonly string[][],
+  timeZone: string,
+): OfflinePreview['suggested'] {
   const keys = header.map(headerKey);
   const taken = new Set<number>();
   const take = (index: number | null) => {
@@ -153,7 +203,11 @@ export function suggestOfflineMapping(header: readonly string[], rows: readonly 
 }
 
 /** Header, the first rows and a suggested mapping; reads only the beginning of the file. */
-export async function inspectOfflineCsv(source: CsvSource, timeZone: string, delimiter?: Delimiter): Promise<Result<OfflinePreview>> {
+export async function inspectOfflineCsv(
+  source: CsvSource,
+  timeZone: string,
+  delimiter?: Delimiter,
+): Promise<Result<OfflinePreview>> {
   const head = await readCsvHead(source, PREVIEW_ROWS, delimiter);
   if (!head.ok) return head;
   const { header, rows } = head.value;
@@ -196,14 +250,22 @@ export function validateOfflineMapping(mapping: OfflineColumnMapping, width: num
   if (!DELIMITERS.includes(mapping.delimiter)) return 'Choose comma, semicolon or tab as the delimiter.';
   const inRange = (i: number | null) => i === null || (Number.isInteger(i) && i >= 0 && i < width);
   if (typeof mapping.time !== 'number' || !inRange(mapping.time)) return 'Choose the column that holds the time.';
-  if (typeof mapping.kind === 'number' ? !inRange(mapping.kind) : mapping.kind !== 'call' && mapping.kind !== 'walk_in') return 'Choose the column that holds the kind, or one kind for every row.';
-  if (!inRange(mapping.note) || !inRange(mapping.issue) || !inRange(mapping.mentioned)) return 'A mapped column is not in the file.';
+  if (typeof mapping.kind === 'number' ? !inRange(mapping.kind) : mapping.kind !== 'call' && mapping.kind !== 'walk_in')
+    return 'Choose the column that holds the kind, or one kind for every row.';
+  if (!inRange(mapping.note) || !inRange(mapping.issue) || !inRange(mapping.mentioned))
+    return 'A mapped column is not in the file.';
   return null;
 }
 
 /** The row's import key: time, kind, note, issue and how many identical rows came before it in this file. */
 function rowKey(at: number, kind: string, note: string | null, slug: string | null, occurrence: number): string {
-  return 'csv:' + createHash('sha256').update(`${at}\0${kind}\0${note ?? ''}\0${slug ?? ''}\0${occurrence}`).digest('hex').slice(0, 40);
+  return (
+    'csv:' +
+    createHash('sha256')
+      .update(`${at}\0${kind}\0${note ?? ''}\0${slug ?? ''}\0${occurrence}`)
+      .digest('hex')
+      .slice(0, 40)
+  );
 }
 
 interface PendingRow {
@@ -218,7 +280,13 @@ interface PendingRow {
  * File-level problems (an unclosed quote, an unreadable file, a mapping outside the header)
  * come back as an error; row-level problems as rejected rows.
  */
-export async function planOfflineImport(db: DB, source: CsvSource, mapping: OfflineColumnMapping, options: { timeZone: string }, now = Date.now()): Promise<Result<OfflineImportPlan>> {
+export async function planOfflineImport(
+  db: DB,
+  source: CsvSource,
+  mapping: OfflineColumnMapping,
+  options: { timeZone: string },
+  now = Date.now(),
+): Promise<Result<OfflineImportPlan>> {
   const checked = { import: 0, call: 0, walk_in: 0, identical_in_file: 0, with_issue: 0 };
   const writes: OfflineImportPlan['writes'] = [];
   const occurrences = new Map<string, number>();
@@ -227,34 +295,69 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
   const read = await planCsvImport<OfflineRejectionCode, PendingRow>(source, {
     delimiter: mapping.delimiter,
     checkMapping: (width) => validateOfflineMapping(mapping, width),
-    mappedColumns: [mapping.time, mapping.kind, mapping.note, mapping.issue, mapping.mentioned].filter((i): i is number => typeof i === 'number'),
+    mappedColumns: [mapping.time, mapping.kind, mapping.note, mapping.issue, mapping.mentioned].filter(
+      (i): i is number => typeof i === 'number',
+    ),
     shortRows: 'mapped',
     chunkSize: LOOKUP_CHUNK,
     maxRejectedKept: MAX_REJECTED_KEPT,
     readRow(fields, row, reject) {
       const cell = (i: number | null) => (i === null ? '' : unguardFormula(fields[i] ?? ''));
       const time = parseEventTime(cell(mapping.time), options.timeZone);
-      if (!time.ok) { reject(row, fields, 'bad_time', `bad time: ${time.reason}`); return; }
-      if (time.at > now + MAX_CLOCK_SKEW_MS) { reject(row, fields, 'future_time', 'the time is in the future'); return; }
-      if (time.at < EARLIEST_EVENT_AT) { reject(row, fields, 'bad_time', 'bad time: before the year 2000'); return; }
+      if (!time.ok) {
+        reject(row, fields, 'bad_time', `bad time: ${time.reason}`);
+        return;
+      }
+      if (time.at > now + MAX_CLOCK_SKEW_MS) {
+        reject(row, fields, 'future_time', 'the time is in the future');
+        return;
+      }
+      if (time.at < EARLIEST_EVENT_AT) {
+        reject(row, fields, 'bad_time', 'bad time: before the year 2000');
+        return;
+      }
       let kind: OfflineEventKind;
       if (typeof mapping.kind === 'number') {
         const parsed = parseKind(cell(mapping.kind));
         if (!parsed) {
           const raw = cell(mapping.kind).trim();
-          reject(row, fields, 'unknown_kind', raw === '' ? 'no kind (use "call" or "walk-in")' : `unknown kind "${keptValue(raw, 40)}" (use "call" or "walk-in")`); return;
+          reject(
+            row,
+            fields,
+            'unknown_kind',
+            raw === ''
+              ? 'no kind (use "call" or "walk-in")'
+              : `unknown kind "${keptValue(raw, 40)}" (use "call" or "walk-in")`,
+          );
+          return;
         }
         kind = parsed;
       } else kind = mapping.kind;
       let slug: string | null = null;
       if (mapping.issue !== null && cell(mapping.issue).trim() !== '') {
         slug = cell(mapping.issue).trim().toLowerCase();
-        if (!isIssueSlug(slug)) { reject(row, fields, 'bad_issue', `not an issue slug: "${keptValue(slug, 60)}" (lower-case letters, digits and dashes)`); return; }
+        if (!isIssueSlug(slug)) {
+          reject(
+            row,
+            fields,
+            'bad_issue',
+            `not an issue slug: "${keptValue(slug, 60)}" (lower-case letters, digits and dashes)`,
+          );
+          return;
+        }
       }
       let mentioned: number | null = null;
       if (mapping.mentioned !== null) {
         const parsed = parseMentioned(cell(mapping.mentioned));
-        if (parsed === undefined) { reject(row, fields, 'bad_mentioned', `"mentioned the newsletter" must be yes, no or empty, not "${keptValue(cell(mapping.mentioned), 40)}"`); return; }
+        if (parsed === undefined) {
+          reject(
+            row,
+            fields,
+            'bad_mentioned',
+            `"mentioned the newsletter" must be yes, no or empty, not "${keptValue(cell(mapping.mentioned), 40)}"`,
+          );
+          return;
+        }
         mentioned = parsed;
       }
       let note = cleanNote(cell(mapping.note));
@@ -264,11 +367,29 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
       const occurrence = occurrences.get(identity) ?? 0;
       occurrences.set(identity, occurrence + 1);
       if (occurrence > 0) checked.identical_in_file++;
-      return { row, values: fields, slug, write: { kind, at: time.at, source: 'csv', mentioned_newsletter: mentioned, note, issue_id: null, client_id: rowKey(time.at, kind, note, slug, occurrence) } };
+      return {
+        row,
+        values: fields,
+        slug,
+        write: {
+          kind,
+          at: time.at,
+          source: 'csv',
+          mentioned_newsletter: mentioned,
+          note,
+          issue_id: null,
+          client_id: rowKey(time.at, kind, note, slug, occurrence),
+        },
+      };
     },
     // The database's checks: rows imported before, and issue slugs.
     async checkChunk(chunk, reject) {
-      const existing = new Set(await findExistingClientIds(db, chunk.map((p) => p.write.client_id!)));
+      const existing = new Set(
+        await findExistingClientIds(
+          db,
+          chunk.map((p) => p.write.client_id!),
+        ),
+      );
       const unknown = chunk.map((p) => p.slug).filter((s): s is string => s !== null && !issueIds.has(s));
       if (unknown.length > 0) {
         const found = await findIssueIdsBySlugs(db, unknown);
@@ -276,7 +397,12 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
       }
       for (const p of chunk) {
         if (existing.has(p.write.client_id!)) {
-          reject(p.row, p.values, 'already_imported', 'already imported: the same time, kind, note and issue as an event imported before');
+          reject(
+            p.row,
+            p.values,
+            'already_imported',
+            'already imported: the same time, kind, note and issue as an event imported before',
+          );
           continue;
         }
         if (p.slug !== null) {
@@ -296,7 +422,19 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
   });
   if (!read.ok) return read;
   const { rows, blank, rejected, rejectedBy, rejectedRows, extraColumns } = read.value;
-  return { ok: true, value: { mapping, timeZone: options.timeZone, plannedAt: now, counts: { rows, ...checked, rejected, blank }, rejectedBy, rejected: rejectedRows, extraColumns, writes } };
+  return {
+    ok: true,
+    value: {
+      mapping,
+      timeZone: options.timeZone,
+      plannedAt: now,
+      counts: { rows, ...checked, rejected, blank },
+      rejectedBy,
+      rejected: rejectedRows,
+      extraColumns,
+      writes,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -306,11 +444,18 @@ export async function planOfflineImport(db: DB, source: CsvSource, mapping: Offl
  * Writes the plan in one transaction (all or nothing), recorded by `userId` at `now`. A row
  * stored since the dry run (the same file imported twice at once) is skipped, not doubled.
  */
-export async function applyOfflineImport(db: DB, plan: OfflineImportPlan, input: { userId: number }, now = Date.now()): Promise<{ imported: number; skipped: number }> {
+export async function applyOfflineImport(
+  db: DB,
+  plan: OfflineImportPlan,
+  input: { userId: number },
+  now = Date.now(),
+): Promise<{ imported: number; skipped: number }> {
   let imported = 0;
   await db.transaction().execute(async (trx) => {
     for (let start = 0; start < plan.writes.length; start += LOOKUP_CHUNK) {
-      const rows = plan.writes.slice(start, start + LOOKUP_CHUNK).map((w) => ({ ...w, recorded_at: now, recorded_by: input.userId }));
+      const rows = plan.writes
+        .slice(start, start + LOOKUP_CHUNK)
+        .map((w) => ({ ...w, recorded_at: now, recorded_by: input.userId }));
       const inserted = await insertOfflineEventsIfNew(trx, rows);
       await addReportCounts(trx, offlineEventDeltas(inserted, 1));
       imported += inserted.length;
@@ -324,6 +469,10 @@ export async function applyOfflineImport(db: DB, plan: OfflineImportPlan, input:
 
 /** Every rejected row and why, as CSV (`row,reason,raw`); `raw` is the row re-written with the file's delimiter. */
 export function offlineRejectedRowsCsv(plan: Pick<OfflineImportPlan, 'rejected' | 'mapping'>): string {
-  const rows = plan.rejected.map((r) => [r.row, r.reason, stringify([r.values], { delimiter: plan.mapping.delimiter, eof: false })]);
+  const rows = plan.rejected.map((r) => [
+    r.row,
+    r.reason,
+    stringify([r.values], { delimiter: plan.mapping.delimiter, eof: false }),
+  ]);
   return stringify(rows, { header: true, columns: ['row', 'reason', 'raw'], escape_formulas: true });
 }

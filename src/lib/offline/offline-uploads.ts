@@ -36,7 +36,8 @@ export function notCsvReason(bytes: Uint8Array): string | undefined {
   if (head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
     return 'This is a spreadsheet workbook (.xlsx or .ods) or a zip archive, not CSV. In your spreadsheet program choose “Save as” → “CSV UTF-8”, then upload that file.';
   }
-  if (head.equals(Buffer.from('d0cf11e0a1b11ae1', 'hex'))) return 'This is an old Excel workbook (.xls), not CSV. Save it as “CSV UTF-8” and upload that file.';
+  if (head.equals(Buffer.from('d0cf11e0a1b11ae1', 'hex')))
+    return 'This is an old Excel workbook (.xls), not CSV. Save it as “CSV UTF-8” and upload that file.';
   if (head.subarray(0, 5).equals(Buffer.from('%PDF-'))) return 'This is a PDF, not CSV.';
   const sample = bytes.subarray(0, 4096);
   const utf16 = (sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff);
@@ -46,7 +47,12 @@ export function notCsvReason(bytes: Uint8Array): string | undefined {
 }
 
 /** Stores an upload; answers its id. Uploads older than a day are swept out first. */
-export async function saveUpload(dataDir: string, file: { name: string; bytes: Uint8Array }, uploadedBy: number, now = Date.now()): Promise<UploadMeta & { file: string }> {
+export async function saveUpload(
+  dataDir: string,
+  file: { name: string; bytes: Uint8Array },
+  uploadedBy: number,
+  now = Date.now(),
+): Promise<UploadMeta & { file: string }> {
   const dir = uploadsDir(dataDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await sweepUploads(dataDir, now);
@@ -64,7 +70,11 @@ export async function saveUpload(dataDir: string, file: { name: string; bytes: U
 }
 
 /** The upload's file path and details; undefined for an unknown, malformed or expired id. */
-export async function findUpload(dataDir: string, id: unknown, now = Date.now()): Promise<(UploadMeta & { file: string }) | undefined> {
+export async function findUpload(
+  dataDir: string,
+  id: unknown,
+  now = Date.now(),
+): Promise<(UploadMeta & { file: string }) | undefined> {
   if (!isUploadId(id)) return undefined;
   const dir = uploadsDir(dataDir);
   try {
@@ -81,7 +91,10 @@ export async function findUpload(dataDir: string, id: unknown, now = Date.now())
 export async function deleteUpload(dataDir: string, id: string): Promise<void> {
   if (!isUploadId(id)) return;
   const dir = uploadsDir(dataDir);
-  await Promise.all([rm(path.join(dir, `${id}.csv`), { force: true }), rm(path.join(dir, `${id}.json`), { force: true })]);
+  await Promise.all([
+    rm(path.join(dir, `${id}.csv`), { force: true }),
+    rm(path.join(dir, `${id}.json`), { force: true }),
+  ]);
 }
 
 async function sweepUploads(dataDir: string, now: number): Promise<void> {

@@ -28,21 +28,29 @@ export type SyncAnswer =
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
-export async function receiveTaps(db: DB, userId: number, payload: unknown, timeZone: string, now = Date.now()): Promise<SyncAnswer> {
+export async function receiveTaps(
+  db: DB,
+  userId: number,
+  payload: unknown,
+  timeZone: string,
+  now = Date.now(),
+): Promise<SyncAnswer> {
   const bad = (message: string): SyncAnswer => ({ status: 400, body: { error: 'bad_request', message } });
   if (!isObject(payload)) return bad('Send a JSON object: {"taps": [...]} or {"undo": "<clientId>"}.');
 
   if (payload.undo !== undefined) {
     if (typeof payload.undo !== 'string') return bad('"undo" must be the client id of a tap.');
     const result = await undoTap(db, userId, { clientId: payload.undo }, now);
-    if (!result.ok) return { status: result.code === 'not_found' ? 404 : 409, body: { error: result.code, message: result.message } };
+    if (!result.ok)
+      return { status: result.code === 'not_found' ? 404 : 409, body: { error: result.code, message: result.message } };
     return { status: 200, body: { undone: true, today: await todayCounts(db, timeZone, now) } };
   }
 
   const taps = payload.taps;
   if (!Array.isArray(taps) || taps.length === 0) return bad('"taps" must be a list of taps.');
   if (taps.length > MAX_TAPS_PER_REQUEST) return bad(`At most ${MAX_TAPS_PER_REQUEST} taps per request.`);
-  if (payload.sentAt !== undefined && !isTime(payload.sentAt)) return bad('"sentAt" must be the device time in epoch milliseconds.');
+  if (payload.sentAt !== undefined && !isTime(payload.sentAt))
+    return bad('"sentAt" must be the device time in epoch milliseconds.');
   const sentAt = payload.sentAt;
 
   const results: TapResult[] = [];
@@ -68,11 +76,25 @@ export async function receiveTaps(db: DB, userId: number, payload: unknown, time
     const outcome = await recordTap(
       db,
       userId,
-      { kind: tap.kind, clientId, at: tap.at, sentAt, mentioned: tap.mentioned === true ? true : tap.mentioned === false ? false : null, note: typeof tap.note === 'string' ? tap.note.slice(0, 2000) : null },
+      {
+        kind: tap.kind,
+        clientId,
+        at: tap.at,
+        sentAt,
+        mentioned: tap.mentioned === true ? true : tap.mentioned === false ? false : null,
+        note: typeof tap.note === 'string' ? tap.note.slice(0, 2000) : null,
+      },
       now,
     );
     if (!outcome.ok) refuse(outcome.message);
-    else results.push({ clientId, status: outcome.duplicate ? 'duplicate' : 'stored', id: outcome.event.id, at: outcome.event.at, ...(outcome.clamped ? { clamped: true as const } : {}) });
+    else
+      results.push({
+        clientId,
+        status: outcome.duplicate ? 'duplicate' : 'stored',
+        id: outcome.event.id,
+        at: outcome.event.at,
+        ...(outcome.clamped ? { clamped: true as const } : {}),
+      });
   }
   return { status: 200, body: { results, today: await todayCounts(db, timeZone, now) } };
 }

@@ -56,23 +56,37 @@ export function clickMapHtml(snapshotHtml: string, links: readonly ClickMapLink[
   let html = template.parts[0]!;
   template.names.forEach((name, i) => {
     const position = isClickPlaceholder(name);
-    html += (position !== undefined ? `${CLICK_MARK}${position}` : name === 'open' ? PIXEL_MARK : '#') + template.parts[i + 1]!;
+    html +=
+      (position !== undefined ? `${CLICK_MARK}${position}` : name === 'open' ? PIXEL_MARK : '#') +
+      template.parts[i + 1]!;
   });
   const byPosition = new Map(links.map((l) => [l.position, l]));
   const most = Math.max(0, ...links.filter((l) => l.kind !== 'honeypot').map((l) => l.humanClicks));
-  html = html.replace(PIXEL, '').replace(ANCHOR, (_, before: string, position: string, after: string, inner: string) => {
-    const link = byPosition.get(Number(position));
-    if (!link || link.kind === 'honeypot') return `<a${before}${after}>${inner}</a>`;
-    return `<a${before}${after} data-click-map="${link.position}">${inner}</a><span class="ff-click-badge" style="${badgeColours(link.humanClicks, most)}">${badgeText(link)}</span>`;
-  });
+  html = html
+    .replace(PIXEL, '')
+    .replace(ANCHOR, (_, before: string, position: string, after: string, inner: string) => {
+      const link = byPosition.get(Number(position));
+      if (!link || link.kind === 'honeypot') return `<a${before}${after}>${inner}</a>`;
+      return `<a${before}${after} data-click-map="${link.position}">${inner}</a><span class="ff-click-badge" style="${badgeColours(link.humanClicks, most)}">${badgeText(link)}</span>`;
+    });
   return /<\/head>/i.test(html) ? html.replace(/<\/head>/i, `${STYLE}</head>`) : STYLE + html;
 }
 
 /** The click map of a sent issue, or undefined before its snapshot exists (nothing went out). */
-export async function issueClickMap(db: DB, issueId: number, figures: readonly Omit<ClickMapLink, 'position'>[]): Promise<{ html: string; clickTracking: boolean } | undefined> {
+export async function issueClickMap(
+  db: DB,
+  issueId: number,
+  figures: readonly Omit<ClickMapLink, 'position'>[],
+): Promise<{ html: string; clickTracking: boolean } | undefined> {
   const snapshot = await loadSnapshot(db, issueId);
   if (!snapshot) return undefined;
   const byId = new Map(figures.map((f) => [f.id, f]));
-  const links = snapshot.links.map((l) => ({ id: l.id, position: l.position, kind: l.kind, humanClicks: byId.get(l.id)?.humanClicks ?? 0, uniqueClickers: byId.get(l.id)?.uniqueClickers ?? 0 }));
+  const links = snapshot.links.map((l) => ({
+    id: l.id,
+    position: l.position,
+    kind: l.kind,
+    humanClicks: byId.get(l.id)?.humanClicks ?? 0,
+    uniqueClickers: byId.get(l.id)?.uniqueClickers ?? 0,
+  }));
   return { html: clickMapHtml(snapshot.html, links), clickTracking: snapshot.clickTracking };
 }

@@ -24,8 +24,20 @@ export interface ComparisonColumn {
 
 type Named = string | { heading: string; label: string };
 const names = (n: Named) => (typeof n === 'string' ? { heading: n } : n);
-const count = (key: string, name: Named, definition: DefinitionKey, hint: string, value: (r: ComparisonRow) => number): ComparisonColumn => ({ key, ...names(name), kind: 'count', definition, hint, value });
-const rate = (key: string, name: Named, definition: DefinitionKey, hint: string, value: (r: ComparisonRow) => number | null): ComparisonColumn => ({ key, ...names(name), kind: 'rate', definition, hint, value });
+const count = (
+  key: string,
+  name: Named,
+  definition: DefinitionKey,
+  hint: string,
+  value: (r: ComparisonRow) => number,
+): ComparisonColumn => ({ key, ...names(name), kind: 'count', definition, hint, value });
+const rate = (
+  key: string,
+  name: Named,
+  definition: DefinitionKey,
+  hint: string,
+  value: (r: ComparisonRow) => number | null,
+): ComparisonColumn => ({ key, ...names(name), kind: 'rate', definition, hint, value });
 
 export const COMPARISON_COLUMNS: readonly ComparisonColumn[] = [
   { key: 'subject', heading: 'Issue', kind: 'text', value: (r) => r.subject },
@@ -33,40 +45,127 @@ export const COMPARISON_COLUMNS: readonly ComparisonColumn[] = [
   count('recipients', 'Recipients', 'recipients', 'The audience when the send started', (r) => r.recipients),
   count('delivered', 'Delivered', 'delivery', 'Accepted by the receiving mail server', (r) => r.delivered),
   count('bounced', 'Bounced', 'delivery', 'Refused for good', (r) => r.bounced),
-  count('opens', { heading: 'Unique opens (all)', label: 'Opens (all)' }, 'uniqueOpens', 'Opened at least once, machines included', (r) => r.uniqueOpens),
+  count(
+    'opens',
+    { heading: 'Unique opens (all)', label: 'Opens (all)' },
+    'uniqueOpens',
+    'Opened at least once, machines included',
+    (r) => r.uniqueOpens,
+  ),
   rate('open-rate', 'Open rate (all)', 'uniqueOpens', 'Of delivered, machines included', (r) => r.openRate),
-  count('human-opens', { heading: 'Unique opens (likely human)', label: 'Opens' }, 'uniqueOpens', 'Opened by a person or an image proxy, or clicked: people, each once', (r) => r.uniqueHumanOpens),
-  rate('human-open-rate', { heading: 'Open rate (likely human)', label: 'Open rate' }, 'uniqueOpens', 'Likely-human openers, of delivered', (r) => r.humanOpenRate),
-  count('clicks', { heading: 'Unique human clicks', label: 'Clickers' }, 'uniqueClicks', 'People with at least one human click', (r) => r.uniqueHumanClicks),
+  count(
+    'human-opens',
+    { heading: 'Unique opens (likely human)', label: 'Opens' },
+    'uniqueOpens',
+    'Opened by a person or an image proxy, or clicked: people, each once',
+    (r) => r.uniqueHumanOpens,
+  ),
+  rate(
+    'human-open-rate',
+    { heading: 'Open rate (likely human)', label: 'Open rate' },
+    'uniqueOpens',
+    'Likely-human openers, of delivered',
+    (r) => r.humanOpenRate,
+  ),
+  count(
+    'clicks',
+    { heading: 'Unique human clicks', label: 'Clickers' },
+    'uniqueClicks',
+    'People with at least one human click',
+    (r) => r.uniqueHumanClicks,
+  ),
   rate('click-rate', 'Click rate', 'uniqueClicks', 'Of delivered', (r) => r.clickRate),
-  rate('click-to-open', 'Click-to-open', 'uniqueClicks', 'Of likely-human openers; never above 100 %', (r) => r.clickToOpenRate),
+  rate(
+    'click-to-open',
+    'Click-to-open',
+    'uniqueClicks',
+    'Of likely-human openers; never above 100 %',
+    (r) => r.clickToOpenRate,
+  ),
   count('visits', 'Visits', 'attributedVisit', 'Visits from the issue, a shared link’s too', (r) => r.attributedVisits),
-  count('visitors', 'Recipients who visited', 'uniqueVisitors', 'People who came to the site, each once', (r) => r.uniqueVisitors),
+  count(
+    'visitors',
+    'Recipients who visited',
+    'uniqueVisitors',
+    'People who came to the site, each once',
+    (r) => r.uniqueVisitors,
+  ),
   count('later-visits', 'Later visits', 'laterVisit', 'They came back on their own', (r) => r.laterVisits),
   count('signups', 'Signups', 'signup', 'Confirmed signups from the issue', (r) => r.attributedSignups),
-  count('credited-calls', 'Calls credited', 'offline', 'Tied to the issue: its tracked number or a row naming it', (r) => r.creditedCalls),
-  count('credited-walk-ins', 'Walk-ins credited', 'offline', 'Tied to the issue by a row naming it', (r) => r.creditedWalkIns),
-  count('calls', { heading: 'All calls in its window', label: 'All calls' }, 'offline', 'The shop’s calls, not only from this issue', (r) => r.callsInWindow),
-  count('walk-ins', { heading: 'All walk-ins in its window', label: 'All walk-ins' }, 'offline', 'The shop’s walk-ins, not only from this issue', (r) => r.walkInsInWindow),
+  count(
+    'credited-calls',
+    'Calls credited',
+    'offline',
+    'Tied to the issue: its tracked number or a row naming it',
+    (r) => r.creditedCalls,
+  ),
+  count(
+    'credited-walk-ins',
+    'Walk-ins credited',
+    'offline',
+    'Tied to the issue by a row naming it',
+    (r) => r.creditedWalkIns,
+  ),
+  count(
+    'calls',
+    { heading: 'All calls in its window', label: 'All calls' },
+    'offline',
+    'The shop’s calls, not only from this issue',
+    (r) => r.callsInWindow,
+  ),
+  count(
+    'walk-ins',
+    { heading: 'All walk-ins in its window', label: 'All walk-ins' },
+    'offline',
+    'The shop’s walk-ins, not only from this issue',
+    (r) => r.walkInsInWindow,
+  ),
   count('unsubscribes', 'Unsubscribes', 'unsubscribe', 'Through this issue’s links', (r) => r.unsubscribes),
 ];
 
 /** What the comparison shows until columns are chosen: what a marketer compares issues by. */
-export const DEFAULT_COLUMNS: readonly string[] = ['subject', 'sent', 'delivered', 'human-open-rate', 'click-rate', 'click-to-open', 'visits', 'visitors', 'credited-calls', 'credited-walk-ins'];
+export const DEFAULT_COLUMNS: readonly string[] = [
+  'subject',
+  'sent',
+  'delivered',
+  'human-open-rate',
+  'click-rate',
+  'click-to-open',
+  'visits',
+  'visitors',
+  'credited-calls',
+  'credited-walk-ins',
+];
 
 /**
  * The columns asked for: `?cols=a,b` or `cols=a&cols=b` (a form's checkboxes), else `remembered`
  * (the last choice), else the defaults — in COMPARISON_COLUMNS order, the issue's name always
  * first. An unknown column is refused with a sentence naming the ones there are.
  */
-export function parseComparisonColumns(params: URLSearchParams, remembered?: string | null): { ok: true; columns: string[]; chosen: boolean } | { ok: false; columns: string[]; message: string } {
-  const asked = params.getAll('cols').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+export function parseComparisonColumns(
+  params: URLSearchParams,
+  remembered?: string | null,
+): { ok: true; columns: string[]; chosen: boolean } | { ok: false; columns: string[]; message: string } {
+  const asked = params
+    .getAll('cols')
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   const fromMemory = asked.length === 0 && remembered ? remembered.split(',').filter((k) => findColumn(k)) : [];
   const keys = asked.length > 0 ? asked : fromMemory.length > 0 ? fromMemory : DEFAULT_COLUMNS;
   const unknown = keys.find((k) => !findColumn(k));
-  if (unknown !== undefined) return { ok: false, columns: [...DEFAULT_COLUMNS], message: `There is no column “${unknown.slice(0, 40)}” to show. Use any of: ${COMPARISON_COLUMNS.map((c) => c.key).join(', ')}.` };
+  if (unknown !== undefined)
+    return {
+      ok: false,
+      columns: [...DEFAULT_COLUMNS],
+      message: `There is no column “${unknown.slice(0, 40)}” to show. Use any of: ${COMPARISON_COLUMNS.map((c) => c.key).join(', ')}.`,
+    };
   const wanted = new Set(['subject', ...keys]);
-  return { ok: true, columns: COMPARISON_COLUMNS.filter((c) => wanted.has(c.key)).map((c) => c.key), chosen: asked.length > 0 };
+  return {
+    ok: true,
+    columns: COMPARISON_COLUMNS.filter((c) => wanted.has(c.key)).map((c) => c.key),
+    chosen: asked.length > 0,
+  };
 }
 
 export type SortDirection = 'asc' | 'desc';
@@ -92,13 +191,21 @@ export function firstDirection(column: ComparisonColumn): SortDirection {
  * `?sort=<column>&dir=asc|desc` from a URL; both optional. Anything else is refused with a
  * sentence naming what is allowed (the routes answer 400 with it).
  */
-export function parseComparisonSort(params: URLSearchParams): { ok: true; sort: ComparisonSort } | { ok: false; message: string } {
+export function parseComparisonSort(
+  params: URLSearchParams,
+): { ok: true; sort: ComparisonSort } | { ok: false; message: string } {
   const sortParam = params.get('sort');
   const dirParam = params.get('dir');
   const column = sortParam === null || sortParam === '' ? findColumn(DEFAULT_SORT.column)! : findColumn(sortParam);
-  if (!column) return { ok: false, message: `There is no column “${sortParam!.slice(0, 40)}” to sort by. Use one of: ${COMPARISON_COLUMNS.map((c) => c.key).join(', ')}.` };
-  if (dirParam !== null && dirParam !== '' && dirParam !== 'asc' && dirParam !== 'desc') return { ok: false, message: `The sort direction must be “asc” or “desc”, not “${dirParam.slice(0, 40)}”.` };
-  const dir = dirParam === 'asc' || dirParam === 'desc' ? dirParam : sortParam ? firstDirection(column) : DEFAULT_SORT.dir;
+  if (!column)
+    return {
+      ok: false,
+      message: `There is no column “${sortParam!.slice(0, 40)}” to sort by. Use one of: ${COMPARISON_COLUMNS.map((c) => c.key).join(', ')}.`,
+    };
+  if (dirParam !== null && dirParam !== '' && dirParam !== 'asc' && dirParam !== 'desc')
+    return { ok: false, message: `The sort direction must be “asc” or “desc”, not “${dirParam.slice(0, 40)}”.` };
+  const dir =
+    dirParam === 'asc' || dirParam === 'desc' ? dirParam : sortParam ? firstDirection(column) : DEFAULT_SORT.dir;
   return { ok: true, sort: { column: column.key, dir } };
 }
 
@@ -134,7 +241,9 @@ export function percent(value: number | null): number | null {
  * spreadsheet programs; subjects that a spreadsheet would run as a formula get a leading `'`.
  */
 export function comparisonCsv(rows: readonly ComparisonRow[], timeZone: string): string {
-  const header = COMPARISON_COLUMNS.map((c) => (c.kind === 'rate' ? `${c.heading} (%)` : c.kind === 'time' ? `${c.heading} (${timeZone})` : c.heading));
+  const header = COMPARISON_COLUMNS.map((c) =>
+    c.kind === 'rate' ? `${c.heading} (%)` : c.kind === 'time' ? `${c.heading} (${timeZone})` : c.heading,
+  );
   const body = rows.map((row) =>
     COMPARISON_COLUMNS.map((c) => {
       const value = c.value(row);

@@ -8,8 +8,14 @@ export interface Definition {
 }
 
 export const DEFINITIONS = {
-  delivery: { term: 'Delivery', text: 'One message of one issue to one subscriber. Delivered means the receiving mail server accepted it; bounced means it refused it for good.' },
-  recipients: { term: 'Recipients', text: 'The subscribers in the audience when the send started (active, not paused, matching its topics).' },
+  delivery: {
+    term: 'Delivery',
+    text: 'One message of one issue to one subscriber. Delivered means the receiving mail server accepted it; bounced means it refused it for good.',
+  },
+  recipients: {
+    term: 'Recipients',
+    text: 'The subscribers in the audience when the send started (active, not paused, matching its topics).',
+  },
   open: {
     term: 'Open',
     text: 'A load of the issue’s invisible image for a delivery, judged by who loaded it — the network that owns the address (from its AS number), the agent and the time since delivery — with the reason kept: human (the reader’s own mail program or browser); proxy (Gmail’s or Yahoo’s image proxy fetching as the reader opens, counted as human); Apple MPP (Apple Mail Privacy Protection fetching every message in advance from Apple’s network or iCloud Private Relay, a machine); scanner (a security gateway, a cloud sandbox, Gmail’s delivery-time prefetch or a bot).',
@@ -39,7 +45,10 @@ export const DEFINITIONS = {
     term: 'Recipients who visited',
     text: 'Recipients (deliveries) whose reader started a visit through their own human click, or the attribution cookie it set: people, each once. A friend who opens a forwarded or shared link makes a visit of the issue but is not counted here; one who clicks a tracked link inside a forwarded copy counts as the recipient who forwarded it (the link cannot tell them apart). A scanner’s landing never counts, and a visit goes again if its click is found to be a machine’s.',
   },
-  laterVisit: { term: 'Later visit', text: 'An attributed visit that starts after that visitor’s first landing from the issue: they came back on their own.' },
+  laterVisit: {
+    term: 'Later visit',
+    text: 'An attributed visit that starts after that visitor’s first landing from the issue: they came back on their own.',
+  },
   activeSubscribers: {
     term: 'Active subscribers',
     text: 'People on the list at the end of the period (now, for the period still running): everyone who joined up to then minus everyone who left, counted from the subscribers’ own timelines. Someone who confirmed, was imported or was added and has not since unsubscribed, bounced or complained. An erased person’s timeline is deleted with them, so they no longer count in any period, past ones included.',
@@ -56,7 +65,10 @@ export const DEFINITIONS = {
     term: 'Erased',
     text: '“Delete my data” requests carried out in the period, counted from the suppression list (a hash of the address is all that stays). They are not subtracted from the active list: the person’s whole history went with them.',
   },
-  signup: { term: 'Attributed signup', text: 'A confirmed subscription whose signup visit was attributed to the issue (a forwarded link counts).' },
+  signup: {
+    term: 'Attributed signup',
+    text: 'A confirmed subscription whose signup visit was attributed to the issue (a forwarded link counts).',
+  },
   offline: {
     term: 'Calls and walk-ins',
     text: 'Phone calls and walk-ins from the tally page, a CSV import or the call-tracking webhook. “All” counts every one of the shop’s in the issue’s window: from the quarter-hour of its send for the attribution window, or until the next issue went out if that came first, so no call or walk-in is in the window of two issues. Those are the shop’s traffic, not the issue’s result: what the issue added is its lift over a normal week, or the calls and walk-ins credited to it (its tracked phone number or a CSV row naming it).',
@@ -73,7 +85,10 @@ export const DEFINITIONS = {
     term: 'Device',
     text: 'Desktop, phone or tablet as the agent names it: an iPhone or iPod is a phone and an iPad a tablet; an Android browser says “Mobile” on a phone and leaves it out on a tablet; Windows, Mac and Linux are desktops (an iPad asking for desktop sites says Mac, and counts as a desktop). Image proxies and Apple’s prefetch hide the device: unknown.',
   },
-  unsubscribe: { term: 'Unsubscribes', text: 'Unsubscribes through this issue’s links (the footer link or the mail app’s one-click button).' },
+  unsubscribe: {
+    term: 'Unsubscribes',
+    text: 'Unsubscribes through this issue’s links (the footer link or the mail app’s one-click button).',
+  },
   lift: {
     term: 'Lift',
     text: 'Events in the hours after a send minus the expected count, where expected is the mean of the same weekday-hours in the previous four weeks that no other send touched; shown with a 95% interval, never as a bare number. The window starts at the minute of the send; while the 24 or 72 hours are still running it ends now (the minute still running included), and earlier weeks are counted over exactly the same minutes. A headline uses a lift only when no other issue went out in its hours.',
@@ -82,10 +97,22 @@ export const DEFINITIONS = {
     term: 'Time since send',
     text: 'Measured from the quarter hour in which sending started; each point is the running total at the end of its quarter-hour (first 6 hours) or hour (first 2 days, first week). A curve stops where its data stops: the last point of an issue still running is now. The charts open on the span that suits the issue’s age, and switch.',
   },
-  heatmap: { term: 'Weekday × hour', text: 'When things happened, in the site’s time zone (correct across daylight-saving changes).' },
-  pageView: { term: 'Page view', text: 'A page of the site loaded by a visitor that is not a known bot. Opening the same page twice counts twice.' },
-  newsletterView: { term: 'Newsletter views', text: 'Page views in a visit attributed to a newsletter issue (its campaign tag or its attribution cookie). The share is of all the page’s views.' },
-  campaign: { term: 'Campaigns', text: 'Page views whose address carried a utm_campaign tag, by tag: an issue’s links carry its slug, other campaigns their own tag.' },
+  heatmap: {
+    term: 'Weekday × hour',
+    text: 'When things happened, in the site’s time zone (correct across daylight-saving changes).',
+  },
+  pageView: {
+    term: 'Page view',
+    text: 'A page of the site loaded by a visitor that is not a known bot. Opening the same page twice counts twice.',
+  },
+  newsletterView: {
+    term: 'Newsletter views',
+    text: 'Page views in a visit attributed to a newsletter issue (its campaign tag or its attribution cookie). The share is of all the page’s views.',
+  },
+  campaign: {
+    term: 'Campaigns',
+    text: 'Page views whose address carried a utm_campaign tag, by tag: an issue’s links carry its slug, other campaigns their own tag.',
+  },
   referrer: { term: 'Referrers', text: 'Page views that came from a link on another site, by that site’s host name.' },
   machineActivity: {
     term: 'Machine activity',

@@ -2,9 +2,24 @@ import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
 import { computeLift, exactWindow, type LiftResult } from './lift.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS, minuteOf, PER_HOUR, QUARTER_MS, quarterOf, SITE } from '../counts/buckets.ts';
-import { findCountBuckets, findFirstBucket, findLinkTotals, findTotals, sumInRange, sumMinuteWindows, sumWindows } from '../counts/range-reads.ts';
+import {
+  findCountBuckets,
+  findFirstBucket,
+  findLinkTotals,
+  findTotals,
+  sumInRange,
+  sumMinuteWindows,
+  sumWindows,
+} from '../counts/range-reads.ts';
 import { zoneOffsetAt } from '../time/zoned-time.ts';
-import { countDeliveriesByIssue, findRegisteredLinks, findSendTimes, findSentIssues, type DeliveryTotals, type SentIssueRow } from './reports.repository.ts';
+import {
+  countDeliveriesByIssue,
+  findRegisteredLinks,
+  findSendTimes,
+  findSentIssues,
+  type DeliveryTotals,
+  type SentIssueRow,
+} from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
 import { OWNER_METRIC, parseOwnerKey, type NetworkRole } from '../tracking/hit-source.ts';
 import { MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
@@ -36,7 +51,24 @@ export function curveSpanFor(ageMs: number): CurveSpan {
   return ageMs < CURVE_SPANS.minutes.spanMs ? 'minutes' : ageMs < CURVE_SPANS.hours.spanMs ? 'hours' : 'days';
 }
 
-const ISSUE_METRICS = ['first.open', 'first.open_human', 'first.click', 'first.visit', 'open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', 'visit', 'visit.later', 'signup', 'unsubscribe', 'call', 'walk_in'] as const;
+const ISSUE_METRICS = [
+  'first.open',
+  'first.open_human',
+  'first.click',
+  'first.visit',
+  'open.human',
+  'open.proxy',
+  'open.apple_mpp',
+  'open.scanner',
+  'click.human',
+  'click.bot',
+  'visit',
+  'visit.later',
+  'signup',
+  'unsubscribe',
+  'call',
+  'walk_in',
+] as const;
 
 export interface ComparisonRow {
   issueId: number;
@@ -96,10 +128,21 @@ function sumsFor(rows: { issueId: number; metric: string; n: number }[]): Map<nu
   return byIssue;
 }
 
-function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums: Map<string, number> | undefined, window: { calls: number; walkIns: number; endsAt: number; cutAt: number | null }, windowDays: number): ComparisonRow {
+function comparisonRow(
+  issue: SentIssueRow,
+  d: DeliveryTotals | undefined,
+  sums: Map<string, number> | undefined,
+  window: { calls: number; walkIns: number; endsAt: number; cutAt: number | null },
+  windowDays: number,
+): ComparisonRow {
   const t = d ?? { recipients: 0, delivered: 0, bounced: 0, complained: 0 };
   const get = (metric: string) => sums?.get(metric) ?? 0;
-  const unique = { opens: get('first.open'), humanOpens: get('first.open_human'), humanClicks: get('first.click'), visitors: get('first.visit') };
+  const unique = {
+    opens: get('first.open'),
+    humanOpens: get('first.open_human'),
+    humanClicks: get('first.click'),
+    visitors: get('first.visit'),
+  };
   return {
     issueId: issue.issueId,
     slug: issue.slug,
@@ -133,7 +176,10 @@ function comparisonRow(issue: SentIssueRow, d: DeliveryTotals | undefined, sums:
 }
 
 /** Every sent issue side by side, newest first. */
-export async function compareIssues(db: DB, options: { now?: number; limit?: number; issueIds?: readonly number[] } = {}): Promise<ComparisonRow[]> {
+export async function compareIssues(
+  db: DB,
+  options: { now?: number; limit?: number; issueIds?: readonly number[] } = {},
+): Promise<ComparisonRow[]> {
   const settings = await getSettings(db, options.now === undefined ? {} : { now: options.now });
   const issues = await findSentIssues(db, options.limit, options.issueIds);
   if (issues.length === 0) return [];
@@ -150,7 +196,18 @@ export async function compareIssues(db: DB, options: { now?: number; limit?: num
   const byIssue = new Map(deliveries.map((d) => [d.issueId, d]));
   const sumsByIssue = sumsFor(sums);
   return issues.map((issue, i) =>
-    comparisonRow(issue, byIssue.get(issue.issueId), sumsByIssue.get(issue.issueId), { calls: windows[i]!.get('call') ?? 0, walkIns: windows[i]!.get('walk_in') ?? 0, endsAt: ranges[i]!.to, cutAt: ranges[i]!.cutAt }, settings.attributionWindowDays),
+    comparisonRow(
+      issue,
+      byIssue.get(issue.issueId),
+      sumsByIssue.get(issue.issueId),
+      {
+        calls: windows[i]!.get('call') ?? 0,
+        walkIns: windows[i]!.get('walk_in') ?? 0,
+        endsAt: ranges[i]!.to,
+        cutAt: ranges[i]!.cutAt,
+      },
+      settings.attributionWindowDays,
+    ),
   );
 }
 
@@ -159,10 +216,16 @@ export async function compareIssues(db: DB, options: { now?: number; limit?: num
  * `windowMs`, cut at the quarter-hour of the next send (another issue, or this one sent again),
  * so the windows of issues sent closer together than the window never share an event.
  */
-export function offlineWindow(sentAt: number, windowMs: number, sendTimes: readonly number[]): { from: number; to: number; cutAt: number | null } {
+export function offlineWindow(
+  sentAt: number,
+  windowMs: number,
+  sendTimes: readonly number[],
+): { from: number; to: number; cutAt: number | null } {
   const from = quarterOf(sentAt);
   const next = sendTimes.filter((t) => quarterOf(t) > from).reduce((a, t) => Math.min(a, t), Infinity);
-  return next !== Infinity && quarterOf(next) < from + windowMs ? { from, to: quarterOf(next), cutAt: next } : { from, to: from + windowMs, cutAt: null };
+  return next !== Infinity && quarterOf(next) < from + windowMs
+    ? { from, to: quarterOf(next), cutAt: next }
+    : { from, to: from + windowMs, cutAt: null };
 }
 
 export interface CurveSeries {
@@ -204,7 +267,10 @@ export interface IssueReport {
   curveSpan: CurveSpan;
   curves: CurveSeries[];
   /** Cumulative likely-human unique opens and human clickers as % of delivered, this issue and the others, over the same span, each up to its own age. */
-  overlays: { openRate: (CurveSeries & { issueId: number; current: boolean })[]; clickRate: (CurveSeries & { issueId: number; current: boolean })[] };
+  overlays: {
+    openRate: (CurveSeries & { issueId: number; current: boolean })[];
+    clickRate: (CurveSeries & { issueId: number; current: boolean })[];
+  };
   heatmaps: HeatmapFigures[];
   links: LinkFigures[];
   /** Likely-human opens and human clicks by mail program and by device, Apple's prefetch apart. */
@@ -234,7 +300,11 @@ export interface MachineOwnerFigures {
 
 /** Machine activity of an issue by owner, from the maintained counts (owner.open, owner.click, owner.view). */
 async function machineByOwner(db: DB, issueId: number): Promise<MachineOwnerFigures[]> {
-  const [opens, clicks, views] = await Promise.all([findLinkTotals(db, issueId, OWNER_METRIC.open), findLinkTotals(db, issueId, OWNER_METRIC.click), findLinkTotals(db, issueId, OWNER_METRIC.view)]);
+  const [opens, clicks, views] = await Promise.all([
+    findLinkTotals(db, issueId, OWNER_METRIC.open),
+    findLinkTotals(db, issueId, OWNER_METRIC.click),
+    findLinkTotals(db, issueId, OWNER_METRIC.view),
+  ]);
   const byKey = new Map<string, MachineOwnerFigures>();
   const add = (rows: { dim: string; n: number }[], field: 'opens' | 'clicks' | 'views') => {
     for (const r of rows) {
@@ -247,7 +317,9 @@ async function machineByOwner(db: DB, issueId: number): Promise<MachineOwnerFigu
   add(opens, 'opens');
   add(clicks, 'clicks');
   add(views, 'views');
-  return [...byKey.values()].sort((a, b) => b.opens + b.clicks + b.views - (a.opens + a.clicks + a.views) || a.owner.localeCompare(b.owner));
+  return [...byKey.values()].sort(
+    (a, b) => b.opens + b.clicks + b.views - (a.opens + a.clicks + a.views) || a.owner.localeCompare(b.owner),
+  );
 }
 
 /**
@@ -255,7 +327,12 @@ async function machineByOwner(db: DB, issueId: number): Promise<MachineOwnerFigu
  * for `span` or until `until` (now, or where the window ends) if that comes first: the step
  * still running ends at `until` and holds what happened so far. Events before `from` are not shown.
  */
-export function cumulativeSteps(buckets: readonly { bucket: number; n: number }[], from: number, span: { stepMs: number; spanMs: number }, until: number): [number, number][] {
+export function cumulativeSteps(
+  buckets: readonly { bucket: number; n: number }[],
+  from: number,
+  span: { stepMs: number; spanMs: number },
+  until: number,
+): [number, number][] {
   const end = Math.min(from + span.spanMs, until);
   if (end <= from) return [];
   const steps = Math.ceil((end - from) / span.stepMs);
@@ -272,7 +349,11 @@ export function cumulativeSteps(buckets: readonly { bucket: number; n: number }[
  * One issue's report. Buckets are 15 minutes of UTC: a send at 09:05 puts opens of 09:05–09:15
  * in the bucket starting 09:00, which belongs to hour 0 (the curves start at the send's bucket).
  */
-export async function issueReport(db: DB, issueId: number, options: { now?: number; span?: CurveSpan } = {}): Promise<IssueReport | undefined> {
+export async function issueReport(
+  db: DB,
+  issueId: number,
+  options: { now?: number; span?: CurveSpan } = {},
+): Promise<IssueReport | undefined> {
   const now = options.now ?? Date.now();
   const settings = await getSettings(db, { now });
   const [row] = await compareIssues(db, { now, issueIds: [issueId] });
@@ -286,10 +367,28 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const curveEnd = sentAt + span.spanMs;
   const windowEnd = row.windowEndsAt;
 
-  const [issueBuckets, heatmapBuckets, siteBuckets, links, linkHuman, linkBot, linkClickers, sendTimes, agentOpens, agentClicks] = await Promise.all([
+  const [
+    issueBuckets,
+    heatmapBuckets,
+    siteBuckets,
+    links,
+    linkHuman,
+    linkBot,
+    linkClickers,
+    sendTimes,
+    agentOpens,
+    agentClicks,
+  ] = await Promise.all([
     // Curves: 15-minute rows of the seven days after the send; heatmaps: every event of the issue, per hour when the zone's offsets are whole hours.
     findCountBuckets(db, issueId, ['first.open', 'first.open_human', 'first.click', 'visit'], sentAt, curveEnd),
-    findCountBuckets(db, issueId, ['open.human', 'open.proxy', 'click.human', 'visit'], 0, Number.MAX_SAFE_INTEGER, wholeHourZone(settings.timeZone, sentAt) ? PER_HOUR : ''),
+    findCountBuckets(
+      db,
+      issueId,
+      ['open.human', 'open.proxy', 'click.human', 'visit'],
+      0,
+      Number.MAX_SAFE_INTEGER,
+      wholeHourZone(settings.timeZone, sentAt) ? PER_HOUR : '',
+    ),
     // Site-wide calls and walk-ins after the send (curves and heatmaps); the lift reads its own windows.
     findCountBuckets(db, SITE, ['call', 'walk_in'], sentAt, Math.max(windowEnd, curveEnd)),
     findRegisteredLinks(db, issueId),
@@ -300,13 +399,20 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     findLinkTotals(db, issueId, AGENT_METRIC.open),
     findLinkTotals(db, issueId, AGENT_METRIC.click),
   ]);
-  const only = (buckets: { metric: string; bucket: number; n: number }[], ...metrics: string[]) => buckets.filter((b) => metrics.includes(b.metric));
-  const afterSend = (buckets: { bucket: number; n: number }[], until: number) => buckets.filter((b) => b.bucket >= sentAt && b.bucket < until);
+  const only = (buckets: { metric: string; bucket: number; n: number }[], ...metrics: string[]) =>
+    buckets.filter((b) => metrics.includes(b.metric));
+  const afterSend = (buckets: { bucket: number; n: number }[], until: number) =>
+    buckets.filter((b) => b.bucket >= sentAt && b.bucket < until);
 
-  const steps = (buckets: { bucket: number; n: number }[], until = now) => cumulativeSteps(buckets, sentAt, span, until);
+  const steps = (buckets: { bucket: number; n: number }[], until = now) =>
+    cumulativeSteps(buckets, sentAt, span, until);
   const curves: CurveSeries[] = [
     { key: 'uniqueOpens', name: 'Unique opens (all)', points: steps(only(issueBuckets, 'first.open')) },
-    { key: 'uniqueHumanOpens', name: 'Unique opens (likely human)', points: steps(only(issueBuckets, 'first.open_human')) },
+    {
+      key: 'uniqueHumanOpens',
+      name: 'Unique opens (likely human)',
+      points: steps(only(issueBuckets, 'first.open_human')),
+    },
     { key: 'uniqueHumanClicks', name: 'Unique clickers', points: steps(only(issueBuckets, 'first.click')) },
     { key: 'attributedVisits', name: 'Visits', points: steps(only(issueBuckets, 'visit')) },
     // All calls and walk-ins, in the issue's window only (it ends where the next issue's begins).
@@ -329,27 +435,47 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   const human = new Map(linkHuman.map((r) => [r.dim, r.n]));
   const bot = new Map(linkBot.map((r) => [r.dim, r.n]));
   const clickers = new Map(linkClickers.map((r) => [r.dim, r.n]));
-  const linkFigures = links.map((l) => ({ ...l, humanClicks: human.get(String(l.id)) ?? 0, botClicks: bot.get(String(l.id)) ?? 0, uniqueClickers: clickers.get(String(l.id)) ?? 0 }));
+  const linkFigures = links.map((l) => ({
+    ...l,
+    humanClicks: human.get(String(l.id)) ?? 0,
+    botClicks: bot.get(String(l.id)) ?? 0,
+    uniqueClickers: clickers.get(String(l.id)) ?? 0,
+  }));
 
   const otherSendTimes = sendTimes.filter((s) => s.issueId !== issueId).map((s) => s.sentAt);
   // Earlier weeks before the first maintained site count have no data to compare with.
   const dataSince = await findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
   const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
     // From the send's minute to now (the minute still running included), and the same minutes of earlier weeks.
-    const common = { sentAt: row.sentAt, countFrom: minuteOf(row.sentAt), otherSendTimes, timeZone: settings.timeZone, now, noun, ...(dataSince === undefined ? {} : { dataSince }) };
-    const run = (countIn: (from: number, to: number) => number) => ({ h24: computeLift({ ...common, countIn, horizonHours: 24 }), h72: computeLift({ ...common, countIn, horizonHours: 72 }) });
+    const common = {
+      sentAt: row.sentAt,
+      countFrom: minuteOf(row.sentAt),
+      otherSendTimes,
+      timeZone: settings.timeZone,
+      now,
+      noun,
+      ...(dataSince === undefined ? {} : { dataSince }),
+    };
+    const run = (countIn: (from: number, to: number) => number) => ({
+      h24: computeLift({ ...common, countIn, horizonHours: 24 }),
+      h72: computeLift({ ...common, countIn, horizonHours: 72 }),
+    });
     const piecesOf = (from: number, to: number) => exactWindow(from, to, { bucketMs: QUARTER_MS, minuteMs: MINUTE_MS });
     // computeLift is pure: a first pass learns which windows it counts, one query per grain sums them all, a second pass gets the answers.
     const quarters = new Map<string, [number, number]>();
     const minutes = new Map<string, [number, number]>();
-    const ask = (ranges: Map<string, [number, number]>, [from, to]: [number, number]) => ranges.set(`${from}:${to}`, [from, to]);
+    const ask = (ranges: Map<string, [number, number]>, [from, to]: [number, number]) =>
+      ranges.set(`${from}:${to}`, [from, to]);
     run((from, to) => {
       const { buckets, minutes: edges } = piecesOf(from, to);
       if (buckets) ask(quarters, buckets);
       for (const edge of edges) ask(minutes, edge);
       return 0;
     });
-    const [quarterCounts, minuteCounts] = await Promise.all([sumWindows(db, SITE, metric, [...quarters.values()]), sumMinuteWindows(db, SITE, metric, [...minutes.values()])]);
+    const [quarterCounts, minuteCounts] = await Promise.all([
+      sumWindows(db, SITE, metric, [...quarters.values()]),
+      sumMinuteWindows(db, SITE, metric, [...minutes.values()]),
+    ]);
     const lookup = (ranges: Map<string, [number, number]>, counts: number[]) => {
       const keys = [...ranges.keys()];
       return ([from, to]: [number, number]) => {
@@ -370,7 +496,11 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     };
   };
 
-  const sums = await findTotals(db, [issueId], ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', MACHINE_VIEW_METRIC]);
+  const sums = await findTotals(
+    db,
+    [issueId],
+    ['open.human', 'open.proxy', 'open.apple_mpp', 'open.scanner', 'click.human', 'click.bot', MACHINE_VIEW_METRIC],
+  );
   const total = (metric: string) => sums.filter((s) => s.metric === metric).reduce((a, s) => a + s.n, 0);
 
   return {
@@ -378,13 +508,43 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     timeZone: settings.timeZone,
     generatedAt: now,
     funnel: [
-      { key: 'recipients', label: 'Recipients', value: row.recipients, note: 'People in the audience when the send started.' },
+      {
+        key: 'recipients',
+        label: 'Recipients',
+        value: row.recipients,
+        note: 'People in the audience when the send started.',
+      },
       { key: 'delivered', label: 'Delivered', value: row.delivered, note: 'Accepted by the receiving mail server.' },
-      { key: 'uniqueOpens', label: 'Opened (any)', value: row.uniqueOpens, note: 'Deliveries with at least one pixel load, machines included, or a human click.' },
-      { key: 'uniqueHumanOpens', label: 'Opened (likely human)', value: row.uniqueHumanOpens, note: 'Opened by a person or through a mail provider’s image proxy, or clicked by a person.' },
-      { key: 'uniqueHumanClicks', label: 'Clicked', value: row.uniqueHumanClicks, note: 'Deliveries with at least one human click.' },
-      { key: 'uniqueVisitors', label: 'Recipients who visited', value: row.uniqueVisitors, note: 'Deliveries whose reader came to the site through the issue: people, each once.' },
-      { key: 'laterVisits', label: 'Later visits', value: row.laterVisits, note: 'Visits from the issue that started after the reader’s first landing: they came back.' },
+      {
+        key: 'uniqueOpens',
+        label: 'Opened (any)',
+        value: row.uniqueOpens,
+        note: 'Deliveries with at least one pixel load, machines included, or a human click.',
+      },
+      {
+        key: 'uniqueHumanOpens',
+        label: 'Opened (likely human)',
+        value: row.uniqueHumanOpens,
+        note: 'Opened by a person or through a mail provider’s image proxy, or clicked by a person.',
+      },
+      {
+        key: 'uniqueHumanClicks',
+        label: 'Clicked',
+        value: row.uniqueHumanClicks,
+        note: 'Deliveries with at least one human click.',
+      },
+      {
+        key: 'uniqueVisitors',
+        label: 'Recipients who visited',
+        value: row.uniqueVisitors,
+        note: 'Deliveries whose reader came to the site through the issue: people, each once.',
+      },
+      {
+        key: 'laterVisits',
+        label: 'Later visits',
+        value: row.laterVisits,
+        note: 'Visits from the issue that started after the reader’s first landing: they came back.',
+      },
     ],
     curveSpan,
     curves,
@@ -392,7 +552,11 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
     heatmaps,
     links: linkFigures,
     mailClients: mailClientFigures(agentOpens, agentClicks),
-    lift: await Promise.all([liftOf('visit', 'Site visits', { one: 'visit', other: 'visits' }), liftOf('call', 'Phone calls', { one: 'call', other: 'calls' }), liftOf('walk_in', 'Walk-ins', { one: 'walk-in', other: 'walk-ins' })]),
+    lift: await Promise.all([
+      liftOf('visit', 'Site visits', { one: 'visit', other: 'visits' }),
+      liftOf('call', 'Phone calls', { one: 'call', other: 'calls' }),
+      liftOf('walk_in', 'Walk-ins', { one: 'walk-in', other: 'walk-ins' }),
+    ]),
     machine: {
       appleMppOpens: total('open.apple_mpp'),
       proxyOpens: total('open.proxy'),
@@ -406,17 +570,36 @@ export async function issueReport(db: DB, issueId: number, options: { now?: numb
   };
 }
 
-
 /** Likely-human open rate and click rate curves (% of delivered) of up to 12 issues including this one, each up to its own age. */
-async function overlays(db: DB, comparison: ComparisonRow[], issueId: number, span: { stepMs: number; spanMs: number }, now: number): Promise<IssueReport['overlays']> {
+async function overlays(
+  db: DB,
+  comparison: ComparisonRow[],
+  issueId: number,
+  span: { stepMs: number; spanMs: number },
+  now: number,
+): Promise<IssueReport['overlays']> {
   const curves = await Promise.all(
     comparison.map(async (r) => {
       const sentAt = quarterOf(r.sentAt);
-      const buckets = await findCountBuckets(db, r.issueId, ['first.open_human', 'first.click'], sentAt, sentAt + span.spanMs);
+      const buckets = await findCountBuckets(
+        db,
+        r.issueId,
+        ['first.open_human', 'first.click'],
+        sentAt,
+        sentAt + span.spanMs,
+      );
       const asRate = (metric: string) =>
-        cumulativeSteps(buckets.filter((b) => b.metric === metric), sentAt, span, now).map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
+        cumulativeSteps(
+          buckets.filter((b) => b.metric === metric),
+          sentAt,
+          span,
+          now,
+        ).map(([h, v]) => [h, r.delivered > 0 ? Math.round((1000 * v) / r.delivered) / 10 : 0] as [number, number]);
       const common = { issueId: r.issueId, current: r.issueId === issueId, name: r.subject };
-      return { open: { ...common, key: `open-${r.issueId}`, points: asRate('first.open_human') }, click: { ...common, key: `click-${r.issueId}`, points: asRate('first.click') } };
+      return {
+        open: { ...common, key: `open-${r.issueId}`, points: asRate('first.open_human') },
+        click: { ...common, key: `click-${r.issueId}`, points: asRate('first.click') },
+      };
     }),
   );
   return { openRate: curves.map((c) => c.open), clickRate: curves.map((c) => c.click) };

@@ -116,7 +116,17 @@ export interface LiftResult {
  */
 export function shiftByWeeks(at: number, weeks: number, timeZone: string): number {
   const wall = wallTimeOf(at, timeZone);
-  const shifted = new Date(Date.UTC(wall.year, wall.month - 1, wall.day - 7 * weeks, wall.hour, wall.minute, wall.second ?? 0, wall.millisecond ?? 0));
+  const shifted = new Date(
+    Date.UTC(
+      wall.year,
+      wall.month - 1,
+      wall.day - 7 * weeks,
+      wall.hour,
+      wall.minute,
+      wall.second ?? 0,
+      wall.millisecond ?? 0,
+    ),
+  );
   const target = {
     year: shifted.getUTCFullYear(),
     month: shifted.getUTCMonth() + 1,
@@ -140,7 +150,11 @@ export function shiftByWeeks(at: number, weeks: number, timeZone: string): numbe
  * otherwise by the share of it before `to`, so an earlier week's window spans the same minutes
  * as the window it is compared with (its count is then an expectation, not a whole number).
  */
-export function bucketWindow(from: number, to: number, options: { bucketMs?: number; now?: number } = {}): { whole: [number, number]; part: { from: number; to: number; share: number } | null } {
+export function bucketWindow(
+  from: number,
+  to: number,
+  options: { bucketMs?: number; now?: number } = {},
+): { whole: [number, number]; part: { from: number; to: number; share: number } | null } {
   const bucketMs = options.bucketMs ?? 15 * 60_000;
   const floor = (t: number) => Math.floor(t / bucketMs) * bucketMs;
   const a = floor(from);
@@ -164,7 +178,11 @@ export interface WindowPieces {
  * inside it are read as such; the minutes before the first and after the last at the edges
  * (after a send in its quarter-hour, the quarter-hour still running) from the per-minute counts.
  */
-export function exactWindow(from: number, to: number, options: { bucketMs?: number; minuteMs?: number } = {}): WindowPieces {
+export function exactWindow(
+  from: number,
+  to: number,
+  options: { bucketMs?: number; minuteMs?: number } = {},
+): WindowPieces {
   const bucketMs = options.bucketMs ?? 15 * 60_000;
   const minuteMs = options.minuteMs ?? 60_000;
   const floor = (t: number, size: number) => Math.floor(t / size) * size;
@@ -189,7 +207,10 @@ export function exactWindow(from: number, to: number, options: { bucketMs?: numb
  * `bucketMs` since the epoch, as in report_counts), windows read as bucketWindow says: a send
  * at 09:07 is measured from 09:00, every window rounded the same way, observed and baseline alike.
  */
-export function countsFromBuckets(buckets: readonly (readonly [number, number])[], options: { bucketMs?: number; now?: number } = {}): (from: number, to: number) => number {
+export function countsFromBuckets(
+  buckets: readonly (readonly [number, number])[],
+  options: { bucketMs?: number; now?: number } = {},
+): (from: number, to: number) => number {
   const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
   const starts = sorted.map(([start]) => start);
   const prefix = [0];
@@ -218,19 +239,25 @@ export function countsFromBuckets(buckets: readonly (readonly [number, number])[
 function assertInput(input: LiftInput, weeks: number): void {
   const { sentAt, horizonHours, now, dataSince, countFrom } = input;
   if (!Number.isFinite(sentAt)) throw new RangeError('sentAt must be an instant (epoch milliseconds)');
-  if (countFrom !== undefined && !(Number.isFinite(countFrom) && countFrom <= sentAt)) throw new RangeError('countFrom must be an instant at or before sentAt');
+  if (countFrom !== undefined && !(Number.isFinite(countFrom) && countFrom <= sentAt))
+    throw new RangeError('countFrom must be an instant at or before sentAt');
   if (!Number.isFinite(horizonHours) || horizonHours <= 0 || horizonHours > MAX_HORIZON_HOURS) {
     throw new RangeError(`horizonHours must be more than 0 and at most ${MAX_HORIZON_HOURS}`);
   }
-  if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_WEEKS) throw new RangeError(`weeks must be a whole number from 1 to ${MAX_WEEKS}`);
-  if (now !== undefined && !(Number.isFinite(now) && now > sentAt)) throw new RangeError('now must be after sentAt: there is nothing to measure yet');
-  if (dataSince !== undefined && !Number.isFinite(dataSince)) throw new RangeError('dataSince must be an instant (epoch milliseconds)');
-  if (input.otherSendTimes.some((t) => !Number.isFinite(t))) throw new RangeError('otherSendTimes must all be instants (epoch milliseconds)');
+  if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_WEEKS)
+    throw new RangeError(`weeks must be a whole number from 1 to ${MAX_WEEKS}`);
+  if (now !== undefined && !(Number.isFinite(now) && now > sentAt))
+    throw new RangeError('now must be after sentAt: there is nothing to measure yet');
+  if (dataSince !== undefined && !Number.isFinite(dataSince))
+    throw new RangeError('dataSince must be an instant (epoch milliseconds)');
+  if (input.otherSendTimes.some((t) => !Number.isFinite(t)))
+    throw new RangeError('otherSendTimes must all be instants (epoch milliseconds)');
 }
 
 function countedIn(countIn: LiftInput['countIn'], from: number, to: number): number {
   const n = countIn(from, to);
-  if (!Number.isFinite(n) || n < 0) throw new RangeError(`countIn(${from}, ${to}) returned ${n}; a count is a number of events, 0 or more`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new RangeError(`countIn(${from}, ${to}) returned ${n}; a count is a number of events, 0 or more`);
   return n;
 }
 
@@ -263,11 +290,36 @@ export function computeLift(input: LiftInput): LiftResult {
 
   const observed = countedIn(countIn, from, to);
   const observedTouchedBy = touching(from, to);
-  const common = { sentAt, from, to, windowComplete, observed, weeksUsed: baseline.map((w) => w.weeksBack), weeksExcluded, baseline, observedTouchedBy };
-  const words: Omit<SentenceParts, 'estimate'> = { ...common, horizonHours, weeks, timeZone, noun: input.noun ?? { one: 'visit', other: 'visits' } };
+  const common = {
+    sentAt,
+    from,
+    to,
+    windowComplete,
+    observed,
+    weeksUsed: baseline.map((w) => w.weeksBack),
+    weeksExcluded,
+    baseline,
+    observedTouchedBy,
+  };
+  const words: Omit<SentenceParts, 'estimate'> = {
+    ...common,
+    horizonHours,
+    weeks,
+    timeZone,
+    noun: input.noun ?? { one: 'visit', other: 'visits' },
+  };
 
   if (baseline.length === 0) {
-    return { ...common, expected: null, lift: null, low: null, high: null, relative: null, verdict: 'no-baseline', sentence: sentenceFor({ ...words, estimate: null }) };
+    return {
+      ...common,
+      expected: null,
+      lift: null,
+      low: null,
+      high: null,
+      relative: null,
+      verdict: 'no-baseline',
+      sentence: sentenceFor({ ...words, estimate: null }),
+    };
   }
 
   const k = baseline.length;
@@ -305,7 +357,21 @@ interface SentenceParts {
 }
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
+const NUMBER_WORDS = [
+  'no',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+];
 
 const inWords = (n: number) => NUMBER_WORDS[n] ?? String(n);
 
@@ -337,7 +403,14 @@ function countWith(n: number, noun: { one: string; other: string }): string {
 function describeBaselineSource(parts: SentenceParts): string {
   const used = parts.baseline.length;
   const previous = `the previous ${parts.weeks === 1 ? 'week' : `${inWords(parts.weeks)} weeks`}`;
-  const source = used === parts.weeks ? (used === 1 ? previous : `the average of ${previous}`) : used === 1 ? `one of ${previous}` : `the average of ${inWords(used)} of ${previous}`;
+  const source =
+    used === parts.weeks
+      ? used === 1
+        ? previous
+        : `the average of ${previous}`
+      : used === 1
+        ? `one of ${previous}`
+        : `the average of ${inWords(used)} of ${previous}`;
   const skipped = describeSkipped(parts.weeksExcluded);
   return skipped ? `${source}; ${skipped}` : source;
 }
@@ -347,7 +420,8 @@ function describeSkipped(excluded: ExcludedWeek[]): string {
   const beforeData = excluded.filter((w) => w.reason === 'before-data').length;
   const groups: string[] = [];
   const was = (n: number) => (n === 1 ? 'was' : 'were');
-  if (bySend) groups.push(`${inWords(bySend)} ${was(bySend)} skipped because another newsletter went out in those hours`);
+  if (bySend)
+    groups.push(`${inWords(bySend)} ${was(bySend)} skipped because another newsletter went out in those hours`);
   if (beforeData) groups.push(`${inWords(beforeData)} ${was(beforeData)} skipped because records had not begun`);
   return groups.join(' and ');
 }
@@ -356,11 +430,16 @@ function describeDifference(lift: number, low: number, high: number, verdict: Li
   const size = (n: number) => amount(Math.abs(n));
   const difference = amount(lift) === '0' ? 'about the same' : `${size(lift)} ${lift > 0 ? 'more' : 'fewer'}`;
   let range: string;
-  if (amount(low) !== '0' && low < 0 && amount(high) !== '0' && high > 0) range = `between ${size(low)} fewer and ${size(high)} more`;
+  if (amount(low) !== '0' && low < 0 && amount(high) !== '0' && high > 0)
+    range = `between ${size(low)} fewer and ${size(high)} more`;
   else if (high <= 0 || amount(high) === '0') range = `between ${size(high)} and ${size(low)} fewer`;
   else range = `between ${size(low)} and ${size(high)} more`;
   const judgement =
-    verdict === 'above' ? 'more than normal variation explains' : verdict === 'below' ? 'a bigger drop than normal variation explains' : 'which is within normal variation';
+    verdict === 'above'
+      ? 'more than normal variation explains'
+      : verdict === 'below'
+        ? 'a bigger drop than normal variation explains'
+        : 'which is within normal variation';
   return `That is ${difference} (${range}), ${judgement}.`;
 }
 
@@ -368,7 +447,10 @@ function sentenceFor(parts: SentenceParts): string {
   const { sentAt, to, timeZone, horizonHours, estimate } = parts;
   // Told from the send itself; how the counts are bucketed is said beside the figures.
   const soFar = to - sentAt;
-  const window = !parts.windowComplete && soFar < 60_000 ? `${weekdayOf(sentAt, timeZone)} ${clockTimeOf(sentAt, timeZone)}, moments ago` : describeWindow(sentAt, parts.windowComplete ? sentAt + horizonHours * HOUR : Math.max(to, sentAt), timeZone);
+  const window =
+    !parts.windowComplete && soFar < 60_000
+      ? `${weekdayOf(sentAt, timeZone)} ${clockTimeOf(sentAt, timeZone)}, moments ago`
+      : describeWindow(sentAt, parts.windowComplete ? sentAt + horizonHours * HOUR : Math.max(to, sentAt), timeZone);
   const opening = parts.windowComplete
     ? `In the ${hours(horizonHours)} after the send (${window})`
     : `${soFar < 60_000 ? 'In the first minute after the send' : `In the ${durationOf(soFar)} since the send`} (${window}; the ${amount(horizonHours)}-hour window is still open)`;
@@ -379,7 +461,8 @@ function sentenceFor(parts: SentenceParts): string {
     return `${observed}. There is no normal week to compare with (of ${previous}, ${describeSkipped(parts.weeksExcluded)}), so no lift can be given.`;
   }
 
-  const expected = estimate.expected === 0 ? 'none' : amount(estimate.expected) === '0' ? 'almost none' : amount(estimate.expected);
+  const expected =
+    estimate.expected === 0 ? 'none' : amount(estimate.expected) === '0' ? 'almost none' : amount(estimate.expected);
   const span = !parts.windowComplete && parts.to - parts.sentAt < HOUR ? 'minutes' : 'hours';
   const baseline = `a normal week has ${expected} in those ${span} (${describeBaselineSource(parts)})`;
   const touched = parts.observedTouchedBy.length

@@ -18,7 +18,12 @@ export const CLIENT_NAMES: Record<MailClientFamily, string> = {
   unknown: 'Unknown',
 };
 
-export const DEVICE_NAMES: Record<DeviceClass, string> = { desktop: 'Desktop', phone: 'Phone', tablet: 'Tablet', unknown: 'Unknown' };
+export const DEVICE_NAMES: Record<DeviceClass, string> = {
+  desktop: 'Desktop',
+  phone: 'Phone',
+  tablet: 'Tablet',
+  unknown: 'Unknown',
+};
 
 export const APPLE_PREFETCH_ROW = 'Apple Mail Privacy Protection (not a person’s open)';
 
@@ -46,9 +51,22 @@ function parseDim(dim: string): { cls: string; client: string; device: string } 
 }
 
 /** Every family and every device class in a fixed order (zeros included, so issues compare row by row), then Apple's prefetch. */
-export function mailClientFigures(openCounts: readonly { dim: string; n: number }[], clickCounts: readonly { dim: string; n: number }[]): MailClientFigures {
-  const clients = new Map((Object.keys(CLIENT_NAMES) as MailClientFamily[]).map((key) => [key, { key, name: CLIENT_NAMES[key], opens: 0, clicks: 0, prefetches: 0 }]));
-  const devices = new Map((Object.keys(DEVICE_NAMES) as DeviceClass[]).map((key) => [key, { key, name: DEVICE_NAMES[key], opens: 0, clicks: 0, prefetches: 0 }]));
+export function mailClientFigures(
+  openCounts: readonly { dim: string; n: number }[],
+  clickCounts: readonly { dim: string; n: number }[],
+): MailClientFigures {
+  const clients = new Map(
+    (Object.keys(CLIENT_NAMES) as MailClientFamily[]).map((key) => [
+      key,
+      { key, name: CLIENT_NAMES[key], opens: 0, clicks: 0, prefetches: 0 },
+    ]),
+  );
+  const devices = new Map(
+    (Object.keys(DEVICE_NAMES) as DeviceClass[]).map((key) => [
+      key,
+      { key, name: DEVICE_NAMES[key], opens: 0, clicks: 0, prefetches: 0 },
+    ]),
+  );
   let prefetch = 0;
   // A label this version does not know (none today) is counted as unknown rather than dropped.
   const clientRow = (client: string) => clients.get(client as MailClientFamily) ?? clients.get('unknown')!;

@@ -23,9 +23,20 @@ export function countedDeliveries(db: Db, rule: PeopleRule) {
     case 'visited':
       return query.where('deliveries.first_visit_at', 'is not', null);
     case 'later':
-      return query.where((eb) => eb.exists(eb.selectFrom('visits').select('visits.id').whereRef('visits.delivery_id', '=', 'deliveries.id').where('visits.is_later', '=', 1)));
+      return query.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('visits')
+            .select('visits.id')
+            .whereRef('visits.delivery_id', '=', 'deliveries.id')
+            .where('visits.is_later', '=', 1),
+        ),
+      );
     case 'not-opened':
-      return query.where('deliveries.status', '=', 'sent').where('deliveries.first_opened_at', 'is', null).where('deliveries.first_clicked_at', 'is', null);
+      return query
+        .where('deliveries.status', '=', 'sent')
+        .where('deliveries.first_opened_at', 'is', null)
+        .where('deliveries.first_clicked_at', 'is', null);
   }
 }
 
@@ -52,10 +63,24 @@ export interface PersonRow {
 const time = (value: number | bigint | string | null) => (value === null ? null : Number(value));
 
 /** Up to `limit` of the people behind the figure whose delivery id is above `afterDeliveryId`, in delivery order. */
-export async function findPeople(db: Db, rule: PeopleRule, afterDeliveryId: number, limit: number): Promise<PersonRow[]> {
+export async function findPeople(
+  db: Db,
+  rule: PeopleRule,
+  afterDeliveryId: number,
+  limit: number,
+): Promise<PersonRow[]> {
   const rows = await countedDeliveries(db, rule)
     .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
-    .select(['deliveries.id', 'subscribers.id as subscriber_id', 'subscribers.email', 'subscribers.name', 'subscribers.status', 'deliveries.first_opened_at', 'deliveries.first_clicked_at', 'deliveries.first_visit_at'])
+    .select([
+      'deliveries.id',
+      'subscribers.id as subscriber_id',
+      'subscribers.email',
+      'subscribers.name',
+      'subscribers.status',
+      'deliveries.first_opened_at',
+      'deliveries.first_clicked_at',
+      'deliveries.first_visit_at',
+    ])
     .where('deliveries.id', '>', afterDeliveryId)
     .orderBy('deliveries.id')
     .limit(limit)
@@ -86,7 +111,16 @@ export async function findPeoplePage(db: Db, rule: PeopleRule, offset: number, l
 }
 
 /** The issue's link `linkId`, if it is one of `issueId`'s. */
-export async function findIssueLink(db: Db, issueId: number, linkId: number): Promise<{ id: number; label: string } | undefined> {
-  const row = await db.selectFrom('issue_links').select(['id', 'label']).where('id', '=', linkId).where('issue_id', '=', issueId).executeTakeFirst();
+export async function findIssueLink(
+  db: Db,
+  issueId: number,
+  linkId: number,
+): Promise<{ id: number; label: string } | undefined> {
+  const row = await db
+    .selectFrom('issue_links')
+    .select(['id', 'label'])
+    .where('id', '=', linkId)
+    .where('issue_id', '=', issueId)
+    .executeTakeFirst();
   return row && { id: Number(row.id), label: row.label };
 }

@@ -16,11 +16,26 @@ export interface PeopleRule {
 }
 
 export const PEOPLE_FIGURE_TEXT: Record<PeopleFigure, { label: string; definition: string }> = {
-  opened: { label: 'Likely-human openers', definition: 'Recipients with a human or image-proxy open, or a human click (the report’s likely-human unique opens).' },
+  opened: {
+    label: 'Likely-human openers',
+    definition:
+      'Recipients with a human or image-proxy open, or a human click (the report’s likely-human unique opens).',
+  },
   clicked: { label: 'Clickers', definition: 'Recipients with at least one human click (the report’s unique clicks).' },
-  visited: { label: 'Recipients who visited', definition: 'Recipients whose own human click, or the attribution cookie it set, started a visit.' },
-  later: { label: 'Recipients who came back later', definition: 'Recipients with a visit from the issue that started after their first landing from it: the people behind the later visits (a forwarded link’s later visits have no recipient).' },
-  'not-opened': { label: 'Delivered, no human open or click', definition: 'Delivered messages with no likely-human open and no human click: machines’ opens (Apple’s prefetch, scanners) do not count as opened.' },
+  visited: {
+    label: 'Recipients who visited',
+    definition: 'Recipients whose own human click, or the attribution cookie it set, started a visit.',
+  },
+  later: {
+    label: 'Recipients who came back later',
+    definition:
+      'Recipients with a visit from the issue that started after their first landing from it: the people behind the later visits (a forwarded link’s later visits have no recipient).',
+  },
+  'not-opened': {
+    label: 'Delivered, no human open or click',
+    definition:
+      'Delivered messages with no likely-human open and no human click: machines’ opens (Apple’s prefetch, scanners) do not count as opened.',
+  },
 };
 
 export function isPeopleFigure(value: unknown): value is PeopleFigure {

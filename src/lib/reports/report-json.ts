@@ -40,8 +40,16 @@ export function comparisonRowJson(row: ComparisonRow) {
   };
 }
 
-export function comparisonJson(rows: readonly ComparisonRow[], context: { timeZone: string; generatedAt: number; sort: { column: string; dir: string } }) {
-  return { time_zone: context.timeZone, generated_at: context.generatedAt, sort: context.sort, issues: rows.map(comparisonRowJson) };
+export function comparisonJson(
+  rows: readonly ComparisonRow[],
+  context: { timeZone: string; generatedAt: number; sort: { column: string; dir: string } },
+) {
+  return {
+    time_zone: context.timeZone,
+    generated_at: context.generatedAt,
+    sort: context.sort,
+    issues: rows.map(comparisonRowJson),
+  };
 }
 
 function liftJson(lift: LiftResult) {
@@ -58,13 +66,23 @@ function liftJson(lift: LiftResult) {
     relative: lift.relative,
     verdict: lift.verdict,
     weeks_used: lift.weeksUsed,
-    weeks_excluded: lift.weeksExcluded.map((w) => ({ weeks_back: w.weeksBack, reason: w.reason, from: w.from, to: w.to, ...(w.sendAt === undefined ? {} : { send_at: w.sendAt }) })),
+    weeks_excluded: lift.weeksExcluded.map((w) => ({
+      weeks_back: w.weeksBack,
+      reason: w.reason,
+      from: w.from,
+      to: w.to,
+      ...(w.sendAt === undefined ? {} : { send_at: w.sendAt }),
+    })),
     observed_touched_by: lift.observedTouchedBy,
     sentence: lift.sentence,
   };
 }
 
-const series = (s: { key: string; name: string; points: [number, number][] }) => ({ key: s.key, name: s.name, points: s.points });
+const series = (s: { key: string; name: string; points: [number, number][] }) => ({
+  key: s.key,
+  name: s.name,
+  points: s.points,
+});
 
 /**
  * One issue's report: its comparison row, funnel, curves (points are [hours since the send's
@@ -81,14 +99,49 @@ export function issueReportJson(report: IssueReport) {
     curve_span: report.curveSpan,
     curves: report.curves.map(series),
     overlays: {
-      human_open_rate_percent: report.overlays.openRate.map((s) => ({ issue_id: s.issueId, current: s.current, ...series(s) })),
-      click_rate_percent: report.overlays.clickRate.map((s) => ({ issue_id: s.issueId, current: s.current, ...series(s) })),
+      human_open_rate_percent: report.overlays.openRate.map((s) => ({
+        issue_id: s.issueId,
+        current: s.current,
+        ...series(s),
+      })),
+      click_rate_percent: report.overlays.clickRate.map((s) => ({
+        issue_id: s.issueId,
+        current: s.current,
+        ...series(s),
+      })),
     },
-    heatmaps: report.heatmaps.map((h) => ({ key: h.key, name: h.name, total: h.total, weekdays: WEEKDAYS, values: h.values })),
-    links: report.links.map((l) => ({ id: l.id, position: l.position, kind: l.kind, label: l.label, url: l.url, human_clicks: l.humanClicks, bot_clicks: l.botClicks, unique_clickers: l.uniqueClickers })),
+    heatmaps: report.heatmaps.map((h) => ({
+      key: h.key,
+      name: h.name,
+      total: h.total,
+      weekdays: WEEKDAYS,
+      values: h.values,
+    })),
+    links: report.links.map((l) => ({
+      id: l.id,
+      position: l.position,
+      kind: l.kind,
+      label: l.label,
+      url: l.url,
+      human_clicks: l.humanClicks,
+      bot_clicks: l.botClicks,
+      unique_clickers: l.uniqueClickers,
+    })),
     // Likely-human opens and human clicks by mail program and by device; Apple's prefetch is its own row (key apple_mpp).
-    mail_clients: report.mailClients.clients.map((r) => ({ key: r.key, name: r.name, human_opens: r.opens, human_clicks: r.clicks, apple_mpp_opens: r.prefetches })),
-    devices: report.mailClients.devices.map((r) => ({ key: r.key, name: r.name, human_opens: r.opens, human_clicks: r.clicks, apple_mpp_opens: r.prefetches })),
+    mail_clients: report.mailClients.clients.map((r) => ({
+      key: r.key,
+      name: r.name,
+      human_opens: r.opens,
+      human_clicks: r.clicks,
+      apple_mpp_opens: r.prefetches,
+    })),
+    devices: report.mailClients.devices.map((r) => ({
+      key: r.key,
+      name: r.name,
+      human_opens: r.opens,
+      human_clicks: r.clicks,
+      apple_mpp_opens: r.prefetches,
+    })),
     lift: report.lift.map((l) => ({ metric: l.metric, label: l.label, h24: liftJson(l.h24), h72: liftJson(l.h72) })),
     machine: {
       apple_mpp_opens: report.machine.appleMppOpens,
@@ -98,7 +151,13 @@ export function issueReportJson(report: IssueReport) {
       bot_clicks: report.machine.botClicks,
       human_clicks: report.machine.humanClicks,
       machine_views: report.machine.machineViews,
-      by_owner: report.machine.byOwner.map((o) => ({ role: o.role, owner: o.owner, opens: o.opens, clicks: o.clicks, views: o.views })),
+      by_owner: report.machine.byOwner.map((o) => ({
+        role: o.role,
+        owner: o.owner,
+        opens: o.opens,
+        clicks: o.clicks,
+        views: o.views,
+      })),
     },
   };
 }

@@ -26,7 +26,13 @@ export async function findSentIssues(db: Db, limit = 200, issueIds?: readonly nu
     .where('sends.started_at', 'is not', null);
   if (issueIds) query = query.where('issues.id', 'in', issueIds.length > 0 ? issueIds : [-1]);
   const rows = await query.orderBy('sends.started_at', 'desc').limit(limit).execute();
-  return rows.map((r) => ({ issueId: Number(r.id), slug: r.slug, subject: r.subject, sentAt: Number(r.started_at), state: r.state }));
+  return rows.map((r) => ({
+    issueId: Number(r.id),
+    slug: r.slug,
+    subject: r.subject,
+    sentAt: Number(r.started_at),
+    state: r.state,
+  }));
 }
 
 export interface DeliveryTotals {
@@ -44,13 +50,28 @@ export interface DeliveryTotals {
 export async function countDeliveriesByIssue(db: Db, issueIds: readonly number[]): Promise<DeliveryTotals[]> {
   if (issueIds.length === 0) return [];
   const [byStatus, complaints] = await Promise.all([
-    db.selectFrom('deliveries').select(['issue_id', 'status', (eb) => eb.fn.countAll<number>().as('n')]).where('issue_id', 'in', issueIds).groupBy(['issue_id', 'status']).execute(),
-    db.selectFrom('deliveries').select(['issue_id', (eb) => eb.fn.countAll<number>().as('n')]).where('issue_id', 'in', issueIds).where('complained_at', 'is not', null).groupBy('issue_id').execute(),
+    db
+      .selectFrom('deliveries')
+      .select(['issue_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('issue_id', 'in', issueIds)
+      .groupBy(['issue_id', 'status'])
+      .execute(),
+    db
+      .selectFrom('deliveries')
+      .select(['issue_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('issue_id', 'in', issueIds)
+      .where('complained_at', 'is not', null)
+      .groupBy('issue_id')
+      .execute(),
   ]);
   const totals = new Map<number, DeliveryTotals>();
   const of = (issueId: number) => {
     let t = totals.get(issueId);
-    if (!t) totals.set(issueId, (t = { issueId, recipients: 0, delivered: 0, bounced: 0, failed: 0, skipped: 0, pending: 0, complained: 0 }));
+    if (!t)
+      totals.set(
+        issueId,
+        (t = { issueId, recipients: 0, delivered: 0, bounced: 0, failed: 0, skipped: 0, pending: 0, complained: 0 }),
+      );
     return t;
   };
   for (const r of byStatus) {
@@ -76,8 +97,20 @@ export interface RegisteredLink {
 }
 
 export async function findRegisteredLinks(db: Db, issueId: number): Promise<RegisteredLink[]> {
-  const rows = await db.selectFrom('issue_links').select(['id', 'position', 'url', 'label', 'kind']).where('issue_id', '=', issueId).orderBy('position').orderBy('id').execute();
-  return rows.map((r) => ({ id: Number(r.id), position: Number(r.position), url: r.url, label: r.label, kind: r.kind }));
+  const rows = await db
+    .selectFrom('issue_links')
+    .select(['id', 'position', 'url', 'label', 'kind'])
+    .where('issue_id', '=', issueId)
+    .orderBy('position')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    position: Number(r.position),
+    url: r.url,
+    label: r.label,
+    kind: r.kind,
+  }));
 }
 
 /** Start time and subject of every send that has started, oldest first (marking sends, excluding touched weeks). */

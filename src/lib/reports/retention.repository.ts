@@ -5,11 +5,23 @@ import type { Database } from '../db/schema.ts';
 type Db = DB | Transaction<Database>;
 
 /** Raw event tables and the column that dates a row. */
-export const RAW_EVENT_TABLES = { opens: 'at', clicks: 'at', link_checks: 'at', page_views: 'at', visits: 'last_seen', offline_events: 'at' } as const;
+export const RAW_EVENT_TABLES = {
+  opens: 'at',
+  clicks: 'at',
+  link_checks: 'at',
+  page_views: 'at',
+  visits: 'last_seen',
+  offline_events: 'at',
+} as const;
 export type RawEventTable = keyof typeof RAW_EVENT_TABLES;
 
 /** Deletes up to `limit` rows of `table` dated before `cutoff`; answers how many went. */
-export async function deleteRawEventsBefore(db: Db, table: RawEventTable, cutoff: number, limit: number): Promise<number> {
+export async function deleteRawEventsBefore(
+  db: Db,
+  table: RawEventTable,
+  cutoff: number,
+  limit: number,
+): Promise<number> {
   const column = RAW_EVENT_TABLES[table];
   const result = await db
     .deleteFrom(table)
@@ -25,7 +37,9 @@ export async function deleteRawEventsBefore(db: Db, table: RawEventTable, cutoff
  */
 export async function deletePersonEvents(db: Db, subscriberId: number): Promise<void> {
   const deliveries = db.selectFrom('deliveries').select('id').where('subscriber_id', '=', subscriberId);
-  for (const table of ['opens', 'clicks', 'link_checks'] as const) await db.deleteFrom(table).where('delivery_id', 'in', deliveries).execute();
+  for (const table of ['opens', 'clicks', 'link_checks'] as const)
+    await db.deleteFrom(table).where('delivery_id', 'in', deliveries).execute();
   await db.deleteFrom('page_views').where('click_delivery_id', 'in', deliveries).execute();
-  for (const table of ['page_views', 'visits'] as const) await db.deleteFrom(table).where('subscriber_id', '=', subscriberId).execute();
+  for (const table of ['page_views', 'visits'] as const)
+    await db.deleteFrom(table).where('subscriber_id', '=', subscriberId).execute();
 }

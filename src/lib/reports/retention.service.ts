@@ -10,7 +10,10 @@ import { deleteRawEventsBefore, RAW_EVENT_TABLES, type RawEventTable } from './r
 const CHUNK = 5_000;
 const DAY_MS = 86_400_000;
 
-export async function pruneRawEvents(db: DB, now = Date.now()): Promise<{ cutoff: number; deleted: Record<RawEventTable, number> }> {
+export async function pruneRawEvents(
+  db: DB,
+  now = Date.now(),
+): Promise<{ cutoff: number; deleted: Record<RawEventTable, number> }> {
   const settings = await getSettings(db, { now });
   const cutoff = now - settings.retentionDays * DAY_MS;
   const deleted = {} as Record<RawEventTable, number>;
@@ -34,7 +37,9 @@ export function schedulePruning(db: DB, options: { firstDelayMs?: number; everyM
         const total = Object.values(deleted).reduce((a, b) => a + b, 0);
         if (total > 0) console.log(`[retention] pruned ${total} raw event(s):`, deleted);
       })
-      .catch((error: unknown) => console.error('[retention] pruning failed:', error instanceof Error ? error.message : error));
+      .catch((error: unknown) =>
+        console.error('[retention] pruning failed:', error instanceof Error ? error.message : error),
+      );
   };
   const first = setTimeout(run, options.firstDelayMs ?? 60_000);
   const daily = setInterval(run, options.everyMs ?? DAY_MS);

@@ -38,7 +38,11 @@ export function lastDays(days: number, timeZone: string, now = Date.now()): Site
   return { fromDay: addDays(toDay, -(days - 1)), toDay };
 }
 
-export async function siteReport(db: DB, range: SiteReportRange, options: { now?: number; limit?: number } = {}): Promise<SiteReport> {
+export async function siteReport(
+  db: DB,
+  range: SiteReportRange,
+  options: { now?: number; limit?: number } = {},
+): Promise<SiteReport> {
   const settings = await getSettings(db, options.now === undefined ? {} : { now: options.now });
   const tz = settings.timeZone;
   const from = startOfDay(range.fromDay, tz);
@@ -46,7 +50,8 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
   const limit = options.limit ?? 20;
   // Hour buckets when every local midnight in the range is on the hour (whole-hour zones), else 15-minute ones.
   let grain: '' | typeof PER_HOUR = PER_HOUR;
-  for (let day = range.fromDay; day <= addDays(range.toDay, 1); day = addDays(day, 1)) if (startOfDay(day, tz) % HOUR_MS !== 0) grain = '';
+  for (let day = range.fromDay; day <= addDays(range.toDay, 1); day = addDays(day, 1))
+    if (startOfDay(day, tz) % HOUR_MS !== 0) grain = '';
   const [buckets, sums, pages, newsletter, campaigns, referrers, sendTimes] = await Promise.all([
     findCountBuckets(db, SITE, ['visit', 'pageview'], from, to, grain),
     sumInRange(db, SITE, ['signup', 'call', 'walk_in'], from, to),
@@ -62,7 +67,13 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
     index.set(day, days.length);
     days.push({ day, at: startOfDay(day, tz), visits: 0, pageViews: 0 });
   }
-  const totals = { visits: 0, pageViews: 0, signups: sums.get('signup') ?? 0, calls: sums.get('call') ?? 0, walkIns: sums.get('walk_in') ?? 0 };
+  const totals = {
+    visits: 0,
+    pageViews: 0,
+    signups: sums.get('signup') ?? 0,
+    calls: sums.get('call') ?? 0,
+    walkIns: sums.get('walk_in') ?? 0,
+  };
   const clock = new ZoneClock(tz);
   for (const b of buckets) {
     const point = days[index.get(clock.day(b.bucket))!]!;
@@ -81,7 +92,9 @@ export async function siteReport(db: DB, range: SiteReportRange, options: { now?
     toDay: range.toDay,
     totals,
     daily: days,
-    sends: sendTimes.filter((s) => s.sentAt >= from && s.sentAt < to).map((s) => ({ issueId: s.issueId, subject: s.subject, at: s.sentAt })),
+    sends: sendTimes
+      .filter((s) => s.sentAt >= from && s.sentAt < to)
+      .map((s) => ({ issueId: s.issueId, subject: s.subject, at: s.sentAt })),
     topPages: pages.map((p) => ({ path: p.dim, views: p.n, newsletterViews: fromNewsletter.get(p.dim) ?? 0 })),
     campaigns: campaigns.map((c) => ({ campaign: c.dim, views: c.n })),
     referrers: referrers.map((r) => ({ host: r.dim, views: r.n })),
@@ -98,15 +111,24 @@ export interface ArticleFigures {
 }
 
 /** Views and newsletter views of each article in the range, most viewed first. */
-export async function articleFigures(db: DB, articles: readonly { path: string; title: string }[], range: SiteReportRange, options: { now?: number } = {}): Promise<ArticleFigures[]> {
+export async function articleFigures(
+  db: DB,
+  articles: readonly { path: string; title: string }[],
+  range: SiteReportRange,
+  options: { now?: number } = {},
+): Promise<ArticleFigures[]> {
   const settings = await getSettings(db, options.now === undefined ? {} : { now: options.now });
   const from = startOfDay(range.fromDay, settings.timeZone);
   const to = startOfDay(addDays(range.toDay, 1), settings.timeZone);
-  const [views, newsletter] = await Promise.all([sumCountsByDim(db, SITE, 'path.views', { from, to }), sumCountsByDim(db, SITE, 'path.newsletter', { from, to })]);
+  const [views, newsletter] = await Promise.all([
+    sumCountsByDim(db, SITE, 'path.views', { from, to }),
+    sumCountsByDim(db, SITE, 'path.newsletter', { from, to }),
+  ]);
   const viewsByPath = new Map(views.map((r) => [r.dim, r.n]));
   const newsletterByPath = new Map(newsletter.map((r) => [r.dim, r.n]));
   // Pages are counted as requested: with and without the trailing slash.
-  const count = (map: Map<string, number>, path: string) => (map.get(path) ?? 0) + (path.endsWith('/') ? (map.get(path.slice(0, -1)) ?? 0) : (map.get(`${path}/`) ?? 0));
+  const count = (map: Map<string, number>, path: string) =>
+    (map.get(path) ?? 0) + (path.endsWith('/') ? (map.get(path.slice(0, -1)) ?? 0) : (map.get(`${path}/`) ?? 0));
   return articles
     .map((a) => {
       const v = count(viewsByPath, a.path);

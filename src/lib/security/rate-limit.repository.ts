@@ -8,7 +8,12 @@ type Db = DB | Transaction<Database>;
  * One more hit for `key`, in one statement (hits of two processes at once both count): a window
  * that has ended starts again at 1 and ends `windowMs` from now. Answers the count and the window's end.
  */
-export async function addRateLimitHit(db: Db, key: string, now: number, windowMs: number): Promise<{ hits: number; expiresAt: number }> {
+export async function addRateLimitHit(
+  db: Db,
+  key: string,
+  now: number,
+  windowMs: number,
+): Promise<{ hits: number; expiresAt: number }> {
   const ended = sql<boolean>`rate_limits.expires_at <= ${now}`;
   const row = await db
     .insertInto('rate_limits')
@@ -25,8 +30,17 @@ export async function addRateLimitHit(db: Db, key: string, now: number, windowMs
 }
 
 /** The hits of `key`'s window still running at `now` (undefined when none). */
-export async function findRateLimit(db: Db, key: string, now: number): Promise<{ hits: number; expiresAt: number } | undefined> {
-  const row = await db.selectFrom('rate_limits').select(['hits', 'expires_at']).where('key', '=', key).where('expires_at', '>', now).executeTakeFirst();
+export async function findRateLimit(
+  db: Db,
+  key: string,
+  now: number,
+): Promise<{ hits: number; expiresAt: number } | undefined> {
+  const row = await db
+    .selectFrom('rate_limits')
+    .select(['hits', 'expires_at'])
+    .where('key', '=', key)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
   return row && { hits: Number(row.hits), expiresAt: Number(row.expires_at) };
 }
 

@@ -18,9 +18,19 @@ export interface RateRule {
 }
 
 export const SIGNUPS_PER_ADDRESS: RateRule = { name: 'signup', limit: 5, windowMs: 10 * 60_000, perNetwork: true };
-export const RESET_REQUESTS_PER_ADDRESS: RateRule = { name: 'reset-address', limit: 10, windowMs: 60 * 60_000, perNetwork: true };
+export const RESET_REQUESTS_PER_ADDRESS: RateRule = {
+  name: 'reset-address',
+  limit: 10,
+  windowMs: 60 * 60_000,
+  perNetwork: true,
+};
 export const RESET_REQUESTS_PER_EMAIL: RateRule = { name: 'reset-email', limit: 3, windowMs: 60 * 60_000 };
-export const WEBHOOK_FAILURES_PER_ADDRESS: RateRule = { name: 'webhook-failure', limit: 20, windowMs: 10 * 60_000, perNetwork: true };
+export const WEBHOOK_FAILURES_PER_ADDRESS: RateRule = {
+  name: 'webhook-failure',
+  limit: 20,
+  windowMs: 10 * 60_000,
+  perNetwork: true,
+};
 
 export type RateAnswer = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
@@ -28,7 +38,10 @@ export type RateAnswer = { allowed: true } | { allowed: false; retryAfterSeconds
 const CLEAN_EVERY = 200;
 let hitsSinceClean = 0;
 
-const waitUntil = (expiresAt: number, now: number): RateAnswer => ({ allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((expiresAt - now) / 1000)) });
+const waitUntil = (expiresAt: number, now: number): RateAnswer => ({
+  allowed: false,
+  retryAfterSeconds: Math.max(1, Math.ceil((expiresAt - now) / 1000)),
+});
 
 export class RateLimits {
   readonly #db: DB;
@@ -37,7 +50,10 @@ export class RateLimits {
   constructor(deps: { db: DB; secret: string }) {
     this.#db = deps.db;
     const hmac = hmacFor(deps.secret);
-    this.#key = (rule, value) => `${rule.name}:${hmac(`rate-limit\0${rule.name}\0${rule.perNetwork ? addressNetwork(value) : value}`).toString('base64url').slice(0, 32)}`;
+    this.#key = (rule, value) =>
+      `${rule.name}:${hmac(`rate-limit\0${rule.name}\0${rule.perNetwork ? addressNetwork(value) : value}`)
+        .toString('base64url')
+        .slice(0, 32)}`;
   }
 
   /** Counts a hit; says whether it is within the limit and, if not, how many seconds until the window ends. */

@@ -13,7 +13,11 @@ export function signToken(secret: string, purpose: string, payload: unknown): st
 }
 
 /** The payload, or undefined when the token is malformed, tampered with, or made for another purpose. */
-export function verifyToken<T = unknown>(secret: string, purpose: string, token: string | null | undefined): T | undefined {
+export function verifyToken<T = unknown>(
+  secret: string,
+  purpose: string,
+  token: string | null | undefined,
+): T | undefined {
   if (typeof token !== 'string' || token.length > 4096) return undefined;
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return undefined;

@@ -38,7 +38,12 @@ export function progressJson(issueId: number, progress: SendProgress, troubles: 
     eta_seconds: progress.etaSeconds,
     done: progress.done,
     /** Send workers that cannot record outcomes right now (the progress above lags while there are any). */
-    workers_failing: troubles.map((t) => ({ worker: t.workerId, failing_since: t.since, failed_attempts: t.attempts, last_error: t.lastError })),
+    workers_failing: troubles.map((t) => ({
+      worker: t.workerId,
+      failing_since: t.since,
+      failed_attempts: t.attempts,
+      last_error: t.lastError,
+    })),
   };
 }
 
@@ -52,6 +57,16 @@ const ERROR_CODES: Record<Failure['reason'], string> = {
   throttled: 'throttled',
 };
 
-export function failureJson(failure: Failure): { status: number; body: { error: string; message: string; field?: string } } {
-  return { status: FAILURE_STATUS[failure.reason], body: { error: ERROR_CODES[failure.reason], message: failure.message, ...(failure.field ? { field: failure.field } : {}) } };
+export function failureJson(failure: Failure): {
+  status: number;
+  body: { error: string; message: string; field?: string };
+} {
+  return {
+    status: FAILURE_STATUS[failure.reason],
+    body: {
+      error: ERROR_CODES[failure.reason],
+      message: failure.message,
+      ...(failure.field ? { field: failure.field } : {}),
+    },
+  };
 }

@@ -18,7 +18,10 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest();
  * in constant time (both sides hashed first, so their lengths say nothing either). Without a
  * configured secret nothing is accepted.
  */
-export function webhookSecretMatches(configured: string | undefined, headers: { get(name: string): string | null }): boolean {
+export function webhookSecretMatches(
+  configured: string | undefined,
+  headers: { get(name: string): string | null },
+): boolean {
   if (!configured) return false;
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '')?.[1];
   const given = bearer ?? headers.get('x-webhook-secret')?.trim();
@@ -33,7 +36,10 @@ export const bounceReportSchema = z
     type: z.enum(['bounce', 'complaint'], { error: 'type must be "bounce" or "complaint".' }),
     reason: z.string().max(1000).optional(),
   })
-  .refine((r) => r.email !== undefined || r.message_id !== undefined, { error: 'Give the email address or the message_id (or both).', path: ['email'] });
+  .refine((r) => r.email !== undefined || r.message_id !== undefined, {
+    error: 'Give the email address or the message_id (or both).',
+    path: ['email'],
+  });
 
 export type BounceOutcome =
   | { ok: true; suppressed: boolean; deliveryId: number | null }
@@ -64,14 +70,21 @@ export async function recordBounceReport(db: DB, input: unknown, now = Date.now(
     if (!checked.ok) return { ok: false, message: checked.error, fields: { email: checked.error } };
     email = checked.email;
   }
-  const delivery = report.message_id ? await findDeliveryByMessageId(db, normalizeMessageId(report.message_id)) : undefined;
+  const delivery = report.message_id
+    ? await findDeliveryByMessageId(db, normalizeMessageId(report.message_id))
+    : undefined;
   if (!email && delivery?.subscriber_id) email = (await findSubscriberById(db, Number(delivery.subscriber_id)))?.email;
   if (!email) return { ok: true, suppressed: false, deliveryId: delivery ? Number(delivery.id) : null };
 
   const reason = (report.reason ?? '').replace(/\s+/g, ' ').trim().slice(0, 300);
-  const detail = { via: 'webhook', ...(delivery ? { issue: Number(delivery.issue_id), delivery: Number(delivery.id) } : {}), ...(reason ? { reason } : {}) };
+  const detail = {
+    via: 'webhook',
+    ...(delivery ? { issue: Number(delivery.issue_id), delivery: Number(delivery.id) } : {}),
+    ...(reason ? { reason } : {}),
+  };
   if (delivery) {
-    if (report.type === 'bounce') await markDeliveryBounced(db, Number(delivery.id), `bounce reported${reason ? `: ${reason}` : ''}`);
+    if (report.type === 'bounce')
+      await markDeliveryBounced(db, Number(delivery.id), `bounce reported${reason ? `: ${reason}` : ''}`);
     else await markDeliveryComplained(db, Number(delivery.id), now);
   }
   const suppressed = await suppressAddress(db, email, report.type === 'bounce' ? 'bounced' : 'complained', detail, now);

@@ -11,15 +11,31 @@ import type { Audience, ClaimedDelivery, Db, DeliveryCounts } from './sending.ts
  * unsubscribed or paused since is left out, as from any audience).
  */
 function audienceSubscribers(db: Db, audience: Audience) {
-  let query = db.selectFrom('subscribers').where('subscribers.status', '=', 'active').where('subscribers.paused', '=', 0);
+  let query = db
+    .selectFrom('subscribers')
+    .where('subscribers.status', '=', 'active')
+    .where('subscribers.paused', '=', 0);
   const topics = audience.topics;
   if (topics && topics.length > 0) {
     query = query.where((eb) =>
-      eb.exists(eb.selectFrom('subscriber_topics').select('subscriber_topics.topic').whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id').where('subscriber_topics.topic', 'in', topics)),
+      eb.exists(
+        eb
+          .selectFrom('subscriber_topics')
+          .select('subscriber_topics.topic')
+          .whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id')
+          .where('subscriber_topics.topic', 'in', topics),
+      ),
     );
   }
   const behaviour = audience.behaviour;
-  if (behaviour) query = query.where('subscribers.id', 'in', countedDeliveries(db, behaviour).select('deliveries.subscriber_id').where('deliveries.subscriber_id', 'is not', null));
+  if (behaviour)
+    query = query.where(
+      'subscribers.id',
+      'in',
+      countedDeliveries(db, behaviour)
+        .select('deliveries.subscriber_id')
+        .where('deliveries.subscriber_id', 'is not', null),
+    );
   return query;
 }
 
@@ -61,7 +77,13 @@ export async function countAudience(db: Db, audience: Audience): Promise<number>
  * LOCKED, so workers running this at once never get the same row and never wait for each other.
  * SQLite runs one worker and serialises writes, so the same statement without the lock clause.
  */
-export async function claimDueDeliveries(db: Db, send: { id: number; issueId: number }, workerId: string, limit: number, now: number): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(
+  db: Db,
+  send: { id: number; issueId: number },
+  workerId: string,
+  limit: number,
+  now: number,
+): Promise<ClaimedDelivery[]> {
   let due = db
     .selectFrom('deliveries')
     .select('deliveries.id')
@@ -80,7 +102,13 @@ export async function claimDueDeliveries(db: Db, send: { id: number; issueId: nu
     .returning(['id', 'issue_id', 'subscriber_id', 'attempts'])
     .execute();
   return rows
-    .map((r) => ({ id: Number(r.id), sendId: send.id, issueId: Number(r.issue_id), subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id), attempts: Number(r.attempts) }))
+    .map((r) => ({
+      id: Number(r.id),
+      sendId: send.id,
+      issueId: Number(r.issue_id),
+      subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id),
+      attempts: Number(r.attempts),
+    }))
     .sort((a, b) => a.id - b.id);
 }
 
@@ -108,12 +136,28 @@ const outcomeStatements = new WeakMap<BetterSqlite3.Database, BetterSqlite3.Stat
  * claim now (the message went); any other outcome only by the worker that still holds it.
  * Pass `sqlite` (the handle behind `db`, inside its transaction) for the prepared-once path.
  */
-export async function recordDeliveryOutcomes(db: Db, workerId: string, updates: readonly DeliveryUpdate[], sqlite?: BetterSqlite3.Database): Promise<void> {
+export async function recordDeliveryOutcomes(
+  db: Db,
+  workerId: string,
+  updates: readonly DeliveryUpdate[],
+  sqlite?: BetterSqlite3.Database,
+): Promise<void> {
   if (sqlite) {
     let statement = outcomeStatements.get(sqlite);
     if (!statement) outcomeStatements.set(sqlite, (statement = sqlite.prepare(OUTCOME_SQLITE)));
     for (const u of updates) {
-      statement.run(u.status, u.attempts, u.reason ?? null, u.nextAttemptAt ?? null, u.sentAt ?? null, u.messageId ?? null, u.smtpResponse ?? null, u.id, u.status, workerId);
+      statement.run(
+        u.status,
+        u.attempts,
+        u.reason ?? null,
+        u.nextAttemptAt ?? null,
+        u.sentAt ?? null,
+        u.messageId ?? null,
+        u.smtpResponse ?? null,
+        u.id,
+        u.status,
+        workerId,
+      );
     }
     return;
   }
@@ -152,7 +196,13 @@ export async function releaseClaims(db: Db, workerId: string, ids: readonly numb
 /** Extends the lease of the rows a live worker still holds. */
 export async function renewClaims(db: Db, workerId: string, ids: readonly number[], now: number): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('deliveries').set({ claimed_at: now }).where('id', 'in', ids).where('claimed_by', '=', workerId).where('status', '=', 'sending').execute();
+  await db
+    .updateTable('deliveries')
+    .set({ claimed_at: now })
+    .where('id', 'in', ids)
+    .where('claimed_by', '=', workerId)
+    .where('status', '=', 'sending')
+    .execute();
 }
 
 /** Rows of a send whose lease ran out (their worker died or hung) go back to the queue; answers how many. */
@@ -181,7 +231,12 @@ export async function releaseClaimsOfWorkers(db: Db, workerIds: readonly string[
 
 /** Cancelling: every row still waiting is skipped with the reason; rows being sent finish. */
 export async function skipQueuedDeliveries(db: Db, issueId: number, reason: string): Promise<number> {
-  const result = await db.updateTable('deliveries').set({ status: 'skipped', reason }).where('issue_id', '=', issueId).where('status', '=', 'queued').executeTakeFirst();
+  const result = await db
+    .updateTable('deliveries')
+    .set({ status: 'skipped', reason })
+    .where('issue_id', '=', issueId)
+    .where('status', '=', 'queued')
+    .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
 
@@ -193,7 +248,9 @@ export async function skipQueuedOfCancelledSends(db: Db, ids: readonly number[])
     .set({ status: 'skipped', reason: 'cancelled' })
     .where('id', 'in', ids)
     .where('status', '=', 'queued')
-    .where('issue_id', 'in', (eb) => eb.selectFrom('sends').select('sends.issue_id').where('sends.state', '=', 'cancelled'))
+    .where('issue_id', 'in', (eb) =>
+      eb.selectFrom('sends').select('sends.issue_id').where('sends.state', '=', 'cancelled'),
+    )
     .execute();
 }
 
@@ -217,13 +274,19 @@ export async function countDeliveriesByStatus(db: Db, issueId: number): Promise<
  * What the mail server answered for an issue's deliveries that did not go through (failed,
  * bounced, or queued again after a temporary failure), the most frequent answers first.
  */
-export async function countFailureReasons(db: Db, issueId: number, limit: number): Promise<{ status: DeliveryStatus; reason: string; count: number }[]> {
+export async function countFailureReasons(
+  db: Db,
+  issueId: number,
+  limit: number,
+): Promise<{ status: DeliveryStatus; reason: string; count: number }[]> {
   const rows = await db
     .selectFrom('deliveries')
     .select(['status', 'reason', (eb) => eb.fn.countAll<number>().as('n')])
     .where('issue_id', '=', issueId)
     .where('reason', 'is not', null)
-    .where((eb) => eb.or([eb('status', 'in', ['failed', 'bounced']), eb.and([eb('status', '=', 'queued'), eb('attempts', '>', 0)])]))
+    .where((eb) =>
+      eb.or([eb('status', 'in', ['failed', 'bounced']), eb.and([eb('status', '=', 'queued'), eb('attempts', '>', 0)])]),
+    )
     .groupBy(['status', 'reason'])
     .orderBy('n', 'desc')
     .orderBy('reason')
@@ -243,22 +306,52 @@ export async function countSentSince(db: Db, issueId: number, since: number): Pr
   return Number(row.n);
 }
 
-export async function findDeliveryByMessageId(db: Db, messageId: string): Promise<{ id: number; issue_id: number; subscriber_id: number | null; status: DeliveryStatus } | undefined> {
-  return db.selectFrom('deliveries').select(['id', 'issue_id', 'subscriber_id', 'status']).where('message_id', '=', messageId).executeTakeFirst();
+export async function findDeliveryByMessageId(
+  db: Db,
+  messageId: string,
+): Promise<{ id: number; issue_id: number; subscriber_id: number | null; status: DeliveryStatus } | undefined> {
+  return db
+    .selectFrom('deliveries')
+    .select(['id', 'issue_id', 'subscriber_id', 'status'])
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
 }
 
 /** An asynchronous bounce for a message that was accepted: the row becomes `bounced`. */
 export async function markDeliveryBounced(db: Db, id: number, reason: string): Promise<void> {
-  await db.updateTable('deliveries').set({ status: 'bounced', reason }).where('id', '=', id).where('status', 'in', ['sent', 'bounced']).execute();
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'bounced', reason })
+    .where('id', '=', id)
+    .where('status', 'in', ['sent', 'bounced'])
+    .execute();
 }
 
 /** A complaint keeps the row `sent` (the message arrived) and records when, once. */
 export async function markDeliveryComplained(db: Db, id: number, now: number): Promise<void> {
-  await db.updateTable('deliveries').set({ complained_at: now }).where('id', '=', id).where('complained_at', 'is', null).execute();
+  await db
+    .updateTable('deliveries')
+    .set({ complained_at: now })
+    .where('id', '=', id)
+    .where('complained_at', 'is', null)
+    .execute();
 }
 
 /** The deliveries of an issue that went out: to whom and when, in ledger order. */
-export async function findSentDeliveries(db: Db, issueId: number): Promise<{ id: number; subscriberId: number | null; sentAt: number }[]> {
-  const rows = await db.selectFrom('deliveries').select(['id', 'subscriber_id', 'sent_at']).where('issue_id', '=', issueId).where('status', '=', 'sent').orderBy('id').execute();
-  return rows.map((r) => ({ id: Number(r.id), subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id), sentAt: Number(r.sent_at) }));
+export async function findSentDeliveries(
+  db: Db,
+  issueId: number,
+): Promise<{ id: number; subscriberId: number | null; sentAt: number }[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['id', 'subscriber_id', 'sent_at'])
+    .where('issue_id', '=', issueId)
+    .where('status', '=', 'sent')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id),
+    sentAt: Number(r.sent_at),
+  }));
 }

@@ -55,11 +55,28 @@ function isRefusedMessage(error: MailSendError): boolean {
  * retried with backoff until `maxAttempts`, then failed. A message we could not even build
  * (InvalidMailError) fails at once and says nothing about the server.
  */
-export function classifyFailure(error: unknown, attempt: number, policy: RetryPolicy, now: number, random: () => number = Math.random): FailureOutcome {
+export function classifyFailure(
+  error: unknown,
+  attempt: number,
+  policy: RetryPolicy,
+  now: number,
+  random: () => number = Math.random,
+): FailureOutcome {
   const reason = describeFailure(error);
   if (error instanceof InvalidMailError) return { status: 'failed', reason: `not sent: ${reason}`, counts: false };
   if (error instanceof MailSendError && isHardBounce(error)) return { status: 'bounced', reason, counts: false };
-  if (error instanceof MailSendError && isRefusedMessage(error)) return { status: 'failed', reason: `refused: ${reason}`, counts: true };
-  if (attempt >= policy.maxAttempts) return { status: 'failed', reason: `gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${reason}`, counts: true };
-  return { status: 'queued', nextAttemptAt: now + retryDelay(attempt, policy.retryBaseMs, random), reason, counts: true };
+  if (error instanceof MailSendError && isRefusedMessage(error))
+    return { status: 'failed', reason: `refused: ${reason}`, counts: true };
+  if (attempt >= policy.maxAttempts)
+    return {
+      status: 'failed',
+      reason: `gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${reason}`,
+      counts: true,
+    };
+  return {
+    status: 'queued',
+    nextAttemptAt: now + retryDelay(attempt, policy.retryBaseMs, random),
+    reason,
+    counts: true,
+  };
 }

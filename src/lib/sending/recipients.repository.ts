@@ -12,6 +12,10 @@ export interface RecipientRow {
 /** The subscribers behind a claimed batch, read just before their messages go (one query a batch). */
 export async function findRecipientRows(db: Db, subscriberIds: readonly number[]): Promise<RecipientRow[]> {
   if (subscriberIds.length === 0) return [];
-  const rows = await db.selectFrom('subscribers').select(['id', 'email', 'name', 'status', 'paused']).where('id', 'in', subscriberIds).execute();
+  const rows = await db
+    .selectFrom('subscribers')
+    .select(['id', 'email', 'name', 'status', 'paused'])
+    .where('id', 'in', subscriberIds)
+    .execute();
   return rows.map((r) => ({ ...r, id: Number(r.id), paused: Number(r.paused) }));
 }

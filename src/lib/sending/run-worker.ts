@@ -16,14 +16,21 @@ export function weeklyDigestChore(
     name: 'weekly digest',
     everyMs,
     run: async (now, workerId) => {
-      const sent = await sendWeeklyDigests({ db: app.db, mailer: app.mailer, secret: app.secret, compose: app.compose, log }, workerId, now);
+      const sent = await sendWeeklyDigests(
+        { db: app.db, mailer: app.mailer, secret: app.secret, compose: app.compose, log },
+        workerId,
+        now,
+      );
       if (sent > 0) log(`[digest] weekly digest sent to ${sent} ${sent === 1 ? 'person' : 'people'}`);
     },
   };
 }
 
 /** A send worker over the process's database and mailer, with the settings from the configuration. */
-export function createSendWorker(app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>, chores: WorkerChore[] = []): SendWorker {
+export function createSendWorker(
+  app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>,
+  chores: WorkerChore[] = [],
+): SendWorker {
   const { sending, mail } = app.config;
   return new SendWorker({
     db: app.db,
@@ -72,9 +79,12 @@ export function startEmbeddedWorker(
         return;
       }
       current = worker;
-      log(`[send] worker ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${app.config.mail.poolSize}` : 'outbox'})`);
+      log(
+        `[send] worker ${worker.id} running (${app.mailer.mode === 'smtp' ? `SMTP pool of ${app.config.mail.poolSize}` : 'outbox'})`,
+      );
     } catch (error) {
-      if (!(error instanceof WorkerLockedError) || !told) log(`[send] the send worker did not start: ${error instanceof Error ? error.message : String(error)}`);
+      if (!(error instanceof WorkerLockedError) || !told)
+        log(`[send] the send worker did not start: ${error instanceof Error ? error.message : String(error)}`);
       if (error instanceof WorkerLockedError) told = true;
       retry = setTimeout(() => void (starting = attempt()), app.config.sending.leaseMs);
       retry.unref();

@@ -3,7 +3,14 @@ import { fail, ok, type Outcome } from '../outcome.ts';
 import { parseTopics, TOPICS } from '../subscribers/topics.ts';
 import { checkPeopleRule, PER_PERSON_OFF_MESSAGE } from '../reports/people.service.ts';
 import { getSettings } from '../settings/settings.service.ts';
-import { countAudience, countDeliveriesByStatus, countFailureReasons, countSentSince, freezeAudience, skipQueuedDeliveries } from './deliveries.repository.ts';
+import {
+  countAudience,
+  countDeliveriesByStatus,
+  countFailureReasons,
+  countSentSince,
+  freezeAudience,
+  skipQueuedDeliveries,
+} from './deliveries.repository.ts';
 import {
   changeSendState,
   deleteSend,
@@ -15,7 +22,14 @@ import {
   markSendStarted,
   setSendRecipients,
 } from './sends.repository.ts';
-import { parseAudience, type Audience, type DeliveryCounts, type IssueHooks, type Send, type SendState } from './sending.ts';
+import {
+  parseAudience,
+  type Audience,
+  type DeliveryCounts,
+  type IssueHooks,
+  type Send,
+  type SendState,
+} from './sending.ts';
 
 /** A time this close to now (or earlier) means "send now". */
 const NOW_TOLERANCE_MS = 1000;
@@ -23,7 +37,8 @@ const NOW_TOLERANCE_MS = 1000;
 export const MAX_SCHEDULE_AHEAD_MS = 366 * 86_400_000;
 
 /** Why a send is refused, or a due send not started, when nobody would get it. */
-export const EMPTY_AUDIENCE_MESSAGE = 'Nobody would get this issue: the audience has no active subscriber (people who paused their subscription are left out). Add or import subscribers, or choose other topics.';
+export const EMPTY_AUDIENCE_MESSAGE =
+  'Nobody would get this issue: the audience has no active subscriber (people who paused their subscription are left out). Add or import subscribers, or choose other topics.';
 const EMPTY_AT_START_REASON =
   'Not started: nobody is in the audience any more (they unsubscribed, paused or were suppressed since the send was requested). Nothing was sent. Resume once there are subscribers, or cancel to make the issue a draft again.';
 
@@ -72,14 +87,23 @@ export interface SendSummary {
 export function readAudience(input: unknown): Outcome<Audience> {
   if (input === undefined || input === null) return ok({});
   if (typeof input !== 'object' || Array.isArray(input))
-    return fail('invalid', 'The audience must be an object such as {"topics": ["guides"]} or {"behaviour": {"issue": 12, "figure": "clicked"}}, or {} for every active subscriber.', { field: 'audience' });
+    return fail(
+      'invalid',
+      'The audience must be an object such as {"topics": ["guides"]} or {"behaviour": {"issue": 12, "figure": "clicked"}}, or {} for every active subscriber.',
+      { field: 'audience' },
+    );
   const raw = (input as { topics?: unknown }).topics;
   const behaviour = (input as { behaviour?: unknown }).behaviour;
   if (behaviour !== undefined && behaviour !== null && (typeof behaviour !== 'object' || Array.isArray(behaviour)))
-    return fail('invalid', 'The audience behaviour must be an object such as {"issue": 12, "figure": "clicked", "link": 5}.', { field: 'audience.behaviour' });
+    return fail(
+      'invalid',
+      'The audience behaviour must be an object such as {"issue": 12, "figure": "clicked", "link": 5}.',
+      { field: 'audience.behaviour' },
+    );
   const rule = behaviour ? { behaviour: behaviour as NonNullable<Audience['behaviour']> } : {};
   if (raw === undefined || raw === null) return ok(rule);
-  if (!Array.isArray(raw) || raw.some((t) => typeof t !== 'string') || raw.length > 20) return fail('invalid', 'The audience topics must be a list of topic names.', { field: 'audience.topics' });
+  if (!Array.isArray(raw) || raw.some((t) => typeof t !== 'string') || raw.length > 20)
+    return fail('invalid', 'The audience topics must be a list of topic names.', { field: 'audience.topics' });
   const { topics, unknown } = parseTopics(raw as string[]);
   if (unknown.length > 0) return fail('invalid', `Unknown topic: ${unknown.join(', ')}.`, { field: 'audience.topics' });
   return ok({ ...(topics.length > 0 ? { topics } : {}), ...rule });
@@ -88,7 +112,8 @@ export function readAudience(input: unknown): Outcome<Audience> {
 /** An audience's behaviour checked against the database (a figure of an issue that went out, a link of its own), with per-person tracking on; the rule as stored. */
 async function checkBehaviour(db: DB, audience: Audience): Promise<Outcome<Audience>> {
   if (!audience.behaviour) return ok(audience);
-  if (!(await getSettings(db)).personTracking) return fail('conflict', PER_PERSON_OFF_MESSAGE, { field: 'audience.behaviour' });
+  if (!(await getSettings(db)).personTracking)
+    return fail('conflict', PER_PERSON_OFF_MESSAGE, { field: 'audience.behaviour' });
   const b = audience.behaviour as { issue?: unknown; figure?: unknown; link?: unknown };
   const checked = await checkPeopleRule(db, { issue: b.issue, figure: b.figure, link: b.link });
   if (!checked.ok) return { ...checked, field: `audience.behaviour.${checked.field ?? 'issue'}` };
@@ -115,11 +140,23 @@ async function summarize(db: DB, send: Send, created: boolean): Promise<SendSumm
  * issue cannot be frozen, or nobody is in the audience any more, the send is paused with the
  * reason and nothing is frozen or sent.
  */
-export async function startSend(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>, send: Send, now = Date.now()): Promise<boolean> {
+export async function startSend(
+  db: DB,
+  hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>,
+  send: Send,
+  now = Date.now(),
+): Promise<boolean> {
   const audience = parseAudience(send.audience);
   // People chosen by what they did are chosen only while per-person tracking is on.
   if (audience.behaviour && !(await getSettings(db, { now })).personTracking) {
-    await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: `Not started: ${PER_PERSON_OFF_MESSAGE}` }, now);
+    await changeSendState(
+      db,
+      Number(send.id),
+      ['scheduled'],
+      'paused',
+      { paused_reason: `Not started: ${PER_PERSON_OFF_MESSAGE}` },
+      now,
+    );
     return false;
   }
   // Nobody to send to: the issue is neither frozen nor sent (it would join the archive having reached no one).
@@ -129,7 +166,14 @@ export async function startSend(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' |
   }
   const prepared = await hooks.prepareIssue(db, Number(send.issue_id), now);
   if (!prepared.ok) {
-    await changeSendState(db, Number(send.id), ['scheduled'], 'paused', { paused_reason: `Could not start: ${prepared.message}` }, now);
+    await changeSendState(
+      db,
+      Number(send.id),
+      ['scheduled'],
+      'paused',
+      { paused_reason: `Could not start: ${prepared.message}` },
+      now,
+    );
     return false;
   }
   const started = await db
@@ -157,7 +201,11 @@ export async function startSend(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' |
 class EmptyAudienceError extends Error {}
 
 /** Scheduled sends whose time came: started now (the worker calls this on every poll). */
-export async function startDueSends(db: DB, hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>, now = Date.now()): Promise<number> {
+export async function startDueSends(
+  db: DB,
+  hooks: Pick<IssueHooks, 'prepareIssue' | 'setIssueStatus'>,
+  now = Date.now(),
+): Promise<number> {
   let started = 0;
   for (const send of await findDueSends(db, now)) if (await startSend(db, hooks, send, now)) started++;
   return started;
@@ -177,15 +225,23 @@ export async function reviewSend(
   if (!read.ok) return read;
   const audience = await checkBehaviour(db, read.value);
   if (!audience.ok) return audience;
-  if (input.at !== undefined && input.at !== null && (!Number.isSafeInteger(input.at) || input.at < 0)) return fail('invalid', 'The time must be epoch milliseconds (an integer).', { field: 'at' });
-  if (input.at && input.at > now + MAX_SCHEDULE_AHEAD_MS) return fail('invalid', 'A send can be scheduled at most a year ahead.', { field: 'at' });
-  if (await findSendByIssue(db, input.issueId)) return fail('conflict', 'This issue already has a send: see its progress.');
+  if (input.at !== undefined && input.at !== null && (!Number.isSafeInteger(input.at) || input.at < 0))
+    return fail('invalid', 'The time must be epoch milliseconds (an integer).', { field: 'at' });
+  if (input.at && input.at > now + MAX_SCHEDULE_AHEAD_MS)
+    return fail('invalid', 'A send can be scheduled at most a year ahead.', { field: 'at' });
+  if (await findSendByIssue(db, input.issueId))
+    return fail('conflict', 'This issue already has a send: see its progress.');
   const checked = await hooks.checkIssue(db, input.issueId);
   if (!checked.ok) return checked;
   const recipients = await countAudience(db, audience.value);
   if (recipients === 0) return fail('conflict', EMPTY_AUDIENCE_MESSAGE, { field: 'audience' });
   const requested = input.at && input.at > now + NOW_TOLERANCE_MS ? input.at : now;
-  return ok({ issueId: input.issueId, audience: audience.value, scheduledAt: Math.max(requested, now + Math.max(0, input.undoMs ?? 0)), recipients });
+  return ok({
+    issueId: input.issueId,
+    audience: audience.value,
+    scheduledAt: Math.max(requested, now + Math.max(0, input.undoMs ?? 0)),
+    recipients,
+  });
 }
 
 /**
@@ -227,7 +283,8 @@ export async function requestSend(
       finished_at: null,
       cancelled_at: null,
     });
-    if (id !== undefined && scheduledAt > now) await hooks.setIssueStatus(trx, input.issueId, ['draft'], 'scheduled', now);
+    if (id !== undefined && scheduledAt > now)
+      await hooks.setIssueStatus(trx, input.issueId, ['draft'], 'scheduled', now);
     return id;
   });
   let send = (await findSendByIssue(db, input.issueId))!;
@@ -248,7 +305,8 @@ export async function resumeSend(db: DB, sendId: number, now = Date.now()): Prom
   const send = await findSendById(db, sendId);
   if (!send) return fail('not-found', 'There is no such send.');
   const to = send.started_at === null ? 'scheduled' : 'running';
-  if (await changeSendState(db, sendId, ['paused'], to, { paused_reason: null, consecutive_failures: 0 }, now)) return ok(null);
+  if (await changeSendState(db, sendId, ['paused'], to, { paused_reason: null, consecutive_failures: 0 }, now))
+    return ok(null);
   return fail('conflict', 'Only a paused send can be resumed.');
 }
 
@@ -257,7 +315,12 @@ export async function resumeSend(db: DB, sendId: number, now = Date.now()): Prom
  * draft again (it can be sent or scheduled anew). Once started it stops for good: nothing
  * more is sent, every delivery still waiting is skipped as cancelled (messages in flight finish).
  */
-export async function cancelSend(db: DB, hooks: Pick<IssueHooks, 'setIssueStatus'>, sendId: number, now = Date.now()): Promise<Outcome<{ skipped: number; removed: boolean }>> {
+export async function cancelSend(
+  db: DB,
+  hooks: Pick<IssueHooks, 'setIssueStatus'>,
+  sendId: number,
+  now = Date.now(),
+): Promise<Outcome<{ skipped: number; removed: boolean }>> {
   return db.transaction().execute(async (trx) => {
     const send = await findSendById(trx, sendId);
     if (!send) return fail('not-found', 'There is no such send.');
@@ -278,7 +341,12 @@ export async function cancelSend(db: DB, hooks: Pick<IssueHooks, 'setIssueStatus
  * running → finished once no delivery is queued or being sent, and the issue with it (one
  * transaction, so a crash cannot leave one without the other). True when this call finished it.
  */
-export async function finishSendIfDone(db: DB, hooks: Pick<IssueHooks, 'setIssueStatus'>, send: { id: number; issueId: number }, now = Date.now()): Promise<boolean> {
+export async function finishSendIfDone(
+  db: DB,
+  hooks: Pick<IssueHooks, 'setIssueStatus'>,
+  send: { id: number; issueId: number },
+  now = Date.now(),
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     if (!(await markSendFinishedIfDone(trx, send, now))) return false;
     await hooks.setIssueStatus(trx, send.issueId, ['draft', 'scheduled', 'sending'], 'sent', now);
@@ -293,7 +361,10 @@ export function countRecipients(db: DB, audience: Audience): Promise<number> {
 }
 
 export async function audienceSizes(db: DB): Promise<{ all: number; byTopic: Record<string, number> }> {
-  const [all, ...perTopic] = await Promise.all([countAudience(db, {}), ...TOPICS.map((t) => countAudience(db, { topics: [t.id] }))]);
+  const [all, ...perTopic] = await Promise.all([
+    countAudience(db, {}),
+    ...TOPICS.map((t) => countAudience(db, { topics: [t.id] })),
+  ]);
   return { all, byTopic: Object.fromEntries(TOPICS.map((t, i) => [t.id, perTopic[i]!])) };
 }
 
@@ -301,7 +372,11 @@ export async function audienceSizes(db: DB): Promise<{ all: number; byTopic: Rec
  * The mail server's answers for the messages of an issue that did not go through (or are
  * waiting to be tried again), grouped, the most frequent first: shown to those who send.
  */
-export async function sendFailureAnswers(db: DB, issueId: number, limit = 5): Promise<{ status: 'queued' | 'failed' | 'bounced'; answer: string; count: number }[]> {
+export async function sendFailureAnswers(
+  db: DB,
+  issueId: number,
+  limit = 5,
+): Promise<{ status: 'queued' | 'failed' | 'bounced'; answer: string; count: number }[]> {
   const rows = await countFailureReasons(db, issueId, limit);
   return rows.map((r) => ({ status: r.status as 'queued' | 'failed' | 'bounced', answer: r.reason, count: r.count }));
 }
@@ -365,7 +440,8 @@ export async function getSendProgress(db: DB, issueId: number, now = Date.now())
       : null,
     counts,
     ratePerSecond: Math.round(ratePerSecond * 10) / 10,
-    etaSeconds: pending > 0 && ratePerSecond > 0 && send?.state === 'running' ? Math.ceil(pending / ratePerSecond) : null,
+    etaSeconds:
+      pending > 0 && ratePerSecond > 0 && send?.state === 'running' ? Math.ceil(pending / ratePerSecond) : null,
     done: counts.total === 0 ? 0 : (counts.total - pending) / counts.total,
   };
 }

@@ -23,7 +23,14 @@ export async function findSendById(db: Db, sendId: number): Promise<Send | undef
 
 /** Scheduled sends whose time has come, oldest first. */
 export async function findDueSends(db: Db, now: number): Promise<Send[]> {
-  return db.selectFrom('sends').selectAll().where('state', '=', 'scheduled').where('scheduled_at', '<=', now).orderBy('scheduled_at').orderBy('id').execute();
+  return db
+    .selectFrom('sends')
+    .selectAll()
+    .where('state', '=', 'scheduled')
+    .where('scheduled_at', '<=', now)
+    .orderBy('scheduled_at')
+    .orderBy('id')
+    .execute();
 }
 
 export async function findRunningSends(db: Db): Promise<{ id: number; issue_id: number }[]> {
@@ -51,7 +58,9 @@ export async function changeSendState(
   sendId: number,
   from: readonly SendState[],
   to: SendState,
-  changes: Partial<Pick<SendTable, 'paused_reason' | 'cancelled_at' | 'finished_at' | 'scheduled_at'>> & { consecutive_failures?: number },
+  changes: Partial<Pick<SendTable, 'paused_reason' | 'cancelled_at' | 'finished_at' | 'scheduled_at'>> & {
+    consecutive_failures?: number;
+  },
   now: number,
 ): Promise<boolean> {
   const result = await db
@@ -76,14 +85,26 @@ export async function finishSendIfDone(db: Db, send: { id: number; issueId: numb
     .where('id', '=', send.id)
     .where('state', '=', 'running')
     .where((eb) =>
-      eb.not(eb.exists(eb.selectFrom('deliveries').select('deliveries.id').where('deliveries.issue_id', '=', send.issueId).where('deliveries.status', 'in', ['queued', 'sending']))),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('deliveries')
+            .select('deliveries.id')
+            .where('deliveries.issue_id', '=', send.issueId)
+            .where('deliveries.status', 'in', ['queued', 'sending']),
+        ),
+      ),
     )
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
 /** Failures in a row: `reset` starts the count again (a message went through) before adding `add`. */
-export async function addConsecutiveFailures(db: Db, sendId: number, change: { reset: boolean; add: number }): Promise<void> {
+export async function addConsecutiveFailures(
+  db: Db,
+  sendId: number,
+  change: { reset: boolean; add: number },
+): Promise<void> {
   await db
     .updateTable('sends')
     .set((eb) => ({ consecutive_failures: change.reset ? change.add : eb('consecutive_failures', '+', change.add) }))
@@ -92,7 +113,13 @@ export async function addConsecutiveFailures(db: Db, sendId: number, change: { r
 }
 
 /** running → paused with the reason, when the failures in a row reached `threshold`. */
-export async function pauseSendAfterFailures(db: Db, sendId: number, threshold: number, reason: string, now: number): Promise<boolean> {
+export async function pauseSendAfterFailures(
+  db: Db,
+  sendId: number,
+  threshold: number,
+  reason: string,
+  now: number,
+): Promise<boolean> {
   const result = await db
     .updateTable('sends')
     .set({ state: 'paused', paused_reason: reason, updated_at: now })

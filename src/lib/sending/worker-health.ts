@@ -38,7 +38,13 @@ export async function findCommitTroubles(db: Db, now: number, leaseMs: number): 
   try {
     for (const row of await findTroubledWorkers(db, now - leaseMs)) {
       if (found.has(row.worker_id) || row.failing_since === null) continue;
-      found.set(row.worker_id, { workerId: row.worker_id, since: Number(row.failing_since), attempts: Number(row.failing_attempts), lastError: row.last_error ?? 'unknown error', pauseAfter: 0 });
+      found.set(row.worker_id, {
+        workerId: row.worker_id,
+        since: Number(row.failing_since),
+        attempts: Number(row.failing_attempts),
+        lastError: row.last_error ?? 'unknown error',
+        pauseAfter: 0,
+      });
     }
   } catch {
     // The database cannot be read: what this process knows stands.
@@ -48,7 +54,12 @@ export async function findCommitTroubles(db: Db, now: number, leaseMs: number): 
 
 /** One sentence for the admin. */
 export function describeCommitTrouble(trouble: CommitTrouble, time: (at: number) => string): string {
-  const pause = trouble.pauseAfter > trouble.attempts ? ` Sends pause after ${trouble.pauseAfter} failed attempts.` : trouble.pauseAfter > 0 ? ' Its sends are paused.' : '';
+  const pause =
+    trouble.pauseAfter > trouble.attempts
+      ? ` Sends pause after ${trouble.pauseAfter} failed attempts.`
+      : trouble.pauseAfter > 0
+        ? ' Its sends are paused.'
+        : '';
   return (
     `The send worker cannot record its progress in the database: ${trouble.attempts} failed attempt${trouble.attempts === 1 ? '' : 's'} since ${time(trouble.since)} (${trouble.lastError}). ` +
     `Messages it already sent are kept and recorded once the database accepts them; it tries again with a growing wait.${pause}`

@@ -18,7 +18,12 @@ import {
 } from './deliveries.repository.ts';
 import { classifyFailure, describeFailure } from './outcomes.ts';
 import { findRecipientRows } from './recipients.repository.ts';
-import { addConsecutiveFailures, changeSendState, findRunningSends, pauseSendAfterFailures } from './sends.repository.ts';
+import {
+  addConsecutiveFailures,
+  changeSendState,
+  findRunningSends,
+  pauseSendAfterFailures,
+} from './sends.repository.ts';
 import { reportCommitTrouble, type CommitTrouble } from './worker-health.ts';
 import { finishSendIfDone, startDueSends } from './send.service.ts';
 import type { ClaimedDelivery, IssueHooks, Recipient } from './sending.ts';
@@ -81,7 +86,9 @@ interface Item {
   skip?: string;
 }
 
-type Entry = { kind: 'outcome'; sendId: number; update: DeliveryUpdate; effect: 'success' | 'failure' | 'none' } | { kind: 'release'; sendId: number; id: number };
+type Entry =
+  | { kind: 'outcome'; sendId: number; update: DeliveryUpdate; effect: 'success' | 'failure' | 'none' }
+  | { kind: 'release'; sendId: number; id: number };
 
 interface Pending {
   entry: Entry;
@@ -149,7 +156,15 @@ export class SendWorker {
   sent = 0;
 
   constructor(options: SendWorkerOptions) {
-    this.#o = { clock: Date.now, random: Math.random, log: (line) => console.log(line), commitRetryMaxMs: 30_000, commitAttemptsBeforePause: 12, chores: [], ...options };
+    this.#o = {
+      clock: Date.now,
+      random: Math.random,
+      log: (line) => console.log(line),
+      commitRetryMaxMs: 30_000,
+      commitAttemptsBeforePause: 12,
+      chores: [],
+      ...options,
+    };
     this.#sqlite = dialectOf(options.db) === 'sqlite' ? sqliteHandle(options.db) : undefined;
   }
 
@@ -168,7 +183,11 @@ export class SendWorker {
     this.#running = true;
     this.#heartbeat = setInterval(() => void this.#beat(), Math.max(250, Math.floor(this.#o.leaseMs / 3)));
     this.#heartbeat.unref();
-    this.#loops = [this.#feed(), ...Array.from({ length: this.#o.concurrency }, () => this.#sendLoop()), ...this.#o.chores.map((chore) => this.#choreLoop(chore))];
+    this.#loops = [
+      this.#feed(),
+      ...Array.from({ length: this.#o.concurrency }, () => this.#sendLoop()),
+      ...this.#o.chores.map((chore) => this.#choreLoop(chore)),
+    ];
   }
 
   /** Look for work now (a send was just started or resumed in this process). */
@@ -185,7 +204,8 @@ export class SendWorker {
     for (const wake of [...this.#wakeSenders.splice(0), ...this.#wakeChores.splice(0)]) wake();
     await Promise.allSettled(this.#loops);
     const unsent = this.#queue.splice(0);
-    for (const item of unsent) void this.#enqueue({ kind: 'release', sendId: item.delivery.sendId, id: item.delivery.id });
+    for (const item of unsent)
+      void this.#enqueue({ kind: 'release', sendId: item.delivery.sendId, id: item.delivery.id });
     await this.#drainCommits();
     clearInterval(this.#heartbeat);
     await deleteWorkers(this.#o.db, [this.id]).catch(() => {});
@@ -203,12 +223,22 @@ export class SendWorker {
       const dead = workers.filter((w) => this.#isDead(w, now)).map((w) => w.worker_id);
       await deleteWorkers(trx, dead);
       const released = await releaseClaimsOfWorkers(trx, dead);
-      const inserted = await insertWorker(trx, { slot, worker_id: this.id, host: this.#host, pid: process.pid, started_at: now, heartbeat_at: now });
+      const inserted = await insertWorker(trx, {
+        slot,
+        worker_id: this.id,
+        host: this.#host,
+        pid: process.pid,
+        started_at: now,
+        heartbeat_at: now,
+      });
       return { inserted, released, dead, holder: workers.find((w) => w.slot === slot && !dead.includes(w.worker_id)) };
     });
     if (!result.inserted) throw new WorkerLockedError(result.holder!, now);
     liveInProcess.add(this.id);
-    if (result.dead.length > 0) this.#o.log(`[send] worker ${this.id}: ${result.dead.length} dead worker(s) cleared, ${result.released} claimed deliveries back in the queue`);
+    if (result.dead.length > 0)
+      this.#o.log(
+        `[send] worker ${this.id}: ${result.dead.length} dead worker(s) cleared, ${result.released} claimed deliveries back in the queue`,
+      );
   }
 
   /** A worker is dead when its heartbeat is older than the lease, or it ran on this host and its process is gone. */
@@ -253,13 +283,16 @@ export class SendWorker {
         }
         const items = await this.#check(claimed);
         if (this.#stopping) {
-          for (const item of items) void this.#enqueue({ kind: 'release', sendId: item.delivery.sendId, id: item.delivery.id });
+          for (const item of items)
+            void this.#enqueue({ kind: 'release', sendId: item.delivery.sendId, id: item.delivery.id });
           break;
         }
         this.#queue.push(...items);
         for (const wake of this.#wakeSenders.splice(0)) wake();
       } catch (error) {
-        this.#o.log(`[send] worker ${this.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        this.#o.log(
+          `[send] worker ${this.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
         await this.#idle(Math.max(this.#o.pollMs, 500));
       }
     }
@@ -270,7 +303,9 @@ export class SendWorker {
       try {
         await chore.run(this.#o.clock(), this.id);
       } catch (error) {
-        this.#o.log(`[send] worker ${this.id}: ${chore.name}: ${error instanceof Error ? error.message : String(error)}`);
+        this.#o.log(
+          `[send] worker ${this.id}: ${chore.name}: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       await this.#pause(chore.everyMs);
     }
@@ -323,7 +358,8 @@ export class SendWorker {
         this.#reclaimedAt = now;
         for (const id of ids) {
           const reclaimed = await reclaimExpiredClaims(this.#o.db, this.#issueOfSend.get(id)!, now - this.#o.leaseMs);
-          if (reclaimed > 0) this.#o.log(`[send] send ${id}: ${reclaimed} deliveries whose lease ran out are back in the queue`);
+          if (reclaimed > 0)
+            this.#o.log(`[send] send ${id}: ${reclaimed} deliveries whose lease ran out are back in the queue`);
         }
       }
     }
@@ -365,7 +401,16 @@ export class SendWorker {
       if (row.status !== 'active') return { delivery, skip: `subscriber ${row.status}` };
       if (row.paused) return { delivery, skip: 'subscriber paused' };
       if (suppressed.has(hashes.get(row.id)!)) return { delivery, skip: 'address suppressed' };
-      return { delivery, recipient: { deliveryId: delivery.id, issueId: delivery.issueId, subscriberId: row.id, email: row.email, name: row.name } };
+      return {
+        delivery,
+        recipient: {
+          deliveryId: delivery.id,
+          issueId: delivery.issueId,
+          subscriberId: row.id,
+          email: row.email,
+          name: row.name,
+        },
+      };
     });
   }
 
@@ -395,7 +440,17 @@ export class SendWorker {
     const sendId = delivery.sendId;
     if (this.#sendStates.get(sendId) !== 'running') return { kind: 'release', sendId, id: delivery.id };
     if (item.skip || !item.recipient) {
-      return { kind: 'outcome', sendId, effect: 'none', update: { id: delivery.id, status: 'skipped', attempts: delivery.attempts, reason: item.skip ?? 'no recipient' } };
+      return {
+        kind: 'outcome',
+        sendId,
+        effect: 'none',
+        update: {
+          id: delivery.id,
+          status: 'skipped',
+          attempts: delivery.attempts,
+          reason: item.skip ?? 'no recipient',
+        },
+      };
     }
     const attempt = delivery.attempts + 1;
     try {
@@ -408,16 +463,32 @@ export class SendWorker {
         kind: 'outcome',
         sendId,
         effect: 'success',
-        update: { id: delivery.id, status: 'sent', attempts: attempt, reason: null, sentAt: this.#o.clock(), messageId: sent.messageId, smtpResponse: sent.response.slice(0, 300) },
+        update: {
+          id: delivery.id,
+          status: 'sent',
+          attempts: attempt,
+          reason: null,
+          sentAt: this.#o.clock(),
+          messageId: sent.messageId,
+          smtpResponse: sent.response.slice(0, 300),
+        },
       };
     } catch (error) {
       const now = this.#o.clock();
       const outcome = classifyFailure(error, attempt, this.#o, now, this.#o.random);
       if (outcome.status === 'bounced') {
         try {
-          await suppressAddress(this.#o.db, item.recipient.email, 'bounced', { issue: delivery.issueId, delivery: delivery.id, response: outcome.reason }, now);
+          await suppressAddress(
+            this.#o.db,
+            item.recipient.email,
+            'bounced',
+            { issue: delivery.issueId, delivery: delivery.id, response: outcome.reason },
+            now,
+          );
         } catch (suppressError) {
-          this.#o.log(`[send] could not suppress a bounced address (delivery ${delivery.id}): ${describeFailure(suppressError)}`);
+          this.#o.log(
+            `[send] could not suppress a bounced address (delivery ${delivery.id}): ${describeFailure(suppressError)}`,
+          );
         }
       }
       return {
@@ -447,7 +518,13 @@ export class SendWorker {
   async #commitFailed(error: unknown, batch: readonly Pending[], now: number): Promise<number> {
     const limit = this.#o.commitAttemptsBeforePause;
     const lastError = describeFailure(error);
-    const trouble: CommitTrouble = { workerId: this.id, since: this.#trouble?.since ?? now, attempts: (this.#trouble?.attempts ?? 0) + 1, lastError, pauseAfter: limit };
+    const trouble: CommitTrouble = {
+      workerId: this.id,
+      since: this.#trouble?.since ?? now,
+      attempts: (this.#trouble?.attempts ?? 0) + 1,
+      lastError,
+      pauseAfter: limit,
+    };
     this.#trouble = trouble;
     reportCommitTrouble(this.id, trouble);
     const waitMs = Math.min(this.#o.commitRetryMaxMs, COMMIT_RETRY_FIRST_MS * 2 ** Math.min(trouble.attempts - 1, 20));
@@ -471,7 +548,8 @@ export class SendWorker {
       // No new messages of this send from here, whether or not the database takes the pause yet.
       this.#sendStates.set(sendId, 'stopped');
       try {
-        if (await changeSendState(this.#o.db, sendId, ['running'], 'paused', { paused_reason: reason }, now)) this.#o.log(`[send] send ${sendId}: ${reason}`);
+        if (await changeSendState(this.#o.db, sendId, ['running'], 'paused', { paused_reason: reason }, now))
+          this.#o.log(`[send] send ${sendId}: ${reason}`);
         this.#pausedForTrouble.add(sendId);
       } catch {
         // The database refuses this too: tried again after the next failed attempt.
@@ -481,7 +559,9 @@ export class SendWorker {
 
   #commitRecovered(now: number): void {
     const trouble = this.#trouble!;
-    this.#o.log(`[send] worker ${this.id}: outcomes recorded again after ${trouble.attempts} failed attempt(s) over ${Math.round((now - trouble.since) / 1000)} s`);
+    this.#o.log(
+      `[send] worker ${this.id}: outcomes recorded again after ${trouble.attempts} failed attempt(s) over ${Math.round((now - trouble.since) / 1000)} s`,
+    );
     this.#trouble = undefined;
     this.#pausedForTrouble.clear();
     reportCommitTrouble(this.id, undefined);
@@ -553,7 +633,8 @@ export class SendWorker {
           else this.#failing.add(sendId);
           if (t.failures === 0) continue;
           const reason = `Paused after ${pauseAfterFailures} failed attempts in a row. The last: ${t.last ?? 'unknown error'}`;
-          if (await pauseSendAfterFailures(trx, sendId, pauseAfterFailures, reason, now)) pausedNow.push({ sendId, reason });
+          if (await pauseSendAfterFailures(trx, sendId, pauseAfterFailures, reason, now))
+            pausedNow.push({ sendId, reason });
         }
         return pausedNow;
       });

@@ -25,10 +25,20 @@ export async function deleteWorkers(db: Db, workerIds: readonly string[]): Promi
 }
 
 /** The worker's sign of life, with the outcomes it cannot record (null: none); false when its row is gone (others took it for dead). */
-export async function touchWorker(db: Db, workerId: string, now: number, trouble: { since: number; attempts: number; lastError: string } | null = null): Promise<boolean> {
+export async function touchWorker(
+  db: Db,
+  workerId: string,
+  now: number,
+  trouble: { since: number; attempts: number; lastError: string } | null = null,
+): Promise<boolean> {
   const result = await db
     .updateTable('send_workers')
-    .set({ heartbeat_at: now, failing_since: trouble?.since ?? null, failing_attempts: trouble?.attempts ?? 0, last_error: trouble?.lastError ?? null })
+    .set({
+      heartbeat_at: now,
+      failing_since: trouble?.since ?? null,
+      failing_attempts: trouble?.attempts ?? 0,
+      last_error: trouble?.lastError ?? null,
+    })
     .where('worker_id', '=', workerId)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
@@ -36,5 +46,11 @@ export async function touchWorker(db: Db, workerId: string, now: number, trouble
 
 /** Workers alive (heartbeat since `since`) that reported outcomes they cannot record. */
 export async function findTroubledWorkers(db: Db, since: number): Promise<WorkerRow[]> {
-  return db.selectFrom('send_workers').selectAll().where('heartbeat_at', '>=', since).where('failing_since', 'is not', null).orderBy('failing_since').execute();
+  return db
+    .selectFrom('send_workers')
+    .selectAll()
+    .where('heartbeat_at', '>=', since)
+    .where('failing_since', 'is not', null)
+    .orderBy('failing_since')
+    .execute();
 }

@@ -8,10 +8,15 @@ export async function findAllSettings(db: Db): Promise<{ key: string; value: str
   return db.selectFrom('settings').select(['key', 'value']).execute();
 }
 
-export async function upsertSetting(db: Db, row: { key: string; value: string; updated_at: number; updated_by: number | null }): Promise<void> {
+export async function upsertSetting(
+  db: Db,
+  row: { key: string; value: string; updated_at: number; updated_by: number | null },
+): Promise<void> {
   await db
     .insertInto('settings')
     .values(row)
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: row.value, updated_at: row.updated_at, updated_by: row.updated_by }))
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({ value: row.value, updated_at: row.updated_at, updated_by: row.updated_by }),
+    )
     .execute();
 }

@@ -3,7 +3,17 @@ import { getConfig } from '../config.ts';
 import { defaultSettings, settingsSchema, type Settings, type SettingsInput } from './settings.ts';
 import { findAllSettings, upsertSetting } from './settings.repository.ts';
 
-export { defaultSettings, isSenderSet, isValidTimeZone, openingHoursText, senderMailbox, settingsSchema, type OpeningHoursLine, type Settings, type SettingsInput } from './settings.ts';
+export {
+  defaultSettings,
+  isSenderSet,
+  isValidTimeZone,
+  openingHoursText,
+  senderMailbox,
+  settingsSchema,
+  type OpeningHoursLine,
+  type Settings,
+  type SettingsInput,
+} from './settings.ts';
 
 /** Settings are read on every send and report; they change rarely, so a read is kept this long. */
 export const SETTINGS_CACHE_MS = 5000;
@@ -13,7 +23,10 @@ export const SETTINGS_CACHE_MS = 5000;
 // entry's static pages and tracking) at once.
 const CACHE_KEY = Symbol.for('footfall.settingsCache');
 const REFRESHING_KEY = Symbol.for('footfall.settingsRefreshing');
-interface Holder { [CACHE_KEY]?: WeakMap<DB, { settings: Readonly<Settings>; at: number }>; [REFRESHING_KEY]?: WeakMap<DB, Promise<unknown>> }
+interface Holder {
+  [CACHE_KEY]?: WeakMap<DB, { settings: Readonly<Settings>; at: number }>;
+  [REFRESHING_KEY]?: WeakMap<DB, Promise<unknown>>;
+}
 const holder = globalThis as Holder;
 const cache = (holder[CACHE_KEY] ??= new WeakMap());
 
@@ -41,7 +54,10 @@ function merge(defaults: Settings, rows: { key: string; value: string }[]): Sett
  * The site's settings (defaults from config.ts where nothing is stored). Cached for a few
  * seconds per database; saveSettings in this process clears the cache at once.
  */
-export async function getSettings(db: DB, options: { now?: number; defaults?: Settings } = {}): Promise<Readonly<Settings>> {
+export async function getSettings(
+  db: DB,
+  options: { now?: number; defaults?: Settings } = {},
+): Promise<Readonly<Settings>> {
   const now = options.now ?? Date.now();
   const hit = cache.get(db);
   if (hit && now - hit.at < SETTINGS_CACHE_MS && !options.defaults) return hit.settings;
@@ -58,20 +74,29 @@ export function peekSettings(db: DB, now = Date.now()): Readonly<Settings> | und
   const hit = cache.get(db);
   if ((!hit || now - hit.at >= SETTINGS_CACHE_MS) && !refreshing.has(db)) {
     // One refresh at a time: every hit until it lands would otherwise start its own query.
-    refreshing.set(db, getSettings(db, { now }).then(
-      () => refreshing.delete(db),
-      () => refreshing.delete(db),
-    ));
+    refreshing.set(
+      db,
+      getSettings(db, { now }).then(
+        () => refreshing.delete(db),
+        () => refreshing.delete(db),
+      ),
+    );
   }
   return hit?.settings;
 }
 
 const refreshing = (holder[REFRESHING_KEY] ??= new WeakMap());
 
-export type SaveSettingsResult = { ok: true; settings: Readonly<Settings> } | { ok: false; errors: Partial<Record<keyof Settings, string>> };
+export type SaveSettingsResult =
+  { ok: true; settings: Readonly<Settings> } | { ok: false; errors: Partial<Record<keyof Settings, string>> };
 
 /** Validates the whole form and stores every field in one transaction. */
-export async function saveSettings(db: DB, input: SettingsInput, updatedBy: number | null, now = Date.now()): Promise<SaveSettingsResult> {
+export async function saveSettings(
+  db: DB,
+  input: SettingsInput,
+  updatedBy: number | null,
+  now = Date.now(),
+): Promise<SaveSettingsResult> {
   const parsed = settingsSchema.safeParse(input);
   if (!parsed.success) {
     const errors: Partial<Record<keyof Settings, string>> = {};

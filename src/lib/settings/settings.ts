@@ -70,7 +70,8 @@ export function isSenderSet(settings: Pick<Settings, 'senderAddress'>): boolean 
 
 /** The sender as the mailer gets it: an address object, whose name nodemailer quotes or encodes whatever it holds. */
 export function senderMailbox(settings: Pick<Settings, 'senderName' | 'senderAddress' | 'siteName'>): Mailbox {
-  if (!isSenderSet(settings)) return { name: displayName(settings.senderName || settings.siteName), address: FALLBACK_SENDER_ADDRESS };
+  if (!isSenderSet(settings))
+    return { name: displayName(settings.senderName || settings.siteName), address: FALLBACK_SENDER_ADDRESS };
   return { name: displayName(settings.senderName), address: settings.senderAddress };
 }
 
@@ -96,7 +97,12 @@ function serverTimeZone(): string {
 }
 
 /** Defaults of the tracking thresholds (settings a form without them keeps). */
-export const trackingThresholdDefaults = { botClickSeconds: 10, clickBurstLinks: 3, clickBurstSeconds: 30, prefetchSeconds: 600 } as const;
+export const trackingThresholdDefaults = {
+  botClickSeconds: 10,
+  clickBurstLinks: 3,
+  clickBurstSeconds: 30,
+  prefetchSeconds: 600,
+} as const;
 
 const seconds = (label: string, min: number, max: number, fallback: number) =>
   z.coerce
@@ -110,7 +116,9 @@ const seconds = (label: string, min: number, max: number, fallback: number) =>
 export const DEFAULT_SITE_NAME = 'Frobozz Electric';
 
 /** The defaults: the sender from MAIL_FROM (none without it), the site URL from SITE_URL, no postal address, phone or hours. */
-export function defaultSettings(config: Pick<Readonly<Config>, 'siteUrl'> & { mail: { from?: string | undefined } }): Settings {
+export function defaultSettings(
+  config: Pick<Readonly<Config>, 'siteUrl'> & { mail: { from?: string | undefined } },
+): Settings {
   const sender = config.mail.from ? parseMailbox(config.mail.from) : undefined;
   return {
     siteName: DEFAULT_SITE_NAME,
@@ -142,7 +150,10 @@ const singleLine = (label: string, max: number) =>
         .string()
         .min(1, `Enter the ${label}.`)
         .max(max, `Use at most ${max} characters for the ${label}.`)
-        .refine((v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v), `The ${label} cannot contain line breaks or control characters.`),
+        .refine(
+          (v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v),
+          `The ${label} cannot contain line breaks or control characters.`,
+        ),
     );
 
 /** An address the mailer accepts (so the embedded default newsletter@localhost saves too), lower-cased. */
@@ -177,7 +188,14 @@ export const settingsSchema = z
     siteUrl: z
       .string({ error: 'Enter the site URL.' })
       .trim()
-      .pipe(z.url({ protocol: /^https?$/, error: 'Enter the site URL with http:// or https://, e.g. https://www.example.com.' }).max(300))
+      .pipe(
+        z
+          .url({
+            protocol: /^https?$/,
+            error: 'Enter the site URL with http:// or https://, e.g. https://www.example.com.',
+          })
+          .max(300),
+      )
       .transform((v) => v.replace(/\/+$/, '')),
     senderName: singleLine('sender name', 100),
     senderAddress: address('sender address'),
@@ -193,7 +211,10 @@ export const settingsSchema = z
           .string()
           .min(1, 'Enter the postal address: every newsletter must show one.')
           .max(500, 'Use at most 500 characters for the postal address.')
-          .refine((v) => v.isWellFormed() && !/[\0-\x09\x0b-\x1f\x7f]/.test(v), 'The postal address cannot contain control characters.'),
+          .refine(
+            (v) => v.isWellFormed() && !/[\0-\x09\x0b-\x1f\x7f]/.test(v),
+            'The postal address cannot contain control characters.',
+          ),
       ),
     placeName: emptyAllowed(
       z
@@ -203,7 +224,10 @@ export const settingsSchema = z
           z
             .string()
             .max(60, 'Use at most 60 characters for the place name.')
-            .refine((v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v), 'The place name cannot contain line breaks or control characters.'),
+            .refine(
+              (v) => v.isWellFormed() && !/[\p{Cc}\u2028\u2029]/u.test(v),
+              'The place name cannot contain line breaks or control characters.',
+            ),
         ),
     )
       .optional()
@@ -227,21 +251,36 @@ export const settingsSchema = z
     // Lines of text from the form; the stored list when read back.
     openingHours: emptyAllowed(
       z
-        .union([z.string(), z.array(z.object({ days: z.string(), time: z.string() }))], { error: 'Enter the opening hours as text.' })
+        .union([z.string(), z.array(z.object({ days: z.string(), time: z.string() }))], {
+          error: 'Enter the opening hours as text.',
+        })
         .transform((value, ctx) => parseOpeningHours(typeof value === 'string' ? value : openingHoursText(value), ctx)),
     )
       .optional()
       .default([]),
-    timeZone: z.string({ error: 'Choose a time zone.' }).trim().refine(isValidTimeZone, 'Use an IANA time zone name such as Europe/Amsterdam or America/New_York.'),
+    timeZone: z
+      .string({ error: 'Choose a time zone.' })
+      .trim()
+      .refine(isValidTimeZone, 'Use an IANA time zone name such as Europe/Amsterdam or America/New_York.'),
     openTracking: z.boolean(),
     clickTracking: z.boolean(),
     personTracking: z.boolean(),
     attributionWindowDays: days('attribution window', 1, 90),
     retentionDays: days('data retention', 30, 3650),
-    botClickSeconds: seconds('seconds after delivery for a bot click', 0, 3600, trackingThresholdDefaults.botClickSeconds),
+    botClickSeconds: seconds(
+      'seconds after delivery for a bot click',
+      0,
+      3600,
+      trackingThresholdDefaults.botClickSeconds,
+    ),
     clickBurstLinks: seconds('number of links in a click burst', 2, 100, trackingThresholdDefaults.clickBurstLinks),
     clickBurstSeconds: seconds('seconds of a click burst', 1, 600, trackingThresholdDefaults.clickBurstSeconds),
-    prefetchSeconds: seconds('seconds after delivery for a prefetch', 0, 86_400, trackingThresholdDefaults.prefetchSeconds),
+    prefetchSeconds: seconds(
+      'seconds after delivery for a prefetch',
+      0,
+      86_400,
+      trackingThresholdDefaults.prefetchSeconds,
+    ),
     networkOverrides: emptyAllowed(
       z
         .string({ error: 'Enter the networks as text, one a line.' })
@@ -258,7 +297,10 @@ export const settingsSchema = z
       // Outermost, so a form without the field (Astro leaves it out) keeps the default.
       .default(''),
   })
-  .refine((s) => s.retentionDays >= s.attributionWindowDays, { error: 'Keep data at least as long as the attribution window.', path: ['retentionDays'] });
+  .refine((s) => s.retentionDays >= s.attributionWindowDays, {
+    error: 'Keep data at least as long as the attribution window.',
+    path: ['retentionDays'],
+  });
 
 export type SettingsInput = z.input<typeof settingsSchema>;
 
@@ -283,7 +325,10 @@ function parseOpeningHours(text: string, ctx: z.RefinementCtx): OpeningHoursLine
   for (const [i, line] of lines.entries()) {
     const match = HOURS_LINE.exec(line);
     if (!match || !line.isWellFormed() || /\p{Cc}/u.test(line)) {
-      ctx.addIssue({ code: 'custom', message: `Write each line of the opening hours as “days: hours”, e.g. “Monday – Friday: 9:00 – 17:30” (line ${i + 1} is not).` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `Write each line of the opening hours as “days: hours”, e.g. “Monday – Friday: 9:00 – 17:30” (line ${i + 1} is not).`,
+      });
       return z.NEVER;
     }
     parsed.push({ days: match[1]!.trim(), time: match[2]!.trim() });

@@ -25,7 +25,12 @@ export interface FirstStep {
  * shows the list until every step is done.
  */
 export async function firstSteps(db: DB, now = Date.now()): Promise<FirstStep[]> {
-  const [settings, stored, subscribers, sent] = await Promise.all([getSettings(db, { now }), findAllSettings(db), hasAnySubscriber(db), hasAnySend(db)]);
+  const [settings, stored, subscribers, sent] = await Promise.all([
+    getSettings(db, { now }),
+    findAllSettings(db),
+    hasAnySubscriber(db),
+    hasAnySend(db),
+  ]);
   const storedKeys = new Set(stored.map((row) => row.key));
   return [
     {

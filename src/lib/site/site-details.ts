@@ -57,7 +57,12 @@ function detailsFrom(settings: DetailSettings, now: number): SiteDetails {
 }
 
 const text = (value: string) => escapeHtml(value);
-const lines = (value: string) => value.split(/\s*\n\s*/).filter(Boolean).map(text).join('<br />');
+const lines = (value: string) =>
+  value
+    .split(/\s*\n\s*/)
+    .filter(Boolean)
+    .map(text)
+    .join('<br />');
 const phoneHref = (phone: string) => `tel:${normalizePhone(phone) ?? ''}`;
 
 function hoursList(hours: readonly OpeningHoursLine[]): string {
@@ -66,13 +71,19 @@ function hoursList(hours: readonly OpeningHoursLine[]): string {
 
 function footer(d: SiteDetails): string {
   const sections: string[] = [];
-  if (d.postalAddress) sections.push(`<section aria-labelledby="footer-visit"><h2 id="footer-visit">Visit us</h2><address>${lines(d.postalAddress)}</address></section>`);
+  if (d.postalAddress)
+    sections.push(
+      `<section aria-labelledby="footer-visit"><h2 id="footer-visit">Visit us</h2><address>${lines(d.postalAddress)}</address></section>`,
+    );
   if (d.phone) {
     sections.push(
       `<section aria-labelledby="footer-call"><h2 id="footer-call">Call us</h2><p><a class="phone" href="${text(phoneHref(d.phone))}">${text(d.phone)}</a></p><p class="footer-note">Questions? We are happy to help on the phone.</p></section>`,
     );
   }
-  if (d.openingHours.length > 0) sections.push(`<section aria-labelledby="footer-hours"><h2 id="footer-hours">Opening hours</h2>${hoursList(d.openingHours)}</section>`);
+  if (d.openingHours.length > 0)
+    sections.push(
+      `<section aria-labelledby="footer-hours"><h2 id="footer-hours">Opening hours</h2>${hoursList(d.openingHours)}</section>`,
+    );
   const grid = sections.length > 0 ? `<div class="wrap footer-grid">${sections.join('')}</div>` : '';
   return (
     grid +
@@ -85,20 +96,28 @@ const RENDERERS = {
   /** The site's name as text: titles, the header, feeds. */
   siteName: (d: SiteDetails) => text(d.siteName),
   /** The header's name and, under it, the place. */
-  brand: (d: SiteDetails) => `<span class="brand-name">${text(d.siteName)}</span>${d.placeName ? `<span class="brand-town">${text(d.placeName)}</span>` : ''}`,
+  brand: (d: SiteDetails) =>
+    `<span class="brand-name">${text(d.siteName)}</span>${d.placeName ? `<span class="brand-town">${text(d.placeName)}</span>` : ''}`,
   /** " in Port Foozle" after "right here", or nothing. */
   inPlace: (d: SiteDetails) => (d.placeName ? ` in ${text(d.placeName)}` : ''),
   /** The home page's "Call …" button, or nothing without a phone number. */
-  callButton: (d: SiteDetails) => (d.phone ? `<a class="button button--ghost" href="${text(phoneHref(d.phone))}">Call ${text(d.phone)}</a>` : ''),
+  callButton: (d: SiteDetails) =>
+    d.phone ? `<a class="button button--ghost" href="${text(phoneHref(d.phone))}">Call ${text(d.phone)}</a>` : '',
   /** The home page's card: address, phone and opening hours, each when set. */
   shopCard: (d: SiteDetails) => {
-    const parts = [d.postalAddress ? lines(d.postalAddress) : '', d.phone ? `<a href="${text(phoneHref(d.phone))}">${text(d.phone)}</a>` : ''].filter(Boolean);
+    const parts = [
+      d.postalAddress ? lines(d.postalAddress) : '',
+      d.phone ? `<a href="${text(phoneHref(d.phone))}">${text(d.phone)}</a>` : '',
+    ].filter(Boolean);
     if (parts.length === 0 && d.openingHours.length === 0) return '';
     return `<aside class="store-card" aria-labelledby="store-card-title"><h2 id="store-card-title">Visit us</h2>${parts.length > 0 ? `<address>${parts.join('<br />')}</address>` : ''}${d.openingHours.length > 0 ? hoursList(d.openingHours) : ''}</aside>`;
   },
   /** The article footer's invitation: where to come by and the number to call, as far as they are known. */
   visitLine: (d: SiteDetails) => {
-    const address = d.postalAddress.split(/\s*\n\s*/).filter(Boolean).join(', ');
+    const address = d.postalAddress
+      .split(/\s*\n\s*/)
+      .filter(Boolean)
+      .join(', ');
     const call = d.phone ? `call us on <a href="${text(phoneHref(d.phone))}">${text(d.phone)}</a>` : '';
     if (address && call) return `Come by at ${text(address)}, or ${call}.`;
     if (address) return `Come by at ${text(address)}.`;

@@ -22,11 +22,19 @@ export async function subscriberDeps(app: AppContext): Promise<SubscriberDeps> {
         'welcome',
         { preferencesUrl: data.preferencesUrl, unsubscribeUrl: data.unsubscribeUrl },
         // RFC 8058 one-click, and a mailto to the sender for clients that only offer that (a person reads it).
-        { listUnsubscribe: { url: data.unsubscribeUrl, mailto: `${senderMailbox(settings).address}?subject=unsubscribe` } },
+        {
+          listUnsubscribe: {
+            url: data.unsubscribeUrl,
+            mailto: `${senderMailbox(settings).address}?subject=unsubscribe`,
+          },
+        },
       );
     },
     sendPreferencesLink: async (to, data) => {
-      await sendSiteEmail(app, to, 'preferences-link', { preferencesUrl: data.preferencesUrl, expiresIn: `${data.validDays} days` });
+      await sendSiteEmail(app, to, 'preferences-link', {
+        preferencesUrl: data.preferencesUrl,
+        expiresIn: `${data.validDays} days`,
+      });
     },
   };
 }

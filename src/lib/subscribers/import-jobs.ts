@@ -3,7 +3,16 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DB } from '../db/database.ts';
 import type { Result } from './subscribers.service.ts';
-import { applyImport, inspectCsv, planImport, type ColumnMapping, type CsvPreview, type Delimiter, type ImportOutcome, type ImportPlan } from './import.service.ts';
+import {
+  applyImport,
+  inspectCsv,
+  planImport,
+  type ColumnMapping,
+  type CsvPreview,
+  type Delimiter,
+  type ImportOutcome,
+  type ImportPlan,
+} from './import.service.ts';
 
 /**
  * CSV imports as the admin drives them: upload → preview and mapping → dry run → apply in the
@@ -50,9 +59,11 @@ export function sniffNotCsv(head: Buffer): string | undefined {
   if (head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) {
     return 'This is a spreadsheet workbook (.xlsx or .ods) or a zip archive, not CSV. In your spreadsheet program choose “Save as” → “CSV UTF-8”, then upload that file.';
   }
-  if (head.subarray(0, 5).toString('latin1') === '%PDF-') return 'This is a PDF document, not CSV. Export the list as CSV (comma-separated values) and upload that.';
+  if (head.subarray(0, 5).toString('latin1') === '%PDF-')
+    return 'This is a PDF document, not CSV. Export the list as CSV (comma-separated values) and upload that.';
   const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
-  if (!utf16 && head.includes(0)) return 'This is not a text file, so it cannot be CSV. Export the list as CSV (comma-separated values) and upload that.';
+  if (!utf16 && head.includes(0))
+    return 'This is not a text file, so it cannot be CSV. Export the list as CSV (comma-separated values) and upload that.';
   return undefined;
 }
 
@@ -79,7 +90,10 @@ export class ImportJobs {
    * when the file cannot be CSV (empty, a workbook, binary, a quote never closed) — in the
    * `refused` state with the reason, the file deleted. Nothing is written to the database.
    */
-  async accept(input: { id: string; file: string; fileName: string; size: number; head: Buffer; actor: string }, now = Date.now()): Promise<ImportJob> {
+  async accept(
+    input: { id: string; file: string; fileName: string; size: number; head: Buffer; actor: string },
+    now = Date.now(),
+  ): Promise<ImportJob> {
     const job: ImportJob & { file: string | undefined } = {
       id: input.id,
       fileName: input.fileName.replace(/[\0-\x1f\x7f]/g, '').slice(0, 200) || 'upload.csv',
@@ -95,7 +109,11 @@ export class ImportJobs {
     const preview = refused ? undefined : await inspectCsv(input.file);
     if (refused || !preview?.ok) {
       await rm(input.file, { force: true });
-      Object.assign(job, { state: 'refused', error: refused ?? (preview && !preview.ok ? preview.error : 'The file could not be read.'), file: undefined });
+      Object.assign(job, {
+        state: 'refused',
+        error: refused ?? (preview && !preview.ok ? preview.error : 'The file could not be read.'),
+        file: undefined,
+      });
     } else {
       job.delimiter = preview.value.delimiter;
     }
@@ -111,37 +129,65 @@ export class ImportJobs {
   /** The header and first rows, read with `delimiter` (or the job's). */
   async preview(id: string, delimiter?: Delimiter): Promise<Result<CsvPreview>> {
     const job = this.#jobs.get(id);
-    if (!job?.file || (job.state !== 'uploaded' && job.state !== 'planned')) return { ok: false, error: 'This import is no longer waiting for a mapping.' };
+    if (!job?.file || (job.state !== 'uploaded' && job.state !== 'planned'))
+      return { ok: false, error: 'This import is no longer waiting for a mapping.' };
     return inspectCsv(job.file, delimiter ?? job.delimiter);
   }
 
   /** The dry run with this mapping and consent note: counts every row, writes nothing. */
   async plan(id: string, mapping: ColumnMapping, consentNote: string, now = Date.now()): Promise<Result<ImportPlan>> {
     const job = this.#jobs.get(id);
-    if (!job) return { ok: false, error: 'This import is gone (imports are kept for a day, and a restart forgets them). Upload the file again.' };
-    if (!job.file || (job.state !== 'uploaded' && job.state !== 'planned')) return { ok: false, error: 'This import has already run.' };
+    if (!job)
+      return {
+        ok: false,
+        error: 'This import is gone (imports are kept for a day, and a restart forgets them). Upload the file again.',
+      };
+    if (!job.file || (job.state !== 'uploaded' && job.state !== 'planned'))
+      return { ok: false, error: 'This import has already run.' };
     const note = consentNote.trim();
-    if (!note) return { ok: false, error: 'A consent note is required: say where and when these people agreed to receive the newsletter.' };
+    if (!note)
+      return {
+        ok: false,
+        error: 'A consent note is required: say where and when these people agreed to receive the newsletter.',
+      };
     const planned = await planImport(this.#db, job.file, mapping, now);
     if (!planned.ok) return planned;
-    Object.assign(job, { state: 'planned', delimiter: mapping.delimiter, plan: planned.value, consentNote: note, progress: { done: 0, total: planned.value.writes.emails.length } });
+    Object.assign(job, {
+      state: 'planned',
+      delimiter: mapping.delimiter,
+      plan: planned.value,
+      consentNote: note,
+      progress: { done: 0, total: planned.value.writes.emails.length },
+    });
     return planned;
   }
 
   /** Starts applying the dry run in the background; the job's progress and state tell how it goes. */
   start(id: string, actor: string, now = Date.now()): Result<ImportJob> {
     const job = this.#jobs.get(id);
-    if (!job) return { ok: false, error: 'This import is gone (imports are kept for a day, and a restart forgets them). Upload the file again.' };
+    if (!job)
+      return {
+        ok: false,
+        error: 'This import is gone (imports are kept for a day, and a restart forgets them). Upload the file again.',
+      };
     if (job.state === 'running' || job.state === 'done') return { ok: true, value: job };
-    if ((job.state !== 'planned' && job.state !== 'failed') || !job.plan || !job.consentNote) return { ok: false, error: 'Run the dry run first.' };
-    if (job.plan.writes.emails.length === 0) return { ok: false, error: 'Nothing to import: the dry run found no address to add or merge.' };
+    if ((job.state !== 'planned' && job.state !== 'failed') || !job.plan || !job.consentNote)
+      return { ok: false, error: 'Run the dry run first.' };
+    if (job.plan.writes.emails.length === 0)
+      return { ok: false, error: 'Nothing to import: the dry run found no address to add or merge.' };
     job.state = 'running';
     job.error = undefined;
     void this.#run(job, job.plan, job.consentNote, actor, now);
     return { ok: true, value: job };
   }
 
-  async #run(job: ImportJob & { file: string | undefined }, plan: ImportPlan, consentNote: string, actor: string, now: number): Promise<void> {
+  async #run(
+    job: ImportJob & { file: string | undefined },
+    plan: ImportPlan,
+    consentNote: string,
+    actor: string,
+    now: number,
+  ): Promise<void> {
     try {
       const applied = await applyImport(this.#db, plan, { consentNote, actor }, now, (progress) => {
         job.progress = progress;
@@ -157,7 +203,12 @@ export class ImportJobs {
       Object.assign(job, { state: 'done', outcome: applied.value, finishedAt: Date.now() });
     } catch (error) {
       console.error(`[import] job ${job.id} failed:`, error);
-      Object.assign(job, { state: 'failed', error: 'The database refused the import, so nothing was written. Try again; if it fails again, the server log says why.', finishedAt: Date.now() });
+      Object.assign(job, {
+        state: 'failed',
+        error:
+          'The database refused the import, so nothing was written. Try again; if it fails again, the server log says why.',
+        finishedAt: Date.now(),
+      });
     }
   }
 
@@ -177,7 +228,9 @@ export class ImportJobs {
   }
 
   async #evictBeyondLimit(): Promise<void> {
-    const idle = [...this.#jobs.values()].filter((j) => j.state !== 'running').sort((a, b) => a.createdAt - b.createdAt);
+    const idle = [...this.#jobs.values()]
+      .filter((j) => j.state !== 'running')
+      .sort((a, b) => a.createdAt - b.createdAt);
     while (this.#jobs.size > MAX_JOBS && idle.length > 0) await this.#drop(idle.shift()!);
   }
 

@@ -1,6 +1,12 @@
 import type { Insertable, Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
-import type { Database, SubscriberEventTable, SubscriberStatus, SubscriberTable, SubscriberTopicTable } from '../db/schema.ts';
+import type {
+  Database,
+  SubscriberEventTable,
+  SubscriberStatus,
+  SubscriberTable,
+  SubscriberTopicTable,
+} from '../db/schema.ts';
 
 /** Queries of the CSV import: each takes a whole chunk (a few hundred rows), never one row. */
 type Db = DB | Transaction<Database>;
@@ -14,7 +20,11 @@ export interface ExistingSubscriber {
 
 export async function findSubscribersByEmails(db: Db, emails: readonly string[]): Promise<ExistingSubscriber[]> {
   if (emails.length === 0) return [];
-  const rows = await db.selectFrom('subscribers').select(['id', 'email', 'status', 'name']).where('email', 'in', emails).execute();
+  const rows = await db
+    .selectFrom('subscribers')
+    .select(['id', 'email', 'status', 'name'])
+    .where('email', 'in', emails)
+    .execute();
   return rows.map((r) => ({ id: Number(r.id), email: r.email, status: r.status, name: r.name }));
 }
 
@@ -26,9 +36,16 @@ export async function findSuppressedHashes(db: Db, hashes: readonly string[]): P
 }
 
 /** One multi-row insert; answers each new row's id with its address (RETURNING gives no order). */
-export async function insertSubscribers(db: Db, rows: readonly Insertable<SubscriberTable>[]): Promise<{ id: number; email: string }[]> {
+export async function insertSubscribers(
+  db: Db,
+  rows: readonly Insertable<SubscriberTable>[],
+): Promise<{ id: number; email: string }[]> {
   if (rows.length === 0) return [];
-  const inserted = await db.insertInto('subscribers').values(rows as Insertable<SubscriberTable>[]).returning(['id', 'email']).execute();
+  const inserted = await db
+    .insertInto('subscribers')
+    .values(rows as Insertable<SubscriberTable>[])
+    .returning(['id', 'email'])
+    .execute();
   return inserted.map((r) => ({ id: Number(r.id), email: r.email }));
 }
 

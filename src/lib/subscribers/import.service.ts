@@ -2,7 +2,14 @@ import { stringify } from 'csv-stringify/sync';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { type ExtraColumns, DELIMITERS, readCsvHead, unguardFormula as unguard, type CsvSource, type Delimiter } from '../csv/csv-reader.ts';
+import {
+  type ExtraColumns,
+  DELIMITERS,
+  readCsvHead,
+  unguardFormula as unguard,
+  type CsvSource,
+  type Delimiter,
+} from '../csv/csv-reader.ts';
 import { planCsvImport, type RejectedCsvRow } from '../csv/import-planner.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { cleanName, type Result } from './subscribers.service.ts';
@@ -114,14 +121,60 @@ const MAX_CONSENT_NOTE = 500;
 // ---------------------------------------------------------------------------------------
 // Step 1: inspect
 
-const headerKey = (value: string) => value.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]/g, '');
+const headerKey = (value: string) =>
+  value
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
 
-const EMAIL_HEADERS = ['email', 'emailaddress', 'mail', 'mailaddress', 'emailaddr', 'subscriberemail', 'contactemail', 'emailadresse', 'courriel', 'correo', 'correoelectronico'];
-const NAME_HEADERS = ['name', 'fullname', 'displayname', 'subscribername', 'contactname', 'firstname', 'givenname', 'forename', 'vorname', 'prenom'];
-const TOPIC_HEADERS = ['topics', 'topic', 'tags', 'tag', 'interests', 'interest', 'groups', 'group', 'lists', 'list', 'segments', 'segment', 'categories', 'category'];
+const EMAIL_HEADERS = [
+  'email',
+  'emailaddress',
+  'mail',
+  'mailaddress',
+  'emailaddr',
+  'subscriberemail',
+  'contactemail',
+  'emailadresse',
+  'courriel',
+  'correo',
+  'correoelectronico',
+];
+const NAME_HEADERS = [
+  'name',
+  'fullname',
+  'displayname',
+  'subscribername',
+  'contactname',
+  'firstname',
+  'givenname',
+  'forename',
+  'vorname',
+  'prenom',
+];
+const TOPIC_HEADERS = [
+  'topics',
+  'topic',
+  'tags',
+  'tag',
+  'interests',
+  'interest',
+  'groups',
+  'group',
+  'lists',
+  'list',
+  'segments',
+  'segment',
+  'categories',
+  'category',
+];
 
 /** The header best matching one of `names` (earlier names win), else one containing `fallback`. */
-function findColumn(keys: readonly string[], names: readonly string[], fallback?: (key: string) => boolean): number | null {
+function findColumn(
+  keys: readonly string[],
+  names: readonly string[],
+  fallback?: (key: string) => boolean,
+): number | null {
   let found: number | null = null;
   let rank = Infinity;
   keys.forEach((key, index) => {
@@ -136,7 +189,11 @@ function findColumn(keys: readonly string[], names: readonly string[], fallback?
   return index === -1 ? null : index;
 }
 
-export function suggestMapping(header: readonly string[], rows: readonly string[][], delimiter: Delimiter): CsvPreview['suggested'] {
+export function suggestMapping(
+  header: readonly string[],
+  rows: readonly string[][],
+  delimiter: Delimiter,
+): CsvPreview['suggested'] {
   const keys = header.map(headerKey);
   let email = findColumn(keys, EMAIL_HEADERS, (k) => k.includes('email'));
   if (email === null && rows.length > 0) {
@@ -145,7 +202,11 @@ export function suggestMapping(header: readonly string[], rows: readonly string[
     const top = Math.max(...scores);
     if (top > rows.length / 2) email = scores.indexOf(top);
   }
-  const name = findColumn(keys, NAME_HEADERS, (k) => k.includes('name') && !/(last|sur|family|user|company|file)name/.test(k) && k !== 'emailname');
+  const name = findColumn(
+    keys,
+    NAME_HEADERS,
+    (k) => k.includes('name') && !/(last|sur|family|user|company|file)name/.test(k) && k !== 'emailname',
+  );
   const topics = findColumn(keys, TOPIC_HEADERS);
   return { delimiter, email, name: name === email ? null : name, topics: topics === email ? null : topics };
 }
@@ -189,7 +250,10 @@ interface PlannedAddress {
 }
 
 /** Where an address goes, by the same rules as adding one person by hand. */
-function classify(existing: ExistingSubscriber | undefined, suppressed: boolean): 'add' | 'merge' | 'kept_unsubscribed' | 'suppressed' {
+function classify(
+  existing: ExistingSubscriber | undefined,
+  suppressed: boolean,
+): 'add' | 'merge' | 'kept_unsubscribed' | 'suppressed' {
   if (suppressed) return 'suppressed';
   if (!existing) return 'add';
   return existing.status === 'active' || existing.status === 'pending' ? 'merge' : 'kept_unsubscribed';
@@ -198,10 +262,16 @@ function classify(existing: ExistingSubscriber | undefined, suppressed: boolean)
 /** Looks a chunk of addresses up: the subscribers by address, the suppression list by hash. */
 async function lookUp(db: DB | Transaction<Database>, emails: readonly string[]) {
   const hashes = emails.map(emailHash);
-  const [existing, suppressed] = await Promise.all([findSubscribersByEmails(db, emails), findSuppressedHashes(db, hashes)]);
+  const [existing, suppressed] = await Promise.all([
+    findSubscribersByEmails(db, emails),
+    findSuppressedHashes(db, hashes),
+  ]);
   const byEmail = new Map(existing.map((s) => [s.email, s]));
   const suppressedSet = new Set(suppressed);
-  return emails.map((email, i) => ({ existing: byEmail.get(email), classification: classify(byEmail.get(email), suppressedSet.has(hashes[i]!)) }));
+  return emails.map((email, i) => ({
+    existing: byEmail.get(email),
+    classification: classify(byEmail.get(email), suppressedSet.has(hashes[i]!)),
+  }));
 }
 
 /**
@@ -209,7 +279,12 @@ async function lookUp(db: DB | Transaction<Database>, emails: readonly string[])
  * File-level problems (a quote never closed, an unreadable file, a mapping outside the
  * header) come back as an error; row-level problems as rejected rows.
  */
-export async function planImport(db: DB, source: CsvSource, mapping: ColumnMapping, now = Date.now()): Promise<Result<ImportPlan>> {
+export async function planImport(
+  db: DB,
+  source: CsvSource,
+  mapping: ColumnMapping,
+  now = Date.now(),
+): Promise<Result<ImportPlan>> {
   const classified = { add: 0, merge: 0, kept_unsubscribed: 0, suppressed: 0, duplicate_in_file: 0 };
   const unknownTopics = new Map<string, number>();
   const seen = new Map<string, PlannedAddress>();
@@ -223,10 +298,19 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
     chunkSize: IMPORT_CHUNK,
     readRow(fields, row, reject) {
       const rawEmail = unguard(fields[mapping.email]!);
-      if (rawEmail.trim() === '') { reject(row, fields, 'missing_email', 'no email address'); return; }
-      if (/[\r\n\0]/.test(rawEmail)) { reject(row, fields, 'header_injection', 'line break inside the email address (header injection attempt)'); return; }
+      if (rawEmail.trim() === '') {
+        reject(row, fields, 'missing_email', 'no email address');
+        return;
+      }
+      if (/[\r\n\0]/.test(rawEmail)) {
+        reject(row, fields, 'header_injection', 'line break inside the email address (header injection attempt)');
+        return;
+      }
       const checked = normalizeEmail(rawEmail);
-      if (!checked.ok) { reject(row, fields, 'invalid_email', checked.error); return; }
+      if (!checked.ok) {
+        reject(row, fields, 'invalid_email', checked.error);
+        return;
+      }
 
       let topics = 0;
       if (mapping.topics !== null) {
@@ -253,7 +337,10 @@ export async function planImport(db: DB, source: CsvSource, mapping: ColumnMappi
       return address;
     },
     async checkChunk(chunk) {
-      const found = await lookUp(db, chunk.map((a) => a.email));
+      const found = await lookUp(
+        db,
+        chunk.map((a) => a.email),
+      );
       chunk.forEach((address, i) => {
         address.kind = found[i]!.classification;
         classified[address.kind]++;
@@ -305,10 +392,16 @@ export async function applyImport(
   onProgress?: ImportProgress,
 ): Promise<Result<ImportOutcome>> {
   const note = input.consentNote?.trim();
-  if (!note) return { ok: false, error: 'A consent note is required: say where and when these people agreed to receive the newsletter.' };
-  if (note.length > MAX_CONSENT_NOTE) return { ok: false, error: `The consent note is longer than ${MAX_CONSENT_NOTE} characters.` };
+  if (!note)
+    return {
+      ok: false,
+      error: 'A consent note is required: say where and when these people agreed to receive the newsletter.',
+    };
+  if (note.length > MAX_CONSENT_NOTE)
+    return { ok: false, error: `The consent note is longer than ${MAX_CONSENT_NOTE} characters.` };
   const { emails, names, topics } = plan.writes;
-  if (names.length !== emails.length || topics.length !== emails.length) return { ok: false, error: 'This import plan is damaged; run the dry run again.' };
+  if (names.length !== emails.length || topics.length !== emails.length)
+    return { ok: false, error: 'This import plan is damaged; run the dry run again.' };
 
   const total = emails.length;
   const outcome: ImportOutcome = { added: 0, merged: 0, kept_unsubscribed: 0, suppressed: 0 };
@@ -353,7 +446,12 @@ export async function applyImport(
       for (const merge of merges) {
         const added = topicsOfMask(merge.topics);
         for (const topic of added) topicRows.push({ subscriber_id: merge.id, topic });
-        events.push({ subscriber_id: merge.id, at: now, kind: 'merged', detail: JSON.stringify({ by: input.actor, form: 'import', topics: added }) });
+        events.push({
+          subscriber_id: merge.id,
+          at: now,
+          kind: 'merged',
+          detail: JSON.stringify({ by: input.actor, form: 'import', topics: added }),
+        });
       }
       await insertTopicsIfMissing(trx, topicRows);
       await insertSubscriberEvents(trx, events);
@@ -370,6 +468,11 @@ export async function applyImport(
 
 /** Every rejected row and why, as CSV (`row,email,reason,raw`); `raw` is the row re-written with the file's delimiter. */
 export function rejectedRowsCsv(plan: ImportPlan): string {
-  const rows = plan.rejected.map((r) => [r.row, r.email, r.reason, stringify([r.values], { delimiter: plan.mapping.delimiter, eof: false })]);
+  const rows = plan.rejected.map((r) => [
+    r.row,
+    r.email,
+    r.reason,
+    stringify([r.values], { delimiter: plan.mapping.delimiter, eof: false }),
+  ]);
   return stringify(rows, { header: true, columns: ['row', 'email', 'reason', 'raw'], escape_formulas: true });
 }

@@ -24,12 +24,19 @@ export function confirmUrl(deps: LinkDeps, subscriberId: number, now: number): s
 }
 
 /** The subscriber a confirmation token names and when it was sent, or why not. */
-export function readConfirmToken(deps: LinkDeps, token: string | null | undefined, now: number): { subscriberId: number; issuedAt: number } | { error: 'invalid' | 'expired' } {
+export function readConfirmToken(
+  deps: LinkDeps,
+  token: string | null | undefined,
+  now: number,
+): { subscriberId: number; issuedAt: number } | { error: 'invalid' | 'expired' } {
   const payload = verifyToken<{ s: number; x: number; t?: number }>(deps.secret, 'confirm', token);
   if (!payload || !Number.isSafeInteger(payload.s) || typeof payload.x !== 'number') return { error: 'invalid' };
   if (payload.x < now) return { error: 'expired' };
   // Links sent before the issue time was signed in: it is their expiry less the lifetime.
-  return { subscriberId: payload.s, issuedAt: typeof payload.t === 'number' ? payload.t : payload.x - CONFIRM_VALID_MS };
+  return {
+    subscriberId: payload.s,
+    issuedAt: typeof payload.t === 'number' ? payload.t : payload.x - CONFIRM_VALID_MS,
+  };
 }
 
 /** The unsubscribe token (one-click and the unsubscribe page): it does not expire, and shows or changes nothing else. */
@@ -37,7 +44,10 @@ export function subscriberToken(deps: LinkDeps, subscriberId: number, issueId?: 
   return signToken(deps.secret, 'subscriber', issueId ? { s: subscriberId, i: issueId } : { s: subscriberId });
 }
 
-export function readSubscriberToken(deps: LinkDeps, token: string | null | undefined): { subscriberId: number; issueId?: number } | undefined {
+export function readSubscriberToken(
+  deps: LinkDeps,
+  token: string | null | undefined,
+): { subscriberId: number; issueId?: number } | undefined {
   const payload = verifyToken<{ s: number; i?: number }>(deps.secret, 'subscriber', token);
   if (!payload || !Number.isSafeInteger(payload.s) || payload.s <= 0) return undefined;
   if (payload.i !== undefined && !Number.isSafeInteger(payload.i)) return undefined;
@@ -63,12 +73,21 @@ export function preferencesUrl(deps: LinkDeps, subscriberId: number, now: number
  *            also used for preferences): may unsubscribe, and ask for a new link by mail
  * undefined for anything not signed by this server.
  */
-export interface PersonalLink { subscriberId: number; issueId?: number; fresh: boolean }
+export interface PersonalLink {
+  subscriberId: number;
+  issueId?: number;
+  fresh: boolean;
+}
 
-export function readPersonalLink(deps: LinkDeps, token: string | null | undefined, now: number): PersonalLink | undefined {
+export function readPersonalLink(
+  deps: LinkDeps,
+  token: string | null | undefined,
+  now: number,
+): PersonalLink | undefined {
   const preferences = verifyToken<{ s: number; x: number }>(deps.secret, 'preferences', token);
   if (preferences) {
-    if (!Number.isSafeInteger(preferences.s) || preferences.s <= 0 || typeof preferences.x !== 'number') return undefined;
+    if (!Number.isSafeInteger(preferences.s) || preferences.s <= 0 || typeof preferences.x !== 'number')
+      return undefined;
     return { subscriberId: preferences.s, fresh: preferences.x >= now };
   }
   const unsubscribe = readSubscriberToken(deps, token);

@@ -1,6 +1,13 @@
 import type { DB } from '../db/database.ts';
 import type { SubscriberStatus } from '../db/schema.ts';
-import { countByStatus, countSubscribers, findTopicsOf, listSubscribers, type SubscriberFilter, type SubscriberListRow } from './subscribers.repository.ts';
+import {
+  countByStatus,
+  countSubscribers,
+  findTopicsOf,
+  listSubscribers,
+  type SubscriberFilter,
+  type SubscriberListRow,
+} from './subscribers.repository.ts';
 
 export const SUBSCRIBER_PAGE_SIZE = 50;
 
@@ -22,7 +29,12 @@ export interface SubscriberPage {
  * rows, `after` one for newer rows. Each page costs the same however deep it is; the counts
  * are one grouped query and, with a filter, one count.
  */
-export async function subscriberPage(db: DB, filter: SubscriberFilter, cursor: { before?: number; after?: number }, limit = SUBSCRIBER_PAGE_SIZE): Promise<SubscriberPage> {
+export async function subscriberPage(
+  db: DB,
+  filter: SubscriberFilter,
+  cursor: { before?: number; after?: number },
+  limit = SUBSCRIBER_PAGE_SIZE,
+): Promise<SubscriberPage> {
   let rows: SubscriberListRow[];
   let older: number | undefined;
   let newer: number | undefined;
@@ -51,11 +63,28 @@ export async function subscriberPage(db: DB, filter: SubscriberFilter, cursor: {
 
   const filtered = Boolean(filter.search || filter.status || filter.topic);
   const [topics, counts, matching] = await Promise.all([
-    findTopicsOf(db, rows.map((r) => Number(r.id))),
+    findTopicsOf(
+      db,
+      rows.map((r) => Number(r.id)),
+    ),
     countByStatus(db),
     filtered ? countSubscribers(db, filter) : Promise.resolve(undefined),
   ]);
-  const byStatus: Record<SubscriberStatus, number> = { active: 0, pending: 0, unsubscribed: 0, bounced: 0, complained: 0, ...counts };
+  const byStatus: Record<SubscriberStatus, number> = {
+    active: 0,
+    pending: 0,
+    unsubscribed: 0,
+    bounced: 0,
+    complained: 0,
+    ...counts,
+  };
   const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
-  return { rows: rows.map((r) => ({ ...r, id: Number(r.id), topics: topics.get(Number(r.id)) ?? [] })), older, newer, matching: matching ?? total, byStatus, total };
+  return {
+    rows: rows.map((r) => ({ ...r, id: Number(r.id), topics: topics.get(Number(r.id)) ?? [] })),
+    older,
+    newer,
+    matching: matching ?? total,
+    byStatus,
+    total,
+  };
 }

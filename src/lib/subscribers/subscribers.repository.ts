@@ -37,16 +37,31 @@ export async function deleteSubscriber(db: Db, id: number): Promise<void> {
 }
 
 export async function findTopics(db: Db, subscriberId: number): Promise<string[]> {
-  const rows = await db.selectFrom('subscriber_topics').select('topic').where('subscriber_id', '=', subscriberId).orderBy('topic').execute();
+  const rows = await db
+    .selectFrom('subscriber_topics')
+    .select('topic')
+    .where('subscriber_id', '=', subscriberId)
+    .orderBy('topic')
+    .execute();
   return rows.map((r) => r.topic);
 }
 
 export async function replaceTopics(db: Db, subscriberId: number, topics: readonly string[]): Promise<void> {
   await db.deleteFrom('subscriber_topics').where('subscriber_id', '=', subscriberId).execute();
-  if (topics.length > 0) await db.insertInto('subscriber_topics').values(topics.map((topic) => ({ subscriber_id: subscriberId, topic }))).execute();
+  if (topics.length > 0)
+    await db
+      .insertInto('subscriber_topics')
+      .values(topics.map((topic) => ({ subscriber_id: subscriberId, topic })))
+      .execute();
 }
 
-export async function insertSubscriberEvent(db: Db, subscriberId: number, at: number, kind: string, detail?: Record<string, unknown>): Promise<void> {
+export async function insertSubscriberEvent(
+  db: Db,
+  subscriberId: number,
+  at: number,
+  kind: string,
+  detail?: Record<string, unknown>,
+): Promise<void> {
   await db
     .insertInto('subscriber_events')
     .values({ subscriber_id: subscriberId, at, kind, detail: detail ? JSON.stringify(detail) : null })
@@ -54,14 +69,35 @@ export async function insertSubscriberEvent(db: Db, subscriberId: number, at: nu
 }
 
 /** A subscriber's timeline, newest first (at most `limit` events when given). */
-export async function findSubscriberEvents(db: Db, subscriberId: number, limit?: number): Promise<{ at: number; kind: string; detail: string | null }[]> {
-  const query = db.selectFrom('subscriber_events').select(['at', 'kind', 'detail']).where('subscriber_id', '=', subscriberId).orderBy('at', 'desc').orderBy('id', 'desc');
+export async function findSubscriberEvents(
+  db: Db,
+  subscriberId: number,
+  limit?: number,
+): Promise<{ at: number; kind: string; detail: string | null }[]> {
+  const query = db
+    .selectFrom('subscriber_events')
+    .select(['at', 'kind', 'detail'])
+    .where('subscriber_id', '=', subscriberId)
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc');
   return (limit === undefined ? query : query.limit(limit)).execute();
 }
 
 /** When a subscriber's events of one kind happened since `since`, newest first. */
-export async function findEventTimesSince(db: Db, subscriberId: number, kind: string, since: number): Promise<number[]> {
-  const rows = await db.selectFrom('subscriber_events').select('at').where('subscriber_id', '=', subscriberId).where('kind', '=', kind).where('at', '>=', since).orderBy('at', 'desc').execute();
+export async function findEventTimesSince(
+  db: Db,
+  subscriberId: number,
+  kind: string,
+  since: number,
+): Promise<number[]> {
+  const rows = await db
+    .selectFrom('subscriber_events')
+    .select('at')
+    .where('subscriber_id', '=', subscriberId)
+    .where('kind', '=', kind)
+    .where('at', '>=', since)
+    .orderBy('at', 'desc')
+    .execute();
   return rows.map((r) => Number(r.at));
 }
 
@@ -69,7 +105,12 @@ export async function findSuppression(db: Db, emailHash: string): Promise<{ reas
   return db.selectFrom('suppressions').select('reason').where('email_hash', '=', emailHash).executeTakeFirst();
 }
 
-export async function insertSuppression(db: Db, emailHash: string, reason: 'bounced' | 'complained' | 'erased' | 'manual', at: number): Promise<void> {
+export async function insertSuppression(
+  db: Db,
+  emailHash: string,
+  reason: 'bounced' | 'complained' | 'erased' | 'manual',
+  at: number,
+): Promise<void> {
   await db
     .insertInto('suppressions')
     .values({ email_hash: emailHash, reason, at })
@@ -100,7 +141,13 @@ function filtered(db: Db, filter: SubscriberFilter) {
   if (filter.topic) {
     const topic = filter.topic;
     query = query.where((eb) =>
-      eb.exists(eb.selectFrom('subscriber_topics').select('topic').whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id').where('subscriber_topics.topic', '=', topic)),
+      eb.exists(
+        eb
+          .selectFrom('subscriber_topics')
+          .select('topic')
+          .whereRef('subscriber_topics.subscriber_id', '=', 'subscribers.id')
+          .where('subscriber_topics.topic', '=', topic),
+      ),
     );
   }
   if (filter.search) query = query.where(matchesSearch(filter.search));
@@ -118,9 +165,27 @@ function matchesSearch(search: string) {
  * (older), or — with `afterId` — the `limit` rows just above it, oldest first (the caller
  * reverses them to show the newer page).
  */
-export async function listSubscribers(db: Db, filter: SubscriberFilter, page: { beforeId?: number; afterId?: number; limit: number }): Promise<SubscriberListRow[]> {
-  let query = filtered(db, filter).select(['id', 'email', 'name', 'status', 'paused', 'created_at', 'source_form', 'source_campaign']);
-  if (page.afterId) return query.where('subscribers.id', '>', page.afterId).orderBy('subscribers.id', 'asc').limit(page.limit).execute();
+export async function listSubscribers(
+  db: Db,
+  filter: SubscriberFilter,
+  page: { beforeId?: number; afterId?: number; limit: number },
+): Promise<SubscriberListRow[]> {
+  let query = filtered(db, filter).select([
+    'id',
+    'email',
+    'name',
+    'status',
+    'paused',
+    'created_at',
+    'source_form',
+    'source_campaign',
+  ]);
+  if (page.afterId)
+    return query
+      .where('subscribers.id', '>', page.afterId)
+      .orderBy('subscribers.id', 'asc')
+      .limit(page.limit)
+      .execute();
   if (page.beforeId) query = query.where('subscribers.id', '<', page.beforeId);
   return query.orderBy('subscribers.id', 'desc').limit(page.limit).execute();
 }
@@ -131,10 +196,15 @@ export async function listSubscribers(db: Db, filter: SubscriberFilter, page: { 
  */
 export async function countSubscribers(db: Db, filter: SubscriberFilter): Promise<number> {
   if (!filter.topic) {
-    const row = await filtered(db, filter).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await filtered(db, filter)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
-  let query = db.selectFrom('subscriber_topics').innerJoin('subscribers', 'subscribers.id', 'subscriber_topics.subscriber_id').where('subscriber_topics.topic', '=', filter.topic);
+  let query = db
+    .selectFrom('subscriber_topics')
+    .innerJoin('subscribers', 'subscribers.id', 'subscriber_topics.subscriber_id')
+    .where('subscriber_topics.topic', '=', filter.topic);
   if (filter.status) query = query.where('subscribers.status', '=', filter.status);
   if (filter.search) query = query.where(matchesSearch(filter.search));
   const row = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -142,14 +212,29 @@ export async function countSubscribers(db: Db, filter: SubscriberFilter): Promis
 }
 
 /** Every matching subscriber, for export, in id order, a chunk at a time. */
-export async function listSubscribersAfter(db: Db, filter: SubscriberFilter, afterId: number, limit: number): Promise<Subscriber[]> {
-  return filtered(db, filter).selectAll('subscribers').where('subscribers.id', '>', afterId).orderBy('subscribers.id').limit(limit).execute();
+export async function listSubscribersAfter(
+  db: Db,
+  filter: SubscriberFilter,
+  afterId: number,
+  limit: number,
+): Promise<Subscriber[]> {
+  return filtered(db, filter)
+    .selectAll('subscribers')
+    .where('subscribers.id', '>', afterId)
+    .orderBy('subscribers.id')
+    .limit(limit)
+    .execute();
 }
 
 export async function findTopicsOf(db: Db, subscriberIds: readonly number[]): Promise<Map<number, string[]>> {
   const topics = new Map<number, string[]>();
   if (subscriberIds.length === 0) return topics;
-  const rows = await db.selectFrom('subscriber_topics').select(['subscriber_id', 'topic']).where('subscriber_id', 'in', subscriberIds).orderBy('topic').execute();
+  const rows = await db
+    .selectFrom('subscriber_topics')
+    .select(['subscriber_id', 'topic'])
+    .where('subscriber_id', 'in', subscriberIds)
+    .orderBy('topic')
+    .execute();
   for (const row of rows) {
     const id = Number(row.subscriber_id);
     topics.set(id, [...(topics.get(id) ?? []), row.topic]);
@@ -158,7 +243,11 @@ export async function findTopicsOf(db: Db, subscriberIds: readonly number[]): Pr
 }
 
 export async function countByStatus(db: Db): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('subscribers').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  const rows = await db
+    .selectFrom('subscribers')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('status')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 

@@ -2,7 +2,14 @@ import type { DB } from '../db/database.ts';
 import type { SubscriberStatus } from '../db/schema.ts';
 import { displayName } from '../text/mailbox.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
-import { confirmUrl, PREFERENCES_VALID_MS, preferencesUrl, readConfirmToken, unsubscribeUrl, type LinkDeps } from './links.ts';
+import {
+  confirmUrl,
+  PREFERENCES_VALID_MS,
+  preferencesUrl,
+  readConfirmToken,
+  unsubscribeUrl,
+  type LinkDeps,
+} from './links.ts';
 import { CONSENT_TEXT_VERSION, parseTopics } from './topics.ts';
 import { signupDeltas, unsubscribeDeltas } from './subscriber-counts.ts';
 import { addReportCounts } from '../counts/ledger.ts';
@@ -26,7 +33,10 @@ import {
 export type SendConfirmation = (to: string, data: { name: string | null; confirmUrl: string }) => Promise<void>;
 
 /** Sends the welcome email once a subscription is confirmed, with the person's own links. */
-export type SendWelcome = (to: string, data: { subscriberId: number; name: string | null; preferencesUrl: string; unsubscribeUrl: string }) => Promise<void>;
+export type SendWelcome = (
+  to: string,
+  data: { subscriberId: number; name: string | null; preferencesUrl: string; unsubscribeUrl: string },
+) => Promise<void>;
 
 /** Sends a fresh preferences link that someone asked for (their old one expired, or came from an unsubscribe link). */
 export type SendPreferencesLink = (to: string, data: { preferencesUrl: string; validDays: number }) => Promise<void>;
@@ -61,7 +71,8 @@ export interface SignupInput {
  * What happened, for tests and logs. The person signing up sees the same answer whatever
  * it is, so a form cannot be used to learn who subscribes.
  */
-export type SignupOutcome = 'confirmation_sent' | 'confirmation_resent' | 'resend_throttled' | 'already_active' | 'suppressed';
+export type SignupOutcome =
+  'confirmation_sent' | 'confirmation_resent' | 'resend_throttled' | 'already_active' | 'suppressed';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -79,12 +90,22 @@ function mayResend(subscriber: Subscriber, now: number): boolean {
 }
 
 /** The bookkeeping of one more confirmation email (what mayResend reads). */
-function resendCounters(subscriber: Subscriber, now: number): { confirmation_sent_at: number; confirmations_sent: number } {
-  return { confirmation_sent_at: now, confirmations_sent: now - (subscriber.confirmation_sent_at ?? 0) > DAY_MS ? 1 : subscriber.confirmations_sent + 1 };
+function resendCounters(
+  subscriber: Subscriber,
+  now: number,
+): { confirmation_sent_at: number; confirmations_sent: number } {
+  return {
+    confirmation_sent_at: now,
+    confirmations_sent: now - (subscriber.confirmation_sent_at ?? 0) > DAY_MS ? 1 : subscriber.confirmations_sent + 1,
+  };
 }
 
 /** Double opt-in signup: a new or returning address gets a confirmation link; nothing is active until it is followed. */
-export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = Date.now()): Promise<Result<SignupOutcome>> {
+export async function subscribe(
+  deps: SubscriberDeps,
+  input: SignupInput,
+  now = Date.now(),
+): Promise<Result<SignupOutcome>> {
   const checked = normalizeEmail(input.email);
   if (!checked.ok) return { ok: false, error: checked.error };
   const { topics, unknown } = parseTopics(input.topics ?? []);
@@ -93,7 +114,8 @@ export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = 
   const name = cleanName(input.name);
 
   const suppressed = await findSuppression(deps.db, emailHash(email));
-  if (suppressed && (suppressed.reason === 'bounced' || suppressed.reason === 'complained')) return { ok: true, value: 'suppressed' };
+  if (suppressed && (suppressed.reason === 'bounced' || suppressed.reason === 'complained'))
+    return { ok: true, value: 'suppressed' };
 
   const existing = await findSubscriberByEmail(deps.db, email);
   if (existing?.status === 'active') return { ok: true, value: 'already_active' };
@@ -121,7 +143,10 @@ export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = 
         updated_at: now,
       });
       if (unconfirmed && topics.length > 0) await replaceTopics(trx, id, topics);
-      await insertSubscriberEvent(trx, id, now, 'signup_repeated', { form: input.form, campaign: input.campaign ?? undefined });
+      await insertSubscriberEvent(trx, id, now, 'signup_repeated', {
+        form: input.form,
+        campaign: input.campaign ?? undefined,
+      });
     });
   } else {
     outcome = 'confirmation_sent';
@@ -139,7 +164,11 @@ export async function subscribe(deps: SubscriberDeps, input: SignupInput, now = 
         confirmations_sent: 1,
       });
       await replaceTopics(trx, newId, topics);
-      await insertSubscriberEvent(trx, newId, now, 'signup', { form: input.form, campaign: input.campaign ?? undefined, issue: input.issueId ?? undefined });
+      await insertSubscriberEvent(trx, newId, now, 'signup', {
+        form: input.form,
+        campaign: input.campaign ?? undefined,
+        issue: input.issueId ?? undefined,
+      });
       return newId;
     });
   }
@@ -155,14 +184,20 @@ export type ConfirmOutcome = 'confirmed' | 'already_confirmed' | 'superseded' | 
  * someone pending, or someone who left and then asked again — after the link was sent.
  * A link from before an unsubscribe is `superseded`: leaving is not undone by an old email.
  */
-export async function checkConfirmation(deps: LinkDeps & { db: DB }, token: string | null | undefined, now = Date.now()): Promise<{ outcome: 'ready' | Exclude<ConfirmOutcome, 'confirmed'>; subscriber?: Subscriber }> {
+export async function checkConfirmation(
+  deps: LinkDeps & { db: DB },
+  token: string | null | undefined,
+  now = Date.now(),
+): Promise<{ outcome: 'ready' | Exclude<ConfirmOutcome, 'confirmed'>; subscriber?: Subscriber }> {
   const read = readConfirmToken(deps, token, now);
   if ('error' in read) return { outcome: read.error };
   const subscriber = await findSubscriberById(deps.db, read.subscriberId);
   if (!subscriber) return { outcome: 'invalid' };
   if (subscriber.status === 'active') return { outcome: 'already_confirmed', subscriber };
-  if (subscriber.status === 'bounced' || subscriber.status === 'complained') return { outcome: 'not_allowed', subscriber };
-  if (subscriber.status === 'unsubscribed' && !(read.issuedAt > (subscriber.unsubscribed_at ?? 0))) return { outcome: 'superseded', subscriber };
+  if (subscriber.status === 'bounced' || subscriber.status === 'complained')
+    return { outcome: 'not_allowed', subscriber };
+  if (subscriber.status === 'unsubscribed' && !(read.issuedAt > (subscriber.unsubscribed_at ?? 0)))
+    return { outcome: 'superseded', subscriber };
   return { outcome: 'ready', subscriber };
 }
 
@@ -198,17 +233,32 @@ export async function confirmSubscription(
       .where('status', '=', subscriber.status)
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) return false;
-    await insertSubscriberEvent(trx, subscriber.id, now, subscriber.status === 'unsubscribed' ? 'resubscribed' : 'confirmed', { consent_text_version: CONSENT_TEXT_VERSION });
+    await insertSubscriberEvent(
+      trx,
+      subscriber.id,
+      now,
+      subscriber.status === 'unsubscribed' ? 'resubscribed' : 'confirmed',
+      { consent_text_version: CONSENT_TEXT_VERSION },
+    );
     await addReportCounts(trx, signupDeltas(subscriber.source_issue_id, now));
     return true;
   });
   if (!changed) return { outcome: 'already_confirmed', subscriber };
   const confirmed: Subscriber = { ...subscriber, status: 'active', confirmed_at: now };
   if (!deps.sendWelcome) return { outcome: 'confirmed', subscriber: confirmed };
-  return { outcome: 'confirmed', subscriber: confirmed, welcome: await sendWelcomeEmail(deps, deps.sendWelcome, confirmed, now) };
+  return {
+    outcome: 'confirmed',
+    subscriber: confirmed,
+    welcome: await sendWelcomeEmail(deps, deps.sendWelcome, confirmed, now),
+  };
 }
 
-async function sendWelcomeEmail(deps: LinkDeps & { db: DB }, send: SendWelcome, subscriber: Subscriber, now: number): Promise<'sent' | 'failed'> {
+async function sendWelcomeEmail(
+  deps: LinkDeps & { db: DB },
+  send: SendWelcome,
+  subscriber: Subscriber,
+  now: number,
+): Promise<'sent' | 'failed'> {
   try {
     await send(subscriber.email, {
       subscriberId: subscriber.id,
@@ -217,7 +267,10 @@ async function sendWelcomeEmail(deps: LinkDeps & { db: DB }, send: SendWelcome, 
       unsubscribeUrl: unsubscribeUrl(deps, subscriber.id),
     });
   } catch (error) {
-    console.error(`[subscribers] welcome email to subscriber #${subscriber.id} failed:`, error instanceof Error ? error.message : error);
+    console.error(
+      `[subscribers] welcome email to subscriber #${subscriber.id} failed:`,
+      error instanceof Error ? error.message : error,
+    );
     return 'failed';
   }
   await insertSubscriberEvent(deps.db, subscriber.id, now, 'email_sent', { email: 'welcome' });
@@ -235,7 +288,12 @@ export function getSubscriberTopics(db: DB, subscriberId: number): Promise<strin
   return findTopics(db, subscriberId);
 }
 
-export async function unsubscribe(db: DB, subscriberId: number, via: { method: 'one-click' | 'page' | 'preferences' | 'admin' | 'api'; issueId?: number }, now = Date.now()): Promise<'unsubscribed' | 'already' | 'not_found'> {
+export async function unsubscribe(
+  db: DB,
+  subscriberId: number,
+  via: { method: 'one-click' | 'page' | 'preferences' | 'admin' | 'api'; issueId?: number },
+  now = Date.now(),
+): Promise<'unsubscribed' | 'already' | 'not_found'> {
   const subscriber = await findSubscriberById(db, subscriberId);
   if (!subscriber) return 'not_found';
   if (subscriber.status !== 'active' && subscriber.status !== 'pending') return 'already';
@@ -254,7 +312,11 @@ export type ResubscribeOutcome = 'confirmation_sent' | 'resend_throttled' | 'alr
  * the person is back on the list only once they follow it (an old link, or a forwarded
  * newsletter, proves nothing about who presses the button today). Throttled like signups.
  */
-export async function requestResubscription(deps: SubscriberDeps, subscriberId: number, now = Date.now()): Promise<ResubscribeOutcome> {
+export async function requestResubscription(
+  deps: SubscriberDeps,
+  subscriberId: number,
+  now = Date.now(),
+): Promise<ResubscribeOutcome> {
   const subscriber = await findSubscriberById(deps.db, subscriberId);
   if (!subscriber) return 'not_found';
   if (subscriber.status === 'active') return 'already';
@@ -265,7 +327,10 @@ export async function requestResubscription(deps: SubscriberDeps, subscriberId: 
     await updateSubscriber(trx, subscriberId, { ...resendCounters(subscriber, now), updated_at: now });
     await insertSubscriberEvent(trx, subscriberId, now, 'resubscribe_requested', {});
   });
-  await deps.sendConfirmation(subscriber.email, { name: subscriber.name, confirmUrl: confirmUrl(deps, subscriberId, now) });
+  await deps.sendConfirmation(subscriber.email, {
+    name: subscriber.name,
+    confirmUrl: confirmUrl(deps, subscriberId, now),
+  });
   return 'confirmation_sent';
 }
 
@@ -278,12 +343,20 @@ export type PreferencesLinkOutcome = 'sent' | 'throttled' | 'not_found';
  * whoever holds an old link only learns that a mail went out). At most one every two minutes
  * and PREFERENCES_LINKS_PER_DAY a day per subscriber, counted from their timeline.
  */
-export async function mailPreferencesLink(deps: SubscriberDeps, subscriberId: number, now = Date.now()): Promise<PreferencesLinkOutcome> {
+export async function mailPreferencesLink(
+  deps: SubscriberDeps,
+  subscriberId: number,
+  now = Date.now(),
+): Promise<PreferencesLinkOutcome> {
   const subscriber = await findSubscriberById(deps.db, subscriberId);
   if (!subscriber) return 'not_found';
   const recent = await findEventTimesSince(deps.db, subscriberId, 'preferences_link_sent', now - DAY_MS);
-  if (recent.length >= PREFERENCES_LINKS_PER_DAY || (recent[0] !== undefined && now - recent[0] < RESEND_AFTER_MS)) return 'throttled';
-  await deps.sendPreferencesLink?.(subscriber.email, { preferencesUrl: preferencesUrl(deps, subscriberId, now), validDays: PREFERENCES_VALID_MS / DAY_MS });
+  if (recent.length >= PREFERENCES_LINKS_PER_DAY || (recent[0] !== undefined && now - recent[0] < RESEND_AFTER_MS))
+    return 'throttled';
+  await deps.sendPreferencesLink?.(subscriber.email, {
+    preferencesUrl: preferencesUrl(deps, subscriberId, now),
+    validDays: PREFERENCES_VALID_MS / DAY_MS,
+  });
   await insertSubscriberEvent(deps.db, subscriberId, now, 'preferences_link_sent', {});
   return 'sent';
 }
@@ -294,15 +367,29 @@ export interface PreferencesInput {
   paused: boolean;
 }
 
-export async function updatePreferences(db: DB, subscriberId: number, input: PreferencesInput, actor: 'subscriber' | 'admin', now = Date.now()): Promise<Result<void>> {
+export async function updatePreferences(
+  db: DB,
+  subscriberId: number,
+  input: PreferencesInput,
+  actor: 'subscriber' | 'admin',
+  now = Date.now(),
+): Promise<Result<void>> {
   const { topics, unknown } = parseTopics(input.topics);
   if (unknown.length > 0) return { ok: false, error: `Unknown topic: ${unknown.join(', ')}.` };
   const subscriber = await findSubscriberById(db, subscriberId);
   if (!subscriber) return { ok: false, error: 'This subscriber no longer exists.' };
   await db.transaction().execute(async (trx) => {
-    await updateSubscriber(trx, subscriberId, { name: input.name === undefined ? subscriber.name : cleanName(input.name), paused: input.paused ? 1 : 0, updated_at: now });
+    await updateSubscriber(trx, subscriberId, {
+      name: input.name === undefined ? subscriber.name : cleanName(input.name),
+      paused: input.paused ? 1 : 0,
+      updated_at: now,
+    });
     await replaceTopics(trx, subscriberId, topics);
-    await insertSubscriberEvent(trx, subscriberId, now, 'preferences_changed', { by: actor, topics, paused: input.paused });
+    await insertSubscriberEvent(trx, subscriberId, now, 'preferences_changed', {
+      by: actor,
+      topics,
+      paused: input.paused,
+    });
   });
   return { ok: true, value: undefined };
 }
@@ -337,11 +424,20 @@ export interface ManualAddInput {
 export type ManualAddOutcome = 'added' | 'merged' | 'kept_unsubscribed' | 'suppressed';
 
 /** Adds someone as already confirmed, with a stated reason; never reactivates an address that left. */
-export async function addConfirmedSubscriber(db: DB, input: ManualAddInput, actor: string, now = Date.now()): Promise<Result<{ outcome: ManualAddOutcome; id?: number }>> {
+export async function addConfirmedSubscriber(
+  db: DB,
+  input: ManualAddInput,
+  actor: string,
+  now = Date.now(),
+): Promise<Result<{ outcome: ManualAddOutcome; id?: number }>> {
   const checked = normalizeEmail(input.email);
   if (!checked.ok) return { ok: false, error: checked.error };
   const note = input.consentNote?.trim();
-  if (!note) return { ok: false, error: 'A consent note is required to add someone as already confirmed (where and when they agreed).' };
+  if (!note)
+    return {
+      ok: false,
+      error: 'A consent note is required to add someone as already confirmed (where and when they agreed).',
+    };
   if (note.length > 500) return { ok: false, error: 'The consent note is longer than 500 characters.' };
   const { topics, unknown } = parseTopics(input.topics ?? []);
   if (unknown.length > 0) return { ok: false, error: `Unknown topic: ${unknown.join(', ')}.` };
@@ -349,7 +445,8 @@ export async function addConfirmedSubscriber(db: DB, input: ManualAddInput, acto
   if (await findSuppression(db, emailHash(email))) return { ok: true, value: { outcome: 'suppressed' } };
   const existing = await findSubscriberByEmail(db, email);
   if (existing) {
-    if (existing.status !== 'active' && existing.status !== 'pending') return { ok: true, value: { outcome: 'kept_unsubscribed', id: existing.id } };
+    if (existing.status !== 'active' && existing.status !== 'pending')
+      return { ok: true, value: { outcome: 'kept_unsubscribed', id: existing.id } };
     await db.transaction().execute(async (trx) => {
       const merged = [...new Set([...(await findTopics(trx, existing.id)), ...topics])];
       await updateSubscriber(trx, existing.id, { name: existing.name ?? cleanName(input.name), updated_at: now });
@@ -379,7 +476,13 @@ export async function addConfirmedSubscriber(db: DB, input: ManualAddInput, acto
 }
 
 /** Hard bounces and complaints: suppressed for good, never reactivated by signups or imports. */
-export async function suppressAddress(db: DB, email: string, reason: 'bounced' | 'complained', detail: Record<string, unknown>, now = Date.now()): Promise<boolean> {
+export async function suppressAddress(
+  db: DB,
+  email: string,
+  reason: 'bounced' | 'complained',
+  detail: Record<string, unknown>,
+  now = Date.now(),
+): Promise<boolean> {
   const checked = normalizeEmail(email);
   if (!checked.ok) return false;
   await db.transaction().execute(async (trx) => {

@@ -18,7 +18,14 @@ export type SubscriberTimelineItem =
   | { source: 'subscriber'; at: number; kind: string; detail: string | null }
   | { source: 'tracking'; at: number; kind: 'opened'; issue: TimelineIssue | null; class: string; reason: string }
   | { source: 'tracking'; at: number; kind: 'clicked'; issue: TimelineIssue | null; class: string; url: string }
-  | { source: 'tracking'; at: number; kind: 'visited'; issue: TimelineIssue | null; landingPath: string; later: boolean };
+  | {
+      source: 'tracking';
+      at: number;
+      kind: 'visited';
+      issue: TimelineIssue | null;
+      landingPath: string;
+      later: boolean;
+    };
 
 export interface SubscriberTimeline {
   items: SubscriberTimelineItem[];
@@ -46,7 +53,14 @@ function trackingItem(row: TrackingRow, subjects: ReadonlyMap<number, string>): 
     return { source: 'tracking', at: row.at, kind: 'clicked', issue, class: klass, url };
   }
   const later = row.detail.endsWith(LATER_SUFFIX);
-  return { source: 'tracking', at: row.at, kind: 'visited', issue, landingPath: later ? row.detail.slice(0, -LATER_SUFFIX.length) : row.detail, later };
+  return {
+    source: 'tracking',
+    at: row.at,
+    kind: 'visited',
+    issue,
+    landingPath: later ? row.detail.slice(0, -LATER_SUFFIX.length) : row.detail,
+    later,
+  };
 }
 
 /**
@@ -55,7 +69,10 @@ function trackingItem(row: TrackingRow, subjects: ReadonlyMap<number, string>): 
  * would be missing, and the timeline would look complete when it is not.
  */
 export async function getSubscriberTimeline(db: DB, subscriberId: number, limit = 500): Promise<SubscriberTimeline> {
-  const [events, tracking] = await Promise.all([findSubscriberEvents(db, subscriberId, limit), findTrackingEventsBySubscriber(db, subscriberId, limit)]);
+  const [events, tracking] = await Promise.all([
+    findSubscriberEvents(db, subscriberId, limit),
+    findTrackingEventsBySubscriber(db, subscriberId, limit),
+  ]);
   const issueIds = [...new Set(tracking.map((row) => row.issueId).filter((id): id is number => id !== null))];
   const subjects = await findIssueSubjects(db, issueIds);
   const merged: SubscriberTimelineItem[] = [

@@ -47,7 +47,9 @@ export function durationOf(ms: number): string {
   if (ms < 2 * DAY) {
     const hours = Math.floor(ms / HOUR);
     const minutes = Math.floor((ms % HOUR) / MINUTE);
-    return minutes === 0 || hours >= 10 ? countOf(hours, 'hour') : `${countOf(hours, 'hour')} ${countOf(minutes, 'minute')}`;
+    return minutes === 0 || hours >= 10
+      ? countOf(hours, 'hour')
+      : `${countOf(hours, 'hour')} ${countOf(minutes, 'minute')}`;
   }
   const days = Math.floor(ms / DAY);
   const hours = Math.floor((ms % DAY) / HOUR);

@@ -34,9 +34,15 @@ export function parseMailbox(value: string): { ok: true; mailbox: Mailbox } | { 
   const named = quoted ?? /^([^<>"]*)<([^<>]*)>$/.exec(trimmed);
   const address = named ? named[2]!.trim() : trimmed;
   const name = quoted ? quoted[1]!.replace(/\\(.)/g, '$1') : named ? readDisplayName(named[1]!.trim()) : '';
-  if (name === undefined) return { ok: false, reason: 'has a display name that needs quotes (it contains , ; : @ " or \\)' };
-  if (!named && /[\s<>,;"]/.test(trimmed)) return { ok: false, reason: `must be a single address such as jo@example.com or "Jo Bloggs <jo@example.com>" (got ${JSON.stringify(trimmed.slice(0, 80))})` };
-  if (!isValidEmailAddress(address)) return { ok: false, reason: `is not a valid email address (${JSON.stringify(address.slice(0, 80))})` };
+  if (name === undefined)
+    return { ok: false, reason: 'has a display name that needs quotes (it contains , ; : @ " or \\)' };
+  if (!named && /[\s<>,;"]/.test(trimmed))
+    return {
+      ok: false,
+      reason: `must be a single address such as jo@example.com or "Jo Bloggs <jo@example.com>" (got ${JSON.stringify(trimmed.slice(0, 80))})`,
+    };
+  if (!isValidEmailAddress(address))
+    return { ok: false, reason: `is not a valid email address (${JSON.stringify(address.slice(0, 80))})` };
   return { ok: true, mailbox: { name, address } };
 }
 
@@ -65,7 +71,11 @@ export function formatMailbox(mailbox: Mailbox): string {
  */
 export function displayName(name: string | null | undefined, max = 100): string {
   if (!name) return '';
-  const cleaned = name.toWellFormed().replace(/[\p{Cc}\u2028\u2029]/gu, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = name
+    .toWellFormed()
+    .replace(/[\p{Cc}\u2028\u2029]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return truncateCharacters(cleaned, max).trim();
 }
 

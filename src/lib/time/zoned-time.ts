@@ -43,7 +43,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 /** The wall-clock time at instant `at` in `timeZone`. */
 export function wallTimeOf(at: number, timeZone: string): WallTime {
   const parts: Record<string, number> = {};
-  for (const part of formatterFor(timeZone).formatToParts(new Date(at))) if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  for (const part of formatterFor(timeZone).formatToParts(new Date(at)))
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
   return {
     year: parts.year!,
     month: parts.month!,
@@ -55,7 +56,8 @@ export function wallTimeOf(at: number, timeZone: string): WallTime {
   };
 }
 
-const wallAsUtc = (w: WallTime) => Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second ?? 0, w.millisecond ?? 0);
+const wallAsUtc = (w: WallTime) =>
+  Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second ?? 0, w.millisecond ?? 0);
 
 /** How far `timeZone` is ahead of UTC at instant `at`, in milliseconds (London in summer: 3,600,000). */
 export function zoneOffsetAt(at: number, timeZone: string): number {
@@ -85,7 +87,11 @@ export function isValidWallTime(w: WallTime): boolean {
 export function zonedToEpoch(w: WallTime, timeZone: string): number | undefined {
   const local = wallAsUtc(w);
   // The zone's offsets a day either side cover any single transition near this time.
-  const offsets = new Set([zoneOffsetAt(local - 86_400_000, timeZone), zoneOffsetAt(local, timeZone), zoneOffsetAt(local + 86_400_000, timeZone)]);
+  const offsets = new Set([
+    zoneOffsetAt(local - 86_400_000, timeZone),
+    zoneOffsetAt(local, timeZone),
+    zoneOffsetAt(local + 86_400_000, timeZone),
+  ]);
   let found: number | undefined;
   for (const offset of offsets) {
     const at = local - offset;

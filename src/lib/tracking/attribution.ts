@@ -60,7 +60,8 @@ class AttributionCodec {
 
   encode(a: Attribution): string {
     for (const n of [a.issueId, a.deliveryId, a.subscriberId ?? 0, a.at]) {
-      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`attribution fields must be non-negative safe integers (got ${n})`);
+      if (!Number.isSafeInteger(n) || n < 0)
+        throw new RangeError(`attribution fields must be non-negative safe integers (got ${n})`);
     }
     const bytes = this.#bytes;
     bytes[0] = VERSION;
@@ -110,7 +111,12 @@ export function makeAttributionCookie(secret: string, a: Attribution, windowDays
 }
 
 /** The attribution a cookie value carries, if it is ours, intact and inside the window. */
-export function readAttribution(secret: string, value: string | null | undefined, now: number, windowDays: number): Attribution | undefined {
+export function readAttribution(
+  secret: string,
+  value: string | null | undefined,
+  now: number,
+  windowDays: number,
+): Attribution | undefined {
   if (!value || value.length > 300) return undefined;
   const a = value.includes('.') ? readLegacy(secret, value) : codecFor(secret).decode(value);
   if (!a || a.issueId <= 0) return undefined;
@@ -121,8 +127,14 @@ export function readAttribution(secret: string, value: string | null | undefined
 /** A cookie set before the compact format: a signed JSON token. */
 function readLegacy(secret: string, value: string): Attribution | undefined {
   const p = verifyToken<Payload>(secret, LEGACY_PURPOSE, value);
-  if (!p || !Number.isSafeInteger(p.i) || !Number.isSafeInteger(p.t) || !Number.isSafeInteger(p.d ?? 0)) return undefined;
-  return { issueId: p.i, deliveryId: p.d ?? 0, subscriberId: Number.isSafeInteger(p.s) && p.s! > 0 ? p.s! : null, at: p.t };
+  if (!p || !Number.isSafeInteger(p.i) || !Number.isSafeInteger(p.t) || !Number.isSafeInteger(p.d ?? 0))
+    return undefined;
+  return {
+    issueId: p.i,
+    deliveryId: p.d ?? 0,
+    subscriberId: Number.isSafeInteger(p.s) && p.s! > 0 ? p.s! : null,
+    at: p.t,
+  };
 }
 
 /** The ff_attr value in a Cookie request header (fast: most requests have none). */
@@ -140,10 +152,15 @@ export function attributionCookieValue(cookieHeader: string | null | undefined):
  * that click has since been found to be a machine's), else the issue whose slug is the campaign
  * of the page the form was on (a forwarded link).
  */
-export async function signupIssueId(db: DB, input: { secret: string; cookie: string | undefined; campaign: string | null; windowDays: number }, now = Date.now()): Promise<number | null> {
+export async function signupIssueId(
+  db: DB,
+  input: { secret: string; cookie: string | undefined; campaign: string | null; windowDays: number },
+  now = Date.now(),
+): Promise<number | null> {
   const attribution = readAttribution(input.secret, input.cookie, now, input.windowDays);
   if (attribution) {
-    if (attribution.deliveryId > 0 && (await findClickClass(db, attribution.deliveryId, attribution.at)) === 'bot') return null;
+    if (attribution.deliveryId > 0 && (await findClickClass(db, attribution.deliveryId, attribution.at)) === 'bot')
+      return null;
     return attribution.issueId;
   }
   if (!input.campaign) return null;

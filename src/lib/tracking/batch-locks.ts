@@ -23,11 +23,17 @@ function keyHash(key: string): number {
 }
 
 /** The lock for a writer of tracking hits (`hitInserter`) and of page views (`pageViews`, a VisitTracker's inserter). */
-export function trackingBatchLock(pageViews: QueuedRow['inserter']): (trx: Transaction<any>, batch: readonly QueuedRow[]) => Promise<void> {
+export function trackingBatchLock(
+  pageViews: QueuedRow['inserter'],
+): (trx: Transaction<any>, batch: readonly QueuedRow[]) => Promise<void> {
   return (trx, batch) => lockTrackingBatch(trx, batch, pageViews);
 }
 
-async function lockTrackingBatch(trx: Transaction<any>, batch: readonly QueuedRow[], pageViews: QueuedRow['inserter']): Promise<void> {
+async function lockTrackingBatch(
+  trx: Transaction<any>,
+  batch: readonly QueuedRow[],
+  pageViews: QueuedRow['inserter'],
+): Promise<void> {
   const deliveries = new Set<number>();
   const visitors = new Set<number>();
   // Hits alone: their inserter's one read of the batch's deliveries locks them, in id order.
@@ -45,7 +51,9 @@ async function lockTrackingBatch(trx: Transaction<any>, batch: readonly QueuedRo
   }
   if (deliveries.size > 0) {
     const ids = [...deliveries].sort((a, b) => a - b);
-    await trx.executeQuery(CompiledQuery.raw(`select "id" from "deliveries" where "id" = any($1::bigint[]) order by "id" for update`, [ids]));
+    await trx.executeQuery(
+      CompiledQuery.raw(`select "id" from "deliveries" where "id" = any($1::bigint[]) order by "id" for update`, [ids]),
+    );
   }
   if (visitors.size > 0) {
     const keys = [...visitors].sort((a, b) => a - b);

@@ -41,7 +41,8 @@ export type AgentPlatform = 'ios' | 'android' | 'mac' | 'windows' | 'linux' | 'o
  * The mail program a hit reveals, as the report groups opens and clicks (issue 17, item 20).
  * A click comes from the browser the link opened in, which rarely names the mail program.
  */
-export type MailClientFamily = 'apple_mail' | 'gmail' | 'outlook' | 'yahoo' | 'thunderbird' | 'other_mail' | 'browser' | 'unknown';
+export type MailClientFamily =
+  'apple_mail' | 'gmail' | 'outlook' | 'yahoo' | 'thunderbird' | 'other_mail' | 'browser' | 'unknown';
 
 /** The kind of device a hit came from, where its agent says so. */
 export type DeviceClass = 'desktop' | 'phone' | 'tablet' | 'unknown';
@@ -106,10 +107,14 @@ const MAIL_CLIENTS: [RegExp, string][] = [
   [/Microsoft Outlook|Outlook-(iOS|Android)|Microsoft-(Outlook|MacOutlook)/, 'Outlook'],
   [/Thunderbird/, 'Thunderbird'],
   [/eM ?Client/, 'eM Client'],
-  [/Airmail|Spark\/|Superhuman|Postbox|Mailbird|Windows-Live-Mail|Windows Mail|Evolution\/|KMail|Mailspring|Canary Mail/, 'mail program'],
+  [
+    /Airmail|Spark\/|Superhuman|Postbox|Mailbird|Windows-Live-Mail|Windows Mail|Evolution\/|KMail|Mailspring|Canary Mail/,
+    'mail program',
+  ],
 ];
 
-const OFFICE_PROBE = /ms-office|MSOffice|Microsoft Office (Existence|Protocol) Discovery|Microsoft Office (Word|Excel|PowerPoint)|\bMSOIA\b|non-browser; .*Microsoft/i;
+const OFFICE_PROBE =
+  /ms-office|MSOffice|Microsoft Office (Existence|Protocol) Discovery|Microsoft Office (Word|Excel|PowerPoint)|\bMSOIA\b|non-browser; .*Microsoft/i;
 const BARE = /^Mozilla\/5\.0$/;
 const APPLE_WEBKIT = /AppleWebKit\/[\d.]+ \(KHTML, like Gecko\)/;
 /** Safari and other browsers built on Apple's WebKit name themselves; Apple Mail's web view does not. */
@@ -136,7 +141,14 @@ function platformOf(agent: string): AgentPlatform {
   return 'other';
 }
 
-const PLATFORM_NAMES: Record<AgentPlatform, string> = { ios: 'iPhone or iPad', android: 'Android', mac: 'Mac', windows: 'Windows', linux: 'Linux', other: '' };
+const PLATFORM_NAMES: Record<AgentPlatform, string> = {
+  ios: 'iPhone or iPad',
+  android: 'Android',
+  mac: 'Mac',
+  windows: 'Windows',
+  linux: 'Linux',
+  other: '',
+};
 
 function browserName(agent: string): string {
   if (/Edg(e|A|iOS)?\//.test(agent)) return 'Edge';
@@ -159,7 +171,8 @@ function describe(agent: string): { kind: AgentKind; name: string } {
   const ie = INTERNET_EXPLORER.exec(agent);
   if (ie) return { kind: 'prefetch', name: `a retired Internet Explorer ${ie[1] ?? '11'} agent` };
   if (BARE.test(agent)) return { kind: 'apple_fetcher', name: 'a bare “Mozilla/5.0”' };
-  if (APPLE_WEBKIT.test(agent) && /Macintosh|iPhone|iPad|iPod/.test(agent) && !NAMED_WEBKIT_BROWSER.test(agent)) return { kind: 'apple_mail', name: 'Apple Mail' };
+  if (APPLE_WEBKIT.test(agent) && /Macintosh|iPhone|iPad|iPod/.test(agent) && !NAMED_WEBKIT_BROWSER.test(agent))
+    return { kind: 'apple_mail', name: 'Apple Mail' };
   if (isbot(agent)) return { kind: 'bot', name: 'a bot agent' };
   if (BROWSER.test(agent)) return { kind: 'browser', name: browserName(agent) };
   return { kind: 'other', name: 'an app' };
@@ -191,7 +204,8 @@ function deviceOf(agent: string, kind: AgentKind, platform: AgentPlatform): Devi
     return agent.includes('Mobile') ? 'phone' : 'unknown';
   }
   if (platform === 'ios') return 'unknown';
-  if (platform === 'mac' || platform === 'windows' || platform === 'linux') return agent.includes('Windows Phone') ? 'phone' : 'desktop';
+  if (platform === 'mac' || platform === 'windows' || platform === 'linux')
+    return agent.includes('Windows Phone') ? 'phone' : 'desktop';
   return 'unknown';
 }
 
@@ -212,7 +226,15 @@ export function agentFacts(userAgent: string): AgentFacts {
     const on = PLATFORM_NAMES[platform];
     const readable = (kind === 'browser' || kind === 'apple_mail' || kind === 'mail') && on ? `${name} on ${on}` : name;
     const major = kind === 'browser' ? (CHROMIUM_MAJOR.exec(agent) ?? FIREFOX_MAJOR.exec(agent)) : null;
-    facts = { kind, platform, client: clientOf(agent, kind, name), device: deviceOf(agent, kind, platform), family: `${kind}:${platform}`, name: readable, browserMajor: major ? Number(major[1]) : null };
+    facts = {
+      kind,
+      platform,
+      client: clientOf(agent, kind, name),
+      device: deviceOf(agent, kind, platform),
+      family: `${kind}:${platform}`,
+      name: readable,
+      browserMajor: major ? Number(major[1]) : null,
+    };
     if (cache.size >= 2000) cache.clear();
     if (userAgent.length <= MAX_AGENT) cache.set(userAgent, facts);
   }
@@ -221,10 +243,12 @@ export function agentFacts(userAgent: string): AgentFacts {
 }
 
 /** Agents that people read and click with. */
-export const isReaderKind = (kind: AgentKind): boolean => kind === 'browser' || kind === 'mail' || kind === 'apple_mail' || kind === 'other';
+export const isReaderKind = (kind: AgentKind): boolean =>
+  kind === 'browser' || kind === 'mail' || kind === 'apple_mail' || kind === 'other';
 
 /** Agents that no person reads with: whatever they do is a machine's. */
-export const isMachineKind = (kind: AgentKind): boolean => kind === 'scanner' || kind === 'bot' || kind === 'none' || kind === 'apple_fetcher' || kind === 'prefetch';
+export const isMachineKind = (kind: AgentKind): boolean =>
+  kind === 'scanner' || kind === 'bot' || kind === 'none' || kind === 'apple_fetcher' || kind === 'prefetch';
 
 export const isMobile = (platform: AgentPlatform): boolean => platform === 'ios' || platform === 'android';
 

@@ -1,6 +1,18 @@
 import type { ClickClass, OpenClass } from '../db/schema.ts';
 import { isCurrentBrowser, isMachineKind, isMobile, isOutdatedBrowser, type AgentFacts } from './classify-agent.ts';
-import { carriesPeopleAndScanners, continuesReader, isAccessNetwork, isMachineNetwork, isMachinesHit, ownerName, ownerWithRole, platformOf, sourceFacts, type HitSource, type StoredSource } from './hit-source.ts';
+import {
+  carriesPeopleAndScanners,
+  continuesReader,
+  isAccessNetwork,
+  isMachineNetwork,
+  isMachinesHit,
+  ownerName,
+  ownerWithRole,
+  platformOf,
+  sourceFacts,
+  type HitSource,
+  type StoredSource,
+} from './hit-source.ts';
 
 /**
  * Who loaded a pixel or followed a link — a reader, a mail provider's image proxy, Apple's
@@ -106,38 +118,75 @@ function caughtMachine(source: HitSource, stored: StoredSource, age: number, at:
 }
 
 /** The class of one pixel load, with its reason. */
-export function classifyOpen(source: HitSource, at: number, d: DeliveryHistory, t: TrackingThresholds): Judgement<OpenClass> {
+export function classifyOpen(
+  source: HitSource,
+  at: number,
+  d: DeliveryHistory,
+  t: TrackingThresholds,
+): Judgement<OpenClass> {
   const { owner, agent } = source;
   const age = at - d.sentAt;
   const role = owner.role;
-  if (agent.kind === 'image_proxy') return { class: 'proxy', reason: `${agent.name} (${ownerName(owner)}): fetched as the reader opened it` };
-  if (role === 'apple') return { class: 'apple_mpp', reason: `Apple Mail Privacy Protection: ${ownerName(owner)} fetched it ${after(age)}` };
+  if (agent.kind === 'image_proxy')
+    return { class: 'proxy', reason: `${agent.name} (${ownerName(owner)}): fetched as the reader opened it` };
+  if (role === 'apple')
+    return {
+      class: 'apple_mpp',
+      reason: `Apple Mail Privacy Protection: ${ownerName(owner)} fetched it ${after(age)}`,
+    };
   // Private Relay egress outside the table's snapshot is run by Akamai, Cloudflare and Fastly: web proxies, not clouds.
   if ((agent.kind === 'apple_fetcher' || agent.kind === 'apple_mail') && role === 'web_proxy') {
-    return { class: 'apple_mpp', reason: `Apple Mail Privacy Protection through iCloud Private Relay (${ownerName(owner)}): ${agent.name} ${after(age)}` };
+    return {
+      class: 'apple_mpp',
+      reason: `Apple Mail Privacy Protection through iCloud Private Relay (${ownerName(owner)}): ${agent.name} ${after(age)}`,
+    };
   }
-  if (agent.kind === 'prefetch' && role === 'mail_proxy') return { class: 'scanner', reason: `Gmail’s delivery-time prefetch (${ownerName(owner)}, ${agent.name}) ${after(age)}` };
+  if (agent.kind === 'prefetch' && role === 'mail_proxy')
+    return {
+      class: 'scanner',
+      reason: `Gmail’s delivery-time prefetch (${ownerName(owner)}, ${agent.name}) ${after(age)}`,
+    };
   // A mailbox provider's image proxy inside a cloud network (Outlook.com's, in Microsoft's AS8075):
   // after the delivery-time scan, in a reader's agent, it fetches as the reader opens.
   // (A mail program's own agent there is the program itself, in a virtual desktop: see personBehindVendor.)
   if (owner.imageProxy && browsesWith(agent) && age > SCAN_WINDOW_MS && !isOutdatedBrowser(agent, at)) {
-    return { class: 'proxy', reason: `${owner.imageProxy} (${ownerName(owner)}): fetched as the reader opened it, ${after(age)}` };
+    return {
+      class: 'proxy',
+      reason: `${owner.imageProxy} (${ownerName(owner)}): fetched as the reader opened it, ${after(age)}`,
+    };
   }
   if (isMachineNetwork(role)) {
-    if (personBehindVendor(source, age, at, true)) return { class: 'human', reason: `reader: ${agent.name} through ${ownerWithRole(owner)}, ${after(age)} (a virtual desktop or an isolation browser)` };
+    if (personBehindVendor(source, age, at, true))
+      return {
+        class: 'human',
+        reason: `reader: ${agent.name} through ${ownerWithRole(owner)}, ${after(age)} (a virtual desktop or an isolation browser)`,
+      };
     return { class: 'scanner', reason: `${ownerWithRole(owner)}, loaded the pixel ${after(age)}` };
   }
-  if (agent.kind === 'apple_fetcher' && age <= t.prefetchSeconds * 1000) return { class: 'apple_mpp', reason: `Apple Mail Privacy Protection’s agent (${agent.name}) ${after(age)}, from ${ownerName(owner)}` };
-  if (isMachineKind(agent.kind)) return { class: 'scanner', reason: `${agent.name} from ${ownerName(owner)}, ${after(age)}` };
+  if (agent.kind === 'apple_fetcher' && age <= t.prefetchSeconds * 1000)
+    return {
+      class: 'apple_mpp',
+      reason: `Apple Mail Privacy Protection’s agent (${agent.name}) ${after(age)}, from ${ownerName(owner)}`,
+    };
+  if (isMachineKind(agent.kind))
+    return { class: 'scanner', reason: `${agent.name} from ${ownerName(owner)}, ${after(age)}` };
   const facts = sourceFacts(source);
   if (role === 'web_proxy' && browsesWith(agent)) {
     // A web security proxy carries scanners too: a browser loading the pixel needs a human sign.
-    if (isOutdatedBrowser(agent, at)) return { class: 'scanner', reason: `${ownerWithRole(owner)}: a years-old ${agent.name} loaded the pixel ${after(age)}` };
+    if (isOutdatedBrowser(agent, at))
+      return {
+        class: 'scanner',
+        reason: `${ownerWithRole(owner)}: a years-old ${agent.name} loaded the pixel ${after(age)}`,
+      };
     if (age <= SCAN_WINDOW_MS && !continuesReader(facts.stored, d.reader)) {
-      return { class: 'scanner', reason: `${ownerWithRole(owner)}: ${agent.name} loaded the pixel ${after(age)}, in the delivery-time scan, before any sign of the reader there` };
+      return {
+        class: 'scanner',
+        reason: `${ownerWithRole(owner)}: ${agent.name} loaded the pixel ${after(age)}, in the delivery-time scan, before any sign of the reader there`,
+      };
     }
   }
-  if (caughtMachine(source, facts.stored, age, at, d)) return { class: 'scanner', reason: `the machine already caught on this message (${d.machine!.reason})` };
+  if (caughtMachine(source, facts.stored, age, at, d))
+    return { class: 'scanner', reason: `the machine already caught on this message (${d.machine!.reason})` };
   return { class: 'human', reason: facts.readerReason };
 }
 
@@ -163,7 +212,12 @@ export const FAST_SWEEP = { links: 2, withinMs: 2000 };
  * later, or by the reader seen there, are a person's. How many and over how long; undefined
  * when not a sweep.
  */
-export function sweepOf(source: StoredSource, click: ClickFacts, d: DeliveryHistory, t: TrackingThresholds): { links: number; spanMs: number } | undefined {
+export function sweepOf(
+  source: StoredSource,
+  click: ClickFacts,
+  d: DeliveryHistory,
+  t: TrackingThresholds,
+): { links: number; spanMs: number } | undefined {
   if (isAccessNetwork(source.role)) return undefined;
   const window = Math.max(t.clickBurstSeconds * 1000, FAST_SWEEP.withinMs);
   const links = new Map<string, number>([[click.link, click.at]]);
@@ -179,10 +233,12 @@ export function sweepOf(source: StoredSource, click: ClickFacts, d: DeliveryHist
     const inScan = first - d.sentAt <= SCAN_WINDOW_MS && !(readerBefore(first) && continuesReader(source, d.reader));
     if (!inScan) return undefined;
   }
-  if (times.length >= t.clickBurstLinks && click.at - first <= t.clickBurstSeconds * 1000) return { links: times.length, spanMs: click.at - first };
+  if (times.length >= t.clickBurstLinks && click.at - first <= t.clickBurstSeconds * 1000)
+    return { links: times.length, spanMs: click.at - first };
   const fast = times.filter((at) => click.at - at <= FAST_SWEEP.withinMs);
   const start = Math.min(...fast);
-  if (fast.length >= FAST_SWEEP.links && start - d.sentAt <= SCAN_WINDOW_MS && !readerBefore(start)) return { links: fast.length, spanMs: click.at - start };
+  if (fast.length >= FAST_SWEEP.links && start - d.sentAt <= SCAN_WINDOW_MS && !readerBefore(start))
+    return { links: fast.length, spanMs: click.at - start };
   return undefined;
 }
 
@@ -198,12 +254,18 @@ function refetchesReadersClick(hit: StoredSource, click: ClickFacts, d: Delivery
   if (reader === null || hit.asn === reader.asn) return false;
   // From another access network only another device says it is not the person (a phone off the Wi-Fi is the same device).
   if (isAccessNetwork(hit.role) && platformOf(hit.family) === platformOf(reader.family)) return false;
-  for (const h of d.recentLinks) if (h.link === click.link && h.at < click.at && h.asn === reader.asn && h.role === reader.role) return true;
+  for (const h of d.recentLinks)
+    if (h.link === click.link && h.at < click.at && h.asn === reader.asn && h.role === reader.role) return true;
   return false;
 }
 
 /** The class of one click redirect (a GET: HEAD requests are never clicks), with its reason. */
-export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryHistory, t: TrackingThresholds): Judgement<ClickClass> {
+export function classifyClick(
+  source: HitSource,
+  click: ClickFacts,
+  d: DeliveryHistory,
+  t: TrackingThresholds,
+): Judgement<ClickClass> {
   const { owner, agent } = source;
   const age = click.at - d.sentAt;
   const role = owner.role;
@@ -224,31 +286,54 @@ export function classifyClick(source: HitSource, click: ClickFacts, d: DeliveryH
     return { class: 'bot', reason, verdict: reason };
   }
   if (refetchesReadersClick(stored, click, d)) {
-    return { class: 'bot', reason: `fetched the link the reader had just followed again, from another network (${agent.name}, ${ownerWithRole(owner)})` };
+    return {
+      class: 'bot',
+      reason: `fetched the link the reader had just followed again, from another network (${agent.name}, ${ownerWithRole(owner)})`,
+    };
   }
   if (agent.kind === 'office') {
     // Office asks for a link before it opens the reader's browser: the browser's click follows.
     const reason = `Microsoft Office checked the link from ${ownerName(owner)} before opening it`;
-    return isMachineNetwork(role) && beforeReader ? { class: 'bot', reason, verdict: reason } : { class: 'bot', reason };
+    return isMachineNetwork(role) && beforeReader
+      ? { class: 'bot', reason, verdict: reason }
+      : { class: 'bot', reason };
   }
   if (isMachineNetwork(role)) {
-    if (personBehindVendor(source, age, click.at, false)) return { class: 'human', reason: `reader: ${agent.name} through ${ownerWithRole(owner)}, one link ${after(age)} (isolation, a time-of-click proxy or a virtual desktop)` };
+    if (personBehindVendor(source, age, click.at, false))
+      return {
+        class: 'human',
+        reason: `reader: ${agent.name} through ${ownerWithRole(owner)}, one link ${after(age)} (isolation, a time-of-click proxy or a virtual desktop)`,
+      };
     const reason = `${ownerWithRole(owner)}, followed a link ${after(age)}`;
     return beforeReader ? { class: 'bot', reason, verdict: reason } : { class: 'bot', reason };
   }
-  if (caughtMachine(source, stored, age, click.at, d)) return { class: 'bot', reason: `the machine already caught on this message (${d.machine!.reason})` };
+  if (caughtMachine(source, stored, age, click.at, d))
+    return { class: 'bot', reason: `the machine already caught on this message (${d.machine!.reason})` };
   const readerThere = continuesReader(stored, d.reader);
   if (role === 'web_proxy' && browsesWith(agent)) {
     // A web security proxy carries scanners too: its single clicks need another machine sign.
-    if (isOutdatedBrowser(agent, click.at)) return { class: 'bot', reason: `${ownerWithRole(owner)}: a years-old ${agent.name} followed a link ${after(age)}` };
-    if (age <= Math.max(WEB_PROXY_FIRST_CLICK_MS, t.botClickSeconds * 1000) && !readerThere && !isMobile(agent.platform)) {
-      return { class: 'bot', reason: `clicked ${after(age)} through ${ownerWithRole(owner)}, before any sign of the reader there` };
+    if (isOutdatedBrowser(agent, click.at))
+      return {
+        class: 'bot',
+        reason: `${ownerWithRole(owner)}: a years-old ${agent.name} followed a link ${after(age)}`,
+      };
+    if (
+      age <= Math.max(WEB_PROXY_FIRST_CLICK_MS, t.botClickSeconds * 1000) &&
+      !readerThere &&
+      !isMobile(agent.platform)
+    ) {
+      return {
+        class: 'bot',
+        reason: `clicked ${after(age)} through ${ownerWithRole(owner)}, before any sign of the reader there`,
+      };
     }
     return { class: 'human', reason: facts.readerReason };
   }
   // Seconds after delivery only a phone's notification tap, or a reader already seen there, clicks.
   if (age <= t.botClickSeconds * 1000 && !readerThere && !isMobile(agent.platform)) {
-    const reason = isAccessNetwork(role) ? `clicked ${after(age)} (${agent.name}, ${ownerName(owner)}) with no earlier open from there` : `clicked ${after(age)} through ${ownerWithRole(owner)}`;
+    const reason = isAccessNetwork(role)
+      ? `clicked ${after(age)} (${agent.name}, ${ownerName(owner)}) with no earlier open from there`
+      : `clicked ${after(age)} through ${ownerWithRole(owner)}`;
     return { class: 'bot', reason, verdict: reason };
   }
   return { class: 'human', reason: facts.readerReason };

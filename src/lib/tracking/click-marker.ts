@@ -75,7 +75,11 @@ export function makeClickMarkerCookie(secret: string, marker: ClickMarker, secur
 }
 
 /** The click a marker names, if it is ours, intact and no older than its lifetime. */
-export function readClickMarker(secret: string, value: string | null | undefined, now: number): ClickMarker | undefined {
+export function readClickMarker(
+  secret: string,
+  value: string | null | undefined,
+  now: number,
+): ClickMarker | undefined {
   if (!value || value.length > 64) return undefined;
   const marker = codecFor(secret).decode(value);
   if (!marker || marker.deliveryId <= 0) return undefined;

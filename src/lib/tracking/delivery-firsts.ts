@@ -9,12 +9,21 @@ import type { Step } from '../events/statement-plan.ts';
  * time): when a first time moves, its count moves from the old bucket to the new one. Shared by
  * the hit writer, the page-view writer and the tests' row inserters (test/helpers/event-rows.ts).
  */
-export interface Firsts { first_any_open_at: number | null; first_opened_at: number | null; first_clicked_at: number | null; first_visit_at: number | null; clicked_links: string | null }
+export interface Firsts {
+  first_any_open_at: number | null;
+  first_opened_at: number | null;
+  first_clicked_at: number | null;
+  first_visit_at: number | null;
+  clicked_links: string | null;
+}
 
 /** A deliveries row's first times as numbers (PostgreSQL answers bigint columns as strings). */
-export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links'>, number | bigint | string | null> & { clicked_links: string | null };
+export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links'>, number | bigint | string | null> & {
+  clicked_links: string | null;
+};
 
-export const nullableNumber = (v: number | bigint | string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+export const nullableNumber = (v: number | bigint | string | null | undefined): number | null =>
+  v === null || v === undefined ? null : Number(v);
 
 export function firstsOf(row: FirstsRow): Firsts {
   return {
@@ -26,7 +35,8 @@ export function firstsOf(row: FirstsRow): Firsts {
   };
 }
 
-export const DELIVERY_FIRSTS = 'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
+export const DELIVERY_FIRSTS =
+  'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
 export const SET_FIRST_OPENS = 'update "deliveries" set "first_any_open_at" = ?, "first_opened_at" = ? where "id" = ?';
 export const SET_CLICKED = 'update "deliveries" set "first_clicked_at" = ?, "clicked_links" = ? where "id" = ?';
 /** Opened (any, and likely human): the earliest open of the class, or human click. */
@@ -37,11 +47,23 @@ export const EARLIEST_HUMAN_OPEN = `select min("at") as "at" from (select "at" f
  * After hits were re-labelled: the delivery's opened times from its stored rows (a human click
  * counts as opened), and the unique counts moved with them.
  */
-export function* recomputeOpenFirsts(issueId: number, deliveryId: number, deltas: CountDeltas): Generator<Step, void, unknown> {
+export function* recomputeOpenFirsts(
+  issueId: number,
+  deliveryId: number,
+  deltas: CountDeltas,
+): Generator<Step, void, unknown> {
   const before = yield* readFirsts(deliveryId);
   if (!before) return;
-  const any = nullableNumber(((yield { get: EARLIEST_ANY_OPEN, params: [deliveryId, deliveryId] }) as { at: number | string | null } | undefined)?.at);
-  const human = nullableNumber(((yield { get: EARLIEST_HUMAN_OPEN, params: [deliveryId, deliveryId] }) as { at: number | string | null } | undefined)?.at);
+  const any = nullableNumber(
+    ((yield { get: EARLIEST_ANY_OPEN, params: [deliveryId, deliveryId] }) as { at: number | string | null } | undefined)
+      ?.at,
+  );
+  const human = nullableNumber(
+    (
+      (yield { get: EARLIEST_HUMAN_OPEN, params: [deliveryId, deliveryId] }) as
+        { at: number | string | null } | undefined
+    )?.at,
+  );
   if (before.first_any_open_at === any && before.first_opened_at === human) return;
   yield { run: SET_FIRST_OPENS, params: [any, human, deliveryId] };
   moveFirst(deltas, issueId, 'first.open', before.first_any_open_at, any);
@@ -54,7 +76,13 @@ export function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefi
   return row && firstsOf(row);
 }
 
-export function moveFirst(deltas: CountDeltas, issueId: number, metric: PlainMetric, from: number | null, to: number | null): void {
+export function moveFirst(
+  deltas: CountDeltas,
+  issueId: number,
+  metric: PlainMetric,
+  from: number | null,
+  to: number | null,
+): void {
   if (from === to) return;
   if (from !== null) deltas.at(issueId, metric, from, -1);
   if (to !== null) deltas.at(issueId, metric, to, 1);
@@ -73,12 +101,23 @@ export function withoutClickedLink(list: string | null, linkId: number): string 
 }
 
 // The count names per class, made once: a name built per hit is a new string that every Map lookup must hash.
-export const OPEN_METRIC: Record<OpenClass, PlainMetric> = { human: 'open.human', proxy: 'open.proxy', apple_mpp: 'open.apple_mpp', scanner: 'open.scanner' };
+export const OPEN_METRIC: Record<OpenClass, PlainMetric> = {
+  human: 'open.human',
+  proxy: 'open.proxy',
+  apple_mpp: 'open.apple_mpp',
+  scanner: 'open.scanner',
+};
 export const CLICK_METRIC: Record<ClickClass, PlainMetric> = { human: 'click.human', bot: 'click.bot' };
 export const LINK_METRIC: Record<ClickClass, TotalByDimMetric> = { human: 'link.human', bot: 'link.bot' };
 
 /** An open's effect on its delivery's first open times (kept current in `firsts`) and on the unique counts; true when they moved. */
-export function moveOpenFirsts(issueId: number, at: number, cls: OpenClass, firsts: Firsts, deltas: CountDeltas): boolean {
+export function moveOpenFirsts(
+  issueId: number,
+  at: number,
+  cls: OpenClass,
+  firsts: Firsts,
+  deltas: CountDeltas,
+): boolean {
   const anyOpen = earlier(firsts.first_any_open_at, at);
   const humanOpen = isHumanOpen(cls) ? earlier(firsts.first_opened_at, at) : firsts.first_opened_at;
   if (anyOpen === firsts.first_any_open_at && humanOpen === firsts.first_opened_at) return false;
@@ -94,7 +133,13 @@ export function moveOpenFirsts(issueId: number, at: number, cls: OpenClass, firs
  * `firsts`), and on the unique counts; true when they moved. A delivery with a human click
  * counts as opened (likely human) from then, images or not: no rate passes 100 %.
  */
-export function moveClickFirsts(issueId: number, linkId: number, at: number, firsts: Firsts, deltas: CountDeltas): boolean {
+export function moveClickFirsts(
+  issueId: number,
+  linkId: number,
+  at: number,
+  firsts: Firsts,
+  deltas: CountDeltas,
+): boolean {
   const opened = moveOpenFirsts(issueId, at, 'human', firsts, deltas);
   const firstClick = earlier(firsts.first_clicked_at, at);
   const newClicker = !hasClickedLink(firsts.clicked_links, linkId);
@@ -112,19 +157,39 @@ export function moveClickFirsts(issueId: number, linkId: number, at: number, fir
  * Opens and clicks by class, mail program and device (issue 17, item 20): one total per issue and
  * "<class>|<client>|<device>" (`agentDim`), moved with the class when a verdict re-labels a hit.
  */
-export const AGENT_METRIC = { open: 'agent.open', click: 'agent.click' } as const satisfies Record<string, TotalByDimMetric>;
+export const AGENT_METRIC = { open: 'agent.open', click: 'agent.click' } as const satisfies Record<
+  string,
+  TotalByDimMetric
+>;
 
 /** A hit's mail program and device labels as its row keeps them (null on rows stored before they were). */
-export interface HitAgentLabels { client?: string | null; device?: string | null }
+export interface HitAgentLabels {
+  client?: string | null;
+  device?: string | null;
+}
 
-export const agentDim = (cls: string, labels: HitAgentLabels): string => `${cls}|${labels.client ?? 'unknown'}|${labels.device ?? 'unknown'}`;
+export const agentDim = (cls: string, labels: HitAgentLabels): string =>
+  `${cls}|${labels.client ?? 'unknown'}|${labels.device ?? 'unknown'}`;
 
-export function countOpen(issueId: number, at: number, cls: OpenClass, deltas: CountDeltas, labels: HitAgentLabels = {}): void {
+export function countOpen(
+  issueId: number,
+  at: number,
+  cls: OpenClass,
+  deltas: CountDeltas,
+  labels: HitAgentLabels = {},
+): void {
   deltas.at(issueId, OPEN_METRIC[cls], at);
   deltas.add(issueId, AGENT_METRIC.open, agentDim(cls, labels), 0);
 }
 
-export function countClick(issueId: number, linkId: number, at: number, cls: ClickClass, deltas: CountDeltas, labels: HitAgentLabels = {}): void {
+export function countClick(
+  issueId: number,
+  linkId: number,
+  at: number,
+  cls: ClickClass,
+  deltas: CountDeltas,
+  labels: HitAgentLabels = {},
+): void {
   deltas.at(issueId, CLICK_METRIC[cls], at);
   deltas.add(issueId, LINK_METRIC[cls], String(linkId), 0);
   deltas.add(issueId, AGENT_METRIC.click, agentDim(cls, labels), 0);

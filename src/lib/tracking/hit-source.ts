@@ -20,7 +20,11 @@ export interface StoredSource {
   family: string;
 }
 
-export const storedSource = (s: HitSource): StoredSource => ({ asn: s.owner.asn, role: s.owner.role, family: s.agent.family });
+export const storedSource = (s: HitSource): StoredSource => ({
+  asn: s.owner.asn,
+  role: s.owner.role,
+  family: s.agent.family,
+});
 
 /** A source in one text column (a delivery's reader and machine): "<asn>|<role>|<agent family>". */
 export const sourceText = (s: StoredSource): string => `${s.asn ?? ''}|${s.role}|${s.family}`;
@@ -32,7 +36,8 @@ export function parseSourceText(text: string | null): StoredSource | null {
 }
 
 /** Networks that carry machines only: whatever comes from them, in any agent, is a machine's. */
-export const isMachineNetwork = (role: NetworkRole): boolean => role === 'security_gateway' || role === 'cloud' || role === 'mail_proxy';
+export const isMachineNetwork = (role: NetworkRole): boolean =>
+  role === 'security_gateway' || role === 'cloud' || role === 'mail_proxy';
 
 /**
  * Networks that carry people's browsing and scanners alike — web security proxies (Zscaler,
@@ -59,7 +64,12 @@ export const platformOf = (family: string): string => family.slice(family.indexO
 
 /** Same network and same device as an earlier reader sign. */
 export function continuesReader(hit: StoredSource, reader: StoredSource | null): boolean {
-  return reader !== null && reader.asn === hit.asn && reader.role === hit.role && platformOf(reader.family) === platformOf(hit.family);
+  return (
+    reader !== null &&
+    reader.asn === hit.asn &&
+    reader.role === hit.role &&
+    platformOf(reader.family) === platformOf(hit.family)
+  );
 }
 
 const ROLE_WORDS: Record<NetworkRole, string> = {
@@ -74,7 +84,8 @@ const ROLE_WORDS: Record<NetworkRole, string> = {
 
 /** "Proofpoint, Inc. (AS26211)" — the owner as a reason names it. */
 export function ownerName(owner: Pick<NetworkOwner, 'asn' | 'organisation' | 'role' | 'label'>): string {
-  if (owner.asn === null) return owner.label ?? (owner.role === 'private' ? 'a private or reserved address' : 'an unknown network');
+  if (owner.asn === null)
+    return owner.label ?? (owner.role === 'private' ? 'a private or reserved address' : 'an unknown network');
   return `${owner.label ?? owner.organisation ?? 'an unnamed network'} (AS${owner.asn})`;
 }
 
@@ -102,7 +113,10 @@ export function parseOwnerKey(key: string): { role: NetworkRole; owner: string }
 }
 
 /** Count metrics of machine activity by owner (dimension: ownerKey), per issue and in all. */
-export const OWNER_METRIC = { open: 'owner.open', click: 'owner.click', view: 'owner.view' } as const satisfies Record<string, TotalByDimMetric>;
+export const OWNER_METRIC = { open: 'owner.open', click: 'owner.click', view: 'owner.view' } as const satisfies Record<
+  string,
+  TotalByDimMetric
+>;
 
 /**
  * What a source comes to, worked out once per owner and agent (owners are shared objects per

@@ -3,9 +3,35 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ClickClass, Database, OpenClass } from '../db/schema.ts';
 import { runPlan, runPlanSqlite, type StatementPlan } from '../events/statement-plan.ts';
 import { addReportCountsSqlite, CountDeltas, reportCountWrites } from '../counts/ledger.ts';
-import { classifyClick, classifyOpen, FAST_SWEEP, isLikelyHumanOpen, type DeliveryHistory, type RecentLinkHit, type TrackingThresholds } from './classify-hit.ts';
-import { isMachinesHit, OWNER_METRIC, parseSourceText, sourceFacts, sourceText, type HitSource, type NetworkRole, type StoredSource } from './hit-source.ts';
-import { countClick, countOpen, firstsOf, moveClickFirsts, moveOpenFirsts, nullableNumber, type Firsts, type FirstsRow } from './delivery-firsts.ts';
+import {
+  classifyClick,
+  classifyOpen,
+  FAST_SWEEP,
+  isLikelyHumanOpen,
+  type DeliveryHistory,
+  type RecentLinkHit,
+  type TrackingThresholds,
+} from './classify-hit.ts';
+import {
+  isMachinesHit,
+  OWNER_METRIC,
+  parseSourceText,
+  sourceFacts,
+  sourceText,
+  type HitSource,
+  type NetworkRole,
+  type StoredSource,
+} from './hit-source.ts';
+import {
+  countClick,
+  countOpen,
+  firstsOf,
+  moveClickFirsts,
+  moveOpenFirsts,
+  nullableNumber,
+  type Firsts,
+  type FirstsRow,
+} from './delivery-firsts.ts';
 import { relabelMachineHits } from './machine-relabel.ts';
 import type { AgentFacts } from './classify-agent.ts';
 
@@ -63,7 +89,15 @@ export type TrackingHit = OpenHit | ClickHit | CheckHit;
  * a click gets the not-found page); `class` null when the delivery was never sent (nothing
  * counted: a forged or early token cannot move a figure), else the stored class.
  */
-export type HitResult = { deliveryId: number; issueId: number; subscriberId: number | null; class: OpenClass | ClickClass | null; at: number } | undefined;
+export type HitResult =
+  | {
+      deliveryId: number;
+      issueId: number;
+      subscriberId: number | null;
+      class: OpenClass | ClickClass | null;
+      at: number;
+    }
+  | undefined;
 
 /** A delivery's machine: its source, when and why; `owner` (its ownerKey) when this batch found it. */
 type Machine = StoredSource & { at: number; reason: string; owner?: string };
@@ -96,9 +130,37 @@ interface BatchDelivery extends DeliveryHistory {
 }
 
 type BatchRow =
-  | { type: 'open'; d: BatchDelivery; at: number; source: StoredSource; agent: AgentFacts; owner: string; subscriberId: number | null; class: OpenClass; reason: string }
-  | { type: 'click'; d: BatchDelivery; at: number; source: StoredSource; agent: AgentFacts; owner: string; subscriberId: number | null; linkId: number; class: ClickClass; reason: string }
-  | { type: 'check'; d: BatchDelivery; at: number; source: StoredSource; linkId: number | null; kind: 'head' | 'unsubscribe' };
+  | {
+      type: 'open';
+      d: BatchDelivery;
+      at: number;
+      source: StoredSource;
+      agent: AgentFacts;
+      owner: string;
+      subscriberId: number | null;
+      class: OpenClass;
+      reason: string;
+    }
+  | {
+      type: 'click';
+      d: BatchDelivery;
+      at: number;
+      source: StoredSource;
+      agent: AgentFacts;
+      owner: string;
+      subscriberId: number | null;
+      linkId: number;
+      class: ClickClass;
+      reason: string;
+    }
+  | {
+      type: 'check';
+      d: BatchDelivery;
+      at: number;
+      source: StoredSource;
+      linkId: number | null;
+      kind: 'head' | 'unsubscribe';
+    };
 
 const DELIVERY_COLUMNS =
   '"id", "issue_id", "subscriber_id", "status", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links", "machine_at", "machine_reason", "machine_source", "reader", "last_link_at"';
@@ -127,16 +189,20 @@ const lockTexts: string[] = [];
 /** The deliveries of a batch, up to 32 a query; PostgreSQL locks their rows in id order (another process's hits of them wait). */
 const deliveriesText = (n: number, lock: boolean) =>
   lock
-    ? (lockTexts[n] ??= `select ${DELIVERY_COLUMNS} from "deliveries" where "id" in (${list(n)}) order by "id" for update`)
+    ? (lockTexts[n] ??=
+        `select ${DELIVERY_COLUMNS} from "deliveries" where "id" in (${list(n)}) order by "id" for update`)
     : (readTexts[n] ??= `select ${DELIVERY_COLUMNS} from "deliveries" where "id" in (${list(n)})`);
 
 const DELIVERY_OF_RECIPIENT = 'select "id" from "deliveries" where "issue_id" = ? and "subscriber_id" = ?';
-const RECENT_CLICKS = 'select "at", "link_id", "asn", "net", "agent" from "clicks" where "delivery_id" = ? and "at" >= ?';
-const RECENT_CHECKS = 'select "at", "link_id", "asn", "net", "agent" from "link_checks" where "delivery_id" = ? and "at" >= ?';
+const RECENT_CLICKS =
+  'select "at", "link_id", "asn", "net", "agent" from "clicks" where "delivery_id" = ? and "at" >= ?';
+const RECENT_CHECKS =
+  'select "at", "link_id", "asn", "net", "agent" from "link_checks" where "delivery_id" = ? and "at" >= ?';
 const NO_LINKS: readonly RecentLinkHit[] = Object.freeze([]);
 const UNKNOWN_SOURCE: StoredSource = Object.freeze({ asn: null, role: 'access', family: 'other:other' });
 
-const earliestOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+const earliestOf = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);
 
 function batchDeliveryOf(r: DeliveryRow): BatchDelivery {
   const machineAt = nullableNumber(r.machine_at);
@@ -150,7 +216,10 @@ function batchDeliveryOf(r: DeliveryRow): BatchDelivery {
     sent: r.status === 'sent' && sentAt !== null,
     firsts,
     humanSince: earliestOf(firsts.first_opened_at, firsts.first_clicked_at),
-    machine: machineAt === null ? null : { ...(parseSourceText(r.machine_source) ?? UNKNOWN_SOURCE), at: machineAt, reason: r.machine_reason ?? '' },
+    machine:
+      machineAt === null
+        ? null
+        : { ...(parseSourceText(r.machine_source) ?? UNKNOWN_SOURCE), at: machineAt, reason: r.machine_reason ?? '' },
     reader: parseSourceText(r.reader),
     readerText: r.reader,
     lastLinkAt: nullableNumber(r.last_link_at),
@@ -225,23 +294,74 @@ function judge(hit: TrackingHit, d: BatchDelivery): BatchRow {
       d.humanSince = earliestOf(d.humanSince, hit.at);
       if (j.class === 'human') noteReader(d, facts);
     }
-    return { type: 'open', d, at: hit.at, source, agent: hit.source.agent, owner: facts.ownerKey, subscriberId, class: j.class, reason: j.reason };
+    return {
+      type: 'open',
+      d,
+      at: hit.at,
+      source,
+      agent: hit.source.agent,
+      owner: facts.ownerKey,
+      subscriberId,
+      class: j.class,
+      reason: j.reason,
+    };
   }
-  const j = classifyClick(hit.source, { at: hit.at, link: String(hit.linkId), honeypot: hit.honeypot }, d, hit.thresholds);
+  const j = classifyClick(
+    hit.source,
+    { at: hit.at, link: String(hit.linkId), honeypot: hit.honeypot },
+    d,
+    hit.thresholds,
+  );
   noteLink(d, source, hit.at, String(hit.linkId));
   if (j.class === 'human') {
     d.humanSince = earliestOf(d.humanSince, hit.at);
     noteReader(d, facts);
   }
-  const row: BatchRow = { type: 'click', d, at: hit.at, source, agent: hit.source.agent, owner: facts.ownerKey, subscriberId, linkId: hit.linkId, class: j.class, reason: j.reason };
+  const row: BatchRow = {
+    type: 'click',
+    d,
+    at: hit.at,
+    source,
+    agent: hit.source.agent,
+    owner: facts.ownerKey,
+    subscriberId,
+    linkId: hit.linkId,
+    class: j.class,
+    reason: j.reason,
+  };
   if (j.verdict) giveVerdict(d, source, facts.ownerKey, hit.at, j.verdict);
   return row;
 }
 
 // ---- Statements ------------------------------------------------------------------------------
 
-const OPEN_COLUMNS = ['issue_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent', 'client', 'device'];
-const CLICK_COLUMNS = ['issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at', 'class', 'reason', 'asn', 'net', 'agent', 'client', 'device'];
+const OPEN_COLUMNS = [
+  'issue_id',
+  'delivery_id',
+  'subscriber_id',
+  'at',
+  'class',
+  'reason',
+  'asn',
+  'net',
+  'agent',
+  'client',
+  'device',
+];
+const CLICK_COLUMNS = [
+  'issue_id',
+  'link_id',
+  'delivery_id',
+  'subscriber_id',
+  'at',
+  'class',
+  'reason',
+  'asn',
+  'net',
+  'agent',
+  'client',
+  'device',
+];
 const CHECK_COLUMNS = ['issue_id', 'delivery_id', 'link_id', 'kind', 'at', 'asn', 'net', 'agent'];
 
 function multiRowTexts(make: (rows: number) => string): (rows: number) => string {
@@ -251,7 +371,11 @@ function multiRowTexts(make: (rows: number) => string): (rows: number) => string
 
 const tuple = (width: number) => `(${list(width)})`;
 const tuples = (width: number, rows: number) => new Array(rows).fill(tuple(width)).join(', ');
-const insertText = (table: string, columns: string[]) => multiRowTexts((rows) => `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples(columns.length, rows)}`);
+const insertText = (table: string, columns: string[]) =>
+  multiRowTexts(
+    (rows) =>
+      `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples(columns.length, rows)}`,
+  );
 const openInsert = insertText('opens', OPEN_COLUMNS);
 const clickInsert = insertText('clicks', CLICK_COLUMNS);
 const checkInsert = insertText('link_checks', CHECK_COLUMNS);
@@ -260,12 +384,17 @@ const checkInsert = insertText('link_checks', CHECK_COLUMNS);
  * Deliveries written back in one UPDATE … FROM (VALUES …) a shape: the columns a batch changed, no
  * more (each column of each row has its cost in SQLite; docs/performance.md). PostgreSQL types the values by casts.
  */
-interface Shape { columns: [string, 'bigint' | 'text'][]; push: (values: unknown[], d: BatchDelivery) => void; texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string } }
+interface Shape {
+  columns: [string, 'bigint' | 'text'][];
+  push: (values: unknown[], d: BatchDelivery) => void;
+  texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string };
+}
 
 function shape(columns: [string, 'bigint' | 'text'][], push: Shape['push']): Shape {
   const text = (postgres: boolean) =>
     multiRowTexts((rows) => {
-      const cast = (column: string, type: string) => (postgres ? `cast("v"."${column}" as ${type})` : `"v"."${column}"`);
+      const cast = (column: string, type: string) =>
+        postgres ? `cast("v"."${column}" as ${type})` : `"v"."${column}"`;
       const set = columns.map(([c, type], i) => `"${c}" = ${cast(`column${i + 2}`, type)}`).join(', ');
       return `update "deliveries" set ${set} from (values ${tuples(columns.length + 1, rows)}) as "v" where "deliveries"."id" = ${cast('column1', 'bigint')}`;
     });
@@ -287,9 +416,12 @@ const MACHINE_COLUMNS: [string, 'bigint' | 'text'][] = [
   ['machine_reason', 'text'],
   ['machine_source', 'text'],
 ];
-const pushOpened = (values: unknown[], d: BatchDelivery) => values.push(d.firsts.first_any_open_at, d.firsts.first_opened_at, d.readerText);
-const pushClicked = (values: unknown[], d: BatchDelivery) => values.push(d.firsts.first_clicked_at, d.firsts.clicked_links, d.lastLinkAt);
-const pushMachine = (values: unknown[], d: BatchDelivery) => values.push(d.machine?.at ?? null, d.machine?.reason ?? null, d.machine ? sourceText(d.machine) : null);
+const pushOpened = (values: unknown[], d: BatchDelivery) =>
+  values.push(d.firsts.first_any_open_at, d.firsts.first_opened_at, d.readerText);
+const pushClicked = (values: unknown[], d: BatchDelivery) =>
+  values.push(d.firsts.first_clicked_at, d.firsts.clicked_links, d.lastLinkAt);
+const pushMachine = (values: unknown[], d: BatchDelivery) =>
+  values.push(d.machine?.at ?? null, d.machine?.reason ?? null, d.machine ? sourceText(d.machine) : null);
 /** By the changed flags (1–7): the shape that writes them. */
 const SHAPES: Shape[] = [
   shape(OPENED_COLUMNS, (values, d) => {
@@ -331,7 +463,8 @@ function* runRows(text: (rows: number) => string, width: number, values: unknown
 function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[], deltas: CountDeltas): StatementPlan {
   for (const hit of hits) {
     if (hit.type === 'check' && hit.deliveryId === 0 && hit.subscriberId !== undefined) {
-      const row = (yield { get: DELIVERY_OF_RECIPIENT, params: [hit.linkIssueId, hit.subscriberId] }) as { id: number | string } | undefined;
+      const row = (yield { get: DELIVERY_OF_RECIPIENT, params: [hit.linkIssueId, hit.subscriberId] }) as
+        { id: number | string } | undefined;
       hit.deliveryId = row ? Number(row.id) : -1;
     }
   }
@@ -340,7 +473,8 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   const most = chunkOf(postgres);
   for (let at = 0; at < ids.length; at += most) {
     const chunk = ids.length <= most ? ids : ids.slice(at, at + most);
-    for (const r of (yield { all: deliveriesText(chunk.length, postgres), params: chunk }) as DeliveryRow[]) deliveries.set(Number(r.id), batchDeliveryOf(r));
+    for (const r of (yield { all: deliveriesText(chunk.length, postgres), params: chunk }) as DeliveryRow[])
+      deliveries.set(Number(r.id), batchDeliveryOf(r));
   }
   yield* readRecentLinks(hits, deliveries);
 
@@ -356,7 +490,13 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     }
     const row = judge(hit, d);
     d.rows.push(row);
-    results.push({ deliveryId: d.id, issueId: d.issueId, subscriberId: row.type === 'check' ? d.subscriberId : row.subscriberId, class: row.type === 'check' ? null : row.class, at: hit.at });
+    results.push({
+      deliveryId: d.id,
+      issueId: d.issueId,
+      subscriberId: row.type === 'check' ? d.subscriberId : row.subscriberId,
+      class: row.type === 'check' ? null : row.class,
+      at: hit.at,
+    });
   }
 
   // The classes are final now (a verdict may have re-labelled earlier rows of the batch): store and count them.
@@ -368,12 +508,37 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     for (const r of d.rows) {
       const s = r.source;
       if (r.type === 'open') {
-        opens.push(d.issueId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family, r.agent.client, r.agent.device);
+        opens.push(
+          d.issueId,
+          d.id,
+          r.subscriberId,
+          r.at,
+          r.class,
+          r.reason,
+          s.asn,
+          s.role,
+          s.family,
+          r.agent.client,
+          r.agent.device,
+        );
         countOpen(d.issueId, r.at, r.class, deltas, r.agent);
         if (!isLikelyHumanOpen(r.class)) deltas.add(d.issueId, OWNER_METRIC.open, r.owner, 0);
         if (moveOpenFirsts(d.issueId, r.at, r.class, d.firsts, deltas)) d.changed |= OPENED;
       } else if (r.type === 'click') {
-        clicks.push(d.issueId, r.linkId, d.id, r.subscriberId, r.at, r.class, r.reason, s.asn, s.role, s.family, r.agent.client, r.agent.device);
+        clicks.push(
+          d.issueId,
+          r.linkId,
+          d.id,
+          r.subscriberId,
+          r.at,
+          r.class,
+          r.reason,
+          s.asn,
+          s.role,
+          s.family,
+          r.agent.client,
+          r.agent.device,
+        );
         countClick(d.issueId, r.linkId, r.at, r.class, deltas, r.agent);
         if (r.class === 'bot') deltas.add(d.issueId, OWNER_METRIC.click, r.owner, 0);
         else {
@@ -391,11 +556,26 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   yield* runRows(openInsert, OPEN_COLUMNS.length, opens, postgres);
   yield* runRows(clickInsert, CLICK_COLUMNS.length, clicks, postgres);
   yield* runRows(checkInsert, CHECK_COLUMNS.length, checks, postgres);
-  for (const [i, s] of SHAPES.entries()) yield* runRows(postgres ? s.texts.postgres : s.texts.sqlite, s.columns.length + 1, state[i]!, postgres);
-  for (const d of deliveries.values()) if (d.newVerdict) yield* relabelMachineHits(d.id, d.issueId, { ...d.newVerdict, owner: d.newVerdict.owner! }, d.storedReader, deltas);
+  for (const [i, s] of SHAPES.entries())
+    yield* runRows(postgres ? s.texts.postgres : s.texts.sqlite, s.columns.length + 1, state[i]!, postgres);
+  for (const d of deliveries.values())
+    if (d.newVerdict)
+      yield* relabelMachineHits(
+        d.id,
+        d.issueId,
+        { ...d.newVerdict, owner: d.newVerdict.owner! },
+        d.storedReader,
+        deltas,
+      );
 }
 
-interface LinkRow { at: number | string; link_id: number | string | null; asn: number | string | null; net: string | null; agent: string | null }
+interface LinkRow {
+  at: number | string;
+  link_id: number | string | null;
+  asn: number | string | null;
+  net: string | null;
+  agent: string | null;
+}
 
 /** Recent link hits, for the deliveries a link hit of this batch may make a sweep of (their last one is recent). */
 function* readRecentLinks(hits: TrackingHit[], deliveries: Map<number, BatchDelivery>): StatementPlan {
@@ -403,7 +583,11 @@ function* readRecentLinks(hits: TrackingHit[], deliveries: Map<number, BatchDeli
   for (const hit of hits) {
     if (hit.type === 'open') continue;
     const seen = earliest.get(hit.deliveryId);
-    if (!seen || hit.at < seen.at) earliest.set(hit.deliveryId, { at: hit.at, window: Math.max(hit.thresholds.clickBurstSeconds * 1000, FAST_SWEEP.withinMs) });
+    if (!seen || hit.at < seen.at)
+      earliest.set(hit.deliveryId, {
+        at: hit.at,
+        window: Math.max(hit.thresholds.clickBurstSeconds * 1000, FAST_SWEEP.withinMs),
+      });
   }
   for (const [deliveryId, { at, window }] of earliest) {
     const d = deliveries.get(deliveryId);
@@ -412,9 +596,15 @@ function* readRecentLinks(hits: TrackingHit[], deliveries: Map<number, BatchDeli
     d.recentLinks = d.recent;
     if (d.lastLinkAt === null || d.lastLinkAt < at - window) continue;
     const since = at - window;
-    const stored = [...((yield { all: RECENT_CLICKS, params: [deliveryId, since] }) as LinkRow[]), ...((yield { all: RECENT_CHECKS, params: [deliveryId, since] }) as LinkRow[])];
+    const stored = [
+      ...((yield { all: RECENT_CLICKS, params: [deliveryId, since] }) as LinkRow[]),
+      ...((yield { all: RECENT_CHECKS, params: [deliveryId, since] }) as LinkRow[]),
+    ];
     for (const r of stored.sort((a, b) => Number(a.at) - Number(b.at))) {
-      const source = r.net === null ? UNKNOWN_SOURCE : { asn: nullableNumber(r.asn), role: r.net as NetworkRole, family: r.agent ?? 'other:other' };
+      const source =
+        r.net === null
+          ? UNKNOWN_SOURCE
+          : { asn: nullableNumber(r.asn), role: r.net as NetworkRole, family: r.agent ?? 'other:other' };
       d.recent.push({ ...source, at: Number(r.at), link: linkKey(nullableNumber(r.link_id)) });
     }
   }

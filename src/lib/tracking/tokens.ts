@@ -95,7 +95,10 @@ export class TrackingTokens {
 
   /** A click in a test send or preview (delivery 0): works for TEST_CLICK_VALID_MS, for the link's URL as it is now. */
   testClick(linkId: number, options: TestClickOptions): string {
-    return this.#make(VERSION | CLICK | TEST, 0, linkId, { expiresAt: options.now + TEST_CLICK_VALID_MS, urlTag: urlTag(options.url) });
+    return this.#make(VERSION | CLICK | TEST, 0, linkId, {
+      expiresAt: options.now + TEST_CLICK_VALID_MS,
+      urlTag: urlTag(options.url),
+    });
   }
 
   readOpen(token: string | null | undefined): OpenToken | undefined {
@@ -107,13 +110,21 @@ export class TrackingTokens {
   readClick(token: string | null | undefined): ClickToken | undefined {
     const read = this.#read(token);
     if (!read || !read.click || read.linkId === undefined) return undefined;
-    if (read.bound) return { kind: 'click', deliveryId: read.deliveryId, linkId: read.linkId, test: read.test, ...read.bound };
+    if (read.bound)
+      return { kind: 'click', deliveryId: read.deliveryId, linkId: read.linkId, test: read.test, ...read.bound };
     return { kind: 'click', deliveryId: read.deliveryId, linkId: read.linkId, test: read.test };
   }
 
-  #make(header: number, deliveryId: number, linkId: number | undefined, bound?: { expiresAt: number; urlTag: number }): string {
-    if (!Number.isSafeInteger(deliveryId) || deliveryId < 0) throw new RangeError(`delivery id must be a non-negative safe integer (got ${deliveryId})`);
-    if (linkId !== undefined && (!Number.isSafeInteger(linkId) || linkId <= 0)) throw new RangeError(`link id must be a positive safe integer (got ${linkId})`);
+  #make(
+    header: number,
+    deliveryId: number,
+    linkId: number | undefined,
+    bound?: { expiresAt: number; urlTag: number },
+  ): string {
+    if (!Number.isSafeInteger(deliveryId) || deliveryId < 0)
+      throw new RangeError(`delivery id must be a non-negative safe integer (got ${deliveryId})`);
+    if (linkId !== undefined && (!Number.isSafeInteger(linkId) || linkId <= 0))
+      throw new RangeError(`link id must be a positive safe integer (got ${linkId})`);
     const bytes = this.#scratch;
     bytes[0] = header;
     let at = writeVarint(bytes, 1, deliveryId);
@@ -128,7 +139,15 @@ export class TrackingTokens {
     return bytes.toString('base64url', 0, at + MAC_BYTES);
   }
 
-  #read(token: string | null | undefined): { click: boolean; test: boolean; deliveryId: number; linkId?: number; bound?: { expiresAt: number; urlTag: number } } | undefined {
+  #read(token: string | null | undefined):
+    | {
+        click: boolean;
+        test: boolean;
+        deliveryId: number;
+        linkId?: number;
+        bound?: { expiresAt: number; urlTag: number };
+      }
+    | undefined {
     if (typeof token !== 'string' || token.length < 16 || token.length > MAX_TOKEN_CHARS) return undefined;
     const bytes = this.#scratch;
     // Only the canonical spelling is read, so no two texts name the same token.
@@ -160,7 +179,9 @@ export class TrackingTokens {
     this.#mac(bytes, this.#digest, body);
     if (!sameBytes(this.#digest, 0, bytes, body, MAC_BYTES)) return undefined;
     if (linkId === undefined) return { click, test, deliveryId: delivery.value };
-    return bound ? { click, test, deliveryId: delivery.value, linkId, bound } : { click, test, deliveryId: delivery.value, linkId };
+    return bound
+      ? { click, test, deliveryId: delivery.value, linkId, bound }
+      : { click, test, deliveryId: delivery.value, linkId };
   }
 }
 

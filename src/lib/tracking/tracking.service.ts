@@ -102,11 +102,22 @@ export function recordOpen(app: TrackingApp, hit: OpenRequest, now = Date.now())
   const settings = settingsNow(app, now);
   if (settings instanceof Promise) return settings.then(() => recordOpen(app, hit, now));
   if (!settings.openTracking) return undefined;
-  return app.hits.write({ type: 'open', deliveryId: hit.deliveryId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings });
+  return app.hits.write({
+    type: 'open',
+    deliveryId: hit.deliveryId,
+    at: now,
+    personTracking: settings.personTracking,
+    source: hitSourceOf(app, hit.ip, hit.userAgent),
+    thresholds: settings,
+  });
 }
 
 /** A click token's link, if registered (synchronous when cached); rejects when the database cannot be asked. */
-export function findClickLink(app: TrackingApp, linkId: number, now = Date.now()): TrackedLink | undefined | Promise<TrackedLink | undefined> {
+export function findClickLink(
+  app: TrackingApp,
+  linkId: number,
+  now = Date.now(),
+): TrackedLink | undefined | Promise<TrackedLink | undefined> {
   return stateOf(app).links.get(linkId, now);
 }
 
@@ -131,10 +142,15 @@ export interface ClickRequest {
  * so the page view it leads to follows its class (and is re-labelled with it). A click of a
  * delivery never sent is not stored and sets nothing.
  */
-export function recordClickOn(app: TrackingApp, hit: ClickRequest, now = Date.now()): Promise<{ setCookie: string[] | undefined } | undefined> {
+export function recordClickOn(
+  app: TrackingApp,
+  hit: ClickRequest,
+  now = Date.now(),
+): Promise<{ setCookie: string[] | undefined } | undefined> {
   const settings = settingsNow(app, now);
   if (settings instanceof Promise) return settings.then(() => recordClickOn(app, hit, now));
-  if (!settings.clickTracking) return isDeliveryLink(app, hit.deliveryId, hit.link).then((own) => (own ? { setCookie: undefined } : undefined));
+  if (!settings.clickTracking)
+    return isDeliveryLink(app, hit.deliveryId, hit.link).then((own) => (own ? { setCookie: undefined } : undefined));
   const state = stateOf(app);
   const { deliveryId, linkId, link } = hit;
   const stored = app.hits.write({
@@ -151,13 +167,27 @@ export function recordClickOn(app: TrackingApp, hit: ClickRequest, now = Date.no
   return stored.then((s) => {
     if (!s) return undefined;
     if (s.class === null) return { setCookie: undefined };
-    if (s.class !== 'human') return { setCookie: [makeClickMarkerCookie(app.secret, { deliveryId, at: now }, state.secure)] };
-    return { setCookie: [makeAttributionCookie(app.secret, { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now }, settings.attributionWindowDays, state.secure)] };
+    if (s.class !== 'human')
+      return { setCookie: [makeClickMarkerCookie(app.secret, { deliveryId, at: now }, state.secure)] };
+    return {
+      setCookie: [
+        makeAttributionCookie(
+          app.secret,
+          { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now },
+          settings.attributionWindowDays,
+          state.secure,
+        ),
+      ],
+    };
   });
 }
 
 /** One click of a delivery's link, looked up and stored: where it leads and the cookies it sets; undefined when the link is not the delivery's. */
-export async function recordClick(app: TrackingApp, hit: { deliveryId: number; linkId: number; userAgent: string; ip: string }, now = Date.now()): Promise<{ url: string; setCookie: string[] | undefined } | undefined> {
+export async function recordClick(
+  app: TrackingApp,
+  hit: { deliveryId: number; linkId: number; userAgent: string; ip: string },
+  now = Date.now(),
+): Promise<{ url: string; setCookie: string[] | undefined } | undefined> {
   const link = await findClickLink(app, hit.linkId, now);
   if (!link) return undefined;
   const clicked = await recordClickOn(app, { ...hit, link }, now);
@@ -173,7 +203,17 @@ export function recordLinkCheck(app: TrackingApp, hit: ClickRequest, now = Date.
   if (settings instanceof Promise) return settings.then(() => recordLinkCheck(app, hit, now));
   if (!settings.clickTracking) return isDeliveryLink(app, hit.deliveryId, hit.link);
   return app.hits
-    .write({ type: 'check', kind: 'head', deliveryId: hit.deliveryId, linkId: hit.linkId, linkIssueId: hit.link.issueId, at: now, personTracking: settings.personTracking, source: hitSourceOf(app, hit.ip, hit.userAgent), thresholds: settings })
+    .write({
+      type: 'check',
+      kind: 'head',
+      deliveryId: hit.deliveryId,
+      linkId: hit.linkId,
+      linkIssueId: hit.link.issueId,
+      at: now,
+      personTracking: settings.personTracking,
+      source: hitSourceOf(app, hit.ip, hit.userAgent),
+      thresholds: settings,
+    })
     .then((s) => s !== undefined);
 }
 
@@ -181,7 +221,11 @@ export function recordLinkCheck(app: TrackingApp, hit: ClickRequest, now = Date.
  * The unsubscribe page of an issue's message opened (a GET, which unsubscribes nobody): a link
  * of the delivery followed, kept as a link check so a sweep that reached it counts it.
  */
-export async function recordUnsubscribePage(app: TrackingApp, hit: { issueId: number; subscriberId: number; userAgent: string; ip: string }, now = Date.now()): Promise<void> {
+export async function recordUnsubscribePage(
+  app: TrackingApp,
+  hit: { issueId: number; subscriberId: number; userAgent: string; ip: string },
+  now = Date.now(),
+): Promise<void> {
   const settings = await settingsNow(app, now);
   if (!settings.clickTracking) return;
   await app.hits.write({

@@ -5,5 +5,8 @@ import { requireApi } from '../../web/guard.ts';
 export const GET: APIRoute = async (context) => {
   const principal = await requireApi(context, 'admin.enter');
   if (principal instanceof Response) return principal;
-  return Response.json({ key: { id: principal.keyId, name: principal.name, role: principal.role } }, { headers: { 'cache-control': 'no-store' } });
+  return Response.json(
+    { key: { id: principal.keyId, name: principal.name, role: principal.role } },
+    { headers: { 'cache-control': 'no-store' } },
+  );
 };

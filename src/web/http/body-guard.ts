@@ -58,12 +58,23 @@ export function hasBody(declared: DeclaredBody): boolean {
 }
 
 /** Answers 413 for `route` (JSON, a page or text, as the client reads) and closes the connection. */
-export function refuseBody(req: IncomingMessage, res: ServerResponse, route: string, limit: number, declaredLimit = limit): void {
+export function refuseBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  limit: number,
+  declaredLimit = limit,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const answer = tooLargeAnswer(route, { accept: firstRawHeader(req.rawHeaders, 'accept'), contentType: firstRawHeader(req.rawHeaders, 'content-type') }, limit, declaredLimit);
+  const answer = tooLargeAnswer(
+    route,
+    { accept: firstRawHeader(req.rawHeaders, 'accept'), contentType: firstRawHeader(req.rawHeaders, 'content-type') },
+    limit,
+    declaredLimit,
+  );
   lingerBeforeClosing(req, res);
   res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
   res.end(req.method === 'HEAD' ? undefined : answer.body);
@@ -73,12 +84,22 @@ export function refuseBody(req: IncomingMessage, res: ServerResponse, route: str
  * Applies the route's allowance to the request's body before anyone reads it: undefined when
  * that already answered the request (413); otherwise the budget the middleware checks.
  */
-export function guardBody(req: IncomingMessage, res: ServerResponse, route: string, allowance: BodyAllowance, declared = declaredBody(req.rawHeaders)): BodyBudget | undefined {
+export function guardBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  allowance: BodyAllowance,
+  declared = declaredBody(req.rawHeaders),
+): BodyBudget | undefined {
   if (declared.length !== undefined && declared.length > allowance.limit) {
     refuseBody(req, res, route, allowance.limit);
     return undefined;
   }
-  const budget: BodyBudget = { limit: declared.chunked ? allowance.undeclared : allowance.limit, declaredLimit: allowance.limit, exceeded: false };
+  const budget: BodyBudget = {
+    limit: declared.chunked ? allowance.undeclared : allowance.limit,
+    declaredLimit: allowance.limit,
+    exceeded: false,
+  };
   if (declared.chunked || (declared.length ?? 0) > UNDECLARED_BODY_LIMIT) {
     res.setHeader('connection', 'close');
     lingerBeforeClosing(req, res);
@@ -119,5 +140,8 @@ function countedBody(req: IncomingMessage, budget: BodyBudget, onExceeded: () =>
 
 /** The request's body for a reader in the entry: counted when guardBody set that up. */
 export function requestBody(req: IncomingMessage): AsyncIterable<Uint8Array> {
-  return (req as IncomingMessage & { body?: AsyncIterable<Uint8Array> }).body ?? (req.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>);
+  return (
+    (req as IncomingMessage & { body?: AsyncIterable<Uint8Array> }).body ??
+    (req.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>)
+  );
 }

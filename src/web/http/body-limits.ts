@@ -63,7 +63,10 @@ const ACTION_LIMITS: Readonly<Record<string, BodyRoute>> = {
 };
 
 /** The largest body any action takes: Astro's own action limit (security.actionBodySizeLimit). */
-export const LARGEST_ACTION_BODY = Math.max(BODY_LIMITS.form, ...Object.values(ACTION_LIMITS).map((route) => BODY_LIMITS[route]));
+export const LARGEST_ACTION_BODY = Math.max(
+  BODY_LIMITS.form,
+  ...Object.values(ACTION_LIMITS).map((route) => BODY_LIMITS[route]),
+);
 /** The largest body any route takes: the @astrojs/node adapter's limit, behind the entry's own. */
 export const LARGEST_BODY = Math.max(...Object.values(BODY_LIMITS));
 
@@ -81,7 +84,11 @@ export function bodyRouteOf(route: string, search: string): BodyRoute {
   if (route === '/admin/tally/taps') return 'tallyTaps';
   // The unsubscribe page's own forms post Astro actions (`?_action=…`); anything else there is a one-click POST.
   if (isUnder(route, '/unsubscribe') && !search.includes('_action=')) return 'oneClickUnsubscribe';
-  const action = isUnder(route, '/_actions') ? route.slice('/_actions/'.length).replace(/\/$/, '') : search.includes('_action=') ? new URLSearchParams(search).get('_action') : undefined;
+  const action = isUnder(route, '/_actions')
+    ? route.slice('/_actions/'.length).replace(/\/$/, '')
+    : search.includes('_action=')
+      ? new URLSearchParams(search).get('_action')
+      : undefined;
   return (action && Object.hasOwn(ACTION_LIMITS, action) && ACTION_LIMITS[action]) || 'form';
 }
 
@@ -103,7 +110,12 @@ export interface TooLargeAnswer {
  * API, actions and scripts, a short page for a browser, plain text otherwise. The connection is
  * closed after it, so the rest of the body is never read.
  */
-export function tooLargeAnswer(route: string, headers: { accept?: string | undefined; contentType?: string | undefined }, limit: number, declaredLimit = limit): TooLargeAnswer {
+export function tooLargeAnswer(
+  route: string,
+  headers: { accept?: string | undefined; contentType?: string | undefined },
+  limit: number,
+  declaredLimit = limit,
+): TooLargeAnswer {
   const message =
     limit === 0
       ? 'This address takes no request body.'
@@ -111,13 +123,29 @@ export function tooLargeAnswer(route: string, headers: { accept?: string | undef
         ? `The request body is larger than ${formatLimit(limit)}, the most this address accepts without a Content-Length; send its length first (up to ${formatLimit(declaredLimit)}).`
         : `The request body is larger than ${formatLimit(limit)}, the most this address accepts.`;
   const common = { 'cache-control': 'no-store', connection: 'close', 'x-content-type-options': 'nosniff' };
-  const wantsJson = isUnder(route, '/api') || isUnder(route, '/_actions') || /json/i.test(headers.contentType ?? '') || (/json/i.test(headers.accept ?? '') && !/text\/html/i.test(headers.accept ?? ''));
+  const wantsJson =
+    isUnder(route, '/api') ||
+    isUnder(route, '/_actions') ||
+    /json/i.test(headers.contentType ?? '') ||
+    (/json/i.test(headers.accept ?? '') && !/text\/html/i.test(headers.accept ?? ''));
   if (wantsJson) {
-    return { status: 413, headers: { ...common, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ error: 'too_large', message }) };
+    return {
+      status: 413,
+      headers: { ...common, 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ error: 'too_large', message }),
+    };
   }
   if (/text\/html/i.test(headers.accept ?? '')) {
     const page = `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Too large</title><h1>That was too large to send</h1><p>${message} Go back and send less.</p></html>\n`;
-    return { status: 413, headers: { ...common, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; frame-ancestors 'none'" }, body: page };
+    return {
+      status: 413,
+      headers: {
+        ...common,
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      },
+      body: page,
+    };
   }
   return { status: 413, headers: { ...common, 'content-type': 'text/plain; charset=utf-8' }, body: message + '\n' };
 }

@@ -5,7 +5,9 @@ import type { TrustProxy } from '../../lib/config.ts';
 export function normalizeAddress(address: string): string {
   const trimmed = address.trim();
   const unbracketed = trimmed.startsWith('[') ? trimmed.slice(1, trimmed.indexOf(']')) : trimmed;
-  return unbracketed.toLowerCase().startsWith('::ffff:') && isIP(unbracketed.slice(7)) === 4 ? unbracketed.slice(7) : unbracketed;
+  return unbracketed.toLowerCase().startsWith('::ffff:') && isIP(unbracketed.slice(7)) === 4
+    ? unbracketed.slice(7)
+    : unbracketed;
 }
 
 /**
@@ -14,7 +16,11 @@ export function normalizeAddress(address: string): string {
  * trusted hops, so a client cannot choose its own address by sending the header itself.
  * Visitor hashing, rate limits and traffic classification all use this one function.
  */
-export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trust: TrustProxy): string {
+export function clientAddress(
+  socketAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trust: TrustProxy,
+): string {
   const peer = normalizeAddress(socketAddress ?? '');
   if (trust.kind === 'none' || !forwardedFor) return peer;
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;

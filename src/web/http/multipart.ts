@@ -56,7 +56,11 @@ export function multipartBoundary(contentType: string | null | undefined): strin
  * `destination`, text fields are collected. A body that ends early or breaks the format is
  * `malformed`; a file over `maxFileBytes` is `too_large`; either way no file is left behind.
  */
-export async function receiveMultipartFile(body: ReadableStream<Uint8Array> | null, contentType: string | null, options: MultipartOptions): Promise<MultipartResult> {
+export async function receiveMultipartFile(
+  body: ReadableStream<Uint8Array> | null,
+  contentType: string | null,
+  options: MultipartOptions,
+): Promise<MultipartResult> {
   const boundary = multipartBoundary(contentType);
   if (!boundary) return { ok: false, reason: 'not_multipart' };
   if (!body) return { ok: false, reason: 'malformed' };

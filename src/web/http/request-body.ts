@@ -23,7 +23,11 @@ export type BodyBytes = { ok: true; bytes: Uint8Array } | { ok: false; reason: '
  * `maxBytes` (after `onExceeded`): the one count of a body's bytes, for readers here and for the
  * server entry's guard, which hands it to Astro in place of the raw request (body-guard.ts).
  */
-export async function* boundedChunks(source: AsyncIterable<Uint8Array>, maxBytes: number, onExceeded?: () => void): AsyncGenerator<Uint8Array> {
+export async function* boundedChunks(
+  source: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  onExceeded?: () => void,
+): AsyncGenerator<Uint8Array> {
   let received = 0;
   for await (const chunk of source) {
     received += chunk.byteLength;
@@ -36,7 +40,11 @@ export async function* boundedChunks(source: AsyncIterable<Uint8Array>, maxBytes
 }
 
 /** A body's bytes, at most `maxBytes`. `declaredLength`: the Content-Length, when there is one. */
-export async function readBodyBytes(source: AsyncIterable<Uint8Array> | null | undefined, maxBytes: number, declaredLength?: number): Promise<BodyBytes> {
+export async function readBodyBytes(
+  source: AsyncIterable<Uint8Array> | null | undefined,
+  maxBytes: number,
+  declaredLength?: number,
+): Promise<BodyBytes> {
   if (declaredLength !== undefined && declaredLength > maxBytes) return { ok: false, reason: 'too_large' };
   if (!source) return { ok: true, bytes: new Uint8Array() };
   const chunks: Uint8Array[] = [];
@@ -65,7 +73,11 @@ export type JsonBody = { ok: true; value: unknown } | { ok: false; status: 400 |
 export async function readJsonBody(request: Request, maxBytes: number): Promise<JsonBody> {
   const type = request.headers.get('content-type');
   if (type && !/^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(type)) {
-    return { ok: false, status: 415, message: `Send the body as JSON with "Content-Type: application/json" (got "${type.slice(0, 80)}").` };
+    return {
+      ok: false,
+      status: 415,
+      message: `Send the body as JSON with "Content-Type: application/json" (got "${type.slice(0, 80)}").`,
+    };
   }
   const read = await readRequestBytes(request, maxBytes);
   if (!read.ok) {
@@ -73,7 +85,8 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       ? { ok: false, status: 413, message: `The body is larger than ${formatLimit(maxBytes)}; send less per request.` }
       : { ok: false, status: 400, message: 'The request body could not be read (the upload was interrupted).' };
   }
-  if (read.bytes.byteLength === 0) return { ok: false, status: 400, message: 'The body is empty: send a JSON object or an array of objects.' };
+  if (read.bytes.byteLength === 0)
+    return { ok: false, status: 400, message: 'The body is empty: send a JSON object or an array of objects.' };
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(read.bytes);
@@ -83,6 +96,10 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
-    return { ok: false, status: 400, message: `The body is not valid JSON: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      status: 400,
+      message: `The body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }

@@ -33,7 +33,8 @@ const HIDDEN_SEGMENT = /(^|\/)\.\.?(\/|$)|\\/;
 export function parseRequestPath(target: string): RequestPath | undefined {
   const query = target.indexOf('?');
   const rawPath = query < 0 ? target : target.slice(0, query);
-  if (PLAIN_PATH.test(rawPath)) return { pathname: rawPath, search: query < 0 ? '' : target.slice(query), route: rawPath, target };
+  if (PLAIN_PATH.test(rawPath))
+    return { pathname: rawPath, search: query < 0 ? '' : target.slice(query), route: rawPath, target };
 
   let url: URL;
   try {
@@ -45,7 +46,12 @@ export function parseRequestPath(target: string): RequestPath | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   const decoded = decodeAsAstro(url.pathname);
   if (decoded === undefined || (decoded !== url.pathname && HIDDEN_SEGMENT.test(decoded))) return undefined;
-  return { pathname: url.pathname, search: url.search, route: decoded.replace(/\/{2,}/g, '/'), target: url.pathname + url.search };
+  return {
+    pathname: url.pathname,
+    search: url.search,
+    route: decoded.replace(/\/{2,}/g, '/'),
+    target: url.pathname + url.search,
+  };
 }
 
 /**

@@ -20,18 +20,23 @@ export const CSP_SCRIPT_SOURCES = ["'self'"];
 export const CSP_STYLE_SOURCES = ["'self'", "'unsafe-inline'"];
 
 /** The other directives of every page's policy. */
-export const CSP_DIRECTIVES: `${'default-src' | 'img-src' | 'font-src' | 'object-src' | 'base-uri' | 'form-action' | 'frame-ancestors'} ${string}`[] = [
-  "default-src 'self'",
-  "img-src 'self' data: https:",
-  "font-src 'self' data: https:",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-];
+export const CSP_DIRECTIVES: `${'default-src' | 'img-src' | 'font-src' | 'object-src' | 'base-uri' | 'form-action' | 'frame-ancestors'} ${string}`[] =
+  [
+    "default-src 'self'",
+    "img-src 'self' data: https:",
+    "font-src 'self' data: https:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ];
 
 /** For an HTML answer Astro wrote no policy for (its 404 page read from disk): the pages' policy without script hashes. */
-export const FALLBACK_PAGE_CSP = [`script-src ${CSP_SCRIPT_SOURCES.join(' ')}`, `style-src ${CSP_STYLE_SOURCES.join(' ')}`, ...CSP_DIRECTIVES].join('; ');
+export const FALLBACK_PAGE_CSP = [
+  `script-src ${CSP_SCRIPT_SOURCES.join(' ')}`,
+  `style-src ${CSP_STYLE_SOURCES.join(' ')}`,
+  ...CSP_DIRECTIVES,
+].join('; ');
 
 /** For everything that is not a page (JSON, CSV, text, redirects): nothing to load, nothing may frame it. */
 export const NON_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'";

@@ -80,10 +80,16 @@ export class StaticSite {
         isPage,
         ...(slotted ? { slotted } : {}),
         headers: {
-          'content-type': /^(text\/|application\/(json|xml|javascript|rss))/.test(type) ? `${type}; charset=utf-8` : type,
+          'content-type': /^(text\/|application\/(json|xml|javascript|rss))/.test(type)
+            ? `${type}; charset=utf-8`
+            : type,
           'content-length': String(body.length),
           etag,
-          'cache-control': immutable ? 'public, max-age=31536000, immutable' : isPage ? 'no-cache' : 'public, max-age=3600',
+          'cache-control': immutable
+            ? 'public, max-age=31536000, immutable'
+            : isPage
+              ? 'no-cache'
+              : 'public, max-age=3600',
           'x-content-type-options': 'nosniff',
           ...(isPage ? { 'content-security-policy': this.#policies.get(pagePath) ?? FALLBACK_PAGE_CSP } : {}),
         },
@@ -98,7 +104,12 @@ export class StaticSite {
     if (kept?.key === details.key) return kept.file;
     const body = Buffer.from(fillSiteSlots(file.slotted, details), 'utf8');
     const etag = etagOf(body);
-    const filled: StaticFile = { body, etag, isPage: file.isPage, headers: { ...file.headers, 'content-length': String(body.length), etag } };
+    const filled: StaticFile = {
+      body,
+      etag,
+      isPage: file.isPage,
+      headers: { ...file.headers, 'content-length': String(body.length), etag },
+    };
     this.#filled.set(file, { key: details.key, file: filled });
     return filled;
   }

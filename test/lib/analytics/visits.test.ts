@@ -8,7 +8,20 @@ const DAY = 86_400_000;
 const MIN = 60_000;
 
 function view(at: number, path: string, extra: Partial<PageViewEvent> = {}): PageViewEvent {
-  return { at, path, referrer_host: null, utm_source: null, utm_medium: null, utm_campaign: null, utm_content: null, utm_term: null, visitor_hash: `hash-day-${Math.floor(at / DAY)}`, device: 'desktop', is_bot: 0, ...extra };
+  return {
+    at,
+    path,
+    referrer_host: null,
+    utm_source: null,
+    utm_medium: null,
+    utm_campaign: null,
+    utm_content: null,
+    utm_term: null,
+    visitor_hash: `hash-day-${Math.floor(at / DAY)}`,
+    device: 'desktop',
+    is_bot: 0,
+    ...extra,
+  };
 }
 
 describeEachDatabase('visits and later visits (time passed in)', (db) => {
@@ -20,7 +33,10 @@ describeEachDatabase('visits and later visits (time passed in)', (db) => {
     const writer = new EventWriter(db(), { pageViews }, { maxWaitMs: 0, maxBatch: 100 });
     const attribution = { issueId: issue.issueId, deliveryId, subscriberId, at: t0 };
     const windowMs = 7 * DAY;
-    await writer.write(pageViews, view(t0 + 800, '/articles/widget-batteries-explained/', { utm_campaign: issue.slug, attribution, windowMs }));
+    await writer.write(
+      pageViews,
+      view(t0 + 800, '/articles/widget-batteries-explained/', { utm_campaign: issue.slug, attribution, windowMs }),
+    );
     await writer.write(pageViews, view(t0 + 2 * MIN, '/', { attribution, windowMs }));
     await writer.write(pageViews, view(t0 + 9 * MIN, '/articles/', { attribution, windowMs }));
     // The next day, on their own (no campaign in the URL, the cookie still there; the daily visitor hash changed).
@@ -32,14 +48,31 @@ describeEachDatabase('visits and later visits (time passed in)', (db) => {
     await writer.close();
 
     const visits = await db().selectFrom('visits').selectAll().orderBy('started_at').execute();
-    expect(visits.map((v) => [v.visitor_key, Number(v.started_at) - t0, Number(v.views), v.attributed_by, Number(v.is_later), v.issue_id === null ? null : Number(v.issue_id)])).toEqual([
+    expect(
+      visits.map((v) => [
+        v.visitor_key,
+        Number(v.started_at) - t0,
+        Number(v.views),
+        v.attributed_by,
+        Number(v.is_later),
+        v.issue_id === null ? null : Number(v.issue_id),
+      ]),
+    ).toEqual([
       [`s:${subscriberId}`, 800, 3, 'utm', 0, issue.issueId],
       ['h:someone-else', 5 * MIN, 1, null, 0, null],
       [`s:${subscriberId}`, DAY, 1, 'cookie', 1, issue.issueId],
     ]);
-    const d = await db().selectFrom('deliveries').select('first_visit_at').where('id', '=', deliveryId).executeTakeFirstOrThrow();
+    const d = await db()
+      .selectFrom('deliveries')
+      .select('first_visit_at')
+      .where('id', '=', deliveryId)
+      .executeTakeFirstOrThrow();
     expect(Number(d.first_visit_at)).toBe(t0 + 800);
-    const attributedViews = await db().selectFrom('page_views').select('issue_id').where('issue_id', '=', issue.issueId).execute();
+    const attributedViews = await db()
+      .selectFrom('page_views')
+      .select('issue_id')
+      .where('issue_id', '=', issue.issueId)
+      .execute();
     expect(attributedViews).toHaveLength(4);
   });
 });

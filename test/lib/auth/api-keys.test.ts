@@ -16,12 +16,27 @@ describeEachDatabase('API keys', (db) => {
     expect(row.key_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row.key_prefix).toBe(key.slice(0, 10));
 
-    expect(await authenticateApiKey(db(), `Bearer ${key}`, T0 + 1)).toEqual({ kind: 'api-key', keyId: Number(row.id), name: 'CRM sync', role: 'marketer' });
+    expect(await authenticateApiKey(db(), `Bearer ${key}`, T0 + 1)).toEqual({
+      kind: 'api-key',
+      keyId: Number(row.id),
+      name: 'CRM sync',
+      role: 'marketer',
+    });
     expect(await authenticateApiKey(db(), `bearer ${key}`, T0 + 1)).not.toBeNull();
-    for (const bad of [undefined, '', key, `Basic ${key}`, `Bearer ${key}x`, `Bearer ${row.key_hash}`, `Bearer ${key.toUpperCase()}`]) {
+    for (const bad of [
+      undefined,
+      '',
+      key,
+      `Basic ${key}`,
+      `Bearer ${key}x`,
+      `Bearer ${row.key_hash}`,
+      `Bearer ${key.toUpperCase()}`,
+    ]) {
       expect(await authenticateApiKey(db(), bad, T0), String(bad)).toBeNull();
     }
-    expect((await db().selectFrom('api_keys').select('last_used_at').executeTakeFirstOrThrow()).last_used_at).toBe(T0 + 1);
+    expect((await db().selectFrom('api_keys').select('last_used_at').executeTakeFirstOrThrow()).last_used_at).toBe(
+      T0 + 1,
+    );
 
     expect(await revokeApiKey(db(), Number(row.id), T0 + 2)).toEqual({ ok: true, value: null });
     expect(await authenticateApiKey(db(), `Bearer ${key}`, T0 + 3)).toBeNull();
@@ -29,7 +44,13 @@ describeEachDatabase('API keys', (db) => {
   });
 
   it('refuse an unknown role and an empty name', async () => {
-    expect(await createApiKey(db(), { name: 'x', role: 'root', createdBy: null }, T0)).toMatchObject({ ok: false, field: 'role' });
-    expect(await createApiKey(db(), { name: '  ', role: 'writer', createdBy: null }, T0)).toMatchObject({ ok: false, field: 'name' });
+    expect(await createApiKey(db(), { name: 'x', role: 'root', createdBy: null }, T0)).toMatchObject({
+      ok: false,
+      field: 'role',
+    });
+    expect(await createApiKey(db(), { name: '  ', role: 'writer', createdBy: null }, T0)).toMatchObject({
+      ok: false,
+      field: 'name',
+    });
   });
 });

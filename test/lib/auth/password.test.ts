@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '@node-rs/argon2';
-import { DUMMY_HASH, checkNewPassword, hashPassword, normalizePassword, verifyNothing, verifyPassword } from '#lib/auth/password.ts';
+import {
+  DUMMY_HASH,
+  checkNewPassword,
+  hashPassword,
+  normalizePassword,
+  verifyNothing,
+  verifyPassword,
+} from '#lib/auth/password.ts';
 import { emailField, nameField } from '#lib/auth/inputs.ts';
 
 describe('passwords', () => {
@@ -28,20 +35,35 @@ describe('passwords', () => {
   });
 
   it('refuses short, common and email-like passwords with one clear sentence', () => {
-    expect(checkNewPassword('short')).toEqual({ ok: false, error: 'The password is too short: use at least 10 characters.' });
+    expect(checkNewPassword('short')).toEqual({
+      ok: false,
+      error: 'The password is too short: use at least 10 characters.',
+    });
     expect(checkNewPassword('Password123')).toMatchObject({ ok: false, error: expect.stringMatching(/most common/) });
     expect(checkNewPassword('qwertyuiop')).toMatchObject({ ok: false });
     expect(checkNewPassword('aaaaaaaaaaaa')).toMatchObject({ ok: false, error: expect.stringMatching(/common/) });
-    expect(checkNewPassword('jo@example.com', 'jo@example.com')).toEqual({ ok: false, error: 'The password cannot be your email address.' });
+    expect(checkNewPassword('jo@example.com', 'jo@example.com')).toEqual({
+      ok: false,
+      error: 'The password cannot be your email address.',
+    });
     expect(checkNewPassword('ten chars!')).toEqual({ ok: true, password: 'ten chars!' });
     expect(checkNewPassword('')).toEqual({ ok: false, error: 'Enter a password.' });
   });
 
   it('overlong and odd-Unicode passwords get clear errors; the rest is NFKC-normalised', () => {
-    expect(checkNewPassword('x'.repeat(257))).toEqual({ ok: false, error: 'The password is too long: use at most 256 characters.' });
+    expect(checkNewPassword('x'.repeat(257))).toEqual({
+      ok: false,
+      error: 'The password is too long: use at most 256 characters.',
+    });
     expect(checkNewPassword('🔑🔒'.repeat(128)).ok).toBe(true); // 256 characters, 1024 bytes
-    expect(normalizePassword('broken \ud800 surrogate')).toEqual({ ok: false, error: 'The password contains broken Unicode characters; type it again.' });
-    expect(normalizePassword('line\nbreak password')).toMatchObject({ ok: false, error: expect.stringMatching(/control characters/) });
+    expect(normalizePassword('broken \ud800 surrogate')).toEqual({
+      ok: false,
+      error: 'The password contains broken Unicode characters; type it again.',
+    });
+    expect(normalizePassword('line\nbreak password')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/control characters/),
+    });
     expect(normalizePassword('nul\0inside password')).toMatchObject({ ok: false });
     // Composed and decomposed é, full-width letters: one password.
     expect(normalizePassword('café widgets')).toEqual(normalizePassword('cafe\u0301 widgets'));

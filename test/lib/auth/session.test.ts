@@ -35,7 +35,11 @@ describeEachDatabase('sessions', (db) => {
   it('a stored hash used as a cookie fails, as do tampered and malformed tokens', async () => {
     const userId = await addUser(db(), 'hash@example.com', 'writer', T0);
     const { token, session } = await createSession(db(), userId, T0);
-    const row = await db().selectFrom('sessions').select('secret_hash').where('id', '=', session.id).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom('sessions')
+      .select('secret_hash')
+      .where('id', '=', session.id)
+      .executeTakeFirstOrThrow();
     expect(await validateSessionToken(db(), `${session.id}.${row.secret_hash}`, T0)).toBeNull();
     const secret = token.split('.')[1]!;
     const flipped = secret.slice(0, -1) + (secret.endsWith('a') ? 'b' : 'a');
@@ -49,7 +53,14 @@ describeEachDatabase('sessions', (db) => {
   it('bumps the last-verified time at most once an hour', async () => {
     const userId = await addUser(db(), 'bump@example.com', 'writer', T0);
     const { token, session } = await createSession(db(), userId, T0);
-    const lastVerified = async () => (await db().selectFrom('sessions').select('last_verified_at').where('id', '=', session.id).executeTakeFirstOrThrow()).last_verified_at;
+    const lastVerified = async () =>
+      (
+        await db()
+          .selectFrom('sessions')
+          .select('last_verified_at')
+          .where('id', '=', session.id)
+          .executeTakeFirstOrThrow()
+      ).last_verified_at;
 
     const early = await validateSessionToken(db(), token, T0 + SESSION_BUMP_INTERVAL_MS - 1);
     expect(early?.refreshed).toBe(false);
@@ -60,7 +71,9 @@ describeEachDatabase('sessions', (db) => {
     expect(later?.session.expiresAt).toBe(T0 + SESSION_BUMP_INTERVAL_MS + SESSION_INACTIVITY_MS);
     expect(await lastVerified()).toBe(T0 + SESSION_BUMP_INTERVAL_MS);
 
-    expect((await validateSessionToken(db(), token, T0 + SESSION_BUMP_INTERVAL_MS + 30 * 60_000))?.refreshed).toBe(false);
+    expect((await validateSessionToken(db(), token, T0 + SESSION_BUMP_INTERVAL_MS + 30 * 60_000))?.refreshed).toBe(
+      false,
+    );
     expect(await lastVerified()).toBe(T0 + SESSION_BUMP_INTERVAL_MS);
   });
 
@@ -69,20 +82,25 @@ describeEachDatabase('sessions', (db) => {
     const idle = await createSession(db(), userId, T0);
     const used = await createSession(db(), userId, T0);
     // Used every 9 days: still valid after 27 days.
-    for (const day of [9, 18, 27]) expect(await validateSessionToken(db(), used.token, T0 + day * 24 * HOUR), `day ${day}`).not.toBeNull();
+    for (const day of [9, 18, 27])
+      expect(await validateSessionToken(db(), used.token, T0 + day * 24 * HOUR), `day ${day}`).not.toBeNull();
     expect(await validateSessionToken(db(), idle.token, T0 + SESSION_INACTIVITY_MS - 1)).not.toBeNull();
     // That use moved the idle session's clock too, so measure from it.
     const lastUse = T0 + SESSION_INACTIVITY_MS - 1;
     expect(await validateSessionToken(db(), idle.token, lastUse + SESSION_INACTIVITY_MS)).toBeNull();
     // The expired row is gone.
-    expect(await db().selectFrom('sessions').select('id').where('id', '=', idle.session.id).executeTakeFirst()).toBeUndefined();
+    expect(
+      await db().selectFrom('sessions').select('id').where('id', '=', idle.session.id).executeTakeFirst(),
+    ).toBeUndefined();
   });
 
   it('logout deletes the row; deactivated users lose their sessions', async () => {
     const userId = await addUser(db(), 'logout@example.com', 'writer', T0);
     const { token, session } = await createSession(db(), userId, T0);
     await invalidateSession(db(), session.id);
-    expect(await db().selectFrom('sessions').select('id').where('id', '=', session.id).executeTakeFirst()).toBeUndefined();
+    expect(
+      await db().selectFrom('sessions').select('id').where('id', '=', session.id).executeTakeFirst(),
+    ).toBeUndefined();
     expect(await validateSessionToken(db(), token, T0)).toBeNull();
 
     const other = await createSession(db(), userId, T0);
@@ -99,7 +117,13 @@ describeEachDatabase('sessions', (db) => {
     const theirs = await createSession(db(), bystander, T0);
     const result = await changePassword(
       { db: db(), throttle: new LoginThrottle({ db: db(), secret: 's'.repeat(48) }) },
-      { userId, sessionId: current.session.id, currentPassword: PASSWORD, newPassword: 'a new and longer passphrase', address: '192.0.2.1' },
+      {
+        userId,
+        sessionId: current.session.id,
+        currentPassword: PASSWORD,
+        newPassword: 'a new and longer passphrase',
+        address: '192.0.2.1',
+      },
       T0 + 1000,
     );
     expect(result).toEqual({ ok: true, value: { endedSessions: 2 } });
@@ -115,7 +139,9 @@ describeEachDatabase('sessions', (db) => {
     const stale = await createSession(db(), userId, T0);
     const fresh = await createSession(db(), userId, T0 + 5 * 24 * HOUR);
     await createSession(db(), userId, T0 + SESSION_INACTIVITY_MS);
-    const ids = (await db().selectFrom('sessions').select('id').where('user_id', '=', userId).execute()).map((r) => r.id);
+    const ids = (await db().selectFrom('sessions').select('id').where('user_id', '=', userId).execute()).map(
+      (r) => r.id,
+    );
     expect(ids).not.toContain(stale.session.id);
     expect(ids).toContain(fresh.session.id);
   });
@@ -131,6 +157,12 @@ describeEachDatabase('sessions', (db) => {
 
 it('cookie: HttpOnly, SameSite=Lax, Path=/, expiring with the session; Secure exactly when the site is https', () => {
   const expires = T0 + SESSION_INACTIVITY_MS;
-  expect(sessionCookieOptions('http://127.0.0.1:4321', expires)).toEqual({ httpOnly: true, sameSite: 'lax', path: '/', secure: false, expires: new Date(expires) });
+  expect(sessionCookieOptions('http://127.0.0.1:4321', expires)).toEqual({
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    secure: false,
+    expires: new Date(expires),
+  });
   expect(sessionCookieOptions('https://shop.example.com', expires).secure).toBe(true);
 });

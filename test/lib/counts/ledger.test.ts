@@ -16,7 +16,7 @@ describe('splitRange', () => {
     [base + 5 * HOUR_MS, base + 7 * DAY_MS + 5 * HOUR_MS],
   ];
   let seed = 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   for (let i = 0; i < 300; i++) {
     const a = base + Math.floor(random() * 40 * 96) * QUARTER_MS;
     cases.push([a, a + Math.floor(random() * 20 * 96) * QUARTER_MS]);
@@ -38,8 +38,17 @@ describe('splitRange', () => {
     }
   });
   it('splitByDays: hours at the ends, whole UTC days between', () => {
-    expect(splitByDays(base + 5 * HOUR_MS, base + 3 * DAY_MS + 2 * HOUR_MS)).toEqual({ hours: [[base + 5 * HOUR_MS, base + DAY_MS], [base + 3 * DAY_MS, base + 3 * DAY_MS + 2 * HOUR_MS]], days: [base + DAY_MS, base + 3 * DAY_MS] });
-    expect(splitByDays(base + 5 * HOUR_MS, base + 9 * HOUR_MS)).toEqual({ hours: [[base + 5 * HOUR_MS, base + 9 * HOUR_MS]], days: null });
+    expect(splitByDays(base + 5 * HOUR_MS, base + 3 * DAY_MS + 2 * HOUR_MS)).toEqual({
+      hours: [
+        [base + 5 * HOUR_MS, base + DAY_MS],
+        [base + 3 * DAY_MS, base + 3 * DAY_MS + 2 * HOUR_MS],
+      ],
+      days: [base + DAY_MS, base + 3 * DAY_MS],
+    });
+    expect(splitByDays(base + 5 * HOUR_MS, base + 9 * HOUR_MS)).toEqual({
+      hours: [[base + 5 * HOUR_MS, base + 9 * HOUR_MS]],
+      days: null,
+    });
     expect(splitByDays(base, base + 2 * DAY_MS)).toEqual({ hours: [], days: [base, base + 2 * DAY_MS] });
   });
 });
@@ -50,8 +59,14 @@ describe('CountDeltas', () => {
     const base = Date.UTC(2026, 10, 1, 23, 50);
     const calls: [number, PlainMetric, number, number][] = [];
     let seed = 7;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    for (let i = 0; i < 2000; i++) calls.push([1 + Math.floor(random() * 3), random() < 0.5 ? 'open.human' : 'click.bot', base + Math.floor(random() * 40) * 60_000, random() < 0.2 ? -1 : 1]);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let i = 0; i < 2000; i++)
+      calls.push([
+        1 + Math.floor(random() * 3),
+        random() < 0.5 ? 'open.human' : 'click.bot',
+        base + Math.floor(random() * 40) * 60_000,
+        random() < 0.2 ? -1 : 1,
+      ]);
     const deltas = new CountDeltas();
     const expected = new Map<string, number>();
     const expect1 = (key: string, n: number) => expected.set(key, (expected.get(key) ?? 0) + n);
@@ -66,7 +81,9 @@ describe('CountDeltas', () => {
       deltas.add(issueId, 'link.human', dim, bucket, n);
       expect1(`${issueId} link.human/${dim} ${bucket}`, n);
     }
-    const got = new Map(deltas.rows().map((r) => [`${r.issue_id} ${r.metric}${r.dim ? '/' + r.dim : ''} ${r.bucket}`, r.n]));
+    const got = new Map(
+      deltas.rows().map((r) => [`${r.issue_id} ${r.metric}${r.dim ? '/' + r.dim : ''} ${r.bucket}`, r.n]),
+    );
     expect(got).toEqual(new Map([...expected].filter(([, n]) => n !== 0)));
   });
 });

@@ -20,7 +20,13 @@ describeEachDatabase('migrations', (db) => {
 describeEachDatabase('opens and clicks without AUTOINCREMENT (SQLite)', (db, dialect) => {
   it('keeps every row, id and index, and new rows still take the next id', async () => {
     if (dialect !== 'sqlite') return;
-    const definitions = async () => (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where tbl_name in ('opens', 'clicks') order by name`.execute(db())).rows;
+    const definitions = async () =>
+      (
+        await sql<{
+          name: string;
+          sql: string;
+        }>`select name, sql from sqlite_master where tbl_name in ('opens', 'clicks') order by name`.execute(db())
+      ).rows;
     const current = await definitions();
     expect(current.filter((r) => /autoincrement/i.test(r.sql ?? ''))).toEqual([]);
     // Back to the earlier definition, with rows, then forward again.
@@ -34,14 +40,30 @@ describeEachDatabase('opens and clicks without AUTOINCREMENT (SQLite)', (db, dia
     const earlier = await definitions();
     expect(earlier.filter((r) => /autoincrement/i.test(r.sql ?? '')).map((r) => r.name)).toEqual(['clicks', 'opens']);
     const { issueId } = await seedIssue(db(), 'http://127.0.0.1:4321');
-    const rows = Array.from({ length: 5 }, (_, i) => ({ issue_id: issueId, delivery_id: null, subscriber_id: null, at: 1000 + i, class: 'human' as const, reason: 'reader' }));
+    const rows = Array.from({ length: 5 }, (_, i) => ({
+      issue_id: issueId,
+      delivery_id: null,
+      subscriber_id: null,
+      at: 1000 + i,
+      class: 'human' as const,
+      reason: 'reader',
+    }));
     const before = await db().insertInto('opens').values(rows).returning(['id', 'at']).execute();
     await db().deleteFrom('opens').where('id', '=', before[1]!.id).execute();
     expect(await migrateToLatest(db())).toEqual(undone.reverse());
     expect(await definitions()).toEqual(current);
-    const after = await db().selectFrom('opens').select(['id', 'at']).where('issue_id', '=', issueId).orderBy('id').execute();
+    const after = await db()
+      .selectFrom('opens')
+      .select(['id', 'at'])
+      .where('issue_id', '=', issueId)
+      .orderBy('id')
+      .execute();
     expect(after).toEqual(before.filter((_, i) => i !== 1));
-    const next = await db().insertInto('opens').values({ ...rows[0]!, at: 2000 }).returning('id').executeTakeFirstOrThrow();
+    const next = await db()
+      .insertInto('opens')
+      .values({ ...rows[0]!, at: 2000 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     expect(Number(next.id)).toBe(Number(before[4]!.id) + 1);
   });
 });
@@ -49,10 +71,20 @@ describeEachDatabase('opens and clicks without AUTOINCREMENT (SQLite)', (db, dia
 describeEachDatabase('opens and clicks without foreign keys', (db, dialect) => {
   const references = async (): Promise<string[]> => {
     if (dialect === 'sqlite') {
-      const { rows } = await sql<{ table: string; to: string }>`select m.name as "table", f."table" as "to" from sqlite_master m, pragma_foreign_key_list(m.name) f where m.name in ('opens', 'clicks') order by 1, 2`.execute(db());
+      const { rows } = await sql<{
+        table: string;
+        to: string;
+      }>`select m.name as "table", f."table" as "to" from sqlite_master m, pragma_foreign_key_list(m.name) f where m.name in ('opens', 'clicks') order by 1, 2`.execute(
+        db(),
+      );
       return rows.map((r) => `${r.table} → ${r.to}`);
     }
-    const { rows } = await sql<{ table: string; to: string }>`select c.conrelid::regclass::text as "table", c.confrelid::regclass::text as "to" from pg_constraint c where c.contype = 'f' and c.conrelid::regclass::text in ('opens', 'clicks') order by 1, 2`.execute(db());
+    const { rows } = await sql<{
+      table: string;
+      to: string;
+    }>`select c.conrelid::regclass::text as "table", c.confrelid::regclass::text as "to" from pg_constraint c where c.contype = 'f' and c.conrelid::regclass::text in ('opens', 'clicks') order by 1, 2`.execute(
+      db(),
+    );
     return rows.map((r) => `${r.table} → ${r.to}`);
   };
 
@@ -60,23 +92,53 @@ describeEachDatabase('opens and clicks without foreign keys', (db, dialect) => {
     expect(await references()).toEqual([]);
     const { issueId, links } = await seedIssue(db(), 'http://127.0.0.1:4321');
     // A row naming no live delivery or subscriber is accepted now (the writer checks what it stores).
-    await db().insertInto('clicks').values({ issue_id: issueId, link_id: links.external.id, delivery_id: 987_654, subscriber_id: 876_543, at: 1000, class: 'human', reason: 'reader' }).execute();
+    await db()
+      .insertInto('clicks')
+      .values({
+        issue_id: issueId,
+        link_id: links.external.id,
+        delivery_id: 987_654,
+        subscriber_id: 876_543,
+        at: 1000,
+        class: 'human',
+        reason: 'reader',
+      })
+      .execute();
     await db().deleteFrom('clicks').where('delivery_id', '=', 987_654).execute();
-    const open = { issue_id: issueId, delivery_id: null, subscriber_id: null, at: 1000, class: 'human' as const, reason: 'reader' };
+    const open = {
+      issue_id: issueId,
+      delivery_id: null,
+      subscriber_id: null,
+      at: 1000,
+      class: 'human' as const,
+      reason: 'reader',
+    };
     const stored = await db().insertInto('opens').values(open).returning('id').executeTakeFirstOrThrow();
 
     const name = '2026_11_27_030000_event_rows_without_foreign_keys';
     const undone: string[] = [];
     while (!undone.includes(name)) undone.push(...(await migrateDown(db())));
     expect(await references()).toEqual([
-      'clicks → deliveries', 'clicks → issue_links', 'clicks → issues', 'clicks → subscribers',
-      'opens → deliveries', 'opens → issues', 'opens → subscribers',
+      'clicks → deliveries',
+      'clicks → issue_links',
+      'clicks → issues',
+      'clicks → subscribers',
+      'opens → deliveries',
+      'opens → issues',
+      'opens → subscribers',
     ]);
-    await expect(db().insertInto('opens').values({ ...open, delivery_id: 987_654 }).execute()).rejects.toThrow(/foreign key/i);
+    await expect(
+      db()
+        .insertInto('opens')
+        .values({ ...open, delivery_id: 987_654 })
+        .execute(),
+    ).rejects.toThrow(/foreign key/i);
 
     expect(await migrateToLatest(db())).toEqual(undone.reverse());
     expect(await references()).toEqual([]);
-    expect(await db().selectFrom('opens').select(['id', 'at']).where('issue_id', '=', issueId).execute()).toEqual([{ id: stored.id, at: 1000 }]);
+    expect(await db().selectFrom('opens').select(['id', 'at']).where('issue_id', '=', issueId).execute()).toEqual([
+      { id: stored.id, at: 1000 },
+    ]);
   });
 });
 
@@ -91,10 +153,31 @@ describeEachDatabase('opens and clicks by mail program and device', (db) => {
     }
     const { issueId, links } = await seedIssue(db(), 'http://127.0.0.1:4321');
     const hit = { issue_id: issueId, delivery_id: null, subscriber_id: null, reason: 'before the labels' };
-    await db().insertInto('opens').values([{ ...hit, at: 1000, class: 'human' }, { ...hit, at: 1001, class: 'proxy' }, { ...hit, at: 1002, class: 'human' }, { ...hit, at: 1003, class: 'apple_mpp' }]).execute();
-    await db().insertInto('clicks').values([{ ...hit, link_id: links.site.id, at: 1004, class: 'human' }, { ...hit, link_id: links.honeypot.id, at: 1005, class: 'bot' }]).execute();
+    await db()
+      .insertInto('opens')
+      .values([
+        { ...hit, at: 1000, class: 'human' },
+        { ...hit, at: 1001, class: 'proxy' },
+        { ...hit, at: 1002, class: 'human' },
+        { ...hit, at: 1003, class: 'apple_mpp' },
+      ])
+      .execute();
+    await db()
+      .insertInto('clicks')
+      .values([
+        { ...hit, link_id: links.site.id, at: 1004, class: 'human' },
+        { ...hit, link_id: links.honeypot.id, at: 1005, class: 'bot' },
+      ])
+      .execute();
     expect(await migrateToLatest(db())).toEqual(undone.reverse());
-    const counts = await db().selectFrom('report_counts').select(['metric', 'dim', 'n']).where('issue_id', '=', issueId).where('metric', 'like', 'agent.%').orderBy('metric').orderBy('dim').execute();
+    const counts = await db()
+      .selectFrom('report_counts')
+      .select(['metric', 'dim', 'n'])
+      .where('issue_id', '=', issueId)
+      .where('metric', 'like', 'agent.%')
+      .orderBy('metric')
+      .orderBy('dim')
+      .execute();
     expect(counts.map((c) => [c.metric, c.dim, Number(c.n)])).toEqual([
       ['agent.click', 'bot|unknown|unknown', 1],
       ['agent.click', 'human|unknown|unknown', 1],

@@ -20,21 +20,45 @@ describe('npm run demo (scripts/demo.ts)', () => {
   });
 
   const script = async (extra: string[]) => {
-    const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: `sqlite:${path.join(dataDir, 'footfall.db')}`, SMTP_URL: 'smtp://127.0.0.1:9' };
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: `sqlite:${path.join(dataDir, 'footfall.db')}`,
+      SMTP_URL: 'smtp://127.0.0.1:9',
+    };
     try {
-      const { stdout, stderr } = await run(process.execPath, [path.join(projectRoot, 'scripts/demo.ts'), ...extra], { cwd: projectRoot, env });
+      const { stdout, stderr } = await run(process.execPath, [path.join(projectRoot, 'scripts/demo.ts'), ...extra], {
+        cwd: projectRoot,
+        env,
+      });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const e = error as { code: number; stdout: string; stderr: string };
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
-  const logins = (stdout: string) => Object.fromEntries([...stdout.matchAll(/^\s+(admin|marketer)\s+(\S+)\s+(\S+)$/gm)].map((m) => [m[1]!, { email: m[2]!, password: m[3]! }]));
+  const logins = (stdout: string) =>
+    Object.fromEntries(
+      [...stdout.matchAll(/^\s+(admin|marketer)\s+(\S+)\s+(\S+)$/gm)].map((m) => [
+        m[1]!,
+        { email: m[2]!, password: m[3]! },
+      ]),
+    );
   const passwordWorks = (email: string, password: string) =>
-    withDatabase(demoDb(), async (db) => verifyPassword((await db.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow()).password_hash!, password));
-  const issueIds = () => withDatabase(demoDb(), (db) => db.selectFrom('issues').select(['id', 'subject']).orderBy('id').execute());
+    withDatabase(demoDb(), async (db) =>
+      verifyPassword(
+        (await db.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow())
+          .password_hash!,
+        password,
+      ),
+    );
+  const issueIds = () =>
+    withDatabase(demoDb(), (db) => db.selectFrom('issues').select(['id', 'subject']).orderBy('id').execute());
   /** When the history began (ms): the staff accounts date from a fixed time before it. */
-  const madeAt = () => withDatabase(demoDb(), async (db) => Number((await db.selectFrom('users').select('created_at').orderBy('id').executeTakeFirstOrThrow()).created_at));
+  const madeAt = () =>
+    withDatabase(demoDb(), async (db) =>
+      Number((await db.selectFrom('users').select('created_at').orderBy('id').executeTakeFirstOrThrow()).created_at),
+    );
 
   it('makes data/demo.db and prints working logins; a second run reuses it with new passwords; --fresh makes it again; the real database is never touched', async () => {
     const first = await script(args);

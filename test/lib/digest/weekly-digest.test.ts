@@ -26,13 +26,31 @@ const SEEDED_AT = Date.parse('2026-12-11T12:00:00Z');
 const DUE = Date.parse('2026-12-14T08:00:00Z');
 
 async function addUser(db: DB, email: string, role: 'admin' | 'marketer' | 'writer'): Promise<number> {
-  const row = await db.insertInto('users').values({ email, name: email.split('@')[0]!, role, status: 'active', password_hash: 'x', created_at: SEEDED_AT, updated_at: SEEDED_AT, last_login_at: null }).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('users')
+    .values({
+      email,
+      name: email.split('@')[0]!,
+      role,
+      status: 'active',
+      password_hash: 'x',
+      created_at: SEEDED_AT,
+      updated_at: SEEDED_AT,
+      last_login_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
 it('the digest is due from Monday 08:00 in the site’s zone and covers the Monday-to-Sunday before', () => {
   expect(dueDigestWeek(DUE - 60_000, 'Europe/London')).toBeUndefined();
-  expect(dueDigestWeek(DUE, 'Europe/London')).toEqual({ week: '2026-12-14', dueAt: DUE, from: Date.parse('2026-12-07T00:00:00Z'), to: Date.parse('2026-12-14T00:00:00Z') });
+  expect(dueDigestWeek(DUE, 'Europe/London')).toEqual({
+    week: '2026-12-14',
+    dueAt: DUE,
+    from: Date.parse('2026-12-07T00:00:00Z'),
+    to: Date.parse('2026-12-14T00:00:00Z'),
+  });
   // New York: 08:00 there is 13:00 UTC; on Sunday night there it is still the week before.
   expect(digestWeekOf(Date.parse('2026-12-14T03:00:00Z'), 'America/New_York').week).toBe('2026-12-07');
   expect(dueDigestWeek(Date.parse('2026-12-14T12:59:00Z'), 'America/New_York')).toBeUndefined();
@@ -94,21 +112,38 @@ describeEachDatabase('weekly digest', (db, dialect) => {
 
   it('two senders at the same moment: the claim lets one mail through', async () => {
     expect(await chooseWeeklyDigest(db(), max, true)).toEqual({ ok: true, on: true });
-    const sent = await Promise.all([sendWeeklyDigests(deps, 'first', DUE + 4 * 3_600_000), sendWeeklyDigests(deps, 'second', DUE + 4 * 3_600_000)]);
+    const sent = await Promise.all([
+      sendWeeklyDigests(deps, 'first', DUE + 4 * 3_600_000),
+      sendWeeklyDigests(deps, 'second', DUE + 4 * 3_600_000),
+    ]);
     expect(sent.sort()).toEqual([0, 1]);
     await sink.waitFor(2);
     expect(sink.envelopes.map((e) => e.rcptTo[0])).toEqual(['mara@frobozz.example', 'max@frobozz.example']);
-    const rows = await db().selectFrom('digest_sends').select(['user_id', 'week', 'sent_at']).orderBy('user_id').execute();
-    expect(rows.map((r) => [Number(r.user_id), r.week, r.sent_at !== null])).toEqual([[mara, '2026-12-14', true], [max, '2026-12-14', true]]);
+    const rows = await db()
+      .selectFrom('digest_sends')
+      .select(['user_id', 'week', 'sent_at'])
+      .orderBy('user_id')
+      .execute();
+    expect(rows.map((r) => [Number(r.user_id), r.week, r.sent_at !== null])).toEqual([
+      [mara, '2026-12-14', true],
+      [max, '2026-12-14', true],
+    ]);
   });
 
   it('a relay that refuses: recorded, tried again after the retry wait, sent once', async () => {
     const refusing = await startSmtpSink({ respond: () => ({ code: 451, message: 'try later' }) });
-    const down = createMailer({ smtpUrl: refusing.url, outboxDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-')) });
+    const down = createMailer({
+      smtpUrl: refusing.url,
+      outboxDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-')),
+    });
     const nextWeek = DUE + 7 * 86_400_000;
     try {
       expect(await sendWeeklyDigests({ ...deps, mailer: down }, 'down', nextWeek)).toBe(0);
-      const failed = await db().selectFrom('digest_sends').select(['failure']).where('week', '=', '2026-12-21').execute();
+      const failed = await db()
+        .selectFrom('digest_sends')
+        .select(['failure'])
+        .where('week', '=', '2026-12-21')
+        .execute();
       expect(failed).toHaveLength(2);
       for (const row of failed) expect(row.failure).toMatch(/try later/);
       expect(await sendWeeklyDigests(deps, 'up', nextWeek + 60_000)).toBe(0); // within the retry wait
@@ -128,7 +163,11 @@ describeEachDatabase('weekly digest', (db, dialect) => {
       const before = sink.messages.length;
       const runs = [0, 0];
       const workers = [0, 1].map((i) => {
-        const chore = weeklyDigestChore({ db: db(), mailer, secret: SECRET, compose: composeWeeklyDigest }, 20, () => {});
+        const chore = weeklyDigestChore(
+          { db: db(), mailer, secret: SECRET, compose: composeWeeklyDigest },
+          20,
+          () => {},
+        );
         return new SendWorker({
           db: db(),
           mailer,
@@ -141,11 +180,15 @@ describeEachDatabase('weekly digest', (db, dialect) => {
           pauseAfterFailures: 20,
           clock: () => DUE + 3_600_000,
           log: () => {},
-          chores: [{ ...chore, run: async (now, id) => {
-            await chore.run(now, id);
-            runs[i]!++;
-          },
-        }],
+          chores: [
+            {
+              ...chore,
+              run: async (now, id) => {
+                await chore.run(now, id);
+                runs[i]!++;
+              },
+            },
+          ],
         });
       });
       await Promise.all(workers.map((w) => w.start()));

@@ -30,29 +30,40 @@ describeEachDatabase('event writer', (db, dialect) => {
     await writer.close();
   });
 
-  it.skipIf(dialect !== 'postgres')('on PostgreSQL several batches commit at once: one held up does not hold up the next, and each write resolves when its own transaction committed', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let batches = 0;
-    const firstHeld: BatchInserter<Database, NewPageView> = {
-      kysely: async (trx, rows) => {
-        if (++batches === 1) await gate;
-        await pageViewInserter.kysely(trx, rows);
-      },
-      sqlite: pageViewInserter.sqlite,
-    };
-    const writer = new EventWriter(db(), { firstHeld }, { maxWaitMs: 0, maxBatch: 1, concurrency: 2 });
-    const stored = async () => (await db().selectFrom('page_views').select('path').where('path', 'in', ['/p/800001', '/p/800002']).orderBy('path').execute()).map((r) => r.path);
-    let heldDone = false;
-    const held = writer.write(firstHeld, view(800_001)).then(() => (heldDone = true));
-    await writer.write(firstHeld, view(800_002));
-    expect(heldDone).toBe(false);
-    expect(await stored()).toEqual(['/p/800002']);
-    release();
-    await held;
-    expect(await stored()).toEqual(['/p/800001', '/p/800002']);
-    await writer.close();
-  });
+  it.skipIf(dialect !== 'postgres')(
+    'on PostgreSQL several batches commit at once: one held up does not hold up the next, and each write resolves when its own transaction committed',
+    async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let batches = 0;
+      const firstHeld: BatchInserter<Database, NewPageView> = {
+        kysely: async (trx, rows) => {
+          if (++batches === 1) await gate;
+          await pageViewInserter.kysely(trx, rows);
+        },
+        sqlite: pageViewInserter.sqlite,
+      };
+      const writer = new EventWriter(db(), { firstHeld }, { maxWaitMs: 0, maxBatch: 1, concurrency: 2 });
+      const stored = async () =>
+        (
+          await db()
+            .selectFrom('page_views')
+            .select('path')
+            .where('path', 'in', ['/p/800001', '/p/800002'])
+            .orderBy('path')
+            .execute()
+        ).map((r) => r.path);
+      let heldDone = false;
+      const held = writer.write(firstHeld, view(800_001)).then(() => (heldDone = true));
+      await writer.write(firstHeld, view(800_002));
+      expect(heldDone).toBe(false);
+      expect(await stored()).toEqual(['/p/800002']);
+      release();
+      await held;
+      expect(await stored()).toEqual(['/p/800001', '/p/800002']);
+      await writer.close();
+    },
+  );
 
   it('a hit written while another transaction is open commits on its own: that transaction rolling back loses nothing', async () => {
     const before = await countPageViews(db());
@@ -69,14 +80,22 @@ describeEachDatabase('event writer', (db, dialect) => {
       .catch((error: unknown) => expect(error).toMatchObject({ message: 'roll back' }));
     await written;
     expect(await countPageViews(db())).toBe(before + 1);
-    expect((await db().selectFrom('page_views').select('path').where('path', 'in', ['/p/900001', '/p/900002']).execute()).map((r) => r.path)).toEqual(['/p/900002']);
+    expect(
+      (
+        await db().selectFrom('page_views').select('path').where('path', 'in', ['/p/900001', '/p/900002']).execute()
+      ).map((r) => r.path),
+    ).toEqual(['/p/900002']);
     await writer.close();
   });
 
   it('a row the database rejects fails alone; its neighbours commit', async () => {
     const before = await countPageViews(db());
     const errors: unknown[] = [];
-    const writer = new EventWriter(db(), { pageViewInserter }, { maxWaitMs: 5, maxBatch: 100, onError: (e) => errors.push(e) });
+    const writer = new EventWriter(
+      db(),
+      { pageViewInserter },
+      { maxWaitMs: 5, maxBatch: 100, onError: (e) => errors.push(e) },
+    );
     const results = await Promise.allSettled([
       writer.write(pageViewInserter, view(1)),
       writer.write(pageViewInserter, { ...view(2), path: null as unknown as string }),
@@ -168,12 +187,18 @@ describe('event writer without a database', () => {
       sqlite: (_t: unknown, rows: number[]) => rows.map((n) => n * 2),
     };
     const other = { kysely: async () => {}, sqlite: () => {} };
-    const writer = new EventWriter(fakeDb as never, { double, other }, { maxWaitMs: 0, maxBatch: 50, onError: () => {} });
+    const writer = new EventWriter(
+      fakeDb as never,
+      { double, other },
+      { maxWaitMs: 0, maxBatch: 50, onError: () => {} },
+    );
     const written = [1, 2, 3].map((n) => writer.write(double, n));
     const otherWritten = writer.write(other, 7);
     expect(await Promise.all(written)).toEqual([2, 4, 6]);
     await expect(otherWritten).resolves.toBeUndefined();
-    const retried = [11, 12, 13, 14].map((n) => writer.write(double, n).catch((e: unknown) => (e instanceof Error ? e.message : e)));
+    const retried = [11, 12, 13, 14].map((n) =>
+      writer.write(double, n).catch((e: unknown) => (e instanceof Error ? e.message : e)),
+    );
     expect(await Promise.all(retried)).toEqual([22, 24, 'unlucky row', 28]);
     await writer.close();
   });

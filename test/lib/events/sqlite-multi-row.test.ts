@@ -12,7 +12,9 @@ describe('sqliteMultiInsert', () => {
     for (const count of [0, 1, 31, 32, 33, 70]) {
       sqlite.exec('delete from t');
       rows.run(Array.from({ length: count }, (_, i) => [i, i % 3 === 0 ? null : `r${i}`]).flat());
-      expect(sqlite.prepare('select a, b from t order by id').all()).toEqual(Array.from({ length: count }, (_, i) => ({ a: i, b: i % 3 === 0 ? null : `r${i}` })));
+      expect(sqlite.prepare('select a, b from t order by id').all()).toEqual(
+        Array.from({ length: count }, (_, i) => ({ a: i, b: i % 3 === 0 ? null : `r${i}` })),
+      );
     }
     sqlite.close();
   });
@@ -28,7 +30,11 @@ describe('sqliteMultiInsert', () => {
   it('as an upsert, adds to the rows already there and inserts the others, 32 a statement', () => {
     const sqlite = new BetterSqlite3(':memory:');
     sqlite.exec('create table counts (k text primary key, n integer not null)');
-    const add = sqliteMultiInsert('counts', ['k', 'n'], 'on conflict ("k") do update set "n" = "counts"."n" + excluded."n"')(sqlite);
+    const add = sqliteMultiInsert(
+      'counts',
+      ['k', 'n'],
+      'on conflict ("k") do update set "n" = "counts"."n" + excluded."n"',
+    )(sqlite);
     add.run(Array.from({ length: 40 }, (_, i) => [`k${i}`, 1]).flat());
     add.run(Array.from({ length: 50 }, (_, i) => [`k${i}`, 2]).flat());
     expect(sqlite.prepare('select k, n from counts order by n, k').all()).toEqual([
@@ -55,7 +61,9 @@ describe('sqliteMultiUpdate', () => {
     expect(sqlite.prepare('select id, a, b, c from d order by id').all()).toEqual(
       Array.from({ length: 100 }, (_, i) => {
         const id = i + 1;
-        return updated.has(id) ? { id, a: id * 10, b: id % 5 === 0 ? null : `b${id}`, c: `kept ${id}` } : { id, a: null, b: null, c: `kept ${id}` };
+        return updated.has(id)
+          ? { id, a: id * 10, b: id % 5 === 0 ? null : `b${id}`, c: `kept ${id}` }
+          : { id, a: null, b: null, c: `kept ${id}` };
       }),
     );
     rows.run([]);

@@ -42,23 +42,56 @@ describeEachDatabase('newsletter issues', (db) => {
   it('creates drafts with a slug made from the subject, unique, or the one given', async () => {
     const first = await draft(db(), { subject: 'Lantern series: now in store!' });
     const second = await draft(db(), { subject: 'Lantern series — now in store' });
-    expect(first).toMatchObject({ slug: 'lantern-series-now-in-store', status: 'draft', frozen: false, featuredArticles: featured });
+    expect(first).toMatchObject({
+      slug: 'lantern-series-now-in-store',
+      status: 'draft',
+      frozen: false,
+      featuredArticles: featured,
+    });
     expect(second.slug).toBe('lantern-series-now-in-store-2');
     const chosen = await draft(db(), { slug: 'lanterns' });
     expect(chosen.slug).toBe('lanterns');
     const taken = await createIssue(db(), input({ slug: 'lanterns' }), { articles: catalog, createdBy: null }, now);
-    expect(taken).toMatchObject({ ok: false, reason: 'conflict', fields: { slug: expect.stringContaining('belongs to another issue') } });
-    expect((await listIssues(db())).map((i) => i.slug)).toEqual(expect.arrayContaining(['lanterns', 'lantern-series-now-in-store', 'lantern-series-now-in-store-2']));
+    expect(taken).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+      fields: { slug: expect.stringContaining('belongs to another issue') },
+    });
+    expect((await listIssues(db())).map((i) => i.slug)).toEqual(
+      expect.arrayContaining(['lanterns', 'lantern-series-now-in-store', 'lantern-series-now-in-store-2']),
+    );
   });
 
   it('refuses bad input with a message per field', async () => {
-    const refused = await createIssue(db(), { subject: '  ', preheader: 42, slug: 'Not A Slug', body_markdown: 'x'.repeat(200_001), featured_articles: 'nope' }, { articles: catalog, createdBy: null });
+    const refused = await createIssue(
+      db(),
+      {
+        subject: '  ',
+        preheader: 42,
+        slug: 'Not A Slug',
+        body_markdown: 'x'.repeat(200_001),
+        featured_articles: 'nope',
+      },
+      { articles: catalog, createdBy: null },
+    );
     expect(refused.ok).toBe(false);
     if (refused.ok) return;
-    expect(Object.keys(refused.fields!).sort()).toEqual(['body_markdown', 'featured_articles', 'preheader', 'slug', 'subject']);
+    expect(Object.keys(refused.fields!).sort()).toEqual([
+      'body_markdown',
+      'featured_articles',
+      'preheader',
+      'slug',
+      'subject',
+    ]);
     expect(refused.fields!.subject).toBe('Enter the subject.');
-    const unknown = await createIssue(db(), input({ featured_articles: ['no-such-article'] }), { articles: catalog, createdBy: null });
-    expect(unknown).toMatchObject({ ok: false, fields: { featured_articles: expect.stringContaining('no-such-article') } });
+    const unknown = await createIssue(db(), input({ featured_articles: ['no-such-article'] }), {
+      articles: catalog,
+      createdBy: null,
+    });
+    expect(unknown).toMatchObject({
+      ok: false,
+      fields: { featured_articles: expect.stringContaining('no-such-article') },
+    });
   });
 
   it('keeps a tracked phone number normalised; refuses one that is not a number, naming the field and changing nothing', async () => {
@@ -67,29 +100,78 @@ describeEachDatabase('newsletter issues', (db) => {
 
     const before = await listIssues(db());
     for (const bad of ['call us', '12', '+44 1632 960001 ext. 4', '0'.repeat(21), '++441632960001', 42]) {
-      const refused = await createIssue(db(), input({ subject: 'Never saved', tracked_phone: bad }), { articles: catalog, createdBy: null }, now);
-      expect(refused, String(bad)).toMatchObject({ ok: false, reason: 'invalid', fields: { tracked_phone: expect.stringMatching(/tracked phone number/) } });
+      const refused = await createIssue(
+        db(),
+        input({ subject: 'Never saved', tracked_phone: bad }),
+        { articles: catalog, createdBy: null },
+        now,
+      );
+      expect(refused, String(bad)).toMatchObject({
+        ok: false,
+        reason: 'invalid',
+        fields: { tracked_phone: expect.stringMatching(/tracked phone number/) },
+      });
     }
-    const refused = await createIssue(db(), input({ subject: 'Never saved', tracked_phone: 'call us' }), { articles: catalog, createdBy: null }, now);
+    const refused = await createIssue(
+      db(),
+      input({ subject: 'Never saved', tracked_phone: 'call us' }),
+      { articles: catalog, createdBy: null },
+      now,
+    );
     expect(refused).toEqual({
       ok: false,
       reason: 'invalid',
       message: 'Please correct the fields named.',
-      fields: { tracked_phone: 'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.' },
+      fields: {
+        tracked_phone:
+          'Enter the tracked phone number as digits, e.g. +44 1632 960001 (spaces, brackets and hyphens are fine), or leave it empty.',
+      },
     });
     expect(await listIssues(db())).toEqual(before);
 
     // An update with a bad number saves nothing, not even the other fields.
-    const update = await updateIssue(db(), issue.id, input({ subject: 'Renamed', tracked_phone: '555-CALL-NOW' }), { articles: catalog }, now + 1);
-    expect(update).toMatchObject({ ok: false, fields: { tracked_phone: expect.stringContaining('Enter the tracked phone number') } });
+    const update = await updateIssue(
+      db(),
+      issue.id,
+      input({ subject: 'Renamed', tracked_phone: '555-CALL-NOW' }),
+      { articles: catalog },
+      now + 1,
+    );
+    expect(update).toMatchObject({
+      ok: false,
+      fields: { tracked_phone: expect.stringContaining('Enter the tracked phone number') },
+    });
     expect(await getIssue(db(), issue.id)).toEqual(issue);
 
     // Empty (the form) or null (JSON) removes it.
-    const cleared = await updateIssue(db(), issue.id, input({ subject: 'Call the counter', tracked_phone: '' }), { articles: catalog }, now + 2);
+    const cleared = await updateIssue(
+      db(),
+      issue.id,
+      input({ subject: 'Call the counter', tracked_phone: '' }),
+      { articles: catalog },
+      now + 2,
+    );
     expect(cleared).toMatchObject({ ok: true, value: { trackedPhone: null } });
-    const again = await updateIssue(db(), issue.id, input({ subject: 'Call the counter', tracked_phone: '01632 960002' }), { articles: catalog }, now + 3);
-    expect(again).toMatchObject({ ok: true, value: { trackedPhone: '01632960002', trackedPhoneDisplay: '01632 960002' } });
-    expect(await updateIssue(db(), issue.id, input({ subject: 'Call the counter', tracked_phone: null }), { articles: catalog }, now + 4)).toMatchObject({ ok: true, value: { trackedPhone: null } });
+    const again = await updateIssue(
+      db(),
+      issue.id,
+      input({ subject: 'Call the counter', tracked_phone: '01632 960002' }),
+      { articles: catalog },
+      now + 3,
+    );
+    expect(again).toMatchObject({
+      ok: true,
+      value: { trackedPhone: '01632960002', trackedPhoneDisplay: '01632 960002' },
+    });
+    expect(
+      await updateIssue(
+        db(),
+        issue.id,
+        input({ subject: 'Call the counter', tracked_phone: null }),
+        { articles: catalog },
+        now + 4,
+      ),
+    ).toMatchObject({ ok: true, value: { trackedPhone: null } });
   });
 
   it('previews a draft as a recipient gets it, registering each link once, with the checklist passing', async () => {
@@ -105,31 +187,59 @@ describeEachDatabase('newsletter issues', (db) => {
     const token = readClickToken(secret, /\/t\/c\/([A-Za-z0-9_-]+)/.exec(first!.message.html)![1]);
     expect(token).toMatchObject({ test: true, deliveryId: 0 });
     expect(links.map((l) => Number(l.id))).toContain(token!.linkId);
-    expect(first!.headers).toMatchObject({ 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'List-Id': expect.stringContaining('<newsletter.') });
+    expect(first!.headers).toMatchObject({
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      'List-Id': expect.stringContaining('<newsletter.'),
+    });
   });
 
   it('blocks sending on a message over 92 KB, a broken own-site link, a missing alt text, a placeholder', async () => {
     const long = await draft(db(), { body_markdown: longBody(), featured_articles: [] });
-    const broken = await draft(db(), { body_markdown: 'See [the old guide](/articles/no-such-article/) and [home](/).', featured_articles: [] });
+    const broken = await draft(db(), {
+      body_markdown: 'See [the old guide](/articles/no-such-article/) and [home](/).',
+      featured_articles: [],
+    });
     const noAlt = await draft(db(), { body_markdown: '![](/images/widget-care.svg)', featured_articles: [] });
     const placeholder = await draft(db(), { subject: 'Hello {{first_name}}', featured_articles: [] });
-    const errors = async (id: number) => (await previewIssue(db(), id, { secret, knownPaths, now }))!.checks.filter((c) => c.status === 'error');
-    expect(await errors(long.id)).toEqual([expect.objectContaining({ id: 'size', message: expect.stringMatching(/^The HTML is \d+\.\d KB after link rewriting/) })]);
-    expect(await errors(broken.id)).toEqual([expect.objectContaining({ id: 'site-links', details: [expect.stringContaining('/articles/no-such-article/')] })]);
-    expect(await errors(noAlt.id)).toEqual([expect.objectContaining({ id: 'image-alt', details: ['http://127.0.0.1:4321/images/widget-care.svg'] })]);
-    expect(await errors(placeholder.id)).toEqual([expect.objectContaining({ id: 'placeholders', details: ['{{first_name}} in the subject'] })]);
+    const errors = async (id: number) =>
+      (await previewIssue(db(), id, { secret, knownPaths, now }))!.checks.filter((c) => c.status === 'error');
+    expect(await errors(long.id)).toEqual([
+      expect.objectContaining({
+        id: 'size',
+        message: expect.stringMatching(/^The HTML is \d+\.\d KB after link rewriting/),
+      }),
+    ]);
+    expect(await errors(broken.id)).toEqual([
+      expect.objectContaining({ id: 'site-links', details: [expect.stringContaining('/articles/no-such-article/')] }),
+    ]);
+    expect(await errors(noAlt.id)).toEqual([
+      expect.objectContaining({ id: 'image-alt', details: ['http://127.0.0.1:4321/images/widget-care.svg'] }),
+    ]);
+    expect(await errors(placeholder.id)).toEqual([
+      expect.objectContaining({ id: 'placeholders', details: ['{{first_name}} in the subject'] }),
+    ]);
     // Freezing (what sending starts with) refuses them too.
-    for (const issue of [long, broken, noAlt, placeholder]) await expect(freezeIssue(db(), issue.id, now, { knownPaths })).rejects.toThrow(IssueNotReadyError);
+    for (const issue of [long, broken, noAlt, placeholder])
+      await expect(freezeIssue(db(), issue.id, now, { knownPaths })).rejects.toThrow(IssueNotReadyError);
     expect(await loadSnapshot(db(), long.id)).toBeUndefined();
   });
 
   it('freezes once, whoever asks and however often; drops links only earlier drafts had; refuses edits afterwards', async () => {
     const issue = await draft(db());
     await previewIssue(db(), issue.id, { secret, knownPaths, now });
-    const edited = await updateIssue(db(), issue.id, input({ body_markdown: body.replace('our winter checklist', 'the winter checklist') }), { articles: catalog }, now + 1);
+    const edited = await updateIssue(
+      db(),
+      issue.id,
+      input({ body_markdown: body.replace('our winter checklist', 'the winter checklist') }),
+      { articles: catalog },
+      now + 1,
+    );
     expect(edited.ok).toBe(true);
     await previewIssue(db(), issue.id, { secret, knownPaths, now: now + 1 }); // registers the edited link too
-    const [a, b] = await Promise.all([freezeIssue(db(), issue.id, now + 2, { knownPaths }), freezeIssue(db(), issue.id, now + 3, { knownPaths })]);
+    const [a, b] = await Promise.all([
+      freezeIssue(db(), issue.id, now + 2, { knownPaths }),
+      freezeIssue(db(), issue.id, now + 3, { knownPaths }),
+    ]);
     const c = await freezeIssue(db(), issue.id, now + 4);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
@@ -138,7 +248,10 @@ describeEachDatabase('newsletter issues', (db) => {
     const rows = await findLinksByIssue(db(), issue.id);
     expect(rows.map((r) => Number(r.id)).sort()).toEqual(a.links.map((l) => l.id).sort());
     expect(rows.map((r) => r.label)).not.toContain('our winter checklist');
-    expect((await updateIssue(db(), issue.id, input(), { articles: catalog }))).toMatchObject({ ok: false, reason: 'conflict' });
+    expect(await updateIssue(db(), issue.id, input(), { articles: catalog })).toMatchObject({
+      ok: false,
+      reason: 'conflict',
+    });
 
     // Personalising the stored snapshot: each token names a registered link with its UTM-tagged target.
     const mail = createPersonalizer(a, { secret })({ deliveryId: 77, subscriberId: 5, email: 'jo@example.com' });
@@ -157,8 +270,15 @@ describeEachDatabase('newsletter issues', (db) => {
     expect(await getArchivedIssue(db(), issue.slug)).toBeUndefined(); // sending is not sent
     expect(await markIssueSent(db(), issue.id, now + 10)).toBe(true);
     const archived = await getArchivedIssue(db(), issue.slug);
-    expect(archived).toMatchObject({ subject: 'The archive issue', sentAt: now + 10, featuredArticles: featured, trackedPhone: '+441632960009' });
-    expect(archived!.bodyHtml).toContain('<a href="/articles/getting-your-widget-ready-for-winter/">our winter checklist</a>');
+    expect(archived).toMatchObject({
+      subject: 'The archive issue',
+      sentAt: now + 10,
+      featuredArticles: featured,
+      trackedPhone: '+441632960009',
+    });
+    expect(archived!.bodyHtml).toContain(
+      '<a href="/articles/getting-your-widget-ready-for-winter/">our winter checklist</a>',
+    );
     expect(archived!.bodyHtml).not.toMatch(/\/t\/|utm_|unsubscribe/);
     expect((await listArchivedIssues(db())).map((i) => i.slug)).toContain(issue.slug);
   });
@@ -169,18 +289,42 @@ describeEachDatabase('the sending engine’s hooks into issues', (db) => {
     const { createIssueSendingPort } = await import('#lib/issues/sending-port.ts');
     const hooks = createIssueSendingPort({ secret, knownPaths: async () => knownPaths });
     const good = await draft(db(), { subject: 'Hooked issue' });
-    const bad = await draft(db(), { subject: 'Broken issue', body_markdown: '[gone](/articles/gone/)', featured_articles: [] });
+    const bad = await draft(db(), {
+      subject: 'Broken issue',
+      body_markdown: '[gone](/articles/gone/)',
+      featured_articles: [],
+    });
     expect((await hooks.checkIssue(db(), good.id)).ok).toBe(true);
-    expect(await hooks.checkIssue(db(), bad.id)).toMatchObject({ ok: false, reason: 'invalid', message: expect.stringContaining('Links to this site point at pages that exist') });
+    expect(await hooks.checkIssue(db(), bad.id)).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+      message: expect.stringContaining('Links to this site point at pages that exist'),
+    });
     expect(await hooks.checkIssue(db(), 999_999)).toMatchObject({ ok: false, reason: 'not-found' });
-    expect(await hooks.prepareIssue(db(), bad.id, now)).toMatchObject({ ok: false, message: expect.stringContaining('pre-send checks') });
+    expect(await hooks.prepareIssue(db(), bad.id, now)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('pre-send checks'),
+    });
     await expect(hooks.composerFor(db(), good.id)).rejects.toThrow(/not frozen/);
     expect(await hooks.prepareIssue(db(), good.id, now)).toEqual({ ok: true });
     expect(await hooks.prepareIssue(db(), good.id, now + 1)).toEqual({ ok: true });
     const compose = await hooks.composerFor(db(), good.id);
-    const mail = await compose({ deliveryId: 5, issueId: good.id, subscriberId: 3, email: 'jo@example.com', name: 'Jo' });
-    expect(mail).toMatchObject({ to: { name: 'Jo', address: 'jo@example.com' }, subject: 'Hooked issue', headers: { 'Message-ID': expect.stringMatching(new RegExp(`^<footfall\\.${good.id}\\.5@`)) } });
-    expect(readClickToken(secret, /\/t\/c\/([A-Za-z0-9_-]+)/.exec(mail.html)![1])).toMatchObject({ deliveryId: 5, test: false });
+    const mail = await compose({
+      deliveryId: 5,
+      issueId: good.id,
+      subscriberId: 3,
+      email: 'jo@example.com',
+      name: 'Jo',
+    });
+    expect(mail).toMatchObject({
+      to: { name: 'Jo', address: 'jo@example.com' },
+      subject: 'Hooked issue',
+      headers: { 'Message-ID': expect.stringMatching(new RegExp(`^<footfall\\.${good.id}\\.5@`)) },
+    });
+    expect(readClickToken(secret, /\/t\/c\/([A-Za-z0-9_-]+)/.exec(mail.html)![1])).toMatchObject({
+      deliveryId: 5,
+      test: false,
+    });
     await hooks.setIssueStatus(db(), good.id, ['draft', 'scheduled', 'sending'], 'sent', now + 5);
     expect(await getArchivedIssue(db(), good.slug)).toMatchObject({ sentAt: now + 5 });
   });

@@ -18,7 +18,11 @@ function snapshotOf(rendered: RenderedIssue, issueId = 7): IssueSnapshot {
     replyTo: null,
     html: rendered.html,
     text: rendered.text,
-    headers: { fixed: { 'List-Id': 'Frobozz Electric newsletter <newsletter.frobozz.example>' }, messageIdDomain: 'frobozz.example', unsubscribeMailto: 'news@frobozz.example?subject=unsubscribe' },
+    headers: {
+      fixed: { 'List-Id': 'Frobozz Electric newsletter <newsletter.frobozz.example>' },
+      messageIdDomain: 'frobozz.example',
+      unsubscribeMailto: 'news@frobozz.example?subject=unsubscribe',
+    },
     links: rendered.links.map((link) => ({ ...link, id: 1000 + link.position })),
     archiveHtml: '',
     openTracking: rendered.openTracking,
@@ -30,7 +34,8 @@ function snapshotOf(rendered: RenderedIssue, issueId = 7): IssueSnapshot {
 
 /** What a reader would miss if it disappeared: the skeleton of a rendered issue. */
 function skeleton(html: string) {
-  const honeypot = /<div style="display:none;[^"]*" aria-hidden="true"><a href="([^"]*)" tabindex="-1" aria-hidden="true"/.exec(html);
+  const honeypot =
+    /<div style="display:none;[^"]*" aria-hidden="true"><a href="([^"]*)" tabindex="-1" aria-hidden="true"/.exec(html);
   return {
     header: html.includes('>Frobozz Electric</a>'),
     postalAddress: html.includes('Frobozz Electric, 12 Flathead Row, Port Foozle'),
@@ -45,8 +50,21 @@ function skeleton(html: string) {
 describe('rendering an issue once', () => {
   it('keeps the footer, postal address, personal links, open pixel and honeypot (render snapshot)', async () => {
     const rendered = await renderIssueEmail(sampleContent(), sampleSettings());
-    const message = createPersonalizer(snapshotOf(rendered), { secret })({ deliveryId: 41, subscriberId: 9, email: 'jo@example.com', name: 'Jo Bloggs' });
-    expect(skeleton(message.html)).toEqual({ header: true, postalAddress: true, unsubscribeLink: true, preferencesLink: true, openPixel: true, honeypot: true, articleCards: 3 });
+    const message = createPersonalizer(snapshotOf(rendered), { secret })({
+      deliveryId: 41,
+      subscriberId: 9,
+      email: 'jo@example.com',
+      name: 'Jo Bloggs',
+    });
+    expect(skeleton(message.html)).toEqual({
+      header: true,
+      postalAddress: true,
+      unsubscribeLink: true,
+      preferencesLink: true,
+      openPixel: true,
+      honeypot: true,
+      articleCards: 3,
+    });
     // The links as registered, in order: what the report will list.
     expect(rendered.links.map((l) => `${l.position} ${l.kind} ${l.label} → ${l.url}`)).toMatchSnapshot();
     // The plain-text part, derived once, placeholders in place.
@@ -56,7 +74,11 @@ describe('rendering an issue once', () => {
 
   it('points every <a> at /t/c/ when click tracking is on, except the reader’s own unsubscribe and preferences links', async () => {
     const rendered = await renderIssueEmail(sampleContent(), sampleSettings());
-    const message = createPersonalizer(snapshotOf(rendered), { secret })({ deliveryId: 41, subscriberId: 9, email: 'jo@example.com' });
+    const message = createPersonalizer(snapshotOf(rendered), { secret })({
+      deliveryId: 41,
+      subscriberId: 9,
+      email: 'jo@example.com',
+    });
     const hrefs = anchors(message.html).map(hrefOf);
     expect(hrefs.length).toBeGreaterThan(10);
     const personal = hrefs.filter((h) => /\/(unsubscribe|preferences)\//.test(h));
@@ -77,9 +99,13 @@ describe('rendering an issue once', () => {
         utm_content: expect.stringMatching(new RegExp(`^${link.position}(-[a-z0-9-]+)?$`)),
       });
     }
-    expect(rendered.links.map((l) => l.kind)).toEqual(expect.arrayContaining(['site', 'external', 'tel', 'mailto', 'honeypot']));
+    expect(rendered.links.map((l) => l.kind)).toEqual(
+      expect.arrayContaining(['site', 'external', 'tel', 'mailto', 'honeypot']),
+    );
     expect(rendered.links.filter((l) => l.kind === 'honeypot')).toHaveLength(1);
-    expect(rendered.links.find((l) => l.kind === 'external')!.url).toBe('https://flathead-society.example/winter?ref=frobozz');
+    expect(rendered.links.find((l) => l.kind === 'external')!.url).toBe(
+      'https://flathead-society.example/winter?ref=frobozz',
+    );
     const pixel = /\/t\/o\/([A-Za-z0-9_-]+)"/.exec(message.html)![1]!;
     expect(readOpenToken(secret, pixel)).toEqual({ kind: 'open', deliveryId: 41, test: false });
     // The text part's links are tracked too.
@@ -87,35 +113,63 @@ describe('rendering an issue once', () => {
   });
 
   it('with tracking off: no /t/ link, no pixel, no honeypot — own-site links still carry UTM tags', async () => {
-    const rendered = await renderIssueEmail(sampleContent(), sampleSettings({ openTracking: false, clickTracking: false }));
-    const message = createPersonalizer(snapshotOf(rendered), { secret })({ deliveryId: 41, subscriberId: 9, email: 'jo@example.com' });
+    const rendered = await renderIssueEmail(
+      sampleContent(),
+      sampleSettings({ openTracking: false, clickTracking: false }),
+    );
+    const message = createPersonalizer(snapshotOf(rendered), { secret })({
+      deliveryId: 41,
+      subscriberId: 9,
+      email: 'jo@example.com',
+    });
     expect(message.html).not.toContain('/t/c/');
     expect(message.html).not.toContain('/t/o/');
     expect(rendered.links.some((l) => l.kind === 'honeypot')).toBe(false);
     const hrefs = anchors(message.html).map(hrefOf);
-    expect(hrefs).toContain(`${siteUrl}/articles/getting-your-widget-ready-for-winter/?utm_source=newsletter&utm_medium=email&utm_campaign=winter-is-coming&utm_content=2-our-winter-checklist`);
+    expect(hrefs).toContain(
+      `${siteUrl}/articles/getting-your-widget-ready-for-winter/?utm_source=newsletter&utm_medium=email&utm_campaign=winter-is-coming&utm_content=2-our-winter-checklist`,
+    );
     expect(hrefs).toContain('https://flathead-society.example/winter?ref=frobozz');
     expect(hrefs).toContain('tel:5550142');
     const site = hrefs.filter((h) => h.startsWith(siteUrl) && !/\/(unsubscribe|preferences)\//.test(h));
     expect(site.length).toBeGreaterThan(3);
     for (const href of site) expect(href).toContain('utm_campaign=winter-is-coming');
-    expect(skeleton(message.html)).toMatchObject({ postalAddress: true, unsubscribeLink: true, preferencesLink: true, openPixel: false, honeypot: false });
+    expect(skeleton(message.html)).toMatchObject({
+      postalAddress: true,
+      unsubscribeLink: true,
+      preferencesLink: true,
+      openPixel: false,
+      honeypot: false,
+    });
   });
 
   it('shows the issue’s tracked phone number in the footer as a tel: link through the click redirect, in the text part too', async () => {
     const rendered = await renderIssueEmail(sampleContent({ trackedPhone: '+441632960001' }), sampleSettings());
     const phone = rendered.links.find((l) => l.url === 'tel:+441632960001')!;
     expect(phone).toMatchObject({ kind: 'tel', label: '+441632960001' });
-    const message = createPersonalizer(snapshotOf(rendered), { secret })({ deliveryId: 41, subscriberId: 9, email: 'jo@example.com' });
-    const footer = message.html.slice(message.html.indexOf('12 Flathead Row'), message.html.indexOf('Visit our website'));
+    const message = createPersonalizer(snapshotOf(rendered), { secret })({
+      deliveryId: 41,
+      subscriberId: 9,
+      email: 'jo@example.com',
+    });
+    const footer = message.html.slice(
+      message.html.indexOf('12 Flathead Row'),
+      message.html.indexOf('Visit our website'),
+    );
     const line = /Call us at <a href="([^"]+)"[^>]*>\+441632960001<\/a>/.exec(footer);
     expect(line, footer).not.toBeNull();
     expect(line![1]).toMatch(new RegExp(`^${siteUrl.replace(/\./g, '\\.')}/t/c/`));
-    expect(readClickToken(secret, line![1]!.split('/').pop())).toMatchObject({ deliveryId: 41, linkId: 1000 + phone.position });
+    expect(readClickToken(secret, line![1]!.split('/').pop())).toMatchObject({
+      deliveryId: 41,
+      linkId: 1000 + phone.position,
+    });
     expect(message.text).toMatch(/Call us at \+441632960001 \[http:\/\/127\.0\.0\.1:4321\/t\/c\/[A-Za-z0-9_-]+\]/);
 
     // Without tracking the link is the plain tel: link; without a number there is no line at all.
-    const plain = await renderIssueEmail(sampleContent({ trackedPhone: '+441632960001' }), sampleSettings({ clickTracking: false }));
+    const plain = await renderIssueEmail(
+      sampleContent({ trackedPhone: '+441632960001' }),
+      sampleSettings({ clickTracking: false }),
+    );
     expect(plain.html).toContain('Call us at <a href="tel:+441632960001"');
     const none = await renderIssueEmail(sampleContent(), sampleSettings());
     expect(none.html).not.toContain('Call us at');
@@ -128,7 +182,11 @@ describe('rendering an issue once', () => {
     const tag = anchors(rendered.html).find((t) => t.includes(`{{click_${honeypot.position}}}`))!;
     expect(tag).toContain('aria-hidden="true"');
     expect(tag).toContain('tabindex="-1"');
-    expect(rendered.html).toMatch(new RegExp(`<div style="display:none;[^"]*" aria-hidden="true"><a href="[^"]*\\{\\{click_${honeypot.position}\\}\\}"`));
+    expect(rendered.html).toMatch(
+      new RegExp(
+        `<div style="display:none;[^"]*" aria-hidden="true"><a href="[^"]*\\{\\{click_${honeypot.position}\\}\\}"`,
+      ),
+    );
     expect(rendered.text).not.toContain(`{{click_${honeypot.position}}}`);
   });
 
@@ -136,14 +194,17 @@ describe('rendering an issue once', () => {
     const rendered = await renderIssueEmail(
       sampleContent({
         subject: 'Sale <b>now</b> & {{later}}',
-        bodyMarkdown: 'Hello {{name}} <script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1)) [inside](#top) [ok](/tags/) $& $1',
+        bodyMarkdown:
+          'Hello {{name}} <script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1)) [inside](#top) [ok](/tags/) $& $1',
       }),
       sampleSettings(),
     );
     expect(rendered.html).not.toMatch(/<script|<img src=x|javascript:/i);
     expect(rendered.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(rendered.html).toContain('Hello &#123;&#123;name&#125;&#125;');
-    expect(rendered.html).toContain('<title>Sale &#60;b&#62;now&#60;/b&#62; &#38; &#123;&#123;later&#125;&#125;</title>');
+    expect(rendered.html).toContain(
+      '<title>Sale &#60;b&#62;now&#60;/b&#62; &#38; &#123;&#123;later&#125;&#125;</title>',
+    );
     expect(rendered.html).toContain('$&amp; $1');
     expect(rendered.problems.map((p) => [p.label, p.reason])).toEqual([
       ['click', expect.stringContaining('javascript:')],
@@ -156,16 +217,26 @@ describe('rendering an issue once', () => {
 
   it('makes a valid mail per recipient: Message-ID on our domain, one-click List-Unsubscribe, List-Id, text part', async () => {
     const rendered = await renderIssueEmail(sampleContent(), sampleSettings());
-    const mail = createPersonalizer(snapshotOf(rendered), { secret })({ deliveryId: 41, subscriberId: 9, email: 'jo@example.com', name: 'Bloggs, "Jo"' });
+    const mail = createPersonalizer(snapshotOf(rendered), { secret })({
+      deliveryId: 41,
+      subscriberId: 9,
+      email: 'jo@example.com',
+      name: 'Bloggs, "Jo"',
+    });
     const valid = validateOutgoingMail(mail);
     expect(valid.to).toEqual({ name: 'Bloggs, "Jo"', address: 'jo@example.com' }); // the mailer quotes it
     expect(valid.headers['Message-ID']).toBe('<footfall.7.41@frobozz.example>');
     expect(valid.headers['List-Id']).toBe('Frobozz Electric newsletter <newsletter.frobozz.example>');
-    expect(valid.headers['List-Unsubscribe']).toMatch(/^<http:\/\/127\.0\.0\.1:4321\/unsubscribe\/[^>]+>, <mailto:news@frobozz\.example\?subject=unsubscribe>$/);
+    expect(valid.headers['List-Unsubscribe']).toMatch(
+      /^<http:\/\/127\.0\.0\.1:4321\/unsubscribe\/[^>]+>, <mailto:news@frobozz\.example\?subject=unsubscribe>$/,
+    );
     expect(valid.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
     const unsubscribe = /<(http[^>]+)>/.exec(valid.headers['List-Unsubscribe']!)![1]!;
     expect(mail.html).toContain(unsubscribe);
-    expect(readSubscriberToken({ secret, siteUrl }, unsubscribe.split('/').pop())).toEqual({ subscriberId: 9, issueId: 7 });
+    expect(readSubscriberToken({ secret, siteUrl }, unsubscribe.split('/').pop())).toEqual({
+      subscriberId: 9,
+      issueId: 7,
+    });
     expect(valid.text).toContain('Frobozz Electric, 12 Flathead Row, Port Foozle');
     expect(valid.text).toMatch(/Unsubscribe\s+\[http:\/\/127\.0\.0\.1:4321\/unsubscribe\//);
     expect(valid.text).not.toMatch(/\{\{|\ue000|\ue001/);
@@ -173,7 +244,9 @@ describe('rendering an issue once', () => {
 
   it('marks a test send: "[Test]" subject, X-Footfall-Test header, tokens that record nothing, an unsubscribe link naming nobody', async () => {
     const rendered = await renderIssueEmail(sampleContent(), sampleSettings());
-    const mail = createPersonalizer(snapshotOf(rendered), { secret, mode: 'test' })(sampleRecipient('tester@example.com', null));
+    const mail = createPersonalizer(snapshotOf(rendered), { secret, mode: 'test' })(
+      sampleRecipient('tester@example.com', null),
+    );
     expect(mail.subject).toBe('[Test] Winter is coming: is your widget ready?');
     expect(mail.headers![TEST_HEADER]).toBe('yes');
     expect(mail.headers!['Message-ID']).toMatch(/^<footfall\.7\.test\.[0-9a-f]{12}@frobozz\.example>$/);
@@ -185,7 +258,11 @@ describe('rendering an issue once', () => {
   });
 
   it('renders the archive body with plain links: no tracking, unsafe links without href', () => {
-    const html = renderMarkdown('See [the guide](/articles/x/) and [bad](javascript:alert(1)) and [call](tel:5550142). <b>x</b>', 'archive', siteUrl);
+    const html = renderMarkdown(
+      'See [the guide](/articles/x/) and [bad](javascript:alert(1)) and [call](tel:5550142). <b>x</b>',
+      'archive',
+      siteUrl,
+    );
     expect(html).toContain('<a href="/articles/x/">the guide</a>');
     expect(html).toContain('<a>bad</a>');
     expect(html).toContain('<a href="tel:5550142">call</a>');

@@ -25,19 +25,48 @@ describe('DKIM signing', () => {
 
   it('is configured by DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE together, or not at all', () => {
     expect(loadConfig({}).dkim).toBeUndefined();
-    const config = loadConfig({ DKIM_DOMAIN: 'Frobozz.example', DKIM_SELECTOR: 'footfall2026', DKIM_PRIVATE_KEY_FILE: keyFile });
-    expect(config.dkim).toMatchObject({ domainName: 'frobozz.example', keySelector: 'footfall2026', privateKey: expect.stringContaining('PRIVATE KEY') });
-    expect(() => loadConfig({ DKIM_DOMAIN: 'frobozz.example' })).toThrow(/DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: DKIM signing needs/);
-    expect(() => loadConfig({ DKIM_DOMAIN: 'frobozz.example', DKIM_SELECTOR: 's', DKIM_PRIVATE_KEY_FILE: path.join(dir, 'missing.pem') })).toThrow(/DKIM_PRIVATE_KEY_FILE: no such file/);
-    expect(() => loadConfig({ DKIM_DOMAIN: 'frobozz.example', DKIM_SELECTOR: 's', DKIM_PRIVATE_KEY_FILE: notAKey })).toThrow(ConfigError);
-    expect(() => loadConfig({ DKIM_DOMAIN: 'not a domain', DKIM_SELECTOR: 's', DKIM_PRIVATE_KEY_FILE: keyFile })).toThrow(/DKIM_DOMAIN/);
+    const config = loadConfig({
+      DKIM_DOMAIN: 'Frobozz.example',
+      DKIM_SELECTOR: 'footfall2026',
+      DKIM_PRIVATE_KEY_FILE: keyFile,
+    });
+    expect(config.dkim).toMatchObject({
+      domainName: 'frobozz.example',
+      keySelector: 'footfall2026',
+      privateKey: expect.stringContaining('PRIVATE KEY'),
+    });
+    expect(() => loadConfig({ DKIM_DOMAIN: 'frobozz.example' })).toThrow(
+      /DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: DKIM signing needs/,
+    );
+    expect(() =>
+      loadConfig({
+        DKIM_DOMAIN: 'frobozz.example',
+        DKIM_SELECTOR: 's',
+        DKIM_PRIVATE_KEY_FILE: path.join(dir, 'missing.pem'),
+      }),
+    ).toThrow(/DKIM_PRIVATE_KEY_FILE: no such file/);
+    expect(() =>
+      loadConfig({ DKIM_DOMAIN: 'frobozz.example', DKIM_SELECTOR: 's', DKIM_PRIVATE_KEY_FILE: notAKey }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ DKIM_DOMAIN: 'not a domain', DKIM_SELECTOR: 's', DKIM_PRIVATE_KEY_FILE: keyFile }),
+    ).toThrow(/DKIM_DOMAIN/);
   });
 
   it('signs what the mailer sends over SMTP (d= the domain, s= the selector)', async () => {
-    const { dkim } = loadConfig({ DKIM_DOMAIN: 'frobozz.example', DKIM_SELECTOR: 'footfall2026', DKIM_PRIVATE_KEY_FILE: keyFile });
+    const { dkim } = loadConfig({
+      DKIM_DOMAIN: 'frobozz.example',
+      DKIM_SELECTOR: 'footfall2026',
+      DKIM_PRIVATE_KEY_FILE: keyFile,
+    });
     const mailer = createMailer({ smtpUrl: sink.url, outboxDir: dir, dkim });
     try {
-      await mailer.send({ to: 'jo@example.com', from: 'Frobozz Electric <news@frobozz.example>', subject: 'Signed', html: '<p>Hello</p>' });
+      await mailer.send({
+        to: 'jo@example.com',
+        from: 'Frobozz Electric <news@frobozz.example>',
+        subject: 'Signed',
+        html: '<p>Hello</p>',
+      });
     } finally {
       await mailer.close();
     }

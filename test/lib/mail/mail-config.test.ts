@@ -30,11 +30,18 @@ describe('mail configuration', () => {
     const app = createAppContext(loadConfig({ DATA_DIR: dataDir }));
     try {
       expect(app.mailer.mode).toBe('outbox');
-      const sent = await app.mailer.send({ to: 'jo@example.com', from: 'shop@example.com', subject: 'Hi', html: '<p>Hi</p>' });
+      const sent = await app.mailer.send({
+        to: 'jo@example.com',
+        from: 'shop@example.com',
+        subject: 'Hi',
+        html: '<p>Hi</p>',
+      });
       expect(readdirSync(path.join(dataDir, 'outbox'))).toEqual([sent.file]);
     } finally {
       await app.close();
     }
-    await expect(app.mailer.send({ to: 'jo@example.com', from: 'shop@example.com', subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(/closed/);
+    await expect(
+      app.mailer.send({ to: 'jo@example.com', from: 'shop@example.com', subject: 'Hi', html: '<p>Hi</p>' }),
+    ).rejects.toThrow(/closed/);
   });
 });

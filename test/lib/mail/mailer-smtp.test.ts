@@ -8,7 +8,11 @@ import { renderEmail } from '#lib/mail/templates.ts';
 import { MailSendError } from '#lib/mail/transport.ts';
 import { startSmtpSink, type SmtpSink } from '../../helpers/smtp-sink.ts';
 
-const site = { siteName: 'Frobozz Electric', siteUrl: 'http://127.0.0.1:4321', postalAddress: '12 Flathead Row, Frobozz FE1 2AB' };
+const site = {
+  siteName: 'Frobozz Electric',
+  siteUrl: 'http://127.0.0.1:4321',
+  postalAddress: '12 Flathead Row, Frobozz FE1 2AB',
+};
 const from = 'Frobozz Electric <newsletter@frobozz.example>';
 
 async function failureOf(promise: Promise<unknown>): Promise<MailSendError> {
@@ -34,7 +38,8 @@ describe('mailer over real SMTP', () => {
         if (rcpt.startsWith('gone@')) return { code: 550, message: '5.1.1 No such user' };
         return null;
       },
-      respondToData: (rcpts) => (rcpts.some((r) => r.startsWith('spam@')) ? { code: 554, message: '5.7.1 Message refused' } : null),
+      respondToData: (rcpts) =>
+        rcpts.some((r) => r.startsWith('spam@')) ? { code: 554, message: '5.7.1 Message refused' } : null,
       dropConnectionFor: (rcpt) => rcpt.startsWith('drop@'),
     });
     mailer = createMailer({ smtpUrl: sink.url, outboxDir, pool: { maxConnections: 2 } });
@@ -67,14 +72,18 @@ describe('mailer over real SMTP', () => {
     expect(received!.to).toMatchObject({ value: [{ name: 'Jo Bloggs', address: 'jo@example.com' }] });
     expect(received!.messageId).toBe(sent.messageId);
     expect(received!.html).toContain(`href="${confirmUrl}"`);
-    expect(received!.text).toMatch(new RegExp(`Confirm your subscription\\s+\\[${confirmUrl.replace(/[.?]/g, '\\$&')}\\]`));
+    expect(received!.text).toMatch(
+      new RegExp(`Confirm your subscription\\s+\\[${confirmUrl.replace(/[.?]/g, '\\$&')}\\]`),
+    );
     expect(received!.text).not.toContain('<');
     expect(received!.text).toContain('12 Flathead Row, Frobozz FE1 2AB');
     // nodemailer folds the long line after the comma; unfolded it is exactly what we set.
     expect(received!.headerLines.find((h) => h.key === 'list-unsubscribe')!.line.replace(/\r?\n[ \t]+/g, ' ')).toBe(
       'List-Unsubscribe: <https://frobozz.example/unsubscribe/tok>, <mailto:unsubscribe@frobozz.example>',
     );
-    expect(received!.headerLines.find((h) => h.key === 'list-unsubscribe-post')!.line).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    expect(received!.headerLines.find((h) => h.key === 'list-unsubscribe-post')!.line).toBe(
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    );
     expect(sink.envelopes[0]).toMatchObject({ mailFrom: 'newsletter@frobozz.example', rcptTo: ['jo@example.com'] });
   });
 
@@ -123,9 +132,15 @@ describe('mailer over real SMTP', () => {
 
   it('refuses header injection before anything is sent', async () => {
     const before = sink.messages.length;
-    await expect(mailer.send({ to: 'a@b.c\r\nBcc: x@y.z', from, subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(InvalidMailError);
-    await expect(mailer.send({ to: 'a@b.c', from, subject: 'Hi\r\nBcc: x@y.z', html: '<p>Hi</p>' })).rejects.toThrow(/subject contains a line break/);
-    await expect(mailer.send({ to: 'a@b.c', from, subject: 'Hi', html: '<p>Hi</p>', headers: { 'X-Tag': 'v\nBcc: x@y.z' } })).rejects.toThrow(/header X-Tag/);
+    await expect(mailer.send({ to: 'a@b.c\r\nBcc: x@y.z', from, subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(
+      InvalidMailError,
+    );
+    await expect(mailer.send({ to: 'a@b.c', from, subject: 'Hi\r\nBcc: x@y.z', html: '<p>Hi</p>' })).rejects.toThrow(
+      /subject contains a line break/,
+    );
+    await expect(
+      mailer.send({ to: 'a@b.c', from, subject: 'Hi', html: '<p>Hi</p>', headers: { 'X-Tag': 'v\nBcc: x@y.z' } }),
+    ).rejects.toThrow(/header X-Tag/);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(sink.messages.length).toBe(before);
     expect(sink.envelopes.flatMap((e) => e.rcptTo)).not.toContain('x@y.z');
@@ -134,7 +149,9 @@ describe('mailer over real SMTP', () => {
 
   it('sends in parallel over the pool', async () => {
     const before = sink.messages.length;
-    const sends = Array.from({ length: 12 }, (_, i) => mailer.send({ to: `reader${i}@example.com`, from, subject: `Issue ${i}`, html: `<p>Issue ${i}</p>` }));
+    const sends = Array.from({ length: 12 }, (_, i) =>
+      mailer.send({ to: `reader${i}@example.com`, from, subject: `Issue ${i}`, html: `<p>Issue ${i}</p>` }),
+    );
     const results = await Promise.all(sends);
     expect(new Set(results.map((r) => r.messageId)).size).toBe(12);
     expect(sink.messages.length - before).toBe(12);
@@ -144,10 +161,18 @@ describe('mailer over real SMTP', () => {
 describe('mailer rate limit', () => {
   it('holds a pool to rateLimitPerSecond messages a second', async () => {
     const sink = await startSmtpSink();
-    const mailer = createMailer({ smtpUrl: sink.url, outboxDir: tmpdir(), pool: { maxConnections: 3, rateLimitPerSecond: 2 } });
+    const mailer = createMailer({
+      smtpUrl: sink.url,
+      outboxDir: tmpdir(),
+      pool: { maxConnections: 3, rateLimitPerSecond: 2 },
+    });
     try {
       const started = Date.now();
-      await Promise.all(Array.from({ length: 5 }, (_, i) => mailer.send({ to: `r${i}@example.com`, from, subject: 'Hi', html: '<p>Hi</p>' })));
+      await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          mailer.send({ to: `r${i}@example.com`, from, subject: 'Hi', html: '<p>Hi</p>' }),
+        ),
+      );
       // 2 in the first second, 2 in the second, the fifth in the third — never a burst of 3.
       expect(Date.now() - started).toBeGreaterThanOrEqual(1950);
       const arrivals = sink.envelopes.map((e) => e.receivedAt).sort((a, b) => a - b);
@@ -166,7 +191,9 @@ describe('mailer rate limit', () => {
     const inFlight = mailer.send({ to: 'r@example.com', from, subject: 'Hi', html: '<p>Hi</p>' });
     await mailer.close(); // waits for the message in flight
     await expect(inFlight).resolves.toMatchObject({ accepted: ['r@example.com'] });
-    await expect(mailer.send({ to: 'r@example.com', from, subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(/closed/);
+    await expect(mailer.send({ to: 'r@example.com', from, subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(
+      /closed/,
+    );
     await sink.close();
   });
 });

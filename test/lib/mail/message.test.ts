@@ -38,7 +38,9 @@ describe('validateOutgoingMail', () => {
     expect(refusal({ to: 'a@b.c\nBcc: x@y.z' }).field).toBe('to');
     expect(refusal({ to: 'a@b.c\rBcc: x@y.z' }).field).toBe('to');
     expect(refusal({ to: 'a@b.c\0' }).field).toBe('to');
-    expect(refusal({ subject: 'Hi\r\nBcc: x@y.z' }).message).toMatch(/^subject contains a line break or NUL, which could inject headers/);
+    expect(refusal({ subject: 'Hi\r\nBcc: x@y.z' }).message).toMatch(
+      /^subject contains a line break or NUL, which could inject headers/,
+    );
     expect(refusal({ headers: { 'X-Campaign': 'a\r\nBcc: x@y.z' } }).field).toBe('header X-Campaign');
     expect(refusal({ headers: { 'X-Campaign\r\nBcc': 'x@y.z' } }).field).toBe('header name');
     expect(refusal({ listUnsubscribe: { url: 'https://x.y/u\r\nBcc: x@y.z' } }).field).toBe('listUnsubscribe.url');
@@ -46,7 +48,21 @@ describe('validateOutgoingMail', () => {
   });
 
   it('refuses invalid addresses, lists and ambiguous names', () => {
-    for (const to of ['', 'jo', 'jo@', '@example.com', 'jo@@example.com', 'jo@exa mple.com', 'a@b.c, d@e.f', 'a@b.c d@e.f', 'group: a@b.c;', 'jo.@example.com', 'jo@-example.com', 'Jo, Bloggs <jo@example.com>', 'x <a@b.c> y']) {
+    for (const to of [
+      '',
+      'jo',
+      'jo@',
+      '@example.com',
+      'jo@@example.com',
+      'jo@exa mple.com',
+      'a@b.c, d@e.f',
+      'a@b.c d@e.f',
+      'group: a@b.c;',
+      'jo.@example.com',
+      'jo@-example.com',
+      'Jo, Bloggs <jo@example.com>',
+      'x <a@b.c> y',
+    ]) {
       expect(refusal({ to }).field, to).toBe('to');
     }
     expect(refusal({ to: 'jo@exa mple.com' }).message).toMatch(/single address/);
@@ -59,23 +75,38 @@ describe('validateOutgoingMail', () => {
     expect(refusal({ headers: { 'Bad Name': 'x' } }).message).toMatch(/not a valid header name/);
     expect(refusal({ subject: '  ' }).field).toBe('subject');
     expect(refusal({ html: '' }).field).toBe('html');
-    expect(validateOutgoingMail({ ...mail, headers: { 'X-Footfall-Issue': '42' } }).headers).toEqual({ 'X-Footfall-Issue': '42' });
+    expect(validateOutgoingMail({ ...mail, headers: { 'X-Footfall-Issue': '42' } }).headers).toEqual({
+      'X-Footfall-Issue': '42',
+    });
   });
 
   it('adds RFC 8058 one-click unsubscribe headers', () => {
-    const valid = validateOutgoingMail({ ...mail, listUnsubscribe: { url: 'https://frobozz.example/unsubscribe/tok.en', mailto: 'unsubscribe@frobozz.example' } });
+    const valid = validateOutgoingMail({
+      ...mail,
+      listUnsubscribe: { url: 'https://frobozz.example/unsubscribe/tok.en', mailto: 'unsubscribe@frobozz.example' },
+    });
     expect(valid.headers).toEqual({
       'List-Unsubscribe': '<https://frobozz.example/unsubscribe/tok.en>, <mailto:unsubscribe@frobozz.example>',
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
     });
-    expect(validateOutgoingMail({ ...mail, listUnsubscribe: { url: 'https://f.example/u', mailto: 'mailto:u@f.example?subject=unsubscribe' } }).headers['List-Unsubscribe']).toBe(
-      '<https://f.example/u>, <mailto:u@f.example?subject=unsubscribe>',
-    );
-    expect(validateOutgoingMail({ ...mail, listUnsubscribe: { url: 'https://f.example/u' } }).headers['List-Unsubscribe']).toBe('<https://f.example/u>');
+    expect(
+      validateOutgoingMail({
+        ...mail,
+        listUnsubscribe: { url: 'https://f.example/u', mailto: 'mailto:u@f.example?subject=unsubscribe' },
+      }).headers['List-Unsubscribe'],
+    ).toBe('<https://f.example/u>, <mailto:u@f.example?subject=unsubscribe>');
+    expect(
+      validateOutgoingMail({ ...mail, listUnsubscribe: { url: 'https://f.example/u' } }).headers['List-Unsubscribe'],
+    ).toBe('<https://f.example/u>');
     expect(refusal({ listUnsubscribe: { url: 'javascript:alert(1)' } }).message).toMatch(/https URL/);
     expect(refusal({ listUnsubscribe: { url: '/relative' } }).message).toMatch(/absolute URL/);
-    expect(refusal({ listUnsubscribe: { url: 'https://f.example/u', mailto: 'not an address' } }).field).toBe('listUnsubscribe.mailto');
-    expect(refusal({ listUnsubscribe: { url: 'https://f.example/u' }, headers: { 'List-Unsubscribe': '<https://other>' } }).field).toBe('headers');
+    expect(refusal({ listUnsubscribe: { url: 'https://f.example/u', mailto: 'not an address' } }).field).toBe(
+      'listUnsubscribe.mailto',
+    );
+    expect(
+      refusal({ listUnsubscribe: { url: 'https://f.example/u' }, headers: { 'List-Unsubscribe': '<https://other>' } })
+        .field,
+    ).toBe('headers');
   });
 });
 

@@ -10,7 +10,11 @@ import { outboxFileName } from '#lib/mail/outbox-file.ts';
 import { renderEmail } from '#lib/mail/templates.ts';
 
 const from = 'Frobozz Electric <newsletter@localhost>';
-const site = { siteName: 'Frobozz Electric', siteUrl: 'http://127.0.0.1:4321', postalAddress: '12 Flathead Row, Frobozz FE1 2AB' };
+const site = {
+  siteName: 'Frobozz Electric',
+  siteUrl: 'http://127.0.0.1:4321',
+  postalAddress: '12 Flathead Row, Frobozz FE1 2AB',
+};
 const t0 = Date.UTC(2026, 10, 26, 15, 30, 12, 123);
 
 function freshDir(): string {
@@ -22,7 +26,10 @@ describe('outbox mode', () => {
     const dir = freshDir();
     const mailer = createMailer({ outboxDir: dir });
     expect(mailer.mode).toBe('outbox');
-    const email = await renderEmail('confirm-subscription', { ...site, confirmUrl: 'http://127.0.0.1:4321/subscribe/confirm?token=abc.def' });
+    const email = await renderEmail('confirm-subscription', {
+      ...site,
+      confirmUrl: 'http://127.0.0.1:4321/subscribe/confirm?token=abc.def',
+    });
     const sent = await mailer.send(
       {
         to: 'Jö Bloggs <jo@example.com>',
@@ -61,7 +68,9 @@ describe('outbox mode', () => {
     expect(message.text.trim()).toBe(email.text);
     expect(message.date.getTime()).toBe(Math.floor(t0 / 1000) * 1000); // the Date header has whole seconds
     expect(message.headers['x-footfall-issue']).toBe('42');
-    expect(message.headers['list-unsubscribe']).toBe('<https://frobozz.example/unsubscribe/tok>, <mailto:unsubscribe@frobozz.example>');
+    expect(message.headers['list-unsubscribe']).toBe(
+      '<https://frobozz.example/unsubscribe/tok>, <mailto:unsubscribe@frobozz.example>',
+    );
     expect(message.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
     expect(message.headers.subject).toBe('Confirm your subscription to Frobozz Electric ⚡');
     expect(message.headers.to).toBe('Jö Bloggs <jo@example.com>');
@@ -71,7 +80,8 @@ describe('outbox mode', () => {
     const dir = freshDir();
     const mailer = createMailer({ outboxDir: dir });
     const times = [t0 + 2_000, t0, t0 + 60_000, t0 + 1];
-    for (const [i, now] of times.entries()) await mailer.send({ to: `reader${i}@example.com`, from, subject: `Issue ${i}`, html: `<p>Issue ${i}</p>` }, now);
+    for (const [i, now] of times.entries())
+      await mailer.send({ to: `reader${i}@example.com`, from, subject: `Issue ${i}`, html: `<p>Issue ${i}</p>` }, now);
     await mailer.close();
     writeFileSync(path.join(dir, 'notes.txt'), 'not mail');
     writeFileSync(path.join(dir, '.20261126T153012.123Z-0000000000000000.eml.abcd.tmp'), 'half a message');
@@ -79,7 +89,12 @@ describe('outbox mode', () => {
     const all = await listOutbox(dir);
     expect(all.total).toBe(4);
     expect(all.entries.map((e) => e.subject)).toEqual(['Issue 2', 'Issue 0', 'Issue 3', 'Issue 1']);
-    expect(all.entries.map((e) => e.to)).toEqual(['reader2@example.com', 'reader0@example.com', 'reader3@example.com', 'reader1@example.com']);
+    expect(all.entries.map((e) => e.to)).toEqual([
+      'reader2@example.com',
+      'reader0@example.com',
+      'reader3@example.com',
+      'reader1@example.com',
+    ]);
     expect(all.entries[0]!.date.getTime()).toBe(Math.floor((t0 + 60_000) / 1000) * 1000);
     expect(all.entries.every((e) => e.size > 100 && e.file.endsWith('.eml'))).toBe(true);
 
@@ -96,7 +111,18 @@ describe('outbox mode', () => {
     writeFileSync(path.join(root, 'secret'), 'SECRET=do-not-read');
     const good = outboxFileName('<x@y>', t0);
     symlinkSync(path.join(root, 'secret'), path.join(dir, good));
-    for (const name of ['../secret', '/etc/passwd', path.join(root, 'secret'), `../outbox/${good}`, `${good}/../../secret`, 'secret', '', `${good}\0`, `./${good}`, `..\\secret`]) {
+    for (const name of [
+      '../secret',
+      '/etc/passwd',
+      path.join(root, 'secret'),
+      `../outbox/${good}`,
+      `${good}/../../secret`,
+      'secret',
+      '',
+      `${good}\0`,
+      `./${good}`,
+      `..\\secret`,
+    ]) {
       await expect(readOutboxMessage(dir, name), name).rejects.toThrow(OutboxFileNameError);
     }
     // A name of the right shape that is a symlink is not followed; a missing one is undefined.
@@ -107,8 +133,12 @@ describe('outbox mode', () => {
   it('writes nothing for a refused message', async () => {
     const dir = freshDir();
     const mailer = createMailer({ outboxDir: dir });
-    await expect(mailer.send({ to: 'a@b.c\r\nBcc: x@y.z', from, subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(InvalidMailError);
-    await expect(mailer.send({ to: 'a@b.c', from, subject: 'Hi', html: '<p>Hi</p>', headers: { 'X-A': 'b\r\nBcc: x@y.z' } })).rejects.toThrow(InvalidMailError);
+    await expect(mailer.send({ to: 'a@b.c\r\nBcc: x@y.z', from, subject: 'Hi', html: '<p>Hi</p>' })).rejects.toThrow(
+      InvalidMailError,
+    );
+    await expect(
+      mailer.send({ to: 'a@b.c', from, subject: 'Hi', html: '<p>Hi</p>', headers: { 'X-A': 'b\r\nBcc: x@y.z' } }),
+    ).rejects.toThrow(InvalidMailError);
     await mailer.close();
     expect(await listOutbox(dir)).toEqual({ total: 0, entries: [] });
   });

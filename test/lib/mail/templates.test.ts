@@ -3,17 +3,43 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlaceholderError } from '#lib/mail/placeholders.ts';
-import { clearEmailCache, defaultEmailsDir, EmailTemplateError, listEmailPlaceholders, renderEmail, type EmailTemplateData } from '#lib/mail/templates.ts';
+import {
+  clearEmailCache,
+  defaultEmailsDir,
+  EmailTemplateError,
+  listEmailPlaceholders,
+  renderEmail,
+  type EmailTemplateData,
+} from '#lib/mail/templates.ts';
 import { projectRoot } from '../../helpers/server.ts';
 
-const site = { siteName: 'Frobozz Electric', siteUrl: 'http://127.0.0.1:4321', postalAddress: '12 Flathead Row, Frobozz FE1 2AB' };
+const site = {
+  siteName: 'Frobozz Electric',
+  siteUrl: 'http://127.0.0.1:4321',
+  postalAddress: '12 Flathead Row, Frobozz FE1 2AB',
+};
 const samples: { [N in keyof EmailTemplateData]: EmailTemplateData[N] } = {
   'confirm-subscription': { ...site, confirmUrl: 'https://frobozz.example/subscribe/confirm?token=abc.def&utm=x' },
   'password-reset': { ...site, resetUrl: 'https://frobozz.example/reset/abc', expiresIn: '1 hour' },
-  invite: { ...site, inviterName: 'Mira Flathead', role: 'marketer', inviteUrl: 'https://frobozz.example/invite/abc', expiresIn: '7 days' },
-  welcome: { ...site, preferencesUrl: 'https://frobozz.example/preferences/abc', unsubscribeUrl: 'https://frobozz.example/unsubscribe/abc' },
+  invite: {
+    ...site,
+    inviterName: 'Mira Flathead',
+    role: 'marketer',
+    inviteUrl: 'https://frobozz.example/invite/abc',
+    expiresIn: '7 days',
+  },
+  welcome: {
+    ...site,
+    preferencesUrl: 'https://frobozz.example/preferences/abc',
+    unsubscribeUrl: 'https://frobozz.example/unsubscribe/abc',
+  },
   'preferences-link': { ...site, preferencesUrl: 'https://frobozz.example/preferences/new', expiresIn: '60 days' },
-  'sign-in-attempts': { ...site, attempts: '10', until: '14:35 (Europe/Amsterdam)', accountUrl: 'https://frobozz.example/admin/account' },
+  'sign-in-attempts': {
+    ...site,
+    attempts: '10',
+    until: '14:35 (Europe/Amsterdam)',
+    accountUrl: 'https://frobozz.example/admin/account',
+  },
 };
 
 describe('email templates', () => {
@@ -48,7 +74,9 @@ describe('email templates', () => {
   it('puts each link in the HTML and the text part', async () => {
     const confirm = await renderEmail('confirm-subscription', samples['confirm-subscription']);
     expect(confirm.html).toContain('href="https://frobozz.example/subscribe/confirm?token=abc.def&#38;utm=x"');
-    expect(confirm.text).toMatch(/Confirm your subscription\s+\[https:\/\/frobozz\.example\/subscribe\/confirm\?token=abc\.def&utm=x\]/);
+    expect(confirm.text).toMatch(
+      /Confirm your subscription\s+\[https:\/\/frobozz\.example\/subscribe\/confirm\?token=abc\.def&utm=x\]/,
+    );
     const reset = await renderEmail('password-reset', samples['password-reset']);
     expect(reset.text).toContain('Choose a new password [https://frobozz.example/reset/abc]');
     expect(reset.text).toContain('The link works once, for 1 hour.');
@@ -76,10 +104,16 @@ describe('email templates', () => {
   });
 
   it('HTML-escapes every value: a <script> name is harmless, braces cannot form placeholders', async () => {
-    const email = await renderEmail('invite', { ...samples.invite, inviterName: '<script>alert("x")</script> {{inviteUrl}}', role: `"><img src=x onerror=alert(1)>` });
+    const email = await renderEmail('invite', {
+      ...samples.invite,
+      inviterName: '<script>alert("x")</script> {{inviteUrl}}',
+      role: `"><img src=x onerror=alert(1)>`,
+    });
     expect(email.html).not.toContain('<script>');
     expect(email.html).not.toContain('<img src=x');
-    expect(email.html).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#123;&#123;inviteUrl&#125;&#125;');
+    expect(email.html).toContain(
+      '&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62; &#123;&#123;inviteUrl&#125;&#125;',
+    );
     expect(email.html).toContain('aria-label="&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;'); // attributes too (MJML copies the title there)
     expect(email.subject).toBe('<script>alert("x")</script> {{inviteUrl}} invited you to Frobozz Electric');
     expect(email.text).toContain('<script>alert("x")</script> {{inviteUrl}} invited you');
@@ -88,20 +122,30 @@ describe('email templates', () => {
   it('throws naming each unresolved placeholder', async () => {
     const { confirmUrl: _, ...withoutUrl } = samples['confirm-subscription'];
     await expect(renderEmail('confirm-subscription', withoutUrl as never)).rejects.toThrow(PlaceholderError);
-    await expect(renderEmail('confirm-subscription', withoutUrl as never)).rejects.toThrow('email "confirm-subscription": unresolved placeholder {{confirmUrl}}');
-    await expect(renderEmail('invite', { ...site } as never)).rejects.toThrow(/unresolved placeholders \{\{inviterName\}\}, \{\{role\}\}, \{\{expiresIn\}\}, \{\{inviteUrl\}\}/);
+    await expect(renderEmail('confirm-subscription', withoutUrl as never)).rejects.toThrow(
+      'email "confirm-subscription": unresolved placeholder {{confirmUrl}}',
+    );
+    await expect(renderEmail('invite', { ...site } as never)).rejects.toThrow(
+      /unresolved placeholders \{\{inviterName\}\}, \{\{role\}\}, \{\{expiresIn\}\}, \{\{inviteUrl\}\}/,
+    );
   });
 
   it('refuses a link placeholder that is not an http(s) URL', async () => {
-    await expect(renderEmail('confirm-subscription', { ...site, confirmUrl: 'javascript:alert(1)' })).rejects.toThrow(/\{\{confirmUrl\}\} must be an absolute http\(s\) URL/);
-    await expect(renderEmail('password-reset', { ...samples['password-reset'], siteUrl: '/relative' })).rejects.toThrow(/\{\{siteUrl\}\}/);
+    await expect(renderEmail('confirm-subscription', { ...site, confirmUrl: 'javascript:alert(1)' })).rejects.toThrow(
+      /\{\{confirmUrl\}\} must be an absolute http\(s\) URL/,
+    );
+    await expect(renderEmail('password-reset', { ...samples['password-reset'], siteUrl: '/relative' })).rejects.toThrow(
+      /\{\{siteUrl\}\}/,
+    );
   });
 
   it('refuses unknown and path-like template names', async () => {
     await expect(renderEmail('newsletter' as never, site as never)).rejects.toThrow(EmailTemplateError);
     await expect(renderEmail('newsletter' as never, site as never)).rejects.toThrow(/No email template "newsletter"/);
     await expect(renderEmail('../package' as never, site as never)).rejects.toThrow(/Not an email template name/);
-    await expect(renderEmail('layouts/transactional' as never, site as never)).rejects.toThrow(/Not an email template name/);
+    await expect(renderEmail('layouts/transactional' as never, site as never)).rejects.toThrow(
+      /Not an email template name/,
+    );
   });
 
   it('compiles MJML once per template; clearEmailCache picks up edits', async () => {
@@ -113,7 +157,11 @@ describe('email templates', () => {
     const file = path.join(emailsDir, 'confirm-subscription.mjml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('Thanks for signing up', 'Thank you for signing up'));
     // Still the compiled version: per message only placeholders are filled, MJML does not run again.
-    const again = await renderEmail('confirm-subscription', { ...data, confirmUrl: 'https://frobozz.example/c/2' }, { emailsDir });
+    const again = await renderEmail(
+      'confirm-subscription',
+      { ...data, confirmUrl: 'https://frobozz.example/c/2' },
+      { emailsDir },
+    );
     expect(again.html).toContain('https://frobozz.example/c/2');
     expect(again.html).toContain('Thanks for signing up');
     expect((await renderEmail('confirm-subscription', data, { emailsDir })).html).toBe(first.html);
@@ -126,12 +174,22 @@ describe('email templates', () => {
     const root = mkdtempSync(path.join(tmpdir(), 'footfall-emails-'));
     const emailsDir = path.join(root, 'emails');
     cpSync(path.join(projectRoot, 'emails'), emailsDir, { recursive: true });
-    writeFileSync(path.join(root, 'secret.mjml'), '<mj-section><mj-column><mj-text>SECRET</mj-text></mj-column></mj-section>');
-    const body = (inner: string) => `<!-- layout: transactional -->\n<mjml><mj-head><mj-title>T {{siteName}}</mj-title></mj-head><mj-body>${inner}</mj-body></mjml>`;
+    writeFileSync(
+      path.join(root, 'secret.mjml'),
+      '<mj-section><mj-column><mj-text>SECRET</mj-text></mj-column></mj-section>',
+    );
+    const body = (inner: string) =>
+      `<!-- layout: transactional -->\n<mjml><mj-head><mj-title>T {{siteName}}</mj-title></mj-head><mj-body>${inner}</mj-body></mjml>`;
     writeFileSync(path.join(emailsDir, 'outside.mjml'), body('<mj-include path="../secret.mjml" />'));
     writeFileSync(path.join(emailsDir, 'missing.mjml'), body('<mj-include path="./partials/nope.mjml" />'));
-    writeFileSync(path.join(emailsDir, 'invalid.mjml'), body('<mj-section><mj-column><mj-text color="not-a-colour">x</mj-text></mj-column></mj-section>'));
-    writeFileSync(path.join(emailsDir, 'malformed.mjml'), body('<mj-section><mj-column><mj-text>{{ site name }}</mj-text></mj-column></mj-section>'));
+    writeFileSync(
+      path.join(emailsDir, 'invalid.mjml'),
+      body('<mj-section><mj-column><mj-text color="not-a-colour">x</mj-text></mj-column></mj-section>'),
+    );
+    writeFileSync(
+      path.join(emailsDir, 'malformed.mjml'),
+      body('<mj-section><mj-column><mj-text>{{ site name }}</mj-text></mj-column></mj-section>'),
+    );
     const render = (name: string) => renderEmail(name as never, site as never, { emailsDir });
     await expect(render('outside')).rejects.toThrow(/mj-include failed: include-denied/);
     await expect(render('missing')).rejects.toThrow(/mj-include failed/);

@@ -13,7 +13,10 @@ const V4 = [
   '134743040,134746111,64502,Wide Example', // 8.8.4.0–8.8.15.255, around 8.8.8.0/24
 ];
 // 2001:4860::/32 (Google) and 2a01:4f8::/32 (Hetzner).
-const V6 = ['42541956101370907050197289607612071936,42541956180599069564461627201156022271,15169,Google LLC', '55832868898047719633825846016008519680,55832868977275882148090183609552470015,24940,Hetzner Online GmbH'];
+const V6 = [
+  '42541956101370907050197289607612071936,42541956180599069564461627201156022271,15169,Google LLC',
+  '55832868898047719633825846016008519680,55832868977275882148090183609552470015,24940,Hetzner Online GmbH',
+];
 
 function dataDir(v4 = V4, v6 = V6): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'footfall-asn-'));
@@ -43,7 +46,10 @@ describe('compiling the data set', () => {
   });
 
   it('a nested range wins inside the outer one, which resumes after it; quoted names survive', () => {
-    const { networks } = loadNetworkLookup({ sourceDir: dataDir(), cacheDir: mkdtempSync(path.join(tmpdir(), 'footfall-asn-cache-')) });
+    const { networks } = loadNetworkLookup({
+      sourceDir: dataDir(),
+      cacheDir: mkdtempSync(path.join(tmpdir(), 'footfall-asn-cache-')),
+    });
     expect(networks.lookup('5.0.0.1')).toMatchObject({ asn: 64501, organisation: 'Quoted, "Name"' });
     expect(networks.lookup('10.0.0.1')).toMatchObject({ asn: null, role: 'private' });
     expect(networks.lookup('8.8.4.0')).toMatchObject({ asn: 64502, organisation: 'Wide Example', role: 'access' });
@@ -77,17 +83,25 @@ describe('a damaged or missing data set stops the load, naming the file', () => 
     const source = dataDir();
     unlinkSync(path.join(source, IPV6_FILE));
     expect(() => loadAsnTables({ sourceDir: source, cacheDir: mkdtempSync(path.join(tmpdir(), 'c-')) })).toThrow(
-      new NetworkDataError(`Network data: cannot read ${path.join(source, IPV6_FILE)} (ENOENT). Reinstall the data set with \`npm ci\`, or point NETWORK_DATA_DIR at a folder holding ${IPV4_FILE} and ${IPV6_FILE}.`),
+      new NetworkDataError(
+        `Network data: cannot read ${path.join(source, IPV6_FILE)} (ENOENT). Reinstall the data set with \`npm ci\`, or point NETWORK_DATA_DIR at a folder holding ${IPV4_FILE} and ${IPV6_FILE}.`,
+      ),
     );
   });
 
   it('a row that is not a range, with its line number', () => {
     const source = dataDir([...V4.slice(0, 2), '300,200,1,Backwards']);
-    expect(() => loadAsnTables({ sourceDir: source, cacheDir: mkdtempSync(path.join(tmpdir(), 'c-')) })).toThrow(`${path.join(source, IPV4_FILE)} line 3 has a range that is not an IPv4 range`);
+    expect(() => loadAsnTables({ sourceDir: source, cacheDir: mkdtempSync(path.join(tmpdir(), 'c-')) })).toThrow(
+      `${path.join(source, IPV4_FILE)} line 3 has a range that is not an IPv4 range`,
+    );
     const garbled = dataDir(V4, ['not,a,number,here']);
-    expect(() => loadAsnTables({ sourceDir: garbled, cacheDir: mkdtempSync(path.join(tmpdir(), 'c-')) })).toThrow(`${path.join(garbled, IPV6_FILE)} line 1 is not "start,end,AS number,organisation"`);
+    expect(() => loadAsnTables({ sourceDir: garbled, cacheDir: mkdtempSync(path.join(tmpdir(), 'c-')) })).toThrow(
+      `${path.join(garbled, IPV6_FILE)} line 1 is not "start,end,AS number,organisation"`,
+    );
     const empty = dataDir(V4, []);
-    expect(() => loadAsnTables({ sourceDir: empty, cacheDir: mkdtempSync(path.join(tmpdir(), 'c-')) })).toThrow(/holds no ranges/);
+    expect(() => loadAsnTables({ sourceDir: empty, cacheDir: mkdtempSync(path.join(tmpdir(), 'c-')) })).toThrow(
+      /holds no ranges/,
+    );
   });
 
   it('a truncated or altered cache file', () => {
@@ -96,13 +110,21 @@ describe('a damaged or missing data set stops the load, naming the file', () => 
     const { cacheFile } = loadAsnTables({ sourceDir: source, cacheDir });
     const bytes = readFileSync(cacheFile);
     truncateSync(cacheFile, bytes.length - 10);
-    expect(() => loadAsnTables({ sourceDir: source, cacheDir })).toThrow(new RegExp(`the compiled cache ${cacheFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt \\(\\d+ bytes where the header promises \\d+\\)`));
+    expect(() => loadAsnTables({ sourceDir: source, cacheDir })).toThrow(
+      new RegExp(
+        `the compiled cache ${cacheFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt \\(\\d+ bytes where the header promises \\d+\\)`,
+      ),
+    );
     const flipped = Buffer.from(bytes);
     flipped[100] = flipped[100]! ^ 0xff;
     writeFileSync(cacheFile, flipped);
-    expect(() => loadAsnTables({ sourceDir: source, cacheDir })).toThrow(/is corrupt \(checksum mismatch\)\. Delete it and start again/);
+    expect(() => loadAsnTables({ sourceDir: source, cacheDir })).toThrow(
+      /is corrupt \(checksum mismatch\)\. Delete it and start again/,
+    );
     writeFileSync(cacheFile, 'not a cache');
-    expect(() => loadAsnTables({ sourceDir: source, cacheDir })).toThrow(/is corrupt \(not a Footfall network data file\)/);
+    expect(() => loadAsnTables({ sourceDir: source, cacheDir })).toThrow(
+      /is corrupt \(not a Footfall network data file\)/,
+    );
   });
 
   it('a cache folder that cannot be written still loads, with a warning', () => {

@@ -18,22 +18,40 @@ beforeAll(() => {
   table = loadNetworkLookup().networks;
 });
 
-describeEachDatabase('admins\' networks from Settings', (db) => {
+describeEachDatabase("admins' networks from Settings", (db) => {
   it('reach lookups without a restart: at once in this process, within the settings cache elsewhere', async () => {
     let now = T0;
-    const networks: Networks = bindOverrides(table, () => peekSettings(db(), now)?.networkOverrides, { from: 'cache', cacheFile: '', milliseconds: 0, byteLength: 0 });
+    const networks: Networks = bindOverrides(table, () => peekSettings(db(), now)?.networkOverrides, {
+      from: 'cache',
+      cacheFile: '',
+      milliseconds: 0,
+      byteLength: 0,
+    });
     expect(networks.lookup('198.51.100.7')).toMatchObject({ role: 'private', roleSource: 'reserved' }); // settings not read yet
     const saved = await saveSettings(db(), form('198.51.100.0/24 security_gateway Our filter'), null, now);
     expect(saved.ok).toBe(true);
-    expect(networks.lookup('198.51.100.7')).toMatchObject({ role: 'security_gateway', roleSource: 'admin', label: 'Our filter' });
+    expect(networks.lookup('198.51.100.7')).toMatchObject({
+      role: 'security_gateway',
+      roleSource: 'admin',
+      label: 'Our filter',
+    });
 
     // Another process saves: this one sees it once its cached settings are older than SETTINGS_CACHE_MS.
-    await upsertSetting(db(), { key: 'networkOverrides', value: JSON.stringify('AS15169 cloud Google is a cloud here'), updated_at: now, updated_by: null });
+    await upsertSetting(db(), {
+      key: 'networkOverrides',
+      value: JSON.stringify('AS15169 cloud Google is a cloud here'),
+      updated_at: now,
+      updated_by: null,
+    });
     expect(networks.lookup('66.249.84.1')).toMatchObject({ role: 'mail_proxy', roleSource: 'table' });
     now += SETTINGS_CACHE_MS;
     networks.lookup('66.249.84.1'); // starts the refresh
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(networks.lookup('66.249.84.1')).toMatchObject({ role: 'cloud', roleSource: 'admin', label: 'Google is a cloud here' });
+    expect(networks.lookup('66.249.84.1')).toMatchObject({
+      role: 'cloud',
+      roleSource: 'admin',
+      label: 'Google is a cloud here',
+    });
     expect(networks.lookup('198.51.100.7')).toMatchObject({ roleSource: 'reserved' });
 
     // lookupWith previews other text without touching what lookups answer.
@@ -43,6 +61,12 @@ describeEachDatabase('admins\' networks from Settings', (db) => {
 
   it('a bad list is refused field by field and never stored', async () => {
     const result = await saveSettings(db(), form('203.0.113.0/24 cloud\n203.0.113.0/25 nonsense'), null, T0);
-    expect(result).toEqual({ ok: false, errors: { networkOverrides: 'Line 2: “nonsense” is not a role; use one of security_gateway, cloud, mail_proxy, apple, web_proxy, access, private. Nothing was saved.' } });
+    expect(result).toEqual({
+      ok: false,
+      errors: {
+        networkOverrides:
+          'Line 2: “nonsense” is not a role; use one of security_gateway, cloud, mail_proxy, apple, web_proxy, access, private. Nothing was saved.',
+      },
+    });
   });
 });

@@ -24,10 +24,25 @@ const DAY = 24 * HOUR;
 const t0 = Date.UTC(2026, 10, 26, 14, 0);
 
 async function user(db: DB, email: string): Promise<number> {
-  return insertUser(db, { email, name: email.split('@')[0]!, role: 'writer', status: 'active', password_hash: null, created_at: t0, updated_at: t0, last_login_at: null });
+  return insertUser(db, {
+    email,
+    name: email.split('@')[0]!,
+    role: 'writer',
+    status: 'active',
+    password_hash: null,
+    created_at: t0,
+    updated_at: t0,
+    last_login_at: null,
+  });
 }
 
-async function tap(db: DB, userId: number, kind: 'call' | 'walk_in', now: number, extra: Partial<Parameters<typeof recordTap>[2]> = {}) {
+async function tap(
+  db: DB,
+  userId: number,
+  kind: 'call' | 'walk_in',
+  now: number,
+  extra: Partial<Parameters<typeof recordTap>[2]> = {},
+) {
   const outcome = await recordTap(db, userId, { kind, clientId: randomUUID(), ...extra }, now);
   if (!outcome.ok) throw new Error(outcome.message);
   return outcome;
@@ -42,7 +57,16 @@ describeEachDatabase('offline events', (db) => {
     bob = await user(db(), 'bob@example.com');
     const outcome = await tap(db(), ada, 'call', t0, { mentioned: true, note: '  asked about\nthe W-40  ' });
     expect(outcome).toMatchObject({ duplicate: false, clamped: false });
-    expect(outcome.event).toMatchObject({ kind: 'call', at: t0, recordedAt: t0, source: 'tally', recordedBy: ada, mentionedNewsletter: true, note: 'asked about the W-40', undoneAt: null });
+    expect(outcome.event).toMatchObject({
+      kind: 'call',
+      at: t0,
+      recordedAt: t0,
+      source: 'tally',
+      recordedBy: ada,
+      mentionedNewsletter: true,
+      note: 'asked about the W-40',
+      undoneAt: null,
+    });
     await tap(db(), bob, 'walk_in', t0 + MIN);
     expect(await todayCounts(db(), 'Europe/London', t0 + 2 * MIN)).toEqual({ day: '2026-11-26', call: 1, walk_in: 1 });
   });
@@ -50,7 +74,12 @@ describeEachDatabase('offline events', (db) => {
   it('the same client id twice (a retry, a double submit, two tabs at once) is stored once', async () => {
     const clientId = randomUUID();
     const first = await recordTap(db(), ada, { kind: 'walk_in', clientId, at: t0 + 2 * MIN }, t0 + 3 * MIN);
-    const again = await recordTap(db(), ada, { kind: 'walk_in', clientId: clientId.toUpperCase(), at: t0 + 2 * MIN }, t0 + 9 * MIN);
+    const again = await recordTap(
+      db(),
+      ada,
+      { kind: 'walk_in', clientId: clientId.toUpperCase(), at: t0 + 2 * MIN },
+      t0 + 9 * MIN,
+    );
     expect(first.ok && again.ok).toBe(true);
     if (!first.ok || !again.ok) return;
     expect(again.duplicate).toBe(true);
@@ -58,10 +87,18 @@ describeEachDatabase('offline events', (db) => {
     expect(again.event.at).toBe(t0 + 2 * MIN);
 
     const racing = randomUUID();
-    const all = await Promise.all(Array.from({ length: 6 }, () => recordTap(db(), ada, { kind: 'call', clientId: racing, at: t0 + 4 * MIN }, t0 + 5 * MIN)));
+    const all = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        recordTap(db(), ada, { kind: 'call', clientId: racing, at: t0 + 4 * MIN }, t0 + 5 * MIN),
+      ),
+    );
     expect(new Set(all.map((o) => o.ok && o.event.id)).size).toBe(1);
     expect(all.filter((o) => o.ok && !o.duplicate)).toHaveLength(1);
-    const rows = await db().selectFrom('offline_events').select('id').where('client_id', 'in', [clientId, racing]).execute();
+    const rows = await db()
+      .selectFrom('offline_events')
+      .select('id')
+      .where('client_id', 'in', [clientId, racing])
+      .execute();
     expect(rows).toHaveLength(2);
   });
 
@@ -90,11 +127,26 @@ describeEachDatabase('offline events', (db) => {
   it('with sentAt, the age is measured on the device: a phone whose clock is an hour fast still records the right time', async () => {
     const now = t0 + 2 * HOUR;
     const deviceNow = now + HOUR; // the phone's clock
-    const outcome = await recordTap(db(), ada, { kind: 'walk_in', clientId: randomUUID(), at: deviceNow - 25 * MIN, sentAt: deviceNow }, now);
+    const outcome = await recordTap(
+      db(),
+      ada,
+      { kind: 'walk_in', clientId: randomUUID(), at: deviceNow - 25 * MIN, sentAt: deviceNow },
+      now,
+    );
     expect(outcome).toMatchObject({ ok: true, event: { at: now - 25 * MIN } });
-    const slow = await recordTap(db(), ada, { kind: 'walk_in', clientId: randomUUID(), at: now - 3 * HOUR - 5 * MIN, sentAt: now - 3 * HOUR }, now);
+    const slow = await recordTap(
+      db(),
+      ada,
+      { kind: 'walk_in', clientId: randomUUID(), at: now - 3 * HOUR - 5 * MIN, sentAt: now - 3 * HOUR },
+      now,
+    );
     expect(slow).toMatchObject({ ok: true, event: { at: now - 5 * MIN } });
-    const stale = await recordTap(db(), ada, { kind: 'walk_in', clientId: randomUUID(), at: deviceNow - 8 * DAY, sentAt: deviceNow }, now);
+    const stale = await recordTap(
+      db(),
+      ada,
+      { kind: 'walk_in', clientId: randomUUID(), at: deviceNow - 8 * DAY, sentAt: deviceNow },
+      now,
+    );
     expect(stale).toMatchObject({ ok: false, code: 'too_old' });
   });
 
@@ -102,19 +154,33 @@ describeEachDatabase('offline events', (db) => {
     const now = t0 + 3 * HOUR;
     const mine = await tap(db(), ada, 'call', now);
     expect((await lastUndoableTap(db(), ada, now + 30_000))?.id).toBe(mine.event.id);
-    expect(await undoTap(db(), bob, { id: mine.event.id }, now + 10_000)).toMatchObject({ ok: false, code: 'not_yours' });
+    expect(await undoTap(db(), bob, { id: mine.event.id }, now + 10_000)).toMatchObject({
+      ok: false,
+      code: 'not_yours',
+    });
     const undone = await undoTap(db(), ada, { id: mine.event.id }, now + 59_000);
     expect(undone).toMatchObject({ ok: true, event: { undoneAt: now + 59_000 } });
-    expect(await undoTap(db(), ada, { id: mine.event.id }, now + 59_500)).toMatchObject({ ok: false, code: 'already_undone' });
+    expect(await undoTap(db(), ada, { id: mine.event.id }, now + 59_500)).toMatchObject({
+      ok: false,
+      code: 'already_undone',
+    });
     expect(await lastUndoableTap(db(), ada, now + 59_500)).toBeUndefined();
 
     const late = await tap(db(), ada, 'walk_in', now + 2 * MIN);
-    expect(await undoTap(db(), ada, { id: late.event.id }, now + 3 * MIN + 1)).toMatchObject({ ok: false, code: 'too_late' });
+    expect(await undoTap(db(), ada, { id: late.event.id }, now + 3 * MIN + 1)).toMatchObject({
+      ok: false,
+      code: 'too_late',
+    });
     expect(await lastUndoableTap(db(), ada, now + 3 * MIN + 1)).toBeUndefined();
     // By client id, as the script undoes.
     const byScript = await tap(db(), ada, 'walk_in', now + 4 * MIN);
-    expect(await undoTap(db(), ada, { clientId: byScript.event.clientId! }, now + 4 * MIN + 5000)).toMatchObject({ ok: true });
-    expect(await undoTap(db(), ada, { clientId: randomUUID() }, now + 4 * MIN + 5000)).toMatchObject({ ok: false, code: 'not_found' });
+    expect(await undoTap(db(), ada, { clientId: byScript.event.clientId! }, now + 4 * MIN + 5000)).toMatchObject({
+      ok: true,
+    });
+    expect(await undoTap(db(), ada, { clientId: randomUUID() }, now + 4 * MIN + 5000)).toMatchObject({
+      ok: false,
+      code: 'not_found',
+    });
 
     // Undone taps are not counted; the late one is.
     expect(await countOfflineEvents(db(), { kind: 'call', from: now, to: now + HOUR })).toBe(0);
@@ -123,16 +189,49 @@ describeEachDatabase('offline events', (db) => {
 
   it('countOfflineEvents and offlineEventTimes: [from, to), one kind, undone left out, by issue', async () => {
     const base = Date.UTC(2026, 10, 20, 9, 0);
-    const issue = Number((await db().insertInto('issues').values({ slug: 'winter-offers', subject: 'Winter offers', preheader: '', body_markdown: '', featured_articles: '[]', status: 'sent', created_by: null, created_at: base, updated_at: base, sent_at: base }).returning('id').executeTakeFirstOrThrow()).id);
+    const issue = Number(
+      (
+        await db()
+          .insertInto('issues')
+          .values({
+            slug: 'winter-offers',
+            subject: 'Winter offers',
+            preheader: '',
+            body_markdown: '',
+            featured_articles: '[]',
+            status: 'sent',
+            created_by: null,
+            created_at: base,
+            updated_at: base,
+            sent_at: base,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id,
+    );
     for (const at of [base, base + MIN, base + HOUR - 1, base + HOUR]) {
-      await db().insertInto('offline_events').values({ kind: 'call', at, recorded_at: base, source: 'csv', issue_id: at === base + MIN ? issue : null }).execute();
+      await db()
+        .insertInto('offline_events')
+        .values({ kind: 'call', at, recorded_at: base, source: 'csv', issue_id: at === base + MIN ? issue : null })
+        .execute();
     }
-    await db().insertInto('offline_events').values({ kind: 'call', at: base + 2 * MIN, recorded_at: base, source: 'csv', undone_at: base + DAY }).execute();
-    await db().insertInto('offline_events').values({ kind: 'walk_in', at: base + 3 * MIN, recorded_at: base, source: 'csv' }).execute();
+    await db()
+      .insertInto('offline_events')
+      .values({ kind: 'call', at: base + 2 * MIN, recorded_at: base, source: 'csv', undone_at: base + DAY })
+      .execute();
+    await db()
+      .insertInto('offline_events')
+      .values({ kind: 'walk_in', at: base + 3 * MIN, recorded_at: base, source: 'csv' })
+      .execute();
     expect(await countOfflineEvents(db(), { kind: 'call', from: base, to: base + HOUR })).toBe(3);
     expect(await countOfflineEvents(db(), { kind: 'call', from: base, to: base + HOUR, issueId: issue })).toBe(1);
     expect(await countOfflineEvents(db(), { kind: 'walk_in', from: base, to: base + HOUR })).toBe(1);
-    expect(await offlineEventTimes(db(), { kind: 'call', from: base, to: base + HOUR + 1 })).toEqual([base, base + MIN, base + HOUR - 1, base + HOUR]);
+    expect(await offlineEventTimes(db(), { kind: 'call', from: base, to: base + HOUR + 1 })).toEqual([
+      base,
+      base + MIN,
+      base + HOUR - 1,
+      base + HOUR,
+    ]);
   });
 
   it('the daily table follows the site’s time zone across the clocks going forward (a 23-hour day)', async () => {
@@ -142,7 +241,17 @@ describeEachDatabase('offline events', (db) => {
     const atEnd = Date.UTC(2026, 2, 29, 22, 30);
     const nextDay = Date.UTC(2026, 2, 29, 23, 30); // 00:30 BST on the 30th
     const before = Date.UTC(2026, 2, 28, 23, 59); // 23:59 GMT on the 28th
-    for (const at of [atStart, atEnd, nextDay, before]) await db().insertInto('offline_events').values({ kind: 'walk_in', at, recorded_at: at, source: 'manual', mentioned_newsletter: at === atEnd ? 1 : null }).execute();
+    for (const at of [atStart, atEnd, nextDay, before])
+      await db()
+        .insertInto('offline_events')
+        .values({
+          kind: 'walk_in',
+          at,
+          recorded_at: at,
+          source: 'manual',
+          mentioned_newsletter: at === atEnd ? 1 : null,
+        })
+        .execute();
     const { days, total } = await dailyCounts(db(), { fromDay: '2026-03-28', toDay: '2026-03-30', timeZone: tz });
     expect(days).toEqual([
       { day: '2026-03-28', call: 0, walk_in: 1, mentioned: 0 },
@@ -158,17 +267,47 @@ describeEachDatabase('offline events', (db) => {
   it('added by hand (any past time), removed and restored; the list pages by keyset', async () => {
     const now = Date.UTC(2026, 10, 27, 12);
     const clientId = randomUUID();
-    const added = await addManualEvent(db(), ada, { kind: 'call', at: Date.UTC(2025, 0, 5, 10), mentioned: false, note: 'from the paper diary', clientId }, now);
-    expect(added).toMatchObject({ ok: true, duplicate: false, event: { source: 'manual', mentionedNewsletter: false, recordedBy: ada } });
-    expect(await addManualEvent(db(), ada, { kind: 'call', at: Date.UTC(2025, 0, 5, 10), mentioned: false, clientId }, now)).toMatchObject({ ok: true, duplicate: true });
-    expect(await addManualEvent(db(), ada, { kind: 'call', at: now + HOUR, mentioned: null, clientId: randomUUID() }, now)).toMatchObject({ ok: false, code: 'future' });
-    expect(await addManualEvent(db(), ada, { kind: 'call', at: Date.UTC(1999, 11, 31), mentioned: null, clientId: randomUUID() }, now)).toMatchObject({ ok: false, code: 'too_early' });
-    expect(await addManualEvent(db(), ada, { kind: 'call', at: now, mentioned: null, note: 'x'.repeat(501), clientId: randomUUID() }, now)).toMatchObject({ ok: false, code: 'note_too_long' });
+    const added = await addManualEvent(
+      db(),
+      ada,
+      { kind: 'call', at: Date.UTC(2025, 0, 5, 10), mentioned: false, note: 'from the paper diary', clientId },
+      now,
+    );
+    expect(added).toMatchObject({
+      ok: true,
+      duplicate: false,
+      event: { source: 'manual', mentionedNewsletter: false, recordedBy: ada },
+    });
+    expect(
+      await addManualEvent(db(), ada, { kind: 'call', at: Date.UTC(2025, 0, 5, 10), mentioned: false, clientId }, now),
+    ).toMatchObject({ ok: true, duplicate: true });
+    expect(
+      await addManualEvent(db(), ada, { kind: 'call', at: now + HOUR, mentioned: null, clientId: randomUUID() }, now),
+    ).toMatchObject({ ok: false, code: 'future' });
+    expect(
+      await addManualEvent(
+        db(),
+        ada,
+        { kind: 'call', at: Date.UTC(1999, 11, 31), mentioned: null, clientId: randomUUID() },
+        now,
+      ),
+    ).toMatchObject({ ok: false, code: 'too_early' });
+    expect(
+      await addManualEvent(
+        db(),
+        ada,
+        { kind: 'call', at: now, mentioned: null, note: 'x'.repeat(501), clientId: randomUUID() },
+        now,
+      ),
+    ).toMatchObject({ ok: false, code: 'note_too_long' });
 
     if (!added.ok) return;
     const range = { from: Date.UTC(2025, 0, 5), to: Date.UTC(2025, 0, 6) };
     expect(await countOfflineEvents(db(), { kind: 'call', ...range })).toBe(1);
-    expect(await removeOfflineEvent(db(), added.event.id, bob, now)).toMatchObject({ ok: true, event: { undoneAt: now } });
+    expect(await removeOfflineEvent(db(), added.event.id, bob, now)).toMatchObject({
+      ok: true,
+      event: { undoneAt: now },
+    });
     expect(await countOfflineEvents(db(), { kind: 'call', ...range })).toBe(0);
     expect(await restoreOfflineEvent(db(), added.event.id)).toMatchObject({ ok: true, event: { undoneAt: null } });
     expect(await countOfflineEvents(db(), { kind: 'call', ...range })).toBe(1);
@@ -176,7 +315,17 @@ describeEachDatabase('offline events', (db) => {
 
     // 120 events on one day: two pages, nothing twice, nothing missed.
     const day = Date.UTC(2025, 5, 1, 8);
-    await db().insertInto('offline_events').values(Array.from({ length: 120 }, (_, i) => ({ kind: 'call' as const, at: day + Math.floor(i / 2) * MIN, recorded_at: day, source: 'csv' as const }))).execute();
+    await db()
+      .insertInto('offline_events')
+      .values(
+        Array.from({ length: 120 }, (_, i) => ({
+          kind: 'call' as const,
+          at: day + Math.floor(i / 2) * MIN,
+          recorded_at: day,
+          source: 'csv' as const,
+        })),
+      )
+      .execute();
     const filter = { fromDay: '2025-06-01', toDay: '2025-06-01', timeZone: 'UTC' };
     const first = await listEvents(db(), filter);
     expect(first.events).toHaveLength(100);
@@ -204,16 +353,27 @@ describeEachDatabase('offline events', (db) => {
     expect(answer.body.results.map((r) => r.status)).toEqual(['stored', 'stored', 'refused', 'refused', 'refused']);
     expect(answer.body.results[0]).toMatchObject({ at: now - 40_000 });
     expect(answer.body.today).toMatchObject({ day: '2026-11-28', call: 1, walk_in: 1 });
-    const replay = await receiveTaps(db(), ada, { sentAt: now + 5000, taps: taps.slice(0, 2) }, 'Europe/London', now + 5000);
+    const replay = await receiveTaps(
+      db(),
+      ada,
+      { sentAt: now + 5000, taps: taps.slice(0, 2) },
+      'Europe/London',
+      now + 5000,
+    );
     if (!('results' in replay.body)) throw new Error('no results');
     expect(replay.body.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
     expect(replay.body.today).toMatchObject({ call: 1, walk_in: 1 });
 
     expect(await receiveTaps(db(), ada, [], 'UTC', now)).toMatchObject({ status: 400 });
     expect(await receiveTaps(db(), ada, { taps: [] }, 'UTC', now)).toMatchObject({ status: 400 });
-    expect(await receiveTaps(db(), ada, { taps: Array.from({ length: 101 }, () => taps[0]) }, 'UTC', now)).toMatchObject({ status: 400 });
+    expect(
+      await receiveTaps(db(), ada, { taps: Array.from({ length: 101 }, () => taps[0]) }, 'UTC', now),
+    ).toMatchObject({ status: 400 });
     const undo = await receiveTaps(db(), ada, { undo: taps[1]!.clientId }, 'Europe/London', now + 20_000);
     expect(undo).toMatchObject({ status: 200, body: { undone: true, today: { walk_in: 0 } } });
-    expect(await receiveTaps(db(), ada, { undo: taps[0]!.clientId }, 'Europe/London', now + 2 * MIN)).toMatchObject({ status: 409, body: { error: 'too_late' } });
+    expect(await receiveTaps(db(), ada, { undo: taps[0]!.clientId }, 'Europe/London', now + 2 * MIN)).toMatchObject({
+      status: 409,
+      body: { error: 'too_late' },
+    });
   });
 });

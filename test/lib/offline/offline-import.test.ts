@@ -54,7 +54,22 @@ describeEachDatabase('offline events CSV import', (db) => {
   let autumn: number;
 
   it('inspects: delimiter, header, first rows, suggested columns', async () => {
-    const issue = await db().insertInto('issues').values({ slug: 'autumn-widgets', subject: 'Autumn widgets', preheader: '', body_markdown: '', featured_articles: '[]', status: 'sent', created_by: null, created_at: now, updated_at: now, sent_at: now }).returning('id').executeTakeFirstOrThrow();
+    const issue = await db()
+      .insertInto('issues')
+      .values({
+        slug: 'autumn-widgets',
+        subject: 'Autumn widgets',
+        preheader: '',
+        body_markdown: '',
+        featured_articles: '[]',
+        status: 'sent',
+        created_by: null,
+        created_at: now,
+        updated_at: now,
+        sent_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     autumn = Number(issue.id);
     const preview = unwrap(await inspectOfflineCsv(file('log.csv', LOG), tz));
     expect(preview.delimiter).toBe(';');
@@ -73,8 +88,25 @@ describeEachDatabase('offline events CSV import', (db) => {
   it('the dry run counts exactly and gives every rejected row its reason; it writes nothing', async () => {
     const mapping: OfflineColumnMapping = { delimiter: ';', time: 0, kind: 1, note: 2, issue: 3, mentioned: 4 };
     const plan = unwrap(await planOfflineImport(db(), file('log.csv', LOG), mapping, { timeZone: tz }, now));
-    expect(plan.counts).toEqual({ rows: 15, import: 5, call: 2, walk_in: 3, identical_in_file: 2, with_issue: 1, rejected: 9, blank: 1 });
-    expect(plan.rejectedBy).toEqual({ bad_time: 3, unknown_kind: 1, bad_issue: 1, bad_mentioned: 1, future_time: 1, missing_columns: 1, unknown_issue: 1 });
+    expect(plan.counts).toEqual({
+      rows: 15,
+      import: 5,
+      call: 2,
+      walk_in: 3,
+      identical_in_file: 2,
+      with_issue: 1,
+      rejected: 9,
+      blank: 1,
+    });
+    expect(plan.rejectedBy).toEqual({
+      bad_time: 3,
+      unknown_kind: 1,
+      bad_issue: 1,
+      bad_mentioned: 1,
+      future_time: 1,
+      missing_columns: 1,
+      unknown_issue: 1,
+    });
     expect(plan.rejected.map((r) => [r.row, r.code])).toEqual([
       [7, 'bad_time'],
       [8, 'bad_time'],
@@ -104,28 +136,55 @@ describeEachDatabase('offline events CSV import', (db) => {
     // The report: row, reason, the row as read (formula-escaped for spreadsheets).
     const report = parse<{ row: string; reason: string; raw: string }>(offlineRejectedRowsCsv(plan), { columns: true });
     expect(report).toHaveLength(9);
-    expect(report[0]).toEqual({ row: '7', reason: expect.stringMatching(/^bad time: not a time: "26\/11\/2026 11:00"/), raw: '26/11/2026 11:00;call;;;' });
+    expect(report[0]).toEqual({
+      row: '7',
+      reason: expect.stringMatching(/^bad time: not a time: "26\/11\/2026 11:00"/),
+      raw: '26/11/2026 11:00;call;;;',
+    });
     const formula = report.find((r) => r.row === '15')!;
     expect(formula.raw.startsWith("'=") || formula.raw.startsWith('"=')).toBe(true);
   });
 
   it('applies in one transaction; importing the same file (or an overlapping export) again adds nothing twice', async () => {
-    const userId = await insertUser(db(), { email: 'mara@example.com', name: 'Mara', role: 'marketer', status: 'active', password_hash: null, created_at: now, updated_at: now, last_login_at: null });
+    const userId = await insertUser(db(), {
+      email: 'mara@example.com',
+      name: 'Mara',
+      role: 'marketer',
+      status: 'active',
+      password_hash: null,
+      created_at: now,
+      updated_at: now,
+      last_login_at: null,
+    });
     const mapping: OfflineColumnMapping = { delimiter: ';', time: 0, kind: 1, note: 2, issue: 3, mentioned: 4 };
     const plan = unwrap(await planOfflineImport(db(), file('log.csv', LOG), mapping, { timeZone: tz }, now));
     expect(await applyOfflineImport(db(), plan, { userId }, now)).toEqual({ imported: 5, skipped: 0 });
     const day = { from: Date.UTC(2026, 10, 26), to: Date.UTC(2026, 10, 27) };
     expect(await countOfflineEvents(db(), { kind: 'walk_in', ...day })).toBe(3);
     expect(await countOfflineEvents(db(), { kind: 'call', ...day })).toBe(1);
-    const stored = await db().selectFrom('offline_events').selectAll().where('issue_id', '=', autumn).executeTakeFirstOrThrow();
-    expect(stored).toMatchObject({ source: 'csv', recorded_at: now, recorded_by: userId, note: 'asked about the W-40', mentioned_newsletter: 1 });
+    const stored = await db()
+      .selectFrom('offline_events')
+      .selectAll()
+      .where('issue_id', '=', autumn)
+      .executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({
+      source: 'csv',
+      recorded_at: now,
+      recorded_by: userId,
+      note: 'asked about the W-40',
+      mentioned_newsletter: 1,
+    });
     expect(await countOfflineEvents(db(), { kind: 'call', ...day, issueId: autumn })).toBe(1);
 
     // The same plan applied twice (two tabs): nothing doubles.
     expect(await applyOfflineImport(db(), plan, { userId }, now)).toEqual({ imported: 0, skipped: 5 });
 
     // An overlapping export: the three walk-ins of 10:40 again, a fourth one and a later call.
-    const overlap = ['When;Type;Comment;Issue;Mentioned', ...Array.from({ length: 4 }, () => '2026-11-26 10:40;walk in;;;no'), '2026-11-26 16:00;call;;;'].join('\n');
+    const overlap = [
+      'When;Type;Comment;Issue;Mentioned',
+      ...Array.from({ length: 4 }, () => '2026-11-26 10:40;walk in;;;no'),
+      '2026-11-26 16:00;call;;;',
+    ].join('\n');
     const again = unwrap(await planOfflineImport(db(), file('overlap.csv', overlap), mapping, { timeZone: tz }, now));
     expect(again.counts).toMatchObject({ import: 2, rejected: 3 });
     expect(again.rejectedBy).toEqual({ already_imported: 3 });
@@ -135,23 +194,60 @@ describeEachDatabase('offline events CSV import', (db) => {
   });
 
   it('one kind for every row, comma files, tab files, file-level errors', async () => {
-    const calls = unwrap(await planOfflineImport(db(), file('calls.csv', 'started,number\n2026-11-20 09:00,+44…\n2026-11-20 09:30,\n'), { delimiter: ',', time: 0, kind: 'call', note: null, issue: null, mentioned: null }, { timeZone: 'UTC' }, now));
+    const calls = unwrap(
+      await planOfflineImport(
+        db(),
+        file('calls.csv', 'started,number\n2026-11-20 09:00,+44…\n2026-11-20 09:30,\n'),
+        { delimiter: ',', time: 0, kind: 'call', note: null, issue: null, mentioned: null },
+        { timeZone: 'UTC' },
+        now,
+      ),
+    );
     expect(calls.counts).toMatchObject({ import: 2, call: 2, walk_in: 0 });
     const tabs = unwrap(await inspectOfflineCsv(file('tabs.tsv', 'time\tkind\n2026-11-20 09:00\tcall\n'), tz));
     expect(tabs.delimiter).toBe('\t');
-    expect(await planOfflineImport(db(), file('empty.csv', ''), { delimiter: ',', time: 0, kind: 'call', note: null, issue: null, mentioned: null }, { timeZone: tz }, now)).toEqual({ ok: false, error: 'The file is empty.' });
-    expect(await planOfflineImport(db(), file('narrow.csv', 'time\n2026-11-20 09:00\n'), { delimiter: ',', time: 3, kind: 'call', note: null, issue: null, mentioned: null }, { timeZone: tz }, now)).toEqual({
+    expect(
+      await planOfflineImport(
+        db(),
+        file('empty.csv', ''),
+        { delimiter: ',', time: 0, kind: 'call', note: null, issue: null, mentioned: null },
+        { timeZone: tz },
+        now,
+      ),
+    ).toEqual({ ok: false, error: 'The file is empty.' });
+    expect(
+      await planOfflineImport(
+        db(),
+        file('narrow.csv', 'time\n2026-11-20 09:00\n'),
+        { delimiter: ',', time: 3, kind: 'call', note: null, issue: null, mentioned: null },
+        { timeZone: tz },
+        now,
+      ),
+    ).toEqual({
       ok: false,
       error: 'Choose the column that holds the time.',
     });
-    const unclosed = await planOfflineImport(db(), file('quote.csv', `time,note\n2026-11-20 09:00,"never closed\n${'x,'.repeat(40_000)}`), { delimiter: ',', time: 0, kind: 'call', note: 1, issue: null, mentioned: null }, { timeZone: tz }, now);
+    const unclosed = await planOfflineImport(
+      db(),
+      file('quote.csv', `time,note\n2026-11-20 09:00,"never closed\n${'x,'.repeat(40_000)}`),
+      { delimiter: ',', time: 0, kind: 'call', note: 1, issue: null, mentioned: null },
+      { timeZone: tz },
+      now,
+    );
     expect(unclosed.ok).toBe(false);
     if (!unclosed.ok) expect(unclosed.error).toMatch(/never closed/);
   });
 
   it('lists rejected rows in file order (an unknown issue is found later, in a batch), reads rows with extra values as a warning, and places an unclosed quote where it opened', async () => {
     const mapping: OfflineColumnMapping = { delimiter: ',', time: 0, kind: 1, note: 2, issue: 3, mentioned: null };
-    const csv = ['time,kind,note,issue', '2026-11-20 09:00,call,,no-such-issue', '2026-11-20 09:05,fax,,', '2026-11-20 09:10,call,came in,,asked about springs', '2026-11-20 09:15,walk-in,,', 'tomorrow,call,,'].join('\n');
+    const csv = [
+      'time,kind,note,issue',
+      '2026-11-20 09:00,call,,no-such-issue',
+      '2026-11-20 09:05,fax,,',
+      '2026-11-20 09:10,call,came in,,asked about springs',
+      '2026-11-20 09:15,walk-in,,',
+      'tomorrow,call,,',
+    ].join('\n');
     const plan = unwrap(await planOfflineImport(db(), file('order.csv', csv), mapping, { timeZone: tz }, now));
     expect(plan.rejected.map((r) => [r.row, r.code])).toEqual([
       [2, 'unknown_issue'],
@@ -163,14 +259,33 @@ describeEachDatabase('offline events CSV import', (db) => {
     expect(plan.counts).toMatchObject({ import: 2, rejected: 3 });
     expect(plan.writes.map((w) => w.note)).toEqual(['came in', null]);
 
-    const broken = ['time,kind,note', '2026-11-20 09:00,call,fine', '2026-11-20 09:05,call,"fine, quoted"', '', '2026-11-20 09:10,call,"never closed', '2026-11-20 09:15,call,after', '2026-11-20 09:20,call,after'].join('\n');
-    const refused = await planOfflineImport(db(), file('unclosed.csv', broken), { ...mapping, issue: null }, { timeZone: tz }, now);
-    expect(refused).toEqual({ ok: false, error: expect.stringContaining('never closed in the row that starts on line 5,') });
+    const broken = [
+      'time,kind,note',
+      '2026-11-20 09:00,call,fine',
+      '2026-11-20 09:05,call,"fine, quoted"',
+      '',
+      '2026-11-20 09:10,call,"never closed',
+      '2026-11-20 09:15,call,after',
+      '2026-11-20 09:20,call,after',
+    ].join('\n');
+    const refused = await planOfflineImport(
+      db(),
+      file('unclosed.csv', broken),
+      { ...mapping, issue: null },
+      { timeZone: tz },
+      now,
+    );
+    expect(refused).toEqual({
+      ok: false,
+      error: expect.stringContaining('never closed in the row that starts on line 5,'),
+    });
   });
 
   it('kinds in the words people use', () => {
-    for (const word of ['call', 'CALL', 'Phone call', 'phone-call', 'telephone', 'calls']) expect(parseKind(word), word).toBe('call');
-    for (const word of ['walk-in', 'Walk in', 'WALKIN', 'walk_in', 'visit', 'in-store']) expect(parseKind(word), word).toBe('walk_in');
+    for (const word of ['call', 'CALL', 'Phone call', 'phone-call', 'telephone', 'calls'])
+      expect(parseKind(word), word).toBe('call');
+    for (const word of ['walk-in', 'Walk in', 'WALKIN', 'walk_in', 'visit', 'in-store'])
+      expect(parseKind(word), word).toBe('walk_in');
     for (const word of ['', 'fax', 'email', 'c']) expect(parseKind(word), word).toBeUndefined();
   });
 });

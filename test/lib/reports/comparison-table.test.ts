@@ -1,6 +1,11 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { COMPARISON_COLUMNS, comparisonCsv, parseComparisonSort, sortComparison } from '#lib/reports/comparison-table.ts';
+import {
+  COMPARISON_COLUMNS,
+  comparisonCsv,
+  parseComparisonSort,
+  sortComparison,
+} from '#lib/reports/comparison-table.ts';
 import type { ComparisonRow } from '#lib/reports/issue-report.service.ts';
 import { distinctNames, liftDifference, parseRangeDays } from '#admin/reports.ts';
 import type { LiftResult } from '#lib/reports/lift.ts';
@@ -46,30 +51,58 @@ describe('sorting the comparison', () => {
     expect(parseComparisonSort(params(''))).toEqual({ ok: true, sort: { column: 'sent', dir: 'desc' } });
     expect(parseComparisonSort(params('sort=clicks'))).toEqual({ ok: true, sort: { column: 'clicks', dir: 'desc' } });
     expect(parseComparisonSort(params('sort=subject'))).toEqual({ ok: true, sort: { column: 'subject', dir: 'asc' } });
-    expect(parseComparisonSort(params('sort=click-rate&dir=asc'))).toEqual({ ok: true, sort: { column: 'click-rate', dir: 'asc' } });
+    expect(parseComparisonSort(params('sort=click-rate&dir=asc'))).toEqual({
+      ok: true,
+      sort: { column: 'click-rate', dir: 'asc' },
+    });
   });
 
   it('refuses an unknown column or direction with a sentence naming what is allowed', () => {
     const column = parseComparisonSort(params('sort=password'));
     expect(column).toMatchObject({ ok: false });
-    expect(!column.ok && column.message).toContain('There is no column “password” to sort by. Use one of: subject, sent, recipients');
+    expect(!column.ok && column.message).toContain(
+      'There is no column “password” to sort by. Use one of: subject, sent, recipients',
+    );
     const dir = parseComparisonSort(params('sort=clicks&dir=sideways'));
     expect(!dir.ok && dir.message).toBe('The sort direction must be “asc” or “desc”, not “sideways”.');
   });
 
   it('sorts by the column, unknown rates last in both directions, ties newest first', () => {
-    const rows = [row(1, { clickRate: 0.3 }), row(2, { clickRate: null, delivered: 0 }), row(3, { clickRate: 0.1 }), row(4, { clickRate: 0.3 })];
+    const rows = [
+      row(1, { clickRate: 0.3 }),
+      row(2, { clickRate: null, delivered: 0 }),
+      row(3, { clickRate: 0.1 }),
+      row(4, { clickRate: 0.3 }),
+    ];
     expect(sortComparison(rows, { column: 'click-rate', dir: 'desc' }).map((r) => r.issueId)).toEqual([4, 1, 3, 2]);
     expect(sortComparison(rows, { column: 'click-rate', dir: 'asc' }).map((r) => r.issueId)).toEqual([3, 4, 1, 2]);
     expect(sortComparison(rows, { column: 'sent', dir: 'asc' }).map((r) => r.issueId)).toEqual([1, 2, 3, 4]);
-    const named = [row(1, { subject: 'widgets' }), row(2, { subject: 'Batteries' }), row(3, { subject: 'Issue 10' }), row(4, { subject: 'Issue 9' })];
-    expect(sortComparison(named, { column: 'subject', dir: 'asc' }).map((r) => r.subject)).toEqual(['Batteries', 'Issue 9', 'Issue 10', 'widgets']);
+    const named = [
+      row(1, { subject: 'widgets' }),
+      row(2, { subject: 'Batteries' }),
+      row(3, { subject: 'Issue 10' }),
+      row(4, { subject: 'Issue 9' }),
+    ];
+    expect(sortComparison(named, { column: 'subject', dir: 'asc' }).map((r) => r.subject)).toEqual([
+      'Batteries',
+      'Issue 9',
+      'Issue 10',
+      'widgets',
+    ]);
   });
 });
 
 describe('the comparison as CSV', () => {
   it('has the page’s columns, rates as percentages, the sent time in the site’s zone, and defuses formulas', () => {
-    const rows = [row(1, { subject: '=HYPERLINK("http://evil.example")', sentAt: Date.UTC(2026, 6, 1, 8, 5), openRate: 0.625, clickToOpenRate: null }), row(2, { subject: 'Winter, “widgets”' })];
+    const rows = [
+      row(1, {
+        subject: '=HYPERLINK("http://evil.example")',
+        sentAt: Date.UTC(2026, 6, 1, 8, 5),
+        openRate: 0.625,
+        clickToOpenRate: null,
+      }),
+      row(2, { subject: 'Winter, “widgets”' }),
+    ];
     const csv = comparisonCsv(rows, 'Europe/London');
     expect(csv.startsWith('\uFEFF')).toBe(true);
     const [header, first, second] = parse(csv.slice(1));
@@ -90,7 +123,8 @@ describe('report page helpers', () => {
   it('?days is 7, 30 or 90; anything else is refused and the default shown', () => {
     expect(parseRangeDays(params(''))).toEqual({ ok: true, days: 30 });
     expect(parseRangeDays(params('days=90'))).toEqual({ ok: true, days: 90 });
-    for (const bad of ['5', '30.0', '-7', 'all', '1e2']) expect(parseRangeDays(params(`days=${bad}`))).toMatchObject({ ok: false, days: 30 });
+    for (const bad of ['5', '30.0', '-7', 'all', '1e2'])
+      expect(parseRangeDays(params(`days=${bad}`))).toMatchObject({ ok: false, days: 30 });
   });
 
   it('a lift is a difference with its interval, never a bare number', () => {
@@ -108,6 +142,12 @@ describe('report page helpers', () => {
       { name: 'Twice', id: 4, day: '2026-11-09' },
       { name: 'Twice', id: 5, day: '2026-11-09' },
     ];
-    expect(distinctNames(series, (s) => s.day, (s) => s.id).map((s) => s.name)).toEqual(['News (2026-11-01)', 'News (2026-11-08)', 'Other', 'Twice (2026-11-09) #4', 'Twice (2026-11-09) #5']);
+    expect(
+      distinctNames(
+        series,
+        (s) => s.day,
+        (s) => s.id,
+      ).map((s) => s.name),
+    ).toEqual(['News (2026-11-01)', 'News (2026-11-08)', 'Other', 'Twice (2026-11-09) #4', 'Twice (2026-11-09) #5']);
   });
 });

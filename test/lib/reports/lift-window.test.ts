@@ -37,15 +37,40 @@ const LATER = at(5, 37);
 const SITE_URL = 'https://frobozz.example';
 
 async function seed(db: DB): Promise<number> {
-  await saveSettings(db, { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), timeZone: TZ }, null, SENT - 60 * DAY);
-  const user = await db.insertInto('users').values({ email: 'tally@frobozz.example', name: 'Tally', role: 'marketer', status: 'active', password_hash: 'x', created_at: SENT - 60 * DAY, updated_at: SENT - 60 * DAY, last_login_at: null }).returning('id').executeTakeFirstOrThrow();
+  await saveSettings(
+    db,
+    { ...defaultSettings({ siteUrl: SITE_URL, mail: { from: 'news@frobozz.example' } }), timeZone: TZ },
+    null,
+    SENT - 60 * DAY,
+  );
+  const user = await db
+    .insertInto('users')
+    .values({
+      email: 'tally@frobozz.example',
+      name: 'Tally',
+      role: 'marketer',
+      status: 'active',
+      password_hash: 'x',
+      created_at: SENT - 60 * DAY,
+      updated_at: SENT - 60 * DAY,
+      last_login_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const issue = await seedIssue(db, SITE_URL, SENT);
   await db.updateTable('sends').set({ started_at: SENT }).where('issue_id', '=', issue.issueId).execute();
 
   const visits = [at(4, 46), at(4, 51), at(4, 53), at(4, 57), at(4, 59), at(5, 10), at(5, 35), at(5, 40)];
   const offline: ['call' | 'walk_in', number][] = [
-    ['call', at(4, 50)], ['call', at(4, 55)], ['call', at(5, 20)], ['call', at(5, 36)],
-    ['walk_in', at(4, 48)], ['walk_in', at(4, 56)], ['walk_in', at(4, 59)], ['walk_in', at(5, 31)], ['walk_in', at(5, 38)],
+    ['call', at(4, 50)],
+    ['call', at(4, 55)],
+    ['call', at(5, 20)],
+    ['call', at(5, 36)],
+    ['walk_in', at(4, 48)],
+    ['walk_in', at(4, 56)],
+    ['walk_in', at(4, 59)],
+    ['walk_in', at(5, 31)],
+    ['walk_in', at(5, 38)],
   ];
   for (let k = 1; k <= 4; k++) {
     visits.push(at(4, 50, k), at(4, 53, k));
@@ -54,10 +79,21 @@ async function seed(db: DB): Promise<number> {
   // Each view by its own visitor: one view, one visit.
   const pageViews = new VisitTracker().inserter;
   const writer = new EventWriter(db, { pageViews }, { maxWaitMs: 0, maxBatch: 200 });
-  for (const [i, t] of visits.sort((a, b) => a - b).entries()) await writer.write(pageViews, pageViewEvent(t, '/', `visitor-${i}`));
+  for (const [i, t] of visits.sort((a, b) => a - b).entries())
+    await writer.write(pageViews, pageViewEvent(t, '/', `visitor-${i}`));
   await writer.close();
   for (const [i, [kind, t]] of offline.entries()) {
-    await storeOfflineEvent(db, { kind, at: t, recorded_at: t, source: 'tally', recorded_by: Number(user.id), mentioned_newsletter: 0, note: null, client_id: `edge-${i}`, issue_id: null });
+    await storeOfflineEvent(db, {
+      kind,
+      at: t,
+      recorded_at: t,
+      source: 'tally',
+      recorded_by: Number(user.id),
+      mentioned_newsletter: 0,
+      note: null,
+      client_id: `edge-${i}`,
+      issue_id: null,
+    });
   }
   return issue.issueId;
 }
@@ -70,14 +106,32 @@ describeEachDatabase('the lift over exactly [send, now), earlier weeks over the 
 
   /** Straight from the raw rows: visits started and calls or walk-ins (not undone) in [from, to). */
   const direct = async (metric: 'visit' | 'call' | 'walk_in', from: number, to: number) => {
-    if (metric === 'visit') return (await db().selectFrom('visits').select('started_at').execute()).filter((v) => Number(v.started_at) >= from && Number(v.started_at) < to).length;
-    const rows = await db().selectFrom('offline_events').select('at').where('kind', '=', metric).where('undone_at', 'is', null).execute();
+    if (metric === 'visit')
+      return (await db().selectFrom('visits').select('started_at').execute()).filter(
+        (v) => Number(v.started_at) >= from && Number(v.started_at) < to,
+      ).length;
+    const rows = await db()
+      .selectFrom('offline_events')
+      .select('at')
+      .where('kind', '=', metric)
+      .where('undone_at', 'is', null)
+      .execute();
     return rows.filter((r) => Number(r.at) >= from && Number(r.at) < to).length;
   };
 
   for (const [now, observed, expected, said] of [
-    [SOON, { visit: 2, call: 1, walk_in: 1 }, { visit: 1, call: 1, walk_in: 0 }, 'In the 6 minutes since the send (Tuesday 04:52 to 04:58;'],
-    [LATER, { visit: 5, call: 3, walk_in: 3 }, { visit: 1, call: 2, walk_in: 1 }, 'In the 45 minutes since the send (Tuesday 04:52 to 05:37;'],
+    [
+      SOON,
+      { visit: 2, call: 1, walk_in: 1 },
+      { visit: 1, call: 1, walk_in: 0 },
+      'In the 6 minutes since the send (Tuesday 04:52 to 04:58;',
+    ],
+    [
+      LATER,
+      { visit: 5, call: 3, walk_in: 3 },
+      { visit: 1, call: 2, walk_in: 1 },
+      'In the 45 minutes since the send (Tuesday 04:52 to 05:37;',
+    ],
   ] as const) {
     it(`read at ${new Date(now).toISOString().slice(11, 16)}: the figures are the raw rows of [send, now) and of the same minutes of each earlier week`, async () => {
       const report = (await issueReport(db(), issueId, { now }))!;
@@ -89,8 +143,16 @@ describeEachDatabase('the lift over exactly [send, now), earlier weeks over the 
           expect(result.observed).toBe(await direct(metric, SENT, now));
           expect(result.weeksUsed).toEqual([1, 2, 3, 4]);
           for (const week of result.baseline) {
-            expect([metric, week.from, week.to]).toEqual([metric, SENT - week.weeksBack * WEEK, now - week.weeksBack * WEEK]);
-            expect([metric, week.weeksBack, week.count]).toEqual([metric, week.weeksBack, await direct(metric, week.from, week.to)]);
+            expect([metric, week.from, week.to]).toEqual([
+              metric,
+              SENT - week.weeksBack * WEEK,
+              now - week.weeksBack * WEEK,
+            ]);
+            expect([metric, week.weeksBack, week.count]).toEqual([
+              metric,
+              week.weeksBack,
+              await direct(metric, week.from, week.to),
+            ]);
           }
           expect([metric, result.expected]).toEqual([metric, expected[metric]]);
         }

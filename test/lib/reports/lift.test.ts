@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { bucketWindow, computeLift, countsFromBuckets, exactWindow, shiftByWeeks, type LiftInput } from '#lib/reports/lift.ts';
+import {
+  bucketWindow,
+  computeLift,
+  countsFromBuckets,
+  exactWindow,
+  shiftByWeeks,
+  type LiftInput,
+} from '#lib/reports/lift.ts';
 
 const HOUR = 3_600_000;
 const WEEK = 7 * 24 * HOUR;
@@ -16,10 +23,14 @@ function countEvents(events: [at: number, n: number][]): LiftInput['countIn'] {
 
 /** `observed` events an hour after the send, and `weeks[k - 1]` an hour into the window k weeks back. */
 function weekly(observed: number, weeks: number[]): LiftInput['countIn'] {
-  return countEvents([[sentAt + HOUR, observed], ...weeks.map((n, i): [number, number] => [weekStart(i + 1) + HOUR, n])]);
+  return countEvents([
+    [sentAt + HOUR, observed],
+    ...weeks.map((n, i): [number, number] => [weekStart(i + 1) + HOUR, n]),
+  ]);
 }
 
-const lift = (overrides: Partial<LiftInput> & Pick<LiftInput, 'countIn'>) => computeLift({ sentAt, horizonHours: 24, otherSendTimes: [], ...overrides });
+const lift = (overrides: Partial<LiftInput> & Pick<LiftInput, 'countIn'>) =>
+  computeLift({ sentAt, horizonHours: 24, otherSendTimes: [], ...overrides });
 
 describe('lift against the same hours of earlier weeks', () => {
   it('a clear lift: above the interval of normal variation, said in words with the interval', () => {
@@ -57,7 +68,9 @@ describe('lift against the same hours of earlier weeks', () => {
     expect(result.low).toBeCloseTo(-13.261, 2);
     expect(result.high).toBeCloseTo(31.261, 2);
     expect(result.verdict).toBe('noise');
-    expect(result.sentence).toContain('That is 9 more (between 13 fewer and 31 more), which is within normal variation.');
+    expect(result.sentence).toContain(
+      'That is 9 more (between 13 fewer and 31 more), which is within normal variation.',
+    );
   });
 
   it('a drop below normal', () => {
@@ -70,7 +83,9 @@ describe('lift against the same hours of earlier weeks', () => {
     expect(result.high).toBeCloseTo(-28.087, 2);
     expect(result.relative).toBe(-0.5);
     expect(result.verdict).toBe('below');
-    expect(result.sentence).toContain('That is 50 fewer (between 28 and 72 fewer), a bigger drop than normal variation explains.');
+    expect(result.sentence).toContain(
+      'That is 50 fewer (between 28 and 72 fewer), a bigger drop than normal variation explains.',
+    );
   });
 
   it('weeks that swing more than Poisson noise widen the interval: the same lift is then only noise', () => {
@@ -87,7 +102,10 @@ describe('lift against the same hours of earlier weeks', () => {
   it('two clean weeks that disagree widely are already evidence of spread', () => {
     // weeks 3 and 4 touched; left 60 and 140: expected 100, s² = (40² + 40²) / 1 = 3200, extra = 3100
     // var = 160 + 3100 + (100 + 3100) / 2 = 4860; 1.96 × √4860 = 1.96 × 69.714 = 136.640 → [−76.640, 196.640]
-    const result = lift({ countIn: weekly(160, [60, 140, 10, 10]), otherSendTimes: [weekStart(3) + HOUR, weekStart(4) + HOUR] });
+    const result = lift({
+      countIn: weekly(160, [60, 140, 10, 10]),
+      otherSendTimes: [weekStart(3) + HOUR, weekStart(4) + HOUR],
+    });
     expect(result.weeksUsed).toEqual([1, 2]);
     expect(result.low).toBeCloseTo(-76.64, 2);
     expect(result.high).toBeCloseTo(196.64, 2);
@@ -104,7 +122,13 @@ describe('weeks another send touched', () => {
     const result = lift({ countIn: weekly(140, [90, 300, 96, 102]), otherSendTimes: [otherSend] });
     expect(result.weeksUsed).toEqual([1, 3, 4]);
     expect(result.weeksExcluded).toEqual([
-      { weeksBack: 2, reason: 'another-send', sendAt: otherSend, from: Date.UTC(2026, 10, 10, 9), to: Date.UTC(2026, 10, 11, 9) },
+      {
+        weeksBack: 2,
+        reason: 'another-send',
+        sendAt: otherSend,
+        from: Date.UTC(2026, 10, 10, 9),
+        to: Date.UTC(2026, 10, 11, 9),
+      },
     ]);
     expect(result.expected).toBe(96);
     expect(result.low).toBeCloseTo(18.295, 2);
@@ -122,9 +146,14 @@ describe('weeks another send touched', () => {
     const endsAsWeek3Starts = week3.from - 24 * HOUR; // its window [3 Nov 09:00 − 24 h, 3 Nov 09:00) stops where week 3 starts
     const goesOutAsWeek3Ends = week3.to; // 4 Nov 09:00: week 3's window is [.., 4 Nov 09:00)
     const overlapsWeek1ByOneMs = weekStart(1) - 24 * HOUR + 1; // its window ends at 17 Nov 09:00:00.001
-    const result = lift({ countIn: weekly(140, [90, 100, 96, 98]), otherSendTimes: [endsAsWeek3Starts, goesOutAsWeek3Ends, overlapsWeek1ByOneMs] });
+    const result = lift({
+      countIn: weekly(140, [90, 100, 96, 98]),
+      otherSendTimes: [endsAsWeek3Starts, goesOutAsWeek3Ends, overlapsWeek1ByOneMs],
+    });
     expect(result.weeksUsed).toEqual([2, 3, 4]);
-    expect(result.weeksExcluded.map((w) => [w.weeksBack, w.reason, w.sendAt])).toEqual([[1, 'another-send', overlapsWeek1ByOneMs]]);
+    expect(result.weeksExcluded.map((w) => [w.weeksBack, w.reason, w.sendAt])).toEqual([
+      [1, 'another-send', overlapsWeek1ByOneMs],
+    ]);
     // (100 + 96 + 98) / 3 = 98
     expect(result.expected).toBe(98);
   });
@@ -141,7 +170,16 @@ describe('weeks another send touched', () => {
   it('every earlier week touched: no baseline and no made-up number', () => {
     const oneInEachWeek = [1, 2, 3, 4].map((k) => weekStart(k) + 2 * HOUR);
     const result = lift({ countIn: weekly(140, [90, 100, 96, 98]), otherSendTimes: oneInEachWeek });
-    expect(result).toMatchObject({ observed: 140, expected: null, lift: null, low: null, high: null, relative: null, verdict: 'no-baseline', weeksUsed: [] });
+    expect(result).toMatchObject({
+      observed: 140,
+      expected: null,
+      lift: null,
+      low: null,
+      high: null,
+      relative: null,
+      verdict: 'no-baseline',
+      weeksUsed: [],
+    });
     expect(result.weeksExcluded.map((w) => w.weeksBack)).toEqual([1, 2, 3, 4]);
     expect(result.sentence).toBe(
       'In the 24 hours after the send (Tuesday 09:00 to Wednesday 09:00) there were 140 visits. There is no normal week to compare with ' +
@@ -175,8 +213,12 @@ describe('weeks another send touched', () => {
     const result = lift({ countIn: weekly(140, [90, 100, 96, 98]), otherSendTimes: [sentAt, twentyHoursLater] });
     expect(result.weeksUsed).toEqual([1, 2, 3, 4]);
     expect(result.observedTouchedBy).toEqual([twentyHoursLater]);
-    expect(result.sentence).toMatch(/Another newsletter went out within 24 hours of this one, so part of the difference may be its doing\.$/);
-    expect(lift({ countIn: weekly(140, [90, 100, 96, 98]), otherSendTimes: [sentAt + 24 * HOUR] }).observedTouchedBy).toEqual([]);
+    expect(result.sentence).toMatch(
+      /Another newsletter went out within 24 hours of this one, so part of the difference may be its doing\.$/,
+    );
+    expect(
+      lift({ countIn: weekly(140, [90, 100, 96, 98]), otherSendTimes: [sentAt + 24 * HOUR] }).observedTouchedBy,
+    ).toEqual([]);
   });
 });
 
@@ -203,7 +245,9 @@ describe('small and zero counts', () => {
     expect(result.high).toBeCloseTo(-3.07, 2);
     expect(result.verdict).toBe('below');
     expect(result.sentence).toContain('there were no phone calls; a normal week has 10 in those hours');
-    expect(result.sentence).toContain('That is 10 fewer (between 3.1 and 13 fewer), a bigger drop than normal variation explains.');
+    expect(result.sentence).toContain(
+      'That is 10 fewer (between 3.1 and 13 fewer), a bigger drop than normal variation explains.',
+    );
   });
 
   it('a single clean week with a handful of calls', () => {
@@ -215,12 +259,18 @@ describe('small and zero counts', () => {
     expect(result.low).toBeCloseTo(-2.198, 2);
     expect(result.high).toBeCloseTo(10.198, 2);
     expect(result.verdict).toBe('noise');
-    expect(result.sentence).toContain('there were 7 phone calls; a normal week has 3 in those hours (one of the previous four weeks; three were skipped');
-    expect(result.sentence).toContain('That is 4 more (between 2.2 fewer and 10 more), which is within normal variation.');
+    expect(result.sentence).toContain(
+      'there were 7 phone calls; a normal week has 3 in those hours (one of the previous four weeks; three were skipped',
+    );
+    expect(result.sentence).toContain(
+      'That is 4 more (between 2.2 fewer and 10 more), which is within normal variation.',
+    );
   });
 
   it('one event reads in the singular', () => {
-    expect(lift({ countIn: weekly(1, [1, 1, 1, 1]), noun: calls }).sentence).toContain('there was 1 phone call; a normal week has 1 in those hours');
+    expect(lift({ countIn: weekly(1, [1, 1, 1, 1]), noun: calls }).sentence).toContain(
+      'there was 1 phone call; a normal week has 1 in those hours',
+    );
   });
 });
 
@@ -255,20 +305,40 @@ describe('weeks back are calendar weeks in the site’s time zone', () => {
 
     // "Touched" is judged against the zoned window too: a send on Monday 23 March 08:30 UTC has its 24 h end at
     // 08:30 on the 24th, before week 1 starts at 09:00 (a 168 h shift, starting 08:00, would call week 1 touched).
-    expect(computeLift({ sentAt: sentAtBst, horizonHours: 24, otherSendTimes: [Date.UTC(2026, 2, 23, 8, 30)], countIn, timeZone: london }).weeksUsed).toEqual([
-      1, 2, 3, 4,
-    ]);
+    expect(
+      computeLift({
+        sentAt: sentAtBst,
+        horizonHours: 24,
+        otherSendTimes: [Date.UTC(2026, 2, 23, 8, 30)],
+        countIn,
+        timeZone: london,
+      }).weeksUsed,
+    ).toEqual([1, 2, 3, 4]);
   });
 
   it('a week after the clocks went back in New York, the week-back window is 169 hours earlier', () => {
     // Tuesday 3 Nov 2026 09:00 EST = 14:00 UTC; Tuesday 27 Oct 09:00 EDT = 13:00 UTC
-    const result = computeLift({ sentAt: Date.UTC(2026, 10, 3, 14), horizonHours: 24, otherSendTimes: [], countIn: () => 0, timeZone: 'America/New_York', weeks: 1 });
+    const result = computeLift({
+      sentAt: Date.UTC(2026, 10, 3, 14),
+      horizonHours: 24,
+      otherSendTimes: [],
+      countIn: () => 0,
+      timeZone: 'America/New_York',
+      weeks: 1,
+    });
     expect(result.baseline[0]).toMatchObject({ from: Date.UTC(2026, 9, 27, 13), to: Date.UTC(2026, 9, 28, 13) });
   });
 
   it('a week-back window that spans the clock change covers the same wall-clock hours, so 23 h', () => {
     // Saturday 4 April 09:00 BST → Sunday 5 April 09:00 BST; a week earlier Saturday 28 March 09:00 GMT → Sunday 29 March 09:00 BST
-    const result = computeLift({ sentAt: Date.UTC(2026, 3, 4, 8), horizonHours: 24, otherSendTimes: [], countIn: () => 0, timeZone: london, weeks: 1 });
+    const result = computeLift({
+      sentAt: Date.UTC(2026, 3, 4, 8),
+      horizonHours: 24,
+      otherSendTimes: [],
+      countIn: () => 0,
+      timeZone: london,
+      weeks: 1,
+    });
     expect(result.baseline[0]).toMatchObject({ from: Date.UTC(2026, 2, 28, 9), to: Date.UTC(2026, 2, 29, 8) });
     expect(result.baseline[0]!.to - result.baseline[0]!.from).toBe(23 * HOUR);
   });
@@ -288,7 +358,13 @@ describe('while the window is still open', () => {
     const events: [number, number][] = [[sentAt + HOUR, 60]];
     for (const k of [1, 2, 3, 4]) events.push([weekStart(k) + HOUR, 40], [weekStart(k) + 12 * HOUR, 100]);
     const result = lift({ countIn: countEvents(events), now: sentAt + 10 * HOUR });
-    expect(result).toMatchObject({ windowComplete: false, to: sentAt + 10 * HOUR, observed: 60, expected: 40, verdict: 'above' });
+    expect(result).toMatchObject({
+      windowComplete: false,
+      to: sentAt + 10 * HOUR,
+      observed: 60,
+      expected: 40,
+      verdict: 'above',
+    });
     expect(result.baseline[0]).toMatchObject({ from: weekStart(1), to: weekStart(1) + 10 * HOUR });
     expect(result.low).toBeCloseTo(3.602, 2);
     expect(result.sentence).toBe(
@@ -305,8 +381,19 @@ describe('the first minutes after a send', () => {
   const send = at(4, 54);
   const now = at(4, 58);
   // 4 visits since the send (in the 04:45 bucket, still running); 3 in the 04:45 bucket of each earlier week.
-  const buckets: [number, number][] = [[at(4, 45), 4], ...[1, 2, 3, 4].map((k): [number, number] => [at(4, 45) - k * WEEK, 3])];
-  const early = () => computeLift({ sentAt: send, countFrom: at(4, 45), horizonHours: 24, otherSendTimes: [], countIn: countsFromBuckets(buckets, { now }), now });
+  const buckets: [number, number][] = [
+    [at(4, 45), 4],
+    ...[1, 2, 3, 4].map((k): [number, number] => [at(4, 45) - k * WEEK, 3]),
+  ];
+  const early = () =>
+    computeLift({
+      sentAt: send,
+      countFrom: at(4, 45),
+      horizonHours: 24,
+      otherSendTimes: [],
+      countIn: countsFromBuckets(buckets, { now }),
+      now,
+    });
 
   it('counts what happened up to now, the quarter-hour still running included, and says so from the send', () => {
     const result = early();
@@ -314,18 +401,31 @@ describe('the first minutes after a send', () => {
     // Each earlier week: 13 of the 15 minutes of its 04:45 bucket → 3 × 13/15 = 2.6
     expect(result.expected).toBeCloseTo(2.6, 9);
     expect(result.baseline.map((w) => w.count)).toEqual([2.6, 2.6, 2.6, 2.6].map((n) => expect.closeTo(n, 9)));
-    expect(result.sentence).toMatch(/^In the 4 minutes since the send \(Tuesday 04:54 to 04:58; the 24-hour window is still open\) there were 4 visits; a normal week has 2\.6 in those minutes /);
+    expect(result.sentence).toMatch(
+      /^In the 4 minutes since the send \(Tuesday 04:54 to 04:58; the 24-hour window is still open\) there were 4 visits; a normal week has 2\.6 in those minutes /,
+    );
     expect(result.sentence).not.toMatch(/04:45|no visits|hours? since/);
   });
 
   it('in the first minute it still speaks of the send, not of hours', () => {
-    const result = computeLift({ sentAt: send, countFrom: at(4, 45), horizonHours: 24, otherSendTimes: [], countIn: countsFromBuckets(buckets, { now: send + 20_000 }), now: send + 20_000 });
+    const result = computeLift({
+      sentAt: send,
+      countFrom: at(4, 45),
+      horizonHours: 24,
+      otherSendTimes: [],
+      countIn: countsFromBuckets(buckets, { now: send + 20_000 }),
+      now: send + 20_000,
+    });
     expect(result.observed).toBe(4);
-    expect(result.sentence).toMatch(/^In the first minute after the send \(Tuesday 04:54, moments ago; the 24-hour window is still open\) there were 4 visits/);
+    expect(result.sentence).toMatch(
+      /^In the first minute after the send \(Tuesday 04:54, moments ago; the 24-hour window is still open\) there were 4 visits/,
+    );
   });
 
   it('a count start after the send is refused', () => {
-    expect(() => computeLift({ sentAt: send, countFrom: send + 1, horizonHours: 24, otherSendTimes: [], countIn: () => 0 })).toThrow(/countFrom/);
+    expect(() =>
+      computeLift({ sentAt: send, countFrom: send + 1, horizonHours: 24, otherSendTimes: [], countIn: () => 0 }),
+    ).toThrow(/countFrom/);
   });
 });
 
@@ -375,11 +475,23 @@ describe('countIn from 15-minute buckets', () => {
     // [09:00, next day 09:06): the 10 above and 6/15 of the next day's 09:00 bucket (100) = 10 + 40
     expect(countIn(at(9, 0), at(9, 6, 25))).toBeCloseTo(50, 9);
     // At 09:06 now, the 09:00 bucket holds what happened in the six minutes so far: all of it counts.
-    const live = countsFromBuckets([[at(8, 45), 5], [at(9, 0), 7]], { now: at(9, 6) });
+    const live = countsFromBuckets(
+      [
+        [at(8, 45), 5],
+        [at(9, 0), 7],
+      ],
+      { now: at(9, 6) },
+    );
     expect(live(at(8, 45), at(9, 6))).toBe(12);
     expect(live(at(8, 45) - 7 * 24 * HOUR, at(9, 6) - 7 * 24 * HOUR)).toBe(0);
-    expect(bucketWindow(at(8, 52), at(9, 6), { now: at(9, 6) })).toEqual({ whole: [at(8, 45), at(9, 0)], part: { from: at(9, 0), to: at(9, 15), share: 1 } });
-    expect(bucketWindow(at(8, 52), at(9, 6))).toEqual({ whole: [at(8, 45), at(9, 0)], part: { from: at(9, 0), to: at(9, 15), share: 0.4 } });
+    expect(bucketWindow(at(8, 52), at(9, 6), { now: at(9, 6) })).toEqual({
+      whole: [at(8, 45), at(9, 0)],
+      part: { from: at(9, 0), to: at(9, 15), share: 1 },
+    });
+    expect(bucketWindow(at(8, 52), at(9, 6))).toEqual({
+      whole: [at(8, 45), at(9, 0)],
+      part: { from: at(9, 0), to: at(9, 15), share: 0.4 },
+    });
   });
 
   it('feeds computeLift', () => {
@@ -395,7 +507,13 @@ describe('a window read to the minute', () => {
   it('whole quarter-hours inside it, whole minutes at each edge; the minute holding its end counts in full', () => {
     expect(exactWindow(t(52), t(58))).toEqual({ buckets: null, minutes: [[t(52), t(58)]] });
     expect(exactWindow(t(52, 30), t(57, 10))).toEqual({ buckets: null, minutes: [[t(52), t(58)]] });
-    expect(exactWindow(t(52), t(97))).toEqual({ buckets: [t(60), t(90)], minutes: [[t(52), t(60)], [t(90), t(97)]] });
+    expect(exactWindow(t(52), t(97))).toEqual({
+      buckets: [t(60), t(90)],
+      minutes: [
+        [t(52), t(60)],
+        [t(90), t(97)],
+      ],
+    });
     expect(exactWindow(t(45), t(90))).toEqual({ buckets: [t(45), t(90)], minutes: [] });
     expect(exactWindow(t(52), t(60))).toEqual({ buckets: null, minutes: [[t(52), t(60)]] });
     expect(exactWindow(t(52), t(52))).toEqual({ buckets: null, minutes: [] });

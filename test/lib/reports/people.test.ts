@@ -24,7 +24,13 @@ describeEachDatabase('the people behind a report figure', (db) => {
   let emailOf: Map<number, string>;
   beforeAll(async () => {
     seed = await seedReportData(db(), 'http://127.0.0.1:4321');
-    const ledger = await db().selectFrom('deliveries').innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id').select(['deliveries.id', 'subscribers.email']).where('issue_id', '=', seed.a.issueId).orderBy('deliveries.id').execute();
+    const ledger = await db()
+      .selectFrom('deliveries')
+      .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
+      .select(['deliveries.id', 'subscribers.email'])
+      .where('issue_id', '=', seed.a.issueId)
+      .orderBy('deliveries.id')
+      .execute();
     d = ledger.map((r) => num(r.id));
     emailOf = new Map(ledger.map((r) => [num(r.id), r.email]));
   }, 60_000);
@@ -41,11 +47,28 @@ describeEachDatabase('the people behind a report figure', (db) => {
     const [row] = await compareIssues(db(), { now: seed.now, issueIds: [a] });
     const report = (await issueReport(db(), a, { now: seed.now }))!;
     const opens = await db().selectFrom('opens').select(['delivery_id', 'class']).where('issue_id', '=', a).execute();
-    const clicks = await db().selectFrom('clicks').select(['delivery_id', 'class', 'link_id']).where('issue_id', '=', a).execute();
-    const visits = await db().selectFrom('visits').select(['delivery_id', 'is_later']).where('issue_id', '=', a).where('delivery_id', 'is not', null).execute();
-    const delivered = await db().selectFrom('deliveries').select('id').where('issue_id', '=', a).where('status', '=', 'sent').execute();
+    const clicks = await db()
+      .selectFrom('clicks')
+      .select(['delivery_id', 'class', 'link_id'])
+      .where('issue_id', '=', a)
+      .execute();
+    const visits = await db()
+      .selectFrom('visits')
+      .select(['delivery_id', 'is_later'])
+      .where('issue_id', '=', a)
+      .where('delivery_id', 'is not', null)
+      .execute();
+    const delivered = await db()
+      .selectFrom('deliveries')
+      .select('id')
+      .where('issue_id', '=', a)
+      .where('status', '=', 'sent')
+      .execute();
     const humanClickers = new Set(clicks.filter((c) => c.class === 'human').map((c) => num(c.delivery_id)));
-    const openers = new Set([...opens.filter((o) => o.class === 'human' || o.class === 'proxy').map((o) => num(o.delivery_id)), ...humanClickers]);
+    const openers = new Set([
+      ...opens.filter((o) => o.class === 'human' || o.class === 'proxy').map((o) => num(o.delivery_id)),
+      ...humanClickers,
+    ]);
     const siteLink = report.links.find((l) => l.kind === 'site')!;
 
     const opened = await listed({ issue: a, figure: 'opened' });
@@ -61,7 +84,11 @@ describeEachDatabase('the people behind a report figure', (db) => {
     const site = await listed({ issue: a, figure: 'clicked', link: siteLink.id });
     expect(site).toEqual({ total: 2, emails: emails(1, 2) });
     expect(site.total).toBe(siteLink.uniqueClickers);
-    expect(site.total).toBe(new Set(clicks.filter((c) => c.class === 'human' && num(c.link_id) === siteLink.id).map((c) => num(c.delivery_id))).size);
+    expect(site.total).toBe(
+      new Set(
+        clicks.filter((c) => c.class === 'human' && num(c.link_id) === siteLink.id).map((c) => num(c.delivery_id)),
+      ).size,
+    );
     const honeypot = report.links.find((l) => l.kind === 'honeypot')!;
     expect(await listed({ issue: a, figure: 'clicked', link: honeypot.id })).toEqual({ total: 0, emails: [] });
 
@@ -84,7 +111,11 @@ describeEachDatabase('the people behind a report figure', (db) => {
     const rule: PeopleRule = { issue: seed.a.issueId, figure: 'opened' };
     const pages = await Promise.all([1, 2, 3].map((n) => peoplePage(db(), rule, n, 4)));
     const shown = pages.map((p) => (p.perPersonTracking ? { page: p.page, pages: p.pages, n: p.people.length } : null));
-    expect(shown).toEqual([{ page: 1, pages: 2, n: 4 }, { page: 2, pages: 2, n: 2 }, { page: 2, pages: 2, n: 2 }]);
+    expect(shown).toEqual([
+      { page: 1, pages: 2, n: 4 },
+      { page: 2, pages: 2, n: 2 },
+      { page: 2, pages: 2, n: 2 },
+    ]);
     let csv = '';
     expect(await exportPeopleCsv(db(), rule, (t) => void (csv += t))).toBe(6);
     expect(csv.trimEnd().split('\n')).toHaveLength(7);
@@ -95,7 +126,12 @@ describeEachDatabase('the people behind a report figure', (db) => {
     expect(await countAudience(db(), { behaviour: rule })).toBe(5);
     const added = await freezeAudience(db(), { issueId: seed.draftId, behaviour: rule }, seed.now);
     expect(added).toBe(5);
-    const frozen = await db().selectFrom('deliveries').innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id').select('subscribers.email').where('issue_id', '=', seed.draftId).execute();
+    const frozen = await db()
+      .selectFrom('deliveries')
+      .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
+      .select('subscribers.email')
+      .where('issue_id', '=', seed.draftId)
+      .execute();
     expect(frozen.map((r) => r.email).sort()).toEqual(emails(1, 2, 3, 4, 6));
     await db().deleteFrom('deliveries').where('issue_id', '=', seed.draftId).execute();
     expect(await countAudience(db(), { behaviour: { issue: seed.a.issueId, figure: 'not-opened' } })).toBe(4);
@@ -103,16 +139,30 @@ describeEachDatabase('the people behind a report figure', (db) => {
 
   it('bad rules are refused with a sentence: an unknown figure, a link of another issue, a link on another figure, an issue not sent, no such issue', async () => {
     const a = seed.a.issueId;
-    const linkOfB = await db().selectFrom('issue_links').select('id').where('issue_id', '=', seed.b.issueId).executeTakeFirstOrThrow();
+    const linkOfB = await db()
+      .selectFrom('issue_links')
+      .select('id')
+      .where('issue_id', '=', seed.b.issueId)
+      .executeTakeFirstOrThrow();
     const refusal = async (input: { issue: unknown; figure: unknown; link?: unknown }) => {
       const r = await checkPeopleRule(db(), input);
       return r.ok ? 'accepted' : `${r.reason}: ${r.message}`;
     };
-    expect(await refusal({ issue: a, figure: 'openers' })).toBe('invalid: Unknown figure “openers”: choose one of opened, clicked, visited, later, not-opened.');
-    expect(await refusal({ issue: a, figure: 'clicked', link: num(linkOfB.id) })).toBe(`invalid: Link ${num(linkOfB.id)} is not a link of this issue: choose one from its report’s links table.`);
-    expect(await refusal({ issue: a, figure: 'opened', link: num(linkOfB.id) })).toBe('invalid: A link goes only with the clickers figure (figure=clicked).');
-    expect(await refusal({ issue: a, figure: 'clicked', link: 'x1' })).toBe('invalid: The link must be a link id (a whole number).');
-    expect(await refusal({ issue: seed.draftId, figure: 'opened' })).toBe('conflict: This issue has not gone out yet: nobody has opened, clicked or visited from it, so there are no people to list.');
+    expect(await refusal({ issue: a, figure: 'openers' })).toBe(
+      'invalid: Unknown figure “openers”: choose one of opened, clicked, visited, later, not-opened.',
+    );
+    expect(await refusal({ issue: a, figure: 'clicked', link: num(linkOfB.id) })).toBe(
+      `invalid: Link ${num(linkOfB.id)} is not a link of this issue: choose one from its report’s links table.`,
+    );
+    expect(await refusal({ issue: a, figure: 'opened', link: num(linkOfB.id) })).toBe(
+      'invalid: A link goes only with the clickers figure (figure=clicked).',
+    );
+    expect(await refusal({ issue: a, figure: 'clicked', link: 'x1' })).toBe(
+      'invalid: The link must be a link id (a whole number).',
+    );
+    expect(await refusal({ issue: seed.draftId, figure: 'opened' })).toBe(
+      'conflict: This issue has not gone out yet: nobody has opened, clicked or visited from it, so there are no people to list.',
+    );
     expect(await refusal({ issue: 999_999, figure: 'opened' })).toBe('not-found: There is no such issue.');
   });
 
@@ -134,10 +184,16 @@ describeEachDatabase('the people behind a report figure', (db) => {
 
   it('a subscriber erased since stays in the count and is no longer listed', async () => {
     const rule: PeopleRule = { issue: seed.a.issueId, figure: 'visited' };
-    const d2 = await db().selectFrom('deliveries').select('subscriber_id').where('id', '=', d[2]!).executeTakeFirstOrThrow();
+    const d2 = await db()
+      .selectFrom('deliveries')
+      .select('subscriber_id')
+      .where('id', '=', d[2]!)
+      .executeTakeFirstOrThrow();
     expect(await eraseSubscriber(db(), num(d2.subscriber_id), seed.now)).toBe(true);
     expect(await countPeople(db(), rule)).toEqual({ total: 2, named: 1 });
     const page = await peoplePage(db(), rule, 1);
-    expect(page.perPersonTracking && { total: page.total, deleted: page.deleted, emails: page.people.map((p) => p.email) }).toEqual({ total: 2, deleted: 1, emails: emails(1) });
+    expect(
+      page.perPersonTracking && { total: page.total, deleted: page.deleted, emails: page.people.map((p) => p.email) },
+    ).toEqual({ total: 2, deleted: 1, emails: emails(1) });
   });
 });

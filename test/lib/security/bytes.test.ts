@@ -19,7 +19,17 @@ describe('decodeBase64url', () => {
     expect(decodeBase64url(text, into)).toBe(4);
     // Stray bits in the last character: Buffer would read the same bytes from these.
     expect(Buffer.from(text.slice(0, -1) + 'h', 'base64url').equals(Buffer.from(text, 'base64url'))).toBe(true);
-    for (const bad of [text.slice(0, -1) + 'h', text.slice(0, -1) + 'B', 'A', 'AAAAA', '+/8BAg', '-_8BAg==', '-_8B.g', '-_8BAé', '-_8 Ag']) {
+    for (const bad of [
+      text.slice(0, -1) + 'h',
+      text.slice(0, -1) + 'B',
+      'A',
+      'AAAAA',
+      '+/8BAg',
+      '-_8BAg==',
+      '-_8B.g',
+      '-_8BAé',
+      '-_8 Ag',
+    ]) {
       expect(decodeBase64url(bad, into), bad).toBeUndefined();
     }
   });
@@ -33,7 +43,18 @@ describe('decodeBase64url', () => {
 describe('varints', () => {
   it('round-trip across the byte boundaries up to 2^53 - 1', () => {
     const buffer = new Uint8Array(8);
-    for (const value of [0, 1, 127, 128, 16_383, 16_384, 2 ** 21, 2 ** 35 + 7, 1_764_190_000_000, Number.MAX_SAFE_INTEGER]) {
+    for (const value of [
+      0,
+      1,
+      127,
+      128,
+      16_383,
+      16_384,
+      2 ** 21,
+      2 ** 35 + 7,
+      1_764_190_000_000,
+      Number.MAX_SAFE_INTEGER,
+    ]) {
       const end = writeVarint(buffer, 0, value);
       expect(readVarint(buffer, 0, end)).toEqual({ value, next: end });
     }

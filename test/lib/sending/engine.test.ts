@@ -18,7 +18,11 @@ const SECRET = 'engine-test-secret-engine-test-secret-000';
 /** The real seam: the issues domain's checks, freeze and personaliser. */
 const hooks = createIssueSendingPort({ secret: SECRET, knownPaths: async () => undefined });
 
-const running: { workers: SendWorker[]; mailers: Mailer[]; sinks: SmtpSink[] } = { workers: [], mailers: [], sinks: [] };
+const running: { workers: SendWorker[]; mailers: Mailer[]; sinks: SmtpSink[] } = {
+  workers: [],
+  mailers: [],
+  sinks: [],
+};
 afterEach(async () => {
   for (const w of running.workers.splice(0)) await w.stop();
   for (const m of running.mailers.splice(0)) await m.close();
@@ -32,7 +36,11 @@ async function sink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
 }
 
 function mailerFor(s: SmtpSink, poolSize = 3, rateLimitPerSecond?: number): Mailer {
-  const m = createMailer({ smtpUrl: s.url, outboxDir: mkdtempSync(path.join(tmpdir(), 'footfall-outbox-')), pool: { maxConnections: poolSize, ...(rateLimitPerSecond ? { rateLimitPerSecond } : {}) } });
+  const m = createMailer({
+    smtpUrl: s.url,
+    outboxDir: mkdtempSync(path.join(tmpdir(), 'footfall-outbox-')),
+    pool: { maxConnections: poolSize, ...(rateLimitPerSecond ? { rateLimitPerSecond } : {}) },
+  });
   running.mailers.push(m);
   return m;
 }
@@ -57,7 +65,11 @@ async function startWorker(db: DB, mailer: Mailer, options: Partial<SendWorkerOp
 }
 
 async function finished(db: DB, issueId: number, timeoutMs = 20_000): Promise<void> {
-  await eventually(async () => (await getSendProgress(db, issueId)).send?.state === 'finished', `issue ${issueId}'s send to finish`, timeoutMs);
+  await eventually(
+    async () => (await getSendProgress(db, issueId)).send?.state === 'finished',
+    `issue ${issueId}'s send to finish`,
+    timeoutMs,
+  );
 }
 
 const recipientsOf = (s: SmtpSink) => s.envelopes.flatMap((e) => e.rcptTo);
@@ -72,7 +84,11 @@ describeEachDatabase('sending engine', (db, dialect) => {
   it('freezes the audience in one statement, sends each recipient one message, and finishes with the ledger settled', async () => {
     const s = await sink();
     const issueId = await createDraftIssue(db());
-    const ids = await seedSubscribers(db(), 40, { email: (i) => `all${i}@example.com`, status: (i) => (i === 3 ? 'pending' : 'active'), paused: (i) => i === 4 });
+    const ids = await seedSubscribers(db(), 40, {
+      email: (i) => `all${i}@example.com`,
+      status: (i) => (i === 3 ? 'pending' : 'active'),
+      paused: (i) => i === 4,
+    });
     const result = await requestSend(db(), hooks, { issueId, audience: {} });
     expect(result).toMatchObject({ ok: true, value: { state: 'running', recipients: 38, created: true } });
 
@@ -81,8 +97,17 @@ describeEachDatabase('sending engine', (db, dialect) => {
     const ledger = await ledgerOf(db(), issueId);
     expect(ledger).toHaveLength(38);
     expect(new Set(ledger.map((r) => r.subscriber_id))).toEqual(new Set(ids.filter((_, i) => i !== 3 && i !== 4)));
-    expect(ledger.every((r) => r.status === 'sent' && r.attempts === 1 && r.sent_at !== null && /^<.+@.+>$/.test(r.message_id!))).toBe(true);
-    expect(recipientsOf(s).sort()).toEqual(ids.map((_, i) => `all${i}@example.com`).filter((_, i) => i !== 3 && i !== 4).sort());
+    expect(
+      ledger.every(
+        (r) => r.status === 'sent' && r.attempts === 1 && r.sent_at !== null && /^<.+@.+>$/.test(r.message_id!),
+      ),
+    ).toBe(true);
+    expect(recipientsOf(s).sort()).toEqual(
+      ids
+        .map((_, i) => `all${i}@example.com`)
+        .filter((_, i) => i !== 3 && i !== 4)
+        .sort(),
+    );
     // The recorded Message-ID is the one that arrived: the issue's own, per delivery.
     expect(new Set(s.messages.map((m) => m.messageId))).toEqual(new Set(ledger.map((r) => r.message_id)));
     for (const row of ledger) expect(row.message_id).toMatch(new RegExp(`^<footfall\\.${issueId}\\.${row.id}@`));
@@ -94,7 +119,9 @@ describeEachDatabase('sending engine', (db, dialect) => {
     expect(header('list-unsubscribe')).toMatch(/^List-Unsubscribe: <http:\/\/[^>]+\/unsubscribe\/[^>]+>/);
     expect(first.html).toMatch(/\/t\/o\/[A-Za-z0-9_-]{16,}/);
     expect(new Set(s.messages.map((m) => /\/t\/o\/([A-Za-z0-9_-]+)/.exec(String(m.html))?.[1])).size).toBe(38);
-    expect(await db().selectFrom('issues').select(['status', 'sent_at']).where('id', '=', issueId).executeTakeFirst()).toMatchObject({ status: 'sent', sent_at: expect.any(Number) });
+    expect(
+      await db().selectFrom('issues').select(['status', 'sent_at']).where('id', '=', issueId).executeTakeFirst(),
+    ).toMatchObject({ status: 'sent', sent_at: expect.any(Number) });
 
     const progress = await getSendProgress(db(), issueId);
     expect(progress.counts).toEqual({ queued: 0, sending: 0, sent: 38, failed: 0, bounced: 0, skipped: 0, total: 38 });
@@ -103,7 +130,10 @@ describeEachDatabase('sending engine', (db, dialect) => {
 
     // A repeated request answers the same send and adds nobody.
     const again = await requestSend(db(), hooks, { issueId, audience: { topics: ['guides'] } });
-    expect(again).toMatchObject({ ok: true, value: { sendId: result.ok ? result.value.sendId : 0, created: false, state: 'finished' } });
+    expect(again).toMatchObject({
+      ok: true,
+      value: { sendId: result.ok ? result.value.sendId : 0, created: false, state: 'finished' },
+    });
     expect(await ledgerOf(db(), issueId)).toHaveLength(38);
   });
 
@@ -127,8 +157,14 @@ describeEachDatabase('sending engine', (db, dialect) => {
   it('sends by topic, and re-checks each recipient just before sending (unsubscribed, paused, suppressed, deleted → skipped)', async () => {
     const s = await sink();
     const issueId = await createDraftIssue(db());
-    const ids = await seedSubscribers(db(), 12, { email: (i) => `topic${i}@example.com`, topics: (i) => (i % 2 === 0 ? ['guides'] : i % 3 === 0 ? ['offers', 'guides'] : ['offers']) });
-    expect(await requestSend(db(), hooks, { issueId, audience: { topics: ['nonsense'] } })).toMatchObject({ ok: false, reason: 'invalid' });
+    const ids = await seedSubscribers(db(), 12, {
+      email: (i) => `topic${i}@example.com`,
+      topics: (i) => (i % 2 === 0 ? ['guides'] : i % 3 === 0 ? ['offers', 'guides'] : ['offers']),
+    });
+    expect(await requestSend(db(), hooks, { issueId, audience: { topics: ['nonsense'] } })).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+    });
     const result = await requestSend(db(), hooks, { issueId, audience: { topics: ['guides'] } });
     // guides: the even ones (0,2,4,6,8,10) and 3, 9.
     expect(result).toMatchObject({ ok: true, value: { recipients: 8, audience: { topics: ['guides'] } } });
@@ -143,8 +179,18 @@ describeEachDatabase('sending engine', (db, dialect) => {
     await finished(db(), issueId);
     const ledger = await ledgerOf(db(), issueId);
     expect(countBy(ledger, (r) => r.status)).toEqual({ sent: 4, skipped: 4 });
-    expect(ledger.filter((r) => r.status === 'skipped').map((r) => r.reason).sort()).toEqual(['address suppressed', 'subscriber deleted', 'subscriber paused', 'subscriber unsubscribed']);
-    expect(recipientsOf(s).sort()).toEqual(['topic10@example.com', 'topic3@example.com', 'topic8@example.com', 'topic9@example.com']);
+    expect(
+      ledger
+        .filter((r) => r.status === 'skipped')
+        .map((r) => r.reason)
+        .sort(),
+    ).toEqual(['address suppressed', 'subscriber deleted', 'subscriber paused', 'subscriber unsubscribed']);
+    expect(recipientsOf(s).sort()).toEqual([
+      'topic10@example.com',
+      'topic3@example.com',
+      'topic8@example.com',
+      'topic9@example.com',
+    ]);
     // The deleted subscriber's row stays, without them: the counts survive.
     expect(ledger.filter((r) => r.subscriber_id === null)).toHaveLength(1);
     expect((await getSendProgress(db(), issueId)).counts).toMatchObject({ sent: 4, skipped: 4, total: 8 });
@@ -162,7 +208,8 @@ describeEachDatabase('sending engine', (db, dialect) => {
       respond: (rcpt) => {
         rcpts.set(rcpt, (rcpts.get(rcpt) ?? 0) + 1);
         if (rcpt.startsWith('busy')) return count(rcpt) <= 2 ? { code: 451, message: '4.3.0 Try again later' } : null;
-        if (rcpt.startsWith('closing')) return count(rcpt) <= 1 ? { code: 421, message: '4.4.2 Closing connection' } : null;
+        if (rcpt.startsWith('closing'))
+          return count(rcpt) <= 1 ? { code: 421, message: '4.4.2 Closing connection' } : null;
         if (rcpt.startsWith('gone')) return { code: 550, message: '5.1.1 No such user here' };
         if (rcpt.startsWith('never')) return { code: 450, message: '4.2.1 Mailbox busy' };
         return null;
@@ -177,7 +224,18 @@ describeEachDatabase('sending engine', (db, dialect) => {
     await finished(db(), issueId);
 
     const ledger = await ledgerOf(db(), issueId);
-    const rows = await db().selectFrom('deliveries').innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id').select(['subscribers.email', 'subscribers.status as subscriber_status', 'deliveries.status', 'deliveries.attempts', 'deliveries.reason']).where('deliveries.issue_id', '=', issueId).execute();
+    const rows = await db()
+      .selectFrom('deliveries')
+      .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
+      .select([
+        'subscribers.email',
+        'subscribers.status as subscriber_status',
+        'deliveries.status',
+        'deliveries.attempts',
+        'deliveries.reason',
+      ])
+      .where('deliveries.issue_id', '=', issueId)
+      .execute();
     const byKind = (kind: string) => rows.filter((r) => r.email.startsWith(kind));
     expect(byKind('ok').every((r) => r.status === 'sent' && r.attempts === 1)).toBe(true);
     expect(byKind('busy').every((r) => r.status === 'sent' && r.attempts === 3)).toBe(true);
@@ -187,7 +245,13 @@ describeEachDatabase('sending engine', (db, dialect) => {
     for (const r of byKind('gone')) {
       expect(r).toMatchObject({ status: 'bounced', attempts: 1, subscriber_status: 'bounced' });
       expect(r.reason).toContain('5.1.1');
-      expect(await db().selectFrom('suppressions').select('reason').where('email_hash', '=', emailHash(r.email)).executeTakeFirst()).toEqual({ reason: 'bounced' });
+      expect(
+        await db()
+          .selectFrom('suppressions')
+          .select('reason')
+          .where('email_hash', '=', emailHash(r.email))
+          .executeTakeFirst(),
+      ).toEqual({ reason: 'bounced' });
     }
     for (const r of byKind('never')) {
       expect(r).toMatchObject({ status: 'failed', attempts: 4 });
@@ -195,24 +259,41 @@ describeEachDatabase('sending engine', (db, dialect) => {
     }
     // Every 4xx or dropped recipient arrived exactly once; the 5xx and endless ones never.
     const arrived = countBy(recipientsOf(s), (r) => r);
-    for (const kind of ['ok', 'busy', 'closing', 'drop']) for (const r of byKind(kind)) expect(arrived[r.email], r.email).toBe(1);
+    for (const kind of ['ok', 'busy', 'closing', 'drop'])
+      for (const r of byKind(kind)) expect(arrived[r.email], r.email).toBe(1);
     for (const kind of ['gone', 'never']) for (const r of byKind(kind)) expect(arrived[r.email]).toBeUndefined();
     // A bounce is not retried: one RCPT for each 5xx address; the endless ones exactly maxAttempts.
     for (const r of byKind('gone')) expect(rcpts.get(r.email)).toBe(1);
     for (const r of byKind('never')) expect(rcpts.get(r.email)).toBe(4);
-    expect((await getSendProgress(db(), issueId)).counts).toEqual({ queued: 0, sending: 0, sent: 16, failed: 4, bounced: 4, skipped: 0, total: ledger.length });
+    expect((await getSendProgress(db(), issueId)).counts).toEqual({
+      queued: 0,
+      sending: 0,
+      sent: 16,
+      failed: 4,
+      bounced: 4,
+      skipped: 0,
+      total: ledger.length,
+    });
   });
 
   it('pauses itself after N failures in a row and says why; resume carries on; cancel skips the rest', async () => {
     let refuse = true;
-    const s = await sink({ respond: () => (refuse ? { code: 421, message: '4.7.0 Too many connections from your host' } : null) });
+    const s = await sink({
+      respond: () => (refuse ? { code: 421, message: '4.7.0 Too many connections from your host' } : null),
+    });
     const issueId = await createDraftIssue(db());
     await seedSubscribers(db(), 30, { email: (i) => `pause${i}@example.com` });
-    const sendId = ((await requestSend(db(), hooks, { issueId, audience: {} })) as { value: { sendId: number } }).value.sendId;
+    const sendId = ((await requestSend(db(), hooks, { issueId, audience: {} })) as { value: { sendId: number } }).value
+      .sendId;
     await startWorker(db(), mailerFor(s), { pauseAfterFailures: 5, retryBaseMs: 60_000 });
-    await eventually(async () => (await getSendProgress(db(), issueId)).send?.state === 'paused', 'the send to pause itself');
+    await eventually(
+      async () => (await getSendProgress(db(), issueId)).send?.state === 'paused',
+      'the send to pause itself',
+    );
     const paused = await getSendProgress(db(), issueId);
-    expect(paused.send!.pausedReason).toMatch(/^Paused after 5 failed attempts in a row\. The last: 421 4\.7\.0 Too many connections/);
+    expect(paused.send!.pausedReason).toMatch(
+      /^Paused after 5 failed attempts in a row\. The last: 421 4\.7\.0 Too many connections/,
+    );
     // Nothing more is attempted while paused.
     await eventually(async () => (await getSendProgress(db(), issueId)).counts.sending === 0, 'in-flight to settle');
     const attempted = s.envelopes.length;
@@ -222,9 +303,17 @@ describeEachDatabase('sending engine', (db, dialect) => {
 
     refuse = false;
     // Retries were scheduled a minute ahead; make them due now, as time passing would.
-    await db().updateTable('deliveries').set({ next_attempt_at: 0 }).where('issue_id', '=', issueId).where('status', '=', 'queued').execute();
+    await db()
+      .updateTable('deliveries')
+      .set({ next_attempt_at: 0 })
+      .where('issue_id', '=', issueId)
+      .where('status', '=', 'queued')
+      .execute();
     expect(await resumeSend(db(), sendId)).toEqual({ ok: true, value: null });
-    await eventually(async () => (await getSendProgress(db(), issueId)).counts.sent >= 10, 'ten messages after resuming');
+    await eventually(
+      async () => (await getSendProgress(db(), issueId)).counts.sent >= 10,
+      'ten messages after resuming',
+    );
     expect(await pauseSend(db(), sendId, 'paused by a test')).toEqual({ ok: true, value: null });
     const cancelled = await cancelSend(db(), hooks, sendId);
     expect(cancelled.ok).toBe(true);
@@ -232,7 +321,9 @@ describeEachDatabase('sending engine', (db, dialect) => {
     const end = await getSendProgress(db(), issueId);
     expect(end.send!.state).toBe('cancelled');
     expect(end.counts.sent + end.counts.skipped).toBe(30);
-    expect((await ledgerOf(db(), issueId)).filter((r) => r.status === 'skipped').every((r) => r.reason === 'cancelled')).toBe(true);
+    expect(
+      (await ledgerOf(db(), issueId)).filter((r) => r.status === 'skipped').every((r) => r.reason === 'cancelled'),
+    ).toBe(true);
     expect(await resumeSend(db(), sendId)).toMatchObject({ ok: false, reason: 'conflict' });
   });
 
@@ -243,13 +334,20 @@ describeEachDatabase('sending engine', (db, dialect) => {
     const at = Date.now() + 1500;
     const result = await requestSend(db(), hooks, { issueId, audience: {}, at });
     expect(result).toMatchObject({ ok: true, value: { state: 'scheduled', scheduledAt: at, recipients: 5 } });
-    expect((await db().selectFrom('issues').select('status').where('id', '=', issueId).executeTakeFirst())?.status).toBe('scheduled');
+    expect(
+      (await db().selectFrom('issues').select('status').where('id', '=', issueId).executeTakeFirst())?.status,
+    ).toBe('scheduled');
 
     // Cancelling a send that has not started removes it: the issue is a draft again and can be scheduled anew.
     const { sendId } = (result as { value: { sendId: number } }).value;
     expect(await cancelSend(db(), hooks, sendId)).toEqual({ ok: true, value: { skipped: 0, removed: true } });
-    expect((await db().selectFrom('issues').select('status').where('id', '=', issueId).executeTakeFirst())?.status).toBe('draft');
-    expect(await requestSend(db(), hooks, { issueId, audience: {}, at })).toMatchObject({ ok: true, value: { state: 'scheduled', created: true } });
+    expect(
+      (await db().selectFrom('issues').select('status').where('id', '=', issueId).executeTakeFirst())?.status,
+    ).toBe('draft');
+    expect(await requestSend(db(), hooks, { issueId, audience: {}, at })).toMatchObject({
+      ok: true,
+      value: { state: 'scheduled', created: true },
+    });
     await startWorker(db(), mailerFor(s));
     expect(await ledgerOf(db(), issueId)).toHaveLength(0);
     await finished(db(), issueId);
@@ -261,10 +359,23 @@ describeEachDatabase('sending engine', (db, dialect) => {
     it('SQLite: a second worker is refused and says why; a dead worker’s lock and claims are taken over at once', async () => {
       const s = await sink();
       const first = await startWorker(db(), mailerFor(s));
-      const second = new SendWorker({ db: db(), mailer: mailerFor(s), hooks, concurrency: 1, leaseMs: 30_000, pollMs: 20, retryBaseMs: 5, maxAttempts: 3, pauseAfterFailures: 100, log: () => {} });
+      const second = new SendWorker({
+        db: db(),
+        mailer: mailerFor(s),
+        hooks,
+        concurrency: 1,
+        leaseMs: 30_000,
+        pollMs: 20,
+        retryBaseMs: 5,
+        maxAttempts: 3,
+        pauseAfterFailures: 100,
+        log: () => {},
+      });
       const refusal = await second.start().catch((e: unknown) => e);
       expect(refusal).toBeInstanceOf(WorkerLockedError);
-      expect((refusal as Error).message).toMatch(/^SQLite allows one send worker, and one is running: pid \d+ on .+ Use PostgreSQL/);
+      expect((refusal as Error).message).toMatch(
+        /^SQLite allows one send worker, and one is running: pid \d+ on .+ Use PostgreSQL/,
+      );
       await first.stop();
       running.workers.splice(running.workers.indexOf(first), 1);
 
@@ -273,8 +384,22 @@ describeEachDatabase('sending engine', (db, dialect) => {
       await seedSubscribers(db(), 6, { email: (i) => `orphan${i}@example.com` });
       await requestSend(db(), hooks, { issueId, audience: {} });
       const dead = 'ghost:999999:dead';
-      await db().insertInto('send_workers').values({ slot: 'sqlite', worker_id: dead, host: (await import('node:os')).hostname(), pid: 2 ** 22 + 1, started_at: Date.now(), heartbeat_at: Date.now() }).execute();
-      await db().updateTable('deliveries').set({ status: 'sending', claimed_by: dead, claimed_at: Date.now() }).where('issue_id', '=', issueId).execute();
+      await db()
+        .insertInto('send_workers')
+        .values({
+          slot: 'sqlite',
+          worker_id: dead,
+          host: (await import('node:os')).hostname(),
+          pid: 2 ** 22 + 1,
+          started_at: Date.now(),
+          heartbeat_at: Date.now(),
+        })
+        .execute();
+      await db()
+        .updateTable('deliveries')
+        .set({ status: 'sending', claimed_by: dead, claimed_at: Date.now() })
+        .where('issue_id', '=', issueId)
+        .execute();
       await startWorker(db(), mailerFor(s));
       await finished(db(), issueId, 5000);
       expect(s.envelopes.filter((e) => e.rcptTo[0]!.startsWith('orphan'))).toHaveLength(6);
@@ -282,28 +407,38 @@ describeEachDatabase('sending engine', (db, dialect) => {
   }
 
   if (dialect === 'postgres') {
-    it('PostgreSQL: two concurrent send requests and two workers → one ledger row and at most one message per recipient', { timeout: 60_000 }, async () => {
-      const s = await sink();
-      const issueId = await createDraftIssue(db());
-      await seedSubscribers(db(), 400, { email: (i) => `twice${i}@example.com` });
-      const [a, b] = await Promise.all([requestSend(db(), hooks, { issueId, audience: {} }), requestSend(db(), hooks, { issueId, audience: {} })]);
-      expect(a.ok && b.ok).toBe(true);
-      if (!a.ok || !b.ok) return;
-      expect(a.value.sendId).toBe(b.value.sendId);
-      expect([a.value.created, b.value.created].sort()).toEqual([false, true]);
-      // Each worker's pool is held to 50 messages a second, so neither can finish alone (8 s) before the other starts
-      // (at 100 a second one did once, on a loaded machine).
-      const [w1, w2] = await Promise.all([startWorker(db(), mailerFor(s, 3, 50)), startWorker(db(), mailerFor(s, 3, 50))]);
-      await finished(db(), issueId);
-      const ledger = await ledgerOf(db(), issueId);
-      expect(ledger).toHaveLength(400);
-      expect(new Set(ledger.map((r) => r.subscriber_id)).size).toBe(400);
-      const arrived = countBy(recipientsOf(s), (r) => r);
-      expect(Object.keys(arrived)).toHaveLength(400);
-      expect(Math.max(...Object.values(arrived))).toBe(1);
-      // Both took part.
-      expect(w1.sent).toBeGreaterThan(0);
-      expect(w2.sent).toBeGreaterThan(0);
-    });
+    it(
+      'PostgreSQL: two concurrent send requests and two workers → one ledger row and at most one message per recipient',
+      { timeout: 60_000 },
+      async () => {
+        const s = await sink();
+        const issueId = await createDraftIssue(db());
+        await seedSubscribers(db(), 400, { email: (i) => `twice${i}@example.com` });
+        const [a, b] = await Promise.all([
+          requestSend(db(), hooks, { issueId, audience: {} }),
+          requestSend(db(), hooks, { issueId, audience: {} }),
+        ]);
+        expect(a.ok && b.ok).toBe(true);
+        if (!a.ok || !b.ok) return;
+        expect(a.value.sendId).toBe(b.value.sendId);
+        expect([a.value.created, b.value.created].sort()).toEqual([false, true]);
+        // Each worker's pool is held to 50 messages a second, so neither can finish alone (8 s) before the other starts
+        // (at 100 a second one did once, on a loaded machine).
+        const [w1, w2] = await Promise.all([
+          startWorker(db(), mailerFor(s, 3, 50)),
+          startWorker(db(), mailerFor(s, 3, 50)),
+        ]);
+        await finished(db(), issueId);
+        const ledger = await ledgerOf(db(), issueId);
+        expect(ledger).toHaveLength(400);
+        expect(new Set(ledger.map((r) => r.subscriber_id)).size).toBe(400);
+        const arrived = countBy(recipientsOf(s), (r) => r);
+        expect(Object.keys(arrived)).toHaveLength(400);
+        expect(Math.max(...Object.values(arrived))).toBe(1);
+        // Both took part.
+        expect(w1.sent).toBeGreaterThan(0);
+        expect(w2.sent).toBeGreaterThan(0);
+      },
+    );
   }
 });

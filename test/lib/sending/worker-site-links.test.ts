@@ -29,7 +29,16 @@ for (const dialect of testDialects()) {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-worker-links-'));
       const created = await createTestDatabaseUrl(dialect, dir);
       drop = created.drop;
-      app = createAppContext(loadConfig({ NODE_ENV: 'test', DATABASE_URL: created.url, DATA_DIR: dir, SECRET: 'worker-links-secret-'.padEnd(40, 'x'), SEND_POLL_MS: '20' }), { sitePages: () => pages });
+      app = createAppContext(
+        loadConfig({
+          NODE_ENV: 'test',
+          DATABASE_URL: created.url,
+          DATA_DIR: dir,
+          SECRET: 'worker-links-secret-'.padEnd(40, 'x'),
+          SEND_POLL_MS: '20',
+        }),
+        { sitePages: () => pages },
+      );
       await migrateToLatest(app.db);
       await useTestShop(app.db);
     });
@@ -44,20 +53,36 @@ for (const dialect of testDialects()) {
       await seedSubscribers(app.db, 2);
       const issue = await createIssue(
         app.db,
-        { subject: 'Winter', slug: 'winter', preheader: 'Get ready', body_markdown: 'Read [our winter checklist](/articles/winter-checklist/).', featured_articles: [] },
+        {
+          subject: 'Winter',
+          slug: 'winter',
+          preheader: 'Get ready',
+          body_markdown: 'Read [our winter checklist](/articles/winter-checklist/).',
+          featured_articles: [],
+        },
         { articles: new Map(), createdBy: null },
       );
       if (!issue.ok) throw new Error(issue.message);
-      const scheduled = await requestSend(app.db, app.issueSending, { issueId: issue.value.id, audience: {}, at: Date.now() + 1500 });
+      const scheduled = await requestSend(app.db, app.issueSending, {
+        issueId: issue.value.id,
+        audience: {},
+        at: Date.now() + 1500,
+      });
       expect(scheduled).toMatchObject({ ok: true }); // the page exists when the send is requested
       pages.delete('/articles/winter-checklist'); // the article is taken down before the send's time
 
       worker = createSendWorker(app);
       await worker.start();
-      await eventually(async () => (await getSendProgress(app.db, issue.value.id)).send?.state !== 'scheduled', 'the worker to start or stop the send');
+      await eventually(
+        async () => (await getSendProgress(app.db, issue.value.id)).send?.state !== 'scheduled',
+        'the worker to start or stop the send',
+      );
 
       const { send } = await getSendProgress(app.db, issue.value.id);
-      expect(send).toMatchObject({ state: 'paused', pausedReason: expect.stringContaining('a page this site does not have') });
+      expect(send).toMatchObject({
+        state: 'paused',
+        pausedReason: expect.stringContaining('a page this site does not have'),
+      });
       expect(await ledgerOf(app.db, issue.value.id)).toEqual([]);
     });
   });

@@ -1,12 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { Kysely, SqliteDialect } from 'kysely';
-import { defaultSettings, getSettings, isValidTimeZone, peekSettings, saveSettings, SETTINGS_CACHE_MS, type Settings } from '#lib/settings/settings.service.ts';
+import {
+  defaultSettings,
+  getSettings,
+  isValidTimeZone,
+  peekSettings,
+  saveSettings,
+  SETTINGS_CACHE_MS,
+  type Settings,
+} from '#lib/settings/settings.service.ts';
 import { sqliteHandle, type DB } from '#lib/db/database.ts';
 import { upsertSetting } from '#lib/settings/settings.repository.ts';
 
 const T0 = Date.UTC(2026, 10, 26, 9, 0, 0);
-const defaults = defaultSettings({ siteUrl: 'https://shop.example.com', mail: { from: 'Frobozz News <News@Frobozz.example>' } });
+const defaults = defaultSettings({
+  siteUrl: 'https://shop.example.com',
+  mail: { from: 'Frobozz News <News@Frobozz.example>' },
+});
 
 const form = (changes: Record<string, unknown> = {}) => ({
   siteName: 'Frobozz Electric',
@@ -26,8 +37,10 @@ const form = (changes: Record<string, unknown> = {}) => ({
 
 describe('time zones', () => {
   it('accepts IANA names only', () => {
-    for (const zone of ['UTC', 'Europe/Amsterdam', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5']) expect(isValidTimeZone(zone), zone).toBe(true);
-    for (const zone of ['Mars/Olympus_Mons', '+01:00', 'Europe/Amsterdam ', '', 'Europe/../../etc', 'x'.repeat(100)]) expect(isValidTimeZone(zone), zone).toBe(false);
+    for (const zone of ['UTC', 'Europe/Amsterdam', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5'])
+      expect(isValidTimeZone(zone), zone).toBe(true);
+    for (const zone of ['Mars/Olympus_Mons', '+01:00', 'Europe/Amsterdam ', '', 'Europe/../../etc', 'x'.repeat(100)])
+      expect(isValidTimeZone(zone), zone).toBe(false);
   });
 });
 
@@ -36,8 +49,14 @@ describeEachDatabase('settings', (db) => {
     const settings = await getSettings(db(), { defaults, now: T0 });
     expect(settings).toEqual(defaults);
     expect(settings.siteUrl).toBe('https://shop.example.com');
-    expect(settings).toMatchObject({ senderName: 'Frobozz News', senderAddress: 'news@frobozz.example', replyTo: null });
-    expect(defaultSettings({ siteUrl: 'http://127.0.0.1:4321', mail: { from: 'newsletter@localhost' } })).toMatchObject({ senderName: 'Frobozz Electric', senderAddress: 'newsletter@localhost' });
+    expect(settings).toMatchObject({
+      senderName: 'Frobozz News',
+      senderAddress: 'news@frobozz.example',
+      replyTo: null,
+    });
+    expect(defaultSettings({ siteUrl: 'http://127.0.0.1:4321', mail: { from: 'newsletter@localhost' } })).toMatchObject(
+      { senderName: 'Frobozz Electric', senderAddress: 'newsletter@localhost' },
+    );
   });
 
   it('saves a valid form, normalised, and reads it back at once', async () => {
@@ -59,25 +78,53 @@ describeEachDatabase('settings', (db) => {
   it('refuses bad values field by field, storing nothing', async () => {
     const result = await saveSettings(
       db(),
-      form({ siteUrl: 'javascript:alert(1)', timeZone: 'Moon/Base', senderAddress: 'not an address', senderName: 'Evil\r\nBcc: x@example.com', attributionWindowDays: '0', retentionDays: '12.5', replyTo: 'also wrong' }),
+      form({
+        siteUrl: 'javascript:alert(1)',
+        timeZone: 'Moon/Base',
+        senderAddress: 'not an address',
+        senderName: 'Evil\r\nBcc: x@example.com',
+        attributionWindowDays: '0',
+        retentionDays: '12.5',
+        replyTo: 'also wrong',
+      }),
       null,
       T0,
     );
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(Object.keys(result.errors).sort()).toEqual(['attributionWindowDays', 'replyTo', 'retentionDays', 'senderAddress', 'senderName', 'siteUrl', 'timeZone']);
+    expect(Object.keys(result.errors).sort()).toEqual([
+      'attributionWindowDays',
+      'replyTo',
+      'retentionDays',
+      'senderAddress',
+      'senderName',
+      'siteUrl',
+      'timeZone',
+    ]);
     expect(result.errors.timeZone).toMatch(/IANA time zone/);
     expect(result.errors.senderName).toMatch(/line breaks/);
-    expect((await saveSettings(db(), form({ attributionWindowDays: '60', retentionDays: '40' }), null, T0)).ok).toBe(false);
+    expect((await saveSettings(db(), form({ attributionWindowDays: '60', retentionDays: '40' }), null, T0)).ok).toBe(
+      false,
+    );
   });
 
   it('is cached briefly; a save clears the cache; a corrupt stored value falls back to its default', async () => {
     await saveSettings(db(), form({ siteName: 'Before' }), null, T0);
     const first = await getSettings(db(), { now: T0 });
-    await upsertSetting(db(), { key: 'siteName', value: JSON.stringify('Changed elsewhere'), updated_at: T0, updated_by: null });
+    await upsertSetting(db(), {
+      key: 'siteName',
+      value: JSON.stringify('Changed elsewhere'),
+      updated_at: T0,
+      updated_by: null,
+    });
     expect((await getSettings(db(), { now: T0 + SETTINGS_CACHE_MS - 1 })).siteName).toBe(first.siteName);
     expect((await getSettings(db(), { now: T0 + SETTINGS_CACHE_MS })).siteName).toBe('Changed elsewhere');
-    await upsertSetting(db(), { key: 'timeZone', value: JSON.stringify('Nowhere/Special'), updated_at: T0, updated_by: null });
+    await upsertSetting(db(), {
+      key: 'timeZone',
+      value: JSON.stringify('Nowhere/Special'),
+      updated_at: T0,
+      updated_by: null,
+    });
     await upsertSetting(db(), { key: 'retentionDays', value: '{not json', updated_at: T0, updated_by: null });
     const fallback = await getSettings(db(), { defaults, now: T0 });
     expect(fallback.timeZone).toBe(defaults.timeZone);
@@ -89,7 +136,9 @@ describeEachDatabase('settings on hot paths (peekSettings)', (db, dialect) => {
   it('answers without waiting and refreshes a stale cache with one query, however many hits ask meanwhile', async () => {
     if (dialect !== 'sqlite') return; // the refresh logic is the same for both; the query count is read off SQLite's statements
     let queries = 0;
-    const counted: DB = new Kysely({ dialect: new SqliteDialect({ database: sqliteHandle(db())! }), log: (event) => {
+    const counted: DB = new Kysely({
+      dialect: new SqliteDialect({ database: sqliteHandle(db())! }),
+      log: (event) => {
         if (event.query.sql.includes('"settings"')) queries++;
       },
     });

@@ -60,7 +60,9 @@ async function seed(db: DB, people: Person[]): Promise<void> {
       )
       .returning(['id', 'email'])
       .execute();
-    const topics = ids.flatMap((s) => (chunk.find((p) => p.email === s.email)!.topics ?? []).map((topic) => ({ subscriber_id: Number(s.id), topic })));
+    const topics = ids.flatMap((s) =>
+      (chunk.find((p) => p.email === s.email)!.topics ?? []).map((topic) => ({ subscriber_id: Number(s.id), topic })),
+    );
     if (topics.length > 0) await db.insertInto('subscriber_topics').values(topics).execute();
   }
 }
@@ -68,13 +70,24 @@ async function seed(db: DB, people: Person[]): Promise<void> {
 describeEachDatabase('subscriber CSV export', (db) => {
   it('writes the columns in id order, honours status, topic and search filters', async () => {
     await seed(db(), [
-      { email: 'ann@filters.example', name: 'Ann Arbor', status: 'active', topics: ['guides', 'offers'], campaign: 'may-issue', note: 'double opt-in via home' },
+      {
+        email: 'ann@filters.example',
+        name: 'Ann Arbor',
+        status: 'active',
+        topics: ['guides', 'offers'],
+        campaign: 'may-issue',
+        note: 'double opt-in via home',
+      },
       { email: 'bob@filters.example', name: 'Bob', status: 'unsubscribed', topics: ['guides'] },
       { email: 'cy@filters.example', name: null, status: 'pending', confirmed: false },
       { email: 'dee@filters.example', name: 'Dee Arbor', status: 'active', topics: ['store-news'] },
     ]);
     const active = await exportText(db(), { status: 'active', search: 'filters.example' });
-    expect(active.text.startsWith('\uFEFFemail,name,status,topics,created_at,confirmed_at,source_form,source_campaign,consent_note\n')).toBe(true);
+    expect(
+      active.text.startsWith(
+        '\uFEFFemail,name,status,topics,created_at,confirmed_at,source_form,source_campaign,consent_note\n',
+      ),
+    ).toBe(true);
     expect(active.count).toBe(2);
     expect(rowsOf(active.text)).toEqual([
       {
@@ -90,28 +103,53 @@ describeEachDatabase('subscriber CSV export', (db) => {
       },
       expect.objectContaining({ email: 'dee@filters.example', topics: 'store-news' }),
     ]);
-    expect(rowsOf((await exportText(db(), { topic: 'guides', search: 'filters.example' })).text).map((r) => r.email)).toEqual(['ann@filters.example', 'bob@filters.example']);
-    expect(rowsOf((await exportText(db(), { search: 'ARBOR' })).text).map((r) => r.email)).toEqual(['ann@filters.example', 'dee@filters.example']);
+    expect(
+      rowsOf((await exportText(db(), { topic: 'guides', search: 'filters.example' })).text).map((r) => r.email),
+    ).toEqual(['ann@filters.example', 'bob@filters.example']);
+    expect(rowsOf((await exportText(db(), { search: 'ARBOR' })).text).map((r) => r.email)).toEqual([
+      'ann@filters.example',
+      'dee@filters.example',
+    ]);
     const pending = rowsOf((await exportText(db(), { status: 'pending', search: 'filters.example' })).text);
-    expect(pending).toEqual([expect.objectContaining({ email: 'cy@filters.example', name: '', confirmed_at: '', topics: '' })]);
+    expect(pending).toEqual([
+      expect.objectContaining({ email: 'cy@filters.example', name: '', confirmed_at: '', topics: '' }),
+    ]);
     const none = await exportText(db(), { search: 'nobody-matches-this' });
-    expect(none).toMatchObject({ count: 0, text: '\uFEFFemail,name,status,topics,created_at,confirmed_at,source_form,source_campaign,consent_note\n' });
+    expect(none).toMatchObject({
+      count: 0,
+      text: '\uFEFFemail,name,status,topics,created_at,confirmed_at,source_form,source_campaign,consent_note\n',
+    });
   });
 
   it('neutralises values a spreadsheet would run as formulas', async () => {
     await seed(db(), [
-      { email: '-minus@formula.example', name: '=HYPERLINK("http://evil.example","click")', status: 'active', campaign: '+cmd|calc', note: '@SUM(A1:A9)' },
+      {
+        email: '-minus@formula.example',
+        name: '=HYPERLINK("http://evil.example","click")',
+        status: 'active',
+        campaign: '+cmd|calc',
+        note: '@SUM(A1:A9)',
+      },
       { email: 'tab@formula.example', name: '\tTabbed', status: 'active', campaign: '-2+3' },
     ]);
     const { text } = await exportText(db(), { search: 'formula.example' });
     const rows = rowsOf(text);
-    expect(rows[0]).toMatchObject({ email: "'-minus@formula.example", name: '\'=HYPERLINK("http://evil.example","click")', source_campaign: "'+cmd|calc", consent_note: "'@SUM(A1:A9)" });
+    expect(rows[0]).toMatchObject({
+      email: "'-minus@formula.example",
+      name: '\'=HYPERLINK("http://evil.example","click")',
+      source_campaign: "'+cmd|calc",
+      consent_note: "'@SUM(A1:A9)",
+    });
     expect(rows[1]).toMatchObject({ name: "'\tTabbed", source_campaign: "'-2+3" });
     for (const row of rows) for (const value of Object.values(row)) expect(value).not.toMatch(/^[=+\-@\t\r]/);
   });
 
   it('streams large exports a chunk at a time', async () => {
-    const many = Array.from({ length: 2 * EXPORT_CHUNK + 17 }, (_, i) => ({ email: `m${String(i).padStart(5, '0')}@many.example`, status: 'active' as const, topics: i % 2 ? ['offers'] : [] }));
+    const many = Array.from({ length: 2 * EXPORT_CHUNK + 17 }, (_, i) => ({
+      email: `m${String(i).padStart(5, '0')}@many.example`,
+      status: 'active' as const,
+      topics: i % 2 ? ['offers'] : [],
+    }));
     await seed(db(), many);
     const result = await exportText(db(), { search: 'many.example' });
     expect(result.count).toBe(many.length);
@@ -129,7 +167,8 @@ describeEachDatabase('subscriber CSV export', (db) => {
       { email: 'four@round.example', name: 'Four', status: 'unsubscribed', topics: ['guides'] },
       { email: 'five@round.example', name: 'Five', status: 'bounced' },
     ]);
-    const snapshot = () => db().selectFrom('subscribers').selectAll().where('email', 'like', '%round.example').orderBy('id').execute();
+    const snapshot = () =>
+      db().selectFrom('subscribers').selectAll().where('email', 'like', '%round.example').orderBy('id').execute();
     const before = await snapshot();
 
     const active = path.join(dir, 'active.csv');
@@ -138,16 +177,43 @@ describeEachDatabase('subscriber CSV export', (db) => {
     expect(preview.suggested).toEqual({ delimiter: ',', email: 0, name: 1, topics: 3 });
     const mapping = { ...preview.suggested, email: preview.suggested.email! };
     const plan = unwrap(await planImport(db(), active, mapping, t0 + 1));
-    expect(plan.counts).toEqual({ rows: 2, add: 0, merge: 2, kept_unsubscribed: 0, suppressed: 0, duplicate_in_file: 0, rejected: 0, blank: 0 });
+    expect(plan.counts).toEqual({
+      rows: 2,
+      add: 0,
+      merge: 2,
+      kept_unsubscribed: 0,
+      suppressed: 0,
+      duplicate_in_file: 0,
+      rejected: 0,
+      blank: 0,
+    });
     expect(plan.unknownTopics).toEqual({});
 
     const all = path.join(dir, 'all.csv');
     writeFileSync(all, (await exportText(db(), { search: 'round.example' })).text);
     const everything = unwrap(await planImport(db(), all, mapping, t0 + 2));
-    expect(everything.counts).toEqual({ rows: 5, add: 0, merge: 3, kept_unsubscribed: 2, suppressed: 0, duplicate_in_file: 0, rejected: 0, blank: 0 });
-    expect(unwrap(await applyImport(db(), everything, { consentNote: 'round trip', actor: 'user:1' }, t0 + 3))).toEqual({ added: 0, merged: 3, kept_unsubscribed: 0, suppressed: 0 });
+    expect(everything.counts).toEqual({
+      rows: 5,
+      add: 0,
+      merge: 3,
+      kept_unsubscribed: 2,
+      suppressed: 0,
+      duplicate_in_file: 0,
+      rejected: 0,
+      blank: 0,
+    });
+    expect(unwrap(await applyImport(db(), everything, { consentNote: 'round trip', actor: 'user:1' }, t0 + 3))).toEqual(
+      { added: 0, merged: 3, kept_unsubscribed: 0, suppressed: 0 },
+    );
     expect(await snapshot()).toEqual(before);
-    const topics = await db().selectFrom('subscriber_topics').innerJoin('subscribers', 'subscribers.id', 'subscriber_topics.subscriber_id').select(['email', 'topic']).where('email', 'like', '%round.example').orderBy('email').orderBy('topic').execute();
+    const topics = await db()
+      .selectFrom('subscriber_topics')
+      .innerJoin('subscribers', 'subscribers.id', 'subscriber_topics.subscriber_id')
+      .select(['email', 'topic'])
+      .where('email', 'like', '%round.example')
+      .orderBy('email')
+      .orderBy('topic')
+      .execute();
     expect(topics).toEqual([
       { email: '-two@round.example', topic: 'offers' },
       { email: 'four@round.example', topic: 'guides' },

@@ -7,7 +7,12 @@ const DAY = 24 * HOUR;
 
 describe('numbers with their nouns', () => {
   it('one takes the singular, every other number the plural, as printed', () => {
-    expect([0, 1, 2, 1234].map((n) => countOf(n, 'signup'))).toEqual(['0 signups', '1 signup', '2 signups', '1,234 signups']);
+    expect([0, 1, 2, 1234].map((n) => countOf(n, 'signup'))).toEqual([
+      '0 signups',
+      '1 signup',
+      '2 signups',
+      '1,234 signups',
+    ]);
     expect(countOf(1, { one: 'person', other: 'people' })).toBe('1 person');
     expect(countOf(3, { one: 'person', other: 'people' })).toBe('3 people');
     // As printed: 1.04 with no decimals reads "1", so singular; 1.5 hours is plural.

@@ -3,7 +3,15 @@ import { ZoneClock } from '#lib/time/zone-clock.ts';
 import { dayOf, wallTimeOf, zoneOffsetAt } from '#lib/time/zoned-time.ts';
 
 /** ZoneClock answers what Intl answers: every quarter hour around each clock change of 2026, and every 97 minutes all year. */
-const ZONES = ['America/New_York', 'Europe/London', 'America/St_Johns', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham', 'UTC'];
+const ZONES = [
+  'America/New_York',
+  'Europe/London',
+  'America/St_Johns',
+  'Australia/Lord_Howe',
+  'Asia/Kathmandu',
+  'Pacific/Chatham',
+  'UTC',
+];
 const QUARTER = 15 * 60_000;
 const DAY = 86_400_000;
 const YEAR_START = Date.UTC(2026, 0, 1);
@@ -26,7 +34,11 @@ describe('ZoneClock', () => {
       for (const at of instants(timeZone)) {
         const wall = wallTimeOf(at, timeZone);
         const weekday = (new Date(Date.UTC(wall.year, wall.month - 1, wall.day)).getUTCDay() + 6) % 7;
-        expect([at, clock.weekHour(at), clock.day(at)]).toEqual([at, { row: weekday, hour: wall.hour }, dayOf(at, timeZone)]);
+        expect([at, clock.weekHour(at), clock.day(at)]).toEqual([
+          at,
+          { row: weekday, hour: wall.hour },
+          dayOf(at, timeZone),
+        ]);
       }
     });
   }

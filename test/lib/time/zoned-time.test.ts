@@ -21,9 +21,15 @@ describe('wall-clock time in a time zone', () => {
 
   it('a time the clocks skipped does not exist; a time that happened twice is the first', () => {
     expect(zonedToEpoch({ year: 2026, month: 3, day: 29, hour: 1, minute: 30 }, 'Europe/London')).toBeUndefined();
-    expect(zonedToEpoch({ year: 2026, month: 3, day: 29, hour: 2, minute: 30 }, 'Europe/London')).toBe(Date.UTC(2026, 2, 29, 1, 30));
-    expect(zonedToEpoch({ year: 2026, month: 10, day: 25, hour: 1, minute: 30 }, 'Europe/London')).toBe(Date.UTC(2026, 9, 25, 0, 30));
-    expect(zonedToEpoch({ year: 2026, month: 11, day: 1, hour: 1, minute: 30 }, 'America/New_York')).toBe(Date.UTC(2026, 10, 1, 5, 30));
+    expect(zonedToEpoch({ year: 2026, month: 3, day: 29, hour: 2, minute: 30 }, 'Europe/London')).toBe(
+      Date.UTC(2026, 2, 29, 1, 30),
+    );
+    expect(zonedToEpoch({ year: 2026, month: 10, day: 25, hour: 1, minute: 30 }, 'Europe/London')).toBe(
+      Date.UTC(2026, 9, 25, 0, 30),
+    );
+    expect(zonedToEpoch({ year: 2026, month: 11, day: 1, hour: 1, minute: 30 }, 'America/New_York')).toBe(
+      Date.UTC(2026, 10, 1, 5, 30),
+    );
   });
 
   it('where the clocks jump over midnight, the day starts at the first minute that existed', () => {
@@ -49,7 +55,10 @@ describe('the time of an offline event, from text', () => {
   it('reads ISO 8601 instants and wall-clock times in the site’s zone', () => {
     expect(parseEventTime('2026-11-26T14:05:00Z', tz)).toEqual({ ok: true, at: Date.UTC(2026, 10, 26, 14, 5) });
     expect(parseEventTime('2026-07-01T14:05+02:00', tz)).toEqual({ ok: true, at: Date.UTC(2026, 6, 1, 12, 5) });
-    expect(parseEventTime('2026-07-01T14:05:30.250-0500', tz)).toEqual({ ok: true, at: Date.UTC(2026, 6, 1, 19, 5, 30, 250) });
+    expect(parseEventTime('2026-07-01T14:05:30.250-0500', tz)).toEqual({
+      ok: true,
+      at: Date.UTC(2026, 6, 1, 19, 5, 30, 250),
+    });
     expect(parseEventTime('2026-07-01 14:05', tz)).toEqual({ ok: true, at: Date.UTC(2026, 6, 1, 13, 5) });
     expect(parseEventTime(' 2026-12-01T09:00:15 ', tz)).toEqual({ ok: true, at: Date.UTC(2026, 11, 1, 9, 0, 15) });
   });

@@ -1,7 +1,14 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createHmacSha256, createHmacSha256Into } from '#lib/security/fast-hmac.ts';
-import { makeClickToken, makeOpenToken, makeTestClickToken, readClickToken, readOpenToken, urlTag } from '#lib/tracking/tokens.ts';
+import {
+  makeClickToken,
+  makeOpenToken,
+  makeTestClickToken,
+  readClickToken,
+  readOpenToken,
+  urlTag,
+} from '#lib/tracking/tokens.ts';
 
 const secret = 'k'.repeat(43);
 
@@ -15,21 +22,36 @@ describe('tracking tokens', () => {
     expect(click.length).toBeLessThanOrEqual(22);
     // The largest ids still fit.
     const big = makeClickToken(secret, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    expect(readClickToken(secret, big)).toMatchObject({ deliveryId: Number.MAX_SAFE_INTEGER, linkId: Number.MAX_SAFE_INTEGER });
+    expect(readClickToken(secret, big)).toMatchObject({
+      deliveryId: Number.MAX_SAFE_INTEGER,
+      linkId: Number.MAX_SAFE_INTEGER,
+    });
     expect(big.length).toBeLessThanOrEqual(40);
   });
 
   it('stay the same bytes for the same secret: links in mail already sent keep working', () => {
     expect(makeOpenToken(secret, 123_456)).toBe('EMDEB5-Gecb1aYgPE8g');
     expect(makeClickToken(secret, 123_456, 789)).toBe('EsDEB5UGNVj0fbi5R9ILPA');
-    expect(readClickToken(secret, 'EsDEB5UGNVj0fbi5R9ILPA')).toEqual({ kind: 'click', deliveryId: 123_456, linkId: 789, test: false });
+    expect(readClickToken(secret, 'EsDEB5UGNVj0fbi5R9ILPA')).toEqual({
+      kind: 'click',
+      deliveryId: 123_456,
+      linkId: 789,
+      test: false,
+    });
   });
 
   it('carry the test marker inside the signature: a test token cannot pass for a live one', () => {
     const now = Date.UTC(2026, 10, 28, 12, 0, 30);
     const test = makeTestClickToken(secret, 5, { now, url: 'https://frobozz.example/a' });
     // A test click carries its expiry (to the minute) and its link's URL tag, inside the MAC.
-    expect(readClickToken(secret, test)).toEqual({ kind: 'click', deliveryId: 0, linkId: 5, test: true, expiresAt: Date.UTC(2026, 10, 29, 12, 1), urlTag: urlTag('https://frobozz.example/a') });
+    expect(readClickToken(secret, test)).toEqual({
+      kind: 'click',
+      deliveryId: 0,
+      linkId: 5,
+      test: true,
+      expiresAt: Date.UTC(2026, 10, 29, 12, 1),
+      urlTag: urlTag('https://frobozz.example/a'),
+    });
     expect(urlTag('https://frobozz.example/a')).not.toBe(urlTag('https://frobozz.example/b'));
     expect(test.length).toBeLessThanOrEqual(40);
     expect(() => makeClickToken(secret, 0, 5, { test: true })).toThrow(/testClick/);
@@ -91,8 +113,22 @@ describe('tracking tokens', () => {
   it('fast HMAC-SHA256 equals node:crypto HMAC for short, long and empty keys and messages', () => {
     for (const key of ['', 'k', 'k'.repeat(64), 'k'.repeat(100), 'ключ €']) {
       const hmac = createHmacSha256(key);
-      for (const message of ['', 'a', 'x'.repeat(55), 'x'.repeat(56), 'x'.repeat(63), 'y'.repeat(64), 'y'.repeat(119), 'y'.repeat(120), 'z'.repeat(1000), 'ü€😀']) {
-        expect(hmac(message).equals(createHmac('sha256', key).update(message).digest()), `${key.length}/${message.length}`).toBe(true);
+      for (const message of [
+        '',
+        'a',
+        'x'.repeat(55),
+        'x'.repeat(56),
+        'x'.repeat(63),
+        'y'.repeat(64),
+        'y'.repeat(119),
+        'y'.repeat(120),
+        'z'.repeat(1000),
+        'ü€😀',
+      ]) {
+        expect(
+          hmac(message).equals(createHmac('sha256', key).update(message).digest()),
+          `${key.length}/${message.length}`,
+        ).toBe(true);
       }
     }
   });
@@ -104,7 +140,9 @@ describe('tracking tokens', () => {
       for (let length = 0; length <= 200; length++) {
         const message = randomBytes(length);
         // The same function twice in a row: no state may leak from one message into the next.
-        expect(hmac(message).equals(createHmac('sha256', key).update(message).digest()), `${keyLength}/${length}`).toBe(true);
+        expect(hmac(message).equals(createHmac('sha256', key).update(message).digest()), `${keyLength}/${length}`).toBe(
+          true,
+        );
       }
     }
   });
@@ -116,7 +154,10 @@ describe('tracking tokens', () => {
     const out = new Uint8Array(32);
     for (const length of [0, 1, 20, 55, 56, 64, 119, 120, 150]) {
       into(buffer, out, length);
-      expect(Buffer.from(out).equals(createHmac('sha256', key).update(buffer.subarray(0, length)).digest()), String(length)).toBe(true);
+      expect(
+        Buffer.from(out).equals(createHmac('sha256', key).update(buffer.subarray(0, length)).digest()),
+        String(length),
+      ).toBe(true);
     }
     expect(() => into(buffer, out, 151)).toThrow(RangeError);
   });

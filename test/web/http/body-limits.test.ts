@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BODY_LIMITS, bodyRouteOf, LARGEST_ACTION_BODY, LARGEST_BODY, tooLargeAnswer } from '../../../src/web/http/body-limits.ts';
+import {
+  BODY_LIMITS,
+  bodyRouteOf,
+  LARGEST_ACTION_BODY,
+  LARGEST_BODY,
+  tooLargeAnswer,
+} from '../../../src/web/http/body-limits.ts';
 import { MAX_OFFLINE_UPLOAD_BYTES } from '#lib/offline/offline-uploads.ts';
 import { MAX_UPLOAD_BYTES } from '#lib/subscribers/import-jobs.ts';
 import { BODY_MAX } from '#lib/issues/issue.ts';
@@ -25,7 +31,8 @@ describe('request body limits', () => {
       ['/articles/x/', '', 'form'],
       ['/admin/login', '?_action=toString', 'form'], // not an own key of the action table
     ];
-    for (const [route, search, expected] of cases) expect(bodyRouteOf(route, search), `${route}${search}`).toBe(expected);
+    for (const [route, search, expected] of cases)
+      expect(bodyRouteOf(route, search), `${route}${search}`).toBe(expected);
   });
 
   it('leave room for what the routes accept: the largest issue, the offline CSV, the 20 MB import', () => {
@@ -41,10 +48,19 @@ describe('request body limits', () => {
     const api = tooLargeAnswer('/api/subscribers', { contentType: 'application/json' }, BODY_LIMITS.apiSubscribers);
     expect(api.status).toBe(413);
     expect(api.headers.connection).toBe('close');
-    expect(JSON.parse(api.body)).toEqual({ error: 'too_large', message: 'The request body is larger than 10 MB, the most this address accepts.' });
-    const page = tooLargeAnswer('/admin/login', { accept: 'text/html,application/xhtml+xml', contentType: 'application/x-www-form-urlencoded' }, BODY_LIMITS.form);
+    expect(JSON.parse(api.body)).toEqual({
+      error: 'too_large',
+      message: 'The request body is larger than 10 MB, the most this address accepts.',
+    });
+    const page = tooLargeAnswer(
+      '/admin/login',
+      { accept: 'text/html,application/xhtml+xml', contentType: 'application/x-www-form-urlencoded' },
+      BODY_LIMITS.form,
+    );
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.body).toContain('larger than 64 KB');
-    expect(tooLargeAnswer('/unsubscribe/x', {}, BODY_LIMITS.oneClickUnsubscribe).headers['content-type']).toMatch(/^text\/plain/);
+    expect(tooLargeAnswer('/unsubscribe/x', {}, BODY_LIMITS.oneClickUnsubscribe).headers['content-type']).toMatch(
+      /^text\/plain/,
+    );
   });
 });

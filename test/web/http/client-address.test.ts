@@ -23,7 +23,10 @@ describe('clientAddress', () => {
 
   it('is configured by TRUST_PROXY, and a bad value fails naming the variable', () => {
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toEqual({ kind: 'hops', hops: 1 });
-    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, ::1' }).trustProxy).toEqual({ kind: 'addresses', addresses: ['10.0.0.1', '::1'] });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, ::1' }).trustProxy).toEqual({
+      kind: 'addresses',
+      addresses: ['10.0.0.1', '::1'],
+    });
     expect(() => loadConfig({ TRUST_PROXY: 'yes please' })).toThrow(/TRUST_PROXY/);
   });
 });

@@ -19,7 +19,10 @@ function chunked(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
   let at = 0;
   return new ReadableStream({
     pull(controller) {
-      if (at >= bytes.length) { controller.close(); return; }
+      if (at >= bytes.length) {
+        controller.close();
+        return;
+      }
       controller.enqueue(bytes.slice(at, at + size));
       at += size;
     },
@@ -37,8 +40,15 @@ describe('streaming multipart uploads', () => {
     const { bytes, type } = await encode(form);
     for (const size of [1, 7, 70, 4096, bytes.length]) {
       const file = destination();
-      const result = await receiveMultipartFile(chunked(bytes, size), type, { fileField: 'file', destination: file, maxFileBytes: 1024 * 1024 });
-      expect(result, `chunks of ${size}`).toMatchObject({ ok: true, fields: { note: 'from the loyalty list', after: 'ü ok' } });
+      const result = await receiveMultipartFile(chunked(bytes, size), type, {
+        fileField: 'file',
+        destination: file,
+        maxFileBytes: 1024 * 1024,
+      });
+      expect(result, `chunks of ${size}`).toMatchObject({
+        ok: true,
+        fields: { note: 'from the loyalty list', after: 'ü ok' },
+      });
       if (!result.ok) continue;
       expect(result.file).toMatchObject({ fileName: 'list.csv', size: Buffer.byteLength(csv) });
       expect(result.file!.head.toString()).toBe(csv.slice(0, 8192));
@@ -51,13 +61,27 @@ describe('streaming multipart uploads', () => {
     empty.set('file', new File([], 'empty.csv'));
     const file = destination();
     const one = await encode(empty);
-    expect(await receiveMultipartFile(chunked(one.bytes, 5), one.type, { fileField: 'file', destination: file, maxFileBytes: 100 })).toMatchObject({ ok: true, file: { size: 0, fileName: 'empty.csv' } });
+    expect(
+      await receiveMultipartFile(chunked(one.bytes, 5), one.type, {
+        fileField: 'file',
+        destination: file,
+        maxFileBytes: 100,
+      }),
+    ).toMatchObject({ ok: true, file: { size: 0, fileName: 'empty.csv' } });
     expect(readFileSync(file, 'utf8')).toBe('');
 
     // A browser's file input with nothing chosen: an empty part with an empty file name.
-    const none = new TextEncoder().encode('--b\r\nContent-Disposition: form-data; name="file"; filename=""\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n');
+    const none = new TextEncoder().encode(
+      '--b\r\nContent-Disposition: form-data; name="file"; filename=""\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n',
+    );
     const nothing = destination();
-    expect(await receiveMultipartFile(chunked(none, 5), 'multipart/form-data; boundary=b', { fileField: 'file', destination: nothing, maxFileBytes: 100 })).toEqual({ ok: true, file: undefined, fields: {} });
+    expect(
+      await receiveMultipartFile(chunked(none, 5), 'multipart/form-data; boundary=b', {
+        fileField: 'file',
+        destination: nothing,
+        maxFileBytes: 100,
+      }),
+    ).toEqual({ ok: true, file: undefined, fields: {} });
     expect(existsSync(nothing)).toBe(false);
   });
 
@@ -66,7 +90,13 @@ describe('streaming multipart uploads', () => {
     form.set('file', new File(['a'.repeat(5000)], 'big.csv'));
     const { bytes, type } = await encode(form);
     const file = destination();
-    expect(await receiveMultipartFile(chunked(bytes, 512), type, { fileField: 'file', destination: file, maxFileBytes: 4000 })).toEqual({ ok: false, reason: 'too_large' });
+    expect(
+      await receiveMultipartFile(chunked(bytes, 512), type, {
+        fileField: 'file',
+        destination: file,
+        maxFileBytes: 4000,
+      }),
+    ).toEqual({ ok: false, reason: 'too_large' });
     expect(existsSync(file)).toBe(false);
   });
 
@@ -78,11 +108,25 @@ describe('streaming multipart uploads', () => {
         controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
       },
     });
-    expect(await receiveMultipartFile(junk, 'multipart/form-data; boundary=x', { fileField: 'file', destination: destination(), maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'malformed' });
+    expect(
+      await receiveMultipartFile(junk, 'multipart/form-data; boundary=x', {
+        fileField: 'file',
+        destination: destination(),
+        maxFileBytes: 1e6,
+      }),
+    ).toEqual({ ok: false, reason: 'malformed' });
     expect(pulled).toBeLessThanOrEqual(2 * 64 * 1024);
     // A short preamble is still allowed (RFC 2046).
-    const withPreamble = new TextEncoder().encode('This is a preamble.\r\n--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--b--\r\n');
-    expect(await receiveMultipartFile(chunked(withPreamble, 7), 'multipart/form-data; boundary=b', { fileField: 'file', destination: destination(), maxFileBytes: 100 })).toEqual({ ok: true, file: undefined, fields: { note: 'hi' } });
+    const withPreamble = new TextEncoder().encode(
+      'This is a preamble.\r\n--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--b--\r\n',
+    );
+    expect(
+      await receiveMultipartFile(chunked(withPreamble, 7), 'multipart/form-data; boundary=b', {
+        fileField: 'file',
+        destination: destination(),
+        maxFileBytes: 100,
+      }),
+    ).toEqual({ ok: true, file: undefined, fields: { note: 'hi' } });
   });
 
   it('refuses a body cut short, a body that is not multipart, and a part without a name', async () => {
@@ -90,11 +134,29 @@ describe('streaming multipart uploads', () => {
     form.set('file', new File([csv], 'list.csv'));
     const { bytes, type } = await encode(form);
     const cut = destination();
-    expect(await receiveMultipartFile(chunked(bytes.slice(0, bytes.length - 200), 100), type, { fileField: 'file', destination: cut, maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'malformed' });
+    expect(
+      await receiveMultipartFile(chunked(bytes.slice(0, bytes.length - 200), 100), type, {
+        fileField: 'file',
+        destination: cut,
+        maxFileBytes: 1e6,
+      }),
+    ).toEqual({ ok: false, reason: 'malformed' });
     expect(existsSync(cut)).toBe(false);
-    expect(await receiveMultipartFile(chunked(bytes, 100), 'application/x-www-form-urlencoded', { fileField: 'file', destination: destination(), maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'not_multipart' });
+    expect(
+      await receiveMultipartFile(chunked(bytes, 100), 'application/x-www-form-urlencoded', {
+        fileField: 'file',
+        destination: destination(),
+        maxFileBytes: 1e6,
+      }),
+    ).toEqual({ ok: false, reason: 'not_multipart' });
     const nameless = new TextEncoder().encode('--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n');
-    expect(await receiveMultipartFile(chunked(nameless, 3), 'multipart/form-data; boundary=b', { fileField: 'file', destination: destination(), maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'malformed' });
+    expect(
+      await receiveMultipartFile(chunked(nameless, 3), 'multipart/form-data; boundary=b', {
+        fileField: 'file',
+        destination: destination(),
+        maxFileBytes: 1e6,
+      }),
+    ).toEqual({ ok: false, reason: 'malformed' });
   });
 
   it('refuses a form of more than 32 parts and a text field over its limit, and leaves no file behind', async () => {
@@ -103,13 +165,26 @@ describe('streaming multipart uploads', () => {
     for (let i = 0; i < 40; i++) many.set(`field${i}`, 'x');
     const crowded = await encode(many);
     const file = destination();
-    expect(await receiveMultipartFile(chunked(crowded.bytes, 512), crowded.type, { fileField: 'file', destination: file, maxFileBytes: 1e6 })).toEqual({ ok: false, reason: 'malformed' });
+    expect(
+      await receiveMultipartFile(chunked(crowded.bytes, 512), crowded.type, {
+        fileField: 'file',
+        destination: file,
+        maxFileBytes: 1e6,
+      }),
+    ).toEqual({ ok: false, reason: 'malformed' });
     expect(existsSync(file)).toBe(false);
 
     const long = new FormData();
     long.set('note', 'n'.repeat(101));
     const wordy = await encode(long);
-    expect(await receiveMultipartFile(chunked(wordy.bytes, 64), wordy.type, { fileField: 'file', destination: destination(), maxFileBytes: 1e6, maxFieldBytes: 100 })).toEqual({ ok: false, reason: 'malformed' });
+    expect(
+      await receiveMultipartFile(chunked(wordy.bytes, 64), wordy.type, {
+        fileField: 'file',
+        destination: destination(),
+        maxFileBytes: 1e6,
+        maxFieldBytes: 100,
+      }),
+    ).toEqual({ ok: false, reason: 'malformed' });
   });
 
   it('reads quoted and bare boundaries', () => {

@@ -31,12 +31,25 @@ describe('the request path every decision is made on', () => {
   it('gives Astro the normalised target, and leaves a plain one as it came', () => {
     const plain = '/t/o/AbC_-123?x=1';
     expect(parseRequestPath(plain)?.target).toBe(plain);
-    expect(parseRequestPath('/api/../admin/login?_action=accounts.login')).toMatchObject({ pathname: '/admin/login', search: '?_action=accounts.login', target: '/admin/login?_action=accounts.login' });
+    expect(parseRequestPath('/api/../admin/login?_action=accounts.login')).toMatchObject({
+      pathname: '/admin/login',
+      search: '?_action=accounts.login',
+      target: '/admin/login?_action=accounts.login',
+    });
     expect(parseRequestPath('/api\\..\\admin')?.target).toBe('/admin');
   });
 
   it('refuses what cannot be read one way only: bad percent-encoding, dot segments or backslashes hidden under a second encoding, no path', () => {
-    for (const target of ['/%ff', '/articles/%E2%82', '/api/%252e%252e/admin/login', '/x/%252E%252E/admin', '/x/%255c..%255cadmin', '*', 'mailto:x@y.z', 'http://[bad/']) {
+    for (const target of [
+      '/%ff',
+      '/articles/%E2%82',
+      '/api/%252e%252e/admin/login',
+      '/x/%252E%252E/admin',
+      '/x/%255c..%255cadmin',
+      '*',
+      'mailto:x@y.z',
+      'http://[bad/',
+    ]) {
       expect(parseRequestPath(target), target).toBeUndefined();
     }
   });

@@ -13,12 +13,23 @@ export const GET: APIRoute = async (context) => {
   const app = await appContext();
   const params = Object.fromEntries(context.url.searchParams);
   const upload = await findUpload(app.config.dataDir, params.upload);
-  if (!upload) return jsonAnswer(404, { error: 'not_found', message: 'This upload is no longer here; upload the file again.' });
+  if (!upload)
+    return jsonAnswer(404, { error: 'not_found', message: 'This upload is no longer here; upload the file again.' });
   const mapping = mappingFromFields(params);
-  if (!mapping) return jsonAnswer(400, { error: 'bad_mapping', message: 'Give the mapping of the dry run (delimiter, time, kind, …).' });
-  const plan = await planOfflineImport(app.db, upload.file, mapping, { timeZone: (await getSettings(app.db)).timeZone });
+  if (!mapping)
+    return jsonAnswer(400, {
+      error: 'bad_mapping',
+      message: 'Give the mapping of the dry run (delimiter, time, kind, …).',
+    });
+  const plan = await planOfflineImport(app.db, upload.file, mapping, {
+    timeZone: (await getSettings(app.db)).timeZone,
+  });
   if (!plan.ok) return jsonAnswer(400, { error: 'unreadable', message: plan.error });
-  const name = upload.fileName.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'import';
+  const name =
+    upload.fileName
+      .replace(/\.[^.]*$/, '')
+      .replace(/[^\w.-]+/g, '-')
+      .slice(0, 60) || 'import';
   return new Response(offlineRejectedRowsCsv(plan.value), {
     headers: {
       'content-type': 'text/csv; charset=utf-8',

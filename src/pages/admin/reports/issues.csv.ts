@@ -10,7 +10,11 @@ export const GET: APIRoute = async (context) => {
   const user = await requirePage(context, 'reports.view');
   if (user instanceof Response) return user;
   const parsed = parseComparisonSort(context.url.searchParams);
-  if (!parsed.ok) return new Response(`${parsed.message}\n`, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
+  if (!parsed.ok)
+    return new Response(`${parsed.message}\n`, {
+      status: 400,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+    });
   const app = await appContext();
   const [rows, settings] = await Promise.all([compareIssues(app.db), getSettings(app.db)]);
   const day = new Date().toISOString().slice(0, 10);

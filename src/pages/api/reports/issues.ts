@@ -16,5 +16,11 @@ export const GET: APIRoute = async (context) => {
   if (!parsed.ok) return json({ error: 'invalid', message: parsed.message }, 400);
   const app = await appContext();
   const [rows, settings] = await Promise.all([compareIssues(app.db, { now }), getSettings(app.db, { now })]);
-  return json(comparisonJson(sortComparison(rows, parsed.sort), { timeZone: settings.timeZone, generatedAt: now, sort: parsed.sort }));
+  return json(
+    comparisonJson(sortComparison(rows, parsed.sort), {
+      timeZone: settings.timeZone,
+      generatedAt: now,
+      sort: parsed.sort,
+    }),
+  );
 };

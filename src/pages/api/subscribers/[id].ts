@@ -9,8 +9,13 @@ export const DELETE: APIRoute = async (context) => {
   if (principal instanceof Response) return principal;
   const raw = context.params.id ?? '';
   const headers = { 'cache-control': 'no-store' };
-  if (!/^\d{1,15}$/.test(raw) || Number(raw) === 0) return Response.json({ error: 'invalid_id', message: 'The id must be a subscriber id (a positive whole number).' }, { status: 400, headers });
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) === 0)
+    return Response.json(
+      { error: 'invalid_id', message: 'The id must be a subscriber id (a positive whole number).' },
+      { status: 400, headers },
+    );
   const app = await appContext();
-  if (!(await eraseSubscriber(app.db, Number(raw)))) return Response.json({ error: 'not_found', message: 'No subscriber has this id.' }, { status: 404, headers });
+  if (!(await eraseSubscriber(app.db, Number(raw))))
+    return Response.json({ error: 'not_found', message: 'No subscriber has this id.' }, { status: 404, headers });
   return new Response(null, { status: 204, headers });
 };

@@ -28,7 +28,14 @@ export const POST: APIRoute = async (context) => {
   const principal = await requireApi(context, 'subscribers.manage');
   if (principal instanceof Response) return principal;
   const body = await readJsonBody(context.request, BODY_LIMITS.apiSubscribers);
-  if (!body.ok) return json({ error: body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'invalid_json', message: body.message }, body.status);
+  if (!body.ok)
+    return json(
+      {
+        error: body.status === 413 ? 'too_large' : body.status === 415 ? 'unsupported_media_type' : 'invalid_json',
+        message: body.message,
+      },
+      body.status,
+    );
   const parsed = parseApiSubscribers(body.value);
   if (!parsed.ok) return json({ error: 'invalid_body', message: parsed.message, fields: parsed.fields }, 400);
   const app = await appContext();

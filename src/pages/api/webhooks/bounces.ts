@@ -12,12 +12,18 @@ import { recordBounceReport, webhookSecretMatches } from '#lib/sending/bounce-we
 export const POST: APIRoute = async (context) => {
   const app = await appContext();
   if (!webhookSecretMatches(app.config.bounceWebhookSecret, context.request.headers)) {
-    const message = app.config.bounceWebhookSecret ? 'Send the shared secret as "Authorization: Bearer <secret>" or "X-Webhook-Secret: <secret>".' : 'The bounce webhook is off: set BOUNCE_WEBHOOK_SECRET to turn it on.';
+    const message = app.config.bounceWebhookSecret
+      ? 'Send the shared secret as "Authorization: Bearer <secret>" or "X-Webhook-Secret: <secret>".'
+      : 'The bounce webhook is off: set BOUNCE_WEBHOOK_SECRET to turn it on.';
     return json({ error: 'unauthorized', message }, 401);
   }
   const body = await readJsonObject(context.request, BODY_LIMITS.webhook);
   if (!body.ok) return body.response;
   const outcome = await recordBounceReport(app.db, body.value);
-  if (!outcome.ok) return json({ error: 'invalid', message: outcome.message, ...(outcome.fields ? { fields: outcome.fields } : {}) }, 400);
+  if (!outcome.ok)
+    return json(
+      { error: 'invalid', message: outcome.message, ...(outcome.fields ? { fields: outcome.fields } : {}) },
+      400,
+    );
   return json({ suppressed: outcome.suppressed, delivery_id: outcome.deliveryId });
 };

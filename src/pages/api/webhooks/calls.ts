@@ -12,7 +12,13 @@ export const POST: APIRoute = async (context) => {
   const app = await appContext();
   const settings = await getSettings(app.db);
   const answer = await handleCallWebhook(
-    { db: app.db, webhookSecret: app.config.callsWebhookSecret, serverSecret: app.secret, timeZone: settings.timeZone, rateLimits: app.rateLimits },
+    {
+      db: app.db,
+      webhookSecret: app.config.callsWebhookSecret,
+      serverSecret: app.secret,
+      timeZone: settings.timeZone,
+      rateLimits: app.rateLimits,
+    },
     context.request,
     context.locals.clientAddress ?? context.clientAddress,
   );

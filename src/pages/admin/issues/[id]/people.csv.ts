@@ -10,8 +10,16 @@ export const GET: APIRoute = async (context) => {
   if (user instanceof Response) return user;
   const app = await appContext();
   const params = context.url.searchParams;
-  const checked = await checkPeopleRule(app.db, { issue: context.params.id, figure: params.get('figure') ?? '', link: params.get('link') ?? undefined });
-  if (!checked.ok) return new Response(checked.message + '\n', { status: FAILURE_STATUS[checked.reason], headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
+  const checked = await checkPeopleRule(app.db, {
+    issue: context.params.id,
+    figure: params.get('figure') ?? '',
+    link: params.get('link') ?? undefined,
+  });
+  if (!checked.ok)
+    return new Response(checked.message + '\n', {
+      status: FAILURE_STATUS[checked.reason],
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+    });
   const { rule } = checked.value;
   const stream = new TransformStream<Uint8Array, Uint8Array>();
   const writer = stream.writable.getWriter();
@@ -25,7 +33,9 @@ export const GET: APIRoute = async (context) => {
       console.error('[export] people CSV failed:', error);
       writer.abort(error).catch(() => {});
     });
-  const name = [checked.value.issue.slug, rule.figure, rule.link === undefined ? '' : `link-${rule.link}`].filter(Boolean).join('-');
+  const name = [checked.value.issue.slug, rule.figure, rule.link === undefined ? '' : `link-${rule.link}`]
+    .filter(Boolean)
+    .join('-');
   return new Response(stream.readable, {
     headers: {
       'content-type': 'text/csv; charset=utf-8',

@@ -11,14 +11,24 @@ import { readOutboxMessageForViewer } from '#lib/mail/outbox-viewer.ts';
  * a sandbox of its own even when opened directly. Its open pixel and tracked links are made inert
  * first (src/lib/mail/outbox-viewer.ts): viewing never counts as the recipient's open or click.
  */
-const CSP = "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox";
+const CSP =
+  "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox";
 
 export const GET: APIRoute = async (context) => {
   const user = await requirePage(context, 'outbox.view');
   if (user instanceof Response) return user;
   const app = await appContext();
-  const message = await readOutboxMessageForViewer(app, outboxFolder(app.config.dataDir), context.params.file ?? '', can(user.role, 'users.manage'));
-  if (!message?.html) return new Response('No such message.\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  const message = await readOutboxMessageForViewer(
+    app,
+    outboxFolder(app.config.dataDir),
+    context.params.file ?? '',
+    can(user.role, 'users.manage'),
+  );
+  if (!message?.html)
+    return new Response('No such message.\n', {
+      status: 404,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
   return new Response(htmlForViewer(message.html), {
     headers: {
       'content-type': 'text/html; charset=utf-8',

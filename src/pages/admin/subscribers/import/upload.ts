@@ -15,9 +15,21 @@ export const POST: APIRoute = async (context) => {
   if (user instanceof Response) return user;
   const jobs = importJobs(await appContext());
   const { id, file } = await jobs.reserve();
-  const received = await receiveMultipartFile(context.request.body, context.request.headers.get('content-type'), { fileField: 'file', destination: file, maxFileBytes: MAX_UPLOAD_BYTES, maxDrainBytes: BODY_LIMITS.subscriberImport });
+  const received = await receiveMultipartFile(context.request.body, context.request.headers.get('content-type'), {
+    fileField: 'file',
+    destination: file,
+    maxFileBytes: MAX_UPLOAD_BYTES,
+    maxDrainBytes: BODY_LIMITS.subscriberImport,
+  });
   if (!received.ok) return context.redirect(`/admin/subscribers/import?error=${received.reason}`, 303);
   if (!received.file) return context.redirect('/admin/subscribers/import?error=no_file', 303);
-  await jobs.accept({ id, file, fileName: received.file.fileName, size: received.file.size, head: received.file.head, actor: `user:${user.id}` });
+  await jobs.accept({
+    id,
+    file,
+    fileName: received.file.fileName,
+    size: received.file.size,
+    head: received.file.head,
+    actor: `user:${user.id}`,
+  });
   return context.redirect(`/admin/subscribers/import/${id}`, 303);
 };

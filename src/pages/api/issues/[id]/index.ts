@@ -13,8 +13,16 @@ export const GET: APIRoute = async (context) => {
   const id = issueIdParam(context.params.id);
   if (id === undefined) return notFound();
   const app = await appContext();
-  const preview = await previewIssue(app.db, id, { secret: app.secret, knownPaths: await knownSitePaths(app.db), articles: await articleCatalog() });
+  const preview = await previewIssue(app.db, id, {
+    secret: app.secret,
+    knownPaths: await knownSitePaths(app.db),
+    articles: await articleCatalog(),
+  });
   if (!preview) return notFound();
   const settings = await getSettings(app.db);
-  return json({ issue: issueJson(preview.issue, settings.siteUrl), ready: preview.ready, checks: checksJson(preview.checks) });
+  return json({
+    issue: issueJson(preview.issue, settings.siteUrl),
+    ready: preview.ready,
+    checks: checksJson(preview.checks),
+  });
 };

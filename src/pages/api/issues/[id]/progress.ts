@@ -14,5 +14,11 @@ export const GET: APIRoute = async (context) => {
   const id = issueIdParam(context.params.id);
   const app = await appContext();
   if (id === undefined || !(await getIssue(app.db, id))) return notFound();
-  return json(progressJson(id, await getSendProgress(app.db, id), await findCommitTroubles(app.db, Date.now(), app.config.sending.leaseMs)));
+  return json(
+    progressJson(
+      id,
+      await getSendProgress(app.db, id),
+      await findCommitTroubles(app.db, Date.now(), app.config.sending.leaseMs),
+    ),
+  );
 };

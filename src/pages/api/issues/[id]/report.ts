@@ -13,6 +13,13 @@ export const GET: APIRoute = async (context) => {
   const id = issueIdParam(context.params.id);
   const app = await appContext();
   const report = id === undefined ? undefined : await issueReport(app.db, id, { now, span: 'days' });
-  if (!report) return json({ error: 'not_found', message: 'There is no sent issue with that id: an issue has a report once it has started going out.' }, 404);
+  if (!report)
+    return json(
+      {
+        error: 'not_found',
+        message: 'There is no sent issue with that id: an issue has a report once it has started going out.',
+      },
+      404,
+    );
   return json(issueReportJson(report));
 };

@@ -19,9 +19,23 @@ export const POST: APIRoute = async (context) => {
   const id = issueIdParam(context.params.id);
   if (id === undefined) return notFound();
   const at = body.value.at;
-  if (at !== undefined && at !== null && typeof at !== 'number') return json({ error: 'invalid', message: 'at must be a time in epoch milliseconds (a number), or left out to send now.', field: 'at' }, 400);
+  if (at !== undefined && at !== null && typeof at !== 'number')
+    return json(
+      {
+        error: 'invalid',
+        message: 'at must be a time in epoch milliseconds (a number), or left out to send now.',
+        field: 'at',
+      },
+      400,
+    );
   const app = await appContext();
-  const result = await requestSend(app.db, app.issueSending, { issueId: id, audience: body.value.audience, at: at ?? null, createdByKey: principal.keyId, undoMs: app.config.sending.undoMs });
+  const result = await requestSend(app.db, app.issueSending, {
+    issueId: id,
+    audience: body.value.audience,
+    at: at ?? null,
+    createdByKey: principal.keyId,
+    undoMs: app.config.sending.undoMs,
+  });
   if (!result.ok) {
     const failure = failureJson(result);
     return json(failure.body, failure.status);
@@ -47,5 +61,8 @@ export const DELETE: APIRoute = async (context) => {
     const failure = failureJson(result);
     return json(failure.body, failure.status);
   }
-  return json({ send_id: Number(send.id), issue_id: id, removed: result.value.removed, skipped: result.value.skipped }, 200);
+  return json(
+    { send_id: Number(send.id), issue_id: id, removed: result.value.removed, skipped: result.value.skipped },
+    200,
+  );
 };

@@ -11,7 +11,15 @@ export const POST: APIRoute = async (context) => {
   const body = await readJsonObject(context.request);
   if (!body.ok) return body.response;
   const to = body.value.to;
-  if (!Array.isArray(to) || !to.every((v) => typeof v === 'string')) return json({ error: 'invalid', message: 'Please correct the fields named.', fields: { to: 'List the addresses as strings, e.g. {"to": ["you@example.com"]}.' } }, 400);
+  if (!Array.isArray(to) || !to.every((v) => typeof v === 'string'))
+    return json(
+      {
+        error: 'invalid',
+        message: 'Please correct the fields named.',
+        fields: { to: 'List the addresses as strings, e.g. {"to": ["you@example.com"]}.' },
+      },
+      400,
+    );
   const recipients = parseTestRecipients(to);
   if (!recipients.ok) return failureResponse(recipients);
   const id = issueIdParam(context.params.id);
