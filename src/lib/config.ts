@@ -37,7 +37,7 @@ const envSchema = z.object({
   EVENT_WRITER_MAX_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(0),
   EVENT_WRITER_MAX_TURNS: z.coerce.number().int().min(0).max(10).default(2),
   EVENT_WRITER_MAX_BATCH: z.coerce.number().int().min(1).max(100_000).default(2000),
-  EVENT_WRITER_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(4),
+  EVENT_WRITER_CONCURRENCY: z.coerce.number().int().min(1).max(8).default(1),
   LOG_REQUESTS: z.enum(['0', '1']).default('0'),
   DKIM_DOMAIN: z
     .string()

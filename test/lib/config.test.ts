@@ -26,7 +26,7 @@ describe('config', () => {
   });
 
   it('lets a partial event batch wait up to two more event-loop turns by default, or as many as set', () => {
-    expect(loadConfig({}).eventWriter).toEqual({ maxWaitMs: 0, maxTurns: 2, maxBatch: 2000, concurrency: 4 });
+    expect(loadConfig({}).eventWriter).toEqual({ maxWaitMs: 0, maxTurns: 2, maxBatch: 2000, concurrency: 1 });
     expect(loadConfig({ EVENT_WRITER_MAX_TURNS: '0' }).eventWriter.maxTurns).toBe(0);
   });
 
