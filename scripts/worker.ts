@@ -12,6 +12,7 @@ import { builtPagePaths } from '../src/lib/build/site-pages.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
 import { createSendWorker, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
 import { composeWeeklyDigest } from '../src/admin/weekly-digest.ts';
+import { bounceMailboxChore } from '../src/lib/bounces/mailbox/chore.ts';
 import { WorkerLockedError } from '../src/lib/sending/worker.ts';
 import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
 
@@ -36,6 +37,7 @@ const app = createAppContext(config, {
 });
 const worker = createSendWorker(app, [
   weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs),
+  ...[bounceMailboxChore(app)].filter((c) => c !== undefined),
 ]);
 
 // Signals are handled from the start: one that arrives while the worker starts stops it once started.

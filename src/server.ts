@@ -30,6 +30,7 @@ import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
 import { startEmbeddedWorker, weeklyDigestChore } from './lib/sending/run-worker.ts';
 import { composeWeeklyDigest } from './admin/weekly-digest.ts';
+import { bounceMailboxChore } from './lib/bounces/mailbox/chore.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
 import { claimCurrentBuild } from './lib/build/site-builds.ts';
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
   const sendWorker = config.sending.worker
     ? startEmbeddedWorker(app, [
         weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs),
+        ...[bounceMailboxChore(app)].filter((c) => c !== undefined),
       ])
     : undefined;
   const stopPruning = schedulePruning(app.db);

@@ -66,6 +66,34 @@ const envSchema = z.object({
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
   NETWORK_CACHE_DIR: z.string().min(1).optional(),
+  /** The bounce mailbox (src/lib/bounces/mailbox): imap[s]://user:password@host:port/FOLDER. */
+  BOUNCE_IMAP_URL: z
+    .url({ protocol: /^imaps?$/, error: 'must be imaps://user:password@host:993/INBOX (or imap://…)' })
+    .refine((v) => {
+      const u = new URL(v);
+      return u.username !== '' && u.password !== '';
+    }, 'must name the user and password: imaps://user:password@host:993/INBOX')
+    .optional(),
+  BOUNCE_IMAP_POLL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(300_000),
+  BOUNCE_IMAP_PROCESSED_FOLDER: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\r\n\0*%]+$/, 'must be a folder name')
+    .default('Processed reports'),
+  BOUNCE_IMAP_OTHER_FOLDER: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\r\n\0*%]+$/, 'must be a folder name')
+    .default('Not reports'),
+  BOUNCE_VERP_ADDRESS: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/,
+      'must be a plain address without "+", e.g. bounces@shop.example',
+    )
+    .optional(),
 });
 
 export type TrustProxy =
@@ -118,6 +146,18 @@ export interface Config {
    * (undefined: node_modules/.cache/footfall-networks, shared by every server of this installation).
    */
   networks: { dataDir: string | undefined; cacheDir: string | undefined };
+  /**
+   * The bounce mailbox read over IMAP (undefined url: none): its URL (credentials inside, never
+   * shown), how often it is read, the folders processed reports and other mail are moved to;
+   * and the VERP base address of every delivery's envelope sender (mail/verp.ts).
+   */
+  bounceMailbox: {
+    url: string | undefined;
+    pollMs: number;
+    processedFolder: string;
+    otherFolder: string;
+    verpAddress: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -222,6 +262,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     networks: Object.freeze({
       dataDir: e.NETWORK_DATA_DIR && path.resolve(e.NETWORK_DATA_DIR),
       cacheDir: e.NETWORK_CACHE_DIR && path.resolve(e.NETWORK_CACHE_DIR),
+    }),
+    bounceMailbox: Object.freeze({
+      url: e.BOUNCE_IMAP_URL,
+      pollMs: e.BOUNCE_IMAP_POLL_MS,
+      processedFolder: e.BOUNCE_IMAP_PROCESSED_FOLDER,
+      otherFolder: e.BOUNCE_IMAP_OTHER_FOLDER,
+      verpAddress: e.BOUNCE_VERP_ADDRESS?.toLowerCase(),
     }),
   });
 }

@@ -36,6 +36,8 @@ export interface SmtpSink {
   messages: ParsedMail[];
   /** The SMTP envelope of each message in `messages`, same order. */
   envelopes: SinkEnvelope[];
+  /** The bytes of each message in `messages` as they arrived (CRLF line ends), same order: what a relay hands on. */
+  raw: string[];
   /** Resolves once at least `count` messages arrived; rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<ParsedMail[]>;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ function smtpError(answer: { code: number; message: string }): Error {
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
   const envelopes: SinkEnvelope[] = [];
+  const raw: string[] = [];
   const waiters = new Set<() => void>();
   const mailStarts = new Map<string, number>();
 
@@ -81,14 +84,21 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
     onData(stream, session, callback) {
       const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-      simpleParser(stream)
-        .then((mail) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      new Promise<Buffer>((resolve, reject) => {
+        stream.once('end', () => resolve(Buffer.concat(chunks)));
+        stream.once('error', reject);
+      })
+        .then(async (bytes) => ({ mail: await simpleParser(bytes), bytes }))
+        .then(({ mail, bytes }) => {
           const answer = options.respondToData?.(rcptTo);
           if (answer) {
             callback(smtpError(answer));
             return;
           }
           messages.push(mail);
+          raw.push(bytes.toString('utf8'));
           envelopes.push({
             mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             rcptTo,
@@ -113,6 +123,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     port,
     messages,
     envelopes,
+    raw,
     waitFor(count, timeoutMs = 5000) {
       if (messages.length >= count) return Promise.resolve(messages);
       return new Promise((resolve, reject) => {

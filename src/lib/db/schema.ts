@@ -459,4 +459,21 @@ export interface Database {
   deliveries: DeliveryTable;
   send_workers: SendWorkerTable;
   offline_events: OfflineEventTable;
+  bounce_mailboxes: BounceMailboxTable;
+}
+
+/** A bounce mailbox read over IMAP (bounces/mailbox): its one-reader lease and the status Settings shows. */
+export interface BounceMailboxTable {
+  /** user@host:port/folder (never the password). */
+  mailbox: string;
+  lease_holder: string | null;
+  lease_until: number | null;
+  last_poll_at: number | null;
+  last_success_at: number | null;
+  /** Delivery-status and complaint reports processed and moved, in all. */
+  reports: Generated<number>;
+  /** Other messages moved aside (not a report, or unreadable), in all. */
+  others: Generated<number>;
+  last_error: string | null;
+  last_error_at: number | null;
 }

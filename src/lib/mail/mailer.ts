@@ -44,6 +44,8 @@ function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
     text: mail.text,
     headers: mail.headers,
     date: new Date(now),
+    // A VERP return path: MAIL FROM (and so Return-Path) is the per-delivery address, the From header stays.
+    ...(mail.envelopeFrom ? { envelope: { from: mail.envelopeFrom, to: mail.to.address } } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ export interface OutgoingMail {
   headers?: Record<string, string>;
   /** Adds `List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058). */
   listUnsubscribe?: { url: string; mailto?: string };
+  /** The envelope sender (SMTP MAIL FROM, where bounces go) when it is not `from`: a VERP return path (mail/verp.ts). */
+  envelopeFrom?: string;
 }
 
 /** A mail that passed validateOutgoingMail: addresses parsed, text part present, list headers set. */
@@ -31,6 +33,7 @@ export interface ValidatedMail {
   html: string;
   text: string;
   headers: Record<string, string>;
+  envelopeFrom?: string;
 }
 
 export class InvalidMailError extends Error {
@@ -177,6 +180,17 @@ export function validateOutgoingMail(mail: OutgoingMail): ValidatedMail {
     headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
   }
 
+  let envelopeFrom: string | undefined;
+  if (mail.envelopeFrom !== undefined) {
+    refuseControlCharacters('envelopeFrom', mail.envelopeFrom);
+    if (!isValidEmailAddress(mail.envelopeFrom))
+      throw new InvalidMailError(
+        'envelopeFrom',
+        `is not a valid email address (${JSON.stringify(mail.envelopeFrom.slice(0, 80))})`,
+      );
+    envelopeFrom = mail.envelopeFrom;
+  }
+
   return {
     to,
     from,
@@ -185,5 +199,6 @@ export function validateOutgoingMail(mail: OutgoingMail): ValidatedMail {
     html: mail.html,
     text: mail.text ?? deriveTextFromHtml(mail.html),
     headers,
+    ...(envelopeFrom ? { envelopeFrom } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { AppContext } from '../app/context.ts';
 import type { ComposeDigest } from '../digest/digest.service.ts';
 import { sendWeeklyDigests } from '../digest/digest.service.ts';
+import { verpAddress } from '../mail/verp.ts';
 import { SendWorker, WorkerLockedError, type WorkerChore } from './worker.ts';
 
 /**
@@ -28,10 +29,11 @@ export function weeklyDigestChore(
 
 /** A send worker over the process's database and mailer, with the settings from the configuration. */
 export function createSendWorker(
-  app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>,
+  app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending' | 'secret'>,
   chores: WorkerChore[] = [],
 ): SendWorker {
   const { sending, mail } = app.config;
+  const verp = app.config.bounceMailbox.verpAddress;
   return new SendWorker({
     db: app.db,
     mailer: app.mailer,
@@ -45,6 +47,7 @@ export function createSendWorker(
     commitRetryMaxMs: sending.commitRetryMaxMs,
     commitAttemptsBeforePause: sending.commitAttempts,
     chores,
+    returnPath: verp ? (deliveryId) => verpAddress(verp, app.secret, deliveryId) : undefined,
   });
 }
 
@@ -60,7 +63,7 @@ export interface EmbeddedWorker {
  * takes over when that one stops.
  */
 export function startEmbeddedWorker(
-  app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending'>,
+  app: Pick<AppContext, 'db' | 'mailer' | 'config' | 'issueSending' | 'secret'>,
   chores: WorkerChore[] = [],
   log: (line: string) => void = console.log,
 ): EmbeddedWorker {

@@ -56,6 +56,8 @@ export interface SendWorkerOptions {
    * the same (claim in the database before sending).
    */
   chores?: readonly WorkerChore[];
+  /** The envelope sender of a delivery's message (a VERP return path, mail/verp.ts); the From address when absent. */
+  returnPath?: ((deliveryId: number) => string) | undefined;
 }
 
 export interface WorkerChore {
@@ -125,7 +127,8 @@ const TROUBLE_LOG_EVERY_MS = 5 * 60_000;
  */
 export class SendWorker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  readonly #o: Required<Omit<SendWorkerOptions, 'log'>> & { log: (line: string) => void };
+  readonly #o: Required<Omit<SendWorkerOptions, 'log' | 'returnPath'>> &
+    Pick<SendWorkerOptions, 'returnPath'> & { log: (line: string) => void };
   readonly #host = hostname();
   #running = false;
   #stopping = false;
@@ -456,7 +459,8 @@ export class SendWorker {
     try {
       // The port compiles each issue once per process and keeps it while the send runs.
       const compose = await this.#o.hooks.composerFor(this.#o.db, delivery.issueId);
-      const mail = await compose(item.recipient);
+      const composed = await compose(item.recipient);
+      const mail = this.#o.returnPath ? { ...composed, envelopeFrom: this.#o.returnPath(delivery.id) } : composed;
       const sent = await this.#o.mailer.send(mail, this.#o.clock());
       this.sent++;
       return {
