@@ -146,10 +146,48 @@ const OPEN_CLASSES: Record<string, string> = {
 };
 const CLICK_CLASSES: Record<string, string> = { human: 'human: likely a person', bot: 'bot: a machine' };
 
+const BOUNCE_TITLES = {
+  hard: 'Hard bounce reported for',
+  soft: 'Soft bounce reported for',
+  complaint: 'Spam complaint reported for',
+} as const;
+const BOUNCE_KINDS = {
+  hard: 'hard: the address does not take mail (suppressed)',
+  soft: 'soft: a temporary failure (not suppressed)',
+  complaint: 'complaint: the reader marked it as spam (suppressed)',
+} as const;
+const BOUNCE_SOURCES: Record<string, string> = {
+  webhook: 'the generic bounce webhook',
+  ses: 'Amazon SES (through SNS)',
+  postmark: 'Postmark',
+  mailgun: 'Mailgun',
+  sendgrid: 'SendGrid',
+  mailbox: 'the bounce mailbox',
+  smtp: 'the SMTP session',
+};
+
+function describeBounce(
+  item: Extract<SubscriberTimelineItem, { source: 'bounce' }>,
+  issue: { id: number; subject: string } | undefined,
+): TimelineEntry {
+  return {
+    at: item.at,
+    kind: `bounce.${item.kind}`,
+    title: issue ? BOUNCE_TITLES[item.kind] : BOUNCE_TITLES[item.kind].replace(/ for$/, ''),
+    issue,
+    details: [
+      ['Kind', BOUNCE_KINDS[item.kind]],
+      ['Reason', item.reason || 'none given'],
+      ['Reported by', BOUNCE_SOURCES[item.via] ?? item.via],
+    ],
+  };
+}
+
 /** One entry of the merged timeline (src/lib/subscribers/timeline.service.ts) in words. */
 export function describeTimelineItem(item: SubscriberTimelineItem, names: PersonNames = (by) => by): TimelineEntry {
   if (item.source === 'subscriber') return describeEvent(item, names);
   const issue = item.issue ?? undefined;
+  if (item.source === 'bounce') return describeBounce(item, issue);
   switch (item.kind) {
     case 'opened':
       return {

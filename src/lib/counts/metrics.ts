@@ -30,7 +30,11 @@ export type PlainMetric =
   | 'call'
   | 'walk_in'
   | 'call.mentioned'
-  | 'walk_in.mentioned';
+  | 'walk_in.mentioned'
+  // Bounces and complaints a relay reported later (bounces), per issue (0: no delivery known).
+  | 'bounce.hard'
+  | 'bounce.soft'
+  | 'complaint';
 
 /** Plain metrics also counted per minute (`metric~m`, `CountDeltas.atToTheMinute`): the lift's windows start at the send's minute. */
 export type MinuteMetric = Extract<PlainMetric, 'visit' | 'call' | 'walk_in'>;
@@ -50,4 +54,6 @@ export type TotalByDimMetric =
   | 'owner.click'
   | 'owner.view'
   | 'agent.open'
-  | 'agent.click';
+  | 'agent.click'
+  // Bounces and complaints per kind and reason, dimension `kind|reason` (bounces).
+  | 'bounce.reason';

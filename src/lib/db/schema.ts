@@ -459,7 +459,26 @@ export interface Database {
   deliveries: DeliveryTable;
   send_workers: SendWorkerTable;
   offline_events: OfflineEventTable;
+  bounce_events: BounceEventTable;
   bounce_mailboxes: BounceMailboxTable;
+}
+
+/** A bounce or complaint a relay reported after accepting a message (src/lib/bounces). */
+export interface BounceEventTable {
+  id: Generated<number>;
+  /** The delivery's issue; 0 when the report names no delivery we know. */
+  issue_id: number;
+  delivery_id: number | null;
+  /** Null when no subscriber is known, or once they were erased (the row and its counts stay). */
+  subscriber_id: number | null;
+  kind: 'hard' | 'soft' | 'complaint';
+  /** What the relay said, addresses masked; '' when it said nothing. */
+  reason: string;
+  source: string;
+  /** The source's own id of the event: a retry with the same key stores nothing. */
+  event_key: string | null;
+  at: number;
+  recorded_at: number;
 }
 
 /** A bounce mailbox read over IMAP (bounces/mailbox): its one-reader lease and the status Settings shows. */

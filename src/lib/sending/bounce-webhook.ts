@@ -1,14 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { DB } from '../db/database.ts';
-import { findSubscriberById } from '../subscribers/subscribers.repository.ts';
+import { recordBounce } from '../bounces/bounces.service.ts';
 import { normalizeEmail } from '../subscribers/email-address.ts';
-import { suppressAddress } from '../subscribers/subscribers.service.ts';
-import { findDeliveryByMessageId, markDeliveryBounced, markDeliveryComplained } from './deliveries.repository.ts';
 
 /**
  * Asynchronous bounces and complaints from a mail provider: `POST /api/webhooks/bounces` with
- * a shared secret and generic JSON, `{email?, message_id?, type: "bounce"|"complaint", reason?}`.
+ * a shared secret and generic JSON, `{email?, message_id?, type: "bounce"|"complaint", reason?, event_id?}`.
  */
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
@@ -35,6 +33,7 @@ export const bounceReportSchema = z
     message_id: z.string().min(3).max(998).optional(),
     type: z.enum(['bounce', 'complaint'], { error: 'type must be "bounce" or "complaint".' }),
     reason: z.string().max(1000).optional(),
+    event_id: z.string().min(1).max(200).optional(),
   })
   .refine((r) => r.email !== undefined || r.message_id !== undefined, {
     error: 'Give the email address or the message_id (or both).',
@@ -45,16 +44,11 @@ export type BounceOutcome =
   | { ok: true; suppressed: boolean; deliveryId: number | null }
   | { ok: false; message: string; fields?: Record<string, string> };
 
-/** `<id@host>`, with the brackets whether or not they were sent. */
-function normalizeMessageId(id: string): string {
-  const bare = id.trim().replace(/^<|>$/g, '');
-  return `<${bare}>`;
-}
-
 /**
- * Checks a report and acts on it: the delivery it names (by Message-ID) is marked bounced, or
- * its complaint recorded, and the address — given, or the delivery's subscriber's — is
- * suppressed for good. A report naming nothing we know stores nothing.
+ * Checks a report and hands it to the recording service (src/lib/bounces): the delivery it names
+ * (by Message-ID) is marked bounced, or its complaint recorded, and the address — given, or the
+ * delivery's subscriber's — is suppressed for good. A report naming nothing we know stores
+ * nothing. With `event_id`, a retry of the same report changes nothing.
  */
 export async function recordBounceReport(db: DB, input: unknown, now = Date.now()): Promise<BounceOutcome> {
   const parsed = bounceReportSchema.safeParse(input);
@@ -70,23 +64,18 @@ export async function recordBounceReport(db: DB, input: unknown, now = Date.now(
     if (!checked.ok) return { ok: false, message: checked.error, fields: { email: checked.error } };
     email = checked.email;
   }
-  const delivery = report.message_id
-    ? await findDeliveryByMessageId(db, normalizeMessageId(report.message_id))
-    : undefined;
-  if (!email && delivery?.subscriber_id) email = (await findSubscriberById(db, Number(delivery.subscriber_id)))?.email;
-  if (!email) return { ok: true, suppressed: false, deliveryId: delivery ? Number(delivery.id) : null };
-
-  const reason = (report.reason ?? '').replace(/\s+/g, ' ').trim().slice(0, 300);
-  const detail = {
-    via: 'webhook',
-    ...(delivery ? { issue: Number(delivery.issue_id), delivery: Number(delivery.id) } : {}),
-    ...(reason ? { reason } : {}),
-  };
-  if (delivery) {
-    if (report.type === 'bounce')
-      await markDeliveryBounced(db, Number(delivery.id), `bounce reported${reason ? `: ${reason}` : ''}`);
-    else await markDeliveryComplained(db, Number(delivery.id), now);
-  }
-  const suppressed = await suppressAddress(db, email, report.type === 'bounce' ? 'bounced' : 'complained', detail, now);
-  return { ok: true, suppressed, deliveryId: delivery ? Number(delivery.id) : null };
+  const outcome = await recordBounce(
+    db,
+    {
+      kind: report.type === 'bounce' ? 'hard' : 'complaint',
+      source: 'webhook',
+      ...(report.message_id !== undefined ? { messageId: report.message_id } : {}),
+      ...(email !== undefined ? { email } : {}),
+      ...(report.reason !== undefined ? { reason: report.reason } : {}),
+      ...(report.event_id !== undefined ? { eventKey: report.event_id } : {}),
+      at: now,
+    },
+    now,
+  );
+  return { ok: true, suppressed: outcome.suppressed, deliveryId: outcome.deliveryId };
 }

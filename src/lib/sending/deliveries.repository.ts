@@ -355,3 +355,14 @@ export async function findSentDeliveries(
     sentAt: Number(r.sent_at),
   }));
 }
+
+export async function findDeliveryById(
+  db: Db,
+  id: number,
+): Promise<{ id: number; issue_id: number; subscriber_id: number | null; status: DeliveryStatus } | undefined> {
+  return db
+    .selectFrom('deliveries')
+    .select(['id', 'issue_id', 'subscriber_id', 'status'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}

@@ -1,5 +1,6 @@
 import type { DB } from '../db/database.ts';
-import type { SubscriberStatus } from '../db/schema.ts';
+import type { Transaction } from 'kysely';
+import type { Database, SubscriberStatus } from '../db/schema.ts';
 import { displayName } from '../text/mailbox.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import {
@@ -14,6 +15,7 @@ import { CONSENT_TEXT_VERSION, parseTopics } from './topics.ts';
 import { signupDeltas, unsubscribeDeltas } from './subscriber-counts.ts';
 import { addReportCounts } from '../counts/ledger.ts';
 import { deletePersonEvents } from '../reports/retention.repository.ts';
+import { forgetBounceSubscriber } from '../bounces/bounces.repository.ts';
 import {
   deleteSubscriber,
   findEventTimesSince,
@@ -407,6 +409,7 @@ export async function eraseSubscriber(db: DB, subscriberId: number, now = Date.n
     const existing = await findSuppression(trx, hash);
     if (!existing) await insertSuppression(trx, hash, 'erased', now);
     await deletePersonEvents(trx, subscriberId);
+    await forgetBounceSubscriber(trx, subscriberId);
     await deleteSubscriber(trx, subscriberId);
   });
   return true;
@@ -485,13 +488,22 @@ export async function suppressAddress(
 ): Promise<boolean> {
   const checked = normalizeEmail(email);
   if (!checked.ok) return false;
-  await db.transaction().execute(async (trx) => {
-    await insertSuppression(trx, emailHash(checked.email), reason, now);
-    const subscriber = await findSubscriberByEmail(trx, checked.email);
-    if (subscriber) {
-      await updateSubscriber(trx, subscriber.id, { status: reason satisfies SubscriberStatus, updated_at: now });
-      await insertSubscriberEvent(trx, subscriber.id, now, reason, detail);
-    }
-  });
+  await db.transaction().execute((trx) => suppressAddressIn(trx, checked.email, reason, detail, now));
   return true;
+}
+
+/** suppressAddress inside the caller's transaction (a bounce report stored with it); `email` already normalised. */
+export async function suppressAddressIn(
+  trx: Transaction<Database>,
+  email: string,
+  reason: 'bounced' | 'complained',
+  detail: Record<string, unknown>,
+  now: number,
+): Promise<void> {
+  await insertSuppression(trx, emailHash(email), reason, now);
+  const subscriber = await findSubscriberByEmail(trx, email);
+  if (subscriber) {
+    await updateSubscriber(trx, subscriber.id, { status: reason satisfies SubscriberStatus, updated_at: now });
+    await insertSubscriberEvent(trx, subscriber.id, now, reason, detail);
+  }
 }

@@ -120,7 +120,7 @@ async function recordReport(
         ...(result.email ? { email: result.email } : {}),
         ...(deliveryId !== undefined ? { deliveryId } : {}),
         ...(result.reason ? { reason: result.reason } : {}),
-        eventKey: `mailbox:${mailbox}:${report.key}:${result.email?.toLowerCase() ?? index}`,
+        eventKey: `${mailbox}:${report.key}:${result.email?.toLowerCase() ?? index}`,
         at,
       },
       now,
