@@ -214,6 +214,16 @@ describeEachDatabase('bounce mailbox over IMAP (Dovecot)', (db) => {
     expect(again).toMatchObject({ reports: 1, others: 0, recorded: 0, duplicates: 1 });
     expect(await ledgerOf(db(), issueId)).toEqual(after);
     expect(await db().selectFrom('suppressions').select('reason').execute()).toHaveLength(1);
+    // One bounce recorded, with the next hop's own words (the address masked).
+    const events = await db().selectFrom('bounce_events').select(['kind', 'source', 'reason', 'delivery_id']).execute();
+    expect(events).toEqual([
+      {
+        kind: 'hard',
+        source: 'mailbox',
+        reason: '550 5.1.1 <address>: Recipient address rejected: User unknown in virtual mailbox table',
+        delivery_id: gone.id,
+      },
+    ]);
 
     // The next send skips the bounced address.
     const relay2 = await sink();
@@ -251,6 +261,41 @@ describeEachDatabase('bounce mailbox over IMAP (Dovecot)', (db) => {
     expect(await suppressed(db(), 'eve@example.com')).toEqual({ reason: 'complained' });
     expect(await suppressed(db(), 'dee@example.com')).toBeUndefined();
     expect((await imap.messageIds(PROCESSED)).sort()).toEqual(['<arf-1@example.com>', '<auth-1@example.com>']);
+  });
+
+  it('a relay still trying (Action: delayed, 4.x.x) is a soft bounce: recorded with its reason, the delivery and the address unchanged', async () => {
+    await seedSubscribers(db(), 1, { email: () => 'slow@example.net' });
+    const relay = await sink();
+    const issueId = await sendIssue(db(), relay, { verp: false });
+    const nextHop = await sink({ respond: () => ({ code: 452, message: '4.2.2 Mailbox full, try again later' }) });
+    const rejections = await relayOnward(
+      nextHop,
+      { from: relay.envelopes[0]!.mailFrom, to: ['slow@example.net'] },
+      relay.raw[0]!,
+    );
+    expect(rejections[0]!.response).toMatch(/^452 4\.2\.2/);
+    await imap.append(
+      buildDsn({
+        reportingMta: 'relay.shop.example',
+        to: relay.envelopes[0]!.mailFrom,
+        rejection: rejections[0]!,
+        originalHeaders: headerBlock(relay.raw[0]!),
+        date: new Date(1_800_000_000_000),
+        action: 'delayed',
+      }),
+    );
+    const read = await pollBounceMailbox({ db: db(), secret: SECRET }, settings(), 'worker-a', 1_800_000_100_000);
+    expect(read).toMatchObject({ reports: 1, recorded: 1 });
+    expect((await ledgerOf(db(), issueId)).map((r) => r.status)).toEqual(['sent']);
+    expect(await suppressed(db(), 'slow@example.net')).toBeUndefined();
+    const events = await db()
+      .selectFrom('bounce_events')
+      .select(['kind', 'reason', 'at'])
+      .where('issue_id', '=', issueId)
+      .execute();
+    expect(events.map((e) => ({ ...e, at: Number(e.at) }))).toEqual([
+      { kind: 'soft', reason: '452 4.2.2 Mailbox full, try again later', at: 1_800_000_000_000 },
+    ]);
   });
 
   it('with the IMAP server down the status shows the error and nothing else changes; the next good read clears it', async () => {
