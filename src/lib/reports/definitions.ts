@@ -118,6 +118,18 @@ export const DEFINITIONS = {
     term: 'Machine activity',
     text: 'Opens, clicks and page views made by machines rather than readers: Apple Mail Privacy Protection fetching every message in advance, security gateways and sandboxes, and bots, grouped by the network they came from (its owner and AS number). Image-proxy opens count as human. Counts here are every event, not people.',
   },
+  mailboxReports: {
+    term: 'Reports processed',
+    text: 'Messages in the bounce mailbox that were delivery-status notifications (RFC 3464) or complaint reports (ARF, RFC 5965), read and moved to the processed folder, since the mailbox was first read. A report the relay sent twice counts twice here but is recorded once.',
+  },
+  mailboxOthers: {
+    term: 'Other messages moved aside',
+    text: 'Messages in the bounce mailbox that were not such reports (an out-of-office reply, a person writing back, a message that cannot be read or is over 5 MB), moved to the other folder for a person to look at.',
+  },
+  mailboxBounces: {
+    term: 'Bounces recorded from the mailbox',
+    text: 'Bounce and complaint records whose source is the bounce mailbox, by kind, counted from the records themselves: hard (failed for good), soft (delayed or refused for now) and complaint. A report saying a message was delivered, or an authentication-failure report, records nothing.',
+  },
 } as const satisfies Record<string, Definition>;
 
 export type DefinitionKey = keyof typeof DEFINITIONS;

@@ -121,3 +121,16 @@ export async function findMailboxStatus(db: DB, mailbox: string): Promise<Mailbo
     }
   );
 }
+
+/** Bounce records from the mailbox by kind, counted from the rows (bounce_events, source "mailbox"). */
+export async function countMailboxBounces(db: DB): Promise<{ hard: number; soft: number; complaint: number }> {
+  const rows = await db
+    .selectFrom('bounce_events')
+    .select((eb) => ['kind', eb.fn.countAll<string | number>().as('n')])
+    .where('source', '=', 'mailbox')
+    .groupBy('kind')
+    .execute();
+  const counts = { hard: 0, soft: 0, complaint: 0 };
+  for (const row of rows) counts[row.kind] = Number(row.n);
+  return counts;
+}

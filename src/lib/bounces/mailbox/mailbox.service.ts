@@ -3,6 +3,7 @@ import type { DB } from '../../db/database.ts';
 import { readVerpAddress } from '../../mail/verp.ts';
 import { recordBounce } from '../bounces.service.ts';
 import {
+  countMailboxBounces,
   ensureMailboxRow,
   findMailboxStatus,
   recordMailboxFailure,
@@ -233,6 +234,8 @@ export interface MailboxStatus {
   lastError: string | null;
   lastErrorAt: number | null;
   verp: boolean;
+  /** Bounce records from the mailbox by kind (a direct count of bounce_events). */
+  bounces: { hard: number; soft: number; complaint: number };
 }
 
 /** What Settings shows about the bounce mailbox (read-only; the password never appears). */
@@ -246,7 +249,15 @@ export async function bounceMailboxStatus(
     verpAddress: string | undefined;
   },
 ): Promise<MailboxStatus> {
-  const empty = { lastPollAt: null, lastSuccessAt: null, reports: 0, others: 0, lastError: null, lastErrorAt: null };
+  const empty = {
+    lastPollAt: null,
+    lastSuccessAt: null,
+    reports: 0,
+    others: 0,
+    lastError: null,
+    lastErrorAt: null,
+    bounces: await countMailboxBounces(db),
+  };
   if (!config.url) return { configured: false, verp: config.verpAddress !== undefined, ...empty };
   const mailbox = mailboxName(config.url);
   const row = await findMailboxStatus(db, mailbox);
