@@ -213,13 +213,19 @@ function readTlsCa(file: string | undefined): string | undefined {
   return pem;
 }
 
+/** A value as an error message may show it: a URL's password (imaps://user:password@…) masked. */
+function withoutPassword(value: string | undefined): string | undefined {
+  return value?.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*:)[^@/\s]+@/i, '$1***@');
+}
+
 /** Parses an environment into a frozen Config; throws a ConfigError naming every invalid variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   // An empty MAIL_FROM is no sender, as an unset one.
   const parsed = envSchema.safeParse({ ...env, MAIL_FROM: env.MAIL_FROM || undefined });
   if (!parsed.success) {
     const lines = parsed.error.issues.map(
-      (issue) => `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])])})`,
+      (issue) =>
+        `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(withoutPassword(env[String(issue.path[0])]))})`,
     );
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
