@@ -348,6 +348,32 @@ describeEachDatabase('bounce mailbox over IMAP (Dovecot)', (db) => {
     });
   });
 
+  it('two workers reading at the same moment: one reads, the other finds the lease taken, and the report is recorded once', async () => {
+    await seedSubscribers(db(), 1, { email: () => 'twice@example.org' });
+    const relay = await sink();
+    const issueId = await sendIssue(db(), relay, { verp: false });
+    await imap.append(
+      buildDsn({
+        reportingMta: 'relay.shop.example',
+        to: relay.envelopes[0]!.mailFrom,
+        rejection: { recipient: 'twice@example.org', response: '550 5.1.1 No such user', responseCode: 550 },
+        originalHeaders: headerBlock(relay.raw[0]!),
+        date: new Date(1_800_000_000_000),
+      }),
+    );
+    const deps = { db: db(), secret: SECRET };
+    const [a, b] = await Promise.all([
+      pollBounceMailbox(deps, settings(), 'worker-a', 1_800_000_100_000),
+      pollBounceMailbox(deps, settings(), 'worker-b', 1_800_000_100_000),
+    ]);
+    expect([a.locked, b.locked].sort()).toEqual([false, true]);
+    expect(a.reports + b.reports).toBe(1);
+    expect(await db().selectFrom('bounce_events').select('kind').where('issue_id', '=', issueId).execute()).toEqual([
+      { kind: 'hard' },
+    ]);
+    expect((await ledgerOf(db(), issueId)).map((r) => r.status)).toEqual(['bounced']);
+  });
+
   it('one reader at a time: while another process holds the lease nothing is read; a lease left by a dead reader runs out', async () => {
     await imap.append('From: a@example.com\r\nSubject: hello\r\nMessage-ID: <one@example.com>\r\n\r\nhi\r\n');
     await pollBounceMailbox({ db: db(), secret: SECRET }, settings(), 'worker-a', 1_000);
