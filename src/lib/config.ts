@@ -87,6 +87,7 @@ const envSchema = z.object({
     .max(200)
     .regex(/^[^\r\n\0*%]+$/, 'must be a folder name')
     .default('Not reports'),
+  BOUNCE_IMAP_TLS_CA_FILE: z.string().min(1).optional(),
   BOUNCE_VERP_ADDRESS: z
     .string()
     .regex(
@@ -156,6 +157,8 @@ export interface Config {
     pollMs: number;
     processedFolder: string;
     otherFolder: string;
+    /** PEM certificates (BOUNCE_IMAP_TLS_CA_FILE) trusted for the IMAP server besides the system's. */
+    tlsCa: string | undefined;
     verpAddress: string | undefined;
   };
 }
@@ -198,8 +201,8 @@ function readDkim(
   return Object.freeze({ domainName: domain!.toLowerCase(), keySelector: selector!, privateKey });
 }
 
-/** SMTP_TLS_CA_FILE: a PEM file holding at least one certificate. */
-function readTlsCa(file: string | undefined): string | undefined {
+/** SMTP_TLS_CA_FILE (or `variable`): a PEM file holding at least one certificate. */
+function readTlsCa(file: string | undefined, variable = 'SMTP_TLS_CA_FILE'): string | undefined {
   if (!file) return undefined;
   let pem: string;
   try {
@@ -208,7 +211,7 @@ function readTlsCa(file: string | undefined): string | undefined {
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'the file does not hold a PEM certificate';
-    throw new ConfigError(`Invalid environment:\n  SMTP_TLS_CA_FILE: ${reason} (got ${JSON.stringify(file)})`);
+    throw new ConfigError(`Invalid environment:\n  ${variable}: ${reason} (got ${JSON.stringify(file)})`);
   }
   return pem;
 }
@@ -274,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: e.BOUNCE_IMAP_POLL_MS,
       processedFolder: e.BOUNCE_IMAP_PROCESSED_FOLDER,
       otherFolder: e.BOUNCE_IMAP_OTHER_FOLDER,
+      tlsCa: readTlsCa(e.BOUNCE_IMAP_TLS_CA_FILE, 'BOUNCE_IMAP_TLS_CA_FILE'),
       verpAddress: e.BOUNCE_VERP_ADDRESS?.toLowerCase(),
     }),
   });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -41,11 +42,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForGreeting(port: number, log: string, timeoutMs = 15_000): Promise<void> {
+async function waitForGreeting(port: number, log: string, tls: boolean, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = tls
+        ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+        : connect(port, '127.0.0.1');
       let text = '';
       socket.setTimeout(1000, () => {
         socket.destroy();
@@ -75,7 +78,9 @@ async function waitForGreeting(port: number, log: string, timeoutMs = 15_000): P
  * processes or the mail user as root: they run as the package's `dovenull` and `dovecot`
  * users, which own the mail folder. Run by anyone else, everything runs as that user.
  */
-export async function startImapServer(): Promise<ImapServer> {
+export async function startImapServer(
+  options: { tls?: { keyFile: string; certFile: string } } = {},
+): Promise<ImapServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'footfall-imap-'));
   chmodSync(dir, 0o755);
   const port = await freePort();
@@ -106,7 +111,7 @@ state_dir = ${dir}/state
 log_path = ${log}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+${options.tls ? `ssl = required\nssl_cert = <${options.tls.certFile}\nssl_key = <${options.tls.keyFile}` : 'ssl = no'}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = ${internalUser}
@@ -125,10 +130,12 @@ userdb {
 service imap-login {
   inet_listener imap {
     address = 127.0.0.1
-    port = ${port}
+    port = ${options.tls ? 0 : port}
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = ${options.tls ? port : 0}
+    ssl = ${options.tls ? 'yes' : 'no'}
   }
 }
 `,
@@ -136,7 +143,7 @@ service imap-login {
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(DOVECOT, ['-F', '-c', conf], { stdio: 'ignore' });
-    await waitForGreeting(port, log);
+    await waitForGreeting(port, log, options.tls !== undefined);
   };
   const stop = async () => {
     const running = child;
@@ -166,7 +173,8 @@ service imap-login {
     const c = new ImapFlow({
       host: '127.0.0.1',
       port,
-      secure: false,
+      secure: options.tls !== undefined,
+      ...(options.tls ? { tls: { rejectUnauthorized: false } } : {}),
       auth: { user, pass: password },
       logger: false,
     });
@@ -178,7 +186,7 @@ service imap-login {
     port,
     user,
     password,
-    url: `imap://${user}:${password}@127.0.0.1:${port}/INBOX`,
+    url: `${options.tls ? 'imaps' : 'imap'}://${user}:${password}@127.0.0.1:${port}/INBOX`,
     client,
     async append(raw, folder = 'INBOX') {
       const c = await client();

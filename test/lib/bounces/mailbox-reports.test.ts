@@ -225,5 +225,8 @@ describe('bounce mailbox configuration', () => {
     expect(() => loadConfig({ BOUNCE_IMAP_POLL_MS: '10' })).toThrow(/BOUNCE_IMAP_POLL_MS/);
     expect(() => loadConfig({ BOUNCE_VERP_ADDRESS: 'bounces+x@shop.example' })).toThrow(/BOUNCE_VERP_ADDRESS/);
     expect(() => loadConfig({ BOUNCE_IMAP_OTHER_FOLDER: 'a*b' })).toThrow(/BOUNCE_IMAP_OTHER_FOLDER/);
+    expect(() => loadConfig({ BOUNCE_IMAP_TLS_CA_FILE: '/nonexistent/ca.pem' })).toThrow(
+      /BOUNCE_IMAP_TLS_CA_FILE: no such file/,
+    );
   });
 });

@@ -16,6 +16,7 @@ import { SendWorker } from '#lib/sending/worker.ts';
 import { emailHash } from '#lib/subscribers/email-address.ts';
 import { bounceMailboxStatus, mailboxName, pollBounceMailbox } from '#lib/bounces/mailbox/mailbox.service.ts';
 import { takeMailboxLease } from '#lib/bounces/mailbox/mailbox.repository.ts';
+import { makeSelfSignedCertificate } from '../../helpers/tls.ts';
 
 const SECRET = 'mailbox-test-secret-mailbox-test-secret-0';
 const VERP = 'bounces@shop.example';
@@ -372,6 +373,34 @@ describeEachDatabase('bounce mailbox over IMAP (Dovecot)', (db) => {
       { kind: 'hard' },
     ]);
     expect((await ledgerOf(db(), issueId)).map((r) => r.status)).toEqual(['bounced']);
+  });
+
+  it('over imaps:// a server whose certificate is not trusted is an error shown in the status; trusted through BOUNCE_IMAP_TLS_CA_FILE’s certificates it is read', async () => {
+    const certificate = makeSelfSignedCertificate('imap.test');
+    const secure = await startImapServer({ tls: { keyFile: certificate.keyFile, certFile: certificate.certFile } });
+    try {
+      expect(secure.url).toMatch(/^imaps:/);
+      await secure.append('From: a@example.com\r\nSubject: hello\r\nMessage-ID: <tls@example.com>\r\n\r\nhi\r\n');
+      const refused = await pollBounceMailbox(
+        { db: db(), secret: SECRET },
+        { url: secure.url, processedFolder: PROCESSED, otherFolder: OTHER },
+        'worker-a',
+        1_000,
+      );
+      expect(refused.error).toMatch(/certificate/i);
+      expect(await secure.messageIds('INBOX')).toEqual(['<tls@example.com>']);
+      const read = await pollBounceMailbox(
+        { db: db(), secret: SECRET },
+        { url: secure.url, processedFolder: PROCESSED, otherFolder: OTHER, tlsCa: certificate.cert },
+        'worker-a',
+        2_000,
+      );
+      expect(read).toMatchObject({ others: 1 });
+      expect(read.error).toBeUndefined();
+      expect(await secure.messageIds('INBOX')).toEqual([]);
+    } finally {
+      await secure.close();
+    }
   });
 
   it('one reader at a time: while another process holds the lease nothing is read; a lease left by a dead reader runs out', async () => {

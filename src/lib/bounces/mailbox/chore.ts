@@ -10,7 +10,7 @@ export function bounceMailboxChore(
   app: Pick<AppContext, 'db' | 'secret' | 'config'>,
   log: (line: string) => void = console.log,
 ): WorkerChore | undefined {
-  const { url, pollMs, processedFolder, otherFolder, verpAddress } = app.config.bounceMailbox;
+  const { url, pollMs, processedFolder, otherFolder, tlsCa, verpAddress } = app.config.bounceMailbox;
   if (!url) return undefined;
   return {
     name: 'bounce mailbox',
@@ -18,7 +18,7 @@ export function bounceMailboxChore(
     run: async (now, workerId) => {
       const read = await pollBounceMailbox(
         { db: app.db, secret: app.secret, verpAddress, log },
-        { url, processedFolder, otherFolder },
+        { url, processedFolder, otherFolder, tlsCa },
         workerId,
         now,
       );

@@ -18,6 +18,8 @@ export interface MailboxSettings {
   url: string;
   processedFolder: string;
   otherFolder: string;
+  /** PEM certificates to trust for the IMAP server besides the system's (a self-signed local server). */
+  tlsCa?: string | undefined;
 }
 
 export interface MailboxDeps {
@@ -170,6 +172,7 @@ export async function pollBounceMailbox(
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
+    ...(settings.tlsCa ? { tls: { ca: settings.tlsCa } } : {}),
   });
   // A dropped connection is reported as an event as well; the awaited command rejects with it.
   client.on('error', () => {});
