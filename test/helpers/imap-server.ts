@@ -54,7 +54,7 @@ async function waitForGreeting(port: number, log: string, tls: boolean, timeoutM
         socket.destroy();
         resolve(false);
       });
-      socket.on('data', (chunk) => {
+      socket.on('data', (chunk: Buffer) => {
         text += chunk.toString();
         if (text.includes('* OK')) {
           socket.end('x LOGOUT\r\n');
