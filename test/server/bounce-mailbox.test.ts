@@ -181,3 +181,25 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+describe('bounce mailbox not set up', () => {
+  let server: RunningServer;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('Settings says how to set it up, and says VERP is on when only BOUNCE_VERP_ADDRESS is set', async () => {
+    server = await startServer({ env: { BOUNCE_VERP_ADDRESS: VERP } });
+    const cookie = await sessionCookie(
+      server.databaseUrl,
+      await addAccount(server.databaseUrl, 'admin@shop.example', 'admin'),
+    );
+    const page = await request(server, '/admin/settings', { cookie });
+    expect(page.status).toBe(200);
+    const note = /data-field="not-configured"[^>]*>([\s\S]*?)<\/p>/.exec(page.text)?.[1]?.replace(/\s+/g, ' ');
+    expect(note).toContain('Not set up');
+    expect(note).toContain('BOUNCE_IMAP_URL');
+    expect(note).toContain('VERP return paths are on');
+    expect(page.text).not.toContain('data-field="reports"');
+  });
+});
