@@ -1,6 +1,7 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/database.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
+import { phoneHash } from '../phone/phone-hash.ts';
 import { parseEventTime } from './event-time.ts';
 import { EARLIEST_EVENT_AT, toOfflineEvent, type OfflineEvent } from './offline-events.ts';
 import { findOfflineEventByClientId } from './offline-events.repository.ts';
@@ -40,7 +41,7 @@ export function isWebhookSecret(expected: string | undefined, presented: string 
 /** The secret from `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>`. */
 /** A keyed hash of a caller's number: the same caller gets the same value, and the number cannot be read back without the server secret. */
 export function callerHash(serverSecret: string, normalizedNumber: string): string {
-  return createHmac('sha256', serverSecret).update('caller\0').update(normalizedNumber).digest('hex').slice(0, 32);
+  return phoneHash(serverSecret, normalizedNumber);
 }
 
 export interface WebhookCall {
