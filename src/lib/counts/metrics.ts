@@ -30,7 +30,12 @@ export type PlainMetric =
   | 'call'
   | 'walk_in'
   | 'call.mentioned'
-  | 'walk_in.mentioned';
+  | 'walk_in.mentioned'
+  // Calls from the phone provider: answered or missed, first-time or repeat caller (offline).
+  | 'call.answered'
+  | 'call.missed'
+  | 'call.first_time'
+  | 'call.repeat';
 
 /** Plain metrics also counted per minute (`metric~m`, `CountDeltas.atToTheMinute`): the lift's windows start at the send's minute. */
 export type MinuteMetric = Extract<PlainMetric, 'visit' | 'call' | 'walk_in'>;
