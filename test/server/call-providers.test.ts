@@ -11,6 +11,7 @@ import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts
 import { addConfirmedSubscriber, eraseSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
 import { callerHash } from '../../src/lib/offline/call-webhook.ts';
 import { twilioSignature } from '../../src/lib/offline/provider-calls.ts';
+import { pruneRawEvents } from '../../src/lib/reports/retention.service.ts';
 
 const SECRET = 'x'.repeat(16) + 'server-secret-for-call-provider-tests';
 const TWILIO_TOKEN = '12345678901234567890123456789012';
@@ -147,6 +148,24 @@ for (const dialect of testDialects()) {
         );
         if (!sent.ok) throw new Error('issue not created');
         await freezeIssue(db, sent.value.id, wentOut);
+        // It went out (a finished send): the report has it.
+        await db
+          .insertInto('sends')
+          .values({
+            issue_id: sent.value.id,
+            audience: '{}',
+            state: 'finished',
+            scheduled_at: wentOut,
+            started_at: wentOut,
+            created_at: wentOut,
+            updated_at: wentOut,
+          })
+          .execute();
+        await db
+          .updateTable('issues')
+          .set({ status: 'sent', sent_at: wentOut })
+          .where('id', '=', sent.value.id)
+          .execute();
         return sent.value.id;
       });
     });
@@ -450,6 +469,48 @@ for (const dialect of testDialects()) {
       );
       expect(after).toEqual([]);
       expect((await calls()).filter((c) => c.client_id?.startsWith('twilio:')).length).toBe(4);
+    });
+
+    it('the issue report shows answered and missed, first-time and repeat apart: a direct count of the raw rows, also after pruning', async () => {
+      const direct = await withDatabase(server.databaseUrl, (db) =>
+        db
+          .selectFrom('offline_events')
+          .select(['answered', 'repeat_caller'])
+          .where('issue_id', '=', issueId)
+          .where('kind', '=', 'call')
+          .where('undone_at', 'is', null)
+          .execute(),
+      );
+      const count = (test: (r: (typeof direct)[number]) => boolean) => direct.filter(test).length;
+      const value = (v: unknown) => (v === null ? null : Number(v));
+      const expected = {
+        Answered: count((r) => value(r.answered) === 1),
+        Missed: count((r) => value(r.answered) === 0),
+        'Not reported': count((r) => value(r.answered) === null),
+        'First-time caller': count((r) => value(r.repeat_caller) === 0),
+        'Repeat caller': count((r) => value(r.repeat_caller) === 1),
+        'Number not known': count((r) => value(r.repeat_caller) === null),
+      };
+      expect(expected.Answered).toBeGreaterThan(0);
+      expect(expected.Missed).toBeGreaterThan(0);
+      expect(expected['Repeat caller']).toBeGreaterThan(0);
+      const figures = async () => {
+        const page = await request(server, `/admin/issues/${issueId}/report`, { cookie });
+        expect(page.status).toBe(200);
+        const section = page.text.slice(page.text.indexOf('data-call-outcomes'));
+        expect(page.text).toContain('id="def-callAnswered"');
+        return Object.fromEntries(
+          Object.keys(expected).map((label) => {
+            const found = new RegExp(`>${label}</th>\\s*<td[^>]*>([\\d,]+)</td>`).exec(section);
+            return [label, found ? Number(found[1]!.replace(/,/g, '')) : 0];
+          }),
+        );
+      };
+      expect(await figures()).toEqual(expected);
+      // Retention prunes every raw row: the figures stay.
+      await withDatabase(server.databaseUrl, (db) => pruneRawEvents(db, Date.now() + 4000 * 86_400_000));
+      expect(await calls()).toEqual([]);
+      expect(await figures()).toEqual(expected);
     });
   });
 }
