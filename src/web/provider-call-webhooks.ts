@@ -26,7 +26,8 @@ import { readRequestBytes } from './http/request-body.ts';
  * status Twilio reports before the call ends (nothing stored), 400 unreadable fields (a message
  * each), 403 a missing or wrong signature (and everything while the key is not configured), 413
  * over 16 KB (refused by the server entry before it is read), 415 the wrong content type, 429
- * after repeated failures from one network. Nothing is stored unless the answer is 201.
+ * after repeated bad signatures from one network (a signed request is never held back). Nothing
+ * is stored unless the answer is 201.
  */
 
 export interface ProviderWebhookDeps extends Omit<CallWebhookDeps, 'webhookSecret'> {
@@ -56,13 +57,6 @@ async function handleProviderWebhook(
   verify: (bytes: Uint8Array) => boolean,
   parse: (bytes: Uint8Array) => ParsedProviderCall | 'bad_encoding',
 ): Promise<WebhookAnswer> {
-  const blocked = await deps.rateLimits.check(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
-  if (!blocked.allowed)
-    return {
-      status: 429,
-      body: { error: 'too_many_failures', message: 'Too many failed attempts from this address; try again later.' },
-      headers: { 'retry-after': String(blocked.retryAfterSeconds) },
-    };
   const media = MEDIA[provider];
   if (!media.test.test(request.headers.get('content-type') ?? ''))
     return {
@@ -74,7 +68,16 @@ async function handleProviderWebhook(
     return read.reason === 'too_large'
       ? { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_BODY} bytes.` } }
       : { status: 400, body: { error: 'bad_body', message: 'The request body could not be read.' } };
+  // The failure limit is consulted only when the signature fails: a request the provider signed
+  // is never held back (and the busy path makes no look-up for it).
   if (!verify(read.bytes)) {
+    const blocked = await deps.rateLimits.check(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
+    if (!blocked.allowed)
+      return {
+        status: 429,
+        body: { error: 'too_many_failures', message: 'Too many failed attempts from this address; try again later.' },
+        headers: { 'retry-after': String(blocked.retryAfterSeconds) },
+      };
     await deps.rateLimits.hit(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
     const configured = provider === 'twilio' ? deps.twilioAuthToken : deps.callrailSigningKey;
     return {

@@ -471,6 +471,15 @@ for (const dialect of testDialects()) {
       expect((await calls()).filter((c) => c.client_id?.startsWith('twilio:')).length).toBe(4);
     });
 
+    it('repeated bad signatures from one network are answered 429; a call the provider signed still goes in', async () => {
+      const params = twilioCallback('CA' + '9'.repeat(32));
+      let status = 0;
+      for (let i = 0; i < 30 && status !== 429; i++) status = (await twilio(params, { signature: 'forged' })).status;
+      expect(status).toBe(429);
+      const signed = await twilio(params);
+      expect(signed.status, signed.text).toBe(201);
+    });
+
     it('the issue report shows answered and missed, first-time and repeat apart: a direct count of the raw rows, also after pruning', async () => {
       const direct = await withDatabase(server.databaseUrl, (db) =>
         db

@@ -5,7 +5,6 @@ import { addReportCounts, CountDeltas } from '../counts/ledger.ts';
 import { SITE } from '../counts/buckets.ts';
 import type { PlainMetric } from '../counts/metrics.ts';
 import {
-  findOfflineEventByClientId,
   hasCallFrom,
   insertOfflineEventIfNew,
   type NewOfflineEvent,
@@ -76,7 +75,6 @@ export async function storeOfflineEvent(db: DB, row: NewOfflineEvent): Promise<O
  */
 export async function storeCallEvent(db: DB, row: NewOfflineEvent): Promise<OfflineEventRow | undefined> {
   return db.transaction().execute(async (trx) => {
-    if (row.client_id && (await findOfflineEventByClientId(trx, row.client_id))) return undefined;
     const fromHash = row.from_hash ?? null;
     const caller = fromHash
       ? {
