@@ -65,7 +65,13 @@ export interface CsvPreview {
   /** The first data rows as read (short and long rows as they are). */
   rows: string[][];
   /** What the header names suggest; `email` is null when no column looks like one. */
-  suggested: { delimiter: Delimiter; email: number | null; name: number | null; topics: number | null };
+  suggested: {
+    delimiter: Delimiter;
+    email: number | null;
+    name: number | null;
+    topics: number | null;
+    phone: number | null;
+  };
 }
 
 export type RejectionCode =
@@ -174,6 +180,18 @@ const TOPIC_HEADERS = [
   'category',
 ];
 
+const PHONE_HEADERS = [
+  'phone',
+  'phonenumber',
+  'telephone',
+  'tel',
+  'mobile',
+  'mobilephone',
+  'mobilenumber',
+  'cell',
+  'cellphone',
+];
+
 /** The header best matching one of `names` (earlier names win), else one containing `fallback`. */
 function findColumn(
   keys: readonly string[],
@@ -213,7 +231,14 @@ export function suggestMapping(
     (k) => k.includes('name') && !/(last|sur|family|user|company|file)name/.test(k) && k !== 'emailname',
   );
   const topics = findColumn(keys, TOPIC_HEADERS);
-  return { delimiter, email, name: name === email ? null : name, topics: topics === email ? null : topics };
+  const phone = findColumn(keys, PHONE_HEADERS);
+  return {
+    delimiter,
+    email,
+    name: name === email ? null : name,
+    topics: topics === email ? null : topics,
+    phone: phone === email ? null : phone,
+  };
 }
 
 /** Header, the first rows and a suggested mapping; reads only the beginning of the file. The delimiter is detected unless given. */
