@@ -19,6 +19,7 @@ import {
 } from '../lib/subscribers/subscribers.service.ts';
 import { SIGNUPS_PER_ADDRESS } from '../lib/security/rate-limit.ts';
 import { authorize } from './authorize.ts';
+import { setSubscriberPhone } from '../lib/subscribers/phone.service.ts';
 
 /**
  * The subscriber a personal link names. `fresh` links (preference links within their 60 days)
@@ -95,6 +96,28 @@ const subscribersAdmin = {
     },
   }),
 
+  setPhone: defineAction({
+    accept: 'form',
+    input: z.object({
+      id: subscriberId,
+      phone: z.string().max(100, 'That is far too long for a phone number.').optional(),
+      remove: z.literal('yes').optional(),
+    }),
+    handler: async (input, context) => {
+      const user = authorize(context, 'subscribers.manage');
+      const app = await appContext();
+      const typed = input.remove === 'yes' ? null : (input.phone ?? '');
+      if (typed === '')
+        throw new ActionError({
+          code: 'BAD_REQUEST',
+          message: 'Type the phone number, or use “Remove” to take it off file.',
+        });
+      const result = await setSubscriberPhone(app.db, app.secret, input.id, typed, `user:${user.id}`);
+      if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
+      return { phone: result.value };
+    },
+  }),
+
   unsubscribe: defineAction({
     accept: 'form',
     input: z.object({ id: subscriberId }),
@@ -132,6 +155,7 @@ const subscribersAdmin = {
       email: z.coerce.number({ error: 'Choose the column that holds the email addresses.' }).int().min(0).max(10_000),
       name: column.optional(),
       topics: column.optional(),
+      phone: column.optional(),
       consentNote: z.string().max(1000, 'Keep the consent note under 500 characters.').optional(),
     }),
     handler: async (input, context) => {
@@ -142,6 +166,7 @@ const subscribersAdmin = {
         email: input.email,
         name: input.name === '' || input.name === undefined ? null : input.name,
         topics: input.topics === '' || input.topics === undefined ? null : input.topics,
+        phone: input.phone === '' || input.phone === undefined ? null : input.phone,
       };
       const result = await importJobs(app).plan(input.job, mapping, input.consentNote ?? '');
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });

@@ -64,6 +64,8 @@ const envSchema = z.object({
   DIGEST_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16, 'must be the account’s auth token (32 characters)').optional(),
+  CALLRAIL_SIGNING_KEY: z.string().min(16, 'must be the signing key CallRail shows for the webhook').optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
   NETWORK_CACHE_DIR: z.string().min(1).optional(),
   /** The bounce mailbox (src/lib/bounces/mailbox): imap[s]://user:password@host:port/FOLDER. */
@@ -141,6 +143,10 @@ export interface Config {
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
   callsWebhookSecret: string | undefined;
+  /** Twilio's auth token: verifies X-Twilio-Signature on POST /api/webhooks/twilio; without it the webhook refuses everything. */
+  twilioAuthToken: string | undefined;
+  /** CallRail's webhook signing key: verifies the Signature header on POST /api/webhooks/callrail; without it everything is refused. */
+  callrailSigningKey: string | undefined;
   /**
    * The IP → network owner data set: the folder holding asn-ipv4-num.csv and asn-ipv6-num.csv
    * (undefined: the @ip-location-db/asn package), and where its compiled form is cached
@@ -268,6 +274,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+    callrailSigningKey: e.CALLRAIL_SIGNING_KEY,
     networks: Object.freeze({
       dataDir: e.NETWORK_DATA_DIR && path.resolve(e.NETWORK_DATA_DIR),
       cacheDir: e.NETWORK_CACHE_DIR && path.resolve(e.NETWORK_CACHE_DIR),

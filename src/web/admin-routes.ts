@@ -242,7 +242,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 /** `/api/` routes that need no key: webhooks that check a shared secret of their own. */
-export const PUBLIC_API_ROUTES: readonly string[] = ['/api/webhooks/calls', '/api/webhooks/bounces'];
+export const PUBLIC_API_ROUTES: readonly string[] = [
+  '/api/webhooks/calls',
+  '/api/webhooks/bounces',
+  '/api/webhooks/twilio',
+  '/api/webhooks/callrail',
+];
 
 /** Actions (src/actions) that need a signed-in user, by name as Astro calls them. */
 export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
@@ -271,6 +276,7 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'subscribersAdmin.erase': 'subscribers.manage',
   'subscribersAdmin.planImport': 'subscribers.manage',
   'subscribersAdmin.startImport': 'subscribers.manage',
+  'subscribersAdmin.setPhone': 'subscribers.manage',
   'tally.tap': 'tally.record',
   'tally.undo': 'tally.record',
   'offlineEvents.add': 'offline-events.manage',

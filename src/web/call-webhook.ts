@@ -27,7 +27,7 @@ import { readRequestBytes } from './http/request-body.ts';
 export const MAX_WEBHOOK_BODY_BYTES = BODY_LIMITS.webhook;
 
 export interface WebhookAnswer {
-  status: 200 | 201 | 400 | 401 | 413 | 415 | 429;
+  status: 200 | 201 | 400 | 401 | 403 | 413 | 415 | 429;
   body: Record<string, unknown>;
   headers?: Record<string, string>;
 }

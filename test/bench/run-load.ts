@@ -94,6 +94,38 @@ export async function loadPaths(
   return { ...result, ...cpu, loadBusy: extra.loadBusy, next: extra.next };
 }
 
+/**
+ * Like `loadPaths`, but each request is the next prepared POST of `requestsFile` (one JSON line
+ * each: path, headers, body), sent as its raw bytes (test/bench/autocannon-requests.ts).
+ */
+export async function loadRequests(
+  origin: string,
+  requestsFile: string,
+  options: { cpu: number; connections: number; seconds: number; start?: number; serverPid?: number },
+): Promise<LoadResult & { next: number }> {
+  const script = path.join(projectRoot, 'test/bench/autocannon-requests.ts');
+  const args = [
+    '-c',
+    String(options.cpu),
+    process.execPath,
+    script,
+    origin,
+    requestsFile,
+    String(options.connections),
+    String(options.seconds),
+    String(options.start ?? 0),
+  ];
+  const before = options.serverPid ? cpuMicros(options.serverPid) : 0;
+  const { stdout } = await run('taskset', args, { maxBuffer: 64 * 1024 * 1024 });
+  const result = parseResult(stdout);
+  const used = options.serverPid ? cpuMicros(options.serverPid) - before : 0;
+  const cpu = options.serverPid
+    ? { cpuMicrosPerRequest: used / Math.max(1, result.total), serverBusy: used / 1_000_000 / options.seconds }
+    : {};
+  const extra = JSON.parse(stdout) as { next: number; loadBusy: number };
+  return { ...result, ...cpu, loadBusy: extra.loadBusy, next: extra.next };
+}
+
 function parseResult(stdout: string): LoadResult {
   const json = JSON.parse(stdout) as {
     requests: { average: number };

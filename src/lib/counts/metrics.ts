@@ -34,7 +34,12 @@ export type PlainMetric =
   // Bounces and complaints a relay reported later (bounces), per issue (0: no delivery known).
   | 'bounce.hard'
   | 'bounce.soft'
-  | 'complaint';
+  | 'complaint'
+  // Calls from the phone provider: answered or missed, first-time or repeat caller (offline).
+  | 'call.answered'
+  | 'call.missed'
+  | 'call.first_time'
+  | 'call.repeat';
 
 /** Plain metrics also counted per minute (`metric~m`, `CountDeltas.atToTheMinute`): the lift's windows start at the send's minute. */
 export type MinuteMetric = Extract<PlainMetric, 'visit' | 'call' | 'walk_in'>;

@@ -54,6 +54,8 @@ export interface SubscriberTable {
   consent_note: string | null;
   confirmation_sent_at: number | null;
   confirmations_sent: Generated<number>;
+  /** The subscriber's phone number as a keyed hash only (callerHash in src/lib/offline/call-webhook.ts, the same as `offline_events.from_hash`); never the number. */
+  phone_hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SubscriberTopicTable {
@@ -340,6 +342,12 @@ export interface OfflineEventTable {
   /** Soft delete: undone on the tally page or removed in the admin; counts skip it. */
   undone_at: number | null;
   undone_by: number | null;
+  /** Calls: the subscriber whose `phone_hash` equalled `from_hash` when the call was recorded; null after their erasure. */
+  subscriber_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Calls: 1 answered, 0 missed, null when the source did not say. */
+  answered: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Calls: 1 an earlier call from the same `from_hash` was on record when stored, 0 first-time, null caller unknown. */
+  repeat_caller: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export type SendState = 'scheduled' | 'running' | 'paused' | 'cancelled' | 'finished';

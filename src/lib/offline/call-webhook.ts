@@ -1,10 +1,11 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/database.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
+import { phoneHash } from '../phone/phone-hash.ts';
 import { parseEventTime } from './event-time.ts';
 import { EARLIEST_EVENT_AT, toOfflineEvent, type OfflineEvent } from './offline-events.ts';
 import { findOfflineEventByClientId } from './offline-events.repository.ts';
-import { storeOfflineEvent } from './offline-counts.ts';
+import { storeCallEvent } from './offline-counts.ts';
 import { creditIssueByNumber } from './issue-credit.ts';
 
 /**
@@ -40,7 +41,7 @@ export function isWebhookSecret(expected: string | undefined, presented: string 
 /** The secret from `Authorization: Bearer <secret>` or `X-Webhook-Secret: <secret>`. */
 /** A keyed hash of a caller's number: the same caller gets the same value, and the number cannot be read back without the server secret. */
 export function callerHash(serverSecret: string, normalizedNumber: string): string {
-  return createHmac('sha256', serverSecret).update('caller\0').update(normalizedNumber).digest('hex').slice(0, 32);
+  return phoneHash(serverSecret, normalizedNumber);
 }
 
 export interface WebhookCall {
@@ -49,6 +50,8 @@ export interface WebhookCall {
   to?: string;
   durationS?: number;
   externalId?: string;
+  /** True answered, false missed (busy, no answer, failed, cancelled); absent when the provider did not say. */
+  answered?: boolean;
 }
 
 /** Reads the posted JSON value; answers every problem by field name. */
@@ -103,6 +106,11 @@ export function parseCallPayload(
     else call.externalId = id;
   }
 
+  if (input.answered !== undefined && input.answered !== null) {
+    if (typeof input.answered !== 'boolean') errors.answered = 'must be true (answered) or false (missed)';
+    else call.answered = input.answered;
+  }
+
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return { ok: true, call: call as WebhookCall };
 }
@@ -113,8 +121,22 @@ export async function recordWebhookCall(
   call: WebhookCall,
   now = Date.now(),
 ): Promise<{ event: OfflineEvent; duplicate: boolean }> {
-  const clientId = call.externalId ? `webhook:${call.externalId}` : null;
-  const inserted = await storeOfflineEvent(deps.db, {
+  return recordProviderCall(deps, call, call.externalId ? `webhook:${call.externalId}` : null, now);
+}
+
+/**
+ * Stores a call a provider reported, once per `clientId` (`webhook:…`, `twilio:<CallSid>`,
+ * `callrail:<id>`): the caller kept only as a keyed hash, credited to the issue whose tracked
+ * number was called, linked to the subscriber with that phone hash, marked answered or missed
+ * and first-time or repeat (storeCallEvent).
+ */
+export async function recordProviderCall(
+  deps: Pick<CallWebhookDeps, 'db' | 'serverSecret'>,
+  call: WebhookCall,
+  clientId: string | null,
+  now = Date.now(),
+): Promise<{ event: OfflineEvent; duplicate: boolean }> {
+  const inserted = await storeCallEvent(deps.db, {
     kind: 'call',
     at: call.at,
     recorded_at: now,
@@ -127,6 +149,7 @@ export async function recordWebhookCall(
     from_hash: call.from ? callerHash(deps.serverSecret, call.from) : null,
     to_number: call.to ?? null,
     duration_s: call.durationS ?? null,
+    answered: call.answered === undefined ? null : call.answered ? 1 : 0,
   });
   if (inserted) return { event: toOfflineEvent(inserted), duplicate: false };
   const existing = clientId ? await findOfflineEventByClientId(deps.db, clientId) : undefined;

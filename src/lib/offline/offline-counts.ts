@@ -4,7 +4,13 @@ import type { Database, OfflineEventKind } from '../db/schema.ts';
 import { addReportCounts, CountDeltas } from '../counts/ledger.ts';
 import { SITE } from '../counts/buckets.ts';
 import type { PlainMetric } from '../counts/metrics.ts';
-import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
+import {
+  hasCallFrom,
+  insertOfflineEventIfNew,
+  type NewOfflineEvent,
+  type OfflineEventRow,
+} from './offline-events.repository.ts';
+import { findSubscriberIdByPhoneHash } from '../subscribers/subscribers.repository.ts';
 
 const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = {
   call: 'call.mentioned',
@@ -16,6 +22,21 @@ interface Counted {
   at: number;
   mentioned_newsletter: number | null;
   issue_id: number | null;
+  /** Calls: 1 answered, 0 missed, null not said (absent: not read, e.g. a CSV import's rows). */
+  answered?: number | null;
+  /** Calls: 1 repeat caller, 0 first-time caller, null caller unknown. */
+  repeat_caller?: number | null;
+}
+
+/** Which call-outcome metrics a call adds to: answered or missed, first-time or repeat caller (none when not known). */
+function callOutcomeMetrics(r: Counted): PlainMetric[] {
+  if (r.kind !== 'call') return [];
+  const metrics: PlainMetric[] = [];
+  const answered = r.answered === null || r.answered === undefined ? null : Number(r.answered);
+  const repeat = r.repeat_caller === null || r.repeat_caller === undefined ? null : Number(r.repeat_caller);
+  if (answered !== null) metrics.push(answered === 1 ? 'call.answered' : 'call.missed');
+  if (repeat !== null) metrics.push(repeat === 1 ? 'call.repeat' : 'call.first_time');
+  return metrics;
 }
 
 /**
@@ -29,6 +50,10 @@ export function offlineEventDeltas(rows: readonly Counted[], sign: 1 | -1, delta
     deltas.atToTheMinute(SITE, r.kind, at, sign);
     if (r.mentioned_newsletter === 1) deltas.at(SITE, MENTIONED_METRIC[r.kind], at, sign);
     if (r.issue_id !== null) deltas.at(Number(r.issue_id), r.kind, at, sign);
+    for (const metric of callOutcomeMetrics(r)) {
+      deltas.at(SITE, metric, at, sign);
+      if (r.issue_id !== null) deltas.at(Number(r.issue_id), metric, at, sign);
+    }
   }
   return deltas;
 }
@@ -37,6 +62,27 @@ export function offlineEventDeltas(rows: readonly Counted[], sign: 1 | -1, delta
 export async function storeOfflineEvent(db: DB, row: NewOfflineEvent): Promise<OfflineEventRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const inserted = await insertOfflineEventIfNew(trx, row);
+    if (inserted) await addReportCounts(trx, offlineEventDeltas([inserted], 1));
+    return inserted;
+  });
+}
+
+/**
+ * Stores one call a provider reported (once per client id) and counts it, in one transaction:
+ * linked to the one subscriber whose phone hash is the caller's (findSubscriberIdByPhoneHash),
+ * and marked a repeat caller's when a counted call from the same caller hash is already on
+ * record (hasCallFrom), else a first-time caller's; both unknown without a caller number.
+ */
+export async function storeCallEvent(db: DB, row: NewOfflineEvent): Promise<OfflineEventRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const fromHash = row.from_hash ?? null;
+    const caller = fromHash
+      ? {
+          subscriber_id: (await findSubscriberIdByPhoneHash(trx, fromHash)) ?? null,
+          repeat_caller: (await hasCallFrom(trx, fromHash)) ? 1 : 0,
+        }
+      : { subscriber_id: null, repeat_caller: null };
+    const inserted = await insertOfflineEventIfNew(trx, { ...row, ...caller });
     if (inserted) await addReportCounts(trx, offlineEventDeltas([inserted], 1));
     return inserted;
   });

@@ -201,3 +201,25 @@ export async function findEventsForCounting(
     mentioned_newsletter: r.mentioned_newsletter === null ? null : Number(r.mentioned_newsletter),
   }));
 }
+
+/** Erasure: the calls linked to a subscriber lose the person (the calls stay, and stay counted). */
+export async function unlinkSubscriberCalls(db: Db, subscriberId: number): Promise<void> {
+  await db
+    .updateTable('offline_events')
+    .set({ subscriber_id: null })
+    .where('subscriber_id', '=', subscriberId)
+    .execute();
+}
+
+/** Whether a counted call from this caller hash is on record (what makes the next one a repeat caller's). */
+export async function hasCallFrom(db: Db, fromHash: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('offline_events')
+    .select('id')
+    .where('from_hash', '=', fromHash)
+    .where('kind', '=', 'call')
+    .where('undone_at', 'is', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

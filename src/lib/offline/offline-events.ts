@@ -19,6 +19,12 @@ export interface OfflineEvent {
   toNumber: string | null;
   durationS: number | null;
   undoneAt: number | null;
+  /** Calls: answered (true), missed (false), not said (null). */
+  answered: boolean | null;
+  /** Calls: a repeat caller's (true), a first-time caller's (false), caller unknown (null). */
+  repeatCaller: boolean | null;
+  /** Calls: the subscriber whose phone number called (null when none, or once erased). */
+  subscriberId: number | null;
 }
 
 export const OFFLINE_KINDS: readonly OfflineEventKind[] = ['call', 'walk_in'];
@@ -83,6 +89,10 @@ export function toOfflineEvent(row: OfflineEventRow): OfflineEvent {
     toNumber: row.to_number,
     durationS: n(row.duration_s),
     undoneAt: n(row.undone_at),
+    answered: row.answered === null || row.answered === undefined ? null : Number(row.answered) === 1,
+    repeatCaller:
+      row.repeat_caller === null || row.repeat_caller === undefined ? null : Number(row.repeat_caller) === 1,
+    subscriberId: row.subscriber_id === null || row.subscriber_id === undefined ? null : Number(row.subscriber_id),
   };
 }
 

@@ -130,6 +130,14 @@ export const DEFINITIONS = {
     term: 'Bounces recorded from the mailbox',
     text: 'Bounce and complaint records whose source is the bounce mailbox, by kind, counted from the records themselves: hard (failed for good), soft (delayed or refused for now) and complaint. A report saying a message was delivered, or an authentication-failure report, records nothing.',
   },
+  callAnswered: {
+    term: 'Answered and missed calls',
+    text: 'Calls credited to the issue (made to its tracked phone number), as the phone provider reported them: answered (Twilio “completed”, CallRail answered) or missed (busy, no answer, failed or cancelled, or CallRail not answered). Calls whose source does not say — the tally page, the admin, a CSV row, a generic webhook call without “answered” — are counted as not reported. A call is counted once, however often the provider retries it.',
+  },
+  callerRepeat: {
+    term: 'First-time and repeat callers',
+    text: 'A repeat caller’s call is one made from a number that had already called the shop — any call on record from the same number (kept only as a keyed hash) when this one was stored, within the raw-data retention period; otherwise it is a first-time caller’s. Decided when the call is stored and never changed afterwards, so a later pruning or erasure moves no figure. A call without the caller’s number (withheld, or from the tally page) counts as number not known.',
+  },
 } as const satisfies Record<string, Definition>;
 
 export type DefinitionKey = keyof typeof DEFINITIONS;

@@ -17,6 +17,9 @@ import {
 } from './subscribers.repository.ts';
 import { cleanName, subscribe, type SubscriberDeps } from './subscribers.service.ts';
 import { parseTopics, type TopicId } from './topics.ts';
+import { normalizePhone } from '../phone/phone-number.ts';
+import { PHONE_ERROR, readPhoneField } from './phone.service.ts';
+import { setPhoneHashes } from './subscribers.repository.ts';
 
 /**
  * The subscriber API (`/api/subscribers`): the same rules as the forms and the admin, for
@@ -46,6 +49,13 @@ const row = z
       })
       .optional(),
     consent_note: z.string({ error: 'must be a string' }).max(1000, 'is longer than 1,000 characters').optional(),
+    /** Kept only as a keyed hash; null or "" removes the number on file. */
+    phone: z
+      .string({ error: 'must be a string or null' })
+      .max(100, 'is far too long for a phone number')
+      .refine((v) => v.trim() === '' || normalizePhone(v) !== undefined, { error: PHONE_ERROR })
+      .nullable()
+      .optional(),
   })
   .strict();
 
@@ -82,7 +92,7 @@ export function parseApiSubscribers(
         const name = [many ? String(index) : '', key].filter(Boolean).join('.') || (many ? String(index) : 'body');
         const message =
           issue.code === 'unrecognized_keys'
-            ? 'is not a field (use email, name, topics, status, consent_note)'
+            ? 'is not a field (use email, name, topics, status, consent_note, phone)'
             : issue.path.length === 0
               ? 'must be an object'
               : issue.message;
@@ -179,7 +189,31 @@ export async function addSubscribersFromApi(
     }
   }
   await flush();
-  return results.sort((a, b) => a.index - b.index);
+  results.sort((a, b) => a.index - b.index);
+  await applyApiPhones(deps, rows, results, now);
+  return results;
+}
+
+/**
+ * The rows' `phone` fields, once every row is stored: a number replaces the one on file (as
+ * its keyed hash), null or "" removes it, no field keeps it. Only for subscribers the row
+ * added, merged or signed up; someone who left or a suppressed address is not changed.
+ */
+async function applyApiPhones(
+  deps: SubscriberDeps,
+  rows: readonly ApiSubscriberInput[],
+  results: readonly ApiRowResult[],
+  now: number,
+): Promise<void> {
+  const changes = new Map<string, string | null>();
+  for (const result of results) {
+    const input = rows[result.index]!;
+    if (!result.ok || input.phone === undefined) continue;
+    if (result.outcome === 'suppressed' || result.outcome === 'kept_unsubscribed') continue;
+    const read = readPhoneField(deps.secret, input.phone);
+    if (read.ok && read.hash !== undefined) changes.set(result.email, read.hash);
+  }
+  if (changes.size > 0) await setPhoneHashes(deps.db, changes, now);
 }
 
 /** What addConfirmedSubscriber would refuse in an `active` row, besides the address. */
@@ -289,6 +323,8 @@ export interface ApiSubscriber {
   unsubscribedAt: number | null;
   source: { form: string | null; campaign: string | null; issueId: number | null };
   consent: { at: number | null; textVersion: string | null; note: string | null };
+  /** Whether a phone number is on file (it is kept only as a keyed hash, never shown). */
+  phoneOnFile: boolean;
 }
 
 export function toApiSubscriber(s: Subscriber, topics: string[]): ApiSubscriber {
@@ -309,6 +345,7 @@ export function toApiSubscriber(s: Subscriber, topics: string[]): ApiSubscriber 
       issueId: s.source_issue_id === null ? null : Number(s.source_issue_id),
     },
     consent: { at: time(s.consent_at), textVersion: s.consent_text_version, note: s.consent_note },
+    phoneOnFile: s.phone_hash !== null && s.phone_hash !== undefined,
   };
 }
 

@@ -45,7 +45,7 @@ const importJobsByApp = new WeakMap<AppContext, ImportJobs>();
 export function importJobs(app: AppContext): ImportJobs {
   let jobs = importJobsByApp.get(app);
   if (!jobs) {
-    jobs = new ImportJobs(app.db, path.join(app.config.dataDir, 'imports'));
+    jobs = new ImportJobs(app.db, path.join(app.config.dataDir, 'imports'), app.secret);
     importJobsByApp.set(app, jobs);
   }
   return jobs;

@@ -71,10 +71,13 @@ export class ImportJobs {
   readonly #jobs = new Map<string, ImportJob & { file: string | undefined }>();
   readonly #db: DB;
   readonly #dir: string;
+  /** The server secret: keys the hash of a phone number column. */
+  readonly #phoneKey: string | undefined;
 
-  constructor(db: DB, dir: string) {
+  constructor(db: DB, dir: string, phoneKey?: string) {
     this.#db = db;
     this.#dir = dir;
+    this.#phoneKey = phoneKey;
   }
 
   /** A fresh id and the path its upload is written to (the folder is created). Sweeps out old jobs and leftover files. */
@@ -150,7 +153,7 @@ export class ImportJobs {
         ok: false,
         error: 'A consent note is required: say where and when these people agreed to receive the newsletter.',
       };
-    const planned = await planImport(this.#db, job.file, mapping, now);
+    const planned = await planImport(this.#db, job.file, mapping, now, { phoneKey: this.#phoneKey });
     if (!planned.ok) return planned;
     Object.assign(job, {
       state: 'planned',

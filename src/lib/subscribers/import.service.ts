@@ -14,6 +14,8 @@ import { planCsvImport, type RejectedCsvRow } from '../csv/import-planner.ts';
 import { emailHash, normalizeEmail } from './email-address.ts';
 import { cleanName, type Result } from './subscribers.service.ts';
 import { TOPICS, parseTopics, type TopicId } from './topics.ts';
+import { PHONE_ERROR, readPhoneField } from './phone.service.ts';
+import { setPhoneHashes } from './subscribers.repository.ts';
 import {
   findSubscribersByEmails,
   findSuppressedHashes,
@@ -53,6 +55,8 @@ export interface ColumnMapping {
   email: number;
   name: number | null;
   topics: number | null;
+  /** A phone number column (kept only as a keyed hash); absent or null for none. */
+  phone?: number | null;
 }
 
 export interface CsvPreview {
@@ -61,10 +65,17 @@ export interface CsvPreview {
   /** The first data rows as read (short and long rows as they are). */
   rows: string[][];
   /** What the header names suggest; `email` is null when no column looks like one. */
-  suggested: { delimiter: Delimiter; email: number | null; name: number | null; topics: number | null };
+  suggested: {
+    delimiter: Delimiter;
+    email: number | null;
+    name: number | null;
+    topics: number | null;
+    phone: number | null;
+  };
 }
 
-export type RejectionCode = 'not_utf8' | 'missing_columns' | 'missing_email' | 'header_injection' | 'invalid_email';
+export type RejectionCode =
+  'not_utf8' | 'missing_columns' | 'missing_email' | 'header_injection' | 'invalid_email' | 'invalid_phone';
 
 export interface RejectedRow extends RejectedCsvRow<RejectionCode> {
   /** The email column's value as found (may be empty), cut at 1,000 characters. */
@@ -100,7 +111,7 @@ export interface ImportPlan {
    * Apply checks each again inside its transaction, so a stale plan can only do less, never more.
    * Keep the plan on the server; it is not meant to travel through a browser.
    */
-  writes: { emails: string[]; names: (string | null)[]; topics: number[] };
+  writes: { emails: string[]; names: (string | null)[]; topics: number[]; phones?: (string | null)[] };
 }
 
 export interface ImportOutcome {
@@ -169,6 +180,18 @@ const TOPIC_HEADERS = [
   'category',
 ];
 
+const PHONE_HEADERS = [
+  'phone',
+  'phonenumber',
+  'telephone',
+  'tel',
+  'mobile',
+  'mobilephone',
+  'mobilenumber',
+  'cell',
+  'cellphone',
+];
+
 /** The header best matching one of `names` (earlier names win), else one containing `fallback`. */
 function findColumn(
   keys: readonly string[],
@@ -208,7 +231,14 @@ export function suggestMapping(
     (k) => k.includes('name') && !/(last|sur|family|user|company|file)name/.test(k) && k !== 'emailname',
   );
   const topics = findColumn(keys, TOPIC_HEADERS);
-  return { delimiter, email, name: name === email ? null : name, topics: topics === email ? null : topics };
+  const phone = findColumn(keys, PHONE_HEADERS);
+  return {
+    delimiter,
+    email,
+    name: name === email ? null : name,
+    topics: topics === email ? null : topics,
+    phone: phone === email ? null : phone,
+  };
 }
 
 /** Header, the first rows and a suggested mapping; reads only the beginning of the file. The delimiter is detected unless given. */
@@ -238,7 +268,8 @@ function validateMapping(mapping: ColumnMapping, width: number): string | null {
   if (!DELIMITERS.includes(mapping.delimiter)) return 'Choose comma, semicolon or tab as the delimiter.';
   const inRange = (i: number | null) => i === null || (Number.isInteger(i) && i >= 0 && i < width);
   if (!inRange(mapping.email)) return 'Choose the column that holds the email addresses.';
-  if (!inRange(mapping.name) || !inRange(mapping.topics)) return 'A mapped column is not in the file.';
+  if (!inRange(mapping.name) || !inRange(mapping.topics) || !inRange(mapping.phone ?? null))
+    return 'A mapped column is not in the file.';
   return null;
 }
 
@@ -246,6 +277,8 @@ interface PlannedAddress {
   email: string;
   name: string | null;
   topics: number;
+  /** The phone column's keyed hash; null when the row has none. */
+  phone: string | null;
   kind: 'unchecked' | 'add' | 'merge' | 'kept_unsubscribed' | 'suppressed';
 }
 
@@ -284,7 +317,10 @@ export async function planImport(
   source: CsvSource,
   mapping: ColumnMapping,
   now = Date.now(),
+  options: { phoneKey?: string } = {},
 ): Promise<Result<ImportPlan>> {
+  const phoneColumn = mapping.phone ?? null;
+  if (phoneColumn !== null && !options.phoneKey) return { ok: false, error: 'Phone numbers cannot be imported here.' };
   const classified = { add: 0, merge: 0, kept_unsubscribed: 0, suppressed: 0, duplicate_in_file: 0 };
   const unknownTopics = new Map<string, number>();
   const seen = new Map<string, PlannedAddress>();
@@ -293,7 +329,7 @@ export async function planImport(
   const read = await planCsvImport<RejectionCode, PlannedAddress>(source, {
     delimiter: mapping.delimiter,
     checkMapping: (width) => validateMapping(mapping, width),
-    mappedColumns: [mapping.email, mapping.name, mapping.topics].filter((i): i is number => i !== null),
+    mappedColumns: [mapping.email, mapping.name, mapping.topics, phoneColumn].filter((i): i is number => i !== null),
     shortRows: 'whole',
     chunkSize: IMPORT_CHUNK,
     readRow(fields, row, reject) {
@@ -323,15 +359,25 @@ export async function planImport(
         }
       }
       const name = mapping.name === null ? null : cleanName(unguard(fields[mapping.name]!));
+      let phone: string | null = null;
+      if (phoneColumn !== null) {
+        const read = readPhoneField(options.phoneKey!, unguard(fields[phoneColumn]!));
+        if (!read.ok) {
+          reject(row, fields, 'invalid_phone', `the phone number ${PHONE_ERROR}`);
+          return;
+        }
+        phone = read.hash ?? null;
+      }
 
       const earlier = seen.get(checked.email);
       if (earlier) {
         classified.duplicate_in_file++;
         earlier.topics |= topics;
         earlier.name ??= name;
+        earlier.phone ??= phone;
         return undefined;
       }
-      const address: PlannedAddress = { email: checked.email, name, topics, kind: 'unchecked' };
+      const address: PlannedAddress = { email: checked.email, name, topics, phone, kind: 'unchecked' };
       seen.set(checked.email, address);
       ordered.push(address);
       return address;
@@ -351,11 +397,13 @@ export async function planImport(
   const { rows, blank, rejected, rejectedBy, rejectedRows, extraColumns } = read.value;
 
   const writes: ImportPlan['writes'] = { emails: [], names: [], topics: [] };
+  if (phoneColumn !== null) writes.phones = [];
   for (const address of ordered) {
     if (address.kind !== 'add' && address.kind !== 'merge') continue;
     writes.emails.push(address.email);
     writes.names.push(address.name);
     writes.topics.push(address.topics);
+    writes.phones?.push(address.phone);
   }
   return {
     ok: true,
@@ -399,8 +447,8 @@ export async function applyImport(
     };
   if (note.length > MAX_CONSENT_NOTE)
     return { ok: false, error: `The consent note is longer than ${MAX_CONSENT_NOTE} characters.` };
-  const { emails, names, topics } = plan.writes;
-  if (names.length !== emails.length || topics.length !== emails.length)
+  const { emails, names, topics, phones } = plan.writes;
+  if (names.length !== emails.length || topics.length !== emails.length || (phones && phones.length !== emails.length))
     return { ok: false, error: 'This import plan is damaged; run the dry run again.' };
 
   const total = emails.length;
@@ -416,6 +464,7 @@ export async function applyImport(
       const newRows: Parameters<typeof insertSubscribers>[1][number][] = [];
       const topicsByEmail = new Map<string, number>();
       const merges: { id: number; topics: number }[] = [];
+      const phoneMerges = new Map<string, string>();
       found.forEach(({ existing, classification }, i) => {
         const index = start + i;
         if (classification === 'add') {
@@ -430,10 +479,15 @@ export async function applyImport(
             consent_at: now,
             consent_note: note,
             consent_text_version: null,
+            phone_hash: phones?.[index] ?? null,
           });
           topicsByEmail.set(chunk[i]!, topics[index]!);
-        } else if (classification === 'merge') merges.push({ id: existing!.id, topics: topics[index]! });
-        else outcome[classification]++;
+        } else if (classification === 'merge') {
+          merges.push({ id: existing!.id, topics: topics[index]! });
+          // A number in the file replaces the one on file; an empty cell keeps it.
+          const phone = phones?.[index];
+          if (phone) phoneMerges.set(chunk[i]!, phone);
+        } else outcome[classification]++;
       });
 
       const inserted = await insertSubscribers(trx, newRows);
@@ -455,6 +509,7 @@ export async function applyImport(
       }
       await insertTopicsIfMissing(trx, topicRows);
       await insertSubscriberEvents(trx, events);
+      await setPhoneHashes(trx, phoneMerges, now);
       outcome.added += inserted.length;
       outcome.merged += merges.length;
       await onProgress?.({ done: end, total });

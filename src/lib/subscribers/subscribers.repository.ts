@@ -255,3 +255,15 @@ export async function countByStatus(db: Db): Promise<Record<string, number>> {
 export async function hasAnySubscriber(db: Db): Promise<boolean> {
   return (await db.selectFrom('subscribers').select('id').limit(1).executeTakeFirst()) !== undefined;
 }
+
+/** Sets (a keyed hash) or clears (null) the phone number of subscribers by address. */
+export async function setPhoneHashes(db: Db, byEmail: ReadonlyMap<string, string | null>, now: number): Promise<void> {
+  for (const [email, hash] of byEmail)
+    await db.updateTable('subscribers').set({ phone_hash: hash, updated_at: now }).where('email', '=', email).execute();
+}
+
+/** The one subscriber whose phone hash this is; undefined when none or several share it (a shared line links nobody). */
+export async function findSubscriberIdByPhoneHash(db: Db, phoneHash: string): Promise<number | undefined> {
+  const rows = await db.selectFrom('subscribers').select('id').where('phone_hash', '=', phoneHash).limit(2).execute();
+  return rows.length === 1 ? Number(rows[0]!.id) : undefined;
+}

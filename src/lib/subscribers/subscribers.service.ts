@@ -16,6 +16,7 @@ import { signupDeltas, unsubscribeDeltas } from './subscriber-counts.ts';
 import { addReportCounts } from '../counts/ledger.ts';
 import { deletePersonEvents } from '../reports/retention.repository.ts';
 import { forgetBounceSubscriber } from '../bounces/bounces.repository.ts';
+import { unlinkSubscriberCalls } from '../offline/offline-events.repository.ts';
 import {
   deleteSubscriber,
   findEventTimesSince,
@@ -397,7 +398,7 @@ export async function updatePreferences(
 }
 
 /**
- * "Delete my data": the person, their topics, timeline and own raw events (opens, clicks, page views, visits) go. A hash of the address stays
+ * "Delete my data": the person, their topics, timeline and own raw events (opens, clicks, page views, visits) go; their calls stay, unlinked. A hash of the address stays
  * on the suppression list so an old CSV cannot bring them back; aggregate counts elsewhere
  * do not reference the person and stay as they are.
  */
@@ -410,6 +411,7 @@ export async function eraseSubscriber(db: DB, subscriberId: number, now = Date.n
     if (!existing) await insertSuppression(trx, hash, 'erased', now);
     await deletePersonEvents(trx, subscriberId);
     await forgetBounceSubscriber(trx, subscriberId);
+    await unlinkSubscriberCalls(trx, subscriberId);
     await deleteSubscriber(trx, subscriberId);
   });
   return true;

@@ -174,7 +174,7 @@ describeEachDatabase('subscriber CSV export', (db) => {
     const active = path.join(dir, 'active.csv');
     writeFileSync(active, (await exportText(db(), { status: 'active', search: 'round.example' })).text);
     const preview = unwrap(await inspectCsv(active));
-    expect(preview.suggested).toEqual({ delimiter: ',', email: 0, name: 1, topics: 3 });
+    expect(preview.suggested).toEqual({ delimiter: ',', email: 0, name: 1, topics: 3, phone: null });
     const mapping = { ...preview.suggested, email: preview.suggested.email! };
     const plan = unwrap(await planImport(db(), active, mapping, t0 + 1));
     expect(plan.counts).toEqual({

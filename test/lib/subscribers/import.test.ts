@@ -363,7 +363,7 @@ describeEachDatabase('subscriber CSV import', (db, dialect) => {
         ['bob@semi.example', 'Bob', 'store-news'],
         ['cy@semi.example', 'Cy', ''],
       ],
-      suggested: { delimiter: ';', email: 0, name: 1, topics: 2 },
+      suggested: { delimiter: ';', email: 0, name: 1, topics: 2, phone: null },
     });
     const plan = unwrap(await planImport(db(), file, { ...preview.suggested, email: preview.suggested.email! }, t0));
     expect(plan.counts).toEqual({

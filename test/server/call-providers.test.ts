@@ -1,0 +1,525 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { floodPost } from '../helpers/hostile-http.ts';
+import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
+import { addConfirmedSubscriber, eraseSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
+import { callerHash } from '../../src/lib/offline/call-webhook.ts';
+import { twilioSignature } from '../../src/lib/offline/provider-calls.ts';
+import { pruneRawEvents } from '../../src/lib/reports/retention.service.ts';
+
+const SECRET = 'x'.repeat(16) + 'server-secret-for-call-provider-tests';
+const TWILIO_TOKEN = '12345678901234567890123456789012';
+const CALLRAIL_KEY = 'callrail-signing-key-0123456789';
+const GENERIC_SECRET = 'generic-calls-webhook-secret-0123';
+
+/** A Twilio call status callback as Twilio's docs show one (the parameters Twilio posts). */
+function twilioCallback(sid: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    AccountSid: 'AC' + '0'.repeat(32),
+    ApiVersion: '2010-04-01',
+    CallSid: sid,
+    CallStatus: 'completed',
+    CallDuration: '95',
+    Called: '+441632960777',
+    Caller: '+441632960123',
+    Direction: 'inbound',
+    From: '+441632960123',
+    To: '+441632960777',
+    CallbackSource: 'call-progress-events',
+    SequenceNumber: '0',
+    Timestamp: new Date(Date.now() - 60_000).toUTCString().replace('GMT', '+0000'),
+    ...overrides,
+  };
+}
+
+/** A CallRail post-call webhook body as CallRail's docs show it (the fields Footfall reads, and some it does not). */
+function callrailCall(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    answered: true,
+    business_phone_number: '+441632960999',
+    customer_city: 'Port Foozle',
+    customer_name: 'A CUSTOMER',
+    customer_phone_number: '+441632960124',
+    direction: 'inbound',
+    duration: '42',
+    id,
+    resource_id: 'CAL' + id,
+    start_time: new Date(Date.now() - 10 * 60_000).toISOString().replace('Z', '+00:00'),
+    tracking_phone_number: '+441632960777',
+    first_call: true,
+    ...overrides,
+  };
+}
+
+for (const dialect of testDialects()) {
+  describe(`calls from the phone provider, and subscribers’ phone numbers [${dialect}]`, () => {
+    let server: RunningServer;
+    let drop: () => Promise<void>;
+    let cookie: string;
+    let key: string;
+    let issueId: number;
+
+    const calls = () =>
+      withDatabase(server.databaseUrl, (db) =>
+        db
+          .selectFrom('offline_events')
+          .select([
+            'client_id',
+            'from_hash',
+            'to_number',
+            'answered',
+            'repeat_caller',
+            'subscriber_id',
+            'issue_id',
+            'duration_s',
+          ])
+          .where('source', '=', 'webhook')
+          .orderBy('id')
+          .execute(),
+      );
+
+    const twilio = (
+      params: Record<string, string>,
+      options: { token?: string; signature?: string | null; type?: string; url?: string } = {},
+    ) => {
+      const url = options.url ?? `${server.url}/api/webhooks/twilio`;
+      const signature =
+        options.signature === undefined
+          ? twilioSignature(options.token ?? TWILIO_TOKEN, url, Object.entries(params))
+          : options.signature;
+      return request(server, '/api/webhooks/twilio' + (new URL(url).search ?? ''), {
+        method: 'POST',
+        headers: {
+          'content-type': options.type ?? 'application/x-www-form-urlencoded; charset=utf-8',
+          ...(signature === null ? {} : { 'x-twilio-signature': signature }),
+        },
+        body: new URLSearchParams(params).toString(),
+      });
+    };
+
+    const callrail = (body: string, options: { key?: string; signature?: string | null; type?: string } = {}) => {
+      const signature =
+        options.signature === undefined
+          ? createHmac('sha1', options.key ?? CALLRAIL_KEY)
+              .update(body)
+              .digest('base64')
+          : options.signature;
+      return request(server, '/api/webhooks/callrail', {
+        method: 'POST',
+        headers: {
+          'content-type': options.type ?? 'application/json',
+          ...(signature === null ? {} : { signature }),
+        },
+        body,
+      });
+    };
+
+    beforeAll(async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'footfall-calls-'));
+      const created = await createTestDatabaseUrl(dialect, dir);
+      drop = created.drop;
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: {
+          SECRET,
+          TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
+          CALLRAIL_SIGNING_KEY: CALLRAIL_KEY,
+          CALLS_WEBHOOK_SECRET: GENERIC_SECRET,
+          SEND_WORKER: '0',
+        },
+      });
+      const marketer = await addAccount(server.databaseUrl, 'marketer@example.com', 'marketer');
+      cookie = await sessionCookie(server.databaseUrl, marketer);
+      key = await apiKeyFor(server.databaseUrl, 'marketer');
+      const wentOut = Date.now() - 3 * 3_600_000;
+      issueId = await withDatabase(server.databaseUrl, async (db) => {
+        const sent = await createIssue(
+          db,
+          { subject: 'Ring the repair counter', body_markdown: 'Call us.', tracked_phone: '+44 1632 960777' },
+          { articles: new Map(), createdBy: null },
+          wentOut - 60_000,
+        );
+        if (!sent.ok) throw new Error('issue not created');
+        await freezeIssue(db, sent.value.id, wentOut);
+        // It went out (a finished send): the report has it.
+        await db
+          .insertInto('sends')
+          .values({
+            issue_id: sent.value.id,
+            audience: '{}',
+            state: 'finished',
+            scheduled_at: wentOut,
+            started_at: wentOut,
+            created_at: wentOut,
+            updated_at: wentOut,
+          })
+          .execute();
+        await db
+          .updateTable('issues')
+          .set({ status: 'sent', sent_at: wentOut })
+          .where('id', '=', sent.value.id)
+          .execute();
+        return sent.value.id;
+      });
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await drop?.();
+    });
+
+    it('a subscriber’s phone number is set through the API as a keyed hash only; a bad number is refused and nothing stored', async () => {
+      const api = (body: unknown) =>
+        fetch(server.url + '/api/subscribers', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const bad = await api([
+        { email: 'fine@example.com', status: 'active', consent_note: 'Shop counter form', phone: '+44 1632 960123' },
+        { email: 'badphone@example.com', status: 'active', consent_note: 'Shop counter form', phone: 'call me' },
+      ]);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).fields).toEqual({ '1.phone': expect.stringMatching(/is not a phone number/) });
+      const none = await withDatabase(server.databaseUrl, (db) =>
+        db
+          .selectFrom('subscribers')
+          .select('email')
+          .where('email', 'in', ['fine@example.com', 'badphone@example.com'])
+          .execute(),
+      );
+      expect(none).toEqual([]);
+
+      const good = await api({
+        email: 'caller@example.com',
+        status: 'active',
+        consent_note: 'Shop counter form',
+        phone: '+44 (0)1632 960-123',
+      });
+      expect(good.status).toBe(200);
+      const stored = await withDatabase(server.databaseUrl, (db) =>
+        db.selectFrom('subscribers').selectAll().where('email', '=', 'caller@example.com').executeTakeFirstOrThrow(),
+      );
+      expect(stored.phone_hash).toBe(callerHash(SECRET, '+441632960123'));
+      expect(JSON.stringify(stored)).not.toContain('1632960123');
+      const shown = await fetch(server.url + '/api/subscribers?email=caller@example.com', {
+        headers: { authorization: `Bearer ${key}` },
+      }).then((r) => r.json());
+      expect(shown.subscriber.phoneOnFile).toBe(true);
+      expect(JSON.stringify(shown)).not.toMatch(/1632|phone_hash/);
+    });
+
+    it('the admin form shows only that a number is on file, replaces and removes it, and refuses a bad one', async () => {
+      const id = await withDatabase(server.databaseUrl, async (db) => {
+        const added = await addConfirmedSubscriber(
+          db,
+          { email: 'form@example.com', consentNote: 'by hand', form: 'admin' },
+          'test',
+        );
+        if (!added.ok) throw new Error(added.error);
+        return added.value.id!;
+      });
+      const page = `/admin/subscribers/${id}`;
+      expect((await request(server, page, { cookie })).text).toContain('No phone number on file.');
+      const bad = await postForm(
+        server,
+        page,
+        'subscribersAdmin.setPhone',
+        { id: String(id), phone: '555-CALL-NOW' },
+        { cookie },
+      );
+      expect(bad.text).toContain('is not a phone number');
+      const hashOf = () =>
+        withDatabase(server.databaseUrl, (db) =>
+          db.selectFrom('subscribers').select('phone_hash').where('id', '=', id).executeTakeFirstOrThrow(),
+        ).then((r) => r.phone_hash);
+      expect(await hashOf()).toBeNull();
+      const set = await postForm(
+        server,
+        page,
+        'subscribersAdmin.setPhone',
+        { id: String(id), phone: '+44 1632 960200' },
+        { cookie },
+      );
+      expect(set.text).toContain('Phone number saved.');
+      expect(set.text).toContain('A phone number is on file.');
+      expect(set.text).not.toContain('960200');
+      expect(await hashOf()).toBe(callerHash(SECRET, '+441632960200'));
+      const removed = await postForm(
+        server,
+        page,
+        'subscribersAdmin.setPhone',
+        { id: String(id), remove: 'yes' },
+        { cookie },
+      );
+      expect(removed.text).toContain('Phone number removed.');
+      expect(await hashOf()).toBeNull();
+    });
+
+    it('the subscriber CSV import takes a phone column; a row with a bad number is rejected, the others imported with the hash', async () => {
+      const file = path.join(server.dataDir, 'with-phones.csv');
+      writeFileSync(
+        file,
+        'email,name,phone\nimported@example.com,Imp,+44 1632 960300\nnophone@example.com,No,\nbroken@example.com,Br,not a number\n',
+      );
+      const upload = new FormData();
+      upload.set(
+        'file',
+        new Blob([await import('node:fs/promises').then((fs) => fs.readFile(file))]),
+        'with-phones.csv',
+      );
+      const uploaded = await fetch(server.url + '/admin/subscribers/import/upload', {
+        method: 'POST',
+        headers: { cookie, origin: server.url },
+        body: upload,
+        redirect: 'manual',
+      });
+      expect(uploaded.status).toBe(303);
+      const job = /import\/([0-9a-f]{32})/.exec(uploaded.headers.get('location')!)![1]!;
+      const jobPage = `/admin/subscribers/import/${job}`;
+      expect((await request(server, jobPage, { cookie })).text).toContain('id="map-phone"');
+      const planned = await postForm(
+        server,
+        jobPage,
+        'subscribersAdmin.planImport',
+        { job, delimiter: 'comma', email: '0', name: '1', topics: '', phone: '2', consentNote: 'Loyalty card form' },
+        { cookie },
+      );
+      expect(planned.text).toContain('not a phone number');
+      await postForm(server, jobPage, 'subscribersAdmin.startImport', { job }, { cookie });
+      let rows: { email: string; phone_hash: string | null }[] = [];
+      for (let i = 0; i < 50 && rows.length < 2; i++) {
+        rows = await withDatabase(server.databaseUrl, (db) =>
+          db
+            .selectFrom('subscribers')
+            .select(['email', 'phone_hash'])
+            .where('email', 'in', ['imported@example.com', 'nophone@example.com', 'broken@example.com'])
+            .orderBy('email')
+            .execute(),
+        );
+        if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(rows).toEqual([
+        { email: 'imported@example.com', phone_hash: callerHash(SECRET, '+441632960300') },
+        { email: 'nophone@example.com', phone_hash: null },
+      ]);
+    });
+
+    it('Twilio: a signed status callback is stored once, answered, credited to the tracked number’s issue and linked to the subscriber who called', async () => {
+      const before = (await calls()).length;
+      const params = twilioCallback('CA' + 'a'.repeat(32));
+      const first = await twilio(params);
+      expect(first.status, first.text).toBe(201);
+      expect(JSON.parse(first.text)).toMatchObject({ stored: true, event: { issue_id: issueId, answered: true } });
+      // Twilio retries the same callback: nothing new.
+      const replay = await twilio(params);
+      expect(replay.status).toBe(200);
+      expect(JSON.parse(replay.text)).toMatchObject({ stored: false, duplicate: true });
+      // Missed calls: busy, no answer; and a repeat caller.
+      expect(
+        (await twilio(twilioCallback('CA' + 'b'.repeat(32), { CallStatus: 'no-answer', CallDuration: '0' }))).status,
+      ).toBe(201);
+      expect(
+        (
+          await twilio(
+            twilioCallback('CA' + 'c'.repeat(32), {
+              CallStatus: 'busy',
+              From: '+441632960555',
+              Caller: '+441632960555',
+            }),
+          )
+        ).status,
+      ).toBe(201);
+      // A progress callback is not a call to count.
+      const ringing = await twilio(twilioCallback('CA' + 'd'.repeat(32), { CallStatus: 'ringing' }));
+      expect(ringing.status).toBe(200);
+      expect(JSON.parse(ringing.text)).toMatchObject({ stored: false });
+
+      const stored = (await calls()).slice(before);
+      const subscriber = await withDatabase(server.databaseUrl, (db) =>
+        db.selectFrom('subscribers').select('id').where('email', '=', 'caller@example.com').executeTakeFirstOrThrow(),
+      );
+      expect(
+        stored.map((c) => [
+          c.client_id,
+          Number(c.answered),
+          Number(c.repeat_caller),
+          c.subscriber_id === null ? null : Number(c.subscriber_id),
+          Number(c.issue_id),
+        ]),
+      ).toEqual([
+        ['twilio:CA' + 'a'.repeat(32), 1, 0, Number(subscriber.id), issueId],
+        ['twilio:CA' + 'b'.repeat(32), 0, 1, Number(subscriber.id), issueId],
+        ['twilio:CA' + 'c'.repeat(32), 0, 0, null, issueId],
+      ]);
+      expect(stored[0]!.from_hash).toBe(callerHash(SECRET, '+441632960123'));
+      expect(Number(stored[0]!.duration_s)).toBe(95);
+    });
+
+    it('Twilio: a bad or missing signature, another token, a changed parameter, the wrong type or a 5 MB body store nothing', async () => {
+      const before = (await calls()).length;
+      const params = twilioCallback('CA' + 'e'.repeat(32));
+      expect((await twilio(params, { signature: null })).status).toBe(403);
+      expect((await twilio(params, { token: 'another-token-0123456789abcdef012' })).status).toBe(403);
+      const signed = twilioSignature(TWILIO_TOKEN, `${server.url}/api/webhooks/twilio`, Object.entries(params));
+      expect((await twilio({ ...params, CallStatus: 'busy' }, { signature: signed })).status).toBe(403);
+      // Signed for another address than this site's public one.
+      expect((await twilio(params, { url: `https://elsewhere.example/api/webhooks/twilio` })).status).toBe(403);
+      const json = await request(server, '/api/webhooks/twilio', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-twilio-signature': signed },
+        body: JSON.stringify(params),
+      });
+      expect(json.status).toBe(415);
+      const flood = await floodPost(server, '/api/webhooks/twilio', {
+        totalBytes: 5 * 1024 * 1024,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signed },
+      });
+      expect(flood.status).toBe(413);
+      const badFields = await twilio(
+        twilioCallback('CA' + 'f'.repeat(32), { CallDuration: 'long', Timestamp: 'yesterday' }),
+      );
+      expect(badFields.status).toBe(400);
+      expect(JSON.parse(badFields.text).fields).toMatchObject({
+        CallDuration: expect.any(String),
+        Timestamp: expect.any(String),
+      });
+      expect((await calls()).length).toBe(before);
+      // A query string Twilio called with is part of what it signed.
+      const withQuery = await twilio(twilioCallback('CA' + '1'.repeat(32)), {
+        url: `${server.url}/api/webhooks/twilio?shop=main`,
+      });
+      expect(withQuery.status, withQuery.text).toBe(201);
+    });
+
+    it('CallRail: a signed post-call webhook is stored once; bad signatures, wrong types, bad fields and 5 MB bodies store nothing', async () => {
+      const before = (await calls()).length;
+      const body = JSON.stringify(callrailCall('CAL8154748ae6bd4e278a7cddd38a662f4f'));
+      const first = await callrail(body);
+      expect(first.status, first.text).toBe(201);
+      expect(JSON.parse(first.text)).toMatchObject({ stored: true, event: { issue_id: issueId, answered: true } });
+      expect((await callrail(body)).status).toBe(200);
+      const missed = await callrail(JSON.stringify(callrailCall('CAL2', { answered: false, duration: 0 })));
+      expect(missed.status).toBe(201);
+
+      expect((await callrail(body, { signature: null })).status).toBe(403);
+      expect(
+        (
+          await callrail(body.replace('"42"', '"43"'), {
+            signature: createHmac('sha1', CALLRAIL_KEY).update(body).digest('base64'),
+          })
+        ).status,
+      ).toBe(403);
+      expect((await callrail(body, { key: 'not-the-signing-key-0123456' })).status).toBe(403);
+      expect((await callrail(body, { type: 'application/x-www-form-urlencoded' })).status).toBe(415);
+      const bad = await callrail(
+        JSON.stringify(callrailCall('CAL3', { start_time: '2026-11-26 10:00', answered: 'perhaps' })),
+      );
+      expect(bad.status).toBe(400);
+      expect(Object.keys(JSON.parse(bad.text).fields).sort()).toEqual(['answered', 'start_time']);
+      const flood = await floodPost(server, '/api/webhooks/callrail', {
+        totalBytes: 5 * 1024 * 1024,
+        headers: { 'content-type': 'application/json', signature: 'x' },
+      });
+      expect(flood.status).toBe(413);
+      const stored = (await calls()).slice(before);
+      expect(
+        stored.map((c) => [c.client_id, Number(c.answered), Number(c.repeat_caller), Number(c.duration_s)]),
+      ).toEqual([
+        ['callrail:CAL8154748ae6bd4e278a7cddd38a662f4f', 1, 0, 42],
+        ['callrail:CAL2', 0, 1, 0],
+      ]);
+    });
+
+    it('the generic webhook still works, and takes answered; erasing the subscriber unlinks their calls and keeps them counted', async () => {
+      const post = (body: unknown) =>
+        request(server, '/api/webhooks/calls', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${GENERIC_SECRET}` },
+          body: JSON.stringify(body),
+        });
+      const generic = await post({ at: Date.now() - 1000, from: '+44 1632 960123', answered: false, id: 'gen-1' });
+      expect(generic.status, generic.text).toBe(201);
+      expect(JSON.parse(generic.text)).toMatchObject({ stored: true });
+      const wrong = await post({ at: Date.now() - 1000, answered: 'no' });
+      expect(wrong.status).toBe(400);
+      expect(JSON.parse(wrong.text).fields).toEqual({ answered: 'must be true (answered) or false (missed)' });
+      expect((await calls()).at(-1)).toMatchObject({ client_id: 'webhook:gen-1' });
+      expect(Number((await calls()).at(-1)!.answered)).toBe(0);
+      expect(Number((await calls()).at(-1)!.repeat_caller)).toBe(1);
+      const id = await withDatabase(server.databaseUrl, async (db) => {
+        const row = await db
+          .selectFrom('subscribers')
+          .select('id')
+          .where('email', '=', 'caller@example.com')
+          .executeTakeFirstOrThrow();
+        const linked = await db.selectFrom('offline_events').select('id').where('subscriber_id', '=', row.id).execute();
+        expect(linked.length).toBe(4); // Twilio a, b and the one with a query string; the generic call
+        await eraseSubscriber(db, Number(row.id));
+        return Number(row.id);
+      });
+      const after = await withDatabase(server.databaseUrl, (db) =>
+        db.selectFrom('offline_events').select('id').where('subscriber_id', '=', id).execute(),
+      );
+      expect(after).toEqual([]);
+      expect((await calls()).filter((c) => c.client_id?.startsWith('twilio:')).length).toBe(4);
+    });
+
+    it('repeated bad signatures from one network are answered 429; a call the provider signed still goes in', async () => {
+      const params = twilioCallback('CA' + '9'.repeat(32));
+      let status = 0;
+      for (let i = 0; i < 30 && status !== 429; i++) status = (await twilio(params, { signature: 'forged' })).status;
+      expect(status).toBe(429);
+      const signed = await twilio(params);
+      expect(signed.status, signed.text).toBe(201);
+    });
+
+    it('the issue report shows answered and missed, first-time and repeat apart: a direct count of the raw rows, also after pruning', async () => {
+      const direct = await withDatabase(server.databaseUrl, (db) =>
+        db
+          .selectFrom('offline_events')
+          .select(['answered', 'repeat_caller'])
+          .where('issue_id', '=', issueId)
+          .where('kind', '=', 'call')
+          .where('undone_at', 'is', null)
+          .execute(),
+      );
+      const count = (test: (r: (typeof direct)[number]) => boolean) => direct.filter(test).length;
+      const value = (v: unknown) => (v === null ? null : Number(v));
+      const expected = {
+        Answered: count((r) => value(r.answered) === 1),
+        Missed: count((r) => value(r.answered) === 0),
+        'Not reported': count((r) => value(r.answered) === null),
+        'First-time caller': count((r) => value(r.repeat_caller) === 0),
+        'Repeat caller': count((r) => value(r.repeat_caller) === 1),
+        'Number not known': count((r) => value(r.repeat_caller) === null),
+      };
+      expect(expected.Answered).toBeGreaterThan(0);
+      expect(expected.Missed).toBeGreaterThan(0);
+      expect(expected['Repeat caller']).toBeGreaterThan(0);
+      const figures = async () => {
+        const page = await request(server, `/admin/issues/${issueId}/report`, { cookie });
+        expect(page.status).toBe(200);
+        const section = page.text.slice(page.text.indexOf('data-call-outcomes'));
+        expect(page.text).toContain('id="def-callAnswered"');
+        return Object.fromEntries(
+          Object.keys(expected).map((label) => {
+            const found = new RegExp(`>${label}</th>\\s*<td[^>]*>([\\d,]+)</td>`).exec(section);
+            return [label, found ? Number(found[1]!.replace(/,/g, '')) : 0];
+          }),
+        );
+      };
+      expect(await figures()).toEqual(expected);
+      // Retention prunes every raw row: the figures stay.
+      await withDatabase(server.databaseUrl, (db) => pruneRawEvents(db, Date.now() + 4000 * 86_400_000));
+      expect(await calls()).toEqual([]);
+      expect(await figures()).toEqual(expected);
+    });
+  });
+}
