@@ -64,6 +64,22 @@ const envSchema = z.object({
   DIGEST_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  // Native bounce webhooks (src/lib/bounces/README.md); each refuses everything until configured.
+  SES_SNS_TOPIC_ARNS: z
+    .string()
+    .regex(
+      /^\s*arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]{1,256}\s*(,\s*arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]{1,256}\s*)*$/,
+      'must be SNS topic ARNs separated by commas (arn:aws:sns:<region>:<account>:<topic>)',
+    )
+    .optional(),
+  SES_SNS_CERTIFICATE_DIR: z.string().min(1).optional(),
+  POSTMARK_WEBHOOK_USER: z.string().min(1).max(200).optional(),
+  POSTMARK_WEBHOOK_PASSWORD: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z
+    .string()
+    .regex(/^[\sA-Za-z0-9+/=-]+$/, 'must be the base64 verification key from SendGrid (PEM headers allowed)')
+    .optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
   NETWORK_CACHE_DIR: z.string().min(1).optional(),
 });
@@ -112,6 +128,17 @@ export interface Config {
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
   callsWebhookSecret: string | undefined;
+  /** The relays' native bounce webhooks; each refuses everything while its part is undefined. */
+  bounceProviders: {
+    /** POST /api/webhooks/ses: SNS topics allowed, and a folder of signing certificates trusted without fetching. */
+    ses: { topicArns: readonly string[]; certificateDir: string | undefined } | undefined;
+    /** POST /api/webhooks/postmark: the HTTP basic auth credentials set on Postmark's webhook URL. */
+    postmark: { user: string; password: string } | undefined;
+    /** POST /api/webhooks/mailgun: the HTTP webhook signing key. */
+    mailgun: { signingKey: string } | undefined;
+    /** POST /api/webhooks/sendgrid: the signed event webhook's verification key (ECDSA public key, base64). */
+    sendgrid: { publicKey: string } | undefined;
+  };
   /**
    * The IP → network owner data set: the folder holding asn-ipv4-num.csv and asn-ipv6-num.csv
    * (undefined: the @ip-location-db/asn package), and where its compiled form is cached
@@ -184,6 +211,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (Boolean(e.POSTMARK_WEBHOOK_USER) !== Boolean(e.POSTMARK_WEBHOOK_PASSWORD))
+    throw new ConfigError(
+      `Invalid environment:\n  ${e.POSTMARK_WEBHOOK_USER ? 'POSTMARK_WEBHOOK_PASSWORD' : 'POSTMARK_WEBHOOK_USER'}: set both POSTMARK_WEBHOOK_USER and POSTMARK_WEBHOOK_PASSWORD, or neither`,
+    );
   const dataDir = path.resolve(e.DATA_DIR);
   return Object.freeze({
     env: e.NODE_ENV,
@@ -219,6 +250,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
+    bounceProviders: Object.freeze({
+      ses: e.SES_SNS_TOPIC_ARNS
+        ? Object.freeze({
+            topicArns: Object.freeze(e.SES_SNS_TOPIC_ARNS.split(',').map((arn) => arn.trim())),
+            certificateDir: e.SES_SNS_CERTIFICATE_DIR && path.resolve(e.SES_SNS_CERTIFICATE_DIR),
+          })
+        : undefined,
+      postmark:
+        e.POSTMARK_WEBHOOK_USER && e.POSTMARK_WEBHOOK_PASSWORD
+          ? Object.freeze({ user: e.POSTMARK_WEBHOOK_USER, password: e.POSTMARK_WEBHOOK_PASSWORD })
+          : undefined,
+      mailgun: e.MAILGUN_WEBHOOK_SIGNING_KEY ? Object.freeze({ signingKey: e.MAILGUN_WEBHOOK_SIGNING_KEY }) : undefined,
+      sendgrid: e.SENDGRID_WEBHOOK_PUBLIC_KEY
+        ? Object.freeze({ publicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY.trim() })
+        : undefined,
+    }),
     networks: Object.freeze({
       dataDir: e.NETWORK_DATA_DIR && path.resolve(e.NETWORK_DATA_DIR),
       cacheDir: e.NETWORK_CACHE_DIR && path.resolve(e.NETWORK_CACHE_DIR),

@@ -76,6 +76,7 @@ export function createAppContext(config: Readonly<Config>, options: AppContextOp
     pool: { maxConnections: config.mail.poolSize, rateLimitPerSecond: config.mail.ratePerSecond },
     dkim: config.dkim,
     tlsCa: config.smtpTlsCa,
+    postmarkMetadata: config.bounceProviders.postmark !== undefined,
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
   let networks: Networks | undefined;

@@ -21,7 +21,16 @@ export interface MailerOptions {
   dkim?: DkimOptions | undefined;
   /** PEM certificates to trust for the SMTP relay besides the system's (SMTP_TLS_CA_FILE). */
   tlsCa?: string | undefined;
+  /**
+   * The relay replaces our Message-ID (Postmark): each message also carries it as Postmark
+   * metadata (`X-PM-Metadata-footfall-message-id`, stripped by Postmark, given back in its bounce
+   * webhook's `Metadata`), so a bounce finds its delivery. Set when the Postmark webhook is configured.
+   */
+  postmarkMetadata?: boolean;
 }
+
+/** The Postmark metadata header carrying our Message-ID (src/lib/bounces/providers.ts reads it back). */
+export const POSTMARK_MESSAGE_ID_HEADER = 'X-PM-Metadata-footfall-message-id';
 
 export interface Mailer {
   readonly mode: 'smtp' | 'outbox';
@@ -34,7 +43,10 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
-function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
+function composeMessage(mail: ValidatedMail, now: number, postmarkMetadata: boolean): SendMailOptions {
+  const messageId = postmarkMetadata
+    ? Object.entries(mail.headers).find(([name]) => name.toLowerCase() === 'message-id')?.[1]
+    : undefined;
   return {
     from: mail.from,
     to: mail.to,
@@ -42,7 +54,7 @@ function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
     subject: mail.subject,
     html: mail.html,
     text: mail.text,
-    headers: mail.headers,
+    headers: messageId ? { ...mail.headers, [POSTMARK_MESSAGE_ID_HEADER]: messageId } : mail.headers,
     date: new Date(now),
   };
 }
@@ -59,7 +71,7 @@ export function createMailer(options: MailerOptions): Mailer {
     mode: transport.kind,
     async send(mail, now = Date.now()) {
       if (closed) throw new Error('The mailer is closed: the process is shutting down.');
-      const message = composeMessage(validateOutgoingMail(mail), now);
+      const message = composeMessage(validateOutgoingMail(mail), now, options.postmarkMetadata ?? false);
       const sending = transport.deliver(message, now);
       inFlight.add(sending);
       try {
