@@ -196,6 +196,12 @@ for (const dialect of testDialects()) {
       );
       issueId = await sendIssue('Springs are in');
       expect(sink.envelopes.filter((e) => emails.includes(e.rcptTo[0]!))).toHaveLength(emails.length);
+      // Postmark replaces the Message-ID: with its webhook configured, each message carries ours as metadata.
+      for (const message of sink.messages)
+        expect(message.headers.get('x-pm-metadata-footfall-message-id')).toBe(
+          message.messageId && `<${message.messageId.replace(/^<|>$/g, '')}>`,
+        );
+      expect(sink.messages.length).toBeGreaterThan(0);
     });
 
     it('Amazon SES through SNS: signed notifications record a hard bounce (suppressed), a soft one (not) and a complaint; replays, forgeries, foreign topics and certificates, stale messages, wrong types and 5 MB bodies store nothing', async () => {
@@ -530,6 +536,19 @@ for (const dialect of testDialects()) {
       expect(report.text).toContain('data-bounces-hard="4"');
       expect(report.text).toContain('data-bounces-soft="4"');
       expect(report.text).toContain('data-bounces-complaint="4"');
+
+      // The subscriber's timeline shows each report with its kind, reason and source.
+      const softId = await withDatabase(server.databaseUrl, async (db) =>
+        Number(
+          (await db.selectFrom('subscribers').select('id').where('email', '=', people.mgSoft).executeTakeFirstOrThrow())
+            .id,
+        ),
+      );
+      const page = await request(server, `/admin/subscribers/${softId}`, { cookie: adminCookie });
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Soft bounce reported for');
+      expect(page.text).toContain('452 Mailbox full, try again later');
+      expect(page.text).toContain('Mailgun');
 
       sink.envelopes.length = 0;
       await sendIssue('More springs');
