@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -215,6 +215,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       `Invalid environment:\n  ${e.POSTMARK_WEBHOOK_USER ? 'POSTMARK_WEBHOOK_PASSWORD' : 'POSTMARK_WEBHOOK_USER'}: set both POSTMARK_WEBHOOK_USER and POSTMARK_WEBHOOK_PASSWORD, or neither`,
     );
+  if (e.SENDGRID_WEBHOOK_PUBLIC_KEY) {
+    try {
+      const der = Buffer.from(e.SENDGRID_WEBHOOK_PUBLIC_KEY.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      if (createPublicKey({ key: der, format: 'der', type: 'spki' }).asymmetricKeyType !== 'ec')
+        throw new Error('not EC');
+    } catch {
+      throw new ConfigError(
+        'Invalid environment:\n  SENDGRID_WEBHOOK_PUBLIC_KEY: not an ECDSA public key (paste the verification key SendGrid shows for the signed event webhook)',
+      );
+    }
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return Object.freeze({
     env: e.NODE_ENV,

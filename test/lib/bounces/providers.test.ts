@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/lib/config.ts';
 import {
@@ -155,7 +156,9 @@ describe('relay event formats → bounce reports', () => {
       POSTMARK_WEBHOOK_USER: 'pm',
       POSTMARK_WEBHOOK_PASSWORD: 'a-long-enough-password',
       MAILGUN_WEBHOOK_SIGNING_KEY: 'key-0123456789abcdef',
-      SENDGRID_WEBHOOK_PUBLIC_KEY: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE',
+      SENDGRID_WEBHOOK_PUBLIC_KEY: generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+        .publicKey.export({ type: 'spki', format: 'der' })
+        .toString('base64'),
     }).bounceProviders;
     expect(on.ses?.topicArns).toEqual(['arn:aws:sns:us-east-1:123456789012:a', 'arn:aws:sns:eu-west-1:123456789012:b']);
     expect(on.postmark).toEqual({ user: 'pm', password: 'a-long-enough-password' });
@@ -163,5 +166,8 @@ describe('relay event formats → bounce reports', () => {
     expect(() => loadConfig({ POSTMARK_WEBHOOK_USER: 'pm' })).toThrow(/POSTMARK_WEBHOOK_PASSWORD/);
     expect(() => loadConfig({ MAILGUN_WEBHOOK_SIGNING_KEY: 'short' })).toThrow(/MAILGUN_WEBHOOK_SIGNING_KEY/);
     expect(() => loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: 'not base64!' })).toThrow(/SENDGRID_WEBHOOK_PUBLIC_KEY/);
+    expect(() => loadConfig({ SENDGRID_WEBHOOK_PUBLIC_KEY: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE' })).toThrow(
+      /SENDGRID_WEBHOOK_PUBLIC_KEY: not an ECDSA public key/,
+    );
   });
 });
