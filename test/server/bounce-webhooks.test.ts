@@ -536,6 +536,10 @@ for (const dialect of testDialects()) {
       expect(report.text).toContain('data-bounces-hard="4"');
       expect(report.text).toContain('data-bounces-soft="4"');
       expect(report.text).toContain('data-bounces-complaint="4"');
+      const api = await request(server, `/api/issues/${issueId}/report`, {
+        headers: { authorization: `Bearer ${marketerKey}` },
+      });
+      expect(JSON.parse(api.text).bounces_reported).toEqual({ ...figures.totals, reasons: figures.reasons });
 
       // The subscriber's timeline shows each report with its kind, reason and source.
       const softId = await withDatabase(server.databaseUrl, async (db) =>
