@@ -197,6 +197,16 @@ for (const dialect of testDialects()) {
       issueId = await sendIssue('Springs are in');
       expect(sink.envelopes.filter((e) => emails.includes(e.rcptTo[0]!))).toHaveLength(emails.length);
       // Postmark replaces the Message-ID: with its webhook configured, each message carries ours as metadata.
+      // SendGrid and Mailgun get it as a unique argument and a user variable (every event of theirs carries those).
+      for (const message of sink.messages) {
+        const ours = `<${message.messageId!.replace(/^<|>$/g, '')}>`;
+        expect(JSON.parse(message.headers.get('x-smtpapi') as string)).toEqual({
+          unique_args: { footfall_message_id: ours },
+        });
+        expect(JSON.parse(message.headers.get('x-mailgun-variables') as string)).toEqual({
+          'footfall-message-id': ours,
+        });
+      }
       for (const message of sink.messages)
         expect(message.headers.get('x-pm-metadata-footfall-message-id')).toBe(
           message.messageId && `<${message.messageId.replace(/^<|>$/g, '')}>`,
@@ -504,6 +514,9 @@ for (const dialect of testDialects()) {
       expect(await subscriber(people.sgHard)).toEqual({ status: 'bounced', suppressed: 'bounced' });
       expect(await subscriber(people.sgBlocked)).toEqual({ status: 'active', suppressed: undefined });
       expect(await subscriber(people.sgSpam)).toEqual({ status: 'complained', suppressed: 'complained' });
+      // The spam report names our message only by the unique argument: its delivery records the complaint.
+      expect((await deliveryOf(issueId, people.sgSpam)).complained_at).not.toBeNull();
+      expect((await deliveryOf(issueId, people.sgHard)).status).toBe('bounced');
       const once = await stored();
       expect(JSON.parse((await post('sendgrid', batch, signedHeaders(batch))).text)).toMatchObject({
         recorded: 0,

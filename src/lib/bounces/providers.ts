@@ -28,7 +28,7 @@ function timeOf(value: unknown, fallback: number): number {
   return fallback;
 }
 
-/** The header Footfall adds for relays that replace the Message-ID (Postmark's metadata). */
+/** The name under which outgoing mail carries our Message-ID to the relays' events (src/lib/mail/mailer.ts). */
 export const MESSAGE_ID_METADATA = 'footfall-message-id';
 
 export interface ParsedEvents {
@@ -167,7 +167,8 @@ export function parseMailgunEvent(eventData: unknown, now: number): ParsedEvents
   const message = isObject(eventData.message) ? eventData.message : {};
   const headers = isObject(message.headers) ? message.headers : {};
   const variables = isObject(eventData['user-variables']) ? eventData['user-variables'] : {};
-  const messageId = str(headers['message-id']) ?? str(variables[MESSAGE_ID_METADATA]);
+  // Ours first (the user variable Footfall adds), then the header Mailgun reports.
+  const messageId = str(variables[MESSAGE_ID_METADATA]) ?? str(headers['message-id']);
   if (!email && !messageId) return { error: 'The Mailgun event names no recipient and no message-id.' };
   const status = isObject(eventData['delivery-status']) ? eventData['delivery-status'] : {};
   const id = str(eventData.id);
@@ -221,7 +222,8 @@ export function parseSendgridEvents(body: unknown, now: number): ParsedEvents | 
       continue;
     }
     const email = str(e.email);
-    const messageId = str(e['smtp-id']) ?? str(e[MESSAGE_ID_METADATA.replaceAll('-', '_')]);
+    // Ours first (the unique argument Footfall adds; engagement events such as spamreport carry no smtp-id).
+    const messageId = str(e[MESSAGE_ID_METADATA.replaceAll('-', '_')]) ?? str(e['smtp-id']);
     if (!email && !messageId) return { error: `Event ${i} names no email and no smtp-id.` };
     const id = str(e.sg_event_id);
     reports.push({

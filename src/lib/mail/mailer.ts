@@ -22,15 +22,28 @@ export interface MailerOptions {
   /** PEM certificates to trust for the SMTP relay besides the system's (SMTP_TLS_CA_FILE). */
   tlsCa?: string | undefined;
   /**
-   * The relay replaces our Message-ID (Postmark): each message also carries it as Postmark
-   * metadata (`X-PM-Metadata-footfall-message-id`, stripped by Postmark, given back in its bounce
-   * webhook's `Metadata`), so a bounce finds its delivery. Set when the Postmark webhook is configured.
+   * Relays whose bounce webhooks are configured (src/web/bounce-webhooks.ts): each message also
+   * carries our Message-ID where that relay hands it back on every event, for relays that
+   * replace the Message-ID (Postmark) or leave it out of some events (SendGrid's spam reports):
+   * Postmark metadata `X-PM-Metadata-footfall-message-id`, SendGrid's SMTP API unique argument
+   * `footfall_message_id` (`X-SMTPAPI`), Mailgun's user variable `footfall-message-id`
+   * (`X-Mailgun-Variables`). Each relay strips its own header; the value is the Message-ID the
+   * recipient sees anyway.
    */
-  postmarkMetadata?: boolean;
+  relayMetadata?: { postmark?: boolean; sendgrid?: boolean; mailgun?: boolean };
 }
 
-/** The Postmark metadata header carrying our Message-ID (src/lib/bounces/providers.ts reads it back). */
-export const POSTMARK_MESSAGE_ID_HEADER = 'X-PM-Metadata-footfall-message-id';
+/** The headers carrying our Message-ID to each relay's events (src/lib/bounces/providers.ts reads them back). */
+export function relayMetadataHeaders(
+  messageId: string,
+  relays: NonNullable<MailerOptions['relayMetadata']>,
+): Record<string, string> {
+  return {
+    ...(relays.postmark ? { 'X-PM-Metadata-footfall-message-id': messageId } : {}),
+    ...(relays.sendgrid ? { 'X-SMTPAPI': JSON.stringify({ unique_args: { footfall_message_id: messageId } }) } : {}),
+    ...(relays.mailgun ? { 'X-Mailgun-Variables': JSON.stringify({ 'footfall-message-id': messageId }) } : {}),
+  };
+}
 
 export interface Mailer {
   readonly mode: 'smtp' | 'outbox';
@@ -43,10 +56,11 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
-function composeMessage(mail: ValidatedMail, now: number, postmarkMetadata: boolean): SendMailOptions {
-  const messageId = postmarkMetadata
-    ? Object.entries(mail.headers).find(([name]) => name.toLowerCase() === 'message-id')?.[1]
-    : undefined;
+function composeMessage(mail: ValidatedMail, now: number, relays: MailerOptions['relayMetadata']): SendMailOptions {
+  const messageId =
+    relays && (relays.postmark || relays.sendgrid || relays.mailgun)
+      ? Object.entries(mail.headers).find(([name]) => name.toLowerCase() === 'message-id')?.[1]
+      : undefined;
   return {
     from: mail.from,
     to: mail.to,
@@ -54,7 +68,19 @@ function composeMessage(mail: ValidatedMail, now: number, postmarkMetadata: bool
     subject: mail.subject,
     html: mail.html,
     text: mail.text,
-    headers: messageId ? { ...mail.headers, [POSTMARK_MESSAGE_ID_HEADER]: messageId } : mail.headers,
+    // Prepared: sent as they are (short ASCII), never MIME-encoded, so the relay can read its JSON.
+    headers:
+      messageId && relays
+        ? {
+            ...mail.headers,
+            ...Object.fromEntries(
+              Object.entries(relayMetadataHeaders(messageId, relays)).map(([name, value]) => [
+                name,
+                { prepared: true, value },
+              ]),
+            ),
+          }
+        : mail.headers,
     date: new Date(now),
   };
 }
@@ -71,7 +97,7 @@ export function createMailer(options: MailerOptions): Mailer {
     mode: transport.kind,
     async send(mail, now = Date.now()) {
       if (closed) throw new Error('The mailer is closed: the process is shutting down.');
-      const message = composeMessage(validateOutgoingMail(mail), now, options.postmarkMetadata ?? false);
+      const message = composeMessage(validateOutgoingMail(mail), now, options.relayMetadata);
       const sending = transport.deliver(message, now);
       inFlight.add(sending);
       try {
