@@ -62,8 +62,6 @@ const envSchema = z.object({
   SEND_UNDO_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
   /** How often the send worker looks whether the weekly digest is due (Mondays 08:00, site time). */
   DIGEST_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
-  BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-  CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   // Native bounce webhooks (src/lib/bounces/README.md); each refuses everything until configured.
   SES_SNS_TOPIC_ARNS: z
     .string()
@@ -80,6 +78,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[\sA-Za-z0-9+/=-]+$/, 'must be the base64 verification key from SendGrid (PEM headers allowed)')
     .optional(),
+  BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
   NETWORK_CACHE_DIR: z.string().min(1).optional(),
 });
@@ -124,10 +124,6 @@ export interface Config {
     undoMs: number;
     digestCheckMs: number;
   };
-  /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
-  bounceWebhookSecret: string | undefined;
-  /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
-  callsWebhookSecret: string | undefined;
   /** The relays' native bounce webhooks; each refuses everything while its part is undefined. */
   bounceProviders: {
     /** POST /api/webhooks/ses: SNS topics allowed, and a folder of signing certificates trusted without fetching. */
@@ -139,6 +135,10 @@ export interface Config {
     /** POST /api/webhooks/sendgrid: the signed event webhook's verification key (ECDSA public key, base64). */
     sendgrid: { publicKey: string } | undefined;
   };
+  /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
+  bounceWebhookSecret: string | undefined;
+  /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
+  callsWebhookSecret: string | undefined;
   /**
    * The IP → network owner data set: the folder holding asn-ipv4-num.csv and asn-ipv6-num.csv
    * (undefined: the @ip-location-db/asn package), and where its compiled form is cached
@@ -259,8 +259,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       undoMs: e.SEND_UNDO_SECONDS * 1000,
       digestCheckMs: e.DIGEST_CHECK_MS,
     }),
-    bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
-    callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
     bounceProviders: Object.freeze({
       ses: e.SES_SNS_TOPIC_ARNS
         ? Object.freeze({
@@ -277,6 +275,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? Object.freeze({ publicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY.trim() })
         : undefined,
     }),
+    bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
+    callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
     networks: Object.freeze({
       dataDir: e.NETWORK_DATA_DIR && path.resolve(e.NETWORK_DATA_DIR),
       cacheDir: e.NETWORK_CACHE_DIR && path.resolve(e.NETWORK_CACHE_DIR),
