@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -62,6 +62,22 @@ const envSchema = z.object({
   SEND_UNDO_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
   /** How often the send worker looks whether the weekly digest is due (Mondays 08:00, site time). */
   DIGEST_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  // Native bounce webhooks (src/lib/bounces/README.md); each refuses everything until configured.
+  SES_SNS_TOPIC_ARNS: z
+    .string()
+    .regex(
+      /^\s*arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]{1,256}\s*(,\s*arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]{1,256}\s*)*$/,
+      'must be SNS topic ARNs separated by commas (arn:aws:sns:<region>:<account>:<topic>)',
+    )
+    .optional(),
+  SES_SNS_CERTIFICATE_DIR: z.string().min(1).optional(),
+  POSTMARK_WEBHOOK_USER: z.string().min(1).max(200).optional(),
+  POSTMARK_WEBHOOK_PASSWORD: z.string().min(16, 'must be at least 16 characters').max(200).optional(),
+  MAILGUN_WEBHOOK_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z
+    .string()
+    .regex(/^[\sA-Za-z0-9+/=-]+$/, 'must be the base64 verification key from SendGrid (PEM headers allowed)')
+    .optional(),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(16, 'must be the account’s auth token (32 characters)').optional(),
@@ -138,6 +154,17 @@ export interface Config {
     commitAttempts: number;
     undoMs: number;
     digestCheckMs: number;
+  };
+  /** The relays' native bounce webhooks; each refuses everything while its part is undefined. */
+  bounceProviders: {
+    /** POST /api/webhooks/ses: SNS topics allowed, and a folder of signing certificates trusted without fetching. */
+    ses: { topicArns: readonly string[]; certificateDir: string | undefined } | undefined;
+    /** POST /api/webhooks/postmark: the HTTP basic auth credentials set on Postmark's webhook URL. */
+    postmark: { user: string; password: string } | undefined;
+    /** POST /api/webhooks/mailgun: the HTTP webhook signing key. */
+    mailgun: { signingKey: string } | undefined;
+    /** POST /api/webhooks/sendgrid: the signed event webhook's verification key (ECDSA public key, base64). */
+    sendgrid: { publicKey: string } | undefined;
   };
   /** Shared secret of POST /api/webhooks/bounces; the webhook refuses everything without it. */
   bounceWebhookSecret: string | undefined;
@@ -239,6 +266,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (Boolean(e.POSTMARK_WEBHOOK_USER) !== Boolean(e.POSTMARK_WEBHOOK_PASSWORD))
+    throw new ConfigError(
+      `Invalid environment:\n  ${e.POSTMARK_WEBHOOK_USER ? 'POSTMARK_WEBHOOK_PASSWORD' : 'POSTMARK_WEBHOOK_USER'}: set both POSTMARK_WEBHOOK_USER and POSTMARK_WEBHOOK_PASSWORD, or neither`,
+    );
+  if (e.SENDGRID_WEBHOOK_PUBLIC_KEY) {
+    try {
+      const der = Buffer.from(e.SENDGRID_WEBHOOK_PUBLIC_KEY.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      if (createPublicKey({ key: der, format: 'der', type: 'spki' }).asymmetricKeyType !== 'ec')
+        throw new Error('not EC');
+    } catch {
+      throw new ConfigError(
+        'Invalid environment:\n  SENDGRID_WEBHOOK_PUBLIC_KEY: not an ECDSA public key (paste the verification key SendGrid shows for the signed event webhook)',
+      );
+    }
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return Object.freeze({
     env: e.NODE_ENV,
@@ -271,6 +313,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       commitAttempts: e.SEND_COMMIT_ATTEMPTS,
       undoMs: e.SEND_UNDO_SECONDS * 1000,
       digestCheckMs: e.DIGEST_CHECK_MS,
+    }),
+    bounceProviders: Object.freeze({
+      ses: e.SES_SNS_TOPIC_ARNS
+        ? Object.freeze({
+            topicArns: Object.freeze(e.SES_SNS_TOPIC_ARNS.split(',').map((arn) => arn.trim())),
+            certificateDir: e.SES_SNS_CERTIFICATE_DIR && path.resolve(e.SES_SNS_CERTIFICATE_DIR),
+          })
+        : undefined,
+      postmark:
+        e.POSTMARK_WEBHOOK_USER && e.POSTMARK_WEBHOOK_PASSWORD
+          ? Object.freeze({ user: e.POSTMARK_WEBHOOK_USER, password: e.POSTMARK_WEBHOOK_PASSWORD })
+          : undefined,
+      mailgun: e.MAILGUN_WEBHOOK_SIGNING_KEY ? Object.freeze({ signingKey: e.MAILGUN_WEBHOOK_SIGNING_KEY }) : undefined,
+      sendgrid: e.SENDGRID_WEBHOOK_PUBLIC_KEY
+        ? Object.freeze({ publicKey: e.SENDGRID_WEBHOOK_PUBLIC_KEY.trim() })
+        : undefined,
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,

@@ -247,6 +247,11 @@ export const PUBLIC_API_ROUTES: readonly string[] = [
   '/api/webhooks/bounces',
   '/api/webhooks/twilio',
   '/api/webhooks/callrail',
+  // The relays' native bounce webhooks, each verified as its relay documents (src/web/bounce-webhooks.ts).
+  '/api/webhooks/ses',
+  '/api/webhooks/postmark',
+  '/api/webhooks/mailgun',
+  '/api/webhooks/sendgrid',
 ];
 
 /** Actions (src/actions) that need a signed-in user, by name as Astro calls them. */

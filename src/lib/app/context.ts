@@ -76,6 +76,11 @@ export function createAppContext(config: Readonly<Config>, options: AppContextOp
     pool: { maxConnections: config.mail.poolSize, rateLimitPerSecond: config.mail.ratePerSecond },
     dkim: config.dkim,
     tlsCa: config.smtpTlsCa,
+    relayMetadata: {
+      postmark: config.bounceProviders.postmark !== undefined,
+      sendgrid: config.bounceProviders.sendgrid !== undefined,
+      mailgun: config.bounceProviders.mailgun !== undefined,
+    },
   });
   const secret = loadServerSecret(config.dataDir, config.secret);
   let networks: Networks | undefined;

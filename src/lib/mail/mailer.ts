@@ -21,6 +21,28 @@ export interface MailerOptions {
   dkim?: DkimOptions | undefined;
   /** PEM certificates to trust for the SMTP relay besides the system's (SMTP_TLS_CA_FILE). */
   tlsCa?: string | undefined;
+  /**
+   * Relays whose bounce webhooks are configured (src/web/bounce-webhooks.ts): each message also
+   * carries our Message-ID where that relay hands it back on every event, for relays that
+   * replace the Message-ID (Postmark) or leave it out of some events (SendGrid's spam reports):
+   * Postmark metadata `X-PM-Metadata-footfall-message-id`, SendGrid's SMTP API unique argument
+   * `footfall_message_id` (`X-SMTPAPI`), Mailgun's user variable `footfall-message-id`
+   * (`X-Mailgun-Variables`). Each relay strips its own header; the value is the Message-ID the
+   * recipient sees anyway.
+   */
+  relayMetadata?: { postmark?: boolean; sendgrid?: boolean; mailgun?: boolean };
+}
+
+/** The headers carrying our Message-ID to each relay's events (src/lib/bounces/providers.ts reads them back). */
+export function relayMetadataHeaders(
+  messageId: string,
+  relays: NonNullable<MailerOptions['relayMetadata']>,
+): Record<string, string> {
+  return {
+    ...(relays.postmark ? { 'X-PM-Metadata-footfall-message-id': messageId } : {}),
+    ...(relays.sendgrid ? { 'X-SMTPAPI': JSON.stringify({ unique_args: { footfall_message_id: messageId } }) } : {}),
+    ...(relays.mailgun ? { 'X-Mailgun-Variables': JSON.stringify({ 'footfall-message-id': messageId }) } : {}),
+  };
 }
 
 export interface Mailer {
@@ -34,7 +56,11 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
-function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
+function composeMessage(mail: ValidatedMail, now: number, relays: MailerOptions['relayMetadata']): SendMailOptions {
+  const messageId =
+    relays && (relays.postmark || relays.sendgrid || relays.mailgun)
+      ? Object.entries(mail.headers).find(([name]) => name.toLowerCase() === 'message-id')?.[1]
+      : undefined;
   return {
     from: mail.from,
     to: mail.to,
@@ -42,7 +68,19 @@ function composeMessage(mail: ValidatedMail, now: number): SendMailOptions {
     subject: mail.subject,
     html: mail.html,
     text: mail.text,
-    headers: mail.headers,
+    // Prepared: sent as they are (short ASCII), never MIME-encoded, so the relay can read its JSON.
+    headers:
+      messageId && relays
+        ? {
+            ...mail.headers,
+            ...Object.fromEntries(
+              Object.entries(relayMetadataHeaders(messageId, relays)).map(([name, value]) => [
+                name,
+                { prepared: true, value },
+              ]),
+            ),
+          }
+        : mail.headers,
     date: new Date(now),
     // A VERP return path: MAIL FROM (and so Return-Path) is the per-delivery address, the From header stays.
     ...(mail.envelopeFrom ? { envelope: { from: mail.envelopeFrom, to: mail.to.address } } : {}),
@@ -61,7 +99,7 @@ export function createMailer(options: MailerOptions): Mailer {
     mode: transport.kind,
     async send(mail, now = Date.now()) {
       if (closed) throw new Error('The mailer is closed: the process is shutting down.');
-      const message = composeMessage(validateOutgoingMail(mail), now);
+      const message = composeMessage(validateOutgoingMail(mail), now, options.relayMetadata);
       const sending = transport.deliver(message, now);
       inFlight.add(sending);
       try {

@@ -12,6 +12,10 @@ export const DEFINITIONS = {
     term: 'Delivery',
     text: 'One message of one issue to one subscriber. Delivered means the receiving mail server accepted it; bounced means it refused it for good.',
   },
+  relayBounce: {
+    term: 'Bounces and complaints reported later',
+    text: 'What a mail relay reported after it had accepted a message — through its webhook (Amazon SES, Postmark, Mailgun, SendGrid, or the generic one) or a report in the bounce mailbox — one count per report. Hard bounce: the address takes no mail; the delivery counts as bounced and the address is suppressed for good. Soft bounce: a temporary failure (a full mailbox, a block, a deferral), recorded with its reason; nothing is suppressed. Spam complaint: the reader marked the message as spam; the address is suppressed. A relay’s retry of a report it sent before counts once. Refusals during our own SMTP session are in the delivery counts, not here. Reasons are the relay’s words with addresses masked.',
+  },
   recipients: {
     term: 'Recipients',
     text: 'The subscribers in the audience when the send started (active, not paused, matching its topics).',

@@ -32,6 +32,8 @@ export const BODY_LIMITS = {
   apiSubscribers: 10 * MB,
   /** Call-tracking and bounce webhooks. */
   webhook: 16 * KB,
+  /** The relays' native bounce webhooks (SES through SNS, Postmark, Mailgun, SendGrid): SendGrid posts batches of events up to about 768 KB. */
+  relayWebhook: 1 * MB,
   /** RFC 8058 one-click unsubscribe: `List-Unsubscribe=One-Click`. */
   oneClickUnsubscribe: 4 * KB,
   /** `/t/`: the pixel and clicks take no body (one that is sent is not read, and the connection is closed). */
@@ -70,6 +72,9 @@ export const LARGEST_ACTION_BODY = Math.max(
 /** The largest body any route takes: the @astrojs/node adapter's limit, behind the entry's own. */
 export const LARGEST_BODY = Math.max(...Object.values(BODY_LIMITS));
 
+/** The relays whose native bounce webhooks take `relayWebhook` bodies (src/web/bounce-webhooks.ts). */
+export const RELAY_WEBHOOKS = ['ses', 'postmark', 'mailgun', 'sendgrid'] as const;
+
 /**
  * Which limit a request falls under, from its route (decoded, normalised: src/web/http/request-path.ts)
  * and query string (form actions are named by `?_action=`).
@@ -77,6 +82,7 @@ export const LARGEST_BODY = Math.max(...Object.values(BODY_LIMITS));
 export function bodyRouteOf(route: string, search: string): BodyRoute {
   if (isUnder(route, '/t')) return 'tracking';
   if (isUnder(route, '/api')) {
+    if (RELAY_WEBHOOKS.some((name) => isUnder(route, `/api/webhooks/${name}`))) return 'relayWebhook';
     if (isUnder(route, '/api/webhooks')) return 'webhook';
     return route === '/api/subscribers' || route === '/api/subscribers/' ? 'apiSubscribers' : 'api';
   }

@@ -4,6 +4,7 @@ import { requireApi } from '../../../../web/guard.ts';
 import { issueIdParam, json } from '../../../../web/issues-api.ts';
 import { issueReport } from '#lib/reports/issue-report.service.ts';
 import { issueReportJson } from '#lib/reports/report-json.ts';
+import { getIssueBounces } from '#lib/bounces/bounces.service.ts';
 
 /** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices. */
 export const GET: APIRoute = async (context) => {
@@ -21,5 +22,7 @@ export const GET: APIRoute = async (context) => {
       },
       404,
     );
-  return json(issueReportJson(report));
+  // Bounces and complaints relays reported later (src/lib/bounces), as the report page shows them.
+  const bounces = await getIssueBounces(app.db, report.issue.issueId);
+  return json({ ...issueReportJson(report), bounces_reported: { ...bounces.totals, reasons: bounces.reasons } });
 };
