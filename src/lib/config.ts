@@ -64,6 +64,7 @@ const envSchema = z.object({
   DIGEST_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   BOUNCE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  DOOR_COUNTS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
   NETWORK_CACHE_DIR: z.string().min(1).optional(),
 });
@@ -112,6 +113,8 @@ export interface Config {
   bounceWebhookSecret: string | undefined;
   /** Shared secret of POST /api/webhooks/calls (the call-tracking webhook); without it the webhook refuses everything. */
   callsWebhookSecret: string | undefined;
+  /** Shared secret of POST /api/webhooks/door-counts (door counters); without it the webhook refuses everything. */
+  doorCountsWebhookSecret: string | undefined;
   /**
    * The IP → network owner data set: the folder holding asn-ipv4-num.csv and asn-ipv6-num.csv
    * (undefined: the @ip-location-db/asn package), and where its compiled form is cached
@@ -219,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     bounceWebhookSecret: e.BOUNCE_WEBHOOK_SECRET,
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
+    doorCountsWebhookSecret: e.DOOR_COUNTS_WEBHOOK_SECRET,
     networks: Object.freeze({
       dataDir: e.NETWORK_DATA_DIR && path.resolve(e.NETWORK_DATA_DIR),
       cacheDir: e.NETWORK_CACHE_DIR && path.resolve(e.NETWORK_CACHE_DIR),

@@ -242,7 +242,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
 ];
 
 /** `/api/` routes that need no key: webhooks that check a shared secret of their own. */
-export const PUBLIC_API_ROUTES: readonly string[] = ['/api/webhooks/calls', '/api/webhooks/bounces'];
+export const PUBLIC_API_ROUTES: readonly string[] = [
+  '/api/webhooks/calls',
+  '/api/webhooks/bounces',
+  '/api/webhooks/door-counts',
+];
 
 /** Actions (src/actions) that need a signed-in user, by name as Astro calls them. */
 export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {

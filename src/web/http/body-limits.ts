@@ -32,6 +32,8 @@ export const BODY_LIMITS = {
   apiSubscribers: 10 * MB,
   /** Call-tracking and bounce webhooks. */
   webhook: 16 * KB,
+  /** Door counters' interval counts: a list of up to 1,000 (src/web/door-counts-webhook.ts). */
+  doorCounts: 256 * KB,
   /** RFC 8058 one-click unsubscribe: `List-Unsubscribe=One-Click`. */
   oneClickUnsubscribe: 4 * KB,
   /** `/t/`: the pixel and clicks take no body (one that is sent is not read, and the connection is closed). */
@@ -77,6 +79,7 @@ export const LARGEST_BODY = Math.max(...Object.values(BODY_LIMITS));
 export function bodyRouteOf(route: string, search: string): BodyRoute {
   if (isUnder(route, '/t')) return 'tracking';
   if (isUnder(route, '/api')) {
+    if (route === '/api/webhooks/door-counts') return 'doorCounts';
     if (isUnder(route, '/api/webhooks')) return 'webhook';
     return route === '/api/subscribers' || route === '/api/subscribers/' ? 'apiSubscribers' : 'api';
   }
