@@ -100,6 +100,7 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/offline-events/import', title: 'Import offline events', permission: 'offline-events.manage' },
   { route: '/admin/tally', title: 'Tally', permission: 'tally.record', nav: true },
   { route: '/admin/settings', title: 'Settings', permission: 'settings.manage', nav: true },
+  { route: '/admin/settings/doors', title: 'Door counters', permission: 'settings.manage' },
   { route: '/admin/users', title: 'Users', permission: 'users.manage', nav: true },
   { route: '/admin/api-keys', title: 'API keys', permission: 'api-keys.manage' },
   { route: '/admin/account', title: 'Your account', permission: 'admin.enter' },
@@ -282,6 +283,9 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'offlineEvents.restore': 'offline-events.manage',
   'offlineEvents.upload': 'offline-events.manage',
   'offlineEvents.import': 'offline-events.manage',
+  'doors.add': 'settings.manage',
+  'doors.update': 'settings.manage',
+  'doors.remove': 'settings.manage',
 };
 
 export function adminActionPermission(name: string): Permission | undefined {
