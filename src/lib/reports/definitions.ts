@@ -118,6 +118,10 @@ export const DEFINITIONS = {
     term: 'Machine activity',
     text: 'Opens, clicks and page views made by machines rather than readers: Apple Mail Privacy Protection fetching every message in advance, security gateways and sandboxes, and bots, grouped by the network they came from (its owner and AS number). Image-proxy opens count as human. Counts here are every event, not people.',
   },
+  doorCounts: {
+    term: 'People through the door',
+    text: 'Counted by the shop’s door counters (named in Settings → Door counters), never tapped by staff: each counter reports how many went in (and out) in an interval, and the count is shared among the 15-minute periods the interval covers in proportion to its time in each (whole people: the leftovers go to the periods with the largest remainders, so the total is exactly what the counter said). A counter’s staff rule is applied as the counts are stored: quarter hours outside its opening hours (site time zone) count nothing, and each day’s first N people in and out are staff. Changing a rule recounts the intervals still kept. A counter correcting an interval replaces its count. Walk-ins tapped on the tally page are a separate figure from a separate source and are never added to these; both are the shop’s traffic in the issue’s window, not the issue’s result (see the lift).',
+  },
 } as const satisfies Record<string, Definition>;
 
 export type DefinitionKey = keyof typeof DEFINITIONS;
