@@ -86,7 +86,7 @@ export async function planDoorImport(
   const items: NewIntervalCount[] = [];
   const counts = { new: 0, corrected: 0, alreadyImported: 0 };
   const seen = new Map<string, { from: number; to: number; row: number }[]>();
-  type Checked = { row: number; fields: string[]; item: NewIntervalCount; counter: DoorCounter };
+  interface Checked { row: number; fields: string[]; item: NewIntervalCount; counter: DoorCounter }
   const planned = await planCsvImport<DoorRejection, Checked>(source, {
     delimiter: mapping.delimiter,
     checkMapping: (width) =>
