@@ -98,6 +98,7 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/articles', title: 'Articles', permission: 'articles.view', nav: true },
   { route: '/admin/offline-events', title: 'Offline events', permission: 'offline-events.manage', nav: true },
   { route: '/admin/offline-events/import', title: 'Import offline events', permission: 'offline-events.manage' },
+  { route: '/admin/offline-events/door-import', title: 'Import door counts', permission: 'offline-events.manage' },
   { route: '/admin/tally', title: 'Tally', permission: 'tally.record', nav: true },
   { route: '/admin/settings', title: 'Settings', permission: 'settings.manage', nav: true },
   { route: '/admin/settings/doors', title: 'Door counters', permission: 'settings.manage' },
@@ -286,6 +287,8 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'doors.add': 'settings.manage',
   'doors.update': 'settings.manage',
   'doors.remove': 'settings.manage',
+  'doors.upload': 'offline-events.manage',
+  'doors.import': 'offline-events.manage',
 };
 
 export function adminActionPermission(name: string): Permission | undefined {

@@ -218,5 +218,53 @@ for (const dialect of testDialects()) {
       expect((await stored()).length).toBe(rows);
       expect(await figures()).toEqual(before);
     });
+
+    it('a counter export through the CSV import: upload → dry run with counts and rejected rows → import', async () => {
+      const day = new Date(base - 86_400_000).toISOString().slice(0, 10);
+      const csv = [
+        'time,in,out,door',
+        `${day} 09:00,4,3,front`,
+        `${day} 09:15,6,,side`,
+        'yesterday,1,1,front',
+        `${day} 09:30,2,2,back`,
+        '',
+      ].join('\n');
+      const form = new FormData();
+      form.append('file', new Blob([csv], { type: 'text/csv' }), 'counter.csv');
+      const uploaded = await request(server, '/admin/offline-events/door-import?_action=doors.upload', {
+        method: 'POST',
+        headers: { origin: server.url },
+        body: form,
+        cookie: marketer,
+      });
+      expect(uploaded.status, uploaded.text.slice(0, 300)).toBe(303);
+      const upload = /\?upload=([0-9a-f]{32})$/.exec(uploaded.location ?? '')![1]!;
+      const preview = await request(server, uploaded.location!, { cookie: marketer });
+      expect(preview.text).toContain('counter.csv');
+      const rows = (await stored()).length;
+      const mapping = { upload, delimiter: 'comma', time: '0', end: 'min:15', in: '1', out: '2', counter: '3' };
+      const dry = await request(
+        server,
+        `/admin/offline-events/door-import?${new URLSearchParams({ ...mapping, run: '1' })}`,
+        { cookie: marketer },
+      );
+      expect(dry.status).toBe(200);
+      const count = (name: string) => Number(new RegExp(`data-count="${name}"[^>]*>(\\d+)<`).exec(dry.text)![1]);
+      expect([count('rows'), count('new'), count('rejected')]).toEqual([4, 2, 2]);
+      expect(dry.text).toContain('no counter “back” in Settings');
+      expect(dry.text).toContain('the time: not a time: &quot;yesterday&quot;');
+      // The dry run stored nothing.
+      expect((await stored()).length).toBe(rows);
+      const done = await postForm(server, '/admin/offline-events/door-import', 'doors.import', mapping, {
+        cookie: marketer,
+      });
+      expect(done.status).toBe(200);
+      expect(done.text).toContain('Imported 2 intervals from counter.csv');
+      const after = await stored();
+      expect(after.length).toBe(rows + 2);
+      expect(after.filter((r) => r.source === 'csv')).toHaveLength(2);
+      const { maintained, direct } = await figures();
+      expect(maintained).toEqual(direct);
+    });
   });
 }

@@ -86,7 +86,12 @@ export async function planDoorImport(
   const items: NewIntervalCount[] = [];
   const counts = { new: 0, corrected: 0, alreadyImported: 0 };
   const seen = new Map<string, { from: number; to: number; row: number }[]>();
-  interface Checked { row: number; fields: string[]; item: NewIntervalCount; counter: DoorCounter }
+  interface Checked {
+    row: number;
+    fields: string[];
+    item: NewIntervalCount;
+    counter: DoorCounter;
+  }
   const planned = await planCsvImport<DoorRejection, Checked>(source, {
     delimiter: mapping.delimiter,
     checkMapping: (width) =>
@@ -189,3 +194,56 @@ export async function applyDoorImport(
   if (plan.items.length === 0) return { stored: 0, replaced: 0, unchanged: 0 };
   return recordDoorCounts(db, await doorCounters(db), plan.items, 'csv', options.timeZone, options.now);
 }
+
+// ---------------------------------------------------------------------------------------
+// The mapping as form fields (the dry run is a GET that can be reloaded; the import a POST of the same fields):
+//   delimiter=comma|semicolon|tab  time=<column>  end=<column>|min:<minutes>  in=<column>  out=<column>|""
+//   counter=<column>|key:<counter key>
+
+const DELIMITER_NAMES: Record<string, Delimiter> = { comma: ',', semicolon: ';', tab: '\t' };
+const COLUMN = /^\d{1,4}$/;
+
+export function doorMappingFromFields(
+  fields: Record<string, string | null | undefined>,
+): DoorColumnMapping | undefined {
+  const delimiter = DELIMITER_NAMES[fields.delimiter ?? ''];
+  const col = (v: string | null | undefined) => (v && COLUMN.test(v) ? Number(v) : undefined);
+  const time = col(fields.time);
+  const countIn = col(fields.in);
+  const out = fields.out ? col(fields.out) : null;
+  const minutes = /^min:(\d{1,4})$/.exec(fields.end ?? '');
+  const end =
+    minutes && Number(minutes[1]) >= 1 && Number(minutes[1]) <= 1440
+      ? { minutes: Number(minutes[1]) }
+      : col(fields.end) !== undefined
+        ? { column: col(fields.end)! }
+        : undefined;
+  const key = /^key:([a-z0-9][a-z0-9_-]{0,39})$/.exec(fields.counter ?? '');
+  const counter = key ? key[1]! : col(fields.counter);
+  if (!delimiter || time === undefined || countIn === undefined || out === undefined || !end || counter === undefined)
+    return undefined;
+  return { delimiter, time, end, in: countIn, out, counter };
+}
+
+export function doorMappingToFields(mapping: DoorColumnMapping): Record<string, string> {
+  return {
+    delimiter: mapping.delimiter === ';' ? 'semicolon' : mapping.delimiter === '\t' ? 'tab' : 'comma',
+    time: String(mapping.time),
+    end: 'column' in mapping.end ? String(mapping.end.column) : `min:${mapping.end.minutes}`,
+    in: String(mapping.in),
+    out: mapping.out === null ? '' : String(mapping.out),
+    counter: typeof mapping.counter === 'string' ? `key:${mapping.counter}` : String(mapping.counter),
+  };
+}
+
+export const DOOR_REJECTION_LABELS: Record<DoorRejection, string> = {
+  not_utf8: 'Not UTF-8 text',
+  missing_columns: 'Missing columns',
+  bad_time: 'Start is not a time',
+  bad_end: 'End is not after the start (or more than a day later)',
+  bad_count: 'People in or out is not a whole number',
+  unknown_counter: 'Counter not named in Settings',
+  future: 'In the future (or before 2000)',
+  overlap: 'Overlaps another interval of the counter',
+  duplicate: 'The same interval as an earlier row',
+};

@@ -62,6 +62,7 @@ const ACTION_LIMITS: Readonly<Record<string, BodyRoute>> = {
   'issues.update': 'issueForm',
   'issues.renderPreview': 'issueForm',
   'offlineEvents.upload': 'offlineUpload',
+  'doors.upload': 'offlineUpload',
 };
 
 /** The largest body any action takes: Astro's own action limit (security.actionBodySizeLimit). */
