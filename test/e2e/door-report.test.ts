@@ -17,6 +17,7 @@ import {
   recordDoorCounts,
 } from '../../src/lib/door/door-counts.service.ts';
 import { pruneRawEvents } from '../../src/lib/reports/retention.service.ts';
+import { eraseSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
 
 const Q = 15 * 60_000;
 const DAY = 86_400_000;
@@ -116,11 +117,27 @@ for (const dialect of testDialects()) {
         )?.[1] ?? '';
       // 96 quarter hours averaging 4.5 people against 2.5 in the two earlier weeks with records.
       expect(sentence).toContain('there were 432 people through the door; a normal week has 240 in those hours');
+      // The dashboard's 30 days hold every interval (the earliest is 18 days old): its figure is the direct count of all.
+      const all = await withDatabase(server.databaseUrl, async (db) => {
+        const [counter] = await doorCounters(db);
+        return (await countCounterDirectly(db, counter!, REPORT_TIME_ZONE)).reduce((a, b) => a + b.in, 0);
+      });
+      expect(all).toBe(864 + 2 * 480);
+      const dashboard = await request(server, '/admin?days=30', { cookie });
+      const onDashboard = /data-figure="door-in"[^>]*>\s*<strong[^>]*>([\d,]+)</.exec(dashboard.text);
+      expect(Number(onDashboard![1]!.replace(/,/g, ''))).toBe(all);
       const figures = await withDatabase(server.databaseUrl, (db) => doorFigures(db, REPORT_TIME_ZONE));
       expect(figures.maintained).toEqual(figures.direct);
       // Retention a year on: the raw intervals go, the report's figure does not move.
       const pruned = await withDatabase(server.databaseUrl, (db) => pruneRawEvents(db, seed.now + 400 * DAY));
       expect(pruned.deleted.door_counts).toBe(3 * 192);
+      expect((await shownFigure()).doorIn).toBe(direct);
+      // Erasing a subscriber (door counts name nobody) leaves it too.
+      const erased = await withDatabase(server.databaseUrl, async (db) => {
+        const person = await db.selectFrom('subscribers').select('id').orderBy('id').executeTakeFirstOrThrow();
+        return eraseSubscriber(db, Number(person.id));
+      });
+      expect(erased).toBe(true);
       expect((await shownFigure()).doorIn).toBe(direct);
     });
 
