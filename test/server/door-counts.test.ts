@@ -265,6 +265,11 @@ for (const dialect of testDialects()) {
       expect(after.filter((r) => r.source === 'csv')).toHaveLength(2);
       const { maintained, direct } = await figures();
       expect(maintained).toEqual(direct);
+      // The Offline events page shows the day's counted people beside the tapped walk-ins.
+      const offline = await request(server, `/admin/offline-events?from=${day}&to=${day}`, { cookie: marketer });
+      expect(offline.status).toBe(200);
+      expect(offline.text).toContain('People through the door by day');
+      expect(/data-total="in"[^>]*>(\d+)</.exec(offline.text)?.[1]).toBe('10');
     });
   });
 }

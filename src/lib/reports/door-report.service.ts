@@ -7,6 +7,7 @@ import { computeLift, exactWindow, type LiftResult } from './lift.ts';
 import { findSendTimes } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
 import { cumulativeSteps } from './issue-report.service.ts';
+import { addDays, dayOf, startOfDay } from '../time/zoned-time.ts';
 
 /**
  * People through the door for an issue's report: counted by door counters (`door.in`), shown
@@ -116,4 +117,28 @@ export async function issueDoorReport(db: DB, input: DoorReportInput): Promise<D
     window: { doorIn: sum(inWindow('door.in')), doorOut: sum(inWindow('door.out')), walkIns: sum(inWindow('walk_in')) },
     lift,
   };
+}
+
+/** People counted in and out per day of the site's time zone, [fromDay, toDay] inclusive, every day listed (zeros too), oldest first. */
+export async function doorCountsByDay(
+  db: DB,
+  range: { fromDay: string; toDay: string; timeZone: string },
+): Promise<{ counters: number; days: { day: string; in: number; out: number }[]; total: { in: number; out: number } }> {
+  const from = startOfDay(range.fromDay, range.timeZone);
+  const to = startOfDay(addDays(range.toDay, 1), range.timeZone);
+  const [counters, buckets] = await Promise.all([
+    doorCounters(db),
+    findCountBuckets(db, SITE, ['door.in', 'door.out'], from, to),
+  ]);
+  const byDay = new Map<string, { day: string; in: number; out: number }>();
+  for (let day = range.fromDay; day <= range.toDay; day = addDays(day, 1)) byDay.set(day, { day, in: 0, out: 0 });
+  const total = { in: 0, out: 0 };
+  for (const b of buckets) {
+    const entry = byDay.get(dayOf(b.bucket, range.timeZone));
+    if (!entry) continue;
+    const side = b.metric === 'door.in' ? 'in' : 'out';
+    entry[side] += b.n;
+    total[side] += b.n;
+  }
+  return { counters: counters.length, days: [...byDay.values()], total };
 }
