@@ -208,6 +208,12 @@ for (const dialect of testDialects()) {
           { counter: 'front', from: base, to: base + Q, in: 'x' },
         ]),
       ).toEqual({ '[1].in': 'must be a whole number from 0 to 100000' });
+      expect(
+        await fields([
+          { counter: 'front', from: base + 20 * Q, to: base + 21 * Q, in: 1 },
+          { counter: 'front', from: base + 20 * Q, to: base + 21 * Q, in: 2 },
+        ]),
+      ).toEqual({ '[1].from': 'the same counter and interval as [0]' });
       expect(await fields({ counter: 'side', from: base + Q, to: base + 3 * Q, in: 1 })).toMatchObject({
         from: expect.stringContaining('overlaps'),
       });

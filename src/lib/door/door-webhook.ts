@@ -100,10 +100,19 @@ export function parseDoorCountsPayload(
     return { ok: false, errors: { body: `at most ${MAX_DOOR_COUNTS_PER_POST} counts a post (got ${body.length})` } };
   const errors: Fields = {};
   const items: NewIntervalCount[] = [];
+  const first = new Map<string, number>();
   body.forEach((entry, i) => {
     const one = parseDoorCount(entry, counters, timeZone, now);
-    if (one.ok) items.push(one.item);
-    else for (const [field, message] of Object.entries(one.errors)) errors[`[${i}].${field}`] = message;
+    if (!one.ok) {
+      for (const [field, message] of Object.entries(one.errors)) errors[`[${i}].${field}`] = message;
+      return;
+    }
+    // The same interval twice in one post: which count is meant cannot be told.
+    const key = `${one.item.counterId}:${one.item.from}:${one.item.to}`;
+    const earlier = first.get(key);
+    if (earlier !== undefined) errors[`[${i}].from`] = `the same counter and interval as [${earlier}]`;
+    else first.set(key, i);
+    items.push(one.item);
   });
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, items };
 }

@@ -113,3 +113,27 @@ describe('countedBuckets: the staff rule', () => {
     expect(total(countedBuckets(withMonday, rule, 'UTC'))).toBe(0);
   });
 });
+
+describe('countedBuckets across the clock changes (Europe/London)', () => {
+  const zone = 'Europe/London';
+  const sundayOnly = (open: number, close: number): WeekHours => [null, null, null, null, null, null, [open, close]];
+  const total = (buckets: { in: number }[]) => buckets.reduce((a, b) => a + b.in, 0);
+
+  it('the night the clocks go back, 01:00–02:00 happens twice and both count as opening hours', () => {
+    // Sunday 2026-10-25, 00:00 BST (23:00 UTC Saturday) to 03:00 GMT: four elapsed hours, 16 quarter hours of 1.
+    const rows = [{ from: t('2026-10-24T23:00:00Z'), to: t('2026-10-25T03:00:00Z'), countIn: 16, countOut: null }];
+    expect(total(countedBuckets(rows, { staffPerDay: 0, openingHours: sundayOnly(0, 120) }, zone))).toBe(12);
+    expect(total(countedBuckets(rows, { staffPerDay: 0, openingHours: sundayOnly(60, 120) }, zone))).toBe(8);
+    // The whole interval is one local day (Sunday): one staff allowance.
+    expect(total(countedBuckets(rows, { staffPerDay: 5, openingHours: null }, zone))).toBe(11);
+  });
+
+  it('the night the clocks go forward, 01:00–02:00 does not happen', () => {
+    // Sunday 2026-03-29, 00:00 GMT to 03:00 BST: two elapsed hours, 8 quarter hours of 2.
+    const rows = [{ from: t('2026-03-29T00:00:00Z'), to: t('2026-03-29T02:00:00Z'), countIn: 16, countOut: null }];
+    const buckets = countedBuckets(rows, { staffPerDay: 0, openingHours: sundayOnly(60, 180) }, zone);
+    // Only 02:00–03:00 BST (01:00–02:00 UTC) is inside 01:00–03:00 local.
+    expect(buckets.map((b) => b.bucket)).toEqual([0, 1, 2, 3].map((i) => t('2026-03-29T01:00:00Z') + i * Q));
+    expect(total(buckets)).toBe(8);
+  });
+});
