@@ -114,18 +114,20 @@ export async function findDoorCountsOfCounter(db: Db, counterId: number): Promis
   return rows.map(countRow);
 }
 
-/** Stores an interval, or replaces the counts of the same (counter, from, to). */
-export async function upsertDoorCount(db: Db, row: Omit<DoorCountRow, 'id'>): Promise<void> {
-  await db
-    .insertInto('door_counts')
-    .values(row)
-    .onConflict((oc) =>
-      oc.columns(['counter_id', 'from_at', 'to_at']).doUpdateSet({
-        count_in: row.count_in,
-        count_out: row.count_out,
-        recorded_at: row.recorded_at,
-        source: row.source,
-      }),
-    )
-    .execute();
+/** Several intervals in one statement a chunk (each (counter, from, to) at most once): stored, or their counts replaced. */
+export async function upsertDoorCounts(db: Db, rows: readonly Omit<DoorCountRow, 'id'>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) {
+    await db
+      .insertInto('door_counts')
+      .values(rows.slice(i, i + 500))
+      .onConflict((oc) =>
+        oc.columns(['counter_id', 'from_at', 'to_at']).doUpdateSet((eb) => ({
+          count_in: eb.ref('excluded.count_in'),
+          count_out: eb.ref('excluded.count_out'),
+          recorded_at: eb.ref('excluded.recorded_at'),
+          source: eb.ref('excluded.source'),
+        })),
+      )
+      .execute();
+  }
 }

@@ -20,7 +20,7 @@ import {
   listDoorCounters,
   lockDoorCounter,
   updateDoorCounter,
-  upsertDoorCount,
+  upsertDoorCounts,
   type DoorCounterRow,
   type DoorCountRow,
 } from './door-counts.repository.ts';
@@ -138,6 +138,7 @@ export async function recordDoorCounts(
       );
       const before = await findDoorCountsOverlapping(trx, counterId, range.from, range.to);
       const given = new Map<string, number>();
+      const writes: Omit<DoorCountRow, 'id'>[] = [];
       for (const { index, item } of list) {
         const key = `${item.from}:${item.to}`;
         if (given.has(key)) continue;
@@ -162,7 +163,7 @@ export async function recordDoorCounts(
         }
         if (old) result.replaced++;
         else result.stored++;
-        await upsertDoorCount(trx, {
+        writes.push({
           counter_id: counterId,
           from_at: item.from,
           to_at: item.to,
@@ -172,6 +173,7 @@ export async function recordDoorCounts(
           source,
         });
       }
+      await upsertDoorCounts(trx, writes);
       const after = await findDoorCountsOverlapping(trx, counterId, range.from, range.to);
       doorDeltas(
         countedBuckets(before.map(asInterval), counter.rule, timeZone, range),
