@@ -1,7 +1,8 @@
 import { type Kysely, PostgresAdapter, sql } from 'kysely';
 
 /**
- * Door counters (the shop's doors, named in Settings, each with its staff rule) and the interval
+ * Door counters (the shop's doors, named in Settings, each with its staff rule and the time zone
+ * its rule's days and hours are read in: the site's when the rule was last set) and the interval
  * counts they report: one row per counter and interval [from_at, to_at), replaced when the
  * counter sends a corrected count for the same interval.
  */
@@ -26,6 +27,7 @@ export async function up(db: Kysely<any>): Promise<void> {
         .check(sql`staff_per_day >= 0`),
     )
     .addColumn('opening_hours', 'text')
+    .addColumn('time_zone', 'text', (c) => c.notNull().check(sql`length(time_zone) <= 64`))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
 

@@ -57,7 +57,8 @@ export const doors = {
       handler: async (input, context) => {
         authorize(context, 'settings.manage');
         const app = await appContext();
-        const result = await addDoorCounter(app.db, input);
+        const { timeZone } = await getSettings(app.db);
+        const result = await addDoorCounter(app.db, { ...input, timeZone });
         if (!result.ok) throw new ActionError({ code: 'CONFLICT', message: Object.values(result.fields).join(' ') });
         return { key: result.counter.key };
       },
@@ -69,7 +70,7 @@ export const doors = {
         authorize(context, 'settings.manage');
         const app = await appContext();
         const { timeZone } = await getSettings(app.db);
-        const changed = await changeDoorCounter(app.db, input.id, input, timeZone);
+        const changed = await changeDoorCounter(app.db, input.id, { ...input, timeZone });
         if (!changed) throw new ActionError({ code: 'NOT_FOUND', message: 'That counter no longer exists.' });
         return { key: changed.key };
       },
@@ -80,8 +81,7 @@ export const doors = {
       handler: async (input, context) => {
         authorize(context, 'settings.manage');
         const app = await appContext();
-        const { timeZone } = await getSettings(app.db);
-        if (!(await removeDoorCounter(app.db, input.id, timeZone)))
+        if (!(await removeDoorCounter(app.db, input.id)))
           throw new ActionError({ code: 'NOT_FOUND', message: 'That counter no longer exists.' });
         return { removed: true };
       },

@@ -82,7 +82,7 @@ export async function handleDoorCountsWebhook(
   const parsed = parseDoorCountsPayload(body, counters, deps.timeZone, now);
   if (!parsed.ok) return invalid(parsed.errors);
   try {
-    const result = await recordDoorCounts(deps.db, counters, parsed.items, 'webhook', deps.timeZone, now);
+    const result = await recordDoorCounts(deps.db, counters, parsed.items, 'webhook', now);
     return { status: result.stored + result.replaced > 0 ? 201 : 200, body: { ...result } };
   } catch (error) {
     if (!(error instanceof OverlapRefusal)) throw error;

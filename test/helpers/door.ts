@@ -7,7 +7,7 @@ import { countCounterDirectly, doorCounters } from '../../src/lib/door/door-coun
  * The door counts two ways: the maintained rows (`door.*` in report_counts, every grain) and a
  * direct count of the kept raw intervals under each counter's rule, as sorted "metric@bucket=n".
  */
-export async function doorFigures(db: DB, timeZone: string): Promise<{ maintained: string[]; direct: string[] }> {
+export async function doorFigures(db: DB): Promise<{ maintained: string[]; direct: string[] }> {
   const rows = await db
     .selectFrom('report_counts')
     .select(['metric', 'bucket', 'n'])
@@ -20,7 +20,7 @@ export async function doorFigures(db: DB, timeZone: string): Promise<{ maintaine
     .sort();
   const deltas = new CountDeltas();
   for (const counter of await doorCounters(db))
-    for (const b of await countCounterDirectly(db, counter, timeZone)) {
+    for (const b of await countCounterDirectly(db, counter)) {
       for (const [minute, n] of b.minutes) deltas.atToTheMinute(SITE, 'door.in', minute, n);
       if (b.out) deltas.at(SITE, 'door.out', b.bucket, b.out);
     }

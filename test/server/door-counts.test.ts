@@ -35,7 +35,7 @@ for (const dialect of testDialects()) {
           .orderBy('from_at')
           .execute(),
       );
-    const figures = () => withDatabase(server.databaseUrl, (db) => doorFigures(db, 'UTC'));
+    const figures = () => withDatabase(server.databaseUrl, (db) => doorFigures(db));
     const totalIn = async () => {
       const { maintained } = await figures();
       return Number(

@@ -473,6 +473,8 @@ export interface DoorCounterTable {
   staff_per_day: number;
   /** JSON: seven [open, close) minute-of-day pairs or null (closed), Monday first; null = no hours rule. */
   opening_hours: string | null;
+  /** The IANA zone the rule's days and hours are read in: the site's when the rule was last saved. */
+  time_zone: string;
   created_at: number;
 }
 

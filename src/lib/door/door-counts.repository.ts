@@ -10,6 +10,7 @@ export interface DoorCounterRow {
   name: string;
   staff_per_day: number;
   opening_hours: string | null;
+  time_zone: string;
   created_at: number;
 }
 
@@ -75,7 +76,7 @@ export async function insertDoorCounter(db: Db, row: Omit<DoorCounterRow, 'id'>)
 export async function updateDoorCounter(
   db: Db,
   id: number,
-  change: Pick<DoorCounterRow, 'name' | 'staff_per_day' | 'opening_hours'>,
+  change: Pick<DoorCounterRow, 'name' | 'staff_per_day' | 'opening_hours' | 'time_zone'>,
 ): Promise<void> {
   await db.updateTable('door_counters').set(change).where('id', '=', id).execute();
 }

@@ -38,6 +38,8 @@ export interface DoorCounter {
   key: string;
   name: string;
   rule: CounterRule;
+  /** The zone the rule's days and opening hours are read in (the site's when the rule was last saved). */
+  timeZone: string;
 }
 
 export function parseWeekHours(json: string | null): WeekHours | null {
@@ -51,6 +53,7 @@ export function toDoorCounter(row: DoorCounterRow): DoorCounter {
     key: row.key,
     name: row.name,
     rule: { staffPerDay: row.staff_per_day, openingHours: parseWeekHours(row.opening_hours) },
+    timeZone: row.time_zone,
   };
 }
 
@@ -115,7 +118,6 @@ export async function recordDoorCounts(
   counters: readonly DoorCounter[],
   items: readonly NewIntervalCount[],
   source: 'webhook' | 'csv',
-  timeZone: string,
   now = Date.now(),
 ): Promise<{ stored: number; replaced: number; unchanged: number }> {
   const result = { stored: 0, replaced: 0, unchanged: 0 };
@@ -134,7 +136,7 @@ export async function recordDoorCounts(
       const range = wholeDays(
         Math.min(...list.map((x) => x.item.from)),
         Math.max(...list.map((x) => x.item.to)),
-        timeZone,
+        counter.timeZone,
       );
       const before = await findDoorCountsOverlapping(trx, counterId, range.from, range.to);
       const given = new Map<string, number>();
@@ -176,8 +178,8 @@ export async function recordDoorCounts(
       await upsertDoorCounts(trx, writes);
       const after = await findDoorCountsOverlapping(trx, counterId, range.from, range.to);
       doorDeltas(
-        countedBuckets(before.map(asInterval), counter.rule, timeZone, range),
-        countedBuckets(after.map(asInterval), counter.rule, timeZone, range),
+        countedBuckets(before.map(asInterval), counter.rule, counter.timeZone, range),
+        countedBuckets(after.map(asInterval), counter.rule, counter.timeZone, range),
         deltas,
       );
     }
@@ -187,8 +189,12 @@ export async function recordDoorCounts(
 }
 
 /** Every counted bucket of a counter, from its kept intervals: the direct count. */
-export async function countCounterDirectly(db: DB | Transaction<Database>, counter: DoorCounter, timeZone: string) {
-  return countedBuckets((await findDoorCountsOfCounter(db, counter.id)).map(asInterval), counter.rule, timeZone);
+export async function countCounterDirectly(db: DB | Transaction<Database>, counter: DoorCounter) {
+  return countedBuckets(
+    (await findDoorCountsOfCounter(db, counter.id)).map(asInterval),
+    counter.rule,
+    counter.timeZone,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -201,6 +207,8 @@ export interface CounterInput {
   name: string;
   staffPerDay: number;
   openingHours: WeekHours | null;
+  /** The site's time zone now: the rule's days and hours are read in it. */
+  timeZone: string;
 }
 
 export async function addDoorCounter(
@@ -213,18 +221,21 @@ export async function addDoorCounter(
     name: input.name,
     staff_per_day: input.staffPerDay,
     opening_hours: input.openingHours ? JSON.stringify(input.openingHours) : null,
+    time_zone: input.timeZone,
     created_at: now,
   });
   if (!row) return { ok: false, fields: { key: `A counter with the key "${input.key}" already exists.` } };
   return { ok: true, counter: toDoorCounter(row) };
 }
 
-/** Renames a counter or changes its rule; a rule change recounts every kept interval of the counter (one transaction). */
+/**
+ * Renames a counter or changes its rule, read in the site's time zone now (`input.timeZone`); a
+ * changed rule or zone recounts every kept interval of the counter (one transaction).
+ */
 export async function changeDoorCounter(
   db: DB,
   id: number,
   input: Omit<CounterInput, 'key'>,
-  timeZone: string,
 ): Promise<DoorCounter | undefined> {
   return db.transaction().execute(async (trx) => {
     await lockDoorCounter(trx, id);
@@ -232,17 +243,23 @@ export async function changeDoorCounter(
     if (!row) return undefined;
     const old = toDoorCounter(row);
     const opening = input.openingHours ? JSON.stringify(input.openingHours) : null;
-    await updateDoorCounter(trx, id, { name: input.name, staff_per_day: input.staffPerDay, opening_hours: opening });
+    await updateDoorCounter(trx, id, {
+      name: input.name,
+      staff_per_day: input.staffPerDay,
+      opening_hours: opening,
+      time_zone: input.timeZone,
+    });
     const next: DoorCounter = {
       ...old,
       name: input.name,
       rule: { staffPerDay: input.staffPerDay, openingHours: input.openingHours },
+      timeZone: input.timeZone,
     };
-    if (JSON.stringify(old.rule) !== JSON.stringify(next.rule)) {
+    if (JSON.stringify([old.rule, old.timeZone]) !== JSON.stringify([next.rule, next.timeZone])) {
       const rows = (await findDoorCountsOfCounter(trx, id)).map(asInterval);
       await addReportCounts(
         trx,
-        doorDeltas(countedBuckets(rows, old.rule, timeZone), countedBuckets(rows, next.rule, timeZone)),
+        doorDeltas(countedBuckets(rows, old.rule, old.timeZone), countedBuckets(rows, next.rule, next.timeZone)),
       );
     }
     return next;
@@ -250,12 +267,12 @@ export async function changeDoorCounter(
 }
 
 /** Removes a counter, its intervals and what they counted (one transaction). */
-export async function removeDoorCounter(db: DB, id: number, timeZone: string): Promise<boolean> {
+export async function removeDoorCounter(db: DB, id: number): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     await lockDoorCounter(trx, id);
     const row = await findDoorCounterById(trx, id);
     if (!row) return false;
-    await addReportCounts(trx, doorDeltas(await countCounterDirectly(trx, toDoorCounter(row), timeZone), []));
+    await addReportCounts(trx, doorDeltas(await countCounterDirectly(trx, toDoorCounter(row)), []));
     await deleteDoorCounter(trx, id);
     return true;
   });

@@ -192,7 +192,7 @@ export async function applyDoorImport(
   options: { timeZone: string; now?: number },
 ): Promise<{ stored: number; replaced: number; unchanged: number }> {
   if (plan.items.length === 0) return { stored: 0, replaced: 0, unchanged: 0 };
-  return recordDoorCounts(db, await doorCounters(db), plan.items, 'csv', options.timeZone, options.now);
+  return recordDoorCounts(db, await doorCounters(db), plan.items, 'csv', options.now);
 }
 
 // ---------------------------------------------------------------------------------------

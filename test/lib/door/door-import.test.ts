@@ -12,8 +12,14 @@ const mapping: DoorColumnMapping = { delimiter: ',', time: 0, end: { minutes: 15
 
 describeEachDatabase('door counter CSV import', (db) => {
   it('dry run: exact counts and every rejected row with its reason; import; the same file again adds nothing; a changed count corrects', async () => {
-    await addDoorCounter(db(), { key: 'front', name: 'Front door', staffPerDay: 0, openingHours: null });
-    await addDoorCounter(db(), { key: 'side', name: 'Side door', staffPerDay: 0, openingHours: null });
+    await addDoorCounter(db(), {
+      key: 'front',
+      name: 'Front door',
+      staffPerDay: 0,
+      openingHours: null,
+      timeZone: zone,
+    });
+    await addDoorCounter(db(), { key: 'side', name: 'Side door', staffPerDay: 0, openingHours: null, timeZone: zone });
     const lines = [
       'time,in,out,door',
       '2026-11-23 09:00,4,3,front',
@@ -46,7 +52,7 @@ describeEachDatabase('door counter CSV import', (db) => {
       replaced: 0,
       unchanged: 0,
     });
-    const figures = await doorFigures(db(), zone);
+    const figures = await doorFigures(db());
     expect(figures.maintained).toEqual(figures.direct);
     expect(figures.maintained).toContain('door.in~t@0=12');
 
@@ -68,7 +74,7 @@ describeEachDatabase('door counter CSV import', (db) => {
     expect(fixed.value.counts).toEqual({ new: 0, corrected: 1, alreadyImported: 0 });
     expect(fixed.value.rejectedRows.map((r) => r.code)).toEqual(['overlap']);
     await applyDoorImport(db(), fixed.value, { timeZone: zone, now });
-    const after = await doorFigures(db(), zone);
+    const after = await doorFigures(db());
     expect(after.maintained).toEqual(after.direct);
     expect(after.maintained).toContain('door.in~t@0=18');
   });
