@@ -26,7 +26,8 @@ export interface DoorReport {
   heatmap: { values: number[][]; total: number };
   /** In the issue's window so far: counted in, counted out, tapped walk-ins. */
   window: { doorIn: number; doorOut: number; walkIns: number };
-  lift: { h24: LiftResult; h72: LiftResult };
+  /** null without a counter. */
+  lift: { h24: LiftResult; h72: LiftResult } | null;
 }
 
 export interface DoorReportInput {
@@ -84,11 +85,23 @@ export async function minuteMetricLift(
   });
 }
 
+function emptyDoorReport(): DoorReport {
+  return {
+    counters: [],
+    curves: [],
+    heatmap: { values: [], total: 0 },
+    window: { doorIn: 0, doorOut: 0, walkIns: 0 },
+    lift: null,
+  };
+}
+
 export async function issueDoorReport(db: DB, input: DoorReportInput): Promise<DoorReport> {
   const from = quarterOf(input.sentAt);
   const curveEnd = from + input.span.spanMs;
-  const [counters, buckets, lift] = await Promise.all([
-    doorCounters(db),
+  const counters = await doorCounters(db);
+  // No counter named: nothing to read (the report says how to connect one).
+  if (counters.length === 0) return emptyDoorReport();
+  const [buckets, lift] = await Promise.all([
     findCountBuckets(db, SITE, ['door.in', 'door.out', 'walk_in'], from, Math.max(input.windowEndsAt, curveEnd)),
     minuteMetricLift(db, 'door.in', {
       sentAt: input.sentAt,
