@@ -1,5 +1,6 @@
 import { accounts } from './accounts.ts';
 import { digest } from './digest.ts';
+import { doors } from './doors.ts';
 import { issues } from './issues.ts';
 import { sending } from './sending.ts';
 import { offline } from './offline.ts';
@@ -13,4 +14,5 @@ export const server = {
   ...subscribers,
   ...offline,
   ...digest,
+  ...doors,
 };

@@ -82,6 +82,7 @@ const envSchema = z.object({
   CALLS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(16, 'must be the account’s auth token (32 characters)').optional(),
   CALLRAIL_SIGNING_KEY: z.string().min(16, 'must be the signing key CallRail shows for the webhook').optional(),
+  DOOR_COUNTS_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NETWORK_DATA_DIR: z.string().min(1).optional(),
   NETWORK_CACHE_DIR: z.string().min(1).optional(),
   /** The bounce mailbox (src/lib/bounces/mailbox): imap[s]://user:password@host:port/FOLDER. */
@@ -174,6 +175,8 @@ export interface Config {
   twilioAuthToken: string | undefined;
   /** CallRail's webhook signing key: verifies the Signature header on POST /api/webhooks/callrail; without it everything is refused. */
   callrailSigningKey: string | undefined;
+  /** Shared secret of POST /api/webhooks/door-counts (door counters); without it the webhook refuses everything. */
+  doorCountsWebhookSecret: string | undefined;
   /**
    * The IP → network owner data set: the folder holding asn-ipv4-num.csv and asn-ipv6-num.csv
    * (undefined: the @ip-location-db/asn package), and where its compiled form is cached
@@ -334,6 +337,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callsWebhookSecret: e.CALLS_WEBHOOK_SECRET,
     twilioAuthToken: e.TWILIO_AUTH_TOKEN,
     callrailSigningKey: e.CALLRAIL_SIGNING_KEY,
+    doorCountsWebhookSecret: e.DOOR_COUNTS_WEBHOOK_SECRET,
     networks: Object.freeze({
       dataDir: e.NETWORK_DATA_DIR && path.resolve(e.NETWORK_DATA_DIR),
       cacheDir: e.NETWORK_CACHE_DIR && path.resolve(e.NETWORK_CACHE_DIR),

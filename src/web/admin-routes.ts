@@ -98,8 +98,10 @@ export const ADMIN_PAGES: readonly AdminPage[] = [
   { route: '/admin/articles', title: 'Articles', permission: 'articles.view', nav: true },
   { route: '/admin/offline-events', title: 'Offline events', permission: 'offline-events.manage', nav: true },
   { route: '/admin/offline-events/import', title: 'Import offline events', permission: 'offline-events.manage' },
+  { route: '/admin/offline-events/door-import', title: 'Import door counts', permission: 'offline-events.manage' },
   { route: '/admin/tally', title: 'Tally', permission: 'tally.record', nav: true },
   { route: '/admin/settings', title: 'Settings', permission: 'settings.manage', nav: true },
+  { route: '/admin/settings/doors', title: 'Door counters', permission: 'settings.manage' },
   { route: '/admin/users', title: 'Users', permission: 'users.manage', nav: true },
   { route: '/admin/api-keys', title: 'API keys', permission: 'api-keys.manage' },
   { route: '/admin/account', title: 'Your account', permission: 'admin.enter' },
@@ -252,6 +254,7 @@ export const PUBLIC_API_ROUTES: readonly string[] = [
   '/api/webhooks/postmark',
   '/api/webhooks/mailgun',
   '/api/webhooks/sendgrid',
+  '/api/webhooks/door-counts',
 ];
 
 /** Actions (src/actions) that need a signed-in user, by name as Astro calls them. */
@@ -289,6 +292,11 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'offlineEvents.restore': 'offline-events.manage',
   'offlineEvents.upload': 'offline-events.manage',
   'offlineEvents.import': 'offline-events.manage',
+  'doors.add': 'settings.manage',
+  'doors.update': 'settings.manage',
+  'doors.remove': 'settings.manage',
+  'doors.upload': 'offline-events.manage',
+  'doors.import': 'offline-events.manage',
 };
 
 export function adminActionPermission(name: string): Permission | undefined {

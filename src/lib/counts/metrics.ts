@@ -39,10 +39,13 @@ export type PlainMetric =
   | 'call.answered'
   | 'call.missed'
   | 'call.first_time'
-  | 'call.repeat';
+  | 'call.repeat'
+  // People through the door: door counters' interval counts, placed proportionally (src/lib/door).
+  | 'door.in'
+  | 'door.out';
 
 /** Plain metrics also counted per minute (`metric~m`, `CountDeltas.atToTheMinute`): the lift's windows start at the send's minute. */
-export type MinuteMetric = Extract<PlainMetric, 'visit' | 'call' | 'walk_in'>;
+export type MinuteMetric = Extract<PlainMetric, 'visit' | 'call' | 'walk_in' | 'door.in'>;
 
 /** Counted per page or per source, per hour and UTC day (`CountDeltas.dimAt`). */
 export type DimMetric = 'path.views' | 'path.newsletter' | 'source.campaign' | 'source.referrer';

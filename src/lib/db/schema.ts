@@ -469,6 +469,8 @@ export interface Database {
   offline_events: OfflineEventTable;
   bounce_events: BounceEventTable;
   bounce_mailboxes: BounceMailboxTable;
+  door_counters: DoorCounterTable;
+  door_counts: DoorCountTable;
 }
 
 /** A bounce or complaint a relay reported after accepting a message (src/lib/bounces). */
@@ -503,4 +505,31 @@ export interface BounceMailboxTable {
   others: Generated<number>;
   last_error: string | null;
   last_error_at: number | null;
+}
+
+/** A door counter (a shop door), named in Settings, with its staff rule (src/lib/door). */
+export interface DoorCounterTable {
+  id: Generated<number>;
+  /** What the counter sends as `counter`: lower-case letters, digits, - and _. UNIQUE. */
+  key: string;
+  name: string;
+  /** Staff passing through: this many in (and out) a day are not counted, the day's first. */
+  staff_per_day: number;
+  /** JSON: seven [open, close) minute-of-day pairs or null (closed), Monday first; null = no hours rule. */
+  opening_hours: string | null;
+  /** The IANA zone the rule's days and hours are read in: the site's when the rule was last saved. */
+  time_zone: string;
+  created_at: number;
+}
+
+/** One interval count a door counter reported: people in (and out) during [from_at, to_at). */
+export interface DoorCountTable {
+  id: Generated<number>;
+  counter_id: number;
+  from_at: number;
+  to_at: number;
+  count_in: number;
+  count_out: number | null;
+  recorded_at: number;
+  source: 'webhook' | 'csv';
 }

@@ -142,6 +142,10 @@ export const DEFINITIONS = {
     term: 'First-time and repeat callers',
     text: 'A repeat caller’s call is one made from a number that had already called the shop — any call on record from the same number (kept only as a keyed hash) when this one was stored, within the raw-data retention period; otherwise it is a first-time caller’s. Decided when the call is stored and never changed afterwards, so a later pruning or erasure moves no figure. A call without the caller’s number (withheld, or from the tally page) counts as number not known.',
   },
+  doorCounts: {
+    term: 'People through the door',
+    text: 'Counted by the shop’s door counters (named in Settings → Door counters), never tapped by staff: each counter reports how many went in (and out) in an interval, and the count is shared among the 15-minute periods the interval covers in proportion to its time in each (whole people: the leftovers go to the periods with the largest remainders, so the total is exactly what the counter said). A counter’s staff rule is applied as the counts are stored: quarter hours outside its opening hours (in the site’s time zone when the rule was saved) count nothing, and each day’s first N people in and out are staff. Changing a rule recounts the intervals still kept. A counter correcting an interval replaces its count. Walk-ins tapped on the tally page are a separate figure from a separate source and are never added to these; both are the shop’s traffic in the issue’s window, not the issue’s result (see the lift).',
+  },
 } as const satisfies Record<string, Definition>;
 
 export type DefinitionKey = keyof typeof DEFINITIONS;

@@ -12,6 +12,7 @@ export const RAW_EVENT_TABLES = {
   page_views: 'at',
   visits: 'last_seen',
   offline_events: 'at',
+  door_counts: 'to_at',
 } as const;
 export type RawEventTable = keyof typeof RAW_EVENT_TABLES;
 

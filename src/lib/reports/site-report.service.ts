@@ -23,7 +23,7 @@ export interface SiteReport {
   timeZone: string;
   fromDay: string;
   toDay: string;
-  totals: { visits: number; pageViews: number; signups: number; calls: number; walkIns: number };
+  totals: { visits: number; pageViews: number; signups: number; calls: number; walkIns: number; doorIn: number };
   /** One point per day (the day's start). */
   daily: { day: string; at: number; visits: number; pageViews: number }[];
   sends: { issueId: number; subject: string; at: number }[];
@@ -54,7 +54,7 @@ export async function siteReport(
     if (startOfDay(day, tz) % HOUR_MS !== 0) grain = '';
   const [buckets, sums, pages, newsletter, campaigns, referrers, sendTimes] = await Promise.all([
     findCountBuckets(db, SITE, ['visit', 'pageview'], from, to, grain),
-    sumInRange(db, SITE, ['signup', 'call', 'walk_in'], from, to),
+    sumInRange(db, SITE, ['signup', 'call', 'walk_in', 'door.in'], from, to),
     sumCountsByDim(db, SITE, 'path.views', { from, to, limit }),
     sumCountsByDim(db, SITE, 'path.newsletter', { from, to }),
     sumCountsByDim(db, SITE, 'source.campaign', { from, to, limit }),
@@ -73,6 +73,8 @@ export async function siteReport(
     signups: sums.get('signup') ?? 0,
     calls: sums.get('call') ?? 0,
     walkIns: sums.get('walk_in') ?? 0,
+    // Counted by door counters: a figure of its own, never added to the tapped walk-ins.
+    doorIn: sums.get('door.in') ?? 0,
   };
   const clock = new ZoneClock(tz);
   for (const b of buckets) {

@@ -34,6 +34,8 @@ export const BODY_LIMITS = {
   webhook: 16 * KB,
   /** The relays' native bounce webhooks (SES through SNS, Postmark, Mailgun, SendGrid): SendGrid posts batches of events up to about 768 KB. */
   relayWebhook: 1 * MB,
+  /** Door counters' interval counts: a list of up to 1,000 (src/web/door-counts-webhook.ts). */
+  doorCounts: 256 * KB,
   /** RFC 8058 one-click unsubscribe: `List-Unsubscribe=One-Click`. */
   oneClickUnsubscribe: 4 * KB,
   /** `/t/`: the pixel and clicks take no body (one that is sent is not read, and the connection is closed). */
@@ -62,6 +64,7 @@ const ACTION_LIMITS: Readonly<Record<string, BodyRoute>> = {
   'issues.update': 'issueForm',
   'issues.renderPreview': 'issueForm',
   'offlineEvents.upload': 'offlineUpload',
+  'doors.upload': 'offlineUpload',
 };
 
 /** The largest body any action takes: Astro's own action limit (security.actionBodySizeLimit). */
@@ -83,6 +86,7 @@ export function bodyRouteOf(route: string, search: string): BodyRoute {
   if (isUnder(route, '/t')) return 'tracking';
   if (isUnder(route, '/api')) {
     if (RELAY_WEBHOOKS.some((name) => isUnder(route, `/api/webhooks/${name}`))) return 'relayWebhook';
+    if (route === '/api/webhooks/door-counts') return 'doorCounts';
     if (isUnder(route, '/api/webhooks')) return 'webhook';
     return route === '/api/subscribers' || route === '/api/subscribers/' ? 'apiSubscribers' : 'api';
   }
