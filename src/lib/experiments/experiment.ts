@@ -241,7 +241,7 @@ export function checkAudienceSize(options: ExperimentOptions, audience: number):
   if (audience >= minimum) return ok(null);
   const parts = [
     ...(options.variants.length > 0
-      ? [`${options.variants.length} variants sharing ${percent(options.testShare)} of the audience`]
+      ? [`an A/B test of ${options.variants.length} variants sharing ${percent(options.testShare)} of the audience`]
       : []),
     ...(options.holdoutShare > 0 ? [`a holdout of ${percent(options.holdoutShare)}`] : []),
   ];

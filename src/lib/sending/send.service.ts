@@ -75,7 +75,8 @@ export interface SendReview {
   scheduledAt: number;
   /** Who would get it if it started now. */
   recipients: number;
-  experiment: ExperimentOptions | null;
+  /** The experiment asked for, checked (absent: none). */
+  experiment?: ExperimentOptions;
 }
 
 export interface SendSummary {
@@ -260,7 +261,7 @@ export async function reviewSend(
     audience: audience.value,
     scheduledAt: Math.max(requested, now + Math.max(0, input.undoMs ?? 0)),
     recipients,
-    experiment: experiment.value,
+    ...(experiment.value ? { experiment: experiment.value } : {}),
   });
 }
 
