@@ -112,7 +112,7 @@ for (const dialect of testDialects()) {
           // 1. Kills while the send request freezes and assigns the audience.
           const seen = { empty: 0, full: 0 };
           for (let crash = 0; crash < 6 && !(crash >= 3 && seen.full > 0); crash++) {
-            const running = server!;
+            const running = server;
             const hasSend = await withDb(
               database.url,
               async (db) =>
@@ -143,7 +143,7 @@ for (const dialect of testDialects()) {
             server = await start();
           }
           // The send goes ahead (started by the worker if a crash left it scheduled, else requested now).
-          const requested = await request(server!, `/api/issues/${issueId}/send`, {
+          const requested = await request(server, `/api/issues/${issueId}/send`, {
             method: 'POST',
             headers: auth,
             body: JSON.stringify({ audience: {}, experiment: EXPERIMENT }),
@@ -159,7 +159,7 @@ for (const dialect of testDialects()) {
           const arms = new Map(rows.map((r) => [r.email, r.arm]));
 
           // 2. The marketer picks B; kills while it goes to the rest.
-          const picked = await request(server!, `/api/issues/${issueId}/experiment`, {
+          const picked = await request(server, `/api/issues/${issueId}/experiment`, {
             method: 'POST',
             headers: auth,
             body: JSON.stringify({ winner: 'B' }),
@@ -167,7 +167,7 @@ for (const dialect of testDialects()) {
           expect(picked.status, picked.text).toBe(200);
           let kills = 0;
           for (let crash = 0; crash < 4; crash++) {
-            const running = server!;
+            const running = server;
             if (crash % 2 === 0) sink.afterAccepted(randomInt(50, 600), () => running.process.kill('SIGKILL'));
             else setTimeout(() => running.process.kill('SIGKILL'), randomInt(100, 1200));
             await exitOf(running);
