@@ -223,3 +223,95 @@ for (const dialect of testDialects()) {
     );
   });
 }
+
+// Two server processes, each with its send worker, on one PostgreSQL (SQLite allows one worker).
+if (testDialects().includes('postgres'))
+  describe('two workers on one PostgreSQL [postgres]', () => {
+    it(
+      'both race to start the send and to decide: every recipient in exactly one arm, each message once, the held out nothing',
+      { timeout: 180_000 },
+      async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), 'footfall-experiment-two-'));
+        const database = await createTestDatabaseUrl('postgres', dir);
+        const sink = await startSubjectSink();
+        const env = {
+          SMTP_URL: sink.url,
+          SMTP_POOL_SIZE: String(POOL),
+          SEND_POLL_MS: '20',
+          SEND_UNDO_SECONDS: '2',
+          MAIL_FROM: 'Frobozz Electric <news@frobozz.example>',
+        };
+        const servers: RunningServer[] = [];
+        try {
+          servers.push(await startServer({ dataDir: dir, databaseUrl: database.url, env }));
+          servers.push(
+            await startServer({
+              dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-experiment-two-b-')),
+              databaseUrl: database.url,
+              env,
+            }),
+          );
+          const n = 2000;
+          const issueId = await withDb(database.url, async (db) => {
+            await seedSubscribers(db, n, { email: (i) => `two${i}@example.com`, chunk: 1000 });
+            return createDraftIssue(db, 'Two workers');
+          });
+          const key = await apiKeyFor(database.url, 'marketer');
+          const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+          // Scheduled 2 s ahead: both workers find it due at about the same moment.
+          const made = await request(servers[0]!, `/api/issues/${issueId}/send`, {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({ audience: {}, experiment: { ...EXPERIMENT, wait_ms: 1 } }),
+          });
+          expect(made.status, made.text).toBe(202);
+          // wait_ms 1: the workers' chores both find the wait over and race to decide.
+          for (let i = 0; ; i++) {
+            const state = await withDb(
+              database.url,
+              async (db) =>
+                (await db.selectFrom('sends').select('state').where('issue_id', '=', issueId).executeTakeFirst())
+                  ?.state,
+            );
+            if (state === 'finished') break;
+            if (i > 1200) throw new Error(`the send did not finish: ${state}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          const rows = await withDb(database.url, (db) =>
+            db
+              .selectFrom('deliveries')
+              .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
+              .select(['subscribers.email', 'deliveries.arm', 'deliveries.status'])
+              .where('deliveries.issue_id', '=', issueId)
+              .execute(),
+          );
+          expect(rows).toHaveLength(n);
+          const sizes = armSizes(armPlan({ variants: 2, testShare: 0.1, holdoutShare: 0.1 }), n);
+          const byArm: Record<string, number> = {};
+          for (const r of rows) byArm[r.arm ?? 'none'] = (byArm[r.arm ?? 'none'] ?? 0) + 1;
+          expect(byArm).toEqual(Object.fromEntries(sizes));
+          const experiment = await withDb(database.url, (db) =>
+            db.selectFrom('experiments').selectAll().where('issue_id', '=', issueId).executeTakeFirstOrThrow(),
+          );
+          const winner = experiment.winner_arm;
+          expect(winner).toBe('A');
+          const expected: Record<string, string> = {
+            A: 'Crash variant A',
+            B: 'Crash variant B',
+            rest: 'Crash variant A',
+          };
+          for (const r of rows) {
+            const got = sink.received.get(r.email) ?? [];
+            if (r.arm === 'holdout') expect(got, r.email).toEqual([]);
+            else expect(got, `${r.email} (${r.arm})`).toEqual([expected[r.arm!]]);
+          }
+          const logs = servers.map((s) => s.output()).join('\n');
+          expect(logs.match(/\[experiments\] issue \d+: variant A goes to the rest/g) ?? []).toHaveLength(1);
+        } finally {
+          for (const s of servers) await s.stop();
+          await sink.close();
+          await database.drop();
+        }
+      },
+    );
+  });
