@@ -10,7 +10,7 @@ import { createAppContext } from '../src/lib/app/context.ts';
 import { currentBuild } from '../src/lib/build/site-builds.ts';
 import { builtPagePaths } from '../src/lib/build/site-pages.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
-import { createSendWorker, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
+import { createSendWorker, experimentChore, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
 import { composeWeeklyDigest } from '../src/admin/weekly-digest.ts';
 import { bounceMailboxChore } from '../src/lib/bounces/mailbox/chore.ts';
 import { WorkerLockedError } from '../src/lib/sending/worker.ts';
@@ -38,6 +38,7 @@ const app = createAppContext(config, {
 const worker = createSendWorker(app, [
   weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs),
   ...[bounceMailboxChore(app)].filter((c) => c !== undefined),
+  experimentChore(app, Math.max(config.sending.pollMs, 1000)),
 ]);
 
 // Signals are handled from the start: one that arrives while the worker starts stops it once started.
