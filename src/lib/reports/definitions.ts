@@ -118,6 +118,42 @@ export const DEFINITIONS = {
     term: 'Machine activity',
     text: 'Opens, clicks and page views made by machines rather than readers: Apple Mail Privacy Protection fetching every message in advance, security gateways and sandboxes, and bots, grouped by the network they came from (its owner and AS number). Image-proxy opens count as human. Counts here are every event, not people.',
   },
+  experimentArm: {
+    term: 'Experiment arm',
+    text: 'An experiment splits an issue’s audience at random (from a stored seed, when the audience is frozen): variants A to D of an A/B test, each sent to an even part of the test share; the rest, who get the winner (or the issue, without an A/B test); and the held out, who get nothing this time. Each arm’s figures count its own recipients: size is everyone in the arm, delivered those whose message the mail server accepted, and likely-human openers, human clickers and recipients who visited are deliveries of the arm, each once, as in the issue’s own figures. Curves run from the quarter hour each arm’s sending started (the rest go out after the test).',
+  },
+  proportionInterval: {
+    term: '95 % interval of a rate',
+    text: 'Each rate (openers, clickers or visitors per 100 delivered) comes with its Wilson score interval: the range of true rates the count is consistent with at 95 %. It stays within 0 to 100, is not empty at 0 or 100 % (0 of 10 is 0 to 27.8 per 100), and for an arm with nothing delivered is the whole 0 to 100: nothing is known.',
+  },
+  differenceInterval: {
+    term: '95 % interval of a difference',
+    text: 'The difference between two arms’ rates comes with Newcombe’s hybrid score interval (method 10 of his 1998 paper), built from the two Wilson intervals; it behaves at zero counts and in small arms, where the textbook ± 1.96 standard errors does not. When either arm has nothing delivered the difference is unknown (−100 to 100 per 100).',
+  },
+  abWinner: {
+    term: 'A/B winner',
+    text: 'The variant with the most likely-human clickers per delivered (or likely-human openers, if that was chosen) wins when its interval against every other variant lies wholly above zero. With three or four variants each interval is widened for the number of pairs that could have come out on top (Bonferroni: 3 or 6 pairs, a 98.3 % or 99.2 % interval, z = 2.394 or 2.638 instead of 1.960), so the chance of naming a variant that is not really better stays under 5 %. The sentence quotes the comparison that decided: the winner against the closest other variant.',
+  },
+  withinNoise: {
+    term: 'Within noise',
+    text: 'Anything short of a winner: some other variant’s interval against the best reaches zero or below, or a variant has nothing delivered yet. The data then cannot tell the variants apart, and the first variant goes to the rest — the marketer’s own first choice is as good as any without evidence. It does not mean the variants are the same: a bigger test could still find a difference.',
+  },
+  holdout: {
+    term: 'Holdout',
+    text: 'A random share of the audience (at most 50 %) that gets nothing this time. The held out keep a row in the ledger marked held out: never delivered, never skipped, in no rate’s denominator. The incremental effect is the per-person rate of an outcome among recipients minus the same among the held out, per 1,000, with Newcombe’s 95 % interval × 1,000. Only outcomes that can be told per person for both groups take part: visits by readers whose browser was known before the send, and calls from a subscriber’s known phone number. Walk-ins, anonymous calls and door counts cannot be tied to a person, so they are not compared.',
+  },
+  holdoutIdentified: {
+    term: 'Identified before the send',
+    text: 'A reader’s browser is known when it carries Footfall’s signed reader cookie, set when that subscriber clicked a newsletter link. For a holdout comparison only readers identified BEFORE the send count, in both groups alike: what the send itself causes (a click that sets the cookie) can then not make one group look more visible than the other. The report shows what share of each arm is identifiable; the rate is of those.',
+  },
+  regularCadence: {
+    term: 'More than usual? (weekly sends)',
+    text: 'When every earlier week had a send in the same hours, a week-on-week comparison cannot separate the send from the weekday, so no lift is given. What can answer: a holdout (compared per person), skipping the send every other week, or alternating two send days (compared week by week). Weeks needed use the normal approximation at 80 % power and 5 % two-sided, for an effect the size of the issue’s own attributed visits so far (people who came through its links). Week by week the assumption is that a window’s visits are Poisson around a steady level, with no trend and no more spread between weeks than chance; a holdout estimate without a holdout result takes the held out’s rate as 0 and so is a lower bound (“at least”).',
+  },
+  weeksNeeded: {
+    term: 'Weeks needed',
+    text: 'How many weekly sends it takes to see an effect of a given size with 80 % chance at 5 % significance (two-sided): (1.960 + 0.842)² × (p₁(1 − p₁)/n₁ + p₀(1 − p₀)/n₀) / d², with n₁ and n₀ the people one week adds to each group. It assumes each week adds independent people at the same rates; the same subscribers week after week make it optimistic.',
+  },
 } as const satisfies Record<string, Definition>;
 
 export type DefinitionKey = keyof typeof DEFINITIONS;
