@@ -10,7 +10,7 @@ import { createAppContext } from '../src/lib/app/context.ts';
 import { currentBuild } from '../src/lib/build/site-builds.ts';
 import { builtPagePaths } from '../src/lib/build/site-pages.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
-import { createSendWorker, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
+import { createSendWorker, experimentChore, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
 import { composeWeeklyDigest } from '../src/admin/weekly-digest.ts';
 import { WorkerLockedError } from '../src/lib/sending/worker.ts';
 import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
@@ -36,6 +36,7 @@ const app = createAppContext(config, {
 });
 const worker = createSendWorker(app, [
   weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs),
+  experimentChore(app, Math.max(config.sending.pollMs, 1000)),
 ]);
 
 // Signals are handled from the start: one that arrives while the worker starts stops it once started.

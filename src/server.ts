@@ -28,7 +28,7 @@ import { recordUnsubscribePage } from './lib/tracking/tracking.service.ts';
 import { recordPageView } from './lib/analytics/page-views.service.ts';
 import { isCountedPath } from './lib/analytics/page-view.ts';
 import { announceSetupLink } from './lib/auth/setup-link.ts';
-import { startEmbeddedWorker, weeklyDigestChore } from './lib/sending/run-worker.ts';
+import { experimentChore, startEmbeddedWorker, weeklyDigestChore } from './lib/sending/run-worker.ts';
 import { composeWeeklyDigest } from './admin/weekly-digest.ts';
 import { schedulePruning } from './lib/reports/retention.service.ts';
 import { keepNewFilesPrivate } from './lib/security/private-files.ts';
@@ -245,6 +245,7 @@ async function main(): Promise<void> {
   const sendWorker = config.sending.worker
     ? startEmbeddedWorker(app, [
         weeklyDigestChore({ ...app, compose: composeWeeklyDigest }, config.sending.digestCheckMs),
+        experimentChore(app, Math.max(config.sending.pollMs, 1000)),
       ])
     : undefined;
   const stopPruning = schedulePruning(app.db);

@@ -14,6 +14,8 @@ import {
 } from '../lib/sending/send.service.ts';
 
 import { getSettings } from '../lib/settings/settings.service.ts';
+import { pickWinner, stopExperiment } from '../lib/experiments/experiments.service.ts';
+import { experimentFormValues, experimentFromForm } from '../admin/experiment-form.ts';
 import { failureToActionError, authorize } from './authorize.ts';
 
 /**
@@ -55,6 +57,25 @@ export const sending = {
         when: z.enum(['now', 'later'], { error: 'Choose when to send.' }),
         at: z.string().max(40).optional(),
         confirmed: z.literal('yes', { error: 'Confirm the send on the confirmation step.' }).optional(),
+        // The experiment (src/admin/experiment-form.ts): checked by the sending service, as the API's.
+        ab: z.string().max(10).optional(),
+        subjectA: z.string().max(1000).optional(),
+        subjectB: z.string().max(1000).optional(),
+        subjectC: z.string().max(1000).optional(),
+        subjectD: z.string().max(1000).optional(),
+        preheaderA: z.string().max(1000).optional(),
+        preheaderB: z.string().max(1000).optional(),
+        preheaderC: z.string().max(1000).optional(),
+        preheaderD: z.string().max(1000).optional(),
+        bodyA: z.string().max(100_000).optional(),
+        bodyB: z.string().max(100_000).optional(),
+        bodyC: z.string().max(100_000).optional(),
+        bodyD: z.string().max(100_000).optional(),
+        testShare: z.string().max(20).optional(),
+        waitHours: z.string().max(20).optional(),
+        measure: z.string().max(40).optional(),
+        holdout: z.string().max(10).optional(),
+        holdoutShare: z.string().max(20).optional(),
       }),
       handler: async (input, context) => {
         const user = authorize(context, 'issues.send');
@@ -77,6 +98,10 @@ export const sending = {
           at = parsed.at;
         }
         const behaviour = { issue: input.fromIssue, figure: input.figure, link: input.link };
+        const experimentForm = experimentFormValues((name) => {
+          const value = (input as Record<string, unknown>)[name];
+          return typeof value === 'string' ? value : undefined;
+        });
         const request = {
           issueId: input.issueId,
           audience:
@@ -88,6 +113,7 @@ export const sending = {
           at,
           createdBy: user.id,
           undoMs: app.config.sending.undoMs,
+          experiment: experimentFromForm(experimentForm),
         };
         const form = {
           audience: input.audience,
@@ -97,6 +123,7 @@ export const sending = {
           fromIssue: input.fromIssue ?? '',
           figure: input.figure ?? '',
           link: input.link ?? '',
+          experiment: experimentForm,
         };
         if (input.confirmed !== 'yes') {
           const review = await reviewSend(app.db, app.issueSending, request);
@@ -112,6 +139,7 @@ export const sending = {
             recipients: review.value.recipients,
             scheduledAt: review.value.scheduledAt,
             undoMs: app.config.sending.undoMs,
+            experiment: review.value.experiment,
           };
         }
         const result = await requestSend(app.db, app.issueSending, request);
@@ -148,6 +176,32 @@ export const sending = {
         const result = await resumeSend(app.db, sendId);
         if (!result.ok) throw refusal(result);
         return { resumed: true };
+      },
+    }),
+
+    /** An A/B test's winner chosen by the marketer before the wait ends: it goes to the rest now. */
+    pickWinner: defineAction({
+      accept: 'form',
+      input: z.object({ issueId, arm: z.enum(['A', 'B', 'C', 'D'], { error: 'Which variant?' }) }),
+      handler: async (input, context) => {
+        authorize(context, 'issues.send');
+        const app = await appContext();
+        const result = await pickWinner(app.db, input.issueId, input.arm);
+        if (!result.ok) throw refusal(result);
+        return { picked: input.arm };
+      },
+    }),
+
+    /** An A/B test stopped: the rest get nothing. */
+    stopExperiment: defineAction({
+      accept: 'form',
+      input: z.object({ issueId }),
+      handler: async (input, context) => {
+        authorize(context, 'issues.send');
+        const app = await appContext();
+        const result = await stopExperiment(app.db, input.issueId);
+        if (!result.ok) throw refusal(result);
+        return result.value;
       },
     }),
 

@@ -202,6 +202,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     permission: 'issues.send',
   },
   {
+    method: 'POST',
+    route: '/api/issues/[id]/experiment',
+    sample: '/api/issues/999999/experiment',
+    sampleStatus: 400,
+    permission: 'issues.send',
+  },
+  {
     method: 'GET',
     route: '/api/issues/[id]/progress',
     sample: '/api/issues/999999/progress',
@@ -265,6 +272,8 @@ export const ADMIN_ACTIONS: Readonly<Record<string, Permission>> = {
   'sending.pause': 'issues.send',
   'sending.resume': 'issues.send',
   'sending.cancel': 'issues.send',
+  'sending.pickWinner': 'issues.send',
+  'sending.stopExperiment': 'issues.send',
   'subscribersAdmin.add': 'subscribers.manage',
   'subscribersAdmin.update': 'subscribers.manage',
   'subscribersAdmin.unsubscribe': 'subscribers.manage',

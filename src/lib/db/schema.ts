@@ -366,7 +366,8 @@ export interface SendTable {
   cancelled_at: number | null;
 }
 
-export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'bounced' | 'skipped';
+/** `held_out`: a recipient an experiment's holdout withholds the issue from (never sent, never counted as delivered or skipped). */
+export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'bounced' | 'skipped' | 'held_out';
 
 /** The ledger: one row per recipient of an issue, UNIQUE(issue_id, subscriber_id). */
 export interface DeliveryTable {
@@ -403,6 +404,8 @@ export interface DeliveryTable {
   /** Its latest link hit (click, HEAD, unsubscribe page): a sweep reads recent ones only when there are some. */
   last_link_at: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: number;
+  /** The experiment arm (src/lib/experiments): 'A'..'D', 'rest' or 'holdout'; null without an experiment. */
+  arm: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Running send workers (heartbeat); on SQLite the one slot "sqlite" is the single-worker lock. */
@@ -429,6 +432,44 @@ export interface ReportCountTable {
   /** Start of the time bucket (15 minutes; one hour for per-page and per-source metrics; 0 for totals). */
   bucket: number;
   n: number;
+}
+
+export type ExperimentState = 'testing' | 'waiting' | 'sending_winner' | 'finished' | 'stopped';
+export type ExperimentMeasure = 'human_clickers' | 'human_openers';
+export type ExperimentDecidedHow = 'auto' | 'picked' | 'within_noise' | 'stopped';
+
+/** An experiment on an issue's send (src/lib/experiments): an A/B test, a holdout, or both. */
+export interface ExperimentTable {
+  issue_id: number;
+  seed: string;
+  /** Share of the audience split evenly between the variants (0 without an A/B test). */
+  test_share: number;
+  /** Share of the audience held out (0 = no holdout; at most 0.5). */
+  holdout_share: number;
+  /** How long after the send started the winner is decided. */
+  wait_ms: number;
+  measure: ExperimentMeasure;
+  state: ExperimentState;
+  winner_arm: string | null;
+  decided_at: number | null;
+  decided_how: ExperimentDecidedHow | null;
+  created_at: number;
+}
+
+/** One arm of an experiment: 'A'..'D' (variants), 'rest', 'holdout'. */
+export interface ExperimentArmTable {
+  issue_id: number;
+  arm: string;
+  subject: string | null;
+  preheader: string | null;
+  /** A variant's own body; null: the issue's. */
+  body_markdown: string | null;
+  /** A variant's rendered message (html, text templates) and its link ids (JSON), frozen when sending starts. */
+  html: string | null;
+  text: string | null;
+  link_ids: string | null;
+  /** Ledger rows in the arm; null until the audience is frozen. */
+  size: number | null;
 }
 
 export interface Database {
@@ -459,4 +500,6 @@ export interface Database {
   deliveries: DeliveryTable;
   send_workers: SendWorkerTable;
   offline_events: OfflineEventTable;
+  experiments: ExperimentTable;
+  experiment_arms: ExperimentArmTable;
 }

@@ -478,6 +478,69 @@ function fromSnapshotRow(row: IssueSnapshotRow, issue: Pick<Issue, 'id' | 'slug'
   };
 }
 
+/** An experiment's variant of an issue: its own subject and preheader, and optionally its own body. */
+export interface VariantContent {
+  subject: string;
+  preheader: string;
+  bodyMarkdown: string | null;
+}
+
+/**
+ * Renders a variant of an issue once (MJML → HTML and text, as the issue is rendered) and
+ * registers its links beside the issue's (a link the issue has too is the same row; nothing is
+ * retired or removed). Called when sending starts; the result is stored with the variant.
+ */
+export async function renderVariant(
+  db: DB,
+  issueId: number,
+  variant: VariantContent,
+  now = Date.now(),
+): Promise<{ html: string; text: string; linkIds: number[] }> {
+  const issue = await getIssue(db, issueId);
+  if (!issue) throw new IssueNotReadyError(`There is no issue ${issueId}.`);
+  const render = renderSettingsFrom(await getSettings(db, { now }));
+  const rendered = await renderIssueEmail(
+    {
+      slug: issue.slug,
+      subject: variant.subject,
+      preheader: variant.preheader,
+      bodyMarkdown: variant.bodyMarkdown ?? issue.bodyMarkdown,
+      featuredArticles: issue.featuredArticles,
+      trackedPhone: issue.trackedPhone,
+      trackedPhoneDisplay: issue.trackedPhoneDisplay,
+    },
+    render,
+  );
+  const rows = rendered.links.map((link) => ({
+    issue_id: issueId,
+    position: link.position,
+    url: link.url,
+    label: link.label,
+    kind: link.kind,
+    fingerprint: fingerprint(link),
+    created_at: now,
+  }));
+  if (rows.length > 0) await insertLinksIfMissing(db, rows);
+  const stored = new Map((await findLinksByIssue(db, issueId)).map((row) => [row.fingerprint, Number(row.id)]));
+  return { html: rendered.html, text: rendered.text, linkIds: rows.map((row) => stored.get(row.fingerprint)!) };
+}
+
+/** The frozen issue as a variant's recipients get it: the variant's subject, message and links. */
+export async function variantSnapshot(
+  db: DB,
+  base: IssueSnapshot,
+  variant: { subject: string; html: string; text: string; linkIds: readonly number[] },
+): Promise<IssueSnapshot> {
+  const links = new Map((await findLinksByIssue(db, base.issueId)).map((row) => [Number(row.id), toLink(row)]));
+  return {
+    ...base,
+    subject: variant.subject,
+    html: variant.html,
+    text: variant.text,
+    links: variant.linkIds.map((id) => links.get(id)).filter((l): l is IssueLink => l !== undefined),
+  };
+}
+
 /** The stored snapshot of an issue (sending started), or undefined. */
 export async function loadSnapshot(db: DB, issueId: number): Promise<IssueSnapshot | undefined> {
   const row = await findSnapshot(db, issueId);

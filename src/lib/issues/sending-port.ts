@@ -2,7 +2,16 @@ import type { DB } from '../db/database.ts';
 import { fail, ok } from '../outcome.ts';
 import type { IssueHooks } from '../sending/sending.ts';
 import { updateIssueInStatus } from './issues.repository.ts';
-import { checkIssueForSending, freezeIssue, getIssue, IssueNotReadyError, loadSnapshot } from './issues.service.ts';
+import {
+  checkIssueForSending,
+  freezeIssue,
+  getIssue,
+  IssueNotReadyError,
+  loadSnapshot,
+  renderVariant,
+  variantSnapshot,
+} from './issues.service.ts';
+import { findArm, findArms, findExperiment, storeArmRendering } from '../experiments/experiments.repository.ts';
 import { createPersonalizer, type Personalizer } from './personalize.ts';
 
 export interface IssueSendingPortDeps {
@@ -25,7 +34,7 @@ export interface IssueSendingPortDeps {
  * own transactions.
  */
 export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
-  const composers = new Map<number, Promise<Personalizer>>();
+  const composers = new Map<number | string, Promise<Personalizer>>();
   const checkOptions = async () => {
     const knownPaths = await deps.knownPaths();
     return knownPaths ? { knownPaths } : {};
@@ -44,22 +53,58 @@ export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
     async prepareIssue(db, issueId, now) {
       try {
         await freezeIssue(db, issueId, now, await checkOptions());
+        // An A/B test's variants are rendered once too, when sending starts, and stored with them.
+        for (const arm of await findArms(db, issueId)) {
+          if (arm.subject === null || arm.html !== null) continue;
+          const rendering = await renderVariant(
+            db,
+            issueId,
+            { subject: arm.subject, preheader: arm.preheader ?? '', bodyMarkdown: arm.body_markdown },
+            now,
+          );
+          await storeArmRendering(db, issueId, arm.arm, rendering);
+        }
         return { ok: true };
       } catch (error) {
         if (error instanceof IssueNotReadyError) return { ok: false, message: error.message };
         throw error;
       }
     },
-    /** Compiled once per issue and process; each call of the result makes one recipient's message. */
-    composerFor(db: DB, issueId: number): Promise<Personalizer> {
-      let composer = composers.get(issueId);
+    /**
+     * Compiled once per issue (and experiment arm) and process; each call of the result makes one
+     * recipient's message. A variant arm gets its stored rendering; the rest of an A/B test gets
+     * the winner's (its deliveries become due only once the winner is recorded).
+     */
+    composerFor(db: DB, issueId: number, arm?: string | null): Promise<Personalizer> {
+      const key =
+        arm === 'A' || arm === 'B' || arm === 'C' || arm === 'D' || arm === 'rest' ? `${issueId}:${arm}` : issueId;
+      let composer = composers.get(key);
       if (!composer) {
-        composer = loadSnapshot(db, issueId).then((snapshot) => {
+        composer = (async () => {
+          const snapshot = await loadSnapshot(db, issueId);
           if (!snapshot) throw new IssueNotReadyError(`Issue ${issueId} is not frozen: start the send first.`);
-          return createPersonalizer(snapshot, { secret: deps.secret });
-        });
-        composer.catch(() => composers.delete(issueId));
-        composers.set(issueId, composer);
+          let variant = key === issueId ? undefined : arm!;
+          if (variant === 'rest') {
+            const experiment = await findExperiment(db, issueId);
+            const ab = (await findArms(db, issueId)).some((a) => a.subject !== null);
+            if (ab && !experiment?.winner_arm)
+              throw new IssueNotReadyError(`Issue ${issueId}: the rest waits for the A/B test's winner.`);
+            variant = ab ? experiment!.winner_arm! : undefined;
+          }
+          if (variant === undefined) return createPersonalizer(snapshot, { secret: deps.secret });
+          const row = await findArm(db, issueId, variant);
+          if (!row?.subject || row.html === null || row.text === null || row.link_ids === null)
+            throw new IssueNotReadyError(`Issue ${issueId}: variant ${variant} is not rendered.`);
+          const frozen = await variantSnapshot(db, snapshot, {
+            subject: row.subject,
+            html: row.html,
+            text: row.text,
+            linkIds: JSON.parse(row.link_ids) as number[],
+          });
+          return createPersonalizer(frozen, { secret: deps.secret });
+        })();
+        composer.catch(() => composers.delete(key));
+        composers.set(key, composer);
       }
       return composer;
     },
@@ -70,7 +115,9 @@ export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
         ...(to === 'sent' ? { sent_at: now } : {}),
       });
       // Nothing more is composed once the send is over (or undone back to a draft, to be frozen again).
-      if (to !== 'sending' && to !== 'scheduled') composers.delete(issueId);
+      if (to !== 'sending' && to !== 'scheduled')
+        for (const key of composers.keys())
+          if (key === issueId || String(key).startsWith(`${issueId}:`)) composers.delete(key);
     },
   };
 }

@@ -75,6 +75,8 @@ export async function countDeliveriesByIssue(db: Db, issueIds: readonly number[]
     return t;
   };
   for (const r of byStatus) {
+    // Held out by an experiment: never sent, so neither a recipient nor in any rate (src/lib/experiments).
+    if (r.status === 'held_out') continue;
     const t = of(Number(r.issue_id));
     const n = Number(r.n);
     t.recipients += n;

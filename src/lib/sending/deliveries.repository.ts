@@ -99,7 +99,7 @@ export async function claimDueDeliveries(
     .set({ status: 'sending', claimed_by: workerId, claimed_at: now })
     .where('id', 'in', due)
     .where('status', '=', 'queued')
-    .returning(['id', 'issue_id', 'subscriber_id', 'attempts'])
+    .returning(['id', 'issue_id', 'subscriber_id', 'attempts', 'arm'])
     .execute();
   return rows
     .map((r) => ({
@@ -108,6 +108,7 @@ export async function claimDueDeliveries(
       issueId: Number(r.issue_id),
       subscriberId: r.subscriber_id === null ? null : Number(r.subscriber_id),
       attempts: Number(r.attempts),
+      arm: r.arm,
     }))
     .sort((a, b) => a.id - b.id);
 }
@@ -263,6 +264,8 @@ export async function countDeliveriesByStatus(db: Db, issueId: number): Promise<
     .execute();
   const counts: DeliveryCounts = { queued: 0, sending: 0, sent: 0, failed: 0, bounced: 0, skipped: 0, total: 0 };
   for (const row of rows) {
+    // Held out by an experiment: no message, so not in any count of messages (the experiment shows them).
+    if (row.status === 'held_out') continue;
     const n = Number(row.n);
     if (row.status in counts) counts[row.status] += n;
     counts.total += n;

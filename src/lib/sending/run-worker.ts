@@ -1,6 +1,7 @@
 import type { AppContext } from '../app/context.ts';
 import type { ComposeDigest } from '../digest/digest.service.ts';
 import { sendWeeklyDigests } from '../digest/digest.service.ts';
+import { runExperimentChore } from '../experiments/experiments.service.ts';
 import { SendWorker, WorkerLockedError, type WorkerChore } from './worker.ts';
 
 /**
@@ -22,6 +23,28 @@ export function weeklyDigestChore(
         now,
       );
       if (sent > 0) log(`[digest] weekly digest sent to ${sent} ${sent === 1 ? 'person' : 'people'}`);
+    },
+  };
+}
+
+/**
+ * Experiments on sends (src/lib/experiments): an A/B test whose wait ended is decided and its
+ * winner released to the rest; checked every `everyMs` (safe with several workers: a decision
+ * moves the experiment's state in the database once).
+ */
+export function experimentChore(
+  app: Pick<AppContext, 'db'>,
+  everyMs: number,
+  log: (line: string) => void = console.log,
+): WorkerChore {
+  return {
+    name: 'experiments',
+    everyMs,
+    run: async (now) => {
+      for (const d of await runExperimentChore(app.db, now))
+        log(
+          `[experiments] issue ${d.issueId}: variant ${d.winner} goes to the rest (${d.how === 'auto' ? 'it won' : 'within noise: the first variant'})`,
+        );
     },
   };
 }

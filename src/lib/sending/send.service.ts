@@ -11,6 +11,14 @@ import {
   freezeAudience,
   skipQueuedDeliveries,
 } from './deliveries.repository.ts';
+import { readExperiment, checkAudienceSize, type ExperimentOptions } from '../experiments/experiment.ts';
+import {
+  assignExperimentArms,
+  createExperiment,
+  sameExperiment,
+  storedExperimentOptions,
+} from '../experiments/assignment.ts';
+import { changeExperimentState, deleteExperiment } from '../experiments/experiments.repository.ts';
 import {
   changeSendState,
   deleteSend,
@@ -55,6 +63,8 @@ export interface SendRequest {
    * (SEND_UNDO_SECONDS), so a send started by mistake can still be stopped with nothing sent.
    */
   undoMs?: number;
+  /** An A/B test, a holdout or both (`{variants?, test_share?, wait_ms?, measure?, holdout_share?}`): checked here. */
+  experiment?: unknown;
 }
 
 /** What a send would be, checked but not made: the confirmation step names these. */
@@ -65,6 +75,7 @@ export interface SendReview {
   scheduledAt: number;
   /** Who would get it if it started now. */
   recipients: number;
+  experiment: ExperimentOptions | null;
 }
 
 export interface SendSummary {
@@ -184,6 +195,8 @@ export async function startSend(
       const added = await freezeAudience(trx, { issueId: Number(send.issue_id), ...audience }, now);
       // Everyone left between the count above and now: undo the start rather than send to nobody.
       if (added === 0) throw new EmptyAudienceError();
+      // An experiment's arms, in the same transaction: no ledger row is ever visible without its arm.
+      await assignExperimentArms(trx, Number(send.issue_id), now);
       await setSendRecipients(trx, Number(send.id), added);
       return true;
     })
@@ -225,6 +238,8 @@ export async function reviewSend(
   if (!read.ok) return read;
   const audience = await checkBehaviour(db, read.value);
   if (!audience.ok) return audience;
+  const experiment = readExperiment(input.experiment);
+  if (!experiment.ok) return experiment;
   if (input.at !== undefined && input.at !== null && (!Number.isSafeInteger(input.at) || input.at < 0))
     return fail('invalid', 'The time must be epoch milliseconds (an integer).', { field: 'at' });
   if (input.at && input.at > now + MAX_SCHEDULE_AHEAD_MS)
@@ -235,12 +250,17 @@ export async function reviewSend(
   if (!checked.ok) return checked;
   const recipients = await countAudience(db, audience.value);
   if (recipients === 0) return fail('conflict', EMPTY_AUDIENCE_MESSAGE, { field: 'audience' });
+  if (experiment.value) {
+    const big = checkAudienceSize(experiment.value, recipients);
+    if (!big.ok) return big;
+  }
   const requested = input.at && input.at > now + NOW_TOLERANCE_MS ? input.at : now;
   return ok({
     issueId: input.issueId,
     audience: audience.value,
     scheduledAt: Math.max(requested, now + Math.max(0, input.undoMs ?? 0)),
     recipients,
+    experiment: experiment.value,
   });
 }
 
@@ -259,12 +279,12 @@ export async function requestSend(
   const audience = readAudience(input.audience);
   if (!audience.ok) return audience;
   const existing = await findSendByIssue(db, input.issueId);
-  if (existing) return ok(await summarize(db, existing, false));
+  if (existing) return repeated(db, existing, input);
   const review = await reviewSend(db, hooks, input, now);
   if (!review.ok) {
     // Two requests at once: the other one made the send meanwhile.
     const made = review.reason === 'conflict' && (await findSendByIssue(db, input.issueId));
-    return made ? ok(await summarize(db, made, false)) : review;
+    return made ? repeated(db, made, input) : review;
   }
   const { scheduledAt } = review.value;
   const sendId = await db.transaction().execute(async (trx) => {
@@ -283,6 +303,8 @@ export async function requestSend(
       finished_at: null,
       cancelled_at: null,
     });
+    if (id !== undefined && review.value.experiment)
+      await createExperiment(trx, input.issueId, review.value.experiment, now);
     if (id !== undefined && scheduledAt > now)
       await hooks.setIssueStatus(trx, input.issueId, ['draft'], 'scheduled', now);
     return id;
@@ -293,6 +315,23 @@ export async function requestSend(
     send = (await findSendById(db, sendId))!;
   }
   return ok(await summarize(db, send, sendId !== undefined));
+}
+
+/**
+ * A request for an issue that already has a send: the same request again (a retry, or two at
+ * once) answers that send; one asking for another experiment is refused, as the experiment
+ * cannot change once the send was made.
+ */
+async function repeated(db: DB, send: Send, input: SendRequest): Promise<Outcome<SendSummary>> {
+  const asked = readExperiment(input.experiment);
+  if (!asked.ok) return asked;
+  if (!sameExperiment(asked.value, await storedExperimentOptions(db, Number(send.issue_id))))
+    return fail(
+      'invalid',
+      'The experiment cannot be changed once the send was made: stop the send (before its first message) and send again to change it.',
+      { field: 'experiment' },
+    );
+  return ok(await summarize(db, send, false));
 }
 
 export async function pauseSend(db: DB, sendId: number, reason: string, now = Date.now()): Promise<Outcome<null>> {
@@ -326,6 +365,7 @@ export async function cancelSend(
     if (!send) return fail('not-found', 'There is no such send.');
     if (send.started_at === null && (send.state === 'scheduled' || send.state === 'paused')) {
       await deleteSend(trx, sendId);
+      await deleteExperiment(trx, Number(send.issue_id));
       await hooks.setIssueStatus(trx, Number(send.issue_id), ['scheduled'], 'draft', now);
       return ok({ skipped: 0, removed: true });
     }
@@ -333,6 +373,11 @@ export async function cancelSend(
       return fail('conflict', 'This send has already finished or was cancelled.');
     }
     await hooks.setIssueStatus(trx, Number(send.issue_id), ['sending', 'scheduled', 'draft'], 'cancelled', now);
+    // An experiment still deciding ends with the send: nobody more gets anything.
+    await changeExperimentState(trx, Number(send.issue_id), ['testing', 'waiting'], 'stopped', {
+      decided_at: now,
+      decided_how: 'stopped',
+    });
     return ok({ skipped: await skipQueuedDeliveries(trx, Number(send.issue_id), 'cancelled'), removed: false });
   });
 }

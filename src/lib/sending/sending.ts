@@ -29,6 +29,8 @@ export interface ClaimedDelivery {
   subscriberId: number | null;
   /** Attempts made before this one. */
   attempts: number;
+  /** Its experiment arm ('A'..'D', 'rest'), or null: which message it gets. */
+  arm?: string | null;
 }
 
 /** The person a delivery goes to, read from `subscribers` just before sending (the ledger keeps no address). */
@@ -52,8 +54,11 @@ export interface IssueHooks {
   checkIssue(db: DB, issueId: number): Promise<Outcome<unknown>>;
   /** Freezes the issue's content when sending starts (idempotent); may refuse with a sentence. */
   prepareIssue(db: DB, issueId: number, now: number): Promise<{ ok: true } | { ok: false; message: string }>;
-  /** A composer over the frozen issue, compiled once per issue and process (callers keep no copy). */
-  composerFor(db: DB, issueId: number): Promise<Composer>;
+  /**
+   * A composer over the frozen issue, compiled once per issue (and experiment arm) and process
+   * (callers keep no copy). `arm`: a variant's own subject, preheader and body; 'rest' the winner's.
+   */
+  composerFor(db: DB, issueId: number, arm?: string | null): Promise<Composer>;
   /** Moves the issue along with its send (scheduled, sending, sent, cancelled, back to draft), in the caller's transaction. */
   setIssueStatus(db: Db, issueId: number, from: readonly IssueStatus[], to: IssueStatus, now: number): Promise<void>;
 }

@@ -455,7 +455,7 @@ export class SendWorker {
     const attempt = delivery.attempts + 1;
     try {
       // The port compiles each issue once per process and keeps it while the send runs.
-      const compose = await this.#o.hooks.composerFor(this.#o.db, delivery.issueId);
+      const compose = await this.#o.hooks.composerFor(this.#o.db, delivery.issueId, delivery.arm);
       const mail = await compose(item.recipient);
       const sent = await this.#o.mailer.send(mail, this.#o.clock());
       this.sent++;

@@ -6,6 +6,7 @@ import { getIssue } from '#lib/issues/issues.service.ts';
 import { progressJson } from '#lib/sending/api.ts';
 import { getSendProgress } from '#lib/sending/send.service.ts';
 import { findCommitTroubles } from '#lib/sending/worker-health.ts';
+import { experimentJson, getExperimentProgress } from '#lib/experiments/experiments.service.ts';
 
 /** The issue's send and the ledger's counts: queued, sending, sent, failed, bounced, skipped; rate and time left. */
 export const GET: APIRoute = async (context) => {
@@ -14,11 +15,9 @@ export const GET: APIRoute = async (context) => {
   const id = issueIdParam(context.params.id);
   const app = await appContext();
   if (id === undefined || !(await getIssue(app.db, id))) return notFound();
-  return json(
-    progressJson(
-      id,
-      await getSendProgress(app.db, id),
-      await findCommitTroubles(app.db, Date.now(), app.config.sending.leaseMs),
-    ),
-  );
+  const progress = await getSendProgress(app.db, id);
+  return json({
+    ...progressJson(id, progress, await findCommitTroubles(app.db, Date.now(), app.config.sending.leaseMs)),
+    experiment: experimentJson(await getExperimentProgress(app.db, id, progress.send?.startedAt ?? null)),
+  });
 };

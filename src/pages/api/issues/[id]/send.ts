@@ -10,6 +10,9 @@ import { cancelSend, requestSend, sendOfIssue } from '#lib/sending/send.service.
  * `{send_id, recipients, scheduled_at, …}`. "Now" starts after the undo window
  * (SEND_UNDO_SECONDS): until `scheduled_at`, DELETE stops it with nothing sent. An empty
  * audience → 409 and nothing changes. Repeating it answers the same send. Marketer and admin keys.
+ * `experiment`: an A/B test (`variants`: 2–4 of `{subject, preheader?, body_markdown?}`,
+ * `test_share` 0–0.5, `wait_ms` up to 7 days, `measure` "human_clickers" | "human_openers"), a
+ * holdout (`holdout_share` 0–0.5), or both; bad input → 400 naming the field, nothing stored.
  */
 export const POST: APIRoute = async (context) => {
   const principal = await requireApi(context, 'issues.send');
@@ -35,6 +38,7 @@ export const POST: APIRoute = async (context) => {
     at: at ?? null,
     createdByKey: principal.keyId,
     undoMs: app.config.sending.undoMs,
+    experiment: body.value.experiment,
   });
   if (!result.ok) {
     const failure = failureJson(result);
