@@ -50,4 +50,6 @@ export type TotalByDimMetric =
   | 'owner.click'
   | 'owner.view'
   | 'agent.open'
-  | 'agent.click';
+  | 'agent.click'
+  // Later visits by an experiment arm's recipients (dimension: the delivery's arm, issue 19).
+  | 'arm.visit_later';

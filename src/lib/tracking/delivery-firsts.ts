@@ -15,11 +15,14 @@ export interface Firsts {
   first_clicked_at: number | null;
   first_visit_at: number | null;
   clicked_links: string | null;
+  /** The delivery's experiment arm (issue 19), read with its first times; absent where a row is read without it. */
+  arm?: string | null;
 }
 
 /** A deliveries row's first times as numbers (PostgreSQL answers bigint columns as strings). */
-export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links'>, number | bigint | string | null> & {
+export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links' | 'arm'>, number | bigint | string | null> & {
   clicked_links: string | null;
+  arm?: string | null;
 };
 
 export const nullableNumber = (v: number | bigint | string | null | undefined): number | null =>
@@ -32,11 +35,12 @@ export function firstsOf(row: FirstsRow): Firsts {
     first_clicked_at: nullableNumber(row.first_clicked_at),
     first_visit_at: nullableNumber(row.first_visit_at),
     clicked_links: row.clicked_links ?? null,
+    arm: row.arm ?? null,
   };
 }
 
 export const DELIVERY_FIRSTS =
-  'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
+  'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links", "arm" from "deliveries" where "id" = ?';
 export const SET_FIRST_OPENS = 'update "deliveries" set "first_any_open_at" = ?, "first_opened_at" = ? where "id" = ?';
 export const SET_CLICKED = 'update "deliveries" set "first_clicked_at" = ?, "clicked_links" = ? where "id" = ?';
 /** Opened (any, and likely human): the earliest open of the class, or human click. */
