@@ -4,6 +4,7 @@ import { requireApi } from '../../../../web/guard.ts';
 import { issueIdParam, json } from '../../../../web/issues-api.ts';
 import { issueReport } from '#lib/reports/issue-report.service.ts';
 import { issueReportJson } from '#lib/reports/report-json.ts';
+import { cadenceAdviceFor, experimentReport } from '#lib/reports/experiment-report.service.ts';
 
 /** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices. */
 export const GET: APIRoute = async (context) => {
@@ -21,5 +22,6 @@ export const GET: APIRoute = async (context) => {
       },
       404,
     );
-  return json(issueReportJson(report));
+  const experiment = await experimentReport(app.db, report.issue.issueId, { now });
+  return json(issueReportJson(report, { experiment: experiment ?? null, cadence: cadenceAdviceFor(report) }));
 };
