@@ -391,5 +391,5 @@ export function* firstVisitFollowUp(
   if (later && firsts?.arm) deltas.add(issueId, 'arm.visit_later', firsts.arm, 0);
   if (!firsts || (firsts.first_visit_at !== null && firsts.first_visit_at <= at)) return;
   yield { run: SET_FIRST_VISIT, params: [at, deliveryId] };
-  moveFirst(deltas, issueId, 'first.visit', firsts.first_visit_at, at);
+  moveFirst(deltas, issueId, 'first.visit', firsts.first_visit_at, at, firsts.arm);
 }

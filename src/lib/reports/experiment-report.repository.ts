@@ -1,14 +1,10 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
-import { QUARTER_MS } from '../counts/buckets.ts';
 
 /**
- * The per-arm figures of an experiment, read from the deliveries ledger (never pruned; erasure
- * keeps the row and its arm, and only drops the person). Each delivery's first open, likely-human
- * open, human click and visit times live on its row and move when machine re-labelling moves
- * them, so a count of those columns per arm is the count of the raw hits behind them — at the
- * cost of one grouped read over the issue's deliveries, whatever the number of events.
+ * An experiment's rows and its arms' sizes from the deliveries ledger (never pruned; erasure keeps
+ * the row and its arm). The arms' first times are maintained counts (counts/range-reads.ts).
  */
 type Db = DB | Transaction<Database>;
 
@@ -73,14 +69,11 @@ export interface ArmTotals {
   /** Ledger rows in the arm (held out included). */
   size: number;
   delivered: number;
-  openers: number;
-  humanOpeners: number;
-  clickers: number;
-  visitors: number;
   /** When the arm's first message went out; null before any did (and for the held out). */
   firstSentAt: number | null;
 }
 
+/** Per arm: its ledger rows, those delivered, and when its first message went out (the same cost however many events). */
 export async function countDeliveriesByArm(db: Db, issueId: number): Promise<ArmTotals[]> {
   const rows = await db
     .selectFrom('deliveries')
@@ -88,10 +81,6 @@ export async function countDeliveriesByArm(db: Db, issueId: number): Promise<Arm
       'arm',
       eb.fn.countAll<number | string>().as('size'),
       eb.fn.sum<number | string | null>(eb.case().when('status', '=', 'sent').then(1).else(0).end()).as('delivered'),
-      eb.fn.count<number | string>('first_any_open_at').as('openers'),
-      eb.fn.count<number | string>('first_opened_at').as('human_openers'),
-      eb.fn.count<number | string>('first_clicked_at').as('clickers'),
-      eb.fn.count<number | string>('first_visit_at').as('visitors'),
       eb.fn.min<number | string | null>('sent_at').as('first_sent_at'),
     ])
     .where('issue_id', '=', issueId)
@@ -102,30 +91,8 @@ export async function countDeliveriesByArm(db: Db, issueId: number): Promise<Arm
     arm: r.arm!,
     size: Number(r.size),
     delivered: Number(r.delivered ?? 0),
-    openers: Number(r.openers),
-    humanOpeners: Number(r.human_openers),
-    clickers: Number(r.clickers),
-    visitors: Number(r.visitors),
     firstSentAt: r.first_sent_at === null ? null : Number(r.first_sent_at),
   }));
-}
-
-export type ArmCurveMeasure = 'human_open' | 'click' | 'visit';
-
-/** Per arm and 15-minute bucket of the first time: likely-human openers, human clickers, recipients who visited. */
-export async function findArmFirstBuckets(
-  db: Db,
-  issueId: number,
-): Promise<{ arm: string; measure: ArmCurveMeasure; bucket: number; n: number }[]> {
-  const part = (column: 'first_opened_at' | 'first_clicked_at' | 'first_visit_at', measure: ArmCurveMeasure) =>
-    sql`select "arm", ${sql.lit(measure)} as "measure", ${sql.ref(column)} - (${sql.ref(column)} % ${sql.lit(QUARTER_MS)}) as "bucket", count(*) as "n"
-      from "deliveries" where "issue_id" = ${issueId} and "arm" is not null and ${sql.ref(column)} is not null
-      group by "arm", ${sql.ref(column)} - (${sql.ref(column)} % ${sql.lit(QUARTER_MS)})`;
-  const { rows } = await sql<{ arm: string; measure: ArmCurveMeasure; bucket: number | string; n: number | string }>`
-    ${part('first_opened_at', 'human_open')} union all ${part('first_clicked_at', 'click')} union all ${part('first_visit_at', 'visit')}`.execute(
-    db,
-  );
-  return rows.map((r) => ({ arm: r.arm, measure: r.measure, bucket: Number(r.bucket), n: Number(r.n) }));
 }
 
 export interface ExperimentSummaryRow {

@@ -1,6 +1,7 @@
 import type { DB } from '../db/database.ts';
-import { HOUR_MS, quarterOf } from '../counts/buckets.ts';
-import { findLinkTotals } from '../counts/range-reads.ts';
+import { HOUR_MS, hourOf, TOTAL } from '../counts/buckets.ts';
+import { findArmCounts, findLinkTotals } from '../counts/range-reads.ts';
+import type { ArmMetric } from '../counts/metrics.ts';
 import {
   decideWinner,
   newcombeDifference,
@@ -12,17 +13,15 @@ import {
 import { cumulativeSteps, CURVE_HOURS, type CurveSeries, type IssueReport } from './issue-report.service.ts';
 import {
   countDeliveriesByArm,
-  findArmFirstBuckets,
   findExperiment,
   findExperimentArms,
-  type ArmCurveMeasure,
   type ArmTotals,
 } from './experiment-report.repository.ts';
 import { regularCadenceAdvice, type CadenceAdvice } from './regular-cadence.ts';
 
 /**
  * An issue's experiment in figures (issue 19): per arm its size and each measure with a 95 %
- * Wilson interval (later visits: a count, from the maintained counts); for an A/B test the differences between variants (Newcombe, at the winner
+ * Wilson interval (later visits: a count); for an A/B test the differences between variants (Newcombe, at the winner
  * rule's z) and the winner sentence from the counts as they stand; curves by hours since each
  * arm's send; and, for a weekly newsletter without a clean earlier week, what can answer
  * "more than usual?". Definitions: definitions.ts (experimentArm, proportionInterval,
@@ -61,7 +60,7 @@ export interface ArmFigures {
   visitors: ArmMeasure;
   /** Later visits by the arm's recipients (visits, not people: no rate or interval). */
   laterVisits: number;
-  /** Running totals by hours since the arm's send (its quarter-hour), hourly for the first week. */
+  /** Running totals by hours since the hour of the arm's send, hourly for the first week. */
   curves: CurveSeries[];
 }
 
@@ -98,10 +97,10 @@ function measureOf(count: number, delivered: number): ArmMeasure {
   return { count, rate: delivered > 0 ? count / delivered : null, ...interval };
 }
 
-const SERIES: { measure: ArmCurveMeasure; key: string; name: string }[] = [
-  { measure: 'human_open', key: 'humanOpeners', name: 'Likely-human openers' },
-  { measure: 'click', key: 'clickers', name: 'Human clickers' },
-  { measure: 'visit', key: 'visitors', name: 'Recipients who visited' },
+const SERIES: { metric: ArmMetric; key: string; name: string }[] = [
+  { metric: 'arm.open_human', key: 'humanOpeners', name: 'Likely-human openers' },
+  { metric: 'arm.click', key: 'clickers', name: 'Human clickers' },
+  { metric: 'arm.visit', key: 'visitors', name: 'Recipients who visited' },
 ];
 
 const WEEK_BY_HOUR = { stepMs: HOUR_MS, spanMs: CURVE_HOURS * HOUR_MS };
@@ -115,32 +114,30 @@ export async function experimentReport(
   const now = options.now ?? Date.now();
   const experiment = await findExperiment(db, issueId);
   if (!experiment) return undefined;
-  const [armRows, totals, buckets, later] = await Promise.all([
+  const [armRows, totals, armCounts, later] = await Promise.all([
     findExperimentArms(db, issueId),
     countDeliveriesByArm(db, issueId),
-    findArmFirstBuckets(db, issueId),
+    findArmCounts(
+      db,
+      issueId,
+      SERIES.map((s) => s.metric),
+    ),
     findLinkTotals(db, issueId, 'arm.visit_later'),
   ]);
   const laterByArm = new Map(later.map((r) => [r.dim, r.n]));
+  const totalOf = (metric: ArmMetric, arm: string) =>
+    armCounts.filter((c) => c.metric === metric + TOTAL && c.dim === arm).reduce((n, c) => n + c.n, 0);
   const keys = [...new Set([...armRows.map((a) => a.arm), ...totals.map((t) => t.arm)])].sort(
     (a, b) => rank(a) - rank(b),
   );
   const byArm = new Map(totals.map((t) => [t.arm, t]));
   const subjects = new Map(armRows.map((a) => [a.arm, a.subject]));
-  const empty = (arm: string): ArmTotals => ({
-    arm,
-    size: 0,
-    delivered: 0,
-    openers: 0,
-    humanOpeners: 0,
-    clickers: 0,
-    visitors: 0,
-    firstSentAt: null,
-  });
+  const empty = (arm: string): ArmTotals => ({ arm, size: 0, delivered: 0, firstSentAt: null });
 
   const arms: ArmFigures[] = keys.map((arm) => {
     const t = byArm.get(arm) ?? empty(arm);
-    const from = t.firstSentAt === null ? null : quarterOf(t.firstSentAt);
+    // Hour buckets: the curves count from the hour in which the arm's sending started.
+    const from = t.firstSentAt === null ? null : hourOf(t.firstSentAt);
     return {
       arm,
       name: ARM_NAMES[arm] ?? arm,
@@ -148,9 +145,9 @@ export async function experimentReport(
       size: t.size,
       delivered: t.delivered,
       sentAt: t.firstSentAt,
-      humanOpeners: measureOf(t.humanOpeners, t.delivered),
-      clickers: measureOf(t.clickers, t.delivered),
-      visitors: measureOf(t.visitors, t.delivered),
+      humanOpeners: measureOf(totalOf('arm.open_human', arm), t.delivered),
+      clickers: measureOf(totalOf('arm.click', arm), t.delivered),
+      visitors: measureOf(totalOf('arm.visit', arm), t.delivered),
       laterVisits: laterByArm.get(arm) ?? 0,
       curves:
         from === null
@@ -159,7 +156,7 @@ export async function experimentReport(
               key: s.key,
               name: s.name,
               points: cumulativeSteps(
-                buckets.filter((b) => b.arm === arm && b.measure === s.measure),
+                armCounts.filter((c) => c.metric === s.metric && c.dim === arm),
                 from,
                 WEEK_BY_HOUR,
                 now,

@@ -117,7 +117,7 @@ function* relabelClicks(
   const after = nullableNumber(earliest?.at);
   if (before && (before.first_clicked_at !== after || before.clicked_links !== links)) {
     yield { run: SET_CLICKED, params: [after, links, deliveryId] };
-    moveFirst(deltas, issueId, 'first.click', before.first_clicked_at, after);
+    moveFirst(deltas, issueId, 'first.click', before.first_clicked_at, after, before.arm);
   }
   yield* relabelViewsOfClicks(
     deliveryId,
@@ -198,6 +198,6 @@ export function* relabelViewsOfClicks(
   const after = nullableNumber(earliest?.at);
   if (before && before.first_visit_at !== after) {
     yield { run: SET_FIRST_VISIT, params: [after, deliveryId] };
-    moveFirst(deltas, issueId, 'first.visit', before.first_visit_at, after);
+    moveFirst(deltas, issueId, 'first.visit', before.first_visit_at, after, before.arm);
   }
 }
