@@ -7,7 +7,7 @@ import { createDatabase } from '../../src/lib/db/database.ts';
 import { quarterOf } from '../../src/lib/counts/buckets.ts';
 import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
 import { launchBrowser } from '../helpers/browser.ts';
-import { addAccount } from '../helpers/accounts.ts';
+import { addAccount, apiKeyFor, request } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { seedReportDatabase } from '../helpers/reports.ts';
 import { seedExperimentIssue, type Seeded } from '../helpers/experiments.ts';
@@ -55,6 +55,36 @@ for (const dialect of testDialects()) {
       await browser?.close();
       await server?.stop();
       await drop?.();
+    });
+
+    it('the report API carries every arm with its counts, rates and intervals, and the decision', async () => {
+      const key = await apiKeyFor(server.databaseUrl, 'marketer');
+      const answer = await request(server, `/api/issues/${seeded.issue.issueId}/report`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(answer.status).toBe(200);
+      const body = JSON.parse(answer.text) as {
+        experiment: {
+          kind: string;
+          arms: {
+            arm: string;
+            size: number;
+            delivered: number;
+            human_clickers: { count: number; rate: number | null; low: number; high: number };
+          }[];
+          decision: { kind: string; key: string; sentence: string };
+        };
+      };
+      expect(body.experiment.kind).toBe('ab_holdout');
+      expect(body.experiment.arms.map((a) => [a.arm, a.size, a.delivered, a.human_clickers.count])).toEqual([
+        ['A', 4, 4, 3],
+        ['B', 4, 4, 2],
+        ['rest', 2, 2, 1],
+        ['holdout', 2, 0, 0],
+      ]);
+      expect(body.experiment.arms[0]!.human_clickers.low).toBeCloseTo(0.300642, 5);
+      expect(body.experiment.arms[3]!.human_clickers).toEqual({ count: 0, rate: null, low: 0, high: 1 });
+      expect(body.experiment.decision).toMatchObject({ kind: 'within_noise', key: 'A' });
     });
 
     it('shows the arms, their intervals and the sentence at 1280 and 375 px', async () => {
