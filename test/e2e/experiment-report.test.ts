@@ -120,6 +120,20 @@ for (const dialect of testDialects()) {
           '50.0 (15.0–85.0) 2',
         );
         expect(await rows.nth(3).locator('td').nth(1).textContent()).toBe('held out');
+        expect(
+          await section
+            .locator('table.arms-table thead th')
+            .evaluateAll((ths) => ths.map((th) => th.textContent?.trim())),
+        ).toEqual([
+          'Arm',
+          'Size',
+          'Delivered',
+          'Likely-human openers',
+          'Human clickers',
+          'Recipients who visited',
+          'Later visits',
+        ]);
+        expect(await rows.nth(0).locator('td[data-measure="laterVisits"]').textContent()).toContain('1');
         const difference = section.locator('tr[data-difference="B-A"]');
         expect((await difference.innerText()).replace(/\s+/g, ' ')).toBe('B − A −25.0 −65.5 to 32.0');
         // The page itself does not scroll sideways; wide tables scroll inside their own box.
