@@ -9,7 +9,7 @@ import { planFootfall, planOrganicSignups, planSiteTraffic } from './everyday.ts
 import { DemoHistory, type DemoApp, type DemoCounts } from './history.ts';
 import { chooseScripts } from './issue-scripts.ts';
 import { planComposing, planReading, sendIssue, type PlannedIssue, type SentIssue } from './newsletter.ts';
-import { DAY_MS, sendTimes } from './rhythms.ts';
+import { DAY_MS, sendTimes, weeklyRun } from './rhythms.ts';
 import type { DemoScale } from './scale.ts';
 
 export type { DemoApp } from './history.ts';
@@ -86,9 +86,13 @@ export async function generateDemo(
   );
 
   const scripts = chooseScripts(h.scale.issues);
-  const plan: PlannedIssue[] = sendTimes(h.start, h.end, scripts.length, h.timeZone, h.random('sends')).map(
-    (sendAt, i) => ({ script: scripts[i]!, number: i + 1, sendAt }),
-  );
+  // The last four issues (of five or more) go out weekly, same weekday and time: a regular cadence.
+  const times = sendTimes(h.start, h.end, scripts.length, h.timeZone, h.random('sends'));
+  const plan: PlannedIssue[] = weeklyRun(times, times.length >= 5 ? 4 : 0, h.end, h.timeZone).map((sendAt, i) => ({
+    script: scripts[i]!,
+    number: i + 1,
+    sendAt,
+  }));
   planSiteTraffic(h, plan);
   planFootfall(h, plan);
   planOrganicSignups(h, Math.round(h.scale.subscribers * 0.17));

@@ -1,4 +1,5 @@
 import { addDays, dayOf, startOfDay } from '../lib/time/zoned-time.ts';
+import { shiftByWeeks } from '../lib/reports/lift.ts';
 import { weekdayAndMinute } from './opening-hours.ts';
 import type { Random } from './random.ts';
 
@@ -128,4 +129,21 @@ export function sendTimes(start: number, end: number, count: number, timeZone: s
     times.push(chosen);
   }
   return times;
+}
+
+/**
+ * A weekly run (issue 19): the last `run` issues go out exactly a calendar week apart, on the same
+ * weekday at the same wall-clock time (site time, across clock changes) as the first of them — the
+ * cadence for which a week-on-week lift has no clean week. Issues that would then fall within a
+ * day of `end` keep their own time. Fewer than two in the run: unchanged.
+ */
+export function weeklyRun(times: readonly number[], run: number, end: number, timeZone: string): number[] {
+  const out = [...times];
+  const first = out.length - run;
+  if (run < 2 || first < 0) return out;
+  for (let k = 1; k < run; k++) {
+    const at = shiftByWeeks(out[first]!, -k, timeZone);
+    if (at < end - DAY_MS) out[first + k] = at;
+  }
+  return out;
 }

@@ -234,7 +234,7 @@ export class VisitTracker {
     const views: unknown[] = [];
     const started: OpenVisit[] = [];
     const continued = new Set<OpenVisit>();
-    const firstVisits: [number, number, number][] = [];
+    const firstVisits: [number, number, number, boolean][] = [];
     for (const j of judged) yield* this.#view(j, views, open, started, continued, firstVisits, deltas);
     yield* runRows(viewInsert, VIEW_COLUMNS.length, views, postgres);
     const inserts: unknown[] = [];
@@ -243,7 +243,8 @@ export class VisitTracker {
     const extended: unknown[] = [];
     for (const v of continued) extended.push(v.id, v.added, v.lastSeen);
     yield* runRows(postgres ? extendTexts.postgres : extendTexts.sqlite, 3, extended, postgres);
-    for (const [issueId, deliveryId, at] of firstVisits) yield* firstVisitFollowUp(issueId, deliveryId, at, deltas);
+    for (const [issueId, deliveryId, at, later] of firstVisits)
+      yield* firstVisitFollowUp(issueId, deliveryId, at, deltas, later);
   }
 
   /** Why a view is a machine's: through a machine's click, or from a machine network with no reader's click behind it; else null. */
@@ -259,7 +260,7 @@ export class VisitTracker {
     open: Map<string, OpenVisit>,
     started: OpenVisit[],
     continued: Set<OpenVisit>,
-    firstVisits: [number, number, number][],
+    firstVisits: [number, number, number, boolean][],
     deltas: CountDeltas,
   ): StatementPlan {
     const { event, ref, click } = judged;
@@ -353,7 +354,7 @@ export class VisitTracker {
     row.attributed_by = campaignIssue !== null ? 'utm' : 'cookie';
     deltas.at(issueId, 'visit', at);
     if (row.is_later) deltas.at(issueId, 'visit.later', at);
-    if (row.delivery_id !== null) firstVisits.push([issueId, row.delivery_id, at]);
+    if (row.delivery_id !== null) firstVisits.push([issueId, row.delivery_id, at, row.is_later === 1]);
   }
 
   #missingSlugs(rows: PageViewEvent[]): string[] {
@@ -375,15 +376,20 @@ export class VisitTracker {
   }
 }
 
-/** An attributed visit by the reader of a delivery: its first visit time and the unique visitors. */
+/**
+ * An attributed visit by the reader of a delivery: its first visit time and the unique visitors;
+ * a later visit of a delivery in an experiment arm counts for its arm too (issue 19).
+ */
 export function* firstVisitFollowUp(
   issueId: number,
   deliveryId: number,
   at: number,
   deltas: CountDeltas,
+  later = false,
 ): StatementPlan {
   const firsts = yield* readFirsts(deliveryId);
+  if (later && firsts?.arm) deltas.add(issueId, 'arm.visit_later', firsts.arm, 0);
   if (!firsts || (firsts.first_visit_at !== null && firsts.first_visit_at <= at)) return;
   yield { run: SET_FIRST_VISIT, params: [at, deliveryId] };
-  moveFirst(deltas, issueId, 'first.visit', firsts.first_visit_at, at);
+  moveFirst(deltas, issueId, 'first.visit', firsts.first_visit_at, at, firsts.arm);
 }

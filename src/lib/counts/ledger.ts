@@ -5,7 +5,7 @@ import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { Step } from '../events/statement-plan.ts';
 import { dayOf, hourOf, minuteOf, PER_DAY, PER_HOUR, PER_MINUTE, quarterOf, TOTAL } from './buckets.ts';
-import type { DimMetric, MinuteMetric, PlainMetric, TotalByDimMetric } from './metrics.ts';
+import type { ArmMetric, DimMetric, MinuteMetric, PlainMetric, TotalByDimMetric } from './metrics.ts';
 
 type Db = DB | Transaction<Database>;
 
@@ -78,6 +78,12 @@ export class CountDeltas {
     this.#add(issueId, metric + PER_DAY, dim, dayOf(at), n);
   }
 
+  /** An experiment arm's first time at `at`: its hour bucket and its total (`metric~t`), dimension = the arm. */
+  armAt(issueId: number, metric: ArmMetric, arm: string, at: number, n = 1): void {
+    this.#add(issueId, metric, arm, hourOf(at), n);
+    this.#add(issueId, ARM_TOTALS[metric], arm, 0, n);
+  }
+
   get size(): number {
     return this.#byKey.size;
   }
@@ -89,6 +95,13 @@ export class CountDeltas {
     return rows;
   }
 }
+
+/** The per-arm totals' names, made once (a name built per hit is a new string). */
+const ARM_TOTALS: Record<ArmMetric, string> = {
+  'arm.open_human': 'arm.open_human' + TOTAL,
+  'arm.click': 'arm.click' + TOTAL,
+  'arm.visit': 'arm.visit' + TOTAL,
+};
 
 const CHUNK = 500;
 

@@ -64,4 +64,13 @@ export type TotalByDimMetric =
   | 'agent.open'
   | 'agent.click'
   // Bounces and complaints per kind and reason, dimension `kind|reason` (bounces).
-  | 'bounce.reason';
+  | 'bounce.reason'
+  // Later visits by an experiment arm's recipients (dimension: the delivery's arm, issue 19).
+  | 'arm.visit_later';
+
+/**
+ * An experiment arm's first times (issue 19): deliveries of the arm (dimension) opened
+ * likely-human, clicked and visited, per hour of the first time and in total (`metric~t`, bucket 0),
+ * moved with the delivery's first times (`CountDeltas.armAt`).
+ */
+export type ArmMetric = 'arm.open_human' | 'arm.click' | 'arm.visit';

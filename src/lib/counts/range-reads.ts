@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { PER_DAY, PER_MINUTE, splitByDays, splitRange, TOTAL, type Grain } from './buckets.ts';
-import type { DimMetric, MinuteMetric, PlainMetric, TotalByDimMetric } from './metrics.ts';
+import type { ArmMetric, DimMetric, MinuteMetric, PlainMetric, TotalByDimMetric } from './metrics.ts';
 
 type Db = DB | Transaction<Database>;
 
@@ -219,4 +219,20 @@ export async function findFirstBucket(
     if (row?.first !== null && row?.first !== undefined) first = Math.min(first ?? Infinity, Number(row.first));
   }
   return first;
+}
+
+/** Every per-arm first-time count of an issue (issue 19): hour buckets and totals (`~t`, bucket 0), by arm. */
+export async function findArmCounts(
+  db: Db,
+  issueId: number,
+  metrics: readonly ArmMetric[],
+): Promise<{ metric: string; dim: string; bucket: number; n: number }[]> {
+  if (metrics.length === 0) return [];
+  const rows = await db
+    .selectFrom('report_counts')
+    .select(['metric', 'dim', 'bucket', 'n'])
+    .where('issue_id', '=', issueId)
+    .where('metric', 'in', [...metrics, ...metrics.map((m) => m + TOTAL)])
+    .execute();
+  return rows.map((r) => ({ metric: r.metric, dim: r.dim, bucket: Number(r.bucket), n: Number(r.n) }));
 }

@@ -121,7 +121,46 @@ export const COMPARISON_COLUMNS: readonly ComparisonColumn[] = [
     (r) => r.walkInsInWindow,
   ),
   count('unsubscribes', 'Unsubscribes', 'unsubscribe', 'Through this issue’s links', (r) => r.unsubscribes),
+  {
+    key: 'experiment',
+    heading: 'Experiment',
+    kind: 'text',
+    definition: 'experimentArm',
+    hint: 'A/B test, holdout, or both',
+    value: (r) => experimentText(r.experiment),
+  },
+  {
+    key: 'winner',
+    heading: 'Winner',
+    kind: 'text',
+    definition: 'abWinner',
+    hint: 'The variant that went to the rest, and why',
+    value: (r) => winnerText(r.experiment),
+  },
 ];
+
+/** "A/B test of 2 variants, 10 % held out"; null without an experiment. */
+export function experimentText(e: ComparisonRow['experiment']): string | null {
+  if (!e) return null;
+  const parts: string[] = [];
+  if (e.variants >= 2) parts.push(`A/B test of ${e.variants} variants`);
+  if (e.holdoutShare > 0) parts.push(`${Math.round(e.holdoutShare * 1000) / 10} % held out`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+const HOW: Record<string, string> = {
+  auto: 'won',
+  picked: 'picked',
+  within_noise: 'within noise, the first',
+  stopped: 'test stopped',
+};
+
+/** "Variant B (won)", "Variant A (within noise, the first)"; null without an A/B test or before a decision. */
+export function winnerText(e: ComparisonRow['experiment']): string | null {
+  if (!e || e.variants < 2) return null;
+  if (!e.winnerArm) return e.decidedHow === 'stopped' ? 'none (test stopped)' : 'not decided yet';
+  return `Variant ${e.winnerArm}${e.decidedHow ? ` (${HOW[e.decidedHow] ?? e.decidedHow})` : ''}`;
+}
 
 /** What the comparison shows until columns are chosen: what a marketer compares issues by. */
 export const DEFAULT_COLUMNS: readonly string[] = [

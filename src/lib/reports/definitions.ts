@@ -168,11 +168,7 @@ export const DEFINITIONS = {
   },
   holdout: {
     term: 'Holdout',
-    text: 'A random share of the audience (at most 50 %) that gets nothing this time. The held out keep a row in the ledger marked held out: never delivered, never skipped, in no rate’s denominator. The incremental effect is the per-person rate of an outcome among recipients minus the same among the held out, per 1,000, with Newcombe’s 95 % interval × 1,000. Only outcomes that can be told per person for both groups take part: visits by readers whose browser was known before the send, and calls from a subscriber’s known phone number. Walk-ins, anonymous calls and door counts cannot be tied to a person, so they are not compared.',
-  },
-  holdoutIdentified: {
-    term: 'Identified before the send',
-    text: 'A reader’s browser is known when it carries Footfall’s signed reader cookie, set when that subscriber clicked a newsletter link. For a holdout comparison only readers identified BEFORE the send count, in both groups alike: what the send itself causes (a click that sets the cookie) can then not make one group look more visible than the other. The report shows what share of each arm is identifiable; the rate is of those.',
+    text: 'A random share of the audience (at most 50 %) that gets nothing this time. The held out keep a row in the ledger marked held out: never delivered, never skipped, in no rate’s denominator. The incremental effect is the per-person rate of an outcome among recipients minus the same among the held out, per 1,000, with Newcombe’s 95 % interval × 1,000 — only for outcomes that can be told per person in both groups alike: visits by readers whose browser was known before the send, and calls from a subscriber’s known phone number. Footfall does not record those per person yet, so the report shows the held-out group and no incremental figure. Walk-ins, anonymous calls and door counts can never be tied to a person, so they are not compared.',
   },
   regularCadence: {
     term: 'More than usual? (weekly sends)',

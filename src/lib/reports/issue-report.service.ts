@@ -25,6 +25,7 @@ import { OWNER_METRIC, parseOwnerKey, type NetworkRole } from '../tracking/hit-s
 import { MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
 import { AGENT_METRIC } from '../tracking/delivery-firsts.ts';
 import { mailClientFigures, type MailClientFigures } from './mail-clients.ts';
+import { findExperimentSummaries, type ExperimentSummaryRow } from './experiment-report.repository.ts';
 
 /**
  * The numbers of the reports, read from what is maintained (the deliveries ledger and
@@ -110,6 +111,8 @@ export interface ComparisonRow {
   complaints: number;
   /** The window used for calls and walk-ins, in days. */
   windowDays: number;
+  /** The issue's experiment (A/B test, holdout), if it had one. */
+  experiment?: ExperimentSummaryRow | null;
 }
 
 /** Whether `timeZone` is a whole number of hours from UTC around `at`, summer and winter (then an hour bucket lies in one local hour). */
@@ -172,6 +175,7 @@ function comparisonRow(
     unsubscribes: get('unsubscribe'),
     complaints: t.complained,
     windowDays,
+    experiment: null,
   };
 }
 
@@ -187,15 +191,17 @@ export async function compareIssues(
   const windowMs = settings.attributionWindowDays * DAY_MS;
   const sendTimes = (await findSendTimes(db)).map((t) => t.sentAt);
   const ranges = issues.map((i) => offlineWindow(i.sentAt, windowMs, sendTimes));
-  const [deliveries, sums, windows] = await Promise.all([
+  const [deliveries, sums, windows, experiments] = await Promise.all([
     countDeliveriesByIssue(db, ids),
     findTotals(db, ids, ISSUE_METRICS),
     // Calls and walk-ins (site-wide) in each issue's window after its send's quarter hour.
     Promise.all(ranges.map((r) => sumInRange(db, SITE, ['call', 'walk_in'], r.from, r.to))),
+    findExperimentSummaries(db, ids),
   ]);
+  const experimentOf = new Map(experiments.map((e) => [e.issueId, e]));
   const byIssue = new Map(deliveries.map((d) => [d.issueId, d]));
   const sumsByIssue = sumsFor(sums);
-  return issues.map((issue, i) =>
+  const rows = issues.map((issue, i) =>
     comparisonRow(
       issue,
       byIssue.get(issue.issueId),
@@ -209,6 +215,8 @@ export async function compareIssues(
       settings.attributionWindowDays,
     ),
   );
+  for (const row of rows) row.experiment = experimentOf.get(row.issueId) ?? null;
+  return rows;
 }
 
 /**

@@ -81,7 +81,9 @@ const perThousand = (x: number) => {
   return r < 0 ? `−${text}` : text;
 };
 const weeksText = (n: number | null, atLeast = false) =>
-  n === null ? 'no estimate yet: nothing has come through the issue to size it' : `${atLeast ? 'at least ' : ''}${n} ${n === 1 ? 'week' : 'weeks'}`;
+  n === null
+    ? 'no estimate yet: nothing has come through the issue to size it'
+    : `${atLeast ? 'at least ' : ''}${n} ${n === 1 ? 'week' : 'weeks'}`;
 
 /** The advice, or null when the lift has a baseline (or lacks one for another reason, such as no data yet). */
 export function regularCadenceAdvice(input: CadenceInput): CadenceAdvice | null {

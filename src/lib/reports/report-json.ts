@@ -1,6 +1,8 @@
 import type { LiftResult } from './lift.ts';
 import type { ComparisonRow, IssueReport } from './issue-report.service.ts';
 import { WEEKDAYS } from './week-hour.ts';
+import type { ArmMeasure, ExperimentReport } from './experiment-report.service.ts';
+import type { CadenceAdvice } from './regular-cadence.ts';
 
 /**
  * The JSON shapes of /api/reports/issues and /api/issues/:id/report, kept beside the domain so
@@ -37,6 +39,15 @@ export function comparisonRowJson(row: ComparisonRow) {
     unsubscribes: row.unsubscribes,
     complaints: row.complaints,
     window_days: row.windowDays,
+    experiment: row.experiment
+      ? {
+          variants: row.experiment.variants,
+          holdout_share: row.experiment.holdoutShare,
+          state: row.experiment.state,
+          winner_arm: row.experiment.winnerArm,
+          decided_how: row.experiment.decidedHow,
+        }
+      : null,
   };
 }
 
@@ -90,7 +101,10 @@ const series = (s: { key: string; name: string; points: [number, number][] }) =>
  * issue still running is at its age), heatmaps (7 × 24, Monday first, site time zone), links,
  * mail programs and devices, lift and machine activity.
  */
-export function issueReportJson(report: IssueReport) {
+export function issueReportJson(
+  report: IssueReport,
+  extra: { experiment?: ExperimentReport | null; cadence?: CadenceAdvice | null } = {},
+) {
   return {
     issue: comparisonRowJson(report.issue),
     time_zone: report.timeZone,
@@ -159,5 +173,59 @@ export function issueReportJson(report: IssueReport) {
         views: o.views,
       })),
     },
+    experiment: extra.experiment ? experimentJson(extra.experiment) : null,
+    regular_cadence: extra.cadence ? cadenceJson(extra.cadence) : null,
+  };
+}
+
+const armMeasureJson = (m: ArmMeasure) => ({ count: m.count, rate: m.rate, low: m.low, high: m.high });
+
+/**
+ * An issue's experiment: per arm its size, delivered and each measure (count, rate of delivered,
+ * 95 % Wilson interval), the differences between variants (Newcombe, at `difference_confidence`),
+ * the winner rule on the counts as they stand, and curves by hours since each arm's send.
+ */
+export function experimentJson(e: ExperimentReport) {
+  return {
+    kind: e.kind,
+    state: e.state,
+    measure: e.measure,
+    test_share: e.testShare,
+    holdout_share: e.holdoutShare,
+    wait_ms: e.waitMs,
+    winner_arm: e.winnerArm,
+    decided_at: e.decidedAt,
+    decided_how: e.decidedHow,
+    arms: e.arms.map((a) => ({
+      arm: a.arm,
+      name: a.name,
+      subject: a.subject,
+      size: a.size,
+      delivered: a.delivered,
+      sent_at: a.sentAt,
+      human_openers: armMeasureJson(a.humanOpeners),
+      human_clickers: armMeasureJson(a.clickers),
+      visitors: armMeasureJson(a.visitors),
+      later_visits: a.laterVisits,
+      curves: a.curves.map(series),
+    })),
+    differences: e.differences.map((d) => ({
+      arm: d.arm,
+      against: d.against,
+      difference: d.difference,
+      low: d.low,
+      high: d.high,
+    })),
+    difference_confidence: e.differenceConfidence,
+    decision: e.decision,
+  };
+}
+
+/** "More than usual?" for a weekly newsletter: why no lift, the holdout result, the options and their weeks. */
+export function cadenceJson(c: CadenceAdvice) {
+  return {
+    explanation: c.explanation,
+    holdout: c.holdout,
+    options: c.options.map((o) => ({ key: o.key, text: o.text, weeks: o.weeks })),
   };
 }

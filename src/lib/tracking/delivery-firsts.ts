@@ -1,6 +1,6 @@
 import type { ClickClass, OpenClass } from '../db/schema.ts';
 import type { CountDeltas } from '../counts/ledger.ts';
-import type { PlainMetric, TotalByDimMetric } from '../counts/metrics.ts';
+import type { ArmMetric, PlainMetric, TotalByDimMetric } from '../counts/metrics.ts';
 import type { Step } from '../events/statement-plan.ts';
 
 /**
@@ -15,11 +15,14 @@ export interface Firsts {
   first_clicked_at: number | null;
   first_visit_at: number | null;
   clicked_links: string | null;
+  /** The delivery's experiment arm (issue 19), read with its first times; absent where a row is read without it. */
+  arm?: string | null;
 }
 
 /** A deliveries row's first times as numbers (PostgreSQL answers bigint columns as strings). */
-export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links'>, number | bigint | string | null> & {
+export type FirstsRow = Record<Exclude<keyof Firsts, 'clicked_links' | 'arm'>, number | bigint | string | null> & {
   clicked_links: string | null;
+  arm?: string | null;
 };
 
 export const nullableNumber = (v: number | bigint | string | null | undefined): number | null =>
@@ -32,11 +35,12 @@ export function firstsOf(row: FirstsRow): Firsts {
     first_clicked_at: nullableNumber(row.first_clicked_at),
     first_visit_at: nullableNumber(row.first_visit_at),
     clicked_links: row.clicked_links ?? null,
+    arm: row.arm ?? null,
   };
 }
 
 export const DELIVERY_FIRSTS =
-  'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links" from "deliveries" where "id" = ?';
+  'select "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links", "arm" from "deliveries" where "id" = ?';
 export const SET_FIRST_OPENS = 'update "deliveries" set "first_any_open_at" = ?, "first_opened_at" = ? where "id" = ?';
 export const SET_CLICKED = 'update "deliveries" set "first_clicked_at" = ?, "clicked_links" = ? where "id" = ?';
 /** Opened (any, and likely human): the earliest open of the class, or human click. */
@@ -66,8 +70,8 @@ export function* recomputeOpenFirsts(
   );
   if (before.first_any_open_at === any && before.first_opened_at === human) return;
   yield { run: SET_FIRST_OPENS, params: [any, human, deliveryId] };
-  moveFirst(deltas, issueId, 'first.open', before.first_any_open_at, any);
-  moveFirst(deltas, issueId, 'first.open_human', before.first_opened_at, human);
+  moveFirst(deltas, issueId, 'first.open', before.first_any_open_at, any, before.arm);
+  moveFirst(deltas, issueId, 'first.open_human', before.first_opened_at, human, before.arm);
 }
 export const SET_FIRST_VISIT = 'update "deliveries" set "first_visit_at" = ? where "id" = ?';
 
@@ -76,16 +80,29 @@ export function* readFirsts(deliveryId: number): Generator<Step, Firsts | undefi
   return row && firstsOf(row);
 }
 
+/** The per-arm copy of each first-time count (issue 19). */
+const ARM_FIRST: Partial<Record<PlainMetric, ArmMetric>> = {
+  'first.open_human': 'arm.open_human',
+  'first.click': 'arm.click',
+  'first.visit': 'arm.visit',
+};
+
+/** A first time moved from `from` to `to` (null: none): its count moves, and its arm's count when the delivery is in an experiment arm. */
 export function moveFirst(
   deltas: CountDeltas,
   issueId: number,
   metric: PlainMetric,
   from: number | null,
   to: number | null,
+  arm: string | null = null,
 ): void {
   if (from === to) return;
   if (from !== null) deltas.at(issueId, metric, from, -1);
   if (to !== null) deltas.at(issueId, metric, to, 1);
+  const armMetric = arm === null ? undefined : ARM_FIRST[metric];
+  if (armMetric === undefined) return;
+  if (from !== null) deltas.armAt(issueId, armMetric, arm!, from, -1);
+  if (to !== null) deltas.armAt(issueId, armMetric, arm!, to, 1);
 }
 
 const earlier = (current: number | null, at: number): number => (current === null || at < current ? at : current);
@@ -121,8 +138,8 @@ export function moveOpenFirsts(
   const anyOpen = earlier(firsts.first_any_open_at, at);
   const humanOpen = isHumanOpen(cls) ? earlier(firsts.first_opened_at, at) : firsts.first_opened_at;
   if (anyOpen === firsts.first_any_open_at && humanOpen === firsts.first_opened_at) return false;
-  moveFirst(deltas, issueId, 'first.open', firsts.first_any_open_at, anyOpen);
-  moveFirst(deltas, issueId, 'first.open_human', firsts.first_opened_at, humanOpen);
+  moveFirst(deltas, issueId, 'first.open', firsts.first_any_open_at, anyOpen, firsts.arm);
+  moveFirst(deltas, issueId, 'first.open_human', firsts.first_opened_at, humanOpen, firsts.arm);
   firsts.first_any_open_at = anyOpen;
   firsts.first_opened_at = humanOpen;
   return true;
@@ -144,7 +161,7 @@ export function moveClickFirsts(
   const firstClick = earlier(firsts.first_clicked_at, at);
   const newClicker = !hasClickedLink(firsts.clicked_links, linkId);
   if (firstClick === firsts.first_clicked_at && !newClicker) return opened;
-  moveFirst(deltas, issueId, 'first.click', firsts.first_clicked_at, firstClick);
+  moveFirst(deltas, issueId, 'first.click', firsts.first_clicked_at, firstClick, firsts.arm);
   if (newClicker) {
     deltas.add(issueId, 'link.clickers', String(linkId), 0);
     firsts.clicked_links = withClickedLink(firsts.clicked_links, linkId);

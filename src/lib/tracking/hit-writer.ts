@@ -163,7 +163,7 @@ type BatchRow =
     };
 
 const DELIVERY_COLUMNS =
-  '"id", "issue_id", "subscriber_id", "status", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links", "machine_at", "machine_reason", "machine_source", "reader", "last_link_at"';
+  '"id", "issue_id", "subscriber_id", "status", "sent_at", "first_any_open_at", "first_opened_at", "first_clicked_at", "first_visit_at", "clicked_links", "machine_at", "machine_reason", "machine_source", "reader", "last_link_at", "arm"';
 type DeliveryRow = FirstsRow & {
   id: number | string;
   issue_id: number | string;

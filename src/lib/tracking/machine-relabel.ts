@@ -117,7 +117,7 @@ function* relabelClicks(
   const after = nullableNumber(earliest?.at);
   if (before && (before.first_clicked_at !== after || before.clicked_links !== links)) {
     yield { run: SET_CLICKED, params: [after, links, deliveryId] };
-    moveFirst(deltas, issueId, 'first.click', before.first_clicked_at, after);
+    moveFirst(deltas, issueId, 'first.click', before.first_clicked_at, after, before.arm);
   }
   yield* relabelViewsOfClicks(
     deliveryId,
@@ -184,6 +184,7 @@ export function* relabelViewsOfClicks(
   }[];
   if (visits.length === 0) return;
   yield { run: `delete from "visits" where "id" in (${inList(visits.length)})`, params: visits.map((v) => v.id) };
+  const before = yield* readFirsts(deliveryId);
   for (const v of visits) {
     const startedAt = Number(v.started_at);
     deltas.atToTheMinute(SITE, 'visit', startedAt, -1);
@@ -191,12 +192,12 @@ export function* relabelViewsOfClicks(
     if (visitIssue === null) continue;
     deltas.at(visitIssue, 'visit', startedAt, -1);
     if (Number(v.is_later) === 1) deltas.at(visitIssue, 'visit.later', startedAt, -1);
+    if (Number(v.is_later) === 1 && before?.arm) deltas.add(visitIssue, 'arm.visit_later', before.arm, 0, -1);
   }
-  const before = yield* readFirsts(deliveryId);
   const earliest = (yield { get: EARLIEST_VISIT, params: [deliveryId] }) as { at: number | string | null } | undefined;
   const after = nullableNumber(earliest?.at);
   if (before && before.first_visit_at !== after) {
     yield { run: SET_FIRST_VISIT, params: [after, deliveryId] };
-    moveFirst(deltas, issueId, 'first.visit', before.first_visit_at, after);
+    moveFirst(deltas, issueId, 'first.visit', before.first_visit_at, after, before.arm);
   }
 }

@@ -42,7 +42,13 @@ describe('“More than usual?” for a weekly newsletter', () => {
     expect(cleanLift.verdict).toBe('above');
     expect(everyWeekHadASend(cleanLift)).toBe(false);
     expect(
-      regularCadenceAdvice({ lift: cleanLift, attributedVisits: 20, delivered: 1000, uniqueVisitors: 50, holdout: null }),
+      regularCadenceAdvice({
+        lift: cleanLift,
+        attributedVisits: 20,
+        delivered: 1000,
+        uniqueVisitors: 50,
+        holdout: null,
+      }),
     ).toBeNull();
   });
 

@@ -5,6 +5,7 @@ import { issueIdParam, json } from '../../../../web/issues-api.ts';
 import { issueReport } from '#lib/reports/issue-report.service.ts';
 import { issueReportJson } from '#lib/reports/report-json.ts';
 import { getIssueBounces } from '#lib/bounces/bounces.service.ts';
+import { cadenceAdviceFor, experimentReport } from '#lib/reports/experiment-report.service.ts';
 
 /** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices. */
 export const GET: APIRoute = async (context) => {
@@ -24,5 +25,9 @@ export const GET: APIRoute = async (context) => {
     );
   // Bounces and complaints relays reported later (src/lib/bounces), as the report page shows them.
   const bounces = await getIssueBounces(app.db, report.issue.issueId);
-  return json({ ...issueReportJson(report), bounces_reported: { ...bounces.totals, reasons: bounces.reasons } });
+  const experiment = await experimentReport(app.db, report.issue.issueId, { now });
+  return json({
+    ...issueReportJson(report, { experiment: experiment ?? null, cadence: cadenceAdviceFor(report) }),
+    bounces_reported: { ...bounces.totals, reasons: bounces.reasons },
+  });
 };

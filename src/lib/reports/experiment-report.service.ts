@@ -1,0 +1,215 @@
+import type { DB } from '../db/database.ts';
+import { HOUR_MS, hourOf, TOTAL } from '../counts/buckets.ts';
+import { findArmCounts, findLinkTotals } from '../counts/range-reads.ts';
+import type { ArmMetric } from '../counts/metrics.ts';
+import {
+  decideWinner,
+  newcombeDifference,
+  wilsonInterval,
+  winnerZ,
+  type Interval,
+  type WinnerDecision,
+} from '../experiments/statistics.ts';
+import { cumulativeSteps, CURVE_HOURS, type CurveSeries, type IssueReport } from './issue-report.service.ts';
+import {
+  countDeliveriesByArm,
+  findExperiment,
+  findExperimentArms,
+  type ArmTotals,
+} from './experiment-report.repository.ts';
+import { regularCadenceAdvice, type CadenceAdvice } from './regular-cadence.ts';
+
+/**
+ * An issue's experiment in figures (issue 19): per arm its size and each measure with a 95 %
+ * Wilson interval (later visits: a count); for an A/B test the differences between variants (Newcombe, at the winner
+ * rule's z) and the winner sentence from the counts as they stand; curves by hours since each
+ * arm's send; and, for a weekly newsletter without a clean earlier week, what can answer
+ * "more than usual?". Definitions: definitions.ts (experimentArm, proportionInterval,
+ * differenceInterval, abWinner, withinNoise, holdout, regularCadence).
+ */
+
+const VARIANTS = ['A', 'B', 'C', 'D'];
+const ARM_ORDER = [...VARIANTS, 'rest', 'holdout'];
+
+export const ARM_NAMES: Record<string, string> = {
+  A: 'Variant A',
+  B: 'Variant B',
+  C: 'Variant C',
+  D: 'Variant D',
+  rest: 'The rest',
+  holdout: 'Held out',
+};
+
+export interface ArmMeasure extends Interval {
+  /** Deliveries of the arm (people, each once). */
+  count: number;
+  /** Of delivered; null with nothing delivered. */
+  rate: number | null;
+}
+
+export interface ArmFigures {
+  arm: string;
+  name: string;
+  subject: string | null;
+  size: number;
+  delivered: number;
+  /** When the arm's sending started; null before (and for the held out). */
+  sentAt: number | null;
+  humanOpeners: ArmMeasure;
+  clickers: ArmMeasure;
+  visitors: ArmMeasure;
+  /** Later visits by the arm's recipients (visits, not people: no rate or interval). */
+  laterVisits: number;
+  /** Running totals by hours since the hour of the arm's send, hourly for the first week. */
+  curves: CurveSeries[];
+}
+
+export interface VariantDifference {
+  arm: string;
+  against: string;
+  difference: number;
+  low: number;
+  high: number;
+}
+
+export interface ExperimentReport {
+  kind: 'ab' | 'holdout' | 'ab_holdout';
+  state: string;
+  measure: 'human_clickers' | 'human_openers';
+  testShare: number;
+  holdoutShare: number;
+  waitMs: number;
+  winnerArm: string | null;
+  decidedAt: number | null;
+  decidedHow: string | null;
+  arms: ArmFigures[];
+  /** Each later variant against variant A on the winning measure, at the winner rule's confidence. */
+  differences: VariantDifference[];
+  /** The confidence of those intervals: 0.95 for two variants, 1 − 0.05/m for m pairs. */
+  differenceConfidence: number | null;
+  /** The winner rule on the counts as they stand (null without an A/B test). */
+  decision: WinnerDecision | null;
+}
+
+function measureOf(count: number, delivered: number): ArmMeasure {
+  // A bounced message can keep a first open from before it bounced: the interval is of at most all delivered.
+  const interval = wilsonInterval(Math.min(count, delivered), delivered);
+  return { count, rate: delivered > 0 ? count / delivered : null, ...interval };
+}
+
+const SERIES: { metric: ArmMetric; key: string; name: string }[] = [
+  { metric: 'arm.open_human', key: 'humanOpeners', name: 'Likely-human openers' },
+  { metric: 'arm.click', key: 'clickers', name: 'Human clickers' },
+  { metric: 'arm.visit', key: 'visitors', name: 'Recipients who visited' },
+];
+
+const WEEK_BY_HOUR = { stepMs: HOUR_MS, spanMs: CURVE_HOURS * HOUR_MS };
+
+/** The experiment's figures, or undefined when the issue has none. */
+export async function experimentReport(
+  db: DB,
+  issueId: number,
+  options: { now?: number } = {},
+): Promise<ExperimentReport | undefined> {
+  const now = options.now ?? Date.now();
+  const experiment = await findExperiment(db, issueId);
+  if (!experiment) return undefined;
+  const [armRows, totals, armCounts, later] = await Promise.all([
+    findExperimentArms(db, issueId),
+    countDeliveriesByArm(db, issueId),
+    findArmCounts(
+      db,
+      issueId,
+      SERIES.map((s) => s.metric),
+    ),
+    findLinkTotals(db, issueId, 'arm.visit_later'),
+  ]);
+  const laterByArm = new Map(later.map((r) => [r.dim, r.n]));
+  const totalOf = (metric: ArmMetric, arm: string) =>
+    armCounts.filter((c) => c.metric === metric + TOTAL && c.dim === arm).reduce((n, c) => n + c.n, 0);
+  const keys = [...new Set([...armRows.map((a) => a.arm), ...totals.map((t) => t.arm)])].sort(
+    (a, b) => rank(a) - rank(b),
+  );
+  const byArm = new Map(totals.map((t) => [t.arm, t]));
+  const subjects = new Map(armRows.map((a) => [a.arm, a.subject]));
+  const empty = (arm: string): ArmTotals => ({ arm, size: 0, delivered: 0, firstSentAt: null });
+
+  const arms: ArmFigures[] = keys.map((arm) => {
+    const t = byArm.get(arm) ?? empty(arm);
+    // Hour buckets: the curves count from the hour in which the arm's sending started.
+    const from = t.firstSentAt === null ? null : hourOf(t.firstSentAt);
+    return {
+      arm,
+      name: ARM_NAMES[arm] ?? arm,
+      subject: subjects.get(arm) ?? null,
+      size: t.size,
+      delivered: t.delivered,
+      sentAt: t.firstSentAt,
+      humanOpeners: measureOf(totalOf('arm.open_human', arm), t.delivered),
+      clickers: measureOf(totalOf('arm.click', arm), t.delivered),
+      visitors: measureOf(totalOf('arm.visit', arm), t.delivered),
+      laterVisits: laterByArm.get(arm) ?? 0,
+      curves:
+        from === null
+          ? []
+          : SERIES.map((s) => ({
+              key: s.key,
+              name: s.name,
+              points: cumulativeSteps(
+                armCounts.filter((c) => c.metric === s.metric && c.dim === arm),
+                from,
+                WEEK_BY_HOUR,
+                now,
+              ),
+            })),
+    };
+  });
+
+  const variants = arms.filter((a) => VARIANTS.includes(a.arm));
+  const success = (a: ArmFigures) =>
+    Math.min(experiment.measure === 'human_openers' ? a.humanOpeners.count : a.clickers.count, a.delivered);
+  const counts = variants.map((a) => ({ key: a.arm, successes: success(a), n: a.delivered }));
+  const z = variants.length >= 2 ? winnerZ(variants.length) : null;
+  const differences =
+    z === null
+      ? []
+      : counts.slice(1).map((c) => ({ arm: c.key, against: counts[0]!.key, ...newcombeDifference(c, counts[0]!, z) }));
+  const pairs = (variants.length * (variants.length - 1)) / 2;
+  const hasHoldout = keys.includes('holdout') || experiment.holdoutShare > 0;
+  return {
+    kind: variants.length >= 2 ? (hasHoldout ? 'ab_holdout' : 'ab') : 'holdout',
+    state: experiment.state,
+    measure: experiment.measure,
+    testShare: experiment.testShare,
+    holdoutShare: experiment.holdoutShare,
+    waitMs: experiment.waitMs,
+    winnerArm: experiment.winnerArm,
+    decidedAt: experiment.decidedAt,
+    decidedHow: experiment.decidedHow,
+    arms,
+    differences,
+    differenceConfidence: z === null ? null : pairs <= 1 ? 0.95 : 1 - 0.05 / pairs,
+    decision: variants.length >= 2 ? decideWinner(counts, { measure: experiment.measure }) : null,
+  };
+}
+
+function rank(arm: string): number {
+  const i = ARM_ORDER.indexOf(arm);
+  return i < 0 ? ARM_ORDER.length : i;
+}
+
+/**
+ * "More than usual?" for a weekly newsletter: the advice when every earlier week had a send in
+ * the visits lift's 72 hours (null otherwise).
+ */
+export function cadenceAdviceFor(report: IssueReport): CadenceAdvice | null {
+  const visits = report.lift.find((l) => l.metric === 'visit');
+  if (!visits) return null;
+  return regularCadenceAdvice({
+    lift: visits.h72,
+    attributedVisits: report.issue.attributedVisits,
+    delivered: report.issue.delivered,
+    uniqueVisitors: report.issue.uniqueVisitors,
+    holdout: null,
+  });
+}

@@ -1,0 +1,146 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { createDatabase } from '../../src/lib/db/database.ts';
+import { quarterOf } from '../../src/lib/counts/buckets.ts';
+import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { addAccount, apiKeyFor, request } from '../helpers/accounts.ts';
+import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { seedReportDatabase } from '../helpers/reports.ts';
+import { seedExperimentIssue, type Seeded } from '../helpers/experiments.ts';
+
+const MARKETER = { email: 'mara@example.com', password: 'a long passphrase for tests' };
+const DAY = 86_400_000;
+
+/**
+ * An issue's report with an A/B test and a holdout (issue 19), in Chromium at a desktop width and
+ * at 375 px: the arms with their sizes and per-100 rates with intervals, the difference between
+ * the variants and the sentence, readable without the page scrolling sideways.
+ *
+ *   A: 3 of 4 clickers (75.0 per 100, 30.1–95.4); B: 2 of 4 (50.0, 15.0–85.0)
+ *   B − A = −25.0 per 100; the best, A, against B: 25.0 (−32.0 to 65.5) → within noise
+ */
+for (const dialect of testDialects()) {
+  describe(`an experiment's report in Chromium [${dialect}]`, () => {
+    let server: RunningServer;
+    let browser: Browser;
+    let drop: () => Promise<void>;
+    let seeded: Seeded;
+
+    beforeAll(async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'footfall-e2e-experiment-'));
+      const created = await createTestDatabaseUrl(dialect, dir);
+      drop = created.drop;
+      const port = await freePort();
+      const siteUrl = `http://127.0.0.1:${port}`;
+      await seedReportDatabase(created.url, siteUrl);
+      const db = createDatabase(created.url, { poolSize: 1 });
+      try {
+        seeded = await seedExperimentIssue(db, quarterOf(Date.now() - 2 * DAY), siteUrl);
+      } finally {
+        await db.destroy();
+      }
+      server = await startServer({
+        dataDir: dir,
+        databaseUrl: created.url,
+        env: { PORT: String(port), SEND_WORKER: '0' },
+      });
+      await addAccount(server.databaseUrl, MARKETER.email, 'marketer', MARKETER.password);
+      browser = await launchBrowser();
+    }, 120_000);
+    afterAll(async () => {
+      await browser?.close();
+      await server?.stop();
+      await drop?.();
+    });
+
+    it('the report API carries every arm with its counts, rates and intervals, and the decision', async () => {
+      const key = await apiKeyFor(server.databaseUrl, 'marketer');
+      const answer = await request(server, `/api/issues/${seeded.issue.issueId}/report`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(answer.status).toBe(200);
+      const body = JSON.parse(answer.text) as {
+        experiment: {
+          kind: string;
+          arms: {
+            arm: string;
+            size: number;
+            delivered: number;
+            human_clickers: { count: number; rate: number | null; low: number; high: number };
+          }[];
+          decision: { kind: string; key: string; sentence: string };
+        };
+      };
+      expect(body.experiment.kind).toBe('ab_holdout');
+      expect(body.experiment.arms.map((a) => [a.arm, a.size, a.delivered, a.human_clickers.count])).toEqual([
+        ['A', 4, 4, 3],
+        ['B', 4, 4, 2],
+        ['rest', 2, 2, 1],
+        ['holdout', 2, 0, 0],
+      ]);
+      expect(body.experiment.arms[0]!.human_clickers.low).toBeCloseTo(0.300642, 5);
+      expect(body.experiment.arms[3]!.human_clickers).toEqual({ count: 0, rate: null, low: 0, high: 1 });
+      expect(body.experiment.decision).toMatchObject({ kind: 'within_noise', key: 'A' });
+    });
+
+    it('shows the arms, their intervals and the sentence at 1280 and 375 px', async () => {
+      for (const width of [1280, 375]) {
+        const context = await browser.newContext({ viewport: { width, height: 900 } });
+        const page = await context.newPage();
+        page.setDefaultTimeout(10_000);
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(String(error)));
+        const next = `/admin/issues/${seeded.issue.issueId}/report`;
+        await page.goto(`${server.url}/admin/login?next=${encodeURIComponent(next)}`);
+        await page.getByLabel('Email').fill(MARKETER.email);
+        await page.getByLabel('Password').fill(MARKETER.password);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.waitForURL(`${server.url}${next}`);
+
+        const section = page.locator('section[data-experiment="ab_holdout"]');
+        await expect.poll(() => section.isVisible()).toBe(true);
+        expect(await section.getByRole('heading', { level: 2 }).textContent()).toContain('A/B test with a holdout');
+        const sentence = section.locator('[data-sentence]');
+        expect(await sentence.isVisible()).toBe(true);
+        expect(await sentence.textContent()).toContain(
+          'Variant A brought 25.0 more clickers per 100 delivered (−32.0 to 65.5): within noise, so variant A, the first, goes to the rest.',
+        );
+        const rows = section.locator('table.arms-table tbody tr');
+        expect(
+          await rows.locator('th').evaluateAll((ths) => ths.map((th) => th.firstChild?.textContent?.trim())),
+        ).toEqual(['Variant A', 'Variant B', 'The rest', 'Held out']);
+        const clickersA = rows.nth(0).locator('td[data-measure="clickers"]');
+        expect(await clickersA.isVisible()).toBe(true);
+        expect((await clickersA.innerText()).replace(/\s+/g, ' ')).toBe('75.0 (30.1–95.4) 3');
+        expect((await rows.nth(1).locator('td[data-measure="clickers"]').innerText()).replace(/\s+/g, ' ')).toBe(
+          '50.0 (15.0–85.0) 2',
+        );
+        expect(await rows.nth(3).locator('td').nth(1).textContent()).toBe('held out');
+        expect(
+          await section
+            .locator('table.arms-table thead th')
+            .evaluateAll((ths) => ths.map((th) => th.textContent?.trim())),
+        ).toEqual([
+          'Arm',
+          'Size',
+          'Delivered',
+          'Likely-human openers',
+          'Human clickers',
+          'Recipients who visited',
+          'Later visits',
+        ]);
+        expect(await rows.nth(0).locator('td[data-measure="laterVisits"]').textContent()).toContain('1');
+        const difference = section.locator('tr[data-difference="B-A"]');
+        expect((await difference.innerText()).replace(/\s+/g, ' ')).toBe('B − A −25.0 −65.5 to 32.0');
+        // The page itself does not scroll sideways; wide tables scroll inside their own box.
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+        expect(errors).toEqual([]);
+        await context.close();
+      }
+    });
+  });
+}
