@@ -174,7 +174,8 @@ for (const dialect of testDialects()) {
             counter: 'front',
             from: new Date(start + offset + i * Q).toISOString(),
             to: new Date(start + offset + (i + 1) * Q).toISOString(),
-            in: people + (i % 4),
+            // Multiples of 15: one person a minute or more, so every window from the send's minute is a whole number of people.
+            in: 15 * (people + (i % 4)),
             out: people,
           });
         const answer = await request(server, '/api/webhooks/door-counts', {
@@ -275,12 +276,15 @@ for (const dialect of testDialects()) {
 
     it('in Chromium the issue report shows people through the door with its lift, the calls answered and missed, and the hard bounce with its reason: each a direct count of raw rows', async () => {
       const start = quarterOf(sentAt);
+      const sendMinute = Math.floor(sentAt / 60_000) * 60_000;
       const raw = await withDatabase(databaseUrl, async (db) => {
-        const door = await db.selectFrom('door_counts').select(['from_at', 'count_in']).execute();
+        const door = await db.selectFrom('door_counts').select(['from_at', 'to_at', 'count_in']).execute();
+        // People in over [from, to): each interval's count shared by its overlap (exact: counts are multiples of 15).
         const sum = (from: number, to: number) =>
-          door
-            .filter((r) => Number(r.from_at) >= from && Number(r.from_at) < to)
-            .reduce((a, r) => a + Number(r.count_in), 0);
+          door.reduce((a, r) => {
+            const overlap = Math.max(0, Math.min(to, Number(r.to_at)) - Math.max(from, Number(r.from_at)));
+            return a + (Number(r.count_in) * overlap) / (Number(r.to_at) - Number(r.from_at));
+          }, 0);
         const calls = await db
           .selectFrom('offline_events')
           .select('answered')
@@ -293,19 +297,24 @@ for (const dialect of testDialects()) {
           .select(['kind', 'reason', 'source'])
           .where('issue_id', '=', issueId)
           .execute();
+        const END = Number.MAX_SAFE_INTEGER;
         return {
-          doorIn: sum(start, Number.MAX_SAFE_INTEGER),
-          first24: sum(start, start + DAY),
-          earlier24: [sum(start - 7 * DAY, start - 6 * DAY), sum(start - 14 * DAY, start - 13 * DAY)],
+          doorIn: sum(start, END),
+          // The lift's windows start at the send's minute; the earlier weeks over the same minutes.
+          h24: sum(sendMinute, sendMinute + DAY),
+          h24Weeks: [1, 2].map((k) => sum(sendMinute - k * 7 * DAY, sendMinute - k * 7 * DAY + DAY)),
+          h72: sum(sendMinute, END),
+          // The curve's hours since send start at the send's quarter hour (its bucket).
+          curve: [1, 2].map((days) => sum(start, start + days * DAY)),
+          h72Weeks: [1, 2].map((k) => sum(sendMinute - k * 7 * DAY, start - k * 7 * DAY + 2 * DAY)),
           answered: calls.filter((c) => c.answered !== null && Number(c.answered) === 1).length,
           missed: calls.filter((c) => c.answered !== null && Number(c.answered) === 0).length,
           bounces,
         };
       });
-      // 192 quarter hours of 3, 4, 5, 6 people; the earlier weeks 1, 2, 3, 4.
-      expect(raw.doorIn).toBe(48 * (3 + 4 + 5 + 6));
-      expect(raw.first24).toBe(24 * (3 + 4 + 5 + 6));
-      expect(raw.earlier24).toEqual([24 * 10, 24 * 10]);
+      // 192 quarter hours of 45, 60, 75, 90 people; the earlier weeks 15, 30, 45, 60.
+      expect(raw.doorIn).toBe(48 * 15 * (3 + 4 + 5 + 6));
+      for (const n of [raw.h24, raw.h72, ...raw.h24Weeks, ...raw.h72Weeks]) expect(Number.isInteger(n)).toBe(true);
       expect([raw.answered, raw.missed]).toEqual([1, 1]);
       expect(raw.bounces).toHaveLength(1);
       expect(raw.bounces[0]).toMatchObject({ kind: 'hard', source: 'mailbox' });
@@ -347,12 +356,29 @@ for (const dialect of testDialects()) {
       expect(curves.length).toBeGreaterThan(0);
       for (const c of curves) expect(c).toMatchObject({ svg: true, rows: expect.any(Number) });
       expect(curves.some((c) => c.rows > 0)).toBe(true);
-      const sentences = await door.locator('p.lift-sentence').allTextContents();
-      const day = sentences.find((s) => s.startsWith('24 hours:'))?.replace(/\s+/g, ' ') ?? '';
-      const normal = (raw.earlier24[0]! + raw.earlier24[1]!) / 2;
-      expect(day).toContain(
-        `there were ${raw.first24} people through the door; a normal week has ${normal} in those hours`,
-      );
+      const curveRow = async (hours: string) =>
+        number(
+          await door
+            .locator('figure[data-chart] table tbody tr', {
+              has: page.locator('th', { hasText: new RegExp(`^\\s*${hours}\\s*$`) }),
+            })
+            .first()
+            .locator('td')
+            .first()
+            .textContent(),
+        );
+      expect([await curveRow('24 h'), await curveRow('48 h')]).toEqual(raw.curve);
+      const sentences = (await door.locator('p.lift-sentence').allTextContents()).map((s) => s.replace(/\s+/g, ' '));
+      const lift = (label: string) => {
+        const found = /there were ([\d,]+) people through the door; a normal week has ([\d,.]+) in those hours/.exec(
+          sentences.find((s) => s.startsWith(label)) ?? '',
+        );
+        return found ? [found[1], found[2]].map((n) => Number(n!.replace(/,/g, ''))) : sentences;
+      };
+      const mean = (weeks: number[]) => weeks.reduce((a, b) => a + b, 0) / weeks.length;
+      expect(lift('24 hours:')).toEqual([raw.h24, mean(raw.h24Weeks)]);
+      expect(lift('72 hours:')).toEqual([raw.h72, mean(raw.h72Weeks)]);
+      expect(sentences.every((s) => !s.includes('no normal week'))).toBe(true);
 
       const calls = page.locator('[data-call-outcomes]');
       const callFigure = async (label: string) =>
@@ -377,6 +403,19 @@ for (const dialect of testDialects()) {
       expect(number(await reasonRow.locator('td.num').textContent())).toBe(1);
       expect(errors).toEqual([]);
       await context.close();
+
+      // The same numbers as JSON (the page's promise), for an API key.
+      const api = await request(server, `/api/issues/${issueId}/report`, {
+        headers: { authorization: `Bearer ${marketerKey}` },
+      });
+      expect(api.status).toBe(200);
+      const body = JSON.parse(api.text);
+      expect(body.people_through_the_door.window.door_in).toBe(raw.doorIn);
+      expect(body.people_through_the_door.lift.h24).toMatchObject({ observed: raw.h24, expected: mean(raw.h24Weeks) });
+      expect(body.people_through_the_door.lift.h72).toMatchObject({ observed: raw.h72, expected: mean(raw.h72Weeks) });
+      expect(body.call_outcomes).toMatchObject({ credited: 2, answered: raw.answered, missed: raw.missed });
+      expect(body.bounces_reported).toMatchObject({ hard: 1, soft: 0, complaint: 0 });
+      expect(body.bounces_reported.reasons).toEqual([{ kind: 'hard', reason: raw.bounces[0]!.reason, count: 1 }]);
     });
 
     it('the bounced address is suppressed, its page says so, and the next send skips it', async () => {

@@ -3,6 +3,8 @@ import type { ComparisonRow, IssueReport } from './issue-report.service.ts';
 import { WEEKDAYS } from './week-hour.ts';
 import type { ArmMeasure, ExperimentReport } from './experiment-report.service.ts';
 import type { CadenceAdvice } from './regular-cadence.ts';
+import type { CallOutcomes } from './call-outcomes.service.ts';
+import type { DoorReport } from './door-report.service.ts';
 
 /**
  * The JSON shapes of /api/reports/issues and /api/issues/:id/report, kept beside the domain so
@@ -227,5 +229,29 @@ export function cadenceJson(c: CadenceAdvice) {
     explanation: c.explanation,
     holdout: c.holdout,
     options: c.options.map((o) => ({ key: o.key, text: o.text, weeks: o.weeks })),
+  };
+}
+
+/** Calls credited to the issue told apart, as the report page's "Answered and missed calls" shows them. */
+export function callOutcomesJson(calls: CallOutcomes) {
+  return {
+    credited: calls.credited,
+    answered: calls.answered,
+    missed: calls.missed,
+    answered_not_reported: calls.answeredUnknown,
+    first_time: calls.firstTime,
+    repeat: calls.repeat,
+    caller_not_known: calls.callerUnknown,
+  };
+}
+
+/** People through the door as the report page shows them (null lift and empty curves without a counter). */
+export function doorReportJson(door: DoorReport) {
+  return {
+    counters: door.counters,
+    window: { door_in: door.window.doorIn, door_out: door.window.doorOut, walk_ins: door.window.walkIns },
+    curves: door.curves.map((c) => ({ key: c.key, name: c.name, points: c.points })),
+    heatmap: { total: door.heatmap.total, weekdays: WEEKDAYS, values: door.heatmap.values },
+    lift: door.lift ? { h24: liftJson(door.lift.h24), h72: liftJson(door.lift.h72) } : null,
   };
 }
