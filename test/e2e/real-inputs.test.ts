@@ -431,7 +431,9 @@ for (const dialect of testDialects()) {
       const subscriberPage = await request(server, `/admin/subscribers/${goneId}`, { cookie: adminCookie });
       expect(subscriberPage.status).toBe(200);
       const text = subscriberPage.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
-      expect(text).toContain('Hard bounce reported for');
+      expect(text).toContain('Status bounced');
+      expect(text).toContain('Mail bounced; the address is suppressed');
+      expect(text).toContain('Hard bounce reported for Ring the repair counter');
       expect(text).toContain('the bounce mailbox');
 
       const before = relay.envelopes.length;
