@@ -1,10 +1,10 @@
-import type { Transaction } from 'kysely';
+import { CompiledQuery, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { BatchInserter } from '../events/event-writer.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../counts/ledger.ts';
 import { creditIssueByNumber } from './issue-credit.ts';
-import type { DB } from '../db/database.ts';
+import { dialectOf, type DB } from '../db/database.ts';
 import { findSubscriberIdByPhoneHash } from '../subscribers/subscribers.repository.ts';
 import { findOfflineEventByClientId, hasCallFrom, insertOfflineEventIfNew } from './offline-events.repository.ts';
 import type { OfflineEventRow } from './offline-events.repository.ts';
@@ -65,7 +65,39 @@ const newEvent = (call: CallRow, issueId: number | null, subscriberId: number | 
   repeat_caller: repeat,
 });
 
+/** Advisory lock keys of calls, apart from the tracking writer's (batch-locks.ts: deliveries' rows, visitors at 2^40 + …). */
+const CALL_LOCK_SPACE = 2 ** 41;
+
+/** FNV-1a, 32 bits: two keys sharing a lock only serialise them. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * PostgreSQL: before anything is read, the batch's callers (their hashes) and call ids are locked
+ * (transaction-scoped advisory locks, in key order, after the tracking locks every batch takes
+ * first). Another process's batch — or this one's next, several commit at once — with the same
+ * caller or call id waits for this one's commit, then reads the call it stored: one first-time
+ * call a caller, and a replay never waits on the unique index in an order that could deadlock.
+ */
+async function lockCalls(trx: Transaction<Database>, calls: readonly CallRow[]): Promise<void> {
+  const keys = new Set<number>();
+  for (const call of calls) {
+    if (call.from_hash) keys.add(CALL_LOCK_SPACE + keyHash(`from:${call.from_hash}`));
+    if (call.client_id) keys.add(CALL_LOCK_SPACE + keyHash(`id:${call.client_id}`));
+  }
+  if (keys.size === 0) return;
+  const sorted = [...keys].sort((a, b) => a - b);
+  await trx.executeQuery(CompiledQuery.raw('select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as k', [sorted]));
+}
+
 async function writeCallsKysely(trx: Transaction<Database>, calls: CallRow[]): Promise<CallResult[]> {
+  if (dialectOf(trx) === 'postgres') await lockCalls(trx, calls);
   const results: CallResult[] = [];
   const stored: OfflineEventRow[] = [];
   for (const call of calls) {
