@@ -1,6 +1,7 @@
 import type { LiftResult } from './lift.ts';
 import type { ComparisonRow, IssueReport } from './issue-report.service.ts';
 import { WEEKDAYS } from './week-hour.ts';
+import type { CallOutcomes } from './call-outcomes.service.ts';
 
 /**
  * The JSON shapes of /api/reports/issues and /api/issues/:id/report, kept beside the domain so
@@ -90,7 +91,7 @@ const series = (s: { key: string; name: string; points: [number, number][] }) =>
  * issue still running is at its age), heatmaps (7 × 24, Monday first, site time zone), links,
  * mail programs and devices, lift and machine activity.
  */
-export function issueReportJson(report: IssueReport) {
+export function issueReportJson(report: IssueReport, calls?: CallOutcomes) {
   return {
     issue: comparisonRowJson(report.issue),
     time_zone: report.timeZone,
@@ -159,5 +160,22 @@ export function issueReportJson(report: IssueReport) {
         views: o.views,
       })),
     },
+    ...(calls ? { call_outcomes: callOutcomesJson(calls) } : {}),
+  };
+}
+
+/**
+ * The calls credited to the issue told apart, as the report page's panel shows them: answered,
+ * missed or not reported by the source; first-time, repeat or the caller's number not known.
+ */
+export function callOutcomesJson(calls: CallOutcomes) {
+  return {
+    credited: calls.credited,
+    answered: calls.answered,
+    missed: calls.missed,
+    answered_not_reported: calls.answeredUnknown,
+    first_time_callers: calls.firstTime,
+    repeat_callers: calls.repeat,
+    caller_not_known: calls.callerUnknown,
   };
 }

@@ -4,8 +4,9 @@ import { requireApi } from '../../../../web/guard.ts';
 import { issueIdParam, json } from '../../../../web/issues-api.ts';
 import { issueReport } from '#lib/reports/issue-report.service.ts';
 import { issueReportJson } from '#lib/reports/report-json.ts';
+import { issueCallOutcomes } from '#lib/reports/call-outcomes.service.ts';
 
-/** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices. */
+/** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices, and its calls' outcomes. */
 export const GET: APIRoute = async (context) => {
   const now = Date.now();
   const principal = await requireApi(context, 'reports.view', now);
@@ -21,5 +22,5 @@ export const GET: APIRoute = async (context) => {
       },
       404,
     );
-  return json(issueReportJson(report));
+  return json(issueReportJson(report, await issueCallOutcomes(app.db, report.issue.issueId)));
 };
