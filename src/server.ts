@@ -17,7 +17,7 @@ import { sqliteHandle } from './lib/db/database.ts';
 import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './web/http/client-address.ts';
 import { StaticSite, type StaticFile } from './web/http/static-site.ts';
-import { handleTrackingRequest } from './web/tracking-handler.ts';
+import { handleTrackingRequest, ipOf } from './web/tracking-handler.ts';
 import { handleCallWebhookRequest, isCallWebhookPost } from './web/webhook-handler.ts';
 import { handleOneClickUnsubscribe, isOneClickPost, ONE_CLICK_FOLDER } from './web/one-click-unsubscribe.ts';
 import { API_FOLDER, prepareApiRequest } from './web/http/api-requests.ts';
@@ -144,17 +144,18 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     path: RequestPath,
     bodyBudget: BodyBudget,
   ) => {
+    // The call webhooks: public, each checks its own secret or signature; served before Astro
+    // (webhook-handler.ts), headers read from rawHeaders like the tracking fast path's.
+    if (isCallWebhookPost(req.method, path.route)) {
+      await handleCallWebhookRequest(req, res, app, path.route, ipOf(req, app), bodyBudget);
+      return;
+    }
     if (isOneClickPost(req.method, path)) {
       await handleOneClickUnsubscribe(req, res, app);
       return;
     }
     if (isUnder(path.route, API_FOLDER)) prepareApiRequest(req); // key-authenticated: no cookie, no origin check
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], app.config.trustProxy);
-    // The call webhooks: public, each checks its own secret or signature; served before Astro (webhook-handler.ts).
-    if (isCallWebhookPost(req.method, path.route)) {
-      await handleCallWebhookRequest(req, res, app, path.route, ip, bodyBudget);
-      return;
-    }
     if (req.method === 'GET' && isUnder(path.route, ONE_CLICK_FOLDER))
       await noteUnsubscribePage(req, path.route, ip, app);
     if (req.method === 'GET' || req.method === 'HEAD') {
