@@ -1,6 +1,7 @@
 /**
  * The Footfall process: one node:http server in front of Astro.
  *   /t/…            tracking fast path (no Astro)
+ *   POST /api/webhooks/{calls,twilio,callrail}   the call webhooks (no Astro)
  *   prerendered     pages and assets from memory, page views counted here
  *   everything else Astro (@astrojs/node in middleware mode): SSR pages, actions, admin
  * SQLite: WAL checkpoints run in a thread of their own (lib/db/wal-checkpointer.ts).
@@ -16,7 +17,8 @@ import { sqliteHandle } from './lib/db/database.ts';
 import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './web/http/client-address.ts';
 import { StaticSite, type StaticFile } from './web/http/static-site.ts';
-import { handleTrackingRequest } from './web/tracking-handler.ts';
+import { handleTrackingRequest, ipOf } from './web/tracking-handler.ts';
+import { handleCallWebhookRequest, isCallWebhookPost } from './web/webhook-handler.ts';
 import { handleOneClickUnsubscribe, isOneClickPost, ONE_CLICK_FOLDER } from './web/one-click-unsubscribe.ts';
 import { API_FOLDER, prepareApiRequest } from './web/http/api-requests.ts';
 import { isUnder, parseRequestPath, type RequestPath } from './web/http/request-path.ts';
@@ -142,6 +144,12 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     path: RequestPath,
     bodyBudget: BodyBudget,
   ) => {
+    // The call webhooks: public, each checks its own secret or signature; served before Astro
+    // (webhook-handler.ts), headers read from rawHeaders like the tracking fast path's.
+    if (isCallWebhookPost(req.method, path.route)) {
+      await handleCallWebhookRequest(req, res, app, path.route, ipOf(req, app), bodyBudget);
+      return;
+    }
     if (isOneClickPost(req.method, path)) {
       await handleOneClickUnsubscribe(req, res, app);
       return;

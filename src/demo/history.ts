@@ -7,6 +7,7 @@ import { attributionCookieValue, signupIssueId } from '../lib/tracking/attributi
 import { recordPageView } from '../lib/analytics/page-views.service.ts';
 import { recordTap } from '../lib/offline/offline-events.service.ts';
 import { recordWebhookCall } from '../lib/offline/call-webhook.ts';
+import { storeCall } from '../lib/offline/call-writer.ts';
 import { normalizePhone } from '../lib/phone/phone-number.ts';
 import { publishedArticleCards } from './articles.ts';
 import { openingHoursByWeekday, type DayHours } from './opening-hours.ts';
@@ -303,7 +304,11 @@ export class DemoHistory {
       at,
       lane: `c:${++this.#trackedCalls}`,
       run: async (at) => {
-        await recordWebhookCall({ db: this.app.db, serverSecret: this.app.secret }, { ...call, at }, at);
+        await recordWebhookCall(
+          { calls: { write: (row) => storeCall(this.app.db, row) }, serverSecret: this.app.secret },
+          { ...call, at },
+          at,
+        );
         this.counts.calls++;
       },
     });

@@ -2,7 +2,7 @@ import type { CallWebhookDeps } from '../lib/offline/call-webhook.ts';
 import { isWebhookSecret, parseCallPayload, recordWebhookCall } from '../lib/offline/call-webhook.ts';
 import { WEBHOOK_FAILURES_PER_ADDRESS, type RateLimits } from '../lib/security/rate-limit.ts';
 import { BODY_LIMITS } from './http/body-limits.ts';
-import { readRequestBytes } from './http/request-body.ts';
+import { readRequestBytes, type BodyBytes } from './http/request-body.ts';
 
 /**
  * The call-tracking webhook, `POST /api/webhooks/calls`: a telephony provider posts each call
@@ -32,15 +32,39 @@ export interface WebhookAnswer {
   headers?: Record<string, string>;
 }
 
-export function presentedSecret(headers: Headers): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.get('authorization') ?? '');
-  return bearer?.[1] ?? headers.get('x-webhook-secret')?.trim() ?? undefined;
+/**
+ * What a webhook handler reads of a request, whoever serves it: the server entry's node:http
+ * request (webhook-handler.ts, the way every request reaches it under `npm start`) or a web
+ * Request (the Astro routes under src/pages/api/webhooks, for `astro dev`).
+ */
+export interface WebhookRequest {
+  /** A header's (first) value; `name` lower-case. */
+  header(name: string): string | undefined;
+  /** The path and query string requested. */
+  target: string;
+  /** The body, at most `maxBytes`. */
+  body(maxBytes: number): Promise<BodyBytes>;
+}
+
+/** A web Request as a WebhookRequest. */
+export function webhookRequestOf(request: Request): WebhookRequest {
+  const url = new URL(request.url);
+  return {
+    header: (name) => request.headers.get(name) ?? undefined,
+    target: `${url.pathname}${url.search}`,
+    body: (maxBytes) => readRequestBytes(request, maxBytes),
+  };
+}
+
+export function presentedSecret(request: WebhookRequest): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.header('authorization') ?? '');
+  return bearer?.[1] ?? request.header('x-webhook-secret')?.trim() ?? undefined;
 }
 
 /** The whole webhook: authenticate, read, validate, store. `address` is the client's, for the failure limit. */
 export async function handleCallWebhook(
   deps: CallWebhookDeps & { rateLimits: RateLimits },
-  request: Request,
+  request: WebhookRequest,
   address: string,
   now = Date.now(),
 ): Promise<WebhookAnswer> {
@@ -52,7 +76,7 @@ export async function handleCallWebhook(
       body: { error: 'too_many_failures', message: 'Too many failed attempts from this address; try again later.' },
       headers: { 'retry-after': String(blocked.retryAfterSeconds) },
     };
-  if (!isWebhookSecret(deps.webhookSecret, presentedSecret(request.headers))) {
+  if (!isWebhookSecret(deps.webhookSecret, presentedSecret(request))) {
     await failures.hit(WEBHOOK_FAILURES_PER_ADDRESS, address, now);
     const message = deps.webhookSecret
       ? 'Send the webhook secret as "Authorization: Bearer <secret>" or "X-Webhook-Secret: <secret>".'
@@ -63,13 +87,13 @@ export async function handleCallWebhook(
       headers: { 'www-authenticate': 'Bearer realm="footfall-webhooks"' },
     };
   }
-  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
+  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(request.header('content-type') ?? '')) {
     return {
       status: 415,
       body: { error: 'unsupported_media_type', message: 'Send JSON with "Content-Type: application/json".' },
     };
   }
-  const read = await readRequestBytes(request, MAX_WEBHOOK_BODY_BYTES);
+  const read = await request.body(MAX_WEBHOOK_BODY_BYTES);
   if (!read.ok && read.reason === 'too_large')
     return { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_WEBHOOK_BODY_BYTES} bytes.` } };
   if (!read.ok)

@@ -8,9 +8,8 @@ import {
   type ParsedProviderCall,
 } from '../lib/offline/provider-calls.ts';
 import { WEBHOOK_FAILURES_PER_ADDRESS, type RateLimits } from '../lib/security/rate-limit.ts';
-import type { WebhookAnswer } from './call-webhook.ts';
+import type { WebhookAnswer, WebhookRequest } from './call-webhook.ts';
 import { BODY_LIMITS } from './http/body-limits.ts';
-import { readRequestBytes } from './http/request-body.ts';
 
 /**
  * The phone providers' own webhooks, beside the generic `POST /api/webhooks/calls`:
@@ -51,19 +50,19 @@ const MEDIA: Record<Provider, { test: RegExp; name: string }> = {
 async function handleProviderWebhook(
   provider: Provider,
   deps: ProviderWebhookDeps,
-  request: Request,
+  request: WebhookRequest,
   address: string,
   now: number,
   verify: (bytes: Uint8Array) => boolean,
   parse: (bytes: Uint8Array) => ParsedProviderCall | 'bad_encoding',
 ): Promise<WebhookAnswer> {
   const media = MEDIA[provider];
-  if (!media.test.test(request.headers.get('content-type') ?? ''))
+  if (!media.test.test(request.header('content-type') ?? ''))
     return {
       status: 415,
       body: { error: 'unsupported_media_type', message: `Send the body as ${media.name}.` },
     };
-  const read = await readRequestBytes(request, MAX_BODY);
+  const read = await request.body(MAX_BODY);
   if (!read.ok)
     return read.reason === 'too_large'
       ? { status: 413, body: { error: 'too_large', message: `The body is over ${MAX_BODY} bytes.` } }
@@ -117,14 +116,13 @@ async function handleProviderWebhook(
 const utf8 = (bytes: Uint8Array) => new TextDecoder('utf-8', { fatal: true }).decode(bytes);
 
 /** The URL Twilio called, as it saw it: the site's public address, this path and query string. */
-export function twilioSignedUrl(siteUrl: string, request: Request): string {
-  const url = new URL(request.url);
-  return `${siteUrl.replace(/\/+$/, '')}${url.pathname}${url.search}`;
+export function twilioSignedUrl(siteUrl: string, request: WebhookRequest): string {
+  return `${siteUrl.replace(/\/+$/, '')}${request.target}`;
 }
 
 export function handleTwilioWebhook(
   deps: ProviderWebhookDeps,
-  request: Request,
+  request: WebhookRequest,
   address: string,
   now = Date.now(),
 ): Promise<WebhookAnswer> {
@@ -149,7 +147,7 @@ export function handleTwilioWebhook(
         form !== undefined &&
         isTwilioRequest(
           deps.twilioAuthToken,
-          request.headers.get('x-twilio-signature'),
+          request.header('x-twilio-signature'),
           twilioSignedUrl(deps.siteUrl, request),
           [...form],
         )
@@ -164,7 +162,7 @@ export function handleTwilioWebhook(
 
 export function handleCallrailWebhook(
   deps: ProviderWebhookDeps,
-  request: Request,
+  request: WebhookRequest,
   address: string,
   now = Date.now(),
 ): Promise<WebhookAnswer> {
@@ -174,7 +172,7 @@ export function handleCallrailWebhook(
     request,
     address,
     now,
-    (bytes) => isCallrailRequest(deps.callrailSigningKey, request.headers.get('signature'), bytes),
+    (bytes) => isCallrailRequest(deps.callrailSigningKey, request.header('signature'), bytes),
     (bytes) => {
       let body: unknown;
       try {

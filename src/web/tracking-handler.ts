@@ -120,7 +120,7 @@ function recordOpenRequest(
 }
 
 /** The client's address (behind a trusted proxy, from X-Forwarded-For). Headers from rawHeaders: req.headers is built on first use, at a cost a request (docs/performance.md). */
-function ipOf(req: IncomingMessage, app: AppContext): string {
+export function ipOf(req: IncomingMessage, app: AppContext): string {
   const forwardedFor =
     app.config.trustProxy.kind === 'none' ? undefined : allRawHeaders(req.rawHeaders, 'x-forwarded-for');
   return clientAddress(req.socket.remoteAddress, forwardedFor, app.config.trustProxy);

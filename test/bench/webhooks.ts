@@ -1,6 +1,7 @@
 // npm run bench:webhooks — signed Twilio call status callbacks accepted per second by Footfall
-// (POST /api/webhooks/twilio: signature, fields, the call stored with its counts, caller hash,
-// subscriber match and repeat-caller check, in one transaction) against a bare node:http server
+// (POST /api/webhooks/twilio, served by the server entry before Astro: signature, fields, the call
+// stored with its counts, caller hash, subscriber match and repeat-caller check, many calls a
+// transaction through the event writer) against a bare node:http server
 // that only checks the same signature and answers 204, measured in the same run. Server on
 // core 0, autocannon on core 1, a warm-up each, three interleaved runs, median. Every request is
 // a different call (its own CallSid), so each one Footfall answers is a stored row; the bench

@@ -515,11 +515,29 @@ for (const dialect of testDialects()) {
           }),
         );
       };
+      // The report's JSON (/api/issues/<id>/report) gives the same figures as the page.
+      const fromApi = async () => {
+        const answer = await request(server, `/api/issues/${issueId}/report`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+        expect(answer.status, answer.text).toBe(200);
+        const c = (JSON.parse(answer.text) as { call_outcomes: Record<string, number> }).call_outcomes;
+        return {
+          Answered: c.answered,
+          Missed: c.missed,
+          'Not reported': c.answered_not_reported,
+          'First-time caller': c.first_time_callers,
+          'Repeat caller': c.repeat_callers,
+          'Number not known': c.caller_not_known,
+        };
+      };
       expect(await figures()).toEqual(expected);
+      expect(await fromApi()).toEqual(await figures());
       // Retention prunes every raw row: the figures stay.
       await withDatabase(server.databaseUrl, (db) => pruneRawEvents(db, Date.now() + 4000 * 86_400_000));
       expect(await calls()).toEqual([]);
       expect(await figures()).toEqual(expected);
+      expect(await fromApi()).toEqual(expected);
     });
   });
 }

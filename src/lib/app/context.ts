@@ -5,6 +5,7 @@ import { EventWriter } from '../events/event-writer.ts';
 import { VisitTracker } from '../analytics/visits.ts';
 import type { AttributionDeps } from '../analytics/page-views.service.ts';
 import { hitInserter } from '../tracking/hit-writer.ts';
+import { callInserter } from '../offline/call-writer.ts';
 import { trackingBatchLock } from '../tracking/batch-locks.ts';
 import { peekSettings } from '../settings/settings.service.ts';
 import { VisitorHasher } from '../analytics/visitor-hash.service.ts';
@@ -23,7 +24,8 @@ function createEventWriter(db: DB, config: Readonly<Config>) {
     db,
     // Tracking hits, judged against their delivery's history, before the page views they lead to
     // (with their attribution and visits).
-    { hits: hitInserter, pageViews },
+    // Calls the phone providers report come last: they share no rows with either.
+    { hits: hitInserter, pageViews, calls: callInserter },
     {
       ...config.eventWriter,
       lock: trackingBatchLock(pageViews),
@@ -31,7 +33,12 @@ function createEventWriter(db: DB, config: Readonly<Config>) {
         console.error(`[events] ${rows} row(s) not written:`, error instanceof Error ? error.message : error),
     },
   );
-  return { writer, hits: writer.handle(hitInserter), pageViews: writer.handle(pageViews) };
+  return {
+    writer,
+    hits: writer.handle(hitInserter),
+    pageViews: writer.handle(pageViews),
+    calls: writer.handle(callInserter),
+  };
 }
 
 /** Everything a request needs that lives as long as the process: one of each. */
@@ -43,6 +50,8 @@ export interface AppContext {
   writer: ReturnType<typeof createEventWriter>['writer'];
   hits: ReturnType<typeof createEventWriter>['hits'];
   pageViews: ReturnType<typeof createEventWriter>['pageViews'];
+  /** The writer's handle for calls the phone providers' webhooks report (src/lib/offline/call-writer.ts). */
+  calls: ReturnType<typeof createEventWriter>['calls'];
   visitors: VisitorHasher;
   /** Page-view attribution: the cookie's secret and the window from Settings. */
   attribution: AttributionDeps;
@@ -69,7 +78,7 @@ export interface AppContextOptions {
 
 export function createAppContext(config: Readonly<Config>, options: AppContextOptions = {}): AppContext {
   const db = createDatabase(config.databaseUrl);
-  const { writer, hits, pageViews } = createEventWriter(db, config);
+  const { writer, hits, pageViews, calls } = createEventWriter(db, config);
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     outboxDir: path.join(config.dataDir, 'outbox'),
@@ -99,6 +108,7 @@ export function createAppContext(config: Readonly<Config>, options: AppContextOp
     writer,
     hits,
     pageViews,
+    calls,
     visitors: new VisitorHasher(db),
     mailer,
     issueSending,

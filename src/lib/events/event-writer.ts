@@ -233,11 +233,16 @@ export class EventWriter<DB, Inserters extends Record<string, BatchInserter<DB, 
   }
 
   // better-sqlite3 builds a transaction function with four variants each time it is asked: made once.
+  // BEGIN IMMEDIATE: a batch reads before it writes, and a deferred transaction whose read snapshot
+  // another process's commit made stale cannot take the write lock (SQLITE_BUSY at once, no busy
+  // wait); an immediate one waits for the lock (busy_timeout) and reads what that commit wrote.
   #transaction: { sqlite: BetterSqlite3.Database; run: (work: () => void) => void } | undefined;
 
   #sqliteTransaction(sqlite: BetterSqlite3.Database): (work: () => void) => void {
-    if (this.#transaction?.sqlite !== sqlite)
-      this.#transaction = { sqlite, run: sqlite.transaction((work: () => void) => work()) };
+    if (this.#transaction?.sqlite !== sqlite) {
+      const transaction = sqlite.transaction((work: () => void) => work());
+      this.#transaction = { sqlite, run: (work) => transaction.immediate(work) };
+    }
     return this.#transaction.run;
   }
 

@@ -1,12 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { DB } from '../db/database.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
 import { phoneHash } from '../phone/phone-hash.ts';
 import { parseEventTime } from './event-time.ts';
 import { EARLIEST_EVENT_AT, toOfflineEvent, type OfflineEvent } from './offline-events.ts';
-import { findOfflineEventByClientId } from './offline-events.repository.ts';
-import { storeCallEvent } from './offline-counts.ts';
-import { creditIssueByNumber } from './issue-credit.ts';
+import type { CallStore } from './call-writer.ts';
 
 /**
  * A call a telephony provider reports (the HTTP side, POST /api/webhooks/calls, is
@@ -22,7 +19,8 @@ export const MAX_WEBHOOK_SKEW_MS = 5 * 60_000;
 const MAX_DURATION_S = 86_400;
 
 export interface CallWebhookDeps {
-  db: DB;
+  /** Where calls are written (the event writer's call handle). */
+  calls: CallStore;
   /** CALLS_WEBHOOK_SECRET; undefined → every request is refused. */
   webhookSecret: string | undefined;
   /** The server secret: keys the caller hash. */
@@ -117,42 +115,41 @@ export function parseCallPayload(
 
 /** Stores a parsed call (once per provider id); credits it to the issue whose tracked number was called. */
 export async function recordWebhookCall(
-  deps: Pick<CallWebhookDeps, 'db' | 'serverSecret'>,
+  deps: CallRecording,
   call: WebhookCall,
   now = Date.now(),
 ): Promise<{ event: OfflineEvent; duplicate: boolean }> {
   return recordProviderCall(deps, call, call.externalId ? `webhook:${call.externalId}` : null, now);
 }
 
+/** Where and how a call is recorded: the event writer's call handle (or storeCall's one transaction) and the server secret. */
+export interface CallRecording {
+  calls: CallStore;
+  /** The server secret: keys the caller hash. */
+  serverSecret: string;
+}
+
 /**
  * Stores a call a provider reported, once per `clientId` (`webhook:…`, `twilio:<CallSid>`,
  * `callrail:<id>`): the caller kept only as a keyed hash, credited to the issue whose tracked
  * number was called, linked to the subscriber with that phone hash, marked answered or missed
- * and first-time or repeat (storeCallEvent).
+ * and first-time or repeat — all decided in the transaction that stores it (call-writer.ts),
+ * answered once that committed.
  */
 export async function recordProviderCall(
-  deps: Pick<CallWebhookDeps, 'db' | 'serverSecret'>,
+  deps: CallRecording,
   call: WebhookCall,
   clientId: string | null,
   now = Date.now(),
 ): Promise<{ event: OfflineEvent; duplicate: boolean }> {
-  const inserted = await storeCallEvent(deps.db, {
-    kind: 'call',
+  const { row, duplicate } = await deps.calls.write({
     at: call.at,
     recorded_at: now,
-    source: 'webhook',
-    recorded_by: null,
-    mentioned_newsletter: null,
-    note: null,
-    issue_id: await creditIssueByNumber(deps.db, call.to ?? null, call.at),
     client_id: clientId,
     from_hash: call.from ? callerHash(deps.serverSecret, call.from) : null,
     to_number: call.to ?? null,
     duration_s: call.durationS ?? null,
     answered: call.answered === undefined ? null : call.answered ? 1 : 0,
   });
-  if (inserted) return { event: toOfflineEvent(inserted), duplicate: false };
-  const existing = clientId ? await findOfflineEventByClientId(deps.db, clientId) : undefined;
-  if (!existing) throw new Error(`webhook call ${clientId} neither inserted nor found`);
-  return { event: toOfflineEvent(existing), duplicate: true };
+  return { event: toOfflineEvent(row), duplicate };
 }

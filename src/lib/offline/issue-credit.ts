@@ -1,3 +1,5 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
 import type { DB } from '../db/database.ts';
 import { isSlug } from '../issues/issue.ts';
 import { findIssueBySlug, findIssueIdByTrackedPhone } from '../issues/issues.repository.ts';
@@ -15,7 +17,11 @@ import { findIssueBySlug, findIssueIdByTrackedPhone } from '../issues/issues.rep
  */
 
 /** The issue whose tracked phone number is `toNumber` (normalised, e.g. "+441632960001") for a call at `at`; null when none. */
-export async function creditIssueByNumber(db: DB, toNumber: string | null, at: number): Promise<number | null> {
+export async function creditIssueByNumber(
+  db: DB | Transaction<Database>,
+  toNumber: string | null,
+  at: number,
+): Promise<number | null> {
   if (!toNumber) return null;
   return (await findIssueIdByTrackedPhone(db, toNumber, at)) ?? null;
 }

@@ -4,13 +4,7 @@ import type { Database, OfflineEventKind } from '../db/schema.ts';
 import { addReportCounts, CountDeltas } from '../counts/ledger.ts';
 import { SITE } from '../counts/buckets.ts';
 import type { PlainMetric } from '../counts/metrics.ts';
-import {
-  hasCallFrom,
-  insertOfflineEventIfNew,
-  type NewOfflineEvent,
-  type OfflineEventRow,
-} from './offline-events.repository.ts';
-import { findSubscriberIdByPhoneHash } from '../subscribers/subscribers.repository.ts';
+import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
 
 const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = {
   call: 'call.mentioned',
@@ -62,27 +56,6 @@ export function offlineEventDeltas(rows: readonly Counted[], sign: 1 | -1, delta
 export async function storeOfflineEvent(db: DB, row: NewOfflineEvent): Promise<OfflineEventRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const inserted = await insertOfflineEventIfNew(trx, row);
-    if (inserted) await addReportCounts(trx, offlineEventDeltas([inserted], 1));
-    return inserted;
-  });
-}
-
-/**
- * Stores one call a provider reported (once per client id) and counts it, in one transaction:
- * linked to the one subscriber whose phone hash is the caller's (findSubscriberIdByPhoneHash),
- * and marked a repeat caller's when a counted call from the same caller hash is already on
- * record (hasCallFrom), else a first-time caller's; both unknown without a caller number.
- */
-export async function storeCallEvent(db: DB, row: NewOfflineEvent): Promise<OfflineEventRow | undefined> {
-  return db.transaction().execute(async (trx) => {
-    const fromHash = row.from_hash ?? null;
-    const caller = fromHash
-      ? {
-          subscriber_id: (await findSubscriberIdByPhoneHash(trx, fromHash)) ?? null,
-          repeat_caller: (await hasCallFrom(trx, fromHash)) ? 1 : 0,
-        }
-      : { subscriber_id: null, repeat_caller: null };
-    const inserted = await insertOfflineEventIfNew(trx, { ...row, ...caller });
     if (inserted) await addReportCounts(trx, offlineEventDeltas([inserted], 1));
     return inserted;
   });

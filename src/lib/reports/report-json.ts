@@ -232,15 +232,18 @@ export function cadenceJson(c: CadenceAdvice) {
   };
 }
 
-/** Calls credited to the issue told apart, as the report page's "Answered and missed calls" shows them. */
+/**
+ * The calls credited to the issue told apart, as the report page's panel shows them: answered,
+ * missed or not reported by the source; first-time, repeat or the caller's number not known.
+ */
 export function callOutcomesJson(calls: CallOutcomes) {
   return {
     credited: calls.credited,
     answered: calls.answered,
     missed: calls.missed,
     answered_not_reported: calls.answeredUnknown,
-    first_time: calls.firstTime,
-    repeat: calls.repeat,
+    first_time_callers: calls.firstTime,
+    repeat_callers: calls.repeat,
     caller_not_known: calls.callerUnknown,
   };
 }

@@ -1,27 +1,19 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '#lib/app/context.ts';
-import { handleCallrailWebhook } from '../../../web/provider-call-webhooks.ts';
-import { getSettings } from '#lib/settings/settings.service.ts';
+import { webhookRequestOf } from '../../../web/call-webhook.ts';
+import { answerCallWebhook, webhookHeaders } from '../../../web/webhook-handler.ts';
 
-/** The Callrail call webhook: no API key, the provider's signature instead. See src/web/provider-call-webhooks.ts. */
+/**
+ * The Callrail call webhook: no API key, the provider's signature instead. See src/web/provider-call-webhooks.ts.
+ * Under `npm start` the server entry answers this path before Astro (src/web/webhook-handler.ts);
+ * this route serves `astro dev`.
+ */
 export const POST: APIRoute = async (context) => {
-  const app = await appContext();
-  const settings = await getSettings(app.db);
-  const answer = await handleCallrailWebhook(
-    {
-      db: app.db,
-      serverSecret: app.secret,
-      timeZone: settings.timeZone,
-      rateLimits: app.rateLimits,
-      siteUrl: settings.siteUrl,
-      twilioAuthToken: app.config.twilioAuthToken,
-      callrailSigningKey: app.config.callrailSigningKey,
-    },
-    context.request,
+  const answer = await answerCallWebhook(
+    await appContext(),
+    '/api/webhooks/callrail',
+    webhookRequestOf(context.request),
     context.locals.clientAddress ?? context.clientAddress,
   );
-  return new Response(JSON.stringify(answer.body), {
-    status: answer.status,
-    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...answer.headers },
-  });
+  return new Response(JSON.stringify(answer.body), { status: answer.status, headers: webhookHeaders(answer) });
 };

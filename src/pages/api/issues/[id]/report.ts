@@ -9,7 +9,7 @@ import { issueDoorReport } from '#lib/reports/door-report.service.ts';
 import { getIssueBounces } from '#lib/bounces/bounces.service.ts';
 import { cadenceAdviceFor, experimentReport } from '#lib/reports/experiment-report.service.ts';
 
-/** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices. */
+/** One sent issue's report: its numbers, curves by hour over the first week (up to now) and weekday × hour matrices, and its calls' outcomes. */
 export const GET: APIRoute = async (context) => {
   const now = Date.now();
   const principal = await requireApi(context, 'reports.view', now);
