@@ -10,14 +10,9 @@ import {
   inspectDoorCsv,
   planDoorImport,
 } from '../lib/door/door-import.service.ts';
-import {
-  deleteUpload,
-  findUpload,
-  MAX_OFFLINE_UPLOAD_BYTES,
-  notCsvReason,
-  saveUpload,
-} from '../lib/offline/offline-uploads.ts';
+import { deleteUpload } from '../lib/offline/offline-uploads.ts';
 import { authorize } from './authorize.ts';
+import { keepCsvUpload, keptUpload, uploadFileInput, uploadId } from './csv-uploads.ts';
 
 /** Door counters in Settings (settings.manage): add, change the name or the staff rule, remove. */
 
@@ -90,25 +85,10 @@ export const doors = {
     /** A counter's export, step 1: keep the file (as the offline import does) and answer its id. */
     upload: defineAction({
       accept: 'form',
-      input: z.object({ file: z.instanceof(File, { error: 'Choose a CSV file to upload.' }) }),
+      input: uploadFileInput,
       handler: async (input, context) => {
         const user = authorize(context, 'offline-events.manage');
-        if (input.file.size > MAX_OFFLINE_UPLOAD_BYTES)
-          throw new ActionError({
-            code: 'CONTENT_TOO_LARGE',
-            message: `The file is larger than ${MAX_OFFLINE_UPLOAD_BYTES / 1_000_000} MB; split it into smaller files.`,
-          });
-        const bytes = new Uint8Array(await input.file.arrayBuffer());
-        const notCsv = notCsvReason(bytes);
-        if (notCsv) throw new ActionError({ code: 'BAD_REQUEST', message: notCsv });
-        const app = await appContext();
-        const saved = await saveUpload(app.config.dataDir, { name: input.file.name, bytes }, user.id);
-        const head = await inspectDoorCsv(saved.file);
-        if (!head.ok) {
-          await deleteUpload(app.config.dataDir, saved.id);
-          throw new ActionError({ code: 'BAD_REQUEST', message: head.error });
-        }
-        return { uploadId: saved.id };
+        return keepCsvUpload(input.file, user.id, (_app, file) => inspectDoorCsv(file));
       },
     }),
 
@@ -116,7 +96,7 @@ export const doors = {
     import: defineAction({
       accept: 'form',
       input: z.object({
-        upload: z.string().regex(/^[0-9a-f]{32}$/, 'This upload is not valid; upload the file again.'),
+        upload: uploadId,
         delimiter: z.string().max(20),
         time: z.string().max(10),
         end: z.string().max(10),
@@ -128,12 +108,7 @@ export const doors = {
         authorize(context, 'offline-events.manage');
         const app = await appContext();
         const { timeZone } = await getSettings(app.db);
-        const upload = await findUpload(app.config.dataDir, input.upload);
-        if (!upload)
-          throw new ActionError({
-            code: 'NOT_FOUND',
-            message: 'This upload is no longer here (uploads are kept for a day); upload the file again.',
-          });
+        const upload = await keptUpload(app, input.upload);
         const mapping = doorMappingFromFields(input);
         if (!mapping)
           throw new ActionError({ code: 'BAD_REQUEST', message: 'Choose the columns, then run the dry run again.' });

@@ -11,15 +11,10 @@ import {
   undoTap,
 } from '../lib/offline/offline-events.service.ts';
 import { applyOfflineImport, inspectOfflineCsv, planOfflineImport } from '../lib/offline/offline-import.service.ts';
-import {
-  deleteUpload,
-  findUpload,
-  MAX_OFFLINE_UPLOAD_BYTES,
-  notCsvReason,
-  saveUpload,
-} from '../lib/offline/offline-uploads.ts';
+import { deleteUpload } from '../lib/offline/offline-uploads.ts';
 import { getSettings } from '../lib/settings/settings.service.ts';
 import { authorize } from './authorize.ts';
+import { keepCsvUpload, keptUpload, uploadFileInput, uploadId } from './csv-uploads.ts';
 
 /**
  * The tally page (any signed-in role) and the Offline events pages (offline-events.manage).
@@ -130,26 +125,12 @@ export const offline = {
     /** Step 1: keep the file (under DATA_DIR) and answer its id; the page then shows the preview. */
     upload: defineAction({
       accept: 'form',
-      input: z.object({ file: z.instanceof(File, { error: 'Choose a CSV file to upload.' }) }),
+      input: uploadFileInput,
       handler: async (input, context) => {
         const user = authorize(context, 'offline-events.manage');
-        if (input.file.size > MAX_OFFLINE_UPLOAD_BYTES) {
-          throw new ActionError({
-            code: 'CONTENT_TOO_LARGE',
-            message: `The file is larger than ${MAX_OFFLINE_UPLOAD_BYTES / 1_000_000} MB; split it into smaller files.`,
-          });
-        }
-        const bytes = new Uint8Array(await input.file.arrayBuffer());
-        const notCsv = notCsvReason(bytes);
-        if (notCsv) throw new ActionError({ code: 'BAD_REQUEST', message: notCsv });
-        const { app, timeZone: tz } = await timeZone();
-        const saved = await saveUpload(app.config.dataDir, { name: input.file.name, bytes }, user.id);
-        const preview = await inspectOfflineCsv(saved.file, tz);
-        if (!preview.ok) {
-          await deleteUpload(app.config.dataDir, saved.id);
-          throw new ActionError({ code: 'BAD_REQUEST', message: preview.error });
-        }
-        return { uploadId: saved.id };
+        return keepCsvUpload(input.file, user.id, async (app, file) =>
+          inspectOfflineCsv(file, (await getSettings(app.db)).timeZone),
+        );
       },
     }),
 
@@ -157,7 +138,7 @@ export const offline = {
     import: defineAction({
       accept: 'form',
       input: z.object({
-        upload: z.string().regex(/^[0-9a-f]{32}$/, 'This upload is not valid; upload the file again.'),
+        upload: uploadId,
         delimiter: z.string().max(20),
         time: z.string().max(10),
         kind: z.string().max(20),
@@ -168,12 +149,7 @@ export const offline = {
       handler: async (input, context) => {
         const user = authorize(context, 'offline-events.manage');
         const { app, timeZone: tz } = await timeZone();
-        const upload = await findUpload(app.config.dataDir, input.upload);
-        if (!upload)
-          throw new ActionError({
-            code: 'NOT_FOUND',
-            message: 'This upload is no longer here (uploads are kept for a day); upload the file again.',
-          });
+        const upload = await keptUpload(app, input.upload);
         const mapping = mappingFromFields(input);
         if (!mapping)
           throw new ActionError({

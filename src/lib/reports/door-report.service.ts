@@ -1,9 +1,9 @@
 import type { DB } from '../db/database.ts';
-import { MINUTE_MS, QUARTER_MS, minuteOf, quarterOf, SITE } from '../counts/buckets.ts';
+import { quarterOf, SITE } from '../counts/buckets.ts';
 import type { MinuteMetric } from '../counts/metrics.ts';
 import { findCountBuckets, findFirstBucket, sumMinuteWindows, sumWindows } from '../counts/range-reads.ts';
 import { doorCounters } from '../door/door-counts.service.ts';
-import { computeLift, exactWindow, type LiftResult } from './lift.ts';
+import { minuteLifts, type LiftResult } from './lift.ts';
 import { findSendTimes } from './reports.repository.ts';
 import { weekHourMatrix } from './week-hour.ts';
 import { cumulativeSteps } from './issue-report.service.ts';
@@ -47,42 +47,12 @@ export async function minuteMetricLift(
 ): Promise<{ h24: LiftResult; h72: LiftResult }> {
   const otherSendTimes = (await findSendTimes(db)).filter((s) => s.issueId !== input.issueId).map((s) => s.sentAt);
   const dataSince = await findFirstBucket(db, SITE, [metric]);
-  const common = {
-    sentAt: input.sentAt,
-    countFrom: minuteOf(input.sentAt),
-    otherSendTimes,
-    timeZone: input.timeZone,
-    now: input.now,
-    noun: input.noun,
-    ...(dataSince === undefined ? {} : { dataSince }),
-  };
-  const run = (countIn: (from: number, to: number) => number) => ({
-    h24: computeLift({ ...common, countIn, horizonHours: 24 }),
-    h72: computeLift({ ...common, countIn, horizonHours: 72 }),
-  });
-  const piecesOf = (from: number, to: number) => exactWindow(from, to, { bucketMs: QUARTER_MS, minuteMs: MINUTE_MS });
-  const quarters = new Map<string, [number, number]>();
-  const minutes = new Map<string, [number, number]>();
-  run((from, to) => {
-    const { buckets, minutes: edges } = piecesOf(from, to);
-    if (buckets) quarters.set(`${buckets[0]}:${buckets[1]}`, buckets);
-    for (const edge of edges) minutes.set(`${edge[0]}:${edge[1]}`, edge);
-    return 0;
-  });
-  const [quarterCounts, minuteCounts] = await Promise.all([
-    sumWindows(db, SITE, metric, [...quarters.values()]),
-    sumMinuteWindows(db, SITE, metric, [...minutes.values()]),
-  ]);
-  const lookup = (ranges: Map<string, [number, number]>, counts: number[]) => {
-    const keys = [...ranges.keys()];
-    return ([from, to]: [number, number]) => counts[keys.indexOf(`${from}:${to}`)] ?? 0;
-  };
-  const quarterSum = lookup(quarters, quarterCounts);
-  const minuteSum = lookup(minutes, minuteCounts);
-  return run((from, to) => {
-    const { buckets, minutes: edges } = piecesOf(from, to);
-    return (buckets ? quarterSum(buckets) : 0) + edges.reduce((n, edge) => n + minuteSum(edge), 0);
-  });
+  const { issueId: _issueId, ...rest } = input;
+  return minuteLifts(
+    { ...rest, otherSendTimes, ...(dataSince === undefined ? {} : { dataSince }) },
+    (quarters, minutes) =>
+      Promise.all([sumWindows(db, SITE, metric, quarters), sumMinuteWindows(db, SITE, metric, minutes)]),
+  );
 }
 
 function emptyDoorReport(): DoorReport {

@@ -1,7 +1,7 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
-import { computeLift, exactWindow, type LiftResult } from './lift.ts';
-import { DAY_MS, HOUR_MS, MINUTE_MS, minuteOf, PER_HOUR, QUARTER_MS, quarterOf, SITE } from '../counts/buckets.ts';
+import { minuteLifts, type LiftResult } from './lift.ts';
+import { DAY_MS, HOUR_MS, PER_HOUR, QUARTER_MS, quarterOf, SITE } from '../counts/buckets.ts';
 import {
   findCountBuckets,
   findFirstBucket,
@@ -453,56 +453,22 @@ export async function issueReport(
   const otherSendTimes = sendTimes.filter((s) => s.issueId !== issueId).map((s) => s.sentAt);
   // Earlier weeks before the first maintained site count have no data to compare with.
   const dataSince = await findFirstBucket(db, SITE, ['visit', 'pageview', 'call', 'walk_in']);
-  const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => {
-    // From the send's minute to now (the minute still running included), and the same minutes of earlier weeks.
-    const common = {
-      sentAt: row.sentAt,
-      countFrom: minuteOf(row.sentAt),
-      otherSendTimes,
-      timeZone: settings.timeZone,
-      now,
-      noun,
-      ...(dataSince === undefined ? {} : { dataSince }),
-    };
-    const run = (countIn: (from: number, to: number) => number) => ({
-      h24: computeLift({ ...common, countIn, horizonHours: 24 }),
-      h72: computeLift({ ...common, countIn, horizonHours: 72 }),
-    });
-    const piecesOf = (from: number, to: number) => exactWindow(from, to, { bucketMs: QUARTER_MS, minuteMs: MINUTE_MS });
-    // computeLift is pure: a first pass learns which windows it counts, one query per grain sums them all, a second pass gets the answers.
-    const quarters = new Map<string, [number, number]>();
-    const minutes = new Map<string, [number, number]>();
-    const ask = (ranges: Map<string, [number, number]>, [from, to]: [number, number]) =>
-      ranges.set(`${from}:${to}`, [from, to]);
-    run((from, to) => {
-      const { buckets, minutes: edges } = piecesOf(from, to);
-      if (buckets) ask(quarters, buckets);
-      for (const edge of edges) ask(minutes, edge);
-      return 0;
-    });
-    const [quarterCounts, minuteCounts] = await Promise.all([
-      sumWindows(db, SITE, metric, [...quarters.values()]),
-      sumMinuteWindows(db, SITE, metric, [...minutes.values()]),
-    ]);
-    const lookup = (ranges: Map<string, [number, number]>, counts: number[]) => {
-      const keys = [...ranges.keys()];
-      return ([from, to]: [number, number]) => {
-        const i = keys.indexOf(`${from}:${to}`);
-        if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
-        return counts[i]!;
-      };
-    };
-    const quarterSum = lookup(quarters, quarterCounts);
-    const minuteSum = lookup(minutes, minuteCounts);
-    return {
-      metric,
-      label,
-      ...run((from, to) => {
-        const { buckets, minutes: edges } = piecesOf(from, to);
-        return (buckets ? quarterSum(buckets) : 0) + edges.reduce((n, edge) => n + minuteSum(edge), 0);
-      }),
-    };
-  };
+  const liftOf = async (metric: 'visit' | 'call' | 'walk_in', label: string, noun: { one: string; other: string }) => ({
+    metric,
+    label,
+    ...(await minuteLifts(
+      {
+        sentAt: row.sentAt,
+        otherSendTimes,
+        timeZone: settings.timeZone,
+        now,
+        noun,
+        ...(dataSince === undefined ? {} : { dataSince }),
+      },
+      (quarters, minutes) =>
+        Promise.all([sumWindows(db, SITE, metric, quarters), sumMinuteWindows(db, SITE, metric, minutes)]),
+    )),
+  });
 
   const sums = await findTotals(
     db,

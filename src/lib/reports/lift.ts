@@ -29,6 +29,7 @@
  */
 import { wallTimeOf, zonedToEpoch, zoneOffsetAt, clockTimeOf } from '../time/zoned-time.ts';
 import { countOf, durationOf, nounFor } from '../text/counts.ts';
+import { MINUTE_MS, minuteOf, QUARTER_MS } from '../counts/buckets.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -469,4 +470,50 @@ function sentenceFor(parts: SentenceParts): string {
     ? ` Another newsletter went out within ${hours(horizonHours)} of this one, so part of the difference may be its doing.`
     : '';
   return `${observed}; ${baseline}. ${describeDifference(estimate.lift, estimate.low, estimate.high, estimate.verdict)}${touched}`;
+}
+
+/** A window's pieces, whole quarter-hours and edge minutes, each `[from, to)`. */
+type Ranges = [number, number][];
+
+/**
+ * The 24 h and 72 h lifts of one count kept per quarter-hour and per minute, counted from the
+ * start of the send's minute (to now while the horizon runs) against the same minutes of earlier
+ * weeks. computeLift is pure: a first pass learns which windows it counts, `sum` reads them all at
+ * once (one read a grain), a second pass gets the answers.
+ */
+export async function minuteLifts(
+  input: Omit<LiftInput, 'countIn' | 'horizonHours' | 'countFrom'>,
+  sum: (quarters: Ranges, minutes: Ranges) => Promise<[number[], number[]]>,
+): Promise<{ h24: LiftResult; h72: LiftResult }> {
+  const common = { ...input, countFrom: minuteOf(input.sentAt) };
+  const run = (countIn: (from: number, to: number) => number) => ({
+    h24: computeLift({ ...common, countIn, horizonHours: 24 }),
+    h72: computeLift({ ...common, countIn, horizonHours: 72 }),
+  });
+  const piecesOf = (from: number, to: number) => exactWindow(from, to, { bucketMs: QUARTER_MS, minuteMs: MINUTE_MS });
+  const quarters = new Map<string, [number, number]>();
+  const minutes = new Map<string, [number, number]>();
+  const ask = (ranges: Map<string, [number, number]>, [from, to]: [number, number]) =>
+    ranges.set(`${from}:${to}`, [from, to]);
+  run((from, to) => {
+    const { buckets, minutes: edges } = piecesOf(from, to);
+    if (buckets) ask(quarters, buckets);
+    for (const edge of edges) ask(minutes, edge);
+    return 0;
+  });
+  const [quarterCounts, minuteCounts] = await sum([...quarters.values()], [...minutes.values()]);
+  const lookup = (ranges: Map<string, [number, number]>, counts: number[]) => {
+    const keys = [...ranges.keys()];
+    return ([from, to]: [number, number]) => {
+      const i = keys.indexOf(`${from}:${to}`);
+      if (i < 0) throw new Error(`lift asked for a window it did not ask for before: ${from}–${to}`);
+      return counts[i]!;
+    };
+  };
+  const quarterSum = lookup(quarters, quarterCounts);
+  const minuteSum = lookup(minutes, minuteCounts);
+  return run((from, to) => {
+    const { buckets, minutes: edges } = piecesOf(from, to);
+    return (buckets ? quarterSum(buckets) : 0) + edges.reduce((n, edge) => n + minuteSum(edge), 0);
+  });
 }

@@ -63,43 +63,27 @@ export async function releaseMailboxLease(db: DB, mailbox: string, holder: strin
     .execute();
 }
 
-/** A read that worked: when, and how many reports and other messages it moved (added to the totals). */
-export async function recordMailboxSuccess(
+/**
+ * One read of the mailbox: when, how many reports and other messages it moved (added to the
+ * totals, also when it failed part way) and, for a failed read, why (`error`; null for a read that
+ * worked, which clears the last error and sets the last success).
+ */
+export async function recordMailboxRead(
   db: DB,
   mailbox: string,
   now: number,
   moved: { reports: number; others: number },
+  error: string | null,
 ): Promise<void> {
   await db
     .updateTable('bounce_mailboxes')
     .set((eb) => ({
       last_poll_at: now,
-      last_success_at: now,
-      reports: eb('reports', '+', moved.reports),
-      others: eb('others', '+', moved.others),
-      last_error: null,
-      last_error_at: null,
-    }))
-    .where('mailbox', '=', mailbox)
-    .execute();
-}
-
-/** A read that failed: when and why (what it moved before failing still counts). */
-export async function recordMailboxFailure(
-  db: DB,
-  mailbox: string,
-  now: number,
-  error: string,
-  moved: { reports: number; others: number },
-): Promise<void> {
-  await db
-    .updateTable('bounce_mailboxes')
-    .set((eb) => ({
-      last_poll_at: now,
+      ...(error === null ? { last_success_at: now } : {}),
       reports: eb('reports', '+', moved.reports),
       others: eb('others', '+', moved.others),
       last_error: error,
-      last_error_at: now,
+      last_error_at: error === null ? null : now,
     }))
     .where('mailbox', '=', mailbox)
     .execute();

@@ -6,8 +6,7 @@ import {
   countMailboxBounces,
   ensureMailboxRow,
   findMailboxStatus,
-  recordMailboxFailure,
-  recordMailboxSuccess,
+  recordMailboxRead,
   releaseMailboxLease,
   takeMailboxLease,
 } from './mailbox.repository.ts';
@@ -212,11 +211,11 @@ export async function pollBounceMailbox(
       lock.release();
     }
     await client.logout();
-    await recordMailboxSuccess(deps.db, mailbox, now, result);
+    await recordMailboxRead(deps.db, mailbox, now, result, null);
   } catch (error) {
     result.error = describe(error);
     client.close();
-    await recordMailboxFailure(deps.db, mailbox, now, result.error, result);
+    await recordMailboxRead(deps.db, mailbox, now, result, result.error);
   } finally {
     await releaseMailboxLease(deps.db, mailbox, holder);
   }
