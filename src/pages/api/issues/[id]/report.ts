@@ -27,7 +27,7 @@ export const GET: APIRoute = async (context) => {
   const bounces = await getIssueBounces(app.db, report.issue.issueId);
   const experiment = await experimentReport(app.db, report.issue.issueId, { now });
   return json({
-    ...issueReportJson(report, { experiment: experiment ?? null, cadence: cadenceAdviceFor(report) }),
+    ...issueReportJson(report, { experiment: experiment ?? null, cadence: cadenceAdviceFor(report, experiment) }),
     bounces_reported: { ...bounces.totals, reasons: bounces.reasons },
   });
 };
