@@ -18,7 +18,7 @@ import {
   type ArmTotals,
 } from './experiment-report.repository.ts';
 import { regularCadenceAdvice, type CadenceAdvice } from './regular-cadence.ts';
-import { holdoutResult, type HoldoutResult } from './holdout-result.service.ts';
+import { holdoutResultOf, loadArmOutcomes, type HoldoutResult } from './holdout-result.service.ts';
 
 /**
  * An issue's experiment in figures (issue 19): per arm its size and each measure with a 95 %
@@ -61,6 +61,8 @@ export interface ArmFigures {
   visitors: ArmMeasure;
   /** Later visits by the arm's recipients (visits, not people: no rate or interval). */
   laterVisits: number;
+  /** Calls matched to the arm's subscribers (by their phone number on file) within 7 days of the send's start. */
+  callsMatched: number;
   /** Running totals by hours since the hour of the arm's send, hourly for the first week. */
   curves: CurveSeries[];
 }
@@ -117,7 +119,7 @@ export async function experimentReport(
   const now = options.now ?? Date.now();
   const experiment = await findExperiment(db, issueId);
   if (!experiment) return undefined;
-  const [armRows, totals, armCounts, later, holdout] = await Promise.all([
+  const [armRows, totals, armCounts, later, outcomes] = await Promise.all([
     findExperimentArms(db, issueId),
     countDeliveriesByArm(db, issueId),
     findArmCounts(
@@ -126,8 +128,9 @@ export async function experimentReport(
       SERIES.map((s) => s.metric),
     ),
     findLinkTotals(db, issueId, 'arm.visit_later'),
-    holdoutResult(db, issueId, now),
+    loadArmOutcomes(db, issueId),
   ]);
+  const callsOf = new Map((outcomes?.rows ?? []).map((r) => [r.arm, r.calls]));
   const laterByArm = new Map(later.map((r) => [r.dim, r.n]));
   const totalOf = (metric: ArmMetric, arm: string) =>
     armCounts.filter((c) => c.metric === metric + TOTAL && c.dim === arm).reduce((n, c) => n + c.n, 0);
@@ -153,6 +156,7 @@ export async function experimentReport(
       clickers: measureOf(totalOf('arm.click', arm), t.delivered),
       visitors: measureOf(totalOf('arm.visit', arm), t.delivered),
       laterVisits: laterByArm.get(arm) ?? 0,
+      callsMatched: callsOf.get(arm) ?? 0,
       curves:
         from === null
           ? []
@@ -194,7 +198,7 @@ export async function experimentReport(
     differences,
     differenceConfidence: z === null ? null : pairs <= 1 ? 0.95 : 1 - 0.05 / pairs,
     decision: variants.length >= 2 ? decideWinner(counts, { measure: experiment.measure }) : null,
-    holdoutResult: holdout,
+    holdoutResult: holdoutResultOf(outcomes, now),
   };
 }
 

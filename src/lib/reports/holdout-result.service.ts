@@ -140,12 +140,29 @@ export function outcomeResult(
   return { key, name: p.name, arms, treated, heldOut, effect, sentence: `There were ${amount}: ${verdict}` };
 }
 
-/** The holdout result of an issue's experiment, or null before sending started or without a held-out arm. */
-export async function holdoutResult(db: DB, issueId: number, now = Date.now()): Promise<HoldoutResult | null> {
+/** Each arm's per-person outcome counts in the window after the send's start; null before sending started. */
+export interface ArmOutcomes {
+  from: number;
+  to: number;
+  rows: ArmOutcomeRow[];
+}
+
+export async function loadArmOutcomes(db: DB, issueId: number): Promise<ArmOutcomes | null> {
   const from = await findSendStart(db, issueId);
   if (from === null) return null;
   const to = from + HOLDOUT_WINDOW_MS;
-  const rows = await countArmOutcomes(db, issueId, from, to);
+  return { from, to, rows: await countArmOutcomes(db, issueId, from, to) };
+}
+
+/** The holdout result of an issue's experiment, or null before sending started or without a held-out arm. */
+export async function holdoutResult(db: DB, issueId: number, now = Date.now()): Promise<HoldoutResult | null> {
+  return holdoutResultOf(await loadArmOutcomes(db, issueId), now);
+}
+
+/** The holdout result from the arms' outcome counts (pure). */
+export function holdoutResultOf(outcomes: ArmOutcomes | null, now: number): HoldoutResult | null {
+  if (!outcomes) return null;
+  const { from, to, rows } = outcomes;
   if (!rows.some((r) => r.arm === 'holdout')) return null;
   const ordered = [...rows].sort((a, b) => rank(a.arm) - rank(b.arm));
   const pick = (f: (r: ArmOutcomeRow) => [number, number]) =>

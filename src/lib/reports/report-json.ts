@@ -208,6 +208,7 @@ export function experimentJson(e: ExperimentReport) {
       human_clickers: armMeasureJson(a.clickers),
       visitors: armMeasureJson(a.visitors),
       later_visits: a.laterVisits,
+      calls_matched: a.callsMatched,
       curves: a.curves.map(series),
     })),
     differences: e.differences.map((d) => ({

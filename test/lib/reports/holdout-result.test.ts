@@ -283,6 +283,10 @@ describeEachDatabase('the holdout result equals raw counts, also after erasure',
     expect(r.complete).toBe(true);
     const report = (await experimentReport(db(), seeded.issue.issueId, { now: SENT + 10 * DAY }))!;
     expect(report.holdoutResult?.visits.effect?.difference).toBeCloseTo(250, 6);
+    expect(report.arms.map((a) => [a.arm, a.callsMatched])).toEqual([
+      ['rest', 1],
+      ['holdout', 1],
+    ]);
     // The reports JSON and the comparison page carry the same figures.
     const json = experimentJson(report).holdout_result!;
     expect(json.visits.arms.map((a) => [a.arm, a.identifiable, a.size, a.people])).toEqual([
