@@ -22,6 +22,10 @@ const DAY = 86_400_000;
  *
  *   A: 3 of 4 clickers (75.0 per 100, 30.1–95.4); B: 2 of 4 (50.0, 15.0–85.0)
  *   B − A = −25.0 per 100; the best, A, against B: 25.0 (−32.0 to 65.5) → within noise
+ *
+ * The holdout result on visits: recipients known before the send 6 of 10 (A 4 of 4, B 2 of 4, the rest 0 of 2),
+ * 4 of them visited (A0, A1, B0, B1); held out 2 of 2 known, none visited. 666.7 more per 1,000: Newcombe
+ * from Wilson 4/6 (30.0 %–90.3 %) and 0/2 (0–65.8 %): −86.3 to 903.2, within noise.
  */
 for (const dialect of testDialects()) {
   describe(`an experiment's report in Chromium [${dialect}]`, () => {
@@ -39,7 +43,18 @@ for (const dialect of testDialects()) {
       await seedReportDatabase(created.url, siteUrl);
       const db = createDatabase(created.url, { poolSize: 1 });
       try {
-        seeded = await seedExperimentIssue(db, quarterOf(Date.now() - 2 * DAY), siteUrl);
+        const sent = quarterOf(Date.now() - 2 * DAY);
+        seeded = await seedExperimentIssue(db, sent, siteUrl);
+        // Readers known before the send (their reader cookie set by an earlier issue's click): all of A, B's
+        // first two (their visits after the send carry the cookie: A0, A1, B0, B1), and both held out.
+        const known = [...seeded.arms.A, ...seeded.arms.B.slice(0, 2), ...seeded.arms.holdout].map(
+          (d) => d.subscriberId,
+        );
+        await db
+          .updateTable('subscribers')
+          .set({ reader_known_at: sent - DAY })
+          .where('id', 'in', known)
+          .execute();
       } finally {
         await db.destroy();
       }
@@ -85,9 +100,27 @@ for (const dialect of testDialects()) {
       expect(body.experiment.arms[0]!.human_clickers.low).toBeCloseTo(0.300642, 5);
       expect(body.experiment.arms[3]!.human_clickers).toEqual({ count: 0, rate: null, low: 0, high: 1 });
       expect(body.experiment.decision).toMatchObject({ kind: 'within_noise', key: 'A' });
+      const holdout = (
+        body.experiment as unknown as {
+          holdout_result: {
+            visits: {
+              arms: { arm: string; identifiable: number; size: number; people: number }[];
+              effect_per_1000: { difference: number; low: number; high: number };
+            };
+          };
+        }
+      ).holdout_result;
+      expect(holdout.visits.arms.map((a) => [a.arm, a.identifiable, a.size, a.people])).toEqual([
+        ['A', 4, 4, 2],
+        ['B', 2, 4, 2],
+        ['rest', 0, 2, 0],
+        ['holdout', 2, 2, 0],
+      ]);
+      expect(holdout.visits.effect_per_1000.difference).toBeCloseTo(666.667, 2);
+      expect(holdout.visits.effect_per_1000.low).toBeCloseTo(-86.27, 1);
     });
 
-    it('shows the arms, their intervals and the sentence at 1280 and 375 px', async () => {
+    it('shows the arms, their intervals, the sentence and the holdout result (identifiable share, effect per 1,000 with its interval, sentence) at 1280 and 375 px', async () => {
       for (const width of [1280, 375]) {
         const context = await browser.newContext({ viewport: { width, height: 900 } });
         const page = await context.newPage();
@@ -123,7 +156,7 @@ for (const dialect of testDialects()) {
         expect(
           await section
             .locator('table.arms-table thead th')
-            .evaluateAll((ths) => ths.map((th) => th.textContent?.trim())),
+            .evaluateAll((ths) => ths.map((th) => th.firstChild?.textContent?.trim())),
         ).toEqual([
           'Arm',
           'Size',
@@ -132,7 +165,26 @@ for (const dialect of testDialects()) {
           'Human clickers',
           'Recipients who visited',
           'Later visits',
+          'Calls matched',
         ]);
+        // The holdout result: the share identifiable, the effect per 1,000 with its interval, the sentence.
+        const result = section.locator('[data-holdout-result] [data-outcome="visits"]');
+        expect(await result.isVisible()).toBe(true);
+        expect(await result.locator('[data-holdout-sentence]').textContent()).toContain(
+          'There were 666.7 more visitors per 1,000 recipients whose browser was known before the send than in the held-out group (−86.3 to 903.2): within noise',
+        );
+        const effect = result.locator('[data-effect]');
+        expect(await effect.isVisible()).toBe(true);
+        expect((await effect.innerText()).replace(/\s+/g, ' ')).toBe(
+          'Incremental effect: 666.7 per 1,000 (95 % interval −86.3 to 903.2)',
+        );
+        const identifiable = result.locator('tr[data-arm="holdout"] td[data-identifiable]');
+        expect(await identifiable.isVisible()).toBe(true);
+        expect(await identifiable.textContent()).toBe('2 of 2 (100 %)');
+        expect(await result.locator('tr[data-arm="recipients"] td[data-identifiable]').textContent()).toBe(
+          '6 of 10 (60 %)',
+        );
+        expect(await section.locator('[data-not-compared]').isVisible()).toBe(true);
         expect(await rows.nth(0).locator('td[data-measure="laterVisits"]').textContent()).toContain('1');
         const difference = section.locator('tr[data-difference="B-A"]');
         expect((await difference.innerText()).replace(/\s+/g, ' ')).toBe('B − A −25.0 −65.5 to 32.0');

@@ -197,9 +197,11 @@ for (const dialect of testDialects()) {
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe(issue.links.site.url);
       expect(res.headers.get('location')).toContain(`utm_campaign=${issue.slug}`);
-      // A reader's click sets the attribution cookie (it names the click: its landing follows the click's class).
+      // A reader's click sets the attribution cookie (it names the click: its landing follows the click's class),
+      // and the reader cookie (it names the subscriber, for 400 days: the holdout result's identification).
       expect(res.headers.getSetCookie()).toEqual([
         expect.stringMatching(/^ff_attr=[^;]+; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/),
+        expect.stringMatching(/^ff_reader=[^;]+; Max-Age=34560000; Path=\/; HttpOnly; SameSite=Lax$/),
       ]);
       expect(await clicksOf(deliveryId)).toEqual([
         { class: 'human', reason: expect.stringMatching(/^reader: /), link_id: issue.links.site.id },
@@ -287,7 +289,7 @@ for (const dialect of testDialects()) {
       const { deliveryId, subscriberId } = await delivery(20 * MINUTE);
       const click = await get(clickUrl(server.url, deliveryId, issue.links.site.id));
       const cookie = cookiesOf(click);
-      expect(cookie).toMatch(/^ff_attr=[^;]+$/);
+      expect(cookie).toMatch(/^ff_attr=[^;]+; ff_reader=[^;]+$/);
       const landing = new URL(click.headers.get('location')!);
       const browse = (p: string) => fetch(server.url + p, { headers: { 'user-agent': chrome, cookie } });
       expect((await browse(landing.pathname + landing.search)).status).toBe(200);
@@ -314,7 +316,33 @@ for (const dialect of testDialects()) {
       expect(visits[0]).toMatchObject({ landing_path: landing.pathname, attributed_by: 'utm', is_later: 0 });
       expect(Number(visits[0]!.views)).toBe(3);
       expect(Number(visits[0]!.issue_id)).toBe(issue.issueId);
+      expect(Number(visits[0]!.reader_subscriber_id)).toBe(subscriberId);
       expect(firstVisit).not.toBeNull();
+      // The same browser with only the reader cookie (the attribution cookie gone): a visit that still names the reader.
+      const readerOnly = cookie.split('; ').find((c) => c.startsWith('ff_reader='))!;
+      expect(
+        (await fetch(server.url + '/articles/', { headers: { 'user-agent': chrome, cookie: readerOnly } })).status,
+      ).toBe(200);
+      const reader = await withDb(server.databaseUrl, async (db) => ({
+        visits: await db
+          .selectFrom('visits')
+          .select(['landing_path', 'subscriber_id'])
+          .where('reader_subscriber_id', '=', subscriberId)
+          .orderBy('id')
+          .execute(),
+        knownAt: (
+          await db
+            .selectFrom('subscribers')
+            .select('reader_known_at')
+            .where('id', '=', subscriberId)
+            .executeTakeFirstOrThrow()
+        ).reader_known_at,
+      }));
+      expect(reader.visits).toEqual([
+        { landing_path: landing.pathname, subscriber_id: expect.anything() },
+        { landing_path: '/articles/', subscriber_id: null },
+      ]);
+      expect(reader.knownAt).not.toBeNull();
 
       const signup = (email: string, headers: Record<string, string>) =>
         fetch(`${server.url}/subscribe?_action=subscribe`, {

@@ -4,6 +4,7 @@ import type { PageViewEvent } from './visits.ts';
 import type { EventHandle } from '../events/event-writer.ts';
 import { attributionCookieValue, readAttribution } from '../tracking/attribution.ts';
 import { clickMarkerValue, readClickMarker } from '../tracking/click-marker.ts';
+import { readerCookieValue, readReader } from '../tracking/reader-cookie.ts';
 import { isMachineNetwork, ownerKey, ownerWithRole, type NetworkLookup } from '../tracking/hit-source.ts';
 
 export type PageViewSink = EventHandle<PageViewEvent>;
@@ -35,6 +36,8 @@ export async function recordPageView(
   const attribution = cookie ? (readAttribution(secret!, cookie, now, windowDays) ?? null) : null;
   const marker = secret ? clickMarkerValue(request.cookie) : undefined;
   const clickMarker = marker ? (readClickMarker(secret!, marker, now) ?? null) : null;
+  const readerValue = secret ? readerCookieValue(request.cookie) : undefined;
+  const reader = readerValue ? (readReader(secret!, readerValue, now)?.subscriberId ?? null) : null;
   const owner = deps.networks?.lookup(request.ip);
   const machineNetwork =
     owner && isMachineNetwork(owner.role) ? `from ${ownerWithRole(owner)}, with no reader’s click` : null;
@@ -50,5 +53,6 @@ export async function recordPageView(
     machineNetwork,
     ...(owner ? { owner: ownerKey(owner) } : {}),
     windowMs: windowDays * 86_400_000,
+    reader,
   });
 }

@@ -46,6 +46,8 @@ export interface PageViewEvent extends NewPageView {
   owner?: string;
   /** Window of the attribution setting, for later visits. */
   windowMs?: number;
+  /** The subscriber the reader cookie names (tracking/reader-cookie.ts), when the request carried a valid one. */
+  reader?: number | null;
 }
 
 const CLICK_AT =
@@ -83,6 +85,7 @@ const VISIT_COLUMNS = [
   'attributed_by',
   'is_later',
   'click_at',
+  'reader_subscriber_id',
 ] as const;
 /** Rows a statement at most: SQLite prepares a statement per row count; PostgreSQL pays a round trip a statement. */
 const chunkOf = (postgres: boolean) => (postgres ? 2000 : 32);
@@ -154,6 +157,7 @@ interface OpenVisit {
     attributed_by: 'utm' | 'cookie' | null;
     is_later: number;
     click_at: number | null;
+    reader_subscriber_id: number | null;
   };
 }
 
@@ -264,7 +268,7 @@ export class VisitTracker {
     deltas: CountDeltas,
   ): StatementPlan {
     const { event, ref, click } = judged;
-    const { attribution, clickMarker: _marker, machineNetwork: _network, owner, windowMs, ...view } = event;
+    const { attribution, clickMarker: _marker, machineNetwork: _network, owner, windowMs, reader, ...view } = event;
     const cookie = attribution ?? null;
     const readerClick = click?.class === 'human';
     const campaignIssue = view.utm_campaign ? (this.#slugs.get(view.utm_campaign)?.id ?? null) : null;
@@ -332,6 +336,7 @@ export class VisitTracker {
       attributed_by: null as 'utm' | 'cookie' | null,
       is_later: 0,
       click_at: null as number | null,
+      reader_subscriber_id: reader ?? null,
     };
     visit.row = row;
     open.set(key, visit);

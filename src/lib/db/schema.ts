@@ -56,6 +56,8 @@ export interface SubscriberTable {
   confirmations_sent: Generated<number>;
   /** The subscriber's phone number as a keyed hash only (callerHash in src/lib/offline/call-webhook.ts, the same as `offline_events.from_hash`); never the number. */
   phone_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the reader cookie was first set for this subscriber (their first reader's click); null never (issue 19, holdout result). */
+  reader_known_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface SubscriberTopicTable {
@@ -311,6 +313,8 @@ export interface VisitTable {
   is_later: Generated<number>;
   /** With delivery_id: the time of the click its landing came through (null when attributed otherwise). */
   click_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The subscriber the reader cookie named on the visit's first view (issue 19, holdout result); null without one or after their erasure. */
+  reader_subscriber_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export type OfflineEventKind = 'call' | 'walk_in';

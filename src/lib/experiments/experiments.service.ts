@@ -64,9 +64,12 @@ export async function currentDecision(
 /**
  * The worker's experiment chore (like the weekly digest: `now` passed in, safe with several
  * workers): a test whose variants are all sent waits; a test whose wait ended (the send's
- * start + wait) is decided with decideWinner and its winner released to the rest; an
+ * start + wait) and whose variant messages have all settled (or whose second wait ended) is decided with decideWinner and its winner released to the rest; an
  * experiment whose last message went is finished. Answers what it decided.
  */
+/** The decision waits for queued variant messages at most this many waits after the send's start. */
+export const MAX_WAIT_FACTOR = 2;
+
 export async function runExperimentChore(
   db: DB,
   now: number,
@@ -80,7 +83,12 @@ export async function runExperimentChore(
         await changeExperimentState(db, issueId, [experiment.state], 'finished');
       continue;
     }
-    if (now >= Number(experiment.started_at) + Number(experiment.wait_ms)) {
+    const started = Number(experiment.started_at);
+    const wait = Number(experiment.wait_ms);
+    if (now >= started + wait) {
+      // A variant with messages still queued is not judged yet: the decision waits until every variant
+      // message is sent, failed or bounced — at most until MAX_WAIT_FACTOR waits, then it is made on what is there.
+      if (now < started + MAX_WAIT_FACTOR * wait && (await variantsPending(db, issueId))) continue;
       const { decision } = await currentDecision(db, issueId, experiment.measure);
       const how = decision.kind === 'winner' ? 'auto' : 'within_noise';
       if (await recordWinner(db, issueId, decision.key, how, now)) decided.push({ issueId, winner: decision.key, how });

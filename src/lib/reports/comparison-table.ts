@@ -1,3 +1,4 @@
+import { per1000 } from './holdout-result.service.ts';
 import { stringify } from 'csv-stringify/sync';
 import { localInputValue } from '../time/zoned-time.ts';
 import type { DefinitionKey } from './definitions.ts';
@@ -137,7 +138,21 @@ export const COMPARISON_COLUMNS: readonly ComparisonColumn[] = [
     hint: 'The variant that went to the rest, and why',
     value: (r) => winnerText(r.experiment),
   },
+  {
+    key: 'incremental-visitors',
+    heading: 'Incremental visitors per 1,000 (holdout)',
+    kind: 'text',
+    definition: 'holdoutIdentified',
+    hint: 'Recipients minus held out, readers known before the send, 95 % interval',
+    value: (r) => incrementalText(r.holdoutVisits),
+  },
 ];
+
+/** "250.0 (−355.3 to 704.1)"; null without a holdout result. */
+export function incrementalText(e: ComparisonRow['holdoutVisits']): string | null {
+  if (!e) return null;
+  return `${per1000(e.difference)} (${per1000(e.low)} to ${per1000(e.high)})`;
+}
 
 /** "A/B test of 2 variants, 10 % held out"; null without an experiment. */
 export function experimentText(e: ComparisonRow['experiment']): string | null {

@@ -168,7 +168,19 @@ export const DEFINITIONS = {
   },
   holdout: {
     term: 'Holdout',
-    text: 'A random share of the audience (at most 50 %) that gets nothing this time. The held out keep a row in the ledger marked held out: never delivered, never skipped, in no rate’s denominator. The incremental effect is the per-person rate of an outcome among recipients minus the same among the held out, per 1,000, with Newcombe’s 95 % interval × 1,000 — only for outcomes that can be told per person in both groups alike: visits by readers whose browser was known before the send, and calls from a subscriber’s known phone number. Footfall does not record those per person yet, so the report shows the held-out group and no incremental figure. Walk-ins, anonymous calls and door counts can never be tied to a person, so they are not compared.',
+    text: 'A random share of the audience (at most 50 %) that gets nothing this time. The held out keep a row in the ledger marked held out: never delivered, never skipped, in no rate’s denominator. The incremental effect is the per-person rate of an outcome among recipients minus the same among the held out, per 1,000, with Newcombe’s 95 % interval × 1,000 — only for outcomes that can be told per person in both groups alike: visits by readers whose browser was known before the send, and calls from a subscriber’s known phone number (see “Identifiable (holdout)”). Recipients are everyone in the experiment not held out (every variant and the rest), whether or not their message was delivered, so the two groups stay alike. The window is the send’s start to 7 days after; until it ends the figures can still grow. Walk-ins, calls from numbers not on file and door counts can never be tied to a person, so they are not compared.',
+  },
+  armCalls: {
+    term: 'Calls matched to an arm',
+    text: 'Calls (not undone) whose caller’s number matched the phone number on file of a subscriber in the arm, from the send’s start to 7 days after. Calls, not people; anonymous calls and numbers not on file are in no arm. Signups an arm referred are not shown per arm: a signup records the issue it came through (its attribution cookie or its page’s campaign), not the recipient whose click or forward brought it, so signups are given for the issue as a whole.',
+  },
+  armProgress: {
+    term: 'Arms while sending',
+    text: 'On the send’s progress page, per arm: People, everyone in the arm (frozen when sending started); Sent, messages the mail server accepted; Waiting, messages queued or being sent (the rest wait here for the winner); Skipped or failed, messages that will not go (suppressed, failed, or the test stopped). The held out get nothing, so they have no counts. When the wait ends the decision waits for every variant message to be sent, failed or bounced — at most until twice the wait after the send’s start; then it is made with what was delivered by then (a message still queued counts as not delivered).',
+  },
+  holdoutIdentified: {
+    term: 'Identifiable (holdout)',
+    text: 'Who can be told apart per person, decided before the send so it is alike for recipients and held out. Visits: a subscriber is identifiable when Footfall’s reader cookie was first set in their browser before the send started — it is set (first-party, HttpOnly, signed, 400 days) on a likely-human click in any newsletter with per-person tracking on, and names the subscriber. Their outcome is at least one visit from a browser carrying that cookie, starting within 7 days of the send’s start; visits through this issue’s own links count (that is the effect). Calls: a subscriber is identifiable when a phone number is on file for them (kept only as a keyed hash); their outcome is at least one call matched to them in the same window. The share identifiable is shown per arm; the rates are of the identifiable, with Wilson 95 % intervals. An erased subscriber leaves both the identifiable and the outcome; pruned visits leave the outcome.',
   },
   regularCadence: {
     term: 'More than usual? (weekly sends)',

@@ -18,6 +18,7 @@ import {
   type ArmTotals,
 } from './experiment-report.repository.ts';
 import { regularCadenceAdvice, type CadenceAdvice } from './regular-cadence.ts';
+import { holdoutResultOf, loadArmOutcomes, type HoldoutResult } from './holdout-result.service.ts';
 
 /**
  * An issue's experiment in figures (issue 19): per arm its size and each measure with a 95 %
@@ -60,6 +61,8 @@ export interface ArmFigures {
   visitors: ArmMeasure;
   /** Later visits by the arm's recipients (visits, not people: no rate or interval). */
   laterVisits: number;
+  /** Calls matched to the arm's subscribers (by their phone number on file) within 7 days of the send's start. */
+  callsMatched: number;
   /** Running totals by hours since the hour of the arm's send, hourly for the first week. */
   curves: CurveSeries[];
 }
@@ -89,6 +92,8 @@ export interface ExperimentReport {
   differenceConfidence: number | null;
   /** The winner rule on the counts as they stand (null without an A/B test). */
   decision: WinnerDecision | null;
+  /** Recipients against the held out on per-person outcomes (holdout-result.service.ts); null without a holdout or before sending. */
+  holdoutResult: HoldoutResult | null;
 }
 
 function measureOf(count: number, delivered: number): ArmMeasure {
@@ -114,7 +119,7 @@ export async function experimentReport(
   const now = options.now ?? Date.now();
   const experiment = await findExperiment(db, issueId);
   if (!experiment) return undefined;
-  const [armRows, totals, armCounts, later] = await Promise.all([
+  const [armRows, totals, armCounts, later, outcomes] = await Promise.all([
     findExperimentArms(db, issueId),
     countDeliveriesByArm(db, issueId),
     findArmCounts(
@@ -123,7 +128,9 @@ export async function experimentReport(
       SERIES.map((s) => s.metric),
     ),
     findLinkTotals(db, issueId, 'arm.visit_later'),
+    loadArmOutcomes(db, issueId),
   ]);
+  const callsOf = new Map((outcomes?.rows ?? []).map((r) => [r.arm, r.calls]));
   const laterByArm = new Map(later.map((r) => [r.dim, r.n]));
   const totalOf = (metric: ArmMetric, arm: string) =>
     armCounts.filter((c) => c.metric === metric + TOTAL && c.dim === arm).reduce((n, c) => n + c.n, 0);
@@ -149,6 +156,7 @@ export async function experimentReport(
       clickers: measureOf(totalOf('arm.click', arm), t.delivered),
       visitors: measureOf(totalOf('arm.visit', arm), t.delivered),
       laterVisits: laterByArm.get(arm) ?? 0,
+      callsMatched: callsOf.get(arm) ?? 0,
       curves:
         from === null
           ? []
@@ -190,6 +198,7 @@ export async function experimentReport(
     differences,
     differenceConfidence: z === null ? null : pairs <= 1 ? 0.95 : 1 - 0.05 / pairs,
     decision: variants.length >= 2 ? decideWinner(counts, { measure: experiment.measure }) : null,
+    holdoutResult: holdoutResultOf(outcomes, now),
   };
 }
 
@@ -202,7 +211,7 @@ function rank(arm: string): number {
  * "More than usual?" for a weekly newsletter: the advice when every earlier week had a send in
  * the visits lift's 72 hours (null otherwise).
  */
-export function cadenceAdviceFor(report: IssueReport): CadenceAdvice | null {
+export function cadenceAdviceFor(report: IssueReport, experiment?: ExperimentReport | null): CadenceAdvice | null {
   const visits = report.lift.find((l) => l.metric === 'visit');
   if (!visits) return null;
   return regularCadenceAdvice({
@@ -210,6 +219,17 @@ export function cadenceAdviceFor(report: IssueReport): CadenceAdvice | null {
     attributedVisits: report.issue.attributedVisits,
     delivered: report.issue.delivered,
     uniqueVisitors: report.issue.uniqueVisitors,
-    holdout: null,
+    holdout: holdoutVisits(experiment?.holdoutResult ?? null),
+    holdoutShare: experiment && experiment.holdoutShare > 0 ? experiment.holdoutShare : undefined,
   });
+}
+
+/** The holdout result on visits, as the cadence advice takes it (null without one). */
+function holdoutVisits(result: HoldoutResult | null) {
+  if (!result) return null;
+  const { treated, heldOut } = result.visits;
+  return {
+    treated: { successes: treated.people, n: treated.identifiable },
+    heldOut: { successes: heldOut.people, n: heldOut.identifiable },
+  };
 }

@@ -26,6 +26,7 @@ import { MACHINE_VIEW_METRIC } from '../analytics/view-counts.ts';
 import { AGENT_METRIC } from '../tracking/delivery-firsts.ts';
 import { mailClientFigures, type MailClientFigures } from './mail-clients.ts';
 import { findExperimentSummaries, type ExperimentSummaryRow } from './experiment-report.repository.ts';
+import { holdoutResult } from './holdout-result.service.ts';
 
 /**
  * The numbers of the reports, read from what is maintained (the deliveries ledger and
@@ -113,6 +114,8 @@ export interface ComparisonRow {
   windowDays: number;
   /** The issue's experiment (A/B test, holdout), if it had one. */
   experiment?: ExperimentSummaryRow | null;
+  /** With a holdout: incremental visitors per 1,000 identifiable recipients and its 95 % interval (holdout-result.service.ts). */
+  holdoutVisits?: { difference: number; low: number; high: number } | null;
 }
 
 /** Whether `timeZone` is a whole number of hours from UTC around `at`, summer and winter (then an hour bucket lies in one local hour). */
@@ -216,6 +219,10 @@ export async function compareIssues(
     ),
   );
   for (const row of rows) row.experiment = experimentOf.get(row.issueId) ?? null;
+  // The incremental figures of the issues with a holdout (one count each: few issues have one).
+  for (const row of rows)
+    if (row.experiment && row.experiment.holdoutShare > 0)
+      row.holdoutVisits = (await holdoutResult(db, row.issueId))?.visits.effect ?? null;
   return rows;
 }
 

@@ -2,6 +2,7 @@ import type { LiftResult } from './lift.ts';
 import type { ComparisonRow, IssueReport } from './issue-report.service.ts';
 import { WEEKDAYS } from './week-hour.ts';
 import type { ArmMeasure, ExperimentReport } from './experiment-report.service.ts';
+import type { HoldoutOutcomeResult, HoldoutResult } from './holdout-result.service.ts';
 import type { CadenceAdvice } from './regular-cadence.ts';
 import type { CallOutcomes } from './call-outcomes.service.ts';
 import type { DoorReport } from './door-report.service.ts';
@@ -209,6 +210,7 @@ export function experimentJson(e: ExperimentReport) {
       human_clickers: armMeasureJson(a.clickers),
       visitors: armMeasureJson(a.visitors),
       later_visits: a.laterVisits,
+      calls_matched: a.callsMatched,
       curves: a.curves.map(series),
     })),
     differences: e.differences.map((d) => ({
@@ -220,6 +222,35 @@ export function experimentJson(e: ExperimentReport) {
     })),
     difference_confidence: e.differenceConfidence,
     decision: e.decision,
+    holdout_result: e.holdoutResult && holdoutResultJson(e.holdoutResult),
+  };
+}
+
+/** The holdout result: per outcome, per arm the identifiable share and rate (Wilson), the effect per 1,000 (Newcombe) and the sentence. */
+function holdoutResultJson(h: HoldoutResult) {
+  const outcome = (o: HoldoutOutcomeResult) => ({
+    name: o.name,
+    arms: o.arms.map((a) => ({
+      arm: a.arm,
+      size: a.size,
+      identifiable: a.identifiable,
+      identifiable_share: a.identifiableShare,
+      people: a.people,
+      rate: a.rate,
+      low: a.low,
+      high: a.high,
+    })),
+    effect_per_1000: o.effect,
+    sentence: o.sentence,
+  });
+  return {
+    from: h.from,
+    to: h.to,
+    complete: h.complete,
+    visits: outcome(h.visits),
+    calls: outcome(h.calls),
+    calls_by_arm: h.callsByArm,
+    not_compared: h.notCompared,
   };
 }
 

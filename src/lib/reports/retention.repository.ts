@@ -43,4 +43,10 @@ export async function deletePersonEvents(db: Db, subscriberId: number): Promise<
   await db.deleteFrom('page_views').where('click_delivery_id', 'in', deliveries).execute();
   for (const table of ['page_views', 'visits'] as const)
     await db.deleteFrom(table).where('subscriber_id', '=', subscriberId).execute();
+  // Visits the reader cookie named them on stay as anonymous site visits.
+  await db
+    .updateTable('visits')
+    .set({ reader_subscriber_id: null })
+    .where('reader_subscriber_id', '=', subscriberId)
+    .execute();
 }

@@ -376,6 +376,9 @@ const insertText = (table: string, columns: string[]) =>
     (rows) =>
       `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples(columns.length, rows)}`,
   );
+/** The first time the reader cookie was set for a subscriber (issue 19: "known before the send"). */
+const READER_KNOWN =
+  'update "subscribers" set "reader_known_at" = ? where "id" = ? and ("reader_known_at" is null or "reader_known_at" > ?)';
 const openInsert = insertText('opens', OPEN_COLUMNS);
 const clickInsert = insertText('clicks', CLICK_COLUMNS);
 const checkInsert = insertText('link_checks', CHECK_COLUMNS);
@@ -477,6 +480,7 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
       deliveries.set(Number(r.id), batchDeliveryOf(r));
   }
   yield* readRecentLinks(hits, deliveries);
+  const readers = new Map<number, number>();
 
   for (const hit of hits) {
     const d = deliveries.get(hit.deliveryId);
@@ -490,6 +494,11 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     }
     const row = judge(hit, d);
     d.rows.push(row);
+    // A reader's click naming the subscriber sets the reader cookie: the first one makes them known.
+    if (row.type === 'click' && row.class === 'human' && row.subscriberId !== null) {
+      const known = readers.get(row.subscriberId);
+      if (known === undefined || row.at < known) readers.set(row.subscriberId, row.at);
+    }
     results.push({
       deliveryId: d.id,
       issueId: d.issueId,
@@ -556,6 +565,7 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   yield* runRows(openInsert, OPEN_COLUMNS.length, opens, postgres);
   yield* runRows(clickInsert, CLICK_COLUMNS.length, clicks, postgres);
   yield* runRows(checkInsert, CHECK_COLUMNS.length, checks, postgres);
+  for (const [subscriberId, at] of readers) yield { write: READER_KNOWN, params: [at, subscriberId, at] };
   for (const [i, s] of SHAPES.entries())
     yield* runRows(postgres ? s.texts.postgres : s.texts.sqlite, s.columns.length + 1, state[i]!, postgres);
   for (const d of deliveries.values())

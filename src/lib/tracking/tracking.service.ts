@@ -8,6 +8,7 @@ import type { HitSource, NetworkLookup } from './hit-source.ts';
 import { findDeliveryById, findLinkIssueId } from './reads.repository.ts';
 import type { HitResult } from './hit-writer.ts';
 import { makeAttributionCookie } from './attribution.ts';
+import { makeReaderCookie } from './reader-cookie.ts';
 import { makeClickMarkerCookie } from './click-marker.ts';
 
 /**
@@ -169,15 +170,16 @@ export function recordClickOn(
     if (s.class === null) return { setCookie: undefined };
     if (s.class !== 'human')
       return { setCookie: [makeClickMarkerCookie(app.secret, { deliveryId, at: now }, state.secure)] };
+    const attribution = makeAttributionCookie(
+      app.secret,
+      { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now },
+      settings.attributionWindowDays,
+      state.secure,
+    );
+    // The reader cookie names the subscriber for later visits (only with per-person tracking: the click names them).
+    if (s.subscriberId === null) return { setCookie: [attribution] };
     return {
-      setCookie: [
-        makeAttributionCookie(
-          app.secret,
-          { issueId: s.issueId, deliveryId, subscriberId: s.subscriberId, at: now },
-          settings.attributionWindowDays,
-          state.secure,
-        ),
-      ],
+      setCookie: [attribution, makeReaderCookie(app.secret, { subscriberId: s.subscriberId, at: now }, state.secure)],
     };
   });
 }

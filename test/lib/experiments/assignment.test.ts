@@ -350,6 +350,11 @@ describeEachDatabase('experiments on a send', (db) => {
     await seedSubscribers(db(), 100, { email: (i) => `nz${i}@example.com` });
     expect((await requestSend(db(), hooks, { issueId: noise, audience: {}, experiment: AB })).ok).toBe(true);
     await sink.waitFor(sink.messages.length + 40, 20_000);
+    // The variants' messages settled in the ledger (the decision waits for them).
+    await eventually(async () => {
+      await runExperimentChore(db(), Date.now());
+      return (await getExperimentProgress(db(), noise, null))?.state === 'waiting';
+    }, 'the test to wait');
     const started = Number((await findSendByIssue(db(), noise))!.started_at);
     shift = started + 4 * HOUR - Date.now();
     expect((await runExperimentChore(db(), clock())).filter((d) => d.issueId === noise)).toEqual([
@@ -441,5 +446,44 @@ describeEachDatabase('experiments on a send', (db) => {
     const counts: Record<string, number> = {};
     for (const r of rows) counts[r.arm ?? 'none'] = (counts[r.arm ?? 'none'] ?? 0) + 1;
     expect(counts).toEqual({ A: 60, B: 60, holdout: 30, rest: 150 });
+  });
+
+  it('a variant with messages still queued when the wait ends is not judged yet: the decision waits until they settle, at most two waits', async () => {
+    await seedSubscribers(db(), 100, { email: (i) => `settle${i}@example.com` });
+    const mine = (issueId: number, decided: { issueId: number }[]) => decided.filter((d) => d.issueId === issueId);
+    const prepare = async (subject: string) => {
+      const issueId = await createDraftIssue(db(), subject);
+      expect((await requestSend(db(), hooks, { issueId, audience: {}, experiment: AB })).ok).toBe(true);
+      const started = Number((await findSendByIssue(db(), issueId))!.started_at);
+      // Every variant message but one of B's went out; B's readers clicked, A's did not.
+      const rows = await armsOf(db(), issueId);
+      const last = rows.filter((r) => r.arm === 'B').at(-1)!;
+      const others = rows.filter((r) => (r.arm === 'A' || r.arm === 'B') && r !== last).map((r) => r.id);
+      await db()
+        .updateTable('deliveries')
+        .set({ status: 'sent', sent_at: started })
+        .where('id', 'in', others)
+        .execute();
+      await db()
+        .updateTable('deliveries')
+        .set({ first_clicked_at: started + HOUR })
+        .where('id', 'in', others)
+        .where('arm', '=', 'B')
+        .execute();
+      return { issueId, started, last: last.id };
+    };
+    const settled = await prepare('Settles');
+    expect(mine(settled.issueId, await runExperimentChore(db(), settled.started + 4 * HOUR))).toEqual([]);
+    expect((await getExperimentProgress(db(), settled.issueId, null))?.state).toBe('testing');
+    await db().updateTable('deliveries').set({ status: 'failed' }).where('id', '=', settled.last).execute();
+    expect(mine(settled.issueId, await runExperimentChore(db(), settled.started + 4 * HOUR + 1))).toEqual([
+      { issueId: settled.issueId, winner: 'B', how: 'auto' },
+    ]);
+
+    const stuck = await prepare('Stuck');
+    expect(mine(stuck.issueId, await runExperimentChore(db(), stuck.started + 8 * HOUR - 1))).toEqual([]);
+    expect(mine(stuck.issueId, await runExperimentChore(db(), stuck.started + 8 * HOUR))).toEqual([
+      { issueId: stuck.issueId, winner: 'B', how: 'auto' },
+    ]);
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { computeLift, type LiftInput } from '#lib/reports/lift.ts';
 import { alternatingWeeksNeeded, everyWeekHadASend, regularCadenceAdvice } from '#lib/reports/regular-cadence.ts';
+import { cadenceAdviceFor, type ExperimentReport } from '#lib/reports/experiment-report.service.ts';
+import { outcomeResult } from '#lib/reports/holdout-result.service.ts';
+import type { IssueReport } from '#lib/reports/issue-report.service.ts';
 
 const HOUR = 3_600_000;
 const WEEK = 7 * 24 * HOUR;
@@ -121,5 +124,43 @@ describe('“More than usual?” for a weekly newsletter', () => {
     })!;
     expect(advice.options.map((o) => o.weeks)).toEqual([null, null, null]);
     expect(advice.options[1]!.text).toContain('(no estimate yet: nothing has come through the issue to size it)');
+  });
+});
+
+describe('the report’s cadence section takes the experiment’s holdout result', () => {
+  const report = {
+    lift: [{ metric: 'visit', h72: weeklyLift }],
+    issue: { attributedVisits: 20, delivered: 1000, uniqueVisitors: 50 },
+  } as unknown as IssueReport;
+
+  it('with a holdout result on visits: its effect and sentence; the holdout option sized from it', () => {
+    const experiment = {
+      holdoutShare: 0.1,
+      holdoutResult: {
+        visits: outcomeResult('visits', [
+          { arm: 'rest', size: 900, identifiable: 900, people: 270 },
+          { arm: 'holdout', size: 100, identifiable: 100, people: 20 },
+        ]),
+      },
+    } as unknown as ExperimentReport;
+    const advice = cadenceAdviceFor(report, experiment)!;
+    expect(advice.holdout?.sentence).toBe(
+      'Against the held-out group, the send brought 100 more visitors per 1,000 recipients (6.5 to 173.4).',
+    );
+    expect(advice.options[0]!.weeks).toBe(2);
+  });
+
+  it('without an experiment, or with nobody identifiable in the held out: no holdout result', () => {
+    expect(cadenceAdviceFor(report)!.holdout).toBeNull();
+    const none = {
+      holdoutShare: 0.1,
+      holdoutResult: {
+        visits: outcomeResult('visits', [
+          { arm: 'rest', size: 900, identifiable: 10, people: 2 },
+          { arm: 'holdout', size: 100, identifiable: 0, people: 0 },
+        ]),
+      },
+    } as unknown as ExperimentReport;
+    expect(cadenceAdviceFor(report, none)!.holdout).toBeNull();
   });
 });

@@ -37,7 +37,7 @@ export const GET: APIRoute = async (context) => {
     now,
   });
   return json({
-    ...issueReportJson(report, { experiment: experiment ?? null, cadence: cadenceAdviceFor(report) }),
+    ...issueReportJson(report, { experiment: experiment ?? null, cadence: cadenceAdviceFor(report, experiment) }),
     bounces_reported: { ...bounces.totals, reasons: bounces.reasons },
     call_outcomes: callOutcomesJson(calls),
     people_through_the_door: doorReportJson(door),
