@@ -8,11 +8,15 @@ import { createDemoStaff, type DemoLogin } from './accounts.ts';
 import { planFootfall, planOrganicSignups, planSiteTraffic } from './everyday.ts';
 import { DemoHistory, type DemoApp, type DemoCounts } from './history.ts';
 import { chooseScripts } from './issue-scripts.ts';
-import { planComposing, planReading, sendIssue, type PlannedIssue, type SentIssue } from './newsletter.ts';
-import { DAY_MS, sendTimes, weeklyRun } from './rhythms.ts';
+import { runExperimentChore } from '../lib/experiments/experiments.service.ts';
+import { planComposing, planReading, sendIssue, testWaitOf, type PlannedIssue, type SentIssue } from './newsletter.ts';
+import { DAY_MS, HOUR_MS, sendTimes, weeklyRun } from './rhythms.ts';
 import type { DemoScale } from './scale.ts';
 
 export type { DemoApp } from './history.ts';
+
+/** The demo's A/B test waits four hours for its variants' readers before deciding. */
+const TEST_WAIT_MS = 4 * HOUR_MS;
 
 export interface DemoSummary {
   logins: DemoLogin[];
@@ -93,6 +97,19 @@ export async function generateDemo(
     number: i + 1,
     sendAt,
   }));
+  // Experiments in the run (issue 19): the issue before the last tests two subjects on 30 % of its
+  // audience, the winner going to the rest after four hours; the last holds 10 % out at random.
+  if (plan.length >= 3) {
+    const tested = plan.at(-2)!;
+    const subject = tested.script.subject;
+    tested.experiment = {
+      variants: [{ subject }, { subject: `This week at the counter: ${subject}` }],
+      test_share: 0.3,
+      wait_ms: TEST_WAIT_MS,
+    };
+    tested.variantAppeal = { A: 1, B: 1.3 };
+    plan.at(-1)!.experiment = { holdout_share: 0.1 };
+  }
   planSiteTraffic(h, plan);
   planFootfall(h, plan);
   planOrganicSignups(h, Math.round(h.scale.subscribers * 0.17));
@@ -101,13 +118,28 @@ export async function generateDemo(
   const issues: SentIssue[] = [];
   for (const issue of plan) {
     await h.replay.runUntil(issue.sendAt);
-    const sent = await sendIssue(h, issue);
+    const wait = testWaitOf(issue);
+    if (wait !== undefined) {
+      // An A/B test: the variants go out, their readers read until the wait ends, and the worker's
+      // experiment chore decides on what they did; then the rest get the winner.
+      await sendIssue(h, issue, { variantsOnly: true });
+      await planReading(h, issue, 'variants');
+      const decideAt = issue.sendAt + wait;
+      await h.replay.runUntil(decideAt);
+      await h.app.writer.flush();
+      const decided = await runExperimentChore(h.app.db, decideAt);
+      for (const d of decided)
+        h.log(`${dayOf(decideAt, h.timeZone)}  issue ${issue.number}: variant ${d.winner} goes to the rest (${d.how})`);
+    }
+    const sent = await sendIssue(h, issue, wait === undefined ? {} : { from: issue.sendAt + wait });
     issues.push(sent);
     h.log(
       `${dayOf(issue.sendAt, h.timeZone)}  issue ${issue.number}/${plan.length} “${issue.script.subject}” sent to ${sent.sent.toLocaleString('en')}${sent.bounced ? ` (${sent.bounced} bounced)` : ''} · ${progress(h, began)}`,
     );
-    await planReading(h, issue);
+    await planReading(h, issue, wait === undefined ? 'all' : 'rest');
   }
+  // Holdout-only experiments end with their send (the worker's chore marks them finished).
+  await runExperimentChore(h.app.db, h.end);
   h.replay.dropFrom(h.end);
   await h.replay.runUntil(h.end);
   await h.app.writer.flush();

@@ -42,6 +42,12 @@ function withCookies(header: string | undefined, setCookie: string[]): string {
   return [...jar.values()].join('; ');
 }
 
+interface SignupForm {
+  source: string;
+  campaign: string | null;
+  cookie: () => string | undefined;
+}
+
 /** Someone browsing: the agent and address they browse with, and the cookie header they carry at that moment. */
 export interface Browser {
   userAgent: string;
@@ -85,6 +91,12 @@ export class DemoHistory {
   staff: Record<'admin' | 'marketer', number> = { admin: 0, marketer: 0 };
   #taps = 0;
   #trackedCalls = 0;
+  /**
+   * Signups take turns, in the order the replay starts them: the subscriber rows get their ids
+   * in that order on either database (run together on PostgreSQL's pool they raced, and the ids,
+   * which an experiment's seeded split orders by, differed between runs of one seed).
+   */
+  #signupTurn: Promise<void> = Promise.resolve();
 
   constructor(app: DemoApp, scale: DemoScale, now: number, log: (line: string) => void) {
     this.app = app;
@@ -124,12 +136,7 @@ export class DemoHistory {
    * link a few minutes later. The source issue is worked out the way the form does it: the
    * attribution cookie the browser carries (`cookie()` at that moment), else the campaign.
    */
-  planSignup(
-    lane: string,
-    at: number,
-    form: { source: string; campaign: string | null; cookie: () => string | undefined },
-    random: Random,
-  ): void {
+  planSignup(lane: string, at: number, form: SignupForm, random: Random): void {
     const person = this.cast.add({ imported: false });
     const confirms = random.chance(0.88);
     const confirmAt = at + Math.min(2 * DAY_MS, random.logNormal(6 * MINUTE_MS, 1.2));
@@ -137,31 +144,15 @@ export class DemoHistory {
       at,
       lane,
       run: async (at) => {
-        const windowDays = this.app.attribution.attributionWindowDays();
-        const issueId = await signupIssueId(
-          this.app.db,
-          {
-            secret: this.app.secret,
-            cookie: attributionCookieValue(form.cookie()),
-            campaign: form.campaign,
-            windowDays,
-          },
-          at,
-        );
-        const result = await subscribe(
-          this.subscriberDeps,
-          {
-            email: person.email,
-            name: person.name,
-            topics: person.topics,
-            form: form.source,
-            campaign: form.campaign,
-            issueId,
-          },
-          at,
-        );
-        if (!result.ok) throw new Error(`demo signup refused: ${result.error}`);
-        this.counts.signups++;
+        const previous = this.#signupTurn;
+        let done!: () => void;
+        this.#signupTurn = new Promise<void>((resolve) => (done = resolve));
+        await previous;
+        try {
+          await this.#signUp(person, form, at);
+        } finally {
+          done();
+        }
       },
     });
     if (!confirms) return;
@@ -180,6 +171,34 @@ export class DemoHistory {
         this.counts.confirmed++;
       },
     });
+  }
+
+  async #signUp(person: Person, form: SignupForm, at: number): Promise<void> {
+    const windowDays = this.app.attribution.attributionWindowDays();
+    const issueId = await signupIssueId(
+      this.app.db,
+      {
+        secret: this.app.secret,
+        cookie: attributionCookieValue(form.cookie()),
+        campaign: form.campaign,
+        windowDays,
+      },
+      at,
+    );
+    const result = await subscribe(
+      this.subscriberDeps,
+      {
+        email: person.email,
+        name: person.name,
+        topics: person.topics,
+        form: form.source,
+        campaign: form.campaign,
+        issueId,
+      },
+      at,
+    );
+    if (!result.ok) throw new Error(`demo signup refused: ${result.error}`);
+    this.counts.signups++;
   }
 
   // ── the site ───────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import { countDeliveriesByStatus, findSentDeliveries } from '../lib/sending/deli
 import { MailSendError, type SentMail } from '../lib/mail/transport.ts';
 import type { OutgoingMail } from '../lib/mail/message.ts';
 import { unsubscribe } from '../lib/subscribers/subscribers.service.ts';
+import { findArm, findExperiment, variantsPending } from '../lib/experiments/experiments.repository.ts';
 import { isOpenAt } from './opening-hours.ts';
 import type { IssueScript } from './issue-scripts.ts';
 import { addressFor, AGENTS, appleMailAgent, hasApplePrivacy, type Person } from './people.ts';
@@ -21,10 +22,23 @@ export interface PlannedIssue {
   /** 1, 2, … in sending order. */
   number: number;
   sendAt: number;
+  /** The experiment the marketer sets on the send (issue 19), in the API's shape; dropped if the audience is too small for it. */
+  experiment?: DemoExperiment;
+  /** How much more (or less) readers take to each variant's subject than to an ordinary one (A/B tests; 1 when absent). */
+  variantAppeal?: Record<string, number>;
+  /** The random stream its readers' draws follow. */
+  readers?: Random;
   /** Known once the marketer has created it. */
   id?: number;
   slug?: string;
 }
+
+export type DemoExperiment =
+  { holdout_share: number } | { variants: { subject: string }[]; test_share: number; wait_ms: number };
+
+/** The wait of an A/B test, or undefined (no test, or a holdout only). */
+export const testWaitOf = (issue: PlannedIssue): number | undefined =>
+  issue.experiment && 'variants' in issue.experiment ? issue.experiment.wait_ms : undefined;
 
 export interface SentIssue {
   id: number;
@@ -87,12 +101,25 @@ export function planComposing(h: DemoHistory, issue: PlannedIssue): void {
     lane: 'marketer',
     run: async (at) => {
       const audience = issue.script.topics ? { topics: issue.script.topics } : {};
-      const scheduled = await requestSend(
+      const request = { issueId: issue.id!, audience, at: issue.sendAt, createdBy: h.staff.marketer };
+      let scheduled = await requestSend(
         h.app.db,
         hooks,
-        { issueId: issue.id!, audience, at: issue.sendAt, createdBy: h.staff.marketer },
+        issue.experiment ? { ...request, experiment: issue.experiment } : request,
         at,
       );
+      // A list too small for the holdout's minimum: the issue goes out without it.
+      if (!scheduled.ok && issue.experiment) {
+        issue.experiment = undefined;
+        scheduled = await requestSend(h.app.db, hooks, request, at);
+      }
+      // The demo's own seed for the random split (the audience freezes at the send): the same history every run.
+      if (scheduled.ok && issue.experiment)
+        await h.app.db
+          .updateTable('experiments')
+          .set({ seed: `demo-${h.scale.seed}-${issue.number}` })
+          .where('issue_id', '=', issue.id!)
+          .execute();
       if (!scheduled.ok) throw new Error(`demo issue “${issue.script.subject}” not scheduled: ${scheduled.message}`);
     },
   });
@@ -104,7 +131,12 @@ export function planComposing(h: DemoHistory, issue: PlannedIssue): void {
  * to a mailer that accepts every message without delivering it (addresses that no longer
  * exist are refused with a 550, as a server would).
  */
-export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<SentIssue> {
+export async function sendIssue(
+  h: DemoHistory,
+  issue: PlannedIssue,
+  options: { from?: number; variantsOnly?: boolean } = {},
+): Promise<SentIssue> {
+  const from = options.from ?? issue.sendAt;
   const dead = new Set(h.cast.people.filter((p) => p.dead).map((p) => p.email));
   const mailer = {
     async send(mail: OutgoingMail): Promise<SentMail> {
@@ -140,7 +172,7 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
     log: (line) => {
       if (/fail|paus/i.test(line)) h.log(line);
     },
-    clock: () => issue.sendAt + (worker?.sent ?? 0) * MS_PER_MESSAGE,
+    clock: () => from + (worker?.sent ?? 0) * MS_PER_MESSAGE,
     random: () => 0.5,
   });
   await worker.start();
@@ -148,6 +180,14 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
     for (let waited = 0; ; waited += 5) {
       const send = await sendOfIssue(h.app.db, issue.id!);
       if (send?.state === 'finished') break;
+      // An A/B test's variants all settled (the audience frozen, none queued or being sent): the rest wait for the decision.
+      if (
+        options.variantsOnly &&
+        send?.state === 'running' &&
+        (await findArm(h.app.db, issue.id!, 'A'))?.size != null &&
+        !(await variantsPending(h.app.db, issue.id!))
+      )
+        break;
       if (send?.state === 'paused' || send?.state === 'cancelled')
         throw new Error(`demo send of “${issue.script.subject}” ${send.state}: ${send.paused_reason ?? ''}`);
       if (waited > 300_000) throw new Error(`demo send of “${issue.script.subject}” did not finish in 5 minutes`);
@@ -167,20 +207,31 @@ export async function sendIssue(h: DemoHistory, issue: PlannedIssue): Promise<Se
 }
 
 /** What readers did with a sent issue: opens, clicks, visits, later visits, calls from its phone link, signups, unsubscribes. */
-export async function planReading(h: DemoHistory, issue: PlannedIssue): Promise<void> {
-  const random = h.random(`issue:${issue.number}`);
+export async function planReading(
+  h: DemoHistory,
+  issue: PlannedIssue,
+  part: 'all' | 'variants' | 'rest' = 'all',
+): Promise<void> {
+  // The variants' readers of an A/B test are planned before the decision, the rest's after it, on one stream.
+  const random = (issue.readers ??= h.random(`issue:${issue.number}`));
+  const arms = await armsOf(h, issue);
   const links: IssueLink[] = (await findLinksByIssue(h.app.db, issue.id!)).map((l) => ({
     id: Number(l.id),
     url: l.url,
     kind: l.kind,
     position: l.position,
   }));
-  const deliveries = (await findSentDeliveries(h.app.db, issue.id!))
+  const received = (await findSentDeliveries(h.app.db, issue.id!))
     .map((d) => ({ ...d, person: d.subscriberId === null ? undefined : h.people.get(d.subscriberId) }))
-    .filter((d): d is typeof d & { person: Person } => d.person !== undefined)
+    .filter((d): d is typeof d & { person: Person } => d.person !== undefined);
+  const deliveries = received
+    .filter((d) => part === 'all' || (part === 'rest') === (arms.of.get(d.id) === 'rest'))
     .sort((a, b) => a.person.index - b.person.index);
-  const { appeal } = issue.script;
   for (const { id: deliveryId, sentAt, person } of deliveries) {
+    // The subject they got: their variant's, the winner's for the rest.
+    const arm = arms.of.get(deliveryId);
+    const appeal =
+      issue.script.appeal * (issue.variantAppeal?.[arm === 'rest' ? (arms.winner ?? '') : (arm ?? '')] ?? 1);
     const lane = `p:${person.index}`;
     if (person.client === 'scanned') planScanner(h, person, deliveryId, sentAt, links, random);
     if (person.client === 'apple' && random.chance(0.97) && hasApplePrivacy(person)) {
@@ -215,7 +266,21 @@ export async function planReading(h: DemoHistory, issue: PlannedIssue): Promise<
       });
     }
   }
-  planForwards(h, issue, deliveries.length, links, random);
+  // Forwarded once everyone has it: as many as all its recipients give.
+  if (part !== 'variants') planForwards(h, issue, received.length, links, random);
+}
+
+/** Each delivery's arm (none without an experiment) and the A/B test's winner once decided. */
+async function armsOf(h: DemoHistory, issue: PlannedIssue): Promise<{ of: Map<number, string>; winner?: string }> {
+  if (!issue.experiment) return { of: new Map() };
+  const rows = await h.app.db
+    .selectFrom('deliveries')
+    .select(['id', 'arm'])
+    .where('issue_id', '=', issue.id!)
+    .where('arm', 'is not', null)
+    .execute();
+  const winner = (await findExperiment(h.app.db, issue.id!))?.winner_arm ?? undefined;
+  return { of: new Map(rows.map((r) => [Number(r.id), r.arm!])), winner };
 }
 
 /** The pixel as the reader's mail client loads it (Apple's proxy again, Gmail's or Yahoo's proxy, the client itself, or not at all). */

@@ -18,6 +18,7 @@ import { isOpenAt } from '../../../src/demo/opening-hours.ts';
 import { issueClickMap } from '#lib/reports/click-map.ts';
 import { createTestDatabaseUrl, testDialects } from '../../helpers/databases.ts';
 import { compareIssues, issueReport } from '#lib/reports/issue-report.service.ts';
+import { experimentReport } from '#lib/reports/experiment-report.service.ts';
 import { peoplePage } from '#lib/reports/people.service.ts';
 
 /** A Thursday noon; the store's hours are read in New York time, so a generator ignoring the site's zone would miss them. */
@@ -130,14 +131,21 @@ for (const dialect of testDialects()) {
         expect(Number(issue.send_created_at)).toBeLessThan(Number(issue.scheduled_at)); // scheduled ahead, not sent at once
         const deliveries = await db()
           .selectFrom('deliveries')
-          .select(['status', 'sent_at', 'message_id'])
+          .select(['status', 'sent_at', 'message_id', 'arm'])
           .where('issue_id', '=', issue.id)
           .execute();
         expect(deliveries.length).toBeGreaterThan(100);
-        expect(deliveries.filter((d) => d.status !== 'sent' && d.status !== 'bounced')).toEqual([]);
+        // The last issue holds 10 % out (issue 19): they get nothing.
+        expect(
+          deliveries.filter((d) => d.status !== 'sent' && d.status !== 'bounced' && d.status !== 'held_out'),
+        ).toEqual([]);
+        expect(deliveries.some((d) => d.status === 'held_out')).toBe(issue === issues.at(-1));
+        // The issue before the last tests two subjects: the rest go out when the four-hour wait ends.
+        expect(deliveries.some((d) => d.arm === 'A')).toBe(issue === issues.at(-2));
         for (const d of deliveries.filter((d) => d.status === 'sent')) {
-          expect(Number(d.sent_at) - Number(issue.scheduled_at)).toBeGreaterThanOrEqual(0);
-          expect(Number(d.sent_at) - Number(issue.scheduled_at)).toBeLessThan(10 * 60_000);
+          const due = Number(issue.scheduled_at) + (d.arm === 'rest' && issue === issues.at(-2) ? 4 * HOUR : 0);
+          expect(Number(d.sent_at) - due).toBeGreaterThanOrEqual(0);
+          expect(Number(d.sent_at) - due).toBeLessThan(10 * 60_000);
           expect(d.message_id).toMatch(/^<footfall\./);
         }
       }
@@ -279,10 +287,13 @@ for (const dialect of testDialects()) {
       // Calls to an issue's tracked number are credited to it, and only after it went out.
       expect(tracked.length).toBeGreaterThan(0);
       const issues = new Map(
-        (await db().selectFrom('issues').select(['id', 'tracked_phone', 'sent_at']).execute()).map((i) => [
-          Number(i.id),
-          i,
-        ]),
+        (
+          await db()
+            .selectFrom('issues')
+            .innerJoin('sends', 'sends.issue_id', 'issues.id')
+            .select(['issues.id', 'issues.tracked_phone', 'sends.scheduled_at as sent_at'])
+            .execute()
+        ).map((i) => [Number(i.id), i]),
       );
       for (const call of tracked) {
         const issue = issues.get(Number(call.issue_id));
@@ -359,6 +370,62 @@ for (const dialect of testDialects()) {
         expect(clients[key], key).toBeGreaterThan(0);
       for (const key of ['phone', 'desktop', 'tablet']) expect(devices[key], key).toBeGreaterThan(0);
       expect(clickedBadges).toBeGreaterThan(0);
+    });
+
+    it('the last issue’s holdout: 10 % held out at random, never mailed; its report compares recipients with them per person', async () => {
+      const last = summary.issues.at(-1)!;
+      const issueId = Number(
+        (
+          await db()
+            .selectFrom('sends')
+            .select('issue_id')
+            .where('scheduled_at', '=', last.sentAt)
+            .executeTakeFirstOrThrow()
+        ).issue_id,
+      );
+      const report = (await experimentReport(db(), issueId, { now: NOW }))!;
+      expect(report.kind).toBe('holdout');
+      const held = report.arms.find((a) => a.arm === 'holdout')!;
+      const rest = report.arms.find((a) => a.arm === 'rest')!;
+      expect(held.size).toBe(Math.round((held.size + rest.size) * 0.1));
+      expect(held.delivered).toBe(0);
+      const result = report.holdoutResult!;
+      expect(result.visits.arms.map((a) => a.arm)).toEqual(['rest', 'holdout']);
+      expect(result.visits.sentence).toMatch(/per 1,000|no incremental figure/);
+      expect(result.notCompared).toContain('Walk-ins');
+    });
+
+    it('the A/B test of the issue before the last: two subjects to 30 %, decided on their readers’ clicks when the wait ends, the winner to the rest', async () => {
+      const tested = summary.issues.at(-2)!;
+      const report = (await experimentReport(db(), tested.id, { now: NOW }))!;
+      expect(report.kind).toBe('ab');
+      expect(report.state).toBe('finished');
+      expect(report.decidedAt).toBe(tested.sentAt + 4 * HOUR);
+      expect(['auto', 'within_noise']).toContain(report.decidedHow);
+      const [a, b] = ['A', 'B'].map((key) => report.arms.find((arm) => arm.arm === key)!);
+      expect(a!.subject).toBe(tested.subject);
+      expect(b!.subject).toMatch(/^This week at the counter: /);
+      const rest = report.arms.find((arm) => arm.arm === 'rest')!;
+      expect(Math.abs(a!.size - b!.size)).toBeLessThanOrEqual(1);
+      expect(a!.size + b!.size).toBe(Math.round((a!.size + b!.size + rest.size) * 0.3));
+      expect(rest.delivered).toBeGreaterThan(0);
+      expect(['A', 'B']).toContain(report.winnerArm);
+      for (const arm of [a!, b!]) {
+        expect(arm.delivered).toBeGreaterThan(0);
+        // The variants' readers clicked before the decision: each arm's clickers, with its interval.
+        expect(arm.clickers.count).toBe(
+          await count(
+            db(),
+            `deliveries where issue_id = ${tested.id} and arm = '${arm.arm}' and first_clicked_at is not null`,
+          ),
+        );
+        expect(arm.clickers.low).toBeLessThanOrEqual(arm.clickers.rate!);
+        expect(arm.clickers.high).toBeGreaterThanOrEqual(arm.clickers.rate!);
+      }
+      expect(report.arms.reduce((n, arm) => n + arm.clickers.count, 0)).toBeGreaterThan(0);
+      // The decision recorded is the one the counts give: a winner sentence, or within noise and A to the rest.
+      if (report.decidedHow === 'within_noise') expect(report.winnerArm).toBe('A');
+      expect(report.decision!.sentence.length).toBeGreaterThan(10);
     });
 
     it('the same seed and end make the same history', async () => {
