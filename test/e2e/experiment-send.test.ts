@@ -16,7 +16,8 @@ const HOUR = 3_600_000;
 /**
  * Issue 19: a marketer sets up an A/B test with a holdout on the send page, confirms, watches the
  * variants go out; the wait ends (the server restarted two hours later: time passed in) and the
- * winner goes to the rest. Real server, real SMTP, Chromium.
+ * winner goes to the rest, and the report shows the arms, their intervals and the decision. Real
+ * server, real SMTP, Chromium.
  */
 for (const dialect of testDialects()) {
   describe(`an A/B test with a holdout from the send page [${dialect}]`, () => {
@@ -52,7 +53,7 @@ for (const dialect of testDialects()) {
       await drop?.();
     });
 
-    it('sets it up, confirms, sends the variants, and when the wait ends the winner goes to exactly the rest', async () => {
+    it('sets it up, confirms, sends the variants; when the wait ends the winner goes to exactly the rest and the report says why', async () => {
       const id = await withDatabase(databaseUrl, (d) => createDraftIssue(d, 'Spring widgets'));
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const [name, value] = cookie.split('=') as [string, string];
@@ -134,6 +135,25 @@ for (const dialect of testDialects()) {
         expect(await page.locator('[data-field="decided"]').textContent()).toContain('within noise');
         expect(await page.locator('[data-arm="rest"] [data-count="sent"]').textContent()).toBe('40');
         await page.screenshot({ path: path.join(dir, 'experiment-progress.png'), fullPage: true });
+
+        // The issue's report: the arms with their intervals and the decision in a sentence.
+        await page.goto(`${server.url}/admin/issues/${id}/report`);
+        const section = page.locator('section[data-experiment="ab_holdout"]');
+        expect(await section.isVisible()).toBe(true);
+        expect(await section.locator('[data-sentence]').textContent()).toContain(
+          'within noise, so variant A, the first, goes to the rest.',
+        );
+        const rows = section.locator('table.arms-table tbody tr');
+        expect(
+          await rows.locator('th').evaluateAll((ths) => ths.map((th) => th.firstChild?.textContent?.trim())),
+        ).toEqual(['Variant A', 'Variant B', 'The rest', 'Held out']);
+        // Nobody clicked: 0 of 20 delivered, whose 95 % Wilson interval is 0 to 16.1 per 100.
+        for (const arm of ['A', 'B']) {
+          const clickers = section.locator(`tr[data-arm="${arm}"] td[data-measure="clickers"]`);
+          expect((await clickers.innerText()).replace(/\s+/g, ' ')).toBe('0.0 (0.0–16.1) 0');
+        }
+        expect(await section.locator('tr[data-arm="holdout"] td').nth(1).textContent()).toBe('held out');
+        expect(await section.locator('tr[data-arm="rest"] td').nth(1).textContent()).toBe('40');
       } finally {
         await context.close();
       }
