@@ -431,13 +431,16 @@ for (const dialect of testDialects()) {
       const reader = builtArticlePaths()[0]!;
       const count = await subscriberCount(server.databaseUrl);
       const sent = sink.messages.length;
+      // Flat: a buffered body would grow the server by the 300 MB it was sent; what the bound allows
+      // is the readers' pages being served meanwhile (one measured 20.6 MB on a loaded CI machine).
+      const FLAT_MB = 32;
       const signupFlood = await floodPost(server, '/subscribe?_action=subscribe', {
         totalBytes: 300 * 1024 * 1024,
         headers: { accept: 'text/html', 'x-forwarded-for': freshIp() },
         readerPath: reader,
       });
       expect(signupFlood.status).toBe(413);
-      expect(signupFlood.rssGrowthMb).toBeLessThan(20);
+      expect(signupFlood.rssGrowthMb).toBeLessThan(FLAT_MB);
       expect(signupFlood.readerStatuses.length).toBeGreaterThan(0);
       expect(new Set(signupFlood.readerStatuses)).toEqual(new Set([200]));
 
@@ -450,7 +453,7 @@ for (const dialect of testDialects()) {
       });
       expect(oneClick.status).toBe(413);
       expect(oneClick.body).toMatch(/larger than 4 KB/);
-      expect(oneClick.rssGrowthMb).toBeLessThan(20);
+      expect(oneClick.rssGrowthMb).toBeLessThan(FLAT_MB);
       expect(new Set(oneClick.readerStatuses)).toEqual(new Set([200]));
       expect((await subscriberIn(server.databaseUrl, 'reader@example.com'))?.status).toBe('active');
       expect(await subscriberCount(server.databaseUrl)).toBe(count);
