@@ -1,7 +1,7 @@
 import { ActionError, defineAction, type ActionAPIContext } from 'astro:actions';
 import { z } from 'zod';
 import { appContext } from '../lib/app/context.ts';
-import { accountMail } from '../lib/auth/account-mail.ts';
+import { accountMail, accountMailDelayMs } from '../lib/auth/account-mail.ts';
 import { createApiKey, revokeApiKey } from '../lib/auth/api-keys.service.ts';
 import { safeNextPath } from '../web/guard.ts';
 import { emailField, nameField, newPasswordField, passwordField, roleField } from '../lib/auth/inputs.ts';
@@ -36,11 +36,11 @@ const bounded = (max: number) => z.string().max(max, `That is too long (at most 
 const token = z.string().regex(/^[a-z2-7]{32}$/, 'This link is not valid. Use the whole link from the email.');
 const id = z.coerce.number().int().positive();
 
-/** Starts `task` once the answer has gone out (behind the server entry), or on the next turn (under `astro dev`). */
+/** Starts `task` a random moment after the answer has gone out (behind the server entry; under `astro dev`, after the handler). */
 function runAfterResponse(context: ActionAPIContext, task: () => Promise<void>): void {
-  const run = () => void task();
-  if (context.locals.afterResponse) context.locals.afterResponse(run);
-  else setImmediate(run);
+  const later = () => void setTimeout(() => void task(), accountMailDelayMs());
+  if (context.locals.afterResponse) context.locals.afterResponse(later);
+  else later();
 }
 
 function clientAddress(context: ActionAPIContext): string {
