@@ -11,7 +11,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dovecotInstalled, startImapServer, type ImapServer } from '../helpers/imap-server.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
-import { buildDsn, headerBlock, relayOnward } from '../helpers/bounce-reports.ts';
+import { appendRefusalDsn } from '../helpers/bounce-reports.ts';
 import { useTestShop } from '../helpers/shop.ts';
 import { createIssue } from '../../src/lib/issues/issues.service.ts';
 import { twilioSignature } from '../../src/lib/offline/provider-calls.ts';
@@ -223,34 +223,9 @@ for (const dialect of testDialects()) {
     });
 
     it('the relay’s DSN for one recipient lands in the mailbox; the worker reads it on its schedule and bounces that delivery', async () => {
-      const goneIndex = relay.envelopes.findIndex((e) => e.rcptTo.includes('gone@example.org'));
-      const returnPath = relay.envelopes[goneIndex]!.mailFrom;
+      const { returnPath } = await appendRefusalDsn(imap, relay, 'gone@example.org', { date: new Date(sentAt + HOUR) });
       const deliveryId = readVerpAddress(VERP, SECRET, returnPath)!;
       expect(deliveryId).toBeGreaterThan(0);
-      const nextHop = await startSmtpSink({
-        respond: (rcpt) =>
-          rcpt === 'gone@example.org'
-            ? { code: 550, message: '5.1.1 <gone@example.org>: Recipient address rejected: User unknown' }
-            : null,
-      });
-      try {
-        const [rejection] = await relayOnward(
-          nextHop,
-          { from: returnPath, to: ['gone@example.org'] },
-          relay.raw[goneIndex]!,
-        );
-        await imap.append(
-          buildDsn({
-            reportingMta: 'relay.shop.example',
-            to: returnPath,
-            rejection: rejection!,
-            originalHeaders: headerBlock(relay.raw[goneIndex]!),
-            date: new Date(sentAt + HOUR),
-          }),
-        );
-      } finally {
-        await nextHop.close();
-      }
       await eventually(
         async () =>
           (

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import type { SmtpSink } from './smtp-sink.ts';
+import type { ImapServer } from './imap-server.ts';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 
 const CRLF = '\r\n';
 
@@ -117,6 +118,54 @@ export function buildDsn(options: {
     `--${boundary}--`,
     ``,
   ].join(CRLF);
+}
+
+/**
+ * The next hop refuses `recipient` after the relay accepted the message for it: the message as
+ * the relay got it is handed on to a real SMTP server that answers `refusal` (by default 550
+ * 5.1.1 user unknown), and the DSN the relay writes from that answer lands in the bounce
+ * mailbox, sent to the message's return path. Returns the refusal as the relay saw it, that
+ * return path (the VERP address, where the message had one) and the DSN (to deliver it again).
+ */
+export async function appendRefusalDsn(
+  mailbox: Pick<ImapServer, 'append'>,
+  relay: SmtpSink,
+  recipient: string,
+  options: {
+    date: Date;
+    refusal?: { code: number; message: string };
+    action?: 'failed' | 'delayed';
+    /** Leave the original's Message-ID out of the DSN: only the return path names the delivery. */
+    withoutMessageId?: boolean;
+  },
+): Promise<{ rejection: Rejection; returnPath: string; dsn: string }> {
+  const index = relay.envelopes.findIndex((e) => e.rcptTo.includes(recipient));
+  if (index < 0) throw new Error(`the relay got no message for ${recipient}`);
+  const returnPath = relay.envelopes[index]!.mailFrom;
+  const raw = relay.raw[index]!;
+  const refusal = options.refusal ?? {
+    code: 550,
+    message: `5.1.1 <${recipient}>: Recipient address rejected: User unknown`,
+  };
+  const nextHop = await startSmtpSink({ respond: (rcpt) => (rcpt === recipient ? refusal : null) });
+  let rejection: Rejection | undefined;
+  try {
+    [rejection] = await relayOnward(nextHop, { from: returnPath, to: [recipient] }, raw);
+  } finally {
+    await nextHop.close();
+  }
+  if (!rejection) throw new Error(`the next hop accepted ${recipient}`);
+  const headers = headerBlock(raw);
+  const dsn = buildDsn({
+    reportingMta: 'relay.shop.example',
+    to: returnPath,
+    rejection,
+    originalHeaders: options.withoutMessageId ? headers.replace(/^Message-ID:.*\r\n/im, '') : headers,
+    date: options.date,
+    action: options.action,
+  });
+  await mailbox.append(dsn);
+  return { rejection, returnPath, dsn };
 }
 
 /**

@@ -8,7 +8,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dovecotInstalled, startImapServer, type ImapServer } from '../helpers/imap-server.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
-import { buildDsn, headerBlock, relayOnward } from '../helpers/bounce-reports.ts';
+import { appendRefusalDsn } from '../helpers/bounce-reports.ts';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 import { readVerpAddress } from '../../src/lib/mail/verp.ts';
 
@@ -96,35 +96,9 @@ for (const dialect of testDialects()) {
         seedSubscribers(db, 2, { email: (i) => ['ann@example.com', 'gone@example.org'][i]! }),
       );
       const issueId = await send('Spring springs');
-      const goneIndex = relay.envelopes.findIndex((e) => e.rcptTo.includes('gone@example.org'));
-      const returnPath = relay.envelopes[goneIndex]!.mailFrom;
+      const { returnPath } = await appendRefusalDsn(imap, relay, 'gone@example.org', { date: new Date() });
       expect(returnPath).toMatch(/^bounces\+d\d+-[0-9a-f]{20}@shop\.example$/);
       const deliveryId = readVerpAddress(VERP, SECRET, returnPath)!;
-
-      const nextHop = await startSmtpSink({
-        respond: (rcpt) =>
-          rcpt === 'gone@example.org'
-            ? { code: 550, message: '5.1.1 <gone@example.org>: Recipient address rejected: User unknown' }
-            : null,
-      });
-      try {
-        const [rejection] = await relayOnward(
-          nextHop,
-          { from: returnPath, to: ['gone@example.org'] },
-          relay.raw[goneIndex]!,
-        );
-        await imap.append(
-          buildDsn({
-            reportingMta: 'relay.shop.example',
-            to: returnPath,
-            rejection: rejection!,
-            originalHeaders: headerBlock(relay.raw[goneIndex]!),
-            date: new Date(),
-          }),
-        );
-      } finally {
-        await nextHop.close();
-      }
 
       await eventually(
         async () =>

@@ -1,13 +1,19 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { testDialects } from '../helpers/databases.ts';
 import { apiKeyFor, request } from '../helpers/accounts.ts';
 import { createDraftIssue, seedSubscribers, withDb } from '../helpers/sending.ts';
+import {
+  deliveriesByEmail,
+  killDuringSend,
+  randomInt,
+  sendFinished,
+  sendState,
+  startCrashRig,
+} from '../helpers/send-kills.ts';
 import { armPlan, armSizes } from '../../src/lib/experiments/experiment.ts';
 
 /**
@@ -25,110 +31,38 @@ const EXPERIMENT = {
   wait_ms: 3_600_000,
   holdout_share: 0.1,
 };
-const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
-
-function exitOf(server: RunningServer): Promise<void> {
-  if (server.process.exitCode !== null || server.process.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => server.process.once('exit', () => resolve()));
-}
-
-/** Counts what arrives per recipient and subject (the Subject header read from the raw message). */
-async function startSubjectSink() {
-  const received = new Map<string, string[]>();
-  let accepted = 0;
-  let trigger: { at: number; then: () => void } | undefined;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      let head = '';
-      stream.on('data', (chunk: Buffer) => {
-        if (head.length < 8192) head += chunk.toString('latin1');
-      });
-      stream.on('end', () => {
-        const subject = /^Subject: (.*)$/im.exec(head)?.[1]?.trim() ?? '';
-        for (const r of session.envelope.rcptTo) received.set(r.address, [...(received.get(r.address) ?? []), subject]);
-        accepted++;
-        callback();
-        if (trigger && accepted >= trigger.at) {
-          const { then } = trigger;
-          trigger = undefined;
-          then();
-        }
-      });
-    },
-  });
-  server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
-    received,
-    accepted: () => accepted,
-    afterAccepted: (n: number, then: () => void) => {
-      trigger = { at: accepted + n, then };
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 for (const dialect of testDialects()) {
   describe(`kill -9 during an experiment [${dialect}]`, () => {
     it(
       `${RECIPIENTS} recipients: kills while freezing leave no ledger or a fully assigned one; kills while the winner goes out miss nobody; the held out get nothing`,
       { timeout: 300_000 },
       async () => {
-        const dir = mkdtempSync(path.join(tmpdir(), 'footfall-experiment-crash-'));
-        const database = await createTestDatabaseUrl(dialect, dir);
-        const sink = await startSubjectSink();
-        const env = {
-          SMTP_URL: sink.url,
-          SMTP_POOL_SIZE: String(POOL),
-          SEND_POLL_MS: '20',
-          MAIL_FROM: 'Frobozz Electric <news@frobozz.example>',
-        };
-        const start = () => startServer({ dataDir: dir, databaseUrl: database.url, env });
+        const rig = await startCrashRig(dialect, 'experiment-crash', POOL);
+        const { sink, databaseUrl, start } = rig;
         let server: RunningServer | undefined;
         try {
           server = await start();
-          const issueId = await withDb(database.url, async (db) => {
+          const issueId = await withDb(databaseUrl, async (db) => {
             await seedSubscribers(db, RECIPIENTS, { email: (i) => `xc${i}@example.com`, chunk: 1000 });
             return createDraftIssue(db, 'Crash experiment');
           });
-          const key = await apiKeyFor(database.url, 'marketer');
+          const key = await apiKeyFor(databaseUrl, 'marketer');
           const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
           const sizes = armSizes(armPlan({ variants: 2, testShare: 0.1, holdoutShare: 0.1 }), RECIPIENTS);
-          const ledger = () =>
-            withDb(database.url, (db) =>
-              db
-                .selectFrom('deliveries')
-                .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
-                .select(['subscribers.email', 'deliveries.arm', 'deliveries.status'])
-                .where('deliveries.issue_id', '=', issueId)
-                .execute(),
-            );
+          const ledger = () => deliveriesByEmail(databaseUrl, issueId);
 
           // 1. Kills while the send request freezes and assigns the audience.
           const seen = { empty: 0, full: 0 };
           for (let crash = 0; crash < 6 && !(crash >= 3 && seen.full > 0); crash++) {
             const running = server;
-            const hasSend = await withDb(
-              database.url,
-              async (db) =>
-                (await db.selectFrom('sends').select('id').where('issue_id', '=', issueId).executeTakeFirst()) !==
-                undefined,
-            );
-            if (!hasSend)
+            if ((await sendState(databaseUrl, issueId)) === undefined)
               void request(running, `/api/issues/${issueId}/send`, {
                 method: 'POST',
                 headers: auth,
                 body: JSON.stringify({ audience: {}, experiment: EXPERIMENT }),
               }).catch(() => undefined);
             // Rendering the issue and its variants comes first, then the freeze's transaction: spread the kills over both.
-            await new Promise((r) => setTimeout(r, randomInt(100, 2500)));
-            running.process.kill('SIGKILL');
-            await exitOf(running);
+            await killDuringSend(running, sink, { afterMs: randomInt(100, 2500) });
             server = undefined;
             const rows = await ledger();
             if (rows.length === 0) seen.empty++;
@@ -168,30 +102,16 @@ for (const dialect of testDialects()) {
           let kills = 0;
           for (let crash = 0; crash < 4; crash++) {
             const running = server;
-            if (crash % 2 === 0) sink.afterAccepted(randomInt(50, 600), () => running.process.kill('SIGKILL'));
-            else setTimeout(() => running.process.kill('SIGKILL'), randomInt(100, 1200));
-            await exitOf(running);
+            await killDuringSend(
+              running,
+              sink,
+              crash % 2 === 0 ? { afterMessages: randomInt(50, 600) } : { afterMs: randomInt(100, 1200) },
+            );
             kills++;
             server = await start();
-            const state = await withDb(
-              database.url,
-              async (db) =>
-                (await db.selectFrom('sends').select('state').where('issue_id', '=', issueId).executeTakeFirst())
-                  ?.state,
-            );
-            if (state === 'finished') break;
+            if ((await sendState(databaseUrl, issueId)) === 'finished') break;
           }
-          for (let i = 0; ; i++) {
-            const state = await withDb(
-              database.url,
-              async (db) =>
-                (await db.selectFrom('sends').select('state').where('issue_id', '=', issueId).executeTakeFirst())
-                  ?.state,
-            );
-            if (state === 'finished') break;
-            if (i > 1200) throw new Error(`the send did not finish: ${state}`);
-            await new Promise((r) => setTimeout(r, 100));
-          }
+          await sendFinished(databaseUrl, issueId, 120_000);
 
           // Nobody held out got anything; everyone else got exactly their arm's message; the rest got B.
           const expected: Record<string, string> = {
@@ -216,8 +136,7 @@ for (const dialect of testDialects()) {
           );
         } finally {
           await server?.stop();
-          await sink.close();
-          await database.drop();
+          await rig.close();
         }
       },
     );
@@ -231,32 +150,25 @@ if (testDialects().includes('postgres'))
       'both race to start the send and to decide: every recipient in exactly one arm, each message once, the held out nothing',
       { timeout: 180_000 },
       async () => {
-        const dir = mkdtempSync(path.join(tmpdir(), 'footfall-experiment-two-'));
-        const database = await createTestDatabaseUrl('postgres', dir);
-        const sink = await startSubjectSink();
-        const env = {
-          SMTP_URL: sink.url,
-          SMTP_POOL_SIZE: String(POOL),
-          SEND_POLL_MS: '20',
-          SEND_UNDO_SECONDS: '2',
-          MAIL_FROM: 'Frobozz Electric <news@frobozz.example>',
-        };
+        const rig = await startCrashRig('postgres', 'experiment-two', POOL);
+        const { sink, databaseUrl } = rig;
+        const env = { ...rig.env, SEND_UNDO_SECONDS: '2' };
         const servers: RunningServer[] = [];
         try {
-          servers.push(await startServer({ dataDir: dir, databaseUrl: database.url, env }));
+          servers.push(await startServer({ dataDir: rig.dataDir, databaseUrl, env }));
           servers.push(
             await startServer({
               dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-experiment-two-b-')),
-              databaseUrl: database.url,
+              databaseUrl,
               env,
             }),
           );
           const n = 2000;
-          const issueId = await withDb(database.url, async (db) => {
+          const issueId = await withDb(databaseUrl, async (db) => {
             await seedSubscribers(db, n, { email: (i) => `two${i}@example.com`, chunk: 1000 });
             return createDraftIssue(db, 'Two workers');
           });
-          const key = await apiKeyFor(database.url, 'marketer');
+          const key = await apiKeyFor(databaseUrl, 'marketer');
           const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
           // Scheduled 2 s ahead: both workers find it due at about the same moment.
           const made = await request(servers[0]!, `/api/issues/${issueId}/send`, {
@@ -266,31 +178,14 @@ if (testDialects().includes('postgres'))
           });
           expect(made.status, made.text).toBe(202);
           // wait_ms 1: the workers' chores both find the wait over and race to decide.
-          for (let i = 0; ; i++) {
-            const state = await withDb(
-              database.url,
-              async (db) =>
-                (await db.selectFrom('sends').select('state').where('issue_id', '=', issueId).executeTakeFirst())
-                  ?.state,
-            );
-            if (state === 'finished') break;
-            if (i > 1200) throw new Error(`the send did not finish: ${state}`);
-            await new Promise((r) => setTimeout(r, 100));
-          }
-          const rows = await withDb(database.url, (db) =>
-            db
-              .selectFrom('deliveries')
-              .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
-              .select(['subscribers.email', 'deliveries.arm', 'deliveries.status'])
-              .where('deliveries.issue_id', '=', issueId)
-              .execute(),
-          );
+          await sendFinished(databaseUrl, issueId, 120_000);
+          const rows = await deliveriesByEmail(databaseUrl, issueId);
           expect(rows).toHaveLength(n);
           const sizes = armSizes(armPlan({ variants: 2, testShare: 0.1, holdoutShare: 0.1 }), n);
           const byArm: Record<string, number> = {};
           for (const r of rows) byArm[r.arm ?? 'none'] = (byArm[r.arm ?? 'none'] ?? 0) + 1;
           expect(byArm).toEqual(Object.fromEntries(sizes));
-          const experiment = await withDb(database.url, (db) =>
+          const experiment = await withDb(databaseUrl, (db) =>
             db.selectFrom('experiments').selectAll().where('issue_id', '=', issueId).executeTakeFirstOrThrow(),
           );
           const winner = experiment.winner_arm;
@@ -309,8 +204,7 @@ if (testDialects().includes('postgres'))
           expect(logs.match(/\[experiments\] issue \d+: variant A goes to the rest/g) ?? []).toHaveLength(1);
         } finally {
           for (const s of servers) await s.stop();
-          await sink.close();
-          await database.drop();
+          await rig.close();
         }
       },
     );

@@ -6,7 +6,13 @@ import { describeEachDatabase } from '../../helpers/databases.ts';
 import { startImapServer, dovecotInstalled, type ImapServer } from '../../helpers/imap-server.ts';
 import { startSmtpSink, type SmtpSink } from '../../helpers/smtp-sink.ts';
 import { createDraftIssue, eventually, ledgerOf, seedSubscribers } from '../../helpers/sending.ts';
-import { buildArf, buildAuthFailureReport, buildDsn, headerBlock, relayOnward } from '../../helpers/bounce-reports.ts';
+import {
+  appendRefusalDsn,
+  buildArf,
+  buildAuthFailureReport,
+  buildDsn,
+  headerBlock,
+} from '../../helpers/bounce-reports.ts';
 import type { DB } from '#lib/db/database.ts';
 import { createMailer, type Mailer } from '#lib/mail/mailer.ts';
 import { readVerpAddress, verpAddress } from '#lib/mail/verp.ts';
@@ -130,33 +136,16 @@ describeEachDatabase('bounce mailbox over IMAP (Dovecot)', (db) => {
     }
 
     // The relay hands each message on; the next hop refuses gone@example.org after the relay accepted it.
-    const nextHop = await sink({
-      respond: (rcpt) =>
-        rcpt === 'gone@example.org'
-          ? {
-              code: 550,
-              message: '5.1.1 <gone@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
-            }
-          : null,
-    });
-    const goneIndex = relay.envelopes.findIndex((e) => e.rcptTo.includes('gone@example.org'));
-    const goneRaw = relay.raw[goneIndex]!;
-    const rejections = await relayOnward(
-      nextHop,
-      { from: relay.envelopes[goneIndex]!.mailFrom, to: ['gone@example.org'] },
-      goneRaw,
-    );
-    expect(rejections).toHaveLength(1);
-    expect(rejections[0]!.response).toMatch(/^550 5\.1\.1 .*User unknown/);
-    const dsn = buildDsn({
-      reportingMta: 'relay.shop.example',
-      to: relay.envelopes[goneIndex]!.mailFrom,
-      rejection: rejections[0]!,
+    const { rejection, returnPath, dsn } = await appendRefusalDsn(imap, relay, 'gone@example.org', {
+      refusal: {
+        code: 550,
+        message: '5.1.1 <gone@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
+      },
       // Without the original's Message-ID: only the VERP address names the delivery.
-      originalHeaders: headerBlock(goneRaw).replace(/^Message-ID:.*\r\n/im, ''),
+      withoutMessageId: true,
       date: new Date(1_800_000_000_000),
     });
-    await imap.append(dsn);
+    expect(rejection.response).toMatch(/^550 5\.1\.1 .*User unknown/);
     // Something that is not a report, and something unreadable, in the same mailbox: neither stops the read.
     await imap.append(
       'From: someone@example.com\r\nTo: bounces@shop.example\r\nSubject: Out of office\r\nMessage-ID: <ooo@example.com>\r\n\r\nBack on Monday.\r\n',
@@ -176,7 +165,7 @@ describeEachDatabase('bounce mailbox over IMAP (Dovecot)', (db) => {
     expect(read.error).toBeUndefined();
 
     const after = await ledgerOf(db(), issueId);
-    const gone = after.find((r) => r.id === readVerpAddress(VERP, SECRET, relay.envelopes[goneIndex]!.mailFrom))!;
+    const gone = after.find((r) => r.id === readVerpAddress(VERP, SECRET, returnPath))!;
     expect(gone.status).toBe('bounced');
     expect(after.filter((r) => r.status === 'sent')).toHaveLength(2);
     expect(await suppressed(db(), 'gone@example.org')).toEqual({ reason: 'bounced' });
@@ -268,23 +257,12 @@ describeEachDatabase('bounce mailbox over IMAP (Dovecot)', (db) => {
     await seedSubscribers(db(), 1, { email: () => 'slow@example.net' });
     const relay = await sink();
     const issueId = await sendIssue(db(), relay, { verp: false });
-    const nextHop = await sink({ respond: () => ({ code: 452, message: '4.2.2 Mailbox full, try again later' }) });
-    const rejections = await relayOnward(
-      nextHop,
-      { from: relay.envelopes[0]!.mailFrom, to: ['slow@example.net'] },
-      relay.raw[0]!,
-    );
-    expect(rejections[0]!.response).toMatch(/^452 4\.2\.2/);
-    await imap.append(
-      buildDsn({
-        reportingMta: 'relay.shop.example',
-        to: relay.envelopes[0]!.mailFrom,
-        rejection: rejections[0]!,
-        originalHeaders: headerBlock(relay.raw[0]!),
-        date: new Date(1_800_000_000_000),
-        action: 'delayed',
-      }),
-    );
+    const { rejection } = await appendRefusalDsn(imap, relay, 'slow@example.net', {
+      refusal: { code: 452, message: '4.2.2 Mailbox full, try again later' },
+      action: 'delayed',
+      date: new Date(1_800_000_000_000),
+    });
+    expect(rejection.response).toMatch(/^452 4\.2\.2/);
     const read = await pollBounceMailbox({ db: db(), secret: SECRET }, settings(), 'worker-a', 1_800_000_100_000);
     expect(read).toMatchObject({ reports: 1, recorded: 1 });
     expect((await ledgerOf(db(), issueId)).map((r) => r.status)).toEqual(['sent']);
