@@ -6,7 +6,9 @@ import { createMailer } from '#lib/mail/mailer.ts';
 import { InvalidMailError } from '#lib/mail/message.ts';
 import { buildArf, buildAuthFailureReport, buildDsn } from '../../helpers/bounce-reports.ts';
 import { startSmtpSink } from '../../helpers/smtp-sink.ts';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TEST_SECRET } from '../../helpers/tracking.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -228,5 +230,53 @@ describe('bounce mailbox configuration', () => {
     expect(() => loadConfig({ BOUNCE_IMAP_TLS_CA_FILE: '/nonexistent/ca.pem' })).toThrow(
       /BOUNCE_IMAP_TLS_CA_FILE: no such file/,
     );
+  });
+});
+
+describe('reports a real MTA wrote (Exim 4.96; test/fixtures/bounces/exim/README.md)', () => {
+  const fixture = (name: string) =>
+    readFileSync(fileURLToPath(new URL(`../../fixtures/bounces/exim/${name}`, import.meta.url)));
+  const base = 'bounces@frobozz.example';
+  const cases = [
+    {
+      file: 'failed-550-5.1.1.eml',
+      delivery: 4242,
+      result: {
+        kind: 'hard',
+        email: 'gone@customer.example',
+        reason: '550 5.1.1 <gone@customer.example>: Recipient address rejected: User unknown in virtual mailbox table',
+      },
+      messageId: '<issue-7.delivery-4242@frobozz.example>',
+    },
+    {
+      // Exim says Status 5.0.0; the next hop said 5.2.2, a full mailbox: soft, nothing suppressed.
+      file: 'failed-552-5.2.2.eml',
+      delivery: 4243,
+      result: {
+        kind: 'soft',
+        email: 'full@customer.example',
+        reason: '552 5.2.2 <full@customer.example>: Recipient address rejected: Mailbox full',
+      },
+      messageId: '<issue-7.delivery-4243@frobozz.example>',
+    },
+    {
+      file: 'delayed-452-4.2.2.eml',
+      delivery: 4244,
+      result: {
+        kind: 'soft',
+        email: 'busy@customer.example',
+        reason: '452 4.2.2 <busy@customer.example>: Recipient address rejected: Mailbox over quota, try again later',
+      },
+      messageId: '<issue-7.delivery-4244@frobozz.example>',
+    },
+  ] as const;
+  it.each(cases)('$file → $result.kind for $result.email, its delivery from the VERP address', async (c) => {
+    const read = await readMailboxMessage(fixture(c.file));
+    expect(read.ok).toBe(true);
+    if (!read.ok) return;
+    expect(read.report.type).toBe('delivery-status');
+    expect(read.report.results).toEqual([c.result]);
+    expect(read.report.originalMessageId).toBe(c.messageId);
+    expect(read.report.returnPaths.map((address) => readVerpAddress(base, TEST_SECRET, address))).toContain(c.delivery);
   });
 });

@@ -67,9 +67,15 @@ function typedAddress(value: string | undefined): string | undefined {
   return bare.includes('@') ? bare : undefined;
 }
 
+const ENHANCED_STATUS = /(?:^|\s)([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)/;
+
 function classifyDsnRecipient(fields: Map<string, string>): ReportResult {
   const action = (fields.get('action') ?? '').toLowerCase().trim();
-  const status = /^\s*([245])\.\d{1,3}\.\d{1,3}/.exec(fields.get('status') ?? '');
+  // Exim reports every SMTP refusal as Status 5.0.0 or 4.0.0 and leaves the next hop's own code
+  // (5.1.1, 5.2.2) in the Diagnostic-Code: the detailed code decides when the Status is generic.
+  const reported = ENHANCED_STATUS.exec(fields.get('status') ?? '');
+  const detailed = ENHANCED_STATUS.exec(fields.get('diagnostic-code')?.replace(/^[^;]*;/, '') ?? '');
+  const status = reported && !(reported[2] === '0' && reported[3] === '0') ? reported : (detailed ?? reported);
   const email = typedAddress(fields.get('final-recipient')) ?? typedAddress(fields.get('original-recipient'));
   const diagnostic = fields.get('diagnostic-code');
   const reason = diagnostic
@@ -78,7 +84,9 @@ function classifyDsnRecipient(fields: Map<string, string>): ReportResult {
       ? `Status ${oneLine(fields.get('status')!, 20)}`
       : undefined;
   let kind: BounceKind | undefined;
-  if (action === 'failed') kind = status?.[1] === '4' ? 'soft' : 'hard';
+  // A full mailbox (X.2.2) is temporary by nature, whatever class the server gave it (RFC 3463 §3.3:
+  // "useful for both permanent and persistent transient errors"): soft, like a deferral.
+  if (action === 'failed') kind = status?.[1] === '4' || (status?.[2] === '2' && status[3] === '2') ? 'soft' : 'hard';
   else if (action === 'delayed') kind = 'soft';
   return { kind, email, reason };
 }
