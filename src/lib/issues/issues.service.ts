@@ -485,6 +485,14 @@ export interface VariantContent {
   bodyMarkdown: string | null;
 }
 
+/** A variant rendered: what is stored with it, and the rendering the checks read. */
+export interface VariantRendering {
+  html: string;
+  text: string;
+  linkIds: number[];
+  rendered: RenderedIssue;
+}
+
 /**
  * Renders a variant of an issue once (MJML → HTML and text, as the issue is rendered) and
  * registers its links beside the issue's (a link the issue has too is the same row; nothing is
@@ -495,7 +503,7 @@ export async function renderVariant(
   issueId: number,
   variant: VariantContent,
   now = Date.now(),
-): Promise<{ html: string; text: string; linkIds: number[] }> {
+): Promise<VariantRendering> {
   const issue = await getIssue(db, issueId);
   if (!issue) throw new IssueNotReadyError(`There is no issue ${issueId}.`);
   const render = renderSettingsFrom(await getSettings(db, { now }));
@@ -522,7 +530,12 @@ export async function renderVariant(
   }));
   if (rows.length > 0) await insertLinksIfMissing(db, rows);
   const stored = new Map((await findLinksByIssue(db, issueId)).map((row) => [row.fingerprint, Number(row.id)]));
-  return { html: rendered.html, text: rendered.text, linkIds: rows.map((row) => stored.get(row.fingerprint)!) };
+  return {
+    html: rendered.html,
+    text: rendered.text,
+    linkIds: rows.map((row) => stored.get(row.fingerprint)!),
+    rendered,
+  };
 }
 
 /** The frozen issue as a variant's recipients get it: the variant's subject, message and links. */
@@ -675,6 +688,39 @@ export async function checkIssueForSending(
   if (!preview.ready)
     return invalid(`The issue fails its pre-send checks. ${blockingMessages(preview.checks).join(' ')}`);
   return { ok: true, value: preview.checks };
+}
+
+/**
+ * The pre-send checks of an A/B test's variant, as its recipients would get it: its subject,
+ * preheader and (its own or the issue's) body with the issue's sender, template and links. A
+ * variant's body has links and images of its own, so it is checked as the issue is, not taken on trust.
+ */
+export async function checkVariantForSending(
+  db: DB,
+  issueId: number,
+  variant: VariantContent & { name: string },
+  options: CheckOptions = {},
+  now = Date.now(),
+): Promise<IssueOutcome<{ checks: CheckResult[]; rendering: VariantRendering }>> {
+  const issue = await getIssue(db, issueId);
+  if (!issue) return notFound();
+  const settings = await getSettings(db, { now });
+  const base = await prepare(db, issue, settings, now);
+  const rendering = await renderVariant(db, issueId, variant, now);
+  const snapshot = await variantSnapshot(db, base.snapshot, { subject: variant.subject, ...rendering });
+  const sample = createPersonalizer(snapshot, { secret: randomBytes(32).toString('base64url'), mode: 'preview' })(
+    sampleRecipient(),
+  );
+  const variantIssue: Issue = {
+    ...issue,
+    subject: variant.subject,
+    preheader: variant.preheader,
+    bodyMarkdown: variant.bodyMarkdown ?? issue.bodyMarkdown,
+  };
+  const checks = checksFor({ issue: variantIssue, snapshot, rendered: rendering.rendered }, sample, settings, options);
+  if (hasBlockingErrors(checks))
+    return invalid(`Variant ${variant.name} fails its pre-send checks. ${blockingMessages(checks).join(' ')}`);
+  return { ok: true, value: { checks, rendering } };
 }
 
 /**

@@ -4,11 +4,11 @@ import type { IssueHooks } from '../sending/sending.ts';
 import { updateIssueInStatus } from './issues.repository.ts';
 import {
   checkIssueForSending,
+  checkVariantForSending,
   freezeIssue,
   getIssue,
   IssueNotReadyError,
   loadSnapshot,
-  renderVariant,
   variantSnapshot,
 } from './issues.service.ts';
 import { findArm, findArms, findExperiment, storeArmRendering } from '../experiments/experiments.repository.ts';
@@ -40,29 +40,41 @@ export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
     return knownPaths ? { knownPaths } : {};
   };
   return {
-    async checkIssue(db, issueId) {
+    async checkIssue(db, issueId, variants = []) {
       const issue = await getIssue(db, issueId);
       if (issue && (issue.status === 'sent' || issue.status === 'cancelled'))
         return fail('conflict', `This issue is ${issue.status}: it cannot be sent again.`);
-      const checked = await checkIssueForSending(db, issueId, await checkOptions());
+      const options = await checkOptions();
+      const checked = await checkIssueForSending(db, issueId, options);
       // Checking mails nothing, so a mail failure cannot come from it.
-      return checked.ok
-        ? ok(checked.value)
-        : fail(checked.reason === 'mail-failed' ? 'conflict' : checked.reason, checked.message);
+      if (!checked.ok) return fail(checked.reason === 'mail-failed' ? 'conflict' : checked.reason, checked.message);
+      for (const [i, variant] of variants.entries()) {
+        const name = String.fromCharCode(65 + i);
+        const variantChecked = await checkVariantForSending(db, issueId, { ...variant, name }, options);
+        if (!variantChecked.ok)
+          return fail(
+            variantChecked.reason === 'mail-failed' ? 'conflict' : variantChecked.reason,
+            variantChecked.message,
+          );
+      }
+      return ok(checked.value);
     },
     async prepareIssue(db, issueId, now) {
       try {
         await freezeIssue(db, issueId, now, await checkOptions());
-        // An A/B test's variants are rendered once too, when sending starts, and stored with them.
+        // An A/B test's variants are checked and rendered once too, when sending starts, and stored with them.
         for (const arm of await findArms(db, issueId)) {
           if (arm.subject === null || arm.html !== null) continue;
-          const rendering = await renderVariant(
+          const variant = { subject: arm.subject, preheader: arm.preheader ?? '', bodyMarkdown: arm.body_markdown };
+          const checked = await checkVariantForSending(
             db,
             issueId,
-            { subject: arm.subject, preheader: arm.preheader ?? '', bodyMarkdown: arm.body_markdown },
+            { ...variant, name: arm.arm },
+            await checkOptions(),
             now,
           );
-          await storeArmRendering(db, issueId, arm.arm, rendering);
+          if (!checked.ok) return { ok: false, message: checked.message };
+          await storeArmRendering(db, issueId, arm.arm, checked.value.rendering);
         }
         return { ok: true };
       } catch (error) {

@@ -247,7 +247,7 @@ export async function reviewSend(
     return fail('invalid', 'A send can be scheduled at most a year ahead.', { field: 'at' });
   if (await findSendByIssue(db, input.issueId))
     return fail('conflict', 'This issue already has a send: see its progress.');
-  const checked = await hooks.checkIssue(db, input.issueId);
+  const checked = await hooks.checkIssue(db, input.issueId, experiment.value?.variants);
   if (!checked.ok) return checked;
   const recipients = await countAudience(db, audience.value);
   if (recipients === 0) return fail('conflict', EMPTY_AUDIENCE_MESSAGE, { field: 'audience' });

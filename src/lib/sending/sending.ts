@@ -48,10 +48,22 @@ export interface Recipient {
  */
 export type Composer = (recipient: Recipient) => OutgoingMail | Promise<OutgoingMail>;
 
+/** An A/B test variant's content, in the order A, B, …: what the pre-send checks look at. */
+export interface VariantToCheck {
+  subject: string;
+  preheader: string;
+  /** Its own body; null: the issue's. */
+  bodyMarkdown: string | null;
+}
+
 /** What the engine needs from the issues domain, so the sending engine does not depend on how an issue is rendered. */
 export interface IssueHooks {
-  /** The issue exists, may be sent and passes its pre-send checks; otherwise a refusal with one sentence. */
-  checkIssue(db: DB, issueId: number): Promise<Outcome<unknown>>;
+  /**
+   * The issue exists, may be sent and passes its pre-send checks, and so does each A/B test
+   * variant given (its subject, preheader and body as its recipients get them); otherwise a
+   * refusal with one sentence.
+   */
+  checkIssue(db: DB, issueId: number, variants?: readonly VariantToCheck[]): Promise<Outcome<unknown>>;
   /** Freezes the issue's content when sending starts (idempotent); may refuse with a sentence. */
   prepareIssue(db: DB, issueId: number, now: number): Promise<{ ok: true } | { ok: false; message: string }>;
   /**

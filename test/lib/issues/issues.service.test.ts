@@ -285,6 +285,45 @@ describeEachDatabase('newsletter issues', (db) => {
 });
 
 describeEachDatabase('the sending engine’s hooks into issues', (db) => {
+  it('an A/B test’s variants pass the same pre-send checks as the issue: a variant’s broken link or empty subject refuses the send and names the variant', async () => {
+    const { createIssueSendingPort } = await import('#lib/issues/sending-port.ts');
+    const { requestSend } = await import('#lib/sending/send.service.ts');
+    const { findSendByIssue } = await import('#lib/sending/sends.repository.ts');
+    const hooks = createIssueSendingPort({ secret, knownPaths: async () => knownPaths });
+    const issue = await draft(db(), { subject: 'Variants to check' });
+    const good = { subject: 'Winter is coming', preheader: '', bodyMarkdown: null };
+    const ownGoodBody = { subject: 'Or this', preheader: 'A look inside', bodyMarkdown: 'See [the shop](/)' };
+    expect((await hooks.checkIssue(db(), issue.id, [good, ownGoodBody])).ok).toBe(true);
+    const brokenBody = { subject: 'Broken', preheader: '', bodyMarkdown: '[gone](/articles/gone/)' };
+    expect(await hooks.checkIssue(db(), issue.id, [good, brokenBody])).toMatchObject({
+      ok: false,
+      reason: 'invalid',
+      message: expect.stringMatching(
+        /^Variant B fails its pre-send checks\. .*Links to this site point at pages that exist/,
+      ),
+    });
+    const longSubject = { subject: 'x'.repeat(200), preheader: '', bodyMarkdown: null };
+    expect(await hooks.checkIssue(db(), issue.id, [longSubject, good])).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^Variant A fails its pre-send checks/),
+    });
+    // Through the engine: refused, nothing stored.
+    const refused = await requestSend(db(), hooks, {
+      issueId: issue.id,
+      audience: {},
+      experiment: {
+        variants: [{ subject: 'Winter is coming' }, { subject: 'Broken', body_markdown: '[gone](/articles/gone/)' }],
+        test_share: 0.2,
+        wait_ms: 4 * 3_600_000,
+      },
+    });
+    expect(refused).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('Variant B fails its pre-send checks'),
+    });
+    expect(await findSendByIssue(db(), issue.id)).toBeUndefined();
+  });
+
   it('check, freeze once, compose per recipient from the snapshot, then archive', async () => {
     const { createIssueSendingPort } = await import('#lib/issues/sending-port.ts');
     const hooks = createIssueSendingPort({ secret, knownPaths: async () => knownPaths });
