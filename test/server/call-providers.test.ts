@@ -366,7 +366,7 @@ for (const dialect of testDialects()) {
       expect(Number(stored[0]!.duration_s)).toBe(95);
     });
 
-    it('Twilio: a bad or missing signature, another token, a changed parameter, the wrong type or a 5 MB body store nothing', async () => {
+    it('Twilio: a bad or missing signature, another token, a changed parameter, the wrong type, a 5 MB body or a Timestamp over 30 days old store nothing', async () => {
       const before = (await calls()).length;
       const params = twilioCallback('CA' + 'e'.repeat(32));
       expect((await twilio(params, { signature: null })).status).toBe(403);
@@ -410,7 +410,7 @@ for (const dialect of testDialects()) {
       expect(withQuery.status, withQuery.text).toBe(201);
     });
 
-    it('CallRail: a signed post-call webhook is stored once; bad signatures, wrong types, bad fields and 5 MB bodies store nothing', async () => {
+    it('CallRail: a signed post-call webhook is stored once; bad signatures, wrong types, bad fields, 5 MB bodies and a start_time over 30 days old store nothing', async () => {
       const before = (await calls()).length;
       const body = JSON.stringify(callrailCall('CAL8154748ae6bd4e278a7cddd38a662f4f'));
       const first = await callrail(body);
