@@ -10,6 +10,7 @@ import { createAppContext } from '../src/lib/app/context.ts';
 import { currentBuild } from '../src/lib/build/site-builds.ts';
 import { builtPagePaths } from '../src/lib/build/site-pages.ts';
 import { migrateToLatest } from '../src/lib/db/migrate.ts';
+import { hashStoredPhoneNumbers } from '../src/lib/offline/called-numbers.ts';
 import { createSendWorker, experimentChore, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
 import { composeWeeklyDigest } from '../src/admin/weekly-digest.ts';
 import { bounceMailboxChore } from '../src/lib/bounces/mailbox/chore.ts';
@@ -59,6 +60,7 @@ process.on('SIGINT', () => void stop('SIGINT'));
 
 try {
   await migrateToLatest(app.db);
+  await hashStoredPhoneNumbers(app.db, app.secret);
   started = worker.start();
   await started;
 } catch (error) {

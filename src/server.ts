@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, getConfig } from './lib/config.ts';
 import { createAppContext, installAppContext, type AppContext } from './lib/app/context.ts';
 import { migrateToLatest } from './lib/db/migrate.ts';
+import { hashStoredPhoneNumbers } from './lib/offline/called-numbers.ts';
 import { sqliteHandle } from './lib/db/database.ts';
 import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './web/http/client-address.ts';
@@ -240,6 +241,12 @@ async function main(): Promise<void> {
   }
   const applied = await migrateToLatest(app.db);
   if (applied.length > 0) console.log(`[db] applied ${applied.length} migration(s): ${applied.join(', ')}`);
+  // Migrations cannot hash: they have no server secret (src/lib/offline/called-numbers.ts).
+  const hashed = await hashStoredPhoneNumbers(app.db, app.secret);
+  if (hashed)
+    console.log(
+      `[db] called numbers kept as keyed hashes: ${hashed.calls} call(s) and ${hashed.snapshots} issue(s) hashed, the plain numbers dropped`,
+    );
   const sqlite = sqliteHandle(app.db);
   const checkpointer = sqlite && startWalCheckpointer(sqlite);
   installAppContext(app);

@@ -132,7 +132,8 @@ export async function handleCallWebhook(
         kind: event.kind,
         at: event.at,
         issue_id: event.issueId,
-        to: event.toNumber,
+        // The called number as read from this request: it is stored only as a keyed hash.
+        to: parsed.call.to ?? null,
         duration_s: event.durationS,
       },
     },

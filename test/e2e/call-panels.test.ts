@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { serverSecretOf, startServer, type RunningServer } from '../helpers/server.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { addAccount, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
@@ -41,7 +41,7 @@ describe('the phone panels at 375 px in Chromium', () => {
         wentOut - 60_000,
       );
       if (!issue.ok) throw new Error('issue not created');
-      await freezeIssue(db, issue.value.id, wentOut);
+      await freezeIssue(db, issue.value.id, wentOut, { secret: serverSecretOf(server) });
       await db
         .insertInto('sends')
         .values({

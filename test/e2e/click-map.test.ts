@@ -91,7 +91,7 @@ for (const dialect of testDialects()) {
         );
         if (!made.ok) throw new Error(made.message);
         issueId = made.value.id;
-        const snapshot = await freezeIssue(db, issueId, sentAt - MINUTE);
+        const snapshot = await freezeIssue(db, issueId, sentAt - MINUTE, { secret: 'click-map-test-secret' });
         guide = snapshot.links.find((l) => l.label === 'the winter guide')!;
         society = snapshot.links.find((l) => l.label === 'the Flathead Society')!;
         await db

@@ -8,14 +8,9 @@ import { launchBrowser } from '../helpers/browser.ts';
 import { addAccount, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { REPORT_TIME_ZONE, seedReportDatabase, type ReportSeed } from '../helpers/reports.ts';
-import { doorFigures } from '../helpers/door.ts';
+import { doorFigures, rawDoorIn, rawDoorInByWeekHour } from '../helpers/door.ts';
 import { quarterOf } from '../../src/lib/counts/buckets.ts';
-import {
-  addDoorCounter,
-  countCounterDirectly,
-  doorCounters,
-  recordDoorCounts,
-} from '../../src/lib/door/door-counts.service.ts';
+import { addDoorCounter, doorCounters, recordDoorCounts } from '../../src/lib/door/door-counts.service.ts';
 import { pruneRawEvents } from '../../src/lib/reports/retention.service.ts';
 import { eraseSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
 
@@ -95,16 +90,24 @@ for (const dialect of testDialects()) {
       return {
         doorIn: Number(row![1]!.replace(/,/g, '')),
         walkIns: Number(walkIns![1]!.replace(/,/g, '')),
+        heatmap: heatmapTable(page.text),
         text: page.text,
       };
     };
+    /** The door heatmap's table (every chart has one): its rows as weekday and 24 numbers. */
+    const heatmapTable = (html: string) => {
+      const door = html.slice(html.indexOf('data-door-counts'));
+      const figure = door.slice(door.indexOf('data-chart="week-hour-heatmap"'));
+      const body = /<tbody[^>]*>([\s\S]*?)<\/tbody>/.exec(figure)![1]!;
+      return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((tr) => ({
+        day: /<th[^>]*>([^<]*)<\/th>/.exec(tr[1]!)![1]!.trim(),
+        hours: [...tr[1]!.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((td) => Number(td[1]!.replace(/,/g, ''))),
+      }));
+    };
 
-    it('the report’s count equals a direct count of the raw intervals, apart from the tapped walk-ins, and stays after pruning', async () => {
-      const direct = await withDatabase(server.databaseUrl, async (db) => {
-        const [counter] = await doorCounters(db);
-        const buckets = await countCounterDirectly(db, counter!);
-        return buckets.filter((b) => b.bucket >= quarterOf(seed.a.sentAt)).reduce((a, b) => a + b.in, 0);
-      });
+    it('the report’s count and heatmap equal a direct count of the raw intervals, apart from the tapped walk-ins, and stay after pruning', async () => {
+      // The counter has no rule: what it counted is the raw rows' sum.
+      const direct = await withDatabase(server.databaseUrl, (db) => rawDoorIn(db, quarterOf(seed.a.sentAt)));
       // 192 quarter hours of 3, 4, 5, 6 people.
       expect(direct).toBe(48 * (3 + 4 + 5 + 6));
       const shown = await shownFigure();
@@ -112,6 +115,14 @@ for (const dialect of testDialects()) {
       // The seed's one tapped walk-in in issue A's window: its own figure, not added to the door count.
       expect(shown.walkIns).toBe(1);
       expect(shown.text).toContain('Counted by the door counter (Front door)');
+      // The heatmap's table: each weekday × hour cell is the raw intervals counted in that hour (site time).
+      const byWeekHour = await withDatabase(server.databaseUrl, (db) =>
+        rawDoorInByWeekHour(db, { from: quarterOf(seed.a.sentAt), to: Number.MAX_SAFE_INTEGER }, REPORT_TIME_ZONE),
+      );
+      const weekdays = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+      expect(byWeekHour.flat().reduce((a, b) => a + b, 0)).toBe(direct);
+      expect(byWeekHour.flat().filter((n) => n > 0).length).toBeGreaterThan(24); // two days: many cells, not one
+      expect(shown.heatmap).toEqual(weekdays.map((day, row) => ({ day, hours: byWeekHour[row] })));
       const sentence =
         /<p class="lift-sentence"[^>]*><strong[^>]*>24 hours:<\/strong>([^<]*)<\/p>/.exec(
           shown.text.slice(shown.text.indexOf('data-door-counts')),
@@ -119,10 +130,7 @@ for (const dialect of testDialects()) {
       // 96 quarter hours averaging 4.5 people against 2.5 in the two earlier weeks with records.
       expect(sentence).toContain('there were 432 people through the door; a normal week has 240 in those hours');
       // The dashboard's 30 days hold every interval (the earliest is 18 days old): its figure is the direct count of all.
-      const all = await withDatabase(server.databaseUrl, async (db) => {
-        const [counter] = await doorCounters(db);
-        return (await countCounterDirectly(db, counter!)).reduce((a, b) => a + b.in, 0);
-      });
+      const all = await withDatabase(server.databaseUrl, (db) => rawDoorIn(db));
       expect(all).toBe(864 + 2 * 480);
       const dashboard = await request(server, '/admin?days=30', { cookie });
       const onDashboard = /data-figure="door-in"[^>]*>\s*<strong[^>]*>([\d,]+)</.exec(dashboard.text);
@@ -132,7 +140,9 @@ for (const dialect of testDialects()) {
       // Retention a year on: the raw intervals go, the report's figure does not move.
       const pruned = await withDatabase(server.databaseUrl, (db) => pruneRawEvents(db, seed.now + 400 * DAY));
       expect(pruned.deleted.door_counts).toBe(3 * 192);
-      expect((await shownFigure()).doorIn).toBe(direct);
+      const afterPruning = await shownFigure();
+      expect(afterPruning.doorIn).toBe(direct);
+      expect(afterPruning.heatmap).toEqual(shown.heatmap);
       // Erasing a subscriber (door counts name nobody) leaves it too.
       const erased = await withDatabase(server.databaseUrl, async (db) => {
         const person = await db.selectFrom('subscribers').select('id').orderBy('id').executeTakeFirstOrThrow();

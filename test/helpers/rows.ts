@@ -1,4 +1,5 @@
-import { createDatabase } from '../../src/lib/db/database.ts';
+import { sql } from 'kysely';
+import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 
 /** Reads page views straight from a server's database (after it stopped or while it runs). */
 export async function pageViewsIn(
@@ -14,4 +15,27 @@ export async function pageViewsIn(
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * An issue's bounce reports counted straight from the raw rows, in SQL written here (not the
+ * repository's): per kind and reason, and per kind, to hold the maintained figures against.
+ */
+export async function rawBounceCounts(
+  db: DB,
+  issueId: number,
+): Promise<{
+  reasons: { kind: string; reason: string; count: number }[];
+  totals: { hard: number; soft: number; complaint: number };
+}> {
+  const { rows } = await sql<{
+    kind: string;
+    reason: string;
+    n: number;
+  }>`select kind, reason, count(*) as n from bounce_events where issue_id = ${issueId} group by kind, reason`.execute(
+    db,
+  );
+  const reasons = rows.map((r) => ({ kind: r.kind, reason: r.reason, count: Number(r.n) }));
+  const total = (kind: string) => reasons.filter((r) => r.kind === kind).reduce((a, r) => a + r.count, 0);
+  return { reasons, totals: { hard: total('hard'), soft: total('soft'), complaint: total('complaint') } };
 }

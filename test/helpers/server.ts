@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -36,6 +36,11 @@ export interface StartOptions {
    * at once (SEND_UNDO_SECONDS=0) unless the test gives an undo window.
    */
   shop?: boolean;
+}
+
+/** The server secret a started server keys its hashes and tokens with: SECRET when the test set it, else the one it generated in DATA_DIR. */
+export function serverSecretOf(server: RunningServer, env: Record<string, string> = {}): string {
+  return env.SECRET ?? readFileSync(path.join(server.dataDir, 'secret'), 'utf8').trim();
 }
 
 /** A port nobody listens on right now (the OS picks it), so SITE_URL can name it before the server starts. */

@@ -9,9 +9,9 @@ import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
+import { rawBounceCounts } from '../helpers/rows.ts';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 import { getIssueBounces } from '../../src/lib/bounces/bounces.service.ts';
-import { countBounceEventsByReason } from '../../src/lib/bounces/bounces.repository.ts';
 import * as fixtures from '../fixtures/bounces/payloads.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ses-bounces';
@@ -528,9 +528,11 @@ for (const dialect of testDialects()) {
     it('the figures equal a direct count of rows; the issue report shows them; the next send skips every hard-bounced and complaining address', async () => {
       const figures = await withDatabase(server.databaseUrl, (db) => getIssueBounces(db, issueId));
       expect(figures.totals).toEqual({ hard: 4, soft: 4, complaint: 4 });
-      const direct = await withDatabase(server.databaseUrl, (db) => countBounceEventsByReason(db, issueId));
+      const direct = await withDatabase(server.databaseUrl, (db) => rawBounceCounts(db, issueId));
+      expect(figures.totals).toEqual(direct.totals);
       const key = (r: { kind: string; reason: string; count: number }) => `${r.kind}|${r.reason}|${r.count}`;
-      expect(figures.reasons.map(key).sort()).toEqual(direct.map(key).sort());
+      expect(direct.reasons.length).toBeGreaterThan(3);
+      expect(figures.reasons.map(key).sort()).toEqual(direct.reasons.map(key).sort());
       const rows = await withDatabase(server.databaseUrl, async (db) =>
         Number(
           (

@@ -10,6 +10,7 @@ import { floodPost } from '../helpers/hostile-http.ts';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 import { addConfirmedSubscriber, eraseSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
 import { callerHash } from '../../src/lib/offline/call-webhook.ts';
+import { phoneHash } from '../../src/lib/phone/phone-hash.ts';
 import { twilioSignature } from '../../src/lib/offline/provider-calls.ts';
 import { pruneRawEvents } from '../../src/lib/reports/retention.service.ts';
 
@@ -72,7 +73,7 @@ for (const dialect of testDialects()) {
           .select([
             'client_id',
             'from_hash',
-            'to_number',
+            'to_hash',
             'answered',
             'repeat_caller',
             'subscriber_id',
@@ -147,7 +148,7 @@ for (const dialect of testDialects()) {
           wentOut - 60_000,
         );
         if (!sent.ok) throw new Error('issue not created');
-        await freezeIssue(db, sent.value.id, wentOut);
+        await freezeIssue(db, sent.value.id, wentOut, { secret: SECRET });
         // It went out (a finished send): the report has it.
         await db
           .insertInto('sends')
@@ -359,10 +360,13 @@ for (const dialect of testDialects()) {
         ['twilio:CA' + 'c'.repeat(32), 0, 0, null, issueId],
       ]);
       expect(stored[0]!.from_hash).toBe(callerHash(SECRET, '+441632960123'));
+      // The called number too is kept only as the same keyed hash, and credited by it.
+      expect(stored.map((c) => c.to_hash)).toEqual(new Array(3).fill(phoneHash(SECRET, '+441632960777')));
+      expect(JSON.stringify(stored)).not.toMatch(/960777|960123|960555/);
       expect(Number(stored[0]!.duration_s)).toBe(95);
     });
 
-    it('Twilio: a bad or missing signature, another token, a changed parameter, the wrong type or a 5 MB body store nothing', async () => {
+    it('Twilio: a bad or missing signature, another token, a changed parameter, the wrong type, a 5 MB body or a Timestamp over 30 days old store nothing', async () => {
       const before = (await calls()).length;
       const params = twilioCallback('CA' + 'e'.repeat(32));
       expect((await twilio(params, { signature: null })).status).toBe(403);
@@ -390,6 +394,14 @@ for (const dialect of testDialects()) {
         CallDuration: expect.any(String),
         Timestamp: expect.any(String),
       });
+      // A Timestamp more than 30 days back (by a minute) is refused, whatever else is right.
+      const stale = await twilio(
+        twilioCallback('CA' + '7'.repeat(32), {
+          Timestamp: new Date(Date.now() - 30 * 86_400_000 - 60_000).toUTCString().replace('GMT', '+0000'),
+        }),
+      );
+      expect(stale.status, stale.text).toBe(400);
+      expect(JSON.parse(stale.text).fields).toEqual({ Timestamp: 'is more than 30 days ago' });
       expect((await calls()).length).toBe(before);
       // A query string Twilio called with is part of what it signed.
       const withQuery = await twilio(twilioCallback('CA' + '1'.repeat(32)), {
@@ -398,7 +410,7 @@ for (const dialect of testDialects()) {
       expect(withQuery.status, withQuery.text).toBe(201);
     });
 
-    it('CallRail: a signed post-call webhook is stored once; bad signatures, wrong types, bad fields and 5 MB bodies store nothing', async () => {
+    it('CallRail: a signed post-call webhook is stored once; bad signatures, wrong types, bad fields, 5 MB bodies and a start_time over 30 days old store nothing', async () => {
       const before = (await calls()).length;
       const body = JSON.stringify(callrailCall('CAL8154748ae6bd4e278a7cddd38a662f4f'));
       const first = await callrail(body);
@@ -428,6 +440,16 @@ for (const dialect of testDialects()) {
         headers: { 'content-type': 'application/json', signature: 'x' },
       });
       expect(flood.status).toBe(413);
+      // A start_time more than 30 days back (by a minute) is refused, whatever else is right.
+      const stale = await callrail(
+        JSON.stringify(
+          callrailCall('CAL4', {
+            start_time: new Date(Date.now() - 30 * 86_400_000 - 60_000).toISOString().replace('Z', '+00:00'),
+          }),
+        ),
+      );
+      expect(stale.status, stale.text).toBe(400);
+      expect(JSON.parse(stale.text).fields).toEqual({ start_time: 'is more than 30 days ago' });
       const stored = (await calls()).slice(before);
       expect(
         stored.map((c) => [c.client_id, Number(c.answered), Number(c.repeat_caller), Number(c.duration_s)]),

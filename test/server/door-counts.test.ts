@@ -165,13 +165,22 @@ for (const dialect of testDialects()) {
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
         body: 'counter=front',
       });
-      expect([403, 415]).toContain(form.status);
+      // The secret is checked first (the handler: rate limit, secret, then content type): with the
+      // right one, a body that is not JSON is 415; with a wrong one, 401 whatever the type.
+      expect(form.status, form.text).toBe(415);
+      expect(JSON.parse(form.text)).toMatchObject({ error: 'unsupported_media_type' });
       const text = await request(server, '/api/webhooks/door-counts', {
         method: 'POST',
         headers: { 'content-type': 'text/plain', ...auth },
         body: good,
       });
-      expect([403, 415]).toContain(text.status);
+      expect(text.status, text.text).toBe(415);
+      const textWithoutSecret = await request(server, '/api/webhooks/door-counts', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', authorization: 'Bearer wrong-secret-wrong-secret' },
+        body: good,
+      });
+      expect(textWithoutSecret.status).toBe(401);
       const big = await floodPost(server, '/api/webhooks/door-counts', {
         totalBytes: 5 * 1024 * 1024,
         headers: { 'content-type': 'application/json', ...auth },

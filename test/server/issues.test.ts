@@ -465,7 +465,7 @@ for (const dialect of testDialects()) {
       });
 
       await withDatabase(server.databaseUrl, async (db) => {
-        await freezeIssue(db, id);
+        await freezeIssue(db, id, Date.now(), { secret });
         expect(await markIssueSent(db, id)).toBe(true);
       });
       const archive = await request(server, '/newsletter/ring-the-counter/');
@@ -476,7 +476,7 @@ for (const dialect of testDialects()) {
       const created = await createDraft({ subject: 'Archived issue', slug: 'archived-issue' });
       const draft = await createDraft({ subject: 'Still a draft', slug: 'still-a-draft' });
       await withDatabase(server.databaseUrl, async (db) => {
-        await freezeIssue(db, created.id);
+        await freezeIssue(db, created.id, Date.now(), { secret });
         expect(await markIssueSent(db, created.id)).toBe(true);
       });
       const page = await request(server, '/newsletter/archived-issue/');

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { serverSecretOf, startServer, type RunningServer } from '../helpers/server.ts';
+import { phoneHash } from '../../src/lib/phone/phone-hash.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { floodPost } from '../helpers/hostile-http.ts';
@@ -32,7 +33,7 @@ for (const dialect of testDialects()) {
             'note',
             'client_id',
             'from_hash',
-            'to_number',
+            'to_hash',
             'duration_s',
             'undone_at',
           ]);
@@ -166,7 +167,7 @@ for (const dialect of testDialects()) {
           body,
         });
 
-      it('a call with the right secret is stored (no Origin needed); the caller’s number is not', async () => {
+      it('a call with the right secret is stored (no Origin needed); the caller’s and the called number are not', async () => {
         const at = Date.now() - 5 * 60_000;
         const answer = await post(
           JSON.stringify({ at, from: '+44 1632 960123', to: '+44 (0)1632 960001', duration_s: 95, id: 'prov-1' }),
@@ -194,12 +195,12 @@ for (const dialect of testDialects()) {
           kind: 'call',
           at,
           client_id: 'webhook:prov-1',
-          to_number: '+441632960001',
+          to_hash: phoneHash(serverSecretOf(server), '+441632960001'),
           duration_s: 95,
           recorded_by: null,
         });
         expect(stored[0]!.from_hash).toMatch(/^[0-9a-f]{32}$/);
-        expect(JSON.stringify(stored)).not.toMatch(/960123/);
+        expect(JSON.stringify(stored)).not.toMatch(/960123|960001/);
       });
 
       it('a call to an issue’s tracked number is credited to that issue once it went out; other numbers and earlier calls to no issue', async () => {
@@ -222,7 +223,7 @@ for (const dialect of testDialects()) {
             { articles: new Map(), createdBy: null },
           );
           if (!sent.ok || !later.ok) throw new Error('issues not created');
-          await freezeIssue(db, sent.value.id, wentOut);
+          await freezeIssue(db, sent.value.id, wentOut, { secret: serverSecretOf(server) });
           return sent.value.id;
         });
         const auth = { authorization: `Bearer ${SECRET}` };
@@ -238,16 +239,15 @@ for (const dialect of testDialects()) {
         expect(await call('+441632960555', wentOut - 60_000)).toMatchObject({ issue_id: null }); // before the issue went out
 
         const stored = await withDatabase(server.databaseUrl, (db) =>
-          db
-            .selectFrom('offline_events')
-            .select(['id', 'issue_id', 'to_number'])
-            .where('id', 'in', [credited.id])
-            .executeTakeFirstOrThrow(),
+          db.selectFrom('offline_events').selectAll().where('id', 'in', [credited.id]).executeTakeFirstOrThrow(),
         );
+        // Credited by the called number's keyed hash; the number itself is stored nowhere.
         expect({
           issue_id: stored.issue_id === null ? null : Number(stored.issue_id),
-          to_number: stored.to_number,
-        }).toEqual({ issue_id: issueId, to_number: '+441632960555' });
+          to_hash: stored.to_hash,
+        }).toEqual({ issue_id: issueId, to_hash: phoneHash(serverSecretOf(server), '+441632960555') });
+        expect(JSON.stringify(stored)).not.toMatch(/960555/);
+        expect(Object.keys(stored)).not.toContain('to_number');
       });
 
       it('a wrong or missing secret → 401; bad JSON or fields → 400 by field; not JSON → refused; nothing stored', async () => {

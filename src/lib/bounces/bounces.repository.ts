@@ -51,17 +51,3 @@ export async function forgetBounceSubscriber(db: Db, subscriberId: number): Prom
     .where('subscriber_id', '=', subscriberId)
     .execute();
 }
-
-/** A direct count of an issue's reports by kind and reason (the check on the maintained counts). */
-export async function countBounceEventsByReason(
-  db: Db,
-  issueId: number,
-): Promise<{ kind: BounceEventTable['kind']; reason: string; count: number }[]> {
-  const rows = await db
-    .selectFrom('bounce_events')
-    .select(['kind', 'reason', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('issue_id', '=', issueId)
-    .groupBy(['kind', 'reason'])
-    .execute();
-  return rows.map((r) => ({ kind: r.kind, reason: r.reason, count: Number(r.n) }));
-}

@@ -234,6 +234,8 @@ export interface IssueSnapshotTable {
   click_tracking: number;
   site_url: string;
   created_at: number;
+  /** Keyed hash of the issue's tracked number (as `offline_events.to_hash`); null without one. */
+  tracked_phone_hash: string | null;
 }
 
 export type OpenClass = 'human' | 'proxy' | 'apple_mpp' | 'scanner';
@@ -340,8 +342,12 @@ export interface OfflineEventTable {
   client_id: string | null;
   /** Webhook calls: keyed hash (HMAC with the server secret) of the caller's number — never the number. */
   from_hash: string | null;
-  /** Webhook calls: the number that was called (ours, e.g. an issue's tracked number). */
-  to_number: string | null;
+  /**
+   * Webhook calls: keyed hash of the number that was called (ours, e.g. an issue's tracked number;
+   * the caller's function, src/lib/phone/phone-hash.ts) — never the number. Credited by comparing it
+   * with `issue_snapshots.tracked_phone_hash`.
+   */
+  to_hash: string | null;
   duration_s: number | null;
   /** Soft delete: undone on the tally page or removed in the admin; counts skip it. */
   undone_at: number | null;

@@ -158,22 +158,46 @@ export async function findFrozenIssueIds(db: Db, ids: readonly number[]): Promis
 }
 
 /**
- * The issue a call to `trackedPhone` at `at` belongs to: of the issues carrying that number,
- * the one that most recently started going out (its snapshot) at or before the call. A number
- * reused by a later issue credits calls to the earlier one until the later one goes out.
+ * The issue a call to the number hashed `trackedPhoneHash` at `at` belongs to: of the issues
+ * whose snapshot carries that hash, the one that most recently started going out at or before
+ * the call. A number reused by a later issue credits calls to the earlier one until the later one
+ * goes out.
  */
-export async function findIssueIdByTrackedPhone(db: Db, trackedPhone: string, at: number): Promise<number | undefined> {
+export async function findIssueIdByTrackedPhoneHash(
+  db: Db,
+  trackedPhoneHash: string,
+  at: number,
+): Promise<number | undefined> {
   const row = await db
-    .selectFrom('issues')
-    .innerJoin('issue_snapshots', 'issue_snapshots.issue_id', 'issues.id')
-    .select('issues.id')
-    .where('issues.tracked_phone', '=', trackedPhone)
-    .where('issue_snapshots.created_at', '<=', at)
-    .orderBy('issue_snapshots.created_at', 'desc')
-    .orderBy('issues.id', 'desc')
+    .selectFrom('issue_snapshots')
+    .select('issue_id')
+    .where('tracked_phone_hash', '=', trackedPhoneHash)
+    .where('created_at', '<=', at)
+    .orderBy('created_at', 'desc')
+    .orderBy('issue_id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row ? Number(row.id) : undefined;
+  return row ? Number(row.issue_id) : undefined;
+}
+
+/** Snapshots stored before tracked numbers were hashed: their issue's tracked number (unchanged since, a frozen issue cannot be edited). */
+export async function findSnapshotsWithoutPhoneHash(db: Db): Promise<{ issueId: number; trackedPhone: string }[]> {
+  const rows = await db
+    .selectFrom('issue_snapshots')
+    .innerJoin('issues', 'issues.id', 'issue_snapshots.issue_id')
+    .select(['issues.id', 'issues.tracked_phone'])
+    .where('issue_snapshots.tracked_phone_hash', 'is', null)
+    .where('issues.tracked_phone', 'is not', null)
+    .execute();
+  return rows.map((r) => ({ issueId: Number(r.id), trackedPhone: r.tracked_phone! }));
+}
+
+export async function setSnapshotPhoneHash(db: Db, issueId: number, trackedPhoneHash: string): Promise<void> {
+  await db
+    .updateTable('issue_snapshots')
+    .set({ tracked_phone_hash: trackedPhoneHash })
+    .where('issue_id', '=', issueId)
+    .execute();
 }
 
 /** Subjects of the issues among `ids` (for lists that name issues). */

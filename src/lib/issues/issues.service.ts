@@ -38,6 +38,7 @@ import { renderIssueEmail, scanImages, type RenderedIssue, type RenderSettings }
 import { validateOutgoingMail, InvalidMailError, type OutgoingMail } from '../mail/message.ts';
 import { describeMailError, isMailSendError } from '../mail/transport.ts';
 import { normalizePhone } from '../phone/phone-number.ts';
+import { phoneHash } from '../phone/phone-hash.ts';
 import { formatMailbox, parseMailbox, type Mailbox } from '../text/mailbox.ts';
 
 export interface IssueFailure {
@@ -728,12 +729,14 @@ export async function checkVariantForSending(
  * checks (errors refuse with IssueNotReadyError) and stores the snapshot. Idempotent: once a
  * snapshot exists it is returned as stored, whoever stored it (two callers at once store one).
  * Links that only earlier drafts had are dropped then; the snapshot's are kept for good.
+ * `secret` (the server secret) keys the tracked number's hash the snapshot keeps: calls are
+ * credited by it (src/lib/offline/issue-credit.ts).
  */
 export async function freezeIssue(
   db: DB,
   issueId: number,
-  now = Date.now(),
-  options: CheckOptions = {},
+  now: number,
+  options: CheckOptions & { secret: string },
 ): Promise<IssueSnapshot> {
   const existing = await loadSnapshot(db, issueId);
   if (existing) return existing;
@@ -769,6 +772,7 @@ export async function freezeIssue(
       click_tracking: snapshot.clickTracking ? 1 : 0,
       site_url: snapshot.siteUrl,
       created_at: now,
+      tracked_phone_hash: issue.trackedPhone ? phoneHash(options.secret, issue.trackedPhone) : null,
     });
     if (stored)
       await deleteLinksExcept(

@@ -61,7 +61,7 @@ export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
     },
     async prepareIssue(db, issueId, now) {
       try {
-        await freezeIssue(db, issueId, now, await checkOptions());
+        await freezeIssue(db, issueId, now, { ...(await checkOptions()), secret: deps.secret });
         // An A/B test's variants are checked and rendered once too, when sending starts, and stored with them.
         for (const arm of await findArms(db, issueId)) {
           if (arm.subject === null || arm.html !== null) continue;

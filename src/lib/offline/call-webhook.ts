@@ -8,8 +8,8 @@ import type { CallStore } from './call-writer.ts';
 /**
  * A call a telephony provider reports (the HTTP side, POST /api/webhooks/calls, is
  * src/web/call-webhook.ts): the secret compared, the payload checked field by field, and the
- * call stored as an offline event from source `webhook`, the caller's number kept only as a
- * keyed hash, credited to the issue whose tracked number was called.
+ * call stored as an offline event from source `webhook`, the caller's and the called number kept
+ * only as keyed hashes, credited to the issue whose tracked number was called.
  */
 
 /** Providers may post their log late, but not this late. */
@@ -125,13 +125,13 @@ export async function recordWebhookCall(
 /** Where and how a call is recorded: the event writer's call handle (or storeCall's one transaction) and the server secret. */
 export interface CallRecording {
   calls: CallStore;
-  /** The server secret: keys the caller hash. */
+  /** The server secret: keys the caller's and the called number's hashes. */
   serverSecret: string;
 }
 
 /**
  * Stores a call a provider reported, once per `clientId` (`webhook:…`, `twilio:<CallSid>`,
- * `callrail:<id>`): the caller kept only as a keyed hash, credited to the issue whose tracked
+ * `callrail:<id>`): caller and called number kept only as keyed hashes, credited to the issue whose tracked
  * number was called, linked to the subscriber with that phone hash, marked answered or missed
  * and first-time or repeat — all decided in the transaction that stores it (call-writer.ts),
  * answered once that committed.
@@ -147,7 +147,8 @@ export async function recordProviderCall(
     recorded_at: now,
     client_id: clientId,
     from_hash: call.from ? callerHash(deps.serverSecret, call.from) : null,
-    to_number: call.to ?? null,
+    // The called number is hashed like the caller's: the issue's tracked number is compared as its hash.
+    to_hash: call.to ? phoneHash(deps.serverSecret, call.to) : null,
     duration_s: call.durationS ?? null,
     answered: call.answered === undefined ? null : call.answered ? 1 : 0,
   });

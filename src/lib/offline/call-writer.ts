@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { BatchInserter } from '../events/event-writer.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../counts/ledger.ts';
-import { creditIssueByNumber } from './issue-credit.ts';
+import { creditIssueByCalledHash } from './issue-credit.ts';
 import { dialectOf, type DB } from '../db/database.ts';
 import { findSubscriberIdByPhoneHash } from '../subscribers/subscribers.repository.ts';
 import { findOfflineEventByClientId, hasCallFrom, insertOfflineEventIfNew } from './offline-events.repository.ts';
@@ -35,7 +35,8 @@ export interface CallRow {
   client_id: string | null;
   /** The caller's number as a keyed hash; null when the provider did not say. */
   from_hash: string | null;
-  to_number: string | null;
+  /** The called number as the same keyed hash (credited by it); null when the provider did not say. */
+  to_hash: string | null;
   duration_s: number | null;
   /** 1 answered, 0 missed, null not said. */
   answered: number | null;
@@ -58,7 +59,7 @@ const newEvent = (call: CallRow, issueId: number | null, subscriberId: number | 
   issue_id: issueId,
   client_id: call.client_id,
   from_hash: call.from_hash,
-  to_number: call.to_number,
+  to_hash: call.to_hash,
   duration_s: call.duration_s,
   answered: call.answered,
   subscriber_id: subscriberId,
@@ -101,7 +102,7 @@ async function writeCallsKysely(trx: Transaction<Database>, calls: CallRow[]): P
   const results: CallResult[] = [];
   const stored: OfflineEventRow[] = [];
   for (const call of calls) {
-    const issueId = await creditIssueByNumber(trx, call.to_number, call.at);
+    const issueId = await creditIssueByCalledHash(trx, call.to_hash, call.at);
     const fromHash = call.from_hash;
     const subscriberId = fromHash ? ((await findSubscriberIdByPhoneHash(trx, fromHash)) ?? null) : null;
     const repeat = fromHash ? ((await hasCallFrom(trx, fromHash)) ? 1 : 0) : null;
@@ -124,11 +125,11 @@ async function writeCallsKysely(trx: Transaction<Database>, calls: CallRow[]): P
 // own; docs/performance.md, "Calls"). Inside the synchronous transaction nothing else writes, so
 // what is read at its start stays true but for this batch's own calls, which are applied in order.
 const SQL = {
-  /** Every issue with this tracked number that started going out, latest first (creditIssueByNumber's order). */
+  /** Every issue whose tracked number has this hash and that started going out, latest first (creditIssueByCalledHash's order). */
   issues:
-    'select "issues"."id", "issue_snapshots"."created_at" from "issues" inner join "issue_snapshots" on "issue_snapshots"."issue_id" = "issues"."id" where "issues"."tracked_phone" = ? order by "issue_snapshots"."created_at" desc, "issues"."id" desc',
+    'select "issue_id", "created_at" from "issue_snapshots" where "tracked_phone_hash" = ? order by "created_at" desc, "issue_id" desc',
   insert:
-    'insert into "offline_events" ("kind", "at", "recorded_at", "source", "recorded_by", "mentioned_newsletter", "note", "issue_id", "client_id", "from_hash", "to_number", "duration_s", "answered", "subscriber_id", "repeat_caller") values (\'call\', ?, ?, \'webhook\', null, null, null, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("client_id") do nothing returning "id"',
+    'insert into "offline_events" ("kind", "at", "recorded_at", "source", "recorded_by", "mentioned_newsletter", "note", "issue_id", "client_id", "from_hash", "to_hash", "duration_s", "answered", "subscriber_id", "repeat_caller") values (\'call\', ?, ?, \'webhook\', null, null, null, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("client_id") do nothing returning "id"',
   byClientId: 'select * from "offline_events" where "client_id" = ?',
 };
 /** Up to 32 hashes a statement (a statement prepared per count). */
@@ -201,9 +202,9 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
   let counted = false;
   for (const call of calls) {
     let issueId: number | null = null;
-    if (call.to_number) {
-      let issues = issuesOf.get(call.to_number);
-      if (!issues) issuesOf.set(call.to_number, (issues = s.issues.all(call.to_number) as unknown[][]));
+    if (call.to_hash) {
+      let issues = issuesOf.get(call.to_hash);
+      if (!issues) issuesOf.set(call.to_hash, (issues = s.issues.all(call.to_hash) as unknown[][]));
       const credited = issues.find(([, createdAt]) => Number(createdAt) <= call.at);
       issueId = credited ? Number(credited[0]) : null;
     }
@@ -216,7 +217,7 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
       issueId,
       call.client_id,
       fromHash,
-      call.to_number,
+      call.to_hash,
       call.duration_s,
       call.answered,
       subscriberId,

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { DB } from '../db/database.ts';
 import { isSlug } from '../issues/issue.ts';
-import { findIssueBySlug, findIssueIdByTrackedPhone } from '../issues/issues.repository.ts';
+import { findIssueBySlug, findIssueIdByTrackedPhoneHash } from '../issues/issues.repository.ts';
 
 /**
  * Crediting offline events to newsletter issues.
@@ -10,20 +10,22 @@ import { findIssueBySlug, findIssueIdByTrackedPhone } from '../issues/issues.rep
  * - A CSV row may name an issue by its slug: `findIssueIdsBySlugs` looks them up in the issues
  *   (src/lib/issues); an unknown slug rejects the row.
  * - A webhook call to an issue's tracked phone number (set in the issue form, shown in its
- *   footer, stored normalised like the webhook's `to`) is credited to that issue by
- *   `creditIssueByNumber`. Only an issue that had started going out by the time of the call
- *   counts: until then nobody had the number from it. Calls that match no issue keep their
- *   `to_number` all the same.
+ *   footer) is credited to that issue by `creditIssueByCalledHash`: the called number's keyed hash
+ *   (`offline_events.to_hash`) equals the one stored on the issue's snapshot when it started going
+ *   out (`issue_snapshots.tracked_phone_hash`, the same function: src/lib/phone/phone-hash.ts), so
+ *   the called number is compared without being stored. Only an issue that had started going out
+ *   by the time of the call counts: until then nobody had the number from it. Calls that match no
+ *   issue keep their `to_hash` all the same.
  */
 
-/** The issue whose tracked phone number is `toNumber` (normalised, e.g. "+441632960001") for a call at `at`; null when none. */
-export async function creditIssueByNumber(
+/** The issue whose tracked phone number hashes to `toHash` for a call at `at`; null when none. */
+export async function creditIssueByCalledHash(
   db: DB | Transaction<Database>,
-  toNumber: string | null,
+  toHash: string | null,
   at: number,
 ): Promise<number | null> {
-  if (!toNumber) return null;
-  return (await findIssueIdByTrackedPhone(db, toNumber, at)) ?? null;
+  if (!toHash) return null;
+  return (await findIssueIdByTrackedPhoneHash(db, toHash, at)) ?? null;
 }
 
 /** Issue ids by slug, for the slugs that name an issue (one look-up per distinct slug: a file names a handful). */

@@ -1,5 +1,5 @@
-import type { Insertable, Selectable, Transaction } from 'kysely';
-import type { DB } from '../db/database.ts';
+import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
+import { dialectOf, type DB } from '../db/database.ts';
 import type { Database, OfflineEventKind, OfflineEventSource, OfflineEventTable } from '../db/schema.ts';
 
 /** Queries of offline events: one query a function, `db` first. Rules live in offline-events.service.ts. */
@@ -222,4 +222,54 @@ export async function hasCallFrom(db: Db, fromHash: string): Promise<boolean> {
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+// The plain called numbers stored before they were hashed (called-numbers.ts). `to_number` is no
+// longer in the schema's types: nothing may write it, and the start-up drops it once hashed.
+
+/** Whether `offline_events` still has its plain `to_number` column. */
+export async function hasPlainCalledNumbers(db: Db): Promise<boolean> {
+  const { rows } =
+    dialectOf(db) === 'postgres'
+      ? await sql<{
+          n: number;
+        }>`select 1 as n from information_schema.columns where table_schema = current_schema() and table_name = 'offline_events' and column_name = 'to_number'`.execute(
+          db,
+        )
+      : await sql<{
+          n: number;
+        }>`select 1 as n from pragma_table_info('offline_events') where name = 'to_number'`.execute(db);
+  return rows.length > 0;
+}
+
+/**
+ * Takes the write lock on `offline_events` for the rest of the transaction, so a second process
+ * starting at the same moment waits, then finds the work done. SQLite: an update of no row takes
+ * the database's write lock all the same.
+ */
+export async function lockOfflineEvents(db: Transaction<Database>): Promise<void> {
+  if (dialectOf(db) === 'postgres') await sql`lock table "offline_events" in access exclusive mode`.execute(db);
+  else await sql`update "offline_events" set "id" = "id" where 0 = 1`.execute(db);
+}
+
+/** The distinct plain called numbers still stored. */
+export async function findPlainCalledNumbers(db: Db): Promise<string[]> {
+  const { rows } = await sql<{
+    to_number: string;
+  }>`select distinct "to_number" from "offline_events" where "to_number" is not null`.execute(db);
+  return rows.map((r) => r.to_number);
+}
+
+/** Stores `toHash` on the rows that called `toNumber` and blanks the number; answers how many rows. */
+export async function hashPlainCalledNumber(db: Db, toNumber: string, toHash: string): Promise<number> {
+  const result =
+    await sql`update "offline_events" set "to_hash" = ${toHash}, "to_number" = null where "to_number" = ${toNumber}`.execute(
+      db,
+    );
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** Drops the plain `to_number` column (every row hashed and blanked first). */
+export async function dropPlainCalledNumbers(db: Db): Promise<void> {
+  await db.schema.alterTable('offline_events').dropColumn('to_number').execute();
 }

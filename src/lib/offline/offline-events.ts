@@ -16,7 +16,6 @@ export interface OfflineEvent {
   note: string | null;
   issueId: number | null;
   clientId: string | null;
-  toNumber: string | null;
   durationS: number | null;
   undoneAt: number | null;
   /** Calls: answered (true), missed (false), not said (null). */
@@ -86,7 +85,6 @@ export function toOfflineEvent(row: OfflineEventRow): OfflineEvent {
     note: row.note,
     issueId: n(row.issue_id),
     clientId: row.client_id,
-    toNumber: row.to_number,
     durationS: n(row.duration_s),
     undoneAt: n(row.undone_at),
     answered: row.answered === null || row.answered === undefined ? null : Number(row.answered) === 1,

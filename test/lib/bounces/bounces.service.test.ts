@@ -5,7 +5,7 @@ import { emailHash } from '../../../src/lib/subscribers/email-address.ts';
 import { eraseSubscriber } from '../../../src/lib/subscribers/subscribers.service.ts';
 import { pruneRawEvents } from '../../../src/lib/reports/retention.service.ts';
 import { getIssueBounces, recordBounce } from '../../../src/lib/bounces/bounces.service.ts';
-import { countBounceEventsByReason } from '../../../src/lib/bounces/bounces.repository.ts';
+import { rawBounceCounts } from '../../helpers/rows.ts';
 import { getSubscriberTimeline } from '../../../src/lib/subscribers/timeline.service.ts';
 import type { DB } from '../../../src/lib/db/database.ts';
 
@@ -134,7 +134,7 @@ describeEachDatabase('bounce recording service', (get) => {
     expect(figures.totals).toEqual({ hard: 1, soft: 2, complaint: 1 });
     expect(figures.reasons[0]).toEqual({ kind: 'soft', reason: '452 4.2.2 Mailbox full', count: 2 });
     const direct = async () =>
-      (await countBounceEventsByReason(db, issueId)).sort((a, b) => b.count - a.count || a.kind.localeCompare(b.kind));
+      (await rawBounceCounts(db, issueId)).reasons.sort((a, b) => b.count - a.count || a.kind.localeCompare(b.kind));
     const asFigures = (f: typeof figures) =>
       [...f.reasons].sort((a, b) => b.count - a.count || a.kind.localeCompare(b.kind));
     expect(asFigures(figures)).toEqual(await direct());

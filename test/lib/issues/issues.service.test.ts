@@ -220,7 +220,7 @@ describeEachDatabase('newsletter issues', (db) => {
     ]);
     // Freezing (what sending starts with) refuses them too.
     for (const issue of [long, broken, noAlt, placeholder])
-      await expect(freezeIssue(db(), issue.id, now, { knownPaths })).rejects.toThrow(IssueNotReadyError);
+      await expect(freezeIssue(db(), issue.id, now, { knownPaths, secret })).rejects.toThrow(IssueNotReadyError);
     expect(await loadSnapshot(db(), long.id)).toBeUndefined();
   });
 
@@ -237,10 +237,10 @@ describeEachDatabase('newsletter issues', (db) => {
     expect(edited.ok).toBe(true);
     await previewIssue(db(), issue.id, { secret, knownPaths, now: now + 1 }); // registers the edited link too
     const [a, b] = await Promise.all([
-      freezeIssue(db(), issue.id, now + 2, { knownPaths }),
-      freezeIssue(db(), issue.id, now + 3, { knownPaths }),
+      freezeIssue(db(), issue.id, now + 2, { knownPaths, secret }),
+      freezeIssue(db(), issue.id, now + 3, { knownPaths, secret }),
     ]);
-    const c = await freezeIssue(db(), issue.id, now + 4);
+    const c = await freezeIssue(db(), issue.id, now + 4, { secret });
     expect(b).toEqual(a);
     expect(c).toEqual(a);
     expect(a.html).toContain('the winter checklist');
@@ -266,7 +266,7 @@ describeEachDatabase('newsletter issues', (db) => {
     const issue = await draft(db(), { subject: 'The archive issue', tracked_phone: '+44 1632 960009' });
     expect(await markIssueSent(db(), issue.id, now)).toBe(false); // not frozen: nothing was sent
     expect(await getArchivedIssue(db(), issue.slug)).toBeUndefined();
-    await freezeIssue(db(), issue.id, now, { knownPaths });
+    await freezeIssue(db(), issue.id, now, { knownPaths, secret });
     expect(await getArchivedIssue(db(), issue.slug)).toBeUndefined(); // sending is not sent
     expect(await markIssueSent(db(), issue.id, now + 10)).toBe(true);
     const archived = await getArchivedIssue(db(), issue.slug);

@@ -165,7 +165,7 @@ async function seed(db: DB) {
         issue_id: null,
         client_id: `webhook:${Math.random()}`,
         from_hash: null,
-        to_number: null,
+        to_hash: null,
         duration_s: null,
         undone_at: undone ? at + MIN : null,
         undone_by: null,

@@ -172,7 +172,7 @@ describeEachDatabase('mail programs, devices and the click map', (db) => {
       SENT - 60 * MIN,
     );
     if (!created.ok) throw new Error(created.message);
-    const snapshot = await freezeIssue(db(), created.value.id, SENT - MIN);
+    const snapshot = await freezeIssue(db(), created.value.id, SENT - MIN, { secret: 'mail-clients-test-secret' });
     const issueId = created.value.id;
     await db()
       .insertInto('sends')
