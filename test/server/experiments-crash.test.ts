@@ -9,6 +9,7 @@ import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { apiKeyFor, request } from '../helpers/accounts.ts';
 import { createDraftIssue, seedSubscribers, withDb } from '../helpers/sending.ts';
 import { armPlan, armSizes } from '../../src/lib/experiments/experiment.ts';
+import { startWriteProbe } from '../helpers/write-probe.ts';
 
 /**
  * kill -9 during an experiment: while the audience is frozen and assigned (in the send request,
@@ -109,10 +110,16 @@ for (const dialect of testDialects()) {
                 .execute(),
             );
 
-          // 1. Kills while the send request freezes and assigns the audience.
-          const seen = { empty: 0, full: 0 };
-          for (let crash = 0; crash < 6 && !(crash >= 3 && seen.full > 0); crash++) {
+          // 1. Kills while the send request freezes and assigns the audience. Until one has landed
+          // inside the freeze's transaction, each try watches for it (write-probe.ts) and kills the
+          // moment it is seen: the ledger must then be empty, the transaction rolled back. After
+          // that the kills come at a random moment (rendering first, then the freeze), until one
+          // finds the freeze committed: the ledger then complete, every recipient in one arm.
+          const seen = { empty: 0, full: 0, midFreeze: 0 };
+          const probe = await startWriteProbe(database.url, 'deliveries');
+          for (let crash = 0; crash < 8 && !(crash >= 3 && seen.full > 0 && seen.midFreeze > 0); crash++) {
             const running = server;
+            const watch = seen.midFreeze === 0;
             const hasSend = await withDb(
               database.url,
               async (db) =>
@@ -125,14 +132,18 @@ for (const dialect of testDialects()) {
                 headers: auth,
                 body: JSON.stringify({ audience: {}, experiment: EXPERIMENT }),
               }).catch(() => undefined);
-            // Rendering the issue and its variants comes first, then the freeze's transaction: spread the kills over both.
-            await new Promise((r) => setTimeout(r, randomInt(100, 2500)));
+            const caught = watch
+              ? await probe.waitForWrite({ timeoutMs: 20_000, heldMs: dialect === 'sqlite' ? 20 : 0 })
+              : await new Promise<false>((r) => setTimeout(() => r(false), randomInt(100, 2500)));
             running.process.kill('SIGKILL');
             await exitOf(running);
             server = undefined;
+            await probe.waitForNone(10_000);
             const rows = await ledger();
-            if (rows.length === 0) seen.empty++;
-            else {
+            if (rows.length === 0) {
+              seen.empty++;
+              if (caught) seen.midFreeze++;
+            } else {
               seen.full++;
               expect(rows).toHaveLength(RECIPIENTS);
               const byArm: Record<string, number> = {};
@@ -142,6 +153,9 @@ for (const dialect of testDialects()) {
             }
             server = await start();
           }
+          await probe.close();
+          expect(seen.midFreeze, `a kill inside the freeze's transaction (${JSON.stringify(seen)})`).toBeGreaterThan(0);
+          expect(seen.full, `a kill after the freeze committed (${JSON.stringify(seen)})`).toBeGreaterThan(0);
           // The send goes ahead (started by the worker if a crash left it scheduled, else requested now).
           const requested = await request(server, `/api/issues/${issueId}/send`, {
             method: 'POST',
@@ -212,7 +226,7 @@ for (const dialect of testDialects()) {
           }
           expect(duplicates).toBeLessThanOrEqual(POOL * kills);
           console.log(
-            `[experiment crash ${dialect}] freeze kills: ${seen.empty} before the ledger, ${seen.full} after; winner kills: ${kills}; ${sink.accepted()} messages for ${RECIPIENTS - sizes.get('holdout')!} recipients, ${duplicates} duplicate(s)`,
+            `[experiment crash ${dialect}] freeze kills: ${seen.empty} before the ledger (${seen.midFreeze} inside its transaction), ${seen.full} after; winner kills: ${kills}; ${sink.accepted()} messages for ${RECIPIENTS - sizes.get('holdout')!} recipients, ${duplicates} duplicate(s)`,
           );
         } finally {
           await server?.stop();
