@@ -8,6 +8,7 @@ import { addAccount, apiKeyFor, request, sessionCookie } from '../helpers/accoun
 import { pageViewEvent } from '../helpers/reports.ts';
 import { seedDelivery, seedIssue } from '../helpers/tracking.ts';
 import { clickInserter, openInserter } from '../helpers/event-rows.ts';
+import { insertHoldoutExperiment } from '../helpers/experiments.ts';
 import { createDatabase } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
@@ -116,29 +117,7 @@ async function seedWeeklyRun(url: string, siteUrl: string, now: number) {
         .set({ reader_known_at: T - 5 * DAY })
         .where('id', '=', people[p]!.subscriberId)
         .execute();
-    await db
-      .insertInto('experiments')
-      .values({
-        issue_id: held.issueId,
-        seed: 'weekly-holdout',
-        test_share: 0,
-        holdout_share: 0.25,
-        wait_ms: 0,
-        measure: 'human_clickers',
-        state: 'finished',
-        winner_arm: null,
-        decided_at: null,
-        decided_how: null,
-        created_at: T - HOUR,
-      })
-      .execute();
-    await db
-      .insertInto('experiment_arms')
-      .values([
-        { issue_id: held.issueId, arm: 'rest', size: 9 },
-        { issue_id: held.issueId, arm: 'holdout', size: 3 },
-      ])
-      .execute();
+    await insertHoldoutExperiment(db, held.issueId, { holdoutShare: 0.25, rest: 9, holdout: 3, createdAt: T - HOUR });
     for (const [i, p] of (['r0', 'r1'] as const).entries()) {
       const clicked = T + (i + 1) * HOUR;
       const d = people[p]!;

@@ -13,7 +13,7 @@ import { experimentJson } from '#lib/reports/report-json.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { trackingApp } from '../../helpers/networks.ts';
-import { Browser } from '../../helpers/experiments.ts';
+import { Browser, insertHoldoutExperiment } from '../../helpers/experiments.ts';
 
 /**
  * The holdout result (issue 19) through real tracking: readers click an earlier issue (the reader
@@ -70,35 +70,7 @@ async function seed(db: DB) {
       .executeTakeFirstOrThrow();
     ids[p] = { subscriberId: e.subscriberId, earlier: e.deliveryId, delivery: Number(d.id) };
   }
-  await db
-    .insertInto('experiments')
-    .values({
-      issue_id: issue.issueId,
-      seed: 'seed',
-      test_share: 0,
-      holdout_share: 0.4,
-      wait_ms: 0,
-      measure: 'human_clickers',
-      state: 'finished',
-      winner_arm: null,
-      decided_at: null,
-      decided_how: null,
-      created_at: SENT - DAY,
-    })
-    .execute();
-  await db
-    .insertInto('experiment_arms')
-    .values(
-      (['rest', 'holdout'] as const).map((arm) => ({
-        issue_id: issue.issueId,
-        arm,
-        subject: null,
-        preheader: null,
-        body_markdown: null,
-        size: arm === 'rest' ? 6 : 4,
-      })),
-    )
-    .execute();
+  await insertHoldoutExperiment(db, issue.issueId, { holdoutShare: 0.4, rest: 6, holdout: 4, createdAt: SENT - DAY });
 
   const app = trackingApp(db);
   const deps = {
