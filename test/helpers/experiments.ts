@@ -172,3 +172,40 @@ export async function sweep(db: DB, seeded: Seeded, SENT: number): Promise<void>
   );
   await app.writer.close();
 }
+
+/** A finished holdout (no A/B test) on an issue, straight into the experiment tables, with its arms' sizes. */
+export async function insertHoldoutExperiment(
+  db: DB,
+  issueId: number,
+  options: { holdoutShare: number; rest: number; holdout: number; createdAt: number },
+): Promise<void> {
+  await db
+    .insertInto('experiments')
+    .values({
+      issue_id: issueId,
+      seed: 'seed',
+      test_share: 0,
+      holdout_share: options.holdoutShare,
+      wait_ms: 0,
+      measure: 'human_clickers',
+      state: 'finished',
+      winner_arm: null,
+      decided_at: null,
+      decided_how: null,
+      created_at: options.createdAt,
+    })
+    .execute();
+  await db
+    .insertInto('experiment_arms')
+    .values(
+      (['rest', 'holdout'] as const).map((arm) => ({
+        issue_id: issueId,
+        arm,
+        subject: null,
+        preheader: null,
+        body_markdown: null,
+        size: options[arm],
+      })),
+    )
+    .execute();
+}

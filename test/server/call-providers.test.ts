@@ -236,11 +236,17 @@ for (const dialect of testDialects()) {
         { cookie },
       );
       expect(bad.text).toContain('is not a phone number');
-      const hashOf = () =>
+      const phoneOf = () =>
         withDatabase(server.databaseUrl, (db) =>
-          db.selectFrom('subscribers').select('phone_hash').where('id', '=', id).executeTakeFirstOrThrow(),
-        ).then((r) => r.phone_hash);
+          db
+            .selectFrom('subscribers')
+            .select(['phone_hash', 'phone_set_at'])
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow(),
+        );
+      const hashOf = () => phoneOf().then((r) => r.phone_hash);
       expect(await hashOf()).toBeNull();
+      const setFrom = Date.now();
       const set = await postForm(
         server,
         page,
@@ -252,6 +258,10 @@ for (const dialect of testDialects()) {
       expect(set.text).toContain('A phone number is on file.');
       expect(set.text).not.toContain('960200');
       expect(await hashOf()).toBe(callerHash(SECRET, '+441632960200'));
+      // When it was set is kept: the holdout counts a number only if it was on file before the send.
+      const setAt = Number((await phoneOf()).phone_set_at);
+      expect(setAt).toBeGreaterThanOrEqual(setFrom);
+      expect(setAt).toBeLessThanOrEqual(Date.now());
       const removed = await postForm(
         server,
         page,
@@ -260,10 +270,11 @@ for (const dialect of testDialects()) {
         { cookie },
       );
       expect(removed.text).toContain('Phone number removed.');
-      expect(await hashOf()).toBeNull();
+      expect(await phoneOf()).toEqual({ phone_hash: null, phone_set_at: null });
     });
 
     it('the subscriber CSV import takes a phone column; a row with a bad number is rejected, the others imported with the hash', async () => {
+      const importedFrom = Date.now();
       const file = path.join(server.dataDir, 'with-phones.csv');
       writeFileSync(
         file,
@@ -294,12 +305,12 @@ for (const dialect of testDialects()) {
       );
       expect(planned.text).toContain('not a phone number');
       await postForm(server, jobPage, 'subscribersAdmin.startImport', { job }, { cookie });
-      let rows: { email: string; phone_hash: string | null }[] = [];
+      let rows: { email: string; phone_hash: string | null; phone_set_at: number | null }[] = [];
       for (let i = 0; i < 50 && rows.length < 2; i++) {
         rows = await withDatabase(server.databaseUrl, (db) =>
           db
             .selectFrom('subscribers')
-            .select(['email', 'phone_hash'])
+            .select(['email', 'phone_hash', 'phone_set_at'])
             .where('email', 'in', ['imported@example.com', 'nophone@example.com', 'broken@example.com'])
             .orderBy('email')
             .execute(),
@@ -307,9 +318,14 @@ for (const dialect of testDialects()) {
         if (rows.length < 2) await new Promise((r) => setTimeout(r, 100));
       }
       expect(rows).toEqual([
-        { email: 'imported@example.com', phone_hash: callerHash(SECRET, '+441632960300') },
-        { email: 'nophone@example.com', phone_hash: null },
+        {
+          email: 'imported@example.com',
+          phone_hash: callerHash(SECRET, '+441632960300'),
+          phone_set_at: expect.any(Number),
+        },
+        { email: 'nophone@example.com', phone_hash: null, phone_set_at: null },
       ]);
+      expect(Number(rows[0]!.phone_set_at)).toBeGreaterThanOrEqual(importedFrom);
     });
 
     it('Twilio: a signed status callback is stored once, answered, credited to the tracked number’s issue and linked to the subscriber who called', async () => {

@@ -15,6 +15,7 @@ import {
   startCrashRig,
 } from '../helpers/send-kills.ts';
 import { armPlan, armSizes } from '../../src/lib/experiments/experiment.ts';
+import { startWriteProbe } from '../helpers/write-probe.ts';
 
 /**
  * kill -9 during an experiment: while the audience is frozen and assigned (in the send request,
@@ -51,22 +52,35 @@ for (const dialect of testDialects()) {
           const sizes = armSizes(armPlan({ variants: 2, testShare: 0.1, holdoutShare: 0.1 }), RECIPIENTS);
           const ledger = () => deliveriesByEmail(databaseUrl, issueId);
 
-          // 1. Kills while the send request freezes and assigns the audience.
-          const seen = { empty: 0, full: 0 };
-          for (let crash = 0; crash < 6 && !(crash >= 3 && seen.full > 0); crash++) {
+          // 1. Kills while the send request freezes and assigns the audience. Until one has landed
+          // inside the freeze's transaction, each try watches for it (write-probe.ts) and kills the
+          // moment it is seen: the ledger must then be empty, the transaction rolled back. After
+          // that the kills come at a random moment (rendering first, then the freeze), until one
+          // finds the freeze committed: the ledger then complete, every recipient in one arm.
+          const seen = { empty: 0, full: 0, midFreeze: 0 };
+          const probe = await startWriteProbe(databaseUrl, 'deliveries');
+          for (let crash = 0; crash < 8 && !(crash >= 3 && seen.full > 0 && seen.midFreeze > 0); crash++) {
             const running = server;
+            const watch = seen.midFreeze === 0;
             if ((await sendState(databaseUrl, issueId)) === undefined)
               void request(running, `/api/issues/${issueId}/send`, {
                 method: 'POST',
                 headers: auth,
                 body: JSON.stringify({ audience: {}, experiment: EXPERIMENT }),
               }).catch(() => undefined);
-            // Rendering the issue and its variants comes first, then the freeze's transaction: spread the kills over both.
-            await killDuringSend(running, sink, { afterMs: randomInt(100, 2500) });
+            // Rendering the issue and its variants comes first, then the freeze's transaction: until one kill
+            // has landed inside the transaction, wait for it; then spread the kills over both.
+            const caught = watch
+              ? await probe.waitForWrite({ timeoutMs: 20_000, heldMs: dialect === 'sqlite' ? 20 : 0 })
+              : false;
+            await killDuringSend(running, sink, { afterMs: caught ? 0 : randomInt(100, 2500) });
             server = undefined;
+            await probe.waitForNone(10_000);
             const rows = await ledger();
-            if (rows.length === 0) seen.empty++;
-            else {
+            if (rows.length === 0) {
+              seen.empty++;
+              if (caught) seen.midFreeze++;
+            } else {
               seen.full++;
               expect(rows).toHaveLength(RECIPIENTS);
               const byArm: Record<string, number> = {};
@@ -76,6 +90,9 @@ for (const dialect of testDialects()) {
             }
             server = await start();
           }
+          await probe.close();
+          expect(seen.midFreeze, `a kill inside the freeze's transaction (${JSON.stringify(seen)})`).toBeGreaterThan(0);
+          expect(seen.full, `a kill after the freeze committed (${JSON.stringify(seen)})`).toBeGreaterThan(0);
           // The send goes ahead (started by the worker if a crash left it scheduled, else requested now).
           const requested = await request(server, `/api/issues/${issueId}/send`, {
             method: 'POST',
@@ -132,7 +149,7 @@ for (const dialect of testDialects()) {
           }
           expect(duplicates).toBeLessThanOrEqual(POOL * kills);
           console.log(
-            `[experiment crash ${dialect}] freeze kills: ${seen.empty} before the ledger, ${seen.full} after; winner kills: ${kills}; ${sink.accepted()} messages for ${RECIPIENTS - sizes.get('holdout')!} recipients, ${duplicates} duplicate(s)`,
+            `[experiment crash ${dialect}] freeze kills: ${seen.empty} before the ledger (${seen.midFreeze} inside its transaction), ${seen.full} after; winner kills: ${kills}; ${sink.accepted()} messages for ${RECIPIENTS - sizes.get('holdout')!} recipients, ${duplicates} duplicate(s)`,
           );
         } finally {
           await server?.stop();

@@ -6,7 +6,7 @@ import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
-import { createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
+import { countBy, createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
 
 const HOUR = 3_600_000;
 const AB = {
@@ -70,6 +70,78 @@ for (const dialect of testDialects()) {
           .length,
         deliveries: (await d.selectFrom('deliveries').select('id').where('issue_id', '=', issueId).execute()).length,
       }));
+    /**
+     * What a change of the experiment could touch once sending started: the send, the experiment
+     * (all but its state, which the worker moves on as the variants go out), its arms, and who is
+     * in which arm (not the rows' sending progress).
+     */
+    const experimentAsStored = (issueId: number) =>
+      withDatabase(server.databaseUrl, async (d) => ({
+        sends: await d
+          .selectFrom('sends')
+          .select(['id', 'audience', 'scheduled_at', 'started_at', 'recipients', 'created_at'])
+          .where('issue_id', '=', issueId)
+          .execute(),
+        experiment: await d
+          .selectFrom('experiments')
+          .select(['seed', 'test_share', 'holdout_share', 'wait_ms', 'measure', 'winner_arm', 'created_at'])
+          .where('issue_id', '=', issueId)
+          .execute(),
+        arms: await d
+          .selectFrom('experiment_arms')
+          .select(['arm', 'subject', 'preheader', 'body_markdown', 'size'])
+          .where('issue_id', '=', issueId)
+          .orderBy('arm')
+          .execute(),
+        ledger: (
+          await d
+            .selectFrom('deliveries')
+            .select(['id', 'subscriber_id', 'arm', 'status'])
+            .where('issue_id', '=', issueId)
+            .orderBy('id')
+            .execute()
+        ).map((r) => [r.id, r.subscriber_id, r.arm, r.status === 'held_out']),
+      }));
+    const progressOf = async (issueId: number) =>
+      JSON.parse(
+        (await request(server, `/api/issues/${issueId}/progress`, { headers: { authorization: `Bearer ${key}` } }))
+          .text,
+      );
+    const reportOf = async (issueId: number) =>
+      JSON.parse(
+        (await request(server, `/api/issues/${issueId}/report`, { headers: { authorization: `Bearer ${key}` } })).text,
+      );
+    /** The ledger as the test reads it: who, in which arm, with what outcome. */
+    const ledgerOf = (issueId: number) =>
+      withDatabase(server.databaseUrl, (d) =>
+        d
+          .selectFrom('deliveries')
+          .innerJoin('subscribers', 'subscribers.id', 'deliveries.subscriber_id')
+          .select(['subscribers.email', 'deliveries.arm', 'deliveries.status', 'deliveries.reason'])
+          .where('deliveries.issue_id', '=', issueId)
+          .execute(),
+      );
+    /** The subjects each address got for messages whose subject starts with `prefix` (one issue's). */
+    const receivedWith = (prefix: string) => {
+      const got = new Map<string, string[]>();
+      for (const [i, m] of sink.messages.entries()) {
+        if (!m.subject?.startsWith(prefix)) continue;
+        for (const to of sink.envelopes[i]!.rcptTo) got.set(to, [...(got.get(to) ?? []), m.subject]);
+      }
+      return got;
+    };
+    /** A new issue's A/B test (20 + 20 of the 100, the rest 60 waiting), its variants sent. */
+    const startAbTest = async (name: string) => {
+      const issueId = await withDatabase(server.databaseUrl, (d) => createDraftIssue(d, name));
+      const subjects = { A: `${name}: variant A`, B: `${name}: variant B` };
+      const made = await post(`/api/issues/${issueId}/send`, {
+        audience: {},
+        experiment: { ...AB, variants: [{ subject: subjects.A }, { subject: subjects.B }] },
+      });
+      expect(made.status, made.text).toBe(202);
+      await eventually(async () => (await progressOf(issueId)).counts.sent === 40, `${name}: the variants to be sent`);
+      return { issueId, subjects };
+    };
 
     it('refuses bad experiments with 400 naming the field, and stores nothing', async () => {
       const issueId = await withDatabase(server.databaseUrl, (d) => createDraftIssue(d, 'Refused experiments'));
@@ -145,12 +217,40 @@ for (const dialect of testDialects()) {
       expect(made.status, made.text).toBe(202);
       expect(JSON.parse(made.text)).toMatchObject({ recipients: 100 });
       // Changing the experiment once sending started: 400 naming it, nothing changed; the same request again answers the send.
+      const before = await experimentAsStored(issueId);
+      expect(before.experiment).toMatchObject([{ wait_ms: 4 * HOUR, winner_arm: null }]);
+      expect(before.ledger).toHaveLength(100);
       const changed = await post(`/api/issues/${issueId}/send`, {
         audience: {},
         experiment: { ...experiment, wait_ms: HOUR },
       });
       expect(changed.status, changed.text).toBe(400);
       expect(JSON.parse(changed.text)).toMatchObject({ field: 'experiment' });
+      expect(await experimentAsStored(issueId)).toEqual(before);
+      // The same refusal from the send page (a form posted from an older tab): the message, nothing changed.
+      const fromForm = await postForm(
+        server,
+        `/admin/issues/${issueId}/send`,
+        'sending.send',
+        {
+          issueId: String(issueId),
+          audience: 'all',
+          when: 'now',
+          confirmed: 'yes',
+          ab: 'yes',
+          subjectA: AB.variants[0]!.subject,
+          subjectB: 'Variant B, reworded',
+          testShare: '40',
+          waitHours: '4',
+          holdout: 'yes',
+          holdoutShare: '20',
+        },
+        { cookie },
+      );
+      expect(fromForm.status).toBe(400);
+      expect(fromForm.text).toContain('The experiment cannot be changed once the send was made');
+      expect(fromForm.text).toContain('See its progress');
+      expect(await experimentAsStored(issueId)).toEqual(before);
       expect((await post(`/api/issues/${issueId}/send`, { audience: {}, experiment })).status).toBe(202);
 
       await sink.waitFor(40, 30_000);
@@ -199,8 +299,20 @@ for (const dialect of testDialects()) {
         },
         { cookie },
       );
-      expect(picked.prg?.status ?? picked.status).toBe(303);
+      expect(picked.status).toBe(303);
+      expect(picked.location).toBe(`/admin/issues/${issueId}/progress`);
+      // Back on the progress page: the winner on its way (or already gone) and no buttons left to press.
+      const after = await request(server, picked.location!, { cookie });
+      expect(after.text).toMatch(/Sending the winner \(variant B\) to the rest|Finished: variant B went to the rest/);
+      expect(after.text).not.toContain('Send variant A now to the rest');
       await eventually(async () => (await progress()).send.state === 'finished', 'the send to finish', 30_000);
+      // The ledger: the rest sent, the held out never; nothing skipped.
+      expect(countBy(await ledgerOf(issueId), (r) => `${r.arm} ${r.status}`)).toEqual({
+        'A sent': 20,
+        'B sent': 20,
+        'rest sent': 40,
+        'holdout held_out': 20,
+      });
       const done = await progress();
       expect(done.counts).toMatchObject({ sent: 80, queued: 0, sending: 0, skipped: 0, total: 80 });
       expect(done.experiment).toMatchObject({ winner_arm: 'B', decided_how: 'picked' });
@@ -220,6 +332,153 @@ for (const dialect of testDialects()) {
         (await request(server, `/api/issues/${issueId}/report`, { headers: { authorization: `Bearer ${key}` } })).text,
       );
       expect(JSON.stringify(report)).toMatch(/"recipients":80/);
+    });
+
+    it('picking the winner over the API: it goes once to exactly the rest; progress and report say it was picked', async () => {
+      const { issueId, subjects } = await startAbTest('Picked over the API');
+      const picked = await post(`/api/issues/${issueId}/experiment`, { winner: 'A' });
+      expect(picked.status, picked.text).toBe(200);
+      expect(JSON.parse(picked.text)).toEqual({ issue_id: issueId, state: 'sending_winner' });
+      await eventually(
+        async () => (await progressOf(issueId)).experiment.state === 'finished',
+        'the winner to have gone out',
+        30_000,
+      );
+
+      const ledger = await ledgerOf(issueId);
+      expect(countBy(ledger, (r) => `${r.arm} ${r.status}`)).toEqual({ 'A sent': 20, 'B sent': 20, 'rest sent': 60 });
+      const got = receivedWith('Picked over the API');
+      expect(got.size).toBe(100);
+      for (const r of ledger)
+        expect(got.get(r.email), `${r.email} (${r.arm})`).toEqual([r.arm === 'B' ? subjects.B : subjects.A]);
+
+      const page = await request(server, `/admin/issues/${issueId}/progress`, { cookie });
+      expect(page.text).toContain('Finished: variant A went to the rest');
+      expect(page.text).toContain('picked before the wait ended');
+      expect(page.text).not.toContain('Stop: the rest get nothing');
+      expect((await reportOf(issueId)).experiment).toMatchObject({
+        state: 'finished',
+        winner_arm: 'A',
+        decided_how: 'picked',
+      });
+      const reportPage = await request(server, `/admin/issues/${issueId}/report`, { cookie });
+      expect(reportPage.text).toContain('Went to the rest: variant A (picked by the marketer)');
+      // Decided: another pick or a stop is refused, and changes nothing.
+      expect((await post(`/api/issues/${issueId}/experiment`, { winner: 'B' })).status).toBe(409);
+      expect((await post(`/api/issues/${issueId}/experiment`, { stop: true })).status).toBe(409);
+      expect(countBy(await ledgerOf(issueId), (r) => `${r.arm} ${r.status}`)).toEqual({
+        'A sent': 20,
+        'B sent': 20,
+        'rest sent': 60,
+      });
+    });
+
+    for (const how of ['the API', 'the progress page'] as const)
+      it(`stopping the test from ${how}: the rest are skipped ("experiment stopped") and get nothing`, async () => {
+        const name = `Stopped from ${how}`;
+        const { issueId, subjects } = await startAbTest(name);
+        if (how === 'the API') {
+          const stopped = await post(`/api/issues/${issueId}/experiment`, { stop: true });
+          expect(stopped.status, stopped.text).toBe(200);
+          expect(JSON.parse(stopped.text)).toEqual({ issue_id: issueId, state: 'stopped' });
+        } else {
+          const form = await request(server, `/admin/issues/${issueId}/progress`, { cookie });
+          expect(form.text).toContain('Stop: the rest get nothing');
+          const stopped = await postForm(
+            server,
+            `/admin/issues/${issueId}/progress`,
+            'sending.stopExperiment',
+            { issueId: String(issueId) },
+            { cookie },
+          );
+          expect(stopped.status).toBe(303);
+          expect(stopped.location).toBe(`/admin/issues/${issueId}/progress`);
+          const after = await request(server, stopped.location!, { cookie });
+          expect(after.text).toContain('Stopped: the rest got nothing');
+          expect(after.text).not.toContain('Send variant A now to the rest');
+        }
+        await eventually(async () => (await progressOf(issueId)).send.state === 'finished', 'the send to end', 30_000);
+
+        const ledger = await ledgerOf(issueId);
+        expect(countBy(ledger, (r) => `${r.arm} ${r.status} ${r.reason ?? ''}`)).toEqual({
+          'A sent ': 20,
+          'B sent ': 20,
+          'rest skipped experiment stopped': 60,
+        });
+        const got = receivedWith(name);
+        expect(got.size).toBe(40);
+        for (const r of ledger)
+          expect(got.get(r.email), `${r.email} (${r.arm})`).toEqual(
+            r.arm === 'rest' ? undefined : [r.arm === 'A' ? subjects.A : subjects.B],
+          );
+
+        const page = await request(server, `/admin/issues/${issueId}/progress`, { cookie });
+        expect(page.text).toContain('Stopped: the rest got nothing');
+        expect(page.text).toContain('nothing (stopped)');
+        expect(page.text).toMatch(/data-arm="rest"[\s\S]*?data-count="skipped">\s*60\s*</);
+        expect((await progressOf(issueId)).counts).toMatchObject({ sent: 40, skipped: 60, total: 100 });
+        expect((await reportOf(issueId)).experiment).toMatchObject({
+          state: 'stopped',
+          winner_arm: null,
+          decided_how: 'stopped',
+        });
+        // Stopped for good: a winner can no longer be picked.
+        expect((await post(`/api/issues/${issueId}/experiment`, { winner: 'A' })).status).toBe(409);
+        expect(receivedWith(name).size).toBe(40);
+      });
+
+    it('calls in the holdout result: only a phone number on file before the send makes someone identifiable', async () => {
+      const phones = (rows: [number, string][]) =>
+        request(server, '/api/subscribers', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(
+            rows.map(([i, phone]) => ({
+              email: `exp${i}@example.com`,
+              status: 'active',
+              consent_note: 'Counter form',
+              phone,
+            })),
+          ),
+        });
+      const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
+      const number = (i: number, line = 960) => `+44 1632 ${line}${String(100 + i)}`;
+      // Before the send: exp0–exp39 have a number on file.
+      const before = await phones(range(0, 40).map((i) => [i, number(i)]));
+      expect(before.status, before.text).toBe(200);
+      const issueId = await withDatabase(server.databaseUrl, (d) => createDraftIssue(d, 'Who called?'));
+      const made = await post(`/api/issues/${issueId}/send`, { audience: {}, experiment: { holdout_share: 0.5 } });
+      expect(made.status, made.text).toBe(202);
+      // After it: exp40–exp79 get a number, exp0–exp9 send the same number again, exp10–exp19 a new one.
+      const after = await phones([
+        ...range(40, 80).map((i): [number, string] => [i, number(i)]),
+        ...range(0, 10).map((i): [number, string] => [i, number(i)]),
+        ...range(10, 20).map((i): [number, string] => [i, number(i, 961)]),
+      ]);
+      expect(after.status, after.text).toBe(200);
+
+      // Identifiable by calls: exp0–exp9 and exp20–exp39 (30), as the ledger puts them in arms.
+      const ledger = await ledgerOf(issueId);
+      const identifiable = (arm: string) =>
+        ledger.filter((r) => {
+          const i = Number(/exp(\d+)@/.exec(r.email)![1]);
+          return r.arm === arm && (i < 10 || (i >= 20 && i < 40));
+        }).length;
+      expect(identifiable('rest') + identifiable('holdout')).toBe(30);
+      const calls = (await reportOf(issueId)).experiment.holdout_result.calls;
+      expect(calls.name).toBe('Called (subscribers with a phone number on file before the send)');
+      expect(
+        calls.arms.map((a: { arm: string; size: number; identifiable: number }) => [a.arm, a.size, a.identifiable]),
+      ).toEqual([
+        ['rest', 50, identifiable('rest')],
+        ['holdout', 50, identifiable('holdout')],
+      ]);
+      const page = await request(server, `/admin/issues/${issueId}/report`, { cookie });
+      expect(page.text).toMatch(
+        new RegExp(
+          `data-outcome="calls"[\\s\\S]*?data-arm="holdout"[\\s\\S]*?data-identifiable[^>]*>\\s*${identifiable('holdout')} of 50`,
+        ),
+      );
     });
   });
 }

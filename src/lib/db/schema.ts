@@ -56,6 +56,8 @@ export interface SubscriberTable {
   confirmations_sent: Generated<number>;
   /** The subscriber's phone number as a keyed hash only (callerHash in src/lib/offline/call-webhook.ts, the same as `offline_events.from_hash`); never the number. */
   phone_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When `phone_hash` was last set or changed; null without a number (the holdout's "on file before the send", issue 19). */
+  phone_set_at: ColumnType<number | null, number | null | undefined, number | null>;
   /** When the reader cookie was first set for this subscriber (their first reader's click); null never (issue 19, holdout result). */
   reader_known_at: ColumnType<number | null, number | null | undefined, number | null>;
 }

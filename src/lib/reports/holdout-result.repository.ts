@@ -17,7 +17,7 @@ export interface ArmOutcomeRow {
   readersKnown: number;
   /** Of those, people with at least one visit from their browser in the window. */
   readersVisited: number;
-  /** Subscribers of the arm with a phone number (hash) on file. */
+  /** Subscribers of the arm whose phone number (hash) on file was set before the send's start. */
   phones: number;
   /** Of those, people with at least one call matched to them in the window. */
   phonesCalled: number;
@@ -50,7 +50,13 @@ export async function countArmOutcomes(db: Db, issueId: number, from: number, to
           .where('v.started_at', '>=', from)
           .where('v.started_at', '<', to),
       );
-      const phone = eb('s.phone_hash', 'is not', null);
+      // On file before the send, like the reader cookie: a number added later (even because the
+      // person called about this issue) must not make someone identifiable after the fact.
+      const phone = eb.and([
+        eb('s.phone_hash', 'is not', null),
+        eb('s.phone_set_at', 'is not', null),
+        eb('s.phone_set_at', '<', from),
+      ]);
       const callsOf = eb
         .selectFrom('offline_events as o')
         .whereRef('o.subscriber_id', '=', 's.id')

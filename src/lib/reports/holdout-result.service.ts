@@ -11,8 +11,9 @@ import { countArmOutcomes, findSendStart, type ArmOutcomeRow } from './holdout-r
  *   before the send's start; outcome = at least one visit from their browser (a visit whose first
  *   view carried their reader cookie) starting in the window. Visits through this issue's own
  *   links count: they are the effect.
- * - Calls: identifiable = subscribers with a phone number (hash) on file; outcome = at least one
- *   call matched to them (`offline_events.subscriber_id`, not undone) in the window.
+ * - Calls: identifiable = subscribers whose phone number (hash) on file was set (`phone_set_at`)
+ *   before the send's start; outcome = at least one call matched to them
+ *   (`offline_events.subscriber_id`, not undone) in the window.
  *
  * The window: the send's start to 7 days after. Walk-ins, anonymous calls and door counts cannot
  * be told per person, so they are not compared. Every figure is a direct count of raw rows
@@ -68,8 +69,8 @@ const PHRASES = {
     verb: 'visitors',
   },
   calls: {
-    name: 'Called (subscribers with a phone number on file)',
-    who: 'recipients with a phone number on file',
+    name: 'Called (subscribers with a phone number on file before the send)',
+    who: 'recipients with a phone number on file before the send',
     verb: 'callers',
   },
 } as const;

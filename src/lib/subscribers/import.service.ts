@@ -480,6 +480,7 @@ export async function applyImport(
             consent_note: note,
             consent_text_version: null,
             phone_hash: phones?.[index] ?? null,
+            phone_set_at: phones?.[index] ? now : null,
           });
           topicsByEmail.set(chunk[i]!, topics[index]!);
         } else if (classification === 'merge') {

@@ -44,7 +44,7 @@ export async function setSubscriberPhone(
   const hash = read.hash ?? null;
   if ((subscriber.phone_hash ?? null) === hash) return { ok: true, value: 'unchanged' };
   await db.transaction().execute(async (trx) => {
-    await updateSubscriber(trx, subscriberId, { phone_hash: hash, updated_at: now });
+    await updateSubscriber(trx, subscriberId, { phone_hash: hash, phone_set_at: hash ? now : null, updated_at: now });
     await insertSubscriberEvent(trx, subscriberId, now, 'phone_changed', {
       by: actor,
       phone: hash ? 'set' : 'removed',

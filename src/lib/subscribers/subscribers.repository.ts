@@ -256,10 +256,23 @@ export async function hasAnySubscriber(db: Db): Promise<boolean> {
   return (await db.selectFrom('subscribers').select('id').limit(1).executeTakeFirst()) !== undefined;
 }
 
-/** Sets (a keyed hash) or clears (null) the phone number of subscribers by address. */
+/**
+ * Sets (a keyed hash) or clears (null) the phone number of subscribers by address. `phone_set_at`
+ * moves only when the number changes: the same number sent again keeps the time it was first on
+ * file (the holdout's "on file before the send"); SET reads the row as it was before the update.
+ */
 export async function setPhoneHashes(db: Db, byEmail: ReadonlyMap<string, string | null>, now: number): Promise<void> {
   for (const [email, hash] of byEmail)
-    await db.updateTable('subscribers').set({ phone_hash: hash, updated_at: now }).where('email', '=', email).execute();
+    await db
+      .updateTable('subscribers')
+      .set((eb) => ({
+        phone_hash: hash,
+        phone_set_at:
+          hash === null ? null : eb.case().when('phone_hash', '=', hash).then(eb.ref('phone_set_at')).else(now).end(),
+        updated_at: now,
+      }))
+      .where('email', '=', email)
+      .execute();
 }
 
 /** The one subscriber whose phone hash this is; undefined when none or several share it (a shared line links nobody). */

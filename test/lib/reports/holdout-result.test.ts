@@ -13,7 +13,7 @@ import { experimentJson } from '#lib/reports/report-json.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { trackingApp } from '../../helpers/networks.ts';
-import { Browser } from '../../helpers/experiments.ts';
+import { Browser, insertHoldoutExperiment } from '../../helpers/experiments.ts';
 
 /**
  * The holdout result (issue 19) through real tracking: readers click an earlier issue (the reader
@@ -21,20 +21,22 @@ import { Browser } from '../../helpers/experiments.ts';
  * name the reader; calls are matched by subscriber. The figures equal a direct count of raw rows,
  * before and after a subscriber's erasure.
  *
- *   person  arm      known before the send   visits in the window            phone   calls in the window
- *   r0      rest     yes (clicked E −5 d)    through X's own link, +1 h       yes     1 (+2 h)
- *   r1      rest     yes                     '/' at +2 d                      yes     1 before the send only
+ *   person  arm      known before the send   visits in the window            phone set   calls in the window
+ *   r0      rest     yes (clicked E −5 d)    through X's own link, +1 h       −10 d       1 (+2 h)
+ *   r1      rest     yes                     '/' at +2 d                      −10 d       1 before the send only
  *   r2      rest     yes                     '/' at +8 d (after the window)   –
- *   r3      rest     yes                     '/' at +3 d                      –
+ *   r3      rest     yes                     '/' at +3 d                      +2 h        1 (+1 d)
  *   r4      rest     no: first click +1 h    '/' at +1 d (not identifiable)   –
  *   r5      rest     no                      –                                –
- *   h0      holdout  yes                     '/' at +1 d                      yes     1 undone
- *   h1      holdout  yes                     '/' at −1 d (before the send)    –
- *   h2      holdout  no                      –                                yes     1 (+1 d)
+ *   h0      holdout  yes                     '/' at +1 d                      −10 d       1 undone
+ *   h1      holdout  yes                     '/' at −1 d (before the send)    +1 d        1 (+3 d)
+ *   h2      holdout  no                      –                                −10 d       1 (+1 d)
  *   h3      holdout  no                      –                                –
  *
  * Visits: recipients 3 of 4 identifiable (r0, r1, r3), held out 1 of 2 (h0): 750 − 500 = 250 per 1,000.
- * Calls: recipients 1 of 2 with a phone (r0), held out 1 of 2 (h2): 0 per 1,000.
+ * Calls: recipients 1 of 2 with a phone on file before the send (r0), held out 1 of 2 (h2): 0 per
+ * 1,000. r3 and h1 had their number added after the send (perhaps because they called): they are
+ * not identifiable, and their calls count only as calls matched to their arm.
  */
 const MIN = 60_000;
 const H = 60 * MIN;
@@ -68,35 +70,7 @@ async function seed(db: DB) {
       .executeTakeFirstOrThrow();
     ids[p] = { subscriberId: e.subscriberId, earlier: e.deliveryId, delivery: Number(d.id) };
   }
-  await db
-    .insertInto('experiments')
-    .values({
-      issue_id: issue.issueId,
-      seed: 'seed',
-      test_share: 0,
-      holdout_share: 0.4,
-      wait_ms: 0,
-      measure: 'human_clickers',
-      state: 'finished',
-      winner_arm: null,
-      decided_at: null,
-      decided_how: null,
-      created_at: SENT - DAY,
-    })
-    .execute();
-  await db
-    .insertInto('experiment_arms')
-    .values(
-      (['rest', 'holdout'] as const).map((arm) => ({
-        issue_id: issue.issueId,
-        arm,
-        subject: null,
-        preheader: null,
-        body_markdown: null,
-        size: arm === 'rest' ? 6 : 4,
-      })),
-    )
-    .execute();
+  await insertHoldoutExperiment(db, issue.issueId, { holdoutShare: 0.4, rest: 6, holdout: 4, createdAt: SENT - DAY });
 
   const app = trackingApp(db);
   const deps = {
@@ -145,10 +119,18 @@ async function seed(db: DB) {
   for (const [p, at] of later) await view(p, '/', at);
   await app.writer.close();
 
-  for (const p of ['r0', 'r1', 'h0', 'h2'] as const)
+  const phones: [Person, number][] = [
+    ['r0', SENT - 10 * DAY],
+    ['r1', SENT - 10 * DAY],
+    ['r3', SENT + 2 * H],
+    ['h0', SENT - 10 * DAY],
+    ['h1', SENT + DAY],
+    ['h2', SENT - 10 * DAY],
+  ];
+  for (const [p, at] of phones)
     await db
       .updateTable('subscribers')
-      .set({ phone_hash: `hash-${p}` })
+      .set({ phone_hash: `hash-${p}`, phone_set_at: at })
       .where('id', '=', ids[p].subscriberId)
       .execute();
   const call = (subscriberId: number | null, at: number, undone = false) =>
@@ -176,6 +158,8 @@ async function seed(db: DB) {
   await call(ids.r1.subscriberId, SENT - DAY);
   await call(ids.h0.subscriberId, SENT + H, true);
   await call(ids.h2.subscriberId, SENT + DAY);
+  await call(ids.r3.subscriberId, SENT + DAY);
+  await call(ids.h1.subscriberId, SENT + 3 * DAY);
   await call(null, SENT + H);
   return { issue, ids, browsers };
 }
@@ -188,10 +172,9 @@ async function directCounts(db: DB, issueId: number) {
     .where('issue_id', '=', issueId)
     .execute();
   const subscribers = new Map(
-    (await db.selectFrom('subscribers').select(['id', 'reader_known_at', 'phone_hash']).execute()).map((s) => [
-      Number(s.id),
-      s,
-    ]),
+    (await db.selectFrom('subscribers').select(['id', 'reader_known_at', 'phone_hash', 'phone_set_at']).execute()).map(
+      (s) => [Number(s.id), s],
+    ),
   );
   const visits = await db.selectFrom('visits').select(['reader_subscriber_id', 'started_at']).execute();
   const calls = await db.selectFrom('offline_events').select(['subscriber_id', 'at', 'kind', 'undone_at']).execute();
@@ -205,7 +188,7 @@ async function directCounts(db: DB, issueId: number) {
       if (visits.some((v) => Number(v.reader_subscriber_id) === Number(s.id) && inWindow(Number(v.started_at))))
         row[1]++;
     }
-    if (s && s.phone_hash !== null) {
+    if (s?.phone_hash && s.phone_set_at !== null && Number(s.phone_set_at) < SENT) {
       row[2]++;
       if (
         calls.some(
@@ -277,15 +260,15 @@ describeEachDatabase('the holdout result equals raw counts, also after erasure',
     );
     expect(r.calls.effect!.difference).toBe(0);
     expect(r.callsByArm).toEqual([
-      { arm: 'rest', calls: 1 },
-      { arm: 'holdout', calls: 1 },
+      { arm: 'rest', calls: 2 },
+      { arm: 'holdout', calls: 2 },
     ]);
     expect(r.complete).toBe(true);
     const report = (await experimentReport(db(), seeded.issue.issueId, { now: SENT + 10 * DAY }))!;
     expect(report.holdoutResult?.visits.effect?.difference).toBeCloseTo(250, 6);
     expect(report.arms.map((a) => [a.arm, a.callsMatched])).toEqual([
-      ['rest', 1],
-      ['holdout', 1],
+      ['rest', 2],
+      ['holdout', 2],
     ]);
     // The reports JSON and the comparison page carry the same figures.
     const json = experimentJson(report).holdout_result!;
