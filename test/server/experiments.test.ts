@@ -480,5 +480,32 @@ for (const dialect of testDialects()) {
         ),
       );
     });
+
+    it('a holdout asked for without a share holds out the default 10 %, as the send page does', async () => {
+      const issueId = await withDatabase(server.databaseUrl, (d) => createDraftIssue(d, 'Held out by default'));
+      const made = await post(`/api/issues/${issueId}/send`, { audience: {}, experiment: { holdout: {} } });
+      expect(made.status, made.text).toBe(202);
+      const held = await withDatabase(server.databaseUrl, async (d) => ({
+        share: Number(
+          (await d.selectFrom('experiments').select('holdout_share').where('issue_id', '=', issueId).executeTakeFirst())
+            ?.holdout_share,
+        ),
+        rows: (
+          await d
+            .selectFrom('deliveries')
+            .select('id')
+            .where('issue_id', '=', issueId)
+            .where('arm', '=', 'holdout')
+            .where('status', '=', 'held_out')
+            .execute()
+        ).length,
+      }));
+      expect(held).toEqual({ share: 0.1, rows: 10 });
+      // A misspelt field is refused, not ignored (it would have sent to everyone).
+      const other = await withDatabase(server.databaseUrl, (d) => createDraftIssue(d, 'Misspelt holdout'));
+      const misspelt = await post(`/api/issues/${other}/send`, { audience: {}, experiment: { holdout_shares: 0.2 } });
+      expect(misspelt.status).toBe(400);
+      expect(JSON.parse(misspelt.text)).toMatchObject({ error: 'invalid', field: 'experiment.holdout_shares' });
+    });
   });
 }

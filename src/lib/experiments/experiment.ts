@@ -18,7 +18,7 @@ export const MIN_VARIANTS = 2;
 export const MAX_VARIANTS = 4;
 /** The largest share of the audience a test, or a holdout, may take. */
 export const MAX_SHARE = 0.5;
-/** The default holdout when one is chosen. */
+/** The holdout when one is chosen without a share: the API's `holdout: {}` and the send page's prefilled field. */
 export const DEFAULT_HOLDOUT_SHARE = 0.1;
 export const MAX_WAIT_MS = 7 * 86_400_000;
 /** Each variant and the holdout need at least this many people, or their figures say nothing. */
@@ -59,9 +59,43 @@ function readShare(value: unknown, field: string, label: string): Outcome<number
   return ok(value);
 }
 
+const EXPERIMENT_KEYS = ['variants', 'test_share', 'wait_ms', 'measure', 'holdout_share', 'holdout'];
+
+/**
+ * The holdout asked for: `holdout_share` (a fraction), or `holdout: true` / `holdout: {}` /
+ * `holdout: {share}` — a holdout without a share is DEFAULT_HOLDOUT_SHARE, the send page's default
+ * too. 0 when none (`holdout_share` absent, null or 0; `holdout` absent, null or false).
+ */
+function readHoldout(input: Record<string, unknown>): Outcome<number> {
+  const { holdout } = input;
+  const share = input.holdout_share;
+  const noShare = share === undefined || share === null || share === 0;
+  if (holdout === undefined || holdout === null || holdout === false)
+    return noShare ? ok(0) : readShare(share, 'experiment.holdout_share', 'holdout share');
+  if (holdout !== true && !isObject(holdout))
+    return fail(
+      'invalid',
+      `A holdout is {"holdout": {}} (${percent(DEFAULT_HOLDOUT_SHARE)} of the audience) or {"holdout": {"share": 0.2}}, or false for none.`,
+      { field: 'experiment.holdout' },
+    );
+  const asked = holdout === true ? undefined : holdout.share;
+  const extra = holdout === true ? undefined : Object.keys(holdout).find((key) => key !== 'share');
+  if (extra !== undefined)
+    return fail('invalid', `The holdout has no field “${extra.slice(0, 40)}”: use share.`, {
+      field: `experiment.holdout.${extra.slice(0, 40)}`,
+    });
+  if (!noShare)
+    return fail('invalid', 'Give the holdout share once: holdout.share or holdout_share, not both.', {
+      field: 'experiment.holdout_share',
+    });
+  if (asked === undefined || asked === null) return ok(DEFAULT_HOLDOUT_SHARE);
+  return readShare(asked, 'experiment.holdout.share', 'holdout share');
+}
+
 /**
  * Checks `{variants?: [{subject, preheader?, body_markdown?}], test_share?, wait_ms?, measure?,
- * holdout_share?}` (API names). Absent or null: no experiment. Each refusal names its field.
+ * holdout_share? | holdout?: true | {share?}}` (API names). Absent or null: no experiment. Each
+ * refusal names its field, an unknown field too (a misspelt one would otherwise be ignored).
  */
 export function readExperiment(input: unknown): Outcome<ExperimentOptions | null> {
   if (input === undefined || input === null) return ok(null);
@@ -70,6 +104,13 @@ export function readExperiment(input: unknown): Outcome<ExperimentOptions | null
       'invalid',
       'The experiment must be an object such as {"variants": [{"subject": "…"}, {"subject": "…"}], "test_share": 0.2, "wait_ms": 14400000} or {"holdout_share": 0.1}.',
       { field: 'experiment' },
+    );
+  const unknown = Object.keys(input).find((key) => !EXPERIMENT_KEYS.includes(key));
+  if (unknown !== undefined)
+    return fail(
+      'invalid',
+      `The experiment has no field “${unknown.slice(0, 40)}”: use ${EXPERIMENT_KEYS.join(', ')}.`,
+      { field: `experiment.${unknown.slice(0, 40)}` },
     );
   const rawVariants = input.variants;
   const variants: Variant[] = [];
@@ -136,13 +177,9 @@ export function readExperiment(input: unknown): Outcome<ExperimentOptions | null
       { field: 'experiment.variants' },
     );
   }
-  let holdoutShare = 0;
-  const holdout = input.holdout_share;
-  if (holdout !== undefined && holdout !== null && holdout !== 0) {
-    const share = readShare(holdout, 'experiment.holdout_share', 'holdout share');
-    if (!share.ok) return share;
-    holdoutShare = share.value;
-  }
+  const holdout = readHoldout(input);
+  if (!holdout.ok) return holdout;
+  const holdoutShare = holdout.value;
   if (variants.length === 0 && holdoutShare === 0)
     return fail('invalid', 'Choose an A/B test (2 to 4 variants), a holdout share, or both — or no experiment.', {
       field: 'experiment',

@@ -63,7 +63,7 @@ export interface SendRequest {
    * (SEND_UNDO_SECONDS), so a send started by mistake can still be stopped with nothing sent.
    */
   undoMs?: number;
-  /** An A/B test, a holdout or both (`{variants?, test_share?, wait_ms?, measure?, holdout_share?}`): checked here. */
+  /** An A/B test, a holdout or both (`{variants?, test_share?, wait_ms?, measure?, holdout_share? | holdout?}`): checked here. */
   experiment?: unknown;
 }
 

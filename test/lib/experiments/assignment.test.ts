@@ -15,10 +15,12 @@ import {
   armPlan,
   armSizes,
   assignArms,
+  DEFAULT_HOLDOUT_SHARE,
   minimumAudience,
   readExperiment,
   REST_WAITS_UNTIL,
 } from '#lib/experiments/experiment.ts';
+import { EXPERIMENT_FORM_DEFAULTS } from '#admin/experiment-form.ts';
 import {
   getExperimentProgress,
   pickWinner,
@@ -109,6 +111,40 @@ describe('arm sizes and assignment (pure)', () => {
       ok: true,
     });
     expect(readExperiment(null)).toEqual({ ok: true, value: null });
+  });
+
+  it('a holdout without a share is the default 10 % (the send page’s too); misspelt or doubled fields are refused, not ignored', () => {
+    const v = (n: number) => Array.from({ length: n }, (_, i) => ({ subject: `Subject ${i}` }));
+    expect(DEFAULT_HOLDOUT_SHARE).toBe(0.1);
+    expect(EXPERIMENT_FORM_DEFAULTS.holdoutShare).toBe('10');
+    for (const holdout of [{}, true, { share: null }])
+      expect(readExperiment({ holdout }), JSON.stringify(holdout)).toMatchObject({
+        ok: true,
+        value: { holdoutShare: 0.1, variants: [] },
+      });
+    expect(readExperiment({ holdout: { share: 0.25 } })).toMatchObject({ ok: true, value: { holdoutShare: 0.25 } });
+    expect(readExperiment({ variants: v(2), test_share: 0.2, wait_ms: HOUR, holdout: {} })).toMatchObject({
+      ok: true,
+      value: { holdoutShare: 0.1, testShare: 0.2 },
+    });
+    expect(readExperiment({ variants: v(2), test_share: 0.2, wait_ms: HOUR, holdout: false })).toMatchObject({
+      ok: true,
+      value: { holdoutShare: 0 },
+    });
+    const refused: [unknown, string][] = [
+      [{ holdout: { share: 0.6 } }, 'experiment.holdout.share'],
+      [{ holdout: { share: 0 } }, 'experiment.holdout.share'],
+      [{ holdout: { sahre: 0.2 } }, 'experiment.holdout.sahre'],
+      [{ holdout: 0.2 }, 'experiment.holdout'],
+      [{ holdout: {}, holdout_share: 0.2 }, 'experiment.holdout_share'],
+      [{ holdout_shares: 0.2 }, 'experiment.holdout_shares'],
+      [{ variants: v(2), test_share: 0.2, wait_ms: HOUR, holdot: {} }, 'experiment.holdot'],
+    ];
+    for (const [input, field] of refused) {
+      const read = readExperiment(input);
+      expect(read.ok, JSON.stringify(input)).toBe(false);
+      if (!read.ok) expect(read.field, JSON.stringify(input)).toBe(field);
+    }
   });
 });
 

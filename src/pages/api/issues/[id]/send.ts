@@ -12,7 +12,8 @@ import { cancelSend, requestSend, sendOfIssue } from '#lib/sending/send.service.
  * audience → 409 and nothing changes. Repeating it answers the same send. Marketer and admin keys.
  * `experiment`: an A/B test (`variants`: 2–4 of `{subject, preheader?, body_markdown?}`,
  * `test_share` 0–0.5, `wait_ms` up to 7 days, `measure` "human_clickers" | "human_openers"), a
- * holdout (`holdout_share` 0–0.5), or both; bad input → 400 naming the field, nothing stored.
+ * holdout (`holdout_share` 0–0.5, or `holdout: {}` for the default 10 % / `holdout: {share}`), or
+ * both; bad input (an unknown field too) → 400 naming the field, nothing stored.
  */
 export const POST: APIRoute = async (context) => {
   const principal = await requireApi(context, 'issues.send');
