@@ -494,11 +494,6 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
     }
     const row = judge(hit, d);
     d.rows.push(row);
-    // A reader's click naming the subscriber sets the reader cookie: the first one makes them known.
-    if (row.type === 'click' && row.class === 'human' && row.subscriberId !== null) {
-      const known = readers.get(row.subscriberId);
-      if (known === undefined || row.at < known) readers.set(row.subscriberId, row.at);
-    }
     results.push({
       deliveryId: d.id,
       issueId: d.issueId,
@@ -551,6 +546,12 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
         countClick(d.issueId, r.linkId, r.at, r.class, deltas, r.agent);
         if (r.class === 'bot') deltas.add(d.issueId, OWNER_METRIC.click, r.owner, 0);
         else {
+          // A reader's click naming the subscriber sets the reader cookie: the first one makes them
+          // known. Read here, with the classes final: a verdict later in the batch takes a click back.
+          if (r.subscriberId !== null) {
+            const known = readers.get(r.subscriberId);
+            if (known === undefined || r.at < known) readers.set(r.subscriberId, r.at);
+          }
           const opened = d.firsts.first_opened_at;
           const anyOpen = d.firsts.first_any_open_at;
           if (moveClickFirsts(d.issueId, r.linkId, r.at, d.firsts, deltas)) d.changed |= CLICKED;

@@ -27,13 +27,20 @@ import { isMachineNetwork, OWNER_METRIC, type StoredSource } from './hit-source.
 const EARLIEST_HUMAN_CLICK = `select min("at") as "at" from "clicks" where "delivery_id" = ? and "class" = 'human'`;
 const HUMAN_CLICK_ON_LINK = `select 1 as "found" from "clicks" where "delivery_id" = ? and "link_id" = ? and "class" = 'human' limit 1`;
 const EARLIEST_VISIT = 'select min("started_at") as "at" from "visits" where "delivery_id" = ?';
+/**
+ * "Known since" (issue 19) when it was one of the clicks taken back: the subscriber's earliest
+ * click still a person's that named them (it set the reader cookie), or null — found through
+ * their deliveries (clicks keep no per-person index).
+ */
+const readerKnownAgain = (times: number) =>
+  `update "subscribers" set "reader_known_at" = (select min("c"."at") from "deliveries" as "d" join "clicks" as "c" on "c"."delivery_id" = "d"."id" where "d"."subscriber_id" = ? and "c"."subscriber_id" = ? and "c"."class" = 'human') where "id" = ? and "reader_known_at" in (${inList(times)})`;
 
 interface HitRow {
   at: number | string;
   client: string | null;
   device: string | null;
 }
-type ClickRow = HitRow & { link_id: number | string };
+type ClickRow = HitRow & { link_id: number | string; subscriber_id: number | string | null };
 
 const inList = (n: number) => new Array(n).fill('?').join(', ');
 
@@ -72,7 +79,7 @@ export function* relabelMachineHits(
 
   const clicks = stored.clicks
     ? ((yield {
-        all: `select "at", "link_id", "client", "device" from "clicks" where "delivery_id" = ? and "class" = 'human' and ${match}`,
+        all: `select "at", "link_id", "client", "device", "subscriber_id" from "clicks" where "delivery_id" = ? and "class" = 'human' and ${match}`,
         params: [deliveryId, ...source],
       }) as ClickRow[])
     : [];
@@ -95,6 +102,13 @@ function* relabelClicks(
     run: `update "clicks" set "class" = 'bot', "reason" = ? where "delivery_id" = ? and "class" = 'human' and ${match}`,
     params: [reason, deliveryId, ...source],
   };
+  // The reader cookie those clicks set was a machine's: who is known, and since when, follows.
+  const named = clicks.filter((c) => c.subscriber_id !== null);
+  if (named.length > 0) {
+    const subscriberId = Number(named[0]!.subscriber_id);
+    const times = [...new Set(named.map((c) => Number(c.at)))];
+    yield { run: readerKnownAgain(times.length), params: [subscriberId, subscriberId, subscriberId, ...times] };
+  }
   for (const c of clicks) {
     deltas.add(issueId, OWNER_METRIC.click, owner, 0);
     deltas.at(issueId, 'click.human', Number(c.at), -1);
