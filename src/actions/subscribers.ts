@@ -5,7 +5,7 @@ import { importJobs, subscriberDeps } from '../lib/subscribers/deps.ts';
 import type { Delimiter } from '../lib/subscribers/import.service.ts';
 import { readPersonalLink } from '../lib/subscribers/links.ts';
 import { campaignFromReferrer } from '../lib/subscribers/signup-source.ts';
-import { ATTRIBUTION_COOKIE, signupIssueId } from '../lib/tracking/attribution.ts';
+import { ATTRIBUTION_COOKIE, signupSource } from '../lib/tracking/attribution.ts';
 import { getSettings } from '../lib/settings/settings.service.ts';
 import {
   addConfirmedSubscriber,
@@ -212,19 +212,21 @@ export const subscribers = {
       // The honeypot: people never see this field, so anything in it came from a bot. It gets the same answer, and nothing is stored.
       if (input.website) return { email: input.email.trim().toLowerCase() };
       const campaign = campaignFromReferrer(context.request.headers.get('referer'), context.url.host);
+      // The issue that brought them and the click: its attribution cookie, else the campaign's issue (a forwarded link).
+      const source = await signupSource(app.db, {
+        secret: app.secret,
+        cookie: context.cookies.get(ATTRIBUTION_COOKIE)?.value,
+        campaign,
+        windowDays: (await getSettings(app.db)).attributionWindowDays,
+      });
       const result = await subscribe(await subscriberDeps(app), {
         email: input.email,
         name: input.name,
         topics: input.topics ?? [],
         form: (input.source ?? 'subscribe-page').replace(/[^\w:/.-]/g, '').slice(0, 200) || 'subscribe-page',
         campaign,
-        // The issue that brought them: its attribution cookie, else the campaign's issue (a forwarded link).
-        issueId: await signupIssueId(app.db, {
-          secret: app.secret,
-          cookie: context.cookies.get(ATTRIBUTION_COOKIE)?.value,
-          campaign,
-          windowDays: (await getSettings(app.db)).attributionWindowDays,
-        }),
+        issueId: source.issueId,
+        deliveryId: source.deliveryId,
       });
       if (!result.ok) throw new ActionError({ code: 'BAD_REQUEST', message: result.error });
       return { email: input.email.trim().toLowerCase() };

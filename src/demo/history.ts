@@ -3,7 +3,7 @@ import type { NetworkLookup } from '../lib/network/network.ts';
 import type { ArticleCatalog } from '../lib/issues/issues.service.ts';
 import { confirmSubscription, subscribe, type SubscriberDeps } from '../lib/subscribers/subscribers.service.ts';
 import { recordClick, recordOpen } from '../lib/tracking/tracking.service.ts';
-import { attributionCookieValue, signupIssueId } from '../lib/tracking/attribution.ts';
+import { attributionCookieValue, signupSource } from '../lib/tracking/attribution.ts';
 import { recordPageView } from '../lib/analytics/page-views.service.ts';
 import { recordTap } from '../lib/offline/offline-events.service.ts';
 import { recordWebhookCall } from '../lib/offline/call-webhook.ts';
@@ -175,7 +175,7 @@ export class DemoHistory {
 
   async #signUp(person: Person, form: SignupForm, at: number): Promise<void> {
     const windowDays = this.app.attribution.attributionWindowDays();
-    const issueId = await signupIssueId(
+    const source = await signupSource(
       this.app.db,
       {
         secret: this.app.secret,
@@ -193,7 +193,8 @@ export class DemoHistory {
         topics: person.topics,
         form: form.source,
         campaign: form.campaign,
-        issueId,
+        issueId: source.issueId,
+        deliveryId: source.deliveryId,
       },
       at,
     );

@@ -21,7 +21,7 @@ const DAY = 86_400_000;
  * the variants and the sentence, readable without the page scrolling sideways.
  *
  *   A: 3 of 4 clickers (75.0 per 100, 30.1–95.4); B: 2 of 4 (50.0, 15.0–85.0)
- *   B − A = −25.0 per 100; the best, A, against B: 25.0 (−32.0 to 65.5) → within noise
+ *   the best, A, against B: 25.0 per 100 (−32.0 to 65.5) → within noise, the pair the sentence quotes
  *
  * The holdout result on visits: recipients known before the send 6 of 10 (A 4 of 4, B 2 of 4, the rest 0 of 2),
  * 4 of them visited (A0, A1, B0, B1); held out 2 of 2 known, none visited. 666.7 more per 1,000: Newcombe
@@ -164,8 +164,9 @@ for (const dialect of testDialects()) {
           'Likely-human openers',
           'Human clickers',
           'Recipients who visited',
-          'Later visits',
-          'Calls matched',
+          'Came back later',
+          'Called',
+          'Signups they referred',
         ]);
         // The holdout result: the share identifiable, the effect per 1,000 with its interval, the sentence.
         const result = section.locator('[data-holdout-result] [data-outcome="visits"]');
@@ -185,9 +186,12 @@ for (const dialect of testDialects()) {
           '6 of 10 (60 %)',
         );
         expect(await section.locator('[data-not-compared]').isVisible()).toBe(true);
-        expect(await rows.nth(0).locator('td[data-measure="laterVisits"]').textContent()).toContain('1');
-        const difference = section.locator('tr[data-difference="B-A"]');
-        expect((await difference.innerText()).replace(/\s+/g, ' ')).toBe('B − A −25.0 −65.5 to 32.0');
+        // A's later visitors: 1 of 4 delivered (Wilson 4.6–69.9), the later visit beside them.
+        expect((await rows.nth(0).locator('td[data-measure="laterVisitors"]').innerText()).replace(/\s+/g, ' ')).toBe(
+          '25.0 (4.6–69.9) 1 · 1 later visit',
+        );
+        const difference = section.locator('tr[data-difference="A-B"]');
+        expect((await difference.innerText()).replace(/\s+/g, ' ')).toBe('A − B (quoted) 25.0 −32.0 to 65.5');
         // The page itself does not scroll sideways; wide tables scroll inside their own box.
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
         expect(errors).toEqual([]);

@@ -104,7 +104,7 @@ for (const dialect of testDialects()) {
       expect(Math.max(...headingHeights)).toBeLessThan(70);
       expect(await page.locator('table#comparison thead .def-link').count()).toBe(0);
       // What a column counts is one click away, in the column chooser; its definition one more, unfolded in place.
-      await page.getByText('Columns: 9 of 23 shown, and what each counts').click();
+      await page.getByText('Columns: 9 of 24 shown, and what each counts').click();
       expect(await page.getByText('They came back on their own', { exact: true }).isVisible()).toBe(true);
       await page.getByRole('link', { name: 'What “Later visits” means' }).click();
       await page.waitForURL(/#def-laterVisit$/);

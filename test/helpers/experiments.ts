@@ -209,3 +209,32 @@ export async function insertHoldoutExperiment(
     )
     .execute();
 }
+
+/** A call from the phone provider matched to a subscriber (their number on file), or to nobody; `undone`: taken back a minute later. */
+export async function insertMatchedCall(
+  db: DB,
+  subscriberId: number | null,
+  at: number,
+  undone = false,
+): Promise<void> {
+  await db
+    .insertInto('offline_events')
+    .values({
+      kind: 'call',
+      at,
+      recorded_at: at,
+      source: 'webhook',
+      recorded_by: null,
+      mentioned_newsletter: null,
+      note: null,
+      issue_id: null,
+      client_id: `webhook:${Math.random()}`,
+      from_hash: null,
+      to_hash: null,
+      duration_s: null,
+      undone_at: undone ? at + MIN : null,
+      undone_by: null,
+      subscriber_id: subscriberId,
+    })
+    .execute();
+}

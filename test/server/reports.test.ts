@@ -162,7 +162,7 @@ for (const dialect of testDialects()) {
       // Headings are names only (no "?" making them three lines); what each column counts is one click away, in the column chooser, each linking its definition on the same page.
       const head = /<thead[\s\S]*?<\/thead>/.exec(page.text)![0];
       expect(head).not.toContain('def-link');
-      expect(decode(page.text)).toContain('Columns: 9 of 23 shown, and what each counts');
+      expect(decode(page.text)).toContain('Columns: 9 of 24 shown, and what each counts');
       expect(decode(page.text)).toMatch(/Click-to-open Of likely-human openers; never above 100 % Definition/);
       for (const term of [
         'delivery',
@@ -237,6 +237,7 @@ for (const dialect of testDialects()) {
         'Experiment',
         'Winner',
         'Incremental visitors per 1,000 (holdout)',
+        'Incremental callers per 1,000 (holdout)',
       ]);
       expect(rows.map((r) => r[0])).toEqual([SUBJECT_B, SUBJECT_A]);
       expect(rows[1]!.slice(2)).toEqual([
@@ -262,6 +263,7 @@ for (const dialect of testDialects()) {
         '',
         '',
         '',
+        '',
       ]);
       expect(rows[0]!.slice(2)).toEqual([
         '4',
@@ -283,6 +285,7 @@ for (const dialect of testDialects()) {
         '0',
         '1',
         '0',
+        '',
         '',
         '',
         '',

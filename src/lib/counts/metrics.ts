@@ -66,7 +66,9 @@ export type TotalByDimMetric =
   // Bounces and complaints per kind and reason, dimension `kind|reason` (bounces).
   | 'bounce.reason'
   // Later visits by an experiment arm's recipients (dimension: the delivery's arm, issue 19).
-  | 'arm.visit_later';
+  | 'arm.visit_later'
+  // Confirmed signups a delivery's link brought (its reader's click or a forward of it), by the delivery's arm (issue 19).
+  | 'arm.signup';
 
 /**
  * An experiment arm's first times (issue 19): deliveries of the arm (dimension) opened

@@ -49,6 +49,8 @@ export interface SubscriberTable {
   source_form: string | null;
   source_campaign: string | null;
   source_issue_id: number | null;
+  /** The delivery whose link brought the signup (its attribution cookie: a recipient's click or a forward of it); null otherwise or before 2026-12-21 (issue 19, signups per arm). */
+  source_delivery_id: ColumnType<number | null, number | null | undefined, number | null>;
   consent_at: number | null;
   consent_text_version: string | null;
   consent_note: string | null;

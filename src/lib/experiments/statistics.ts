@@ -158,6 +158,39 @@ function per100(x: number): string {
 const variant = (key: string) => `variant ${key}`;
 const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+export interface WinnerPair extends Interval {
+  /** The best arm. */
+  arm: string;
+  /** The other arm it is compared with. */
+  against: string;
+  /** best − other, as a difference of rates. */
+  difference: number;
+}
+
+/**
+ * The comparisons the winner rule makes: the best arm (the highest rate; the earliest on a tie;
+ * an arm with nothing delivered cannot be best unless no arm has anything delivered) against
+ * every other arm, each a Newcombe interval at the rule's z (winnerZ), in the arms' order; and
+ * the one that decides (the sentence quotes it): the pair whose interval comes closest to 0 —
+ * none while an arm has nothing delivered.
+ */
+export function winnerComparisons(arms: ArmCount[]): {
+  best: ArmCount;
+  z: number;
+  pairs: WinnerPair[];
+  decisive: WinnerPair | null;
+} {
+  if (arms.length < 2) throw new RangeError(`an A/B test needs at least two arms, got ${arms.length}`);
+  let best = arms.find((arm) => arm.n > 0) ?? arms[0]!;
+  for (const arm of arms) if (arm.n > 0 && arm.successes / arm.n > best.successes / best.n) best = arm;
+  const z = winnerZ(arms.length);
+  const pairs = arms
+    .filter((arm) => arm !== best)
+    .map((arm) => ({ arm: best.key, against: arm.key, ...newcombeDifference(best, arm, z) }));
+  const decisive = arms.some((arm) => arm.n === 0) ? null : pairs.reduce((a, b) => (b.low < a.low ? b : a));
+  return { best, z, pairs, decisive };
+}
+
 /**
  * Declares the winner of an A/B test, or says the difference is within noise (then the first
  * arm goes out). `arms` in variant order, at least two.
@@ -179,18 +212,10 @@ export function decideWinner(arms: ArmCount[], options: DecideOptions = {}): Win
     };
   }
 
-  let best = first;
-  for (const arm of arms) if (arm.successes / arm.n > best.successes / best.n) best = arm;
-  const z = winnerZ(arms.length);
-  let closest: { arm: ArmCount; difference: number; low: number; high: number } | null = null;
-  for (const arm of arms) {
-    if (arm === best) continue;
-    const diff = newcombeDifference(best, arm, z);
-    if (!closest || diff.low < closest.low) closest = { arm, ...diff };
-  }
-  const decided = closest!;
+  const { best, decisive } = winnerComparisons(arms);
+  const decided = decisive!;
   const range = `(${per100(decided.low)} to ${per100(decided.high)})`;
-  const rival = arms.length === 2 ? '' : ` than ${variant(decided.arm.key)}, the closest of the others`;
+  const rival = arms.length === 2 ? '' : ` than ${variant(decided.against)}, the closest of the others`;
 
   if (decided.low > 0) {
     return {

@@ -146,10 +146,18 @@ export const COMPARISON_COLUMNS: readonly ComparisonColumn[] = [
     hint: 'Recipients minus held out, readers known before the send, 95 % interval',
     value: (r) => incrementalText(r.holdoutVisits),
   },
+  {
+    key: 'incremental-callers',
+    heading: 'Incremental callers per 1,000 (holdout)',
+    kind: 'text',
+    definition: 'holdoutIdentified',
+    hint: 'Recipients minus held out, subscribers with a phone number on file, 95 % interval',
+    value: (r) => incrementalText(r.holdoutCalls),
+  },
 ];
 
 /** "250.0 (−355.3 to 704.1)"; null without a holdout result. */
-export function incrementalText(e: ComparisonRow['holdoutVisits']): string | null {
+export function incrementalText(e: ComparisonRow['holdoutVisits'] | ComparisonRow['holdoutCalls']): string | null {
   if (!e) return null;
   return `${per1000(e.difference)} (${per1000(e.low)} to ${per1000(e.high)})`;
 }

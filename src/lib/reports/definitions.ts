@@ -148,11 +148,11 @@ export const DEFINITIONS = {
   },
   experimentArm: {
     term: 'Experiment arm',
-    text: 'An experiment splits an issue’s audience at random (from a stored seed, when the audience is frozen): variants A to D of an A/B test, each sent to an even part of the test share; the rest, who get the winner (or the issue, without an A/B test); and the held out, who get nothing this time. Each arm’s figures count its own recipients: size is everyone in the arm, delivered those whose message the mail server accepted, and likely-human openers, human clickers and recipients who visited are deliveries of the arm, each once, as in the issue’s own figures. Curves run from the quarter hour each arm’s sending started (the rest go out after the test).',
+    text: 'An experiment splits an issue’s audience at random (from a stored seed, when the audience is frozen): variants A to D of an A/B test, each sent to an even part of the test share; the rest, who get the winner (or the issue, without an A/B test); and the held out, who get nothing this time. Each arm’s figures count its own recipients: size is everyone in the arm, delivered those whose message the mail server accepted, and likely-human openers, human clickers and recipients who visited are deliveries of the arm, each once, as in the issue’s own figures. Every measure is given per 100 delivered with its 95 % interval, and counts people where it can (see “Came back later (arm)”, “Calls matched to an arm” and “Signups they referred”). Curves run from the quarter hour each arm’s sending started (the rest go out after the test).',
   },
   proportionInterval: {
     term: '95 % interval of a rate',
-    text: 'Each rate (openers, clickers or visitors per 100 delivered) comes with its Wilson score interval: the range of true rates the count is consistent with at 95 %. It stays within 0 to 100, is not empty at 0 or 100 % (0 of 10 is 0 to 27.8 per 100), and for an arm with nothing delivered is the whole 0 to 100: nothing is known.',
+    text: 'Each rate per 100 delivered (openers, clickers, visitors, recipients who came back later or called, signups they referred) comes with its Wilson score interval: the range of true rates the count is consistent with at 95 %. It stays within 0 to 100, is not empty at 0 or 100 % (0 of 10 is 0 to 27.8 per 100), and for an arm with nothing delivered is the whole 0 to 100: nothing is known.',
   },
   differenceInterval: {
     term: '95 % interval of a difference',
@@ -160,7 +160,7 @@ export const DEFINITIONS = {
   },
   abWinner: {
     term: 'A/B winner',
-    text: 'The variant with the most likely-human clickers per delivered (or likely-human openers, if that was chosen) wins when its interval against every other variant lies wholly above zero. With three or four variants each interval is widened for the number of pairs that could have come out on top (Bonferroni: 3 or 6 pairs, a 98.3 % or 99.2 % interval, z = 2.394 or 2.638 instead of 1.960), so the chance of naming a variant that is not really better stays under 5 %. The sentence quotes the comparison that decided: the winner against the closest other variant.',
+    text: 'The variant with the most likely-human clickers per delivered (or likely-human openers, if that was chosen) wins when its interval against every other variant lies wholly above zero. With three or four variants each interval is widened for the number of pairs that could have come out on top (Bonferroni: 3 or 6 pairs, a 98.3 % or 99.2 % interval, z = 2.394 or 2.638 instead of 1.960), so the chance of naming a variant that is not really better stays under 5 %. The report shows every comparison the rule makes — the best variant against each other one, at that confidence — and the sentence quotes the one that decided: the winner against the closest other variant (marked “quoted”).',
   },
   withinNoise: {
     term: 'Within noise',
@@ -172,7 +172,15 @@ export const DEFINITIONS = {
   },
   armCalls: {
     term: 'Calls matched to an arm',
-    text: 'Calls (not undone) whose caller’s number matched the phone number on file of a subscriber in the arm, from the send’s start to 7 days after. Calls, not people; anonymous calls and numbers not on file are in no arm. Signups an arm referred are not shown per arm: a signup records the issue it came through (its attribution cookie or its page’s campaign), not the recipient whose click or forward brought it, so signups are given for the issue as a whole.',
+    text: 'Per arm, the delivered recipients with at least one call (not undone) whose caller’s number matched their phone number on file, from the send’s start to 7 days after, per 100 delivered with its Wilson interval: people, as Mailchimp and Plausible count a conversion once per person. Beneath, the calls themselves (a person who called twice counts twice there). Anonymous calls and numbers not on file are in no arm; the held out’s calls are compared in the holdout result. Counted from the stored calls: an erased subscriber’s calls leave it.',
+  },
+  laterVisitorsArm: {
+    term: 'Came back later (arm)',
+    text: 'Per arm, the recipients with at least one later visit (a visit from the issue that started after their first landing from it, within the attribution window), per 100 delivered with its Wilson interval: people, each once — the same people as the “Recipients who came back later” list. Beneath, the later visits themselves (visits, not people: one person can come back several times). The people are counted from the stored visits, so retention pruning and erasure lower them with the rows; the later visits are the maintained count and stay.',
+  },
+  armSignups: {
+    term: 'Signups they referred',
+    text: 'Per arm, the confirmed signups whose browser clicked a link of that arm’s messages: the attribution cookie set by the click names the delivery, and a forwarded copy’s links are the forwarder’s, so a friend’s signup counts for the recipient who forwarded it. Per 100 delivered with its Wilson interval (signups are new people, not recipients: the interval treats each as one delivered recipient’s, exact while nobody refers two). A signup whose click was a machine’s, or that came through the issue’s campaign on a page without the cookie, has no arm. Counted as each signup is confirmed, so later erasure and pruning change nothing. Signups made before Footfall began recording the click (this release) count for the issue only: they cannot be split by arm.',
   },
   armProgress: {
     term: 'Arms while sending',
@@ -180,7 +188,7 @@ export const DEFINITIONS = {
   },
   holdoutIdentified: {
     term: 'Identifiable (holdout)',
-    text: 'Who can be told apart per person, decided before the send so it is alike for recipients and held out. Visits: a subscriber is identifiable when Footfall’s reader cookie was first set in their browser before the send started — it is set (first-party, HttpOnly, signed, 400 days) on a likely-human click in any newsletter with per-person tracking on, and names the subscriber. Their outcome is at least one visit from a browser carrying that cookie, starting within 7 days of the send’s start; visits through this issue’s own links count (that is the effect). Calls: a subscriber is identifiable when the phone number on file for them (kept only as a keyed hash) was set before the send started — a number added or changed afterwards, even because the person called, does not count; their outcome is at least one call matched to them in the same window. The share identifiable is shown per arm; the rates are of the identifiable, with Wilson 95 % intervals. An erased subscriber leaves both the identifiable and the outcome; pruned visits leave the outcome.',
+    text: 'Who can be told apart per person, decided before the send so it is alike for recipients and held out. Visits: a subscriber is identifiable when Footfall’s reader cookie was first set in their browser before the send started — it is set (first-party, HttpOnly, signed, 400 days) on a likely-human click in any newsletter with per-person tracking on, and names the subscriber. Only clicks still counted as a person’s make someone known: when a click is later found to be a machine’s (a security scanner following links), “known since” moves to the subscriber’s earliest click still counted as a person’s, or they are not known at all. Their outcome is at least one visit from a browser carrying that cookie, starting within 7 days of the send’s start; visits through this issue’s own links count (that is the effect). Calls: a subscriber is identifiable when the phone number on file for them (kept only as a keyed hash) was set before the send started — a number added or changed afterwards, even because the person called, does not count; their outcome is at least one call matched to them in the same window. The share identifiable is shown per arm; the rates are of the identifiable, with Wilson 95 % intervals. An erased subscriber leaves both the identifiable and the outcome; pruned visits leave the outcome.',
   },
   regularCadence: {
     term: 'More than usual? (weekly sends)',

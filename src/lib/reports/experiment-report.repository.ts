@@ -71,9 +71,18 @@ export interface ArmTotals {
   delivered: number;
   /** When the arm's first message went out; null before any did (and for the held out). */
   firstSentAt: number | null;
+  /**
+   * Deliveries with a later visit stored (`visits.is_later`, by the visit's delivery): the people
+   * behind the later visits, as the "Recipients who came back later" list counts them.
+   */
+  laterVisitors: number;
 }
 
-/** Per arm: its ledger rows, those delivered, and when its first message went out (the same cost however many events). */
+/**
+ * Per arm: its ledger rows, those delivered, when its first message went out, and its recipients
+ * who came back later (a look-up per delivery on the visits' delivery index: the same cost however
+ * many events).
+ */
 export async function countDeliveriesByArm(db: Db, issueId: number): Promise<ArmTotals[]> {
   const rows = await db
     .selectFrom('deliveries')
@@ -82,6 +91,24 @@ export async function countDeliveriesByArm(db: Db, issueId: number): Promise<Arm
       eb.fn.countAll<number | string>().as('size'),
       eb.fn.sum<number | string | null>(eb.case().when('status', '=', 'sent').then(1).else(0).end()).as('delivered'),
       eb.fn.min<number | string | null>('sent_at').as('first_sent_at'),
+      eb.fn
+        .sum<number | string | null>(
+          eb
+            .case()
+            .when(
+              eb.exists(
+                eb
+                  .selectFrom('visits')
+                  .select(eb.lit(1).as('one'))
+                  .whereRef('visits.delivery_id', '=', 'deliveries.id')
+                  .where('visits.is_later', '=', 1),
+              ),
+            )
+            .then(1)
+            .else(0)
+            .end(),
+        )
+        .as('later_visitors'),
     ])
     .where('issue_id', '=', issueId)
     .where('arm', 'is not', null)
@@ -92,6 +119,7 @@ export async function countDeliveriesByArm(db: Db, issueId: number): Promise<Arm
     size: Number(r.size),
     delivered: Number(r.delivered ?? 0),
     firstSentAt: r.first_sent_at === null ? null : Number(r.first_sent_at),
+    laterVisitors: Number(r.later_visitors ?? 0),
   }));
 }
 

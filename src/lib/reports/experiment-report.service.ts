@@ -4,9 +4,8 @@ import { findArmCounts, findLinkTotals } from '../counts/range-reads.ts';
 import type { ArmMetric } from '../counts/metrics.ts';
 import {
   decideWinner,
-  newcombeDifference,
   wilsonInterval,
-  winnerZ,
+  winnerComparisons,
   type Interval,
   type WinnerDecision,
 } from '../experiments/statistics.ts';
@@ -21,9 +20,11 @@ import { regularCadenceAdvice, type CadenceAdvice } from './regular-cadence.ts';
 import { holdoutResultOf, loadArmOutcomes, type HoldoutResult } from './holdout-result.service.ts';
 
 /**
- * An issue's experiment in figures (issue 19): per arm its size and each measure with a 95 %
- * Wilson interval (later visits: a count); for an A/B test the differences between variants (Newcombe, at the winner
- * rule's z) and the winner sentence from the counts as they stand; curves by hours since each
+ * An issue's experiment in figures (issue 19): per arm its size and each measure per delivered
+ * with a 95 % Wilson interval — people where the measure is people (openers, clickers, visitors,
+ * recipients who came back later, recipients who called), and the signups its recipients' links
+ * brought; for an A/B test the best variant against each other (Newcombe, at the winner rule's z:
+ * the comparisons decideWinner makes) and the winner sentence from the counts as they stand; curves by hours since each
  * arm's send; and, for a weekly newsletter without a clean earlier week, what can answer
  * "more than usual?". Definitions: definitions.ts (experimentArm, proportionInterval,
  * differenceInterval, abWinner, withinNoise, holdout, regularCadence).
@@ -59,20 +60,30 @@ export interface ArmFigures {
   humanOpeners: ArmMeasure;
   clickers: ArmMeasure;
   visitors: ArmMeasure;
-  /** Later visits by the arm's recipients (visits, not people: no rate or interval). */
+  /** Recipients with a later visit stored (people, from the stored visits: the "came back later" list). */
+  laterVisitors: ArmMeasure;
+  /** Later visits by the arm's recipients (visits, not people: the maintained count, beside laterVisitors). */
   laterVisits: number;
-  /** Calls matched to the arm's subscribers (by their phone number on file) within 7 days of the send's start. */
+  /** Delivered recipients with a call matched to them (their phone number on file) within 7 days of the send's start (people). */
+  callers: ArmMeasure;
+  /** Calls matched to the arm's subscribers (by their phone number on file) within 7 days of the send's start (calls, not people). */
   callsMatched: number;
+  /** Confirmed signups its recipients' links brought: their own click or a forward of it (the attribution cookie names the delivery). */
+  signups: ArmMeasure;
   /** Running totals by hours since the hour of the arm's send, hourly for the first week. */
   curves: CurveSeries[];
 }
 
 export interface VariantDifference {
+  /** The best variant on the winning measure. */
   arm: string;
+  /** Another variant. */
   against: string;
   difference: number;
   low: number;
   high: number;
+  /** The comparison the winner sentence quotes (the one whose interval comes closest to 0). */
+  quoted: boolean;
 }
 
 export interface ExperimentReport {
@@ -86,7 +97,7 @@ export interface ExperimentReport {
   decidedAt: number | null;
   decidedHow: string | null;
   arms: ArmFigures[];
-  /** Each later variant against variant A on the winning measure, at the winner rule's confidence. */
+  /** The best variant against each other one on the winning measure, at the winner rule's confidence: every pair the rule looks at. */
   differences: VariantDifference[];
   /** The confidence of those intervals: 0.95 for two variants, 1 − 0.05/m for m pairs. */
   differenceConfidence: number | null;
@@ -119,7 +130,7 @@ export async function experimentReport(
   const now = options.now ?? Date.now();
   const experiment = await findExperiment(db, issueId);
   if (!experiment) return undefined;
-  const [armRows, totals, armCounts, later, outcomes] = await Promise.all([
+  const [armRows, totals, armCounts, later, signups, outcomes] = await Promise.all([
     findExperimentArms(db, issueId),
     countDeliveriesByArm(db, issueId),
     findArmCounts(
@@ -128,10 +139,12 @@ export async function experimentReport(
       SERIES.map((s) => s.metric),
     ),
     findLinkTotals(db, issueId, 'arm.visit_later'),
+    findLinkTotals(db, issueId, 'arm.signup'),
     loadArmOutcomes(db, issueId),
   ]);
-  const callsOf = new Map((outcomes?.rows ?? []).map((r) => [r.arm, r.calls]));
+  const outcomesOf = new Map((outcomes?.rows ?? []).map((r) => [r.arm, r]));
   const laterByArm = new Map(later.map((r) => [r.dim, r.n]));
+  const signupsByArm = new Map(signups.map((r) => [r.dim, r.n]));
   const totalOf = (metric: ArmMetric, arm: string) =>
     armCounts.filter((c) => c.metric === metric + TOTAL && c.dim === arm).reduce((n, c) => n + c.n, 0);
   const keys = [...new Set([...armRows.map((a) => a.arm), ...totals.map((t) => t.arm)])].sort(
@@ -139,7 +152,7 @@ export async function experimentReport(
   );
   const byArm = new Map(totals.map((t) => [t.arm, t]));
   const subjects = new Map(armRows.map((a) => [a.arm, a.subject]));
-  const empty = (arm: string): ArmTotals => ({ arm, size: 0, delivered: 0, firstSentAt: null });
+  const empty = (arm: string): ArmTotals => ({ arm, size: 0, delivered: 0, firstSentAt: null, laterVisitors: 0 });
 
   const arms: ArmFigures[] = keys.map((arm) => {
     const t = byArm.get(arm) ?? empty(arm);
@@ -155,8 +168,11 @@ export async function experimentReport(
       humanOpeners: measureOf(totalOf('arm.open_human', arm), t.delivered),
       clickers: measureOf(totalOf('arm.click', arm), t.delivered),
       visitors: measureOf(totalOf('arm.visit', arm), t.delivered),
+      laterVisitors: measureOf(t.laterVisitors, t.delivered),
       laterVisits: laterByArm.get(arm) ?? 0,
-      callsMatched: callsOf.get(arm) ?? 0,
+      callers: measureOf(outcomesOf.get(arm)?.callers ?? 0, t.delivered),
+      callsMatched: outcomesOf.get(arm)?.calls ?? 0,
+      signups: measureOf(signupsByArm.get(arm) ?? 0, t.delivered),
       curves:
         from === null
           ? []
@@ -177,11 +193,9 @@ export async function experimentReport(
   const success = (a: ArmFigures) =>
     Math.min(experiment.measure === 'human_openers' ? a.humanOpeners.count : a.clickers.count, a.delivered);
   const counts = variants.map((a) => ({ key: a.arm, successes: success(a), n: a.delivered }));
-  const z = variants.length >= 2 ? winnerZ(variants.length) : null;
-  const differences =
-    z === null
-      ? []
-      : counts.slice(1).map((c) => ({ arm: c.key, against: counts[0]!.key, ...newcombeDifference(c, counts[0]!, z) }));
+  const compared = variants.length >= 2 ? winnerComparisons(counts) : null;
+  const decision = variants.length >= 2 ? decideWinner(counts, { measure: experiment.measure }) : null;
+  const differences = (compared?.pairs ?? []).map((p) => ({ ...p, quoted: p === compared!.decisive }));
   const pairs = (variants.length * (variants.length - 1)) / 2;
   const hasHoldout = keys.includes('holdout') || experiment.holdoutShare > 0;
   return {
@@ -196,8 +210,8 @@ export async function experimentReport(
     decidedHow: experiment.decidedHow,
     arms,
     differences,
-    differenceConfidence: z === null ? null : pairs <= 1 ? 0.95 : 1 - 0.05 / pairs,
-    decision: variants.length >= 2 ? decideWinner(counts, { measure: experiment.measure }) : null,
+    differenceConfidence: compared === null ? null : pairs <= 1 ? 0.95 : 1 - 0.05 / pairs,
+    decision,
     holdoutResult: holdoutResultOf(outcomes, now),
   };
 }

@@ -23,6 +23,8 @@ export interface ArmOutcomeRow {
   phonesCalled: number;
   /** Calls matched to the arm's subscribers in the window (calls, not people). */
   calls: number;
+  /** Delivered recipients of the arm with at least one call matched to them in the window (people: the per-arm report's rate). */
+  callers: number;
 }
 
 /** When the issue's sending started (the audience's freeze); null before. */
@@ -73,6 +75,7 @@ export async function countArmOutcomes(db: Db, issueId: number, from: number, to
         one(eb.and([known, visited])).as('readers_visited'),
         one(phone).as('phones'),
         one(eb.and([phone, eb.exists(callsOf.select(eb.lit(1).as('one')))])).as('phones_called'),
+        one(eb.and([eb('d.status', '=', 'sent'), eb.exists(callsOf.select(eb.lit(1).as('one')))])).as('callers'),
         eb.fn.sum<number | string | null>(callsOf.select((c) => c.fn.countAll<number | string>().as('n'))).as('calls'),
       ];
     })
@@ -88,5 +91,6 @@ export async function countArmOutcomes(db: Db, issueId: number, from: number, to
     phones: Number(r.phones ?? 0),
     phonesCalled: Number(r.phones_called ?? 0),
     calls: Number(r.calls ?? 0),
+    callers: Number(r.callers ?? 0),
   }));
 }

@@ -116,6 +116,8 @@ export interface ComparisonRow {
   experiment?: ExperimentSummaryRow | null;
   /** With a holdout: incremental visitors per 1,000 identifiable recipients and its 95 % interval (holdout-result.service.ts). */
   holdoutVisits?: { difference: number; low: number; high: number } | null;
+  /** With a holdout: incremental callers per 1,000 recipients with a phone number on file, and its 95 % interval. */
+  holdoutCalls?: { difference: number; low: number; high: number } | null;
 }
 
 /** Whether `timeZone` is a whole number of hours from UTC around `at`, summer and winter (then an hour bucket lies in one local hour). */
@@ -221,8 +223,11 @@ export async function compareIssues(
   for (const row of rows) row.experiment = experimentOf.get(row.issueId) ?? null;
   // The incremental figures of the issues with a holdout (one count each: few issues have one).
   for (const row of rows)
-    if (row.experiment && row.experiment.holdoutShare > 0)
-      row.holdoutVisits = (await holdoutResult(db, row.issueId))?.visits.effect ?? null;
+    if (row.experiment && row.experiment.holdoutShare > 0) {
+      const result = await holdoutResult(db, row.issueId);
+      row.holdoutVisits = result?.visits.effect ?? null;
+      row.holdoutCalls = result?.calls.effect ?? null;
+    }
   return rows;
 }
 

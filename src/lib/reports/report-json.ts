@@ -49,6 +49,9 @@ export function comparisonRowJson(row: ComparisonRow) {
           state: row.experiment.state,
           winner_arm: row.experiment.winnerArm,
           decided_how: row.experiment.decidedHow,
+          // With a holdout: recipients minus held out per 1,000 identifiable people, with the 95 % interval.
+          incremental_visitors_per_1000: row.holdoutVisits ?? null,
+          incremental_callers_per_1000: row.holdoutCalls ?? null,
         }
       : null,
   };
@@ -185,7 +188,9 @@ const armMeasureJson = (m: ArmMeasure) => ({ count: m.count, rate: m.rate, low: 
 
 /**
  * An issue's experiment: per arm its size, delivered and each measure (count, rate of delivered,
- * 95 % Wilson interval), the differences between variants (Newcombe, at `difference_confidence`),
+ * 95 % Wilson interval; `later_visits` and `calls_matched` are events beside the people of
+ * `later_visitors` and `callers`), the best variant against each other one (Newcombe, at
+ * `difference_confidence`; `quoted`: the pair the sentence quotes),
  * the winner rule on the counts as they stand, and curves by hours since each arm's send.
  */
 export function experimentJson(e: ExperimentReport) {
@@ -209,8 +214,11 @@ export function experimentJson(e: ExperimentReport) {
       human_openers: armMeasureJson(a.humanOpeners),
       human_clickers: armMeasureJson(a.clickers),
       visitors: armMeasureJson(a.visitors),
+      later_visitors: armMeasureJson(a.laterVisitors),
       later_visits: a.laterVisits,
+      callers: armMeasureJson(a.callers),
       calls_matched: a.callsMatched,
+      signups: armMeasureJson(a.signups),
       curves: a.curves.map(series),
     })),
     differences: e.differences.map((d) => ({
@@ -219,6 +227,7 @@ export function experimentJson(e: ExperimentReport) {
       difference: d.difference,
       low: d.low,
       high: d.high,
+      quoted: d.quoted,
     })),
     difference_confidence: e.differenceConfidence,
     decision: e.decision,

@@ -13,6 +13,17 @@ export async function findSubscriberById(db: Db, id: number): Promise<Subscriber
   return db.selectFrom('subscribers').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The experiment arm of a delivery of the issue (issue 19: whose link brought a signup); null outside an experiment or when it is not the issue's. */
+export async function findDeliveryArm(db: Db, deliveryId: number, issueId: number): Promise<string | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .select('arm')
+    .where('id', '=', deliveryId)
+    .where('issue_id', '=', issueId)
+    .executeTakeFirst();
+  return row?.arm ?? null;
+}
+
 export async function insertSubscriber(db: Db, row: Insertable<SubscriberTable>): Promise<number> {
   const inserted = await db.insertInto('subscribers').values(row).returning('id').executeTakeFirstOrThrow();
   return Number(inserted.id);

@@ -19,6 +19,7 @@ import { forgetBounceSubscriber } from '../bounces/bounces.repository.ts';
 import { unlinkSubscriberCalls } from '../offline/offline-events.repository.ts';
 import {
   deleteSubscriber,
+  findDeliveryArm,
   findEventTimesSince,
   findSubscriberByEmail,
   findSubscriberById,
@@ -68,6 +69,8 @@ export interface SignupInput {
   campaign?: string | null;
   /** The issue that brought the person (attribution cookie), when known. */
   issueId?: number | null;
+  /** The delivery whose link they clicked (the attribution cookie names it; a forward's is the forwarder's), when known. */
+  deliveryId?: number | null;
 }
 
 /**
@@ -140,6 +143,11 @@ export async function subscribe(
               source_form: input.form,
               source_campaign: input.campaign ?? existing.source_campaign,
               source_issue_id: input.issueId ?? existing.source_issue_id,
+              // The click goes with its issue: a new issue brings its own delivery (or none).
+              source_delivery_id:
+                input.issueId === undefined || input.issueId === null
+                  ? existing.source_delivery_id
+                  : (input.deliveryId ?? null),
             }
           : {}),
         ...resendCounters(existing, now),
@@ -163,6 +171,7 @@ export async function subscribe(
         source_form: input.form,
         source_campaign: input.campaign ?? null,
         source_issue_id: input.issueId ?? null,
+        source_delivery_id: input.issueId === undefined || input.issueId === null ? null : (input.deliveryId ?? null),
         confirmation_sent_at: now,
         confirmations_sent: 1,
       });
@@ -243,7 +252,12 @@ export async function confirmSubscription(
       subscriber.status === 'unsubscribed' ? 'resubscribed' : 'confirmed',
       { consent_text_version: CONSENT_TEXT_VERSION },
     );
-    await addReportCounts(trx, signupDeltas(subscriber.source_issue_id, now));
+    // The arm of the delivery whose link brought the signup (issue 19): read once, as it is confirmed.
+    const arm =
+      subscriber.source_issue_id === null || subscriber.source_delivery_id === null
+        ? null
+        : await findDeliveryArm(trx, Number(subscriber.source_delivery_id), Number(subscriber.source_issue_id));
+    await addReportCounts(trx, signupDeltas(subscriber.source_issue_id, now, arm));
     return true;
   });
   if (!changed) return { outcome: 'already_confirmed', subscriber };

@@ -148,21 +148,22 @@ export function attributionCookieValue(cookieHeader: string | null | undefined):
 }
 
 /**
- * The issue a signup came from: the attribution cookie's (a reader who clicked through — unless
- * that click has since been found to be a machine's), else the issue whose slug is the campaign
- * of the page the form was on (a forwarded link).
+ * Where a signup came from: the attribution cookie's issue and the delivery whose link was clicked
+ * (a reader who clicked through, or someone who clicked a forwarded copy — the link is the
+ * forwarder's — unless that click has since been found to be a machine's), else the issue whose
+ * slug is the campaign of the page the form was on (a forwarded link's landing page, no delivery).
  */
-export async function signupIssueId(
+export async function signupSource(
   db: DB,
   input: { secret: string; cookie: string | undefined; campaign: string | null; windowDays: number },
   now = Date.now(),
-): Promise<number | null> {
+): Promise<{ issueId: number | null; deliveryId: number | null }> {
   const attribution = readAttribution(input.secret, input.cookie, now, input.windowDays);
   if (attribution) {
     if (attribution.deliveryId > 0 && (await findClickClass(db, attribution.deliveryId, attribution.at)) === 'bot')
-      return null;
-    return attribution.issueId;
+      return { issueId: null, deliveryId: null };
+    return { issueId: attribution.issueId, deliveryId: attribution.deliveryId > 0 ? attribution.deliveryId : null };
   }
-  if (!input.campaign) return null;
-  return (await findIssueIdBySlug(db, input.campaign)) ?? null;
+  if (!input.campaign) return { issueId: null, deliveryId: null };
+  return { issueId: (await findIssueIdBySlug(db, input.campaign)) ?? null, deliveryId: null };
 }

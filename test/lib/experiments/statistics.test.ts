@@ -6,6 +6,7 @@ import {
   normalQuantile,
   weeksNeeded,
   wilsonInterval,
+  winnerComparisons,
   winnerZ,
   Z_95,
 } from '#lib/experiments/statistics.ts';
@@ -307,6 +308,42 @@ describe('declaring a winner', () => {
     expect(decision.sentence).toContain(
       'Variant C brought 2.0 more clickers per 100 delivered (−1.0 to 5.1) than variant D',
     );
+  });
+
+  it('the comparisons the rule makes, shown on the report: the best against every other, the quoted one the sentence’s', () => {
+    // The four-variant fixture above: C − A low 0.000749, C − B low −0.001486, C − D low −0.010388 (z = 2.638).
+    const arms = [
+      { key: 'A', successes: 50, n: 1000 },
+      { key: 'B', successes: 52, n: 1000 },
+      { key: 'C', successes: 80, n: 1000 },
+      { key: 'D', successes: 60, n: 1000 },
+    ];
+    const { best, z, pairs, decisive } = winnerComparisons(arms);
+    expect(best.key).toBe('C');
+    expect(z).toBeCloseTo(2.638257, 5);
+    expect(pairs.map((p) => [p.arm, p.against, Math.round(p.difference * 1000) / 1000])).toEqual([
+      ['C', 'A', 0.03],
+      ['C', 'B', 0.028],
+      ['C', 'D', 0.02],
+    ]);
+    expect(pairs.map((p) => p.low)).toEqual([
+      expect.closeTo(0.000749, 5),
+      expect.closeTo(-0.001486, 5),
+      expect.closeTo(-0.010388, 5),
+    ]);
+    expect(decisive).toBe(pairs[2]);
+    // The sentence quotes exactly that pair's figures.
+    const per100 = (x: number) => (Math.round(x * 1000) / 10).toFixed(1).replace('-', '−');
+    expect(decideWinner(arms).sentence).toContain(
+      `${per100(decisive!.difference)} more clickers per 100 delivered (${per100(decisive!.low)} to ${per100(decisive!.high)}) than variant D`,
+    );
+    // An arm with nothing delivered is never the best, and no comparison decides yet.
+    const early = winnerComparisons([
+      { key: 'A', successes: 0, n: 0 },
+      { key: 'B', successes: 2, n: 50 },
+      { key: 'C', successes: 1, n: 50 },
+    ]);
+    expect([early.best.key, early.pairs.map((p) => p.against), early.decisive]).toEqual(['B', ['A', 'C'], null]);
   });
 
   it('a tie for the best: the earlier variant is the best, and it is within noise', () => {

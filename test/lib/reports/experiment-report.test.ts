@@ -137,9 +137,12 @@ describeEachDatabase('per-arm figures equal raw counts, after re-labelling, prun
     expect(before.visitors).toEqual({ A: 2, B: 1, rest: 1 });
     expect(before.laterVisits).toEqual({ A: 1 });
     expect(before).toEqual(await directCounts(db(), seeded.issue.issueId));
-    // Variant B − A on clickers: 1/4 − 3/4 = −0.5. The best, A, against B: 0.5 (−0.135488 to 0.789083), within noise.
+    // The comparison the winner rule makes: the best, A, against B on clickers: 3/4 − 1/4 = 0.5
+    // (−0.135488 to 0.789083), within noise — the pair the sentence quotes.
     expect(report.differences).toHaveLength(1);
-    expect(report.differences[0]).toMatchObject({ arm: 'B', against: 'A', difference: -0.5 });
+    expect(report.differences[0]).toMatchObject({ arm: 'A', against: 'B', difference: 0.5, quoted: true });
+    expect(report.differences[0]!.low).toBeCloseTo(-0.135488, 5);
+    expect(report.differences[0]!.high).toBeCloseTo(0.789083, 5);
     expect(report.decision?.kind).toBe('within_noise');
     expect(report.decision?.sentence).toBe(
       'Variant A brought 50.0 more clickers per 100 delivered (−13.5 to 78.9): within noise, so variant A, the first, goes to the rest.',

@@ -13,7 +13,7 @@ import { experimentJson } from '#lib/reports/report-json.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { trackingApp } from '../../helpers/networks.ts';
-import { Browser, insertHoldoutExperiment } from '../../helpers/experiments.ts';
+import { Browser, insertHoldoutExperiment, insertMatchedCall } from '../../helpers/experiments.ts';
 
 /**
  * The holdout result (issue 19) through real tracking: readers click an earlier issue (the reader
@@ -134,26 +134,7 @@ async function seed(db: DB) {
       .where('id', '=', ids[p].subscriberId)
       .execute();
   const call = (subscriberId: number | null, at: number, undone = false) =>
-    db
-      .insertInto('offline_events')
-      .values({
-        kind: 'call',
-        at,
-        recorded_at: at,
-        source: 'webhook',
-        recorded_by: null,
-        mentioned_newsletter: null,
-        note: null,
-        issue_id: null,
-        client_id: `webhook:${Math.random()}`,
-        from_hash: null,
-        to_hash: null,
-        duration_s: null,
-        undone_at: undone ? at + MIN : null,
-        undone_by: null,
-        subscriber_id: subscriberId,
-      })
-      .execute();
+    insertMatchedCall(db, subscriberId, at, undone);
   await call(ids.r0.subscriberId, SENT + 2 * H);
   await call(ids.r1.subscriberId, SENT - DAY);
   await call(ids.h0.subscriberId, SENT + H, true);
@@ -282,6 +263,9 @@ describeEachDatabase('the holdout result equals raw counts, also after erasure',
     expect(incrementalText(row!.holdoutVisits)).toBe('250.0 (−355.3 to 704.1)');
     const column = COMPARISON_COLUMNS.find((c) => c.key === 'incremental-visitors')!;
     expect(column.value(row!)).toBe('250.0 (−355.3 to 704.1)');
+    // Calls: 1 of 2 against 1 of 2 — Wilson 1/2 (0.094531, 0.905469): 0 ± √(2 × 0.405469²) = ±0.573422.
+    expect(COMPARISON_COLUMNS.find((c) => c.key === 'incremental-callers')!.value(row!)).toBe('0.0 (−573.4 to 573.4)');
+    expect(json.calls.effect_per_1000).toEqual(row!.holdoutCalls);
   });
 
   it('after erasing r1 their visits are unlinked and they leave the figures; still equal to raw rows', async () => {
