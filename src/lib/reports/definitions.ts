@@ -148,7 +148,7 @@ export const DEFINITIONS = {
   },
   experimentArm: {
     term: 'Experiment arm',
-    text: 'An experiment splits an issue’s audience at random (from a stored seed, when the audience is frozen): variants A to D of an A/B test, each sent to an even part of the test share; the rest, who get the winner (or the issue, without an A/B test); and the held out, who get nothing this time. Each arm’s figures count its own recipients: size is everyone in the arm, delivered those whose message the mail server accepted, and likely-human openers, human clickers and recipients who visited are deliveries of the arm, each once, as in the issue’s own figures. Every measure is given per 100 delivered with its 95 % interval, and counts people where it can (see “Came back later (arm)”, “Calls matched to an arm” and “Signups they referred”). Curves run from the quarter hour each arm’s sending started (the rest go out after the test).',
+    text: 'An experiment splits an issue’s audience at random (from a stored seed, when the audience is frozen): variants A to D of an A/B test, each sent to an even part of the test share; the rest, who get the winner (or the issue, without an A/B test); and the held out, who get nothing this time. Each arm’s figures count its own recipients: size is everyone in the arm, delivered those whose message the mail server accepted, and likely-human openers, human clickers and recipients who visited are deliveries of the arm, each once, as in the issue’s own figures. Every measure is given per 100 delivered with its 95 % interval, and counts people where it can (see “Came back later (arm)”, “Called (arm)” and “Signups they referred”). Curves run from the quarter hour each arm’s sending started (the rest go out after the test).',
   },
   proportionInterval: {
     term: '95 % interval of a rate',
@@ -171,7 +171,7 @@ export const DEFINITIONS = {
     text: 'A random share of the audience (at most 50 %) that gets nothing this time. The held out keep a row in the ledger marked held out: never delivered, never skipped, in no rate’s denominator. The incremental effect is the per-person rate of an outcome among recipients minus the same among the held out, per 1,000, with Newcombe’s 95 % interval × 1,000 — only for outcomes that can be told per person in both groups alike: visits by readers whose browser was known before the send, and calls from a subscriber’s known phone number (see “Identifiable (holdout)”). Recipients are everyone in the experiment not held out (every variant and the rest), whether or not their message was delivered, so the two groups stay alike. The window is the send’s start to 7 days after; until it ends the figures can still grow. Walk-ins, calls from numbers not on file and door counts can never be tied to a person, so they are not compared.',
   },
   armCalls: {
-    term: 'Calls matched to an arm',
+    term: 'Called (arm)',
     text: 'Per arm, the delivered recipients with at least one call (not undone) whose caller’s number matched their phone number on file, from the send’s start to 7 days after, per 100 delivered with its Wilson interval: people, as Mailchimp and Plausible count a conversion once per person. Beneath, the calls themselves (a person who called twice counts twice there). Anonymous calls and numbers not on file are in no arm; the held out’s calls are compared in the holdout result. Counted from the stored calls: an erased subscriber’s calls leave it.',
   },
   laterVisitorsArm: {
