@@ -13,6 +13,7 @@ import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../src/lib/analytics/visits.ts';
 import { clickInserter, openInserter, type NewClick, type NewOpen } from '../helpers/event-rows.ts';
+import { markIssueSent } from '../helpers/sending.ts';
 import { storeOfflineEvent } from '../../src/lib/offline/offline-counts.ts';
 import { compareIssues, issueReport } from '../../src/lib/reports/issue-report.service.ts';
 import { experimentReport } from '../../src/lib/reports/experiment-report.service.ts';
@@ -22,6 +23,7 @@ import type { OpenClass } from '../../src/lib/db/schema.ts';
 import { createTestDatabaseUrl, type TestDialect } from '../helpers/databases.ts';
 import { Random } from '../../src/demo/random.ts';
 import { conditions, median } from './run-load.ts';
+import { countRows } from '../helpers/rows.ts';
 
 const SIZES = [10_000, Number(process.env.BENCH_EVENTS ?? 1_000_000)];
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
@@ -117,19 +119,7 @@ async function seedLedger(db: DB): Promise<Seeded> {
         .executeTakeFirstOrThrow();
       links.push(Number(row.id));
     }
-    await db
-      .insertInto('sends')
-      .values({
-        issue_id: id,
-        audience: '{}',
-        state: 'finished',
-        scheduled_at: sentAt,
-        started_at: sentAt,
-        finished_at: sentAt + H,
-        created_at: sentAt,
-        updated_at: sentAt,
-      })
-      .execute();
+    await markIssueSent(db, id, sentAt, { finishedAt: sentAt + H });
     let firstDelivery = 0;
     for (let s = 0; s < RECIPIENTS; s += 1000) {
       const rows = subscriberIds.slice(s, s + 1000).map((subscriberId) => ({
@@ -303,14 +293,7 @@ async function measure(
     await (dialect === 'postgres' ? sql`ANALYZE` : sql`PRAGMA wal_checkpoint(TRUNCATE)`).execute(db);
     const rows: Record<string, number> = {};
     for (const table of ['opens', 'clicks', 'page_views', 'visits', 'offline_events', 'report_counts'] as const) {
-      rows[table] = Number(
-        (
-          await db
-            .selectFrom(table)
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+      rows[table] = await countRows(db, table);
     }
     console.error(
       `  [${dialect}] ${size.toLocaleString('en')} events seeded in ${Math.round(performance.now() - seeding)} ms: ${JSON.stringify(rows)}`,

@@ -13,6 +13,7 @@ import { TEST_SECRET, withDb } from '../helpers/tracking.ts';
 import { createTestDatabaseUrl } from '../helpers/databases.ts';
 import { seedTrackedDeliveries } from './tracking-deliveries.ts';
 import { conditions, cpuMicros, loadPaths, median, startPinned, type LoadResult } from './run-load.ts';
+import { countRows } from '../helpers/rows.ts';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 if (!adminUrl?.startsWith('postgres')) {
@@ -59,17 +60,7 @@ const files = (kind: string, paths: string[]) => {
 const pathFiles = { pixel: files('pixel', pixelPaths), click: files('click', clickPaths) };
 const barePixel = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['pixel']);
 const bareClick = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['click', location]);
-const count = (table: 'opens' | 'clicks') =>
-  withDb(databaseUrl, async (db) =>
-    Number(
-      (
-        await db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    ),
-  );
+const count = (table: 'opens' | 'clicks') => withDb(databaseUrl, (db) => countRows(db, table));
 
 /** Both servers at once, each with half the connections on its half of the deliveries; answers summed, CPU of both. */
 async function loadBoth(

@@ -16,6 +16,7 @@ import { currentBuild } from '../../src/lib/build/site-builds.ts';
 import { TEST_SECRET, withDb } from '../helpers/tracking.ts';
 import { seedTrackedDeliveries } from './tracking-deliveries.ts';
 import { conditions, loadPaths, median, startPinned, type LoadResult } from './run-load.ts';
+import { countRows } from '../helpers/rows.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -53,17 +54,7 @@ writeFileSync(pathsFile.click, clickPaths.join('\n') + '\n');
 const barePixel = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['pixel']);
 const bareClick = await startPinned(0, path.join(projectRoot, 'test/bench/bare-tracking.ts'), ['click', location]);
 
-const count = (table: 'opens' | 'clicks') =>
-  withDb(footfall.databaseUrl, async (db) =>
-    Number(
-      (
-        await db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    ),
-  );
+const count = (table: 'opens' | 'clicks') => withDb(footfall.databaseUrl, (db) => countRows(db, table));
 
 interface Runs {
   bare: LoadResult[];

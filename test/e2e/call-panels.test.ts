@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { serverSecretOf, startServer, type RunningServer } from '../helpers/server.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { addAccount, sessionCookie, withDatabase } from '../helpers/accounts.ts';
+import { markIssueSent } from '../helpers/sending.ts';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 import { addConfirmedSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
 
@@ -42,23 +43,7 @@ describe('the phone panels at 375 px in Chromium', () => {
       );
       if (!issue.ok) throw new Error('issue not created');
       await freezeIssue(db, issue.value.id, wentOut, { secret: serverSecretOf(server) });
-      await db
-        .insertInto('sends')
-        .values({
-          issue_id: issue.value.id,
-          audience: '{}',
-          state: 'finished',
-          scheduled_at: wentOut,
-          started_at: wentOut,
-          created_at: wentOut,
-          updated_at: wentOut,
-        })
-        .execute();
-      await db
-        .updateTable('issues')
-        .set({ status: 'sent', sent_at: wentOut })
-        .where('id', '=', issue.value.id)
-        .execute();
+      await markIssueSent(db, issue.value.id, wentOut);
       return { subscriberId: added.value.id!, issueId: issue.value.id };
     }));
     // Calls to the tracked number: answered and missed, a caller twice, one without a number.

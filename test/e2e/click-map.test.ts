@@ -8,6 +8,7 @@ import { launchBrowser } from '../helpers/browser.ts';
 import { addAccount, apiKeyFor, request, sessionCookie } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { clickUrl, openUrl, seedDelivery, TEST_SECRET, withDb } from '../helpers/tracking.ts';
+import { markIssueSent } from '../helpers/sending.ts';
 import { defaultSettings, saveSettings } from '../../src/lib/settings/settings.service.ts';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 import type { IssueLink } from '../../src/lib/issues/issue.ts';
@@ -94,18 +95,7 @@ for (const dialect of testDialects()) {
         const snapshot = await freezeIssue(db, issueId, sentAt - MINUTE, { secret: 'click-map-test-secret' });
         guide = snapshot.links.find((l) => l.label === 'the winter guide')!;
         society = snapshot.links.find((l) => l.label === 'the Flathead Society')!;
-        await db
-          .insertInto('sends')
-          .values({
-            issue_id: issueId,
-            audience: '{}',
-            state: 'finished',
-            scheduled_at: sentAt,
-            started_at: sentAt,
-            created_at: sentAt,
-            updated_at: sentAt,
-          })
-          .execute();
+        await markIssueSent(db, issueId, sentAt);
         return [
           await seedDelivery(db, issueId, sentAt),
           await seedDelivery(db, issueId, sentAt),

@@ -8,6 +8,7 @@ import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createDraftIssue, seedSubscribers } from '../helpers/sending.ts';
+import { countRows } from '../helpers/rows.ts';
 
 /**
  * A newsletter sent in outbox mode is a real message with a real recipient's pixel and click
@@ -23,17 +24,7 @@ for (const dialect of testDialects()) {
     let file: string;
     let slug: string;
 
-    const count = (table: 'opens' | 'clicks') =>
-      withDatabase(server.databaseUrl, async (db) =>
-        Number(
-          (
-            await db
-              .selectFrom(table)
-              .select((eb) => eb.fn.countAll().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        ),
-      );
+    const count = (table: 'opens' | 'clicks') => withDatabase(server.databaseUrl, (db) => countRows(db, table));
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-outbox-tracking-'));

@@ -1,5 +1,15 @@
 import { sql } from 'kysely';
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
+import type { Database } from '../../src/lib/db/schema.ts';
+
+/** How many rows `table` holds. */
+export async function countRows(db: DB, table: keyof Database): Promise<number> {
+  const row = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
 
 /** Reads page views straight from a server's database (after it stopped or while it runs). */
 export async function pageViewsIn(

@@ -102,6 +102,33 @@ export async function ledgerOf(db: DB, issueId: number): Promise<LedgerRow[]> {
   }));
 }
 
+/**
+ * That issue `issueId` went out at `at`, without sending it: a finished send (scheduled and
+ * started at `at`) and the issue marked sent, which is what reports and panels read.
+ * `startedAt: null` leaves the send's start empty; `finishedAt` records its end.
+ */
+export async function markIssueSent(
+  db: DB,
+  issueId: number,
+  at: number,
+  options: { startedAt?: number | null; finishedAt?: number } = {},
+): Promise<void> {
+  await db
+    .insertInto('sends')
+    .values({
+      issue_id: issueId,
+      audience: '{}',
+      state: 'finished',
+      scheduled_at: at,
+      started_at: options.startedAt === undefined ? at : options.startedAt,
+      finished_at: options.finishedAt ?? null,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
+  await db.updateTable('issues').set({ status: 'sent', sent_at: at }).where('id', '=', issueId).execute();
+}
+
 export function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;

@@ -1,4 +1,5 @@
 import { createDatabase } from '../../src/lib/db/database.ts';
+import { countRows } from './rows.ts';
 
 /** A subscriber row as stored, read straight from a server's database. */
 export async function subscriberIn(databaseUrl: string, email: string) {
@@ -21,11 +22,7 @@ export async function subscriberIn(databaseUrl: string, email: string) {
 export async function subscriberCount(databaseUrl: string): Promise<number> {
   const db = createDatabase(databaseUrl, { poolSize: 1 });
   try {
-    const row = await db
-      .selectFrom('subscribers')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return await countRows(db, 'subscribers');
   } finally {
     await db.destroy();
   }

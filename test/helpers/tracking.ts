@@ -1,6 +1,7 @@
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { makeClickToken, makeOpenToken, makeTestClickToken } from '../../src/lib/tracking/tokens.ts';
 import type { IssueLinkKind } from '../../src/lib/db/schema.ts';
+import { markIssueSent } from './sending.ts';
 
 export const TEST_SECRET = 'tracking-test-secret-'.padEnd(48, 'x');
 
@@ -58,17 +59,7 @@ export async function seedIssue(db: DB, siteUrl: string, now = Date.now()): Prom
       .executeTakeFirstOrThrow();
     links[kind] = { id: Number(row.id), url };
   }
-  await db
-    .insertInto('sends')
-    .values({
-      issue_id: issueId,
-      audience: '{}',
-      state: 'finished',
-      scheduled_at: now,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  await markIssueSent(db, issueId, now, { startedAt: null });
   return { issueId, slug, links };
 }
 

@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { floodPost } from '../helpers/hostile-http.ts';
+import { markIssueSent } from '../helpers/sending.ts';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 import { addConfirmedSubscriber, eraseSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
 import { callerHash } from '../../src/lib/offline/call-webhook.ts';
@@ -150,23 +151,7 @@ for (const dialect of testDialects()) {
         if (!sent.ok) throw new Error('issue not created');
         await freezeIssue(db, sent.value.id, wentOut, { secret: SECRET });
         // It went out (a finished send): the report has it.
-        await db
-          .insertInto('sends')
-          .values({
-            issue_id: sent.value.id,
-            audience: '{}',
-            state: 'finished',
-            scheduled_at: wentOut,
-            started_at: wentOut,
-            created_at: wentOut,
-            updated_at: wentOut,
-          })
-          .execute();
-        await db
-          .updateTable('issues')
-          .set({ status: 'sent', sent_at: wentOut })
-          .where('id', '=', sent.value.id)
-          .execute();
+        await markIssueSent(db, sent.value.id, wentOut);
         return sent.value.id;
       });
     });

@@ -25,6 +25,7 @@ import {
 import { createHmac } from 'node:crypto';
 import { BODY_MAX } from '../../src/lib/issues/issue.ts';
 import { floodPost } from '../helpers/hostile-http.ts';
+import { countRows } from '../helpers/rows.ts';
 
 /** A test click token as made before they expired and named their URL: header, delivery 0, link id, MAC. */
 function oldStyleTestClickToken(secret: string, linkId: number): string {
@@ -372,17 +373,7 @@ for (const dialect of testDialects()) {
     });
 
     it('admin form: a tracked phone number that is not one is refused by name and nothing is saved; a good one is saved, in the footer and the archive', async () => {
-      const count = () =>
-        withDatabase(server.databaseUrl, async (db) =>
-          Number(
-            (
-              await db
-                .selectFrom('issues')
-                .select((eb) => eb.fn.countAll().as('n'))
-                .executeTakeFirstOrThrow()
-            ).n,
-          ),
-        );
+      const count = () => withDatabase(server.databaseUrl, (db) => countRows(db, 'issues'));
       const before = await count();
       const fields = {
         subject: 'Ring the counter',

@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { emailHash } from '../../src/lib/subscribers/email-address.ts';
 import { describeTime, epochToLocalTime, localTimeToEpoch } from '../../src/lib/sending/schedule-time.ts';
 import { countAudience } from '../../src/lib/sending/deliveries.repository.ts';
+import { countRows } from '../helpers/rows.ts';
 
 const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
 
@@ -241,22 +242,8 @@ for (const dialect of testDialects()) {
         );
       const stored = () =>
         withDatabase(server.databaseUrl, async (db) => ({
-          suppressions: Number(
-            (
-              await db
-                .selectFrom('suppressions')
-                .select((eb) => eb.fn.countAll<number>().as('n'))
-                .executeTakeFirstOrThrow()
-            ).n,
-          ),
-          events: Number(
-            (
-              await db
-                .selectFrom('subscriber_events')
-                .select((eb) => eb.fn.countAll<number>().as('n'))
-                .executeTakeFirstOrThrow()
-            ).n,
-          ),
+          suppressions: await countRows(db, 'suppressions'),
+          events: await countRows(db, 'subscriber_events'),
         }));
       const hook = (body: string, headers: Record<string, string>) =>
         request(server, '/api/webhooks/bounces', {

@@ -16,6 +16,7 @@ import {
 } from '../helpers/tracking.ts';
 import { makeClickToken, makeOpenToken } from '../../src/lib/tracking/tokens.ts';
 import { apiKeyFor } from '../helpers/accounts.ts';
+import { countRows } from '../helpers/rows.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MINUTE = 60_000;
@@ -89,17 +90,7 @@ for (const dialect of testDialects()) {
           .where('id', '=', deliveryId)
           .executeTakeFirstOrThrow(),
       );
-    const count = (table: 'opens' | 'clicks') =>
-      withDb(server.databaseUrl, async (db) =>
-        Number(
-          (
-            await db
-              .selectFrom(table)
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .executeTakeFirstOrThrow()
-          ).n,
-        ),
-      );
+    const count = (table: 'opens' | 'clicks') => withDb(server.databaseUrl, (db) => countRows(db, table));
     const delivery = (sentAgoMs: number) =>
       withDb(server.databaseUrl, (db) => seedDelivery(db, issue.issueId, Date.now() - sentAgoMs));
 

@@ -7,6 +7,7 @@ import { recordClick, recordOpen } from '#lib/tracking/tracking.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
 import { useTestShop } from '../../helpers/shop.ts';
+import { markIssueSent } from '../../helpers/sending.ts';
 import { seedDelivery, seedIssue } from '../../helpers/tracking.ts';
 
 /**
@@ -174,18 +175,7 @@ describeEachDatabase('mail programs, devices and the click map', (db) => {
     if (!created.ok) throw new Error(created.message);
     const snapshot = await freezeIssue(db(), created.value.id, SENT - MIN, { secret: 'mail-clients-test-secret' });
     const issueId = created.value.id;
-    await db()
-      .insertInto('sends')
-      .values({
-        issue_id: issueId,
-        audience: '{}',
-        state: 'finished',
-        scheduled_at: SENT,
-        started_at: SENT,
-        created_at: SENT,
-        updated_at: SENT,
-      })
-      .execute();
+    await markIssueSent(db(), issueId, SENT);
     const guide = snapshot.links.find((l) => l.label === 'the winter guide')!;
     const society = snapshot.links.find((l) => l.label === 'the Flathead Society')!;
     const honeypot = snapshot.links.find((l) => l.kind === 'honeypot')!;

@@ -24,6 +24,7 @@ import {
   type ImportPlan,
 } from '#lib/subscribers/import.service.ts';
 import { findSubscriberByEmail, findSubscriberEvents, findTopics } from '#lib/subscribers/subscribers.repository.ts';
+import { countRows } from '../../helpers/rows.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const t0 = Date.UTC(2026, 10, 26, 10);
@@ -99,19 +100,10 @@ async function statusesIn(db: DB, domain: string): Promise<Record<string, number
 }
 
 async function tableCounts(db: DB): Promise<{ subscribers: number; topics: number; events: number }> {
-  const count = async (table: 'subscribers' | 'subscriber_topics' | 'subscriber_events') =>
-    Number(
-      (
-        await db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
   return {
-    subscribers: await count('subscribers'),
-    topics: await count('subscriber_topics'),
-    events: await count('subscriber_events'),
+    subscribers: await countRows(db, 'subscribers'),
+    topics: await countRows(db, 'subscriber_topics'),
+    events: await countRows(db, 'subscriber_events'),
   };
 }
 

@@ -7,6 +7,7 @@ import { readAttribution } from '#lib/tracking/attribution.ts';
 import { getSettings, saveSettings } from '#lib/settings/settings.service.ts';
 import { findLinkTotals, findTotals } from '#lib/counts/range-reads.ts';
 import type { DB } from '#lib/db/database.ts';
+import { countRows } from '../../helpers/rows.ts';
 
 const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MIN = 60_000;
@@ -115,24 +116,7 @@ describeEachDatabase('tracking service (time passed in)', (db) => {
     const other = await seedIssue(db(), 'http://127.0.0.1:4321', sentAt - DAY);
     const { deliveryId } = await seedDelivery(db(), issue.issueId, sentAt);
     const app = trackingApp(db());
-    const before = async () => ({
-      opens: Number(
-        (
-          await db()
-            .selectFrom('opens')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      ),
-      clicks: Number(
-        (
-          await db()
-            .selectFrom('clicks')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      ),
-    });
+    const before = async () => ({ opens: await countRows(db(), 'opens'), clicks: await countRows(db(), 'clicks') });
     const counts = await before();
     await recordOpen(app, { deliveryId: 987_654_321, userAgent: chrome, ip: IPS.bt }, sentAt + 10 * MIN);
     expect(

@@ -1,6 +1,7 @@
 import type { APIRoute } from 'astro';
 import { appContext } from '#lib/app/context.ts';
 import { requirePage } from '../../../../web/guard.ts';
+import { streamedCsvDownload } from '../../../../web/csv-download.ts';
 import { FAILURE_STATUS } from '#lib/outcome.ts';
 import { checkPeopleRule, exportPeopleCsv } from '#lib/reports/people.service.ts';
 
@@ -21,27 +22,8 @@ export const GET: APIRoute = async (context) => {
       headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
     });
   const { rule } = checked.value;
-  const stream = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = stream.writable.getWriter();
-  const encoder = new TextEncoder();
-  exportPeopleCsv(app.db, rule, async (text) => {
-    await writer.ready;
-    await writer.write(encoder.encode(text));
-  })
-    .then(() => writer.close())
-    .catch((error: unknown) => {
-      console.error('[export] people CSV failed:', error);
-      writer.abort(error).catch(() => {});
-    });
   const name = [checked.value.issue.slug, rule.figure, rule.link === undefined ? '' : `link-${rule.link}`]
     .filter(Boolean)
     .join('-');
-  return new Response(stream.readable, {
-    headers: {
-      'content-type': 'text/csv; charset=utf-8',
-      'content-disposition': `attachment; filename="${name}.csv"`,
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-    },
-  });
+  return streamedCsvDownload(`${name}.csv`, 'people CSV', (write) => exportPeopleCsv(app.db, rule, write));
 };
