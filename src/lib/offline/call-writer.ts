@@ -253,7 +253,7 @@ function eachIn(
   for (let at = 0; at < keys.length; at += IN_CHUNK) {
     const n = Math.min(IN_CHUNK, keys.length - at);
     const statement = (cache[n] ??= sqlite.prepare(text(n)).raw());
-    for (const row of statement.iterate(...keys.slice(at, at + n))) each(row as unknown[]);
+    for (const row of statement.all(...keys.slice(at, at + n)) as unknown[][]) each(row);
   }
 }
 
