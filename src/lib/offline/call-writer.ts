@@ -200,7 +200,7 @@ const SQL = {
   issues:
     'select "issue_id", "created_at" from "issue_snapshots" where "tracked_phone_hash" = ? order by "created_at" desc, "issue_id" desc',
   insert:
-    'insert into "offline_events" ("kind", "at", "recorded_at", "source", "recorded_by", "mentioned_newsletter", "note", "issue_id", "client_id", "from_hash", "to_hash", "duration_s", "answered", "subscriber_id", "repeat_caller") values (\'call\', ?, ?, \'webhook\', null, null, null, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("client_id") do nothing returning "id"',
+    'insert into "offline_events" ("kind", "at", "recorded_at", "source", "recorded_by", "mentioned_newsletter", "note", "issue_id", "client_id", "from_hash", "to_hash", "duration_s", "answered", "subscriber_id", "repeat_caller") values (\'call\', ?, ?, \'webhook\', null, null, null, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("client_id") do nothing',
   byClientId: 'select * from "offline_events" where "client_id" = ?',
 };
 /** Up to 32 hashes a statement (a statement prepared per count). */
@@ -232,7 +232,7 @@ function statementsOf(sqlite: BetterSqlite3.Database): Statements {
   if (!s) {
     s = {
       issues: sqlite.prepare(SQL.issues).raw(),
-      insert: sqlite.prepare(SQL.insert).pluck(),
+      insert: sqlite.prepare(SQL.insert),
       byClientId: sqlite.prepare(SQL.byClientId),
       subscribers: [],
       called: [],
@@ -285,7 +285,9 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
   const callers = new Map<string, number>();
   for (const call of calls) {
     const event = judge.judge(call);
-    const id = s.insert.get(
+    // run(), not RETURNING: SQLite buffers a RETURNING statement's rows before the first comes
+    // back; the new id is the connection's last rowid (none when the client id was stored).
+    const { changes, lastInsertRowid } = s.insert.run(
       call.at,
       call.recorded_at,
       event.issue_id,
@@ -296,8 +298,9 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
       call.answered,
       event.subscriber_id,
       event.repeat_caller,
-    ) as number | undefined;
-    if (id !== undefined) {
+    );
+    if (changes === 1) {
+      const id = Number(lastInsertRowid);
       judge.stored(call, callers);
       const row = { ...event, id, undone_at: null, undone_by: null };
       offlineEventDeltas([row], 1, deltas);
