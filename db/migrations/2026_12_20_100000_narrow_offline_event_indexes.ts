@@ -22,7 +22,12 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('offline_events_kind_at').execute();
   for (const [name, column, then] of PARTIAL) {
     await db.schema.dropIndex(name).execute();
-    await db.schema.createIndex(name).on('offline_events').columns([column, then]).where(column, 'is not', null).execute();
+    await db.schema
+      .createIndex(name)
+      .on('offline_events')
+      .columns([column, then])
+      .where(column, 'is not', null)
+      .execute();
   }
 }
 
