@@ -15,7 +15,7 @@ import { readRequestBytes, type BodyBytes } from './http/request-body.ts';
  * and it is stored as a `call` from source `webhook`. `at` is required (epoch milliseconds, or
  * ISO 8601 with an offset); the rest is optional. The caller's number is never stored: only a
  * keyed hash (HMAC with the server secret), enough to tell a repeat caller. A call to an issue's
- * tracked phone number is credited to that issue (creditIssueByNumber). With `id`, a provider's
+ * tracked phone number is credited to that issue (creditedIssue). With `id`, a provider's
  * retry stores nothing new.
  *
  * 401 for a missing or wrong secret (and for everything while no secret is configured), 400 with

@@ -113,7 +113,9 @@ async function handleProviderWebhook(
   };
 }
 
-const utf8 = (bytes: Uint8Array) => new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+// One decoder for every request: without `stream`, each decode starts afresh.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8 = (bytes: Uint8Array) => utf8Decoder.decode(bytes);
 
 /** The URL Twilio called, as it saw it: the site's public address, this path and query string. */
 export function twilioSignedUrl(siteUrl: string, request: WebhookRequest): string {

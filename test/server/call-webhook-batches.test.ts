@@ -103,7 +103,7 @@ for (const dialect of testDialects()) {
       expect(mine.map((r) => Number(r.repeat_caller))).toEqual([0, ...new Array(15).fill(1)]);
     });
 
-    it('the maintained counts equal a direct count of the stored calls', async () => {
+    it('the maintained counts and the callers’ rows equal a direct count of the stored calls', async () => {
       const stored = await rows();
       const counted = await withDatabase(url, async (db) => {
         const figures = await db
@@ -122,6 +122,11 @@ for (const dialect of testDialects()) {
         'call.first_time': stored.filter((r) => Number(r.repeat_caller) === 0).length,
         'call.repeat': stored.filter((r) => Number(r.repeat_caller) === 1).length,
       });
+      // So do the callers' rows (what the next call's first-time or repeat is read from).
+      const perCaller = new Map<string, number>();
+      for (const r of stored) if (r.from_hash) perCaller.set(r.from_hash, (perCaller.get(r.from_hash) ?? 0) + 1);
+      const callers = await withDatabase(url, (db) => db.selectFrom('callers').selectAll().execute());
+      expect(new Map(callers.map((c) => [c.from_hash, Number(c.calls)]))).toEqual(perCaller);
     });
   });
 }

@@ -364,6 +364,16 @@ export interface OfflineEventTable {
   repeat_caller: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
+/**
+ * Per caller hash, the counted calls (kind 'call', not undone) from it in `offline_events`: a
+ * row only while there is one, so a row means a repeat caller. Kept in step with the calls in
+ * the same transactions (src/lib/offline/callers.repository.ts).
+ */
+export interface CallerTable {
+  from_hash: string;
+  calls: number;
+}
+
 export type SendState = 'scheduled' | 'running' | 'paused' | 'cancelled' | 'finished';
 
 /** One send of one issue: its audience, schedule and state (src/lib/sending). */
@@ -522,6 +532,7 @@ export interface Database {
   deliveries: DeliveryTable;
   send_workers: SendWorkerTable;
   offline_events: OfflineEventTable;
+  callers: CallerTable;
   bounce_events: BounceEventTable;
   bounce_mailboxes: BounceMailboxTable;
   door_counters: DoorCounterTable;

@@ -158,26 +158,23 @@ export async function findFrozenIssueIds(db: Db, ids: readonly number[]): Promis
 }
 
 /**
- * The issue a call to the number hashed `trackedPhoneHash` at `at` belongs to: of the issues
- * whose snapshot carries that hash, the one that most recently started going out at or before
- * the call. A number reused by a later issue credits calls to the earlier one until the later one
- * goes out.
+ * The issues whose snapshot carries the tracked number hashed `trackedPhoneHash`, with when they
+ * started going out, latest first: a call's issue is the first that started before it
+ * (creditedIssue). A number reused by a later issue credits calls to the earlier one until the
+ * later one goes out.
  */
-export async function findIssueIdByTrackedPhoneHash(
+export async function findIssuesByTrackedPhoneHash(
   db: Db,
   trackedPhoneHash: string,
-  at: number,
-): Promise<number | undefined> {
-  const row = await db
+): Promise<{ id: number; created_at: number }[]> {
+  const rows = await db
     .selectFrom('issue_snapshots')
-    .select('issue_id')
+    .select(['issue_id', 'created_at'])
     .where('tracked_phone_hash', '=', trackedPhoneHash)
-    .where('created_at', '<=', at)
     .orderBy('created_at', 'desc')
     .orderBy('issue_id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row ? Number(row.issue_id) : undefined;
+    .execute();
+  return rows.map((r) => ({ id: Number(r.issue_id), created_at: Number(r.created_at) }));
 }
 
 /** Snapshots stored before tracked numbers were hashed: their issue's tracked number (unchanged since, a frozen issue cannot be edited). */

@@ -2,13 +2,16 @@ import { CompiledQuery, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { BatchInserter } from '../events/event-writer.ts';
+import { sqliteMultiInsert } from '../events/sqlite-multi-row.ts';
 import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../counts/ledger.ts';
-import { creditIssueByCalledHash } from './issue-credit.ts';
+import { creditedIssue } from './issue-credit.ts';
 import { dialectOf, type DB } from '../db/database.ts';
-import { findSubscriberIdByPhoneHash } from '../subscribers/subscribers.repository.ts';
-import { findOfflineEventByClientId, hasCallFrom, insertOfflineEventIfNew } from './offline-events.repository.ts';
+import { findIssuesByTrackedPhoneHash } from '../issues/issues.repository.ts';
+import { findSubscribersByPhoneHashes } from '../subscribers/subscribers.repository.ts';
+import { findOfflineEventsByClientIds, insertNewOfflineEvents } from './offline-events.repository.ts';
 import type { OfflineEventRow } from './offline-events.repository.ts';
 import { offlineEventDeltas } from './offline-counts.ts';
+import { addCallerCalls, findCallersOnRecord } from './callers.repository.ts';
 
 /**
  * The event writer's inserter for calls a phone provider reported (the webhooks): many calls in
@@ -16,18 +19,21 @@ import { offlineEventDeltas } from './offline-counts.ts';
  * call, in arrival order, inside the batch's transaction:
  *
  *   1. credited to the issue whose tracked number was called (the latest that had started going
- *      out by the time of the call: creditIssueByNumber's rule);
+ *      out by the time of the call: creditedIssue's rule);
  *   2. linked to the one subscriber whose phone hash is the caller's;
- *   3. a repeat caller's when a counted call from the same caller hash is on record — a call
- *      earlier in this batch included, since it was inserted before this one is judged;
+ *   3. a repeat caller's when a counted call from the same caller hash is on record (a row in
+ *      `callers`) — a call earlier in this batch included;
  *   4. inserted once per client id (`twilio:<CallSid>`, …): a client id already stored, by an
  *      earlier batch, another process or a call earlier in this batch, inserts nothing and
  *      answers the stored row as a duplicate.
  *
- * The maintained counts of the batch's new calls go in with one upsert, in the same transaction.
- * PostgreSQL runs the repository's queries (the unique client id makes a second process's insert
- * wait for the first's commit, then insert nothing); SQLite runs the same queries as statements
- * prepared once per connection, synchronously (docs/performance.md, "Calls").
+ * The batch's look-ups are made once for all its calls (issues by called number, subscribers
+ * and callers by hash; on PostgreSQL the stored client ids too), then its calls are judged in
+ * order in JavaScript: nothing else writes what was read until the transaction ends (SQLite's
+ * one writer; PostgreSQL's advisory locks, lockCalls). The maintained counts of the batch's new
+ * calls and their callers' rows go in with one upsert each, in the same transaction. PostgreSQL
+ * inserts the new calls with one statement; SQLite with a statement a call prepared once per
+ * connection, synchronously (docs/performance.md, "Calls").
  */
 export interface CallRow {
   at: number;
@@ -97,53 +103,120 @@ async function lockCalls(trx: Transaction<Database>, calls: readonly CallRow[]):
   await trx.executeQuery(CompiledQuery.raw('select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as k', [sorted]));
 }
 
+/** What a batch's look-ups found, and how its calls are judged against them in order. */
+class CallJudge {
+  /** Caller hashes with a counted call on record, this batch's new calls included as they are judged. */
+  readonly called: Set<string>;
+  /** Subscriber by phone hash; null for a hash two share (a shared line links nobody). */
+  readonly #subscriberOf = new Map<string, number | null>();
+  readonly #issuesOf: (toHash: string) => readonly { id: number; created_at: number }[];
+
+  constructor(
+    called: Iterable<string>,
+    subscribers: Iterable<{ phone_hash: string; id: number }>,
+    issuesOf: (toHash: string) => readonly { id: number; created_at: number }[],
+  ) {
+    this.called = new Set(called);
+    for (const { phone_hash, id } of subscribers)
+      this.#subscriberOf.set(phone_hash, this.#subscriberOf.has(phone_hash) ? null : id);
+    this.#issuesOf = issuesOf;
+  }
+
+  /** The call as a new event row: its issue, subscriber and first-time or repeat. */
+  judge(call: CallRow) {
+    const issueId = call.to_hash ? creditedIssue(this.#issuesOf(call.to_hash), call.at) : null;
+    const fromHash = call.from_hash;
+    const subscriberId = fromHash ? (this.#subscriberOf.get(fromHash) ?? null) : null;
+    const repeat = fromHash ? (this.called.has(fromHash) ? 1 : 0) : null;
+    return newEvent(call, issueId, subscriberId, repeat);
+  }
+
+  /** The call went in: counted from now on, so the batch's next call from this caller is a repeat caller's. */
+  stored(call: CallRow, callers: Map<string, number>): void {
+    if (!call.from_hash) return;
+    this.called.add(call.from_hash);
+    callers.set(call.from_hash, (callers.get(call.from_hash) ?? 0) + 1);
+  }
+}
+
+const distinct = (values: readonly (string | null)[]) => [...new Set(values)].filter((v): v is string => v !== null);
+
+/** PostgreSQL rows a statement (15 columns: under its 65,535 parameters). */
+const PG_CHUNK = 4000;
+
 async function writeCallsKysely(trx: Transaction<Database>, calls: CallRow[]): Promise<CallResult[]> {
   if (dialectOf(trx) === 'postgres') await lockCalls(trx, calls);
-  const results: CallResult[] = [];
-  const stored: OfflineEventRow[] = [];
+  const hashes = distinct(calls.map((c) => c.from_hash));
+  const clientIds = distinct(calls.map((c) => c.client_id));
+  const issues = new Map<string, { id: number; created_at: number }[]>();
+  for (const hash of distinct(calls.map((c) => c.to_hash)))
+    issues.set(hash, await findIssuesByTrackedPhoneHash(trx, hash));
+  const judge = new CallJudge(
+    await findCallersOnRecord(trx, hashes),
+    await findSubscribersByPhoneHashes(trx, hashes),
+    (hash) => issues.get(hash) ?? [],
+  );
+  const stored = new Map<string, OfflineEventRow | null>();
+  for (const row of await findOfflineEventsByClientIds(trx, clientIds)) stored.set(row.client_id!, row);
+
+  // In order: a client id stored (before, or by a call earlier in the batch) is a duplicate.
+  const fresh: ReturnType<CallJudge['judge']>[] = [];
+  const isFresh: boolean[] = [];
+  const callers = new Map<string, number>();
   for (const call of calls) {
-    const issueId = await creditIssueByCalledHash(trx, call.to_hash, call.at);
-    const fromHash = call.from_hash;
-    const subscriberId = fromHash ? ((await findSubscriberIdByPhoneHash(trx, fromHash)) ?? null) : null;
-    const repeat = fromHash ? ((await hasCallFrom(trx, fromHash)) ? 1 : 0) : null;
-    const inserted = await insertOfflineEventIfNew(trx, newEvent(call, issueId, subscriberId, repeat));
-    if (inserted) {
-      stored.push(inserted);
-      results.push({ row: inserted, duplicate: false });
-      continue;
-    }
-    const existing = call.client_id ? await findOfflineEventByClientId(trx, call.client_id) : undefined;
-    if (!existing) throw new Error(`call ${call.client_id} neither inserted nor found`);
-    results.push({ row: existing, duplicate: true });
+    const duplicate = call.client_id !== null && stored.has(call.client_id);
+    isFresh.push(!duplicate);
+    if (duplicate) continue;
+    if (call.client_id !== null) stored.set(call.client_id, null);
+    fresh.push(judge.judge(call));
+    judge.stored(call, callers);
   }
-  if (stored.length > 0) await addReportCounts(trx, offlineEventDeltas(stored, 1));
+  const inserted: OfflineEventRow[] = [];
+  for (let at = 0; at < fresh.length; at += PG_CHUNK)
+    inserted.push(...(await insertNewOfflineEvents(trx, fresh.slice(at, at + PG_CHUNK))));
+  // The locks (SQLite: its one writer) leave nobody else to insert these client ids meanwhile.
+  if (inserted.length !== fresh.length)
+    throw new Error(`calls: ${fresh.length - inserted.length} neither inserted nor found`);
+  for (const row of inserted) if (row.client_id !== null) stored.set(row.client_id, row);
+  // Rows without a client id come back in the order they were sent (one VALUES list).
+  const anonymous = inserted.filter((row) => row.client_id === null);
+  const results: CallResult[] = calls.map((call, i) =>
+    call.client_id === null
+      ? { row: anonymous.shift()!, duplicate: false }
+      : { row: stored.get(call.client_id)!, duplicate: !isFresh[i] },
+  );
+  if (inserted.length > 0) {
+    await addReportCounts(trx, offlineEventDeltas(inserted, 1));
+    await addCallerCalls(trx, callers);
+  }
   return results;
 }
 
-// SQLite: the same rules, with the batch's look-ups made once for all its calls (each
-// better-sqlite3 call has a fixed cost, and most of a call's time went to four look-ups of its
-// own; docs/performance.md, "Calls"). Inside the synchronous transaction nothing else writes, so
-// what is read at its start stays true but for this batch's own calls, which are applied in order.
+// SQLite: the same queries as statements prepared once per connection (each better-sqlite3 call
+// has a fixed cost; docs/performance.md, "Calls"), run synchronously inside the writer's
+// transaction, where nothing else writes.
 const SQL = {
-  /** Every issue whose tracked number has this hash and that started going out, latest first (creditIssueByCalledHash's order). */
+  /** Every issue whose tracked number has this hash and that started going out, latest first (findIssuesByTrackedPhoneHash). */
   issues:
     'select "issue_id", "created_at" from "issue_snapshots" where "tracked_phone_hash" = ? order by "created_at" desc, "issue_id" desc',
   insert:
-    'insert into "offline_events" ("kind", "at", "recorded_at", "source", "recorded_by", "mentioned_newsletter", "note", "issue_id", "client_id", "from_hash", "to_hash", "duration_s", "answered", "subscriber_id", "repeat_caller") values (\'call\', ?, ?, \'webhook\', null, null, null, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("client_id") do nothing returning "id"',
+    'insert into "offline_events" ("kind", "at", "recorded_at", "source", "recorded_by", "mentioned_newsletter", "note", "issue_id", "client_id", "from_hash", "to_hash", "duration_s", "answered", "subscriber_id", "repeat_caller") values (\'call\', ?, ?, \'webhook\', null, null, null, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("client_id") do nothing',
   byClientId: 'select * from "offline_events" where "client_id" = ?',
 };
 /** Up to 32 hashes a statement (a statement prepared per count). */
 const IN_CHUNK = 32;
 const inList = (n: number) => new Array(n).fill('?').join(', ');
-/** Subscribers by phone hash (findSubscriberIdByPhoneHash: a hash that two share links nobody). */
+/** Subscribers by phone hash (findSubscribersByPhoneHashes). */
 const subscribersText = (n: number) =>
   `select "phone_hash", "id" from "subscribers" where "phone_hash" in (${inList(n)})`;
-/**
- * Caller hashes with a counted call on record (hasCallFrom): EXISTS stops at a hash's first call,
- * where `from_hash in (…)` would read every call a regular caller ever made.
- */
-const calledText = (n: number) =>
-  `with "h"("x") as (values ${new Array(n).fill('(?)').join(', ')}) select "x" from "h" where exists (select 1 from "offline_events" where "from_hash" = "h"."x" and "kind" = 'call' and "undone_at" is null)`;
+/** Caller hashes with a counted call on record (findCallersOnRecord). */
+const calledText = (n: number) => `select "from_hash" from "callers" where "from_hash" in (${inList(n)})`;
+/** The batch's callers' counted calls (addCallerCalls). */
+const addCallers = sqliteMultiInsert(
+  'callers',
+  ['from_hash', 'calls'],
+  'on conflict ("from_hash") do update set "calls" = "callers"."calls" + excluded."calls"',
+);
 
 interface Statements {
   issues: BetterSqlite3.Statement;
@@ -159,7 +232,7 @@ function statementsOf(sqlite: BetterSqlite3.Database): Statements {
   if (!s) {
     s = {
       issues: sqlite.prepare(SQL.issues).raw(),
-      insert: sqlite.prepare(SQL.insert).pluck(),
+      insert: sqlite.prepare(SQL.insert),
       byClientId: sqlite.prepare(SQL.byClientId),
       subscribers: [],
       called: [],
@@ -180,55 +253,57 @@ function eachIn(
   for (let at = 0; at < keys.length; at += IN_CHUNK) {
     const n = Math.min(IN_CHUNK, keys.length - at);
     const statement = (cache[n] ??= sqlite.prepare(text(n)).raw());
-    for (const row of statement.iterate(...keys.slice(at, at + n))) each(row as unknown[]);
+    for (const row of statement.all(...keys.slice(at, at + n)) as unknown[][]) each(row);
   }
 }
 
 function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): CallResult[] {
   const s = statementsOf(sqlite);
-  const hashes = [...new Set(calls.map((c) => c.from_hash).filter((h): h is string => h !== null))];
-  // A hash two subscribers share links nobody (null).
-  const subscriberOf = new Map<string, number | null>();
-  eachIn(sqlite, s.subscribers, subscribersText, hashes, ([hash, id]) => {
-    const key = hash as string;
-    subscriberOf.set(key, subscriberOf.has(key) ? null : Number(id));
+  const hashes = distinct(calls.map((c) => c.from_hash));
+  const subscribers: { phone_hash: string; id: number }[] = [];
+  eachIn(sqlite, s.subscribers, subscribersText, hashes, ([hash, id]) =>
+    subscribers.push({ phone_hash: hash as string, id: Number(id) }),
+  );
+  const called: string[] = [];
+  eachIn(sqlite, s.called, calledText, hashes, ([hash]) => called.push(hash as string));
+  const issues = new Map<string, { id: number; created_at: number }[]>();
+  const judge = new CallJudge(called, subscribers, (toHash) => {
+    let found = issues.get(toHash);
+    if (!found)
+      issues.set(
+        toHash,
+        (found = (s.issues.all(toHash) as unknown[][]).map(([id, createdAt]) => ({
+          id: Number(id),
+          created_at: Number(createdAt),
+        }))),
+      );
+    return found;
   });
-  const called = new Set<string>();
-  eachIn(sqlite, s.called, calledText, hashes, ([hash]) => called.add(hash as string));
-  const issuesOf = new Map<string, unknown[][]>();
 
   const results: CallResult[] = [];
   const deltas = new CountDeltas();
-  let counted = false;
+  const callers = new Map<string, number>();
   for (const call of calls) {
-    let issueId: number | null = null;
-    if (call.to_hash) {
-      let issues = issuesOf.get(call.to_hash);
-      if (!issues) issuesOf.set(call.to_hash, (issues = s.issues.all(call.to_hash) as unknown[][]));
-      const credited = issues.find(([, createdAt]) => Number(createdAt) <= call.at);
-      issueId = credited ? Number(credited[0]) : null;
-    }
-    const fromHash = call.from_hash;
-    const subscriberId = fromHash ? (subscriberOf.get(fromHash) ?? null) : null;
-    const repeat = fromHash ? (called.has(fromHash) ? 1 : 0) : null;
-    const id = s.insert.get(
+    const event = judge.judge(call);
+    // run(), not RETURNING: SQLite buffers a RETURNING statement's rows before the first comes
+    // back; the new id is the connection's last rowid (none when the client id was stored).
+    const { changes, lastInsertRowid } = s.insert.run(
       call.at,
       call.recorded_at,
-      issueId,
+      event.issue_id,
       call.client_id,
-      fromHash,
+      call.from_hash,
       call.to_hash,
       call.duration_s,
       call.answered,
-      subscriberId,
-      repeat,
-    ) as number | undefined;
-    if (id !== undefined) {
-      // Counted from now on: the batch's next call from this caller is a repeat caller's.
-      if (fromHash) called.add(fromHash);
-      const row = { ...newEvent(call, issueId, subscriberId, repeat), id, undone_at: null, undone_by: null };
+      event.subscriber_id,
+      event.repeat_caller,
+    );
+    if (changes === 1) {
+      const id = Number(lastInsertRowid);
+      judge.stored(call, callers);
+      const row = { ...event, id, undone_at: null, undone_by: null };
       offlineEventDeltas([row], 1, deltas);
-      counted = true;
       results.push({ row, duplicate: false });
       continue;
     }
@@ -236,7 +311,12 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
     if (!existing) throw new Error(`call ${call.client_id} neither inserted nor found`);
     results.push({ row: existing, duplicate: true });
   }
-  if (counted) addReportCountsSqlite(sqlite, deltas);
+  if (deltas.size > 0) addReportCountsSqlite(sqlite, deltas);
+  if (callers.size > 0) {
+    const values: unknown[] = [];
+    for (const [hash, n] of callers) values.push(hash, n);
+    addCallers(sqlite).run(values);
+  }
   return results;
 }
 

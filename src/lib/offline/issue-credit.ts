@@ -1,8 +1,6 @@
-import type { Transaction } from 'kysely';
-import type { Database } from '../db/schema.ts';
 import type { DB } from '../db/database.ts';
 import { isSlug } from '../issues/issue.ts';
-import { findIssueBySlug, findIssueIdByTrackedPhoneHash } from '../issues/issues.repository.ts';
+import { findIssueBySlug } from '../issues/issues.repository.ts';
 
 /**
  * Crediting offline events to newsletter issues.
@@ -10,7 +8,7 @@ import { findIssueBySlug, findIssueIdByTrackedPhoneHash } from '../issues/issues
  * - A CSV row may name an issue by its slug: `findIssueIdsBySlugs` looks them up in the issues
  *   (src/lib/issues); an unknown slug rejects the row.
  * - A webhook call to an issue's tracked phone number (set in the issue form, shown in its
- *   footer) is credited to that issue by `creditIssueByCalledHash`: the called number's keyed hash
+ *   footer) is credited to that issue by `creditedIssue`: the called number's keyed hash
  *   (`offline_events.to_hash`) equals the one stored on the issue's snapshot when it started going
  *   out (`issue_snapshots.tracked_phone_hash`, the same function: src/lib/phone/phone-hash.ts), so
  *   the called number is compared without being stored. Only an issue that had started going out
@@ -18,14 +16,14 @@ import { findIssueBySlug, findIssueIdByTrackedPhoneHash } from '../issues/issues
  *   issue keep their `to_hash` all the same.
  */
 
-/** The issue whose tracked phone number hashes to `toHash` for a call at `at`; null when none. */
-export async function creditIssueByCalledHash(
-  db: DB | Transaction<Database>,
-  toHash: string | null,
-  at: number,
-): Promise<number | null> {
-  if (!toHash) return null;
-  return (await findIssueIdByTrackedPhoneHash(db, toHash, at)) ?? null;
+/**
+ * The issue a call at `at` is credited to, of the issues whose tracked number hashes to the
+ * called number's (findIssuesByTrackedPhoneHash: latest first): the one that most recently
+ * started going out at or before the call. A number reused by a later issue credits calls to the
+ * earlier one until the later one goes out. Null when none.
+ */
+export function creditedIssue(issues: readonly { id: number; created_at: number }[], at: number): number | null {
+  return issues.find((issue) => issue.created_at <= at)?.id ?? null;
 }
 
 /** Issue ids by slug, for the slugs that name an issue (one look-up per distinct slug: a file names a handful). */

@@ -4,7 +4,13 @@ import type { Database, OfflineEventKind } from '../db/schema.ts';
 import { addReportCounts, CountDeltas } from '../counts/ledger.ts';
 import { SITE } from '../counts/buckets.ts';
 import type { PlainMetric } from '../counts/metrics.ts';
-import { insertOfflineEventIfNew, type NewOfflineEvent, type OfflineEventRow } from './offline-events.repository.ts';
+import {
+  deleteOfflineEventsBefore,
+  insertOfflineEventIfNew,
+  type NewOfflineEvent,
+  type OfflineEventRow,
+} from './offline-events.repository.ts';
+import { addCallerCalls, deleteCallerIfOnly, subtractCallerCalls } from './callers.repository.ts';
 
 const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = {
   call: 'call.mentioned',
@@ -69,7 +75,44 @@ export async function changeOfflineEventCounting(
 ): Promise<OfflineEventRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const row = await change(trx);
-    if (row) await addReportCounts(trx, offlineEventDeltas([row], sign));
+    if (row) {
+      await addReportCounts(trx, offlineEventDeltas([row], sign));
+      if (row.kind === 'call' && row.from_hash) await changeCallerCalls(trx, sign, new Map([[row.from_hash, 1]]));
+    }
     return row;
+  });
+}
+
+/**
+ * Keeps `callers` in step with calls counted (sign 1) or no longer counted (sign -1): per caller
+ * hash, how many. A caller whose last counted call goes has no row left, so their next call is
+ * a first-time caller's again.
+ */
+export async function changeCallerCalls(
+  trx: Transaction<Database>,
+  sign: 1 | -1,
+  calls: ReadonlyMap<string, number>,
+): Promise<void> {
+  if (sign === 1) return addCallerCalls(trx, calls);
+  for (const [hash, n] of [...calls].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    await deleteCallerIfOnly(trx, hash, n);
+    await subtractCallerCalls(trx, hash, n);
+  }
+}
+
+/**
+ * Retention of offline events: up to `limit` rows dated before `cutoff` deleted (the maintained
+ * counts stay, like every raw table's), and their callers' counted calls with them, in one
+ * transaction. Answers how many rows went.
+ */
+export async function pruneOfflineEventsBefore(db: DB, cutoff: number, limit: number): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const rows = await deleteOfflineEventsBefore(trx, cutoff, limit);
+    const counted = new Map<string, number>();
+    for (const r of rows)
+      if (r.kind === 'call' && r.from_hash && r.undone_at === null)
+        counted.set(r.from_hash, (counted.get(r.from_hash) ?? 0) + 1);
+    await changeCallerCalls(trx, -1, counted);
+    return rows.length;
   });
 }

@@ -32,6 +32,23 @@ export async function insertOfflineEventsIfNew(
     .execute();
 }
 
+/** Many rows in one statement, each answered in full; rows whose `client_id` is already stored are skipped. */
+export async function insertNewOfflineEvents(db: Db, rows: readonly NewOfflineEvent[]): Promise<OfflineEventRow[]> {
+  if (rows.length === 0) return [];
+  return db
+    .insertInto('offline_events')
+    .values(rows)
+    .onConflict((oc) => oc.column('client_id').doNothing())
+    .returningAll()
+    .execute();
+}
+
+/** The stored events with these client ids. */
+export async function findOfflineEventsByClientIds(db: Db, clientIds: readonly string[]): Promise<OfflineEventRow[]> {
+  if (clientIds.length === 0) return [];
+  return db.selectFrom('offline_events').selectAll().where('client_id', 'in', clientIds).execute();
+}
+
 export async function findOfflineEventById(db: Db, id: number): Promise<OfflineEventRow | undefined> {
   return db.selectFrom('offline_events').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -211,17 +228,20 @@ export async function unlinkSubscriberCalls(db: Db, subscriberId: number): Promi
     .execute();
 }
 
-/** Whether a counted call from this caller hash is on record (what makes the next one a repeat caller's). */
-export async function hasCallFrom(db: Db, fromHash: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('offline_events')
-    .select('id')
-    .where('from_hash', '=', fromHash)
-    .where('kind', '=', 'call')
-    .where('undone_at', 'is', null)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+/**
+ * Retention: deletes up to `limit` events dated before `cutoff`; answers what the callers' rows
+ * need of each (retention.repository.ts's deleteRawEventsBefore, for this table).
+ */
+export async function deleteOfflineEventsBefore(
+  db: Db,
+  cutoff: number,
+  limit: number,
+): Promise<Pick<OfflineEventRow, 'kind' | 'from_hash' | 'undone_at'>[]> {
+  return db
+    .deleteFrom('offline_events')
+    .where('id', 'in', (eb) => eb.selectFrom('offline_events').select('id').where('at', '<', cutoff).limit(limit))
+    .returning(['kind', 'from_hash', 'undone_at'])
+    .execute();
 }
 
 // The plain called numbers stored before they were hashed (called-numbers.ts). `to_number` is no

@@ -1,5 +1,6 @@
 import type { DB } from '../db/database.ts';
 import { getSettings } from '../settings/settings.service.ts';
+import { pruneOfflineEventsBefore } from '../offline/offline-counts.ts';
 import { deleteRawEventsBefore, RAW_EVENT_TABLES, type RawEventTable } from './retention.repository.ts';
 
 /**
@@ -20,7 +21,11 @@ export async function pruneRawEvents(
   for (const table of Object.keys(RAW_EVENT_TABLES) as RawEventTable[]) {
     deleted[table] = 0;
     for (;;) {
-      const n = await deleteRawEventsBefore(db, table, cutoff, CHUNK);
+      // Offline events: their callers' rows go with them (offline-counts.ts).
+      const n =
+        table === 'offline_events'
+          ? await pruneOfflineEventsBefore(db, cutoff, CHUNK)
+          : await deleteRawEventsBefore(db, table, cutoff, CHUNK);
       deleted[table] += n;
       if (n < CHUNK) break;
       await new Promise((resolve) => setImmediate(resolve));

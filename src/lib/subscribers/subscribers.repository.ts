@@ -286,8 +286,16 @@ export async function setPhoneHashes(db: Db, byEmail: ReadonlyMap<string, string
       .execute();
 }
 
-/** The one subscriber whose phone hash this is; undefined when none or several share it (a shared line links nobody). */
-export async function findSubscriberIdByPhoneHash(db: Db, phoneHash: string): Promise<number | undefined> {
-  const rows = await db.selectFrom('subscribers').select('id').where('phone_hash', '=', phoneHash).limit(2).execute();
-  return rows.length === 1 ? Number(rows[0]!.id) : undefined;
+/** The subscribers with these phone hashes (a hash two share is a shared line: the caller's rule links nobody then). */
+export async function findSubscribersByPhoneHashes(
+  db: Db,
+  phoneHashes: readonly string[],
+): Promise<{ phone_hash: string; id: number }[]> {
+  if (phoneHashes.length === 0) return [];
+  const rows = await db
+    .selectFrom('subscribers')
+    .select(['phone_hash', 'id'])
+    .where('phone_hash', 'in', phoneHashes)
+    .execute();
+  return rows.map((r) => ({ phone_hash: r.phone_hash!, id: Number(r.id) }));
 }

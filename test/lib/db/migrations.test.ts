@@ -187,3 +187,41 @@ describeEachDatabase('opens and clicks by mail program and device', (db) => {
     ]);
   });
 });
+
+describeEachDatabase('callers from the calls on record', (db) => {
+  it('counts each caller hash’s counted calls stored before the table, leaving out removed calls and walk-ins', async () => {
+    const name = '2026_12_20_110000_create_callers';
+    const undone: string[] = [];
+    while (!undone.includes(name)) undone.push(...(await migrateDown(db())));
+    const row = (
+      clientId: string,
+      fromHash: string | null,
+      extra: { kind?: 'call' | 'walk_in'; undone_at?: number } = {},
+    ) => ({
+      kind: extra.kind ?? ('call' as const),
+      at: 1000,
+      recorded_at: 1000,
+      source: 'webhook' as const,
+      client_id: clientId,
+      from_hash: fromHash,
+      undone_at: extra.undone_at ?? null,
+    });
+    await db()
+      .insertInto('offline_events')
+      .values([
+        row('m1', 'caller-a'),
+        row('m2', 'caller-a'),
+        row('m3', 'caller-b'),
+        row('m4', 'caller-c', { undone_at: 2000 }),
+        row('m5', 'caller-d', { kind: 'walk_in' }),
+        row('m6', null),
+      ])
+      .execute();
+    expect(await migrateToLatest(db())).toEqual(undone.reverse());
+    const callers = await db().selectFrom('callers').selectAll().orderBy('from_hash').execute();
+    expect(callers.map((c) => [c.from_hash, Number(c.calls)])).toEqual([
+      ['caller-a', 2],
+      ['caller-b', 1],
+    ]);
+  });
+});

@@ -16,6 +16,9 @@ import {
   undoTap,
 } from '#lib/offline/offline-events.service.ts';
 import { receiveTaps } from '#lib/offline/tally-sync.ts';
+import { EventWriter } from '#lib/events/event-writer.ts';
+import { callInserter, type CallRow } from '#lib/offline/call-writer.ts';
+import { pruneOfflineEventsBefore } from '#lib/offline/offline-counts.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -375,5 +378,47 @@ describeEachDatabase('offline events', (db) => {
       status: 409,
       body: { error: 'too_late' },
     });
+  });
+
+  it('a repeat caller is one with a counted call on record: removed, restored and pruned calls move them back and forth', async () => {
+    const writer = new EventWriter(db(), { calls: callInserter }, { maxWaitMs: 0, maxBatch: 100 });
+    const call = (sid: string, fromHash: string | null, at: number): CallRow => ({
+      at,
+      recorded_at: at,
+      client_id: `twilio:${sid}`,
+      from_hash: fromHash,
+      to_hash: null,
+      duration_s: 10,
+      answered: 1,
+    });
+    const repeatOf = async (...rows: CallRow[]) =>
+      (await Promise.all(rows.map((row) => writer.write(callInserter, row)))).map((r) =>
+        r.duplicate ? 'duplicate' : r.row.repeat_caller === null ? null : Number(r.row.repeat_caller),
+      );
+    const old = Date.UTC(2025, 0, 5, 10);
+    // One batch: the first call from a caller is first-time, the next ones repeat; a retry stores nothing.
+    expect(
+      await repeatOf(call('r1', 'caller-a', old), call('r2', 'caller-a', old), call('r1', 'caller-a', old)),
+    ).toEqual([0, 1, 'duplicate']);
+    const [first] = await Promise.all([writer.write(callInserter, call('r3', 'caller-b', old))]);
+    expect(Number(first.row.repeat_caller)).toBe(0);
+    // Caller b's only call removed: their next call is a first-time caller's; restored, a repeat caller's.
+    expect(await removeOfflineEvent(db(), Number(first.row.id), ada, t0)).toMatchObject({ ok: true });
+    expect(await repeatOf(call('r4', 'caller-b', t0))).toEqual([0]);
+    expect(await restoreOfflineEvent(db(), Number(first.row.id))).toMatchObject({ ok: true });
+    expect(await repeatOf(call('r5', 'caller-b', t0), call('r6', null, t0))).toEqual([1, null]);
+    // Pruning the old calls: caller a had only those (first-time again), caller b still has two.
+    await pruneOfflineEventsBefore(db(), old + DAY, 1000);
+    expect(await repeatOf(call('r7', 'caller-a', t0), call('r8', 'caller-b', t0))).toEqual([0, 1]);
+    expect(
+      (await db().selectFrom('callers').selectAll().orderBy('from_hash').execute()).map((c) => [
+        c.from_hash,
+        Number(c.calls),
+      ]),
+    ).toEqual([
+      ['caller-a', 1],
+      ['caller-b', 3],
+    ]);
+    await writer.close();
   });
 });
