@@ -190,7 +190,7 @@ describeEachDatabase('opens and clicks by mail program and device', (db) => {
 
 describeEachDatabase('callers from the calls on record', (db) => {
   it('counts each caller hash’s counted calls stored before the table, leaving out removed calls and walk-ins', async () => {
-    const name = '2026_12_20_110000_create_callers';
+    const name = '2026_12_25_110000_create_callers';
     const undone: string[] = [];
     while (!undone.includes(name)) undone.push(...(await migrateDown(db())));
     const row = (
