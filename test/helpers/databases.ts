@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe } from 'vitest';
 import pg from 'pg';
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
-import { migrateToLatest } from '../../src/lib/db/migrate.ts';
+import { migrateDown, migrateToLatest } from '../../src/lib/db/migrate.ts';
 
 export type TestDialect = 'sqlite' | 'postgres';
 
@@ -67,4 +67,18 @@ export function describeEachDatabase(name: string, suite: (get: () => DB, dialec
       }, dialect);
     });
   }
+}
+
+/**
+ * Migrates down, one step at a time, until `name` is undone (the migrations after it first);
+ * answers every migration undone, newest first. Throws when nothing is left to undo.
+ */
+export async function undoMigrationsThrough(db: DB, name: string): Promise<string[]> {
+  const undone: string[] = [];
+  while (!undone.includes(name)) {
+    const step = await migrateDown(db);
+    if (step.length === 0) throw new Error(`${name} was never applied: nothing left to undo`);
+    undone.push(...step);
+  }
+  return undone;
 }

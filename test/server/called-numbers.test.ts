@@ -4,10 +4,12 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
+import { createTestDatabaseUrl, testDialects, undoMigrationsThrough } from '../helpers/databases.ts';
 import { request, withDatabase } from '../helpers/accounts.ts';
 import { prepareTestShopDatabase } from '../helpers/shop.ts';
-import { migrateDown, migrateToLatest } from '../../src/lib/db/migrate.ts';
+import { migrateToLatest } from '../../src/lib/db/migrate.ts';
+
+const HASH_MIGRATION = '2026_12_23_100000_hash_called_numbers';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 import { phoneHash } from '../../src/lib/phone/phone-hash.ts';
 
@@ -54,7 +56,7 @@ for (const dialect of testDialects()) {
         if (!issue.ok) throw new Error('issue not created');
         await freezeIssue(db, issue.value.id, wentOut, { secret: SECRET });
         // Back to before the hashes: the snapshot loses its hash, offline_events its to_hash.
-        expect(await migrateDown(db)).toEqual(['2026_12_23_100000_hash_called_numbers']);
+        expect(await undoMigrationsThrough(db, HASH_MIGRATION)).toContain(HASH_MIGRATION);
         for (const [i, to] of [TRACKED, OTHER, TRACKED].entries())
           await sql`insert into offline_events (kind, at, recorded_at, source, client_id, to_number, issue_id) values ('call', ${wentOut + i}, ${wentOut + i}, 'webhook', ${`webhook:old-${i}`}, ${to}, ${to === TRACKED ? issue.value.id : null})`.execute(
             db,
@@ -118,7 +120,7 @@ for (const dialect of testDialects()) {
       ).toEqual(before);
       await server.stop();
       await withDatabase(databaseUrl, async (db) => {
-        expect(await migrateDown(db)).toEqual(['2026_12_23_100000_hash_called_numbers']);
+        expect(await undoMigrationsThrough(db, HASH_MIGRATION)).toContain(HASH_MIGRATION);
         expect(await offlineEventColumns(databaseUrl)).toContain('to_number');
         const { rows } = await sql<{
           n: number;

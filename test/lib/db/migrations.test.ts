@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { describeEachDatabase } from '../../helpers/databases.ts';
+import { describeEachDatabase, undoMigrationsThrough } from '../../helpers/databases.ts';
 import { migrateDown, migrateToLatest } from '#lib/db/migrate.ts';
 import { seedIssue } from '../../helpers/tracking.ts';
 
@@ -31,12 +31,7 @@ describeEachDatabase('opens and clicks without AUTOINCREMENT (SQLite)', (db, dia
     expect(current.filter((r) => /autoincrement/i.test(r.sql ?? ''))).toEqual([]);
     // Back to the earlier definition, with rows, then forward again.
     const name = '2026_11_27_010000_event_ids_without_autoincrement';
-    const undone: string[] = [];
-    while (!undone.includes(name)) {
-      const step = await migrateDown(db());
-      expect(step.length).toBeGreaterThan(0);
-      undone.push(...step);
-    }
+    const undone = await undoMigrationsThrough(db(), name);
     const earlier = await definitions();
     expect(earlier.filter((r) => /autoincrement/i.test(r.sql ?? '')).map((r) => r.name)).toEqual(['clicks', 'opens']);
     const { issueId } = await seedIssue(db(), 'http://127.0.0.1:4321');
@@ -116,8 +111,7 @@ describeEachDatabase('opens and clicks without foreign keys', (db, dialect) => {
     const stored = await db().insertInto('opens').values(open).returning('id').executeTakeFirstOrThrow();
 
     const name = '2026_11_27_030000_event_rows_without_foreign_keys';
-    const undone: string[] = [];
-    while (!undone.includes(name)) undone.push(...(await migrateDown(db())));
+    const undone = await undoMigrationsThrough(db(), name);
     expect(await references()).toEqual([
       'clicks → deliveries',
       'clicks → issue_links',
@@ -145,12 +139,7 @@ describeEachDatabase('opens and clicks without foreign keys', (db, dialect) => {
 describeEachDatabase('opens and clicks by mail program and device', (db) => {
   it('counts the hits stored before the labels as unknown, by class, so the report’s rows sum to its other figures', async () => {
     const name = '2026_12_10_200000_add_hit_client_and_device';
-    const undone: string[] = [];
-    while (!undone.includes(name)) {
-      const step = await migrateDown(db());
-      expect(step.length).toBeGreaterThan(0);
-      undone.push(...step);
-    }
+    const undone = await undoMigrationsThrough(db(), name);
     const { issueId, links } = await seedIssue(db(), 'http://127.0.0.1:4321');
     const hit = { issue_id: issueId, delivery_id: null, subscriber_id: null, reason: 'before the labels' };
     await db()
@@ -191,8 +180,7 @@ describeEachDatabase('opens and clicks by mail program and device', (db) => {
 describeEachDatabase('callers from the calls on record', (db) => {
   it('counts each caller hash’s counted calls stored before the table, leaving out removed calls and walk-ins', async () => {
     const name = '2026_12_25_110000_create_callers';
-    const undone: string[] = [];
-    while (!undone.includes(name)) undone.push(...(await migrateDown(db())));
+    const undone = await undoMigrationsThrough(db(), name);
     const row = (
       clientId: string,
       fromHash: string | null,
