@@ -8,10 +8,10 @@ import { createTestDatabaseUrl, testDialects, undoMigrationsThrough } from '../h
 import { request, withDatabase } from '../helpers/accounts.ts';
 import { prepareTestShopDatabase } from '../helpers/shop.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
-
-const HASH_MIGRATION = '2026_12_23_100000_hash_called_numbers';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 import { phoneHash } from '../../src/lib/phone/phone-hash.ts';
+
+const HASH_MIGRATION = '2026_12_23_100000_hash_called_numbers';
 
 const SECRET = 'server-secret-for-called-number-tests-0123456789';
 const CALLS_SECRET = 'calls-webhook-secret-for-called-numbers';
