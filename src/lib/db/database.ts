@@ -2,7 +2,18 @@ import path from 'node:path';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
 import type { Database } from './schema.ts';
 import { makeFilePrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../security/private-files.ts';
 
@@ -61,6 +72,31 @@ export function openSqlite(file: string): BetterSqlite3.Database {
   return sqlite;
 }
 
+/**
+ * SQLite transactions begin IMMEDIATE. A deferred one that reads first and writes later cannot
+ * wait when another connection (a second server process, the worker, a script) wrote in
+ * between: its upgrade to a write lock fails at once with "database is locked", whatever the
+ * busy timeout (seen in CI: a test's seeding transaction against the server it had started).
+ * An immediate one takes the write lock at BEGIN and waits for it (busy_timeout), as the event
+ * writer's transactions already do.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
 const sqliteHandles = new WeakMap<Kysely<any>, BetterSqlite3.Database>();
 
 /**
@@ -80,7 +116,7 @@ export function createDatabase(url: string, options: { poolSize?: number } = {})
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const sqlite = openSqlite(location.target);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   sqliteHandles.set(db, sqlite);
   return db;
 }
