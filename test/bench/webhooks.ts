@@ -20,7 +20,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const RUNS = 3;
 const WARM_UP_SECONDS = Number(process.env.BENCH_WARM_UP_SECONDS ?? 5);
-const CALLS = Number(process.env.BENCH_CALLS ?? 200_000);
+const CALLS = Number(process.env.BENCH_CALLS ?? 400_000);
 const TARGET = 0.5;
 const TOKEN = 'bench-twilio-auth-token-0123456789';
 
