@@ -392,8 +392,9 @@ function toLink(row: IssueLinkRow): IssueLink {
 }
 
 /** Registers the links of a rendering (a second registration of the same rendering adds nothing) and returns them with their ids. */
-async function registerLinks(db: DB, issueId: number, rendered: RenderedIssue, now: number): Promise<IssueLink[]> {
-  const rows = rendered.links.map((link) => ({
+/** The issue_links rows of a rendering's links. */
+function linkRows(issueId: number, rendered: RenderedIssue, now: number) {
+  return rendered.links.map((link) => ({
     issue_id: issueId,
     position: link.position,
     url: link.url,
@@ -402,6 +403,26 @@ async function registerLinks(db: DB, issueId: number, rendered: RenderedIssue, n
     fingerprint: fingerprint(link),
     created_at: now,
   }));
+}
+
+/** Renders the issue's email, or an A/B test variant's (its subject, preheader and, when it has one, body). */
+function renderEmail(issue: Issue, render: RenderSettings, content: VariantContent = issue): Promise<RenderedIssue> {
+  return renderIssueEmail(
+    {
+      slug: issue.slug,
+      subject: content.subject,
+      preheader: content.preheader,
+      bodyMarkdown: content.bodyMarkdown ?? issue.bodyMarkdown,
+      featuredArticles: issue.featuredArticles,
+      trackedPhone: issue.trackedPhone,
+      trackedPhoneDisplay: issue.trackedPhoneDisplay,
+    },
+    render,
+  );
+}
+
+async function registerLinks(db: DB, issueId: number, rendered: RenderedIssue, now: number): Promise<IssueLink[]> {
+  const rows = linkRows(issueId, rendered, now);
   // Links this rendering no longer has stop working for test and preview clicks.
   await retireLinksExcept(
     db,
@@ -425,18 +446,7 @@ interface Prepared {
 /** Renders a draft once and registers its links: a snapshot-shaped result, not stored. */
 async function renderDraft(db: DB, issue: Issue, settings: Readonly<Settings>, now: number): Promise<Prepared> {
   const render = renderSettingsFrom(settings);
-  const rendered = await renderIssueEmail(
-    {
-      slug: issue.slug,
-      subject: issue.subject,
-      preheader: issue.preheader,
-      bodyMarkdown: issue.bodyMarkdown,
-      featuredArticles: issue.featuredArticles,
-      trackedPhone: issue.trackedPhone,
-      trackedPhoneDisplay: issue.trackedPhoneDisplay,
-    },
-    render,
-  );
+  const rendered = await renderEmail(issue, render);
   const links = await registerLinks(db, issue.id, rendered, now);
   const sender = headerTemplate(issue, settings);
   const snapshot: IssueSnapshot = {
@@ -495,42 +505,21 @@ export interface VariantRendering {
 }
 
 /**
- * Renders a variant of an issue once (MJML → HTML and text, as the issue is rendered) and
- * registers its links beside the issue's (a link the issue has too is the same row; nothing is
- * retired or removed). Called when sending starts; the result is stored with the variant.
+ * Renders a variant of an issue (MJML → HTML and text, as the issue is rendered) and registers
+ * its links beside the issue's (a link the issue has too is the same row; nothing is retired or
+ * removed).
  */
-export async function renderVariant(
+async function renderVariant(
   db: DB,
-  issueId: number,
+  issue: Issue,
+  render: RenderSettings,
   variant: VariantContent,
-  now = Date.now(),
+  now: number,
 ): Promise<VariantRendering> {
-  const issue = await getIssue(db, issueId);
-  if (!issue) throw new IssueNotReadyError(`There is no issue ${issueId}.`);
-  const render = renderSettingsFrom(await getSettings(db, { now }));
-  const rendered = await renderIssueEmail(
-    {
-      slug: issue.slug,
-      subject: variant.subject,
-      preheader: variant.preheader,
-      bodyMarkdown: variant.bodyMarkdown ?? issue.bodyMarkdown,
-      featuredArticles: issue.featuredArticles,
-      trackedPhone: issue.trackedPhone,
-      trackedPhoneDisplay: issue.trackedPhoneDisplay,
-    },
-    render,
-  );
-  const rows = rendered.links.map((link) => ({
-    issue_id: issueId,
-    position: link.position,
-    url: link.url,
-    label: link.label,
-    kind: link.kind,
-    fingerprint: fingerprint(link),
-    created_at: now,
-  }));
+  const rendered = await renderEmail(issue, render, variant);
+  const rows = linkRows(issue.id, rendered, now);
   if (rows.length > 0) await insertLinksIfMissing(db, rows);
-  const stored = new Map((await findLinksByIssue(db, issueId)).map((row) => [row.fingerprint, Number(row.id)]));
+  const stored = new Map((await findLinksByIssue(db, issue.id)).map((row) => [row.fingerprint, Number(row.id)]));
   return {
     html: rendered.html,
     text: rendered.text,
@@ -692,36 +681,48 @@ export async function checkIssueForSending(
 }
 
 /**
- * The pre-send checks of an A/B test's variant, as its recipients would get it: its subject,
- * preheader and (its own or the issue's) body with the issue's sender, template and links. A
- * variant's body has links and images of its own, so it is checked as the issue is, not taken on trust.
+ * The pre-send checks of an A/B test's variants, each as its recipients would get it: its
+ * subject, preheader and (its own or the issue's) body with the issue's sender, template and
+ * links. A variant's body has links and images of its own, so it is checked as the issue is,
+ * not taken on trust. Answers the renderings (stored with the variants when sending starts), or
+ * the first variant's refusal, named.
  */
-export async function checkVariantForSending(
+export async function checkVariantsForSending(
   db: DB,
   issueId: number,
-  variant: VariantContent & { name: string },
+  variants: readonly (VariantContent & { name: string })[],
   options: CheckOptions = {},
   now = Date.now(),
-): Promise<IssueOutcome<{ checks: CheckResult[]; rendering: VariantRendering }>> {
+): Promise<IssueOutcome<VariantRendering[]>> {
   const issue = await getIssue(db, issueId);
   if (!issue) return notFound();
   const settings = await getSettings(db, { now });
+  const render = renderSettingsFrom(settings);
   const base = await prepare(db, issue, settings, now);
-  const rendering = await renderVariant(db, issueId, variant, now);
-  const snapshot = await variantSnapshot(db, base.snapshot, { subject: variant.subject, ...rendering });
-  const sample = createPersonalizer(snapshot, { secret: randomBytes(32).toString('base64url'), mode: 'preview' })(
-    sampleRecipient(),
-  );
-  const variantIssue: Issue = {
-    ...issue,
-    subject: variant.subject,
-    preheader: variant.preheader,
-    bodyMarkdown: variant.bodyMarkdown ?? issue.bodyMarkdown,
-  };
-  const checks = checksFor({ issue: variantIssue, snapshot, rendered: rendering.rendered }, sample, settings, options);
-  if (hasBlockingErrors(checks))
-    return invalid(`Variant ${variant.name} fails its pre-send checks. ${blockingMessages(checks).join(' ')}`);
-  return { ok: true, value: { checks, rendering } };
+  const renderings: VariantRendering[] = [];
+  for (const variant of variants) {
+    const rendering = await renderVariant(db, issue, render, variant, now);
+    const snapshot = await variantSnapshot(db, base.snapshot, { subject: variant.subject, ...rendering });
+    const sample = createPersonalizer(snapshot, { secret: randomBytes(32).toString('base64url'), mode: 'preview' })(
+      sampleRecipient(),
+    );
+    const variantIssue: Issue = {
+      ...issue,
+      subject: variant.subject,
+      preheader: variant.preheader,
+      bodyMarkdown: variant.bodyMarkdown ?? issue.bodyMarkdown,
+    };
+    const checks = checksFor(
+      { issue: variantIssue, snapshot, rendered: rendering.rendered },
+      sample,
+      settings,
+      options,
+    );
+    if (hasBlockingErrors(checks))
+      return invalid(`Variant ${variant.name} fails its pre-send checks. ${blockingMessages(checks).join(' ')}`);
+    renderings.push(rendering);
+  }
+  return { ok: true, value: renderings };
 }
 
 /**

@@ -4,10 +4,11 @@ import type { IssueHooks } from '../sending/sending.ts';
 import { updateIssueInStatus } from './issues.repository.ts';
 import {
   checkIssueForSending,
-  checkVariantForSending,
+  checkVariantsForSending,
   freezeIssue,
   getIssue,
   IssueNotReadyError,
+  type IssueFailure,
   loadSnapshot,
   variantSnapshot,
 } from './issues.service.ts';
@@ -45,37 +46,37 @@ export function createIssueSendingPort(deps: IssueSendingPortDeps): IssueHooks {
       if (issue && (issue.status === 'sent' || issue.status === 'cancelled'))
         return fail('conflict', `This issue is ${issue.status}: it cannot be sent again.`);
       const options = await checkOptions();
-      const checked = await checkIssueForSending(db, issueId, options);
       // Checking mails nothing, so a mail failure cannot come from it.
-      if (!checked.ok) return fail(checked.reason === 'mail-failed' ? 'conflict' : checked.reason, checked.message);
-      for (const [i, variant] of variants.entries()) {
-        const name = String.fromCharCode(65 + i);
-        const variantChecked = await checkVariantForSending(db, issueId, { ...variant, name }, options);
-        if (!variantChecked.ok)
-          return fail(
-            variantChecked.reason === 'mail-failed' ? 'conflict' : variantChecked.reason,
-            variantChecked.message,
-          );
-      }
+      const refusal = (f: IssueFailure) => fail(f.reason === 'mail-failed' ? 'conflict' : f.reason, f.message);
+      const checked = await checkIssueForSending(db, issueId, options);
+      if (!checked.ok) return refusal(checked);
+      const named = variants.map((variant, i) => ({ ...variant, name: String.fromCharCode(65 + i) }));
+      const variantsChecked = await checkVariantsForSending(db, issueId, named, options);
+      if (!variantsChecked.ok) return refusal(variantsChecked);
       return ok(checked.value);
     },
     async prepareIssue(db, issueId, now) {
       try {
-        await freezeIssue(db, issueId, now, { ...(await checkOptions()), secret: deps.secret });
+        const options = await checkOptions();
+        await freezeIssue(db, issueId, now, { ...options, secret: deps.secret });
         // An A/B test's variants are checked and rendered once too, when sending starts, and stored with them.
-        for (const arm of await findArms(db, issueId)) {
-          if (arm.subject === null || arm.html !== null) continue;
-          const variant = { subject: arm.subject, preheader: arm.preheader ?? '', bodyMarkdown: arm.body_markdown };
-          const checked = await checkVariantForSending(
-            db,
-            issueId,
-            { ...variant, name: arm.arm },
-            await checkOptions(),
-            now,
-          );
-          if (!checked.ok) return { ok: false, message: checked.message };
-          await storeArmRendering(db, issueId, arm.arm, checked.value.rendering);
-        }
+        const unrendered = (await findArms(db, issueId)).flatMap((arm) =>
+          arm.subject === null || arm.html !== null
+            ? []
+            : [
+                {
+                  name: arm.arm,
+                  subject: arm.subject,
+                  preheader: arm.preheader ?? '',
+                  bodyMarkdown: arm.body_markdown,
+                },
+              ],
+        );
+        if (unrendered.length === 0) return { ok: true };
+        const checked = await checkVariantsForSending(db, issueId, unrendered, options, now);
+        if (!checked.ok) return { ok: false, message: checked.message };
+        for (const [i, rendering] of checked.value.entries())
+          await storeArmRendering(db, issueId, unrendered[i]!.name, rendering);
         return { ok: true };
       } catch (error) {
         if (error instanceof IssueNotReadyError) return { ok: false, message: error.message };
