@@ -104,7 +104,10 @@ for (const dialect of testDialects()) {
         expect(await page.locator('[data-field="wait-ends"]').textContent()).toMatch(/in (59|60) minutes|in 1 hour/);
         expect(sink.messages).toHaveLength(40);
 
-        // The wait ends: the same server two hours later (its worker's chore decides at start).
+        // The wait ends: the same server two hours later (its worker's chore decides at start). The
+        // progress page refreshes itself every 2 s while sending: leave it, or its refresh can cut
+        // into the next navigation (net::ERR_ABORTED).
+        await page.goto('about:blank');
         await server.stop();
         server = await startServer({
           dataDir: dir,
