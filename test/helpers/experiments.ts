@@ -4,6 +4,7 @@ import { recordPageView } from '../../src/lib/analytics/page-views.service.ts';
 import { VisitorHasher } from '../../src/lib/analytics/visitor-hash.service.ts';
 import { IPS, trackingApp } from './networks.ts';
 import { seedDelivery, seedIssue, TEST_SECRET, type SeededIssue } from './tracking.ts';
+import { Browser } from './cookie-browser.ts';
 
 /**
  * An issue with an A/B test and a holdout (issue 19), written straight into the ledger (arms,
@@ -19,30 +20,9 @@ import { seedDelivery, seedIssue, TEST_SECRET, type SeededIssue } from './tracki
  * `sweep` then has a scanner from b1's network follow the hidden link: b1's click, landing and
  * later visit become a machine's.
  */
-const chrome =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MIN = 60_000;
 const H = 60 * MIN;
 const DAY = 24 * H;
-
-export class Browser {
-  cookies = new Map<string, string>();
-  readonly ip: string;
-  readonly userAgent: string;
-  constructor(ip: string, userAgent = chrome) {
-    this.ip = ip;
-    this.userAgent = userAgent;
-  }
-  take(setCookie: string[] | undefined): void {
-    for (const c of setCookie ?? []) {
-      const pair = c.split(';', 1)[0]!;
-      this.cookies.set(pair.split('=', 1)[0]!, pair);
-    }
-  }
-  get header(): string {
-    return [...this.cookies.values()].join('; ');
-  }
-}
 
 export type Arm = 'A' | 'B' | 'rest' | 'holdout';
 export interface Seeded {

@@ -17,7 +17,8 @@ import { VisitorHasher } from '#lib/analytics/visitor-hash.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { IPS, trackingApp } from '../../helpers/networks.ts';
 import { TEST_SECRET } from '../../helpers/tracking.ts';
-import { Browser, insertMatchedCall, seedExperimentIssue, sweep, type Seeded } from '../../helpers/experiments.ts';
+import { insertMatchedCall, seedExperimentIssue, sweep, type Seeded } from '../../helpers/experiments.ts';
+import { Browser } from '../../helpers/cookie-browser.ts';
 
 /**
  * The per-arm measures that were bare counts or missing (issue 19): recipients who came back

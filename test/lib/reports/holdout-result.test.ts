@@ -13,7 +13,8 @@ import { experimentJson } from '#lib/reports/report-json.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue, TEST_SECRET } from '../../helpers/tracking.ts';
 import { trackingApp } from '../../helpers/networks.ts';
-import { Browser, insertHoldoutExperiment, insertMatchedCall } from '../../helpers/experiments.ts';
+import { insertHoldoutExperiment, insertMatchedCall } from '../../helpers/experiments.ts';
+import { Browser } from '../../helpers/cookie-browser.ts';
 
 /**
  * The holdout result (issue 19) through real tracking: readers click an earlier issue (the reader

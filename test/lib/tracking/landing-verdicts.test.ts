@@ -9,31 +9,10 @@ import { findTotals } from '#lib/counts/range-reads.ts';
 import type { DB } from '#lib/db/database.ts';
 import { agentFacts } from '#lib/tracking/classify-agent.ts';
 import { trackingThresholdDefaults } from '#lib/settings/settings.ts';
+import { Browser, CHROME_UA } from '../../helpers/cookie-browser.ts';
 
-const chrome =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const MIN = 60_000;
 const DAY = 86_400_000;
-
-/** A browser: its address and agent, and the cookies the redirects gave it. */
-class Browser {
-  cookies = new Map<string, string>();
-  readonly ip: string;
-  readonly userAgent: string;
-  constructor(ip: string, userAgent = chrome) {
-    this.ip = ip;
-    this.userAgent = userAgent;
-  }
-  take(setCookie: string[] | undefined): void {
-    for (const c of setCookie ?? []) {
-      const pair = c.split(';', 1)[0]!;
-      this.cookies.set(pair.split('=', 1)[0]!, pair);
-    }
-  }
-  get header(): string {
-    return [...this.cookies.values()].join('; ');
-  }
-}
 
 async function setUp(db: DB) {
   const sentAt = Date.UTC(2026, 9, 6, 9, 30);
@@ -183,7 +162,7 @@ describeEachDatabase('a batch of hits and page views together', (db) => {
     const b = await seedDelivery(db(), issue.issueId, sentAt);
     const app = trackingApp(db());
     const at = sentAt + 3_600_000;
-    const source = { owner: app.networks.lookup(IPS.bt), agent: agentFacts(chrome) };
+    const source = { owner: app.networks.lookup(IPS.bt), agent: agentFacts(CHROME_UA) };
     const view = (visitor: string, deliveryId: number) =>
       app.pageViews.write({
         at: at + 1000,
