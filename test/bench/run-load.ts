@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,8 @@ export interface LoadResult {
   latencyMs?: { p50: number; p90: number; p99: number; p999: number };
   /** The server's CPU time (user + system) per answered request, when its pid was given. */
   cpuMicrosPerRequest?: number;
+  /** PostgreSQL's server processes' CPU a request, where a bench measures it. */
+  postgresMicrosPerRequest?: number;
   /** The share of its core the server used during the run, when its pid was given (0–1). */
   serverBusy?: number;
   /** The share of its core the load generator used (0–1), where the load script measured it. */
@@ -34,6 +36,23 @@ export function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100;
+
+/** CPU time (user + system, µs) of every process named `name` now running (PostgreSQL's backends, say); ones that exit meanwhile are missed. */
+export function cpuMicrosOfAll(name: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+    } catch {
+      // gone since the listing
+    }
+  }
+  return total;
+}
 
 /** One autocannon run in its own process, pinned to `cpu`, so it does not share a core with the server. */
 export async function load(

@@ -4,7 +4,7 @@
 // once and their answers summed; against the same bare node:http server as bench:tracking. Every
 // verdict's state lives in the database, so the two processes judge one delivery's hits one after
 // the other (its row locked); this measures what that costs. PostgreSQL runs wherever the machine
-// puts it. BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server whose user may create databases.
+// puts it; its server processes' CPU a request is printed beside the two processes'. BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server whose user may create databases.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { projectRoot, startServer } from '../helpers/server.ts';
 import { TEST_SECRET, withDb } from '../helpers/tracking.ts';
 import { createTestDatabaseUrl } from '../helpers/databases.ts';
 import { seedTrackedDeliveries } from './tracking-deliveries.ts';
-import { conditions, cpuMicros, loadPaths, median, startPinned, type LoadResult } from './run-load.ts';
+import { conditions, cpuMicros, cpuMicrosOfAll, loadPaths, median, startPinned, type LoadResult } from './run-load.ts';
 import { countRows } from '../helpers/rows.ts';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
@@ -69,12 +69,14 @@ async function loadBoth(
   next: number[],
 ): Promise<{ result: LoadResult; next: number[] }> {
   const before = servers.map((s) => cpuMicros(s.process.pid!));
+  const postgresBefore = cpuMicrosOfAll('postgres');
   const runs = await Promise.all(
     servers.map((s, i) =>
       loadPaths(s.url, pathFiles[kind].halves[i]!, { cpu: 1, connections: CONNECTIONS / 2, seconds, start: next[i]! }),
     ),
   );
   const used = servers.reduce((sum, s, i) => sum + cpuMicros(s.process.pid!) - before[i]!, 0);
+  const postgresUsed = cpuMicrosOfAll('postgres') - postgresBefore;
   const total = runs.reduce((a, r) => a + r.total, 0);
   const result: LoadResult = {
     requestsPerSecond: runs.reduce((a, r) => a + r.requestsPerSecond, 0),
@@ -89,6 +91,7 @@ async function loadBoth(
       p999: Math.max(...runs.map((r) => r.latencyMs!.p999)),
     },
     cpuMicrosPerRequest: used / Math.max(1, total),
+    postgresMicrosPerRequest: postgresUsed / Math.max(1, total),
     serverBusy: used / 1_000_000 / seconds,
   };
   return { result, next: runs.map((r) => r.next) };
@@ -155,7 +158,7 @@ for (const kind of ['pixel', 'click'] as const) {
     `${kind} footfall (two processes) req/s: ${r.footfall.map((x) => Math.round(x.requestsPerSecond)).join(', ')} (median ${Math.round(rps(r.footfall))}), p99 ${median(r.footfall.map((x) => x.latencyMs!.p99))} ms`,
   );
   console.log(
-    `${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (both processes; PostgreSQL's own not counted)`,
+    `${kind} server CPU per request: bare ${cpu(r.bare).toFixed(1)} µs, footfall ${cpu(r.footfall).toFixed(1)} µs (both processes), PostgreSQL ${median(r.footfall.map((x) => x.postgresMicrosPerRequest ?? 0)).toFixed(1)} µs (its server processes)`,
   );
   const storedOk = r.stored >= r.answered && r.stored <= r.answered + CONNECTIONS * RUNS;
   console.log(`${kind} rows stored: ${r.stored} for ${r.answered} answered (${storedOk ? 'none lost' : 'MISMATCH'})`);

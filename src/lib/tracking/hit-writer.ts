@@ -376,9 +376,17 @@ const insertText = (table: string, columns: string[]) =>
     (rows) =>
       `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples(columns.length, rows)}`,
   );
-/** The first time the reader cookie was set for a subscriber (issue 19: "known before the send"). */
-const READER_KNOWN =
-  'update "subscribers" set "reader_known_at" = ? where "id" = ? and ("reader_known_at" is null or "reader_known_at" > ?)';
+/**
+ * The first time the reader cookie was set for each subscriber (issue 19: "known before the send"):
+ * one statement for a batch's (subscriber, time) pairs, not one a subscriber (on PostgreSQL, a
+ * round trip each). PostgreSQL types the values by casts.
+ */
+const readerKnownText = (postgres: boolean) =>
+  multiRowTexts((rows) => {
+    const v = (column: string) => (postgres ? `cast("v"."${column}" as bigint)` : `"v"."${column}"`);
+    return `update "subscribers" set "reader_known_at" = ${v('column2')} from (values ${tuples(2, rows)}) as "v" where "subscribers"."id" = ${v('column1')} and ("subscribers"."reader_known_at" is null or "subscribers"."reader_known_at" > ${v('column2')})`;
+  });
+const READER_KNOWN = { sqlite: readerKnownText(false), postgres: readerKnownText(true) };
 const openInsert = insertText('opens', OPEN_COLUMNS);
 const clickInsert = insertText('clicks', CLICK_COLUMNS);
 const checkInsert = insertText('link_checks', CHECK_COLUMNS);
@@ -566,7 +574,9 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   yield* runRows(openInsert, OPEN_COLUMNS.length, opens, postgres);
   yield* runRows(clickInsert, CLICK_COLUMNS.length, clicks, postgres);
   yield* runRows(checkInsert, CHECK_COLUMNS.length, checks, postgres);
-  for (const [subscriberId, at] of readers) yield { write: READER_KNOWN, params: [at, subscriberId, at] };
+  const known: unknown[] = [];
+  for (const [subscriberId, at] of readers) known.push(subscriberId, at);
+  yield* runRows(postgres ? READER_KNOWN.postgres : READER_KNOWN.sqlite, 2, known, postgres);
   for (const [i, s] of SHAPES.entries())
     yield* runRows(postgres ? s.texts.postgres : s.texts.sqlite, s.columns.length + 1, state[i]!, postgres);
   for (const d of deliveries.values())

@@ -3,6 +3,8 @@ import { holdoutResult } from '#lib/reports/holdout-result.service.ts';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { seedDelivery, seedIssue } from '../../helpers/tracking.ts';
 import { seedExperimentIssue, sweep } from '../../helpers/experiments.ts';
+import { IPS, trackingApp } from '../../helpers/networks.ts';
+import { findClickLink, recordClick } from '#lib/tracking/tracking.service.ts';
 
 /**
  * The reader cookie's "known since" (`subscribers.reader_known_at`, issue 19) is set by a click
@@ -63,5 +65,47 @@ describeEachDatabase('“known before the send” follows a click taken back as 
     await sweep(db(), seeded, SENT);
     expect([await knownSince(a0), await knownSince(b1)]).toEqual([SENT + H, null]);
     expect(await heldOutKnown()).toBe(1);
+  });
+
+  it('one batch of readers’ clicks: each subscriber’s earliest click sets it; an earlier setting stays, a later one moves back', async () => {
+    const issue = await seedIssue(db(), SITE, SENT);
+    const fresh = await seedDelivery(db(), issue.issueId, SENT);
+    const knownEarlier = await seedDelivery(db(), issue.issueId, SENT);
+    const knownLater = await seedDelivery(db(), issue.issueId, SENT);
+    await db()
+      .updateTable('subscribers')
+      .set({ reader_known_at: SENT - DAY })
+      .where('id', '=', knownEarlier.subscriberId)
+      .execute();
+    await db()
+      .updateTable('subscribers')
+      .set({ reader_known_at: SENT + DAY })
+      .where('id', '=', knownLater.subscriberId)
+      .execute();
+    const app = trackingApp(db());
+    const chrome =
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const click = (deliveryId: number, kind: 'site' | 'external', at: number, ip: string) =>
+      recordClick(app, { deliveryId, linkId: issue.links[kind].id, userAgent: chrome, ip }, at);
+    // The links looked up first (then cached), and the clicks not awaited one by one: they are
+    // written in one batch, one transaction.
+    await findClickLink(app, issue.links.site.id, SENT);
+    await findClickLink(app, issue.links.external.id, SENT);
+    await Promise.all([
+      click(fresh.deliveryId, 'site', SENT + 2 * H, IPS.bt),
+      click(fresh.deliveryId, 'external', SENT + H, IPS.bt),
+      click(knownEarlier.deliveryId, 'site', SENT + H, IPS.comcast),
+      click(knownLater.deliveryId, 'site', SENT + 3 * H, '81.2.3.9'),
+    ]);
+    await app.writer.close();
+    const classes = await db().selectFrom('clicks').select('class').where('issue_id', '=', issue.issueId).execute();
+    expect(classes.map((c) => c.class)).toEqual(['human', 'human', 'human', 'human']);
+    const known = await db()
+      .selectFrom('subscribers')
+      .select(['id', 'reader_known_at'])
+      .where('id', 'in', [fresh.subscriberId, knownEarlier.subscriberId, knownLater.subscriberId])
+      .orderBy('id')
+      .execute();
+    expect(known.map((r) => Number(r.reader_known_at))).toEqual([SENT + H, SENT - DAY, SENT + 3 * H]);
   });
 });
