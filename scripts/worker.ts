@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createAppContext } from '../src/lib/app/context.ts';
 import { currentBuild } from '../src/lib/build/site-builds.ts';
 import { builtPagePaths } from '../src/lib/build/site-pages.ts';
-import { migrateToLatest } from '../src/lib/db/migrate.ts';
-import { hashStoredPhoneNumbers } from '../src/lib/offline/called-numbers.ts';
+import { upgradeDatabase } from '../src/lib/app/upgrade-database.ts';
 import { createSendWorker, experimentChore, weeklyDigestChore } from '../src/lib/sending/run-worker.ts';
 import { composeWeeklyDigest } from '../src/admin/weekly-digest.ts';
 import { bounceMailboxChore } from '../src/lib/bounces/mailbox/chore.ts';
@@ -59,8 +58,7 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
 
 try {
-  await migrateToLatest(app.db);
-  await hashStoredPhoneNumbers(app.db, app.secret);
+  await upgradeDatabase(app.db, app.secret);
   started = worker.start();
   await started;
 } catch (error) {

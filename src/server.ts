@@ -12,8 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, getConfig } from './lib/config.ts';
 import { createAppContext, installAppContext, type AppContext } from './lib/app/context.ts';
-import { migrateToLatest } from './lib/db/migrate.ts';
-import { hashStoredPhoneNumbers } from './lib/offline/called-numbers.ts';
+import { upgradeDatabase } from './lib/app/upgrade-database.ts';
 import { sqliteHandle } from './lib/db/database.ts';
 import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './web/http/client-address.ts';
@@ -239,10 +238,8 @@ async function main(): Promise<void> {
     console.error(error.message);
     process.exit(1);
   }
-  const applied = await migrateToLatest(app.db);
+  const { applied, hashed } = await upgradeDatabase(app.db, app.secret);
   if (applied.length > 0) console.log(`[db] applied ${applied.length} migration(s): ${applied.join(', ')}`);
-  // Migrations cannot hash: they have no server secret (src/lib/offline/called-numbers.ts).
-  const hashed = await hashStoredPhoneNumbers(app.db, app.secret);
   if (hashed)
     console.log(
       `[db] called numbers kept as keyed hashes: ${hashed.calls} call(s) and ${hashed.snapshots} issue(s) hashed, the plain numbers dropped`,

@@ -2,8 +2,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { createAppContext } from '../lib/app/context.ts';
-import { migrateToLatest } from '../lib/db/migrate.ts';
-import { hashStoredPhoneNumbers } from '../lib/offline/called-numbers.ts';
+import { upgradeDatabase } from '../lib/app/upgrade-database.ts';
 import { renewDemoPasswords, type DemoLogin } from './accounts.ts';
 import { generateDemo, type DemoSummary } from './generate.ts';
 import { applyDemoShopSettings } from './shop.ts';
@@ -79,8 +78,7 @@ async function withDemoApp<T>(
 ): Promise<T> {
   const app = createAppContext(config);
   try {
-    await migrateToLatest(app.db);
-    await hashStoredPhoneNumbers(app.db, app.secret);
+    await upgradeDatabase(app.db, app.secret);
     return await work(app);
   } finally {
     await app.close();

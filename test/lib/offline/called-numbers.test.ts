@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { hashStoredPhoneNumbers } from '../../../src/lib/offline/called-numbers.ts';
 import { phoneHash } from '../../../src/lib/phone/phone-hash.ts';
+import { upgradeDatabase } from '../../../src/lib/app/upgrade-database.ts';
 
 const SECRET = 'called-numbers-lib-test-secret-0123456789';
 
@@ -26,5 +27,17 @@ describeEachDatabase('called numbers hashed once, by whichever process starts fi
       null,
     ]);
     expect(rows.every((r) => !('to_number' in r))).toBe(true);
+  });
+});
+
+describeEachDatabase('a database brought up to date', (db) => {
+  it('upgradeDatabase, what every process runs first, migrates and then hashes the plain numbers', async () => {
+    await sql`insert into offline_events (kind, at, recorded_at, source, client_id, to_number) values ('call', ${1_800_000_000_000}, ${1_800_000_000_000}, 'webhook', 'webhook:upgrade', '+441632960103')`.execute(
+      db(),
+    );
+    expect(await upgradeDatabase(db(), SECRET)).toEqual({ applied: [], hashed: { calls: 1, snapshots: 0 } });
+    const row = await db().selectFrom('offline_events').selectAll().executeTakeFirstOrThrow();
+    expect(row.to_hash).toBe(phoneHash(SECRET, '+441632960103'));
+    expect(await upgradeDatabase(db(), SECRET)).toEqual({ applied: [], hashed: undefined });
   });
 });
