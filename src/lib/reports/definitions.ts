@@ -14,7 +14,7 @@ export const DEFINITIONS = {
   },
   relayBounce: {
     term: 'Bounces and complaints reported later',
-    text: 'What a mail relay reported after it had accepted a message — through its webhook (Amazon SES, Postmark, Mailgun, SendGrid, or the generic one) or a report in the bounce mailbox — one count per report. Hard bounce: the address takes no mail; the delivery counts as bounced and the address is suppressed for good. Soft bounce: a temporary failure (a full mailbox, a block, a deferral), recorded with its reason; nothing is suppressed. Spam complaint: the reader marked the message as spam; the address is suppressed. A relay’s retry of a report it sent before counts once. Refusals during our own SMTP session are in the delivery counts, not here. Reasons are the relay’s words with addresses masked.',
+    text: 'What a mail relay reported after it had accepted a message — through its webhook (Amazon SES, Postmark, Mailgun, SendGrid, or the generic one) or a report in the bounce mailbox — one count per report. Hard bounce: the address takes no mail; the delivery counts as bounced and the address is suppressed for good. Soft bounce: a temporary failure (a full mailbox, a block, a deferral), recorded with its reason; nothing is suppressed. A full mailbox (enhanced status code X.2.2) counts as soft whoever reports it, even when the relay called it permanent; its reason then begins “mailbox full (5.2.2)”. Spam complaint: the reader marked the message as spam; the address is suppressed. A relay’s retry of a report it sent before counts once. Refusals during our own SMTP session are in the delivery counts, not here. Reasons are the relay’s words with addresses masked.',
   },
   recipients: {
     term: 'Recipients',
@@ -132,7 +132,7 @@ export const DEFINITIONS = {
   },
   mailboxBounces: {
     term: 'Bounces recorded from the mailbox',
-    text: 'Bounce and complaint records whose source is the bounce mailbox, by kind, counted from the records themselves: hard (failed for good), soft (delayed or refused for now) and complaint. A report saying a message was delivered, or an authentication-failure report, records nothing.',
+    text: 'Bounce and complaint records whose source is the bounce mailbox, by kind, counted from the records themselves: hard (failed for good), soft (delayed, refused for now, or a full mailbox) and complaint. A report saying a message was delivered, or an authentication-failure report, records nothing.',
   },
   callAnswered: {
     term: 'Answered and missed calls',

@@ -249,13 +249,14 @@ describe('reports a real MTA wrote (Exim 4.96; test/fixtures/bounces/exim/README
       messageId: '<issue-7.delivery-4242@frobozz.example>',
     },
     {
-      // Exim says Status 5.0.0; the next hop said 5.2.2, a full mailbox: soft, nothing suppressed.
+      // Exim says Status 5.0.0; the next hop said 5.2.2, a full mailbox: soft, nothing suppressed,
+      // and the reason says why a failed 5.x.x counts soft.
       file: 'failed-552-5.2.2.eml',
       delivery: 4243,
       result: {
         kind: 'soft',
         email: 'full@customer.example',
-        reason: '552 5.2.2 <full@customer.example>: Recipient address rejected: Mailbox full',
+        reason: 'mailbox full (5.2.2): 552 5.2.2 <full@customer.example>: Recipient address rejected: Mailbox full',
       },
       messageId: '<issue-7.delivery-4243@frobozz.example>',
     },

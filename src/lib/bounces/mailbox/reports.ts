@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { BounceKind } from '../bounces.service.ts';
+import { enhancedStatusOf, explainedReason, kindFromStatus } from '../status.ts';
 
 /**
  * Reading one message of the bounce mailbox: an RFC 3464 delivery-status notification
@@ -9,10 +10,11 @@ import type { BounceKind } from '../bounces.service.ts';
  * else is not a report.
  *
  * What a report gives, per recipient it names:
- * - DSN: `Action: failed` with a 5.x.x `Status` (or none) → hard; `Action: failed` with 4.x.x, or
- *   `Action: delayed` → soft; delivered, relayed, expanded → nothing to record. The reason is the
- *   `Diagnostic-Code` (its type, "smtp;", dropped), else the status; the address the
- *   `Final-Recipient` (else `Original-Recipient`).
+ * - DSN: `Action: failed` with a 5.x.x `Status` (or none) → hard; `Action: failed` with 4.x.x or
+ *   with X.2.2 (a full mailbox: the rule every source shares, ../status.ts), or `Action: delayed`
+ *   → soft; delivered, relayed, expanded → nothing to record. The reason is the `Diagnostic-Code`
+ *   (its type, "smtp;", dropped), else the status, after "mailbox full (5.2.2): " when that rule
+ *   made a 5.x.x soft; the address the `Final-Recipient` (else `Original-Recipient`).
  * - ARF: `Feedback-Type` abuse, fraud, virus or other → complaint; `not-spam` and `auth-failure`
  *   (RFC 6591: a DKIM/SPF failure report, no reader's complaint) → nothing to record. The address
  *   is `Original-Rcpt-To` (often redacted by the provider).
@@ -67,28 +69,25 @@ function typedAddress(value: string | undefined): string | undefined {
   return bare.includes('@') ? bare : undefined;
 }
 
-const ENHANCED_STATUS = /(?:^|\s)([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)/;
-
 function classifyDsnRecipient(fields: Map<string, string>): ReportResult {
   const action = (fields.get('action') ?? '').toLowerCase().trim();
+  const diagnostic = fields.get('diagnostic-code');
   // Exim reports every SMTP refusal as Status 5.0.0 or 4.0.0 and leaves the next hop's own code
   // (5.1.1, 5.2.2) in the Diagnostic-Code: the detailed code decides when the Status is generic.
-  const reported = ENHANCED_STATUS.exec(fields.get('status') ?? '');
-  const detailed = ENHANCED_STATUS.exec(fields.get('diagnostic-code')?.replace(/^[^;]*;/, '') ?? '');
-  const status = reported && !(reported[2] === '0' && reported[3] === '0') ? reported : (detailed ?? reported);
+  const diagnosticText = diagnostic?.replace(/^[^;]*;/, '');
+  const status = enhancedStatusOf(fields.get('status'), diagnosticText);
   const email = typedAddress(fields.get('final-recipient')) ?? typedAddress(fields.get('original-recipient'));
-  const diagnostic = fields.get('diagnostic-code');
   const reason = diagnostic
     ? oneLine(diagnostic.includes(';') ? diagnostic.slice(diagnostic.indexOf(';') + 1) : diagnostic)
     : status
-      ? `Status ${oneLine(fields.get('status')!, 20)}`
+      ? `Status ${oneLine(fields.get('status') ?? status.code, 20)}`
       : undefined;
-  let kind: BounceKind | undefined;
-  // A full mailbox (X.2.2) is temporary by nature, whatever class the server gave it (RFC 3463 §3.3:
-  // "useful for both permanent and persistent transient errors"): soft, like a deferral.
-  if (action === 'failed') kind = status?.[1] === '4' || (status?.[2] === '2' && status[3] === '2') ? 'soft' : 'hard';
-  else if (action === 'delayed') kind = 'soft';
-  return { kind, email, reason };
+  if (action === 'delayed') return { kind: 'soft', email, reason };
+  if (action !== 'failed') return { kind: undefined, email, reason };
+  // The report's verdict is its class (4.x.x soft, 5.x.x or none hard); then the rule every source
+  // shares (../status.ts): a full mailbox (X.2.2) is soft whatever the class.
+  const verdict = kindFromStatus(status?.class === '4' ? 'soft' : 'hard', fields.get('status'), diagnosticText);
+  return { kind: verdict.kind, email, reason: explainedReason(reason, verdict) };
 }
 
 const COMPLAINT_TYPES = new Set(['abuse', 'fraud', 'virus', 'other']);
