@@ -36,6 +36,8 @@ for (const dialect of testDialects()) {
           if (rcpt.startsWith('closing')) return n <= 1 ? { code: 421, message: '4.4.2 Closing connection' } : null;
           if (rcpt.startsWith('gone')) return { code: 550, message: '5.1.1 No such user here' };
           if (rcpt.startsWith('never')) return { code: 452, message: '4.2.2 Mailbox full' };
+          // A full mailbox refused with a 5xx, as Gmail does, then room made: retried, not bounced.
+          if (rcpt.startsWith('full')) return n <= 1 ? { code: 552, message: '5.2.2 Mailbox full' } : null;
           return null;
         },
         dropConnectionFor: (rcpt) => {
@@ -177,11 +179,11 @@ for (const dialect of testDialects()) {
       expect(sendPage.text).toContain('was sent');
     });
 
-    it('4xx and dropped connections are retried until delivered, 5xx bounces and suppresses, endless 4xx fails: progress shows the ledger', async () => {
-      const kinds = ['ok', 'busy', 'closing', 'gone', 'never', 'drop'];
-      const emails = Array.from({ length: 12 }, (_, i) => `${kinds[i % kinds.length]}-x${i}@example.com`);
+    it('4xx, a 552 5.2.2 full mailbox and dropped connections are retried until delivered, 5xx bounces and suppresses, endless 4xx fails: progress shows the ledger', async () => {
+      const kinds = ['ok', 'busy', 'closing', 'gone', 'never', 'drop', 'full'];
+      const emails = Array.from({ length: 14 }, (_, i) => `${kinds[i % kinds.length]}-x${i}@example.com`);
       await seed(
-        12,
+        14,
         (i) => emails[i]!,
         () => ['store-news'],
       );
@@ -191,7 +193,7 @@ for (const dialect of testDialects()) {
       await eventually(async () => (await progressOf(id)).send?.state === 'finished', 'the send to finish', 30_000);
       const progress = await progressOf(id);
       expect(progress.counts).toEqual(await ledgerCounts(id));
-      expect(progress.counts).toMatchObject({ sent: 8, bounced: 2, failed: 2, total: 12 });
+      expect(progress.counts).toMatchObject({ sent: 10, bounced: 2, failed: 2, total: 14 });
       const arrived = countBy(
         sink.envelopes.map((e) => e.rcptTo[0]!).filter((r) => r.includes('-x')),
         (r) => r,
@@ -202,6 +204,7 @@ for (const dialect of testDialects()) {
       }
       expect(rcptTries.get('never-x4@example.com')).toBe(3);
       expect(rcptTries.get('gone-x3@example.com')).toBe(1);
+      expect(rcptTries.get('full-x6@example.com')).toBe(2);
       await withDatabase(server.databaseUrl, async (db) => {
         const gone = await db
           .selectFrom('subscribers')
@@ -209,11 +212,24 @@ for (const dialect of testDialects()) {
           .where('email', '=', 'gone-x3@example.com')
           .executeTakeFirst();
         expect(gone?.status).toBe('bounced');
+        const full = await db
+          .selectFrom('subscribers')
+          .select(['status'])
+          .where('email', 'in', ['full-x6@example.com', 'full-x13@example.com'])
+          .execute();
+        expect(full.map((f) => f.status)).toEqual(['active', 'active']);
         expect(
           await db
             .selectFrom('suppressions')
             .select('reason')
-            .where('email_hash', '=', emailHash('gone-x9@example.com'))
+            .where('email_hash', '=', emailHash('full-x13@example.com'))
+            .executeTakeFirst(),
+        ).toBeUndefined();
+        expect(
+          await db
+            .selectFrom('suppressions')
+            .select('reason')
+            .where('email_hash', '=', emailHash('gone-x10@example.com'))
             .executeTakeFirst(),
         ).toEqual({ reason: 'bounced' });
       });

@@ -1,5 +1,6 @@
 import { InvalidMailError } from '../mail/message.ts';
 import { describeMailError, MailSendError } from '../mail/transport.ts';
+import { explainedReason, kindFromStatus } from '../bounces/status.ts';
 
 export interface RetryPolicy {
   /** The first retry waits about this long; each further one twice as long. */
@@ -34,7 +35,7 @@ export function describeFailure(error: unknown): string {
 /**
  * The recipient's own mailbox refused for good: a 5xx to RCPT TO, or a 5xx to the message
  * with an address status (5.1.x such as 5.1.1 "no such user", 5.2.x such as 5.2.1 "mailbox
- * disabled").
+ * disabled"). Not a full mailbox (X.2.2), which is retried: see classifyFailure.
  */
 function isHardBounce(error: MailSendError): boolean {
   if (!error.permanent || error.responseCode === undefined) return false;
@@ -51,8 +52,8 @@ function isRefusedMessage(error: MailSendError): boolean {
 /**
  * 5xx to the recipient → bounced (and suppressed by the caller); a 5xx to the message itself
  * → failed at once. Anything temporary — a 4xx, a dropped connection, a timeout — and a
- * refusal of us as the sender (MAIL FROM, AUTH: fixable, so worth retrying after a pause) is
- * retried with backoff until `maxAttempts`, then failed. A message we could not even build
+ * refusal of us as the sender (MAIL FROM, AUTH: fixable, so worth retrying after a pause) or a
+ * full mailbox (X.2.2, even as a 5xx) is retried with backoff until `maxAttempts`, then failed. A message we could not even build
  * (InvalidMailError) fails at once and says nothing about the server.
  */
 export function classifyFailure(
@@ -62,11 +63,18 @@ export function classifyFailure(
   now: number,
   random: () => number = Math.random,
 ): FailureOutcome {
-  const reason = describeFailure(error);
-  if (error instanceof InvalidMailError) return { status: 'failed', reason: `not sent: ${reason}`, counts: false };
-  if (error instanceof MailSendError && isHardBounce(error)) return { status: 'bounced', reason, counts: false };
-  if (error instanceof MailSendError && isRefusedMessage(error))
-    return { status: 'failed', reason: `refused: ${reason}`, counts: true };
+  const described = describeFailure(error);
+  if (error instanceof InvalidMailError) return { status: 'failed', reason: `not sent: ${described}`, counts: false };
+  // A full mailbox (X.2.2) is temporary by nature, whatever class the server gave it — one rule with
+  // the relays' reports and the bounce mailbox (src/lib/bounces/status.ts): retried like a 452 4.2.2,
+  // never a bounce that suppresses the address, nor a refused message.
+  const fullMailbox =
+    error instanceof MailSendError && error.permanent ? kindFromStatus('hard', error.response) : undefined;
+  const reason = fullMailbox ? explainedReason(described, fullMailbox)! : described;
+  if (error instanceof MailSendError && !fullMailbox?.because) {
+    if (isHardBounce(error)) return { status: 'bounced', reason, counts: false };
+    if (isRefusedMessage(error)) return { status: 'failed', reason: `refused: ${reason}`, counts: true };
+  }
   if (attempt >= policy.maxAttempts)
     return {
       status: 'failed',

@@ -59,6 +59,25 @@ describe('retries and bounces', () => {
     expect(classifyFailure(smtp(503, 'RCPT TO', '503 Bad sequence'), 1, policy, 0).status).toBe('queued');
   });
 
+  it('a full mailbox (X.2.2) is retried like a 452 4.2.2 even when refused with a 5xx, then failed, never bounced', () => {
+    const now = 1_000_000;
+    for (const error of [
+      smtp(552, 'RCPT TO', '552 5.2.2 Mailbox full'),
+      smtp(552, 'DATA', '552-5.2.2 The email account that you tried to reach is over quota.', 'EMESSAGE'),
+      smtp(452, 'RCPT TO', '452 4.2.2 Mailbox full'),
+    ]) {
+      const retry = classifyFailure(error, 1, policy, now, () => 0.5);
+      expect(retry).toMatchObject({ status: 'queued', counts: true });
+      const last = classifyFailure(error, 5, policy, now);
+      expect(last.status).toBe('failed');
+      if (error.permanent) expect(last.reason).toMatch(/^gave up after 5 attempts: mailbox full \(5\.2\.2\): 552/);
+    }
+    // The other 5.2.x stay what they were: a disabled mailbox is a hard bounce.
+    expect(classifyFailure(smtp(550, 'DATA', '550 5.2.1 Mailbox disabled', 'EMESSAGE'), 1, policy, 0).status).toBe(
+      'bounced',
+    );
+  });
+
   it('a message that cannot be built fails at once and says nothing about the server', () => {
     expect(classifyFailure(new InvalidMailError('to', 'is not a valid address'), 1, policy, 0)).toEqual({
       status: 'failed',
