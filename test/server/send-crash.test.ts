@@ -17,7 +17,7 @@ import { sql } from 'kysely';
  */
 const POOL = 5;
 const RECIPIENTS = Number(process.env.CRASH_RECIPIENTS ?? 10_000);
-const CRASHES = Number(process.env.CRASH_KILLS ?? 12);
+const CRASHES = Number(process.env.CRASH_KILLS ?? 10);
 for (const dialect of testDialects()) {
   describe(`kill -9 while sending [${dialect}]`, () => {
     it(
