@@ -8,10 +8,10 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    // Server and browser tests start processes of their own and spend much of their time waiting
-    // on them: with two files at a time a 2-core machine was a third idle through the suite (user +
-    // system time 1.3 cores), so three.
-    maxWorkers: 3,
+    // Server and browser tests start processes of their own; two files at a time suit a 2-core
+    // machine (three took as long, load average 8, and a test of two workers sharing a send saw one
+    // worker do it all).
+    maxWorkers: 2,
     sequence: { sequencer: LongestFirstSequencer },
     // Domain tests run as a shop whose sender is set (a fresh install has none: tests of that say so).
     env: { MAIL_FROM: 'Frobozz Electric <newsletter@localhost>' },
