@@ -1,10 +1,7 @@
 import { createSign, generateKeyPairSync } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../helpers/databases.ts';
+import { makeSelfSignedCertificate } from '../helpers/tls.ts';
 import { handleRelayWebhook, type RelayWebhookDeps } from '../../src/web/bounce-webhooks.ts';
 import { RateLimits } from '../../src/lib/security/rate-limit.ts';
 import * as fixtures from '../fixtures/bounces/payloads.ts';
@@ -20,28 +17,7 @@ let certificate: string;
 let key: string;
 
 beforeAll(() => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'footfall-sns-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${dir}/k.pem`,
-      '-out',
-      `${dir}/c.pem`,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=sns',
-    ],
-    { stdio: 'ignore' },
-  );
-  certificate = readFileSync(`${dir}/c.pem`, 'utf8');
-  key = readFileSync(`${dir}/k.pem`, 'utf8');
+  ({ cert: certificate, key: key } = makeSelfSignedCertificate('sns'));
 });
 
 function signed(message: Record<string, string>, version: '1' | '2' = '2', privateKey = key): Record<string, string> {

@@ -1,10 +1,7 @@
 import { createHmac, createSign, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../helpers/databases.ts';
+import { makeSelfSignedCertificate } from '../helpers/tls.ts';
 import { seedSubscribers } from '../helpers/sending.ts';
 import { handleRelayWebhook, type Relay, type RelayWebhookDeps } from '../../src/web/bounce-webhooks.ts';
 import { RateLimits } from '../../src/lib/security/rate-limit.ts';
@@ -28,19 +25,7 @@ let certificate: string;
 let snsKey: string;
 
 beforeAll(() => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'footfall-sns-'));
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`].concat([
-      '-days',
-      '2',
-      '-subj',
-      '/CN=sns',
-    ]),
-    { stdio: 'ignore' },
-  );
-  certificate = readFileSync(`${dir}/c.pem`, 'utf8');
-  snsKey = readFileSync(`${dir}/k.pem`, 'utf8');
+  ({ cert: certificate, key: snsKey } = makeSelfSignedCertificate('sns'));
 });
 
 /** Each relay's request as it sends it, authenticated as it documents. */
