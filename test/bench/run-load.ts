@@ -32,7 +32,12 @@ export interface LoadResult {
 
 /** A process's CPU time so far in microseconds (user + system, from /proc). */
 export function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return cpuMicrosOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** User + system time (µs) from a /proc/<pid>/stat line (the fields after the command's closing parenthesis). */
+function cpuMicrosOfStat(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100;
@@ -45,8 +50,7 @@ export function cpuMicrosOfAll(name: string): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      total += ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+      total += cpuMicrosOfStat(stat);
     } catch {
       // gone since the listing
     }

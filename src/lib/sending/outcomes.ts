@@ -68,10 +68,10 @@ export function classifyFailure(
   // A full mailbox (X.2.2) is temporary by nature, whatever class the server gave it — one rule with
   // the relays' reports and the bounce mailbox (src/lib/bounces/status.ts): retried like a 452 4.2.2,
   // never a bounce that suppresses the address, nor a refused message.
-  const fullMailbox =
+  const byStatus =
     error instanceof MailSendError && error.permanent ? kindFromStatus('hard', error.response) : undefined;
-  const reason = fullMailbox ? explainedReason(described, fullMailbox)! : described;
-  if (error instanceof MailSendError && !fullMailbox?.because) {
+  const reason = byStatus ? explainedReason(described, byStatus)! : described;
+  if (error instanceof MailSendError && byStatus?.kind !== 'soft') {
     if (isHardBounce(error)) return { status: 'bounced', reason, counts: false };
     if (isRefusedMessage(error)) return { status: 'failed', reason: `refused: ${reason}`, counts: true };
   }

@@ -376,6 +376,10 @@ const insertText = (table: string, columns: string[]) =>
     (rows) =>
       `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples(columns.length, rows)}`,
   );
+/** A column of an `UPDATE … FROM (VALUES …) as "v"`: PostgreSQL types the values by casts. */
+const valuesColumn = (postgres: boolean, column: string, type: 'bigint' | 'text') =>
+  postgres ? `cast("v"."${column}" as ${type})` : `"v"."${column}"`;
+
 /**
  * The first time the reader cookie was set for each subscriber (issue 19: "known before the send"):
  * one statement for a batch's (subscriber, time) pairs, not one a subscriber (on PostgreSQL, a
@@ -383,7 +387,7 @@ const insertText = (table: string, columns: string[]) =>
  */
 const readerKnownText = (postgres: boolean) =>
   multiRowTexts((rows) => {
-    const v = (column: string) => (postgres ? `cast("v"."${column}" as bigint)` : `"v"."${column}"`);
+    const v = (column: string) => valuesColumn(postgres, column, 'bigint');
     return `update "subscribers" set "reader_known_at" = ${v('column2')} from (values ${tuples(2, rows)}) as "v" where "subscribers"."id" = ${v('column1')} and ("subscribers"."reader_known_at" is null or "subscribers"."reader_known_at" > ${v('column2')})`;
   });
 const READER_KNOWN = { sqlite: readerKnownText(false), postgres: readerKnownText(true) };
@@ -404,8 +408,7 @@ interface Shape {
 function shape(columns: [string, 'bigint' | 'text'][], push: Shape['push']): Shape {
   const text = (postgres: boolean) =>
     multiRowTexts((rows) => {
-      const cast = (column: string, type: string) =>
-        postgres ? `cast("v"."${column}" as ${type})` : `"v"."${column}"`;
+      const cast = (column: string, type: 'bigint' | 'text') => valuesColumn(postgres, column, type);
       const set = columns.map(([c, type], i) => `"${c}" = ${cast(`column${i + 2}`, type)}`).join(', ');
       return `update "deliveries" set ${set} from (values ${tuples(columns.length + 1, rows)}) as "v" where "deliveries"."id" = ${cast('column1', 'bigint')}`;
     });
