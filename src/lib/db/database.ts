@@ -6,7 +6,6 @@ import {
   CompiledQuery,
   Kysely,
   PostgresAdapter,
-  PostgresDialect,
   SqliteDialect,
   SqliteDriver,
   sql,
@@ -15,6 +14,7 @@ import {
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from './schema.ts';
+import { PipelinedPostgresDialect } from './pipelined-postgres.ts';
 import { makeFilePrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../security/private-files.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -113,7 +113,7 @@ export function createDatabase(url: string, options: { poolSize?: number } = {})
   if (location.dialect === 'postgres') {
     const pool = new pg.Pool({ connectionString: location.target, max: options.poolSize ?? 10 });
     pool.on('error', (error) => console.error('[db] idle PostgreSQL client error:', error.message));
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return new Kysely<Database>({ dialect: new PipelinedPostgresDialect(pool) });
   }
   const sqlite = openSqlite(location.target);
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });

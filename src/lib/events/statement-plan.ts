@@ -1,5 +1,6 @@
 import { CompiledQuery, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
+import { deferrableWrite, withValuesWritten } from '../db/pipelined-postgres.ts';
 
 /**
  * Follow-up work of a batch (first-event times, re-labelling, unique clickers) written once
@@ -72,6 +73,7 @@ const WRITTEN_TABLE = /^\s*(?:insert\s+into|update)\s+"([^"]+)"/i;
 
 /** Writes waiting to go as one statement: each table at most once (a statement must not change a row twice). */
 class PendingWrites {
+  /** The writes' texts (`?` placeholders), numbered in turn when sent. */
   texts: string[] = [];
   params: unknown[] = [];
   tables = new Set<string>();
@@ -82,29 +84,38 @@ class PendingWrites {
     if (table === undefined) return false;
     if (this.texts.length > 0 && (this.tables.has(table) || this.params.length + params.length > MAX_PARAMETERS))
       return false;
-    this.texts.push(numbered(text, this.params.length + 1));
+    this.texts.push(text);
     for (const p of params) this.params.push(p);
     this.tables.add(table);
     return true;
   }
 
+  /**
+   * As one statement, each write but the last a data-modifying WITH clause. Deferrable: the
+   * plan never reads a write's outcome, so in a transaction it may travel with the next statement
+   * or the COMMIT (src/lib/db/pipelined-postgres.ts).
+   */
   async send(trx: Transaction<any>): Promise<void> {
     const n = this.texts.length;
     if (n === 0) return;
-    const last = this.texts[n - 1]!;
     const text =
       n === 1
-        ? last
+        ? this.texts[0]!
         : `with ${this.texts
             .slice(0, -1)
             .map((t, i) => `"w${i}" as (${t})`)
-            .join(', ')} ${last}`;
+            .join(', ')} ${this.texts[n - 1]}`;
     const params = this.params;
     this.texts = [];
     this.params = [];
     this.tables.clear();
-    await trx.executeQuery(CompiledQuery.raw(text, params));
+    await trx.executeQuery(deferrableWrite(compiled(text, params)));
   }
+}
+
+/** A plan's statement for PostgreSQL: numbered placeholders, and its text with the values written in for the pipelined driver. */
+function compiled(text: string, params: unknown[]): CompiledQuery {
+  return withValuesWritten(CompiledQuery.raw(numbered(text, 1), params), partsOf(text), params);
 }
 
 export async function runPlan(trx: Transaction<any>, plan: StatementPlan): Promise<void> {
@@ -119,12 +130,12 @@ export async function runPlan(trx: Transaction<any>, plan: StatementPlan): Promi
       if (writes.add(step.write, step.params)) continue;
       await writes.send(trx);
       if (writes.add(step.write, step.params)) continue;
-      await trx.executeQuery(CompiledQuery.raw(numbered(step.write, 1), step.params));
+      await trx.executeQuery(deferrableWrite(compiled(step.write, step.params)));
       continue;
     }
     await writes.send(trx);
     const text = 'get' in step ? step.get : 'all' in step ? step.all : step.run;
-    const result = await trx.executeQuery(CompiledQuery.raw(numbered(text, 1), step.params));
+    const result = await trx.executeQuery(compiled(text, step.params));
     answer = 'get' in step ? result.rows[0] : 'all' in step ? result.rows : Number(result.numAffectedRows ?? 0n);
   }
 }
