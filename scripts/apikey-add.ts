@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { getConfig } from '../src/lib/config.ts';
 import { createDatabase } from '../src/lib/db/database.ts';
-import { migrateToLatest } from '../src/lib/db/migrate.ts';
+import { upgradeDatabase } from '../src/lib/app/upgrade-database.ts';
+import { loadServerSecret } from '../src/lib/security/server-secret.ts';
 import { createApiKey } from '../src/lib/auth/api-keys.service.ts';
 import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
 
@@ -25,9 +26,12 @@ if (values.role === undefined || values.name === undefined) {
   process.exit(1);
 }
 
-const db = createDatabase(getConfig().databaseUrl, { poolSize: 1 });
+const config = getConfig();
+const db = createDatabase(config.databaseUrl, { poolSize: 1 });
 try {
-  await migrateToLatest(db);
+  // The whole upgrade, as the server does it: run first on a database from an earlier version,
+  // this leaves nothing for the server's start (called numbers hashed with the server secret).
+  await upgradeDatabase(db, loadServerSecret(config.dataDir, config.secret));
   const result = await createApiKey(db, { name: values.name, role: values.role, createdBy: null });
   if (!result.ok) {
     console.error(`key not created: ${result.message}`);

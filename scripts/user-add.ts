@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { getConfig } from '../src/lib/config.ts';
 import { createDatabase } from '../src/lib/db/database.ts';
-import { migrateToLatest } from '../src/lib/db/migrate.ts';
+import { upgradeDatabase } from '../src/lib/app/upgrade-database.ts';
+import { loadServerSecret } from '../src/lib/security/server-secret.ts';
 import { createUser } from '../src/lib/auth/users.service.ts';
 import { keepNewFilesPrivate } from '../src/lib/security/private-files.ts';
 
@@ -33,9 +34,12 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-const db = createDatabase(getConfig().databaseUrl, { poolSize: 1 });
+const config = getConfig();
+const db = createDatabase(config.databaseUrl, { poolSize: 1 });
 try {
-  await migrateToLatest(db);
+  // The whole upgrade, as the server does it: run first on a database from an earlier version,
+  // this leaves nothing for the server's start (called numbers hashed with the server secret).
+  await upgradeDatabase(db, loadServerSecret(config.dataDir, config.secret));
   const result = await createUser(db, {
     email: values.email!,
     password: values.password!,
@@ -47,7 +51,7 @@ try {
     process.exitCode = 1;
   } else {
     console.log(
-      `created ${result.value.role} ${result.value.email} (${result.value.name}); sign in at ${getConfig().siteUrl}/admin/login`,
+      `created ${result.value.role} ${result.value.email} (${result.value.name}); sign in at ${config.siteUrl}/admin/login`,
     );
   }
 } catch (error) {

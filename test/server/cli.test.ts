@@ -4,10 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { projectRoot } from '../helpers/server.ts';
 import { withDatabase } from '../helpers/accounts.ts';
 import { authenticateApiKey } from '../../src/lib/auth/api-keys.service.ts';
 import { verifyPassword } from '../../src/lib/auth/password.ts';
+import { migrateToLatest } from '../../src/lib/db/migrate.ts';
+import { phoneHash } from '../../src/lib/phone/phone-hash.ts';
+
+const CLI_SECRET = 'cli-test-server-secret-0123456789abcdef';
 
 const run = promisify(execFile);
 
@@ -98,5 +103,31 @@ describe('npm run user:add / apikey:add', () => {
       code: 1,
       stderr: expect.stringContaining('Unknown role "root"'),
     });
+  });
+  it('run first on a database from an earlier version, user:add and apikey:add upgrade it as the server would: the called numbers are hashed', async () => {
+    for (const [name, args] of [
+      ['user-add.ts', ['--email', 'first@example.com', '--password', 'a long passphrase here', '--role', 'writer']],
+      ['apikey-add.ts', ['--role', 'marketer', '--name', 'first thing run']],
+    ] as const) {
+      const earlierDir = mkdtempSync(path.join(tmpdir(), 'footfall-cli-earlier-'));
+      const earlierUrl = `sqlite:${path.join(earlierDir, 'footfall.db')}`;
+      // An earlier Footfall's database: migrated, a call with the called number still in plain.
+      await withDatabase(earlierUrl, async (db) => {
+        await migrateToLatest(db);
+        await sql`insert into offline_events (kind, at, recorded_at, source, client_id, to_number) values ('call', ${1_800_000_000_000}, ${1_800_000_000_000}, 'webhook', 'webhook:cli', '+441632960104')`.execute(
+          db,
+        );
+      });
+      const ran = await run(process.execPath, [path.join(projectRoot, 'scripts', name), ...args], {
+        cwd: projectRoot,
+        env: { ...process.env, DATA_DIR: earlierDir, DATABASE_URL: earlierUrl, SECRET: CLI_SECRET },
+      });
+      expect(ran.stderr + ran.stdout).toContain('created');
+      const row = await withDatabase(earlierUrl, (db) =>
+        db.selectFrom('offline_events').selectAll().executeTakeFirstOrThrow(),
+      );
+      expect(row.to_hash, name).toBe(phoneHash(CLI_SECRET, '+441632960104'));
+      expect('to_number' in row, name).toBe(false);
+    }
   });
 });
