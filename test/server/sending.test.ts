@@ -307,6 +307,23 @@ for (const dialect of testDialects()) {
       expect(
         JSON.parse((await hook(JSON.stringify({ email: 'Somebody-Else@Example.com', type: 'bounce' }), auth)).text),
       ).toEqual({ suppressed: true, delivery_id: null });
+      // A full mailbox is soft whoever reports it (RFC 3463: X.2.2, "a persistent transient failure"): recorded with its reason, nobody suppressed.
+      const third = await messageOf('hook2@example.com');
+      const full = await hook(
+        JSON.stringify({
+          message_id: third.message_id,
+          type: 'bounce',
+          reason: '552 5.2.2 <hook2@example.com>: Mailbox full',
+        }),
+        auth,
+      );
+      expect(JSON.parse(full.text)).toEqual({ suppressed: false, delivery_id: third.id });
+      expect((await messageOf('hook2@example.com')).status).toBe('sent');
+      await withDatabase(server.databaseUrl, async (db) =>
+        expect(
+          await db.selectFrom('bounce_events').select(['kind', 'reason']).where('delivery_id', '=', third.id).execute(),
+        ).toEqual([{ kind: 'soft', reason: expect.stringMatching(/^mailbox full \(5\.2\.2\): 552 5\.2\.2/) }]),
+      );
       await withDatabase(server.databaseUrl, async (db) => {
         const statuses = await db
           .selectFrom('subscribers')

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { DB } from '../db/database.ts';
 import { recordBounce } from '../bounces/bounces.service.ts';
+import { explainedReason, kindFromStatus } from '../bounces/status.ts';
 import { normalizeEmail } from '../subscribers/email-address.ts';
 
 /**
@@ -64,14 +65,17 @@ export async function recordBounceReport(db: DB, input: unknown, now = Date.now(
     if (!checked.ok) return { ok: false, message: checked.error, fields: { email: checked.error } };
     email = checked.email;
   }
+  // A bounce is hard unless its reason names a full mailbox (X.2.2), as from every other source.
+  const verdict = kindFromStatus(report.type === 'bounce' ? 'hard' : 'complaint', undefined, report.reason);
+  const reason = explainedReason(report.reason, verdict);
   const outcome = await recordBounce(
     db,
     {
-      kind: report.type === 'bounce' ? 'hard' : 'complaint',
+      kind: verdict.kind,
       source: 'webhook',
       ...(report.message_id !== undefined ? { messageId: report.message_id } : {}),
       ...(email !== undefined ? { email } : {}),
-      ...(report.reason !== undefined ? { reason: report.reason } : {}),
+      ...(reason !== undefined ? { reason } : {}),
       ...(report.event_id !== undefined ? { eventKey: report.event_id } : {}),
       at: now,
     },

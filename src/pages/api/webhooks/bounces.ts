@@ -7,7 +7,8 @@ import { recordBounceReport, webhookSecretMatches } from '#lib/sending/bounce-we
 /**
  * Bounces and complaints from the mail provider. No API key: the shared secret
  * BOUNCE_WEBHOOK_SECRET, as `Authorization: Bearer …` or `X-Webhook-Secret: …`.
- * Body `{email?, message_id?, type: "bounce"|"complaint", reason?}` → suppressed.
+ * Body `{email?, message_id?, type: "bounce"|"complaint", reason?}` → suppressed (a full mailbox,
+ * X.2.2 in the reason, is a soft bounce: recorded, nobody suppressed).
  */
 export const POST: APIRoute = async (context) => {
   const app = await appContext();
