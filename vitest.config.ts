@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { LongestFirstSequencer } from './test/helpers/longest-first-sequencer.ts';
 
@@ -14,6 +16,11 @@ export default defineConfig({
     maxWorkers: 2,
     sequence: { sequencer: LongestFirstSequencer },
     // Domain tests run as a shop whose sender is set (a fresh install has none: tests of that say so).
-    env: { MAIL_FROM: 'Frobozz Electric <newsletter@localhost>' },
+    // NODE_COMPILE_CACHE: the servers and scripts the tests start (hundreds a run) reuse V8's
+    // compiled code and Node's type-stripped sources instead of redoing both at every start.
+    env: {
+      MAIL_FROM: 'Frobozz Electric <newsletter@localhost>',
+      NODE_COMPILE_CACHE: path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules/.cache/node-compile'),
+    },
   },
 });
