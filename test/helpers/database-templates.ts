@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createDatabase } from '../../src/lib/db/database.ts';
 import { migrateToLatest, migrationFolder } from '../../src/lib/db/migrate.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../src/lib/security/private-files.ts';
 
 /**
  * Migrated templates: a test run migrates one SQLite file (in the temp folder) and one PostgreSQL
@@ -79,5 +80,8 @@ export function copyMigratedTemplate(url: string): void {
   if (!url.startsWith('sqlite:')) return;
   const file = url.slice('sqlite:'.length);
   if (file === ':memory:' || existsSync(file) || !existsSync(sqliteTemplate())) return;
+  // As openSqlite makes a new database: its folder and the file its owner's alone.
+  mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
   copyFileSync(sqliteTemplate(), file);
+  chmodSync(file, PRIVATE_FILE_MODE);
 }
