@@ -36,7 +36,7 @@ for (const dialect of testDialects()) {
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-e2e-experiment-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       const port = await freePort();
       const siteUrl = `http://127.0.0.1:${port}`;

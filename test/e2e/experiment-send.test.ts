@@ -38,7 +38,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       sink = await startSmtpSink();
       dir = mkdtempSync(path.join(tmpdir(), 'footfall-experiment-e2e-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       databaseUrl = db.url;
       server = await startServer({ dataDir: dir, databaseUrl, env: env() });

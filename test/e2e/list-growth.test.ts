@@ -46,7 +46,7 @@ for (const dialect of testDialects()) {
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-e2e-growth-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       server = await startServer({
         dataDir: dir,

@@ -26,7 +26,7 @@ describe('the people behind a figure in Chromium', () => {
 
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'footfall-e2e-people-'));
-    const created = await createTestDatabaseUrl('sqlite', dir);
+    const created = await createTestDatabaseUrl('sqlite', dir, { migrated: true });
     drop = created.drop;
     const port = await freePort();
     seed = await seedReportDatabase(created.url, `http://127.0.0.1:${port}`);

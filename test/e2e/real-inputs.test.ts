@@ -92,7 +92,7 @@ for (const dialect of testDialects()) {
       imap = await startImapServer();
       relay = await startSmtpSink();
       dir = mkdtempSync(path.join(tmpdir(), 'footfall-e2e-real-inputs-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       databaseUrl = created.url;
       port = await freePort();

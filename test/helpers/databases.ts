@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe } from 'vitest';
 import pg from 'pg';
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateDown, migrateToLatest } from '../../src/lib/db/migrate.ts';
+import { copyMigratedTemplate, postgresTemplate } from './database-templates.ts';
 
 export type TestDialect = 'sqlite' | 'postgres';
 
@@ -12,10 +14,15 @@ export function testDialects(): TestDialect[] {
   return process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 }
 
-/** A fresh, empty database URL: a new SQLite file, or a new PostgreSQL database. */
+/**
+ * A fresh database URL: a new SQLite file (not yet there), or a new PostgreSQL database — empty,
+ * or with `migrated`, a copy of the migrated template (for callers that migrate it first thing,
+ * e.g. startServer; a SQLite file gets its copy there, from copyMigratedTemplate).
+ */
 export async function createTestDatabaseUrl(
   dialect: TestDialect,
   dir: string,
+  options: { migrated?: boolean } = {},
 ): Promise<{ url: string; drop: () => Promise<void> }> {
   if (dialect === 'sqlite')
     return { url: `sqlite:${dir}/test-${randomBytes(4).toString('hex')}.db`, drop: async () => {} };
@@ -23,8 +30,14 @@ export async function createTestDatabaseUrl(
   const name = `footfall_t_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin.href });
   await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
+  try {
+    const template = options.migrated
+      ? (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [postgresTemplate()])).rowCount
+      : 0;
+    await client.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${postgresTemplate()}` : ''}`);
+  } finally {
+    await client.end();
+  }
   const url = new URL(admin.href);
   url.pathname = '/' + name;
   return {
@@ -51,9 +64,11 @@ export function describeEachDatabase(name: string, suite: (get: () => DB, dialec
       let drop: (() => Promise<void>) | undefined;
       beforeAll(async () => {
         const { mkdtempSync } = await import('node:fs');
-        const { tmpdir } = await import('node:os');
-        const created = await createTestDatabaseUrl(dialect, mkdtempSync(`${tmpdir()}/footfall-db-`));
+        const created = await createTestDatabaseUrl(dialect, mkdtempSync(`${tmpdir()}/footfall-db-`), {
+          migrated: true,
+        });
         drop = created.drop;
+        copyMigratedTemplate(created.url);
         db = createDatabase(created.url);
         await migrateToLatest(db);
       });

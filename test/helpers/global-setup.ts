@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultAsnSourceDir, defaultCacheDir, loadAsnTables } from '../../src/lib/network/asn-data.ts';
 import { buildSite } from '../../src/lib/build/site-builds.ts';
+import { prepareDatabaseTemplates } from './database-templates.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -12,6 +13,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export default async function setup(): Promise<void> {
   // Compiles the IP → network table once, so servers started in parallel all read the cache.
   loadAsnTables({ sourceDir: defaultAsnSourceDir(), cacheDir: process.env.NETWORK_CACHE_DIR ?? defaultCacheDir() });
+  await prepareDatabaseTemplates();
   if (process.env.SKIP_BUILD === '1') return;
   await buildSite(root, { quiet: true });
 }

@@ -2,7 +2,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * The suite's longest files, longest first, as measured in a fresh clone's `.ci/run` on a 2-core
- * machine (each a minute or more: crash tests that restart servers a dozen times, the corpus
+ * machine (each half a minute or more: crash tests that restart servers a dozen times, the corpus
  * replayed by several server processes, first-day browser journeys). A fresh clone has no
  * durations from an earlier run, so Vitest would order files by size, and a long file that
  * happened to start last ran alone at the end (the corpus replays: 95 s). Started first, they
@@ -13,9 +13,17 @@ const LONGEST = [
   'test/server/experiments-crash.test.ts',
   'test/server/truth-instances.test.ts',
   'test/e2e/first-send.test.ts',
+  'test/server/truth-corpus.test.ts',
   'test/e2e/first-day.test.ts',
-  'test/server/accounts.test.ts',
   'test/server/truth-bullets.test.ts',
+  'test/server/accounts.test.ts',
+  'test/e2e/reports.test.ts',
+  'test/server/subscribers.test.ts',
+  'test/lib/subscribers/import.test.ts',
+  'test/server/builds.test.ts',
+  'test/e2e/attribution.test.ts',
+  'test/e2e/security-headers.test.ts',
+  'test/e2e/experiment-send.test.ts',
 ];
 
 const rank = (spec: TestSpecification): number => {

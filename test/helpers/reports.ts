@@ -1,5 +1,6 @@
 import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { migrateToLatest } from '../../src/lib/db/migrate.ts';
+import { copyMigratedTemplate } from './database-templates.ts';
 import { EventWriter } from '../../src/lib/events/event-writer.ts';
 import { VisitTracker, type PageViewEvent } from '../../src/lib/analytics/visits.ts';
 import { clickInserter, openInserter, type NewClick, type NewOpen } from './event-rows.ts';
@@ -71,6 +72,7 @@ export const SUBJECT_B = 'Autumn tune-up';
 
 /** A fresh migrated database at `url`, filled with the data set above. */
 export async function seedReportDatabase(url: string, siteUrl: string, now = Date.now()): Promise<ReportSeed> {
+  copyMigratedTemplate(url);
   const db = createDatabase(url, { poolSize: 1 });
   try {
     await migrateToLatest(db);

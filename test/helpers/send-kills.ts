@@ -87,7 +87,7 @@ export interface CrashRig {
 /** A fresh database and data folder and a crash sink, for servers sending `pool` messages at a time. */
 export async function startCrashRig(dialect: TestDialect, name: string, pool: number): Promise<CrashRig> {
   const dataDir = mkdtempSync(path.join(tmpdir(), `footfall-${name}-`));
-  const database = await createTestDatabaseUrl(dialect, dataDir);
+  const database = await createTestDatabaseUrl(dialect, dataDir, { migrated: true });
   const sink = await startCrashSink();
   const env = {
     SMTP_URL: sink.url,

@@ -3,6 +3,7 @@ import { migrateToLatest } from '../../src/lib/db/migrate.ts';
 import { demoShop } from '../../src/demo/shop.ts';
 import { findAllSettings, upsertSetting } from '../../src/lib/settings/settings.repository.ts';
 import { clearSettingsCache } from '../../src/lib/settings/settings.service.ts';
+import { copyMigratedTemplate } from './database-templates.ts';
 
 /**
  * The details a configured shop has in Settings (the demo shop's postal address, place, phone and
@@ -32,6 +33,7 @@ export async function useTestShop(db: DB, options: { sender?: { name: string; ad
 
 /** Migrates a database that no server opened yet and stores the test shop's details in it. */
 export async function prepareTestShopDatabase(databaseUrl: string): Promise<void> {
+  copyMigratedTemplate(databaseUrl);
   const db = createDatabase(databaseUrl, { poolSize: 1 });
   try {
     await migrateToLatest(db);

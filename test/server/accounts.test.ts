@@ -663,7 +663,7 @@ for (const dialect of testDialects()) {
     let drop: () => Promise<void>;
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-throttle-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       one = await startServer({ dataDir: dir, databaseUrl: created.url, env: { TRUST_PROXY: '1' } });
       two = await startServer({ dataDir: dir, databaseUrl: created.url, env: { TRUST_PROXY: '1', SEND_WORKER: '0' } });

@@ -36,7 +36,7 @@ for (const dialect of testDialects()) {
       imap = await startImapServer();
       relay = await startSmtpSink();
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-bounce-mailbox-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       server = await startServer({
         dataDir: dir,

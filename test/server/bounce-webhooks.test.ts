@@ -76,7 +76,7 @@ for (const dialect of testDialects()) {
       sink = await startSmtpSink();
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-relay-'));
       snsKey = readFileSync(makeSnsCertificate(dir), 'utf8');
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       server = await startServer({
         dataDir: dir,

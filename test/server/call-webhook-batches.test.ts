@@ -49,7 +49,7 @@ for (const dialect of testDialects()) {
     let drop: () => Promise<void>;
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-call-batches-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       url = created.url;
       const env = { SECRET, CALLRAIL_SIGNING_KEY: CALLRAIL_KEY };

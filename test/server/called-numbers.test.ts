@@ -42,7 +42,7 @@ for (const dialect of testDialects()) {
 
     beforeAll(async () => {
       dir = mkdtempSync(path.join(tmpdir(), 'footfall-called-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       databaseUrl = created.url;
       drop = created.drop;
       await prepareTestShopDatabase(databaseUrl); // migrated, with a postal address the issue needs to go out

@@ -26,7 +26,7 @@ for (const dialect of testDialects()) {
   describe(`kill -9 during a burst [${dialect}]`, () => {
     it('every request that received a 200 is in the database after restart', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-crash-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       const article = builtArticlePaths()[0]!;
       const acknowledged: string[] = [];
       try {

@@ -62,7 +62,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       sink = await startSmtpSink();
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-issues-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       server = await startServer({
         dataDir: dir,

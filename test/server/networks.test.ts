@@ -68,7 +68,7 @@ for (const dialect of testDialects()) {
     let drop: () => Promise<void>;
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-srv-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       server = await startServer({
         dataDir: dir,

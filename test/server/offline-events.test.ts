@@ -43,7 +43,7 @@ for (const dialect of testDialects()) {
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-offline-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { CALLS_WEBHOOK_SECRET: SECRET } });
       for (const role of ['writer', 'marketer', 'admin'] as const) {

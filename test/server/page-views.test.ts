@@ -18,7 +18,7 @@ for (const dialect of testDialects()) {
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-pv-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       server = await startServer({ dataDir: dir, databaseUrl: db.url });
       article = builtArticlePaths()[0]!;

@@ -42,7 +42,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       sink = await startSmtpSink();
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-people-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       const port = await freePort();
       seed = await seedReportDatabase(created.url, `http://127.0.0.1:${port}`);

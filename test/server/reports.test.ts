@@ -119,7 +119,7 @@ for (const dialect of testDialects()) {
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-reports-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       const port = await freePort();
       seed = await seedReportDatabase(created.url, `http://127.0.0.1:${port}`);

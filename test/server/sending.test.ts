@@ -47,7 +47,7 @@ for (const dialect of testDialects()) {
         },
       });
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-sending-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       server = await startServer({
         dataDir: dir,
@@ -676,7 +676,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       sink = await startSmtpSink();
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-stuck-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       server = await startServer({
         dataDir: dir,

@@ -19,7 +19,7 @@ for (const dialect of testDialects()) {
 
     beforeAll(async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-timeline-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       server = await startServer({ dataDir: dir, databaseUrl: created.url, env: { SEND_WORKER: '0' } });
       marketer = await sessionCookie(

@@ -21,7 +21,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       sink = await startSmtpSink();
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-api-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       server = await startServer({ dataDir: dir, databaseUrl: db.url, env: { SMTP_URL: sink.url } });
       marketerKey = await apiKeyFor(server.databaseUrl, 'marketer');

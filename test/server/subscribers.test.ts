@@ -31,7 +31,7 @@ for (const dialect of testDialects()) {
         respond: (rcpt) => (refused.has(rcpt) ? { code: 550, message: '5.1.1 Mailbox unavailable' } : null),
       });
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-subs-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = db.drop;
       server = await startServer({
         dataDir: dir,
@@ -490,7 +490,7 @@ for (const dialect of testDialects()) {
     let drop: () => Promise<void>;
     beforeAll(async () => {
       dir = mkdtempSync(path.join(tmpdir(), 'footfall-signup-limit-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       url = created.url;
       one = await startServer({ dataDir: dir, databaseUrl: url, env: { TRUST_PROXY: '1', SECRET } });

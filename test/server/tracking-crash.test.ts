@@ -25,7 +25,7 @@ for (const dialect of testDialects()) {
   describe(`kill -9 during a pixel burst [${dialect}]`, () => {
     it('every pixel answered 200 is an open in the database after restart', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'footfall-pxcrash-'));
-      const db = await createTestDatabaseUrl(dialect, dir);
+      const db = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       try {
         const env = { SECRET: TEST_SECRET, SEND_WORKER: '0' };
         let server = await startServer({ dataDir: dir, databaseUrl: db.url, env });

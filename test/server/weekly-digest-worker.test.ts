@@ -30,7 +30,7 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       sink = await startSmtpSink();
       dir = mkdtempSync(path.join(tmpdir(), 'footfall-digest-worker-'));
-      const created = await createTestDatabaseUrl(dialect, dir);
+      const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
       drop = created.drop;
       url = created.url;
       const port = await freePort();

@@ -502,7 +502,7 @@ describeEachDatabase('subscriber CSV import', (db, dialect) => {
   });
 
   it('a process killed (SIGKILL) in the middle of applying leaves nothing written', { timeout: 60_000 }, async () => {
-    const created = await createTestDatabaseUrl(dialect, dir);
+    const created = await createTestDatabaseUrl(dialect, dir, { migrated: true });
     const own = createDatabase(created.url, { poolSize: 1 });
     try {
       await migrateToLatest(own);
