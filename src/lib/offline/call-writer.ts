@@ -3,7 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { BatchInserter } from '../events/event-writer.ts';
 import { sqliteMultiInsert } from '../events/sqlite-multi-row.ts';
-import { addReportCounts, addReportCountsSqlite, CountDeltas } from '../counts/ledger.ts';
+import { addReportCounts, addReportCountsSqlite } from '../counts/ledger.ts';
 import { creditedIssue } from './issue-credit.ts';
 import { dialectOf, type DB } from '../db/database.ts';
 import { findIssuesByTrackedPhoneHash } from '../issues/issues.repository.ts';
@@ -281,7 +281,7 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
   });
 
   const results: CallResult[] = [];
-  const deltas = new CountDeltas();
+  const inserted: OfflineEventRow[] = [];
   const callers = new Map<string, number>();
   for (const call of calls) {
     const event = judge.judge(call);
@@ -303,7 +303,7 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
       const id = Number(lastInsertRowid);
       judge.stored(call, callers);
       const row = { ...event, id, undone_at: null, undone_by: null };
-      offlineEventDeltas([row], 1, deltas);
+      inserted.push(row);
       results.push({ row, duplicate: false });
       continue;
     }
@@ -311,7 +311,7 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
     if (!existing) throw new Error(`call ${call.client_id} neither inserted nor found`);
     results.push({ row: existing, duplicate: true });
   }
-  if (deltas.size > 0) addReportCountsSqlite(sqlite, deltas);
+  if (inserted.length > 0) addReportCountsSqlite(sqlite, offlineEventDeltas(inserted, 1));
   if (callers.size > 0) {
     const values: unknown[] = [];
     for (const [hash, n] of callers) values.push(hash, n);

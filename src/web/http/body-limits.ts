@@ -77,6 +77,7 @@ export const LARGEST_BODY = Math.max(...Object.values(BODY_LIMITS));
 
 /** The relays whose native bounce webhooks take `relayWebhook` bodies (src/web/bounce-webhooks.ts). */
 export const RELAY_WEBHOOKS = ['ses', 'postmark', 'mailgun', 'sendgrid'] as const;
+const RELAY_WEBHOOK_ROUTES = RELAY_WEBHOOKS.map((name) => `/api/webhooks/${name}`);
 
 /**
  * Which limit a request falls under, from its route (decoded, normalised: src/web/http/request-path.ts)
@@ -85,7 +86,7 @@ export const RELAY_WEBHOOKS = ['ses', 'postmark', 'mailgun', 'sendgrid'] as cons
 export function bodyRouteOf(route: string, search: string): BodyRoute {
   if (isUnder(route, '/t')) return 'tracking';
   if (isUnder(route, '/api')) {
-    if (RELAY_WEBHOOKS.some((name) => isUnder(route, `/api/webhooks/${name}`))) return 'relayWebhook';
+    if (RELAY_WEBHOOK_ROUTES.some((folder) => isUnder(route, folder))) return 'relayWebhook';
     if (route === '/api/webhooks/door-counts') return 'doorCounts';
     if (isUnder(route, '/api/webhooks')) return 'webhook';
     return route === '/api/subscribers' || route === '/api/subscribers/' ? 'apiSubscribers' : 'api';
