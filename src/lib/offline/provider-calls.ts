@@ -19,12 +19,16 @@ import { MAX_WEBHOOK_CALL_AGE_MS, MAX_WEBHOOK_SKEW_MS, type WebhookCall } from '
 
 const MAX_DURATION_S = 86_400;
 
-/** Constant-time comparison of two base64 signatures (compared as digests, so lengths never leak). */
+/**
+ * Constant-time comparison of two base64 signatures. Only a presented signature of another
+ * length is refused early: the expected one's length is public (28 characters for HMAC-SHA1),
+ * so that reveals nothing about it.
+ */
 function sameSignature(expected: string, presented: string | null | undefined): boolean {
   if (!presented) return false;
-  const a = createHmac('sha256', 'signature').update(expected).digest();
-  const b = createHmac('sha256', 'signature').update(presented.trim()).digest();
-  return timingSafeEqual(a, b);
+  const a = Buffer.from(expected, 'latin1');
+  const b = Buffer.from(presented.trim(), 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -33,9 +37,33 @@ function sameSignature(expected: string, presented: string | null | undefined): 
 /** Twilio's signature of a request: base64 HMAC-SHA1 of the URL followed by the sorted parameters. */
 export function twilioSignature(authToken: string, url: string, params: Iterable<[string, string]>): string {
   const sorted = [...params].sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-  const hmac = createHmac('sha1', authToken).update(url, 'utf8');
-  for (const [name, value] of sorted) hmac.update(name, 'utf8').update(value, 'utf8');
-  return hmac.digest('base64');
+  // One string, one update: each update is a call into node:crypto with a fixed cost.
+  let signed = url;
+  for (const [name, value] of sorted) signed += name + value;
+  return createHmac('sha1', authToken).update(signed, 'utf8').digest('base64');
+}
+
+/** The URLs a signature may have been made over, by URL (a server is called at one or two). */
+const candidatesByUrl = new Map<string, readonly string[] | undefined>();
+
+function signedUrlCandidates(url: string): readonly string[] | undefined {
+  if (candidatesByUrl.has(url)) return candidatesByUrl.get(url);
+  let candidates: readonly string[] | undefined;
+  try {
+    // URL drops a default port: `host` is then the bare name, and the port is written out once more.
+    const parsed = new URL(url);
+    const rest = `${parsed.pathname}${parsed.search}`;
+    const found = new Set([url, `${parsed.protocol}//${parsed.host}${rest}`]);
+    if (parsed.port === '')
+      found.add(`${parsed.protocol}//${parsed.host}:${parsed.protocol === 'https:' ? 443 : 80}${rest}`);
+    candidates = [...found];
+  } catch {
+    candidates = undefined;
+  }
+  // The query string is the caller's: a flood of distinct URLs must not grow this without bound.
+  if (candidatesByUrl.size >= 64) candidatesByUrl.clear();
+  candidatesByUrl.set(url, candidates);
+  return candidates;
 }
 
 /**
@@ -50,17 +78,8 @@ export function isTwilioRequest(
   params: readonly [string, string][],
 ): boolean {
   if (!authToken || !signature) return false;
-  const candidates = new Set([url]);
-  try {
-    // URL drops a default port: `host` is then the bare name, and the port is written out once more.
-    const parsed = new URL(url);
-    const rest = `${parsed.pathname}${parsed.search}`;
-    candidates.add(`${parsed.protocol}//${parsed.host}${rest}`);
-    if (parsed.port === '')
-      candidates.add(`${parsed.protocol}//${parsed.host}:${parsed.protocol === 'https:' ? 443 : 80}${rest}`);
-  } catch {
-    return false;
-  }
+  const candidates = signedUrlCandidates(url);
+  if (!candidates) return false;
   let valid = false;
   for (const candidate of candidates)
     valid = sameSignature(twilioSignature(authToken, candidate, params), signature) || valid;

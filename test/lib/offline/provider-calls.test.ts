@@ -29,6 +29,12 @@ describe('provider call webhooks', () => {
       false,
     );
     expect(isTwilioRequest('54321', '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', URL_SIGNED, PARAMS)).toBe(false);
+    // The signature compared whole: surrounding spaces are dropped, a prefix or an extension is not it.
+    expect(isTwilioRequest('12345', ' 0/KCTR6DLpKmkAf8muzZqo1nDgQ= ', URL_SIGNED, PARAMS)).toBe(true);
+    expect(isTwilioRequest('12345', '0/KCTR6DLpKmkAf8muzZqo1nDgQ', URL_SIGNED, PARAMS)).toBe(false);
+    expect(isTwilioRequest('12345', '0/KCTR6DLpKmkAf8muzZqo1nDgQ==', URL_SIGNED, PARAMS)).toBe(false);
+    expect(isTwilioRequest('12345', '0/KCTR6DLpKmkAf8muzZqo1nDgQé', URL_SIGNED, PARAMS)).toBe(false);
+    expect(isTwilioRequest('12345', '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', 'not a URL', PARAMS)).toBe(false);
     expect(isTwilioRequest(undefined, '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', URL_SIGNED, PARAMS)).toBe(false);
   });
 
