@@ -129,15 +129,6 @@ export interface CallRecording {
   serverSecret: string;
 }
 
-/** The last called number's hash: a provider's calls are nearly all to the shop's one tracked number. */
-let lastCalled: { secret: string; number: string; hash: string } | undefined;
-
-function calledHash(serverSecret: string, normalizedNumber: string): string {
-  if (lastCalled?.number !== normalizedNumber || lastCalled.secret !== serverSecret)
-    lastCalled = { secret: serverSecret, number: normalizedNumber, hash: phoneHash(serverSecret, normalizedNumber) };
-  return lastCalled.hash;
-}
-
 /**
  * Stores a call a provider reported, once per `clientId` (`webhook:…`, `twilio:<CallSid>`,
  * `callrail:<id>`): caller and called number kept only as keyed hashes, credited to the issue whose tracked
@@ -157,7 +148,7 @@ export async function recordProviderCall(
     client_id: clientId,
     from_hash: call.from ? callerHash(deps.serverSecret, call.from) : null,
     // The called number is hashed like the caller's: the issue's tracked number is compared as its hash.
-    to_hash: call.to ? calledHash(deps.serverSecret, call.to) : null,
+    to_hash: call.to ? phoneHash(deps.serverSecret, call.to) : null,
     duration_s: call.durationS ?? null,
     answered: call.answered === undefined ? null : call.answered ? 1 : 0,
   });
