@@ -52,6 +52,12 @@ export interface Instance {
 export interface InstanceOptions {
   /** postgres://… to run on PostgreSQL (a fresh database is created there and dropped after); SQLite by default. */
   database?: string;
+  /**
+   * Makes the instance's new database instead (on PostgreSQL when `database` is given, else a
+   * SQLite file in `dataDir`): empty, or already migrated (the tests hand in a copy of their run's
+   * migrated template; the migration then finds nothing to do).
+   */
+  newDatabase?: (dataDir: string) => Promise<{ url: string; drop: () => Promise<void> }>;
   /** Two server processes on the one database behind a round-robin proxy (PostgreSQL only). */
   servers?: 1 | 2;
   /** More environment for the server. */
@@ -252,9 +258,11 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
   await ensureBuild(log);
   mark('build checked');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-truth-'));
-  const database = options.database
-    ? await createPostgresDatabase(options.database)
-    : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
+  const database = options.newDatabase
+    ? await options.newDatabase(dataDir)
+    : options.database
+      ? await createPostgresDatabase(options.database)
+      : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
   const secret = randomBytes(32).toString('base64url');
   const servers: StartedServer[] = [];
   let proxy: http.Server | undefined;
