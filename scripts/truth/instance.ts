@@ -22,6 +22,13 @@ import { getSettings, saveSettings } from '../../src/lib/settings/settings.servi
  */
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * The send worker's poll period in a replay's servers: the shortest it honours (it looks for due
+ * sends at most every 250 ms of its clock), so a step of the frozen clock starts the send within
+ * one short real poll.
+ */
+export const SEND_POLL_MS = 250;
+
 export interface Instance {
   /** Where requests go: the server, or the round-robin proxy in front of two. */
   url: string;
@@ -45,11 +52,23 @@ export interface Instance {
 export interface InstanceOptions {
   /** postgres://… to run on PostgreSQL (a fresh database is created there and dropped after); SQLite by default. */
   database?: string;
+  /**
+   * Makes the instance's new database instead (on PostgreSQL when `database` is given, else a
+   * SQLite file in `dataDir`): empty, or already migrated (the tests hand in a copy of their run's
+   * migrated template; the migration then finds nothing to do).
+   */
+  newDatabase?: (dataDir: string) => Promise<{ url: string; drop: () => Promise<void> }>;
   /** Two server processes on the one database behind a round-robin proxy (PostgreSQL only). */
   servers?: 1 | 2;
   /** More environment for the server. */
   env?: Record<string, string>;
   log?: (line: string) => void;
+}
+
+/** Logs a phase's end with the seconds since this was made (where a replay's time goes). */
+export function phaseLog(log: (line: string) => void): (phase: string) => void {
+  const start = performance.now();
+  return (phase) => log(`${phase} at ${((performance.now() - start) / 1000).toFixed(2)} s`);
 }
 
 function freePort(): Promise<number> {
@@ -233,20 +252,26 @@ function startRoundRobin(port: number, backends: () => number[], counts: number[
 
 export async function startInstance(options: InstanceOptions = {}): Promise<Instance> {
   const log = options.log ?? (() => {});
+  const mark = phaseLog(log);
   const count = options.servers ?? 1;
   if (count > 1 && !options.database) throw new Error('two server processes need PostgreSQL (--database postgres://…)');
   await ensureBuild(log);
+  mark('build checked');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'footfall-truth-'));
-  const database = options.database
-    ? await createPostgresDatabase(options.database)
-    : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
+  const database = options.newDatabase
+    ? await options.newDatabase(dataDir)
+    : options.database
+      ? await createPostgresDatabase(options.database)
+      : { url: `sqlite:${path.join(dataDir, 'footfall.db')}`, drop: async () => {} };
   const secret = randomBytes(32).toString('base64url');
   const servers: StartedServer[] = [];
   let proxy: http.Server | undefined;
   try {
     const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
     const front = count > 1 ? await freePort() : ports[0]!;
+    mark('database created');
     const apiKey = await prepareDatabase(database.url, `http://127.0.0.1:${front}`);
+    mark('database migrated and set up');
     const envFor = (port: number) => ({
       PORT: String(port),
       SITE_URL: `http://127.0.0.1:${front}`,
@@ -257,9 +282,15 @@ export async function startInstance(options: InstanceOptions = {}): Promise<Inst
       SEND_WORKER: '1',
       // The replay sends at once: no undo window before the first message.
       SEND_UNDO_SECONDS: '0',
+      SEND_POLL_MS: String(SEND_POLL_MS),
       ...options.env,
     });
-    for (const port of ports) servers.push(await startServerProcess(envFor(port), log));
+    // Started side by side: each spends most of its start-up loading code, not waiting on the other.
+    const started = await Promise.allSettled(ports.map((port) => startServerProcess(envFor(port), log)));
+    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    mark('servers listening');
     const stats = { requestsPerServer: ports.map(() => 0), restarts: 0 };
     if (count > 1) proxy = await startRoundRobin(front, () => servers.map((s) => s.port), stats.requestsPerServer);
     const stopAll = async () => {

@@ -6,7 +6,7 @@ import { createDatabase, type DB } from '../../src/lib/db/database.ts';
 import { trackingTokens } from '../../src/lib/tracking/tokens.ts';
 import { labelEvents, trueFigures, type Corpus, type CorpusEvent, type LinkName, type TrueFigures } from './corpus.ts';
 import { compareFigures, scoreCorpus, type CaseHits, type FigureComparison, type TruthScore } from './score.ts';
-import { startInstance, type Instance, type InstanceOptions } from './instance.ts';
+import { phaseLog, SEND_POLL_MS, startInstance, type Instance, type InstanceOptions } from './instance.ts';
 
 /**
  * The truth replay: a fresh instance, one issue sent through the real send worker to one
@@ -214,7 +214,9 @@ export interface RunTruthOptions extends InstanceOptions {
 
 export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): Promise<TruthResult> {
   const log = options.log ?? (() => {});
+  const mark = phaseLog(log);
   const instance = await startInstance(options);
+  mark('instance started');
   const db = createDatabase(instance.databaseUrl, { poolSize: 2 });
   try {
     // The clock stands still from here to the last hit (moved only by the replay).
@@ -231,6 +233,7 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
       const refused = results.results.filter((r: { ok: boolean }) => !r.ok);
       if (refused.length > 0) throw new Error(`subscribers refused: ${JSON.stringify(refused.slice(0, 3))}`);
     }
+    mark('subscribers imported');
     const issue = await api(instance, 'POST', '/api/issues', {
       subject: 'Truth replay: three things from the workshop',
       preheader: 'Batteries, first widgets and winter',
@@ -240,16 +243,19 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
     const checked = await api(instance, 'GET', `/api/issues/${issue.id}`);
     if (!checked.ready) throw new Error(`the replay's issue fails its checks: ${JSON.stringify(checked.checks)}`);
     await api(instance, 'POST', `/api/issues/${issue.id}/send`, { audience: {} });
-    // The worker looks for due sends every 250 ms of its clock: one step forward starts the send,
-    // and every message then goes out at that same instant (another step only if it stalls).
-    let nudged = 0;
+    mark('send requested');
+    // The worker looks for due sends once its clock has moved a poll period (SEND_POLL_MS, set by
+    // the instance) past its last look: one step forward starts the send, and every message then
+    // goes out at that same instant (another step only if it stalls).
+    let probes = 0;
     await waitFor('the send to finish', async () => {
       const p = await api(instance, 'GET', `/api/issues/${issue.id}/progress`);
       if (p.counts.sent >= emails.length) return true;
-      if (nudged++ % 50 === 0) await instance.setClock((clock += 300));
+      if (probes++ % 20 === 0) await instance.setClock((clock += SEND_POLL_MS));
       return undefined;
     });
     log(`sent ${emails.length} messages`);
+    mark(`send finished (${probes} probes, clock at ${clock})`);
 
     const links = await db
       .selectFrom('issue_links')
@@ -272,6 +278,7 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
       return found.size >= emails.length ? found : undefined;
     });
 
+    mark('outbox read');
     // Every case's hits after its own message's send time, merged in time order (one clock, only moving forward).
     const sentAt = new Map(
       (await db.selectFrom('deliveries').select(['id', 'sent_at']).where('issue_id', '=', issue.id).execute()).map(
@@ -303,6 +310,7 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
       await hit(instance, url, e, jars[ci]!, clock);
     }
     log(`replayed ${timeline.length} hits`);
+    mark('replayed');
 
     const hits = new Map<string, CaseHits>();
 
@@ -316,6 +324,7 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
       attributedVisitors: report.issue.unique_visitors,
     };
     const truth = trueFigures(corpus);
+    mark('report read');
     await options.inspect?.(instance, issue.id);
     return {
       score,
@@ -337,6 +346,7 @@ export async function runTruth(corpus: Corpus, options: RunTruthOptions = {}): P
   } finally {
     await db.destroy();
     await instance.close({ keep: options.keep ?? false });
+    mark('instance closed');
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/databases.ts';
+import { truthDatabase } from '../helpers/truth.ts';
 import { parseCorpus, type CorpusCase, type CorpusEvent } from '../../scripts/truth/corpus.ts';
 import { runTruth, type TruthResult } from '../../scripts/truth/replay.ts';
 import { createDatabase } from '../../src/lib/db/database.ts';
@@ -254,7 +255,7 @@ for (const dialect of testDialects()) {
     it('every hit in its class, the figures equal to the truth, nothing failed', async () => {
       const corpus = parseCorpus(JSON.stringify({ cases: CASES }));
       result = await runTruth(corpus, {
-        ...(dialect === 'postgres' ? { database: process.env.TEST_DATABASE_URL! } : {}),
+        ...truthDatabase(dialect),
         inspect: async (instance) => {
           output = instance.output();
           const db = createDatabase(instance.databaseUrl, { poolSize: 1 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/databases.ts';
+import { truthDatabase } from '../helpers/truth.ts';
 import { projectRoot } from '../helpers/server.ts';
 import { parseCorpus } from '../../scripts/truth/corpus.ts';
 import { runTruth } from '../../scripts/truth/replay.ts';
@@ -18,7 +19,7 @@ const corpus = parseCorpus(readFileSync(path.join(projectRoot, 'test/fixtures/tr
 for (const dialect of testDialects()) {
   describe(`the labelled corpus, replayed [${dialect}]`, () => {
     it(`≥ ${TARGETS.accuracy * 100} % of recorded hits in the right class; unique likely-human openers, human clickers and attributed visitors within ${TARGETS.figureError * 100} %`, async () => {
-      const result = await runTruth(corpus, dialect === 'postgres' ? { database: process.env.TEST_DATABASE_URL! } : {});
+      const result = await runTruth(corpus, truthDatabase(dialect));
       const report = formatReport(result.score, result.figures, `${result.cases} cases, ${dialect}`);
       expect(result.score.recorded, report).toBe(446);
       expect(result.score.accuracy, report).toBeGreaterThanOrEqual(TARGETS.accuracy);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../helpers/server.ts';
+import { truthDatabase } from '../helpers/truth.ts';
 import { parseCorpus } from '../../scripts/truth/corpus.ts';
 import { runTruth, type TruthResult } from '../../scripts/truth/replay.ts';
 
@@ -29,12 +30,12 @@ describe.runIf(database)('one answer on every instance [postgres]', () => {
   let one: ReturnType<typeof answer>;
 
   it('one server process', async () => {
-    one = answer(await runTruth(corpus, { database: database! }));
+    one = answer(await runTruth(corpus, truthDatabase('postgres')));
     expect(Object.keys(one.classes)).toHaveLength(corpus.cases.length);
   }, 240_000);
 
   it('two server processes behind a round-robin proxy give the same classes and figures', async () => {
-    const result = await runTruth(corpus, { database: database!, servers: 2 });
+    const result = await runTruth(corpus, { ...truthDatabase('postgres'), servers: 2 });
     // Both answered a fair share of the requests (the proxy alternates).
     for (const n of result.stats.requestsPerServer) expect(n).toBeGreaterThan(200);
     const two = answer(result);
@@ -43,7 +44,7 @@ describe.runIf(database)('one answer on every instance [postgres]', () => {
   }, 240_000);
 
   it('a server killed in the middle of a sweep and started again gives the same classes and figures', async () => {
-    const result = await runTruth(corpus, { database: database!, restartMidSweep: true });
+    const result = await runTruth(corpus, { ...truthDatabase('postgres'), restartMidSweep: true });
     expect(result.stats.restarts).toBe(1);
     const restarted = answer(result);
     expect(restarted.classes).toEqual(one.classes);
