@@ -172,14 +172,17 @@ if (testDialects().includes('postgres'))
         const env = { ...rig.env, SEND_UNDO_SECONDS: '2' };
         const servers: RunningServer[] = [];
         try {
-          servers.push(await startServer({ dataDir: rig.dataDir, databaseUrl, env }));
-          servers.push(
-            await startServer({
+          // Side by side: neither has anything to send before the issue below exists.
+          const started = await Promise.allSettled([
+            startServer({ dataDir: rig.dataDir, databaseUrl, env }),
+            startServer({
               dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-experiment-two-b-')),
               databaseUrl,
               env,
             }),
-          );
+          ]);
+          for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+          for (const s of started) if (s.status === 'rejected') throw s.reason;
           const n = 2000;
           const issueId = await withDb(databaseUrl, async (db) => {
             await seedSubscribers(db, n, { email: (i) => `two${i}@example.com`, chunk: 1000 });

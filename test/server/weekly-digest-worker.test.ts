@@ -82,15 +82,21 @@ for (const dialect of testDialects()) {
       async () => {
         await servers.pop()!.stop();
         const port = await freePort();
-        servers.push(await startServer({ dataDir: dir, databaseUrl: url, env }));
-        if (dialect === 'postgres')
-          servers.push(
-            await startServer({
-              dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-second-')),
-              databaseUrl: url,
-              env: { ...env, PORT: String(port) },
-            }),
-          );
+        // On PostgreSQL a second worker, started side by side with the first.
+        const started = await Promise.allSettled([
+          startServer({ dataDir: dir, databaseUrl: url, env }),
+          ...(dialect === 'postgres'
+            ? [
+                startServer({
+                  dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-second-')),
+                  databaseUrl: url,
+                  env: { ...env, PORT: String(port) },
+                }),
+              ]
+            : []),
+        ]);
+        for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+        for (const s of started) if (s.status === 'rejected') throw s.reason;
         // Each worker has checked the digest many times over (every 100 ms) once both say they run.
         await eventually(
           () => servers.every((s) => /\[send\] worker .* running/.test(s.output())),
