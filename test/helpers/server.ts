@@ -55,6 +55,18 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Starts several servers side by side (two workers on one database: neither has work before the
+ * test's next step). If one fails to start, the others are stopped before the error is thrown.
+ */
+export async function startServers(options: StartOptions[]): Promise<RunningServer[]> {
+  const started = await Promise.allSettled(options.map((o) => startServer(o)));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (!failed) return started.map((s) => (s as PromiseFulfilledResult<RunningServer>).value);
+  await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+  throw failed.reason;
+}
+
 /** Starts the real server (`node src/server.ts`, built site) on a free port and waits until it listens. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'footfall-srv-'));

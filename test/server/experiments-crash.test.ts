@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { startServers, type RunningServer } from '../helpers/server.ts';
 import { testDialects } from '../helpers/databases.ts';
 import { apiKeyFor, request } from '../helpers/accounts.ts';
 import { createDraftIssue, seedSubscribers, withDb } from '../helpers/sending.ts';
@@ -173,16 +173,12 @@ if (testDialects().includes('postgres'))
         const servers: RunningServer[] = [];
         try {
           // Side by side: neither has anything to send before the issue below exists.
-          const started = await Promise.allSettled([
-            startServer({ dataDir: rig.dataDir, databaseUrl, env }),
-            startServer({
-              dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-experiment-two-b-')),
-              databaseUrl,
-              env,
-            }),
-          ]);
-          for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
-          for (const s of started) if (s.status === 'rejected') throw s.reason;
+          servers.push(
+            ...(await startServers([
+              { dataDir: rig.dataDir, databaseUrl, env },
+              { dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-experiment-two-b-')), databaseUrl, env },
+            ])),
+          );
           const n = 2000;
           const issueId = await withDb(databaseUrl, async (db) => {
             await seedSubscribers(db, n, { email: (i) => `two${i}@example.com`, chunk: 1000 });

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
+import { freePort, startServer, startServers, type RunningServer } from '../helpers/server.ts';
 import { addAccount, withDatabase } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { REPORT_TIME_ZONE, seedReportDatabase, SUBJECT_A } from '../helpers/reports.ts';
@@ -83,20 +83,20 @@ for (const dialect of testDialects()) {
         await servers.pop()!.stop();
         const port = await freePort();
         // On PostgreSQL a second worker, started side by side with the first.
-        const started = await Promise.allSettled([
-          startServer({ dataDir: dir, databaseUrl: url, env }),
-          ...(dialect === 'postgres'
-            ? [
-                startServer({
-                  dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-second-')),
-                  databaseUrl: url,
-                  env: { ...env, PORT: String(port) },
-                }),
-              ]
-            : []),
-        ]);
-        for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
-        for (const s of started) if (s.status === 'rejected') throw s.reason;
+        servers.push(
+          ...(await startServers([
+            { dataDir: dir, databaseUrl: url, env },
+            ...(dialect === 'postgres'
+              ? [
+                  {
+                    dataDir: mkdtempSync(path.join(tmpdir(), 'footfall-digest-second-')),
+                    databaseUrl: url,
+                    env: { ...env, PORT: String(port) },
+                  },
+                ]
+              : []),
+          ])),
+        );
         // Each worker has checked the digest many times over (every 100 ms) once both say they run.
         await eventually(
           () => servers.every((s) => /\[send\] worker .* running/.test(s.output())),
