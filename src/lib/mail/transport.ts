@@ -1,4 +1,5 @@
-import nodemailer, { type SendMailOptions } from 'nodemailer';
+import type nodemailer from 'nodemailer';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import { outboxFileName, writeOutboxFile } from './outbox-file.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
@@ -108,6 +109,27 @@ function toMailSendError(error: unknown): MailSendError {
   });
 }
 
+/**
+ * nodemailer's transporter, built on the first message: nodemailer is loaded then rather than at
+ * every start of a process that may send nothing. close() before any message has nothing to close.
+ */
+function lazyTransporter<Info>(create: (mailer: typeof nodemailer) => Transporter<Info>) {
+  let transporter: Promise<Transporter<Info>> | undefined;
+  let closed = false;
+  return {
+    get: () =>
+      (transporter ??= import('nodemailer').then(({ default: mailer }) => {
+        const created = create(mailer);
+        if (closed) created.close();
+        return created;
+      })),
+    close() {
+      closed = true;
+      void transporter?.then((created) => created.close());
+    },
+  };
+}
+
 const addresses = (list: unknown[] | undefined): string[] =>
   (list ?? []).map((a) => (typeof a === 'string' ? a : String((a as { address?: string }).address ?? a)));
 
@@ -137,23 +159,26 @@ export function createSmtpTransport(
   dkim?: DkimOptions,
   tlsCa?: string,
 ): MailTransport {
-  const transporter = nodemailer.createTransport({
-    url: smtpUrl,
-    ...(dkim ? { dkim } : {}),
-    ...(tlsCa ? { tls: { ca: tlsCa } } : {}),
-    pool: true,
-    maxConnections: pool.maxConnections ?? 5,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    logger: false,
-  });
+  const transporter = lazyTransporter((mailer) =>
+    mailer.createTransport({
+      url: smtpUrl,
+      ...(dkim ? { dkim } : {}),
+      ...(tlsCa ? { tls: { ca: tlsCa } } : {}),
+      pool: true,
+      maxConnections: pool.maxConnections ?? 5,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+      logger: false,
+    }),
+  );
   const acquire = pool.rateLimitPerSecond ? createRateLimiter(pool.rateLimitPerSecond) : undefined;
   return {
     kind: 'smtp',
     async deliver(message) {
       await acquire?.();
+      const sender = await transporter.get();
       try {
-        const info = await transporter.sendMail(message);
+        const info = await sender.sendMail(message);
         return {
           messageId: info.messageId,
           accepted: addresses(info.accepted),
@@ -175,18 +200,20 @@ export function createSmtpTransport(
  * send, and each message becomes one `.eml` file in `dir` instead.
  */
 export function createOutboxTransport(dir: string, dkim?: DkimOptions): MailTransport {
-  const transporter = nodemailer.createTransport({
-    streamTransport: true,
-    buffer: true,
-    newline: 'windows',
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    ...(dkim ? { dkim } : {}),
-  });
+  const transporter = lazyTransporter((mailer) =>
+    mailer.createTransport({
+      streamTransport: true,
+      buffer: true,
+      newline: 'windows',
+      disableFileAccess: true,
+      disableUrlAccess: true,
+      ...(dkim ? { dkim } : {}),
+    }),
+  );
   return {
     kind: 'outbox',
     async deliver(message, now) {
-      const info = await transporter.sendMail(message);
+      const info = await (await transporter.get()).sendMail(message);
       const file = outboxFileName(info.messageId, now);
       await writeOutboxFile(dir, file, info.message as Buffer);
       return {

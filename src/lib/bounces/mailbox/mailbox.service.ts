@@ -1,4 +1,4 @@
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { DB } from '../../db/database.ts';
 import { readVerpAddress } from '../../mail/verp.ts';
 import { recordBounce } from '../bounces.service.ts';
@@ -162,6 +162,8 @@ export async function pollBounceMailbox(
     return { ...result, locked: true };
   const e = endpoint(settings.url);
   const timeout = options.timeoutMs ?? 30_000;
+  // Loaded on the first poll, not at every server start: most installs read no bounce mailbox.
+  const { ImapFlow } = await import('imapflow');
   const client = new ImapFlow({
     host: e.host,
     port: e.port,
