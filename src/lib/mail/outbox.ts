@@ -2,6 +2,7 @@ import { open, readdir, lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressObject, EmailAddress, ParsedMail } from 'mailparser';
 import { isOutboxFileName, outboxFileTime } from './outbox-file.ts';
+import { loadMailParser } from './mail-parser.ts';
 
 /** One line of the outbox listing. */
 export interface OutboxEntry {
@@ -35,9 +36,6 @@ export interface OutboxMessage {
 export class OutboxFileNameError extends Error {
   override name = 'OutboxFileNameError';
 }
-
-/** mailparser, loaded when the outbox is first read rather than at every server start. */
-const loadParser = async () => (await import('mailparser')).simpleParser;
 
 const HEADER_BLOCK_LIMIT = 64 * 1024;
 
@@ -95,7 +93,7 @@ async function readOutboxEntry(dir: string, file: string): Promise<OutboxEntry |
   if (cached) return cached;
   try {
     const { head, size } = await readHeaderBlock(key);
-    const parsed = await (await loadParser())(head);
+    const parsed = await (await loadMailParser())(head);
     const kind = parsed.headers.get('x-footfall-email');
     const entry: OutboxEntry = {
       file,
@@ -181,7 +179,7 @@ export async function readOutboxMessage(dir: string, file: string): Promise<Outb
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const parsed = await (await loadParser())(bytes);
+  const parsed = await (await loadMailParser())(bytes);
   return {
     file,
     size: bytes.length,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
 import type { BounceKind } from '../bounces.service.ts';
+import { loadMailParser } from '../../mail/mail-parser.ts';
 import { enhancedStatusOf, explainedReason, kindFromStatus } from '../status.ts';
 
 /**
@@ -154,7 +155,7 @@ async function originalMessageId(mail: ParsedMail, raw: string): Promise<string 
 
 /** Reads one message of the bounce mailbox (never throws: a message that cannot be read is not a report). */
 export async function readMailboxMessage(raw: Buffer): Promise<ReadMessage> {
-  const { simpleParser } = await import('mailparser');
+  const simpleParser = await loadMailParser();
   let mail: ParsedMail;
   try {
     mail = await simpleParser(raw, { keepDeliveryStatus: true, skipHtmlToText: true, skipTextToHtml: true });
