@@ -126,21 +126,26 @@ const COUNT_COLUMNS = ['issue_id', 'metric', 'dim', 'bucket', 'n'];
 const COUNT_UPSERT_TAIL =
   ' on conflict ("issue_id", "metric", "dim", "bucket") do update set "n" = "report_counts"."n" + excluded."n"';
 
-/** The deltas as `write` steps of a statement plan (PostgreSQL: sent with the batch's other writes in one statement). */
+/**
+ * PostgreSQL: the deltas as one `write` step of a statement plan (sent with the batch's other
+ * writes), the rows as one array a column: one text whatever their number, kept prepared.
+ */
 export function* reportCountWrites(deltas: CountDeltas): Generator<Step, void, unknown> {
   const rows = sortedCountRows(deltas);
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    const params: unknown[] = [];
-    for (const r of chunk) params.push(r.issue_id, r.metric, r.dim, r.bucket, r.n);
-    yield { write: countUpsertText(chunk.length), params };
+  if (rows.length === 0) return;
+  const columns: unknown[][] = [[], [], [], [], []];
+  for (const r of rows) {
+    columns[0]!.push(r.issue_id);
+    columns[1]!.push(r.metric);
+    columns[2]!.push(r.dim);
+    columns[3]!.push(r.bucket);
+    columns[4]!.push(r.n);
   }
+  yield { write: COUNT_UPSERT_UNNEST, params: columns, prepared: true };
 }
 
-const countUpsertTexts: string[] = [];
-const countUpsertText = (rows: number) =>
-  (countUpsertTexts[rows] ??=
-    `insert into "report_counts" (${COUNT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${new Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}${COUNT_UPSERT_TAIL}`);
+// unnest keeps the arrays' order: the rows are upserted (their row locks taken) in key order.
+const COUNT_UPSERT_UNNEST = `insert into "report_counts" (${COUNT_COLUMNS.map((c) => `"${c}"`).join(', ')}) select * from unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])${COUNT_UPSERT_TAIL}`;
 
 export async function addReportCounts(db: Db, deltas: CountDeltas): Promise<void> {
   const rows = sortedCountRows(deltas);

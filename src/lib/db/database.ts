@@ -111,7 +111,9 @@ export function sqliteHandle(db: Kysely<any>): BetterSqlite3.Database | undefine
 export function createDatabase(url: string, options: { poolSize?: number } = {}): DB {
   const location = parseDatabaseUrl(url);
   if (location.dialect === 'postgres') {
-    const pool = new pg.Pool({ connectionString: location.target, max: options.poolSize ?? 10 });
+    // Pipeline mode: a query is written at once, not after the previous one's answer (the driver
+    // groups a transaction's held-back statements into one round trip: pipelined-postgres.ts).
+    const pool = new pg.Pool({ connectionString: location.target, max: options.poolSize ?? 10, pipeline: true });
     pool.on('error', (error) => console.error('[db] idle PostgreSQL client error:', error.message));
     return new Kysely<Database>({ dialect: new PipelinedPostgresDialect(pool) });
   }

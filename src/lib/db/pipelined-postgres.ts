@@ -12,60 +12,26 @@ import {
 /**
  * PostgreSQL through Kysely with fewer round trips in a transaction. Kysely sends BEGIN, each
  * statement and COMMIT as separate messages, each a round trip (and on loopback a system call on
- * both sides plus a wake-up of the other). This driver:
+ * both sides plus a wake-up of the other). The pool's clients run in node-postgres's pipeline
+ * mode (a query is written at once, not after the previous one's answer), and this driver:
  *
- * - holds BEGIN back and sends it with the transaction's first statement, as one simple-protocol
- *   query, when that statement can be written out with its values (`withValuesWritten`);
+ * - holds BEGIN back and writes it with the transaction's first statement;
  * - holds back writes marked `deferrable` (their outcome is not needed: a plan's INSERTs and
- *   UPDATEs) and sends them in front of the next statement, or of COMMIT.
+ *   UPDATEs) and writes them in front of the next statement, or of COMMIT;
+ * - keeps statements marked `keptPrepared` (a text that is one of a fixed few) prepared on each
+ *   connection under a name, so PostgreSQL parses and plans them once, not per batch.
  *
- * A group-committed batch of tracking hits thus costs two round trips (`begin; select … for
- * update`, then `with … insert …; commit`) instead of four. The statements and their order are
- * unchanged; an error in a held-back write surfaces at the next statement or at COMMIT, and the
- * transaction rolls back as before. Values are written as quoted literals of the text node-postgres
- * would send as an untyped parameter, so PostgreSQL infers their types from context just the same.
+ * What goes together is written in one system call and answered in one round trip: a
+ * group-committed batch of tracking hits is `begin` + its locking read, then its writes + `commit`.
+ * The statements and their order are unchanged; an error in a held-back write surfaces at the
+ * next statement or at COMMIT (the first error of the group is thrown), and the transaction rolls
+ * back as before.
  */
 
-/** Each query's text with its values written in, made only when needed. */
-const valuesWritten = new WeakMap<CompiledQuery, () => string | undefined>();
 const deferrable = new WeakSet<CompiledQuery>();
-
-/** The text node-postgres sends for a value as a parameter, quoted; undefined when this module does not write such values. */
-function literalOf(value: unknown): string | undefined {
-  if (value === null || value === undefined) return 'null';
-  switch (typeof value) {
-    case 'string':
-      return pg.escapeLiteral(value);
-    case 'number':
-    case 'bigint':
-    case 'boolean':
-      return `'${String(value)}'`;
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Registers how `query` (placeholders `$1`, `$2`, …) reads with its values written in: `parts`
- * are its text split at the placeholders, in order (the statement plans' `?` texts, which never
- * hold a question mark inside a literal). Returns the query.
- */
-export function withValuesWritten(
-  query: CompiledQuery,
-  parts: readonly string[],
-  values: readonly unknown[],
-): CompiledQuery {
-  valuesWritten.set(query, () => {
-    let out = parts[0]!;
-    for (let i = 1; i < parts.length; i++) {
-      const literal = literalOf(values[i - 1]);
-      if (literal === undefined) return undefined;
-      out += literal + parts[i]!;
-    }
-    return out;
-  });
-  return query;
-}
+const prepared = new WeakSet<CompiledQuery>();
+/** Statement names by text: the same text has the same name on every connection. */
+const names = new Map<string, string>();
 
 /** Marks a write whose outcome its caller does not read: in a transaction it may go with the next statement or COMMIT. */
 export function deferrableWrite(query: CompiledQuery): CompiledQuery {
@@ -73,9 +39,21 @@ export function deferrableWrite(query: CompiledQuery): CompiledQuery {
   return query;
 }
 
-function textOf(query: CompiledQuery): string | undefined {
-  if (query.parameters.length === 0) return query.sql;
-  return valuesWritten.get(query)?.();
+/**
+ * Marks a statement whose text is one of a fixed few (no variant per row count: arrays as
+ * parameters): each connection prepares it once under a name and then only binds its values.
+ */
+export function keptPrepared(query: CompiledQuery): CompiledQuery {
+  prepared.add(query);
+  return query;
+}
+
+function configOf(query: CompiledQuery): pg.QueryConfig {
+  const values = query.parameters as unknown[];
+  if (!prepared.has(query)) return { text: query.sql, values };
+  let name = names.get(query.sql);
+  if (name === undefined) names.set(query.sql, (name = `footfall_${names.size + 1}`));
+  return { name, text: query.sql, values };
 }
 
 type PgResult = pg.QueryResult;
@@ -93,14 +71,19 @@ function resultOf<R>(result: PgResult | PgResult[]): QueryResult<R> {
   };
 }
 
+/** The socket under a client: corked while a group of queries is written, so they leave in one write. */
+function streamOf(client: pg.PoolClient): { cork(): void; uncork(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { cork(): void; uncork(): void } } }).connection?.stream;
+}
+
 class PipelinedConnection implements DatabaseConnection {
   readonly client: pg.PoolClient;
   discarded = false;
   #inTransaction = false;
   /** BEGIN (or START TRANSACTION …) not sent yet. */
   #begin: string | undefined;
-  /** Deferred writes' texts, not sent yet. */
-  #held: string[] = [];
+  /** Deferred writes, not sent yet. */
+  #held: CompiledQuery[] = [];
 
   constructor(client: pg.PoolClient) {
     this.client = client;
@@ -112,30 +95,34 @@ class PipelinedConnection implements DatabaseConnection {
     this.#held = [];
   }
 
-  /** What is held back, as the statements to send before the next one ('' when nothing). */
-  #takeHeld(): string {
-    const held = this.#begin === undefined ? this.#held : [this.#begin, ...this.#held];
-    this.#begin = undefined;
-    this.#held = [];
-    return held.length === 0 ? '' : held.join('; ');
+  /** Writes what is held, then `last`, in one write; resolves with `last`'s result once every one was answered. */
+  async #sendWithHeld(last: pg.QueryConfig): Promise<PgResult> {
+    const stream = streamOf(this.client);
+    const sent: Promise<PgResult>[] = [];
+    stream?.cork();
+    try {
+      if (this.#begin !== undefined) sent.push(this.client.query(this.#begin));
+      for (const query of this.#held) sent.push(this.client.query(configOf(query)));
+      sent.push(this.client.query(last));
+    } finally {
+      this.#begin = undefined;
+      this.#held = [];
+      stream?.uncork();
+    }
+    const settled = await Promise.allSettled(sent);
+    // The first error is the cause; the statements after it fail as "transaction is aborted".
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    return (settled[settled.length - 1] as PromiseFulfilledResult<PgResult>).value;
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.discarded) throw new Error('PostgreSQL connection has been discarded');
     if (this.#inTransaction && deferrable.has(query)) {
-      const text = textOf(query);
-      if (text !== undefined) {
-        this.#held.push(text);
-        return { rows: [] };
-      }
+      this.#held.push(query);
+      return { rows: [] };
     }
-    const held = this.#takeHeld();
-    if (held !== '') {
-      const text = textOf(query);
-      if (text !== undefined) return resultOf(await this.client.query(`${held}; ${text}`));
-      await this.client.query(held);
-    }
-    return resultOf(await this.client.query(query.sql, query.parameters as unknown[]));
+    if (this.#begin === undefined && this.#held.length === 0) return resultOf(await this.client.query(configOf(query)));
+    return resultOf(await this.#sendWithHeld(configOf(query)));
   }
 
   async end(statement: 'commit' | 'rollback'): Promise<QueryResult<{ command: string }> | undefined> {
@@ -150,8 +137,7 @@ class PipelinedConnection implements DatabaseConnection {
       this.#begin = undefined; // nothing was asked of this transaction
       return undefined;
     }
-    const held = this.#takeHeld();
-    return resultOf(await this.client.query(held === '' ? 'commit' : `${held}; commit`));
+    return resultOf(await this.#sendWithHeld({ text: 'commit' }));
   }
 
   // eslint-disable-next-line require-yield

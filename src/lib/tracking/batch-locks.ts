@@ -1,4 +1,5 @@
 import { CompiledQuery, type Transaction } from 'kysely';
+import { keptPrepared } from '../db/pipelined-postgres.ts';
 import type { QueuedRow } from '../events/event-writer.ts';
 import { hitInserter, type TrackingHit } from './hit-writer.ts';
 import { visitorKeyOf, type PageViewEvent } from '../analytics/visits.ts';
@@ -52,12 +53,18 @@ async function lockTrackingBatch(
   if (deliveries.size > 0) {
     const ids = [...deliveries].sort((a, b) => a - b);
     await trx.executeQuery(
-      CompiledQuery.raw(`select "id" from "deliveries" where "id" = any($1::bigint[]) order by "id" for update`, [ids]),
+      keptPrepared(
+        CompiledQuery.raw(`select "id" from "deliveries" where "id" = any($1::bigint[]) order by "id" for update`, [
+          ids,
+        ]),
+      ),
     );
   }
   if (visitors.size > 0) {
     const keys = [...visitors].sort((a, b) => a - b);
     // unnest keeps the array's order: the locks are taken in key order.
-    await trx.executeQuery(CompiledQuery.raw('select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as k', [keys]));
+    await trx.executeQuery(
+      keptPrepared(CompiledQuery.raw('select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as k', [keys])),
+    );
   }
 }

@@ -178,20 +178,19 @@ type DeliveryRow = FirstsRow & {
 };
 
 /**
- * Rows a statement at most. SQLite prepares a statement per row count and each call has a fixed
- * cost whatever it does: 32 a statement. PostgreSQL pays a round trip a statement: one for the
- * whole batch (its limit is 65,535 parameters; a batch is at most EVENT_WRITER_MAX_BATCH hits).
+ * SQLite: rows a statement at most. It prepares a statement per row count and each call has a
+ * fixed cost whatever it does: 32 a statement. PostgreSQL takes a batch's rows as one array a
+ * column (`unnest`): one statement a kind whatever the batch's size, its text always the same, so
+ * each connection keeps it prepared (parsed and planned once).
  */
-const chunkOf = (postgres: boolean) => (postgres ? 5000 : 32);
+const SQLITE_CHUNK = 32;
 const list = (n: number) => new Array(n).fill('?').join(', ');
 const readTexts: string[] = [];
-const lockTexts: string[] = [];
-/** The deliveries of a batch, up to 32 a query; PostgreSQL locks their rows in id order (another process's hits of them wait). */
-const deliveriesText = (n: number, lock: boolean) =>
-  lock
-    ? (lockTexts[n] ??=
-        `select ${DELIVERY_COLUMNS} from "deliveries" where "id" in (${list(n)}) order by "id" for update`)
-    : (readTexts[n] ??= `select ${DELIVERY_COLUMNS} from "deliveries" where "id" in (${list(n)})`);
+/** SQLite: the deliveries of a batch, up to 32 a query. */
+const deliveriesText = (n: number) =>
+  (readTexts[n] ??= `select ${DELIVERY_COLUMNS} from "deliveries" where "id" in (${list(n)})`);
+/** PostgreSQL: the deliveries of a batch, their rows locked in id order (another process's hits of them wait). */
+const LOCK_DELIVERIES = `select ${DELIVERY_COLUMNS} from "deliveries" where "id" = any(?::bigint[]) order by "id" for update`;
 
 const DELIVERY_OF_RECIPIENT = 'select "id" from "deliveries" where "issue_id" = ? and "subscriber_id" = ?';
 const RECENT_CLICKS =
@@ -363,6 +362,9 @@ const CLICK_COLUMNS = [
   'device',
 ];
 const CHECK_COLUMNS = ['issue_id', 'delivery_id', 'link_id', 'kind', 'at', 'asn', 'net', 'agent'];
+/** The text columns of the event tables and deliveries; every other column written here is a bigint. */
+const TEXT_COLUMNS = new Set(['class', 'reason', 'net', 'agent', 'client', 'device', 'kind']);
+const arrayOf = (column: string) => `?::${TEXT_COLUMNS.has(column) ? 'text' : 'bigint'}[]`;
 
 function multiRowTexts(make: (rows: number) => string): (rows: number) => string {
   const texts: string[] = [];
@@ -371,48 +373,56 @@ function multiRowTexts(make: (rows: number) => string): (rows: number) => string
 
 const tuple = (width: number) => `(${list(width)})`;
 const tuples = (width: number, rows: number) => new Array(rows).fill(tuple(width)).join(', ');
-const insertText = (table: string, columns: string[]) =>
-  multiRowTexts(
+/** Rows written by one statement: SQLite's text for a number of rows, PostgreSQL's one text (the rows as column arrays). */
+interface RowsTexts {
+  sqlite: (rows: number) => string;
+  postgres: string;
+}
+const insertText = (table: string, columns: string[]): RowsTexts => ({
+  sqlite: multiRowTexts(
     (rows) =>
       `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples(columns.length, rows)}`,
-  );
-/** A column of an `UPDATE … FROM (VALUES …) as "v"`: PostgreSQL types the values by casts. */
-const valuesColumn = (postgres: boolean, column: string, type: 'bigint' | 'text') =>
-  postgres ? `cast("v"."${column}" as ${type})` : `"v"."${column}"`;
+  ),
+  postgres: `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${columns.map(arrayOf).join(', ')})`,
+});
 
 /**
  * The first time the reader cookie was set for each subscriber (issue 19: "known before the send"):
- * one statement for a batch's (subscriber, time) pairs, not one a subscriber (on PostgreSQL, a
- * round trip each). PostgreSQL types the values by casts.
+ * one statement for a batch's (subscriber, time) pairs, not one a subscriber.
  */
-const readerKnownText = (postgres: boolean) =>
-  multiRowTexts((rows) => {
-    const v = (column: string) => valuesColumn(postgres, column, 'bigint');
-    return `update "subscribers" set "reader_known_at" = ${v('column2')} from (values ${tuples(2, rows)}) as "v" where "subscribers"."id" = ${v('column1')} and ("subscribers"."reader_known_at" is null or "subscribers"."reader_known_at" > ${v('column2')})`;
-  });
-const READER_KNOWN = { sqlite: readerKnownText(false), postgres: readerKnownText(true) };
+const READER_KNOWN: RowsTexts = {
+  sqlite: multiRowTexts(
+    (rows) =>
+      `update "subscribers" set "reader_known_at" = "v"."column2" from (values ${tuples(2, rows)}) as "v" where "subscribers"."id" = "v"."column1" and ("subscribers"."reader_known_at" is null or "subscribers"."reader_known_at" > "v"."column2")`,
+  ),
+  postgres:
+    'update "subscribers" set "reader_known_at" = "v"."at" from unnest(?::bigint[], ?::bigint[]) as "v"("id", "at") where "subscribers"."id" = "v"."id" and ("subscribers"."reader_known_at" is null or "subscribers"."reader_known_at" > "v"."at")',
+};
 const openInsert = insertText('opens', OPEN_COLUMNS);
 const clickInsert = insertText('clicks', CLICK_COLUMNS);
 const checkInsert = insertText('link_checks', CHECK_COLUMNS);
 
 /**
- * Deliveries written back in one UPDATE … FROM (VALUES …) a shape: the columns a batch changed, no
- * more (each column of each row has its cost in SQLite; docs/performance.md). PostgreSQL types the values by casts.
+ * Deliveries written back in one UPDATE a shape: the columns a batch changed, no more (each column
+ * of each row has its cost in SQLite; docs/performance.md). SQLite: FROM (VALUES …); PostgreSQL:
+ * FROM unnest(…) of one array a column.
  */
 interface Shape {
   columns: [string, 'bigint' | 'text'][];
   push: (values: unknown[], d: BatchDelivery) => void;
-  texts: { sqlite: (rows: number) => string; postgres: (rows: number) => string };
+  texts: RowsTexts;
 }
 
 function shape(columns: [string, 'bigint' | 'text'][], push: Shape['push']): Shape {
-  const text = (postgres: boolean) =>
-    multiRowTexts((rows) => {
-      const cast = (column: string, type: 'bigint' | 'text') => valuesColumn(postgres, column, type);
-      const set = columns.map(([c, type], i) => `"${c}" = ${cast(`column${i + 2}`, type)}`).join(', ');
-      return `update "deliveries" set ${set} from (values ${tuples(columns.length + 1, rows)}) as "v" where "deliveries"."id" = ${cast('column1', 'bigint')}`;
-    });
-  return { columns, push, texts: { sqlite: text(false), postgres: text(true) } };
+  const sqlite = multiRowTexts((rows) => {
+    const set = columns.map(([c], i) => `"${c}" = "v"."column${i + 2}"`).join(', ');
+    return `update "deliveries" set ${set} from (values ${tuples(columns.length + 1, rows)}) as "v" where "deliveries"."id" = "v"."column1"`;
+  });
+  const set = columns.map(([c]) => `"${c}" = "v"."${c}"`).join(', ');
+  const arrays = ['?::bigint[]', ...columns.map(([, type]) => `?::${type}[]`)].join(', ');
+  const names = ['"id"', ...columns.map(([c]) => `"${c}"`)].join(', ');
+  const postgres = `update "deliveries" set ${set} from unnest(${arrays}) as "v"(${names}) where "deliveries"."id" = "v"."id"`;
+  return { columns, push, texts: { sqlite, postgres } };
 }
 
 const OPENED_COLUMNS: [string, 'bigint' | 'text'][] = [
@@ -460,12 +470,22 @@ const SHAPES: Shape[] = [
 ];
 const shapeOf = (changed: number): number => (changed & CAUGHT ? 3 : changed - 1);
 
-function* runRows(text: (rows: number) => string, width: number, values: unknown[], postgres: boolean): StatementPlan {
+/** Rows given row by row (`width` values each) as writes: SQLite 32 rows a statement, PostgreSQL one statement of column arrays. */
+function* runRows(texts: RowsTexts, width: number, values: unknown[], postgres: boolean): StatementPlan {
   const rows = values.length / width;
-  const most = Math.floor(chunkOf(postgres) / (postgres ? width : 1));
-  for (let at = 0; at < rows; at += most) {
-    const count = Math.min(most, rows - at);
-    yield { write: text(count), params: count === rows ? values : values.slice(at * width, (at + count) * width) };
+  if (rows === 0) return;
+  if (postgres) {
+    const columns = Array.from({ length: width }, () => new Array<unknown>(rows));
+    for (let i = 0; i < values.length; i++) columns[i % width]![Math.floor(i / width)] = values[i];
+    yield { write: texts.postgres, params: columns, prepared: true };
+    return;
+  }
+  for (let at = 0; at < rows; at += SQLITE_CHUNK) {
+    const count = Math.min(SQLITE_CHUNK, rows - at);
+    yield {
+      write: texts.sqlite(count),
+      params: count === rows ? values : values.slice(at * width, (at + count) * width),
+    };
   }
 }
 
@@ -477,19 +497,25 @@ function* runRows(text: (rows: number) => string, width: number, values: unknown
 function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[], deltas: CountDeltas): StatementPlan {
   for (const hit of hits) {
     if (hit.type === 'check' && hit.deliveryId === 0 && hit.subscriberId !== undefined) {
-      const row = (yield { get: DELIVERY_OF_RECIPIENT, params: [hit.linkIssueId, hit.subscriberId] }) as
-        { id: number | string } | undefined;
+      const row = (yield {
+        get: DELIVERY_OF_RECIPIENT,
+        params: [hit.linkIssueId, hit.subscriberId],
+        prepared: true,
+      }) as { id: number | string } | undefined;
       hit.deliveryId = row ? Number(row.id) : -1;
     }
   }
   const ids = [...new Set(hits.map((h) => h.deliveryId))].filter((id) => id > 0).sort((a, b) => a - b);
   const deliveries = new Map<number, BatchDelivery>();
-  const most = chunkOf(postgres);
-  for (let at = 0; at < ids.length; at += most) {
-    const chunk = ids.length <= most ? ids : ids.slice(at, at + most);
-    for (const r of (yield { all: deliveriesText(chunk.length, postgres), params: chunk }) as DeliveryRow[])
+  if (postgres && ids.length > 0)
+    for (const r of (yield { all: LOCK_DELIVERIES, params: [ids], prepared: true }) as DeliveryRow[])
       deliveries.set(Number(r.id), batchDeliveryOf(r));
-  }
+  else
+    for (let at = 0; at < ids.length; at += SQLITE_CHUNK) {
+      const chunk = ids.length <= SQLITE_CHUNK ? ids : ids.slice(at, at + SQLITE_CHUNK);
+      for (const r of (yield { all: deliveriesText(chunk.length), params: chunk }) as DeliveryRow[])
+        deliveries.set(Number(r.id), batchDeliveryOf(r));
+    }
   yield* readRecentLinks(hits, deliveries);
   const readers = new Map<number, number>();
 
@@ -579,9 +605,8 @@ function* hitBatch(hits: TrackingHit[], postgres: boolean, results: HitResult[],
   yield* runRows(checkInsert, CHECK_COLUMNS.length, checks, postgres);
   const known: unknown[] = [];
   for (const [subscriberId, at] of readers) known.push(subscriberId, at);
-  yield* runRows(postgres ? READER_KNOWN.postgres : READER_KNOWN.sqlite, 2, known, postgres);
-  for (const [i, s] of SHAPES.entries())
-    yield* runRows(postgres ? s.texts.postgres : s.texts.sqlite, s.columns.length + 1, state[i]!, postgres);
+  yield* runRows(READER_KNOWN, 2, known, postgres);
+  for (const [i, s] of SHAPES.entries()) yield* runRows(s.texts, s.columns.length + 1, state[i]!, postgres);
   for (const d of deliveries.values())
     if (d.newVerdict)
       yield* relabelMachineHits(
@@ -621,8 +646,8 @@ function* readRecentLinks(hits: TrackingHit[], deliveries: Map<number, BatchDeli
     if (d.lastLinkAt === null || d.lastLinkAt < at - window) continue;
     const since = at - window;
     const stored = [
-      ...((yield { all: RECENT_CLICKS, params: [deliveryId, since] }) as LinkRow[]),
-      ...((yield { all: RECENT_CHECKS, params: [deliveryId, since] }) as LinkRow[]),
+      ...((yield { all: RECENT_CLICKS, params: [deliveryId, since], prepared: true }) as LinkRow[]),
+      ...((yield { all: RECENT_CHECKS, params: [deliveryId, since], prepared: true }) as LinkRow[]),
     ];
     for (const r of stored.sort((a, b) => Number(a.at) - Number(b.at))) {
       const source =
