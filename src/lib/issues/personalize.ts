@@ -2,6 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { displayName, type Mailbox } from '../text/mailbox.ts';
 import type { OutgoingMail } from '../mail/message.ts';
 import { compilePlaceholders, type PlaceholderTemplate } from '../mail/placeholders.ts';
+import {
+  countCharacters,
+  hasLongLine,
+  transferEncodingFor,
+  type CharacterCounts,
+  type TextTransferEncoding,
+} from '../mail/transfer-encoding.ts';
 import { preferencesToken, subscriberToken } from '../subscribers/links.ts';
 import { trackingTokens } from '../tracking/tokens.ts';
 import type { IssueLink } from './issue.ts';
@@ -84,6 +91,9 @@ interface CompiledTemplate {
   parts: string[];
   /** Index into the recipient's value array, per placeholder. */
   slots: number[];
+  /** The parts' characters and long lines, counted once: a message's transfer encoding adds only its values'. */
+  counts: CharacterCounts;
+  longLine: boolean;
 }
 
 export type Personalizer = (recipient: SnapshotRecipient) => OutgoingMail;
@@ -93,10 +103,23 @@ function compile(
   slotIndex: (name: string) => number,
   unshield: boolean,
 ): CompiledTemplate {
-  return {
-    parts: unshield ? template.parts.map(unshieldBraces) : [...template.parts],
-    slots: template.names.map(slotIndex),
-  };
+  const parts = unshield ? template.parts.map(unshieldBraces) : [...template.parts];
+  const counts: CharacterCounts = { letters: 0, others: 0 };
+  for (const part of parts) countCharacters(part, counts);
+  return { parts, slots: template.names.map(slotIndex), counts, longLine: parts.some(hasLongLine) };
+}
+
+/** The transfer encoding of the template filled with values whose counts are given (a line only grows when filled). */
+function transferEncoding(
+  template: CompiledTemplate,
+  valueCounts: CharacterCounts[],
+): TextTransferEncoding | undefined {
+  const counts = { ...template.counts };
+  for (const slot of template.slots) {
+    counts.letters += valueCounts[slot]!.letters;
+    counts.others += valueCounts[slot]!.others;
+  }
+  return transferEncodingFor(counts, template.longLine);
 }
 
 function join(template: CompiledTemplate, values: string[]): string {
@@ -173,6 +196,7 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
       }
     }
     unsubscribeUrl ??= `${snapshot.siteUrl}/unsubscribe/${subscriberToken(linkDeps, recipient.subscriberId, snapshot.issueId)}`;
+    const valueCounts = values.map((value) => countCharacters(value));
     const messageId = test
       ? `<footfall.${snapshot.issueId}.test.${randomBytes(6).toString('hex')}@${domain}>`
       : `<footfall.${snapshot.issueId}.${recipient.deliveryId}@${domain}>`;
@@ -185,6 +209,7 @@ export function createPersonalizer(snapshot: IssueSnapshot, options: Personalize
       text: join(text, values),
       headers: { ...fixedHeaders, 'Message-ID': messageId },
       listUnsubscribe: mailto ? { url: unsubscribeUrl, mailto } : { url: unsubscribeUrl },
+      transferEncoding: { html: transferEncoding(html, valueCounts), text: transferEncoding(text, valueCounts) },
     };
   };
 }

@@ -8,6 +8,7 @@ import {
   type SentMail,
   type SmtpPoolOptions,
 } from './transport.ts';
+import type { TextTransferEncoding } from './transfer-encoding.ts';
 
 export type { SentMail } from './transport.ts';
 
@@ -56,6 +57,10 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
+/** A body as nodemailer takes it: with its transfer encoding when decided, so nodemailer does not count it again. */
+const bodyPart = (content: string, encoding: TextTransferEncoding | undefined) =>
+  encoding ? { content, contentTransferEncoding: encoding } : content;
+
 function composeMessage(mail: ValidatedMail, now: number, relays: MailerOptions['relayMetadata']): SendMailOptions {
   const messageId =
     relays && (relays.postmark || relays.sendgrid || relays.mailgun)
@@ -66,8 +71,8 @@ function composeMessage(mail: ValidatedMail, now: number, relays: MailerOptions[
     to: mail.to,
     ...(mail.replyTo ? { replyTo: mail.replyTo } : {}),
     subject: mail.subject,
-    html: mail.html,
-    text: mail.text,
+    html: bodyPart(mail.html, mail.transferEncoding?.html),
+    text: bodyPart(mail.text, mail.transferEncoding?.text),
     // Prepared: sent as they are (short ASCII), never MIME-encoded, so the relay can read its JSON.
     headers:
       messageId && relays

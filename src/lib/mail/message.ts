@@ -2,6 +2,7 @@ import { parseMailbox, isValidEmailAddress, type Mailbox } from '../text/mailbox
 
 export type { Mailbox } from '../text/mailbox.ts';
 import { deriveTextFromHtml } from './plain-text.ts';
+import type { TextTransferEncoding } from './transfer-encoding.ts';
 
 /** One email to one recipient, as the rest of Footfall hands it to the mailer. */
 export interface OutgoingMail {
@@ -22,6 +23,16 @@ export interface OutgoingMail {
   listUnsubscribe?: { url: string; mailto?: string };
   /** The envelope sender (SMTP MAIL FROM, where bounces go) when it is not `from`: a VERP return path (mail/verp.ts). */
   envelopeFrom?: string;
+  /**
+   * The bodies' transfer encodings, when the caller has decided them as the mailer would
+   * (mail/transfer-encoding.ts: an issue's, once from its template); the mailer decides the rest.
+   */
+  transferEncoding?: BodyTransferEncodings;
+}
+
+export interface BodyTransferEncodings {
+  html?: TextTransferEncoding | undefined;
+  text?: TextTransferEncoding | undefined;
 }
 
 /** A mail that passed validateOutgoingMail: addresses parsed, text part present, list headers set. */
@@ -34,6 +45,7 @@ export interface ValidatedMail {
   text: string;
   headers: Record<string, string>;
   envelopeFrom?: string;
+  transferEncoding?: BodyTransferEncodings;
 }
 
 export class InvalidMailError extends Error {
@@ -200,5 +212,9 @@ export function validateOutgoingMail(mail: OutgoingMail): ValidatedMail {
     text: mail.text ?? deriveTextFromHtml(mail.html),
     headers,
     ...(envelopeFrom ? { envelopeFrom } : {}),
+    // A derived text part is not the one the caller decided an encoding for.
+    ...(mail.transferEncoding
+      ? { transferEncoding: mail.text === undefined ? { html: mail.transferEncoding.html } : mail.transferEncoding }
+      : {}),
   };
 }

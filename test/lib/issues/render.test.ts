@@ -1,7 +1,11 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPersonalizer, sampleRecipient, TEST_HEADER, type IssueSnapshot } from '#lib/issues/personalize.ts';
 import { renderIssueEmail, type RenderedIssue } from '#lib/issues/render.ts';
 import { renderMarkdown } from '#lib/issues/markdown.ts';
+import { createMailer } from '#lib/mail/mailer.ts';
 import { validateOutgoingMail } from '#lib/mail/message.ts';
 import { readSubscriberToken } from '#lib/subscribers/links.ts';
 import { readClickToken, readOpenToken } from '#lib/tracking/tokens.ts';
@@ -240,6 +244,41 @@ describe('rendering an issue once', () => {
     expect(valid.text).toContain('Frobozz Electric, 12 Flathead Row, Port Foozle');
     expect(valid.text).toMatch(/Unsubscribe\s+\[http:\/\/127\.0\.0\.1:4321\/unsubscribe\//);
     expect(valid.text).not.toMatch(/\{\{|\ue000|\ue001/);
+  });
+
+  it('decides each message’s transfer encodings once from the template: the bytes the mailer would make deciding itself', async () => {
+    const outbox = () => {
+      const outboxDir = mkdtempSync(path.join(tmpdir(), 'footfall-personalize-'));
+      const mailer = createMailer({ outboxDir });
+      return {
+        mailer,
+        // The MIME boundaries are random per message.
+        bytesOf: (file: string) =>
+          readFileSync(path.join(outboxDir, file), 'latin1').replace(/--_NmP-[0-9a-f-]+|boundary="[^"]+"/g, 'boundary'),
+      };
+    };
+    const decided = outbox();
+    const counted = outbox();
+    const encodings = new Set<string>();
+    for (const bodyMarkdown of [
+      undefined,
+      'Grüße aus Köln. '.repeat(10),
+      '日本語のテキストです。'.repeat(300),
+      'Short.',
+    ]) {
+      const rendered = await renderIssueEmail(sampleContent(bodyMarkdown ? { bodyMarkdown } : {}), sampleSettings());
+      const personalize = createPersonalizer(snapshotOf(rendered), { secret });
+      for (const deliveryId of [1, 4_711, 987_654_321]) {
+        const mail = personalize({ deliveryId, subscriberId: deliveryId, email: 'jo@example.com' });
+        encodings.add(`${mail.transferEncoding?.html} ${mail.transferEncoding?.text}`);
+        const { transferEncoding: _, ...undecided } = mail;
+        const withDecided = (await decided.mailer.send(mail, 0)).file!;
+        const withCounted = (await counted.mailer.send(undecided, 0)).file!;
+        expect(decided.bytesOf(withDecided), bodyMarkdown).toBe(counted.bytesOf(withCounted));
+      }
+    }
+    await Promise.all([decided.mailer.close(), counted.mailer.close()]);
+    expect([...encodings].sort()).toEqual(['quoted-printable base64', 'quoted-printable quoted-printable']);
   });
 
   it('marks a test send: "[Test]" subject, X-Footfall-Test header, tokens that record nothing, an unsubscribe link naming nobody', async () => {
