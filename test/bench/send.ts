@@ -24,6 +24,8 @@ const POOL = Number(process.env.BENCH_POOL ?? 5);
 const RUNS = 3;
 const TARGET = 0.8;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123';
+// The shop's sender, as an operator sets it (a fresh install has none and sends nothing); the worker inherits it.
+process.env.MAIL_FROM ??= 'Frobozz Electric <newsletter@localhost>';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'footfall-bench-send-'));
 const databaseUrl = `sqlite:${path.join(dir, 'footfall.db')}`;
