@@ -334,37 +334,29 @@ function judge(hit: TrackingHit, d: BatchDelivery): BatchRow {
 
 // ---- Statements ------------------------------------------------------------------------------
 
-const OPEN_COLUMNS = [
-  'issue_id',
-  'delivery_id',
-  'subscriber_id',
-  'at',
-  'class',
-  'reason',
-  'asn',
-  'net',
-  'agent',
-  'client',
-  'device',
+/** A column written by a statement, with its PostgreSQL type (the type of its array parameter). */
+type Column = [name: string, type: 'bigint' | 'text'];
+const bigintColumns = (...names: string[]): Column[] => names.map((name) => [name, 'bigint']);
+const textColumns = (...names: string[]): Column[] => names.map((name) => [name, 'text']);
+
+const OPEN_COLUMNS: Column[] = [
+  ...bigintColumns('issue_id', 'delivery_id', 'subscriber_id', 'at'),
+  ...textColumns('class', 'reason'),
+  ...bigintColumns('asn'),
+  ...textColumns('net', 'agent', 'client', 'device'),
 ];
-const CLICK_COLUMNS = [
-  'issue_id',
-  'link_id',
-  'delivery_id',
-  'subscriber_id',
-  'at',
-  'class',
-  'reason',
-  'asn',
-  'net',
-  'agent',
-  'client',
-  'device',
+const CLICK_COLUMNS: Column[] = [
+  ...bigintColumns('issue_id', 'link_id', 'delivery_id', 'subscriber_id', 'at'),
+  ...textColumns('class', 'reason'),
+  ...bigintColumns('asn'),
+  ...textColumns('net', 'agent', 'client', 'device'),
 ];
-const CHECK_COLUMNS = ['issue_id', 'delivery_id', 'link_id', 'kind', 'at', 'asn', 'net', 'agent'];
-/** The text columns of the event tables and deliveries; every other column written here is a bigint. */
-const TEXT_COLUMNS = new Set(['class', 'reason', 'net', 'agent', 'client', 'device', 'kind']);
-const arrayOf = (column: string) => `?::${TEXT_COLUMNS.has(column) ? 'text' : 'bigint'}[]`;
+const CHECK_COLUMNS: Column[] = [
+  ...bigintColumns('issue_id', 'delivery_id', 'link_id'),
+  ...textColumns('kind'),
+  ...bigintColumns('at', 'asn'),
+  ...textColumns('net', 'agent'),
+];
 
 function multiRowTexts(make: (rows: number) => string): (rows: number) => string {
   const texts: string[] = [];
@@ -378,13 +370,13 @@ interface RowsTexts {
   sqlite: (rows: number) => string;
   postgres: string;
 }
-const insertText = (table: string, columns: string[]): RowsTexts => ({
-  sqlite: multiRowTexts(
-    (rows) =>
-      `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples(columns.length, rows)}`,
-  ),
-  postgres: `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${columns.map(arrayOf).join(', ')})`,
-});
+const insertText = (table: string, columns: Column[]): RowsTexts => {
+  const names = columns.map(([c]) => `"${c}"`).join(', ');
+  return {
+    sqlite: multiRowTexts((rows) => `insert into "${table}" (${names}) values ${tuples(columns.length, rows)}`),
+    postgres: `insert into "${table}" (${names}) select * from unnest(${columns.map(([, type]) => `?::${type}[]`).join(', ')})`,
+  };
+};
 
 /**
  * The first time the reader cookie was set for each subscriber (issue 19: "known before the send"):
@@ -408,12 +400,12 @@ const checkInsert = insertText('link_checks', CHECK_COLUMNS);
  * FROM unnest(…) of one array a column.
  */
 interface Shape {
-  columns: [string, 'bigint' | 'text'][];
+  columns: Column[];
   push: (values: unknown[], d: BatchDelivery) => void;
   texts: RowsTexts;
 }
 
-function shape(columns: [string, 'bigint' | 'text'][], push: Shape['push']): Shape {
+function shape(columns: Column[], push: Shape['push']): Shape {
   const sqlite = multiRowTexts((rows) => {
     const set = columns.map(([c], i) => `"${c}" = "v"."column${i + 2}"`).join(', ');
     return `update "deliveries" set ${set} from (values ${tuples(columns.length + 1, rows)}) as "v" where "deliveries"."id" = "v"."column1"`;
@@ -425,17 +417,17 @@ function shape(columns: [string, 'bigint' | 'text'][], push: Shape['push']): Sha
   return { columns, push, texts: { sqlite, postgres } };
 }
 
-const OPENED_COLUMNS: [string, 'bigint' | 'text'][] = [
+const OPENED_COLUMNS: Column[] = [
   ['first_any_open_at', 'bigint'],
   ['first_opened_at', 'bigint'],
   ['reader', 'text'],
 ];
-const CLICKED_COLUMNS: [string, 'bigint' | 'text'][] = [
+const CLICKED_COLUMNS: Column[] = [
   ['first_clicked_at', 'bigint'],
   ['clicked_links', 'text'],
   ['last_link_at', 'bigint'],
 ];
-const MACHINE_COLUMNS: [string, 'bigint' | 'text'][] = [
+const MACHINE_COLUMNS: Column[] = [
   ['machine_at', 'bigint'],
   ['machine_reason', 'text'],
   ['machine_source', 'text'],
