@@ -1,4 +1,4 @@
-import { CompiledQuery, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/schema.ts';
 import type { BatchInserter } from '../events/event-writer.ts';
@@ -11,6 +11,7 @@ import { findSubscribersByPhoneHashes } from '../subscribers/subscribers.reposit
 import { findOfflineEventsByClientIds, insertNewOfflineEvents } from './offline-events.repository.ts';
 import type { OfflineEventRow } from './offline-events.repository.ts';
 import { offlineEventDeltas } from './offline-counts.ts';
+import { advisoryLockKey, lockAdvisoryKeys } from '../db/advisory-locks.ts';
 import { addCallerCalls, findCallersOnRecord } from './callers.repository.ts';
 
 /**
@@ -75,16 +76,6 @@ const newEvent = (call: CallRow, issueId: number | null, subscriberId: number | 
 /** Advisory lock keys of calls, apart from the tracking writer's (batch-locks.ts: deliveries' rows, visitors at 2^40 + …). */
 const CALL_LOCK_SPACE = 2 ** 41;
 
-/** FNV-1a, 32 bits: two keys sharing a lock only serialise them. */
-function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /**
  * PostgreSQL: before anything is read, the batch's callers (their hashes) and call ids are locked
  * (transaction-scoped advisory locks, in key order, after the tracking locks every batch takes
@@ -95,12 +86,10 @@ function keyHash(key: string): number {
 async function lockCalls(trx: Transaction<Database>, calls: readonly CallRow[]): Promise<void> {
   const keys = new Set<number>();
   for (const call of calls) {
-    if (call.from_hash) keys.add(CALL_LOCK_SPACE + keyHash(`from:${call.from_hash}`));
-    if (call.client_id) keys.add(CALL_LOCK_SPACE + keyHash(`id:${call.client_id}`));
+    if (call.from_hash) keys.add(advisoryLockKey(CALL_LOCK_SPACE, `from:${call.from_hash}`));
+    if (call.client_id) keys.add(advisoryLockKey(CALL_LOCK_SPACE, `id:${call.client_id}`));
   }
-  if (keys.size === 0) return;
-  const sorted = [...keys].sort((a, b) => a - b);
-  await trx.executeQuery(CompiledQuery.raw('select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as k', [sorted]));
+  await lockAdvisoryKeys(trx, keys);
 }
 
 /** What a batch's look-ups found, and how its calls are judged against them in order. */

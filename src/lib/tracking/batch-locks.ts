@@ -1,5 +1,6 @@
 import { CompiledQuery, type Transaction } from 'kysely';
 import { keptPrepared } from '../db/pipelined-postgres.ts';
+import { advisoryLockKey, lockAdvisoryKeys } from '../db/advisory-locks.ts';
 import type { QueuedRow } from '../events/event-writer.ts';
 import { hitInserter, type TrackingHit } from './hit-writer.ts';
 import { visitorKeyOf, type PageViewEvent } from '../analytics/visits.ts';
@@ -12,16 +13,6 @@ import { visitorKeyOf, type PageViewEvent } from '../analytics/visits.ts';
  * batch takes its locks in the same order up front, two batches cannot deadlock.
  */
 const VISITOR_LOCK_SPACE = 2 ** 40;
-
-/** FNV-1a, 32 bits: a visitor key's advisory lock (a shared lock between two keys only serialises them). */
-function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /** The lock for a writer of tracking hits (`hitInserter`) and of page views (`pageViews`, a VisitTracker's inserter). */
 export function trackingBatchLock(
@@ -47,7 +38,7 @@ async function lockTrackingBatch(
       const view = row as PageViewEvent;
       if (view.clickMarker) deliveries.add(view.clickMarker.deliveryId);
       if (view.attribution && view.attribution.deliveryId > 0) deliveries.add(view.attribution.deliveryId);
-      if (!view.is_bot) visitors.add(VISITOR_LOCK_SPACE + keyHash(visitorKeyOf(view)));
+      if (!view.is_bot) visitors.add(advisoryLockKey(VISITOR_LOCK_SPACE, visitorKeyOf(view)));
     }
   }
   if (deliveries.size > 0) {
@@ -60,11 +51,5 @@ async function lockTrackingBatch(
       ),
     );
   }
-  if (visitors.size > 0) {
-    const keys = [...visitors].sort((a, b) => a - b);
-    // unnest keeps the array's order: the locks are taken in key order.
-    await trx.executeQuery(
-      keptPrepared(CompiledQuery.raw('select pg_advisory_xact_lock(k) from unnest($1::bigint[]) as k', [keys])),
-    );
-  }
+  await lockAdvisoryKeys(trx, visitors);
 }
