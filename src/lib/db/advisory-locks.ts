@@ -5,7 +5,7 @@ import type { Database } from './schema.ts';
 /**
  * PostgreSQL's transaction-scoped advisory locks, for writers whose batches must judge the same
  * thing one after the other across processes (tracking: visitors, src/lib/tracking/batch-locks.ts;
- * calls: callers and call ids, src/lib/offline/call-writer.ts). Each writer keeps its keys in a
+ * calls: callers and call ids, src/lib/offline/call-locks.ts). Each writer keeps its keys in a
  * space of its own (2^40 + …, 2^41 + …), and every batch takes its keys in ascending order, so
  * two batches cannot deadlock on them.
  */

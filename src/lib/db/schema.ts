@@ -365,13 +365,12 @@ export interface OfflineEventTable {
 }
 
 /**
- * Per caller hash, the counted calls (kind 'call', not undone) from it in `offline_events`: a
- * row only while there is one, so a row means a repeat caller. Kept in step with the calls in
- * the same transactions (src/lib/offline/callers.repository.ts).
+ * The caller hashes with a counted call (kind 'call', not undone) in `offline_events`: a row
+ * means a repeat caller. Kept in step with the calls in the same transactions
+ * (src/lib/offline/callers.repository.ts).
  */
 export interface CallerTable {
   from_hash: string;
-  calls: number;
 }
 
 export type SendState = 'scheduled' | 'running' | 'paused' | 'cancelled' | 'finished';

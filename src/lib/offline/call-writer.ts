@@ -11,8 +11,9 @@ import { findSubscribersByPhoneHashes } from '../subscribers/subscribers.reposit
 import { findOfflineEventsByClientIds, insertNewOfflineEvents } from './offline-events.repository.ts';
 import type { OfflineEventRow } from './offline-events.repository.ts';
 import { offlineEventDeltas } from './offline-counts.ts';
-import { advisoryLockKey, lockAdvisoryKeys } from '../db/advisory-locks.ts';
-import { addCallerCalls, findCallersOnRecord } from './callers.repository.ts';
+import { lockAdvisoryKeys } from '../db/advisory-locks.ts';
+import { addCallers, findCallersOnRecord } from './callers.repository.ts';
+import { callerLockKey, callIdLockKey } from './call-locks.ts';
 
 /**
  * The event writer's inserter for calls a phone provider reported (the webhooks): many calls in
@@ -32,7 +33,8 @@ import { addCallerCalls, findCallersOnRecord } from './callers.repository.ts';
  * and callers by hash; on PostgreSQL the stored client ids too), then its calls are judged in
  * order in JavaScript: nothing else writes what was read until the transaction ends (SQLite's
  * one writer; PostgreSQL's advisory locks, lockCalls). The maintained counts of the batch's new
- * calls and their callers' rows go in with one upsert each, in the same transaction. PostgreSQL
+ * calls go in with one upsert, and its first-time callers into `callers` with one insert (a
+ * repeat caller's call writes nothing there), in the same transaction. PostgreSQL
  * inserts the new calls with one statement; SQLite with a statement a call prepared once per
  * connection, synchronously (docs/performance.md, "Calls").
  */
@@ -73,9 +75,6 @@ const newEvent = (call: CallRow, issueId: number | null, subscriberId: number | 
   repeat_caller: repeat,
 });
 
-/** Advisory lock keys of calls, apart from the tracking writer's (batch-locks.ts: deliveries' rows, visitors at 2^40 + …). */
-const CALL_LOCK_SPACE = 2 ** 41;
-
 /**
  * PostgreSQL: before anything is read, the batch's callers (their hashes) and call ids are locked
  * (transaction-scoped advisory locks, in key order, after the tracking locks every batch takes
@@ -86,8 +85,8 @@ const CALL_LOCK_SPACE = 2 ** 41;
 async function lockCalls(trx: Transaction<Database>, calls: readonly CallRow[]): Promise<void> {
   const keys = new Set<number>();
   for (const call of calls) {
-    if (call.from_hash) keys.add(advisoryLockKey(CALL_LOCK_SPACE, `from:${call.from_hash}`));
-    if (call.client_id) keys.add(advisoryLockKey(CALL_LOCK_SPACE, `id:${call.client_id}`));
+    if (call.from_hash) keys.add(callerLockKey(call.from_hash));
+    if (call.client_id) keys.add(callIdLockKey(call.client_id));
   }
   await lockAdvisoryKeys(trx, keys);
 }
@@ -120,11 +119,14 @@ class CallJudge {
     return newEvent(call, issueId, subscriberId, repeat);
   }
 
-  /** The call went in: counted from now on, so the batch's next call from this caller is a repeat caller's. */
-  stored(call: CallRow, callers: Map<string, number>): void {
-    if (!call.from_hash) return;
+  /**
+   * The call went in: counted from now on, so the batch's next call from this caller is a repeat
+   * caller's. A caller not on record until now goes to `firstTime` (their row in `callers` to add).
+   */
+  stored(call: CallRow, firstTime: string[]): void {
+    if (!call.from_hash || this.called.has(call.from_hash)) return;
     this.called.add(call.from_hash);
-    callers.set(call.from_hash, (callers.get(call.from_hash) ?? 0) + 1);
+    firstTime.push(call.from_hash);
   }
 }
 
@@ -151,14 +153,14 @@ async function writeCallsKysely(trx: Transaction<Database>, calls: CallRow[]): P
   // In order: a client id stored (before, or by a call earlier in the batch) is a duplicate.
   const fresh: ReturnType<CallJudge['judge']>[] = [];
   const isFresh: boolean[] = [];
-  const callers = new Map<string, number>();
+  const firstTime: string[] = [];
   for (const call of calls) {
     const duplicate = call.client_id !== null && stored.has(call.client_id);
     isFresh.push(!duplicate);
     if (duplicate) continue;
     if (call.client_id !== null) stored.set(call.client_id, null);
     fresh.push(judge.judge(call));
-    judge.stored(call, callers);
+    judge.stored(call, firstTime);
   }
   const inserted: OfflineEventRow[] = [];
   for (let at = 0; at < fresh.length; at += PG_CHUNK)
@@ -176,7 +178,7 @@ async function writeCallsKysely(trx: Transaction<Database>, calls: CallRow[]): P
   );
   if (inserted.length > 0) {
     await addReportCounts(trx, offlineEventDeltas(inserted, 1));
-    await addCallerCalls(trx, callers);
+    await addCallers(trx, firstTime);
   }
   return results;
 }
@@ -200,12 +202,8 @@ const subscribersText = (n: number) =>
   `select "phone_hash", "id" from "subscribers" where "phone_hash" in (${inList(n)})`;
 /** Caller hashes with a counted call on record (findCallersOnRecord). */
 const calledText = (n: number) => `select "from_hash" from "callers" where "from_hash" in (${inList(n)})`;
-/** The batch's callers' counted calls (addCallerCalls). */
-const addCallers = sqliteMultiInsert(
-  'callers',
-  ['from_hash', 'calls'],
-  'on conflict ("from_hash") do update set "calls" = "callers"."calls" + excluded."calls"',
-);
+/** The batch's first-time callers (addCallers). */
+const addCallersSqlite = sqliteMultiInsert('callers', ['from_hash'], 'on conflict ("from_hash") do nothing');
 
 interface Statements {
   issues: BetterSqlite3.Statement;
@@ -271,7 +269,7 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
 
   const results: CallResult[] = [];
   const inserted: OfflineEventRow[] = [];
-  const callers = new Map<string, number>();
+  const firstTime: string[] = [];
   for (const call of calls) {
     const event = judge.judge(call);
     // run(), not RETURNING: SQLite buffers a RETURNING statement's rows before the first comes
@@ -290,7 +288,7 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
     );
     if (changes === 1) {
       const id = Number(lastInsertRowid);
-      judge.stored(call, callers);
+      judge.stored(call, firstTime);
       const row = { ...event, id, undone_at: null, undone_by: null };
       inserted.push(row);
       results.push({ row, duplicate: false });
@@ -301,11 +299,7 @@ function writeCallsSqlite(sqlite: BetterSqlite3.Database, calls: CallRow[]): Cal
     results.push({ row: existing, duplicate: true });
   }
   if (inserted.length > 0) addReportCountsSqlite(sqlite, offlineEventDeltas(inserted, 1));
-  if (callers.size > 0) {
-    const values: unknown[] = [];
-    for (const [hash, n] of callers) values.push(hash, n);
-    addCallers(sqlite).run(values);
-  }
+  if (firstTime.length > 0) addCallersSqlite(sqlite).run(firstTime);
   return results;
 }
 

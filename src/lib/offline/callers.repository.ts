@@ -3,9 +3,10 @@ import type { DB } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 
 /**
- * Queries of `callers` (per caller hash, the counted calls from it on record; a row only while
- * there is one): one query a function, `db` first. Whatever counts or uncounts a call with a
- * caller hash changes its row in the same transaction (call-writer.ts, offline-counts.ts).
+ * Queries of `callers` (the caller hashes with a counted call on record): one query a function,
+ * `db` first. Whatever counts or uncounts a call with a caller hash keeps its row in step in the
+ * same transaction, under the caller's lock on PostgreSQL (call-writer.ts, offline-counts.ts,
+ * call-locks.ts).
  */
 type Db = DB | Transaction<Database>;
 
@@ -16,29 +17,35 @@ export async function findCallersOnRecord(db: Db, hashes: readonly string[]): Pr
   return rows.map((r) => r.from_hash);
 }
 
-/** Adds counted calls to their callers (one statement; each hash once, in hash order: PostgreSQL locks rows in that order). */
-export async function addCallerCalls(db: Db, calls: ReadonlyMap<string, number>): Promise<void> {
-  if (calls.size === 0) return;
-  const rows = [...calls].sort(([a], [b]) => (a < b ? -1 : 1)).map(([from_hash, n]) => ({ from_hash, calls: n }));
+/** Records these callers as having a counted call (one statement; in hash order: PostgreSQL locks index entries in that order). */
+export async function addCallers(db: Db, hashes: Iterable<string>): Promise<void> {
+  const rows = [...new Set(hashes)].sort().map((from_hash) => ({ from_hash }));
+  if (rows.length === 0) return;
   await db
     .insertInto('callers')
     .values(rows)
-    .onConflict((oc) =>
-      oc.column('from_hash').doUpdateSet((eb) => ({ calls: eb('callers.calls', '+', eb.ref('excluded.calls')) })),
-    )
+    .onConflict((oc) => oc.column('from_hash').doNothing())
     .execute();
 }
 
-/** The caller's row goes when these are its last `n` counted calls (then subtractCallerCalls changes nothing). */
-export async function deleteCallerIfOnly(db: Db, fromHash: string, n: number): Promise<void> {
-  await db.deleteFrom('callers').where('from_hash', '=', fromHash).where('calls', '<=', n).execute();
-}
-
-/** Takes `n` counted calls from the caller's row (after deleteCallerIfOnly: only a row with more is left). */
-export async function subtractCallerCalls(db: Db, fromHash: string, n: number): Promise<void> {
+/**
+ * Of these callers, drops those without a counted call left in `offline_events` (after an undo
+ * or a pruning): one statement, one pass over `offline_events` (it has no index of `from_hash`:
+ * it would cost every call a page of its own).
+ */
+export async function dropCallersWithoutCalls(db: Db, hashes: readonly string[]): Promise<void> {
+  if (hashes.length === 0) return;
   await db
-    .updateTable('callers')
-    .set((eb) => ({ calls: eb('calls', '-', n) }))
-    .where('from_hash', '=', fromHash)
+    .deleteFrom('callers')
+    .where('from_hash', 'in', hashes)
+    .where('from_hash', 'not in', (eb) =>
+      eb
+        .selectFrom('offline_events')
+        .select('from_hash')
+        .where('kind', '=', 'call')
+        .where('undone_at', 'is', null)
+        .where('from_hash', 'in', hashes)
+        .$narrowType<{ from_hash: string }>(),
+    )
     .execute();
 }

@@ -10,7 +10,8 @@ import {
   type NewOfflineEvent,
   type OfflineEventRow,
 } from './offline-events.repository.ts';
-import { addCallerCalls, deleteCallerIfOnly, subtractCallerCalls } from './callers.repository.ts';
+import { addCallers, dropCallersWithoutCalls } from './callers.repository.ts';
+import { lockCallers } from './call-locks.ts';
 
 const MENTIONED_METRIC: Record<OfflineEventKind, PlainMetric> = {
   call: 'call.mentioned',
@@ -75,44 +76,38 @@ export async function changeOfflineEventCounting(
 ): Promise<OfflineEventRow | undefined> {
   return db.transaction().execute(async (trx) => {
     const row = await change(trx);
-    if (row) {
-      await addReportCounts(trx, offlineEventDeltas([row], sign));
-      if (row.kind === 'call' && row.from_hash) await changeCallerCalls(trx, sign, new Map([[row.from_hash, 1]]));
-    }
+    if (!row) return row;
+    const caller = row.kind === 'call' ? row.from_hash : null;
+    // Before the counts: a call batch takes the caller's lock before it writes any count.
+    if (caller) await lockCallers(trx, [caller]);
+    await addReportCounts(trx, offlineEventDeltas([row], sign));
+    if (caller) await changeCallers(trx, sign, [caller]);
     return row;
   });
 }
 
 /**
- * Keeps `callers` in step with calls counted (sign 1) or no longer counted (sign -1): per caller
- * hash, how many. A caller whose last counted call goes has no row left, so their next call is
- * a first-time caller's again.
+ * Keeps `callers` in step with calls counted again (sign 1) or no longer counted (sign -1): a
+ * caller whose last counted call goes has no row left, so their next call is a first-time
+ * caller's again. The callers are locked first (lockCallers).
  */
-export async function changeCallerCalls(
-  trx: Transaction<Database>,
-  sign: 1 | -1,
-  calls: ReadonlyMap<string, number>,
-): Promise<void> {
-  if (sign === 1) return addCallerCalls(trx, calls);
-  for (const [hash, n] of [...calls].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    await deleteCallerIfOnly(trx, hash, n);
-    await subtractCallerCalls(trx, hash, n);
-  }
+async function changeCallers(trx: Transaction<Database>, sign: 1 | -1, hashes: readonly string[]): Promise<void> {
+  if (sign === 1) await addCallers(trx, hashes);
+  else await dropCallersWithoutCalls(trx, hashes);
 }
 
 /**
  * Retention of offline events: up to `limit` rows dated before `cutoff` deleted (the maintained
- * counts stay, like every raw table's), and their callers' counted calls with them, in one
- * transaction. Answers how many rows went.
+ * counts stay, like every raw table's), and the rows of callers left without a counted call with
+ * them, in one transaction. Answers how many rows went.
  */
 export async function pruneOfflineEventsBefore(db: DB, cutoff: number, limit: number): Promise<number> {
   return db.transaction().execute(async (trx) => {
     const rows = await deleteOfflineEventsBefore(trx, cutoff, limit);
-    const counted = new Map<string, number>();
-    for (const r of rows)
-      if (r.kind === 'call' && r.from_hash && r.undone_at === null)
-        counted.set(r.from_hash, (counted.get(r.from_hash) ?? 0) + 1);
-    await changeCallerCalls(trx, -1, counted);
+    const callers = new Set<string>();
+    for (const r of rows) if (r.kind === 'call' && r.from_hash && r.undone_at === null) callers.add(r.from_hash);
+    await lockCallers(trx, callers);
+    await changeCallers(trx, -1, [...callers]);
     return rows.length;
   });
 }

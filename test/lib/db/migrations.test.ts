@@ -178,7 +178,7 @@ describeEachDatabase('opens and clicks by mail program and device', (db) => {
 });
 
 describeEachDatabase('callers from the calls on record', (db) => {
-  it('counts each caller hash’s counted calls stored before the table, leaving out removed calls and walk-ins', async () => {
+  it('holds each caller hash with a counted call stored before the table (and, down a step, how many), leaving out removed calls and walk-ins', async () => {
     const name = '2026_12_25_110000_create_callers';
     const undone = await undoMigrationsThrough(db(), name);
     const row = (
@@ -207,9 +207,17 @@ describeEachDatabase('callers from the calls on record', (db) => {
       .execute();
     expect(await migrateToLatest(db())).toEqual(undone.reverse());
     const callers = await db().selectFrom('callers').selectAll().orderBy('from_hash').execute();
-    expect(callers.map((c) => [c.from_hash, Number(c.calls)])).toEqual([
+    expect(callers.map((c) => c.from_hash)).toEqual(['caller-a', 'caller-b']);
+    // Down to 2026_12_26_140000's predecessor: the count per caller comes back from the calls on record.
+    await undoMigrationsThrough(db(), '2026_12_26_140000_callers_without_count');
+    const counted = await sql<{
+      from_hash: string;
+      calls: number;
+    }>`select from_hash, calls from callers order by from_hash`.execute(db());
+    expect(counted.rows.map((c) => [c.from_hash, Number(c.calls)])).toEqual([
       ['caller-a', 2],
       ['caller-b', 1],
     ]);
+    await migrateToLatest(db());
   });
 });
