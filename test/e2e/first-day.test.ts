@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, viewportsFor } from '../helpers/browser.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
@@ -156,10 +156,10 @@ for (const dialect of testDialects()) {
       }
     });
 
-    for (const viewport of [
+    for (const viewport of viewportsFor(dialect, [
       { width: 375, height: 800 },
       { width: 1280, height: 900 },
-    ]) {
+    ])) {
       it(`an admin at ${viewport.width} px sets the shop up in Settings: a clean URL after saving, and every page — prerendered ones too — shows it at once`, async () => {
         const context = await browser.newContext({ viewport });
         await context.addCookies([

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { launchBrowser, viewportsFor } from '../helpers/browser.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
@@ -117,10 +117,10 @@ for (const dialect of testDialects()) {
       expect(await issueRow(id)).toMatchObject({ status: 'draft' });
     });
 
-    for (const viewport of [
+    for (const viewport of viewportsFor(dialect, [
       { width: 375, height: 740 },
       { width: 1280, height: 900 },
-    ]) {
+    ])) {
       it(`admin at ${viewport.width} px: review names the audience and the time; Stop in the window sends nothing; confirmed and left alone it goes, then links its report`, async () => {
         await withDatabase(server.databaseUrl, async (db) => {
           await db.deleteFrom('subscribers').execute();

@@ -1,4 +1,5 @@
 import { chromium, type Browser } from 'playwright-core';
+import { testDialects, type TestDialect } from './databases.ts';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -17,4 +18,15 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-quic',
     ],
   });
+}
+
+/**
+ * The viewports a browser journey on `dialect` runs at: all of them when SQLite is the run's only
+ * database, else shared out between the databases — a page's layout does not depend on the
+ * database, the journey behind it does: each database runs the journey, each width is seen once.
+ */
+export function viewportsFor<V>(dialect: TestDialect, viewports: readonly V[]): V[] {
+  const dialects = testDialects();
+  if (dialects.length === 1) return [...viewports];
+  return viewports.filter((_, i) => dialects[i % dialects.length] === dialect);
 }
