@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser, viewportsFor } from '../helpers/browser.ts';
+import { browserForFile, viewportsFor } from '../helpers/browser.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createDraftIssue, eventually, seedSubscribers } from '../helpers/sending.ts';
@@ -19,6 +19,7 @@ const SETTINGS_CACHE_MS = 500;
  * public site's header and footer come from Settings, on prerendered pages too, at once in the
  * process that saved them and within the settings cache's few seconds in another process.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`a fresh install's first day [${dialect}]`, () => {
     let server: RunningServer;
@@ -45,10 +46,9 @@ for (const dialect of testDialects()) {
       const admin = await addAccount(server.databaseUrl, 'owner@shop.example', 'admin');
       adminCookie = await sessionCookie(server.databaseUrl, admin);
       adminKey = await apiKeyFor(server.databaseUrl, 'admin');
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     });
     afterAll(async () => {
-      await browser?.close();
       await other?.stop();
       await server?.stop();
       await drop?.();

@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { testDialects, type TestDialect } from './databases.ts';
 
@@ -29,4 +30,17 @@ export function viewportsFor<V>(dialect: TestDialect, viewports: readonly V[]): 
   const dialects = testDialects();
   if (dialects.length === 1) return [...viewports];
   return viewports.filter((_, i) => dialects[i % dialects.length] === dialect);
+}
+
+/**
+ * One Chromium for the whole test file, launched at the first call and closed after the file's
+ * last suite: a file that runs its journeys once per database launched a browser per database
+ * (~2 s each). Call at the file's top level; each suite takes the browser from the function.
+ */
+export function browserForFile(): () => Promise<Browser> {
+  let launched: Promise<Browser> | undefined;
+  afterAll(async () => {
+    await (await launched?.catch(() => undefined))?.close();
+  });
+  return () => (launched ??= launchBrowser());
 }
