@@ -62,6 +62,8 @@ const envSchema = z.object({
   SEND_UNDO_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
   /** How often the send worker looks whether the weekly digest is due (Mondays 08:00, site time). */
   DIGEST_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** How long a process keeps the Settings it read before reading them again (a save elsewhere shows after this). */
+  SETTINGS_CACHE_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   // Native bounce webhooks (src/lib/bounces/README.md); each refuses everything until configured.
   SES_SNS_TOPIC_ARNS: z
     .string()
@@ -135,6 +137,8 @@ export interface Config {
   mail: { from: string | undefined; poolSize: number; ratePerSecond: number | undefined };
   eventWriter: { maxWaitMs: number; maxTurns: number; maxBatch: number; concurrency: number };
   logRequests: boolean;
+  /** How long a process answers Settings from what it read last (SETTINGS_CACHE_MS). */
+  settingsCacheMs: number;
   /** DKIM signing of every outgoing message (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY_FILE: all three or none). */
   dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
   /**
@@ -304,6 +308,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.EVENT_WRITER_CONCURRENCY,
     }),
     logRequests: e.LOG_REQUESTS === '1',
+    settingsCacheMs: e.SETTINGS_CACHE_MS,
     dkim: readDkim(e.DKIM_DOMAIN, e.DKIM_SELECTOR, e.DKIM_PRIVATE_KEY_FILE),
     sending: Object.freeze({
       worker: e.SEND_WORKER === '1',

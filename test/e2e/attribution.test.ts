@@ -7,7 +7,7 @@ import type { ParsedMail } from 'mailparser';
 import { freePort, startServer, type RunningServer, type StartOptions } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { apiKeyFor, request, withDatabase } from '../helpers/accounts.ts';
 import { eventually, seedSubscribers } from '../helpers/sending.ts';
 import { linkIn, subscriberIn } from '../helpers/subscribers.ts';
@@ -38,6 +38,7 @@ const WINTER = '/articles/getting-your-widget-ready-for-winter/';
 
 const num = (v: number | string | bigint | null) => (v === null ? null : Number(v));
 
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`attribution end to end in Chromium [${dialect}]`, () => {
     let sink: SmtpSink;
@@ -169,10 +170,9 @@ for (const dialect of testDialects()) {
           SEND_POLL_MS: '50',
         },
       };
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     });
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await sink?.close();
       await drop?.();

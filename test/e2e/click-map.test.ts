@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { addAccount, apiKeyFor, request, sessionCookie } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { clickUrl, openUrl, seedDelivery, TEST_SECRET, withDb } from '../helpers/tracking.ts';
@@ -42,6 +42,7 @@ const decode = (text: string) =>
  * two of them clicking the winter guide; then the report over HTTP, in the JSON API and in
  * Chromium at 1280 and 375 px.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`the click map and mail programs [${dialect}]`, () => {
     let server: RunningServer;
@@ -126,10 +127,9 @@ for (const dialect of testDialects()) {
       ] as const) {
         expect((await hit(clickUrl(server.url, deliveries[i]!.deliveryId, guide.id), HOME[i]!, ua)).status).toBe(302);
       }
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     }, 120_000);
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await drop?.();
     });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { addAccount, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { REPORT_TIME_ZONE, seedReportDatabase, type ReportSeed } from '../helpers/reports.ts';
@@ -23,6 +23,7 @@ const DAY = 86_400_000;
  * the tapped walk-ins, its figure equal to a direct count of the raw intervals, before and after
  * pruning; on a 375 px phone the door curve is drawn with its table.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`people through the door on the issue report [${dialect}]`, () => {
     let server: RunningServer;
@@ -74,10 +75,9 @@ for (const dialect of testDialects()) {
         server.databaseUrl,
         await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
       );
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     }, 120_000);
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await drop?.();
     });

@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { createDatabase } from '../../src/lib/db/database.ts';
 import { quarterOf } from '../../src/lib/counts/buckets.ts';
 import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { addAccount, apiKeyFor, request } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { seedReportDatabase } from '../helpers/reports.ts';
@@ -27,6 +27,7 @@ const DAY = 86_400_000;
  * 4 of them visited (A0, A1, B0, B1); held out 2 of 2 known, none visited. 666.7 more per 1,000: Newcombe
  * from Wilson 4/6 (30.0 %–90.3 %) and 0/2 (0–65.8 %): −86.3 to 903.2, within noise.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`an experiment's report in Chromium [${dialect}]`, () => {
     let server: RunningServer;
@@ -64,10 +65,9 @@ for (const dialect of testDialects()) {
         env: { PORT: String(port), SEND_WORKER: '0' },
       });
       await addAccount(server.databaseUrl, MARKETER.email, 'marketer', MARKETER.password);
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     }, 120_000);
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await drop?.();
     });

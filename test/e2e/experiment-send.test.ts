@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
@@ -19,6 +19,7 @@ const HOUR = 3_600_000;
  * winner goes to the rest, and the report shows the arms, their intervals and the decision. Real
  * server, real SMTP, Chromium.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`an A/B test with a holdout from the send page [${dialect}]`, () => {
     let server: RunningServer;
@@ -44,10 +45,9 @@ for (const dialect of testDialects()) {
       server = await startServer({ dataDir: dir, databaseUrl, env: env() });
       cookie = await sessionCookie(databaseUrl, await addAccount(databaseUrl, 'marketing@frobozz.example', 'marketer'));
       await withDatabase(databaseUrl, (d) => seedSubscribers(d, 100, { email: (i) => `ab-reader${i}@example.com` }));
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     });
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await sink?.close();
       await drop?.();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile, viewportsFor } from '../helpers/browser.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
@@ -18,6 +18,7 @@ const UNDO_SECONDS = 3;
  * out an undo window during which Stop sends nothing. Real server, real SMTP, Chromium at 375
  * and 1280 px.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`the first send [${dialect}]`, () => {
     let server: RunningServer;
@@ -40,10 +41,9 @@ for (const dialect of testDialects()) {
       const marketer = await addAccount(server.databaseUrl, 'marketing@frobozz.example', 'marketer');
       marketerCookie = await sessionCookie(server.databaseUrl, marketer);
       marketerKey = await apiKeyFor(server.databaseUrl, 'marketer');
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     });
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await sink?.close();
       await drop?.();
@@ -117,10 +117,10 @@ for (const dialect of testDialects()) {
       expect(await issueRow(id)).toMatchObject({ status: 'draft' });
     });
 
-    for (const viewport of [
+    for (const viewport of viewportsFor(dialect, [
       { width: 375, height: 740 },
       { width: 1280, height: 900 },
-    ]) {
+    ])) {
       it(`admin at ${viewport.width} px: review names the audience and the time; Stop in the window sends nothing; confirmed and left alone it goes, then links its report`, async () => {
         await withDatabase(server.databaseUrl, async (db) => {
           await db.deleteFrom('subscribers').execute();

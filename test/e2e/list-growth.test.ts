@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { addAccount, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addConfirmedSubscriber, eraseSubscriber, unsubscribe } from '../../src/lib/subscribers/subscribers.service.ts';
@@ -37,6 +37,7 @@ async function seedList(databaseUrl: string, now: number): Promise<void> {
   });
 }
 
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`list growth on the dashboard [${dialect}]`, () => {
     let server: RunningServer;
@@ -58,10 +59,9 @@ for (const dialect of testDialects()) {
         server.databaseUrl,
         await addAccount(server.databaseUrl, 'mara@example.com', 'marketer'),
       );
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     }, 120_000);
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await drop?.();
     });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { addAccount, apiKeyFor, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
 import { createDraftIssue, seedSubscribers } from '../helpers/sending.ts';
 import { countRows } from '../helpers/rows.ts';
@@ -15,6 +15,7 @@ import { countRows } from '../helpers/rows.ts';
  * tokens. Reading it in the admin's outbox viewer — over HTTP and in Chromium, following a link —
  * must count no open and no click.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`the outbox viewer records no tracking [${dialect}]`, () => {
     let server: RunningServer;
@@ -62,10 +63,9 @@ for (const dialect of testDialects()) {
         if (Date.now() > deadline) throw new Error('the newsletter never reached the outbox');
         await new Promise((r) => setTimeout(r, 200));
       }
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     });
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await drop?.();
     });

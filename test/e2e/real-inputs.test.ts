@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
 import { shiftedClockEnv } from '../helpers/shifted-clock.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { dovecotInstalled, startImapServer, type ImapServer } from '../helpers/imap-server.ts';
@@ -40,6 +40,7 @@ const SHIFT = 2 * DAY + HOUR;
  * lift, the calls answered and missed, and the hard bounce with its reason, each equal to a
  * direct count of raw rows; the bounced address is suppressed and the next send skips it.
  */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`real inputs: door counter, Twilio, bounce mailbox on the issue report [${dialect}]`, () => {
     let imap: ImapServer;
@@ -133,10 +134,9 @@ for (const dialect of testDialects()) {
         env: { ...env(), ...shiftedClockEnv(SHIFT) },
       });
       adminCookie = await sessionCookie(databaseUrl, await addAccount(databaseUrl, 'admin@shop.example', 'admin'));
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     }, 120_000);
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await relay?.close();
       await imap?.close();

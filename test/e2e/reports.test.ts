@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { freePort, startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import { browserForFile } from '../helpers/browser.ts';
 import { addAccount } from '../helpers/accounts.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { seedReportDatabase, SUBJECT_A, SUBJECT_B, type ReportSeed } from '../helpers/reports.ts';
@@ -35,6 +35,7 @@ async function chartsOf(
 }
 
 /** The marketer's way through the reports in Chromium: sign in, compare, sort, read a definition, export, open a report; then the same pages on a phone. */
+const sharedBrowser = browserForFile();
 for (const dialect of testDialects()) {
   describe(`reports in Chromium [${dialect}]`, () => {
     let server: RunningServer;
@@ -54,7 +55,7 @@ for (const dialect of testDialects()) {
         env: { PORT: String(port), SEND_WORKER: '0' },
       });
       await addAccount(server.databaseUrl, MARKETER.email, 'marketer', MARKETER.password);
-      browser = await launchBrowser();
+      browser = await sharedBrowser();
     }, 120_000);
     const signIn = async (page: Page, next: string) => {
       await page.goto(`${server.url}/admin/login?next=${encodeURIComponent(next)}`);
@@ -64,7 +65,6 @@ for (const dialect of testDialects()) {
       await page.waitForURL(`${server.url}${next}`);
     };
     afterAll(async () => {
-      await browser?.close();
       await server?.stop();
       await drop?.();
     });

@@ -30,6 +30,12 @@ describe('config', () => {
     expect(loadConfig({ EVENT_WRITER_MAX_TURNS: '0' }).eventWriter.maxTurns).toBe(0);
   });
 
+  it('keeps Settings read 5 s by default, or as long as SETTINGS_CACHE_MS says (0.1 to 60 s)', () => {
+    expect(loadConfig({}).settingsCacheMs).toBe(5000);
+    expect(loadConfig({ SETTINGS_CACHE_MS: '250' }).settingsCacheMs).toBe(250);
+    expect(() => loadConfig({ SETTINGS_CACHE_MS: '10' })).toThrow(/SETTINGS_CACHE_MS/);
+  });
+
   it('chooses the dialect from DATABASE_URL', () => {
     expect(parseDatabaseUrl('postgres://u@h/db').dialect).toBe('postgres');
     expect(parseDatabaseUrl('sqlite:./x.db')).toEqual({ dialect: 'sqlite', target: path.resolve('x.db') });

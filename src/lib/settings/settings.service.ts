@@ -15,8 +15,13 @@ export {
   type SettingsInput,
 } from './settings.ts';
 
-/** Settings are read on every send and report; they change rarely, so a read is kept this long. */
-export const SETTINGS_CACHE_MS = 5000;
+/**
+ * Settings are read on every send and report; they change rarely, so a read is kept this long
+ * (SETTINGS_CACHE_MS, 5 s by default): a save in another process shows here after it.
+ */
+export function settingsCacheMs(): number {
+  return getConfig().settingsCacheMs;
+}
 
 // The server entry and Astro's bundle each get their own copy of this module: the cache lives on
 // globalThis so that a save in one (Settings, in Astro) clears it for the other (the server
@@ -60,7 +65,7 @@ export async function getSettings(
 ): Promise<Readonly<Settings>> {
   const now = options.now ?? Date.now();
   const hit = cache.get(db);
-  if (hit && now - hit.at < SETTINGS_CACHE_MS && !options.defaults) return hit.settings;
+  if (hit && now - hit.at < settingsCacheMs() && !options.defaults) return hit.settings;
   const settings = Object.freeze(merge(options.defaults ?? defaultSettings(getConfig()), await findAllSettings(db)));
   if (!options.defaults) cache.set(db, { settings, at: now });
   return settings;
@@ -72,7 +77,7 @@ export async function getSettings(
  */
 export function peekSettings(db: DB, now = Date.now()): Readonly<Settings> | undefined {
   const hit = cache.get(db);
-  if ((!hit || now - hit.at >= SETTINGS_CACHE_MS) && !refreshing.has(db)) {
+  if ((!hit || now - hit.at >= settingsCacheMs()) && !refreshing.has(db)) {
     // One refresh at a time: every hit until it lands would otherwise start its own query.
     refreshing.set(
       db,

@@ -2,7 +2,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import { loadNetworkLookup, type NetworkTable } from '#lib/network/network-lookup.ts';
 import { bindOverrides, type Networks } from '#lib/network/networks.service.ts';
-import { defaultSettings, peekSettings, saveSettings, SETTINGS_CACHE_MS } from '#lib/settings/settings.service.ts';
+import { defaultSettings, peekSettings, saveSettings, settingsCacheMs } from '#lib/settings/settings.service.ts';
 import { upsertSetting } from '#lib/settings/settings.repository.ts';
 
 const T0 = Date.UTC(2026, 11, 6, 9, 0, 0);
@@ -44,7 +44,7 @@ describeEachDatabase("admins' networks from Settings", (db) => {
       updated_by: null,
     });
     expect(networks.lookup('66.249.84.1')).toMatchObject({ role: 'mail_proxy', roleSource: 'table' });
-    now += SETTINGS_CACHE_MS;
+    now += settingsCacheMs();
     networks.lookup('66.249.84.1'); // starts the refresh
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(networks.lookup('66.249.84.1')).toMatchObject({

@@ -7,7 +7,7 @@ import {
   isValidTimeZone,
   peekSettings,
   saveSettings,
-  SETTINGS_CACHE_MS,
+  settingsCacheMs,
   type Settings,
 } from '#lib/settings/settings.service.ts';
 import { sqliteHandle, type DB } from '#lib/db/database.ts';
@@ -117,8 +117,8 @@ describeEachDatabase('settings', (db) => {
       updated_at: T0,
       updated_by: null,
     });
-    expect((await getSettings(db(), { now: T0 + SETTINGS_CACHE_MS - 1 })).siteName).toBe(first.siteName);
-    expect((await getSettings(db(), { now: T0 + SETTINGS_CACHE_MS })).siteName).toBe('Changed elsewhere');
+    expect((await getSettings(db(), { now: T0 + settingsCacheMs() - 1 })).siteName).toBe(first.siteName);
+    expect((await getSettings(db(), { now: T0 + settingsCacheMs() })).siteName).toBe('Changed elsewhere');
     await upsertSetting(db(), {
       key: 'timeZone',
       value: JSON.stringify('Nowhere/Special'),
@@ -147,7 +147,7 @@ describeEachDatabase('settings on hot paths (peekSettings)', (db, dialect) => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(queries).toBe(1);
     expect(peekSettings(counted, T0 + 1)?.siteName).toBe('Peeked');
-    for (let i = 0; i < 50; i++) expect(peekSettings(counted, T0 + SETTINGS_CACHE_MS + i)?.siteName).toBe('Peeked'); // stale, still answered
+    for (let i = 0; i < 50; i++) expect(peekSettings(counted, T0 + settingsCacheMs() + i)?.siteName).toBe('Peeked'); // stale, still answered
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(queries).toBe(2);
   });
