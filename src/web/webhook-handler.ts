@@ -184,9 +184,9 @@ export function callWebhookServer(app: AppContext): CallWebhookServer {
         refuse(res, () => refuseBody(req, res, route, budget.limit, budget.declaredLimit));
         return;
       }
-      const body = JSON.stringify(answer.body);
+      const body = answer.json ?? JSON.stringify(answer.body);
       const bytes = Buffer.byteLength(body);
-      const list = headers.concat('content-length', String(bytes));
+      const list = [...headers, 'content-length', String(bytes)];
       if (answer.headers) for (const name in answer.headers) list.push(name, answer.headers[name]!);
       res.writeHead(answer.status, list);
       // Every answer but a few error messages is ASCII, which latin1 writes with the headers more cheaply.
