@@ -17,8 +17,8 @@ import { sqliteHandle } from './lib/db/database.ts';
 import { startWalCheckpointer } from './lib/db/wal-checkpointer.ts';
 import { clientAddress } from './web/http/client-address.ts';
 import { StaticSite, type StaticFile } from './web/http/static-site.ts';
-import { handleTrackingRequest, ipOf } from './web/tracking-handler.ts';
-import { handleCallWebhookRequest, isCallWebhookPost } from './web/webhook-handler.ts';
+import { handleTrackingRequest } from './web/tracking-handler.ts';
+import { callWebhookServer, isCallWebhookPost } from './web/webhook-handler.ts';
 import { handleOneClickUnsubscribe, isOneClickPost, ONE_CLICK_FOLDER } from './web/one-click-unsubscribe.ts';
 import { API_FOLDER, prepareApiRequest } from './web/http/api-requests.ts';
 import { isUnder, parseRequestPath, type RequestPath } from './web/http/request-path.ts';
@@ -144,12 +144,6 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     path: RequestPath,
     bodyBudget: BodyBudget,
   ) => {
-    // The call webhooks: public, each checks its own secret or signature; served before Astro
-    // (webhook-handler.ts), headers read from rawHeaders like the tracking fast path's.
-    if (isCallWebhookPost(req.method, path.route)) {
-      await handleCallWebhookRequest(req, res, app, path.route, ipOf(req, app), bodyBudget);
-      return;
-    }
     if (isOneClickPost(req.method, path)) {
       await handleOneClickUnsubscribe(req, res, app);
       return;
@@ -172,6 +166,7 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
     });
   };
   const securityHeaders = baseSecurityHeaders(app.config.siteUrl);
+  const serveCallWebhook = callWebhookServer(app);
   // Not an async function itself: the tracking fast path answers without extra promise hops.
   return (req, res, expectsContinue = false) => {
     const target = req.url ?? '/';
@@ -191,6 +186,10 @@ function createListener(app: AppContext, site: StaticSite, astro: AstroHandler):
         // The pixel and clicks take no body: one that is sent is never read, and the connection closes after the answer.
         if (hasBody(declaredBody(req.rawHeaders))) res.setHeader('connection', 'close');
         answered = handleTrackingRequest(req, res, app);
+      } else if (isCallWebhookPost(req.method, path.route)) {
+        // The call webhooks: public, each checks its own secret or signature; answered here
+        // (webhook-handler.ts) with their own headers and body limit, headers read from rawHeaders.
+        answered = serveCallWebhook(req, res, path.route, expectsContinue);
       } else {
         for (const [name, value] of securityHeaders) res.setHeader(name, value);
         const bodyBudget = guardBody(req, res, path.route, bodyAllowance(bodyRouteOf(path.route, path.search)));

@@ -30,6 +30,8 @@ export interface WebhookAnswer {
   status: 200 | 201 | 400 | 401 | 403 | 413 | 415 | 429;
   body: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** `body` as JSON, the text JSON.stringify gives, where it was written directly (a stored call's answer). */
+  json?: string;
 }
 
 /**

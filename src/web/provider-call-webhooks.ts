@@ -9,6 +9,7 @@ import {
 } from '../lib/offline/provider-calls.ts';
 import { WEBHOOK_FAILURES_PER_ADDRESS, type RateLimits } from '../lib/security/rate-limit.ts';
 import type { WebhookAnswer, WebhookRequest } from './call-webhook.ts';
+import type { OfflineEvent } from '../lib/offline/offline-events.ts';
 import { BODY_LIMITS } from './http/body-limits.ts';
 
 /**
@@ -103,6 +104,20 @@ async function handleProviderWebhook(
     };
   if ('ignored' in parsed) return { status: 200, body: { stored: false, ignored: parsed.ignored } };
   const { event, duplicate } = await recordProviderCall(deps, parsed.call, `${provider}:${parsed.externalId}`, now);
+  return storedCallAnswer(event, duplicate);
+}
+
+/** A whole number as JSON writes it; one past 2^31 is written in two parts, which V8 turns into text faster than the double. */
+const integerJson = (n: number) => {
+  if (!Number.isSafeInteger(n) || n < 1e9) return String(n);
+  const high = Math.floor(n / 1e9);
+  const low = n - high * 1e9;
+  return `${high}${String(low).padStart(9, '0')}`;
+};
+
+/** The answer to a call stored (201) or replayed (200), its JSON written directly: the call webhooks' busy path. */
+export function storedCallAnswer(event: OfflineEvent, duplicate: boolean): WebhookAnswer {
+  const issueId = event.issueId === null ? 'null' : integerJson(event.issueId);
   return {
     status: duplicate ? 200 : 201,
     body: {
@@ -110,6 +125,7 @@ async function handleProviderWebhook(
       duplicate,
       event: { id: event.id, kind: event.kind, at: event.at, issue_id: event.issueId, answered: event.answered },
     },
+    json: `{"stored":${!duplicate},"duplicate":${duplicate},"event":{"id":${integerJson(event.id)},"kind":${JSON.stringify(event.kind)},"at":${integerJson(event.at)},"issue_id":${issueId},"answered":${event.answered}}}`,
   };
 }
 

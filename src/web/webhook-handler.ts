@@ -1,11 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../lib/app/context.ts';
+import type { Settings } from '../lib/settings/settings.ts';
 import { getSettings, peekSettings } from '../lib/settings/settings.service.ts';
 import { handleCallWebhook, type WebhookAnswer, type WebhookRequest } from './call-webhook.ts';
-import { handleCallrailWebhook, handleTwilioWebhook } from './provider-call-webhooks.ts';
-import { declaredBody, refuseBody, requestBody, type BodyBudget } from './http/body-guard.ts';
+import { handleCallrailWebhook, handleTwilioWebhook, type ProviderWebhookDeps } from './provider-call-webhooks.ts';
+import {
+  declaredBody,
+  guardBody,
+  refuseBody,
+  requestBody,
+  type BodyBudget,
+  type DeclaredBody,
+} from './http/body-guard.ts';
+import { bodyAllowance } from './http/body-limits.ts';
 import { readBodyBytes, type BodyBytes } from './http/request-body.ts';
 import { firstRawHeader } from './http/raw-headers.ts';
+import { baseSecurityHeaders, NON_PAGE_CSP } from './http/security-headers.ts';
+import { ipOf } from './tracking-handler.ts';
 
 /**
  * The call webhooks served by the server entry before Astro (src/server.ts), like the tracking
@@ -29,8 +40,39 @@ export function isCallWebhookPost(method: string | undefined, route: string): ro
   return method === 'POST' && (CALL_WEBHOOK_ROUTES as readonly string[]).includes(route);
 }
 
+/** What the webhooks need of the app and its settings, made again only when the cached settings change. */
+interface WebhookDeps {
+  settings: Readonly<Settings>;
+  generic: Parameters<typeof handleCallWebhook>[0];
+  providers: ProviderWebhookDeps;
+}
+const depsByApp = new WeakMap<AppContext, WebhookDeps>();
+
+function webhookDeps(app: AppContext, settings: Readonly<Settings>): WebhookDeps {
+  const known = depsByApp.get(app);
+  if (known?.settings === settings) return known;
+  const common = {
+    calls: app.calls,
+    serverSecret: app.secret,
+    timeZone: settings.timeZone,
+    rateLimits: app.rateLimits,
+  };
+  const deps: WebhookDeps = {
+    settings,
+    generic: { ...common, webhookSecret: app.config.callsWebhookSecret },
+    providers: {
+      ...common,
+      siteUrl: settings.siteUrl,
+      twilioAuthToken: app.config.twilioAuthToken,
+      callrailSigningKey: app.config.callrailSigningKey,
+    },
+  };
+  depsByApp.set(app, deps);
+  return deps;
+}
+
 /** One call webhook's answer, whoever serves the request. */
-export async function answerCallWebhook(
+export function answerCallWebhook(
   app: AppContext,
   route: CallWebhookRoute,
   request: WebhookRequest,
@@ -38,24 +80,23 @@ export async function answerCallWebhook(
   now = Date.now(),
 ): Promise<WebhookAnswer> {
   // Cached: no query a request (read once when none are cached yet).
-  const settings = peekSettings(app.db) ?? (await getSettings(app.db));
-  const common = {
-    calls: app.calls,
-    serverSecret: app.secret,
-    timeZone: settings.timeZone,
-    rateLimits: app.rateLimits,
-  };
-  if (route === '/api/webhooks/calls')
-    return handleCallWebhook({ ...common, webhookSecret: app.config.callsWebhookSecret }, request, address, now);
-  const deps = {
-    ...common,
-    siteUrl: settings.siteUrl,
-    twilioAuthToken: app.config.twilioAuthToken,
-    callrailSigningKey: app.config.callrailSigningKey,
-  };
+  const settings = peekSettings(app.db);
+  if (!settings)
+    return getSettings(app.db).then((read) => answerWith(webhookDeps(app, read), route, request, address, now));
+  return answerWith(webhookDeps(app, settings), route, request, address, now);
+}
+
+function answerWith(
+  deps: WebhookDeps,
+  route: CallWebhookRoute,
+  request: WebhookRequest,
+  address: string,
+  now: number,
+): Promise<WebhookAnswer> {
+  if (route === '/api/webhooks/calls') return handleCallWebhook(deps.generic, request, address, now);
   return route === '/api/webhooks/twilio'
-    ? handleTwilioWebhook(deps, request, address, now)
-    : handleCallrailWebhook(deps, request, address, now);
+    ? handleTwilioWebhook(deps.providers, request, address, now)
+    : handleCallrailWebhook(deps.providers, request, address, now);
 }
 
 /**
@@ -63,8 +104,16 @@ export async function answerCallWebhook(
  * Node delivers exactly that many bytes, so the length is the only check, and the async
  * iteration readBodyBytes uses (a few promise hops a chunk) is saved on every call.
  */
-function readDeclaredBody(req: IncomingMessage, maxBytes: number, length: number): Promise<BodyBytes> {
-  if (length > maxBytes) return Promise.resolve({ ok: false, reason: 'too_large' });
+function readDeclaredBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  length: number,
+  budget: BodyBudget,
+): Promise<BodyBytes> {
+  if (length > maxBytes) {
+    budget.exceeded = true;
+    return Promise.resolve({ ok: false, reason: 'too_large' });
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -77,44 +126,71 @@ function readDeclaredBody(req: IncomingMessage, maxBytes: number, length: number
 }
 
 /** A node:http request as a WebhookRequest: headers read from rawHeaders, the body counted as it arrives. */
-function nodeWebhookRequest(req: IncomingMessage, budget: BodyBudget): WebhookRequest {
+function nodeWebhookRequest(req: IncomingMessage, budget: BodyBudget, declared: DeclaredBody): WebhookRequest {
   return {
     header: (name) => firstRawHeader(req.rawHeaders, name),
     target: req.url ?? '/',
-    body: async (maxBytes) => {
-      const declared = declaredBody(req.rawHeaders);
-      const read =
-        declared.length !== undefined && !declared.chunked
-          ? await readDeclaredBody(req, maxBytes, declared.length)
-          : await readBodyBytes(requestBody(req), maxBytes, declared.length);
-      if (!read.ok && read.reason === 'too_large') budget.exceeded = true;
-      return read;
-    },
+    body: (maxBytes) =>
+      declared.length !== undefined && !declared.chunked
+        ? readDeclaredBody(req, maxBytes, declared.length, budget)
+        : readBodyBytes(requestBody(req), maxBytes, declared.length).then((read) => {
+            if (!read.ok && read.reason === 'too_large') budget.exceeded = true;
+            return read;
+          }),
   };
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export const webhookHeaders = (answer: WebhookAnswer): Record<string, string> => ({
-  'content-type': 'application/json; charset=utf-8',
+  'content-type': JSON_TYPE,
   'cache-control': 'no-store',
   ...answer.headers,
 });
 
-/** Serves a call webhook from the server entry; settles once answered. */
-export async function handleCallWebhookRequest(
+export type CallWebhookServer = (
   req: IncomingMessage,
   res: ServerResponse,
-  app: AppContext,
   route: CallWebhookRoute,
-  address: string,
-  budget: BodyBudget,
-): Promise<void> {
-  const answer = await answerCallWebhook(app, route, nodeWebhookRequest(req, budget), address);
-  // A body over the limit gets the server entry's 413, as every route's (and the connection closes).
-  if (budget.exceeded) {
-    refuseBody(req, res, route, budget.limit, budget.declaredLimit);
-    return;
-  }
-  const body = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { ...webhookHeaders(answer), 'content-length': String(Buffer.byteLength(body)) });
-  res.end(body);
+  expectsContinue: boolean,
+) => Promise<void> | undefined;
+
+/**
+ * The server entry's handler of the call webhooks; settles once answered. It applies the body
+ * limit of /api/webhooks itself (413 before anything is read, as every route's), and writes each
+ * answer's headers in one flat list: the security headers with the policy of an answer that is
+ * not a page, JSON, no-store.
+ */
+export function callWebhookServer(app: AppContext): CallWebhookServer {
+  const security = baseSecurityHeaders(app.config.siteUrl, NON_PAGE_CSP);
+  const headers: readonly string[] = [...security.flat(), 'content-type', JSON_TYPE, 'cache-control', 'no-store'];
+  const allowance = bodyAllowance('webhook');
+  // The 413s are body-guard.ts's own answers, with the security headers merged in.
+  const refuse = (res: ServerResponse, refusal: () => void) => {
+    for (const [name, value] of security) res.setHeader(name, value);
+    refusal();
+  };
+  return (req, res, route, expectsContinue) => {
+    const declared = declaredBody(req.rawHeaders);
+    if (declared.length !== undefined && declared.length > allowance.limit) {
+      refuse(res, () => guardBody(req, res, route, allowance, declared));
+      return undefined;
+    }
+    const budget = guardBody(req, res, route, allowance, declared)!;
+    if (expectsContinue) res.writeContinue();
+    const request = nodeWebhookRequest(req, budget, declared);
+    return answerCallWebhook(app, route, request, ipOf(req, app)).then((answer) => {
+      if (budget.exceeded) {
+        refuse(res, () => refuseBody(req, res, route, budget.limit, budget.declaredLimit));
+        return;
+      }
+      const body = answer.json ?? JSON.stringify(answer.body);
+      const bytes = Buffer.byteLength(body);
+      const list = [...headers, 'content-length', String(bytes)];
+      if (answer.headers) for (const name in answer.headers) list.push(name, answer.headers[name]!);
+      res.writeHead(answer.status, list);
+      // Every answer but a few error messages is ASCII, which latin1 writes with the headers more cheaply.
+      res.end(body, bytes === body.length ? 'latin1' : 'utf8');
+    });
+  };
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { createTestDatabaseUrl, testDialects } from '../helpers/databases.ts';
 import { addAccount, apiKeyFor, postForm, request, sessionCookie, withDatabase } from '../helpers/accounts.ts';
-import { floodPost } from '../helpers/hostile-http.ts';
+import { floodPost, rawRequest } from '../helpers/hostile-http.ts';
 import { markIssueSent } from '../helpers/sending.ts';
 import { createIssue, freezeIssue } from '../../src/lib/issues/issues.service.ts';
 import { addConfirmedSubscriber, eraseSubscriber } from '../../src/lib/subscribers/subscribers.service.ts';
@@ -38,6 +38,16 @@ function twilioCallback(sid: string, overrides: Record<string, string> = {}): Re
     Timestamp: new Date(Date.now() - 60_000).toUTCString().replace('GMT', '+0000'),
     ...overrides,
   };
+}
+
+/** The headers of every call webhook answer, accepted or refused: a JSON answer's security headers, and no caching. */
+function expectWebhookHeaders(header: (name: string) => string | null | undefined, what: string) {
+  expect(header('content-security-policy'), what).toBe("default-src 'none'; frame-ancestors 'none'");
+  expect(header('x-content-type-options'), what).toBe('nosniff');
+  expect(header('referrer-policy'), what).toBe('strict-origin-when-cross-origin');
+  expect(header('x-frame-options'), what).toBe('DENY');
+  expect(header('cache-control'), what).toBe('no-store');
+  expect(header('content-type'), what).toMatch(/^application\/json/);
 }
 
 /** A CallRail post-call webhook body as CallRail's docs show it (the fields Footfall reads, and some it does not). */
@@ -323,6 +333,13 @@ for (const dialect of testDialects()) {
       const replay = await twilio(params);
       expect(replay.status).toBe(200);
       expect(JSON.parse(replay.text)).toMatchObject({ stored: false, duplicate: true });
+      for (const [answer, what] of [
+        [first, '201'],
+        [replay, '200 replay'],
+      ] as const) {
+        expectWebhookHeaders((name) => answer.headers.get(name), what);
+        expect(Number(answer.headers.get('content-length')), what).toBe(Buffer.byteLength(answer.text));
+      }
       // Missed calls: busy, no answer; and a repeat caller.
       expect(
         (await twilio(twilioCallback('CA' + 'b'.repeat(32), { CallStatus: 'no-answer', CallDuration: '0' }))).status,
@@ -370,7 +387,9 @@ for (const dialect of testDialects()) {
     it('Twilio: a bad or missing signature, another token, a changed parameter, the wrong type, a 5 MB body or a Timestamp over 30 days old store nothing', async () => {
       const before = (await calls()).length;
       const params = twilioCallback('CA' + 'e'.repeat(32));
-      expect((await twilio(params, { signature: null })).status).toBe(403);
+      const unsigned = await twilio(params, { signature: null });
+      expect(unsigned.status).toBe(403);
+      expectWebhookHeaders((name) => unsigned.headers.get(name), '403');
       expect((await twilio(params, { token: 'another-token-0123456789abcdef012' })).status).toBe(403);
       const signed = twilioSignature(TWILIO_TOKEN, `${server.url}/api/webhooks/twilio`, Object.entries(params));
       expect((await twilio({ ...params, CallStatus: 'busy' }, { signature: signed })).status).toBe(403);
@@ -382,15 +401,37 @@ for (const dialect of testDialects()) {
         body: JSON.stringify(params),
       });
       expect(json.status).toBe(415);
+      expectWebhookHeaders((name) => json.headers.get(name), '415');
       const flood = await floodPost(server, '/api/webhooks/twilio', {
         totalBytes: 5 * 1024 * 1024,
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signed },
       });
       expect(flood.status).toBe(413);
+      expectWebhookHeaders((name) => flood.headers[name] as string | undefined, '413 read');
+      // A Content-Length over 16 KB: 413 before the body is asked for, the same headers.
+      const declared = await rawRequest(
+        server,
+        `POST /api/webhooks/twilio HTTP/1.1
+        Content-Type: application/x-www-form-urlencoded
+        X-Twilio-Signature: ${signed}
+        Content-Length: ${16 * 1024 + 1}
+        Expect: 100-continue`,
+      );
+      expect(declared.status).toBe(413);
+      expect(declared.continued).toBe(false);
+      expect(JSON.parse(declared.body)).toMatchObject({ error: 'too_large' });
+      expectWebhookHeaders((name) => declared.headers[name], '413 declared');
       const badFields = await twilio(
         twilioCallback('CA' + 'f'.repeat(32), { CallDuration: 'long', Timestamp: 'yesterday' }),
       );
       expect(badFields.status).toBe(400);
+      expectWebhookHeaders((name) => badFields.headers.get(name), '400');
+      expect(Number(badFields.headers.get('content-length'))).toBe(Buffer.byteLength(badFields.text));
+      // An answer that is not ASCII (a curly apostrophe) is written as UTF-8, its length in bytes.
+      const badSid = await twilio(twilioCallback('C'));
+      expect(badSid.status).toBe(400);
+      expect(JSON.parse(badSid.text).fields.CallSid).toBe('required: Twilio’s call id (CA followed by 32 hex digits)');
+      expect(Number(badSid.headers.get('content-length'))).toBe(Buffer.byteLength(badSid.text));
       expect(JSON.parse(badFields.text).fields).toMatchObject({
         CallDuration: expect.any(String),
         Timestamp: expect.any(String),
@@ -497,8 +538,14 @@ for (const dialect of testDialects()) {
     it('repeated bad signatures from one network are answered 429; a call the provider signed still goes in', async () => {
       const params = twilioCallback('CA' + '9'.repeat(32));
       let status = 0;
-      for (let i = 0; i < 30 && status !== 429; i++) status = (await twilio(params, { signature: 'forged' })).status;
+      let refused: Awaited<ReturnType<typeof twilio>> | undefined;
+      for (let i = 0; i < 30 && status !== 429; i++) {
+        refused = await twilio(params, { signature: 'forged' });
+        status = refused.status;
+      }
       expect(status).toBe(429);
+      expectWebhookHeaders((name) => refused!.headers.get(name), '429');
+      expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
       const signed = await twilio(params);
       expect(signed.status, signed.text).toBe(201);
     });

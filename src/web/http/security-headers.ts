@@ -44,11 +44,15 @@ export const NON_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'";
 /**
  * The headers every answer outside /t/ starts with; a route may override one (Astro's pages their
  * policy, the outbox viewer its frame headers). The policy here is for what reaches no route:
- * Astro's 404 page, read from disk without the middleware.
+ * Astro's 404 page, read from disk without the middleware. `policy` NON_PAGE_CSP: for an answer
+ * the server entry writes itself that is not a page (the call webhooks' JSON).
  */
-export function baseSecurityHeaders(siteUrl: string): readonly (readonly [string, string])[] {
+export function baseSecurityHeaders(
+  siteUrl: string,
+  policy: string = FALLBACK_PAGE_CSP,
+): readonly (readonly [string, string])[] {
   const headers: [string, string][] = [
-    ['content-security-policy', FALLBACK_PAGE_CSP],
+    ['content-security-policy', policy],
     ['x-content-type-options', 'nosniff'],
     ['referrer-policy', 'strict-origin-when-cross-origin'],
     ['x-frame-options', 'DENY'],
