@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { describeEachDatabase } from '../../helpers/databases.ts';
 import type { DB } from '#lib/db/database.ts';
 import { insertUser } from '#lib/auth/users.repository.ts';
@@ -51,7 +52,7 @@ async function tap(
   return outcome;
 }
 
-describeEachDatabase('offline events', (db) => {
+describeEachDatabase('offline events', (db, dialect) => {
   let ada: number;
   let bob: number;
 
@@ -419,4 +420,66 @@ describeEachDatabase('offline events', (db) => {
     ).toEqual(['caller-a', 'caller-b']);
     await writer.close();
   });
+
+  it.skipIf(dialect !== 'postgres')(
+    'PostgreSQL: a call batch waits for an undo that holds its caller, then judges the caller by what the undo left',
+    async () => {
+      const writer = new EventWriter(db(), { calls: callInserter }, { maxWaitMs: 0, maxBatch: 100 });
+      const call = (sid: string): CallRow => ({
+        at: t0,
+        recorded_at: t0,
+        client_id: `twilio:${sid}`,
+        from_hash: 'caller-raced',
+        to_hash: null,
+        duration_s: 10,
+        answered: 1,
+      });
+      const only = await writer.write(callInserter, call('race-1'));
+      expect(Number(only.row.repeat_caller)).toBe(0);
+      const waiting = async () =>
+        Number(
+          (
+            await sql<{ n: string }>`select count(*) as n from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'`.execute(db())
+          ).rows[0]!.n,
+        );
+      // Holds the counts, so the undo stops after it took the caller and before it commits.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let countsHeld!: () => void;
+      const countsLocked = new Promise<void>((resolve) => (countsHeld = resolve));
+      const holder = db()
+        .transaction()
+        .execute(async (trx) => {
+          await sql`select 1 from report_counts for update`.execute(trx);
+          countsHeld();
+          await held;
+        });
+      await countsLocked;
+      const waitFor = async (sessions: number) => {
+        for (let tries = 0; (await waiting()) < sessions; tries++) {
+          if (tries > 400) throw new Error(`${sessions} sessions never waited at once`);
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      };
+      // The undo takes the caller, then waits for the counts; only then does the batch start.
+      const undo = removeOfflineEvent(db(), Number(only.row.id), ada, t0);
+      let next: ReturnType<typeof writer.write<typeof callInserter>>;
+      try {
+        await waitFor(1);
+        next = writer.write(callInserter, call('race-2'));
+        await waitFor(2);
+      } finally {
+        release();
+        await holder;
+      }
+      expect(await undo).toMatchObject({ ok: true });
+      // The undo went first: its caller had no counted call left, so the batch's call is a first-time caller's, on record again.
+      expect(Number((await next).row.repeat_caller)).toBe(0);
+      expect(
+        (await db().selectFrom('callers').select('from_hash').where('from_hash', '=', 'caller-raced').execute()).length,
+      ).toBe(1);
+      await writer.close();
+    },
+  );
 });
